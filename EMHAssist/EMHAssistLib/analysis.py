@@ -1,0 +1,69 @@
+"""The whole analysis of one study, from MRML nodes to the plain report dict.
+
+Each step reads the nodes or the report built so far and adds its own section; nothing here
+changes a node, so ROIs, segments and earlier results stay as the user left them.
+"""
+
+from . import CAVEAT
+from .errors import InputError
+from .knowledge import load
+from .ratios import enhancement, region_ratios, sequence_ratios
+from .regions import RegionStats, SequenceImage, measure_region
+from .study import Study, region_names
+
+SCHEMA = "emhassist.report/1"
+
+
+def analyze(study: Study) -> dict:
+    images = read_sequences(study)
+    warnings = _missing_input_warnings(study)
+    stats: dict[str, dict[str, RegionStats]] = {}
+    for region, sources in study.regions.items():
+        measurement = measure_region(region, sources, images)
+        stats[region] = measurement.stats
+        warnings.extend(measurement.warnings)
+    return {
+        "schema": SCHEMA,
+        "case": study.name,
+        "caveat": CAVEAT,
+        "sequences": {image.role: _describe(study, image) for image in images},
+        "regions": {region: {role: s.to_dict() for role, s in by_role.items()} for region, by_role in stats.items()},
+        "ratios": {key: ratio.to_dict() for key, ratio in _all_ratios(stats).items()},
+        "enhancement": {region: ratio.to_dict() for region, ratio in enhancement(stats).items()},
+        "clinical": study.clinical,
+        "warnings": warnings,
+    }
+
+
+def read_sequences(study: Study) -> list[SequenceImage]:
+    if not study.sequences:
+        raise InputError(study.name, "no sequence volume (T1, T2, STIR, T1C, ...) was given")
+    return [SequenceImage.from_node(role, node) for role, node in study.sequences.items()]
+
+
+def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
+    ratios = dict(region_ratios(stats))
+    for post, pre in load("measurement")["sequence_pairs"]:
+        for region, ratio in sequence_ratios(stats, post, pre).items():
+            ratios[f"{post}/{pre} {region}"] = ratio
+    return ratios
+
+
+def _missing_input_warnings(study: Study) -> list[str]:
+    warnings = [
+        f"no {role} sequence: the features that need it are not measured"
+        for role in load("measurement")["expected_sequences"]
+        if role not in study.sequences
+    ]
+    warnings += [f"no {region} region: its ratios are not measured" for region in region_names() if not study.regions.get(region)]
+    return warnings
+
+
+def _describe(study: Study, image: SequenceImage) -> dict:
+    node = study.sequences[image.role]
+    storage = node.GetStorageNode()
+    return {
+        "file": storage.GetFileName() if storage is not None and storage.GetFileName() else node.GetName(),
+        "size": [int(n) for n in image.grid.size_ijk],
+        "spacing": [round(float(s), 4) for s in image.grid.spacing],
+    }

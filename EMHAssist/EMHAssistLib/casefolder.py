@@ -1,0 +1,224 @@
+"""Case folders in Slicer's own formats, read into and written from MRML nodes.
+
+A folder holds what a Slicer user writes with Save Data: volumes named by sequence role
+(`T2.nrrd`, `t1c.nii.gz`, or a `T2/` folder of one DICOM series), markups ROI files
+`<region>.mrk.json` / `<region>-2.mrk.json`, a segmentation `regions.seg.nrrd` whose segment
+names are region names, a point list `levels.mrk.json` and an optional `clinical.json`.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import slicer
+
+from .errors import InputError
+from .knowledge import load
+from .nodes import set_volume_geometry
+from .study import RegionSource, Study, region_names, sequence_roles
+
+SEGMENTATION_FILE = "regions.seg.nrrd"
+LEVELS_FILE = "levels.mrk.json"
+CLINICAL_FILE = "clinical.json"
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def load_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), "is not a case folder")
+    study = Study(name=folder.name)
+    for role, path in _sequence_paths(folder).items():
+        study.sequences[role] = read_volume(path, role, scene)
+    for region, paths in _roi_paths(folder).items():
+        study.regions.setdefault(region, []).extend(RegionSource(read_roi(path, scene)) for path in paths)
+    if (folder / SEGMENTATION_FILE).exists():
+        for region, source in _segment_sources(folder / SEGMENTATION_FILE, scene):
+            study.regions.setdefault(region, []).append(source)
+    if (folder / LEVELS_FILE).exists():
+        study.levels = read_point_list(folder / LEVELS_FILE, scene)
+    if (folder / CLINICAL_FILE).exists():
+        study.clinical = read_json(folder / CLINICAL_FILE)
+    return study
+
+
+def save_case_folder(study: Study, folder: Path) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    scene = next(iter(study.sequences.values())).GetScene()
+    for role, volume in study.sequences.items():
+        _write(scene, "vtkMRMLVolumeArchetypeStorageNode", volume, folder / f"{role}.nrrd")
+    written_segmentations = set()
+    for region, sources in study.regions.items():
+        rois = [source.node for source in sources if source.segment_id is None]
+        for index, roi in enumerate(rois, start=1):
+            name = region if index == 1 else f"{region}-{index}"
+            _write(scene, "vtkMRMLMarkupsROIJsonStorageNode", roi, folder / f"{name}.mrk.json")
+        for source in sources:
+            if source.segment_id is not None and source.node.GetID() not in written_segmentations:
+                _write(scene, "vtkMRMLSegmentationStorageNode", source.node, folder / SEGMENTATION_FILE)
+                written_segmentations.add(source.node.GetID())
+    if study.levels is not None:
+        _write(scene, "vtkMRMLMarkupsJsonStorageNode", study.levels, folder / LEVELS_FILE)
+    if study.clinical:
+        (folder / CLINICAL_FILE).write_text(json.dumps(study.clinical, indent=2) + "\n", encoding="utf-8")
+
+
+def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLScalarVolumeNode:
+    if path.is_dir():
+        return _read_dicom_series(path, role, scene)
+    _check_image_file(path)
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
+    storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+    storage.SetFileName(str(path))
+    volume.SetAndObserveStorageNodeID(storage.GetID())
+    if not storage.ReadData(volume):
+        _remove(scene, volume, storage)
+        raise InputError(str(path), "could not be read as a volume")
+    return volume
+
+
+def read_roi(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsROINode:
+    read_json(path)
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", path.name.removesuffix(".mrk.json"))
+    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsROIJsonStorageNode")
+    storage.SetFileName(str(path))
+    roi.SetAndObserveStorageNodeID(storage.GetID())
+    if not storage.ReadData(roi):
+        _remove(scene, roi, storage)
+        raise InputError(str(path), "is not a markups ROI file")
+    return roi
+
+
+def read_point_list(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsFiducialNode:
+    read_json(path)
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", path.name.removesuffix(".mrk.json"))
+    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
+    storage.SetFileName(str(path))
+    points.SetAndObserveStorageNodeID(storage.GetID())
+    if not storage.ReadData(points):
+        _remove(scene, points, storage)
+        raise InputError(str(path), "is not a markups point list file")
+    return points
+
+
+def read_json(path: Path) -> dict:
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(str(path), f"is not valid JSON ({error})") from None
+    if not isinstance(content, dict):
+        raise InputError(str(path), "must hold a JSON object")
+    return content
+
+
+def _sequence_paths(folder: Path) -> dict[str, Path]:
+    roles = {role.lower(): role for role in sequence_roles()}
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        stem = path.name.lower() if path.is_dir() else _volume_stem(path.name)
+        role = roles.get(stem) if stem is not None else None
+        if role is None:
+            continue
+        if role in found:
+            raise InputError(str(path), f"a second {role} volume; {found[role].name} is already the {role}")
+        found[role] = path
+    return found
+
+
+def _volume_stem(filename: str) -> str | None:
+    lower = filename.lower()
+    for extension in sorted(load("vocabulary")["volume_extensions"], key=len, reverse=True):
+        if lower.endswith(extension):
+            return lower.removesuffix(extension)
+    return None
+
+
+def _roi_paths(folder: Path) -> dict[str, list[Path]]:
+    pattern = re.compile(rf"^({'|'.join(region_names())})(-\d+)?\.mrk\.json$", re.IGNORECASE)
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("*.mrk.json")):
+        match = pattern.match(path.name)
+        if match:
+            found.setdefault(match.group(1).lower(), []).append(path)
+    return found
+
+
+def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, RegionSource]]:
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(path))
+    segmentation.SetAndObserveStorageNodeID(storage.GetID())
+    if not storage.ReadData(segmentation):
+        _remove(scene, segmentation, storage)
+        raise InputError(str(path), "could not be read as a segmentation")
+    known = set(region_names())
+    sources = []
+    content = segmentation.GetSegmentation()
+    for index in range(content.GetNumberOfSegments()):
+        name = content.GetNthSegment(index).GetName().strip().lower()
+        if name in known:
+            sources.append((name, RegionSource(segmentation, content.GetNthSegmentID(index))))
+    if not sources:
+        raise InputError(str(path), f"has no segment named {', '.join(sorted(known))}")
+    return sources
+
+
+def _check_image_file(path: Path) -> None:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        raise InputError(str(path), "is not a readable image file (corrupt or unknown format)") from None
+    _check_sequence_shape(str(path), reader.GetDimension(), reader.GetNumberOfComponents())
+
+
+def _check_sequence_shape(subject: str, dimension: int, components: int) -> None:
+    if dimension != 3:
+        raise InputError(subject, f"is a {dimension}-D image; a sequence must be a 3-D volume")
+    if components != 1:
+        raise InputError(subject, f"has {components} components per voxel; a sequence must be a scalar volume")
+
+
+def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLScalarVolumeNode:
+    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if len(series) != 1:
+        raise InputError(str(folder), f"holds {len(series)} DICOM series; a sequence folder must hold exactly one")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    try:
+        image = reader.Execute()
+    except RuntimeError:
+        raise InputError(str(folder), "DICOM series could not be read") from None
+    _check_sequence_shape(str(folder), image.GetDimension(), image.GetNumberOfComponentsPerPixel())
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
+    slicer.util.updateVolumeFromArray(volume, sitk.GetArrayFromImage(image))
+    set_volume_geometry(volume, _ijk_to_ras(image))
+    return volume
+
+
+def _ijk_to_ras(image: sitk.Image) -> np.ndarray:
+    direction = np.array(image.GetDirection()).reshape(3, 3)
+    matrix = np.eye(4)
+    matrix[:3, :3] = _LPS_TO_RAS @ direction @ np.diag(image.GetSpacing())
+    matrix[:3, 3] = _LPS_TO_RAS @ np.array(image.GetOrigin())
+    return matrix
+
+
+def _write(scene: slicer.vtkMRMLScene, storage_class: str, node: slicer.vtkMRMLNode, path: Path) -> None:
+    storage = scene.AddNewNodeByClass(storage_class)
+    storage.SetFileName(str(path))
+    if storage_class == "vtkMRMLVolumeArchetypeStorageNode":
+        storage.SetUseCompression(1)
+    ok = storage.WriteData(node)
+    scene.RemoveNode(storage)
+    if not ok:
+        raise InputError(str(path), f"could not write {node.GetName()}")
+
+
+def _remove(scene: slicer.vtkMRMLScene, *nodes: slicer.vtkMRMLNode) -> None:
+    for node in nodes:
+        scene.RemoveNode(node)
