@@ -36,19 +36,20 @@ def _analyze(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .analysis import analyze
     from .casefolder import load_case_folder, save_case_folder
-    from .cases import build_study, study_into_scene
+    from .cases import DEFAULT_CASE, build_study, study_into_scene
     from .report import summary_text, write_json
     from .scene import new_headless_scene
 
+    name = args.case or DEFAULT_CASE
     out = Path(args.out)
-    case_folder = out / "cases" / args.case
-    save_case_folder(study_into_scene(build_study(args.case), new_headless_scene()), case_folder)
+    case_folder = out / "cases" / name
+    save_case_folder(study_into_scene(build_study(name), new_headless_scene()), case_folder)
     report = analyze(load_case_folder(case_folder, new_headless_scene()))
-    write_json(report, out / f"{args.case}.json")
+    write_json(report, out / f"{name}.json")
     text = summary_text(report)
-    (out / f"{args.case}.txt").write_text(text, encoding="utf-8")
+    (out / f"{name}.txt").write_text(text, encoding="utf-8")
     print(text, end="")
-    print(f"\nCase folder: {case_folder}\nReport: {out / f'{args.case}.json'}, {out / f'{args.case}.txt'}")
+    print(f"\nCase folder: {case_folder}\nReport: {out / f'{name}.json'}, {out / f'{name}.txt'}")
     return 0
 
 
@@ -60,8 +61,6 @@ def _cases(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .cases import DEFAULT_CASE
-
     parser = argparse.ArgumentParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     analyze = commands.add_parser("analyze", help="analyse a case folder")
@@ -69,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", metavar="FILE", help="write the report as JSON instead of printing a summary")
     analyze.set_defaults(run=_analyze)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
-    demo.add_argument("--case", default=DEFAULT_CASE, help=f"built-in case (default {DEFAULT_CASE})")
+    demo.add_argument("--case", help="built-in case (default: the myelodysplastic-syndrome case)")
     demo.add_argument("--out", default="out", help="output folder (default out)")
     demo.set_defaults(run=_demo)
     cases = commands.add_parser("cases", help="list the built-in cases")
