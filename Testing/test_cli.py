@@ -175,3 +175,43 @@ def test_bad_input_leaves_the_users_files_unchanged(case, capsys):
     before = {path.name: path.read_bytes() for path in case.iterdir()}
     assert run(["analyze", str(case)], capsys)[0] == 2
     assert {path.name: path.read_bytes() for path in case.iterdir()} == before
+
+
+def write_dicom_series(image: sitk.Image, folder: Path) -> None:
+    """One DICOM file per slice, with the geometry tags a scanner writes."""
+    folder.mkdir()
+    image = sitk.Cast(image, sitk.sitkInt16)
+    direction = image.GetDirection()
+    series_uid = "1.2.826.0.1.3680043.2.1125.1.42"
+    for index in range(image.GetDepth()):
+        piece = image[:, :, index]
+        origin = image.TransformIndexToPhysicalPoint((0, 0, index))
+        tags = {
+            "0008|0060": "MR",
+            "0008|103e": "T2 sagittal",
+            "0020|000d": "1.2.826.0.1.3680043.2.1125.1.41",
+            "0020|000e": series_uid,
+            "0020|0013": str(index + 1),
+            "0020|0032": "\\".join(f"{value:.6f}" for value in origin),
+            "0020|0037": "\\".join(f"{value:.6f}" for value in direction[0::3] + direction[1::3]),
+            "0028|0030": "\\".join(f"{value:.6f}" for value in image.GetSpacing()[1::-1]),
+            "0018|0050": f"{image.GetSpacing()[2]:.6f}",
+        }
+        for tag, value in tags.items():
+            piece.SetMetaData(tag, value)
+        writer = sitk.ImageFileWriter()
+        writer.KeepOriginalImageUIDOn()
+        writer.SetFileName(str(folder / f"slice{index:03d}.dcm"))
+        writer.Execute(piece)
+
+
+def test_a_dicom_series_folder_is_read_as_its_sequence(case, capsys):
+    from_nrrd = analyse_to_json(case, capsys)
+    write_dicom_series(sitk.ReadImage(str(case / "T2.nrrd")), case / "T2")
+    (case / "T2.nrrd").unlink()
+    from_dicom = analyse_to_json(case, capsys)
+    assert from_dicom["sequences"]["T2"]["size"] == from_nrrd["sequences"]["T2"]["size"]
+    assert from_dicom["sequences"]["T2"]["spacing"] == pytest.approx(from_nrrd["sequences"]["T2"]["spacing"], abs=1e-3)
+    for region in from_nrrd["regions"]:
+        assert from_dicom["regions"][region]["T2"]["n"] == from_nrrd["regions"][region]["T2"]["n"]
+    assert from_dicom["ratios"]["T2 mass/cord"]["value"] == pytest.approx(from_nrrd["ratios"]["T2 mass/cord"]["value"])
