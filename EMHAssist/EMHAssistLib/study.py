@@ -51,3 +51,47 @@ class Study:
     regions: dict[str, list[RegionSource]] = field(default_factory=dict)
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
     clinical: dict = field(default_factory=dict)
+
+
+def study_from_nodes(
+    name: str,
+    sequences: dict[str, slicer.vtkMRMLScalarVolumeNode | None],
+    rois: dict[str, slicer.vtkMRMLMarkupsROINode | None],
+    segmentation: slicer.vtkMRMLSegmentationNode | None = None,
+    levels: slicer.vtkMRMLMarkupsFiducialNode | None = None,
+    clinical: dict | None = None,
+) -> Study:
+    """A study from node selections such as the Slicer panel's; roles left unselected (None) are absent.
+
+    Segments of `segmentation` named like a region join that region's ROI, as in a case folder,
+    so a region may be outlined by a box, by segments, or by both (their union).
+    """
+    _check_known(sequences, sequence_roles(), "sequence role")
+    _check_known(rois, region_names(), "region")
+    study = Study(name=name, levels=levels, clinical=dict(clinical or {}))
+    study.sequences = {role: node for role, node in sequences.items() if node is not None}
+    study.regions = {region: [RegionSource(node)] for region, node in rois.items() if node is not None}
+    if segmentation is not None:
+        for region, sources in segment_sources(segmentation).items():
+            study.regions.setdefault(region, []).extend(sources)
+    return study
+
+
+def segment_sources(segmentation: slicer.vtkMRMLSegmentationNode) -> dict[str, list[RegionSource]]:
+    """The segments whose names are region names (ignoring case and spaces around), by region."""
+    known = set(region_names())
+    content = segmentation.GetSegmentation()
+    sources: dict[str, list[RegionSource]] = {}
+    for index in range(content.GetNumberOfSegments()):
+        region = content.GetNthSegment(index).GetName().strip().lower()
+        if region in known:
+            sources.setdefault(region, []).append(RegionSource(segmentation, content.GetNthSegmentID(index)))
+    if not sources:
+        raise InputError(segmentation.GetName(), f"has no segment named {', '.join(sorted(known))}")
+    return sources
+
+
+def _check_known(selection: dict, known: list[str], kind: str) -> None:
+    for name in selection:
+        if name not in known:
+            raise InputError(name, f"is not a {kind}; expected one of {', '.join(known)}")
