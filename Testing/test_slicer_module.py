@@ -1,0 +1,316 @@
+"""The Slicer module without Slicer: its files, CMake lists, .ui and module file checked statically,
+and the node selections of its panel turned into a study against real MRML.
+
+EMHAssist.py needs Qt, so it is read with `ast`, never imported.
+"""
+
+import ast
+import re
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import slicer
+
+from EMHAssistLib.analysis import analyze
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
+from EMHAssistLib.nodes import grid_of_volume, set_roi_box, set_segment_mask
+from EMHAssistLib.study import region_names, sequence_roles, study_from_nodes
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE_DIR = ROOT / "EMHAssist"
+LIB_DIR = MODULE_DIR / "EMHAssistLib"
+MODULE_FILE = MODULE_DIR / "EMHAssist.py"
+UI_FILE = MODULE_DIR / "Resources" / "UI" / "EMHAssist.ui"
+TEMPLATE_CLASSES = {
+    "EMHAssist": "ScriptedLoadableModule",
+    "EMHAssistParameterNode": None,
+    "EMHAssistWidget": "ScriptedLoadableModuleWidget",
+    "EMHAssistLogic": "ScriptedLoadableModuleLogic",
+    "EMHAssistTest": "ScriptedLoadableModuleTest",
+}
+
+
+# --- CMake -------------------------------------------------------------------------------------
+
+
+def cmake_list(path: Path, variable: str) -> list[str]:
+    """The entries of `set(<variable> ...)`, with ${MODULE_NAME} expanded and comments dropped."""
+    text = re.sub(r"#[^\n]*", "", path.read_text(encoding="utf-8"))
+    match = re.search(rf"set\(\s*{variable}\s+([^)]*)\)", text)
+    assert match, f"{path}: no set({variable} ...)"
+    return [entry.replace("${MODULE_NAME}", "EMHAssist") for entry in match.group(1).split()]
+
+
+def lib_files() -> list[str]:
+    return sorted(
+        path.relative_to(MODULE_DIR).as_posix()
+        for path in LIB_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+
+
+def test_every_lib_python_file_is_a_cmake_script_and_every_data_file_a_resource():
+    scripts = set(cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_SCRIPTS"))
+    resources = set(cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_RESOURCES"))
+    unlisted = [
+        name for name in lib_files() if name not in (scripts if name.endswith(".py") else resources)
+    ]
+    assert not unlisted, f"add to EMHAssist/CMakeLists.txt (else Slicer does not install them): {unlisted}"
+
+
+def test_every_cmake_entry_exists_and_has_its_kind():
+    scripts = cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_SCRIPTS")
+    resources = cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_RESOURCES")
+    assert [entry for entry in scripts + resources if not (MODULE_DIR / entry).is_file()] == []
+    assert all(entry.endswith(".py") for entry in scripts)
+    assert not any(entry.endswith(".py") for entry in resources)
+    assert "EMHAssist.py" in scripts
+    assert {"Resources/UI/EMHAssist.ui", "Resources/Icons/EMHAssist.png"} <= set(resources)
+
+
+def test_module_cmake_builds_a_scripted_module_with_its_tests():
+    text = (MODULE_DIR / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert re.search(r"slicerMacroBuildScriptedModule\(\s*NAME \$\{MODULE_NAME\}", text)
+    assert "WITH_GENERIC_TESTS" in text
+    assert re.search(r"if\(BUILD_TESTING\).*slicer_add_python_unittest\(SCRIPT \$\{MODULE_NAME\}\.py\)", text, re.S)
+    assert (MODULE_DIR / "Testing" / "CMakeLists.txt").read_text(encoding="utf-8").strip() == "add_subdirectory(Python)"
+    assert (MODULE_DIR / "Testing" / "Python" / "CMakeLists.txt").is_file()
+
+
+def test_extension_cmake_has_the_template_form():
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert re.search(r"^project\(EMHAssist\)$", text, re.M)
+    for variable in ("HOMEPAGE", "CONTRIBUTORS", "DESCRIPTION", "ICONURL", "SCREENSHOTURLS", "DEPENDS"):
+        assert re.search(rf"^set\(EXTENSION_{variable} ", text, re.M), f"EXTENSION_{variable} is not set"
+    order = ["find_package(Slicer REQUIRED)", "include(${Slicer_USE_FILE})", "add_subdirectory(EMHAssist)",
+             "include(${Slicer_EXTENSION_GENERATE_CONFIG})", "include(${Slicer_EXTENSION_CPACK})"]
+    positions = [text.find(line) for line in order]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+@pytest.mark.parametrize("path", ["EMHAssist/Resources/Icons/EMHAssist.png", "Resources/Icons/EMHAssist.png"])
+def test_icons_are_128_pixel_pngs(path):
+    header = (ROOT / path).read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
+    assert struct.unpack(">II", header[16:24]) == (128, 128)
+
+
+# --- The .ui and the module file ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_tree() -> ast.Module:
+    return ast.parse(MODULE_FILE.read_text(encoding="utf-8"), filename=str(MODULE_FILE))
+
+
+@pytest.fixture(scope="module")
+def ui_root() -> ET.Element:
+    return ET.parse(UI_FILE).getroot()
+
+
+def ui_widgets(ui_root: ET.Element) -> dict[str, ET.Element]:
+    return {widget.get("name"): widget for widget in ui_root.iter("widget")}
+
+
+def ui_parameter_names(ui_root: ET.Element) -> dict[str, str]:
+    """Widget name -> the SlicerParameterName it is bound to."""
+    return {
+        widget.get("name"): widget.find("property[@name='SlicerParameterName']/string").text
+        for widget in ui_root.iter("widget")
+        if widget.find("property[@name='SlicerParameterName']") is not None
+    }
+
+
+def parameter_fields(module_tree: ast.Module) -> dict[str, str]:
+    """Field name -> annotation source of the @parameterNodeWrapper class."""
+    node = module_class(module_tree, "EMHAssistParameterNode")
+    assert any(ast.unparse(decorator) == "parameterNodeWrapper" for decorator in node.decorator_list)
+    return {
+        statement.target.id: ast.unparse(statement.annotation)
+        for statement in node.body
+        if isinstance(statement, ast.AnnAssign)
+    }
+
+
+def module_class(module_tree: ast.Module, name: str) -> ast.ClassDef:
+    found = [node for node in module_tree.body if isinstance(node, ast.ClassDef) and node.name == name]
+    assert found, f"EMHAssist.py defines no class {name}"
+    return found[0]
+
+
+def module_function(module_tree: ast.Module, name: str):
+    """A top-level function of EMHAssist.py, compiled on its own (it must need nothing but builtins)."""
+    definition = next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == name)
+    namespace: dict = {}
+    exec(compile(ast.Module(body=[definition], type_ignores=[]), str(MODULE_FILE), "exec"), namespace)
+    return namespace[name]
+
+
+def test_module_file_defines_the_five_template_classes(module_tree):
+    for name, base in TEMPLATE_CLASSES.items():
+        node = module_class(module_tree, name)
+        if base is not None:
+            assert base in [ast.unparse(b) for b in node.bases], f"{name} does not derive from {base}"
+    assert "VTKObservationMixin" in [ast.unparse(b) for b in module_class(module_tree, "EMHAssistWidget").bases]
+
+
+def test_every_ui_name_the_widget_uses_exists_in_the_ui(module_tree, ui_root):
+    used = {
+        node.attr
+        for node in ast.walk(module_tree)
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "self.ui"
+    }
+    assert used, "EMHAssist.py uses no self.ui.<name>; the static check would prove nothing"
+    assert sorted(used - set(ui_widgets(ui_root))) == []
+
+
+def test_every_slicer_parameter_name_is_a_parameter_node_field_and_back(module_tree, ui_root):
+    bound = ui_parameter_names(ui_root)
+    fields = parameter_fields(module_tree)
+    assert sorted(set(bound.values()) - set(fields)) == []
+    assert sorted(set(fields) - set(bound.values())) == [], "fields without a widget in the .ui"
+    assert len(set(bound.values())) == len(bound), "two widgets bound to one parameter"
+
+
+def test_every_sequence_role_and_region_has_its_field_and_selector(module_tree, ui_root):
+    fields = parameter_fields(module_tree)
+    bound = ui_parameter_names(ui_root)
+    widgets = ui_widgets(ui_root)
+    sequence_field = module_function(module_tree, "sequenceParameterName")
+    region_field = module_function(module_tree, "regionParameterName")
+    expected = {sequence_field(role): "vtkMRMLScalarVolumeNode" for role in sequence_roles()}
+    expected |= {region_field(region): "vtkMRMLMarkupsROINode" for region in region_names()}
+    expected |= {
+        "regionSegmentation": "vtkMRMLSegmentationNode",
+        "levelPoints": "vtkMRMLMarkupsFiducialNode",
+        "resultsTable": "vtkMRMLTableNode",
+    }
+    for field, node_class in expected.items():
+        assert fields.get(field) == f"{node_class} | None", f"{field}: {fields.get(field)}"
+        [widget_name] = [name for name, parameter in bound.items() if parameter == field]
+        widget = widgets[widget_name]
+        assert widget.get("class") == "qMRMLNodeComboBox"
+        assert [node_type.text for node_type in widget.find("property[@name='nodeTypes']").iter("string")] == [node_class]
+        # Without "none", a selector picks the first node of its class: every role would get one volume.
+        assert widget.find("property[@name='noneEnabled']/bool").text == "true"
+
+
+def test_every_mrml_widget_receives_the_scene(ui_root):
+    mrml_widgets = {
+        widget.get("name")
+        for widget in ui_root.iter("widget")
+        if widget.get("class") in ("qMRMLNodeComboBox", "qMRMLTableView")
+    }
+    receivers = {
+        connection.findtext("receiver")
+        for connection in ui_root.iter("connection")
+        if connection.findtext("sender") == "EMHAssist"
+        and connection.findtext("signal") == "mrmlSceneChanged(vtkMRMLScene*)"
+        and connection.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"
+    }
+    assert sorted(mrml_widgets - receivers) == []
+    assert ui_root.find("widget").get("class") == "qMRMLWidget"
+    assert ui_root.find("widget").get("name") == "EMHAssist"
+
+
+def test_results_view_shows_the_selected_results_table(ui_root):
+    connections = {
+        (c.findtext("sender"), c.findtext("signal"), c.findtext("receiver"), c.findtext("slot"))
+        for c in ui_root.iter("connection")
+    }
+    assert (
+        "resultsTableSelector", "currentNodeChanged(vtkMRMLNode*)", "resultsTableView", "setMRMLTableNode(vtkMRMLNode*)"
+    ) in connections
+
+
+def test_ui_has_inputs_apply_and_results_sections(ui_root):
+    widgets = ui_widgets(ui_root)
+    assert widgets["inputsCollapsibleButton"].get("class") == "ctkCollapsibleButton"
+    assert widgets["resultsCollapsibleButton"].get("class") == "ctkCollapsibleButton"
+    assert widgets["applyButton"].get("class") == "QPushButton"
+    assert widgets["applyButton"].find("property[@name='enabled']/bool").text == "false"
+    assert widgets["resultsTableView"].get("class") == "qMRMLTableView"
+    declared = {custom.findtext("class") for custom in ui_root.iter("customwidget")}
+    assert {widget.get("class") for widget in widgets.values() if widget.get("class").startswith(("qMRML", "ctk"))} <= declared
+
+
+def test_module_test_runs_the_shared_selftest_without_downloads(module_tree):
+    test_class = module_class(module_tree, "EMHAssistTest")
+    source = ast.unparse(test_class)
+    assert "from EMHAssistLib.selftest import run_selftest" in source
+    assert "run_selftest(slicer.mrmlScene)" in source
+    assert "SampleData" not in MODULE_FILE.read_text(encoding="utf-8")
+    run_test = next(node for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name == "runTest")
+    called = {ast.unparse(node.func) for node in ast.walk(run_test) if isinstance(node, ast.Call)}
+    test_methods = {
+        f"self.{node.name}" for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+    assert test_methods and test_methods <= called, "runTest() must run every test method"
+
+
+# --- The panel's node selections as a study ----------------------------------------------------
+
+
+def add_volume(scene, name):
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    slicer.util.updateVolumeFromArray(volume, np.full((10, 10, 10), 100.0, dtype=np.float32))
+    return volume
+
+
+def add_roi(scene, name, centre=(4.0, 4.0, 4.0)):
+    """A box holding the 3x3x3 voxel centres around `centre` (a default volume's IJK is RAS)."""
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
+    set_roi_box(roi, Box(np.array(centre, float), np.eye(3), np.full(3, 1.25)))
+    return roi
+
+
+def test_unselected_roles_are_left_out_and_selected_nodes_kept(scene):
+    t1, t2 = add_volume(scene, "a"), add_volume(scene, "b")
+    cord = add_roi(scene, "box")
+    study = study_from_nodes("case", {"T1": t1, "T2": t2, "STIR": None}, {"cord": cord, "mass": None})
+    assert study.name == "case"
+    assert study.sequences == {"T1": t1, "T2": t2}
+    assert list(study.regions) == ["cord"] and study.regions["cord"][0].node is cord
+    assert study.levels is None and study.clinical == {}
+
+
+def test_segments_named_like_regions_join_the_rois(scene):
+    t1 = add_volume(scene, "T1")
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "outlines")
+    grid = grid_of_volume(t1)
+    for name, corner in ((" Mass ", 0), ("cord", 5), ("not a region", 2)):
+        segment_id = segmentation.GetSegmentation().AddEmptySegment("", name)
+        mask = np.zeros(grid.shape, bool)
+        mask[corner:corner + 3, corner:corner + 3, corner:corner + 3] = True
+        set_segment_mask(segmentation, segment_id, mask, grid)
+    cord_box = add_roi(scene, "cord box", centre=(1, 1, 1))
+    levels = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    study = study_from_nodes("case", {"T1": t1}, {"cord": cord_box}, segmentation=segmentation, levels=levels,
+                             clinical={"age": 60})
+    assert sorted(study.regions) == ["cord", "mass"]
+    assert [source.segment_id is None for source in study.regions["cord"]] == [True, False]
+    assert [source.label for source in study.regions["mass"]] == ["outlines/ Mass "]
+    assert study.levels is levels and study.clinical == {"age": 60}
+    report = analyze(study)
+    assert report["regions"]["mass"]["T1"]["n"] == 27
+    assert report["regions"]["cord"]["T1"]["n"] == 27 + 27  # the segment's voxels and the box's, apart
+
+
+def test_a_segmentation_without_region_segments_is_refused(scene):
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "other")
+    segmentation.GetSegmentation().AddEmptySegment("", "liver")
+    with pytest.raises(InputError, match="other: has no segment named cord, disc, marrow, mass, muscle"):
+        study_from_nodes("case", {"T1": add_volume(scene, "T1")}, {}, segmentation=segmentation)
+
+
+@pytest.mark.parametrize(("sequences", "rois", "message"), [
+    ({"T3": None}, {}, "T3: is not a sequence role"),
+    ({}, {"tumour": None}, "tumour: is not a region"),
+])
+def test_unknown_roles_and_regions_are_refused(sequences, rois, message):
+    with pytest.raises(InputError, match=message):
+        study_from_nodes("case", sequences, rois)
