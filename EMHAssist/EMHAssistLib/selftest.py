@@ -13,6 +13,7 @@ import slicer
 from .analysis import analyze
 from .cases import DEFAULT_CASE, build_study, study_into_scene
 from .knowledge import load
+from .phantom import SyntheticStudy
 from .study import Study
 from .tables import read_results_table, write_results_table
 
@@ -35,7 +36,7 @@ def run_selftest(scene: slicer.vtkMRMLScene) -> None:
     check_table_holds_report(table, report)
 
 
-def noise_free_study(synthetic, scene: slicer.vtkMRMLScene) -> Study:
+def noise_free_study(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> Study:
     """The same case placed again, its volumes holding the phantom's noise-free images.
 
     Its nodes are renamed so a user who runs the self-test in Slicer can tell the two apart.
