@@ -1,0 +1,460 @@
+"""The spinal cord along the spine: segmentation from a seed, centreline, and per-slice measurements.
+
+Slices are the image's own planes across the axis that runs closest to head-foot, as in the Spinal
+Cord Toolbox; each cross-section is corrected to the plane perpendicular to the centreline by
+projecting it along the centreline's tangent (the SCT "angle correction"), then measured on a
+0.1-0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid)
+and RL diameter (the equivalent-ellipse axis), so a thin-sliced axial and a thick-sliced sagittal
+acquisition give comparable numbers.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .geometry import Grid, Shape, voxel_indices
+from .knowledge import load
+from .regions import SequenceImage
+
+WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
+WORLD_SUPERIOR = np.array([0.0, 0.0, 1.0])
+_CSF_BRIGHT_ROLES = {"T2", "T2FS", "STIR"}
+
+
+def settings() -> dict:
+    return load("levels")["cord"]
+
+
+@dataclass(frozen=True)
+class Centreline:
+    """The cord's centre on each measured slice, smoothed, ordered from inferior to superior."""
+
+    slices: np.ndarray  # slice index along the grid's head-foot axis, shape (N,)
+    points: np.ndarray  # world, (N, 3)
+    tangents: np.ndarray  # unit, pointing superior, (N, 3)
+
+    @property
+    def arc_mm(self) -> np.ndarray:
+        steps = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        return np.concatenate([[0.0], np.cumsum(steps)])
+
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Unit right and anterior directions in the plane perpendicular to the centreline."""
+        return perpendicular_frame(self.tangents[index])
+
+
+@dataclass(frozen=True)
+class CordProfile:
+    """Per-slice cord measurements along the centreline (inferior to superior)."""
+
+    centreline: Centreline
+    area_mm2: np.ndarray
+    ap_mm: np.ndarray
+    rl_mm: np.ndarray
+
+    @property
+    def arc_mm(self) -> np.ndarray:
+        return self.centreline.arc_mm
+
+
+@dataclass(frozen=True)
+class Cord:
+    grid: Grid
+    mask: np.ndarray  # bool, numpy order of `grid`
+    profile: CordProfile
+    role: str
+    given: bool  # True when the user supplied the segmentation
+    ends_inside: tuple[bool, bool]  # (inferior, superior): the cord ended before the field of view did
+
+
+def perpendicular_frame(tangent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    anterior = WORLD_ANTERIOR - np.dot(WORLD_ANTERIOR, tangent) * tangent
+    if np.linalg.norm(anterior) < 1e-6:
+        raise InputError("cord", "the centreline runs antero-posteriorly; the images cannot be sagittal or axial spine images")
+    anterior /= np.linalg.norm(anterior)
+    right = np.cross(anterior, tangent)
+    return right / np.linalg.norm(right), anterior
+
+
+def choose_sequence(images: list[SequenceImage]) -> SequenceImage | None:
+    """The sequence where cord and CSF separate best, by the preference order in levels.json."""
+    by_role = {image.role: image for image in images}
+    for role in settings()["sequence_preference"]:
+        if role in by_role:
+            return by_role[role]
+    return None
+
+
+def head_foot_axis(grid: Grid) -> int:
+    """Index (0=i, 1=j, 2=k) of the grid axis that runs closest to the world head-foot direction."""
+    directions = grid.ijk_to_world[:3, :3] / grid.spacing
+    return int(np.argmax(np.abs(WORLD_SUPERIOR @ directions)))
+
+
+@dataclass(frozen=True)
+class _SliceLayout:
+    """The volume seen as a stack of 2-D slices along the head-foot axis, ordered inferior to superior."""
+
+    axis: int  # ijk axis across the slices
+    flip: bool  # True when the slice index runs from superior to inferior
+    in_plane: tuple[int, int]  # ijk axes of the two in-slice array dimensions (rows, columns)
+
+    @classmethod
+    def of(cls, grid: Grid) -> "_SliceLayout":
+        axis = head_foot_axis(grid)
+        flip = bool(grid.ijk_to_world[2, axis] < 0)
+        rows, columns = [a for a in (2, 1, 0) if a != axis]
+        return cls(axis, flip, (rows, columns))
+
+    def stack(self, volume: np.ndarray) -> np.ndarray:
+        """(slices, rows, columns) view of a numpy-order [k, j, i] volume."""
+        stacked = np.moveaxis(volume, 2 - self.axis, 0)
+        return stacked[::-1] if self.flip else stacked
+
+    def unstack(self, stacked: np.ndarray) -> np.ndarray:
+        return np.moveaxis(stacked[::-1] if self.flip else stacked, 0, 2 - self.axis)
+
+    def slice_count(self, grid: Grid) -> int:
+        return int(grid.size_ijk[self.axis])
+
+    def to_ijk(self, grid: Grid, slices: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Continuous ijk of (slice, row, column) positions, shape (N, 3)."""
+        n = self.slice_count(grid)
+        ijk = np.zeros((len(np.atleast_1d(slices)), 3))
+        ijk[:, self.axis] = (n - 1 - np.asarray(slices, float)) if self.flip else slices
+        ijk[:, self.in_plane[0]] = rows
+        ijk[:, self.in_plane[1]] = columns
+        return ijk
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation
+
+
+def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None = None) -> tuple[np.ndarray, tuple[bool, bool]]:
+    """Cord mask on the image grid, tracked slice by slice from the seed up and down the spine.
+
+    `exclude` (bool, image grid) marks voxels the cord may not take, e.g. a segmented mass.
+    Returns the mask and whether the cord ended inside the field of view (inferior, superior).
+    """
+    layout = _SliceLayout.of(image.grid)
+    volume = layout.stack(image.voxels).astype(np.float32)
+    seed_mask = np.zeros(image.grid.shape, dtype=bool)
+    seed_mask.ravel()[voxel_indices(image.grid, seed)] = True
+    seed_stack = layout.stack(seed_mask)
+    seed_slices = np.flatnonzero(seed_stack.any(axis=(1, 2)))
+    if seed_slices.size == 0:
+        raise InputError("cord", f"the cord region holds no {image.role} voxel")
+    blocked = layout.stack(exclude) if exclude is not None else None
+    pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
+    window = _cord_window(volume[seed_stack], volume, seed_stack, image.role)
+    tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
+    start = int(seed_slices[len(seed_slices) // 2])
+    seed_centre = np.argwhere(seed_stack[start]).mean(axis=0)
+    first = tracker.seed_slice(start, seed_centre)
+    if first is None:
+        raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
+    stack = np.zeros(volume.shape, dtype=bool)
+    stack[start] = first
+    ends_inferior = tracker.follow(stack, start, -1)
+    ends_superior = tracker.follow(stack, start, +1)
+    return layout.unstack(stack), (ends_inferior, ends_superior)
+
+
+@dataclass(frozen=True)
+class _Window:
+    low: float
+    high: float
+
+
+def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.ndarray, role: str) -> _Window:
+    """Intensity range of cord tissue: from the seed, with the CSF side cut halfway to the CSF."""
+    median = float(np.median(seed_values))
+    spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
+    neighbourhood = volume[_dilated_slices(seed_stack)]
+    csf_bright = role in _CSF_BRIGHT_ROLES
+    csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    halfway = abs(csf - median) / 2
+    # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
+    reach = max(settings()["window_sd"] * spread, halfway / 2)
+    if csf_bright:
+        return _Window(median - reach, median + halfway)
+    return _Window(median - halfway, median + reach)
+
+
+def _dilated_slices(seed_stack: np.ndarray) -> np.ndarray:
+    """Boolean stack covering the seed's bounding box grown by a few voxels in-plane."""
+    occupied = np.argwhere(seed_stack)
+    lo, hi = occupied.min(axis=0), occupied.max(axis=0)
+    margin = np.array([0, 12, 12])
+    lo, hi = np.maximum(lo - margin, 0), np.minimum(hi + margin, np.array(seed_stack.shape) - 1)
+    box = np.zeros(seed_stack.shape, dtype=bool)
+    box[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1, lo[2]:hi[2] + 1] = True
+    return box
+
+
+class _Tracker:
+    """Follows the cord's cross-section from slice to slice."""
+
+    def __init__(self, volume: np.ndarray, blocked: np.ndarray | None, window: _Window, pixel_mm: np.ndarray, slice_mm: float):
+        self.volume = volume
+        self.blocked = blocked
+        self.window = window
+        self.pixel_mm = pixel_mm
+        self.slice_mm = slice_mm
+        config = settings()
+        self.search_mm = config["search_radius_mm"]
+        self.min_area_fraction = config["min_area_fraction"]
+        self.stop_after = max(1, int(round(config["stop_after_mm"] / slice_mm)))
+        self.history = max(3, int(round(20.0 / slice_mm)))
+        self.areas: list[float] = []
+
+    def seed_slice(self, index: int, centre: np.ndarray) -> np.ndarray | None:
+        mask = self._component(index, centre, cap_mm=None)
+        if mask is not None:
+            self.areas.append(float(mask.sum()) * float(np.prod(self.pixel_mm)))
+        return mask
+
+    def follow(self, stack: np.ndarray, start: int, step: int) -> bool:
+        """Track from `start` in direction `step`; True when the cord ended inside the field of view."""
+        centres = [np.argwhere(stack[start]).mean(axis=0)]
+        areas = list(self.areas)
+        misses = 0
+        index = start + step
+        while 0 <= index < len(self.volume):
+            reference = float(np.median(areas[-self.history:]))
+            predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
+            cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
+            mask = self._component(index, predicted, cap_mm)
+            area = float(mask.sum()) * float(np.prod(self.pixel_mm)) if mask is not None else 0.0
+            if mask is None or area < self.min_area_fraction * reference:
+                misses += 1
+                if misses >= self.stop_after:
+                    for back in range(1, misses):
+                        stack[index - back * step] = False
+                    return True
+            else:
+                misses = 0
+                stack[index] = mask
+                centres.append(np.argwhere(mask).mean(axis=0))
+                areas.append(area)
+            index += step
+        return False
+
+    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> np.ndarray | None:
+        """The cord's cross-section around `centre` on one slice (full-slice boolean mask), or None.
+
+        Rays from the centre stop where the signal leaves the cord window (CSF on one side, dark
+        tissue on the other); a median over neighbouring rays closes small gaps in the CSF ring
+        through which a single ray would leak. Twice: the second pass starts from the first's centroid.
+        """
+        limit = min(cap_mm, self.search_mm) if cap_mm is not None else self.search_mm
+        for _ in range(2):
+            radii = self._ray_radii(index, centre, limit)
+            if radii is None:
+                return None
+            mask = self._rasterise(index, centre, radii, limit)
+            if not mask.any():
+                return None
+            centre = np.argwhere(mask).mean(axis=0)
+        return mask
+
+    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float) -> np.ndarray | None:
+        plane = self.volume[index]
+        angles = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
+        distances = np.arange(0.0, limit_mm + _RAY_STEP_MM / 2, _RAY_STEP_MM)
+        rows = centre[0] + distances[None, :] * (np.cos(angles) / self.pixel_mm[0])[:, None]
+        columns = centre[1] + distances[None, :] * (np.sin(angles) / self.pixel_mm[1])[:, None]
+        values = _bilinear(plane, rows, columns)
+        inside = (values >= self.window.low) & (values <= self.window.high)
+        if self.blocked is not None:
+            inside &= ~_nearest_pixels(self.blocked[index], rows, columns)
+        if not inside[:, 0].all():
+            return None
+        leaves = ~inside
+        first_exit = np.where(leaves.any(axis=1), np.argmax(leaves, axis=1), len(distances))
+        if np.mean(first_exit == len(distances)) > _MAX_OPEN_RAYS:
+            return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
+        radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
+        return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
+
+    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> np.ndarray:
+        shape = self.volume[index].shape
+        reach = np.ceil(limit_mm / self.pixel_mm).astype(int) + 1
+        lo = np.maximum(np.floor(centre).astype(int) - reach, 0)
+        hi = np.minimum(np.ceil(centre).astype(int) + reach + 1, shape)
+        rows, columns = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
+        d_rows, d_columns = (rows - centre[0]) * self.pixel_mm[0], (columns - centre[1]) * self.pixel_mm[1]
+        angle = np.mod(np.arctan2(d_columns, d_rows), 2 * np.pi)
+        step = 2 * np.pi / _RAYS
+        boundary = np.interp(angle, np.arange(_RAYS + 1) * step, np.append(radii, radii[0]))
+        mask = np.zeros(shape, dtype=bool)
+        mask[lo[0]:hi[0], lo[1]:hi[1]] = np.hypot(d_rows, d_columns) <= boundary
+        return mask
+
+
+_RAYS = 48
+_RAY_STEP_MM = 0.2
+_RAY_MEDIAN = 5
+_MAX_OPEN_RAYS = 0.25
+
+
+def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Values of a 2-D array at continuous (row, column) positions; nan outside."""
+    r0, c0 = np.floor(rows).astype(int), np.floor(columns).astype(int)
+    fr, fc = rows - r0, columns - c0
+    inside = (r0 >= 0) & (c0 >= 0) & (r0 + 1 < plane.shape[0]) & (c0 + 1 < plane.shape[1])
+    r0c, c0c = np.clip(r0, 0, plane.shape[0] - 2), np.clip(c0, 0, plane.shape[1] - 2)
+    value = (
+        plane[r0c, c0c] * (1 - fr) * (1 - fc)
+        + plane[r0c + 1, c0c] * fr * (1 - fc)
+        + plane[r0c, c0c + 1] * (1 - fr) * fc
+        + plane[r0c + 1, c0c + 1] * fr * fc
+    )
+    return np.where(inside, value, np.nan)
+
+
+def _nearest_pixels(mask: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    r = np.clip(np.rint(rows).astype(int), 0, mask.shape[0] - 1)
+    c = np.clip(np.rint(columns).astype(int), 0, mask.shape[1] - 1)
+    return mask[r, c]
+
+
+def _circular_median(values: np.ndarray, width: int) -> np.ndarray:
+    half = width // 2
+    padded = np.concatenate([values[-half:], values, values[:half]])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Centreline and measurements
+
+
+def centreline_of(mask: np.ndarray, grid: Grid) -> Centreline:
+    """Per-slice centroids of the mask, smoothed along the spine, with unit tangents."""
+    layout = _SliceLayout.of(grid)
+    stack = layout.stack(mask)
+    counts = stack.sum(axis=(1, 2))
+    slices = np.flatnonzero(counts)
+    if slices.size < 2:
+        raise InputError("cord", "the cord segmentation covers fewer than two slices; it cannot be followed along the spine")
+    rows = np.arange(stack.shape[1])
+    columns = np.arange(stack.shape[2])
+    row_centre = (stack[slices].sum(axis=2) @ rows) / counts[slices]
+    column_centre = (stack[slices].sum(axis=1) @ columns) / counts[slices]
+    points = grid.to_world(layout.to_ijk(grid, slices, row_centre, column_centre))
+    sigma_slices = settings()["centreline_smoothing_mm"] / grid.spacing[layout.axis]
+    smooth = np.stack([_gaussian_smooth(points[:, axis], slices, sigma_slices) for axis in range(3)], axis=1)
+    tangents = np.gradient(smooth, slices.astype(float), axis=0)
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    tangents *= np.sign(tangents @ WORLD_SUPERIOR)[:, None] + (tangents @ WORLD_SUPERIOR == 0)[:, None]
+    return Centreline(slices, smooth, tangents)
+
+
+def _gaussian_smooth(values: np.ndarray, positions: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted local linear fit: smooths without pulling the ends toward the middle."""
+    if sigma <= 0:
+        return values.astype(float)
+    offsets = positions[None, :] - positions[:, None]
+    weights = np.exp(-0.5 * (offsets / sigma) ** 2)
+    weights[np.abs(offsets) > 3 * sigma] = 0.0
+    sw = weights.sum(axis=1)
+    sx = (weights * offsets).sum(axis=1)
+    sxx = (weights * offsets**2).sum(axis=1)
+    sy = weights @ values
+    sxy = (weights * offsets) @ values
+    denominator = sw * sxx - sx**2
+    safe = np.abs(denominator) > 1e-9
+    fitted = np.where(safe, (sxx * sy - sx * sxy) / np.where(safe, denominator, 1.0), sy / sw)
+    return fitted
+
+
+def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = None) -> CordProfile:
+    """Area, AP and RL diameter on each slice of the mask, perpendicular to its centreline."""
+    layout = _SliceLayout.of(grid)
+    centreline = centreline_of(mask, grid)
+    stack = layout.stack(weights if weights is not None else mask).astype(np.float64)
+    directions = grid.ijk_to_world[:3, :3] / grid.spacing
+    row_dir, column_dir = directions[:, layout.in_plane[0]], directions[:, layout.in_plane[1]]
+    pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
+    step = settings()["upsample_mm"]
+    band = settings()["ap_band_mm"]
+    results = np.full((len(centreline.slices), 3), np.nan)
+    for n, index in enumerate(centreline.slices):
+        right, anterior = centreline.frame(n)
+        to_plane = np.array([[row_dir @ right, column_dir @ right], [row_dir @ anterior, column_dir @ anterior]])
+        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band)
+    return CordProfile(centreline, results[:, 0], results[:, 1], results[:, 2])
+
+
+def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray, step: float, band_mm: float) -> tuple[float, float, float]:
+    """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord."""
+    occupied = np.argwhere(plane > 1e-6)
+    lo = np.maximum(occupied.min(axis=0) - 2, 0)
+    hi = np.minimum(occupied.max(axis=0) + 3, plane.shape)
+    crop = plane[lo[0]:hi[0], lo[1]:hi[1]]
+    fine, fine_rows, fine_columns = _upsample_linear(crop, pixel_mm, step)
+    steps = pixel_mm / np.maximum(np.round(pixel_mm / step), 1)
+    cell_area = float(np.prod(steps)) * abs(float(np.linalg.det(to_plane)))
+    offsets = np.stack(np.meshgrid(fine_rows, fine_columns, indexing="ij"), axis=-1)  # mm in slice
+    projected = offsets @ to_plane.T  # (..., [right, anterior])
+    area = float(fine.sum()) * cell_area
+    inside = fine > 0.5
+    if inside.sum() < 3:
+        return area, np.nan, np.nan
+    points = projected[inside]
+    centroid = points.mean(axis=0)
+    centred = points - centroid
+    covariance = centred.T @ centred / len(centred)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    rl_axis = int(np.argmax(np.abs(eigenvectors[0])))  # the principal axis closest to right-left
+    rl = 4.0 * np.sqrt(max(eigenvalues[rl_axis], 0.0))
+    along_rl = (projected - centroid) @ eigenvectors[:, rl_axis]
+    in_band = np.abs(along_rl) <= band_mm / 2
+    ap = float(fine[in_band].sum()) * cell_area / band_mm
+    return area, ap, float(rl)
+
+
+def _upsample_linear(crop: np.ndarray, pixel_mm: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear resampling of a 2-D crop to about `step` mm (pixel areas, outside = 0)."""
+    matrices, coordinates = [], []
+    for axis in range(2):
+        factor = max(int(round(pixel_mm[axis] / step)), 1)
+        count = crop.shape[axis] * factor
+        centres = (np.arange(count) + 0.5) / factor - 0.5  # in coarse pixel units
+        below = np.floor(centres).astype(int)
+        weight = centres - below
+        matrix = np.zeros((count, crop.shape[axis]))
+        rows = np.arange(count)
+        valid_below = (below >= 0) & (below < crop.shape[axis])
+        valid_above = (below + 1 >= 0) & (below + 1 < crop.shape[axis])
+        matrix[rows[valid_below], below[valid_below]] = 1 - weight[valid_below]
+        matrix[rows[valid_above], below[valid_above] + 1] += weight[valid_above]
+        matrices.append(matrix)
+        coordinates.append(centres * pixel_mm[axis])
+    fine = matrices[0] @ crop @ matrices[1].T
+    return fine, coordinates[0], coordinates[1]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cord_from_segment(image: SequenceImage, segment: Shape, role: str) -> np.ndarray:
+    """A user's cord segment as a mask on the measuring image's grid (used as given)."""
+    mask = np.zeros(image.grid.shape, dtype=bool)
+    mask.ravel()[voxel_indices(image.grid, segment)] = True
+    if not mask.any():
+        raise InputError("cord", f"the cord segment holds no {role} voxel")
+    return mask
+
+
+def sample_nearest(image: SequenceImage, points_world: np.ndarray, outside: float = np.nan) -> np.ndarray:
+    """Image values at world points, nearest voxel; `outside` beyond the field of view."""
+    ijk = np.rint(image.grid.to_ijk(points_world)).astype(np.int64)
+    inside = np.all((ijk >= 0) & (ijk < image.grid.size_ijk), axis=1)
+    values = np.full(len(ijk), outside, dtype=np.float64)
+    i, j, k = ijk[inside].T
+    values[inside] = image.voxels[k, j, i]
+    return values
