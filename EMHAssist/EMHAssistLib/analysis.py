@@ -9,7 +9,7 @@ from .errors import InputError
 from .knowledge import load
 from .ratios import enhancement, region_ratios, sequence_ratios
 from .regions import RegionStats, SequenceImage, measure_region
-from .study import Study, region_names
+from .study import Study, region_names, sequence_roles
 
 SCHEMA = "emhassist.report/1"
 
@@ -18,8 +18,8 @@ def analyze(study: Study) -> dict:
     images = read_sequences(study)
     warnings = _missing_input_warnings(study)
     stats: dict[str, dict[str, RegionStats]] = {}
-    for region, sources in study.regions.items():
-        measurement = measure_region(region, sources, images)
+    for region in _in_vocabulary_order(study.regions, region_names()):
+        measurement = measure_region(region, study.regions[region], images)
         stats[region] = measurement.stats
         warnings.extend(measurement.warnings)
     return {
@@ -38,7 +38,12 @@ def analyze(study: Study) -> dict:
 def read_sequences(study: Study) -> list[SequenceImage]:
     if not study.sequences:
         raise InputError(study.name, "no sequence volume (T1, T2, STIR, T1C, ...) was given")
-    return [SequenceImage.from_node(role, node) for role, node in study.sequences.items()]
+    return [SequenceImage.from_node(role, study.sequences[role]) for role in _in_vocabulary_order(study.sequences, sequence_roles())]
+
+
+def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
+    """Reports list sequences and regions in one fixed order, whatever order they were given in."""
+    return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
 def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
