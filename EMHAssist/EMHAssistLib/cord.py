@@ -175,12 +175,12 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.nda
     neighbourhood = volume[_dilated_slices(seed_stack)]
     csf_bright = role in _CSF_BRIGHT_ROLES
     csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
-    halfway = abs(csf - median) / 2
+    towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
-    reach = max(settings()["window_sd"] * spread, halfway / 2)
+    reach = max(settings()["window_sd"] * spread, abs(csf - median) / 4)
     if csf_bright:
-        return _Window(median - reach, median + halfway)
-    return _Window(median - halfway, median + reach)
+        return _Window(median - reach, median + towards_csf)
+    return _Window(median - towards_csf, median + reach)
 
 
 def _dilated_slices(seed_stack: np.ndarray) -> np.ndarray:
@@ -208,6 +208,7 @@ class _Tracker:
         self.min_area_fraction = config["min_area_fraction"]
         self.stop_after = max(1, int(round(config["stop_after_mm"] / slice_mm)))
         self.history = max(3, int(round(20.0 / slice_mm)))
+        self.max_shift_per_mm = config["max_shift_per_mm"]
         self.areas: list[float] = []
 
     def seed_slice(self, index: int, centre: np.ndarray) -> np.ndarray | None:
@@ -228,11 +229,9 @@ class _Tracker:
             cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
             mask = self._component(index, predicted, cap_mm)
             area = float(mask.sum()) * float(np.prod(self.pixel_mm)) if mask is not None else 0.0
-            if mask is None or area < self.min_area_fraction * reference:
+            if mask is None or not self._plausible(area, reference, np.argwhere(mask).mean(axis=0) - centres[-1]):
                 misses += 1
                 if misses >= self.stop_after:
-                    for back in range(1, misses):
-                        stack[index - back * step] = False
                     return True
             else:
                 misses = 0
@@ -241,6 +240,14 @@ class _Tracker:
                 areas.append(area)
             index += step
         return False
+
+    def _plausible(self, area: float, reference: float, shift_px: np.ndarray) -> bool:
+        """A cross-section continues the cord when its size and position change smoothly."""
+        shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
+        return (
+            self.min_area_fraction * reference <= area <= reference / self.min_area_fraction
+            and shift_mm <= self.max_shift_per_mm * max(self.slice_mm, 1.0)
+        )
 
     def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> np.ndarray | None:
         """The cord's cross-section around `centre` on one slice (full-slice boolean mask), or None.

@@ -277,8 +277,7 @@ class DiscProfile:
             right, anterior = perpendicular_frame(tangent)
             patch = np.array([centre + r * right + a * anterior for r, a in offsets])
             samples[n] = sample_nearest(image, patch)
-        with np.errstate(invalid="ignore"):
-            values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nanmean(samples, axis=1))
+        values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nan_to_num(samples).mean(axis=1))
         return cls(arc, _smooth_nan(values, config["profile_smoothing_mm"] / step))
 
     def window(self, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -291,12 +290,13 @@ class DiscProfile:
 
 
 def _smooth_nan(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing that ignores nan samples and leaves them nan."""
     radius = max(1, int(np.ceil(3 * sigma)))
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     valid = ~np.isnan(values)
     filled = np.where(valid, values, 0.0)
-    total = np.convolve(filled, kernel, mode="same")
-    weight = np.convolve(valid.astype(float), kernel, mode="same")
+    total = np.convolve(filled, kernel, mode="full")[radius:radius + len(values)]
+    weight = np.convolve(valid.astype(float), kernel, mode="full")[radius:radius + len(values)]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(valid, total / weight, np.nan)
 
@@ -354,19 +354,17 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     body_level, spread = _body_signal(profile, anchor_arc, period)
     if spread <= 0:
         return []
-    lo_fraction, hi_fraction = config["disc_search_fraction"]
-    disc = _find_disc(profile, anchor_arc, sign, lo_fraction * period, hi_fraction * period, body_level, spread)
+    disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
     found: list[Vertebra] = []
     code = start.code
+    low_change, high_change = config["period_change_limit"]
     while disc is not None and is_valid_code(code + direction):
-        low_change, high_change = config["period_change_limit"]
-        next_disc = _find_disc(profile, disc, sign, low_change * period, high_change * period, body_level, spread)
+        next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
             break
-        period = abs(next_disc - disc)
+        period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
-        centre_arc = (disc + next_disc) / 2
-        found.append(Vertebra(name_of(code), code, line.at(centre_arc), "detected"))
+        found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
     return found[::-1] if direction < 0 else found
 
@@ -380,15 +378,24 @@ def _body_signal(profile: DiscProfile, anchor_arc: float, period: float) -> tupl
     return level, float(np.sqrt(np.mean((around - level) ** 2)))
 
 
-def _find_disc(profile: DiscProfile, origin: float, sign: int, near: float, far: float, body_level: float, spread: float) -> float | None:
-    """Arc of the strongest departure from body signal between `near` and `far` mm from `origin`."""
-    lo, hi = sorted((origin + sign * near, origin + sign * far))
-    if not profile.covers(lo, hi):
-        return None
+def _find_disc(profile: DiscProfile, origin: float, sign: int, expected: float, period: float, body_level: float, spread: float) -> float | None:
+    """Arc of the disc expected `expected` mm from `origin` (in direction `sign`), or None.
+
+    A disc is a departure from the body signal; candidates in the search window are weighed by
+    their contrast and by how close they lie to the expected distance, so bright marrow spots
+    inside a body lose to a real disc a little further away.
+    """
+    config = settings()
+    lo_fraction, hi_fraction = config["disc_window_fraction"]
+    lo, hi = sorted((origin + sign * (expected - lo_fraction * period), origin + sign * (expected + hi_fraction * period)))
     arc, values = profile.window(lo, hi)
-    contrast = np.abs(values - body_level) / spread
-    best = int(np.argmax(contrast))
-    if contrast[best] < settings()["min_disc_contrast"] or best in (0, len(arc) - 1):
+    if len(arc) < max(3, 0.6 * (hi - lo) / config["profile_step_mm"]):
+        return None  # the window runs out of the field of view
+    contrast = _smooth_nan(np.abs(values - body_level) / spread, config["contrast_smoothing_mm"] / config["profile_step_mm"])
+    distance = np.abs(arc - origin)
+    weight = np.exp(-0.5 * ((distance - expected) / (config["disc_spacing_sd"] * period)) ** 2)
+    best = int(np.argmax(contrast * weight))
+    if contrast[best] < config["min_disc_contrast"] or best in (0, len(arc) - 1):
         return None
     return float(arc[best])
 
