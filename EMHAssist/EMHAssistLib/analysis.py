@@ -5,6 +5,7 @@ changes a node, so ROIs, segments and earlier results stay as the user left them
 """
 
 from . import CAVEAT
+from .compression import assess
 from .errors import InputError
 from .knowledge import load
 from .ratios import enhancement, region_ratios, sequence_ratios
@@ -22,6 +23,8 @@ def analyze(study: Study) -> dict:
         measurement = measure_region(region, study.regions[region], images)
         stats[region] = measurement.stats
         warnings.extend(measurement.warnings)
+    levels = assess(study, images)
+    warnings.extend(levels.warnings)
     return {
         "schema": SCHEMA,
         "case": study.name,
@@ -30,6 +33,8 @@ def analyze(study: Study) -> dict:
         "regions": {region: {role: s.to_dict() for role, s in by_role.items()} for region, by_role in stats.items()},
         "ratios": {key: ratio.to_dict() for key, ratio in _all_ratios(stats).items()},
         "enhancement": {region: ratio.to_dict() for region, ratio in enhancement(stats).items()},
+        "levels": levels.levels,
+        "morphology": levels.morphology,
         "clinical": study.clinical,
         "warnings": warnings,
     }

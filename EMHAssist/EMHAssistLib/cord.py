@@ -457,6 +457,17 @@ def cord_from_segment(image: SequenceImage, segment: Shape, role: str) -> np.nda
     return mask
 
 
+def slice_points(mask: np.ndarray, grid: Grid, slices: np.ndarray) -> list[np.ndarray]:
+    """World centres of the mask's voxels on each of the given slices (head-foot stack order)."""
+    layout = _SliceLayout.of(grid)
+    stack = layout.stack(mask)
+    found = []
+    for index in slices:
+        rows, columns = np.nonzero(stack[index])
+        found.append(grid.to_world(layout.to_ijk(grid, np.full(len(rows), index), rows, columns)))
+    return found
+
+
 def sample_nearest(image: SequenceImage, points_world: np.ndarray, outside: float = np.nan) -> np.ndarray:
     """Image values at world points, nearest voxel; `outside` beyond the field of view."""
     ijk = np.rint(image.grid.to_ijk(points_world)).astype(np.int64)

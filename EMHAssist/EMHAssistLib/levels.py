@@ -272,11 +272,9 @@ class DiscProfile:
         tangents = np.gradient(centres, axis=0)
         tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
         offsets = [(r, a) for r in np.linspace(-half_rl, half_rl, 3) for a in np.linspace(-half_ap, half_ap, 5)]
-        samples = np.empty((len(arc), len(offsets)))
-        for n, (tangent, centre) in enumerate(zip(tangents, centres)):
-            right, anterior = perpendicular_frame(tangent)
-            patch = np.array([centre + r * right + a * anterior for r, a in offsets])
-            samples[n] = sample_nearest(image, patch)
+        frames = [perpendicular_frame(tangent) for tangent in tangents]
+        patches = np.array([[centre + r * right + a * anterior for r, a in offsets] for centre, (right, anterior) in zip(centres, frames)])
+        samples = sample_nearest(image, patches.reshape(-1, 3)).reshape(len(arc), len(offsets))
         values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nan_to_num(samples).mean(axis=1))
         return cls(arc, _smooth_nan(values, config["profile_smoothing_mm"] / step))
 

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from .compression import summary_line
+
 
 def write_json(report: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -12,6 +14,9 @@ def write_json(report: dict, path: Path) -> None:
 def summary_text(report: dict) -> str:
     lines = [f"EMHAssist — case {report['case']}", report["caveat"], ""]
     lines += _sequence_lines(report) + [""] + _region_lines(report) + [""] + _ratio_lines(report)
+    levels_line = summary_line(report.get("levels"))
+    if levels_line:
+        lines += ["", f"Levels: {levels_line}"]
     if report["warnings"]:
         lines += ["", "Warnings:"] + [f"  - {warning}" for warning in report["warnings"]]
     return "\n".join(lines) + "\n"

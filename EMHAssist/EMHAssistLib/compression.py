@@ -1,0 +1,349 @@
+"""Cord compression: MSCC and area ratio (Miyanji / SCT), normalised ratios, and the "levels" report.
+
+A slice is narrowed when its AP diameter falls well below what its level's healthy cords
+predict, scaled to this patient's cord; it is compressed when it is narrowed where the mass
+touches the cord (or, without a mass region, anywhere but the conus's natural taper). The
+compressed segment's MSCC uses SCT's reference windows above and below it along the centreline.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, measure_profile, segment_cord, slice_points
+from .knowledge import load
+from .levels import LevelMap, build_level_map, name_of, user_vertebrae
+from .masses import MassSegment, position, rim_enhancement_ratio, segment_mass
+from .regions import SequenceImage
+from .study import Study
+
+
+def settings() -> dict:
+    return load("levels")["compression"]
+
+
+def normative() -> dict[int, dict]:
+    return {int(code): entry for code, entry in load("normative_cord")["levels"].items()}
+
+
+def metric_ratio(at: float, above: float, below: float) -> float:
+    """Miyanji's MSCC (or the same ratio on area): (1 - m_i / ((m_a + m_b) / 2)) * 100."""
+    return (1.0 - at / ((above + below) / 2.0)) * 100.0
+
+
+def normalised_metric_ratio(patient: tuple[float, float, float], healthy: tuple[float, float, float]) -> float:
+    """SCT's normalised ratio: each of (above, below, at) divided by healthy cords at the same place."""
+    above, below, at = (p / h for p, h in zip(patient, healthy))
+    return metric_ratio(at, above, below)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the compressed segment
+
+
+@dataclass(frozen=True)
+class Compression:
+    slices: np.ndarray  # indices into the profile
+    worst: int  # index into the profile of the narrowest slice
+    mscc_percent: float
+    area_ratio_percent: float
+    normalised_mscc_percent: float | None
+
+
+def expected_ap(profile: CordProfile, codes: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """AP diameter each slice should have: healthy mean of its level, scaled to this cord."""
+    table = normative()
+    healthy = np.array([table[c]["ap_mm"]["mean"] if c in table else np.nan for c in codes])
+    ratios = profile.ap_mm / healthy
+    known = usable & np.isfinite(ratios)
+    if known.sum() >= 3:
+        return np.where(np.isfinite(healthy), healthy * float(np.median(ratios[known])), float(np.median(profile.ap_mm[usable])))
+    return np.full(len(codes), float(np.nanmedian(profile.ap_mm[usable])))
+
+
+def conus_zone(cord: Cord) -> np.ndarray:
+    """Slices in the last centimetres of a cord that ends inside the field of view (its natural taper)."""
+    arc = cord.profile.arc_mm
+    zone = np.zeros(len(arc), dtype=bool)
+    if cord.ends_inside[0]:
+        zone |= arc <= arc[0] + settings()["conus_exclusion_mm"]
+    return zone
+
+
+def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> Compression | None:
+    """The compressed segment: a core narrowed against healthy cords, grown along the cord while
+    the slices stay narrowed against the segment's own reference windows (SCT's MSCC windows)."""
+    profile = cord.profile
+    usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    if contact is not None:
+        usable &= contact | ~np.isfinite(profile.ap_mm)
+    expected = expected_ap(profile, codes, usable)
+    core = _runs(usable & (profile.ap_mm <= (1 - settings()["narrowing_threshold"]) * expected), profile.arc_mm)
+    if not core.any():
+        return None
+    compressed = _grown(core, profile, usable)
+    slices = np.flatnonzero(compressed)
+    worst = int(slices[np.argmin(profile.ap_mm[slices])])
+    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
+    mscc = _window_ratio(profile.ap_mm, worst, above, below)
+    area_ratio = _window_ratio(profile.area_mm2, worst, above, below)
+    return Compression(slices, worst, mscc, area_ratio, _normalised(profile, codes, worst, above, below))
+
+
+def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray) -> np.ndarray:
+    """Extend each end of the compressed segment while the next slice is narrowed by at least the
+    growth threshold against the reference windows beyond the segment."""
+    compressed = core.copy()
+    limit = 1 - settings()["growth_threshold"]
+    healthy = np.isfinite(profile.ap_mm)
+    while True:
+        slices = np.flatnonzero(compressed)
+        above, below = reference_windows(profile.arc_mm, slices, healthy & ~compressed)
+        if above.size == 0:
+            return compressed
+        reference = (np.mean(profile.ap_mm[above]) + np.mean(profile.ap_mm[below])) / 2
+        added = False
+        for edge in (slices[0] - 1, slices[-1] + 1):
+            if 0 <= edge < len(compressed) and usable[edge] and profile.ap_mm[edge] <= limit * reference:
+                compressed[edge] = True
+                added = True
+        if not added:
+            return compressed
+
+
+def _runs(flags: np.ndarray, arc: np.ndarray) -> np.ndarray:
+    """Flagged slices joined across short gaps, keeping only runs long enough to be real."""
+    config = settings()
+    indices = np.flatnonzero(flags)
+    kept = np.zeros(len(flags), dtype=bool)
+    if indices.size == 0:
+        return kept
+    groups = [[indices[0]]]
+    for index in indices[1:]:
+        if arc[index] - arc[groups[-1][-1]] <= config["merge_gap_mm"]:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    for group in groups:
+        if arc[group[-1]] - arc[group[0]] >= config["min_run_mm"]:
+            kept[group[0]:group[-1] + 1] = True
+    return kept
+
+
+def reference_windows(arc: np.ndarray, slices: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SCT's windows: `extent` mm starting `distance` mm beyond the highest and lowest given slice.
+
+    The arc runs inferior to superior. When one window has no usable slice the other is used for
+    both, as SCT does.
+    """
+    config = settings()
+    distance, extent = config["reference_distance_mm"], config["reference_extent_mm"]
+    top, bottom = arc[slices].max(), arc[slices].min()
+    above = np.flatnonzero(allowed & (arc >= top + distance) & (arc < top + distance + extent))
+    below = np.flatnonzero(allowed & (arc <= bottom - distance) & (arc > bottom - distance - extent))
+    if above.size == 0:
+        above = below
+    if below.size == 0:
+        below = above
+    return above, below
+
+
+def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float:
+    if above.size == 0:
+        return float("nan")
+    return metric_ratio(float(values[at]), float(np.mean(values[above])), float(np.mean(values[below])))
+
+
+def _normalised(profile: CordProfile, codes: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float | None:
+    table = normative()
+    involved = [int(codes[at])] + [int(c) for c in codes[above]] + [int(c) for c in codes[below]]
+    if above.size == 0 or any(code not in table for code in involved):
+        return None
+    healthy = np.array([table[c]["ap_mm"]["mean"] if c in table else np.nan for c in codes])
+    patient = (float(np.mean(profile.ap_mm[above])), float(np.mean(profile.ap_mm[below])), float(profile.ap_mm[at]))
+    reference = (float(np.mean(healthy[above])), float(np.mean(healthy[below])), float(healthy[at]))
+    return normalised_metric_ratio(patient, reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole step, from the study to the report sections
+
+
+@dataclass
+class LevelsOutcome:
+    levels: dict | None
+    morphology: dict | None
+    warnings: list[str]
+    cord: Cord | None = None
+    mass: MassSegment | None = None
+    level_map: LevelMap | None = None
+
+
+def assess(study: Study, images: list[SequenceImage]) -> LevelsOutcome:
+    """The "levels" and "morphology" report sections; missing inputs give warnings, not errors."""
+    image = choose_sequence(images)
+    if not study.regions.get("cord") or image is None:
+        missing = "cord region" if not study.regions.get("cord") else "T2-like sequence (T2, STIR or T1)"
+        return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
+    warnings: list[str] = []
+    cord = _cord(study, image)
+    mass = _mass(study, images, image, cord)
+    level_map = _level_map(study, image, cord, warnings)
+    if level_map is not None:
+        warnings.extend(level_map.warnings)
+    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
+    contact = mass_contact(cord, mass) if mass is not None else None
+    if mass is None:
+        warnings.append("no mass region: compression is judged from the cord's shape alone")
+    compression = find_compression(cord, codes, contact)
+    section = levels_section(cord, codes, level_map, mass, compression)
+    morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
+    return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
+
+
+def _cord(study: Study, image: SequenceImage) -> Cord:
+    sources = study.regions["cord"]
+    segments = [source for source in sources if source.segment_id is not None]
+    if segments:
+        mask = np.zeros(image.grid.shape, dtype=bool)
+        for source in segments:
+            mask |= cord_from_segment(image, source.shape(), image.role)
+        profile = measure_profile(mask, image.grid)
+        return Cord(image.grid, mask, profile, image.role, True, (False, False))
+    seed = sources[0].shape()
+    mask, ends = segment_cord(image, seed)
+    return Cord(image.grid, mask, measure_profile(mask, image.grid), image.role, False, ends)
+
+
+def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
+    sources = study.regions.get("mass")
+    if not sources:
+        return None
+    return segment_mass(sources, images, image, cord.mask, cord.profile.centreline)
+
+
+def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:
+    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+        warnings.append("no level points: place at least one labelled point on a vertebral body to name levels")
+        return None
+    return build_level_map(user_vertebrae(study.levels), image, cord.profile.centreline)
+
+
+def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
+    """Per profile slice: does the mass come within the contact distance of the cord?"""
+    distance = mass.distance_map_mm()
+    reach = settings()["mass_contact_mm"]
+    contact = np.zeros(len(cord.profile.ap_mm), dtype=bool)
+    for n, points in enumerate(slice_points(cord.mask, cord.grid, cord.profile.centreline.slices)):
+        ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
+        inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
+        if inside.any():
+            i, j, k = ijk[inside].T
+            contact[n] = float(distance[k, j, i].min()) <= reach
+    return contact
+
+
+def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None) -> dict:
+    fraction = settings()["level_fraction"]
+    points = cord.profile.centreline.points
+    section: dict = {
+        "vertebrae": level_map.to_dicts() if level_map is not None else [],
+        "mass": None,
+        "compression": None,
+        "cord_profile": cord_profile(cord, codes, compression),
+        "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
+    }
+    if level_map is not None and mass is not None:
+        spanned = level_map.involved(mass.points_world(), fraction)
+        if spanned:
+            section["mass"] = {"from": spanned[0].name, "to": spanned[-1].name}
+    if compression is not None:
+        compressed = level_map.involved(points[compression.slices], fraction) if level_map is not None else []
+        at = int(codes[compression.worst])
+        section["compression"] = {
+            "from": compressed[0].name if compressed else None,
+            "to": compressed[-1].name if compressed else None,
+            "max_mscc_percent": _round(compression.mscc_percent),
+            "at": name_of(at) if at else None,
+            "area_ratio_percent": _round(compression.area_ratio_percent),
+            "normalised_mscc_percent": _round(compression.normalised_mscc_percent),
+        }
+    return section
+
+
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
+    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio."""
+    profile = cord.profile
+    table = normative()
+    usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    compressed = np.zeros(len(codes), dtype=bool)
+    if compression is not None:
+        compressed[compression.slices] = True
+    rows = []
+    for code in sorted({int(c) for c in codes if c}):
+        inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
+        if inside.size == 0:
+            continue
+        worst = int(inside[np.argmin(profile.ap_mm[inside])])
+        if compression is not None and compressed[worst]:
+            above, below = reference_windows(profile.arc_mm, compression.slices, usable & ~compressed)
+        else:
+            above, below = reference_windows(profile.arc_mm, inside, usable & ~compressed)
+        healthy = table.get(code)
+        rows.append({
+            "level": name_of(code),
+            "code": code,
+            "slices": int(inside.size),
+            "area_mm2": _round(np.mean(profile.area_mm2[inside])),
+            "ap_mm": _round(np.mean(profile.ap_mm[inside])),
+            "rl_mm": _round(np.nanmean(profile.rl_mm[inside])),
+            "min_ap_mm": _round(profile.ap_mm[worst]),
+            "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)),
+            "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy else None,
+        })
+    return rows
+
+
+def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
+    facts: dict = {"mass_position": position(mass, cord.profile.centreline), "mass_volume_mm3": _round(mass.volume_mm3, 0)}
+    if level_map is not None:
+        facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings()["level_fraction"]))
+    by_role = {image.role: image for image in images}
+    if "T1" in by_role and "T1C" in by_role:
+        ratio = rim_enhancement_ratio(mass, by_role["T1"], by_role["T1C"])
+        if ratio is not None:
+            facts["rim_enhancement_ratio"] = _round(ratio, 3)
+    return facts
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sentence
+
+
+def summary_line(levels: dict | None) -> str | None:
+    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"."""
+    if levels is None:
+        return None
+    parts = []
+    if levels["mass"] is not None:
+        parts.append(f"mass {_span(levels['mass'])}")
+    compression = levels["compression"]
+    if compression is None:
+        parts.append("no cord compression")
+    else:
+        where = f" {_span(compression)}" if compression["from"] else ""
+        mscc = compression["max_mscc_percent"]
+        at = f" at {compression['at']}" if compression["at"] else ""
+        parts.append(f"cord compressed{where}" + (f", MSCC {mscc:.0f} %{at}" if mscc is not None else ""))
+    return ", ".join(parts)
+
+
+def _span(extent: dict) -> str:
+    return extent["from"] if extent["from"] == extent["to"] else f"{extent['from']}–{extent['to']}"
+

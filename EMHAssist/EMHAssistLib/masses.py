@@ -1,0 +1,216 @@
+"""The mass as a segment: grown from its ROI into connected tissue of like signal, or taken as given.
+
+Growth runs on the grid of the sequence that measures the cord, inside a box around the seed
+and within reach of the cord centreline (the canal and the paraspinal space); every available
+sequence must agree that a voxel looks like the seed, the cord itself is never taken, thin
+bridges are cut by a one-voxel opening, and every lobule connected to a seed is kept, so lobules
+that touch join into one segment.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+import slicer
+
+from .cord import Centreline, sample_nearest
+from .errors import InputError
+from .geometry import Box, Grid, voxel_indices
+from .knowledge import load
+from .nodes import set_segment_mask
+from .regions import SequenceImage
+from .study import RegionSource
+
+_NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
+
+
+def settings() -> dict:
+    return load("levels")["mass"]
+
+
+@dataclass(frozen=True)
+class MassSegment:
+    grid: Grid
+    mask: np.ndarray  # bool, numpy order of `grid`
+    given: bool
+
+    def points_world(self) -> np.ndarray:
+        occupied = np.argwhere(self.mask)
+        return self.grid.to_world(occupied[:, ::-1].astype(float))
+
+    @property
+    def volume_mm3(self) -> float:
+        return float(self.mask.sum()) * self.grid.voxel_volume
+
+    def distance_map_mm(self) -> np.ndarray:
+        """Distance (mm) from each voxel of the grid to the mass; negative inside."""
+        image = sitk.GetImageFromArray(self.mask.astype(np.uint8))
+        image.SetSpacing([float(s) for s in self.grid.spacing])
+        distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
+        return sitk.GetArrayFromImage(distance)
+
+
+def segment_mass(
+    sources: list[RegionSource],
+    images: list[SequenceImage],
+    reference: SequenceImage,
+    cord_mask: np.ndarray | None = None,
+    centreline: Centreline | None = None,
+) -> MassSegment:
+    """The mass on `reference`'s grid: user segments as given, ROIs grown into like tissue."""
+    segments = [source for source in sources if source.segment_id is not None]
+    if segments:
+        mask = np.zeros(reference.grid.shape, dtype=bool)
+        for source in segments:
+            mask.ravel()[voxel_indices(reference.grid, source.shape())] = True
+        if not mask.any():
+            raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
+        return MassSegment(reference.grid, mask, given=True)
+    boxes = [source.shape() for source in sources]
+    return _grow(boxes, images, reference, cord_mask, centreline)
+
+
+def _grow(boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_mask: np.ndarray | None, centreline: Centreline | None) -> MassSegment:
+    lo, hi = _search_bounds(boxes, reference.grid)
+    crop_grid = _crop_grid(reference.grid, lo, hi)
+    k, j, i = np.meshgrid(*(np.arange(n) for n in crop_grid.shape), indexing="ij")
+    points = crop_grid.to_world(np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1).astype(float))
+    deviation = np.mean([_deviation(image, boxes, points) ** 2 for image in images], axis=0)
+    like = deviation <= 1.0
+    if cord_mask is not None:
+        cord = SequenceImage("cord", reference.grid, cord_mask.astype(np.uint8))
+        like &= sample_nearest(cord, points, outside=0.0) == 0
+    like = like.reshape(crop_grid.shape)
+    if centreline is not None:
+        like &= _distance_to_centreline_mm(crop_grid, centreline) <= settings()["max_distance_from_cord_mm"]
+    seeds = np.zeros(crop_grid.shape, dtype=bool)
+    for box in boxes:
+        seeds.ravel()[voxel_indices(crop_grid, box)] = True
+    grown = _connected_to_seeds(like, seeds)
+    return MassSegment(crop_grid, grown | seeds, given=False)
+
+
+def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    margin = np.array(settings()["search_margin_mm"])
+    corners = np.concatenate([box.corners_world() for box in boxes])
+    lo_world, hi_world = corners.min(axis=0) - margin, corners.max(axis=0) + margin
+    box_corners = np.array([[x, y, z] for x in (lo_world[0], hi_world[0]) for y in (lo_world[1], hi_world[1]) for z in (lo_world[2], hi_world[2])])
+    ijk = grid.to_ijk(box_corners)
+    lo = np.maximum(np.floor(ijk.min(axis=0)), 0).astype(int)
+    hi = np.minimum(np.ceil(ijk.max(axis=0)), grid.size_ijk - 1).astype(int)
+    if np.any(hi < lo):
+        raise InputError("mass", "the mass region lies outside the images")
+    return lo, hi
+
+
+def _crop_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
+    shift = np.eye(4)
+    shift[:3, 3] = lo
+    size = hi - lo + 1
+    return Grid((int(size[2]), int(size[1]), int(size[0])), grid.ijk_to_world @ shift)
+
+
+def _deviation(image: SequenceImage, boxes: list[Box], points: np.ndarray) -> np.ndarray:
+    """How far each point's signal lies from the seed's, in units of the like-the-seed half-width.
+
+    Points outside the image's field of view count as 0 (no evidence against them).
+    """
+    indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
+    if indices.size == 0:
+        return np.zeros(len(points))
+    seed = image.voxels.ravel()[indices].astype(np.float64)
+    mean, sd = float(seed.mean()), float(seed.std())
+    half_width = max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6)
+    values = sample_nearest(image, points)
+    return np.where(np.isnan(values), 0.0, np.abs(values - mean) / half_width)
+
+
+def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray:
+    """Distance (mm) from every voxel of `grid` to the cord centreline."""
+    dense = np.linspace(0, len(centreline.points) - 1, 4 * len(centreline.points))
+    points = np.stack([np.interp(dense, np.arange(len(centreline.points)), centreline.points[:, axis]) for axis in range(3)], axis=1)
+    ijk = np.rint(grid.to_ijk(points)).astype(int)
+    inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
+    if not inside.any():
+        return np.full(grid.shape, np.inf)
+    marks = np.zeros(grid.shape, dtype=np.uint8)
+    i, j, k = ijk[inside].T
+    marks[k, j, i] = 1
+    image = sitk.GetImageFromArray(marks)
+    image.SetSpacing([float(s) for s in grid.spacing])
+    distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
+    return np.maximum(sitk.GetArrayFromImage(distance), 0.0)
+
+
+def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    candidate = like | seeds
+    labels = sitk.GetArrayFromImage(sitk.ConnectedComponent(sitk.GetImageFromArray(candidate.astype(np.uint8))))
+    touching = np.unique(labels[seeds & (labels > 0)])
+    grown = np.isin(labels, touching[touching > 0])
+    filled = sitk.BinaryFillhole(sitk.GetImageFromArray(grown.astype(np.uint8)))
+    return sitk.GetArrayFromImage(filled).astype(bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts about the mass
+
+
+def nearest_centreline_index(points: np.ndarray, centreline: Centreline) -> np.ndarray:
+    nearest = np.empty(len(points), dtype=int)
+    for start in range(0, len(points), _NEIGHBOURS):
+        chunk = points[start:start + _NEIGHBOURS]
+        nearest[start:start + _NEIGHBOURS] = np.argmin(np.linalg.norm(chunk[:, None, :] - centreline.points[None, :, :], axis=2), axis=1)
+    return nearest
+
+
+def position(mass: MassSegment, centreline: Centreline) -> str:
+    """Where the mass lies around the cord: the epidural side if much of it is in the canal, else the paraspinal side."""
+    points = _subsample(mass.points_world(), 20000)
+    nearest = nearest_centreline_index(points, centreline)
+    offsets = points - centreline.points[nearest]
+    frames = [centreline.frame(n) for n in range(len(centreline.points))]
+    right = np.array([frames[n][0] @ offset for n, offset in zip(nearest, offsets)])
+    anterior = np.array([frames[n][1] @ offset for n, offset in zip(nearest, offsets)])
+    in_canal = np.hypot(right, anterior) <= load("levels")["morphology"]["canal_radius_mm"]
+    if in_canal.mean() >= load("levels")["morphology"]["epidural_fraction"]:
+        behind = np.mean(anterior[in_canal] < 0)
+        if 0.25 < behind < 0.75:
+            return "circumferential_epidural"
+        return "posterior_epidural" if behind >= 0.75 else "anterior_epidural"
+    outside = right[~in_canal]
+    right_share = np.mean(outside > 0)
+    if 0.25 < right_share < 0.75:
+        return "paraspinal_bilateral"
+    return "paraspinal_right" if right_share >= 0.75 else "paraspinal_left"
+
+
+def rim_enhancement_ratio(mass: MassSegment, pre: SequenceImage, post: SequenceImage) -> float | None:
+    """Mean relative enhancement of the outer rim (about 1.5 mm) over that of the core."""
+    depth = -mass.distance_map_mm()[mass.mask]
+    points = mass.points_world()
+    before, after = sample_nearest(pre, points), sample_nearest(post, points)
+    valid = np.isfinite(before) & np.isfinite(after) & (np.abs(before) > 1e-6)
+    enhancement = np.where(valid, (after - before) / np.where(valid, before, 1.0), np.nan)
+    rim = valid & (depth <= settings()["rim_mm"])
+    core = valid & (depth > settings()["rim_mm"])
+    if rim.sum() < 10 or core.sum() < 10:
+        return None
+    core_mean = float(np.mean(enhancement[core]))
+    if abs(core_mean) < 1e-6:
+        return None
+    return float(np.mean(enhancement[rim]) / core_mean)
+
+
+def _subsample(points: np.ndarray, limit: int) -> np.ndarray:
+    if len(points) <= limit:
+        return points
+    return points[np.linspace(0, len(points) - 1, limit).astype(int)]
+
+
+def write_segment(mass: MassSegment, segmentation: slicer.vtkMRMLSegmentationNode, name: str = "mass") -> str:
+    """Put the mass into a segmentation node as a segment the user can check and edit; its id."""
+    segment_id = segmentation.GetSegmentation().GetSegmentIdBySegmentName(name) or segmentation.GetSegmentation().AddEmptySegment(name, name)
+    if not segment_id:
+        raise InputError(segmentation.GetName(), f"could not add a {name} segment")
+    set_segment_mask(segmentation, segment_id, mass.mask, mass.grid)
+    return segment_id
