@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, measure_profile, segment_cord, slice_points
+from .errors import InputError
 from .knowledge import load
 from .levels import LevelMap, build_level_map, name_of, user_vertebrae
 from .masses import MassSegment, position, rim_enhancement_ratio, segment_mass
@@ -185,6 +186,14 @@ def assess(study: Study, images: list[SequenceImage]) -> LevelsOutcome:
     if not study.regions.get("cord") or image is None:
         missing = "cord region" if not study.regions.get("cord") else "T2-like sequence (T2, STIR or T1)"
         return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
+    try:
+        return _assess(study, images, image)
+    except InputError as error:
+        # The ratios stand on their own; a cord or level problem only costs this section.
+        return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
+
+
+def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> LevelsOutcome:
     warnings: list[str] = []
     cord = _cord(study, image)
     mass = _mass(study, images, image, cord)
