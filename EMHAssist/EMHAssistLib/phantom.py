@@ -103,7 +103,10 @@ CORD_MAX_DISPLACEMENT = 1.5
 # A mass stays this far from an uncompressed cord and overlaps a compressed one, which the cord
 # then paints over, so that the mass moulds itself onto the compressed cord.
 MASS_CORD_GAP, MASS_CORD_OVERLAP = 1.0, 1.0
-LOBULE_OVERLAP = 1.24  # lobule length / pitch: neighbours overlap, leaving notches between them
+LOBULE_OVERLAP = 1.12  # lobule length / pitch: neighbours overlap, leaving notches between them
+# A lobule over compressed cord touches it along the middle half of its length; CSF may remain
+# in the notches between lobules, as between the separate masses of seed 000.
+LOBULE_CONTACT = 0.5
 ALONG_SPINE = (-250.0, 250.0)  # t range of every modelled structure (C7 to L2 lie within +-200)
 
 # Kyphosis: the canal's AP position is a parabola in z with its most posterior point at T7.
@@ -561,6 +564,11 @@ class _Cord:
         # From the middle of the disc above the first level to the middle of the disc below the last.
         self.span = (first.top + first.disc_above / 2, last.bottom - last.shape.disc_below / 2)
 
+    @property
+    def peak(self) -> float | None:
+        """t of the greatest compression, or None without compression."""
+        return sum(self.span) / 2 if self.compression else None
+
     def severity(self, t: np.ndarray) -> np.ndarray:
         """Fraction of the diameter lost at t: zero at both ends of the range, the maximum in its middle."""
         if self.compression is None:
@@ -596,11 +604,15 @@ class _Cord:
         centre_x, centre_u, semi_x, semi_u = self.section(c.t)
         return _ellipsoid_sd((c.x - centre_x, semi_x), (c.u - centre_u, semi_u))
 
-    def near_surface(self, t: float, direction: tuple[float, float]) -> float:
-        """Distance from the canal centre to the cord surface facing `direction`, at t."""
-        centre_x, centre_u, semi_x, semi_u = (v.item() for v in self.section(np.array([t])))
-        semi = semi_x if direction[0] else semi_u
-        return centre_x * direction[0] + centre_u * direction[1] + semi
+    def near_surface(self, t: np.ndarray, direction: tuple[float, float]) -> np.ndarray:
+        """Distance from the canal centre to the cord surface that faces `direction`, along t."""
+        centre_x, centre_u, semi_x, semi_u = self.section(t)
+        return centre_x * direction[0] + centre_u * direction[1] + (semi_x if direction[0] else semi_u)
+
+    def behind_centre_sd(self, c: _Coords, direction: tuple[float, float]) -> np.ndarray:
+        """Negative on the `direction` side of the cord's centre: a mass on one side stays there."""
+        centre_x, centre_u, _, _ = self.section(c.t)
+        return (centre_x - c.x) * direction[0] + (centre_u - c.u) * direction[1]
 
     def clearance(self, t: np.ndarray) -> np.ndarray:
         """How far a mass must stay from the cord: a gap where it is free, an overlap where compressed."""
@@ -611,7 +623,7 @@ class _Cord:
         top, bottom = self.span
         centre_x, centre_u, semi_x, semi_u = self.section(c.t)
         return _ellipsoid_sd(
-            (c.x - centre_x, 0.6 * semi_x), (c.u - centre_u, 0.6 * semi_u), (c.t - (top + bottom) / 2, 0.22 * (top - bottom))
+            (c.x - centre_x, 0.6 * semi_x), (c.u - centre_u, 0.6 * semi_u), (c.t - self.peak, 0.22 * (top - bottom))
         )
 
 
@@ -828,24 +840,43 @@ def _wall_distance(direction: tuple[float, float]) -> float:
     return CANAL_SEMI_AP if direction[1] < 0 else CANAL_SEMI_RL
 
 
-def _lobule_centres(spine: _Spine, mass: _MassSpec) -> tuple[list[float], float]:
+def _lobule_layout(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[tuple[float, float]]:
+    """(centre t, half-length) of each lobule, evenly along the mass's levels.
+
+    When the cord is compressed within the mass, the grid is stretched so that one lobule sits on
+    the point of greatest compression: that lobule is the one doing the compressing.
+    """
     top, bottom = spine.span(mass.levels)
     pitch = (top - bottom) / mass.lobules
-    return [top - pitch * (index + 0.5) for index in range(mass.lobules)], LOBULE_OVERLAP * pitch / 2
+    centres = top - pitch * (np.arange(mass.lobules) + 0.5)
+    peak = cord.peak
+    if mass.position.kind != "paraspinal" and peak is not None and bottom < peak < top:
+        anchor = centres[np.argmin(np.abs(centres - peak))]
+        centres = np.where(
+            centres >= anchor,
+            peak + (centres - anchor) * (top - peak) / (top - anchor),
+            peak - (anchor - centres) * (peak - bottom) / (anchor - bottom),
+        )
+    boundaries = np.concatenate([[top], (centres[1:] + centres[:-1]) / 2, [bottom]])
+    return [(float(c), LOBULE_OVERLAP * float(upper - lower) / 2) for c, upper, lower in zip(centres, boundaries, boundaries[1:])]
 
 
 def _canal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]:
     """Epidural lobules: from the canal wall inwards, deep enough to reach the cord where it is compressed."""
     direction = mass.position.direction or _SIDES["posterior"]
     wall = _wall_distance(direction)
-    resting_near = CORD_CENTRE_U * direction[1] + (CORD_SEMI_RL if direction[0] else CORD_SEMI_AP)
-    centres, semi_t = _lobule_centres(spine, mass)
     lobules = []
-    for t in centres:
-        if cord.severity(np.array([t]))[0] > 0:
-            depth = max(mass.depth_mm, wall - cord.near_surface(t, direction) + MASS_CORD_OVERLAP)
+    for t, semi_t in _lobule_layout(spine, cord, mass):
+        central = np.linspace(t - LOBULE_CONTACT * semi_t, t + LOBULE_CONTACT * semi_t, 9)
+        compressed = central[cord.severity(central) > 0]
+        if compressed.size:
+            # Deep enough that the ellipsoid still reaches the cord at the edge of its central part.
+            q = math.sqrt(1 - LOBULE_CONTACT**2)
+            reach = wall + 0.5 * (1 - q) - float(cord.near_surface(compressed, direction).min()) + MASS_CORD_OVERLAP
+            depth = max(mass.depth_mm, 2 * reach / (1 + q))
         else:
-            depth = min(mass.depth_mm, wall - resting_near - MASS_CORD_GAP - 0.5)
+            closest = float(cord.near_surface(central, direction).max())
+            depth = min(mass.depth_mm, wall - closest - MASS_CORD_GAP - 0.5)
         radial_centre = wall - depth / 2 + 0.5  # half a millimetre beyond the wall, trimmed by the canal
         radial_semi, lateral_semi = depth / 2 + 0.5, mass.width_mm / 2
         if direction[0]:
@@ -856,11 +887,10 @@ def _canal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]
     return lobules
 
 
-def _paraspinal_lobules(spine: _Spine, mass: _MassSpec) -> list[_Lobule]:
+def _paraspinal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]:
     side = mass.position.direction[0]
-    centres, semi_t = _lobule_centres(spine, mass)
     lobules = []
-    for t in centres:
+    for t, semi_t in _lobule_layout(spine, cord, mass):
         beside = spine.nearest(t).shape
         centre = (side * (beside.width / 2 + mass.depth_mm / 2 - 1.0), CANAL_ANTERIOR_WALL + 0.3 * beside.depth, t)
         lobules.append(_Lobule(centre, (mass.depth_mm / 2, mass.width_mm / 2, semi_t), mass.depth_mm))
@@ -892,7 +922,7 @@ def _lobules_t(lobules: list[_Lobule]) -> tuple[float, float]:
 
 def _mass_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]:
     if mass.position.kind == "paraspinal":
-        return _paraspinal_lobules(spine, mass)
+        return _paraspinal_lobules(spine, cord, mass)
     return _canal_lobules(spine, cord, mass)
 
 
@@ -906,11 +936,14 @@ def _mass_layers(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Layer]:
         reach = max(max(l.semis[:2]) + abs(l.centre[0]) for l in lobules) + 2
         bounds = _Bounds((-reach, reach), (-10, 60), (t_low - 2, t_high + 2))
     else:
-        shape = _circumferential_sd if mass.position.kind == "circumferential" else _lobules_sd
+        direction = mass.position.direction
 
         def sd(c: _Coords) -> np.ndarray:
             # Inside the bony canal, and clear of the cord except where the cord is compressed.
-            return _intersection(shape(lobules, c), _canal_sd(c), cord.clearance(c.t) - cord.sd(c))
+            inside_canal = _intersection(_canal_sd(c), cord.clearance(c.t) - cord.sd(c))
+            if direction is None:
+                return _intersection(_circumferential_sd(lobules, c), inside_canal)
+            return _intersection(_lobules_sd(lobules, c), inside_canal, cord.behind_centre_sd(c, direction))
 
         bounds = _Bounds((-CANAL_SEMI_RL - 1, CANAL_SEMI_RL + 1), (-CANAL_SEMI_AP - 1, CANAL_ANTERIOR_WALL + 1), (t_low - 2, t_high + 2))
     if mass.rim is None:
@@ -1052,12 +1085,15 @@ def _paint(
     edge_width: float,
 ) -> None:
     """Lay one tissue over what is already painted; the soft edge gives partial volume."""
-    alpha = np.clip(0.5 - sd / edge_width, 0, 1).astype(np.float32)
+    alpha = np.float32(0.5) - sd * np.float32(1 / edge_width)
+    np.clip(alpha, 0, 1, out=alpha)
     if not alpha.any():
         return
     for role, value in values.items():
         target = value[block]
-        target += alpha * (np.float32(tissue[role]) - target)
+        change = np.float32(tissue[role]) - target
+        change *= alpha
+        target += change
     if labels is not None:
         target = labels[block]
         np.copyto(target, np.uint8(label), where=np.broadcast_to(sd < 0, target.shape))
@@ -1119,6 +1155,16 @@ def _rician(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
 
 # --- Regions a radiologist would draw ------------------------------------------------------------
 
+# Every point of a fitted box stays this far inside its tissue: half an in-plane voxel of soft
+# edge plus the distance from any point to the nearest label-map voxel centre.
+ROI_MARGIN, ROI_SMALLEST_HALF = 1.0, 0.4
+# How far beyond its centre plane a thick slice's sub-samples reach.
+_SLICE_REACH = max(
+    protocol.spacing[2] * max(SUB_SLICE_OFFSETS)
+    for protocol in _PROTOCOLS.values()
+    if protocol.spacing[2] > THICK_SLICE_RATIO * min(protocol.spacing[:2])
+)
+
 
 def _box(kyphosis: _Kyphosis, centre: tuple[float, float, float], half: tuple[float, float, float]) -> BoxSpec:
     """A box given in the spine frame (x, u, t), aligned with the spine where it sits."""
@@ -1132,26 +1178,71 @@ def _box(kyphosis: _Kyphosis, centre: tuple[float, float, float], half: tuple[fl
     )
 
 
-def _mass_roi_centre(spine: _Spine, cord: _Cord, mass: _MassSpec) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Centre and half-size (x, u, t) of a box in the middle of the mass's thickest lobule."""
+def _mass_roi(spine: _Spine, cord: _Cord, mass: _MassSpec) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Centre and half-size (x, u, t) of a box where the mass is thickest, fitted inside its core."""
     lobules = _mass_lobules(spine, cord, mass)
-    lobule = max(lobules, key=lambda l: l.radial_depth)
-    t_half = 0.35 * lobule.semis[2]
     if mass.position.kind == "paraspinal":
-        return lobule.centre, (0.35 * lobule.semis[0], 0.35 * lobule.semis[1], t_half)
-    direction = mass.position.direction or _SIDES["posterior"]
-    radial = _wall_distance(direction) - lobule.radial_depth / 2
-    radial_half = min(1.5, lobule.radial_depth / 2 - 1.5)
-    lateral_half = min(2.5, 0.35 * mass.width_mm / 2)
-    if direction[0]:
-        return (direction[0] * radial, 0.0, lobule.centre[2]), (radial_half, lateral_half, t_half)
-    return (0.0, direction[1] * radial, lobule.centre[2]), (lateral_half, radial_half, t_half)
+        lobule = max(lobules, key=lambda l: l.radial_depth)
+        centre, half = lobule.centre, tuple(0.5 * semi for semi in lobule.semis)
+    else:
+        lobule = max(lobules, key=lambda l: l.radial_depth)
+        direction = mass.position.direction or _SIDES["posterior"]
+        depth = _canal_mass_thickness(cord, lobules, direction, np.array([lobule.centre[2]]))[0]
+        radial = _wall_distance(direction) - depth / 2
+        lateral_half, t_half = mass.width_mm / 4, 0.5 * lobule.semis[2]
+        if direction[0]:
+            centre, half = (direction[0] * radial, 0.0, lobule.centre[2]), (depth / 2, lateral_half, t_half)
+        else:
+            centre, half = (0.0, direction[1] * radial, lobule.centre[2]), (lateral_half, depth / 2, t_half)
+    layer = _mass_layers(spine, cord, mass)[0]
+    core_depth = layer.core[2] if layer.core else 0.0
+
+    def visible_core_sd(c: _Coords) -> np.ndarray:
+        return _intersection(layer.sd(c) + np.float32(core_depth), -cord.sd(c))
+
+    return centre, _fit_inside(visible_core_sd, centre, half)
+
+
+def _canal_mass_thickness(cord: _Cord, lobules: list[_Lobule], direction: tuple[float, float], t: np.ndarray) -> np.ndarray:
+    """Thickness of an epidural mass from the canal wall at heights t."""
+    wall, radial_axis = _wall_distance(direction), 0 if direction[0] else 1
+    inner = np.full_like(t, np.inf)
+    for lobule in lobules:
+        reach = np.sqrt(np.clip(1 - ((t - lobule.centre[2]) / lobule.semis[2]) ** 2, 0, None))
+        lobule_inner = wall + 1 - lobule.semis[radial_axis] * (1 + reach)
+        inner = np.where(reach > 0, np.minimum(inner, lobule_inner), inner)
+    # Where the cord is compressed it paints over the mass, so the mass ends at the cord's surface.
+    front = np.maximum(inner, cord.near_surface(t, direction) + np.maximum(cord.clearance(t), 0))
+    return np.maximum(wall - front, 0)
+
+
+def _fit_inside(
+    region_sd: Callable[[_Coords], np.ndarray], centre: tuple[float, float, float], half: tuple[float, float, float]
+) -> tuple[float, float, float]:
+    """Shrink a box about its centre until it lies inside a region on every grid.
+
+    Points of the box, and the same points moved by the reach of thick-slice sub-samples along
+    x, must lie ROI_MARGIN inside the region; only the axes whose faces stick out are shrunk.
+    """
+    steps = np.linspace(-1, 1, 5)
+    offsets = np.array(np.meshgrid(steps, steps, steps, indexing="ij")).reshape(3, -1).T
+    reach = np.array([[0.0, 0.0, 0.0], [-_SLICE_REACH, 0.0, 0.0], [_SLICE_REACH, 0.0, 0.0]])
+    size = np.array(half, dtype=float)
+    while size.min() > ROI_SMALLEST_HALF:
+        points = ((np.array(centre) + offsets * size)[:, None, :] + reach).astype(np.float32)
+        sd = region_sd(_Coords(*points.reshape(-1, 3).T)).reshape(len(offsets), len(reach))
+        outside = np.any(sd > -ROI_MARGIN, axis=1)
+        if not outside.any():
+            return tuple(float(h) for h in size)
+        on_failing_face = np.any(np.abs(offsets[outside]) == 1, axis=0)
+        size = np.where(on_failing_face if on_failing_face.any() else True, size * 0.9, size)
+    raise InputError("mass", "too thin or too small for a measurement box; make it deeper or wider")
 
 
 def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     spine, cord, kyphosis = anatomy.spine, anatomy.cord, anatomy.spine.kyphosis
     primary = spec.masses[0]
-    mass_centre, mass_half = _mass_roi_centre(spine, cord, primary)
+    mass_centre, mass_half = _mass_roi(spine, cord, primary)
 
     first_affected = primary.levels[0]
     if spec.compression and _LEVEL_NAMES.index(spec.compression.levels[0]) < _LEVEL_NAMES.index(first_affected):
