@@ -1,0 +1,388 @@
+"""Overlays in a real MRML scene: names, colours, labels, the subject-hierarchy folder, re-runs
+that replace instead of duplicating, absent report sections drawing nothing, and a .mrb round trip."""
+
+import numpy as np
+import pytest
+import slicer
+import vtk
+from small_case import TISSUE_BLOCKS, grid_for, roi_box, small_study
+
+from EMHAssistLib import CAVEAT
+from EMHAssistLib.geometry import Box, Labelmap, voxel_indices
+from EMHAssistLib.knowledge import load
+from EMHAssistLib.nodes import labelmap_of_segment
+from EMHAssistLib.study import Study
+from EMHAssistLib.overlays import (
+    CASE_ATTRIBUTE,
+    compressed_levels,
+    differential_label,
+    draw_overlays,
+    find_overlays,
+    key_finding,
+    overlay_folder,
+    overlays_visible,
+    remove_overlays,
+    set_overlays_visible,
+    subject_hierarchy,
+)
+
+STYLE = load("overlays")
+VERTEBRAE = [
+    {"name": "T5", "code": 12, "centre": [0.0, 16.0, 30.0]},
+    {"name": "T6", "code": 13, "centre": [0.0, 16.0, 10.0]},
+    {"name": "T7", "code": 14, "centre": [0.0, 16.0, -10.0]},
+    {"name": "T8", "code": 15, "centre": [0.0, 16.0, -30.0]},
+]
+EVIDENCE_FOR_EMH = [
+    {"feature": "marrow_brighter_than_muscle_T1", "value": 1.3, "supports": True, "weight": 2.0,
+     "text": "marrow brighter than muscle on T1 (ratio 1.30): hyperplastic red marrow", "refs": ["carroll1997"]},
+    {"feature": "mass_hypointense_to_cord_T2", "value": 0.3, "supports": True, "weight": 6.0,
+     "text": "mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue", "refs": ["seed000"]},
+    {"feature": "fever", "value": True, "supports": False, "weight": 0.1,
+     "text": "fever (present): raises the odds of an abscess", "refs": []},
+]
+REPORT = {
+    "case": "small",
+    "caveat": CAVEAT,
+    "levels": {
+        "vertebrae": VERTEBRAE,
+        "mass": {"from": "T5", "to": "T8"},
+        "compression": {"from": "T5", "to": "T6", "max_mscc_percent": 41.2, "at": "T6"},
+        "cord_profile": [
+            {"level": "T5", "mscc_percent": 22.4},
+            {"level": "T6", "mscc_percent": 39.0},
+            {"level": "T7", "mscc_percent": 3.1},
+        ],
+    },
+    "differential": [
+        {"id": "emh", "name": "Extramedullary hematopoiesis", "probability": 0.78, "evidence": EVIDENCE_FOR_EMH},
+        {"id": "metastasis", "name": "Epidural metastasis", "probability": 0.12, "evidence": []},
+        {"id": "lymphoma", "name": "Spinal epidural lymphoma", "probability": 0.06, "evidence": []},
+        {"id": "abscess", "name": "Epidural abscess", "probability": 0.04, "evidence": []},
+    ],
+    "warnings": ["mass: only 24 T1 voxels; its ratios are unstable"],
+}
+BARE_REPORT = {"case": "small", "caveat": CAVEAT, "warnings": []}
+
+
+def block_mask(region: str, role: str = "T2") -> Labelmap:
+    """The tissue block of a region of the small case as a mask on that sequence's grid."""
+    grid = grid_for(role)
+    centre, size = TISSUE_BLOCKS[region]
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask.flat[voxel_indices(grid, Box(np.array(centre), np.eye(3), np.array(size) / 2))] = True
+    return Labelmap(grid, mask)
+
+
+MASKS = {"mass_mask": block_mask("mass"), "cord_mask": block_mask("cord")}
+
+
+@pytest.fixture
+def live_scene():
+    """A scene whose trame-slicer application stays alive: .mrb reading unpacks into the
+    application's cache directory."""
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    slicer.mrmlScene = app.scene
+    yield app.scene
+    del app
+
+
+def draw(scene, report=REPORT, study=None, **masks):
+    study = study or small_study(scene, roles=("T1", "T2"))
+    return study, draw_overlays(scene, report, study, **(masks or MASKS))
+
+
+def labels(node) -> list[str]:
+    return [node.GetNthControlPointLabel(i) for i in range(node.GetNumberOfControlPoints())]
+
+
+def selected(node) -> list[bool]:
+    return [bool(node.GetNthControlPointSelected(i)) for i in range(node.GetNumberOfControlPoints())]
+
+
+def children(scene, item: int) -> list[int]:
+    ids = vtk.vtkIdList()
+    subject_hierarchy(scene).GetItemChildren(item, ids, False)
+    return [ids.GetId(i) for i in range(ids.GetNumberOfIds())]
+
+
+def folders_of(scene, case: str) -> list[int]:
+    hierarchy = subject_hierarchy(scene)
+    ids = vtk.vtkIdList()
+    hierarchy.GetItemChildren(hierarchy.GetSceneItemID(), ids, True)
+    items = [ids.GetId(i) for i in range(ids.GetNumberOfIds())]
+    return [item for item in items if hierarchy.GetItemAttribute(item, CASE_ATTRIBUTE) == case]
+
+
+def node_counts(scene) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for index in range(scene.GetNumberOfNodes()):
+        name = scene.GetNthNode(index).GetClassName()
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_every_overlay_sits_in_one_folder_named_after_the_case(scene):
+    _, overlays = draw(scene)
+    hierarchy = subject_hierarchy(scene)
+    assert hierarchy.GetItemName(overlays.folder) == "EMHAssist: small"
+    assert hierarchy.GetItemLevel(overlays.folder) == "Folder"
+    assert folders_of(scene, "small") == [overlays.folder]
+    assert set(overlays.by_role()) == {"explanation", "segments", "levels", "mass_extent", "differential"}
+    in_folder = {hierarchy.GetItemDataNode(item).GetID() for item in children(scene, overlays.folder)}
+    assert in_folder == {node.GetID() for node in overlays.by_role().values()}
+
+
+def test_segments_carry_names_colours_and_the_masks_voxels(scene):
+    _, overlays = draw(scene)
+    segmentation = overlays.segments.GetSegmentation()
+    assert overlays.segments.GetName() == "EMHAssist segments: small"
+    for region, mask in (("mass", MASKS["mass_mask"]), ("cord", MASKS["cord_mask"])):
+        segment = segmentation.GetSegment(region)
+        assert segment.GetName() == STYLE["segments"]["regions"][region]["name"]
+        np.testing.assert_allclose(segment.GetColor(), STYLE["segments"]["regions"][region]["color"])
+        assert labelmap_of_segment(overlays.segments, region).mask.sum() == mask.mask.sum()
+    assert overlays.segments.GetDisplayNode().GetOpacity2DFill() == pytest.approx(STYLE["segments"]["fill_opacity_2d"])
+
+
+def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc(scene):
+    _, overlays = draw(scene)
+    assert labels(overlays.levels) == ["T5 MSCC 22 %", "T6 MSCC 41 %", "T7", "T8"]
+    assert selected(overlays.levels) == [True, True, False, False]
+    display = overlays.levels.GetDisplayNode()
+    np.testing.assert_allclose(display.GetSelectedColor(), STYLE["levels"]["compressed_color"])
+    np.testing.assert_allclose(display.GetColor(), STYLE["levels"]["color"])
+    np.testing.assert_allclose(
+        [overlays.levels.GetNthControlPointPositionWorld(i) for i in range(4)], [v["centre"] for v in VERTEBRAE]
+    )
+    assert overlays.levels.GetLocked()
+
+
+def test_the_mass_extent_is_a_bracket_behind_the_mass_labelled_with_its_levels(scene):
+    _, overlays = draw(scene)
+    line = overlays.mass_extent
+    assert labels(line) == ["mass T5–T8", ""]
+    top, bottom = (np.array(line.GetNthControlPointPositionWorld(i)) for i in range(2))
+    mass_points = MASKS["mass_mask"].grid.to_world(np.argwhere(MASKS["mass_mask"].mask)[:, ::-1].astype(float))
+    assert top[2] == pytest.approx(mass_points[:, 2].max()) and bottom[2] == pytest.approx(mass_points[:, 2].min())
+    assert top[1] == bottom[1] == pytest.approx(mass_points[:, 1].min() - STYLE["mass_extent"]["margin_mm"])
+    assert top[0] == bottom[0] == 0.0, "in the mid-sagittal plane of the level points"
+    assert all(not line.GetNthMeasurement(i).GetEnabled() for i in range(line.GetNumberOfMeasurements()))
+
+
+def test_the_differential_label_sits_behind_the_mass_with_top_diagnoses_key_finding_and_caveat(scene):
+    _, overlays = draw(scene)
+    label = overlays.differential
+    assert label.GetNumberOfControlPoints() == 1
+    lines = label.GetNthControlPointLabel(0).split("\n")
+    assert lines[:3] == ["EMH 78 %", "metastasis 12 %", "lymphoma 6 %"]
+    assert " ".join(lines[3:]).startswith("key: mass markedly hypointense to cord on T2 (ratio 0.30)")
+    assert " ".join(lines).endswith(STYLE["differential"]["caveat"])
+    assert "abscess" not in label.GetNthControlPointLabel(0), f"only the top {STYLE['differential']['top']}"
+    assert all(len(line) <= STYLE["differential"]["wrap_chars"] for line in lines)
+    anchor = np.array(label.GetNthControlPointPositionWorld(0))
+    bracket_a = overlays.mass_extent.GetNthControlPointPositionWorld(0)[1]
+    assert anchor[1] == pytest.approx(bracket_a - STYLE["differential"]["gap_mm"])
+    centre, size = TISSUE_BLOCKS["mass"]
+    assert centre[2] - size[2] / 2 <= anchor[2] <= centre[2] + size[2] / 2
+
+
+def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_warnings(scene):
+    _, overlays = draw(scene)
+    text = overlays.explanation.GetText()
+    assert overlays.explanation.GetName() == "EMHAssist explanation: small"
+    assert CAVEAT in text
+    assert "Levels: mass T5–T8, cord compressed T5–T6, MSCC 41 % at T6." in text
+    for rank, diagnosis in enumerate(REPORT["differential"], start=1):
+        assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
+    assert "   for: mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue [seed000]" in text
+    assert "   against: fever (present): raises the odds of an abscess" in text
+    assert "- mass: only 24 T1 voxels; its ratios are unstable" in text
+
+
+def test_a_second_run_replaces_every_overlay_without_adding_a_node(scene):
+    study, first = draw(scene)
+    before = node_counts(scene)
+    _, second = draw(scene, study=study)
+    assert node_counts(scene) == before
+    assert second.folder == first.folder and folders_of(scene, "small") == [first.folder]
+    for node in first.by_role().values():
+        assert scene.GetNodeByID(node.GetID()) is not node, f"{node.GetName()} was left behind"
+    assert len(children(scene, second.folder)) == len(second.by_role())
+
+
+def test_a_rerun_with_fewer_sections_removes_the_stale_overlays(scene):
+    study, full = draw(scene)
+    _, bare = draw(scene, BARE_REPORT, study)
+    assert set(bare.by_role()) == {"explanation", "segments"}
+    for role in ("levels", "mass_extent", "differential"):
+        assert scene.GetNodeByID(full.by_role()[role].GetID()) is None
+    assert len(children(scene, bare.folder)) == 2
+
+
+def test_absent_sections_and_masks_draw_nothing_but_the_explanation(scene):
+    study = small_study(scene, roles=("T1", "T2"))
+    overlays = draw_overlays(scene, BARE_REPORT, study)
+    assert set(overlays.by_role()) == {"explanation"}
+    text = overlays.explanation.GetText()
+    assert CAVEAT in text and "Levels" not in text and "Differential" not in text
+
+
+def test_without_a_mass_mask_the_mass_regions_place_bracket_and_label(scene):
+    study = small_study(scene, roles=("T1", "T2"))
+    overlays = draw_overlays(scene, REPORT, study)
+    assert overlays.segments is None
+    top, bottom = (np.array(overlays.mass_extent.GetNthControlPointPositionWorld(i)) for i in range(2))
+    corners = roi_box("mass").corners_world()
+    assert top[2] == pytest.approx(corners[:, 2].max()) and bottom[2] == pytest.approx(corners[:, 2].min())
+    assert top[1] == pytest.approx(corners[:, 1].min() - STYLE["mass_extent"]["margin_mm"])
+    assert overlays.differential is not None
+
+
+def test_without_any_mass_geometry_there_is_no_bracket_and_no_label(scene):
+    study = small_study(scene, roles=("T1", "T2"))
+    del study.regions["mass"]
+    overlays = draw_overlays(scene, REPORT, study, cord_mask=MASKS["cord_mask"])
+    assert overlays.mass_extent is None and overlays.differential is None
+    assert overlays.levels is not None and overlays.segments is not None
+
+
+def test_no_compression_leaves_every_level_plain_and_says_so(scene):
+    report = dict(REPORT, levels=dict(REPORT["levels"], compression=None))
+    _, overlays = draw(scene, report)
+    assert labels(overlays.levels) == ["T5", "T6", "T7", "T8"]
+    assert selected(overlays.levels) == [False] * 4
+    assert "no cord compression" in overlays.explanation.GetText()
+
+
+def test_compressed_levels_take_profile_mscc_and_the_summary_maximum_at_the_worst_level():
+    assert compressed_levels(REPORT["levels"]) == {"T5": 22.4, "T6": 41.2}
+    reversed_range = dict(REPORT["levels"], compression=dict(REPORT["levels"]["compression"], **{"from": "T6", "to": "T5"}))
+    assert compressed_levels(reversed_range) == {"T5": 22.4, "T6": 41.2}
+    unmeasured = dict(REPORT["levels"], cord_profile=[])
+    assert compressed_levels(unmeasured) == {"T5": None, "T6": 41.2}
+    without_level_names = dict(REPORT["levels"], compression={"from": None, "to": None, "max_mscc_percent": 30.0, "at": None})
+    assert compressed_levels(without_level_names) == {}
+
+
+def test_the_key_finding_is_the_strongest_supporting_evidence_without_its_meaning():
+    assert key_finding(REPORT["differential"][0]) == "mass markedly hypointense to cord on T2 (ratio 0.30)"
+    assert key_finding({"evidence": EVIDENCE_FOR_EMH[2:]}) is None
+    assert key_finding(REPORT["differential"][1]) is None
+    label = differential_label(REPORT["differential"][1:])
+    assert label.startswith("metastasis 12 %\nlymphoma 6 %\nepidural abscess 4 %\n") and "key:" not in label
+
+
+def test_an_unknown_diagnosis_id_is_labelled_by_its_name():
+    label = differential_label([{"id": "sarcoidosis", "name": "Sarcoidosis", "probability": 0.5, "evidence": []}])
+    assert label.startswith("Sarcoidosis 50 %\n")
+
+
+def test_the_folder_toggles_the_visibility_of_everything_in_it(scene):
+    _, overlays = draw(scene)
+    assert overlays_visible(scene, overlays.folder)
+    set_overlays_visible(scene, overlays.folder, False)
+    assert not overlays_visible(scene, overlays.folder)
+    for node in overlays.by_role().values():
+        if node.IsA("vtkMRMLDisplayableNode"):
+            assert not slicer.vtkMRMLFolderDisplayNode.GetHierarchyVisibility(node), node.GetName()
+    set_overlays_visible(scene, overlays.folder, True)
+    assert all(
+        slicer.vtkMRMLFolderDisplayNode.GetHierarchyVisibility(node)
+        for node in overlays.by_role().values()
+        if node.IsA("vtkMRMLDisplayableNode")
+    )
+
+
+def test_hiding_survives_a_rerun(scene):
+    study, overlays = draw(scene)
+    set_overlays_visible(scene, overlays.folder, False)
+    _, again = draw(scene, study=study)
+    assert not overlays_visible(scene, again.folder)
+    assert not slicer.vtkMRMLFolderDisplayNode.GetHierarchyVisibility(again.levels)
+
+
+def test_nodes_others_file_in_the_folder_survive_reruns_and_removal(scene):
+    study, overlays = draw(scene)
+    hierarchy = subject_hierarchy(scene)
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "EMHAssist results")
+    hierarchy.CreateItem(overlay_folder(scene, "small"), table)
+    draw(scene, study=study)
+    assert scene.GetNodeByID(table.GetID()) is table
+    assert remove_overlays(scene, "small")
+    assert scene.GetNodeByID(table.GetID()) is table
+    assert hierarchy.GetItemParent(hierarchy.GetItemByDataNode(table)) == hierarchy.GetSceneItemID()
+    assert folders_of(scene, "small") == [] and find_overlays(scene, "small") is None
+    assert scene.GetNumberOfNodesByClass("vtkMRMLFolderDisplayNode") == 0
+    assert not remove_overlays(scene, "small")
+
+
+def test_two_cases_keep_two_folders_and_a_rerun_of_one_leaves_the_other(scene):
+    study, first = draw(scene)
+    other = small_study(scene, roles=("T1",))
+    other.name = "other"
+    second = draw_overlays(scene, dict(BARE_REPORT, case="other"), other)
+    draw(scene, study=study)
+    assert second.folder != first.folder
+    assert find_overlays(scene, "other").explanation.GetID() == second.explanation.GetID()
+
+
+def test_removing_then_redrawing_leaves_the_scene_as_after_the_first_draw(scene):
+    study, _ = draw(scene)
+    after_first = node_counts(scene)
+    remove_overlays(scene, "small")
+    draw(scene, study=study)
+    assert node_counts(scene) == after_first
+
+
+def test_overlays_come_back_from_an_mrb_bundle(live_scene, tmp_path):
+    _, drawn = draw(live_scene)
+    set_overlays_visible(live_scene, drawn.folder, False)
+    bundle = tmp_path / "overlays.mrb"
+    assert live_scene.WriteToMRB(str(bundle))
+
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    loaded_scene = app.scene
+    assert loaded_scene.ReadFromMRB(str(bundle))
+    loaded = find_overlays(loaded_scene, "small")
+    assert loaded is not None
+    assert {role: node.GetName() for role, node in loaded.by_role().items()} == {
+        role: node.GetName() for role, node in drawn.by_role().items()
+    }
+    assert loaded.explanation.GetText() == drawn.explanation.GetText()
+    assert labels(loaded.levels) == labels(drawn.levels) and selected(loaded.levels) == selected(drawn.levels)
+    np.testing.assert_allclose(loaded.levels.GetDisplayNode().GetSelectedColor(), STYLE["levels"]["compressed_color"])
+    assert labels(loaded.mass_extent) == ["mass T5–T8", ""]
+    assert labels(loaded.differential) == labels(drawn.differential)
+    for region in ("mass", "cord"):
+        segment = loaded.segments.GetSegmentation().GetSegment(region)
+        np.testing.assert_allclose(segment.GetColor(), STYLE["segments"]["regions"][region]["color"], atol=1e-6)
+        assert labelmap_of_segment(loaded.segments, region).mask.sum() == MASKS[f"{region}_mask"].mask.sum()
+    assert not overlays_visible(loaded_scene, loaded.folder)
+    del app
+
+
+def test_a_rerun_after_loading_replaces_the_loaded_overlays(live_scene, tmp_path):
+    draw(live_scene)
+    bundle = tmp_path / "overlays.mrb"
+    assert live_scene.WriteToMRB(str(bundle))
+
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    loaded_scene = app.scene
+    assert loaded_scene.ReadFromMRB(str(bundle))
+    before = node_counts(loaded_scene)
+    draw_overlays(loaded_scene, REPORT, Study(name="small"), **MASKS)
+    after = node_counts(loaded_scene)
+    # The loaded overlays' storage nodes go with them; the new ones get theirs when next saved.
+    assert {kind: n for kind, n in after.items() if "Storage" not in kind} == {
+        kind: n for kind, n in before.items() if "Storage" not in kind
+    }
+    assert all(after.get(kind, 0) <= n for kind, n in before.items())
+    assert len(folders_of(loaded_scene, "small")) == 1
+    del app
