@@ -1,0 +1,864 @@
+"""The differential: vignettes with their expected leader, the knowledge files, clinical validation,
+and hypothesis properties of the ranking (probabilities, monotonicity, missing sequences).
+
+Reports are built here as the plain dicts `analysis.analyze` produces, from ratios (vignettes) or from
+region means (properties); the engine reads nothing else.
+"""
+
+import copy
+import json
+import math
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from EMHAssistLib import CAVEAT
+from EMHAssistLib.clinical import clinical_terms, validate_clinical
+from EMHAssistLib.differential import (
+    DATA_FILES,
+    OPERATORS,
+    QUANTITIES,
+    Knowledge,
+    assess,
+    explain,
+    knowledge,
+    rank,
+    summary_lines,
+)
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.knowledge import DATA_DIR, load
+
+REQUIRED_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma", "abscess", "hematoma", "nerve_sheath_tumor"}
+ISSUE_CONDITIONS = {
+    "thalassemia_major", "thalassemia_intermedia", "sickle_cell_disease", "myelofibrosis", "myelodysplastic_syndrome",
+    "polycythemia_vera", "hemolytic_anemia", "chronic_anemia", "known_primary_cancer", "lymphoma_history",
+    "multiple_myeloma", "leukemia", "anticoagulation", "bleeding_disorder", "trauma", "recent_spinal_procedure",
+    "diabetes", "iv_drug_use", "immunosuppression",
+}
+ISSUE_FINDINGS = {"fever", "elevated_inflammatory_markers", "back_pain", "weight_loss", "night_sweats", "sudden_onset", "progressive_weakness"}
+ISSUE_PRIMARIES = {"breast", "prostate", "lung", "kidney", "thyroid", "other"}
+SEQUENCES = ["T1", "T2", "T1C", "T1FS", "IP", "OP", "ADC"]
+REGIONS = ["cord", "mass", "marrow", "muscle", "disc"]
+
+
+# --- building reports ------------------------------------------------------------------------------
+
+
+def stats(mean: float, sd: float, n: int = 400) -> dict:
+    """The parts of a region's statistics the engine reads."""
+    return {"mean": mean, "sd": sd, "n": n}
+
+
+def report_from_ratios(
+    ratios: dict[str, float] | None = None,
+    enhancement: dict[str, float] | None = None,
+    adc: dict[str, float] | None = None,
+    clinical: dict | None = None,
+    morphology: dict | None = None,
+    levels: tuple[str, str] | None = None,
+    ci: float = 0.03,
+) -> dict:
+    """A report with the given ratios (95 % interval ±ci of the value), enhancement (±0.05) and ADC
+    (10⁻³ mm²/s, stored in 10⁻⁶ mm²/s as most scanners write it); region means follow from the ratios."""
+    ratios, enhancement, adc = ratios or {}, enhancement or {}, adc or {}
+    means: dict[str, dict[str, float]] = {}
+    for key, value in ratios.items():
+        _place_ratio(means, key, value)
+    for region, value in enhancement.items():
+        means.setdefault(region, {}).setdefault("T1", 100.0)
+        means[region]["T1C"] = means[region]["T1"] * (1 + value)
+    for region, value in adc.items():
+        means.setdefault(region, {})["ADC"] = value * 1000
+    report = {
+        "regions": {region: {seq: stats(mean, 0.05 * abs(mean)) for seq, mean in by_seq.items()} for region, by_seq in means.items()},
+        "ratios": {key: {"value": v, "ci95": [v * (1 - ci), v * (1 + ci)]} for key, v in ratios.items()},
+        "enhancement": {region: {"value": e, "ci95": [e - 0.05, e + 0.05]} for region, e in enhancement.items()},
+        "clinical": clinical or {},
+        "morphology": morphology or {},
+    }
+    if levels:
+        report["levels"] = {"mass": {"from": levels[0], "to": levels[1]}, "compression": None}
+    return report
+
+
+def _place_ratio(means: dict[str, dict[str, float]], key: str, value: float) -> None:
+    if " " in key and "/" in key.split(" ")[0]:
+        sequences, region = key.split(" ")
+        post, pre = sequences.split("/")
+        means.setdefault(region, {}).update({pre: 100.0, post: 100.0 * value})
+        return
+    sequence, pair = key.split(" ")
+    numerator, denominator = pair.split("/")
+    num = means.setdefault(numerator, {}).get(sequence)
+    den = means.setdefault(denominator, {}).get(sequence)
+    if den is None and num is None:
+        den = 100.0
+    if num is None:
+        means[numerator][sequence] = den * value
+    if den is None:
+        means[denominator][sequence] = num / value
+    means[denominator].setdefault(sequence, den)
+
+
+def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n: int, **sections) -> dict:
+    """A report as the analysis computes it: ratios of means with delta-method intervals, enhancement, OP/IP."""
+    measurement = load("measurement")
+    regions = {region: {seq: stats(m, sd_fraction * m, n) for seq, m in by_seq.items()} for region, by_seq in means.items() if by_seq}
+    ratios = {}
+    for seq in SEQUENCES:
+        for numerator, denominator in measurement["ratio_pairs"]:
+            if seq in regions.get(numerator, {}) and seq in regions.get(denominator, {}):
+                ratios[f"{seq} {numerator}/{denominator}"] = _ratio(regions[numerator][seq], regions[denominator][seq])
+    for post, pre in measurement["sequence_pairs"]:
+        for region, by_seq in regions.items():
+            if post in by_seq and pre in by_seq:
+                ratios[f"{post}/{pre} {region}"] = _ratio(by_seq[post], by_seq[pre])
+    roles = measurement["enhancement"]
+    enhancement = {
+        region: _shifted(_ratio(by_seq[roles["post"]], by_seq[roles["pre"]]), -1)
+        for region, by_seq in regions.items()
+        if roles["post"] in by_seq and roles["pre"] in by_seq
+    }
+    return {"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections}
+
+
+def _ratio(numerator: dict, denominator: dict) -> dict:
+    value = numerator["mean"] / denominator["mean"]
+    variance = (numerator["sd"] ** 2 / numerator["n"] + value**2 * denominator["sd"] ** 2 / denominator["n"]) / denominator["mean"] ** 2
+    half = load("measurement")["ci_z"] * math.sqrt(variance)
+    return {"value": value, "ci95": [value - half, value + half]}
+
+
+def _shifted(ratio: dict, offset: float) -> dict:
+    return {"value": ratio["value"] + offset, "ci95": [bound + offset for bound in ratio["ci95"]]}
+
+
+def without_sequence(means: dict[str, dict[str, float]], sequence: str) -> dict[str, dict[str, float]]:
+    return {region: {seq: m for seq, m in by_seq.items() if seq != sequence} for region, by_seq in means.items()}
+
+
+def probabilities(ranking: list[dict]) -> dict[str, float]:
+    return {entry["id"]: entry["probability"] for entry in ranking}
+
+
+def evidence_keys(ranking: list[dict]) -> set[tuple[str, str, str]]:
+    return {(entry["id"], item["feature"], item["state"]) for entry in ranking for item in entry["evidence"]}
+
+
+# --- vignettes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vignette:
+    name: str
+    expected: str
+    report: dict
+
+
+VIGNETTES = [
+    # Seed 000 (knowledge §5.1): ratios as assumed in the knowledge base; right paravertebral mass only.
+    Vignette(
+        "seed000_myelodysplasia_with_fever",
+        "emh",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 0.3, "T1 marrow/muscle": 1.2},
+            enhancement={"mass": 0.4},
+            clinical={
+                "age": 79,
+                "sex": "male",
+                "conditions": ["myelodysplastic_syndrome", "chronic_anemia"],
+                "findings": ["fever", "elevated_inflammatory_markers", "progressive_weakness"],
+            },
+            morphology={"mass_position": "posterior_epidural", "vertebral_body_lesion": False, "paraspinal_bilateral": False, "disc_crossed": False},
+            levels=("T5", "T8"),
+        ),
+    ),
+    # Seed 001 case 1 (§5.2): masses T1 and T2 isointense to cord, homogeneous enhancement (+30 %
+    # assumed), posterior D3-D8, paraspinal masses (bilateral assumed) and rib expansion; no marrow ROI.
+    Vignette(
+        "seed001_thalassemia_intermedia",
+        "emh",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 1.0},
+            enhancement={"mass": 0.3},
+            clinical={"age": 21, "sex": "female", "conditions": ["thalassemia_intermedia"], "findings": ["progressive_weakness"]},
+            morphology={"mass_position": "posterior_epidural", "paraspinal_bilateral": True, "rib_expansion": True, "vertebral_body_lesion": False},
+            levels=("T3", "T8"),
+        ),
+    ),
+    # Seed 001 case 2 (§5.3): left extrapleural paraspinal mass with rib remodelling, T2 bright
+    # (mass/cord 1.5 and mass/muscle 2.5 assumed), enhancing (+30 % assumed); EMH must stay first.
+    Vignette(
+        "seed001_sickle_cell_child",
+        "emh",
+        report_from_ratios(
+            ratios={"T2 mass/cord": 1.5, "T2 mass/muscle": 2.5},
+            enhancement={"mass": 0.3},
+            clinical={"age": 2, "sex": "male", "conditions": ["sickle_cell_disease"]},
+            morphology={"mass_position": "paraspinal_left", "rib_expansion": True, "vertebral_body_lesion": False},
+        ),
+    ),
+    # Seed 003 (§5.4): marrow dark on T1 yet above muscle (1.25 assumed), masses T1 isointense to cord
+    # (assumed), bulky paraspinal masses (bilateral assumed), no focal body lesion.
+    Vignette(
+        "seed003_thalassemia_major",
+        "emh",
+        report_from_ratios(
+            ratios={"T1 marrow/muscle": 1.25, "T1 mass/cord": 1.0},
+            clinical={"age": 37, "sex": "male", "conditions": ["thalassemia_major"], "findings": ["back_pain", "progressive_weakness"]},
+            morphology={"paraspinal_bilateral": True, "vertebral_body_lesion": False},
+        ),
+    ),
+    # Seed 004 signs (§5.5): T7 body lesion darker than muscle and disc, T2 bright with a halo,
+    # anterior epidural extension, disc spared; values assumed.
+    Vignette(
+        "seed004_breast_cancer_body_lesion",
+        "metastasis",
+        report_from_ratios(
+            ratios={"T1 marrow/muscle": 0.75, "T1 marrow/disc": 0.8, "T2 mass/cord": 1.5, "T2 mass/muscle": 2.8},
+            enhancement={"mass": 0.5},
+            clinical={"age": 58, "sex": "female", "conditions": ["known_primary_cancer"], "primary": "breast", "findings": ["back_pain"]},
+            morphology={"mass_position": "anterior_epidural", "vertebral_body_lesion": True, "halo_sign": True, "disc_crossed": False},
+            levels=("T7", "T7"),
+        ),
+    ),
+    # Seed 004 and Darouiche 2006 (§5.6): febrile diabetic, fluid-bright posterior collection with rim
+    # enhancement and spondylodiscitis; values assumed.
+    Vignette(
+        "abscess_with_spondylodiscitis",
+        "abscess",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 0.7, "T2 mass/cord": 2.0},
+            enhancement={"mass": 0.3},
+            clinical={"age": 62, "sex": "male", "conditions": ["diabetes"], "findings": ["fever", "elevated_inflammatory_markers", "back_pain"]},
+            morphology={"mass_position": "posterior_epidural", "rim_enhancement_ratio": 2.5, "disc_crossed": True},
+            levels=("T11", "L1"),
+        ),
+    ),
+    # Seed 004 (§5.7): anticoagulated, sudden pain, dorsal multisegmental collection, T1 bright,
+    # T2 heterogeneous (mean near cord), no enhancement; values assumed.
+    Vignette(
+        "anticoagulated_epidural_haematoma",
+        "hematoma",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 1.4, "T2 mass/cord": 1.1},
+            enhancement={"mass": 0.05},
+            clinical={"age": 74, "sex": "female", "conditions": ["anticoagulation"], "findings": ["sudden_onset", "back_pain"]},
+            morphology={"mass_position": "posterior_epidural", "vertebral_body_lesion": False},
+            levels=("T9", "T12"),
+        ),
+    ),
+    # Seed 004 (§5.8): B symptoms, epidural mass wrapping the canal over three levels, T1 and T2 near
+    # cord, avid enhancement, normal fatty marrow; values assumed.
+    Vignette(
+        "epidural_lymphoma_with_b_symptoms",
+        "lymphoma",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 1.1, "T1 marrow/muscle": 1.8, "T1 marrow/disc": 1.9},
+            enhancement={"mass": 0.8},
+            clinical={"age": 55, "sex": "male", "findings": ["weight_loss", "night_sweats"]},
+            morphology={"mass_position": "circumferential_epidural", "vertebral_body_lesion": False, "disc_crossed": False},
+            levels=("T6", "T8"),
+        ),
+    ),
+    # Seed 004 figure 7: expansile C4-C5 body lesion dark on T1, ventral epidural extension,
+    # homogeneous enhancement, in a patient with known myeloma; values assumed.
+    Vignette(
+        "myeloma_expansile_body_lesion",
+        "myeloma",
+        report_from_ratios(
+            ratios={"T1 marrow/muscle": 0.8, "T1 marrow/disc": 0.85, "T1 mass/cord": 0.8},
+            enhancement={"mass": 0.5},
+            clinical={"age": 66, "sex": "male", "conditions": ["multiple_myeloma"], "findings": ["back_pain"]},
+            morphology={"mass_position": "anterior_epidural", "vertebral_body_lesion": True, "disc_crossed": False},
+            levels=("C4", "C5"),
+        ),
+    ),
+    # Seed 000 and seed 003 list extramedullary leukaemia in the differential: leukaemic marrow not
+    # brighter than muscle, a cellular posterior epidural mass without a body lesion; values assumed.
+    Vignette(
+        "leukaemia_myeloid_sarcoma",
+        "myeloid_sarcoma",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 1.1, "T1 marrow/muscle": 0.95},
+            enhancement={"mass": 0.4},
+            clinical={"age": 45, "sex": "male", "conditions": ["leukemia"]},
+            morphology={"mass_position": "posterior_epidural", "vertebral_body_lesion": False},
+            levels=("T4", "T7"),
+        ),
+    ),
+    # Nerve-sheath tumour (knowledge §1, qualitative): dumbbell through a foramen, T2 bright, enhancing,
+    # normal marrow, no history; values assumed.
+    Vignette(
+        "dumbbell_nerve_sheath_tumour",
+        "nerve_sheath_tumor",
+        report_from_ratios(
+            ratios={"T1 mass/cord": 0.95, "T2 mass/cord": 1.5, "T2 mass/muscle": 3.0, "T1 marrow/muscle": 1.6, "T1 marrow/disc": 1.7},
+            enhancement={"mass": 0.6},
+            clinical={"age": 38, "sex": "female", "findings": ["back_pain"]},
+            morphology={"mass_position": "paraspinal_left", "foraminal_extension": True, "vertebral_body_lesion": False},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("vignette", VIGNETTES, ids=[v.name for v in VIGNETTES])
+def test_vignette_ranks_its_expected_diagnosis_first(vignette: Vignette):
+    ranking = rank(vignette.report)
+    assert ranking[0]["id"] == vignette.expected, summary_lines(ranking)
+
+
+def test_every_required_diagnosis_leads_at_least_one_vignette():
+    assert {v.expected for v in VIGNETTES} >= REQUIRED_DIAGNOSES
+
+
+def test_seed_mds_case_ranks_emh_first_although_fever_raises_the_abscess_prior():
+    report = VIGNETTES[0].report
+    ranking = rank(report)
+    by_id = {entry["id"]: entry for entry in ranking}
+    assert ranking[0]["id"] == "emh"
+    assert by_id["abscess"]["prior"] > by_id["emh"]["prior"]
+    assert {f["term"] for f in by_id["abscess"]["prior_factors"]} == {"fever", "elevated_inflammatory_markers"}
+    t2 = next(item for item in by_id["emh"]["evidence"] if item["feature"] == "mass_markedly_hypointense_T2")
+    assert t2["supports"] and "ratio 0.30" in t2["text"] and "ringed sideroblasts" in t2["text"]
+    against_abscess = next(item for item in by_id["abscess"]["evidence"] if item["feature"] == "mass_markedly_hypointense_T2")
+    assert not against_abscess["supports"] and against_abscess["text"].split(". ")[-1].startswith("Strongly argues against")
+
+
+def test_breast_cancer_with_marrow_darker_than_muscle_and_disc_ranks_metastasis_first():
+    report = report_from_ratios(
+        ratios={"T1 marrow/muscle": 0.8, "T1 marrow/disc": 0.85},
+        clinical={"age": 61, "sex": "female", "conditions": ["known_primary_cancer"], "primary": "breast"},
+    )
+    ranking = rank(report)
+    assert ranking[0]["id"] == "metastasis"
+    reasons = {item["feature"] for item in ranking[0]["evidence"] if item["supports"]}
+    assert reasons == {"marrow_brighter_than_muscle_T1", "marrow_brighter_than_disc_T1"}
+
+
+def test_marrow_above_muscle_is_the_teaching_point_against_metastasis_in_thalassemia():
+    ranking = rank(VIGNETTES[3].report)
+    metastasis = next(entry for entry in ranking if entry["id"] == "metastasis")
+    marrow = next(item for item in metastasis["evidence"] if item["feature"] == "marrow_brighter_than_muscle_T1")
+    assert not marrow["supports"] and marrow["kind"] == "sourced"
+    assert marrow["lr"] == pytest.approx(0.068)
+    assert "Carroll 1997" in marrow["text"] and "ratio 1.25" in marrow["text"]
+
+
+# --- method: interval, caps, groups, floor, missing inputs -----------------------------------------
+
+
+def test_a_feature_whose_interval_straddles_its_threshold_is_listed_as_undecided_and_not_counted():
+    report = report_from_ratios(ratios={"T1 marrow/muscle": 1.1}, ci=0.05)
+    ranking = rank(report)
+    assert "marrow_brighter_than_muscle_T1" not in {item["feature"] for entry in ranking for item in entry["evidence"]}
+    undecided = explain(report, ranking)["undecided"]
+    assert [u["feature"] for u in undecided] == ["marrow_brighter_than_muscle_T1"]
+    assert "straddles" in undecided[0]["text"]
+
+
+def test_the_interval_decides_clearly_brighter():
+    inside = rank(report_from_ratios(ratios={"T1 marrow/muscle": 1.15}, ci=0.01))
+    noisy = rank(report_from_ratios(ratios={"T1 marrow/muscle": 1.15}, ci=0.1))
+    assert ("metastasis", "marrow_brighter_than_muscle_T1", "present") in evidence_keys(inside)
+    assert not any(key[1] == "marrow_brighter_than_muscle_T1" for key in evidence_keys(noisy))
+
+
+def test_a_large_likelihood_ratio_is_counted_at_the_per_feature_cap():
+    ranking = rank(report_from_ratios(morphology={"halo_sign": True}))
+    halo = next(item for entry in ranking if entry["id"] == "metastasis" for item in entry["evidence"] if item["feature"] == "halo_sign")
+    assert halo["lr"] == pytest.approx(knowledge().max_lr)
+    assert "likelihood ratio 1.5e+02" in halo["text"] and "cap" in halo["text"]
+
+
+def test_marrow_against_muscle_and_disc_share_one_weight():
+    alone = rank(report_from_ratios(ratios={"T1 marrow/muscle": 0.8}))
+    both = rank(report_from_ratios(ratios={"T1 marrow/muscle": 0.8, "T1 marrow/disc": 0.8}))
+
+    def weight(ranking, feature):
+        return next(i["weight"] for e in ranking if e["id"] == "metastasis" for i in e["evidence"] if i["feature"] == feature)
+
+    assert weight(alone, "marrow_brighter_than_muscle_T1") == pytest.approx(math.log(16.9))
+    assert weight(both, "marrow_brighter_than_muscle_T1") == pytest.approx(math.log(16.9) / 2)
+    assert weight(both, "marrow_brighter_than_disc_T1") == pytest.approx(math.log(13) / 2)
+
+
+def test_the_probability_floor_caps_certainty():
+    report = copy.deepcopy(VIGNETTES[4].report)
+    report["morphology"].update({"halo_sign": True})
+    report["ratios"]["OP/IP marrow"] = {"value": 1.0, "ci95": [0.98, 1.02]}
+    ranking = rank(report)
+    floor, count = knowledge().floor, len(knowledge().diagnoses)
+    assert ranking[0]["probability"] <= 1 - (count - 1) * floor + 1e-12
+    assert min(entry["probability"] for entry in ranking) >= floor - 1e-12
+
+
+def test_a_missing_sequence_is_left_out_and_said_not_negative_evidence():
+    report = report_from_ratios(ratios={"T1 mass/cord": 1.0, "T1 marrow/muscle": 1.2})
+    ranking = rank(report)
+    not_measured = {item["feature"]: item["missing"] for item in explain(report, ranking)["not_measured"]}
+    assert not_measured["mass_markedly_hypointense_T2"] == ["no T2 sequence"]
+    assert not_measured["mass_enhancing"] == ["no T1C sequence"]
+    assert not_measured["marrow_brighter_than_disc_T1"] == ["no disc region measured on T1"]
+    assert not_measured["halo_sign"] == ["no morphology 'halo_sign'"]
+    assert not_measured["multilevel_posterior_epidural"] == ["no morphology 'mass_position'", "no levels for the mass"]
+    counted = {item["feature"] for entry in ranking for item in entry["evidence"]}
+    assert counted == {"mass_isointense_to_cord_T1", "marrow_brighter_than_muscle_T1"}
+
+
+def test_without_measurements_the_ranking_is_the_clinical_prior():
+    ranking = rank({"clinical": {"conditions": ["thalassemia_major"]}})
+    floor, count = knowledge().floor, len(knowledge().diagnoses)
+    for entry in ranking:
+        assert entry["evidence"] == []
+        assert entry["probability"] == pytest.approx(floor + (1 - count * floor) * entry["prior"])
+    assert ranking[0]["id"] == "emh"
+
+
+def test_without_t2_the_next_best_input_for_the_seed_mds_case_is_t2():
+    report = copy.deepcopy(VIGNETTES[0].report)
+    report["ratios"].pop("T2 mass/cord")
+    for by_seq in report["regions"].values():
+        by_seq.pop("T2", None)
+    ranking = rank(report)
+    assert {entry["id"] for entry in ranking[:2]} == {"emh", "lymphoma"}
+    best = explain(report, ranking)["next_best"]
+    assert set(best["between"]) == {"emh", "lymphoma"}
+    assert best["imaging"]["action"] == "Acquire a T2 sequence"
+    assert best["imaging"]["features"] == ["mass_markedly_hypointense_T2"]
+    assert best["imaging"]["odds_factor"] == pytest.approx(8)  # ++ for EMH against - for lymphoma
+    assert best["test"]["id"] == "sulfur_colloid_scan"
+    assert best["text"] == best["imaging"]["text"]
+
+
+def test_adc_is_read_in_any_of_the_usual_units():
+    outcomes = []
+    for scale in (1e-3, 1.0, 1000.0):
+        report = report_from_ratios()
+        report["regions"]["mass"] = {"ADC": stats(0.5 * scale, 0.05 * scale)}
+        ranking = rank(report)
+        outcomes.append(sorted(key for key in evidence_keys(ranking) if key[1] == "mass_low_adc"))
+    assert outcomes[0] == outcomes[1] == outcomes[2] != []
+
+
+def test_levels_spanned_come_from_the_morphology_count_or_from_the_mass_levels():
+    from_levels = report_from_ratios(morphology={"mass_position": "posterior_epidural"}, levels=("T5", "T8"))
+    from_count = report_from_ratios(morphology={"mass_position": "posterior_epidural", "mass_levels_spanned": 2}, levels=("T5", "T8"))
+    assert ("hematoma", "multilevel_posterior_epidural", "present") in evidence_keys(rank(from_levels))
+    assert not any(key[1] == "multilevel_posterior_epidural" for key in evidence_keys(rank(from_count)))
+
+
+@pytest.mark.parametrize(
+    ("morphology", "message"),
+    [
+        ({"halo_sign": "yes"}, "'halo_sign' must be true or false"),
+        ({"mass_position": "dorsal"}, "'mass_position' must be one of posterior_epidural"),
+        ({"rim_enhancement_ratio": True}, "'rim_enhancement_ratio' must be a number"),
+    ],
+)
+def test_malformed_morphology_is_refused(morphology: dict, message: str):
+    with pytest.raises(InputError, match=message):
+        rank(report_from_ratios(morphology=morphology))
+
+
+def test_an_unknown_vertebra_name_is_refused():
+    report = report_from_ratios(morphology={"mass_position": "posterior_epidural"}, levels=("T5", "X9"))
+    with pytest.raises(InputError, match="'X9' is not a vertebra name"):
+        rank(report)
+
+
+# --- outputs ---------------------------------------------------------------------------------------
+
+
+def test_every_output_carries_the_caveat():
+    report = VIGNETTES[0].report
+    ranking = rank(report)
+    assert explain(report, ranking)["caveat"] == CAVEAT
+    assert assess(report)["caveat"] == CAVEAT
+    assert summary_lines(ranking)[0] == CAVEAT
+
+
+def test_assess_is_json_and_sorted_by_probability():
+    result = json.loads(json.dumps(assess(VIGNETTES[4].report)))
+    shares = [entry["probability"] for entry in result["differential"]]
+    assert shares == sorted(shares, reverse=True)
+    for entry in result["differential"]:
+        assert set(entry) == {"id", "name", "probability", "prior", "prior_factors", "evidence"}
+        for item in entry["evidence"]:
+            assert {"feature", "value", "supports", "weight", "text", "refs"} <= set(item)
+            assert item["supports"] == (item["weight"] > 0)
+            assert item["refs"] and all(ref in knowledge().references for ref in item["refs"])
+
+
+def test_evidence_is_worded_as_a_reading_never_as_a_diagnosis():
+    for vignette in VIGNETTES:
+        for entry in rank(vignette.report):
+            for item in entry["evidence"]:
+                verdict = item["text"].rsplit(". ", 1)[-1]
+                assert verdict.startswith(("Favours", "Strongly favours", "Argues against", "Strongly argues against")), item["text"]
+                assert "diagnosis is" not in item["text"].lower()
+
+
+def test_summary_shows_the_top_three_with_their_reasons():
+    lines = summary_lines(rank(VIGNETTES[0].report))
+    numbered = [line for line in lines if line[:2] in ("1.", "2.", "3.", "4.")]
+    assert [line[:2] for line in numbered] == ["1.", "2.", "3."]
+    assert numbered[0].startswith("1. Extramedullary hematopoiesis: ")
+    assert any(line.strip().startswith("for: Mass markedly hypointense to cord on T2 (ratio 0.30") for line in lines)
+    assert any("myelodysplastic syndrome ×15" in line for line in lines)
+
+
+# --- clinical context ------------------------------------------------------------------------------
+
+
+def test_the_vocabulary_holds_every_term_of_the_issue():
+    terms = clinical_terms()
+    assert set(terms.conditions) >= ISSUE_CONDITIONS
+    assert set(terms.findings) >= ISSUE_FINDINGS
+    assert set(terms.primaries) >= ISSUE_PRIMARIES
+
+
+@pytest.mark.parametrize(
+    ("clinical", "field", "known"),
+    [
+        ({"conditions": ["thalasemia"]}, "unknown condition 'thalasemia'", "thalassemia_major"),
+        ({"findings": ["fevr"]}, "unknown finding 'fevr'", "fever"),
+        ({"conditions": ["known_primary_cancer"], "primary": "colon"}, "unknown primary 'colon'", "breast"),
+        ({"sex": "m"}, "unknown sex 'm'", "male"),
+        ({"smoker": True}, "unknown field 'smoker'", "conditions"),
+    ],
+)
+def test_unknown_clinical_terms_are_refused_with_the_known_list(clinical: dict, field: str, known: str):
+    with pytest.raises(InputError) as caught:
+        validate_clinical(clinical)
+    message = str(caught.value)
+    assert message.startswith(f"clinical.json: {field}; known: ") and known in message and "\n" not in message
+    with pytest.raises(InputError):
+        rank(report_from_ratios(clinical=clinical))
+
+
+@pytest.mark.parametrize(
+    ("clinical", "message"),
+    [
+        ({"primary": "breast"}, "'primary' is given but 'known_primary_cancer' is not among the conditions"),
+        ({"age": -3}, "age must be a number of years from 0 to 120"),
+        ({"age": "old"}, "age must be a number"),
+        ({"conditions": "diabetes"}, "'conditions' must be a list of terms"),
+    ],
+)
+def test_malformed_clinical_context_is_refused(clinical: dict, message: str):
+    with pytest.raises(InputError, match=message):
+        validate_clinical(clinical)
+
+
+def test_clinical_context_is_returned_clean():
+    checked = validate_clinical({"age": 79, "conditions": ["chronic_anemia", "chronic_anemia"], "findings": []})
+    assert checked == {"age": 79, "conditions": ["chronic_anemia"], "findings": []}
+
+
+# --- the knowledge files ---------------------------------------------------------------------------
+
+
+def raw_files() -> dict:
+    return {name: json.loads((DATA_DIR / "differential" / f"{name}.json").read_text(encoding="utf-8")) for name in DATA_FILES}
+
+
+def simple_tests(test: dict) -> list[dict]:
+    return test["all"] if "all" in test else [test]
+
+
+def test_every_file_carries_a_version():
+    assert all(isinstance(data["version"], int) for data in raw_files().values())
+
+
+def test_the_required_diagnoses_exist():
+    assert {d["id"] for d in raw_files()["diagnoses"]["diagnoses"]} >= REQUIRED_DIAGNOSES
+
+
+def test_every_feature_has_a_definition_a_source_and_wording_both_ways():
+    for feature in raw_files()["features"]["features"]:
+        for test in simple_tests(feature["test"]):
+            assert sum(key in test for key in QUANTITIES) == 1 and test["op"] in OPERATORS, feature["id"]
+        assert feature["source"].strip() and (feature["source"] == "expert rule" or feature["refs"]), feature["id"]
+        for outcome in ("present", "absent"):
+            assert feature["text"][outcome]["finding"].strip() and feature["text"][outcome]["meaning"].strip(), feature["id"]
+        assert feature["weights"]["present"] or feature["weights"]["absent"], feature["id"]
+
+
+def test_every_sourced_weight_states_its_basis_and_every_expert_weight_is_a_grade():
+    files = raw_files()
+    grades = files["features"]["grades"]
+    for feature in files["features"]["features"]:
+        for outcome in ("present", "absent"):
+            for dx, weight in feature["weights"][outcome].items():
+                if isinstance(weight, dict) and "lr" in weight:
+                    assert weight["basis"].strip() and weight["refs"], (feature["id"], dx)
+                else:
+                    assert (weight if isinstance(weight, str) else weight["grade"]) in grades, (feature["id"], dx)
+
+
+def test_every_diagnosis_referenced_exists():
+    files = raw_files()
+    known = {d["id"] for d in files["diagnoses"]["diagnoses"]}
+    for feature in files["features"]["features"]:
+        assert set(feature["weights"]["present"]) | set(feature["weights"]["absent"]) <= known, feature["id"]
+    assert set(files["priors"]["base"]) == known
+    for modifier in files["priors"]["modifiers"]:
+        assert set(modifier["factors"]) <= known
+    for test in files["separators"]["tests"]:
+        assert set(test["points_to"]) <= known
+
+
+def test_every_reference_cited_exists_and_every_reference_is_cited():
+    files = raw_files()
+    defined = set(files["references"]["references"])
+    cited = set(knowledge().citations())
+    assert cited <= defined
+    assert defined <= cited
+
+
+def test_every_prior_term_is_in_the_vocabulary_and_the_base_priors_sum_to_one():
+    files = raw_files()
+    terms = files["clinical_terms"]
+    for modifier in files["priors"]["modifiers"]:
+        (kind, operand), = modifier["when"].items()
+        section = {"condition": "conditions", "finding": "findings", "primary": "primaries"}.get(kind)
+        assert section is None or operand in terms[section], modifier
+    assert sum(files["priors"]["base"].values()) == pytest.approx(1)
+
+
+def test_every_clinical_term_either_moves_a_prior_or_is_declared_neutral():
+    files = raw_files()
+    moving = {next(iter(m["when"].values())) for m in files["priors"]["modifiers"]}
+    neutral = set(files["priors"]["neutral_terms"])
+    for section in ("conditions", "findings", "primaries"):
+        assert set(files["clinical_terms"][section]) <= moving | neutral, section
+
+
+def test_the_shipped_knowledge_loads():
+    assert Knowledge.from_raw(raw_files()).versions == knowledge().versions
+
+
+def _drop_absent_text(files):
+    del files["features"]["features"][0]["text"]["absent"]
+
+
+def _unknown_diagnosis(files):
+    files["features"]["features"][2]["weights"]["present"]["glioma"] = "+"
+
+
+def _unknown_reference(files):
+    files["features"]["features"][5]["refs"].append("nobody2020")
+
+
+def _unknown_operator(files):
+    files["features"]["features"][3]["test"]["op"] = "=="
+
+
+def _unknown_grade(files):
+    files["features"]["features"][3]["weights"]["present"]["metastasis"] = "+++"
+
+
+def _missing_source(files):
+    del files["features"]["features"][4]["source"]
+
+
+def _missing_base_prior(files):
+    del files["priors"]["base"]["hematoma"]
+
+
+def _unknown_prior_term(files):
+    files["priors"]["modifiers"][0]["when"] = {"condition": "thalassaemia"}
+
+
+def _unknown_ratio_region(files):
+    files["features"]["features"][0]["test"]["ratio"] = "T1 marrow/fat"
+
+
+def _missing_version(files):
+    del files["separators"]["version"]
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "file", "entry"),
+    [
+        (_drop_absent_text, "features", "feature 'marrow_brighter_than_muscle_T1': needs text.absent"),
+        (_unknown_diagnosis, "features", "feature 'mass_isointense_to_cord_T1' present: unknown diagnosis 'glioma'"),
+        (_unknown_reference, "references", "reference 'nobody2020' cited by feature 'mass_markedly_hypointense_T2'"),
+        (_unknown_operator, "features", "feature 'mass_hypointense_to_cord_T1': unknown operator '=='"),
+        (_unknown_grade, "features", "feature 'mass_hypointense_to_cord_T1' present metastasis: unknown grade '+++'"),
+        (_missing_source, "features", "feature 'mass_bright_T1': needs a 'source'"),
+        (_missing_base_prior, "priors", "base: needs a prior for exactly the diagnoses"),
+        (_unknown_prior_term, "priors", "modifier condition thalassaemia: unknown condition 'thalassaemia'"),
+        (_unknown_ratio_region, "features", "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region"),
+        (_missing_version, "separators", "file: needs an integer 'version'"),
+    ],
+)
+def test_malformed_knowledge_is_refused_naming_the_file_and_entry(corrupt, file: str, entry: str):
+    files = raw_files()
+    corrupt(files)
+    with pytest.raises(InputError) as caught:
+        Knowledge.from_raw(files)
+    assert caught.value.subject == f"EMHAssistLib/data/differential/{file}.json"
+    assert caught.value.problem.startswith(entry), caught.value.problem
+
+
+# --- properties ------------------------------------------------------------------------------------
+
+MORPHOLOGY_VALUES = {
+    key: (
+        st.booleans()
+        if spec["type"] == "bool"
+        else st.sampled_from(spec["values"])
+        if spec["type"] == "category"
+        else st.floats(0, 10)
+    )
+    for key, spec in knowledge().morphology.items()
+}
+
+
+@st.composite
+def clinical_contexts(draw) -> dict:
+    terms = clinical_terms()
+    clinical = {
+        "age": draw(st.integers(0, 100)),
+        "conditions": draw(st.lists(st.sampled_from(sorted(terms.conditions)), max_size=3, unique=True)),
+        "findings": draw(st.lists(st.sampled_from(sorted(terms.findings)), max_size=3, unique=True)),
+    }
+    if "known_primary_cancer" in clinical["conditions"] and draw(st.booleans()):
+        clinical["primary"] = draw(st.sampled_from(sorted(terms.primaries)))
+    return clinical
+
+
+def plausible_mean(sequence: str):
+    # ADC maps are drawn in 10⁻⁶ mm²/s over the range of real tissue, so the unit is never ambiguous.
+    return st.floats(100, 3500) if sequence == "ADC" else st.floats(5, 1000)
+
+
+@st.composite
+def region_means(draw) -> dict[str, dict[str, float]]:
+    sequences = draw(st.lists(st.sampled_from(SEQUENCES), min_size=1, unique=True))
+    regions = draw(st.lists(st.sampled_from(REGIONS), min_size=1, unique=True))
+    return {region: {seq: draw(plausible_mean(seq)) for seq in sequences if draw(st.booleans())} for region in regions}
+
+
+@st.composite
+def reports(draw) -> tuple[dict, dict]:
+    means = draw(region_means())
+    keys = draw(st.lists(st.sampled_from(sorted(MORPHOLOGY_VALUES)), unique=True))
+    sections = {
+        "clinical": draw(clinical_contexts()),
+        "morphology": {key: draw(MORPHOLOGY_VALUES[key]) for key in keys},
+    }
+    if draw(st.booleans()):
+        first, last = sorted(draw(st.lists(st.integers(8, 19), min_size=2, max_size=2)))
+        sections["levels"] = {"mass": {"from": f"T{first - 7}", "to": f"T{last - 7}"}}
+    sd_fraction, n = draw(st.floats(0.01, 0.5)), draw(st.integers(5, 2000))
+    return report_from_means(means, sd_fraction, n, **sections), {"means": means, "sd_fraction": sd_fraction, "n": n, **sections}
+
+
+@settings(max_examples=150, deadline=None)
+@given(reports())
+def test_probabilities_sum_to_one_within_the_floor(drawn):
+    report, _ = drawn
+    ranking = rank(report)
+    shares = [entry["probability"] for entry in ranking]
+    assert sum(shares) == pytest.approx(1)
+    assert shares == sorted(shares, reverse=True)
+    assert min(shares) >= knowledge().floor - 1e-12
+    assert sum(entry["prior"] for entry in ranking) == pytest.approx(1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(reports(), st.sampled_from(SEQUENCES))
+def test_removing_a_sequence_never_invents_evidence(drawn, sequence):
+    report, parts = drawn
+    sections = {key: parts[key] for key in ("clinical", "morphology", "levels") if key in parts}
+    reduced = report_from_means(without_sequence(parts["means"], sequence), parts["sd_fraction"], parts["n"], **sections)
+    before, after = rank(report), rank(reduced)
+    assert evidence_keys(after) <= evidence_keys(before)
+    for entry_before, entry_after in zip(sorted(before, key=lambda e: e["id"]), sorted(after, key=lambda e: e["id"])):
+        assert len(entry_after["evidence"]) <= len(entry_before["evidence"])
+    left_out = {item["feature"] for item in explain(report, before)["not_measured"]}
+    assert left_out <= {item["feature"] for item in explain(reduced, after)["not_measured"]}
+
+
+def single_quantity_features() -> list:
+    """Features whose one quantity no other feature reads, so moving it changes only that feature."""
+    readers: dict[tuple, int] = {}
+    for feature in knowledge().features:
+        for test in simple_tests(feature.test):
+            quantity = next((key, test[key]) for key in QUANTITIES if key in test)
+            readers[quantity] = readers.get(quantity, 0) + 1
+    return [
+        feature
+        for feature in knowledge().features
+        if "all" not in feature.test and feature.test["op"] != "between"
+        and readers[next((k, feature.test[k]) for k in QUANTITIES if k in feature.test)] == 1
+    ]
+
+
+def most_supported(feature, toward_present: bool) -> list[str]:
+    """The diagnoses whose weight gains most at every step from absent through undecided to present
+    (or back, when strengthening the absent side): the ones the strengthened feature supports most."""
+
+    def log_lr(outcome: str, dx: str) -> float:
+        weight = feature.weights[outcome].get(dx)
+        return weight.log_lr if weight else 0.0
+
+    sign = 1 if toward_present else -1
+    steps = [lambda dx: sign * log_lr("present", dx), lambda dx: -sign * log_lr("absent", dx)]
+    best = [max(step(dx) for dx in knowledge().diagnoses) for step in steps]
+    return [dx for dx in knowledge().diagnoses if all(step(dx) == top for step, top in zip(steps, best))]
+
+
+def with_quantity(report: dict, test: dict, value, half_width: float) -> dict:
+    changed = copy.deepcopy(report)
+    interval = {"value": value, "ci95": [value - half_width, value + half_width]} if not isinstance(value, (bool, str)) else None
+    if "ratio" in test:
+        changed.setdefault("ratios", {})[test["ratio"]] = interval
+    elif "enhancement" in test:
+        changed.setdefault("enhancement", {})[test["enhancement"]] = interval
+    elif "region_mean" in test:
+        sd = half_width * math.sqrt(400) / load("measurement")["ci_z"]
+        changed.setdefault("regions", {}).setdefault(test["region_mean"], {})[test["sequence"]] = stats(value, sd)
+    else:
+        changed.setdefault("morphology", {})[test["morphology"]] = value
+    return changed
+
+
+@st.composite
+def strengthenings(draw) -> tuple:
+    """A feature, the two values of its quantity (before, then moved toward one side), and its interval."""
+    feature = draw(st.sampled_from(single_quantity_features()))
+    test = feature.test
+    toward_present = draw(st.booleans())
+    if test["op"] == "is":
+        present, absent = test["value"], not test["value"]
+    elif test["op"] == "in":
+        spec = knowledge().morphology[test["morphology"]]
+        present = draw(st.sampled_from(test["values"]))
+        absent = draw(st.sampled_from([v for v in spec["values"] if v not in test["values"]]))
+    if test["op"] in ("is", "in"):
+        return (feature, absent, present, 0.0, True) if toward_present else (feature, present, absent, 0.0, False)
+    low, high = (100.0, 3500.0) if "region_mean" in test else (0.0, 10.0) if "morphology" in test else (-1.0, 5.0)
+    first, second = sorted(draw(st.lists(st.floats(low, high), min_size=2, max_size=2)))
+    half_width = 0.0 if "morphology" in test else draw(st.floats(0, (high - low) / 20))
+    rises_toward_present = test["op"] in (">", ">=")
+    before, after = (first, second) if rises_toward_present == toward_present else (second, first)
+    return feature, before, after, half_width, toward_present
+
+
+@settings(max_examples=300, deadline=None)
+@given(reports(), strengthenings())
+def test_strengthening_a_feature_never_lowers_the_diagnosis_it_supports_most(drawn, strengthening):
+    report, _ = drawn
+    feature, before, after, half_width, toward_present = strengthening
+    supported = most_supported(feature, toward_present)
+    assume(supported)
+    weaker = probabilities(rank(with_quantity(report, feature.test, before, half_width)))
+    stronger = probabilities(rank(with_quantity(report, feature.test, after, half_width)))
+    for dx in supported:
+        assert stronger[dx] >= weaker[dx] - 1e-12, (feature.id, dx, before, after)
