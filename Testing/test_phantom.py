@@ -470,6 +470,7 @@ def test_lymphoma_wraps_the_canal(tmp_path, monkeypatch) -> None:
         ({"signal": {"mass": {"T1": {"of": "mass", "role": "T1C"}}}}, "circular"),
         ({"sequences": ["T1", "T1C"]}, "T2"),
         ({"colour": "blue"}, "colour"),
+        ({"masses": [{"position": "posterior_epidural", "levels": ["T6", "T6"], "depth_mm": 1, "width_mm": 4}], "compression": None}, "too thin"),
     ],
 )
 def test_bad_specs_are_named(tmp_path, monkeypatch, change: dict, message: str) -> None:

@@ -321,7 +321,7 @@ class _SpecReader:
                 raise self.fail(f"missing '{key}'")
             return default
         value = data[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise self.fail(f"'{key}' has the wrong type ({type(value).__name__})")
         return value
 
@@ -582,11 +582,12 @@ class _Cord:
 
     def section(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Centre (x, u) and semi-axes (RL, AP) of the cord at t."""
-        severity = self.severity(t)
         taper = np.sqrt(np.clip((t - self.conus_tip) / 20.0, 0.05, 1.0))  # conus medullaris
         centre_x, centre_u = np.zeros_like(t), np.full_like(t, CORD_CENTRE_U)
         semi_x, semi_u = np.full_like(t, CORD_SEMI_RL), np.full_like(t, CORD_SEMI_AP)
-        side = self.compression.side if self.compression else "circumferential"
+        if self.compression is None:
+            return centre_x, centre_u, semi_x * taper, semi_u * taper
+        severity, side = self.severity(t), self.compression.side
         if side == "circumferential":
             semi_u = semi_u * (1 - severity)
         else:
@@ -668,9 +669,8 @@ class _Spine:
         depths = [vertebra.shape.depth for vertebra in reversed(self.vertebrae)]
         return np.interp(t, centres, depths).astype(np.float32)
 
-    def below(self, vertebra: _Vertebra) -> _Vertebra | None:
-        index = self.vertebrae.index(vertebra)
-        return self.vertebrae[index + 1] if index + 1 < len(self.vertebrae) else None
+    def below(self, vertebra: _Vertebra) -> _Vertebra:
+        return self.vertebrae[self.vertebrae.index(vertebra) + 1]
 
 
 def _body_wall_layers(spine: _Spine) -> list[_Layer]:
@@ -1178,14 +1178,15 @@ def _box(kyphosis: _Kyphosis, centre: tuple[float, float, float], half: tuple[fl
     )
 
 
-def _mass_roi(spine: _Spine, cord: _Cord, mass: _MassSpec) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Centre and half-size (x, u, t) of a box where the mass is thickest, fitted inside its core."""
+def _mass_roi(
+    spine: _Spine, cord: _Cord, mass: _MassSpec, case: str
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Centre and half-size (x, u, t) of a box in the thickest lobule, fitted inside its core."""
     lobules = _mass_lobules(spine, cord, mass)
+    lobule = max(lobules, key=lambda l: l.radial_depth)
     if mass.position.kind == "paraspinal":
-        lobule = max(lobules, key=lambda l: l.radial_depth)
         centre, half = lobule.centre, tuple(0.5 * semi for semi in lobule.semis)
     else:
-        lobule = max(lobules, key=lambda l: l.radial_depth)
         direction = mass.position.direction or _SIDES["posterior"]
         depth = _canal_mass_thickness(cord, lobules, direction, np.array([lobule.centre[2]]))[0]
         radial = _wall_distance(direction) - depth / 2
@@ -1200,7 +1201,10 @@ def _mass_roi(spine: _Spine, cord: _Cord, mass: _MassSpec) -> tuple[tuple[float,
     def visible_core_sd(c: _Coords) -> np.ndarray:
         return _intersection(layer.sd(c) + np.float32(core_depth), -cord.sd(c))
 
-    return centre, _fit_inside(visible_core_sd, centre, half)
+    fitted = _fit_inside(visible_core_sd, centre, half)
+    if fitted is None:
+        raise InputError(case, "the first mass is too thin or too small for a measurement box; make it deeper or wider")
+    return centre, fitted
 
 
 def _canal_mass_thickness(cord: _Cord, lobules: list[_Lobule], direction: tuple[float, float], t: np.ndarray) -> np.ndarray:
@@ -1218,11 +1222,12 @@ def _canal_mass_thickness(cord: _Cord, lobules: list[_Lobule], direction: tuple[
 
 def _fit_inside(
     region_sd: Callable[[_Coords], np.ndarray], centre: tuple[float, float, float], half: tuple[float, float, float]
-) -> tuple[float, float, float]:
-    """Shrink a box about its centre until it lies inside a region on every grid.
+) -> tuple[float, float, float] | None:
+    """Shrink a box about its centre until it lies inside a region on every grid, or None.
 
     Points of the box, and the same points moved by the reach of thick-slice sub-samples along
-    x, must lie ROI_MARGIN inside the region; only the axes whose faces stick out are shrunk.
+    x, must lie ROI_MARGIN inside the region. Only the axes along which the offending points lie
+    off-centre are shrunk, so a box limited by its length keeps its depth.
     """
     steps = np.linspace(-1, 1, 5)
     offsets = np.array(np.meshgrid(steps, steps, steps, indexing="ij")).reshape(3, -1).T
@@ -1234,15 +1239,17 @@ def _fit_inside(
         outside = np.any(sd > -ROI_MARGIN, axis=1)
         if not outside.any():
             return tuple(float(h) for h in size)
-        on_failing_face = np.any(np.abs(offsets[outside]) == 1, axis=0)
-        size = np.where(on_failing_face if on_failing_face.any() else True, size * 0.9, size)
-    raise InputError("mass", "too thin or too small for a measurement box; make it deeper or wider")
+        shrink = np.any(offsets[outside] != 0, axis=0)
+        if not shrink.any():  # the centre itself is too close to the edge
+            return None
+        size = np.where(shrink, size * 0.9, size)
+    return None
 
 
 def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     spine, cord, kyphosis = anatomy.spine, anatomy.cord, anatomy.spine.kyphosis
     primary = spec.masses[0]
-    mass_centre, mass_half = _mass_roi(spine, cord, primary)
+    mass_centre, mass_half = _mass_roi(spine, cord, primary, spec.name)
 
     first_affected = primary.levels[0]
     if spec.compression and _LEVEL_NAMES.index(spec.compression.levels[0]) < _LEVEL_NAMES.index(first_affected):
@@ -1253,10 +1260,10 @@ def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     lesion_levels = {lesion.level for lesion in spec.body_lesions}
     candidates = [v for v in spine.vertebrae if v.name not in lesion_levels and v.name in _REPORTED_LEVELS]
     marrow_level = min(candidates, key=lambda v: abs(v.centre_t - mass_centre[2]))
-    disc_upper = marrow_level if spine.below(marrow_level) else spine.vertebrae[-2]
-    disc_lower = spine.below(disc_upper)
-    disc_depth = (disc_upper.shape.depth + disc_lower.shape.depth) / 2
-    disc_t = disc_upper.bottom - disc_upper.shape.disc_below / 2
+    below = spine.below(marrow_level)  # the disc under the marrow box; L2 is modelled below L1
+    disc_depth = (marrow_level.shape.depth + below.shape.depth) / 2
+    disc_height = marrow_level.shape.disc_below
+    disc_t = marrow_level.bottom - disc_height / 2
 
     muscle_side = 1.0 if primary.position.side == "left" else -1.0
     shape = marrow_level.shape
@@ -1271,7 +1278,7 @@ def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
             _box(
                 kyphosis,
                 (0.0, CANAL_ANTERIOR_WALL + disc_depth / 2, disc_t),
-                (4.0, 0.2 * disc_depth, min(1.0, disc_upper.shape.disc_below / 2 - 1.2)),
+                (4.0, 0.2 * disc_depth, min(1.0, disc_height / 2 - 1.2)),
             )
         ],
     }
