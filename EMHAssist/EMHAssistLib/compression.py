@@ -75,10 +75,9 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     """The compressed segment: a core narrowed against healthy cords, grown along the cord while
     the slices stay narrowed against the segment's own reference windows (SCT's MSCC windows)."""
     profile = cord.profile
-    usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
-    if contact is not None:
-        usable &= contact | ~np.isfinite(profile.ap_mm)
-    expected = expected_ap(profile, codes, usable)
+    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    expected = expected_ap(profile, codes, measurable)
+    usable = measurable & contact if contact is not None else measurable
     core = _runs(usable & (profile.ap_mm <= (1 - settings()["narrowing_threshold"]) * expected), profile.arc_mm)
     if not core.any():
         return None
@@ -267,11 +266,12 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
         if spanned:
             section["mass"] = {"from": spanned[0].name, "to": spanned[-1].name}
     if compression is not None:
-        compressed = level_map.involved(points[compression.slices], fraction) if level_map is not None else []
         at = int(codes[compression.worst])
+        involved = {v.code for v in level_map.involved(points[compression.slices], fraction)} if level_map is not None else set()
+        compressed = sorted(involved | ({at} if at else set()))  # the narrowest slice's level always counts
         section["compression"] = {
-            "from": compressed[0].name if compressed else None,
-            "to": compressed[-1].name if compressed else None,
+            "from": name_of(compressed[0]) if compressed else None,
+            "to": name_of(compressed[-1]) if compressed else None,
             "max_mscc_percent": _round(compression.mscc_percent),
             "at": name_of(at) if at else None,
             "area_ratio_percent": _round(compression.area_ratio_percent),
