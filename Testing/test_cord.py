@@ -1,0 +1,99 @@
+"""Cord measurements against the Spinal Cord Toolbox's own checks, and tracking on a synthetic tube."""
+
+import numpy as np
+import pytest
+
+from EMHAssistLib import cord
+from EMHAssistLib.casefolder import read_volume
+from EMHAssistLib.compression import metric_ratio, reference_windows
+from EMHAssistLib.geometry import Box, Grid
+from EMHAssistLib.regions import SequenceImage
+
+SCT_SLICE_10 = {"area": 78.58643257836141, "ap": 7.842507960401277, "rl": 12.537767663676533}
+
+
+def test_sct_t2_slice_10_within_3_percent(shared_data, scene):
+    path = shared_data / "sct_testing_data" / "t2" / "t2_seg-manual.nii.gz"
+    seg = SequenceImage.from_node("seg", read_volume(path, "seg", scene))
+    profile = cord.measure_profile(seg.voxels > 0, seg.grid)
+    n = list(profile.centreline.slices).index(10)
+    measured = {"area": profile.area_mm2[n], "ap": profile.ap_mm[n], "rl": profile.rl_mm[n]}
+    for key, expected in SCT_SLICE_10.items():
+        assert measured[key] == pytest.approx(expected, rel=0.03), key
+
+
+def sct_box_phantom() -> tuple[np.ndarray, Grid]:
+    """SCT's compression phantom: 15 x 13 voxels (RL x AP) over 81 slices, AP 10 at slice 48; 1 mm voxels."""
+    data = np.zeros((32, 32, 81), dtype=bool)  # nibabel order (x=R, y=A, z=S)
+    data[9:24, 10:23, :] = True
+    data[9:24, 10:23, 48] = False
+    data[9:24, 11:21, 48] = True
+    return np.transpose(data, (2, 1, 0)).copy(), Grid((81, 32, 32), np.eye(4))
+
+
+def test_sct_box_phantom_ap_and_mscc():
+    mask, grid = sct_box_phantom()
+    profile = cord.measure_profile(mask, grid)
+    slices = list(profile.centreline.slices)
+    at = slices.index(48)
+    assert profile.ap_mm[at] == pytest.approx(10.0, abs=0.01)
+    assert profile.ap_mm[slices.index(60)] == pytest.approx(13.0, abs=0.01)
+    above, below = reference_windows(profile.arc_mm, np.array([at]), np.ones(len(slices), dtype=bool))
+    mscc = metric_ratio(profile.ap_mm[at], np.mean(profile.ap_mm[above]), np.mean(profile.ap_mm[below]))
+    assert mscc == pytest.approx(23.07, abs=0.01)
+    area_ratio = metric_ratio(profile.area_mm2[at], np.mean(profile.area_mm2[above]), np.mean(profile.area_mm2[below]))
+    assert area_ratio == pytest.approx(23.07, abs=0.01)
+
+
+def tube_phantom(tilt_degrees: float = 0.0, narrowing: float = 0.0) -> tuple[SequenceImage, float]:
+    """A T2-like elliptic cord (AP 6, RL 9 mm) in a CSF tube, tilted in the sagittal plane; 0.5 mm voxels.
+
+    With `narrowing`, the AP diameter is cut by that fraction over 20 mm in the middle.
+    """
+    shape = (160, 96, 48)
+    spacing = 0.5
+    matrix = np.diag([spacing, spacing, spacing, 1.0])
+    matrix[:3, 3] = -(np.array(shape[::-1]) - 1) / 2 * spacing
+    grid = Grid(shape, matrix)
+    k, j, i = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+    points = grid.to_world(np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1).astype(float))
+    tilt = np.radians(tilt_degrees)
+    along = points[:, 2] * np.cos(tilt) + points[:, 1] * np.sin(tilt)
+    across_a = points[:, 1] * np.cos(tilt) - points[:, 2] * np.sin(tilt)
+    half_ap = np.where(np.abs(along) <= 10.0, 3.0 * (1 - narrowing), 3.0)
+    inside_cord = (points[:, 0] / 4.5) ** 2 + (across_a / half_ap) ** 2 <= 1.0
+    inside_csf = points[:, 0] ** 2 + across_a**2 <= 7.0**2
+    image = np.where(inside_cord, 300.0, np.where(inside_csf, 1000.0, 150.0)).reshape(shape).astype(np.float32)
+    return SequenceImage("T2", grid, image), float(np.pi * 4.5 * 3.0)
+
+
+@pytest.mark.parametrize("tilt", [0.0, 20.0])
+def test_tracking_finds_the_whole_cord_and_measures_it(tilt):
+    image, area = tube_phantom(tilt)
+    seed = Box(np.zeros(3), np.eye(3), np.array([1.0, 1.0, 2.0]))
+    mask, ends = cord.segment_cord(image, seed)
+    profile = cord.measure_profile(mask, image.grid)
+    assert ends == (False, False)
+    assert len(profile.centreline.slices) >= 150
+    middle = slice(20, -20)
+    assert np.median(profile.area_mm2[middle]) == pytest.approx(area, rel=0.06)
+    assert np.median(profile.ap_mm[middle]) == pytest.approx(6.0, rel=0.06)
+    assert np.median(profile.rl_mm[middle]) == pytest.approx(9.0, rel=0.06)
+
+
+def test_tracking_follows_a_narrowed_cord():
+    image, _ = tube_phantom(0.0, narrowing=0.4)
+    seed = Box(np.array([0.0, 0.0, 25.0]), np.eye(3), np.array([1.0, 1.0, 2.0]))
+    mask, _ = cord.segment_cord(image, seed)
+    profile = cord.measure_profile(mask, image.grid)
+    s = profile.centreline.points[:, 2]
+    assert np.median(profile.ap_mm[np.abs(s) <= 8]) == pytest.approx(3.6, rel=0.1)
+    assert np.median(profile.ap_mm[np.abs(s) >= 15]) == pytest.approx(6.0, rel=0.06)
+
+
+def test_choose_sequence_prefers_t2():
+    grid = Grid((2, 2, 2), np.eye(4))
+    images = [SequenceImage(role, grid, np.zeros((2, 2, 2))) for role in ("T1", "T1C", "T2")]
+    assert cord.choose_sequence(images).role == "T2"
+    assert cord.choose_sequence(images[:2]).role == "T1"
+    assert cord.choose_sequence(images[1:2]) is None
