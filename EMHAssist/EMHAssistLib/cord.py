@@ -3,7 +3,7 @@
 Slices are the image's own planes across the axis that runs closest to head-foot, as in the Spinal
 Cord Toolbox; each cross-section is corrected to the plane perpendicular to the centreline by
 projecting it along the centreline's tangent (the SCT "angle correction"), then measured on a
-0.1-0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid)
+0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid)
 and RL diameter (the equivalent-ellipse axis), so a thin-sliced axial and a thick-sliced sagittal
 acquisition give comparable numbers.
 """
@@ -264,7 +264,10 @@ class _Tracker:
             mask = self._rasterise(index, centre, radii, limit)
             if not mask.any():
                 return None
-            centre = np.argwhere(mask).mean(axis=0)
+            centroid = np.argwhere(mask).mean(axis=0)
+            if np.all(np.abs(centroid - centre) < 1.0):
+                return mask  # the rays started within a pixel of the centre: no second pass needed
+            centre = centroid
         return mask
 
     def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float) -> np.ndarray | None:

@@ -1,0 +1,66 @@
+"""Benchmark: levels + cord segmentation + cord profile on a 512 x 512 x 40 sagittal study.
+
+A synthetic sagittal T2 (0.5 x 0.5 mm in-plane, 4 mm slices): cord in CSF, vertebral bodies
+and discs alternating every 25 mm in front of it; one anchor point, one cord seed. Prints the
+median of several runs of each step.
+
+    .venv/bin/python bench/bench_levels.py
+"""
+
+import statistics
+import time
+
+import numpy as np
+
+from EMHAssistLib import cord, levels
+from EMHAssistLib.geometry import Box, Grid
+from EMHAssistLib.regions import SequenceImage
+
+RUNS = 7
+
+
+def sagittal_study() -> SequenceImage:
+    shape = (40, 512, 512)  # (k = RL, j = SI, i = AP)
+    matrix = np.zeros((4, 4))
+    matrix[1, 0] = 0.5  # i -> A
+    matrix[2, 1] = 0.5  # j -> S
+    matrix[0, 2] = 4.0  # k -> R
+    matrix[3, 3] = 1.0
+    matrix[:3, 3] = [-78.0, -128.0, -128.0]
+    grid = Grid(shape, matrix)
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float32) for n in shape), indexing="ij")
+    r, a, s = 4.0 * k - 78.0, 0.5 * i - 128.0, 0.5 * j - 128.0
+    rng = np.random.default_rng(0)
+    image = np.full(shape, 150.0, dtype=np.float32)
+    image[(r / 8.0) ** 2 + (a / 7.0) ** 2 <= 1] = 1000.0  # CSF
+    image[(r / 4.5) ** 2 + (a / 3.0) ** 2 <= 1] = 300.0  # cord
+    in_body = (np.abs(r) <= 16) & (a >= 10) & (a <= 40)
+    disc = np.abs(((s + 12.5) % 25.0) - 12.5) >= 10.0
+    image[in_body] = np.where(disc[in_body], 700.0, 400.0)
+    image += rng.normal(0, 20, shape).astype(np.float32)
+    return SequenceImage("T2", grid, image)
+
+
+def timed(step, *args):
+    durations, result = [], None
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        result = step(*args)
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations), result
+
+
+def main() -> None:
+    image = sagittal_study()
+    seed = Box(np.zeros(3), np.eye(3), np.array([2.5, 1.0, 2.0]))
+    anchor = levels.Vertebra("T6", 13, np.array([0.0, 25.0, 0.0]), "user")
+    t_seg, (mask, _) = timed(cord.segment_cord, image, seed)
+    t_profile, profile = timed(cord.measure_profile, mask, image.grid)
+    t_levels, level_map = timed(levels.build_level_map, [anchor], image, profile.centreline)
+    total = t_seg + t_profile + t_levels
+    print(f"study {image.voxels.shape[::-1]} voxels (i, j, k), {len(profile.centreline.slices)} cord slices, {len(level_map.vertebrae)} vertebrae")
+    print(f"median of {RUNS} runs: cord segmentation {t_seg:.3f} s, profile {t_profile:.3f} s, levels {t_levels:.3f} s, total {total:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
