@@ -30,14 +30,46 @@ from EMHAssistLib.differential import (
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import DATA_DIR, load
 
-REQUIRED_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma", "abscess", "hematoma", "nerve_sheath_tumor"}
-ISSUE_CONDITIONS = {
-    "thalassemia_major", "thalassemia_intermedia", "sickle_cell_disease", "myelofibrosis", "myelodysplastic_syndrome",
-    "polycythemia_vera", "hemolytic_anemia", "chronic_anemia", "known_primary_cancer", "lymphoma_history",
-    "multiple_myeloma", "leukemia", "anticoagulation", "bleeding_disorder", "trauma", "recent_spinal_procedure",
-    "diabetes", "iv_drug_use", "immunosuppression",
+REQUIRED_DIAGNOSES = {
+    "emh",
+    "metastasis",
+    "lymphoma",
+    "myeloma",
+    "myeloid_sarcoma",
+    "abscess",
+    "hematoma",
+    "nerve_sheath_tumor",
 }
-ISSUE_FINDINGS = {"fever", "elevated_inflammatory_markers", "back_pain", "weight_loss", "night_sweats", "sudden_onset", "progressive_weakness"}
+ISSUE_CONDITIONS = {
+    "thalassemia_major",
+    "thalassemia_intermedia",
+    "sickle_cell_disease",
+    "myelofibrosis",
+    "myelodysplastic_syndrome",
+    "polycythemia_vera",
+    "hemolytic_anemia",
+    "chronic_anemia",
+    "known_primary_cancer",
+    "lymphoma_history",
+    "multiple_myeloma",
+    "leukemia",
+    "anticoagulation",
+    "bleeding_disorder",
+    "trauma",
+    "recent_spinal_procedure",
+    "diabetes",
+    "iv_drug_use",
+    "immunosuppression",
+}
+ISSUE_FINDINGS = {
+    "fever",
+    "elevated_inflammatory_markers",
+    "back_pain",
+    "weight_loss",
+    "night_sweats",
+    "sudden_onset",
+    "progressive_weakness",
+}
 ISSUE_PRIMARIES = {"breast", "prostate", "lung", "kidney", "thyroid", "other"}
 SEQUENCES = ["T1", "T2", "T1C", "T1FS", "IP", "OP", "ADC"]
 REGIONS = ["cord", "mass", "marrow", "muscle", "disc"]
@@ -72,7 +104,10 @@ def report_from_ratios(
     for region, value in adc.items():
         means.setdefault(region, {})["ADC"] = value * 1000
     report = {
-        "regions": {region: {seq: stats(mean, 0.05 * abs(mean)) for seq, mean in by_seq.items()} for region, by_seq in means.items()},
+        "regions": {
+            region: {seq: stats(mean, 0.05 * abs(mean)) for seq, mean in by_seq.items()}
+            for region, by_seq in means.items()
+        },
         "ratios": {key: {"value": v, "ci95": [v * (1 - ci), v * (1 + ci)]} for key, v in ratios.items()},
         "enhancement": {region: {"value": e, "ci95": [e - 0.05, e + 0.05]} for region, e in enhancement.items()},
         "clinical": clinical or {},
@@ -105,7 +140,11 @@ def _place_ratio(means: dict[str, dict[str, float]], key: str, value: float) -> 
 def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n: int, **sections) -> dict:
     """A report as the analysis computes it: ratios of means with delta-method intervals, enhancement, OP/IP."""
     measurement = load("measurement")
-    regions = {region: {seq: stats(m, sd_fraction * m, n) for seq, m in by_seq.items()} for region, by_seq in means.items() if by_seq}
+    regions = {
+        region: {seq: stats(m, sd_fraction * m, n) for seq, m in by_seq.items()}
+        for region, by_seq in means.items()
+        if by_seq
+    }
     ratios = {}
     for seq in SEQUENCES:
         for numerator, denominator in measurement["ratio_pairs"]:
@@ -126,7 +165,9 @@ def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n:
 
 def _ratio(numerator: dict, denominator: dict) -> dict:
     value = numerator["mean"] / denominator["mean"]
-    variance = (numerator["sd"] ** 2 / numerator["n"] + value**2 * denominator["sd"] ** 2 / denominator["n"]) / denominator["mean"] ** 2
+    variance = (
+        numerator["sd"] ** 2 / numerator["n"] + value**2 * denominator["sd"] ** 2 / denominator["n"]
+    ) / denominator["mean"] ** 2
     half = load("measurement")["ci_z"] * math.sqrt(variance)
     return {"value": value, "ci95": [value - half, value + half]}
 
@@ -171,7 +212,12 @@ VIGNETTES = [
                 "conditions": ["myelodysplastic_syndrome", "chronic_anemia"],
                 "findings": ["fever", "elevated_inflammatory_markers", "progressive_weakness"],
             },
-            morphology={"mass_position": "posterior_epidural", "vertebral_body_lesion": False, "paraspinal_bilateral": False, "disc_crossed": False},
+            morphology={
+                "mass_position": "posterior_epidural",
+                "vertebral_body_lesion": False,
+                "paraspinal_bilateral": False,
+                "disc_crossed": False,
+            },
             levels=("T5", "T8"),
         ),
     ),
@@ -183,8 +229,18 @@ VIGNETTES = [
         report_from_ratios(
             ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 1.0},
             enhancement={"mass": 0.3},
-            clinical={"age": 21, "sex": "female", "conditions": ["thalassemia_intermedia"], "findings": ["progressive_weakness"]},
-            morphology={"mass_position": "posterior_epidural", "paraspinal_bilateral": True, "rib_expansion": True, "vertebral_body_lesion": False},
+            clinical={
+                "age": 21,
+                "sex": "female",
+                "conditions": ["thalassemia_intermedia"],
+                "findings": ["progressive_weakness"],
+            },
+            morphology={
+                "mass_position": "posterior_epidural",
+                "paraspinal_bilateral": True,
+                "rib_expansion": True,
+                "vertebral_body_lesion": False,
+            },
             levels=("T3", "T8"),
         ),
     ),
@@ -207,7 +263,12 @@ VIGNETTES = [
         "emh",
         report_from_ratios(
             ratios={"T1 marrow/muscle": 1.25, "T1 mass/cord": 1.0},
-            clinical={"age": 37, "sex": "male", "conditions": ["thalassemia_major"], "findings": ["back_pain", "progressive_weakness"]},
+            clinical={
+                "age": 37,
+                "sex": "male",
+                "conditions": ["thalassemia_major"],
+                "findings": ["back_pain", "progressive_weakness"],
+            },
             morphology={"paraspinal_bilateral": True, "vertebral_body_lesion": False},
         ),
     ),
@@ -219,8 +280,19 @@ VIGNETTES = [
         report_from_ratios(
             ratios={"T1 marrow/muscle": 0.75, "T1 marrow/disc": 0.8, "T2 mass/cord": 1.5, "T2 mass/muscle": 2.8},
             enhancement={"mass": 0.5},
-            clinical={"age": 58, "sex": "female", "conditions": ["known_primary_cancer"], "primary": "breast", "findings": ["back_pain"]},
-            morphology={"mass_position": "anterior_epidural", "vertebral_body_lesion": True, "halo_sign": True, "disc_crossed": False},
+            clinical={
+                "age": 58,
+                "sex": "female",
+                "conditions": ["known_primary_cancer"],
+                "primary": "breast",
+                "findings": ["back_pain"],
+            },
+            morphology={
+                "mass_position": "anterior_epidural",
+                "vertebral_body_lesion": True,
+                "halo_sign": True,
+                "disc_crossed": False,
+            },
             levels=("T7", "T7"),
         ),
     ),
@@ -232,7 +304,12 @@ VIGNETTES = [
         report_from_ratios(
             ratios={"T1 mass/cord": 0.7, "T2 mass/cord": 2.0},
             enhancement={"mass": 0.3},
-            clinical={"age": 62, "sex": "male", "conditions": ["diabetes"], "findings": ["fever", "elevated_inflammatory_markers", "back_pain"]},
+            clinical={
+                "age": 62,
+                "sex": "male",
+                "conditions": ["diabetes"],
+                "findings": ["fever", "elevated_inflammatory_markers", "back_pain"],
+            },
             morphology={"mass_position": "posterior_epidural", "rim_enhancement_ratio": 2.5, "disc_crossed": True},
             levels=("T11", "L1"),
         ),
@@ -245,7 +322,12 @@ VIGNETTES = [
         report_from_ratios(
             ratios={"T1 mass/cord": 1.4, "T2 mass/cord": 1.1},
             enhancement={"mass": 0.05},
-            clinical={"age": 74, "sex": "female", "conditions": ["anticoagulation"], "findings": ["sudden_onset", "back_pain"]},
+            clinical={
+                "age": 74,
+                "sex": "female",
+                "conditions": ["anticoagulation"],
+                "findings": ["sudden_onset", "back_pain"],
+            },
             morphology={"mass_position": "posterior_epidural", "vertebral_body_lesion": False},
             levels=("T9", "T12"),
         ),
@@ -259,7 +341,11 @@ VIGNETTES = [
             ratios={"T1 mass/cord": 1.0, "T2 mass/cord": 1.1, "T1 marrow/muscle": 1.8, "T1 marrow/disc": 1.9},
             enhancement={"mass": 0.8},
             clinical={"age": 55, "sex": "male", "findings": ["weight_loss", "night_sweats"]},
-            morphology={"mass_position": "circumferential_epidural", "vertebral_body_lesion": False, "disc_crossed": False},
+            morphology={
+                "mass_position": "circumferential_epidural",
+                "vertebral_body_lesion": False,
+                "disc_crossed": False,
+            },
             levels=("T6", "T8"),
         ),
     ),
@@ -295,10 +381,20 @@ VIGNETTES = [
         "dumbbell_nerve_sheath_tumour",
         "nerve_sheath_tumor",
         report_from_ratios(
-            ratios={"T1 mass/cord": 0.95, "T2 mass/cord": 1.5, "T2 mass/muscle": 3.0, "T1 marrow/muscle": 1.6, "T1 marrow/disc": 1.7},
+            ratios={
+                "T1 mass/cord": 0.95,
+                "T2 mass/cord": 1.5,
+                "T2 mass/muscle": 3.0,
+                "T1 marrow/muscle": 1.6,
+                "T1 marrow/disc": 1.7,
+            },
             enhancement={"mass": 0.6},
             clinical={"age": 38, "sex": "female", "findings": ["back_pain"]},
-            morphology={"mass_position": "paraspinal_left", "foraminal_extension": True, "vertebral_body_lesion": False},
+            morphology={
+                "mass_position": "paraspinal_left",
+                "foraminal_extension": True,
+                "vertebral_body_lesion": False,
+            },
         ),
     ),
 ]
@@ -323,8 +419,12 @@ def test_seed_mds_case_ranks_emh_first_although_fever_raises_the_abscess_prior()
     assert {f["term"] for f in by_id["abscess"]["prior_factors"]} == {"fever", "elevated_inflammatory_markers"}
     t2 = next(item for item in by_id["emh"]["evidence"] if item["feature"] == "mass_markedly_hypointense_T2")
     assert t2["supports"] and "ratio 0.30" in t2["text"] and "ringed sideroblasts" in t2["text"]
-    against_abscess = next(item for item in by_id["abscess"]["evidence"] if item["feature"] == "mass_markedly_hypointense_T2")
-    assert not against_abscess["supports"] and against_abscess["text"].split(". ")[-1].startswith("Strongly argues against")
+    against_abscess = next(
+        item for item in by_id["abscess"]["evidence"] if item["feature"] == "mass_markedly_hypointense_T2"
+    )
+    assert not against_abscess["supports"] and against_abscess["text"].split(". ")[-1].startswith(
+        "Strongly argues against"
+    )
 
 
 def test_breast_cancer_with_marrow_darker_than_muscle_and_disc_ranks_metastasis_first():
@@ -368,7 +468,13 @@ def test_the_interval_decides_clearly_brighter():
 
 def test_a_large_likelihood_ratio_is_counted_at_the_per_feature_cap():
     ranking = rank(report_from_ratios(morphology={"halo_sign": True}))
-    halo = next(item for entry in ranking if entry["id"] == "metastasis" for item in entry["evidence"] if item["feature"] == "halo_sign")
+    halo = next(
+        item
+        for entry in ranking
+        if entry["id"] == "metastasis"
+        for item in entry["evidence"]
+        if item["feature"] == "halo_sign"
+    )
     assert halo["lr"] == pytest.approx(knowledge().max_lr)
     assert "likelihood ratio 1.5e+02" in halo["text"] and "cap" in halo["text"]
 
@@ -378,7 +484,9 @@ def test_marrow_against_muscle_and_disc_share_one_weight():
     both = rank(report_from_ratios(ratios={"T1 marrow/muscle": 0.8, "T1 marrow/disc": 0.8}))
 
     def weight(ranking, feature):
-        return next(i["weight"] for e in ranking if e["id"] == "metastasis" for i in e["evidence"] if i["feature"] == feature)
+        return next(
+            i["weight"] for e in ranking if e["id"] == "metastasis" for i in e["evidence"] if i["feature"] == feature
+        )
 
     assert weight(alone, "marrow_brighter_than_muscle_T1") == pytest.approx(math.log(16.9))
     assert weight(both, "marrow_brighter_than_muscle_T1") == pytest.approx(math.log(16.9) / 2)
@@ -393,6 +501,15 @@ def test_the_probability_floor_caps_certainty():
     floor, count = knowledge().floor, len(knowledge().diagnoses)
     assert ranking[0]["probability"] <= 1 - (count - 1) * floor + 1e-12
     assert min(entry["probability"] for entry in ranking) >= floor - 1e-12
+
+
+def test_every_measured_feature_is_listed_with_its_rule_and_threshold():
+    report = VIGNETTES[0].report
+    observed = {item["feature"]: item for item in explain(report, rank(report))["observed"]}
+    assert observed["mass_markedly_hypointense_T2"]["state"] == "present"
+    assert observed["mass_isointense_to_cord_T2"]["state"] == "absent"
+    assert observed["mass_markedly_hypointense_T2"]["rule"] == "T2 mass/cord < 0.6 (threshold proposed by EMHAssist)"
+    assert "95 % interval" in observed["mass_markedly_hypointense_T2"]["threshold"]
 
 
 def test_a_missing_sequence_is_left_out_and_said_not_negative_evidence():
@@ -445,7 +562,9 @@ def test_adc_is_read_in_any_of_the_usual_units():
 
 def test_levels_spanned_come_from_the_morphology_count_or_from_the_mass_levels():
     from_levels = report_from_ratios(morphology={"mass_position": "posterior_epidural"}, levels=("T5", "T8"))
-    from_count = report_from_ratios(morphology={"mass_position": "posterior_epidural", "mass_levels_spanned": 2}, levels=("T5", "T8"))
+    from_count = report_from_ratios(
+        morphology={"mass_position": "posterior_epidural", "mass_levels_spanned": 2}, levels=("T5", "T8")
+    )
     assert ("hematoma", "multilevel_posterior_epidural", "present") in evidence_keys(rank(from_levels))
     assert not any(key[1] == "multilevel_posterior_epidural" for key in evidence_keys(rank(from_count)))
 
@@ -485,7 +604,7 @@ def test_assess_is_json_and_sorted_by_probability():
     shares = [entry["probability"] for entry in result["differential"]]
     assert shares == sorted(shares, reverse=True)
     for entry in result["differential"]:
-        assert set(entry) == {"id", "name", "probability", "prior", "prior_factors", "evidence"}
+        assert set(entry) == {"id", "name", "summary", "probability", "prior", "prior_factors", "evidence"}
         for item in entry["evidence"]:
             assert {"feature", "value", "supports", "weight", "text", "refs"} <= set(item)
             assert item["supports"] == (item["weight"] > 0)
@@ -497,7 +616,9 @@ def test_evidence_is_worded_as_a_reading_never_as_a_diagnosis():
         for entry in rank(vignette.report):
             for item in entry["evidence"]:
                 verdict = item["text"].rsplit(". ", 1)[-1]
-                assert verdict.startswith(("Favours", "Strongly favours", "Argues against", "Strongly argues against")), item["text"]
+                assert verdict.startswith(
+                    ("Favours", "Strongly favours", "Argues against", "Strongly argues against")
+                ), item["text"]
                 assert "diagnosis is" not in item["text"].lower()
 
 
@@ -562,7 +683,10 @@ def test_clinical_context_is_returned_clean():
 
 
 def raw_files() -> dict:
-    return {name: json.loads((DATA_DIR / "differential" / f"{name}.json").read_text(encoding="utf-8")) for name in DATA_FILES}
+    return {
+        name: json.loads((DATA_DIR / "differential" / f"{name}.json").read_text(encoding="utf-8"))
+        for name in DATA_FILES
+    }
 
 
 def simple_tests(test: dict) -> list[dict]:
@@ -583,7 +707,9 @@ def test_every_feature_has_a_definition_a_source_and_wording_both_ways():
             assert sum(key in test for key in QUANTITIES) == 1 and test["op"] in OPERATORS, feature["id"]
         assert feature["source"].strip() and (feature["source"] == "expert rule" or feature["refs"]), feature["id"]
         for outcome in ("present", "absent"):
-            assert feature["text"][outcome]["finding"].strip() and feature["text"][outcome]["meaning"].strip(), feature["id"]
+            assert feature["text"][outcome]["finding"].strip() and feature["text"][outcome]["meaning"].strip(), feature[
+                "id"
+            ]
         assert feature["weights"]["present"] or feature["weights"]["absent"], feature["id"]
 
 
@@ -623,7 +749,7 @@ def test_every_prior_term_is_in_the_vocabulary_and_the_base_priors_sum_to_one():
     files = raw_files()
     terms = files["clinical_terms"]
     for modifier in files["priors"]["modifiers"]:
-        (kind, operand), = modifier["when"].items()
+        ((kind, operand),) = modifier["when"].items()
         section = {"condition": "conditions", "finding": "findings", "primary": "primaries"}.get(kind)
         assert section is None or operand in terms[section], modifier
     assert sum(files["priors"]["base"].values()) == pytest.approx(1)
@@ -692,7 +818,11 @@ def _missing_version(files):
         (_missing_source, "features", "feature 'mass_bright_T1': needs a 'source'"),
         (_missing_base_prior, "priors", "base: needs a prior for exactly the diagnoses"),
         (_unknown_prior_term, "priors", "modifier condition thalassaemia: unknown condition 'thalassaemia'"),
-        (_unknown_ratio_region, "features", "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region"),
+        (
+            _unknown_ratio_region,
+            "features",
+            "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region",
+        ),
         (_missing_version, "separators", "file: needs an integer 'version'"),
     ],
 )
@@ -711,9 +841,7 @@ MORPHOLOGY_VALUES = {
     key: (
         st.booleans()
         if spec["type"] == "bool"
-        else st.sampled_from(spec["values"])
-        if spec["type"] == "category"
-        else st.floats(0, 10)
+        else st.sampled_from(spec["values"]) if spec["type"] == "category" else st.floats(0, 10)
     )
     for key, spec in knowledge().morphology.items()
 }
@@ -756,7 +884,12 @@ def reports(draw) -> tuple[dict, dict]:
         first, last = sorted(draw(st.lists(st.integers(8, 19), min_size=2, max_size=2)))
         sections["levels"] = {"mass": {"from": f"T{first - 7}", "to": f"T{last - 7}"}}
     sd_fraction, n = draw(st.floats(0.01, 0.5)), draw(st.integers(5, 2000))
-    return report_from_means(means, sd_fraction, n, **sections), {"means": means, "sd_fraction": sd_fraction, "n": n, **sections}
+    return report_from_means(means, sd_fraction, n, **sections), {
+        "means": means,
+        "sd_fraction": sd_fraction,
+        "n": n,
+        **sections,
+    }
 
 
 @settings(max_examples=150, deadline=None)
@@ -776,7 +909,9 @@ def test_probabilities_sum_to_one_within_the_floor(drawn):
 def test_removing_a_sequence_never_invents_evidence(drawn, sequence):
     report, parts = drawn
     sections = {key: parts[key] for key in ("clinical", "morphology", "levels") if key in parts}
-    reduced = report_from_means(without_sequence(parts["means"], sequence), parts["sd_fraction"], parts["n"], **sections)
+    reduced = report_from_means(
+        without_sequence(parts["means"], sequence), parts["sd_fraction"], parts["n"], **sections
+    )
     before, after = rank(report), rank(reduced)
     assert evidence_keys(after) <= evidence_keys(before)
     for entry_before, entry_after in zip(sorted(before, key=lambda e: e["id"]), sorted(after, key=lambda e: e["id"])):
@@ -795,7 +930,8 @@ def single_quantity_features() -> list:
     return [
         feature
         for feature in knowledge().features
-        if "all" not in feature.test and feature.test["op"] != "between"
+        if "all" not in feature.test
+        and feature.test["op"] != "between"
         and readers[next((k, feature.test[k]) for k in QUANTITIES if k in feature.test)] == 1
     ]
 
@@ -816,7 +952,11 @@ def most_supported(feature, toward_present: bool) -> list[str]:
 
 def with_quantity(report: dict, test: dict, value, half_width: float) -> dict:
     changed = copy.deepcopy(report)
-    interval = {"value": value, "ci95": [value - half_width, value + half_width]} if not isinstance(value, (bool, str)) else None
+    interval = (
+        {"value": value, "ci95": [value - half_width, value + half_width]}
+        if not isinstance(value, (bool, str))
+        else None
+    )
     if "ratio" in test:
         changed.setdefault("ratios", {})[test["ratio"]] = interval
     elif "enhancement" in test:

@@ -40,7 +40,11 @@ class ClinicalTerms:
             raise InputError(subject, "must be a JSON object with an integer 'version'")
         sections = {name: _term_section(raw, name, subject) for name in _TERM_SECTIONS}
         age = raw.get("age")
-        if not isinstance(age, dict) or not all(_is_number(age.get(key)) for key in ("min", "max")) or age["min"] >= age["max"]:
+        if (
+            not isinstance(age, dict)
+            or not all(_is_number(age.get(key)) for key in ("min", "max"))
+            or age["min"] >= age["max"]
+        ):
             raise InputError(subject, "'age' must be an object with numbers 'min' < 'max'")
         return cls(version=raw["version"], age_range=(age["min"], age["max"]), **sections)
 
@@ -72,7 +76,10 @@ def validate_clinical(clinical: Any, subject: str = "clinical.json", terms: Clin
         checked["age"] = _checked_age(clinical["age"], subject, terms)
     if clinical.get("sex") is not None:
         checked["sex"] = _checked_term(clinical["sex"], "sex", terms.sex, subject)
-    for field, section, singular in (("conditions", terms.conditions, "condition"), ("findings", terms.findings, "finding")):
+    for field, section, singular in (
+        ("conditions", terms.conditions, "condition"),
+        ("findings", terms.findings, "finding"),
+    ):
         if clinical.get(field) is not None:
             checked[field] = _checked_list(clinical[field], field, singular, section, subject)
     if clinical.get("primary") is not None:

@@ -15,23 +15,30 @@ API
     explain(report, ranking) -> dict       what was left out, what stayed undecided, what to do next
     assess(report) -> dict                 {"differential": rank(...), **explain(...)} for the JSON report
     summary_lines(ranking, n=3) -> list    the text output: caveat, top n with their main reasons
+    observe(report) -> (observations, unmeasured)   every feature evaluated or left out
     knowledge() -> Knowledge               the validated data files (cached)
 
 Ranking entry:
-    {"id", "name", "probability", "prior",
+    {"id", "name", "summary", "probability", "prior",
      "prior_factors": [{"term", "label", "factor", "reason"}],     clinical terms that moved the prior
      "evidence": [{"feature", "state": "present"|"absent", "value", "supports", "weight", "lr",
-                   "kind": "sourced"|"expert", "finding", "text", "rule", "refs"}]}
+                   "kind": "sourced"|"expert", "basis", "finding", "text", "rule", "refs"}]}
 `weight` is the natural-log likelihood ratio counted for this diagnosis (after the caps and the
-group share), `lr` its exponential; evidence is sorted by the size of its weight.
+group share), `lr` its exponential, `basis` the derivation of a sourced ratio; `value` is the
+measured number (or flag, or category; a dict of them for combined tests). Evidence is sorted by
+the size of its weight; `supports` is `weight > 0`.
 
 explain():
-    {"caveat", "knowledge": {"versions", "max_likelihood_ratio", "probability_floor", "grades"},
+    {"caveat", "knowledge": {"versions", "max_likelihood_ratio", "probability_floor", "grades", "groups"},
      "neutral_clinical_terms": [{"term", "label", "reason"}],
      "not_measured": [{"feature", "name", "missing": [text]}],
-     "undecided": [{"feature", "name", "value", "finding", "rule", "text"}],
-     "next_best": {"between": [id, id], "imaging": {...} | None, "test": {...} | None,
-                   "fallback": {...} | None, "text"}}
+     "observed": [{"feature", "name", "state", "value", "finding", "rule", "threshold"}],
+     "undecided": [the observed entries whose state is "undecided", each with a "text"],
+     "next_best": {"between": [id, id],
+                   "imaging": {"input", "action", "features", "odds_factor", "text"} | None,
+                   "test": {"id", "name", "odds_factor", "text", "refs"} | None,
+                   "fallback": {"name", "why", "refs", "text"} | None,    only when neither exists
+                   "text"}}                                                the better of the two
 
 Method. Each feature is a test on one or more report quantities (declared in the data, evaluated by
 a small set of operators). Quantities with a 95 % interval are decided on the interval: a feature
@@ -60,7 +67,7 @@ from .knowledge import load
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
 PRESENT, ABSENT, UNDECIDED = "present", "absent", "undecided"
-OUTCOMES = (PRESENT, ABSENT)
+STATES = (PRESENT, ABSENT)
 THRESHOLD_STATUSES = {
     "proposed": "threshold proposed by EMHAssist",
     "published": "published threshold",
@@ -89,7 +96,7 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class Weight:
-    """One outcome's effect on one diagnosis: a stated likelihood ratio and the log-LR counted."""
+    """One state's effect on one diagnosis: a stated likelihood ratio and the log-LR counted."""
 
     stated_lr: float
     log_lr: float
@@ -117,13 +124,11 @@ class Feature:
     weights: dict[str, dict[str, Weight]]
 
     def separation(self, first: str, second: str) -> float:
-        """The largest log-odds shift between two diagnoses that either outcome can produce."""
-        return max(
-            abs(self._log_lr(outcome, first) - self._log_lr(outcome, second)) for outcome in OUTCOMES
-        )
+        """The largest log-odds shift between two diagnoses that either state can produce."""
+        return max(abs(self._log_lr(state, first) - self._log_lr(state, second)) for state in STATES)
 
-    def _log_lr(self, outcome: str, diagnosis: str) -> float:
-        weight = self.weights[outcome].get(diagnosis)
+    def _log_lr(self, state: str, diagnosis: str) -> float:
+        weight = self.weights[state].get(diagnosis)
         return weight.log_lr if weight else 0.0
 
 
@@ -198,9 +203,9 @@ class Knowledge:
         places = [(f"diagnosis '{d.id}'", d.refs) for d in self.diagnoses.values()]
         places += [(f"feature '{f.id}'", f.refs) for f in self.features]
         places += [
-            (f"feature '{f.id}' {outcome} {dx}", weight.refs)
+            (f"feature '{f.id}' {state} {dx}", weight.refs)
             for f in self.features
-            for outcome, by_dx in f.weights.items()
+            for state, by_dx in f.weights.items()
             for dx, weight in by_dx.items()
         ]
         places += [(f"prior modifier {m.condition} {m.operand}", m.refs) for m in self.modifiers]
@@ -221,13 +226,23 @@ def _subject(name: str) -> str:
     return f"EMHAssistLib/data/differential/{name}.json"
 
 
-def _fail(name: str, entry: str, problem: str) -> NoReturn:
-    raise InputError(_subject(name), f"{entry}: {problem}")
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of one data file: what a validation error names."""
 
+    file: str
+    name: str
 
-def _require(condition: bool, name: str, entry: str, problem: str) -> None:
-    if not condition:
-        _fail(name, entry, problem)
+    def require(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.fail(problem)
+
+    def fail(self, problem: str) -> NoReturn:
+        raise InputError(_subject(self.file), f"{self.name}: {problem}")
+
+    def refs(self, value: Any) -> tuple[str, ...]:
+        self.require(isinstance(value, list) and all(isinstance(r, str) for r in value), "'refs' must be a list of ids")
+        return tuple(value)
 
 
 def _is_number(value: Any) -> bool:
@@ -238,59 +253,64 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _refs(value: Any, name: str, entry: str) -> tuple[str, ...]:
-    _require(isinstance(value, list) and all(isinstance(r, str) for r in value), name, entry, "'refs' must be a list of reference ids")
-    return tuple(value)
-
-
 def _version(data: Any, name: str) -> int:
-    _require(isinstance(data, dict), name, "file", "must be a JSON object")
-    _require(isinstance(data.get("version"), int), name, "file", "needs an integer 'version'")
+    entry = _Entry(name, "file")
+    entry.require(isinstance(data, dict), "must be a JSON object")
+    entry.require(isinstance(data.get("version"), int), "needs an integer 'version'")
     return data["version"]
 
 
 def _references(data: dict) -> dict[str, dict]:
     references = data.get("references")
-    _require(isinstance(references, dict) and bool(references), "references", "references", "must be an object of id -> reference")
-    for ref_id, entry in references.items():
-        _require(isinstance(entry, dict) and _text(entry.get("short")) and _text(entry.get("citation")), "references", f"reference '{ref_id}'", "needs a 'short' name and a 'citation'")
+    _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
+    for ref_id, reference in references.items():
+        valid = isinstance(reference, dict) and _text(reference.get("short")) and _text(reference.get("citation"))
+        _Entry("references", f"reference '{ref_id}'").require(valid, "needs a 'short' name and a 'citation'")
     return dict(references)
 
 
 def _diagnoses(data: dict) -> dict[str, Diagnosis]:
-    entries = data.get("diagnoses")
-    _require(isinstance(entries, list) and len(entries) >= 2, "diagnoses", "diagnoses", "must be a list of at least two diagnoses")
+    listed = data.get("diagnoses")
+    _Entry("diagnoses", "diagnoses").require(isinstance(listed, list) and len(listed) >= 2, "must list two or more")
     diagnoses: dict[str, Diagnosis] = {}
-    for index, entry in enumerate(entries):
-        where = f"diagnosis {entry.get('id', index) if isinstance(entry, dict) else index}"
-        _require(isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].isidentifier(), "diagnoses", where, "needs an identifier 'id'")
-        _require(entry["id"] not in diagnoses, "diagnoses", where, "the id is used twice")
-        _require(all(_text(entry.get(key)) for key in ("name", "short", "summary")), "diagnoses", where, "needs 'name', 'short' and 'summary'")
-        refs = _refs(entry.get("refs"), "diagnoses", where)
-        diagnoses[entry["id"]] = Diagnosis(entry["id"], entry["name"], entry["short"], entry["summary"], refs)
+    for index, raw in enumerate(listed):
+        entry = _Entry("diagnoses", f"diagnosis {raw.get('id', index) if isinstance(raw, dict) else index}")
+        entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
+        entry.require(raw["id"] not in diagnoses, "the id is used twice")
+        entry.require(all(_text(raw.get(key)) for key in ("name", "short", "summary")), "needs name, short, summary")
+        refs = entry.refs(raw.get("refs"))
+        diagnoses[raw["id"]] = Diagnosis(raw["id"], raw["name"], raw["short"], raw["summary"], refs)
     return diagnoses
 
 
+def _identifier(value: Any) -> bool:
+    return isinstance(value, str) and value.isidentifier()
+
+
 def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
-    caps = data.get("caps") or {}
-    max_lr, floor = caps.get("max_likelihood_ratio"), caps.get("probability_floor")
-    _require(_is_number(max_lr) and max_lr > 1, "features", "caps", "'max_likelihood_ratio' must be a number above 1")
-    _require(_is_number(floor) and 0 <= floor < 1 / n_diagnoses, "features", "caps", f"'probability_floor' must lie in [0, 1/{n_diagnoses})")
+    caps = _Entry("features", "caps")
+    max_lr = (data.get("caps") or {}).get("max_likelihood_ratio")
+    floor = (data.get("caps") or {}).get("probability_floor")
+    caps.require(_is_number(max_lr) and max_lr > 1, "'max_likelihood_ratio' must be a number above 1")
+    caps.require(
+        _is_number(floor) and 0 <= floor < 1 / n_diagnoses, f"'probability_floor' must lie in [0, 1/{n_diagnoses})"
+    )
     grades = data.get("grades")
-    _require(isinstance(grades, dict) and bool(grades), "features", "grades", "must be an object of grade -> {lr}")
-    for grade, entry in grades.items():
-        _require(isinstance(entry, dict) and _is_number(entry.get("lr")) and entry["lr"] > 0, "features", f"grade '{grade}'", "needs a positive 'lr'")
+    _Entry("features", "grades").require(isinstance(grades, dict) and bool(grades), "must map grade -> {lr}")
+    for grade, spec in grades.items():
+        valid = isinstance(spec, dict) and _is_number(spec.get("lr")) and spec["lr"] > 0
+        _Entry("features", f"grade '{grade}'").require(valid, "needs a positive 'lr'")
     morphology = data.get("morphology")
-    _require(isinstance(morphology, dict), "features", "morphology", "must declare the morphology keys")
+    _Entry("features", "morphology").require(isinstance(morphology, dict), "must declare the morphology keys")
     for key, spec in morphology.items():
-        _check_morphology_spec(key, spec)
+        _check_morphology_spec(_Entry("features", f"morphology '{key}'"), spec)
     units = data.get("units") or {}
     for unit, spec in units.items():
-        _check_unit(unit, spec)
+        _check_unit(_Entry("features", f"unit '{unit}'"), spec)
     groups = data.get("groups") or {}
-    _require(isinstance(groups, dict), "features", "groups", "must be an object of group -> reason")
+    _Entry("features", "groups").require(isinstance(groups, dict), "must map group -> reason")
     return {
-        "grades": {grade: entry["lr"] for grade, entry in grades.items()},
+        "grades": {grade: spec["lr"] for grade, spec in grades.items()},
         "max_lr": max_lr,
         "floor": floor,
         "morphology": dict(morphology),
@@ -299,170 +319,194 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
     }
 
 
-def _check_morphology_spec(key: str, spec: Any) -> None:
-    where = f"morphology '{key}'"
-    _require(isinstance(spec, dict) and spec.get("type") in ("bool", "number", "category") and _text(spec.get("label")), "features", where, "needs a 'type' (bool, number or category) and a 'label'")
+def _check_morphology_spec(entry: _Entry, spec: Any) -> None:
+    typed = isinstance(spec, dict) and spec.get("type") in ("bool", "number", "category") and _text(spec.get("label"))
+    entry.require(typed, "needs a 'type' (bool, number or category) and a 'label'")
     if spec["type"] == "category":
         values = spec.get("values")
-        _require(isinstance(values, list) and values and all(isinstance(v, str) for v in values), "features", where, "a category needs its 'values'")
+        entry.require(isinstance(values, list) and bool(values) and all(map(_text, values)), "needs its 'values'")
 
 
-def _check_unit(unit: str, spec: Any) -> None:
-    where = f"unit '{unit}'"
+def _check_unit(entry: _Entry, spec: Any) -> None:
     scales = spec.get("scales") if isinstance(spec, dict) else None
-    _require(_text(spec.get("canonical") if isinstance(spec, dict) else None) and isinstance(scales, list) and scales, "features", where, "needs 'canonical' and a list of 'scales'")
+    entry.require(_text(spec.get("canonical")) and isinstance(scales, list) and bool(scales), "needs canonical, scales")
     limits = [scale.get("below") for scale in scales[:-1]]
-    _require(all(_is_number(limit) for limit in limits) and limits == sorted(limits) and "below" not in scales[-1], "features", where, "scales need rising 'below' limits, the last one open")
-    _require(all(_is_number(s.get("factor")) and s["factor"] > 0 and _text(s.get("read_as")) for s in scales), "features", where, "each scale needs a positive 'factor' and 'read_as'")
+    rising = all(_is_number(limit) for limit in limits) and limits == sorted(limits) and "below" not in scales[-1]
+    entry.require(rising, "scales need rising 'below' limits, the last one open")
+    for scale in scales:
+        entry.require(_is_number(scale.get("factor")) and scale["factor"] > 0, "each scale needs a positive 'factor'")
+        entry.require(_text(scale.get("read_as")), "each scale needs 'read_as'")
 
 
 def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> list[Feature]:
-    entries = data.get("features")
-    _require(isinstance(entries, list) and bool(entries), "features", "features", "must be a non-empty list")
-    seen: set[str] = set()
-    features = []
-    for index, entry in enumerate(entries):
-        feature = _feature(entry, index, diagnoses, settings)
-        _require(feature.id not in seen, "features", f"feature '{feature.id}'", "the id is used twice")
-        seen.add(feature.id)
+    listed = data.get("features")
+    _Entry("features", "features").require(isinstance(listed, list) and bool(listed), "must be a non-empty list")
+    features: list[Feature] = []
+    for index, raw in enumerate(listed):
+        feature = _feature(raw, index, diagnoses, settings)
+        duplicate = any(f.id == feature.id for f in features)
+        _Entry("features", f"feature '{feature.id}'").require(not duplicate, "the id is used twice")
         features.append(feature)
     return features
 
 
-def _feature(entry: Any, index: int, diagnoses: dict[str, Diagnosis], settings: dict) -> Feature:
-    where = f"feature '{entry.get('id', index)}'" if isinstance(entry, dict) else f"feature {index}"
-    _require(isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].isidentifier(), "features", where, "needs an identifier 'id'")
-    _require(_text(entry.get("name")), "features", where, "needs a 'name'")
-    _require(isinstance(entry.get("test"), dict), "features", where, "needs a 'test' (its definition on the report)")
-    _check_test(entry["test"], where, settings)
-    threshold = entry.get("threshold")
-    _require(isinstance(threshold, dict) and threshold.get("status") in THRESHOLD_STATUSES and _text(threshold.get("basis")), "features", where, f"needs 'threshold' with a 'status' ({', '.join(THRESHOLD_STATUSES)}) and a 'basis'")
-    _require(_text(entry.get("source")), "features", where, "needs a 'source' (a citation or \"expert rule\")")
-    group = entry.get("group")
-    _require(group is None or group in settings["groups"], "features", where, f"unknown group {group!r}; known: {', '.join(settings['groups'])}")
+def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: dict) -> Feature:
+    entry = _Entry("features", f"feature '{raw.get('id', index)}'" if isinstance(raw, dict) else f"feature {index}")
+    entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
+    entry.require(_text(raw.get("name")), "needs a 'name'")
+    entry.require(isinstance(raw.get("test"), dict), "needs a 'test' (its definition on the report)")
+    _check_test(entry, raw["test"], settings)
+    threshold = raw.get("threshold")
+    statuses = ", ".join(THRESHOLD_STATUSES)
+    known_status = isinstance(threshold, dict) and threshold.get("status") in THRESHOLD_STATUSES
+    entry.require(
+        known_status and _text(threshold.get("basis")), f"needs 'threshold' with 'status' ({statuses}), 'basis'"
+    )
+    entry.require(_text(raw.get("source")), "needs a 'source' (a citation or \"expert rule\")")
+    group = raw.get("group")
+    entry.require(
+        group is None or group in settings["groups"], f"unknown group {group!r}; known: {', '.join(settings['groups'])}"
+    )
     return Feature(
-        id=entry["id"],
-        name=entry["name"],
-        test=entry["test"],
-        rule=f"{_describe_test(entry['test'], settings)} ({THRESHOLD_STATUSES[threshold['status']]})",
+        id=raw["id"],
+        name=raw["name"],
+        test=raw["test"],
+        rule=f"{_describe_test(raw['test'], settings)} ({THRESHOLD_STATUSES[threshold['status']]})",
         threshold_status=threshold["status"],
         threshold_basis=threshold["basis"],
-        source=entry["source"],
-        refs=_refs(entry.get("refs"), "features", where),
+        source=raw["source"],
+        refs=entry.refs(raw.get("refs")),
         group=group,
-        text=_feature_text(entry.get("text"), where),
-        weights=_feature_weights(entry.get("weights"), where, diagnoses, settings),
+        text=_feature_text(entry, raw.get("text")),
+        weights=_feature_weights(entry, raw.get("weights"), diagnoses, settings),
     )
 
 
-def _feature_text(text: Any, where: str) -> dict[str, tuple[str, str]]:
+def _feature_text(entry: _Entry, text: Any) -> dict[str, tuple[str, str]]:
     wording: dict[str, tuple[str, str]] = {}
-    for outcome in OUTCOMES:
-        part = text.get(outcome) if isinstance(text, dict) else None
-        _require(isinstance(part, dict) and _text(part.get("finding")) and _text(part.get("meaning")), "features", where, f"needs text.{outcome} with a 'finding' and a 'meaning'")
-        wording[outcome] = (part["finding"], part["meaning"])
+    for state in STATES:
+        part = text.get(state) if isinstance(text, dict) else None
+        worded = isinstance(part, dict) and _text(part.get("finding")) and _text(part.get("meaning"))
+        entry.require(worded, f"needs text.{state} with a 'finding' and a 'meaning'")
+        wording[state] = (part["finding"], part["meaning"])
     return wording
 
 
-def _feature_weights(weights: Any, where: str, diagnoses: dict[str, Diagnosis], settings: dict) -> dict[str, dict[str, Weight]]:
-    _require(isinstance(weights, dict) and all(isinstance(weights.get(o), dict) for o in OUTCOMES), "features", where, "needs 'weights' with 'present' and 'absent' objects (diagnosis -> grade or {lr})")
-    _require(any(weights[o] for o in OUTCOMES), "features", where, "weighs no diagnosis in either direction")
+def _feature_weights(
+    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: dict
+) -> dict[str, dict[str, Weight]]:
+    both = isinstance(weights, dict) and all(isinstance(weights.get(o), dict) for o in STATES)
+    entry.require(both, "needs 'weights' with 'present' and 'absent' objects (diagnosis -> grade or {lr})")
+    entry.require(any(weights[o] for o in STATES), "weighs no diagnosis in either direction")
     parsed: dict[str, dict[str, Weight]] = {}
-    for outcome in OUTCOMES:
-        parsed[outcome] = {}
-        for dx, spec in weights[outcome].items():
-            _require(dx in diagnoses, "features", f"{where} {outcome}", f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
-            parsed[outcome][dx] = _weight(spec, f"{where} {outcome} {dx}", settings)
+    for state in STATES:
+        side = _Entry(entry.file, f"{entry.name} {state}")
+        unknown = [dx for dx in weights[state] if dx not in diagnoses]
+        side.require(not unknown, f"unknown diagnosis '{unknown[0] if unknown else ''}'; known: {', '.join(diagnoses)}")
+        parsed[state] = {
+            dx: _weight(_Entry(entry.file, f"{side.name} {dx}"), spec, settings) for dx, spec in weights[state].items()
+        }
     return parsed
 
 
-def _weight(spec: Any, where: str, settings: dict) -> Weight:
+def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
     if isinstance(spec, str):
         spec = {"grade": spec}
-    _require(isinstance(spec, dict) and (("lr" in spec) != ("grade" in spec)), "features", where, "must be a grade or an object with exactly one of 'lr' and 'grade'")
+    one_kind = isinstance(spec, dict) and (("lr" in spec) != ("grade" in spec))
+    entry.require(one_kind, "must be a grade or an object with exactly one of 'lr' and 'grade'")
     if "lr" in spec:
-        _require(_is_number(spec["lr"]) and spec["lr"] > 0 and _text(spec.get("basis")), "features", where, "a sourced weight needs a positive 'lr' and its 'basis'")
+        sourced = _is_number(spec["lr"]) and spec["lr"] > 0 and _text(spec.get("basis"))
+        entry.require(sourced, "a sourced weight needs a positive 'lr' and its 'basis'")
         stated, kind = float(spec["lr"]), "sourced"
     else:
-        _require(spec["grade"] in settings["grades"], "features", where, f"unknown grade {spec['grade']!r}; known: {', '.join(settings['grades'])}")
-        stated, kind = float(settings["grades"][spec["grade"]]), "expert"
+        grades = settings["grades"]
+        entry.require(spec["grade"] in grades, f"unknown grade {spec['grade']!r}; known: {', '.join(grades)}")
+        stated, kind = float(grades[spec["grade"]]), "expert"
     cap = math.log(settings["max_lr"])
     log_lr = max(-cap, min(cap, math.log(stated)))
-    refs = _refs(spec.get("refs", []), "features", where)
-    return Weight(stated, log_lr, kind, spec.get("basis", ""), refs)
+    return Weight(stated, log_lr, kind, spec.get("basis", ""), entry.refs(spec.get("refs", [])))
 
 
-def _check_test(test: dict, where: str, settings: dict) -> None:
+def _check_test(entry: _Entry, test: dict, settings: dict) -> None:
     if "all" in test:
         parts = test["all"]
-        _require(set(test) == {"all"} and isinstance(parts, list) and len(parts) >= 2, "features", where, "'all' takes a list of at least two tests and nothing else")
+        combined = set(test) == {"all"} and isinstance(parts, list) and len(parts) >= 2
+        entry.require(combined, "'all' takes a list of at least two tests and nothing else")
         for part in parts:
-            _require(isinstance(part, dict) and "all" not in part, "features", where, "'all' combines simple tests")
-            _check_test(part, where, settings)
+            entry.require(isinstance(part, dict) and "all" not in part, "'all' combines simple tests")
+            _check_test(entry, part, settings)
         return
     kinds = [key for key in QUANTITIES if key in test]
-    _require(len(kinds) == 1, "features", where, f"a test reads exactly one of {', '.join(QUANTITIES)}")
-    _require(test.get("op") in OPERATORS, "features", where, f"unknown operator {test.get('op')!r}; known: {', '.join(OPERATORS)}")
-    _check_operand(test, where)
-    _QUANTITY_CHECKS[kinds[0]](test, where, settings)
+    entry.require(len(kinds) == 1, f"a test reads exactly one of {', '.join(QUANTITIES)}")
+    entry.require(test.get("op") in OPERATORS, f"unknown operator {test.get('op')!r}; known: {', '.join(OPERATORS)}")
+    _check_operand(entry, test)
+    _QUANTITY_CHECKS[kinds[0]](entry, test, settings)
 
 
-def _check_operand(test: dict, where: str) -> None:
+def _check_operand(entry: _Entry, test: dict) -> None:
     _, operand_key = OPERATORS[test["op"]]
     operand = test.get(operand_key)
     valid = {
-        "threshold": _is_number(operand),
-        "range": isinstance(operand, list) and len(operand) == 2 and all(map(_is_number, operand)) and operand[0] < operand[1],
-        "value": isinstance(operand, bool),
-        "values": isinstance(operand, list) and bool(operand) and all(isinstance(v, str) for v in operand),
-    }[operand_key]
-    _require(valid, "features", where, f"operator '{test['op']}' needs a valid '{operand_key}'")
+        "threshold": lambda: _is_number(operand),
+        "range": lambda: isinstance(operand, list)
+        and len(operand) == 2
+        and all(map(_is_number, operand))
+        and operand[0] < operand[1],
+        "value": lambda: isinstance(operand, bool),
+        "values": lambda: isinstance(operand, list) and bool(operand) and all(isinstance(v, str) for v in operand),
+    }[operand_key]()
+    entry.require(valid, f"operator '{test['op']}' needs a valid '{operand_key}'")
 
 
-def _check_ratio_test(test: dict, where: str, settings: dict) -> None:
+def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
     vocabulary = load("vocabulary")
     try:
         inputs = _ratio_inputs(test["ratio"])
     except ValueError:
-        _fail("features", where, f"ratio '{test['ratio']}' is neither '<SEQ> <region>/<region>' nor '<SEQ>/<SEQ> <region>'")
-    for region, sequence in inputs:
-        _require(region in vocabulary["regions"] and sequence in vocabulary["sequences"], "features", where, f"ratio '{test['ratio']}' names an unknown region or sequence")
-    _require_numeric_op(test, where)
+        entry.fail(f"ratio '{test['ratio']}' is neither '<SEQ> <region>/<region>' nor '<SEQ>/<SEQ> <region>'")
+    known = all(region in vocabulary["regions"] and seq in vocabulary["sequences"] for region, seq in inputs)
+    entry.require(known, f"ratio '{test['ratio']}' names an unknown region or sequence")
+    _require_numeric_op(entry, test)
 
 
-def _check_enhancement_test(test: dict, where: str, settings: dict) -> None:
-    _require(test["enhancement"] in load("vocabulary")["regions"], "features", where, f"unknown region '{test['enhancement']}'")
-    _require_numeric_op(test, where)
+def _check_enhancement_test(entry: _Entry, test: dict, settings: dict) -> None:
+    entry.require(test["enhancement"] in load("vocabulary")["regions"], f"unknown region '{test['enhancement']}'")
+    _require_numeric_op(entry, test)
 
 
-def _check_region_mean_test(test: dict, where: str, settings: dict) -> None:
+def _check_region_mean_test(entry: _Entry, test: dict, settings: dict) -> None:
     vocabulary = load("vocabulary")
-    _require(test["region_mean"] in vocabulary["regions"] and test.get("sequence") in vocabulary["sequences"], "features", where, "a region mean needs a known region and 'sequence'")
-    _require(test.get("unit") is None or test["unit"] in settings["units"], "features", where, f"unknown unit {test.get('unit')!r}")
-    _require_numeric_op(test, where)
+    known = test["region_mean"] in vocabulary["regions"] and test.get("sequence") in vocabulary["sequences"]
+    entry.require(known, "a region mean needs a known region and 'sequence'")
+    entry.require(test.get("unit") is None or test["unit"] in settings["units"], f"unknown unit {test.get('unit')!r}")
+    _require_numeric_op(entry, test)
 
 
-def _check_morphology_test(test: dict, where: str, settings: dict) -> None:
-    spec = settings["morphology"].get(test["morphology"])
-    _require(spec is not None, "features", where, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(settings['morphology'])}")
+def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
+    declared = settings["morphology"]
+    spec = declared.get(test["morphology"])
+    entry.require(
+        spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
+    )
     allowed = {"bool": ("is",), "category": ("in",), "number": (">", "<", ">=", "between")}[spec["type"]]
-    _require(test["op"] in allowed, "features", where, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
+    entry.require(test["op"] in allowed, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
     if spec["type"] == "category":
         unknown = [v for v in test["values"] if v not in spec["values"]]
-        _require(not unknown, "features", where, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec['values'])}")
+        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec['values'])}")
 
 
-def _check_levels_test(test: dict, where: str, settings: dict) -> None:
+def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
     key = f"{test['levels_spanned']}_levels_spanned"
-    _require(settings["morphology"].get(key, {}).get("type") == "number", "features", where, f"levels_spanned needs the number morphology '{key}' declared")
-    _require_numeric_op(test, where)
+    declared = settings["morphology"].get(key, {}).get("type") == "number"
+    entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
+    _require_numeric_op(entry, test)
 
 
-def _require_numeric_op(test: dict, where: str) -> None:
-    _require(test["op"] in (">", "<", ">=", "between"), "features", where, f"a numeric quantity cannot take '{test['op']}'")
+def _require_numeric_op(entry: _Entry, test: dict) -> None:
+    entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
 
 
-_QUANTITY_CHECKS: dict[str, Callable[[dict, str, dict], None]] = {
+_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
     "ratio": _check_ratio_test,
     "enhancement": _check_enhancement_test,
     "region_mean": _check_region_mean_test,
@@ -474,16 +518,18 @@ _QUANTITY_CHECKS: dict[str, Callable[[dict, str, dict], None]] = {
 def _describe_test(test: dict, settings: dict) -> str:
     if "all" in test:
         return " and ".join(_describe_test(part, settings) for part in test["all"])
-    if "morphology" in test and settings["morphology"][test["morphology"]]["type"] != "number":
+    kind = next(key for key in QUANTITIES if key in test)
+    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] != "number":
         label = settings["morphology"][test["morphology"]]["label"]
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
+    roles = load("measurement")["enhancement"]
     subject = {
-        "ratio": lambda: test.get("ratio"),
-        "enhancement": lambda: "enhancement ({post}/{pre} - 1) of the {region}".format(region=test.get("enhancement"), **load("measurement")["enhancement"]),
-        "region_mean": lambda: f"{test.get('sequence')} mean of the {test.get('region_mean')}",
+        "ratio": lambda: test["ratio"],
+        "enhancement": lambda: f"enhancement ({roles['post']}/{roles['pre']} - 1) of the {test['enhancement']}",
+        "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
         "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
-        "levels_spanned": lambda: f"levels spanned by the {test.get('levels_spanned')}",
-    }[next(key for key in QUANTITIES if key in test)]()
+        "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",
+    }[kind]()
     unit = f" {settings['units'][test['unit']]['canonical']}" if test.get("unit") else ""
     if test["op"] == "between":
         low, high = test["range"]
@@ -491,57 +537,78 @@ def _describe_test(test: dict, settings: dict) -> str:
     return f"{subject} {_SYMBOLS[test['op']]} {test['threshold']:g}{unit}"
 
 
-def _priors(data: dict, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str]]:
+def _priors(
+    data: dict, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms
+) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str]]:
     base = data.get("base")
-    _require(isinstance(base, dict) and set(base) == set(diagnoses), "priors", "base", f"needs a prior for exactly the diagnoses {', '.join(diagnoses)}")
-    _require(all(_is_number(p) and p > 0 for p in base.values()), "priors", "base", "priors must be positive numbers")
-    _require(math.isclose(sum(base.values()), 1.0, abs_tol=1e-6), "priors", "base", f"priors must sum to 1, not {sum(base.values()):g}")
+    entry = _Entry("priors", "base")
+    entry.require(
+        isinstance(base, dict) and set(base) == set(diagnoses),
+        f"needs a prior for exactly the diagnoses {', '.join(diagnoses)}",
+    )
+    entry.require(all(_is_number(p) and p > 0 for p in base.values()), "priors must be positive numbers")
+    entry.require(
+        math.isclose(sum(base.values()), 1.0, abs_tol=1e-6), f"priors must sum to 1, not {sum(base.values()):g}"
+    )
     groups = data.get("groups")
-    _require(isinstance(groups, dict) and bool(groups), "priors", "groups", "must be an object of group -> meaning")
-    modifiers = tuple(_prior_modifier(entry, index, diagnoses, terms, groups) for index, entry in enumerate(data.get("modifiers") or []))
+    _Entry("priors", "groups").require(isinstance(groups, dict) and bool(groups), "must map group -> meaning")
+    modifiers = tuple(
+        _prior_modifier(raw, index, diagnoses, terms, groups) for index, raw in enumerate(data.get("modifiers") or [])
+    )
     neutral = data.get("neutral_terms") or {}
     for term, reason in neutral.items():
-        _require(term in terms.conditions or term in terms.findings, "priors", f"neutral term '{term}'", "is not a condition or finding of clinical_terms.json")
-        _require(_text(reason), "priors", f"neutral term '{term}'", "needs its reason")
+        entry = _Entry("priors", f"neutral term '{term}'")
+        entry.require(
+            term in terms.conditions or term in terms.findings, "is not a condition or finding of clinical_terms"
+        )
+        entry.require(_text(reason), "needs its reason")
     return {dx: float(base[dx]) for dx in diagnoses}, modifiers, dict(neutral)
 
 
-def _prior_modifier(entry: Any, index: int, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms, groups: dict) -> PriorModifier:
-    where = f"modifier {index}"
-    when = entry.get("when") if isinstance(entry, dict) else None
-    _require(isinstance(when, dict) and len(when) == 1 and next(iter(when)) in PRIOR_CONDITIONS, "priors", where, f"'when' needs exactly one of {', '.join(PRIOR_CONDITIONS)}")
+def _prior_modifier(
+    raw: Any, index: int, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms, groups: dict
+) -> PriorModifier:
+    when = raw.get("when") if isinstance(raw, dict) else None
+    single = isinstance(when, dict) and len(when) == 1 and next(iter(when)) in PRIOR_CONDITIONS
+    _Entry("priors", f"modifier {index}").require(single, f"'when' needs exactly one of {', '.join(PRIOR_CONDITIONS)}")
     condition, operand = next(iter(when.items()))
-    where = f"modifier {condition} {operand}"
+    entry = _Entry("priors", f"modifier {condition} {operand}")
     known = {"condition": terms.conditions, "finding": terms.findings, "primary": terms.primaries}.get(condition)
     if known is not None:
-        _require(operand in known, "priors", where, f"unknown {condition} '{operand}'; known: {', '.join(known)}")
+        entry.require(operand in known, f"unknown {condition} '{operand}'; known: {', '.join(known)}")
     else:
-        _require(_is_number(operand), "priors", where, "an age bound must be a number")
-    _require(entry.get("group") in groups, "priors", where, f"unknown group {entry.get('group')!r}; known: {', '.join(groups)}")
-    factors = entry.get("factors")
-    _require(isinstance(factors, dict) and bool(factors), "priors", where, "needs 'factors' (diagnosis -> multiplier)")
+        entry.require(_is_number(operand), "an age bound must be a number")
+    entry.require(raw.get("group") in groups, f"unknown group {raw.get('group')!r}; known: {', '.join(groups)}")
+    factors = raw.get("factors")
+    entry.require(isinstance(factors, dict) and bool(factors), "needs 'factors' (diagnosis -> multiplier)")
     for dx, factor in factors.items():
-        _require(dx in diagnoses, "priors", where, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
-        _require(_is_number(factor) and factor > 0, "priors", where, f"factor for '{dx}' must be a positive number")
-    _require(_text(entry.get("reason")), "priors", where, "needs a 'reason'")
-    return PriorModifier(condition, operand, entry["group"], dict(factors), entry["reason"], _refs(entry.get("refs"), "priors", where))
+        entry.require(dx in diagnoses, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
+        entry.require(_is_number(factor) and factor > 0, f"factor for '{dx}' must be a positive number")
+    entry.require(_text(raw.get("reason")), "needs a 'reason'")
+    return PriorModifier(condition, operand, raw["group"], dict(factors), raw["reason"], entry.refs(raw.get("refs")))
 
 
-def _separators(data: dict, diagnoses: dict[str, Diagnosis], grades: dict[str, float]) -> tuple[tuple[SeparatingTest, ...], dict]:
+def _separators(
+    data: dict, diagnoses: dict[str, Diagnosis], grades: dict[str, float]
+) -> tuple[tuple[SeparatingTest, ...], dict]:
     tests = []
-    for index, entry in enumerate(data.get("tests") or []):
-        where = f"test '{entry.get('id', index)}'" if isinstance(entry, dict) else f"test {index}"
-        _require(isinstance(entry, dict) and _text(entry.get("id")) and _text(entry.get("name")) and _text(entry.get("why")), "separators", where, "needs 'id', 'name' and 'why'")
-        points_to = entry.get("points_to")
-        _require(isinstance(points_to, dict) and bool(points_to), "separators", where, "needs 'points_to' (diagnosis -> grade)")
+    for index, raw in enumerate(data.get("tests") or []):
+        entry = _Entry("separators", f"test '{raw.get('id', index)}'" if isinstance(raw, dict) else f"test {index}")
+        named = isinstance(raw, dict) and all(_text(raw.get(key)) for key in ("id", "name", "why"))
+        entry.require(named, "needs 'id', 'name' and 'why'")
+        points_to = raw.get("points_to")
+        entry.require(isinstance(points_to, dict) and bool(points_to), "needs 'points_to' (diagnosis -> grade)")
         for dx, grade in points_to.items():
-            _require(dx in diagnoses, "separators", where, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
-            _require(grade in grades, "separators", where, f"unknown grade {grade!r}; known: {', '.join(grades)}")
+            entry.require(dx in diagnoses, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
+            entry.require(grade in grades, f"unknown grade {grade!r}; known: {', '.join(grades)}")
         log_lr = {dx: math.log(grades[grade]) for dx, grade in points_to.items()}
-        tests.append(SeparatingTest(entry["id"], entry["name"], log_lr, entry["why"], _refs(entry.get("refs"), "separators", where)))
+        tests.append(SeparatingTest(raw["id"], raw["name"], log_lr, raw["why"], entry.refs(raw.get("refs"))))
     fallback = data.get("fallback")
-    _require(isinstance(fallback, dict) and _text(fallback.get("name")) and _text(fallback.get("why")), "separators", "fallback", "needs 'name' and 'why'")
-    _refs(fallback.get("refs"), "separators", "fallback")
+    entry = _Entry("separators", "fallback")
+    entry.require(
+        isinstance(fallback, dict) and _text(fallback.get("name")) and _text(fallback.get("why")), "needs name, why"
+    )
+    entry.refs(fallback.get("refs"))
     return tuple(tests), dict(fallback)
 
 
@@ -592,10 +659,10 @@ class MissingInput:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A test's verdict on the report: present, absent or undecided, with what was measured."""
+class Verdict:
+    """A test's reading of the report: present, absent or undecided, with what was measured."""
 
-    outcome: str
+    state: str
     value: Any
     shown: str
 
@@ -603,9 +670,7 @@ class Outcome:
 @dataclass(frozen=True)
 class Observation:
     feature: Feature
-    outcome: str
-    value: Any
-    shown: str
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -620,14 +685,14 @@ def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation
     observations, unmeasured = [], []
     for feature in kb.features:
         result = _evaluate(feature.test, report, kb)
-        if isinstance(result, Outcome):
-            observations.append(Observation(feature, result.outcome, result.value, result.shown))
+        if isinstance(result, Verdict):
+            observations.append(Observation(feature, result))
         else:
             unmeasured.append(Unmeasured(feature, result))
     return observations, unmeasured
 
 
-def _evaluate(test: dict, report: dict, kb: Knowledge) -> Outcome | tuple[MissingInput, ...]:
+def _evaluate(test: dict, report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
     if "all" in test:
         return _evaluate_all(test["all"], report, kb)
     kind = next(key for key in QUANTITIES if key in test)
@@ -635,19 +700,19 @@ def _evaluate(test: dict, report: dict, kb: Knowledge) -> Outcome | tuple[Missin
     if not isinstance(reading, Reading):
         return reading
     compare, operand_key = OPERATORS[test["op"]]
-    return Outcome(compare(reading, test[operand_key]), reading.value, reading.shown)
+    return Verdict(compare(reading, test[operand_key]), reading.value, reading.shown)
 
 
-def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Outcome | tuple[MissingInput, ...]:
+def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
     parts = [(test, _evaluate(test, report, kb)) for test in tests]
-    missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Outcome) for m in part))
+    missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Verdict) for m in part))
     if missing:
         return missing
-    outcomes = [part.outcome for _, part in parts]
+    states = [part.state for _, part in parts]
     # One part clearly failing settles the combination even when another part is undecided.
-    outcome = ABSENT if ABSENT in outcomes else PRESENT if all(o == PRESENT for o in outcomes) else UNDECIDED
+    state = ABSENT if ABSENT in states else PRESENT if all(s == PRESENT for s in states) else UNDECIDED
     value = {_quantity_name(test): part.value for test, part in parts}
-    return Outcome(outcome, value, "; ".join(part.shown for _, part in parts))
+    return Verdict(state, value, "; ".join(part.shown for _, part in parts))
 
 
 def _quantity_name(test: dict) -> str:
@@ -672,7 +737,9 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
         inputs = [(region, roles["post"]), (region, roles["pre"])]
         return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
     value, low, high = _interval(entry, f"enhancement.{region}")
-    return Reading(value, low, high, f"enhancement {value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %")
+    return Reading(
+        value, low, high, f"enhancement {value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
+    )
 
 
 def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
@@ -727,7 +794,11 @@ def _check_morphology_value(key: str, value: Any, spec: dict) -> None:
         "category": lambda: value in spec.get("values", []),
     }[spec["type"]]()
     if not valid:
-        expected = {"bool": "true or false", "number": "a number", "category": f"one of {', '.join(spec.get('values', []))}"}[spec["type"]]
+        expected = {
+            "bool": "true or false",
+            "number": "a number",
+            "category": f"one of {', '.join(spec.get('values', []))}",
+        }[spec["type"]]
         raise InputError("report morphology", f"'{key}' must be {expected}, not {value!r}")
 
 
@@ -759,7 +830,12 @@ def _interval(entry: Any, where: str) -> tuple[float, float, float]:
     if not _is_number(value):
         raise InputError("report", f"{where} needs a finite 'value'")
     bounds = entry.get("ci95") or [value, value]
-    if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_number, bounds)) and bounds[0] <= value <= bounds[1]):
+    if not (
+        isinstance(bounds, list)
+        and len(bounds) == 2
+        and all(map(_is_number, bounds))
+        and bounds[0] <= value <= bounds[1]
+    ):
         raise InputError("report", f"{where}: 'ci95' must be [low, high] around the value, not {bounds!r}")
     return value, bounds[0], bounds[1]
 
@@ -850,6 +926,7 @@ def rank(report: dict) -> list[dict]:
         {
             "id": dx,
             "name": kb.diagnoses[dx].name,
+            "summary": kb.diagnoses[dx].summary,
             "probability": probabilities[dx],
             "prior": priors[dx],
             "prior_factors": prior_factors[dx],
@@ -905,29 +982,30 @@ def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[
     members = Counter(obs.feature.group for obs in observations if obs.feature.group)
     evidence: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
     for obs in observations:
-        if obs.outcome == UNDECIDED:
+        if obs.verdict.state == UNDECIDED:
             continue
         share = 1 / members[obs.feature.group] if obs.feature.group else 1.0
-        for dx, weight in obs.feature.weights[obs.outcome].items():
+        for dx, weight in obs.feature.weights[obs.verdict.state].items():
             evidence[dx].append(_evidence_item(kb, obs, kb.diagnoses[dx], weight, share))
     return evidence
 
 
 def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight: Weight, share: float) -> dict:
     feature = obs.feature
-    finding, meaning = feature.text[obs.outcome]
+    finding, meaning = feature.text[obs.verdict.state]
     counted = weight.log_lr * share
     refs = tuple(dict.fromkeys(feature.refs + weight.refs))
-    stated = f"{finding} ({obs.shown})"
+    stated = f"{finding} ({obs.verdict.shown})"
     verdict = f"{_verb(counted)} {diagnosis.short} ({_strength(kb, feature, weight, share)})"
     return {
         "feature": feature.id,
-        "state": obs.outcome,
-        "value": obs.value,
+        "state": obs.verdict.state,
+        "value": obs.verdict.value,
         "supports": counted > 0,
         "weight": counted,
         "lr": math.exp(counted),
         "kind": weight.kind,
+        "basis": weight.basis,
         "finding": stated,
         "text": f"{stated}: {meaning}. {verdict}.",
         "rule": feature.rule,
@@ -981,13 +1059,16 @@ def explain(report: dict, ranking: list[dict]) -> dict:
             "max_likelihood_ratio": kb.max_lr,
             "probability_floor": kb.floor,
             "grades": kb.grades,
+            "groups": kb.groups,
         },
         "neutral_clinical_terms": _neutral_terms(kb, clinical),
         "not_measured": [
-            {"feature": u.feature.id, "name": u.feature.name, "missing": [m.text for m in u.missing]} for u in unmeasured
+            {"feature": u.feature.id, "name": u.feature.name, "missing": [m.text for m in u.missing]}
+            for u in unmeasured
         ],
-        "undecided": [_undecided(obs) for obs in observations if obs.outcome == UNDECIDED],
-        "next_best": next_best(kb, ranking, observations, unmeasured),
+        "observed": [_observed(obs) for obs in observations],
+        "undecided": [_undecided(obs) for obs in observations if obs.verdict.state == UNDECIDED],
+        "next_best": _next_best(kb, ranking, observations, unmeasured),
     }
 
 
@@ -999,21 +1080,31 @@ def assess(report: dict) -> dict:
 
 def _neutral_terms(kb: Knowledge, clinical: dict) -> list[dict]:
     given = clinical.get("conditions", []) + clinical.get("findings", [])
-    return [{"term": t, "label": kb.terms.label(t), "reason": kb.neutral_terms[t]} for t in given if t in kb.neutral_terms]
+    return [
+        {"term": t, "label": kb.terms.label(t), "reason": kb.neutral_terms[t]} for t in given if t in kb.neutral_terms
+    ]
 
 
-def _undecided(obs: Observation) -> dict:
+def _observed(obs: Observation) -> dict:
     return {
         "feature": obs.feature.id,
         "name": obs.feature.name,
-        "value": obs.value,
-        "finding": obs.shown,
+        "state": obs.verdict.state,
+        "value": obs.verdict.value,
+        "finding": obs.verdict.shown,
         "rule": obs.feature.rule,
-        "text": f"{obs.feature.name} ({obs.shown}): the 95 % interval straddles the threshold, so it is not counted; a larger region narrows the interval",
+        "threshold": obs.feature.threshold_basis,
     }
 
 
-def next_best(kb: Knowledge, ranking: list[dict], observations: list[Observation], unmeasured: list[Unmeasured]) -> dict:
+def _undecided(obs: Observation) -> dict:
+    straddles = "the 95 % interval straddles the threshold, so it is not counted; a larger region narrows it"
+    return {**_observed(obs), "text": f"{obs.feature.name} ({obs.verdict.shown}): {straddles}"}
+
+
+def _next_best(
+    kb: Knowledge, ranking: list[dict], observations: list[Observation], unmeasured: list[Unmeasured]
+) -> dict:
     """The missing input and the outside test that could best separate the two leading candidates."""
     first, second = ranking[0]["id"], ranking[1]["id"]
     imaging = _best_missing_input(kb, first, second, observations, unmeasured)
@@ -1048,7 +1139,13 @@ def _best_missing_input(
         f"{missing.action}: it would measure {names}; '{strongest.name}' alone can shift the odds of "
         f"{kb.diagnoses[first].short} against {kb.diagnoses[second].short} by up to ×{factor:.3g}."
     )
-    return {"input": missing.text, "action": missing.action, "features": [f.id for f in features], "odds_factor": factor, "text": text}
+    return {
+        "input": missing.text,
+        "action": missing.action,
+        "features": [f.id for f in features],
+        "odds_factor": factor,
+        "text": text,
+    }
 
 
 def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
@@ -1060,7 +1157,8 @@ def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
         return None
     test = max(useful, key=separation)
     factor = math.exp(separation(test))
-    text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {kb.diagnoses[first].short} and {kb.diagnoses[second].short})."
+    pair = f"{kb.diagnoses[first].short} and {kb.diagnoses[second].short}"
+    text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {pair})."
     return {"id": test.id, "name": test.name, "odds_factor": factor, "text": text, "refs": list(test.refs)}
 
 
