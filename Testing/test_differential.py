@@ -543,7 +543,7 @@ def test_without_t2_the_next_best_input_for_the_seed_mds_case_is_t2():
     assert {entry["id"] for entry in ranking[:2]} == {"emh", "lymphoma"}
     best = explain(report, ranking)["next_best"]
     assert set(best["between"]) == {"emh", "lymphoma"}
-    assert best["imaging"]["action"] == "Acquire a T2 sequence"
+    assert best["imaging"]["action"] == "Add the T2 sequence"
     assert best["imaging"]["features"] == ["mass_markedly_hypointense_T2"]
     assert best["imaging"]["odds_factor"] == pytest.approx(8)  # ++ for EMH against - for lymphoma
     assert best["test"]["id"] == "sulfur_colloid_scan"

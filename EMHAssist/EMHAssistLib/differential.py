@@ -636,6 +636,7 @@ class MissingInput:
     kind: str  # "sequence", "region", "morphology", "levels" or "report"
     name: str
     sequence: str = ""
+    label: str = ""
 
     @property
     def text(self) -> str:
@@ -650,9 +651,9 @@ class MissingInput:
     @property
     def action(self) -> str:
         return {
-            "sequence": f"Acquire a {self.name} sequence",
+            "sequence": f"Add the {self.name} sequence",
             "region": f"Outline the {self.name} region on {self.sequence}",
-            "morphology": f"Assess and record morphology '{self.name}'",
+            "morphology": f"Assess the {self.label} (morphology '{self.name}')",
             "levels": f"Mark the levels of the {self.name}",
             "report": f"Add '{self.name}' to the report",
         }[self.kind]
@@ -776,9 +777,9 @@ def _unit_scale(unit: dict, mean: float) -> tuple[float, str]:
 def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     key = test["morphology"]
     value = (report.get("morphology") or {}).get(key)
-    if value is None:
-        return (MissingInput("morphology", key),)
     spec = kb.morphology[key]
+    if value is None:
+        return (MissingInput("morphology", key, label=spec["label"]),)
     _check_morphology_value(key, value, spec)
     if spec["type"] == "bool":
         return Reading(value, None, None, f"{spec['label']}: {'yes' if value else 'no'}, reader's assessment")
