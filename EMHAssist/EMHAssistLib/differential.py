@@ -831,12 +831,8 @@ def _interval(entry: Any, where: str) -> tuple[float, float, float]:
     if not _is_number(value):
         raise InputError("report", f"{where} needs a finite 'value'")
     bounds = entry.get("ci95") or [value, value]
-    if not (
-        isinstance(bounds, list)
-        and len(bounds) == 2
-        and all(map(_is_number, bounds))
-        and bounds[0] <= value <= bounds[1]
-    ):
+    pair = isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(map(_is_number, bounds))
+    if not (pair and bounds[0] <= value <= bounds[1]):
         raise InputError("report", f"{where}: 'ci95' must be [low, high] around the value, not {bounds!r}")
     return value, bounds[0], bounds[1]
 
@@ -917,7 +913,7 @@ _READERS: dict[str, Callable[[dict, dict, Knowledge], Reading | tuple[MissingInp
 def rank(report: dict) -> list[dict]:
     """The candidate diagnoses with probabilities, priors and the evidence for and against each."""
     kb = knowledge()
-    clinical = validate_clinical(report.get("clinical"))
+    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
     priors, prior_factors = _clinical_priors(kb, clinical)
     observations, _ = observe(report, kb)
     evidence = _evidence(kb, observations)
@@ -1051,7 +1047,7 @@ def _floored_softmax(scores: dict[str, float], floor: float) -> dict[str, float]
 def explain(report: dict, ranking: list[dict]) -> dict:
     """What the ranking could not use, what stayed undecided, and what would best separate the top two."""
     kb = knowledge()
-    clinical = validate_clinical(report.get("clinical"))
+    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
     observations, unmeasured = observe(report, kb)
     return {
         "caveat": CAVEAT,
