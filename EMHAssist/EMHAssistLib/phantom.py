@@ -103,7 +103,10 @@ CORD_MAX_DISPLACEMENT = 1.5
 # A mass stays this far from an uncompressed cord and overlaps a compressed one, which the cord
 # then paints over, so that the mass moulds itself onto the compressed cord.
 MASS_CORD_GAP, MASS_CORD_OVERLAP = 1.0, 1.0
-LOBULE_OVERLAP = 1.12  # lobule length / pitch: neighbours overlap, leaving notches between them
+# Lobule length / pitch: neighbours overlap, leaving notches a few millimetres deep while the
+# necks between lobules stay about 5 mm thick, so that the lobules read as one T5-T8 process
+# and a segmentation grown from one lobule (with a one-voxel opening) keeps the others.
+LOBULE_OVERLAP = 1.22
 # A lobule over compressed cord touches it along the middle half of its length; CSF may remain
 # in the notches between lobules, as between the separate masses of seed 000.
 LOBULE_CONTACT = 0.5
