@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import slicer
 import vtk
-from small_case import TISSUE_BLOCKS, grid_for, roi_box, small_study
+from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
+from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.geometry import Box, Labelmap, voxel_indices
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.nodes import labelmap_of_segment
 from EMHAssistLib.study import Study
@@ -27,54 +27,6 @@ from EMHAssistLib.overlays import (
 )
 
 STYLE = load("overlays")
-VERTEBRAE = [
-    {"name": "T5", "code": 12, "centre": [0.0, 16.0, 30.0]},
-    {"name": "T6", "code": 13, "centre": [0.0, 16.0, 10.0]},
-    {"name": "T7", "code": 14, "centre": [0.0, 16.0, -10.0]},
-    {"name": "T8", "code": 15, "centre": [0.0, 16.0, -30.0]},
-]
-EVIDENCE_FOR_EMH = [
-    {"feature": "marrow_brighter_than_muscle_T1", "value": 1.3, "supports": True, "weight": 2.0,
-     "text": "marrow brighter than muscle on T1 (ratio 1.30): hyperplastic red marrow", "refs": ["carroll1997"]},
-    {"feature": "mass_hypointense_to_cord_T2", "value": 0.3, "supports": True, "weight": 6.0,
-     "text": "mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue", "refs": ["seed000"]},
-    {"feature": "fever", "value": True, "supports": False, "weight": 0.1,
-     "text": "fever (present): raises the odds of an abscess", "refs": []},
-]
-REPORT = {
-    "case": "small",
-    "caveat": CAVEAT,
-    "levels": {
-        "vertebrae": VERTEBRAE,
-        "mass": {"from": "T5", "to": "T8"},
-        "compression": {"from": "T5", "to": "T6", "max_mscc_percent": 41.2, "at": "T6"},
-        "cord_profile": [
-            {"level": "T5", "mscc_percent": 22.4},
-            {"level": "T6", "mscc_percent": 39.0},
-            {"level": "T7", "mscc_percent": 3.1},
-        ],
-    },
-    "differential": [
-        {"id": "emh", "name": "Extramedullary hematopoiesis", "probability": 0.78, "evidence": EVIDENCE_FOR_EMH},
-        {"id": "metastasis", "name": "Epidural metastasis", "probability": 0.12, "evidence": []},
-        {"id": "lymphoma", "name": "Spinal epidural lymphoma", "probability": 0.06, "evidence": []},
-        {"id": "abscess", "name": "Epidural abscess", "probability": 0.04, "evidence": []},
-    ],
-    "warnings": ["mass: only 24 T1 voxels; its ratios are unstable"],
-}
-BARE_REPORT = {"case": "small", "caveat": CAVEAT, "warnings": []}
-
-
-def block_mask(region: str, role: str = "T2") -> Labelmap:
-    """The tissue block of a region of the small case as a mask on that sequence's grid."""
-    grid = grid_for(role)
-    centre, size = TISSUE_BLOCKS[region]
-    mask = np.zeros(grid.shape, dtype=bool)
-    mask.flat[voxel_indices(grid, Box(np.array(centre), np.eye(3), np.array(size) / 2))] = True
-    return Labelmap(grid, mask)
-
-
-MASKS = {"mass_mask": block_mask("mass"), "cord_mask": block_mask("cord")}
 
 
 @pytest.fixture

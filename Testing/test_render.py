@@ -1,0 +1,229 @@
+"""Slicer's slice views rendered offscreen: the overlays are drawn where they belong, and only there.
+
+Every check compares a render with the overlays against the same view rendered before they were
+drawn, so a pixel that changed was changed by an overlay.
+"""
+
+import numpy as np
+import pytest
+import slicer
+from overlay_case import MASKS, REPORT, VERTEBRAE
+from small_case import TISSUE_BLOCKS, small_study
+
+from EMHAssistLib.knowledge import load
+from EMHAssistLib.overlays import draw_overlays, set_overlays_visible
+from EMHAssistLib.render import SliceRenderer, SliceShot, write_png
+
+STYLE = load("overlays")
+SAGITTAL = SliceShot("Sagittal", (0.0, -5.0, 5.0), (200, 300), 80.0)
+AXIAL = SliceShot("Axial", (0.0, -5.0, 10.0), (200, 200), 60.0)
+MASS_CENTRE, MASS_SIZE = (np.array(v, dtype=float) for v in TISSUE_BLOCKS["mass"])
+CORD_CENTRE, CORD_SIZE = (np.array(v, dtype=float) for v in TISSUE_BLOCKS["cord"])
+ROLES = ("explanation", "segments", "levels", "mass_extent", "differential")
+
+
+class Rendered:
+    """The small case with its overlays in a live scene, its renderer, and the views before drawing."""
+
+    def __init__(self) -> None:
+        from trame_slicer.core import SlicerApp
+
+        self.app = SlicerApp()  # the views draw through its logics, so it must outlive them
+        self.scene = self.app.scene
+        slicer.mrmlScene = self.scene
+        self.study = small_study(self.scene, roles=("T1", "T2"))
+        for sources in self.study.regions.values():
+            for source in sources:
+                source.node.CreateDefaultDisplayNodes()
+                source.node.GetDisplayNode().SetVisibility(False)  # only the overlays may change pixels
+        self.renderer = SliceRenderer(self.scene)
+        self.plain = {shot.orientation: self.render(shot) for shot in (SAGITTAL, AXIAL)}
+        self.overlays = draw_overlays(self.scene, REPORT, self.study, **MASKS)
+
+    def render(self, shot: SliceShot) -> np.ndarray:
+        return self.renderer.render(self.study.sequences["T1"], shot)
+
+    def render_only(self, shot: SliceShot, *roles: str) -> np.ndarray:
+        nodes = self.overlays.by_role()
+        for role in ROLES[1:]:
+            nodes[role].GetDisplayNode().SetVisibility(role in roles)
+        try:
+            return self.render(shot)
+        finally:
+            for role in ROLES[1:]:
+                nodes[role].GetDisplayNode().SetVisibility(True)
+
+    def pixel(self, shot: SliceShot, point) -> tuple[int, int]:
+        row, column = self.renderer.pixel_of(shot.orientation, tuple(point))
+        return int(round(row)), int(round(column))
+
+    def changed(self, image: np.ndarray, orientation: str) -> np.ndarray:
+        return np.any(image != self.plain[orientation], axis=2)
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    case = Rendered()
+    yield case
+    case.renderer.close()
+
+
+def block_rectangle(case: Rendered, shot: SliceShot, centre, size, margin_mm: float) -> tuple[slice, slice]:
+    """Pixel rows and columns covering a tissue block's section in the view, grown by a margin."""
+    half = size / 2 + margin_mm
+    corners = [centre + half * (2 * np.array(signs) - 1) for signs in np.ndindex(2, 2, 2)]
+    pixels = np.array([case.pixel(shot, corner) for corner in corners])
+    (top, left), (bottom, right) = pixels.min(axis=0), pixels.max(axis=0)
+    return slice(max(top, 0), bottom + 1), slice(max(left, 0), right + 1)
+
+
+def inside_points(centre, size, shrink_mm: float, plane_axis: int, plane_value: float) -> np.ndarray:
+    """A grid of world points inside a block, shrunk by a margin, on one slice plane."""
+    half = size / 2 - shrink_mm
+    axes = [np.linspace(centre[a] - half[a], centre[a] + half[a], 5) for a in range(3)]
+    axes[plane_axis] = np.array([plane_value])
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+def expected_fill(plain_pixel: np.ndarray, color: list[float]) -> np.ndarray:
+    opacity = STYLE["segments"]["fill_opacity_2d"]
+    return (1 - opacity) * plain_pixel + opacity * 255 * np.array(color)
+
+
+def test_pixel_of_finds_the_tissue_blocks_on_the_plain_render(rendered):
+    plain = rendered.plain["Sagittal"].astype(int)
+    background = plain[rendered.pixel(SAGITTAL, (0.0, -25.0, 5.0))]  # behind the mass: no tissue block
+    for centre in (MASS_CENTRE, CORD_CENTRE):
+        assert plain[rendered.pixel(SAGITTAL, centre)].mean() > background.mean() + 100
+
+
+def test_the_mass_colour_fills_the_mass_on_the_sagittal_slice(rendered):
+    image = rendered.render_only(SAGITTAL, "segments").astype(float)
+    plain = rendered.plain["Sagittal"].astype(float)
+    color = STYLE["segments"]["regions"]["mass"]["color"]
+    for point in inside_points(MASS_CENTRE, MASS_SIZE, 2.5, 0, SAGITTAL.through[0]):
+        pixel = rendered.pixel(SAGITTAL, point)
+        np.testing.assert_allclose(image[pixel], expected_fill(plain[pixel], color), atol=12, err_msg=str(point))
+
+
+def test_no_segment_colour_far_from_the_segments(rendered):
+    changed = rendered.changed(rendered.render_only(SAGITTAL, "segments"), "Sagittal")
+    near = np.zeros_like(changed)
+    for centre, size in ((MASS_CENTRE, MASS_SIZE), (CORD_CENTRE, CORD_SIZE)):
+        near[block_rectangle(rendered, SAGITTAL, centre, size, 3.0)] = True
+    assert changed[near].sum() > 500
+    assert not changed[~near].any(), f"{changed[~near].sum()} pixels changed far from the segments"
+
+
+def test_the_mass_colour_shows_on_the_axial_slice_through_the_mass(rendered):
+    image = rendered.render_only(AXIAL, "segments").astype(float)
+    pixel = rendered.pixel(AXIAL, (MASS_CENTRE[0], MASS_CENTRE[1], AXIAL.through[2]))
+    color = STYLE["segments"]["regions"]["mass"]["color"]
+    np.testing.assert_allclose(image[pixel], expected_fill(rendered.plain["Axial"][pixel].astype(float), color), atol=12)
+
+
+def label_window(rendered: Rendered, shot: SliceShot, point, width_px: int = 110) -> tuple[slice, slice]:
+    """Where Slicer writes a point's label: beside the glyph, running right and a little up."""
+    row, column = rendered.pixel(shot, point)
+    return slice(max(row - 25, 0), row + 10), slice(max(column - 10, 0), column + width_px)
+
+
+def near_color(pixels: np.ndarray, color: list[float], tolerance: float = 40) -> int:
+    return int(np.all(np.abs(pixels.astype(float) - 255 * np.array(color)) < tolerance, axis=-1).sum())
+
+
+def test_every_level_label_is_drawn_beside_its_point_and_nowhere_else(rendered):
+    image = rendered.render_only(SAGITTAL, "levels")
+    changed = rendered.changed(image, "Sagittal")
+    windows = np.zeros_like(changed)
+    for vertebra in VERTEBRAE:
+        window = label_window(rendered, SAGITTAL, vertebra["centre"])
+        assert changed[window].sum() > 30, f"no label drawn at {vertebra['name']}"
+        windows[window] = True
+    assert not changed[~windows].any()
+
+
+def test_compressed_levels_are_drawn_in_the_highlight_colour_and_the_others_not(rendered):
+    image = rendered.render_only(SAGITTAL, "levels")
+    for vertebra in VERTEBRAE:
+        pixels = image[label_window(rendered, SAGITTAL, vertebra["centre"])]
+        highlighted = near_color(pixels, STYLE["levels"]["compressed_color"])
+        plain_coloured = near_color(pixels, STYLE["levels"]["color"])
+        if vertebra["name"] in ("T5", "T6"):
+            assert highlighted > 20 and plain_coloured == 0, vertebra["name"]
+        else:
+            assert plain_coloured > 5 and highlighted == 0, vertebra["name"]
+
+
+def test_the_compressed_label_is_longer_than_a_plain_one(rendered):
+    changed = rendered.changed(rendered.render_only(SAGITTAL, "levels"), "Sagittal")
+    widths = {}
+    for vertebra in VERTEBRAE:
+        columns = np.flatnonzero(changed[label_window(rendered, SAGITTAL, vertebra["centre"])].any(axis=0))
+        widths[vertebra["name"]] = columns.max() - columns.min()
+    assert min(widths["T5"], widths["T6"]) > 2 * max(widths["T7"], widths["T8"]), widths
+
+
+def test_the_differential_label_is_drawn_behind_the_mass_without_covering_it(rendered):
+    changed = rendered.changed(rendered.render_only(SAGITTAL, "differential"), "Sagittal")
+    anchor = rendered.overlays.differential.GetNthControlPointPositionWorld(0)
+    row, column = rendered.pixel(SAGITTAL, anchor)
+    assert changed[row - 40 : row + 5, column : column + 60].sum() > 100, "text beside its anchor"
+    assert not changed[block_rectangle(rendered, SAGITTAL, MASS_CENTRE, MASS_SIZE, 0.0)].any()
+    assert not changed[block_rectangle(rendered, SAGITTAL, CORD_CENTRE, CORD_SIZE, 0.0)].any()
+
+
+def test_the_mass_extent_bracket_spans_the_mass_height_behind_it(rendered):
+    changed = rendered.changed(rendered.render_only(SAGITTAL, "mass_extent"), "Sagittal")
+    top = rendered.pixel(SAGITTAL, MASS_CENTRE + [0, 0, MASS_SIZE[2] / 2])
+    bottom = rendered.pixel(SAGITTAL, MASS_CENTRE - [0, 0, MASS_SIZE[2] / 2])
+    behind = rendered.pixel(SAGITTAL, MASS_CENTRE - [0, MASS_SIZE[1] / 2 + STYLE["mass_extent"]["margin_mm"], 0])
+    line_column = behind[1]
+    assert changed[top[0] + 5 : bottom[0] - 5, line_column - 2 : line_column + 3].any(axis=1).all()
+    assert not changed[:, : rendered.pixel(SAGITTAL, MASS_CENTRE)[1]].any(), "nothing over the mass"
+
+
+def test_hiding_the_folder_hides_every_overlay_and_showing_it_brings_them_back(rendered):
+    folder = rendered.overlays.folder
+    set_overlays_visible(rendered.scene, folder, False)
+    try:
+        for shot in (SAGITTAL, AXIAL):
+            assert not rendered.changed(rendered.render(shot), shot.orientation).any(), shot.orientation
+    finally:
+        set_overlays_visible(rendered.scene, folder, True)
+    assert rendered.changed(rendered.render(SAGITTAL), "Sagittal").sum() > 1000
+
+
+def test_write_png_keeps_the_pixels(rendered, tmp_path):
+    import vtk
+    from vtk.util import numpy_support
+
+    path = tmp_path / "sagittal.png"
+    image = rendered.render(SAGITTAL)
+    write_png(image, path)
+    reader = vtk.vtkPNGReader()
+    reader.SetFileName(str(path))
+    reader.Update()
+    width, height, _ = reader.GetOutput().GetDimensions()
+    read = numpy_support.vtk_to_numpy(reader.GetOutput().GetPointData().GetScalars()).reshape(height, width, -1)
+    np.testing.assert_array_equal(read[::-1, :, :3], image)
+
+
+def test_a_scene_that_is_not_the_current_applications_is_refused():
+    with pytest.raises(RuntimeError, match="most recent"):
+        SliceRenderer(slicer.vtkMRMLScene())
+
+
+def test_a_scene_whose_application_was_collected_is_refused():
+    # A new SlicerApp takes over the displayable managers' application logic; the module's
+    # views were made by the fixture and keep theirs.
+    import gc
+
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    orphan = app.scene
+    del app
+    gc.collect()
+    with pytest.raises(RuntimeError, match="colour tables"):
+        SliceRenderer(orphan)
