@@ -43,7 +43,8 @@ def voxels_in_box(box: phantom.BoxSpec, shape: tuple[int, int, int], ijk_to_ras:
 
 def labels_at(study: phantom.SyntheticStudy, world: np.ndarray) -> np.ndarray:
     """Label of the label-map voxel nearest to each world point; 255 outside the label map."""
-    ijk = np.rint(world @ np.linalg.inv(study.label_grid)[:3, :3].T + np.linalg.inv(study.label_grid)[:3, 3]).astype(int)
+    world_to_ijk = np.linalg.inv(study.label_grid)
+    ijk = np.rint(world @ world_to_ijk[:3, :3].T + world_to_ijk[:3, 3]).astype(int)
     inside = np.all((ijk >= 0) & (ijk < np.array(study.labels.shape[::-1])), axis=1)
     found = np.full(len(world), 255, dtype=np.uint8)
     i, j, k = ijk[inside].T
@@ -61,10 +62,15 @@ def label_id(study: phantom.SyntheticStudy, name: str) -> int:
     return next(label for label, label_name in study.label_names.items() if label_name == name)
 
 
+def level_voxel(study: phantom.SyntheticStudy, level: str) -> tuple[int, int, int]:
+    """(i, j, k) of the label-map voxel nearest to a level's body centre."""
+    centre = np.array([*study.level_centres[level], 1.0])
+    return tuple(int(v) for v in np.rint(np.linalg.inv(study.label_grid)[:3] @ centre))
+
+
 def cord_diameters_mm(study: phantom.SyntheticStudy, level: str) -> tuple[float, float]:
-    """AP and RL extent of the cord label through the cord's centre at a level's height."""
-    world_to_ijk = np.linalg.inv(study.label_grid)
-    i, j, k = np.rint(world_to_ijk[:3] @ np.array([*study.level_centres[level], 1.0])).astype(int)
+    """AP extent in the thickest sagittal slice and RL extent in the widest column, at a level's height."""
+    _, j, _ = level_voxel(study, level)
     cord = study.labels[:, j, :] == label_id(study, "cord")  # [k, i] = [RL, AP]
     spacing = np.linalg.norm(study.label_grid[:3, :3], axis=0)
     ap_counts = cord.sum(axis=1)
@@ -74,8 +80,7 @@ def cord_diameters_mm(study: phantom.SyntheticStudy, level: str) -> tuple[float,
 
 
 def cord_centre_x(study: phantom.SyntheticStudy, level: str) -> float:
-    world_to_ijk = np.linalg.inv(study.label_grid)
-    _, j, _ = np.rint(world_to_ijk[:3] @ np.array([*study.level_centres[level], 1.0])).astype(int)
+    _, j, _ = level_voxel(study, level)
     k_indices, _ = np.nonzero(study.labels[:, j, :] == label_id(study, "cord"))
     return float(np.mean(study.label_grid[0, 2] * k_indices + study.label_grid[0, 3]))
 
@@ -236,11 +241,10 @@ def test_cord_is_compressed_only_at_the_compression_levels(study: phantom.Synthe
 
 def test_compressed_cord_is_pushed_forward(study: phantom.SyntheticStudy) -> None:
     canal_contents = [label_id(study, name) for name in ("cord", "csf", "epidural_fat")]
-    world_to_ijk = np.linalg.inv(study.label_grid)
 
     def cord_centre_behind_the_bodies_mm(level: str) -> float:
         """How far the cord's centre lies behind the posterior wall of the canal, in the midline."""
-        _, j, k = np.rint(world_to_ijk[:3] @ np.array([*study.level_centres[level], 1.0])).astype(int)
+        _, j, k = level_voxel(study, level)
         row = study.labels[k, j, :]  # i runs from anterior to posterior
         cord_columns = np.nonzero(row == label_id(study, "cord"))[0]
         wall = cord_columns.min()
@@ -453,8 +457,7 @@ def test_lymphoma_wraps_the_canal(tmp_path, monkeypatch) -> None:
         },
     )
     case = phantom.build_study("lymphoma")
-    world_to_ijk = np.linalg.inv(case.label_grid)
-    i, j, k = np.rint(world_to_ijk[:3] @ np.array([*case.level_centres["T9"], 1.0])).astype(int)
+    _, j, k = level_voxel(case, "T9")
     mass_columns = np.nonzero(case.labels[k, j, :] == label_id(case, "mass"))[0]
     cord_columns = np.nonzero(case.labels[k, j, :] == label_id(case, "cord"))[0]
     assert mass_columns.min() < cord_columns.min() and mass_columns.max() > cord_columns.max()  # in front and behind
