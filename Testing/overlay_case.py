@@ -16,13 +16,17 @@ VERTEBRAE = [
     {"name": "T7", "code": 14, "centre": [0.0, 16.0, -10.0]},
     {"name": "T8", "code": 15, "centre": [0.0, 16.0, -30.0]},
 ]
+# As the differential reports it: `weight` is the log likelihood ratio, `supports` its sign,
+# `finding` the finding with its measured value, `text` that finding with its meaning.
 EVIDENCE_FOR_EMH = [
-    {"feature": "marrow_brighter_than_muscle_T1", "value": 1.3, "supports": True, "weight": 2.0,
-     "text": "marrow brighter than muscle on T1 (ratio 1.30): hyperplastic red marrow", "refs": ["carroll1997"]},
-    {"feature": "mass_hypointense_to_cord_T2", "value": 0.3, "supports": True, "weight": 6.0,
-     "text": "mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue", "refs": ["seed000"]},
-    {"feature": "fever", "value": True, "supports": False, "weight": 0.1,
-     "text": "fever (present): raises the odds of an abscess", "refs": []},
+    {"feature": "marrow_brighter_than_muscle_T1", "value": 1.3, "supports": True, "weight": 0.69,
+     "finding": "Marrow brighter than muscle on T1 (ratio 1.30)",
+     "text": "Marrow brighter than muscle on T1 (ratio 1.30): hyperplastic red marrow.", "refs": ["carroll1997"]},
+    {"feature": "mass_hypointense_to_cord_T2", "value": 0.3, "supports": True, "weight": 1.39,
+     "finding": "Mass markedly hypointense to cord on T2 (ratio 0.30)",
+     "text": "Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue.", "refs": ["seed000"]},
+    {"feature": "fever", "value": True, "supports": False, "weight": -2.3,
+     "finding": "Fever (present)", "text": "Fever (present): raises the odds of an abscess.", "refs": []},
 ]
 REPORT = {
     "case": "small",
@@ -43,6 +47,7 @@ REPORT = {
         {"id": "lymphoma", "name": "Spinal epidural lymphoma", "probability": 0.06, "evidence": []},
         {"id": "abscess", "name": "Epidural abscess", "probability": 0.04, "evidence": []},
     ],
+    "next_best": {"between": ["emh", "metastasis"], "text": "Add the ADC sequence: low ADC separates them."},
     "warnings": ["mass: only 24 T1 voxels; its ratios are unstable"],
 }
 BARE_REPORT = {"case": "small", "caveat": CAVEAT, "warnings": []}

@@ -9,6 +9,8 @@ from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
 from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
+from EMHAssistLib.compression import summary_line
+from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.nodes import labelmap_of_segment
 from EMHAssistLib.study import Study
@@ -115,7 +117,7 @@ def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc
 def test_the_mass_extent_is_a_bracket_behind_the_mass_labelled_with_its_levels(scene):
     _, overlays = draw(scene)
     line = overlays.mass_extent
-    assert labels(line) == ["mass T5–T8", ""]
+    assert labels(line) == ["", "mass T5–T8"]
     top, bottom = (np.array(line.GetNthControlPointPositionWorld(i)) for i in range(2))
     mass_points = MASKS["mass_mask"].grid.to_world(np.argwhere(MASKS["mass_mask"].mask)[:, ::-1].astype(float))
     assert top[2] == pytest.approx(mass_points[:, 2].max()) and bottom[2] == pytest.approx(mass_points[:, 2].min())
@@ -130,7 +132,7 @@ def test_the_differential_label_sits_behind_the_mass_with_top_diagnoses_key_find
     assert label.GetNumberOfControlPoints() == 1
     lines = label.GetNthControlPointLabel(0).split("\n")
     assert lines[:3] == ["EMH 78 %", "metastasis 12 %", "lymphoma 6 %"]
-    assert " ".join(lines[3:]).startswith("key: mass markedly hypointense to cord on T2 (ratio 0.30)")
+    assert " ".join(lines[3:]).startswith("key: Mass markedly hypointense to cord on T2 (ratio 0.30)")
     assert " ".join(lines).endswith(STYLE["differential"]["caveat"])
     assert "abscess" not in label.GetNthControlPointLabel(0), f"only the top {STYLE['differential']['top']}"
     assert all(len(line) <= STYLE["differential"]["wrap_chars"] for line in lines)
@@ -149,8 +151,9 @@ def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_w
     assert "Levels: mass T5–T8, cord compressed T5–T6, MSCC 41 % at T6." in text
     for rank, diagnosis in enumerate(REPORT["differential"], start=1):
         assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
-    assert "   for: mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue [seed000]" in text
-    assert "   against: fever (present): raises the odds of an abscess" in text
+    assert "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue. [seed000]" in text
+    assert "   against: Fever (present): raises the odds of an abscess." in text
+    assert "To separate the top two: Add the ADC sequence: low ADC separates them." in text
     assert "- mass: only 24 T1 voxels; its ratios are unstable" in text
 
 
@@ -219,8 +222,8 @@ def test_compressed_levels_take_profile_mscc_and_the_summary_maximum_at_the_wors
     assert compressed_levels(without_level_names) == {}
 
 
-def test_the_key_finding_is_the_strongest_supporting_evidence_without_its_meaning():
-    assert key_finding(REPORT["differential"][0]) == "mass markedly hypointense to cord on T2 (ratio 0.30)"
+def test_the_key_finding_is_the_strongest_supporting_evidence():
+    assert key_finding(REPORT["differential"][0]) == "Mass markedly hypointense to cord on T2 (ratio 0.30)"
     assert key_finding({"evidence": EVIDENCE_FOR_EMH[2:]}) is None
     assert key_finding(REPORT["differential"][1]) is None
     label = differential_label(REPORT["differential"][1:])
@@ -308,7 +311,7 @@ def test_overlays_come_back_from_an_mrb_bundle(live_scene, tmp_path):
     assert loaded.explanation.GetText() == drawn.explanation.GetText()
     assert labels(loaded.levels) == labels(drawn.levels) and selected(loaded.levels) == selected(drawn.levels)
     np.testing.assert_allclose(loaded.levels.GetDisplayNode().GetSelectedColor(), STYLE["levels"]["compressed_color"])
-    assert labels(loaded.mass_extent) == ["mass T5–T8", ""]
+    assert labels(loaded.mass_extent) == ["", "mass T5–T8"]
     assert labels(loaded.differential) == labels(drawn.differential)
     for region in ("mass", "cord"):
         segment = loaded.segments.GetSegmentation().GetSegment(region)
@@ -338,3 +341,57 @@ def test_a_rerun_after_loading_replaces_the_loaded_overlays(live_scene, tmp_path
     assert all(after.get(kind, 0) <= n for kind, n in before.items())
     assert len(folders_of(loaded_scene, "small")) == 1
     del app
+
+
+@pytest.fixture(scope="module")
+def built_in_case():
+    """The built-in case analysed as the module does: report, differential, mass and cord masks."""
+    from trame_slicer.core import SlicerApp
+
+    from EMHAssistLib import compression, differential
+    from EMHAssistLib.analysis import analyze, read_sequences
+    from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+
+    app = SlicerApp()
+    study = study_into_scene(build_study(DEFAULT_CASE), app.scene)
+    report = analyze(study)
+    report.update(differential.assess(report))
+    outcome = compression.assess(study, read_sequences(study))
+    masks = {
+        "mass_mask": Labelmap(outcome.mass.grid, outcome.mass.mask),
+        "cord_mask": Labelmap(outcome.cord.grid, outcome.cord.mask),
+    }
+    overlays = draw_overlays(app.scene, report, study, **masks)
+    yield report, masks, overlays
+    del app
+
+
+def test_the_built_in_case_labels_its_levels_from_the_real_report(built_in_case):
+    report, _, overlays = built_in_case
+    levels = report["levels"]
+    compressed = compressed_levels(levels)
+    assert set(compressed) == {"T5", "T6", "T7"}, "the case compresses T5-T7"
+    expected = [
+        f"{v['name']} MSCC {compressed[v['name']]:.0f} %" if v["name"] in compressed else v["name"]
+        for v in levels["vertebrae"]
+    ]
+    assert labels(overlays.levels) == expected
+    assert selected(overlays.levels) == [v["name"] in compressed for v in levels["vertebrae"]]
+    at = levels["compression"]["at"]
+    assert f"{at} MSCC {levels['compression']['max_mscc_percent']:.0f} %" in labels(overlays.levels)
+
+
+def test_the_built_in_case_brackets_its_mass_and_names_its_differential(built_in_case):
+    report, masks, overlays = built_in_case
+    assert labels(overlays.mass_extent) == ["", "mass T5–T8"]
+    mass = masks["mass_mask"]
+    heights = mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float))[:, 2]
+    top, bottom = (overlays.mass_extent.GetNthControlPointPositionWorld(i)[2] for i in range(2))
+    assert (top, bottom) == pytest.approx((heights.max(), heights.min()))
+    first = report["differential"][0]
+    label = overlays.differential.GetNthControlPointLabel(0)
+    assert first["id"] == "emh" and label.startswith(f"EMH {100 * first['probability']:.0f} %\n")
+    assert f"key: {key_finding(first)}" in " ".join(label.split("\n"))
+    text = overlays.explanation.GetText()
+    assert summary_line(report["levels"]) in text and report["next_best"]["text"] in text
+    assert labelmap_of_segment(overlays.segments, "mass").mask.sum() == mass.mask.sum()

@@ -8,7 +8,6 @@ nodes are not drawn in views; the explanation node holds the full reasoning for 
 and the saved scene.
 """
 
-import math
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -146,21 +145,22 @@ def differential_label(differential: list[dict]) -> str:
     ]
     finding = key_finding(differential[0])
     if finding:
-        lines += textwrap.wrap(style["key_finding"].format(finding=finding), style["wrap_chars"])
-    lines += textwrap.wrap(style["caveat"], style["wrap_chars"])
+        lines += _wrapped(style["key_finding"].format(finding=finding), style["wrap_chars"])
+    lines += _wrapped(style["caveat"], style["wrap_chars"])
     return "\n".join(lines)
 
 
-def key_finding(diagnosis: dict) -> str | None:
-    """The finding of the strongest evidence for a diagnosis, without its interpretation.
+def _wrapped(text: str, width: int) -> list[str]:
+    # Never split "0.29-0.31": a range broken at its hyphen reads as two numbers.
+    return textwrap.wrap(text, width, break_on_hyphens=False)
 
-    Evidence text reads "finding (value): what it means"; the label keeps the part before the colon.
-    """
+
+def key_finding(diagnosis: dict) -> str | None:
+    """The stated finding of the strongest evidence for a diagnosis (largest log likelihood ratio)."""
     supporting = [item for item in diagnosis.get("evidence") or [] if item.get("supports")]
     if not supporting:
         return None
-    strongest = max(supporting, key=lambda item: abs(math.log(item["weight"])))
-    return strongest["text"].split(": ", 1)[0]
+    return max(supporting, key=lambda item: item["weight"])["finding"]
 
 
 def explanation_text(case: str, report: dict) -> str:
@@ -172,6 +172,8 @@ def explanation_text(case: str, report: dict) -> str:
         blocks.append(style["levels"].format(summary=levels_line))
     if report.get("differential"):
         blocks.append(_differential_block(style, report["differential"]))
+    if (report.get("next_best") or {}).get("text"):
+        blocks.append(style["next_best"].format(text=report["next_best"]["text"]))
     if report.get("warnings"):
         blocks.append("\n".join([style["warnings_heading"], *(f"- {warning}" for warning in report["warnings"])]))
     return "\n\n".join(blocks) + "\n"
@@ -344,9 +346,10 @@ def _mass_extent_node(
     span = mass_levels["from"] if mass_levels["from"] == mass_levels["to"] else f"{mass_levels['from']}–{mass_levels['to']}"
     line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case))
     top, bottom = mass.extent_bracket(style["margin_mm"])
-    line.AddControlPoint(*top, style["label"].format(span=span))
-    line.AddControlPoint(*bottom, "")
-    line.SetNthControlPointLabel(1, "")  # an empty label given when adding is replaced by a generated one
+    # Labelled at its foot: the differential label rises from the mass's mid-height above it.
+    line.AddControlPoint(*top, "")
+    line.SetNthControlPointLabel(0, "")  # an empty label given when adding is replaced by a generated one
+    line.AddControlPoint(*bottom, style["label"].format(span=span))
     # The bracket says which levels, not how long; a length readout would only crowd the view.
     for index in range(line.GetNumberOfMeasurements()):
         line.GetNthMeasurement(index).SetEnabled(False)
