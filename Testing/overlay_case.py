@@ -24,7 +24,8 @@ EVIDENCE_FOR_EMH = [
      "text": "Marrow brighter than muscle on T1 (ratio 1.30): hyperplastic red marrow.", "refs": ["carroll1997"]},
     {"feature": "mass_hypointense_to_cord_T2", "value": 0.3, "supports": True, "weight": 1.39,
      "finding": "Mass markedly hypointense to cord on T2 (ratio 0.30)",
-     "text": "Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue.", "refs": ["seed000"]},
+     "text": "Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue.",
+     "refs": ["seed000"]},
     {"feature": "fever", "value": True, "supports": False, "weight": -2.3,
      "finding": "Fever (present)", "text": "Fever (present): raises the odds of an abscess.", "refs": []},
 ]

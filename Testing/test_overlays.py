@@ -151,7 +151,8 @@ def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_w
     assert "Levels: mass T5–T8, cord compressed T5–T6, MSCC 41 % at T6." in text
     for rank, diagnosis in enumerate(REPORT["differential"], start=1):
         assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
-    assert "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue. [seed000]" in text
+    supporting = "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue."
+    assert f"{supporting} [seed000]" in text
     assert "   against: Fever (present): raises the odds of an abscess." in text
     assert "To separate the top two: Add the ADC sequence: low ADC separates them." in text
     assert "- mass: only 24 T1 voxels; its ratios are unstable" in text
@@ -214,11 +215,13 @@ def test_no_compression_leaves_every_level_plain_and_says_so(scene):
 
 def test_compressed_levels_take_profile_mscc_and_the_summary_maximum_at_the_worst_level():
     assert compressed_levels(REPORT["levels"]) == {"T5": 22.4, "T6": 41.2}
-    reversed_range = dict(REPORT["levels"], compression=dict(REPORT["levels"]["compression"], **{"from": "T6", "to": "T5"}))
+    reversed_compression = dict(REPORT["levels"]["compression"], **{"from": "T6", "to": "T5"})
+    reversed_range = dict(REPORT["levels"], compression=reversed_compression)
     assert compressed_levels(reversed_range) == {"T5": 22.4, "T6": 41.2}
     unmeasured = dict(REPORT["levels"], cord_profile=[])
     assert compressed_levels(unmeasured) == {"T5": None, "T6": 41.2}
-    without_level_names = dict(REPORT["levels"], compression={"from": None, "to": None, "max_mscc_percent": 30.0, "at": None})
+    unnamed = {"from": None, "to": None, "max_mscc_percent": 30.0, "at": None}
+    without_level_names = dict(REPORT["levels"], compression=unnamed)
     assert compressed_levels(without_level_names) == {}
 
 

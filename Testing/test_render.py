@@ -119,7 +119,8 @@ def test_the_mass_colour_shows_on_the_axial_slice_through_the_mass(rendered):
     image = rendered.render_only(AXIAL, "segments").astype(float)
     pixel = rendered.pixel(AXIAL, (MASS_CENTRE[0], MASS_CENTRE[1], AXIAL.through[2]))
     color = STYLE["segments"]["regions"]["mass"]["color"]
-    np.testing.assert_allclose(image[pixel], expected_fill(rendered.plain["Axial"][pixel].astype(float), color), atol=12)
+    expected = expected_fill(rendered.plain["Axial"][pixel].astype(float), color)
+    np.testing.assert_allclose(image[pixel], expected, atol=12)
 
 
 def label_window(rendered: Rendered, shot: SliceShot, point, width_px: int = 110) -> tuple[slice, slice]:

@@ -338,12 +338,13 @@ def compressed_levels(levels: dict) -> dict[str, float | None]:
 
 
 def _mass_extent_node(
-    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: "_MassOutline | None"
+    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: _MassOutline | None
 ) -> slicer.vtkMRMLMarkupsLineNode | None:
     if not mass_levels or mass is None:
         return None
     style = load("overlays")["mass_extent"]
-    span = mass_levels["from"] if mass_levels["from"] == mass_levels["to"] else f"{mass_levels['from']}–{mass_levels['to']}"
+    first, last = mass_levels["from"], mass_levels["to"]
+    span = first if first == last else f"{first}–{last}"
     line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case))
     top, bottom = mass.extent_bracket(style["margin_mm"])
     # Labelled at its foot: the differential label rises from the mass's mid-height above it.
@@ -360,7 +361,7 @@ def _mass_extent_node(
 
 
 def _differential_node(
-    scene: slicer.vtkMRMLScene, case: str, differential: list[dict] | None, mass: "_MassOutline | None"
+    scene: slicer.vtkMRMLScene, case: str, differential: list[dict] | None, mass: _MassOutline | None
 ) -> slicer.vtkMRMLMarkupsFiducialNode | None:
     if not differential or mass is None:
         return None
@@ -378,7 +379,9 @@ def _short_name(diagnosis: dict) -> str:
     return known.get(diagnosis["id"], diagnosis["name"])
 
 
-def _style_markups(node: slicer.vtkMRMLMarkupsNode, color: list[float], text_scale: float, glyph_scale: float | None = None) -> None:
+def _style_markups(
+    node: slicer.vtkMRMLMarkupsNode, color: list[float], text_scale: float, glyph_scale: float | None = None
+) -> None:
     node.CreateDefaultDisplayNodes()
     display = node.GetDisplayNode()
     display.SetColor(color)
@@ -402,7 +405,8 @@ def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: dict) -> sl
 def _differential_block(style: dict, differential: list[dict]) -> str:
     lines = [style["differential_heading"]]
     for rank, diagnosis in enumerate(differential, start=1):
-        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=100 * diagnosis["probability"]))
+        percent = 100 * diagnosis["probability"]
+        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=percent))
         for item in diagnosis.get("evidence") or []:
             direction = style["supports"] if item.get("supports") else style["opposes"]
             refs = item.get("refs") or []

@@ -118,7 +118,7 @@ def _application_logic(scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLApplicationL
     # A SlicerApp that was garbage-collected took its colour logic, and with it the scene's
     # colour tables: volumes would render with no lookup table.
     if scene.GetFirstNodeByName("Grey") is None:
-        raise RuntimeError("the scene has lost its colour tables: keep its trame-slicer SlicerApp alive while rendering")
+        raise RuntimeError("the scene has lost its colour tables: keep its trame-slicer SlicerApp alive to render it")
     return application
 
 
