@@ -7,6 +7,7 @@ Arrays follow Slicer's numpy order [k, j, i]; matrices map (i, j, k, 1) to world
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -15,31 +16,39 @@ import numpy as np
 # a whole study never needs more than a few tens of megabytes at once.
 _POINTS_PER_SLAB = 1 << 20
 _INSIDE_TOLERANCE_MM = 1e-6
+# A box axis runs along a grid axis when its steps along the other two are below this fraction of
+# its step along that one: across a whole grid that shifts a voxel by far less than the tolerance.
+_PARALLEL_FRACTION = 1e-12
+_BOX_AXES = np.arange(3)
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A voxel grid placed in world space."""
+    """A voxel grid placed in world space.
+
+    A grid is a value: what is derived from its matrix is computed once (a live update asks for
+    it for every region on every sequence) and handed out read-only.
+    """
 
     shape: tuple[int, int, int]  # numpy order (k, j, i)
     ijk_to_world: np.ndarray  # 4x4
 
-    @property
+    @cached_property
     def world_to_ijk(self) -> np.ndarray:
-        return np.linalg.inv(self.ijk_to_world)
+        return _read_only(np.linalg.inv(self.ijk_to_world))
 
-    @property
+    @cached_property
     def spacing(self) -> np.ndarray:
         """Voxel size along i, j, k in millimetres."""
-        return np.linalg.norm(self.ijk_to_world[:3, :3], axis=0)
+        return _read_only(np.linalg.norm(self.ijk_to_world[:3, :3], axis=0))
 
-    @property
+    @cached_property
     def voxel_volume(self) -> float:
         return float(abs(np.linalg.det(self.ijk_to_world[:3, :3])))
 
-    @property
+    @cached_property
     def size_ijk(self) -> np.ndarray:
-        return np.array(self.shape[::-1])
+        return _read_only(np.array(self.shape[::-1]))
 
     def to_ijk(self, points_world: np.ndarray) -> np.ndarray:
         """Continuous (i, j, k) of world points, shape (N, 3)."""
@@ -113,22 +122,112 @@ class Labelmap:
 
 def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     """Flat indices (into an array of `grid.shape`) of the voxels whose centres lie in `shape`."""
-    corners = shape.corners_world()
-    if corners.size == 0:
+    bounds = _ijk_bounds(grid, shape)
+    if bounds is None:
         return np.empty(0, dtype=np.int64)
-    corners_ijk = grid.to_ijk(corners)
-    lo = np.maximum(np.floor(corners_ijk.min(axis=0)), 0).astype(np.int64)
-    hi = np.minimum(np.ceil(corners_ijk.max(axis=0)), grid.size_ijk - 1).astype(np.int64)
-    if np.any(hi < lo):
+    lo = np.maximum(np.floor(bounds[0]), 0).astype(np.int64)
+    hi = np.minimum(np.ceil(bounds[1]), grid.size_ijk - 1).astype(np.int64)
+    if (hi < lo).any():
         return np.empty(0, dtype=np.int64)
+    if isinstance(shape, Box):
+        return _box_indices(grid, shape, lo, hi)
     found = [_indices_in_slab(grid, shape, lo, hi, k0, k1) for k0, k1 in _slabs(lo, hi)]
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def lies_within(grid: Grid, shape: Shape) -> bool:
     """True when the whole shape lies inside the grid's field of view."""
+    if isinstance(shape, Box):
+        low, high = _ijk_bounds(grid, shape)
+        return bool((low >= -0.5).all() and (high <= grid.size_ijk - 0.5).all())
     corners = shape.corners_world()
     return bool(corners.size) and bool(np.all(grid.encloses(corners)))
+
+
+def _ijk_bounds(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lowest and highest continuous (i, j, k) the shape reaches on the grid; None when it is empty."""
+    if isinstance(shape, Box):
+        to_ijk = grid.world_to_ijk
+        centre = to_ijk[:3, :3] @ shape.center + to_ijk[:3, 3]
+        reach = np.abs(to_ijk[:3, :3] @ shape.axes) @ shape.half_size
+        return centre - reach, centre + reach
+    corners = shape.corners_world()
+    if corners.size == 0:
+        return None
+    corners_ijk = grid.to_ijk(corners)
+    return corners_ijk.min(axis=0), corners_ijk.max(axis=0)
+
+
+def _box_indices(grid: Grid, box: Box, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A box's voxels from one run per row along i: a convex box cuts each row in one interval.
+
+    Work and memory grow with the rows and voxels of the box, not with every candidate point
+    as a general shape's test does, which keeps a live update of all regions within milliseconds.
+    Each run's ends are solved from the faces with the tolerance `Box.contains` uses, so the two
+    agree except for a voxel centre within rounding error (about 1e-12 mm) of that tolerance.
+    """
+    steps = box.axes.T @ grid.ijk_to_world[:3, :3]  # box-frame displacement per unit i, j, k
+    origin = box.axes.T @ (grid.ijk_to_world[:3, 3] - box.center)
+    limit = box.half_size + _INSIDE_TOLERANCE_MM
+    block = _aligned_block(steps, origin, limit, lo, hi)
+    if block is not None:
+        return _block_indices(grid, *block)
+    j, k = np.arange(lo[1], hi[1] + 1), np.arange(lo[2], hi[2] + 1)
+    row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
+    row_offsets = ((k[:, None] * grid.shape[1] + j) * grid.shape[2]).ravel()
+    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0])
+    return _expand_runs(row_offsets, start, end)
+
+
+def _aligned_block(steps: np.ndarray, origin: np.ndarray, limit: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """First and last (i, j, k) inside a box whose faces are parallel to the grid's planes, else None.
+
+    Such a box, the usual case of an ROI drawn on the volume it measures, holds a block of voxels.
+    """
+    size = np.abs(steps)
+    follows = size.argmax(axis=1)  # the grid axis along which each box axis runs
+    along = size[_BOX_AXES, follows]
+    if len(set(follows.tolist())) < 3 or size.sum() - along.sum() > _PARALLEL_FRACTION * along.min():
+        return None
+    centre, reach = np.empty(3), np.empty(3)
+    centre[follows] = -origin / steps[_BOX_AXES, follows]  # grid index of each mid-plane of the box
+    reach[follows] = limit / along
+    return np.maximum(np.ceil(centre - reach), lo).astype(np.int64), np.minimum(np.floor(centre + reach), hi).astype(np.int64)
+
+
+def _block_indices(grid: Grid, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    if (last < first).any():
+        return np.empty(0, dtype=np.int64)
+    i, j, k = (np.arange(first[axis], last[axis] + 1) for axis in range(3))
+    return (((k[:, None] * grid.shape[1] + j) * grid.shape[2])[:, :, None] + i).ravel()
+
+
+def _runs(row_origins: np.ndarray, step: np.ndarray, limit: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last i of each row whose box coordinates all lie within +-limit (end < start: none).
+
+    `row_origins` holds each row's box coordinates at i = 0, shape (3, rows), and `step` their
+    change per unit i.
+    """
+    enter = np.full(row_origins.shape[1], float(first))
+    leave = np.full(row_origins.shape[1], float(last))
+    for coordinates, change, half in zip(row_origins, step, limit):
+        if change == 0:  # the rows run parallel to this pair of faces: between them everywhere or nowhere
+            leave[np.abs(coordinates) > half] = -np.inf
+            continue
+        crossing = coordinates / -change  # the i at which each row meets the box's mid-plane
+        reach = half / abs(change)
+        np.maximum(enter, crossing - reach, out=enter)
+        np.minimum(leave, crossing + reach, out=leave)
+    start = np.minimum(np.ceil(enter), last + 1).astype(np.int64)
+    end = np.maximum(np.floor(leave), first - 1).astype(np.int64)
+    return start, end
+
+
+def _expand_runs(row_offsets: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Flat indices of the runs start..end (inclusive) of each row, in row order."""
+    lengths = np.maximum(end - start + 1, 0)
+    first_of_run = np.cumsum(lengths) - lengths
+    return np.repeat(row_offsets + start - first_of_run, lengths) + np.arange(int(first_of_run[-1] + lengths[-1]))
 
 
 def _slabs(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[int, int]]:
@@ -145,6 +244,11 @@ def _indices_in_slab(grid: Grid, shape: Shape, lo: np.ndarray, hi: np.ndarray, k
     ijk = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)
     inside = shape.contains(grid.to_world(ijk.astype(np.float64)))
     return np.ravel_multi_index((k.ravel()[inside], j.ravel()[inside], i.ravel()[inside]), grid.shape)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Each region measured on each sequence's own voxels: mean, median, spread, count, volume."""
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -45,18 +46,67 @@ class RegionMeasurement:
     warnings: list[str]
 
 
+_PERCENTILES = (5.0, 50.0, 95.0)
+# Squared deviations are summed this many values at a time, so that even a region as large as a
+# whole volume never needs a float64 copy of itself.
+_VALUES_PER_CHUNK = 1 << 20
+# 32-bit integer values are counted per level, not sorted, when they span at most this many
+# levels or four per value (8- and 16-bit values always are).
+_COUNTED_LEVELS = 1 << 16
+
+
 def statistics(values: np.ndarray, voxel_volume: float) -> RegionStats:
-    values = values.astype(np.float64)
-    p5, median, p95 = np.percentile(values, [5, 50, 95])
-    return RegionStats(
-        mean=float(values.mean()),
-        median=float(median),
-        sd=float(values.std(ddof=1)) if values.size > 1 else 0.0,
-        p5=float(p5),
-        p95=float(p95),
-        n=int(values.size),
-        volume_mm3=float(values.size * voxel_volume),
-    )
+    """Mean, sample SD and percentiles (interpolated linearly, numpy's default) of a region's values.
+
+    Integer voxels, as most MR volumes hold, are counted per grey level rather than sorted, and
+    their moments come from those counts: this keeps a live update of every region on every
+    sequence within a few milliseconds. Other values take one partial sort.
+    """
+    n = int(values.size)
+    positions = [q / 100 * (n - 1) for q in _PERCENTILES]
+    ranks = sorted({rank for position in positions for rank in (int(position), min(int(position) + 1, n - 1))})
+    levels = _grey_level_counts(values)
+    if levels is None:
+        ranked = np.partition(values, ranks)[ranks].astype(np.float64).tolist()
+        mean = float(values.sum(dtype=np.float64)) / n
+        squares = _sum_of_squared_deviations(values, mean)
+    else:
+        lowest, counts = levels
+        grey = np.arange(lowest, lowest + counts.size, dtype=np.float64)
+        ranked = (np.searchsorted(np.cumsum(counts), ranks, side="right") + lowest).tolist()
+        mean = float(counts @ grey) / n
+        squares = float(counts @ (grey - mean) ** 2)
+    at_rank = dict(zip(ranks, ranked))
+    p5, median, p95 = (_interpolated(at_rank, position, n) for position in positions)
+    sd = math.sqrt(squares / (n - 1)) if n > 1 else 0.0
+    return RegionStats(mean=mean, median=median, sd=sd, p5=p5, p95=p95, n=n, volume_mm3=float(n * voxel_volume))
+
+
+def _grey_level_counts(values: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """Lowest value and the count of each integer level from it up; None for non-integer values
+    or levels too spread out to count."""
+    if values.dtype.kind not in "iu" or values.dtype.itemsize > 4:
+        return None
+    lowest = int(values.min())
+    if values.dtype.itemsize > 2 and int(values.max()) - lowest > max(4 * values.size, _COUNTED_LEVELS):
+        return None
+    return lowest, np.bincount(np.subtract(values, lowest, dtype=np.intp))
+
+
+def _interpolated(at_rank: dict[int, float], position: float, n: int) -> float:
+    """The value at a fractional rank, computed as numpy's linear percentile does."""
+    below = int(position)
+    fraction = position - below
+    low, high = float(at_rank[below]), float(at_rank[min(below + 1, n - 1)])
+    return high - (high - low) * (1 - fraction) if fraction >= 0.5 else low + (high - low) * fraction
+
+
+def _sum_of_squared_deviations(values: np.ndarray, mean: float) -> float:
+    squares = 0.0
+    for start in range(0, values.size, _VALUES_PER_CHUNK):
+        deviations = np.subtract(values[start:start + _VALUES_PER_CHUNK], mean, dtype=np.float64)
+        squares += float(deviations @ deviations)
+    return squares
 
 
 def measure_region(name: str, sources: list[RegionSource], images: list[SequenceImage]) -> RegionMeasurement:
@@ -77,7 +127,7 @@ def measure_region(name: str, sources: list[RegionSource], images: list[Sequence
 
 
 def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStats | None:
-    indices = np.unique(np.concatenate([voxel_indices(image.grid, shape) for _, shape in shapes]))
+    indices = _union_of_voxels(image.grid, shapes)
     for label, shape in shapes:
         if not lies_within(image.grid, shape):
             warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
@@ -85,8 +135,8 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
         warnings.append(f"{name}: no {image.role} voxel centre falls inside the region; not measured on {image.role}")
         return None
     values = image.voxels.ravel()[indices]
-    finite = np.isfinite(values)
-    if not finite.all():
+    finite = np.isfinite(values) if values.dtype.kind == "f" else None  # integer voxels are always finite
+    if finite is not None and not finite.all():
         warnings.append(f"{name}: {np.count_nonzero(~finite)} non-finite {image.role} voxels left out")
         values = values[finite]
         if values.size == 0:
@@ -94,3 +144,9 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
     if values.size < load("measurement")["min_voxels_for_stable_ratio"]:
         warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
     return statistics(values, image.grid.voxel_volume)
+
+
+def _union_of_voxels(grid: Grid, shapes: list[tuple[str, Shape]]) -> np.ndarray:
+    """Flat indices of the voxels in any of the shapes; each shape's own are sorted and unique already."""
+    found = [voxel_indices(grid, shape) for _, shape in shapes]
+    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
