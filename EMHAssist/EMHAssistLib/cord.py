@@ -139,7 +139,7 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
     Returns the mask and whether the cord ended inside the field of view (inferior, superior).
     """
     layout = _SliceLayout.of(image.grid)
-    volume = layout.stack(image.voxels).astype(np.float32)
+    volume = _as_float32_values(layout.stack(image.voxels))
     seed_mask = np.zeros(image.grid.shape, dtype=bool)
     seed_mask.ravel()[voxel_indices(image.grid, seed)] = True
     seed_stack = layout.stack(seed_mask)
@@ -148,7 +148,7 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
         raise InputError("cord", f"the cord region holds no {image.role} voxel")
     blocked = layout.stack(exclude) if exclude is not None else None
     pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
-    window = _cord_window(volume[seed_stack], volume, seed_stack, image.role)
+    window = _cord_window(volume[seed_stack].astype(np.float32), volume, seed_stack, image.role)
     tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
     start = int(seed_slices[len(seed_slices) // 2])
     seed_centre = np.argwhere(seed_stack[start]).mean(axis=0)
@@ -162,6 +162,14 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
     return layout.unstack(stack), (ends_inferior, ends_superior)
 
 
+def _as_float32_values(stacked: np.ndarray) -> np.ndarray:
+    """The voxels as the tracker reads them (float32): integers up to 16 bits are exact in float32,
+    so they are read in place, which spares a float32 copy of the whole volume."""
+    if stacked.dtype == np.float32 or (stacked.dtype.kind in "iub" and stacked.dtype.itemsize <= 2):
+        return stacked
+    return stacked.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class _Window:
     low: float
@@ -172,7 +180,7 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.nda
     """Intensity range of cord tissue: from the seed, with the CSF side cut halfway to the CSF."""
     median = float(np.median(seed_values))
     spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
-    neighbourhood = volume[_dilated_slices(seed_stack)]
+    neighbourhood = volume[_dilated_slices(seed_stack)].astype(np.float32)
     csf_bright = role in _CSF_BRIGHT_ROLES
     csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
     towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
@@ -385,7 +393,7 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     """Area, AP and RL diameter on each slice of the mask, perpendicular to its centreline."""
     layout = _SliceLayout.of(grid)
     centreline = centreline_of(mask, grid)
-    stack = layout.stack(weights if weights is not None else mask).astype(np.float64)
+    stack = layout.stack(weights if weights is not None else mask)  # converted slice by slice: no float copy of the volume
     directions = grid.ijk_to_world[:3, :3] / grid.spacing
     row_dir, column_dir = directions[:, layout.in_plane[0]], directions[:, layout.in_plane[1]]
     pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
@@ -395,7 +403,7 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     for n, index in enumerate(centreline.slices):
         right, anterior = centreline.frame(n)
         to_plane = np.array([[row_dir @ right, column_dir @ right], [row_dir @ anterior, column_dir @ anterior]])
-        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band)
+        results[n] = _cross_section(stack[index].astype(np.float64), pixel_mm, to_plane, step, band)
     return CordProfile(centreline, results[:, 0], results[:, 1], results[:, 2])
 
 

@@ -117,7 +117,8 @@ def _like_the_seed(boxes: list[Box], images: list[SequenceImage], reference: Seq
     on_reference = next((n for n, image in enumerate(images) if image is reference), None)
     candidates = np.ones(crop_grid.shape, dtype=bool)
     if on_reference is not None:
-        reference_squares = _deviation(reference, boxes, reference.voxels[crop].astype(np.float64)) ** 2
+        reference_squares = _deviation(reference, boxes, reference.voxels[crop].astype(np.float64))
+        reference_squares *= reference_squares
         candidates = reference_squares <= len(images)
     flat = np.flatnonzero(candidates)
     points = crop_grid.to_world(np.stack(np.unravel_index(flat, crop_grid.shape)[::-1], axis=1).astype(float))
@@ -143,7 +144,11 @@ def _deviation(image: SequenceImage, boxes: list[Box], values: np.ndarray) -> np
     seed = image.voxels.ravel()[indices].astype(np.float64)
     mean, sd = float(seed.mean()), float(seed.std())
     half_width = max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6)
-    return np.where(np.isnan(values), 0.0, np.abs(values - mean) / half_width)
+    deviation = values - mean  # then worked on in place: `values` may span the whole search box
+    np.abs(deviation, out=deviation)
+    deviation /= half_width
+    deviation[np.isnan(values)] = 0.0
+    return deviation
 
 
 def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray:
