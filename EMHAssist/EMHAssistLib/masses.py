@@ -7,6 +7,7 @@ bridges are cut by a one-voxel opening, and every lobule connected to a seed is 
 that touch join into one segment.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,45 +110,76 @@ def _crop_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
 def _like_the_seed(boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...]) -> np.ndarray:
     """Voxels of the crop whose squared deviations from the seed, averaged over the sequences, are at most 1.
 
-    The reference's deviations come straight from its own voxels. A voxel whose reference
-    deviation alone puts that average above 1 is ruled out before the other sequences are
-    sampled, so they are sampled only where the seed's tissue could be: the same voxels as
-    sampling every sequence everywhere, for a small part of the time and memory.
+    A voxel whose deviation on the reference alone puts that average above 1 is ruled out first,
+    straight from the reference's own voxels; the deviations are then computed, and the other
+    sequences sampled, only where the seed's tissue could be: the same voxels as sampling every
+    sequence everywhere, for a small part of the time and memory.
     """
+    windows = [_seed_window(image, boxes) for image in images]
+    reference_voxels = reference.voxels[crop]
     on_reference = next((n for n, image in enumerate(images) if image is reference), None)
-    candidates = np.ones(crop_grid.shape, dtype=bool)
-    if on_reference is not None:
-        reference_squares = _deviation(reference, boxes, reference.voxels[crop].astype(np.float64))
-        reference_squares *= reference_squares
-        candidates = reference_squares <= len(images)
+    if on_reference is None:
+        candidates = np.ones(crop_grid.shape, dtype=bool)
+    else:
+        candidates = _possible(reference_voxels, windows[on_reference], len(images))
     flat = np.flatnonzero(candidates)
-    points = crop_grid.to_world(np.stack(np.unravel_index(flat, crop_grid.shape)[::-1], axis=1).astype(float))
+    at = np.unravel_index(flat, crop_grid.shape)
+    points = crop_grid.to_world(np.stack(at[::-1], axis=1).astype(float))
     total = np.zeros(flat.size)
-    for n, image in enumerate(images):  # summed in the order of the sequences, as their mean always was
-        if n == on_reference:
-            total += reference_squares.ravel()[flat]
-        else:
-            total += _deviation(image, boxes, sample_nearest(image, points)) ** 2
+    for n, (image, window) in enumerate(zip(images, windows)):  # summed in the sequences' order, as their mean always was
+        values = reference_voxels[at].astype(np.float64) if n == on_reference else sample_nearest(image, points)
+        total += _deviation(window, values) ** 2
     like = np.zeros(crop_grid.shape, dtype=bool)
     like.ravel()[flat] = total / len(images) <= 1.0
     return like
 
 
-def _deviation(image: SequenceImage, boxes: list[Box], values: np.ndarray) -> np.ndarray:
-    """How far each value lies from the seed's signal, in units of the like-the-seed half-width.
+@dataclass(frozen=True)
+class _SeedWindow:
+    """The seed's mean signal on one sequence and the half-width of "like the seed" around it."""
 
-    Values outside the image's field of view (NaN) count as 0 (no evidence against them).
-    """
+    mean: float
+    half_width: float
+
+
+def _seed_window(image: SequenceImage, boxes: list[Box]) -> _SeedWindow | None:
+    """None when the seed holds no voxel of the image."""
     indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
     if indices.size == 0:
-        return np.zeros(values.shape)
+        return None
     seed = image.voxels.ravel()[indices].astype(np.float64)
     mean, sd = float(seed.mean()), float(seed.std())
-    half_width = max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6)
-    deviation = values - mean  # then worked on in place: `values` may span the whole search box
+    return _SeedWindow(mean, max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6))
+
+
+def _possible(values: np.ndarray, window: _SeedWindow | None, sequences: int) -> np.ndarray:
+    """Values whose squared deviation, shared among `sequences`, could still average at most 1.
+
+    A hair wider than exact (a part in a billion), so that rounding never rules out a voxel the
+    exact test would keep; NaN values (no evidence against them) are kept.
+    """
+    if window is None:
+        return np.ones(values.shape, dtype=bool)
+    reach = math.sqrt(sequences) * window.half_width * (1 + 1e-9)
+    possible = (values >= window.mean - reach) & (values <= window.mean + reach)
+    if values.dtype.kind == "f":
+        possible |= np.isnan(values)
+    return possible
+
+
+def _deviation(window: _SeedWindow | None, values: np.ndarray) -> np.ndarray:
+    """How far each value lies from the seed's signal, in units of the like-the-seed half-width.
+
+    Values outside the image's field of view (NaN) count as 0 (no evidence against them), as do
+    all values of a sequence the seed holds no voxel of. The float64 `values` are overwritten.
+    """
+    if window is None:
+        return np.zeros(values.shape)
+    missing = np.isnan(values)
+    deviation = np.subtract(values, window.mean, out=values)
     np.abs(deviation, out=deviation)
-    deviation /= half_width
-    deviation[np.isnan(values)] = 0.0
+    deviation /= window.half_width
+    deviation[missing] = 0.0
     return deviation
 
 
@@ -165,7 +197,7 @@ def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray
     image = sitk.GetImageFromArray(marks)
     image.SetSpacing([float(s) for s in grid.spacing])
     distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
-    return np.maximum(sitk.GetArrayFromImage(distance), 0.0)
+    return np.maximum(sitk.GetArrayViewFromImage(distance), 0.0)
 
 
 def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
