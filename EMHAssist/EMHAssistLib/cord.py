@@ -151,7 +151,7 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
     window = _cord_window(volume[seed_stack].astype(np.float32), volume, seed_stack, image.role)
     tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
     start = int(seed_slices[len(seed_slices) // 2])
-    seed_centre = np.argwhere(seed_stack[start]).mean(axis=0)
+    seed_centre = _centroid(seed_stack[start])
     first = tracker.seed_slice(start, seed_centre)
     if first is None:
         raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
@@ -227,7 +227,7 @@ class _Tracker:
 
     def follow(self, stack: np.ndarray, start: int, step: int) -> bool:
         """Track from `start` in direction `step`; True when the cord ended inside the field of view."""
-        centres = [np.argwhere(stack[start]).mean(axis=0)]
+        centres = [_centroid(stack[start])]
         areas = list(self.areas)
         misses = 0
         index = start + step
@@ -237,14 +237,14 @@ class _Tracker:
             cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
             mask = self._component(index, predicted, cap_mm)
             area = float(mask.sum()) * float(np.prod(self.pixel_mm)) if mask is not None else 0.0
-            if mask is None or not self._plausible(area, reference, np.argwhere(mask).mean(axis=0) - centres[-1]):
+            if mask is None or not self._plausible(area, reference, _centroid(mask) - centres[-1]):
                 misses += 1
                 if misses >= self.stop_after:
                     return True
             else:
                 misses = 0
                 stack[index] = mask
-                centres.append(np.argwhere(mask).mean(axis=0))
+                centres.append(_centroid(mask))
                 areas.append(area)
             index += step
         return False
@@ -272,7 +272,7 @@ class _Tracker:
             mask = self._rasterise(index, centre, radii, limit)
             if not mask.any():
                 return None
-            centroid = np.argwhere(mask).mean(axis=0)
+            centroid = _centroid(mask)
             if np.all(np.abs(centroid - centre) < 1.0):
                 return mask  # the rays started within a pixel of the centre: no second pass needed
             centre = centroid
@@ -316,6 +316,14 @@ _RAYS = 48
 _RAY_STEP_MM = 0.2
 _RAY_MEDIAN = 5
 _MAX_OPEN_RAYS = 0.25
+
+
+def _centroid(mask: np.ndarray) -> np.ndarray:
+    """Mean (row, column) of a slice mask's pixels, looked for only within their bounding rows and
+    columns: scanning whole slices for every tracked slice was the tracker's largest cost."""
+    rows, columns = (np.flatnonzero(mask.any(axis=1 - axis)) for axis in (0, 1))
+    block = mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return (np.argwhere(block) + (rows[0], columns[0])).mean(axis=0)
 
 
 def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -393,7 +401,7 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     """Area, AP and RL diameter on each slice of the mask, perpendicular to its centreline."""
     layout = _SliceLayout.of(grid)
     centreline = centreline_of(mask, grid)
-    stack = layout.stack(weights if weights is not None else mask)  # converted slice by slice: no float copy of the volume
+    stack = layout.stack(weights if weights is not None else mask)  # each slice's crop is made float, not the volume
     directions = grid.ijk_to_world[:3, :3] / grid.spacing
     row_dir, column_dir = directions[:, layout.in_plane[0]], directions[:, layout.in_plane[1]]
     pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
@@ -403,16 +411,17 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     for n, index in enumerate(centreline.slices):
         right, anterior = centreline.frame(n)
         to_plane = np.array([[row_dir @ right, column_dir @ right], [row_dir @ anterior, column_dir @ anterior]])
-        results[n] = _cross_section(stack[index].astype(np.float64), pixel_mm, to_plane, step, band)
+        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band)
     return CordProfile(centreline, results[:, 0], results[:, 1], results[:, 2])
 
 
 def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray, step: float, band_mm: float) -> tuple[float, float, float]:
     """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord."""
-    occupied = np.argwhere(plane > 1e-6)
-    lo = np.maximum(occupied.min(axis=0) - 2, 0)
-    hi = np.minimum(occupied.max(axis=0) + 3, plane.shape)
-    crop = plane[lo[0]:hi[0], lo[1]:hi[1]]
+    present = plane > 1e-6
+    rows, columns = (np.flatnonzero(present.any(axis=1 - axis)) for axis in (0, 1))
+    lo = np.maximum([rows[0] - 2, columns[0] - 2], 0)
+    hi = np.minimum([rows[-1] + 3, columns[-1] + 3], plane.shape)
+    crop = plane[lo[0]:hi[0], lo[1]:hi[1]].astype(np.float64)
     fine, fine_rows, fine_columns = _upsample_linear(crop, pixel_mm, step)
     steps = pixel_mm / np.maximum(np.round(pixel_mm / step), 1)
     cell_area = float(np.prod(steps)) * abs(float(np.linalg.det(to_plane)))
