@@ -19,5 +19,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks (several minutes; figures in docs/performance.md): live update against Segment
+# Statistics' and SimpleITK's ways, then the whole analysis with its memory, at three sizes.
+bench: $(STAMP)
+	$(BIN)/python bench/live_update.py
+	$(BIN)/python bench/whole_analysis.py
+
 clean:
 	rm -rf out
