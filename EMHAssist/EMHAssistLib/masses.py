@@ -9,6 +9,7 @@ that touch join into one segment.
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import SimpleITK as sitk
@@ -44,11 +45,19 @@ class MassSegment:
         return float(self.mask.sum()) * self.grid.voxel_volume
 
     def distance_map_mm(self) -> np.ndarray:
-        """Distance (mm) from each voxel of the grid to the mass; negative inside."""
+        """Distance (mm) from each voxel of the grid to the mass; negative inside. Read-only."""
+        return self._distance_map
+
+    @cached_property
+    def _distance_map(self) -> np.ndarray:
+        # Computed once: the cord-contact and the rim-enhancement checks both read it, and on a
+        # large study each computation costs a good part of a second.
         image = sitk.GetImageFromArray(self.mask.astype(np.uint8))
         image.SetSpacing([float(s) for s in self.grid.spacing])
         distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
-        return sitk.GetArrayFromImage(distance)
+        array = sitk.GetArrayFromImage(distance)
+        array.setflags(write=False)
+        return array
 
 
 def segment_mass(
