@@ -147,6 +147,10 @@ BAD_INPUTS = {
     "corrupt ROI file": (lambda c: (c / "cord.mrk.json").write_text("{not json"), "cord.mrk.json: is not valid JSON"),
     "zero reference": (lambda c: zero_volume(c, "T1"), "on T1: mean signal is 0.0"),
     "not a folder": (lambda c: shutil.rmtree(c), "case: is not a case folder"),
+    "unknown clinical term": (
+        lambda c: (c / "clinical.json").write_text('{"conditions": ["thalassaemia_maximus"]}'),
+        "clinical.json: unknown condition 'thalassaemia_maximus'; known: ",
+    ),
 }
 
 

@@ -5,7 +5,9 @@ changes a node, so ROIs, segments and earlier results stay as the user left them
 """
 
 from . import CAVEAT
-from .compression import assess
+from .clinical import validate_clinical
+from .compression import assess as assess_levels
+from .differential import assess as assess_differential
 from .errors import InputError
 from .knowledge import load
 from .ratios import enhancement, region_ratios, sequence_ratios
@@ -16,6 +18,7 @@ SCHEMA = "emhassist.report/1"
 
 
 def analyze(study: Study) -> dict:
+    clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
     images = read_sequences(study)
     warnings = _missing_input_warnings(study)
     stats: dict[str, dict[str, RegionStats]] = {}
@@ -23,9 +26,9 @@ def analyze(study: Study) -> dict:
         measurement = measure_region(region, study.regions[region], images)
         stats[region] = measurement.stats
         warnings.extend(measurement.warnings)
-    levels = assess(study, images)
+    levels = assess_levels(study, images)
     warnings.extend(levels.warnings)
-    return {
+    report = {
         "schema": SCHEMA,
         "case": study.name,
         "caveat": CAVEAT,
@@ -35,9 +38,11 @@ def analyze(study: Study) -> dict:
         "enhancement": {region: ratio.to_dict() for region, ratio in enhancement(stats).items()},
         "levels": levels.levels,
         "morphology": levels.morphology,
-        "clinical": study.clinical,
+        "clinical": clinical,
         "warnings": warnings,
     }
+    report.update(assess_differential(report))
+    return report
 
 
 def read_sequences(study: Study) -> list[SequenceImage]:

@@ -14,6 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 import slicer
 
+from .clinical import validate_clinical
 from .errors import InputError
 from .knowledge import load
 from .nodes import set_volume_geometry
@@ -40,7 +41,7 @@ def load_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
     if (folder / LEVELS_FILE).exists():
         study.levels = read_point_list(folder / LEVELS_FILE, scene)
     if (folder / CLINICAL_FILE).exists():
-        study.clinical = read_json(folder / CLINICAL_FILE)
+        study.clinical = validate_clinical(read_json(folder / CLINICAL_FILE), subject=str(folder / CLINICAL_FILE))
     return study
 
 

@@ -59,6 +59,8 @@ def expected_ap(profile: CordProfile, codes: np.ndarray, usable: np.ndarray) -> 
     known = usable & np.isfinite(ratios)
     if known.sum() >= 3:
         return np.where(np.isfinite(healthy), healthy * float(np.median(ratios[known])), float(np.median(profile.ap_mm[usable])))
+    if not usable.any():
+        return np.full(len(codes), np.nan)  # nothing measurable: no slice can be judged narrowed
     return np.full(len(codes), float(np.nanmedian(profile.ap_mm[usable])))
 
 
@@ -305,7 +307,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
             "slices": int(inside.size),
             "area_mm2": _round(np.mean(profile.area_mm2[inside])),
             "ap_mm": _round(np.mean(profile.ap_mm[inside])),
-            "rl_mm": _round(np.nanmean(profile.rl_mm[inside])),
+            "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
             "min_ap_mm": _round(profile.ap_mm[worst]),
             "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)),
             "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy else None,
@@ -315,6 +317,8 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
 
 def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
     facts: dict = {"mass_position": position(mass, cord.profile.centreline), "mass_volume_mm3": _round(mass.volume_mm3, 0)}
+    if facts["mass_position"] == "paraspinal_bilateral":
+        facts["paraspinal_bilateral"] = True
     if level_map is not None:
         facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings()["level_fraction"]))
     by_role = {image.role: image for image in images}
@@ -323,6 +327,12 @@ def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, image
         if ratio is not None:
             facts["rim_enhancement_ratio"] = _round(ratio, 3)
     return facts
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """Mean of the measurable values; None where no slice of the level could be measured."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else None
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

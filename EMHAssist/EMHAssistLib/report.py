@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from .compression import summary_line
+from .differential import summary_lines
 
 
 def write_json(report: dict, path: Path) -> None:
@@ -17,6 +18,10 @@ def summary_text(report: dict) -> str:
     levels_line = summary_line(report.get("levels"))
     if levels_line:
         lines += ["", f"Levels: {levels_line}"]
+    if report.get("differential"):
+        lines += [""] + summary_lines(report["differential"])[1:]
+        if (report.get("next_best") or {}).get("text"):
+            lines.append(f"Next best step: {report['next_best']['text']}")
     if report["warnings"]:
         lines += ["", "Warnings:"] + [f"  - {warning}" for warning in report["warnings"]]
     return "\n".join(lines) + "\n"
