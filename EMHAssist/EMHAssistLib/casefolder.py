@@ -18,7 +18,7 @@ from .clinical import validate_clinical
 from .errors import InputError
 from .knowledge import load
 from .nodes import set_volume_geometry
-from .study import RegionSource, Study, region_names, sequence_roles
+from .study import RegionSource, Study, region_names, segment_sources, sequence_roles
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
@@ -71,38 +71,31 @@ def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtk
     if path.is_dir():
         return _read_dicom_series(path, role, scene)
     _check_image_file(path)
-    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
-    storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
-    storage.SetFileName(str(path))
-    volume.SetAndObserveStorageNodeID(storage.GetID())
-    if not storage.ReadData(volume):
-        _remove(scene, volume, storage)
-        raise InputError(str(path), "could not be read as a volume")
-    return volume
+    return _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
 
 
 def read_roi(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsROINode:
     read_json(path)
-    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", path.name.removesuffix(".mrk.json"))
-    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsROIJsonStorageNode")
-    storage.SetFileName(str(path))
-    roi.SetAndObserveStorageNodeID(storage.GetID())
-    if not storage.ReadData(roi):
-        _remove(scene, roi, storage)
-        raise InputError(str(path), "is not a markups ROI file")
-    return roi
+    name = path.name.removesuffix(".mrk.json")
+    return _read_node(scene, path, name, "vtkMRMLMarkupsROINode", "vtkMRMLMarkupsROIJsonStorageNode", "is not a markups ROI file")
 
 
 def read_point_list(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsFiducialNode:
     read_json(path)
-    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", path.name.removesuffix(".mrk.json"))
-    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
+    name = path.name.removesuffix(".mrk.json")
+    return _read_node(scene, path, name, "vtkMRMLMarkupsFiducialNode", "vtkMRMLMarkupsJsonStorageNode", "is not a markups point list file")
+
+
+def _read_node(scene: slicer.vtkMRMLScene, path: Path, name: str, node_class: str, storage_class: str, problem: str) -> slicer.vtkMRMLNode:
+    """A node read from `path` through its storage node; on failure neither is left in the scene."""
+    node = scene.AddNewNodeByClass(node_class, name)
+    storage = scene.AddNewNodeByClass(storage_class)
     storage.SetFileName(str(path))
-    points.SetAndObserveStorageNodeID(storage.GetID())
-    if not storage.ReadData(points):
-        _remove(scene, points, storage)
-        raise InputError(str(path), "is not a markups point list file")
-    return points
+    node.SetAndObserveStorageNodeID(storage.GetID())
+    if not storage.ReadData(node):
+        _remove(scene, node, storage)
+        raise InputError(str(path), problem)
+    return node
 
 
 def read_json(path: Path) -> dict:
@@ -148,23 +141,14 @@ def _roi_paths(folder: Path) -> dict[str, list[Path]]:
 
 
 def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, RegionSource]]:
-    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
-    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
-    storage.SetFileName(str(path))
-    segmentation.SetAndObserveStorageNodeID(storage.GetID())
-    if not storage.ReadData(segmentation):
-        _remove(scene, segmentation, storage)
-        raise InputError(str(path), "could not be read as a segmentation")
-    known = set(region_names())
-    sources = []
-    content = segmentation.GetSegmentation()
-    for index in range(content.GetNumberOfSegments()):
-        name = content.GetNthSegment(index).GetName().strip().lower()
-        if name in known:
-            sources.append((name, RegionSource(segmentation, content.GetNthSegmentID(index))))
-    if not sources:
-        raise InputError(str(path), f"has no segment named {', '.join(sorted(known))}")
-    return sources
+    segmentation = _read_node(
+        scene, path, "regions", "vtkMRMLSegmentationNode", "vtkMRMLSegmentationStorageNode", "could not be read as a segmentation"
+    )
+    try:
+        by_region = segment_sources(segmentation)
+    except InputError as error:
+        raise InputError(str(path), error.problem) from None
+    return [(region, source) for region, sources in by_region.items() for source in sources]
 
 
 def _check_image_file(path: Path) -> None:
@@ -175,6 +159,15 @@ def _check_image_file(path: Path) -> None:
     except RuntimeError:
         raise InputError(str(path), "is not a readable image file (corrupt or unknown format)") from None
     _check_sequence_shape(str(path), reader.GetDimension(), reader.GetNumberOfComponents())
+
+
+def _check_segmentation_file(path: Path) -> None:
+    """Slicer's segmentation reader aborts the whole process on a corrupt or truncated file, so
+    the file is read through SimpleITK first, where a bad file is only an error."""
+    try:
+        sitk.ReadImage(str(path))
+    except RuntimeError:
+        raise InputError(str(path), "is not a readable segmentation file (corrupt or truncated)") from None
 
 
 def _check_sequence_shape(subject: str, dimension: int, components: int) -> None:

@@ -56,6 +56,8 @@ def check_scalar_volume(volume: slicer.vtkMRMLVolumeNode) -> None:
 
 def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
     object_to_world = node_to_world(roi) @ slicer.util.arrayFromVTKMatrix(roi.GetObjectToNodeMatrix())
+    if not np.all(np.isfinite(object_to_world)):
+        raise InputError(roi.GetName(), "ROI position or orientation is not a finite number")
     linear = object_to_world[:3, :3]
     scale = np.linalg.norm(linear, axis=0)
     size = np.array(roi.GetSize()) * scale
