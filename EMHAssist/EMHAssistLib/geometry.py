@@ -144,6 +144,12 @@ def lies_within(grid: Grid, shape: Shape) -> bool:
     return bool(corners.size) and bool(np.all(grid.encloses(corners)))
 
 
+def overlaps(grid: Grid, shape: Shape) -> bool:
+    """True when the shape's bounding box reaches into the grid's field of view."""
+    bounds = _ijk_bounds(grid, shape)
+    return bounds is not None and bool((bounds[0] <= grid.size_ijk - 0.5).all() and (bounds[1] >= -0.5).all())
+
+
 def _ijk_bounds(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
     """Lowest and highest continuous (i, j, k) the shape reaches on the grid; None when it is empty."""
     if isinstance(shape, Box):

@@ -7,7 +7,7 @@ import numpy as np
 import slicer
 
 from .errors import InputError
-from .geometry import Grid, Shape, lies_within, voxel_indices
+from .geometry import Grid, Shape, lies_within, overlaps, voxel_indices
 from .knowledge import load
 from .nodes import grid_of_volume, scalar_array
 from .study import RegionSource
@@ -122,7 +122,9 @@ def measure_region(name: str, sources: list[RegionSource], images: list[Sequence
             stats[image.role] = measured
     if not stats:
         labels = ", ".join(label for label, _ in shapes)
-        raise InputError(labels, f"{name} region lies wholly outside every volume")
+        if not any(overlaps(image.grid, shape) for image in images for _, shape in shapes):
+            raise InputError(labels, f"{name} region lies wholly outside every volume")
+        raise InputError(labels, f"{name} region holds no finite voxel of any sequence (smaller than a voxel, between voxel centres, or over non-finite voxels only)")
     return RegionMeasurement(stats, warnings)
 
 
@@ -137,10 +139,11 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
     values = image.voxels.ravel()[indices]
     finite = np.isfinite(values) if values.dtype.kind == "f" else None  # integer voxels are always finite
     if finite is not None and not finite.all():
-        warnings.append(f"{name}: {np.count_nonzero(~finite)} non-finite {image.role} voxels left out")
         values = values[finite]
         if values.size == 0:
+            warnings.append(f"{name}: all {finite.size} {image.role} voxels are non-finite (NaN or infinite); not measured on {image.role}")
             return None
+        warnings.append(f"{name}: {finite.size - values.size} non-finite {image.role} voxels left out")
     if values.size < load("measurement")["min_voxels_for_stable_ratio"]:
         warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
     return statistics(values, image.grid.voxel_volume)
