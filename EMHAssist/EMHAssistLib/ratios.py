@@ -69,5 +69,7 @@ def _variance_of_mean(stats: RegionStats) -> float:
 
 
 def _check_reference(subject: str, reference: RegionStats) -> None:
-    if reference.mean == 0 or not math.isfinite(reference.mean):
-        raise InputError(subject, f"mean signal is {reference.mean}; it cannot be a ratio's reference")
+    # A signal-intensity ratio compares magnitudes: a reference at or below zero (a subtraction
+    # or phase image given as a sequence) makes any ratio meaningless, not just a zero one.
+    if not (math.isfinite(reference.mean) and reference.mean > 0):
+        raise InputError(subject, f"mean signal is {reference.mean}; a ratio's reference must be positive")
