@@ -189,6 +189,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     if not anchors:
         raise InputError("levels", "no labelled level point; place at least one point on a vertebral body and name it")
     anchors = sorted(anchors, key=lambda v: v.code)
+    _check_order(anchors)
     line = SpineLine.through(anchors, guide)
     profile = DiscProfile.sample(image, line) if image is not None else None
     warnings: list[str] = []
@@ -199,6 +200,14 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
     return LevelMap(bodies, boundaries, warnings)
+
+
+def _check_order(anchors: list[Vertebra]) -> None:
+    """Named points must run down the spine in the order of their names (anchors sorted by code);
+    swapped labels would otherwise name every level wrongly without a word."""
+    for upper, lower in zip(anchors, anchors[1:]):
+        if lower.centre @ WORLD_SUPERIOR >= upper.centre @ WORLD_SUPERIOR:
+            raise InputError("levels", f"the point labelled {lower.name} is not below the one labelled {upper.name}; the level labels are out of order")
 
 
 @dataclass(frozen=True)
