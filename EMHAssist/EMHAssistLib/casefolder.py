@@ -91,6 +91,10 @@ def _read_node(scene: slicer.vtkMRMLScene, path: Path, name: str, node_class: st
     node = scene.AddNewNodeByClass(node_class, name)
     storage = scene.AddNewNodeByClass(storage_class)
     storage.SetFileName(str(path))
+    if storage.IsA("vtkMRMLVolumeArchetypeStorageNode"):
+        # One file is one volume: otherwise the archetype reader takes a single-slice volume for
+        # one slice of a numbered series (T1, T2, ...) and, finding the folder's other volumes, fails.
+        storage.SetSingleFile(1)
     node.SetAndObserveStorageNodeID(storage.GetID())
     if not storage.ReadData(node):
         _remove(scene, node, storage)
@@ -141,6 +145,7 @@ def _roi_paths(folder: Path) -> dict[str, list[Path]]:
 
 
 def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, RegionSource]]:
+    _check_segmentation_file(path)
     segmentation = _read_node(
         scene, path, "regions", "vtkMRMLSegmentationNode", "vtkMRMLSegmentationStorageNode", "could not be read as a segmentation"
     )
