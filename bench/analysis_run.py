@@ -87,18 +87,22 @@ def main(argv: list[str]) -> None:
     profile = cProfile.Profile()
     profile.runcall(analyze, study)
 
-    print(json.dumps({
-        "reading_s": reading,
-        "analysis_s": sorted(durations)[len(durations) // 2],
-        "volume_bytes": volume_bytes,
-        "traced_peak_bytes": traced_peak,
-        "rss_rise_in_analysis_bytes": (rss_peak_kib - rss_before_analysis_kib) * 1024,
-        "rss_peak_over_baseline_bytes": (rss_peak_kib - rss_before_kib) * 1024,
-        "hwm_reset": hwm_reset,
-        "warnings": report["warnings"],
-        "sections": sorted(key for key, value in report.items() if value),
-        "slowest": top_functions(profile, 8),
-    }))
+    print(
+        json.dumps(
+            {
+                "reading_s": reading,
+                "analysis_s": sorted(durations)[len(durations) // 2],
+                "volume_bytes": volume_bytes,
+                "traced_peak_bytes": traced_peak,
+                "rss_rise_in_analysis_bytes": (rss_peak_kib - rss_before_analysis_kib) * 1024,
+                "rss_peak_over_baseline_bytes": (rss_peak_kib - rss_before_kib) * 1024,
+                "hwm_reset": hwm_reset,
+                "warnings": report["warnings"],
+                "sections": sorted(key for key, value in report.items() if value),
+                "slowest": top_functions(profile, 8),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

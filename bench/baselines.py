@@ -100,7 +100,8 @@ def segment_statistics_update(study: Study) -> dict[str, dict[str, BaselineStats
     for region, sources in study.regions.items():
         box = box_of_roi(sources[0].node)
         stats[region] = {
-            role: segment_statistics(volume, box_label_map(box, grid_of_volume(volume))) for role, volume in study.sequences.items()
+            role: segment_statistics(volume, box_label_map(box, grid_of_volume(volume)))
+            for role, volume in study.sequences.items()
         }
     return stats
 

@@ -13,7 +13,9 @@ IN_PLANE_SIZES = (256, 512, 1024)
 REFERENCE_SIZE = 512
 
 
-def median_seconds(run: Callable[[], object], repeats: int, prepare: Callable[[], object] = lambda: None, warm_up: bool = True) -> float:
+def median_seconds(
+    run: Callable[[], object], repeats: int, prepare: Callable[[], object] = lambda: None, warm_up: bool = True
+) -> float:
     """Median wall time of `repeats` calls of `run`, each after an untimed call of `prepare`.
 
     One untimed call first warms caches and imports.

@@ -61,9 +61,13 @@ def measure_size(in_plane: int, repeats: int, baseline_repeats: int) -> dict:
     images = read_sequences(study)
     drag = Drag(study.regions[MOVED_REGION][0].node)
     ours = median_seconds(lambda: emhassist_update(study, images), repeats, prepare=drag)
-    segment_stats = median_seconds(lambda: segment_statistics_update(study), baseline_repeats, prepare=drag, warm_up=False)
+    segment_stats = median_seconds(
+        lambda: segment_statistics_update(study), baseline_repeats, prepare=drag, warm_up=False
+    )
     label_stats = LabelStatisticsBaseline(study, use_histograms=True)
-    sitk_histograms = median_seconds(lambda: label_stats.update(MOVED_REGION), baseline_repeats, prepare=drag, warm_up=False)
+    sitk_histograms = median_seconds(
+        lambda: label_stats.update(MOVED_REGION), baseline_repeats, prepare=drag, warm_up=False
+    )
     label_stats = LabelStatisticsBaseline(study, use_histograms=False)
     sitk_plain = median_seconds(lambda: label_stats.update(MOVED_REGION), baseline_repeats, prepare=drag, warm_up=False)
     result = emhassist_update(study, images)["stats"]
@@ -92,21 +96,32 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--baseline-repeats", type=int, default=3, help="timed baseline updates per size")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
-    print(f"Study: 4 sequences (T1, T2 tilted 4°, T1C, STIR shifted half a voxel) of N×N×200 int16, five ROIs; {MOVED_REGION} ROI dragged")
+    print(
+        f"Study: 4 sequences (T1, T2 tilted 4°, T1C, STIR shifted half a voxel) of N×N×200 int16, five ROIs; {MOVED_REGION} ROI dragged"
+    )
     results = [measure_size(size, args.repeats, args.baseline_repeats) for size in args.sizes]
     rows = []
     for r in results:
-        rows.append([
-            f"{r['in_plane']}²×200",
-            str(r["voxels"]),
-            milliseconds(r["ours"]),
-            f"{milliseconds(r['segment_statistics'])} ({r['segment_statistics'] / r['ours']:.0f}×)",
-            f"{milliseconds(r['sitk_histograms'])} ({r['sitk_histograms'] / r['ours']:.0f}×)",
-            f"{milliseconds(r['sitk_plain'])} ({r['sitk_plain'] / r['ours']:.0f}×)",
-        ])
+        rows.append(
+            [
+                f"{r['in_plane']}²×200",
+                str(r["voxels"]),
+                milliseconds(r["ours"]),
+                f"{milliseconds(r['segment_statistics'])} ({r['segment_statistics'] / r['ours']:.0f}×)",
+                f"{milliseconds(r['sitk_histograms'])} ({r['sitk_histograms'] / r['ours']:.0f}×)",
+                f"{milliseconds(r['sitk_plain'])} ({r['sitk_plain'] / r['ours']:.0f}×)",
+            ]
+        )
     print_table(
         "Live update, median wall time (speed-up of EMHAssist in brackets)",
-        ["volume", "region voxels", "EMHAssist", "Segment Statistics way", "SimpleITK label stats + median", "SimpleITK label stats, no median"],
+        [
+            "volume",
+            "region voxels",
+            "EMHAssist",
+            "Segment Statistics way",
+            "SimpleITK label stats + median",
+            "SimpleITK label stats, no median",
+        ],
         rows,
     )
     first = results[0]
@@ -126,7 +141,14 @@ def main(argv: list[str]) -> None:
     print_table(
         "Same numbers: largest relative difference of a region mean against EMHAssist",
         ["volume", "Segment Statistics way", "SimpleITK"],
-        [[f"{r['in_plane']}²×200", f"{r['agreement']['Segment Statistics']:.2e}", f"{r['agreement']['SimpleITK']:.2e}"] for r in results],
+        [
+            [
+                f"{r['in_plane']}²×200",
+                f"{r['agreement']['Segment Statistics']:.2e}",
+                f"{r['agreement']['SimpleITK']:.2e}",
+            ]
+            for r in results
+        ],
     )
 
 

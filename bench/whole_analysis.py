@@ -50,15 +50,18 @@ def main(argv: list[str]) -> None:
     rows = []
     for size, r in results.items():
         volumes = r["volume_bytes"]
-        rows.append([
-            f"{size}²×200",
-            f"{volumes / 2**20:.0f} MiB",
-            milliseconds(r["reading_s"]),
-            milliseconds(r["analysis_s"]) + ("" if r["analysis_s"] <= ANALYSIS_TARGET_S else "  (over 1.5 s)"),
-            f"{(volumes + r['traced_peak_bytes']) / volumes:.2f}×",
-            f"{(volumes + r['rss_rise_in_analysis_bytes']) / volumes:.2f}×" + ("" if r["hwm_reset"] else " (lifetime peak)"),
-            f"{r['rss_peak_over_baseline_bytes'] / volumes:.2f}×",
-        ])
+        rows.append(
+            [
+                f"{size}²×200",
+                f"{volumes / 2**20:.0f} MiB",
+                milliseconds(r["reading_s"]),
+                milliseconds(r["analysis_s"]) + ("" if r["analysis_s"] <= ANALYSIS_TARGET_S else "  (over 1.5 s)"),
+                f"{(volumes + r['traced_peak_bytes']) / volumes:.2f}×",
+                f"{(volumes + r['rss_rise_in_analysis_bytes']) / volumes:.2f}×"
+                + ("" if r["hwm_reset"] else " (lifetime peak)"),
+                f"{r['rss_peak_over_baseline_bytes'] / volumes:.2f}×",
+            ]
+        )
     print_table(
         f"Whole analysis, files loaded (median of {args.repeats}); memory as a multiple of the volumes' bytes (target ≤ {MEMORY_TARGET}×)",
         ["volume", "4 volumes", "reading files", "analysis", "peak: tracemalloc", "resident set: analysis", "process"],
@@ -68,12 +71,21 @@ def main(argv: list[str]) -> None:
     print_table(
         f"Scaling against {args.sizes[0]}²",
         ["volume", "reading files", "analysis"],
-        [[f"{size}²×200", f"{r['reading_s'] / first['reading_s']:.1f}×", f"{r['analysis_s'] / first['analysis_s']:.1f}×"] for size, r in results.items()],
+        [
+            [
+                f"{size}²×200",
+                f"{r['reading_s'] / first['reading_s']:.1f}×",
+                f"{r['analysis_s'] / first['analysis_s']:.1f}×",
+            ]
+            for size, r in results.items()
+        ],
     )
     for size, r in results.items():
         print(f"\n{size}²×200: report sections {', '.join(r['sections'])}")
         print("  warnings: " + ("; ".join(r["warnings"]) or "none"))
-        print("  slowest engine steps (cumulative s): " + ", ".join(f"{name} {seconds}" for seconds, name in r["slowest"]))
+        print(
+            "  slowest engine steps (cumulative s): " + ", ".join(f"{name} {seconds}" for seconds, name in r["slowest"])
+        )
 
 
 if __name__ == "__main__":
