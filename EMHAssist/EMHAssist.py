@@ -23,7 +23,8 @@ from slicer import (
 )
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.analysis import analyze
+from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.overlays import draw_overlays
 from EMHAssistLib.study import region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.tables import write_results_table
 
@@ -239,7 +240,8 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         return anySequence and (anyRegion or parameterNode.regionSegmentation is not None)
 
     def process(self, parameterNode: EMHAssistParameterNode) -> dict:
-        """Analyse the selected nodes, fill the results table (made if none is selected) and return the report.
+        """Analyse the selected nodes, fill the results table (made if none is selected), draw the overlays
+        into the views and return the report.
 
         Raises EMHAssistLib.errors.InputError, naming the node, when an input cannot be measured.
         """
@@ -250,11 +252,12 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             segmentation=parameterNode.regionSegmentation,
             levels=parameterNode.levelPoints,
         )
-        report = analyze(study)
+        analysis = run_analysis(study)
         if parameterNode.resultsTable is None:
             parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
-        write_results_table(report, parameterNode.resultsTable)
-        return report
+        write_results_table(analysis.report, parameterNode.resultsTable)
+        draw_overlays(slicer.mrmlScene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+        return analysis.report
 
 
 def caseName(scene) -> str:

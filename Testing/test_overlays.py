@@ -10,7 +10,6 @@ from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.compression import summary_line
-from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.nodes import labelmap_of_segment
 from EMHAssistLib.study import Study
@@ -351,19 +350,14 @@ def built_in_case():
     """The built-in case analysed as the module does: report, differential, mass and cord masks."""
     from trame_slicer.core import SlicerApp
 
-    from EMHAssistLib import compression, differential
-    from EMHAssistLib.analysis import analyze, read_sequences
+    from EMHAssistLib.analysis import run_analysis
     from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
 
     app = SlicerApp()
     study = study_into_scene(build_study(DEFAULT_CASE), app.scene)
-    report = analyze(study)
-    report.update(differential.assess(report))
-    outcome = compression.assess(study, read_sequences(study))
-    masks = {
-        "mass_mask": Labelmap(outcome.mass.grid, outcome.mass.mask),
-        "cord_mask": Labelmap(outcome.cord.grid, outcome.cord.mask),
-    }
+    analysis = run_analysis(study)
+    report = analysis.report
+    masks = {"mass_mask": analysis.mass_mask, "cord_mask": analysis.cord_mask}
     overlays = draw_overlays(app.scene, report, study, **masks)
     yield report, masks, overlays
     del app

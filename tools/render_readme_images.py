@@ -16,8 +16,7 @@ import numpy as np
 import slicer
 from trame_slicer.core import SlicerApp
 
-from EMHAssistLib import compression, differential
-from EMHAssistLib.analysis import analyze, read_sequences
+from EMHAssistLib.analysis import run_analysis
 from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.overlays import OverlayNodes, draw_overlays
@@ -43,12 +42,9 @@ def overlay_scene(case: str = DEFAULT_CASE) -> OverlayScene:
     app = SlicerApp()
     slicer.mrmlScene = app.scene
     study = study_into_scene(build_study(case), app.scene)
-    report = analyze(study)
-    report.update(differential.assess(report))
-    outcome = compression.assess(study, read_sequences(study))
-    mass = Labelmap(outcome.mass.grid, outcome.mass.mask)
-    cord = Labelmap(outcome.cord.grid, outcome.cord.mask)
-    overlays = draw_overlays(app.scene, report, study, mass_mask=mass, cord_mask=cord)
+    analysis = run_analysis(study)
+    report, mass = analysis.report, analysis.mass_mask
+    overlays = draw_overlays(app.scene, report, study, mass_mask=mass, cord_mask=analysis.cord_mask)
     _hide_inputs(study)
     return OverlayScene(app, study, report, overlays, mass)
 

@@ -4,11 +4,15 @@ Each step reads the nodes or the report built so far and adds its own section; n
 changes a node, so ROIs, segments and earlier results stay as the user left them.
 """
 
+from dataclasses import dataclass
+
 from . import CAVEAT
 from .clinical import validate_clinical
+from .compression import LevelsOutcome
 from .compression import assess as assess_levels
 from .differential import assess as assess_differential
 from .errors import InputError
+from .geometry import Labelmap
 from .knowledge import load
 from .ratios import enhancement, region_ratios, sequence_ratios
 from .regions import RegionStats, SequenceImage, measure_region
@@ -17,7 +21,29 @@ from .study import Study, region_names, sequence_roles
 SCHEMA = "emhassist.report/1"
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The report, and the cord and mass segmentations it was measured from (for overlays)."""
+
+    report: dict
+    levels: LevelsOutcome
+
+    @property
+    def mass_mask(self) -> Labelmap | None:
+        mass = self.levels.mass
+        return Labelmap(mass.grid, mass.mask) if mass is not None else None
+
+    @property
+    def cord_mask(self) -> Labelmap | None:
+        cord = self.levels.cord
+        return Labelmap(cord.grid, cord.mask) if cord is not None else None
+
+
 def analyze(study: Study) -> dict:
+    return run_analysis(study).report
+
+
+def run_analysis(study: Study) -> Analysis:
     clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
     images = read_sequences(study)
     warnings = _missing_input_warnings(study)
@@ -42,7 +68,7 @@ def analyze(study: Study) -> dict:
         "warnings": warnings,
     }
     report.update(assess_differential(report))
-    return report
+    return Analysis(report, levels)
 
 
 def read_sequences(study: Study) -> list[SequenceImage]:
