@@ -107,6 +107,14 @@ def truncate(path: Path) -> None:
     path.write_bytes(content[: len(content) // 2])
 
 
+def lengthen_header_field(path: Path, field: bytes) -> None:
+    """A header field line runs on for thousands of characters, as when it loses its end and runs
+    into the data: ITK's NRRD reader crashed the process on it (found by the fuzz run)."""
+    content = path.read_bytes()
+    end = content.index(b"\n", content.index(field + b":"))
+    path.write_bytes(content[:end] + b"0" * 5000 + content[end:])
+
+
 def replace_header_field(path: Path, field: bytes, value: bytes) -> None:
     header, _, body = path.read_bytes().partition(b"\n\n")
     lines = [line for line in header.split(b"\n") if not line.startswith(field + b":")]
@@ -274,6 +282,17 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "volume data truncated": Entry(
         lambda c: truncate(c / "T1.nrrd"), Refused("T1.nrrd", "could not be read as a volume")
+    ),
+    "volume header field running on for 5000 characters": Entry(
+        lambda c: lengthen_header_field(c / "T1C.nrrd", b"space directions"),
+        Refused("T1C.nrrd", "is not a readable image file"),
+    ),
+    "segmentation header field running on for 5000 characters": Entry(
+        lambda c: (
+            write_segmentation_of_rois(c / "regions.seg.nrrd", new_headless_scene()),
+            lengthen_header_field(c / "regions.seg.nrrd", b"sizes"),
+        ),
+        Refused("regions.seg.nrrd", "is not a readable segmentation file"),
     ),
     "volume with zero spacing": Entry(
         lambda c: replace_header_field(c / "T1.nrrd", b"space directions", b"(0,0,0) (0,-0.9,0) (0,0,3)"),

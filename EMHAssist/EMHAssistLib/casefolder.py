@@ -24,6 +24,14 @@ SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
 CLINICAL_FILE = "clinical.json"
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+# A NRRD header longer than this is taken as damaged (real ones are a few hundred bytes; a
+# segmentation's, with its segment metadata, a few kilobytes per segment).
+_NRRD_HEADER_LIMIT = 1 << 20
+# ITK's NRRD reader crashes on a field line of about a thousand characters (real fields are under
+# two hundred); comments and key/value pairs may be longer.
+_NRRD_FIELD_LIMIT = 512
+_UNREADABLE_IMAGE = "is not a readable image file (corrupt or unknown format)"
+_UNREADABLE_SEGMENTATION = "is not a readable segmentation file (corrupt or truncated)"
 
 
 def load_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
@@ -157,22 +165,55 @@ def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, 
 
 
 def _check_image_file(path: Path) -> None:
+    _check_nrrd_header(path, _UNREADABLE_IMAGE)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
     except RuntimeError:
-        raise InputError(str(path), "is not a readable image file (corrupt or unknown format)") from None
+        raise InputError(str(path), _UNREADABLE_IMAGE) from None
     _check_sequence_shape(str(path), reader.GetDimension(), reader.GetNumberOfComponents())
 
 
 def _check_segmentation_file(path: Path) -> None:
     """Slicer's segmentation reader aborts the whole process on a corrupt or truncated file, so
     the file is read through SimpleITK first, where a bad file is only an error."""
+    _check_nrrd_header(path, _UNREADABLE_SEGMENTATION)
     try:
         sitk.ReadImage(str(path))
     except RuntimeError:
-        raise InputError(str(path), "is not a readable segmentation file (corrupt or truncated)") from None
+        raise InputError(str(path), _UNREADABLE_SEGMENTATION) from None
+
+
+def _check_nrrd_header(path: Path, problem: str) -> None:
+    """ITK's NRRD reader (SimpleITK's and Slicer's alike) crashes the process on some damaged
+    headers, such as a field line running on into the binary data, so a NRRD header must first
+    read as lines of text. Files of other formats are left to the readers."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(_NRRD_HEADER_LIMIT)
+    except OSError:
+        return  # the image reader then names the file as unreadable
+    if not head.startswith(b"NRRD000"):
+        return
+    header, blank, _ = head.replace(b"\r\n", b"\n").partition(b"\n\n")
+    complete = blank or (path.name.lower().endswith(".nhdr") and len(head) < _NRRD_HEADER_LIMIT)
+    try:
+        lines = header.decode("utf-8").rstrip("\n").split("\n")
+    except UnicodeDecodeError:
+        lines = []
+    if not complete or not lines or not all(_is_nrrd_header_line(line) for line in lines):
+        raise InputError(str(path), problem)
+
+
+def _is_nrrd_header_line(line: str) -> bool:
+    """The magic, a comment, a key/value pair (`key:=value`) or a field (`name: value`) of
+    reasonable length, as text."""
+    if not line.replace("\t", " ").isprintable():
+        return False
+    if line.startswith(("NRRD000", "#")) or ":=" in line:
+        return True
+    return ":" in line and len(line) <= _NRRD_FIELD_LIMIT
 
 
 def _check_sequence_shape(subject: str, dimension: int, components: int) -> None:
