@@ -181,7 +181,7 @@ def _box_indices(grid: Grid, box: Box, lo: np.ndarray, hi: np.ndarray) -> np.nda
     j, k = np.arange(lo[1], hi[1] + 1), np.arange(lo[2], hi[2] + 1)
     row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
     row_offsets = ((k[:, None] * grid.shape[1] + j) * grid.shape[2]).ravel()
-    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0])
+    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0], grid.spacing[0])
     return _expand_runs(row_offsets, start, end)
 
 
@@ -208,16 +208,20 @@ def _block_indices(grid: Grid, first: np.ndarray, last: np.ndarray) -> np.ndarra
     return (((k[:, None] * grid.shape[1] + j) * grid.shape[2])[:, :, None] + i).ravel()
 
 
-def _runs(row_origins: np.ndarray, step: np.ndarray, limit: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+def _runs(
+    row_origins: np.ndarray, step: np.ndarray, limit: np.ndarray, first: int, last: int, voxel_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
     """First and last i of each row whose box coordinates all lie within +-limit (end < start: none).
 
-    `row_origins` holds each row's box coordinates at i = 0, shape (3, rows), and `step` their
-    change per unit i.
+    `row_origins` holds each row's box coordinates at i = 0, shape (3, rows), `step` their
+    change per unit i and `voxel_mm` the length of that unit.
     """
     enter = np.full(row_origins.shape[1], float(first))
     leave = np.full(row_origins.shape[1], float(last))
     for coordinates, change, half in zip(row_origins, step, limit):
-        if change == 0:  # the rows run parallel to this pair of faces: between them everywhere or nowhere
+        if abs(change) <= _PARALLEL_FRACTION * voxel_mm:
+            # The rows run parallel to this pair of faces (as the block path judges it; dividing
+            # by a vanishing step would overflow): between them everywhere or nowhere.
             leave[np.abs(coordinates) > half] = -np.inf
             continue
         crossing = coordinates / -change  # the i at which each row meets the box's mid-plane
