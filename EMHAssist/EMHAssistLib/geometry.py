@@ -122,17 +122,41 @@ class Labelmap:
 
 def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     """Flat indices (into an array of `grid.shape`) of the voxels whose centres lie in `shape`."""
-    bounds = _ijk_bounds(grid, shape)
-    if bounds is None:
-        return np.empty(0, dtype=np.int64)
-    lo = np.maximum(np.floor(bounds[0]), 0).astype(np.int64)
-    hi = np.minimum(np.ceil(bounds[1]), grid.size_ijk - 1).astype(np.int64)
-    if (hi < lo).any():
-        return np.empty(0, dtype=np.int64)
     if isinstance(shape, Box):
-        return _box_indices(grid, shape, lo, hi)
-    found = [_indices_in_slab(grid, shape, lo, hi, k0, k1) for k0, k1 in _slabs(lo, hi)]
+        voxels = box_voxels(grid, shape)
+        return voxels if isinstance(voxels, np.ndarray) else _block_indices(grid, voxels)
+    span = _voxel_span(grid, shape)
+    if span is None:
+        return np.empty(0, dtype=np.int64)
+    found = [_indices_in_slab(grid, shape, *span, k0, k1) for k0, k1 in _slabs(*span)]
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+def box_voxels(grid: Grid, box: Box) -> tuple[slice, slice, slice] | np.ndarray:
+    """The voxels whose centres lie in a box: numpy slices ([k, j, i]) of one block when the box's
+    faces are parallel to the grid's planes, the usual case of an ROI drawn on the volume it
+    measures, so that its values are read with no index per voxel; flat indices otherwise.
+
+    A convex box cuts each row of voxels along i in one run, whose ends follow from its faces
+    (with the tolerance `Box.contains` uses, so the two agree but for a voxel centre within
+    rounding error, about 1e-12 mm, of that tolerance): work and memory grow with the rows and
+    voxels of the box, never with every candidate point, which keeps a live update of all
+    regions within milliseconds.
+    """
+    span = _voxel_span(grid, box)
+    if span is None:
+        return (slice(0, 0),) * 3
+    lo, hi = span
+    steps, origin, limit = _box_frame(grid, box)
+    ends = _aligned_block(steps, origin, limit, lo, hi)
+    if ends is not None:
+        first, last = ends
+        return tuple(slice(int(first[axis]), int(max(last[axis] + 1, first[axis]))) for axis in (2, 1, 0))
+    j, k = np.arange(lo[1], hi[1] + 1), np.arange(lo[2], hi[2] + 1)
+    row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
+    row_offsets = ((k[:, None] * grid.shape[1] + j) * grid.shape[2]).ravel()
+    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0], grid.spacing[0])
+    return _expand_runs(row_offsets, start, end)
 
 
 def lies_within(grid: Grid, shape: Shape) -> bool:
@@ -164,25 +188,22 @@ def _ijk_bounds(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | Non
     return corners_ijk.min(axis=0), corners_ijk.max(axis=0)
 
 
-def _box_indices(grid: Grid, box: Box, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """A box's voxels from one run per row along i: a convex box cuts each row in one interval.
+def _voxel_span(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
+    """First and last (i, j, k) of the grid's voxels around the shape; None when none are."""
+    bounds = _ijk_bounds(grid, shape)
+    if bounds is None:
+        return None
+    lo = np.maximum(np.floor(bounds[0]), 0).astype(np.int64)
+    hi = np.minimum(np.ceil(bounds[1]), grid.size_ijk - 1).astype(np.int64)
+    return None if (hi < lo).any() else (lo, hi)
 
-    Work and memory grow with the rows and voxels of the box, not with every candidate point
-    as a general shape's test does, which keeps a live update of all regions within milliseconds.
-    Each run's ends are solved from the faces with the tolerance `Box.contains` uses, so the two
-    agree except for a voxel centre within rounding error (about 1e-12 mm) of that tolerance.
-    """
-    steps = box.axes.T @ grid.ijk_to_world[:3, :3]  # box-frame displacement per unit i, j, k
+
+def _box_frame(grid: Grid, box: Box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Box-frame displacement per unit i, j, k (columns), box coordinates of voxel (0, 0, 0), and
+    the half-sizes with the inside tolerance."""
+    steps = box.axes.T @ grid.ijk_to_world[:3, :3]
     origin = box.axes.T @ (grid.ijk_to_world[:3, 3] - box.center)
-    limit = box.half_size + _INSIDE_TOLERANCE_MM
-    block = _aligned_block(steps, origin, limit, lo, hi)
-    if block is not None:
-        return _block_indices(grid, *block)
-    j, k = np.arange(lo[1], hi[1] + 1), np.arange(lo[2], hi[2] + 1)
-    row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
-    row_offsets = ((k[:, None] * grid.shape[1] + j) * grid.shape[2]).ravel()
-    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0], grid.spacing[0])
-    return _expand_runs(row_offsets, start, end)
+    return steps, origin, box.half_size + _INSIDE_TOLERANCE_MM
 
 
 def _aligned_block(steps: np.ndarray, origin: np.ndarray, limit: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -201,10 +222,8 @@ def _aligned_block(steps: np.ndarray, origin: np.ndarray, limit: np.ndarray, lo:
     return np.maximum(np.ceil(centre - reach), lo).astype(np.int64), np.minimum(np.floor(centre + reach), hi).astype(np.int64)
 
 
-def _block_indices(grid: Grid, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    if (last < first).any():
-        return np.empty(0, dtype=np.int64)
-    i, j, k = (np.arange(first[axis], last[axis] + 1) for axis in range(3))
+def _block_indices(grid: Grid, block: tuple[slice, slice, slice]) -> np.ndarray:
+    k, j, i = (np.arange(part.start, part.stop) for part in block)
     return (((k[:, None] * grid.shape[1] + j) * grid.shape[2])[:, :, None] + i).ravel()
 
 

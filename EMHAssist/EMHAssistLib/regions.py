@@ -7,7 +7,7 @@ import numpy as np
 import slicer
 
 from .errors import InputError
-from .geometry import Grid, Shape, lies_within, overlaps, voxel_indices
+from .geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
 from .knowledge import load
 from .nodes import grid_of_volume, scalar_array
 from .study import RegionSource
@@ -129,14 +129,13 @@ def measure_region(name: str, sources: list[RegionSource], images: list[Sequence
 
 
 def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStats | None:
-    indices = _union_of_voxels(image.grid, shapes)
+    values = _region_values(image, shapes)
     for label, shape in shapes:
         if not lies_within(image.grid, shape):
             warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
-    if indices.size == 0:
+    if values.size == 0:
         warnings.append(f"{name}: no {image.role} voxel centre falls inside the region; not measured on {image.role}")
         return None
-    values = image.voxels.ravel()[indices]
     finite = np.isfinite(values) if values.dtype.kind == "f" else None  # integer voxels are always finite
     if finite is not None and not finite.all():
         values = values[finite]
@@ -147,6 +146,15 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
     if values.size < load("measurement")["min_voxels_for_stable_ratio"]:
         warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
     return statistics(values, image.grid.voxel_volume)
+
+
+def _region_values(image: SequenceImage, shapes: list[tuple[str, Shape]]) -> np.ndarray:
+    """The region's voxel values on one image, in array order: a single box parallel to the grid
+    is read as one block, anything else through the indices of its voxels."""
+    if len(shapes) == 1 and isinstance(shapes[0][1], Box):
+        voxels = box_voxels(image.grid, shapes[0][1])
+        return image.voxels.ravel()[voxels] if isinstance(voxels, np.ndarray) else image.voxels[voxels].ravel()
+    return image.voxels.ravel()[_union_of_voxels(image.grid, shapes)]
 
 
 def _union_of_voxels(grid: Grid, shapes: list[tuple[str, Shape]]) -> np.ndarray:
