@@ -123,8 +123,9 @@ class Labelmap:
 def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     """Flat indices (into an array of `grid.shape`) of the voxels whose centres lie in `shape`."""
     if isinstance(shape, Box):
-        voxels = box_voxels(grid, shape)
-        return voxels if isinstance(voxels, np.ndarray) else _block_indices(grid, voxels)
+        block, mask = box_voxels(grid, shape)
+        indices = _block_indices(grid, block)
+        return indices if mask is None else indices[mask.ravel()]
     span = _voxel_span(grid, shape)
     if span is None:
         return np.empty(0, dtype=np.int64)
@@ -132,31 +133,30 @@ def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
-def box_voxels(grid: Grid, box: Box) -> tuple[slice, slice, slice] | np.ndarray:
-    """The voxels whose centres lie in a box: numpy slices ([k, j, i]) of one block when the box's
-    faces are parallel to the grid's planes, the usual case of an ROI drawn on the volume it
-    measures, so that its values are read with no index per voxel; flat indices otherwise.
+def box_voxels(grid: Grid, box: Box) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
+    """The voxels whose centres lie in a box: the block of the grid around the box (numpy slices,
+    order [k, j, i]) and a boolean mask over that block, or None for the mask when the box fills
+    its block, as a box parallel to the grid's planes does (the usual case of an ROI drawn on the
+    volume it measures). Values are then read from the block with no index per voxel.
 
     A convex box cuts each row of voxels along i in one run, whose ends follow from its faces
     (with the tolerance `Box.contains` uses, so the two agree but for a voxel centre within
-    rounding error, about 1e-12 mm, of that tolerance): work and memory grow with the rows and
-    voxels of the box, never with every candidate point, which keeps a live update of all
-    regions within milliseconds.
+    rounding error, about 1e-12 mm, of that tolerance): work and memory grow with the box's block,
+    never with a point test per voxel, which keeps a live update of all regions within milliseconds.
     """
     span = _voxel_span(grid, box)
     if span is None:
-        return (slice(0, 0),) * 3
+        return (slice(0, 0),) * 3, None
     lo, hi = span
     steps, origin, limit = _box_frame(grid, box)
     ends = _aligned_block(steps, origin, limit, lo, hi)
     if ends is not None:
-        first, last = ends
-        return tuple(slice(int(first[axis]), int(max(last[axis] + 1, first[axis]))) for axis in (2, 1, 0))
-    j, k = np.arange(lo[1], hi[1] + 1), np.arange(lo[2], hi[2] + 1)
+        return _slices(*ends), None
+    i, j, k = (np.arange(lo[axis], hi[axis] + 1) for axis in range(3))
     row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
-    row_offsets = ((k[:, None] * grid.shape[1] + j) * grid.shape[2]).ravel()
-    start, end = _runs(row_origins, steps[:, 0], limit, lo[0], hi[0], grid.spacing[0])
-    return _expand_runs(row_offsets, start, end)
+    enter, leave = _row_bounds(row_origins, steps[:, 0], limit, grid.spacing[0])
+    inside = (i >= enter[:, None]) & (i <= leave[:, None])
+    return _slices(lo, hi), inside.reshape(len(k), len(j), len(i))
 
 
 def lies_within(grid: Grid, shape: Shape) -> bool:
@@ -222,41 +222,35 @@ def _aligned_block(steps: np.ndarray, origin: np.ndarray, limit: np.ndarray, lo:
     return np.maximum(np.ceil(centre - reach), lo).astype(np.int64), np.minimum(np.floor(centre + reach), hi).astype(np.int64)
 
 
+def _slices(first: np.ndarray, last: np.ndarray) -> tuple[slice, slice, slice]:
+    """Numpy slices ([k, j, i]) from first to last (i, j, k) inclusive; empty where last < first."""
+    return tuple(slice(int(first[axis]), int(max(last[axis] + 1, first[axis]))) for axis in (2, 1, 0))
+
+
 def _block_indices(grid: Grid, block: tuple[slice, slice, slice]) -> np.ndarray:
     k, j, i = (np.arange(part.start, part.stop) for part in block)
     return (((k[:, None] * grid.shape[1] + j) * grid.shape[2])[:, :, None] + i).ravel()
 
 
-def _runs(
-    row_origins: np.ndarray, step: np.ndarray, limit: np.ndarray, first: int, last: int, voxel_mm: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """First and last i of each row whose box coordinates all lie within +-limit (end < start: none).
+def _row_bounds(row_origins: np.ndarray, step: np.ndarray, limit: np.ndarray, voxel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest continuous i of each row at which all its box coordinates lie within
+    +-limit (highest < lowest: the row misses the box).
 
     `row_origins` holds each row's box coordinates at i = 0, shape (3, rows), `step` their
     change per unit i and `voxel_mm` the length of that unit.
     """
-    enter = np.full(row_origins.shape[1], float(first))
-    leave = np.full(row_origins.shape[1], float(last))
-    for coordinates, change, half in zip(row_origins, step, limit):
-        if abs(change) <= _PARALLEL_FRACTION * voxel_mm:
-            # The rows run parallel to this pair of faces (as the block path judges it; dividing
-            # by a vanishing step would overflow): between them everywhere or nowhere.
-            leave[np.abs(coordinates) > half] = -np.inf
-            continue
-        crossing = coordinates / -change  # the i at which each row meets the box's mid-plane
-        reach = half / abs(change)
-        np.maximum(enter, crossing - reach, out=enter)
-        np.minimum(leave, crossing + reach, out=leave)
-    start = np.minimum(np.ceil(enter), last + 1).astype(np.int64)
-    end = np.maximum(np.floor(leave), first - 1).astype(np.int64)
-    return start, end
-
-
-def _expand_runs(row_offsets: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Flat indices of the runs start..end (inclusive) of each row, in row order."""
-    lengths = np.maximum(end - start + 1, 0)
-    first_of_run = np.cumsum(lengths) - lengths
-    return np.repeat(row_offsets + start - first_of_run, lengths) + np.arange(int(first_of_run[-1] + lengths[-1]))
+    # A box axis all but perpendicular to the rows (as the block path judges it; dividing by its
+    # vanishing step would overflow) puts a row between its faces everywhere or nowhere.
+    parallel = np.abs(step) <= _PARALLEL_FRACTION * voxel_mm
+    change = np.where(parallel, 1.0, step)[:, None]
+    crossing = row_origins / -change  # the i at which each row meets each mid-plane of the box
+    reach = np.where(parallel, np.inf, limit / np.abs(change[:, 0]))[:, None]
+    lowest, highest = crossing - reach, crossing + reach
+    enter = np.maximum(np.maximum(lowest[0], lowest[1]), lowest[2])
+    leave = np.minimum(np.minimum(highest[0], highest[1]), highest[2])
+    if parallel.any():
+        leave[(np.abs(row_origins[parallel]) > limit[parallel, None]).any(axis=0)] = -np.inf
+    return enter, leave
 
 
 def _slabs(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[int, int]]:

@@ -149,11 +149,12 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
 
 
 def _region_values(image: SequenceImage, shapes: list[tuple[str, Shape]]) -> np.ndarray:
-    """The region's voxel values on one image, in array order: a single box parallel to the grid
-    is read as one block, anything else through the indices of its voxels."""
+    """The region's voxel values on one image, in array order: a single box is read from the block
+    around it, several boxes or a segment through the indices of their voxels."""
     if len(shapes) == 1 and isinstance(shapes[0][1], Box):
-        voxels = box_voxels(image.grid, shapes[0][1])
-        return image.voxels.ravel()[voxels] if isinstance(voxels, np.ndarray) else image.voxels[voxels].ravel()
+        block, mask = box_voxels(image.grid, shapes[0][1])
+        around = image.voxels[block]
+        return around.ravel() if mask is None else np.compress(mask.ravel(), around)  # compress: fastest on a block view
     return image.voxels.ravel()[_union_of_voxels(image.grid, shapes)]
 
 
