@@ -8,7 +8,7 @@ Arrays follow Slicer's numpy order [k, j, i]; matrices map (i, j, k, 1) to world
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -120,12 +120,22 @@ class Labelmap:
         return result
 
 
+class BoxVoxels(NamedTuple):
+    """The voxels of a box on a grid: a block of the grid (numpy slices, order [k, j, i]) and a
+    boolean mask over it, None when the box fills its block; `within` when the whole box lies
+    inside the grid's field of view."""
+
+    block: tuple[slice, slice, slice]
+    mask: np.ndarray | None
+    within: bool
+
+
 def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     """Flat indices (into an array of `grid.shape`) of the voxels whose centres lie in `shape`."""
     if isinstance(shape, Box):
-        block, mask = box_voxels(grid, shape)
-        indices = _block_indices(grid, block)
-        return indices if mask is None else indices[mask.ravel()]
+        voxels = box_voxels(grid, shape)
+        indices = _block_indices(grid, voxels.block)
+        return indices if voxels.mask is None else indices[voxels.mask.ravel()]
     span = _voxel_span(grid, shape)
     if span is None:
         return np.empty(0, dtype=np.int64)
@@ -133,37 +143,38 @@ def voxel_indices(grid: Grid, shape: Shape) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
-def box_voxels(grid: Grid, box: Box) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
-    """The voxels whose centres lie in a box: the block of the grid around the box (numpy slices,
-    order [k, j, i]) and a boolean mask over that block, or None for the mask when the box fills
-    its block, as a box parallel to the grid's planes does (the usual case of an ROI drawn on the
-    volume it measures). Values are then read from the block with no index per voxel.
+def box_voxels(grid: Grid, box: Box) -> BoxVoxels:
+    """The voxels whose centres lie in a box, as the block of the grid around it and a mask over
+    that block (no mask when the box is parallel to the grid's planes and fills its block, the
+    usual case of an ROI drawn on the volume it measures), so that values are read from the block
+    with no index per voxel.
 
     A convex box cuts each row of voxels along i in one run, whose ends follow from its faces
     (with the tolerance `Box.contains` uses, so the two agree but for a voxel centre within
     rounding error, about 1e-12 mm, of that tolerance): work and memory grow with the box's block,
     never with a point test per voxel, which keeps a live update of all regions within milliseconds.
     """
-    span = _voxel_span(grid, box)
+    bounds = _ijk_bounds(grid, box)
+    within = _within(grid, *bounds)
+    span = _span(grid, *bounds)
     if span is None:
-        return (slice(0, 0),) * 3, None
+        return BoxVoxels((slice(0, 0),) * 3, None, within)
     lo, hi = span
     steps, origin, limit = _box_frame(grid, box)
     ends = _aligned_block(steps, origin, limit, lo, hi)
     if ends is not None:
-        return _slices(*ends), None
+        return BoxVoxels(_slices(*ends), None, within)
     i, j, k = (np.arange(lo[axis], hi[axis] + 1) for axis in range(3))
     row_origins = (origin[:, None, None] + steps[:, 2, None, None] * k[:, None] + steps[:, 1, None, None] * j).reshape(3, -1)
     enter, leave = _row_bounds(row_origins, steps[:, 0], limit, grid.spacing[0])
     inside = (i >= enter[:, None]) & (i <= leave[:, None])
-    return _slices(lo, hi), inside.reshape(len(k), len(j), len(i))
+    return BoxVoxels(_slices(lo, hi), inside.reshape(len(k), len(j), len(i)), within)
 
 
 def lies_within(grid: Grid, shape: Shape) -> bool:
     """True when the whole shape lies inside the grid's field of view."""
     if isinstance(shape, Box):
-        low, high = _ijk_bounds(grid, shape)
-        return bool((low >= -0.5).all() and (high <= grid.size_ijk - 0.5).all())
+        return _within(grid, *_ijk_bounds(grid, shape))
     corners = shape.corners_world()
     return bool(corners.size) and bool(np.all(grid.encloses(corners)))
 
@@ -188,13 +199,19 @@ def _ijk_bounds(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | Non
     return corners_ijk.min(axis=0), corners_ijk.max(axis=0)
 
 
+def _within(grid: Grid, low: np.ndarray, high: np.ndarray) -> bool:
+    return bool((low >= -0.5).all() and (high <= grid.size_ijk - 0.5).all())
+
+
 def _voxel_span(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
     """First and last (i, j, k) of the grid's voxels around the shape; None when none are."""
     bounds = _ijk_bounds(grid, shape)
-    if bounds is None:
-        return None
-    lo = np.maximum(np.floor(bounds[0]), 0).astype(np.int64)
-    hi = np.minimum(np.ceil(bounds[1]), grid.size_ijk - 1).astype(np.int64)
+    return None if bounds is None else _span(grid, *bounds)
+
+
+def _span(grid: Grid, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    lo = np.maximum(np.floor(low), 0).astype(np.int64)
+    hi = np.minimum(np.ceil(high), grid.size_ijk - 1).astype(np.int64)
     return None if (hi < lo).any() else (lo, hi)
 
 

@@ -129,10 +129,9 @@ def measure_region(name: str, sources: list[RegionSource], images: list[Sequence
 
 
 def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStats | None:
-    values = _region_values(image, shapes)
-    for label, shape in shapes:
-        if not lies_within(image.grid, shape):
-            warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
+    values, outside = _region_values(image, shapes)
+    for label in outside:
+        warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
     if values.size == 0:
         warnings.append(f"{name}: no {image.role} voxel centre falls inside the region; not measured on {image.role}")
         return None
@@ -148,14 +147,18 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
     return statistics(values, image.grid.voxel_volume)
 
 
-def _region_values(image: SequenceImage, shapes: list[tuple[str, Shape]]) -> np.ndarray:
-    """The region's voxel values on one image, in array order: a single box is read from the block
-    around it, several boxes or a segment through the indices of their voxels."""
+def _region_values(image: SequenceImage, shapes: list[tuple[str, Shape]]) -> tuple[np.ndarray, list[str]]:
+    """The region's voxel values on one image, in array order, and the labels of its shapes that
+    reach outside the image's field of view. A single box is read from the block around it,
+    several boxes or a segment through the indices of their voxels."""
     if len(shapes) == 1 and isinstance(shapes[0][1], Box):
-        block, mask = box_voxels(image.grid, shapes[0][1])
-        around = image.voxels[block]
-        return around.ravel() if mask is None else np.compress(mask.ravel(), around)  # compress: fastest on a block view
-    return image.voxels.ravel()[_union_of_voxels(image.grid, shapes)]
+        label, box = shapes[0]
+        voxels = box_voxels(image.grid, box)
+        around = image.voxels[voxels.block]
+        values = around.ravel() if voxels.mask is None else np.compress(voxels.mask.ravel(), around)  # fastest on a view
+        return values, [] if voxels.within else [label]
+    outside = [label for label, shape in shapes if not lies_within(image.grid, shape)]
+    return image.voxels.ravel()[_union_of_voxels(image.grid, shapes)], outside
 
 
 def _union_of_voxels(grid: Grid, shapes: list[tuple[str, Shape]]) -> np.ndarray:
