@@ -16,17 +16,8 @@ from hypothesis import strategies as st
 
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.clinical import clinical_terms, validate_clinical
-from EMHAssistLib.differential import (
-    DATA_FILES,
-    OPERATORS,
-    QUANTITIES,
-    Knowledge,
-    assess,
-    explain,
-    knowledge,
-    rank,
-    summary_lines,
-)
+from EMHAssistLib.differential import Knowledge, assess, explain, knowledge, rank, summary_lines
+from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import DATA_DIR, load
 
@@ -704,7 +695,7 @@ def test_the_required_diagnoses_exist():
 def test_every_feature_has_a_definition_a_source_and_wording_both_ways():
     for feature in raw_files()["features"]["features"]:
         for test in simple_tests(feature["test"]):
-            assert sum(key in test for key in QUANTITIES) == 1 and test["op"] in OPERATORS, feature["id"]
+            assert sum(key in test for key in QUANTITIES) == 1 and test["op"] in OPERAND_KEYS, feature["id"]
         assert feature["source"].strip() and (feature["source"] == "expert rule" or feature["refs"]), feature["id"]
         for outcome in ("present", "absent"):
             assert feature["text"][outcome]["finding"].strip() and feature["text"][outcome]["meaning"].strip(), feature[

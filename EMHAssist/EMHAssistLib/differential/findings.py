@@ -1,0 +1,303 @@
+"""Reading the report: every feature of the knowledge evaluated on the measured quantities.
+
+A quantity with a 95 % interval is decided on the interval: a feature is present when the whole
+interval lies on its side of the threshold, absent when the whole interval lies on the other side,
+and undecided (listed, not counted) when the interval straddles it. A feature whose inputs were not
+measured is left out with what it lacks, never counted as negative evidence.
+"""
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+from ..knowledge import load
+from .rules import (
+    ABSENT,
+    OPERAND_KEYS,
+    PRESENT,
+    QUANTITIES,
+    UNDECIDED,
+    Feature,
+    Knowledge,
+    is_number,
+    knowledge,
+    ratio_inputs,
+)
+
+_VERTEBRA = re.compile(r"^\s*([A-Za-z])\s*(\d{1,2})\s*$")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One quantity as measured: a value, its 95 % interval (equal bounds when exact) and its wording."""
+
+    value: Any
+    low: Any
+    high: Any
+    shown: str
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    kind: str  # "sequence", "region", "morphology", "levels" or "report"
+    name: str
+    sequence: str = ""
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        return {
+            "sequence": f"no {self.name} sequence",
+            "region": f"no {self.name} region measured on {self.sequence}",
+            "morphology": f"no morphology '{self.name}'",
+            "levels": f"no levels for the {self.name}",
+            "report": f"'{self.name}' is not in the report",
+        }[self.kind]
+
+    @property
+    def action(self) -> str:
+        return {
+            "sequence": f"Add the {self.name} sequence",
+            "region": f"Outline the {self.name} region on {self.sequence}",
+            "morphology": f"Assess the {self.label} (morphology '{self.name}')",
+            "levels": f"Mark the levels of the {self.name}",
+            "report": f"Add '{self.name}' to the report",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A test's reading of the report: present, absent or undecided, with what was measured."""
+
+    state: str
+    value: Any
+    shown: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    feature: Feature
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    feature: Feature
+    missing: tuple[MissingInput, ...]
+
+
+def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation], list[Unmeasured]]:
+    """Every feature of the knowledge, evaluated on the report or left out with what it lacks."""
+    kb = kb or knowledge()
+    observations, unmeasured = [], []
+    for feature in kb.features:
+        result = _evaluate(feature.test, report, kb)
+        if isinstance(result, Verdict):
+            observations.append(Observation(feature, result))
+        else:
+            unmeasured.append(Unmeasured(feature, result))
+    return observations, unmeasured
+
+
+def _evaluate(test: dict, report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+    if "all" in test:
+        return _evaluate_all(test["all"], report, kb)
+    kind = next(key for key in QUANTITIES if key in test)
+    reading = _READERS[kind](test, report, kb)
+    if not isinstance(reading, Reading):
+        return reading
+    decide = _DECIDERS[test["op"]]
+    return Verdict(decide(reading, test[OPERAND_KEYS[test["op"]]]), reading.value, reading.shown)
+
+
+def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+    parts = [(test, _evaluate(test, report, kb)) for test in tests]
+    missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Verdict) for m in part))
+    if missing:
+        return missing
+    states = [part.state for _, part in parts]
+    # One part clearly failing settles the combination even when another part is undecided.
+    state = ABSENT if ABSENT in states else PRESENT if all(s == PRESENT for s in states) else UNDECIDED
+    value = {_quantity_name(test): part.value for test, part in parts}
+    return Verdict(state, value, "; ".join(part.shown for _, part in parts))
+
+
+def _quantity_name(test: dict) -> str:
+    kind = next(key for key in QUANTITIES if key in test)
+    return test[kind] if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
+
+
+def _read_ratio(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test["ratio"]
+    entry = (report.get("ratios") or {}).get(key)
+    if entry is None:
+        return _missing_measurements(report, ratio_inputs(key)) or (MissingInput("report", f"ratios.{key}"),)
+    value, low, high = _interval(entry, f"ratios.{key}")
+    return Reading(value, low, high, f"ratio {value:.2f}, 95 % CI {low:.2f}-{high:.2f}")
+
+
+def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test["enhancement"]
+    entry = (report.get("enhancement") or {}).get(region)
+    if entry is None:
+        roles = load("measurement")["enhancement"]
+        inputs = [(region, roles["post"]), (region, roles["pre"])]
+        return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
+    value, low, high = _interval(entry, f"enhancement.{region}")
+    return Reading(
+        value, low, high, f"enhancement {value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
+    )
+
+
+def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region, sequence = test["region_mean"], test["sequence"]
+    stats = ((report.get("regions") or {}).get(region) or {}).get(sequence)
+    if stats is None:
+        return _missing_measurements(report, [(region, sequence)])
+    where = f"regions.{region}.{sequence}"
+    mean = stats.get("mean") if isinstance(stats, dict) else None
+    if not is_number(mean):
+        raise InputError("report", f"{where} needs a finite 'mean'")
+    half_width = _half_width(stats)
+    unit = kb.units.get(test.get("unit") or "")
+    factor, read_as = _unit_scale(unit, mean) if unit else (1.0, "")
+    value, low, high = mean * factor, (mean - half_width) * factor, (mean + half_width) * factor
+    canonical = f" {unit['canonical']}" if unit else ""
+    read = f", map read as {read_as}" if unit else ""
+    return Reading(value, low, high, f"mean {sequence} {value:.2f}{canonical}, 95 % CI {low:.2f}-{high:.2f}{read}")
+
+
+def _half_width(stats: dict) -> float:
+    sd, n = stats.get("sd"), stats.get("n")
+    if is_number(sd) and is_number(n) and n > 0:
+        return load("measurement")["ci_z"] * sd / math.sqrt(n)
+    return 0.0
+
+
+def _unit_scale(unit: dict, mean: float) -> tuple[float, str]:
+    # The last scale has no upper limit (checked on load), so one always matches.
+    scale = next(s for s in unit["scales"] if "below" not in s or abs(mean) < s["below"])
+    return scale["factor"], scale["read_as"]
+
+
+def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test["morphology"]
+    value = (report.get("morphology") or {}).get(key)
+    spec = kb.morphology[key]
+    if value is None:
+        return (MissingInput("morphology", key, label=spec["label"]),)
+    _check_morphology_value(key, value, spec)
+    if spec["type"] == "bool":
+        return Reading(value, None, None, f"{spec['label']}: {'yes' if value else 'no'}, reader's assessment")
+    if spec["type"] == "category":
+        return Reading(value, None, None, f"{spec['label']}: {value.replace('_', ' ')}")
+    return Reading(value, value, value, f"{spec['label']} {value:g}")
+
+
+def _check_morphology_value(key: str, value: Any, spec: dict) -> None:
+    valid = {
+        "bool": lambda: isinstance(value, bool),
+        "number": lambda: is_number(value),
+        "category": lambda: value in spec.get("values", []),
+    }[spec["type"]]()
+    if not valid:
+        expected = {
+            "bool": "true or false",
+            "number": "a number",
+            "category": f"one of {', '.join(spec.get('values', []))}",
+        }[spec["type"]]
+        raise InputError("report morphology", f"'{key}' must be {expected}, not {value!r}")
+
+
+def _read_levels_spanned(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test["levels_spanned"]
+    counted = (report.get("morphology") or {}).get(f"{region}_levels_spanned")
+    if counted is not None:
+        _check_morphology_value(f"{region}_levels_spanned", counted, {"type": "number"})
+        return Reading(counted, counted, counted, f"{counted:g} levels")
+    span = ((report.get("levels") or {}).get(region)) or {}
+    if not span.get("from") or not span.get("to"):
+        return (MissingInput("levels", region),)
+    count = abs(_vertebra_code(span["to"]) - _vertebra_code(span["from"])) + 1
+    return Reading(count, count, count, f"{count} levels, {span['from']}-{span['to']}")
+
+
+def _vertebra_code(name: Any) -> int:
+    match = _VERTEBRA.match(name) if isinstance(name, str) else None
+    if match:
+        prefix, number = match.group(1).upper(), int(match.group(2))
+        for region in load("levels")["coding"]["regions"]:
+            if region["prefix"] == prefix and 1 <= number <= region["count"]:
+                return region["offset"] + number
+    raise InputError("report levels", f"{name!r} is not a vertebra name (C1-C7, T1-T12, L1-L5, S1-S5)")
+
+
+def _interval(entry: Any, where: str) -> tuple[float, float, float]:
+    value = entry.get("value") if isinstance(entry, dict) else None
+    if not is_number(value):
+        raise InputError("report", f"{where} needs a finite 'value'")
+    bounds = entry.get("ci95") or [value, value]
+    pair = isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(map(is_number, bounds))
+    if not (pair and bounds[0] <= value <= bounds[1]):
+        raise InputError("report", f"{where}: 'ci95' must be [low, high] around the value, not {bounds!r}")
+    return value, bounds[0], bounds[1]
+
+
+def _missing_measurements(report: dict, inputs: list[tuple[str, str]]) -> tuple[MissingInput, ...]:
+    regions = report.get("regions") or {}
+    measured_sequences = {sequence for by_sequence in regions.values() for sequence in by_sequence}
+    missing = [MissingInput("sequence", s) for s in dict.fromkeys(s for _, s in inputs) if s not in measured_sequences]
+    missing += [
+        MissingInput("region", region, sequence)
+        for region, sequence in inputs
+        if sequence in measured_sequences and sequence not in (regions.get(region) or {})
+    ]
+    return tuple(missing)
+
+
+def _above(reading: Reading, threshold: float) -> str:
+    return PRESENT if reading.low > threshold else ABSENT if reading.high <= threshold else UNDECIDED
+
+
+def _below(reading: Reading, threshold: float) -> str:
+    return PRESENT if reading.high < threshold else ABSENT if reading.low >= threshold else UNDECIDED
+
+
+def _at_least(reading: Reading, threshold: float) -> str:
+    return PRESENT if reading.low >= threshold else ABSENT if reading.high < threshold else UNDECIDED
+
+
+def _within(reading: Reading, bounds: list[float]) -> str:
+    low, high = bounds
+    if low <= reading.low and reading.high <= high:
+        return PRESENT
+    return ABSENT if reading.high < low or reading.low > high else UNDECIDED
+
+
+def _equals(reading: Reading, value: Any) -> str:
+    return PRESENT if reading.value == value else ABSENT
+
+
+def _one_of(reading: Reading, values: list[str]) -> str:
+    return PRESENT if reading.value in values else ABSENT
+
+
+_DECIDERS: dict[str, Callable[[Reading, Any], str]] = {
+    ">": _above,
+    "<": _below,
+    ">=": _at_least,
+    "between": _within,
+    "is": _equals,
+    "in": _one_of,
+}
+
+_READERS: dict[str, Callable[[dict, dict, Knowledge], Reading | tuple[MissingInput, ...]]] = {
+    "ratio": _read_ratio,
+    "enhancement": _read_enhancement,
+    "region_mean": _read_region_mean,
+    "morphology": _read_morphology,
+    "levels_spanned": _read_levels_spanned,
+}

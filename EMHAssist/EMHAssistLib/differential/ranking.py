@@ -1,0 +1,301 @@
+"""Ranking and explaining the differential from the features observed in a report.
+
+The prior comes from stated expert base rates times clinical factors (the strongest per group).
+Posterior log-odds are the log prior plus the sum of the evidence (naive Bayes), normalised over
+the candidates. Caps: no likelihood ratio beyond 20 or below 1/20 per feature; features of one
+group (the same marrow against muscle and disc) share one weight; and a floor mixes the
+probabilities with a uniform 0.5 % per candidate, which bounds the total (no candidate above
+96.5 % with eight candidates) while keeping every monotonicity of naive Bayes.
+"""
+
+import math
+from collections import Counter
+
+from .. import CAVEAT
+from ..clinical import validate_clinical
+from .findings import MissingInput, Observation, Unmeasured, observe
+from .rules import (
+    THRESHOLD_STATUSES,
+    UNDECIDED,
+    Diagnosis,
+    Feature,
+    Knowledge,
+    PriorModifier,
+    SeparatingTest,
+    Weight,
+    knowledge,
+)
+
+_STRONG = math.log(4) - 1e-9
+
+
+def rank(report: dict) -> list[dict]:
+    """The candidate diagnoses with probabilities, priors and the evidence for and against each."""
+    kb = knowledge()
+    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
+    priors, prior_factors = _clinical_priors(kb, clinical)
+    observations, _ = observe(report, kb)
+    evidence = _evidence(kb, observations)
+    scores = {dx: math.log(priors[dx]) + sum(item["weight"] for item in evidence[dx]) for dx in kb.diagnoses}
+    probabilities = _floored_softmax(scores, kb.floor)
+    ranking = [
+        {
+            "id": dx,
+            "name": kb.diagnoses[dx].name,
+            "summary": kb.diagnoses[dx].summary,
+            "probability": probabilities[dx],
+            "prior": priors[dx],
+            "prior_factors": prior_factors[dx],
+            "evidence": sorted(evidence[dx], key=lambda item: -abs(item["weight"])),
+        }
+        for dx in kb.diagnoses
+    ]
+    return sorted(ranking, key=lambda entry: -entry["probability"])
+
+
+def _clinical_priors(kb: Knowledge, clinical: dict) -> tuple[dict[str, float], dict[str, list[dict]]]:
+    weights = dict(kb.base_priors)
+    factors: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
+    applying = [m for m in kb.modifiers if _modifier_applies(m, clinical)]
+    for group in dict.fromkeys(m.group for m in applying):
+        in_group = [m for m in applying if m.group == group]
+        for dx in kb.diagnoses:
+            # Within a group only the strongest push each way counts: overlapping terms (thalassemia
+            # and chronic anaemia) describe one background, not two.
+            raising = [m for m in in_group if m.factors.get(dx, 1) > 1]
+            lowering = [m for m in in_group if m.factors.get(dx, 1) < 1]
+            chosen = [max(raising, key=lambda m: m.factors[dx])] if raising else []
+            chosen += [min(lowering, key=lambda m: m.factors[dx])] if lowering else []
+            for modifier in chosen:
+                weights[dx] *= modifier.factors[dx]
+                factors[dx].append(_prior_factor(kb, modifier, dx, clinical))
+    total = sum(weights.values())
+    return {dx: weight / total for dx, weight in weights.items()}, factors
+
+
+def _modifier_applies(modifier: PriorModifier, clinical: dict) -> bool:
+    age = clinical.get("age")
+    return {
+        "condition": lambda: modifier.operand in clinical.get("conditions", []),
+        "finding": lambda: modifier.operand in clinical.get("findings", []),
+        "primary": lambda: clinical.get("primary") == modifier.operand,
+        "age_at_least": lambda: age is not None and age >= modifier.operand,
+        "age_below": lambda: age is not None and age < modifier.operand,
+    }[modifier.condition]()
+
+
+def _prior_factor(kb: Knowledge, modifier: PriorModifier, dx: str, clinical: dict) -> dict:
+    if modifier.condition == "age_at_least":
+        term, label = "age", f"age {clinical['age']:g} ({modifier.operand:g} or over)"
+    elif modifier.condition == "age_below":
+        term, label = "age", f"age {clinical['age']:g} (under {modifier.operand:g})"
+    else:
+        term, label = modifier.operand, kb.terms.label(modifier.operand)
+    return {"term": term, "label": label, "factor": modifier.factors[dx], "reason": modifier.reason}
+
+
+def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[dict]]:
+    members = Counter(obs.feature.group for obs in observations if obs.feature.group)
+    evidence: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
+    for obs in observations:
+        if obs.verdict.state == UNDECIDED:
+            continue
+        share = 1 / members[obs.feature.group] if obs.feature.group else 1.0
+        for dx, weight in obs.feature.weights[obs.verdict.state].items():
+            evidence[dx].append(_evidence_item(kb, obs, kb.diagnoses[dx], weight, share))
+    return evidence
+
+
+def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight: Weight, share: float) -> dict:
+    feature = obs.feature
+    finding, meaning = feature.text[obs.verdict.state]
+    counted = weight.log_lr * share
+    refs = tuple(dict.fromkeys(feature.refs + weight.refs))
+    stated = f"{finding} ({obs.verdict.shown})"
+    verdict = f"{_verb(counted)} {diagnosis.short} ({_strength(kb, feature, weight, share)})"
+    return {
+        "feature": feature.id,
+        "state": obs.verdict.state,
+        "value": obs.verdict.value,
+        "supports": counted > 0,
+        "weight": counted,
+        "lr": math.exp(counted),
+        "kind": weight.kind,
+        "basis": weight.basis,
+        "finding": stated,
+        "text": f"{stated}: {meaning}. {verdict}.",
+        "rule": feature.rule,
+        "refs": list(refs),
+    }
+
+
+def _verb(log_lr: float) -> str:
+    if log_lr >= _STRONG:
+        return "Strongly favours"
+    if log_lr > 0:
+        return "Favours"
+    return "Strongly argues against" if log_lr <= -_STRONG else "Argues against"
+
+
+def _strength(kb: Knowledge, feature: Feature, weight: Weight, share: float) -> str:
+    if weight.kind == "sourced":
+        cited = ", ".join(kb.references[ref]["short"] for ref in weight.refs) or feature.source
+        parts = [f"likelihood ratio {weight.stated_lr:.2g}, {cited}"]
+        if weight.capped:
+            parts.append(f"counted as {math.exp(weight.log_lr):.2g} by the per-feature cap")
+    else:
+        parts = [f"expert weight, likelihood ratio {weight.stated_lr:g}"]
+    if share < 1:
+        parts.append(f"counted at 1/{round(1 / share)}: one of the measurements grouped as '{feature.group}'")
+    if feature.threshold_status == "proposed":
+        parts.append(THRESHOLD_STATUSES["proposed"])
+    return "; ".join(parts)
+
+
+def _floored_softmax(scores: dict[str, float], floor: float) -> dict[str, float]:
+    top = max(scores.values())
+    exponentials = {dx: math.exp(score - top) for dx, score in scores.items()}
+    total = sum(exponentials.values())
+    spread = 1 - floor * len(scores)
+    return {dx: floor + spread * value / total for dx, value in exponentials.items()}
+
+
+# --- explanation -----------------------------------------------------------------------------------
+
+
+def explain(report: dict, ranking: list[dict]) -> dict:
+    """What the ranking could not use, what stayed undecided, and what would best separate the top two."""
+    kb = knowledge()
+    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
+    observations, unmeasured = observe(report, kb)
+    return {
+        "caveat": CAVEAT,
+        "knowledge": {
+            "versions": kb.versions,
+            "max_likelihood_ratio": kb.max_lr,
+            "probability_floor": kb.floor,
+            "grades": kb.grades,
+            "groups": kb.groups,
+        },
+        "neutral_clinical_terms": _neutral_terms(kb, clinical),
+        "not_measured": [
+            {"feature": u.feature.id, "name": u.feature.name, "missing": [m.text for m in u.missing]}
+            for u in unmeasured
+        ],
+        "observed": [_observed(obs) for obs in observations],
+        "undecided": [_undecided(obs) for obs in observations if obs.verdict.state == UNDECIDED],
+        "next_best": _next_best(kb, ranking, observations, unmeasured),
+    }
+
+
+def assess(report: dict) -> dict:
+    """The differential section of the JSON report: the ranking and its explanation."""
+    ranking = rank(report)
+    return {"differential": ranking, **explain(report, ranking)}
+
+
+def _neutral_terms(kb: Knowledge, clinical: dict) -> list[dict]:
+    given = clinical.get("conditions", []) + clinical.get("findings", [])
+    return [
+        {"term": t, "label": kb.terms.label(t), "reason": kb.neutral_terms[t]} for t in given if t in kb.neutral_terms
+    ]
+
+
+def _observed(obs: Observation) -> dict:
+    return {
+        "feature": obs.feature.id,
+        "name": obs.feature.name,
+        "state": obs.verdict.state,
+        "value": obs.verdict.value,
+        "finding": obs.verdict.shown,
+        "rule": obs.feature.rule,
+        "threshold": obs.feature.threshold_basis,
+    }
+
+
+def _undecided(obs: Observation) -> dict:
+    straddles = "the 95 % interval straddles the threshold, so it is not counted; a larger region narrows it"
+    return {**_observed(obs), "text": f"{obs.feature.name} ({obs.verdict.shown}): {straddles}"}
+
+
+def _next_best(
+    kb: Knowledge, ranking: list[dict], observations: list[Observation], unmeasured: list[Unmeasured]
+) -> dict:
+    """The missing input and the outside test that could best separate the two leading candidates."""
+    first, second = ranking[0]["id"], ranking[1]["id"]
+    imaging = _best_missing_input(kb, first, second, observations, unmeasured)
+    test = _best_test(kb, first, second)
+    fallback = None if imaging or test else {**kb.fallback, "text": f"{kb.fallback['name']}: {kb.fallback['why']}."}
+    best = max([choice for choice in (imaging, test) if choice], key=lambda c: c["odds_factor"], default=fallback)
+    return {"between": [first, second], "imaging": imaging, "test": test, "fallback": fallback, "text": best["text"]}
+
+
+def _best_missing_input(
+    kb: Knowledge, first: str, second: str, observations: list[Observation], unmeasured: list[Unmeasured]
+) -> dict | None:
+    # Credit an input only with the features it alone would unlock, and only with the single most
+    # separating of them: the features of one sequence are mostly exclusive bands of one ratio.
+    measured_groups = Counter(obs.feature.group for obs in observations if obs.feature.group)
+
+    def separation(feature: Feature) -> float:
+        share = 1 / (measured_groups[feature.group] + 1) if feature.group else 1.0
+        return feature.separation(first, second) * share
+
+    candidates: dict[MissingInput, list[Feature]] = {}
+    for item in unmeasured:
+        if len(item.missing) == 1 and separation(item.feature) > 0:
+            candidates.setdefault(item.missing[0], []).append(item.feature)
+    if not candidates:
+        return None
+    missing, features = max(candidates.items(), key=lambda kv: max(map(separation, kv[1])))
+    strongest = max(features, key=separation)
+    factor = math.exp(separation(strongest))
+    names = ", ".join(f"'{f.name}'" for f in features)
+    text = (
+        f"{missing.action}: it would measure {names}; '{strongest.name}' alone can shift the odds of "
+        f"{kb.diagnoses[first].short} against {kb.diagnoses[second].short} by up to ×{factor:.3g}."
+    )
+    return {
+        "input": missing.text,
+        "action": missing.action,
+        "features": [f.id for f in features],
+        "odds_factor": factor,
+        "text": text,
+    }
+
+
+def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
+    def separation(test: SeparatingTest) -> float:
+        return abs(test.log_lr.get(first, 0.0) - test.log_lr.get(second, 0.0))
+
+    useful = [test for test in kb.tests if separation(test) > 0]
+    if not useful:
+        return None
+    test = max(useful, key=separation)
+    factor = math.exp(separation(test))
+    pair = f"{kb.diagnoses[first].short} and {kb.diagnoses[second].short}"
+    text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {pair})."
+    return {"id": test.id, "name": test.name, "odds_factor": factor, "text": text, "refs": list(test.refs)}
+
+
+# --- text output -----------------------------------------------------------------------------------
+
+
+def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
+    """The caveat, then the top `n` candidates with their probability, prior and main reasons."""
+    lines = [CAVEAT, "Differential (probability; prior from the clinical context):"]
+    for place, entry in enumerate(ranking[:n], start=1):
+        lines.append(f"{place}. {entry['name']}: {_percent(entry['probability'])} (prior {_percent(entry['prior'])})")
+        reasons_for = [item["finding"] for item in entry["evidence"] if item["supports"]][:2]
+        reasons_against = [item["finding"] for item in entry["evidence"] if not item["supports"]][:2]
+        if reasons_for:
+            lines.append(f"   for: {'; '.join(reasons_for)}")
+        if reasons_against:
+            lines.append(f"   against: {'; '.join(reasons_against)}")
+        if entry["prior_factors"]:
+            lines.append("   prior: " + ", ".join(f"{f['label']} ×{f['factor']:g}" for f in entry["prior_factors"]))
+    return lines
+
+
+def _percent(probability: float) -> str:
+    return "<1 %" if probability < 0.005 else f"{probability:.0%}".replace("%", " %")

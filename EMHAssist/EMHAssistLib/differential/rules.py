@@ -1,0 +1,588 @@
+"""The differential's knowledge: the data files of `data/differential/`, validated on load.
+
+Each feature is a test on one or more report quantities (a ratio, an enhancement, a region mean, a
+morphology finding, the levels a mass spans), read by an operator against a threshold, range,
+flag or list of categories; each outcome carries per diagnosis a likelihood ratio (sourced) or a
+grade (expert). A malformed entry is refused with an `InputError` naming the file and the entry.
+"""
+
+import functools
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from ..clinical import ClinicalTerms
+from ..errors import InputError
+from ..knowledge import load
+
+DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
+PRESENT, ABSENT, UNDECIDED = "present", "absent", "undecided"
+STATES = (PRESENT, ABSENT)
+THRESHOLD_STATUSES = {
+    "proposed": "threshold proposed by EMHAssist",
+    "published": "published threshold",
+    "reader": "reader's assessment",
+}
+QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned")
+# Each operator of a feature test and the key of the test that holds its operand.
+OPERAND_KEYS = {
+    ">": "threshold",
+    "<": "threshold",
+    ">=": "threshold",
+    "between": "range",
+    "is": "value",
+    "in": "values",
+}
+PRIOR_CONDITIONS = ("condition", "finding", "primary", "age_at_least", "age_below")
+_REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
+_SEQUENCE_RATIO = re.compile(r"^(\w+)/(\w+) (\w+)$")
+_SYMBOLS = {">": ">", "<": "<", ">=": "≥"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    name: str
+    short: str
+    summary: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One state's effect on one diagnosis: a stated likelihood ratio and the log-LR counted."""
+
+    stated_lr: float
+    log_lr: float
+    kind: str
+    basis: str
+    refs: tuple[str, ...]
+
+    @property
+    def capped(self) -> bool:
+        return not math.isclose(self.log_lr, math.log(self.stated_lr))
+
+
+@dataclass(frozen=True)
+class Feature:
+    id: str
+    name: str
+    test: dict
+    rule: str
+    threshold_status: str
+    threshold_basis: str
+    source: str
+    refs: tuple[str, ...]
+    group: str | None
+    text: dict[str, tuple[str, str]]
+    weights: dict[str, dict[str, Weight]]
+
+    def separation(self, first: str, second: str) -> float:
+        """The largest log-odds shift between two diagnoses that either state can produce."""
+        return max(abs(self._log_lr(state, first) - self._log_lr(state, second)) for state in STATES)
+
+    def _log_lr(self, state: str, diagnosis: str) -> float:
+        weight = self.weights[state].get(diagnosis)
+        return weight.log_lr if weight else 0.0
+
+
+@dataclass(frozen=True)
+class PriorModifier:
+    condition: str
+    operand: Any
+    group: str
+    factors: dict[str, float]
+    reason: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SeparatingTest:
+    id: str
+    name: str
+    log_lr: dict[str, float]
+    why: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    versions: dict[str, int]
+    diagnoses: dict[str, Diagnosis]
+    features: tuple[Feature, ...]
+    base_priors: dict[str, float]
+    modifiers: tuple[PriorModifier, ...]
+    neutral_terms: dict[str, str]
+    references: dict[str, dict]
+    tests: tuple[SeparatingTest, ...]
+    fallback: dict
+    grades: dict[str, float]
+    max_lr: float
+    floor: float
+    morphology: dict[str, dict]
+    units: dict[str, dict]
+    groups: dict[str, str]
+    terms: ClinicalTerms
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> "Knowledge":
+        """Builds and checks the knowledge from the parsed data files, keyed by file stem."""
+        versions = {name: _version(raw.get(name), name) for name in DATA_FILES}
+        terms = ClinicalTerms.from_raw(raw["clinical_terms"], _subject("clinical_terms"))
+        references = _references(raw["references"])
+        diagnoses = _diagnoses(raw["diagnoses"])
+        settings = _feature_settings(raw["features"], len(diagnoses))
+        features = tuple(_features(raw["features"], diagnoses, settings))
+        base, modifiers, neutral = _priors(raw["priors"], diagnoses, terms)
+        tests, fallback = _separators(raw["separators"], diagnoses, settings["grades"])
+        knowledge = cls(
+            versions=versions,
+            diagnoses=diagnoses,
+            features=features,
+            base_priors=base,
+            modifiers=modifiers,
+            neutral_terms=neutral,
+            references=references,
+            tests=tests,
+            fallback=fallback,
+            terms=terms,
+            **settings,
+        )
+        _check_references_exist(knowledge)
+        return knowledge
+
+    def citations(self) -> dict[str, tuple[str, ...]]:
+        """Every reference id cited, mapped to where it is cited (for the reference check)."""
+        cited: dict[str, list[str]] = {}
+        places = [(f"diagnosis '{d.id}'", d.refs) for d in self.diagnoses.values()]
+        places += [(f"feature '{f.id}'", f.refs) for f in self.features]
+        places += [
+            (f"feature '{f.id}' {state} {dx}", weight.refs)
+            for f in self.features
+            for state, by_dx in f.weights.items()
+            for dx, weight in by_dx.items()
+        ]
+        places += [(f"prior modifier {m.condition} {m.operand}", m.refs) for m in self.modifiers]
+        places += [(f"test '{t.id}'", t.refs) for t in self.tests]
+        places += [("fallback", tuple(self.fallback["refs"]))]
+        for place, refs in places:
+            for ref in refs:
+                cited.setdefault(ref, []).append(place)
+        return {ref: tuple(where) for ref, where in cited.items()}
+
+
+@functools.cache
+def knowledge() -> Knowledge:
+    return Knowledge.from_raw({name: load(f"differential/{name}") for name in DATA_FILES})
+
+
+def _subject(name: str) -> str:
+    return f"EMHAssistLib/data/differential/{name}.json"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of one data file: what a validation error names."""
+
+    file: str
+    name: str
+
+    def require(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.fail(problem)
+
+    def fail(self, problem: str) -> NoReturn:
+        raise InputError(_subject(self.file), f"{self.name}: {problem}")
+
+    def refs(self, value: Any) -> tuple[str, ...]:
+        self.require(isinstance(value, list) and all(isinstance(r, str) for r in value), "'refs' must be a list of ids")
+        return tuple(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _version(data: Any, name: str) -> int:
+    entry = _Entry(name, "file")
+    entry.require(isinstance(data, dict), "must be a JSON object")
+    entry.require(isinstance(data.get("version"), int), "needs an integer 'version'")
+    return data["version"]
+
+
+def _references(data: dict) -> dict[str, dict]:
+    references = data.get("references")
+    _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
+    for ref_id, reference in references.items():
+        valid = isinstance(reference, dict) and _text(reference.get("short")) and _text(reference.get("citation"))
+        _Entry("references", f"reference '{ref_id}'").require(valid, "needs a 'short' name and a 'citation'")
+    return dict(references)
+
+
+def _diagnoses(data: dict) -> dict[str, Diagnosis]:
+    listed = data.get("diagnoses")
+    _Entry("diagnoses", "diagnoses").require(isinstance(listed, list) and len(listed) >= 2, "must list two or more")
+    diagnoses: dict[str, Diagnosis] = {}
+    for index, raw in enumerate(listed):
+        entry = _Entry("diagnoses", f"diagnosis {raw.get('id', index) if isinstance(raw, dict) else index}")
+        entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
+        entry.require(raw["id"] not in diagnoses, "the id is used twice")
+        entry.require(all(_text(raw.get(key)) for key in ("name", "short", "summary")), "needs name, short, summary")
+        refs = entry.refs(raw.get("refs"))
+        diagnoses[raw["id"]] = Diagnosis(raw["id"], raw["name"], raw["short"], raw["summary"], refs)
+    return diagnoses
+
+
+def _identifier(value: Any) -> bool:
+    return isinstance(value, str) and value.isidentifier()
+
+
+def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
+    caps = _Entry("features", "caps")
+    max_lr = (data.get("caps") or {}).get("max_likelihood_ratio")
+    floor = (data.get("caps") or {}).get("probability_floor")
+    caps.require(is_number(max_lr) and max_lr > 1, "'max_likelihood_ratio' must be a number above 1")
+    caps.require(
+        is_number(floor) and 0 <= floor < 1 / n_diagnoses, f"'probability_floor' must lie in [0, 1/{n_diagnoses})"
+    )
+    grades = data.get("grades")
+    _Entry("features", "grades").require(isinstance(grades, dict) and bool(grades), "must map grade -> {lr}")
+    for grade, spec in grades.items():
+        valid = isinstance(spec, dict) and is_number(spec.get("lr")) and spec["lr"] > 0
+        _Entry("features", f"grade '{grade}'").require(valid, "needs a positive 'lr'")
+    morphology = data.get("morphology")
+    _Entry("features", "morphology").require(isinstance(morphology, dict), "must declare the morphology keys")
+    for key, spec in morphology.items():
+        _check_morphology_spec(_Entry("features", f"morphology '{key}'"), spec)
+    units = data.get("units") or {}
+    for unit, spec in units.items():
+        _check_unit(_Entry("features", f"unit '{unit}'"), spec)
+    groups = data.get("groups") or {}
+    _Entry("features", "groups").require(isinstance(groups, dict), "must map group -> reason")
+    return {
+        "grades": {grade: spec["lr"] for grade, spec in grades.items()},
+        "max_lr": max_lr,
+        "floor": floor,
+        "morphology": dict(morphology),
+        "units": dict(units),
+        "groups": dict(groups),
+    }
+
+
+def _check_morphology_spec(entry: _Entry, spec: Any) -> None:
+    typed = isinstance(spec, dict) and spec.get("type") in ("bool", "number", "category") and _text(spec.get("label"))
+    entry.require(typed, "needs a 'type' (bool, number or category) and a 'label'")
+    if spec["type"] == "category":
+        values = spec.get("values")
+        entry.require(isinstance(values, list) and bool(values) and all(map(_text, values)), "needs its 'values'")
+
+
+def _check_unit(entry: _Entry, spec: Any) -> None:
+    scales = spec.get("scales") if isinstance(spec, dict) else None
+    entry.require(_text(spec.get("canonical")) and isinstance(scales, list) and bool(scales), "needs canonical, scales")
+    limits = [scale.get("below") for scale in scales[:-1]]
+    rising = all(is_number(limit) for limit in limits) and limits == sorted(limits) and "below" not in scales[-1]
+    entry.require(rising, "scales need rising 'below' limits, the last one open")
+    for scale in scales:
+        entry.require(is_number(scale.get("factor")) and scale["factor"] > 0, "each scale needs a positive 'factor'")
+        entry.require(_text(scale.get("read_as")), "each scale needs 'read_as'")
+
+
+def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> list[Feature]:
+    listed = data.get("features")
+    _Entry("features", "features").require(isinstance(listed, list) and bool(listed), "must be a non-empty list")
+    features: list[Feature] = []
+    for index, raw in enumerate(listed):
+        feature = _feature(raw, index, diagnoses, settings)
+        duplicate = any(f.id == feature.id for f in features)
+        _Entry("features", f"feature '{feature.id}'").require(not duplicate, "the id is used twice")
+        features.append(feature)
+    return features
+
+
+def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: dict) -> Feature:
+    entry = _Entry("features", f"feature '{raw.get('id', index)}'" if isinstance(raw, dict) else f"feature {index}")
+    entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
+    entry.require(_text(raw.get("name")), "needs a 'name'")
+    entry.require(isinstance(raw.get("test"), dict), "needs a 'test' (its definition on the report)")
+    _check_test(entry, raw["test"], settings)
+    threshold = raw.get("threshold")
+    statuses = ", ".join(THRESHOLD_STATUSES)
+    known_status = isinstance(threshold, dict) and threshold.get("status") in THRESHOLD_STATUSES
+    entry.require(
+        known_status and _text(threshold.get("basis")), f"needs 'threshold' with 'status' ({statuses}), 'basis'"
+    )
+    entry.require(_text(raw.get("source")), "needs a 'source' (a citation or \"expert rule\")")
+    group = raw.get("group")
+    entry.require(
+        group is None or group in settings["groups"], f"unknown group {group!r}; known: {', '.join(settings['groups'])}"
+    )
+    return Feature(
+        id=raw["id"],
+        name=raw["name"],
+        test=raw["test"],
+        rule=f"{_describe_test(raw['test'], settings)} ({THRESHOLD_STATUSES[threshold['status']]})",
+        threshold_status=threshold["status"],
+        threshold_basis=threshold["basis"],
+        source=raw["source"],
+        refs=entry.refs(raw.get("refs")),
+        group=group,
+        text=_feature_text(entry, raw.get("text")),
+        weights=_feature_weights(entry, raw.get("weights"), diagnoses, settings),
+    )
+
+
+def _feature_text(entry: _Entry, text: Any) -> dict[str, tuple[str, str]]:
+    wording: dict[str, tuple[str, str]] = {}
+    for state in STATES:
+        part = text.get(state) if isinstance(text, dict) else None
+        worded = isinstance(part, dict) and _text(part.get("finding")) and _text(part.get("meaning"))
+        entry.require(worded, f"needs text.{state} with a 'finding' and a 'meaning'")
+        wording[state] = (part["finding"], part["meaning"])
+    return wording
+
+
+def _feature_weights(
+    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: dict
+) -> dict[str, dict[str, Weight]]:
+    both = isinstance(weights, dict) and all(isinstance(weights.get(o), dict) for o in STATES)
+    entry.require(both, "needs 'weights' with 'present' and 'absent' objects (diagnosis -> grade or {lr})")
+    entry.require(any(weights[o] for o in STATES), "weighs no diagnosis in either direction")
+    parsed: dict[str, dict[str, Weight]] = {}
+    for state in STATES:
+        side = _Entry(entry.file, f"{entry.name} {state}")
+        unknown = [dx for dx in weights[state] if dx not in diagnoses]
+        side.require(not unknown, f"unknown diagnosis '{unknown[0] if unknown else ''}'; known: {', '.join(diagnoses)}")
+        parsed[state] = {
+            dx: _weight(_Entry(entry.file, f"{side.name} {dx}"), spec, settings) for dx, spec in weights[state].items()
+        }
+    return parsed
+
+
+def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
+    if isinstance(spec, str):
+        spec = {"grade": spec}
+    one_kind = isinstance(spec, dict) and (("lr" in spec) != ("grade" in spec))
+    entry.require(one_kind, "must be a grade or an object with exactly one of 'lr' and 'grade'")
+    if "lr" in spec:
+        sourced = is_number(spec["lr"]) and spec["lr"] > 0 and _text(spec.get("basis"))
+        entry.require(sourced, "a sourced weight needs a positive 'lr' and its 'basis'")
+        stated, kind = float(spec["lr"]), "sourced"
+    else:
+        grades = settings["grades"]
+        entry.require(spec["grade"] in grades, f"unknown grade {spec['grade']!r}; known: {', '.join(grades)}")
+        stated, kind = float(grades[spec["grade"]]), "expert"
+    cap = math.log(settings["max_lr"])
+    log_lr = max(-cap, min(cap, math.log(stated)))
+    return Weight(stated, log_lr, kind, spec.get("basis", ""), entry.refs(spec.get("refs", [])))
+
+
+def _check_test(entry: _Entry, test: dict, settings: dict) -> None:
+    if "all" in test:
+        parts = test["all"]
+        combined = set(test) == {"all"} and isinstance(parts, list) and len(parts) >= 2
+        entry.require(combined, "'all' takes a list of at least two tests and nothing else")
+        for part in parts:
+            entry.require(isinstance(part, dict) and "all" not in part, "'all' combines simple tests")
+            _check_test(entry, part, settings)
+        return
+    kinds = [key for key in QUANTITIES if key in test]
+    entry.require(len(kinds) == 1, f"a test reads exactly one of {', '.join(QUANTITIES)}")
+    entry.require(
+        test.get("op") in OPERAND_KEYS, f"unknown operator {test.get('op')!r}; known: {', '.join(OPERAND_KEYS)}"
+    )
+    _check_operand(entry, test)
+    _QUANTITY_CHECKS[kinds[0]](entry, test, settings)
+
+
+def _check_operand(entry: _Entry, test: dict) -> None:
+    operand_key = OPERAND_KEYS[test["op"]]
+    operand = test.get(operand_key)
+    valid = {
+        "threshold": lambda: is_number(operand),
+        "range": lambda: (
+            isinstance(operand, list) and len(operand) == 2 and all(map(is_number, operand)) and operand[0] < operand[1]
+        ),
+        "value": lambda: isinstance(operand, bool),
+        "values": lambda: isinstance(operand, list) and bool(operand) and all(isinstance(v, str) for v in operand),
+    }[operand_key]()
+    entry.require(valid, f"operator '{test['op']}' needs a valid '{operand_key}'")
+
+
+def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
+    vocabulary = load("vocabulary")
+    try:
+        inputs = ratio_inputs(test["ratio"])
+    except ValueError:
+        entry.fail(f"ratio '{test['ratio']}' is neither '<SEQ> <region>/<region>' nor '<SEQ>/<SEQ> <region>'")
+    known = all(region in vocabulary["regions"] and seq in vocabulary["sequences"] for region, seq in inputs)
+    entry.require(known, f"ratio '{test['ratio']}' names an unknown region or sequence")
+    _require_numeric_op(entry, test)
+
+
+def _check_enhancement_test(entry: _Entry, test: dict, settings: dict) -> None:
+    entry.require(test["enhancement"] in load("vocabulary")["regions"], f"unknown region '{test['enhancement']}'")
+    _require_numeric_op(entry, test)
+
+
+def _check_region_mean_test(entry: _Entry, test: dict, settings: dict) -> None:
+    vocabulary = load("vocabulary")
+    known = test["region_mean"] in vocabulary["regions"] and test.get("sequence") in vocabulary["sequences"]
+    entry.require(known, "a region mean needs a known region and 'sequence'")
+    entry.require(test.get("unit") is None or test["unit"] in settings["units"], f"unknown unit {test.get('unit')!r}")
+    _require_numeric_op(entry, test)
+
+
+def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
+    declared = settings["morphology"]
+    spec = declared.get(test["morphology"])
+    entry.require(
+        spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
+    )
+    allowed = {"bool": ("is",), "category": ("in",), "number": (">", "<", ">=", "between")}[spec["type"]]
+    entry.require(test["op"] in allowed, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
+    if spec["type"] == "category":
+        unknown = [v for v in test["values"] if v not in spec["values"]]
+        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec['values'])}")
+
+
+def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
+    key = f"{test['levels_spanned']}_levels_spanned"
+    declared = settings["morphology"].get(key, {}).get("type") == "number"
+    entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
+    _require_numeric_op(entry, test)
+
+
+def _require_numeric_op(entry: _Entry, test: dict) -> None:
+    entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
+
+
+_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
+    "ratio": _check_ratio_test,
+    "enhancement": _check_enhancement_test,
+    "region_mean": _check_region_mean_test,
+    "morphology": _check_morphology_test,
+    "levels_spanned": _check_levels_test,
+}
+
+
+def _describe_test(test: dict, settings: dict) -> str:
+    if "all" in test:
+        return " and ".join(_describe_test(part, settings) for part in test["all"])
+    kind = next(key for key in QUANTITIES if key in test)
+    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] != "number":
+        label = settings["morphology"][test["morphology"]]["label"]
+        return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
+    roles = load("measurement")["enhancement"]
+    subject = {
+        "ratio": lambda: test["ratio"],
+        "enhancement": lambda: f"enhancement ({roles['post']}/{roles['pre']} - 1) of the {test['enhancement']}",
+        "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
+        "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
+        "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",
+    }[kind]()
+    unit = f" {settings['units'][test['unit']]['canonical']}" if test.get("unit") else ""
+    if test["op"] == "between":
+        low, high = test["range"]
+        return f"{subject} within {low:g}-{high:g}{unit}"
+    return f"{subject} {_SYMBOLS[test['op']]} {test['threshold']:g}{unit}"
+
+
+def _priors(
+    data: dict, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms
+) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str]]:
+    base = data.get("base")
+    entry = _Entry("priors", "base")
+    entry.require(
+        isinstance(base, dict) and set(base) == set(diagnoses),
+        f"needs a prior for exactly the diagnoses {', '.join(diagnoses)}",
+    )
+    entry.require(all(is_number(p) and p > 0 for p in base.values()), "priors must be positive numbers")
+    entry.require(
+        math.isclose(sum(base.values()), 1.0, abs_tol=1e-6), f"priors must sum to 1, not {sum(base.values()):g}"
+    )
+    groups = data.get("groups")
+    _Entry("priors", "groups").require(isinstance(groups, dict) and bool(groups), "must map group -> meaning")
+    modifiers = tuple(
+        _prior_modifier(raw, index, diagnoses, terms, groups) for index, raw in enumerate(data.get("modifiers") or [])
+    )
+    neutral = data.get("neutral_terms") or {}
+    for term, reason in neutral.items():
+        entry = _Entry("priors", f"neutral term '{term}'")
+        entry.require(
+            term in terms.conditions or term in terms.findings, "is not a condition or finding of clinical_terms"
+        )
+        entry.require(_text(reason), "needs its reason")
+    return {dx: float(base[dx]) for dx in diagnoses}, modifiers, dict(neutral)
+
+
+def _prior_modifier(
+    raw: Any, index: int, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms, groups: dict
+) -> PriorModifier:
+    when = raw.get("when") if isinstance(raw, dict) else None
+    single = isinstance(when, dict) and len(when) == 1 and next(iter(when)) in PRIOR_CONDITIONS
+    _Entry("priors", f"modifier {index}").require(single, f"'when' needs exactly one of {', '.join(PRIOR_CONDITIONS)}")
+    condition, operand = next(iter(when.items()))
+    entry = _Entry("priors", f"modifier {condition} {operand}")
+    known = {"condition": terms.conditions, "finding": terms.findings, "primary": terms.primaries}.get(condition)
+    if known is not None:
+        entry.require(operand in known, f"unknown {condition} '{operand}'; known: {', '.join(known)}")
+    else:
+        entry.require(is_number(operand), "an age bound must be a number")
+    entry.require(raw.get("group") in groups, f"unknown group {raw.get('group')!r}; known: {', '.join(groups)}")
+    factors = raw.get("factors")
+    entry.require(isinstance(factors, dict) and bool(factors), "needs 'factors' (diagnosis -> multiplier)")
+    for dx, factor in factors.items():
+        entry.require(dx in diagnoses, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
+        entry.require(is_number(factor) and factor > 0, f"factor for '{dx}' must be a positive number")
+    entry.require(_text(raw.get("reason")), "needs a 'reason'")
+    return PriorModifier(condition, operand, raw["group"], dict(factors), raw["reason"], entry.refs(raw.get("refs")))
+
+
+def _separators(
+    data: dict, diagnoses: dict[str, Diagnosis], grades: dict[str, float]
+) -> tuple[tuple[SeparatingTest, ...], dict]:
+    tests = []
+    for index, raw in enumerate(data.get("tests") or []):
+        entry = _Entry("separators", f"test '{raw.get('id', index)}'" if isinstance(raw, dict) else f"test {index}")
+        named = isinstance(raw, dict) and all(_text(raw.get(key)) for key in ("id", "name", "why"))
+        entry.require(named, "needs 'id', 'name' and 'why'")
+        points_to = raw.get("points_to")
+        entry.require(isinstance(points_to, dict) and bool(points_to), "needs 'points_to' (diagnosis -> grade)")
+        for dx, grade in points_to.items():
+            entry.require(dx in diagnoses, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
+            entry.require(grade in grades, f"unknown grade {grade!r}; known: {', '.join(grades)}")
+        log_lr = {dx: math.log(grades[grade]) for dx, grade in points_to.items()}
+        tests.append(SeparatingTest(raw["id"], raw["name"], log_lr, raw["why"], entry.refs(raw.get("refs"))))
+    fallback = data.get("fallback")
+    entry = _Entry("separators", "fallback")
+    entry.require(
+        isinstance(fallback, dict) and _text(fallback.get("name")) and _text(fallback.get("why")), "needs name, why"
+    )
+    entry.refs(fallback.get("refs"))
+    return tuple(tests), dict(fallback)
+
+
+def _check_references_exist(kb: Knowledge) -> None:
+    for ref, places in kb.citations().items():
+        if ref not in kb.references:
+            raise InputError(_subject("references"), f"reference '{ref}' cited by {places[0]} is not defined")
+
+
+def ratio_inputs(key: str) -> list[tuple[str, str]]:
+    """The (region, sequence) measurements a ratio key needs."""
+    match = _REGION_RATIO.match(key)
+    if match:
+        sequence, numerator, denominator = match.groups()
+        return [(numerator, sequence), (denominator, sequence)]
+    match = _SEQUENCE_RATIO.match(key)
+    if match:
+        post, pre, region = match.groups()
+        return [(region, post), (region, pre)]
+    raise ValueError(key)
