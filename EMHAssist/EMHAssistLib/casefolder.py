@@ -18,7 +18,8 @@ from .clinical import validate_clinical
 from .errors import InputError
 from .knowledge import load
 from .nodes import set_volume_geometry
-from .study import RegionSource, Study, region_names, segment_sources, sequence_roles
+from .roles import role_of_name
+from .study import RegionSource, Study, region_names, segment_sources
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
@@ -121,11 +122,10 @@ def read_json(path: Path) -> dict:
 
 
 def _sequence_paths(folder: Path) -> dict[str, Path]:
-    roles = {role.lower(): role for role in sequence_roles()}
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        stem = path.name.lower() if path.is_dir() else _volume_stem(path.name)
-        role = roles.get(stem) if stem is not None else None
+        stem = path.name if path.is_dir() else _volume_stem(path.name)
+        role = role_of_name(stem) if stem is not None else None
         if role is None:
             continue
         if role in found:
