@@ -15,7 +15,7 @@ from .errors import InputError
 from .geometry import Labelmap
 from .knowledge import load
 from .ratios import enhancement, region_ratios, sequence_ratios
-from .regions import RegionStats, SequenceImage, measure_region
+from .regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
 from .study import Study, region_names, sequence_roles
 
 SCHEMA = "emhassist.report/1"
@@ -46,13 +46,26 @@ def analyze(study: Study) -> dict:
 def run_analysis(study: Study) -> Analysis:
     clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
     images = read_sequences(study)
+    measurements = {
+        region: measure_region(region, study.regions[region], images)
+        for region in _in_vocabulary_order(study.regions, region_names())
+    }
+    return assemble(study, clinical, images, measurements, assess_levels(study, images))
+
+
+def assemble(
+    study: Study,
+    clinical: dict,
+    images: list[SequenceImage],
+    measurements: dict[str, RegionMeasurement],
+    levels: LevelsOutcome,
+) -> Analysis:
+    """The report from its measured parts; a live update passes the parts it kept from earlier runs."""
     warnings = _missing_input_warnings(study)
     stats: dict[str, dict[str, RegionStats]] = {}
-    for region in _in_vocabulary_order(study.regions, region_names()):
-        measurement = measure_region(region, study.regions[region], images)
-        stats[region] = measurement.stats
-        warnings.extend(measurement.warnings)
-    levels = assess_levels(study, images)
+    for region in _in_vocabulary_order(measurements, region_names()):
+        stats[region] = measurements[region].stats
+        warnings.extend(measurements[region].warnings)
     warnings.extend(levels.warnings)
     report = {
         "schema": SCHEMA,
