@@ -1,0 +1,162 @@
+"""The panel's live analysis on real MRML: ROIs moved and resized give the same report as a fresh
+full analysis, only what a move changes is recomputed, removed nodes give warnings, and an update
+while the scene closes or after it closed does no harm."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import slicer
+from small_case import small_study
+
+from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+from EMHAssistLib.geometry import Box
+from EMHAssistLib.live import LiveAnalysis, coverage, without_removed_nodes
+from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_roi_box
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return build_study(DEFAULT_CASE)
+
+
+@pytest.fixture
+def case(scene, synthetic):
+    return study_into_scene(synthetic, scene)
+
+
+def roi(study, region):
+    return study.regions[region][0].node
+
+
+def move(node, offset_mm):
+    centre = np.array(node.GetCenter()) + offset_mm
+    node.SetCenter(*centre)
+
+
+def test_first_update_measures_everything_and_equals_a_full_analysis(case):
+    result = LiveAnalysis().update(case)
+    assert result.error is None and result.notes == []
+    assert result.recomputed == ["cord", "mass", "marrow", "muscle", "disc", "levels"]
+    assert result.analysis.report == run_analysis(case).report
+
+
+def test_a_moved_roi_is_remeasured_alone_and_the_report_equals_a_fresh_analysis(case):
+    live = LiveAnalysis()
+    first = live.update(case)
+    assert live.update(case).recomputed == []
+    move(roi(case, "marrow"), [0.0, 0.0, 2.5])
+    moved = live.update(case)
+    assert moved.recomputed == ["marrow"]
+    assert moved.analysis.report == run_analysis(case).report
+    assert moved.analysis.report["regions"]["marrow"] != first.analysis.report["regions"]["marrow"]
+    assert moved.analysis.report["regions"]["cord"] == first.analysis.report["regions"]["cord"]
+
+
+def test_resizing_the_mass_redoes_the_levels_too(case):
+    live = LiveAnalysis()
+    live.update(case)
+    node = roi(case, "mass")
+    size = np.array(node.GetSize())
+    node.SetSize(*(size * [1.0, 1.0, 0.8]))
+    resized = live.update(case)
+    assert resized.recomputed == ["mass", "levels"]
+    assert resized.analysis.report == run_analysis(case).report
+
+
+def test_a_rotated_roi_and_new_level_points_are_noticed(case):
+    live = LiveAnalysis()
+    live.update(case)
+    node = roi(case, "muscle")
+    box = box_of_roi(node)
+    turn = np.array([[np.cos(0.3), -np.sin(0.3), 0.0], [np.sin(0.3), np.cos(0.3), 0.0], [0.0, 0.0, 1.0]])
+    set_roi_box(node, Box(box.center, turn @ box.axes, box.half_size))
+    assert live.update(case).recomputed == ["muscle"]
+    case.levels.RemoveNthControlPoint(case.levels.GetNumberOfControlPoints() - 1)
+    updated = live.update(case)
+    assert updated.recomputed == ["levels"]
+    assert updated.analysis.report == run_analysis(case).report
+
+
+def test_new_voxels_in_a_sequence_remeasure_every_region(case, synthetic):
+    live = LiveAnalysis()
+    live.update(case)
+    volume = case.sequences["T2"]
+    slicer.util.updateVolumeFromArray(volume, synthetic.sequences["T2"].clean)
+    updated = live.update(case)
+    assert updated.recomputed == ["cord", "mass", "marrow", "muscle", "disc", "levels"]
+    assert updated.analysis.report == run_analysis(case).report
+
+
+def test_statuses_give_voxels_and_coverage_per_sequence(case):
+    result = LiveAnalysis().update(case)
+    report = result.analysis.report
+    for region, status in result.statuses.items():
+        assert status.voxels == {role: stats["n"] for role, stats in report["regions"][region].items()}
+        assert status.coverage == {role: 1.0 for role in case.sequences}
+    assert result.statuses["cord"].line().startswith("T1 51 vx, 100% covered; T2 124 vx")
+
+
+def test_coverage_of_a_box_half_outside_the_field_of_view(scene):
+    study = small_study(scene, roles=("T1",))
+    grid = grid_of_volume(study.sequences["T1"])
+    edge = grid.corners_world().max(axis=0)  # the grid is axis-aligned: its top corner in R
+    half_out = Box(np.array([0.0, 0.0, edge[2]]), np.eye(3), np.array([2.0, 2.0, 4.0]))
+    assert coverage([half_out], grid) == pytest.approx(0.5)
+    assert coverage([replace(half_out, center=np.array([0.0, 0.0, edge[2] + 10]))], grid) == 0.0
+
+
+def test_a_region_error_is_one_line_and_the_other_regions_keep_their_status(case):
+    live = LiveAnalysis()
+    node = roi(case, "disc")
+    node.SetSize(0.0, 5.0, 5.0)
+    result = live.update(case)
+    assert result.analysis is None
+    assert result.error == "disc: ROI has no volume (size [0.0, 5.0, 5.0] mm)"
+    assert result.statuses["disc"].warnings == [result.error]
+    assert result.statuses["cord"].voxels["T2"] == 124
+    with pytest.raises(Exception, match="ROI has no volume"):
+        run_analysis(case)
+
+
+def test_a_removed_roi_is_left_out_with_a_note_not_a_crash(case, scene):
+    live = LiveAnalysis()
+    live.update(case)
+    scene.RemoveNode(roi(case, "disc"))
+    result = live.update(case)
+    assert result.notes == ["disc: was removed from the scene; the disc region is left out"]
+    assert result.error is None and "disc" not in result.statuses
+    assert "no disc region: its ratios are not measured" in result.analysis.report["warnings"]
+    remaining, _ = without_removed_nodes(case)
+    assert result.analysis.report == run_analysis(remaining).report
+
+
+def test_removed_level_points_and_volume_are_left_out(case, scene):
+    live = LiveAnalysis()
+    live.update(case)
+    scene.RemoveNode(case.levels)
+    scene.RemoveNode(case.sequences["T1C"])
+    result = live.update(case)
+    assert result.notes == [
+        "T1C: was removed from the scene; the T1C sequence is left out",
+        "levels: was removed from the scene; the level points is left out",
+    ]
+    assert "T1C" not in result.analysis.report["sequences"]
+    assert result.recomputed == ["cord", "mass", "marrow", "muscle", "disc", "levels"]
+
+
+def test_an_update_while_the_scene_closes_does_nothing_and_after_it_reports_the_loss(case, scene):
+    live = LiveAnalysis()
+    live.update(case)
+    during = []
+    scene.AddObserver(slicer.vtkMRMLScene.StartCloseEvent, lambda caller, event: during.append(live.update(case)))
+    scene.Clear(0)
+    assert [result.error for result in during] == ["the scene is closing; results are not updated"]
+    assert during[0].analysis is None and during[0].statuses == {}
+    after = live.update(case)
+    assert after.analysis is None
+    assert after.error.endswith("no sequence volume (T1, T2, STIR, T1C, ...) was given")
+    assert len(after.notes) == len(case.sequences) + sum(map(len, case.regions.values())) + 1
+    live.reset()
+    assert live.update(case).error == after.error
