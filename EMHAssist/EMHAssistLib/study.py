@@ -56,25 +56,41 @@ class Study:
 def study_from_nodes(
     name: str,
     sequences: dict[str, slicer.vtkMRMLScalarVolumeNode | None],
-    rois: dict[str, slicer.vtkMRMLMarkupsROINode | None],
+    rois: dict[str, slicer.vtkMRMLMarkupsROINode | slicer.vtkMRMLSegmentationNode | None],
     segmentation: slicer.vtkMRMLSegmentationNode | None = None,
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None,
     clinical: dict | None = None,
 ) -> Study:
     """A study from node selections such as the Slicer panel's; roles left unselected (None) are absent.
 
-    Segments of `segmentation` named like a region join that region's ROI, as in a case folder,
-    so a region may be outlined by a box, by segments, or by both (their union).
+    A region's node is a markups ROI or a segmentation (see `node_sources`). Segments of
+    `segmentation` named like a region join that region's ROI, as in a case folder, so a region
+    may be outlined by a box, by segments, or by both (their union).
     """
     _check_known(sequences, sequence_roles(), "sequence role")
     _check_known(rois, region_names(), "region")
     study = Study(name=name, levels=levels, clinical=dict(clinical or {}))
     study.sequences = {role: node for role, node in sequences.items() if node is not None}
-    study.regions = {region: [RegionSource(node)] for region, node in rois.items() if node is not None}
+    study.regions = {region: node_sources(region, node) for region, node in rois.items() if node is not None}
     if segmentation is not None:
         for region, sources in segment_sources(segmentation).items():
             study.regions.setdefault(region, []).extend(sources)
     return study
+
+
+def node_sources(region: str, node: slicer.vtkMRMLNode) -> list[RegionSource]:
+    """A region outlined by one node: an ROI, or a segmentation's segments named like the region
+    (else its only segment, as a segmentation made for one region often holds just that)."""
+    if not node.IsA("vtkMRMLSegmentationNode"):
+        return [RegionSource(node)]
+    content = node.GetSegmentation()
+    ids = [content.GetNthSegmentID(index) for index in range(content.GetNumberOfSegments())]
+    named = [segment_id for segment_id in ids if content.GetSegment(segment_id).GetName().strip().lower() == region]
+    if named:
+        return [RegionSource(node, segment_id) for segment_id in named]
+    if len(ids) == 1:
+        return [RegionSource(node, ids[0])]
+    raise InputError(node.GetName(), f"has {len(ids)} segments and none named {region}; name the {region} segment")
 
 
 def segment_sources(segmentation: slicer.vtkMRMLSegmentationNode) -> dict[str, list[RegionSource]]:
