@@ -314,3 +314,31 @@ def test_a_segmentation_without_region_segments_is_refused(scene):
 def test_unknown_roles_and_regions_are_refused(sequences, rois, message):
     with pytest.raises(InputError, match=message):
         study_from_nodes("case", sequences, rois)
+
+
+def segmentation_with(scene, volume, names):
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "outlines")
+    grid = grid_of_volume(volume)
+    for index, name in enumerate(names):
+        segment_id = segmentation.GetSegmentation().AddEmptySegment("", name)
+        mask = np.zeros(grid.shape, bool)
+        mask[3 * index:3 * index + 2, 0:2, 0:2] = True
+        set_segment_mask(segmentation, segment_id, mask, grid)
+    return segmentation
+
+
+def test_a_region_selector_may_hold_a_segmentation_its_named_or_only_segment_outlines_the_region(scene):
+    t1 = add_volume(scene, "T1")
+    both = segmentation_with(scene, t1, ["Mass", "cord"])
+    single = segmentation_with(scene, t1, ["Segment_1"])
+    study = study_from_nodes("case", {"T1": t1}, {"mass": both, "cord": both, "disc": single})
+    labels = {region: [source.label for source in sources] for region, sources in study.regions.items()}
+    assert labels == {"mass": ["outlines/Mass"], "cord": ["outlines/cord"], "disc": ["outlines/Segment_1"]}
+    assert analyze(study)["regions"]["disc"]["T1"]["n"] == 8
+
+
+def test_a_segmentation_with_several_unnamed_segments_is_refused_for_a_region(scene):
+    t1 = add_volume(scene, "T1")
+    two = segmentation_with(scene, t1, ["a", "b"])
+    with pytest.raises(InputError, match="outlines: has 2 segments and none named marrow; name the marrow segment"):
+        study_from_nodes("case", {"T1": t1}, {"marrow": two})
