@@ -71,8 +71,8 @@ def tube_phantom(tilt_degrees: float = 0.0, narrowing: float = 0.0) -> tuple[Seq
 def test_tracking_finds_the_whole_cord_and_measures_it(tilt):
     image, area = tube_phantom(tilt)
     seed = Box(np.zeros(3), np.eye(3), np.array([1.0, 1.0, 2.0]))
-    mask, ends = cord.segment_cord(image, seed)
-    profile = cord.measure_profile(mask, image.grid)
+    coverage, ends = cord.segment_cord(image, seed)
+    profile = cord.measure_profile(coverage >= 0.5, image.grid, coverage)
     assert ends == (False, False)
     assert len(profile.centreline.slices) >= 150
     middle = slice(20, -20)
@@ -84,8 +84,8 @@ def test_tracking_finds_the_whole_cord_and_measures_it(tilt):
 def test_tracking_follows_a_narrowed_cord():
     image, _ = tube_phantom(0.0, narrowing=0.4)
     seed = Box(np.array([0.0, 0.0, 25.0]), np.eye(3), np.array([1.0, 1.0, 2.0]))
-    mask, _ = cord.segment_cord(image, seed)
-    profile = cord.measure_profile(mask, image.grid)
+    coverage, _ = cord.segment_cord(image, seed)
+    profile = cord.measure_profile(coverage >= 0.5, image.grid, coverage)
     s = profile.centreline.points[:, 2]
     assert np.median(profile.ap_mm[np.abs(s) <= 8]) == pytest.approx(3.6, rel=0.1)
     assert np.median(profile.ap_mm[np.abs(s) >= 15]) == pytest.approx(6.0, rel=0.06)

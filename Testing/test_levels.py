@@ -139,8 +139,9 @@ def lumbar(shared_data):
     volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
     image = SequenceImage.from_node("T2", volume)
     seed = Box(image.grid.to_world(np.array([LUMBAR_CORD_SEED], float))[0], np.eye(3), np.array([1.5, 1.5, 5.0]))
-    mask, ends = cord.segment_cord(image, seed)
-    return image, cord.Cord(image.grid, mask, cord.measure_profile(mask, image.grid), "T2", False, ends)
+    coverage, ends = cord.segment_cord(image, seed)
+    mask = coverage >= 0.5
+    return image, cord.Cord(image.grid, mask, cord.measure_profile(mask, image.grid, coverage), "T2", False, ends)
 
 
 @pytest.mark.parametrize("anchor", ["T11", "L1", "L2", "L3"])

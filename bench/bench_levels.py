@@ -54,8 +54,8 @@ def main() -> None:
     image = sagittal_study()
     seed = Box(np.zeros(3), np.eye(3), np.array([2.5, 1.0, 2.0]))
     anchor = levels.Vertebra("T6", 13, np.array([0.0, 25.0, 0.0]), "user")
-    t_seg, (mask, _) = timed(cord.segment_cord, image, seed)
-    t_profile, profile = timed(cord.measure_profile, mask, image.grid)
+    t_seg, (coverage, _) = timed(cord.segment_cord, image, seed)
+    t_profile, profile = timed(lambda: cord.measure_profile(coverage >= 0.5, image.grid, coverage))
     t_levels, level_map = timed(levels.build_level_map, [anchor], image, profile.centreline)
     total = t_seg + t_profile + t_levels
     print(f"study {image.voxels.shape[::-1]} voxels (i, j, k), {len(profile.centreline.slices)} cord slices, {len(level_map.vertebrae)} vertebrae")

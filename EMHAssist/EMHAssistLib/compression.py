@@ -220,9 +220,9 @@ def _cord(study: Study, image: SequenceImage) -> Cord:
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    seed = sources[0].shape()
-    mask, ends = segment_cord(image, seed)
-    return Cord(image.grid, mask, measure_profile(mask, image.grid), image.role, False, ends)
+    coverage, ends = segment_cord(image, sources[0].shape())
+    mask = coverage >= 0.5
+    return Cord(image.grid, mask, measure_profile(mask, image.grid, coverage), image.role, False, ends)
 
 
 def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:

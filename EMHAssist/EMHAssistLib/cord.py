@@ -9,6 +9,7 @@ acquisition give comparable numbers.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -133,10 +134,12 @@ class _SliceLayout:
 
 
 def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None = None) -> tuple[np.ndarray, tuple[bool, bool]]:
-    """Cord mask on the image grid, tracked slice by slice from the seed up and down the spine.
+    """The cord on the image grid, tracked slice by slice from the seed up and down the spine.
 
     `exclude` (bool, image grid) marks voxels the cord may not take, e.g. a segmented mass.
-    Returns the mask and whether the cord ended inside the field of view (inferior, superior).
+    Returns the cord's coverage (float32, the fraction of each voxel inside the traced outline:
+    `coverage >= 0.5` is the cord mask, and measuring the fractions resolves diameters finer
+    than a voxel) and whether the cord ended inside the field of view (inferior, superior).
     """
     layout = _SliceLayout.of(image.grid)
     volume = _as_float32_values(layout.stack(image.voxels))
@@ -155,8 +158,8 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
     first = tracker.seed_slice(start, seed_centre)
     if first is None:
         raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
-    stack = np.zeros(volume.shape, dtype=bool)
-    stack[start] = first
+    stack = np.zeros(volume.shape, dtype=np.float32)
+    first.paste(stack[start])
     ends_inferior = tracker.follow(stack, start, -1)
     ends_superior = tracker.follow(stack, start, +1)
     return layout.unstack(stack), (ends_inferior, ends_superior)
@@ -219,15 +222,15 @@ class _Tracker:
         self.max_shift_per_mm = config["max_shift_per_mm"]
         self.areas: list[float] = []
 
-    def seed_slice(self, index: int, centre: np.ndarray) -> np.ndarray | None:
-        mask = self._component(index, centre, cap_mm=None)
-        if mask is not None:
-            self.areas.append(float(mask.sum()) * float(np.prod(self.pixel_mm)))
-        return mask
+    def seed_slice(self, index: int, centre: np.ndarray) -> "_Section | None":
+        section = self._component(index, centre, cap_mm=None)
+        if section is not None:
+            self.areas.append(section.area_px * float(np.prod(self.pixel_mm)))
+        return section
 
     def follow(self, stack: np.ndarray, start: int, step: int) -> bool:
         """Track from `start` in direction `step`; True when the cord ended inside the field of view."""
-        centres = [_centroid(stack[start])]
+        centres = [_centroid(stack[start] >= 0.5)]
         areas = list(self.areas)
         misses = 0
         index = start + step
@@ -235,16 +238,16 @@ class _Tracker:
             reference = float(np.median(areas[-self.history:]))
             predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
             cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
-            mask = self._component(index, predicted, cap_mm)
-            area = float(mask.sum()) * float(np.prod(self.pixel_mm)) if mask is not None else 0.0
-            if mask is None or not self._plausible(area, reference, _centroid(mask) - centres[-1]):
+            section = self._component(index, predicted, cap_mm)
+            area = section.area_px * float(np.prod(self.pixel_mm)) if section is not None else 0.0
+            if section is None or not self._plausible(area, reference, section.centroid - centres[-1]):
                 misses += 1
                 if misses >= self.stop_after:
                     return True
             else:
                 misses = 0
-                stack[index] = mask
-                centres.append(_centroid(mask))
+                section.paste(stack[index])
+                centres.append(section.centroid)
                 areas.append(area)
             index += step
         return False
@@ -257,8 +260,8 @@ class _Tracker:
             and shift_mm <= self.max_shift_per_mm * max(self.slice_mm, 1.0)
         )
 
-    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> np.ndarray | None:
-        """The cord's cross-section around `centre` on one slice (full-slice boolean mask), or None.
+    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> "_Section | None":
+        """The cord's cross-section around `centre` on one slice, or None.
 
         Rays from the centre stop where the signal leaves the cord window (CSF on one side, dark
         tissue on the other); a median over neighbouring rays closes small gaps in the CSF ring
@@ -269,14 +272,13 @@ class _Tracker:
             radii = self._ray_radii(index, centre, limit)
             if radii is None:
                 return None
-            mask = self._rasterise(index, centre, radii, limit)
-            if not mask.any():
+            section = self._rasterise(index, centre, radii, limit)
+            if section is None:
                 return None
-            centroid = _centroid(mask)
-            if np.all(np.abs(centroid - centre) < 1.0):
-                return mask  # the rays started within a pixel of the centre: no second pass needed
-            centre = centroid
-        return mask
+            if np.all(np.abs(section.centroid - centre) < 1.0):
+                return section  # the rays started within a pixel of the centre: no second pass needed
+            centre = section.centroid
+        return section
 
     def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float) -> np.ndarray | None:
         plane = self.volume[index]
@@ -297,19 +299,44 @@ class _Tracker:
         radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
         return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
 
-    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> np.ndarray:
+    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> "_Section | None":
+        """The traced outline as pixel coverage: each pixel's share inside the outline, from its
+        distance to the outline across the pixel's width in that direction (a linear ramp, which
+        sums to the outline's area), so the outline's sub-pixel position is kept."""
         shape = self.volume[index].shape
         reach = np.ceil(limit_mm / self.pixel_mm).astype(int) + 1
         lo = np.maximum(np.floor(centre).astype(int) - reach, 0)
         hi = np.minimum(np.ceil(centre).astype(int) + reach + 1, shape)
         rows, columns = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
         d_rows, d_columns = (rows - centre[0]) * self.pixel_mm[0], (columns - centre[1]) * self.pixel_mm[1]
-        angle = np.mod(np.arctan2(d_columns, d_rows), 2 * np.pi)
+        angle = np.arctan2(d_columns, d_rows)
         step = 2 * np.pi / _RAYS
-        boundary = np.interp(angle, np.arange(_RAYS + 1) * step, np.append(radii, radii[0]))
-        mask = np.zeros(shape, dtype=bool)
-        mask[lo[0]:hi[0], lo[1]:hi[1]] = np.hypot(d_rows, d_columns) <= boundary
-        return mask
+        boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(_RAYS + 1) * step, np.append(radii, radii[0]))
+        width = np.abs(np.cos(angle)) * self.pixel_mm[0] + np.abs(np.sin(angle)) * self.pixel_mm[1]
+        coverage = np.clip(0.5 + (boundary - np.hypot(d_rows, d_columns)) / width, 0.0, 1.0).astype(np.float32)
+        if not (coverage >= 0.5).any():
+            return None
+        return _Section(lo, coverage)
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One slice's cord coverage in a block of the slice starting at pixel `origin` (row, column)."""
+
+    origin: np.ndarray
+    coverage: np.ndarray  # float32 in [0, 1]
+
+    @property
+    def area_px(self) -> float:
+        return float(self.coverage.sum())
+
+    @cached_property
+    def centroid(self) -> np.ndarray:
+        return _centroid(self.coverage >= 0.5) + self.origin
+
+    def paste(self, plane: np.ndarray) -> None:
+        rows, columns = self.coverage.shape
+        plane[self.origin[0]:self.origin[0] + rows, self.origin[1]:self.origin[1] + columns] = self.coverage
 
 
 _RAYS = 48
