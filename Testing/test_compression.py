@@ -174,3 +174,43 @@ def test_built_in_case_max_mscc_and_level_match_the_label_map(scene, label_truth
     found = outcome.levels["compression"]
     assert found["at"] == label_truth["at"], label
     assert found["max_mscc_percent"] == pytest.approx(label_truth["mscc"], abs=MSCC_TOLERANCE_POINTS), label
+
+
+# --- Cases written here as specs ------------------------------------------------------------------
+
+
+def _assess_spec(scene, tmp_path, monkeypatch, name: str, changes: dict, *, drop_mass_region: bool = False):
+    write_spec(tmp_path, monkeypatch, name, changes)
+    study = study_into_scene(build_study(name), scene)
+    if drop_mass_region:
+        del study.regions["mass"]
+    return compression.assess(study, read_sequences(study))
+
+
+# A healthy spine: the spec format needs one mass, so this one is made of epidural fat and lies
+# in the posterior epidural space (4 mm deep: the fat, 3.8 mm, and a sliver of CSF), which leaves the images
+# those of a healthy spine; no mass region is drawn, as for a healthy study.
+HEALTHY_SPINE = {
+    "masses": [{"position": "posterior_epidural", "levels": ["T6", "T6"], "lobules": 1, "depth_mm": 4.0, "width_mm": 12.0, "tissue": "epidural_fat"}],
+    "compression": None,
+}
+
+
+def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
+    outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
+    levels = outcome.levels
+    assert levels["compression"] is None and levels["mass"] is None
+    assert compression.summary_line(levels) == "no cord compression"
+    # Every level's narrowest slice within normal variation; the conus's taper (in L1) is not judged.
+    profile = {row["level"]: row["mscc_percent"] for row in levels["cord_profile"]}
+    assert profile.pop("L1") is None and all(mscc < 10.0 for mscc in profile.values()), profile
+    assert [v["name"] for v in levels["vertebrae"]][:12] == [f"T{n}" for n in range(1, 13)]
+
+
+def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path, monkeypatch):
+    spared = {"masses": [{"position": "right_paraspinal", "levels": ["T6", "T7"], "lobules": 2, "depth_mm": 9.0, "width_mm": 14.0}], "compression": None}
+    outcome = _assess_spec(scene, tmp_path, monkeypatch, "spared", spared)
+    levels = outcome.levels
+    assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
+    assert levels["compression"] is None
+    assert compression.summary_line(levels) == "mass T6–T7, no cord compression"

@@ -283,7 +283,9 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
 
 
 def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
-    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio."""
+    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio.
+
+    The narrowest slice is sought outside the conus's taper; a level wholly within it has none."""
     profile = cord.profile
     table = normative()
     usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
@@ -295,11 +297,14 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
             continue
-        worst = int(inside[np.argmin(profile.ap_mm[inside])])
-        if compression is not None and compressed[worst]:
+        judged = inside[usable[inside]]  # the conus's natural taper is no narrowing
+        worst = int(judged[np.argmin(profile.ap_mm[judged])]) if judged.size else None
+        if worst is None:
+            above = below = np.array([], dtype=int)
+        elif compression is not None and compressed[worst]:
             above, below = reference_windows(profile.arc_mm, compression.slices, usable & ~compressed)
         else:
-            above, below = reference_windows(profile.arc_mm, inside, usable & ~compressed)
+            above, below = reference_windows(profile.arc_mm, judged, usable & ~compressed)
         healthy = table.get(code)
         rows.append({
             "level": name_of(code),
@@ -308,9 +313,9 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
             "area_mm2": _round(np.mean(profile.area_mm2[inside])),
             "ap_mm": _round(np.mean(profile.ap_mm[inside])),
             "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
-            "min_ap_mm": _round(profile.ap_mm[worst]),
-            "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)),
-            "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy else None,
+            "min_ap_mm": _round(profile.ap_mm[worst]) if worst is not None else None,
+            "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)) if worst is not None else None,
+            "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
         })
     return rows
 
