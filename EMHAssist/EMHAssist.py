@@ -1,5 +1,10 @@
+import json
+import os
+import typing
 from pathlib import Path
+from typing import Annotated
 
+import qt
 import vtk
 
 import slicer
@@ -12,7 +17,7 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 from slicer.util import VTKObservationMixin
-from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 
 from slicer import (
     vtkMRMLMarkupsFiducialNode,
@@ -20,15 +25,34 @@ from slicer import (
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
     vtkMRMLTableNode,
+    vtkMRMLTextNode,
 )
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.analysis import run_analysis
-from EMHAssistLib.overlays import draw_overlays
-from EMHAssistLib.study import region_names, sequence_roles, study_from_nodes
-from EMHAssistLib.tables import write_results_table
+from EMHAssistLib.cases import build_study, case_names, study_into_scene
+from EMHAssistLib.clinical import clinical_terms
+from EMHAssistLib.compression import summary_line
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.knowledge import load
+from EMHAssistLib.live import LiveAnalysis, LiveResult
+from EMHAssistLib.overlays import find_overlays, overlays_visible, set_overlays_visible
+from EMHAssistLib.panel import (
+    AGE_NOT_STATED,
+    clinical_context,
+    differential_rows,
+    find_levels,
+    give_default_size,
+    read_report_node,
+    save_results,
+)
+from EMHAssistLib.report import summary_text, write_json
+from EMHAssistLib.roles import suggest_roles
+from EMHAssistLib.study import Study, region_names, sequence_roles, study_from_nodes
 
 RESULTS_TABLE_NAME = "EMHAssist results"
+REPORT_NODE_NAME = "EMHAssist report"
+SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
+REGION_ROW_WIDGETS = ("SourceSelector", "PlaceButton", "StatusLabel")
 
 
 #
@@ -49,16 +73,56 @@ class EMHAssist(ScriptedLoadableModule):
         self.parent.contributors = ["EMHAssist developers"]
         self.parent.helpText = _("""
 Measures regions (spinal cord, mass, vertebral marrow, paraspinal muscle, disc) on every loaded spine
-MRI sequence (T1, T2, STIR, post-contrast T1 and others) and computes their signal-intensity ratios
-with 95 % confidence intervals, to help teach and study how extramedullary hematopoiesis differs
-from its mimics. Select a volume per sequence and a markups ROI (or segments named like the regions)
-per region, then Apply. See the <a href="https://github.com/EMHAssist/SlicerEMHAssist#readme">module documentation</a>.
+MRI sequence (T1, T2, STIR, post-contrast T1 and others), computes their signal-intensity ratios with
+95 % confidence intervals, finds the vertebral levels and the levels of cord compression, and ranks a
+teaching differential of the mass (extramedullary hematopoiesis and its mimics). Pick a volume per
+sequence, place or pick an ROI or segment per region: results follow as the ROIs move.
+See the <a href="https://github.com/EMHAssist/SlicerEMHAssist#readme">module documentation</a>.
 """)
         self.parent.helpText += f"<p><b>{CAVEAT}</b></p>"
         self.parent.acknowledgementText = _("""
-Built on 3D Slicer's scripted module template. The built-in teaching case is synthetic: no patient data
-is shipped or downloaded.
+Built on 3D Slicer's scripted module template. The teaching cases are synthetic and generated on the
+user's computer: no patient data is shipped or downloaded.
 """)
+        # Other modules' registries are filled once the application has loaded them all.
+        slicer.app.connect("startupCompleted()", registerSampleData)
+        slicer.app.connect("startupCompleted()", registerSegmentStatisticsPlugin)
+
+
+def registerSampleData():
+    """The teaching cases in the Sample Data module; they are generated when chosen, never downloaded."""
+    import SampleData
+
+    iconPath = os.path.join(os.path.dirname(__file__), "Resources", "Icons", "EMHAssist.png")
+    for name in case_names():
+        SampleData.SampleDataLogic.registerCustomSampleDataSource(
+            category=SAMPLE_DATA_CATEGORY,
+            sampleName=name,
+            uris=[name],
+            fileNames=[f"{name}.nrrd"],
+            nodeNames=[name],
+            thumbnailFileName=iconPath,
+            loadFileType="VolumeFile",
+            customDownloader=loadTeachingCaseSample,
+        )
+
+
+def loadTeachingCaseSample(source) -> Study:
+    """Sample Data calls this instead of downloading: the case is built on this computer."""
+    logic = EMHAssistLogic()
+    return logic.loadTeachingCase(source.sampleName, logic.getParameterNode())
+
+
+def registerSegmentStatisticsPlugin():
+    """EMHAssist's ratios as Segment Statistics measurements, when that module is present."""
+    try:
+        from SegmentStatistics import SegmentStatisticsLogic
+    except ImportError:
+        return
+    from EMHAssistPlugins.SegmentStatisticsRatios import EMHAssistRatiosPlugin
+
+    if EMHAssistRatiosPlugin not in SegmentStatisticsLogic.registeredPlugins:
+        SegmentStatisticsLogic.registerPlugin(EMHAssistRatiosPlugin())
 
 
 #
@@ -72,8 +136,22 @@ def sequenceParameterName(role: str) -> str:
 
 
 def regionParameterName(region: str) -> str:
-    """Parameter holding the markups ROI of a region: "cord" -> "cordRoi"."""
-    return f"{region}Roi"
+    """Parameter holding the markups ROI or segmentation of a region: "cord" -> "cordSource"."""
+    return f"{region}Source"
+
+
+def regionWidgetName(region: str, kind: str) -> str:
+    """Object name in the .ui of a widget in a region's row: ("cord", "PlaceButton") -> "cordPlaceButton"."""
+    return f"{region}{kind}"
+
+
+def sequenceWidgetName(role: str) -> str:
+    """Object name in the .ui of a sequence role's selector: "T1C" -> "t1cVolumeSelector"."""
+    return f"{sequenceParameterName(role)}Selector"
+
+
+# Node fields are nullable as they are; a union of node types must end in None (the wrapper's rule).
+RegionSourceNode = typing.Union[vtkMRMLMarkupsROINode, vtkMRMLSegmentationNode, None]
 
 
 @parameterNodeWrapper
@@ -83,30 +161,46 @@ class EMHAssistParameterNode:
 
     t1Volume ... opVolume - The volume of each sequence role (T1, T2, STIR, post-contrast T1, fat-suppressed
         T1, T1C and T2, ADC map, in-phase and opposed-phase), or None if the study has no such sequence.
-    cordRoi ... discRoi - A markups ROI box inside each region, or None.
+    cordSource ... discSource - A markups ROI, or a segmentation (its segment named like the region, else its
+        only segment), outlining each region.
     regionSegmentation - Optional segmentation whose segments named like regions outline them too.
-    levelPoints - Optional point list of vertebral body centres labelled with their level.
+    levelPoints - Point list of vertebral body centres labelled with their level (one is enough to find the rest).
+    age, sex, conditions, findings - The clinical context, in the vocabulary of the differential.
+    caseName - Names the overlay folder and the report; the saved scene's name when left empty.
+    liveUpdate - Recompute as soon as an input changes.
     resultsTable - The table receiving the region statistics and ratios.
+    report - Text node holding the last report as JSON.
     """
 
-    t1Volume: vtkMRMLScalarVolumeNode | None
-    t2Volume: vtkMRMLScalarVolumeNode | None
-    stirVolume: vtkMRMLScalarVolumeNode | None
-    t1cVolume: vtkMRMLScalarVolumeNode | None
-    t1fsVolume: vtkMRMLScalarVolumeNode | None
-    t1cfsVolume: vtkMRMLScalarVolumeNode | None
-    t2fsVolume: vtkMRMLScalarVolumeNode | None
-    adcVolume: vtkMRMLScalarVolumeNode | None
-    ipVolume: vtkMRMLScalarVolumeNode | None
-    opVolume: vtkMRMLScalarVolumeNode | None
-    cordRoi: vtkMRMLMarkupsROINode | None
-    massRoi: vtkMRMLMarkupsROINode | None
-    marrowRoi: vtkMRMLMarkupsROINode | None
-    muscleRoi: vtkMRMLMarkupsROINode | None
-    discRoi: vtkMRMLMarkupsROINode | None
-    regionSegmentation: vtkMRMLSegmentationNode | None
-    levelPoints: vtkMRMLMarkupsFiducialNode | None
-    resultsTable: vtkMRMLTableNode | None
+    t1Volume: vtkMRMLScalarVolumeNode
+    t2Volume: vtkMRMLScalarVolumeNode
+    stirVolume: vtkMRMLScalarVolumeNode
+    t1cVolume: vtkMRMLScalarVolumeNode
+    t1fsVolume: vtkMRMLScalarVolumeNode
+    t1cfsVolume: vtkMRMLScalarVolumeNode
+    t2fsVolume: vtkMRMLScalarVolumeNode
+    adcVolume: vtkMRMLScalarVolumeNode
+    ipVolume: vtkMRMLScalarVolumeNode
+    opVolume: vtkMRMLScalarVolumeNode
+    cordSource: RegionSourceNode
+    massSource: RegionSourceNode
+    marrowSource: RegionSourceNode
+    muscleSource: RegionSourceNode
+    discSource: RegionSourceNode
+    regionSegmentation: vtkMRMLSegmentationNode
+    levelPoints: vtkMRMLMarkupsFiducialNode
+    age: Annotated[int, WithinRange(AGE_NOT_STATED, int(clinical_terms().age_range[1]))] = AGE_NOT_STATED
+    sex: Annotated[str, Choice(["", *clinical_terms().sex])] = ""
+    conditions: list[str]
+    findings: list[str]
+    caseName: str
+    liveUpdate: bool = True
+    resultsTable: vtkMRMLTableNode
+    report: vtkMRMLTextNode
+
+
+# Fields the widget sets from code rather than through a widget bound in the .ui.
+UNBOUND_PARAMETERS = ("conditions", "findings", "report")
 
 
 #
@@ -117,6 +211,8 @@ class EMHAssistParameterNode:
 class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """Uses ScriptedLoadableModuleWidget base class, available at:
     https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
+
+    A thin shell: it reads widgets and calls EMHAssistLogic; the computation is in EMHAssistLib.
     """
 
     def __init__(self, parent=None) -> None:
@@ -126,6 +222,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
+        self._live = LiveAnalysis()
+        self._observedInputs = []
+        self._clinicalCheckBoxes = {}
+        self._updateTimer = None
 
     def setup(self) -> None:
         """Called when the user opens the module the first time and the widget is initialized."""
@@ -142,17 +242,37 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.logic = EMHAssistLogic()
 
+        # A drag sends many modified events; results follow the last one after a pause.
+        self._updateTimer = qt.QTimer()
+        self._updateTimer.setSingleShot(True)
+        self._updateTimer.interval = load("panel")["throttle_ms"]
+        self._updateTimer.connect("timeout()", self.updateResults)
+
+        self._addClinicalCheckBoxes()
+
         # Keep the parameter node valid across scene close.
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.NodeAddedEvent, self.onNodeAdded)
 
+        for region in region_names():
+            placeButton = getattr(self.ui, regionWidgetName(region, "PlaceButton"))
+            placeButton.connect("clicked(bool)", lambda checked, region=region: self.onPlaceRegion(region))
+        self.ui.autoFillButton.connect("clicked(bool)", self.onAutoFillButton)
+        self.ui.loadLevelsButton.connect("clicked(bool)", self.onLoadLevelsButton)
+        self.ui.findLevelsButton.connect("clicked(bool)", self.onFindLevelsButton)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self.ui.overlaysVisibleCheckBox.connect("toggled(bool)", self.onOverlaysVisibleToggled)
+        self.ui.exportJsonButton.connect("clicked(bool)", self.onExportJsonButton)
+        self.ui.exportSummaryButton.connect("clicked(bool)", self.onExportSummaryButton)
+        self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
 
         # Needed after a module reload, when the scene already holds a parameter node.
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
         """Called when the application closes and the module widget is destroyed."""
+        self._updateTimer.stop()
         self.removeObservers()
 
     def enter(self) -> None:
@@ -161,21 +281,25 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def exit(self) -> None:
         """Called each time the user opens a different module."""
-        # The GUI is refreshed from the parameter node on the next enter().
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
+        # Results stay live while another module (Markups, Data) is used to edit the ROIs.
 
     def onSceneStartClose(self, caller, event) -> None:
         """Called just before the scene is closed."""
-        # The parameter node is about to be removed with the scene.
+        # The parameter node and every observed input are about to be removed with the scene.
+        self._updateTimer.stop()
         self.setParameterNode(None)
+        self._live.reset()
 
     def onSceneEndClose(self, caller, event) -> None:
         """Called just after the scene is closed."""
         if self.parent.isEntered:
             self.initializeParameterNode()
+
+    @vtk.calldata_type(vtk.VTK_OBJECT)
+    def onNodeAdded(self, caller, event, node) -> None:
+        # A volume's name is set after it is added: fill the roles once the event has passed.
+        if node.IsA("vtkMRMLScalarVolumeNode") and not slicer.mrmlScene.IsImporting():
+            qt.QTimer.singleShot(0, self.onAutoFillButton)
 
     def initializeParameterNode(self) -> None:
         """Ensure parameter node exists and observed."""
@@ -185,27 +309,197 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """Set and observe the parameter node, so the GUI follows every change to it."""
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+        self._removeInputObservers()
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             # Widgets carrying a "SlicerParameterName" dynamic property in the .ui are bound here.
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
-            self._checkCanApply()
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
+            self.onParameterNodeModified()
+            self._showSavedReport()
 
-    def _checkCanApply(self, caller=None, event=None) -> None:
-        if self._parameterNode and self.logic.canProcess(self._parameterNode):
-            self.ui.applyButton.toolTip = _("Measure every region on every selected sequence and compute the ratios")
-            self.ui.applyButton.enabled = True
-        else:
-            self.ui.applyButton.toolTip = _("Select at least one sequence volume and one region (ROI or segmentation)")
-            self.ui.applyButton.enabled = False
+    def onParameterNodeModified(self, caller=None, event=None) -> None:
+        self._updateClinicalCheckBoxes()
+        self.ui.levelPointsWidget.setCurrentNode(self._parameterNode.levelPoints)
+        self.ui.applyButton.enabled = self.logic.canProcess(self._parameterNode)
+        self._observeInputs()
+        self._scheduleUpdate()
+
+    # --- Live updates --------------------------------------------------------------------------
+
+    def _observeInputs(self) -> None:
+        """Observe every selected input, so that moving or editing it schedules an update."""
+        self._removeInputObservers()
+        for node, events in self.logic.inputEvents(self._parameterNode):
+            for event in events:
+                self.addObserver(node, event, self.onInputModified)
+                self._observedInputs.append((node, event))
+
+    def _removeInputObservers(self) -> None:
+        for node, event in self._observedInputs:
+            self.removeObserver(node, event, self.onInputModified)
+        self._observedInputs = []
+
+    def onInputModified(self, caller, event) -> None:
+        self._scheduleUpdate()
+
+    def _scheduleUpdate(self) -> None:
+        if self._parameterNode and self._parameterNode.liveUpdate and self.logic.canProcess(self._parameterNode):
+            self._updateTimer.start()
+
+    def updateResults(self) -> None:
+        """Recompute what changed, write the results into the scene and show them."""
+        if not self._parameterNode or slicer.mrmlScene.IsClosing():
+            return
+        with slicer.util.tryWithErrorDisplay(_("Failed to update the results."), waitCursor=True):
+            result = self.logic.update(self._parameterNode, self._live)
+            self._showStatuses(result)
+            if result.analysis is not None:
+                self._showReport(result.analysis.report)
 
     def onApplyButton(self) -> None:
-        """Run the analysis when the user clicks "Apply"."""
-        with slicer.util.tryWithErrorDisplay(_("Failed to compute results."), waitCursor=True):
-            report = self.logic.process(self._parameterNode)
-            self.ui.warningsLabel.text = warningsText(report["warnings"])
+        self.updateResults()
+
+    # --- Inputs ---------------------------------------------------------------------------------
+
+    def onAutoFillButton(self) -> None:
+        if self._parameterNode:
+            self.logic.fillSequenceRoles(self._parameterNode)
+
+    def onPlaceRegion(self, region: str) -> None:
+        """Start placing a new ROI for the region: click and drag in a slice view, or click for a
+        default-sized box at the click."""
+        roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", slicer.mrmlScene.GenerateUniqueName(region))
+        roi.CreateDefaultDisplayNodes()
+        roi.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region))
+        setattr(self._parameterNode, regionParameterName(region), roi)
+        selectionNode = slicer.app.applicationLogic().GetSelectionNode()
+        selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsROINode")
+        selectionNode.SetActivePlaceNodeID(roi.GetID())
+        slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
+
+    def onLoadLevelsButton(self) -> None:
+        path = qt.QFileDialog.getOpenFileName(self.parent, _("Load level points"), "", _("Markups (*.mrk.json *.fcsv *.json)"))
+        if path:
+            with slicer.util.tryWithErrorDisplay(_("Failed to load the level points."), waitCursor=True):
+                self._parameterNode.levelPoints = slicer.util.loadMarkups(path)
+
+    def onFindLevelsButton(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Failed to find the levels."), waitCursor=True):
+            self.logic.findLevels(self._parameterNode)
+
+    def _addClinicalCheckBoxes(self) -> None:
+        terms = clinical_terms()
+        for section, groupBox in (("conditions", self.ui.conditionsGroupBox), ("findings", self.ui.findingsGroupBox)):
+            for term, label in getattr(terms, section).items():
+                checkBox = qt.QCheckBox(label)
+                checkBox.connect("toggled(bool)", self.onClinicalCheckBoxToggled)
+                groupBox.layout().addWidget(checkBox)
+                self._clinicalCheckBoxes[section, term] = checkBox
+
+    def onClinicalCheckBoxToggled(self, checked: bool) -> None:
+        if not self._parameterNode:
+            return
+        for section in ("conditions", "findings"):
+            chosen = [term for (part, term), box in self._clinicalCheckBoxes.items() if part == section and box.checked]
+            setattr(self._parameterNode, section, chosen)
+
+    def _updateClinicalCheckBoxes(self) -> None:
+        for (section, term), checkBox in self._clinicalCheckBoxes.items():
+            wasBlocked = checkBox.blockSignals(True)
+            checkBox.checked = term in getattr(self._parameterNode, section)
+            checkBox.blockSignals(wasBlocked)
+
+    # --- Results --------------------------------------------------------------------------------
+
+    def _showStatuses(self, result: LiveResult) -> None:
+        for region in region_names():
+            status = result.statuses.get(region)
+            getattr(self.ui, regionWidgetName(region, "StatusLabel")).text = status.line() if status else ""
+        messages = ([result.error] if result.error else []) + result.notes
+        self.ui.statusLabel.text = "\n".join(messages) if messages else _("Results are up to date.")
+
+    def _showSavedReport(self) -> None:
+        """After a scene is loaded, show the report saved in it."""
+        if self._parameterNode.report is None:
+            return
+        try:
+            self._showReport(read_report_node(self._parameterNode.report))
+        except InputError as error:
+            self.ui.statusLabel.text = str(error)
+
+    def _showReport(self, report: dict) -> None:
+        self.ui.levelsLineLabel.text = summary_line(report.get("levels")) or _("Levels not assessed.")
+        self.ui.warningsLabel.text = warningsText(report["warnings"])
+        self._showDifferential(report)
+        overlays = find_overlays(slicer.mrmlScene, report["case"])
+        self.ui.overlaysVisibleCheckBox.enabled = overlays is not None
+        if overlays is not None:
+            wasBlocked = self.ui.overlaysVisibleCheckBox.blockSignals(True)
+            self.ui.overlaysVisibleCheckBox.checked = overlays_visible(slicer.mrmlScene, overlays.folder)
+            self.ui.overlaysVisibleCheckBox.blockSignals(wasBlocked)
+
+    def _showDifferential(self, report: dict) -> None:
+        """One collapsible row per diagnosis: its probability bar, and its explanation when expanded."""
+        layout = self.ui.differentialGroupBox.layout()
+        while layout.count():
+            layout.takeAt(0).widget().deleteLater()
+        for row in differential_rows(report):
+            section = qt.QWidget()
+            sectionLayout = qt.QVBoxLayout(section)
+            bar = qt.QProgressBar()
+            bar.value = row.percent
+            bar.format = _("{name}: {percent} % (prior {prior} %)").format(name=row.name, percent=row.percent, prior=row.prior_percent)
+            detailsButton = qt.QToolButton()
+            detailsButton.text = _("Why")
+            detailsButton.checkable = True
+            details = qt.QLabel(row.explanation)
+            details.wordWrap = True
+            details.visible = False
+            detailsButton.connect("toggled(bool)", details.setVisible)
+            barRow = qt.QHBoxLayout()
+            barRow.addWidget(bar)
+            barRow.addWidget(detailsButton)
+            sectionLayout.addLayout(barRow)
+            sectionLayout.addWidget(details)
+            layout.addWidget(section)
+
+    def onOverlaysVisibleToggled(self, visible: bool) -> None:
+        report = self.logic.savedReport(self._parameterNode)
+        overlays = find_overlays(slicer.mrmlScene, report["case"]) if report else None
+        if overlays is not None:
+            set_overlays_visible(slicer.mrmlScene, overlays.folder, visible)
+
+    # --- Export ---------------------------------------------------------------------------------
+
+    def _exportPath(self, title: str, suffix: str, fileFilter: str) -> Path | None:
+        report = self.logic.savedReport(self._parameterNode)
+        if report is None:
+            slicer.util.errorDisplay(_("There are no results to export yet."))
+            return None
+        path = qt.QFileDialog.getSaveFileName(self.parent, title, f"{report['case']}{suffix}", fileFilter)
+        return Path(path) if path else None
+
+    def onExportJsonButton(self) -> None:
+        path = self._exportPath(_("Save the report as JSON"), ".json", _("JSON (*.json)"))
+        if path:
+            with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
+                write_json(self.logic.savedReport(self._parameterNode), path)
+
+    def onExportSummaryButton(self) -> None:
+        path = self._exportPath(_("Save the report as text"), ".txt", _("Text (*.txt)"))
+        if path:
+            with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
+                path.write_text(summary_text(self.logic.savedReport(self._parameterNode)), encoding="utf-8")
+
+    def onScreenshotButton(self) -> None:
+        path = self._exportPath(_("Save a screenshot of the views"), ".png", _("PNG image (*.png)"))
+        if path:
+            import ScreenCapture
+
+            with slicer.util.tryWithErrorDisplay(_("Failed to save the screenshot."), waitCursor=True):
+                ScreenCapture.ScreenCaptureLogic().captureImageFromView(None, str(path))
 
 
 def warningsText(warnings: list[str]) -> str:
@@ -221,7 +515,8 @@ def warningsText(warnings: list[str]) -> str:
 
 class EMHAssistLogic(ScriptedLoadableModuleLogic):
     """Hands the selected MRML nodes to EMHAssistLib, the Qt-free engine the command line also uses,
-    and writes its results to a table node in the scene. Usable without the widget.
+    and keeps its results in the scene (a table node, the report in a text node, the overlays).
+    Usable without the widget.
     Uses ScriptedLoadableModuleLogic base class, available at:
     https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
     """
@@ -239,25 +534,117 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         anyRegion = any(getattr(parameterNode, regionParameterName(region)) for region in region_names())
         return anySequence and (anyRegion or parameterNode.regionSegmentation is not None)
 
-    def process(self, parameterNode: EMHAssistParameterNode) -> dict:
-        """Analyse the selected nodes, fill the results table (made if none is selected), draw the overlays
-        into the views and return the report.
-
-        Raises EMHAssistLib.errors.InputError, naming the node, when an input cannot be measured.
-        """
-        study = study_from_nodes(
-            caseName(slicer.mrmlScene),
+    def study(self, parameterNode: EMHAssistParameterNode) -> Study:
+        """The selected nodes and clinical context as a study. Raises InputError naming what is wrong."""
+        if not parameterNode.caseName:
+            parameterNode.caseName = caseName(slicer.mrmlScene)
+        clinical = clinical_context(parameterNode.age, parameterNode.sex, list(parameterNode.conditions), list(parameterNode.findings))
+        return study_from_nodes(
+            parameterNode.caseName,
             {role: getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()},
             {region: getattr(parameterNode, regionParameterName(region)) for region in region_names()},
             segmentation=parameterNode.regionSegmentation,
             levels=parameterNode.levelPoints,
+            clinical=clinical,
         )
-        analysis = run_analysis(study)
-        if parameterNode.resultsTable is None:
-            parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
-        write_results_table(analysis.report, parameterNode.resultsTable)
-        draw_overlays(slicer.mrmlScene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
-        return analysis.report
+
+    def update(self, parameterNode: EMHAssistParameterNode, live: LiveAnalysis) -> LiveResult:
+        """Recompute what changed since `live` last ran and keep the results in the scene."""
+        try:
+            study = self.study(parameterNode)
+        except InputError as error:
+            return LiveResult(None, str(error), {})
+        result = live.update(study)
+        if result.analysis is not None and self._resultsChanged(parameterNode, result.analysis.report):
+            if parameterNode.resultsTable is None:
+                parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
+            if parameterNode.report is None:
+                parameterNode.report = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTextNode", REPORT_NODE_NAME)
+            save_results(slicer.mrmlScene, result.analysis, study, parameterNode.resultsTable, parameterNode.report)
+        return result
+
+    def process(self, parameterNode: EMHAssistParameterNode) -> dict:
+        """Analyse the selected nodes from scratch, keep the results in the scene and return the report.
+
+        Raises InputError, naming the node, when an input cannot be measured.
+        """
+        result = self.update(parameterNode, LiveAnalysis())
+        if result.analysis is None:
+            subject, separator, problem = result.error.partition(": ")
+            raise InputError(subject, problem) if separator else InputError(parameterNode.caseName, result.error)
+        return result.analysis.report
+
+    def _resultsChanged(self, parameterNode: EMHAssistParameterNode, report: dict) -> bool:
+        """Whether the scene lacks these results: unchanged ones are not written (and redrawn) again."""
+        if parameterNode.resultsTable is None or parameterNode.report is None:
+            return True
+        try:
+            saved = read_report_node(parameterNode.report)
+        except InputError:
+            return True
+        return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
+
+    def savedReport(self, parameterNode: EMHAssistParameterNode) -> dict | None:
+        return read_report_node(parameterNode.report) if parameterNode.report is not None else None
+
+    def inputEvents(self, parameterNode: EMHAssistParameterNode) -> list:
+        """(node, events) for every selected input whose change alters the results."""
+        transformed = vtkMRMLScalarVolumeNode.TransformModifiedEvent
+        watched = [(getattr(parameterNode, sequenceParameterName(role)), (vtkMRMLScalarVolumeNode.ImageDataModifiedEvent, transformed)) for role in sequence_roles()]
+        markupsEvents = (vtk.vtkCommand.ModifiedEvent, slicer.vtkMRMLMarkupsNode.PointModifiedEvent, transformed)
+        watched += [(getattr(parameterNode, regionParameterName(region)), markupsEvents) for region in region_names()]
+        watched += [(parameterNode.regionSegmentation, (vtk.vtkCommand.ModifiedEvent, transformed))]
+        watched += [(parameterNode.levelPoints, markupsEvents)]
+        return [(node, events) for node, events in watched if node is not None]
+
+    def fillSequenceRoles(self, parameterNode: EMHAssistParameterNode) -> dict:
+        """Select, for each empty role, the one unselected volume whose name or DICOM series
+        description names it; roles two volumes claim are left for the user."""
+        selected = {getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()}
+        taken = [role for role in sequence_roles() if getattr(parameterNode, sequenceParameterName(role)) is not None]
+        candidates = {
+            volume: volumeNames(volume)
+            for volume in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
+            if volume not in selected and not volume.IsA("vtkMRMLLabelMapVolumeNode")
+        }
+        suggestions = suggest_roles(candidates, taken)
+        for role, volume in suggestions.items():
+            setattr(parameterNode, sequenceParameterName(role), volume)
+        return suggestions
+
+    def findLevels(self, parameterNode: EMHAssistParameterNode) -> vtkMRMLMarkupsFiducialNode:
+        """Every vertebra from the labelled level points (one is enough), as an editable point list
+        that becomes the levels input."""
+        found = find_levels(self.study(parameterNode), slicer.mrmlScene, slicer.mrmlScene.GenerateUniqueName("levels found"))
+        parameterNode.levelPoints = found
+        return found
+
+    def loadTeachingCase(self, name: str, parameterNode: EMHAssistParameterNode) -> Study:
+        """Build a synthetic teaching case into the scene and select it as the module's inputs."""
+        study = study_into_scene(build_study(name), slicer.mrmlScene)
+        with slicer.util.NodeModify(parameterNode.parameterNode):
+            for role, volume in study.sequences.items():
+                setattr(parameterNode, sequenceParameterName(role), volume)
+            for region, sources in study.regions.items():
+                setattr(parameterNode, regionParameterName(region), sources[0].node)
+            parameterNode.levelPoints = study.levels
+            parameterNode.caseName = study.name
+            parameterNode.age = study.clinical.get("age", AGE_NOT_STATED)
+            parameterNode.sex = study.clinical.get("sex", "")
+            parameterNode.conditions = list(study.clinical.get("conditions", []))
+            parameterNode.findings = list(study.clinical.get("findings", []))
+        return study
+
+
+def volumeNames(volume: vtkMRMLScalarVolumeNode) -> list[str]:
+    """The names a volume goes by: its node name and, when loaded from DICOM, its series description."""
+    names = [volume.GetName()]
+    instances = (volume.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if instances and slicer.dicomDatabase:
+        description = slicer.dicomDatabase.fileValue(slicer.dicomDatabase.fileForInstance(instances[0]), "0008,103E")
+        if description:
+            names.append(description)
+    return names
 
 
 def caseName(scene) -> str:
@@ -271,7 +658,7 @@ def caseName(scene) -> str:
 
 
 class EMHAssistTest(ScriptedLoadableModuleTest):
-    """Runs on a synthetic case built in the scene: no sample data is downloaded.
+    """Runs on synthetic cases built in the scene: no sample data is downloaded.
     Uses ScriptedLoadableModuleTest base class, available at:
     https://github.com/Slicer/Slicer/blob/main/Base/Python/slicer/ScriptedLoadableModule.py
     """
@@ -285,7 +672,11 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.setUp()
         self.test_EMHAssistBuiltInCase()
         self.setUp()
-        self.test_EMHAssistLogic()
+        self.test_EMHAssistWorkflow()
+        self.setUp()
+        self.test_EMHAssistPanel()
+        self.setUp()
+        self.test_EMHAssistSegmentStatistics()
 
     def test_EMHAssistBuiltInCase(self):
         """The built-in case against its noise-free images: the self-test body pytest also runs."""
@@ -295,31 +686,107 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         run_selftest(slicer.mrmlScene)
         self.delayDisplay("Test passed")
 
-    def test_EMHAssistLogic(self):
-        """The panel's path: node selections in the parameter node, Apply, results in one table node."""
-        from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+    def test_EMHAssistWorkflow(self):
+        """Sample Data's teaching case, live updates as an ROI moves, Find levels, and a .mrb round trip."""
+        from EMHAssistLib.analysis import run_analysis
+        from EMHAssistLib.cases import DEFAULT_CASE
         from EMHAssistLib.tables import read_results_table
 
-        self.delayDisplay("Analysing the built-in case through the parameter node")
-        study = study_into_scene(build_study(DEFAULT_CASE), slicer.mrmlScene)
+        self.delayDisplay("Loading the teaching case as Sample Data does")
+        registerSampleData()
+        import SampleData
+
+        source = SampleData.SampleDataLogic().sourceForSampleName(DEFAULT_CASE)
+        self.assertIsNotNone(source)
+        study = source.customDownloader(source)
         logic = EMHAssistLogic()
         parameterNode = logic.getParameterNode()
-        self.assertFalse(logic.canProcess(parameterNode))
-        for role, volume in study.sequences.items():
-            setattr(parameterNode, sequenceParameterName(role), volume)
-        # The panel holds one box per region: the first of each region's boxes.
-        for region, sources in study.regions.items():
-            setattr(parameterNode, regionParameterName(region), sources[0].node)
-        parameterNode.levelPoints = study.levels
         self.assertTrue(logic.canProcess(parameterNode))
+        self.assertEqual(parameterNode.t2Volume, study.sequences["T2"])
 
-        report = logic.process(parameterNode)
-        table = parameterNode.resultsTable
-        self.assertIsNotNone(table)
-        self.assertEqual(read_results_table(table)["ratios"].keys(), report["ratios"].keys())
-        self.assertEqual(read_results_table(table)["regions"].keys(), report["regions"].keys())
-
-        logic.process(parameterNode)
-        self.assertEqual(parameterNode.resultsTable.GetID(), table.GetID())
+        self.delayDisplay("Results, then a moved marrow ROI re-measured alone")
+        live = LiveAnalysis()
+        first = logic.update(parameterNode, live)
+        self.assertIsNone(first.error)
+        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), first.analysis.report["ratios"].keys())
+        self.assertEqual(logic.savedReport(parameterNode), first.analysis.report)
+        self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
+        marrow = parameterNode.marrowSource
+        centre = marrow.GetCenter()
+        marrow.SetCenter(centre[0], centre[1], centre[2] + 2.0)
+        moved = logic.update(parameterNode, live)
+        self.assertEqual(moved.recomputed, ["marrow"])
+        self.assertEqual(moved.analysis.report, run_analysis(logic.study(parameterNode)).report)
+        logic.update(parameterNode, live)
         self.assertEqual(len(slicer.util.getNodesByClass("vtkMRMLTableNode")), 1)
+
+        self.delayDisplay("Find levels from one anchor")
+        anchor = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "anchor")
+        levels = study.levels
+        anchor.AddControlPointWorld(*levels.GetNthControlPointPositionWorld(levels.GetNumberOfControlPoints() // 2), levels.GetNthControlPointLabel(levels.GetNumberOfControlPoints() // 2))
+        parameterNode.levelPoints = anchor
+        found = logic.findLevels(parameterNode)
+        self.assertEqual(parameterNode.levelPoints, found)
+        self.assertGreaterEqual(found.GetNumberOfControlPoints(), levels.GetNumberOfControlPoints() - 2)
+
+        self.delayDisplay("Roles filled from volume names")
+        parameterNode.t2Volume = None
+        self.assertEqual(logic.fillSequenceRoles(parameterNode), {"T2": study.sequences["T2"]})
+
+        self.delayDisplay("Saving and loading the scene as .mrb")
+        report = logic.process(parameterNode)
+        bundle = os.path.join(slicer.app.temporaryPath, "EMHAssistTest.mrb")
+        self.assertTrue(slicer.util.saveScene(bundle))
+        slicer.mrmlScene.Clear()
+        slicer.util.loadScene(bundle)
+        restored = EMHAssistLogic().getParameterNode()
+        self.assertEqual(restored.t2Volume.GetName(), "T2")
+        self.assertEqual(restored.marrowSource.GetName(), marrow.GetName())
+        self.assertEqual(restored.conditions, study.clinical.get("conditions", []))
+        self.assertEqual(EMHAssistLogic().savedReport(restored)["ratios"], report["ratios"])
+        self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
+        self.delayDisplay("Test passed")
+
+    def test_EMHAssistPanel(self):
+        """The panel shows statuses, the levels line and the differential once a case is loaded."""
+        from EMHAssistLib.cases import DEFAULT_CASE
+
+        self.delayDisplay("Opening the module with a teaching case")
+        slicer.util.selectModule("EMHAssist")
+        widget = slicer.util.getModuleWidget("EMHAssist")
+        EMHAssistLogic().loadTeachingCase(DEFAULT_CASE, widget._parameterNode)
+        widget.updateResults()
+        self.assertTrue(widget.ui.cordStatusLabel.text.startswith("T1 "))
+        self.assertIn("mass T5", widget.ui.levelsLineLabel.text)
+        self.assertGreater(widget.ui.differentialGroupBox.layout().count(), 2)
+        self.assertEqual(widget.ui.statusLabel.text, "Results are up to date.")
+        self.delayDisplay("Test passed")
+
+    def test_EMHAssistSegmentStatistics(self):
+        """The Segment Statistics plugin gives EMHAssist's ratios for segments named like regions."""
+        import SegmentStatistics
+        from EMHAssistLib.cases import DEFAULT_CASE
+        from EMHAssistLib.geometry import voxel_indices
+        from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_segment_mask
+        from EMHAssistLib.segment_statistics import segment_ratios
+        import numpy as np
+
+        self.delayDisplay("Segment Statistics with the EMHAssist ratios plugin")
+        registerSegmentStatisticsPlugin()
+        study = study_into_scene(build_study(DEFAULT_CASE), slicer.mrmlScene)
+        volume = study.sequences["T2"]
+        grid = grid_of_volume(volume)
+        segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
+        for region in ("mass", "cord"):
+            mask = np.zeros(grid.shape, bool)
+            mask.ravel()[voxel_indices(grid, box_of_roi(study.regions[region][0].node))] = True
+            set_segment_mask(segmentation, segmentation.GetSegmentation().AddEmptySegment(region, region), mask, grid)
+        logic = SegmentStatistics.SegmentStatisticsLogic()
+        parameters = logic.getParameterNode()
+        parameters.SetParameter("Segmentation", segmentation.GetID())
+        parameters.SetParameter("ScalarVolume", volume.GetID())
+        parameters.SetParameter("EMHAssistRatiosPlugin.enabled", "True")
+        logic.computeStatistics()
+        measured = logic.getStatistics()["mass", "EMHAssistRatiosPlugin.mass/cord"]
+        self.assertAlmostEqual(measured, segment_ratios(segmentation, "mass", volume)["mass/cord"])
         self.delayDisplay("Test passed")

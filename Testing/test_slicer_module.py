@@ -1,7 +1,7 @@
 """The Slicer module without Slicer: its files, CMake lists, .ui and module file checked statically,
 and the node selections of its panel turned into a study against real MRML.
 
-EMHAssist.py needs Qt, so it is read with `ast`, never imported.
+EMHAssist.py and the plugins need Qt, so they are read with `ast`, never imported.
 """
 
 import ast
@@ -15,6 +15,7 @@ import pytest
 import slicer
 
 from EMHAssistLib.analysis import analyze
+from EMHAssistLib.cases import case_names
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
 from EMHAssistLib.nodes import grid_of_volume, set_roi_box, set_segment_mask
@@ -23,6 +24,7 @@ from EMHAssistLib.study import region_names, sequence_roles, study_from_nodes
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "EMHAssist"
 LIB_DIR = MODULE_DIR / "EMHAssistLib"
+PLUGINS_DIR = MODULE_DIR / "EMHAssistPlugins"
 MODULE_FILE = MODULE_DIR / "EMHAssist.py"
 UI_FILE = MODULE_DIR / "Resources" / "UI" / "EMHAssist.ui"
 TEMPLATE_CLASSES = {
@@ -32,6 +34,9 @@ TEMPLATE_CLASSES = {
     "EMHAssistLogic": "ScriptedLoadableModuleLogic",
     "EMHAssistTest": "ScriptedLoadableModuleTest",
 }
+# The parameter node wrapper's GUI connectors match the widget class exactly (type(widget) == ...).
+CONNECTED_WIDGET_TYPES = {"QSpinBox": "int", "QComboBox": "str", "QLineEdit": "str", "QCheckBox": "bool"}
+MRML_WIDGET_CLASSES = ("qMRMLNodeComboBox", "qMRMLTableView", "qSlicerSimpleMarkupsWidget")
 
 
 # --- CMake -------------------------------------------------------------------------------------
@@ -45,21 +50,31 @@ def cmake_list(path: Path, variable: str) -> list[str]:
     return [entry.replace("${MODULE_NAME}", "EMHAssist") for entry in match.group(1).split()]
 
 
-def lib_files() -> list[str]:
+def package_files() -> list[str]:
+    """Every file of the module's Python packages (EMHAssistLib and EMHAssistPlugins), relative to the module."""
     return sorted(
         path.relative_to(MODULE_DIR).as_posix()
-        for path in LIB_DIR.rglob("*")
+        for folder in (LIB_DIR, PLUGINS_DIR)
+        for path in folder.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
 
 
-def test_every_lib_python_file_is_a_cmake_script_and_every_data_file_a_resource():
+def test_every_package_python_file_is_a_cmake_script_and_every_data_file_a_resource():
     scripts = set(cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_SCRIPTS"))
     resources = set(cmake_list(MODULE_DIR / "CMakeLists.txt", "MODULE_PYTHON_RESOURCES"))
     unlisted = [
-        name for name in lib_files() if name not in (scripts if name.endswith(".py") else resources)
+        name for name in package_files() if name not in (scripts if name.endswith(".py") else resources)
     ]
     assert not unlisted, f"add to EMHAssist/CMakeLists.txt (else Slicer does not install them): {unlisted}"
+    assert "EMHAssistPlugins/SegmentStatisticsRatios.py" in scripts
+
+
+def test_cmake_lists_are_sorted_as_the_house_keeps_them():
+    for variable in ("MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES"):
+        entries = cmake_list(MODULE_DIR / "CMakeLists.txt", variable)
+        packaged = [entry for entry in entries if entry.startswith(("EMHAssistLib/", "EMHAssistPlugins/"))]
+        assert packaged == sorted(packaged), variable
 
 
 def test_every_cmake_entry_exists_and_has_its_kind():
@@ -72,10 +87,16 @@ def test_every_cmake_entry_exists_and_has_its_kind():
     assert {"Resources/UI/EMHAssist.ui", "Resources/Icons/EMHAssist.png"} <= set(resources)
 
 
+@pytest.mark.parametrize("path", ["EMHAssist.py", "EMHAssistPlugins/__init__.py", "EMHAssistPlugins/SegmentStatisticsRatios.py"])
+def test_qt_side_python_files_parse(path):
+    source = (MODULE_DIR / path).read_text(encoding="utf-8")
+    compile(source, str(MODULE_DIR / path), "exec")  # syntax only: these need Slicer's Qt to import
+
+
 def test_module_cmake_builds_a_scripted_module_with_its_tests():
     text = (MODULE_DIR / "CMakeLists.txt").read_text(encoding="utf-8")
     assert re.search(r"slicerMacroBuildScriptedModule\(\s*NAME \$\{MODULE_NAME\}", text)
-    assert "WITH_GENERIC_TESTS" in text
+    assert re.search(r"slicerMacroBuildScriptedModule\([^)]*WITH_GENERIC_TESTS", text)
     assert re.search(r"if\(BUILD_TESTING\).*slicer_add_python_unittest\(SCRIPT \$\{MODULE_NAME\}\.py\)", text, re.S)
     assert (MODULE_DIR / "Testing" / "CMakeLists.txt").read_text(encoding="utf-8").strip() == "add_subdirectory(Python)"
     assert (MODULE_DIR / "Testing" / "Python" / "CMakeLists.txt").is_file()
@@ -136,6 +157,15 @@ def parameter_fields(module_tree: ast.Module) -> dict[str, str]:
     }
 
 
+def module_constant(module_tree: ast.Module, name: str):
+    """A top-level assignment of EMHAssist.py: a literal's value, else the source of its expression."""
+    value = next(node.value for node in module_tree.body if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == name)
+    try:
+        return ast.literal_eval(value)
+    except ValueError:
+        return ast.unparse(value)
+
+
 def module_class(module_tree: ast.Module, name: str) -> ast.ClassDef:
     found = [node for node in module_tree.body if isinstance(node, ast.ClassDef) and node.name == name]
     assert found, f"EMHAssist.py defines no class {name}"
@@ -143,10 +173,12 @@ def module_class(module_tree: ast.Module, name: str) -> ast.ClassDef:
 
 
 def module_function(module_tree: ast.Module, name: str):
-    """A top-level function of EMHAssist.py, compiled on its own (it must need nothing but builtins)."""
-    definition = next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == name)
+    """A top-level function of EMHAssist.py with those it calls, compiled on their own (builtins only)."""
+    definitions = {node.name: node for node in module_tree.body if isinstance(node, ast.FunctionDef)}
+    called = {ast.unparse(call.func) for call in ast.walk(definitions[name]) if isinstance(call, ast.Call)}
+    body = [definitions[other] for other in sorted(called & set(definitions))] + [definitions[name]]
     namespace: dict = {}
-    exec(compile(ast.Module(body=[definition], type_ignores=[]), str(MODULE_FILE), "exec"), namespace)
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(MODULE_FILE), "exec"), namespace)
     return namespace[name]
 
 
@@ -162,18 +194,60 @@ def test_every_ui_name_the_widget_uses_exists_in_the_ui(module_tree, ui_root):
     used = {
         node.attr
         for node in ast.walk(module_tree)
-        if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "self.ui"
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value) in ("self.ui", "widget.ui")
     }
-    assert used, "EMHAssist.py uses no self.ui.<name>; the static check would prove nothing"
+    assert len(used) > 10, "EMHAssist.py uses few self.ui.<name>; the static check would prove little"
     assert sorted(used - set(ui_widgets(ui_root))) == []
+
+
+def test_every_widget_named_by_role_or_region_exists_in_the_ui(module_tree, ui_root):
+    widgets = ui_widgets(ui_root)
+    region_widget = module_function(module_tree, "regionWidgetName")
+    sequence_widget = module_function(module_tree, "sequenceWidgetName")
+    expected = {region_widget(region, kind) for region in region_names() for kind in module_constant(module_tree, "REGION_ROW_WIDGETS")}
+    expected |= {sequence_widget(role) for role in sequence_roles()}
+    assert sorted(expected - set(widgets)) == []
+    for region in region_names():
+        assert widgets[region_widget(region, "PlaceButton")].get("class") == "QPushButton"
+        assert widgets[region_widget(region, "StatusLabel")].get("class") == "QLabel"
+
+
+def test_group_boxes_filled_from_code_have_layouts(ui_root):
+    widgets = ui_widgets(ui_root)
+    for name in ("conditionsGroupBox", "findingsGroupBox", "differentialGroupBox"):
+        assert widgets[name].get("class") == "QGroupBox" and widgets[name].find("layout") is not None, name
 
 
 def test_every_slicer_parameter_name_is_a_parameter_node_field_and_back(module_tree, ui_root):
     bound = ui_parameter_names(ui_root)
     fields = parameter_fields(module_tree)
+    unbound = module_constant(module_tree, "UNBOUND_PARAMETERS")
     assert sorted(set(bound.values()) - set(fields)) == []
-    assert sorted(set(fields) - set(bound.values())) == [], "fields without a widget in the .ui"
+    assert sorted(set(fields) - set(bound.values()) - set(unbound)) == [], "fields without a widget in the .ui"
+    assert set(unbound) <= set(fields) and not set(unbound) & set(bound.values())
     assert len(set(bound.values())) == len(bound), "two widgets bound to one parameter"
+
+
+def test_bound_plain_widgets_have_the_type_their_gui_connector_needs(module_tree, ui_root):
+    fields = parameter_fields(module_tree)
+    widgets = ui_widgets(ui_root)
+    for widget_name, field in ui_parameter_names(ui_root).items():
+        wanted = CONNECTED_WIDGET_TYPES.get(widgets[widget_name].get("class"))
+        if wanted is not None:
+            annotation = fields[field]
+            assert annotation == wanted or annotation.startswith(f"Annotated[{wanted},"), f"{field}: {annotation}"
+            if widgets[widget_name].get("class") == "QComboBox":
+                assert "Choice(" in annotation, f"{field}: the combo box connector needs a Choice"
+
+
+def test_parameter_fields_use_unions_the_wrapper_recognises(module_tree):
+    # The wrapper's serializers and node connectors recognise typing.Union (a union of node types
+    # ending in None), not `X | None`, which Python before 3.14 makes a different kind of union:
+    # such a field fails when the module loads. Node fields are nullable as they are.
+    fields = parameter_fields(module_tree)
+    assert [field for field, annotation in fields.items() if "|" in annotation] == []
+    alias = module_constant(module_tree, "RegionSourceNode")
+    assert alias == "typing.Union[vtkMRMLMarkupsROINode, vtkMRMLSegmentationNode, None]"
 
 
 def test_every_sequence_role_and_region_has_its_field_and_selector(module_tree, ui_root):
@@ -182,29 +256,26 @@ def test_every_sequence_role_and_region_has_its_field_and_selector(module_tree, 
     widgets = ui_widgets(ui_root)
     sequence_field = module_function(module_tree, "sequenceParameterName")
     region_field = module_function(module_tree, "regionParameterName")
-    expected = {sequence_field(role): "vtkMRMLScalarVolumeNode" for role in sequence_roles()}
-    expected |= {region_field(region): "vtkMRMLMarkupsROINode" for region in region_names()}
+    expected = {sequence_field(role): ("vtkMRMLScalarVolumeNode", ["vtkMRMLScalarVolumeNode"]) for role in sequence_roles()}
+    expected |= {region_field(region): ("RegionSourceNode", ["vtkMRMLMarkupsROINode", "vtkMRMLSegmentationNode"]) for region in region_names()}
     expected |= {
-        "regionSegmentation": "vtkMRMLSegmentationNode",
-        "levelPoints": "vtkMRMLMarkupsFiducialNode",
-        "resultsTable": "vtkMRMLTableNode",
+        "regionSegmentation": ("vtkMRMLSegmentationNode", ["vtkMRMLSegmentationNode"]),
+        "levelPoints": ("vtkMRMLMarkupsFiducialNode", ["vtkMRMLMarkupsFiducialNode"]),
+        "resultsTable": ("vtkMRMLTableNode", ["vtkMRMLTableNode"]),
     }
-    for field, node_class in expected.items():
-        assert fields.get(field) == f"{node_class} | None", f"{field}: {fields.get(field)}"
+    for field, (annotation, node_types) in expected.items():
+        assert fields.get(field) == annotation, f"{field}: {fields.get(field)}"
         [widget_name] = [name for name, parameter in bound.items() if parameter == field]
         widget = widgets[widget_name]
         assert widget.get("class") == "qMRMLNodeComboBox"
-        assert [node_type.text for node_type in widget.find("property[@name='nodeTypes']").iter("string")] == [node_class]
+        assert [node_type.text for node_type in widget.find("property[@name='nodeTypes']").iter("string")] == node_types
         # Without "none", a selector picks the first node of its class: every role would get one volume.
         assert widget.find("property[@name='noneEnabled']/bool").text == "true"
+    assert fields["report"] == "vtkMRMLTextNode"
 
 
 def test_every_mrml_widget_receives_the_scene(ui_root):
-    mrml_widgets = {
-        widget.get("name")
-        for widget in ui_root.iter("widget")
-        if widget.get("class") in ("qMRMLNodeComboBox", "qMRMLTableView")
-    }
+    mrml_widgets = {widget.get("name") for widget in ui_root.iter("widget") if widget.get("class") in MRML_WIDGET_CLASSES}
     receivers = {
         connection.findtext("receiver")
         for connection in ui_root.iter("connection")
@@ -212,6 +283,7 @@ def test_every_mrml_widget_receives_the_scene(ui_root):
         and connection.findtext("signal") == "mrmlSceneChanged(vtkMRMLScene*)"
         and connection.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"
     }
+    assert "levelPointsWidget" in mrml_widgets
     assert sorted(mrml_widgets - receivers) == []
     assert ui_root.find("widget").get("class") == "qMRMLWidget"
     assert ui_root.find("widget").get("name") == "EMHAssist"
@@ -227,32 +299,56 @@ def test_results_view_shows_the_selected_results_table(ui_root):
     ) in connections
 
 
-def test_ui_has_inputs_apply_and_results_sections(ui_root):
+def test_ui_has_its_sections_and_declares_its_custom_widgets(ui_root):
     widgets = ui_widgets(ui_root)
-    assert widgets["inputsCollapsibleButton"].get("class") == "ctkCollapsibleButton"
-    assert widgets["resultsCollapsibleButton"].get("class") == "ctkCollapsibleButton"
+    for section in ("inputs", "regions", "levels", "clinical", "results", "export"):
+        assert widgets[f"{section}CollapsibleButton"].get("class") == "ctkCollapsibleButton"
     assert widgets["applyButton"].get("class") == "QPushButton"
     assert widgets["applyButton"].find("property[@name='enabled']/bool").text == "false"
     assert widgets["resultsTableView"].get("class") == "qMRMLTableView"
     declared = {custom.findtext("class") for custom in ui_root.iter("customwidget")}
-    assert {widget.get("class") for widget in widgets.values() if widget.get("class").startswith(("qMRML", "ctk"))} <= declared
+    assert {widget.get("class") for widget in widgets.values() if widget.get("class").startswith(("qMRML", "qSlicer", "ctk"))} <= declared
 
 
-def test_module_test_runs_the_shared_selftest_without_downloads(module_tree):
+def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
     test_class = module_class(module_tree, "EMHAssistTest")
     source = ast.unparse(test_class)
     assert "from EMHAssistLib.selftest import run_selftest" in source
     assert "run_selftest(slicer.mrmlScene)" in source
-    assert "SampleData" not in MODULE_FILE.read_text(encoding="utf-8")
+    text = MODULE_FILE.read_text(encoding="utf-8")
+    assert not re.search(r"downloadSample|downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)
     run_test = next(node for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name == "runTest")
-    called = {ast.unparse(node.func) for node in ast.walk(run_test) if isinstance(node, ast.Call)}
+    called = [ast.unparse(node.func) for node in ast.walk(run_test) if isinstance(node, ast.Call)]
     test_methods = {
         f"self.{node.name}" for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
     }
-    assert test_methods and test_methods <= called, "runTest() must run every test method"
+    assert len(test_methods) >= 4 and test_methods <= set(called), "runTest() must run every test method"
+    assert called.count("self.setUp") == len(test_methods), "each test starts from an empty scene"
 
 
-# --- The panel's node selections as a study ----------------------------------------------------
+def test_sample_data_registers_every_case_with_a_local_builder_and_plugins_register_at_startup(module_tree):
+    register = next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == "registerSampleData")
+    source = ast.unparse(register)
+    assert "for name in case_names()" in source and "customDownloader=loadTeachingCaseSample" in source
+    assert case_names(), "no teaching case to register"
+    init = ast.unparse(module_class(module_tree, "EMHAssist"))
+    for function in ("registerSampleData", "registerSegmentStatisticsPlugin"):
+        assert f"slicer.app.connect('startupCompleted()', {function})" in init
+    plugin = ast.unparse(next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == "registerSegmentStatisticsPlugin"))
+    assert "except ImportError" in plugin, "Segment Statistics may be absent: registering must not fail then"
+
+
+def test_segment_statistics_plugin_is_a_thin_adapter():
+    tree = ast.parse((PLUGINS_DIR / "SegmentStatisticsRatios.py").read_text(encoding="utf-8"))
+    [plugin] = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert [ast.unparse(base) for base in plugin.bases] == ["SegmentStatisticsPluginBase"]
+    methods = {node.name for node in plugin.body if isinstance(node, ast.FunctionDef)}
+    assert methods == {"__init__", "computeStatistics", "getMeasurementInfo"}
+    imported = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom) and node.module.startswith("EMHAssistLib") for alias in node.names}
+    assert {"ratio_keys", "segment_ratios"} <= imported
+    assert sum(isinstance(node, (ast.For, ast.While)) for node in ast.walk(plugin)) == 0, "no computation of its own"
+
+
 
 
 def add_volume(scene, name):

@@ -402,13 +402,21 @@ def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: dict) -> sl
     return text
 
 
+def evidence_lines(diagnosis: dict) -> list[str]:
+    """A diagnosis's evidence, one finding a line: for or against, the measured text, its references."""
+    style = load("overlays")["explanation"]
+    lines = []
+    for item in diagnosis.get("evidence") or []:
+        direction = style["supports"] if item.get("supports") else style["opposes"]
+        refs = item.get("refs") or []
+        lines.append(f"{direction}: {item['text']}" + (f" [{'; '.join(refs)}]" if refs else ""))
+    return lines
+
+
 def _differential_block(style: dict, differential: list[dict]) -> str:
     lines = [style["differential_heading"]]
     for rank, diagnosis in enumerate(differential, start=1):
         percent = 100 * diagnosis["probability"]
         lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=percent))
-        for item in diagnosis.get("evidence") or []:
-            direction = style["supports"] if item.get("supports") else style["opposes"]
-            refs = item.get("refs") or []
-            lines.append(f"   {direction}: {item['text']}" + (f" [{'; '.join(refs)}]" if refs else ""))
+        lines += [f"   {line}" for line in evidence_lines(diagnosis)]
     return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""The Slicer panel's Qt-free side: its fields turned into inputs, results kept in the scene.
+
+The module widget only reads widgets and calls these; everything here runs headless on real MRML
+and is tested there. Results live in nodes the parameter node references (the results table, the
+report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brings them all back.
+"""
+
+import json
+from dataclasses import dataclass
+
+import slicer
+
+from .analysis import SCHEMA, Analysis, read_sequences
+from .clinical import validate_clinical
+from .compression import assess as assess_levels
+from .errors import InputError
+from .knowledge import load
+from .levels import level_point_node
+from .overlays import OverlayNodes, draw_overlays, evidence_lines
+from .study import Study
+from .tables import write_results_table
+
+AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
+REPORT_ATTRIBUTE = "EMHAssist.schema"
+
+
+def clinical_context(age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "") -> dict:
+    """The checked clinical context from the panel's fields; empty fields are simply not stated."""
+    raw: dict = {"conditions": list(conditions), "findings": list(findings)}
+    if age != AGE_NOT_STATED:
+        raw["age"] = age
+    if sex:
+        raw["sex"] = sex
+    if primary:
+        raw["primary"] = primary
+    return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+
+
+@dataclass(frozen=True)
+class DiagnosisRow:
+    """One line of the panel's differential: a probability bar and its expandable explanation."""
+
+    name: str
+    percent: int
+    prior_percent: int
+    explanation: str
+
+
+def differential_rows(report: dict) -> list[DiagnosisRow]:
+    rows = []
+    for diagnosis in report.get("differential") or []:
+        priors = [f"prior: {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []]
+        rows.append(DiagnosisRow(
+            name=diagnosis["name"],
+            percent=round(100 * diagnosis["probability"]),
+            prior_percent=round(100 * diagnosis["prior"]),
+            explanation="\n".join([diagnosis.get("summary", ""), *evidence_lines(diagnosis), *priors]).strip(),
+        ))
+    return rows
+
+
+def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
+    """The whole report as JSON in a text node, which saves with the scene."""
+    node.SetText(json.dumps(report, indent=2, ensure_ascii=False))
+    node.SetAttribute(REPORT_ATTRIBUTE, report["schema"])
+
+
+def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
+    if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
+        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    try:
+        report = json.loads(node.GetText() or "")
+    except json.JSONDecodeError:
+        raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    return report
+
+
+def save_results(
+    scene: slicer.vtkMRMLScene,
+    analysis: Analysis,
+    study: Study,
+    table: slicer.vtkMRMLTableNode,
+    report_node: slicer.vtkMRMLTextNode,
+) -> OverlayNodes:
+    """Table, report node and overlays for one analysis, replacing those of the last run."""
+    write_results_table(analysis.report, table)
+    write_report_node(analysis.report, report_node)
+    return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+
+
+def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLMarkupsFiducialNode:
+    """Every vertebra the images show, from the study's labelled points (one is enough), as an
+    editable point list labelled with level names; each point's description says how it was found."""
+    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+        raise InputError("levels", "place at least one point on a vertebral body and label it (T5, L1, ...)")
+    outcome = assess_levels(study, read_sequences(study))
+    if outcome.level_map is None:
+        raise InputError("levels", "; ".join(outcome.warnings) or "no level could be found")
+    return level_point_node(outcome.level_map, scene, name)
+
+
+def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
+    """Give an ROI placed by a single click (no size yet) its region's default size; True if it did.
+
+    An ROI drawn by click and drag keeps the size drawn."""
+    if min(roi.GetSize()) > 0:
+        return False
+    roi.SetSize(*load("panel")["default_roi_size_mm"][region])
+    return True

@@ -1,0 +1,192 @@
+"""The panel's Qt-free side on real MRML: clinical fields, the differential's rows, the report text
+node, "Find levels" from one anchor, and every input and result the parameter node references
+surviving a `.mrb` round trip."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+import slicer
+
+from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.live import LiveAnalysis
+from EMHAssistLib.nodes import box_of_roi
+from EMHAssistLib.overlays import find_overlays
+from EMHAssistLib.panel import (
+    AGE_NOT_STATED,
+    clinical_context,
+    differential_rows,
+    find_levels,
+    give_default_size,
+    read_report_node,
+    save_results,
+    write_report_node,
+)
+from EMHAssistLib.study import study_from_nodes
+from EMHAssistLib.tables import read_results_table
+
+MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssist.py"
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return build_study(DEFAULT_CASE)
+
+
+@pytest.fixture
+def live_scene():
+    """A scene whose application stays alive while a second one reads the `.mrb` back."""
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    slicer.mrmlScene = app.scene
+    yield app.scene
+    del app
+
+
+def test_empty_clinical_fields_state_nothing():
+    assert clinical_context(AGE_NOT_STATED, "", [], []) == {}
+
+
+def test_clinical_fields_become_a_checked_context():
+    context = clinical_context(79, "male", ["myelodysplastic_syndrome"], ["fever"])
+    assert context == {"conditions": ["myelodysplastic_syndrome"], "findings": ["fever"], "age": 79, "sex": "male"}
+    with pytest.raises(InputError, match="clinical context: unknown condition 'thalassaemia'"):
+        clinical_context(40, "", ["thalassaemia"], [])
+    with pytest.raises(InputError, match="'primary' is given but 'known_primary_cancer' is not among the conditions"):
+        clinical_context(60, "female", [], [], primary="breast")
+
+
+def test_differential_rows_carry_bars_and_explanations(scene, synthetic):
+    report = LiveAnalysis().update(study_into_scene(synthetic, scene)).analysis.report
+    rows = differential_rows(report)
+    assert [row.name for row in rows] == [entry["name"] for entry in report["differential"]]
+    assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 80 and rows[0].prior_percent == 10
+    assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
+    assert rows[0].explanation.splitlines()[1].startswith("for: Mass markedly hypointense to cord on T2 (ratio 0.30")
+    assert rows[0].explanation.endswith("prior: myelodysplastic syndrome ×15")
+    assert differential_rows({"differential": None}) == []
+
+
+def test_report_node_round_trip_and_refusals(scene):
+    node = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
+    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {"T2 mass/cord": {"value": 0.3, "ci95": [0.29, 0.31]}}}
+    write_report_node(report, node)
+    assert read_report_node(node) == report
+    other = scene.AddNewNodeByClass("vtkMRMLTextNode", "notes")
+    other.SetText("{}")
+    with pytest.raises(InputError, match="notes: is not an EMHAssist report"):
+        read_report_node(other)
+    node.SetText("{broken")
+    with pytest.raises(InputError, match="report: holds no readable report"):
+        read_report_node(node)
+
+
+def test_find_levels_from_one_anchor_gives_an_editable_labelled_point_list(scene, synthetic):
+    study = study_into_scene(synthetic, scene)
+    anchor = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "anchor")
+    anchor.AddControlPoint(*synthetic.level_centres["T6"], "T6")
+    study.levels = anchor
+    found = find_levels(study, scene, "levels found")
+    labels = [found.GetNthControlPointLabel(n) for n in range(found.GetNumberOfControlPoints())]
+    assert {"T5", "T6", "T7", "T8"} <= set(labels) and len(labels) >= 6
+    assert not found.GetLocked()
+    t6 = labels.index("T6")
+    assert found.GetNthControlPointDescription(t6) == "user"
+    for name in ("T5", "T8"):
+        position = found.GetNthControlPointPositionWorld(labels.index(name))
+        assert np.linalg.norm(np.array(position) - synthetic.level_centres[name]) < 6.0, name
+    anchor.RemoveAllControlPoints()
+    with pytest.raises(InputError, match="levels: place at least one point on a vertebral body"):
+        find_levels(study, scene, "none")
+
+
+def parameter_node_fields() -> dict[str, list[str]]:
+    """Field name -> node classes of EMHAssist.py's @parameterNodeWrapper node fields (read, not imported);
+    a union alias is resolved to its members."""
+    tree = ast.parse(MODULE_FILE.read_text(encoding="utf-8"))
+    aliases = {
+        ast.unparse(node.targets[0]): [ast.unparse(member) for member in node.value.slice.elts]
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.value).startswith("typing.Union[")
+    }
+    wrapper = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "EMHAssistParameterNode")
+    annotations = {s.target.id: ast.unparse(s.annotation) for s in wrapper.body if isinstance(s, ast.AnnAssign)}
+    return {name: aliases.get(annotation, [annotation]) for name, annotation in annotations.items()}
+
+
+def reference_role(field: str, classes: list[str], node: slicer.vtkMRMLNode) -> str:
+    """The node reference role the parameter node wrapper writes a node field under: the field's
+    name, or for a union the name and the index of the node's class among the union's members."""
+    return field if len(classes) == 1 else f"{field}_{classes.index(node.GetClassName())}"
+
+
+def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_mrb(live_scene, synthetic, tmp_path):
+    study = study_into_scene(synthetic, live_scene)
+    table = live_scene.AddNewNodeByClass("vtkMRMLTableNode", "EMHAssist results")
+    report_node = live_scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
+    analysis = LiveAnalysis().update(study).analysis
+    save_results(live_scene, analysis, study, table, report_node)
+
+    # What the parameter node wrapper writes: node fields as node references (plus an empty
+    # parameter of the same name), other fields as text parameters.
+    selected = {f"{role.lower()}Volume": node for role, node in study.sequences.items()}
+    selected |= {f"{region}Source": sources[0].node for region, sources in study.regions.items()}
+    selected |= {"levelPoints": study.levels, "resultsTable": table, "report": report_node}
+    fields = parameter_node_fields()
+    assert set(selected) <= set(fields), sorted(set(selected) - set(fields))
+    parameters = live_scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", "EMHAssist")
+    parameters.SetAttribute("ModuleName", "EMHAssist")
+    roles = {name: reference_role(name, fields[name], node) for name, node in selected.items()}
+    assert roles["cordSource"] == "cordSource_0" and roles["t2Volume"] == "t2Volume"
+    for name, node in selected.items():
+        parameters.SetParameter(roles[name], "")
+        parameters.SetNodeReferenceID(roles[name], node.GetID())
+    parameters.SetParameter("age", "79")
+    bundle = tmp_path / "case.mrb"
+    assert live_scene.WriteToMRB(str(bundle))
+
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    loaded = app.scene
+    assert loaded.ReadFromMRB(str(bundle))
+    restored = loaded.GetFirstNodeByName("EMHAssist")
+    assert restored.GetParameter("age") == "79"
+    nodes = {name: restored.GetNodeReference(roles[name]) for name in selected}
+    assert {name: node.GetName() for name, node in nodes.items()} == {name: node.GetName() for name, node in selected.items()}
+    for region, sources in study.regions.items():
+        before, after = box_of_roi(sources[0].node), box_of_roi(nodes[f"{region}Source"])
+        np.testing.assert_allclose(after.center, before.center, atol=1e-4)
+        np.testing.assert_allclose(after.half_size, before.half_size, atol=1e-4)
+    assert read_report_node(nodes["report"]) == analysis.report
+    table_content = read_results_table(nodes["resultsTable"])
+    assert table_content["ratios"].keys() == analysis.report["ratios"].keys()
+    assert find_overlays(loaded, study.name) is not None
+
+    # The restored inputs analyse to the same results (file names aside: the bundle's own).
+    again = study_from_nodes(
+        study.name,
+        {role: nodes[f"{role.lower()}Volume"] for role in study.sequences},
+        {region: nodes[f"{region}Source"] for region in study.regions},
+        levels=nodes["levelPoints"],
+        clinical=study.clinical,
+    )
+    report = LiveAnalysis().update(again).analysis.report
+    for section in ("regions", "ratios", "enhancement", "levels", "differential", "warnings"):
+        assert report[section] == analysis.report[section], section
+    del app
+
+
+def test_a_clicked_roi_gets_its_regions_default_size_and_a_drawn_one_keeps_its_own(scene):
+    clicked = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "mass")
+    clicked.SetCenter(10.0, 20.0, 30.0)
+    clicked.SetSize(0.0, 0.0, 0.0)
+    assert give_default_size(clicked, "mass")
+    assert list(clicked.GetSize()) == [12.0, 12.0, 20.0] and list(clicked.GetCenter()) == [10.0, 20.0, 30.0]
+    drawn = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "disc")
+    drawn.SetSize(20.0, 8.0, 4.0)
+    assert not give_default_size(drawn, "disc")
+    assert list(drawn.GetSize()) == [20.0, 8.0, 4.0]
