@@ -40,6 +40,7 @@ from EMHAssistLib.panel import (
     AGE_NOT_STATED,
     clinical_context,
     differential_rows,
+    events_to_observe,
     find_levels,
     give_default_size,
     read_report_node,
@@ -165,7 +166,7 @@ class EMHAssistParameterNode:
         only segment), outlining each region.
     regionSegmentation - Optional segmentation whose segments named like regions outline them too.
     levelPoints - Point list of vertebral body centres labelled with their level (one is enough to find the rest).
-    age, sex, conditions, findings - The clinical context, in the vocabulary of the differential.
+    age, sex, conditions, findings, primary - The clinical context, in the vocabulary of the differential.
     caseName - Names the overlay folder and the report; the saved scene's name when left empty.
     liveUpdate - Recompute as soon as an input changes.
     resultsTable - The table receiving the region statistics and ratios.
@@ -193,6 +194,7 @@ class EMHAssistParameterNode:
     sex: Annotated[str, Choice(["", *clinical_terms().sex])] = ""
     conditions: list[str]
     findings: list[str]
+    primary: Annotated[str, Choice(["", *clinical_terms().primaries])] = ""
     caseName: str
     liveUpdate: bool = True
     resultsTable: vtkMRMLTableNode
@@ -441,7 +443,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.overlaysVisibleCheckBox.blockSignals(wasBlocked)
 
     def _showDifferential(self, report: dict) -> None:
-        """One collapsible row per diagnosis: its probability bar, and its explanation when expanded."""
+        """One row per diagnosis: its probability bar, and a button showing why (its explanation)."""
         layout = self.ui.differentialGroupBox.layout()
         while layout.count():
             layout.takeAt(0).widget().deleteLater()
@@ -538,7 +540,9 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         """The selected nodes and clinical context as a study. Raises InputError naming what is wrong."""
         if not parameterNode.caseName:
             parameterNode.caseName = caseName(slicer.mrmlScene)
-        clinical = clinical_context(parameterNode.age, parameterNode.sex, list(parameterNode.conditions), list(parameterNode.findings))
+        clinical = clinical_context(
+            parameterNode.age, parameterNode.sex, list(parameterNode.conditions), list(parameterNode.findings), parameterNode.primary
+        )
         return study_from_nodes(
             parameterNode.caseName,
             {role: getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()},
@@ -589,13 +593,10 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
 
     def inputEvents(self, parameterNode: EMHAssistParameterNode) -> list:
         """(node, events) for every selected input whose change alters the results."""
-        transformed = vtkMRMLScalarVolumeNode.TransformModifiedEvent
-        watched = [(getattr(parameterNode, sequenceParameterName(role)), (vtkMRMLScalarVolumeNode.ImageDataModifiedEvent, transformed)) for role in sequence_roles()]
-        markupsEvents = (vtk.vtkCommand.ModifiedEvent, slicer.vtkMRMLMarkupsNode.PointModifiedEvent, transformed)
-        watched += [(getattr(parameterNode, regionParameterName(region)), markupsEvents) for region in region_names()]
-        watched += [(parameterNode.regionSegmentation, (vtk.vtkCommand.ModifiedEvent, transformed))]
-        watched += [(parameterNode.levelPoints, markupsEvents)]
-        return [(node, events) for node, events in watched if node is not None]
+        nodes = [getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()]
+        nodes += [getattr(parameterNode, regionParameterName(region)) for region in region_names()]
+        nodes += [parameterNode.regionSegmentation, parameterNode.levelPoints]
+        return [(node, events_to_observe(node)) for node in nodes if node is not None]
 
     def fillSequenceRoles(self, parameterNode: EMHAssistParameterNode) -> dict:
         """Select, for each empty role, the one unselected volume whose name or DICOM series
@@ -633,6 +634,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             parameterNode.sex = study.clinical.get("sex", "")
             parameterNode.conditions = list(study.clinical.get("conditions", []))
             parameterNode.findings = list(study.clinical.get("findings", []))
+            parameterNode.primary = study.clinical.get("primary", "")
         return study
 
 
@@ -723,7 +725,9 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Find levels from one anchor")
         anchor = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "anchor")
         levels = study.levels
-        anchor.AddControlPointWorld(*levels.GetNthControlPointPositionWorld(levels.GetNumberOfControlPoints() // 2), levels.GetNthControlPointLabel(levels.GetNumberOfControlPoints() // 2))
+        middle = levels.GetNumberOfControlPoints() // 2
+        position = slicer.util.arrayFromMarkupsControlPoints(levels, world=True)[middle]
+        anchor.AddControlPointWorld(*position, levels.GetNthControlPointLabel(middle))
         parameterNode.levelPoints = anchor
         found = logic.findLevels(parameterNode)
         self.assertEqual(parameterNode.levelPoints, found)

@@ -12,12 +12,13 @@ import slicer
 from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.live import LiveAnalysis
-from EMHAssistLib.nodes import box_of_roi
+from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_segment_mask, vtk_matrix
 from EMHAssistLib.overlays import find_overlays
 from EMHAssistLib.panel import (
     AGE_NOT_STATED,
     clinical_context,
     differential_rows,
+    events_to_observe,
     find_levels,
     give_default_size,
     read_report_node,
@@ -190,3 +191,39 @@ def test_a_clicked_roi_gets_its_regions_default_size_and_a_drawn_one_keeps_its_o
     drawn.SetSize(20.0, 8.0, 4.0)
     assert not give_default_size(drawn, "disc")
     assert list(drawn.GetSize()) == [20.0, 8.0, 4.0]
+
+
+def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, synthetic):
+    study = study_into_scene(synthetic, scene)
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "moved")
+    fired: list[str] = []
+
+    def watch(node, name):
+        for event in events_to_observe(node):
+            node.AddObserver(event, lambda caller, event_id, name=name: fired.append(name))
+
+    def changes(name, change) -> bool:
+        fired.clear()
+        change()
+        return name in fired
+
+    volume, roi, levels = study.sequences["T2"], study.regions["marrow"][0].node, study.levels
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "outlines")
+    segment = segmentation.GetSegmentation().AddEmptySegment("mass", "mass")
+    grid = grid_of_volume(volume)
+    for node, name in ((volume, "volume"), (roi, "roi"), (levels, "levels"), (segmentation, "segmentation")):
+        watch(node, name)
+    assert changes("volume", lambda: slicer.util.updateVolumeFromArray(volume, synthetic.sequences["T2"].clean))
+    assert changes("volume", lambda: volume.SetAndObserveTransformNodeID(transform.GetID()))
+    assert changes("roi", lambda: roi.SetCenter(*(np.array(roi.GetCenter()) + 1.0)))
+    assert changes("roi", lambda: roi.SetSize(5.0, 6.0, 7.0))
+    assert changes("roi", lambda: roi.SetAndObserveObjectToNodeMatrix(vtk_matrix(np.diag([1.0, -1.0, -1.0, 1.0]))))
+    assert changes("levels", lambda: levels.SetNthControlPointLabel(0, "T3"))
+    assert changes("levels", lambda: levels.SetNthControlPointPosition(0, 1.0, 2.0, 3.0))
+    assert changes("levels", lambda: levels.AddControlPoint(0.0, 0.0, 0.0, "T12"))
+    assert changes("levels", lambda: levels.RemoveNthControlPoint(0))
+    mask = np.zeros(grid.shape, bool)
+    mask[20:24, 100:110, 60:70] = True
+    assert changes("segmentation", lambda: set_segment_mask(segmentation, segment, mask, grid))
+    transform.SetMatrixTransformToParent(vtk_matrix(np.diag([1.0, 1.0, 1.0, 1.0]) + np.eye(4, k=3)))
+    assert changes("segmentation", lambda: segmentation.SetAndObserveTransformNodeID(transform.GetID()))

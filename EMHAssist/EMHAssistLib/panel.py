@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 import slicer
+import vtk
 
 from .analysis import SCHEMA, Analysis, read_sequences
 from .clinical import validate_clinical
@@ -109,3 +110,18 @@ def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
         return False
     roi.SetSize(*load("panel")["default_roi_size_mm"][region])
     return True
+
+
+def events_to_observe(node: slicer.vtkMRMLNode) -> tuple[int, ...]:
+    """The events by which an input node announces a change the results depend on: new voxels, a
+    moved or resized ROI, an edited segment, a level point added, moved, relabelled or removed, or
+    a parent transform changed. The panel observes these and throttles its updates."""
+    transformed = slicer.vtkMRMLTransformableNode.TransformModifiedEvent
+    if node.IsA("vtkMRMLVolumeNode"):
+        return (slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, transformed)
+    if node.IsA("vtkMRMLSegmentationNode"):
+        return (slicer.vtkSegmentation.RepresentationModified, transformed)
+    markups = slicer.vtkMRMLMarkupsNode
+    points = (markups.PointModifiedEvent, markups.PointAddedEvent, markups.PointRemovedEvent, transformed)
+    # An ROI's size and orientation change through the node's own modified event.
+    return (vtk.vtkCommand.ModifiedEvent, *points) if node.IsA("vtkMRMLMarkupsROINode") else points
