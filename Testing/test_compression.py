@@ -94,7 +94,7 @@ def test_missing_cord_region_is_a_warning(scene):
 
 # --- Ground truth from the phantom's label map ---------------------------------------------------
 
-CORD_LABEL = 4
+CORD_LABEL, MASS_LABEL = (next(label for label, name in phantom.LABEL_NAMES.items() if name == tissue) for tissue in ("cord", "mass"))
 # The truth is read from a label map with 0.5 mm in-plane voxels turned 10 degrees about
 # right-left, so that voxel rows cross the cord's edges at every phase and counting label voxels
 # resolves the diameter to a small fraction of a voxel (on the case's own 1 mm grid, parallel to
@@ -181,10 +181,11 @@ def test_built_in_case_max_mscc_and_level_match_the_label_map(scene, label_truth
 
 def _assess_spec(scene, tmp_path, monkeypatch, name: str, changes: dict, *, drop_mass_region: bool = False):
     write_spec(tmp_path, monkeypatch, name, changes)
-    study = study_into_scene(build_study(name), scene)
+    synthetic = build_study(name)
+    study = study_into_scene(synthetic, scene)
     if drop_mass_region:
         del study.regions["mass"]
-    return compression.assess(study, read_sequences(study))
+    return synthetic, compression.assess(study, read_sequences(study))
 
 
 # A healthy spine: the spec format needs one mass, so this one is made of epidural fat and lies
@@ -197,7 +198,7 @@ HEALTHY_SPINE = {
 
 
 def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
-    outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
+    _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
     levels = outcome.levels
     assert levels["compression"] is None and levels["mass"] is None
     assert compression.summary_line(levels) == "no cord compression"
@@ -209,8 +210,36 @@ def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
 
 def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path, monkeypatch):
     spared = {"masses": [{"position": "right_paraspinal", "levels": ["T6", "T7"], "lobules": 2, "depth_mm": 9.0, "width_mm": 14.0}], "compression": None}
-    outcome = _assess_spec(scene, tmp_path, monkeypatch, "spared", spared)
+    _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "spared", spared)
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
     assert levels["compression"] is None
     assert compression.summary_line(levels) == "mass T6–T7, no cord compression"
+
+
+# Seed 001, case 1 (thalassaemia intermedia): lobulated extradural masses arising from the posterior
+# elements from D3 to D8, compressing the cord at D4-D7, isointense to the cord on T1 and T2 and
+# enhancing homogeneously; paraspinal masses beside them. Written here until the case ships in
+# data/cases; degree of compression and the paraspinal masses' size assumed.
+THALASSAEMIA = {
+    "masses": [
+        {"position": "posterior_epidural", "levels": ["T3", "T8"], "lobules": 4, "depth_mm": 4.0, "width_mm": 14.0},
+        {"position": "left_paraspinal", "levels": ["T5", "T9"], "lobules": 3, "depth_mm": 12.0, "width_mm": 16.0},
+        {"position": "right_paraspinal", "levels": ["T5", "T9"], "lobules": 3, "depth_mm": 12.0, "width_mm": 16.0},
+    ],
+    "compression": {"levels": ["T4", "T7"], "max_reduction": 0.35},
+    "signal": {"mass": {"T1": {"of": "cord"}, "T2": {"of": "cord"}}},
+}
+
+
+def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(scene, tmp_path, monkeypatch):
+    synthetic, outcome = _assess_spec(scene, tmp_path, monkeypatch, "thalassaemia", THALASSAEMIA)
+    levels = outcome.levels
+    assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
+    # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
+    # aside) and takes most of the epidural mass.
+    labels = synthetic.labels[outcome.mass.mask_on(outcome.cord.grid)]  # the cord is measured on T2, the label map's grid
+    assert np.mean(labels == CORD_LABEL) < 0.02 and np.mean(labels == MASS_LABEL) > 0.9
+    # The cord is tracked through the compression, bounded by the mass where their signal is alike.
+    assert levels["compression"] is not None and levels["compression"]["to"] == "T7"
+    assert levels["compression"]["from"] in ("T4", "T5")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, measure_profile, segment_cord, slice_points
 from .errors import InputError
+from .geometry import voxel_indices
 from .knowledge import load
 from .levels import LevelMap, build_level_map, name_of, user_vertebrae
 from .masses import MassSegment, position, rim_enhancement_ratio, segment_mass
@@ -198,6 +199,10 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
     warnings: list[str] = []
     cord = _cord(study, image)
     mass = _mass(study, images, image, cord)
+    if mass is not None and not cord.given:
+        # Tracked again with the mass as a wall: a mass of the cord's own signal on this sequence
+        # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
+        cord = _cord(study, image, exclude=mass.mask_on(image.grid))
     level_map = _level_map(study, image, cord, warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
@@ -211,7 +216,7 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _cord(study: Study, image: SequenceImage) -> Cord:
+def _cord(study: Study, image: SequenceImage, exclude: np.ndarray | None = None) -> Cord:
     sources = study.regions["cord"]
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
@@ -220,16 +225,30 @@ def _cord(study: Study, image: SequenceImage) -> Cord:
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape())
+    coverage, ends = segment_cord(image, sources[0].shape(), exclude)
     mask = coverage >= 0.5
     return Cord(image.grid, mask, measure_profile(mask, image.grid, coverage), image.role, False, ends)
 
 
 def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
+    """The mass grown by its signal alone, which keeps it out of a cord that differs from it on any
+    sequence even where the tracked cord ran into the mass; if it takes the cord region itself, the
+    cord looks like the mass on every sequence and the tracked cord bounds it instead."""
     sources = study.regions.get("mass")
     if not sources:
         return None
-    return segment_mass(sources, images, image, cord.mask, cord.profile.centreline)
+    cord_region = [source.shape() for source in study.regions["cord"]]
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region)
+    if mass.given or not _takes_cord_region(mass, study, image):
+        return mass
+    return segment_mass(sources, images, image, cord.mask, cord.profile.centreline, cord_region)
+
+
+def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) -> bool:
+    seed = np.zeros(image.grid.shape, dtype=bool)
+    for source in study.regions["cord"]:
+        seed.ravel()[voxel_indices(image.grid, source.shape())] = True
+    return bool((mass.mask_on(image.grid) & seed).any())
 
 
 def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:

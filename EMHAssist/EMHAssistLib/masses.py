@@ -2,12 +2,11 @@
 
 Growth runs on the grid of the sequence that measures the cord, inside a box around the seed
 and within reach of the cord centreline (the canal and the paraspinal space); every available
-sequence must agree that a voxel looks like the seed, the cord itself is never taken, thin
-bridges are cut by a one-voxel opening, and every lobule connected to a seed is kept, so lobules
-that touch join into one segment.
+sequence must agree that a voxel looks like the seed (the cord is left out by the sequence that tells
+it apart, or by its tracked outline when none does), and every lobule connected to a seed is kept,
+so lobules that touch join into one segment.
 """
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,7 +16,7 @@ import slicer
 
 from .cord import Centreline, sample_nearest
 from .errors import InputError
-from .geometry import Box, Grid, voxel_indices
+from .geometry import Box, Grid, Shape, voxel_indices
 from .knowledge import load
 from .nodes import set_segment_mask
 from .regions import SequenceImage
@@ -39,6 +38,14 @@ class MassSegment:
     def points_world(self) -> np.ndarray:
         occupied = np.argwhere(self.mask)
         return self.grid.to_world(occupied[:, ::-1].astype(float))
+
+    def mask_on(self, grid: Grid) -> np.ndarray:
+        """The mass as a boolean mask on another grid, voxel by nearest voxel (exact for the crop's own grid)."""
+        ijk = np.rint(grid.to_ijk(self.points_world())).astype(np.int64)
+        ijk = ijk[np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)]
+        mask = np.zeros(grid.shape, dtype=bool)
+        mask[ijk[:, 2], ijk[:, 1], ijk[:, 0]] = True
+        return mask
 
     @property
     def volume_mm3(self) -> float:
@@ -66,8 +73,14 @@ def segment_mass(
     reference: SequenceImage,
     cord_mask: np.ndarray | None = None,
     centreline: Centreline | None = None,
+    cord_region: list[Shape] | None = None,
 ) -> MassSegment:
-    """The mass on `reference`'s grid: user segments as given, ROIs grown into like tissue."""
+    """The mass on `reference`'s grid: user segments as given, ROIs grown into like tissue.
+
+    With `cord_region` (the cord's ROIs or segments) a voxel joins the mass only if it looks more
+    like the mass than like the cord: where the two share their signal on most sequences, the
+    voxels on their border (partial volume, thick slices) go to the tissue they resemble more.
+    """
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
         mask = np.zeros(reference.grid.shape, dtype=bool)
@@ -77,14 +90,16 @@ def segment_mass(
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
     boxes = [source.shape() for source in sources]
-    return _grow(boxes, images, reference, cord_mask, centreline)
+    return _grow(boxes, images, reference, cord_mask, centreline, cord_region or [])
 
 
-def _grow(boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_mask: np.ndarray | None, centreline: Centreline | None) -> MassSegment:
+def _grow(
+    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_mask: np.ndarray | None, centreline: Centreline | None, cord_region: list[Shape]
+) -> MassSegment:
     lo, hi = _search_bounds(boxes, reference.grid)
     crop_grid = _crop_grid(reference.grid, lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
-    like = _like_the_seed(boxes, images, reference, crop_grid, crop)
+    like = _like_the_seed(boxes, images, reference, crop_grid, crop, cord_region)
     if cord_mask is not None:
         like &= cord_mask[crop] == 0
     if centreline is not None:
@@ -116,30 +131,42 @@ def _crop_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
     return Grid((int(size[2]), int(size[1]), int(size[0])), grid.ijk_to_world @ shift)
 
 
-def _like_the_seed(boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...]) -> np.ndarray:
-    """Voxels of the crop whose squared deviations from the seed, averaged over the sequences, are at most 1.
+def _like_the_seed(
+    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...], cord_region: list[Shape]
+) -> np.ndarray:
+    """Voxels of the crop that lie within the seed's window on every sequence.
 
-    A voxel whose deviation on the reference alone puts that average above 1 is ruled out first,
-    straight from the reference's own voxels; the deviations are then computed, and the other
-    sequences sampled, only where the seed's tissue could be: the same voxels as sampling every
-    sequence everywhere, for a small part of the time and memory.
+    Every sequence must agree: a mass of the cord's signal on T1 and T2 still differs from the cord
+    where it enhances, and one sequence that tells them apart is enough (an average over the
+    sequences let two agreeing ones outvote it and grew the mass into the cord). Voxels outside the
+    window on the reference are ruled out first, straight from its own voxels; the other sequences
+    are sampled only where the seed's tissue could be. With a cord region, a voxel must also lie
+    nearer the mass than the cord (summed squared deviations, each in its own window's units).
     """
     windows = [_seed_window(image, boxes) for image in images]
+    cord_windows = [_seed_window(image, cord_region) if cord_region else None for image in images]
     reference_voxels = reference.voxels[crop]
     on_reference = next((n for n, image in enumerate(images) if image is reference), None)
     if on_reference is None:
         candidates = np.ones(crop_grid.shape, dtype=bool)
     else:
-        candidates = _possible(reference_voxels, windows[on_reference], len(images))
+        candidates = _possible(reference_voxels, windows[on_reference])
     flat = np.flatnonzero(candidates)
     at = np.unravel_index(flat, crop_grid.shape)
     points = crop_grid.to_world(np.stack(at[::-1], axis=1).astype(float))
-    total = np.zeros(flat.size)
-    for n, (image, window) in enumerate(zip(images, windows)):  # summed in the sequences' order, as their mean always was
+    agree = np.ones(flat.size, dtype=bool)
+    from_mass, from_cord = np.zeros(flat.size), np.zeros(flat.size)
+    for n, (image, window, cord_window) in enumerate(zip(images, windows, cord_windows)):
         values = reference_voxels[at].astype(np.float64) if n == on_reference else sample_nearest(image, points)
-        total += _deviation(window, values) ** 2
+        if cord_window is not None:
+            from_cord += _deviation(cord_window, values.copy()) ** 2
+        deviation = _deviation(window, values)
+        agree &= deviation <= 1.0
+        from_mass += deviation**2
+    if cord_region:
+        agree &= from_mass < from_cord
     like = np.zeros(crop_grid.shape, dtype=bool)
-    like.ravel()[flat] = total / len(images) <= 1.0
+    like.ravel()[flat] = agree
     return like
 
 
@@ -151,7 +178,7 @@ class _SeedWindow:
     half_width: float
 
 
-def _seed_window(image: SequenceImage, boxes: list[Box]) -> _SeedWindow | None:
+def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
     """None when the seed holds no voxel of the image."""
     indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
     if indices.size == 0:
@@ -161,15 +188,12 @@ def _seed_window(image: SequenceImage, boxes: list[Box]) -> _SeedWindow | None:
     return _SeedWindow(mean, max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6))
 
 
-def _possible(values: np.ndarray, window: _SeedWindow | None, sequences: int) -> np.ndarray:
-    """Values whose squared deviation, shared among `sequences`, could still average at most 1.
-
-    A hair wider than exact (a part in a billion), so that rounding never rules out a voxel the
-    exact test would keep; NaN values (no evidence against them) are kept.
-    """
+def _possible(values: np.ndarray, window: _SeedWindow | None) -> np.ndarray:
+    """Values within the window, a hair wider than exact (a part in a billion) so that rounding
+    never rules out a voxel the exact test would keep; NaN values (no evidence against them) are kept."""
     if window is None:
         return np.ones(values.shape, dtype=bool)
-    reach = math.sqrt(sequences) * window.half_width * (1 + 1e-9)
+    reach = window.half_width * (1 + 1e-9)
     possible = (values >= window.mean - reach) & (values <= window.mean + reach)
     if values.dtype.kind == "f":
         possible |= np.isnan(values)
@@ -193,9 +217,12 @@ def _deviation(window: _SeedWindow | None, values: np.ndarray) -> np.ndarray:
 
 
 def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray:
-    """Distance (mm) from every voxel of `grid` to the cord centreline."""
+    """Distance (mm) from every voxel of `grid` to the cord centreline, continued straight beyond its
+    ends: the canal goes on where the tracked cord stopped (at a mass of the cord's own signal, say)."""
     dense = np.linspace(0, len(centreline.points) - 1, 4 * len(centreline.points))
     points = np.stack([np.interp(dense, np.arange(len(centreline.points)), centreline.points[:, axis]) for axis in range(3)], axis=1)
+    reach = np.arange(0.5, max(settings()["search_margin_mm"]) + 0.5, 0.5)[:, None]
+    points = np.concatenate([centreline.points[0] - reach * centreline.tangents[0], points, centreline.points[-1] + reach * centreline.tangents[-1]])
     ijk = np.rint(grid.to_ijk(points)).astype(int)
     inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
     if not inside.any():
