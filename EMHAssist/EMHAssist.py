@@ -374,7 +374,9 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         default-sized box at the click."""
         roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", slicer.mrmlScene.GenerateUniqueName(region))
         roi.CreateDefaultDisplayNodes()
-        roi.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region))
+        roi.AddObserver(
+            slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region)
+        )
         setattr(self._parameterNode, regionParameterName(region), roi)
         selectionNode = slicer.app.applicationLogic().GetSelectionNode()
         selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsROINode")
@@ -382,7 +384,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
 
     def onLoadLevelsButton(self) -> None:
-        path = qt.QFileDialog.getOpenFileName(self.parent, _("Load level points"), "", _("Markups (*.mrk.json *.fcsv *.json)"))
+        fileFilter = _("Markups (*.mrk.json *.fcsv *.json)")
+        path = qt.QFileDialog.getOpenFileName(self.parent, _("Load level points"), "", fileFilter)
         if path:
             with slicer.util.tryWithErrorDisplay(_("Failed to load the level points."), waitCursor=True):
                 self._parameterNode.levelPoints = slicer.util.loadMarkups(path)
@@ -452,7 +455,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             sectionLayout = qt.QVBoxLayout(section)
             bar = qt.QProgressBar()
             bar.value = row.percent
-            bar.format = _("{name}: {percent} % (prior {prior} %)").format(name=row.name, percent=row.percent, prior=row.prior_percent)
+            text = _("{name}: {percent} % (prior {prior} %)")
+            bar.format = text.format(name=row.name, percent=row.percent, prior=row.prior_percent)
             detailsButton = qt.QToolButton()
             detailsButton.text = _("Why")
             detailsButton.checkable = True
@@ -540,9 +544,8 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         """The selected nodes and clinical context as a study. Raises InputError naming what is wrong."""
         if not parameterNode.caseName:
             parameterNode.caseName = caseName(slicer.mrmlScene)
-        clinical = clinical_context(
-            parameterNode.age, parameterNode.sex, list(parameterNode.conditions), list(parameterNode.findings), parameterNode.primary
-        )
+        p = parameterNode
+        clinical = clinical_context(p.age, p.sex, list(p.conditions), list(p.findings), p.primary)
         return study_from_nodes(
             parameterNode.caseName,
             {role: getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()},
@@ -710,7 +713,8 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         live = LiveAnalysis()
         first = logic.update(parameterNode, live)
         self.assertIsNone(first.error)
-        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), first.analysis.report["ratios"].keys())
+        tableRatios = read_results_table(parameterNode.resultsTable)["ratios"]
+        self.assertEqual(tableRatios.keys(), first.analysis.report["ratios"].keys())
         self.assertEqual(logic.savedReport(parameterNode), first.analysis.report)
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
         marrow = parameterNode.marrowSource
