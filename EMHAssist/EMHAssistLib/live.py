@@ -58,7 +58,7 @@ class LiveResult:
 
 class LiveAnalysis:
     def __init__(self) -> None:
-        self._measured: dict[str, tuple[Hashable, RegionMeasurement]] = {}
+        self._measured: dict[str, tuple[Hashable, RegionMeasurement, RegionStatus]] = {}
         self._levels: tuple[Hashable, LevelsOutcome] | None = None
 
     def reset(self) -> None:
@@ -88,8 +88,9 @@ class LiveAnalysis:
         for region in [name for name in region_names() if name in study.regions]:
             try:
                 region_keys[region] = (images_key, _region_fingerprint(study.regions[region]))
-                measurements[region] = self._measure(region, study.regions[region], images, region_keys[region], result)
-                result.statuses[region] = _status(measurements[region], study.regions[region], images)
+                measurements[region], result.statuses[region] = self._measure(
+                    region, study.regions[region], images, region_keys[region], result
+                )
             except InputError as error:
                 result.statuses[region] = RegionStatus({}, {}, [str(error)])
                 result.error = result.error or str(error)
@@ -104,15 +105,16 @@ class LiveAnalysis:
 
     def _measure(
         self, region: str, sources: list[RegionSource], images: list[SequenceImage], key: Hashable, result: LiveResult
-    ) -> RegionMeasurement:
+    ) -> tuple[RegionMeasurement, RegionStatus]:
         kept = self._measured.get(region)
         if kept is not None and kept[0] == key:
-            return kept[1]
+            return kept[1], kept[2]
         self._measured.pop(region, None)
         measurement = measure_region(region, sources, images)
-        self._measured[region] = (key, measurement)
+        status = _status(measurement, sources, images)
+        self._measured[region] = (key, measurement, status)
         result.recomputed.append(region)
-        return measurement
+        return measurement, status
 
     def _forget_regions_not_in(self, study: Study) -> None:
         for region in set(self._measured) - set(study.regions):
