@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, measure_profile, segment_cord, slice_points
+from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, looks_like_cord, measure_profile, segment_cord, slice_points
 from .errors import InputError
 from .geometry import voxel_indices
 from .knowledge import load
 from .levels import LevelMap, build_level_map, name_of, user_vertebrae
-from .masses import MassSegment, position, rim_enhancement_ratio, segment_mass
+from .masses import MassSegment, cord_wall, position, rim_enhancement_ratio, segment_mass
 from .regions import SequenceImage
 from .study import Study
 
@@ -94,21 +94,29 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
 
 
 def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray) -> np.ndarray:
-    """Extend each end of the compressed segment while the next slice is narrowed by at least the
-    growth threshold against the reference windows beyond the segment."""
+    """Extend each end of the compressed segment while a slice within the merge gap beyond it is
+    narrowed by at least the growth threshold against the reference windows beyond the segment
+    (one noisy slice does not end a compression, as it does not split one in `_runs`)."""
     compressed = core.copy()
     limit = 1 - settings()["growth_threshold"]
+    gap = settings()["merge_gap_mm"]
     healthy = np.isfinite(profile.ap_mm)
+    arc = profile.arc_mm
     while True:
         slices = np.flatnonzero(compressed)
-        above, below = reference_windows(profile.arc_mm, slices, healthy & ~compressed)
+        above, below = reference_windows(arc, slices, healthy & ~compressed)
         if above.size == 0:
             return compressed
         reference = (np.mean(profile.ap_mm[above]) + np.mean(profile.ap_mm[below])) / 2
+        narrowed = usable & (profile.ap_mm <= limit * reference)
         added = False
-        for edge in (slices[0] - 1, slices[-1] + 1):
-            if 0 <= edge < len(compressed) and usable[edge] and profile.ap_mm[edge] <= limit * reference:
-                compressed[edge] = True
+        for edge, step in ((slices[0], -1), (slices[-1], +1)):
+            beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
+            reach = beyond[(np.abs(arc[beyond] - arc[edge]) <= gap) & usable[beyond]] if beyond.size else beyond
+            hits = reach[narrowed[reach]]
+            if hits.size:
+                nearest = hits[0]
+                compressed[min(edge, nearest):max(edge, nearest) + 1] = True
                 added = True
         if not added:
             return compressed
@@ -199,10 +207,11 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
     warnings: list[str] = []
     cord = _cord(study, image)
     mass = _mass(study, images, image, cord)
-    if mass is not None and not cord.given:
-        # Tracked again with the mass as a wall: a mass of the cord's own signal on this sequence
+    if mass is not None and not cord.given and _mass_hides_cord_edge(study, image):
+        # Traced again with the mass as a wall: a mass of the cord's own signal on this sequence
         # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
-        cord = _cord(study, image, exclude=mass.mask_on(image.grid))
+        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
+        cord = _cord(study, image, wall)
     level_map = _level_map(study, image, cord, warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
@@ -216,7 +225,7 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _cord(study: Study, image: SequenceImage, exclude: np.ndarray | None = None) -> Cord:
+def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) -> Cord:
     sources = study.regions["cord"]
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
@@ -225,7 +234,7 @@ def _cord(study: Study, image: SequenceImage, exclude: np.ndarray | None = None)
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape(), exclude)
+    coverage, ends = segment_cord(image, sources[0].shape(), wall)
     mask = coverage >= 0.5
     return Cord(image.grid, mask, measure_profile(mask, image.grid, coverage), image.role, False, ends)
 
@@ -242,6 +251,12 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
     return segment_mass(sources, images, image, cord.mask, cord.profile.centreline, cord_region)
+
+
+def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
+    """Whether the mass region's mean signal on the cord's sequence lies in the tracer's cord window."""
+    values = np.concatenate([image.voxels.ravel()[voxel_indices(image.grid, source.shape())] for source in study.regions["mass"]])
+    return values.size > 0 and looks_like_cord(image, study.regions["cord"][0].shape(), float(np.mean(values)))
 
 
 def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) -> bool:

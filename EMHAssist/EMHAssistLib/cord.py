@@ -133,25 +133,19 @@ class _SliceLayout:
 # Segmentation
 
 
-def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None = None) -> tuple[np.ndarray, tuple[bool, bool]]:
+def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None) -> tuple[np.ndarray, tuple[bool, bool]]:
     """The cord on the image grid, tracked slice by slice from the seed up and down the spine.
 
-    `exclude` (bool, image grid) marks voxels the cord may not take, e.g. a segmented mass.
+    `wall` (image grid) is where the cord may not go, e.g. a mass: a boolean mask, or a float field
+    positive beyond the wall whose interpolated zero crossing places the wall between voxel centres.
     Returns the cord's coverage (float32, the fraction of each voxel inside the traced outline:
     `coverage >= 0.5` is the cord mask, and measuring the fractions resolves diameters finer
     than a voxel) and whether the cord ended inside the field of view (inferior, superior).
     """
-    layout = _SliceLayout.of(image.grid)
-    volume = _as_float32_values(layout.stack(image.voxels))
-    seed_mask = np.zeros(image.grid.shape, dtype=bool)
-    seed_mask.ravel()[voxel_indices(image.grid, seed)] = True
-    seed_stack = layout.stack(seed_mask)
+    layout, volume, seed_stack, window = _seeded(image, seed)
     seed_slices = np.flatnonzero(seed_stack.any(axis=(1, 2)))
-    if seed_slices.size == 0:
-        raise InputError("cord", f"the cord region holds no {image.role} voxel")
-    blocked = layout.stack(exclude) if exclude is not None else None
+    blocked = None if wall is None else layout.stack(np.where(wall, np.float32(1), np.float32(-1)) if wall.dtype == bool else wall)
     pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
-    window = _cord_window(volume[seed_stack].astype(np.float32), volume, seed_stack, image.role)
     tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
     start = int(seed_slices[len(seed_slices) // 2])
     seed_centre = _centroid(seed_stack[start])
@@ -163,6 +157,25 @@ def segment_cord(image: SequenceImage, seed: Shape, exclude: np.ndarray | None =
     ends_inferior = tracker.follow(stack, start, -1)
     ends_superior = tracker.follow(stack, start, +1)
     return layout.unstack(stack), (ends_inferior, ends_superior)
+
+
+def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarray, np.ndarray, "_Window"]:
+    """The image as a slice stack, the seed on it, and the cord's signal window read from the seed."""
+    layout = _SliceLayout.of(image.grid)
+    volume = _as_float32_values(layout.stack(image.voxels))
+    seed_mask = np.zeros(image.grid.shape, dtype=bool)
+    seed_mask.ravel()[voxel_indices(image.grid, seed)] = True
+    seed_stack = layout.stack(seed_mask)
+    if not seed_stack.any():
+        raise InputError("cord", f"the cord region holds no {image.role} voxel")
+    return layout, volume, seed_stack, _cord_window(volume[seed_stack].astype(np.float32), volume, seed_stack, image.role)
+
+
+def looks_like_cord(image: SequenceImage, seed: Shape, value: float) -> bool:
+    """Whether a signal lies inside the window the tracer takes for cord: a mass with such a signal
+    shows the tracer no edge against the cord on this image."""
+    window = _seeded(image, seed)[3]
+    return window.low <= value <= window.high
 
 
 def _as_float32_values(stacked: np.ndarray) -> np.ndarray:
@@ -289,7 +302,7 @@ class _Tracker:
         values = _bilinear(plane, rows, columns)
         inside = (values >= self.window.low) & (values <= self.window.high)
         if self.blocked is not None:
-            inside &= ~_nearest_pixels(self.blocked[index], rows, columns)
+            inside &= ~(_bilinear(self.blocked[index], rows, columns) > 0)
         if not inside[:, 0].all():
             return None
         leaves = ~inside
@@ -366,12 +379,6 @@ def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.nd
         + plane[r0c + 1, c0c + 1] * fr * fc
     )
     return np.where(inside, value, np.nan)
-
-
-def _nearest_pixels(mask: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    r = np.clip(np.rint(rows).astype(int), 0, mask.shape[0] - 1)
-    c = np.clip(np.rint(columns).astype(int), 0, mask.shape[1] - 1)
-    return mask[r, c]
 
 
 def _circular_median(values: np.ndarray, width: int) -> np.ndarray:
@@ -513,6 +520,22 @@ def slice_points(mask: np.ndarray, grid: Grid, slices: np.ndarray) -> list[np.nd
         rows, columns = np.nonzero(stack[index])
         found.append(grid.to_world(layout.to_ijk(grid, np.full(len(rows), index), rows, columns)))
     return found
+
+
+def sample_linear(image: SequenceImage, points_world: np.ndarray) -> np.ndarray:
+    """Image values at world points, trilinear between voxel centres; nan beyond the outermost centres."""
+    ijk = image.grid.to_ijk(points_world)
+    size = image.grid.size_ijk
+    inside = np.all((ijk >= 0) & (ijk <= size - 1), axis=1)
+    base = np.clip(np.floor(ijk).astype(np.int64), 0, np.maximum(size - 2, 0))
+    fraction = np.clip(ijk - base, 0.0, 1.0)
+    values = np.zeros(len(ijk))
+    for corner in np.ndindex(2, 2, 2):
+        offset = np.array(corner)
+        index = np.minimum(base + offset, size - 1)
+        weight = np.prod(np.where(offset, fraction, 1.0 - fraction), axis=1)
+        values += weight * image.voxels[index[:, 2], index[:, 1], index[:, 0]]
+    return np.where(inside, values, np.nan)
 
 
 def sample_nearest(image: SequenceImage, points_world: np.ndarray, outside: float = np.nan) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 import slicer
 
-from .cord import Centreline, sample_nearest
+from .cord import Centreline, sample_linear, sample_nearest
 from .errors import InputError
 from .geometry import Box, Grid, Shape, voxel_indices
 from .knowledge import load
@@ -109,6 +109,32 @@ def _grow(
         seeds.ravel()[voxel_indices(crop_grid, box)] = True
     grown = _connected_to_seeds(like, seeds)
     return MassSegment(crop_grid, grown | seeds, given=False)
+
+
+def cord_wall(mass: MassSegment, sources: list[RegionSource], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
+    """Where the cord may not go, on `reference`'s grid, for tracing the cord past the mass.
+
+    Within two voxels of the mass: how much nearer a voxel's signal lies to the mass's than to the
+    cord region's (summed squared deviations, the sequences sampled linearly), so the wall's zero
+    crossing falls between voxel centres where the signal turns from cord to mass; the mass's own
+    outline (a boolean wall) for a mass given as a segment or without a cord region to compare with.
+    """
+    outline = mass.mask_on(reference.grid)
+    if mass.given or not cord_region:
+        return outline
+    boxes = [source.shape() for source in sources]
+    near = sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(outline.astype(np.uint8)), [2, 2, 2])).astype(bool)
+    at = np.nonzero(near)
+    points = reference.grid.to_world(np.stack(at[::-1], axis=1).astype(float))
+    from_mass, from_cord = np.zeros(len(points)), np.zeros(len(points))
+    for image in images:
+        values = reference.voxels[at].astype(np.float64) if image is reference else sample_linear(image, points)
+        mass_window, cord_window = _seed_window(image, boxes), _seed_window(image, cord_region)
+        from_mass += _deviation(mass_window, values.copy()) ** 2
+        from_cord += _deviation(cord_window, values) ** 2
+    wall = np.full(reference.grid.shape, -1.0, dtype=np.float32)
+    wall[at] = from_cord - from_mass
+    return wall
 
 
 def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
