@@ -121,14 +121,16 @@ def test_levels_per_slice_match_sct_manual_labelled_cord(shared_data, scene):
     ours, theirs = _sct_levels_per_slice(shared_data, scene, name_offset=-1)
     agreement = np.mean(np.array(ours) == np.array(theirs))
     assert len(theirs) >= 50
-    # Measured: 44 of 52 labelled slices (85 %); the misses are the partly labelled slices at the
-    # C4/C5 boundary and two slices above the top body, beyond the last point.
-    assert agreement >= 0.8, list(zip(ours, theirs))
+    # Measured: 48 of 52 labelled slices (92 %; 44 before a boundary with no disc between the bodies
+    # fell midway). The misses: the three slices below the C4/C5 disc, below the lowest point where
+    # no body C5 is found (the field of view ends 9 mm below C4's centre), and one slice at the C3/C4
+    # disc, which the profile puts 1 mm above the labelled cord's boundary.
+    assert agreement >= 0.9, list(zip(ours, theirs))
 
 
 def test_sct_body_centre_file_names_one_level_above_the_labelled_cord(shared_data, scene):
     ours, theirs = _sct_levels_per_slice(shared_data, scene, name_offset=0)
-    assert np.mean(np.array(ours) == np.array(theirs) + 1) >= 0.8
+    assert np.mean(np.array(ours) == np.array(theirs) + 1) >= 0.9
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,7 @@ def lumbar(shared_data):
     return image, cord.Cord(image.grid, mask, cord.measure_profile(mask, image.grid, coverage), "T2", False, ends)
 
 
-@pytest.mark.parametrize("anchor", ["T11", "L1", "L2", "L3"])
+@pytest.mark.parametrize("anchor", ["T11", "T12", "L1", "L2", "L3"])
 def test_lumbar_bodies_from_one_anchor_match_the_manual_check(lumbar, anchor):
     image, tracked = lumbar
     manual = {name: image.grid.to_world(np.array([ijk], float))[0] for name, ijk in LUMBAR_MANUAL.items()}

@@ -212,6 +212,8 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
         # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
         wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
         cord = _cord(study, image, wall)
+    if mass is not None and not mass.given:
+        mass = mass.without(cord.mask, image.grid)  # border voxels the cord's outline took: segments do not overlap
     level_map = _level_map(study, image, cord, warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)

@@ -438,7 +438,9 @@ def _disc_between(upper: Vertebra, lower: Vertebra, upper_arc: float, lower_arc:
     arc, values = profile.window(lo, hi)
     contrast = np.abs(values - body_level) / spread
     best = int(np.argmax(contrast))
-    if contrast[best] < settings()["min_disc_contrast"]:
+    if contrast[best] < settings()["min_disc_contrast"] or best in (0, len(arc) - 1):
+        # No disc stands out between the bodies: a departure largest at the window's edge is the
+        # signal ramping from one body to the other, and the boundary falls midway.
         return Boundary(midpoint, normal)
     offset = line.at(float(arc[best])) - line.at((upper_arc + lower_arc) / 2)
     return Boundary(midpoint + (offset @ normal) * normal, normal)

@@ -39,6 +39,17 @@ class MassSegment:
         occupied = np.argwhere(self.mask)
         return self.grid.to_world(occupied[:, ::-1].astype(float))
 
+    def without(self, other: np.ndarray, grid: Grid) -> "MassSegment":
+        """The mass less the voxels of another mask (on `grid`, voxel by nearest voxel)."""
+        occupied = np.argwhere(self.mask)
+        ijk = np.rint(grid.to_ijk(self.grid.to_world(occupied[:, ::-1].astype(float)))).astype(np.int64)
+        inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
+        taken = np.zeros(len(occupied), dtype=bool)
+        taken[inside] = other[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
+        mask = self.mask.copy()
+        mask[tuple(occupied[taken].T)] = False
+        return MassSegment(self.grid, mask, self.given)
+
     def mask_on(self, grid: Grid) -> np.ndarray:
         """The mass as a boolean mask on another grid, voxel by nearest voxel (exact for the crop's own grid)."""
         ijk = np.rint(grid.to_ijk(self.points_world())).astype(np.int64)
