@@ -19,11 +19,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Benchmarks (several minutes; figures in docs/performance.md): live update against Segment
-# Statistics' and SimpleITK's ways, then the whole analysis with its memory, at three sizes.
+# Benchmarks (about 6 minutes on 2 cores; figures in docs/performance.md): live update against Segment
+# Statistics' and SimpleITK's ways, the whole analysis with its memory, at three sizes, then levels,
+# cord segmentation and profile on a 512x512x40 sagittal study.
 bench: $(STAMP)
 	$(BIN)/python bench/live_update.py
 	$(BIN)/python bench/whole_analysis.py
+	$(BIN)/python bench/bench_levels.py
 
 clean:
 	rm -rf out

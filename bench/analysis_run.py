@@ -20,6 +20,7 @@ import cProfile
 import io
 import json
 import pstats
+import statistics
 import sys
 import time
 import tracemalloc
@@ -91,7 +92,8 @@ def main(argv: list[str]) -> None:
         json.dumps(
             {
                 "reading_s": reading,
-                "analysis_s": sorted(durations)[len(durations) // 2],
+                "analysis_s": statistics.median(durations),
+                "analyses_s": durations,
                 "volume_bytes": volume_bytes,
                 "traced_peak_bytes": traced_peak,
                 "rss_rise_in_analysis_bytes": (rss_peak_kib - rss_before_analysis_kib) * 1024,

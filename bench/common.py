@@ -5,36 +5,71 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 # The benchmarks import the engine and each other when run as `python bench/<script>.py`.
 BENCH_DIR = Path(__file__).resolve().parent
 IN_PLANE_SIZES = (256, 512, 1024)
-REFERENCE_SIZE = 512
+REFERENCE_SIZE = 512  # the issue's study size; other sizes show how cost grows
+PACKAGES = ("numpy", "vtk", "slicer-core", "SimpleITK")
 
 
-def median_seconds(
+@dataclass
+class Timing:
+    """Wall times of repeated runs of one step, and what its last run returned."""
+
+    seconds: list[float]
+    result: object = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def spread(self) -> str:
+        """Median with min and max, e.g. '3.10 ms (2.90-4.00, 200 runs)'."""
+        low, high = min(self.seconds), max(self.seconds)
+        return f"{milliseconds(self.median)} ({milliseconds(low)}-{milliseconds(high)}, {len(self.seconds)} runs)"
+
+
+def timed_runs(
     run: Callable[[], object], repeats: int, prepare: Callable[[], object] = lambda: None, warm_up: bool = True
-) -> float:
-    """Median wall time of `repeats` calls of `run`, each after an untimed call of `prepare`.
+) -> Timing:
+    """Wall time of `repeats` calls of `run`, each after an untimed call of `prepare`.
 
-    One untimed call first warms caches and imports.
+    With `warm_up`, one untimed call first warms caches and imports (the slow baselines skip it,
+    which costs them at most their first call's share of the median).
     """
     if warm_up:
         prepare()
         run()
-    times = []
+    timing = Timing([])
     for _ in range(repeats):
         prepare()
         start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        timing.result = run()
+        timing.seconds.append(time.perf_counter() - start)
+    return timing
+
+
+def repeats_at(in_plane: int, reference: int, other: int) -> int:
+    """More runs at the reference size, whose figures are the ones quoted, fewer elsewhere."""
+    return reference if in_plane == REFERENCE_SIZE else other
 
 
 def machine() -> str:
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return f"{cpu_model()}, {os.cpu_count()} CPUs, {memory_gib():.1f} GiB RAM, Python {platform.python_version()}; load average {load}"
+    return (
+        f"{cpu_model()}, {os.cpu_count()} CPUs, {memory_gib():.1f} GiB RAM; Python {platform.python_version()}, "
+        + ", ".join(f"{package} {version(package)}" for package in PACKAGES)
+        + f"; {load_average()}"
+    )
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages: the machine is shared, so other work may compete."""
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def cpu_model() -> str:
