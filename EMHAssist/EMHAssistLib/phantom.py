@@ -364,7 +364,7 @@ class _SpecReader:
 _LEVEL_NAMES = [shape.name for shape in _vertebra_table()]
 _CASE_KEYS = {
     "id", "title", "story", "outcome", "expected", "source", "assumptions", "clinical", "sequences",
-    "acquisition", "masses", "compression", "body_lesions", "signal",
+    "acquisition", "masses", "compression", "body_lesions", "signal", "teaching_points",
 }
 
 
