@@ -5,12 +5,12 @@ import slicer
 
 from .geometry import Box
 from .nodes import set_roi_box, set_volume_geometry
-from .phantom import BoxSpec, SyntheticStudy, build_study, case_names
+from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names
 from .study import RegionSource, Study
 
 DEFAULT_CASE = "mds_t5_t8"
 
-__all__ = ["DEFAULT_CASE", "box_of_spec", "build_study", "case_names", "study_into_scene"]
+__all__ = ["DEFAULT_CASE", "CaseInfo", "box_of_spec", "build_study", "case_info", "case_names", "study_into_scene"]
 
 
 def study_into_scene(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> Study:

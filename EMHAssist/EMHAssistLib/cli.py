@@ -54,9 +54,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    from .cases import case_names
+    from .cases import case_info, case_names
 
-    print("\n".join(case_names()))
+    names = case_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {case_info(name).title}")
     return 0
 
 

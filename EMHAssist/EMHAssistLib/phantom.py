@@ -309,6 +309,49 @@ def case_names() -> list[str]:
     return sorted(path.stem for path in CASES_DIR.glob("*.json"))
 
 
+@dataclass(frozen=True)
+class CaseInfo:
+    """What a teaching case tells the learner, read from its spec without building it."""
+
+    name: str
+    title: str
+    story: str
+    outcome: str
+    teaching_points: tuple[str, ...]
+    expected: str
+    source: str
+    assumptions: str
+    clinical: dict
+
+
+def case_info(name: str) -> CaseInfo:
+    path = _case_path(name)
+    with open(path, encoding="utf-8") as stream:
+        data = json.load(stream)
+    reader = _SpecReader(path)
+    points = reader.field(data, "teaching_points", list, [])
+    if not all(isinstance(point, str) and point for point in points):
+        raise reader.fail("'teaching_points' must be a list of sentences")
+    return CaseInfo(
+        name=name,
+        title=reader.field(data, "title", str),
+        story=reader.field(data, "story", str),
+        outcome=reader.field(data, "outcome", str, ""),
+        teaching_points=tuple(points),
+        expected=reader.field(data, "expected", str),
+        source=reader.field(data, "source", str, ""),
+        assumptions=reader.field(data, "assumptions", str, ""),
+        clinical=reader.field(data, "clinical", dict),
+    )
+
+
+def _case_path(name: str) -> Path:
+    path = CASES_DIR / f"{name}.json"
+    if not path.is_file():
+        raise InputError(name, f"no such case; known cases: {', '.join(case_names())}")
+    return path
+
+
 class _SpecReader:
     """Typed access to one case file's JSON, with errors that name the file and the key."""
 
@@ -369,9 +412,7 @@ _CASE_KEYS = {
 
 
 def _read_case(name: str) -> _CaseSpec:
-    path = CASES_DIR / f"{name}.json"
-    if not path.is_file():
-        raise InputError(name, f"no such case; known cases: {', '.join(case_names())}")
+    path = _case_path(name)
     with open(path, encoding="utf-8") as stream:
         data = json.load(stream)
     reader = _SpecReader(path)
