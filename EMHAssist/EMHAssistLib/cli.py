@@ -20,17 +20,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from .analysis import analyze
+    if args.csv:
+        return _analyze_batch(args)
+    from .analysis import run_analysis
     from .casefolder import load_case_folder
     from .report import summary_text, write_json
     from .scene import new_headless_scene
 
-    report = analyze(load_case_folder(Path(args.case), new_headless_scene()))
+    study = load_case_folder(Path(args.case), new_headless_scene())
+    evidence = None
+    if args.sr:
+        from .structured_report import dicom_evidence
+
+        evidence = dicom_evidence(study)  # refused before the analysis runs, not after
+    analysis = run_analysis(study)
     if args.json:
-        write_json(report, Path(args.json))
-    else:
-        print(summary_text(report), end="")
+        write_json(analysis.report, Path(args.json))
+    if args.html:
+        from .key_images import key_images
+        from .report_html import write_html
+
+        write_html(analysis.report, key_images(study, analysis), Path(args.html))
+    if evidence is not None:
+        from .structured_report import write_structured_report
+
+        write_structured_report(analysis.report, evidence, Path(args.sr))
+    if not (args.json or args.html or args.sr):
+        print(summary_text(analysis.report), end="")
     return 0
+
+
+def _analyze_batch(args: argparse.Namespace) -> int:
+    from .batch import analyze_cases
+
+    if args.json or args.html or args.sr:
+        raise InputError("--csv", "analyses a folder of case folders; --json, --html and --sr take a single case")
+    return 0 if analyze_cases(Path(args.case), Path(args.csv)) else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -67,8 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     analyze = commands.add_parser("analyze", help="analyse a case folder")
-    analyze.add_argument("case", help="folder with sequences, ROI files, levels and clinical.json")
+    analyze.add_argument("case", help="folder with sequences, ROI files, levels and clinical.json (with --csv: a folder of such folders)")
     analyze.add_argument("--json", metavar="FILE", help="write the report as JSON instead of printing a summary")
+    analyze.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with key images")
+    analyze.add_argument("--sr", metavar="FILE", help="write a DICOM Structured Report (TID 1500); the sequences must be DICOM series")
+    analyze.add_argument("--csv", metavar="FILE", help="analyse every case folder inside CASE, one CSV row per case; exit 1 if any case failed")
     analyze.set_defaults(run=_analyze)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="built-in case (default: the myelodysplastic-syndrome case)")

@@ -1,4 +1,5 @@
-"""The report in its two plain forms: JSON for machines, a short text for people."""
+"""The report in its two plain forms, JSON for machines and a short text for people, and the
+number formats the other report forms (HTML, CSV) share with the text."""
 
 import json
 from pathlib import Path
@@ -46,12 +47,17 @@ def _region_lines(report: dict) -> list[str]:
 
 def _ratio_lines(report: dict) -> list[str]:
     lines = ["Signal-intensity ratios (95 % CI):"]
-    lines += [f"  {key:<22} {_ratio_text(ratio)}" for key, ratio in report["ratios"].items()]
-    lines += [f"  enhancement {region:<10} {_ratio_text(value, percent=True)}" for region, value in report["enhancement"].items()]
+    lines += [f"  {key:<22} {ratio_text(ratio)}" for key, ratio in report["ratios"].items()]
+    lines += [f"  enhancement {region:<10} {ratio_text(value, percent=True)}" for region, value in report["enhancement"].items()]
     return lines
 
 
-def _ratio_text(ratio: dict, percent: bool = False) -> str:
+def percent_text(probability: float) -> str:
+    """A probability as the differential's text prints it: "80 %", "<1 %"."""
+    return "<1 %" if probability < 0.005 else f"{probability:.0%}".replace("%", " %")
+
+
+def ratio_text(ratio: dict, percent: bool = False) -> str:
     lo, hi = ratio["ci95"]
     if percent:
         return f"{ratio['value']:+.0%}  ({lo:+.0%} to {hi:+.0%})"
