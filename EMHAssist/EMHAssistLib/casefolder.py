@@ -31,6 +31,25 @@ _NRRD_HEADER_LIMIT = 1 << 20
 # ITK's NRRD reader crashes on a field line of about a thousand characters (real fields are under
 # two hundred); comments and key/value pairs may be longer.
 _NRRD_FIELD_LIMIT = 512
+# A DICOM series' slice headers (patient, study, series and instance identifiers), kept as JSON on
+# its volume node so a DICOM Structured Report can cite the very instances that were measured.
+DICOM_HEADERS_ATTRIBUTE = "EMHAssist.dicomHeaders"
+DICOM_HEADER_TAGS = {
+    "0008|0016": "SOPClassUID",
+    "0008|0018": "SOPInstanceUID",
+    "0020|000d": "StudyInstanceUID",
+    "0020|000e": "SeriesInstanceUID",
+    "0010|0010": "PatientName",
+    "0010|0020": "PatientID",
+    "0010|0030": "PatientBirthDate",
+    "0010|0040": "PatientSex",
+    "0008|0020": "StudyDate",
+    "0008|0030": "StudyTime",
+    "0008|0050": "AccessionNumber",
+    "0008|0090": "ReferringPhysicianName",
+    "0020|0010": "StudyID",
+    "0008|0060": "Modality",
+}
 _UNREADABLE_IMAGE = "is not a readable image file (corrupt or unknown format)"
 _UNREADABLE_SEGMENTATION = "is not a readable segmentation file (corrupt or truncated)"
 
@@ -229,6 +248,7 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> s
         raise InputError(str(folder), f"holds {len(series)} DICOM series; a sequence folder must hold exactly one")
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+    reader.MetaDataDictionaryArrayUpdateOn()  # each slice's header, for reports that cite the source images
     try:
         image = reader.Execute()
     except RuntimeError:
@@ -237,7 +257,17 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> s
     volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
     slicer.util.updateVolumeFromArray(volume, sitk.GetArrayFromImage(image))
     set_volume_geometry(volume, _ijk_to_ras(image))
+    volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(_dicom_headers(reader)))
     return volume
+
+
+def _dicom_headers(reader: sitk.ImageSeriesReader) -> list[dict[str, str]]:
+    """The identifying header fields of each slice read, by DICOM keyword, as the files spell them."""
+    headers = []
+    for index in range(len(reader.GetFileNames())):
+        present = {tag for tag in DICOM_HEADER_TAGS if reader.HasMetaDataKey(index, tag)}
+        headers.append({DICOM_HEADER_TAGS[tag]: reader.GetMetaData(index, tag).strip(" \x00") for tag in present})
+    return headers
 
 
 def _ijk_to_ras(image: sitk.Image) -> np.ndarray:
