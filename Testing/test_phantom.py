@@ -485,3 +485,22 @@ def test_bad_specs_are_named(tmp_path, monkeypatch, change: dict, message: str) 
 def test_unknown_case_is_an_input_error() -> None:
     with pytest.raises(InputError, match=CASE):
         phantom.build_study("no_such_case")
+
+
+def test_expanded_ribs_are_wide_and_filled_with_the_specs_tissue(tmp_path, monkeypatch, study: phantom.SyntheticStudy) -> None:
+    write_case(tmp_path, monkeypatch, "ribs", {"rib_expansion": {"levels": ["T5", "T8"], "radius_mm": 7.0, "tissue": "mass"}})
+    case = phantom.build_study("ribs")
+    spine = phantom._Spine()
+    head, tubercle, _ = (np.array(point) for point in phantom._rib_points(spine.by_name["T6"], 1))
+    axis = tubercle - head
+    across = np.cross(axis, [1.0, 0.0, 0.0])
+    x, u, t = (head + tubercle) / 2 + 5.0 * across / np.linalg.norm(across)  # beyond a normal rib's 3.5 mm
+    y, z = spine.kyphosis.to_world(np.float64(u), np.float64(t))
+    point = np.array([[x, y, z]])
+    assert labels_at(case, point)[0] == label_id(case, "posterior_element")
+    assert labels_at(study, point)[0] != label_id(study, "posterior_element")
+    thin = json.loads((tmp_path / "ribs.json").read_text())
+    thin.update(id="thin", rib_expansion={"levels": ["T5", "T8"], "radius_mm": 2.0})
+    (tmp_path / "thin.json").write_text(json.dumps(thin))
+    with pytest.raises(InputError, match="radius_mm"):
+        phantom.build_study("thin")

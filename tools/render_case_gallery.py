@@ -19,8 +19,8 @@ from EMHAssistLib.render import SliceRenderer, SliceShot, write_png
 from EMHAssistLib.study import Study
 
 SAGITTAL_ROLES = ("T1", "T2", "T1C")
-SAGITTAL_VIEW = {"size_px": (200, 360), "field_of_view_mm": 230.0}
-AXIAL_VIEW = {"size_px": (200, 200), "field_of_view_mm": 120.0}
+SAGITTAL_VIEW = {"size_px": (210, 400), "field_of_view_mm": 250.0}
+AXIAL_VIEW = {"size_px": (300, 300), "field_of_view_mm": 130.0}
 GAP_PX = 4
 
 
@@ -36,7 +36,7 @@ def render_case(case: str, out: Path) -> Path:
         for role in SAGITTAL_ROLES:
             if role in study.sequences:
                 panels.append(renderer.render(study.sequences[role], SliceShot("Sagittal", sagittal_through, **SAGITTAL_VIEW)))
-        axial = renderer.render(study.sequences["T2"], SliceShot("Axial", (0.0, centre[1] - 20.0, centre[2]), **AXIAL_VIEW))
+        axial = renderer.render(study.sequences["T2"], SliceShot("Axial", (0.0, centre[1] - 10.0, centre[2]), **AXIAL_VIEW))
     panels.append(_pad_to_height(axial, SAGITTAL_VIEW["size_px"][1]))
     path = out / f"{case}.png"
     write_png(_side_by_side(panels), path)

@@ -91,6 +91,9 @@ CANAL_SEMI_AP, CANAL_SEMI_RL, CANAL_ANTERIOR_WALL = 9.0, 8.5, 8.0
 DURA_CENTRE_U, DURA_SEMI_AP, DURA_SEMI_RL = 0.8, 6.0, 7.2
 CORD_CENTRE_U, CORD_SEMI_AP, CORD_SEMI_RL = 0.3, 3.25, 4.25
 BODY_CORTEX, POSTERIOR_CORTEX = 1.5, 1.0
+RIB_RADIUS = 3.5
+# An expanded rib swells from its head to this fraction of the way from tubercle to angle.
+RIB_EXPANSION_REACH = 0.5
 ARCH_THICKNESS, LIGAMENTUM_FLAVUM_THICKNESS = 5.5, 3.0
 PEDICLE_LAMINA_BOUNDARY_U = -3.0  # pedicles lie anterior to it, laminae posterior
 SKIN_U, SUBCUTANEOUS_FAT_U = -55.0, -46.0
@@ -289,6 +292,13 @@ class _BodyLesionSpec:
 
 
 @dataclass(frozen=True)
+class _RibExpansionSpec:
+    levels: tuple[str, str]
+    radius_mm: float  # of the expanded posterior end, cortex included (a normal rib's is RIB_RADIUS)
+    tissue: str  # what fills the widened medulla
+
+
+@dataclass(frozen=True)
 class _CaseSpec:
     name: str
     title: str
@@ -302,6 +312,7 @@ class _CaseSpec:
     compression: _CompressionSpec | None
     body_lesions: tuple[_BodyLesionSpec, ...]
     signal: dict[str, dict[str, Any]]
+    rib_expansion: "_RibExpansionSpec | None" = None
 
 
 def case_names() -> list[str]:
@@ -407,7 +418,7 @@ class _SpecReader:
 _LEVEL_NAMES = [shape.name for shape in _vertebra_table()]
 _CASE_KEYS = {
     "id", "title", "story", "outcome", "expected", "source", "assumptions", "clinical", "sequences",
-    "acquisition", "masses", "compression", "body_lesions", "signal", "teaching_points",
+    "acquisition", "masses", "compression", "body_lesions", "signal", "teaching_points", "rib_expansion",
 }
 
 
@@ -444,7 +455,18 @@ def _read_case(name: str) -> _CaseSpec:
         compression=None if compression is None else _read_compression(reader, compression, masses),
         body_lesions=tuple(_read_body_lesion(reader, lesion) for lesion in reader.field(data, "body_lesions", list, [])),
         signal=reader.field(data, "signal", dict, {}),
+        rib_expansion=_read_rib_expansion(reader, reader.field(data, "rib_expansion", (dict, type(None)), None)),
     )
+
+
+def _read_rib_expansion(reader: _SpecReader, data: dict | None) -> _RibExpansionSpec | None:
+    if data is None:
+        return None
+    reader.only(data, {"levels", "radius_mm", "tissue"}, "rib_expansion")
+    radius = float(reader.field(data, "radius_mm", (int, float)))
+    if not RIB_RADIUS < radius <= 3 * RIB_RADIUS:
+        raise reader.fail(f"'radius_mm' of an expanded rib must lie between {RIB_RADIUS} and {3 * RIB_RADIUS}")
+    return _RibExpansionSpec(reader.level_range(data, "levels"), radius, reader.field(data, "tissue", str, "posterior_element"))
 
 
 def _read_mass(reader: _SpecReader, data: dict) -> _MassSpec:
@@ -767,6 +789,33 @@ def _canal_wall_layers() -> list[_Layer]:
     return [_Layer("epidural_fat", "epidural_fat", foramina, band), _Layer("ligament", "ligament", ligaments, band)]
 
 
+def _rib_points(vertebra: _Vertebra, side: int) -> tuple[tuple[float, float, float], ...]:
+    """Head, tubercle and lateral point (x, u, t) of one rib's posterior part."""
+    shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
+    head = (side * (shape.width / 2 - 2.0), CANAL_ANTERIOR_WALL + 0.25 * shape.depth, vertebra.top)
+    tubercle = (side * 24.0, -11.0, tc + 0.05 * h)
+    lateral = (side * 46.0, -20.0, tc - 0.1 * h)
+    return head, tubercle, lateral
+
+
+def _expanded_rib_layer(vertebra: _Vertebra, expansion: _RibExpansionSpec) -> _Layer:
+    """The posterior ends of a vertebra's ribs widened by marrow expansion (seed 001), cortex thinned."""
+
+    def sd(c: _Coords) -> np.ndarray:
+        parts = []
+        for side in (-1, 1):
+            head, tubercle, lateral = _rib_points(vertebra, side)
+            end = tuple(a + RIB_EXPANSION_REACH * (b - a) for a, b in zip(tubercle, lateral))
+            parts.append(_capsule_sd((c.x, c.u, c.t), head, tubercle, expansion.radius_mm))
+            parts.append(_capsule_sd((c.x, c.u, c.t), tubercle, end, expansion.radius_mm))
+        # Kept out of the canal and the body, which the ribs only abut.
+        return _intersection(_union(*parts), -_canal_ellipse_sd(c, ARCH_THICKNESS), -_body_sd(vertebra, c))
+
+    reach = expansion.radius_mm + 2
+    bounds = _Bounds((-52, 52), (-35, CANAL_ANTERIOR_WALL + vertebra.shape.depth), (vertebra.bottom - reach - 4, vertebra.top + reach))
+    return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=(expansion.tissue, "posterior_element", POSTERIOR_CORTEX / 2))
+
+
 def _posterior_element_layer(vertebra: _Vertebra) -> _Layer:
     """Pedicles, laminae, spinous and transverse processes and rib necks of one vertebra."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
@@ -787,11 +836,9 @@ def _posterior_element_layer(vertebra: _Vertebra) -> _Layer:
             process = _capsule_sd((c.x, c.u), (side * 11.0, -4.0), (side * 25.0, -13.0), 3.5)
             parts.append(_intersection(process, np.abs(c.t - process_t) - 5.0))
             if shape.has_ribs:
-                head = (side * (shape.width / 2 - 2.0), CANAL_ANTERIOR_WALL + 0.25 * shape.depth, vertebra.top)
-                tubercle = (side * 24.0, -11.0, process_t)
-                lateral = (side * 46.0, -20.0, tc - 0.1 * h)
-                parts.append(_capsule_sd((c.x, c.u, c.t), head, tubercle, 3.5))
-                parts.append(_capsule_sd((c.x, c.u, c.t), tubercle, lateral, 3.5))
+                head, tubercle, lateral = _rib_points(vertebra, side)
+                parts.append(_capsule_sd((c.x, c.u, c.t), head, tubercle, RIB_RADIUS))
+                parts.append(_capsule_sd((c.x, c.u, c.t), tubercle, lateral, RIB_RADIUS))
         return _union(*parts)
 
     bounds = _Bounds((-52, 52), (spinous_tip[0] - radius - 2, CANAL_ANTERIOR_WALL + shape.depth), (spinous_tip[1] - radius - 2, vertebra.top + 5))
@@ -995,6 +1042,13 @@ def _mass_layers(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Layer]:
     return [_Layer(mass.rim.tissue, "mass", sd, bounds, core=(mass.tissue, "mass", mass.rim.thickness_mm))]
 
 
+def _expanded_rib_layers(spine: _Spine, expansion: _RibExpansionSpec | None) -> list[_Layer]:
+    if expansion is None:
+        return []
+    first, last = (_LEVEL_NAMES.index(level) for level in expansion.levels)
+    return [_expanded_rib_layer(v, expansion) for v in spine.vertebrae[first : last + 1] if v.shape.has_ribs]
+
+
 @dataclass(frozen=True)
 class _Anatomy:
     spine: _Spine
@@ -1012,6 +1066,7 @@ def _anatomy(spec: _CaseSpec) -> _Anatomy:
         *_body_wall_layers(spine),
         *_canal_wall_layers(),
         *(_posterior_element_layer(vertebra) for vertebra in spine.vertebrae),
+        *_expanded_rib_layers(spine, spec.rib_expansion),
         *_canal_layers(),
         *(layer for mass in canal_masses for layer in _mass_layers(spine, cord, mass)),
         *_cord_layers(cord),
