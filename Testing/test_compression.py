@@ -1,6 +1,6 @@
 """MSCC by SCT's check, the normative table against its derivation, the built-in cases end to end
-against the phantom's own label map, and synthetic cases written as specs here (a healthy spine,
-a mass that spares the cord, a mass of the cord's own signal)."""
+against the phantom's own label map (among them a mass of the cord's own signal), and synthetic
+cases written as specs here (a healthy spine, a mass that spares the cord)."""
 
 import copy
 import importlib.util
@@ -111,12 +111,9 @@ MSCC_TOLERANCE_POINTS = 4.0
 CONUS_TAPER_MM = 30.0
 
 
-BUILT_IN_SPEC = phantom.CASES_DIR / "mds_t5_t8.json"
-
-
-def write_spec(tmp_path: Path, monkeypatch, name: str, changes: dict) -> None:
-    """A case spec: the built-in case with `changes`, read from tmp_path by the phantom."""
-    spec = json.loads(BUILT_IN_SPEC.read_text())
+def write_spec(tmp_path: Path, monkeypatch, name: str, changes: dict, base: str = "mds_t5_t8") -> None:
+    """A case spec: the built-in case `base` with `changes`, read from tmp_path by the phantom."""
+    spec = json.loads((phantom.CASES_DIR / f"{base}.json").read_text())
     spec.update(copy.deepcopy(changes), id=name)
     (tmp_path / f"{name}.json").write_text(json.dumps(spec))
     monkeypatch.setattr(phantom, "CASES_DIR", tmp_path)
@@ -149,10 +146,10 @@ def level_of_height(study: phantom.SyntheticStudy, height: float) -> str:
     return names[int(np.searchsorted(-(centres[:-1] + centres[1:]) / 2, -height))]
 
 
-def truth_from_labels(folder: Path, name: str, changes: dict) -> dict:
+def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t5_t8") -> dict:
     """Max MSCC and its level of a case, from its label map alone (T2 grid only, to save time)."""
     with pytest.MonkeyPatch.context() as patch:
-        write_spec(folder, patch, name, {**changes, "sequences": ["T2"]})
+        write_spec(folder, patch, name, {**changes, "sequences": ["T2"]}, base)
         study = phantom.build_study(name, oblique_degrees=TRUTH_OBLIQUE_DEGREES, shape_scale=TRUTH_SCALE)
     heights, diameters = label_cord_ap(study)
     levels = np.array([level_of_height(study, h) for h in heights])
@@ -224,19 +221,10 @@ def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path
     assert compression.summary_line(levels) == "mass T6–T7, no cord compression"
 
 
-# Seed 001, case 1 (thalassaemia intermedia): lobulated extradural masses arising from the posterior
-# elements from D3 to D8, compressing the cord at D4-D7, isointense to the cord on T1 and T2 and
-# enhancing homogeneously; paraspinal masses beside them. Written here until the case ships in
-# data/cases; degree of compression and the paraspinal masses' size assumed.
-THALASSAEMIA = {
-    "masses": [
-        {"position": "posterior_epidural", "levels": ["T3", "T8"], "lobules": 4, "depth_mm": 4.0, "width_mm": 14.0},
-        {"position": "left_paraspinal", "levels": ["T5", "T9"], "lobules": 3, "depth_mm": 12.0, "width_mm": 16.0},
-        {"position": "right_paraspinal", "levels": ["T5", "T9"], "lobules": 3, "depth_mm": 12.0, "width_mm": 16.0},
-    ],
-    "compression": {"levels": ["T4", "T7"], "max_reduction": 0.35},
-    "signal": {"mass": {"T1": {"of": "cord"}, "T2": {"of": "cord"}}},
-}
+# Seed 001, case 1 (thalassaemia intermedia), the built-in case: lobulated extradural masses from
+# the posterior elements from D3 to D8, compressing the cord at D4-D7, isointense to the cord on T1
+# and T2 and enhancing homogeneously, with paraspinal masses beside them.
+THALASSAEMIA_CASE = "thal_intermedia_d3_d8"
 
 
 # The label map gives 35 % at T5 (read as for the built-in case). The wall between cord and mass
@@ -245,8 +233,10 @@ THALASSAEMIA = {
 THALASSAEMIA_MSCC_TOLERANCE_POINTS = 8.0
 
 
-def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(scene, tmp_path, monkeypatch):
-    synthetic, outcome = _assess_spec(scene, tmp_path, monkeypatch, "thalassaemia", THALASSAEMIA)
+def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(scene, tmp_path):
+    synthetic = build_study(THALASSAEMIA_CASE)
+    study = study_into_scene(synthetic, scene)
+    outcome = compression.assess(study, read_sequences(study))
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
     # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
@@ -255,7 +245,6 @@ def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(
     assert np.mean(labels == CORD_LABEL) < 0.02 and np.mean(labels == MASS_LABEL) > 0.9
     # The cord is traced through the compression, walled off from the mass where T1C tells them apart.
     assert (levels["compression"]["from"], levels["compression"]["to"]) == ("T4", "T7")
-    (tmp_path / "truth").mkdir()
-    truth = truth_from_labels(tmp_path / "truth", "thalassaemia_truth", THALASSAEMIA)
-    assert truth["mscc"] == pytest.approx(35.0, abs=1.5)  # the spec's 35 % of the diameter
+    truth = truth_from_labels(tmp_path, "thalassaemia_truth", {}, THALASSAEMIA_CASE)
+    assert truth["mscc"] == pytest.approx(35.0, abs=1.5)  # the case's 35 % of the diameter
     assert levels["compression"]["max_mscc_percent"] == pytest.approx(truth["mscc"], abs=THALASSAEMIA_MSCC_TOLERANCE_POINTS)
