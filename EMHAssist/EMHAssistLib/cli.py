@@ -88,6 +88,13 @@ def _cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    serve(args.case, args.port, args.host)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -104,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     cases = commands.add_parser("cases", help="list the built-in cases")
     cases.set_defaults(run=_cases)
+    serve = commands.add_parser("serve", help="serve a case in a local web app: Slicer's slice views, results, quiz")
+    serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.set_defaults(run=_serve)
     return parser
 
 

@@ -96,7 +96,7 @@ class Quiz:
     def add_roi(self, region: str, center: tuple[float, float, float], size: tuple[float, float, float]) -> slicer.vtkMRMLMarkupsROINode:
         """A new learner ROI for `region`, axis-aligned, which the learner then moves and resizes."""
         box = Box(np.asarray(center, float), np.eye(3), np.asarray(size, float) / 2)
-        return self.adopt_roi(region, self._new_roi(f"your {region}", box, LEARNER_ATTRIBUTE))
+        return self.adopt_roi(region, self._new_roi(f"your {region}", box, LEARNER_ATTRIBUTE, "learner_color"))
 
     def adopt_roi(self, region: str, roi: slicer.vtkMRMLMarkupsROINode) -> slicer.vtkMRMLMarkupsROINode:
         """Count an ROI node the learner placed themselves as outlining `region`."""
@@ -123,10 +123,10 @@ class Quiz:
             raise InputError(picked, f"is not a diagnosis; expected one of {', '.join(known)}")
         if not self.learner_rois:
             raise InputError(self.info.name, "no ROI placed yet: outline at least the mass before the reveal")
-        self.learner_analysis = run_analysis(self._study_with({r: [RegionSource(n) for n in rois] for r, rois in self.learner_rois.items()}))
+        self.learner_analysis = run_analysis(self.learner_study())
         if not self.reference_rois:
             self.reference_rois = {
-                region: [self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE) for box in boxes]
+                region: [self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, "reference_color") for box in boxes]
                 for region, boxes in self._reference_boxes.items()
             }
             for rois in self.reference_rois.values():
@@ -153,13 +153,19 @@ class Quiz:
             ratios=compare_ratios(self.learner_analysis.report, self.reference_analysis.report),
         )
 
+    def learner_study(self) -> Study:
+        """The case's sequences and level points with the learner's ROIs as its regions."""
+        return self._study_with({region: [RegionSource(roi) for roi in rois] for region, rois in self.learner_rois.items()})
+
     def _study_with(self, regions: dict[str, list[RegionSource]]) -> Study:
         return dataclasses.replace(self.study, regions=regions)
 
-    def _new_roi(self, name: str, box: Box, attribute: str) -> slicer.vtkMRMLMarkupsROINode:
+    def _new_roi(self, name: str, box: Box, attribute: str, color: str) -> slicer.vtkMRMLMarkupsROINode:
         roi = self._scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
         roi.CreateDefaultDisplayNodes()
+        roi.GetDisplayNode().SetColor(load("quiz")[color])
+        roi.GetDisplayNode().SetSelectedColor(load("quiz")[color])
         roi.SetAttribute(attribute, name)
         return roi
 
