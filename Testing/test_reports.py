@@ -1,0 +1,372 @@
+"""`emhassist analyze --html / --sr / --csv`: the self-contained HTML page, the DICOM Structured
+Report and the batch CSV, each checked against the JSON report of the same analysis."""
+
+import base64
+import csv
+import json
+import re
+import shutil
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+import vtk
+from pydicom.sr.codedict import codes
+from small_case import write_small_case
+from test_cli import corrupt, write_dicom_series
+from vtk.util import numpy_support
+
+from EMHAssistLib.casefolder import save_case_folder
+from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+from EMHAssistLib.cli import main
+from EMHAssistLib.compression import summary_line
+from EMHAssistLib.knowledge import load
+from EMHAssistLib.report import percent_text, ratio_text
+from EMHAssistLib.scene import new_headless_scene
+
+SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
+CAVEAT_START = "Research and teaching use only"
+
+
+def built_in_case(folder: Path) -> Path:
+    save_case_folder(study_into_scene(build_study(DEFAULT_CASE), new_headless_scene()), folder)
+    return folder
+
+
+def analyse(case: Path, *options: str) -> None:
+    code = main(["analyze", str(case), *options])
+    assert code == 0
+
+
+@pytest.fixture(scope="module")
+def html_case(tmp_path_factory) -> tuple[dict, str]:
+    folder = tmp_path_factory.mktemp("html")
+    case = built_in_case(folder / DEFAULT_CASE)
+    analyse(case, "--json", str(folder / "report.json"), "--html", str(folder / "report.html"))
+    return json.loads((folder / "report.json").read_text()), (folder / "report.html").read_text(encoding="utf-8")
+
+
+class Page(HTMLParser):
+    """The elements of a page: every tag with its attributes, section ids, and the text of each section."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.section_text: dict[str, str] = {}
+        self._section: str | None = None
+        self.style = ""
+        self._in_style = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "section":
+            self._section = attributes["id"]
+            self.section_text[self._section] = ""
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self._section = None
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.style += data
+        elif self._section is not None:
+            self.section_text[self._section] += data
+
+
+def decode_png(data: bytes, folder: Path) -> np.ndarray:
+    path = folder / "image.png"
+    path.write_bytes(data)
+    reader = vtk.vtkPNGReader()
+    assert reader.CanReadFile(str(path)), "not a PNG"
+    reader.SetFileName(str(path))
+    reader.Update()
+    width, height, _ = reader.GetOutput().GetDimensions()
+    scalars = reader.GetOutput().GetPointData().GetScalars()
+    return numpy_support.vtk_to_numpy(scalars).reshape(height, width, -1)
+
+
+def test_html_parses_with_every_section_and_the_caveat_at_top_and_foot(html_case):
+    report, text = html_case
+    page = Page(text)
+    assert list(page.section_text) == SECTIONS
+    caveat = escape(report["caveat"])
+    assert text.count(caveat) == 2
+    assert text.index(caveat) < text.index('<section id="images">')
+    assert "@media print" in page.style and "@page" in page.style
+
+
+def test_every_image_is_an_embedded_png_that_shows_the_case_and_its_overlays(html_case, tmp_path):
+    report, text = html_case
+    sources = [attributes["src"] for tag, attributes in Page(text).tags if tag == "img"]
+    assert len(sources) == 2 + len(report["sequences"]) - 1  # sagittal and axial on T2, sagittal on the others
+    mass_colour = 255 * np.array(load("overlays")["segments"]["regions"]["mass"]["color"])
+    for source in sources:
+        assert source.startswith("data:image/png;base64,")
+        pixels = decode_png(base64.b64decode(source.removeprefix("data:image/png;base64,")), tmp_path)[..., :3].astype(float)
+        assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200
+        assert pixels.std() > 20, "a blank image"
+        # The mass segment is filled semi-transparently over the image: its hue shows where it lies.
+        reddish = (pixels[..., 0] > pixels[..., 2] + 60) & (np.abs(pixels - mass_colour).sum(axis=-1) < 400)
+        assert reddish.sum() > 50, "no mass overlay"
+
+
+def test_the_page_loads_nothing_from_anywhere(html_case):
+    _, text = html_case
+    page = Page(text)
+    for tag, attributes in page.tags:
+        assert tag not in ("script", "link", "iframe", "object", "embed"), tag
+        for name, value in attributes.items():
+            if name in ("src", "href", "srcset", "data", "action", "poster"):
+                assert value.startswith("data:") or value.startswith("#"), (tag, name, value[:60])
+    assert not re.search(r"url\(|@import", page.style)
+    without_images = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    assert not re.search(r"(?:https?|ftp):|//[a-z]", without_images, re.IGNORECASE)
+
+
+def test_the_pages_values_are_the_json_reports(html_case):
+    report, text = html_case
+    page = Page(text)
+    ratios = page.section_text["ratios"]
+    for key, ratio in report["ratios"].items():
+        value, interval = ratio_text(ratio).split("  ")
+        assert f"{key}{value}{interval.strip('()')}" in ratios, key
+    for region, ratio in report["enhancement"].items():
+        value, interval = ratio_text(ratio, percent=True).split("  ")
+        assert f"enhancement {region}{value}{interval.strip('()')}" in ratios, region
+    assert summary_line(report["levels"]) in text
+    compression = report["levels"]["compression"]
+    assert f"{compression['max_mscc_percent']:.0f} % at {compression['at']}" in page.section_text["levels"]
+    differential = page.section_text["differential"]
+    places = [differential.index(f"{place}. {entry['name']} — {percent_text(entry['probability'])}") for place, entry in enumerate(report["differential"][:5], 1)]
+    assert places == sorted(places)
+    for item in report["differential"][0]["evidence"]:
+        assert item["text"] in differential
+    cited = {ref for entry in report["differential"] for item in entry["evidence"] for ref in item["refs"]}
+    references = load("differential/references")["references"]
+    for ref in cited:
+        assert references[ref]["citation"] in page.section_text["references"]
+
+
+def dicom_case(case: Path) -> dict[str, str]:
+    """Every sequence of a case folder turned into a folder of one DICOM series of its own, with a
+    patient; returns each role's series instance UID."""
+    series = {}
+    for index, role in enumerate(("T1", "T2", "T1C"), start=1):
+        write_dicom_series(sitk.ReadImage(str(case / f"{role}.nrrd")), case / role)
+        (case / f"{role}.nrrd").unlink()
+        series[role] = f"1.2.826.0.1.3680043.2.1125.1.42.{index}"
+        for path in (case / role).iterdir():
+            dataset = pydicom.dcmread(path)
+            dataset.SeriesInstanceUID = series[role]
+            dataset.PatientID = "EMH-TEST-1"
+            dataset.PatientName = "Test^Synthetic"
+            dataset.save_as(path)
+    return series
+
+
+@pytest.fixture(scope="module")
+def sr_case(tmp_path_factory) -> tuple[dict, hd.sr.Comprehensive3DSR, Path, dict]:
+    folder = tmp_path_factory.mktemp("sr")
+    case = built_in_case(folder / DEFAULT_CASE)
+    series = dicom_case(case)
+    analyse(case, "--json", str(folder / "report.json"), "--sr", str(folder / "report.sr.dcm"))
+    report = json.loads((folder / "report.json").read_text())
+    return report, hd.sr.srread(folder / "report.sr.dcm"), case, series
+
+
+def measurement_groups(sr: hd.sr.Comprehensive3DSR) -> dict[str, object]:
+    content = hd.sr.MeasurementReport.from_sequence([sr])
+    return {group.tracking_identifier: group for group in content.get_image_measurement_groups()}
+
+
+def test_the_sr_is_a_tid_1500_measurement_report_highdicom_reads_back(sr_case):
+    _, sr, _, _ = sr_case
+    assert isinstance(sr, hd.sr.Comprehensive3DSR)
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"
+    assert sr.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    assert sr.PatientID == "EMH-TEST-1"
+    assert set(measurement_groups(sr)) == {"cord", "mass", "marrow", "muscle", "disc", "differential"}
+
+
+def test_every_ratio_round_trips_with_its_interval_in_no_units(sr_case):
+    report, sr, _, _ = sr_case
+    groups = measurement_groups(sr)
+    found = {}
+    for region, group in groups.items():
+        for measurement in group.get_measurements():
+            found[(region, measurement.name.value)] = measurement
+    expected = {(key.split(" ")[1].split("/")[0], key): ratio for key, ratio in report["ratios"].items()}
+    expected |= {(region, f"enhancement {region}"): ratio for region, ratio in report["enhancement"].items()}
+    for (region, key), ratio in expected.items():
+        measurement = found[(region, key)]
+        assert measurement.value == pytest.approx(ratio["value"], rel=1e-12)
+        assert (measurement.unit.scheme_designator, measurement.unit.value) == ("UCUM", "1")
+        uncertainty = measurement_uncertainty(measurement)
+        assert ratio["value"] + uncertainty["upper"] == pytest.approx(ratio["ci95"][1], rel=1e-9)
+        assert ratio["value"] - uncertainty["lower"] == pytest.approx(ratio["ci95"][0], rel=1e-9)
+
+
+def measurement_uncertainty(measurement) -> dict[str, float]:
+    """The upper and lower measurement uncertainty items (SNOMED CT 371886008, 371885007) of a measurement."""
+    names = {"371886008": "upper", "371885007": "lower"}
+    return {
+        names[item.ConceptNameCodeSequence[0].CodeValue]: float(item.MeasuredValueSequence[0].NumericValue)
+        for item in measurement[0].ContentSequence
+        if item.ConceptNameCodeSequence[0].CodeValue in names
+    }
+
+
+def test_regions_are_coded_tissues_and_the_levels_coded_vertebrae(sr_case):
+    report, sr, _, _ = sr_case
+    groups = measurement_groups(sr)
+    assert (groups["cord"].finding_type.scheme_designator, groups["cord"].finding_type.value) == ("SCT", "2748008")
+    assert (groups["mass"].finding_type.scheme_designator, groups["mass"].finding_type.value) == ("SCT", "4147007")
+    assert groups["marrow"].finding_type.value == "14016003"
+    levels = report["levels"]
+    sites = [(site.value.scheme_designator, site.value.value) for site in groups["mass"].finding_sites]
+    assert sites == [("SCT", getattr(codes.SCT, f"{name}Vertebra").value) for name in ("T5", "T6", "T7", "T8")]
+    assert levels["mass"] == {"from": "T5", "to": "T8"}
+    compressed = [(q.name.value, q.value.meaning) for q in groups["cord"].get_qualitative_evaluations()]
+    assert compressed == [("71173004", f"{name} vertebra") for name in ("T5", "T6", "T7")]
+    assert levels["compression"]["from"] == "T5" and levels["compression"]["to"] == "T7"
+    assert [q.value.value for q in groups["cord"].get_qualitative_evaluations()] == [getattr(codes.SCT, f"{name}Vertebra").value for name in ("T5", "T6", "T7")]
+    mscc = next(m for m in groups["cord"].get_measurements() if m.name.value == "mscc")
+    assert mscc.value == pytest.approx(levels["compression"]["max_mscc_percent"])
+    assert mscc.unit.value == "%"
+
+
+def test_the_ranked_differential_round_trips_as_coded_findings_with_probabilities(sr_case):
+    report, sr, _, _ = sr_case
+    group = measurement_groups(sr)["differential"]
+    diagnosis_codes = load("structured_report")["diagnoses"]
+    ranked = [(q.value.scheme_designator, q.value.value) for q in group.get_qualitative_evaluations()]
+    assert ranked == [tuple(diagnosis_codes[entry["id"]][:2]) for entry in report["differential"]]
+    probabilities = {m.name.value: m.value for m in group.get_measurements()}
+    assert probabilities == {f"probability {entry['id']}": pytest.approx(entry["probability"]) for entry in report["differential"]}
+
+
+def test_each_ratio_cites_the_instances_of_its_own_sequence(sr_case):
+    _, sr, case, series = sr_case
+    instances = {role: {pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID for path in (case / role).iterdir()} for role in series}
+    groups = measurement_groups(sr)
+    for region, group in groups.items():
+        for measurement in group.get_measurements():
+            key = measurement.name.value
+            cited = {image.referenced_sop_instance_uid for image in measurement.referenced_images}
+            if key.startswith("enhancement"):
+                assert cited == instances["T1C"] | instances["T1"], key
+            elif region != "differential" and key != "mscc":
+                assert cited == instances[key.split(" ")[0]], key
+    evidence = {item.SeriesInstanceUID for study in sr.CurrentRequestedProcedureEvidenceSequence for item in study.ReferencedSeriesSequence}
+    assert evidence == set(series.values())
+
+
+def test_sr_codes_that_are_not_emhassists_own_are_dicoms(sr_case):
+    settings = load("structured_report")
+    private = settings["private_scheme"]["designator"]
+    known: dict[tuple[str, str], set[str]] = {}
+    for scheme in ("SCT", "DCM", "UCUM"):
+        for code in _all_codes(scheme):
+            known.setdefault((code.scheme_designator, code.value), set()).add(code.meaning.lower())
+    entries = list(settings["diagnoses"].values()) + list(settings["concepts"].values()) + list(settings["units"].values())
+    entries += [coding[key] for coding in settings["regions"].values() for key in coding]
+    for scheme, value, meaning in entries:
+        if scheme != private:
+            assert (scheme, value) in known, (scheme, value, meaning)
+            assert any(name.startswith(meaning.lower()) for name in known[(scheme, value)]), (value, meaning, known[(scheme, value)])
+
+
+def _all_codes(scheme: str):
+    collection = getattr(codes, scheme)
+    for name in dir(collection):
+        if name[0].isupper():
+            yield getattr(collection, name)
+
+
+def test_sr_of_a_case_that_is_not_dicom_exits_2_naming_the_file(tmp_path, scene, capsys):
+    case = write_small_case(tmp_path / "case", scene)
+    code = main(["analyze", str(case), "--sr", str(tmp_path / "out.dcm")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: {case / 'T1.nrrd'}: --sr needs DICOM inputs")
+    assert not (tmp_path / "out.dcm").exists()
+
+
+@pytest.fixture
+def batch(tmp_path, scene) -> Path:
+    folder = tmp_path / "batch"
+    for name in ("a_first", "b_second"):
+        write_small_case(folder / name, scene)
+    shutil.copytree(folder / "a_first", folder / "c_broken")
+    corrupt(folder / "c_broken" / "T2.nrrd")
+    return folder
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_batch_writes_a_row_per_case_goes_on_past_a_bad_one_and_exits_1(batch, tmp_path, capsys):
+    out = tmp_path / "batch.csv"
+    assert main(["analyze", str(batch), "--csv", str(out)]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "a_first: ok" and printed[1] == "b_second: ok"
+    assert printed[2] == f"c_broken: error: {batch / 'c_broken' / 'T2.nrrd'}: is not a readable image file (corrupt or unknown format)"
+    rows = read_rows(out)
+    assert [row["case"] for row in rows] == ["a_first", "b_second", "c_broken"]
+    assert rows[2]["error"].endswith("T2.nrrd: is not a readable image file (corrupt or unknown format)")
+    assert rows[2]["T2 mass/cord"] == "" and rows[0]["error"] == ""
+    assert main(["analyze", str(batch / "a_first"), "--json", str(tmp_path / "a.json")]) == 0
+    report = json.loads((tmp_path / "a.json").read_text())
+    row = rows[0]
+    assert row["sequences"] == " ".join(report["sequences"])
+    for key, ratio in report["ratios"].items():
+        assert float(row[key]) == ratio["value"]
+        assert [float(row[f"{key} ci95 low"]), float(row[f"{key} ci95 high"])] == ratio["ci95"]
+    for region, ratio in report["enhancement"].items():
+        assert float(row[f"enhancement {region}"]) == ratio["value"]
+    for place, entry in enumerate(report["differential"][:3], start=1):
+        assert row[f"diagnosis_{place}"] == entry["name"]
+        assert float(row[f"probability_{place}"]) == entry["probability"]
+    assert row["warnings"] == " | ".join(report["warnings"])
+
+
+def test_batch_with_levels_fills_the_level_columns_and_exits_0(tmp_path, capsys):
+    folder = tmp_path / "batch"
+    built_in_case(folder / DEFAULT_CASE)
+    out = tmp_path / "batch.csv"
+    assert main(["analyze", str(folder), "--csv", str(out)]) == 0
+    (row,) = read_rows(out)
+    assert (row["mass_from"], row["mass_to"], row["compression_from"], row["compression_to"]) == ("T5", "T8", "T5", "T7")
+    assert row["levels"].startswith("mass T5–T8, cord compressed T5–T7")
+    assert float(row["max_mscc_percent"]) > 0 and row["max_mscc_at"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--csv", "OUT", "--html", "x.html"], "--csv: analyses a folder of case folders"),
+        (["--csv", "OUT"], "holds no case folder"),
+    ],
+)
+def test_batch_refusals_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = [str(tmp_path / "out.csv") if a == "OUT" else a for a in argv]
+    assert main(["analyze", str(empty), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
