@@ -108,6 +108,12 @@ TRUTH_BAND_MM, TRUTH_STRETCH_MM = 2.4, 6.0
 # cord moves MSCC by about 2.5 points. 4 points stays below the 5 points that separate T6 (40 %)
 # from the most compressed slices of T5 and T7 (34-36 % by the phantom's cord section).
 MSCC_TOLERANCE_POINTS = 4.0
+# Area ratio against the label map's (32.4 % at T6): the outline sits about a quarter voxel inside
+# the cord where CSF surrounds it (the healthy cord's area reads 40 mm2 against 43 mm2) and the
+# compressed cord's thin lateral tips fall within the 1.2 mm right-left pixels, so the ratio reads
+# 1-4 points low over the as-built, 15 degree oblique and single-anchor runs; 5 points. (The window's
+# bound alone as the cord's edge against the mass read 21-27 %.)
+AREA_RATIO_TOLERANCE_POINTS = 5.0
 CONUS_TAPER_MM = 30.0
 
 
@@ -119,24 +125,27 @@ def write_spec(tmp_path: Path, monkeypatch, name: str, changes: dict, base: str 
     monkeypatch.setattr(phantom, "CASES_DIR", tmp_path)
 
 
-def label_cord_ap(study: phantom.SyntheticStudy) -> tuple[np.ndarray, np.ndarray]:
-    """(height S, AP diameter) along the cord, from the label map alone: the volume of cord labels in
-    the sagittal slices within TRUTH_BAND_MM of the midline, per TRUTH_STRETCH_MM of height, over the
-    band's width (SCT's AP: band area over band width), corrected for the cord's local tilt."""
+def label_cord_section(study: phantom.SyntheticStudy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(height S, AP diameter, area) along the cord, from the label map alone: the volume of cord
+    labels per TRUTH_STRETCH_MM of height, in the sagittal slices within TRUTH_BAND_MM of the midline
+    over the band's width (SCT's AP: band area over band width) and in all of them (area), both
+    corrected for the cord's local tilt."""
     matrix = study.label_grid
     k, j, i = np.nonzero(study.labels == CORD_LABEL)
-    world = (matrix @ np.stack([i, j, k, np.ones_like(i)]).astype(float))[:3].T
-    points = world[np.abs(world[:, 0]) <= TRUTH_BAND_MM / 2]
+    cord = (matrix @ np.stack([i, j, k, np.ones_like(i)]).astype(float))[:3].T
+    points = cord[np.abs(cord[:, 0]) <= TRUTH_BAND_MM / 2]
     band = np.unique(np.round(points[:, 0], 3)).size * float(np.linalg.norm(matrix[:3, 2]))
     voxel = abs(float(np.linalg.det(matrix[:3, :3])))
     heights = np.arange(points[:, 2].min() + 10.0, points[:, 2].max() - 10.0, 1.0)
-    diameters = []
+    diameters, areas = [], []
     for height in heights:
         near = np.abs(points[:, 2] - height) <= 10.0
-        slope = np.polyfit(points[near, 2], points[near, 1], 1)[0]
+        tilt = np.hypot(1.0, np.polyfit(points[near, 2], points[near, 1], 1)[0])
         inside = (points[:, 2] >= height - TRUTH_STRETCH_MM / 2) & (points[:, 2] < height + TRUTH_STRETCH_MM / 2)
-        diameters.append(inside.sum() * voxel / (TRUTH_STRETCH_MM * band) / np.hypot(1.0, slope))
-    return heights, np.array(diameters)
+        diameters.append(inside.sum() * voxel / (TRUTH_STRETCH_MM * band) / tilt)
+        section = (cord[:, 2] >= height - TRUTH_STRETCH_MM / 2) & (cord[:, 2] < height + TRUTH_STRETCH_MM / 2)
+        areas.append(section.sum() * voxel / TRUTH_STRETCH_MM / tilt)
+    return heights, np.array(diameters), np.array(areas)
 
 
 def level_of_height(study: phantom.SyntheticStudy, height: float) -> str:
@@ -147,17 +156,23 @@ def level_of_height(study: phantom.SyntheticStudy, height: float) -> str:
 
 
 def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t5_t8") -> dict:
-    """Max MSCC and its level of a case, from its label map alone (T2 grid only, to save time)."""
+    """Max MSCC, its level and the area ratio there, from a case's label map alone (T2 grid only, to save time)."""
     with pytest.MonkeyPatch.context() as patch:
         write_spec(folder, patch, name, {**changes, "sequences": ["T2"]}, base)
         study = phantom.build_study(name, oblique_degrees=TRUTH_OBLIQUE_DEGREES, shape_scale=TRUTH_SCALE)
-    heights, diameters = label_cord_ap(study)
+    heights, diameters, areas = label_cord_section(study)
     levels = np.array([level_of_height(study, h) for h in heights])
     far_from_compression = np.isin(levels, ["T1", "T2", "T9", "T10"])
-    healthy = float(np.median(diameters[far_from_compression]))
+    healthy, healthy_area = (float(np.median(values[far_from_compression])) for values in (diameters, areas))
     conus = heights < heights.min() + CONUS_TAPER_MM  # the phantom's cord tapers to its tip in L1
     narrowest = int(np.argmin(np.where(far_from_compression | conus, np.inf, diameters)))
-    return {"mscc": 100 * (1 - diameters[narrowest] / healthy), "at": str(levels[narrowest]), "healthy_ap": healthy}
+    return {
+        "mscc": 100 * (1 - diameters[narrowest] / healthy),
+        "at": str(levels[narrowest]),
+        "healthy_ap": healthy,
+        "area_ratio": 100 * (1 - areas[narrowest] / healthy_area),
+        "healthy_area": healthy_area,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +185,10 @@ def test_label_truth_follows_the_phantoms_spec(label_truth):
     assert label_truth["at"] == "T6"
     assert label_truth["mscc"] == pytest.approx(40.0, abs=1.5)
     assert label_truth["healthy_ap"] == pytest.approx(6.5, abs=0.15)
+    # Analytically the section loses 40 % of AP and gains 10 % of RL at the peak (area ratio 34 %);
+    # over the 6 mm the truth averages, 32.4 %. A 4.25 x 3.25 mm ellipse is 43.4 mm2.
+    assert label_truth["area_ratio"] == pytest.approx(33.0, abs=1.5)
+    assert label_truth["healthy_area"] == pytest.approx(43.4, abs=1.0)
 
 
 @pytest.mark.parametrize(("label", "options"), [("as built", {}), ("oblique 15 degrees", {"oblique_degrees": 15.0}), ("single anchor T6", {"keep_only": "T6"})])
@@ -178,6 +197,7 @@ def test_built_in_case_max_mscc_and_level_match_the_label_map(scene, label_truth
     found = outcome.levels["compression"]
     assert found["at"] == label_truth["at"], label
     assert found["max_mscc_percent"] == pytest.approx(label_truth["mscc"], abs=MSCC_TOLERANCE_POINTS), label
+    assert found["area_ratio_percent"] == pytest.approx(label_truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS), label
 
 
 # --- Cases written here as specs ------------------------------------------------------------------

@@ -190,6 +190,8 @@ def _as_float32_values(stacked: np.ndarray) -> np.ndarray:
 class _Window:
     low: float
     high: float
+    centre: float  # the cord's own signal
+    csf_bright: bool  # the CSF lies above the window (T2-like) rather than below it (T1-like)
 
 
 def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.ndarray, role: str) -> _Window:
@@ -203,8 +205,8 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.nda
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
     reach = max(settings()["window_sd"] * spread, abs(csf - median) / 4)
     if csf_bright:
-        return _Window(median - reach, median + towards_csf)
-    return _Window(median - towards_csf, median + reach)
+        return _Window(median - reach, median + towards_csf, median, True)
+    return _Window(median - towards_csf, median + reach, median, False)
 
 
 def _dilated_slices(seed_stack: np.ndarray) -> np.ndarray:
@@ -307,10 +309,32 @@ class _Tracker:
             return None
         leaves = ~inside
         first_exit = np.where(leaves.any(axis=1), np.argmax(leaves, axis=1), len(distances))
+        first_exit = self._edge_away_from_csf(values, first_exit)
         if np.mean(first_exit == len(distances)) > _MAX_OPEN_RAYS:
             return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
         radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
         return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
+
+    def _edge_away_from_csf(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
+        """Exits through tissue on the far side from the CSF (a dark mass, ligament or dura on T2)
+        moved to where the signal is halfway between the cord's and that tissue's, read from the
+        ray just beyond the exit. The window's far bound is a tissue test set wide for noise: a
+        ray stopped there only deep in the partial-volume ramp, so a cord against a mass read
+        larger than the same cord against CSF."""
+        window, fraction = self.window, settings()["far_side_fraction"]
+        sign = 1.0 if window.csf_bright else -1.0  # flips T1-like images so the far side lies below
+        rays = np.arange(len(values))
+        exit_at = np.minimum(first_exit, values.shape[1] - 1)
+        far = (first_exit < values.shape[1]) & (sign * values[rays, exit_at] < sign * (window.low if window.csf_bright else window.high))
+        if not far.any():
+            return first_exit
+        span = int(round(settings()["far_side_reach_mm"] / _RAY_STEP_MM))
+        beyond = np.minimum(exit_at[:, None] + np.arange(span + 1)[None, :], values.shape[1] - 1)
+        plateau = sign * np.nanmin(sign * values[rays[:, None], beyond], axis=1)
+        bound = window.low if window.csf_bright else window.high
+        threshold = sign * np.maximum(sign * (window.centre + fraction * (plateau - window.centre)), sign * bound)
+        crossed = sign * values < (sign * threshold)[:, None]
+        return np.where(far, np.minimum(first_exit, np.argmax(crossed, axis=1)), first_exit)
 
     def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> "_Section | None":
         """The traced outline as pixel coverage: each pixel's share inside the outline, from its
