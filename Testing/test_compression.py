@@ -247,10 +247,11 @@ def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path
 THALASSAEMIA_CASE = "thal_intermedia_d3_d8"
 
 
-# The label map gives 35 % at T5 (read as for the built-in case). The wall between cord and mass
-# comes from T1C, whose 3 mm slices blur the mass into the cord's edge: the measurement reads about
-# 7 points high, so the tolerance here is 8 points, not the built-in case's 4.
-THALASSAEMIA_MSCC_TOLERANCE_POINTS = 8.0
+# The label map gives 35.2 % at T5 (read as for the built-in case); measured 39.0 %. The healthy
+# cord's outline sits a quarter voxel inside its CSF edge, which alone reads the built-in case's
+# MSCC 3 points high, and the wall between cord and mass comes from T1C, whose 3 mm right-left
+# slices average the curved back of the cord with the mass beside it (about 0.3 mm). 5 points.
+THALASSAEMIA_MSCC_TOLERANCE_POINTS = 5.0
 
 
 def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(scene, tmp_path):
@@ -268,3 +269,4 @@ def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(
     truth = truth_from_labels(tmp_path, "thalassaemia_truth", {}, THALASSAEMIA_CASE)
     assert truth["mscc"] == pytest.approx(35.0, abs=1.5)  # the case's 35 % of the diameter
     assert levels["compression"]["max_mscc_percent"] == pytest.approx(truth["mscc"], abs=THALASSAEMIA_MSCC_TOLERANCE_POINTS)
+    assert levels["compression"]["area_ratio_percent"] == pytest.approx(truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS)
