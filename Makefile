@@ -11,6 +11,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| { echo "error: could not install Debian's chromium (apt-get install chromium, as root), which the browser viewer's tests need" >&2; exit 1; }
 	touch $(STAMP)
 
 demo: $(STAMP)
