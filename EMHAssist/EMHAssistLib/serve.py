@@ -69,18 +69,19 @@ class CaseViewer:
     def _load_once(self, **_) -> None:
         if self.study is not None:
             return
-        try:
-            self._load()
-        except InputError as error:
-            self._fail(error)
+        with self._server.state:  # pushed to the browser on leaving: no client event triggered this
+            try:
+                self._load()
+            except InputError as error:
+                self._server.state.error = str(error)
 
     def _load(self) -> None:
         state = self._server.state
         if self._kind == "case":
             self.quiz = Quiz(self._source, self.scene)
             self.study = self.quiz.study
-            info = case_info(self._source)
-            state.case_title, state.case_story = info.title, info.story
+            # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
+            state.case_title, state.case_story = "Quiz case", case_info(self._source).story
             state.mode = "quiz"
         else:
             from .casefolder import load_case_folder
@@ -195,6 +196,7 @@ class CaseViewer:
             return
         state.error = ""
         state.verdict = _verdict(result, self.quiz.choices())
+        state.case_title = self.quiz.info.title
         state.teaching_points = list(result.teaching_points)
         state.outcome = result.outcome
         state.roi_rows = _roi_rows(result)

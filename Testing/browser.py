@@ -1,0 +1,176 @@
+"""Debian's headless Chromium driven over the DevTools protocol (aiohttp websocket), for end-to-end tests.
+
+A served trame app draws its views only after its websocket session is up, so a page is screenshot
+only after waiting in real time for what the test expects; `chromium --screenshot` alone would
+capture the loading splash.
+"""
+
+import asyncio
+import base64
+import io
+import itertools
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from PIL import Image
+
+# Flags this closed network needs: no sandbox as root, no GPU, no calls home.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (str(Path("/usr/bin/chromium")) if Path("/usr/bin/chromium").exists() else None)
+
+
+@contextmanager
+def served(source: str) -> Iterator[str]:
+    """`emhassist serve SOURCE` on a free port in a subprocess; its address once it listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall the server
+    server = subprocess.Popen(
+        [sys.executable, "-m", "EMHAssistLib.cli", "serve", source, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"emhassist serve {source} exited: {log.read()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"emhassist serve {source} did not listen within 30 s") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+class Browser:
+    """One Chromium process with one page, driven from synchronous test code."""
+
+    def __init__(self, width: int = 1400, height: int = 900) -> None:
+        executable = chromium_path()
+        if executable is None:
+            raise RuntimeError("Debian's chromium is not installed (/usr/bin/chromium): `make test` installs it, or apt-get install chromium")
+        self._profile = tempfile.TemporaryDirectory(prefix="emhassist-chromium-", ignore_cleanup_errors=True)
+        self._process = subprocess.Popen(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._loop = asyncio.new_event_loop()
+        self._ids = itertools.count(1)
+        self._session: aiohttp.ClientSession | None = None
+        self._socket = None
+        self._run(self._connect(self._devtools_port(), width, height))
+
+    def navigate(self, url: str) -> None:
+        self.command("Page.navigate", url=url)
+
+    def evaluate(self, expression: str):
+        result = self.command("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page script failed: {result['exceptionDetails'].get('text')} in {expression!r}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout_s: float, what: str):
+        """Poll a page expression until it is truthy; its value, or an error naming `what`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.25)
+        raise TimeoutError(f"page never showed {what} within {timeout_s:.0f} s")
+
+    def screenshot(self) -> np.ndarray:
+        """The page as an RGB uint8 array (CSS pixels at device scale 1)."""
+        data = self.command("Page.captureScreenshot", format="png")["data"]
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+    def command(self, method: str, **params) -> dict:
+        return self._run(self._command(method, params))
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._run(self._socket.close())
+        if self._session is not None:
+            self._run(self._session.close())
+        self._loop.close()
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._profile.cleanup()
+
+    def __enter__(self) -> "Browser":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+    def _run(self, coroutine):
+        return self._loop.run_until_complete(asyncio.wait_for(coroutine, 30))
+
+    def _devtools_port(self) -> int:
+        # Chromium writes the port it chose into the profile once DevTools listens.
+        port_file = Path(self._profile.name) / "DevToolsActivePort"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if port_file.exists() and port_file.read_text().strip():
+                return int(port_file.read_text().split()[0])
+            if self._process.poll() is not None:
+                raise RuntimeError(f"chromium exited with code {self._process.returncode} before DevTools started")
+            time.sleep(0.1)
+        raise RuntimeError("chromium's DevTools did not start within 20 s")
+
+    async def _connect(self, port: int, width: int, height: int) -> None:
+        self._session = aiohttp.ClientSession()
+        async with self._session.get(f"http://127.0.0.1:{port}/json/list") as response:
+            targets = await response.json(content_type=None)
+        page = next(target for target in targets if target["type"] == "page")
+        self._socket = await self._session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
+        await self._command("Page.enable", {})
+        await self._command("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+    async def _command(self, method: str, params: dict) -> dict:
+        message_id = next(self._ids)
+        await self._socket.send_str(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            message = json.loads((await self._socket.receive()).data)
+            if message.get("id") == message_id:
+                if "error" in message:
+                    raise RuntimeError(f"DevTools {method} failed: {message['error']}")
+                return message.get("result", {})

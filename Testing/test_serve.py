@@ -1,0 +1,140 @@
+"""`emhassist serve` end to end: the app in a subprocess, Debian's headless Chromium over DevTools.
+
+The page loads, Slicer's slice views show the case (grey anatomy, no mass overlay while the answer
+is hidden), the learner's ROIs are added and moved onto the mass and cord, a diagnosis is picked,
+and the reveal shows the verdict, the ranking and the mass overlay in the orange of overlays.json.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from browser import Browser, chromium_path, served
+from EMHAssistLib.cases import box_of_spec, build_study
+from EMHAssistLib.knowledge import load
+
+CASE = "mds_t5_t8"
+
+
+def _mass_pixels(image: np.ndarray) -> int:
+    """Pixels of the mass segment: its orange at the overlay's fill opacity over any grey."""
+    color = np.asarray(load("overlays")["segments"]["regions"]["mass"]["color"]) * 255
+    opacity = load("overlays")["segments"]["fill_opacity_2d"]
+    signed = image.astype(int)
+    # Over a grey g the fill gives opacity*color + (1-opacity)*g: channel differences do not depend on g.
+    red_blue, green_blue = signed[..., 0] - signed[..., 2], signed[..., 1] - signed[..., 2]
+    expected_rb, expected_gb = opacity * (color[0] - color[2]), opacity * (color[1] - color[2])
+    return int(np.count_nonzero((np.abs(red_blue - expected_rb) < 25) & (np.abs(green_blue - expected_gb) < 20)))
+
+
+def _view_crops(browser: Browser) -> list[np.ndarray]:
+    rects = browser.evaluate(
+        "Array.from(document.querySelectorAll('#views img')).map(e => {const r = e.getBoundingClientRect();"
+        " return [Math.round(r.left), Math.round(r.top), Math.round(r.right), Math.round(r.bottom)];})"
+    )
+    shot = browser.screenshot()
+    return [shot[top:bottom, left:right] for left, top, right, bottom in rects]
+
+
+def _set_state(browser: Browser, key: str, value) -> None:
+    browser.evaluate(f"window.trame.state.set({json.dumps(key)}, {json.dumps(value)})")
+
+
+def _place(browser: Browser, region: str, spec_box, count: int) -> None:
+    """Add an ROI for the region with the panel's button, then type the reference box's centre and size."""
+    _set_state(browser, "quiz_region", region)
+    browser.evaluate("document.getElementById('add-roi').click()")
+    browser.wait_for(f"(window.trame.state.get('rois') || []).length === {count}", 20, f"the {region} ROI in the list")
+    box = box_of_spec(spec_box)
+    edit = dict(zip(("R", "A", "S"), np.round(box.center, 2).tolist()))
+    edit.update({f"size_{axis}": round(float(2 * half), 2) for axis, half in zip(("R", "A", "S"), box.half_size)})
+    _set_state(browser, "roi_edit", edit)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is missing (/usr/bin/chromium): `make test` installs it, or run apt-get install chromium")
+    with Browser() as opened:
+        yield opened
+
+
+def test_quiz_in_the_browser(browser):
+    reference = build_study(CASE).rois
+    with served(CASE) as url:
+        browser.navigate(url)
+        browser.wait_for("window.trame && window.trame.state && window.trame.state.get('loaded')", 60, "the case loaded")
+        assert browser.evaluate("document.getElementById('caveat').innerText").startswith("Research and teaching use only")
+
+        def views_show_anatomy():
+            crops = _view_crops(browser)
+            return len(crops) == 2 and all(crop.size and crop.std() > 25 for crop in crops) and crops
+
+        sagittal, axial = _wait(views_show_anatomy, 30, "grey anatomy in both slice views")
+        assert _mass_pixels(sagittal) + _mass_pixels(axial) < 20, "the mass overlay shows before the reveal"
+        page = browser.evaluate("document.body.innerText")
+        assert "posterior epidural masses" not in browser.evaluate("document.getElementById('case-title').innerText")
+        assert browser.evaluate("document.getElementById('ranking')") is None and "Extramedullary" in page  # only as a choice
+
+        _place(browser, "mass", reference["mass"][0], 1)
+        _place(browser, "cord", reference["cord"][0], 2)
+        browser.evaluate("document.getElementById('pick-emh').click()")
+        browser.wait_for("window.trame.state.get('quiz_pick') === 'emh'", 10, "the pick registered")
+        browser.evaluate("document.getElementById('reveal').click()")
+        ranking = browser.wait_for(
+            "document.querySelectorAll('#ranking > li').length >= 3 && document.getElementById('ranking').innerText", 60, "the ranking"
+        )
+        assert ranking.splitlines()[0].startswith("Extramedullary hematopoiesis:")
+        assert browser.evaluate("document.getElementById('verdict').innerText").startswith("Right")
+        assert "posterior epidural masses" in browser.evaluate("document.getElementById('case-title').innerText")
+        assert "T5" in browser.evaluate("document.getElementById('levels-line').innerText")
+
+        def mass_overlay_shows():
+            crops = _view_crops(browser)
+            return _mass_pixels(crops[0]) > 200 and crops
+
+        _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
+
+
+def _wait(check, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"never saw {what} within {timeout_s:.0f} s")
+
+
+def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
+    from EMHAssistLib.casefolder import save_case_folder
+    from EMHAssistLib.cases import study_into_scene
+
+    folder = tmp_path / CASE
+    save_case_folder(study_into_scene(build_study(CASE), scene), folder)
+    with served(str(folder)) as url:
+        browser.navigate(url)
+        ranking = browser.wait_for(
+            "document.querySelectorAll('#ranking > li').length >= 3 && document.getElementById('ranking').innerText", 60, "the ranking"
+        )
+        assert ranking.splitlines()[0].startswith("Extramedullary hematopoiesis:")
+        assert browser.evaluate("document.getElementById('quiz')") is None
+        assert browser.evaluate("document.querySelectorAll('#ratios tr').length") >= 5
+
+        def mass_overlay_shows():
+            crops = _view_crops(browser)
+            return len(crops) == 2 and _mass_pixels(crops[0]) > 200 and crops
+
+        _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
+
+
+def test_serve_refuses_an_unknown_case(capsys):
+    from EMHAssistLib.cli import main
+
+    assert main(["serve", "no_such_case"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: no_such_case: is neither a case folder nor a built-in case") and "mds_t5_t8" in error
+    assert error.count("\n") == 1
