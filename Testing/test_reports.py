@@ -59,8 +59,10 @@ class Page(HTMLParser):
         self.tags: list[tuple[str, dict]] = []
         self.section_text: dict[str, str] = {}
         self._section: str | None = None
+        self.tables: dict[str, list[list[list[str]]]] = {}
         self.style = ""
         self._in_style = False
+        self._in_cell = False
         self.feed(text)
         self.close()
 
@@ -70,6 +72,14 @@ class Page(HTMLParser):
         if tag == "section":
             self._section = attributes["id"]
             self.section_text[self._section] = ""
+            self.tables[self._section] = []
+        elif tag == "table":
+            self.tables[self._section].append([])
+        elif tag == "tr":
+            self.tables[self._section][-1].append([])
+        elif tag in ("td", "th"):
+            self.tables[self._section][-1][-1].append("")
+            self._in_cell = True
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag):
@@ -77,12 +87,16 @@ class Page(HTMLParser):
             self._section = None
         if tag == "style":
             self._in_style = False
+        if tag in ("td", "th"):
+            self._in_cell = False
 
     def handle_data(self, data):
         if self._in_style:
             self.style += data
         elif self._section is not None:
             self.section_text[self._section] += data
+            if self._in_cell:
+                self.tables[self._section][-1][-1][-1] += data
 
 
 def decode_png(data: bytes, folder: Path) -> np.ndarray:
@@ -138,18 +152,16 @@ def test_the_page_loads_nothing_from_anywhere(html_case):
 def test_the_pages_values_are_the_json_reports(html_case):
     report, text = html_case
     page = Page(text)
-    ratios = page.section_text["ratios"]
-    for key, ratio in report["ratios"].items():
-        value, interval = ratio_text(ratio).split("  ")
-        assert f"{key}{value}{interval.strip('()')}" in ratios, key
-    for region, ratio in report["enhancement"].items():
-        value, interval = ratio_text(ratio, percent=True).split("  ")
-        assert f"enhancement {region}{value}{interval.strip('()')}" in ratios, region
+    grid, enhancement = page.tables["ratios"]
+    cells = {(row[0], column): cell for row in grid[1:] for column, cell in zip(grid[0][1:], row[1:])}
+    expected = {tuple(key.split(" ", 1)[::-1]): ratio_text(ratio) for key, ratio in report["ratios"].items()}
+    assert {place: cell for place, cell in cells.items() if cell != "—"} == expected
+    assert {row[0]: row[1] for row in enhancement[1:]} == {region: ratio_text(value, percent=True) for region, value in report["enhancement"].items()}
     assert summary_line(report["levels"]) in text
     compression = report["levels"]["compression"]
     assert f"{compression['max_mscc_percent']:.0f} % at {compression['at']}" in page.section_text["levels"]
     differential = page.section_text["differential"]
-    places = [differential.index(f"{place}. {entry['name']} — {percent_text(entry['probability'])}") for place, entry in enumerate(report["differential"][:5], 1)]
+    places = [differential.index(f"{place}. {entry['name']} — {percent_text(entry['probability'])}") for place, entry in enumerate(report["differential"][:3], 1)]
     assert places == sorted(places)
     for item in report["differential"][0]["evidence"]:
         assert item["text"] in differential

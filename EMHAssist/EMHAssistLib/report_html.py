@@ -15,7 +15,7 @@ from .differential import knowledge
 from .key_images import KeyImage
 from .report import percent_text, ratio_text
 
-DIFFERENTIAL_SHOWN = 5
+DIFFERENTIAL_SHOWN = 3
 
 STYLE = """
 :root { --ink: #1d2329; --muted: #5b6670; --line: #d5dbe1; --accent: #1f5f99; --warn: #8a4b00; }
@@ -34,13 +34,13 @@ h3 { font-size: 1rem; margin: .2rem 0 .3rem; }
 figure { margin: 0; flex: 0 1 auto; break-inside: avoid; }
 figure img { display: block; height: 17rem; width: auto; border: 1px solid var(--line); background: #000; }
 figcaption { font-size: .8rem; color: var(--muted); max-width: 20rem; margin-top: .2rem; }
-table { border-collapse: collapse; width: 100%; margin: .3rem 0 .6rem; break-inside: auto; }
+table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: auto; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr { break-inside: avoid; }
 .columns { display: flex; gap: 1.5rem; flex-wrap: wrap; }
-.columns > table { flex: 1 1 22rem; width: auto; }
+.columns > table { flex: 0 1 auto; min-width: 0; }
 .diagnosis { border: 1px solid var(--line); border-radius: 4px; padding: .5rem .8rem; margin: .6rem 0;
              break-inside: avoid; }
 .bar { height: .55rem; background: #e6ebf0; border-radius: 3px; margin: .2rem 0 .4rem; }
@@ -153,21 +153,24 @@ def _levels(levels: dict | None) -> str:
 
 
 def _ratios(report: dict) -> str:
-    rows = [(key, *_value_and_interval(ratio)) for key, ratio in report["ratios"].items()]
-    rows += [(f"enhancement {region}", *_value_and_interval(value, percent=True)) for region, value in report["enhancement"].items()]
-    if not rows:
+    """A grid of ratio (rows) by sequence (columns), each cell the value and its interval."""
+    if not report["ratios"] and not report["enhancement"]:
         return "<p>No ratio could be measured.</p>"
+    split = {key: key.split(" ", 1) for key in report["ratios"]}
+    sequences = list(dict.fromkeys(sequence for sequence, _ in split.values()))
+    names = list(dict.fromkeys(name for _, name in split.values()))
+    by_cell = {(name, sequence): ratio_text(report["ratios"][key]) for key, (sequence, name) in split.items()}
+    rows = [(name, *(by_cell.get((name, sequence), "—") for sequence in sequences)) for name in names]
+    tables = _table(["Ratio", *sequences], rows, numeric_from=1) if rows else ""
+    enhancement = [(region, ratio_text(value, percent=True)) for region, value in report["enhancement"].items()]
+    if enhancement:
+        tables += _table(["Enhancement", "T1C over T1"], enhancement, numeric_from=1)
     note = (
-        '<p class="small">Ratios of ROI means; the interval comes from the two means\' standard errors '
-        "treating voxels as independent, so read it as a floor on the uncertainty. Enhancement is the "
-        "T1C mean over the T1 mean, minus one.</p>"
+        '<p class="small">Each cell: the ratio of the two ROI means and its 95 % interval. The interval comes from '
+        "the two means' standard errors treating voxels as independent, so read it as a floor on the uncertainty. "
+        "Enhancement is the T1C mean over the T1 mean, minus one.</p>"
     )
-    return _table(["Ratio", "Value", "95 % CI"], rows, numeric_from=1) + note
-
-
-def _value_and_interval(ratio: dict, percent: bool = False) -> tuple[str, str]:
-    value, interval = ratio_text(ratio, percent).split("  ", 1)
-    return value, interval.strip("()")
+    return f'<div class="columns">{tables}</div>{note}'
 
 
 def _differential(report: dict) -> str:
