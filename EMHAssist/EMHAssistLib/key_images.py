@@ -60,7 +60,8 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
             pixels = renderer.render(study.sequences[role], _shot(orientation, through))
             path = Path(folder) / f"{role}-{orientation}.png"
             write_png(pixels, path)
-            images.append(KeyImage(f"{role} {orientation.lower()}", _caption(analysis.report, orientation), path.read_bytes()))
+            caption = _caption(analysis.report, orientation) if role == main else f"The same sagittal slice on {role}."
+            images.append(KeyImage(f"{role} {orientation.lower()}", caption, path.read_bytes()))
     return images
 
 
@@ -98,7 +99,7 @@ def _caption(report: dict, orientation: Orientation) -> str:
         return f"Axial slice at {compression['at']}, the most compressed level (MSCC {compression['max_mscc_percent']:.0f} %)."
     if orientation == "Axial":
         return "Axial slice through the mass."
-    return "Sagittal slice through the mass, with the mass and cord as found, the levels and the leading diagnosis."
+    return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."
 
 
 def _shot(orientation: Orientation, through: np.ndarray) -> SliceShot:

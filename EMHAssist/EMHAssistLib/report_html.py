@@ -30,10 +30,11 @@ h3 { font-size: 1rem; margin: .2rem 0 .3rem; }
 .caveat { border: 2px solid var(--warn); background: #fff4e5; color: #4a2a00; padding: .6rem .8rem;
           border-radius: 4px; font-weight: 600; }
 .headline { font-size: 1.1rem; margin: .8rem 0; }
-.figures { display: flex; flex-wrap: wrap; gap: .8rem; }
-figure { margin: 0; flex: 0 1 auto; break-inside: avoid; }
-figure img { display: block; height: 17rem; width: auto; border: 1px solid var(--line); background: #000; }
-figcaption { font-size: .8rem; color: var(--muted); max-width: 20rem; margin-top: .2rem; }
+.figures { display: flex; flex-wrap: wrap; gap: .8rem; align-items: flex-start; }
+figure { margin: 0; display: table; break-inside: avoid; }
+figure img { display: block; height: 14.5rem; width: auto; border: 1px solid var(--line); background: #000; }
+.figures figure:nth-child(-n+2) img { height: 24rem; }  /* the main sequence's sagittal and axial views */
+figcaption { display: table-caption; caption-side: bottom; font-size: .8rem; color: var(--muted); margin-top: .2rem; }
 table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: auto; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
@@ -56,7 +57,8 @@ footer { margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .6rem
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   h2 { break-after: avoid; }
-  figure img { height: 62mm; }
+  figure img { height: 55mm; }
+  .figures figure:nth-child(-n+2) img { height: 85mm; }
   .page-break { break-before: page; }
 }
 """
