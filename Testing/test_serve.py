@@ -44,14 +44,53 @@ def _set_state(browser: Browser, key: str, value) -> None:
 
 
 def _place(browser: Browser, region: str, spec_box, count: int) -> None:
-    """Add an ROI for the region with the panel's button, then type the reference box's centre and size."""
+    """Add an ROI for the region with the panel's button (or take the one added), then type the reference box's centre and size."""
     _set_state(browser, "quiz_region", region)
-    browser.evaluate("document.getElementById('add-roi').click()")
+    if browser.evaluate("(window.trame.state.get('rois') || []).length") < count:
+        browser.evaluate("document.getElementById('add-roi').click()")
     browser.wait_for(f"(window.trame.state.get('rois') || []).length === {count}", 20, f"the {region} ROI in the list")
     box = box_of_spec(spec_box)
     edit = dict(zip(("R", "A", "S"), np.round(box.center, 2).tolist()))
     edit.update({f"size_{axis}": round(float(2 * half), 2) for axis, half in zip(("R", "A", "S"), box.half_size)})
     _set_state(browser, "roi_edit", edit)
+
+
+def _drag_new_roi_down(browser: Browser) -> None:
+    """Add a mass ROI and drag its centre handle 60 px down in the sagittal view: the box moves down.
+
+    The handle is found on the screen: the box's yellow outline (learner colour of quiz.json) gives
+    its left edge and height, its size in the panel its width; the label lies to the right.
+    """
+    browser.evaluate("document.getElementById('add-roi').click()")
+    browser.wait_for("(window.trame.state.get('rois') || []).length === 1", 20, "the added ROI in the list")
+    learner = np.asarray(load("quiz")["learner_color"]) * 255
+
+    def outline_shows():
+        crop = _view_crops(browser)[0].astype(int)
+        yellow = np.all(np.abs(crop - learner) < 50, axis=-1)
+        return yellow.sum() > 100 and (yellow,)
+
+    (yellow,) = _wait(outline_shows, 20, "the learner's yellow ROI in the sagittal view")
+    before = browser.evaluate("window.trame.state.get('roi_edit')")
+    left, top = browser.evaluate("(() => {const r = document.querySelector('#views img').getBoundingClientRect(); return [r.left, r.top];})()")
+    rows = np.nonzero(yellow.any(axis=1))[0]
+    height = rows.max() - rows.min()
+    x = left + np.nonzero(yellow.any(axis=0))[0].min() + height * before["size_A"] / before["size_S"] / 2
+    y = top + (rows.min() + rows.max()) / 2
+
+    def mouse(kind: str, dy: float, buttons: int) -> None:
+        browser.command("Input.dispatchMouseEvent", type=kind, x=float(x), y=float(y + dy), button="left", buttons=buttons, clickCount=1)
+        time.sleep(0.1)
+
+    mouse("mouseMoved", 0, 0)
+    mouse("mousePressed", 0, 1)
+    for step in range(1, 11):
+        mouse("mouseMoved", 6 * step, 1)
+    mouse("mouseReleased", 60, 0)
+    moved = browser.wait_for(
+        f"(window.trame.state.get('roi_edit') || {{}}).S < {before['S'] - 10}", 20, "the dragged box's centre lower in the panel"
+    )
+    assert moved
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +118,7 @@ def test_quiz_in_the_browser(browser):
         assert "posterior epidural masses" not in browser.evaluate("document.getElementById('case-title').innerText")
         assert browser.evaluate("document.getElementById('ranking')") is None and "Extramedullary" in page  # only as a choice
 
+        _drag_new_roi_down(browser)
         _place(browser, "mass", reference["mass"][0], 1)
         _place(browser, "cord", reference["cord"][0], 2)
         browser.evaluate("document.getElementById('pick-emh').click()")

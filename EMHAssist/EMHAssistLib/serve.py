@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import slicer
+import vtk
 
 from . import CAVEAT
 from .analysis import Analysis, run_analysis
@@ -141,8 +142,15 @@ class CaseViewer:
         except InputError as error:
             self._fail(error)
             return
+        # Dragged in a view, the box's numbers in the panel follow it.
+        roi.AddObserver(vtk.vtkCommand.ModifiedEvent, self._roi_moved)
         self._server.state.roi_selected = roi.GetID()
         self._publish_rois()
+
+    def _roi_moved(self, roi, _event) -> None:
+        if roi.GetID() == self._server.state.roi_selected and self.quiz is not None and not self.quiz.revealed:
+            with self._server.state:
+                self._publish_rois()
 
     def remove_roi(self, node_id: str) -> None:
         roi = self.scene.GetNodeByID(node_id)
@@ -167,7 +175,8 @@ class CaseViewer:
         if np.any(size <= 0):
             return
         current = box_of_roi(roi)
-        if np.allclose(current.center, center) and np.allclose(2 * current.half_size, size):
+        # The panel shows 0.1 mm: a box dragged in a view is not snapped back to the shown numbers.
+        if np.allclose(current.center, center, atol=0.051) and np.allclose(2 * current.half_size, size, atol=0.051):
             return
         set_roi_box(roi, Box(center, current.axes, size / 2))
 
@@ -339,7 +348,7 @@ class CaseViewer:
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
             html.H4("Differential (ranked)")
-            with html.Ol(id="ranking"):
+            with html.Ol(id="ranking", style="padding-left: 20px;"):
                 with html.Li(v_for="item in ranking", key="item.name"):
                     html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
                     with html.Ul(style="font-size: 12px;"):
