@@ -51,13 +51,13 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     scene = next(iter(study.sequences.values())).GetScene()
     main = next((role for role in PREFERRED_BACKGROUNDS if role in study.sequences), next(iter(study.sequences)))
     focus = focus_point(study, analysis)
-    axial_through = _axial_level(analysis.report, focus)
+    axial_through = axial_level(analysis.report, focus)
     plan = [(main, "Sagittal", focus), (main, "Axial", axial_through)]
     plan += [(role, "Sagittal", focus) for role in study.sequences if role != main]
     images = []
     with SliceRenderer(scene) as renderer, tempfile.TemporaryDirectory() as folder:
         for role, orientation, through in plan:
-            pixels = renderer.render(study.sequences[role], _shot(orientation, through))
+            pixels = renderer.render(study.sequences[role], shot(orientation, through))
             path = Path(folder) / f"{role}-{orientation}.png"
             write_png(pixels, path)
             caption = _caption(analysis.report, orientation) if role == main else f"The same sagittal slice on {role}."
@@ -82,7 +82,7 @@ def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
     return grid_of_volume(next(iter(study.sequences.values()))).corners_world().mean(axis=0)
 
 
-def _axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
+def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
     """The axial plane through the body centre of the most compressed level, else through the focus."""
     levels = report.get("levels") or {}
     worst = (levels.get("compression") or {}).get("at")
@@ -102,7 +102,7 @@ def _caption(report: dict, orientation: Orientation) -> str:
     return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."
 
 
-def _shot(orientation: Orientation, through: np.ndarray) -> SliceShot:
+def shot(orientation: Orientation, through: np.ndarray) -> SliceShot:
     view = VIEWS[orientation]
     centre = np.array(through, dtype=float)
     centre[1] -= view["shift_back_mm"]
