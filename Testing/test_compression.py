@@ -249,8 +249,8 @@ THALASSAEMIA_CASE = "thal_intermedia_d3_d8"
 
 # The label map gives 35.2 % at T5 (read as for the built-in case); measured 39.0 %. The healthy
 # cord's outline sits a quarter voxel inside its CSF edge, which alone reads the built-in case's
-# MSCC 3 points high, and the wall between cord and mass comes from T1C, whose 3 mm right-left
-# slices average the curved back of the cord with the mass beside it (about 0.3 mm). 5 points.
+# MSCC 3 points high; the wall between cord and mass comes from T1C, whose 3 mm right-left slices
+# average the curved back of the cord with the mass beside it (about a point more). 5 points.
 THALASSAEMIA_MSCC_TOLERANCE_POINTS = 5.0
 
 
