@@ -382,3 +382,16 @@ def test_batch_refusals_exit_2_with_one_line(tmp_path, capsys, argv, message):
     assert main(["analyze", str(empty), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_html_of_a_case_without_level_points_still_shows_its_tissue_in_every_view(tmp_path, scene, capsys):
+    case = write_small_case(tmp_path / "case", scene)
+    assert main(["analyze", str(case), "--html", str(tmp_path / "small.html")]) == 0
+    page = Page((tmp_path / "small.html").read_text(encoding="utf-8"))
+    assert "Vertebrae identifiednone" in page.section_text["levels"]
+    sources = [attributes["src"] for tag, attributes in page.tags if tag == "img"]
+    assert len(sources) == 4  # T2 sagittal and axial, T1 and T1C sagittal
+    for source in sources:
+        pixels = decode_png(base64.b64decode(source.removeprefix("data:image/png;base64,")), tmp_path)[..., :3].astype(float)
+        # The views pass through the mass block, much brighter than the background on every sequence.
+        assert (pixels.max(axis=-1) > 100).sum() > 500, "the views miss the tissue blocks"
