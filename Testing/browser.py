@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 import aiohttp
 import numpy as np
@@ -48,13 +49,17 @@ def served(source: str) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall the server
-    server = subprocess.Popen(
-        [sys.executable, "-m", "EMHAssistLib.cli", "serve", source, "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with tempfile.TemporaryFile("w+") as log:  # a pipe nobody reads could fill and stall the server
+        server = subprocess.Popen(
+            [sys.executable, "-m", "EMHAssistLib.cli", "serve", source, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        yield from _listening(server, log, source, port)
+
+
+def _listening(server: subprocess.Popen, log, source: str, port: int) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -72,7 +77,6 @@ def served(source: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(10)
-        log.close()
 
 
 class Browser:
@@ -135,7 +139,7 @@ class Browser:
             self._process.wait()
         self._profile.cleanup()
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_) -> None:

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from EMHAssistLib.cases import box_of_spec, build_study, case_info
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box

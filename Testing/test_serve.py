@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-
 from browser import Browser, chromium_path, served
 from EMHAssistLib.cases import box_of_spec, build_study
 from EMHAssistLib.knowledge import load

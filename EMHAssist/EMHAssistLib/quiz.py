@@ -109,7 +109,7 @@ class Quiz:
         return roi
 
     def remove_roi(self, roi: slicer.vtkMRMLMarkupsROINode) -> None:
-        for region, rois in self.learner_rois.items():
+        for rois in self.learner_rois.values():
             if roi in rois:
                 rois.remove(roi)
         self.learner_rois = {region: rois for region, rois in self.learner_rois.items() if rois}

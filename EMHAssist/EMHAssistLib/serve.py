@@ -282,12 +282,11 @@ class CaseViewer:
 
         with SinglePageLayout(self._server, full_height=True) as layout:
             layout.title.set_text("EMHAssist")
-            with layout.content:
-                with html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
-                    with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
-                        self._layout.initialize_layout_grid(layout)
-                    with html.Div(id="panel", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
-                        self._panel_ui(html, v)
+            with layout.content, html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
+                with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
+                    self._layout.initialize_layout_grid(layout)
+                with html.Div(id="panel", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
+                    self._panel_ui(html, v)
         self.ui = layout
 
     def _panel_ui(self, html, v) -> None:
@@ -348,16 +347,14 @@ class CaseViewer:
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
             html.H4("Differential (ranked)")
-            with html.Ol(id="ranking", style="padding-left: 20px;"):
-                with html.Li(v_for="item in ranking", key="item.name"):
-                    html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
-                    with html.Ul(style="font-size: 12px;"):
-                        html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+            with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
+                html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
+                with html.Ul(style="font-size: 12px;"):
+                    html.Li("{{ line }}", v_for="line in item.evidence", key="line")
             html.H4("Signal-intensity ratios (95 % CI)")
-            with html.Table(id="ratios", style="width: 100%; font-size: 12px;"):
-                with html.Tr(v_for="row in ratios", key="row.key"):
-                    for field in ("key", "value", "ci"):
-                        html.Td(f"{{{{ row.{field} }}}}")
+            with html.Table(id="ratios", style="width: 100%; font-size: 12px;"), html.Tr(v_for="row in ratios", key="row.key"):
+                for field in ("key", "value", "ci"):
+                    html.Td(f"{{{{ row.{field} }}}}")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
