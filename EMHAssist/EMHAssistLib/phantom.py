@@ -101,6 +101,9 @@ MUSCLE_FRONT_U, MUSCLE_MIDLINE_GAP, MUSCLE_HALF_WIDTH, MUSCLE_HALF_DEPTH = -8.0,
 MUSCLE_ROI_X, MUSCLE_ROI_U = 18.0, -30.0  # mid erector spinae, clear of ribs and processes
 LUNG_MEDIAL_X, LUNG_POSTERIOR_U = 17.0, -14.0
 AORTA_X, AORTA_RADIUS, AORTA_GAP = -15.0, 11.0, 1.0
+# Posterior mediastinal fat in front of the bodies, between the lungs: it outlines the anterior
+# cortex on T1 as on real images, instead of bone abutting uniform soft tissue.
+MEDIASTINAL_FAT_DEPTH, MEDIASTINAL_FAT_HALF_WIDTH = 7.0, 16.0
 # The cord's far side moves into the CSF by up to this much at the peak of a compression.
 CORD_MAX_DISPLACEMENT = 1.5
 # A mass stays this far from an uncompressed cord and overlaps a compressed one, which the cord
@@ -748,6 +751,10 @@ def _body_wall_layers(spine: _Spine) -> list[_Layer]:
         circle = np.sqrt((c.x - AORTA_X) ** 2 + (c.u - centre_u) ** 2) - AORTA_RADIUS
         return _intersection(circle, _slab_sd(c.t, aorta_bottom, aorta_top))
 
+    def mediastinal_fat(c: _Coords) -> np.ndarray:
+        front = CANAL_ANTERIOR_WALL + spine.depth_at(c.t)
+        return _intersection(_slab_sd(c.u, front - 3.0, front + MEDIASTINAL_FAT_DEPTH), np.abs(c.x) - MEDIASTINAL_FAT_HALF_WIDTH)
+
     def muscles(c: _Coords) -> np.ndarray:
         # Erector spinae and transversospinalis fill the gutters beside the spinous processes;
         # the bones painted later carve their own shapes out of this block.
@@ -758,6 +765,7 @@ def _body_wall_layers(spine: _Spine) -> list[_Layer]:
     return [
         _Layer("soft_tissue", "soft_tissue", lambda c: SKIN_U - c.u),
         _Layer("lung", "lung", lambda c: _intersection(LUNG_MEDIAL_X - np.abs(c.x), LUNG_POSTERIOR_U - c.u, lung_base - c.t)),
+        _Layer("fat", "fat", mediastinal_fat),
         _Layer("vessel", "vessel", aorta, _Bounds((-30, 0), (10, 80), (aorta_bottom - 2, aorta_top + 2))),
         _Layer(
             "fat",
