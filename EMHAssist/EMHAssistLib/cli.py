@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", metavar="FILE", help="analyse every case folder inside CASE, one CSV row per case; exit 1 if any case failed")
     analyze.set_defaults(run=_analyze)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
-    demo.add_argument("--case", help="built-in case (default: the myelodysplastic-syndrome case)")
+    demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")
     demo.add_argument("--out", default="out", help="output folder (default out)")
     demo.set_defaults(run=_demo)
     cases = commands.add_parser("cases", help="list the built-in cases")
