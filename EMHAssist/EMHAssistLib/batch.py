@@ -9,6 +9,8 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+import slicer
+
 from .compression import summary_line
 from .errors import InputError
 
@@ -19,10 +21,13 @@ FIXED_COLUMNS = ["case", "error", "sequences", "levels", "mass_from", "mass_to",
 
 def analyze_cases(folder: Path, csv_path: Path, progress: Callable[[str], None] = print) -> bool:
     """Analyse each case folder in `folder` into `csv_path`; True when every case was analysed."""
+    from .scene import new_headless_scene
+
     cases = case_folders(folder)
+    scene = new_headless_scene()
     rows = []
     for case in cases:
-        row = case_row(case)
+        row = case_row(case, scene)
         progress(f"{case.name}: " + (f"error: {row['error']}" if row["error"] else "ok"))
         rows.append(row)
     write_rows(rows, csv_path)
@@ -38,15 +43,17 @@ def case_folders(folder: Path) -> list[Path]:
     return cases
 
 
-def case_row(case: Path) -> dict:
+def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
+    """The case's row; the scene is emptied afterwards, so a long batch does not keep every case's volumes."""
     from .analysis import analyze
     from .casefolder import load_case_folder
-    from .scene import new_headless_scene
 
     try:
-        report = analyze(load_case_folder(case, new_headless_scene()))
+        report = analyze(load_case_folder(case, scene))
     except InputError as error:
         return {"case": case.name, "error": str(error)}
+    finally:
+        scene.Clear(False)
     return report_row(report) | {"case": case.name}
 
 
