@@ -65,6 +65,14 @@ class Grid:
     def corners_world(self) -> np.ndarray:
         return self.to_world(_box_corners(np.full(3, -0.5), self.size_ijk - 0.5))
 
+    def block(self, lo_ijk: np.ndarray, hi_ijk: np.ndarray) -> "Grid":
+        """The grid of the block of voxels from `lo_ijk` to `hi_ijk` (both included): the array
+        `volume[lo_k:hi_k + 1, lo_j:hi_j + 1, lo_i:hi_i + 1]` lies on it."""
+        shift = np.eye(4)
+        shift[:3, 3] = lo_ijk
+        size = np.asarray(hi_ijk) - np.asarray(lo_ijk) + 1
+        return Grid((int(size[2]), int(size[1]), int(size[0])), self.ijk_to_world @ shift)
+
 
 class Shape(Protocol):
     """A region's geometry in world space."""
@@ -118,6 +126,15 @@ class Labelmap:
         i, j, k = ijk[inside].T
         result[inside] = self.mask[k, j, i]
         return result
+
+    def mask_on(self, grid: Grid) -> np.ndarray:
+        """The labelmap as a boolean mask on another grid, voxel by nearest voxel (exact for a block of its own grid)."""
+        occupied = np.argwhere(self.mask)
+        ijk = np.rint(grid.to_ijk(self.grid.to_world(occupied[:, ::-1].astype(float)))).astype(np.int64)
+        ijk = ijk[np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)]
+        mask = np.zeros(grid.shape, dtype=bool)
+        mask[ijk[:, 2], ijk[:, 1], ijk[:, 0]] = True
+        return mask
 
 
 class BoxVoxels(NamedTuple):
