@@ -257,12 +257,14 @@ THALASSAEMIA_MSCC_TOLERANCE_POINTS = 5.0
 def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(scene, tmp_path):
     synthetic = build_study(THALASSAEMIA_CASE)
     study = study_into_scene(synthetic, scene)
-    outcome = compression.assess(study, read_sequences(study))
+    images = read_sequences(study)
+    outcome = compression.assess(study, images)
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
     # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
     # aside) and takes most of the epidural mass.
-    labels = synthetic.labels[outcome.mass.mask_on(outcome.cord.grid)]  # the cord is measured on T2, the label map's grid
+    t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
+    labels = synthetic.labels[outcome.mass.mask_on(t2.grid)]
     assert np.mean(labels == CORD_LABEL) < 0.02 and np.mean(labels == MASS_LABEL) > 0.9
     # The cord is traced through the compression, walled off from the mass where T1C tells them apart.
     assert (levels["compression"]["from"], levels["compression"]["to"]) == ("T4", "T7")

@@ -72,7 +72,7 @@ def test_tracking_finds_the_whole_cord_and_measures_it(tilt):
     image, area = tube_phantom(tilt)
     seed = Box(np.zeros(3), np.eye(3), np.array([1.0, 1.0, 2.0]))
     coverage, ends = cord.segment_cord(image, seed)
-    profile = cord.measure_profile(coverage >= 0.5, image.grid, coverage)
+    profile = cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values)
     assert ends == (False, False)
     assert len(profile.centreline.slices) >= 150
     middle = slice(20, -20)
@@ -85,7 +85,7 @@ def test_tracking_follows_a_narrowed_cord():
     image, _ = tube_phantom(0.0, narrowing=0.4)
     seed = Box(np.array([0.0, 0.0, 25.0]), np.eye(3), np.array([1.0, 1.0, 2.0]))
     coverage, _ = cord.segment_cord(image, seed)
-    profile = cord.measure_profile(coverage >= 0.5, image.grid, coverage)
+    profile = cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values)
     s = profile.centreline.points[:, 2]
     assert np.median(profile.ap_mm[np.abs(s) <= 8]) == pytest.approx(3.6, rel=0.1)
     assert np.median(profile.ap_mm[np.abs(s) >= 15]) == pytest.approx(6.0, rel=0.06)

@@ -142,8 +142,8 @@ def lumbar(shared_data):
     image = SequenceImage.from_node("T2", volume)
     seed = Box(image.grid.to_world(np.array([LUMBAR_CORD_SEED], float))[0], np.eye(3), np.array([1.5, 1.5, 5.0]))
     coverage, ends = cord.segment_cord(image, seed)
-    mask = coverage >= 0.5
-    return image, cord.Cord(image.grid, mask, cord.measure_profile(mask, image.grid, coverage), "T2", False, ends)
+    mask = coverage.values >= 0.5
+    return image, cord.Cord(coverage.grid, mask, cord.measure_profile(mask, coverage.grid, coverage.values), "T2", False, ends)
 
 
 @pytest.mark.parametrize("anchor", ["T11", "T12", "L1", "L2", "L3"])

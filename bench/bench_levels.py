@@ -52,7 +52,7 @@ def main() -> None:
     anchor = levels.Vertebra("T6", 13, np.array([0.0, 25.0, 0.0]), "user")
     segmentation = timed(lambda: cord.segment_cord(image, seed))
     coverage = segmentation.result[0]
-    profiling = timed(lambda: cord.measure_profile(coverage >= 0.5, image.grid, coverage))
+    profiling = timed(lambda: cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values))
     centreline = profiling.result.centreline
     level_mapping = timed(lambda: levels.build_level_map([anchor], image, centreline))
     total = segmentation.median + profiling.median + level_mapping.median

@@ -12,7 +12,7 @@ import numpy as np
 
 from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, looks_like_cord, measure_profile, segment_cord, slice_points
 from .errors import InputError
-from .geometry import voxel_indices
+from .geometry import Labelmap, voxel_indices
 from .knowledge import load
 from .levels import LevelMap, build_level_map, name_of, user_vertebrae
 from .masses import MassSegment, cord_wall, position, rim_enhancement_ratio, segment_mass
@@ -213,7 +213,7 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
         wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
         cord = _cord(study, image, wall)
     if mass is not None and not mass.given:
-        mass = mass.without(cord.mask, image.grid)  # border voxels the cord's outline took: segments do not overlap
+        mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
     level_map = _level_map(study, image, cord, warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
@@ -237,8 +237,8 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) ->
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
     coverage, ends = segment_cord(image, sources[0].shape(), wall)
-    mask = coverage >= 0.5
-    return Cord(image.grid, mask, measure_profile(mask, image.grid, coverage), image.role, False, ends)
+    mask = coverage.values >= 0.5
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends)
 
 
 def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
@@ -252,7 +252,7 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region)
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
-    return segment_mass(sources, images, image, cord.mask, cord.profile.centreline, cord_region)
+    return segment_mass(sources, images, image, Labelmap(cord.grid, cord.mask).mask_on(image.grid), cord.profile.centreline, cord_region)
 
 
 def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:

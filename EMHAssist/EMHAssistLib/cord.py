@@ -60,8 +60,18 @@ class CordProfile:
 
 
 @dataclass(frozen=True)
-class Cord:
+class Coverage:
+    """The traced cord as coverage: the fraction of each voxel inside the traced outline (float32;
+    `values >= 0.5` is the cord mask, and measuring the fractions resolves diameters finer than a
+    voxel), on the block of the image that holds the cord (`grid` is the block's own grid)."""
+
     grid: Grid
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Cord:
+    grid: Grid  # the measuring image's grid, or a block of it holding the cord
     mask: np.ndarray  # bool, numpy order of `grid`
     profile: CordProfile
     role: str
@@ -116,6 +126,23 @@ class _SliceLayout:
     def unstack(self, stacked: np.ndarray) -> np.ndarray:
         return np.moveaxis(stacked[::-1] if self.flip else stacked, 0, 2 - self.axis)
 
+    def positions(self, grid: Grid, flat_indices: np.ndarray) -> np.ndarray:
+        """(slice, row, column) stack positions of voxels given by flat numpy-order indices, (N, 3)."""
+        kji = np.stack(np.unravel_index(flat_indices, grid.shape), axis=1)
+        ijk = kji[:, ::-1]
+        n = self.slice_count(grid)
+        slices = n - 1 - ijk[:, self.axis] if self.flip else ijk[:, self.axis]
+        return np.stack([slices, ijk[:, self.in_plane[0]], ijk[:, self.in_plane[1]]], axis=1)
+
+    def block_grid(self, grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
+        """The grid of the stack block from (slice, row, column) `lo` to `hi` (both included)."""
+        n = self.slice_count(grid)
+        lo_ijk, hi_ijk = np.zeros(3, dtype=int), np.zeros(3, dtype=int)
+        lo_ijk[self.axis], hi_ijk[self.axis] = (n - 1 - hi[0], n - 1 - lo[0]) if self.flip else (lo[0], hi[0])
+        for n_axis, axis in enumerate(self.in_plane, start=1):
+            lo_ijk[axis], hi_ijk[axis] = lo[n_axis], hi[n_axis]
+        return grid.block(lo_ijk, hi_ijk)
+
     def slice_count(self, grid: Grid) -> int:
         return int(grid.size_ijk[self.axis])
 
@@ -133,42 +160,57 @@ class _SliceLayout:
 # Segmentation
 
 
-def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None) -> tuple[np.ndarray, tuple[bool, bool]]:
-    """The cord on the image grid, tracked slice by slice from the seed up and down the spine.
+def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None) -> tuple[Coverage, tuple[bool, bool]]:
+    """The cord, tracked slice by slice from the seed up and down the spine.
 
     `wall` (image grid) is where the cord may not go, e.g. a mass: a boolean mask, or a float field
     positive beyond the wall whose interpolated zero crossing places the wall between voxel centres.
-    Returns the cord's coverage (float32, the fraction of each voxel inside the traced outline:
-    `coverage >= 0.5` is the cord mask, and measuring the fractions resolves diameters finer
-    than a voxel) and whether the cord ended inside the field of view (inferior, superior).
+    Returns the cord's coverage on the block of the image that holds it (a few thousandths of a
+    whole-volume float32 coverage, which was the analysis's largest allocation) and whether the
+    cord ended inside the field of view (inferior, superior).
     """
-    layout, volume, seed_stack, window = _seeded(image, seed)
-    seed_slices = np.flatnonzero(seed_stack.any(axis=(1, 2)))
+    layout, volume, seed_points, window = _seeded(image, seed)
+    seed_slices = np.unique(seed_points[:, 0])
     blocked = None if wall is None else layout.stack(np.where(wall, np.float32(1), np.float32(-1)) if wall.dtype == bool else wall)
     pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
     tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
     start = int(seed_slices[len(seed_slices) // 2])
-    seed_centre = _centroid(seed_stack[start])
+    seed_centre = seed_points[seed_points[:, 0] == start, 1:].mean(axis=0)
     first = tracker.seed_slice(start, seed_centre)
     if first is None:
         raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
-    stack = np.zeros(volume.shape, dtype=np.float32)
-    first.paste(stack[start])
-    ends_inferior = tracker.follow(stack, start, -1)
-    ends_superior = tracker.follow(stack, start, +1)
-    return layout.unstack(stack), (ends_inferior, ends_superior)
+    sections = {start: first}
+    ends_inferior = tracker.follow(sections, start, -1)
+    ends_superior = tracker.follow(sections, start, +1)
+    return _coverage_block(sections, layout, image.grid, volume.shape), (ends_inferior, ends_superior)
+
+
+def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid: Grid, stack_shape: tuple[int, ...]) -> Coverage:
+    """The traced sections pasted into the block of the stack they span, grown in-plane by the
+    margin `_cross_section` crops with (clipped to the image, as there), so that each slice is
+    measured exactly as on the whole image."""
+    margin = _CROSS_SECTION_MARGIN
+    indices = sorted(sections)
+    origins = np.array([sections[index].origin for index in indices])
+    ends = np.array([sections[index].origin + sections[index].coverage.shape for index in indices])
+    lo = np.concatenate([[indices[0]], np.maximum(origins.min(axis=0) - margin, 0)])
+    hi = np.concatenate([[indices[-1]], np.minimum(ends.max(axis=0) + margin, stack_shape[1:]) - 1])
+    block = np.zeros(hi - lo + 1, dtype=np.float32)
+    for index, section in sections.items():
+        section.paste(block[index - lo[0]], lo[1:])
+    return Coverage(layout.block_grid(grid, lo, hi), np.ascontiguousarray(layout.unstack(block)))
 
 
 def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarray, np.ndarray, "_Window"]:
-    """The image as a slice stack, the seed on it, and the cord's signal window read from the seed."""
+    """The image as a slice stack, the seed's voxels as (slice, row, column) positions on it, and
+    the cord's signal window read from the seed."""
     layout = _SliceLayout.of(image.grid)
     volume = _as_float32_values(layout.stack(image.voxels))
-    seed_mask = np.zeros(image.grid.shape, dtype=bool)
-    seed_mask.ravel()[voxel_indices(image.grid, seed)] = True
-    seed_stack = layout.stack(seed_mask)
-    if not seed_stack.any():
+    seed_points = layout.positions(image.grid, np.unique(voxel_indices(image.grid, seed)))
+    if len(seed_points) == 0:
         raise InputError("cord", f"the cord region holds no {image.role} voxel")
-    return layout, volume, seed_stack, _cord_window(volume[seed_stack].astype(np.float32), volume, seed_stack, image.role)
+    seed_values = volume[tuple(seed_points.T)].astype(np.float32)
+    return layout, volume, seed_points, _cord_window(seed_values, volume, seed_points, image.role)
 
 
 def looks_like_cord(image: SequenceImage, seed: Shape, value: float) -> bool:
@@ -194,11 +236,11 @@ class _Window:
     csf_bright: bool  # the CSF lies above the window (T2-like) rather than below it (T1-like)
 
 
-def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.ndarray, role: str) -> _Window:
+def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.ndarray, role: str) -> _Window:
     """Intensity range of cord tissue: from the seed, with the CSF side cut halfway to the CSF."""
     median = float(np.median(seed_values))
     spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
-    neighbourhood = volume[_dilated_slices(seed_stack)].astype(np.float32)
+    neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
     csf_bright = role in _CSF_BRIGHT_ROLES
     csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
     towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
@@ -209,15 +251,12 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_stack: np.nda
     return _Window(median - towards_csf, median + reach, median, False)
 
 
-def _dilated_slices(seed_stack: np.ndarray) -> np.ndarray:
-    """Boolean stack covering the seed's bounding box grown by a few voxels in-plane."""
-    occupied = np.argwhere(seed_stack)
-    lo, hi = occupied.min(axis=0), occupied.max(axis=0)
+def _seed_block(seed_points: np.ndarray, stack_shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The stack block of the seed's bounding box grown by a few voxels in-plane."""
     margin = np.array([0, 12, 12])
-    lo, hi = np.maximum(lo - margin, 0), np.minimum(hi + margin, np.array(seed_stack.shape) - 1)
-    box = np.zeros(seed_stack.shape, dtype=bool)
-    box[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1, lo[2]:hi[2] + 1] = True
-    return box
+    lo = np.maximum(seed_points.min(axis=0) - margin, 0)
+    hi = np.minimum(seed_points.max(axis=0) + margin, np.array(stack_shape) - 1)
+    return tuple(slice(low, high + 1) for low, high in zip(lo, hi))
 
 
 class _Tracker:
@@ -243,9 +282,10 @@ class _Tracker:
             self.areas.append(section.area_px * float(np.prod(self.pixel_mm)))
         return section
 
-    def follow(self, stack: np.ndarray, start: int, step: int) -> bool:
-        """Track from `start` in direction `step`; True when the cord ended inside the field of view."""
-        centres = [_centroid(stack[start] >= 0.5)]
+    def follow(self, sections: dict[int, "_Section"], start: int, step: int) -> bool:
+        """Track from `start` in direction `step`, adding each slice's section to `sections`;
+        True when the cord ended inside the field of view."""
+        centres = [sections[start].plane_centroid]
         areas = list(self.areas)
         misses = 0
         index = start + step
@@ -261,7 +301,7 @@ class _Tracker:
                     return True
             else:
                 misses = 0
-                section.paste(stack[index])
+                sections[index] = section
                 centres.append(section.centroid)
                 areas.append(area)
             index += step
@@ -371,23 +411,31 @@ class _Section:
     def centroid(self) -> np.ndarray:
         return _centroid(self.coverage >= 0.5) + self.origin
 
-    def paste(self, plane: np.ndarray) -> None:
+    @property
+    def plane_centroid(self) -> np.ndarray:
+        """The centroid as found on the whole slice (the origin added before averaging, so to the last bit)."""
+        return _centroid(self.coverage >= 0.5, self.origin)
+
+    def paste(self, plane: np.ndarray, plane_origin: np.ndarray) -> None:
+        """Into a block of the slice that starts at pixel `plane_origin` (row, column)."""
         rows, columns = self.coverage.shape
-        plane[self.origin[0]:self.origin[0] + rows, self.origin[1]:self.origin[1] + columns] = self.coverage
+        at = self.origin - plane_origin
+        plane[at[0]:at[0] + rows, at[1]:at[1] + columns] = self.coverage
 
 
 _RAYS = 48
+_CROSS_SECTION_MARGIN = 2  # pixels of zero coverage kept around a slice's cord for the resampling
 _RAY_STEP_MM = 0.2
 _RAY_MEDIAN = 5
 _MAX_OPEN_RAYS = 0.25
 
 
-def _centroid(mask: np.ndarray) -> np.ndarray:
-    """Mean (row, column) of a slice mask's pixels, looked for only within their bounding rows and
-    columns: scanning whole slices for every tracked slice was the tracker's largest cost."""
+def _centroid(mask: np.ndarray, origin: tuple[int, int] | np.ndarray = (0, 0)) -> np.ndarray:
+    """Mean (row, column) of a slice mask's pixels, plus `origin`, looked for only within their bounding
+    rows and columns: scanning whole slices for every tracked slice was the tracker's largest cost."""
     rows, columns = (np.flatnonzero(mask.any(axis=1 - axis)) for axis in (0, 1))
     block = mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
-    return (np.argwhere(block) + (rows[0], columns[0])).mean(axis=0)
+    return (np.argwhere(block) + (rows[0] + origin[0], columns[0] + origin[1])).mean(axis=0)
 
 
 def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -426,8 +474,8 @@ def centreline_of(mask: np.ndarray, grid: Grid) -> Centreline:
         raise InputError("cord", "the cord segmentation covers fewer than two slices; it cannot be followed along the spine")
     rows = np.arange(stack.shape[1])
     columns = np.arange(stack.shape[2])
-    row_centre = (stack[slices].sum(axis=2) @ rows) / counts[slices]
-    column_centre = (stack[slices].sum(axis=1) @ columns) / counts[slices]
+    row_centre = (stack.sum(axis=2)[slices] @ rows) / counts[slices]  # no copy of the mask's slices
+    column_centre = (stack.sum(axis=1)[slices] @ columns) / counts[slices]
     points = grid.to_world(layout.to_ijk(grid, slices, row_centre, column_centre))
     sigma_slices = settings()["centreline_smoothing_mm"] / grid.spacing[layout.axis]
     smooth = np.stack([_gaussian_smooth(points[:, axis], slices, sigma_slices) for axis in range(3)], axis=1)
@@ -477,8 +525,8 @@ def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray
     """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord."""
     present = plane > 1e-6
     rows, columns = (np.flatnonzero(present.any(axis=1 - axis)) for axis in (0, 1))
-    lo = np.maximum([rows[0] - 2, columns[0] - 2], 0)
-    hi = np.minimum([rows[-1] + 3, columns[-1] + 3], plane.shape)
+    lo = np.maximum([rows[0] - _CROSS_SECTION_MARGIN, columns[0] - _CROSS_SECTION_MARGIN], 0)
+    hi = np.minimum([rows[-1] + _CROSS_SECTION_MARGIN + 1, columns[-1] + _CROSS_SECTION_MARGIN + 1], plane.shape)
     crop = plane[lo[0]:hi[0], lo[1]:hi[1]].astype(np.float64)
     fine, fine_rows, fine_columns = _upsample_linear(crop, pixel_mm, step)
     steps = pixel_mm / np.maximum(np.round(pixel_mm / step), 1)

@@ -16,7 +16,7 @@ import slicer
 
 from .cord import Centreline, sample_linear, sample_nearest
 from .errors import InputError
-from .geometry import Box, Grid, Shape, voxel_indices
+from .geometry import Box, Grid, Labelmap, Shape, voxel_indices
 from .knowledge import load
 from .nodes import set_segment_mask
 from .regions import SequenceImage
@@ -52,11 +52,7 @@ class MassSegment:
 
     def mask_on(self, grid: Grid) -> np.ndarray:
         """The mass as a boolean mask on another grid, voxel by nearest voxel (exact for the crop's own grid)."""
-        ijk = np.rint(grid.to_ijk(self.points_world())).astype(np.int64)
-        ijk = ijk[np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)]
-        mask = np.zeros(grid.shape, dtype=bool)
-        mask[ijk[:, 2], ijk[:, 1], ijk[:, 0]] = True
-        return mask
+        return Labelmap(self.grid, self.mask).mask_on(grid)
 
     @property
     def volume_mm3(self) -> float:
@@ -108,7 +104,7 @@ def _grow(
     boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_mask: np.ndarray | None, centreline: Centreline | None, cord_region: list[Shape]
 ) -> MassSegment:
     lo, hi = _search_bounds(boxes, reference.grid)
-    crop_grid = _crop_grid(reference.grid, lo, hi)
+    crop_grid = reference.grid.block(lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
     like = _like_the_seed(boxes, images, reference, crop_grid, crop, cord_region)
     if cord_mask is not None:
@@ -166,13 +162,6 @@ def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray
     if np.any(hi < lo):
         raise InputError("mass", "the mass region lies outside the images")
     return lo, hi
-
-
-def _crop_grid(grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
-    shift = np.eye(4)
-    shift[:3, 3] = lo
-    size = hi - lo + 1
-    return Grid((int(size[2]), int(size[1]), int(size[0])), grid.ijk_to_world @ shift)
 
 
 def _like_the_seed(
