@@ -262,10 +262,13 @@ def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
 
 
 def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) -> bool:
-    seed = np.zeros(image.grid.shape, dtype=bool)
-    for source in study.regions["cord"]:
-        seed.ravel()[voxel_indices(image.grid, source.shape())] = True
-    return bool((mass.mask_on(image.grid) & seed).any())
+    """Whether a voxel of the cord region is one of the mass's (each mass voxel on its nearest voxel
+    of `image`), compared as voxel indices rather than as two whole-volume masks."""
+    ijk = np.rint(image.grid.to_ijk(mass.points_world())).astype(np.int64)
+    ijk = ijk[np.all((ijk >= 0) & (ijk < image.grid.size_ijk), axis=1)]
+    taken = np.ravel_multi_index((ijk[:, 2], ijk[:, 1], ijk[:, 0]), image.grid.shape)
+    seed = np.concatenate([voxel_indices(image.grid, source.shape()) for source in study.regions["cord"]])
+    return bool(np.isin(seed, taken).any())
 
 
 def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:

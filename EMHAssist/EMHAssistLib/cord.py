@@ -42,7 +42,12 @@ class Centreline:
 
     def frame(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Unit right and anterior directions in the plane perpendicular to the centreline."""
-        return perpendicular_frame(self.tangents[index])
+        return self.frames[index]
+
+    @cached_property
+    def frames(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every point's frame, worked out once: the profile, the levels and the mass's position all read them."""
+        return [perpendicular_frame(tangent) for tangent in self.tangents]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .regions import SequenceImage
 from .study import RegionSource
 
 _NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
+DISTANCE_EXACT_WITHIN_MM = 10.0  # the mass's distance map is read within a few mm of it (cord contact, rim)
 
 
 def settings() -> dict:
@@ -59,17 +60,18 @@ class MassSegment:
         return float(self.mask.sum()) * self.grid.voxel_volume
 
     def distance_map_mm(self) -> np.ndarray:
-        """Distance (mm) from each voxel of the grid to the mass; negative inside. Read-only."""
+        """Distance (mm) from each voxel of the grid to the mass, negative inside: exact within
+        DISTANCE_EXACT_WITHIN_MM of the mass, farther voxels may read +inf. Read-only."""
         return self._distance_map
 
     @cached_property
     def _distance_map(self) -> np.ndarray:
-        # Computed once: the cord-contact and the rim-enhancement checks both read it, and on a
-        # large study each computation costs a good part of a second.
-        image = sitk.GetImageFromArray(self.mask.astype(np.uint8))
-        image.SetSpacing([float(s) for s in self.grid.spacing])
-        distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
-        array = sitk.GetArrayFromImage(distance)
+        # Computed once, as the cord-contact and the rim-enhancement checks both read it, and only
+        # on the mass's block grown by the exact reach: over the whole growth crop it took 0.3 s.
+        array = np.full(self.mask.shape, np.inf, dtype=np.float32)
+        block = _block_around(self.mask, self.grid.spacing, DISTANCE_EXACT_WITHIN_MM)
+        if block is not None:
+            array[block] = _signed_distance_mm(self.mask[block], self.grid.spacing)
         array.setflags(write=False)
         return array
 
@@ -110,7 +112,7 @@ def _grow(
     if cord_mask is not None:
         like &= cord_mask[crop] == 0
     if centreline is not None:
-        like &= _distance_to_centreline_mm(crop_grid, centreline) <= settings()["max_distance_from_cord_mm"]
+        like &= _near_centreline(crop_grid, centreline, settings()["max_distance_from_cord_mm"])
     seeds = np.zeros(crop_grid.shape, dtype=bool)
     for box in boxes:
         seeds.ravel()[voxel_indices(crop_grid, box)] = True
@@ -249,8 +251,8 @@ def _deviation(window: _SeedWindow | None, values: np.ndarray) -> np.ndarray:
     return deviation
 
 
-def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray:
-    """Distance (mm) from every voxel of `grid` to the cord centreline, continued straight beyond its
+def _near_centreline(grid: Grid, centreline: Centreline, within_mm: float) -> np.ndarray:
+    """Voxels of `grid` within `within_mm` of the cord centreline, continued straight beyond its
     ends: the canal goes on where the tracked cord stopped (at a mass of the cord's own signal, say)."""
     dense = np.linspace(0, len(centreline.points) - 1, 4 * len(centreline.points))
     points = np.stack([np.interp(dense, np.arange(len(centreline.points)), centreline.points[:, axis]) for axis in range(3)], axis=1)
@@ -258,15 +260,33 @@ def _distance_to_centreline_mm(grid: Grid, centreline: Centreline) -> np.ndarray
     points = np.concatenate([centreline.points[0] - reach * centreline.tangents[0], points, centreline.points[-1] + reach * centreline.tangents[-1]])
     ijk = np.rint(grid.to_ijk(points)).astype(int)
     inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
+    near = np.zeros(grid.shape, dtype=bool)
     if not inside.any():
-        return np.full(grid.shape, np.inf)
-    marks = np.zeros(grid.shape, dtype=np.uint8)
+        return near
+    marks = np.zeros(grid.shape, dtype=bool)
     i, j, k = ijk[inside].T
-    marks[k, j, i] = 1
-    image = sitk.GetImageFromArray(marks)
-    image.SetSpacing([float(s) for s in grid.spacing])
+    marks[k, j, i] = True
+    block = _block_around(marks, grid.spacing, within_mm)
+    near[block] = _signed_distance_mm(marks[block], grid.spacing) <= within_mm
+    return near
+
+
+def _block_around(mask: np.ndarray, spacing: np.ndarray, reach_mm: float) -> tuple[slice, ...] | None:
+    """The mask's bounding block grown by `reach_mm` and a voxel (clipped to the array): every voxel
+    within `reach_mm` of the mask lies in it, and a distance map of the block is exact there. None for an empty mask."""
+    bounds = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis))) for axis in range(3)]
+    if bounds[0].size == 0:
+        return None
+    margins = np.ceil(reach_mm / np.asarray(spacing)[::-1]).astype(int) + 1  # numpy order (k, j, i)
+    return tuple(slice(max(found[0] - margin, 0), min(found[-1] + margin, size - 1) + 1) for found, margin, size in zip(bounds, margins, mask.shape))
+
+
+def _signed_distance_mm(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Signed Maurer distance (mm, float32) to a boolean mask's voxels, negative inside."""
+    image = sitk.GetImageFromArray(mask.astype(np.uint8))
+    image.SetSpacing([float(s) for s in spacing])
     distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
-    return np.maximum(sitk.GetArrayViewFromImage(distance), 0.0)
+    return sitk.GetArrayFromImage(distance)
 
 
 def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -295,9 +315,9 @@ def position(mass: MassSegment, centreline: Centreline) -> str:
     points = _subsample(mass.points_world(), 20000)
     nearest = nearest_centreline_index(points, centreline)
     offsets = points - centreline.points[nearest]
-    frames = [centreline.frame(n) for n in range(len(centreline.points))]
-    right = np.array([frames[n][0] @ offset for n, offset in zip(nearest, offsets)])
-    anterior = np.array([frames[n][1] @ offset for n, offset in zip(nearest, offsets)])
+    rights, anteriors = (np.array([frame[axis] for frame in centreline.frames]) for axis in (0, 1))
+    right = np.einsum("ij,ij->i", rights[nearest], offsets)
+    anterior = np.einsum("ij,ij->i", anteriors[nearest], offsets)
     in_canal = np.hypot(right, anterior) <= load("levels")["morphology"]["canal_radius_mm"]
     if in_canal.mean() >= load("levels")["morphology"]["epidural_fraction"]:
         behind = np.mean(anterior[in_canal] < 0)
