@@ -25,8 +25,9 @@ from EMHAssistLib.casefolder import save_case_folder
 from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.cli import main
 from EMHAssistLib.compression import summary_line
+from EMHAssistLib.differential import percent_text
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.report import percent_text, ratio_text
+from EMHAssistLib.report import ratio_text
 from EMHAssistLib.scene import new_headless_scene
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]

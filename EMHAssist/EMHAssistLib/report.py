@@ -52,11 +52,6 @@ def _ratio_lines(report: dict) -> list[str]:
     return lines
 
 
-def percent_text(probability: float) -> str:
-    """A probability as the differential's text prints it: "80 %", "<1 %"."""
-    return "<1 %" if probability < 0.005 else f"{probability:.0%}".replace("%", " %")
-
-
 def ratio_text(ratio: dict, percent: bool = False) -> str:
     lo, hi = ratio["ci95"]
     if percent:

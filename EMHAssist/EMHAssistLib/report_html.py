@@ -11,9 +11,9 @@ from html import escape
 from pathlib import Path
 
 from .compression import summary_line
-from .differential import knowledge
+from .differential import knowledge, percent_text
 from .key_images import KeyImage
-from .report import percent_text, ratio_text
+from .report import ratio_text
 
 DIFFERENTIAL_SHOWN = 3
 

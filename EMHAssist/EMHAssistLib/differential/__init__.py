@@ -46,7 +46,7 @@ explain():
 """
 
 from .findings import observe
-from .ranking import assess, explain, rank, summary_lines
+from .ranking import assess, explain, percent_text, rank, summary_lines
 from .rules import Knowledge, knowledge
 
-__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "rank", "summary_lines"]
+__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "percent_text", "rank", "summary_lines"]

@@ -285,7 +285,7 @@ def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
     """The caveat, then the top `n` candidates with their probability, prior and main reasons."""
     lines = [CAVEAT, "Differential (probability; prior from the clinical context):"]
     for place, entry in enumerate(ranking[:n], start=1):
-        lines.append(f"{place}. {entry['name']}: {_percent(entry['probability'])} (prior {_percent(entry['prior'])})")
+        lines.append(f"{place}. {entry['name']}: {percent_text(entry['probability'])} (prior {percent_text(entry['prior'])})")
         reasons_for = [item["finding"] for item in entry["evidence"] if item["supports"]][:2]
         reasons_against = [item["finding"] for item in entry["evidence"] if not item["supports"]][:2]
         if reasons_for:
@@ -297,5 +297,6 @@ def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
     return lines
 
 
-def _percent(probability: float) -> str:
+def percent_text(probability: float) -> str:
+    """A probability as the differential's text prints it: "80 %", "<1 %"."""
     return "<1 %" if probability < 0.005 else f"{probability:.0%}".replace("%", " %")
