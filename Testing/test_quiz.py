@@ -6,7 +6,7 @@ from EMHAssistLib.cases import box_of_spec, build_study, case_info
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
 from EMHAssistLib.nodes import box_of_roi, set_roi_box
-from EMHAssistLib.quiz import REFERENCE_ATTRIBUTE, Quiz, compare_boxes
+from EMHAssistLib.quiz import REFERENCE_ATTRIBUTE, Quiz, compare_boxes, verdict
 
 CASE = "mds_t5_t8"
 
@@ -50,6 +50,7 @@ def test_reveal_on_the_reference_boxes(quiz, scene, reference_boxes):
     _copy_reference(quiz, scene, reference_boxes)
     reveal = quiz.reveal("emh")
     assert reveal.correct and reveal.expected == "emh"
+    assert verdict(reveal) == "Right: Extramedullary hematopoiesis."
     assert reveal.ranking[0]["id"] == "emh"
     assert reveal.teaching_points == case_info(CASE).teaching_points and reveal.teaching_points
     assert {c.region for c in reveal.regions} == set(reference_boxes) and not reveal.missed_regions
@@ -75,6 +76,9 @@ def test_shifted_mass_box_loses_overlap_as_boxes_say(quiz, scene, reference_boxe
     assert by_region["mass"].iou == pytest.approx((length - 3.0) / (length + 3.0), abs=0.02)
     assert by_region["mass"].centre_distance_mm == pytest.approx(3.0, abs=0.1)
     assert set(reveal.missed_regions) == {"marrow", "muscle", "disc"}
+    assert verdict(reveal) == (
+        "Not this time: you picked Spinal epidural lymphoma; the answer is Extramedullary hematopoiesis."
+    )
 
 
 def test_mass_box_on_muscle_changes_the_ratios(quiz, scene, reference_boxes):

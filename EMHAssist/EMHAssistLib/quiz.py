@@ -170,6 +170,14 @@ class Quiz:
         return roi
 
 
+def verdict(result: Reveal) -> str:
+    """The one-line verdict the browser and the Slicer panel show at the reveal."""
+    names = {choice.id: choice.name for choice in Quiz.choices()}
+    if result.correct:
+        return f"Right: {names[result.expected]}."
+    return f"Not this time: you picked {names[result.picked]}; the answer is {names[result.expected]}."
+
+
 def compare_boxes(region: str, learner: list[Box], reference: list[Box]) -> RegionComparison:
     """Dice and IoU of the two unions of boxes in world space, and the distance of their centroids.
 

@@ -23,7 +23,7 @@ from .geometry import Box
 from .knowledge import load
 from .nodes import box_of_roi, set_roi_box
 from .overlays import draw_overlays, evidence_lines
-from .quiz import LEARNER_ATTRIBUTE, Quiz, Reveal
+from .quiz import LEARNER_ATTRIBUTE, Quiz, Reveal, verdict
 from .study import Study, region_names
 
 LAYOUT = "EMHAssist"
@@ -204,7 +204,7 @@ class CaseViewer:
             self._fail(error)
             return
         state.error = ""
-        state.verdict = _verdict(result, self.quiz.choices())
+        state.verdict = verdict(result)
         state.case_title = self.quiz.info.title
         state.teaching_points = list(result.teaching_points)
         state.outcome = result.outcome
@@ -360,13 +360,6 @@ class CaseViewer:
                 with html.Ul(style="font-size: 12px;"):
                     html.Li("{{ w }}", v_for="w in warnings", key="w")
             html.P("{{ caveat }}", style="font-size: 12px; font-style: italic;")
-
-
-def _verdict(result: Reveal, choices) -> str:
-    names = {choice.id: choice.name for choice in choices}
-    if result.correct:
-        return f"Right: {names[result.expected]}."
-    return f"Not this time: you picked {names[result.picked]}; the answer is {names[result.expected]}."
 
 
 def _roi_rows(result: Reveal) -> list[dict]:
