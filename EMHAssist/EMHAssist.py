@@ -39,13 +39,19 @@ from EMHAssistLib.overlays import find_overlays, overlays_visible, set_overlays_
 from EMHAssistLib.panel import (
     AGE_NOT_STATED,
     clinical_context,
+    diagnosis_id,
+    diagnosis_names,
     differential_rows,
     events_to_observe,
     find_levels,
     give_default_size,
+    quiz_case_labels,
+    quiz_case_name,
     read_report_node,
+    reveal_text,
     save_results,
 )
+from EMHAssistLib.quiz import Quiz, Reveal
 from EMHAssistLib.report import summary_text, write_json
 from EMHAssistLib.roles import suggest_roles
 from EMHAssistLib.study import Study, region_names, sequence_roles, study_from_nodes
@@ -171,6 +177,8 @@ class EMHAssistParameterNode:
     liveUpdate - Recompute as soon as an input changes.
     resultsTable - The table receiving the region statistics and ratios.
     report - Text node holding the last report as JSON.
+    quizCase - The built-in case the quiz opens, by number (names and titles would give the answer away).
+    quizDiagnosis - The learner's diagnosis, revealed against the case's expected answer.
     """
 
     t1Volume: vtkMRMLScalarVolumeNode
@@ -199,6 +207,8 @@ class EMHAssistParameterNode:
     liveUpdate: bool = True
     resultsTable: vtkMRMLTableNode
     report: vtkMRMLTextNode
+    quizCase: Annotated[str, Choice(quiz_case_labels())] = quiz_case_labels()[0]
+    quizDiagnosis: Annotated[str, Choice(["", *diagnosis_names()])] = ""
 
 
 # Fields the widget sets from code rather than through a widget bound in the .ui.
@@ -268,6 +278,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportJsonButton.connect("clicked(bool)", self.onExportJsonButton)
         self.ui.exportSummaryButton.connect("clicked(bool)", self.onExportSummaryButton)
         self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
+        self.ui.openQuizButton.connect("clicked(bool)", self.onOpenQuizButton)
+        self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
 
         # Needed after a module reload, when the scene already holds a parameter node.
         self.initializeParameterNode()
@@ -291,6 +303,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateTimer.stop()
         self.setParameterNode(None)
         self._live.reset()
+        self.logic.quiz = None
 
     def onSceneEndClose(self, caller, event) -> None:
         """Called just after the scene is closed."""
@@ -325,6 +338,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateClinicalCheckBoxes()
         self.ui.levelPointsWidget.setCurrentNode(self._parameterNode.levelPoints)
         self.ui.applyButton.enabled = self.logic.canProcess(self._parameterNode)
+        quiz = self.logic.quiz
+        self.ui.revealButton.enabled = bool(quiz and not quiz.revealed and self._parameterNode.quizDiagnosis)
         self._observeInputs()
         self._scheduleUpdate()
 
@@ -371,13 +386,20 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onPlaceRegion(self, region: str) -> None:
         """Start placing a new ROI for the region: click and drag in a slice view, or click for a
-        default-sized box at the click."""
-        roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", slicer.mrmlScene.GenerateUniqueName(region))
+        default-sized box at the click. In an open quiz the ROI is the learner's, kept out of the
+        results until the reveal."""
+        quiz = self.logic.quiz
+        inQuiz = quiz is not None and not quiz.revealed
+        name = slicer.mrmlScene.GenerateUniqueName(f"your {region}" if inQuiz else region)
+        roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         roi.CreateDefaultDisplayNodes()
         roi.AddObserver(
             slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region)
         )
-        setattr(self._parameterNode, regionParameterName(region), roi)
+        if inQuiz:
+            quiz.adopt_roi(region, roi)
+        else:
+            setattr(self._parameterNode, regionParameterName(region), roi)
         selectionNode = slicer.app.applicationLogic().GetSelectionNode()
         selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsROINode")
         selectionNode.SetActivePlaceNodeID(roi.GetID())
@@ -434,7 +456,14 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         except InputError as error:
             self.ui.statusLabel.text = str(error)
 
-    def _showReport(self, report: dict) -> None:
+    def _showReport(self, report: dict | None) -> None:
+        """Show a report's levels, warnings and differential; None clears them."""
+        if report is None:
+            self.ui.levelsLineLabel.text = ""
+            self.ui.warningsLabel.text = ""
+            self._showDifferential({})
+            self.ui.overlaysVisibleCheckBox.enabled = False
+            return
         self.ui.levelsLineLabel.text = summary_line(report.get("levels")) or _("Levels not assessed.")
         self.ui.warningsLabel.text = warningsText(report["warnings"])
         self._showDifferential(report)
@@ -476,6 +505,31 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         overlays = find_overlays(slicer.mrmlScene, report["case"]) if report else None
         if overlays is not None:
             set_overlays_visible(slicer.mrmlScene, overlays.folder, visible)
+
+    # --- Quiz -----------------------------------------------------------------------------------
+
+    def onOpenQuizButton(self) -> None:
+        """Open the chosen case in an emptied scene with its answer hidden: sequences and level points only."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to open the quiz case."), waitCursor=True):
+            quiz = self.logic.openQuiz(self._parameterNode.quizCase)
+            self._showReport(None)
+            self.ui.quizStoryLabel.text = quiz.info.story
+            self.ui.quizResultLabel.text = ""
+            self.ui.statusLabel.text = _(
+                "Quiz: outline the regions with the Place buttons above, pick a diagnosis, then Reveal."
+            )
+            slicer.util.setSliceViewerLayers(background=next(iter(quiz.study.sequences.values())), fit=True)
+            self.onParameterNodeModified()
+
+    def onRevealButton(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Failed to reveal the answer."), waitCursor=True):
+            reveal = self.logic.revealQuiz(self._parameterNode)
+            self.ui.quizResultLabel.text = reveal_text(reveal, self.logic.quiz.info.title)
+            self._showReport(reveal.report)
+            self.ui.statusLabel.text = _("Revealed: your ROIs' results below; the reference boxes are green.")
+            centre = self.logic.quiz.reference_rois["mass"][0].GetCenter()
+            slicer.modules.markups.logic().JumpSlicesToLocation(*centre, True)
+            self.onParameterNodeModified()
 
     # --- Export ---------------------------------------------------------------------------------
 
@@ -530,6 +584,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
     def __init__(self) -> None:
         """Called when the logic class is instantiated. Can be used for initializing member variables."""
         ScriptedLoadableModuleLogic.__init__(self)
+        self.quiz: Quiz | None = None
 
     def getParameterNode(self):
         return EMHAssistParameterNode(super().getParameterNode())
@@ -557,18 +612,23 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
 
     def update(self, parameterNode: EMHAssistParameterNode, live: LiveAnalysis) -> LiveResult:
         """Recompute what changed since `live` last ran and keep the results in the scene."""
+        if self.quiz is not None and not self.quiz.revealed:
+            return LiveResult(None, _("Quiz: the results show at the reveal."), {})
         try:
             study = self.study(parameterNode)
         except InputError as error:
             return LiveResult(None, str(error), {})
         result = live.update(study)
         if result.analysis is not None and self._resultsChanged(parameterNode, result.analysis.report):
-            if parameterNode.resultsTable is None:
-                parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
-            if parameterNode.report is None:
-                parameterNode.report = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTextNode", REPORT_NODE_NAME)
-            save_results(slicer.mrmlScene, result.analysis, study, parameterNode.resultsTable, parameterNode.report)
+            self._saveResults(parameterNode, result.analysis, study)
         return result
+
+    def _saveResults(self, parameterNode: EMHAssistParameterNode, analysis, study: Study) -> None:
+        if parameterNode.resultsTable is None:
+            parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
+        if parameterNode.report is None:
+            parameterNode.report = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTextNode", REPORT_NODE_NAME)
+        save_results(slicer.mrmlScene, analysis, study, parameterNode.resultsTable, parameterNode.report)
 
     def process(self, parameterNode: EMHAssistParameterNode) -> dict:
         """Analyse the selected nodes from scratch, keep the results in the scene and return the report.
@@ -641,6 +701,30 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         return study
 
 
+    def openQuiz(self, label: str) -> Quiz:
+        """Empty the scene (an earlier case could show the answer) and open a built-in case as a quiz:
+        its sequences and level points become the inputs; the learner's ROIs stay out of them."""
+        name = quiz_case_name(label)
+        slicer.mrmlScene.Clear()
+        self.quiz = Quiz(name, slicer.mrmlScene)
+        parameterNode = self.getParameterNode()
+        with slicer.util.NodeModify(parameterNode.parameterNode):
+            parameterNode.quizCase = label
+            for role, volume in self.quiz.study.sequences.items():
+                setattr(parameterNode, sequenceParameterName(role), volume)
+            parameterNode.levelPoints = self.quiz.study.levels
+        return self.quiz
+
+    def revealQuiz(self, parameterNode: EMHAssistParameterNode) -> Reveal:
+        """Compare the learner's ROIs and diagnosis with the case's; the learner's results go into
+        the results table, the report node and the overlays, the reference boxes into the scene."""
+        if self.quiz is None:
+            raise InputError("quiz", "open a quiz case first")
+        reveal = self.quiz.reveal(diagnosis_id(parameterNode.quizDiagnosis))
+        self._saveResults(parameterNode, self.quiz.learner_analysis, self.quiz.learner_study())
+        return reveal
+
+
 def volumeNames(volume: vtkMRMLScalarVolumeNode) -> list[str]:
     """The names a volume goes by: its node name and, when loaded from DICOM, its series description."""
     names = [volume.GetName()]
@@ -682,6 +766,8 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.test_EMHAssistPanel()
         self.setUp()
         self.test_EMHAssistSegmentStatistics()
+        self.setUp()
+        self.test_EMHAssistQuiz()
 
     def test_EMHAssistBuiltInCase(self):
         """The built-in case against its noise-free images: the self-test body pytest also runs."""
@@ -797,4 +883,61 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         logic.computeStatistics()
         measured = logic.getStatistics()["mass", "EMHAssistRatiosPlugin.mass/cord"]
         self.assertAlmostEqual(measured, segment_ratios(segmentation, "mass", volume)["mass/cord"])
+        self.delayDisplay("Test passed")
+
+    def test_EMHAssistQuiz(self):
+        """A quiz case opens with its answer hidden; ROIs on the reference boxes and the right pick
+        reveal a right verdict, Dice 1 for every region, the learner's results and the reference boxes."""
+        from EMHAssistLib.cases import DEFAULT_CASE, box_of_spec
+        from EMHAssistLib.nodes import set_roi_box
+        from EMHAssistLib.quiz import REFERENCE_ATTRIBUTE
+        from EMHAssistLib.tables import read_results_table
+
+        self.delayDisplay("Opening the built-in case as a quiz")
+        slicer.util.selectModule("EMHAssist")
+        widget = slicer.util.getModuleWidget("EMHAssist")
+        label = quiz_case_labels()[case_names().index(DEFAULT_CASE)]
+        widget._parameterNode.quizCase = label
+        widget.onOpenQuizButton()
+        quiz = widget.logic.quiz
+        parameterNode = widget._parameterNode
+        self.assertEqual(quiz.info.name, DEFAULT_CASE)
+        self.assertEqual(parameterNode.quizCase, label)
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLMarkupsROINode"), 0)
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode"), 0)
+        self.assertEqual(parameterNode.t2Volume, quiz.study.sequences["T2"])
+        self.assertFalse(widget.ui.revealButton.enabled)
+
+        self.delayDisplay("Placing ROIs on the reference boxes; no results before the reveal")
+        for region, specs in build_study(DEFAULT_CASE).rois.items():
+            for spec in specs:
+                widget.onPlaceRegion(region)
+                roi = slicer.mrmlScene.GetNodeByID(
+                    slicer.app.applicationLogic().GetSelectionNode().GetActivePlaceNodeID()
+                )
+                set_roi_box(roi, box_of_spec(spec))
+        slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.ViewTransform)
+        self.assertEqual(set(quiz.learner_rois), set(build_study(DEFAULT_CASE).rois))
+        self.assertIsNone(parameterNode.massSource)
+        self.assertIsNone(widget.logic.update(parameterNode, LiveAnalysis()).analysis)
+        self.assertIsNone(parameterNode.report)
+
+        self.delayDisplay("Picking a diagnosis and revealing")
+        parameterNode.quizDiagnosis = "Extramedullary hematopoiesis"
+        self.assertTrue(widget.ui.revealButton.enabled)
+        widget.onRevealButton()
+        self.assertTrue(quiz.revealed)
+        self.assertTrue(widget.ui.quizResultLabel.text.startswith("Right: Extramedullary hematopoiesis."))
+        self.assertIn("- mass: Dice 1.00, IoU 1.00", widget.ui.quizResultLabel.text)
+        self.assertFalse(widget.ui.revealButton.enabled)
+        report = widget.logic.savedReport(parameterNode)
+        self.assertEqual(report["differential"][0]["id"], "emh")
+        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), report["ratios"].keys())
+        self.assertIsNotNone(find_overlays(slicer.mrmlScene, report["case"]))
+        self.assertGreater(widget.ui.differentialGroupBox.layout().count(), 2)
+        references = slicer.util.getNodesByClass("vtkMRMLMarkupsROINode")
+        self.assertEqual(
+            sum(1 for node in references if node.GetAttribute(REFERENCE_ATTRIBUTE)),
+            sum(map(len, build_study(DEFAULT_CASE).rois.values())),
+        )
         self.delayDisplay("Test passed")

@@ -9,22 +9,29 @@ import numpy as np
 import pytest
 import slicer
 
-from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+from EMHAssistLib.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.live import LiveAnalysis
-from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_segment_mask, vtk_matrix
+from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
 from EMHAssistLib.overlays import find_overlays
 from EMHAssistLib.panel import (
     AGE_NOT_STATED,
     clinical_context,
+    diagnosis_id,
+    diagnosis_names,
     differential_rows,
     events_to_observe,
     find_levels,
     give_default_size,
+    quiz_case_labels,
+    quiz_case_name,
     read_report_node,
+    reveal_text,
     save_results,
     write_report_node,
 )
+from EMHAssistLib.quiz import Quiz
 from EMHAssistLib.study import study_from_nodes
 from EMHAssistLib.tables import read_results_table
 
@@ -227,3 +234,58 @@ def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, sy
     assert changes("segmentation", lambda: set_segment_mask(segmentation, segment, mask, grid))
     transform.SetMatrixTransformToParent(vtk_matrix(np.diag([1.0, 1.0, 1.0, 1.0]) + np.eye(4, k=3)))
     assert changes("segmentation", lambda: segmentation.SetAndObserveTransformNodeID(transform.GetID()))
+
+
+# --- Quiz ----------------------------------------------------------------------------------------
+
+
+def test_quiz_cases_are_numbered_without_their_names(scene):
+    labels = quiz_case_labels()
+    assert len(labels) == len(case_names()) and len(set(labels)) == len(labels)
+    assert [quiz_case_name(label) for label in labels] == case_names()
+    for label in labels:
+        assert not any(word in label.lower() for name in case_names() for word in name.split("_") if len(word) > 3)
+    with pytest.raises(InputError, match="Case 99"):
+        quiz_case_name("Case 99")
+
+
+def test_diagnosis_names_map_to_the_quiz_choices():
+    assert [diagnosis_id(name) for name in diagnosis_names()] == [choice.id for choice in Quiz.choices()]
+    with pytest.raises(InputError, match="pick a diagnosis"):
+        diagnosis_id("")
+
+
+def _learner_boxes_on_reference(quiz: Quiz, scene, name: str, shift_mass_mm: float = 0.0) -> None:
+    for region, specs in build_study(name).rois.items():
+        for spec in specs:
+            box = box_of_spec(spec)
+            roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", f"your {region}")
+            offset = shift_mass_mm * box.axes[:, 2] if region == "mass" else np.zeros(3)
+            set_roi_box(roi, Box(box.center + offset, box.axes, box.half_size))
+            quiz.adopt_roi(region, roi)
+
+
+def test_reveal_text_for_boxes_on_the_reference(scene):
+    name = quiz_case_name(quiz_case_labels()[case_names().index(DEFAULT_CASE)])
+    quiz = Quiz(name, scene)
+    _learner_boxes_on_reference(quiz, scene, name)
+    reveal = quiz.reveal(diagnosis_id("Extramedullary hematopoiesis"))
+    text = reveal_text(reveal, quiz.info.title)
+    lines = text.splitlines()
+    assert lines[0] == "Right: Extramedullary hematopoiesis." and lines[1] == f"The case: {quiz.info.title}"
+    for point in quiz.info.teaching_points:
+        assert f"- {point}" in lines
+    for region in build_study(name).rois:
+        assert f"- {region}: Dice 1.00, IoU 1.00, centres 0.0 mm apart" in lines
+    assert "Every ratio agrees with the reference's (95 % intervals overlap)." in lines
+
+
+def test_reveal_text_names_a_missed_region_a_wrong_pick_and_a_shifted_box(scene):
+    quiz = Quiz(DEFAULT_CASE, scene)
+    _learner_boxes_on_reference(quiz, scene, DEFAULT_CASE, shift_mass_mm=3.0)
+    quiz.remove_roi(quiz.learner_rois["disc"][0])
+    text = reveal_text(quiz.reveal("lymphoma"), quiz.info.title)
+    assert text.startswith("Not this time: you picked Spinal epidural lymphoma; the answer is Extramedullary hematopoiesis.")
+    assert "- disc: not outlined" in text.splitlines()
+    [mass_line] = [line for line in text.splitlines() if line.startswith("- mass: Dice")]
+    assert "centres 3.0 mm apart" in mass_line and "Dice 1.00" not in mass_line

@@ -438,3 +438,21 @@ def test_a_segmentation_with_several_unnamed_segments_is_refused_for_a_region(sc
     two = segmentation_with(scene, t1, ["a", "b"])
     with pytest.raises(InputError, match="outlines: has 2 segments and none named marrow; name the marrow segment"):
         study_from_nodes("case", {"T1": t1}, {"marrow": two})
+
+
+def test_quiz_section_binds_its_case_and_diagnosis_combo_boxes(module_tree, ui_root):
+    widgets = ui_widgets(ui_root)
+    bound = ui_parameter_names(ui_root)
+    fields = parameter_fields(module_tree)
+    assert bound["quizCaseComboBox"] == "quizCase" and bound["quizDiagnosisComboBox"] == "quizDiagnosis"
+    assert fields["quizCase"] == "Annotated[str, Choice(quiz_case_labels())]"
+    assert fields["quizDiagnosis"] == "Annotated[str, Choice(['', *diagnosis_names()])]"
+    for name, widget_class in (("openQuizButton", "QPushButton"), ("revealButton", "QPushButton"),
+                               ("quizStoryLabel", "QLabel"), ("quizResultLabel", "QLabel")):
+        assert widgets[name].get("class") == widget_class, name
+    # The reveal is enabled from code once a quiz is open and a diagnosis picked.
+    assert widgets["revealButton"].find("property[@name='enabled']/bool").text == "false"
+    test_names = [node.name for node in module_class(module_tree, "EMHAssistTest").body if isinstance(node, ast.FunctionDef)]
+    assert "test_EMHAssistQuiz" in test_names
+    run_test = next(node for node in module_class(module_tree, "EMHAssistTest").body if getattr(node, "name", "") == "runTest")
+    assert "self.test_EMHAssistQuiz" in ast.unparse(run_test)

@@ -12,12 +12,14 @@ import slicer
 import vtk
 
 from .analysis import SCHEMA, Analysis, read_sequences
+from .cases import case_names
 from .clinical import validate_clinical
 from .compression import assess as assess_levels
 from .errors import InputError
 from .knowledge import load
 from .levels import level_point_node
 from .overlays import OverlayNodes, draw_overlays, evidence_lines
+from .quiz import Quiz, Reveal, verdict
 from .study import Study
 from .tables import write_results_table
 
@@ -125,3 +127,52 @@ def events_to_observe(node: slicer.vtkMRMLNode) -> tuple[int, ...]:
     points = (markups.PointModifiedEvent, markups.PointAddedEvent, markups.PointRemovedEvent, transformed)
     # An ROI's size and orientation change through the node's own modified event.
     return (vtk.vtkCommand.ModifiedEvent, *points) if node.IsA("vtkMRMLMarkupsROINode") else points
+
+
+# --- Quiz --------------------------------------------------------------------------------------
+# The panel's quiz lists cases by number: their names and titles ("abscess_t9_t11", "Mimic: ...")
+# would give the answer away.
+QUIZ_CASE_LABEL = "Case {number}"
+
+
+def quiz_case_labels() -> list[str]:
+    return [QUIZ_CASE_LABEL.format(number=number) for number in range(1, len(case_names()) + 1)]
+
+
+def quiz_case_name(label: str) -> str:
+    """The built-in case a quiz label stands for."""
+    labels = quiz_case_labels()
+    if label not in labels:
+        raise InputError(label or "quiz case", f"is not a quiz case; expected one of {', '.join(labels)}")
+    return case_names()[labels.index(label)]
+
+
+def diagnosis_names() -> list[str]:
+    """The diagnoses the learner picks from, as the panel's combo box shows them."""
+    return [choice.name for choice in Quiz.choices()]
+
+
+def diagnosis_id(name: str) -> str:
+    ids = {choice.name: choice.id for choice in Quiz.choices()}
+    if name not in ids:
+        raise InputError("diagnosis", "pick a diagnosis before the reveal" if not name else f"{name!r} is not one of the choices")
+    return ids[name]
+
+
+def reveal_text(reveal: Reveal, title: str) -> str:
+    """The reveal as the panel shows it beside the results: the verdict and the case's title, the
+    teaching points, how close the learner's boxes came to the reference ones, and the ratios that differ."""
+    lines = [verdict(reveal), f"The case: {title}", "", "Teaching points:", *(f"- {point}" for point in reveal.teaching_points)]
+    if reveal.outcome:
+        lines += ["", f"Outcome: {reveal.outcome}"]
+    lines += ["", "Your boxes against the reference (green):"]
+    lines += [
+        f"- {c.region}: Dice {c.dice:.2f}, IoU {c.iou:.2f}, centres {c.centre_distance_mm:.1f} mm apart"
+        for c in reveal.regions
+    ]
+    lines += [f"- {region}: not outlined" for region in reveal.missed_regions]
+    differing = [ratio for ratio in reveal.ratios if ratio.differ]
+    agreement = "Ratios whose 95 % intervals do not overlap the reference's:"
+    lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
+    lines += [f"- {ratio.key}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
+    return "\n".join(lines)
