@@ -28,10 +28,6 @@ LIBRARY = {
     "abscess_t9_t11": "abscess",
     "hematoma_t6_t9": "hematoma",
 }
-# Levels the analysis does not yet find, with why; strict, so a fix shows up as a failure to remove.
-KNOWN_LEVEL_GAPS = {
-    "sickle_cell_d4_d6": "a left-sided mass narrows the cord's RL diameter; compression is read from AP (cord.py/compression.py)",
-}
 REQUIRED_TEXT = ("id", "title", "story", "outcome", "expected", "source", "assumptions")
 
 
@@ -88,10 +84,7 @@ def test_analysis_ranks_the_expected_diagnosis_first(analysed, name: str) -> Non
     assert ranking[0]["id"] == LIBRARY[name], [(entry["id"], round(entry["probability"], 3)) for entry in ranking[:3]]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_LEVEL_GAPS[name])) if name in KNOWN_LEVEL_GAPS else name for name in CASES],
-)
+@pytest.mark.parametrize("name", CASES)
 def test_analysis_reports_the_specs_levels(analysed, name: str) -> None:
     levels, data = analysed[name]["levels"], spec(name)
     assert (levels["mass"]["from"], levels["mass"]["to"]) == tuple(data["masses"][0]["levels"])

@@ -1,9 +1,10 @@
 """Cord compression: MSCC and area ratio (Miyanji / SCT), normalised ratios, and the "levels" report.
 
-A slice is narrowed when its AP diameter falls well below what its level's healthy cords
-predict, scaled to this patient's cord; it is compressed when it is narrowed where the mass
+A slice is narrowed when its AP or its RL diameter falls well below what its level's healthy
+cords predict, scaled to this patient's cord; it is compressed when it is narrowed where the mass
 touches the cord (or, without a mass region, anywhere but the conus's natural taper). The
-compressed segment's MSCC uses SCT's reference windows above and below it along the centreline.
+compressed segment's MSCC (and the same ratio on RL and area) uses SCT's reference windows above
+and below it along the centreline.
 """
 
 from dataclasses import dataclass
@@ -49,20 +50,28 @@ class Compression:
     worst: int  # index into the profile of the narrowest slice
     mscc_percent: float
     area_ratio_percent: float
+    rl_ratio_percent: float
     normalised_mscc_percent: float | None
+    shown_by: tuple[str, ...]  # names of the measures narrowed in the core, the one `worst` is read on first
 
 
-def expected_ap(profile: CordProfile, codes: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """AP diameter each slice should have: healthy mean of its level, scaled to this cord."""
+def measured(profile: CordProfile, key: str) -> np.ndarray:
+    """One per-slice measure of the profile by its normative key (ap_mm, rl_mm, area_mm2)."""
+    return getattr(profile, key)
+
+
+def expected_size(profile: CordProfile, key: str, codes: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """The measure each slice should have: healthy mean of its level, scaled to this cord."""
     table = normative()
-    healthy = np.array([table[c]["ap_mm"]["mean"] if c in table else np.nan for c in codes])
-    ratios = profile.ap_mm / healthy
+    values = measured(profile, key)
+    healthy = np.array([table[c][key]["mean"] if c in table else np.nan for c in codes])
+    ratios = values / healthy
     known = usable & np.isfinite(ratios)
     if known.sum() >= 3:
-        return np.where(np.isfinite(healthy), healthy * float(np.median(ratios[known])), float(np.median(profile.ap_mm[usable])))
+        return np.where(np.isfinite(healthy), healthy * float(np.median(ratios[known])), float(np.nanmedian(values[usable])))
     if not usable.any():
         return np.full(len(codes), np.nan)  # nothing measurable: no slice can be judged narrowed
-    return np.full(len(codes), float(np.nanmedian(profile.ap_mm[usable])))
+    return np.full(len(codes), float(np.nanmedian(values[usable])))
 
 
 def conus_zone(cord: Cord) -> np.ndarray:
@@ -75,28 +84,52 @@ def conus_zone(cord: Cord) -> np.ndarray:
 
 
 def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> Compression | None:
-    """The compressed segment: a core narrowed against healthy cords, grown along the cord while
-    the slices stay narrowed against the segment's own reference windows (SCT's MSCC windows)."""
+    """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
+    cord while the slices stay narrowed in that measure against the segment's own reference windows
+    (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio."""
     profile = cord.profile
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
-    expected = expected_ap(profile, codes, measurable)
     usable = measurable & contact if contact is not None else measurable
-    core = _runs(usable & (profile.ap_mm <= (1 - settings()["narrowing_threshold"]) * expected), profile.arc_mm)
-    if not core.any():
+    limit = 1 - settings()["narrowing_threshold"]
+    cores = {}
+    for measure in settings()["measures"]:
+        key = measure["key"]
+        core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
+        if core.any():
+            cores[key] = core
+    if not cores:
         return None
-    compressed = _grown(core, profile, usable)
+    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, usable, list(cores))
     slices = np.flatnonzero(compressed)
-    worst = int(slices[np.argmin(profile.ap_mm[slices])])
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
-    mscc = _window_ratio(profile.ap_mm, worst, above, below)
-    area_ratio = _window_ratio(profile.area_mm2, worst, above, below)
-    return Compression(slices, worst, mscc, area_ratio, _normalised(profile, codes, worst, above, below))
+    ratios = {key: _window_ratio(measured(profile, key), _narrowest(profile, key, slices), above, below) for key in cores}
+    shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
+    worst = _narrowest(profile, shown_by[0], slices)
+    return Compression(
+        slices,
+        worst,
+        _window_ratio(profile.ap_mm, worst, above, below),
+        _window_ratio(profile.area_mm2, worst, above, below),
+        _window_ratio(profile.rl_mm, worst, above, below),
+        _normalised(profile, codes, worst, above, below),
+        tuple(_measure_name(key) for key in shown_by),
+    )
 
 
-def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray) -> np.ndarray:
+def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
+    values = measured(profile, key)[slices]
+    return int(slices[np.nanargmin(values)])
+
+
+def _measure_name(key: str) -> str:
+    return next(measure["name"] for measure in settings()["measures"] if measure["key"] == key)
+
+
+def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
     """Extend each end of the compressed segment while a slice within the merge gap beyond it is
-    narrowed by at least the growth threshold against the reference windows beyond the segment
-    (one noisy slice does not end a compression, as it does not split one in `_runs`)."""
+    narrowed by at least the growth threshold, in one of the measures that made the core, against
+    the reference windows beyond the segment (one noisy slice does not end a compression, as it
+    does not split one in `_runs`)."""
     compressed = core.copy()
     limit = 1 - settings()["growth_threshold"]
     gap = settings()["merge_gap_mm"]
@@ -107,8 +140,11 @@ def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray) -> np.nda
         above, below = reference_windows(arc, slices, healthy & ~compressed)
         if above.size == 0:
             return compressed
-        reference = (np.mean(profile.ap_mm[above]) + np.mean(profile.ap_mm[below])) / 2
-        narrowed = usable & (profile.ap_mm <= limit * reference)
+        narrowed = np.zeros(len(arc), dtype=bool)
+        for key in keys:
+            values = measured(profile, key)
+            reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
+            narrowed |= usable & (values <= limit * reference)
         added = False
         for edge, step in ((slices[0], -1), (slices[-1], +1)):
             beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
@@ -160,9 +196,9 @@ def reference_windows(arc: np.ndarray, slices: np.ndarray, allowed: np.ndarray) 
 
 
 def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float:
-    if above.size == 0:
+    if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
         return float("nan")
-    return metric_ratio(float(values[at]), float(np.mean(values[above])), float(np.mean(values[below])))
+    return metric_ratio(float(values[at]), float(np.nanmean(values[above])), float(np.nanmean(values[below])))
 
 
 def _normalised(profile: CordProfile, codes: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float | None:
@@ -316,7 +352,9 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
             "max_mscc_percent": _round(compression.mscc_percent),
             "at": name_of(at) if at else None,
             "area_ratio_percent": _round(compression.area_ratio_percent),
+            "rl_ratio_percent": _round(compression.rl_ratio_percent),
             "normalised_mscc_percent": _round(compression.normalised_mscc_percent),
+            "shown_by": list(compression.shown_by),
         }
     return section
 
@@ -390,7 +428,8 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 
 def summary_line(levels: dict | None) -> str | None:
-    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"."""
+    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6";
+    a compression shown by another measure names it first: "cord compressed T5, RL ratio 37 % at T5, MSCC 3 %"."""
     if levels is None:
         return None
     parts = []
@@ -401,9 +440,14 @@ def summary_line(levels: dict | None) -> str | None:
         parts.append("no cord compression")
     else:
         where = f" {_span(compression)}" if compression["from"] else ""
-        mscc = compression["max_mscc_percent"]
         at = f" at {compression['at']}" if compression["at"] else ""
-        parts.append(f"cord compressed{where}" + (f", MSCC {mscc:.0f} %{at}" if mscc is not None else ""))
+        measures = settings()["measures"]
+        fields = {measure["name"]: measure["field"] for measure in measures}
+        mscc = measures[0]["name"]  # always said; a compression written without `shown_by` was found by it
+        lead = (compression.get("shown_by") or [mscc])[0]
+        named = [(lead, at)] + ([(mscc, "")] if lead != mscc else [])
+        ratios = [f", {name} {compression[fields[name]]:.0f} %{where_at}" for name, where_at in named if compression[fields[name]] is not None]
+        parts.append(f"cord compressed{where}" + "".join(ratios))
     return ", ".join(parts)
 
 
