@@ -136,8 +136,11 @@ def test_the_differential_label_sits_behind_the_mass_with_top_diagnoses_key_find
     assert "abscess" not in label.GetNthControlPointLabel(0), f"only the top {STYLE['differential']['top']}"
     assert all(len(line) <= STYLE["differential"]["wrap_chars"] for line in lines)
     anchor = np.array(label.GetNthControlPointPositionWorld(0))
-    bracket_a = overlays.mass_extent.GetNthControlPointPositionWorld(0)[1]
-    assert anchor[1] == pytest.approx(bracket_a - STYLE["differential"]["gap_mm"])
+    mass_a = MASKS["mass_mask"].grid.to_world(np.argwhere(MASKS["mass_mask"].mask)[:, ::-1].astype(float))[:, 1]
+    style = STYLE["differential"]
+    expected_a = max(mass_a.min() - style["clear_of_mass_mm"], np.median(mass_a) - style["reach_from_mass_mm"])
+    assert anchor[1] == pytest.approx(expected_a) and anchor[1] < mass_a.min()
+    assert label.GetDisplayNode().GetTextProperty().GetJustificationAsString() == "Centered"
     centre, size = TISSUE_BLOCKS["mass"]
     assert centre[2] - size[2] / 2 <= anchor[2] <= centre[2] + size[2] / 2
 

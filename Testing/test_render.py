@@ -165,15 +165,6 @@ def test_the_compressed_label_is_longer_than_a_plain_one(rendered):
     assert min(widths["T5"], widths["T6"]) > 2 * max(widths["T7"], widths["T8"]), widths
 
 
-def test_the_differential_label_is_drawn_behind_the_mass_without_covering_it(rendered):
-    changed = rendered.changed(rendered.render_only(SAGITTAL, "differential"), "Sagittal")
-    anchor = rendered.overlays.differential.GetNthControlPointPositionWorld(0)
-    row, column = rendered.pixel(SAGITTAL, anchor)
-    assert changed[row - 40 : row + 5, column : column + 60].sum() > 100, "text beside its anchor"
-    assert not changed[block_rectangle(rendered, SAGITTAL, MASS_CENTRE, MASS_SIZE, 0.0)].any()
-    assert not changed[block_rectangle(rendered, SAGITTAL, CORD_CENTRE, CORD_SIZE, 0.0)].any()
-
-
 def test_the_mass_extent_bracket_spans_the_mass_height_behind_it(rendered):
     changed = rendered.changed(rendered.render_only(SAGITTAL, "mass_extent"), "Sagittal")
     top = rendered.pixel(SAGITTAL, MASS_CENTRE + [0, 0, MASS_SIZE[2] / 2])
@@ -228,3 +219,61 @@ def test_a_scene_whose_application_was_collected_is_refused():
     gc.collect()
     with pytest.raises(RuntimeError, match="colour tables"):
         SliceRenderer(orphan)
+
+
+# --- The differential label inside the view -------------------------------------------------------
+# The browser's sagittal view is about 400 px wide at about 2.5 px/mm, centred on the mass at the
+# reveal; the report's key image is 440 px wide, centred just behind the mass. A label drawn to its
+# point's right once ran off the browser's view.
+NARROW_SAGITTAL = SliceShot("Sagittal", tuple(MASS_CENTRE), (400, 500), 200.0)
+
+
+def label_pixels(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    changed = np.any(after != before, axis=2)
+    assert changed.sum() > 500, "the label is drawn"
+    return changed
+
+
+def assert_clear_of_the_edges(changed: np.ndarray, margin_px: int = 2) -> None:
+    columns, rows = np.flatnonzero(changed.any(axis=0)), np.flatnonzero(changed.any(axis=1))
+    width, height = changed.shape[1], changed.shape[0]
+    assert columns.min() >= margin_px and columns.max() < width - margin_px, f"columns {columns.min()}-{columns.max()} of {width}"
+    assert rows.min() >= margin_px and rows.max() < height - margin_px, f"rows {rows.min()}-{rows.max()} of {height}"
+
+
+def test_the_differential_label_is_centred_above_its_point_clear_of_mass_cord_and_the_views_edges(rendered):
+    changed = label_pixels(rendered.render_only(NARROW_SAGITTAL), rendered.render_only(NARROW_SAGITTAL, "differential"))
+    row, column = rendered.pixel(NARROW_SAGITTAL, rendered.overlays.differential.GetNthControlPointPositionWorld(0))
+    assert changed[row - 40 : row + 5, column - 60 : column].sum() > 100, "text on the point's left"
+    assert changed[row - 40 : row + 5, column : column + 60].sum() > 100, "and on its right"
+    assert not changed[block_rectangle(rendered, NARROW_SAGITTAL, MASS_CENTRE, MASS_SIZE, 0.0)].any()
+    assert not changed[block_rectangle(rendered, NARROW_SAGITTAL, CORD_CENTRE, CORD_SIZE, 0.0)].any()
+    assert_clear_of_the_edges(changed)
+
+
+@pytest.mark.parametrize("case", ["mds_t5_t8", "hematoma_t6_t9"])
+def test_a_built_in_cases_differential_label_stays_inside_the_browsers_and_the_reports_views(case):
+    """The README's case and the deepest mass (the haematoma), as the browser and the report show them."""
+    from trame_slicer.core import SlicerApp
+
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.cases import build_study, study_into_scene
+    from EMHAssistLib.key_images import focus_point, shot
+
+    app = SlicerApp()
+    slicer.mrmlScene = app.scene
+    study = study_into_scene(build_study(case), app.scene)
+    for sources in study.regions.values():
+        for source in sources:
+            source.node.CreateDefaultDisplayNodes()
+            source.node.GetDisplayNode().SetVisibility(False)
+    analysis = run_analysis(study)
+    label = draw_overlays(app.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask).differential
+    focus = focus_point(study, analysis)
+    browser = SliceShot("Sagittal", tuple(focus), (400, 780))  # fitted to the volume, then centred on the mass
+    with SliceRenderer(app.scene) as renderer:
+        for view in (browser, shot("Sagittal", focus)):
+            label.GetDisplayNode().SetVisibility(False)
+            before = renderer.render(study.sequences["T2"], view)
+            label.GetDisplayNode().SetVisibility(True)
+            assert_clear_of_the_edges(label_pixels(before, renderer.render(study.sequences["T2"], view)))

@@ -264,10 +264,13 @@ class _MassOutline:
         bottom = np.array([self.midplane_right, behind, self.points[:, 2].min()])
         return top, bottom
 
-    def label_anchor(self, margin_mm: float, gap_mm: float) -> np.ndarray:
-        """Behind the extent bracket at the mass's median height."""
-        behind = self.points[:, 1].min() - margin_mm - gap_mm
-        return np.array([self.midplane_right, behind, float(np.median(self.points[:, 2]))])
+    def label_anchor(self, clear_mm: float, reach_mm: float) -> np.ndarray:
+        """`clear_mm` behind (posterior to) the mass at its median height, in the mid-sagittal plane,
+        but no more than `reach_mm` behind the mass's bulk, on which views centre: a deep mass's
+        label overlaps its back rather than leave the view."""
+        clear = self.points[:, 1].min() - clear_mm
+        reach = float(np.median(self.points[:, 1])) - reach_mm
+        return np.array([self.midplane_right, max(clear, reach), float(np.median(self.points[:, 2]))])
 
 
 def _mass_points(study: Study, mass_mask: Labelmap | None) -> np.ndarray | None:
@@ -366,11 +369,13 @@ def _differential_node(
     if not differential or mass is None:
         return None
     style = load("overlays")["differential"]
-    margin = load("overlays")["mass_extent"]["margin_mm"]
     label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
-    label.AddControlPoint(*mass.label_anchor(margin, style["gap_mm"]), differential_label(differential))
+    label.AddControlPoint(*mass.label_anchor(style["clear_of_mass_mm"], style["reach_from_mass_mm"]), differential_label(differential))
     label.SetLocked(True)
     _style_markups(label, style["color"], style["text_scale"])
+    # Centred on its point, the text reaches half as far back as one drawn to the point's right,
+    # so it stays inside a view centred on the mass (as the report's and the browser's are).
+    label.GetDisplayNode().GetTextProperty().SetJustificationToCentered()
     return label
 
 
