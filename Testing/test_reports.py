@@ -21,7 +21,8 @@ from small_case import write_small_case
 from test_cli import corrupt, write_dicom_series
 from vtk.util import numpy_support
 
-from EMHAssistLib.casefolder import save_case_folder
+from EMHAssistLib.analysis import analyze
+from EMHAssistLib.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.cli import main
 from EMHAssistLib.compression import summary_line
@@ -160,7 +161,9 @@ def test_the_pages_values_are_the_json_reports(html_case):
     assert {row[0]: row[1] for row in enhancement[1:]} == {region: ratio_text(value, percent=True) for region, value in report["enhancement"].items()}
     assert summary_line(report["levels"]) in text
     compression = report["levels"]["compression"]
-    assert f"{compression['max_mscc_percent']:.0f} % at {compression['at']}" in page.section_text["levels"]
+    levels_text = page.section_text["levels"]
+    assert f"MSCC at {compression['at']} {compression['max_mscc_percent']:.0f} %" in levels_text
+    assert f"Area ratio at {compression['at']} {compression['area_ratio_percent']:.0f} %" in levels_text
     differential = page.section_text["differential"]
     places = [differential.index(f"{place}. {entry['name']} — {percent_text(entry['probability'])}") for place, entry in enumerate(report["differential"][:3], 1)]
     assert places == sorted(places)
@@ -366,7 +369,10 @@ def test_batch_with_levels_fills_the_level_columns_and_exits_0(tmp_path, capsys)
     (row,) = read_rows(out)
     assert (row["mass_from"], row["mass_to"], row["compression_from"], row["compression_to"]) == ("T5", "T8", "T5", "T7")
     assert row["levels"].startswith("mass T5–T8, cord compressed T5–T7")
-    assert float(row["max_mscc_percent"]) > 0 and row["max_mscc_at"]
+    compression = analyze(load_case_folder(folder / DEFAULT_CASE, new_headless_scene()))["levels"]["compression"]
+    for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent"):
+        assert float(row[field]) == pytest.approx(compression[field]), field
+    assert (row["max_mscc_at"], row["compression_shown_by"]) == (compression["at"], "MSCC")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,10 @@ from .errors import InputError
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
-FIXED_COLUMNS = ["case", "error", "sequences", "levels", "mass_from", "mass_to", "compression_from", "compression_to", "max_mscc_percent", "max_mscc_at"]
+FIXED_COLUMNS = [
+    "case", "error", "sequences", "levels", "mass_from", "mass_to", "compression_from", "compression_to",
+    "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
+]
 
 
 def analyze_cases(folder: Path, csv_path: Path, progress: Callable[[str], None] = print) -> bool:
@@ -97,12 +100,17 @@ def _levels_cells(levels: dict | None) -> dict:
         cells |= {
             "compression_from": compression["from"] or "",
             "compression_to": compression["to"] or "",
-            "max_mscc_percent": "" if compression["max_mscc_percent"] is None else compression["max_mscc_percent"],
+            "compression_shown_by": WARNING_SEPARATOR.join(compression.get("shown_by") or []),
             "max_mscc_at": compression["at"] or "",
         }
+        cells |= {field: _blank_if_none(compression.get(field)) for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent")}
     return cells
 
 
 def _ratio_cells(name: str, ratio: dict) -> dict:
     low, high = ratio["ci95"]
     return {name: ratio["value"], f"{name} ci95 low": low, f"{name} ci95 high": high}
+
+
+def _blank_if_none(value: float | None) -> float | str:
+    return "" if value is None else value

@@ -434,23 +434,30 @@ def summary_line(levels: dict | None) -> str | None:
         return None
     parts = []
     if levels["mass"] is not None:
-        parts.append(f"mass {_span(levels['mass'])}")
+        parts.append(f"mass {level_span(levels['mass'])}")
     compression = levels["compression"]
     if compression is None:
         parts.append("no cord compression")
     else:
-        where = f" {_span(compression)}" if compression["from"] else ""
+        where = f" {level_span(compression)}" if compression["from"] else ""
         at = f" at {compression['at']}" if compression["at"] else ""
-        measures = settings()["measures"]
-        fields = {measure["name"]: measure["field"] for measure in measures}
-        mscc = measures[0]["name"]  # always said; a compression written without `shown_by` was found by it
-        lead = (compression.get("shown_by") or [mscc])[0]
-        named = [(lead, at)] + ([(mscc, "")] if lead != mscc else [])
-        ratios = [f", {name} {compression[fields[name]]:.0f} %{where_at}" for name, where_at in named if compression[fields[name]] is not None]
-        parts.append(f"cord compressed{where}" + "".join(ratios))
+        said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
+        parts.append(f"cord compressed{where}" + "".join(said))
     return ", ".join(parts)
 
 
-def _span(extent: dict) -> str:
+def stated_measures(compression: dict) -> list[tuple[str, float]]:
+    """The measures a compression is stated by, as (name, percent) at its worst slice: the one that
+    showed it first, then MSCC, which is always said (a compression without `shown_by` was found by it)."""
+    measures = settings()["measures"]
+    fields = {measure["name"]: measure["field"] for measure in measures}
+    mscc = measures[0]["name"]
+    lead = (compression.get("shown_by") or [mscc])[0]
+    named = [lead] + ([mscc] if lead != mscc else [])
+    return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
+
+
+def level_span(extent: dict) -> str:
+    """"T5–T8", or "T5" for a single level."""
     return extent["from"] if extent["from"] == extent["to"] else f"{extent['from']}–{extent['to']}"
 

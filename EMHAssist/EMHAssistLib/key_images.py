@@ -14,6 +14,7 @@ import numpy as np
 import slicer
 
 from .analysis import Analysis
+from .compression import stated_measures
 from .nodes import grid_of_volume
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
@@ -96,7 +97,8 @@ def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
 def _caption(report: dict, orientation: Orientation) -> str:
     compression = (report.get("levels") or {}).get("compression")
     if orientation == "Axial" and compression:
-        return f"Axial slice at {compression['at']}, the most compressed level (MSCC {compression['max_mscc_percent']:.0f} %)."
+        stated = ", ".join(f"{name} {percent:.0f} %" for name, percent in stated_measures(compression))
+        return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
     if orientation == "Axial":
         return "Axial slice through the mass."
     return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
-from .compression import summary_line
+from .compression import level_span, stated_measures, summary_line
 from .differential import knowledge, percent_text
 from .key_images import KeyImage
 from .report import ratio_text
@@ -127,12 +127,13 @@ def _levels(levels: dict | None) -> str:
         return "<p>Levels were not assessed (no level points or no cord to follow).</p>"
     compression = levels["compression"]
     rows = [
-        ("Mass", _span(levels["mass"]) if levels["mass"] else "not found"),
-        ("Cord compression", _span(compression) if compression and compression["from"] else "none found"),
+        ("Mass", level_span(levels["mass"]) if levels["mass"] else "not found"),
+        ("Cord compression", level_span(compression) if compression and compression["from"] else "none found"),
     ]
     if compression:
-        if compression.get("max_mscc_percent") is not None:
-            rows.append(("Maximum MSCC", f"{compression['max_mscc_percent']:.0f} % at {compression['at']}"))
+        rows += [(f"{name} at {compression['at']}", f"{percent:.0f} %") for name, percent in stated_measures(compression)]
+        if compression.get("area_ratio_percent") is not None:
+            rows.append((f"Area ratio at {compression['at']}", f"{compression['area_ratio_percent']:.0f} %"))
         if compression.get("normalised_mscc_percent") is not None:
             rows.append(("MSCC against healthy cords of that level", f"{compression['normalised_mscc_percent']:.0f} %"))
     rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
@@ -256,10 +257,6 @@ def _table(heading: Sequence[str], rows: Iterable[Sequence], header: bool = True
     head = "<tr>" + "".join(cell("th", i, h) for i, h in enumerate(heading)) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table>{head}{body}</table>"
-
-
-def _span(extent: dict) -> str:
-    return extent["from"] if extent["from"] == extent["to"] else f"{extent['from']}–{extent['to']}"
 
 
 def _number(value: float | None, decimals: int) -> str:
