@@ -700,7 +700,6 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             parameterNode.primary = study.clinical.get("primary", "")
         return study
 
-
     def openQuiz(self, label: str) -> Quiz:
         """Empty the scene (an earlier case could show the answer) and open a built-in case as a quiz:
         its sequences and level points become the inputs; the learner's ROIs stay out of them."""
