@@ -53,6 +53,7 @@ from EMHAssistLib.panel import (
 )
 from EMHAssistLib.quiz import Quiz, Reveal
 from EMHAssistLib.report import summary_text, write_json
+from EMHAssistLib.report_html import KeyImage, write_html
 from EMHAssistLib.roles import suggest_roles
 from EMHAssistLib.study import Study, region_names, sequence_roles, study_from_nodes
 
@@ -277,6 +278,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.overlaysVisibleCheckBox.connect("toggled(bool)", self.onOverlaysVisibleToggled)
         self.ui.exportJsonButton.connect("clicked(bool)", self.onExportJsonButton)
         self.ui.exportSummaryButton.connect("clicked(bool)", self.onExportSummaryButton)
+        self.ui.exportHtmlButton.connect("clicked(bool)", self.onExportHtmlButton)
         self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
         self.ui.openQuizButton.connect("clicked(bool)", self.onOpenQuizButton)
         self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
@@ -553,6 +555,12 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
                 path.write_text(summary_text(self.logic.savedReport(self._parameterNode)), encoding="utf-8")
 
+    def onExportHtmlButton(self) -> None:
+        path = self._exportPath(_("Save the report as a web page"), ".html", _("Web page (*.html)"))
+        if path:
+            with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
+                write_html(self.logic.savedReport(self._parameterNode), self.logic.sliceViewImages(), path)
+
     def onScreenshotButton(self) -> None:
         path = self._exportPath(_("Save a screenshot of the views"), ".png", _("PNG image (*.png)"))
         if path:
@@ -650,6 +658,27 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         except InputError:
             return True
         return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
+
+    def sliceViewImages(self) -> list[KeyImage]:
+        """The slice views as they are shown now (overlays included), for the HTML report."""
+        import tempfile
+
+        import ScreenCapture
+
+        capture = ScreenCapture.ScreenCaptureLogic()
+        layout = slicer.app.layoutManager()
+        images = []
+        with tempfile.TemporaryDirectory() as folder:
+            for name in layout.sliceViewNames():
+                sliceWidget = layout.sliceWidget(name)
+                if not sliceWidget.isVisible():
+                    continue
+                path = Path(folder) / f"{name}.png"
+                capture.captureImageFromView(sliceWidget.sliceView(), str(path))
+                orientation = sliceWidget.mrmlSliceNode().GetOrientation()
+                caption = _("The {name} slice view as shown in Slicer when the report was saved.").format(name=name)
+                images.append(KeyImage(f"{orientation} ({name})", caption, path.read_bytes()))
+        return images
 
     def savedReport(self, parameterNode: EMHAssistParameterNode) -> dict | None:
         return read_report_node(parameterNode.report) if parameterNode.report is not None else None

@@ -7,7 +7,6 @@ every other sequence. The scene must be a live trame-slicer application's (see r
 """
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from .compression import stated_measures
 from .nodes import grid_of_volume
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
+from .report_html import KeyImage
 from .study import Study
 
 # The sequence the cord and mass are traced on when it is there (see compression.assess).
@@ -27,13 +27,6 @@ VIEWS: dict[Orientation, dict] = {
     "Sagittal": {"size_px": (440, 520), "field_of_view_mm": 190.0, "shift_back_mm": 25.0},
     "Axial": {"size_px": (320, 280), "field_of_view_mm": 90.0, "shift_back_mm": 8.0},
 }
-
-
-@dataclass(frozen=True)
-class KeyImage:
-    title: str
-    caption: str
-    png: bytes
 
 
 def key_images(study: Study, analysis: Analysis) -> list[KeyImage]:

@@ -7,12 +7,12 @@ from the caller (key_images.py renders them on the command line; the Slicer pane
 
 import base64
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from .compression import level_span, stated_measures, summary_line
 from .differential import knowledge, percent_text
-from .key_images import KeyImage
 from .report import ratio_text
 
 DIFFERENTIAL_SHOWN = 3
@@ -62,6 +62,15 @@ footer { margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .6rem
   .page-break { break-before: page; }
 }
 """
+
+
+@dataclass(frozen=True)
+class KeyImage:
+    """One picture of the page: Slicer's views rendered offscreen (key_images.py) or captured in Slicer."""
+
+    title: str
+    caption: str
+    png: bytes
 
 
 def write_html(report: dict, images: Sequence[KeyImage], path: Path) -> None:
