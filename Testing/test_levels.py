@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from EMHAssistLib import cord, levels
+from EMHAssistLib import cord, levels, vertebrae
 from EMHAssistLib.casefolder import read_point_list, read_volume
 from EMHAssistLib.compression import find_compression
 from EMHAssistLib.errors import InputError
@@ -23,20 +23,20 @@ CENTRE_TOLERANCE_MM = 6.0
 
 @pytest.mark.parametrize(("name", "code"), [("C1", 1), ("C7", 7), ("T1", 8), ("T5", 12), ("T8", 15), ("T12", 19), ("L1", 20), ("L5", 24), ("S1", 25), ("S5", 29), ("t6", 13)])
 def test_names_and_sct_codes(name, code):
-    assert levels.code_of(name) == code
-    assert levels.name_of(code) == name.upper()
+    assert vertebrae.code_of(name) == code
+    assert vertebrae.name_of(code) == name.upper()
 
 
 @pytest.mark.parametrize("bad", ["C8", "T13", "T0", "L6", "S6", "Co1", "X3", "", "T 5 6", "5"])
 def test_other_names_are_refused_with_the_subject(bad):
     with pytest.raises(InputError, match=r"levels\.mrk\.json point 2.*not a vertebra name"):
-        levels.code_of(bad, "levels.mrk.json point 2")
+        vertebrae.code_of(bad, "levels.mrk.json point 2")
 
 
 def test_every_name_round_trips():
-    names = levels.vertebra_names()
+    names = vertebrae.vertebra_names()
     assert len(names) == 29
-    assert [levels.name_of(levels.code_of(n)) for n in names] == names
+    assert [vertebrae.name_of(vertebrae.code_of(n)) for n in names] == names
 
 
 def _points(scene, labelled: dict[str, tuple[float, float, float]], name: str = "levels"):
@@ -101,7 +101,7 @@ def _sct_levels_per_slice(shared_data: Path, scene, name_offset: int) -> tuple[l
     labelled = SequenceImage.from_node("lab", read_volume(folder / "t2_seg-manual_labeled.nii.gz", "lab", scene))
     image = SequenceImage.from_node("T2", read_volume(folder / "t2.nii.gz", "T2", scene))
     centres = _labelled_points(folder / "t2_labeled_center_manual.nii.gz")
-    anchors = [levels.Vertebra(levels.name_of(v + name_offset), v + name_offset, p, "user") for v, p in centres.items()]
+    anchors = [levels.Vertebra(vertebrae.name_of(v + name_offset), v + name_offset, p, "user") for v, p in centres.items()]
     profile = cord.measure_profile(seg.voxels > 0, seg.grid)
     level_map = levels.build_level_map(anchors, image, profile.centreline)
     ours, theirs = [], []
@@ -150,7 +150,7 @@ def lumbar(shared_data):
 def test_lumbar_bodies_from_one_anchor_match_the_manual_check(lumbar, anchor):
     image, tracked = lumbar
     manual = {name: image.grid.to_world(np.array([ijk], float))[0] for name, ijk in LUMBAR_MANUAL.items()}
-    start = levels.Vertebra(anchor, levels.code_of(anchor), manual[anchor], "user")
+    start = levels.Vertebra(anchor, vertebrae.code_of(anchor), manual[anchor], "user")
     level_map = levels.build_level_map([start], image, tracked.profile.centreline)
     found = {v.name: v.centre for v in level_map.vertebrae}
     assert [v.source for v in level_map.vertebrae].count("user") == 1
@@ -166,5 +166,5 @@ def test_lumbar_cord_ends_at_the_conus_and_is_not_compressed(lumbar):
     manual_l1 = image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0]
     level_map = levels.build_level_map([levels.Vertebra("L1", 20, manual_l1, "user")], image, tracked.profile.centreline)
     codes = level_map.codes_at(tracked.profile.centreline.points)
-    assert {levels.name_of(int(c)) for c in codes if c} >= {"T12", "L1"}
+    assert {vertebrae.name_of(int(c)) for c in codes if c} >= {"T12", "L1"}
     assert find_compression(tracked, codes, None) is None

@@ -15,10 +15,11 @@ from .cord import Cord, CordProfile, choose_sequence, cord_from_segment, looks_l
 from .errors import InputError
 from .geometry import Labelmap, voxel_indices
 from .knowledge import load
-from .levels import LevelMap, build_level_map, name_of, user_vertebrae
+from .levels import LevelMap, build_level_map, user_vertebrae
 from .masses import MassSegment, cord_wall, position, rim_enhancement_ratio, segment_mass
 from .regions import SequenceImage
 from .study import Study
+from .vertebrae import name_of
 
 
 def settings() -> dict:

@@ -1,4 +1,4 @@
-"""Vertebral levels: names and Spinal Cord Toolbox codes, points, detection from one anchor, mapping.
+"""Vertebral levels: points, detection from one anchor, mapping (names and codes: vertebrae.py).
 
 A level is a vertebra; its boundaries are planes through the centres of the discs above and
 below it, perpendicular to the spine. Points the user labelled always win; the other bodies are
@@ -6,7 +6,6 @@ found along the spine from the marrow/disc alternation of the image, guided by t
 centreline, and named by counting from the nearest user point.
 """
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,39 +16,9 @@ from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frame, sample_neares
 from .errors import InputError
 from .knowledge import load
 from .regions import SequenceImage
+from .vertebrae import code_of, is_valid_code, name_of
 
-_NAME = re.compile(r"^\s*([CTLS])\s*(\d{1,2})\s*$", re.IGNORECASE)
 _ON_PLANE_MM = 1e-6
-
-
-def _coding() -> list[dict]:
-    return load("levels")["coding"]["regions"]
-
-
-def vertebra_names() -> list[str]:
-    return [f"{region['prefix']}{n}" for region in _coding() for n in range(1, region["count"] + 1)]
-
-
-def code_of(name: str, subject: str = "level") -> int:
-    """SCT integer code of a vertebra name (C3 -> 3, T5 -> 12, L1 -> 20, S1 -> 25)."""
-    match = _NAME.match(name or "")
-    if match:
-        prefix, number = match.group(1).upper(), int(match.group(2))
-        for region in _coding():
-            if region["prefix"] == prefix and 1 <= number <= region["count"]:
-                return region["offset"] + number
-    raise InputError(subject, f"'{name}' is not a vertebra name; use C1-C7, T1-T12, L1-L5 or S1-S5")
-
-
-def name_of(code: int) -> str:
-    for region in _coding():
-        if region["offset"] < code <= region["offset"] + region["count"]:
-            return f"{region['prefix']}{code - region['offset']}"
-    raise ValueError(f"{code} is not a vertebral level code (1-29)")
-
-
-def is_valid_code(code: int) -> bool:
-    return 1 <= code <= sum(region["count"] for region in _coding())
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from . import CAVEAT
 from .compression import summary_line
 from .geometry import Labelmap
 from .knowledge import load
-from .levels import code_of
 from .nodes import set_segment_mask
 from .study import Study
+from .vertebrae import code_of
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"

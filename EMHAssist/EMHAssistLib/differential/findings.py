@@ -7,13 +7,13 @@ measured is left out with what it lacks, never counted as negative evidence.
 """
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
 from ..knowledge import load
+from ..vertebrae import code_of
 from .rules import (
     ABSENT,
     OPERAND_KEYS,
@@ -26,8 +26,6 @@ from .rules import (
     knowledge,
     ratio_inputs,
 )
-
-_VERTEBRA = re.compile(r"^\s*([A-Za-z])\s*(\d{1,2})\s*$")
 
 
 @dataclass(frozen=True)
@@ -221,18 +219,8 @@ def _read_levels_spanned(test: dict, report: dict, kb: Knowledge) -> Reading | t
     span = ((report.get("levels") or {}).get(region)) or {}
     if not span.get("from") or not span.get("to"):
         return (MissingInput("levels", region),)
-    count = abs(_vertebra_code(span["to"]) - _vertebra_code(span["from"])) + 1
+    count = abs(code_of(span["to"], "report levels") - code_of(span["from"], "report levels")) + 1
     return Reading(count, count, count, f"{count} levels, {span['from']}-{span['to']}")
-
-
-def _vertebra_code(name: Any) -> int:
-    match = _VERTEBRA.match(name) if isinstance(name, str) else None
-    if match:
-        prefix, number = match.group(1).upper(), int(match.group(2))
-        for region in load("levels")["coding"]["regions"]:
-            if region["prefix"] == prefix and 1 <= number <= region["count"]:
-                return region["offset"] + number
-    raise InputError("report levels", f"{name!r} is not a vertebra name (C1-C7, T1-T12, L1-L5, S1-S5)")
 
 
 def _interval(entry: Any, where: str) -> tuple[float, float, float]:
