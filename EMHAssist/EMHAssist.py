@@ -29,14 +29,14 @@ from slicer import (
 )
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.cases import build_study, case_names, study_into_scene
-from EMHAssistLib.clinical import clinical_terms
-from EMHAssistLib.compression import summary_line
+from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
+from EMHAssistLib.inputs.clinical import clinical_terms
+from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.live import LiveAnalysis, LiveResult
-from EMHAssistLib.overlays import find_overlays, overlays_visible, set_overlays_visible
-from EMHAssistLib.panel import (
+from EMHAssistLib.outputs.overlays import find_overlays, overlays_visible, set_overlays_visible
+from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_context,
     diagnosis_id,
@@ -51,11 +51,11 @@ from EMHAssistLib.panel import (
     reveal_text,
     save_results,
 )
-from EMHAssistLib.quiz import Quiz, Reveal
-from EMHAssistLib.report import summary_text, write_json
-from EMHAssistLib.report_html import KeyImage, write_html
-from EMHAssistLib.roles import suggest_roles
-from EMHAssistLib.study import Study, region_names, sequence_roles, study_from_nodes
+from EMHAssistLib.teaching.quiz import Quiz, Reveal
+from EMHAssistLib.outputs.report import summary_text, write_json
+from EMHAssistLib.outputs.report_html import KeyImage, write_html
+from EMHAssistLib.inputs.roles import suggest_roles
+from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 
 RESULTS_TABLE_NAME = "EMHAssist results"
 REPORT_NODE_NAME = "EMHAssist report"
@@ -799,7 +799,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
 
     def test_EMHAssistBuiltInCase(self):
         """The built-in case against its noise-free images: the self-test body pytest also runs."""
-        from EMHAssistLib.selftest import run_selftest
+        from EMHAssistLib.frontends.selftest import run_selftest
 
         self.delayDisplay("Analysing the built-in case and its noise-free images")
         run_selftest(slicer.mrmlScene)
@@ -808,8 +808,8 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
     def test_EMHAssistWorkflow(self):
         """Sample Data's teaching case, live updates as an ROI moves, Find levels, and a .mrb round trip."""
         from EMHAssistLib.analysis import run_analysis
-        from EMHAssistLib.cases import DEFAULT_CASE
-        from EMHAssistLib.tables import read_results_table
+        from EMHAssistLib.teaching.cases import DEFAULT_CASE
+        from EMHAssistLib.outputs.tables import read_results_table
 
         self.delayDisplay("Loading the teaching case as Sample Data does")
         registerSampleData()
@@ -871,7 +871,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
 
     def test_EMHAssistPanel(self):
         """The panel shows statuses, the levels line and the differential once a case is loaded."""
-        from EMHAssistLib.cases import DEFAULT_CASE
+        from EMHAssistLib.teaching.cases import DEFAULT_CASE
 
         self.delayDisplay("Opening the module with a teaching case")
         slicer.util.selectModule("EMHAssist")
@@ -887,10 +887,10 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
     def test_EMHAssistSegmentStatistics(self):
         """The Segment Statistics plugin gives EMHAssist's ratios for segments named like regions."""
         import SegmentStatistics
-        from EMHAssistLib.cases import DEFAULT_CASE
-        from EMHAssistLib.geometry import voxel_indices
-        from EMHAssistLib.nodes import box_of_roi, grid_of_volume, set_segment_mask
-        from EMHAssistLib.segment_statistics import segment_ratios
+        from EMHAssistLib.teaching.cases import DEFAULT_CASE
+        from EMHAssistLib.measurement.geometry import voxel_indices
+        from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_segment_mask
+        from EMHAssistLib.outputs.segment_statistics import segment_ratios
         import numpy as np
 
         self.delayDisplay("Segment Statistics with the EMHAssist ratios plugin")
@@ -916,10 +916,10 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
     def test_EMHAssistQuiz(self):
         """A quiz case opens with its answer hidden; ROIs on the reference boxes and the right pick
         reveal a right verdict, Dice 1 for every region, the learner's results and the reference boxes."""
-        from EMHAssistLib.cases import DEFAULT_CASE, box_of_spec
-        from EMHAssistLib.nodes import set_roi_box
-        from EMHAssistLib.quiz import REFERENCE_ATTRIBUTE
-        from EMHAssistLib.tables import read_results_table
+        from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec
+        from EMHAssistLib.inputs.nodes import set_roi_box
+        from EMHAssistLib.teaching.quiz import REFERENCE_ATTRIBUTE
+        from EMHAssistLib.outputs.tables import read_results_table
 
         self.delayDisplay("Opening the built-in case as a quiz")
         slicer.util.selectModule("EMHAssist")

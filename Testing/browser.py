@@ -51,7 +51,7 @@ def served(source: str) -> Iterator[str]:
         port = probe.getsockname()[1]
     with tempfile.TemporaryFile("w+") as log:  # a pipe nobody reads could fill and stall the server
         server = subprocess.Popen(
-            [sys.executable, "-m", "EMHAssistLib.cli", "serve", source, "--port", str(port)],
+            [sys.executable, "-m", "EMHAssistLib.frontends.cli", "serve", source, "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from EMHAssistLib.scene import new_headless_scene
+from EMHAssistLib.inputs.scene import new_headless_scene
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -11,9 +11,9 @@ import pytest
 import SimpleITK as sitk
 from small_case import VALUES, grid_for, roi_box, write_small_case
 
-from EMHAssistLib.cli import main
-from EMHAssistLib.geometry import voxel_indices
-from EMHAssistLib.nodes import set_segment_mask
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.measurement.geometry import voxel_indices
+from EMHAssistLib.inputs.nodes import set_segment_mask
 
 
 @pytest.fixture

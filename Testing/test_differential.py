@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.clinical import clinical_terms, validate_clinical
+from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.differential import Knowledge, assess, explain, knowledge, rank, summary_lines
 from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError

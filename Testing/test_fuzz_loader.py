@@ -44,7 +44,7 @@ def damage(content: bytes, mutation: str, rng: np.random.Generator) -> bytes:
 
 def run_once(case: Path, stderr_file: Path) -> int:
     """`emhassist analyze case` in this process, with everything written to fd 2 caught."""
-    from EMHAssistLib.cli import main
+    from EMHAssistLib.frontends.cli import main
 
     saved = os.dup(2)
     with open(stderr_file, "w") as caught:

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from EMHAssistLib import cord, levels, vertebrae
-from EMHAssistLib.casefolder import read_point_list, read_volume
-from EMHAssistLib.compression import find_compression
+from EMHAssistLib.spine import cord
+from EMHAssistLib.spine import levels
+from EMHAssistLib.spine import vertebrae
+from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
+from EMHAssistLib.spine.compression import find_compression
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.geometry import Box
-from EMHAssistLib.regions import SequenceImage
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.measurement.regions import SequenceImage
 
 # Body centres read by eye on the mid-sagittal slices (i = 17-21) of t2_lumbar, as (i, j, k) voxels;
 # the reading and the naming argument are in docs/levels-and-compression.md.
@@ -135,7 +137,7 @@ def test_sct_body_centre_file_names_one_level_above_the_labelled_cord(shared_dat
 
 @pytest.fixture(scope="module")
 def lumbar(shared_data):
-    from EMHAssistLib.scene import new_headless_scene
+    from EMHAssistLib.inputs.scene import new_headless_scene
 
     scene = new_headless_scene()
     volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)

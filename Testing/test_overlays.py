@@ -9,11 +9,11 @@ from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
 from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.compression import summary_line
+from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.nodes import labelmap_of_segment
-from EMHAssistLib.study import Study
-from EMHAssistLib.overlays import (
+from EMHAssistLib.inputs.nodes import labelmap_of_segment
+from EMHAssistLib.inputs.study import Study
+from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
     compressed_levels,
     differential_label,
@@ -354,7 +354,7 @@ def built_in_case():
     from trame_slicer.core import SlicerApp
 
     from EMHAssistLib.analysis import run_analysis
-    from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
+    from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
     app = SlicerApp()
     study = study_into_scene(build_study(DEFAULT_CASE), app.scene)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from EMHAssistLib import phantom
+from EMHAssistLib.teaching import phantom
 from EMHAssistLib.errors import InputError
 
 CASE = "mds_t5_t8"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from EMHAssistLib.geometry import Box, Grid, Labelmap, voxel_indices
-from EMHAssistLib.ratios import enhancement, ratio_of_means
-from EMHAssistLib.regions import statistics
+from EMHAssistLib.measurement.geometry import Box, Grid, Labelmap, voxel_indices
+from EMHAssistLib.measurement.ratios import enhancement, ratio_of_means
+from EMHAssistLib.measurement.regions import statistics
 
 EXAMPLES = settings(max_examples=60, deadline=None)
 

@@ -11,8 +11,8 @@ from overlay_case import MASKS, REPORT, VERTEBRAE
 from small_case import TISSUE_BLOCKS, small_study
 
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.overlays import draw_overlays, set_overlays_visible
-from EMHAssistLib.render import SliceRenderer, SliceShot, write_png
+from EMHAssistLib.outputs.overlays import draw_overlays, set_overlays_visible
+from EMHAssistLib.outputs.render import SliceRenderer, SliceShot, write_png
 
 STYLE = load("overlays")
 SAGITTAL = SliceShot("Sagittal", (0.0, -5.0, 5.0), (200, 300), 80.0)
@@ -257,8 +257,8 @@ def test_a_built_in_cases_differential_label_stays_inside_the_browsers_and_the_r
     from trame_slicer.core import SlicerApp
 
     from EMHAssistLib.analysis import run_analysis
-    from EMHAssistLib.cases import build_study, study_into_scene
-    from EMHAssistLib.key_images import focus_point, shot
+    from EMHAssistLib.teaching.cases import build_study, study_into_scene
+    from EMHAssistLib.outputs.key_images import focus_point, shot
 
     app = SlicerApp()
     slicer.mrmlScene = app.scene

@@ -22,14 +22,14 @@ from test_cli import corrupt, write_dicom_series
 from vtk.util import numpy_support
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.casefolder import load_case_folder, save_case_folder
-from EMHAssistLib.cases import DEFAULT_CASE, build_study, study_into_scene
-from EMHAssistLib.cli import main
-from EMHAssistLib.compression import summary_line
+from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.report import ratio_text
-from EMHAssistLib.scene import new_headless_scene
+from EMHAssistLib.outputs.report import ratio_text
+from EMHAssistLib.inputs.scene import new_headless_scene
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
 CAVEAT_START = "Research and teaching use only"

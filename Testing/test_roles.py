@@ -3,8 +3,8 @@ auto-filled selectors, and the case folder's exact role names."""
 
 import pytest
 
-from EMHAssistLib.roles import recognise_role, role_of_name, suggest_roles
-from EMHAssistLib.study import sequence_roles
+from EMHAssistLib.inputs.roles import recognise_role, role_of_name, suggest_roles
+from EMHAssistLib.inputs.study import sequence_roles
 
 
 @pytest.mark.parametrize("role", sequence_roles())

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from small_case import VALUES, roi_box, small_study
 
-from EMHAssistLib.geometry import voxel_indices
+from EMHAssistLib.measurement.geometry import voxel_indices
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.nodes import grid_of_volume, set_segment_mask
-from EMHAssistLib.segment_statistics import ratio_keys, segment_ratios
+from EMHAssistLib.inputs.nodes import grid_of_volume, set_segment_mask
+from EMHAssistLib.outputs.segment_statistics import ratio_keys, segment_ratios
 
 
 def region_segmentation(scene, volume, names):

@@ -3,7 +3,7 @@ and its checks shown to fail when they should."""
 
 import pytest
 
-from EMHAssistLib.selftest import (
+from EMHAssistLib.frontends.selftest import (
     NOISE_FREE_SUFFIX,
     RATIO_TOLERANCE,
     RESULTS_TABLE_NAME,
@@ -12,7 +12,7 @@ from EMHAssistLib.selftest import (
     check_table_holds_report,
     run_selftest,
 )
-from EMHAssistLib.tables import write_results_table
+from EMHAssistLib.outputs.tables import write_results_table
 
 
 def test_selftest_passes_on_the_built_in_case(scene):

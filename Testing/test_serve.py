@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from browser import Browser, chromium_path, served
-from EMHAssistLib.cases import box_of_spec, build_study
+from EMHAssistLib.teaching.cases import box_of_spec, build_study
 from EMHAssistLib.knowledge import load
 
 CASE = "mds_t5_t8"
@@ -149,8 +149,8 @@ def _wait(check, timeout_s: float, what: str):
 
 
 def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
-    from EMHAssistLib.casefolder import save_case_folder
-    from EMHAssistLib.cases import study_into_scene
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.teaching.cases import study_into_scene
 
     folder = tmp_path / CASE
     save_case_folder(study_into_scene(build_study(CASE), scene), folder)
@@ -171,7 +171,7 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
 
 
 def test_serve_refuses_an_unknown_case(capsys):
-    from EMHAssistLib.cli import main
+    from EMHAssistLib.frontends.cli import main
 
     assert main(["serve", "no_such_case"]) == 2
     error = capsys.readouterr().err

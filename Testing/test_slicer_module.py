@@ -15,11 +15,11 @@ import pytest
 import slicer
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.cases import case_names
+from EMHAssistLib.teaching.cases import case_names
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.geometry import Box
-from EMHAssistLib.nodes import grid_of_volume, set_roi_box, set_segment_mask
-from EMHAssistLib.study import region_names, sequence_roles, study_from_nodes
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.inputs.nodes import grid_of_volume, set_roi_box, set_segment_mask
+from EMHAssistLib.inputs.study import region_names, sequence_roles, study_from_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "EMHAssist"
@@ -313,7 +313,7 @@ def test_ui_has_its_sections_and_declares_its_custom_widgets(ui_root):
 def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
     test_class = module_class(module_tree, "EMHAssistTest")
     source = ast.unparse(test_class)
-    assert "from EMHAssistLib.selftest import run_selftest" in source
+    assert "from EMHAssistLib.frontends.selftest import run_selftest" in source
     assert "run_selftest(slicer.mrmlScene)" in source
     text = MODULE_FILE.read_text(encoding="utf-8")
     assert not re.search(r"downloadSample|downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)

@@ -8,7 +8,7 @@ import slicer
 import vtk
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
+from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
 
 REPORT = {
     "schema": "emhassist.report/1",

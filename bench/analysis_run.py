@@ -29,8 +29,8 @@ from pathlib import Path
 import slicer
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.casefolder import load_case_folder
-from EMHAssistLib.scene import new_headless_scene
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.inputs.scene import new_headless_scene
 
 
 def status_kib(field: str) -> int:

@@ -11,9 +11,10 @@ import numpy as np
 
 from common import Timing, load_average, machine, milliseconds, timed_runs
 
-from EMHAssistLib import cord, levels
-from EMHAssistLib.geometry import Box, Grid
-from EMHAssistLib.regions import SequenceImage
+from EMHAssistLib.spine import cord
+from EMHAssistLib.spine import levels
+from EMHAssistLib.measurement.geometry import Box, Grid
+from EMHAssistLib.measurement.regions import SequenceImage
 
 RUNS = 7
 TARGET_S = 1.0

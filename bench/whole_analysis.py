@@ -15,8 +15,8 @@ from pathlib import Path
 from common import BENCH_DIR, IN_PLANE_SIZES, REFERENCE_SIZE, load_average, machine, milliseconds, print_table, repeats_at
 from synthetic_study import build_study
 
-from EMHAssistLib.casefolder import save_case_folder
-from EMHAssistLib.scene import new_headless_scene
+from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.inputs.scene import new_headless_scene
 
 ANALYSIS_TARGET_S = 1.5
 MEMORY_TARGET = 1.5  # peak memory of the analysis as a multiple of the loaded volumes' bytes

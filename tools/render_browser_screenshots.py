@@ -18,7 +18,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 from browser import Browser, served
-from EMHAssistLib.cases import DEFAULT_CASE, box_of_spec, build_study
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study
 
 SETTLE_S = 4.0  # real time for the remote views to stream their latest frames
 

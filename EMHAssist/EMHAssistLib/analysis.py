@@ -7,16 +7,16 @@ changes a node, so ROIs, segments and earlier results stay as the user left them
 from dataclasses import dataclass
 
 from . import CAVEAT
-from .clinical import validate_clinical
-from .compression import LevelsOutcome
-from .compression import assess as assess_levels
 from .differential import assess as assess_differential
 from .errors import InputError
-from .geometry import Labelmap
+from .inputs.clinical import validate_clinical
+from .inputs.study import Study, region_names, sequence_roles
 from .knowledge import load
-from .ratios import enhancement, region_ratios, sequence_ratios
-from .regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
-from .study import Study, region_names, sequence_roles
+from .measurement.geometry import Labelmap
+from .measurement.ratios import enhancement, region_ratios, sequence_ratios
+from .measurement.regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
+from .spine.compression import LevelsOutcome
+from .spine.compression import assess as assess_levels
 
 SCHEMA = "emhassist.report/1"
 

@@ -16,14 +16,14 @@ import numpy as np
 import slicer
 
 from .analysis import Analysis, assemble, read_sequences
-from .clinical import validate_clinical
-from .compression import LevelsOutcome
-from .compression import assess as assess_levels
 from .errors import InputError
-from .geometry import Box, Grid, Labelmap, Shape
-from .nodes import box_of_roi, node_to_world
-from .regions import RegionMeasurement, SequenceImage, measure_region
-from .study import RegionSource, Study, region_names
+from .inputs.clinical import validate_clinical
+from .inputs.nodes import box_of_roi, node_to_world
+from .inputs.study import RegionSource, Study, region_names
+from .measurement.geometry import Box, Grid, Labelmap, Shape
+from .measurement.regions import RegionMeasurement, SequenceImage, measure_region
+from .spine.compression import LevelsOutcome
+from .spine.compression import assess as assess_levels
 
 # Regions whose shapes the levels step reads: moving any other region leaves levels as they were.
 LEVEL_REGIONS = ("cord", "mass")

@@ -1,6 +1,6 @@
 """Segment Statistics plugin: EMHAssist's region ratios as columns of the Segment Statistics table.
 
-A thin adapter: the measurement is EMHAssistLib.segment_statistics, which is tested headless; this
+A thin adapter: the measurement is EMHAssistLib.outputs.segment_statistics, which is tested headless; this
 class only reads the segmentation and volume Segment Statistics was given.
 """
 
@@ -11,7 +11,7 @@ from SegmentStatisticsPlugins import SegmentStatisticsPluginBase
 
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.segment_statistics import ratio_keys, segment_ratios
+from EMHAssistLib.outputs.segment_statistics import ratio_keys, segment_ratios
 
 
 class EMHAssistRatiosPlugin(SegmentStatisticsPluginBase):

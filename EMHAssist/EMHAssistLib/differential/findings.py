@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..knowledge import load
-from ..vertebrae import code_of
+from ..spine.vertebrae import code_of
 from .rules import (
     ABSENT,
     OPERAND_KEYS,

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 
 from .. import CAVEAT
-from ..clinical import validate_clinical
+from ..inputs.clinical import validate_clinical
 from .findings import MissingInput, Observation, Unmeasured, observe
 from .rules import (
     THRESHOLD_STATUSES,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..clinical import ClinicalTerms
 from ..errors import InputError
+from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")

@@ -1,0 +1,130 @@
+"""The `emhassist` command: analyse a case folder, build and analyse a built-in case, list cases."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import CAVEAT
+from ..errors import InputError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_vtk()
+    try:
+        return args.run(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    if args.csv:
+        return _analyze_batch(args)
+    from ..analysis import run_analysis
+    from ..inputs.casefolder import load_case_folder
+    from ..inputs.scene import new_headless_scene
+    from ..outputs.report import summary_text, write_json
+
+    study = load_case_folder(Path(args.case), new_headless_scene())
+    evidence = None
+    if args.sr:
+        from ..outputs.structured_report import dicom_evidence
+
+        evidence = dicom_evidence(study)  # refused before the analysis runs, not after
+    analysis = run_analysis(study)
+    if args.json:
+        write_json(analysis.report, Path(args.json))
+    if args.html:
+        from ..outputs.key_images import key_images
+        from ..outputs.report_html import write_html
+
+        write_html(analysis.report, key_images(study, analysis), Path(args.html))
+    if evidence is not None:
+        from ..outputs.structured_report import write_structured_report
+
+        write_structured_report(analysis.report, evidence, Path(args.sr))
+    if not (args.json or args.html or args.sr):
+        print(summary_text(analysis.report), end="")
+    return 0
+
+
+def _analyze_batch(args: argparse.Namespace) -> int:
+    from ..outputs.batch import analyze_cases
+
+    if args.json or args.html or args.sr:
+        raise InputError("--csv", "analyses a folder of case folders; --json, --html and --sr take a single case")
+    return 0 if analyze_cases(Path(args.case), Path(args.csv)) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..analysis import analyze
+    from ..inputs.casefolder import load_case_folder, save_case_folder
+    from ..inputs.scene import new_headless_scene
+    from ..outputs.report import summary_text, write_json
+    from ..teaching.cases import DEFAULT_CASE, build_study, study_into_scene
+
+    name = args.case or DEFAULT_CASE
+    out = Path(args.out)
+    case_folder = out / "cases" / name
+    save_case_folder(study_into_scene(build_study(name), new_headless_scene()), case_folder)
+    report = analyze(load_case_folder(case_folder, new_headless_scene()))
+    write_json(report, out / f"{name}.json")
+    text = summary_text(report)
+    (out / f"{name}.txt").write_text(text, encoding="utf-8")
+    print(text, end="")
+    print(f"\nCase folder: {case_folder}\nReport: {out / f'{name}.json'}, {out / f'{name}.txt'}")
+    return 0
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from ..teaching.cases import case_info, case_names
+
+    names = case_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {case_info(name).title}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    serve(args.case, args.port, args.host)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    analyze = commands.add_parser("analyze", help="analyse a case folder")
+    analyze.add_argument("case", help="folder with sequences, ROI files, levels and clinical.json (with --csv: a folder of such folders)")
+    analyze.add_argument("--json", metavar="FILE", help="write the report as JSON instead of printing a summary")
+    analyze.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with key images")
+    analyze.add_argument("--sr", metavar="FILE", help="write a DICOM Structured Report (TID 1500); the sequences must be DICOM series")
+    analyze.add_argument("--csv", metavar="FILE", help="analyse every case folder inside CASE, one CSV row per case; exit 1 if any case failed")
+    analyze.set_defaults(run=_analyze)
+    demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
+    demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")
+    demo.add_argument("--out", default="out", help="output folder (default out)")
+    demo.set_defaults(run=_demo)
+    cases = commands.add_parser("cases", help="list the built-in cases")
+    cases.set_defaults(run=_cases)
+    serve = commands.add_parser("serve", help="serve a case in a local web app: Slicer's slice views, results, quiz")
+    serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _quiet_vtk() -> None:
+    """VTK readers print their own multi-line errors; ours name the file in one line instead."""
+    import vtk
+
+    vtk.vtkObject.GlobalWarningDisplayOff()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

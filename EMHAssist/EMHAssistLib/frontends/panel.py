@@ -1,0 +1,178 @@
+"""The Slicer panel's Qt-free side: its fields turned into inputs, results kept in the scene.
+
+The module widget only reads widgets and calls these; everything here runs headless on real MRML
+and is tested there. Results live in nodes the parameter node references (the results table, the
+report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brings them all back.
+"""
+
+import json
+from dataclasses import dataclass
+
+import slicer
+import vtk
+
+from ..analysis import SCHEMA, Analysis, read_sequences
+from ..errors import InputError
+from ..inputs.clinical import validate_clinical
+from ..inputs.study import Study
+from ..knowledge import load
+from ..outputs.overlays import OverlayNodes, draw_overlays, evidence_lines
+from ..outputs.tables import write_results_table
+from ..spine.compression import assess as assess_levels
+from ..spine.levels import level_point_node
+from ..teaching.cases import case_names
+from ..teaching.quiz import Quiz, Reveal, verdict
+
+AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
+REPORT_ATTRIBUTE = "EMHAssist.schema"
+
+
+def clinical_context(age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "") -> dict:
+    """The checked clinical context from the panel's fields; empty fields are simply not stated."""
+    raw: dict = {"conditions": list(conditions), "findings": list(findings)}
+    if age != AGE_NOT_STATED:
+        raw["age"] = age
+    if sex:
+        raw["sex"] = sex
+    if primary:
+        raw["primary"] = primary
+    return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+
+
+@dataclass(frozen=True)
+class DiagnosisRow:
+    """One line of the panel's differential: a probability bar and its expandable explanation."""
+
+    name: str
+    percent: int
+    prior_percent: int
+    explanation: str
+
+
+def differential_rows(report: dict) -> list[DiagnosisRow]:
+    rows = []
+    for diagnosis in report.get("differential") or []:
+        priors = [f"prior: {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []]
+        rows.append(DiagnosisRow(
+            name=diagnosis["name"],
+            percent=round(100 * diagnosis["probability"]),
+            prior_percent=round(100 * diagnosis["prior"]),
+            explanation="\n".join([diagnosis.get("summary", ""), *evidence_lines(diagnosis), *priors]).strip(),
+        ))
+    return rows
+
+
+def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
+    """The whole report as JSON in a text node, which saves with the scene."""
+    node.SetText(json.dumps(report, indent=2, ensure_ascii=False))
+    node.SetAttribute(REPORT_ATTRIBUTE, report["schema"])
+
+
+def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
+    if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
+        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    try:
+        report = json.loads(node.GetText() or "")
+    except json.JSONDecodeError:
+        raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    return report
+
+
+def save_results(
+    scene: slicer.vtkMRMLScene,
+    analysis: Analysis,
+    study: Study,
+    table: slicer.vtkMRMLTableNode,
+    report_node: slicer.vtkMRMLTextNode,
+) -> OverlayNodes:
+    """Table, report node and overlays for one analysis, replacing those of the last run."""
+    write_results_table(analysis.report, table)
+    write_report_node(analysis.report, report_node)
+    return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+
+
+def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLMarkupsFiducialNode:
+    """Every vertebra the images show, from the study's labelled points (one is enough), as an
+    editable point list labelled with level names; each point's description says how it was found."""
+    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+        raise InputError("levels", "place at least one point on a vertebral body and label it (T5, L1, ...)")
+    outcome = assess_levels(study, read_sequences(study))
+    if outcome.level_map is None:
+        raise InputError("levels", "; ".join(outcome.warnings) or "no level could be found")
+    return level_point_node(outcome.level_map, scene, name)
+
+
+def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
+    """Give an ROI placed by a single click (no size yet) its region's default size; True if it did.
+
+    An ROI drawn by click and drag keeps the size drawn."""
+    if min(roi.GetSize()) > 0:
+        return False
+    roi.SetSize(*load("panel")["default_roi_size_mm"][region])
+    return True
+
+
+def events_to_observe(node: slicer.vtkMRMLNode) -> tuple[int, ...]:
+    """The events by which an input node announces a change the results depend on: new voxels, a
+    moved or resized ROI, an edited segment, a level point added, moved, relabelled or removed, or
+    a parent transform changed. The panel observes these and throttles its updates."""
+    transformed = slicer.vtkMRMLTransformableNode.TransformModifiedEvent
+    if node.IsA("vtkMRMLVolumeNode"):
+        return (slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent, transformed)
+    if node.IsA("vtkMRMLSegmentationNode"):
+        return (slicer.vtkSegmentation.RepresentationModified, transformed)
+    markups = slicer.vtkMRMLMarkupsNode
+    points = (markups.PointModifiedEvent, markups.PointAddedEvent, markups.PointRemovedEvent, transformed)
+    # An ROI's size and orientation change through the node's own modified event.
+    return (vtk.vtkCommand.ModifiedEvent, *points) if node.IsA("vtkMRMLMarkupsROINode") else points
+
+
+# --- Quiz --------------------------------------------------------------------------------------
+# The panel's quiz lists cases by number: their names and titles ("abscess_t9_t11", "Mimic: ...")
+# would give the answer away.
+QUIZ_CASE_LABEL = "Case {number}"
+
+
+def quiz_case_labels() -> list[str]:
+    return [QUIZ_CASE_LABEL.format(number=number) for number in range(1, len(case_names()) + 1)]
+
+
+def quiz_case_name(label: str) -> str:
+    """The built-in case a quiz label stands for."""
+    labels = quiz_case_labels()
+    if label not in labels:
+        raise InputError(label or "quiz case", f"is not a quiz case; expected one of {', '.join(labels)}")
+    return case_names()[labels.index(label)]
+
+
+def diagnosis_names() -> list[str]:
+    """The diagnoses the learner picks from, as the panel's combo box shows them."""
+    return [choice.name for choice in Quiz.choices()]
+
+
+def diagnosis_id(name: str) -> str:
+    ids = {choice.name: choice.id for choice in Quiz.choices()}
+    if name not in ids:
+        raise InputError("diagnosis", "pick a diagnosis before the reveal" if not name else f"{name!r} is not one of the choices")
+    return ids[name]
+
+
+def reveal_text(reveal: Reveal, title: str) -> str:
+    """The reveal as the panel shows it beside the results: the verdict and the case's title, the
+    teaching points, how close the learner's boxes came to the reference ones, and the ratios that differ."""
+    lines = [verdict(reveal), f"The case: {title}", "", "Teaching points:", *(f"- {point}" for point in reveal.teaching_points)]
+    if reveal.outcome:
+        lines += ["", f"Outcome: {reveal.outcome}"]
+    lines += ["", "Your boxes against the reference (green):"]
+    lines += [
+        f"- {c.region}: Dice {c.dice:.2f}, IoU {c.iou:.2f}, centres {c.centre_distance_mm:.1f} mm apart"
+        for c in reveal.regions
+    ]
+    lines += [f"- {region}: not outlined" for region in reveal.missed_regions]
+    differing = [ratio for ratio in reveal.ratios if ratio.differ]
+    agreement = "Ratios whose 95 % intervals do not overlap the reference's:"
+    lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
+    lines += [f"- {ratio.key}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
+    return "\n".join(lines)

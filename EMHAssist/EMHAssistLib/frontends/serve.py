@@ -1,0 +1,394 @@
+"""`emhassist serve`: a local web app (trame-slicer) showing Slicer's own slice views of one case.
+
+A case folder opens with its analysis shown: overlays in the views, the levels line, the ratios,
+the differential with its explanations and the caveat. A built-in case opens as a quiz: the
+learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
+panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
+quiz's verdict. The scene is loaded when the first browser connects: slice views set up before
+then come out garbled. Headless use only; never imported inside Slicer.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import slicer
+import vtk
+
+from .. import CAVEAT
+from ..analysis import Analysis, run_analysis
+from ..errors import InputError
+from ..inputs.nodes import box_of_roi, set_roi_box
+from ..inputs.study import Study, region_names
+from ..knowledge import load
+from ..measurement.geometry import Box
+from ..outputs.overlays import draw_overlays, evidence_lines
+from ..spine.compression import summary_line
+from ..teaching.cases import case_info, case_names
+from ..teaching.quiz import LEARNER_ATTRIBUTE, Quiz, Reveal, verdict
+
+LAYOUT = "EMHAssist"
+VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
+
+
+def resolve_source(source: str) -> tuple[str, str]:
+    """("folder", path) or ("case", name); anything else is refused with the names it could be."""
+    if Path(source).is_dir():
+        return "folder", source
+    if source in case_names():
+        return "case", source
+    raise InputError(source, f"is neither a case folder nor a built-in case ({', '.join(case_names())})")
+
+
+class CaseViewer:
+    """The trame app: views on the left, the case, quiz and results on the right."""
+
+    def __init__(self, server, source: str) -> None:
+        from trame_slicer.core import LayoutManager
+        from trame_slicer.rca_view import register_rca_factories
+        from trame_slicer.views import Layout, LayoutDirection, ViewLayoutDefinition
+
+        from ..inputs.scene import new_headless_scene
+
+        self._kind, self._source = resolve_source(source)
+        self._server = server
+        self.scene = new_headless_scene()
+        self._app = self.scene.emhassist_application
+        register_rca_factories(self._app.view_manager, server)
+        self._layout = LayoutManager(self.scene, self._app.view_manager, server)
+        views = [ViewLayoutDefinition.sagittal_view(), ViewLayoutDefinition.axial_view()]
+        self._layout.register_layout_dict({LAYOUT: Layout(LayoutDirection.Horizontal, views)})
+        self._layout.set_layout(LAYOUT)
+        self.study: Study | None = None
+        self.quiz: Quiz | None = None
+        self._init_state()
+        self._build_ui()
+        server.controller.on_client_connected.add(self._load_once)
+        server.state.change("sequence")(self._show_sequence)
+        server.state.change("roi_edit")(self._edit_roi)
+
+    # --- loading ------------------------------------------------------------------------------
+    def _load_once(self, **_) -> None:
+        if self.study is not None:
+            return
+        with self._server.state:  # pushed to the browser on leaving: no client event triggered this
+            try:
+                self._load()
+            except InputError as error:
+                self._server.state.error = str(error)
+
+    def _load(self) -> None:
+        state = self._server.state
+        if self._kind == "case":
+            self.quiz = Quiz(self._source, self.scene)
+            self.study = self.quiz.study
+            # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
+            state.case_title, state.case_story = "Quiz case", case_info(self._source).story
+            state.mode = "quiz"
+        else:
+            from ..inputs.casefolder import load_case_folder
+
+            self.study = load_case_folder(Path(self._source), self.scene)
+            state.case_title, state.case_story = self.study.name, ""
+            state.mode = "results"
+            self._show_analysis(run_analysis(self.study), self.study)
+        state.sequences = list(self.study.sequences)
+        state.sequence = "T2" if "T2" in self.study.sequences else state.sequences[0]
+        self._show_sequence(state.sequence)
+        self._centre_views(self._level_centre())
+        state.loaded = True
+
+    def _fail(self, error: Exception) -> None:
+        with self._server.state as state:
+            state.error = str(error)
+
+    # --- views --------------------------------------------------------------------------------
+    def _slice_views(self) -> dict[str, object]:
+        return {view.get_orientation(): view for view in self._app.view_manager.get_slice_views()}
+
+    def _show_sequence(self, sequence: str | None, **_) -> None:
+        if self.study is None or sequence not in self.study.sequences:
+            return
+        volume = self.study.sequences[sequence]
+        if volume.GetDisplayNode() is None:
+            volume.CreateDefaultDisplayNodes()  # as Slicer does when a volume is first shown
+        for view in self._slice_views().values():
+            view.set_background_volume_id(volume.GetID())
+            view.schedule_render()
+
+    def _centre_views(self, point: np.ndarray) -> None:
+        for view in self._slice_views().values():
+            view.fit_view_to_content()
+            view.get_view_node().JumpSliceByCentering(*point)
+            view.schedule_render()
+
+    def _level_centre(self) -> np.ndarray:
+        """The middle level point, on the spine's midline: where a reader starts."""
+        levels = self.study.levels
+        if levels is None or levels.GetNumberOfControlPoints() == 0:
+            return np.asarray(self.study.sequences[self._server.state.sequence].GetOrigin(), float)
+        points = slicer.util.arrayFromMarkupsControlPoints(levels)
+        return points[len(points) // 2]
+
+    def _sagittal_centre(self) -> np.ndarray:
+        slice_to_ras = slicer.util.arrayFromVTKMatrix(self._slice_views()["Sagittal"].get_view_node().GetSliceToRAS())
+        return slice_to_ras[:3, 3]
+
+    # --- quiz ---------------------------------------------------------------------------------
+    def add_roi(self) -> None:
+        region = self._server.state.quiz_region
+        try:
+            size = load("panel")["default_roi_size_mm"][region]
+            roi = self.quiz.add_roi(region, tuple(self._sagittal_centre()), tuple(size))
+        except InputError as error:
+            self._fail(error)
+            return
+        # Dragged in a view, the box's numbers in the panel follow it.
+        roi.AddObserver(vtk.vtkCommand.ModifiedEvent, self._roi_moved)
+        self._server.state.roi_selected = roi.GetID()
+        self._publish_rois()
+
+    def _roi_moved(self, roi, _event) -> None:
+        if roi.GetID() == self._server.state.roi_selected and self.quiz is not None and not self.quiz.revealed:
+            with self._server.state:
+                self._publish_rois()
+
+    def remove_roi(self, node_id: str) -> None:
+        roi = self.scene.GetNodeByID(node_id)
+        if roi is not None:
+            self.quiz.remove_roi(roi)
+        self._publish_rois()
+
+    def select_roi(self, node_id: str) -> None:
+        self._server.state.roi_selected = node_id
+        self._publish_rois()
+
+    def _edit_roi(self, roi_edit: dict | None, **_) -> None:
+        """The panel's numbers for the selected ROI (centre R, A, S and size in mm) moved it."""
+        roi = self.scene.GetNodeByID(self._server.state.roi_selected or "")
+        if roi is None or not roi_edit:
+            return
+        try:
+            center = np.array([float(roi_edit[axis]) for axis in ("R", "A", "S")])
+            size = np.array([float(roi_edit[f"size_{axis}"]) for axis in ("R", "A", "S")])
+        except (KeyError, TypeError, ValueError):
+            return  # half-typed numbers: the box stays until the field holds a number
+        if np.any(size <= 0):
+            return
+        current = box_of_roi(roi)
+        # The panel shows 0.1 mm: a box dragged in a view is not snapped back to the shown numbers.
+        if np.allclose(current.center, center, atol=0.051) and np.allclose(2 * current.half_size, size, atol=0.051):
+            return
+        set_roi_box(roi, Box(center, current.axes, size / 2))
+
+    def _publish_rois(self) -> None:
+        state = self._server.state
+        rows = []
+        for region, rois in self.quiz.learner_rois.items():
+            for roi in rois:
+                rows.append({"id": roi.GetID(), "name": roi.GetName(), "region": region})
+        state.rois = rows
+        roi = self.scene.GetNodeByID(state.roi_selected or "")
+        if roi is not None and roi.GetAttribute(LEARNER_ATTRIBUTE):
+            box = box_of_roi(roi)
+            values = dict(zip(("R", "A", "S"), np.round(box.center, 1).tolist()))
+            values.update({f"size_{axis}": v for axis, v in zip(("R", "A", "S"), np.round(2 * box.half_size, 1).tolist())})
+            state.roi_edit = values
+        else:
+            state.roi_selected, state.roi_edit = None, None
+
+    def reveal(self) -> None:
+        state = self._server.state
+        try:
+            result = self.quiz.reveal(state.quiz_pick or "")
+        except InputError as error:
+            self._fail(error)
+            return
+        state.error = ""
+        state.verdict = verdict(result)
+        state.case_title = self.quiz.info.title
+        state.teaching_points = list(result.teaching_points)
+        state.outcome = result.outcome
+        state.roi_rows = _roi_rows(result)
+        state.ratio_rows = _ratio_comparison_rows(result)
+        self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
+        mass = self.quiz.reference_rois.get("mass")
+        if mass:
+            self._centre_views(box_of_roi(mass[0]).center)
+        state.revealed = True
+
+    # --- results ------------------------------------------------------------------------------
+    def _show_analysis(self, analysis: Analysis, study: Study) -> None:
+        draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+        report = analysis.report
+        state = self._server.state
+        state.levels_line = summary_line(report.get("levels")) or "no level finding"
+        state.ranking = [
+            {
+                "rank": rank,
+                "name": diagnosis["name"],
+                "percent": f"{100 * diagnosis['probability']:.0f} %",
+                "evidence": evidence_lines(diagnosis),
+            }
+            for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
+        ]
+        state.ratios = [
+            {"key": key, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
+            for key, ratio in report.get("ratios", {}).items()
+        ]
+        state.warnings = list(report.get("warnings") or [])
+        state.results = True
+        for view in self._slice_views().values():
+            view.schedule_render()
+
+    # --- page ---------------------------------------------------------------------------------
+    def _init_state(self) -> None:
+        state = self._server.state
+        state.trame__title = "EMHAssist"
+        state.caveat = CAVEAT
+        state.update(
+            {
+                "loaded": False,
+                "error": "",
+                "mode": "",
+                "case_title": "",
+                "case_story": "",
+                "sequences": [],
+                "sequence": None,
+                "regions": region_names(),
+                "quiz_region": "mass",
+                "choices": [{"title": c.name, "value": c.id} for c in Quiz.choices()],
+                "quiz_pick": None,
+                "rois": [],
+                "roi_selected": None,
+                "roi_edit": None,
+                "revealed": False,
+                "verdict": "",
+                "teaching_points": [],
+                "outcome": "",
+                "roi_rows": [],
+                "ratio_rows": [],
+                "results": False,
+                "levels_line": "",
+                "ranking": [],
+                "ratios": [],
+                "warnings": [],
+            }
+        )
+
+    def _build_ui(self) -> None:
+        from trame.widgets import html
+        from trame.widgets import vuetify3 as v
+        from trame_vuetify.ui.vuetify3 import SinglePageLayout
+
+        with SinglePageLayout(self._server, full_height=True) as layout:
+            layout.title.set_text("EMHAssist")
+            with layout.content, html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
+                with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
+                    self._layout.initialize_layout_grid(layout)
+                with html.Div(id="panel", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
+                    self._panel_ui(html, v)
+        self.ui = layout
+
+    def _panel_ui(self, html, v) -> None:
+        v.VAlert("{{ caveat }}", id="caveat", type="warning", density="compact", variant="tonal", classes="mb-2")
+        v.VAlert("{{ error }}", id="error", v_if="error", type="error", density="compact", classes="mb-2")
+        html.Div("Loading the case…", v_if="!loaded && !error", id="loading")
+        html.H3("{{ case_title }}", id="case-title")
+        html.P("{{ case_story }}", v_if="case_story", style="font-size: 13px;")
+        v.VSelect(label="Sequence", v_model=("sequence",), items=("sequences",), density="compact", hide_details=True, classes="my-2", v_if="loaded")
+        with html.Div(v_if="mode == 'quiz'", id="quiz", classes="my-2"):
+            html.H4("Quiz: outline the regions, then pick a diagnosis")
+            html.P(
+                "An ROI is added at the centre of the sagittal view: drag its handles in the views, or type its centre and size.",
+                style="font-size: 12px;",
+            )
+            with html.Div(style="display: flex; gap: 8px; align-items: center;", v_if="!revealed"):
+                v.VSelect(label="Region", v_model=("quiz_region",), items=("regions",), density="compact", hide_details=True)
+                v.VBtn("Add ROI", id="add-roi", click=self.add_roi, color="primary", variant="tonal")
+            with html.Div(v_for="roi in rois", key="roi.id", style="display: flex; gap: 6px; align-items: center;"):
+                v.VBtn("{{ roi.name }}", size="small", variant=("roi.id == roi_selected ? 'flat' : 'text'",), click=(self.select_roi, "[roi.id]"))
+                v.VBtn("remove", size="x-small", variant="text", color="error", click=(self.remove_roi, "[roi.id]"), v_if="!revealed")
+            with html.Div(v_if="roi_edit && !revealed", style="display: grid; grid-template-columns: repeat(3, 1fr); gap: 4px;"):
+                for key, label in [("R", "centre R"), ("A", "centre A"), ("S", "centre S"), ("size_R", "size R"), ("size_A", "size A"), ("size_S", "size S")]:
+                    v.VTextField(
+                        label=f"{label} (mm)",
+                        model_value=(f"roi_edit.{key}",),
+                        update_modelValue=f"roi_edit = {{...roi_edit, {key}: $event}}",
+                        type="number",
+                        density="compact",
+                        hide_details=True,
+                    )
+            with v.VRadioGroup(v_model=("quiz_pick",), label="Your diagnosis", density="compact", disabled=("revealed",), classes="mt-2"):
+                v.VRadio(v_for="choice in choices", key="choice.value", label=("choice.title",), value=("choice.value",), id=("'pick-' + choice.value",))
+            v.VBtn("Reveal", id="reveal", click=self.reveal, color="primary", disabled=("!quiz_pick || revealed || !loaded",))
+        with html.Div(v_if="revealed", id="verdict-block", classes="my-2"):
+            html.H4("{{ verdict }}", id="verdict")
+            html.P("{{ outcome }}", style="font-size: 13px;")
+            html.B("Teaching points")
+            with html.Ul():
+                html.Li("{{ point }}", v_for="point in teaching_points", key="point")
+            html.B("Your ROIs against the reference ROIs (green boxes in the views)")
+            with html.Table(style="width: 100%; font-size: 12px;"):
+                with html.Tr():
+                    for title in ("region", "Dice", "IoU", "centre distance"):
+                        html.Th(title, style="text-align: left;")
+                with html.Tr(v_for="row in roi_rows", key="row.region"):
+                    for field in ("region", "dice", "iou", "distance"):
+                        html.Td(f"{{{{ row.{field} }}}}")
+            html.B("Ratios: yours against the reference")
+            with html.Table(style="width: 100%; font-size: 12px;"):
+                with html.Tr():
+                    for title in ("ratio", "yours", "reference", ""):
+                        html.Th(title, style="text-align: left;")
+                with html.Tr(v_for="row in ratio_rows", key="row.key"):
+                    for field in ("key", "learner", "reference", "differ"):
+                        html.Td(f"{{{{ row.{field} }}}}")
+        with html.Div(v_if="results", id="results", classes="my-2"):
+            html.H4("Levels")
+            html.P("{{ levels_line }}", id="levels-line")
+            html.H4("Differential (ranked)")
+            with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
+                html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
+                with html.Ul(style="font-size: 12px;"):
+                    html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+            html.H4("Signal-intensity ratios (95 % CI)")
+            with html.Table(id="ratios", style="width: 100%; font-size: 12px;"), html.Tr(v_for="row in ratios", key="row.key"):
+                for field in ("key", "value", "ci"):
+                    html.Td(f"{{{{ row.{field} }}}}")
+            with html.Div(v_if="warnings.length"):
+                html.H4("Warnings")
+                with html.Ul(style="font-size: 12px;"):
+                    html.Li("{{ w }}", v_for="w in warnings", key="w")
+            html.P("{{ caveat }}", style="font-size: 12px; font-style: italic;")
+
+
+def _roi_rows(result: Reveal) -> list[dict]:
+    rows = [
+        {"region": c.region, "dice": f"{c.dice:.2f}", "iou": f"{c.iou:.2f}", "distance": f"{c.centre_distance_mm:.1f} mm"}
+        for c in result.regions
+    ]
+    rows += [{"region": region, "dice": "not outlined", "iou": "", "distance": ""} for region in result.missed_regions]
+    return rows
+
+
+def _ratio_comparison_rows(result: Reveal) -> list[dict]:
+    return [
+        {
+            "key": ratio.key,
+            "learner": f"{ratio.learner:.2f}",
+            "reference": f"{ratio.reference:.2f}",
+            "differ": "differs (95 % CIs apart)" if ratio.differ else "agrees",
+        }
+        for ratio in result.ratios
+    ]
+
+
+def serve(source: str, port: int, host: str) -> None:
+    """Serve the case until interrupted; the case is checked before the server starts."""
+    resolve_source(source)
+    from trame.app import get_server
+
+    server = get_server("emhassist", client_type="vue3")
+    CaseViewer(server, source)
+    print(f"EMHAssist serving {source} at http://{host}:{port}/  ({CAVEAT})", flush=True)
+    server.start(port=port, host=host, open_browser=False, timeout=0, show_connection_info=False)

@@ -1,0 +1,117 @@
+"""MRML nodes to plain geometry and arrays, and plain masks back to segments.
+
+The only module that knows how volumes, markups ROIs and segmentations store their geometry;
+everything downstream works on `geometry.Grid`, `geometry.Box`, `geometry.Labelmap` and numpy.
+"""
+
+import numpy as np
+import slicer
+import vtk
+from vtk.util import numpy_support
+
+from ..errors import InputError
+from ..measurement.geometry import Box, Grid, Labelmap
+
+
+def node_to_world(node: slicer.vtkMRMLTransformableNode) -> np.ndarray:
+    """4x4 matrix from the node's own coordinates to world, through any linear parent transforms."""
+    transform = node.GetParentTransformNode()
+    if transform is None:
+        return np.eye(4)
+    if not transform.IsTransformToWorldLinear():
+        raise InputError(node.GetName(), "sits under a non-linear transform; harden or remove it first")
+    matrix = vtk.vtkMatrix4x4()
+    transform.GetMatrixTransformToWorld(matrix)
+    return slicer.util.arrayFromVTKMatrix(matrix)
+
+
+def grid_of_volume(volume: slicer.vtkMRMLVolumeNode) -> Grid:
+    image = volume.GetImageData()
+    if image is None:
+        raise InputError(volume.GetName(), "volume has no image data")
+    matrix = vtk.vtkMatrix4x4()
+    volume.GetIJKToRASMatrix(matrix)
+    dims = image.GetDimensions()
+    return Grid((dims[2], dims[1], dims[0]), node_to_world(volume) @ slicer.util.arrayFromVTKMatrix(matrix))
+
+
+def scalar_array(volume: slicer.vtkMRMLVolumeNode) -> np.ndarray:
+    """The voxel array of a single-component 3-D scalar volume (a view, not a copy)."""
+    check_scalar_volume(volume)
+    return slicer.util.arrayFromVolume(volume)
+
+
+def check_scalar_volume(volume: slicer.vtkMRMLVolumeNode) -> None:
+    name = volume.GetName()
+    if volume.IsA("vtkMRMLLabelMapVolumeNode"):
+        raise InputError(name, "is a label map, not an MR sequence")
+    image = volume.GetImageData()
+    if image is None:
+        raise InputError(name, "volume has no image data")
+    if image.GetNumberOfScalarComponents() != 1 or not volume.IsA("vtkMRMLScalarVolumeNode"):
+        raise InputError(name, f"has {image.GetNumberOfScalarComponents()} components per voxel; a sequence must be a scalar volume")
+    if min(image.GetDimensions()) < 1 or image.GetNumberOfPoints() == 0:
+        raise InputError(name, "volume is empty")
+
+
+def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
+    object_to_world = node_to_world(roi) @ slicer.util.arrayFromVTKMatrix(roi.GetObjectToNodeMatrix())
+    if not np.all(np.isfinite(object_to_world)):
+        raise InputError(roi.GetName(), "ROI position or orientation is not a finite number")
+    linear = object_to_world[:3, :3]
+    scale = np.linalg.norm(linear, axis=0)
+    size = np.array(roi.GetSize()) * scale
+    if not np.all(np.isfinite(size)) or np.any(size <= 0):
+        raise InputError(roi.GetName(), f"ROI has no volume (size {np.round(size, 3).tolist()} mm)")
+    return Box(center=object_to_world[:3, 3], axes=linear / scale, half_size=size / 2)
+
+
+def labelmap_of_segment(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str) -> Labelmap:
+    image = slicer.vtkOrientedImageData()
+    if not segmentation.GetBinaryLabelmapRepresentation(segment_id, image) or image.GetNumberOfPoints() == 0:
+        name = segmentation.GetSegmentation().GetSegment(segment_id).GetName()
+        raise InputError(f"{segmentation.GetName()}/{name}", "segment is empty")
+    extent = image.GetExtent()
+    dims = (extent[5] - extent[4] + 1, extent[3] - extent[2] + 1, extent[1] - extent[0] + 1)
+    mask = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims) != 0
+    matrix = vtk.vtkMatrix4x4()
+    image.GetImageToWorldMatrix(matrix)
+    extent_origin = np.eye(4)
+    extent_origin[:3, 3] = [extent[0], extent[2], extent[4]]
+    ijk_to_world = node_to_world(segmentation) @ slicer.util.arrayFromVTKMatrix(matrix) @ extent_origin
+    return Labelmap(Grid(dims, ijk_to_world), mask)
+
+
+def set_segment_mask(
+    segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str, mask: np.ndarray, grid: Grid
+) -> None:
+    """Replace a segment's voxels with a boolean mask defined on `grid`."""
+    image = slicer.vtkOrientedImageData()
+    image.SetDimensions(grid.shape[2], grid.shape[1], grid.shape[0])
+    image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
+    numpy_support.vtk_to_numpy(image.GetPointData().GetScalars())[:] = mask.astype(np.uint8).ravel()
+    image.SetImageToWorldMatrix(vtk_matrix(grid.ijk_to_world))
+    logic = slicer.vtkSlicerSegmentationsModuleLogic
+    if not logic.SetBinaryLabelmapToSegment(image, segmentation, segment_id, logic.MODE_REPLACE):
+        raise InputError(segmentation.GetName(), f"could not write segment {segment_id}")
+
+
+def set_volume_geometry(volume: slicer.vtkMRMLVolumeNode, ijk_to_world: np.ndarray) -> None:
+    volume.SetIJKToRASMatrix(vtk_matrix(ijk_to_world))
+
+
+def set_roi_box(roi: slicer.vtkMRMLMarkupsROINode, box: Box) -> None:
+    """Place an ROI node exactly on a box (centre, orientation and size)."""
+    object_to_node = np.eye(4)
+    object_to_node[:3, :3] = box.axes
+    object_to_node[:3, 3] = box.center
+    roi.SetSize(*(2 * box.half_size))
+    roi.SetAndObserveObjectToNodeMatrix(vtk_matrix(object_to_node))
+
+
+def vtk_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:
+    matrix = vtk.vtkMatrix4x4()
+    for row in range(4):
+        for column in range(4):
+            matrix.SetElement(row, column, float(array[row, column]))
+    return matrix

@@ -1,0 +1,113 @@
+"""One case as MRML nodes: sequences by role, regions by name, level points, clinical context.
+
+Both entry points fill this: the command line from a case folder, the Slicer panel from the
+parameter node. The analysis reads it and never changes the nodes.
+"""
+
+from dataclasses import dataclass, field
+
+import slicer
+
+from ..errors import InputError
+from ..knowledge import load
+from ..measurement.geometry import Shape
+from .nodes import box_of_roi, labelmap_of_segment
+
+
+def sequence_roles() -> list[str]:
+    return list(load("vocabulary")["sequences"])
+
+
+def region_names() -> list[str]:
+    return list(load("vocabulary")["regions"])
+
+
+@dataclass(frozen=True)
+class RegionSource:
+    """One markups ROI, or one segment of a segmentation, that outlines part of a region."""
+
+    node: slicer.vtkMRMLNode
+    segment_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.segment_id is None:
+            return self.node.GetName()
+        segment = self.node.GetSegmentation().GetSegment(self.segment_id)
+        return f"{self.node.GetName()}/{segment.GetName() if segment else self.segment_id}"
+
+    def shape(self) -> Shape:
+        if self.segment_id is None:
+            return box_of_roi(self.node)
+        if self.node.GetSegmentation().GetSegment(self.segment_id) is None:
+            raise InputError(self.label, "segment no longer exists")
+        return labelmap_of_segment(self.node, self.segment_id)
+
+
+@dataclass
+class Study:
+    name: str
+    sequences: dict[str, slicer.vtkMRMLScalarVolumeNode] = field(default_factory=dict)
+    regions: dict[str, list[RegionSource]] = field(default_factory=dict)
+    levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
+    clinical: dict = field(default_factory=dict)
+
+
+def study_from_nodes(
+    name: str,
+    sequences: dict[str, slicer.vtkMRMLScalarVolumeNode | None],
+    rois: dict[str, slicer.vtkMRMLMarkupsROINode | slicer.vtkMRMLSegmentationNode | None],
+    segmentation: slicer.vtkMRMLSegmentationNode | None = None,
+    levels: slicer.vtkMRMLMarkupsFiducialNode | None = None,
+    clinical: dict | None = None,
+) -> Study:
+    """A study from node selections such as the Slicer panel's; roles left unselected (None) are absent.
+
+    A region's node is a markups ROI or a segmentation (see `node_sources`). Segments of
+    `segmentation` named like a region join that region's ROI, as in a case folder, so a region
+    may be outlined by a box, by segments, or by both (their union).
+    """
+    _check_known(sequences, sequence_roles(), "sequence role")
+    _check_known(rois, region_names(), "region")
+    study = Study(name=name, levels=levels, clinical=dict(clinical or {}))
+    study.sequences = {role: node for role, node in sequences.items() if node is not None}
+    study.regions = {region: node_sources(region, node) for region, node in rois.items() if node is not None}
+    if segmentation is not None:
+        for region, sources in segment_sources(segmentation).items():
+            study.regions.setdefault(region, []).extend(sources)
+    return study
+
+
+def node_sources(region: str, node: slicer.vtkMRMLNode) -> list[RegionSource]:
+    """A region outlined by one node: an ROI, or a segmentation's segments named like the region
+    (else its only segment, as a segmentation made for one region often holds just that)."""
+    if not node.IsA("vtkMRMLSegmentationNode"):
+        return [RegionSource(node)]
+    content = node.GetSegmentation()
+    ids = [content.GetNthSegmentID(index) for index in range(content.GetNumberOfSegments())]
+    named = [segment_id for segment_id in ids if content.GetSegment(segment_id).GetName().strip().lower() == region]
+    if named:
+        return [RegionSource(node, segment_id) for segment_id in named]
+    if len(ids) == 1:
+        return [RegionSource(node, ids[0])]
+    raise InputError(node.GetName(), f"has {len(ids)} segments and none named {region}; name the {region} segment")
+
+
+def segment_sources(segmentation: slicer.vtkMRMLSegmentationNode) -> dict[str, list[RegionSource]]:
+    """The segments whose names are region names (ignoring case and spaces around), by region."""
+    known = set(region_names())
+    content = segmentation.GetSegmentation()
+    sources: dict[str, list[RegionSource]] = {}
+    for index in range(content.GetNumberOfSegments()):
+        region = content.GetNthSegment(index).GetName().strip().lower()
+        if region in known:
+            sources.setdefault(region, []).append(RegionSource(segmentation, content.GetNthSegmentID(index)))
+    if not sources:
+        raise InputError(segmentation.GetName(), f"has no segment named {', '.join(sorted(known))}")
+    return sources
+
+
+def _check_known(selection: dict, known: list[str], kind: str) -> None:
+    for name in selection:
+        if name not in known:
+            raise InputError(name, f"is not a {kind}; expected one of {', '.join(known)}")

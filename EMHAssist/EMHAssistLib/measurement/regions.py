@@ -1,0 +1,167 @@
+"""Each region measured on each sequence's own voxels: mean, median, spread, count, volume."""
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import slicer
+
+from ..errors import InputError
+from ..inputs.nodes import grid_of_volume, scalar_array
+from ..inputs.study import RegionSource
+from ..knowledge import load
+from .geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    mean: float
+    median: float
+    sd: float
+    p5: float
+    p95: float
+    n: int
+    volume_mm3: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SequenceImage:
+    """A sequence's voxels and their place in the world, read once per analysis."""
+
+    role: str
+    grid: Grid
+    voxels: np.ndarray  # numpy order [k, j, i], the volume's own array (not copied)
+
+    @classmethod
+    def from_node(cls, role: str, volume: slicer.vtkMRMLScalarVolumeNode) -> "SequenceImage":
+        return cls(role, grid_of_volume(volume), scalar_array(volume))
+
+
+@dataclass
+class RegionMeasurement:
+    stats: dict[str, RegionStats]  # by sequence role
+    warnings: list[str]
+
+
+_PERCENTILES = (5.0, 50.0, 95.0)
+# Squared deviations are summed this many values at a time, so that even a region as large as a
+# whole volume never needs a float64 copy of itself.
+_VALUES_PER_CHUNK = 1 << 20
+# 32-bit integer values are counted per level, not sorted, when they span at most this many
+# levels or four per value (8- and 16-bit values always are).
+_COUNTED_LEVELS = 1 << 16
+
+
+def statistics(values: np.ndarray, voxel_volume: float) -> RegionStats:
+    """Mean, sample SD and percentiles (interpolated linearly, numpy's default) of a region's values.
+
+    Integer voxels, as most MR volumes hold, are counted per grey level rather than sorted, and
+    their moments come from those counts: this keeps a live update of every region on every
+    sequence within a few milliseconds. Other values take one partial sort.
+    """
+    n = int(values.size)
+    positions = [q / 100 * (n - 1) for q in _PERCENTILES]
+    ranks = sorted({rank for position in positions for rank in (int(position), min(int(position) + 1, n - 1))})
+    levels = _grey_level_counts(values)
+    if levels is None:
+        ranked = np.partition(values, ranks)[ranks].astype(np.float64).tolist()
+        mean = float(values.sum(dtype=np.float64)) / n
+        squares = _sum_of_squared_deviations(values, mean)
+    else:
+        lowest, counts = levels
+        grey = np.arange(lowest, lowest + counts.size, dtype=np.float64)
+        ranked = (np.searchsorted(np.cumsum(counts), ranks, side="right") + lowest).tolist()
+        mean = float(counts @ grey) / n
+        squares = float(counts @ (grey - mean) ** 2)
+    at_rank = dict(zip(ranks, ranked))
+    p5, median, p95 = (_interpolated(at_rank, position, n) for position in positions)
+    sd = math.sqrt(squares / (n - 1)) if n > 1 else 0.0
+    return RegionStats(mean=mean, median=median, sd=sd, p5=p5, p95=p95, n=n, volume_mm3=float(n * voxel_volume))
+
+
+def _grey_level_counts(values: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """Lowest value and the count of each integer level from it up; None for non-integer values
+    or levels too spread out to count."""
+    if values.dtype.kind not in "iu" or values.dtype.itemsize > 4:
+        return None
+    lowest = int(values.min())
+    if values.dtype.itemsize > 2 and int(values.max()) - lowest > max(4 * values.size, _COUNTED_LEVELS):
+        return None
+    return lowest, np.bincount(np.subtract(values, lowest, dtype=np.intp))
+
+
+def _interpolated(at_rank: dict[int, float], position: float, n: int) -> float:
+    """The value at a fractional rank, computed as numpy's linear percentile does."""
+    below = int(position)
+    fraction = position - below
+    low, high = float(at_rank[below]), float(at_rank[min(below + 1, n - 1)])
+    return high - (high - low) * (1 - fraction) if fraction >= 0.5 else low + (high - low) * fraction
+
+
+def _sum_of_squared_deviations(values: np.ndarray, mean: float) -> float:
+    squares = 0.0
+    for start in range(0, values.size, _VALUES_PER_CHUNK):
+        deviations = np.subtract(values[start:start + _VALUES_PER_CHUNK], mean, dtype=np.float64)
+        squares += float(deviations @ deviations)
+    return squares
+
+
+def measure_region(name: str, sources: list[RegionSource], images: list[SequenceImage]) -> RegionMeasurement:
+    """Statistics of the union of a region's sources on every sequence; warnings for what is doubtful."""
+    if not sources:
+        raise InputError(name, "region has no ROI or segment")
+    shapes = [(source.label, source.shape()) for source in sources]
+    stats: dict[str, RegionStats] = {}
+    warnings: list[str] = []
+    for image in images:
+        measured = _measure_on(name, shapes, image, warnings)
+        if measured is not None:
+            stats[image.role] = measured
+    if not stats:
+        labels = ", ".join(label for label, _ in shapes)
+        if not any(overlaps(image.grid, shape) for image in images for _, shape in shapes):
+            raise InputError(labels, f"{name} region lies wholly outside every volume")
+        raise InputError(labels, f"{name} region holds no finite voxel of any sequence (smaller than a voxel, between voxel centres, or over non-finite voxels only)")
+    return RegionMeasurement(stats, warnings)
+
+
+def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStats | None:
+    values, outside = _region_values(image, shapes)
+    for label in outside:
+        warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
+    if values.size == 0:
+        warnings.append(f"{name}: no {image.role} voxel centre falls inside the region; not measured on {image.role}")
+        return None
+    finite = np.isfinite(values) if values.dtype.kind == "f" else None  # integer voxels are always finite
+    if finite is not None and not finite.all():
+        values = values[finite]
+        if values.size == 0:
+            warnings.append(f"{name}: all {finite.size} {image.role} voxels are non-finite (NaN or infinite); not measured on {image.role}")
+            return None
+        warnings.append(f"{name}: {finite.size - values.size} non-finite {image.role} voxels left out")
+    if values.size < load("measurement")["min_voxels_for_stable_ratio"]:
+        warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
+    return statistics(values, image.grid.voxel_volume)
+
+
+def _region_values(image: SequenceImage, shapes: list[tuple[str, Shape]]) -> tuple[np.ndarray, list[str]]:
+    """The region's voxel values on one image, in array order, and the labels of its shapes that
+    reach outside the image's field of view. A single box is read from the block around it,
+    several boxes or a segment through the indices of their voxels."""
+    if len(shapes) == 1 and isinstance(shapes[0][1], Box):
+        label, box = shapes[0]
+        voxels = box_voxels(image.grid, box)
+        around = image.voxels[voxels.block]
+        values = around.ravel() if voxels.mask is None else np.compress(voxels.mask.ravel(), around)  # fastest on a view
+        return values, [] if voxels.within else [label]
+    outside = [label for label, shape in shapes if not lies_within(image.grid, shape)]
+    return image.voxels.ravel()[_union_of_voxels(image.grid, shapes)], outside
+
+
+def _union_of_voxels(grid: Grid, shapes: list[tuple[str, Shape]]) -> np.ndarray:
+    """Flat indices of the voxels in any of the shapes; each shape's own are sorted and unique already."""
+    found = [voxel_indices(grid, shape) for _, shape in shapes]
+    return found[0] if len(found) == 1 else np.unique(np.concatenate(found))

@@ -1,0 +1,118 @@
+"""A report's key images: Slicer's slice views with EMHAssist's overlays, rendered offscreen as PNG.
+
+The overlays are drawn into the case's scene (as the Slicer module draws them), the study's own
+inputs (ROIs, level points) are hidden so the pictures show what the analysis found, and a sagittal
+and an axial slice through the mass are rendered on the cord's sequence, then a sagittal slice on
+every other sequence. The scene must be a live trame-slicer application's (see render.py).
+"""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import slicer
+
+from ..analysis import Analysis
+from ..inputs.nodes import grid_of_volume
+from ..inputs.study import Study
+from ..spine.compression import stated_measures
+from .overlays import draw_overlays
+from .render import Orientation, SliceRenderer, SliceShot, write_png
+from .report_html import KeyImage
+
+# The sequence the cord and mass are traced on when it is there (see compression.assess).
+PREFERRED_BACKGROUNDS = ("T2", "STIR", "T2FS", "T1", "T1C")
+# Views are centred a little behind the mass, so the labels that run back from it stay in view.
+VIEWS: dict[Orientation, dict] = {
+    "Sagittal": {"size_px": (440, 520), "field_of_view_mm": 190.0, "shift_back_mm": 25.0},
+    "Axial": {"size_px": (320, 280), "field_of_view_mm": 90.0, "shift_back_mm": 8.0},
+}
+
+
+def key_images(study: Study, analysis: Analysis) -> list[KeyImage]:
+    """Sagittal and axial views through the mass on the main sequence, a sagittal view on each other one."""
+    scene = next(iter(study.sequences.values())).GetScene()
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    hidden = _hide_inputs(study)
+    try:
+        return _render(study, analysis)
+    finally:
+        for node in hidden:
+            node.GetDisplayNode().SetVisibility(True)
+
+
+def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
+    scene = next(iter(study.sequences.values())).GetScene()
+    main = next((role for role in PREFERRED_BACKGROUNDS if role in study.sequences), next(iter(study.sequences)))
+    focus = focus_point(study, analysis)
+    axial_through = axial_level(analysis.report, focus)
+    plan = [(main, "Sagittal", focus), (main, "Axial", axial_through)]
+    plan += [(role, "Sagittal", focus) for role in study.sequences if role != main]
+    images = []
+    with SliceRenderer(scene) as renderer, tempfile.TemporaryDirectory() as folder:
+        for role, orientation, through in plan:
+            pixels = renderer.render(study.sequences[role], shot(orientation, through))
+            path = Path(folder) / f"{role}-{orientation}.png"
+            write_png(pixels, path)
+            caption = _caption(analysis.report, orientation) if role == main else f"The same sagittal slice on {role}."
+            images.append(KeyImage(f"{role} {orientation.lower()}", caption, path.read_bytes()))
+    return images
+
+
+def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
+    """Where the views are centred: the bulk of the grown mass on the levels' mid-sagittal plane,
+    else the centre of the mass region (or of the cord region), else of the first sequence."""
+    mass = analysis.mass_mask
+    if mass is not None and mass.mask.any():
+        k, j, i = np.nonzero(mass.mask)
+        bulk = np.median(mass.grid.to_world(np.stack([i, j, k], axis=1).astype(float)), axis=0)
+        vertebrae = (analysis.report.get("levels") or {}).get("vertebrae") or []
+        if vertebrae:
+            bulk[0] = np.median([vertebra["centre"][0] for vertebra in vertebrae])
+        return bulk
+    for region in ("mass", "cord"):
+        if study.regions.get(region):
+            return study.regions[region][0].shape().corners_world().mean(axis=0)
+    return grid_of_volume(next(iter(study.sequences.values()))).corners_world().mean(axis=0)
+
+
+def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
+    """The axial plane through the body centre of the most compressed level, else through the focus."""
+    levels = report.get("levels") or {}
+    worst = (levels.get("compression") or {}).get("at")
+    through = np.array(focus, dtype=float)
+    for vertebra in levels.get("vertebrae") or []:
+        if vertebra["name"] == worst:
+            through[2] = vertebra["centre"][2]
+    return through
+
+
+def _caption(report: dict, orientation: Orientation) -> str:
+    compression = (report.get("levels") or {}).get("compression")
+    if orientation == "Axial" and compression:
+        stated = ", ".join(f"{name} {percent:.0f} %" for name, percent in stated_measures(compression))
+        return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
+    if orientation == "Axial":
+        return "Axial slice through the mass."
+    return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."
+
+
+def shot(orientation: Orientation, through: np.ndarray) -> SliceShot:
+    view = VIEWS[orientation]
+    centre = np.array(through, dtype=float)
+    centre[1] -= view["shift_back_mm"]
+    return SliceShot(orientation, tuple(float(v) for v in centre), view["size_px"], view["field_of_view_mm"])
+
+
+def _hide_inputs(study: Study) -> list[slicer.vtkMRMLNode]:
+    """Hide the visible inputs; the ones hidden, to be shown again."""
+    inputs: list[slicer.vtkMRMLNode] = [source.node for sources in study.regions.values() for source in sources]
+    if study.levels is not None:
+        inputs.append(study.levels)
+    hidden = []
+    for node in inputs:
+        node.CreateDefaultDisplayNodes()
+        if node.GetDisplayNode().GetVisibility():
+            node.GetDisplayNode().SetVisibility(False)
+            hidden.append(node)
+    return hidden

@@ -1,0 +1,427 @@
+"""The analysis drawn into the MRML scene: segments, labelled levels and the differential beside the mass.
+
+Every node lives under one subject-hierarchy folder per case, so the overlays save with the scene,
+hide and show with the folder's visibility, and are replaced, never duplicated, when the analysis
+runs again. A report section that is absent draws nothing. MRML only, no Qt: the same code runs
+inside Slicer and headless. Colours, wording and placement come from `data/overlays.json`. Text
+nodes are not drawn in views; the explanation node holds the full reasoning for the module panel
+and the saved scene.
+"""
+
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+import numpy as np
+import slicer
+import vtk
+
+from .. import CAVEAT
+from ..inputs.nodes import set_segment_mask
+from ..inputs.study import Study
+from ..knowledge import load
+from ..measurement.geometry import Labelmap
+from ..spine.compression import summary_line
+from ..spine.vertebrae import code_of
+
+CASE_ATTRIBUTE = "EMHAssist.case"
+ROLE_ATTRIBUTE = "EMHAssist.overlay"
+# Slicer's folder plugin marks a folder's display node so that node selectors do not offer it.
+_EXCLUDE_FROM_SELECTORS = "SubjectHierarchy.ExcludeFromPotentialNodesList"
+
+
+@dataclass(frozen=True)
+class OverlayNodes:
+    """The nodes drawn for one case; a field is None when the report had nothing to draw for it."""
+
+    folder: int  # subject-hierarchy item holding every node below
+    explanation: slicer.vtkMRMLTextNode
+    segments: slicer.vtkMRMLSegmentationNode | None = None
+    levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
+    mass_extent: slicer.vtkMRMLMarkupsLineNode | None = None
+    differential: slicer.vtkMRMLMarkupsFiducialNode | None = None
+
+    def by_role(self) -> dict[str, slicer.vtkMRMLNode]:
+        """The nodes that exist, keyed by the field name they are stored under."""
+        roles = (field.name for field in fields(self) if field.name != "folder")
+        return {role: getattr(self, role) for role in roles if getattr(self, role) is not None}
+
+
+def draw_overlays(
+    scene: slicer.vtkMRMLScene,
+    report: dict,
+    study: Study,
+    *,
+    mass_mask: Labelmap | None = None,
+    cord_mask: Labelmap | None = None,
+) -> OverlayNodes:
+    """Draw `report` for `study`, replacing whatever an earlier run drew for the same case.
+
+    The masks become the mass and cord segments. Without a mass mask, the study's own mass
+    regions (ROIs or segments) still place the extent bracket and the differential label.
+    Nodes that others filed in the case's folder (a results table, say) are left alone.
+    """
+    folder = overlay_folder(scene, study.name)
+    _remove_overlay_nodes(scene, folder)
+    levels = report.get("levels") or {}
+    mass = _MassOutline.of(study, mass_mask, levels.get("vertebrae") or [])
+    overlays = OverlayNodes(
+        folder=folder,
+        explanation=_explanation_node(scene, study.name, report),
+        segments=_segments_node(scene, study.name, {"mass": mass_mask, "cord": cord_mask}),
+        levels=_levels_node(scene, study.name, levels),
+        mass_extent=_mass_extent_node(scene, study.name, levels.get("mass"), mass),
+        differential=_differential_node(scene, study.name, report.get("differential"), mass),
+    )
+    hierarchy = subject_hierarchy(scene)
+    for role, node in overlays.by_role().items():
+        node.SetAttribute(ROLE_ATTRIBUTE, role)
+        node.SetAttribute(CASE_ATTRIBUTE, study.name)
+        _file_under(hierarchy, folder, node)
+    return overlays
+
+
+def find_overlays(scene: slicer.vtkMRMLScene, case: str) -> OverlayNodes | None:
+    """The overlays drawn for `case`, as found in the scene (for example after loading a `.mrb`)."""
+    folder = _existing_folder(subject_hierarchy(scene), case)
+    if folder is None:
+        return None
+    nodes = {node.GetAttribute(ROLE_ATTRIBUTE): node for node in _overlay_nodes(scene, folder)}
+    if "explanation" not in nodes:
+        return None
+    return OverlayNodes(folder=folder, **nodes)
+
+
+def set_overlays_visible(scene: slicer.vtkMRMLScene, folder: int, visible: bool) -> None:
+    """Show or hide everything in the folder at once, as the folder's eye in the Data module does."""
+    subject_hierarchy(scene).GetItemDataNode(folder).SetVisibility(visible)
+
+
+def overlays_visible(scene: slicer.vtkMRMLScene, folder: int) -> bool:
+    return bool(subject_hierarchy(scene).GetItemDataNode(folder).GetVisibility())
+
+
+def remove_overlays(scene: slicer.vtkMRMLScene, case: str) -> bool:
+    """Remove the case's overlay nodes and its folder; False when there was nothing to remove.
+
+    Nodes that others filed in the folder move up to the scene instead of going with it.
+    """
+    hierarchy = subject_hierarchy(scene)
+    folder = _existing_folder(hierarchy, case)
+    if folder is None:
+        return False
+    _remove_overlay_nodes(scene, folder)
+    for child in _children(hierarchy, folder):
+        hierarchy.SetItemParent(child, hierarchy.GetSceneItemID())
+    display = hierarchy.GetItemDataNode(folder)
+    hierarchy.RemoveItem(folder, False, False)
+    scene.RemoveNode(display)
+    return True
+
+
+def overlay_folder(scene: slicer.vtkMRMLScene, case: str) -> int:
+    """The case's subject-hierarchy folder, made (with its display node) if it does not exist yet."""
+    hierarchy = subject_hierarchy(scene)
+    folder = _existing_folder(hierarchy, case)
+    if folder is not None:
+        return folder
+    name = load("overlays")["folder"].format(case=case)
+    folder = hierarchy.CreateFolderItem(hierarchy.GetSceneItemID(), name)
+    hierarchy.SetItemAttribute(folder, CASE_ATTRIBUTE, case)
+    _add_folder_display_node(scene, hierarchy, folder, name)
+    return folder
+
+
+def subject_hierarchy(scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLSubjectHierarchyNode:
+    return slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+
+
+def differential_label(differential: list[dict]) -> str:
+    """The top diagnoses with probabilities, the key finding for the first, and the caveat, one per line."""
+    style = load("overlays")["differential"]
+    lines = [
+        style["diagnosis"].format(name=_short_name(diagnosis), percent=100 * diagnosis["probability"])
+        for diagnosis in differential[: style["top"]]
+    ]
+    finding = key_finding(differential[0])
+    if finding:
+        lines += _wrapped(style["key_finding"].format(finding=finding), style["wrap_chars"])
+    lines += _wrapped(style["caveat"], style["wrap_chars"])
+    return "\n".join(lines)
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    # Never split "0.29-0.31": a range broken at its hyphen reads as two numbers.
+    return textwrap.wrap(text, width, break_on_hyphens=False)
+
+
+def key_finding(diagnosis: dict) -> str | None:
+    """The stated finding of the strongest evidence for a diagnosis (largest log likelihood ratio)."""
+    supporting = [item for item in diagnosis.get("evidence") or [] if item.get("supports")]
+    if not supporting:
+        return None
+    return max(supporting, key=lambda item: item["weight"])["finding"]
+
+
+def explanation_text(case: str, report: dict) -> str:
+    """The whole reading in plain text: caveat, levels, every diagnosis with its evidence, warnings."""
+    style = load("overlays")["explanation"]
+    blocks = [style["title"].format(case=case), report.get("caveat") or CAVEAT]
+    levels_line = summary_line(report.get("levels"))
+    if levels_line:
+        blocks.append(style["levels"].format(summary=levels_line))
+    if report.get("differential"):
+        blocks.append(_differential_block(style, report["differential"]))
+    if (report.get("next_best") or {}).get("text"):
+        blocks.append(style["next_best"].format(text=report["next_best"]["text"]))
+    if report.get("warnings"):
+        blocks.append("\n".join([style["warnings_heading"], *(f"- {warning}" for warning in report["warnings"])]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _add_folder_display_node(
+    scene: slicer.vtkMRMLScene, hierarchy: slicer.vtkMRMLSubjectHierarchyNode, folder: int, name: str
+) -> None:
+    # Slicer's folder plugin keeps a folder's visibility in a folder display node, and the
+    # displayable managers apply it to every node below: that is what makes the folder toggle.
+    display = scene.AddNewNodeByClass("vtkMRMLFolderDisplayNode", name)
+    display.SetHideFromEditors(False)
+    display.SetAttribute(_EXCLUDE_FROM_SELECTORS, "1")
+    own_item = hierarchy.GetItemByDataNode(display)
+    if own_item:
+        hierarchy.RemoveItem(own_item, False, False)
+    hierarchy.SetItemDataNode(folder, display)
+
+
+def _existing_folder(hierarchy: slicer.vtkMRMLSubjectHierarchyNode, case: str) -> int | None:
+    for item in _children(hierarchy, hierarchy.GetSceneItemID(), recursive=True):
+        if hierarchy.GetItemAttribute(item, CASE_ATTRIBUTE) == case and hierarchy.GetItemLevel(item) == "Folder":
+            return item
+    return None
+
+
+def _children(hierarchy: slicer.vtkMRMLSubjectHierarchyNode, item: int, recursive: bool = False) -> list[int]:
+    ids = vtk.vtkIdList()
+    hierarchy.GetItemChildren(item, ids, recursive)
+    return [ids.GetId(index) for index in range(ids.GetNumberOfIds())]
+
+
+def _overlay_nodes(scene: slicer.vtkMRMLScene, folder: int) -> Iterator[slicer.vtkMRMLNode]:
+    hierarchy = subject_hierarchy(scene)
+    for item in _children(hierarchy, folder):
+        node = hierarchy.GetItemDataNode(item)
+        if node is not None and node.GetAttribute(ROLE_ATTRIBUTE):
+            yield node
+
+
+def _remove_overlay_nodes(scene: slicer.vtkMRMLScene, folder: int) -> None:
+    hierarchy = subject_hierarchy(scene)
+    for node in list(_overlay_nodes(scene, folder)):
+        # Removing a node takes neither its display and storage nodes nor (without Slicer's
+        # subject-hierarchy plugins) its item with it; left behind, they would pile up.
+        helpers = []
+        if node.IsA("vtkMRMLDisplayableNode"):
+            helpers += [node.GetNthDisplayNode(index) for index in range(node.GetNumberOfDisplayNodes())]
+        if node.IsA("vtkMRMLStorableNode"):
+            helpers += [node.GetNthStorageNode(index) for index in range(node.GetNumberOfStorageNodes())]
+        hierarchy.RemoveItem(hierarchy.GetItemByDataNode(node), False, False)
+        for leftover in [node, *helpers]:
+            if leftover is not None and scene.IsNodePresent(leftover):
+                scene.RemoveNode(leftover)
+
+
+def _file_under(hierarchy: slicer.vtkMRMLSubjectHierarchyNode, folder: int, node: slicer.vtkMRMLNode) -> None:
+    # Inside Slicer every new node already has an item; headless scenes have no plugin making one.
+    item = hierarchy.GetItemByDataNode(node)
+    if item:
+        hierarchy.SetItemParent(item, folder)
+    else:
+        hierarchy.CreateItem(folder, node)
+
+
+@dataclass(frozen=True)
+class _MassOutline:
+    """Where the mass is: world points on it, and the sagittal plane the labels beside it go in."""
+
+    points: np.ndarray  # (N, 3) RAS: its voxels when segmented, else the corners of its regions
+    midplane_right: float  # R of the spine's mid-sagittal plane, or of the mass when no level is known
+
+    @classmethod
+    def of(cls, study: Study, mass_mask: Labelmap | None, vertebrae: list[dict]) -> "_MassOutline | None":
+        points = _mass_points(study, mass_mask)
+        if points is None:
+            return None
+        # A spine is read on its mid-sagittal slice, where the level points are; labels placed
+        # there are seen with the levels even when the mass bulges to one side.
+        centres = [vertebra["centre"][0] for vertebra in vertebrae]
+        midplane = float(np.median(centres)) if centres else float(np.median(points[:, 0]))
+        return cls(points, midplane)
+
+    def extent_bracket(self, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """Top and bottom of a head-foot line just behind (posterior to) the mass."""
+        behind = self.points[:, 1].min() - margin_mm
+        top = np.array([self.midplane_right, behind, self.points[:, 2].max()])
+        bottom = np.array([self.midplane_right, behind, self.points[:, 2].min()])
+        return top, bottom
+
+    def label_anchor(self, clear_mm: float, reach_mm: float) -> np.ndarray:
+        """`clear_mm` behind (posterior to) the mass at its median height, in the mid-sagittal plane,
+        but no more than `reach_mm` behind the mass's bulk, on which views centre: a deep mass's
+        label overlaps its back rather than leave the view."""
+        clear = self.points[:, 1].min() - clear_mm
+        reach = float(np.median(self.points[:, 1])) - reach_mm
+        return np.array([self.midplane_right, max(clear, reach), float(np.median(self.points[:, 2]))])
+
+
+def _mass_points(study: Study, mass_mask: Labelmap | None) -> np.ndarray | None:
+    if mass_mask is not None and mass_mask.mask.any():
+        k, j, i = np.nonzero(mass_mask.mask)
+        return mass_mask.grid.to_world(np.stack([i, j, k], axis=1).astype(float))
+    corners = [source.shape().corners_world() for source in study.regions.get("mass", [])]
+    corners = [c for c in corners if c.size]
+    return np.concatenate(corners) if corners else None
+
+
+def _segments_node(
+    scene: slicer.vtkMRMLScene, case: str, masks: dict[str, Labelmap | None]
+) -> slicer.vtkMRMLSegmentationNode | None:
+    present = {region: mask for region, mask in masks.items() if mask is not None and mask.mask.any()}
+    if not present:
+        return None
+    style = load("overlays")["segments"]
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", style["node"].format(case=case))
+    segmentation.CreateDefaultDisplayNodes()
+    segmentation.GetDisplayNode().SetOpacity2DFill(style["fill_opacity_2d"])
+    for region, mask in present.items():
+        look = style["regions"][region]
+        segment_id = segmentation.GetSegmentation().AddEmptySegment(region, look["name"], look["color"])
+        set_segment_mask(segmentation, segment_id, mask.mask, mask.grid)
+    return segmentation
+
+
+def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: dict) -> slicer.vtkMRMLMarkupsFiducialNode | None:
+    vertebrae = levels.get("vertebrae") or []
+    if not vertebrae:
+        return None
+    style = load("overlays")["levels"]
+    compressed = compressed_levels(levels)
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
+    for vertebra in vertebrae:
+        name = vertebra["name"]
+        index = points.AddControlPoint(*vertebra["centre"], _level_label(style, name, compressed))
+        # Markups draw selected points in their own colour: selection is the per-point highlight.
+        points.SetNthControlPointSelected(index, name in compressed)
+    points.SetLocked(True)
+    _style_markups(points, style["color"], style["text_scale"], style["glyph_scale"])
+    points.GetDisplayNode().SetSelectedColor(style["compressed_color"])
+    return points
+
+
+def _level_label(style: dict, name: str, compressed: dict[str, float | None]) -> str:
+    mscc = compressed.get(name)
+    if mscc is None:
+        return style["label"].format(level=name)
+    return style["compressed_label"].format(level=name, mscc=mscc)
+
+
+def compressed_levels(levels: dict) -> dict[str, float | None]:
+    """The vertebrae in the compressed range, each with its MSCC (None where none was measured).
+
+    The level of maximal compression takes the summary's maximum, so labels and summary agree.
+    """
+    compression = levels.get("compression")
+    if not compression or not compression.get("from") or not compression.get("to"):
+        return {}
+    low, high = sorted((code_of(compression["from"]), code_of(compression["to"])))
+    mscc = {entry["level"]: entry.get("mscc_percent") for entry in levels.get("cord_profile") or []}
+    compressed = {v["name"]: mscc.get(v["name"]) for v in levels.get("vertebrae") or [] if low <= v["code"] <= high}
+    if compression.get("at") in compressed and compression.get("max_mscc_percent") is not None:
+        compressed[compression["at"]] = compression["max_mscc_percent"]
+    return compressed
+
+
+def _mass_extent_node(
+    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: _MassOutline | None
+) -> slicer.vtkMRMLMarkupsLineNode | None:
+    if not mass_levels or mass is None:
+        return None
+    style = load("overlays")["mass_extent"]
+    first, last = mass_levels["from"], mass_levels["to"]
+    span = first if first == last else f"{first}–{last}"
+    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case))
+    top, bottom = mass.extent_bracket(style["margin_mm"])
+    # Labelled at its foot: the differential label rises from the mass's mid-height above it.
+    line.AddControlPoint(*top, "")
+    line.SetNthControlPointLabel(0, "")  # an empty label given when adding is replaced by a generated one
+    line.AddControlPoint(*bottom, style["label"].format(span=span))
+    # The bracket says which levels, not how long; a length readout would only crowd the view.
+    for index in range(line.GetNumberOfMeasurements()):
+        line.GetNthMeasurement(index).SetEnabled(False)
+    line.SetLocked(True)
+    _style_markups(line, style["color"], style["text_scale"])
+    line.GetDisplayNode().SetPointLabelsVisibility(True)
+    return line
+
+
+def _differential_node(
+    scene: slicer.vtkMRMLScene, case: str, differential: list[dict] | None, mass: _MassOutline | None
+) -> slicer.vtkMRMLMarkupsFiducialNode | None:
+    if not differential or mass is None:
+        return None
+    style = load("overlays")["differential"]
+    label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
+    label.AddControlPoint(*mass.label_anchor(style["clear_of_mass_mm"], style["reach_from_mass_mm"]), differential_label(differential))
+    label.SetLocked(True)
+    _style_markups(label, style["color"], style["text_scale"])
+    # Centred on its point, the text reaches half as far back as one drawn to the point's right,
+    # so it stays inside a view centred on the mass (as the report's and the browser's are).
+    label.GetDisplayNode().GetTextProperty().SetJustificationToCentered()
+    return label
+
+
+def _short_name(diagnosis: dict) -> str:
+    known = {entry["id"]: entry["short"] for entry in load("differential/diagnoses")["diagnoses"]}
+    return known.get(diagnosis["id"], diagnosis["name"])
+
+
+def _style_markups(
+    node: slicer.vtkMRMLMarkupsNode, color: list[float], text_scale: float, glyph_scale: float | None = None
+) -> None:
+    node.CreateDefaultDisplayNodes()
+    display = node.GetDisplayNode()
+    display.SetColor(color)
+    display.SetSelectedColor(color)
+    display.SetTextScale(text_scale)
+    if glyph_scale is not None:
+        display.SetGlyphScale(glyph_scale)
+    display.SetPropertiesLabelVisibility(False)
+    background = load("overlays")["labels"]
+    display.GetTextProperty().SetBackgroundColor(background["background_color"])
+    display.GetTextProperty().SetBackgroundOpacity(background["background_opacity"])
+
+
+def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: dict) -> slicer.vtkMRMLTextNode:
+    style = load("overlays")["explanation"]
+    text = scene.AddNewNodeByClass("vtkMRMLTextNode", style["node"].format(case=case))
+    text.SetText(explanation_text(case, report))
+    return text
+
+
+def evidence_lines(diagnosis: dict) -> list[str]:
+    """A diagnosis's evidence, one finding a line: for or against, the measured text, its references."""
+    style = load("overlays")["explanation"]
+    lines = []
+    for item in diagnosis.get("evidence") or []:
+        direction = style["supports"] if item.get("supports") else style["opposes"]
+        refs = item.get("refs") or []
+        lines.append(f"{direction}: {item['text']}" + (f" [{'; '.join(refs)}]" if refs else ""))
+    return lines
+
+
+def _differential_block(style: dict, differential: list[dict]) -> str:
+    lines = [style["differential_heading"]]
+    for rank, diagnosis in enumerate(differential, start=1):
+        percent = 100 * diagnosis["probability"]
+        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=percent))
+        lines += [f"   {line}" for line in evidence_lines(diagnosis)]
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""The report in its two plain forms, JSON for machines and a short text for people, and the
+number formats the other report forms (HTML, CSV) share with the text."""
+
+import json
+from pathlib import Path
+
+from ..differential import summary_lines
+from ..spine.compression import summary_line
+
+
+def write_json(report: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def summary_text(report: dict) -> str:
+    lines = [f"EMHAssist — case {report['case']}", report["caveat"], ""]
+    lines += _sequence_lines(report) + [""] + _region_lines(report) + [""] + _ratio_lines(report)
+    levels_line = summary_line(report.get("levels"))
+    if levels_line:
+        lines += ["", f"Levels: {levels_line}"]
+    if report.get("differential"):
+        lines += [""] + summary_lines(report["differential"])[1:]
+        if (report.get("next_best") or {}).get("text"):
+            lines.append(f"Next best step: {report['next_best']['text']}")
+    if report["warnings"]:
+        lines += ["", "Warnings:"] + [f"  - {warning}" for warning in report["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def _sequence_lines(report: dict) -> list[str]:
+    lines = ["Sequences:"]
+    for role, info in report["sequences"].items():
+        size = "×".join(str(n) for n in info["size"])
+        spacing = "×".join(f"{s:g}" for s in info["spacing"])
+        lines.append(f"  {role:<6} {size} voxels of {spacing} mm  ({info['file']})")
+    return lines
+
+
+def _region_lines(report: dict) -> list[str]:
+    lines = ["Region means (sd, voxels):"]
+    for region, by_role in report["regions"].items():
+        cells = [f"{role} {s['mean']:.1f} ({s['sd']:.1f}, {s['n']})" for role, s in by_role.items()]
+        lines.append(f"  {region:<7} " + "   ".join(cells))
+    return lines
+
+
+def _ratio_lines(report: dict) -> list[str]:
+    lines = ["Signal-intensity ratios (95 % CI):"]
+    lines += [f"  {key:<22} {ratio_text(ratio)}" for key, ratio in report["ratios"].items()]
+    lines += [f"  enhancement {region:<10} {ratio_text(value, percent=True)}" for region, value in report["enhancement"].items()]
+    return lines
+
+
+def ratio_text(ratio: dict, percent: bool = False) -> str:
+    lo, hi = ratio["ci95"]
+    if percent:
+        return f"{ratio['value']:+.0%}  ({lo:+.0%} to {hi:+.0%})"
+    return f"{ratio['value']:.2f}  ({lo:.2f}–{hi:.2f})"

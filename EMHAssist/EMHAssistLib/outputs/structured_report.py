@@ -1,0 +1,194 @@
+"""The report as a DICOM Structured Report: a TID 1500 Measurement Report written with highdicom.
+
+One measurement group per region (its tissue coded in SNOMED CT where DICOM lists a code), holding
+the signal-intensity ratios the region is the numerator of ("no units", UCUM "1", with the 95 %
+interval as the measurement's lower and upper uncertainty) and each citing the SOP instances of the
+sequences it was measured on. The mass group names the vertebrae it spans as finding sites; the cord
+group holds the maximum MSCC and each compressed level as a coded qualitative evaluation; a last
+group ranks the differential, each candidate a coded finding with its probability. Codes live in
+data/structured_report.json, which says which are EMHAssist's own because DICOM has none.
+"""
+
+import json
+from pathlib import Path
+
+import highdicom as hd
+import pydicom
+from pydicom.sr.codedict import codes
+
+from ..errors import InputError
+from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE
+from ..inputs.study import Study
+from ..knowledge import load
+
+Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
+
+
+def dicom_evidence(study: Study) -> Evidence:
+    """Each sequence's source instance headers; refused unless every sequence was read from DICOM."""
+    evidence = {}
+    for role, volume in study.sequences.items():
+        headers = volume.GetAttribute(DICOM_HEADERS_ATTRIBUTE)
+        if not headers:
+            storage = volume.GetStorageNode()
+            subject = storage.GetFileName() if storage is not None and storage.GetFileName() else role
+            raise InputError(subject, "--sr needs DICOM inputs: every sequence must be a folder holding one DICOM series")
+        evidence[role] = [_dataset(header) for header in json.loads(headers)]
+    return evidence
+
+
+def write_structured_report(report: dict, evidence: Evidence, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    structured_report(report, evidence).save_as(path)
+
+
+def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3DSR:
+    settings = load("structured_report")
+    device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=settings["device"]["name"])
+    context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))
+    groups = [_region_group(region, report, evidence) for region in report["regions"]]
+    if report.get("differential"):
+        groups.append(_differential_group(report["differential"]))
+    content = hd.sr.MeasurementReport(
+        observation_context=context,
+        procedure_reported=codes.SCT.ImagingProcedure,
+        imaging_measurements=groups,
+        title=codes.DCM.ImagingMeasurementReport,
+    )
+    return hd.sr.Comprehensive3DSR(
+        evidence=[dataset for datasets in evidence.values() for dataset in datasets],
+        content=content,
+        series_instance_uid=hd.UID(),
+        series_number=settings["series"]["number"],
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer=settings["device"]["manufacturer"],
+        series_description=settings["series"]["description"],
+    )
+
+
+def concept(entry: list[str]) -> hd.sr.CodedConcept:
+    """A coded concept from its [scheme, value, meaning] entry in the data file."""
+    scheme, value, meaning = entry
+    return hd.sr.CodedConcept(value=value, scheme_designator=scheme, meaning=meaning)
+
+
+def ratio_concept(key: str) -> hd.sr.CodedConcept:
+    """A ratio's own concept: the report's key ("T2 mass/cord", "enhancement mass") is its code."""
+    private = load("structured_report")["private_scheme"]["designator"]
+    kind = "enhancement" if key.startswith("enhancement ") else "ratio"
+    meaning = load("structured_report")["concepts"][kind][2]
+    return hd.sr.CodedConcept(value=key, scheme_designator=private, meaning=f"{meaning}: {key}")
+
+
+def vertebra_concept(name: str) -> hd.sr.CodedConcept:
+    """SNOMED CT's code for a vertebra where DICOM lists one (C1-L5), else EMHAssist's own."""
+    code = getattr(codes.SCT, f"{name}Vertebra", None)
+    if code is not None:
+        return hd.sr.CodedConcept(value=code.value, scheme_designator=code.scheme_designator, meaning=code.meaning)
+    private = load("structured_report")["private_scheme"]["designator"]
+    return hd.sr.CodedConcept(value=name, scheme_designator=private, meaning=f"{name} vertebra")
+
+
+def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    settings = load("structured_report")
+    coding = settings["regions"][region]
+    measurements = [
+        _measurement(key, ratio, _roles_of(key), evidence)
+        for key, ratio in report["ratios"].items()
+        if _numerator(key) == region
+    ]
+    if region in report["enhancement"]:
+        post, pre = (load("measurement")["enhancement"][side] for side in ("post", "pre"))
+        measurements.append(_measurement(f"enhancement {region}", report["enhancement"][region], (post, pre), evidence))
+    sites = [hd.sr.FindingSite(concept(coding["finding_site"]))] if "finding_site" in coding else []
+    levels = report.get("levels") or {}
+    evaluations = []
+    if region == "mass" and levels.get("mass"):
+        sites += [hd.sr.FindingSite(vertebra_concept(name)) for name in _span(levels, levels["mass"])]
+    if region == "cord" and levels.get("compression"):
+        compression = levels["compression"]
+        evaluations = [
+            hd.sr.QualitativeEvaluation(concept(settings["concepts"]["compression"]), vertebra_concept(name))
+            for name in _span(levels, compression)
+        ]
+        if compression["max_mscc_percent"] is not None:
+            measurements.append(
+                hd.sr.Measurement(
+                    name=concept(settings["concepts"]["mscc"]),
+                    value=compression["max_mscc_percent"],
+                    unit=concept(settings["units"]["percent"]),
+                    finding_sites=[hd.sr.FindingSite(vertebra_concept(compression["at"]))] if compression["at"] else None,
+                )
+            )
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=region),
+        finding_type=concept(coding["finding_type"]),
+        finding_sites=sites or None,
+        measurements=measurements or None,
+        qualitative_evaluations=evaluations or None,
+    )
+
+
+def _differential_group(ranking: list[dict]) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    settings = load("structured_report")
+    private = settings["private_scheme"]["designator"]
+    codes_of = settings["diagnoses"]
+    evaluations = [hd.sr.QualitativeEvaluation(concept(settings["concepts"]["differential"]), concept(codes_of[entry["id"]])) for entry in ranking]
+    probabilities = [
+        hd.sr.Measurement(
+            name=hd.sr.CodedConcept(value=f"probability {entry['id']}", scheme_designator=private, meaning=f"Probability of {entry['name']}"),
+            value=entry["probability"],
+            unit=concept(settings["units"]["ratio"]),
+        )
+        for entry in ranking
+    ]
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="differential"),
+        finding_type=concept(settings["concepts"]["differential_group"]),
+        measurements=probabilities,
+        qualitative_evaluations=evaluations,
+    )
+
+
+def _measurement(key: str, ratio: dict, roles: tuple[str, ...], evidence: Evidence) -> hd.sr.Measurement:
+    low, high = ratio["ci95"]
+    value = ratio["value"]
+    sources = [
+        hd.sr.SourceImageForMeasurement(dataset.SOPClassUID, dataset.SOPInstanceUID)
+        for role in roles
+        for dataset in evidence.get(role, [])
+    ]
+    return hd.sr.Measurement(
+        name=ratio_concept(key),
+        value=value,
+        unit=concept(load("structured_report")["units"]["ratio"]),
+        properties=hd.sr.MeasurementProperties(upper_measurement_uncertainty=high - value, lower_measurement_uncertainty=value - low),
+        referenced_images=sources or None,
+    )
+
+
+def _numerator(key: str) -> str:
+    """The region a ratio belongs to: "T2 mass/cord" -> mass; "OP/IP marrow" -> marrow."""
+    _, regions = key.split(" ", 1)
+    return regions.split("/")[0] if "/" in regions else regions
+
+
+def _roles_of(key: str) -> tuple[str, ...]:
+    """The sequences a ratio was measured on: "T2 mass/cord" -> (T2,); "OP/IP marrow" -> (OP, IP)."""
+    return tuple(key.split(" ", 1)[0].split("/"))
+
+
+def _span(levels: dict, extent: dict) -> list[str]:
+    codes_by_name = {vertebra["name"]: vertebra["code"] for vertebra in levels["vertebrae"]}
+    if extent.get("from") not in codes_by_name or extent.get("to") not in codes_by_name:
+        return [name for name in (extent.get("from"), extent.get("to")) if name]
+    low, high = codes_by_name[extent["from"]], codes_by_name[extent["to"]]
+    return [vertebra["name"] for vertebra in levels["vertebrae"] if low <= vertebra["code"] <= high]
+
+
+def _dataset(header: dict[str, str]) -> pydicom.Dataset:
+    dataset = pydicom.Dataset()
+    for keyword, value in header.items():
+        setattr(dataset, keyword, value)
+    return dataset

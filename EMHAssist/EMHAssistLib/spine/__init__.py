@@ -1,0 +1,1 @@
+"""Vertebral levels, the cord and its profile, the mass, and cord compression."""

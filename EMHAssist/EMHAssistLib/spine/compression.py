@@ -1,0 +1,473 @@
+"""Cord compression: MSCC and area ratio (Miyanji / SCT), normalised ratios, and the "levels" report.
+
+A slice is narrowed when its AP or its RL diameter falls well below what its level's healthy
+cords predict, scaled to this patient's cord; it is compressed when it is narrowed where the mass
+touches the cord (or, without a mass region, anywhere but the conus's natural taper). The
+compressed segment's MSCC (and the same ratio on RL and area) uses SCT's reference windows above
+and below it along the centreline.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..inputs.study import Study
+from ..knowledge import load
+from ..measurement.geometry import Labelmap, voxel_indices
+from ..measurement.regions import SequenceImage
+from .cord import (
+    Cord,
+    CordProfile,
+    choose_sequence,
+    cord_from_segment,
+    looks_like_cord,
+    measure_profile,
+    segment_cord,
+    slice_points,
+)
+from .levels import LevelMap, build_level_map, user_vertebrae
+from .masses import MassSegment, cord_wall, position, rim_enhancement_ratio, segment_mass
+from .vertebrae import name_of
+
+
+def settings() -> dict:
+    return load("levels")["compression"]
+
+
+def normative() -> dict[int, dict]:
+    return {int(code): entry for code, entry in load("normative_cord")["levels"].items()}
+
+
+def metric_ratio(at: float, above: float, below: float) -> float:
+    """Miyanji's MSCC (or the same ratio on area): (1 - m_i / ((m_a + m_b) / 2)) * 100."""
+    return (1.0 - at / ((above + below) / 2.0)) * 100.0
+
+
+def normalised_metric_ratio(patient: tuple[float, float, float], healthy: tuple[float, float, float]) -> float:
+    """SCT's normalised ratio: each of (above, below, at) divided by healthy cords at the same place."""
+    above, below, at = (p / h for p, h in zip(patient, healthy))
+    return metric_ratio(at, above, below)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the compressed segment
+
+
+@dataclass(frozen=True)
+class Compression:
+    slices: np.ndarray  # indices into the profile
+    worst: int  # index into the profile of the narrowest slice
+    mscc_percent: float
+    area_ratio_percent: float
+    rl_ratio_percent: float
+    normalised_mscc_percent: float | None
+    shown_by: tuple[str, ...]  # names of the measures narrowed in the core, the one `worst` is read on first
+
+
+def measured(profile: CordProfile, key: str) -> np.ndarray:
+    """One per-slice measure of the profile by its normative key (ap_mm, rl_mm, area_mm2)."""
+    return getattr(profile, key)
+
+
+def expected_size(profile: CordProfile, key: str, codes: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """The measure each slice should have: healthy mean of its level, scaled to this cord."""
+    table = normative()
+    values = measured(profile, key)
+    healthy = np.array([table[c][key]["mean"] if c in table else np.nan for c in codes])
+    ratios = values / healthy
+    known = usable & np.isfinite(ratios)
+    if known.sum() >= 3:
+        return np.where(np.isfinite(healthy), healthy * float(np.median(ratios[known])), float(np.nanmedian(values[usable])))
+    if not usable.any():
+        return np.full(len(codes), np.nan)  # nothing measurable: no slice can be judged narrowed
+    return np.full(len(codes), float(np.nanmedian(values[usable])))
+
+
+def conus_zone(cord: Cord) -> np.ndarray:
+    """Slices in the last centimetres of a cord that ends inside the field of view (its natural taper)."""
+    arc = cord.profile.arc_mm
+    zone = np.zeros(len(arc), dtype=bool)
+    if cord.ends_inside[0]:
+        zone |= arc <= arc[0] + settings()["conus_exclusion_mm"]
+    return zone
+
+
+def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> Compression | None:
+    """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
+    cord while the slices stay narrowed in that measure against the segment's own reference windows
+    (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio."""
+    profile = cord.profile
+    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    usable = measurable & contact if contact is not None else measurable
+    limit = 1 - settings()["narrowing_threshold"]
+    cores = {}
+    for measure in settings()["measures"]:
+        key = measure["key"]
+        core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
+        if core.any():
+            cores[key] = core
+    if not cores:
+        return None
+    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, usable, list(cores))
+    slices = np.flatnonzero(compressed)
+    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
+    ratios = {key: _window_ratio(measured(profile, key), _narrowest(profile, key, slices), above, below) for key in cores}
+    shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
+    worst = _narrowest(profile, shown_by[0], slices)
+    return Compression(
+        slices,
+        worst,
+        _window_ratio(profile.ap_mm, worst, above, below),
+        _window_ratio(profile.area_mm2, worst, above, below),
+        _window_ratio(profile.rl_mm, worst, above, below),
+        _normalised(profile, codes, worst, above, below),
+        tuple(_measure_name(key) for key in shown_by),
+    )
+
+
+def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
+    values = measured(profile, key)[slices]
+    return int(slices[np.nanargmin(values)])
+
+
+def _measure_name(key: str) -> str:
+    return next(measure["name"] for measure in settings()["measures"] if measure["key"] == key)
+
+
+def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
+    """Extend each end of the compressed segment while a slice within the merge gap beyond it is
+    narrowed by at least the growth threshold, in one of the measures that made the core, against
+    the reference windows beyond the segment (one noisy slice does not end a compression, as it
+    does not split one in `_runs`)."""
+    compressed = core.copy()
+    limit = 1 - settings()["growth_threshold"]
+    gap = settings()["merge_gap_mm"]
+    healthy = np.isfinite(profile.ap_mm)
+    arc = profile.arc_mm
+    while True:
+        slices = np.flatnonzero(compressed)
+        above, below = reference_windows(arc, slices, healthy & ~compressed)
+        if above.size == 0:
+            return compressed
+        narrowed = np.zeros(len(arc), dtype=bool)
+        for key in keys:
+            values = measured(profile, key)
+            reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
+            narrowed |= usable & (values <= limit * reference)
+        added = False
+        for edge, step in ((slices[0], -1), (slices[-1], +1)):
+            beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
+            reach = beyond[(np.abs(arc[beyond] - arc[edge]) <= gap) & usable[beyond]] if beyond.size else beyond
+            hits = reach[narrowed[reach]]
+            if hits.size:
+                nearest = hits[0]
+                compressed[min(edge, nearest):max(edge, nearest) + 1] = True
+                added = True
+        if not added:
+            return compressed
+
+
+def _runs(flags: np.ndarray, arc: np.ndarray) -> np.ndarray:
+    """Flagged slices joined across short gaps, keeping only runs long enough to be real."""
+    config = settings()
+    indices = np.flatnonzero(flags)
+    kept = np.zeros(len(flags), dtype=bool)
+    if indices.size == 0:
+        return kept
+    groups = [[indices[0]]]
+    for index in indices[1:]:
+        if arc[index] - arc[groups[-1][-1]] <= config["merge_gap_mm"]:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    for group in groups:
+        if arc[group[-1]] - arc[group[0]] >= config["min_run_mm"]:
+            kept[group[0]:group[-1] + 1] = True
+    return kept
+
+
+def reference_windows(arc: np.ndarray, slices: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SCT's windows: `extent` mm starting `distance` mm beyond the highest and lowest given slice.
+
+    The arc runs inferior to superior. When one window has no usable slice the other is used for
+    both, as SCT does.
+    """
+    config = settings()
+    distance, extent = config["reference_distance_mm"], config["reference_extent_mm"]
+    top, bottom = arc[slices].max(), arc[slices].min()
+    above = np.flatnonzero(allowed & (arc >= top + distance) & (arc < top + distance + extent))
+    below = np.flatnonzero(allowed & (arc <= bottom - distance) & (arc > bottom - distance - extent))
+    if above.size == 0:
+        above = below
+    if below.size == 0:
+        below = above
+    return above, below
+
+
+def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float:
+    if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
+        return float("nan")
+    return metric_ratio(float(values[at]), float(np.nanmean(values[above])), float(np.nanmean(values[below])))
+
+
+def _normalised(profile: CordProfile, codes: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float | None:
+    table = normative()
+    involved = [int(codes[at])] + [int(c) for c in codes[above]] + [int(c) for c in codes[below]]
+    if above.size == 0 or any(code not in table for code in involved):
+        return None
+    healthy = np.array([table[c]["ap_mm"]["mean"] if c in table else np.nan for c in codes])
+    patient = (float(np.mean(profile.ap_mm[above])), float(np.mean(profile.ap_mm[below])), float(profile.ap_mm[at]))
+    reference = (float(np.mean(healthy[above])), float(np.mean(healthy[below])), float(healthy[at]))
+    return normalised_metric_ratio(patient, reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole step, from the study to the report sections
+
+
+@dataclass
+class LevelsOutcome:
+    levels: dict | None
+    morphology: dict | None
+    warnings: list[str]
+    cord: Cord | None = None
+    mass: MassSegment | None = None
+    level_map: LevelMap | None = None
+
+
+def assess(study: Study, images: list[SequenceImage]) -> LevelsOutcome:
+    """The "levels" and "morphology" report sections; missing inputs give warnings, not errors."""
+    image = choose_sequence(images)
+    if not study.regions.get("cord") or image is None:
+        missing = "cord region" if not study.regions.get("cord") else "T2-like sequence (T2, STIR or T1)"
+        return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
+    try:
+        return _assess(study, images, image)
+    except InputError as error:
+        # The ratios stand on their own; a cord or level problem only costs this section.
+        return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
+
+
+def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> LevelsOutcome:
+    warnings: list[str] = []
+    cord = _cord(study, image)
+    mass = _mass(study, images, image, cord)
+    if mass is not None and not cord.given and _mass_hides_cord_edge(study, image):
+        # Traced again with the mass as a wall: a mass of the cord's own signal on this sequence
+        # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
+        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
+        cord = _cord(study, image, wall)
+    if mass is not None and not mass.given:
+        mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
+    level_map = _level_map(study, image, cord, warnings)
+    if level_map is not None:
+        warnings.extend(level_map.warnings)
+    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
+    contact = mass_contact(cord, mass) if mass is not None else None
+    if mass is None:
+        warnings.append("no mass region: compression is judged from the cord's shape alone")
+    compression = find_compression(cord, codes, contact)
+    section = levels_section(cord, codes, level_map, mass, compression)
+    morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
+    return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
+
+
+def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) -> Cord:
+    sources = study.regions["cord"]
+    segments = [source for source in sources if source.segment_id is not None]
+    if segments:
+        mask = np.zeros(image.grid.shape, dtype=bool)
+        for source in segments:
+            mask |= cord_from_segment(image, source.shape(), image.role)
+        profile = measure_profile(mask, image.grid)
+        return Cord(image.grid, mask, profile, image.role, True, (False, False))
+    coverage, ends = segment_cord(image, sources[0].shape(), wall)
+    mask = coverage.values >= 0.5
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends)
+
+
+def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
+    """The mass grown by its signal alone, which keeps it out of a cord that differs from it on any
+    sequence even where the tracked cord ran into the mass; if it takes the cord region itself, the
+    cord looks like the mass on every sequence and the tracked cord bounds it instead."""
+    sources = study.regions.get("mass")
+    if not sources:
+        return None
+    cord_region = [source.shape() for source in study.regions["cord"]]
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region)
+    if mass.given or not _takes_cord_region(mass, study, image):
+        return mass
+    return segment_mass(sources, images, image, Labelmap(cord.grid, cord.mask).mask_on(image.grid), cord.profile.centreline, cord_region)
+
+
+def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
+    """Whether the mass region's mean signal on the cord's sequence lies in the tracer's cord window."""
+    values = np.concatenate([image.voxels.ravel()[voxel_indices(image.grid, source.shape())] for source in study.regions["mass"]])
+    return values.size > 0 and looks_like_cord(image, study.regions["cord"][0].shape(), float(np.mean(values)))
+
+
+def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) -> bool:
+    """Whether a voxel of the cord region is one of the mass's (each mass voxel on its nearest voxel
+    of `image`), compared as voxel indices rather than as two whole-volume masks."""
+    ijk = np.rint(image.grid.to_ijk(mass.points_world())).astype(np.int64)
+    ijk = ijk[np.all((ijk >= 0) & (ijk < image.grid.size_ijk), axis=1)]
+    taken = np.ravel_multi_index((ijk[:, 2], ijk[:, 1], ijk[:, 0]), image.grid.shape)
+    seed = np.concatenate([voxel_indices(image.grid, source.shape()) for source in study.regions["cord"]])
+    return bool(np.isin(seed, taken).any())
+
+
+def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:
+    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+        warnings.append("no level points: place at least one labelled point on a vertebral body to name levels")
+        return None
+    return build_level_map(user_vertebrae(study.levels), image, cord.profile.centreline)
+
+
+def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
+    """Per profile slice: does the mass come within the contact distance of the cord?"""
+    distance = mass.distance_map_mm()
+    reach = settings()["mass_contact_mm"]
+    contact = np.zeros(len(cord.profile.ap_mm), dtype=bool)
+    for n, points in enumerate(slice_points(cord.mask, cord.grid, cord.profile.centreline.slices)):
+        ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
+        inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
+        if inside.any():
+            i, j, k = ijk[inside].T
+            contact[n] = float(distance[k, j, i].min()) <= reach
+    return contact
+
+
+def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None) -> dict:
+    fraction = settings()["level_fraction"]
+    points = cord.profile.centreline.points
+    section: dict = {
+        "vertebrae": level_map.to_dicts() if level_map is not None else [],
+        "mass": None,
+        "compression": None,
+        "cord_profile": cord_profile(cord, codes, compression),
+        "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
+    }
+    if level_map is not None and mass is not None:
+        spanned = level_map.involved(mass.points_world(), fraction)
+        if spanned:
+            section["mass"] = {"from": spanned[0].name, "to": spanned[-1].name}
+    if compression is not None:
+        at = int(codes[compression.worst])
+        involved = {v.code for v in level_map.involved(points[compression.slices], fraction)} if level_map is not None else set()
+        compressed = sorted(involved | ({at} if at else set()))  # the narrowest slice's level always counts
+        section["compression"] = {
+            "from": name_of(compressed[0]) if compressed else None,
+            "to": name_of(compressed[-1]) if compressed else None,
+            "max_mscc_percent": _round(compression.mscc_percent),
+            "at": name_of(at) if at else None,
+            "area_ratio_percent": _round(compression.area_ratio_percent),
+            "rl_ratio_percent": _round(compression.rl_ratio_percent),
+            "normalised_mscc_percent": _round(compression.normalised_mscc_percent),
+            "shown_by": list(compression.shown_by),
+        }
+    return section
+
+
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
+    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio.
+
+    The narrowest slice is sought outside the conus's taper; a level wholly within it has none."""
+    profile = cord.profile
+    table = normative()
+    usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    compressed = np.zeros(len(codes), dtype=bool)
+    if compression is not None:
+        compressed[compression.slices] = True
+    rows = []
+    for code in sorted({int(c) for c in codes if c}):
+        inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
+        if inside.size == 0:
+            continue
+        judged = inside[usable[inside]]  # the conus's natural taper is no narrowing
+        worst = int(judged[np.argmin(profile.ap_mm[judged])]) if judged.size else None
+        if worst is None:
+            above = below = np.array([], dtype=int)
+        elif compression is not None and compressed[worst]:
+            above, below = reference_windows(profile.arc_mm, compression.slices, usable & ~compressed)
+        else:
+            above, below = reference_windows(profile.arc_mm, judged, usable & ~compressed)
+        healthy = table.get(code)
+        rows.append({
+            "level": name_of(code),
+            "code": code,
+            "slices": int(inside.size),
+            "area_mm2": _round(np.mean(profile.area_mm2[inside])),
+            "ap_mm": _round(np.mean(profile.ap_mm[inside])),
+            "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
+            "min_ap_mm": _round(profile.ap_mm[worst]) if worst is not None else None,
+            "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)) if worst is not None else None,
+            "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
+        })
+    return rows
+
+
+def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
+    facts: dict = {"mass_position": position(mass, cord.profile.centreline), "mass_volume_mm3": _round(mass.volume_mm3, 0)}
+    if facts["mass_position"] == "paraspinal_bilateral":
+        facts["paraspinal_bilateral"] = True
+    if level_map is not None:
+        facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings()["level_fraction"]))
+    by_role = {image.role: image for image in images}
+    if "T1" in by_role and "T1C" in by_role:
+        ratio = rim_enhancement_ratio(mass, by_role["T1"], by_role["T1C"])
+        if ratio is not None:
+            facts["rim_enhancement_ratio"] = _round(ratio, 3)
+    return facts
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """Mean of the measurable values; None where no slice of the level could be measured."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else None
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sentence
+
+
+def summary_line(levels: dict | None) -> str | None:
+    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6";
+    a compression shown by another measure names it first: "cord compressed T5, RL ratio 37 % at T5, MSCC 3 %"."""
+    if levels is None:
+        return None
+    parts = []
+    if levels["mass"] is not None:
+        parts.append(f"mass {level_span(levels['mass'])}")
+    compression = levels["compression"]
+    if compression is None:
+        parts.append("no cord compression")
+    else:
+        where = f" {level_span(compression)}" if compression["from"] else ""
+        at = f" at {compression['at']}" if compression["at"] else ""
+        said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
+        parts.append(f"cord compressed{where}" + "".join(said))
+    return ", ".join(parts)
+
+
+def stated_measures(compression: dict) -> list[tuple[str, float]]:
+    """The measures a compression is stated by, as (name, percent) at its worst slice: the one that
+    showed it first, then MSCC, which is always said (a compression without `shown_by` was found by it)."""
+    measures = settings()["measures"]
+    fields = {measure["name"]: measure["field"] for measure in measures}
+    mscc = measures[0]["name"]
+    lead = (compression.get("shown_by") or [mscc])[0]
+    named = [lead] + ([mscc] if lead != mscc else [])
+    return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
+
+
+def level_span(extent: dict) -> str:
+    """"T5–T8", or "T5" for a single level."""
+    return extent["from"] if extent["from"] == extent["to"] else f"{extent['from']}–{extent['to']}"
+

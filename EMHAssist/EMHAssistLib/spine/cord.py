@@ -1,0 +1,625 @@
+"""The spinal cord along the spine: segmentation from a seed, centreline, and per-slice measurements.
+
+Slices are the image's own planes across the axis that runs closest to head-foot, as in the Spinal
+Cord Toolbox; each cross-section is corrected to the plane perpendicular to the centreline by
+projecting it along the centreline's tangent (the SCT "angle correction"), then measured on a
+0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid)
+and RL diameter (the equivalent-ellipse axis), so a thin-sliced axial and a thick-sliced sagittal
+acquisition give comparable numbers.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import InputError
+from ..knowledge import load
+from ..measurement.geometry import Grid, Shape, voxel_indices
+from ..measurement.regions import SequenceImage
+
+WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
+WORLD_SUPERIOR = np.array([0.0, 0.0, 1.0])
+_CSF_BRIGHT_ROLES = {"T2", "T2FS", "STIR"}
+
+
+def settings() -> dict:
+    return load("levels")["cord"]
+
+
+@dataclass(frozen=True)
+class Centreline:
+    """The cord's centre on each measured slice, smoothed, ordered from inferior to superior."""
+
+    slices: np.ndarray  # slice index along the grid's head-foot axis, shape (N,)
+    points: np.ndarray  # world, (N, 3)
+    tangents: np.ndarray  # unit, pointing superior, (N, 3)
+
+    @property
+    def arc_mm(self) -> np.ndarray:
+        steps = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        return np.concatenate([[0.0], np.cumsum(steps)])
+
+    def frame(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Unit right and anterior directions in the plane perpendicular to the centreline."""
+        return self.frames[index]
+
+    @cached_property
+    def frames(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every point's frame, worked out once: the profile, the levels and the mass's position all read them."""
+        return [perpendicular_frame(tangent) for tangent in self.tangents]
+
+
+@dataclass(frozen=True)
+class CordProfile:
+    """Per-slice cord measurements along the centreline (inferior to superior)."""
+
+    centreline: Centreline
+    area_mm2: np.ndarray
+    ap_mm: np.ndarray
+    rl_mm: np.ndarray
+
+    @property
+    def arc_mm(self) -> np.ndarray:
+        return self.centreline.arc_mm
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The traced cord as coverage: the fraction of each voxel inside the traced outline (float32;
+    `values >= 0.5` is the cord mask, and measuring the fractions resolves diameters finer than a
+    voxel), on the block of the image that holds the cord (`grid` is the block's own grid)."""
+
+    grid: Grid
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Cord:
+    grid: Grid  # the measuring image's grid, or a block of it holding the cord
+    mask: np.ndarray  # bool, numpy order of `grid`
+    profile: CordProfile
+    role: str
+    given: bool  # True when the user supplied the segmentation
+    ends_inside: tuple[bool, bool]  # (inferior, superior): the cord ended before the field of view did
+
+
+def perpendicular_frame(tangent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    anterior = WORLD_ANTERIOR - np.dot(WORLD_ANTERIOR, tangent) * tangent
+    if np.linalg.norm(anterior) < 1e-6:
+        raise InputError("cord", "the centreline runs antero-posteriorly; the images cannot be sagittal or axial spine images")
+    anterior /= np.linalg.norm(anterior)
+    right = np.cross(anterior, tangent)
+    return right / np.linalg.norm(right), anterior
+
+
+def choose_sequence(images: list[SequenceImage]) -> SequenceImage | None:
+    """The sequence where cord and CSF separate best, by the preference order in levels.json."""
+    by_role = {image.role: image for image in images}
+    for role in settings()["sequence_preference"]:
+        if role in by_role:
+            return by_role[role]
+    return None
+
+
+def head_foot_axis(grid: Grid) -> int:
+    """Index (0=i, 1=j, 2=k) of the grid axis that runs closest to the world head-foot direction."""
+    directions = grid.ijk_to_world[:3, :3] / grid.spacing
+    return int(np.argmax(np.abs(WORLD_SUPERIOR @ directions)))
+
+
+@dataclass(frozen=True)
+class _SliceLayout:
+    """The volume seen as a stack of 2-D slices along the head-foot axis, ordered inferior to superior."""
+
+    axis: int  # ijk axis across the slices
+    flip: bool  # True when the slice index runs from superior to inferior
+    in_plane: tuple[int, int]  # ijk axes of the two in-slice array dimensions (rows, columns)
+
+    @classmethod
+    def of(cls, grid: Grid) -> "_SliceLayout":
+        axis = head_foot_axis(grid)
+        flip = bool(grid.ijk_to_world[2, axis] < 0)
+        rows, columns = [a for a in (2, 1, 0) if a != axis]
+        return cls(axis, flip, (rows, columns))
+
+    def stack(self, volume: np.ndarray) -> np.ndarray:
+        """(slices, rows, columns) view of a numpy-order [k, j, i] volume."""
+        stacked = np.moveaxis(volume, 2 - self.axis, 0)
+        return stacked[::-1] if self.flip else stacked
+
+    def unstack(self, stacked: np.ndarray) -> np.ndarray:
+        return np.moveaxis(stacked[::-1] if self.flip else stacked, 0, 2 - self.axis)
+
+    def positions(self, grid: Grid, flat_indices: np.ndarray) -> np.ndarray:
+        """(slice, row, column) stack positions of voxels given by flat numpy-order indices, (N, 3)."""
+        kji = np.stack(np.unravel_index(flat_indices, grid.shape), axis=1)
+        ijk = kji[:, ::-1]
+        n = self.slice_count(grid)
+        slices = n - 1 - ijk[:, self.axis] if self.flip else ijk[:, self.axis]
+        return np.stack([slices, ijk[:, self.in_plane[0]], ijk[:, self.in_plane[1]]], axis=1)
+
+    def block_grid(self, grid: Grid, lo: np.ndarray, hi: np.ndarray) -> Grid:
+        """The grid of the stack block from (slice, row, column) `lo` to `hi` (both included)."""
+        n = self.slice_count(grid)
+        lo_ijk, hi_ijk = np.zeros(3, dtype=int), np.zeros(3, dtype=int)
+        lo_ijk[self.axis], hi_ijk[self.axis] = (n - 1 - hi[0], n - 1 - lo[0]) if self.flip else (lo[0], hi[0])
+        for n_axis, axis in enumerate(self.in_plane, start=1):
+            lo_ijk[axis], hi_ijk[axis] = lo[n_axis], hi[n_axis]
+        return grid.block(lo_ijk, hi_ijk)
+
+    def slice_count(self, grid: Grid) -> int:
+        return int(grid.size_ijk[self.axis])
+
+    def to_ijk(self, grid: Grid, slices: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Continuous ijk of (slice, row, column) positions, shape (N, 3)."""
+        n = self.slice_count(grid)
+        ijk = np.zeros((len(np.atleast_1d(slices)), 3))
+        ijk[:, self.axis] = (n - 1 - np.asarray(slices, float)) if self.flip else slices
+        ijk[:, self.in_plane[0]] = rows
+        ijk[:, self.in_plane[1]] = columns
+        return ijk
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation
+
+
+def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None) -> tuple[Coverage, tuple[bool, bool]]:
+    """The cord, tracked slice by slice from the seed up and down the spine.
+
+    `wall` (image grid) is where the cord may not go, e.g. a mass: a boolean mask, or a float field
+    positive beyond the wall whose interpolated zero crossing places the wall between voxel centres.
+    Returns the cord's coverage on the block of the image that holds it (a few thousandths of a
+    whole-volume float32 coverage, which was the analysis's largest allocation) and whether the
+    cord ended inside the field of view (inferior, superior).
+    """
+    layout, volume, seed_points, window = _seeded(image, seed)
+    seed_slices = np.unique(seed_points[:, 0])
+    blocked = None if wall is None else layout.stack(np.where(wall, np.float32(1), np.float32(-1)) if wall.dtype == bool else wall)
+    pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
+    tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
+    start = int(seed_slices[len(seed_slices) // 2])
+    seed_centre = seed_points[seed_points[:, 0] == start, 1:].mean(axis=0)
+    first = tracker.seed_slice(start, seed_centre)
+    if first is None:
+        raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
+    sections = {start: first}
+    ends_inferior = tracker.follow(sections, start, -1)
+    ends_superior = tracker.follow(sections, start, +1)
+    return _coverage_block(sections, layout, image.grid, volume.shape), (ends_inferior, ends_superior)
+
+
+def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid: Grid, stack_shape: tuple[int, ...]) -> Coverage:
+    """The traced sections pasted into the block of the stack they span, grown in-plane by the
+    margin `_cross_section` crops with (clipped to the image, as there), so that each slice is
+    measured exactly as on the whole image."""
+    margin = _CROSS_SECTION_MARGIN
+    indices = sorted(sections)
+    origins = np.array([sections[index].origin for index in indices])
+    ends = np.array([sections[index].origin + sections[index].coverage.shape for index in indices])
+    lo = np.concatenate([[indices[0]], np.maximum(origins.min(axis=0) - margin, 0)])
+    hi = np.concatenate([[indices[-1]], np.minimum(ends.max(axis=0) + margin, stack_shape[1:]) - 1])
+    block = np.zeros(hi - lo + 1, dtype=np.float32)
+    for index, section in sections.items():
+        section.paste(block[index - lo[0]], lo[1:])
+    return Coverage(layout.block_grid(grid, lo, hi), np.ascontiguousarray(layout.unstack(block)))
+
+
+def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarray, np.ndarray, "_Window"]:
+    """The image as a slice stack, the seed's voxels as (slice, row, column) positions on it, and
+    the cord's signal window read from the seed."""
+    layout = _SliceLayout.of(image.grid)
+    volume = _as_float32_values(layout.stack(image.voxels))
+    seed_points = layout.positions(image.grid, np.unique(voxel_indices(image.grid, seed)))
+    if len(seed_points) == 0:
+        raise InputError("cord", f"the cord region holds no {image.role} voxel")
+    seed_values = volume[tuple(seed_points.T)].astype(np.float32)
+    return layout, volume, seed_points, _cord_window(seed_values, volume, seed_points, image.role)
+
+
+def looks_like_cord(image: SequenceImage, seed: Shape, value: float) -> bool:
+    """Whether a signal lies inside the window the tracer takes for cord: a mass with such a signal
+    shows the tracer no edge against the cord on this image."""
+    window = _seeded(image, seed)[3]
+    return window.low <= value <= window.high
+
+
+def _as_float32_values(stacked: np.ndarray) -> np.ndarray:
+    """The voxels as the tracker reads them (float32): integers up to 16 bits are exact in float32,
+    so they are read in place, which spares a float32 copy of the whole volume."""
+    if stacked.dtype == np.float32 or (stacked.dtype.kind in "iub" and stacked.dtype.itemsize <= 2):
+        return stacked
+    return stacked.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Window:
+    low: float
+    high: float
+    centre: float  # the cord's own signal
+    csf_bright: bool  # the CSF lies above the window (T2-like) rather than below it (T1-like)
+
+
+def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.ndarray, role: str) -> _Window:
+    """Intensity range of cord tissue: from the seed, with the CSF side cut halfway to the CSF."""
+    median = float(np.median(seed_values))
+    spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
+    neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
+    csf_bright = role in _CSF_BRIGHT_ROLES
+    csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
+    # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
+    reach = max(settings()["window_sd"] * spread, abs(csf - median) / 4)
+    if csf_bright:
+        return _Window(median - reach, median + towards_csf, median, True)
+    return _Window(median - towards_csf, median + reach, median, False)
+
+
+def _seed_block(seed_points: np.ndarray, stack_shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The stack block of the seed's bounding box grown by a few voxels in-plane."""
+    margin = np.array([0, 12, 12])
+    lo = np.maximum(seed_points.min(axis=0) - margin, 0)
+    hi = np.minimum(seed_points.max(axis=0) + margin, np.array(stack_shape) - 1)
+    return tuple(slice(low, high + 1) for low, high in zip(lo, hi))
+
+
+class _Tracker:
+    """Follows the cord's cross-section from slice to slice."""
+
+    def __init__(self, volume: np.ndarray, blocked: np.ndarray | None, window: _Window, pixel_mm: np.ndarray, slice_mm: float):
+        self.volume = volume
+        self.blocked = blocked
+        self.window = window
+        self.pixel_mm = pixel_mm
+        self.slice_mm = slice_mm
+        config = settings()
+        self.search_mm = config["search_radius_mm"]
+        self.min_area_fraction = config["min_area_fraction"]
+        self.stop_after = max(1, int(round(config["stop_after_mm"] / slice_mm)))
+        self.history = max(3, int(round(20.0 / slice_mm)))
+        self.max_shift_per_mm = config["max_shift_per_mm"]
+        self.areas: list[float] = []
+
+    def seed_slice(self, index: int, centre: np.ndarray) -> "_Section | None":
+        section = self._component(index, centre, cap_mm=None)
+        if section is not None:
+            self.areas.append(section.area_px * float(np.prod(self.pixel_mm)))
+        return section
+
+    def follow(self, sections: dict[int, "_Section"], start: int, step: int) -> bool:
+        """Track from `start` in direction `step`, adding each slice's section to `sections`;
+        True when the cord ended inside the field of view."""
+        centres = [sections[start].plane_centroid]
+        areas = list(self.areas)
+        misses = 0
+        index = start + step
+        while 0 <= index < len(self.volume):
+            reference = float(np.median(areas[-self.history:]))
+            predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
+            cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
+            section = self._component(index, predicted, cap_mm)
+            area = section.area_px * float(np.prod(self.pixel_mm)) if section is not None else 0.0
+            if section is None or not self._plausible(area, reference, section.centroid - centres[-1]):
+                misses += 1
+                if misses >= self.stop_after:
+                    return True
+            else:
+                misses = 0
+                sections[index] = section
+                centres.append(section.centroid)
+                areas.append(area)
+            index += step
+        return False
+
+    def _plausible(self, area: float, reference: float, shift_px: np.ndarray) -> bool:
+        """A cross-section continues the cord when its size and position change smoothly."""
+        shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
+        return (
+            self.min_area_fraction * reference <= area <= reference / self.min_area_fraction
+            and shift_mm <= self.max_shift_per_mm * max(self.slice_mm, 1.0)
+        )
+
+    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> "_Section | None":
+        """The cord's cross-section around `centre` on one slice, or None.
+
+        Rays from the centre stop where the signal leaves the cord window (CSF on one side, dark
+        tissue on the other); a median over neighbouring rays closes small gaps in the CSF ring
+        through which a single ray would leak. Twice: the second pass starts from the first's centroid.
+        """
+        limit = min(cap_mm, self.search_mm) if cap_mm is not None else self.search_mm
+        for _ in range(2):
+            radii = self._ray_radii(index, centre, limit)
+            if radii is None:
+                return None
+            section = self._rasterise(index, centre, radii, limit)
+            if section is None:
+                return None
+            if np.all(np.abs(section.centroid - centre) < 1.0):
+                return section  # the rays started within a pixel of the centre: no second pass needed
+            centre = section.centroid
+        return section
+
+    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float) -> np.ndarray | None:
+        plane = self.volume[index]
+        angles = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
+        distances = np.arange(0.0, limit_mm + _RAY_STEP_MM / 2, _RAY_STEP_MM)
+        rows = centre[0] + distances[None, :] * (np.cos(angles) / self.pixel_mm[0])[:, None]
+        columns = centre[1] + distances[None, :] * (np.sin(angles) / self.pixel_mm[1])[:, None]
+        values = _bilinear(plane, rows, columns)
+        inside = (values >= self.window.low) & (values <= self.window.high)
+        if self.blocked is not None:
+            inside &= ~(_bilinear(self.blocked[index], rows, columns) > 0)
+        if not inside[:, 0].all():
+            return None
+        leaves = ~inside
+        first_exit = np.where(leaves.any(axis=1), np.argmax(leaves, axis=1), len(distances))
+        first_exit = self._edge_away_from_csf(values, first_exit)
+        if np.mean(first_exit == len(distances)) > _MAX_OPEN_RAYS:
+            return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
+        radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
+        return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
+
+    def _edge_away_from_csf(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
+        """Exits through tissue on the far side from the CSF (a dark mass, ligament or dura on T2)
+        moved to where the signal is halfway between the cord's and that tissue's, read from the
+        ray just beyond the exit. The window's far bound is a tissue test set wide for noise: a
+        ray stopped there only deep in the partial-volume ramp, so a cord against a mass read
+        larger than the same cord against CSF."""
+        window, fraction = self.window, settings()["far_side_fraction"]
+        sign = 1.0 if window.csf_bright else -1.0  # flips T1-like images so the far side lies below
+        rays = np.arange(len(values))
+        exit_at = np.minimum(first_exit, values.shape[1] - 1)
+        far = (first_exit < values.shape[1]) & (sign * values[rays, exit_at] < sign * (window.low if window.csf_bright else window.high))
+        if not far.any():
+            return first_exit
+        span = int(round(settings()["far_side_reach_mm"] / _RAY_STEP_MM))
+        beyond = np.minimum(exit_at[:, None] + np.arange(span + 1)[None, :], values.shape[1] - 1)
+        plateau = sign * np.nanmin(sign * values[rays[:, None], beyond], axis=1)
+        bound = window.low if window.csf_bright else window.high
+        threshold = sign * np.maximum(sign * (window.centre + fraction * (plateau - window.centre)), sign * bound)
+        crossed = sign * values < (sign * threshold)[:, None]
+        return np.where(far, np.minimum(first_exit, np.argmax(crossed, axis=1)), first_exit)
+
+    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> "_Section | None":
+        """The traced outline as pixel coverage: each pixel's share inside the outline, from its
+        distance to the outline across the pixel's width in that direction (a linear ramp, which
+        sums to the outline's area), so the outline's sub-pixel position is kept."""
+        shape = self.volume[index].shape
+        reach = np.ceil(limit_mm / self.pixel_mm).astype(int) + 1
+        lo = np.maximum(np.floor(centre).astype(int) - reach, 0)
+        hi = np.minimum(np.ceil(centre).astype(int) + reach + 1, shape)
+        rows, columns = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
+        d_rows, d_columns = (rows - centre[0]) * self.pixel_mm[0], (columns - centre[1]) * self.pixel_mm[1]
+        angle = np.arctan2(d_columns, d_rows)
+        step = 2 * np.pi / _RAYS
+        boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(_RAYS + 1) * step, np.append(radii, radii[0]))
+        width = np.abs(np.cos(angle)) * self.pixel_mm[0] + np.abs(np.sin(angle)) * self.pixel_mm[1]
+        coverage = np.clip(0.5 + (boundary - np.hypot(d_rows, d_columns)) / width, 0.0, 1.0).astype(np.float32)
+        if not (coverage >= 0.5).any():
+            return None
+        return _Section(lo, coverage)
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One slice's cord coverage in a block of the slice starting at pixel `origin` (row, column)."""
+
+    origin: np.ndarray
+    coverage: np.ndarray  # float32 in [0, 1]
+
+    @property
+    def area_px(self) -> float:
+        return float(self.coverage.sum())
+
+    @cached_property
+    def centroid(self) -> np.ndarray:
+        return _centroid(self.coverage >= 0.5) + self.origin
+
+    @property
+    def plane_centroid(self) -> np.ndarray:
+        """The centroid as found on the whole slice (the origin added before averaging, so to the last bit)."""
+        return _centroid(self.coverage >= 0.5, self.origin)
+
+    def paste(self, plane: np.ndarray, plane_origin: np.ndarray) -> None:
+        """Into a block of the slice that starts at pixel `plane_origin` (row, column)."""
+        rows, columns = self.coverage.shape
+        at = self.origin - plane_origin
+        plane[at[0]:at[0] + rows, at[1]:at[1] + columns] = self.coverage
+
+
+_RAYS = 48
+_CROSS_SECTION_MARGIN = 2  # pixels of zero coverage kept around a slice's cord for the resampling
+_RAY_STEP_MM = 0.2
+_RAY_MEDIAN = 5
+_MAX_OPEN_RAYS = 0.25
+
+
+def _centroid(mask: np.ndarray, origin: tuple[int, int] | np.ndarray = (0, 0)) -> np.ndarray:
+    """Mean (row, column) of a slice mask's pixels, plus `origin`, looked for only within their bounding
+    rows and columns: scanning whole slices for every tracked slice was the tracker's largest cost."""
+    rows, columns = (np.flatnonzero(mask.any(axis=1 - axis)) for axis in (0, 1))
+    block = mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return (np.argwhere(block) + (rows[0] + origin[0], columns[0] + origin[1])).mean(axis=0)
+
+
+def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Values of a 2-D array at continuous (row, column) positions; nan outside."""
+    r0, c0 = np.floor(rows).astype(int), np.floor(columns).astype(int)
+    fr, fc = rows - r0, columns - c0
+    inside = (r0 >= 0) & (c0 >= 0) & (r0 + 1 < plane.shape[0]) & (c0 + 1 < plane.shape[1])
+    r0c, c0c = np.clip(r0, 0, plane.shape[0] - 2), np.clip(c0, 0, plane.shape[1] - 2)
+    value = (
+        plane[r0c, c0c] * (1 - fr) * (1 - fc)
+        + plane[r0c + 1, c0c] * fr * (1 - fc)
+        + plane[r0c, c0c + 1] * (1 - fr) * fc
+        + plane[r0c + 1, c0c + 1] * fr * fc
+    )
+    return np.where(inside, value, np.nan)
+
+
+def _circular_median(values: np.ndarray, width: int) -> np.ndarray:
+    half = width // 2
+    padded = np.concatenate([values[-half:], values, values[:half]])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Centreline and measurements
+
+
+def centreline_of(mask: np.ndarray, grid: Grid) -> Centreline:
+    """Per-slice centroids of the mask, smoothed along the spine, with unit tangents."""
+    layout = _SliceLayout.of(grid)
+    stack = layout.stack(mask)
+    counts = stack.sum(axis=(1, 2))
+    slices = np.flatnonzero(counts)
+    if slices.size < 2:
+        raise InputError("cord", "the cord segmentation covers fewer than two slices; it cannot be followed along the spine")
+    rows = np.arange(stack.shape[1])
+    columns = np.arange(stack.shape[2])
+    row_centre = (stack.sum(axis=2)[slices] @ rows) / counts[slices]  # no copy of the mask's slices
+    column_centre = (stack.sum(axis=1)[slices] @ columns) / counts[slices]
+    points = grid.to_world(layout.to_ijk(grid, slices, row_centre, column_centre))
+    sigma_slices = settings()["centreline_smoothing_mm"] / grid.spacing[layout.axis]
+    smooth = np.stack([_gaussian_smooth(points[:, axis], slices, sigma_slices) for axis in range(3)], axis=1)
+    tangents = np.gradient(smooth, slices.astype(float), axis=0)
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    tangents *= np.sign(tangents @ WORLD_SUPERIOR)[:, None] + (tangents @ WORLD_SUPERIOR == 0)[:, None]
+    return Centreline(slices, smooth, tangents)
+
+
+def _gaussian_smooth(values: np.ndarray, positions: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted local linear fit: smooths without pulling the ends toward the middle."""
+    if sigma <= 0:
+        return values.astype(float)
+    offsets = positions[None, :] - positions[:, None]
+    weights = np.exp(-0.5 * (offsets / sigma) ** 2)
+    weights[np.abs(offsets) > 3 * sigma] = 0.0
+    sw = weights.sum(axis=1)
+    sx = (weights * offsets).sum(axis=1)
+    sxx = (weights * offsets**2).sum(axis=1)
+    sy = weights @ values
+    sxy = (weights * offsets) @ values
+    denominator = sw * sxx - sx**2
+    safe = np.abs(denominator) > 1e-9
+    fitted = np.where(safe, (sxx * sy - sx * sxy) / np.where(safe, denominator, 1.0), sy / sw)
+    return fitted
+
+
+def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = None) -> CordProfile:
+    """Area, AP and RL diameter on each slice of the mask, perpendicular to its centreline."""
+    layout = _SliceLayout.of(grid)
+    centreline = centreline_of(mask, grid)
+    stack = layout.stack(weights if weights is not None else mask)  # each slice's crop is made float, not the volume
+    directions = grid.ijk_to_world[:3, :3] / grid.spacing
+    row_dir, column_dir = directions[:, layout.in_plane[0]], directions[:, layout.in_plane[1]]
+    pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
+    step = settings()["upsample_mm"]
+    band = settings()["ap_band_mm"]
+    results = np.full((len(centreline.slices), 3), np.nan)
+    for n, index in enumerate(centreline.slices):
+        right, anterior = centreline.frame(n)
+        to_plane = np.array([[row_dir @ right, column_dir @ right], [row_dir @ anterior, column_dir @ anterior]])
+        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band)
+    return CordProfile(centreline, results[:, 0], results[:, 1], results[:, 2])
+
+
+def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray, step: float, band_mm: float) -> tuple[float, float, float]:
+    """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord."""
+    present = plane > 1e-6
+    rows, columns = (np.flatnonzero(present.any(axis=1 - axis)) for axis in (0, 1))
+    lo = np.maximum([rows[0] - _CROSS_SECTION_MARGIN, columns[0] - _CROSS_SECTION_MARGIN], 0)
+    hi = np.minimum([rows[-1] + _CROSS_SECTION_MARGIN + 1, columns[-1] + _CROSS_SECTION_MARGIN + 1], plane.shape)
+    crop = plane[lo[0]:hi[0], lo[1]:hi[1]].astype(np.float64)
+    fine, fine_rows, fine_columns = _upsample_linear(crop, pixel_mm, step)
+    steps = pixel_mm / np.maximum(np.round(pixel_mm / step), 1)
+    cell_area = float(np.prod(steps)) * abs(float(np.linalg.det(to_plane)))
+    offsets = np.stack(np.meshgrid(fine_rows, fine_columns, indexing="ij"), axis=-1)  # mm in slice
+    projected = offsets @ to_plane.T  # (..., [right, anterior])
+    area = float(fine.sum()) * cell_area
+    inside = fine > 0.5
+    if inside.sum() < 3:
+        return area, np.nan, np.nan
+    points = projected[inside]
+    centroid = points.mean(axis=0)
+    centred = points - centroid
+    covariance = centred.T @ centred / len(centred)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    rl_axis = int(np.argmax(np.abs(eigenvectors[0])))  # the principal axis closest to right-left
+    rl = 4.0 * np.sqrt(max(eigenvalues[rl_axis], 0.0))
+    along_rl = (projected - centroid) @ eigenvectors[:, rl_axis]
+    in_band = np.abs(along_rl) <= band_mm / 2
+    ap = float(fine[in_band].sum()) * cell_area / band_mm
+    return area, ap, float(rl)
+
+
+def _upsample_linear(crop: np.ndarray, pixel_mm: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear resampling of a 2-D crop to about `step` mm (pixel areas, outside = 0)."""
+    matrices, coordinates = [], []
+    for axis in range(2):
+        factor = max(int(round(pixel_mm[axis] / step)), 1)
+        count = crop.shape[axis] * factor
+        centres = (np.arange(count) + 0.5) / factor - 0.5  # in coarse pixel units
+        below = np.floor(centres).astype(int)
+        weight = centres - below
+        matrix = np.zeros((count, crop.shape[axis]))
+        rows = np.arange(count)
+        valid_below = (below >= 0) & (below < crop.shape[axis])
+        valid_above = (below + 1 >= 0) & (below + 1 < crop.shape[axis])
+        matrix[rows[valid_below], below[valid_below]] = 1 - weight[valid_below]
+        matrix[rows[valid_above], below[valid_above] + 1] += weight[valid_above]
+        matrices.append(matrix)
+        coordinates.append(centres * pixel_mm[axis])
+    fine = matrices[0] @ crop @ matrices[1].T
+    return fine, coordinates[0], coordinates[1]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cord_from_segment(image: SequenceImage, segment: Shape, role: str) -> np.ndarray:
+    """A user's cord segment as a mask on the measuring image's grid (used as given)."""
+    mask = np.zeros(image.grid.shape, dtype=bool)
+    mask.ravel()[voxel_indices(image.grid, segment)] = True
+    if not mask.any():
+        raise InputError("cord", f"the cord segment holds no {role} voxel")
+    return mask
+
+
+def slice_points(mask: np.ndarray, grid: Grid, slices: np.ndarray) -> list[np.ndarray]:
+    """World centres of the mask's voxels on each of the given slices (head-foot stack order)."""
+    layout = _SliceLayout.of(grid)
+    stack = layout.stack(mask)
+    found = []
+    for index in slices:
+        rows, columns = np.nonzero(stack[index])
+        found.append(grid.to_world(layout.to_ijk(grid, np.full(len(rows), index), rows, columns)))
+    return found
+
+
+def sample_linear(image: SequenceImage, points_world: np.ndarray) -> np.ndarray:
+    """Image values at world points, trilinear between voxel centres; nan beyond the outermost centres."""
+    ijk = image.grid.to_ijk(points_world)
+    size = image.grid.size_ijk
+    inside = np.all((ijk >= 0) & (ijk <= size - 1), axis=1)
+    base = np.clip(np.floor(ijk).astype(np.int64), 0, np.maximum(size - 2, 0))
+    fraction = np.clip(ijk - base, 0.0, 1.0)
+    values = np.zeros(len(ijk))
+    for corner in np.ndindex(2, 2, 2):
+        offset = np.array(corner)
+        index = np.minimum(base + offset, size - 1)
+        weight = np.prod(np.where(offset, fraction, 1.0 - fraction), axis=1)
+        values += weight * image.voxels[index[:, 2], index[:, 1], index[:, 0]]
+    return np.where(inside, values, np.nan)
+
+
+def sample_nearest(image: SequenceImage, points_world: np.ndarray, outside: float = np.nan) -> np.ndarray:
+    """Image values at world points, nearest voxel; `outside` beyond the field of view."""
+    ijk = np.rint(image.grid.to_ijk(points_world)).astype(np.int64)
+    inside = np.all((ijk >= 0) & (ijk < image.grid.size_ijk), axis=1)
+    values = np.full(len(ijk), outside, dtype=np.float64)
+    i, j, k = ijk[inside].T
+    values[inside] = image.voxels[k, j, i]
+    return values

@@ -1,0 +1,426 @@
+"""Vertebral levels: points, detection from one anchor, mapping (names and codes: vertebrae.py).
+
+A level is a vertebra; its boundaries are planes through the centres of the discs above and
+below it, perpendicular to the spine. Points the user labelled always win; the other bodies are
+found along the spine from the marrow/disc alternation of the image, guided by the cord
+centreline, and named by counting from the nearest user point.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import slicer
+
+from ..errors import InputError
+from ..knowledge import load
+from ..measurement.regions import SequenceImage
+from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frame, sample_nearest
+from .vertebrae import code_of, is_valid_code, name_of
+
+_ON_PLANE_MM = 1e-6
+
+
+@dataclass(frozen=True)
+class Vertebra:
+    name: str
+    code: int
+    centre: np.ndarray  # world RAS
+    source: str  # "user", "detected" or "interpolated"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "code": self.code, "centre": [round(float(c), 2) for c in self.centre], "source": self.source}
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A plane through a disc centre; `normal` points superior."""
+
+    point: np.ndarray
+    normal: np.ndarray
+
+    def signed_distance(self, points: np.ndarray) -> np.ndarray:
+        distance = (points - self.point) @ self.normal
+        return np.where(np.abs(distance) < _ON_PLANE_MM, 0.0, distance)
+
+
+@dataclass(frozen=True)
+class LevelMap:
+    """Vertebrae from superior to inferior; boundaries[n] is above vertebrae[n], boundaries[n+1] below."""
+
+    vertebrae: list[Vertebra]
+    boundaries: list[Boundary]
+    warnings: list[str] = field(default_factory=list)
+
+    def codes_at(self, points_world: np.ndarray) -> np.ndarray:
+        """SCT code of the level each world point lies in, 0 outside every level.
+
+        A point exactly on a disc plane belongs to the level below it.
+        """
+        points = np.asarray(points_world, float).reshape(-1, 3)
+        codes = np.zeros(len(points), dtype=int)
+        for n, vertebra in enumerate(self.vertebrae):
+            below_upper = self.boundaries[n].signed_distance(points) <= 0
+            above_lower = self.boundaries[n + 1].signed_distance(points) > 0
+            codes[below_upper & above_lower & (codes == 0)] = vertebra.code
+        return codes
+
+    def names_at(self, points_world: np.ndarray) -> list[str | None]:
+        return [name_of(int(code)) if code else None for code in self.codes_at(points_world)]
+
+    def height_mm(self, index: int) -> float:
+        axis = self.axis(index)
+        return float((self.boundaries[index].point - self.boundaries[index + 1].point) @ axis)
+
+    def axis(self, index: int) -> np.ndarray:
+        normal = self.boundaries[index].normal + self.boundaries[index + 1].normal
+        return normal / np.linalg.norm(normal)
+
+    def involved(self, points_world: np.ndarray, min_fraction: float) -> list[Vertebra]:
+        """Vertebrae whose height is covered by the points over at least `min_fraction`.
+
+        The coverage of a level is the head-foot extent of the points inside it over its height;
+        the level holding the most points always counts, so a small finding still has a level.
+        """
+        points = np.asarray(points_world, float).reshape(-1, 3)
+        codes = self.codes_at(points)
+        chosen: list[Vertebra] = []
+        best, best_count = None, 0
+        for n, vertebra in enumerate(self.vertebrae):
+            inside = points[codes == vertebra.code]
+            if len(inside) == 0:
+                continue
+            along = (inside - vertebra.centre) @ self.axis(n)
+            if (along.max() - along.min()) >= min_fraction * self.height_mm(n):
+                chosen.append(vertebra)
+            if len(inside) > best_count:
+                best, best_count = vertebra, len(inside)
+        if best is not None and best not in chosen:
+            chosen.append(best)
+        return sorted(chosen, key=lambda v: v.code)
+
+    def to_dicts(self) -> list[dict]:
+        return [vertebra.to_dict() for vertebra in self.vertebrae]
+
+
+# ---------------------------------------------------------------------------------------------
+# Points in and out
+
+
+def user_vertebrae(points: slicer.vtkMRMLMarkupsFiducialNode) -> list[Vertebra]:
+    """Vertebrae from a labelled point list; labels must be vertebra names, each used once."""
+    subject = points.GetName() or "levels"
+    found: dict[int, Vertebra] = {}
+    for n in range(points.GetNumberOfControlPoints()):
+        label = points.GetNthControlPointLabel(n)
+        code = code_of(label, f"{subject} point {n + 1}")
+        if code in found:
+            raise InputError(f"{subject} point {n + 1}", f"{name_of(code)} is labelled twice")
+        position = np.zeros(3)
+        points.GetNthControlPointPositionWorld(n, position)
+        found[code] = Vertebra(name_of(code), code, position.copy(), "user")
+    return sorted(found.values(), key=lambda v: v.code)
+
+
+def level_point_node(level_map: LevelMap, scene: slicer.vtkMRMLScene, name: str = "levels") -> slicer.vtkMRMLMarkupsFiducialNode:
+    """A point list with one labelled point per vertebra, the source in each point's description."""
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
+    for vertebra in level_map.vertebrae:
+        index = node.AddControlPointWorld(*vertebra.centre, vertebra.name)
+        node.SetNthControlPointDescription(index, vertebra.source)
+    return node
+
+
+def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> None:
+    """Save a point list as a Slicer markups JSON file (`levels.mrk.json`), as Save Data does."""
+    scene = node.GetScene()
+    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
+    storage.SetFileName(str(path))
+    ok = storage.WriteData(node)
+    scene.RemoveNode(storage)
+    if not ok:
+        raise InputError(str(path), f"could not write {node.GetName()}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the map
+
+
+def settings() -> dict:
+    return load("levels")["detection"]
+
+
+def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide: Centreline | None) -> LevelMap:
+    """All vertebrae the image shows, from the user's points, with disc-plane boundaries.
+
+    Without an image only the user's points (and those between them) are used.
+    """
+    if not anchors:
+        raise InputError("levels", "no labelled level point; place at least one point on a vertebral body and name it")
+    anchors = sorted(anchors, key=lambda v: v.code)
+    _check_order(anchors)
+    line = SpineLine.through(anchors, guide)
+    profile = DiscProfile.sample(image, line) if image is not None else None
+    warnings: list[str] = []
+    bodies = _fill_between(anchors)
+    if profile is not None:
+        bodies = _walk(bodies[0], line, profile, -1) + bodies + _walk(bodies[-1], line, profile, +1)
+    boundaries = _boundaries(bodies, line, profile)
+    if len(bodies) == 1:
+        warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
+    return LevelMap(bodies, boundaries, warnings)
+
+
+def _check_order(anchors: list[Vertebra]) -> None:
+    """Named points must run down the spine in the order of their names (anchors sorted by code);
+    swapped labels would otherwise name every level wrongly without a word."""
+    for upper, lower in zip(anchors, anchors[1:]):
+        if lower.centre @ WORLD_SUPERIOR >= upper.centre @ WORLD_SUPERIOR:
+            raise InputError("levels", f"the point labelled {lower.name} is not below the one labelled {upper.name}; the level labels are out of order")
+
+
+@dataclass(frozen=True)
+class SpineLine:
+    """A curve through the vertebral bodies, parametrised by arc length (mm, increasing superior)."""
+
+    arc: np.ndarray
+    points: np.ndarray
+
+    @classmethod
+    def through(cls, anchors: list[Vertebra], guide: Centreline | None) -> "SpineLine":
+        if guide is None:
+            return cls._straight(anchors)
+        guide_arc = guide.arc_mm
+        nearest = [int(np.argmin(np.linalg.norm(guide.points - a.centre, axis=1))) for a in anchors]
+        offsets = []
+        for anchor, index in zip(anchors, nearest):
+            right, anterior = guide.frame(index)
+            offset = anchor.centre - guide.points[index]
+            offsets.append((offset @ right, offset @ anterior))
+        right_offset, anterior_offset = np.mean(offsets, axis=0)
+        frames = [guide.frame(n) for n in range(len(guide.points))]
+        points = np.array([p + right_offset * r + anterior_offset * a for p, (r, a) in zip(guide.points, frames)])
+        return cls._extended(guide_arc, points, guide.tangents)
+
+    @classmethod
+    def _straight(cls, anchors: list[Vertebra]) -> "SpineLine":
+        centres = np.array([a.centre for a in anchors])
+        direction = centres[0] - centres[-1] if len(anchors) > 1 else WORLD_SUPERIOR
+        direction = direction / np.linalg.norm(direction)
+        arc = np.arange(-400.0, 401.0, 1.0)
+        return cls(arc, centres.mean(axis=0) + arc[:, None] * direction)
+
+    @classmethod
+    def _extended(cls, arc: np.ndarray, points: np.ndarray, tangents: np.ndarray) -> "SpineLine":
+        """The guide continued straight beyond its ends: the spine goes on where the cord stops."""
+        reach = np.arange(1.0, 151.0, 1.0)
+        below = points[0] - reach[::-1, None] * tangents[0]
+        above = points[-1] + reach[:, None] * tangents[-1]
+        return cls(
+            np.concatenate([arc[0] - reach[::-1], arc, arc[-1] + reach]),
+            np.concatenate([below, points, above]),
+        )
+
+    def arc_of(self, point: np.ndarray) -> float:
+        return float(self.arc[int(np.argmin(np.linalg.norm(self.points - point, axis=1)))])
+
+    def at(self, arc: float) -> np.ndarray:
+        return np.array([np.interp(arc, self.arc, self.points[:, axis]) for axis in range(3)])
+
+    def direction_at(self, arc: float) -> np.ndarray:
+        ahead, behind = self.at(arc + 2.0), self.at(arc - 2.0)
+        direction = ahead - behind
+        return direction / np.linalg.norm(direction)
+
+
+@dataclass(frozen=True)
+class DiscProfile:
+    """Image signal along the spine line, averaged over a small patch across it."""
+
+    arc: np.ndarray
+    values: np.ndarray  # nan outside the field of view
+
+    @classmethod
+    def sample(cls, image: SequenceImage, line: SpineLine) -> "DiscProfile":
+        config = settings()
+        half_rl, half_ap = config["profile_half_width_mm"]
+        step = config["profile_step_mm"]
+        arc = np.arange(line.arc[0], line.arc[-1] + step / 2, step)
+        centres = np.stack([np.interp(arc, line.arc, line.points[:, axis]) for axis in range(3)], axis=1)
+        tangents = np.gradient(centres, axis=0)
+        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+        offsets = [(r, a) for r in np.linspace(-half_rl, half_rl, 3) for a in np.linspace(-half_ap, half_ap, 5)]
+        frames = [perpendicular_frame(tangent) for tangent in tangents]
+        patches = np.array([[centre + r * right + a * anterior for r, a in offsets] for centre, (right, anterior) in zip(centres, frames)])
+        samples = sample_nearest(image, patches.reshape(-1, 3)).reshape(len(arc), len(offsets))
+        values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nan_to_num(samples).mean(axis=1))
+        return cls(arc, _smooth_nan(values, config["profile_smoothing_mm"] / step))
+
+    def window(self, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+        inside = (self.arc >= lo) & (self.arc <= hi) & ~np.isnan(self.values)
+        return self.arc[inside], self.values[inside]
+
+    def covers(self, lo: float, hi: float) -> bool:
+        inside = (self.arc >= lo) & (self.arc <= hi)
+        return bool(inside.any()) and not np.isnan(self.values[inside]).any()
+
+
+def _smooth_nan(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing that ignores nan samples and leaves them nan."""
+    radius = max(1, int(np.ceil(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    valid = ~np.isnan(values)
+    filled = np.where(valid, values, 0.0)
+    total = np.convolve(filled, kernel, mode="full")[radius:radius + len(values)]
+    weight = np.convolve(valid.astype(float), kernel, mode="full")[radius:radius + len(values)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, total / weight, np.nan)
+
+
+def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
+    """User points plus evenly spaced bodies where the user skipped levels between two points."""
+    bodies = [anchors[0]]
+    for upper, lower in zip(anchors, anchors[1:]):
+        gap = lower.code - upper.code
+        for n in range(1, gap):
+            position = upper.centre + n / gap * (lower.centre - upper.centre)
+            bodies.append(Vertebra(name_of(upper.code + n), upper.code + n, position, "interpolated"))
+        bodies.append(lower)
+    return bodies
+
+
+def _repeat_length(profile: DiscProfile, centre: float) -> float | None:
+    """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation."""
+    config = settings()
+    half = config["period_window_mm"]
+    arc, values = profile.window(centre - half, centre + half)
+    lo_lag, hi_lag = config["period_range_mm"]
+    step = config["profile_step_mm"]
+    if len(values) < 2 * hi_lag / step:
+        arc, values = profile.window(centre - 2 * half, centre + 2 * half)
+        if len(values) < 1.5 * hi_lag / step:
+            return None
+    detrended = values - np.polyval(np.polyfit(arc, values, 2), arc)
+    lags = np.arange(int(lo_lag / step), int(hi_lag / step) + 1)
+    correlation = np.array([_correlation(detrended[:-lag], detrended[lag:]) for lag in lags])
+    if not np.any(correlation > 0):
+        return None
+    peaks = [n for n in range(1, len(lags) - 1) if correlation[n] >= correlation[n - 1] and correlation[n] >= correlation[n + 1] and correlation[n] > 0]
+    if not peaks:
+        return None
+    strongest = max(correlation[n] for n in peaks)
+    first = next(n for n in peaks if correlation[n] >= 0.8 * strongest)
+    return float(lags[first] * step)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> list[Vertebra]:
+    """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order)."""
+    config = settings()
+    period = _repeat_length(profile, line.arc_of(start.centre))
+    if period is None:
+        return []
+    sign = -direction  # arc grows superior, codes grow inferior
+    anchor_arc = line.arc_of(start.centre)
+    body_level, spread = _body_signal(profile, anchor_arc, period)
+    if spread <= 0:
+        return []
+    disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
+    found: list[Vertebra] = []
+    code = start.code
+    low_change, high_change = config["period_change_limit"]
+    while disc is not None and is_valid_code(code + direction):
+        next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
+        if next_disc is None:
+            break
+        period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
+        code += direction
+        found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
+        disc = next_disc
+    return found[::-1] if direction < 0 else found
+
+
+def _body_signal(profile: DiscProfile, anchor_arc: float, period: float) -> tuple[float, float]:
+    _, body = profile.window(anchor_arc - 0.2 * period, anchor_arc + 0.2 * period)
+    _, around = profile.window(anchor_arc - 1.5 * period, anchor_arc + 1.5 * period)
+    if body.size == 0 or around.size == 0:
+        return 0.0, 0.0
+    level = float(np.median(body))
+    return level, float(np.sqrt(np.mean((around - level) ** 2)))
+
+
+def _find_disc(profile: DiscProfile, origin: float, sign: int, expected: float, period: float, body_level: float, spread: float) -> float | None:
+    """Arc of the disc expected `expected` mm from `origin` (in direction `sign`), or None.
+
+    A disc is a departure from the body signal; candidates in the search window are weighed by
+    their contrast and by how close they lie to the expected distance, so bright marrow spots
+    inside a body lose to a real disc a little further away.
+    """
+    config = settings()
+    lo_fraction, hi_fraction = config["disc_window_fraction"]
+    lo, hi = sorted((origin + sign * (expected - lo_fraction * period), origin + sign * (expected + hi_fraction * period)))
+    arc, values = profile.window(lo, hi)
+    if len(arc) < max(3, 0.6 * (hi - lo) / config["profile_step_mm"]):
+        return None  # the window runs out of the field of view
+    contrast = _smooth_nan(np.abs(values - body_level) / spread, config["contrast_smoothing_mm"] / config["profile_step_mm"])
+    distance = np.abs(arc - origin)
+    weight = np.exp(-0.5 * ((distance - expected) / (config["disc_spacing_sd"] * period)) ** 2)
+    best = int(np.argmax(contrast * weight))
+    if contrast[best] < config["min_disc_contrast"] or best in (0, len(arc) - 1):
+        return None
+    return float(arc[best])
+
+
+def _boundaries(bodies: list[Vertebra], line: SpineLine, profile: DiscProfile | None) -> list[Boundary]:
+    """Disc planes: between bodies through the disc found in the profile, else the midpoint."""
+    if len(bodies) == 1:
+        return _single_body_boundaries(bodies[0], line)
+    arcs = [line.arc_of(body.centre) for body in bodies]
+    discs = []
+    for (upper, lower), (upper_arc, lower_arc) in zip(zip(bodies, bodies[1:]), zip(arcs, arcs[1:])):
+        discs.append(_disc_between(upper, lower, upper_arc, lower_arc, profile, line))
+    top_normal = _unit(bodies[0].centre - bodies[1].centre)
+    bottom_normal = _unit(bodies[-2].centre - bodies[-1].centre)
+    # The outermost bodies are taken as symmetric about their centres.
+    top_half = (bodies[0].centre - discs[0].point) @ top_normal
+    bottom_half = (discs[-1].point - bodies[-1].centre) @ bottom_normal
+    top = Boundary(bodies[0].centre + top_half * top_normal, top_normal)
+    bottom = Boundary(bodies[-1].centre - bottom_half * bottom_normal, bottom_normal)
+    return [top] + discs + [bottom]
+
+
+def _disc_between(upper: Vertebra, lower: Vertebra, upper_arc: float, lower_arc: float, profile: DiscProfile | None, line: SpineLine) -> Boundary:
+    normal = _unit(upper.centre - lower.centre)
+    midpoint = (upper.centre + lower.centre) / 2
+    if profile is None:
+        return Boundary(midpoint, normal)
+    span = upper_arc - lower_arc
+    lo, hi = lower_arc + 0.3 * span, upper_arc - 0.3 * span
+    body_level, spread = _body_signal(profile, lower_arc, span)
+    if spread <= 0 or not profile.covers(lo, hi):
+        return Boundary(midpoint, normal)
+    arc, values = profile.window(lo, hi)
+    contrast = np.abs(values - body_level) / spread
+    best = int(np.argmax(contrast))
+    if contrast[best] < settings()["min_disc_contrast"] or best in (0, len(arc) - 1):
+        # No disc stands out between the bodies: a departure largest at the window's edge is the
+        # signal ramping from one body to the other, and the boundary falls midway.
+        return Boundary(midpoint, normal)
+    offset = line.at(float(arc[best])) - line.at((upper_arc + lower_arc) / 2)
+    return Boundary(midpoint + (offset @ normal) * normal, normal)
+
+
+def _single_body_boundaries(body: Vertebra, line: SpineLine) -> list[Boundary]:
+    heights = load("levels")["typical_height_mm"]
+    height = heights[body.name[0]]
+    normal = line.direction_at(line.arc_of(body.centre))
+    return [Boundary(body.centre + normal * height / 2, normal), Boundary(body.centre - normal * height / 2, normal)]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)

@@ -1,0 +1,1 @@
+"""Synthetic spine MRI, the built-in teaching cases and the quiz."""
