@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from EMHAssistLib.teaching import phantom
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
-from EMHAssistLib.inputs.clinical import validate_clinical
-from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.teaching import phantom
+from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 
 CASES = case_names()
 # Every published case in ../shared/seeds and every mimic of the knowledge file's vignettes.

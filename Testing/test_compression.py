@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from EMHAssistLib.spine import compression
-from EMHAssistLib.teaching import phantom
 from EMHAssistLib.analysis import analyze, read_sequences
-from EMHAssistLib.teaching.cases import build_study, study_into_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
+from EMHAssistLib.spine import compression
+from EMHAssistLib.teaching import phantom
+from EMHAssistLib.teaching.cases import build_study, study_into_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from EMHAssistLib.spine import cord
 from EMHAssistLib.inputs.casefolder import read_volume
-from EMHAssistLib.spine.compression import metric_ratio, reference_windows
 from EMHAssistLib.measurement.geometry import Box, Grid
 from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.spine import cord
+from EMHAssistLib.spine.compression import metric_ratio, reference_windows
 
 SCT_SLICE_10 = {"area": 78.58643257836141, "ap": 7.842507960401277, "rl": 12.537767663676533}
 

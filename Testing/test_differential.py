@@ -15,10 +15,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.differential import Knowledge, assess, explain, knowledge, rank, summary_lines
 from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.knowledge import DATA_DIR, load
 
 REQUIRED_DIAGNOSES = {

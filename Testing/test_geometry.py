@@ -6,8 +6,8 @@ import slicer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from EMHAssistLib.measurement.geometry import Box, Grid, Labelmap, lies_within, voxel_indices
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, labelmap_of_segment, set_roi_box, set_segment_mask, set_volume_geometry
+from EMHAssistLib.measurement.geometry import Box, Grid, Labelmap, lies_within, voxel_indices
 
 
 def rotation(axis: np.ndarray, degrees: float) -> np.ndarray:

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.measurement.regions import SequenceImage
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
 from EMHAssistLib.spine import vertebrae
-from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
 from EMHAssistLib.spine.compression import find_compression
-from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import Box
-from EMHAssistLib.measurement.regions import SequenceImage
 
 # Body centres read by eye on the mid-sagittal slices (i = 17-21) of t2_lumbar, as (i, j, k) voxels;
 # the reading and the naming argument are in docs/levels-and-compression.md.

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import slicer
 
-from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import Box
-from EMHAssistLib.live import LiveAnalysis
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
+from EMHAssistLib.live import LiveAnalysis
+from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.outputs.overlays import find_overlays
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_context,
@@ -31,9 +31,9 @@ from EMHAssistLib.frontends.panel import (
     save_results,
     write_report_node,
 )
-from EMHAssistLib.teaching.quiz import Quiz
 from EMHAssistLib.inputs.study import study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
+from EMHAssistLib.teaching.quiz import Quiz
 
 MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssist.py"
 

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from EMHAssistLib.teaching import phantom
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.teaching import phantom
 
 CASE = "mds_t5_t8"
 REGION_TISSUE = {"cord": "cord", "mass": "mass", "marrow": "vertebral_body", "muscle": "muscle", "disc": "disc"}

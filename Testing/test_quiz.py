@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info
 from EMHAssistLib.teaching.quiz import REFERENCE_ATTRIBUTE, Quiz, compare_boxes, verdict
 
 CASE = "mds_t5_t8"

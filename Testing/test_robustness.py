@@ -24,15 +24,15 @@ from small_case import BACKGROUND, TISSUE_BLOCKS, VALUES, grid_for, roi_box, sma
 from test_cli import write_segmentation_of_rois
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.inputs.casefolder import save_case_folder
-from EMHAssistLib.teaching.cases import build_study, study_into_scene
-from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import Box, Grid
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.casefolder import save_case_folder
 from EMHAssistLib.inputs.nodes import set_roi_box
-from EMHAssistLib.measurement.regions import SequenceImage, measure_region
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import RegionSource
+from EMHAssistLib.measurement.geometry import Box, Grid
+from EMHAssistLib.measurement.regions import SequenceImage, measure_region
+from EMHAssistLib.teaching.cases import build_study, study_into_scene
 
 BUILT_IN_CASE = "mds_t5_t8"
 

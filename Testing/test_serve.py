@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from browser import Browser, chromium_path, served
-from EMHAssistLib.teaching.cases import box_of_spec, build_study
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.teaching.cases import box_of_spec, build_study
 
 CASE = "mds_t5_t8"
 

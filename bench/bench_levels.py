@@ -11,10 +11,10 @@ import numpy as np
 
 from common import Timing, load_average, machine, milliseconds, timed_runs
 
-from EMHAssistLib.spine import cord
-from EMHAssistLib.spine import levels
 from EMHAssistLib.measurement.geometry import Box, Grid
 from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.spine import cord
+from EMHAssistLib.spine import levels
 
 RUNS = 7
 TARGET_S = 1.0

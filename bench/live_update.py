@@ -29,12 +29,12 @@ from common import (
 from synthetic_study import build_study
 
 from EMHAssistLib.analysis import read_sequences
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
-from EMHAssistLib.measurement.ratios import enhancement, region_ratios
-from EMHAssistLib.measurement.regions import SequenceImage, measure_region
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import Study
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.measurement.ratios import enhancement, region_ratios
+from EMHAssistLib.measurement.regions import SequenceImage, measure_region
 
 MOVED_REGION = "mass"
 DRAG_STEP_MM = 0.4  # each update moves the ROI this far along the spine and the next moves it back

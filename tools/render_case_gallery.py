@@ -14,9 +14,9 @@ import numpy as np
 import slicer
 from trame_slicer.core import SlicerApp
 
-from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
-from EMHAssistLib.outputs.render import SliceRenderer, SliceShot, write_png
 from EMHAssistLib.inputs.study import Study
+from EMHAssistLib.outputs.render import SliceRenderer, SliceShot, write_png
+from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 
 SAGITTAL_ROLES = ("T1", "T2", "T1C")
 SAGITTAL_VIEW = {"size_px": (210, 400), "field_of_view_mm": 250.0}

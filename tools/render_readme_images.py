@@ -15,8 +15,8 @@ import slicer
 from trame_slicer.core import SlicerApp
 
 from EMHAssistLib.analysis import run_analysis
-from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.outputs.key_images import key_images
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 PICTURES = {"T2 sagittal": "overlays-sagittal.png", "T2 axial": "overlays-axial.png"}
 

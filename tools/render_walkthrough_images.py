@@ -12,9 +12,9 @@ from pathlib import Path
 import slicer
 from trame_slicer.core import SlicerApp
 
-from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.inputs.nodes import box_of_roi
 from EMHAssistLib.outputs.render import SliceRenderer, SliceShot, write_png
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 BACKGROUND = "T2"
 SAGITTAL_SIZE_PX, SAGITTAL_FIELD_MM = (440, 520), 190.0
