@@ -29,13 +29,13 @@ from slicer import (
 )
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
-from EMHAssistLib.inputs.clinical import clinical_terms
-from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.inputs.clinical import clinical_terms
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.live import LiveAnalysis, LiveResult
 from EMHAssistLib.outputs.overlays import find_overlays, overlays_visible, set_overlays_visible
+from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_context,
@@ -51,15 +51,17 @@ from EMHAssistLib.frontends.panel import (
     reveal_text,
     save_results,
 )
-from EMHAssistLib.teaching.quiz import Quiz, Reveal
-from EMHAssistLib.outputs.report import summary_text, write_json
-from EMHAssistLib.outputs.report_html import KeyImage, write_html
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
+from EMHAssistLib.outputs.report import summary_text, write_json
+from EMHAssistLib.outputs.report_html import KeyImage, write_html
+from EMHAssistLib.teaching.quiz import Quiz, Reveal
 
 RESULTS_TABLE_NAME = "EMHAssist results"
 REPORT_NODE_NAME = "EMHAssist report"
 SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
+# As pinned in requirements.txt (a test keeps the two equal): the DICOM SR is tested with this release.
+HIGHDICOM_REQUIREMENT = "highdicom==0.28.2"
 REGION_ROW_WIDGETS = ("SourceSelector", "PlaceButton", "StatusLabel")
 
 
@@ -279,6 +281,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportJsonButton.connect("clicked(bool)", self.onExportJsonButton)
         self.ui.exportSummaryButton.connect("clicked(bool)", self.onExportSummaryButton)
         self.ui.exportHtmlButton.connect("clicked(bool)", self.onExportHtmlButton)
+        self.ui.exportSrButton.connect("clicked(bool)", self.onExportSrButton)
         self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
         self.ui.openQuizButton.connect("clicked(bool)", self.onOpenQuizButton)
         self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
@@ -561,6 +564,12 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
                 write_html(self.logic.savedReport(self._parameterNode), self.logic.sliceViewImages(), path)
 
+    def onExportSrButton(self) -> None:
+        path = self._exportPath(_("Save the report as a DICOM Structured Report"), ".sr.dcm", _("DICOM (*.dcm)"))
+        if path and self.logic.ensureHighdicom():
+            with slicer.util.tryWithErrorDisplay(_("Failed to save the DICOM Structured Report."), waitCursor=True):
+                self.logic.writeStructuredReport(self._parameterNode, path)
+
     def onScreenshotButton(self) -> None:
         path = self._exportPath(_("Save a screenshot of the views"), ".png", _("PNG image (*.png)"))
         if path:
@@ -658,6 +667,29 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         except InputError:
             return True
         return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
+
+    def ensureHighdicom(self) -> bool:
+        """highdicom writes the DICOM SR; Slicer's Python does not ship it, so it is installed on request."""
+        try:
+            import highdicom  # noqa: F401
+        except ImportError:
+            question = _("Saving a DICOM Structured Report needs the Python package highdicom. Install it now?")
+            if not slicer.util.confirmOkCancelDisplay(question):
+                return False
+            slicer.util.pip_install(HIGHDICOM_REQUIREMENT)
+        return True
+
+    def writeStructuredReport(self, parameterNode: EMHAssistParameterNode, path: Path) -> None:
+        """The DICOM SR of the saved results, citing the instances of every sequence as Slicer's DICOM
+        database holds them (every sequence must have been loaded from DICOM)."""
+        from EMHAssistLib.outputs.structured_report import evidence_from_files, write_structured_report
+
+        sequences = self.study(parameterNode).sequences
+        files = {
+            role: [slicer.dicomDatabase.fileForInstance(uid) for uid in (volume.GetAttribute("DICOM.instanceUIDs") or "").split()]
+            for role, volume in sequences.items()
+        }
+        write_structured_report(self.savedReport(parameterNode), evidence_from_files(files), path)
 
     def sliceViewImages(self) -> list[KeyImage]:
         """The slice views as they are shown now (overlays included), for the HTML report."""

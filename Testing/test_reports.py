@@ -22,14 +22,16 @@ from test_cli import corrupt, write_dicom_series
 from vtk.util import numpy_support
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
-from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
-from EMHAssistLib.frontends.cli import main
-from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.differential import percent_text
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
+from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import ratio_text
-from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, write_structured_report
+from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
 CAVEAT_START = "Research and teaching use only"
@@ -309,6 +311,30 @@ def _all_codes(scheme: str):
     for name in dir(collection):
         if name[0].isupper():
             yield getattr(collection, name)
+
+
+def test_evidence_read_from_the_dicom_files_as_slicer_lists_them_makes_the_same_sr(sr_case, tmp_path):
+    """The Slicer panel reads each sequence's files (from Slicer's DICOM database) instead of the
+    headers the case-folder reader kept: the same instances are cited and the SR reads back."""
+    report, written, case, series = sr_case
+    files = {role: sorted(str(path) for path in (case / role).iterdir()) for role in series}
+    evidence = evidence_from_files(files)
+    kept = dicom_evidence(load_case_folder(case, new_headless_scene()))
+    assert {role: sorted(d.SOPInstanceUID for d in headers) for role, headers in evidence.items()} == {
+        role: sorted(d.SOPInstanceUID for d in headers) for role, headers in kept.items()
+    }
+    write_structured_report(report, evidence, tmp_path / "panel.sr.dcm")
+    again = hd.sr.srread(tmp_path / "panel.sr.dcm")
+    assert again.ContentTemplateSequence[0].TemplateIdentifier == written.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    assert len(measurement_groups(again)) == len(measurement_groups(written))
+
+
+def test_evidence_from_files_names_the_sequence_not_loaded_from_dicom_or_unreadable(tmp_path):
+    with pytest.raises(InputError, match="^T2: .*not loaded from DICOM"):
+        evidence_from_files({"T2": []})
+    (tmp_path / "slice.dcm").write_bytes(b"not dicom")
+    with pytest.raises(InputError, match="^T1: a DICOM file of the sequence could not be read"):
+        evidence_from_files({"T1": [str(tmp_path / "slice.dcm")]})
 
 
 def test_sr_of_a_case_that_is_not_dicom_exits_2_naming_the_file(tmp_path, scene, capsys):

@@ -15,11 +15,11 @@ import pytest
 import slicer
 
 from EMHAssistLib.analysis import analyze
-from EMHAssistLib.teaching.cases import case_names
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.inputs.nodes import grid_of_volume, set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.study import region_names, sequence_roles, study_from_nodes
+from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.teaching.cases import case_names
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "EMHAssist"
@@ -456,3 +456,9 @@ def test_quiz_section_binds_its_case_and_diagnosis_combo_boxes(module_tree, ui_r
     assert "test_EMHAssistQuiz" in test_names
     run_test = next(node for node in module_class(module_tree, "EMHAssistTest").body if getattr(node, "name", "") == "runTest")
     assert "self.test_EMHAssistQuiz" in ast.unparse(run_test)
+
+
+def test_the_panels_highdicom_requirement_is_the_pinned_one():
+    """The panel installs highdicom into Slicer on request: the same release the DICOM SR is tested with."""
+    pinned = [line.strip() for line in (MODULE_DIR.parent / "requirements.txt").read_text().splitlines() if line.startswith("highdicom")]
+    assert pinned == [re.search(r'HIGHDICOM_REQUIREMENT = "([^"]+)"', MODULE_FILE.read_text(encoding="utf-8")).group(1)]

@@ -37,6 +37,20 @@ def dicom_evidence(study: Study) -> Evidence:
     return evidence
 
 
+def evidence_from_files(files_by_role: dict[str, list[str]]) -> Evidence:
+    """Each sequence's source instance headers read from its DICOM files (Slicer's DICOM database
+    gives the files of a loaded series); the pixel data is not read."""
+    evidence = {}
+    for role, files in files_by_role.items():
+        if not files:
+            raise InputError(role, "the DICOM SR needs the sequence's DICOM files: it was not loaded from DICOM")
+        try:
+            evidence[role] = [pydicom.dcmread(file, stop_before_pixels=True) for file in files]
+        except (OSError, pydicom.errors.InvalidDicomError) as error:
+            raise InputError(role, f"a DICOM file of the sequence could not be read ({error})") from None
+    return evidence
+
+
 def write_structured_report(report: dict, evidence: Evidence, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     structured_report(report, evidence).save_as(path)
