@@ -328,21 +328,9 @@ class CaseViewer:
             with html.Ul():
                 html.Li("{{ point }}", v_for="point in teaching_points", key="point")
             html.B("Your ROIs against the reference ROIs (green boxes in the views)")
-            with html.Table(style="width: 100%; font-size: 12px;"):
-                with html.Tr():
-                    for title in ("region", "Dice", "IoU", "centre distance"):
-                        html.Th(title, style="text-align: left;")
-                with html.Tr(v_for="row in roi_rows", key="row.region"):
-                    for field in ("region", "dice", "iou", "distance"):
-                        html.Td(f"{{{{ row.{field} }}}}")
+            _state_table(html, "roi_rows", "region", {"region": "region", "dice": "Dice", "iou": "IoU", "distance": "centre distance"})
             html.B("Ratios: yours against the reference")
-            with html.Table(style="width: 100%; font-size: 12px;"):
-                with html.Tr():
-                    for title in ("ratio", "yours", "reference", ""):
-                        html.Th(title, style="text-align: left;")
-                with html.Tr(v_for="row in ratio_rows", key="row.key"):
-                    for field in ("key", "learner", "reference", "differ"):
-                        html.Td(f"{{{{ row.{field} }}}}")
+            _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
         with html.Div(v_if="results", id="results", classes="my-2"):
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
@@ -360,6 +348,17 @@ class CaseViewer:
                 with html.Ul(style="font-size: 12px;"):
                     html.Li("{{ w }}", v_for="w in warnings", key="w")
             html.P("{{ caveat }}", style="font-size: 12px; font-style: italic;")
+
+
+def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
+    """A table with a row per entry of the state list `rows`: its fields `columns` (field -> title)."""
+    with html.Table(style="width: 100%; font-size: 12px;"):
+        with html.Tr():
+            for title in columns.values():
+                html.Th(title, style="text-align: left;")
+        with html.Tr(v_for=f"row in {rows}", key=f"row.{key}"):
+            for field in columns:
+                html.Td(f"{{{{ row.{field} }}}}")
 
 
 def _roi_rows(result: Reveal) -> list[dict]:
