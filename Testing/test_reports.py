@@ -29,6 +29,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import ratio_text
+from EMHAssistLib.outputs.report_html import html_page
 from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, write_structured_report
 from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
@@ -175,6 +176,15 @@ def test_the_pages_values_are_the_json_reports(html_case):
     references = load("differential/references")["references"]
     for ref in cited:
         assert references[ref]["citation"] in page.section_text["references"]
+
+
+def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case):
+    """A compression found by the RL ratio leads with it in the levels table, MSCC after it."""
+    report, _ = html_case
+    sideways = {"from": "T5", "to": "T5", "at": "T5", "shown_by": ["RL ratio"], "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "area_ratio_percent": 34.8}
+    page = Page(html_page({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, []))
+    rows = [row[0] for row in page.tables["levels"][0]]
+    assert rows.index("RL ratio at T5") < rows.index("MSCC at T5") < rows.index("Area ratio at T5")
 
 
 def dicom_case(case: Path) -> dict[str, str]:
