@@ -23,8 +23,18 @@ class Ratio:
 
 
 def ratio_of_means(numerator: RegionStats, denominator: RegionStats) -> Ratio:
-    value = numerator.mean / denominator.mean
-    variance = (_variance_of_mean(numerator) + value**2 * _variance_of_mean(denominator)) / denominator.mean**2
+    return _delta_ratio(numerator.mean, _variance_of_mean(numerator), denominator)
+
+
+def difference_over_mean(first: RegionStats, second: RegionStats, reference: RegionStats) -> Ratio:
+    """(mean of `first` − mean of `second`) / mean of `reference`: a contrast between two regions in
+    units of a third's signal, with the same delta-method interval (the two means' variances add)."""
+    return _delta_ratio(first.mean - second.mean, _variance_of_mean(first) + _variance_of_mean(second), reference)
+
+
+def _delta_ratio(numerator: float, numerator_variance: float, denominator: RegionStats) -> Ratio:
+    value = numerator / denominator.mean
+    variance = (numerator_variance + value**2 * _variance_of_mean(denominator)) / denominator.mean**2
     half_width = load("measurement")["ci_z"] * math.sqrt(variance)
     return Ratio(value, (value - half_width, value + half_width))
 
