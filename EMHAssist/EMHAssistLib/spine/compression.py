@@ -351,7 +351,7 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
     if level_map is not None and mass is not None:
         spanned = level_map.involved(mass.points_world(), fraction)
         if spanned:
-            section["mass"] = {"from": spanned[0].name, "to": spanned[-1].name}
+            section["mass"] = level_extent([vertebra.code for vertebra in spanned])
     if compression is not None:
         at = int(codes[compression.worst])
         involved = {v.code for v in level_map.involved(points[compression.slices], fraction)} if level_map is not None else set()
@@ -367,6 +367,20 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
             "shown_by": list(compression.shown_by),
         }
     return section
+
+
+def level_extent(codes: list[int]) -> dict:
+    """The involved levels as `{"from", "to", "spans"}`, superior first: a level between two involved
+    levels that is not itself involved (EMH at the mid-thoracic spine and again at the sacrum) ends
+    one span and the next begins; a contiguous extent is one span."""
+    runs: list[list[int]] = []
+    for code in sorted(codes):
+        if runs and code == runs[-1][-1] + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    spans = [{"from": name_of(run[0]), "to": name_of(run[-1])} for run in runs]
+    return {"from": spans[0]["from"], "to": spans[-1]["to"], "spans": spans}
 
 
 def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
@@ -467,7 +481,12 @@ def stated_measures(compression: dict) -> list[tuple[str, float]]:
     return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
 
 
-def level_span(extent: dict) -> str:
-    """"T5–T8", or "T5" for a single level."""
-    return extent["from"] if extent["from"] == extent["to"] else f"{extent['from']}–{extent['to']}"
+def level_span(extent: dict, separator: str | None = None) -> str:
+    """"T5–T8", "T5" for a single level, "T5–T9 and S1–S3" for an extent in separate spans (its
+    `spans`; an extent without them is one span). With a `separator` the spans are joined by it
+    instead ("T5–T9; S1–S3"), for a table cell a program splits."""
+    pieces = [span["from"] if span["from"] == span["to"] else f"{span['from']}–{span['to']}" for span in extent.get("spans") or [extent]]
+    if separator is not None or len(pieces) == 1:
+        return (separator or "").join(pieces)
+    return ", ".join(pieces[:-1]) + " and " + pieces[-1]
 

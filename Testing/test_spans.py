@@ -1,0 +1,146 @@
+"""A mass at levels apart (EMH in thalassaemia: mid-thoracic and sacral) is reported as separate spans:
+the extent's wording, synthetic level maps down to the sacrum, and a phantom case written here with two
+thoracic masses separated by uninvolved levels."""
+
+import copy
+import json
+
+import numpy as np
+import SimpleITK as sitk
+
+from EMHAssistLib.analysis import read_sequences
+from EMHAssistLib.spine import compression, levels
+from EMHAssistLib.spine.vertebrae import code_of, vertebra_names
+from EMHAssistLib.teaching import phantom
+from EMHAssistLib.teaching.cases import build_study, study_into_scene
+
+
+def codes(*names: str) -> list[int]:
+    return [code_of(name) for name in names]
+
+
+def test_levels_in_two_runs_are_two_spans_superior_first():
+    extent = compression.level_extent(codes("S3", "T5", "T6", "T7", "T8", "T9", "S1", "S2"))
+    assert extent == {"from": "T5", "to": "S3", "spans": [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]}
+
+
+def test_contiguous_levels_are_one_span_and_one_level_a_span_of_itself():
+    assert compression.level_extent(codes("T6", "T7")) == {"from": "T6", "to": "T7", "spans": [{"from": "T6", "to": "T7"}]}
+    assert compression.level_extent(codes("L5", "S1")) == {"from": "L5", "to": "S1", "spans": [{"from": "L5", "to": "S1"}]}
+    assert compression.level_extent(codes("T4", "T6")) == {"from": "T4", "to": "T6", "spans": [{"from": "T4", "to": "T4"}, {"from": "T6", "to": "T6"}]}
+
+
+def test_level_span_words_each_span():
+    assert compression.level_span(compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))) == "T5–T9 and S1–S3"
+    assert compression.level_span(compression.level_extent(codes("T3", "T6", "T7", "S2"))) == "T3, T6–T7 and S2"
+    assert compression.level_span(compression.level_extent(codes("T5", "T6", "S1", "S2", "S3")), "; ") == "T5–T6; S1–S3"
+    assert compression.level_span(compression.level_extent(codes("T5"))) == "T5"
+    # A report written before spans (or a compression, which is one segment of the cord) has none.
+    assert compression.level_span({"from": "T5", "to": "T8"}) == "T5–T8"
+    assert compression.level_span({"from": "T5", "to": "T8"}, "; ") == "T5–T8"
+
+
+def test_summary_line_names_each_span_of_the_mass():
+    levels_section = {"mass": compression.level_extent(codes("T6", "T7", "T8", "S1", "S2")), "compression": {"from": "T6", "to": "T8", "max_mscc_percent": 30.4, "at": "T7"}}
+    assert compression.summary_line(levels_section) == "mass T6–T8 and S1–S2, cord compressed T6–T8, MSCC 30 % at T7"
+
+
+# --- Level maps down to the sacrum -----------------------------------------------------------------
+
+# Bodies 30 mm apart down a straight spine, C1 at the top: every vertebra of the coding, user points.
+SPACING_MM = 30.0
+
+
+def whole_spine_map() -> levels.LevelMap:
+    anchors = [levels.Vertebra(name, code_of(name), np.array([0.0, 20.0, -SPACING_MM * n]), "user") for n, name in enumerate(vertebra_names())]
+    return levels.build_level_map(anchors, None, None)
+
+
+def heights(first: str, last: str, step_mm: float = 1.0) -> np.ndarray:
+    """Points on the spine line from the top of `first`'s level to the bottom of `last`'s."""
+    top = -SPACING_MM * (code_of(first) - 1) + SPACING_MM / 2 - 0.5
+    bottom = -SPACING_MM * (code_of(last) - 1) - SPACING_MM / 2 + 0.5
+    return np.array([[0.0, 20.0, z] for z in np.arange(top, bottom, -step_mm)])
+
+
+def test_user_points_name_the_lumbar_spine_and_sacrum():
+    level_map = whole_spine_map()
+    assert [v.name for v in level_map.vertebrae][-10:] == ["L1", "L2", "L3", "L4", "L5", "S1", "S2", "S3", "S4", "S5"]
+    assert [v.code for v in level_map.vertebrae][-5:] == [25, 26, 27, 28, 29]
+    centres = np.array([v.centre for v in level_map.vertebrae])
+    assert level_map.names_at(centres) == vertebra_names()
+
+
+def test_mass_points_mid_thoracic_and_sacral_are_two_spans():
+    level_map = whole_spine_map()
+    # A few points reaching a quarter-level short into T10 (under the level fraction) do not join the spans.
+    points = np.concatenate([heights("T5", "T9"), heights("S1", "S3"), heights("T10", "T10")[:5]])
+    involved = level_map.involved(points, compression.settings()["level_fraction"])
+    assert [v.name for v in involved] == ["T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"]
+    extent = compression.level_extent([v.code for v in involved])
+    assert extent["spans"] == [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]
+    assert compression.level_span(extent) == "T5–T9 and S1–S3"
+
+
+def test_a_mass_across_the_lumbosacral_junction_is_one_span():
+    involved = whole_spine_map().involved(heights("L4", "S2"), compression.settings()["level_fraction"])
+    assert compression.level_extent([v.code for v in involved])["spans"] == [{"from": "L4", "to": "S2"}]
+
+
+# --- A phantom case with two thoracic masses apart ------------------------------------------------
+
+# The built-in case's posterior epidural mass split in two: T3-T4 and T9-T10, four uninvolved levels between.
+TWO_MASSES = {
+    "masses": [
+        {"position": "posterior_epidural", "levels": ["T3", "T4"], "lobules": 2, "depth_mm": 4.5, "width_mm": 14.0, "tissue": "mass"},
+        {"position": "posterior_epidural", "levels": ["T9", "T10"], "lobules": 2, "depth_mm": 4.5, "width_mm": 14.0, "tissue": "mass"},
+    ],
+    "compression": None,
+}
+
+
+def write_spec(tmp_path, monkeypatch, name: str, changes: dict, base: str = "mds_t5_t8") -> None:
+    spec = json.loads((phantom.CASES_DIR / f"{base}.json").read_text())
+    spec.update(copy.deepcopy(changes), id=name)
+    (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+    monkeypatch.setattr(phantom, "CASES_DIR", tmp_path)
+
+
+def box_in_second_mass(synthetic: phantom.SyntheticStudy) -> phantom.BoxSpec:
+    """A box like the first mass's ROI, centred deepest in the mass label's other connected part
+    (the phantom draws an ROI in the first mass only), shrunk until it holds mass labels alone."""
+    mass_label = next(label for label, name in synthetic.label_names.items() if name == "mass")
+    first = synthetic.rois["mass"][0]
+    components = sitk.ConnectedComponent(sitk.GetImageFromArray((synthetic.labels == mass_label).astype(np.uint8)))
+    parts = sitk.GetArrayFromImage(components)
+    count = int(parts.max())
+    to_ijk = np.linalg.inv(synthetic.label_grid)
+    first_ijk = np.rint(to_ijk[:3, :3] @ np.array(first.center) + to_ijk[:3, 3]).astype(int)
+    first_part = parts[first_ijk[2], first_ijk[1], first_ijk[0]]
+    other = [part for part in range(1, count + 1) if part != first_part]
+    assert first_part and len(other) == 1, "the spec draws two separate masses"
+    inside = sitk.GetImageFromArray((parts == other[0]).astype(np.uint8))
+    depth = -sitk.GetArrayFromImage(sitk.SignedMaurerDistanceMap(inside, insideIsPositive=False, useImageSpacing=False))
+    centre_ijk = np.array(np.unravel_index(np.argmax(depth), depth.shape))[::-1].astype(float)
+    centre = synthetic.label_grid[:3, :3] @ centre_ijk + synthetic.label_grid[:3, 3]
+    axes = np.array(first.axes)
+    size = np.array(first.size)
+    offsets = np.array(np.meshgrid(*[np.linspace(-0.5, 0.5, 5)] * 3, indexing="ij")).reshape(3, -1).T
+    while True:
+        corners = centre + (offsets * size) @ axes
+        ijk = np.rint(corners @ to_ijk[:3, :3].T + to_ijk[:3, 3]).astype(int)
+        if np.all(synthetic.labels[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == mass_label):
+            return phantom.BoxSpec(tuple(float(c) for c in centre), tuple(float(s) for s in size), first.axes)
+        size *= 0.9
+
+
+def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, monkeypatch):
+    write_spec(tmp_path, monkeypatch, "two_masses", TWO_MASSES)
+    synthetic = build_study("two_masses")
+    synthetic.rois["mass"].append(box_in_second_mass(synthetic))
+    study = study_into_scene(synthetic, scene)
+    outcome = compression.assess(study, read_sequences(study))
+    mass = outcome.levels["mass"]
+    assert mass == {"from": "T3", "to": "T10", "spans": [{"from": "T3", "to": "T4"}, {"from": "T9", "to": "T10"}]}
+    assert outcome.morphology["mass_levels_spanned"] == 4
+    assert compression.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression"
