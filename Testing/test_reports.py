@@ -265,7 +265,7 @@ def test_regions_are_coded_tissues_and_the_levels_coded_vertebrae(sr_case):
     levels = report["levels"]
     sites = [(site.value.scheme_designator, site.value.value) for site in groups["mass"].finding_sites]
     assert sites == [("SCT", getattr(codes.SCT, f"{name}Vertebra").value) for name in ("T5", "T6", "T7", "T8")]
-    assert levels["mass"] == {"from": "T5", "to": "T8"}
+    assert levels["mass"] == {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T8"}]}
     compressed = [(q.name.value, q.value.meaning) for q in groups["cord"].get_qualitative_evaluations()]
     assert compressed == [("71173004", f"{name} vertebra") for name in ("T5", "T6", "T7")]
     assert levels["compression"]["from"] == "T5" and levels["compression"]["to"] == "T7"
