@@ -27,7 +27,7 @@ from .cord import (
     slice_points,
 )
 from .levels import LevelMap, build_level_map, user_vertebrae
-from .masses import MassSegment, cord_wall, position, rim_enhancement_ratio, segment_mass
+from .masses import MassSegment, cord_wall, position, rim_enhancement, segment_mass
 from .vertebrae import name_of
 
 
@@ -429,9 +429,9 @@ def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, image
         facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings()["level_fraction"]))
     by_role = {image.role: image for image in images}
     if "T1" in by_role and "T1C" in by_role:
-        ratio = rim_enhancement_ratio(mass, by_role["T1"], by_role["T1C"])
-        if ratio is not None:
-            facts["rim_enhancement_ratio"] = _round(ratio, 3)
+        rim = rim_enhancement(mass, by_role["T1"], by_role["T1C"])
+        if rim is not None:
+            facts["rim_enhancement"] = rim.to_dict()
     return facts
 
 

@@ -19,11 +19,13 @@ from ..inputs.nodes import set_segment_mask
 from ..inputs.study import RegionSource
 from ..knowledge import load
 from ..measurement.geometry import Box, Grid, Labelmap, Shape, voxel_indices
-from ..measurement.regions import SequenceImage
+from ..measurement.ratios import Ratio, difference_over_mean
+from ..measurement.regions import SequenceImage, statistics
 from .cord import Centreline, sample_linear, sample_nearest
 
 _NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
 DISTANCE_EXACT_WITHIN_MM = 10.0  # the mass's distance map is read within a few mm of it (cord contact, rim)
+_RIM_MIN_VOXELS = 10  # in each of rim and core: below this the two means, and their interval, say little
 
 
 def settings() -> dict:
@@ -337,21 +339,34 @@ def position(mass: MassSegment, centreline: Centreline) -> str:
     return "paraspinal_right" if right_share >= 0.75 else "paraspinal_left"
 
 
-def rim_enhancement_ratio(mass: MassSegment, pre: SequenceImage, post: SequenceImage) -> float | None:
-    """Mean relative enhancement of the outer rim (about 1.5 mm) over that of the core."""
-    depth = -mass.distance_map_mm()[mass.mask]
-    points = mass.points_world()
-    before, after = sample_nearest(pre, points), sample_nearest(post, points)
-    valid = np.isfinite(before) & np.isfinite(after) & (np.abs(before) > 1e-6)
-    enhancement = np.where(valid, (after - before) / np.where(valid, before, 1.0), np.nan)
-    rim = valid & (depth <= settings()["rim_mm"])
-    core = valid & (depth > settings()["rim_mm"])
-    if rim.sum() < 10 or core.sum() < 10:
+def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) -> Ratio | None:
+    """How much more the mass's rim enhances than its core, in units of the mass's pre-contrast signal:
+    (mean post − pre of the rim − that of the core) / mean pre of the mass, with its 95 % interval.
+
+    The rim is the shell within `rim_mm` of the mass's surface on either side: a mass grown from its
+    ROI leaves out an enhancing wall (the wall no longer looks like the seed on the post-contrast
+    image), so the wall lies just outside its outline, while a drawn segment holds it just inside.
+    The core is the mass deeper than `rim_mm`. Measured on the pre-contrast sequence's own voxels
+    (a voxel belongs where its centre lies), the post-contrast read at their centres. None when rim
+    or core holds fewer than _RIM_MIN_VOXELS voxels or the mass's pre-contrast mean is not positive.
+    """
+    rim_mm = settings()["rim_mm"]
+    distance = mass.distance_map_mm()
+    at = np.unravel_index(voxel_indices(pre.grid, Labelmap(mass.grid, distance <= rim_mm)), pre.grid.shape)
+    points = pre.grid.to_world(np.stack(at[::-1], axis=1).astype(float))
+    before = pre.voxels[at].astype(np.float64)
+    gain = sample_nearest(post, points) - before
+    depth = -sample_nearest(SequenceImage("mass depth", mass.grid, distance), points)
+    valid = np.isfinite(gain)
+    core = valid & (depth > rim_mm)
+    rim = valid & ~core
+    if min(rim.sum(), core.sum()) < _RIM_MIN_VOXELS:
         return None
-    core_mean = float(np.mean(enhancement[core]))
-    if abs(core_mean) < 1e-6:
+    voxel_volume = pre.grid.voxel_volume
+    mass_before = statistics(before[valid & Labelmap(mass.grid, mass.mask).contains(points)], voxel_volume)
+    if not mass_before.mean > 0:
         return None
-    return float(np.mean(enhancement[rim]) / core_mean)
+    return difference_over_mean(statistics(gain[rim], voxel_volume), statistics(gain[core], voxel_volume), mass_before)
 
 
 def _subsample(points: np.ndarray, limit: int) -> np.ndarray:
