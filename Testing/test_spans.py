@@ -3,12 +3,14 @@ the extent's wording, synthetic level maps down to the sacrum, and a phantom cas
 thoracic masses separated by uninvolved levels."""
 
 import copy
+import csv
 import json
 
 import numpy as np
 import SimpleITK as sitk
 
 from EMHAssistLib.analysis import read_sequences
+from EMHAssistLib.outputs import batch
 from EMHAssistLib.spine import compression, levels
 from EMHAssistLib.spine.vertebrae import code_of, vertebra_names
 from EMHAssistLib.teaching import phantom
@@ -144,3 +146,18 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     assert mass == {"from": "T3", "to": "T10", "spans": [{"from": "T3", "to": "T4"}, {"from": "T9", "to": "T10"}]}
     assert outcome.morphology["mass_levels_spanned"] == 4
     assert compression.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression"
+
+
+# --- The batch CSV ---------------------------------------------------------------------------------
+
+
+def test_batch_row_keeps_first_and_last_level_and_gives_the_spans_in_one_column(tmp_path):
+    levels_section = {"mass": compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3")), "compression": None}
+    report = {"case": "thal", "sequences": {"T2": {}}, "levels": levels_section, "ratios": {}, "enhancement": {}, "warnings": []}
+    path = tmp_path / "batch.csv"
+    batch.write_rows([batch.report_row(report)], path)
+    with path.open(encoding="utf-8", newline="") as stream:
+        (row,) = csv.DictReader(stream)
+    assert (row["mass_from"], row["mass_to"], row["mass_spans"]) == ("T5", "S3", "T5–T9; S1–S3")
+    assert row["levels"] == "mass T5–T9 and S1–S3, no cord compression"
+    assert [span.split("–") for span in row["mass_spans"].split(batch.SPAN_SEPARATOR)] == [["T5", "T9"], ["S1", "S3"]]

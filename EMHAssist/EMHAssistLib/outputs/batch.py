@@ -2,7 +2,9 @@
 
 A case that fails gets a row with its one-line error and the batch goes on. Ratio columns are the
 ratios measured in at least one case, in the report's own order; a case without one leaves it
-empty. Numbers are written unrounded so the CSV holds what the JSON report holds.
+empty. Numbers are written unrounded so the CSV holds what the JSON report holds. `mass_from` and
+`mass_to` are the mass's first and last level; `mass_spans` its spans joined by SPAN_SEPARATOR
+("T5–T9; S1–S3" for a mass at levels apart, "T5–T8" for one span), for a program to split.
 """
 
 import csv
@@ -12,12 +14,13 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
-from ..spine.compression import summary_line
+from ..spine.compression import level_span, summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
+SPAN_SEPARATOR = "; "
 FIXED_COLUMNS = [
-    "case", "error", "sequences", "levels", "mass_from", "mass_to", "compression_from", "compression_to",
+    "case", "error", "sequences", "levels", "mass_from", "mass_to", "mass_spans", "compression_from", "compression_to",
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
 ]
 
@@ -94,7 +97,8 @@ def _levels_cells(levels: dict | None) -> dict:
         return {}
     cells = {"levels": summary_line(levels) or ""}
     if levels["mass"]:
-        cells |= {"mass_from": levels["mass"]["from"], "mass_to": levels["mass"]["to"]}
+        mass = levels["mass"]
+        cells |= {"mass_from": mass["from"], "mass_to": mass["to"], "mass_spans": level_span(mass, SPAN_SEPARATOR)}
     compression = levels["compression"]
     if compression:
         cells |= {
