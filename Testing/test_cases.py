@@ -94,8 +94,9 @@ def test_analysis_reports_the_specs_levels(analysed, name: str) -> None:
 
 
 def test_rim_enhancement_is_measured_on_the_abscess_only(analysed) -> None:
-    rims = {name: analysed[name]["morphology"]["rim_enhancement_ratio"] for name in ("abscess_t9_t11", "mds_t5_t8", "lymphoma_t8_t10")}
-    assert rims["abscess_t9_t11"] >= 2.0 and rims["mds_t5_t8"] < 1.5 and rims["lymphoma_t8_t10"] < 1.5
+    # Rim gain minus core gain over the mass's T1 mean, its 95 % interval clear of the +20 % threshold.
+    rims = {name: analysed[name]["morphology"]["rim_enhancement"]["ci95"] for name in ("abscess_t9_t11", "mds_t5_t8", "lymphoma_t8_t10")}
+    assert rims["abscess_t9_t11"][0] > 0.2 and rims["mds_t5_t8"][1] < 0.2 and rims["lymphoma_t8_t10"][1] < 0.2
 
 
 def test_marrow_against_muscle_separates_thalassaemia_from_metastasis(analysed) -> None:
