@@ -301,7 +301,11 @@ VIGNETTES = [
                 "conditions": ["diabetes"],
                 "findings": ["fever", "elevated_inflammatory_markers", "back_pain"],
             },
-            morphology={"mass_position": "posterior_epidural", "rim_enhancement_ratio": 2.5, "disc_crossed": True},
+            morphology={
+                "mass_position": "posterior_epidural",
+                "rim_enhancement": {"value": 0.5, "ci95": [0.45, 0.55]},
+                "disc_crossed": True,
+            },
             levels=("T11", "L1"),
         ),
     ),
@@ -457,6 +461,33 @@ def test_the_interval_decides_clearly_brighter():
     assert not any(key[1] == "marrow_brighter_than_muscle_T1" for key in evidence_keys(noisy))
 
 
+def rim_report(low: float, high: float) -> dict:
+    rim = {"value": (low + high) / 2, "ci95": [low, high]}
+    return report_from_ratios(enhancement={"mass": 0.3}, morphology={"rim_enhancement": rim})
+
+
+def test_rim_enhancement_counts_only_when_its_whole_interval_lies_on_one_side_of_the_threshold():
+    threshold = next(f for f in knowledge().features if f.id == "rim_enhancement").test["threshold"]
+    clear_above, straddling, clear_below = (
+        rim_report(threshold + 0.05, threshold + 0.15),
+        rim_report(threshold - 0.05, threshold + 0.05),
+        rim_report(threshold - 0.25, threshold - 0.05),
+    )
+    assert ("abscess", "rim_enhancement", "present") in evidence_keys(rank(clear_above))
+    assert ("abscess", "rim_enhancement", "absent") in evidence_keys(rank(clear_below))
+    ranking = rank(straddling)
+    assert not any(key[1] == "rim_enhancement" for key in evidence_keys(ranking))
+    undecided = explain(straddling, ranking)["undecided"]
+    assert [u["feature"] for u in undecided] == ["rim_enhancement"]
+    assert "rim enhancement over the core +20 %, 95 % CI +15 to +25 %" in undecided[0]["text"]
+
+
+def test_rim_enhancement_without_t1c_asks_for_the_t1c_sequence():
+    report = report_from_ratios(ratios={"T1 mass/cord": 1.0}, morphology={"mass_position": "posterior_epidural"})
+    missing = {u["feature"]: u["missing"] for u in explain(report, rank(report))["not_measured"]}
+    assert missing["rim_enhancement"] == ["no T1C sequence"]
+
+
 def test_a_large_likelihood_ratio_is_counted_at_the_per_feature_cap():
     ranking = rank(report_from_ratios(morphology={"halo_sign": True}))
     halo = next(
@@ -565,7 +596,8 @@ def test_levels_spanned_come_from_the_morphology_count_or_from_the_mass_levels()
     [
         ({"halo_sign": "yes"}, "'halo_sign' must be true or false"),
         ({"mass_position": "dorsal"}, "'mass_position' must be one of posterior_epidural"),
-        ({"rim_enhancement_ratio": True}, "'rim_enhancement_ratio' must be a number"),
+        ({"rim_enhancement": 0.5}, "morphology.rim_enhancement needs a finite 'value'"),
+        ({"rim_enhancement": {"value": 0.5, "ci95": [0.6, 0.7]}}, "'ci95' must be \\[low, high\\] around the value"),
     ],
 )
 def test_malformed_morphology_is_refused(morphology: dict, message: str):
@@ -798,6 +830,10 @@ def _missing_version(files):
     del files["separators"]["version"]
 
 
+def _rim_measured_from_unknown_sequence(files):
+    files["features"]["morphology"]["rim_enhancement"]["measured_from"] = [["mass", "T1 post"]]
+
+
 @pytest.mark.parametrize(
     ("corrupt", "file", "entry"),
     [
@@ -815,6 +851,11 @@ def _missing_version(files):
             "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region",
         ),
         (_missing_version, "separators", "file: needs an integer 'version'"),
+        (
+            _rim_measured_from_unknown_sequence,
+            "features",
+            "morphology 'rim_enhancement': 'measured_from' must list [region, sequence] pairs",
+        ),
     ],
 )
 def test_malformed_knowledge_is_refused_naming_the_file_and_entry(corrupt, file: str, entry: str):
@@ -828,12 +869,20 @@ def test_malformed_knowledge_is_refused_naming_the_file_and_entry(corrupt, file:
 
 # --- properties ------------------------------------------------------------------------------------
 
+@st.composite
+def measured_fractions(draw) -> dict:
+    """A measured fraction with its 95 % interval, as the morphology step reports one."""
+    value, half_width = draw(st.floats(-1, 2)), draw(st.floats(0, 0.3))
+    return {"value": value, "ci95": [value - half_width, value + half_width]}
+
+
 MORPHOLOGY_VALUES = {
-    key: (
-        st.booleans()
-        if spec["type"] == "bool"
-        else st.sampled_from(spec["values"]) if spec["type"] == "category" else st.floats(0, 10)
-    )
+    key: {
+        "bool": st.booleans(),
+        "category": st.sampled_from(spec.get("values", [""])),
+        "number": st.floats(0, 10),
+        "fraction": measured_fractions(),
+    }[spec["type"]]
     for key, spec in knowledge().morphology.items()
 }
 
@@ -955,9 +1004,16 @@ def with_quantity(report: dict, test: dict, value, half_width: float) -> dict:
     elif "region_mean" in test:
         sd = half_width * math.sqrt(400) / load("measurement")["ci_z"]
         changed.setdefault("regions", {}).setdefault(test["region_mean"], {})[test["sequence"]] = stats(value, sd)
+    elif knowledge().morphology[test["morphology"]]["type"] == "fraction":
+        changed.setdefault("morphology", {})[test["morphology"]] = interval
     else:
         changed.setdefault("morphology", {})[test["morphology"]] = value
     return changed
+
+
+def exact_morphology(test: dict) -> bool:
+    """A reader's count or flag, without an interval (a measured fraction carries one)."""
+    return "morphology" in test and knowledge().morphology[test["morphology"]]["type"] != "fraction"
 
 
 @st.composite
@@ -974,9 +1030,9 @@ def strengthenings(draw) -> tuple:
         absent = draw(st.sampled_from([v for v in spec["values"] if v not in test["values"]]))
     if test["op"] in ("is", "in"):
         return (feature, absent, present, 0.0, True) if toward_present else (feature, present, absent, 0.0, False)
-    low, high = (100.0, 3500.0) if "region_mean" in test else (0.0, 10.0) if "morphology" in test else (-1.0, 5.0)
+    low, high = (100.0, 3500.0) if "region_mean" in test else (0.0, 10.0) if exact_morphology(test) else (-1.0, 5.0)
     first, second = sorted(draw(st.lists(st.floats(low, high), min_size=2, max_size=2)))
-    half_width = 0.0 if "morphology" in test else draw(st.floats(0, (high - low) / 20))
+    half_width = 0.0 if exact_morphology(test) else draw(st.floats(0, (high - low) / 20))
     rises_toward_present = test["op"] in (">", ">=")
     before, after = (first, second) if rises_toward_present == toward_present else (second, first)
     return feature, before, after, half_width, toward_present

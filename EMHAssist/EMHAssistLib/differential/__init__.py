@@ -6,8 +6,8 @@ textbook would; it never diagnoses (see `EMHAssistLib.CAVEAT`, carried by every 
 Input: the plain report dict of `analysis.analyze` (data flows one way; nothing here reads MRML):
 `clinical`, `regions`, `ratios` ("T1 marrow/muscle", "OP/IP marrow", each {value, ci95}),
 `enhancement` (per region, {value, ci95}), optional `levels` ({"mass": {"from", "to"}}) and optional
-`morphology` (reader's or morphology step's findings; its keys and types are declared in
-data/differential/features.json). Any section may be missing: a feature whose inputs were not
+`morphology` (reader's or morphology step's findings, a measured one such as `rim_enhancement` as
+{value, ci95}; its keys and types are declared in data/differential/features.json). Any section may be missing: a feature whose inputs were not
 measured is left out and listed as such, never counted as negative evidence.
 
 Three steps, one module each: `rules` (the knowledge files, validated), `findings` (each feature

@@ -145,9 +145,11 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
         inputs = [(region, roles["post"]), (region, roles["pre"])]
         return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
     value, low, high = _interval(entry, f"enhancement.{region}")
-    return Reading(
-        value, low, high, f"enhancement {value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
-    )
+    return Reading(value, low, high, f"enhancement {_percent_with_interval(value, low, high)}")
+
+
+def _percent_with_interval(value: float, low: float, high: float) -> str:
+    return f"{value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
 
 
 def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
@@ -186,7 +188,13 @@ def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple
     value = (report.get("morphology") or {}).get(key)
     spec = kb.morphology[key]
     if value is None:
-        return (MissingInput("morphology", key, label=spec["label"]),)
+        # A measured morphology lacks first what it is measured from: "Add the T1C sequence" says more
+        # than "assess the rim".
+        measured_from = [tuple(pair) for pair in spec.get("measured_from", [])]
+        return _missing_measurements(report, measured_from) or (MissingInput("morphology", key, label=spec["label"]),)
+    if spec["type"] == "fraction":
+        value, low, high = _interval(value, f"morphology.{key}")
+        return Reading(value, low, high, f"{spec['label']} {_percent_with_interval(value, low, high)}")
     _check_morphology_value(key, value, spec)
     if spec["type"] == "bool":
         return Reading(value, None, None, f"{spec['label']}: {'yes' if value else 'no'}, reader's assessment")

@@ -26,6 +26,9 @@ THRESHOLD_STATUSES = {
     "reader": "reader's assessment",
 }
 QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned")
+# A morphology is a reader's flag (bool), a category, a count (number, exact) or a measured fraction
+# with its 95 % interval ({value, ci95}, shown in percent).
+MORPHOLOGY_TYPES = ("bool", "number", "category", "fraction")
 # Each operator of a feature test and the key of the test that holds its operand.
 OPERAND_KEYS = {
     ">": "threshold",
@@ -276,11 +279,20 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
 
 
 def _check_morphology_spec(entry: _Entry, spec: Any) -> None:
-    typed = isinstance(spec, dict) and spec.get("type") in ("bool", "number", "category") and _text(spec.get("label"))
-    entry.require(typed, "needs a 'type' (bool, number or category) and a 'label'")
+    types = ", ".join(MORPHOLOGY_TYPES)
+    typed = isinstance(spec, dict) and spec.get("type") in MORPHOLOGY_TYPES and _text(spec.get("label"))
+    entry.require(typed, f"needs a 'type' ({types}) and a 'label'")
     if spec["type"] == "category":
         values = spec.get("values")
         entry.require(isinstance(values, list) and bool(values) and all(map(_text, values)), "needs its 'values'")
+    if "measured_from" in spec:
+        vocabulary = load("vocabulary")
+        pairs = spec["measured_from"]
+        known = isinstance(pairs, list) and bool(pairs) and all(
+            isinstance(pair, list) and len(pair) == 2 and pair[0] in vocabulary["regions"] and pair[1] in vocabulary["sequences"]
+            for pair in pairs
+        )
+        entry.require(known, "'measured_from' must list [region, sequence] pairs of the vocabulary")
 
 
 def _check_unit(entry: _Entry, spec: Any) -> None:
@@ -445,7 +457,8 @@ def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
     entry.require(
         spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
     )
-    allowed = {"bool": ("is",), "category": ("in",), "number": (">", "<", ">=", "between")}[spec["type"]]
+    numeric = (">", "<", ">=", "between")
+    allowed = {"bool": ("is",), "category": ("in",), "number": numeric, "fraction": numeric}[spec["type"]]
     entry.require(test["op"] in allowed, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
     if spec["type"] == "category":
         unknown = [v for v in test["values"] if v not in spec["values"]]
@@ -476,7 +489,7 @@ def _describe_test(test: dict, settings: dict) -> str:
     if "all" in test:
         return " and ".join(_describe_test(part, settings) for part in test["all"])
     kind = next(key for key in QUANTITIES if key in test)
-    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] != "number":
+    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] in ("bool", "category"):
         label = settings["morphology"][test["morphology"]]["label"]
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     roles = load("measurement")["enhancement"]
