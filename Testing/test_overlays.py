@@ -12,6 +12,7 @@ from EMHAssistLib import CAVEAT
 from EMHAssistLib.inputs.nodes import labelmap_of_segment
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.measurement.geometry import Labelmap
 from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
@@ -85,7 +86,7 @@ def test_every_overlay_sits_in_one_folder_named_after_the_case(scene):
     assert folders_of(scene, "small") == [overlays.folder]
     assert set(overlays.by_role()) == {"explanation", "segments", "levels", "mass_extent", "differential"}
     in_folder = {hierarchy.GetItemDataNode(item).GetID() for item in children(scene, overlays.folder)}
-    assert in_folder == {node.GetID() for node in overlays.by_role().values()}
+    assert in_folder == {node.GetID() for node in overlays.nodes()}
 
 
 def test_segments_carry_names_colours_and_the_masks_voxels(scene):
@@ -115,14 +116,49 @@ def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc
 
 def test_the_mass_extent_is_a_bracket_behind_the_mass_labelled_with_its_levels(scene):
     _, overlays = draw(scene)
-    line = overlays.mass_extent
-    assert labels(line) == ["", "mass T5–T8"]
+    (line,) = overlays.mass_extent
+    assert labels(line) == ["", "mass T5–T8"] and line.GetName() == "EMHAssist mass extent T5–T8: small"
     top, bottom = (np.array(line.GetNthControlPointPositionWorld(i)) for i in range(2))
     mass_points = MASKS["mass_mask"].grid.to_world(np.argwhere(MASKS["mass_mask"].mask)[:, ::-1].astype(float))
     assert top[2] == pytest.approx(mass_points[:, 2].max()) and bottom[2] == pytest.approx(mass_points[:, 2].min())
     assert top[1] == bottom[1] == pytest.approx(mass_points[:, 1].min() - STYLE["mass_extent"]["margin_mm"])
     assert top[0] == bottom[0] == 0.0, "in the mid-sagittal plane of the level points"
     assert all(not line.GetNthMeasurement(i).GetEnabled() for i in range(line.GetNumberOfMeasurements()))
+
+
+# Bodies 8 mm apart across the small case's mass block (z -2 to 22 mm): nearest-centre boundaries at
+# z 22.5, 14, 6 and -2.5. The mass mask less z 5-15 leaves a part in T5 and a part in T7, T6 free.
+SPAN_VERTEBRAE = [{"name": f"T{n}", "code": 7 + n, "centre": [0.0, 16.0, z]} for n, z in ((4, 27.0), (5, 18.0), (6, 10.0), (7, 2.0), (8, -7.0))]
+TWO_SPANS = {"from": "T5", "to": "T7", "spans": [{"from": "T5", "to": "T5"}, {"from": "T7", "to": "T7"}]}
+
+
+def test_a_mass_in_two_spans_gets_a_bracket_behind_each_part(live_scene, tmp_path):
+    mass = MASKS["mass_mask"]
+    points = mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float))
+    split = mass.mask.copy()
+    gap = (points[:, 2] > 5.0) & (points[:, 2] < 15.0)
+    split[tuple(np.argwhere(mass.mask)[gap].T)] = False
+    report = dict(REPORT, levels=dict(REPORT["levels"], vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS))
+    _, overlays = draw(live_scene, report, mass_mask=Labelmap(mass.grid, split), cord_mask=MASKS["cord_mask"])
+    upper, lower = overlays.mass_extent
+    assert (labels(upper), labels(lower)) == (["", "mass T5"], ["", "mass T7"])
+    assert (upper.GetName(), lower.GetName()) == ("EMHAssist mass extent T5: small", "EMHAssist mass extent T7: small")
+    for line, part in ((upper, points[~gap & (points[:, 2] >= 15.0)]), (lower, points[~gap & (points[:, 2] <= 5.0)])):
+        top, bottom = (np.array(line.GetNthControlPointPositionWorld(i)) for i in range(2))
+        assert (top[2], bottom[2]) == pytest.approx((part[:, 2].max(), part[:, 2].min()))
+        assert top[1] == bottom[1] == pytest.approx(part[:, 1].min() - STYLE["mass_extent"]["margin_mm"])
+    hierarchy = subject_hierarchy(live_scene)
+    assert {hierarchy.GetItemParent(hierarchy.GetItemByDataNode(line)) for line in overlays.mass_extent} == {overlays.folder}
+    # Saved and loaded, the brackets come back superior first.
+    bundle = tmp_path / "spans.mrb"
+    assert live_scene.WriteToMRB(str(bundle))
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    assert app.scene.ReadFromMRB(str(bundle))
+    loaded = find_overlays(app.scene, "small")
+    assert [labels(line) for line in loaded.mass_extent] == [["", "mass T5"], ["", "mass T7"]]
+    del app
 
 
 def test_the_differential_label_sits_behind_the_mass_with_top_diagnoses_key_finding_and_caveat(scene):
@@ -166,9 +202,9 @@ def test_a_second_run_replaces_every_overlay_without_adding_a_node(scene):
     _, second = draw(scene, study=study)
     assert node_counts(scene) == before
     assert second.folder == first.folder and folders_of(scene, "small") == [first.folder]
-    for node in first.by_role().values():
+    for node in first.nodes():
         assert scene.GetNodeByID(node.GetID()) is not node, f"{node.GetName()} was left behind"
-    assert len(children(scene, second.folder)) == len(second.by_role())
+    assert len(children(scene, second.folder)) == len(second.nodes())
 
 
 def test_a_rerun_with_fewer_sections_removes_the_stale_overlays(scene):
@@ -176,7 +212,7 @@ def test_a_rerun_with_fewer_sections_removes_the_stale_overlays(scene):
     _, bare = draw(scene, BARE_REPORT, study)
     assert set(bare.by_role()) == {"explanation", "segments"}
     for role in ("levels", "mass_extent", "differential"):
-        assert scene.GetNodeByID(full.by_role()[role].GetID()) is None
+        assert all(scene.GetNodeByID(node.GetID()) is None for node in full.by_role()[role])
     assert len(children(scene, bare.folder)) == 2
 
 
@@ -192,7 +228,8 @@ def test_without_a_mass_mask_the_mass_regions_place_bracket_and_label(scene):
     study = small_study(scene, roles=("T1", "T2"))
     overlays = draw_overlays(scene, REPORT, study)
     assert overlays.segments is None
-    top, bottom = (np.array(overlays.mass_extent.GetNthControlPointPositionWorld(i)) for i in range(2))
+    (line,) = overlays.mass_extent
+    top, bottom = (np.array(line.GetNthControlPointPositionWorld(i)) for i in range(2))
     corners = roi_box("mass").corners_world()
     assert top[2] == pytest.approx(corners[:, 2].max()) and bottom[2] == pytest.approx(corners[:, 2].min())
     assert top[1] == pytest.approx(corners[:, 1].min() - STYLE["mass_extent"]["margin_mm"])
@@ -203,7 +240,7 @@ def test_without_any_mass_geometry_there_is_no_bracket_and_no_label(scene):
     study = small_study(scene, roles=("T1", "T2"))
     del study.regions["mass"]
     overlays = draw_overlays(scene, REPORT, study, cord_mask=MASKS["cord_mask"])
-    assert overlays.mass_extent is None and overlays.differential is None
+    assert overlays.mass_extent == () and overlays.differential is None
     assert overlays.levels is not None and overlays.segments is not None
 
 
@@ -245,13 +282,13 @@ def test_the_folder_toggles_the_visibility_of_everything_in_it(scene):
     assert overlays_visible(scene, overlays.folder)
     set_overlays_visible(scene, overlays.folder, False)
     assert not overlays_visible(scene, overlays.folder)
-    for node in overlays.by_role().values():
+    for node in overlays.nodes():
         if node.IsA("vtkMRMLDisplayableNode"):
             assert not slicer.vtkMRMLFolderDisplayNode.GetHierarchyVisibility(node), node.GetName()
     set_overlays_visible(scene, overlays.folder, True)
     assert all(
         slicer.vtkMRMLFolderDisplayNode.GetHierarchyVisibility(node)
-        for node in overlays.by_role().values()
+        for node in overlays.nodes()
         if node.IsA("vtkMRMLDisplayableNode")
     )
 
@@ -310,13 +347,13 @@ def test_overlays_come_back_from_an_mrb_bundle(live_scene, tmp_path):
     assert loaded_scene.ReadFromMRB(str(bundle))
     loaded = find_overlays(loaded_scene, "small")
     assert loaded is not None
-    assert {role: node.GetName() for role, node in loaded.by_role().items()} == {
-        role: node.GetName() for role, node in drawn.by_role().items()
+    assert {role: [node.GetName() for node in nodes] for role, nodes in loaded.by_role().items()} == {
+        role: [node.GetName() for node in nodes] for role, nodes in drawn.by_role().items()
     }
     assert loaded.explanation.GetText() == drawn.explanation.GetText()
     assert labels(loaded.levels) == labels(drawn.levels) and selected(loaded.levels) == selected(drawn.levels)
     np.testing.assert_allclose(loaded.levels.GetDisplayNode().GetSelectedColor(), STYLE["levels"]["compressed_color"])
-    assert labels(loaded.mass_extent) == ["", "mass T5–T8"]
+    assert [labels(line) for line in loaded.mass_extent] == [["", "mass T5–T8"]]
     assert labels(loaded.differential) == labels(drawn.differential)
     for region in ("mass", "cord"):
         segment = loaded.segments.GetSegmentation().GetSegment(region)
@@ -383,10 +420,11 @@ def test_the_built_in_case_labels_its_levels_from_the_real_report(built_in_case)
 
 def test_the_built_in_case_brackets_its_mass_and_names_its_differential(built_in_case):
     report, masks, overlays = built_in_case
-    assert labels(overlays.mass_extent) == ["", "mass T5–T8"]
+    (line,) = overlays.mass_extent
+    assert labels(line) == ["", "mass T5–T8"]
     mass = masks["mass_mask"]
     heights = mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float))[:, 2]
-    top, bottom = (overlays.mass_extent.GetNthControlPointPositionWorld(i)[2] for i in range(2))
+    top, bottom = (line.GetNthControlPointPositionWorld(i)[2] for i in range(2))
     assert (top, bottom) == pytest.approx((heights.max(), heights.min()))
     first = report["differential"][0]
     label = overlays.differential.GetNthControlPointLabel(0)

@@ -10,7 +10,7 @@ and the saved scene.
 
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import slicer
@@ -21,7 +21,7 @@ from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
 from ..measurement.geometry import Labelmap
-from ..spine.compression import summary_line
+from ..spine.compression import level_span, summary_line
 from ..spine.vertebrae import code_of
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -32,19 +32,29 @@ _EXCLUDE_FROM_SELECTORS = "SubjectHierarchy.ExcludeFromPotentialNodesList"
 
 @dataclass(frozen=True)
 class OverlayNodes:
-    """The nodes drawn for one case; a field is None when the report had nothing to draw for it."""
+    """The nodes drawn for one case; a field is None (the mass extent empty) when the report had
+    nothing to draw for it."""
 
     folder: int  # subject-hierarchy item holding every node below
     explanation: slicer.vtkMRMLTextNode
     segments: slicer.vtkMRMLSegmentationNode | None = None
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
-    mass_extent: slicer.vtkMRMLMarkupsLineNode | None = None
+    mass_extent: tuple[slicer.vtkMRMLMarkupsLineNode, ...] = ()  # one bracket per span of the mass, superior first
     differential: slicer.vtkMRMLMarkupsFiducialNode | None = None
 
-    def by_role(self) -> dict[str, slicer.vtkMRMLNode]:
-        """The nodes that exist, keyed by the field name they are stored under."""
-        roles = (field.name for field in fields(self) if field.name != "folder")
-        return {role: getattr(self, role) for role in roles if getattr(self, role) is not None}
+    def by_role(self) -> dict[str, tuple[slicer.vtkMRMLNode, ...]]:
+        """The nodes that exist, keyed by the field name they are stored under: one node a role, but a
+        bracket for each span of the mass extent."""
+        found = {}
+        for role in (field.name for field in fields(self) if field.name != "folder"):
+            value = getattr(self, role)
+            nodes = value if isinstance(value, tuple) else (value,) if value is not None else ()
+            if nodes:
+                found[role] = nodes
+        return found
+
+    def nodes(self) -> list[slicer.vtkMRMLNode]:
+        return [node for group in self.by_role().values() for node in group]
 
 
 def draw_overlays(
@@ -70,14 +80,15 @@ def draw_overlays(
         explanation=_explanation_node(scene, study.name, report),
         segments=_segments_node(scene, study.name, {"mass": mass_mask, "cord": cord_mask}),
         levels=_levels_node(scene, study.name, levels),
-        mass_extent=_mass_extent_node(scene, study.name, levels.get("mass"), mass),
+        mass_extent=_mass_extent_nodes(scene, study.name, levels.get("mass"), mass, levels.get("vertebrae") or []),
         differential=_differential_node(scene, study.name, report.get("differential"), mass),
     )
     hierarchy = subject_hierarchy(scene)
-    for role, node in overlays.by_role().items():
-        node.SetAttribute(ROLE_ATTRIBUTE, role)
-        node.SetAttribute(CASE_ATTRIBUTE, study.name)
-        _file_under(hierarchy, folder, node)
+    for role, nodes in overlays.by_role().items():
+        for node in nodes:
+            node.SetAttribute(ROLE_ATTRIBUTE, role)
+            node.SetAttribute(CASE_ATTRIBUTE, study.name)
+            _file_under(hierarchy, folder, node)
     return overlays
 
 
@@ -86,10 +97,13 @@ def find_overlays(scene: slicer.vtkMRMLScene, case: str) -> OverlayNodes | None:
     folder = _existing_folder(subject_hierarchy(scene), case)
     if folder is None:
         return None
-    nodes = {node.GetAttribute(ROLE_ATTRIBUTE): node for node in _overlay_nodes(scene, folder)}
-    if "explanation" not in nodes:
+    by_role: dict[str, list[slicer.vtkMRMLNode]] = {}
+    for node in _overlay_nodes(scene, folder):
+        by_role.setdefault(node.GetAttribute(ROLE_ATTRIBUTE), []).append(node)
+    if "explanation" not in by_role:
         return None
-    return OverlayNodes(folder=folder, **nodes)
+    brackets = sorted(by_role.pop("mass_extent", []), key=lambda line: -line.GetNthControlPointPositionWorld(0)[2])
+    return OverlayNodes(folder=folder, mass_extent=tuple(brackets), **{role: nodes[0] for role, nodes in by_role.items()})
 
 
 def set_overlays_visible(scene: slicer.vtkMRMLScene, folder: int, visible: bool) -> None:
@@ -257,6 +271,22 @@ class _MassOutline:
         midplane = float(np.median(centres)) if centres else float(np.median(points[:, 0]))
         return cls(points, midplane)
 
+    def by_span(self, extent: dict, vertebrae: list[dict]) -> list[tuple[dict, "_MassOutline"]]:
+        """The mass's part in each span of its extent, superior first: each point goes to the span
+        nearest (in levels) to the level of the nearest body centre, so the mass's tips in a level
+        too little involved to be named still belong to the span beside them."""
+        spans = extent.get("spans") or [extent]
+        if len(spans) == 1 or not vertebrae:
+            return [(extent, self)]
+        centres = np.array([vertebra["centre"] for vertebra in vertebrae], dtype=float)
+        level_codes = np.array([vertebra["code"] for vertebra in vertebrae])
+        squared = (centres**2).sum(axis=1) - 2 * self.points @ centres.T  # distance squared less |point|^2
+        nearest = level_codes[np.argmin(squared, axis=1)]
+        first, last = (np.array([code_of(span[end]) for span in spans]) for end in ("from", "to"))
+        away = np.maximum(first - nearest[:, None], 0) + np.maximum(nearest[:, None] - last, 0)
+        owner = np.argmin(away, axis=1)
+        return [(span, replace(self, points=self.points[owner == n])) for n, span in enumerate(spans) if np.any(owner == n)]
+
     def extent_bracket(self, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
         """Top and bottom of a head-foot line just behind (posterior to) the mass."""
         behind = self.points[:, 1].min() - margin_mm
@@ -340,15 +370,19 @@ def compressed_levels(levels: dict) -> dict[str, float | None]:
     return compressed
 
 
-def _mass_extent_node(
-    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: _MassOutline | None
-) -> slicer.vtkMRMLMarkupsLineNode | None:
+def _mass_extent_nodes(
+    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: _MassOutline | None, vertebrae: list[dict]
+) -> tuple[slicer.vtkMRMLMarkupsLineNode, ...]:
+    """A bracket for each span of the mass's levels: a mass mid-thoracic and again at the sacrum is
+    two masses to the reader, not one reaching across the levels between."""
     if not mass_levels or mass is None:
-        return None
+        return ()
+    return tuple(_mass_bracket(scene, case, level_span(span), part) for span, part in mass.by_span(mass_levels, vertebrae))
+
+
+def _mass_bracket(scene: slicer.vtkMRMLScene, case: str, span: str, mass: _MassOutline) -> slicer.vtkMRMLMarkupsLineNode:
     style = load("overlays")["mass_extent"]
-    first, last = mass_levels["from"], mass_levels["to"]
-    span = first if first == last else f"{first}–{last}"
-    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case))
+    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case, span=span))
     top, bottom = mass.extent_bracket(style["margin_mm"])
     # Labelled at its foot: the differential label rises from the mass's mid-height above it.
     line.AddControlPoint(*top, "")
