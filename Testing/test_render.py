@@ -46,12 +46,14 @@ class Rendered:
     def render_only(self, shot: SliceShot, *roles: str) -> np.ndarray:
         nodes = self.overlays.by_role()
         for role in ROLES[1:]:
-            nodes[role].GetDisplayNode().SetVisibility(role in roles)
+            for node in nodes[role]:
+                node.GetDisplayNode().SetVisibility(role in roles)
         try:
             return self.render(shot)
         finally:
             for role in ROLES[1:]:
-                nodes[role].GetDisplayNode().SetVisibility(True)
+                for node in nodes[role]:
+                    node.GetDisplayNode().SetVisibility(True)
 
     def pixel(self, shot: SliceShot, point) -> tuple[int, int]:
         row, column = self.renderer.pixel_of(shot.orientation, tuple(point))
