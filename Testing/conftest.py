@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import slicer
 
 from EMHAssistLib.inputs.scene import new_headless_scene
 
@@ -13,6 +14,17 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def scene():
     """A fresh scene with Slicer's logics attached, as the command line uses."""
     return new_headless_scene()
+
+
+@pytest.fixture
+def live_scene():
+    """A scene whose application stays alive while a second one reads a `.mrb` back."""
+    from trame_slicer.core import SlicerApp
+
+    app = SlicerApp()
+    slicer.mrmlScene = app.scene
+    yield app.scene
+    del app
 
 
 @pytest.fixture(scope="session")
