@@ -40,11 +40,13 @@ from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_context,
     diagnosis_id,
+    diagnosis_name,
     diagnosis_names,
     differential_rows,
     events_to_observe,
     find_levels,
     give_default_size,
+    quiz_case_label,
     quiz_case_labels,
     quiz_case_name,
     read_report_node,
@@ -268,6 +270,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # Keep the parameter node valid across scene close.
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.NodeAddedEvent, self.onNodeAdded)
 
         for region in region_names():
@@ -315,6 +318,11 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self.parent.isEntered:
             self.initializeParameterNode()
 
+    def onSceneEndImport(self, caller, event) -> None:
+        """Called after a scene (a saved .mrb) is loaded: its inputs, results and quiz come back."""
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
     @vtk.calldata_type(vtk.VTK_OBJECT)
     def onNodeAdded(self, caller, event, node) -> None:
         # A volume's name is set after it is added: fill the roles once the event has passed.
@@ -322,8 +330,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             qt.QTimer.singleShot(0, self.onAutoFillButton)
 
     def initializeParameterNode(self) -> None:
-        """Ensure parameter node exists and observed."""
+        """Ensure parameter node exists and observed, and bring back a quiz the scene holds."""
         self.setParameterNode(self.logic.getParameterNode())
+        if self.logic.quiz is None:
+            self._restoreQuiz()
 
     def setParameterNode(self, inputParameterNode: EMHAssistParameterNode | None) -> None:
         """Set and observe the parameter node, so the GUI follows every change to it."""
@@ -345,6 +355,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyButton.enabled = self.logic.canProcess(self._parameterNode)
         quiz = self.logic.quiz
         self.ui.revealButton.enabled = bool(quiz and not quiz.revealed and self._parameterNode.quizDiagnosis)
+        with slicer.util.tryWithErrorDisplay(_("Failed to record the diagnosis.")):
+            self.logic.recordQuizPick(self._parameterNode)
         self._observeInputs()
         self._scheduleUpdate()
 
@@ -518,23 +530,37 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with slicer.util.tryWithErrorDisplay(_("Failed to open the quiz case."), waitCursor=True):
             quiz = self.logic.openQuiz(self._parameterNode.quizCase)
             self._showReport(None)
-            self.ui.quizStoryLabel.text = quiz.info.story
-            self.ui.quizResultLabel.text = ""
-            self.ui.statusLabel.text = _(
-                "Quiz: outline the regions with the Place buttons above, pick a diagnosis, then Reveal."
-            )
+            self._showQuiz(quiz)
             slicer.util.setSliceViewerLayers(background=next(iter(quiz.study.sequences.values())), fit=True)
             self.onParameterNodeModified()
 
     def onRevealButton(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to reveal the answer."), waitCursor=True):
-            reveal = self.logic.revealQuiz(self._parameterNode)
-            self.ui.quizResultLabel.text = reveal_text(reveal, self.logic.quiz.info.title)
-            self._showReport(reveal.report)
-            self.ui.statusLabel.text = _("Revealed: your ROIs' results below; the reference boxes are green.")
-            centre = self.logic.quiz.reference_rois["mass"][0].GetCenter()
-            slicer.modules.markups.logic().JumpSlicesToLocation(*centre, True)
+            self._showReveal(self.logic.revealQuiz(self._parameterNode))
             self.onParameterNodeModified()
+
+    def _restoreQuiz(self) -> None:
+        """A loaded scene's quiz comes back as it was saved: answer hidden, or the reveal shown again."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to restore the quiz."), waitCursor=True):
+            quiz = self.logic.restoreQuiz(self._parameterNode)
+            if quiz is None:
+                return
+            self._showQuiz(quiz)
+            if quiz.revealed:
+                self._showReveal(quiz.reveal(quiz.picked))
+            self.onParameterNodeModified()
+
+    def _showQuiz(self, quiz: Quiz) -> None:
+        self.ui.quizStoryLabel.text = quiz.info.story
+        self.ui.quizResultLabel.text = ""
+        self.ui.statusLabel.text = _("Quiz: outline the regions with the Place buttons above, pick a diagnosis, then Reveal.")
+
+    def _showReveal(self, reveal: Reveal) -> None:
+        self.ui.quizResultLabel.text = reveal_text(reveal, self.logic.quiz.info.title)
+        self._showReport(reveal.report)
+        self.ui.statusLabel.text = _("Revealed: your ROIs' results below; the reference boxes are green.")
+        centre = self.logic.quiz.reference_rois["mass"][0].GetCenter()
+        slicer.modules.markups.logic().JumpSlicesToLocation(*centre, True)
 
     # --- Export ---------------------------------------------------------------------------------
 
@@ -775,6 +801,21 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             parameterNode.levelPoints = self.quiz.study.levels
         return self.quiz
 
+    def restoreQuiz(self, parameterNode: EMHAssistParameterNode) -> Quiz | None:
+        """The quiz the scene holds (a saved quiz loaded again), if any; its case and the learner's
+        pick go back into the panel's fields."""
+        self.quiz = Quiz.in_scene(slicer.mrmlScene)
+        if self.quiz is not None:
+            with slicer.util.NodeModify(parameterNode.parameterNode):
+                parameterNode.quizCase = quiz_case_label(self.quiz.info.name)
+                parameterNode.quizDiagnosis = diagnosis_name(self.quiz.picked) if self.quiz.picked else ""
+        return self.quiz
+
+    def recordQuizPick(self, parameterNode: EMHAssistParameterNode) -> None:
+        """The diagnosis chosen in the panel becomes the open quiz's pick, saved with the scene."""
+        if self.quiz is not None and not self.quiz.revealed and parameterNode.quizDiagnosis:
+            self.quiz.pick(diagnosis_id(parameterNode.quizDiagnosis))
+
     def revealQuiz(self, parameterNode: EMHAssistParameterNode) -> Reveal:
         """Compare the learner's ROIs and diagnosis with the case's; the learner's results go into
         the results table, the report node and the overlays, the reference boxes into the scene."""
@@ -982,8 +1023,25 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertIsNone(widget.logic.update(parameterNode, LiveAnalysis()).analysis)
         self.assertIsNone(parameterNode.report)
 
-        self.delayDisplay("Picking a diagnosis and revealing")
+        self.delayDisplay("Picking a diagnosis, saving the scene mid-quiz and loading it again")
         parameterNode.quizDiagnosis = "Extramedullary hematopoiesis"
+        self.assertEqual(quiz.picked, "emh")
+        bundle = os.path.join(slicer.app.temporaryPath, "EMHAssistQuiz.mrb")
+        self.assertTrue(slicer.util.saveScene(bundle))
+        slicer.mrmlScene.Clear()
+        self.assertIsNone(widget.logic.quiz)
+        slicer.util.loadScene(bundle)
+        quiz = widget.logic.quiz
+        parameterNode = widget._parameterNode
+        self.assertEqual(quiz.info.name, DEFAULT_CASE)
+        self.assertFalse(quiz.revealed)
+        self.assertEqual(set(quiz.learner_rois), set(build_study(DEFAULT_CASE).rois))
+        self.assertFalse(any(node.GetAttribute(REFERENCE_ATTRIBUTE) for node in slicer.util.getNodesByClass("vtkMRMLMarkupsROINode")))
+        self.assertEqual(parameterNode.quizDiagnosis, "Extramedullary hematopoiesis")
+        self.assertEqual(widget.ui.quizStoryLabel.text, quiz.info.story)
+        self.assertEqual(widget.ui.quizResultLabel.text, "")
+
+        self.delayDisplay("Revealing")
         self.assertTrue(widget.ui.revealButton.enabled)
         widget.onRevealButton()
         self.assertTrue(quiz.revealed)
@@ -1000,4 +1058,13 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
             sum(1 for node in references if node.GetAttribute(REFERENCE_ATTRIBUTE)),
             sum(map(len, build_study(DEFAULT_CASE).rois.values())),
         )
+
+        self.delayDisplay("Saving the revealed quiz and loading it again: the reveal is shown again")
+        revealed = widget.ui.quizResultLabel.text
+        self.assertTrue(slicer.util.saveScene(bundle))
+        slicer.mrmlScene.Clear()
+        slicer.util.loadScene(bundle)
+        self.assertTrue(widget.logic.quiz.revealed)
+        self.assertEqual(widget.ui.quizResultLabel.text, revealed)
+        self.assertFalse(widget.ui.revealButton.enabled)
         self.delayDisplay("Test passed")

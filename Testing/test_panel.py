@@ -19,11 +19,13 @@ from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_context,
     diagnosis_id,
+    diagnosis_name,
     diagnosis_names,
     differential_rows,
     events_to_observe,
     find_levels,
     give_default_size,
+    quiz_case_label,
     quiz_case_labels,
     quiz_case_name,
     read_report_node,
@@ -41,17 +43,6 @@ MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssist.py"
 @pytest.fixture(scope="module")
 def synthetic():
     return build_study(DEFAULT_CASE)
-
-
-@pytest.fixture
-def live_scene():
-    """A scene whose application stays alive while a second one reads the `.mrb` back."""
-    from trame_slicer.core import SlicerApp
-
-    app = SlicerApp()
-    slicer.mrmlScene = app.scene
-    yield app.scene
-    del app
 
 
 def test_empty_clinical_fields_state_nothing():
@@ -243,6 +234,7 @@ def test_quiz_cases_are_numbered_without_their_names(scene):
     labels = quiz_case_labels()
     assert len(labels) == len(case_names()) and len(set(labels)) == len(labels)
     assert [quiz_case_name(label) for label in labels] == case_names()
+    assert [quiz_case_label(name) for name in case_names()] == labels
     for label in labels:
         assert not any(word in label.lower() for name in case_names() for word in name.split("_") if len(word) > 3)
     with pytest.raises(InputError, match="Case 99"):
@@ -251,6 +243,7 @@ def test_quiz_cases_are_numbered_without_their_names(scene):
 
 def test_diagnosis_names_map_to_the_quiz_choices():
     assert [diagnosis_id(name) for name in diagnosis_names()] == [choice.id for choice in Quiz.choices()]
+    assert [diagnosis_name(choice.id) for choice in Quiz.choices()] == diagnosis_names()
     with pytest.raises(InputError, match="pick a diagnosis"):
         diagnosis_id("")
 

@@ -1,12 +1,24 @@
-"""Quiz mode on real MRML: the answer stays hidden until the reveal, which compares the learner's ROIs."""
+"""Quiz mode on real MRML: the answer stays hidden until the reveal, which compares the learner's ROIs;
+a quiz saved in a `.mrb` mid-way or after the reveal reopens as it was."""
+
+import re
+import zipfile
 
 import numpy as np
 import pytest
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
+from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info
-from EMHAssistLib.teaching.quiz import REFERENCE_ATTRIBUTE, Quiz, compare_boxes, verdict
+from EMHAssistLib.teaching.quiz import (
+    REFERENCE_ATTRIBUTE,
+    STATE_ATTRIBUTE,
+    Quiz,
+    case_digest,
+    compare_boxes,
+    verdict,
+)
 
 CASE = "mds_t5_t8"
 
@@ -119,3 +131,119 @@ def test_bad_quiz_input_is_named(quiz, scene):
         quiz.add_roi("kidney", (0.0, 0.0, 0.0), (5.0, 5.0, 5.0))
     with pytest.raises(InputError, match="unknown_case"):
         Quiz("unknown_case", scene)
+
+
+# --- A quiz saved in a .mrb and loaded again ----------------------------------------------------
+
+
+def _saved_and_loaded(scene, path) -> tuple[object, object]:
+    """The scene written to a `.mrb` and read into a second application's scene (kept alive with it)."""
+    from trame_slicer.core import SlicerApp
+
+    assert scene.WriteToMRB(str(path))
+    app = SlicerApp()
+    assert app.scene.ReadFromMRB(str(path))
+    return app, app.scene
+
+
+def _bundle_text(path) -> str:
+    """Every file name in the bundle and its scene file's text: all that names nodes and their data."""
+    with zipfile.ZipFile(path) as bundle:
+        scene_file = next(name for name in bundle.namelist() if name.endswith(".mrml"))
+        return "\n".join([*bundle.namelist(), bundle.read(scene_file).decode("utf-8")])
+
+
+def _shown_in_data_module(scene) -> list:
+    """Nodes the Data module and node selectors list: those not hidden from editors."""
+    nodes = [scene.GetNthNode(index) for index in range(scene.GetNumberOfNodes())]
+    return [node for node in nodes if not node.GetHideFromEditors()]
+
+
+def test_a_quiz_saved_mid_way_reopens_with_the_answer_hidden_and_the_learners_rois(live_scene, reference_boxes, tmp_path):
+    quiz = Quiz(CASE, live_scene)
+    shift = {"mass": 3.0 * reference_boxes["mass"][0].axes[:, 2]}
+    _copy_reference(quiz, live_scene, {"cord": reference_boxes["cord"], "mass": reference_boxes["mass"]}, shift)
+    quiz.pick("lymphoma")
+    before = {region: [box_of_roi(roi) for roi in rois] for region, rois in quiz.learner_rois.items()}
+    bundle = tmp_path / "mid-quiz.mrb"
+    app, loaded = _saved_and_loaded(live_scene, bundle)
+
+    # Nothing a learner can open names the case or its answer: not the bundle's files, not its
+    # scene file (attributes and parameters included), not what the Data module lists.
+    info = case_info(CASE)
+    answer = {choice.id: choice.name for choice in Quiz.choices()}[info.expected]
+    text = _bundle_text(bundle)
+    for secret in (CASE, info.title, answer, *info.teaching_points):
+        assert secret not in text, secret
+    assert not re.search(rf"\b{info.expected}\b", text)
+    shown = {node.GetName() for node in _shown_in_data_module(loaded)}
+    assert shown - {"SubjectHierarchy"} == {"T1", "T2", "T1C", "levels", "drawn cord", "drawn mass"}
+    assert not any(node.GetAttribute(REFERENCE_ATTRIBUTE) for node in _nodes(loaded, "vtkMRMLMarkupsROINode"))
+    assert _nodes(loaded, "vtkMRMLTextNode") == [] and _nodes(loaded, "vtkMRMLSegmentationNode") == []
+
+    restored = Quiz.in_scene(loaded)
+    assert restored.info == info and not restored.revealed and restored.picked == "lymphoma"
+    assert set(restored.study.sequences) == {"T1", "T2", "T1C"}
+    assert restored.study.levels.GetNumberOfControlPoints() == quiz.study.levels.GetNumberOfControlPoints()
+    after = {region: [box_of_roi(roi) for roi in rois] for region, rois in restored.learner_rois.items()}
+    assert after.keys() == before.keys() == {"cord", "mass"}
+    for region, boxes in before.items():
+        for old, new in zip(boxes, after[region], strict=True):
+            np.testing.assert_allclose(new.center, old.center, atol=1e-4)
+            np.testing.assert_allclose(new.half_size, old.half_size, atol=1e-4)
+
+    # The learner goes on where they stopped: one more box, then the reveal.
+    restored.add_roi("muscle", tuple(reference_boxes["muscle"][0].center), tuple(2 * reference_boxes["muscle"][0].half_size))
+    reveal = restored.reveal(restored.picked)
+    assert not reveal.correct and reveal.expected == info.expected
+    by_region = {c.region: c for c in reveal.regions}
+    assert by_region["mass"].centre_distance_mm == pytest.approx(3.0, abs=0.1)
+    assert by_region["muscle"].dice == pytest.approx(1.0)
+    assert set(reveal.missed_regions) == {"marrow", "disc"}
+    del app
+
+
+def test_a_quiz_saved_after_the_reveal_reopens_revealed(live_scene, reference_boxes, tmp_path):
+    quiz = Quiz(CASE, live_scene)
+    _copy_reference(quiz, live_scene, reference_boxes)
+    first = quiz.reveal("emh")
+    app, loaded = _saved_and_loaded(live_scene, tmp_path / "revealed.mrb")
+
+    restored = Quiz.in_scene(loaded)
+    assert restored.revealed and restored.picked == "emh"
+    references = restored.reference_rois
+    assert {region: len(rois) for region, rois in references.items()} == {r: len(b) for r, b in reference_boxes.items()}
+    assert all(roi.GetLocked() and roi.GetAttribute(REFERENCE_ATTRIBUTE) for rois in references.values() for roi in rois)
+    assert all(roi.GetLocked() for rois in restored.learner_rois.values() for roi in rois)
+    again = restored.reveal(restored.picked)
+    assert again.correct and verdict(again) == verdict(first)
+    assert again.regions == first.regions and again.ratios == first.ratios
+    # What the reveal shows; that a reloaded scene analyses to the same whole report is test_panel's.
+    assert again.teaching_points == first.teaching_points
+    assert [d["id"] for d in again.ranking] == [d["id"] for d in first.ranking]
+    assert again.report["regions"] == first.report["regions"] and again.report["levels"] == first.report["levels"]
+    assert len(_nodes(loaded, "vtkMRMLMarkupsROINode")) == len(_nodes(live_scene, "vtkMRMLMarkupsROINode"))
+    with pytest.raises(InputError, match="lymphoma: the answer is already revealed; the pick stays emh"):
+        restored.reveal("lymphoma")
+    with pytest.raises(InputError, match="already revealed"):
+        restored.pick("lymphoma")
+    del app
+
+
+def test_the_state_node_holds_a_digest_of_the_case_and_refuses_what_it_cannot_restore(scene):
+    quiz = Quiz(CASE, scene)
+    [state] = [node for node in _nodes(scene, "vtkMRMLScriptedModuleNode") if node.GetAttribute(STATE_ATTRIBUTE)]
+    assert state.GetHideFromEditors()
+    parameters = [state.GetParameter(name) for name in state.GetParameterNames()]
+    assert case_digest(CASE) in parameters and CASE not in " ".join(parameters)
+    assert Quiz.in_scene(scene).info.name == CASE and Quiz.in_scene(new_headless_scene()) is None
+    with pytest.raises(InputError, match="the scene already holds a quiz"):
+        Quiz(CASE, scene)
+    roi = quiz.add_roi("mass", (0.0, 0.0, 0.0), (5.0, 5.0, 5.0))
+    quiz.remove_roi(roi)
+    assert not quiz.learner_rois and not scene.IsNodePresent(roi)
+    for parameter in state.GetParameterNames():
+        if state.GetParameter(parameter) == case_digest(CASE):
+            state.SetParameter(parameter, case_digest("a_case_no_longer_shipped"))
+    with pytest.raises(InputError, match="EMHAssist quiz: names a teaching case this version of EMHAssist does not have"):
+        Quiz.in_scene(scene)

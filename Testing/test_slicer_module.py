@@ -458,6 +458,29 @@ def test_quiz_section_binds_its_case_and_diagnosis_combo_boxes(module_tree, ui_r
     assert "self.test_EMHAssistQuiz" in ast.unparse(run_test)
 
 
+def method_sources(module_tree: ast.Module, class_name: str) -> dict[str, str]:
+    return {node.name: ast.unparse(node) for node in module_class(module_tree, class_name).body if isinstance(node, ast.FunctionDef)}
+
+
+def test_a_loaded_scene_brings_its_quiz_back_into_the_panel(module_tree):
+    """The quiz's state is in the scene (teaching/quiz.py, tested on real MRML); the panel must look
+    for it whenever it takes up a scene, record the pick in it, and show a revealed quiz's reveal again."""
+    widget = method_sources(module_tree, "EMHAssistWidget")
+    assert "slicer.mrmlScene.EndImportEvent, self.onSceneEndImport" in widget["setup"]
+    assert "self.initializeParameterNode()" in widget["onSceneEndImport"]
+    assert "self._restoreQuiz()" in widget["initializeParameterNode"]
+    assert "self.logic.restoreQuiz(self._parameterNode)" in widget["_restoreQuiz"]
+    assert "self._showReveal(quiz.reveal(quiz.picked))" in widget["_restoreQuiz"]
+    assert "self.logic.recordQuizPick(self._parameterNode)" in widget["onParameterNodeModified"]
+    logic = method_sources(module_tree, "EMHAssistLogic")
+    assert "self.quiz = Quiz.in_scene(slicer.mrmlScene)" in logic["restoreQuiz"]
+    assert "parameterNode.quizDiagnosis = diagnosis_name(self.quiz.picked)" in logic["restoreQuiz"]
+    assert "self.quiz.pick(diagnosis_id(parameterNode.quizDiagnosis))" in logic["recordQuizPick"]
+    # Slicer's own self-test saves and reloads the quiz mid-way and after the reveal.
+    quiz_test = method_sources(module_tree, "EMHAssistTest")["test_EMHAssistQuiz"]
+    assert quiz_test.count("slicer.util.saveScene(bundle)") == 2 and quiz_test.count("slicer.util.loadScene(bundle)") == 2
+
+
 def test_the_panels_highdicom_requirement_is_the_pinned_one():
     """The panel installs highdicom into Slicer on request: the same release the DICOM SR is tested with."""
     pinned = [line.strip() for line in (MODULE_DIR.parent / "requirements.txt").read_text().splitlines() if line.startswith("highdicom")]

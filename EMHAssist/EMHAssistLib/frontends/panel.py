@@ -147,6 +147,11 @@ def quiz_case_name(label: str) -> str:
     return case_names()[labels.index(label)]
 
 
+def quiz_case_label(name: str) -> str:
+    """The label the panel lists a built-in case under (a restored quiz shows its own)."""
+    return quiz_case_labels()[case_names().index(name)]
+
+
 def diagnosis_names() -> list[str]:
     """The diagnoses the learner picks from, as the panel's combo box shows them."""
     return [choice.name for choice in Quiz.choices()]
@@ -157,6 +162,11 @@ def diagnosis_id(name: str) -> str:
     if name not in ids:
         raise InputError("diagnosis", "pick a diagnosis before the reveal" if not name else f"{name!r} is not one of the choices")
     return ids[name]
+
+
+def diagnosis_name(diagnosis: str) -> str:
+    """The name the panel's combo box shows for a diagnosis id (a restored quiz's pick)."""
+    return {choice.id: choice.name for choice in Quiz.choices()}[diagnosis]
 
 
 def reveal_text(reveal: Reveal, title: str) -> str:

@@ -5,9 +5,17 @@ and no analysis exist in the scene until the reveal. The learner outlines region
 markups ROI nodes and picks a diagnosis; the reveal analyses the learner's ROIs, places the
 reference ROIs and compares the two. MRML only, no Qt: the Slicer panel and the browser viewer
 share this.
+
+The quiz's state lives in the scene, so a saved `.mrb` reopens the quiz where it was: a scripted
+module node, hidden from the Data module and the node selectors, references the case's sequences,
+level points and the learner's and reference ROIs, and holds the pick and whether the answer was
+revealed. Until the reveal nothing in the scene names the case or its answer: the node holds a
+digest of the case's name, which only the code that ships the cases can match, and the reference
+boxes are rebuilt from the case at the reveal, never stored.
 """
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,13 +24,18 @@ import slicer
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
 from ..inputs.nodes import box_of_roi, set_roi_box
-from ..inputs.study import RegionSource, Study, region_names
+from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
 from ..measurement.geometry import Box
-from .cases import CaseInfo, box_of_spec, build_study, case_info, study_into_scene
+from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
 REFERENCE_ATTRIBUTE = "EMHAssist.quiz.reference"
+STATE_ATTRIBUTE = "EMHAssist.quiz.state"  # marks the node holding a quiz's state
+STATE_NODE_NAME = "EMHAssist quiz"
+# Parameters of the state node, and the node reference roles it files its nodes under.
+_CASE_DIGEST, _PICKED, _REVEALED = "caseDigest", "picked", "revealed"
+_LEVELS_ROLE = "levels"
 # Overlap is counted on a regular grid of world points; this many at most keeps it well under a second.
 _MAX_SAMPLES = 2_000_000
 
@@ -72,26 +85,77 @@ class Reveal:
 
 
 class Quiz:
-    """One case in quiz mode inside `scene`."""
+    """One case in quiz mode inside a scene, its state kept in a node of that scene."""
 
     def __init__(self, name: str, scene: slicer.vtkMRMLScene) -> None:
-        self.info: CaseInfo = case_info(name)
-        self._scene = scene
+        """Open the built-in case `name` as a quiz: its sequences, its level points and the state node."""
+        info = case_info(name)
+        if _state_nodes(scene):
+            raise InputError(STATE_NODE_NAME, "the scene already holds a quiz; close the scene before opening another")
         synthetic = build_study(name)
-        self._reference_boxes = {region: [box_of_spec(spec) for spec in specs] for region, specs in synthetic.rois.items()}
-        self.study: Study = study_into_scene(dataclasses.replace(synthetic, rois={}), scene)
-        self.learner_rois: dict[str, list[slicer.vtkMRMLMarkupsROINode]] = {}
-        self.reference_rois: dict[str, list[slicer.vtkMRMLMarkupsROINode]] = {}
+        study = study_into_scene(dataclasses.replace(synthetic, rois={}), scene)
+        boxes = {region: [box_of_spec(spec) for spec in specs] for region, specs in synthetic.rois.items()}
+        self._attach(info, _new_state_node(scene, name, study), boxes)
+
+    @classmethod
+    def in_scene(cls, scene: slicer.vtkMRMLScene) -> "Quiz | None":
+        """The quiz a scene holds (one saved in a `.mrb` and loaded again), or None."""
+        states = _state_nodes(scene)
+        if not states:
+            return None
+        if len(states) > 1:
+            raise InputError(STATE_NODE_NAME, f"the scene holds {len(states)} quizzes; load one quiz scene at a time")
+        quiz = cls.__new__(cls)
+        quiz._attach(case_info(_case_of_digest(states[0])), states[0], reference_boxes=None)
+        return quiz
+
+    def _attach(
+        self, info: CaseInfo, state: slicer.vtkMRMLScriptedModuleNode, reference_boxes: dict[str, list[Box]] | None
+    ) -> None:
+        self.info: CaseInfo = info
+        self._state = state
+        self._reference_boxes = reference_boxes  # None: rebuilt from the case if the reveal places them
         self.reference_analysis: Analysis | None = None
         self.learner_analysis: Analysis | None = None
 
     @property
+    def study(self) -> Study:
+        """The case's sequences and level points, as the state node references them."""
+        sequences = {role: self._state.GetNodeReference(_sequence_role(role)) for role in sequence_roles()}
+        return Study(
+            name=self.info.name,
+            sequences={role: volume for role, volume in sequences.items() if volume is not None},
+            levels=self._state.GetNodeReference(_LEVELS_ROLE),
+            clinical=dict(self.info.clinical),
+        )
+
+    @property
+    def learner_rois(self) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
+        return self._rois(_learner_role)
+
+    @property
+    def reference_rois(self) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
+        return self._rois(_reference_role)
+
+    @property
+    def picked(self) -> str | None:
+        """The diagnosis the learner picked (its id), None before a pick."""
+        return self._state.GetParameter(_PICKED) or None
+
+    @property
     def revealed(self) -> bool:
-        return self.reference_analysis is not None
+        return self._state.GetParameter(_REVEALED) == "true"
 
     @staticmethod
     def choices() -> list[Choice]:
         return [Choice(entry["id"], entry["name"]) for entry in load("differential/diagnoses")["diagnoses"]]
+
+    def pick(self, diagnosis: str) -> None:
+        """Record the learner's diagnosis (an id of `choices()`) before the reveal."""
+        _check_diagnosis(diagnosis)
+        if self.revealed:
+            raise InputError(diagnosis, f"the answer is already revealed; the pick stays {self.picked}")
+        self._state.SetParameter(_PICKED, diagnosis)
 
     def add_roi(self, region: str, center: tuple[float, float, float], size: tuple[float, float, float]) -> slicer.vtkMRMLMarkupsROINode:
         """A new learner ROI for `region`, axis-aligned, which the learner then moves and resizes."""
@@ -105,37 +169,42 @@ class Quiz:
         if not roi.IsA("vtkMRMLMarkupsROINode"):
             raise InputError(roi.GetName(), "is not a markups ROI")
         roi.SetAttribute(LEARNER_ATTRIBUTE, region)
-        self.learner_rois.setdefault(region, []).append(roi)
+        self._state.AddNodeReferenceID(_learner_role(region), roi.GetID())
         return roi
 
     def remove_roi(self, roi: slicer.vtkMRMLMarkupsROINode) -> None:
-        for rois in self.learner_rois.values():
-            if roi in rois:
-                rois.remove(roi)
-        self.learner_rois = {region: rois for region, rois in self.learner_rois.items() if rois}
-        if self._scene.IsNodePresent(roi):
-            self._scene.RemoveNode(roi)
+        for region in region_names():
+            role = _learner_role(region)
+            for index in reversed(range(self._state.GetNumberOfNodeReferences(role))):
+                if self._state.GetNthNodeReferenceID(role, index) == roi.GetID():
+                    self._state.RemoveNthNodeReferenceID(role, index)
+        scene = self._state.GetScene()
+        if scene.IsNodePresent(roi):
+            scene.RemoveNode(roi)
 
     def reveal(self, picked: str) -> Reveal:
-        """Analyse the learner's ROIs, place and analyse the reference ones, and compare."""
-        known = [choice.id for choice in self.choices()]
-        if picked not in known:
-            raise InputError(picked, f"is not a diagnosis; expected one of {', '.join(known)}")
-        if not self.learner_rois:
+        """Analyse the learner's ROIs, place and analyse the reference ones, and compare.
+
+        The reveal is final: the learner's ROIs are locked, and revealing again (as when a saved
+        quiz is reopened) takes the same pick and gives the same reveal."""
+        _check_diagnosis(picked)
+        if self.revealed and picked != self.picked:
+            raise InputError(picked, f"the answer is already revealed; the pick stays {self.picked}")
+        learner_rois = self.learner_rois
+        if not learner_rois:
             raise InputError(self.info.name, "no ROI placed yet: outline at least the mass before the reveal")
+        self._state.SetParameter(_PICKED, picked)
         self.learner_analysis = run_analysis(self.learner_study())
-        if not self.reference_rois:
-            self.reference_rois = {
-                region: [self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, "reference_color") for box in boxes]
-                for region, boxes in self._reference_boxes.items()
-            }
-            for rois in self.reference_rois.values():
-                for roi in rois:
-                    roi.SetLocked(True)
+        reference_rois = self.reference_rois or self._place_reference_rois()
         self.reference_analysis = run_analysis(
-            self._study_with({r: [RegionSource(n) for n in rois] for r, rois in self.reference_rois.items()})
+            self._study_with({r: [RegionSource(n) for n in rois] for r, rois in reference_rois.items()})
         )
-        learner_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in self.learner_rois.items()}
+        for rois in learner_rois.values():
+            for roi in rois:
+                roi.SetLocked(True)
+        self._state.SetParameter(_REVEALED, "true")
+        learner_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in learner_rois.items()}
+        reference_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in reference_rois.items()}
         return Reveal(
             picked=picked,
             expected=self.info.expected,
@@ -145,11 +214,11 @@ class Quiz:
             teaching_points=self.info.teaching_points,
             outcome=self.info.outcome,
             regions=tuple(
-                compare_boxes(region, learner_boxes[region], self._reference_boxes[region])
+                compare_boxes(region, learner_boxes[region], reference_boxes[region])
                 for region in region_names()
-                if region in learner_boxes and region in self._reference_boxes
+                if region in learner_boxes and region in reference_boxes
             ),
-            missed_regions=tuple(r for r in region_names() if r in self._reference_boxes and r not in learner_boxes),
+            missed_regions=tuple(r for r in region_names() if r in reference_boxes and r not in learner_boxes),
             ratios=compare_ratios(self.learner_analysis.report, self.reference_analysis.report),
         )
 
@@ -160,14 +229,82 @@ class Quiz:
     def _study_with(self, regions: dict[str, list[RegionSource]]) -> Study:
         return dataclasses.replace(self.study, regions=regions)
 
+    def _place_reference_rois(self) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
+        if self._reference_boxes is None:
+            self._reference_boxes = {
+                region: [box_of_spec(spec) for spec in specs] for region, specs in build_study(self.info.name).rois.items()
+            }
+        for region, boxes in self._reference_boxes.items():
+            for box in boxes:
+                roi = self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, "reference_color")
+                roi.SetLocked(True)
+                self._state.AddNodeReferenceID(_reference_role(region), roi.GetID())
+        return self.reference_rois
+
+    def _rois(self, role_of) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
+        rois = {}
+        for region in region_names():
+            role = role_of(region)
+            nodes = [self._state.GetNthNodeReference(role, index) for index in range(self._state.GetNumberOfNodeReferences(role))]
+            if nodes:
+                rois[region] = nodes
+        return rois
+
     def _new_roi(self, name: str, box: Box, attribute: str, color: str) -> slicer.vtkMRMLMarkupsROINode:
-        roi = self._scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
+        roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
         roi.CreateDefaultDisplayNodes()
         roi.GetDisplayNode().SetColor(load("quiz")[color])
         roi.GetDisplayNode().SetSelectedColor(load("quiz")[color])
         roi.SetAttribute(attribute, name)
         return roi
+
+
+def case_digest(name: str) -> str:
+    """What the state node holds instead of the case's name, which would give the answer away."""
+    return hashlib.sha256(f"EMHAssist quiz case {name}".encode()).hexdigest()
+
+
+def _case_of_digest(state: slicer.vtkMRMLScriptedModuleNode) -> str:
+    by_digest = {case_digest(name): name for name in case_names()}
+    digest = state.GetParameter(_CASE_DIGEST)
+    if digest not in by_digest:
+        raise InputError(state.GetName(), "names a teaching case this version of EMHAssist does not have")
+    return by_digest[digest]
+
+
+def _new_state_node(scene: slicer.vtkMRMLScene, name: str, study: Study) -> slicer.vtkMRMLScriptedModuleNode:
+    state = scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", STATE_NODE_NAME)
+    state.SetHideFromEditors(True)
+    state.SetAttribute(STATE_ATTRIBUTE, "1")
+    state.SetParameter(_CASE_DIGEST, case_digest(name))
+    for role, volume in study.sequences.items():
+        state.SetNodeReferenceID(_sequence_role(role), volume.GetID())
+    state.SetNodeReferenceID(_LEVELS_ROLE, study.levels.GetID())
+    return state
+
+
+def _state_nodes(scene: slicer.vtkMRMLScene) -> list[slicer.vtkMRMLScriptedModuleNode]:
+    nodes = (scene.GetNthNodeByClass(index, "vtkMRMLScriptedModuleNode") for index in range(scene.GetNumberOfNodesByClass("vtkMRMLScriptedModuleNode")))
+    return [node for node in nodes if node.GetAttribute(STATE_ATTRIBUTE)]
+
+
+def _check_diagnosis(diagnosis: str) -> None:
+    known = [choice.id for choice in Quiz.choices()]
+    if diagnosis not in known:
+        raise InputError(diagnosis, f"is not a diagnosis; expected one of {', '.join(known)}")
+
+
+def _sequence_role(role: str) -> str:
+    return f"sequence_{role}"
+
+
+def _learner_role(region: str) -> str:
+    return f"learner_{region}"
+
+
+def _reference_role(region: str) -> str:
+    return f"reference_{region}"
 
 
 def verdict(result: Reveal) -> str:
