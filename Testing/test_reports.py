@@ -3,10 +3,12 @@ Report and the batch CSV, each checked against the JSON report of the same analy
 
 import base64
 import csv
+import io
 import json
 import re
 import shutil
-from html import escape
+from collections.abc import Iterator
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,7 +18,9 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 import vtk
+from browser import Browser, chromium_path
 from pydicom.sr.codedict import codes
+from pypdf import PdfReader
 from small_case import write_small_case
 from test_cli import corrupt, write_dicom_series
 from vtk.util import numpy_support
@@ -29,7 +33,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import ratio_text
-from EMHAssistLib.outputs.report_html import html_page
+from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, write_structured_report
 from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
@@ -185,6 +189,123 @@ def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case
     page = Page(html_page({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, []))
     rows = [row[0] for row in page.tables["levels"][0]]
     assert rows.index("RL ratio at T5") < rows.index("MSCC at T5") < rows.index("Area ratio at T5")
+
+
+MM = 72 / 25.4  # PDF points per millimetre
+A4 = (210 * MM, 297 * MM)
+PRINT_MARGINS_MM = {"top": 13, "right": 12, "bottom": 17, "left": 12}  # the page's @page rule
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is missing (/usr/bin/chromium): `make test` installs it, or run apt-get install chromium")
+    with Browser() as opened:
+        yield opened
+
+
+def print_to_pdf(browser: Browser, page: Path) -> PdfReader:
+    """A page printed by headless Chromium with a browser's default print settings (no background
+    graphics), as a reader would print it."""
+    browser.navigate(page.as_uri())
+    browser.wait_for(
+        f"location.href === {json.dumps(page.as_uri())} && document.readyState === 'complete' && [...document.images].every(i => i.complete)",
+        20,
+        f"{page} loaded",
+    )
+    data = browser.command("Page.printToPDF", printBackground=False, preferCSSPageSize=True)["data"]
+    return PdfReader(io.BytesIO(base64.b64decode(data)))
+
+
+@pytest.fixture(scope="module")
+def printed(html_case, browser, tmp_path_factory) -> tuple[dict, str, PdfReader]:
+    report, text = html_case
+    path = tmp_path_factory.mktemp("print") / "report.html"
+    path.write_text(text, encoding="utf-8")
+    return report, text, print_to_pdf(browser, path)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_printed_report_takes_a_few_a4_pages_each_with_the_caveat_and_its_number(printed):
+    report, _, pdf = printed
+    pages = len(pdf.pages)
+    assert 4 <= pages <= 6, f"{pages} pages (5 when the print layout was last looked at)"
+    for number, page in enumerate(pdf.pages, start=1):
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=1)
+        text = flat(page.extract_text())
+        assert flat(report["caveat"]) in text, f"page {number} lacks the caveat"
+        assert f"Page {number} of {pages}" in text
+        if number > 1:
+            assert f"EMHAssist report — case {report['case']}" in text, f"page {number} does not name the case"
+
+
+def drawn_images(page) -> list[tuple[str, list[float]]]:
+    """Each image a page draws, with the transformation it is drawn with (width, height and origin in points)."""
+    drawn = []
+
+    def visit(operator, operands, matrix, _text_matrix):
+        if operator == b"Do":
+            drawn.append((str(operands[0]), list(matrix)))
+
+    page.extract_text(visitor_operand_before=visit)
+    return drawn
+
+
+def test_every_key_image_is_printed_whole_on_one_page_at_its_size(printed):
+    """An image cut by a page break is drawn on both pages, partly outside each page's content box."""
+    _, text, pdf = printed
+    drawn = [(number, name, matrix) for number, page in enumerate(pdf.pages, start=1) for name, matrix in drawn_images(page)]
+    images = [attributes for tag, attributes in Page(text).tags if tag == "img"]
+    assert len(drawn) == len(images), [(number, name) for number, name, _ in drawn]
+    width, height = A4
+    margins = {side: mm * MM for side, mm in PRINT_MARGINS_MM.items()}
+    for index, (number, name, (a, _, _, d, x, y)) in enumerate(drawn):
+        assert margins["left"] - 1 <= x and x + a <= width - margins["right"] + 1, (number, name)
+        assert margins["bottom"] - 1 <= y and y + d <= height - margins["top"] + 1, (number, name, y, d)
+        assert d / MM == pytest.approx(85 if index < 2 else 70, abs=1), "the main sagittal and axial are 85 mm high, the others 70 mm"
+
+
+def test_no_printed_page_ends_with_a_heading_or_a_diagnosis_without_its_findings(printed):
+    report, text, pdf = printed
+    headings = [flat(unescape(re.sub("<[^>]+>", "", inner))) for inner in re.findall(r"<h[23]>(.*?)</h[23]>", text)]
+    summaries = [flat(entry["summary"]) for entry in report["differential"][:3]]
+    assert len(headings) >= len(SECTIONS) + 3
+    for number, page in enumerate(pdf.pages, start=1):
+        ending = flat(page.extract_text())
+        for heading in headings + summaries:
+            assert not ending.endswith(heading), f"page {number} ends with {heading!r}"
+
+
+def test_the_print_style_keeps_every_heading_with_what_follows_it(browser, tmp_path):
+    """Sixty headings with tables of two to six rows: without the style's rule, some heading ends a page."""
+    sections = [
+        f"<section><h2>Heading {k}</h2><table><tbody>" + "".join(f"<tr><td>row {k}.{r}</td></tr>" for r in range(k % 5 + 2)) + "</tbody></table></section>"
+        for k in range(60)
+    ]
+    page = tmp_path / "headings.html"
+    page.write_text(f"<!DOCTYPE html><html><head><style>{STYLE}</style></head><body>{''.join(sections)}</body></html>", encoding="utf-8")
+    pdf = print_to_pdf(browser, page)
+    assert len(pdf.pages) >= 5
+    for number, printed_page in enumerate(pdf.pages, start=1):
+        assert not re.search(r"Heading \d+$", flat(printed_page.extract_text())), f"page {number} ends with a heading"
+
+
+def fill_colours(page) -> set[tuple[float, float, float]]:
+    data = page.get_contents().get_data().decode("latin-1")
+    return {tuple(float(v) for v in match) for match in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) rg", data)}
+
+
+def test_the_print_keeps_its_background_colours_without_background_graphics(printed):
+    """The caveat's tint and the probability bars' tracks are backgrounds, which browsers leave out
+    of a print unless the page asks for its colours to be kept."""
+    _, _, pdf = printed
+    colours = set().union(*(fill_colours(page) for page in pdf.pages))
+    for name, hex_colour in {"caveat": "fff4e5", "probability bar": "e6ebf0"}.items():
+        wanted = tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        assert any(np.allclose(colour, wanted, atol=0.003) for colour in colours), f"the {name}'s background is not printed"
 
 
 def dicom_case(case: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import groupby
 from pathlib import Path
 
 from ..differential import knowledge, percent_text
@@ -32,18 +33,22 @@ h3 { font-size: 1rem; margin: .2rem 0 .3rem; }
 .headline { font-size: 1.1rem; margin: .8rem 0; }
 .figures { display: flex; flex-wrap: wrap; gap: .8rem; align-items: flex-start; }
 figure { margin: 0; display: table; break-inside: avoid; }
-figure img { display: block; height: 14.5rem; width: auto; border: 1px solid var(--line); background: #000; }
+figure img { display: block; height: 14.5rem; width: auto; max-width: 100%; object-fit: contain;
+             border: 1px solid var(--line); background: #000; }
 .figures figure:nth-child(-n+2) img { height: 24rem; }  /* the main sequence's sagittal and axial views */
 figcaption { display: table-caption; caption-side: bottom; font-size: .8rem; color: var(--muted); margin-top: .2rem; }
-table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: auto; }
+table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: avoid; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr { break-inside: avoid; }
-.columns { display: flex; gap: 1.5rem; flex-wrap: wrap; }
+table.grouped { break-inside: auto; }
+tr, li, table.grouped > tbody { break-inside: avoid; }
+.columns { display: flex; gap: 1.5rem; flex-wrap: wrap; align-items: flex-start; }
 .columns > table { flex: 0 1 auto; min-width: 0; }
 .diagnosis { border: 1px solid var(--line); border-radius: 4px; padding: .5rem .8rem; margin: .6rem 0;
-             break-inside: avoid; }
+             -webkit-box-decoration-break: clone; box-decoration-break: clone; }
+.diagnosis-head { break-inside: avoid; break-after: avoid; }  /* name, bar and summary stay with the first finding */
+.prior { break-before: avoid; }  /* and the prior with the last one */
 .bar { height: .55rem; background: #e6ebf0; border-radius: 3px; margin: .2rem 0 .4rem; }
 .bar > span { display: block; height: 100%; background: var(--accent); border-radius: 3px; }
 .diagnosis ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
@@ -52,14 +57,22 @@ tr { break-inside: avoid; }
 .refs, .small { font-size: .8rem; color: var(--muted); }
 ol.references li { margin-bottom: .3rem; }
 footer { margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .6rem; }
-@page { size: A4; margin: 14mm 12mm; }
+h2, h3 { break-after: avoid; }
+@page { size: A4; margin: 13mm 12mm 17mm;
+  @top-left { font: 7.5pt "DejaVu Sans", Arial, sans-serif; color: #5b6670; vertical-align: middle; }
+  @bottom-left { width: 80%; padding-top: 3mm; font: 7pt/1.3 "DejaVu Sans", Arial, sans-serif; color: #4a2a00; vertical-align: top; }
+  @bottom-right { padding-top: 3mm; font: 7.5pt "DejaVu Sans", Arial, sans-serif; color: #5b6670; vertical-align: top;
+                  content: "Page " counter(page) " of " counter(pages); }
+}
+@page :first { @top-left { content: none; } }  /* the first page has the title itself */
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  body { max-width: none; padding: 0; font-size: 10pt; line-height: 1.4; }
+  th, td { padding: .1rem .45rem; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  h2 { break-after: avoid; }
-  figure img { height: 55mm; }
+  h2 { margin-top: 1.1rem; }
+  figure img { height: 70mm; }
   .figures figure:nth-child(-n+2) img { height: 85mm; }
-  .page-break { break-before: page; }
+  footer { margin-top: 1rem; break-before: avoid; }
 }
 """
 
@@ -96,10 +109,21 @@ def html_page(report: dict, images: Sequence[KeyImage]) -> str:
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{escape(title)}</title>\n<style>{STYLE}{_page_margins(title, report['caveat'])}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def _page_margins(title: str, caveat: str) -> str:
+    """The title and the caveat in every printed page's margins (the page number is in STYLE)."""
+    return f"@page {{ @top-left {{ content: {_css_string(title)}; }} @bottom-left {{ content: {_css_string(caveat)}; }} }}\n"
+
+
+def _css_string(text: str) -> str:
+    """Text as a quoted CSS string that cannot end the string or the <style> element early."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>\n' else c for c in text)
+    return f'"{escaped}"'
 
 
 def _section(ident: str, heading: str, content: str) -> str:
@@ -208,10 +232,12 @@ def _diagnosis(place: int, entry: dict) -> str:
     width = max(0.5, 100 * entry["probability"])
     lines = [
         '<div class="diagnosis">',
+        '<div class="diagnosis-head">',
         f"<h3>{place}. {escape(entry['name'])} — {escape(percent_text(entry['probability']))}"
         f' <span class="small">(prior {escape(percent_text(entry["prior"]))})</span></h3>',
         f'<div class="bar"><span style="width:{width:.1f}%"></span></div>',
         f'<p class="small">{escape(entry["summary"])}</p>',
+        "</div>",
     ]
     evidence = [
         f'<li><span class="{"for" if item["supports"] else "against"}">{"For" if item["supports"] else "Against"}:</span> '
@@ -222,7 +248,7 @@ def _diagnosis(place: int, entry: dict) -> str:
         lines.append("<ul>" + "".join(evidence) + "</ul>")
     if entry["prior_factors"]:
         factors = "; ".join(f"{f['label']} ×{f['factor']:g} ({f['reason']})" for f in entry["prior_factors"])
-        lines.append(f'<p class="small"><strong>Prior:</strong> {escape(factors)}</p>')
+        lines.append(f'<p class="small prior"><strong>Prior:</strong> {escape(factors)}</p>')
     lines.append("</div>")
     return "\n".join(lines)
 
@@ -250,22 +276,32 @@ def _regions(report: dict) -> str:
     ]
     if not rows:
         return "<p>No region was measured.</p>"
-    return _table(["Region", "Sequence", "Mean", "Median", "SD", "Voxels", "Volume mm³"], rows, numeric_from=2)
+    return _table(["Region", "Sequence", "Mean", "Median", "SD", "Voxels", "Volume mm³"], rows, numeric_from=2, grouped=True)
 
 
 def _list(items: Iterable[str]) -> str:
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
 
 
-def _table(heading: Sequence[str], rows: Iterable[Sequence], header: bool = True, numeric_from: int | None = None) -> str:
+def _table(
+    heading: Sequence[str], rows: Iterable[Sequence], header: bool = True, numeric_from: int | None = None, grouped: bool = False
+) -> str:
+    """A table; `grouped`: rows sharing their first cell form a group that a printed page does not split,
+    and the table may run onto the next page between groups (its header row repeated there)."""
+
     def cell(tag: str, index: int, value) -> str:
         numeric = numeric_from is not None and index >= numeric_from
         attribute = ' class="num"' if numeric else ""
         return f"<{tag}{attribute}>{escape(str(value))}</{tag}>"
 
-    head = "<tr>" + "".join(cell("th", i, h) for i, h in enumerate(heading)) + "</tr>" if header else ""
-    body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table>{head}{body}</table>"
+    def row_html(row: Sequence) -> str:
+        return "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
+
+    head = "<thead><tr>" + "".join(cell("th", i, h) for i, h in enumerate(heading)) + "</tr></thead>" if header else ""
+    groups = [list(group) for _, group in groupby(rows, key=lambda row: row[0])] if grouped else [list(rows)]
+    body = "".join("<tbody>" + "".join(row_html(row) for row in group) + "</tbody>" for group in groups)
+    css_class = ' class="grouped"' if grouped else ""
+    return f"<table{css_class}>{head}{body}</table>"
 
 
 def _number(value: float | None, decimals: int) -> str:
