@@ -26,7 +26,7 @@ from .cord import (
     segment_cord,
     slice_points,
 )
-from .levels import LevelMap, build_level_map, user_vertebrae
+from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, cord_wall, position, rim_enhancement, segment_mass
 from .vertebrae import name_of
 
@@ -295,10 +295,12 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     if not sources:
         return None
     cord_region = [source.shape() for source in study.regions["cord"]]
-    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region)
+    past_cord = spine_past_cord(_level_points(study), cord.profile.centreline)
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord)
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
-    return segment_mass(sources, images, image, Labelmap(cord.grid, cord.mask).mask_on(image.grid), cord.profile.centreline, cord_region)
+    cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
+    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord)
 
 
 def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
@@ -318,10 +320,18 @@ def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) ->
 
 
 def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:
-    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+    anchors = _level_points(study)
+    if not anchors:
         warnings.append("no level points: place at least one labelled point on a vertebral body to name levels")
         return None
-    return build_level_map(user_vertebrae(study.levels), image, cord.profile.centreline)
+    return build_level_map(anchors, image, cord.profile.centreline)
+
+
+def _level_points(study: Study) -> list[Vertebra]:
+    """The labelled bodies of the study's level point list; none without one."""
+    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+        return []
+    return user_vertebrae(study.levels)
 
 
 def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:

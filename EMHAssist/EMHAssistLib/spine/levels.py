@@ -19,6 +19,8 @@ from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frame, sample_neares
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
+_EXTENSION_MM = 150.0  # how far the spine line runs straight on beyond the guide and the anchors past it
+_EXTENSION_STEP_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,10 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     warnings: list[str] = []
     bodies = _fill_between(anchors)
     if profile is not None:
-        bodies = _walk(bodies[0], line, profile, -1) + bodies + _walk(bodies[-1], line, profile, +1)
+        above, stopped_above = _walk(bodies[0], line, profile, -1)
+        below, stopped_below = _walk(bodies[-1], line, profile, +1)
+        bodies = above + bodies + below
+        warnings += [stop for stop in (stopped_above, stopped_below) if stop]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -185,22 +190,34 @@ class SpineLine:
 
     arc: np.ndarray
     points: np.ndarray
+    anchored: tuple[float, float] = (-np.inf, np.inf)  # arc range drawn on the guide or through anchors
+
+    def extrapolated_mm(self, arc: float) -> float:
+        """How far `arc` lies beyond the stretch of the line that is drawn on the guide or through anchors."""
+        low, high = self.anchored
+        return max(low - arc, arc - high, 0.0)
 
     @classmethod
     def through(cls, anchors: list[Vertebra], guide: Centreline | None) -> "SpineLine":
+        """The guide (the cord centreline) shifted onto the bodies by the anchors beside it, continued
+        beyond its ends through the anchors that lie there (the spine goes on below the conus, and
+        bends: lordosis, the sacrum), then straight on."""
         if guide is None:
             return cls._straight(anchors)
+        below, above = (_beyond(anchors, guide, end) for end in (0, -1))
+        past = {id(anchor) for anchor in below + above}
+        beside = [anchor for anchor in anchors if id(anchor) not in past] or anchors
         guide_arc = guide.arc_mm
-        nearest = [int(np.argmin(np.linalg.norm(guide.points - a.centre, axis=1))) for a in anchors]
+        nearest = [int(np.argmin(np.linalg.norm(guide.points - a.centre, axis=1))) for a in beside]
         offsets = []
-        for anchor, index in zip(anchors, nearest):
+        for anchor, index in zip(beside, nearest):
             right, anterior = guide.frame(index)
             offset = anchor.centre - guide.points[index]
             offsets.append((offset @ right, offset @ anterior))
         right_offset, anterior_offset = np.mean(offsets, axis=0)
         frames = [guide.frame(n) for n in range(len(guide.points))]
         points = np.array([p + right_offset * r + anterior_offset * a for p, (r, a) in zip(guide.points, frames)])
-        return cls._extended(guide_arc, points, guide.tangents)
+        return cls._extended(guide_arc, points, guide.tangents, below, above)
 
     @classmethod
     def _straight(cls, anchors: list[Vertebra]) -> "SpineLine":
@@ -211,14 +228,15 @@ class SpineLine:
         return cls(arc, centres.mean(axis=0) + arc[:, None] * direction)
 
     @classmethod
-    def _extended(cls, arc: np.ndarray, points: np.ndarray, tangents: np.ndarray) -> "SpineLine":
-        """The guide continued straight beyond its ends: the spine goes on where the cord stops."""
-        reach = np.arange(1.0, 151.0, 1.0)
-        below = points[0] - reach[::-1, None] * tangents[0]
-        above = points[-1] + reach[:, None] * tangents[-1]
+    def _extended(cls, arc: np.ndarray, points: np.ndarray, tangents: np.ndarray, below: list[Vertebra], above: list[Vertebra]) -> "SpineLine":
+        """The guide continued beyond each end through the anchors there (nearest first), then
+        straight on: the spine goes on where the cord stops."""
+        lower, lower_legs = _continuation(points[0], -tangents[0], [anchor.centre for anchor in below])
+        upper, upper_legs = _continuation(points[-1], tangents[-1], [anchor.centre for anchor in above])
         return cls(
-            np.concatenate([arc[0] - reach[::-1], arc, arc[-1] + reach]),
-            np.concatenate([below, points, above]),
+            np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * _EXTENSION_STEP_MM, arc, arc[-1] + np.arange(1, len(upper) + 1) * _EXTENSION_STEP_MM]),
+            np.concatenate([lower[::-1], points, upper]),
+            (float(arc[0] - lower_legs), float(arc[-1] + upper_legs)),
         )
 
     def arc_of(self, point: np.ndarray) -> float:
@@ -263,6 +281,40 @@ class DiscProfile:
     def covers(self, lo: float, hi: float) -> bool:
         inside = (self.arc >= lo) & (self.arc <= hi)
         return bool(inside.any()) and not np.isnan(self.values[inside]).any()
+
+
+def _beyond(anchors: list[Vertebra], guide: Centreline, end: int) -> list[Vertebra]:
+    """Anchors lying clearly beyond one end of the guide (end 0: inferior, -1: superior), nearest
+    first; one within `anchor_beyond_guide_mm` of the end is taken as beside it."""
+    outward = -guide.tangents[0] if end == 0 else guide.tangents[-1]
+    reach = {id(anchor): float((anchor.centre - guide.points[end]) @ outward) for anchor in anchors}
+    beyond = [anchor for anchor in anchors if reach[id(anchor)] > settings()["anchor_beyond_guide_mm"]]
+    return sorted(beyond, key=lambda anchor: reach[id(anchor)])
+
+
+def spine_past_cord(anchors: list[Vertebra], guide: Centreline) -> np.ndarray:
+    """Points every _EXTENSION_STEP_MM from each end of the cord centreline through the labelled
+    bodies lying beyond it (the spine goes on below the conus, and bends); (0, 3) when none does."""
+    legs = [
+        _continuation(guide.points[end], guide.tangents[end], [anchor.centre for anchor in beyond], 0.0)[0]
+        for end in (0, -1)
+        if (beyond := _beyond(anchors, guide, end))
+    ]
+    return np.concatenate(legs) if legs else np.zeros((0, 3))
+
+
+def _continuation(start: np.ndarray, direction: np.ndarray, through: list[np.ndarray], straight_mm: float = _EXTENSION_MM) -> tuple[np.ndarray, float]:
+    """Points every _EXTENSION_STEP_MM from `start` (excluded) through `through` in order, then
+    straight on for `straight_mm` along the last leg (along `direction` when there is none); and
+    the length of the legs through `through`."""
+    nodes = np.array([start, *through])
+    lengths = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(nodes, axis=0), axis=1))])
+    along = np.arange(_EXTENSION_STEP_MM, lengths[-1] + straight_mm + _EXTENSION_STEP_MM / 2, _EXTENSION_STEP_MM)
+    on_legs = along <= lengths[-1]
+    legs = np.stack([np.interp(along[on_legs], lengths, nodes[:, axis]) for axis in range(3)], axis=1)
+    last = _unit(nodes[-1] - nodes[-2]) if len(nodes) > 1 else direction
+    straight = nodes[-1] + (along[~on_legs] - lengths[-1])[:, None] * last
+    return np.concatenate([legs, straight]), float(lengths[-1])
 
 
 def _smooth_nan(values: np.ndarray, sigma: float) -> np.ndarray:
@@ -319,17 +371,24 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
-def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> list[Vertebra]:
-    """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order)."""
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> tuple[list[Vertebra], str | None]:
+    """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order),
+    and a warning when the walk stopped where the image goes on but the line cannot be trusted.
+
+    A body is taken only within `max_extrapolation_mm` of where the line is anchored (the cord and
+    the labelled points beyond it): farther on, the straight line has left the bodies (the spine
+    bends into the lordosis and the sacrum), its departures from the body signal are no longer discs,
+    and counting them would name levels that are not there.
+    """
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre))
     if period is None:
-        return []
+        return [], None
     sign = -direction  # arc grows superior, codes grow inferior
     anchor_arc = line.arc_of(start.centre)
     body_level, spread = _body_signal(profile, anchor_arc, period)
     if spread <= 0:
-        return []
+        return [], None
     disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
     found: list[Vertebra] = []
     code = start.code
@@ -338,10 +397,20 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
             break
+        if line.extrapolated_mm((disc + next_disc) / 2) > config["max_extrapolation_mm"]:
+            beyond = "above" if direction < 0 else "below"
+            return _in_code_order(found, direction), (
+                f"level detection stopped {beyond} {(found[-1] if found else start).name}: farther on the spine line is extrapolated more "
+                f"than {config['max_extrapolation_mm']:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
+            )
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
+    return _in_code_order(found, direction), None
+
+
+def _in_code_order(found: list[Vertebra], direction: int) -> list[Vertebra]:
     return found[::-1] if direction < 0 else found
 
 

@@ -1,0 +1,116 @@
+"""Levels below the thoracic spine: the spine line past the cord's end (the conus), detection into the
+lumbar spine and the sacrum, and where it must stop rather than name levels that are not there.
+
+The image is a straight column of bodies 30 mm apart (24 mm bodies, 6 mm discs) filling a 400 mm
+field; the cord, the guide, ends at z = 200 mm, as a conus ends inside a whole-spine field.
+"""
+
+import numpy as np
+import pytest
+
+from EMHAssistLib.inputs.study import RegionSource
+from EMHAssistLib.measurement.geometry import Grid
+from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.spine import levels, masses
+from EMHAssistLib.spine.cord import Centreline
+from EMHAssistLib.spine.vertebrae import code_of
+
+PERIOD_MM, DISC_MM = 30.0, 6.0
+BODY_X, BODY_Y = 20.0, 50.0
+CORD_Y, CONUS_Z = 25.0, 200.0
+L1_Z = 215.0  # body centres at L1_Z - 30 n
+
+
+def column_image() -> SequenceImage:
+    k, j, i = np.mgrid[0:400, 0:80, 0:40].astype(np.float32)
+    image = np.full(k.shape, 200.0, dtype=np.float32)
+    in_column = (np.abs(i - BODY_X) <= 10) & (np.abs(j - BODY_Y) <= 12)
+    phase = np.abs(((k - L1_Z) % PERIOD_MM) - PERIOD_MM / 2)  # 0 at a disc centre, 15 at a body centre
+    image[in_column] = np.where(phase[in_column] < DISC_MM / 2, 100.0, 400.0)
+    return SequenceImage("T2", Grid(image.shape, np.eye(4)), image)
+
+
+def cord_guide() -> Centreline:
+    z = np.arange(CONUS_Z, 400.0)
+    points = np.stack([np.full_like(z, BODY_X), np.full_like(z, CORD_Y), z], axis=1)
+    return Centreline(z.astype(int), points, np.tile([0.0, 0.0, 1.0], (len(z), 1)))
+
+
+def body(name: str, source: str = "user") -> levels.Vertebra:
+    z = L1_Z - PERIOD_MM * (code_of(name) - code_of("L1"))
+    return levels.Vertebra(name, code_of(name), np.array([BODY_X, BODY_Y, z]), source)
+
+
+def names_and_heights(level_map: levels.LevelMap) -> list[tuple[str, float]]:
+    return [(v.name, round(float(v.centre[2]), 1)) for v in level_map.vertebrae]
+
+
+def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_and_says_so():
+    level_map = levels.build_level_map([body("L1")], column_image(), cord_guide())
+    found = names_and_heights(level_map)
+    # L2-L4 lie 15-75 mm below the cord's end; L5, 105 mm below, is not taken though the image goes on.
+    assert found[-4:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0)]
+    assert [name for name, _ in found[:5]] == ["T8", "T9", "T10", "T11", "T12"]  # up to the top of the field
+    (warning,) = level_map.warnings
+    assert warning.startswith("level detection stopped below L4:") and "label a point on a body below it" in warning
+
+
+def test_a_labelled_sacral_point_carries_detection_on_into_the_sacrum():
+    level_map = levels.build_level_map([body("L1"), body("S1")], column_image(), cord_guide())
+    found = {name: (z, v.source) for (name, z), v in zip(names_and_heights(level_map), level_map.vertebrae)}
+    assert [found[name] for name in ("L2", "L5", "S1")] == [(185.0, "interpolated"), (95.0, "interpolated"), (65.0, "user")]
+    assert found["S2"] == (35.0, "detected") and "S3" not in found  # the field ends above S3's lower disc
+    assert level_map.warnings == []
+    # A mass in S1-S2 belongs to the sacral levels, though no cord runs there.
+    mass = np.array([[BODY_X, BODY_Y - 20.0, z] for z in np.arange(35.0, 75.0)])
+    assert [v.name for v in level_map.involved(mass, 0.25)] == ["S1", "S2"]
+
+
+def test_a_sacral_anchor_alone_names_the_levels_above_and_below_it():
+    level_map = levels.build_level_map([body("S2")], column_image(), cord_guide())
+    found = names_and_heights(level_map)
+    assert ("S1", 65.0) in found and ("L5", 95.0) in found and found[-1] == ("S2", 35.0)
+    assert all(z == L1_Z - PERIOD_MM * (code_of(name) - code_of("L1")) for name, z in found)
+
+
+def test_the_spine_line_runs_through_labelled_bodies_beyond_the_cord_as_the_spine_bends():
+    # Bodies 20 mm in front of a straight cord, then bending backwards below its end, as lumbar
+    # lordosis and the sacrum do.
+    beside = [levels.Vertebra(name, code_of(name), np.array([BODY_X, CORD_Y + 20.0, z]), "user") for name, z in (("T12", 300.0), ("L1", 260.0))]
+    bent = [levels.Vertebra(name, code_of(name), np.array([BODY_X, y, z]), "user") for name, y, z in (("L4", 35.0, 150.0), ("S1", 20.0, 70.0))]
+    line = levels.SpineLine.through(beside + bent, cord_guide())
+    for anchor in beside + bent:
+        assert np.min(np.linalg.norm(line.points - anchor.centre, axis=1)) < 0.5, anchor.name
+    # Anchored down to S1; beyond it the line runs straight on along the last leg, L4 to S1.
+    s1_arc = line.anchored[0]
+    np.testing.assert_allclose(line.at(s1_arc), bent[1].centre, atol=0.05)
+    assert line.extrapolated_mm(s1_arc + 1.0) == 0.0 and line.extrapolated_mm(s1_arc - 40.0) == pytest.approx(40.0)
+    direction = line.at(s1_arc - 40.0) - bent[1].centre
+    np.testing.assert_allclose(direction / np.linalg.norm(direction), (bent[1].centre - bent[0].centre) / np.linalg.norm(bent[1].centre - bent[0].centre), atol=1e-6)
+
+
+def test_without_anchors_past_the_cord_the_line_continues_straight_from_its_end():
+    line = levels.SpineLine.through([body("T12"), body("L1")], cord_guide())
+    below = line.points[line.arc < line.arc_of(np.array([BODY_X, BODY_Y, CONUS_Z]))]
+    np.testing.assert_allclose(below[:, :2], np.tile([BODY_X, BODY_Y], (len(below), 1)), atol=1e-9)
+    assert line.extrapolated_mm(line.arc[0]) == 150.0
+
+
+def test_a_sacral_mass_grows_along_the_labelled_bodies_past_the_cords_straight_continuation(scene):
+    # A mass in front of S1-S2 (z 40-90 mm, 14-28 mm in front of the bodies' centre line), beyond
+    # the 45 mm the growth keeps to around the cord centreline continued straight from the conus.
+    column = column_image()
+    k, j, i = np.mgrid[0:400, 0:80, 0:40]
+    in_mass = (np.abs(i - BODY_X) <= 8) & (j >= 64) & (j <= 78) & (k >= 40) & (k <= 90)
+    voxels = np.where(in_mass, np.float32(600.0), column.voxels)
+    image = SequenceImage("T2", column.grid, voxels)
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "mass")
+    roi.SetCenter(BODY_X, 71.0, 65.0)
+    roi.SetSize(6.0, 6.0, 10.0)
+    anchors = [body("L1"), body("S1")]
+    past_cord = levels.spine_past_cord(anchors, cord_guide())
+    assert np.min(np.linalg.norm(past_cord - body("S1").centre, axis=1)) < 1.0  # every millimetre down to S1
+    grown = masses.segment_mass([RegionSource(roi)], [image], image, None, cord_guide(), None, past_cord)
+    assert grown.mask.sum() == in_mass.sum()
+    straight_only = masses.segment_mass([RegionSource(roi)], [image], image, None, cord_guide())
+    assert straight_only.mask.sum() < 0.8 * in_mass.sum()
