@@ -122,6 +122,18 @@ class Browser:
         data = self.command("Page.captureScreenshot", format="png")["data"]
         return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
 
+    def print_to_pdf(self, url: str) -> bytes:
+        """The page at url printed to PDF with a browser's default print settings (no background
+        graphics; paper size and margins from the page's own @page rule)."""
+        self.navigate(url)
+        self.wait_for(
+            f"location.href === {json.dumps(url)} && document.readyState === 'complete' && [...document.images].every(i => i.complete)",
+            20,
+            f"{url} loaded",
+        )
+        data = self.command("Page.printToPDF", printBackground=False, preferCSSPageSize=True)["data"]
+        return base64.b64decode(data)
+
     def command(self, method: str, **params) -> dict:
         return self._run(self._command(method, params))
 
