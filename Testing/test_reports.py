@@ -204,25 +204,12 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-def print_to_pdf(browser: Browser, page: Path) -> PdfReader:
-    """A page printed by headless Chromium with a browser's default print settings (no background
-    graphics), as a reader would print it."""
-    browser.navigate(page.as_uri())
-    browser.wait_for(
-        f"location.href === {json.dumps(page.as_uri())} && document.readyState === 'complete' && [...document.images].every(i => i.complete)",
-        20,
-        f"{page} loaded",
-    )
-    data = browser.command("Page.printToPDF", printBackground=False, preferCSSPageSize=True)["data"]
-    return PdfReader(io.BytesIO(base64.b64decode(data)))
-
-
 @pytest.fixture(scope="module")
 def printed(html_case, browser, tmp_path_factory) -> tuple[dict, str, PdfReader]:
     report, text = html_case
     path = tmp_path_factory.mktemp("print") / "report.html"
     path.write_text(text, encoding="utf-8")
-    return report, text, print_to_pdf(browser, path)
+    return report, text, PdfReader(io.BytesIO(browser.print_to_pdf(path.as_uri())))
 
 
 def flat(text: str) -> str:
@@ -287,7 +274,7 @@ def test_the_print_style_keeps_every_heading_with_what_follows_it(browser, tmp_p
     ]
     page = tmp_path / "headings.html"
     page.write_text(f"<!DOCTYPE html><html><head><style>{STYLE}</style></head><body>{''.join(sections)}</body></html>", encoding="utf-8")
-    pdf = print_to_pdf(browser, page)
+    pdf = PdfReader(io.BytesIO(browser.print_to_pdf(page.as_uri())))
     assert len(pdf.pages) >= 5
     for number, printed_page in enumerate(pdf.pages, start=1):
         assert not re.search(r"Heading \d+$", flat(printed_page.extract_text())), f"page {number} ends with a heading"

@@ -1,0 +1,70 @@
+"""The HTML report printed to PDF, for the README: the built-in case's report printed by headless
+Chromium (as `emhassist analyze CASE --html FILE` writes it, with a browser's default print
+settings), its first pages side by side as one PNG. Rasterising the PDF needs Debian's
+poppler-utils (pdftoppm).
+
+    .venv/bin/python tools/render_report_print.py [--case mds_t5_t8] [--pages 3] [--out docs/images] [--pdf FILE]
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
+from browser import Browser
+from EMHAssistLib.frontends.cli import main as emhassist
+from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
+
+DPI = 80
+GUTTER_PX = 16
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default=DEFAULT_CASE)
+    parser.add_argument("--pages", type=int, default=3, help="how many pages to show side by side")
+    parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--pdf", type=Path, help="also keep the whole PDF here")
+    args = parser.parse_args()
+    if shutil.which("pdftoppm") is None:
+        sys.exit("error: pdftoppm: not found; apt-get install poppler-utils")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        case = work / args.case
+        save_case_folder(study_into_scene(build_study(args.case), new_headless_scene()), case)
+        if emhassist(["analyze", str(case), "--html", str(work / "report.html")]) != 0:
+            sys.exit(f"error: {case}: the analysis failed")
+        with Browser() as browser:
+            pdf = browser.print_to_pdf((work / "report.html").as_uri())
+        (work / "report.pdf").write_bytes(pdf)
+        if args.pdf:
+            args.pdf.parent.mkdir(parents=True, exist_ok=True)
+            args.pdf.write_bytes(pdf)
+        command = ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", str(args.pages), str(work / "report.pdf"), str(work / "page")]
+        subprocess.run(command, check=True)
+        pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
+    args.out.mkdir(parents=True, exist_ok=True)
+    _side_by_side(pages).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-print.png", optimize=True)
+    print(f"{args.out / 'report-print.png'}: {len(pages)} pages")
+
+
+def _side_by_side(pages: list[Image.Image]) -> Image.Image:
+    width = sum(page.width for page in pages) + GUTTER_PX * (len(pages) + 1)
+    height = max(page.height for page in pages) + 2 * GUTTER_PX
+    sheet = Image.new("RGB", (width, height), (128, 134, 140))
+    x = GUTTER_PX
+    for page in pages:
+        sheet.paste(page, (x, GUTTER_PX))
+        x += page.width + GUTTER_PX
+    return sheet
+
+
+if __name__ == "__main__":
+    main()
