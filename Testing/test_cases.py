@@ -13,6 +13,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 
@@ -84,13 +85,37 @@ def test_analysis_ranks_the_expected_diagnosis_first(analysed, name: str) -> Non
     assert ranking[0]["id"] == LIBRARY[name], [(entry["id"], round(entry["probability"], 3)) for entry in ranking[:3]]
 
 
+def expected_spans(name: str) -> list[tuple[str, str]]:
+    data = spec(name)
+    return [tuple(span) for span in data.get("mass_spans", [data["masses"][0]["levels"]])]
+
+
+def found_spans(report: dict) -> list[tuple[str, str]]:
+    return [(span["from"], span["to"]) for span in report["levels"]["mass"]["spans"]]
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_analysis_reports_the_specs_levels(analysed, name: str) -> None:
-    levels, data = analysed[name]["levels"], spec(name)
-    assert (levels["mass"]["from"], levels["mass"]["to"]) == tuple(data["masses"][0]["levels"])
+    """Every mass span (superior first) and the compression exactly as the case specifies."""
+    levels, spans = analysed[name]["levels"], expected_spans(name)
+    assert found_spans(analysed[name]) == spans
+    assert (levels["mass"]["from"], levels["mass"]["to"]) == (spans[0][0], spans[-1][1])
     compression = levels["compression"]
     assert compression is not None, "no compression found"
-    assert (compression["from"], compression["to"]) == tuple(data["compression"]["levels"])
+    assert (compression["from"], compression["to"]) == tuple(spec(name)["compression"]["levels"])
+
+
+def test_thalassaemia_major_shows_its_sacral_masses(analysed) -> None:
+    """One volume per sequence from T1 to S5, level points at every body in it, and the mass found
+    at the sacrum as a span apart from the mid-thoracic one."""
+    report = analysed["thal_major_teaching"]
+    assert [vertebra["name"] for vertebra in report["levels"]["vertebrae"]] == [f"T{n}" for n in range(1, 13)] + [
+        "L1", "L2", "L3", "L4", "L5", "S1", "S2", "S3", "S4", "S5"
+    ]
+    assert report["levels"]["mass"]["spans"] == [{"from": "T6", "to": "T8"}, {"from": "S1", "to": "S3"}]
+    assert summary_line(report["levels"]).startswith("mass T6–T8 and S1–S3, cord compressed T6–T8")
+    for role in ("T1", "T2", "T1C"):
+        assert report["sequences"][role]["size"][1] * report["sequences"][role]["spacing"][1] >= 450, role  # head-foot mm
 
 
 def test_rim_enhancement_is_measured_on_the_abscess_only(analysed) -> None:

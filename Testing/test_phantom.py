@@ -3,6 +3,7 @@
 import copy
 import json
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -495,7 +496,7 @@ def test_expanded_ribs_are_wide_and_filled_with_the_specs_tissue(tmp_path, monke
     axis = tubercle - head
     across = np.cross(axis, [1.0, 0.0, 0.0])
     x, u, t = (head + tubercle) / 2 + 5.0 * across / np.linalg.norm(across)  # beyond a normal rib's 3.5 mm
-    y, z = spine.kyphosis.to_world(np.float64(u), np.float64(t))
+    y, z = spine.centre_line.to_world(np.float64(u), np.float64(t))
     point = np.array([[x, y, z]])
     assert labels_at(case, point)[0] == label_id(case, "posterior_element")
     assert labels_at(study, point)[0] != label_id(study, "posterior_element")
@@ -504,3 +505,150 @@ def test_expanded_ribs_are_wide_and_filled_with_the_specs_tissue(tmp_path, monke
     (tmp_path / "thin.json").write_text(json.dumps(thin))
     with pytest.raises(InputError, match="radius_mm"):
         phantom.build_study("thin")
+
+
+# --- The whole-spine field: lumbar spine, sacrum, conus and thecal sac ------------------------------
+
+WHOLE_SPINE_CASE = "thal_major_teaching"
+LUMBAR, SACRAL = ["L1", "L2", "L3", "L4", "L5"], ["S1", "S2", "S3", "S4", "S5"]
+
+
+@pytest.fixture(scope="module")
+def whole_spine() -> phantom.SyntheticStudy:
+    return phantom.build_study(WHOLE_SPINE_CASE)
+
+
+def canal_labels_at(study: phantom.SyntheticStudy, level: str, offset_mm: float = 0.0) -> list[str]:
+    """Label names along the spine frame's u axis through the canal (u from -12 to +7 mm) at a level's height."""
+    spine = phantom._Spine()
+    t = spine.by_name[level].centre_t + offset_mm
+    u = np.arange(-12.0, 8.0, 0.5)
+    y, z = spine.centre_line.to_world(u, np.full_like(u, t))
+    found = labels_at(study, np.column_stack([np.zeros_like(u), y, z]))
+    return [study.label_names.get(int(label), "none") for label in found]
+
+
+def test_one_volume_per_sequence_covers_t1_to_the_sacrum(whole_spine: phantom.SyntheticStudy, study: phantom.SyntheticStudy) -> None:
+    assert list(whole_spine.level_centres) == THORACIC + LUMBAR + SACRAL
+    centres = np.array(list(whole_spine.level_centres.values()))
+    assert np.all(labels_at(whole_spine, centres) == label_id(whole_spine, "vertebral_body"))
+    for role, sequence in whole_spine.sequences.items():
+        station = study.sequences[role]
+        np.testing.assert_allclose(np.linalg.norm(sequence.ijk_to_ras[:3, :3], axis=0), np.linalg.norm(station.ijk_to_ras[:3, :3], axis=0))
+        ijk = np.linalg.inv(sequence.ijk_to_ras) @ np.column_stack([centres, np.ones(len(centres))]).T
+        assert np.all((ijk[:3] >= -0.5).all(axis=0) & (ijk[:3].T <= np.array(sequence.image.shape[::-1]) - 0.5).all(axis=1)), role
+        assert sequence.image.size < 3.5 * station.image.size  # a composed field, not a volume of the whole body
+
+
+def test_lumbar_lordosis_and_sacral_tilt(whole_spine: phantom.SyntheticStudy) -> None:
+    ap = {name: centre[1] for name, centre in whole_spine.level_centres.items()}
+    height = {name: centre[2] for name, centre in whole_spine.level_centres.items()}
+    assert max(LUMBAR, key=ap.get) in ("L3", "L4")  # the lordosis is most anterior mid-lumbar
+    assert ap["L3"] > ap["L1"] + 5 and ap["L3"] > ap["L5"] + 5
+    assert all(ap[upper] > ap[lower] for upper, lower in pairwise(SACRAL))  # the sacrum runs backwards
+    tilt = np.degrees(np.arctan2(ap["S1"] - ap["S3"], height["S1"] - height["S3"]))
+    assert 35 <= tilt <= 65  # upper sacrum against the vertical
+    tip = np.degrees(np.arctan2(ap["S4"] - ap["S5"], height["S4"] - height["S5"]))
+    assert tip < tilt - 10  # and it curves forward towards its tip
+
+
+def test_sacral_segments_are_fused_by_thin_discs(whole_spine: phantom.SyntheticStudy) -> None:
+    spine = phantom._Spine()
+    heights = {name: spine.by_name[name].shape.height for name in SACRAL}
+    assert all(heights[upper] > heights[lower] for upper, lower in pairwise(SACRAL))  # narrowing
+
+    def disc_thickness(upper: str) -> float:
+        vertebra = spine.by_name[upper]
+        t = np.arange(vertebra.bottom - 12, vertebra.bottom + 2, 0.1)
+        u = np.full_like(t, vertebra.body_centre_u)
+        y, z = spine.centre_line.to_world(u, t)
+        found = labels_at(whole_spine, np.column_stack([np.zeros_like(t), y, z]))
+        return np.isin(found, [label_id(whole_spine, "disc"), label_id(whole_spine, "annulus")]).sum() * 0.1
+
+    assert disc_thickness("L4") >= 8.0
+    assert all(disc_thickness(name) <= 2.5 for name in SACRAL[:-1])
+
+
+def test_cord_ends_at_the_conus_and_the_sac_at_s2(whole_spine: phantom.SyntheticStudy) -> None:
+    assert canal_labels_at(whole_spine, "T12").count("cord") >= 8  # 4 mm and more
+    assert canal_labels_at(whole_spine, "L3").count("cord") <= 2  # below the conus: the filum at most
+    for level in ("L3", "L5", "S1"):
+        assert canal_labels_at(whole_spine, level).count("csf") >= 10, level
+    for level in ("S3", "S4"):
+        labels = canal_labels_at(whole_spine, level)
+        assert "csf" not in labels and "epidural_fat" in labels, level
+    roots = (whole_spine.labels == label_id(whole_spine, "nerve_root")).nonzero()
+    heights = whole_spine.label_grid[2, 1] * roots[1] + whole_spine.label_grid[2, 3]
+    assert heights.max() < whole_spine.level_centres["L1"][2] and heights.min() > whole_spine.level_centres["S3"][2]
+
+
+def test_masses_and_mass_boxes_at_both_sites(whole_spine: phantom.SyntheticStudy) -> None:
+    assert whole_spine.mass_spans == (("T6", "T8"), ("S1", "S3"))
+    thoracic, sacral = whole_spine.rois["mass"]
+    centres = whole_spine.level_centres
+    assert centres["T8"][2] < thoracic.center[2] < centres["T6"][2]
+    assert centres["S3"][2] - 10 < sacral.center[2] < centres["S1"][2] + 10
+    for box in (thoracic, sacral):
+        _, world = voxels_in_box(box, whole_spine.labels.shape, whole_spine.label_grid)
+        assert len(world) >= 30 and np.all(labels_at(whole_spine, world) == label_id(whole_spine, "mass"))
+    assert "mass" in canal_labels_at(whole_spine, "S1")  # epidural, in the sacral canal
+    spine = phantom._Spine()
+    s2 = spine.by_name["S2"]
+    in_front = s2.body_centre_u + s2.shape.depth / 2 + 8
+    y, z = spine.centre_line.to_world(np.float64(in_front), np.float64(s2.centre_t))
+    assert labels_at(whole_spine, np.array([[0.0, y, z]]))[0] == label_id(whole_spine, "mass")  # presacral
+
+
+@pytest.mark.parametrize("spans", [[["T5", "T6"], ["T7", "T8"]], [["S1", "S2"], ["T5", "T6"]], []])
+def test_mass_spans_must_be_apart_and_ordered(tmp_path, monkeypatch, spans: list) -> None:
+    write_case(tmp_path, monkeypatch, "spans", {"mass_spans": spans})
+    with pytest.raises(InputError, match="mass_spans"):
+        phantom.build_study("spans")
+
+
+# --- A child: the phantom scaled by age ------------------------------------------------------------
+
+
+def test_a_child_is_the_adult_phantom_scaled_by_age(tmp_path, monkeypatch) -> None:
+    """The sickle-cell case's two-year-old: the same images as an adult build of the spec, every
+    world coordinate (grids, boxes, level points) times the thoracic spine length at age 2 over the adult's."""
+    child = phantom.build_study("sickle_cell_d4_d6")
+    scale = phantom.body_scale(child.clinical["age"])
+    assert child.clinical["age"] == 2 and 0.45 <= scale <= 0.55  # about 14 of 28 cm
+    assert phantom.body_scale(37) == phantom.body_scale(None) == 1.0
+    data = json.loads((phantom.CASES_DIR / "sickle_cell_d4_d6.json").read_text())
+    data.update(id="grown_up", clinical={**data["clinical"], "age": 30})
+    (tmp_path / "grown_up.json").write_text(json.dumps(data))
+    monkeypatch.setattr(phantom, "CASES_DIR", tmp_path)
+    adult = phantom.build_study("grown_up")
+    for role, sequence in child.sequences.items():
+        np.testing.assert_array_equal(sequence.image, adult.sequences[role].image)
+        np.testing.assert_allclose(sequence.ijk_to_ras[:3], scale * adult.sequences[role].ijk_to_ras[:3])
+    np.testing.assert_array_equal(child.labels, adult.labels)
+    for name, centre in child.level_centres.items():
+        np.testing.assert_allclose(centre, scale * np.array(adult.level_centres[name]))
+    for region, boxes in child.rois.items():
+        for small, large in zip(boxes, adult.rois[region]):
+            np.testing.assert_allclose(small.size, scale * np.array(large.size))
+    length = child.level_centres["T1"][2] - child.level_centres["T12"][2]
+    assert 110 <= length <= 150  # T1 to T12 body centres of a two-year-old, in mm
+
+
+def test_striated_marrow_runs_vertically_and_keeps_the_marrow_ratio(whole_spine: phantom.SyntheticStudy) -> None:
+    """Seed 003's striated bodies: the T2 signal across a body (front to back) swings with the
+    trabeculae, along the body (head to foot) it hardly does; the marrow box still reads the case's ratio."""
+    spine = phantom._Spine()
+    t7 = spine.by_name["T7"]
+    centre_line = spine.centre_line
+
+    def clean_t2_along(u: np.ndarray, t: np.ndarray) -> np.ndarray:
+        y, z = centre_line.to_world(u, t)
+        sequence = whole_spine.sequences["T2"]
+        ijk = np.rint(np.linalg.inv(sequence.ijk_to_ras)[:3] @ np.stack([np.zeros_like(y), y, z, np.ones_like(y)])).astype(int)
+        return sequence.clean[ijk[2], ijk[1], ijk[0]]
+
+    across = clean_t2_along(t7.body_centre_u + np.arange(-6.0, 6.0, 0.5), np.full(24, t7.centre_t))
+    along = clean_t2_along(np.full(24, t7.body_centre_u), t7.centre_t + np.arange(-6.0, 6.0, 0.5))
+    assert np.ptp(across) > 0.3 * np.mean(across) and np.ptp(along) < 0.1 * np.mean(along)
+    ratio = clean_mean(whole_spine, "T1", "marrow") / clean_mean(whole_spine, "T1", "muscle")
+    assert ratio == pytest.approx(1.2, rel=0.03)

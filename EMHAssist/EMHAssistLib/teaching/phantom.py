@@ -1,11 +1,13 @@
-"""Synthetic sagittal thoracic-spine MRI studies: EMHAssist's built-in cases and test data.
+"""Synthetic sagittal spine MRI studies: EMHAssist's built-in cases and test data.
 
 A case is a JSON spec in `data/cases/` (mass levels and position, cord compression, body
-lesions, per-case tissue signal); the signal of every tissue on every sequence comes from
-`data/tissue_signal.json`. The anatomy is analytic: each structure is a signed distance in a
-frame that follows the kyphotic spine (x to the patient's right, u anterior from the canal
-centre, t along the spine), so every voxel grid, oblique or not, samples the same patient in
-world (RAS) space. Sequences are painted tissue by tissue with soft edges (partial volume),
+lesions, per-case tissue signal, field of view); the signal of every tissue on every sequence
+comes from `data/tissue_signal.json`, a child's size from `data/body_size.json`. The anatomy runs
+from C7 to the sacrum and is analytic: each structure is a signed distance in a frame that follows
+the spine's curves (x to the patient's right, u anterior from the canal centre, t along the spine:
+thoracic kyphosis, lumbar lordosis, the backward-tilted sacrum), so every voxel grid, oblique or
+not, samples the same patient in world (RAS) space. A case images the thoracic station (T1 to L1)
+unless its spec asks for a composed field over other levels. Sequences are painted tissue by tissue with soft edges (partial volume),
 multiplied by a smooth bias field and given Rician noise.
 
 Qt- and MRML-free. Arrays follow Slicer's numpy order [k, j, i]; matrices map (i, j, k, 1) to
@@ -17,6 +19,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from ..knowledge import DATA_DIR
 
 CASES_DIR = DATA_DIR / "cases"
 SIGNAL_FILE = DATA_DIR / "tissue_signal.json"
+BODY_SIZE_FILE = DATA_DIR / "body_size.json"
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,10 @@ class SyntheticStudy:
     labels: np.ndarray  # uint8 tissue labels on the T2 grid
     label_names: dict[int, str]
     label_grid: np.ndarray  # 4x4 ijk_to_ras of `labels`
-    rois: dict[str, list[BoxSpec]]
+    rois: dict[str, list[BoxSpec]]  # "mass": one box for each separate site of masses
     level_centres: dict[str, tuple[float, float, float]]
-    mass_levels: tuple[str, str]
+    mass_levels: tuple[str, str]  # first and last level of the mass spans
+    mass_spans: tuple[tuple[str, str], ...]  # the levels the analysis should report, superior first
     compression_levels: tuple[str, str] | None
     clinical: dict
 
@@ -80,10 +85,12 @@ LABEL_NAMES: dict[int, str] = {
     14: "lung",
     15: "vessel",
     16: "body_lesion",
+    17: "nerve_root",
 }
 _LABEL_IDS = {name: label for label, name in LABEL_NAMES.items()}
 _LABEL_GRID_ROLE = "T2"
-_REPORTED_LEVELS = ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1")
+# The default field: a thoracic station (fixed protocols below) with level points from T1 to L1.
+THORACIC_STATION = ("T1", "L1")
 
 # --- Anatomy in the spine frame, millimetres -------------------------------------------------
 # Canal centre is u = 0; the posterior walls of bodies and discs are flat at u = +8.
@@ -101,6 +108,14 @@ MUSCLE_FRONT_U, MUSCLE_MIDLINE_GAP, MUSCLE_HALF_WIDTH, MUSCLE_HALF_DEPTH = -8.0,
 MUSCLE_ROI_X, MUSCLE_ROI_U = 18.0, -30.0  # mid erector spinae, clear of ribs and processes
 LUNG_MEDIAL_X, LUNG_POSTERIOR_U = 17.0, -14.0
 AORTA_X, AORTA_RADIUS, AORTA_GAP = -15.0, 11.0, 1.0
+# The thecal sac ends in the middle of S2, tapering over its last few millimetres (this cone's
+# radius grows by THECAL_SAC_TAPER per millimetre upwards); below it the sacral canal narrows to
+# an AP depth of CANAL_ANTERIOR_WALL - SACRAL_CANAL_END_U at the bottom of S5.
+THECAL_SAC_END_LEVEL, THECAL_SAC_TAPER, SACRAL_CANAL_END_U = "S2", 0.4, 0.0
+# Schematic cauda equina: roots (x, u at the sac's end) fanning out from the conus, lying back in
+# the sac as they do in a supine patient.
+NERVE_ROOT_ENDS = ((1.5, -1.0), (3.2, -2.0), (4.6, -0.5), (2.4, -3.4))
+NERVE_ROOT_RADIUS = 0.6
 # Posterior mediastinal fat in front of the bodies, between the lungs: it outlines the anterior
 # cortex on T1 as on real images, instead of bone abutting uniform soft tissue.
 MEDIASTINAL_FAT_DEPTH, MEDIASTINAL_FAT_HALF_WIDTH = 7.0, 16.0
@@ -116,10 +131,30 @@ LOBULE_OVERLAP = 1.22
 # A lobule over compressed cord touches it along the middle half of its length; CSF may remain
 # in the notches between lobules, as between the separate masses of seed 000.
 LOBULE_CONTACT = 0.5
-ALONG_SPINE = (-250.0, 250.0)  # t range of every modelled structure (C7 to L2 lie within +-200)
+ALONG_SPINE = (-460.0, 250.0)  # t range of every modelled structure (C7 to S5 lie within it)
 
-# Kyphosis: the canal's AP position is a parabola in z with its most posterior point at T7.
-KYPHOSIS_APEX_LEVEL, KYPHOSIS_RISE = "T7", 12.0  # mm forward at the far end of the spine
+# Kyphosis: down to LORDOSIS_START_Z the canal's AP position is a parabola in z with its most
+# posterior point at T7 (the thoracic station every thoracic case images).
+KYPHOSIS_APEX_LEVEL, KYPHOSIS_RISE = "T7", 12.0  # mm forward at T1's top and L1's bottom
+# Below the L2-L3 disc (beyond the thoracic station's field, so thoracic cases are unchanged) the
+# centre line follows its tangent angle from vertical, in degrees, positive while it runs forward
+# as it descends, linear between these points (vertebra, "top", "centre" or "bottom"): lordosis
+# most anterior at L3-L4, a sacral slope (S1's top against the horizontal) of about 35 degrees and
+# L1-S1 lordosis of about 45 (usual adult values), the sacrum curving forward again towards its
+# tip. The bends are spread over several levels: the skin, at a fixed distance behind the canal,
+# must not fold behind the lumbosacral junction.
+LORDOSIS_START_Z = -200.0
+LUMBOSACRAL_ANGLES = (
+    ("L3", "centre", 4.0),
+    ("L4", "centre", -8.0),
+    ("L5", "centre", -20.0),
+    ("S1", "top", -33.0),
+    ("S1", "centre", -40.0),
+    ("S2", "centre", -44.0),
+    ("S3", "centre", -36.0),
+    ("S5", "bottom", -12.0),
+)
+CENTRE_LINE_STEP = 0.25  # mm of arc between the tabulated points of the lumbosacral curve
 
 
 @dataclass(frozen=True)
@@ -131,10 +166,15 @@ class _VertebraShape:
     disc_below: float
     spinous: tuple[float, float, float]  # length, drop along the spine, radius
     has_ribs: bool
+    ala: float = 0.0  # a sacral segment's lateral mass reaches this far beyond its body's side
 
 
 def _vertebra_table() -> list[_VertebraShape]:
-    """C7 to L2; thoracic bodies grow steadily (T1 about 15 x 16 x 27 mm, T12 about 24 x 28 x 40)."""
+    """C7 to S5; thoracic bodies grow steadily (T1 about 15 x 16 x 27 mm, T12 about 24 x 28 x 40).
+
+    The sacral segments (S1 about 24 x 32 x 48 mm, narrowing to S5) are fused: vestigial discs of
+    1-2 mm, their posterior elements one plate (a segment with an `ala` is sacral).
+    """
     thoracic = []
     for index in range(12):
         fraction = index / 11
@@ -154,8 +194,18 @@ def _vertebra_table() -> list[_VertebraShape]:
     lumbar = [
         _VertebraShape("L1", 25.0, 30.0, 42.0, 8.0, (26.0, 4.0, 4.5), False),
         _VertebraShape("L2", 26.0, 31.0, 44.0, 9.0, (26.0, 4.0, 4.5), False),
+        _VertebraShape("L3", 27.0, 33.0, 47.0, 10.0, (26.0, 4.0, 5.0), False),
+        _VertebraShape("L4", 27.0, 34.0, 50.0, 10.0, (24.0, 4.0, 5.0), False),
+        _VertebraShape("L5", 26.0, 34.0, 52.0, 9.0, (20.0, 4.0, 4.5), False),
     ]
-    return [cervical, *thoracic, *lumbar]
+    sacral = [
+        _VertebraShape("S1", 24.0, 32.0, 48.0, 2.0, (8.0, 2.0, 3.0), False, ala=34.0),
+        _VertebraShape("S2", 21.0, 27.0, 40.0, 1.5, (7.0, 2.0, 3.0), False, ala=26.0),
+        _VertebraShape("S3", 18.0, 22.0, 32.0, 1.5, (6.0, 2.0, 2.5), False, ala=16.0),
+        _VertebraShape("S4", 14.0, 17.0, 24.0, 1.2, (5.0, 2.0, 2.5), False, ala=8.0),
+        _VertebraShape("S5", 11.0, 13.0, 18.0, 1.0, (4.0, 2.0, 2.0), False, ala=3.0),
+    ]
+    return [cervical, *thoracic, *lumbar, *sacral]
 
 
 @dataclass(frozen=True)
@@ -180,6 +230,10 @@ class _Vertebra:
     def body_centre_u(self) -> float:
         return CANAL_ANTERIOR_WALL + self.shape.depth / 2
 
+    def at(self, where: str) -> float:
+        """t of the body's "top", "centre" or "bottom"."""
+        return {"top": self.top, "centre": self.centre_t, "bottom": self.bottom}[where]
+
 
 def _layout() -> list[_Vertebra]:
     """Vertebrae stacked from C7 down, centred so that T1's top and L1's bottom are equidistant from t = 0."""
@@ -192,6 +246,29 @@ def _layout() -> list[_Vertebra]:
     by_name = {vertebra.name: vertebra for vertebra in stacked}
     shift = -(by_name["T1"].top + by_name["L1"].bottom) / 2
     return [_Vertebra(v.shape, v.top + shift, v.disc_above) for v in stacked]
+
+
+@dataclass(frozen=True)
+class _LowerCanal:
+    """Where the canal's contents end: the thecal sac at S2 (the cord's conus lies in L1), and the
+    sacral canal, which narrows from behind below the sac and ends at S5."""
+
+    conus_tip: float  # t
+    sac_end: float
+    canal_end: float
+    narrowing: tuple[float, float]  # t where the sacral canal starts to narrow and where it ends
+
+    def back_wall(self, t: np.ndarray) -> np.ndarray:
+        """u of the sacral canal's posterior wall; far behind the canal above the narrowing."""
+        top, bottom = self.narrowing
+        wall = np.interp(t, (bottom, top, top + 1e-3), (SACRAL_CANAL_END_U, -CANAL_SEMI_AP, -100.0))
+        return wall.astype(np.float32)
+
+
+def _lower_canal() -> _LowerCanal:
+    by_name = {vertebra.name: vertebra for vertebra in _layout()}
+    sac_end = by_name[THECAL_SAC_END_LEVEL].centre_t
+    return _LowerCanal(by_name["L1"].bottom, sac_end, by_name["S5"].bottom, (sac_end, by_name["S5"].bottom))
 
 
 class _Kyphosis:
@@ -237,6 +314,84 @@ class _Kyphosis:
         return s + (2 / 3) * self.k**2 * (s - self.apex_z) ** 3
 
 
+class _Lordosis:
+    """The centre line below the kyphosis, tabulated along t from its tangent angle."""
+
+    def __init__(self, start: tuple[float, float, float, float], anchors: list[tuple[float, float]], t_end: float) -> None:
+        t0, y0, z0, angle0 = start  # t, y, z and tangent angle (radians) where the kyphosis ends
+        t = np.arange(t0, t_end - CENTRE_LINE_STEP, -CENTRE_LINE_STEP)
+        known_t = np.array([t0, *(anchor_t for anchor_t, _ in anchors)])
+        known_angle = np.array([angle0, *(math.radians(degrees) for _, degrees in anchors)])
+        angle = np.interp(-t, -known_t, known_angle)
+        middle = (angle[1:] + angle[:-1]) / 2  # midpoint rule: each step runs along its mean direction
+        y = y0 + np.concatenate([[0.0], np.cumsum(np.sin(middle) * CENTRE_LINE_STEP)])
+        z = z0 - np.concatenate([[0.0], np.cumsum(np.cos(middle) * CENTRE_LINE_STEP)])
+        # Stored from inferior to superior, as np.interp wants increasing abscissae.
+        self.t, self.y, self.z, self.angle = t[::-1], y[::-1], z[::-1], angle[::-1]
+        self.bend = np.gradient(self.angle, self.t)  # d(angle)/dt
+
+    def point(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """y, z and tangent angle at t (the line continues straight beyond the table)."""
+        inside = np.clip(t, self.t[0], self.t[-1])
+        angle = np.interp(inside, self.t, self.angle)
+        beyond = t - inside  # negative below the table's end
+        y = np.interp(inside, self.t, self.y) - beyond * np.sin(angle)
+        z = np.interp(inside, self.t, self.z) + beyond * np.cos(angle)
+        return y, z, angle
+
+    def to_world(self, u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y, z, angle = self.point(t)
+        return y + u * np.cos(angle), z + u * np.sin(angle)
+
+    def to_local(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u, t) of world (y, z): Newton steps on t from the height where the line is at z."""
+        t = np.interp(z, self.z, self.t)
+        for _ in range(8):
+            line_y, line_z, angle = self.point(t)
+            dy, dz = y - line_y, z - line_z
+            along, u = -dy * np.sin(angle) + dz * np.cos(angle), dy * np.cos(angle) + dz * np.sin(angle)
+            # Beyond the centre of curvature (skin behind a tight bend) the step is damped.
+            stiffness = np.maximum(1 + u * np.interp(t, self.t, self.bend), 0.3)
+            t = np.clip(t + along / stiffness, self.t[0] - 100, self.t[-1])
+        line_y, line_z, angle = self.point(t)
+        return (y - line_y) * np.cos(angle) + (z - line_z) * np.sin(angle), t
+
+    def frame(self, t: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        angle = float(self.point(np.array([t]))[2][0])
+        return (0.0, math.cos(angle), math.sin(angle)), (0.0, -math.sin(angle), math.cos(angle))
+
+
+class _CentreLine:
+    """The canal centre line and the spine frame (x, u, t) that follows it: the thoracic parabola,
+    continued below LORDOSIS_START_Z by the lumbar lordosis and the sacrum."""
+
+    def __init__(self, kyphosis: _Kyphosis, anchors: list[tuple[float, float]], t_end: float) -> None:
+        self.kyphosis = kyphosis
+        self.t_join = float(kyphosis._arc_length(np.float64(LORDOSIS_START_Z)))
+        start_y = float(kyphosis.canal_y(np.float64(LORDOSIS_START_Z)))
+        start_angle = math.atan(-float(kyphosis.slope(np.float64(LORDOSIS_START_Z))))
+        self.lordosis = _Lordosis((self.t_join, start_y, LORDOSIS_START_Z, start_angle), anchors, t_end)
+
+    def to_local(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u, t = self.kyphosis.to_local(y, z)
+        below = t < self.t_join
+        if below.any():
+            u[below], t[below] = self.lordosis.to_local(y[below], z[below])
+        return u, t
+
+    def to_world(self, u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y, z = self.kyphosis.to_world(u, t)
+        below = np.asarray(t) < self.t_join
+        if not below.any():
+            return y, z
+        lower_y, lower_z = self.lordosis.to_world(u, t)
+        return np.where(below, lower_y, y), np.where(below, lower_z, z)
+
+    def frame(self, t: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        """Anterior and superior unit vectors (RAS) of the spine frame at t."""
+        return self.kyphosis.frame(t) if t >= self.t_join else self.lordosis.frame(t)
+
+
 # --- Case specs ----------------------------------------------------------------------------
 
 
@@ -255,6 +410,7 @@ _POSITIONS = {
     "circumferential_epidural": _Position("circumferential", "circumferential", None),
     "left_paraspinal": _Position("paraspinal", "left", (-1.0, 0.0)),
     "right_paraspinal": _Position("paraspinal", "right", (1.0, 0.0)),
+    "prevertebral": _Position("paraspinal", "anterior", (0.0, 1.0)),  # in front of the bodies: presacral at the sacrum
 }
 _SIDES = {"posterior": (0.0, -1.0), "anterior": (0.0, 1.0), "left": (-1.0, 0.0), "right": (1.0, 0.0)}
 _OBLIQUE_AXES = {"LR": (1.0, 0.0, 0.0), "AP": (0.0, 1.0, 0.0)}
@@ -302,6 +458,12 @@ class _RibExpansionSpec:
 
 
 @dataclass(frozen=True)
+class _StriationSpec:
+    period_mm: float  # between neighbouring thick vertical trabeculae
+    contrast: float  # the marrow signal swings by this fraction either way
+
+
+@dataclass(frozen=True)
 class _CaseSpec:
     name: str
     title: str
@@ -316,6 +478,9 @@ class _CaseSpec:
     body_lesions: tuple[_BodyLesionSpec, ...]
     signal: dict[str, dict[str, Any]]
     rib_expansion: "_RibExpansionSpec | None" = None
+    field_levels: tuple[str, str] | None = None  # a composed sagittal field over these levels; None: the thoracic station
+    mass_spans: tuple[tuple[str, str], ...] = ()
+    marrow_striation: _StriationSpec | None = None
 
 
 def case_names() -> list[str]:
@@ -419,9 +584,12 @@ class _SpecReader:
 
 
 _LEVEL_NAMES = [shape.name for shape in _vertebra_table()]
+_LOWER_CANAL = _lower_canal()
+_SACRUM_TOP = next(vertebra.top for vertebra in _layout() if vertebra.shape.ala)
 _CASE_KEYS = {
     "id", "title", "story", "outcome", "expected", "source", "assumptions", "clinical", "sequences",
-    "acquisition", "masses", "compression", "body_lesions", "signal", "teaching_points", "rib_expansion",
+    "acquisition", "masses", "compression", "body_lesions", "signal", "teaching_points", "rib_expansion", "mass_spans",
+    "marrow_striation",
 }
 
 
@@ -434,7 +602,7 @@ def _read_case(name: str) -> _CaseSpec:
     if reader.field(data, "id", str) != name:
         raise reader.fail("'id' must equal the file name")
     acquisition = reader.field(data, "acquisition", dict, {})
-    reader.only(acquisition, {"oblique_degrees", "oblique_axis"}, "acquisition")
+    reader.only(acquisition, {"oblique_degrees", "oblique_axis", "field_levels"}, "acquisition")
     masses = tuple(_read_mass(reader, mass) for mass in reader.field(data, "masses", list))
     if not masses:
         raise reader.fail("a case needs at least one mass")
@@ -459,7 +627,34 @@ def _read_case(name: str) -> _CaseSpec:
         body_lesions=tuple(_read_body_lesion(reader, lesion) for lesion in reader.field(data, "body_lesions", list, [])),
         signal=reader.field(data, "signal", dict, {}),
         rib_expansion=_read_rib_expansion(reader, reader.field(data, "rib_expansion", (dict, type(None)), None)),
+        field_levels=reader.level_range(acquisition, "field_levels") if "field_levels" in acquisition else None,
+        mass_spans=_read_mass_spans(reader, data, masses),
+        marrow_striation=_read_striation(reader, reader.field(data, "marrow_striation", (dict, type(None)), None)),
     )
+
+
+def _read_striation(reader: _SpecReader, data: dict | None) -> _StriationSpec | None:
+    if data is None:
+        return None
+    reader.only(data, {"period_mm", "contrast"}, "marrow_striation")
+    period = float(reader.field(data, "period_mm", (int, float)))
+    contrast = float(reader.field(data, "contrast", (int, float)))
+    if not 1.5 <= period <= 8.0 or not 0 < contrast < 0.5:
+        raise reader.fail("'marrow_striation' needs a period_mm of 1.5-8 and a contrast between 0 and 0.5")
+    return _StriationSpec(period, contrast)
+
+
+def _read_mass_spans(reader: _SpecReader, data: dict, masses: tuple["_MassSpec", ...]) -> tuple[tuple[str, str], ...]:
+    """The mass levels the analysis should find: 'mass_spans', superior first, apart from each other;
+    by default the first mass's levels."""
+    spans = reader.field(data, "mass_spans", list, [list(masses[0].levels)])
+    if not spans:
+        raise reader.fail("'mass_spans' needs at least one span")
+    read = tuple(reader.level_range({"mass_spans": span}, "mass_spans") for span in spans)
+    for upper, lower in pairwise(read):
+        if _LEVEL_NAMES.index(lower[0]) <= _LEVEL_NAMES.index(upper[1]) + 1:
+            raise reader.fail("'mass_spans' must run from superior to inferior with levels between them")
+    return read
 
 
 def _read_rib_expansion(reader: _SpecReader, data: dict | None) -> _RibExpansionSpec | None:
@@ -608,7 +803,13 @@ def _canal_ellipse_sd(c: _Coords, growth: float = 0.0) -> np.ndarray:
 
 
 def _canal_sd(c: _Coords) -> np.ndarray:
-    return _intersection(_canal_ellipse_sd(c), c.u - CANAL_ANTERIOR_WALL)
+    return _intersection(_canal_ellipse_sd(c), c.u - CANAL_ANTERIOR_WALL, _LOWER_CANAL.back_wall(c.t) - c.u, _LOWER_CANAL.canal_end - c.t)
+
+
+def _thecal_sac_sd(c: _Coords) -> np.ndarray:
+    radial = np.sqrt(c.x**2 + (c.u - DURA_CENTRE_U) ** 2)
+    tip = (radial - (c.t - _LOWER_CANAL.sac_end) * THECAL_SAC_TAPER) / math.hypot(1.0, THECAL_SAC_TAPER)
+    return _intersection(_ellipsoid_sd((c.x, DURA_SEMI_RL), (c.u - DURA_CENTRE_U, DURA_SEMI_AP)), tip)
 
 
 def _body_axial_sd(c: _Coords, depth: float, width: float, bulge: float = 0.0) -> np.ndarray:
@@ -671,8 +872,9 @@ class _Cord:
         return centre_x, centre_u, semi_x * taper, semi_u * taper
 
     def sd(self, c: _Coords) -> np.ndarray:
+        """The cord, its conus and the filum terminale, which leaves the field inside the sac."""
         centre_x, centre_u, semi_x, semi_u = self.section(c.t)
-        return _ellipsoid_sd((c.x - centre_x, semi_x), (c.u - centre_u, semi_u))
+        return _intersection(_ellipsoid_sd((c.x - centre_x, semi_x), (c.u - centre_u, semi_u)), _LOWER_CANAL.sac_end - c.t)
 
     def near_surface(self, t: np.ndarray, direction: tuple[float, float]) -> np.ndarray:
         """Distance from the canal centre to the cord surface that faces `direction`, along t."""
@@ -716,6 +918,7 @@ class _Layer:
     sd: Callable[[_Coords], np.ndarray]
     bounds: _Bounds | None = None
     core: tuple[str, str, float] | None = None  # tissue, label and depth of an inner layer painted next
+    texture: Callable[[_Coords], np.ndarray] | None = None  # multiplies the core's signal
 
 
 class _Spine:
@@ -724,7 +927,8 @@ class _Spine:
         self.by_name = {vertebra.name: vertebra for vertebra in self.vertebrae}
         apex = self.by_name[KYPHOSIS_APEX_LEVEL].centre_t
         far = max(abs(self.by_name["T1"].top - apex), abs(self.by_name["L1"].bottom - apex))
-        self.kyphosis = _Kyphosis(apex, far)
+        anchors = [(self.by_name[name].at(where), degrees) for name, where, degrees in LUMBOSACRAL_ANGLES]
+        self.centre_line = _CentreLine(_Kyphosis(apex, far), anchors, ALONG_SPINE[0])
 
     def span(self, levels: tuple[str, str]) -> tuple[float, float]:
         """t of the superior endplate of the first level and the inferior endplate of the last."""
@@ -792,7 +996,8 @@ def _canal_wall_layers() -> list[_Layer]:
     def ligaments(c: _Coords) -> np.ndarray:
         flavum = _intersection(_canal_surroundings(c, LIGAMENTUM_FLAVUM_THICKNESS), c.u - PEDICLE_LAMINA_BOUNDARY_U)
         interspinous = _intersection(np.abs(c.x) - 2.0, _slab_sd(c.u, SUBCUTANEOUS_FAT_U + 2, -CANAL_SEMI_AP))
-        return _union(flavum, interspinous)
+        # None behind the sacrum's fused plate.
+        return _intersection(_union(flavum, interspinous), _SACRUM_TOP - c.t)
 
     return [_Layer("epidural_fat", "epidural_fat", foramina, band), _Layer("ligament", "ligament", ligaments, band)]
 
@@ -853,12 +1058,58 @@ def _posterior_element_layer(vertebra: _Vertebra) -> _Layer:
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("posterior_element", "posterior_element", POSTERIOR_CORTEX))
 
 
+def _sacral_element_layer(vertebra: _Vertebra, fused_above: bool) -> _Layer:
+    """A sacral segment's share of the fused dorsal plate around the sacral canal, its lateral
+    masses (alae) and a tubercle of the median crest."""
+    shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
+    top = vertebra.top + vertebra.disc_above / 2 + 0.5 if fused_above else vertebra.top - 0.1 * h
+    t_range = (vertebra.bottom - shape.disc_below / 2 - 0.5, top)
+    length, drop, radius = shape.spinous
+    crest_root = (-(CANAL_SEMI_AP + ARCH_THICKNESS / 2), tc)
+    crest_tip = (crest_root[0] - length, tc - drop)
+    ala_x, ala_semi_x = shape.width / 2 + shape.ala / 2 - 4.0, shape.ala / 2 + 6.0
+    ala_u, ala_semi_u = CANAL_ANTERIOR_WALL + 0.2 * shape.depth - 4.0, 0.4 * shape.depth + 4.0
+
+    def sd(c: _Coords) -> np.ndarray:
+        back = _LOWER_CANAL.back_wall(c.t) - ARCH_THICKNESS
+        plate = _intersection(_canal_ellipse_sd(c, ARCH_THICKNESS), -_canal_sd(c), c.u - CANAL_ANTERIOR_WALL, back - c.u)
+        crest = _intersection(_capsule_sd((c.u, c.t), crest_root, crest_tip, radius), np.abs(c.x) - 3.0, back - c.u)
+        alae = _ellipsoid_sd((np.abs(c.x) - ala_x, ala_semi_x), (c.u - ala_u, ala_semi_u))
+        return _intersection(_union(plate, crest, alae), _slab_sd(c.t, *t_range))
+
+    reach_x = ala_x + ala_semi_x + 2
+    bounds = _Bounds((-reach_x, reach_x), (crest_tip[0] - radius - 2, ala_u + ala_semi_u + 2), (t_range[0] - 2, t_range[1] + 2))
+    return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("posterior_element", "posterior_element", POSTERIOR_CORTEX))
+
+
+def _element_layers(spine: "_Spine") -> list[_Layer]:
+    layers = []
+    for above, vertebra in zip([None, *spine.vertebrae], spine.vertebrae):
+        if vertebra.shape.ala:
+            layers.append(_sacral_element_layer(vertebra, fused_above=bool(above and above.shape.ala)))
+        else:
+            layers.append(_posterior_element_layer(vertebra))
+    return layers
+
+
 def _canal_layers() -> list[_Layer]:
     canal = _Bounds((-CANAL_SEMI_RL - 1, CANAL_SEMI_RL + 1), (-CANAL_SEMI_AP - 1, CANAL_ANTERIOR_WALL + 1), ALONG_SPINE)
-    return [
-        _Layer("epidural_fat", "epidural_fat", _canal_sd, canal),
-        _Layer("csf", "csf", lambda c: _ellipsoid_sd((c.x, DURA_SEMI_RL), (c.u - DURA_CENTRE_U, DURA_SEMI_AP)), canal),
-    ]
+    return [_Layer("epidural_fat", "epidural_fat", _canal_sd, canal), _Layer("csf", "csf", _thecal_sac_sd, canal)]
+
+
+def _cauda_equina_layer() -> _Layer:
+    """Nerve roots from the conus to the end of the thecal sac, kept inside the sac."""
+    start_t, end_t = _LOWER_CANAL.conus_tip + 12.0, _LOWER_CANAL.sac_end + 6.0
+
+    def sd(c: _Coords) -> np.ndarray:
+        roots = [
+            _capsule_sd((c.x, c.u, c.t), (side * 0.4 * x, CORD_CENTRE_U, start_t), (side * x, u, end_t), NERVE_ROOT_RADIUS)
+            for side in (-1, 1)
+            for x, u in NERVE_ROOT_ENDS
+        ]
+        return _intersection(_union(*roots), _thecal_sac_sd(c) + NERVE_ROOT_RADIUS)
+
+    return _Layer("nerve_root", "nerve_root", sd, _Bounds((-DURA_SEMI_RL, DURA_SEMI_RL), (-DURA_SEMI_AP, DURA_SEMI_AP + 1), (end_t - 2, start_t + 2)))
 
 
 def _cord_layers(cord: _Cord) -> list[_Layer]:
@@ -888,7 +1139,20 @@ def _disc_layers(upper: _Vertebra, lower: _Vertebra) -> list[_Layer]:
     ]
 
 
-def _body_layer(vertebra: _Vertebra) -> _Layer:
+def _striation(spec: "_StriationSpec", vertebra: _Vertebra) -> Callable[[_Coords], np.ndarray]:
+    """Thick vertical trabeculae and no horizontal ones: columns of darker and brighter marrow,
+    `period_mm` apart front to back and twice that side to side (so that they survive a 3 mm
+    sagittal slice), constant along the spine, averaging to the marrow's own signal."""
+    wave = 2 * math.pi / spec.period_mm
+
+    def texture(c: _Coords) -> np.ndarray:
+        pattern = np.cos(wave / 2 * c.x) * np.cos(wave * (c.u - vertebra.body_centre_u))
+        return (1 + spec.contrast * pattern).astype(np.float32)
+
+    return texture
+
+
+def _body_layer(vertebra: _Vertebra, striation: "_StriationSpec | None" = None) -> _Layer:
     shape = vertebra.shape
 
     def sd(c: _Coords) -> np.ndarray:
@@ -897,7 +1161,8 @@ def _body_layer(vertebra: _Vertebra) -> _Layer:
     bounds = _Bounds(
         (-shape.width / 2 - 1, shape.width / 2 + 1), (CANAL_ANTERIOR_WALL - 1, CANAL_ANTERIOR_WALL + shape.depth + 1), (vertebra.bottom - 1, vertebra.top + 1)
     )
-    return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("vertebral_body", "vertebral_body", BODY_CORTEX))
+    texture = _striation(striation, vertebra) if striation else None
+    return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("vertebral_body", "vertebral_body", BODY_CORTEX), texture=texture)
 
 
 def _body_sd(vertebra: _Vertebra, c: _Coords) -> np.ndarray:
@@ -987,12 +1252,18 @@ def _canal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]
 
 
 def _paraspinal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]:
-    side = mass.position.direction[0]
+    """Lobules against the side of the bodies, or in front of them (a millimetre into the bone)."""
+    side, forward = mass.position.direction
     lobules = []
     for t, semi_t in _lobule_layout(spine, cord, mass):
         beside = spine.nearest(t).shape
-        centre = (side * (beside.width / 2 + mass.depth_mm / 2 - 1.0), CANAL_ANTERIOR_WALL + 0.3 * beside.depth, t)
-        lobules.append(_Lobule(centre, (mass.depth_mm / 2, mass.width_mm / 2, semi_t), mass.depth_mm))
+        if forward:
+            centre = (0.0, CANAL_ANTERIOR_WALL + beside.depth + mass.depth_mm / 2 - 1.0, t)
+            semis = (mass.width_mm / 2, mass.depth_mm / 2, semi_t)
+        else:
+            centre = (side * (beside.width / 2 + mass.depth_mm / 2 - 1.0), CANAL_ANTERIOR_WALL + 0.3 * beside.depth, t)
+            semis = (mass.depth_mm / 2, mass.width_mm / 2, semi_t)
+        lobules.append(_Lobule(centre, semis, mass.depth_mm))
     return lobules
 
 
@@ -1033,7 +1304,8 @@ def _mass_layers(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Layer]:
             return _lobules_sd(lobules, c)
 
         reach = max(max(l.semis[:2]) + abs(l.centre[0]) for l in lobules) + 2
-        bounds = _Bounds((-reach, reach), (-10, 60), (t_low - 2, t_high + 2))
+        front = max(l.centre[1] + l.semis[1] for l in lobules) + 2
+        bounds = _Bounds((-reach, reach), (-10, max(60.0, front)), (t_low - 2, t_high + 2))
     else:
         direction = mass.position.direction
 
@@ -1073,13 +1345,16 @@ def _anatomy(spec: _CaseSpec) -> _Anatomy:
     layers = [
         *_body_wall_layers(spine),
         *_canal_wall_layers(),
-        *(_posterior_element_layer(vertebra) for vertebra in spine.vertebrae),
+        *_element_layers(spine),
         *_expanded_rib_layers(spine, spec.rib_expansion),
         *_canal_layers(),
+        # The thoracic station's images stop at L2 and are left as they were built before the cauda
+        # equina was modelled; a composed field reaching the lumbar spine shows it.
+        *([_cauda_equina_layer()] if spec.field_levels else []),
         *(layer for mass in canal_masses for layer in _mass_layers(spine, cord, mass)),
         *_cord_layers(cord),
         *(layer for upper, lower in pairs for layer in _disc_layers(upper, lower)),
-        *(_body_layer(vertebra) for vertebra in spine.vertebrae),
+        *(_body_layer(vertebra, spec.marrow_striation) for vertebra in spine.vertebrae),
         *(layer for lesion in spec.body_lesions for layer in _body_lesion_layers(spine, lesion)),
         *(layer for mass in paraspinal_masses for layer in _mass_layers(spine, cord, mass)),
     ]
@@ -1104,12 +1379,17 @@ _PROTOCOLS = {
     "T1C": _T1_PROTOCOL,
     "STIR": _Protocol((1.0, 1.0, 3.0), (128, 336, 23), (0.0, 0.0, 0.0)),
 }
+# A composed field covers the spine from this far behind to this far in front of the canal centre
+# line (the thoracic station's skin to beyond the bodies and what lies in front of the sacrum), and
+# this far beyond the first and last levels.
+FIELD_U, FIELD_MARGIN_T = (SKIN_U - 3.0, 66.0), 12.0
 # The FOV's AP centre lies this far anterior to the canal at the kyphosis apex.
 _STUDY_CENTRE_Y = 6.0
 NOISE_FRACTION = 0.025  # Rician sigma as a fraction of the brightest tissue of the sequence
 # Slices thicker than this many in-plane voxels are sampled at their centre and at these
 # fractions of a slice either side (the centres of its thirds).
 THICK_SLICE_RATIO, SUB_SLICE_OFFSETS = 1.5, (-1 / 3, 1 / 3)
+BLOCK_HEIGHT_STEP = 25.0  # mm between the heights at which a layer's bounds are mapped onto a grid
 BIAS_TERMS = ((0.07, 2, 1200.0), (0.02, 1, 500.0), (0.01, 0, 300.0))  # amplitude, RAS axis, wavelength mm
 
 
@@ -1134,12 +1414,14 @@ class _Grid:
             coordinates.append(reduce(np.add, terms, np.full((1, 1, 1), row[3])))
         return coordinates
 
-    def block(self, bounds: _Bounds | None, kyphosis: _Kyphosis) -> tuple[slice, slice, slice] | None:
+    def block(self, bounds: _Bounds | None, centre_line: _CentreLine) -> tuple[slice, slice, slice] | None:
         """Voxel ranges (numpy order) that cover a layer's bounds, or None when none do."""
         if bounds is None:
             return (slice(None),) * 3
-        x, u, t = np.meshgrid(bounds.x, bounds.u, (bounds.t[0], sum(bounds.t) / 2, bounds.t[1]), indexing="ij")
-        y, z = kyphosis.to_world(u.ravel(), t.ravel())
+        # The bounds' corners, at heights close enough that the curved spine bulges little between them.
+        heights = np.linspace(*bounds.t, max(3, math.ceil((bounds.t[1] - bounds.t[0]) / BLOCK_HEIGHT_STEP) + 1))
+        x, u, t = np.meshgrid(bounds.x, bounds.u, heights, indexing="ij")
+        y, z = centre_line.to_world(u.ravel(), t.ravel())
         corners = np.stack([x.ravel(), y, z, np.ones_like(y)])
         ijk = (np.linalg.inv(self.ijk_to_ras) @ corners)[:3]
         margin = 2.0 / np.linalg.norm(self.ijk_to_ras[:3, :3], axis=0) + 1  # curvature and edge softness
@@ -1148,6 +1430,27 @@ class _Grid:
         if np.any(low > high):
             return None
         return tuple(slice(low[axis], high[axis] + 1) for axis in (2, 1, 0))
+
+
+def _field_protocols(levels: tuple[str, str], spine: _Spine, rotation: np.ndarray) -> dict[str, _Protocol]:
+    """A composed sagittal field (as a whole-spine examination joins its stations) over `levels`:
+    each sequence keeps the thoracic station's voxels and slices, its matrix grown to cover the
+    spine from FIELD_MARGIN_T above the first level to below the last, from FIELD_U behind the
+    canal centre line to in front of it, in the acquisition's (possibly oblique) frame."""
+    top, bottom = spine.span(levels)
+    t = np.linspace(bottom - FIELD_MARGIN_T, top + FIELD_MARGIN_T, 400)
+    outline = [spine.centre_line.to_world(np.full_like(t, u), t) for u in FIELD_U]
+    y, z = (np.concatenate([part[axis] for part in outline]) for axis in (0, 1))
+    centre = np.array([0.0, _STUDY_CENTRE_Y, 0.0])
+    acquired = rotation.T @ (np.stack([np.zeros_like(y), y, z]) - centre[:, None])  # the field's own frame
+    low, high = acquired.min(axis=1), acquired.max(axis=1)
+    protocols = {}
+    for role, station in _PROTOCOLS.items():
+        spacing = np.array(station.spacing)
+        matrix = (math.ceil((high[1] - low[1]) / spacing[0]), math.ceil((high[2] - low[2]) / spacing[1]), station.matrix[2])
+        offset = (station.offset[0], float(low[1] + high[1]) / 2, float(low[2] + high[2]) / 2)
+        protocols[role] = _Protocol(station.spacing, matrix, offset)
+    return protocols
 
 
 def _protocol_grid(protocol: _Protocol, centre: np.ndarray, shape_scale: float, rotation: np.ndarray) -> _Grid:
@@ -1171,10 +1474,10 @@ def _rotation(axis: tuple[float, float, float], degrees: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle) * cross + (1 - math.cos(angle)) * cross @ cross
 
 
-def _local_coords(grid: _Grid, kyphosis: _Kyphosis) -> _Coords:
+def _local_coords(grid: _Grid, centre_line: _CentreLine) -> _Coords:
     x, y, z = grid.world()
     y, z = np.broadcast_arrays(y, z)
-    u, t = kyphosis.to_local(y, z)
+    u, t = centre_line.to_local(y, z)
     return _Coords(x.astype(np.float32), u.astype(np.float32), t.astype(np.float32))
 
 
@@ -1210,12 +1513,12 @@ def _render(
     anatomy: _Anatomy, grid: _Grid, roles: Sequence[str], signal: dict[str, dict[str, float]], with_labels: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """Noise-free, bias-free images of `roles` on one grid, plus its label map if asked."""
-    coords = _local_coords(grid, anatomy.spine.kyphosis)
+    coords = _local_coords(grid, anatomy.spine.centre_line)
     values = {role: np.full(grid.shape, signal["air"][role], dtype=np.float32) for role in roles}
     labels = np.zeros(grid.shape, dtype=np.uint8) if with_labels else None
     edge_width = float(np.linalg.norm(grid.ijk_to_ras[:3, :2], axis=0).min())
     for layer in anatomy.layers:
-        block = grid.block(layer.bounds, anatomy.spine.kyphosis)
+        block = grid.block(layer.bounds, anatomy.spine.centre_line)
         if block is None:
             continue
         local = _Coords(_take(coords.x, block), _take(coords.u, block), _take(coords.t, block))
@@ -1225,6 +1528,9 @@ def _render(
         if layer.core:
             core_tissue, core_label, depth = layer.core
             core = {role: signal[core_tissue][role] for role in roles}
+            if layer.texture:
+                pattern = layer.texture(local)
+                core = {role: value * pattern for role, value in core.items()}
             _paint(values, labels, block, sd + np.float32(depth), core, _LABEL_IDS[core_label], edge_width)
     return values, labels
 
@@ -1246,11 +1552,14 @@ def _render_thick(
     return values, labels
 
 
-def _bias_field(grid: _Grid, phases: np.ndarray, centre: np.ndarray) -> np.ndarray:
+def _bias_field(grid: _Grid, phases: np.ndarray, centre: np.ndarray, stretch: float) -> np.ndarray:
+    """A smooth multiplicative field; `stretch` widens its head-foot wavelength over a composed
+    field, whose stations are each normalised, so that it varies no more than over one station."""
     world = grid.world()
     field = np.ones(grid.shape, dtype=np.float32)
     for (amplitude, axis, wavelength), phase in zip(BIAS_TERMS, phases):
-        field += (amplitude * np.cos(2 * np.pi * (world[axis] - centre[axis]) / wavelength + phase)).astype(np.float32)
+        length = wavelength * stretch if axis == 2 else wavelength
+        field += (amplitude * np.cos(2 * np.pi * (world[axis] - centre[axis]) / length + phase)).astype(np.float32)
     return field
 
 
@@ -1273,11 +1582,11 @@ _SLICE_REACH = max(
 )
 
 
-def _box(kyphosis: _Kyphosis, centre: tuple[float, float, float], half: tuple[float, float, float]) -> BoxSpec:
+def _box(centre_line: _CentreLine, centre: tuple[float, float, float], half: tuple[float, float, float]) -> BoxSpec:
     """A box given in the spine frame (x, u, t), aligned with the spine where it sits."""
     x, u, t = centre
-    y, z = kyphosis.to_world(np.float64(u), np.float64(t))
-    anterior, superior = kyphosis.frame(t)
+    y, z = centre_line.to_world(np.float64(u), np.float64(t))
+    anterior, superior = centre_line.frame(t)
     return BoxSpec(
         center=(float(x), float(y), float(z)),
         size=tuple(float(2 * h) for h in half),
@@ -1353,10 +1662,25 @@ def _fit_inside(
     return None
 
 
+def _mass_sites(masses: Sequence[_MassSpec]) -> list[_MassSpec]:
+    """The first-listed mass of each site, the primary site first: masses whose levels overlap or
+    adjoin, directly or through another mass, form one site."""
+    ranges = [[_LEVEL_NAMES.index(level) for level in mass.levels] for mass in masses]
+    groups: list[list[int]] = []
+    reach = -2
+    for index in sorted(range(len(masses)), key=lambda i: ranges[i][0]):
+        if ranges[index][0] > reach + 1:
+            groups.append([])
+        groups[-1].append(index)
+        reach = max(reach, ranges[index][1])
+    return [masses[min(group)] for group in sorted(groups, key=min)]
+
+
 def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
-    spine, cord, kyphosis = anatomy.spine, anatomy.cord, anatomy.spine.kyphosis
+    spine, cord, centre_line = anatomy.spine, anatomy.cord, anatomy.spine.centre_line
     primary = spec.masses[0]
     mass_centre, mass_half = _mass_roi(spine, cord, primary, spec.name)
+    other_sites = [_mass_roi(spine, cord, mass, spec.name) for mass in _mass_sites(spec.masses)[1:]]
 
     first_affected = primary.levels[0]
     if spec.compression and _LEVEL_NAMES.index(spec.compression.levels[0]) < _LEVEL_NAMES.index(first_affected):
@@ -1365,7 +1689,7 @@ def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     cord_x, cord_u, _, _ = (v.item() for v in cord.section(np.array([cord_level.centre_t])))
 
     lesion_levels = {lesion.level for lesion in spec.body_lesions}
-    candidates = [v for v in spine.vertebrae if v.name not in lesion_levels and v.name in _REPORTED_LEVELS]
+    candidates = [v for v in spine.vertebrae if v.name not in lesion_levels and v.name in _levels_between(THORACIC_STATION)]
     marrow_level = min(candidates, key=lambda v: abs(v.centre_t - mass_centre[2]))
     below = spine.below(marrow_level)  # the disc under the marrow box; L2 is modelled below L1
     disc_depth = (marrow_level.shape.depth + below.shape.depth) / 2
@@ -1375,15 +1699,15 @@ def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     muscle_side = 1.0 if primary.position.side == "left" else -1.0
     shape = marrow_level.shape
     return {
-        "cord": [_box(kyphosis, (cord_x, cord_u, cord_level.centre_t), (2.0, 1.2, 7.0))],
-        "mass": [_box(kyphosis, mass_centre, mass_half)],
+        "cord": [_box(centre_line, (cord_x, cord_u, cord_level.centre_t), (2.0, 1.2, 7.0))],
+        "mass": [_box(centre_line, centre, half) for centre, half in [(mass_centre, mass_half), *other_sites]],
         "marrow": [
-            _box(kyphosis, (0.0, marrow_level.body_centre_u, marrow_level.centre_t), (5.0, 0.22 * shape.depth, 0.25 * shape.height))
+            _box(centre_line, (0.0, marrow_level.body_centre_u, marrow_level.centre_t), (5.0, 0.22 * shape.depth, 0.25 * shape.height))
         ],
-        "muscle": [_box(kyphosis, (muscle_side * MUSCLE_ROI_X, MUSCLE_ROI_U, marrow_level.centre_t), (3.0, 5.0, 5.0))],
+        "muscle": [_box(centre_line, (muscle_side * MUSCLE_ROI_X, MUSCLE_ROI_U, marrow_level.centre_t), (3.0, 5.0, 5.0))],
         "disc": [
             _box(
-                kyphosis,
+                centre_line,
                 (0.0, CANAL_ANTERIOR_WALL + disc_depth / 2, disc_t),
                 (4.0, 0.2 * disc_depth, min(1.0, disc_height / 2 - 1.2)),
             )
@@ -1391,13 +1715,18 @@ def _rois(anatomy: _Anatomy, spec: _CaseSpec) -> dict[str, list[BoxSpec]]:
     }
 
 
-def _level_centres(spine: _Spine, grid: _Grid) -> dict[str, tuple[float, float, float]]:
-    """World body centres of the reported vertebrae whose centre lies inside `grid`, superior first."""
+def _levels_between(levels: tuple[str, str]) -> list[str]:
+    first, last = (_LEVEL_NAMES.index(level) for level in levels)
+    return _LEVEL_NAMES[first : last + 1]
+
+
+def _level_centres(spine: _Spine, grid: _Grid, levels: tuple[str, str]) -> dict[str, tuple[float, float, float]]:
+    """World body centres of the field's vertebrae whose centre lies inside `grid`, superior first."""
     centres = {}
     world_to_ijk = np.linalg.inv(grid.ijk_to_ras)
-    for name in _REPORTED_LEVELS:
+    for name in _levels_between(levels):
         vertebra = spine.by_name[name]
-        y, z = spine.kyphosis.to_world(np.float64(vertebra.body_centre_u), np.float64(vertebra.centre_t))
+        y, z = spine.centre_line.to_world(np.float64(vertebra.body_centre_u), np.float64(vertebra.centre_t))
         ijk = (world_to_ijk @ np.array([0.0, y, z, 1.0]))[:3]
         if np.all(ijk >= -0.5) and np.all(ijk <= np.array(grid.shape[::-1]) - 0.5):
             centres[name] = (0.0, float(y), float(z))
@@ -1429,39 +1758,74 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
 
     sequences: dict[str, SequenceImage] = {}
     labels, label_grid = None, None
-    for protocol, roles in _roles_by_protocol(spec.sequences).items():
+    protocols = _field_protocols(spec.field_levels, anatomy.spine, rotation) if spec.field_levels else _PROTOCOLS
+    for protocol, roles in _roles_by_protocol(spec.sequences, protocols).items():
         grid = _protocol_grid(protocol, centre, shape_scale, rotation)
         with_labels = _LABEL_GRID_ROLE in roles
         values, grid_labels = _render_thick(anatomy, grid, roles, signal, with_labels)
         if with_labels:
             labels, label_grid = grid_labels, grid
-        bias = _bias_field(grid, phases, centre)
+        bias = _bias_field(grid, phases, centre, protocol.matrix[1] / _PROTOCOLS[roles[0]].matrix[1])
         for role in roles:
             clean = values[role] * bias
             sigma = NOISE_FRACTION * max(roles_of_tissue[role] for roles_of_tissue in signal.values())
             image = _rician(clean, sigma, noise_rngs[role])
             sequences[role] = SequenceImage(role, image, clean, grid.ijk_to_ras.copy())
 
+    scale = body_scale(spec.clinical.get("age"))
     return SyntheticStudy(
         name=spec.name,
         title=spec.title,
         story=spec.story,
         expected=spec.expected,
-        sequences={role: sequences[role] for role in spec.sequences},
+        sequences={role: _scaled_sequence(sequences[role], scale) for role in spec.sequences},
         labels=labels,
         label_names=dict(LABEL_NAMES),
-        label_grid=label_grid.ijk_to_ras.copy(),
-        rois=_rois(anatomy, spec),
-        level_centres=_level_centres(anatomy.spine, label_grid),
-        mass_levels=spec.masses[0].levels,
+        label_grid=_scaled_matrix(label_grid.ijk_to_ras, scale),
+        rois={region: [_scaled_box(box, scale) for box in boxes] for region, boxes in _rois(anatomy, spec).items()},
+        level_centres={
+            name: _scaled_point(centre, scale) for name, centre in _level_centres(anatomy.spine, label_grid, spec.field_levels or THORACIC_STATION).items()
+        },
+        mass_levels=(spec.mass_spans[0][0], spec.mass_spans[-1][1]),
+        mass_spans=spec.mass_spans,
         compression_levels=spec.compression.levels if spec.compression else None,
         clinical=dict(spec.clinical),
     )
 
 
-def _roles_by_protocol(roles: Sequence[str]) -> dict[_Protocol, list[str]]:
+def body_scale(age: object) -> float:
+    """The patient's size against the adult phantom, from age (data/body_size.json); 1 without an age."""
+    with open(BODY_SIZE_FILE, encoding="utf-8") as stream:
+        table = json.load(stream)
+    if not isinstance(age, (int, float)) or isinstance(age, bool):
+        return 1.0
+    ages, lengths = zip(*table["by_age"])
+    return min(float(np.interp(age, ages, lengths)) / table["adult_mm"], 1.0)
+
+
+# A child's study is the adult phantom scaled about the world origin: anatomy, field of view and
+# voxels alike, so every image array is the adult's and only the geometry shrinks.
+def _scaled_matrix(ijk_to_ras: np.ndarray, scale: float) -> np.ndarray:
+    scaled = ijk_to_ras.copy()
+    scaled[:3] *= scale
+    return scaled
+
+
+def _scaled_sequence(sequence: SequenceImage, scale: float) -> SequenceImage:
+    return SequenceImage(sequence.role, sequence.image, sequence.clean, _scaled_matrix(sequence.ijk_to_ras, scale))
+
+
+def _scaled_point(point: tuple[float, float, float], scale: float) -> tuple[float, float, float]:
+    return tuple(float(value * scale) for value in point)
+
+
+def _scaled_box(box: BoxSpec, scale: float) -> BoxSpec:
+    return BoxSpec(_scaled_point(box.center, scale), _scaled_point(box.size, scale), box.axes)
+
+
+def _roles_by_protocol(roles: Sequence[str], protocols: dict[str, _Protocol]) -> dict[_Protocol, list[str]]:
     """Sequences that share a geometry are rendered together from one anatomy pass."""
     grouped: dict[_Protocol, list[str]] = {}
     for role in roles:
-        grouped.setdefault(_PROTOCOLS[role], []).append(role)
+        grouped.setdefault(protocols[role], []).append(role)
     return grouped
