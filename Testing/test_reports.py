@@ -34,8 +34,9 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
-from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, write_structured_report
+from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, structured_report, write_structured_report
 from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
@@ -381,6 +382,58 @@ def test_regions_are_coded_tissues_and_the_levels_coded_vertebrae(sr_case):
     mscc = next(m for m in groups["cord"].get_measurements() if m.name.value == "mscc")
     assert mscc.value == pytest.approx(levels["compression"]["max_mscc_percent"])
     assert mscc.unit.value == "%"
+
+
+def test_the_private_coding_scheme_is_identified_and_the_content_qualified_as_research(sr_case):
+    _, sr, _, _ = sr_case
+    settings = load("structured_report")["private_scheme"]
+    identified = {item.CodingSchemeDesignator: item for item in sr.CodingSchemeIdentificationSequence}
+    private = identified[settings["designator"]]
+    assert (private.CodingSchemeName, private.CodingSchemeResponsibleOrganization) == (settings["name"], settings["responsible_organization"])
+    # DICOM's own schemes (PS3.16 Table 8-1) need no entry; every other scheme the document uses has one.
+    assert content_schemes(sr.ContentSequence) - {"DCM", "SCT", "UCUM", "UMLS", "RFC5646"} <= set(identified)
+    assert settings["designator"] in content_schemes(sr.ContentSequence)
+    assert sr.ContentQualification == "RESEARCH"
+
+
+def content_schemes(sequence) -> set[str]:
+    """Every coding scheme designator in an SR content tree."""
+    schemes = set()
+    for item in sequence:
+        for attribute in ("ConceptNameCodeSequence", "ConceptCodeSequence", "MeasurementUnitsCodeSequence"):
+            schemes |= {code.CodingSchemeDesignator for code in item.get(attribute, [])}
+        for measured in item.get("MeasuredValueSequence", []):
+            schemes |= {code.CodingSchemeDesignator for code in measured.get("MeasurementUnitsCodeSequence", [])}
+        schemes |= content_schemes(item.get("ContentSequence", []))
+    return schemes
+
+
+def test_the_caveat_is_a_comment_in_the_reports_qualitative_evaluations(sr_case):
+    """Viewers show the content tree, not the series description: the caveat is a TEXT item there."""
+    report, sr, _, _ = sr_case
+    (container,) = [item for item in sr.ContentSequence if item.ConceptNameCodeSequence[0].CodeValue == "C0034375"]
+    assert (container.ValueType, container.ConceptNameCodeSequence[0].CodingSchemeDesignator) == ("CONTAINER", "UMLS")
+    assert container.RelationshipType == "CONTAINS"
+    (comment,) = container.ContentSequence
+    assert (comment.ValueType, comment.RelationshipType) == ("TEXT", "CONTAINS")
+    assert (comment.ConceptNameCodeSequence[0].CodingSchemeDesignator, comment.ConceptNameCodeSequence[0].CodeValue) == ("DCM", "121106")
+    assert comment.TextValue == report["caveat"]
+
+
+def test_the_mass_finding_sites_are_the_vertebrae_of_each_of_its_spans(sr_case):
+    """A mass at T5–T9 and again at S1–S3 cites those eight vertebrae, none of the lumbar ones between."""
+    report, _, case, _ = sr_case
+    names = [f"T{n}" for n in range(1, 13)] + [f"L{n}" for n in range(1, 6)] + ["S1", "S2", "S3"]
+    vertebrae = [{"name": name, "code": code_of(name), "centre": [0.0, 0.0, -20.0 * index]} for index, name in enumerate(names)]
+    mass = {"from": "T5", "to": "S3", "spans": [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]}
+    levels = {**report["levels"], "vertebrae": vertebrae, "mass": mass}
+    evidence = dicom_evidence(load_case_folder(case, new_headless_scene()))
+    sr = structured_report({**report, "levels": levels}, evidence)
+    sites = [site.value for site in measurement_groups(sr)["mass"].finding_sites]
+    assert [site.meaning for site in sites] == ["T5 vertebra", "T6 vertebra", "T7 vertebra", "T8 vertebra", "T9 vertebra", "S1 vertebra", "S2 vertebra", "S3 vertebra"]
+    assert [site.value for site in sites[:5]] == [getattr(codes.SCT, f"T{n}Vertebra").value for n in range(5, 10)]
+    without_spans = structured_report({**report, "levels": {**levels, "mass": {"from": "T5", "to": "T7"}}}, evidence)
+    assert [site.value.meaning for site in measurement_groups(without_spans)["mass"].finding_sites] == ["T5 vertebra", "T6 vertebra", "T7 vertebra"]
 
 
 def test_the_ranked_differential_round_trips_as_coded_findings_with_probabilities(sr_case):

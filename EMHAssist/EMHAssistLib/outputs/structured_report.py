@@ -5,8 +5,10 @@ the signal-intensity ratios the region is the numerator of ("no units", UCUM "1"
 interval as the measurement's lower and upper uncertainty) and each citing the SOP instances of the
 sequences it was measured on. The mass group names the vertebrae it spans as finding sites; the cord
 group holds the maximum MSCC and each compressed level as a coded qualitative evaluation; a last
-group ranks the differential, each candidate a coded finding with its probability. Codes live in
-data/structured_report.json, which says which are EMHAssist's own because DICOM has none.
+group ranks the differential, each candidate a coded finding with its probability. The caveat is a
+comment in the report's qualitative evaluations, where a viewer shows it, and the document's
+content is qualified as research. Codes live in data/structured_report.json, which says which are
+EMHAssist's own because DICOM has none; the document identifies that private scheme.
 """
 
 import json
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import highdicom as hd
 import pydicom
+from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from pydicom.sr.codedict import codes
 
 from ..errors import InputError
@@ -22,6 +25,9 @@ from ..inputs.study import Study
 from ..knowledge import load
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
+
+# TID 1500's own container for report-level evaluations (PS3.16); pydicom's code list lacks it.
+QUALITATIVE_EVALUATIONS = hd.sr.CodedConcept(value="C0034375", scheme_designator="UMLS", meaning="Qualitative Evaluations")
 
 
 def dicom_evidence(study: Study) -> Evidence:
@@ -69,6 +75,8 @@ def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3D
         imaging_measurements=groups,
         title=codes.DCM.ImagingMeasurementReport,
     )
+    content[0].ContentSequence.append(_caveat_evaluation(report["caveat"]))
+    private = settings["private_scheme"]
     return hd.sr.Comprehensive3DSR(
         evidence=[dataset for datasets in evidence.values() for dataset in datasets],
         content=content,
@@ -78,7 +86,23 @@ def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3D
         instance_number=1,
         manufacturer=settings["device"]["manufacturer"],
         series_description=settings["series"]["description"],
+        content_qualification=hd.ContentQualificationValues.RESEARCH,
+        coding_schemes=[
+            CodingSchemeIdentificationItem(
+                designator=private["designator"], name=private["name"], responsible_organization=private["responsible_organization"]
+            )
+        ],
     )
+
+
+def _caveat_evaluation(caveat: str) -> hd.sr.ContainerContentItem:
+    """The caveat as a TEXT comment in TID 1500's "Qualitative Evaluations" container."""
+    container = hd.sr.ContainerContentItem(name=QUALITATIVE_EVALUATIONS, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+    comment = hd.sr.TextContentItem(
+        name=concept(load("structured_report")["concepts"]["caveat"]), value=caveat, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
+    )
+    container.ContentSequence = hd.sr.ContentSequence([comment])
+    return container
 
 
 def concept(entry: list[str]) -> hd.sr.CodedConcept:
@@ -194,11 +218,17 @@ def _roles_of(key: str) -> tuple[str, ...]:
 
 
 def _span(levels: dict, extent: dict) -> list[str]:
+    """The vertebrae of each span of an extent, superior first (a T5–T9 and S1–S3 mass names no
+    lumbar vertebra); a span whose ends are not among the identified vertebrae names its ends."""
     codes_by_name = {vertebra["name"]: vertebra["code"] for vertebra in levels["vertebrae"]}
-    if extent.get("from") not in codes_by_name or extent.get("to") not in codes_by_name:
-        return [name for name in (extent.get("from"), extent.get("to")) if name]
-    low, high = codes_by_name[extent["from"]], codes_by_name[extent["to"]]
-    return [vertebra["name"] for vertebra in levels["vertebrae"] if low <= vertebra["code"] <= high]
+    names: list[str] = []
+    for span in extent.get("spans") or [extent]:
+        if span.get("from") in codes_by_name and span.get("to") in codes_by_name:
+            low, high = codes_by_name[span["from"]], codes_by_name[span["to"]]
+            names += [vertebra["name"] for vertebra in levels["vertebrae"] if low <= vertebra["code"] <= high]
+        else:
+            names += [name for name in (span.get("from"), span.get("to")) if name]
+    return list(dict.fromkeys(names))
 
 
 def _dataset(header: dict[str, str]) -> pydicom.Dataset:
