@@ -34,6 +34,8 @@ _NRRD_FIELD_LIMIT = 512
 # A DICOM series' slice headers (patient, study, series and instance identifiers), kept as JSON on
 # its volume node so a DICOM Structured Report can cite the very instances that were measured.
 DICOM_HEADERS_ATTRIBUTE = "EMHAssist.dicomHeaders"
+# The folder a DICOM series was read from: its volume has no storage node to name it.
+SOURCE_FOLDER_ATTRIBUTE = "EMHAssist.sourceFolder"
 DICOM_HEADER_TAGS = {
     "0008|0016": "SOPClassUID",
     "0008|0018": "SOPInstanceUID",
@@ -258,7 +260,17 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> s
     slicer.util.updateVolumeFromArray(volume, sitk.GetArrayFromImage(image))
     set_volume_geometry(volume, _ijk_to_ras(image))
     volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(_dicom_headers(reader)))
+    volume.SetAttribute(SOURCE_FOLDER_ATTRIBUTE, str(folder))
     return volume
+
+
+def source_of(volume: slicer.vtkMRMLScalarVolumeNode) -> str:
+    """Where a sequence was read from, as the case folder's path was given: its file, or its DICOM
+    series' folder; a volume made in the scene, by its node name."""
+    storage = volume.GetStorageNode()
+    if storage is not None and storage.GetFileName():
+        return storage.GetFileName()
+    return volume.GetAttribute(SOURCE_FOLDER_ATTRIBUTE) or volume.GetName()
 
 
 def _dicom_headers(reader: sitk.ImageSeriesReader) -> list[dict[str, str]]:
