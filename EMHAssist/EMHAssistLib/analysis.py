@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from . import CAVEAT
 from .differential import assess as assess_differential
 from .errors import InputError
+from .inputs.casefolder import source_of
 from .inputs.clinical import validate_clinical
 from .inputs.study import Study, region_names, sequence_roles
 from .knowledge import load
@@ -114,10 +115,8 @@ def _missing_input_warnings(study: Study) -> list[str]:
 
 
 def _describe(study: Study, image: SequenceImage) -> dict:
-    node = study.sequences[image.role]
-    storage = node.GetStorageNode()
     return {
-        "file": storage.GetFileName() if storage is not None and storage.GetFileName() else node.GetName(),
+        "file": source_of(study.sequences[image.role]),
         "size": [int(n) for n in image.grid.size_ijk],
         "spacing": [round(float(s), 4) for s in image.grid.spacing],
     }
