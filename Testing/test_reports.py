@@ -484,6 +484,16 @@ def _all_codes(scheme: str):
             yield getattr(collection, name)
 
 
+def test_a_dicom_sequences_file_is_its_folder_as_the_case_was_named(sr_case, monkeypatch):
+    """As a file's path is reported as the case folder was given (relative or not), so is a DICOM folder's."""
+    report, _, case, series = sr_case
+    assert {role: report["sequences"][role]["file"] for role in series} == {role: str(case / role) for role in series}
+    monkeypatch.chdir(case.parent)
+    relative = Path(case.name)
+    files = {role: info["file"] for role, info in analyze(load_case_folder(relative, new_headless_scene()))["sequences"].items()}
+    assert files == {role: str(relative / role) for role in series}
+
+
 def test_evidence_read_from_the_dicom_files_as_slicer_lists_them_makes_the_same_sr(sr_case, tmp_path):
     """The Slicer panel reads each sequence's files (from Slicer's DICOM database) instead of the
     headers the case-folder reader kept: the same instances are cited and the SR reads back."""

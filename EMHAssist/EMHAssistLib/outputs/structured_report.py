@@ -20,7 +20,7 @@ from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from pydicom.sr.codedict import codes
 
 from ..errors import InputError
-from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE
+from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
 from ..knowledge import load
 
@@ -36,9 +36,7 @@ def dicom_evidence(study: Study) -> Evidence:
     for role, volume in study.sequences.items():
         headers = volume.GetAttribute(DICOM_HEADERS_ATTRIBUTE)
         if not headers:
-            storage = volume.GetStorageNode()
-            subject = storage.GetFileName() if storage is not None and storage.GetFileName() else role
-            raise InputError(subject, "--sr needs DICOM inputs: every sequence must be a folder holding one DICOM series")
+            raise InputError(source_of(volume), "--sr needs DICOM inputs: every sequence must be a folder holding one DICOM series")
         evidence[role] = [_dataset(header) for header in json.loads(headers)]
     return evidence
 
