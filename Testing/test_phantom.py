@@ -652,3 +652,12 @@ def test_striated_marrow_runs_vertically_and_keeps_the_marrow_ratio(whole_spine:
     assert np.ptp(across) > 0.3 * np.mean(across) and np.ptp(along) < 0.1 * np.mean(along)
     ratio = clean_mean(whole_spine, "T1", "marrow") / clean_mean(whole_spine, "T1", "muscle")
     assert ratio == pytest.approx(1.2, rel=0.03)
+
+
+def test_every_box_of_the_whole_spine_case_lies_in_its_tissue(whole_spine: phantom.SyntheticStudy) -> None:
+    for region, boxes in whole_spine.rois.items():
+        for box in boxes:
+            for sequence in whole_spine.sequences.values():
+                _, world = voxels_in_box(box, sequence.image.shape, sequence.ijk_to_ras)
+                assert len(world) >= 30, (region, sequence.role)
+                assert np.all(labels_at(whole_spine, world) == label_id(whole_spine, REGION_TISSUE[region])), (region, sequence.role)
