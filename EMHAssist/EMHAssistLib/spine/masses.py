@@ -26,6 +26,9 @@ from .cord import Centreline, sample_linear, sample_nearest
 _NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
 DISTANCE_EXACT_WITHIN_MM = 10.0  # the mass's distance map is read within a few mm of it (cord contact, rim)
 _RIM_MIN_VOXELS = 10  # in each of rim and core: below this the two means, and their interval, say little
+# A voxel whose distance to the mass's surface lies this close to a limit of the rim counts as within
+# it: on grids of related spacing many centres lie exactly on a limit, and rounding must not move them.
+_RIM_LIMIT_TOLERANCE_MM = 1e-6
 
 
 def settings() -> dict:
@@ -361,9 +364,10 @@ def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) 
     image), so the wall lies just outside its outline, while a drawn segment holds it just inside.
     The core is the mass deeper than `rim_mm`. Measured on the pre-contrast sequence's own voxels,
     the post-contrast read at their centres. Each voxel is placed by the mass's distance map
-    interpolated at its centre: a nearest-voxel look-up flips where a centre lies halfway between two
-    of the mass's voxels, as many do on grids of related spacing, and a 1e-14 mm shift of the grids
-    (an .mrb round trip) moved the value by 7 %. None when rim or core holds fewer than
+    interpolated at its centre and compared with the rim's limits with a tolerance: a nearest-voxel
+    look-up flips where a centre lies halfway between two of the mass's voxels, as many do on grids
+    of related spacing, and with the exact comparison a 1e-14 mm shift of the grids (an .mrb round
+    trip) moved the value by 7 %. None when rim or core holds fewer than
     _RIM_MIN_VOXELS voxels or the mass's pre-contrast mean is not positive.
     """
     rim_mm = settings()["rim_mm"]
@@ -377,12 +381,13 @@ def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) 
     gain = sample_nearest(post, points) - before
     depth = -sample_linear(SequenceImage("mass depth", mass.grid, distance), points)
     valid = np.isfinite(gain) & np.isfinite(depth)
-    core = valid & (depth > rim_mm)
-    rim = valid & (np.abs(depth) <= rim_mm)
+    edge = rim_mm + _RIM_LIMIT_TOLERANCE_MM
+    core = valid & (depth > edge)
+    rim = valid & (np.abs(depth) <= edge)
     if min(rim.sum(), core.sum()) < _RIM_MIN_VOXELS:
         return None
     voxel_volume = pre.grid.voxel_volume
-    mass_before = statistics(before[valid & (depth >= 0)], voxel_volume)
+    mass_before = statistics(before[valid & (depth >= -_RIM_LIMIT_TOLERANCE_MM)], voxel_volume)
     if not mass_before.mean > 0:
         return None
     return difference_over_mean(statistics(gain[rim], voxel_volume), statistics(gain[core], voxel_volume), mass_before)
