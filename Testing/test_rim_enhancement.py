@@ -122,7 +122,7 @@ def test_the_abscess_wall_enhances_clearly_above_the_threshold(rims):
 
 
 def test_the_haematoma_reads_almost_nothing(rims):
-    # Measured +1.3 % (95 % CI +0.7 to +1.9 %): not zero, as the shell's outer half holds neighbouring
+    # Measured +1.2 % (95 % CI +0.7 to +1.8 %): not zero, as the shell's outer half holds neighbouring
     # tissue that enhances by a few percent, but an order of magnitude below the threshold. The old
     # rim-to-core ratio read 5.06 here.
     low, high = rims["hematoma_t6_t9"]["ci95"]
