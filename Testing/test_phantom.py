@@ -597,6 +597,8 @@ def test_masses_and_mass_boxes_at_both_sites(whole_spine: phantom.SyntheticStudy
     in_front = s2.body_centre_u + s2.shape.depth / 2 + 8
     y, z = spine.centre_line.to_world(np.float64(in_front), np.float64(s2.centre_t))
     assert labels_at(whole_spine, np.array([[0.0, y, z]]))[0] == label_id(whole_spine, "mass")  # presacral
+    y, z = spine.centre_line.to_world(np.float64(in_front + 16), np.float64(s2.centre_t))
+    assert labels_at(whole_spine, np.array([[0.0, y, z]]))[0] == label_id(whole_spine, "fat")  # in the presacral fat
 
 
 @pytest.mark.parametrize("spans", [[["T5", "T6"], ["T7", "T8"]], [["S1", "S2"], ["T5", "T6"]], []])

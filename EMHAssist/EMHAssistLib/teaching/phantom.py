@@ -119,6 +119,9 @@ NERVE_ROOT_RADIUS = 0.6
 # Posterior mediastinal fat in front of the bodies, between the lungs: it outlines the anterior
 # cortex on T1 as on real images, instead of bone abutting uniform soft tissue.
 MEDIASTINAL_FAT_DEPTH, MEDIASTINAL_FAT_HALF_WIDTH = 7.0, 16.0
+# The same layer in front of the sacrum is the presacral and pelvic fat, deeper and wider by up to
+# this much (mm; reached at PELVIC_FAT_FULL_LEVEL's centre, nothing above L5's): a presacral mass lies in fat.
+PELVIC_FAT_EXTRA_DEPTH, PELVIC_FAT_EXTRA_HALF_WIDTH, PELVIC_FAT_FULL_LEVEL = 28.0, 30.0, "S2"
 # The cord's far side moves into the CSF by up to this much at the peak of a compression.
 CORD_MAX_DISPLACEMENT = 1.5
 # A mass stays this far from an uncompressed cord and overlaps a compressed one, which the cord
@@ -194,9 +197,10 @@ def _vertebra_table() -> list[_VertebraShape]:
     lumbar = [
         _VertebraShape("L1", 25.0, 30.0, 42.0, 8.0, (26.0, 4.0, 4.5), False),
         _VertebraShape("L2", 26.0, 31.0, 44.0, 9.0, (26.0, 4.0, 4.5), False),
-        _VertebraShape("L3", 27.0, 33.0, 47.0, 10.0, (26.0, 4.0, 5.0), False),
-        _VertebraShape("L4", 27.0, 34.0, 50.0, 10.0, (24.0, 4.0, 5.0), False),
-        _VertebraShape("L5", 26.0, 34.0, 52.0, 9.0, (20.0, 4.0, 4.5), False),
+        # Broad, nearly horizontal lumbar spinous processes ("hatchets").
+        _VertebraShape("L3", 27.0, 33.0, 47.0, 10.0, (24.0, 2.0, 7.0), False),
+        _VertebraShape("L4", 27.0, 34.0, 50.0, 10.0, (22.0, 2.0, 7.0), False),
+        _VertebraShape("L5", 26.0, 34.0, 52.0, 9.0, (18.0, 2.0, 6.0), False),
     ]
     sacral = [
         _VertebraShape("S1", 24.0, 32.0, 48.0, 2.0, (8.0, 2.0, 3.0), False, ala=34.0),
@@ -955,9 +959,14 @@ def _body_wall_layers(spine: _Spine) -> list[_Layer]:
         circle = np.sqrt((c.x - AORTA_X) ** 2 + (c.u - centre_u) ** 2) - AORTA_RADIUS
         return _intersection(circle, _slab_sd(c.t, aorta_bottom, aorta_top))
 
+    pelvis = (spine.by_name[PELVIC_FAT_FULL_LEVEL].centre_t, spine.by_name["L5"].centre_t)
+
     def mediastinal_fat(c: _Coords) -> np.ndarray:
         front = CANAL_ANTERIOR_WALL + spine.depth_at(c.t)
-        return _intersection(_slab_sd(c.u, front - 3.0, front + MEDIASTINAL_FAT_DEPTH), np.abs(c.x) - MEDIASTINAL_FAT_HALF_WIDTH)
+        pelvic = np.interp(c.t, pelvis, (1.0, 0.0)).astype(np.float32)
+        depth = front + MEDIASTINAL_FAT_DEPTH + PELVIC_FAT_EXTRA_DEPTH * pelvic
+        half_width = MEDIASTINAL_FAT_HALF_WIDTH + PELVIC_FAT_EXTRA_HALF_WIDTH * pelvic
+        return _intersection(_slab_sd(c.u, front - 3.0, depth), np.abs(c.x) - half_width)
 
     def muscles(c: _Coords) -> np.ndarray:
         # Erector spinae and transversospinalis fill the gutters beside the spinous processes;
