@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import highdicom as hd
 import numpy as np
@@ -25,13 +26,15 @@ from small_case import write_small_case
 from test_cli import corrupt, write_dicom_series
 from vtk.util import numpy_support
 
-from EMHAssistLib.analysis import analyze
+from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.measurement.geometry import Grid, Labelmap
+from EMHAssistLib.outputs.key_images import key_images, mass_sites
 from EMHAssistLib.outputs.report import ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, structured_report, write_structured_report
@@ -181,6 +184,40 @@ def test_the_pages_values_are_the_json_reports(html_case):
     references = load("differential/references")["references"]
     for ref in cited:
         assert references[ref]["citation"] in page.section_text["references"]
+
+
+def two_site_analysis(compressed_at: str | None) -> SimpleNamespace:
+    """A mass of 16 voxels at T5–T6 and 36 at T8 on a 1 mm grid whose k runs head-foot, bodies 10 mm apart."""
+    mask = np.zeros((60, 12, 12), dtype=bool)
+    mask[2:18, 5, 5] = True  # nearest to T5 and T6
+    mask[31:40, 4:6, 4:6] = True  # nearest to T8
+    vertebrae = [{"name": f"T{n}", "code": code_of(f"T{n}"), "centre": [6.0, 0.0, 10.0 * (n - 4) - 5]} for n in range(4, 10)]
+    compression = {"from": compressed_at, "to": compressed_at, "at": compressed_at} if compressed_at else None
+    mass = {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T6"}, {"from": "T8", "to": "T8"}]}
+    report = {"levels": {"vertebrae": vertebrae, "mass": mass, "compression": compression}}
+    return SimpleNamespace(report=report, mass_mask=Labelmap(Grid(mask.shape, np.eye(4)), mask))
+
+
+def test_a_mass_in_two_spans_is_viewed_at_each_the_compressed_one_first():
+    for compressed_at, first in (("T6", "T5"), (None, "T8"), ("T8", "T8")):
+        sites = mass_sites(two_site_analysis(compressed_at))
+        assert [span["from"] for span, _ in sites] == [first, "T8" if first == "T5" else "T5"], compressed_at
+        centres = {span["from"]: through for span, through in sites}
+        assert centres["T5"][2] == pytest.approx(9.5) and centres["T8"][2] == pytest.approx(35)
+        assert all(through[0] == 6.0 for through in centres.values()), "on the levels' mid-sagittal plane"
+
+
+def test_the_html_report_of_a_two_span_mass_shows_each_span_sagittally(tmp_path):
+    """The built-in case's mass stated as T5–T6 and T8: a sagittal view of each on T2, the compressed span's first."""
+    study = study_into_scene(build_study(DEFAULT_CASE), new_headless_scene())
+    analysis = run_analysis(study)
+    analysis.report["levels"]["mass"] = {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T6"}, {"from": "T8", "to": "T8"}]}
+    assert analysis.report["levels"]["compression"]["at"] == "T6"
+    images = key_images(study, analysis)
+    assert [image.title for image in images] == ["T2 sagittal", "T2 axial", "T2 sagittal", "T1 sagittal", "T1C sagittal"]
+    assert images[0].caption.startswith("Sagittal slice through the mass at T5–T6:")
+    assert images[2].caption.startswith("Sagittal slice through the mass at T8:")
+    assert images[0].png != images[2].png
 
 
 def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case):

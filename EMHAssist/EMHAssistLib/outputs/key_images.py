@@ -2,8 +2,10 @@
 
 The overlays are drawn into the case's scene (as the Slicer module draws them), the study's own
 inputs (ROIs, level points) are hidden so the pictures show what the analysis found, and a sagittal
-and an axial slice through the mass are rendered on the cord's sequence, then a sagittal slice on
-every other sequence. The scene must be a live trame-slicer application's (see render.py).
+and an axial slice through the mass are rendered on the cord's sequence, then a sagittal slice
+through each other span of the mass (EMH at the mid-thoracic spine and again at the sacrum) on that
+sequence, then a sagittal slice on every other sequence. The scene must be a live trame-slicer
+application's (see render.py).
 """
 
 import tempfile
@@ -15,7 +17,8 @@ import slicer
 from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
-from ..spine.compression import stated_measures
+from ..spine.compression import level_span, stated_measures
+from ..spine.vertebrae import code_of
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
 from .report_html import KeyImage
@@ -44,36 +47,80 @@ def key_images(study: Study, analysis: Analysis) -> list[KeyImage]:
 def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     scene = next(iter(study.sequences.values())).GetScene()
     main = next((role for role in PREFERRED_BACKGROUNDS if role in study.sequences), next(iter(study.sequences)))
-    focus = focus_point(study, analysis)
-    axial_through = axial_level(analysis.report, focus)
-    plan = [(main, "Sagittal", focus), (main, "Axial", axial_through)]
-    plan += [(role, "Sagittal", focus) for role in study.sequences if role != main]
+    sites = mass_sites(analysis)
+    focus = sites[0][1] if sites else focus_point(study, analysis)
+    first_span = sites[0][0] if len(sites) > 1 else None
+    plan = [
+        (main, "Sagittal", focus, _caption(analysis.report, "Sagittal", first_span)),
+        (main, "Axial", axial_level(analysis.report, focus), _caption(analysis.report, "Axial")),
+    ]
+    plan += [(main, "Sagittal", through, _caption(analysis.report, "Sagittal", span)) for span, through in sites[1:]]
+    plan += [(role, "Sagittal", focus, f"The same sagittal slice on {role}.") for role in study.sequences if role != main]
     images = []
     with SliceRenderer(scene) as renderer, tempfile.TemporaryDirectory() as folder:
-        for role, orientation, through in plan:
+        for index, (role, orientation, through, caption) in enumerate(plan):
             pixels = renderer.render(study.sequences[role], shot(orientation, through))
-            path = Path(folder) / f"{role}-{orientation}.png"
+            path = Path(folder) / f"{index}.png"
             write_png(pixels, path)
-            caption = _caption(analysis.report, orientation) if role == main else f"The same sagittal slice on {role}."
             images.append(KeyImage(f"{role} {orientation.lower()}", caption, path.read_bytes()))
     return images
 
 
 def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
-    """Where the views are centred: the bulk of the grown mass on the levels' mid-sagittal plane,
-    else the centre of the mass region (or of the cord region), else of the first sequence."""
+    """Where the views are centred: the bulk of the grown mass (of its first site, see mass_sites)
+    on the levels' mid-sagittal plane, else the centre of the mass region (or of the cord region),
+    else of the first sequence."""
     mass = analysis.mass_mask
     if mass is not None and mass.mask.any():
-        k, j, i = np.nonzero(mass.mask)
-        bulk = np.median(mass.grid.to_world(np.stack([i, j, k], axis=1).astype(float)), axis=0)
-        vertebrae = (analysis.report.get("levels") or {}).get("vertebrae") or []
-        if vertebrae:
-            bulk[0] = np.median([vertebra["centre"][0] for vertebra in vertebrae])
-        return bulk
+        sites = mass_sites(analysis)
+        return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), analysis.report)
     for region in ("mass", "cord"):
         if study.regions.get(region):
             return study.regions[region][0].shape().corners_world().mean(axis=0)
     return grid_of_volume(next(iter(study.sequences.values()))).corners_world().mean(axis=0)
+
+
+def mass_sites(analysis: Analysis) -> list[tuple[dict, np.ndarray]]:
+    """Each span of the grown mass with the bulk of its voxels on the levels' mid-sagittal plane.
+    A mass in several spans (EMH at the mid-thoracic spine and again at the sacrum) is split by
+    nearest vertebral body; the span holding the most compressed level comes first, else the
+    largest, then the others superior first. Empty without levels or a grown mass."""
+    levels = analysis.report.get("levels") or {}
+    mass, vertebrae = analysis.mass_mask, levels.get("vertebrae") or []
+    if mass is None or not mass.mask.any() or not levels.get("mass") or not vertebrae:
+        return []
+    points = _voxels_world(mass)
+    spans = levels["mass"].get("spans") or [levels["mass"]]
+    if len(spans) == 1:
+        return [(spans[0], _on_midline(np.median(points, axis=0), analysis.report))]
+    distances = np.stack([np.linalg.norm(points - np.asarray(vertebra["centre"], dtype=float), axis=1) for vertebra in vertebrae])
+    codes = np.array([vertebra["code"] for vertebra in vertebrae])[np.argmin(distances, axis=0)]
+    sites = []
+    for span in spans:
+        inside = points[(codes >= code_of(span["from"])) & (codes <= code_of(span["to"]))]
+        if len(inside):
+            sites.append((span, _on_midline(np.median(inside, axis=0), analysis.report), len(inside)))
+    worst = (levels.get("compression") or {}).get("at")
+
+    def compressed(span: dict) -> bool:
+        return worst is not None and code_of(span["from"]) <= code_of(worst) <= code_of(span["to"])
+
+    leading = max(range(len(sites)), key=lambda n: (compressed(sites[n][0]), sites[n][2]), default=None)
+    order = sorted(range(len(sites)), key=lambda n: n != leading)
+    return [sites[n][:2] for n in order]
+
+
+def _voxels_world(mass) -> np.ndarray:
+    k, j, i = np.nonzero(mass.mask)
+    return mass.grid.to_world(np.stack([i, j, k], axis=1).astype(float))
+
+
+def _on_midline(point: np.ndarray, report: dict) -> np.ndarray:
+    """The point moved right-left onto the levels' mid-sagittal plane, where there are levels."""
+    vertebrae = (report.get("levels") or {}).get("vertebrae") or []
+    if vertebrae:
+        point[0] = np.median([vertebra["centre"][0] for vertebra in vertebrae])
+    return point
 
 
 def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
@@ -87,13 +134,16 @@ def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
     return through
 
 
-def _caption(report: dict, orientation: Orientation) -> str:
+def _caption(report: dict, orientation: Orientation, span: dict | None = None) -> str:
+    """A main-sequence view's caption; `span`: the part of a mass in several spans the view shows."""
     compression = (report.get("levels") or {}).get("compression")
     if orientation == "Axial" and compression:
         stated = ", ".join(f"{name} {percent:.0f} %" for name, percent in stated_measures(compression))
         return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
     if orientation == "Axial":
         return "Axial slice through the mass."
+    if span:  # the leading diagnosis is labelled beside one part of the mass only
+        return f"Sagittal slice through the mass at {level_span(span)}: the mass and cord as found, the levels."
     return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."
 
 
