@@ -45,6 +45,7 @@ table.grouped { break-inside: auto; }
 tr, li, table.grouped > tbody { break-inside: avoid; }
 .columns { display: flex; gap: 1.5rem; flex-wrap: wrap; align-items: flex-start; }
 .columns > table { flex: 0 1 auto; min-width: 0; }
+.columns + .small { break-before: avoid; }  /* the note stays with the tables it explains */
 .diagnosis { border: 1px solid var(--line); border-radius: 4px; padding: .5rem .8rem; margin: .6rem 0;
              -webkit-box-decoration-break: clone; box-decoration-break: clone; }
 .diagnosis-head { break-inside: avoid; break-after: avoid; }  /* name, bar and summary stay with the first finding */
