@@ -114,3 +114,16 @@ def test_a_sacral_mass_grows_along_the_labelled_bodies_past_the_cords_straight_c
     assert grown.mask.sum() == in_mass.sum()
     straight_only = masses.segment_mass([RegionSource(roi)], [image], image, None, cord_guide())
     assert straight_only.mask.sum() < 0.8 * in_mass.sum()
+
+
+def test_a_mass_is_placed_around_the_cord_by_its_part_alongside_the_cord():
+    # Behind the cord at z 260-320 mm (posterior epidural), and a larger presacral part far below the
+    # cord's end at z 40-100 mm, in front of the bodies: only the first lies around a cord.
+    grid = column_image().grid
+    k, j, i = np.mgrid[0:400, 0:80, 0:40]
+    behind = (np.abs(i - BODY_X) <= 3) & (j >= CORD_Y - 9) & (j <= CORD_Y - 5) & (k >= 260) & (k <= 320)
+    presacral = (np.abs(i - BODY_X) <= 10) & (j >= 64) & (j <= 78) & (k >= 40) & (k <= 100)
+    assert presacral.sum() > 3 * behind.sum()
+    mass = masses.MassSegment(grid, behind | presacral, given=True)
+    assert masses.position(mass, cord_guide()) == "posterior_epidural"
+    assert masses.position(masses.MassSegment(grid, behind, given=True), cord_guide()) == "posterior_epidural"

@@ -335,9 +335,16 @@ def nearest_centreline_index(points: np.ndarray, centreline: Centreline) -> np.n
 
 
 def position(mass: MassSegment, centreline: Centreline) -> str:
-    """Where the mass lies around the cord: the epidural side if much of it is in the canal, else the paraspinal side."""
+    """Where the mass lies around the cord: the epidural side if much of it is in the canal, else the
+    paraspinal side. Judged on the mass alongside the tracked cord: a part beyond its ends (a sacral
+    mass below the conus) has no cord to lie around, and measured from the cord's end it read as
+    much of a mass all round the canal (thalassaemia major, mid-thoracic and sacral: 89 % of the mass
+    below the conus, "circumferential" for a posterior epidural thoracic mass)."""
     points = _subsample(mass.points_world(), 20000)
     nearest = nearest_centreline_index(points, centreline)
+    alongside = ~_beyond_cord_ends(points, nearest, centreline)
+    if alongside.any():
+        points, nearest = points[alongside], nearest[alongside]
     offsets = points - centreline.points[nearest]
     rights, anteriors = (np.array([frame[axis] for frame in centreline.frames]) for axis in (0, 1))
     right = np.einsum("ij,ij->i", rights[nearest], offsets)
@@ -353,6 +360,13 @@ def position(mass: MassSegment, centreline: Centreline) -> str:
     if 0.25 < right_share < 0.75:
         return "paraspinal_bilateral"
     return "paraspinal_right" if right_share >= 0.75 else "paraspinal_left"
+
+
+def _beyond_cord_ends(points: np.ndarray, nearest: np.ndarray, centreline: Centreline) -> np.ndarray:
+    """Points whose nearest centreline point is an end and that lie past it along the cord."""
+    below = (nearest == 0) & ((points - centreline.points[0]) @ centreline.tangents[0] < 0)
+    above = (nearest == len(centreline.points) - 1) & ((points - centreline.points[-1]) @ centreline.tangents[-1] > 0)
+    return below | above
 
 
 def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) -> Ratio | None:
