@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.casefolder import read_volume
 from EMHAssistLib.measurement.geometry import Box, Grid
 from EMHAssistLib.measurement.regions import SequenceImage
@@ -97,3 +98,17 @@ def test_choose_sequence_prefers_t2():
     assert cord.choose_sequence(images).role == "T2"
     assert cord.choose_sequence(images[:2]).role == "T1"
     assert cord.choose_sequence(images[1:2]) is None
+
+
+def test_perpendicular_frames_worked_out_together_are_the_bits_of_one_at_a_time():
+    rng = np.random.default_rng(3)
+    tangents = rng.normal(size=(2000, 3)) + [0.0, 0.0, 2.0]
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    for tangent, (right, anterior) in zip(tangents, cord.perpendicular_frames(tangents)):
+        alone = cord.WORLD_ANTERIOR - np.dot(cord.WORLD_ANTERIOR, tangent) * tangent
+        alone /= np.linalg.norm(alone)
+        across = np.cross(alone, tangent)
+        assert np.array_equal(anterior, alone) and np.array_equal(right, across / np.linalg.norm(across))
+        np.testing.assert_allclose([right @ right, right @ anterior, right @ tangent, anterior @ tangent], [1, 0, 0, 0], atol=1e-12)
+    with pytest.raises(InputError, match="runs antero-posteriorly"):
+        cord.perpendicular_frames(np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))

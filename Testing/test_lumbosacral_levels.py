@@ -48,29 +48,31 @@ def names_and_heights(level_map: levels.LevelMap) -> list[tuple[str, float]]:
 def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_and_says_so():
     level_map = levels.build_level_map([body("L1")], column_image(), cord_guide())
     found = names_and_heights(level_map)
-    # L2-L4 lie 15-75 mm below the cord's end; L5, 105 mm below, is not taken though the image goes on.
-    assert found[-4:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0)]
+    # L2-L5 lie 15-105 mm below the cord's end; S1, 135 mm below, is not taken though the image goes on.
+    assert found[-5:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0)]
     assert [name for name, _ in found[:5]] == ["T8", "T9", "T10", "T11", "T12"]  # up to the top of the field
     (warning,) = level_map.warnings
-    assert warning.startswith("level detection stopped below L4:") and "label a point on a body below it" in warning
+    assert warning.startswith("level detection stopped below L5: farther on the spine line is extrapolated more than 120 mm")
 
 
-def test_a_labelled_sacral_point_carries_detection_on_into_the_sacrum():
+def test_labelled_lumbar_and_sacral_points_name_the_levels_between_and_detection_stops_at_the_fused_sacrum():
     level_map = levels.build_level_map([body("L1"), body("S1")], column_image(), cord_guide())
     found = {name: (z, v.source) for (name, z), v in zip(names_and_heights(level_map), level_map.vertebrae)}
     assert [found[name] for name in ("L2", "L5", "S1")] == [(185.0, "interpolated"), (95.0, "interpolated"), (65.0, "user")]
-    assert found["S2"] == (35.0, "detected") and "S3" not in found  # the field ends above S3's lower disc
-    assert level_map.warnings == []
-    # A mass in S1-S2 belongs to the sacral levels, though no cord runs there.
-    mass = np.array([[BODY_X, BODY_Y - 20.0, z] for z in np.arange(35.0, 75.0)])
-    assert [v.name for v in level_map.involved(mass, 0.25)] == ["S1", "S2"]
+    assert "S2" not in found  # the column has a disc below S1, a sacrum would not
+    (warning,) = level_map.warnings
+    assert warning.startswith("level detection stopped below S1: the sacral segments are fused")
+    # A mass in front of L5 and S1 belongs to those levels, though no cord runs there.
+    mass = np.array([[BODY_X, BODY_Y + 20.0, z] for z in np.arange(55.0, 105.0)])
+    assert [v.name for v in level_map.involved(mass, 0.25)] == ["L5", "S1"]
 
 
-def test_a_sacral_anchor_alone_names_the_levels_above_and_below_it():
-    level_map = levels.build_level_map([body("S2")], column_image(), cord_guide())
+def test_an_s1_anchor_alone_names_the_lumbar_levels_above_it():
+    level_map = levels.build_level_map([body("S1")], column_image(), cord_guide())
     found = names_and_heights(level_map)
-    assert ("S1", 65.0) in found and ("L5", 95.0) in found and found[-1] == ("S2", 35.0)
+    assert [name for name, _ in found][-6:] == ["L1", "L2", "L3", "L4", "L5", "S1"]
     assert all(z == L1_Z - PERIOD_MM * (code_of(name) - code_of("L1")) for name, z in found)
+    assert level_map.warnings[0].startswith("level detection stopped below S1: the sacral segments are fused")
 
 
 def test_the_spine_line_runs_through_labelled_bodies_beyond_the_cord_as_the_spine_bends():

@@ -47,7 +47,7 @@ class Centreline:
     @cached_property
     def frames(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every point's frame, worked out once: the profile, the levels and the mass's position all read them."""
-        return [perpendicular_frame(tangent) for tangent in self.tangents]
+        return perpendicular_frames(self.tangents)
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,24 @@ class Cord:
     ends_inside: tuple[bool, bool]  # (inferior, superior): the cord ended before the field of view did
 
 
-def perpendicular_frame(tangent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    anterior = WORLD_ANTERIOR - np.dot(WORLD_ANTERIOR, tangent) * tangent
-    if np.linalg.norm(anterior) < 1e-6:
+def perpendicular_frames(tangents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each row of `tangents`, the unit right and anterior directions perpendicular to it (anterior
+    as near the world's as can be), worked out together: a frame at a time took 0.1 s for the 1,100
+    samples of the levels profile. Each length is its row's own dot product, as np.linalg.norm takes
+    a vector's (a vectorised sum of squares rounds differently in the last bit), so the frames are
+    bit for bit those worked out one at a time."""
+    anterior = WORLD_ANTERIOR - (tangents @ WORLD_ANTERIOR)[:, None] * tangents
+    lengths = _row_lengths(anterior)
+    if np.any(lengths < 1e-6):
         raise InputError("cord", "the centreline runs antero-posteriorly; the images cannot be sagittal or axial spine images")
-    anterior /= np.linalg.norm(anterior)
-    right = np.cross(anterior, tangent)
-    return right / np.linalg.norm(right), anterior
+    anterior = anterior / lengths[:, None]
+    right = np.cross(anterior, tangents)
+    right = right / _row_lengths(right)[:, None]
+    return list(zip(right, anterior))
+
+
+def _row_lengths(vectors: np.ndarray) -> np.ndarray:
+    return np.sqrt([row.dot(row) for row in vectors])
 
 
 def choose_sequence(images: list[SequenceImage]) -> SequenceImage | None:

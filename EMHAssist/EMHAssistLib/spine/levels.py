@@ -15,7 +15,7 @@ import slicer
 from ..errors import InputError
 from ..knowledge import load
 from ..measurement.regions import SequenceImage
-from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frame, sample_nearest
+from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
@@ -268,7 +268,7 @@ class DiscProfile:
         tangents = np.gradient(centres, axis=0)
         tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
         offsets = [(r, a) for r in np.linspace(-half_rl, half_rl, 3) for a in np.linspace(-half_ap, half_ap, 5)]
-        frames = [perpendicular_frame(tangent) for tangent in tangents]
+        frames = perpendicular_frames(tangents)
         patches = np.array([[centre + r * right + a * anterior for r, a in offsets] for centre, (right, anterior) in zip(centres, frames)])
         samples = sample_nearest(image, patches.reshape(-1, 3)).reshape(len(arc), len(offsets))
         values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nan_to_num(samples).mean(axis=1))
@@ -376,9 +376,10 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     and a warning when the walk stopped where the image goes on but the line cannot be trusted.
 
     A body is taken only within `max_extrapolation_mm` of where the line is anchored (the cord and
-    the labelled points beyond it): farther on, the straight line has left the bodies (the spine
-    bends into the lordosis and the sacrum), its departures from the body signal are no longer discs,
-    and counting them would name levels that are not there.
+    the labelled points beyond it): farther on, the straight line may have left the bodies (the spine
+    bends into the lordosis and the sacrum), its departures from the body signal need not be discs,
+    and counting them would name levels that are not there. Nor is a disc between two fused segments
+    (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
     """
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre))
@@ -393,16 +394,25 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     found: list[Vertebra] = []
     code = start.code
     low_change, high_change = config["period_change_limit"]
+    beyond = "above" if direction < 0 else "below"
     while disc is not None and is_valid_code(code + direction):
+        if min(code, code + direction) >= code_of(config["fused_from"]):
+            return _in_code_order(found, direction), (
+                f"level detection stopped {beyond} {name_of(code)}: the sacral segments are fused, their discs vestigial; "
+                f"label a point on each sacral body {beyond} it to name it"
+            )
+        too_far = (
+            f"level detection stopped {beyond} {name_of(code)}: farther on the spine line is extrapolated more "
+            f"than {config['max_extrapolation_mm']:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
+        )
+        if line.extrapolated_mm(disc + sign * period / 2) > config["max_extrapolation_mm"]:
+            goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
+            return _in_code_order(found, direction), too_far if goes_on else None
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
             break
         if line.extrapolated_mm((disc + next_disc) / 2) > config["max_extrapolation_mm"]:
-            beyond = "above" if direction < 0 else "below"
-            return _in_code_order(found, direction), (
-                f"level detection stopped {beyond} {(found[-1] if found else start).name}: farther on the spine line is extrapolated more "
-                f"than {config['max_extrapolation_mm']:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
-            )
+            return _in_code_order(found, direction), too_far
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
