@@ -1628,7 +1628,8 @@ def _mass_roi(
 
     fitted = _fit_inside(visible_core_sd, centre, half)
     if fitted is None:
-        raise InputError(case, "the first mass is too thin or too small for a measurement box; make it deeper or wider")
+        where = f"the {mass.position.kind} mass at {'-'.join(dict.fromkeys(mass.levels))}"
+        raise InputError(case, f"{where} is too thin or too small for a measurement box (the first mass of each site holds one); make it deeper or wider")
     return centre, fitted
 
 
