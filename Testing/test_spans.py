@@ -161,3 +161,13 @@ def test_batch_row_keeps_first_and_last_level_and_gives_the_spans_in_one_column(
     assert (row["mass_from"], row["mass_to"], row["mass_spans"]) == ("T5", "S3", "T5–T9; S1–S3")
     assert row["levels"] == "mass T5–T9 and S1–S3, no cord compression"
     assert [span.split("–") for span in row["mass_spans"].split(batch.SPAN_SEPARATOR)] == [["T5", "T9"], ["S1", "S3"]]
+
+
+def test_each_mass_point_belongs_to_the_span_beside_its_nearest_body():
+    vertebrae = [v.to_dict() for v in whole_spine_map().vertebrae]
+    extent = compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))
+    centre = {v["name"]: np.array(v["centre"]) for v in vertebrae}
+    points = np.array([centre["T5"], centre["T9"] + [0, -30, 0], centre["T10"], centre["L5"], centre["S3"] + [0, 25, 0], centre["S5"]])
+    # T10 (not involved) is nearer the first span, L5 and S5 nearer the second.
+    assert compression.span_of_points(points, extent, vertebrae).tolist() == [0, 0, 0, 1, 1, 1]
+    assert compression.span_of_points(points, {"from": "T5", "to": "S3"}, vertebrae).tolist() == [0] * 6

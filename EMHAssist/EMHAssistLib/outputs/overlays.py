@@ -21,7 +21,7 @@ from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
 from ..measurement.geometry import Labelmap
-from ..spine.compression import level_span, summary_line
+from ..spine.compression import level_span, span_of_points, summary_line
 from ..spine.vertebrae import code_of
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -272,19 +272,11 @@ class _MassOutline:
         return cls(points, midplane)
 
     def by_span(self, extent: dict, vertebrae: list[dict]) -> list[tuple[dict, "_MassOutline"]]:
-        """The mass's part in each span of its extent, superior first: each point goes to the span
-        nearest (in levels) to the level of the nearest body centre, so the mass's tips in a level
-        too little involved to be named still belong to the span beside them."""
+        """The mass's part in each span of its extent, superior first (`compression.span_of_points`)."""
         spans = extent.get("spans") or [extent]
-        if len(spans) == 1 or not vertebrae:
+        if len(spans) == 1:
             return [(extent, self)]
-        centres = np.array([vertebra["centre"] for vertebra in vertebrae], dtype=float)
-        level_codes = np.array([vertebra["code"] for vertebra in vertebrae])
-        squared = (centres**2).sum(axis=1) - 2 * self.points @ centres.T  # distance squared less |point|^2
-        nearest = level_codes[np.argmin(squared, axis=1)]
-        first, last = (np.array([code_of(span[end]) for span in spans]) for end in ("from", "to"))
-        away = np.maximum(first - nearest[:, None], 0) + np.maximum(nearest[:, None] - last, 0)
-        owner = np.argmin(away, axis=1)
+        owner = span_of_points(self.points, extent, vertebrae)
         return [(span, replace(self, points=self.points[owner == n])) for n, span in enumerate(spans) if np.any(owner == n)]
 
     def extent_bracket(self, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:

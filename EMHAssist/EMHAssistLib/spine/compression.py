@@ -28,7 +28,7 @@ from .cord import (
 )
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, cord_wall, position, rim_enhancement, segment_mass
-from .vertebrae import name_of
+from .vertebrae import code_of, name_of
 
 
 def settings() -> dict:
@@ -391,6 +391,23 @@ def level_extent(codes: list[int]) -> dict:
             runs.append([code])
     spans = [{"from": name_of(run[0]), "to": name_of(run[-1])} for run in runs]
     return {"from": spans[0]["from"], "to": spans[-1]["to"], "spans": spans}
+
+
+def span_of_points(points_world: np.ndarray, extent: dict, vertebrae: list[dict]) -> np.ndarray:
+    """Index into the extent's spans (one span without `spans`) of each world point: the span nearest,
+    in levels, to the level of the point's nearest body centre (`vertebrae` as the report lists them),
+    so the mass's tips in a level too little involved to be named go to the span beside them."""
+    spans = extent.get("spans") or [extent]
+    points = np.asarray(points_world, dtype=float).reshape(-1, 3)
+    if len(spans) == 1 or not vertebrae:
+        return np.zeros(len(points), dtype=int)
+    centres = np.array([vertebra["centre"] for vertebra in vertebrae], dtype=float)
+    level_codes = np.array([vertebra["code"] for vertebra in vertebrae])
+    squared = (centres**2).sum(axis=1) - 2 * points @ centres.T  # distance squared less |point|^2
+    nearest = level_codes[np.argmin(squared, axis=1)]
+    first, last = (np.array([code_of(span[end]) for span in spans]) for end in ("from", "to"))
+    away = np.maximum(first - nearest[:, None], 0) + np.maximum(nearest[:, None] - last, 0)
+    return np.argmin(away, axis=1)
 
 
 def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
