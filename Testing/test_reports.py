@@ -459,12 +459,12 @@ def test_the_caveat_is_a_comment_in_the_reports_qualitative_evaluations(sr_case)
 
 def test_the_mass_finding_sites_are_the_vertebrae_of_each_of_its_spans(sr_case):
     """A mass at T5–T9 and again at S1–S3 cites those eight vertebrae, none of the lumbar ones between."""
-    report, _, case, _ = sr_case
+    report, _, case, series = sr_case
     names = [f"T{n}" for n in range(1, 13)] + [f"L{n}" for n in range(1, 6)] + ["S1", "S2", "S3"]
     vertebrae = [{"name": name, "code": code_of(name), "centre": [0.0, 0.0, -20.0 * index]} for index, name in enumerate(names)]
     mass = {"from": "T5", "to": "S3", "spans": [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]}
     levels = {**report["levels"], "vertebrae": vertebrae, "mass": mass}
-    evidence = dicom_evidence(load_case_folder(case, new_headless_scene()))
+    evidence = evidence_from_files({role: sorted(str(path) for path in (case / role).iterdir()) for role in series})
     sr = structured_report({**report, "levels": levels}, evidence)
     sites = [site.value for site in measurement_groups(sr)["mass"].finding_sites]
     assert [site.meaning for site in sites] == ["T5 vertebra", "T6 vertebra", "T7 vertebra", "T8 vertebra", "T9 vertebra", "S1 vertebra", "S2 vertebra", "S3 vertebra"]
