@@ -611,29 +611,49 @@ def test_mass_spans_must_be_apart_and_ordered(tmp_path, monkeypatch, spans: list
 # --- A child: the phantom scaled by age ------------------------------------------------------------
 
 
-def test_a_child_is_the_adult_phantom_scaled_by_age(tmp_path, monkeypatch) -> None:
-    """The sickle-cell case's two-year-old: the same images as an adult build of the spec, every
-    world coordinate (grids, boxes, level points) times the thoracic spine length at age 2 over the adult's."""
+def cord_area_mm2(study: phantom.SyntheticStudy, level: str) -> float:
+    """Cross-sectional area of the cord's labels in the label-map row through a level's body centre."""
+    _, j, _ = level_voxel(study, level)
+    spacing = np.linalg.norm(study.label_grid[:3, :3], axis=0)
+    return float((study.labels[:, j, :] == label_id(study, "cord")).sum() * spacing[0] * spacing[2])
+
+
+def test_a_child_is_the_adult_phantom_scaled_by_age_with_a_cord_of_its_age(tmp_path, monkeypatch) -> None:
+    """The sickle-cell case's two-year-old: every world coordinate (grids, level points) is an adult
+    build's times the thoracic spine length at age 2 over the adult's, the bodies are the adult's, and
+    the canal and cord are scaled by their own, larger factor (body_size.json's cord_section), so the
+    cord has a two-year-old's size rather than half an adult's; the left mass still pushes it right."""
     child = phantom.build_study("sickle_cell_d4_d6")
     scale = phantom.body_scale(child.clinical["age"])
     assert child.clinical["age"] == 2 and 0.45 <= scale <= 0.55  # about 14 of 28 cm
     assert phantom.body_scale(37) == phantom.body_scale(None) == 1.0
+    assert phantom.section_scale(37) == phantom.section_scale(None) == 1.0
+    cord_factor = scale * phantom.section_scale(2)
+    assert 0.55 <= cord_factor <= 0.7  # a newborn's thoracic cord is 3.3 mm AP, an adult's about 6.5
     data = json.loads((phantom.CASES_DIR / "sickle_cell_d4_d6.json").read_text())
     data.update(id="grown_up", clinical={**data["clinical"], "age": 30})
     (tmp_path / "grown_up.json").write_text(json.dumps(data))
     monkeypatch.setattr(phantom, "CASES_DIR", tmp_path)
     adult = phantom.build_study("grown_up")
     for role, sequence in child.sequences.items():
-        np.testing.assert_array_equal(sequence.image, adult.sequences[role].image)
+        assert sequence.image.shape == adult.sequences[role].image.shape
         np.testing.assert_allclose(sequence.ijk_to_ras[:3], scale * adult.sequences[role].ijk_to_ras[:3])
-    np.testing.assert_array_equal(child.labels, adult.labels)
+    body = label_id(child, "vertebral_body")
+    np.testing.assert_array_equal(child.labels == body, adult.labels == body)
     for name, centre in child.level_centres.items():
         np.testing.assert_allclose(centre, scale * np.array(adult.level_centres[name]))
-    for region, boxes in child.rois.items():
-        for small, large in zip(boxes, adult.rois[region]):
-            np.testing.assert_allclose(small.size, scale * np.array(large.size))
     length = child.level_centres["T1"][2] - child.level_centres["T12"][2]
     assert 110 <= length <= 150  # T1 to T12 body centres of a two-year-old, in mm
+    # The healthy cord (T8) is the adult's times the cord's factor, in area, not times the body's.
+    assert cord_area_mm2(child, "T8") == pytest.approx(cord_factor**2 * cord_area_mm2(adult, "T8"), rel=0.08)
+    assert cord_area_mm2(child, "T8") > 1.3 * scale**2 * cord_area_mm2(adult, "T8")
+    assert cord_centre_x(child, "T5") > cord_centre_x(child, "T3") + 0.5
+    assert cord_diameters_mm(child, "T5")[1] < 0.75 * cord_diameters_mm(child, "T3")[1]
+    assert child.rois["mass"][0].center[0] < 0
+    for region in REGION_TISSUE:
+        _, world = voxels_in_box(child.rois[region][0], child.labels.shape, child.label_grid)
+        assert len(world) >= 30, region
+        assert np.all(labels_at(child, world) == label_id(child, REGION_TISSUE[region])), region
 
 
 def test_striated_marrow_runs_vertically_and_keeps_the_marrow_ratio(whole_spine: phantom.SyntheticStudy) -> None:

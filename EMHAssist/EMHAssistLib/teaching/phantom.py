@@ -17,7 +17,7 @@ Qt- and MRML-free. Arrays follow Slicer's numpy order [k, j, i]; matrices map (i
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import reduce
 from itertools import pairwise
 from pathlib import Path
@@ -94,9 +94,7 @@ THORACIC_STATION = ("T1", "L1")
 
 # --- Anatomy in the spine frame, millimetres -------------------------------------------------
 # Canal centre is u = 0; the posterior walls of bodies and discs are flat at u = +8.
-CANAL_SEMI_AP, CANAL_SEMI_RL, CANAL_ANTERIOR_WALL = 9.0, 8.5, 8.0
-DURA_CENTRE_U, DURA_SEMI_AP, DURA_SEMI_RL = 0.8, 6.0, 7.2
-CORD_CENTRE_U, CORD_SEMI_AP, CORD_SEMI_RL = 0.3, 3.25, 4.25
+CANAL_ANTERIOR_WALL = 8.0
 BODY_CORTEX, POSTERIOR_CORTEX = 1.5, 1.0
 RIB_RADIUS = 3.5
 # An expanded rib swells from its head to this fraction of the way from tubercle to angle.
@@ -122,8 +120,6 @@ MEDIASTINAL_FAT_DEPTH, MEDIASTINAL_FAT_HALF_WIDTH = 7.0, 16.0
 # The same layer in front of the sacrum is the presacral and pelvic fat, deeper and wider by up to
 # this much (mm; reached at PELVIC_FAT_FULL_LEVEL's centre, nothing above L5's): a presacral mass lies in fat.
 PELVIC_FAT_EXTRA_DEPTH, PELVIC_FAT_EXTRA_HALF_WIDTH, PELVIC_FAT_FULL_LEVEL = 28.0, 30.0, "S2"
-# The cord's far side moves into the CSF by up to this much at the peak of a compression.
-CORD_MAX_DISPLACEMENT = 1.5
 # A mass stays this far from an uncompressed cord and overlaps a compressed one, which the cord
 # then paints over, so that the mass moulds itself onto the compressed cord.
 MASS_CORD_GAP, MASS_CORD_OVERLAP = 1.0, 1.0
@@ -158,6 +154,31 @@ LUMBOSACRAL_ANGLES = (
     ("S5", "bottom", -12.0),
 )
 CENTRE_LINE_STEP = 0.25  # mm of arc between the tabulated points of the lumbosacral curve
+
+
+@dataclass(frozen=True)
+class _CanalSection:
+    """The canal's cross-section and its contents, in the spine frame (mm): the bony canal's ellipse
+    about the canal centre (cut flat in front by the bodies at CANAL_ANTERIOR_WALL), the dura's and
+    the cord's centres and semi-axes, and how far a compression pushes the cord's far side into the
+    CSF at its peak. These are an adult's; a young child's are larger against its body (`section_scale`)."""
+
+    canal_semi_ap: float = 9.0
+    canal_semi_rl: float = 8.5
+    dura_centre_u: float = 0.8
+    dura_semi_ap: float = 6.0
+    dura_semi_rl: float = 7.2
+    cord_centre_u: float = 0.3
+    cord_semi_ap: float = 3.25
+    cord_semi_rl: float = 4.25
+    cord_max_displacement: float = 1.5
+
+    def scaled(self, factor: float) -> "_CanalSection":
+        """Every dimension times `factor`, about the canal centre; the bodies' walls stay where they are."""
+        return _CanalSection(*(value * factor for value in astuple(self)))
+
+
+ADULT_SECTION = _CanalSection()
 
 
 @dataclass(frozen=True)
@@ -262,10 +283,10 @@ class _LowerCanal:
     canal_end: float
     narrowing: tuple[float, float]  # t where the sacral canal starts to narrow and where it ends
 
-    def back_wall(self, t: np.ndarray) -> np.ndarray:
+    def back_wall(self, t: np.ndarray, canal_semi_ap: float) -> np.ndarray:
         """u of the sacral canal's posterior wall; far behind the canal above the narrowing."""
         top, bottom = self.narrowing
-        wall = np.interp(t, (bottom, top, top + 1e-3), (SACRAL_CANAL_END_U, -CANAL_SEMI_AP, -100.0))
+        wall = np.interp(t, (bottom, top, top + 1e-3), (SACRAL_CANAL_END_U, -canal_semi_ap, -100.0))
         return wall.astype(np.float32)
 
 
@@ -802,18 +823,19 @@ class _Coords:
     t: np.ndarray
 
 
-def _canal_ellipse_sd(c: _Coords, growth: float = 0.0) -> np.ndarray:
-    return _ellipsoid_sd((c.x, CANAL_SEMI_RL + growth), (c.u, CANAL_SEMI_AP + growth))
+def _canal_ellipse_sd(section: _CanalSection, c: _Coords, growth: float = 0.0) -> np.ndarray:
+    return _ellipsoid_sd((c.x, section.canal_semi_rl + growth), (c.u, section.canal_semi_ap + growth))
 
 
-def _canal_sd(c: _Coords) -> np.ndarray:
-    return _intersection(_canal_ellipse_sd(c), c.u - CANAL_ANTERIOR_WALL, _LOWER_CANAL.back_wall(c.t) - c.u, _LOWER_CANAL.canal_end - c.t)
+def _canal_sd(section: _CanalSection, c: _Coords) -> np.ndarray:
+    back_wall = _LOWER_CANAL.back_wall(c.t, section.canal_semi_ap)
+    return _intersection(_canal_ellipse_sd(section, c), c.u - CANAL_ANTERIOR_WALL, back_wall - c.u, _LOWER_CANAL.canal_end - c.t)
 
 
-def _thecal_sac_sd(c: _Coords) -> np.ndarray:
-    radial = np.sqrt(c.x**2 + (c.u - DURA_CENTRE_U) ** 2)
+def _thecal_sac_sd(section: _CanalSection, c: _Coords) -> np.ndarray:
+    radial = np.sqrt(c.x**2 + (c.u - section.dura_centre_u) ** 2)
     tip = (radial - (c.t - _LOWER_CANAL.sac_end) * THECAL_SAC_TAPER) / math.hypot(1.0, THECAL_SAC_TAPER)
-    return _intersection(_ellipsoid_sd((c.x, DURA_SEMI_RL), (c.u - DURA_CENTRE_U, DURA_SEMI_AP)), tip)
+    return _intersection(_ellipsoid_sd((c.x, section.dura_semi_rl), (c.u - section.dura_centre_u, section.dura_semi_ap)), tip)
 
 
 def _body_axial_sd(c: _Coords, depth: float, width: float, bulge: float = 0.0) -> np.ndarray:
@@ -830,6 +852,7 @@ class _Cord:
 
     def __init__(self, spine: "_Spine", compression: _CompressionSpec | None) -> None:
         self.compression = compression
+        self.canal_section = spine.section
         self.conus_tip = spine.by_name["L1"].bottom
         if compression is None:
             self.span = (0.0, 0.0)
@@ -857,8 +880,9 @@ class _Cord:
     def section(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Centre (x, u) and semi-axes (RL, AP) of the cord at t."""
         taper = np.sqrt(np.clip((t - self.conus_tip) / 20.0, 0.05, 1.0))  # conus medullaris
-        centre_x, centre_u = np.zeros_like(t), np.full_like(t, CORD_CENTRE_U)
-        semi_x, semi_u = np.full_like(t, CORD_SEMI_RL), np.full_like(t, CORD_SEMI_AP)
+        size = self.canal_section
+        centre_x, centre_u = np.zeros_like(t), np.full_like(t, size.cord_centre_u)
+        semi_x, semi_u = np.full_like(t, size.cord_semi_rl), np.full_like(t, size.cord_semi_ap)
         if self.compression is None:
             return centre_x, centre_u, semi_x * taper, semi_u * taper
         severity, side = self.severity(t), self.compression.side
@@ -866,7 +890,7 @@ class _Cord:
             semi_u = semi_u * (1 - severity)
         else:
             push_x, push_u = (-component for component in _SIDES[side])
-            displacement = CORD_MAX_DISPLACEMENT * self.relative_severity(t)
+            displacement = size.cord_max_displacement * self.relative_severity(t)
             if push_u:
                 centre_u = centre_u + push_u * (displacement + semi_u * severity)
                 semi_u, semi_x = semi_u * (1 - severity), semi_x * (1 + 0.25 * severity)
@@ -926,7 +950,8 @@ class _Layer:
 
 
 class _Spine:
-    def __init__(self) -> None:
+    def __init__(self, section: _CanalSection = ADULT_SECTION) -> None:
+        self.section = section
         self.vertebrae = _layout()
         self.by_name = {vertebra.name: vertebra for vertebra in self.vertebrae}
         apex = self.by_name[KYPHOSIS_APEX_LEVEL].centre_t
@@ -990,21 +1015,22 @@ def _body_wall_layers(spine: _Spine) -> list[_Layer]:
     ]
 
 
-def _canal_surroundings(c: _Coords, growth: float) -> np.ndarray:
+def _canal_surroundings(section: _CanalSection, c: _Coords, growth: float) -> np.ndarray:
     """A band of `growth` mm around the bony canal, behind the bodies."""
-    return _intersection(_canal_ellipse_sd(c, growth), -_canal_ellipse_sd(c), c.u - CANAL_ANTERIOR_WALL)
+    return _intersection(_canal_ellipse_sd(section, c, growth), -_canal_ellipse_sd(section, c), c.u - CANAL_ANTERIOR_WALL)
 
 
-def _canal_wall_layers() -> list[_Layer]:
+def _canal_wall_layers(section: _CanalSection) -> list[_Layer]:
     """Foraminal fat beside the canal and the ligaments behind it; bone is painted over them."""
-    band = _Bounds((-CANAL_SEMI_RL - ARCH_THICKNESS - 2, CANAL_SEMI_RL + ARCH_THICKNESS + 2), (-50, CANAL_ANTERIOR_WALL + 1), ALONG_SPINE)
+    reach = section.canal_semi_rl + ARCH_THICKNESS + 2
+    band = _Bounds((-reach, reach), (-50, CANAL_ANTERIOR_WALL + 1), ALONG_SPINE)
 
     def foramina(c: _Coords) -> np.ndarray:
-        return _intersection(_canal_surroundings(c, ARCH_THICKNESS + 1), PEDICLE_LAMINA_BOUNDARY_U - c.u)
+        return _intersection(_canal_surroundings(section, c, ARCH_THICKNESS + 1), PEDICLE_LAMINA_BOUNDARY_U - c.u)
 
     def ligaments(c: _Coords) -> np.ndarray:
-        flavum = _intersection(_canal_surroundings(c, LIGAMENTUM_FLAVUM_THICKNESS), c.u - PEDICLE_LAMINA_BOUNDARY_U)
-        interspinous = _intersection(np.abs(c.x) - 2.0, _slab_sd(c.u, SUBCUTANEOUS_FAT_U + 2, -CANAL_SEMI_AP))
+        flavum = _intersection(_canal_surroundings(section, c, LIGAMENTUM_FLAVUM_THICKNESS), c.u - PEDICLE_LAMINA_BOUNDARY_U)
+        interspinous = _intersection(np.abs(c.x) - 2.0, _slab_sd(c.u, SUBCUTANEOUS_FAT_U + 2, -section.canal_semi_ap))
         # None behind the sacrum's fused plate.
         return _intersection(_union(flavum, interspinous), _SACRUM_TOP - c.t)
 
@@ -1020,7 +1046,7 @@ def _rib_points(vertebra: _Vertebra, side: int) -> tuple[tuple[float, float, flo
     return head, tubercle, lateral
 
 
-def _expanded_rib_layer(vertebra: _Vertebra, expansion: _RibExpansionSpec) -> _Layer:
+def _expanded_rib_layer(vertebra: _Vertebra, expansion: _RibExpansionSpec, section: _CanalSection) -> _Layer:
     """The posterior ends of a vertebra's ribs widened by marrow expansion (seed 001), cortex thinned."""
 
     def sd(c: _Coords) -> np.ndarray:
@@ -1031,25 +1057,25 @@ def _expanded_rib_layer(vertebra: _Vertebra, expansion: _RibExpansionSpec) -> _L
             parts.append(_capsule_sd((c.x, c.u, c.t), head, tubercle, expansion.radius_mm))
             parts.append(_capsule_sd((c.x, c.u, c.t), tubercle, end, expansion.radius_mm))
         # Kept out of the canal and the body, which the ribs only abut.
-        return _intersection(_union(*parts), -_canal_ellipse_sd(c, ARCH_THICKNESS), -_body_sd(vertebra, c))
+        return _intersection(_union(*parts), -_canal_ellipse_sd(section, c, ARCH_THICKNESS), -_body_sd(vertebra, c))
 
     reach = expansion.radius_mm + 2
     bounds = _Bounds((-52, 52), (-35, CANAL_ANTERIOR_WALL + vertebra.shape.depth), (vertebra.bottom - reach - 4, vertebra.top + reach))
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=(expansion.tissue, "posterior_element", POSTERIOR_CORTEX / 2))
 
 
-def _posterior_element_layer(vertebra: _Vertebra) -> _Layer:
+def _posterior_element_layer(vertebra: _Vertebra, section: _CanalSection) -> _Layer:
     """Pedicles, laminae, spinous and transverse processes and rib necks of one vertebra."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
     length, drop, radius = shape.spinous
-    spinous_root = (-(CANAL_SEMI_AP + ARCH_THICKNESS / 2), tc - 0.05 * h)
+    spinous_root = (-(section.canal_semi_ap + ARCH_THICKNESS / 2), tc - 0.05 * h)
     spinous_tip = (spinous_root[0] - length, spinous_root[1] - drop)
     lamina_t = (tc - h / 2 - shape.disc_below / 2 - 2.0, tc + 0.3 * h)
     pedicle_t = (tc - 0.2 * h, tc + 0.42 * h)
     process_t = tc + 0.05 * h
 
     def sd(c: _Coords) -> np.ndarray:
-        ring = _canal_surroundings(c, ARCH_THICKNESS)
+        ring = _canal_surroundings(section, c, ARCH_THICKNESS)
         pedicles = _intersection(ring, PEDICLE_LAMINA_BOUNDARY_U - c.u, _slab_sd(c.t, *pedicle_t))
         laminae = _intersection(ring, c.u - PEDICLE_LAMINA_BOUNDARY_U, _slab_sd(c.t, *lamina_t))
         spinous = _intersection(_capsule_sd((c.u, c.t), spinous_root, spinous_tip, radius), np.abs(c.x) - 3.0)
@@ -1067,21 +1093,21 @@ def _posterior_element_layer(vertebra: _Vertebra) -> _Layer:
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("posterior_element", "posterior_element", POSTERIOR_CORTEX))
 
 
-def _sacral_element_layer(vertebra: _Vertebra, fused_above: bool) -> _Layer:
+def _sacral_element_layer(vertebra: _Vertebra, fused_above: bool, section: _CanalSection) -> _Layer:
     """A sacral segment's share of the fused dorsal plate around the sacral canal, its lateral
     masses (alae) and a tubercle of the median crest."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
     top = vertebra.top + vertebra.disc_above / 2 + 0.5 if fused_above else vertebra.top - 0.1 * h
     t_range = (vertebra.bottom - shape.disc_below / 2 - 0.5, top)
     length, drop, radius = shape.spinous
-    crest_root = (-(CANAL_SEMI_AP + ARCH_THICKNESS / 2), tc)
+    crest_root = (-(section.canal_semi_ap + ARCH_THICKNESS / 2), tc)
     crest_tip = (crest_root[0] - length, tc - drop)
     ala_x, ala_semi_x = shape.width / 2 + shape.ala / 2 - 4.0, shape.ala / 2 + 6.0
     ala_u, ala_semi_u = CANAL_ANTERIOR_WALL + 0.2 * shape.depth - 4.0, 0.4 * shape.depth + 4.0
 
     def sd(c: _Coords) -> np.ndarray:
-        back = _LOWER_CANAL.back_wall(c.t) - ARCH_THICKNESS
-        plate = _intersection(_canal_ellipse_sd(c, ARCH_THICKNESS), -_canal_sd(c), c.u - CANAL_ANTERIOR_WALL, back - c.u)
+        back = _LOWER_CANAL.back_wall(c.t, section.canal_semi_ap) - ARCH_THICKNESS
+        plate = _intersection(_canal_ellipse_sd(section, c, ARCH_THICKNESS), -_canal_sd(section, c), c.u - CANAL_ANTERIOR_WALL, back - c.u)
         crest = _intersection(_capsule_sd((c.u, c.t), crest_root, crest_tip, radius), np.abs(c.x) - 3.0, back - c.u)
         alae = _ellipsoid_sd((np.abs(c.x) - ala_x, ala_semi_x), (c.u - ala_u, ala_semi_u))
         return _intersection(_union(plate, crest, alae), _slab_sd(c.t, *t_range))
@@ -1095,34 +1121,44 @@ def _element_layers(spine: "_Spine") -> list[_Layer]:
     layers = []
     for above, vertebra in zip([None, *spine.vertebrae], spine.vertebrae):
         if vertebra.shape.ala:
-            layers.append(_sacral_element_layer(vertebra, fused_above=bool(above and above.shape.ala)))
+            layers.append(_sacral_element_layer(vertebra, bool(above and above.shape.ala), spine.section))
         else:
-            layers.append(_posterior_element_layer(vertebra))
+            layers.append(_posterior_element_layer(vertebra, spine.section))
     return layers
 
 
-def _canal_layers() -> list[_Layer]:
-    canal = _Bounds((-CANAL_SEMI_RL - 1, CANAL_SEMI_RL + 1), (-CANAL_SEMI_AP - 1, CANAL_ANTERIOR_WALL + 1), ALONG_SPINE)
-    return [_Layer("epidural_fat", "epidural_fat", _canal_sd, canal), _Layer("csf", "csf", _thecal_sac_sd, canal)]
+def _canal_bounds(section: _CanalSection, t: tuple[float, float], margin: float) -> _Bounds:
+    return _Bounds(
+        (-section.canal_semi_rl - margin, section.canal_semi_rl + margin), (-section.canal_semi_ap - margin, CANAL_ANTERIOR_WALL + margin), t
+    )
 
 
-def _cauda_equina_layer() -> _Layer:
+def _canal_layers(section: _CanalSection) -> list[_Layer]:
+    canal = _canal_bounds(section, ALONG_SPINE, 1.0)
+    return [
+        _Layer("epidural_fat", "epidural_fat", lambda c: _canal_sd(section, c), canal),
+        _Layer("csf", "csf", lambda c: _thecal_sac_sd(section, c), canal),
+    ]
+
+
+def _cauda_equina_layer(section: _CanalSection) -> _Layer:
     """Nerve roots from the conus to the end of the thecal sac, kept inside the sac."""
     start_t, end_t = _LOWER_CANAL.conus_tip + 12.0, _LOWER_CANAL.sac_end + 6.0
 
     def sd(c: _Coords) -> np.ndarray:
         roots = [
-            _capsule_sd((c.x, c.u, c.t), (side * 0.4 * x, CORD_CENTRE_U, start_t), (side * x, u, end_t), NERVE_ROOT_RADIUS)
+            _capsule_sd((c.x, c.u, c.t), (side * 0.4 * x, section.cord_centre_u, start_t), (side * x, u, end_t), NERVE_ROOT_RADIUS)
             for side in (-1, 1)
             for x, u in NERVE_ROOT_ENDS
         ]
-        return _intersection(_union(*roots), _thecal_sac_sd(c) + NERVE_ROOT_RADIUS)
+        return _intersection(_union(*roots), _thecal_sac_sd(section, c) + NERVE_ROOT_RADIUS)
 
-    return _Layer("nerve_root", "nerve_root", sd, _Bounds((-DURA_SEMI_RL, DURA_SEMI_RL), (-DURA_SEMI_AP, DURA_SEMI_AP + 1), (end_t - 2, start_t + 2)))
+    dura_x, dura_u = section.dura_semi_rl, section.dura_semi_ap
+    return _Layer("nerve_root", "nerve_root", sd, _Bounds((-dura_x, dura_x), (-dura_u, dura_u + 1), (end_t - 2, start_t + 2)))
 
 
 def _cord_layers(cord: _Cord) -> list[_Layer]:
-    canal = _Bounds((-CANAL_SEMI_RL, CANAL_SEMI_RL), (-CANAL_SEMI_AP, CANAL_ANTERIOR_WALL), ALONG_SPINE)
+    canal = _canal_bounds(cord.canal_section, ALONG_SPINE, 0.0)
     layers = [_Layer("cord", "cord", cord.sd, canal)]
     if cord.compression and cord.compression.cord_edema:
         layers.append(_Layer("cord_edema", "cord", cord.edema_sd, _Bounds(canal.x, canal.u, (cord.span[1], cord.span[0]))))
@@ -1206,11 +1242,11 @@ class _Lobule:
     radial_depth: float  # thickness from the canal wall (epidural) or the body's side (paraspinal)
 
 
-def _wall_distance(direction: tuple[float, float]) -> float:
+def _wall_distance(section: _CanalSection, direction: tuple[float, float]) -> float:
     """Distance from the canal centre to its bony wall along an axis direction."""
     if direction[1] > 0:
         return CANAL_ANTERIOR_WALL
-    return CANAL_SEMI_AP if direction[1] < 0 else CANAL_SEMI_RL
+    return section.canal_semi_ap if direction[1] < 0 else section.canal_semi_rl
 
 
 def _lobule_layout(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[tuple[float, float]]:
@@ -1237,7 +1273,7 @@ def _lobule_layout(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[tuple[fl
 def _canal_lobules(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Lobule]:
     """Epidural lobules: from the canal wall inwards, deep enough to reach the cord where it is compressed."""
     direction = mass.position.direction or _SIDES["posterior"]
-    wall = _wall_distance(direction)
+    wall = _wall_distance(spine.section, direction)
     lobules = []
     for t, semi_t in _lobule_layout(spine, cord, mass):
         central = np.linspace(t - LOBULE_CONTACT * semi_t, t + LOBULE_CONTACT * semi_t, 9)
@@ -1285,13 +1321,13 @@ def _lobules_sd(lobules: list[_Lobule], c: _Coords) -> np.ndarray:
     )
 
 
-def _circumferential_sd(lobules: list[_Lobule], c: _Coords) -> np.ndarray:
+def _circumferential_sd(section: _CanalSection, lobules: list[_Lobule], c: _Coords) -> np.ndarray:
     """A sleeve lining the canal wall whose thickness swells lobule by lobule."""
     thickness = reduce(
         np.maximum,
         (lobule.radial_depth * np.sqrt(np.clip(1 - ((c.t - lobule.centre[2]) / lobule.semis[2]) ** 2, 0, 1)) for lobule in lobules),
     )
-    canal = _canal_sd(c)
+    canal = _canal_sd(section, c)
     return _intersection(canal, -(canal + thickness), _slab_sd(c.t, *_lobules_t(lobules)))
 
 
@@ -1320,12 +1356,12 @@ def _mass_layers(spine: _Spine, cord: _Cord, mass: _MassSpec) -> list[_Layer]:
 
         def sd(c: _Coords) -> np.ndarray:
             # Inside the bony canal, and clear of the cord except where the cord is compressed.
-            inside_canal = _intersection(_canal_sd(c), cord.clearance(c.t) - cord.sd(c))
+            inside_canal = _intersection(_canal_sd(spine.section, c), cord.clearance(c.t) - cord.sd(c))
             if direction is None:
-                return _intersection(_circumferential_sd(lobules, c), inside_canal)
+                return _intersection(_circumferential_sd(spine.section, lobules, c), inside_canal)
             return _intersection(_lobules_sd(lobules, c), inside_canal, cord.behind_centre_sd(c, direction))
 
-        bounds = _Bounds((-CANAL_SEMI_RL - 1, CANAL_SEMI_RL + 1), (-CANAL_SEMI_AP - 1, CANAL_ANTERIOR_WALL + 1), (t_low - 2, t_high + 2))
+        bounds = _canal_bounds(spine.section, (t_low - 2, t_high + 2), 1.0)
     if mass.rim is None:
         return [_Layer(mass.tissue, "mass", sd, bounds)]
     return [_Layer(mass.rim.tissue, "mass", sd, bounds, core=(mass.tissue, "mass", mass.rim.thickness_mm))]
@@ -1335,7 +1371,7 @@ def _expanded_rib_layers(spine: _Spine, expansion: _RibExpansionSpec | None) -> 
     if expansion is None:
         return []
     first, last = (_LEVEL_NAMES.index(level) for level in expansion.levels)
-    return [_expanded_rib_layer(v, expansion) for v in spine.vertebrae[first : last + 1] if v.shape.has_ribs]
+    return [_expanded_rib_layer(v, expansion, spine.section) for v in spine.vertebrae[first : last + 1] if v.shape.has_ribs]
 
 
 @dataclass(frozen=True)
@@ -1346,20 +1382,20 @@ class _Anatomy:
 
 
 def _anatomy(spec: _CaseSpec) -> _Anatomy:
-    spine = _Spine()
+    spine = _Spine(ADULT_SECTION.scaled(section_scale(spec.clinical.get("age"))))
     cord = _Cord(spine, spec.compression)
     canal_masses = [mass for mass in spec.masses if mass.position.kind != "paraspinal"]
     paraspinal_masses = [mass for mass in spec.masses if mass.position.kind == "paraspinal"]
     pairs = zip(spine.vertebrae, spine.vertebrae[1:])
     layers = [
         *_body_wall_layers(spine),
-        *_canal_wall_layers(),
+        *_canal_wall_layers(spine.section),
         *_element_layers(spine),
         *_expanded_rib_layers(spine, spec.rib_expansion),
-        *_canal_layers(),
+        *_canal_layers(spine.section),
         # The thoracic station's images stop at L2 and are left as they were built before the cauda
         # equina was modelled; a composed field reaching the lumbar spine shows it.
-        *([_cauda_equina_layer()] if spec.field_levels else []),
+        *([_cauda_equina_layer(spine.section)] if spec.field_levels else []),
         *(layer for mass in canal_masses for layer in _mass_layers(spine, cord, mass)),
         *_cord_layers(cord),
         *(layer for upper, lower in pairs for layer in _disc_layers(upper, lower)),
@@ -1614,7 +1650,7 @@ def _mass_roi(
     else:
         direction = mass.position.direction or _SIDES["posterior"]
         depth = _canal_mass_thickness(cord, lobules, direction, np.array([lobule.centre[2]]))[0]
-        radial = _wall_distance(direction) - depth / 2
+        radial = _wall_distance(spine.section, direction) - depth / 2
         lateral_half, t_half = mass.width_mm / 4, 0.5 * lobule.semis[2]
         if direction[0]:
             centre, half = (direction[0] * radial, 0.0, lobule.centre[2]), (depth / 2, lateral_half, t_half)
@@ -1635,7 +1671,7 @@ def _mass_roi(
 
 def _canal_mass_thickness(cord: _Cord, lobules: list[_Lobule], direction: tuple[float, float], t: np.ndarray) -> np.ndarray:
     """Thickness of an epidural mass from the canal wall at heights t."""
-    wall, radial_axis = _wall_distance(direction), 0 if direction[0] else 1
+    wall, radial_axis = _wall_distance(cord.canal_section, direction), 0 if direction[0] else 1
     inner = np.full_like(t, np.inf)
     for lobule in lobules:
         reach = np.sqrt(np.clip(1 - ((t - lobule.centre[2]) / lobule.semis[2]) ** 2, 0, None))
@@ -1805,12 +1841,30 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
 
 def body_scale(age: object) -> float:
     """The patient's size against the adult phantom, from age (data/body_size.json); 1 without an age."""
-    with open(BODY_SIZE_FILE, encoding="utf-8") as stream:
-        table = json.load(stream)
-    if not isinstance(age, (int, float)) or isinstance(age, bool):
+    table = _body_size_table()
+    if not _is_age(age):
         return 1.0
     ages, lengths = zip(*table["by_age"])
     return min(float(np.interp(age, ages, lengths)) / table["adult_mm"], 1.0)
+
+
+def section_scale(age: object) -> float:
+    """How much larger the canal's cross-section and the cord are against the body than the adult
+    phantom's, from age (data/body_size.json's cord_section); 1 for an adult or without an age. The
+    whole study is then scaled by `body_scale`, so the cord ends up its age's size."""
+    if not _is_age(age):
+        return 1.0
+    ages, factors = zip(*_body_size_table()["cord_section"]["by_age"])
+    return min(float(np.interp(age, ages, factors)), 1.0) / body_scale(age)
+
+
+def _is_age(age: object) -> bool:
+    return isinstance(age, (int, float)) and not isinstance(age, bool)
+
+
+def _body_size_table() -> dict:
+    with open(BODY_SIZE_FILE, encoding="utf-8") as stream:
+        return json.load(stream)
 
 
 # A child's study is the adult phantom scaled about the world origin: anatomy, field of view and
