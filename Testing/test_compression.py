@@ -296,8 +296,8 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     assert found["rl_ratio_percent"] == pytest.approx(40.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
     assert found["area_ratio_percent"] == pytest.approx(34.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
     # MSCC is still reported, and reads smaller than the RL ratio that shows the compression. It read
-    # 3.3 % on the adult-sized phantom; the two-year-old's cord (scaled by half) narrows to about
-    # 2.2 mm wide, less than SCT's 3 mm AP band, so the band's mean AP takes in the cord's curved
-    # sides and MSCC reads 27.6 % although the phantom's AP grows by 10 %.
+    # 3.3 % on the adult-sized phantom; the two-year-old's cord (0.63 of an adult's) narrows to about
+    # 3.1 mm wide, about SCT's 3 mm AP band, so the band's mean AP takes in the cord's curved sides
+    # and MSCC reads 15.2 % although the phantom's AP grows by 10 %.
     assert found["max_mscc_percent"] < found["rl_ratio_percent"]
     assert compression.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
