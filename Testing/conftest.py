@@ -1,10 +1,11 @@
 """Shared fixtures: a real headless MRML scene and the data shipped beside the project."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import slicer
-
+from browser import Browser, chromium_path
 from EMHAssistLib.inputs.scene import new_headless_scene
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -32,3 +33,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"{SHARED_DATA}: the project's shared data folder is missing")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium over the DevTools protocol, one per test module."""
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is missing (/usr/bin/chromium): `make test` installs it, or run apt-get install chromium")
+    with Browser() as opened:
+        yield opened

@@ -7,7 +7,6 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,13 +18,6 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 import vtk
-from browser import Browser, chromium_path
-from pydicom.sr.codedict import codes
-from pypdf import PdfReader
-from small_case import write_small_case
-from test_cli import corrupt, write_dicom_series
-from vtk.util import numpy_support
-
 from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.errors import InputError
@@ -37,10 +29,20 @@ from EMHAssistLib.measurement.geometry import Grid, Labelmap
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
 from EMHAssistLib.outputs.report import ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
-from EMHAssistLib.outputs.structured_report import dicom_evidence, evidence_from_files, structured_report, write_structured_report
+from EMHAssistLib.outputs.structured_report import (
+    dicom_evidence,
+    evidence_from_files,
+    structured_report,
+    write_structured_report,
+)
 from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
+from pydicom.sr.codedict import codes
+from pypdf import PdfReader
+from small_case import write_small_case
+from test_cli import corrupt, write_dicom_series
+from vtk.util import numpy_support
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
 CAVEAT_START = "Research and teaching use only"
@@ -156,7 +158,7 @@ def test_the_page_loads_nothing_from_anywhere(html_case):
         assert tag not in ("script", "link", "iframe", "object", "embed"), tag
         for name, value in attributes.items():
             if name in ("src", "href", "srcset", "data", "action", "poster"):
-                assert value.startswith("data:") or value.startswith("#"), (tag, name, value[:60])
+                assert value.startswith(("data:", "#")), (tag, name, value[:60])
     assert not re.search(r"url\(|@import", page.style)
     without_images = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
     assert not re.search(r"(?:https?|ftp):|//[a-z]", without_images, re.IGNORECASE)
@@ -232,14 +234,6 @@ def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case
 MM = 72 / 25.4  # PDF points per millimetre
 A4 = (210 * MM, 297 * MM)
 PRINT_MARGINS_MM = {"top": 13, "right": 12, "bottom": 17, "left": 12}  # the page's @page rule
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if chromium_path() is None:
-        pytest.fail("Debian's chromium is missing (/usr/bin/chromium): `make test` installs it, or run apt-get install chromium")
-    with Browser() as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")

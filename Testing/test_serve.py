@@ -7,11 +7,9 @@ and the reveal shows the verdict, the ranking and the mass overlay in the orange
 
 import json
 import time
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
-from browser import Browser, chromium_path, served
+from browser import Browser, served
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.teaching.cases import box_of_spec, build_study
 
@@ -90,14 +88,6 @@ def _drag_new_roi_down(browser: Browser) -> None:
         f"(window.trame.state.get('roi_edit') || {{}}).S < {before['S'] - 10}", 20, "the dragged box's centre lower in the panel"
     )
     assert moved
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if chromium_path() is None:
-        pytest.fail("Debian's chromium is missing (/usr/bin/chromium): `make test` installs it, or run apt-get install chromium")
-    with Browser() as opened:
-        yield opened
 
 
 def test_quiz_in_the_browser(browser):
