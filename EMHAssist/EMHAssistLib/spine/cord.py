@@ -3,7 +3,7 @@
 Slices are the image's own planes across the axis that runs closest to head-foot, as in the Spinal
 Cord Toolbox; each cross-section is corrected to the plane perpendicular to the centreline by
 projecting it along the centreline's tangent (the SCT "angle correction"), then measured on a
-0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid)
+0.2 mm resampling: area, AP diameter (mean AP extent over a 3 mm band through the centroid, narrower on a small cord)
 and RL diameter (the equivalent-ellipse axis), so a thin-sliced axial and a thick-sliced sagittal
 acquisition give comparable numbers.
 """
@@ -529,16 +529,22 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
     step = settings()["upsample_mm"]
     band = settings()["ap_band_mm"]
+    band_fraction = settings()["ap_band_max_fraction_of_rl"]
     results = np.full((len(centreline.slices), 3), np.nan)
     for n, index in enumerate(centreline.slices):
         right, anterior = centreline.frame(n)
         to_plane = np.array([[row_dir @ right, column_dir @ right], [row_dir @ anterior, column_dir @ anterior]])
-        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band)
+        results[n] = _cross_section(stack[index], pixel_mm, to_plane, step, band, band_fraction)
     return CordProfile(centreline, results[:, 0], results[:, 1], results[:, 2])
 
 
-def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray, step: float, band_mm: float) -> tuple[float, float, float]:
-    """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord."""
+def _cross_section(
+    plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray, step: float, band_mm: float, band_fraction: float
+) -> tuple[float, float, float]:
+    """(area, AP, RL) of one slice's soft mask, projected onto the plane perpendicular to the cord.
+
+    The AP band is at most `band_fraction` of the RL diameter: on a cord narrower than about twice
+    the band, a fixed band takes in its curved sides, so its mean AP falls with the cord's width."""
     present = plane > 1e-6
     rows, columns = (np.flatnonzero(present.any(axis=1 - axis)) for axis in (0, 1))
     lo = np.maximum([rows[0] - _CROSS_SECTION_MARGIN, columns[0] - _CROSS_SECTION_MARGIN], 0)
@@ -561,8 +567,9 @@ def _cross_section(plane: np.ndarray, pixel_mm: np.ndarray, to_plane: np.ndarray
     rl_axis = int(np.argmax(np.abs(eigenvectors[0])))  # the principal axis closest to right-left
     rl = 4.0 * np.sqrt(max(eigenvalues[rl_axis], 0.0))
     along_rl = (projected - centroid) @ eigenvectors[:, rl_axis]
-    in_band = np.abs(along_rl) <= band_mm / 2
-    ap = float(fine[in_band].sum()) * cell_area / band_mm
+    band = min(band_mm, band_fraction * rl)
+    in_band = np.abs(along_rl) <= band / 2
+    ap = float(fine[in_band].sum()) * cell_area / band
     return area, ap, float(rl)
 
 
