@@ -27,7 +27,7 @@ from .cord import (
     slice_points,
 )
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
-from .masses import MassSegment, cord_wall, position, rim_enhancement, segment_mass
+from .masses import MassSegment, body_marrow, cord_wall, position, rim_enhancement, segment_mass
 from .vertebrae import code_of, name_of
 
 
@@ -295,12 +295,14 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     if not sources:
         return None
     cord_region = [source.shape() for source in study.regions["cord"]]
-    past_cord = spine_past_cord(_level_points(study), cord.profile.centreline)
-    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord)
+    bodies = _level_points(study)
+    marrow = body_marrow(bodies)
+    past_cord = spine_past_cord(bodies, cord.profile.centreline)
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow)
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
     cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
-    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord)
+    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow)
 
 
 def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:

@@ -22,6 +22,7 @@ from ..measurement.geometry import Box, Grid, Labelmap, Shape, voxel_indices
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import SequenceImage, statistics
 from .cord import Centreline, sample_linear, sample_nearest
+from .levels import Vertebra
 
 _NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
 DISTANCE_EXACT_WITHIN_MM = 10.0  # the mass's distance map is read within a few mm of it (cord contact, rim)
@@ -93,6 +94,7 @@ def segment_mass(
     centreline: Centreline | None = None,
     cord_region: list[Shape] | None = None,
     spine_past_cord: np.ndarray | None = None,
+    marrow: list[Shape] | None = None,
 ) -> MassSegment:
     """The mass on `reference`'s grid: user segments as given, ROIs grown into like tissue.
 
@@ -102,6 +104,11 @@ def segment_mass(
     `spine_past_cord` (world points on the spine beyond the cord's ends, through the labelled bodies
     there) lets the mass grow as near them as near the centreline: below the conus the canal and
     the sacrum go on, bending away from the centreline's straight continuation.
+    `marrow` (samples of the vertebral bodies' marrow, `body_marrow`) is compared in the same way:
+    marrow lines the canal (bodies, pedicles, laminae, spinous processes), and when the mass is
+    bright on T1 (a subacute haematoma) it lies within the mass's window on every sequence: grown
+    without this comparison, the haematoma case's mass spread through the posterior elements into
+    all 23 sagittal T1 slices.
     """
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
@@ -112,7 +119,8 @@ def segment_mass(
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
     boxes = [source.shape() for source in sources]
-    return _grow(boxes, images, reference, cord_mask, centreline, cord_region or [], spine_past_cord)
+    rivals = [region for region in (cord_region, marrow) if region]
+    return _grow(boxes, images, reference, cord_mask, centreline, rivals, spine_past_cord)
 
 
 def _grow(
@@ -121,13 +129,13 @@ def _grow(
     reference: SequenceImage,
     cord_mask: np.ndarray | None,
     centreline: Centreline | None,
-    cord_region: list[Shape],
+    rivals: list[list[Shape]],
     spine_past_cord: np.ndarray | None = None,
 ) -> MassSegment:
     lo, hi = _search_bounds(boxes, reference.grid)
     crop_grid = reference.grid.block(lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
-    like = _like_the_seed(boxes, images, reference, crop_grid, crop, cord_region)
+    like = _like_the_seed(boxes, images, reference, crop_grid, crop, rivals)
     if cord_mask is not None:
         like &= cord_mask[crop] == 0
     if centreline is not None:
@@ -137,6 +145,14 @@ def _grow(
         seeds.ravel()[voxel_indices(crop_grid, box)] = True
     grown = _connected_to_seeds(like, seeds)
     return MassSegment(crop_grid, grown | seeds, given=False)
+
+
+def body_marrow(bodies: list[Vertebra]) -> list[Box]:
+    """A cube of `marrow_sample_mm` at each labelled body's centre: the marrow the mass is told
+    apart from, read where the user said a vertebral body is (a marrow ROI may be moved in the live
+    panel without redoing the levels, and the levels step reads the level points already)."""
+    half = np.full(3, settings()["marrow_sample_mm"] / 2)
+    return [Box(np.asarray(body.centre, dtype=float), np.eye(3), half) for body in bodies]
 
 
 def cord_wall(mass: MassSegment, sources: list[RegionSource], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
@@ -186,7 +202,7 @@ def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray
 
 
 def _like_the_seed(
-    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...], cord_region: list[Shape]
+    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...], rivals: list[list[Shape]]
 ) -> np.ndarray:
     """Voxels of the crop that lie within the seed's window on every sequence.
 
@@ -194,11 +210,13 @@ def _like_the_seed(
     where it enhances, and one sequence that tells them apart is enough (an average over the
     sequences let two agreeing ones outvote it and grew the mass into the cord). Voxels outside the
     window on the reference are ruled out first, straight from its own voxels; the other sequences
-    are sampled only where the seed's tissue could be. With a cord region, a voxel must also lie
-    nearer the mass than the cord (summed squared deviations, each in its own window's units).
+    are sampled only where the seed's tissue could be. A voxel must also lie nearer the mass than
+    each rival region (the cord, the bodies' marrow): summed squared deviations, each in its
+    own window's units.
     """
     windows = [_seed_window(image, boxes) for image in images]
-    cord_windows = [_seed_window(image, cord_region) if cord_region else None for image in images]
+    rival_windows = [[_seed_window(image, rival) for image in images] for rival in rivals]
+    rival_windows = [found for found in rival_windows if any(window is not None for window in found)]  # a rival outside every image says nothing
     reference_voxels = reference.voxels[crop]
     on_reference = next((n for n, image in enumerate(images) if image is reference), None)
     if on_reference is None:
@@ -209,16 +227,17 @@ def _like_the_seed(
     at = np.unravel_index(flat, crop_grid.shape)
     points = crop_grid.to_world(np.stack(at[::-1], axis=1).astype(float))
     agree = np.ones(flat.size, dtype=bool)
-    from_mass, from_cord = np.zeros(flat.size), np.zeros(flat.size)
-    for n, (image, window, cord_window) in enumerate(zip(images, windows, cord_windows)):
+    from_mass, from_rivals = np.zeros(flat.size), np.zeros((len(rival_windows), flat.size))
+    for n, (image, window) in enumerate(zip(images, windows)):
         values = reference_voxels[at].astype(np.float64) if n == on_reference else sample_nearest(image, points)
-        if cord_window is not None:
-            from_cord += _deviation(cord_window, values.copy()) ** 2
+        for r, rival_window in enumerate(rival_windows):
+            if rival_window[n] is not None:
+                from_rivals[r] += _deviation(rival_window[n], values.copy()) ** 2
         deviation = _deviation(window, values)
         agree &= deviation <= 1.0
         from_mass += deviation**2
-    if cord_region:
-        agree &= from_mass < from_cord
+    for from_rival in from_rivals:
+        agree &= from_mass < from_rival
     like = np.zeros(crop_grid.shape, dtype=bool)
     like.ravel()[flat] = agree
     return like
