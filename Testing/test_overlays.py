@@ -161,6 +161,25 @@ def test_a_mass_in_two_spans_gets_a_bracket_behind_each_part(live_scene, tmp_pat
     del app
 
 
+@pytest.mark.parametrize(("compressed_at", "gap_to", "labelled"), [("T7", 15.0, "T7"), ("T5", 15.0, "T5"), (None, 17.0, "T7"), ("T6", 11.0, "T5")])
+def test_the_differential_label_of_a_mass_in_two_spans_sits_at_the_compressed_part_else_the_largest(scene, compressed_at, gap_to, labelled):
+    # The two-span mask above, the upper (T5) part shortened for the case without compression so that
+    # the lower (T7) part is the larger, lengthened for a compression at T6, which no span holds.
+    mass = MASKS["mass_mask"]
+    points = mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float))
+    gap = (points[:, 2] > 5.0) & (points[:, 2] < gap_to)
+    split = mass.mask.copy()
+    split[tuple(np.argwhere(mass.mask)[gap].T)] = False
+    compression = {"from": compressed_at, "to": compressed_at, "max_mscc_percent": 30.0, "at": compressed_at} if compressed_at else None
+    report = dict(REPORT, levels=dict(REPORT["levels"], vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS, compression=compression))
+    _, overlays = draw(scene, report, mass_mask=Labelmap(mass.grid, split), cord_mask=MASKS["cord_mask"])
+    part = points[~gap & ((points[:, 2] >= gap_to) if labelled == "T5" else (points[:, 2] <= 5.0))]
+    anchor = np.array(overlays.differential.GetNthControlPointPositionWorld(0))
+    assert anchor[2] == pytest.approx(np.median(part[:, 2])), f"at the {labelled} part's median height"
+    style = STYLE["differential"]
+    assert anchor[1] == pytest.approx(max(part[:, 1].min() - style["clear_of_mass_mm"], np.median(part[:, 1]) - style["reach_from_mass_mm"]))
+
+
 def test_the_differential_label_sits_behind_the_mass_with_top_diagnoses_key_finding_and_caveat(scene):
     _, overlays = draw(scene)
     label = overlays.differential

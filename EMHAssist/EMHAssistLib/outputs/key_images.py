@@ -17,8 +17,7 @@ import slicer
 from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
-from ..spine.compression import level_span, stated_measures
-from ..spine.vertebrae import code_of
+from ..spine.compression import leading_span, level_span, span_of_points, stated_measures
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
 from .report_html import KeyImage
@@ -51,7 +50,7 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     focus = sites[0][1] if sites else focus_point(study, analysis)
     first_span = sites[0][0] if len(sites) > 1 else None
     plan = [
-        (main, "Sagittal", focus, _caption(analysis.report, "Sagittal", first_span)),
+        (main, "Sagittal", focus, _caption(analysis.report, "Sagittal", first_span, leading=True)),
         (main, "Axial", axial_level(analysis.report, focus), _caption(analysis.report, "Axial")),
     ]
     plan += [(main, "Sagittal", through, _caption(analysis.report, "Sagittal", span)) for span, through in sites[1:]]
@@ -82,32 +81,20 @@ def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
 
 def mass_sites(analysis: Analysis) -> list[tuple[dict, np.ndarray]]:
     """Each span of the grown mass with the bulk of its voxels on the levels' mid-sagittal plane.
-    A mass in several spans (EMH at the mid-thoracic spine and again at the sacrum) is split by
-    nearest vertebral body; the span holding the most compressed level comes first, else the
-    largest, then the others superior first. Empty without levels or a grown mass."""
+    A mass in several spans (EMH at the mid-thoracic spine and again at the sacrum) is split as its
+    overlays are (`compression.span_of_points`); the leading span comes first (the one the
+    differential label sits at, `compression.leading_span`), then the others superior first.
+    Empty without levels or a grown mass."""
     levels = analysis.report.get("levels") or {}
     mass, vertebrae = analysis.mass_mask, levels.get("vertebrae") or []
     if mass is None or not mass.mask.any() or not levels.get("mass") or not vertebrae:
         return []
     points = _voxels_world(mass)
     spans = levels["mass"].get("spans") or [levels["mass"]]
-    if len(spans) == 1:
-        return [(spans[0], _on_midline(np.median(points, axis=0), analysis.report))]
-    distances = np.stack([np.linalg.norm(points - np.asarray(vertebra["centre"], dtype=float), axis=1) for vertebra in vertebrae])
-    codes = np.array([vertebra["code"] for vertebra in vertebrae])[np.argmin(distances, axis=0)]
-    sites = []
-    for span in spans:
-        inside = points[(codes >= code_of(span["from"])) & (codes <= code_of(span["to"]))]
-        if len(inside):
-            sites.append((span, _on_midline(np.median(inside, axis=0), analysis.report), len(inside)))
-    worst = (levels.get("compression") or {}).get("at")
-
-    def compressed(span: dict) -> bool:
-        return worst is not None and code_of(span["from"]) <= code_of(worst) <= code_of(span["to"])
-
-    leading = max(range(len(sites)), key=lambda n: (compressed(sites[n][0]), sites[n][2]), default=None)
-    order = sorted(range(len(sites)), key=lambda n: n != leading)
-    return [sites[n][:2] for n in order]
+    owner = span_of_points(points, levels["mass"], vertebrae)
+    lead = leading_span(levels["mass"], levels.get("compression"), owner)
+    order = [lead] + [n for n in range(len(spans)) if n != lead and np.any(owner == n)]
+    return [(spans[n], _on_midline(np.median(points[owner == n], axis=0), analysis.report)) for n in order]
 
 
 def _voxels_world(mass) -> np.ndarray:
@@ -134,16 +121,19 @@ def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
     return through
 
 
-def _caption(report: dict, orientation: Orientation, span: dict | None = None) -> str:
-    """A main-sequence view's caption; `span`: the part of a mass in several spans the view shows."""
+def _caption(report: dict, orientation: Orientation, span: dict | None = None, leading: bool = False) -> str:
+    """A main-sequence view's caption; `span`: the part of a mass in several spans the view shows,
+    `leading` when it is the leading span's (mass_sites' first), where the differential is labelled."""
     compression = (report.get("levels") or {}).get("compression")
     if orientation == "Axial" and compression:
         stated = ", ".join(f"{name} {percent:.0f} %" for name, percent in stated_measures(compression))
         return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
     if orientation == "Axial":
         return "Axial slice through the mass."
-    if span:  # the leading diagnosis is labelled beside one part of the mass only
+    if span and not leading:  # the leading diagnosis is labelled beside the leading span's part only
         return f"Sagittal slice through the mass at {level_span(span)}: the mass and cord as found, the levels."
+    if span:
+        return f"Sagittal slice through the mass at {level_span(span)}: the mass and cord as found, the levels and the leading diagnosis."
     return "Sagittal slice through the mass: the mass and cord as found, the levels and the leading diagnosis."
 
 

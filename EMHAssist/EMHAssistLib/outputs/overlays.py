@@ -21,7 +21,7 @@ from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
 from ..measurement.geometry import Labelmap
-from ..spine.compression import level_span, span_of_points, summary_line
+from ..spine.compression import leading_span, level_span, span_of_points, summary_line
 from ..spine.vertebrae import code_of
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -81,7 +81,7 @@ def draw_overlays(
         segments=_segments_node(scene, study.name, {"mass": mass_mask, "cord": cord_mask}),
         levels=_levels_node(scene, study.name, levels),
         mass_extent=_mass_extent_nodes(scene, study.name, levels.get("mass"), mass, levels.get("vertebrae") or []),
-        differential=_differential_node(scene, study.name, report.get("differential"), mass),
+        differential=_differential_node(scene, study.name, report.get("differential"), mass.leading_part(levels) if mass is not None else None),
     )
     hierarchy = subject_hierarchy(scene)
     for role, nodes in overlays.by_role().items():
@@ -278,6 +278,15 @@ class _MassOutline:
             return [(extent, self)]
         owner = span_of_points(self.points, extent, vertebrae)
         return [(span, replace(self, points=self.points[owner == n])) for n, span in enumerate(spans) if np.any(owner == n)]
+
+    def leading_part(self, levels: dict) -> "_MassOutline":
+        """The mass's part in its leading span (`compression.leading_span`: the compressing part of a
+        mid-thoracic and sacral mass, not the bulk of both), the whole mass without mass levels."""
+        extent = levels.get("mass")
+        if not extent:
+            return self
+        owner = span_of_points(self.points, extent, levels.get("vertebrae") or [])
+        return replace(self, points=self.points[owner == leading_span(extent, levels.get("compression"), owner)])
 
     def extent_bracket(self, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
         """Top and bottom of a head-foot line just behind (posterior to) the mass."""

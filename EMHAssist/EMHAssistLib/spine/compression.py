@@ -412,6 +412,21 @@ def span_of_points(points_world: np.ndarray, extent: dict, vertebrae: list[dict]
     return np.argmin(away, axis=1)
 
 
+def leading_span(extent: dict, compression: dict | None, owner: np.ndarray) -> int:
+    """Index of the span of a mass's extent that its views and its differential label go to: the
+    span holding the most compressed level, else the one holding most of the mass. `owner`: the
+    span of each of the mass's points (`span_of_points`); a span holding none of them never leads."""
+    spans = extent.get("spans") or [extent]
+    worst = code_of(compression["at"]) if compression and compression.get("at") else None
+    held = np.bincount(owner, minlength=len(spans))
+
+    def rank(n: int) -> tuple[bool, bool, int]:
+        compressed = worst is not None and code_of(spans[n]["from"]) <= worst <= code_of(spans[n]["to"])
+        return bool(held[n]), compressed, int(held[n])
+
+    return max(range(len(spans)), key=rank)
+
+
 def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
     """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio.
 
