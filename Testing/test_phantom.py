@@ -10,6 +10,7 @@ import pytest
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.teaching import phantom
+from EMHAssistLib.teaching.phantom_parts import anatomy, spine_layout
 
 CASE = "mds_t5_t8"
 REGION_TISSUE = {"cord": "cord", "mass": "mass", "marrow": "vertebral_body", "muscle": "muscle", "disc": "disc"}
@@ -491,8 +492,8 @@ def test_unknown_case_is_an_input_error() -> None:
 def test_expanded_ribs_are_wide_and_filled_with_the_specs_tissue(tmp_path, monkeypatch, study: phantom.SyntheticStudy) -> None:
     write_case(tmp_path, monkeypatch, "ribs", {"rib_expansion": {"levels": ["T5", "T8"], "radius_mm": 7.0, "tissue": "mass"}})
     case = phantom.build_study("ribs")
-    spine = phantom._Spine()
-    head, tubercle, _ = (np.array(point) for point in phantom._rib_points(spine.by_name["T6"], 1))
+    spine = spine_layout.Spine()
+    head, tubercle, _ = (np.array(point) for point in anatomy.rib_points(spine.by_name["T6"], 1))
     axis = tubercle - head
     across = np.cross(axis, [1.0, 0.0, 0.0])
     x, u, t = (head + tubercle) / 2 + 5.0 * across / np.linalg.norm(across)  # beyond a normal rib's 3.5 mm
@@ -520,7 +521,7 @@ def whole_spine() -> phantom.SyntheticStudy:
 
 def canal_labels_at(study: phantom.SyntheticStudy, level: str, offset_mm: float = 0.0) -> list[str]:
     """Label names along the spine frame's u axis through the canal (u from -12 to +7 mm) at a level's height."""
-    spine = phantom._Spine()
+    spine = spine_layout.Spine()
     t = spine.by_name[level].centre_t + offset_mm
     u = np.arange(-12.0, 8.0, 0.5)
     y, z = spine.centre_line.to_world(u, np.full_like(u, t))
@@ -553,7 +554,7 @@ def test_lumbar_lordosis_and_sacral_tilt(whole_spine: phantom.SyntheticStudy) ->
 
 
 def test_sacral_segments_are_fused_by_thin_discs(whole_spine: phantom.SyntheticStudy) -> None:
-    spine = phantom._Spine()
+    spine = spine_layout.Spine()
     heights = {name: spine.by_name[name].shape.height for name in SACRAL}
     assert all(heights[upper] > heights[lower] for upper, lower in pairwise(SACRAL))  # narrowing
 
@@ -592,7 +593,7 @@ def test_masses_and_mass_boxes_at_both_sites(whole_spine: phantom.SyntheticStudy
         _, world = voxels_in_box(box, whole_spine.labels.shape, whole_spine.label_grid)
         assert len(world) >= 30 and np.all(labels_at(whole_spine, world) == label_id(whole_spine, "mass"))
     assert "mass" in canal_labels_at(whole_spine, "S1")  # epidural, in the sacral canal
-    spine = phantom._Spine()
+    spine = spine_layout.Spine()
     s2 = spine.by_name["S2"]
     in_front = s2.body_centre_u + s2.shape.depth / 2 + 8
     y, z = spine.centre_line.to_world(np.float64(in_front), np.float64(s2.centre_t))
@@ -659,7 +660,7 @@ def test_a_child_is_the_adult_phantom_scaled_by_age_with_a_cord_of_its_age(tmp_p
 def test_striated_marrow_runs_vertically_and_keeps_the_marrow_ratio(whole_spine: phantom.SyntheticStudy) -> None:
     """Seed 003's striated bodies: the T2 signal across a body (front to back) swings with the
     trabeculae, along the body (head to foot) it hardly does; the marrow box still reads the case's ratio."""
-    spine = phantom._Spine()
+    spine = spine_layout.Spine()
     t7 = spine.by_name["T7"]
     centre_line = spine.centre_line
 

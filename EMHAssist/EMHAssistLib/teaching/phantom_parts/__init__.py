@@ -1,0 +1,1 @@
+"""The parts of the teaching phantom, which `teaching.phantom` builds studies from."""
