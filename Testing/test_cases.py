@@ -105,6 +105,16 @@ def test_analysis_reports_the_specs_levels(analysed, name: str) -> None:
     assert (compression["from"], compression["to"]) == tuple(spec(name)["compression"]["levels"])
 
 
+# The report names an epidural mass's side of the cord; left or right of it is "lateral".
+REPORTED_POSITION = {"left_epidural": "lateral_epidural", "right_epidural": "lateral_epidural"}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_analysis_reports_where_the_first_mass_lies(analysed, name: str) -> None:
+    drawn = spec(name)["masses"][0]["position"]
+    assert analysed[name]["morphology"]["mass_position"] == REPORTED_POSITION.get(drawn, drawn)
+
+
 def test_thalassaemia_major_shows_its_sacral_masses(analysed) -> None:
     """One volume per sequence from T1 to S5, level points at every body in it, and the mass found
     at the sacrum as a span apart from the mid-thoracic one."""

@@ -354,8 +354,9 @@ def nearest_centreline_index(points: np.ndarray, centreline: Centreline) -> np.n
 
 
 def position(mass: MassSegment, centreline: Centreline) -> str:
-    """Where the mass lies around the cord: the epidural side if much of it is in the canal, else the
-    paraspinal side. Judged on the mass alongside the tracked cord: a part beyond its ends (a sacral
+    """Where the mass lies around the cord: the epidural side if much of it is in the canal (a mass
+    neither behind nor in front of the cord but to one side of it is lateral; one on both sides as well
+    as in front and behind is circumferential), else the paraspinal side. Judged on the mass alongside the tracked cord: a part beyond its ends (a sacral
     mass below the conus) has no cord to lie around, and measured from the cord's end it read as
     much of a mass all round the canal (thalassaemia major, mid-thoracic and sacral: 89 % of the mass
     below the conus, "circumferential" for a posterior epidural thoracic mass)."""
@@ -368,17 +369,21 @@ def position(mass: MassSegment, centreline: Centreline) -> str:
     rights, anteriors = (np.array([frame[axis] for frame in centreline.frames]) for axis in (0, 1))
     right = np.einsum("ij,ij->i", rights[nearest], offsets)
     anterior = np.einsum("ij,ij->i", anteriors[nearest], offsets)
-    in_canal = np.hypot(right, anterior) <= load("levels")["morphology"]["canal_radius_mm"]
-    if in_canal.mean() >= load("levels")["morphology"]["epidural_fraction"]:
+    settings = load("levels")["morphology"]
+    in_canal = np.hypot(right, anterior) <= settings["canal_radius_mm"]
+    one_side = settings["one_side_fraction"]
+    if in_canal.mean() >= settings["epidural_fraction"]:
         behind = np.mean(anterior[in_canal] < 0)
-        if 0.25 < behind < 0.75:
-            return "circumferential_epidural"
-        return "posterior_epidural" if behind >= 0.75 else "anterior_epidural"
-    outside = right[~in_canal]
-    right_share = np.mean(outside > 0)
-    if 0.25 < right_share < 0.75:
+        if behind >= one_side:
+            return "posterior_epidural"
+        if behind <= 1 - one_side:
+            return "anterior_epidural"
+        right_share = np.mean(right[in_canal] > 0)
+        return "circumferential_epidural" if 1 - one_side < right_share < one_side else "lateral_epidural"
+    right_share = np.mean(right[~in_canal] > 0)
+    if 1 - one_side < right_share < one_side:
         return "paraspinal_bilateral"
-    return "paraspinal_right" if right_share >= 0.75 else "paraspinal_left"
+    return "paraspinal_right" if right_share >= one_side else "paraspinal_left"
 
 
 def _beyond_cord_ends(points: np.ndarray, nearest: np.ndarray, centreline: Centreline) -> np.ndarray:
