@@ -300,7 +300,6 @@ def test_a_mass_bright_on_t1_does_not_grow_into_the_posterior_elements(scene):
     assert (outcome.levels["mass"]["from"], outcome.levels["mass"]["to"]) == ("T6", "T9")
 
 
-
 def test_a_mass_grows_through_its_seeded_component_and_not_into_an_unseeded_one(scene):
     # The sickle cell case's ROI lies in the left epidural mass; the left paraspinal mass of the
     # same site is a separate component of the label map (1,981 of its 2,428 mm3 of mass) that no
@@ -320,6 +319,7 @@ def test_a_mass_grows_through_its_seeded_component_and_not_into_an_unseeded_one(
     unseeded = (components > 0) & ~seeded
     assert unseeded.sum() > seeded.sum() and not np.any(grown & unseeded)
     assert 2 * np.sum(grown & seeded) / (grown.sum() + seeded.sum()) > 0.8
+
 
 # Seed 001, case 2 (sickle cell anaemia), the built-in case: a left extradural mass D4-D6 narrows
 # the cord from the side at D5. The phantom takes 40 % of the cord's RL diameter at the middle of
