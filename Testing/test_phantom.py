@@ -684,3 +684,9 @@ def test_every_box_of_the_whole_spine_case_lies_in_its_tissue(whole_spine: phant
                 _, world = voxels_in_box(box, sequence.image.shape, sequence.ijk_to_ras)
                 assert len(world) >= 30, (region, sequence.role)
                 assert np.all(labels_at(whole_spine, world) == label_id(whole_spine, REGION_TISSUE[region])), (region, sequence.role)
+
+
+@pytest.mark.parametrize("name", ["mds_t5_t8", "sickle_cell_d4_d6"])
+def test_case_rois_are_the_studys_without_rendering_it(name: str) -> None:
+    """The quiz rebuilds a reopened case's reference boxes from case_rois; they must be build_study's own."""
+    assert phantom.case_rois(name) == phantom.build_study(name).rois

@@ -6,11 +6,11 @@ import slicer
 from ..inputs.nodes import set_roi_box, set_volume_geometry
 from ..inputs.study import RegionSource, Study
 from ..measurement.geometry import Box
-from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names
+from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names, case_rois
 
 DEFAULT_CASE = "mds_t5_t8"
 
-__all__ = ["DEFAULT_CASE", "CaseInfo", "box_of_spec", "build_study", "case_info", "case_names", "study_into_scene"]
+__all__ = ["DEFAULT_CASE", "CaseInfo", "box_of_spec", "build_study", "case_info", "case_names", "case_rois", "study_into_scene"]
 
 
 def study_into_scene(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> Study:

@@ -347,9 +347,9 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
     """
     if shape_scale <= 0:
         raise InputError("shape_scale", "must be positive")
-    spec = read_case(_case_path(name), name, PROTOCOLS, LABEL_GRID_ROLE)
+    spec = _read_case(name)
     signal = signal_table(spec.signal, str(CASES_DIR / f"{name}.json"))
-    anatomy = build_anatomy(spec, ADULT_SECTION.scaled(section_scale(spec.clinical.get("age"))))
+    anatomy = _case_anatomy(spec)
     degrees = spec.oblique_degrees if oblique_degrees is None else oblique_degrees
     rotation = rotation_about(OBLIQUE_AXES[spec.oblique_axis], degrees)
     centre = np.array([0.0, STUDY_CENTRE_Y, 0.0])
@@ -384,7 +384,7 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
         labels=labels,
         label_names=dict(LABEL_NAMES),
         label_grid=_scaled_matrix(label_grid.ijk_to_ras, scale),
-        rois={region: [_scaled_box(box, scale) for box in boxes] for region, boxes in _rois(anatomy, spec).items()},
+        rois=_scaled_rois(anatomy, spec),
         level_centres={
             name: _scaled_point(centre, scale) for name, centre in _level_centres(anatomy.spine, label_grid, spec.field_levels or THORACIC_STATION).items()
         },
@@ -393,6 +393,25 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
         compression_levels=spec.compression.levels if spec.compression else None,
         clinical=dict(spec.clinical),
     )
+
+
+def case_rois(name: str) -> dict[str, list[BoxSpec]]:
+    """The reference ROIs of the case `name`, as `build_study(name).rois`, without rendering its images."""
+    spec = _read_case(name)
+    return _scaled_rois(_case_anatomy(spec), spec)
+
+
+def _read_case(name: str) -> CaseSpec:
+    return read_case(_case_path(name), name, PROTOCOLS, LABEL_GRID_ROLE)
+
+
+def _case_anatomy(spec: CaseSpec) -> Anatomy:
+    return build_anatomy(spec, ADULT_SECTION.scaled(section_scale(spec.clinical.get("age"))))
+
+
+def _scaled_rois(anatomy: Anatomy, spec: CaseSpec) -> dict[str, list[BoxSpec]]:
+    scale = body_scale(spec.clinical.get("age"))
+    return {region: [_scaled_box(box, scale) for box in boxes] for region, boxes in _rois(anatomy, spec).items()}
 
 
 def body_scale(age: object) -> float:

@@ -27,7 +27,7 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
 from ..measurement.geometry import Box
-from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, study_into_scene
+from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
 REFERENCE_ATTRIBUTE = "EMHAssist.quiz.reference"
@@ -232,7 +232,7 @@ class Quiz:
     def _place_reference_rois(self) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
         if self._reference_boxes is None:
             self._reference_boxes = {
-                region: [box_of_spec(spec) for spec in specs] for region, specs in build_study(self.info.name).rois.items()
+                region: [box_of_spec(spec) for spec in specs] for region, specs in case_rois(self.info.name).items()
             }
         for region, boxes in self._reference_boxes.items():
             for box in boxes:
