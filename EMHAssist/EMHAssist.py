@@ -958,32 +958,41 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Test passed")
 
     def test_EMHAssistSegmentStatistics(self):
-        """The Segment Statistics plugin gives EMHAssist's ratios for segments named like regions."""
+        """Segment Statistics with the EMHAssist ratios plugin enabled gives EMHAssist's ratios for segments
+        named like regions, and Slicer's own plugins still compute their statistics."""
         import SegmentStatistics
         from EMHAssistLib.teaching.cases import DEFAULT_CASE
-        from EMHAssistLib.measurement.geometry import voxel_indices
-        from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_segment_mask
-        from EMHAssistLib.outputs.segment_statistics import segment_ratios
-        import numpy as np
+        from EMHAssistLib.inputs.nodes import box_of_roi
+        from EMHAssistLib.outputs.segment_statistics import region_segmentation, segment_ratios
 
         self.delayDisplay("Segment Statistics with the EMHAssist ratios plugin")
         registerSegmentStatisticsPlugin()
         study = study_into_scene(build_study(DEFAULT_CASE), slicer.mrmlScene)
         volume = study.sequences["T2"]
-        grid = grid_of_volume(volume)
-        segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
-        for region in ("mass", "cord"):
-            mask = np.zeros(grid.shape, bool)
-            mask.ravel()[voxel_indices(grid, box_of_roi(study.regions[region][0].node))] = True
-            set_segment_mask(segmentation, segmentation.GetSegmentation().AddEmptySegment(region, region), mask, grid)
+        boxes = {region: box_of_roi(study.regions[region][0].node) for region in ("mass", "cord")}
+        segmentation = region_segmentation(slicer.mrmlScene, volume, boxes)
         logic = SegmentStatistics.SegmentStatisticsLogic()
         parameters = logic.getParameterNode()
         parameters.SetParameter("Segmentation", segmentation.GetID())
         parameters.SetParameter("ScalarVolume", volume.GetID())
         parameters.SetParameter("EMHAssistRatiosPlugin.enabled", "True")
         logic.computeStatistics()
-        measured = logic.getStatistics()["mass", "EMHAssistRatiosPlugin.mass/cord"]
+        statistics = logic.getStatistics()
+        measured = statistics["mass", "EMHAssistRatiosPlugin.mass/cord"]
         self.assertAlmostEqual(measured, segment_ratios(segmentation, "mass", volume)["mass/cord"])
+        for segment in ("mass", "cord"):
+            self.assertGreater(statistics[segment, "ScalarVolumeSegmentStatisticsPlugin.voxel_count"], 0)
+        table = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", "Segment statistics")
+        logic.exportToTable(table)
+        self.assertEqual(table.GetNumberOfRows(), 2)
+
+        self.delayDisplay("Slicer's own Segment Statistics module still computes")
+        slicer.util.selectModule("SegmentStatistics")
+        ownLogic = slicer.util.getModuleLogic("SegmentStatistics")
+        ownLogic.getParameterNode().SetParameter("Segmentation", segmentation.GetID())
+        ownLogic.getParameterNode().SetParameter("ScalarVolume", volume.GetID())
+        ownLogic.computeStatistics()
+        self.assertGreater(ownLogic.getStatistics()["mass", "LabelmapSegmentStatisticsPlugin.volume_mm3"], 0)
         self.delayDisplay("Test passed")
 
     def test_EMHAssistQuiz(self):
