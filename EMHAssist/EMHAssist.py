@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 import typing
@@ -52,6 +53,11 @@ from EMHAssistLib.frontends.panel import (
     read_report_node,
     reveal_text,
     save_results,
+    SR_AVAILABLE,
+    SR_UNAVAILABLE,
+    installed_versions,
+    sr_export_packages,
+    sr_export_plan,
 )
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
@@ -62,8 +68,6 @@ from EMHAssistLib.teaching.quiz import Quiz, Reveal
 RESULTS_TABLE_NAME = "EMHAssist results"
 REPORT_NODE_NAME = "EMHAssist report"
 SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
-# As pinned in requirements.txt (a test keeps the two equal): the DICOM SR is tested with this release.
-HIGHDICOM_REQUIREMENT = "highdicom==0.28.2"
 REGION_ROW_WIDGETS = ("SourceSelector", "PlaceButton", "StatusLabel")
 
 
@@ -286,6 +290,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportHtmlButton.connect("clicked(bool)", self.onExportHtmlButton)
         self.ui.exportSrButton.connect("clicked(bool)", self.onExportSrButton)
         self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
+        self._offerStructuredReport()
         self.ui.openQuizButton.connect("clicked(bool)", self.onOpenQuizButton)
         self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
 
@@ -592,9 +597,18 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onExportSrButton(self) -> None:
         path = self._exportPath(_("Save the report as a DICOM Structured Report"), ".sr.dcm", _("DICOM (*.dcm)"))
-        if path and self.logic.ensureHighdicom():
+        if path:
+            # Installing highdicom can fail too (no network, pip refusing the constraints): shown, never lost.
             with slicer.util.tryWithErrorDisplay(_("Failed to save the DICOM Structured Report."), waitCursor=True):
-                self.logic.writeStructuredReport(self._parameterNode, path)
+                if self.logic.ensureHighdicom():
+                    self.logic.writeStructuredReport(self._parameterNode, path)
+
+    def _offerStructuredReport(self) -> None:
+        """Where this Slicer's packages rule highdicom out, the SR button says why and JSON/HTML remain."""
+        plan = sr_export_plan(installed_versions(sr_export_packages()))
+        self.ui.exportSrButton.enabled = plan.action != SR_UNAVAILABLE
+        if plan.action == SR_UNAVAILABLE:
+            self.ui.exportSrButton.toolTip = plan.message
 
     def onScreenshotButton(self) -> None:
         path = self._exportPath(_("Save a screenshot of the views"), ".png", _("PNG image (*.png)"))
@@ -695,14 +709,25 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
 
     def ensureHighdicom(self) -> bool:
-        """highdicom writes the DICOM SR; Slicer's Python does not ship it, so it is installed on request."""
+        """highdicom writes the DICOM SR. Slicer does not ship it: where Slicer's own packages allow it
+        (sr_export_plan) it is installed on request, Slicer's packages held at their versions."""
+        plan = sr_export_plan(installed_versions(sr_export_packages()))
+        if plan.action == SR_AVAILABLE:
+            return True
+        if plan.action == SR_UNAVAILABLE:
+            slicer.util.errorDisplay(plan.message)
+            return False
+        if not slicer.util.confirmOkCancelDisplay(plan.message):
+            return False
+        constraints = Path(slicer.app.temporaryPath) / "EMHAssist-pip-constraints.txt"
+        constraints.write_text(plan.constraints, encoding="utf-8")
+        slicer.util.pip_install([plan.requirement, "-c", str(constraints)])
+        importlib.invalidate_caches()
         try:
             import highdicom  # noqa: F401
         except ImportError:
-            question = _("Saving a DICOM Structured Report needs the Python package highdicom. Install it now?")
-            if not slicer.util.confirmOkCancelDisplay(question):
-                return False
-            slicer.util.pip_install(HIGHDICOM_REQUIREMENT)
+            slicer.util.infoDisplay(_("highdicom is installed. Restart Slicer, then save the DICOM Structured Report again."))
+            return False
         return True
 
     def writeStructuredReport(self, parameterNode: EMHAssistParameterNode, path: Path) -> None:

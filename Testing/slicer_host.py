@@ -117,3 +117,18 @@ def host_python(tag: str) -> Iterator[types.SimpleNamespace]:
                 setattr(slicer, name, saved_attributes[name])
             elif hasattr(slicer, name):
                 delattr(slicer, name)
+
+
+def host_packages(tag: str) -> dict[str, str]:
+    """The versions of the Python packages release `tag` ships, as the host folder's README tables them
+    ("python", "numpy", "pydicom"; read from each tag's SuperBuild/External_python*.cmake)."""
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in (HOST / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("|") and not line.startswith("|---")
+    ]
+    header = [cell.lower() for cell in rows[0]]
+    for row in rows[1:]:
+        if row[0] == tag:
+            return {name: value for name, value in zip(header, row) if name not in ("tag", "released")}
+    raise KeyError(f"{HOST / 'README.md'}: no package row for {tag}")

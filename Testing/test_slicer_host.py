@@ -7,9 +7,10 @@ Slicer-side code makes into them must match the host's signature.
 """
 
 import pytest
-from slicer_host import host_python, releases
+from slicer_host import host_packages, host_python, releases
 from small_case import VALUES, roi_box, small_study
 
+from EMHAssistLib.frontends.panel import SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE, sr_export_plan, version_tuple
 from EMHAssistLib.outputs.segment_statistics import ratio_keys, region_segmentation
 
 RELEASES = releases()
@@ -105,3 +106,28 @@ def test_our_plugin_implements_what_the_base_class_documents(tag):
             info = plugin.getMeasurementInfo(key)
             assert {"name", "title", "description", "units", "DICOM.QuantityCode", "DICOM.UnitsCode"} <= info.keys(), key
         assert plugin.getMeasurementInfo("volume_mm3") is None
+
+
+# --- DICOM SR export against each release's packages --------------------------------------------
+
+
+def test_the_host_package_lists_are_read():
+    assert host_packages("v5.10.0") == {"python": "3.12.10", "numpy": "2.0.2", "pydicom": "2.4.4"}
+    assert host_packages("v5.12.3")["pydicom"] == "3.0.2"
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_sr_export_never_replaces_a_package_slicer_ships(tag):
+    """5.10 pins pydicom 2.4.4, which highdicom 0.28.2 cannot use: SR export is unavailable there, saying
+    why; 5.12's pydicom 3.0.2 suits it: installed on request, with Slicer's versions as pip constraints."""
+    packages = host_packages(tag)
+    plan = sr_export_plan(packages)
+    if version_tuple(packages["pydicom"]) < (3, 0, 1):
+        assert plan.action == SR_UNAVAILABLE
+        assert f"pydicom {packages['pydicom']} (needs 3.0.1 or later)" in plan.message
+        assert "JSON or HTML" in plan.message and not plan.requirement
+    else:
+        assert plan.action == SR_INSTALL
+        assert plan.requirement == "highdicom==0.28.2"
+        assert plan.constraints.splitlines() == [f"pydicom=={packages['pydicom']}", f"numpy=={packages['numpy']}"]
+    assert sr_export_plan(packages | {"highdicom": "0.28.2"}).action == SR_AVAILABLE

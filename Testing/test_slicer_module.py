@@ -482,6 +482,14 @@ def test_a_loaded_scene_brings_its_quiz_back_into_the_panel(module_tree):
 
 
 def test_the_panels_highdicom_requirement_is_the_pinned_one():
-    """The panel installs highdicom into Slicer on request: the same release the DICOM SR is tested with."""
+    """The panel installs highdicom into Slicer on request: the release the DICOM SR is tested with,
+    and the minimum versions it states are the ones that release's Requires-Dist asks for."""
+    import importlib.metadata
+
+    from EMHAssistLib.knowledge import load
+
+    spec = load("panel")["sr_export"]
     pinned = [line.strip() for line in (MODULE_DIR.parent / "requirements.txt").read_text().splitlines() if line.startswith("highdicom")]
-    assert pinned == [re.search(r'HIGHDICOM_REQUIREMENT = "([^"]+)"', MODULE_FILE.read_text(encoding="utf-8")).group(1)]
+    assert pinned == [f"{spec['package']}=={spec['version']}"] == [f"highdicom=={importlib.metadata.version('highdicom')}"]
+    requires = {re.match(r"[\w-]+", line).group(0): line for line in importlib.metadata.requires("highdicom") if "extra ==" not in line}
+    assert {name: f"{name}>={minimum}" for name, minimum in spec["needs"].items()} == {name: requires[name] for name in spec["needs"]}

@@ -5,6 +5,8 @@ and is tested there. Results live in nodes the parameter node references (the re
 report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brings them all back.
 """
 
+import importlib.metadata
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -186,3 +188,77 @@ def reveal_text(reveal: Reveal, title: str) -> str:
     lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
     lines += [f"- {ratio.key}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
     return "\n".join(lines)
+
+
+# --- DICOM SR export inside Slicer ----------------------------------------------------------------
+SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE = "available", "install on request", "unavailable"
+
+
+@dataclass(frozen=True)
+class SrExportPlan:
+    """How the Export menu offers the DICOM SR on one Slicer: `message` is the install prompt or the
+    reason it is unavailable; `requirement` and `constraints` (pip's constraints-file text holding
+    Slicer's own packages at their versions) are set when the package is to be installed on request."""
+
+    action: str
+    message: str
+    requirement: str = ""
+    constraints: str = ""
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The numeric release part of a version ("2.4.4" -> (2, 4, 4), "3.0.2rc1" -> (3, 0, 2))."""
+    parts = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def sr_export_plan(installed: dict[str, str]) -> SrExportPlan:
+    """What the Export menu does about the DICOM SR, given the versions of the packages Slicer's Python
+    has (`installed_versions`): available when highdicom is there; install on request when every
+    package highdicom needs is already at a version it accepts; otherwise unavailable, saying why.
+    Installing never replaces a package Slicer ships: pip gets Slicer's versions as constraints."""
+    spec = load("panel")["sr_export"]
+    package, version = spec["package"], spec["version"]
+    if package in installed:
+        return SrExportPlan(SR_AVAILABLE, f"{package} {installed[package]} is installed")
+    too_old = [
+        f"{name} {installed[name]} (needs {minimum} or later)"
+        for name, minimum in spec["needs"].items()
+        if name in installed and version_tuple(installed[name]) < version_tuple(minimum)
+    ]
+    if too_old:
+        return SrExportPlan(
+            SR_UNAVAILABLE,
+            f"DICOM SR export needs {package} {version}, which needs a newer package than this Slicer ships: "
+            f"{', '.join(too_old)}; replacing it could break Slicer's own modules. Export JSON or HTML instead.",
+        )
+    constraints = "".join(f"{name}=={installed[name]}\n" for name in spec["needs"] if name in installed)
+    return SrExportPlan(
+        SR_INSTALL,
+        f"Saving a DICOM Structured Report needs the Python package {package} {version}, which Slicer does not ship. "
+        f"Install it now? Slicer's own packages are kept as they are ({', '.join(constraints.split()) or 'none affected'}).",
+        requirement=f"{package}=={version}",
+        constraints=constraints,
+    )
+
+
+def installed_versions(names: list[str]) -> dict[str, str]:
+    """The version of each named package this Python has; absent packages are left out."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def sr_export_packages() -> list[str]:
+    """The packages whose versions decide the SR export plan."""
+    spec = load("panel")["sr_export"]
+    return [spec["package"], *spec["needs"]]
