@@ -407,8 +407,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.logic.fillSequenceRoles(self._parameterNode)
 
     def onPlaceRegion(self, region: str) -> None:
-        """Start placing a new ROI for the region: click and drag in a slice view, or click for a
-        default-sized box at the click. In an open quiz the ROI is the learner's, kept out of the
+        """Start placing a new ROI for the region as Slicer places ROIs: two clicks at opposite corners in a
+        slice view (two clicks on one spot give the region's default-sized box there). In an open quiz the ROI is the learner's, kept out of the
         results until the reveal."""
         quiz = self.logic.quiz
         inQuiz = quiz is not None and not quiz.revealed

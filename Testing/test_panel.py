@@ -179,16 +179,49 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
     del app
 
 
-def test_a_clicked_roi_gets_its_regions_default_size_and_a_drawn_one_keeps_its_own(scene):
-    clicked = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "mass")
-    clicked.SetCenter(10.0, 20.0, 30.0)
-    clicked.SetSize(0.0, 0.0, 0.0)
-    assert give_default_size(clicked, "mass")
+def placed_roi(scene, region: str, *clicks):
+    """An ROI placed as Slicer's markups placement does, one control point per click, with the panel's
+    handler on PointPositionDefinedEvent."""
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", region)
+    roi.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region))
+    for click in clicks:
+        roi.AddControlPoint(*click)
+    return roi
+
+
+def test_an_roi_placed_by_two_corner_clicks_keeps_the_box_slicer_places(scene):
+    """A box ROI takes two clicks (its two control points): the first click leaves it alone (resizing it
+    there ended the placement and refused the second click), the second gives Slicer's box."""
+    drawn = placed_roi(scene, "mass", (10.0, 20.0, 30.0), (20.0, 26.0, 30.0))
+    assert drawn.GetControlPointPlacementComplete()
+    assert list(drawn.GetCenter()) == [15.0, 23.0, 30.0]
+    assert drawn.GetSize()[0] == 10.0 and drawn.GetSize()[1] == 6.0 and drawn.GetSize()[2] > 0  # Slicer sets the depth
+    half = placed_roi(scene, "mass", (10.0, 20.0, 30.0))
+    assert not half.GetControlPointPlacementComplete() and list(half.GetSize()) == [0.0, 0.0, 0.0]
+
+
+def test_two_clicks_on_one_spot_give_the_regions_default_size_there(scene):
+    clicked = placed_roi(scene, "mass", (10.0, 20.0, 30.0), (10.0, 20.0, 30.0))
     assert list(clicked.GetSize()) == [12.0, 12.0, 20.0] and list(clicked.GetCenter()) == [10.0, 20.0, 30.0]
     drawn = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "disc")
     drawn.SetSize(20.0, 8.0, 4.0)
     assert not give_default_size(drawn, "disc")
     assert list(drawn.GetSize()) == [20.0, 8.0, 4.0]
+
+
+def test_drawing_the_overlays_leaves_the_users_placement_target_alone(scene, synthetic):
+    """Slicer's Markups logic makes each markups node added outside a batch the active place node; the
+    overlays' point lists and lines must not take the user's next click."""
+    study = study_into_scene(synthetic, scene)
+    selection = scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+    target = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "your mass")
+    assert selection.GetActivePlaceNodeID() == target.GetID()  # as Slicer's Markups logic does on add
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
+    report = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
+    overlays = save_results(scene, LiveAnalysis().update(study).analysis, study, table, report)
+    assert any(node.IsA("vtkMRMLMarkupsNode") for node in overlays.nodes())
+    assert selection.GetActivePlaceNodeID() == target.GetID()
+    assert selection.GetActivePlaceNodeClassName() == "vtkMRMLMarkupsROINode"
 
 
 def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, synthetic):

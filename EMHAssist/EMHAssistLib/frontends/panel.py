@@ -8,6 +8,8 @@ report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brin
 import importlib.metadata
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import slicer
@@ -89,10 +91,33 @@ def save_results(
     table: slicer.vtkMRMLTableNode,
     report_node: slicer.vtkMRMLTextNode,
 ) -> OverlayNodes:
-    """Table, report node and overlays for one analysis, replacing those of the last run."""
+    """Table, report node and overlays for one analysis, replacing those of the last run. The user's
+    placement target stays as it was (see keeping_place_target)."""
     write_results_table(analysis.report, table)
     write_report_node(analysis.report, report_node)
-    return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    with keeping_place_target(scene):
+        return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+
+
+SELECTION_NODE_ID = "vtkMRMLSelectionNodeSingleton"  # the application's selection node
+
+
+@contextmanager
+def keeping_place_target(scene: slicer.vtkMRMLScene) -> Iterator[None]:
+    """Slicer's Markups logic makes every markups node added outside a batch the active place node:
+    the overlays' point lists and lines would become the target of the user's next click, even
+    half-way through placing an ROI. The selection node's active place node is put back afterwards."""
+    selection = scene.GetNodeByID(SELECTION_NODE_ID)
+    if selection is None:
+        yield
+        return
+    class_name, node_id = selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()
+    try:
+        yield
+    finally:
+        if (selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()) != (class_name, node_id):
+            selection.SetReferenceActivePlaceNodeClassName(class_name)
+            selection.SetActivePlaceNodeID(node_id)
 
 
 def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLMarkupsFiducialNode:
@@ -107,12 +132,18 @@ def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.v
 
 
 def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
-    """Give an ROI placed by a single click (no size yet) its region's default size; True if it did.
-
-    An ROI drawn by click and drag keeps the size drawn."""
-    if min(roi.GetSize()) > 0:
+    """Once Slicer has placed the ROI, give every axis left without extent its region's default size;
+    True if it did. Slicer places a box ROI with two clicks at opposite corners (its two control
+    points) and sets the depth itself; until the second click the box has no size and is left alone,
+    since resizing it then would end the placement after one click. Two clicks on one spot leave a
+    box without extent, which takes the default size there."""
+    if not roi.GetControlPointPlacementComplete():
         return False
-    roi.SetSize(*load("panel")["default_roi_size_mm"][region])
+    size = list(roi.GetSize())
+    default = load("panel")["default_roi_size_mm"][region]
+    if min(size) > 0:
+        return False
+    roi.SetSize(*[extent if extent > 0 else fallback for extent, fallback in zip(size, default)])
     return True
 
 
