@@ -47,6 +47,8 @@ from EMHAssistLib.frontends.panel import (
     events_to_observe,
     find_levels,
     give_default_size,
+    observations,
+    refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
     quiz_case_name,
@@ -342,6 +344,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def setParameterNode(self, inputParameterNode: EMHAssistParameterNode | None) -> None:
         """Set and observe the parameter node, so the GUI follows every change to it."""
+        if self._parameterNode and inputParameterNode and self._parameterNode.parameterNode is inputParameterNode.parameterNode:
+            # Already connected. Slicer 5.10's disconnectGui leaves connectGui's observer on the node
+            # (5.12 removes it), so reconnecting at every enter() would pile observers up there.
+            return
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
@@ -368,12 +374,17 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # --- Live updates --------------------------------------------------------------------------
 
     def _observeInputs(self) -> None:
-        """Observe every selected input, so that moving or editing it schedules an update."""
-        self._removeInputObservers()
-        for node, events in self.logic.inputEvents(self._parameterNode):
-            for event in events:
+        """Observe every selected input, so that moving or editing it schedules an update. Only the
+        observations that changed are added or removed, each (node, event) once even when one node
+        feeds two inputs."""
+        wanted = observations(self.logic.inputEvents(self._parameterNode))
+        for node, event in self._observedInputs:
+            if not any(node is other and event == otherEvent for other, otherEvent in wanted):
+                self.removeObserver(node, event, self.onInputModified)
+        for node, event in wanted:
+            if not any(node is other and event == otherEvent for other, otherEvent in self._observedInputs):
                 self.addObserver(node, event, self.onInputModified)
-                self._observedInputs.append((node, event))
+        self._observedInputs = wanted
 
     def _removeInputObservers(self) -> None:
         for node, event in self._observedInputs:
@@ -654,6 +665,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
 
     def study(self, parameterNode: EMHAssistParameterNode) -> Study:
         """The selected nodes and clinical context as a study. Raises InputError naming what is wrong."""
+        refuse_overlays(self.selectedInputs(parameterNode))
         if not parameterNode.caseName:
             parameterNode.caseName = caseName(slicer.mrmlScene)
         p = parameterNode
@@ -766,12 +778,16 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
     def savedReport(self, parameterNode: EMHAssistParameterNode) -> dict | None:
         return read_report_node(parameterNode.report) if parameterNode.report is not None else None
 
-    def inputEvents(self, parameterNode: EMHAssistParameterNode) -> list:
-        """(node, events) for every selected input whose change alters the results."""
+    def selectedInputs(self, parameterNode: EMHAssistParameterNode) -> list:
+        """Every input node selected in the panel (sequences, region sources, segmentation, level points)."""
         nodes = [getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()]
         nodes += [getattr(parameterNode, regionParameterName(region)) for region in region_names()]
         nodes += [parameterNode.regionSegmentation, parameterNode.levelPoints]
-        return [(node, events_to_observe(node)) for node in nodes if node is not None]
+        return [node for node in nodes if node is not None]
+
+    def inputEvents(self, parameterNode: EMHAssistParameterNode) -> list:
+        """(node, events) for every selected input whose change alters the results."""
+        return [(node, events_to_observe(node)) for node in self.selectedInputs(parameterNode)]
 
     def fillSequenceRoles(self, parameterNode: EMHAssistParameterNode) -> dict:
         """Select, for each empty role, the one unselected volume whose name or DICOM series

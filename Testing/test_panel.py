@@ -25,6 +25,8 @@ from EMHAssistLib.frontends.panel import (
     events_to_observe,
     find_levels,
     give_default_size,
+    observations,
+    refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
     quiz_case_name,
@@ -258,6 +260,36 @@ def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, sy
     assert changes("segmentation", lambda: set_segment_mask(segmentation, segment, mask, grid))
     transform.SetMatrixTransformToParent(vtk_matrix(np.diag([1.0, 1.0, 1.0, 1.0]) + np.eye(4, k=3)))
     assert changes("segmentation", lambda: segmentation.SetAndObserveTransformNodeID(transform.GetID()))
+
+
+def test_one_node_feeding_two_inputs_is_observed_once_without_warnings(scene, synthetic):
+    """Slicer's VTKObservationMixin warns "already has observer" for a second identical observation
+    and "does not have observer" when removing one twice."""
+    import warnings
+
+    study = study_into_scene(synthetic, scene)
+    roi, volume = study.regions["mass"][0].node, study.sequences["T2"]
+    inputs = [(volume, events_to_observe(volume)), (roi, events_to_observe(roi)), (roi, events_to_observe(roi))]
+    pairs = observations(inputs)
+    assert len(pairs) == len(events_to_observe(volume)) + len(events_to_observe(roi))
+    mixin = slicer.util.VTKObservationMixin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for node, event in pairs:
+            mixin.addObserver(node, event, print)
+        for node, event in pairs:
+            mixin.removeObserver(node, event, print)
+
+
+def test_an_overlay_picked_as_an_input_is_refused_before_the_update_deletes_it(scene, synthetic):
+    study = study_into_scene(synthetic, scene)
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
+    report = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
+    overlays = save_results(scene, LiveAnalysis().update(study).analysis, study, table, report)
+    refuse_overlays([study.sequences["T2"], study.regions["mass"][0].node, None])
+    for node in (overlays.segments, overlays.levels):
+        with pytest.raises(InputError, match=f"^{node.GetName()}: is drawn by EMHAssist"):
+            refuse_overlays([study.levels, node])
 
 
 # --- Quiz ----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..inputs.study import Study
 from ..knowledge import load
+from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, evidence_lines
 from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
@@ -160,6 +161,23 @@ def events_to_observe(node: slicer.vtkMRMLNode) -> tuple[int, ...]:
     points = (markups.PointModifiedEvent, markups.PointAddedEvent, markups.PointRemovedEvent, transformed)
     # An ROI's size and orientation change through the node's own modified event.
     return (vtk.vtkCommand.ModifiedEvent, *points) if node.IsA("vtkMRMLMarkupsROINode") else points
+
+
+def observations(inputs: list[tuple[slicer.vtkMRMLNode, tuple[int, ...]]]) -> list[tuple[slicer.vtkMRMLNode, int]]:
+    """Each (node, event) to observe once, however many inputs the node feeds: Slicer's
+    VTKObservationMixin warns "already has observer" for a second one (and "does not have observer"
+    when it is removed twice)."""
+    pairs: list[tuple[slicer.vtkMRMLNode, int]] = []
+    for node, events in inputs:
+        pairs += [(node, event) for event in events if not any(node is seen and event == e for seen, e in pairs)]
+    return pairs
+
+
+def refuse_overlays(nodes: list[slicer.vtkMRMLNode | None]) -> None:
+    """An overlay node picked as an input would be deleted by the next update, which redraws it."""
+    for node in nodes:
+        if node is not None and node.GetAttribute(OVERLAY_ROLE_ATTRIBUTE):
+            raise InputError(node.GetName(), "is drawn by EMHAssist and replaced at every update; pick an ROI, segmentation or point list of your own")
 
 
 # --- Quiz --------------------------------------------------------------------------------------
