@@ -132,3 +132,30 @@ def host_packages(tag: str) -> dict[str, str]:
         if row[0] == tag:
             return {name: value for name, value in zip(header, row) if name not in ("tag", "released")}
     raise KeyError(f"{HOST / 'README.md'}: no package row for {tag}")
+
+
+# Slicer itself: its Python package, the Qt and CTK bindings and VTK, and the compiled VTK modules
+# Slicer's own plugins import under these names (read in the host's SegmentStatisticsPlugins).
+SLICER_CORE_MODULES = ("slicer", "qt", "ctk", "vtk", "vtkITK", "vtkSegmentationCorePython")
+# Slicer builds SimpleITK into its Python (SuperBuild/External_SimpleITK.cmake, Slicer_USE_SimpleITK on
+# by default). The host folder's README does not table it: this entry is the one not read from the
+# host folder; EMHAssistLib.inputs.casefolder imports it at load.
+NOT_TABLED_IN_HOST_README = ("SimpleITK",)
+
+
+def host_modules(tag: str) -> list[str]:
+    """Every top-level module Slicer release `tag` offers to an extension's Python: Slicer itself, its
+    scripted modules in the host folder, and the packages its README tables."""
+    scripted = [path.name for path in (HOST / tag / "Modules" / "Scripted").iterdir() if path.is_dir()]
+    scripted += [path.name for path in (HOST / tag / "Modules" / "Scripted").glob("*/*Plugins") if path.is_dir()]
+    packages = [name for name in host_packages(tag) if name != "python"]
+    return sorted({*SLICER_CORE_MODULES, *scripted, *packages, *NOT_TABLED_IN_HOST_README})
+
+
+def python_for(version: str) -> Path:
+    """A pyenv Python of the same minor version as `version` ("3.12.10" -> ~/.pyenv/versions/3.12.1)."""
+    minor = ".".join(version.split(".")[:2])
+    found = sorted(Path.home().glob(f".pyenv/versions/{minor}.*/bin/python{minor}"))
+    if not found:
+        raise FileNotFoundError(f"no Python {minor} under ~/.pyenv/versions: install it with `pyenv install {minor}`")
+    return found[-1]

@@ -67,7 +67,7 @@ def test_entry_agrees_with_the_extension_and_the_module():
     cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
     homepage = re.search(r'set\(EXTENSION_HOMEPAGE "([^"#]+)', cmake).group(1)
     assert entry()["scm_url"] == f"{homepage}.git"
-    module = (ROOT / "EMHAssist" / "EMHAssist.py").read_text(encoding="utf-8")
+    module = (ROOT / "EMHAssist" / "EMHAssistSlicer" / "module.py").read_text(encoding="utf-8")
     assert f'translate("qSlicerAbstractCoreModule", "{entry()["category"]}")' in module
     depends = re.search(r'set\(EXTENSION_DEPENDS "([^"]*)"\)', cmake).group(1)
     assert entry()["build_dependencies"] == ([] if depends == "NA" else depends.split(";"))

@@ -39,7 +39,7 @@ from EMHAssistLib.inputs.study import study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
 from EMHAssistLib.teaching.quiz import Quiz
 
-MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssist.py"
+MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssistSlicer" / "module.py"
 
 
 @pytest.fixture(scope="module")

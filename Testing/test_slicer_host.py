@@ -7,7 +7,11 @@ Slicer-side code makes into them must match the host's signature.
 """
 
 import pytest
-from slicer_host import host_packages, host_python, releases
+import json
+import subprocess
+from pathlib import Path
+
+from slicer_host import MODULE_DIR, host_modules, host_packages, host_python, python_for, releases
 from small_case import VALUES, roi_box, small_study
 
 from EMHAssistLib.frontends.panel import SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE, sr_export_plan, version_tuple
@@ -131,3 +135,48 @@ def test_sr_export_never_replaces_a_package_slicer_ships(tag):
         assert plan.requirement == "highdicom==0.28.2"
         assert plan.constraints.splitlines() == [f"pydicom=={packages['pydicom']}", f"numpy=={packages['numpy']}"]
     assert sr_export_plan(packages | {"highdicom": "0.28.2"}).action == SR_AVAILABLE
+
+
+# --- The load path on the host's Python -------------------------------------------------------------
+HOST_IMPORT = Path(__file__).with_name("host_import.py")
+OUR_PACKAGES = {"EMHAssist", "EMHAssistLib", "EMHAssistPlugins", "EMHAssistSlicer"}
+SLICER_58_PYTHON = "3.9"  # Slicer 5.8 shipped Python 3.9.10 (host folder README)
+
+
+def import_as_slicer_does(python: Path, stood_in: list[str]) -> dict:
+    """EMHAssist.py imported (and the Segment Statistics plugin, as at Slicer's startup) by `python`, in a
+    fresh process, Slicer's own modules stood in; see host_import.py."""
+    completed = subprocess.run(
+        [str(python), "-I", str(HOST_IMPORT), str(MODULE_DIR), *stood_in],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_every_file_compiles_and_the_load_path_imports_on_the_hosts_python(tag):
+    """Everything Slicer imports when it loads the module (EMHAssist.py, the module, the engine, the
+    plugin) imports under the host's Python version and pulls in only the standard library, our own
+    packages and what the host ships."""
+    python = python_for(host_packages(tag)["python"])
+    files = sorted(str(path) for path in MODULE_DIR.rglob("*.py"))
+    compiled = subprocess.run(
+        [str(python), "-I", "-c", "import sys\nfor f in sys.argv[1:]: compile(open(f, encoding='utf-8').read(), f, 'exec')", *files],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    result = import_as_slicer_does(python, host_modules(tag))
+    assert result["error"] is None, result["error"]
+    assert {"EMHAssist", "EMHAssistWidget", "EMHAssistLogic", "EMHAssistTest"} <= set(result["defines"])
+    foreign = set(result["imported"]) - set(result["stdlib"]) - OUR_PACKAGES - set(host_modules(tag))
+    assert foreign == set(), f"the load path needs packages Slicer {tag} does not ship"
+
+
+def test_slicer_58_gets_a_module_saying_which_releases_are_supported():
+    """Slicer 5.8's Python 3.9 cannot evaluate the engine's annotations: instead of a traceback, a
+    module of the same name whose panel names the supported releases, importing nothing else."""
+    result = import_as_slicer_does(python_for(SLICER_58_PYTHON + ".0"), host_modules(RELEASES[0]))
+    assert result["error"] is None, result["error"]
+    assert result["defines"] == ["EMHAssist", "EMHAssistWidget"]
+    assert "3D Slicer 5.10 and 5.12 (Python 3.12); this Slicer's Python is 3.9" in result["message"]
+    assert set(result["imported"]) <= {"EMHAssist", "qt", "slicer"}

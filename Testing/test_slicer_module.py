@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "EMHAssist"
 LIB_DIR = MODULE_DIR / "EMHAssistLib"
 PLUGINS_DIR = MODULE_DIR / "EMHAssistPlugins"
-MODULE_FILE = MODULE_DIR / "EMHAssist.py"
+SLICER_DIR = MODULE_DIR / "EMHAssistSlicer"
+MODULE_FILE = SLICER_DIR / "module.py"  # EMHAssist.py, the file Slicer loads, imports it on supported releases
 UI_FILE = MODULE_DIR / "Resources" / "UI" / "EMHAssist.ui"
 TEMPLATE_CLASSES = {
     "EMHAssist": "ScriptedLoadableModule",
@@ -54,7 +55,7 @@ def package_files() -> list[str]:
     """Every file of the module's Python packages (EMHAssistLib and EMHAssistPlugins), relative to the module."""
     return sorted(
         path.relative_to(MODULE_DIR).as_posix()
-        for folder in (LIB_DIR, PLUGINS_DIR)
+        for folder in (LIB_DIR, PLUGINS_DIR, SLICER_DIR)
         for path in folder.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
@@ -73,7 +74,7 @@ def test_every_package_python_file_is_a_cmake_script_and_every_data_file_a_resou
 def test_cmake_lists_are_sorted_as_the_house_keeps_them():
     for variable in ("MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES"):
         entries = cmake_list(MODULE_DIR / "CMakeLists.txt", variable)
-        packaged = [entry for entry in entries if entry.startswith(("EMHAssistLib/", "EMHAssistPlugins/"))]
+        packaged = [entry for entry in entries if entry.startswith(("EMHAssistLib/", "EMHAssistPlugins/", "EMHAssistSlicer/"))]
         assert packaged == sorted(packaged), variable
 
 
@@ -87,7 +88,7 @@ def test_every_cmake_entry_exists_and_has_its_kind():
     assert {"Resources/UI/EMHAssist.ui", "Resources/Icons/EMHAssist.png"} <= set(resources)
 
 
-@pytest.mark.parametrize("path", ["EMHAssist.py", "EMHAssistPlugins/__init__.py", "EMHAssistPlugins/SegmentStatisticsRatios.py"])
+@pytest.mark.parametrize("path", ["EMHAssist.py", "EMHAssistSlicer/module.py", "EMHAssistPlugins/__init__.py", "EMHAssistPlugins/SegmentStatisticsRatios.py"])
 def test_qt_side_python_files_parse(path):
     source = (MODULE_DIR / path).read_text(encoding="utf-8")
     compile(source, str(MODULE_DIR / path), "exec")  # syntax only: these need Slicer's Qt to import
