@@ -8,10 +8,11 @@ Slicer-side code makes into them must match the host's signature.
 
 import pytest
 import json
+import re
 import subprocess
 from pathlib import Path
 
-from slicer_host import MODULE_DIR, host_modules, host_packages, host_python, python_for, releases
+from slicer_host import HOST, MODULE_DIR, host_modules, host_packages, host_python, python_for, releases
 from small_case import VALUES, roi_box, small_study
 
 from EMHAssistLib.frontends.panel import SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE, sr_export_plan, version_tuple
@@ -180,3 +181,21 @@ def test_slicer_58_gets_a_module_saying_which_releases_are_supported():
     assert result["defines"] == ["EMHAssist", "EMHAssistWidget"]
     assert "3D Slicer 5.10 and 5.12 (Python 3.12); this Slicer's Python is 3.9" in result["message"]
     assert set(result["imported"]) <= {"EMHAssist", "qt", "slicer"}
+
+
+# --- CMake ----------------------------------------------------------------------------------------
+
+
+def cmake_range(path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The (minimum, policy maximum) of a CMakeLists' cmake_minimum_required(VERSION min...max)."""
+    match = re.search(r"cmake_minimum_required\(VERSION (\d+(?:\.\d+)*)(?:\.\.\.(\d+(?:\.\d+)*))?", path.read_text(encoding="utf-8"))
+    low, high = match.group(1), match.group(2) or match.group(1)
+    return tuple(map(int, low.split("."))), tuple(map(int, high.split(".")))
+
+
+def test_cmake_minimum_is_what_every_supported_releases_template_asks():
+    """One source builds against 5.10 (its template asks CMake 3.20.6) and 5.12 (3.28.0): the minimum is
+    the lowest template's, the policy maximum the highest's."""
+    templates = [cmake_range(HOST / tag / "Utilities/Templates/Extensions/Default/CMakeLists.txt") for tag in RELEASES]
+    ours = cmake_range(MODULE_DIR.parent / "CMakeLists.txt")
+    assert ours == (min(low for low, _ in templates), max(high for _, high in templates))
