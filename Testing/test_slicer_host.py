@@ -10,12 +10,27 @@ import pytest
 import json
 import re
 import subprocess
+import types
 from pathlib import Path
 
 from slicer_host import HOST, MODULE_DIR, host_modules, host_packages, host_python, python_for, releases
 from small_case import VALUES, roi_box, small_study
 
-from EMHAssistLib.frontends.panel import SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE, sr_export_plan, version_tuple
+import slicer
+
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.frontends.panel import (
+    SR_AVAILABLE,
+    SR_INSTALL,
+    SR_UNAVAILABLE,
+    TEACHING_CASE_FILE_TYPE,
+    TEACHING_CASE_SUFFIX,
+    sr_export_plan,
+    teaching_case_in_file,
+    teaching_case_sample,
+    version_tuple,
+)
+from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from EMHAssistLib.outputs.segment_statistics import ratio_keys, region_segmentation
 
 RELEASES = releases()
@@ -168,7 +183,7 @@ def test_every_file_compiles_and_the_load_path_imports_on_the_hosts_python(tag):
     assert compiled.returncode == 0, compiled.stderr
     result = import_as_slicer_does(python, host_modules(tag))
     assert result["error"] is None, result["error"]
-    assert {"EMHAssist", "EMHAssistWidget", "EMHAssistLogic", "EMHAssistTest"} <= set(result["defines"])
+    assert {"EMHAssist", "EMHAssistWidget", "EMHAssistLogic", "EMHAssistTest", "EMHAssistFileReader"} <= set(result["defines"])
     foreign = set(result["imported"]) - set(result["stdlib"]) - OUR_PACKAGES - set(host_modules(tag))
     assert foreign == set(), f"the load path needs packages Slicer {tag} does not ship"
 
@@ -199,3 +214,54 @@ def test_cmake_minimum_is_what_every_supported_releases_template_asks():
     templates = [cmake_range(HOST / tag / "Utilities/Templates/Extensions/Default/CMakeLists.txt") for tag in RELEASES]
     ours = cmake_range(MODULE_DIR.parent / "CMakeLists.txt")
     assert ours == (min(low for low, _ in templates), max(high for _, high in templates))
+
+
+# --- Sample Data by script --------------------------------------------------------------------------
+
+
+class IOManager:
+    """Slicer's core IO manager as Sample Data uses it: loadNodes(fileType, properties, loaded) hands the
+    file to the reader registered for the type, here our reader's stand-in (what EMHAssistFileReader.load
+    does, without the module's parameter node: teaching_case_in_file, then the case built into the scene)."""
+
+    def __init__(self, scene):
+        self.scene = scene
+        self.calls = []
+
+    def loadNodes(self, fileType, properties, loadedNodes, userMessages=None):
+        self.calls.append((fileType, dict(properties)))
+        if fileType != TEACHING_CASE_FILE_TYPE:
+            return False
+        study = study_into_scene(build_study(teaching_case_in_file(properties["fileName"])), self.scene)
+        for volume in study.sequences.values():
+            loadedNodes.AddItem(volume)
+        return True
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_a_script_loads_a_teaching_case_through_slicers_sample_data(scene, tag, tmp_path, monkeypatch):
+    """Slicer's own SampleData.downloadSample(name) ignores customDownloader; registered as the module
+    registers it, a teaching case is "downloaded" from the module's own case spec (a file:// URL) into
+    Slicer's cache and handed to our reader's file type, which builds the case."""
+    io = IOManager(scene)
+    app = types.SimpleNamespace(testingEnabled=lambda: False, coreIOManager=lambda: io)
+    monkeypatch.setattr(slicer, "app", app, raising=False)
+    monkeypatch.setattr(slicer, "modules", types.SimpleNamespace(), raising=False)
+    cache = tmp_path / "cache"
+    scene.GetCacheManager().SetRemoteCacheDirectory(str(cache))
+    with host_python(tag) as host:
+        host.SampleData.SampleDataLogic.registerCustomSampleDataSource(**teaching_case_sample(DEFAULT_CASE, "EMHAssist.png"))
+        first = host.SampleData.downloadSample(DEFAULT_CASE)
+    [(file_type, properties)] = io.calls
+    assert file_type == TEACHING_CASE_FILE_TYPE and properties["name"] == DEFAULT_CASE
+    assert properties["fileName"] == f"{cache}/{DEFAULT_CASE}{TEACHING_CASE_SUFFIX}"
+    assert first.IsA("vtkMRMLScalarVolumeNode") and first.GetScene() is scene
+    assert scene.GetNumberOfNodesByClass("vtkMRMLMarkupsROINode") > 0
+
+
+def test_a_file_naming_no_case_is_refused(tmp_path):
+    stray = tmp_path / f"x{TEACHING_CASE_SUFFIX}"
+    stray.write_text('{"id": "liver"}', encoding="utf-8")
+    with pytest.raises(InputError, match="names no built-in case"):
+        teaching_case_in_file(str(stray))
+    assert teaching_case_in_file(teaching_case_sample(DEFAULT_CASE, "")["uris"][0].removeprefix("file://")) == DEFAULT_CASE

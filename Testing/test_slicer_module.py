@@ -317,7 +317,8 @@ def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
     assert "from EMHAssistLib.frontends.selftest import run_selftest" in source
     assert "run_selftest(slicer.mrmlScene)" in source
     text = MODULE_FILE.read_text(encoding="utf-8")
-    assert not re.search(r"downloadSample|downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)
+    # SampleData.downloadSample of a teaching case copies a local file (test_slicer_host.py runs it).
+    assert not re.search(r"downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)
     run_test = next(node for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name == "runTest")
     called = [ast.unparse(node.func) for node in ast.walk(run_test) if isinstance(node, ast.Call)]
     test_methods = {
@@ -330,7 +331,9 @@ def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
 def test_sample_data_registers_every_case_with_a_local_builder_and_plugins_register_at_startup(module_tree):
     register = next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == "registerSampleData")
     source = ast.unparse(register)
-    assert "for name in case_names()" in source and "customDownloader=loadTeachingCaseSample" in source
+    assert "for name in case_names()" in source and "**teaching_case_sample(name, iconPath)" in source
+    reader = ast.unparse(module_class(module_tree, "EMHAssistFileReader"))
+    assert "return TEACHING_CASE_FILE_TYPE" in reader and "teaching_case_in_file(properties['fileName'])" in reader
     assert case_names(), "no teaching case to register"
     init = ast.unparse(module_class(module_tree, "EMHAssist"))
     for function in ("registerSampleData", "registerSegmentStatisticsPlugin"):

@@ -60,6 +60,10 @@ from EMHAssistLib.frontends.panel import (
     installed_versions,
     sr_export_packages,
     sr_export_plan,
+    teaching_case_in_file,
+    teaching_case_sample,
+    TEACHING_CASE_FILE_TYPE,
+    TEACHING_CASE_SUFFIX,
 )
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
@@ -70,7 +74,6 @@ from EMHAssistLib.teaching.quiz import Quiz, Reveal
 MODULE_FOLDER = Path(__file__).resolve().parents[1]  # where EMHAssist.py and Resources/ are installed
 RESULTS_TABLE_NAME = "EMHAssist results"
 REPORT_NODE_NAME = "EMHAssist report"
-SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
 REGION_ROW_WIDGETS = ("SourceSelector", "PlaceButton", "StatusLabel")
 
 
@@ -109,27 +112,42 @@ user's computer: no patient data is shipped or downloaded.
 
 
 def registerSampleData():
-    """The teaching cases in the Sample Data module; they are generated when chosen, never downloaded."""
+    """The teaching cases in the Sample Data module; they are built on this computer when chosen (by the
+    button or by a script's SampleData.downloadSample(name)), never downloaded: see EMHAssistFileReader."""
     import SampleData
 
     iconPath = str(MODULE_FOLDER / "Resources" / "Icons" / "EMHAssist.png")
     for name in case_names():
-        SampleData.SampleDataLogic.registerCustomSampleDataSource(
-            category=SAMPLE_DATA_CATEGORY,
-            sampleName=name,
-            uris=[name],
-            fileNames=[f"{name}.nrrd"],
-            nodeNames=[name],
-            thumbnailFileName=iconPath,
-            loadFileType="VolumeFile",
-            customDownloader=loadTeachingCaseSample,
-        )
+        SampleData.SampleDataLogic.registerCustomSampleDataSource(**teaching_case_sample(name, iconPath))
 
 
-def loadTeachingCaseSample(source) -> Study:
-    """Sample Data calls this instead of downloading: the case is built on this computer."""
-    logic = EMHAssistLogic()
-    return logic.loadTeachingCase(source.sampleName, logic.getParameterNode())
+class EMHAssistFileReader:
+    """Slicer's IO manager calls this reader (found by its name, <module>FileReader) for a teaching-case
+    file, which Sample Data copies from the module's case specs: the case is built into the scene and
+    selected as the module's inputs."""
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def description(self):
+        return _("EMHAssist teaching case")
+
+    def fileType(self):
+        return TEACHING_CASE_FILE_TYPE
+
+    def extensions(self):
+        return [_("EMHAssist teaching case") + f" (*{TEACHING_CASE_SUFFIX})"]
+
+    def canLoadFile(self, filePath):
+        return str(filePath).endswith(TEACHING_CASE_SUFFIX)
+
+    def load(self, properties):
+        with slicer.util.tryWithErrorDisplay(_("Failed to build the teaching case."), waitCursor=True):
+            logic = EMHAssistLogic()
+            study = logic.loadTeachingCase(teaching_case_in_file(properties["fileName"]), logic.getParameterNode())
+            self.parent.loadedNodes = [volume.GetID() for volume in study.sequences.values()]
+            return True
+        return False
 
 
 def registerSegmentStatisticsPlugin():
@@ -926,17 +944,17 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         from EMHAssistLib.teaching.cases import DEFAULT_CASE
         from EMHAssistLib.outputs.tables import read_results_table
 
-        self.delayDisplay("Loading the teaching case as Sample Data does")
+        self.delayDisplay("Loading the teaching case by script, as SampleData.downloadSample does (nothing is downloaded)")
         registerSampleData()
         import SampleData
 
-        source = SampleData.SampleDataLogic().sourceForSampleName(DEFAULT_CASE)
-        self.assertIsNotNone(source)
-        study = source.customDownloader(source)
+        firstVolume = SampleData.downloadSample(DEFAULT_CASE)
         logic = EMHAssistLogic()
         parameterNode = logic.getParameterNode()
         self.assertTrue(logic.canProcess(parameterNode))
-        self.assertEqual(parameterNode.t2Volume, study.sequences["T2"])
+        study = logic.study(parameterNode)
+        self.assertEqual(study.name, DEFAULT_CASE)
+        self.assertIn(firstVolume, study.sequences.values())
 
         self.delayDisplay("Results, then a moved marrow ROI re-measured alone")
         live = LiveAnalysis()

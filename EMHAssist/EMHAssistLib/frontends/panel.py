@@ -26,6 +26,7 @@ from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
 from ..spine.levels import level_point_node
 from ..teaching.cases import case_names
+from ..teaching.phantom import CASES_DIR
 from ..teaching.quiz import Quiz, Reveal, verdict
 
 AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
@@ -311,3 +312,39 @@ def sr_export_packages() -> list[str]:
     """The packages whose versions decide the SR export plan."""
     spec = load("panel")["sr_export"]
     return [spec["package"], *spec["needs"]]
+
+
+# --- Teaching cases in Slicer's Sample Data module --------------------------------------------------
+# Slicer's SampleData.downloadSample(name) (a script's way) loads a source's files through the IO
+# manager and ignores customDownloader, which only the module's buttons call. So a teaching case is a
+# file: the case's spec (data/cases/<name>.json, installed with the module) is "downloaded" from its
+# file:// URL into Slicer's cache and loaded with loadFileTypes naming EMHAssist's file reader
+# (EMHAssistFileReader), which builds the case. Buttons and scripts go the same way.
+TEACHING_CASE_FILE_TYPE = "EMHAssistTeachingCase"
+TEACHING_CASE_SUFFIX = ".emhcase.json"
+SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
+
+
+def teaching_case_sample(name: str, thumbnail: str) -> dict:
+    """Keyword arguments of SampleDataLogic.registerCustomSampleDataSource for a built-in case."""
+    return {
+        "category": SAMPLE_DATA_CATEGORY,
+        "sampleName": name,
+        "uris": [(CASES_DIR / f"{name}.json").as_uri()],
+        "fileNames": [f"{name}{TEACHING_CASE_SUFFIX}"],
+        "nodeNames": [name],
+        "thumbnailFileName": thumbnail,
+        "loadFileTypes": [TEACHING_CASE_FILE_TYPE],
+    }
+
+
+def teaching_case_in_file(path: str) -> str:
+    """The built-in case a teaching-case file (a copy of its spec) stands for."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            name = json.load(stream).get("id")
+    except (OSError, ValueError, AttributeError) as error:
+        raise InputError(path, f"is not an EMHAssist teaching case ({error})") from None
+    if name not in case_names():
+        raise InputError(path, f"names no built-in case (id {name!r}); expected one of {', '.join(case_names())}")
+    return name
