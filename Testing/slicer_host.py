@@ -159,3 +159,102 @@ def python_for(version: str) -> Path:
     if not found:
         raise FileNotFoundError(f"no Python {minor} under ~/.pyenv/versions: install it with `pyenv install {minor}`")
     return found[-1]
+
+
+# --- Signatures of Slicer's Python, read with ast ----------------------------------------------------
+import ast  # noqa: E402
+import inspect  # noqa: E402
+
+# Where the names our code calls live in the host folder: module name -> file.
+HOST_FILES = {
+    "slicer.util": "Base/Python/slicer/util.py",
+    "slicer.ScriptedLoadableModule": "Base/Python/slicer/ScriptedLoadableModule.py",
+    "slicer.parameterNodeWrapper": "Base/Python/slicer/parameterNodeWrapper/__init__.py",
+    "SampleData": "Modules/Scripted/SampleData/SampleData.py",
+    "ScreenCapture": "Modules/Scripted/ScreenCapture/ScreenCapture.py",
+    "SegmentStatistics": "Modules/Scripted/SegmentStatistics/SegmentStatistics.py",
+    "SegmentStatisticsPlugins": "Modules/Scripted/SegmentStatistics/SegmentStatisticsPlugins/SegmentStatisticsPluginBase.py",
+}
+
+
+def signature_of(function: ast.FunctionDef, bound: bool) -> inspect.Signature:
+    """The signature a def declares; `bound` drops its first parameter (self, cls)."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    kinds = [inspect.Parameter.POSITIONAL_ONLY] * len(arguments.posonlyargs) + [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(arguments.args)
+    parameters = [
+        inspect.Parameter(arg.arg, kind, default=inspect.Parameter.empty if default is None else ...)
+        for arg, kind, default in zip(positional, kinds, defaults)
+    ]
+    if bound:
+        parameters = parameters[1:]
+    if arguments.vararg:
+        parameters.append(inspect.Parameter(arguments.vararg.arg, inspect.Parameter.VAR_POSITIONAL))
+    parameters += [
+        inspect.Parameter(arg.arg, inspect.Parameter.KEYWORD_ONLY, default=inspect.Parameter.empty if default is None else ...)
+        for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+    ]
+    if arguments.kwarg:
+        parameters.append(inspect.Parameter(arguments.kwarg.arg, inspect.Parameter.VAR_KEYWORD))
+    return inspect.Signature(parameters)
+
+
+class HostDefinitions:
+    """The functions and classes (with their methods and bases) of the host's Python files of one release."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.modules = {name: ast.parse(host_file(tag, path).read_text(encoding="utf-8")) for name, path in HOST_FILES.items()}
+
+    def top_level(self, module: str, name: str) -> ast.AST | None:
+        for node in self.modules[module].body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+                return node
+        return None
+
+    def find_class(self, name: str) -> ast.ClassDef | None:
+        for module in self.modules:
+            found = self.top_level(module, name)
+            if isinstance(found, ast.ClassDef):
+                return found
+        return None
+
+    def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+        """A method of a host class or of its host bases."""
+        for node in cls.body:
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                return node
+        for base in cls.bases:
+            parent = self.find_class(ast.unparse(base).split(".")[-1])
+            found = self.method(parent, name) if parent is not None else None
+            if found is not None:
+                return found
+        return None
+
+    def exported(self, module: str) -> set[str]:
+        """Names a module file defines or imports at top level (following a package's `from .x import *`)."""
+        return file_names(host_file(self.tag, HOST_FILES[module]))
+
+
+def file_names(path: Path, star: bool = False) -> set[str]:
+    """The names a file offers: its __all__ when imported with *, else what it defines or imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 1 and [alias.name for alias in node.names] == ["*"]:
+            names |= file_names(path.with_name(f"{node.module}.py"), star=True)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Assign):
+            targets = {target.id for target in node.targets if isinstance(target, ast.Name)}
+            if star and targets == {"__all__"}:
+                return set(ast.literal_eval(node.value))
+            names |= targets
+    return names
+
+
+def is_static(function: ast.FunctionDef) -> bool:
+    return any(ast.unparse(decorator) == "staticmethod" for decorator in function.decorator_list)

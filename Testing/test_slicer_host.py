@@ -7,13 +7,14 @@ Slicer-side code makes into them must match the host's signature.
 """
 
 import pytest
+import ast
 import json
 import re
 import subprocess
 import types
 from pathlib import Path
 
-from slicer_host import HOST, MODULE_DIR, host_modules, host_packages, host_python, python_for, releases
+from slicer_host import HOST, MODULE_DIR, HOST_FILES, HostDefinitions, host_modules, host_packages, host_python, is_static, python_for, releases, signature_of
 from small_case import VALUES, roi_box, small_study
 
 import slicer
@@ -265,3 +266,140 @@ def test_a_file_naming_no_case_is_refused(tmp_path):
     with pytest.raises(InputError, match="names no built-in case"):
         teaching_case_in_file(str(stray))
     assert teaching_case_in_file(teaching_case_sample(DEFAULT_CASE, "")["uris"][0].removeprefix("file://")) == DEFAULT_CASE
+
+
+# --- Every call into Slicer's Python against the host's signatures -----------------------------------
+HOST_MODULE_PREFIXES = {"slicer.util": "slicer.util", "SampleData": "SampleData", "ScreenCapture": "ScreenCapture", "SegmentStatistics": "SegmentStatistics"}
+HOST_BASES = {
+    "ScriptedLoadableModule", "ScriptedLoadableModuleWidget", "ScriptedLoadableModuleLogic", "ScriptedLoadableModuleTest",
+    "SegmentStatisticsPluginBase", "VTKObservationMixin",
+}
+
+
+def our_slicer_side_files() -> list[Path]:
+    """Every Python file of the module: all of it runs inside Slicer, with Slicer's slicer.util."""
+    return sorted(path for path in MODULE_DIR.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def host_callee(host, text: str):
+    """The host def a dotted callee names ("slicer.util.loadScene", "SampleData.SampleDataLogic.x",
+    "ScreenCapture.ScreenCaptureLogic().captureImageFromView", "ScriptedLoadableModule.__init__"), with
+    whether it is called bound; None when the text names nothing of the host's; "missing" when it
+    names a host module or class that lacks the name."""
+    for prefix, module in HOST_MODULE_PREFIXES.items():
+        if text.startswith(prefix + "."):
+            parts = text[len(prefix) + 1:].split(".")
+            break
+    else:
+        head, _, rest = text.partition(".")
+        if head not in HOST_BASES or not rest:
+            return None
+        cls = host.find_class(head)
+        method = host.method(cls, rest) if cls is not None and "." not in rest else None
+        return (method, False) if method is not None else "missing"
+    node = host.top_level(module, parts[0].removesuffix("()"))
+    if node is None:
+        return "missing"
+    instance = parts[0].endswith("()")
+    for part in parts[1:]:
+        if not isinstance(node, ast.ClassDef):
+            return None  # an attribute of a returned object: not followed
+        method = host.method(node, part)
+        if method is None:
+            return "missing"
+        return method, instance or not is_static(method)
+    if isinstance(node, ast.ClassDef):
+        init = host.method(node, "__init__")
+        return (init, True) if init is not None else None
+    return node, False
+
+
+def call_problems(host, path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    problems = []
+    host_classes = {
+        cls.name: cls for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef) and {ast.unparse(base).split(".")[-1] for base in cls.bases} & HOST_BASES
+    }
+    for cls in [None, *host_classes.values()]:
+        scope = tree if cls is None else cls
+        own = {node.name for node in cls.body if isinstance(node, ast.FunctionDef)} if cls is not None else set()
+        bases = [host.find_class(ast.unparse(base).split(".")[-1]) for base in cls.bases] if cls is not None else []
+        for call in (node for node in ast.walk(scope) if isinstance(node, ast.Call)):
+            text = ast.unparse(call.func)
+            where = f"{path.relative_to(MODULE_DIR)}:{call.lineno} {text}"
+            if cls is not None and text.startswith("self.") and text.count(".") == 1:
+                name = text[5:]
+                found = [host.method(base, name) for base in bases if base is not None]
+                found = [method for method in found if method is not None]
+                if name in own or not found:
+                    continue  # ours, or unittest's and Qt's (checked by running runTest in Slicer)
+                resolved = (found[0], not is_static(found[0]))
+            elif cls is None:
+                resolved = host_callee(host, text)
+            else:
+                continue  # calls inside host-derived classes other than self.x(...) are seen at module level
+            if resolved is None:
+                continue
+            if resolved == "missing":
+                problems.append(f"{where}: not in Slicer {host.tag}")
+                continue
+            function, bound = resolved
+            signature = signature_of(function, bound)
+            spread = any(isinstance(arg, ast.Starred) for arg in call.args) or any(keyword.arg is None for keyword in call.keywords)
+            args = [object()] * len([arg for arg in call.args if not isinstance(arg, ast.Starred)])
+            kwargs = {keyword.arg: object() for keyword in call.keywords if keyword.arg is not None}
+            try:
+                (signature.bind_partial if spread else signature.bind)(*args, **kwargs)
+            except TypeError as error:
+                problems.append(f"{where}: {error} (Slicer {host.tag}: {function.name}{signature})")
+    return problems
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_every_call_into_slicers_python_matches_the_hosts_signature(tag):
+    """slicer.util, Sample Data, Screen Capture, Segment Statistics and the ScriptedLoadableModule and
+    plugin base classes, as each supported release defines them."""
+    host = HostDefinitions(tag)
+    problems = [problem for path in our_slicer_side_files() for problem in call_problems(host, path)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_the_call_check_sees_our_calls_and_refuses_a_wrong_one(tag, tmp_path):
+    host = HostDefinitions(tag)
+    assert host_callee(host, "slicer.util.loadScene")[0].name == "loadScene"
+    assert host_callee(host, "SampleData.SampleDataLogic.registerCustomSampleDataSource")[1] is False  # a staticmethod
+    assert host_callee(host, "ScreenCapture.ScreenCaptureLogic().captureImageFromView")[1] is True
+    assert host_callee(host, "slicer.util.noSuchHelper") == "missing"
+    wrong = MODULE_DIR / "EMHAssistSlicer" / "_wrong_call_check.py"
+    wrong.write_text(
+        "import slicer\nfrom SegmentStatisticsPlugins import SegmentStatisticsPluginBase\n"
+        "slicer.util.loadScene()\n"
+        "class P(SegmentStatisticsPluginBase):\n"
+        "    def getMeasurementInfo(self, key):\n"
+        "        return self.createMeasurementInfo(name=key, description='', units='')\n",
+        encoding="utf-8",
+    )
+    try:
+        problems = call_problems(host, wrong)
+    finally:
+        wrong.unlink()
+    assert len(problems) == 2
+    assert "missing a required argument: 'filename'" in problems[0]
+    assert "missing a required argument: 'title'" in problems[1]
+
+
+@pytest.mark.parametrize("tag", RELEASES)
+def test_imports_from_slicers_python_exist_in_the_host(tag):
+    """Names our files import from slicer.util, slicer.ScriptedLoadableModule, slicer.parameterNodeWrapper
+    and the Segment Statistics plugins package exist there; Sample Data accepts our registration's keywords."""
+    host = HostDefinitions(tag)
+    missing = []
+    for path in our_slicer_side_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in HOST_FILES:
+                missing += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names if alias.name not in host.exported(node.module)]
+    assert missing == []
+    register = host.method(host.find_class("SampleDataLogic"), "registerCustomSampleDataSource")
+    signature_of(register, bound=False).bind(**teaching_case_sample(DEFAULT_CASE, "icon.png"))
