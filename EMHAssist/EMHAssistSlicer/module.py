@@ -956,9 +956,17 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertEqual(study.name, DEFAULT_CASE)
         self.assertIn(firstVolume, study.sequences.values())
 
-        self.delayDisplay("Results, then a moved marrow ROI re-measured alone")
+        self.delayDisplay("Results (as Apply computes them) leave the user's placement target alone")
+        selectionNode = slicer.app.applicationLogic().GetSelectionNode()
+        target = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "placement target")
+        selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsROINode")
+        selectionNode.SetActivePlaceNodeID(target.GetID())
         live = LiveAnalysis()
         first = logic.update(parameterNode, live)
+        self.assertEqual(selectionNode.GetActivePlaceNodeID(), target.GetID())
+        slicer.mrmlScene.RemoveNode(target)
+
+        self.delayDisplay("Then a moved marrow ROI re-measured alone (live update)")
         self.assertIsNone(first.error)
         tableRatios = read_results_table(parameterNode.resultsTable)["ratios"]
         self.assertEqual(tableRatios.keys(), first.analysis.report["ratios"].keys())
@@ -988,8 +996,21 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         parameterNode.t2Volume = None
         self.assertEqual(logic.fillSequenceRoles(parameterNode), {"T2": study.sequences["T2"]})
 
-        self.delayDisplay("Saving and loading the scene as .mrb")
+        self.delayDisplay("Export: JSON, a web page with the slice views, and the DICOM SR offered as this Slicer allows")
         report = logic.process(parameterNode)
+        exported = Path(slicer.app.temporaryPath) / "EMHAssistTest.json"
+        write_json(logic.savedReport(parameterNode), exported)
+        self.assertEqual(json.loads(exported.read_text(encoding="utf-8"))["ratios"].keys(), report["ratios"].keys())
+        page = exported.with_suffix(".html")
+        write_html(logic.savedReport(parameterNode), logic.sliceViewImages(), page)
+        self.assertIn("Research and teaching use only", page.read_text(encoding="utf-8"))
+        plan = sr_export_plan(installed_versions(sr_export_packages()))
+        slicer.util.selectModule("EMHAssist")
+        widget = slicer.util.getModuleWidget("EMHAssist")
+        self.assertEqual(widget.ui.exportSrButton.enabled, plan.action != SR_UNAVAILABLE)
+        print(f"EMHAssist self-test: DICOM SR export is {plan.action} here ({plan.message})")
+
+        self.delayDisplay("Saving and loading the scene as .mrb")
         bundle = os.path.join(slicer.app.temporaryPath, "EMHAssistTest.mrb")
         self.assertTrue(slicer.util.saveScene(bundle))
         slicer.mrmlScene.Clear()
