@@ -497,3 +497,24 @@ def test_the_panels_highdicom_requirement_is_the_pinned_one():
     assert pinned == [f"{spec['package']}=={spec['version']}"] == [f"highdicom=={importlib.metadata.version('highdicom')}"]
     requires = {re.match(r"[\w-]+", line).group(0): line for line in importlib.metadata.requires("highdicom") if "extra ==" not in line}
     assert {name: f"{name}>={minimum}" for name, minimum in spec["needs"].items()} == {name: requires[name] for name in spec["needs"]}
+
+
+def test_run_test_covers_what_a_slicer_user_relies_on(module_tree):
+    """runTest() (Reload and Test, or slicer.selfTests['EMHAssist']()) goes through load, Apply and live
+    update, overlays without taking the placement target, Segment Statistics with the plugin and Slicer's
+    own module after it, Sample Data by script, export, and scene save and reload (docs/slicer.md)."""
+    source = ast.unparse(module_class(module_tree, "EMHAssistTest"))
+    for call in (
+        "SampleData.downloadSample(DEFAULT_CASE)",
+        "logic.update(parameterNode, live)",
+        "selectionNode.GetActivePlaceNodeID()",
+        "find_overlays(slicer.mrmlScene, study.name)",
+        "parameters.SetParameter('EMHAssistRatiosPlugin.enabled', 'True')",
+        "slicer.util.getModuleLogic('SegmentStatistics')",
+        "write_json(",
+        "write_html(",
+        "sr_export_plan(",
+        "slicer.util.saveScene(bundle)",
+        "slicer.util.loadScene(bundle)",
+    ):
+        assert call in source, call
