@@ -26,6 +26,7 @@ from EMHAssistLib.frontends.panel import (
     find_levels,
     give_default_size,
     observations,
+    overlay_node_ids,
     refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
@@ -281,12 +282,15 @@ def test_one_node_feeding_two_inputs_is_observed_once_without_warnings(scene, sy
             mixin.removeObserver(node, event, print)
 
 
-def test_an_overlay_picked_as_an_input_is_refused_before_the_update_deletes_it(scene, synthetic):
+def test_overlays_are_hidden_from_the_selectors_and_refused_as_inputs(scene, synthetic):
     study = study_into_scene(synthetic, scene)
     table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
     report = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
     overlays = save_results(scene, LiveAnalysis().update(study).analysis, study, table, report)
     refuse_overlays([study.sequences["T2"], study.regions["mass"][0].node, None])
+    hidden = overlay_node_ids(scene)  # what the panel's selectors hide
+    assert sorted(hidden) == sorted(node.GetID() for node in overlays.nodes())
+    assert not {node.GetID() for node in [*study.sequences.values(), study.levels]} & set(hidden)
     for node in (overlays.segments, overlays.levels):
         with pytest.raises(InputError, match=f"^{node.GetName()}: is drawn by EMHAssist"):
             refuse_overlays([study.levels, node])

@@ -518,3 +518,14 @@ def test_run_test_covers_what_a_slicer_user_relies_on(module_tree):
         "slicer.util.loadScene(bundle)",
     ):
         assert call in source, call
+
+
+def test_the_input_selectors_hide_the_overlays(module_tree):
+    """Every node combo box of the panel hides the overlay nodes (by ID, through Slicer's
+    qMRMLSortFilterProxyModel.hiddenNodeIDs) each time results are shown."""
+    widget = ast.unparse(module_class(module_tree, "EMHAssistWidget"))
+    assert "slicer.util.findChildren(self.parent, className='qMRMLNodeComboBox')" in widget
+    assert "selector.sortFilterProxyModel().hiddenNodeIDs = hidden" in widget
+    assert "hidden = overlay_node_ids(slicer.mrmlScene)" in widget
+    show_report = next(node for node in module_class(module_tree, "EMHAssistWidget").body if isinstance(node, ast.FunctionDef) and node.name == "_showReport")
+    assert "self._hideOverlaysFromSelectors()" in ast.unparse(show_report)

@@ -48,6 +48,7 @@ from EMHAssistLib.frontends.panel import (
     find_levels,
     give_default_size,
     observations,
+    overlay_node_ids,
     refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
@@ -519,12 +520,20 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.levelsLineLabel.text = summary_line(report.get("levels")) or _("Levels not assessed.")
         self.ui.warningsLabel.text = warningsText(report["warnings"])
         self._showDifferential(report)
+        self._hideOverlaysFromSelectors()
         overlays = find_overlays(slicer.mrmlScene, report["case"])
         self.ui.overlaysVisibleCheckBox.enabled = overlays is not None
         if overlays is not None:
             wasBlocked = self.ui.overlaysVisibleCheckBox.blockSignals(True)
             self.ui.overlaysVisibleCheckBox.checked = overlays_visible(slicer.mrmlScene, overlays.folder)
             self.ui.overlaysVisibleCheckBox.blockSignals(wasBlocked)
+
+    def _hideOverlaysFromSelectors(self) -> None:
+        """The overlays are results, redrawn (replaced) at every update: the input selectors do not offer
+        them (the logic also refuses one picked otherwise, see refuse_overlays)."""
+        hidden = overlay_node_ids(slicer.mrmlScene)
+        for selector in slicer.util.findChildren(self.parent, className="qMRMLNodeComboBox"):
+            selector.sortFilterProxyModel().hiddenNodeIDs = hidden
 
     def _showDifferential(self, report: dict) -> None:
         """One row per diagnosis: its probability bar, and a button showing why (its explanation)."""

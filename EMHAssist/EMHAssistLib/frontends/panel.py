@@ -181,6 +181,16 @@ def refuse_overlays(nodes: list[slicer.vtkMRMLNode | None]) -> None:
             raise InputError(node.GetName(), "is drawn by EMHAssist and replaced at every update; pick an ROI, segmentation or point list of your own")
 
 
+def overlay_node_ids(scene: slicer.vtkMRMLScene) -> list[str]:
+    """The IDs of every overlay node in the scene, which the panel's input selectors hide (Slicer's
+    node combo boxes filter by ID through their sortFilterProxyModel's hiddenNodeIDs)."""
+    return [
+        node.GetID()
+        for node in (scene.GetNthNode(index) for index in range(scene.GetNumberOfNodes()))
+        if node.GetAttribute(OVERLAY_ROLE_ATTRIBUTE)
+    ]
+
+
 # --- Quiz --------------------------------------------------------------------------------------
 # The panel's quiz lists cases by number: their names and titles ("abscess_t9_t11", "Mimic: ...")
 # would give the answer away.
