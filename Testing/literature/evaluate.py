@@ -1,0 +1,200 @@
+"""The differential measured on the published cases: accuracy, calibration and where it fails.
+
+For each case the encoded report goes to `differential.assess` three times: imaging and clinical
+context together, clinical context alone, imaging alone. A true diagnosis the engine does not list
+among its candidates gets probability 0 and is never in the top three. Research and teaching use only.
+"""
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .cases import HALVES
+from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
+
+LOG_LOSS_FLOOR = 1e-3  # a true diagnosis the engine does not know (p = 0) costs -ln(0.001) = 6.9
+HALLMARK_MISS = 0.05  # "the true diagnosis never below 5 % when its hallmark is stated" (issue 14)
+RELIABILITY_BINS = 5
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    diagnosis: str
+    half: str
+    probabilities: dict[str, float]  # imaging and clinical together, by candidate id
+    ranked: list[str]  # candidate ids, most probable first
+    clinical_only_top: str
+    imaging_only_top: str
+    hallmark_stated: bool
+
+    @property
+    def true_probability(self) -> float:
+        return self.probabilities.get(self.diagnosis, 0.0)
+
+    @property
+    def top(self) -> str:
+        return self.ranked[0]
+
+    @property
+    def correct(self) -> bool:
+        return self.top == self.diagnosis
+
+    @property
+    def in_top3(self) -> bool:
+        return self.diagnosis in self.ranked[:3]
+
+
+def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[dict[str, float], list[str]]:
+    ranking = assess(report)["differential"]
+    return {entry["id"]: entry["probability"] for entry in ranking}, [entry["id"] for entry in ranking]
+
+
+def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> CaseResult:
+    both, ranked = assess_probabilities(encode(case, mapping, ALL_SECTIONS).report, assess)
+    _, clinical_ranked = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
+    _, imaging_ranked = assess_probabilities(encode(case, mapping, (IMAGING,)).report, assess)
+    return CaseResult(
+        case_id=case["id"],
+        diagnosis=case["diagnosis"],
+        half=case["half"],
+        probabilities=both,
+        ranked=ranked,
+        clinical_only_top=clinical_ranked[0],
+        imaging_only_top=imaging_ranked[0],
+        hallmark_stated=hallmark_stated(case, mapping),
+    )
+
+
+def evaluate(cases: Iterable[dict], assess: Callable[[dict], dict], mapping: dict | None = None) -> list[CaseResult]:
+    mapping = mapping or load_mapping()
+    return [evaluate_case(case, assess, mapping) for case in cases]
+
+
+def hallmark_stated(case: dict, mapping: dict) -> bool:
+    """Whether the case states every term of one of its diagnosis's hallmark sets (mapping.json hallmarks)."""
+    rule = mapping["hallmarks"].get(case["diagnosis"])
+    if not rule:
+        return False
+    terms = {entry["term"] for entry in case["findings"] + case["clinical"]}
+    return any(set(group) <= terms for group in rule["any_of"])
+
+
+def brier(result: CaseResult) -> float:
+    """Multi-class Brier score over the engine's candidates and the true diagnosis (0 best, 2 worst)."""
+    classes = set(result.probabilities) | {result.diagnosis}
+    return sum((result.probabilities.get(c, 0.0) - (c == result.diagnosis)) ** 2 for c in classes)
+
+
+def log_loss(result: CaseResult) -> float:
+    return -math.log(max(result.true_probability, LOG_LOSS_FLOOR))
+
+
+def summarize(results: list[CaseResult]) -> dict:
+    """The figures issue 14 asks for, on one group of cases."""
+    n = len(results)
+    wrong = [r for r in results if not r.correct]
+    by_diagnosis: dict[str, list[int]] = {}
+    for r in results:
+        hits = by_diagnosis.setdefault(r.diagnosis, [0, 0])
+        hits[0] += r.correct
+        hits[1] += 1
+    return {
+        "cases": n,
+        "top1": sum(r.correct for r in results),
+        "top3": sum(r.in_top3 for r in results),
+        "by_diagnosis": {d: tuple(v) for d, v in sorted(by_diagnosis.items())},
+        "brier": sum(brier(r) for r in results) / n,
+        "log_loss": sum(log_loss(r) for r in results) / n,
+        "wrong_first_mean_probability": (sum(r.probabilities[r.top] for r in wrong) / len(wrong)) if wrong else 0.0,
+        "hallmark_misses": [r.case_id for r in results if r.hallmark_stated and r.true_probability < HALLMARK_MISS],
+        "hallmark_stated": sum(r.hallmark_stated for r in results),
+        "top1_clinical_only": sum(r.clinical_only_top == r.diagnosis for r in results),
+        "top1_imaging_only": sum(r.imaging_only_top == r.diagnosis for r in results),
+        "unknown_to_engine": sorted({r.diagnosis for r in results if r.diagnosis not in r.probabilities}),
+    }
+
+
+def reliability(results: list[CaseResult], bins: int = RELIABILITY_BINS) -> list[dict]:
+    """Every (case, candidate) probability against whether that candidate was the truth, in equal-width bins."""
+    pairs = [(p, candidate == r.diagnosis) for r in results for candidate, p in r.probabilities.items()]
+    # A true diagnosis the engine does not list was given probability 0: it counts in the lowest bin.
+    pairs += [(0.0, True) for r in results if r.diagnosis not in r.probabilities]
+    table = []
+    for index in range(bins):
+        low, high = index / bins, (index + 1) / bins
+        members = [(p, y) for p, y in pairs if low <= p < high or (index == bins - 1 and p == 1.0)]
+        if members:
+            table.append({
+                "bin": (low, high),
+                "count": len(members),
+                "mean_predicted": sum(p for p, _ in members) / len(members),
+                "observed": sum(y for _, y in members) / len(members),
+            })
+    return table
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
+
+
+def summary_lines(name: str, summary: dict) -> list[str]:
+    n = summary["cases"]
+    lines = [
+        f"{name}: {n} cases",
+        f"  top-1 {_percent(summary['top1'], n)}, top-3 {_percent(summary['top3'], n)}",
+        f"  top-1 with clinical context alone {_percent(summary['top1_clinical_only'], n)}, "
+        f"imaging alone {_percent(summary['top1_imaging_only'], n)}, both {_percent(summary['top1'], n)}",
+        f"  Brier score {summary['brier']:.3f}, log loss {summary['log_loss']:.3f}",
+        f"  mean probability of a wrong first answer {100 * summary['wrong_first_mean_probability']:.0f} %",
+        f"  true diagnosis under 5 % although its hallmark was stated: {len(summary['hallmark_misses'])} "
+        f"of {summary['hallmark_stated']} with a hallmark" + (f" ({', '.join(summary['hallmark_misses'])})" if summary["hallmark_misses"] else ""),
+        "  top-1 by diagnosis: " + ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in summary["by_diagnosis"].items()),
+    ]
+    if summary["unknown_to_engine"]:
+        lines.append("  diagnoses the engine does not list (probability 0): " + ", ".join(summary["unknown_to_engine"]))
+    return lines
+
+
+def report_lines(results: list[CaseResult]) -> list[str]:
+    """Both halves, then every case: its truth, the engine's first answer and the truth's probability."""
+    lines = ["Research and teaching use only: a published-case check of the teaching differential, not a validation for diagnosis."]
+    for name in HALVES:
+        group = [r for r in results if r.half == name]
+        if group:
+            lines += summary_lines(name, summarize(group))
+    lines.append("case (half): truth -> first answer (its probability); truth's probability")
+    for r in results:
+        lines.append(
+            f"  {r.case_id} ({r.half}): {r.diagnosis} -> {r.top} ({100 * r.probabilities[r.top]:.0f} %); "
+            f"truth {100 * r.true_probability:.1f} %"
+        )
+    return lines
+
+
+def draw_reliability(results: list[CaseResult], path, title: str) -> None:
+    """Predicted probability against observed frequency, one line per half, bins labelled with their counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5.2, 5.2), dpi=110)
+    axes.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, colour in zip(HALVES, ("tab:blue", "tab:orange")):
+        table = reliability([r for r in results if r.half == name])
+        xs = [row["mean_predicted"] for row in table]
+        ys = [row["observed"] for row in table]
+        axes.plot(xs, ys, marker="o", color=colour, label=name)
+        for row in table:
+            axes.annotate(str(row["count"]), (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(4, -10), fontsize=7, color=colour)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("predicted probability (bin mean)")
+    axes.set_ylabel("observed frequency of the true diagnosis")
+    axes.set_title(title, fontsize=9)
+    axes.legend(loc="upper left", fontsize=8)
+    figure.text(0.5, 0.005, "Research and teaching use only. Numbers: candidate probabilities in each bin.", ha="center", fontsize=7)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.savefig(path)
+    plt.close(figure)
