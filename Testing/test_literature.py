@@ -100,12 +100,14 @@ def test_every_term_a_case_uses_is_in_the_table_and_its_quote_says_it(cases, map
     assert unmatched == []
 
 
-def test_every_table_term_has_a_reason_and_is_in_the_docs_table(mapping):
+def test_every_table_term_and_every_case_is_in_the_docs(mapping):
     docs = DOCS.read_text(encoding="utf-8")
     for section in ("imaging", "clinical"):
         for term, rule in mapping[section].items():
             assert rule["reason"].strip(), term
             assert f"`{term}`" in docs, f"{term} is missing from docs/literature-cases.md"
+    for case in load_cases():
+        assert f"`{case['id']}`" in docs, f"case {case['id']} is missing from docs/literature-cases.md"
     for diagnosis in mapping["hallmarks"]:
         if diagnosis != "about":
             assert f"`{diagnosis}`" in docs
