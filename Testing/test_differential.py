@@ -787,13 +787,13 @@ def test_without_t2_the_next_best_input_for_the_seed_mds_case_is_t2():
     for by_seq in report["regions"].values():
         by_seq.pop("T2", None)
     ranking = rank(report)
-    # The fever (×3) makes the abscess the runner-up once the T2 that argues strongly against it is gone.
-    assert {entry["id"] for entry in ranking[:2]} == {"emh", "abscess"}
+    # Without the markedly dark T2, myelodysplasia's myeloid sarcoma (raised as far as EMH) is the runner-up.
+    assert [entry["id"] for entry in ranking[:2]] == ["emh", "myeloid_sarcoma"]
     best = explain(report, ranking)["next_best"]
-    assert set(best["between"]) == {"emh", "abscess"}
+    assert best["between"] == ["emh", "myeloid_sarcoma"]
     assert best["imaging"]["action"] == "Add the T2 sequence"
     assert "mass_markedly_hypointense_T2" in best["imaging"]["features"]
-    assert best["imaging"]["odds_factor"] == pytest.approx(16)  # ++ for EMH against -- for the abscess
+    assert best["imaging"]["odds_factor"] == pytest.approx(8)  # ++ for EMH against - for the myeloid sarcoma
     assert best["test"]["id"] == "sulfur_colloid_scan"
     assert best["text"] == best["imaging"]["text"]
 
@@ -815,6 +815,30 @@ def test_levels_spanned_come_from_the_morphology_count_or_from_the_mass_levels()
     )
     assert ("hematoma", "multilevel_posterior_epidural", "present") in evidence_keys(rank(from_levels))
     assert not any(key[1] == "multilevel_posterior_epidural" for key in evidence_keys(rank(from_count)))
+
+
+def test_the_spine_segment_is_read_at_the_middle_level_of_the_mass():
+    def states(levels):
+        report = report_from_ratios(levels=levels) if levels else report_from_ratios()
+        ranking = rank(report)
+        observed = {item["feature"]: item["state"] for item in explain(report, ranking)["observed"]}
+        return {f: observed.get(f) for f in ("mass_lumbosacral", "mass_thoracic", "mass_cervical")}
+
+    assert states(("L4", "L5")) == {"mass_lumbosacral": "present", "mass_thoracic": "absent", "mass_cervical": "absent"}
+    # T12-L1 has two middle levels; the cranial one, T12, decides.
+    assert states(("T12", "L1"))["mass_thoracic"] == "present"
+    assert states(("C5", "C6"))["mass_cervical"] == "present"
+    assert states(None) == {"mass_lumbosacral": None, "mass_thoracic": None, "mass_cervical": None}
+    lumbar = rank(report_from_ratios(levels=("L4", "L5")))
+    weights = {e["id"]: i["lr"] for e in lumbar for i in e["evidence"] if i["feature"] == "mass_lumbosacral"}
+    assert weights["disc_fragment"] > 1 and weights["synovial_cyst"] > 1 and weights["angiolipoma"] < 1
+
+
+def test_a_destroyed_body_and_a_body_lesion_count_as_one_body():
+    both = rank(report_from_ratios(morphology={"vertebral_body_lesion": True, "vertebral_destruction": True}))
+    metastasis = next(e for e in both if e["id"] == "metastasis")
+    counted = {i["feature"]: i["lr"] for i in metastasis["evidence"]}
+    assert counted["vertebral_body_lesion"] == pytest.approx(2) and counted["vertebral_destruction"] == pytest.approx(2)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ THRESHOLD_STATUSES = {
     "published": "published threshold",
     "reader": "reader's assessment",
 }
-QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned")
+QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned", "spine_segment")
+# The spine segment of a region's middle level, by the first letter of its vertebra name.
+SPINE_SEGMENTS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
 # A morphology is a reader's flag (bool), a category, a count (number, exact) or a measured fraction
 # with its 95 % interval ({value, ci95}, shown in percent).
 MORPHOLOGY_TYPES = ("bool", "number", "category", "fraction")
@@ -521,6 +523,12 @@ def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
     _require_numeric_op(entry, test)
 
 
+def _check_spine_segment_test(entry: _Entry, test: dict, settings: dict) -> None:
+    entry.require(test["op"] == "in", "a spine segment takes 'in'")
+    unknown = [v for v in test["values"] if v not in SPINE_SEGMENTS.values()]
+    entry.require(not unknown, f"unknown spine segment {unknown}; known: {', '.join(SPINE_SEGMENTS.values())}")
+
+
 def _require_numeric_op(entry: _Entry, test: dict) -> None:
     entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
 
@@ -531,6 +539,7 @@ _QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
     "region_mean": _check_region_mean_test,
     "morphology": _check_morphology_test,
     "levels_spanned": _check_levels_test,
+    "spine_segment": _check_spine_segment_test,
 }
 
 
@@ -541,6 +550,8 @@ def _describe_test(test: dict, settings: dict) -> str:
     if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] in ("bool", "category"):
         label = settings["morphology"][test["morphology"]]["label"]
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
+    if kind == "spine_segment":
+        return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
     roles = load("measurement")["enhancement"]
     subject = {
         "ratio": lambda: test["ratio"],
