@@ -5,7 +5,7 @@ log loss, the mean probability of a wrong first answer, the cases whose true dia
 although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
 then every case. Draws the reliability diagram. Research and teaching use only.
 
-    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure docs/images/reliability.png]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure docs/images/reliability.png] [--markdown]
 """
 
 import argparse
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 
 from literature.cases import load_cases  # noqa: E402
-from literature.evaluate import draw_reliability, evaluate, report_lines  # noqa: E402
+from literature.evaluate import draw_reliability, evaluate, markdown_table, report_lines  # noqa: E402
 
 from EMHAssistLib.differential import assess  # noqa: E402
 
@@ -24,9 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
     parser.add_argument("--title", default="Reliability of the differential on published cases")
+    parser.add_argument("--markdown", action="store_true", help="print only the per-half table for docs/literature-cases.md")
     args = parser.parse_args(argv)
     results = evaluate(load_cases(), assess)
-    print("\n".join(report_lines(results)))
+    print("\n".join(markdown_table(results) if args.markdown else report_lines(results)))
     if args.figure:
         draw_reliability(results, args.figure, args.title)
         print(f"reliability diagram: {args.figure}")

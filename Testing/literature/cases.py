@@ -12,7 +12,7 @@ from pathlib import Path
 
 CASES_FILE = Path(__file__).with_name("cases.json")
 HALVES = ("tuning", "validation")
-REQUIRED = ("id", "diagnosis", "diagnosis_text", "proof", "proof_kind", "citation", "url", "patient", "clinical", "findings", "levels", "half")
+REQUIRED = ("id", "batch", "diagnosis", "diagnosis_text", "proof", "proof_kind", "citation", "url", "patient", "clinical", "findings", "levels", "half")
 PROOF_KINDS = ("histology", "surgery", "microbiology", "clinical", "not_stated")
 
 
@@ -67,6 +67,16 @@ def stratified_split(cases: list[dict], seed: int) -> dict[str, str]:
             halves[case_id] = half
             sizes[half] += 1
     return halves
+
+
+def stored_split_matches_seeds(cases: list[dict], batches: list[dict]) -> bool:
+    """Each batch of cases was split once, by itself, with its own stated seed; earlier batches are
+    never re-dealt when cases are added."""
+    for batch in batches:
+        members = [case for case in cases if case["batch"] == batch["batch"]]
+        if {case["id"]: case["half"] for case in members} != stratified_split(members, batch["seed"]):
+            return False
+    return {case["batch"] for case in cases} == {batch["batch"] for batch in batches}
 
 
 def half(cases: list[dict], name: str) -> list[dict]:

@@ -156,6 +156,35 @@ def summary_lines(name: str, summary: dict) -> list[str]:
     return lines
 
 
+def markdown_table(results: list[CaseResult]) -> list[str]:
+    """The per-half figures as the markdown table docs/literature-cases.md shows, with issue 14's goals."""
+    summaries = {name: summarize([r for r in results if r.half == name]) for name in HALVES}
+    goals = {"top-1": "≥ 80 %", "top-3": "≥ 95 %", "top-1, imaging alone": "more than context alone",
+             "mean probability of a wrong first answer": "≤ 60 %", "true diagnosis under 5 % with its hallmark stated": "0"}
+
+    def count(key: str) -> dict[str, str]:
+        return {n: f"{s[key]} ({100 * s[key] / s['cases']:.0f} %)" for n, s in summaries.items()}
+
+    rows = {
+        "top-1": count("top1"),
+        "top-3": count("top3"),
+        "top-1, clinical context alone": count("top1_clinical_only"),
+        "top-1, imaging alone": count("top1_imaging_only"),
+        "Brier score": {n: f"{s['brier']:.3f}" for n, s in summaries.items()},
+        "log loss": {n: f"{s['log_loss']:.3f}" for n, s in summaries.items()},
+        "mean probability of a wrong first answer": {n: f"{100 * s['wrong_first_mean_probability']:.0f} %" for n, s in summaries.items()},
+        "true diagnosis under 5 % with its hallmark stated": {n: f"{len(s['hallmark_misses'])} of {s['hallmark_stated']}" for n, s in summaries.items()},
+    }
+    header = " | ".join(f"{name} ({summaries[name]['cases']})" for name in HALVES)
+    lines = [f"| | {header} | issue 14 goal (validation) |", "|---|---|---|---|"]
+    lines += [f"| {label} | " + " | ".join(values[n] for n in HALVES) + f" | {goals.get(label, '')} |" for label, values in rows.items()]
+    for name in HALVES:
+        by = summaries[name]["by_diagnosis"]
+        lines.append("")
+        lines.append(f"Top-1 by diagnosis, {name}: " + ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in by.items()) + ".")
+    return lines
+
+
 def report_lines(results: list[CaseResult]) -> list[str]:
     """Both halves, then every case: its truth, the engine's first answer and the truth's probability."""
     lines = ["Research and teaching use only: a published-case check of the teaching differential, not a validation for diagnosis."]
