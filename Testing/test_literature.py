@@ -14,9 +14,11 @@ from literature.evaluate import (
     LOG_LOSS_FLOOR,
     CaseResult,
     brier,
+    FIGURES,
     evaluate,
     hallmark_stated,
     log_loss,
+    markdown_table,
     reliability,
     summarize,
 )
@@ -269,6 +271,14 @@ def test_reliability_bins_pool_every_candidate_and_count_unknown_truths_at_zero(
     assert lowest["count"] == 2 and lowest["observed"] == pytest.approx(0.5)  # lymphoma 0.1 (no) and angiolipoma 0 (yes)
     assert highest["count"] == 1 and highest["observed"] == 1.0
     assert sum(row["count"] for row in table) == 5
+
+
+def test_the_markdown_table_shows_every_figure_for_both_halves():
+    results = [result("emh", {"emh": 0.7, "lymphoma": 0.3}, "tuning"), result("lymphoma", {"emh": 0.6, "lymphoma": 0.4})]
+    table = markdown_table(results)
+    assert table[0] == "| | tuning (1) | validation (1) | issue 14 goal (validation) |"
+    assert table[2] == "| top-1 | 1/1 (100 %) | 0/1 (0 %) | ≥ 80 % |"
+    assert len([line for line in table if line.startswith("| ")]) == 1 + len(FIGURES)
 
 
 def test_hallmarks_need_every_term_of_one_group(mapping):

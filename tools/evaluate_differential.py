@@ -5,7 +5,7 @@ log loss, the mean probability of a wrong first answer, the cases whose true dia
 although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
 then every case. Draws the reliability diagram. Research and teaching use only.
 
-    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure docs/images/reliability.png] [--markdown]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure PNG] [--markdown] [--proof KINDS]
 """
 
 import argparse
@@ -24,9 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
     parser.add_argument("--title", default="Reliability of the differential on published cases")
-    parser.add_argument("--markdown", action="store_true", help="print only the per-half table for docs/literature-cases.md")
+    parser.add_argument("--markdown", action="store_true", help="print only the per-half table (docs/literature-cases.md)")
+    parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
     args = parser.parse_args(argv)
-    results = evaluate(load_cases(), assess)
+    cases = load_cases()
+    if args.proof:
+        kinds = set(args.proof.split(","))
+        cases = [case for case in cases if case["proof_kind"] in kinds]
+    results = evaluate(cases, assess)
     print("\n".join(markdown_table(results) if args.markdown else report_lines(results)))
     if args.figure:
         draw_reliability(results, args.figure, args.title)

@@ -134,23 +134,33 @@ def reliability(results: list[CaseResult], bins: int = RELIABILITY_BINS) -> list
     return table
 
 
-def _percent(part: int, whole: int) -> str:
-    return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
+def _count(key: str) -> Callable[[dict], str]:
+    return lambda s: f"{s[key]}/{s['cases']} ({100 * s[key] / s['cases']:.0f} %)" if s["cases"] else "0/0"
+
+
+# Each figure issue 14 asks for: its label, how it is shown, and the issue's goal on the validation half.
+FIGURES: tuple[tuple[str, Callable[[dict], str], str], ...] = (
+    ("top-1", _count("top1"), "≥ 80 %"),
+    ("top-3", _count("top3"), "≥ 95 %"),
+    ("top-1, clinical context alone", _count("top1_clinical_only"), ""),
+    ("top-1, imaging alone", _count("top1_imaging_only"), "more than context alone"),
+    ("Brier score", lambda s: f"{s['brier']:.3f}", ""),
+    ("log loss", lambda s: f"{s['log_loss']:.3f}", ""),
+    ("mean probability of a wrong first answer", lambda s: f"{100 * s['wrong_first_mean_probability']:.0f} %", "≤ 60 %"),
+    ("true diagnosis under 5 % with its hallmark stated", lambda s: f"{len(s['hallmark_misses'])} of {s['hallmark_stated']}", "0"),
+)
+
+
+def _by_diagnosis(summary: dict) -> str:
+    return ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in summary["by_diagnosis"].items())
 
 
 def summary_lines(name: str, summary: dict) -> list[str]:
-    n = summary["cases"]
-    lines = [
-        f"{name}: {n} cases",
-        f"  top-1 {_percent(summary['top1'], n)}, top-3 {_percent(summary['top3'], n)}",
-        f"  top-1 with clinical context alone {_percent(summary['top1_clinical_only'], n)}, "
-        f"imaging alone {_percent(summary['top1_imaging_only'], n)}, both {_percent(summary['top1'], n)}",
-        f"  Brier score {summary['brier']:.3f}, log loss {summary['log_loss']:.3f}",
-        f"  mean probability of a wrong first answer {100 * summary['wrong_first_mean_probability']:.0f} %",
-        f"  true diagnosis under 5 % although its hallmark was stated: {len(summary['hallmark_misses'])} "
-        f"of {summary['hallmark_stated']} with a hallmark" + (f" ({', '.join(summary['hallmark_misses'])})" if summary["hallmark_misses"] else ""),
-        "  top-1 by diagnosis: " + ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in summary["by_diagnosis"].items()),
-    ]
+    lines = [f"{name}: {summary['cases']} cases"]
+    lines += [f"  {label}: {shown(summary)}" for label, shown, _ in FIGURES]
+    if summary["hallmark_misses"]:
+        lines.append("  hallmark stated, truth under 5 %: " + ", ".join(summary["hallmark_misses"]))
+    lines.append("  top-1 by diagnosis: " + _by_diagnosis(summary))
     if summary["unknown_to_engine"]:
         lines.append("  diagnoses the engine does not list (probability 0): " + ", ".join(summary["unknown_to_engine"]))
     return lines
@@ -159,35 +169,17 @@ def summary_lines(name: str, summary: dict) -> list[str]:
 def markdown_table(results: list[CaseResult]) -> list[str]:
     """The per-half figures as the markdown table docs/literature-cases.md shows, with issue 14's goals."""
     summaries = {name: summarize([r for r in results if r.half == name]) for name in HALVES}
-    goals = {"top-1": "≥ 80 %", "top-3": "≥ 95 %", "top-1, imaging alone": "more than context alone",
-             "mean probability of a wrong first answer": "≤ 60 %", "true diagnosis under 5 % with its hallmark stated": "0"}
-
-    def count(key: str) -> dict[str, str]:
-        return {n: f"{s[key]} ({100 * s[key] / s['cases']:.0f} %)" for n, s in summaries.items()}
-
-    rows = {
-        "top-1": count("top1"),
-        "top-3": count("top3"),
-        "top-1, clinical context alone": count("top1_clinical_only"),
-        "top-1, imaging alone": count("top1_imaging_only"),
-        "Brier score": {n: f"{s['brier']:.3f}" for n, s in summaries.items()},
-        "log loss": {n: f"{s['log_loss']:.3f}" for n, s in summaries.items()},
-        "mean probability of a wrong first answer": {n: f"{100 * s['wrong_first_mean_probability']:.0f} %" for n, s in summaries.items()},
-        "true diagnosis under 5 % with its hallmark stated": {n: f"{len(s['hallmark_misses'])} of {s['hallmark_stated']}" for n, s in summaries.items()},
-    }
     header = " | ".join(f"{name} ({summaries[name]['cases']})" for name in HALVES)
     lines = [f"| | {header} | issue 14 goal (validation) |", "|---|---|---|---|"]
-    lines += [f"| {label} | " + " | ".join(values[n] for n in HALVES) + f" | {goals.get(label, '')} |" for label, values in rows.items()]
+    lines += [f"| {label} | " + " | ".join(shown(summaries[n]) for n in HALVES) + f" | {goal} |" for label, shown, goal in FIGURES]
     for name in HALVES:
-        by = summaries[name]["by_diagnosis"]
-        lines.append("")
-        lines.append(f"Top-1 by diagnosis, {name}: " + ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in by.items()) + ".")
+        lines += ["", f"Top-1 by diagnosis, {name}: {_by_diagnosis(summaries[name])}."]
     return lines
 
 
 def report_lines(results: list[CaseResult]) -> list[str]:
     """Both halves, then every case: its truth, the engine's first answer and the truth's probability."""
-    lines = ["Research and teaching use only: a published-case check of the teaching differential, not a validation for diagnosis."]
+    lines = ["Research and teaching use only: a published-case check of a teaching aid, not a validation for diagnosis."]
     for name in HALVES:
         group = [r for r in results if r.half == name]
         if group:
@@ -216,14 +208,16 @@ def draw_reliability(results: list[CaseResult], path, title: str) -> None:
         ys = [row["observed"] for row in table]
         axes.plot(xs, ys, marker="o", color=colour, label=name)
         for row in table:
-            axes.annotate(str(row["count"]), (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(4, -10), fontsize=7, color=colour)
+            point = (row["mean_predicted"], row["observed"])
+            axes.annotate(str(row["count"]), point, textcoords="offset points", xytext=(4, -10), fontsize=7, color=colour)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_xlabel("predicted probability (bin mean)")
     axes.set_ylabel("observed frequency of the true diagnosis")
     axes.set_title(title, fontsize=9)
     axes.legend(loc="upper left", fontsize=8)
-    figure.text(0.5, 0.005, "Research and teaching use only. Numbers: candidate probabilities in each bin.", ha="center", fontsize=7)
+    caption = "Research and teaching use only. Numbers: candidate probabilities in each bin."
+    figure.text(0.5, 0.005, caption, ha="center", fontsize=7)
     figure.tight_layout(rect=(0, 0.03, 1, 1))
     figure.savefig(path)
     plt.close(figure)
