@@ -2,8 +2,11 @@
 encodes descriptions into reports, the evaluator's measures, and the figures the differential reaches
 on the validation half (docs/literature-cases.md)."""
 
+import json
 import math
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,8 +27,10 @@ from literature.evaluate import (
 )
 
 from EMHAssistLib.differential import assess, observe
+from EMHAssistLib.errors import InputError
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "literature-cases.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "literature-cases.md"
 MIMICS = {"angiolipoma", "disc_fragment", "meningioma", "tb_spondylitis", "synovial_cyst"}
 ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma", "abscess", "hematoma", "nerve_sheath_tumor"}
 
@@ -233,6 +238,28 @@ def test_sections_split_imaging_from_clinical_context(mapping):
     clinical = encode(case, mapping, (CLINICAL,)).report
     assert imaging["clinical"] == {} and imaging["levels"] == {"mass": {"from": "T3", "to": "T8"}}
     assert clinical["ratios"] == {} and "levels" not in clinical and clinical["clinical"]["findings"] == ["fever"]
+
+
+def test_an_unknown_term_is_one_line_naming_the_case(mapping):
+    with pytest.raises(InputError) as error:
+        encode(case_with([("t2_purple", "purple on T2")]), mapping)
+    assert str(error.value) == "case unit: unknown imaging term 't2_purple' (not in mapping.json)"
+
+
+def test_the_tool_reports_a_malformed_case_file_in_one_line(tmp_path):
+    broken = tmp_path / "cases.json"
+    broken.write_text(json.dumps({"cases": [{**case_with([("t2_purple", "x")]), "id": "bad"}]}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(broken)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: case bad: unknown imaging term 't2_purple' (not in mapping.json)"
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{")
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(not_json)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith(f"error: {not_json}: cannot read the case set") and run.stderr.count("\n") == 1
 
 
 # --- the evaluator's measures -----------------------------------------------------------------------

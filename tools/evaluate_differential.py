@@ -14,24 +14,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 
-from literature.cases import load_cases  # noqa: E402
+from literature.cases import CASES_FILE, load_cases  # noqa: E402
 from literature.evaluate import draw_reliability, evaluate, markdown_table, report_lines  # noqa: E402
 
 from EMHAssistLib.differential import assess  # noqa: E402
+from EMHAssistLib.errors import InputError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=CASES_FILE, help="the case set (default: Testing/literature/cases.json)")
     parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
     parser.add_argument("--title", default="Reliability of the differential on published cases")
     parser.add_argument("--markdown", action="store_true", help="print only the per-half table (docs/literature-cases.md)")
     parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
     args = parser.parse_args(argv)
-    cases = load_cases()
-    if args.proof:
-        kinds = set(args.proof.split(","))
-        cases = [case for case in cases if case["proof_kind"] in kinds]
-    results = evaluate(cases, assess)
+    try:
+        cases = load_cases(args.cases)
+        if args.proof:
+            kinds = set(args.proof.split(","))
+            cases = [case for case in cases if case["proof_kind"] in kinds]
+        results = evaluate(cases, assess)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print("\n".join(markdown_table(results) if args.markdown else report_lines(results)))
     if args.figure:
         draw_reliability(results, args.figure, args.title)

@@ -10,6 +10,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from EMHAssistLib.errors import InputError
+
 CASES_FILE = Path(__file__).with_name("cases.json")
 HALVES = ("tuning", "validation")
 REQUIRED = ("id", "batch", "diagnosis", "diagnosis_text", "proof", "proof_kind", "citation", "url", "patient", "clinical", "findings", "levels", "half")
@@ -17,8 +19,14 @@ PROOF_KINDS = ("histology", "surgery", "microbiology", "clinical", "not_stated")
 
 
 def load_set(path: Path = CASES_FILE) -> dict:
-    """The whole file: the split's seed and method, the diagnosis ids and the cases."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The whole file: the split's seeds and method, the diagnosis ids and the cases."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(str(path), f"cannot read the case set ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise InputError(str(path), "must be an object with a 'cases' list")
+    return data
 
 
 def load_cases(path: Path = CASES_FILE) -> list[dict]:

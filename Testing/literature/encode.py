@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms
 from EMHAssistLib.knowledge import load
 
@@ -41,13 +42,20 @@ def encode(case: dict, mapping: dict | None = None, sections: tuple[str, ...] = 
     return encoded
 
 
+def _rule(table: dict, entry: dict, case: dict, section: str) -> dict:
+    rule = table.get(entry.get("term"))
+    if rule is None:
+        raise InputError(f"case {case.get('id', '?')}", f"unknown {section} term {entry.get('term')!r} (not in mapping.json)")
+    return rule
+
+
 def _encode_imaging(case: dict, table: dict, encoded: Encoded) -> None:
     report = encoded.report
     intervals: dict[tuple[str, str], list[list[float]]] = {}
     flags: dict[str, list] = {}
     positions, alone_positions = [], []
     for entry in case["findings"]:
-        rule = table[entry["term"]]
+        rule = _rule(table, entry, case, "imaging")
         sets_something = False
         for key, triple in rule.get("ratios", {}).items():
             intervals.setdefault(("ratios", key), []).append(triple)
@@ -117,7 +125,7 @@ def _encode_clinical(case: dict, table: dict, encoded: Encoded) -> dict:
     if patient.get("sex") in vocabulary.sex:
         clinical["sex"] = patient["sex"]
     for entry in case["clinical"]:
-        rule = table[entry["term"]]
+        rule = _rule(table, entry, case, "clinical")
         for field_name in ("conditions", "findings"):
             for target in rule.get(field_name, []):
                 if target not in known[field_name]:
