@@ -13,8 +13,22 @@ from .cases import HALVES
 from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
 
 LOG_LOSS_FLOOR = 1e-3  # a true diagnosis the engine does not know (p = 0) costs -ln(0.001) = 6.9
+TIE = 1e-9  # probabilities this close are equal: an order among them carries no information
 HALLMARK_MISS = 0.05  # "the true diagnosis never below 5 % when its hallmark is stated" (issue 14)
 RELIABILITY_BINS = 5
+
+
+def top_k_credit(probabilities: dict[str, float], truth: str, k: int) -> float:
+    """How much of a top-k hit the truth earns: 1 when it is among the k most probable, 0 when not,
+    and, when it ties with others across place k, the share of the tied places that fall within k
+    (a tie for first between two candidates earns each half a top-1). The engine's order within a
+    tie is a presentation choice, not evidence, so it earns nothing."""
+    if truth not in probabilities:
+        return 0.0
+    p = probabilities[truth]
+    above = sum(q > p + TIE for q in probabilities.values())
+    tied = sum(abs(q - p) <= TIE for q in probabilities.values())
+    return max(0, min(k, above + tied) - above) / tied
 
 
 @dataclass(frozen=True)
@@ -23,9 +37,9 @@ class CaseResult:
     diagnosis: str
     half: str
     probabilities: dict[str, float]  # imaging and clinical together, by candidate id
-    ranked: list[str]  # candidate ids, most probable first
-    clinical_only_top: str
-    imaging_only_top: str
+    ranked: list[str]  # candidate ids as the engine orders them
+    clinical_only: dict[str, float]  # the same report with its imaging sections removed
+    imaging_only: dict[str, float]  # the same report with an empty clinical context
     hallmark_stated: bool
 
     @property
@@ -37,12 +51,21 @@ class CaseResult:
         return self.ranked[0]
 
     @property
-    def correct(self) -> bool:
-        return self.top == self.diagnosis
+    def top1(self) -> float:
+        return top_k_credit(self.probabilities, self.diagnosis, 1)
 
     @property
-    def in_top3(self) -> bool:
-        return self.diagnosis in self.ranked[:3]
+    def top3(self) -> float:
+        return top_k_credit(self.probabilities, self.diagnosis, 3)
+
+    @property
+    def wrong_first(self) -> bool:
+        """A wrong answer is first, alone or tied with the truth."""
+        return self.top1 < 1
+
+    @property
+    def best_wrong_probability(self) -> float:
+        return max(p for candidate, p in self.probabilities.items() if candidate != self.diagnosis)
 
 
 def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[dict[str, float], list[str]]:
@@ -52,16 +75,16 @@ def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[
 
 def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> CaseResult:
     both, ranked = assess_probabilities(encode(case, mapping, ALL_SECTIONS).report, assess)
-    _, clinical_ranked = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
-    _, imaging_ranked = assess_probabilities(encode(case, mapping, (IMAGING,)).report, assess)
+    clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
+    imaging_only, _ = assess_probabilities(encode(case, mapping, (IMAGING,)).report, assess)
     return CaseResult(
         case_id=case["id"],
         diagnosis=case["diagnosis"],
         half=case["half"],
         probabilities=both,
         ranked=ranked,
-        clinical_only_top=clinical_ranked[0],
-        imaging_only_top=imaging_ranked[0],
+        clinical_only=clinical_only,
+        imaging_only=imaging_only,
         hallmark_stated=hallmark_stated(case, mapping),
     )
 
@@ -91,26 +114,28 @@ def log_loss(result: CaseResult) -> float:
 
 
 def summarize(results: list[CaseResult]) -> dict:
-    """The figures issue 14 asks for, on one group of cases."""
+    """The figures issue 14 asks for, on one group of cases. Top-1 and top-3 count a tie by its share
+    (top_k_credit), so they can be fractions."""
     n = len(results)
-    wrong = [r for r in results if not r.correct]
-    by_diagnosis: dict[str, list[int]] = {}
+    wrong = [r for r in results if r.wrong_first]
+    by_diagnosis: dict[str, list[float]] = {}
     for r in results:
-        hits = by_diagnosis.setdefault(r.diagnosis, [0, 0])
-        hits[0] += r.correct
+        hits = by_diagnosis.setdefault(r.diagnosis, [0.0, 0])
+        hits[0] += r.top1
         hits[1] += 1
     return {
         "cases": n,
-        "top1": sum(r.correct for r in results),
-        "top3": sum(r.in_top3 for r in results),
+        "top1": sum(r.top1 for r in results),
+        "top3": sum(r.top3 for r in results),
+        "ties_for_first": sum(0 < r.top1 < 1 for r in results),
         "by_diagnosis": {d: tuple(v) for d, v in sorted(by_diagnosis.items())},
         "brier": sum(brier(r) for r in results) / n,
         "log_loss": sum(log_loss(r) for r in results) / n,
-        "wrong_first_mean_probability": (sum(r.probabilities[r.top] for r in wrong) / len(wrong)) if wrong else 0.0,
+        "wrong_first_mean_probability": (sum(r.best_wrong_probability for r in wrong) / len(wrong)) if wrong else 0.0,
         "hallmark_misses": [r.case_id for r in results if r.hallmark_stated and r.true_probability < HALLMARK_MISS],
         "hallmark_stated": sum(r.hallmark_stated for r in results),
-        "top1_clinical_only": sum(r.clinical_only_top == r.diagnosis for r in results),
-        "top1_imaging_only": sum(r.imaging_only_top == r.diagnosis for r in results),
+        "top1_clinical_only": sum(top_k_credit(r.clinical_only, r.diagnosis, 1) for r in results),
+        "top1_imaging_only": sum(top_k_credit(r.imaging_only, r.diagnosis, 1) for r in results),
         "unknown_to_engine": sorted({r.diagnosis for r in results if r.diagnosis not in r.probabilities}),
     }
 
@@ -134,8 +159,13 @@ def reliability(results: list[CaseResult], bins: int = RELIABILITY_BINS) -> list
     return table
 
 
+def _number(value: float) -> str:
+    """A count that may hold shares of ties, to two decimals at most (20.75, 13.5, 12)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def _count(key: str) -> Callable[[dict], str]:
-    return lambda s: f"{s[key]}/{s['cases']} ({100 * s[key] / s['cases']:.0f} %)" if s["cases"] else "0/0"
+    return lambda s: f"{_number(s[key])}/{s['cases']} ({100 * s[key] / s['cases']:.0f} %)" if s["cases"] else "0/0"
 
 
 # Each figure issue 14 asks for: its label, how it is shown, and the issue's goal on the validation half.
@@ -148,11 +178,12 @@ FIGURES: tuple[tuple[str, Callable[[dict], str], str], ...] = (
     ("log loss", lambda s: f"{s['log_loss']:.3f}", ""),
     ("mean probability of a wrong first answer", lambda s: f"{100 * s['wrong_first_mean_probability']:.0f} %", "≤ 60 %"),
     ("true diagnosis under 5 % with its hallmark stated", lambda s: f"{len(s['hallmark_misses'])} of {s['hallmark_stated']}", "0"),
+    ("cases whose truth ties for first (counted by share)", lambda s: f"{s['ties_for_first']}", ""),
 )
 
 
 def _by_diagnosis(summary: dict) -> str:
-    return ", ".join(f"{d} {hit}/{total}" for d, (hit, total) in summary["by_diagnosis"].items())
+    return ", ".join(f"{d} {_number(hit)}/{total}" for d, (hit, total) in summary["by_diagnosis"].items())
 
 
 def summary_lines(name: str, summary: dict) -> list[str]:
