@@ -642,6 +642,23 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
     }
 
 
+@pytest.mark.parametrize(
+    ("morphology", "feature", "diagnosis", "lr"),
+    [
+        # Neuroradiology 1995: marrow change in 7 of 8 epidural lymphomas.
+        ({"vertebral_body_lesion": True}, "vertebral_body_lesion", "lymphoma", 2),
+        # Seed 004: lymphoma may wrap the canal.
+        ({"mass_position": "circumferential_epidural"}, "circumferential_epidural", "lymphoma", 2),
+        # Seed 001: expanded ribs are the marrow expansion of the chronic anaemias behind EMH.
+        ({"rib_expansion": True}, "rib_expansion", "emh", 4),
+    ],
+)
+def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
+    ranking = rank(report_from_ratios(morphology=morphology))
+    entry = next(e for e in ranking if e["id"] == diagnosis)
+    assert next(i["lr"] for i in entry["evidence"] if i["feature"] == feature) == pytest.approx(lr)
+
+
 def test_when_the_images_do_not_separate_the_leaders_the_explanation_says_the_history_decides():
     clinical = {"age": 60, "sex": "male", "conditions": ["lymphoma_history", "polycythemia_vera"]}
     # Isointense to cord on T1 and T2: what lymphoma and EMH both look like.
