@@ -618,6 +618,13 @@ def test_two_disease_histories_tie_and_the_images_decide():
     assert avid[0]["id"] == "lymphoma"
 
 
+def test_age_adds_nothing_to_a_diagnosis_a_history_already_raises():
+    ranking = rank({"clinical": {"age": 70, "conditions": ["multiple_myeloma"]}})
+    factors = {e["id"]: [f["term"] for f in e["prior_factors"]] for e in ranking}
+    assert factors["myeloma"] == ["multiple_myeloma"]
+    assert factors["metastasis"] == ["age"]
+
+
 def test_an_acute_deficit_is_not_a_sudden_onset_of_pain():
     base = {e["id"]: e["prior"] for e in rank({"clinical": {"age": 50}})}
     deficit = {e["id"]: e["prior"] for e in rank({"clinical": {"age": 50, "findings": ["acute_deficit"]}})}

@@ -67,9 +67,13 @@ def _clinical_priors(kb: Knowledge, clinical: dict) -> tuple[dict[str, float], d
     weights = dict(kb.base_priors)
     factors: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
     applying = [m for m in kb.modifiers if _modifier_applies(m, clinical)]
+    known = {dx for m in applying for dx in m.raised}
     for group in dict.fromkeys(m.group for m in applying):
         in_group = [m for m in applying if m.group == group]
         for dx in kb.diagnoses:
+            # A proxy (age) stands for having the disease; once a history says so, it adds nothing.
+            if group in kb.proxy_groups and dx in known:
+                continue
             # Within a group only the strongest push each way counts: overlapping terms (thalassemia
             # and chronic anaemia) describe one background, not two.
             raising = [m for m in in_group if m.factors.get(dx, 1) > 1]

@@ -101,6 +101,7 @@ class PriorModifier:
     factors: dict[str, float]
     reason: str
     refs: tuple[str, ...]
+    raised: frozenset[str] = frozenset()  # the diagnoses this history raises to a stated weight
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Knowledge:
     base_priors: dict[str, float]
     modifiers: tuple[PriorModifier, ...]
     neutral_terms: dict[str, str]
+    proxy_groups: dict[str, str]
     references: dict[str, dict]
     tests: tuple[SeparatingTest, ...]
     fallback: dict
@@ -159,7 +161,7 @@ class Knowledge:
         settings = _feature_settings(raw["features"], len(diagnoses))
         features = tuple(_features(raw["features"], diagnoses, settings))
         set_asides = _set_asides(raw["features"], features, terms)
-        base, modifiers, neutral = _priors(raw["priors"], diagnoses, terms)
+        base, modifiers, neutral, proxies = _priors(raw["priors"], diagnoses, terms)
         tests, fallback = _separators(raw["separators"], diagnoses, settings["grades"])
         knowledge = cls(
             versions=versions,
@@ -168,6 +170,7 @@ class Knowledge:
             base_priors=base,
             modifiers=modifiers,
             neutral_terms=neutral,
+            proxy_groups=proxies,
             references=references,
             tests=tests,
             fallback=fallback,
@@ -569,7 +572,7 @@ def _describe_test(test: dict, settings: dict) -> str:
 
 def _priors(
     data: dict, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms
-) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str]]:
+) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str], dict[str, str]]:
     base = data.get("base")
     entry = _Entry("priors", "base")
     entry.require(
@@ -586,6 +589,10 @@ def _priors(
     modifiers = tuple(
         _prior_modifier(raw, index, base, terms, groups) for index, raw in enumerate(data.get("modifiers") or [])
     )
+    proxies = data.get("proxy_groups") or {}
+    for group, reason in proxies.items():
+        entry = _Entry("priors", f"proxy group '{group}'")
+        entry.require(group in groups and _text(reason), "must name a group of 'groups' with its reason")
     neutral = data.get("neutral_terms") or {}
     for term, reason in neutral.items():
         entry = _Entry("priors", f"neutral term '{term}'")
@@ -593,7 +600,7 @@ def _priors(
             term in terms.conditions or term in terms.findings, "is not a condition or finding of clinical_terms"
         )
         entry.require(_text(reason), "needs its reason")
-    return base, modifiers, dict(neutral)
+    return base, modifiers, dict(neutral), dict(proxies)
 
 
 def _prior_modifier(raw: Any, index: int, base: dict[str, float], terms: ClinicalTerms, groups: dict) -> PriorModifier:
@@ -623,7 +630,8 @@ def _prior_modifier(raw: Any, index: int, base: dict[str, float], terms: Clinica
     entry.require(_text(raw.get("reason")), "needs a 'reason'")
     # A stated prior weight is the factor that lifts the base weight to it, so both kinds combine alike.
     combined = {**factors, **{dx: target / base[dx] for dx, target in targets.items()}}
-    return PriorModifier(condition, operand, raw["group"], combined, raw["reason"], entry.refs(raw.get("refs")))
+    refs = entry.refs(raw.get("refs"))
+    return PriorModifier(condition, operand, raw["group"], combined, raw["reason"], refs, frozenset(targets))
 
 
 def _separators(
