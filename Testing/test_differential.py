@@ -658,10 +658,14 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"mass_position": "circumferential_epidural"}, "circumferential_epidural", "lymphoma", 2),
         # Seed 001: expanded ribs are the marrow expansion of the chronic anaemias behind EMH.
         ({"rib_expansion": True}, "rib_expansion", "emh", 4),
+        # Seed 004: epidural metastases are usually bright on T2.
+        ({"T2 mass/cord": 0.7}, "mass_mildly_hypointense_T2", "metastasis", 0.5),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
-    ranking = rank(report_from_ratios(morphology=morphology))
+    ratios = {key: value for key, value in morphology.items() if "/" in key}
+    morphology = {key: value for key, value in morphology.items() if "/" not in key}
+    ranking = rank(report_from_ratios(ratios=ratios, morphology=morphology))
     entry = next(e for e in ranking if e["id"] == diagnosis)
     assert next(i["lr"] for i in entry["evidence"] if i["feature"] == feature) == pytest.approx(lr)
 
