@@ -658,6 +658,8 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"mass_position": "circumferential_epidural"}, "circumferential_epidural", "lymphoma", 2),
         # Seed 001: expanded ribs are the marrow expansion of the chronic anaemias behind EMH.
         ({"rib_expansion": True}, "rib_expansion", "emh", 4),
+        # Hu 2013: angiolipomas hold fat; of the candidates only they and burnt-out EMH do.
+        ({"fat_signal_suppressed": True}, "fat_signal_suppressed", "disc_fragment", 0.25),
         # Seed 004: epidural metastases are usually bright on T2.
         ({"T2 mass/cord": 0.7}, "mass_mildly_hypointense_T2", "metastasis", 0.5),
     ],
