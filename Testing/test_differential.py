@@ -407,7 +407,11 @@ VIGNETTES = [
             },
             enhancement={"mass": 0.6},
             clinical={"age": 52, "sex": "female", "findings": ["progressive_weakness"]},
-            morphology={"mass_position": "posterior_epidural", "fat_signal_suppressed": True, "vertebral_body_lesion": False},
+            morphology={
+                "mass_position": "posterior_epidural",
+                "fat_signal_suppressed": True,
+                "vertebral_body_lesion": False,
+            },
             levels=("T5", "T8"),
         ),
     ),
@@ -554,7 +558,8 @@ def test_the_marrow_rule_weighs_every_infiltrative_diagnosis_alike():
     weights = marrow_weights(ranking, "marrow_brighter_than_muscle_T1")
     assert set(weights) == set(INFILTRATIVE)
     assert all(14 < weights[dx] < 17 for dx in INFILTRATIVE), weights
-    bright = marrow_weights(rank(report_from_ratios(ratios={"T1 marrow/muscle": 1.5})), "marrow_brighter_than_muscle_T1")
+    bright_report = report_from_ratios(ratios={"T1 marrow/muscle": 1.5})
+    bright = marrow_weights(rank(bright_report), "marrow_brighter_than_muscle_T1")
     assert set(bright) == set(INFILTRATIVE) and all(0.1 < bright[dx] < 0.25 for dx in INFILTRATIVE), bright
 
 
@@ -1134,7 +1139,11 @@ def _set_aside_unknown_term(files):
 @pytest.mark.parametrize(
     ("corrupt", "file", "entry"),
     [
-        (_raises_to_below_base, "priors", "modifier condition thalassemia_intermedia: 'raises_to' for 'emh' must exceed"),
+        (
+            _raises_to_below_base,
+            "priors",
+            "modifier condition thalassemia_intermedia: 'raises_to' for 'emh' must exceed",
+        ),
         (_set_aside_unknown_term, "features", "set_aside 'iron_laden_marrow': 'clinical_any' must list conditions"),
         (_drop_absent_text, "features", "feature 'marrow_brighter_than_muscle_T1': needs text.absent"),
         (_unknown_diagnosis, "features", "feature 'mass_isointense_to_cord_T1' present: unknown diagnosis 'glioma'"),

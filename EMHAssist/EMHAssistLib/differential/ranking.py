@@ -1,11 +1,13 @@
 """Ranking and explaining the differential from the features observed in a report.
 
-The prior comes from stated expert base rates times clinical factors (the strongest per group).
-Posterior log-odds are the log prior plus the sum of the evidence (naive Bayes), normalised over
-the candidates. Caps: no likelihood ratio beyond 20 or below 1/20 per feature; features of one
-group (the same marrow against muscle and disc) share one weight; and a floor mixes the
-probabilities with a uniform 0.5 % per candidate, which bounds the total (no candidate above
-96.5 % with eight candidates) while keeping every monotonicity of naive Bayes.
+The prior comes from stated base weights times clinical factors (the strongest per group; a disease
+history's stated weight is a factor too, and a proxy group such as age skips a diagnosis a history
+has raised). Posterior log-odds are the log prior plus the sum of the evidence (naive Bayes),
+normalised over the candidates; features a set-aside rule excludes (iron-laden marrow) are not
+counted. Caps: no likelihood ratio beyond 20 or below 1/20 per feature; features of one group (the
+same marrow against muscle and disc) share one weight; and a floor mixes the probabilities with a
+uniform 0.5 % per candidate, which bounds the total (no candidate above 93.5 % with thirteen
+candidates) while keeping every monotonicity of naive Bayes.
 """
 
 import math
