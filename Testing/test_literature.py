@@ -37,7 +37,7 @@ MIMICS = {"angiolipoma", "disc_fragment", "meningioma", "tb_spondylitis", "synov
 ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma", "abscess", "hematoma", "nerve_sheath_tumor"}
 
 # The validation half as the differential ranks it, measured with tools/evaluate_differential.py
-# (docs/literature-cases.md) on the knowledge of 7cb4a45. Before issue 14 (ba81a09) the same 46
+# (docs/literature-cases.md) on the knowledge of 843de56. Before issue 14 (ba81a09) the same 46
 # cases read top-1 13.5, top-3 24.0, clinical alone 11.5, imaging alone 6.0, Brier 0.892, log loss 3.193,
 # wrong first answers 0.44 on average and 5 hallmark misses. Whoever changes the knowledge
 # updates these with the reason.
