@@ -65,7 +65,7 @@ def test_differential_rows_carry_bars_and_explanations(scene, synthetic):
     report = LiveAnalysis().update(study_into_scene(synthetic, scene)).analysis.report
     rows = differential_rows(report)
     assert [row.name for row in rows] == [entry["name"] for entry in report["differential"]]
-    assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 80 and rows[0].prior_percent == 10
+    assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 87 and rows[0].prior_percent == 10
     assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
     assert rows[0].explanation.splitlines()[1].startswith("for: Mass markedly hypointense to cord on T2 (ratio 0.30")
     assert rows[0].explanation.endswith("prior: myelodysplastic syndrome ×15")
