@@ -68,7 +68,12 @@ def _demo(args: argparse.Namespace) -> int:
     name = args.case or DEFAULT_CASE
     out = Path(args.out)
     case_folder = out / "cases" / name
-    save_case_folder(study_into_scene(build_study(name), new_headless_scene()), case_folder)
+    study = build_study(name)
+    save_case_folder(study_into_scene(study, new_headless_scene()), case_folder)
+    if args.dicom:
+        from ..outputs.dicom_series import case_folder_as_dicom
+
+        case_folder_as_dicom(case_folder, list(study.sequences), patient_id=f"EMH-{name}")
     report = analyze(load_case_folder(case_folder, new_headless_scene()))
     write_json(report, out / f"{name}.json")
     text = summary_text(report)
@@ -108,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")
     demo.add_argument("--out", default="out", help="output folder (default out)")
+    demo.add_argument("--dicom", action="store_true", help="write each sequence as a DICOM series folder (for --sr) instead of NRRD")
     demo.set_defaults(run=_demo)
     cases = commands.add_parser("cases", help="list the built-in cases")
     cases.set_defaults(run=_cases)

@@ -229,8 +229,15 @@ def _span(levels: dict, extent: dict) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# Patient and study attributes of DICOM type 2 (present, possibly empty) that the SR copies from its
+# evidence; a scanner or PACS export may leave them out, and the SR then carries them empty.
+_TYPE_2_COPIED = ("PatientName", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName")
+
+
 def _dataset(header: dict[str, str]) -> pydicom.Dataset:
     dataset = pydicom.Dataset()
+    for keyword in _TYPE_2_COPIED:
+        setattr(dataset, keyword, "")
     for keyword, value in header.items():
         setattr(dataset, keyword, value)
     return dataset
