@@ -165,7 +165,7 @@ def _cases(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    serve(args.case, args.port, args.host)
+    serve(args.case, args.port, args.host, args.load_time_limit)
     return 0
 
 
@@ -202,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument(
+        "--load-time-limit",
+        type=float,
+        default=_serve_load_time_limit_s(),
+        metavar="SECONDS",
+        help="a case folder whose files have not loaded after this long is refused (default %(default)g s, data/batch.json)",
+    )
     serve.set_defaults(run=_serve)
     return parser
 
@@ -210,6 +217,12 @@ def _case_time_limit_s() -> float:
     from ..knowledge import load
 
     return float(load("batch")["case_time_limit_s"])
+
+
+def _serve_load_time_limit_s() -> float:
+    from ..knowledge import load
+
+    return float(load("batch")["serve_load_time_limit_s"])
 
 
 def _quiet_vtk() -> None:
