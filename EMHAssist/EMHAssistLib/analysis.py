@@ -62,7 +62,7 @@ def assemble(
     levels: LevelsOutcome,
 ) -> Analysis:
     """The report from its measured parts; a live update passes the parts it kept from earlier runs."""
-    warnings = _missing_input_warnings(study)
+    warnings = [*study.warnings, *_missing_input_warnings(study)]
     stats: dict[str, dict[str, RegionStats]] = {}
     for region in _in_vocabulary_order(measurements, region_names()):
         stats[region] = measurements[region].stats
