@@ -23,6 +23,7 @@ from .confine import case_file, case_folder, case_root
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
+from .noise import caught_messages
 from ..measurement.geometry import Grid
 from .nodes import grid_of_volume, set_volume_geometry
 from .roles import role_of_name
@@ -64,6 +65,13 @@ def load_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "is not a case folder")
+    with caught_messages() as messages:
+        study = _read_case_folder(folder, scene)
+    study.warnings.extend(f"{folder.name}: an image reader reported: {message}" for message in messages)
+    return study
+
+
+def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
     case = CaseReading(case_root(folder))
     study = Study(name=folder.name, warnings=case.warnings)
     for role, path in _sequence_paths(folder).items():
@@ -169,7 +177,23 @@ def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseRea
         case_folder(path, case.root)
         return _read_dicom_series(path, role, scene)
     _check_image_file(case.file(path), case)
-    return _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
+    volume = _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
+    check_value_range(str(path), slicer.util.arrayFromVolume(volume))
+    return volume
+
+
+def check_value_range(subject: str, voxels: np.ndarray) -> None:
+    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
+    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
+    which names them."""
+    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(voxels)
+        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
+    low, high = load("limits")["voxel_magnitude_range"]
+    if largest != 0.0 and not low <= largest <= high:
+        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
 
 def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLMarkupsROINode:
