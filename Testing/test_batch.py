@@ -148,3 +148,18 @@ def test_a_newline_in_a_case_folder_name_stays_on_its_progress_line(tmp_path, sc
     assert line.startswith("evil\\nname: error: ")
     (row,) = read_rows(tmp_path / "rows.csv")
     assert row["case"] == "evil\nname", "the CSV keeps the name as it is, quoted"
+
+
+def test_a_case_past_the_time_limit_on_the_dask_cluster_becomes_its_error_row_and_the_batch_ends(cohort, tmp_path):
+    from distributed import LocalCluster
+
+    (cohort / "hang_me").mkdir()
+    out = tmp_path / "dask.csv"
+    started = time.monotonic()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        finished = analyze_cases(cohort, out, progress=lambda _: None, time_limit_s=20, scheduler=cluster.scheduler_address, run_case=hanging_or_crashing)
+    assert time.monotonic() - started < 90
+    assert finished is False
+    rows = {row["case"]: row for row in read_rows(out)}
+    assert rows["a_first"]["error"] == rows["b_second"]["error"] == ""
+    assert rows["hang_me"]["error"] == f"{cohort / 'hang_me'}: did not finish within 20 s (--time-limit); cancelled on the cluster"

@@ -79,6 +79,11 @@ def _worker_scene() -> slicer.vtkMRMLScene:
     return new_headless_scene()
 
 
+def warm_worker() -> None:
+    """Make this worker process's scene now (importing Slicer's libraries), not inside the first case."""
+    _worker_scene()
+
+
 def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, dict]]:
     """(case, row) as each case finishes in a pool of `workers` spawned processes. Spawned, not forked:
     a fork of a process holding VTK's and ITK's threads can deadlock."""
@@ -86,7 +91,7 @@ def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: Ca
 
     from pebble import ProcessPool
 
-    with ProcessPool(max_workers=workers, context=multiprocessing.get_context("spawn"), initializer=_worker_scene) as pool:
+    with ProcessPool(max_workers=workers, context=multiprocessing.get_context("spawn"), initializer=warm_worker) as pool:
         futures = {pool.schedule(run_case, args=(str(case),), timeout=limit_s): case for case in cases}
         try:
             for future in as_completed(futures):
@@ -110,6 +115,7 @@ def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: Ca
     except (OSError, TimeoutError) as error:
         raise InputError(f"--dask-scheduler {address}", f"could not be reached ({error})") from None
     with client:
+        client.run(warm_worker)  # imports and scene made before any case's clock starts, as the pool's initializer does
         waiting = list(cases)
         slots = max(1, sum(client.nthreads().values()))
         running: dict = {}
@@ -118,7 +124,10 @@ def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: Ca
                 case = waiting.pop(0)
                 running[client.submit(run_case, str(case), pure=False)] = (case, time.monotonic() + limit_s)
             next_deadline = min(deadline for _, deadline in running.values())
-            done, _ = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()), return_when="FIRST_COMPLETED")
+            try:
+                done, _ = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()), return_when="FIRST_COMPLETED")
+            except TimeoutError:  # Dask's wait raises when nothing finished in time
+                done = set()
             for future in done:
                 case, _ = running.pop(future)
                 yield case, _row_of_future(case, future.exception, future.result, limit_s)
