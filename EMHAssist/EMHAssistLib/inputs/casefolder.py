@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..knowledge import load
 from .clinical import validate_clinical
 from .confine import case_file, case_folder, case_root
+from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
@@ -32,7 +33,6 @@ from .study import RegionSource, Study, region_names, segment_sources
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
 CLINICAL_FILE = "clinical.json"
-_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 # A DICOM series' slice headers (patient, study, series and instance identifiers), kept as JSON on
 # its volume node so a DICOM Structured Report can cite the very instances that were measured.
 DICOM_HEADERS_ATTRIBUTE = "EMHAssist.dicomHeaders"
@@ -175,7 +175,7 @@ def save_case_folder(study: Study, folder: Path) -> None:
 def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLScalarVolumeNode:
     if path.is_dir():
         case_folder(path, case.root)
-        return _read_dicom_series(path, role, scene)
+        return _read_dicom_series(path, role, scene, case)
     _check_image_file(case.file(path), case)
     volume = _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
     check_value_range(str(path), slicer.util.arrayFromVolume(volume))
@@ -325,22 +325,15 @@ def _check_sequence_shape(subject: str, dimension: int, components: int) -> None
         raise InputError(subject, f"has {components} components per voxel; a sequence must be a scalar volume")
 
 
-def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLScalarVolumeNode:
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
-    if len(series) != 1:
-        raise InputError(str(folder), f"holds {len(series)} DICOM series; a sequence folder must hold exactly one")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
-    reader.MetaDataDictionaryArrayUpdateOn()  # each slice's header, for reports that cite the source images
-    try:
-        image = reader.Execute()
-    except RuntimeError:
-        raise InputError(str(folder), "DICOM series could not be read") from None
-    _check_sequence_shape(str(folder), image.GetDimension(), image.GetNumberOfComponentsPerPixel())
+def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLScalarVolumeNode:
+    dicom = read_dicom_folder(folder, role, case.root, list(DICOM_HEADER_TAGS.values()))
+    case.account(folder, dicom.voxels.nbytes)
+    check_value_range(str(folder), dicom.voxels)
+    case.warnings.extend(dicom.warnings)
     volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
-    slicer.util.updateVolumeFromArray(volume, sitk.GetArrayFromImage(image))
-    set_volume_geometry(volume, _ijk_to_ras(image))
-    volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(_dicom_headers(reader)))
+    slicer.util.updateVolumeFromArray(volume, dicom.voxels)
+    set_volume_geometry(volume, dicom.ijk_to_ras)
+    volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(dicom.headers))
     volume.SetAttribute(SOURCE_FOLDER_ATTRIBUTE, str(folder))
     return volume
 
@@ -352,23 +345,6 @@ def source_of(volume: slicer.vtkMRMLScalarVolumeNode) -> str:
     if storage is not None and storage.GetFileName():
         return storage.GetFileName()
     return volume.GetAttribute(SOURCE_FOLDER_ATTRIBUTE) or volume.GetName()
-
-
-def _dicom_headers(reader: sitk.ImageSeriesReader) -> list[dict[str, str]]:
-    """The identifying header fields of each slice read, by DICOM keyword, as the files spell them."""
-    headers = []
-    for index in range(len(reader.GetFileNames())):
-        present = {tag for tag in DICOM_HEADER_TAGS if reader.HasMetaDataKey(index, tag)}
-        headers.append({DICOM_HEADER_TAGS[tag]: reader.GetMetaData(index, tag).strip(" \x00") for tag in present})
-    return headers
-
-
-def _ijk_to_ras(image: sitk.Image) -> np.ndarray:
-    direction = np.array(image.GetDirection()).reshape(3, 3)
-    matrix = np.eye(4)
-    matrix[:3, :3] = _LPS_TO_RAS @ direction @ np.diag(image.GetSpacing())
-    matrix[:3, 3] = _LPS_TO_RAS @ np.array(image.GetOrigin())
-    return matrix
 
 
 def _write(scene: slicer.vtkMRMLScene, storage_class: str, node: slicer.vtkMRMLNode, path: Path) -> None:
