@@ -21,6 +21,7 @@ from small_case import VALUES
 from test_robustness import Analysed, Entry, Refused, analyse, edit_level_points, edit_roi, snapshot, templates  # noqa: F401 (fixture)
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.knowledge import load
 
 
@@ -266,3 +267,18 @@ def test_an_error_line_escapes_control_characters_once():
     assert str(error) == "case\\nname\\x0c: bad\\r\\nvalue"
     assert str(InputError(error.subject, error.problem)) == str(error)
 
+
+
+def test_a_library_warning_becomes_a_report_warning_and_nothing_reaches_stderr(templates, tmp_path, capfd):  # noqa: F811
+    """ITK's NIfTI reader writes its warning on a sform with unexpected scales straight to file
+    descriptor 2 (twice: SimpleITK's and Slicer's readers); it now comes once, as a warning."""
+    case = Path(shutil.copytree(templates["small"], tmp_path / "case"))
+    path = as_nifti(case, "T2", compressed=False)
+    header = bytearray(path.read_bytes())
+    struct.pack_into("<4f", header, 280, 0.7, 0.3, 0.0, 0.0)  # srow_x: a sheared sform
+    path.write_bytes(bytes(header))
+    code = main(["analyze", str(case), "--json", str(tmp_path / "r.json")])
+    out, err = capfd.readouterr()
+    assert code == 0 and err == "", err
+    warnings = [w for w in json.loads((tmp_path / "r.json").read_text())["warnings"] if "image reader reported" in w]
+    assert warnings == ["case: an image reader reported: " + f"{path} has unexpected scales in sform"], warnings

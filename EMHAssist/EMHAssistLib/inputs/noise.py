@@ -8,6 +8,7 @@ lines around our one `error:` line or beside a report that does not mention them
 """
 
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 # A library's message is cut to this many characters in a report warning: ITK's run to a dozen
 # lines of file names and object addresses.
 _MESSAGE_CHARS = 300
+# ITK's and VTK's preamble to a message: where in their sources it was raised, and which object.
+_PREAMBLE = re.compile(r"^(WARNING|ERROR|Warning|Error): In \S+, line \d+ (\w+ \(0x[0-9a-fA-F]+\): )?")
 
 
 @contextmanager
@@ -35,8 +38,8 @@ def caught_messages() -> Iterator[list[str]]:
             os.dup2(saved, 2)
             os.close(saved)
             sink.seek(0)
-            messages.extend(_split(sink.read().decode("utf-8", "replace")))
-            messages.extend(_fold(str(warning.message)) for warning in warned)
+            found = _split(sink.read().decode("utf-8", "replace")) + [_fold(str(warning.message)) for warning in warned]
+            messages.extend(dict.fromkeys(found))  # each message once: two readers of one file repeat it
 
 
 def _split(text: str) -> list[str]:
@@ -49,7 +52,7 @@ def _split(text: str) -> list[str]:
         if not blocks or line.startswith(("WARNING", "ERROR", "Warning", "Error")):
             blocks.append([])
         blocks[-1].append(line.strip())
-    return [_fold(" ".join(block)) for block in blocks]
+    return [_fold(_PREAMBLE.sub("", " ".join(block))) for block in blocks]
 
 
 def _fold(text: str) -> str:
