@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import CAVEAT
-from ..errors import InputError
+from ..errors import InputError, one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,17 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except InputError as error:
-        print(f"error: {one_line(str(error))}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes
         return 2
-
-
-ERROR_LINE_MAX_CHARS = 400  # a 50 MB condition string is not echoed whole; the file and the problem fit
-
-
-def one_line(text: str, limit: int = ERROR_LINE_MAX_CHARS) -> str:
-    """`text` on one line: control characters (a newline in a folder name) escaped, long text cut."""
-    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
 def _analyze(args: argparse.Namespace) -> int:
