@@ -33,9 +33,7 @@ FIXED_COLUMNS = [
     "case", "error", "sequences", "levels", "mass_from", "mass_to", "mass_spans", "compression_from", "compression_to",
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
 ]
-
-
-CaseRunner = Callable[[str], dict]
+CaseRunner = Callable[[str], dict]  # a case folder's path in, its CSV row out
 
 
 def analyze_cases(
@@ -149,7 +147,7 @@ def _row_of_future(case: Path, exception: Callable, result: Callable, limit_s: f
         return _error_row(case, f"did not finish within {limit_s:g} s (--time-limit); its worker was stopped")
     if isinstance(error, ProcessExpired):
         return _error_row(case, f"its worker process died (exit code {error.exitcode}) while analysing it")
-    if type(error).__name__ == "KilledWorker":  # Dask gave up after the case's workers kept dying
+    if type(error).__name__ == "KilledWorker":  # Dask gave up after the case's workers kept dying (by name: a local batch never imports Dask)
         return _error_row(case, "its Dask workers died while analysing it")
     return _error_row(case, f"analysis failed: {type(error).__name__}: {error}")
 
@@ -171,19 +169,19 @@ class RowsFile:
 
     def add(self, row: dict) -> None:
         self.rows.append(row)
-        columns = columns_of(self.rows)
-        if columns != self._columns:
-            self._columns = columns
+        if not row.keys() <= set(self._columns):
+            self._columns = columns_of(self.rows)
             write_rows(self.rows, self.path)
             return
         with self.path.open("a", newline="", encoding="utf-8") as stream:
-            csv.DictWriter(stream, fieldnames=columns, restval="").writerow(row)
+            csv.DictWriter(stream, fieldnames=self._columns, restval="").writerow(row)
             stream.flush()
             os.fsync(stream.fileno())
 
     def finish(self, case_order: list[str]) -> None:
         """The rows in case order (the order they finished in depends on the workers)."""
-        self.rows.sort(key=lambda row: case_order.index(row["case"]))
+        place = {name: index for index, name in enumerate(case_order)}
+        self.rows.sort(key=lambda row: place[row["case"]])
         write_rows(self.rows, self.path)
 
 
