@@ -13,6 +13,7 @@ import copy
 import html
 import http.server
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -221,3 +222,12 @@ def test_the_policy_blocks_a_load_the_page_might_still_make(tmp_path, listener, 
     before = len(requests)
     load_and_settle(browser, path)
     assert requests[before:] == []
+
+
+def test_a_case_name_that_is_not_utf8_is_written_replaced_not_a_crash(real_report, tmp_path):
+    """A folder name with a byte that is not UTF-8 reaches Python as a lone surrogate (os.fsdecode)."""
+    from EMHAssistLib.outputs.report_html import write_html
+
+    name = os.fsdecode(b"case\xff")
+    write_html({**real_report, "case": name}, [], tmp_path / "report.html")
+    assert "EMHAssist report — case case?" in (tmp_path / "report.html").read_text(encoding="utf-8")
