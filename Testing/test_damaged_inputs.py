@@ -18,11 +18,23 @@ import SimpleITK as sitk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from small_case import VALUES
-from test_robustness import Analysed, Entry, Refused, analyse, edit_level_points, edit_roi, snapshot, templates  # noqa: F401 (fixture)
+from test_robustness import (  # noqa: F401 (templates is a fixture)
+    Analysed,
+    Entry,
+    Refused,
+    analyse,
+    edit_level_points,
+    edit_roi,
+    move_roi_to,
+    replace_header_field,
+    snapshot,
+    templates,
+)
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.measurement.geometry import Box, Grid, box_voxels
 
 
 def as_nifti(case: Path, role: str, compressed: bool) -> Path:
@@ -120,6 +132,29 @@ DAMAGED: dict[str, Entry] = {
     "whole .nii.gz, .mha and compressed .mha": Entry(
         lambda c: (as_nifti(c, "T2", True), metaimage(c, "T1", True), metaimage(c, "T1C", False)),
         Analysed(None, check_t2_measured_exactly),
+    ),
+    # Geometry ITK reads without a word.
+    "NRRD space directions sheared": Entry(
+        lambda c: replace_header_field(c / "T2.nrrd", b"space directions", b"(0.7,0.5,0) (0,0.7,0) (0,0,1.2)"),
+        Refused("T2.nrrd", "its voxel axes are not perpendicular"),
+    ),
+    "NRRD voxel size 1e300 mm (ITK took 1 mm)": Entry(
+        lambda c: replace_header_field(c / "T2.nrrd", b"space directions", b"(1e300,0,0) (0,1e300,0) (0,0,1e300)"),
+        Refused("T2.nrrd", "which the image reader cannot take"),
+    ),
+    "NRRD voxel size 1e-300 mm": Entry(
+        lambda c: replace_header_field(c / "T2.nrrd", b"space directions", b"(1e-300,0,0) (0,1e-300,0) (0,0,1e-300)"),
+        Refused("T2.nrrd", "which the image reader cannot take"),
+    ),
+    "NRRD voxel size 5000 mm": Entry(
+        lambda c: replace_header_field(c / "T1.nrrd", b"space directions", b"(5000,0,0) (0,5000,0) (0,0,5000)"),
+        Refused("T1.nrrd", "voxel size [5000.0, 5000.0, 5000.0] mm is outside"),
+    ),
+    "NRRD origin at 1e300 mm": Entry(
+        lambda c: replace_header_field(c / "T2.nrrd", b"space origin", b"(1e300,0,0)"), Refused("T2.nrrd", "its voxels reach 1e+300 mm")
+    ),
+    "ROI centre at 1e300 mm": Entry(
+        lambda c: edit_roi(c, "mass", lambda m: move_roi_to(m, [1e300, 0.0, 0.0])), Refused("mass.mrk.json", "lies more than 100000 mm")
     ),
     # Values the statistics cannot square.
     "float64 volume times 1e-310": Entry(
@@ -282,3 +317,14 @@ def test_a_library_warning_becomes_a_report_warning_and_nothing_reaches_stderr(t
     assert code == 0 and err == "", err
     warnings = [w for w in json.loads((tmp_path / "r.json").read_text())["warnings"] if "image reader reported" in w]
     assert warnings == ["case: an image reader reported: " + f"{path} has unexpected scales in sform"], warnings
+
+
+def test_a_box_or_grid_at_1e300_mm_holds_no_voxel_without_a_numpy_warning():
+    """Its index bounds overflowed int64 in a cast (numpy's RuntimeWarning on stderr) before the
+    bounds were clipped; the input checks now refuse such positions, and geometry stays quiet."""
+    grid = Grid((4, 4, 4), np.eye(4))
+    far = Box(np.array([1e300, 0.0, 0.0]), np.eye(3), np.array([1.0, 1.0, 1.0]))
+    huge = Box(np.zeros(3), np.eye(3), np.array([1e300, 1e300, 1e300]))
+    with np.errstate(all="raise"):
+        assert box_voxels(grid, far).block == (slice(0, 0),) * 3
+        assert box_voxels(grid, huge).block == (slice(0, 4),) * 3

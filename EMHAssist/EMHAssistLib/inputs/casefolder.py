@@ -179,7 +179,25 @@ def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseRea
     _check_image_file(case.file(path), case)
     volume = _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
     check_value_range(str(path), slicer.util.arrayFromVolume(volume))
+    check_volume_geometry(str(path), grid_of_volume(volume))
     return volume
+
+
+def check_volume_geometry(subject: str, grid: Grid) -> None:
+    """A grid whose voxel axes are perpendicular, whose voxel sizes are those of an image and whose
+    corners lie within the position budget; ITK reads sheared or absurd headers without a word."""
+    limits = load("limits")
+    spacing = grid.spacing
+    low, high = limits["voxel_spacing_mm_range"]
+    if not np.all(np.isfinite(spacing)) or not np.all((spacing >= low) & (spacing <= high)):
+        raise InputError(subject, f"voxel size {np.round(spacing, 6).tolist()} mm is outside {low:g} to {high:g} mm; the header is damaged")
+    direction = grid.ijk_to_world[:3, :3] / spacing
+    departure = float(np.max(np.abs(direction.T @ direction - np.eye(3))))
+    if departure > limits["direction_tolerance"]:
+        raise InputError(subject, f"its voxel axes are not perpendicular (sheared by {departure:.3g}); where its voxels lie is unknown")
+    corners = grid.corners_world()
+    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > limits["position_mm_max"]:
+        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; the header is damaged")
 
 
 def check_value_range(subject: str, voxels: np.ndarray) -> None:
@@ -306,7 +324,16 @@ def _image_information(path: Path, case: CaseReading, unreadable: str) -> sitk.I
     except RuntimeError:
         raise InputError(str(path), unreadable) from None
     case.account(path, math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * _component_bytes(reader.GetPixelID()))
+    if payload is not None and payload.spacing is not None:
+        _check_spacing_taken(path, payload.spacing, reader.GetSpacing())
     return reader
+
+
+def _check_spacing_taken(path: Path, written: tuple[float, ...], taken: tuple[float, ...]) -> None:
+    """ITK replaces a voxel size it cannot take (1e300, or 0 along an axis) by 1 mm without a word."""
+    if len(written) != len(taken) or not np.allclose(written, taken, rtol=1e-6, atol=0.0):
+        shown = ", ".join(f"{size:g}" for size in written)
+        raise InputError(str(path), f"its header gives voxel size ({shown}) mm, which the image reader cannot take; the geometry is unknown")
 
 
 def _component_bytes(pixel_id: int) -> int:
@@ -329,6 +356,7 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene, case
     dicom = read_dicom_folder(folder, role, case.root, list(DICOM_HEADER_TAGS.values()))
     case.account(folder, dicom.voxels.nbytes)
     check_value_range(str(folder), dicom.voxels)
+    check_volume_geometry(str(folder), Grid(dicom.voxels.shape, dicom.ijk_to_ras))
     case.warnings.extend(dicom.warnings)
     volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
     slicer.util.updateVolumeFromArray(volume, dicom.voxels)

@@ -12,6 +12,7 @@ voxel size must be a number. Other formats are left to the readers.
 import bz2
 import math
 import os
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ class Payload:
     encoding: str  # raw, gzip, bzip2 or zlib; anything else is not checked for length
     expected: int
     warnings: tuple[str, ...] = ()
+    # The voxel size along each spatial axis as the header writes it, when the format states it
+    # in one place (NRRD space directions, MetaImage ElementSpacing): ITK puts 1 mm in place of
+    # one it cannot take (1e300), so the two are compared once ITK has read the header.
+    spacing: tuple[float, ...] | None = None
 
 
 def check_image_header(path: Path, root: Path, unreadable: str) -> Payload | None:
@@ -122,14 +127,26 @@ def _nrrd_payload(path: Path, head: bytes, unreadable: str) -> Payload:
     encoding = _NRRD_ENCODINGS.get(fields.get("encoding", "").strip().lower(), "other")
     skip = _int_field(fields, "byte skip", path, unreadable)
     expected = math.prod(sizes) * element + max(skip, 0) * (encoding != "raw")
+    spacing = _nrrd_spacing(fields.get("space directions"))
     data_file = fields.get("data file") or fields.get("datafile")
     if data_file is None:
         offset = len(header) + 2 + head.count(b"\r\n", 0, len(header) + 2)
         raw_skip = skip if encoding == "raw" and skip > 0 else 0
-        return Payload([path], offset + raw_skip, encoding if skip >= 0 else "other", expected)
+        return Payload([path], offset + raw_skip, encoding if skip >= 0 else "other", expected, spacing=spacing)
     files = [path.parent / name for name in _nrrd_data_files(data_file, data_lines, path, unreadable)]
     offset = skip if encoding == "raw" and skip > 0 else 0
-    return Payload(files, offset, encoding if skip >= 0 else "other", expected)
+    return Payload(files, offset, encoding if skip >= 0 else "other", expected, spacing=spacing)
+
+
+def _nrrd_spacing(directions: str | None) -> tuple[float, ...] | None:
+    """Lengths of the `space directions` vectors of the spatial axes (`none` marks the others)."""
+    if directions is None:
+        return None
+    vectors = re.findall(r"\(([^)]*)\)", directions)
+    try:
+        return tuple(math.hypot(*(float(value) for value in vector.split(","))) for vector in vectors)
+    except ValueError:
+        return None  # the reader refuses what does not parse
 
 
 def _nrrd_fields(lines: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -265,16 +282,22 @@ def _meta_payload(path: Path, head: bytes, unreadable: str) -> Payload:
         raise InputError(str(path), unreadable)
     encoding = "zlib" if fields.get("compresseddata", "false").lower() == "true" else "raw"
     expected = math.prod(sizes) * element
+    try:
+        spacing = tuple(float(value) for value in fields["elementspacing"].split()) if "elementspacing" in fields else None
+    except ValueError:
+        spacing = None
     data_file = fields["elementdatafile"]
     if data_file.upper() == "LOCAL":
-        return Payload([path], position, encoding, expected)
+        return Payload([path], position, encoding, expected, spacing=spacing)
     if data_file.split()[:1] == ["LIST"]:
         listed = [line.strip() for line in head[position:].decode("latin-1").split("\n") if line.strip()]
         names = listed
     else:
         names = _nrrd_data_files(data_file, [], path, unreadable)
     header_size = int(fields.get("headersize", "0")) if fields.get("headersize", "0").lstrip("-").isdigit() else 0
-    return Payload([path.parent / name for name in names], max(header_size, 0), encoding if header_size >= 0 else "other", expected)
+    return Payload(
+        [path.parent / name for name in names], max(header_size, 0), encoding if header_size >= 0 else "other", expected, spacing=spacing
+    )
 
 
 # --- Complete data ------------------------------------------------------------------------------

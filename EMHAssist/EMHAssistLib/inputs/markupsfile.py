@@ -38,12 +38,17 @@ def check_markups(path: Path, content: dict, kind: str) -> None:
         raise InputError(str(path), f"coordinateUnits is {units!r}; positions must be in millimetres")
     if kind == "ROI":
         _check_roi(path, markup)  # a non-finite centre is refused with the region's name when the box is made
-        return
+    farthest = load("limits")["position_mm_max"]
     for index, point in enumerate(markup.get("controlPoints") or [], start=1):
         position = point.get("position") if isinstance(point, dict) else None
-        if position is not None and not _finite_numbers(position, 3):
-            label = point.get("label") or index
+        label = (point.get("label") if isinstance(point, dict) else None) or index
+        if kind != "ROI" and position is not None and not _finite_numbers(position, 3):
             raise InputError(str(path), f"point {label}: position {_shown(position)} is not three finite numbers")
+        if _finite_numbers(position, 3) and max(map(abs, position)) > farthest:
+            raise InputError(str(path), f"point {label}: position {_shown(position)} lies more than {farthest:g} mm from the origin")
+    centre = markup.get("center")
+    if _finite_numbers(centre, 3) and max(map(abs, centre)) > farthest:
+        raise InputError(str(path), f"centre {_shown(centre)} lies more than {farthest:g} mm from the origin")
 
 
 _NAMES = {"ROI": "ROI", "Fiducial": "point list"}
