@@ -19,6 +19,8 @@ from pathlib import Path
 
 import EMHAssistLib
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import SimpleITK as sitk
 from small_case import write_small_case
 from test_robustness import edit_level_points, snapshot
@@ -253,3 +255,38 @@ def test_level_points_far_outside_every_volume_are_left_out_with_a_warning(built
     assert any("outside every volume's field of view" in warning and "level points are left out" in warning for warning in report["warnings"])
     assert not (report["levels"] or {}).get("vertebrae")
     assert report["ratios"]["T2 mass/cord"]["value"] > 0
+
+
+NRRD_FIELD_VALUES = {
+    b"sizes": st.sampled_from([b"90 90 70", b"0 90 70", b"-1 90 70", b"90 90", b"90 90 70 2", b"99999 99999 99999", b"x"]),
+    b"type": st.sampled_from([b"float", b"double", b"short", b"uchar", b"int64", b"block", b"nonsense"]),
+    b"encoding": st.sampled_from([b"gzip", b"raw", b"bzip2", b"ascii", b"hex", b"zstd"]),
+    b"space directions": st.sampled_from(
+        [b"(0.7,0,0) (0,0.7,0) (0,0,1.2)", b"(nan,0,0) (0,1,0) (0,0,1)", b"(0,0,0) (0,1,0) (0,0,1)", b"(1,1,0) (0,1,0) (0,0,1)", b"none (0,1,0) (0,0,1)", b"(1e308,0,0) (0,1,0) (0,0,1)"]
+    ),
+    b"space origin": st.sampled_from([b"(0,0,0)", b"(inf,0,0)", b"(1e200,0,0)", b"(1,2)"]),
+    b"byte skip": st.sampled_from([b"0", b"-1", b"100", b"99999999999", b"x"]),
+    b"data file": st.sampled_from([b"T2.raw", b"/etc/passwd", b"../x.raw", b"T2.%03d.raw 1 999999999 1", b"LIST", b"/dev/zero"]),
+}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(list(NRRD_FIELD_VALUES)), st.just(None), min_size=1, max_size=3).flatmap(
+    lambda fields: st.fixed_dictionaries({field: NRRD_FIELD_VALUES[field] for field in fields})
+))
+def test_any_nrrd_header_fields_end_in_a_report_or_one_error_line_within_the_budget(changes, template, tmp_path):
+    """Header fields from a list of valid, damaged and hostile values, up to three at a time, in a
+    child process limited in memory and time (an ITK crash or hang fails the test, not pytest)."""
+    case = tmp_path / "case"
+    shutil.rmtree(case, ignore_errors=True)
+    shutil.copytree(template, case)
+    path = case / "T2.nrrd"
+    header, _, body = path.read_bytes().partition(b"\n\n")
+    lines = [line for line in header.split(b"\n") if line.split(b":")[0] not in changes]
+    path.write_bytes(b"\n".join([*lines, *(field + b": " + value for field, value in changes.items())]) + b"\n\n" + body)
+    code, err, report = guarded_analyze(case, tmp_path / "r.json", timeout=60)
+    assert code in (0, 2), (code, err)
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    else:
+        assert err == "" and report is not None
