@@ -53,12 +53,14 @@ def read_dicom_folder(folder: Path, role: str, root: Path, header_keywords: Sequ
     series = _one_series(folder, role, images)
     warnings = [f"{folder.name}: {ignored} file(s) that are not DICOM images ignored"] if ignored else []
     if len(series) == 1 and int(series[0].dataset.get("NumberOfFrames", 1) or 1) > 1:
-        volume = _multiframe(folder, series[0])
+        voxels, ijk_to_ras = _multiframe(series[0])
     else:
-        volume = _single_frames(folder, series)
-    volume.headers = [{keyword: str(image.dataset.get(keyword, "")).strip(" \x00") for keyword in header_keywords if keyword in image.dataset} for image in series]
-    volume.warnings = warnings + volume.warnings
-    return volume
+        voxels, ijk_to_ras, series = _single_frames(folder, series)
+    headers = [
+        {keyword: str(image.dataset.get(keyword, "")).strip(" \x00") for keyword in header_keywords if keyword in image.dataset}
+        for image in series
+    ]
+    return DicomVolume(voxels, ijk_to_ras, headers, warnings)
 
 
 def _images(folder: Path, root: Path) -> tuple[list[_Image], int]:
@@ -194,7 +196,8 @@ def _ijk_to_ras(stack: _Stack) -> np.ndarray:
 # --- Classic series: one file per slice, decoded by GDCM --------------------------------------------
 
 
-def _single_frames(folder: Path, series: list[_Image]) -> DicomVolume:
+def _single_frames(folder: Path, series: list[_Image]) -> tuple[np.ndarray, np.ndarray, list[_Image]]:
+    """Voxels and IJK-to-RAS matrix of a classic series, and its files in slice order."""
     shapes = {(int(image.dataset.Rows), int(image.dataset.Columns)) for image in series}
     if len(shapes) != 1:
         raise InputError(str(folder), f"its slices differ in size ({', '.join(f'{r} x {c}' for r, c in sorted(shapes))})")
@@ -210,7 +213,6 @@ def _single_frames(folder: Path, series: list[_Image]) -> DicomVolume:
         series[0].dataset.PixelSpacing,
     )
     ordered = [series[index] for index in stack.order]
-    series[:] = ordered
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(image.path) for image in ordered])
     try:
@@ -219,14 +221,15 @@ def _single_frames(folder: Path, series: list[_Image]) -> DicomVolume:
         raise InputError(str(folder), "DICOM series could not be read (its pixel data could not be decoded)") from None
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(str(folder), "has more than one component per voxel; a sequence must be a scalar volume")
-    voxels = sitk.GetArrayFromImage(image)
-    return DicomVolume(voxels, _ijk_to_ras(stack), [])
+    return sitk.GetArrayFromImage(image), _ijk_to_ras(stack), ordered
 
 
 # --- Multi-frame objects: Enhanced MR, Legacy Converted Enhanced MR ------------------------------------
 
 
-def _multiframe(folder: Path, image: _Image) -> DicomVolume:
+def _multiframe(image: _Image) -> tuple[np.ndarray, np.ndarray]:
+    """Voxels and IJK-to-RAS matrix of one multi-frame object, its frames placed by their
+    functional groups (per frame, else shared)."""
     dataset = image.dataset
     check_budget(image.path, _pixel_bytes(dataset))
     shared = (dataset.get("SharedFunctionalGroupsSequence") or [pydicom.Dataset()])[0]
@@ -254,7 +257,7 @@ def _multiframe(folder: Path, image: _Image) -> DicomVolume:
     if pixels.ndim != 3:
         raise InputError(str(image.path), "has more than one component per voxel; a sequence must be a scalar volume")
     voxels = np.stack([_rescaled(pixels[index], frames[index], shared) for index in stack.order])
-    return DicomVolume(voxels, _ijk_to_ras(stack), [])
+    return voxels, _ijk_to_ras(stack)
 
 
 def _rescaled(pixels: np.ndarray, frame: pydicom.Dataset, shared: pydicom.Dataset) -> np.ndarray:

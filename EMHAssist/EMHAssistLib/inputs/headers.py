@@ -260,7 +260,6 @@ def _meta_payload(path: Path, head: bytes, unreadable: str) -> Payload:
     after the header), a file name, `LIST` (names on the following lines) or a printf pattern."""
     fields: dict[str, str] = {}
     position = 0
-    listed: list[str] = []
     while True:
         end = head.find(b"\n", position)
         if end < 0:
@@ -290,11 +289,14 @@ def _meta_payload(path: Path, head: bytes, unreadable: str) -> Payload:
     if data_file.upper() == "LOCAL":
         return Payload([path], position, encoding, expected, spacing=spacing)
     if data_file.split()[:1] == ["LIST"]:
-        listed = [line.strip() for line in head[position:].decode("latin-1").split("\n") if line.strip()]
-        names = listed
+        names = [line.strip() for line in head[position:].decode("latin-1").split("\n") if line.strip()]
     else:
         names = _nrrd_data_files(data_file, [], path, unreadable)
-    header_size = int(fields.get("headersize", "0")) if fields.get("headersize", "0").lstrip("-").isdigit() else 0
+    # HeaderSize: bytes to skip in a data file; -1 puts the data at its end (its length not checked).
+    try:
+        header_size = int(fields.get("headersize", "0"))
+    except ValueError:
+        raise InputError(str(path), unreadable) from None
     return Payload(
         [path.parent / name for name in names], max(header_size, 0), encoding if header_size >= 0 else "other", expected, spacing=spacing
     )
