@@ -8,6 +8,7 @@ promise holds for all of them, and that every error line is one printable, bound
 """
 
 import json
+import os
 import shutil
 import struct
 from pathlib import Path
@@ -33,6 +34,7 @@ from test_robustness import (  # noqa: F401 (templates is a fixture)
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.noise import caught_messages
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.measurement.geometry import Box, Grid, box_voxels
 
@@ -328,3 +330,23 @@ def test_a_box_or_grid_at_1e300_mm_holds_no_voxel_without_a_numpy_warning():
     with np.errstate(all="raise"):
         assert box_voxels(grid, far).block == (slice(0, 0),) * 3
         assert box_voxels(grid, huge).block == (slice(0, 4),) * 3
+
+
+def test_messages_on_file_descriptor_2_and_python_warnings_are_caught_once_each(capfd):
+    with caught_messages() as messages:
+        os.write(2, b"WARNING: In /src/itkNiftiImageIO.cxx, line 2008\nNiftiImageIO (0x55ab): odd sform\n\n")
+        os.write(2, b"WARNING: In /src/itkNiftiImageIO.cxx, line 2008\nNiftiImageIO (0x77cd): odd sform\n")
+        np.mean(np.array([]))
+    assert capfd.readouterr().err == ""
+    assert messages[0] == "odd sform"
+    assert len(messages) == 3 and messages[1].startswith("Mean of empty slice")
+
+
+def test_numpy_warnings_of_the_analysis_become_report_warnings_not_stderr(templates, tmp_path, capfd):  # noqa: F811
+    """T2 moved to the origin: the regions leave its field of view, and spine/masses.py took the
+    mean of an empty slice, whose RuntimeWarnings went to stderr beside an exit-0 report."""
+    case = Path(shutil.copytree(templates["small"], tmp_path / "case"))
+    replace_header_field(case / "T2.nrrd", b"space origin", b"(0,0,0)")
+    code = main(["analyze", str(case), "--json", str(tmp_path / "r.json")])
+    out, err = capfd.readouterr()
+    assert code == 0 and err == "", err

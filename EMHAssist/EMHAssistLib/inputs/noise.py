@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 # A library's message is cut to this many characters in a report warning: ITK's run to a dozen
 # lines of file names and object addresses.
@@ -38,7 +39,9 @@ def caught_messages() -> Iterator[list[str]]:
             os.dup2(saved, 2)
             os.close(saved)
             sink.seek(0)
-            found = _split(sink.read().decode("utf-8", "replace")) + [_fold(str(warning.message)) for warning in warned]
+            found = _split(sink.read().decode("utf-8", "replace")) + [
+                _fold(f"{warning.message} ({Path(warning.filename).name}, line {warning.lineno})") for warning in warned
+            ]
             messages.extend(dict.fromkeys(found))  # each message once: two readers of one file repeat it
 
 
