@@ -18,7 +18,7 @@ import pytest
 import SimpleITK as sitk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from small_case import VALUES
+from small_case import VALUES, small_study
 from test_robustness import (  # noqa: F401 (templates is a fixture)
     Analysed,
     Entry,
@@ -34,6 +34,7 @@ from test_robustness import (  # noqa: F401 (templates is a fixture)
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.nodes import box_of_roi, vtk_matrix
 from EMHAssistLib.inputs.noise import caught_messages
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.measurement.geometry import Box, Grid, box_voxels
@@ -350,3 +351,23 @@ def test_numpy_warnings_of_the_analysis_become_report_warnings_not_stderr(templa
     code = main(["analyze", str(case), "--json", str(tmp_path / "r.json")])
     out, err = capfd.readouterr()
     assert code == 0 and err == "", err
+
+
+def test_an_roi_under_a_shearing_transform_is_refused_by_name(scene):
+    """A parent transform that shears the box: its axes were normalised one by one and measured as
+    if perpendicular. Scaling alone stays a box (its size scales)."""
+    study = small_study(scene, roles=("T2",))
+    roi = study.regions["mass"][0].node
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    roi.SetAndObserveTransformNodeID(transform.GetID())
+    transform.SetMatrixTransformToParent(vtk_matrix(np.diag([2.0, 2.0, 2.0, 1.0])))
+    assert box_of_roi(roi).half_size == pytest.approx(2 * box_of_roi_without_transform(roi))
+    shear = np.eye(4)
+    shear[0, 1] = 0.5
+    transform.SetMatrixTransformToParent(vtk_matrix(shear))
+    with pytest.raises(InputError, match="mass: ROI's axes are not perpendicular"):
+        box_of_roi(roi)
+
+
+def box_of_roi_without_transform(roi) -> np.ndarray:
+    return np.array(roi.GetSize()) / 2
