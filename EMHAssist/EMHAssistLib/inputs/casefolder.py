@@ -172,7 +172,9 @@ def save_case_folder(study: Study, folder: Path) -> None:
         (folder / CLINICAL_FILE).write_text(json.dumps(study.clinical, indent=2) + "\n", encoding="utf-8")
 
 
-def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLScalarVolumeNode:
+def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLScalarVolumeNode:
+    """A volume file or a DICOM folder; read on its own (no `case`), confined to the folder it lies in."""
+    case = case or CaseReading(case_root(path.parent))
     if path.is_dir():
         case_folder(path, case.root)
         return _read_dicom_series(path, role, scene, case)
@@ -214,14 +216,14 @@ def check_value_range(subject: str, voxels: np.ndarray) -> None:
         raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
 
-def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLMarkupsROINode:
-    check_markups(path, read_json(path, case), "ROI")
+def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsROINode:
+    check_markups(path, read_json(path, case or CaseReading(case_root(path.parent))), "ROI")
     name = path.name.removesuffix(".mrk.json")
     return _read_node(scene, path, name, "vtkMRMLMarkupsROINode", "vtkMRMLMarkupsROIJsonStorageNode", "is not a markups ROI file")
 
 
-def read_point_list(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLMarkupsFiducialNode:
-    check_markups(path, read_json(path, case), "Fiducial")
+def read_point_list(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsFiducialNode:
+    check_markups(path, read_json(path, case or CaseReading(case_root(path.parent))), "Fiducial")
     name = path.name.removesuffix(".mrk.json")
     return _read_node(scene, path, name, "vtkMRMLMarkupsFiducialNode", "vtkMRMLMarkupsJsonStorageNode", "is not a markups point list file")
 
