@@ -44,7 +44,8 @@ def check_markups(path: Path, content: dict, kind: str) -> None:
         label = (point.get("label") if isinstance(point, dict) else None) or index
         if kind != "ROI" and position is not None and not _finite_numbers(position, 3):
             raise InputError(str(path), f"point {label}: position {_shown(position)} is not three finite numbers")
-        if _finite_numbers(position, 3) and max(map(abs, position)) > farthest:
+        # A far level point costs only the levels (left out with a warning when the case is read).
+        if kind == "ROI" and _finite_numbers(position, 3) and max(map(abs, position)) > farthest:
             raise InputError(str(path), f"point {label}: position {_shown(position)} lies more than {farthest:g} mm from the origin")
     centre = markup.get("center")
     if _finite_numbers(centre, 3) and max(map(abs, centre)) > farthest:
