@@ -27,11 +27,12 @@ test: $(STAMP) $(CHROMIUM)
 
 # Benchmarks (about 6 minutes on 2 cores; figures in docs/performance.md): live update against Segment
 # Statistics' and SimpleITK's ways, the whole analysis with its memory, at three sizes, then levels,
-# cord segmentation and profile on a 512x512x40 sagittal study.
+# cord segmentation and profile on a 512x512x40 sagittal study, then batch throughput (cases per minute) with 1 and 2 workers.
 bench: $(STAMP)
 	$(BIN)/python bench/live_update.py
 	$(BIN)/python bench/whole_analysis.py
 	$(BIN)/python bench/bench_levels.py
+	$(BIN)/python bench/batch_throughput.py
 
 clean:
 	rm -rf out

@@ -10,6 +10,7 @@ import base64
 import io
 import itertools
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -73,10 +74,19 @@ def _listening(server: subprocess.Popen, log, source: str, port: int) -> Iterato
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"emhassist serve {source} did not listen within 30 s") from None
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
+        yield _printed_url(log)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _printed_url(log) -> str:
+    """The address `serve` prints when it starts, with the launch's secret the page needs."""
+    log.seek(0)
+    match = re.search(r" at (http://\S+)", log.read())
+    if match is None:
+        raise RuntimeError("emhassist serve listens but printed no address")
+    return match.group(1)
 
 
 class Browser:

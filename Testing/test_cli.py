@@ -219,3 +219,47 @@ def test_a_dicom_series_folder_is_read_as_its_sequence(case, capsys):
     for region in from_nrrd["regions"]:
         assert from_dicom["regions"][region]["T2"]["n"] == from_nrrd["regions"][region]["T2"]["n"]
     assert from_dicom["ratios"]["T2 mass/cord"]["value"] == pytest.approx(from_nrrd["ratios"]["T2 mass/cord"]["value"])
+
+
+def case_bytes(case: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(case)): path.read_bytes() for path in sorted(case.rglob("*")) if path.is_file()}
+
+
+BAD_OUTPUTS = {
+    "a folder": (lambda case, tmp: ["--json", str(tmp)], "is a folder; --json takes a file name"),
+    "a full device": (lambda case, tmp: ["--json", "/dev/full"], "is not a regular file (a device, FIFO or socket)"),
+    "under a file": (lambda case, tmp: ["--html", str(case / "T2.nrrd" / "report.html")], "cannot be created: "),
+    "under a file outside the case": (lambda case, tmp: ["--json", str(tmp / "plain" / "r.json")], "is a file, not a folder"),
+    "an input volume": (lambda case, tmp: ["--json", str(case / "T2.nrrd")], "is inside the case folder"),
+    "the case folder by ..": (lambda case, tmp: ["--html", str(tmp / "elsewhere" / ".." / "case" / "r.html")], "is inside the case folder"),
+    "the case folder through a link": (lambda case, tmp: ["--html", str(tmp / "link" / "r.html")], "is inside the case folder"),
+    "an input through a link": (lambda case, tmp: ["--json", str(tmp / "outside.nrrd")], "is an input of the case"),
+    "one file for two outputs": (lambda case, tmp: ["--json", str(tmp / "r.out"), "--html", str(tmp / "r.out")], "is given for both --json and --html"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_OUTPUTS)
+def test_an_output_that_cannot_or_must_not_be_written_is_one_error_line_and_the_case_stays_untouched(case, tmp_path, capsys, name):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "plain").write_text("a file\n")
+    (tmp_path / "link").symlink_to(case)
+    # An input kept outside the case, linked from it: writing over the link's target overwrites the input.
+    shutil.move(case / "T1C.nrrd", tmp_path / "outside.nrrd")
+    (case / "T1C.nrrd").symlink_to(tmp_path / "outside.nrrd")
+    before, outside = case_bytes(case), (tmp_path / "outside.nrrd").read_bytes()
+    options, message = BAD_OUTPUTS[name]
+    code, out, err = run(["analyze", str(case), *options(case, tmp_path)], capsys)
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert "Traceback" not in err and out == ""
+    assert case_bytes(case) == before and (tmp_path / "outside.nrrd").read_bytes() == outside
+    assert (tmp_path / "plain").read_text() == "a file\n"
+
+
+def test_a_newline_or_a_huge_name_in_the_case_path_stays_one_cut_error_line(tmp_path, capsys):
+    hostile = tmp_path / ("evil\nerror: DIAGNOSIS CONFIRMED\f" + "x" * 200)
+    code, _, err = run(["analyze", str(hostile)], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "evil\\nerror: DIAGNOSIS CONFIRMED\\x0c" in err
+    assert len(err) < 1000

@@ -281,7 +281,7 @@ CATALOGUE: dict[str, Entry] = {
         lambda c: (c / "T2.nrrd").write_bytes(b""), Refused("T2.nrrd", "is not a readable image file")
     ),
     "volume data truncated": Entry(
-        lambda c: truncate(c / "T1.nrrd"), Refused("T1.nrrd", "could not be read as a volume")
+        lambda c: truncate(c / "T1.nrrd"), Refused("T1.nrrd", "data is truncated: it holds")
     ),
     "volume header field running on for 5000 characters": Entry(
         lambda c: lengthen_header_field(c / "T1C.nrrd", b"space directions"),

@@ -11,6 +11,7 @@ from .differential import assess as assess_differential
 from .errors import InputError
 from .inputs.casefolder import source_of
 from .inputs.clinical import validate_clinical
+from .inputs.noise import caught_messages
 from .inputs.study import Study, region_names, sequence_roles
 from .knowledge import load
 from .measurement.geometry import Labelmap
@@ -45,13 +46,18 @@ def analyze(study: Study) -> dict:
 
 
 def run_analysis(study: Study) -> Analysis:
-    clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
-    images = read_sequences(study)
-    measurements = {
-        region: measure_region(region, study.regions[region], images)
-        for region in _in_vocabulary_order(study.regions, region_names())
-    }
-    return assemble(study, clinical, images, measurements, assess_levels(study, images))
+    # numpy's warnings (a mean of an empty slice) and the C++ libraries' messages become report
+    # warnings instead of lines on stderr beside the report.
+    with caught_messages() as messages:
+        clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
+        images = read_sequences(study)
+        measurements = {
+            region: measure_region(region, study.regions[region], images)
+            for region in _in_vocabulary_order(study.regions, region_names())
+        }
+        analysis = assemble(study, clinical, images, measurements, assess_levels(study, images))
+    analysis.report["warnings"].extend(f"analysis: a library reported: {message}" for message in messages)
+    return analysis
 
 
 def assemble(
@@ -62,7 +68,7 @@ def assemble(
     levels: LevelsOutcome,
 ) -> Analysis:
     """The report from its measured parts; a live update passes the parts it kept from earlier runs."""
-    warnings = _missing_input_warnings(study)
+    warnings = [*study.warnings, *_missing_input_warnings(study)]
     stats: dict[str, dict[str, RegionStats]] = {}
     for region in _in_vocabulary_order(measurements, region_names()):
         stats[region] = measurements[region].stats

@@ -1,10 +1,46 @@
 """The one error type for bad input: it names the file, node or region and what is wrong."""
 
+from .knowledge import load
+
+_ELLIPSIS = "…"
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 class InputError(Exception):
-    """Bad input that the user can fix; printed as one line, never as a traceback."""
+    """Bad input that the user can fix; printed as one line, never as a traceback.
+
+    Subject and problem often echo the input (a folder name, a condition), so both are made
+    printable on one line (control characters escaped) and cut to a sane length here, where every
+    error passes, rather than at each place that raises one.
+    """
 
     def __init__(self, subject: str, problem: str) -> None:
-        super().__init__(f"{subject}: {problem}")
-        self.subject = subject
-        self.problem = problem
+        limits = load("limits")
+        self.subject = _cut_middle(one_line(str(subject)), limits["message_subject_chars"])
+        self.problem = _cut_end(one_line(str(problem)), limits["message_problem_chars"])
+        super().__init__(f"{self.subject}: {self.problem}")
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that is not printable on one line escaped (`\\n`, `\\x0c`, ...).
+    Already escaped text stays as it is."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _ESCAPES.get(char) or _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _cut_end(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
+
+
+def _cut_middle(text: str, limit: int) -> str:
+    """Cut in the middle: a path's end (the file name) and its start both stay."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2
+    return text[: limit - 1 - tail] + _ELLIPSIS + text[len(text) - tail :]

@@ -2,11 +2,12 @@
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import CAVEAT
-from ..errors import InputError
+from ..errors import InputError, one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes
         return 2
 
 
@@ -27,6 +28,8 @@ def _analyze(args: argparse.Namespace) -> int:
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import summary_text, write_json
 
+    outputs = {option: getattr(args, option) for option in ("json", "html", "sr")}
+    check_outputs(outputs, [Path(args.case)])  # before the case is read: a wrong path loses no work
     study = load_case_folder(Path(args.case), new_headless_scene())
     evidence = None
     if args.sr:
@@ -35,27 +38,89 @@ def _analyze(args: argparse.Namespace) -> int:
         evidence = dicom_evidence(study)  # refused before the analysis runs, not after
     analysis = run_analysis(study)
     if args.json:
-        write_json(analysis.report, Path(args.json))
+        with writing(Path(args.json)):
+            write_json(analysis.report, Path(args.json))
     if args.html:
         from ..outputs.key_images import key_images
         from ..outputs.report_html import write_html
 
-        write_html(analysis.report, key_images(study, analysis), Path(args.html))
+        images = key_images(study, analysis)
+        with writing(Path(args.html)):
+            write_html(analysis.report, images, Path(args.html))
     if evidence is not None:
         from ..outputs.structured_report import write_structured_report
 
-        write_structured_report(analysis.report, evidence, Path(args.sr))
+        with writing(Path(args.sr)):
+            write_structured_report(analysis.report, evidence, Path(args.sr))
     if not (args.json or args.html or args.sr):
         print(summary_text(analysis.report), end="")
     return 0
 
 
 def _analyze_batch(args: argparse.Namespace) -> int:
-    from ..outputs.batch import analyze_cases
+    from ..outputs.batch import analyze_cases, case_folders
 
     if args.json or args.html or args.sr:
         raise InputError("--csv", "analyses a folder of case folders; --json, --html and --sr take a single case")
-    return 0 if analyze_cases(Path(args.case), Path(args.csv)) else 1
+    if args.workers < 1:
+        raise InputError("--workers", f"must be at least 1, not {args.workers}")
+    if args.time_limit <= 0:
+        raise InputError("--time-limit", f"must be a positive number of seconds, not {args.time_limit:g}")
+    check_outputs({"csv": args.csv}, case_folders(Path(args.case)))  # before any case runs
+    with writing(Path(args.csv)):
+        finished = analyze_cases(
+            Path(args.case),
+            Path(args.csv),
+            progress=lambda line: print(one_line(line), flush=True),
+            workers=args.workers,
+            time_limit_s=args.time_limit,
+            scheduler=args.dask_scheduler,
+        )
+    return 0 if finished else 1
+
+
+def check_outputs(outputs: dict[str, str | None], case_folders: Sequence[Path]) -> None:
+    """Refuse, before anything is read, an output that cannot or must not be written: a folder, a
+    device or FIFO (/dev/full), a path under a file, a path inside a case folder or onto one of its
+    inputs (paths compared resolved, so links and `..` do not get round it), one file for two outputs."""
+    seen: dict[Path, str] = {}
+    cases = [case.resolve() for case in case_folders]
+    for option, given in outputs.items():
+        if not given:
+            continue
+        path = Path(given).expanduser()
+        target = path.resolve()
+        if target in seen:
+            raise InputError(given, f"is given for both --{seen[target]} and --{option}; each output needs its own file")
+        seen[target] = option
+        if target.is_dir():
+            raise InputError(given, f"is a folder; --{option} takes a file name")
+        if target.exists() and not target.is_file():
+            raise InputError(given, f"is not a regular file (a device, FIFO or socket); --{option} takes a file name")
+        ancestor = next(parent for parent in target.parents if parent.exists())
+        if not ancestor.is_dir():
+            raise InputError(given, f"cannot be created: {ancestor} is a file, not a folder")
+        for case in cases:
+            if target.is_relative_to(case):
+                raise InputError(given, f"is inside the case folder {case}; nothing is ever written into a case folder")
+            if target.exists() and any(_same_file(target, held) for held in case.rglob("*")):
+                raise InputError(given, f"is an input of the case {case}; an output never overwrites an input")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.is_file() and a.samefile(b)
+    except OSError:
+        return False
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """An output that fails while it is written (disk full, permissions) is one error line naming it."""
+    try:
+        yield
+    except OSError as error:
+        raise InputError(str(path), f"could not be written: {error.strerror or error}") from None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -96,7 +161,7 @@ def _cases(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    serve(args.case, args.port, args.host)
+    serve(args.case, args.port, args.host, args.load_time_limit)
     return 0
 
 
@@ -108,7 +173,20 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", metavar="FILE", help="write the report as JSON instead of printing a summary")
     analyze.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with key images")
     analyze.add_argument("--sr", metavar="FILE", help="write a DICOM Structured Report (TID 1500); the sequences must be DICOM series")
-    analyze.add_argument("--csv", metavar="FILE", help="analyse every case folder inside CASE, one CSV row per case; exit 1 if any case failed")
+    analyze.add_argument(
+        "--csv", metavar="FILE", help="analyse every case folder inside CASE, one CSV row per case, each written as its case finishes; exit 1 if any case failed"
+    )
+    analyze.add_argument("--workers", type=int, default=1, metavar="N", help="with --csv: cases analysed at once, each in a worker process (default 1)")
+    analyze.add_argument(
+        "--time-limit",
+        type=float,
+        default=_case_time_limit_s(),
+        metavar="SECONDS",
+        help="with --csv: a case still running after this long becomes an error row (default %(default)g s, data/batch.json)",
+    )
+    analyze.add_argument(
+        "--dask-scheduler", metavar="ADDRESS", help="with --csv: run the cases on this Dask distributed cluster (tcp://host:8786) instead of local workers"
+    )
     analyze.set_defaults(run=_analyze)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")
@@ -121,8 +199,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument(
+        "--load-time-limit",
+        type=float,
+        default=_serve_load_time_limit_s(),
+        metavar="SECONDS",
+        help="a case folder whose files have not loaded after this long is refused (default %(default)g s, data/batch.json)",
+    )
     serve.set_defaults(run=_serve)
     return parser
+
+
+def _case_time_limit_s() -> float:
+    from ..knowledge import load
+
+    return float(load("batch")["case_time_limit_s"])
+
+
+def _serve_load_time_limit_s() -> float:
+    from ..knowledge import load
+
+    return float(load("batch")["serve_load_time_limit_s"])
 
 
 def _quiet_vtk() -> None:

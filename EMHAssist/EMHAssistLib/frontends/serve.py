@@ -6,8 +6,22 @@ learner adds ROIs (moved and resized with their handles in the views, or by the 
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
 quiz's verdict. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
+
+Only the page the server itself serves may talk to it: every HTTP and WebSocket request must name
+this server's own host and port (127.0.0.1, localhost or the --host given, and the bound port) in
+its Host header and, when it has one, its Origin, so a page of another site in the user's browser,
+even one whose name was rebound to 127.0.0.1, is refused; and the WebSocket session needs a secret
+drawn afresh at each launch (never wslink's public default), given to the page in the URL printed at
+start. Before the server starts, the case folder is loaded once in a child process with a time
+limit: a case whose files never finish reading (a FIFO, a stalled network share) is refused there,
+so it never blocks the server's event loop; SIGTERM and SIGINT keep their default action (end the
+process at once), which no blocked call can hold up.
 """
 
+import multiprocessing
+import secrets
+import signal
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -382,12 +396,91 @@ def _ratio_comparison_rows(result: Reveal) -> list[dict]:
     ]
 
 
-def serve(source: str, port: int, host: str) -> None:
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def serve(source: str, port: int, host: str, load_time_limit_s: float) -> None:
     """Serve the case until interrupted; the case is checked before the server starts."""
-    resolve_source(source)
+    kind, _ = resolve_source(source)
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, signal.SIG_DFL)  # ends the process even while a call is blocked
+    _check_port_free(host, port)
+    if kind == "folder":
+        _check_loads_in_time(source, load_time_limit_s)
     from trame.app import get_server
 
     server = get_server("emhassist", client_type="vue3")
+    secret = secrets.token_urlsafe(32)
+    # trame reads wslink's options from its own parser: a fresh secret, and no signal handlers of
+    # aiohttp's (they run in the event loop, which a blocked call would hold up).
+    server.cli.set_defaults(authKey=secret, nosignalhandlers=True)
+    server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only(host)))
     CaseViewer(server, source)
-    print(f"EMHAssist serving {source} at http://{host}:{port}/  ({CAVEAT})", flush=True)
-    server.start(port=port, host=host, open_browser=False, timeout=0, show_connection_info=False)
+    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
+    try:
+        server.start(port=port, host=host, open_browser=False, timeout=0, show_connection_info=False)
+    except OSError as error:  # the port taken between the check and the start
+        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+
+
+def own_origin_only(host: str):
+    """aiohttp middleware: a request whose Host, or Origin when given, is not this server (its loopback
+    names or `host`, and the port it is bound to) is refused with 403 before any handler sees it."""
+    from aiohttp import web
+
+    names = {*LOOPBACK_NAMES, host if ":" not in host else f"[{host}]"}
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        port = request.transport.get_extra_info("sockname")[1] if request.transport else None
+        allowed = {f"{name}:{port}" for name in names}
+        origin = request.headers.get("Origin")
+        if request.headers.get("Host") not in allowed or (origin is not None and origin not in {f"http://{a}" for a in allowed}):
+            raise web.HTTPForbidden(text="EMHAssist serves only its own page on this machine\n")
+        return await handler(request)
+
+    return guard
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A port in use is one error line, before the case is loaded (aiohttp would raise a traceback)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: a closed socket's TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}; choose another --port") from None
+
+
+def _check_loads_in_time(folder: str, limit_s: float) -> None:
+    """Load the case folder once in a spawned child process; refuse it when the load has not ended
+    within the limit (the child is killed). Its result is not used: errors show in the page as before."""
+    child = multiprocessing.get_context("spawn").Process(target=_load_folder, args=(folder,), daemon=True)
+    child.start()
+    child.join(limit_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        raise InputError(folder, f"did not finish loading within {limit_s:g} s (a FIFO or a stalled file system?); not served")
+
+
+def _load_folder(folder: str) -> None:
+    _die_with_parent()
+    from ..inputs.casefolder import load_case_folder
+    from ..inputs.scene import new_headless_scene
+
+    vtk.vtkObject.GlobalWarningDisplayOff()
+    try:
+        load_case_folder(Path(folder), new_headless_scene())
+    except Exception:  # noqa: BLE001 - the server shows the load's errors in the page, as before
+        pass
+
+
+def _die_with_parent() -> None:
+    """The child stuck on a FIFO must not outlive a parent ended by a signal (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass

@@ -7,7 +7,9 @@ names are region names, a point list `levels.mrk.json` and an optional `clinical
 """
 
 import json
+import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +19,20 @@ import slicer
 from ..errors import InputError
 from ..knowledge import load
 from .clinical import validate_clinical
-from .nodes import set_volume_geometry
+from .confine import case_file, case_folder, case_root
+from .dicom import read_dicom_folder
+from .headers import check_budget, check_image_header
+from .jsonfile import read_json_file
+from .markupsfile import check_markups
+from .noise import caught_messages
+from ..measurement.geometry import Grid
+from .nodes import grid_of_volume, set_volume_geometry
 from .roles import role_of_name
 from .study import RegionSource, Study, region_names, segment_sources
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
 CLINICAL_FILE = "clinical.json"
-_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
-# A NRRD header longer than this is taken as damaged (real ones are a few hundred bytes; a
-# segmentation's, with its segment metadata, a few kilobytes per segment).
-_NRRD_HEADER_LIMIT = 1 << 20
-# ITK's NRRD reader crashes on a field line of about a thousand characters (real fields are under
-# two hundred); comments and key/value pairs may be longer.
-_NRRD_FIELD_LIMIT = 512
 # A DICOM series' slice headers (patient, study, series and instance identifiers), kept as JSON on
 # its volume node so a DICOM Structured Report can cite the very instances that were measured.
 DICOM_HEADERS_ATTRIBUTE = "EMHAssist.dicomHeaders"
@@ -57,22 +59,95 @@ _UNREADABLE_SEGMENTATION = "is not a readable segmentation file (corrupt or trun
 
 
 def load_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
+    """The study a case folder holds. It reads only regular files inside the folder (links and
+    data files leading out of it are refused, FIFOs and devices refused before they are opened),
+    within the memory budget of data/limits.json; what it reads but doubts is in `study.warnings`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "is not a case folder")
-    study = Study(name=folder.name)
-    for role, path in _sequence_paths(folder).items():
-        study.sequences[role] = read_volume(path, role, scene)
-    for region, paths in _roi_paths(folder).items():
-        study.regions.setdefault(region, []).extend(RegionSource(read_roi(path, scene)) for path in paths)
-    if (folder / SEGMENTATION_FILE).exists():
-        for region, source in _segment_sources(folder / SEGMENTATION_FILE, scene):
-            study.regions.setdefault(region, []).append(source)
-    if (folder / LEVELS_FILE).exists():
-        study.levels = read_point_list(folder / LEVELS_FILE, scene)
-    if (folder / CLINICAL_FILE).exists():
-        study.clinical = validate_clinical(read_json(folder / CLINICAL_FILE), subject=str(folder / CLINICAL_FILE))
+    with caught_messages() as messages:
+        study = _read_case_folder(folder, scene)
+    study.warnings.extend(f"{folder.name}: an image reader reported: {message}" for message in messages)
     return study
+
+
+def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
+    case = CaseReading(case_root(folder))
+    study = Study(name=folder.name, warnings=case.warnings)
+    for role, path in _sequence_paths(folder).items():
+        study.sequences[role] = read_volume(path, role, scene, case)
+    for region, paths in _roi_paths(folder).items():
+        study.regions.setdefault(region, []).extend(RegionSource(read_roi(path, scene, case)) for path in paths)
+    if _present(folder / SEGMENTATION_FILE):
+        for region, source in _segment_sources(folder / SEGMENTATION_FILE, scene, case):
+            study.regions.setdefault(region, []).append(source)
+    if _present(folder / LEVELS_FILE):
+        study.levels = read_point_list(folder / LEVELS_FILE, scene, case)
+        if not _levels_near_volumes(study, folder / LEVELS_FILE):
+            study.levels = None
+    if _present(folder / CLINICAL_FILE):
+        study.clinical = validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
+    return study
+
+
+@dataclass
+class CaseReading:
+    """What reading one case folder keeps track of: the folder every file must stay in, the bytes
+    of voxels read so far against the case's budget, and the warnings about what was read."""
+
+    root: Path
+    image_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def file(self, path: Path) -> Path:
+        """`path` checked before it is opened: a regular file inside the case, or a dangling link
+        (left for the reader to name as unreadable). The path stays as given, so messages name
+        the file as the user knows it."""
+        case_file(path, self.root)
+        return path
+
+    def account(self, path: Path, nbytes: int) -> None:
+        check_budget(path, nbytes)
+        self.image_bytes += nbytes
+        limit = load("limits")["case_bytes_max"]
+        if self.image_bytes > limit:
+            raise InputError(
+                str(path), f"brings the case's images to {self.image_bytes / (1 << 20):,.0f} MiB, over the {limit / (1 << 20):,.0f} MiB budget for one case (data/limits.json)"
+            )
+
+
+def _levels_near_volumes(study: Study, path: Path) -> bool:
+    """Whether every level point lies near some volume's field of view. The levels are built along
+    the span between points, millimetre by millimetre, so a point moved 1e8 mm away would take
+    gigabytes; one farther out than the margin (data/limits.json) leaves the level points out,
+    with a warning, and the analysis goes on without them."""
+    grids = [grid_of_volume(volume) for volume in study.sequences.values()]
+    if study.levels is None or not grids:
+        return True
+    margin = load("limits")["level_point_margin_mm"]
+    for index in range(study.levels.GetNumberOfControlPoints()):
+        point = np.array(study.levels.GetNthControlPointPositionWorld(index))
+        distance = min(_distance_outside(grid, point) for grid in grids)
+        if distance > margin:
+            label = study.levels.GetNthControlPointLabel(index) or str(index + 1)
+            study.warnings.append(
+                f"{path.name}: point {label} lies {distance:.3g} mm outside every volume's field of view (more than "
+                f"{margin:g} mm); the level points are left out"
+            )
+            return False
+    return True
+
+
+def _distance_outside(grid: Grid, point: np.ndarray) -> float:
+    """Millimetres from a world point to the nearest point of a grid's field of view (0 inside)."""
+    ijk = grid.to_ijk(point[np.newaxis])[0]
+    nearest = grid.to_world(np.clip(ijk, -0.5, grid.size_ijk - 0.5)[np.newaxis])[0]
+    return float(np.linalg.norm(point - nearest))
+
+
+def _present(path: Path) -> bool:
+    """A name in the folder, whatever it is (a FIFO or a dangling link must be refused, not missed)."""
+    return path.is_symlink() or path.exists()
 
 
 def save_case_folder(study: Study, folder: Path) -> None:
@@ -97,21 +172,58 @@ def save_case_folder(study: Study, folder: Path) -> None:
         (folder / CLINICAL_FILE).write_text(json.dumps(study.clinical, indent=2) + "\n", encoding="utf-8")
 
 
-def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLScalarVolumeNode:
+def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLScalarVolumeNode:
+    """A volume file or a DICOM folder; read on its own (no `case`), confined to the folder it lies in."""
+    case = case or CaseReading(case_root(path.parent))
     if path.is_dir():
-        return _read_dicom_series(path, role, scene)
-    _check_image_file(path)
-    return _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
+        case_folder(path, case.root)
+        return _read_dicom_series(path, role, scene, case)
+    _check_image_file(case.file(path), case)
+    volume = _read_node(scene, path, role, "vtkMRMLScalarVolumeNode", "vtkMRMLVolumeArchetypeStorageNode", "could not be read as a volume")
+    check_value_range(str(path), slicer.util.arrayFromVolume(volume))
+    check_volume_geometry(str(path), grid_of_volume(volume))
+    return volume
 
 
-def read_roi(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsROINode:
-    read_json(path)
+def check_volume_geometry(subject: str, grid: Grid) -> None:
+    """A grid whose voxel axes are perpendicular, whose voxel sizes are those of an image and whose
+    corners lie within the position budget; ITK reads sheared or absurd headers without a word."""
+    limits = load("limits")
+    spacing = grid.spacing
+    low, high = limits["voxel_spacing_mm_range"]
+    if not np.all(np.isfinite(spacing)) or not np.all((spacing >= low) & (spacing <= high)):
+        raise InputError(subject, f"voxel size {np.round(spacing, 6).tolist()} mm is outside {low:g} to {high:g} mm; the header is damaged")
+    direction = grid.ijk_to_world[:3, :3] / spacing
+    departure = float(np.max(np.abs(direction.T @ direction - np.eye(3))))
+    if departure > limits["direction_tolerance"]:
+        raise InputError(subject, f"its voxel axes are not perpendicular (sheared by {departure:.3g}); where its voxels lie is unknown")
+    corners = grid.corners_world()
+    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > limits["position_mm_max"]:
+        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; the header is damaged")
+
+
+def check_value_range(subject: str, voxels: np.ndarray) -> None:
+    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
+    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
+    which names them."""
+    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(voxels)
+        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
+    low, high = load("limits")["voxel_magnitude_range"]
+    if largest != 0.0 and not low <= largest <= high:
+        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
+
+
+def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsROINode:
+    check_markups(path, read_json(path, case or CaseReading(case_root(path.parent))), "ROI")
     name = path.name.removesuffix(".mrk.json")
     return _read_node(scene, path, name, "vtkMRMLMarkupsROINode", "vtkMRMLMarkupsROIJsonStorageNode", "is not a markups ROI file")
 
 
-def read_point_list(path: Path, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLMarkupsFiducialNode:
-    read_json(path)
+def read_point_list(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsFiducialNode:
+    check_markups(path, read_json(path, case or CaseReading(case_root(path.parent))), "Fiducial")
     name = path.name.removesuffix(".mrk.json")
     return _read_node(scene, path, name, "vtkMRMLMarkupsFiducialNode", "vtkMRMLMarkupsJsonStorageNode", "is not a markups point list file")
 
@@ -132,11 +244,8 @@ def _read_node(scene: slicer.vtkMRMLScene, path: Path, name: str, node_class: st
     return node
 
 
-def read_json(path: Path) -> dict:
-    try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(str(path), f"is not valid JSON ({error})") from None
+def read_json(path: Path, case: CaseReading) -> dict:
+    content = read_json_file(case.file(path))
     if not isinstance(content, dict):
         raise InputError(str(path), "must hold a JSON object")
     return content
@@ -173,8 +282,8 @@ def _roi_paths(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, RegionSource]]:
-    _check_segmentation_file(path)
+def _segment_sources(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) -> list[tuple[str, RegionSource]]:
+    _check_segmentation_file(case.file(path), case)
     segmentation = _read_node(
         scene, path, "regions", "vtkMRMLSegmentationNode", "vtkMRMLSegmentationStorageNode", "could not be read as a segmentation"
     )
@@ -185,56 +294,57 @@ def _segment_sources(path: Path, scene: slicer.vtkMRMLScene) -> list[tuple[str, 
     return [(region, source) for region, sources in by_region.items() for source in sources]
 
 
-def _check_image_file(path: Path) -> None:
-    _check_nrrd_header(path, _UNREADABLE_IMAGE)
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        raise InputError(str(path), _UNREADABLE_IMAGE) from None
+def _check_image_file(path: Path, case: CaseReading) -> None:
+    reader = _image_information(path, case, _UNREADABLE_IMAGE)
     _check_sequence_shape(str(path), reader.GetDimension(), reader.GetNumberOfComponents())
 
 
-def _check_segmentation_file(path: Path) -> None:
+def _check_segmentation_file(path: Path, case: CaseReading) -> None:
     """Slicer's segmentation reader aborts the whole process on a corrupt or truncated file, so
     the file is read through SimpleITK first, where a bad file is only an error."""
-    _check_nrrd_header(path, _UNREADABLE_SEGMENTATION)
+    _image_information(path, case, _UNREADABLE_SEGMENTATION)
     try:
         sitk.ReadImage(str(path))
     except RuntimeError:
         raise InputError(str(path), _UNREADABLE_SEGMENTATION) from None
 
 
-def _check_nrrd_header(path: Path, problem: str) -> None:
-    """ITK's NRRD reader (SimpleITK's and Slicer's alike) crashes the process on some damaged
-    headers, such as a field line running on into the binary data, so a NRRD header must first
-    read as lines of text. Files of other formats are left to the readers."""
+def _image_information(path: Path, case: CaseReading, unreadable: str) -> sitk.ImageFileReader:
+    """A reader holding the header of the image file `path`, once the header's own checks passed
+    (data files inside the case, data complete, voxel size a number) and its voxels fit the
+    budget; nothing of the voxels is read yet."""
     try:
-        with open(path, "rb") as stream:
-            head = stream.read(_NRRD_HEADER_LIMIT)
+        payload = check_image_header(path, case.root, unreadable)
     except OSError:
-        return  # the image reader then names the file as unreadable
-    if not head.startswith(b"NRRD000"):
-        return
-    header, blank, _ = head.replace(b"\r\n", b"\n").partition(b"\n\n")
-    complete = blank or (path.name.lower().endswith(".nhdr") and len(head) < _NRRD_HEADER_LIMIT)
+        payload = None  # unreadable: ITK's reader below names it so
+    if payload is not None:
+        case.warnings.extend(payload.warnings)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        lines = header.decode("utf-8").rstrip("\n").split("\n")
-    except UnicodeDecodeError:
-        lines = []
-    if not complete or not lines or not all(_is_nrrd_header_line(line) for line in lines):
-        raise InputError(str(path), problem)
+        reader.ReadImageInformation()
+    except RuntimeError:
+        raise InputError(str(path), unreadable) from None
+    case.account(path, math.prod(reader.GetSize()) * reader.GetNumberOfComponents() * _component_bytes(reader.GetPixelID()))
+    if payload is not None and payload.spacing is not None:
+        _check_spacing_taken(path, payload.spacing, reader.GetSpacing())
+    return reader
 
 
-def _is_nrrd_header_line(line: str) -> bool:
-    """The magic, a comment, a key/value pair (`key:=value`) or a field (`name: value`) of
-    reasonable length, as text."""
-    if not line.replace("\t", " ").isprintable():
-        return False
-    if line.startswith(("NRRD000", "#")) or ":=" in line:
-        return True
-    return ":" in line and len(line) <= _NRRD_FIELD_LIMIT
+def _check_spacing_taken(path: Path, written: tuple[float, ...], taken: tuple[float, ...]) -> None:
+    """ITK replaces a voxel size it cannot take (1e300, or 0 along an axis) by 1 mm without a word."""
+    if len(written) != len(taken) or not np.allclose(written, taken, rtol=1e-6, atol=0.0):
+        shown = ", ".join(f"{size:g}" for size in written)
+        raise InputError(str(path), f"its header gives voxel size ({shown}) mm, which the image reader cannot take; the geometry is unknown")
+
+
+def _component_bytes(pixel_id: int) -> int:
+    """Bytes of one component of a SimpleITK pixel type, from its name ("32-bit float", "vector
+    of 16-bit signed integer", "64-bit complex" ...)."""
+    name = sitk.GetPixelIDValueAsString(pixel_id)
+    bits = re.search(r"(\d+)-bit", name)
+    size = int(bits.group(1)) // 8 if bits else 8
+    return size * (2 if name.startswith("complex") else 1)
 
 
 def _check_sequence_shape(subject: str, dimension: int, components: int) -> None:
@@ -244,22 +354,16 @@ def _check_sequence_shape(subject: str, dimension: int, components: int) -> None
         raise InputError(subject, f"has {components} components per voxel; a sequence must be a scalar volume")
 
 
-def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLScalarVolumeNode:
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
-    if len(series) != 1:
-        raise InputError(str(folder), f"holds {len(series)} DICOM series; a sequence folder must hold exactly one")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
-    reader.MetaDataDictionaryArrayUpdateOn()  # each slice's header, for reports that cite the source images
-    try:
-        image = reader.Execute()
-    except RuntimeError:
-        raise InputError(str(folder), "DICOM series could not be read") from None
-    _check_sequence_shape(str(folder), image.GetDimension(), image.GetNumberOfComponentsPerPixel())
+def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading) -> slicer.vtkMRMLScalarVolumeNode:
+    dicom = read_dicom_folder(folder, role, case.root, list(DICOM_HEADER_TAGS.values()))
+    case.account(folder, dicom.voxels.nbytes)
+    check_value_range(str(folder), dicom.voxels)
+    check_volume_geometry(str(folder), Grid(dicom.voxels.shape, dicom.ijk_to_ras))
+    case.warnings.extend(dicom.warnings)
     volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
-    slicer.util.updateVolumeFromArray(volume, sitk.GetArrayFromImage(image))
-    set_volume_geometry(volume, _ijk_to_ras(image))
-    volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(_dicom_headers(reader)))
+    slicer.util.updateVolumeFromArray(volume, dicom.voxels)
+    set_volume_geometry(volume, dicom.ijk_to_ras)
+    volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(dicom.headers))
     volume.SetAttribute(SOURCE_FOLDER_ATTRIBUTE, str(folder))
     return volume
 
@@ -271,23 +375,6 @@ def source_of(volume: slicer.vtkMRMLScalarVolumeNode) -> str:
     if storage is not None and storage.GetFileName():
         return storage.GetFileName()
     return volume.GetAttribute(SOURCE_FOLDER_ATTRIBUTE) or volume.GetName()
-
-
-def _dicom_headers(reader: sitk.ImageSeriesReader) -> list[dict[str, str]]:
-    """The identifying header fields of each slice read, by DICOM keyword, as the files spell them."""
-    headers = []
-    for index in range(len(reader.GetFileNames())):
-        present = {tag for tag in DICOM_HEADER_TAGS if reader.HasMetaDataKey(index, tag)}
-        headers.append({DICOM_HEADER_TAGS[tag]: reader.GetMetaData(index, tag).strip(" \x00") for tag in present})
-    return headers
-
-
-def _ijk_to_ras(image: sitk.Image) -> np.ndarray:
-    direction = np.array(image.GetDirection()).reshape(3, 3)
-    matrix = np.eye(4)
-    matrix[:3, :3] = _LPS_TO_RAS @ direction @ np.diag(image.GetSpacing())
-    matrix[:3, 3] = _LPS_TO_RAS @ np.array(image.GetOrigin())
-    return matrix
 
 
 def _write(scene: slicer.vtkMRMLScene, storage_class: str, node: slicer.vtkMRMLNode, path: Path) -> None:

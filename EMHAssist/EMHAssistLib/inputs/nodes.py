@@ -10,6 +10,7 @@ import vtk
 from vtk.util import numpy_support
 
 from ..errors import InputError
+from ..knowledge import load
 from ..measurement.geometry import Box, Grid, Labelmap
 
 
@@ -63,7 +64,13 @@ def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
     size = np.array(roi.GetSize()) * scale
     if not np.all(np.isfinite(size)) or np.any(size <= 0):
         raise InputError(roi.GetName(), f"ROI has no volume (size {np.round(size, 3).tolist()} mm)")
-    return Box(center=object_to_world[:3, 3], axes=linear / scale, half_size=size / 2)
+    axes = linear / scale
+    departure = float(np.max(np.abs(axes.T @ axes - np.eye(3))))
+    if departure > load("limits")["orientation_tolerance"]:
+        raise InputError(
+            roi.GetName(), f"ROI's axes are not perpendicular (sheared by {departure:.3g}, by its orientation or a parent transform); its shape is unknown"
+        )
+    return Box(center=object_to_world[:3, 3], axes=axes, half_size=size / 2)
 
 
 def labelmap_of_segment(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str) -> Labelmap:

@@ -51,6 +51,9 @@ class Study:
     regions: dict[str, list[RegionSource]] = field(default_factory=dict)
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
     clinical: dict = field(default_factory=dict)
+    # What the loader read but doubts (a file's missing orientation, level points left out), for
+    # the report's warnings.
+    warnings: list[str] = field(default_factory=list)
 
 
 def study_from_nodes(

@@ -227,8 +227,11 @@ def _voxel_span(grid: Grid, shape: Shape) -> tuple[np.ndarray, np.ndarray] | Non
 
 
 def _span(grid: Grid, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    lo = np.maximum(np.floor(low), 0).astype(np.int64)
-    hi = np.minimum(np.ceil(high), grid.size_ijk - 1).astype(np.int64)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        return None  # a shape or grid so far out (1e300 mm) that its indices overflow holds no voxel
+    # Clipped before the cast: a bound far outside the grid must not overflow int64.
+    lo = np.floor(np.clip(low, 0, grid.size_ijk)).astype(np.int64)
+    hi = np.ceil(np.clip(high, -1, grid.size_ijk - 1)).astype(np.int64)
     return None if (hi < lo).any() else (lo, hi)
 
 

@@ -5,10 +5,20 @@ ratios measured in at least one case, in the report's own order; a case without 
 empty. Numbers are written unrounded so the CSV holds what the JSON report holds. `mass_from` and
 `mass_to` are the mass's first and last level; `mass_spans` its spans joined by SPAN_SEPARATOR
 ("T5–T9; S1–S3" for a mass at levels apart, "T5–T8" for one span), for a program to split.
+
+Nothing finished is lost: each case runs in a worker process (a pebble process pool, or a Dask
+distributed cluster), and its row is on disk as soon as it finishes, so a crash or a kill of the
+batch leaves every finished row. A worker that crashes, or a case still running after the time
+limit (data/batch.json, `--time-limit`), becomes that case's error row; its worker is replaced.
+When every case is done the file is rewritten in case order, as one sequential run writes it.
 """
 
 import csv
-from collections.abc import Callable
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import slicer
@@ -23,21 +33,156 @@ FIXED_COLUMNS = [
     "case", "error", "sequences", "levels", "mass_from", "mass_to", "mass_spans", "compression_from", "compression_to",
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
 ]
+CaseRunner = Callable[[str], dict]  # a case folder's path in, its CSV row out
 
 
-def analyze_cases(folder: Path, csv_path: Path, progress: Callable[[str], None] = print) -> bool:
-    """Analyse each case folder in `folder` into `csv_path`; True when every case was analysed."""
-    from ..inputs.scene import new_headless_scene
+def analyze_cases(
+    folder: Path,
+    csv_path: Path,
+    progress: Callable[[str], None] = print,
+    workers: int = 1,
+    time_limit_s: float | None = None,
+    scheduler: str | None = None,
+    run_case: CaseRunner | None = None,
+) -> bool:
+    """Analyse each case folder in `folder` into `csv_path`, `workers` cases at a time (or on the Dask
+    cluster at `scheduler`); True when every case was analysed. `run_case` is the per-case function,
+    run in a worker process: it must be importable there (a module-level function)."""
+    from ..knowledge import load
 
     cases = case_folders(folder)
-    scene = new_headless_scene()
-    rows = []
-    for case in cases:
-        row = case_row(case, scene)
+    limit = float(load("batch")["case_time_limit_s"]) if time_limit_s is None else time_limit_s
+    run_case = run_case or case_row_of
+    rows_file = RowsFile(csv_path)  # created now: a path that cannot be written fails before any case runs
+    finished = _dask_rows(cases, scheduler, limit, run_case) if scheduler else _pool_rows(cases, workers, limit, run_case)
+    for case, row in finished:
         progress(f"{case.name}: " + (f"error: {row['error']}" if row["error"] else "ok"))
-        rows.append(row)
-    write_rows(rows, csv_path)
-    return not any(row["error"] for row in rows)
+        rows_file.add(row)
+    rows_file.finish([case.name for case in cases])
+    return not any(row["error"] for row in rows_file.rows)
+
+
+def case_row_of(case: str) -> dict:
+    """The per-case function the workers run: the case folder's row, on this process's own scene."""
+    return case_row(Path(case), _worker_scene())
+
+
+@functools.cache
+def _worker_scene() -> slicer.vtkMRMLScene:
+    import vtk
+
+    from ..inputs.scene import new_headless_scene
+
+    vtk.vtkObject.GlobalWarningDisplayOff()  # as the command line does: errors are our one-line rows
+    return new_headless_scene()
+
+
+def warm_worker() -> None:
+    """Make this worker process's scene now (importing Slicer's libraries), not inside the first case."""
+    _worker_scene()
+
+
+def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, dict]]:
+    """(case, row) as each case finishes in a pool of `workers` spawned processes. Spawned, not forked:
+    a fork of a process holding VTK's and ITK's threads can deadlock."""
+    import multiprocessing
+
+    from pebble import ProcessPool
+
+    with ProcessPool(max_workers=workers, context=multiprocessing.get_context("spawn"), initializer=warm_worker) as pool:
+        futures = {pool.schedule(run_case, args=(str(case),), timeout=limit_s): case for case in cases}
+        try:
+            for future in as_completed(futures):
+                case = futures[future]
+                yield case, _row_of_future(case, future.exception, future.result, limit_s)
+        finally:
+            pool.stop()  # a batch stopped early (an error writing the CSV) leaves no worker running
+
+
+def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, dict]]:
+    """(case, row) as each case finishes on the Dask cluster at `address`. No more cases are given to the
+    cluster than it has threads, so a case's clock starts about when it starts; one still running after
+    the limit becomes an error row and is cancelled (Dask cannot stop a running task: its worker thread
+    stays busy until the case ends)."""
+    from distributed import Client, wait
+
+    from ..knowledge import load
+
+    try:
+        client = Client(address, timeout=load("batch")["dask_connect_timeout_s"])
+    except (OSError, TimeoutError) as error:
+        raise InputError(f"--dask-scheduler {address}", f"could not be reached ({error})") from None
+    with client:
+        client.run(warm_worker)  # imports and scene made before any case's clock starts, as the pool's initializer does
+        waiting = list(cases)
+        slots = max(1, sum(client.nthreads().values()))
+        running: dict = {}
+        while waiting or running:
+            while waiting and len(running) < slots:
+                case = waiting.pop(0)
+                running[client.submit(run_case, str(case), pure=False)] = (case, time.monotonic() + limit_s)
+            next_deadline = min(deadline for _, deadline in running.values())
+            try:
+                done, _ = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()), return_when="FIRST_COMPLETED")
+            except TimeoutError:  # Dask's wait raises when nothing finished in time
+                done = set()
+            for future in done:
+                case, _ = running.pop(future)
+                yield case, _row_of_future(case, future.exception, future.result, limit_s)
+            for future, (case, deadline) in list(running.items()):
+                if future not in done and time.monotonic() >= deadline:
+                    del running[future]
+                    future.cancel()
+                    yield case, _error_row(case, f"did not finish within {limit_s:g} s (--time-limit); cancelled on the cluster")
+
+
+def _row_of_future(case: Path, exception: Callable, result: Callable, limit_s: float) -> dict:
+    """The row a finished future holds, or the error row of a case whose worker timed out or died."""
+    from pebble import ProcessExpired
+
+    error = exception()
+    if error is None:
+        return result()
+    if isinstance(error, TimeoutError):
+        return _error_row(case, f"did not finish within {limit_s:g} s (--time-limit); its worker was stopped")
+    if isinstance(error, ProcessExpired):
+        return _error_row(case, f"its worker process died (exit code {error.exitcode}) while analysing it")
+    if type(error).__name__ == "KilledWorker":  # Dask gave up after the case's workers kept dying (by name: a local batch never imports Dask)
+        return _error_row(case, "its Dask workers died while analysing it")
+    return _error_row(case, f"analysis failed: {type(error).__name__}: {error}")
+
+
+def _error_row(case: Path, problem: str) -> dict:
+    return {"case": case.name, "error": str(InputError(str(case), problem))}
+
+
+class RowsFile:
+    """The batch's CSV, holding every finished row at every moment: a row whose columns the header
+    already has is appended and flushed to disk; one bringing new columns (a ratio no earlier case
+    had) rewrites the file with the wider header, atomically, so a kill never leaves it half written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[dict] = []
+        self._columns = columns_of(self.rows)
+        write_rows(self.rows, path)
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if not row.keys() <= set(self._columns):
+            self._columns = columns_of(self.rows)
+            write_rows(self.rows, self.path)
+            return
+        with self.path.open("a", newline="", encoding="utf-8") as stream:
+            csv.DictWriter(stream, fieldnames=self._columns, restval="").writerow(row)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    def finish(self, case_order: list[str]) -> None:
+        """The rows in case order (the order they finished in depends on the workers)."""
+        place = {name: index for index, name in enumerate(case_order)}
+        self.rows.sort(key=lambda row: place[row["case"]])
+        write_rows(self.rows, self.path)
 
 
 def case_folders(folder: Path) -> list[Path]:
@@ -77,15 +222,26 @@ def report_row(report: dict) -> dict:
     return row
 
 
-def write_rows(rows: list[dict], path: Path) -> None:
+def columns_of(rows: list[dict]) -> list[str]:
     measured = [column for row in rows for column in row if column not in FIXED_COLUMNS and not _is_tail(column)]
     diagnoses = [name for place in range(1, TOP_DIAGNOSES + 1) for name in (f"diagnosis_{place}", f"probability_{place}")]
-    columns = FIXED_COLUMNS + list(dict.fromkeys(measured)) + diagnoses + ["warnings"]
+    return FIXED_COLUMNS + list(dict.fromkeys(measured)) + diagnoses + ["warnings"]
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    """The whole CSV, written beside `path` and moved over it: the file is the old or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=columns_of(rows), restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _is_tail(column: str) -> bool:

@@ -1,20 +1,36 @@
 """The report as one self-contained HTML page: key images, ratios, levels, differential, caveat.
 
 Everything the page shows is embedded (images as data URIs, the style sheet inline), so the file
-can be mailed, archived or printed to PDF as it is; it loads nothing from anywhere. The images come
+can be mailed, archived or printed to PDF as it is; it loads nothing from anywhere, and its
+Content-Security-Policy forbids any load but its own images and style sheet. The images come
 from the caller (key_images.py renders them on the command line; the Slicer panel has its own views).
+
+The page is the Jinja2 template templates/report.html.j2 with autoescaping: this module turns the
+report into plain values (text and numbers) and the template writes them, escaped, into element
+content and attributes only. No user text is written into the style sheet: the printed pages'
+margins carry the title and the caveat as CSS strings made of hex escapes alone (`\\00004a`...), which
+no character of a case name can end early.
 """
 
 import base64
+import functools
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html import escape
 from itertools import groupby
 from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
 
 from ..differential import knowledge, percent_text
 from ..spine.compression import level_span, stated_measures, summary_line
 from .report import ratio_text
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Only the page's own data: images and its one style sheet (allowed by its hash); no script, font,
+# frame, form or base URL. The report is self-contained, so nothing it shows needs the network.
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'sha256-{style_hash}'; base-uri 'none'; form-action 'none'"
 
 DIFFERENTIAL_SHOWN = 3
 
@@ -51,7 +67,7 @@ tr, li, table.grouped > tbody { break-inside: avoid; }
 .diagnosis-head { break-inside: avoid; break-after: avoid; }  /* name, bar and summary stay with the first finding */
 .prior { break-before: avoid; }  /* and the prior with the last one */
 .bar { height: .55rem; background: #e6ebf0; border-radius: 3px; margin: .2rem 0 .4rem; }
-.bar > span { display: block; height: 100%; background: var(--accent); border-radius: 3px; }
+.bar > span { display: block; height: 100%; background: var(--accent); border-radius: 3px; }  /* width: .bar-N below */
 .diagnosis ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
 .for { color: #1e6b34; font-weight: 600; }
 .against { color: #9b1c1c; font-weight: 600; }
@@ -89,31 +105,38 @@ class KeyImage:
 
 def write_html(report: dict, images: Sequence[KeyImage], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_page(report, images), encoding="utf-8")
+    path.write_text(html_page(report, images), encoding="utf-8", errors="replace")  # a folder name that is not UTF-8
 
 
 def html_page(report: dict, images: Sequence[KeyImage]) -> str:
     title = f"EMHAssist report — case {report['case']}"
-    body = [
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">Sequences: {escape(", ".join(report["sequences"]) or "none")} · report schema {escape(report["schema"])}</p>',
-        f'<p class="caveat" id="caveat">{escape(report["caveat"])}</p>',
-        _headline(report),
-        _section("images", "Key images", _figures(images)),
-        _section("levels", "Levels and cord compression", _levels(report.get("levels"))),
-        _section("ratios", "Signal-intensity ratios (95 % confidence interval)", _ratios(report)),
-        _section("differential", "Differential diagnosis", _differential(report)),
-        _section("warnings", "Warnings", _list(report["warnings"]) if report["warnings"] else "<p>None.</p>"),
-        _section("regions", "Regions measured", _regions(report)),
-        _section("references", "References", _references(report.get("differential") or [])),
-        f'<footer><p class="caveat">{escape(report["caveat"])}</p></footer>',
-    ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}{_page_margins(title, report['caveat'])}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
+    ranking = report.get("differential") or []
+    style = STYLE + _page_margins(title, report["caveat"]) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
+    return _template().render(
+        policy=CONTENT_SECURITY_POLICY.format(style_hash=base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")),
+        style=Markup(style),  # built here from constants, numbers and hex escapes only
+        title=title,
+        sequences=", ".join(report["sequences"]) or "none",
+        schema=report["schema"],
+        caveat=report["caveat"],
+        headline=_headline(report),
+        images=[_figure(image) for image in images],
+        levels=_levels(report.get("levels")),
+        ratios=_ratios(report),
+        differential=_differential(report),
+        warnings=report["warnings"],
+        regions=_regions(report),
+        references=_references(ranking),
     )
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    environment.filters["groupby_first"] = lambda rows: [list(group) for _, group in groupby(rows, key=lambda row: row[0])]
+    return environment.get_template("report.html.j2")
 
 
 def _page_margins(title: str, caveat: str) -> str:
@@ -122,43 +145,37 @@ def _page_margins(title: str, caveat: str) -> str:
 
 
 def _css_string(text: str) -> str:
-    """Text as a quoted CSS string that cannot end the string or the <style> element early."""
-    escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>\n' else c for c in text)
-    return f'"{escaped}"'
+    """Text as a quoted CSS string written wholly in six-digit hex escapes: the style sheet holds only
+    backslashes and hex digits for it, so no character of the text can end the string, the rule or the
+    <style> element (a form feed, a quote, `</style>` all become escapes)."""
+    return '"' + "".join(f"\\{ord(c):06x}" for c in text) + '"'
 
 
-def _section(ident: str, heading: str, content: str) -> str:
-    return f'<section id="{ident}">\n<h2>{escape(heading)}</h2>\n{content}\n</section>'
+def _bar_widths(shown: Sequence[dict]) -> str:
+    """Each shown diagnosis's probability bar width: numbers only, in the style sheet so that the page
+    needs no style attribute (the policy allows the one style sheet and nothing else)."""
+    return "".join(f".bar-{place} {{ width: {max(0.5, 100 * entry['probability']):.1f}%; }}\n" for place, entry in enumerate(shown, start=1))
 
 
-def _headline(report: dict) -> str:
+def _headline(report: dict) -> list[tuple[str, str]]:
     parts = []
     levels_line = summary_line(report.get("levels"))
     if levels_line:
-        parts.append(f"<strong>Levels:</strong> {escape(levels_line)}")
+        parts.append(("Levels", levels_line))
     ranking = report.get("differential") or []
     if ranking:
         top = ranking[0]
-        parts.append(f"<strong>Leading candidate:</strong> {escape(top['name'])} ({escape(percent_text(top['probability']))})")
-    return f'<p class="headline">{"<br>".join(parts)}</p>' if parts else ""
+        parts.append(("Leading candidate", f"{top['name']} ({percent_text(top['probability'])})"))
+    return parts
 
 
-def _figures(images: Sequence[KeyImage]) -> str:
-    if not images:
-        return "<p>No images.</p>"
-    figures = []
-    for image in images:
-        data = base64.b64encode(image.png).decode("ascii")
-        figures.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{escape(image.title)}">'
-            f"<figcaption><strong>{escape(image.title)}.</strong> {escape(image.caption)}</figcaption></figure>"
-        )
-    return '<div class="figures">' + "".join(figures) + "</div>"
+def _figure(image: KeyImage) -> dict:
+    return {"src": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"), "title": image.title, "caption": image.caption}
 
 
-def _levels(levels: dict | None) -> str:
+def _levels(levels: dict | None) -> dict | None:
     if levels is None:
-        return "<p>Levels were not assessed (no level points or no cord to follow).</p>"
+        return None
     compression = levels["compression"]
     rows = [
         ("Mass", level_span(levels["mass"]) if levels["mass"] else "not found"),
@@ -171,7 +188,6 @@ def _levels(levels: dict | None) -> str:
         if compression.get("normalised_mscc_percent") is not None:
             rows.append(("MSCC against healthy cords of that level", f"{compression['normalised_mscc_percent']:.0f} %"))
     rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
-    summary = _table(["", ""], rows, header=False)
     profile = [
         (
             entry["level"],
@@ -184,125 +200,61 @@ def _levels(levels: dict | None) -> str:
         )
         for entry in levels.get("cord_profile") or []
     ]
-    heading = ["Level", "Slices", "Area mm²", "AP mm", "RL mm", "MSCC %", "Against healthy"]
-    profile_table = _table(heading, profile, numeric_from=1) if profile else ""
-    return summary + ("<h3>Cord profile</h3>" + profile_table if profile_table else "")
+    return {"summary": rows, "profile": profile}
 
 
-def _ratios(report: dict) -> str:
+def _ratios(report: dict) -> dict | None:
     """A grid of ratio (rows) by sequence (columns), each cell the value and its interval."""
     if not report["ratios"] and not report["enhancement"]:
-        return "<p>No ratio could be measured.</p>"
+        return None
     split = {key: key.split(" ", 1) for key in report["ratios"]}
     sequences = list(dict.fromkeys(sequence for sequence, _ in split.values()))
     names = list(dict.fromkeys(name for _, name in split.values()))
     by_cell = {(name, sequence): ratio_text(report["ratios"][key]) for key, (sequence, name) in split.items()}
     rows = [(name, *(by_cell.get((name, sequence), "—") for sequence in sequences)) for name in names]
-    tables = _table(["Ratio", *sequences], rows, numeric_from=1) if rows else ""
     enhancement = [(region, ratio_text(value, percent=True)) for region, value in report["enhancement"].items()]
-    if enhancement:
-        tables += _table(["Enhancement", "T1C over T1"], enhancement, numeric_from=1)
-    note = (
-        '<p class="small">Each cell: the ratio of the two ROI means and its 95 % interval. The interval comes from '
-        "the two means' standard errors treating voxels as independent, so read it as a floor on the uncertainty. "
-        "Enhancement is the T1C mean over the T1 mean, minus one.</p>"
-    )
-    return f'<div class="columns">{tables}</div>{note}'
+    return {"sequences": sequences, "rows": rows, "enhancement": enhancement}
 
 
-def _differential(report: dict) -> str:
+def _differential(report: dict) -> dict:
     ranking = report.get("differential") or []
-    if not ranking:
-        return "<p>No differential was ranked.</p>"
-    blocks = ['<p class="small">Probability after the measured findings; the prior comes from the clinical context.</p>']
-    for place, entry in enumerate(ranking[:DIFFERENTIAL_SHOWN], start=1):
-        blocks.append(_diagnosis(place, entry))
-    rest = ranking[DIFFERENTIAL_SHOWN:]
-    if rest:
-        blocks.append("<p>Also considered: " + escape("; ".join(f"{e['name']} ({percent_text(e['probability'])})" for e in rest)) + ".</p>")
-    next_step = (report.get("next_best") or {}).get("text")
-    if next_step:
-        blocks.append(f"<p><strong>Next best step:</strong> {escape(next_step)}</p>")
-    not_measured = report.get("not_measured") or []
-    if not_measured:
-        blocks.append('<p class="small"><strong>Not measured:</strong> ' + escape("; ".join(item["name"] for item in not_measured)) + ".</p>")
-    return "\n".join(blocks)
+    return {
+        "shown": [_diagnosis(place, entry) for place, entry in enumerate(ranking[:DIFFERENTIAL_SHOWN], start=1)],
+        "rest": "; ".join(f"{e['name']} ({percent_text(e['probability'])})" for e in ranking[DIFFERENTIAL_SHOWN:]),
+        "next_step": (report.get("next_best") or {}).get("text") or "",
+        "not_measured": "; ".join(item["name"] for item in report.get("not_measured") or []),
+    }
 
 
-def _diagnosis(place: int, entry: dict) -> str:
-    width = max(0.5, 100 * entry["probability"])
-    lines = [
-        '<div class="diagnosis">',
-        '<div class="diagnosis-head">',
-        f"<h3>{place}. {escape(entry['name'])} — {escape(percent_text(entry['probability']))}"
-        f' <span class="small">(prior {escape(percent_text(entry["prior"]))})</span></h3>',
-        f'<div class="bar"><span style="width:{width:.1f}%"></span></div>',
-        f'<p class="small">{escape(entry["summary"])}</p>',
-        "</div>",
-    ]
-    evidence = [
-        f'<li><span class="{"for" if item["supports"] else "against"}">{"For" if item["supports"] else "Against"}:</span> '
-        f"{escape(item['text'])}{_cited(item['refs'])}</li>"
-        for item in entry["evidence"]
-    ]
-    if evidence:
-        lines.append("<ul>" + "".join(evidence) + "</ul>")
-    if entry["prior_factors"]:
-        factors = "; ".join(f"{f['label']} ×{f['factor']:g} ({f['reason']})" for f in entry["prior_factors"])
-        lines.append(f'<p class="small prior"><strong>Prior:</strong> {escape(factors)}</p>')
-    lines.append("</div>")
-    return "\n".join(lines)
+def _diagnosis(place: int, entry: dict) -> dict:
+    return {
+        "place": place,
+        "name": entry["name"],
+        "probability": percent_text(entry["probability"]),
+        "prior": percent_text(entry["prior"]),
+        "summary": entry["summary"],
+        "evidence": [{"supports": item["supports"], "text": item["text"], "cited": _cited(item["refs"])} for item in entry["evidence"]],
+        "prior_factors": "; ".join(f"{f['label']} ×{f['factor']:g} ({f['reason']})" for f in entry["prior_factors"]),
+    }
 
 
 def _cited(refs: Iterable[str]) -> str:
     references = knowledge().references
-    shorts = [references[ref]["short"] for ref in refs]
-    return f' <span class="refs">[{escape(", ".join(shorts))}]</span>' if shorts else ""
+    return ", ".join(references[ref]["short"] for ref in refs)
 
 
-def _references(ranking: list[dict]) -> str:
+def _references(ranking: list[dict]) -> list[tuple[str, str]]:
     cited = dict.fromkeys(ref for entry in ranking for item in entry["evidence"] for ref in item["refs"])
-    if not cited:
-        return "<p>No reference cited.</p>"
     references = knowledge().references
-    items = [f"<li><strong>{escape(references[ref]['short'])}</strong>: {escape(references[ref]['citation'])}</li>" for ref in cited]
-    return '<ol class="references">' + "".join(items) + "</ol>"
+    return [(references[ref]["short"], references[ref]["citation"]) for ref in cited]
 
 
-def _regions(report: dict) -> str:
-    rows = [
+def _regions(report: dict) -> list[tuple]:
+    return [
         (region, role, _number(s["mean"], 1), _number(s["median"], 1), _number(s["sd"], 1), s["n"], _number(s["volume_mm3"], 0))
         for region, by_role in report["regions"].items()
         for role, s in by_role.items()
     ]
-    if not rows:
-        return "<p>No region was measured.</p>"
-    return _table(["Region", "Sequence", "Mean", "Median", "SD", "Voxels", "Volume mm³"], rows, numeric_from=2, grouped=True)
-
-
-def _list(items: Iterable[str]) -> str:
-    return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
-
-
-def _table(
-    heading: Sequence[str], rows: Iterable[Sequence], header: bool = True, numeric_from: int | None = None, grouped: bool = False
-) -> str:
-    """A table; `grouped`: rows sharing their first cell form a group that a printed page does not split,
-    and the table may run onto the next page between groups (its header row repeated there)."""
-
-    def cell(tag: str, index: int, value) -> str:
-        numeric = numeric_from is not None and index >= numeric_from
-        attribute = ' class="num"' if numeric else ""
-        return f"<{tag}{attribute}>{escape(str(value))}</{tag}>"
-
-    def row_html(row: Sequence) -> str:
-        return "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
-
-    head = "<thead><tr>" + "".join(cell("th", i, h) for i, h in enumerate(heading)) + "</tr></thead>" if header else ""
-    groups = [list(group) for _, group in groupby(rows, key=lambda row: row[0])] if grouped else [list(rows)]
-    body = "".join("<tbody>" + "".join(row_html(row) for row in group) + "</tbody>" for group in groups)
-    css_class = ' class="grouped"' if grouped else ""
-    return f"<table{css_class}>{head}{body}</table>"
 
 
 def _number(value: float | None, decimals: int) -> str:

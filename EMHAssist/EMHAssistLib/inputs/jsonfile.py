@@ -1,0 +1,67 @@
+"""JSON input files read strictly: a size, nesting and integer budget, and no key given twice.
+
+Python's parser keeps the last of two equal keys without a word (a clinical.json with two "age"s
+changes the priors), overflows its stack on deep nesting and spends quadratic time on long
+integers before refusing them; each of these is one error line here instead.
+"""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..knowledge import load
+
+
+class _Refusal(Exception):
+    """Raised inside the parser's hooks, turned into an InputError naming the file."""
+
+
+def read_json_file(path: Path) -> Any:
+    """The parsed content of a JSON file that `confine.case_file` has already let through."""
+    limits = load("limits")
+    size = os.stat(path).st_size
+    if size > limits["json_bytes_max"]:
+        raise InputError(str(path), f"is {size:,} bytes, over the {limits['json_bytes_max']:,}-byte budget for a JSON input (data/limits.json)")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        content = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+    except _Refusal as refusal:
+        raise InputError(str(path), f"is not valid JSON for a case: {refusal}") from None
+    except RecursionError:
+        raise InputError(str(path), "is not valid JSON for a case: nested too deep") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+        raise InputError(str(path), f"is not valid JSON ({error})") from None
+    if _depth(content) > limits["json_depth_max"]:
+        raise InputError(str(path), f"is not valid JSON for a case: nested deeper than {limits['json_depth_max']} levels")
+    return content
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    content: dict = {}
+    for key, value in pairs:
+        if key in content:
+            raise _Refusal(f"the key {key!r} is given twice in one object")
+        content[key] = value
+    return content
+
+
+def _bounded_int(digits: str) -> int:
+    limit = load("limits")["json_integer_digits_max"]
+    if len(digits.lstrip("-")) > limit:
+        raise _Refusal(f"an integer of {len(digits.lstrip('-')):,} digits (at most {limit})")
+    return int(digits)
+
+
+def _depth(content: Any) -> int:
+    """How deeply arrays and objects nest (a scalar is 0), walked without recursion."""
+    deepest = 0
+    pending = [(content, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
