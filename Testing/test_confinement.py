@@ -290,3 +290,13 @@ def test_any_nrrd_header_fields_end_in_a_report_or_one_error_line_within_the_bud
         assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     else:
         assert err == "" and report is not None
+
+
+def test_a_case_folder_whose_name_is_not_utf8_is_refused_not_aborted(case, tmp_path):
+    """Such a name (bytes the file system keeps, Python as a lone surrogate) reached Slicer's reader
+    as a C string and aborted the process (exit 134, 'basic_string ... null not valid'), no error line."""
+    renamed = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname"))
+    case.rename(renamed)
+    code, err, _ = guarded_analyze(renamed, tmp_path / "report.json")
+    assert code == 2, (code, err)
+    assert err.count("\n") == 1 and err.startswith("error: ") and "not valid UTF-8" in err, err

@@ -29,9 +29,20 @@ def inside_case(path: Path, root: Path, subject: Path | None = None) -> Path:
     """`path` resolved; refused when it leads outside the case folder `root` (already resolved).
     `subject` names the file that led there (a header naming its data file), else `path` itself."""
     resolved = Path(os.path.realpath(path))
+    if not _utf8(str(resolved)):
+        # Slicer's and ITK's readers take paths as UTF-8 C strings: such a path aborted the process.
+        raise InputError(str(subject or path), "its path is not valid UTF-8, which the image readers cannot open; rename it")
     if resolved != root and root not in resolved.parents:
         raise InputError(str(subject or path), f"leads outside the case folder (to {resolved}); a case reads only its own files")
     return resolved
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of the file system, kept by Python as lone surrogates
+        return False
+    return True
 
 
 def case_file(path: Path, root: Path, subject: Path | None = None) -> Path | None:
