@@ -1,0 +1,79 @@
+"""One generated case from a seed, and its case folder.
+
+`generate(seed, **fixed)` makes the spine, its images and ROIs and the truth; `write_case(case,
+folder)` writes what Slicer's Save Data would: `T2.nrrd`, `T1.nrrd`, one `<region>.mrk.json` per
+ROI (slicer-core's vtkMRMLMarkupsROIJsonStorageNode, which stores LPS), `levels.mrk.json` (the
+anchor points at the true body centroids, labelled) and `truth.json` (RAS, see truth.py).
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .design import Design, sample_design
+from .rois import RoiBox, anchor_levels, cord_roi, mass_roi, tissue_rois
+from .scan import Grid, acquisition_grid, add_artefacts, render, signal_tables
+from .spine import Spine, build_spine
+from .truth import case_truth, cord_usable
+
+TRUTH_FILE = "truth.json"
+
+
+@dataclass
+class Case:
+    design: Design
+    spine: Spine
+    grid: Grid
+    images: dict[str, np.ndarray]  # int16, numpy order (k, j, i)
+    rois: list[RoiBox]
+    anchors: list[str]
+    truth: dict
+
+
+def generate(seed: int, **fixed) -> Case:
+    design = sample_design(seed, **fixed)
+    spine = build_spine(design)
+    grid = acquisition_grid(spine)
+    images = add_artefacts(render(spine, grid, signal_tables(spine)), spine, grid)
+    truth = case_truth(spine, grid)
+    rois = [roi for roi in (cord_roi(spine, grid, cord_usable(spine, grid)), mass_roi(spine)) if roi is not None]
+    rois += tissue_rois(spine, grid)
+    anchors = anchor_levels(spine, grid, truth["vertebrae"])
+    truth["design"] = design.to_dict()
+    truth["anchors"] = anchors
+    truth["rois"] = {roi.name: {"center": roi.center.round(3).tolist(), "half_size": roi.half_size.round(3).tolist()} for roi in rois}
+    truth["grid"] = {"shape_kji": list(grid.shape), "ijk_to_ras": grid.ijk_to_ras.round(6).tolist()}
+    return Case(design, spine, grid, images, rois, anchors, truth)
+
+
+def write_case(case: Case, folder: Path) -> Path:
+    """The case folder, through slicer-core's own storage nodes (the project's case-folder writer)."""
+    import slicer
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.inputs.study import RegionSource, Study
+    from EMHAssistLib.measurement.geometry import Box
+
+    folder = Path(folder)
+    scene = new_headless_scene()
+    study = Study(name=folder.name)
+    for role, image in case.images.items():
+        volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
+        slicer.util.updateVolumeFromArray(volume, image)
+        set_volume_geometry(volume, case.grid.ijk_to_ras)
+        study.sequences[role] = volume
+    for roi in case.rois:
+        node = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", roi.name)
+        set_roi_box(node, Box(center=roi.center, axes=np.eye(3), half_size=roi.half_size))
+        study.regions.setdefault(roi.name, []).append(RegionSource(node))
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    centroids = {v["name"]: v["centroid"] for v in case.truth["vertebrae"]}
+    for name in case.anchors:
+        points.AddControlPoint(*centroids[name], name)
+    study.levels = points
+    save_case_folder(study, folder)
+    (folder / TRUTH_FILE).write_text(json.dumps(case.truth, indent=1) + "\n", encoding="utf-8")
+    return folder
