@@ -7,7 +7,9 @@ compressed segment's MSCC (and the same ratio on RL and area) uses SCT's referen
 and below it along the centreline.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,8 +29,11 @@ from .cord import (
     slice_points,
 )
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
-from .masses import MassSegment, body_marrow, cord_wall, position, rim_enhancement, segment_mass
+from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
 from .vertebrae import code_of, name_of
+
+
+T = TypeVar("T")
 
 
 def settings() -> dict:
@@ -238,14 +243,21 @@ class LevelsOutcome:
 
 @dataclass
 class MassFreeSteps:
-    """The parts of `assess` that do not read the mass region: the cord traced from its region alone
-    and the level map along a cord. The live panel passes one back while only the mass moves (it keys
-    it by the sequences, the cord region and the level points), so a mass drag redoes the mass and
-    what reads it, not the cord tracing (0.43 s of the 1.04 s update at 512 x 512 x 200); the
-    outcome is the one `assess` gives afresh."""
+    """The parts of `assess` that do not read the mass region: the cord traced from its region alone,
+    and what is built along a cord (the level map, where a mass may grow). The live panel passes one
+    back while only the mass moves (it keys it by the sequences, the cord region and the level
+    points), so a mass drag redoes the mass and what reads it, not the cord tracing (0.43 s of the
+    1.04 s update at 512 x 512 x 200); the outcome is the one `assess` gives afresh."""
 
     cord: Cord | None = None
-    level_map: tuple[Cord, LevelMap | None, list[str]] | None = None  # the cord it was built along, it, its warnings
+    _along: dict[str, tuple[Cord, object]] = field(default_factory=dict)
+
+    def along(self, what: str, cord: Cord, build: Callable[[], T]) -> T:
+        """`build()`, or what it gave before for this very cord (traced again with a wall, it is another)."""
+        found = self._along.get(what)
+        if found is None or found[0] is not cord:
+            found = self._along[what] = (cord, build())
+        return found[1]
 
 
 def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None = None) -> LevelsOutcome:
@@ -267,7 +279,7 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
     if kept.cord is None:
         kept.cord = _cord(study, image)
     cord = kept.cord
-    mass = _mass(study, images, image, cord)
+    mass = _mass(study, images, image, cord, kept)
     if mass is not None and not cord.given and _mass_hides_cord_edge(study, image):
         # Traced again with the mass as a wall: a mass of the cord's own signal on this sequence
         # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
@@ -275,11 +287,8 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         cord = _cord(study, image, wall)
     if mass is not None and not mass.given:
         mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
-    if kept.level_map is None or kept.level_map[0] is not cord:
-        map_warnings: list[str] = []
-        kept.level_map = (cord, _level_map(study, image, cord, map_warnings), map_warnings)
-    level_map = kept.level_map[1]
-    warnings.extend(kept.level_map[2])
+    level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(study, image, cord))
+    warnings.extend(map_warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
@@ -306,7 +315,7 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) ->
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends)
 
 
-def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
+def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:
     """The mass grown by its signal alone, which keeps it out of a cord that differs from it on any
     sequence even where the tracked cord ran into the mass; if it takes the cord region itself, the
     cord looks like the mass on every sequence and the tracked cord bounds it instead."""
@@ -317,11 +326,12 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     bodies = _level_points(study)
     marrow = body_marrow(bodies)
     past_cord = spine_past_cord(bodies, cord.profile.centreline)
-    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow)
+    reach = kept.along("reach", cord, lambda: reach_of(image.grid, cord.profile.centreline, past_cord))
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow, reach)
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
     cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
-    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow)
+    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow, reach)
 
 
 def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
@@ -340,12 +350,12 @@ def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) ->
     return bool(np.isin(seed, taken).any())
 
 
-def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:
+def _level_map(study: Study, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[str]]:
+    """The level map along the cord and its warnings (the map's own are in it), none without level points."""
     anchors = _level_points(study)
     if not anchors:
-        warnings.append("no level points: place at least one labelled point on a vertebral body to name levels")
-        return None
-    return build_level_map(anchors, image, cord.profile.centreline)
+        return None, ["no level points: place at least one labelled point on a vertebral body to name levels"]
+    return build_level_map(anchors, image, cord.profile.centreline), []
 
 
 def _level_points(study: Study) -> list[Vertebra]:
