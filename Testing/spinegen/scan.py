@@ -14,7 +14,7 @@ import numpy as np
 from .anatomy import knowledge
 from .spine import Spine
 
-VOXEL_BUDGET = 4_000_000  # voxels per volume; a larger field is cut down (head-foot last)
+VOXEL_BUDGET = 2_000_000  # voxels per volume; a larger field is cut down (head-foot last)
 SAGITTAL_EXTENT = (120.0, 64.0)  # mm: AP in-plane, RL across the slices
 AXIAL_EXTENT = (110.0, 110.0)  # mm: RL and AP in-plane
 FOV_CENTRE_ANTERIOR_MM = 8.0
@@ -281,10 +281,10 @@ def add_artefacts(images: dict[str, np.ndarray], spine: Spine, grid: Grid) -> di
     direction = rng.normal(size=3)
     direction /= np.linalg.norm(direction)
     nk, nj, ni = grid.shape
-    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij")
-    centre = grid.world(np.array([[(ni - 1) / 2, (nj - 1) / 2, (nk - 1) / 2]]))[0]
-    along = (np.stack([i, j, k], axis=-1).reshape(-1, 3) @ grid.ijk_to_ras[:3, :3].T + grid.ijk_to_ras[:3, 3] - centre) @ direction
-    bias = np.exp(design.bias * along / 100.0).reshape(grid.shape)
+    step = grid.ijk_to_ras[:3, :3].T @ direction  # mm along the direction per step in i, j, k
+    along = sum(np.arange(n, dtype=np.float32).reshape(shape) * step[axis] - (n - 1) / 2 * step[axis]
+                for axis, n, shape in ((0, ni, (1, 1, -1)), (1, nj, (1, -1, 1)), (2, nk, (-1, 1, 1))))
+    bias = np.exp(np.float32(design.bias / 100.0) * along)
     out = {}
     for sequence, image in images.items():
         scale = rng.uniform(700, 1400)
@@ -292,7 +292,7 @@ def add_artefacts(images: dict[str, np.ndarray], spine: Spine, grid: Grid) -> di
         if design.gibbs > 0:
             image = _truncate_kspace(image, design.gibbs)
         sigma = scale * max(knowledge()["tissues"]["csf"][sequence], knowledge()["tissues"]["epidural_fat"][sequence]) / design.snr
-        noisy = np.hypot(image + rng.normal(0, sigma, image.shape), rng.normal(0, sigma, image.shape))
+        noisy = np.hypot(image + rng.normal(0, sigma, image.shape).astype(np.float32), rng.normal(0, sigma, image.shape).astype(np.float32))
         out[sequence] = np.clip(np.round(noisy), 0, 32767).astype(np.int16)
     return out
 

@@ -1,7 +1,7 @@
 """What a generated spine really holds, worked out from its model (never by running the engine).
 
 - Body centroids: the centroid of each body's solid (an elliptic cylinder between its endplates
-  in the local frame) in world RAS, by integrating over a 0.5 mm lattice of local coordinates
+  in the local frame) in world RAS, by integrating over a 1 mm lattice of local coordinates
   weighted by the map's Jacobian |det d(x)/d(s,u,v)| = |T . dx/ds| (bodies wedge on a curve).
 - Level extents: along the canal's arc, from the middle of the disc above to the middle of the
   disc below. A finding involves a level when it covers at least a quarter of the level's
@@ -40,7 +40,7 @@ POSITIONS = {"posterior": "posterior_epidural", "anterior": "anterior_epidural",
              "paraspinal_left": "paraspinal_left", "paraspinal_right": "paraspinal_right"}
 
 
-def body_centroid(spine: Spine, level, step: float = 0.5) -> np.ndarray:
+def body_centroid(spine: Spine, level, step: float = 1.0) -> np.ndarray:
     b, a = level.dims["body_ap"] / 2, level.dims["body_rl"] / 2
     body_v = level.dims["canal_ap"] / 2 + b
     s = np.arange(level.body_top + step / 2, level.body_bottom, step)
