@@ -170,3 +170,39 @@ def test_lumbar_cord_ends_at_the_conus_and_is_not_compressed(lumbar):
     codes = level_map.codes_at(tracked.profile.centreline.points)
     assert {vertebrae.name_of(int(c)) for c in codes if c} >= {"T12", "L1"}
     assert find_compression(tracked, codes, None) is None
+
+
+# Cord regions drawn as radiologists draw them on t2_lumbar (centre (i, j, k) voxel, half-size mm):
+# a tight box on the cord; over the conus with the CSF beside it; 3 mm off the cord into the CSF
+# behind it; twice the cord's size. Before: the second and third gave "no cord-like T2 tissue
+# around the cord region" and no levels; the ones that tracked read a healthy cord "compressed
+# T11/T12" by an RL ratio of 17-26 %.
+LOOSE_CORD_ROIS = {
+    "tight": ((23, 71, 150), (1.5, 1.5, 5.0)),
+    "with CSF over the conus": ((21, 71, 140), (6.0, 6.0, 10.0)),
+    "3 mm off": ((23, 68, 150), (1.5, 1.5, 5.0)),
+    "twice the cord": ((23, 72, 150), (3.0, 4.0, 5.0)),
+    "long, with CSF": ((23, 74, 150), (3.0, 3.0, 10.0)),
+}
+
+
+@pytest.mark.parametrize("drawn", sorted(LOOSE_CORD_ROIS))
+def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
+    from EMHAssistLib.inputs.nodes import set_roi_box
+    from EMHAssistLib.inputs.study import RegionSource, Study
+    from EMHAssistLib.spine import compression
+
+    volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
+    image = SequenceImage.from_node("T2", volume)
+    centre, half = LOOSE_CORD_ROIS[drawn]
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "cord")
+    set_roi_box(roi, Box(image.grid.to_world(np.array([centre], float))[0], np.eye(3), np.array(half)))
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
+    outcome = compression.assess(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points, {}), [image])
+    assert outcome.levels is not None, outcome.warnings
+    assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
+    names = {v["name"] for v in outcome.levels["vertebrae"]}
+    assert {"T12", "L1", "L2", "L3"} <= names
+    assert outcome.levels["compression"] is None
+    assert compression.summary_line(outcome.levels) == "no cord compression"

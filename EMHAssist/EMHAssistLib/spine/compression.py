@@ -103,12 +103,15 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio."""
     profile = cord.profile
-    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    # A slice outside every level is not judged: a compression is reported with its levels or not at all.
+    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
     usable = measurable & contact if contact is not None else measurable
     limit = 1 - settings()["narrowing_threshold"]
     cores = {}
     for measure in settings()["measures"]:
         key = measure["key"]
+        if measure.get("needs_mass") and contact is None:
+            continue
         core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
         if core.any():
             cores[key] = core
@@ -280,11 +283,13 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         kept.cord = _cord(study, image)
     cord = kept.cord
     mass = _mass(study, images, image, cord, kept)
-    if mass is not None and not cord.given and _mass_hides_cord_edge(study, image):
-        # Traced again with the mass as a wall: a mass of the cord's own signal on this sequence
-        # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
-        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
-        cord = _cord(study, image, wall)
+    if mass is not None and not cord.given and (_mass_hides_cord_edge(study, image) or any(cord.ends_inside)):
+        # Traced again knowing the mass: a mass of the cord's own signal on this sequence (told apart
+        # on another) is a wall, or the first tracing runs into it or stops; and a cord lost beside
+        # the mass is sought beyond it (the first tracing, which the live panel keeps while the mass
+        # moves, knows no mass and ends where it loses the cord).
+        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]]) if _mass_hides_cord_edge(study, image) else None
+        cord = _cord(study, image, wall, [source.shape() for source in study.regions["mass"]])
     if mass is not None and not mass.given:
         mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
     level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(study, image, cord))
@@ -297,11 +302,12 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression)
+    warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) -> Cord:
+def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
     sources = study.regions["cord"]
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
@@ -310,9 +316,9 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) ->
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape(), wall)
+    coverage, ends = segment_cord(image, sources[0].shape(), wall, masses)
     mask = coverage.values >= 0.5
-    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends)
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 
 
 def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:
@@ -384,9 +390,11 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
     points = cord.profile.centreline.points
     section: dict = {
         "vertebrae": level_map.to_dicts() if level_map is not None else [],
+        "coordinate_system": "RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
+        "not_assessed": not_assessed(cord, level_map),
         "mass": None,
         "compression": None,
-        "cord_profile": cord_profile(cord, codes, compression),
+        "cord_profile": cord_profile(cord, codes, compression, level_map),
         "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
     }
     if level_map is not None and mass is not None:
@@ -456,8 +464,38 @@ def leading_span(extent: dict, compression: dict | None, owner: np.ndarray) -> i
     return max(range(len(spans)), key=rank)
 
 
-def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
-    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio.
+def unassessed_codes(cord: Cord, level_map: LevelMap | None) -> list[int]:
+    """The levels where the cord in the field of view could not be followed (`Cord.unfollowed`),
+    leaving out those from `conus_highest_level` down: a cord ending there is the conus."""
+    if level_map is None or not cord.unfollowed:
+        return []
+    lowest = code_of(settings()["conus_highest_level"])
+    codes = {int(code) for stretch in cord.unfollowed for code in level_map.codes_at(stretch)}
+    return sorted(code for code in codes if 0 < code < lowest)
+
+
+def not_assessed(cord: Cord, level_map: LevelMap | None) -> dict | None:
+    """`{"levels": extent or None, "reason"}` where cord compression could not be judged, else None."""
+    if level_map is None:
+        return {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
+    codes = unassessed_codes(cord, level_map)
+    if not codes:
+        return None
+    return {"levels": level_extent(codes), "reason": "the cord could not be followed there"}
+
+
+def _not_assessed_warnings(section: dict) -> list[str]:
+    missing = section.get("not_assessed")
+    if not missing:
+        return []
+    where = f" at {level_span(missing['levels'])}" if missing["levels"] else ""
+    return [f"cord compression not assessed{where}: {missing['reason']}"]
+
+
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, level_map: LevelMap | None = None) -> list[dict]:
+    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
+    whether the cord was followed through it (`assessed`: false where part of the cord in the field
+    could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
 
     The narrowest slice is sought outside the conus's taper; a level wholly within it has none."""
     profile = cord.profile
@@ -467,9 +505,12 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
     if compression is not None:
         compressed[compression.slices] = True
     rows = []
-    for code in sorted({int(c) for c in codes if c}):
+    unassessed = set(unassessed_codes(cord, level_map))
+    for code in sorted({int(c) for c in codes if c} | unassessed):
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
+            if code in unassessed:
+                rows.append({"level": name_of(code), "code": code, "slices": 0, "assessed": False, **dict.fromkeys(_PROFILE_MEASURES)})
             continue
         judged = inside[usable[inside]]  # the conus's natural taper is no narrowing
         worst = int(judged[np.argmin(profile.ap_mm[judged])]) if judged.size else None
@@ -490,8 +531,12 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
             "min_ap_mm": _round(profile.ap_mm[worst]) if worst is not None else None,
             "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)) if worst is not None else None,
             "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
+            "assessed": code not in unassessed,
         })
     return rows
+
+
+_PROFILE_MEASURES = ("area_mm2", "ap_mm", "rl_mm", "min_ap_mm", "mscc_percent", "normalised_ratio")
 
 
 def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
@@ -533,14 +578,21 @@ def summary_line(levels: dict | None) -> str | None:
     if levels["mass"] is not None:
         parts.append(f"mass {level_span(levels['mass'])}")
     compression = levels["compression"]
-    if compression is None:
-        parts.append("no cord compression")
-    else:
-        where = f" {level_span(compression)}" if compression["from"] else ""
-        at = f" at {compression['at']}" if compression["at"] else ""
+    missing = levels.get("not_assessed")
+    if compression is not None:
+        at = f" at {compression['at']}"
         said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
-        parts.append(f"cord compressed{where}" + "".join(said))
+        parts.append(f"cord compressed {level_span(compression)}" + "".join(said))
+    elif not missing or missing["levels"]:
+        parts.append("no cord compression")
+    if missing:
+        parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
+
+
+def not_assessed_phrase(missing: dict) -> str:
+    """The levels section's `not_assessed` in words, as the summary line ends and the HTML table says it."""
+    return f"compression not assessed {level_span(missing['levels'])}" if missing["levels"] else "compression not assessed (no vertebral levels)"
 
 
 def stated_measures(compression: dict) -> list[tuple[str, float]]:

@@ -242,7 +242,44 @@ def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarr
     if len(seed_points) == 0:
         raise InputError("cord", f"the cord region holds no {image.role} voxel")
     seed_values = volume[tuple(seed_points.T)].astype(np.float32)
-    return layout, volume, seed_points, _cord_window(seed_values, volume, seed_points, image.role)
+    cord_like = _without_csf(seed_values, volume, seed_points, image.role)
+    return layout, volume, seed_points[cord_like], _cord_window(seed_values[cord_like], volume, seed_points, image.role)
+
+
+def _without_csf(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.ndarray, role: str) -> np.ndarray:
+    """Which seed voxels to read the cord from: all, unless the region also holds CSF (a box drawn
+    loosely over the cord, as radiologists draw it). The seed's values are split in two (Otsu); the
+    class on the CSF's side is CSF, and left out, when its mean lies nearer the CSF signal around
+    the seed than the other class's mean does and the two differ by more than `seed_csf_separation`
+    of the cord-CSF difference (a tight box's noise splits into two classes close together)."""
+    keep = np.ones(len(seed_values), dtype=bool)
+    if len(seed_values) < 8:
+        return keep
+    threshold = _otsu(seed_values)
+    csf_bright = role in _CSF_BRIGHT_ROLES
+    csf_side = seed_values > threshold if csf_bright else seed_values <= threshold
+    if csf_side.all() or not csf_side.any():
+        return keep
+    neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
+    csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    cord_mean, csf_mean = float(seed_values[~csf_side].mean()), float(seed_values[csf_side].mean())
+    separated = abs(csf_mean - cord_mean) > settings()["seed_csf_separation"] * abs(csf - cord_mean)
+    return ~csf_side if separated and abs(csf_mean - csf) < abs(csf_mean - cord_mean) else keep
+
+
+def _otsu(values: np.ndarray, bins: int = 64) -> float:
+    """The threshold that best splits `values` into two classes (largest between-class variance)."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts)
+    mean = np.cumsum(counts * centres)
+    total, total_mean = weight[-1], mean[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * weight / total - mean) ** 2 / (weight * (total - weight))
+    split = between[:-1]
+    if not np.isfinite(split).any():
+        return float(values.max())  # a single value: nothing to split off
+    return float(edges[1:][int(np.nanargmax(split))])
 
 
 def looks_like_cord(image: SequenceImage, seed: Shape, value: float) -> bool:
@@ -277,7 +314,8 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.nd
     csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
     towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
-    reach = max(settings()["window_sd"] * spread, abs(csf - median) / 4)
+    # A loosely drawn region's spread also holds dark tissue beside the cord: at most `far_reach_max` of the way to the CSF's distance.
+    reach = max(min(settings()["window_sd"] * spread, settings()["far_reach_max"] * abs(csf - median)), abs(csf - median) / 4)
     if csf_bright:
         return _Window(median - reach, median + towards_csf, median, True)
     return _Window(median - towards_csf, median + reach, median, False)
