@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The browser viewer's end-to-end tests drive Debian's Chromium; only `make test` needs it.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench sweep clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/live_update.py
 	$(BIN)/python bench/whole_analysis.py
 	$(BIN)/python bench/bench_levels.py
+
+# The spine engine judged on 200 randomized spines it has never seen (Testing/spinegen, issue 13;
+# figures in docs/spine-sweep.md). Not part of `make bench`: it takes about an hour on the shared
+# 2-core machine, where `make bench` takes minutes.
+sweep: $(STAMP)
+	$(BIN)/python bench/spine_sweep.py --cases 200 --seed 1 --doc docs/spine-sweep.md
 
 clean:
 	rm -rf out

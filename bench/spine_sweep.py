@@ -13,6 +13,8 @@ import argparse
 import datetime
 import json
 import multiprocessing
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,10 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT / "EMHAssist", ROOT / "Testing"):
+# The code judged: a snapshot of EMHAssistLib and spinegen taken when the sweep starts (other work
+# may change the tree during a run of an hour), else the tree itself.
+CODE = Path(os.environ.get("SPINE_SWEEP_CODE", ROOT))
+for path in (CODE / "EMHAssist", CODE / "Testing"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -161,10 +166,15 @@ def failures(results: list[dict]) -> list[dict]:
     return out
 
 
-def _revision() -> str:
+def _revision(diff_file: Path) -> str:
+    """The commit the code was taken from; uncommitted changes to the engine or the generator are
+    saved beside the results so the run can be repeated."""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "EMHAssist"], capture_output=True, text=True).stdout.strip()
-    return head + (" with uncommitted changes to EMHAssist/" if dirty else "")
+    diff = subprocess.run(["git", "-C", str(ROOT), "diff", "HEAD", "--", "EMHAssist", "Testing/spinegen"], capture_output=True, text=True).stdout
+    if not diff:
+        return head
+    diff_file.write_text(diff, encoding="utf-8")
+    return f"{head} with uncommitted changes ({diff_file.relative_to(ROOT)})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,31 +183,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=MAX_WORKERS)
     parser.add_argument("--doc", type=Path, help="write the figures to this markdown file (docs/spine-sweep.md)")
+    parser.add_argument("--from-results", type=Path, help="summarise a finished run's .jsonl (or cut-short run's) instead of running")
     args = parser.parse_args(argv)
+    if args.from_results:
+        return summarise_run(args.from_results, args.doc)
     workers = max(1, min(args.workers, MAX_WORKERS))
     jobs = [(args.seed + n, n % HEALTHY_EVERY == 0) for n in range(args.cases)]
-    revision = _revision()
+    date = datetime.datetime.now(datetime.timezone.utc)
+    stem = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-seed{args.seed}-n{args.cases}"
+    revision = _revision(stem.with_suffix(".diff"))
+    snapshot = Path(tempfile.mkdtemp(prefix="spine-sweep-code-"))
+    shutil.copytree(ROOT / "EMHAssist" / "EMHAssistLib", snapshot / "EMHAssist" / "EMHAssistLib")
+    shutil.copytree(ROOT / "Testing" / "spinegen", snapshot / "Testing" / "spinegen")
+    os.environ["SPINE_SWEEP_CODE"] = str(snapshot)
     started = time.perf_counter()
     results = []
-    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=8) as pool:
+    progress = stem.with_suffix(".jsonl")  # each case as it ends: a run cut short keeps what it did
+    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=8) as pool, progress.open("w", encoding="utf-8") as log:
         for result in pool.imap_unordered(run_case, jobs):
             results.append(result)
-            state = result.get("error") or "; ".join(p if isinstance(p, str) else "bodies" for p in (failures([result])[0]["problems"] if failures([result]) else ["ok"]))
-            print(f"[{len(results)}/{len(jobs)}] seed {result['seed']}: {state}", flush=True)
+            log.write(json.dumps(result) + "\n")
+            log.flush()
+            problems = failures([result])
+            state = "; ".join(p if isinstance(p, str) else "bodies" for p in problems[0]["problems"]) if problems else "ok"
+            print(f"[{len(results)}/{len(jobs)}] seed {result['seed']}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
+    shutil.rmtree(snapshot, ignore_errors=True)
     elapsed = time.perf_counter() - started
     results.sort(key=lambda r: r["seed"])
     command = f".venv/bin/python bench/spine_sweep.py --cases {args.cases} --seed {args.seed}"
-    date = datetime.datetime.now(datetime.timezone.utc)
     per_case = sorted(sum(r["seconds"].values()) for r in results)
     head = [f"Command: `{command}`", f"Run: {date:%Y-%m-%d %H:%M} UTC, engine at {revision}, {workers} worker processes, "
             f"{elapsed / 60:.1f} min wall ({per_case[len(per_case) // 2]:.0f} s per case median, generation and analysis)", ""]
     text = "\n".join(head + summary(results)) + "\n"
     print(text)
-    out = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-seed{args.seed}-n{args.cases}.json"
-    out.write_text(json.dumps({"command": command, "revision": revision, "failures": failures(results), "cases": results}, indent=1) + "\n", encoding="utf-8")
+    out = stem.with_suffix(".json")
+    out.write_text(json.dumps({"command": command, "revision": revision, "run": head[1], "failures": failures(results), "cases": results}, indent=1) + "\n", encoding="utf-8")
     print(f"per-case outcomes and failures: {out.relative_to(ROOT)}")
     if args.doc:
         write_doc(args.doc, text, out.relative_to(ROOT))
+    return 0
+
+
+def summarise_run(path: Path, doc: Path | None) -> int:
+    """Figures from a run's saved outcomes (its .jsonl; the command, revision and times from its
+    .json when the run finished)."""
+    results = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
+    finished = path.with_suffix(".json")
+    meta = json.loads(finished.read_text(encoding="utf-8")) if finished.exists() else {}
+    head = [f"Command: `{meta.get('command', 'see ' + str(path.name))}`", f"{meta.get('run', '')}", ""]
+    text = "\n".join(head + summary(results)) + "\n"
+    print(text)
+    if doc:
+        write_doc(doc, text, path.relative_to(ROOT) if path.is_absolute() else path)
     return 0
 
 

@@ -126,6 +126,16 @@ def tissue_rois(spine: Spine, grid: Grid) -> list[RoiBox]:
     return rois
 
 
+def at_least_a_voxel(rois: list[RoiBox], grid: Grid) -> list[RoiBox]:
+    """Each box at least 0.6 voxel from its centre along each RAS axis (a voxel's extent along
+    that axis), so it holds a voxel centre: a 2 mm tall disc box between 4 mm axial slices may
+    hold none, and a reader drawing on those slices cannot draw it smaller than one."""
+    extent = np.abs(grid.ijk_to_ras[:3, :3]).max(axis=1)
+    for roi in rois:
+        roi.half_size = np.maximum(roi.half_size, 0.6 * extent)
+    return rois
+
+
 def anchor_levels(spine: Spine, grid: Grid, vertebrae: list[dict]) -> list[str]:
     """The level points: design.anchors bodies in the field (not the sacrum below S1), drawn
     from the case's seed; one anchor is the body nearest the window's middle more often than not."""

@@ -189,6 +189,8 @@ def _place_mass(design: Design, levels: list[Level], profiles: Profiles, s: np.n
         touch = residual + dura + (1.5 + rng.uniform(0, 1.5) if design.spares_cord else 0.0)
         recede = _receding(s, top, bottom, ends) * 20.0
         front = np.where((s >= top) & (s <= bottom), touch + recede, np.inf)
+        # thickness behind the cord: from the front ellipse's back to the canal's back wall
+        thickness = p["canal_b"] - (p["cord_b"] + front - p["cord_cv"])
     else:
         direction = _DIRECTIONS[design.side]
         along_ap = direction[0] == 0.0
@@ -210,10 +212,12 @@ def _place_mass(design: Design, levels: list[Level], profiles: Profiles, s: np.n
         canal = p["canal_b"] if along_ap else p["canal_a"]
         recede = _receding(s, top, bottom, ends) * (canal - touching)
         front = np.where((s >= top) & (s <= bottom), touching + np.maximum(recede, 0.0), np.inf)
+        thickness = canal - front
     p["weight"] = weight
     p["narrowing"] = narrowing
     p["front"] = front
     p["residual"] = residual
+    p["mass_thickness"] = np.where(np.isfinite(front), np.maximum(thickness, 0.0), 0.0)
     return Mass(design.mass_kind, design.side, top, bottom, direction=direction)
 
 

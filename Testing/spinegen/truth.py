@@ -6,9 +6,11 @@
 - Level extents: along the canal's arc, from the middle of the disc above to the middle of the
   disc below. A finding involves a level when it covers at least a quarter of the level's
   height (as docs/levels-and-compression.md defines it); the level holding most of it always
-  counts. Levels whose coverage lies between 15 % and 35 %, or whose decision changes with the
-  narrowing threshold (6-15 % for the extent of a compression), are listed as `borderline`: a
-  report may name them or not.
+  counts. Levels whose decision changes between a strict and a lenient reading are listed as
+  `borderline` (a report may name them or not): coverage 35 % / 15 %, and the finding's own
+  extent read strictly or leniently (a compression narrowed by 15 % / 6 %, nominally 10 %;
+  a mass at least 2 mm / 0.3 mm thick, nominally 1 mm: its tapering tips thinner than a voxel
+  are not something an image shows).
 - Compression: the painted cord's narrowing along the arc, 1 - (diameter / healthy diameter),
   on AP (a mass behind, in front or all round) or RL (a mass at the side). Compressed when the
   peak narrowing reaches 25 % (`borderline` between 15 and 25 %); the compressed run is the
@@ -33,6 +35,7 @@ COMPRESSED_PEAK = 0.25
 BORDERLINE_PEAK = 0.15
 RUN_THRESHOLDS = {"nominal": 0.10, "strict": 0.15, "lenient": 0.06}
 LEVEL_FRACTION = {"nominal": 0.25, "strict": 0.35, "lenient": 0.15}
+MASS_THICKNESS_MM = {"nominal": 1.0, "strict": 2.0, "lenient": 0.3}
 REFERENCE_DISTANCE_MM, REFERENCE_EXTENT_MM = 10.0, 20.0
 CONUS_EXCLUSION_MM = 25.0
 POSITIONS = {"posterior": "posterior_epidural", "anterior": "anterior_epidural", "left": "lateral_epidural",
@@ -43,9 +46,7 @@ POSITIONS = {"posterior": "posterior_epidural", "anterior": "anterior_epidural",
 def body_centroid(spine: Spine, level, step: float = 1.0) -> np.ndarray:
     b, a = level.dims["body_ap"] / 2, level.dims["body_rl"] / 2
     body_v = level.dims["canal_ap"] / 2 + b
-    s = np.arange(level.body_top + step / 2, level.body_bottom, step)
-    u = np.arange(-a + step / 2, a, step)
-    v = np.arange(-b + step / 2, b, step)
+    s, u, v = (_cell_centres(low, high, step) for low, high in ((level.body_top, level.body_bottom), (-a, a), (-b, b)))
     S, Uc, Vc = np.meshgrid(s, u, v, indexing="ij")
     inside = (Uc / a) ** 2 + (Vc / b) ** 2 <= 1.0
     S, Uc, Vc = S[inside], Uc[inside], Vc[inside] + body_v
@@ -56,6 +57,12 @@ def body_centroid(spine: Spine, level, step: float = 1.0) -> np.ndarray:
     weight = np.abs(-1.0 + np.einsum("nk,nk->n", Uc[:, None] * dU + Vc[:, None] * dV, T))
     points = curve.world(S, Uc, Vc)
     return (points * weight[:, None]).sum(axis=0) / weight.sum()
+
+
+def _cell_centres(low: float, high: float, step: float) -> np.ndarray:
+    """Midpoints of equal cells of about `step` exactly filling [low, high] (the midpoint rule)."""
+    count = int(np.ceil((high - low) / step))
+    return low + (np.arange(count) + 0.5) * (high - low) / count
 
 
 def in_field(grid: Grid, points: np.ndarray, margin_mm: float) -> np.ndarray:
@@ -225,6 +232,24 @@ def level_facts(spine: Spine, grid: Grid, bounds) -> dict:
     return out
 
 
+def mass_runs(spine: Spine) -> dict[str, tuple[float, float]]:
+    """The mass's head-foot extent along the arc where it is at least as thick as each reading
+    asks (epidural: from its front to the canal wall; paraspinal: the ellipsoid's width)."""
+    mass = spine.mass
+    s = spine.s
+    if mass.epidural:
+        thickness = spine.profiles["mass_thickness"]
+    else:
+        cs, _, _ = mass.centre
+        hs, hu, _ = mass.semi
+        thickness = 2 * hu * np.sqrt(np.clip(1 - ((s - cs) / hs) ** 2, 0.0, None))
+    runs = {}
+    for name, least in MASS_THICKNESS_MM.items():
+        thick = np.flatnonzero(thickness >= least)
+        runs[name] = (float(s[thick[0]]), float(s[thick[-1]])) if thick.size else (float(s[np.argmax(thickness)]),) * 2
+    return runs
+
+
 def case_truth(spine: Spine, grid: Grid) -> dict:
     order = [level.name for level in spine.levels]
     bounds = spine.level_bounds()
@@ -237,8 +262,8 @@ def case_truth(spine: Spine, grid: Grid) -> dict:
     mass = spine.mass
     mass_truth = None
     if mass is not None:
-        top, bottom = (mass.top, mass.bottom)
-        runs = {name: (top, bottom) for name in LEVEL_FRACTION}
+        runs = mass_runs(spine)
+        top, bottom = runs["lenient"]
         mass_truth = {"kind": mass.kind, "side": mass.side, "position": POSITIONS[mass.side], "spares_cord": spine.design.spares_cord or not mass.epidural,
                       "s_mm": [round(top, 2), round(bottom, 2)], **_judged_levels(bounds, runs, order)}
     return {
