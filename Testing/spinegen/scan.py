@@ -139,78 +139,104 @@ class _Sampler:
 Layer = tuple[str, np.ndarray | None, np.ndarray]
 
 
+@dataclass
+class _Canal:
+    """The bony canal at the sampled points, shared by the arch, the fat and the mass."""
+
+    a: np.ndarray
+    b: np.ndarray
+    outside: np.ndarray  # share of each voxel outside the canal
+    behind: np.ndarray  # share behind the canal's front third (where the arch is)
+    ring: np.ndarray  # the arch's outline around the canal: ligament, or bone at a level
+
+    def subset(self, index: np.ndarray) -> "_Canal":
+        return _Canal(*(getattr(self, name)[index] for name in ("a", "b", "outside", "behind", "ring")))
+
+
 def tissue_fractions(spine: Spine, sampler: _Sampler) -> list[Layer]:
     """The layers at the sampled points, outermost first: (tissue, which points (None: all),
     their share of the voxel). A level's bones are worked out only at points near it."""
     at = lambda key: np.interp(sampler.s, spine.s, spine.profiles[key])  # noqa: E731
-    cortex = knowledge()["cortex_mm"]
-    dura = knowledge()["dura_mm"]
-    layers: list[Layer] = []
-    everywhere = sampler
-    canal_a, canal_b = at("canal_a"), at("canal_b")
+    layers = _muscles(spine, sampler) + _paraspinal_mass(spine, sampler)
+    a, b = at("canal_a"), at("canal_b")
+    outside = 1.0 - sampler.ellipse(0.0, 0.0, a, b)
+    behind = sampler.band(-1e3, 0.3 * b.max(), "v")
+    canal = _Canal(a, b, outside, behind, sampler.ellipse(0.0, -1.0, a + 5.0, b + 7.0) * outside * behind)
+    layers.append(("ligament", None, canal.ring))
+    for n, level in enumerate(spine.levels):
+        near = np.flatnonzero((sampler.s > level.body_top - 2.0) & (sampler.s < level.disc_bottom + 2.0))
+        if near.size:
+            below = spine.levels[n + 1] if n + 1 < len(spine.levels) else None
+            layers += [(tissue, near, share) for tissue, share in _level_layers(level, below, sampler.subset(near), canal.subset(near))]
+    return layers + _canal_contents(spine, sampler, canal, at)
+
+
+def _muscles(spine: Spine, sampler: _Sampler) -> list[Layer]:
+    """The paraspinal muscles: an ellipse each side behind the arch, sized by the body's width."""
     body_rl = np.interp(sampler.s, [lv.centre_s for lv in spine.levels], [lv.dims["body_rl"] for lv in spine.levels])
+    canal_b = np.interp(sampler.s, spine.s, spine.profiles["canal_b"])
     muscle_a, muscle_b = 0.25 * body_rl + 3.0, 0.3 * body_rl + 4.0
     muscle_v = -(canal_b + 7.0 + 0.9 * muscle_b)
-    for sign in (-1.0, 1.0):
-        layers.append(("muscle", None, sampler.ellipse(sign * (0.35 * body_rl + 8.0), muscle_v, muscle_a, muscle_b)))
+    return [("muscle", None, sampler.ellipse(sign * (0.35 * body_rl + 8.0), muscle_v, muscle_a, muscle_b)) for sign in (-1.0, 1.0)]
+
+
+def _paraspinal_mass(spine: Spine, sampler: _Sampler) -> list[Layer]:
     mass = spine.mass
-    if mass is not None and not mass.epidural:
-        cs, cu, cv = mass.centre
-        hs, hu, hv = mass.semi
-        radius = np.sqrt(((sampler.s - cs) / hs) ** 2 + ((sampler.u - cu) / hu) ** 2 + ((sampler.v - cv) / hv) ** 2)
-        layers.append((f"mass:{mass.kind}", None, _ramp((radius - 1.0) * min(hu, hv), spine.design.inplane_mm)))
-    outside_canal = 1.0 - sampler.ellipse(0.0, 0.0, canal_a, canal_b)
-    behind = sampler.band(-1e3, 0.3 * canal_b.max(), "v")
-    ring = sampler.ellipse(0.0, -1.0, canal_a + 5.0, canal_b + 7.0) * outside_canal * behind
-    layers.append(("ligament", None, ring))
-    everywhere_canal_a, everywhere_canal_b, everywhere_outside, everywhere_behind, everywhere_ring = canal_a, canal_b, outside_canal, behind, ring
-    for n, level in enumerate(spine.levels):
-        height = level.body_bottom - level.body_top
-        body_b = level.dims["body_ap"] / 2
-        body_a = level.dims["body_rl"] / 2
-        body_v = level.dims["canal_ap"] / 2 + body_b
-        near = np.flatnonzero((everywhere.s > level.body_top - 2.0) & (everywhere.s < level.disc_bottom + 2.0))
-        if not near.size:
-            continue
-        sampler = everywhere.subset(near)
-        canal_a, canal_b = everywhere_canal_a[near], everywhere_canal_b[near]
-        outside_canal, behind, ring = everywhere_outside[near], everywhere_behind[near], everywhere_ring[near]
-        # Posterior elements: the arch behind the canal and the spinous process, from the body's
-        # upper fifth to partway down its disc (the laminae slope down).
-        arch_top, arch_bottom = level.body_top + 0.15 * height, level.body_bottom + 0.6 * (level.disc_bottom - level.body_bottom)
-        slab = sampler.slab(arch_top, arch_bottom)
-        inner_slab = sampler.slab(arch_top + cortex, arch_bottom - cortex)
-        # The spinous process: a bar 6 mm wide and 28 mm long from the arch, as tall as the lower
-        # two thirds of the arch.
-        spinous_slab = sampler.slab(arch_top + 0.35 * (arch_bottom - arch_top), arch_bottom)
-        spinous = sampler.band(-3.0, 3.0, "u") * sampler.band(-(canal_b.max() + 28.0), 0.0, "v") * outside_canal * spinous_slab
-        spinous_inner = sampler.band(-3.0 + cortex, 3.0 - cortex, "u") * sampler.band(-(canal_b.max() + 28.0 - cortex), 0.0, "v") * spinous_slab
-        arch = np.maximum(ring * slab, spinous)
-        grown_canal = 1.0 - sampler.ellipse(0.0, 0.0, canal_a + cortex, canal_b + cortex)
-        arch_inner = np.maximum(sampler.ellipse(0.0, -1.0, canal_a + 5.0 - cortex, canal_b + 7.0 - cortex) * behind * inner_slab, spinous_inner) * grown_canal
-        layers.append(("cortex", near, arch))
-        layers.append(("post_marrow", near, arch_inner))
+    if mass is None or mass.epidural:
+        return []
+    cs, cu, cv = mass.centre
+    hs, hu, hv = mass.semi
+    radius = np.sqrt(((sampler.s - cs) / hs) ** 2 + ((sampler.u - cu) / hu) ** 2 + ((sampler.v - cv) / hv) ** 2)
+    return [(f"mass:{mass.kind}", None, _ramp((radius - 1.0) * min(hu, hv), spine.design.inplane_mm))]
+
+
+def _level_layers(level, below, sampler: _Sampler, canal: _Canal) -> list[tuple[str, np.ndarray]]:
+    """One vertebra's bone and the disc below it."""
+    cortex = knowledge()["cortex_mm"]
+    height = level.body_bottom - level.body_top
+    body_a, body_b = level.dims["body_rl"] / 2, level.dims["body_ap"] / 2
+    body_v = level.dims["canal_ap"] / 2 + body_b
+    # Posterior elements: the arch behind the canal and the spinous process, from the body's
+    # upper fifth to partway down its disc (the laminae slope down).
+    arch_top, arch_bottom = level.body_top + 0.15 * height, level.body_bottom + 0.6 * (level.disc_bottom - level.body_bottom)
+    slab = sampler.slab(arch_top, arch_bottom)
+    inner_slab = sampler.slab(arch_top + cortex, arch_bottom - cortex)
+    # The spinous process: a bar 6 mm wide and 28 mm long from the arch, as tall as the lower
+    # two thirds of the arch.
+    spinous_slab = sampler.slab(arch_top + 0.35 * (arch_bottom - arch_top), arch_bottom)
+    reach = canal.b.max() + 28.0
+    spinous = sampler.band(-3.0, 3.0, "u") * sampler.band(-reach, 0.0, "v") * canal.outside * spinous_slab
+    spinous_inner = sampler.band(-3.0 + cortex, 3.0 - cortex, "u") * sampler.band(-(reach - cortex), 0.0, "v") * spinous_slab
+    grown_canal = 1.0 - sampler.ellipse(0.0, 0.0, canal.a + cortex, canal.b + cortex)
+    arch_inner = sampler.ellipse(0.0, -1.0, canal.a + 5.0 - cortex, canal.b + 7.0 - cortex) * canal.behind * inner_slab
+    layers = [
+        ("cortex", np.maximum(canal.ring * slab, spinous)),
+        ("post_marrow", np.maximum(arch_inner, spinous_inner) * grown_canal),
         # Body: cortex 1 mm thick around marrow.
-        layers.append(("cortex", near, sampler.ellipse(0.0, body_v, body_a, body_b) * sampler.slab(level.body_top, level.body_bottom)))
-        layers.append(("marrow", near, sampler.ellipse(0.0, body_v, body_a - cortex, body_b - cortex) * sampler.slab(level.body_top + cortex, level.body_bottom - cortex)))
-        if n + 1 < len(spine.levels):
-            below = spine.levels[n + 1]
-            disc_a = 0.51 * (level.dims["body_rl"] + below.dims["body_rl"]) / 2
-            disc_b = 0.51 * (level.dims["body_ap"] + below.dims["body_ap"]) / 2
-            disc_v = 0.5 * (body_v + below.dims["canal_ap"] / 2 + below.dims["body_ap"] / 2)
-            disc = sampler.ellipse(0.0, disc_v, disc_a, disc_b) * sampler.slab(level.body_bottom, below.body_top)
-            if level.name.startswith("S"):
-                layers.append(("sacral_disc", near, disc))
-            else:
-                layers.append(("annulus", near, disc))
-                thickness = below.body_top - level.body_bottom
-                nucleus = sampler.ellipse(0.0, disc_v - 0.1 * disc_b, 0.55 * disc_a, 0.55 * disc_b)
-                layers.append(("nucleus", near, nucleus * sampler.slab(level.body_bottom + 0.15 * thickness, below.body_top - 0.15 * thickness)))
-    sampler, canal_a, canal_b, outside_canal = everywhere, everywhere_canal_a, everywhere_canal_b, everywhere_outside
-    layers.append(("epidural_fat", None, 1.0 - outside_canal))
+        ("cortex", sampler.ellipse(0.0, body_v, body_a, body_b) * sampler.slab(level.body_top, level.body_bottom)),
+        ("marrow", sampler.ellipse(0.0, body_v, body_a - cortex, body_b - cortex) * sampler.slab(level.body_top + cortex, level.body_bottom - cortex)),
+    ]
+    if below is None:
+        return layers
+    disc_a = 0.51 * (level.dims["body_rl"] + below.dims["body_rl"]) / 2
+    disc_b = 0.51 * (level.dims["body_ap"] + below.dims["body_ap"]) / 2
+    disc_v = 0.5 * (body_v + below.dims["canal_ap"] / 2 + below.dims["body_ap"] / 2)
+    disc = sampler.ellipse(0.0, disc_v, disc_a, disc_b) * sampler.slab(level.body_bottom, below.body_top)
+    if level.name.startswith("S"):
+        return layers + [("sacral_disc", disc)]
+    thickness = below.body_top - level.body_bottom
+    nucleus = sampler.ellipse(0.0, disc_v - 0.1 * disc_b, 0.55 * disc_a, 0.55 * disc_b)
+    return layers + [("annulus", disc), ("nucleus", nucleus * sampler.slab(level.body_bottom + 0.15 * thickness, below.body_top - 0.15 * thickness))]
+
+
+def _canal_contents(spine: Spine, sampler: _Sampler, canal: _Canal, at) -> list[Layer]:
+    """Epidural fat, an epidural mass, the dura, the CSF and the cord, each over the last."""
+    dura = knowledge()["dura_mm"]
+    layers: list[Layer] = [("epidural_fat", None, 1.0 - canal.outside)]
     sac_cv, sac_a, sac_b = at("sac_cv"), at("sac_a"), at("sac_b")
     cord_cu, cord_cv, cord_a, cord_b = at("cord_cu"), at("cord_cv"), at("cord_a"), at("cord_b")
-    free, free_inner = 1.0, 1.0
+    free, free_inner = 1.0, 1.0  # share of each voxel on the cord's side of the mass (and of its dura)
+    mass = spine.mass
     if mass is not None and mass.epidural:
         front = at("front")
         if mass.direction is not None:
@@ -220,12 +246,11 @@ def tissue_fractions(spine: Spine, sampler: _Sampler) -> list[Layer]:
             free = 1.0 - taken
             free_inner = 1.0 - sampler.halfplane(mass.direction, front - dura, slope)
         else:
-            finite = np.isfinite(front)
-            reach = np.where(finite, front, 1e3)
+            reach = np.where(np.isfinite(front), front, 1e3)
             free = sampler.ellipse(cord_cu, cord_cv, cord_a + reach, cord_b + reach)
             taken = 1.0 - free
             free_inner = sampler.ellipse(cord_cu, cord_cv, cord_a + reach - dura, cord_b + reach - dura)
-        layers.append((f"mass:{mass.kind}", None, taken * (1.0 - outside_canal)))
+        layers.append((f"mass:{mass.kind}", None, taken * (1.0 - canal.outside)))
     layers.append(("dura", None, sampler.ellipse(0.0, sac_cv, sac_a, sac_b) * free))
     layers.append(("csf", None, sampler.ellipse(0.0, sac_cv, sac_a - dura, sac_b - dura) * free_inner))
     layers.append(("cord", None, sampler.ellipse(cord_cu, cord_cv, cord_a, cord_b)))
