@@ -110,12 +110,6 @@ def test_effaced_csf_is_gone_behind_the_cord_and_kept_when_not():
     assert not kept["levels"][kept["compression"]["at"]]["cord_contacted"]
 
 
-def _cord_section(case, roi):
-    spine = case.spine
-    s, u, v = spine.curve.local(roi.center[None, :])
-    return s[0], {key: float(np.interp(s[0], spine.s, values)) for key, values in spine.profiles.values.items()}
-
-
 @pytest.mark.parametrize("mode", ["tight", "with_csf", "offset", "double", "none"])
 def test_the_cord_roi_is_as_sloppy_as_asked_and_no_more(mode):
     case = generate(9, **{**SMALL, "healthy": True, "window_centre": "T5", "cord_roi": mode, "curvature": "straight",

@@ -64,9 +64,6 @@ class Spine:
     def s(self) -> np.ndarray:
         return self.curve.s
 
-    def at(self, key: str, s: np.ndarray) -> np.ndarray:
-        return np.interp(s, self.curve.s, self.profiles[key])
-
     def level_of(self, name: str) -> Level:
         return next(level for level in self.levels if level.name == name)
 
