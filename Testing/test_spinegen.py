@@ -180,3 +180,14 @@ def test_the_generator_shares_no_code_with_the_teaching_phantom():
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any("teaching" in name for name in names), source.name
     assert "tissues_reason" in knowledge() and knowledge()["levels"][0]["name"] == "C2"
+
+
+def test_a_second_site_makes_a_mass_in_two_spans_each_with_its_roi(tmp_path, scene):
+    case = generate(12, **{**POSTERIOR, "mass_level": "L3", "window_centre": "L4", "fov_si_mm": 200.0, "severity": 0.0,
+                           "side": "posterior", "second_mass_level": "S2", "healthy": False})
+    mass = case.truth["mass"]
+    assert len(mass["spans"]) == 2 and mass["spans"][-1]["to"].startswith("S") and mass["second_site"] == "presacral"
+    assert "L3" in mass["required"] and "S2" in mass["required"]
+    folder = write_case(case, tmp_path / "two-sites")
+    assert (folder / "mass.mrk.json").exists() and (folder / "mass-2.mrk.json").exists()
+    assert len(load_case_folder(folder, scene).regions["mass"]) == 2

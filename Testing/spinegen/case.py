@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .design import Design, sample_design
-from .rois import RoiBox, anchor_levels, at_least_a_voxel, cord_roi, mass_roi, tissue_rois
+from .rois import RoiBox, anchor_levels, at_least_a_voxel, cord_roi, mass_rois, tissue_rois
 from .scan import Grid, acquisition_grid, add_artefacts, render, signal_tables
 from .spine import Spine, build_spine
 from .truth import case_truth, cord_usable
@@ -38,12 +38,13 @@ def generate(seed: int, **fixed) -> Case:
     grid = acquisition_grid(spine)
     images = add_artefacts(render(spine, grid, signal_tables(spine)), spine, grid)
     truth = case_truth(spine, grid)
-    rois = [roi for roi in (cord_roi(spine, grid, cord_usable(spine, grid)), mass_roi(spine)) if roi is not None]
+    cord = cord_roi(spine, grid, cord_usable(spine, grid))
+    rois = ([cord] if cord is not None else []) + mass_rois(spine)
     rois = at_least_a_voxel(rois + tissue_rois(spine, grid), grid)
     anchors = anchor_levels(spine, grid, truth["vertebrae"])
     truth["design"] = design.to_dict()
     truth["anchors"] = anchors
-    truth["rois"] = {roi.name: {"center": roi.center.round(3).tolist(), "half_size": roi.half_size.round(3).tolist()} for roi in rois}
+    truth["rois"] = [{"name": roi.name, "center": roi.center.round(3).tolist(), "half_size": roi.half_size.round(3).tolist()} for roi in rois]
     truth["grid"] = {"shape_kji": list(grid.shape), "ijk_to_ras": grid.ijk_to_ras.round(6).tolist()}
     return Case(design, spine, grid, images, rois, anchors, truth)
 

@@ -56,6 +56,10 @@ class Design:
     cord_roi_offset: list = field(default_factory=list)
     mass_roi_poke_mm: float = 0.0
     anchors: int = 1
+    # A second mass at another site (EMH of the mid-thoracic spine and the sacrum), beside or in
+    # front of this level's body; never drawn at random (the sweep's seeds stay as they were),
+    # set it to make a mass in two spans.
+    second_mass_level: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +102,7 @@ def sample_design(seed: int, **fixed) -> Design:
     draws["cord_roi_offset"] = (offset / np.linalg.norm(offset) * rng.uniform(1.0, 3.0)).round(3).tolist()
     draws["mass_roi_poke_mm"] = float(rng.uniform(0, 3)) if rng.uniform() < 0.5 else 0.0
     draws["anchors"] = int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15]))
+    draws["second_mass_level"] = None
     # A case with a mass is imaged around it: the window centres up to two levels from the mass.
     names = level_names()
     mass_level = fixed.get("mass_level", draws["mass_level"])
@@ -117,8 +122,8 @@ def sample_design(seed: int, **fixed) -> Design:
 
 def _check(design: Design) -> None:
     names = level_names()
-    if design.window_centre not in names or (design.mass_level is not None and design.mass_level not in names):
-        raise ValueError("window_centre and mass_level must name levels C2-S3")
+    if any(name is not None and name not in names for name in (design.window_centre, design.mass_level, design.second_mass_level)):
+        raise ValueError("window_centre, mass_level and second_mass_level must name levels C2-S3")
     if design.orientation not in ("sagittal", "axial"):
         raise ValueError(f"orientation {design.orientation!r}: sagittal or axial")
     if not (design.side is None or design.side in SIDES or design.side.startswith("paraspinal_")):

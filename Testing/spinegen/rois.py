@@ -67,10 +67,12 @@ def cord_roi(spine: Spine, grid: Grid, usable: np.ndarray) -> RoiBox | None:
     return box
 
 
-def mass_roi(spine: Spine) -> RoiBox | None:
-    mass = spine.mass
-    if mass is None:
-        return None
+def mass_rois(spine: Spine) -> list[RoiBox]:
+    """One box in each mass (a second site's box is written as mass-2.mrk.json)."""
+    return [mass_roi(spine, mass) for mass in spine.masses]
+
+
+def mass_roi(spine: Spine, mass) -> RoiBox:
     poke = spine.design.mass_roi_poke_mm
     if not mass.epidural:
         cs, cu, cv = mass.centre

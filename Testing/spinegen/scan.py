@@ -181,13 +181,16 @@ def _muscles(spine: Spine, sampler: _Sampler) -> list[Layer]:
 
 
 def _paraspinal_mass(spine: Spine, sampler: _Sampler) -> list[Layer]:
-    mass = spine.mass
-    if mass is None or mass.epidural:
-        return []
-    cs, cu, cv = mass.centre
-    hs, hu, hv = mass.semi
-    radius = np.sqrt(((sampler.s - cs) / hs) ** 2 + ((sampler.u - cu) / hu) ** 2 + ((sampler.v - cv) / hv) ** 2)
-    return [(f"mass:{mass.kind}", None, _ramp((radius - 1.0) * min(hu, hv), spine.design.inplane_mm))]
+    """Masses outside the canal (paraspinal, presacral): ellipsoids."""
+    layers: list[Layer] = []
+    for mass in spine.masses:
+        if mass.epidural:
+            continue
+        cs, cu, cv = mass.centre
+        hs, hu, hv = mass.semi
+        radius = np.sqrt(((sampler.s - cs) / hs) ** 2 + ((sampler.u - cu) / hu) ** 2 + ((sampler.v - cv) / hv) ** 2)
+        layers.append((f"mass:{mass.kind}", None, _ramp((radius - 1.0) * min(hu, hv), spine.design.inplane_mm)))
+    return layers
 
 
 def _level_layers(level, below, sampler: _Sampler, canal: _Canal) -> list[tuple[str, np.ndarray]]:

@@ -47,7 +47,7 @@ class Mass:
 
     @property
     def epidural(self) -> bool:
-        return not self.side.startswith("paraspinal")
+        return self.centre is None
 
 
 @dataclass
@@ -59,6 +59,11 @@ class Spine:
     mass: Mass | None
     window: tuple[float, float]  # s of the field of view's top and bottom along the curve
     conus_tip: float
+    second_mass: Mass | None = None
+
+    @property
+    def masses(self) -> list[Mass]:
+        return [mass for mass in (self.mass, self.second_mass) if mass is not None]
 
     @property
     def s(self) -> np.ndarray:
@@ -97,7 +102,24 @@ def build_spine(design: Design) -> Spine:
     mass = None
     if not design.healthy:
         mass = _place_mass(design, levels, profiles, s, rng)
-    return Spine(design, curve, levels, profiles, mass, window, tip)
+    second = None
+    if design.second_mass_level is not None and not design.healthy:
+        second = _second_mass(design, next(level for level in levels if level.name == design.second_mass_level))
+    return Spine(design, curve, levels, profiles, mass, window, tip, second)
+
+
+def _second_mass(design: Design, level: Level) -> Mass:
+    """An ellipsoid in front of a sacral body (presacral) or beside any other (paraspinal, right),
+    spanning about the body's height; its own random stream, so the first mass is unchanged."""
+    rng = np.random.default_rng([design.seed, 5])
+    height = level.body_bottom - level.body_top
+    semi_s, semi_u, semi_v = 0.5 * height + rng.uniform(0, 6), rng.uniform(8, 13), rng.uniform(8, 12)
+    body_v = level.dims["canal_ap"] / 2 + level.dims["body_ap"] / 2
+    if level.name.startswith("S"):
+        side, u, v = "presacral", 0.0, body_v + level.dims["body_ap"] / 2 + semi_v + rng.uniform(1, 4)
+    else:
+        side, u, v = "paraspinal_right", level.dims["body_rl"] / 2 + semi_u + rng.uniform(2, 6), body_v
+    return Mass(design.mass_kind, side, level.centre_s - semi_s, level.centre_s + semi_s, centre=(level.centre_s, u, v), semi=(semi_s, semi_u, semi_v))
 
 
 def _angles(design: Design, levels: list[Level], s: np.ndarray, centre_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -94,13 +94,20 @@ def _extent(names: list[str], order: list[str]) -> dict | None:
     return {"from": ordered[0], "to": ordered[-1], "levels": ordered}
 
 
-def _judged_levels(bounds, runs: dict[str, tuple[float, float]], order: list[str]) -> dict:
-    """Nominal levels and the borderline ones (named under some but not all of the readings)."""
-    sets = {name: set(involved(bounds, *runs[name], LEVEL_FRACTION[name])) for name in runs}
+def _judged_levels(bounds, extents: list[dict[str, tuple[float, float]]], order: list[str]) -> dict:
+    """Nominal levels (and their spans: runs of adjacent levels) and the borderline ones (named
+    under some but not all of the readings), over one or more findings' extents per reading."""
+    sets = {name: set().union(*(involved(bounds, *runs[name], LEVEL_FRACTION[name]) for runs in extents)) for name in LEVEL_FRACTION}
     nominal = _extent(sorted(sets["nominal"]), order)
     borderline = sorted(sets["lenient"] - sets["strict"], key=order.index)
-    return {**(nominal or {}), "borderline": borderline, "required": sorted(sets["strict"], key=order.index),
-            "allowed": sorted(sets["lenient"] | sets["nominal"], key=order.index)}
+    spans: list[list[str]] = []
+    for name in (nominal or {}).get("levels", []):
+        if spans and order.index(name) == order.index(spans[-1][-1]) + 1:
+            spans[-1].append(name)
+        else:
+            spans.append([name])
+    return {**(nominal or {}), "spans": [{"from": run[0], "to": run[-1]} for run in spans], "borderline": borderline,
+            "required": sorted(sets["strict"], key=order.index), "allowed": sorted(sets["lenient"] | sets["nominal"], key=order.index)}
 
 
 def cord_usable(spine: Spine, grid: Grid) -> np.ndarray:
@@ -152,7 +159,7 @@ def compression_truth(spine: Spine, grid: Grid, bounds, order: list[str]) -> dic
     bottom = _run(narrowing, peak, narrowing[peak] - 0.02)
     peak = (bottom[0] + bottom[1]) // 2
     runs = {name: _run(narrowing, peak, threshold) for name, threshold in RUN_THRESHOLDS.items()}
-    levels = _judged_levels(bounds, {name: (spine.s[a], spine.s[b]) for name, (a, b) in runs.items()}, order)
+    levels = _judged_levels(bounds, [{name: (spine.s[a], spine.s[b]) for name, (a, b) in runs.items()}], order)
     at = next(level.name for level, upper, lower in bounds if upper <= spine.s[peak] < lower)
     at_allowed = [level.name for level, upper, lower in bounds if upper < spine.s[bottom[1]] and lower > spine.s[bottom[0]]]
     for key in ("required", "allowed"):
@@ -232,10 +239,9 @@ def level_facts(spine: Spine, grid: Grid, bounds) -> dict:
     return out
 
 
-def mass_runs(spine: Spine) -> dict[str, tuple[float, float]]:
-    """The mass's head-foot extent along the arc where it is at least as thick as each reading
+def mass_runs(spine: Spine, mass) -> dict[str, tuple[float, float]]:
+    """A mass's head-foot extent along the arc where it is at least as thick as each reading
     asks (epidural: from its front to the canal wall; paraspinal: the ellipsoid's width)."""
-    mass = spine.mass
     s = spine.s
     if mass.epidural:
         thickness = spine.profiles["mass_thickness"]
@@ -262,10 +268,11 @@ def case_truth(spine: Spine, grid: Grid) -> dict:
     mass = spine.mass
     mass_truth = None
     if mass is not None:
-        runs = mass_runs(spine)
-        top, bottom = runs["lenient"]
+        extents = [mass_runs(spine, each) for each in spine.masses]
         mass_truth = {"kind": mass.kind, "side": mass.side, "position": POSITIONS[mass.side], "spares_cord": spine.design.spares_cord or not mass.epidural,
-                      "s_mm": [round(top, 2), round(bottom, 2)], **_judged_levels(bounds, runs, order)}
+                      "s_mm": [[round(runs["lenient"][0], 2), round(runs["lenient"][1], 2)] for runs in extents],
+                      "second_site": spine.second_mass.side if spine.second_mass is not None else None,
+                      **_judged_levels(bounds, extents, order)}
     return {
         "coordinate_system": "RAS",
         "vertebrae": vertebrae,
