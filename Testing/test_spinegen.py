@@ -191,3 +191,13 @@ def test_a_second_site_makes_a_mass_in_two_spans_each_with_its_roi(tmp_path, sce
     folder = write_case(case, tmp_path / "two-sites")
     assert (folder / "mass.mrk.json").exists() and (folder / "mass-2.mrk.json").exists()
     assert len(load_case_folder(folder, scene).regions["mass"]) == 2
+
+
+def test_a_box_the_field_does_not_hold_is_left_out_and_said_so():
+    """Seed 35 of the sweep: its field, cut to the voxel budget, ends in front of the paraspinal
+    muscles; the engine rightly refused the muscle box lying wholly outside every volume."""
+    from spinegen.truth import in_field
+
+    case = generate(35, healthy=False)
+    assert case.truth["rois_left_out"] == ["muscle"]
+    assert all(in_field(case.grid, roi.center, 0.0)[0] for roi in case.rois)

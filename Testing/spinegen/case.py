@@ -16,7 +16,7 @@ from .design import Design, sample_design
 from .rois import RoiBox, anchor_levels, at_least_a_voxel, cord_roi, mass_rois, tissue_rois
 from .scan import Grid, acquisition_grid, add_artefacts, render, signal_tables
 from .spine import Spine, build_spine
-from .truth import case_truth, cord_usable
+from .truth import case_truth, cord_usable, in_field
 
 TRUTH_FILE = "truth.json"
 
@@ -41,9 +41,14 @@ def generate(seed: int, **fixed) -> Case:
     cord = cord_roi(spine, grid, cord_usable(spine, grid))
     rois = ([cord] if cord is not None else []) + mass_rois(spine)
     rois = at_least_a_voxel(rois + tissue_rois(spine, grid), grid)
+    # A box whose centre the field does not hold is one nobody could draw (a muscle beside a
+    # narrow axial field): left out, and said so in the truth.
+    outside = [roi.name for roi in rois if not in_field(grid, roi.center, 0.0)[0]]
+    rois = [roi for roi in rois if roi.name not in outside]
     anchors = anchor_levels(spine, grid, truth["vertebrae"])
     truth["design"] = design.to_dict()
     truth["anchors"] = anchors
+    truth["rois_left_out"] = outside
     truth["rois"] = [{"name": roi.name, "center": roi.center.round(3).tolist(), "half_size": roi.half_size.round(3).tolist()} for roi in rois]
     truth["grid"] = {"shape_kji": list(grid.shape), "ijk_to_ras": grid.ijk_to_ras.round(6).tolist()}
     return Case(design, spine, grid, images, rois, anchors, truth)
