@@ -25,13 +25,15 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
-# Benchmarks (about 6 minutes on 2 cores; figures in docs/performance.md): live update against Segment
-# Statistics' and SimpleITK's ways, the whole analysis with its memory, at three sizes, then levels,
-# cord segmentation and profile on a 512x512x40 sagittal study.
+# Benchmarks (figures in docs/performance.md): live update against Segment Statistics' and SimpleITK's
+# ways, the whole analysis with its memory, at three sizes, then levels, cord segmentation and profile
+# and the whole levels step on a 512x512x40 sagittal study, then the live update after a mass move
+# against the engine of commit 7162fcd in the same run.
 bench: $(STAMP)
 	$(BIN)/python bench/live_update.py
 	$(BIN)/python bench/whole_analysis.py
 	$(BIN)/python bench/bench_levels.py
+	$(BIN)/python bench/live_mass_drag.py
 
 # The spine engine judged on 200 randomized spines it has never seen (Testing/spinegen, issue 13;
 # figures in docs/spine-sweep.md). Not part of `make bench`: it takes about an hour on the shared

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..inputs.study import Study
 from ..knowledge import load
-from ..measurement.geometry import Labelmap, voxel_indices
+from ..measurement.geometry import Labelmap, Shape, voxel_indices
 from ..measurement.regions import SequenceImage
 from .cord import (
     Cord,
@@ -28,6 +28,7 @@ from .cord import (
     segment_cord,
     slice_points,
 )
+from .cord import settings as cord_settings
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
 from .vertebrae import code_of, name_of
@@ -283,7 +284,7 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         kept.cord = _cord(study, image)
     cord = kept.cord
     mass = _mass(study, images, image, cord, kept)
-    if mass is not None and not cord.given and (_mass_hides_cord_edge(study, image) or any(cord.ends_inside)):
+    if mass is not None and not cord.given and (_mass_hides_cord_edge(study, image) or _lost_near_mass(cord, [source.shape() for source in study.regions["mass"]])):
         # Traced again knowing the mass: a mass of the cord's own signal on this sequence (told apart
         # on another) is a wall, or the first tracing runs into it or stops; and a cord lost beside
         # the mass is sought beyond it (the first tracing, which the live panel keeps while the mass
@@ -319,6 +320,26 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, ma
     coverage, ends = segment_cord(image, sources[0].shape(), wall, masses)
     mask = coverage.values >= 0.5
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
+
+
+# Head-foot margin added to the tracker's bridge reach when deciding whether tracing the cord again
+# knowing the mass could change it: the tracker measures that reach along its slice stack from the
+# mass region's voxels, this check along the world's S axis from the region's corners and the cord's
+# measured ends, so it errs towards tracing again.
+_BRIDGE_CHECK_MARGIN_MM = 10.0
+
+
+def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
+    """Whether the cord, traced without knowing the mass, ended inside the field of view within
+    reach of a mass region: only there does tracing it again knowing the mass seek it beyond
+    (`segment_cord`, `bridge_mass_reach_mm`); elsewhere that tracing follows the first one slice for
+    slice. So a cord ending at its conus far from the mass is not traced again on every move of the
+    mass ROI in the live panel."""
+    reach = cord_settings()["bridge_mass_reach_mm"] + _BRIDGE_CHECK_MARGIN_MM
+    heights = np.concatenate([shape.corners_world()[:, 2] for shape in masses])
+    along = cord.profile.centreline.points[:, 2]
+    ends = (along.min(), along.max())  # inferior, superior: the order of `ends_inside`
+    return any(inside and heights.min() - reach <= end <= heights.max() + reach for inside, end in zip(cord.ends_inside, ends))
 
 
 def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:

@@ -265,12 +265,15 @@ class _SeedWindow:
 
 
 def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
-    """None when the seed holds no voxel of the image."""
+    """None when the seed holds no voxel of the image. The seed's signal and spread are its median and
+    robust SD (1.4826 MAD): a box drawn a little beyond the mass takes in CSF or fat, whose values
+    pulled the mean and blew up the SD, and the window then took in the whole canal."""
     indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
     if indices.size == 0:
         return None
     seed = image.voxels.ravel()[indices].astype(np.float64)
-    mean, sd = float(seed.mean()), float(seed.std())
+    mean = float(np.median(seed))
+    sd = 1.4826 * float(np.median(np.abs(seed - mean)))
     return _SeedWindow(mean, max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6))
 
 
@@ -280,7 +283,15 @@ def _possible(values: np.ndarray, window: _SeedWindow | None) -> np.ndarray:
     if window is None:
         return np.ones(values.shape, dtype=bool)
     reach = window.half_width * (1 + 1e-9)
-    possible = (values >= window.mean - reach) & (values <= window.mean + reach)
+    low, high = window.mean - reach, window.mean + reach
+    if values.dtype.kind in "iu":
+        # The same test in the voxels' own integer type (an integer is >= low exactly when it is
+        # >= ceil(low)): compared as floats, each bound made a float64 copy of the whole crop.
+        limits = np.iinfo(values.dtype)
+        if np.ceil(low) > limits.max or np.floor(high) < limits.min:
+            return np.zeros(values.shape, dtype=bool)
+        low, high = (values.dtype.type(np.clip(bound, limits.min, limits.max)) for bound in (np.ceil(low), np.floor(high)))
+    possible = (values >= low) & (values <= high)
     if values.dtype.kind == "f":
         possible |= np.isnan(values)
     return possible
@@ -399,9 +410,11 @@ def nearest_centreline_index(points: np.ndarray, centreline: Centreline) -> np.n
         squared = (chunk**2).sum(axis=1)[:, None] - 2 * chunk @ line.T + (line**2).sum(axis=1)[None, :]
         candidates = squared <= squared.min(axis=1, keepdims=True) + _NEAR_TIE_MM2
         found = np.argmax(candidates, axis=1)
-        for row in np.flatnonzero(candidates.sum(axis=1) > 1):
-            among = np.flatnonzero(candidates[row])
-            found[row] = among[np.argmin(np.linalg.norm(chunk[row] - line[among], axis=1))]
+        tied = np.flatnonzero(candidates.sum(axis=1) > 1)
+        if tied.size:
+            exact = np.linalg.norm(chunk[tied, None, :] - line[None, :, :], axis=2)
+            exact[~candidates[tied]] = np.inf
+            found[tied] = np.argmin(exact, axis=1)
         nearest[start:start + _NEIGHBOURS] = found
     return nearest
 
