@@ -201,3 +201,12 @@ def test_a_box_the_field_does_not_hold_is_left_out_and_said_so():
     case = generate(35, healthy=False)
     assert case.truth["rois_left_out"] == ["muscle"]
     assert all(in_field(case.grid, roi.center, 0.0)[0] for roi in case.rois)
+
+
+def test_the_field_holds_a_mass_beside_the_spine_however_it_is_cut():
+    """Seed 43 of the sweep: 0.8 mm sagittal slices cut to the voxel budget had left a 50 mm wide
+    field and its right paraspinal mass (33 mm from the midline) outside it."""
+    case = generate(43, healthy=False)
+    assert case.design.side == "paraspinal_right" and case.truth["rois_left_out"] == []
+    right = case.grid.world(np.array([[0.0, 0.0, case.grid.shape[0] - 1.0]]))[0] - case.grid.world(np.zeros((1, 3)))[0]
+    assert abs(right[0]) >= 2 * (abs(case.spine.mass.centre[1]) + case.spine.mass.semi[1])

@@ -61,15 +61,29 @@ def acquisition_grid(spine: Spine) -> Grid:
     spacing = np.array([design.inplane_mm, design.inplane_mm, design.thickness_mm])
     counts = np.maximum(np.round(extent / spacing).astype(int), 8)
     head_foot = 1 if design.orientation == "sagittal" else 2
-    for axis in [a for a in range(3) if a != head_foot] + [head_foot]:  # cut the field down to the budget
+    # Cut the field down to the budget, to no less than 60 % of each extent nor less than what
+    # holds a mass beside the spine (a field that misses the mass would make it untrue).
+    least = 0.6 * extent
+    if design.orientation == "sagittal":
+        least[2] = max(least[2], _across_needed(spine))
+    else:
+        least[:2] = np.maximum(least[:2], _across_needed(spine))
+    for axis in [a for a in range(3) if a != head_foot] + [head_foot]:
         if counts.prod() > VOXEL_BUDGET:
-            counts[axis] = max(int(counts[axis] * VOXEL_BUDGET / counts.prod()), int(np.ceil(extent[axis] * 0.6 / spacing[axis])))
+            counts[axis] = max(int(counts[axis] * VOXEL_BUDGET / counts.prod()), int(np.ceil(least[axis] / spacing[axis])))
     middle = 0.5 * (spine.window[0] + spine.window[1])
     centre = spine.curve.world(np.array([middle]), np.array([0.0]), np.array([FOV_CENTRE_ANTERIOR_MM]))[0]
     matrix = np.eye(4)
     matrix[:3, :3] = axes * spacing
     matrix[:3, 3] = centre - matrix[:3, :3] @ ((counts - 1) / 2)
     return Grid((int(counts[2]), int(counts[1]), int(counts[0])), matrix)
+
+
+def _across_needed(spine: Spine) -> float:
+    """Width (mm) a field centred on the canal needs right-left to hold every mass outside the
+    canal with 5 mm to spare."""
+    reach = [abs(mass.centre[1]) + mass.semi[1] + 5.0 for mass in spine.masses if not mass.epidural]
+    return 2 * max(reach, default=0.0)
 
 
 class _Footprint:
