@@ -284,13 +284,8 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         kept.cord = _cord(study, image)
     cord = kept.cord
     mass = _mass(study, images, image, cord, kept)
-    if mass is not None and not cord.given and (_mass_hides_cord_edge(study, image) or _lost_near_mass(cord, [source.shape() for source in study.regions["mass"]])):
-        # Traced again knowing the mass: a mass of the cord's own signal on this sequence (told apart
-        # on another) is a wall, or the first tracing runs into it or stops; and a cord lost beside
-        # the mass is sought beyond it (the first tracing, which the live panel keeps while the mass
-        # moves, knows no mass and ends where it loses the cord).
-        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]]) if _mass_hides_cord_edge(study, image) else None
-        cord = _cord(study, image, wall, [source.shape() for source in study.regions["mass"]])
+    if mass is not None and not cord.given:
+        cord = _cord_beside_mass(study, images, image, cord, mass)
     if mass is not None and not mass.given:
         mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
     level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(study, image, cord))
@@ -320,6 +315,22 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, ma
     coverage, ends = segment_cord(image, sources[0].shape(), wall, masses)
     mask = coverage.values >= 0.5
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
+
+
+def _cord_beside_mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
+    """The cord traced again knowing the mass, or as first traced. A mass of the cord's own signal on
+    this sequence (told apart on another) leaves the first tracing no edge, and it runs into the mass
+    or stops: traced with the mass as a wall. A cord the first tracing lost (it knows no mass, and
+    the live panel keeps it while the mass moves) is sought beyond the mass, without the wall too:
+    a wall from a mass grown along the cord also blocks the cord beyond the narrowing. Of these,
+    the tracing that leaves the fewest slices unfollowed (the walled one on a tie)."""
+    masses = [source.shape() for source in study.regions["mass"]]
+    tracings = []
+    if _mass_hides_cord_edge(study, image):
+        tracings.append(_cord(study, image, cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]]), masses))
+    if _lost_near_mass(cord, masses):
+        tracings.append(_cord(study, image, None, masses))
+    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
 
 
 # Head-foot margin added to the tracker's bridge reach when deciding whether tracing the cord again

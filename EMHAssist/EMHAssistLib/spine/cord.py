@@ -347,6 +347,7 @@ class _Tracker:
         self.bridge_slices = max(1, int(round(config["bridge_mm"] / slice_mm)))
         self.bridge_area_fraction = config["bridge_area_fraction"]
         self.gap_area_fraction = config["gap_area_fraction"]
+        self.gap_shift_per_mm = config["gap_shift_per_mm"]
         self.bridge_confirm_mm = config["bridge_confirm_mm"]
         self.edge_min_contrast = config["edge_min_contrast"]
         self.edge_max_area = config["edge_max_area_fraction"]
@@ -402,7 +403,7 @@ class _Tracker:
             reference = float(np.median(areas[-self.history:]))
             predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
             cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
-            section = self._continued(index, predicted, cap_mm, reference, centres[-1], in_gap)
+            section = self._continued(index, predicted, cap_mm, reference, centres[-1], in_gap, misses + 1)
             if section is None:
                 misses += 1
                 if misses >= self.stop_after:
@@ -416,7 +417,7 @@ class _Tracker:
             index += step
         return last, False
 
-    def _continued(self, index: int, predicted: np.ndarray, cap_mm: float, reference: float, previous: np.ndarray, in_gap: bool) -> "_Section | None":
+    def _continued(self, index: int, predicted: np.ndarray, cap_mm: float, reference: float, previous: np.ndarray, in_gap: bool, since: int = 1) -> "_Section | None":
         """The section continuing the cord on this slice: traced by the cord window, else by the
         strongest edge along each ray that the window leaves open (a mass or ligament of about the
         cord's signal where the CSF is effaced)."""
@@ -431,7 +432,7 @@ class _Tracker:
         kept = [
             s for s in found
             if s is not None
-            and self._plausible(s.area_px * pixel_area, reference, s.centroid - previous, min_fraction)
+            and self._plausible(s.area_px * pixel_area, reference, s.centroid - previous, min_fraction, self.gap_shift_per_mm * max(since * self.slice_mm, 1.0))
             and s.area_px * pixel_area <= self.edge_max_area * reference  # a squeezed cord does not grow
         ]
         # of the sections the edges close, the one whose signal is most like the cord's (not the mass beside it)
@@ -481,12 +482,12 @@ class _Tracker:
         if len(slices):
             self.unfollowed.append(np.array([[index, *centre] for index in slices], dtype=float))
 
-    def _plausible(self, area: float, reference: float, shift_px: np.ndarray, min_fraction: float) -> bool:
+    def _plausible(self, area: float, reference: float, shift_px: np.ndarray, min_fraction: float, max_shift_mm: float | None = None) -> bool:
         """A cross-section continues the cord when its size and position change smoothly."""
         shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
         return (
             min_fraction * reference <= area <= reference / self.min_area_fraction
-            and shift_mm <= self.max_shift_per_mm * max(self.slice_mm, 1.0)
+            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_per_mm * max(self.slice_mm, 1.0))
         )
 
     def _component(self, index: int, centre: np.ndarray, cap_mm: float | None, edges: bool = False) -> "_Section | None":
