@@ -77,4 +77,5 @@ def test_a_generated_spine_is_read_as_its_truth(judged, name):
     truth = result["truth"]
     assert truth["mass"] is None if CASES[name]["healthy"] else truth["compression"] is not None  # the case is what it says
     assert result["outcome"]["bodies"]["judged"] >= 3
-    assert _problems(result["outcome"]) == []
+    problems = _problems(result["outcome"])
+    assert not problems, "; ".join(problems)
