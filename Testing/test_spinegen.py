@@ -183,7 +183,7 @@ def test_the_generator_shares_no_code_with_the_teaching_phantom():
 
 
 def test_a_second_site_makes_a_mass_in_two_spans_each_with_its_roi(tmp_path, scene):
-    case = generate(12, **{**POSTERIOR, "mass_level": "L3", "window_centre": "L4", "fov_si_mm": 200.0, "severity": 0.0,
+    case = generate(12, **{**POSTERIOR, "mass_level": "L3", "window_centre": "L5", "fov_si_mm": 220.0, "severity": 0.0,
                            "side": "posterior", "second_mass_level": "S2", "healthy": False})
     mass = case.truth["mass"]
     assert len(mass["spans"]) == 2 and mass["spans"][-1]["to"].startswith("S") and mass["second_site"] == "presacral"
@@ -210,3 +210,9 @@ def test_the_field_holds_a_mass_beside_the_spine_however_it_is_cut():
     assert case.design.side == "paraspinal_right" and case.truth["rois_left_out"] == []
     right = case.grid.world(np.array([[0.0, 0.0, case.grid.shape[0] - 1.0]]))[0] - case.grid.world(np.zeros((1, 3)))[0]
     assert abs(right[0]) >= 2 * (abs(case.spine.mass.centre[1]) + case.spine.mass.semi[1])
+
+
+def test_a_second_site_beyond_the_field_is_neither_boxed_nor_in_the_truth():
+    case = generate(12, **{**POSTERIOR, "second_mass_level": "S2"})  # a T7 window of 150 mm: S2 far below it
+    assert case.truth["rois_left_out"] == ["mass"] and len([roi for roi in case.rois if roi.name == "mass"]) == 1
+    assert len(case.truth["mass"]["spans"]) == 1 and not any(name.startswith("S") for name in case.truth["mass"]["allowed"])

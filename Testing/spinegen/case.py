@@ -37,18 +37,20 @@ def generate(seed: int, **fixed) -> Case:
     spine = build_spine(design)
     grid = acquisition_grid(spine)
     images = add_artefacts(render(spine, grid, signal_tables(spine)), spine, grid)
-    truth = case_truth(spine, grid)
     cord = cord_roi(spine, grid, cord_usable(spine, grid))
-    rois = ([cord] if cord is not None else []) + mass_rois(spine)
-    rois = at_least_a_voxel(rois + tissue_rois(spine, grid), grid)
+    mass_boxes = mass_rois(spine)
+    masses = {id(roi): mass for roi, mass in zip(mass_boxes, spine.masses)}
+    rois = at_least_a_voxel(([cord] if cord is not None else []) + mass_boxes + tissue_rois(spine, grid), grid)
     # A box whose centre the field does not hold is one nobody could draw (a muscle beside a
-    # narrow axial field): left out, and said so in the truth.
-    outside = [roi.name for roi in rois if not in_field(grid, roi.center, 0.0)[0]]
-    rois = [roi for roi in rois if roi.name not in outside]
+    # narrow field, a second mass site beyond its end): left out, and said so in the truth; a
+    # mass left without its box is not in the truth's mass levels.
+    outside = [roi for roi in rois if not in_field(grid, roi.center, 0.0)[0]]
+    rois = [roi for roi in rois if all(roi is not gone for gone in outside)]
+    truth = case_truth(spine, grid, unseen=[masses[id(roi)] for roi in outside if id(roi) in masses])
     anchors = anchor_levels(spine, grid, truth["vertebrae"])
     truth["design"] = design.to_dict()
     truth["anchors"] = anchors
-    truth["rois_left_out"] = outside
+    truth["rois_left_out"] = [roi.name for roi in outside]
     truth["rois"] = [{"name": roi.name, "center": roi.center.round(3).tolist(), "half_size": roi.half_size.round(3).tolist()} for roi in rois]
     truth["grid"] = {"shape_kji": list(grid.shape), "ijk_to_ras": grid.ijk_to_ras.round(6).tolist()}
     return Case(design, spine, grid, images, rois, anchors, truth)

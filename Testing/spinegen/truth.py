@@ -256,7 +256,8 @@ def mass_runs(spine: Spine, mass) -> dict[str, tuple[float, float]]:
     return runs
 
 
-def case_truth(spine: Spine, grid: Grid) -> dict:
+def case_truth(spine: Spine, grid: Grid, unseen: list | None = None) -> dict:
+    """The whole truth; `unseen` masses (their box outside the field) are left out of the mass levels."""
     order = [level.name for level in spine.levels]
     bounds = spine.level_bounds()
     vertebrae = []
@@ -267,8 +268,8 @@ def case_truth(spine: Spine, grid: Grid) -> dict:
                           "height_mm": round(level.body_bottom - level.body_top, 2)})
     mass = spine.mass
     mass_truth = None
-    if mass is not None:
-        extents = [mass_runs(spine, each) for each in spine.masses]
+    extents = [mass_runs(spine, each) for each in spine.masses if all(each is not gone for gone in unseen or [])]
+    if mass is not None and extents:
         mass_truth = {"kind": mass.kind, "side": mass.side, "position": POSITIONS[mass.side], "spares_cord": spine.design.spares_cord or not mass.epidural,
                       "s_mm": [[round(runs["lenient"][0], 2), round(runs["lenient"][1], 2)] for runs in extents],
                       "second_site": spine.second_mass.side if spine.second_mass is not None else None,
