@@ -452,3 +452,21 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
             assert list(compressed_levels(variant))[0] == compressed["from"] and list(compressed_levels(variant))[-1] == compressed["to"]
         if variant.get("not_assessed"):
             assert line.endswith("compression not assessed T8–T9") and "compression not assessed T8–T9" in page
+
+
+def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
+    """Issue 13 point 3: a mass region drawn a third into the CSF beside the mass. Before, the seed's
+    mean and SD took in the CSF and the mass grew into the canal, with the box's CSF voxels in it."""
+    from test_cord import squeezed_cord
+
+    from EMHAssistLib.measurement.geometry import Box
+    from EMHAssistLib.spine.masses import _grow
+
+    image = squeezed_cord(0.5, 1.0, effaced="behind")  # mass (400) fills the canal behind the cord over |z| <= 11 mm
+    poking = Box(np.array([6.0, -1.0, 0.0]), np.eye(3), np.array([1.2, 3.0, 6.0]))  # y -4 to 0 mass, 0 to 2 CSF (1000)
+    points = _grow([poking], [image], image, None, None, []).points_world()
+    ijk = np.rint(image.grid.to_ijk(points)).astype(int)
+    values = image.voxels[ijk[:, 2], ijk[:, 1], ijk[:, 0]]
+    assert values.max() < 700, "a CSF voxel was taken"
+    assert np.sum(values == 400.0) >= 0.9 * np.sum(image.voxels == 400.0)  # the mass's own voxels, all but a few
+    assert np.sum(values == 150.0) == 0  # nor the tissue round the canal (before: 188,203 voxels in all)

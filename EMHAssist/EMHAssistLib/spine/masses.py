@@ -148,7 +148,7 @@ def _grow(
     seeds = np.zeros(crop_grid.shape, dtype=bool)
     for box in boxes:
         seeds.ravel()[voxel_indices(crop_grid, box)] = True
-    grown = _connected_to_seeds(like, seeds) | seeds
+    grown = _grown_from_seeds(like, seeds)
     # The segment keeps the block of the crop within the distance map's reach of it, not the whole
     # crop (the 512 x 512 x 200 benchmark's crop holds 11 million voxels, the mass 6,000), so each
     # later pass over it (its voxels, distance map, the cord's border taken out) is a pass over the block.
@@ -377,6 +377,13 @@ def _signed_distance_mm(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     image.SetSpacing([float(s) for s in spacing])
     distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
     return sitk.GetArrayFromImage(distance)
+
+
+def _grown_from_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """What is like the seed and connected to it. Seed voxels unlike the mass (a box poking into CSF
+    or fat) are neither taken nor grown from, unless none is like it."""
+    start = seeds & like if (seeds & like).any() else seeds
+    return _connected_to_seeds(like, start) | start
 
 
 def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
