@@ -118,7 +118,7 @@ def tally(results: list[dict]) -> Tally:
         if "silent" in outcome:
             t.add("silent", outcome["silent"])
         if result["truth"]["compression"] is None:
-            key = "false compression (healthy)" if result["design"]["healthy"] else "false compression (mass sparing the cord)"
+            key = "false compression (healthy)" if result["design"]["healthy"] else "false compression (mass, cord narrowed < 15 %)"
             t.add(key, outcome["false_compression"])
     return t
 
@@ -126,7 +126,7 @@ def tally(results: list[dict]) -> Tally:
 # Columns of good (or, for false compressions and silence, bad) cases over the cases judged;
 # `cases` and `errors` are plain counts.
 COLUMNS = ["cases", "errors", "bodies", "mass exact", "compression exact", "compression off by <=1", "MSCC within 10",
-           "false compression (healthy)", "false compression (mass sparing the cord)", "silent"]
+           "false compression (healthy)", "false compression (mass, cord narrowed < 15 %)", "silent"]
 COUNTED = ("cases", "errors")
 
 
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=MAX_WORKERS)
     parser.add_argument("--doc", type=Path, help="write the figures to this markdown file (docs/spine-sweep.md)")
-    parser.add_argument("--from-results", type=Path, help="summarise a finished run's .jsonl (or cut-short run's) instead of running")
+    parser.add_argument("--from-results", type=Path, help="summarise a run's .json (or a cut-short run's .jsonl) instead of running")
     args = parser.parse_args(argv)
     if args.from_results:
         return summarise_run(args.from_results, args.doc)
@@ -237,9 +237,12 @@ def main(argv: list[str] | None = None) -> int:
 def summarise_run(path: Path, doc: Path | None) -> int:
     """Figures from a run's saved outcomes (its .jsonl; the command, revision and times from its
     .json when the run finished)."""
-    results = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
     finished = path.with_suffix(".json")
     meta = json.loads(finished.read_text(encoding="utf-8")) if finished.exists() else {}
+    if path.suffix == ".json":
+        results = meta["cases"]
+    else:
+        results = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
     head = [f"Command: `{meta.get('command', 'see ' + str(path.name))}`", f"{meta.get('run', '')}", ""]
     text = "\n".join(head + summary(results)) + "\n"
     print(text)
