@@ -140,24 +140,50 @@ def _grow(
     lo, hi = _search_bounds(boxes, reference.grid)
     crop_grid = reference.grid.block(lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
-    like = _like_the_seed(boxes, images, reference, crop_grid, crop, rivals)
+    allowed = reach.cut(crop) if reach is not None else np.ones(crop_grid.shape, dtype=bool)
     if cord_mask is not None:
-        like &= cord_mask[crop] == 0
-    if reach is not None:
-        like &= reach.cut(crop)
+        allowed &= cord_mask[crop] == 0
     seeds = np.zeros(crop_grid.shape, dtype=bool)
     for box in boxes:
         seeds.ravel()[voxel_indices(crop_grid, box)] = True
-    grown = _grown_from_seeds(like, seeds)
+    # The mass can only grow where the reference alone already lets it, connected to the seed: that
+    # part's block holds it (and its holes), and the comparison on every sequence, the growth and the
+    # hole filling run on that block alone, not on the whole crop (11 million voxels on the
+    # 512 x 512 x 200 benchmark study, 6,000 in the mass).
+    region = _reachable_block(boxes, images, reference, crop, allowed, seeds)
+    region_lo = np.array([region[axis].start for axis in (2, 1, 0)])
+    region_hi = np.array([region[axis].stop - 1 for axis in (2, 1, 0)])
+    region_grid = crop_grid.block(region_lo, region_hi)
+    in_reference = tuple(slice(crop[axis].start + region[axis].start, crop[axis].start + region[axis].stop) for axis in range(3))
+    like = _like_the_seed(boxes, images, reference, region_grid, in_reference, rivals)
+    like &= allowed[region]
+    grown = np.zeros(crop_grid.shape, dtype=bool)
+    grown[region] = _grown_from_seeds(like, seeds[region])
     # The segment keeps the block of the crop within the distance map's reach of it, not the whole
-    # crop (the 512 x 512 x 200 benchmark's crop holds 11 million voxels, the mass 6,000), so each
-    # later pass over it (its voxels, distance map, the cord's border taken out) is a pass over the block.
+    # crop, so each later pass over it (its voxels, distance map, the cord's border taken out) is a
+    # pass over the block.
     block = _block_around(grown, crop_grid.spacing, DISTANCE_EXACT_WITHIN_MM)
     if block is None:
         return MassSegment(crop_grid, grown, given=False)
     lo = np.array([block[axis].start for axis in (2, 1, 0)])
     hi = np.array([block[axis].stop - 1 for axis in (2, 1, 0)])
     return MassSegment(crop_grid.block(lo, hi), grown[block], given=False)
+
+
+def _reachable_block(
+    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop: tuple[slice, ...], allowed: np.ndarray, seeds: np.ndarray
+) -> tuple[slice, ...]:
+    """The bounding block (in the crop) of the voxels connected to a seed through voxels the
+    reference sequence's own window and `allowed` let the mass take: what is like the seed on every
+    sequence is a part of those, so the grown mass lies in this block. The whole crop when the
+    reference is not among the sequences compared."""
+    whole = tuple(slice(0, size) for size in seeds.shape)
+    if not seeds.any() or not any(image is reference for image in images):
+        return whole
+    possible = allowed & _possible(reference.voxels[crop], _seed_window(reference, boxes))
+    possible |= seeds
+    reachable = sitk.ConnectedThreshold(sitk.GetImageFromArray(possible.view(np.uint8)), seedList=np.argwhere(seeds)[:, ::-1].tolist(), lower=1, upper=1)
+    return _block_around(sitk.GetArrayViewFromImage(reachable).view(bool), np.ones(3), 0.0) or whole
 
 
 def body_marrow(bodies: list[Vertebra]) -> list[Box]:
