@@ -243,6 +243,8 @@ def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarr
         raise InputError("cord", f"the cord region holds no {image.role} voxel")
     seed_values = volume[tuple(seed_points.T)].astype(np.float32)
     cord_like = _without_csf(seed_values, volume, seed_points, image.role)
+    if not cord_like.any():
+        raise InputError("cord", f"the cord region holds no finite {image.role} voxel")
     return layout, volume, seed_points[cord_like], _cord_window(seed_values[cord_like], volume, seed_points, image.role)
 
 
@@ -252,19 +254,20 @@ def _without_csf(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.nd
     class on the CSF's side is CSF, and left out, when its mean lies nearer the CSF signal around
     the seed than the other class's mean does and the two differ by more than `seed_csf_separation`
     of the cord-CSF difference (a tight box's noise splits into two classes close together)."""
-    keep = np.ones(len(seed_values), dtype=bool)
-    if len(seed_values) < 8:
-        return keep
-    threshold = _otsu(seed_values)
+    finite = np.isfinite(seed_values)  # non-finite voxels are left out of every measure, here too
+    if finite.sum() < 8:
+        return finite
+    threshold = _otsu(seed_values[finite])
     csf_bright = role in _CSF_BRIGHT_ROLES
-    csf_side = seed_values > threshold if csf_bright else seed_values <= threshold
-    if csf_side.all() or not csf_side.any():
-        return keep
+    csf_side = finite & (seed_values > threshold if csf_bright else seed_values <= threshold)
+    cord_side = finite & ~csf_side
+    if not csf_side.any() or not cord_side.any():
+        return finite
     neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
-    csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
-    cord_mean, csf_mean = float(seed_values[~csf_side].mean()), float(seed_values[csf_side].mean())
+    csf = float(np.nanpercentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    cord_mean, csf_mean = float(seed_values[cord_side].mean()), float(seed_values[csf_side].mean())
     separated = abs(csf_mean - cord_mean) > settings()["seed_csf_separation"] * abs(csf - cord_mean)
-    return ~csf_side if separated and abs(csf_mean - csf) < abs(csf_mean - cord_mean) else keep
+    return cord_side if separated and abs(csf_mean - csf) < abs(csf_mean - cord_mean) else finite
 
 
 def _otsu(values: np.ndarray, bins: int = 64) -> float:
