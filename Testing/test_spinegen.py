@@ -216,3 +216,11 @@ def test_a_second_site_beyond_the_field_is_neither_boxed_nor_in_the_truth():
     case = generate(12, **{**POSTERIOR, "second_mass_level": "S2"})  # a T7 window of 150 mm: S2 far below it
     assert case.truth["rois_left_out"] == ["mass"] and len([roi for roi in case.rois if roi.name == "mass"]) == 1
     assert len(case.truth["mass"]["spans"]) == 1 and not any(name.startswith("S") for name in case.truth["mass"]["allowed"])
+
+
+def test_a_mass_kept_clear_of_the_cord_in_a_tight_canal_still_has_room():
+    """Seed 164 of the sweep: a cervical posterior mass sparing the cord, whose front 1.5-3 mm clear
+    of the cord lay beyond the canal's wall; the mass had no voxel and placing its box failed."""
+    case = generate(164, healthy=False)
+    assert case.design.spares_cord and case.spine.profiles["mass_thickness"].max() >= 1.0
+    assert any(roi.name == "mass" for roi in case.rois)

@@ -229,6 +229,9 @@ def _place_mass(design: Design, levels: list[Level], profiles: Profiles, s: np.n
         gap = residual + (1.5 + rng.uniform(0, 1.5) if design.spares_cord else 0.0)
         touching = centre + p[near] + gap + dura
         canal = p["canal_b"] if along_ap else p["canal_a"]
+        # In a canal the cord nearly fills (the cervical spine) a mass kept clear of the cord
+        # would have no room: it is at least 1 mm thick where it is thickest, nearer the cord.
+        touching = np.minimum(touching, canal - 1.0)
         recede = _receding(s, top, bottom, ends) * (canal - touching)
         front = np.where((s >= top) & (s <= bottom), touching + np.maximum(recede, 0.0), np.inf)
         thickness = canal - front
