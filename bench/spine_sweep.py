@@ -40,10 +40,15 @@ def run_case(job: tuple[int, bool]) -> dict:
     from EMHAssistLib.inputs.casefolder import load_case_folder
     from EMHAssistLib.inputs.scene import new_headless_scene
     from spinegen.case import generate, write_case
+    from spinegen.design import sample_design
     from spinegen.judge import judge_case
 
     started = time.perf_counter()
-    case = generate(seed, healthy=healthy)
+    try:
+        case = generate(seed, healthy=healthy)
+    except Exception as problem:  # the generator's own failure: counted, and the sweep goes on
+        return {"seed": seed, "design": sample_design(seed, healthy=healthy).to_dict(), "truth": None,
+                "error": f"generating the case: {type(problem).__name__}: {problem}", "seconds": {"generate": time.perf_counter() - started}}
     made = time.perf_counter()
     result = {"seed": seed, "design": case.design.to_dict(), "truth": {k: case.truth[k] for k in ("mass", "compression", "anchors")}}
     with tempfile.TemporaryDirectory(prefix="spinegen-") as folder:
@@ -193,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=MAX_WORKERS)
     parser.add_argument("--doc", type=Path, help="write the figures to this markdown file (docs/spine-sweep.md)")
+    parser.add_argument("--resume", type=Path, help="a cut-short run's .jsonl: run its missing seeds with the code snapshot --code and finish it")
+    parser.add_argument("--code", type=Path, help="with --resume: the cut-short run's code snapshot (spine-sweep-code-* in the temporary folder)")
     parser.add_argument("--from-results", type=Path, help="summarise a run's .json (or a cut-short run's .jsonl) instead of running")
     args = parser.parse_args(argv)
     if args.from_results:
@@ -200,23 +207,33 @@ def main(argv: list[str] | None = None) -> int:
     workers = max(1, min(args.workers, MAX_WORKERS))
     jobs = [(args.seed + n, n % HEALTHY_EVERY == 0) for n in range(args.cases)]
     date = datetime.datetime.now(datetime.timezone.utc)
-    stem = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-seed{args.seed}-n{args.cases}"
-    revision = _revision(stem.with_suffix(".diff"))
-    snapshot = Path(tempfile.mkdtemp(prefix="spine-sweep-code-"))
-    shutil.copytree(ROOT / "EMHAssist" / "EMHAssistLib", snapshot / "EMHAssist" / "EMHAssistLib")
-    shutil.copytree(ROOT / "Testing" / "spinegen", snapshot / "Testing" / "spinegen")
+    results = []
+    if args.resume:
+        stem = args.resume.with_suffix("")
+        results = [json.loads(line) for line in args.resume.read_text(encoding="utf-8").splitlines() if line.strip()]
+        done = {result["seed"] for result in results}
+        jobs = [job for job in jobs if job[0] not in done]
+        revision = f"the code snapshot of {stem.name}"
+        revision = json.loads(stem.with_suffix(".revision").read_text()) if stem.with_suffix(".revision").exists() else revision
+        snapshot = args.code
+    else:
+        stem = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-seed{args.seed}-n{args.cases}"
+        revision = _revision(stem.with_suffix(".diff"))
+        stem.with_suffix(".revision").write_text(json.dumps(revision), encoding="utf-8")
+        snapshot = Path(tempfile.mkdtemp(prefix="spine-sweep-code-"))
+        shutil.copytree(ROOT / "EMHAssist" / "EMHAssistLib", snapshot / "EMHAssist" / "EMHAssistLib")
+        shutil.copytree(ROOT / "Testing" / "spinegen", snapshot / "Testing" / "spinegen")
     os.environ["SPINE_SWEEP_CODE"] = str(snapshot)
     started = time.perf_counter()
-    results = []
     progress = stem.with_suffix(".jsonl")  # each case as it ends: a run cut short keeps what it did
-    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=8) as pool, progress.open("w", encoding="utf-8") as log:
+    with multiprocessing.get_context("spawn").Pool(workers, maxtasksperchild=8) as pool, progress.open("a" if args.resume else "w", encoding="utf-8") as log:
         for result in pool.imap_unordered(run_case, jobs):
             results.append(result)
             log.write(json.dumps(result) + "\n")
             log.flush()
             problems = failures([result])
             state = "; ".join(p if isinstance(p, str) else "bodies" for p in problems[0]["problems"]) if problems else "ok"
-            print(f"[{len(results)}/{len(jobs)}] seed {result['seed']}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(f"[{len(results)}/{args.cases}] seed {result['seed']}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
     shutil.rmtree(snapshot, ignore_errors=True)
     elapsed = time.perf_counter() - started
     results.sort(key=lambda r: r["seed"])
