@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     date = datetime.datetime.now(datetime.timezone.utc)
     results = []
     if args.resume:
-        stem = args.resume.with_suffix("")
+        stem = args.resume.resolve().with_suffix("")
         results = [json.loads(line) for line in args.resume.read_text(encoding="utf-8").splitlines() if line.strip()]
         done = {result["seed"] for result in results}
         jobs = [job for job in jobs if job[0] not in done]
