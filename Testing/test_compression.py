@@ -361,3 +361,112 @@ def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path
     assert found is not None and (found["from"], found["to"], found["at"]) == ("T5", "T5", "T5")
     assert found["shown_by"] == ["RL ratio"]
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
+
+
+# --- Never silent: a compression names its levels, what was not followed is said (issue 13) -----
+
+
+def _squeezed_levels(masses):
+    """The squeezed cord of test_cord (abrupt, MSCC 70 %, mass at |z| <= 10 mm) with bodies T3-T10
+    every 24 mm (T6 centred on z = 12, T7 on -12); the cord traced with or without the mass region."""
+    from test_cord import CORD_SEED, squeezed_cord
+
+    from EMHAssistLib.spine.cord import Cord, measure_profile, segment_cord
+    from EMHAssistLib.spine.levels import Vertebra, build_level_map
+
+    image = squeezed_cord(0.7, 1.0)
+    coverage, ends = segment_cord(image, CORD_SEED, masses=masses)
+    mask = coverage.values >= 0.5
+    traced = Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), "T2", False, ends, coverage.unfollowed)
+    bodies = [Vertebra(f"T{n}", 7 + n, np.array([0.0, 20.0, 12.0 - 24.0 * (n - 6)]), "user") for n in range(3, 11)]
+    level_map = build_level_map(bodies, None, None)
+    codes = level_map.codes_at(traced.profile.centreline.points)
+    return traced, level_map, codes
+
+
+def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
+    """Before: the profile ended at T6 and the report said "no cord compression", nothing more."""
+    traced, level_map, codes = _squeezed_levels(masses=())
+    section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
+    assert section["not_assessed"]["levels"] == {"from": "T6", "to": "T10", "spans": [{"from": "T6", "to": "T10"}]}
+    assert compression.summary_line(section) == "no cord compression, compression not assessed T6–T10"
+    rows = {row["level"]: row for row in section["cord_profile"]}
+    assert [name for name, row in rows.items() if not row["assessed"]] == ["T6", "T7", "T8", "T9", "T10"]
+    assert rows["T8"]["slices"] == 0 and rows["T8"]["mscc_percent"] is None
+    assert compression._not_assessed_warnings(section) == ["cord compression not assessed at T6–T10: the cord could not be followed there"]
+
+
+def test_a_cord_followed_through_the_mass_is_compressed_at_the_mass_levels():
+    from test_cord import MASS_BOX
+
+    traced, level_map, codes = _squeezed_levels(masses=[MASS_BOX])
+    found = compression.find_compression(traced, codes, None)
+    section = compression.levels_section(traced, codes, level_map, None, found)
+    assert section["compression"]["from"] in ("T6", "T7") and section["compression"]["to"] in ("T6", "T7")
+    assert section["not_assessed"] is None or {section["not_assessed"]["levels"][end] for end in ("from", "to")} <= {"T6", "T7"}
+    assert all(row["assessed"] for row in section["cord_profile"] if row["level"] not in ("T6", "T7"))
+
+
+def test_no_compression_is_reported_where_no_level_is_known():
+    """Before: a compression outside every level came out with from, to and at null ("RL ratio at None")."""
+    traced, level_map, codes = _squeezed_levels(masses=())
+    narrowed = compression.Compression  # the healthy cord above the loss is judged only inside the levels
+    nowhere = np.zeros_like(codes)
+    assert compression.find_compression(traced, nowhere, None) is None
+    section = compression.levels_section(traced, nowhere, None, None, None)
+    assert section["compression"] is None and section["not_assessed"] == {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
+    assert compression.summary_line(section) == "compression not assessed (no vertebral levels)"
+    assert narrowed is not None
+
+
+def test_every_report_surface_states_levels_and_compression_as_the_summary_line(scene, tmp_path):
+    """The JSON, the text report, the HTML (headline and table), the overlays' explanation and the SR
+    say the same levels; a compression in any of them names from, to and at."""
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.outputs.overlays import compressed_levels, explanation_text
+    from EMHAssistLib.outputs.report_html import html_page
+
+    study = study_into_scene(build_study("mds_t5_t8"), scene)
+    report = run_analysis(study).report
+    levels = report["levels"]
+    assert levels["coordinate_system"] == "RAS"
+    variants = {
+        "as analysed": levels,
+        "not assessed below": {**levels, "not_assessed": {"levels": compression.level_extent([15, 16]), "reason": "the cord could not be followed there"}},
+        "no compression": {**levels, "compression": None},
+    }
+    for name, variant in variants.items():
+        shown = {**report, "levels": variant}
+        line = compression.summary_line(variant)
+        assert f"Levels: {line}" in summary_text(shown), name
+        page = html_page(shown, [])
+        assert line.replace("–", "&ndash;") in page or line in page, name
+        assert "None" not in page.split('id="levels"')[1].split("</section>")[0], name
+        assert line in explanation_text("case", shown), name
+        compressed = variant["compression"]
+        if compressed is None:
+            assert compressed_levels(variant) == {}
+        else:
+            assert all(compressed[key] for key in ("from", "to", "at"))
+            assert f"cord compressed {compression.level_span(compressed)}" in line
+            assert list(compressed_levels(variant))[0] == compressed["from"] and list(compressed_levels(variant))[-1] == compressed["to"]
+        if variant.get("not_assessed"):
+            assert line.endswith("compression not assessed T8–T9") and "compression not assessed T8–T9" in page
+
+
+def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
+    """Issue 13 point 3: a mass region drawn a third into the CSF beside the mass. Before, the seed's
+    mean and SD took in the CSF and the mass grew into the canal, with the box's CSF voxels in it."""
+    from test_cord import squeezed_cord
+
+    from EMHAssistLib.measurement.geometry import Box
+    from EMHAssistLib.spine.masses import _grow
+
+    image = squeezed_cord(0.5, 1.0, effaced="behind")  # mass (400) fills the canal behind the cord over |z| <= 11 mm
+    poking = Box(np.array([6.0, -1.0, 0.0]), np.eye(3), np.array([1.2, 3.0, 6.0]))  # y -4 to 0 mass, 0 to 2 CSF (1000)
+    points = _grow([poking], [image], image, None, None, []).points_world()
+    ijk = np.rint(image.grid.to_ijk(points)).astype(int)
+    values = image.voxels[ijk[:, 2], ijk[:, 1], ijk[:, 0]]
+    assert values.max() < 700, "a CSF voxel was taken"
+    assert np.sum(values == 400.0) >= 0.9 * np.sum(image.voxels == 400.0)  # the mass's own voxels, all but a few
+    assert np.sum(values == 150.0) == 0  # nor the tissue round the canal (before: 188,203 voxels in all)

@@ -112,3 +112,67 @@ def test_perpendicular_frames_worked_out_together_are_the_bits_of_one_at_a_time(
         np.testing.assert_allclose([right @ right, right @ anterior, right @ tangent, anterior @ tangent], [1, 0, 0, 0], atol=1e-12)
     with pytest.raises(InputError, match="runs antero-posteriorly"):
         cord.perpendicular_frames(np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+
+
+def squeezed_cord(mscc: float, onset_mm: float, effaced: str = "both", mass_value: float = 400.0, noise: float = 0.0) -> SequenceImage:
+    """A T2 cord (AP 6, RL 9 mm, 300) in a CSF canal (radius 8 mm, 1000) squeezed from behind by a
+    mass (`mass_value`, inside the cord window: the CSF behind the cord is effaced) over |z| <= 10 mm,
+    its AP cut by `mscc` and the cord pushed forward, narrowing over `onset_mm` (1: abrupt, 20: gradual);
+    `effaced` "both": the CSF beside the cord goes as well. Axial 3 mm slices of 0.75 mm pixels,
+    each voxel the mean of 27 sub-samples (partial volume)."""
+    spacing = np.array([0.75, 0.75, 3.0])
+    counts = np.round(np.array([40.0, 50.0, 160.0]) / spacing).astype(int)
+    matrix = np.diag([*spacing, 1.0])
+    matrix[:3, 3] = -(counts - 1) / 2 * spacing
+    grid = Grid(tuple(counts[::-1]), matrix)
+    k, j, i = np.meshgrid(*(np.arange(n) for n in grid.shape), indexing="ij")
+    base = np.stack([i, j, k], axis=-1).reshape(-1, 3).astype(float)
+    total = np.zeros(len(base))
+    for shift in np.stack(np.meshgrid(*[np.linspace(-1 / 3, 1 / 3, 3)] * 3, indexing="ij"), axis=-1).reshape(-1, 3):
+        x, y, z = grid.to_world(base + shift).T
+        squeeze = np.clip((10.0 + onset_mm - np.abs(z)) / onset_mm, 0.0, 1.0)
+        half_ap = 3.0 * (1 - mscc * squeeze)
+        centre = 3.0 * mscc * squeeze
+        cord_ = (x / 4.5) ** 2 + ((y - centre) / half_ap) ** 2 <= 1
+        canal = x**2 + (y - 1.0) ** 2 <= 8.0**2
+        mass = canal & ~cord_ & (squeeze > 0) & (y < centre - half_ap)
+        if effaced == "both":
+            mass |= canal & ~cord_ & (squeeze > 0.5) & (y < centre + 0.3 * half_ap) & (np.abs(x) > 3.5 * (1 - 0.3 * squeeze))
+        total += np.where(cord_, 300.0, np.where(mass, mass_value, np.where(canal, 1000.0, 150.0)))
+    image = (total / 27).reshape(grid.shape)
+    if noise:
+        image = image + np.random.default_rng(7).normal(0.0, noise, image.shape)
+    return SequenceImage("T2", grid, image.astype(np.float32))
+
+
+MASS_BOX = Box(np.array([0.0, -5.0, 0.0]), np.eye(3), np.array([3.0, 2.0, 8.0]))
+CORD_SEED = Box(np.array([0.0, 0.0, 50.0]), np.eye(3), np.array([1.5, 1.5, 4.0]))
+
+
+@pytest.mark.parametrize(
+    ("mscc", "onset_mm", "effaced", "noise"),
+    [(0.5, 1.0, "both", 0.0), (0.7, 1.0, "one", 0.0), (0.7, 20.0, "both", 0.0), (0.7, 20.0, "both", 20.0), (0.3, 20.0, "both", 20.0)],
+)
+def test_the_cord_is_followed_through_a_compression_beside_a_mass(mscc, onset_mm, effaced, noise):
+    """Before the bridge the tracker stopped at the top edge of every one of these compressions
+    (z = 12 mm abrupt, 30 mm gradual) and the cord below was never traced."""
+    image = squeezed_cord(mscc, onset_mm, effaced, noise=noise)
+    coverage, ends = cord.segment_cord(image, CORD_SEED, masses=[MASS_BOX])
+    profile = cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values)
+    z = profile.centreline.points[:, 2]
+    assert ends == (False, False)
+    assert z.min() < -70 and z.max() > 70  # followed to both ends of the field
+    traced = set(np.round(z).astype(int))
+    lost = np.concatenate(coverage.unfollowed)[:, 2] if coverage.unfollowed else np.zeros(0)
+    # every slice of the field is traced or named as lost, and what is lost lies in the squeezed part
+    assert len(traced) + len(lost) == image.grid.shape[0]
+    assert np.all(np.abs(lost) <= 10.0 + onset_mm)
+    assert np.median(profile.ap_mm[np.abs(z) >= 35]) == pytest.approx(6.0, rel=0.15)
+
+
+def test_a_lost_cord_is_not_sought_beyond_away_from_a_mass():
+    image = squeezed_cord(0.7, 1.0)
+    coverage, ends = cord.segment_cord(image, CORD_SEED)
+    assert ends == (True, False)
+    lost = np.concatenate(coverage.unfollowed)
+    assert lost[:, 2].max() <= 12.0 and lost[:, 2].min() < -70  # from where it was lost to the field's end

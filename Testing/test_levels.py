@@ -9,7 +9,7 @@ import SimpleITK as sitk
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
-from EMHAssistLib.measurement.geometry import Box
+from EMHAssistLib.measurement.geometry import Box, Grid
 from EMHAssistLib.measurement.regions import SequenceImage
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
@@ -170,3 +170,78 @@ def test_lumbar_cord_ends_at_the_conus_and_is_not_compressed(lumbar):
     codes = level_map.codes_at(tracked.profile.centreline.points)
     assert {vertebrae.name_of(int(c)) for c in codes if c} >= {"T12", "L1"}
     assert find_compression(tracked, codes, None) is None
+
+
+# Cord regions drawn as radiologists draw them on t2_lumbar (centre (i, j, k) voxel, half-size mm):
+# a tight box on the cord; over the conus with the CSF beside it; 3 mm off the cord into the CSF
+# behind it; twice the cord's size. Before: the second and third gave "no cord-like T2 tissue
+# around the cord region" and no levels; the ones that tracked read a healthy cord "compressed
+# T11/T12" by an RL ratio of 17-26 %.
+LOOSE_CORD_ROIS = {
+    "tight": ((23, 71, 150), (1.5, 1.5, 5.0)),
+    "with CSF over the conus": ((21, 71, 140), (6.0, 6.0, 10.0)),
+    "3 mm off": ((23, 68, 150), (1.5, 1.5, 5.0)),
+    "twice the cord": ((23, 72, 150), (3.0, 4.0, 5.0)),
+    "long, with CSF": ((23, 74, 150), (3.0, 3.0, 10.0)),
+}
+
+
+@pytest.mark.parametrize("drawn", sorted(LOOSE_CORD_ROIS))
+def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
+    from EMHAssistLib.inputs.nodes import set_roi_box
+    from EMHAssistLib.inputs.study import RegionSource, Study
+    from EMHAssistLib.spine import compression
+
+    volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
+    image = SequenceImage.from_node("T2", volume)
+    centre, half = LOOSE_CORD_ROIS[drawn]
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "cord")
+    set_roi_box(roi, Box(image.grid.to_world(np.array([centre], float))[0], np.eye(3), np.array(half)))
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
+    outcome = compression.assess(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points, {}), [image])
+    assert outcome.levels is not None, outcome.warnings
+    assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
+    names = {v["name"] for v in outcome.levels["vertebrae"]}
+    assert {"T12", "L1", "L2", "L3"} <= names
+    assert outcome.levels["compression"] is None
+    assert compression.summary_line(outcome.levels) == "no cord compression"
+
+
+def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:
+    """Bodies T4-T10 (marrow 500, 30 mm deep, 36 mm wide, 20 mm tall) 26 mm apart with 6 mm discs
+    (900) in soft tissue (200), 1 mm voxels; the column bends forward (and to the right) away from
+    a straight vertical cord 25 mm behind T7: each body's centre moves `drift_mm` (`lateral_mm`)
+    per level from T7, as in a lordosis or a scoliosis. Returns the image, the body centres and
+    the cord's centreline."""
+    shape = (240, 120, 90)  # k (S), j (A), i (R)
+    matrix = np.eye(4)
+    matrix[:3, 3] = [-45.0, -60.0, -120.0]
+    grid = Grid(shape, matrix)
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=float) for n in shape), indexing="ij")
+    x, y, z = i - 45.0, j - 60.0, k - 120.0
+    image = np.full(shape, 200.0, dtype=np.float32)
+    centres = {}
+    for n in range(4, 11):
+        steps = 7 - n  # T7 at 0, T4 3 levels above
+        centre = np.array([lateral_mm * abs(steps), 10.0 + drift_mm * abs(steps), 26.0 * steps])
+        centres[f"T{n}"] = centre
+        body = (np.abs(x - centre[0]) <= 18) & (np.abs(y - centre[1]) <= 15) & (np.abs(z - centre[2]) <= 10)
+        disc = (np.abs(x - centre[0]) <= 18) & (np.abs(y - centre[1]) <= 15) & (np.abs(z - centre[2] - 13) <= 3)
+        image[body] = 500.0
+        image[disc] = 900.0
+    heights = np.arange(-100.0, 101.0, 2.0)
+    points = np.stack([np.zeros_like(heights), np.full_like(heights, -15.0), heights], axis=1)
+    tangents = np.tile([0.0, 0.0, 1.0], (len(heights), 1))
+    return SequenceImage("T2", grid, image), centres, cord.Centreline(np.arange(len(heights)), points, tangents)
+
+
+@pytest.mark.parametrize(("drift", "lateral"), [(4.0, 0.0), (-4.0, 0.0), (0.0, 3.0)])
+def test_detected_bodies_lie_on_the_bodies_of_a_column_that_bends_away_from_the_cord(drift, lateral):
+    """Before: the centres sat on the cord shifted by T7's offset, 4 mm per level off (12 mm at T4)."""
+    image, centres, guide = bent_column(drift, lateral)
+    anchor = levels.Vertebra("T7", vertebrae.code_of("T7"), centres["T7"], "user")
+    found = {v.name: v.centre for v in levels.build_level_map([anchor], image, guide).vertebrae}
+    assert set(found) >= {"T5", "T6", "T8", "T9"}
+    for name in found:
+        assert np.linalg.norm(found[name] - centres[name]) <= 5.0, (name, found[name], centres[name])

@@ -65,6 +65,31 @@ def test_resizing_the_mass_redoes_the_levels_too(case):
     assert resized.analysis.report == run_analysis(case).report
 
 
+def test_a_moved_mass_keeps_the_traced_cord_and_level_map_and_equals_a_fresh_analysis(case):
+    live = LiveAnalysis()
+    first = live.update(case).analysis.levels
+    move(roi(case, "mass"), [0.0, 0.0, 1.5])
+    moved = live.update(case)
+    assert moved.recomputed == ["mass", "levels"]
+    assert moved.analysis.levels.cord is first.cord and moved.analysis.levels.level_map is first.level_map
+    assert moved.analysis.levels.mass.mask.sum() != first.mass.mask.sum()  # the mass itself was grown again
+    assert moved.analysis.report == run_analysis(case).report
+
+
+def test_a_moved_cord_roi_or_new_level_points_trace_the_cord_again(case):
+    live = LiveAnalysis()
+    first = live.update(case).analysis.levels
+    move(roi(case, "cord"), [0.0, 0.0, 2.0])
+    moved = live.update(case)
+    assert moved.recomputed == ["cord", "levels"] and moved.analysis.levels.cord is not first.cord
+    assert moved.analysis.report == run_analysis(case).report
+    position = case.levels.GetNthControlPointPositionWorld(0)
+    case.levels.SetNthControlPointPositionWorld(0, position[0], position[1], position[2] + 1.0)
+    renamed = live.update(case)
+    assert renamed.recomputed == ["levels"] and renamed.analysis.levels.level_map is not moved.analysis.levels.level_map
+    assert renamed.analysis.report == run_analysis(case).report
+
+
 def test_a_rotated_roi_and_new_level_points_are_noticed(case):
     live = LiveAnalysis()
     live.update(case)

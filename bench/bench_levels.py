@@ -2,17 +2,24 @@
 
 A synthetic sagittal T2 (0.5 x 0.5 mm in-plane, 4 mm slices): cord in CSF, vertebral bodies
 and discs alternating every 25 mm in front of it; one anchor point, one cord seed. Prints the
-median (min-max) of several runs of each step and the total against issue 3's 1 s target.
+median (min-max) of several runs of each step and the total against issue 3's 1 s target, then
+the whole levels, cord and compression step as the analysis runs it (`compression.assess` on MRML
+nodes: the volume, a cord ROI, the level point) against issue 13's 1 s target.
 
     .venv/bin/python bench/bench_levels.py
 """
 
 import numpy as np
+import slicer
 
 from common import Timing, load_average, machine, milliseconds, timed_runs
 
+from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.inputs.study import RegionSource, Study
 from EMHAssistLib.measurement.geometry import Box, Grid
 from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.spine import compression
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
 
@@ -42,6 +49,19 @@ def sagittal_study() -> SequenceImage:
     return SequenceImage("T2", grid, image)
 
 
+def study_of(image: SequenceImage, seed: Box, anchor: levels.Vertebra) -> Study:
+    """The image, cord seed and anchor as the nodes the analysis reads."""
+    scene = new_headless_scene()
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T2")
+    slicer.util.updateVolumeFromArray(volume, image.voxels)
+    set_volume_geometry(volume, image.grid.ijk_to_world)
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "cord")
+    set_roi_box(roi, seed)
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    points.AddControlPointWorld(*anchor.centre, anchor.name)
+    return Study("bench levels", {"T2": volume}, {"cord": [RegionSource(roi)]}, points)
+
+
 def timed(step) -> Timing:
     return timed_runs(step, RUNS, warm_up=False)
 
@@ -67,6 +87,15 @@ def main() -> None:
     print(
         f"total of the medians {milliseconds(total)} against ≤ {milliseconds(TARGET_S)}"
         f" ({'met' if total <= TARGET_S else 'MISSED'}); {load_average()}"
+    )
+    study = study_of(image, seed, anchor)
+    images = [SequenceImage.from_node("T2", study.sequences["T2"])]
+    whole = timed(lambda: compression.assess(study, images))
+    if whole.result.levels is None:
+        raise SystemExit(f"the levels step failed: {whole.result.warnings}")
+    print(
+        f"whole step (compression.assess: cord, levels, compression) {whole.spread} against ≤ {milliseconds(TARGET_S)}"
+        f" ({'met' if whole.median <= TARGET_S else 'MISSED'}); {load_average()}"
     )
 
 

@@ -4,7 +4,8 @@ The panel calls `LiveAnalysis.update` with the study its selections make, as oft
 allows. Each region's measurement is kept with a fingerprint of its shapes and of the sequences'
 voxels; the levels step (cord, mass growth, compression) with the fingerprint of what it reads
 (sequences, cord and mass regions, level points). A moved marrow box re-measures marrow alone; a
-moved mass box also redoes the levels; the report is then assembled by the same code as a full
+moved mass box also redoes the levels, but keeps the cord traced and the level map (they do not
+read the mass; kept with the fingerprint of the sequences, cord region and level points); the report is then assembled by the same code as a full
 analysis, so the two never differ. Nodes removed from the scene are left out with a warning, and
 an update while the scene closes does nothing. Qt-free: tested headless on real MRML.
 """
@@ -22,7 +23,7 @@ from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.study import RegionSource, Study, region_names
 from .measurement.geometry import Box, Grid, Labelmap, Shape
 from .measurement.regions import RegionMeasurement, SequenceImage, measure_region
-from .spine.compression import LevelsOutcome
+from .spine.compression import LevelsOutcome, MassFreeSteps
 from .spine.compression import assess as assess_levels
 
 # Regions whose shapes the levels step reads: moving any other region leaves levels as they were.
@@ -60,11 +61,13 @@ class LiveAnalysis:
     def __init__(self) -> None:
         self._measured: dict[str, tuple[Hashable, RegionMeasurement, RegionStatus]] = {}
         self._levels: tuple[Hashable, LevelsOutcome] | None = None
+        self._mass_free: tuple[Hashable, MassFreeSteps] | None = None
 
     def reset(self) -> None:
         """Forget everything kept (the scene closed or another case was loaded)."""
         self._measured.clear()
         self._levels = None
+        self._mass_free = None
 
     def update(self, study: Study) -> LiveResult:
         if _scene_closing(study):
@@ -97,9 +100,13 @@ class LiveAnalysis:
         self._forget_regions_not_in(study)
         if result.error is not None:
             return
-        levels_key = (images_key, tuple(region_keys.get(region) for region in LEVEL_REGIONS), _points_fingerprint(study.levels))
+        points_key = _points_fingerprint(study.levels)
+        levels_key = (images_key, tuple(region_keys.get(region) for region in LEVEL_REGIONS), points_key)
         if self._levels is None or self._levels[0] != levels_key:
-            self._levels = (levels_key, assess_levels(study, images))
+            mass_free_key = (images_key, region_keys.get("cord"), points_key)
+            if self._mass_free is None or self._mass_free[0] != mass_free_key:
+                self._mass_free = (mass_free_key, MassFreeSteps())
+            self._levels = (levels_key, assess_levels(study, images, self._mass_free[1]))
             result.recomputed.append("levels")
         result.analysis = assemble(study, clinical, images, measurements, self._levels[1])
 

@@ -24,7 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..differential import knowledge, percent_text
-from ..spine.compression import level_span, stated_measures, summary_line
+from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
 from .report import ratio_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -179,8 +179,10 @@ def _levels(levels: dict | None) -> dict | None:
     compression = levels["compression"]
     rows = [
         ("Mass", level_span(levels["mass"]) if levels["mass"] else "not found"),
-        ("Cord compression", level_span(compression) if compression and compression["from"] else "none found"),
+        ("Cord compression", level_span(compression) if compression else "none found"),
     ]
+    if levels.get("not_assessed"):
+        rows.append(("Not assessed", not_assessed_phrase(levels["not_assessed"])))
     if compression:
         rows += [(f"{name} at {compression['at']}", f"{percent:.0f} %") for name, percent in stated_measures(compression)]
         if compression.get("area_ratio_percent") is not None:

@@ -7,14 +7,16 @@ compressed segment's MSCC (and the same ratio on RL and area) uses SCT's referen
 and below it along the centreline.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from ..errors import InputError
 from ..inputs.study import Study
 from ..knowledge import load
-from ..measurement.geometry import Labelmap, voxel_indices
+from ..measurement.geometry import Labelmap, Shape, voxel_indices
 from ..measurement.regions import SequenceImage
 from .cord import (
     Cord,
@@ -26,9 +28,13 @@ from .cord import (
     segment_cord,
     slice_points,
 )
+from .cord import settings as cord_settings
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
-from .masses import MassSegment, body_marrow, cord_wall, position, rim_enhancement, segment_mass
+from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
 from .vertebrae import code_of, name_of
+
+
+T = TypeVar("T")
 
 
 def settings() -> dict:
@@ -98,12 +104,15 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio."""
     profile = cord.profile
-    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
+    # A slice outside every level is not judged: a compression is reported with its levels or not at all.
+    measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
     usable = measurable & contact if contact is not None else measurable
     limit = 1 - settings()["narrowing_threshold"]
     cores = {}
     for measure in settings()["measures"]:
         key = measure["key"]
+        if measure.get("needs_mass") and contact is None:
+            continue
         core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
         if core.any():
             cores[key] = core
@@ -236,31 +245,51 @@ class LevelsOutcome:
     level_map: LevelMap | None = None
 
 
-def assess(study: Study, images: list[SequenceImage]) -> LevelsOutcome:
-    """The "levels" and "morphology" report sections; missing inputs give warnings, not errors."""
+@dataclass
+class MassFreeSteps:
+    """The parts of `assess` that do not read the mass region: the cord traced from its region alone,
+    and what is built along a cord (the level map, where a mass may grow). The live panel passes one
+    back while only the mass moves (it keys it by the sequences, the cord region and the level
+    points), so a mass drag redoes the mass and what reads it, not the cord tracing (0.43 s of the
+    1.04 s update at 512 x 512 x 200); the outcome is the one `assess` gives afresh."""
+
+    cord: Cord | None = None
+    _along: dict[str, tuple[Cord, object]] = field(default_factory=dict)
+
+    def along(self, what: str, cord: Cord, build: Callable[[], T]) -> T:
+        """`build()`, or what it gave before for this very cord (traced again with a wall, it is another)."""
+        found = self._along.get(what)
+        if found is None or found[0] is not cord:
+            found = self._along[what] = (cord, build())
+        return found[1]
+
+
+def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None = None) -> LevelsOutcome:
+    """The "levels" and "morphology" report sections; missing inputs give warnings, not errors.
+    `kept`: the mass-free steps of an earlier call on the same sequences, cord region and level points."""
     image = choose_sequence(images)
     if not study.regions.get("cord") or image is None:
         missing = "cord region" if not study.regions.get("cord") else "T2-like sequence (T2, STIR or T1)"
         return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
     try:
-        return _assess(study, images, image)
+        return _assess(study, images, image, kept or MassFreeSteps())
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
 
 
-def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> LevelsOutcome:
+def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
     warnings: list[str] = []
-    cord = _cord(study, image)
-    mass = _mass(study, images, image, cord)
-    if mass is not None and not cord.given and _mass_hides_cord_edge(study, image):
-        # Traced again with the mass as a wall: a mass of the cord's own signal on this sequence
-        # (told apart on another) leaves the first tracing no edge, and it runs into the mass or stops.
-        wall = cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]])
-        cord = _cord(study, image, wall)
+    if kept.cord is None:
+        kept.cord = _cord(study, image)
+    cord = kept.cord
+    mass = _mass(study, images, image, cord, kept)
+    if mass is not None and not cord.given:
+        cord = _cord_beside_mass(study, images, image, cord, mass)
     if mass is not None and not mass.given:
         mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
-    level_map = _level_map(study, image, cord, warnings)
+    level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(study, image, cord))
+    warnings.extend(map_warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
@@ -269,11 +298,12 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage) -> 
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression)
+    warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) -> Cord:
+def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
     sources = study.regions["cord"]
     segments = [source for source in sources if source.segment_id is not None]
     if segments:
@@ -282,12 +312,48 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None) ->
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape(), wall)
+    coverage, ends = segment_cord(image, sources[0].shape(), wall, masses)
     mask = coverage.values >= 0.5
-    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends)
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 
 
-def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord) -> MassSegment | None:
+def _cord_beside_mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
+    """The cord traced again knowing the mass, or as first traced. A mass of the cord's own signal on
+    this sequence (told apart on another) leaves the first tracing no edge, and it runs into the mass
+    or stops: traced with the mass as a wall. A cord the first tracing lost (it knows no mass, and
+    the live panel keeps it while the mass moves) is sought beyond the mass, without the wall too:
+    a wall from a mass grown along the cord also blocks the cord beyond the narrowing. Of these,
+    the tracing that leaves the fewest slices unfollowed (the walled one on a tie)."""
+    masses = [source.shape() for source in study.regions["mass"]]
+    tracings = []
+    if _mass_hides_cord_edge(study, image):
+        tracings.append(_cord(study, image, cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]]), masses))
+    if _lost_near_mass(cord, masses):
+        tracings.append(_cord(study, image, None, masses))
+    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
+
+
+# Head-foot margin added to the tracker's bridge reach when deciding whether tracing the cord again
+# knowing the mass could change it: the tracker measures that reach along its slice stack from the
+# mass region's voxels, this check along the world's S axis from the region's corners and the cord's
+# measured ends, so it errs towards tracing again.
+_BRIDGE_CHECK_MARGIN_MM = 10.0
+
+
+def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
+    """Whether the cord, traced without knowing the mass, ended inside the field of view within
+    reach of a mass region: only there does tracing it again knowing the mass seek it beyond
+    (`segment_cord`, `bridge_mass_reach_mm`); elsewhere that tracing follows the first one slice for
+    slice. So a cord ending at its conus far from the mass is not traced again on every move of the
+    mass ROI in the live panel."""
+    reach = cord_settings()["bridge_mass_reach_mm"] + _BRIDGE_CHECK_MARGIN_MM
+    heights = np.concatenate([shape.corners_world()[:, 2] for shape in masses])
+    along = cord.profile.centreline.points[:, 2]
+    ends = (along.min(), along.max())  # inferior, superior: the order of `ends_inside`
+    return any(inside and heights.min() - reach <= end <= heights.max() + reach for inside, end in zip(cord.ends_inside, ends))
+
+
+def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:
     """The mass grown by its signal alone, which keeps it out of a cord that differs from it on any
     sequence even where the tracked cord ran into the mass; if it takes the cord region itself, the
     cord looks like the mass on every sequence and the tracked cord bounds it instead."""
@@ -298,11 +364,12 @@ def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord:
     bodies = _level_points(study)
     marrow = body_marrow(bodies)
     past_cord = spine_past_cord(bodies, cord.profile.centreline)
-    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow)
+    reach = kept.along("reach", cord, lambda: reach_of(image.grid, cord.profile.centreline, past_cord))
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow, reach)
     if mass.given or not _takes_cord_region(mass, study, image):
         return mass
     cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
-    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow)
+    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow, reach)
 
 
 def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
@@ -321,12 +388,12 @@ def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) ->
     return bool(np.isin(seed, taken).any())
 
 
-def _level_map(study: Study, image: SequenceImage, cord: Cord, warnings: list[str]) -> LevelMap | None:
+def _level_map(study: Study, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[str]]:
+    """The level map along the cord and its warnings (the map's own are in it), none without level points."""
     anchors = _level_points(study)
     if not anchors:
-        warnings.append("no level points: place at least one labelled point on a vertebral body to name levels")
-        return None
-    return build_level_map(anchors, image, cord.profile.centreline)
+        return None, ["no level points: place at least one labelled point on a vertebral body to name levels"]
+    return build_level_map(anchors, image, cord.profile.centreline), []
 
 
 def _level_points(study: Study) -> list[Vertebra]:
@@ -355,9 +422,11 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
     points = cord.profile.centreline.points
     section: dict = {
         "vertebrae": level_map.to_dicts() if level_map is not None else [],
+        "coordinate_system": "RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
+        "not_assessed": not_assessed(cord, level_map),
         "mass": None,
         "compression": None,
-        "cord_profile": cord_profile(cord, codes, compression),
+        "cord_profile": cord_profile(cord, codes, compression, level_map),
         "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
     }
     if level_map is not None and mass is not None:
@@ -427,8 +496,38 @@ def leading_span(extent: dict, compression: dict | None, owner: np.ndarray) -> i
     return max(range(len(spans)), key=rank)
 
 
-def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None) -> list[dict]:
-    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio.
+def unassessed_codes(cord: Cord, level_map: LevelMap | None) -> list[int]:
+    """The levels where the cord in the field of view could not be followed (`Cord.unfollowed`),
+    leaving out those from `conus_highest_level` down: a cord ending there is the conus."""
+    if level_map is None or not cord.unfollowed:
+        return []
+    lowest = code_of(settings()["conus_highest_level"])
+    codes = {int(code) for stretch in cord.unfollowed for code in level_map.codes_at(stretch)}
+    return sorted(code for code in codes if 0 < code < lowest)
+
+
+def not_assessed(cord: Cord, level_map: LevelMap | None) -> dict | None:
+    """`{"levels": extent or None, "reason"}` where cord compression could not be judged, else None."""
+    if level_map is None:
+        return {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
+    codes = unassessed_codes(cord, level_map)
+    if not codes:
+        return None
+    return {"levels": level_extent(codes), "reason": "the cord could not be followed there"}
+
+
+def _not_assessed_warnings(section: dict) -> list[str]:
+    missing = section.get("not_assessed")
+    if not missing:
+        return []
+    where = f" at {level_span(missing['levels'])}" if missing["levels"] else ""
+    return [f"cord compression not assessed{where}: {missing['reason']}"]
+
+
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, level_map: LevelMap | None = None) -> list[dict]:
+    """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
+    whether the cord was followed through it (`assessed`: false where part of the cord in the field
+    could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
 
     The narrowest slice is sought outside the conus's taper; a level wholly within it has none."""
     profile = cord.profile
@@ -438,9 +537,12 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
     if compression is not None:
         compressed[compression.slices] = True
     rows = []
-    for code in sorted({int(c) for c in codes if c}):
+    unassessed = set(unassessed_codes(cord, level_map))
+    for code in sorted({int(c) for c in codes if c} | unassessed):
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
+            if code in unassessed:
+                rows.append({"level": name_of(code), "code": code, "slices": 0, "assessed": False, **dict.fromkeys(_PROFILE_MEASURES)})
             continue
         judged = inside[usable[inside]]  # the conus's natural taper is no narrowing
         worst = int(judged[np.argmin(profile.ap_mm[judged])]) if judged.size else None
@@ -461,8 +563,12 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None)
             "min_ap_mm": _round(profile.ap_mm[worst]) if worst is not None else None,
             "mscc_percent": _round(_window_ratio(profile.ap_mm, worst, above, below)) if worst is not None else None,
             "normalised_ratio": _round(profile.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
+            "assessed": code not in unassessed,
         })
     return rows
+
+
+_PROFILE_MEASURES = ("area_mm2", "ap_mm", "rl_mm", "min_ap_mm", "mscc_percent", "normalised_ratio")
 
 
 def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
@@ -504,14 +610,21 @@ def summary_line(levels: dict | None) -> str | None:
     if levels["mass"] is not None:
         parts.append(f"mass {level_span(levels['mass'])}")
     compression = levels["compression"]
-    if compression is None:
-        parts.append("no cord compression")
-    else:
-        where = f" {level_span(compression)}" if compression["from"] else ""
-        at = f" at {compression['at']}" if compression["at"] else ""
+    missing = levels.get("not_assessed")
+    if compression is not None:
+        at = f" at {compression['at']}"
         said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
-        parts.append(f"cord compressed{where}" + "".join(said))
+        parts.append(f"cord compressed {level_span(compression)}" + "".join(said))
+    elif not missing or missing["levels"]:
+        parts.append("no cord compression")
+    if missing:
+        parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
+
+
+def not_assessed_phrase(missing: dict) -> str:
+    """The levels section's `not_assessed` in words, as the summary line ends and the HTML table says it."""
+    return f"compression not assessed {level_span(missing['levels'])}" if missing["levels"] else "compression not assessed (no vertebral levels)"
 
 
 def stated_measures(compression: dict) -> list[tuple[str, float]]:

@@ -8,7 +8,7 @@ and RL diameter (the equivalent-ellipse axis), so a thin-sliced axial and a thic
 acquisition give comparable numbers.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -72,6 +72,7 @@ class Coverage:
 
     grid: Grid
     values: np.ndarray
+    unfollowed: tuple[np.ndarray, ...] = ()  # world points (N, 3) where the cord could not be followed
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Cord:
     role: str
     given: bool  # True when the user supplied the segmentation
     ends_inside: tuple[bool, bool]  # (inferior, superior): the cord ended before the field of view did
+    unfollowed: tuple[np.ndarray, ...] = ()  # world points (N, 3) of each stretch the tracker lost the cord over
 
 
 def perpendicular_frames(tangents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -176,11 +178,13 @@ class _SliceLayout:
 # Segmentation
 
 
-def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None) -> tuple[Coverage, tuple[bool, bool]]:
+def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, masses: list[Shape] = ()) -> tuple[Coverage, tuple[bool, bool]]:
     """The cord, tracked slice by slice from the seed up and down the spine.
 
     `wall` (image grid) is where the cord may not go, e.g. a mass: a boolean mask, or a float field
     positive beyond the wall whose interpolated zero crossing places the wall between voxel centres.
+    `masses`: the mass regions; where the cord is lost within `bridge_mass_reach_mm` (head-foot) of
+    one, it is sought again beyond (a compression), elsewhere it ends there (the conus).
     Returns the cord's coverage on the block of the image that holds it (a few thousandths of a
     whole-volume float32 coverage, which was the analysis's largest allocation) and whether the
     cord ended inside the field of view (inferior, superior).
@@ -189,7 +193,7 @@ def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = No
     seed_slices = np.unique(seed_points[:, 0])
     blocked = None if wall is None else layout.stack(np.where(wall, np.float32(1), np.float32(-1)) if wall.dtype == bool else wall)
     pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
-    tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis])
+    tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis], _near_masses(image, layout, masses))
     start = int(seed_slices[len(seed_slices) // 2])
     seed_centre = seed_points[seed_points[:, 0] == start, 1:].mean(axis=0)
     first = tracker.seed_slice(start, seed_centre)
@@ -198,7 +202,19 @@ def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = No
     sections = {start: first}
     ends_inferior = tracker.follow(sections, start, -1)
     ends_superior = tracker.follow(sections, start, +1)
-    return _coverage_block(sections, layout, image.grid, volume.shape), (ends_inferior, ends_superior)
+    unfollowed = tuple(image.grid.to_world(layout.to_ijk(image.grid, *stretch.T)) for stretch in tracker.unfollowed)
+    return replace(_coverage_block(sections, layout, image.grid, volume.shape), unfollowed=unfollowed), (ends_inferior, ends_superior)
+
+
+def _near_masses(image: SequenceImage, layout: "_SliceLayout", masses: list[Shape]) -> np.ndarray:
+    """Per slice of the stack: within `bridge_mass_reach_mm` head-foot of a mass region's voxels."""
+    near = np.zeros(layout.slice_count(image.grid), dtype=bool)
+    reach = int(np.ceil(settings()["bridge_mass_reach_mm"] / image.grid.spacing[layout.axis]))
+    for mass in masses:
+        slices = layout.positions(image.grid, np.unique(voxel_indices(image.grid, mass)))[:, 0]
+        if slices.size:
+            near[max(int(slices.min()) - reach, 0):int(slices.max()) + reach + 1] = True
+    return near
 
 
 def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid: Grid, stack_shape: tuple[int, ...]) -> Coverage:
@@ -226,7 +242,47 @@ def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarr
     if len(seed_points) == 0:
         raise InputError("cord", f"the cord region holds no {image.role} voxel")
     seed_values = volume[tuple(seed_points.T)].astype(np.float32)
-    return layout, volume, seed_points, _cord_window(seed_values, volume, seed_points, image.role)
+    cord_like = _without_csf(seed_values, volume, seed_points, image.role)
+    if not cord_like.any():
+        raise InputError("cord", f"the cord region holds no finite {image.role} voxel")
+    return layout, volume, seed_points[cord_like], _cord_window(seed_values[cord_like], volume, seed_points, image.role)
+
+
+def _without_csf(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.ndarray, role: str) -> np.ndarray:
+    """Which seed voxels to read the cord from: all, unless the region also holds CSF (a box drawn
+    loosely over the cord, as radiologists draw it). The seed's values are split in two (Otsu); the
+    class on the CSF's side is CSF, and left out, when its mean lies nearer the CSF signal around
+    the seed than the other class's mean does and the two differ by more than `seed_csf_separation`
+    of the cord-CSF difference (a tight box's noise splits into two classes close together)."""
+    finite = np.isfinite(seed_values)  # non-finite voxels are left out of every measure, here too
+    if finite.sum() < 8:
+        return finite
+    threshold = _otsu(seed_values[finite])
+    csf_bright = role in _CSF_BRIGHT_ROLES
+    csf_side = finite & (seed_values > threshold if csf_bright else seed_values <= threshold)
+    cord_side = finite & ~csf_side
+    if not csf_side.any() or not cord_side.any():
+        return finite
+    neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
+    csf = float(np.nanpercentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    cord_mean, csf_mean = float(seed_values[cord_side].mean()), float(seed_values[csf_side].mean())
+    separated = abs(csf_mean - cord_mean) > settings()["seed_csf_separation"] * abs(csf - cord_mean)
+    return cord_side if separated and abs(csf_mean - csf) < abs(csf_mean - cord_mean) else finite
+
+
+def _otsu(values: np.ndarray, bins: int = 64) -> float:
+    """The threshold that best splits `values` into two classes (largest between-class variance)."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts)
+    mean = np.cumsum(counts * centres)
+    total, total_mean = weight[-1], mean[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * weight / total - mean) ** 2 / (weight * (total - weight))
+    split = between[:-1]
+    if not np.isfinite(split).any():
+        return float(values.max())  # a single value: nothing to split off
+    return float(edges[1:][int(np.nanargmax(split))])
 
 
 def looks_like_cord(image: SequenceImage, seed: Shape, value: float) -> bool:
@@ -261,7 +317,8 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.nd
     csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
     towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
-    reach = max(settings()["window_sd"] * spread, abs(csf - median) / 4)
+    # A loosely drawn region's spread also holds dark tissue beside the cord: at most `far_reach_max` of the way to the CSF's distance.
+    reach = max(min(settings()["window_sd"] * spread, settings()["far_reach_max"] * abs(csf - median)), abs(csf - median) / 4)
     if csf_bright:
         return _Window(median - reach, median + towards_csf, median, True)
     return _Window(median - towards_csf, median + reach, median, False)
@@ -278,7 +335,7 @@ def _seed_block(seed_points: np.ndarray, stack_shape: tuple[int, ...]) -> tuple[
 class _Tracker:
     """Follows the cord's cross-section from slice to slice."""
 
-    def __init__(self, volume: np.ndarray, blocked: np.ndarray | None, window: _Window, pixel_mm: np.ndarray, slice_mm: float):
+    def __init__(self, volume: np.ndarray, blocked: np.ndarray | None, window: _Window, pixel_mm: np.ndarray, slice_mm: float, bridged: np.ndarray | None = None):
         self.volume = volume
         self.blocked = blocked
         self.window = window
@@ -290,7 +347,16 @@ class _Tracker:
         self.stop_after = max(1, int(round(config["stop_after_mm"] / slice_mm)))
         self.history = max(3, int(round(20.0 / slice_mm)))
         self.max_shift_per_mm = config["max_shift_per_mm"]
+        self.bridge_slices = max(1, int(round(config["bridge_mm"] / slice_mm)))
+        self.bridge_area_fraction = config["bridge_area_fraction"]
+        self.gap_area_fraction = config["gap_area_fraction"]
+        self.gap_shift_per_mm = config["gap_shift_per_mm"]
+        self.bridge_confirm_mm = config["bridge_confirm_mm"]
+        self.edge_min_contrast = config["edge_min_contrast"]
+        self.edge_max_area = config["edge_max_area_fraction"]
         self.areas: list[float] = []
+        self.bridged = bridged if bridged is not None else np.zeros(len(volume), dtype=bool)  # slices where a lost cord is sought beyond
+        self.unfollowed: list[np.ndarray] = []  # (slice, row, column) stack positions of each stretch lost
 
     def seed_slice(self, index: int, centre: np.ndarray) -> "_Section | None":
         section = self._component(index, centre, cap_mm=None)
@@ -300,38 +366,134 @@ class _Tracker:
 
     def follow(self, sections: dict[int, "_Section"], start: int, step: int) -> bool:
         """Track from `start` in direction `step`, adding each slice's section to `sections`;
-        True when the cord ended inside the field of view."""
+        True when the cord ended inside the field of view.
+
+        Where the cord is lost beside a mass (a narrowing, CSF effaced, a displaced cord) the tracker
+        looks for it again beyond (`_bridge`), traces back into the gap from there, and keeps the
+        slices it still could not follow in `unfollowed`; a cord not found again ends inside the
+        field of view (the conus, or a cord lost for good: the levels step tells), and the slices
+        beyond are kept in `unfollowed` too. Away from a mass it is not sought beyond: below the
+        conus of sct_tutorial_data/t2_lumbar the nerve roots and the thecal sac were taken for it."""
         centres = [sections[start].plane_centroid]
         areas = list(self.areas)
+        while True:
+            last, ended = self._track(sections, start, step, centres, areas, None)
+            if not ended:
+                return False
+            found = self._bridge(last, step, centres[-1], float(np.median(areas[-2 * self.bridge_slices:]))) if self.bridged[last] else None
+            if found is None:
+                self._lose(range(last + step, len(self.volume) if step > 0 else -1, step), centres[-1])
+                return True
+            index, section = found
+            sections[index] = section
+            back_centres, back_areas = [section.plane_centroid], list(areas)
+            reached, _ = self._track(sections, index, -step, back_centres, back_areas, last, in_gap=True)
+            self._lose(range(last + step, reached, step), (centres[-1] + back_centres[-1]) / 2)
+            centres.append(section.centroid)
+            areas.append(section.area_px * float(np.prod(self.pixel_mm)))
+            start = index
+
+    def _track(self, sections: dict[int, "_Section"], start: int, step: int, centres: list, areas: list, stop: int | None, in_gap: bool = False) -> tuple[int, bool]:
+        """Slice by slice from `start` until the cord is missed `stop_after` times running, the stack
+        ends or slice `stop` is reached; the last slice followed and whether the cord was missed.
+        `in_gap`: back into a bridged gap, where the cord is known on both sides, a section is also
+        sought by its edges and off the predicted centre, and kept down to a smaller area; elsewhere
+        that could follow the nerve roots past the conus."""
         misses = 0
+        last = start
         index = start + step
-        while 0 <= index < len(self.volume):
+        while 0 <= index < len(self.volume) and index != stop:
             reference = float(np.median(areas[-self.history:]))
             predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
             cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
-            section = self._component(index, predicted, cap_mm)
-            area = section.area_px * float(np.prod(self.pixel_mm)) if section is not None else 0.0
-            if section is None or not self._plausible(area, reference, section.centroid - centres[-1]):
+            section = self._continued(index, predicted, cap_mm, reference, centres[-1], in_gap, misses + 1)
+            if section is None:
                 misses += 1
                 if misses >= self.stop_after:
-                    return True
+                    return last, True
             else:
                 misses = 0
                 sections[index] = section
                 centres.append(section.centroid)
-                areas.append(area)
+                areas.append(section.area_px * float(np.prod(self.pixel_mm)))
+                last = index
             index += step
-        return False
+        return last, False
 
-    def _plausible(self, area: float, reference: float, shift_px: np.ndarray) -> bool:
+    def _continued(self, index: int, predicted: np.ndarray, cap_mm: float, reference: float, previous: np.ndarray, in_gap: bool, since: int = 1) -> "_Section | None":
+        """The section continuing the cord on this slice: traced by the cord window, else by the
+        strongest edge along each ray that the window leaves open (a mass or ligament of about the
+        cord's signal where the CSF is effaced)."""
+        section = self._component(index, predicted, cap_mm)
+        if section is not None and self._plausible(section.area_px * float(np.prod(self.pixel_mm)), reference, section.centroid - previous, self.min_area_fraction):
+            return section
+        if not in_gap:
+            return None
+        min_fraction = self.gap_area_fraction
+        found = [self._component(index, centre, cap_mm, edges=True) for centre in [predicted, *self._cord_like_points(index, predicted)]]
+        pixel_area = float(np.prod(self.pixel_mm))
+        kept = [
+            s for s in found
+            if s is not None
+            and self._plausible(s.area_px * pixel_area, reference, s.centroid - previous, min_fraction, self.gap_shift_per_mm * max(since * self.slice_mm, 1.0))
+            and s.area_px * pixel_area <= self.edge_max_area * reference  # a squeezed cord does not grow
+        ]
+        # of the sections the edges close, the one whose signal is most like the cord's (not the mass beside it)
+        return min(kept, key=lambda s: abs(self._mean_signal(index, s) - self.window.centre), default=None)
+
+    def _mean_signal(self, index: int, section: "_Section") -> float:
+        rows, columns = section.coverage.shape
+        block = self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
+        return float((block * section.coverage).sum() / section.coverage.sum())
+
+    def _cord_like_points(self, index: int, predicted: np.ndarray) -> list[np.ndarray]:
+        """Positions near `predicted` whose signal is nearest the cord's, best first: a cord pushed
+        aside by a mass leaves the predicted centre in the mass. Single samples, not neighbourhood
+        means: a cord squeezed to two pixels has no pixel whose neighbourhood is mostly cord."""
+        config = settings()
+        reach = config["relocate_radius_mm"]
+        step = np.arange(-reach, reach + 1e-9, 1.0)
+        offsets = np.array([(a, b) for a in step for b in step if np.hypot(a, b) <= reach and (a or b)])
+        points = predicted + offsets / self.pixel_mm
+        values = _bilinear(self.volume[index], points[:, 0], points[:, 1])
+        nearest = np.argsort(np.abs(np.nan_to_num(values, nan=np.inf) - self.window.centre), kind="stable")
+        return [points[n] for n in nearest[: config["relocate_tries"]] if np.isfinite(values[n])]
+
+    def _bridge(self, last: int, step: int, centre: np.ndarray, reference: float) -> "tuple[int, _Section] | None":
+        """The first slice within the bridge beyond `last` where a cord-window section of about the
+        cord's size lies near where the cord was lost: the cord goes on beyond a narrowing."""
+        cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
+        for count in range(self.stop_after + 1, self.bridge_slices + 1):
+            index = last + step * count
+            if not 0 <= index < len(self.volume):
+                return None
+            section = self._component(index, centre, cap_mm)
+            if section is None:
+                continue
+            area = section.area_px * float(np.prod(self.pixel_mm))
+            shift_mm = float(np.hypot(*((section.centroid - centre) * self.pixel_mm)))
+            if not (self.bridge_area_fraction * reference <= area <= reference / self.bridge_area_fraction and shift_mm <= min(self.search_mm, self.max_shift_per_mm * count * self.slice_mm)):
+                continue
+            # A cord goes on: followed for `bridge_confirm_mm` beyond (or to the field's end); a nerve
+            # root bundle below the conus is lost again within a few slices.
+            reached, ended = self._track({}, index, step, [section.centroid], [area] * self.history, None)
+            if not ended or abs(reached - index) * self.slice_mm >= self.bridge_confirm_mm:
+                return index, section
+        return None
+
+    def _lose(self, slices: range, centre: np.ndarray) -> None:
+        if len(slices):
+            self.unfollowed.append(np.array([[index, *centre] for index in slices], dtype=float))
+
+    def _plausible(self, area: float, reference: float, shift_px: np.ndarray, min_fraction: float, max_shift_mm: float | None = None) -> bool:
         """A cross-section continues the cord when its size and position change smoothly."""
         shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
         return (
-            self.min_area_fraction * reference <= area <= reference / self.min_area_fraction
-            and shift_mm <= self.max_shift_per_mm * max(self.slice_mm, 1.0)
+            min_fraction * reference <= area <= reference / self.min_area_fraction
+            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_per_mm * max(self.slice_mm, 1.0))
         )
 
-    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None) -> "_Section | None":
+    def _component(self, index: int, centre: np.ndarray, cap_mm: float | None, edges: bool = False) -> "_Section | None":
         """The cord's cross-section around `centre` on one slice, or None.
 
         Rays from the centre stop where the signal leaves the cord window (CSF on one side, dark
@@ -340,7 +502,7 @@ class _Tracker:
         """
         limit = min(cap_mm, self.search_mm) if cap_mm is not None else self.search_mm
         for _ in range(2):
-            radii = self._ray_radii(index, centre, limit)
+            radii = self._ray_radii(index, centre, limit, edges)
             if radii is None:
                 return None
             section = self._rasterise(index, centre, radii, limit)
@@ -351,7 +513,7 @@ class _Tracker:
             centre = section.centroid
         return section
 
-    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float) -> np.ndarray | None:
+    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float, edges: bool = False) -> np.ndarray | None:
         plane = self.volume[index]
         angles = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
         distances = np.arange(0.0, limit_mm + _RAY_STEP_MM / 2, _RAY_STEP_MM)
@@ -366,10 +528,28 @@ class _Tracker:
         leaves = ~inside
         first_exit = np.where(leaves.any(axis=1), np.argmax(leaves, axis=1), len(distances))
         first_exit = self._edge_away_from_csf(values, first_exit)
+        if edges:
+            first_exit = self._strongest_edge(values, first_exit)
         if np.mean(first_exit == len(distances)) > _MAX_OPEN_RAYS:
             return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
         radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
         return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
+
+    def _strongest_edge(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
+        """Rays that never leave the cord window end at their steepest signal change, when that
+        change is at least `edge_min_contrast` of the cord-CSF difference per millimetre: where
+        the CSF is effaced the cord meets a mass or ligament whose signal the window takes for cord."""
+        open_rays = first_exit == values.shape[1]
+        if not open_rays.any():
+            return first_exit
+        slope = np.abs(np.diff(np.nan_to_num(values, nan=self.window.centre), axis=1)) / _RAY_STEP_MM
+        contrast = self.edge_min_contrast * abs(self.window.high - self.window.centre if self.window.csf_bright else self.window.centre - self.window.low) / settings()["csf_side_fraction"]
+        steep = slope >= contrast
+        first = np.argmax(steep, axis=1)  # the nearest edge: a farther, stronger one is the mass's own far side
+        # the steepest point of that first edge, before its slope falls under the threshold again
+        after = np.cumsum(~steep & (np.arange(slope.shape[1]) > first[:, None]), axis=1) > 0
+        peak = np.argmax(np.where(after, -1.0, slope), axis=1) + 1
+        return np.where(open_rays & steep.any(axis=1), peak, first_exit)
 
     def _edge_away_from_csf(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
         """Exits through tissue on the far side from the CSF (a dark mass, ligament or dura on T2)

@@ -170,6 +170,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
         below, stopped_below = _walk(bodies[-1], line, profile, +1)
         bodies = above + bodies + below
         warnings += [stop for stop in (stopped_above, stopped_below) if stop]
+        bodies = _on_the_bodies(bodies, anchors, line, image)
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -418,6 +419,91 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
     return _in_code_order(found, direction), None
+
+
+def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
+    """Detected and interpolated bodies moved across the spine line onto the middle of the body the
+    image shows there: the line is the cord shifted by the anchor's offset (or straight beyond it),
+    and the column bends away from it (lordosis, kyphosis, scoliosis), so its points sit in front of,
+    behind or beside the bodies. The user's points stay where they are."""
+    signal = _marrow_signal([anchor.centre for anchor in anchors], image)
+    if signal is None:
+        return bodies
+    moved = []
+    for body in bodies:
+        centre = body.centre
+        if body.source != "user":
+            for _ in range(settings()["recentre"]["passes"]):
+                centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
+        moved.append(Vertebra(body.name, body.code, centre, body.source))
+    return moved
+
+
+def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[float, float] | None:
+    """The body marrow's signal and the half-width of "like it", read in a cube at each centre."""
+    config = settings()["recentre"]
+    half = config["marrow_sample_mm"] / 2
+    steps = np.arange(-half, half + 1e-9, 1.0)
+    cube = np.array([(x, y, z) for x in steps for y in steps for z in steps])
+    values = sample_nearest(image, np.concatenate([centre + cube for centre in centres]))
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    level = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - level)))
+    return level, max(config["window_fraction"] * abs(level), config["window_sd"] * spread)
+
+
+def _local_signal(centre: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> tuple[float, float]:
+    """The marrow signal read at `centre` itself when it is like the user's bodies' within
+    `local_agreement` (marrow differs from body to body: on t2_lumbar L2 reads 30 % darker than
+    L1), else theirs (the point lies off the body)."""
+    local = _marrow_signal([centre], image)
+    agreement = settings()["recentre"]["local_agreement"]
+    if local is not None and abs(local[0] - signal[0]) <= agreement * abs(signal[0]):
+        return local
+    return signal
+
+
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> np.ndarray:
+    """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
+    to side, in the plane across `axis` (each sample averaged over a small band across the run and
+    along the axis, so one bright or dark voxel neither ends nor joins a run)."""
+    config = settings()["recentre"]
+    right, anterior = perpendicular_frames(axis[None, :])[0]
+    reach, band = config["search_mm"], config["band_mm"]
+    along = np.arange(-reach, reach + 1e-9, 1.0)
+    spread = np.array([(across, height) for across in (-band, 0.0, band) for height in (-band, 0.0, band)])
+    for direction, other in ((anterior, right), (right, anterior)):
+        points = centre + along[:, None, None] * direction + spread[None, :, :1] * other + spread[None, :, 1:] * axis
+        samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
+        inside = np.isfinite(samples)
+        values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
+        level, half_width = _local_signal(centre, image, signal)
+        marrow = np.abs(values - level) <= half_width
+        run = _run_nearest(marrow, int(reach), int(config["max_gap_mm"]))
+        if run is None or along[run[1]] - along[run[0]] < config["min_run_mm"]:
+            continue
+        # A run cut by the field of view (a sagittal study narrower than the body) or by the search
+        # reach has no middle to go by.
+        ends = (run[0] - 1, run[1] + 1)
+        if all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
+            centre = centre + (along[run[0]] + along[run[1]]) / 2 * direction
+    return centre
+
+
+def _run_nearest(flags: np.ndarray, middle: int, reach: int) -> tuple[int, int] | None:
+    """(first, last) index of the run of True in `flags` holding `middle`, or the nearest one within `reach`."""
+    order = sorted(range(len(flags)), key=lambda n: abs(n - middle))
+    start = next((n for n in order if flags[n] and abs(n - middle) <= reach), None)
+    if start is None:
+        return None
+    first, last = start, start
+    while first > 0 and flags[first - 1]:
+        first -= 1
+    while last < len(flags) - 1 and flags[last + 1]:
+        last += 1
+    return first, last
 
 
 def _in_code_order(found: list[Vertebra], direction: int) -> list[Vertebra]:

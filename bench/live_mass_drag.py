@@ -1,0 +1,127 @@
+"""Live update after the mass ROI moves, this engine against a baseline commit's, in the same run.
+
+Moving the mass ROI in the panel makes `LiveAnalysis.update` redo the levels step (mass growth,
+compression, morphology) because that step reads the mass. The timed call is that update on the
+512 x 512 x 200 four-sequence study of `synthetic_study.py`, the mass ROI dragged 0.4 mm back and
+forth along the spine. The same script times the engine of the baseline commit (issue 13's "today":
+7162fcd, which traced the cord again on every mass move) extracted with `git archive` into a
+temporary folder; each engine runs in its own process on the same study, the two alternating, and
+the speed-up is the ratio of their medians. Each update is checked to have redone the mass and the
+levels and nothing else, and this engine's last report to equal a fresh full analysis of the same
+nodes (`analysis.run_analysis`).
+
+    .venv/bin/python bench/live_mass_drag.py [--repeats 15] [--rounds 2] [--baseline 7162fcd] [--engine COMMIT]
+
+Without --engine, "this engine" is the work tree's EMHAssist (uncommitted changes included).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import BENCH_DIR, Timing, load_average, machine, milliseconds, print_table
+
+REPOSITORY = BENCH_DIR.parent
+BASELINE = "7162fcd"
+IN_PLANE = 512
+TARGET_S = 0.150  # issue 13: median of a mass move, levels redone, cord kept
+DRAG_STEP_MM = 0.4
+
+
+def timed_drags(repeats: int) -> dict:
+    """In a child process: the study, one untimed first update, then `repeats` timed mass moves."""
+    import time
+
+    import numpy as np
+
+    from synthetic_study import build_study
+
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.live import LiveAnalysis
+
+    study = build_study(new_headless_scene(), IN_PLANE)
+    live = LiveAnalysis()
+    live.update(study)
+    roi = study.regions["mass"][0].node
+    start = np.array(roi.GetCenter())
+    seconds = []
+    for move in range(1, repeats + 1):
+        roi.SetCenter(*(start + [0.0, 0.0, DRAG_STEP_MM * (move % 2)]))
+        began = time.perf_counter()
+        result = live.update(study)
+        seconds.append(time.perf_counter() - began)
+        if result.error is not None or result.recomputed != ["mass", "levels"]:
+            raise SystemExit(f"mass moved: error {result.error!r}, recomputed {result.recomputed}")
+    fresh = run_analysis(study).report
+    return {
+        "seconds": seconds,
+        "equals_full_analysis": result.analysis.report == fresh,
+        "report": json.dumps(result.analysis.report, sort_keys=True, default=str),
+    }
+
+
+def run_child(engine: Path, repeats: int) -> dict:
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(engine), str(BENCH_DIR)]))
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", "--repeats", str(repeats)],
+        env=environment, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{engine}: the timed process failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def extract_engine(commit: str, into: Path) -> Path:
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", commit, "EMHAssist"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "EMHAssist"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15, help="timed mass moves per process")
+    parser.add_argument("--rounds", type=int, default=2, help="processes per engine, the engines alternating")
+    parser.add_argument("--baseline", default=BASELINE, help="commit whose engine is the baseline")
+    parser.add_argument("--engine", help="commit whose engine is timed (default: the work tree's)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(timed_drags(args.repeats)))
+        return
+    print(f"Machine: {machine()}")
+    print(f"this engine: {args.engine or 'the work tree'}; baseline: {args.baseline}")
+    with tempfile.TemporaryDirectory() as folder:
+        engines = {"this engine": extract_engine(args.engine, Path(folder) / "engine") if args.engine else REPOSITORY / "EMHAssist"}
+        engines[f"baseline {args.baseline}"] = extract_engine(args.baseline, Path(folder) / "baseline")
+        runs: dict[str, list[dict]] = {name: [] for name in engines}
+        for round_number in range(args.rounds):
+            for name, engine in engines.items():
+                runs[name].append(run_child(engine, args.repeats))
+                print(f"round {round_number + 1}, {name}: done; {load_average()}", flush=True)
+    timings = {name: Timing([s for run in found for s in run["seconds"]]) for name, found in runs.items()}
+    ours, baseline = timings["this engine"], timings[f"baseline {args.baseline}"]
+    print_table(
+        f"LiveAnalysis.update after the mass ROI moved, {IN_PLANE}x{IN_PLANE}x200, four sequences: median (min-max, runs)",
+        ["engine", "update", "against the baseline"],
+        [[name, timing.spread, f"{baseline.median / timing.median:.2f}× faster"] for name, timing in timings.items()],
+    )
+    equal = all(run["equals_full_analysis"] for run in runs["this engine"])
+    same = {run["report"] for found in runs.values() for run in found}
+    print(f"\nthis engine's live report equals a fresh full analysis: {'yes' if equal else 'NO'}")
+    print(f"reports of both engines after the last move identical: {'yes' if len(same) == 1 else 'no (the engines differ)'}")
+    print(
+        f"median {milliseconds(ours.median)} against ≤ {milliseconds(TARGET_S)} ({'met' if ours.median <= TARGET_S else 'MISSED'}); "
+        f"{baseline.median / ours.median:.2f}× the baseline's speed; {load_average()}"
+    )
+    if not equal:
+        raise SystemExit("the live report after a mass move differs from a full analysis")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
