@@ -8,6 +8,7 @@ report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brin
 import importlib.metadata
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ import vtk
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
 from ..inputs.clinical import validate_clinical
-from ..inputs.study import Study
+from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
-from ..outputs.overlays import OverlayNodes, draw_overlays, evidence_lines
+from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
 from ..spine.levels import level_point_node
+from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
 from ..teaching.phantom import CASES_DIR
 from ..teaching.quiz import Quiz, Reveal, verdict
@@ -46,26 +48,188 @@ def clinical_context(age: int, sex: str, conditions: list[str], findings: list[s
 
 
 @dataclass(frozen=True)
+class WhyBullet:
+    """One reason for or against a diagnosis as a reader scans it: the finding with its measured value
+    and a short citation; the threshold and the full references in the tooltip."""
+
+    supports: bool
+    text: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
 class DiagnosisRow:
-    """One line of the panel's differential: a probability bar and its expandable explanation."""
+    """One line of the panel's differential: a probability bar and its "Why" bullets."""
 
     name: str
     percent: int
     prior_percent: int
-    explanation: str
+    why: list[WhyBullet]
+
+
+YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def citation_label(key: str) -> str:
+    """A reference as a reader cites it: "Carroll 1997" when references.json gives an author and year,
+    else the reference's title (its citation without the "Seed 000:" lead, up to the first bracket)."""
+    reference = load("differential/references")["references"].get(key)
+    if reference is None:
+        return key
+    if YEAR.search(reference.get("short", "")):
+        return reference["short"]
+    title = reference.get("citation", "").partition(": ")[2] or reference.get("citation", "")
+    return re.split(r" \(|[;.]", title, maxsplit=1)[0].strip() or reference.get("short", key)
+
+
+def why_bullets(diagnosis: dict) -> list[WhyBullet]:
+    """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
+    that moved its prior; the threshold rule and the full citations go into the tooltip."""
+    references = load("differential/references")["references"]
+    bullets = []
+    for item in diagnosis.get("evidence") or []:
+        refs = item.get("refs") or []
+        cited = f" — {'; '.join(dict.fromkeys(citation_label(key) for key in refs))}" if refs else ""
+        sources = [references[key]["citation"] for key in refs if key in references]
+        tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
+        bullets.append(WhyBullet(bool(item.get("supports")), f"{item['finding']}{cited}", tooltip))
+    for factor in diagnosis.get("prior_factors") or []:
+        text = f"{factor['label']} (clinical context: prior ×{factor['factor']:g})"
+        bullets.append(WhyBullet(factor["factor"] > 1, text, factor["reason"]))
+    return bullets
 
 
 def differential_rows(report: dict) -> list[DiagnosisRow]:
-    rows = []
-    for diagnosis in report.get("differential") or []:
-        priors = [f"prior: {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []]
-        rows.append(DiagnosisRow(
+    return [
+        DiagnosisRow(
             name=diagnosis["name"],
             percent=round(100 * diagnosis["probability"]),
             prior_percent=round(100 * diagnosis["prior"]),
-            explanation="\n".join([diagnosis.get("summary", ""), *evidence_lines(diagnosis), *priors]).strip(),
-        ))
-    return rows
+            why=why_bullets(diagnosis),
+        )
+        for diagnosis in report.get("differential") or []
+    ]
+
+
+def next_step_text(report: dict) -> str:
+    """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
+    step = report.get("next_best") or {}
+    if not step.get("text"):
+        return ""
+    names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
+    between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
+    return f"Next best step ({between}): {step['text']}" if between else f"Next best step: {step['text']}"
+
+
+# --- The panel's steps ------------------------------------------------------------------------------
+DONE, TO_DO = "✓", "⚠"
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """Whether a numbered step of the panel is complete, with one line saying what it has or what to do."""
+
+    done: bool
+    hint: str
+
+    def line(self) -> str:
+        return f"{DONE if self.done else TO_DO} {self.hint}"
+
+
+def sequences_step(selected: list[str]) -> StepCheck:
+    if not selected:
+        return StepCheck(False, "pick at least one sequence (T1 and T2 first)")
+    return StepCheck(True, ", ".join(selected))
+
+
+def regions_step(outlined: list[str]) -> StepCheck:
+    """Complete with every region outlined; otherwise the next one to outline and where: the mass
+    first, then the references in the vocabulary's order."""
+    regions = region_names()
+    missing = [region for region in regions if region not in outlined]
+    if not missing:
+        return StepCheck(True, f"all {len(regions)} regions outlined")
+    hints = load("panel")["steps"]["region_hints"]
+    first = "mass" if "mass" in missing else missing[0]
+    return StepCheck(False, f"{len(regions) - len(missing)} of {len(regions)} — next, {first}: {hints[first]}")
+
+
+def anchor_step(labels: list[str]) -> StepCheck:
+    """The level points' labels: one labelled vertebra is enough for Find levels to name the rest."""
+    named = [label for label in labels if is_vertebra_name(label)]
+    if not labels:
+        return StepCheck(False, "pick the level, then place one point on that vertebral body")
+    if not named:
+        return StepCheck(False, "name a point with its level (C1 … S5)")
+    if len(named) == 1:
+        return StepCheck(True, f"anchor {named[0]}: Find levels names the others")
+    return StepCheck(True, f"{len(named)} levels, {named[0]} to {named[-1]}")
+
+
+def clinical_step(context: dict) -> StepCheck:
+    """Optional, but the context moves the ranking most; the check says what is stated."""
+    if not context:
+        return StepCheck(False, "optional, yet it moves the ranking most: age, sex, conditions")
+    stated = [f"age {context['age']}"] if "age" in context else []
+    stated += [context["sex"]] if "sex" in context else []
+    for field in ("conditions", "findings"):
+        count = len(context.get(field, []))
+        if count:
+            stated.append(f"{count} {field[:-1] if count == 1 else field}")
+    return StepCheck(True, ", ".join(stated))
+
+
+def provisional_text(outlined: list[str]) -> str:
+    """"" once the mass and a reference region are outlined; until then the differential is marked."""
+    references = load("panel")["steps"]["reference_regions"]
+    if "mass" in outlined and any(region in outlined for region in references):
+        return ""
+    return f"provisional — {len(outlined)} of {len(region_names())} regions"
+
+
+def update_blocked_reason(has_sequence: bool, outlined: list[str]) -> str:
+    """Why results cannot be computed yet ("" when they can): the disabled button's tooltip and label."""
+    if not has_sequence:
+        return "Pick a sequence in step 1 first."
+    if not outlined:
+        return "Outline a region in step 2 first (the mass to start)."
+    return ""
+
+
+def find_levels_blocked_reason(labels: list[str]) -> str:
+    if not any(is_vertebra_name(label) for label in labels):
+        return "Place the anchor vertebra first (step 3)."
+    return ""
+
+
+def outlined_regions(sources: dict[str, slicer.vtkMRMLNode | None], segmentation: slicer.vtkMRMLSegmentationNode | None) -> list[str]:
+    """The regions outlined by an ROI or segment of their own, or by a segment named like them in the
+    regions' segmentation, in the vocabulary's order."""
+    named = set()
+    if segmentation is not None:
+        segments = segmentation.GetSegmentation()
+        named = {region for region in region_names() if segments.GetSegmentIdBySegmentName(region)}
+    return [region for region in region_names() if sources.get(region) is not None or region in named]
+
+
+def point_labels(points: slicer.vtkMRMLMarkupsFiducialNode | None) -> list[str]:
+    if points is None:
+        return []
+    return [points.GetNthControlPointLabel(index) for index in range(points.GetNumberOfControlPoints())]
+
+
+def name_last_point(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
+    """The anchor just placed takes the level picked in the panel's combo box."""
+    code_of(level)  # refuses a name that is no vertebra
+    points.SetNthControlPointLabel(points.GetNumberOfControlPoints() - 1, level)
+
+
+def is_vertebra_name(label: str) -> bool:
+    try:
+        code_of(label)
+    except InputError:
+        return False
+    return True
 
 
 def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
