@@ -24,6 +24,7 @@ from EMHAssistLib.frontends.panel import (
     clinical_context,
     clinical_step,
     find_levels_blocked_reason,
+    name_anchor_when_placed,
     name_last_point,
     next_step_text,
     outlined_regions,
@@ -88,16 +89,19 @@ def test_differential_rows_carry_bars_and_why_bullets(complete_report):
     assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 80 and rows[0].prior_percent == 10
     assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
     first = rows[0].why[0]
-    assert first.supports and first.text.startswith("Mass markedly hypointense to cord on T2 (ratio 0.30")
+    assert first.supports and first.finding.startswith("Mass markedly hypointense to cord on T2 (ratio 0.30")
+    assert first.citation == "case report of thoracic cord compression +1"
+    assert "Source: Seed 001: imaging of extramedullary hematopoiesis" in first.tooltip
     assert first.tooltip.startswith("Threshold: T2 mass/cord < 0.6")
-    assert rows[0].why[-1] == WhyBullet(True, "myelodysplastic syndrome (clinical context: prior ×15)", rows[0].why[-1].tooltip)
+    assert rows[0].why[-1] == WhyBullet(True, "myelodysplastic syndrome (clinical context: prior ×15)", "", rows[0].why[-1].tooltip)
     assert any(not bullet.supports for row in rows for bullet in row.why)
     assert differential_rows({"differential": None}) == []
 
 
 def test_citations_are_author_and_year_or_the_references_title():
     assert citation_label("carroll1997") == "Carroll 1997"
-    assert citation_label("seed000") == "case report of thoracic cord compression by posterior epidural extramedullary hematopoiesis"
+    assert citation_label("seed000") == "case report of thoracic cord compression"
+    assert citation_label("seed003") == "teaching case of β-thalassemia major"
     assert citation_label("seed004") == "review of the imaging of spinal metastatic disease"
 
 
@@ -111,7 +115,7 @@ def test_no_internal_key_anywhere_a_reader_looks(scene, name):
     # into its text ("Assess the halo sign (morphology 'halo_sign')"), which the panel shows as given.
     shown = []
     for row in differential_rows(report):
-        shown += [row.name, *(bullet.text for bullet in row.why)]
+        shown += [row.name, *(f"{bullet.finding} {bullet.citation}" for bullet in row.why)]
     leaks = [text for text in shown if INTERNAL_KEY.search(text)]
     assert not leaks, leaks
 
@@ -159,6 +163,16 @@ def test_outlined_regions_count_rois_and_segments_named_like_regions(scene):
     segmentation.GetSegmentation().AddEmptySegment("other", "other")
     assert outlined_regions({"mass": roi, "cord": None}, segmentation) == ["mass", "marrow"]
     assert outlined_regions({}, None) == []
+
+
+def test_the_next_point_placed_takes_the_anchor_level_once(scene):
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "level anchor")
+    name_anchor_when_placed(points, "T6")
+    points.AddControlPoint(0.0, 0.0, 0.0)
+    points.AddControlPoint(0.0, 0.0, 30.0)
+    assert point_labels(points) == ["T6", "level anchor-2"]
+    with pytest.raises(InputError, match="'X9' is not a vertebra name"):
+        name_anchor_when_placed(points, "X9")
 
 
 def test_the_anchor_takes_the_level_picked_in_the_panel(scene):

@@ -21,10 +21,12 @@ from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..inputs.study import Study, region_names
 from ..knowledge import load
+from ..live import RegionStatus
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
+from ..spine.compression import summary_line
 from ..spine.levels import level_point_node
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -53,7 +55,8 @@ class WhyBullet:
     and a short citation; the threshold and the full references in the tooltip."""
 
     supports: bool
-    text: str
+    finding: str
+    citation: str  # the first reference's short citation, "+N" for the others (all of them in the tooltip)
     tooltip: str
 
 
@@ -68,6 +71,7 @@ class DiagnosisRow:
 
 
 YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
 
 
 def citation_label(key: str) -> str:
@@ -79,7 +83,7 @@ def citation_label(key: str) -> str:
     if YEAR.search(reference.get("short", "")):
         return reference["short"]
     title = reference.get("citation", "").partition(": ")[2] or reference.get("citation", "")
-    return re.split(r" \(|[;.]", title, maxsplit=1)[0].strip() or reference.get("short", key)
+    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
 
 
 def why_bullets(diagnosis: dict) -> list[WhyBullet]:
@@ -89,13 +93,14 @@ def why_bullets(diagnosis: dict) -> list[WhyBullet]:
     bullets = []
     for item in diagnosis.get("evidence") or []:
         refs = item.get("refs") or []
-        cited = f" — {'; '.join(dict.fromkeys(citation_label(key) for key in refs))}" if refs else ""
+        labels = list(dict.fromkeys(citation_label(key) for key in refs))
+        cited = labels[0] + (f" +{len(labels) - 1}" if len(labels) > 1 else "") if labels else ""
         sources = [references[key]["citation"] for key in refs if key in references]
         tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
-        bullets.append(WhyBullet(bool(item.get("supports")), f"{item['finding']}{cited}", tooltip))
+        bullets.append(WhyBullet(bool(item.get("supports")), item["finding"], cited, tooltip))
     for factor in diagnosis.get("prior_factors") or []:
         text = f"{factor['label']} (clinical context: prior ×{factor['factor']:g})"
-        bullets.append(WhyBullet(factor["factor"] > 1, text, factor["reason"]))
+        bullets.append(WhyBullet(factor["factor"] > 1, text, "", factor["reason"]))
     return bullets
 
 
@@ -119,6 +124,14 @@ def next_step_text(report: dict) -> str:
     names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
     between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
     return f"Next best step ({between}): {step['text']}" if between else f"Next best step: {step['text']}"
+
+
+def levels_text(report: dict) -> str:
+    return f"Levels: {summary_line(report.get('levels'))}" if report.get("levels") else "Levels not assessed (step 3)."
+
+
+def warnings_text(warnings: list[str]) -> str:
+    return "" if not warnings else "Warnings:\n" + "\n".join(f"- {warning}" for warning in warnings)
 
 
 # --- The panel's steps ------------------------------------------------------------------------------
@@ -202,6 +215,85 @@ def find_levels_blocked_reason(labels: list[str]) -> str:
     return ""
 
 
+def anchor_blocked_reason(level: str) -> str:
+    return "" if is_vertebra_name(level) else "Pick the anchor's level first (C1 … S5)."
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """Everything the panel says about where the reader is: a check per numbered step, the line
+    above the differential, and why each step button is disabled ("" when it is enabled)."""
+
+    steps: dict[str, StepCheck]
+    result_state: str
+    update_blocked: str
+    find_levels_blocked: str
+    anchor_blocked: str
+
+
+def panel_state(
+    sequences: dict[str, slicer.vtkMRMLNode | None],
+    sources: dict[str, slicer.vtkMRMLNode | None],
+    segmentation: slicer.vtkMRMLSegmentationNode | None,
+    level_points: slicer.vtkMRMLMarkupsFiducialNode | None,
+    clinical_fields: tuple,
+    anchor_level: str,
+    analysed: bool,
+) -> PanelState:
+    """The panel's state from its inputs as the parameter node holds them; `clinical_fields` are
+    clinical_context's arguments (age, sex, conditions, findings, primary)."""
+    selected_roles = [role for role, node in sequences.items() if node is not None]
+    outlined = outlined_regions(sources, segmentation)
+    labels = point_labels(level_points)
+    try:
+        clinical: dict | InputError = clinical_context(*clinical_fields)
+    except InputError as error:
+        clinical = error
+    blocked = update_blocked_reason(bool(selected_roles), outlined)
+    if isinstance(clinical, InputError):
+        clinical_check = StepCheck(False, str(clinical))
+    else:
+        clinical_check = clinical_step(clinical)
+    if not analysed:
+        result_state = "No results yet." if blocked else "No results yet: press Update now."
+    else:
+        provisional = provisional_text(outlined)
+        result_state = f"{provisional[0].upper()}{provisional[1:]}: outline the mass and a reference region (step 2)." if provisional else ""
+    return PanelState(
+        steps={
+            "sequences": sequences_step(selected_roles),
+            "regions": regions_step(outlined),
+            "anchor": anchor_step(labels),
+            "clinical": clinical_check,
+        },
+        result_state=result_state,
+        update_blocked=blocked,
+        find_levels_blocked=find_levels_blocked_reason(labels),
+        anchor_blocked=anchor_blocked_reason(anchor_level),
+    )
+
+
+def region_status_text(status: RegionStatus) -> str:
+    """A region's status in one short line: its smallest voxel count and the sequences it leaves
+    partly (or wholly) outside their field of view, then its warnings; status.line(), every sequence's
+    figures, goes into the tooltip."""
+    if not status.voxels and not status.coverage:
+        return "; ".join(status.warnings)
+    smallest = min(status.voxels.values(), default=0)
+    partial = [f"{fraction:.0%} inside {role}" for role, fraction in status.coverage.items() if fraction < 1]
+    covered = ", ".join(partial) if partial else f"inside all {len(status.coverage)} sequences"
+    return "; ".join([f"{DONE if not partial else TO_DO} ≥ {smallest} voxels, {covered}", *status.warnings])
+
+
+SHORT_LABEL = re.compile(r" \(.*\)$")
+
+
+def checkbox_text(label: str) -> str:
+    """A clinical term's label as its checkbox shows it, the bracketed examples left to the tooltip, so
+    that two columns fit Slicer's panel ("recent spinal procedure (surgery, ...)" -> "recent spinal procedure")."""
+    return SHORT_LABEL.sub("", label)
+
+
 def outlined_regions(sources: dict[str, slicer.vtkMRMLNode | None], segmentation: slicer.vtkMRMLSegmentationNode | None) -> list[str]:
     """The regions outlined by an ROI or segment of their own, or by a segment named like them in the
     regions' segmentation, in the vocabulary's order."""
@@ -222,6 +314,18 @@ def name_last_point(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> No
     """The anchor just placed takes the level picked in the panel's combo box."""
     code_of(level)  # refuses a name that is no vertebra
     points.SetNthControlPointLabel(points.GetNumberOfControlPoints() - 1, level)
+
+
+def name_anchor_when_placed(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
+    """The next point placed on `points` (Slicer defines its position at the click) takes `level`;
+    the observation ends with it."""
+    code_of(level)  # refuses a name that is no vertebra before anything is placed
+
+    def name(caller: slicer.vtkMRMLMarkupsFiducialNode, event: str) -> None:
+        caller.RemoveObserver(observation)
+        name_last_point(caller, level)
+
+    observation = points.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, name)
 
 
 def is_vertebra_name(label: str) -> bool:
