@@ -21,6 +21,8 @@ from EMHAssistLib.frontends.panel import (
     WhyBullet,
     anchor_step,
     citation_label,
+    clinical_choice_labels,
+    clinical_choices,
     clinical_context,
     clinical_step,
     find_levels_blocked_reason,
@@ -463,3 +465,11 @@ def test_reveal_text_names_a_missed_region_a_wrong_pick_and_a_shifted_box(scene)
     assert "- disc: not outlined" in text.splitlines()
     [mass_line] = [line for line in text.splitlines() if line.startswith("- mass: Dice")]
     assert "centres 3.0 mm apart" in mass_line and "Dice 1.00" not in mass_line
+
+
+def test_sex_and_primary_combos_show_labels_for_the_values_they_hold():
+    for section in ("sex", "primaries"):
+        assert len(clinical_choice_labels(section)) == len(clinical_choices(section))
+    primaries = dict(zip(clinical_choices("primaries"), clinical_choice_labels("primaries")))
+    assert primaries[""] == "none or not stated" and primaries["breast"] == "breast cancer"
+    assert dict(zip(clinical_choices("sex"), clinical_choice_labels("sex")))["other"] == "other or not stated"

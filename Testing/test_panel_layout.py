@@ -71,6 +71,7 @@ def test_each_state_says_what_to_do_next(filled):
         assert not ui.resultStateLabel.isVisibleTo(panel)
         assert all(getattr(ui, name).text().startswith("✓") for name in ("sequencesCheckLabel", "regionsCheckLabel", "anchorCheckLabel", "clinicalCheckLabel"))
         assert ui.findLevelsButton.isEnabled()
+        assert (ui.sexComboBox.currentText(), ui.primaryComboBox.currentText()) == ("male", "none or not stated")
 
 
 def ui_names_used(path: Path, owners: tuple[str, ...]) -> set[str]:

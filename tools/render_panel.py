@@ -176,7 +176,7 @@ def panel_inputs(state: str) -> PanelInputs:
 
 def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
     """The stand-in selectors show the chosen nodes' names; the rest is the module's own display code."""
-    from EMHAssistLib.frontends.panel import AGE_NOT_STATED, levels_text, panel_state, warnings_text
+    from EMHAssistLib.frontends.panel import AGE_NOT_STATED, clinical_choices, levels_text, panel_state, warnings_text
     from EMHAssistLib.inputs.clinical import clinical_terms
     from EMHAssistLib.inputs.study import region_names, sequence_roles
     from EMHAssistLib.spine.vertebrae import vertebra_names
@@ -192,9 +192,11 @@ def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
     for name in ("regionSegmentationSelector", "resultsTableSelector", "levelPointsSelector"):
         getattr(ui, name).addItem("None")
     terms = clinical_terms()
-    ui.sexComboBox.addItems(["", *terms.sex])
-    ui.sexComboBox.setCurrentText(inputs.clinical.get("sex", ""))
-    ui.primaryComboBox.addItems(["", *terms.primaries])
+    # As the parameter node's connector fills them (the values, chosen by index), then relabelled as the module does.
+    ui.sexComboBox.addItems(clinical_choices("sex"))
+    ui.sexComboBox.setCurrentIndex(clinical_choices("sex").index(inputs.clinical.get("sex", "")))
+    ui.primaryComboBox.addItems(clinical_choices("primaries"))
+    view.relabel_clinical_choices(ui)
     ui.ageSpinBox.setRange(AGE_NOT_STATED, int(terms.age_range[1]))
     ui.ageSpinBox.setValue(inputs.clinical.get("age", AGE_NOT_STATED))
     ui.anchorLevelComboBox.addItems(["", *vertebra_names()])

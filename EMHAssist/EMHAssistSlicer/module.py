@@ -39,6 +39,7 @@ from EMHAssistLib.spine.vertebrae import vertebra_names
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
+    clinical_choices,
     clinical_context,
     diagnosis_id,
     diagnosis_name,
@@ -69,7 +70,7 @@ from EMHAssistLib.frontends.panel import (
     TEACHING_CASE_SUFFIX,
     warnings_text,
 )
-from EMHAssistSlicer.view import add_clinical_checkboxes, show_region_statuses, show_report, show_state
+from EMHAssistSlicer.view import add_clinical_checkboxes, relabel_clinical_choices, show_region_statuses, show_report, show_state
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.outputs.report import summary_text, write_json
@@ -235,10 +236,10 @@ class EMHAssistParameterNode:
     regionSegmentation: vtkMRMLSegmentationNode
     levelPoints: vtkMRMLMarkupsFiducialNode
     age: Annotated[int, WithinRange(AGE_NOT_STATED, int(clinical_terms().age_range[1]))] = AGE_NOT_STATED
-    sex: Annotated[str, Choice(["", *clinical_terms().sex])] = ""
+    sex: Annotated[str, Choice(clinical_choices("sex"))] = ""
     conditions: list[str]
     findings: list[str]
-    primary: Annotated[str, Choice(["", *clinical_terms().primaries])] = ""
+    primary: Annotated[str, Choice(clinical_choices("primaries"))] = ""
     caseName: str
     liveUpdate: bool = True
     resultsTable: vtkMRMLTableNode
@@ -384,6 +385,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             # Widgets carrying a "SlicerParameterName" dynamic property in the .ui are bound here.
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            relabel_clinical_choices(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
             self.onParameterNodeModified()
             self._showSavedReport()

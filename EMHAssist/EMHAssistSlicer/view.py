@@ -14,6 +14,7 @@ from EMHAssistLib.frontends.panel import (
     DiagnosisRow,
     PanelState,
     checkbox_text,
+    clinical_choice_labels,
     differential_rows,
     next_step_text,
     region_status_text,
@@ -116,6 +117,15 @@ def diagnosis_widget(qt, row: DiagnosisRow):
     sectionLayout.addLayout(barRow)
     sectionLayout.addWidget(bullets)
     return section
+
+
+def relabel_clinical_choices(ui) -> None:
+    """The Sex and Primary combo boxes show the terms' labels; the parameter node's connector filled
+    them with the keys and reads them by index, which relabelling keeps."""
+    for name, section in (("sexComboBox", "sex"), ("primaryComboBox", "primaries")):
+        combo = getattr(ui, name)
+        for index, label in enumerate(clinical_choice_labels(section)):
+            combo.setItemText(index, label)
 
 
 def add_clinical_checkboxes(qt, ui, terms, columns: int = 2) -> dict:

@@ -18,7 +18,7 @@ import vtk
 
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
-from ..inputs.clinical import validate_clinical
+from ..inputs.clinical import clinical_terms, validate_clinical
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..live import RegionStatus
@@ -47,6 +47,20 @@ def clinical_context(age: int, sex: str, conditions: list[str], findings: list[s
     if primary:
         raw["primary"] = primary
     return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+
+
+NOT_STATED = {"sex": "not stated", "primaries": "none or not stated"}
+
+
+def clinical_choices(section: str) -> list[str]:
+    """The values of the panel's Sex or Primary combo box ("" first: not stated), as the parameter node's Choice lists them."""
+    return ["", *getattr(clinical_terms(), section)]
+
+
+def clinical_choice_labels(section: str) -> list[str]:
+    """What the combo box shows for each of clinical_choices(section): the terms' labels, not their keys.
+    Slicer's combo-box connector reads and writes the choice by index, so the items can be relabelled."""
+    return [NOT_STATED[section], *getattr(clinical_terms(), section).values()]
 
 
 @dataclass(frozen=True)
