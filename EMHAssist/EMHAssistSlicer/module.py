@@ -438,6 +438,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._observedInputs = []
 
     def onInputModified(self, caller, event) -> None:
+        # A point placed or relabelled changes step 3's check and enables Find levels.
+        self._showState()
         self._scheduleUpdate()
 
     def _scheduleUpdate(self) -> None:
@@ -487,7 +489,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onPlaceAnchorButton(self) -> None:
         """Place one point on the anchor vertebra as Slicer places any point; it takes the level picked
         in the combo box. The point joins the level points (a new list if there is none)."""
-        level = self.ui.anchorLevelComboBox.currentText
+        with slicer.util.tryWithErrorDisplay(_("Failed to place the anchor vertebra.")):
+            self._placeAnchor(self.ui.anchorLevelComboBox.currentText)
+
+    def _placeAnchor(self, level: str) -> None:
         points = self._parameterNode.levelPoints
         if points is None:
             points = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", slicer.mrmlScene.GenerateUniqueName("level anchor"))
@@ -1074,8 +1079,8 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         anchor = widget._parameterNode.levelPoints
         anchor.AddControlPoint(0.0, 0.0, 0.0)  # as a click in Place mode defines it
         self.assertEqual(anchor.GetNthControlPointLabel(0), "T6")
-        widget.onParameterNodeModified()
-        self.assertTrue(widget.ui.findLevelsButton.enabled)
+        self.assertTrue(widget.ui.findLevelsButton.enabled)  # the point's events refreshed step 3
+        self.assertEqual(widget.ui.anchorCheckLabel.text, "✓ anchor T6: Find levels names the others")
         slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.ViewTransform)
         self.delayDisplay("Test passed")
 
