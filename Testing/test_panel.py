@@ -20,6 +20,8 @@ from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     WhyBullet,
     anchor_step,
+    checkbox_cells,
+    checkbox_text,
     citation_label,
     clinical_choice_labels,
     clinical_choices,
@@ -88,7 +90,7 @@ def complete_report(synthetic):
 def test_differential_rows_carry_bars_and_why_bullets(complete_report):
     rows = differential_rows(complete_report)
     assert [row.name for row in rows] == [entry["name"] for entry in complete_report["differential"]]
-    assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 80 and rows[0].prior_percent == 10
+    assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 87 and rows[0].prior_percent == 10
     assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
     first = rows[0].why[0]
     assert first.supports and first.finding.startswith("Mass markedly hypointense to cord on T2 (ratio 0.30")
@@ -113,9 +115,7 @@ INTERNAL_KEY = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|\bseed ?\d{3}\b|\[|\]|\b[a-
 @pytest.mark.parametrize("name", case_names())
 def test_no_internal_key_anywhere_a_reader_looks(scene, name):
     report = LiveAnalysis().update(study_into_scene(build_study(name), scene)).analysis.report
-    # The next best step is left out: differential/findings.py writes a morphology step's file key
-    # into its text ("Assess the halo sign (morphology 'halo_sign')"), which the panel shows as given.
-    shown = []
+    shown = [next_step_text(report)]
     for row in differential_rows(report):
         shown += [row.name, *(f"{bullet.finding} {bullet.citation}" for bullet in row.why)]
     leaks = [text for text in shown if INTERNAL_KEY.search(text)]
@@ -124,8 +124,9 @@ def test_no_internal_key_anywhere_a_reader_looks(scene, name):
 
 def test_next_best_step_names_the_top_two(complete_report):
     assert next_step_text(complete_report).startswith(
-        "Next best step (Extramedullary hematopoiesis vs Spinal epidural lymphoma): Add the ADC sequence"
+        "Next best step (Extramedullary hematopoiesis vs Myeloid sarcoma (leukaemic infiltrate)): Assess the fat signal"
     )
+    assert "morphology '" in complete_report["next_best"]["text"]  # the engine's wording, which names the file key
     assert not INTERNAL_KEY.search(next_step_text(complete_report))
     assert next_step_text({"differential": []}) == ""
 
@@ -473,3 +474,9 @@ def test_sex_and_primary_combos_show_labels_for_the_values_they_hold():
     primaries = dict(zip(clinical_choices("primaries"), clinical_choice_labels("primaries")))
     assert primaries[""] == "none or not stated" and primaries["breast"] == "breast cancer"
     assert dict(zip(clinical_choices("sex"), clinical_choice_labels("sex")))["other"] == "other or not stated"
+
+
+def test_checkboxes_fill_two_columns_and_a_long_label_takes_its_own_row():
+    assert checkbox_text("sudden (apoplectic) onset of back or neck pain") == "sudden onset of back or neck pain"
+    texts = ["fever", "sudden onset of back or neck pain", "back pain", "weight loss", "night sweats"]
+    assert checkbox_cells(texts) == [(0, 0, 1), (1, 0, 2), (2, 0, 1), (2, 1, 1), (3, 0, 1)]

@@ -13,6 +13,7 @@ from html import escape
 from EMHAssistLib.frontends.panel import (
     DiagnosisRow,
     PanelState,
+    checkbox_cells,
     checkbox_text,
     clinical_choice_labels,
     differential_rows,
@@ -129,13 +130,15 @@ def relabel_clinical_choices(ui) -> None:
 
 
 def add_clinical_checkboxes(qt, ui, terms, columns: int = 2) -> dict:
-    """One checkbox per condition and finding in two columns, keyed (section, term); the full label in
-    the tooltip when the box shows it shortened."""
+    """One checkbox per condition and finding in two columns (a long label on a row of its own), keyed
+    (section, term); the full label in the tooltip."""
     boxes = {}
     for section, groupBox in (("conditions", ui.conditionsGroupBox), ("findings", ui.findingsGroupBox)):
-        for index, (term, label) in enumerate(getattr(terms, section).items()):
-            checkBox = qt.QCheckBox(checkbox_text(label))
+        labels = getattr(terms, section)
+        texts = [checkbox_text(label) for label in labels.values()]
+        for (term, label), text, (row, column, span) in zip(labels.items(), texts, checkbox_cells(texts, columns)):
+            checkBox = qt.QCheckBox(text)
             checkBox.setToolTip(label)
-            groupBox.layout().addWidget(checkBox, index // columns, index % columns)
+            groupBox.layout().addWidget(checkBox, row, column, 1, span)
             boxes[section, term] = checkBox
     return boxes

@@ -18,7 +18,8 @@ API
     rank(report) -> list[dict]            the ranking, most probable first
     explain(report, ranking) -> dict       what was left out, what stayed undecided, what to do next
     assess(report) -> dict                 {"differential": rank(...), **explain(...)} for the JSON report
-    summary_lines(ranking, n=3) -> list    the text output: caveat, top n with their main reasons
+    summary_lines(ranking, n=3) -> list    the text output: caveat, top n with their main reasons, and the
+                                           line saying when the history rather than the images decides
     observe(report) -> (observations, unmeasured)   every feature evaluated or left out
     knowledge() -> Knowledge               the validated data files (cached)
 
@@ -38,6 +39,11 @@ explain():
      "not_measured": [{"feature", "name", "missing": [text]}],
      "observed": [{"feature", "name", "state", "value", "finding", "rule", "threshold"}],
      "undecided": [the observed entries whose state is "undecided", each with a "text"],
+     "set_aside": [{"feature", "name", "rule", "reason", "refs"}],   measured but not counted (features.json
+                   set_aside: marrow against muscle and disc when the marrow is iron-laden in a transfused patient)
+     "priors_decide": {"between": [id, id], "text"} | None,   when the images do not separate the two
+                   leaders (their evidence favours the leader by less than features.json images_separate_lr)
+                   and the clinical prior puts the leader first: one line saying so, then the next best step
      "next_best": {"between": [id, id],
                    "imaging": {"input", "action", "features", "odds_factor", "text"} | None,
                    "test": {"id", "name", "odds_factor", "text", "refs"} | None,

@@ -13,12 +13,13 @@ from typing import Any
 
 from ..errors import InputError
 from ..knowledge import load
-from ..spine.vertebrae import code_of
+from ..spine.vertebrae import code_of, name_of
 from .rules import (
     ABSENT,
     OPERAND_KEYS,
     PRESENT,
     QUANTITIES,
+    SPINE_SEGMENTS,
     UNDECIDED,
     Feature,
     Knowledge,
@@ -231,6 +232,17 @@ def _read_levels_spanned(test: dict, report: dict, kb: Knowledge) -> Reading | t
     return Reading(count, count, count, f"{count} levels, {span['from']}-{span['to']}")
 
 
+def _read_spine_segment(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test["spine_segment"]
+    span = ((report.get("levels") or {}).get(region)) or {}
+    if not span.get("from") or not span.get("to"):
+        return (MissingInput("levels", region),)
+    codes = [code_of(span[end], "report levels") for end in ("from", "to")]
+    middle = name_of(sum(codes) // 2)  # the cranial one of two middle levels
+    segment = SPINE_SEGMENTS[middle[0]]
+    return Reading(segment, None, None, f"{segment} spine, {span['from']}-{span['to']}")
+
+
 def _interval(entry: Any, where: str) -> tuple[float, float, float]:
     value = entry.get("value") if isinstance(entry, dict) else None
     if not is_number(value):
@@ -296,4 +308,5 @@ _READERS: dict[str, Callable[[dict, dict, Knowledge], Reading | tuple[MissingInp
     "region_mean": _read_region_mean,
     "morphology": _read_morphology,
     "levels_spanned": _read_levels_spanned,
+    "spine_segment": _read_spine_segment,
 }

@@ -1,11 +1,13 @@
 """Ranking and explaining the differential from the features observed in a report.
 
-The prior comes from stated expert base rates times clinical factors (the strongest per group).
-Posterior log-odds are the log prior plus the sum of the evidence (naive Bayes), normalised over
-the candidates. Caps: no likelihood ratio beyond 20 or below 1/20 per feature; features of one
-group (the same marrow against muscle and disc) share one weight; and a floor mixes the
-probabilities with a uniform 0.5 % per candidate, which bounds the total (no candidate above
-96.5 % with eight candidates) while keeping every monotonicity of naive Bayes.
+The prior comes from stated base weights times clinical factors (the strongest per group; a disease
+history's stated weight is a factor too, and a proxy group such as age skips a diagnosis a history
+has raised). Posterior log-odds are the log prior plus the sum of the evidence (naive Bayes),
+normalised over the candidates; features a set-aside rule excludes (iron-laden marrow) are not
+counted. Caps: no likelihood ratio beyond 20 or below 1/20 per feature; features of one group (the
+same marrow against muscle and disc) share one weight; and a floor mixes the probabilities with a
+uniform 0.5 % per candidate, which bounds the total (no candidate above 93.5 % with thirteen
+candidates) while keeping every monotonicity of naive Bayes.
 """
 
 import math
@@ -15,6 +17,7 @@ from .. import CAVEAT
 from ..inputs.clinical import validate_clinical
 from .findings import MissingInput, Observation, Unmeasured, observe
 from .rules import (
+    PRESENT,
     THRESHOLD_STATUSES,
     UNDECIDED,
     Diagnosis,
@@ -22,11 +25,13 @@ from .rules import (
     Knowledge,
     PriorModifier,
     SeparatingTest,
+    SetAside,
     Weight,
     knowledge,
 )
 
 _STRONG = math.log(4) - 1e-9
+_TIE_DIGITS = 9
 
 
 def rank(report: dict) -> list[dict]:
@@ -35,7 +40,7 @@ def rank(report: dict) -> list[dict]:
     clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
     priors, prior_factors = _clinical_priors(kb, clinical)
     observations, _ = observe(report, kb)
-    evidence = _evidence(kb, observations)
+    evidence = _evidence(kb, _counted(kb, observations, clinical))
     scores = {dx: math.log(priors[dx]) + sum(item["weight"] for item in evidence[dx]) for dx in kb.diagnoses}
     probabilities = _floored_softmax(scores, kb.floor)
     ranking = [
@@ -50,16 +55,27 @@ def rank(report: dict) -> list[dict]:
         }
         for dx in kb.diagnoses
     ]
-    return sorted(ranking, key=lambda entry: -entry["probability"])
+    return sorted(ranking, key=_rank_order)
+
+
+def _rank_order(entry: dict) -> tuple[float, float]:
+    # Equal probabilities (a prior of 0.32 against 0.08 with a x4 finding) are ordered by the images:
+    # a tie between what the history expects and what was seen goes to what was seen. Rounded, because
+    # the two sides of such a tie reach the same number by different floating-point sums.
+    return -round(entry["probability"], _TIE_DIGITS), -sum(item["weight"] for item in entry["evidence"])
 
 
 def _clinical_priors(kb: Knowledge, clinical: dict) -> tuple[dict[str, float], dict[str, list[dict]]]:
     weights = dict(kb.base_priors)
     factors: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
     applying = [m for m in kb.modifiers if _modifier_applies(m, clinical)]
+    known = {dx for m in applying for dx in m.raised}
     for group in dict.fromkeys(m.group for m in applying):
         in_group = [m for m in applying if m.group == group]
         for dx in kb.diagnoses:
+            # A proxy (age) stands for having the disease; once a history says so, it adds nothing.
+            if group in kb.proxy_groups and dx in known:
+                continue
             # Within a group only the strongest push each way counts: overlapping terms (thalassemia
             # and chronic anaemia) describe one background, not two.
             raising = [m for m in in_group if m.factors.get(dx, 1) > 1]
@@ -92,6 +108,24 @@ def _prior_factor(kb: Knowledge, modifier: PriorModifier, dx: str, clinical: dic
     else:
         term, label = modifier.operand, kb.terms.label(modifier.operand)
     return {"term": term, "label": label, "factor": modifier.factors[dx], "reason": modifier.reason}
+
+
+def _set_aside(kb: Knowledge, observations: list[Observation], clinical: dict) -> dict[str, SetAside]:
+    """The measured features not counted for this report, each with the rule that sets it aside."""
+    present = {obs.feature.id for obs in observations if obs.verdict.state == PRESENT}
+    measured = {obs.feature.id for obs in observations}
+    return {
+        feature: rule
+        for rule in kb.set_asides
+        if rule.applies(present, clinical)
+        for feature in rule.features
+        if feature in measured
+    }
+
+
+def _counted(kb: Knowledge, observations: list[Observation], clinical: dict) -> list[Observation]:
+    set_aside = _set_aside(kb, observations, clinical)
+    return [obs for obs in observations if obs.feature.id not in set_aside]
 
 
 def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[dict]]:
@@ -168,6 +202,7 @@ def explain(report: dict, ranking: list[dict]) -> dict:
     kb = knowledge()
     clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
     observations, unmeasured = observe(report, kb)
+    next_best = _next_best(kb, ranking, observations, unmeasured)
     return {
         "caveat": CAVEAT,
         "knowledge": {
@@ -184,8 +219,45 @@ def explain(report: dict, ranking: list[dict]) -> dict:
         ],
         "observed": [_observed(obs) for obs in observations],
         "undecided": [_undecided(obs) for obs in observations if obs.verdict.state == UNDECIDED],
-        "next_best": _next_best(kb, ranking, observations, unmeasured),
+        "set_aside": [
+            {
+                "feature": feature,
+                "name": _feature_name(kb, feature),
+                "rule": rule.id,
+                "reason": rule.reason,
+                "refs": list(rule.refs),
+            }
+            for feature, rule in _set_aside(kb, observations, clinical).items()
+        ],
+        "priors_decide": _priors_decide(kb, ranking, next_best),
+        "next_best": next_best,
     }
+
+
+def _feature_name(kb: Knowledge, feature_id: str) -> str:
+    return next(f.name for f in kb.features if f.id == feature_id)
+
+
+def priors_decide_text(ranking: list[dict]) -> str | None:
+    """One line when the clinical prior, not the images, puts the leader ahead of the runner-up."""
+    kb = knowledge()
+    first, second = ranking[0], ranking[1]
+    images = sum(item["weight"] for item in first["evidence"]) - sum(item["weight"] for item in second["evidence"])
+    if images >= math.log(kb.images_separate_lr) or first["prior"] <= second["prior"]:
+        return None
+    leader, runner_up = kb.diagnoses[first["id"]].short, kb.diagnoses[second["id"]].short
+    return (
+        f"The images do not separate {leader} from {runner_up} (the measured findings shift their odds by "
+        f"×{math.exp(images):.2g}); the clinical history decides (prior {percent_text(first['prior'])} against "
+        f"{percent_text(second['prior'])})."
+    )
+
+
+def _priors_decide(kb: Knowledge, ranking: list[dict], next_best: dict) -> dict | None:
+    text = priors_decide_text(ranking)
+    if text is None:
+        return None
+    return {"between": [ranking[0]["id"], ranking[1]["id"]], "text": f"{text} To separate them: {next_best['text']}"}
 
 
 def assess(report: dict) -> dict:
@@ -284,6 +356,7 @@ def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
 def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
     """The caveat, then the top `n` candidates with their probability, prior and main reasons."""
     lines = [CAVEAT, "Differential (probability; prior from the clinical context):"]
+    deciding = priors_decide_text(ranking)
     for place, entry in enumerate(ranking[:n], start=1):
         lines.append(f"{place}. {entry['name']}: {percent_text(entry['probability'])} (prior {percent_text(entry['prior'])})")
         reasons_for = [item["finding"] for item in entry["evidence"] if item["supports"]][:2]
@@ -293,7 +366,9 @@ def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
         if reasons_against:
             lines.append(f"   against: {'; '.join(reasons_against)}")
         if entry["prior_factors"]:
-            lines.append("   prior: " + ", ".join(f"{f['label']} ×{f['factor']:g}" for f in entry["prior_factors"]))
+            lines.append("   prior: " + ", ".join(f"{f['label']} ×{f['factor']:.3g}" for f in entry["prior_factors"]))
+    if deciding:
+        lines.append(deciding)
     return lines
 
 

@@ -25,7 +25,9 @@ THRESHOLD_STATUSES = {
     "published": "published threshold",
     "reader": "reader's assessment",
 }
-QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned")
+QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned", "spine_segment")
+# The spine segment of a region's middle level, by the first letter of its vertebra name.
+SPINE_SEGMENTS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
 # A morphology is a reader's flag (bool), a category, a count (number, exact) or a measured fraction
 # with its 95 % interval ({value, ci95}, shown in percent).
 MORPHOLOGY_TYPES = ("bool", "number", "category", "fraction")
@@ -99,6 +101,23 @@ class PriorModifier:
     factors: dict[str, float]
     reason: str
     refs: tuple[str, ...]
+    raised: frozenset[str] = frozenset()  # the diagnoses this history raises to a stated weight
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Features not counted when another feature is present with one of some clinical terms."""
+
+    id: str
+    features: tuple[str, ...]
+    when_present: str
+    clinical_any: tuple[str, ...]
+    reason: str
+    refs: tuple[str, ...]
+
+    def applies(self, present: set[str], clinical: dict) -> bool:
+        terms = set(clinical.get("conditions", [])) | set(clinical.get("findings", []))
+        return self.when_present in present and bool(terms & set(self.clinical_any))
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,7 @@ class Knowledge:
     base_priors: dict[str, float]
     modifiers: tuple[PriorModifier, ...]
     neutral_terms: dict[str, str]
+    proxy_groups: dict[str, str]
     references: dict[str, dict]
     tests: tuple[SeparatingTest, ...]
     fallback: dict
@@ -127,6 +147,8 @@ class Knowledge:
     morphology: dict[str, dict]
     units: dict[str, dict]
     groups: dict[str, str]
+    set_asides: tuple[SetAside, ...]
+    images_separate_lr: float
     terms: ClinicalTerms
 
     @classmethod
@@ -138,7 +160,8 @@ class Knowledge:
         diagnoses = _diagnoses(raw["diagnoses"])
         settings = _feature_settings(raw["features"], len(diagnoses))
         features = tuple(_features(raw["features"], diagnoses, settings))
-        base, modifiers, neutral = _priors(raw["priors"], diagnoses, terms)
+        set_asides = _set_asides(raw["features"], features, terms)
+        base, modifiers, neutral, proxies = _priors(raw["priors"], diagnoses, terms)
         tests, fallback = _separators(raw["separators"], diagnoses, settings["grades"])
         knowledge = cls(
             versions=versions,
@@ -147,9 +170,11 @@ class Knowledge:
             base_priors=base,
             modifiers=modifiers,
             neutral_terms=neutral,
+            proxy_groups=proxies,
             references=references,
             tests=tests,
             fallback=fallback,
+            set_asides=set_asides,
             terms=terms,
             **settings,
         )
@@ -169,6 +194,7 @@ class Knowledge:
         ]
         places += [(f"prior modifier {m.condition} {m.operand}", m.refs) for m in self.modifiers]
         places += [(f"test '{t.id}'", t.refs) for t in self.tests]
+        places += [(f"set_aside '{a.id}'", a.refs) for a in self.set_asides]
         places += [("fallback", tuple(self.fallback["refs"]))]
         for place, refs in places:
             for ref in refs:
@@ -268,7 +294,12 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
         _check_unit(_Entry("features", f"unit '{unit}'"), spec)
     groups = data.get("groups") or {}
     _Entry("features", "groups").require(isinstance(groups, dict), "must map group -> reason")
+    separate = (data.get("explanation") or {}).get("images_separate_lr")
+    _Entry("features", "explanation").require(
+        is_number(separate) and separate >= 1, "'images_separate_lr' must be a number of at least 1"
+    )
     return {
+        "images_separate_lr": separate,
         "grades": {grade: spec["lr"] for grade, spec in grades.items()},
         "max_lr": max_lr,
         "floor": floor,
@@ -276,6 +307,29 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
         "units": dict(units),
         "groups": dict(groups),
     }
+
+
+def _set_asides(data: dict, features: tuple[Feature, ...], terms: ClinicalTerms) -> tuple[SetAside, ...]:
+    known = {f.id for f in features}
+    set_asides = []
+    for index, raw in enumerate(data.get("set_aside") or []):
+        name = f"set_aside '{raw.get('id', index)}'" if isinstance(raw, dict) else f"set_aside {index}"
+        entry = _Entry("features", name)
+        entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
+        listed = raw.get("features")
+        listed_known = isinstance(listed, list) and bool(listed) and set(listed) <= known
+        entry.require(listed_known, "'features' must list known features")
+        entry.require(raw.get("when_present") in known, "'when_present' must name a known feature")
+        clinical = raw.get("clinical_any")
+        vocabulary = set(terms.conditions) | set(terms.findings)
+        entry.require(
+            isinstance(clinical, list) and bool(clinical) and set(clinical) <= vocabulary,
+            "'clinical_any' must list conditions or findings of clinical_terms",
+        )
+        entry.require(_text(raw.get("reason")), "needs a 'reason'")
+        refs = entry.refs(raw.get("refs"))
+        set_asides.append(SetAside(raw["id"], tuple(listed), raw["when_present"], tuple(clinical), raw["reason"], refs))
+    return tuple(set_asides)
 
 
 def _check_morphology_spec(entry: _Entry, spec: Any) -> None:
@@ -472,6 +526,12 @@ def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
     _require_numeric_op(entry, test)
 
 
+def _check_spine_segment_test(entry: _Entry, test: dict, settings: dict) -> None:
+    entry.require(test["op"] == "in", "a spine segment takes 'in'")
+    unknown = [v for v in test["values"] if v not in SPINE_SEGMENTS.values()]
+    entry.require(not unknown, f"unknown spine segment {unknown}; known: {', '.join(SPINE_SEGMENTS.values())}")
+
+
 def _require_numeric_op(entry: _Entry, test: dict) -> None:
     entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
 
@@ -482,6 +542,7 @@ _QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
     "region_mean": _check_region_mean_test,
     "morphology": _check_morphology_test,
     "levels_spanned": _check_levels_test,
+    "spine_segment": _check_spine_segment_test,
 }
 
 
@@ -492,6 +553,8 @@ def _describe_test(test: dict, settings: dict) -> str:
     if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] in ("bool", "category"):
         label = settings["morphology"][test["morphology"]]["label"]
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
+    if kind == "spine_segment":
+        return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
     roles = load("measurement")["enhancement"]
     subject = {
         "ratio": lambda: test["ratio"],
@@ -509,7 +572,7 @@ def _describe_test(test: dict, settings: dict) -> str:
 
 def _priors(
     data: dict, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms
-) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str]]:
+) -> tuple[dict[str, float], tuple[PriorModifier, ...], dict[str, str], dict[str, str]]:
     base = data.get("base")
     entry = _Entry("priors", "base")
     entry.require(
@@ -522,9 +585,14 @@ def _priors(
     )
     groups = data.get("groups")
     _Entry("priors", "groups").require(isinstance(groups, dict) and bool(groups), "must map group -> meaning")
+    base = {dx: float(base[dx]) for dx in diagnoses}
     modifiers = tuple(
-        _prior_modifier(raw, index, diagnoses, terms, groups) for index, raw in enumerate(data.get("modifiers") or [])
+        _prior_modifier(raw, index, base, terms, groups) for index, raw in enumerate(data.get("modifiers") or [])
     )
+    proxies = data.get("proxy_groups") or {}
+    for group, reason in proxies.items():
+        entry = _Entry("priors", f"proxy group '{group}'")
+        entry.require(group in groups and _text(reason), "must name a group of 'groups' with its reason")
     neutral = data.get("neutral_terms") or {}
     for term, reason in neutral.items():
         entry = _Entry("priors", f"neutral term '{term}'")
@@ -532,12 +600,10 @@ def _priors(
             term in terms.conditions or term in terms.findings, "is not a condition or finding of clinical_terms"
         )
         entry.require(_text(reason), "needs its reason")
-    return {dx: float(base[dx]) for dx in diagnoses}, modifiers, dict(neutral)
+    return base, modifiers, dict(neutral), dict(proxies)
 
 
-def _prior_modifier(
-    raw: Any, index: int, diagnoses: dict[str, Diagnosis], terms: ClinicalTerms, groups: dict
-) -> PriorModifier:
+def _prior_modifier(raw: Any, index: int, base: dict[str, float], terms: ClinicalTerms, groups: dict) -> PriorModifier:
     when = raw.get("when") if isinstance(raw, dict) else None
     single = isinstance(when, dict) and len(when) == 1 and next(iter(when)) in PRIOR_CONDITIONS
     _Entry("priors", f"modifier {index}").require(single, f"'when' needs exactly one of {', '.join(PRIOR_CONDITIONS)}")
@@ -549,13 +615,23 @@ def _prior_modifier(
     else:
         entry.require(is_number(operand), "an age bound must be a number")
     entry.require(raw.get("group") in groups, f"unknown group {raw.get('group')!r}; known: {', '.join(groups)}")
-    factors = raw.get("factors")
-    entry.require(isinstance(factors, dict) and bool(factors), "needs 'factors' (diagnosis -> multiplier)")
+    factors, targets = raw.get("factors") or {}, raw.get("raises_to") or {}
+    entry.require(
+        isinstance(factors, dict) and isinstance(targets, dict) and bool(factors or targets),
+        "needs 'factors' (diagnosis -> multiplier) or 'raises_to' (diagnosis -> prior weight)",
+    )
+    entry.require(not set(factors) & set(targets), "a diagnosis is in both 'factors' and 'raises_to'")
     for dx, factor in factors.items():
-        entry.require(dx in diagnoses, f"unknown diagnosis '{dx}'; known: {', '.join(diagnoses)}")
+        entry.require(dx in base, f"unknown diagnosis '{dx}'; known: {', '.join(base)}")
         entry.require(is_number(factor) and factor > 0, f"factor for '{dx}' must be a positive number")
+    for dx, target in targets.items():
+        entry.require(dx in base, f"unknown diagnosis '{dx}'; known: {', '.join(base)}")
+        entry.require(is_number(target) and target > base[dx], f"'raises_to' for '{dx}' must exceed its base prior")
     entry.require(_text(raw.get("reason")), "needs a 'reason'")
-    return PriorModifier(condition, operand, raw["group"], dict(factors), raw["reason"], entry.refs(raw.get("refs")))
+    # A stated prior weight is the factor that lifts the base weight to it, so both kinds combine alike.
+    combined = {**factors, **{dx: target / base[dx] for dx, target in targets.items()}}
+    refs = entry.refs(raw.get("refs"))
+    return PriorModifier(condition, operand, raw["group"], combined, raw["reason"], refs, frozenset(targets))
 
 
 def _separators(

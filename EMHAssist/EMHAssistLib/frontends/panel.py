@@ -130,6 +130,11 @@ def differential_rows(report: dict) -> list[DiagnosisRow]:
     ]
 
 
+# The engine names a morphology step's key in morphology.json for command-line users ("Assess the halo
+# sign (morphology 'halo_sign')"); a reader of the panel assesses the sign, and never sees that file.
+MORPHOLOGY_FILE_KEY = re.compile(r" \(morphology '[a-z0-9_]+'\)")
+
+
 def next_step_text(report: dict) -> str:
     """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
     step = report.get("next_best") or {}
@@ -137,7 +142,8 @@ def next_step_text(report: dict) -> str:
         return ""
     names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
     between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
-    return f"Next best step ({between}): {step['text']}" if between else f"Next best step: {step['text']}"
+    text = MORPHOLOGY_FILE_KEY.sub("", step["text"])
+    return f"Next best step ({between}): {text}" if between else f"Next best step: {text}"
 
 
 def levels_text(report: dict) -> str:
@@ -299,13 +305,32 @@ def region_status_text(status: RegionStatus) -> str:
     return "; ".join([f"{DONE if not partial else TO_DO} ≥ {smallest} voxels, {covered}", *status.warnings])
 
 
-SHORT_LABEL = re.compile(r" \(.*\)$")
+BRACKETED = re.compile(r" \([^)]*\)")
 
 
 def checkbox_text(label: str) -> str:
-    """A clinical term's label as its checkbox shows it, the bracketed examples left to the tooltip, so
-    that two columns fit Slicer's panel ("recent spinal procedure (surgery, ...)" -> "recent spinal procedure")."""
-    return SHORT_LABEL.sub("", label)
+    """A clinical term's label as its checkbox shows it, bracketed examples left to the tooltip
+    ("recent spinal procedure (surgery, ...)" -> "recent spinal procedure")."""
+    return BRACKETED.sub("", label)
+
+
+def checkbox_cells(texts: list[str], columns: int = 2) -> list[tuple[int, int, int]]:
+    """(row, column, column span) of each checkbox in a grid of `columns`, in order: a text longer
+    than a column holds (panel.json) takes a row of its own, so that nothing widens Slicer's panel."""
+    fits = load("panel")["checkbox_column_chars"]
+    cells, row, column = [], 0, 0
+    for text in texts:
+        if len(text) > fits:
+            if column:
+                row, column = row + 1, 0
+            cells.append((row, 0, columns))
+            row += 1
+            continue
+        cells.append((row, column, 1))
+        column += 1
+        if column == columns:
+            row, column = row + 1, 0
+    return cells
 
 
 def outlined_regions(sources: dict[str, slicer.vtkMRMLNode | None], segmentation: slicer.vtkMRMLSegmentationNode | None) -> list[str]:

@@ -1,0 +1,254 @@
+"""The differential measured on the published cases: accuracy, calibration and where it fails.
+
+For each case the encoded report goes to `differential.assess` three times: imaging and clinical
+context together, clinical context alone, imaging alone. A true diagnosis the engine does not list
+among its candidates gets probability 0 and is never in the top three. Research and teaching use only.
+"""
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .cases import HALVES
+from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
+
+LOG_LOSS_FLOOR = 1e-3  # a true diagnosis the engine does not know (p = 0) costs -ln(0.001) = 6.9
+TIE = 1e-9  # probabilities this close are equal: an order among them carries no information
+HALLMARK_MISS = 0.05  # "the true diagnosis never below 5 % when its hallmark is stated" (issue 14)
+RELIABILITY_BINS = 5
+
+
+def top_k_credit(probabilities: dict[str, float], truth: str, k: int) -> float:
+    """How much of a top-k hit the truth earns: 1 when it is among the k most probable, 0 when not,
+    and, when it ties with others across place k, the share of the tied places that fall within k
+    (a tie for first between two candidates earns each half a top-1). The engine's order within a
+    tie is a presentation choice, not evidence, so it earns nothing."""
+    if truth not in probabilities:
+        return 0.0
+    p = probabilities[truth]
+    above = sum(q > p + TIE for q in probabilities.values())
+    tied = sum(abs(q - p) <= TIE for q in probabilities.values())
+    return max(0, min(k, above + tied) - above) / tied
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    diagnosis: str
+    half: str
+    probabilities: dict[str, float]  # imaging and clinical together, by candidate id
+    ranked: list[str]  # candidate ids as the engine orders them
+    clinical_only: dict[str, float]  # the same report with its imaging sections removed
+    imaging_only: dict[str, float]  # the same report with an empty clinical context
+    hallmark_stated: bool
+
+    @property
+    def true_probability(self) -> float:
+        return self.probabilities.get(self.diagnosis, 0.0)
+
+    @property
+    def top(self) -> str:
+        return self.ranked[0]
+
+    @property
+    def top1(self) -> float:
+        return top_k_credit(self.probabilities, self.diagnosis, 1)
+
+    @property
+    def top3(self) -> float:
+        return top_k_credit(self.probabilities, self.diagnosis, 3)
+
+    @property
+    def wrong_first(self) -> bool:
+        """A wrong answer is first, alone or tied with the truth."""
+        return self.top1 < 1
+
+    @property
+    def best_wrong_probability(self) -> float:
+        return max(p for candidate, p in self.probabilities.items() if candidate != self.diagnosis)
+
+
+def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[dict[str, float], list[str]]:
+    ranking = assess(report)["differential"]
+    return {entry["id"]: entry["probability"] for entry in ranking}, [entry["id"] for entry in ranking]
+
+
+def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> CaseResult:
+    both, ranked = assess_probabilities(encode(case, mapping, ALL_SECTIONS).report, assess)
+    clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
+    imaging_only, _ = assess_probabilities(encode(case, mapping, (IMAGING,)).report, assess)
+    return CaseResult(
+        case_id=case["id"],
+        diagnosis=case["diagnosis"],
+        half=case["half"],
+        probabilities=both,
+        ranked=ranked,
+        clinical_only=clinical_only,
+        imaging_only=imaging_only,
+        hallmark_stated=hallmark_stated(case, mapping),
+    )
+
+
+def evaluate(cases: Iterable[dict], assess: Callable[[dict], dict], mapping: dict | None = None) -> list[CaseResult]:
+    mapping = mapping or load_mapping()
+    return [evaluate_case(case, assess, mapping) for case in cases]
+
+
+def hallmark_stated(case: dict, mapping: dict) -> bool:
+    """Whether the case states every term of one of its diagnosis's hallmark sets (mapping.json hallmarks)."""
+    rule = mapping["hallmarks"].get(case["diagnosis"])
+    if not rule:
+        return False
+    terms = {entry["term"] for entry in case["findings"] + case["clinical"]}
+    return any(set(group) <= terms for group in rule["any_of"])
+
+
+def brier(result: CaseResult) -> float:
+    """Multi-class Brier score over the engine's candidates and the true diagnosis (0 best, 2 worst)."""
+    classes = set(result.probabilities) | {result.diagnosis}
+    return sum((result.probabilities.get(c, 0.0) - (c == result.diagnosis)) ** 2 for c in classes)
+
+
+def log_loss(result: CaseResult) -> float:
+    return -math.log(max(result.true_probability, LOG_LOSS_FLOOR))
+
+
+def summarize(results: list[CaseResult]) -> dict:
+    """The figures issue 14 asks for, on one group of cases. Top-1 and top-3 count a tie by its share
+    (top_k_credit), so they can be fractions."""
+    n = len(results)
+    wrong = [r for r in results if r.wrong_first]
+    by_diagnosis: dict[str, list[float]] = {}
+    for r in results:
+        hits = by_diagnosis.setdefault(r.diagnosis, [0.0, 0])
+        hits[0] += r.top1
+        hits[1] += 1
+    return {
+        "cases": n,
+        "top1": sum(r.top1 for r in results),
+        "top3": sum(r.top3 for r in results),
+        "ties_for_first": sum(0 < r.top1 < 1 for r in results),
+        "by_diagnosis": {d: tuple(v) for d, v in sorted(by_diagnosis.items())},
+        "brier": sum(brier(r) for r in results) / n,
+        "log_loss": sum(log_loss(r) for r in results) / n,
+        "wrong_first_mean_probability": (sum(r.best_wrong_probability for r in wrong) / len(wrong)) if wrong else 0.0,
+        "hallmark_misses": [r.case_id for r in results if r.hallmark_stated and r.true_probability < HALLMARK_MISS],
+        "hallmark_stated": sum(r.hallmark_stated for r in results),
+        "top1_clinical_only": sum(top_k_credit(r.clinical_only, r.diagnosis, 1) for r in results),
+        "top1_imaging_only": sum(top_k_credit(r.imaging_only, r.diagnosis, 1) for r in results),
+        "unknown_to_engine": sorted({r.diagnosis for r in results if r.diagnosis not in r.probabilities}),
+    }
+
+
+def reliability(results: list[CaseResult], bins: int = RELIABILITY_BINS) -> list[dict]:
+    """Every (case, candidate) probability against whether that candidate was the truth, in equal-width bins."""
+    pairs = [(p, candidate == r.diagnosis) for r in results for candidate, p in r.probabilities.items()]
+    # A true diagnosis the engine does not list was given probability 0: it counts in the lowest bin.
+    pairs += [(0.0, True) for r in results if r.diagnosis not in r.probabilities]
+    table = []
+    for index in range(bins):
+        low, high = index / bins, (index + 1) / bins
+        members = [(p, y) for p, y in pairs if low <= p < high or (index == bins - 1 and p == 1.0)]
+        if members:
+            table.append({
+                "bin": (low, high),
+                "count": len(members),
+                "mean_predicted": sum(p for p, _ in members) / len(members),
+                "observed": sum(y for _, y in members) / len(members),
+            })
+    return table
+
+
+def _number(value: float) -> str:
+    """A count that may hold shares of ties, to two decimals at most (20.75, 13.5, 12)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _count(key: str) -> Callable[[dict], str]:
+    return lambda s: f"{_number(s[key])}/{s['cases']} ({100 * s[key] / s['cases']:.0f} %)" if s["cases"] else "0/0"
+
+
+# Each figure issue 14 asks for: its label, how it is shown, and the issue's goal on the validation half.
+FIGURES: tuple[tuple[str, Callable[[dict], str], str], ...] = (
+    ("top-1", _count("top1"), "≥ 80 %"),
+    ("top-3", _count("top3"), "≥ 95 %"),
+    ("top-1, clinical context alone", _count("top1_clinical_only"), ""),
+    ("top-1, imaging alone", _count("top1_imaging_only"), "more than context alone"),
+    ("Brier score", lambda s: f"{s['brier']:.3f}", ""),
+    ("log loss", lambda s: f"{s['log_loss']:.3f}", ""),
+    ("mean probability of a wrong first answer", lambda s: f"{100 * s['wrong_first_mean_probability']:.0f} %", "≤ 60 %"),
+    ("true diagnosis under 5 % with its hallmark stated", lambda s: f"{len(s['hallmark_misses'])} of {s['hallmark_stated']}", "0"),
+    ("cases whose truth ties for first (counted by share)", lambda s: f"{s['ties_for_first']}", ""),
+)
+
+
+def _by_diagnosis(summary: dict) -> str:
+    return ", ".join(f"{d} {_number(hit)}/{total}" for d, (hit, total) in summary["by_diagnosis"].items())
+
+
+def summary_lines(name: str, summary: dict) -> list[str]:
+    lines = [f"{name}: {summary['cases']} cases"]
+    lines += [f"  {label}: {shown(summary)}" for label, shown, _ in FIGURES]
+    if summary["hallmark_misses"]:
+        lines.append("  hallmark stated, truth under 5 %: " + ", ".join(summary["hallmark_misses"]))
+    lines.append("  top-1 by diagnosis: " + _by_diagnosis(summary))
+    if summary["unknown_to_engine"]:
+        lines.append("  diagnoses the engine does not list (probability 0): " + ", ".join(summary["unknown_to_engine"]))
+    return lines
+
+
+def markdown_table(results: list[CaseResult]) -> list[str]:
+    """The per-half figures as the markdown table docs/literature-cases.md shows, with issue 14's goals."""
+    summaries = {name: summarize([r for r in results if r.half == name]) for name in HALVES}
+    header = " | ".join(f"{name} ({summaries[name]['cases']})" for name in HALVES)
+    lines = [f"| | {header} | issue 14 goal (validation) |", "|---|---|---|---|"]
+    lines += [f"| {label} | " + " | ".join(shown(summaries[n]) for n in HALVES) + f" | {goal} |" for label, shown, goal in FIGURES]
+    for name in HALVES:
+        lines += ["", f"Top-1 by diagnosis, {name}: {_by_diagnosis(summaries[name])}."]
+    return lines
+
+
+def report_lines(results: list[CaseResult]) -> list[str]:
+    """Both halves, then every case: its truth, the engine's first answer and the truth's probability."""
+    lines = ["Research and teaching use only: a published-case check of a teaching aid, not a validation for diagnosis."]
+    for name in HALVES:
+        group = [r for r in results if r.half == name]
+        if group:
+            lines += summary_lines(name, summarize(group))
+    lines.append("case (half): truth -> first answer (its probability); truth's probability")
+    for r in results:
+        lines.append(
+            f"  {r.case_id} ({r.half}): {r.diagnosis} -> {r.top} ({100 * r.probabilities[r.top]:.0f} %); "
+            f"truth {100 * r.true_probability:.1f} %"
+        )
+    return lines
+
+
+def draw_reliability(results: list[CaseResult], path, title: str) -> None:
+    """Predicted probability against observed frequency, one line per half, bins labelled with their counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5.2, 5.2), dpi=110)
+    axes.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, colour in zip(HALVES, ("tab:blue", "tab:orange")):
+        table = reliability([r for r in results if r.half == name])
+        xs = [row["mean_predicted"] for row in table]
+        ys = [row["observed"] for row in table]
+        axes.plot(xs, ys, marker="o", color=colour, label=name)
+        for row in table:
+            point = (row["mean_predicted"], row["observed"])
+            axes.annotate(str(row["count"]), point, textcoords="offset points", xytext=(4, -10), fontsize=7, color=colour)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("predicted probability (bin mean)")
+    axes.set_ylabel("observed frequency of the true diagnosis")
+    axes.set_title(title, fontsize=9)
+    axes.legend(loc="upper left", fontsize=8)
+    caption = "Research and teaching use only. Numbers: candidate probabilities in each bin."
+    figure.text(0.5, 0.005, caption, ha="center", fontsize=7)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.savefig(path)
+    plt.close(figure)

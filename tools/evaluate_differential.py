@@ -1,0 +1,49 @@
+"""Measure the differential on the published-case set (Testing/literature, docs/literature-cases.md).
+
+Prints, for the tuning and the validation half, top-1, top-3 and top-1 by diagnosis, Brier score,
+log loss, the mean probability of a wrong first answer, the cases whose true diagnosis got under 5 %
+although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
+then every case. Draws the reliability diagram. Research and teaching use only.
+
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure PNG] [--markdown] [--proof KINDS]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
+
+from literature.cases import CASES_FILE, load_cases  # noqa: E402
+from literature.evaluate import draw_reliability, evaluate, markdown_table, report_lines  # noqa: E402
+
+from EMHAssistLib.differential import assess  # noqa: E402
+from EMHAssistLib.errors import InputError  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=CASES_FILE, help="the case set (default: Testing/literature/cases.json)")
+    parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
+    parser.add_argument("--title", default="Reliability of the differential on published cases")
+    parser.add_argument("--markdown", action="store_true", help="print only the per-half table (docs/literature-cases.md)")
+    parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
+    args = parser.parse_args(argv)
+    try:
+        cases = load_cases(args.cases)
+        if args.proof:
+            kinds = set(args.proof.split(","))
+            cases = [case for case in cases if case["proof_kind"] in kinds]
+        results = evaluate(cases, assess)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(markdown_table(results) if args.markdown else report_lines(results)))
+    if args.figure:
+        draw_reliability(results, args.figure, args.title)
+        print(f"reliability diagram: {args.figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
