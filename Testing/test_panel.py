@@ -3,6 +3,7 @@ node, "Find levels" from one anchor, and every input and result the parameter no
 surviving a `.mrb` round trip."""
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,25 @@ from EMHAssistLib.outputs.overlays import find_overlays
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
+    WhyBullet,
+    anchor_step,
+    checkbox_cells,
+    checkbox_text,
+    citation_label,
+    clinical_choice_labels,
+    clinical_choices,
     clinical_context,
+    clinical_step,
+    find_levels_blocked_reason,
+    name_anchor_when_placed,
+    name_last_point,
+    next_step_text,
+    outlined_regions,
+    point_labels,
+    provisional_text,
+    regions_step,
+    sequences_step,
+    update_blocked_reason,
     diagnosis_id,
     diagnosis_name,
     diagnosis_names,
@@ -36,7 +55,8 @@ from EMHAssistLib.frontends.panel import (
     save_results,
     write_report_node,
 )
-from EMHAssistLib.inputs.study import study_from_nodes
+from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.inputs.study import region_names, study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
 from EMHAssistLib.teaching.quiz import Quiz
 
@@ -61,15 +81,110 @@ def test_clinical_fields_become_a_checked_context():
         clinical_context(60, "female", [], [], primary="breast")
 
 
-def test_differential_rows_carry_bars_and_explanations(scene, synthetic):
-    report = LiveAnalysis().update(study_into_scene(synthetic, scene)).analysis.report
-    rows = differential_rows(report)
-    assert [row.name for row in rows] == [entry["name"] for entry in report["differential"]]
+@pytest.fixture(scope="module")
+def complete_report(synthetic):
+    scene = new_headless_scene()
+    return LiveAnalysis().update(study_into_scene(synthetic, scene)).analysis.report
+
+
+def test_differential_rows_carry_bars_and_why_bullets(complete_report):
+    rows = differential_rows(complete_report)
+    assert [row.name for row in rows] == [entry["name"] for entry in complete_report["differential"]]
     assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 87 and rows[0].prior_percent == 10
     assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
-    assert rows[0].explanation.splitlines()[1].startswith("for: Mass markedly hypointense to cord on T2 (ratio 0.30")
-    assert rows[0].explanation.endswith("prior: myelodysplastic syndrome ×15")
+    first = rows[0].why[0]
+    assert first.supports and first.finding.startswith("Mass markedly hypointense to cord on T2 (ratio 0.30")
+    assert first.citation == "case report of thoracic cord compression +1"
+    assert "Source: Seed 001: imaging of extramedullary hematopoiesis" in first.tooltip
+    assert first.tooltip.startswith("Threshold: T2 mass/cord < 0.6")
+    assert rows[0].why[-1] == WhyBullet(True, "myelodysplastic syndrome (clinical context: prior ×15)", "", rows[0].why[-1].tooltip)
+    assert any(not bullet.supports for row in rows for bullet in row.why)
     assert differential_rows({"differential": None}) == []
+
+
+def test_citations_are_author_and_year_or_the_references_title():
+    assert citation_label("carroll1997") == "Carroll 1997"
+    assert citation_label("seed000") == "case report of thoracic cord compression"
+    assert citation_label("seed003") == "teaching case of β-thalassemia major"
+    assert citation_label("seed004") == "review of the imaging of spinal metastatic disease"
+
+
+INTERNAL_KEY = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|\bseed ?\d{3}\b|\[|\]|\b[a-z]+\d{4}\b")
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_no_internal_key_anywhere_a_reader_looks(scene, name):
+    report = LiveAnalysis().update(study_into_scene(build_study(name), scene)).analysis.report
+    shown = [next_step_text(report)]
+    for row in differential_rows(report):
+        shown += [row.name, *(f"{bullet.finding} {bullet.citation}" for bullet in row.why)]
+    leaks = [text for text in shown if INTERNAL_KEY.search(text)]
+    assert not leaks, leaks
+
+
+def test_next_best_step_names_the_top_two(complete_report):
+    assert next_step_text(complete_report).startswith(
+        "Next best step (Extramedullary hematopoiesis vs Myeloid sarcoma (leukaemic infiltrate)): Assess the fat signal"
+    )
+    assert "morphology '" in complete_report["next_best"]["text"]  # the engine's wording, which names the file key
+    assert not INTERNAL_KEY.search(next_step_text(complete_report))
+    assert next_step_text({"differential": []}) == ""
+
+
+def test_steps_say_what_is_done_and_what_to_do_next():
+    assert sequences_step([]).line() == "⚠ pick at least one sequence (T1 and T2 first)"
+    assert sequences_step(["T1", "T2"]).line() == "✓ T1, T2"
+    assert regions_step([]).line() == "⚠ 0 of 5 — next, mass: the epidural or paraspinal mass"
+    assert regions_step(["mass", "cord"]).line() == "⚠ 2 of 5 — next, marrow: vertebral body at an uninvolved level"
+    assert regions_step(region_names()).line() == "✓ all 5 regions outlined"
+    assert anchor_step([]).done is False
+    assert anchor_step([""]).line() == "⚠ name a point with its level (C1 … S5)"
+    assert anchor_step(["T6"]).line() == "✓ anchor T6: Find levels names the others"
+    assert anchor_step(["T4", "T5", "T6"]).line() == "✓ 3 levels, T4 to T6"
+    assert clinical_step({}).done is False
+    assert clinical_step({"age": 79, "sex": "male", "conditions": ["myelodysplastic_syndrome"]}).line() == "✓ age 79, male, 1 condition"
+
+
+def test_the_differential_is_provisional_until_the_mass_and_a_reference_exist():
+    assert provisional_text(["cord", "marrow"]) == "provisional — 2 of 5 regions"
+    assert provisional_text(["mass"]) == "provisional — 1 of 5 regions"
+    assert provisional_text(["mass", "muscle"]) == ""
+
+
+def test_disabled_buttons_say_why():
+    assert update_blocked_reason(False, ["mass"]) == "Pick a sequence in step 1 first."
+    assert update_blocked_reason(True, []) == "Outline a region in step 2 first (the mass to start)."
+    assert update_blocked_reason(True, ["mass"]) == ""
+    assert find_levels_blocked_reason([]) == "Place the anchor vertebra first (step 3)."
+    assert find_levels_blocked_reason(["", "T6"]) == ""
+
+
+def test_outlined_regions_count_rois_and_segments_named_like_regions(scene):
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "mass")
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    segmentation.GetSegmentation().AddEmptySegment("marrow", "marrow")
+    segmentation.GetSegmentation().AddEmptySegment("other", "other")
+    assert outlined_regions({"mass": roi, "cord": None}, segmentation) == ["mass", "marrow"]
+    assert outlined_regions({}, None) == []
+
+
+def test_the_next_point_placed_takes_the_anchor_level_once(scene):
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "level anchor")
+    name_anchor_when_placed(points, "T6")
+    points.AddControlPoint(0.0, 0.0, 0.0)
+    points.AddControlPoint(0.0, 0.0, 30.0)
+    assert point_labels(points) == ["T6", "level anchor-2"]
+    with pytest.raises(InputError, match="'X9' is not a vertebra name"):
+        name_anchor_when_placed(points, "X9")
+
+
+def test_the_anchor_takes_the_level_picked_in_the_panel(scene):
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "anchor")
+    points.AddControlPoint(0.0, 0.0, 0.0)
+    name_last_point(points, "T6")
+    assert point_labels(points) == ["T6"]
+    with pytest.raises(InputError, match="'X9' is not a vertebra name"):
+        name_last_point(points, "X9")
 
 
 def test_report_node_round_trip_and_refusals(scene):
@@ -351,3 +466,17 @@ def test_reveal_text_names_a_missed_region_a_wrong_pick_and_a_shifted_box(scene)
     assert "- disc: not outlined" in text.splitlines()
     [mass_line] = [line for line in text.splitlines() if line.startswith("- mass: Dice")]
     assert "centres 3.0 mm apart" in mass_line and "Dice 1.00" not in mass_line
+
+
+def test_sex_and_primary_combos_show_labels_for_the_values_they_hold():
+    for section in ("sex", "primaries"):
+        assert len(clinical_choice_labels(section)) == len(clinical_choices(section))
+    primaries = dict(zip(clinical_choices("primaries"), clinical_choice_labels("primaries")))
+    assert primaries[""] == "none or not stated" and primaries["breast"] == "breast cancer"
+    assert dict(zip(clinical_choices("sex"), clinical_choice_labels("sex")))["other"] == "other or not stated"
+
+
+def test_checkboxes_fill_two_columns_and_a_long_label_takes_its_own_row():
+    assert checkbox_text("sudden (apoplectic) onset of back or neck pain") == "sudden onset of back or neck pain"
+    texts = ["fever", "sudden onset of back or neck pain", "back pain", "weight loss", "night sweats"]
+    assert checkbox_cells(texts) == [(0, 0, 1), (1, 0, 2), (2, 0, 1), (2, 1, 1), (3, 0, 1)]

@@ -302,8 +302,14 @@ def test_results_view_shows_the_selected_results_table(ui_root):
 
 def test_ui_has_its_sections_and_declares_its_custom_widgets(ui_root):
     widgets = ui_widgets(ui_root)
-    for section in ("inputs", "regions", "levels", "clinical", "results", "export"):
-        assert widgets[f"{section}CollapsibleButton"].get("class") == "ctkCollapsibleButton"
+    # Slicer's module layout: results on top, then Inputs, Outputs, a closed Advanced, and the quiz last.
+    sections = [widget.get("name") for widget in ui_root.find("widget").find("layout").iter("widget") if widget.get("class") == "ctkCollapsibleButton"]
+    assert sections == [f"{name}CollapsibleButton" for name in ("results", "inputs", "outputs", "advanced", "quiz")]
+    collapsed = {name for name in sections if widgets[name].find("property[@name='collapsed']/bool") is not None}
+    assert collapsed == {"advancedCollapsibleButton", "quizCollapsibleButton"}
+    for name in ("moreSequencesGroupBox", "editPointsGroupBox", "detailsGroupBox"):
+        assert widgets[name].get("class") == "ctkCollapsibleGroupBox"
+        assert widgets[name].find("property[@name='collapsed']/bool").text == "true", name
     assert widgets["applyButton"].get("class") == "QPushButton"
     assert widgets["applyButton"].find("property[@name='enabled']/bool").text == "false"
     assert widgets["resultsTableView"].get("class") == "qMRMLTableView"

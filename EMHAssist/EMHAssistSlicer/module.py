@@ -35,20 +35,23 @@ from EMHAssistLib.inputs.clinical import clinical_terms
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.live import LiveAnalysis, LiveResult
 from EMHAssistLib.outputs.overlays import find_overlays, overlays_visible, set_overlays_visible
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.spine.vertebrae import vertebra_names
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
+    clinical_choices,
     clinical_context,
     diagnosis_id,
     diagnosis_name,
     diagnosis_names,
-    differential_rows,
     events_to_observe,
     find_levels,
     give_default_size,
+    levels_text,
+    name_anchor_when_placed,
     observations,
     overlay_node_ids,
+    panel_state,
     refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
@@ -65,7 +68,9 @@ from EMHAssistLib.frontends.panel import (
     teaching_case_sample,
     TEACHING_CASE_FILE_TYPE,
     TEACHING_CASE_SUFFIX,
+    warnings_text,
 )
+from EMHAssistSlicer.view import add_clinical_checkboxes, relabel_clinical_choices, show_region_statuses, show_report, show_state
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.outputs.report import summary_text, write_json
@@ -76,6 +81,7 @@ MODULE_FOLDER = Path(__file__).resolve().parents[1]  # where EMHAssist.py and Re
 RESULTS_TABLE_NAME = "EMHAssist results"
 REPORT_NODE_NAME = "EMHAssist report"
 REGION_ROW_WIDGETS = ("SourceSelector", "PlaceButton", "StatusLabel")
+QUIZ_CLEARS_SCENE = _("Opening a quiz case clears the scene: anything not saved is lost. Open it?")
 
 
 #
@@ -230,10 +236,10 @@ class EMHAssistParameterNode:
     regionSegmentation: vtkMRMLSegmentationNode
     levelPoints: vtkMRMLMarkupsFiducialNode
     age: Annotated[int, WithinRange(AGE_NOT_STATED, int(clinical_terms().age_range[1]))] = AGE_NOT_STATED
-    sex: Annotated[str, Choice(["", *clinical_terms().sex])] = ""
+    sex: Annotated[str, Choice(clinical_choices("sex"))] = ""
     conditions: list[str]
     findings: list[str]
-    primary: Annotated[str, Choice(["", *clinical_terms().primaries])] = ""
+    primary: Annotated[str, Choice(clinical_choices("primaries"))] = ""
     caseName: str
     liveUpdate: bool = True
     resultsTable: vtkMRMLTableNode
@@ -269,6 +275,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._observedInputs = []
         self._clinicalCheckBoxes = {}
         self._updateTimer = None
+        self.srExportAction = None
 
     def setup(self) -> None:
         """Called when the user opens the module the first time and the widget is initialized."""
@@ -291,7 +298,11 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateTimer.interval = load("panel")["throttle_ms"]
         self._updateTimer.connect("timeout()", self.updateResults)
 
-        self._addClinicalCheckBoxes()
+        self._clinicalCheckBoxes = add_clinical_checkboxes(qt, self.ui, clinical_terms())
+        for checkBox in self._clinicalCheckBoxes.values():
+            checkBox.connect("toggled(bool)", self.onClinicalCheckBoxToggled)
+        self.ui.anchorLevelComboBox.addItems(["", *vertebra_names()])
+        self.ui.anchorLevelComboBox.connect("currentIndexChanged(int)", lambda index: self._showState())
 
         # Keep the parameter node valid across scene close.
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
@@ -303,17 +314,13 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             placeButton = getattr(self.ui, regionWidgetName(region, "PlaceButton"))
             placeButton.connect("clicked(bool)", lambda checked, region=region: self.onPlaceRegion(region))
         self.ui.autoFillButton.connect("clicked(bool)", self.onAutoFillButton)
+        self.ui.placeAnchorButton.connect("clicked(bool)", self.onPlaceAnchorButton)
         self.ui.loadLevelsButton.connect("clicked(bool)", self.onLoadLevelsButton)
         self.ui.findLevelsButton.connect("clicked(bool)", self.onFindLevelsButton)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.overlaysVisibleCheckBox.connect("toggled(bool)", self.onOverlaysVisibleToggled)
-        self.ui.exportJsonButton.connect("clicked(bool)", self.onExportJsonButton)
-        self.ui.exportSummaryButton.connect("clicked(bool)", self.onExportSummaryButton)
-        self.ui.exportHtmlButton.connect("clicked(bool)", self.onExportHtmlButton)
-        self.ui.exportSrButton.connect("clicked(bool)", self.onExportSrButton)
-        self.ui.screenshotButton.connect("clicked(bool)", self.onScreenshotButton)
-        self._offerStructuredReport()
-        self.ui.openQuizButton.connect("clicked(bool)", self.onOpenQuizButton)
+        self._addSaveReportMenu()
+        self.ui.openQuizButton.connect("clicked(bool)", lambda checked: self.onOpenQuizButton(askFirst=True))
         self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
 
         # Needed after a module reload, when the scene already holds a parameter node.
@@ -325,8 +332,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.removeObservers()
 
     def enter(self) -> None:
-        """Called each time the user opens this module."""
+        """Called each time the user opens this module: the sequence roles are filled from the loaded
+        volumes' names (only empty roles, each by the one volume naming it)."""
         self.initializeParameterNode()
+        self.onAutoFillButton()
 
     def exit(self) -> None:
         """Called each time the user opens a different module."""
@@ -376,6 +385,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             # Widgets carrying a "SlicerParameterName" dynamic property in the .ui are bound here.
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            relabel_clinical_choices(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameterNodeModified)
             self.onParameterNodeModified()
             self._showSavedReport()
@@ -383,13 +393,29 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onParameterNodeModified(self, caller=None, event=None) -> None:
         self._updateClinicalCheckBoxes()
         self.ui.levelPointsWidget.setCurrentNode(self._parameterNode.levelPoints)
-        self.ui.applyButton.enabled = self.logic.canProcess(self._parameterNode)
+        self._showState()
         quiz = self.logic.quiz
         self.ui.revealButton.enabled = bool(quiz and not quiz.revealed and self._parameterNode.quizDiagnosis)
         with slicer.util.tryWithErrorDisplay(_("Failed to record the diagnosis.")):
             self.logic.recordQuizPick(self._parameterNode)
         self._observeInputs()
         self._scheduleUpdate()
+
+    def _showState(self) -> None:
+        """Each step's check, whether the differential is provisional, and why a button is disabled."""
+        if not self._parameterNode:
+            return
+        p = self._parameterNode
+        state = panel_state(
+            {role: getattr(p, sequenceParameterName(role)) for role in sequence_roles()},
+            {region: getattr(p, regionParameterName(region)) for region in region_names()},
+            p.regionSegmentation,
+            p.levelPoints,
+            (p.age, p.sex, list(p.conditions), list(p.findings), p.primary),
+            self.ui.anchorLevelComboBox.currentText,
+            p.report is not None,
+        )
+        show_state(self.ui, state)
 
     # --- Live updates --------------------------------------------------------------------------
 
@@ -412,6 +438,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._observedInputs = []
 
     def onInputModified(self, caller, event) -> None:
+        # A point placed or relabelled changes step 3's check and enables Find levels.
+        self._showState()
         self._scheduleUpdate()
 
     def _scheduleUpdate(self) -> None:
@@ -458,6 +486,26 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         selectionNode.SetActivePlaceNodeID(roi.GetID())
         slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
 
+    def onPlaceAnchorButton(self) -> None:
+        """Place one point on the anchor vertebra as Slicer places any point; it takes the level picked
+        in the combo box. The point joins the level points (a new list if there is none)."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to place the anchor vertebra.")):
+            self._placeAnchor(self.ui.anchorLevelComboBox.currentText)
+
+    def _placeAnchor(self, level: str) -> None:
+        points = self._parameterNode.levelPoints
+        if points is None:
+            points = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", slicer.mrmlScene.GenerateUniqueName("level anchor"))
+            points.CreateDefaultDisplayNodes()
+            self._parameterNode.levelPoints = points
+        name_anchor_when_placed(points, level)
+        selectionNode = slicer.app.applicationLogic().GetSelectionNode()
+        selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsFiducialNode")
+        selectionNode.SetActivePlaceNodeID(points.GetID())
+        interactionNode = slicer.app.applicationLogic().GetInteractionNode()
+        interactionNode.SetPlaceModePersistence(0)
+        interactionNode.SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
+
     def onLoadLevelsButton(self) -> None:
         fileFilter = _("Markups (*.mrk.json *.fcsv *.json)")
         path = qt.QFileDialog.getOpenFileName(self.parent, _("Load level points"), "", fileFilter)
@@ -468,15 +516,6 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onFindLevelsButton(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to find the levels."), waitCursor=True):
             self.logic.findLevels(self._parameterNode)
-
-    def _addClinicalCheckBoxes(self) -> None:
-        terms = clinical_terms()
-        for section, groupBox in (("conditions", self.ui.conditionsGroupBox), ("findings", self.ui.findingsGroupBox)):
-            for term, label in getattr(terms, section).items():
-                checkBox = qt.QCheckBox(label)
-                checkBox.connect("toggled(bool)", self.onClinicalCheckBoxToggled)
-                groupBox.layout().addWidget(checkBox)
-                self._clinicalCheckBoxes[section, term] = checkBox
 
     def onClinicalCheckBoxToggled(self, checked: bool) -> None:
         if not self._parameterNode:
@@ -494,9 +533,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # --- Results --------------------------------------------------------------------------------
 
     def _showStatuses(self, result: LiveResult) -> None:
-        for region in region_names():
-            status = result.statuses.get(region)
-            getattr(self.ui, regionWidgetName(region, "StatusLabel")).text = status.line() if status else ""
+        show_region_statuses(self.ui, result.statuses)
         messages = ([result.error] if result.error else []) + result.notes
         self.ui.statusLabel.text = "\n".join(messages) if messages else _("Results are up to date.")
 
@@ -511,15 +548,12 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showReport(self, report: dict | None) -> None:
         """Show a report's levels, warnings and differential; None clears them."""
+        self._showState()
         if report is None:
-            self.ui.levelsLineLabel.text = ""
-            self.ui.warningsLabel.text = ""
-            self._showDifferential({})
+            show_report(qt, self.ui, None, "", "")
             self.ui.overlaysVisibleCheckBox.enabled = False
             return
-        self.ui.levelsLineLabel.text = summary_line(report.get("levels")) or _("Levels not assessed.")
-        self.ui.warningsLabel.text = warningsText(report["warnings"])
-        self._showDifferential(report)
+        show_report(qt, self.ui, report, levels_text(report), warnings_text(report["warnings"]))
         self._hideOverlaysFromSelectors()
         overlays = find_overlays(slicer.mrmlScene, report["case"])
         self.ui.overlaysVisibleCheckBox.enabled = overlays is not None
@@ -535,32 +569,6 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         for selector in slicer.util.findChildren(self.parent, className="qMRMLNodeComboBox"):
             selector.sortFilterProxyModel().hiddenNodeIDs = hidden
 
-    def _showDifferential(self, report: dict) -> None:
-        """One row per diagnosis: its probability bar, and a button showing why (its explanation)."""
-        layout = self.ui.differentialGroupBox.layout()
-        while layout.count():
-            layout.takeAt(0).widget().deleteLater()
-        for row in differential_rows(report):
-            section = qt.QWidget()
-            sectionLayout = qt.QVBoxLayout(section)
-            bar = qt.QProgressBar()
-            bar.value = row.percent
-            text = _("{name}: {percent} % (prior {prior} %)")
-            bar.format = text.format(name=row.name, percent=row.percent, prior=row.prior_percent)
-            detailsButton = qt.QToolButton()
-            detailsButton.text = _("Why")
-            detailsButton.checkable = True
-            details = qt.QLabel(row.explanation)
-            details.wordWrap = True
-            details.visible = False
-            detailsButton.connect("toggled(bool)", details.setVisible)
-            barRow = qt.QHBoxLayout()
-            barRow.addWidget(bar)
-            barRow.addWidget(detailsButton)
-            sectionLayout.addLayout(barRow)
-            sectionLayout.addWidget(details)
-            layout.addWidget(section)
-
     def onOverlaysVisibleToggled(self, visible: bool) -> None:
         report = self.logic.savedReport(self._parameterNode)
         overlays = find_overlays(slicer.mrmlScene, report["case"]) if report else None
@@ -569,8 +577,11 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # --- Quiz -----------------------------------------------------------------------------------
 
-    def onOpenQuizButton(self) -> None:
-        """Open the chosen case in an emptied scene with its answer hidden: sequences and level points only."""
+    def onOpenQuizButton(self, askFirst: bool = False) -> None:
+        """Open the chosen case in an emptied scene with its answer hidden: sequences and level points only.
+        The button asks first, since the scene is cleared."""
+        if askFirst and not slicer.util.confirmOkCancelDisplay(QUIZ_CLEARS_SCENE, windowTitle=_("Open quiz")):
+            return
         with slicer.util.tryWithErrorDisplay(_("Failed to open the quiz case."), waitCursor=True):
             quiz = self.logic.openQuiz(self._parameterNode.quizCase)
             self._showReport(None)
@@ -597,7 +608,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def _showQuiz(self, quiz: Quiz) -> None:
         self.ui.quizStoryLabel.text = quiz.info.story
         self.ui.quizResultLabel.text = ""
-        self.ui.statusLabel.text = _("Quiz: outline the regions with the Place buttons above, pick a diagnosis, then Reveal.")
+        self.ui.statusLabel.text = _("Quiz: outline the regions with the Place buttons of step 2, pick a diagnosis, then Reveal.")
 
     def _showReveal(self, reveal: Reveal) -> None:
         self.ui.quizResultLabel.text = reveal_text(reveal, self.logic.quiz.info.title)
@@ -642,12 +653,28 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 if self.logic.ensureHighdicom():
                     self.logic.writeStructuredReport(self._parameterNode, path)
 
-    def _offerStructuredReport(self) -> None:
-        """Where this Slicer's packages rule highdicom out, the SR button says why and JSON/HTML remain."""
+    def _addSaveReportMenu(self) -> None:
+        """One "Save report" menu, narrow enough for the panel. Where this Slicer's packages rule
+        highdicom out, the SR entry is disabled and says why; JSON, text and HTML remain."""
+        menu = qt.QMenu(self.ui.saveReportButton)
+        menu.toolTipsVisible = True
+        for text, toolTip, handler in (
+            (_("Report as JSON..."), _("The whole report, every number and explanation."), self.onExportJsonButton),
+            (_("Summary as text..."), _("The readable summary the command line prints."), self.onExportSummaryButton),
+            (_("Web page with slice views..."), _("One self-contained page: the slice views as shown, levels, ratios, the differential with its reasons and references, the caveat."), self.onExportHtmlButton),
+            (_("DICOM Structured Report..."), _("TID 1500, citing the source images; every sequence must have been loaded from DICOM."), self.onExportSrButton),
+            (_("Screenshot of the views..."), _("The view layout, overlays included, as a PNG image."), self.onScreenshotButton),
+        ):
+            action = menu.addAction(text)
+            action.toolTip = toolTip
+            action.connect("triggered()", handler)
+            if handler == self.onExportSrButton:
+                self.srExportAction = action
         plan = sr_export_plan(installed_versions(sr_export_packages()))
-        self.ui.exportSrButton.enabled = plan.action != SR_UNAVAILABLE
+        self.srExportAction.enabled = plan.action != SR_UNAVAILABLE
         if plan.action == SR_UNAVAILABLE:
-            self.ui.exportSrButton.toolTip = plan.message
+            self.srExportAction.toolTip = plan.message
+        self.ui.saveReportButton.setMenu(menu)
 
     def onScreenshotButton(self) -> None:
         path = self._exportPath(_("Save a screenshot of the views"), ".png", _("PNG image (*.png)"))
@@ -656,12 +683,6 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
             with slicer.util.tryWithErrorDisplay(_("Failed to save the screenshot."), waitCursor=True):
                 ScreenCapture.ScreenCaptureLogic().captureImageFromView(None, str(path))
-
-
-def warningsText(warnings: list[str]) -> str:
-    if not warnings:
-        return _("No warnings.")
-    return _("Warnings:") + "\n" + "\n".join(f"- {warning}" for warning in warnings)
 
 
 #
@@ -1016,7 +1037,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         plan = sr_export_plan(installed_versions(sr_export_packages()))
         slicer.util.selectModule("EMHAssist")
         widget = slicer.util.getModuleWidget("EMHAssist")
-        self.assertEqual(widget.ui.exportSrButton.enabled, plan.action != SR_UNAVAILABLE)
+        self.assertEqual(widget.srExportAction.enabled, plan.action != SR_UNAVAILABLE)
         print(f"EMHAssist self-test: DICOM SR export is {plan.action} here ({plan.message})")
 
         self.delayDisplay("Saving and loading the scene as .mrb")
@@ -1041,10 +1062,26 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         widget = slicer.util.getModuleWidget("EMHAssist")
         EMHAssistLogic().loadTeachingCase(DEFAULT_CASE, widget._parameterNode)
         widget.updateResults()
-        self.assertTrue(widget.ui.cordStatusLabel.text.startswith("T1 "))
+        self.assertTrue(widget.ui.cordStatusLabel.text.startswith("✓ ≥ "))
         self.assertIn("mass T5", widget.ui.levelsLineLabel.text)
-        self.assertGreater(widget.ui.differentialGroupBox.layout().count(), 2)
+        self.assertEqual(widget.ui.differentialGroupBox.layout().count(), 3)
+        self.assertGreater(widget.ui.otherDiagnosesGroupBox.layout().count(), 0)
+        self.assertTrue(widget.ui.nextStepLabel.text.startswith("Next best step"))
+        self.assertEqual(widget.ui.resultStateLabel.text, "")
+        self.assertTrue(widget.ui.findLevelsButton.enabled)
         self.assertEqual(widget.ui.statusLabel.text, "Results are up to date.")
+
+        self.delayDisplay("The anchor vertebra placed like a point takes the level picked")
+        widget._parameterNode.levelPoints = None
+        self.assertFalse(widget.ui.findLevelsButton.enabled)
+        widget.ui.anchorLevelComboBox.currentText = "T6"
+        widget.onPlaceAnchorButton()
+        anchor = widget._parameterNode.levelPoints
+        anchor.AddControlPoint(0.0, 0.0, 0.0)  # as a click in Place mode defines it
+        self.assertEqual(anchor.GetNthControlPointLabel(0), "T6")
+        self.assertTrue(widget.ui.findLevelsButton.enabled)  # the point's events refreshed step 3
+        self.assertEqual(widget.ui.anchorCheckLabel.text, "✓ anchor T6: Find levels names the others")
+        slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.ViewTransform)
         self.delayDisplay("Test passed")
 
     def test_EMHAssistSegmentStatistics(self):
@@ -1151,7 +1188,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertEqual(report["differential"][0]["id"], "emh")
         self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), report["ratios"].keys())
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, report["case"]))
-        self.assertGreater(widget.ui.differentialGroupBox.layout().count(), 2)
+        self.assertEqual(widget.ui.differentialGroupBox.layout().count(), 3)
         references = slicer.util.getNodesByClass("vtkMRMLMarkupsROINode")
         self.assertEqual(
             sum(1 for node in references if node.GetAttribute(REFERENCE_ATTRIBUTE)),

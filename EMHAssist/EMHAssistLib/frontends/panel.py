@@ -8,6 +8,7 @@ report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brin
 import importlib.metadata
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,14 +18,17 @@ import vtk
 
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
-from ..inputs.clinical import validate_clinical
-from ..inputs.study import Study
+from ..inputs.clinical import clinical_terms, validate_clinical
+from ..inputs.study import Study, region_names
 from ..knowledge import load
+from ..live import RegionStatus
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
-from ..outputs.overlays import OverlayNodes, draw_overlays, evidence_lines
+from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
+from ..spine.compression import summary_line
 from ..spine.levels import level_point_node
+from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
 from ..teaching.phantom import CASES_DIR
 from ..teaching.quiz import Quiz, Reveal, verdict
@@ -45,27 +49,330 @@ def clinical_context(age: int, sex: str, conditions: list[str], findings: list[s
     return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
 
 
+NOT_STATED = {"sex": "not stated", "primaries": "none or not stated"}
+
+
+def clinical_choices(section: str) -> list[str]:
+    """The values of the panel's Sex or Primary combo box ("" first: not stated), as the parameter node's Choice lists them."""
+    return ["", *getattr(clinical_terms(), section)]
+
+
+def clinical_choice_labels(section: str) -> list[str]:
+    """What the combo box shows for each of clinical_choices(section): the terms' labels, not their keys.
+    Slicer's combo-box connector reads and writes the choice by index, so the items can be relabelled."""
+    return [NOT_STATED[section], *getattr(clinical_terms(), section).values()]
+
+
+@dataclass(frozen=True)
+class WhyBullet:
+    """One reason for or against a diagnosis as a reader scans it: the finding with its measured value
+    and a short citation; the threshold and the full references in the tooltip."""
+
+    supports: bool
+    finding: str
+    citation: str  # the first reference's short citation, "+N" for the others (all of them in the tooltip)
+    tooltip: str
+
+
 @dataclass(frozen=True)
 class DiagnosisRow:
-    """One line of the panel's differential: a probability bar and its expandable explanation."""
+    """One line of the panel's differential: a probability bar and its "Why" bullets."""
 
     name: str
     percent: int
     prior_percent: int
-    explanation: str
+    why: list[WhyBullet]
+
+
+YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
+
+
+def citation_label(key: str) -> str:
+    """A reference as a reader cites it: "Carroll 1997" when references.json gives an author and year,
+    else the reference's title (its citation without the "Seed 000:" lead, up to the first bracket)."""
+    reference = load("differential/references")["references"].get(key)
+    if reference is None:
+        return key
+    if YEAR.search(reference.get("short", "")):
+        return reference["short"]
+    title = reference.get("citation", "").partition(": ")[2] or reference.get("citation", "")
+    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
+
+
+def why_bullets(diagnosis: dict) -> list[WhyBullet]:
+    """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
+    that moved its prior; the threshold rule and the full citations go into the tooltip."""
+    references = load("differential/references")["references"]
+    bullets = []
+    for item in diagnosis.get("evidence") or []:
+        refs = item.get("refs") or []
+        labels = list(dict.fromkeys(citation_label(key) for key in refs))
+        cited = labels[0] + (f" +{len(labels) - 1}" if len(labels) > 1 else "") if labels else ""
+        sources = [references[key]["citation"] for key in refs if key in references]
+        tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
+        bullets.append(WhyBullet(bool(item.get("supports")), item["finding"], cited, tooltip))
+    for factor in diagnosis.get("prior_factors") or []:
+        text = f"{factor['label']} (clinical context: prior ×{factor['factor']:g})"
+        bullets.append(WhyBullet(factor["factor"] > 1, text, "", factor["reason"]))
+    return bullets
 
 
 def differential_rows(report: dict) -> list[DiagnosisRow]:
-    rows = []
-    for diagnosis in report.get("differential") or []:
-        priors = [f"prior: {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []]
-        rows.append(DiagnosisRow(
+    return [
+        DiagnosisRow(
             name=diagnosis["name"],
             percent=round(100 * diagnosis["probability"]),
             prior_percent=round(100 * diagnosis["prior"]),
-            explanation="\n".join([diagnosis.get("summary", ""), *evidence_lines(diagnosis), *priors]).strip(),
-        ))
-    return rows
+            why=why_bullets(diagnosis),
+        )
+        for diagnosis in report.get("differential") or []
+    ]
+
+
+# The engine names a morphology step's key in morphology.json for command-line users ("Assess the halo
+# sign (morphology 'halo_sign')"); a reader of the panel assesses the sign, and never sees that file.
+MORPHOLOGY_FILE_KEY = re.compile(r" \(morphology '[a-z0-9_]+'\)")
+
+
+def next_step_text(report: dict) -> str:
+    """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
+    step = report.get("next_best") or {}
+    if not step.get("text"):
+        return ""
+    names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
+    between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
+    text = MORPHOLOGY_FILE_KEY.sub("", step["text"])
+    return f"Next best step ({between}): {text}" if between else f"Next best step: {text}"
+
+
+def levels_text(report: dict) -> str:
+    return f"Levels: {summary_line(report.get('levels'))}" if report.get("levels") else "Levels not assessed (step 3)."
+
+
+def warnings_text(warnings: list[str]) -> str:
+    return "" if not warnings else "Warnings:\n" + "\n".join(f"- {warning}" for warning in warnings)
+
+
+# --- The panel's steps ------------------------------------------------------------------------------
+DONE, TO_DO = "✓", "⚠"
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """Whether a numbered step of the panel is complete, with one line saying what it has or what to do."""
+
+    done: bool
+    hint: str
+
+    def line(self) -> str:
+        return f"{DONE if self.done else TO_DO} {self.hint}"
+
+
+def sequences_step(selected: list[str]) -> StepCheck:
+    if not selected:
+        return StepCheck(False, "pick at least one sequence (T1 and T2 first)")
+    return StepCheck(True, ", ".join(selected))
+
+
+def regions_step(outlined: list[str]) -> StepCheck:
+    """Complete with every region outlined; otherwise the next one to outline and where: the mass
+    first, then the references in the vocabulary's order."""
+    regions = region_names()
+    missing = [region for region in regions if region not in outlined]
+    if not missing:
+        return StepCheck(True, f"all {len(regions)} regions outlined")
+    hints = load("panel")["steps"]["region_hints"]
+    first = "mass" if "mass" in missing else missing[0]
+    return StepCheck(False, f"{len(regions) - len(missing)} of {len(regions)} — next, {first}: {hints[first]}")
+
+
+def anchor_step(labels: list[str]) -> StepCheck:
+    """The level points' labels: one labelled vertebra is enough for Find levels to name the rest."""
+    named = [label for label in labels if is_vertebra_name(label)]
+    if not labels:
+        return StepCheck(False, "pick the level, then place one point on that vertebral body")
+    if not named:
+        return StepCheck(False, "name a point with its level (C1 … S5)")
+    if len(named) == 1:
+        return StepCheck(True, f"anchor {named[0]}: Find levels names the others")
+    return StepCheck(True, f"{len(named)} levels, {named[0]} to {named[-1]}")
+
+
+def clinical_step(context: dict) -> StepCheck:
+    """Optional, but the context moves the ranking most; the check says what is stated."""
+    if not context:
+        return StepCheck(False, "optional, yet it moves the ranking most: age, sex, conditions")
+    stated = [f"age {context['age']}"] if "age" in context else []
+    stated += [context["sex"]] if "sex" in context else []
+    for field in ("conditions", "findings"):
+        count = len(context.get(field, []))
+        if count:
+            stated.append(f"{count} {field[:-1] if count == 1 else field}")
+    return StepCheck(True, ", ".join(stated))
+
+
+def provisional_text(outlined: list[str]) -> str:
+    """"" once the mass and a reference region are outlined; until then the differential is marked."""
+    references = load("panel")["steps"]["reference_regions"]
+    if "mass" in outlined and any(region in outlined for region in references):
+        return ""
+    return f"provisional — {len(outlined)} of {len(region_names())} regions"
+
+
+def update_blocked_reason(has_sequence: bool, outlined: list[str]) -> str:
+    """Why results cannot be computed yet ("" when they can): the disabled button's tooltip and label."""
+    if not has_sequence:
+        return "Pick a sequence in step 1 first."
+    if not outlined:
+        return "Outline a region in step 2 first (the mass to start)."
+    return ""
+
+
+def find_levels_blocked_reason(labels: list[str]) -> str:
+    if not any(is_vertebra_name(label) for label in labels):
+        return "Place the anchor vertebra first (step 3)."
+    return ""
+
+
+def anchor_blocked_reason(level: str) -> str:
+    return "" if is_vertebra_name(level) else "Pick the anchor's level first (C1 … S5)."
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """Everything the panel says about where the reader is: a check per numbered step, the line
+    above the differential, and why each step button is disabled ("" when it is enabled)."""
+
+    steps: dict[str, StepCheck]
+    result_state: str
+    update_blocked: str
+    find_levels_blocked: str
+    anchor_blocked: str
+
+
+def panel_state(
+    sequences: dict[str, slicer.vtkMRMLNode | None],
+    sources: dict[str, slicer.vtkMRMLNode | None],
+    segmentation: slicer.vtkMRMLSegmentationNode | None,
+    level_points: slicer.vtkMRMLMarkupsFiducialNode | None,
+    clinical_fields: tuple,
+    anchor_level: str,
+    analysed: bool,
+) -> PanelState:
+    """The panel's state from its inputs as the parameter node holds them; `clinical_fields` are
+    clinical_context's arguments (age, sex, conditions, findings, primary)."""
+    selected_roles = [role for role, node in sequences.items() if node is not None]
+    outlined = outlined_regions(sources, segmentation)
+    labels = point_labels(level_points)
+    try:
+        clinical: dict | InputError = clinical_context(*clinical_fields)
+    except InputError as error:
+        clinical = error
+    blocked = update_blocked_reason(bool(selected_roles), outlined)
+    if isinstance(clinical, InputError):
+        clinical_check = StepCheck(False, str(clinical))
+    else:
+        clinical_check = clinical_step(clinical)
+    if not analysed:
+        result_state = "No results yet." if blocked else "No results yet: press Update now."
+    else:
+        provisional = provisional_text(outlined)
+        result_state = f"{provisional[0].upper()}{provisional[1:]}: outline the mass and a reference region (step 2)." if provisional else ""
+    return PanelState(
+        steps={
+            "sequences": sequences_step(selected_roles),
+            "regions": regions_step(outlined),
+            "anchor": anchor_step(labels),
+            "clinical": clinical_check,
+        },
+        result_state=result_state,
+        update_blocked=blocked,
+        find_levels_blocked=find_levels_blocked_reason(labels),
+        anchor_blocked=anchor_blocked_reason(anchor_level),
+    )
+
+
+def region_status_text(status: RegionStatus) -> str:
+    """A region's status in one short line: its smallest voxel count and the sequences it leaves
+    partly (or wholly) outside their field of view, then its warnings; status.line(), every sequence's
+    figures, goes into the tooltip."""
+    if not status.voxels and not status.coverage:
+        return "; ".join(status.warnings)
+    smallest = min(status.voxels.values(), default=0)
+    partial = [f"{fraction:.0%} inside {role}" for role, fraction in status.coverage.items() if fraction < 1]
+    covered = ", ".join(partial) if partial else f"inside all {len(status.coverage)} sequences"
+    return "; ".join([f"{DONE if not partial else TO_DO} ≥ {smallest} voxels, {covered}", *status.warnings])
+
+
+BRACKETED = re.compile(r" \([^)]*\)")
+
+
+def checkbox_text(label: str) -> str:
+    """A clinical term's label as its checkbox shows it, bracketed examples left to the tooltip
+    ("recent spinal procedure (surgery, ...)" -> "recent spinal procedure")."""
+    return BRACKETED.sub("", label)
+
+
+def checkbox_cells(texts: list[str], columns: int = 2) -> list[tuple[int, int, int]]:
+    """(row, column, column span) of each checkbox in a grid of `columns`, in order: a text longer
+    than a column holds (panel.json) takes a row of its own, so that nothing widens Slicer's panel."""
+    fits = load("panel")["checkbox_column_chars"]
+    cells, row, column = [], 0, 0
+    for text in texts:
+        if len(text) > fits:
+            if column:
+                row, column = row + 1, 0
+            cells.append((row, 0, columns))
+            row += 1
+            continue
+        cells.append((row, column, 1))
+        column += 1
+        if column == columns:
+            row, column = row + 1, 0
+    return cells
+
+
+def outlined_regions(sources: dict[str, slicer.vtkMRMLNode | None], segmentation: slicer.vtkMRMLSegmentationNode | None) -> list[str]:
+    """The regions outlined by an ROI or segment of their own, or by a segment named like them in the
+    regions' segmentation, in the vocabulary's order."""
+    named = set()
+    if segmentation is not None:
+        segments = segmentation.GetSegmentation()
+        named = {region for region in region_names() if segments.GetSegmentIdBySegmentName(region)}
+    return [region for region in region_names() if sources.get(region) is not None or region in named]
+
+
+def point_labels(points: slicer.vtkMRMLMarkupsFiducialNode | None) -> list[str]:
+    if points is None:
+        return []
+    return [points.GetNthControlPointLabel(index) for index in range(points.GetNumberOfControlPoints())]
+
+
+def name_last_point(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
+    """The anchor just placed takes the level picked in the panel's combo box."""
+    code_of(level)  # refuses a name that is no vertebra
+    points.SetNthControlPointLabel(points.GetNumberOfControlPoints() - 1, level)
+
+
+def name_anchor_when_placed(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
+    """The next point placed on `points` (Slicer defines its position at the click) takes `level`;
+    the observation ends with it."""
+    code_of(level)  # refuses a name that is no vertebra before anything is placed
+
+    def name(caller: slicer.vtkMRMLMarkupsFiducialNode, event: str) -> None:
+        caller.RemoveObserver(observation)
+        name_last_point(caller, level)
+
+    observation = points.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, name)
+
+
+def is_vertebra_name(label: str) -> bool:
+    try:
+        code_of(label)
+    except InputError:
+        return False
+    return True
 
 
 def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
