@@ -12,6 +12,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "docs" / "EMHAssist.json"
+# ExtensionsIndex keeps a branch per Slicer release (5.10, 5.12, ...) beside main; each holds the entry
+# that release builds. One source supports every release in the host folder, so each branch's entry
+# is the main one (docs/slicer.md says when to pin a release branch instead).
+RELEASE_ENTRIES = ROOT / "docs" / "extensions-index"
+HOST = ROOT.parent / "shared" / "slicer-host"
 SCHEMA_ID = "https://raw.githubusercontent.com/Slicer/Slicer/main/Schemas/slicer-extension-catalog-entry-schema-v1.0.2.json#"
 REQUIRED = ("$schema", "category", "scm_url")
 PROPERTY_TYPES = {
@@ -67,9 +72,32 @@ def test_entry_agrees_with_the_extension_and_the_module():
     cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
     homepage = re.search(r'set\(EXTENSION_HOMEPAGE "([^"#]+)', cmake).group(1)
     assert entry()["scm_url"] == f"{homepage}.git"
-    module = (ROOT / "EMHAssist" / "EMHAssist.py").read_text(encoding="utf-8")
+    module = (ROOT / "EMHAssist" / "EMHAssistSlicer" / "module.py").read_text(encoding="utf-8")
     assert f'translate("qSlicerAbstractCoreModule", "{entry()["category"]}")' in module
     depends = re.search(r'set\(EXTENSION_DEPENDS "([^"]*)"\)', cmake).group(1)
     assert entry()["build_dependencies"] == ([] if depends == "NA" else depends.split(";"))
     project = re.search(r"^project\((\w+)\)", cmake, re.M).group(1)
     assert ENTRY.name == f"{project}.json"
+
+
+def supported_branches() -> list[str]:
+    """The ExtensionsIndex branch of every release in the host folder: v5.10.0 -> 5.10."""
+    return sorted(".".join(path.name[1:].split(".")[:2]) for path in HOST.iterdir() if path.is_dir() and path.name.startswith("v"))
+
+
+def test_every_supported_release_has_its_extensions_index_entry():
+    assert supported_branches() == ["5.10", "5.12"]
+    branches = sorted(path.name for path in RELEASE_ENTRIES.iterdir() if path.is_dir())
+    assert branches == supported_branches()
+    for branch in branches:
+        release_entry = json.loads((RELEASE_ENTRIES / branch / ENTRY.name).read_text(encoding="utf-8"))
+        assert schema_problems(release_entry) == []
+        assert release_entry == entry()
+
+
+def test_the_extension_says_which_releases_it_supports():
+    releases = " and ".join(supported_branches())
+    cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert f"Runs in 3D Slicer {releases}." in re.search(r'set\(EXTENSION_DESCRIPTION "([^"]+)"\)', cmake).group(1)
+    assert f'SUPPORTED_RELEASES = "{releases}"' in (ROOT / "EMHAssist" / "EMHAssist.py").read_text(encoding="utf-8")
+    assert f"Slicer {releases}" in (ROOT / "docs" / "slicer.md").read_text(encoding="utf-8")

@@ -25,6 +25,9 @@ from EMHAssistLib.frontends.panel import (
     events_to_observe,
     find_levels,
     give_default_size,
+    observations,
+    overlay_node_ids,
+    refuse_overlays,
     quiz_case_label,
     quiz_case_labels,
     quiz_case_name,
@@ -37,7 +40,7 @@ from EMHAssistLib.inputs.study import study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
 from EMHAssistLib.teaching.quiz import Quiz
 
-MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssist.py"
+MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssistSlicer" / "module.py"
 
 
 @pytest.fixture(scope="module")
@@ -179,16 +182,49 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
     del app
 
 
-def test_a_clicked_roi_gets_its_regions_default_size_and_a_drawn_one_keeps_its_own(scene):
-    clicked = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "mass")
-    clicked.SetCenter(10.0, 20.0, 30.0)
-    clicked.SetSize(0.0, 0.0, 0.0)
-    assert give_default_size(clicked, "mass")
+def placed_roi(scene, region: str, *clicks):
+    """An ROI placed as Slicer's markups placement does, one control point per click, with the panel's
+    handler on PointPositionDefinedEvent."""
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", region)
+    roi.AddObserver(slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region))
+    for click in clicks:
+        roi.AddControlPoint(*click)
+    return roi
+
+
+def test_an_roi_placed_by_two_corner_clicks_keeps_the_box_slicer_places(scene):
+    """A box ROI takes two clicks (its two control points): the first click leaves it alone (resizing it
+    there ended the placement and refused the second click), the second gives Slicer's box."""
+    drawn = placed_roi(scene, "mass", (10.0, 20.0, 30.0), (20.0, 26.0, 30.0))
+    assert drawn.GetControlPointPlacementComplete()
+    assert list(drawn.GetCenter()) == [15.0, 23.0, 30.0]
+    assert drawn.GetSize()[0] == 10.0 and drawn.GetSize()[1] == 6.0 and drawn.GetSize()[2] > 0  # Slicer sets the depth
+    half = placed_roi(scene, "mass", (10.0, 20.0, 30.0))
+    assert not half.GetControlPointPlacementComplete() and list(half.GetSize()) == [0.0, 0.0, 0.0]
+
+
+def test_two_clicks_on_one_spot_give_the_regions_default_size_there(scene):
+    clicked = placed_roi(scene, "mass", (10.0, 20.0, 30.0), (10.0, 20.0, 30.0))
     assert list(clicked.GetSize()) == [12.0, 12.0, 20.0] and list(clicked.GetCenter()) == [10.0, 20.0, 30.0]
     drawn = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "disc")
     drawn.SetSize(20.0, 8.0, 4.0)
     assert not give_default_size(drawn, "disc")
     assert list(drawn.GetSize()) == [20.0, 8.0, 4.0]
+
+
+def test_drawing_the_overlays_leaves_the_users_placement_target_alone(scene, synthetic):
+    """Slicer's Markups logic makes each markups node added outside a batch the active place node; the
+    overlays' point lists and lines must not take the user's next click."""
+    study = study_into_scene(synthetic, scene)
+    selection = scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+    target = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "your mass")
+    assert selection.GetActivePlaceNodeID() == target.GetID()  # as Slicer's Markups logic does on add
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
+    report = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
+    overlays = save_results(scene, LiveAnalysis().update(study).analysis, study, table, report)
+    assert any(node.IsA("vtkMRMLMarkupsNode") for node in overlays.nodes())
+    assert selection.GetActivePlaceNodeID() == target.GetID()
+    assert selection.GetActivePlaceNodeClassName() == "vtkMRMLMarkupsROINode"
 
 
 def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, synthetic):
@@ -225,6 +261,39 @@ def test_every_change_a_user_makes_to_an_input_fires_an_observed_event(scene, sy
     assert changes("segmentation", lambda: set_segment_mask(segmentation, segment, mask, grid))
     transform.SetMatrixTransformToParent(vtk_matrix(np.diag([1.0, 1.0, 1.0, 1.0]) + np.eye(4, k=3)))
     assert changes("segmentation", lambda: segmentation.SetAndObserveTransformNodeID(transform.GetID()))
+
+
+def test_one_node_feeding_two_inputs_is_observed_once_without_warnings(scene, synthetic):
+    """Slicer's VTKObservationMixin warns "already has observer" for a second identical observation
+    and "does not have observer" when removing one twice."""
+    import warnings
+
+    study = study_into_scene(synthetic, scene)
+    roi, volume = study.regions["mass"][0].node, study.sequences["T2"]
+    inputs = [(volume, events_to_observe(volume)), (roi, events_to_observe(roi)), (roi, events_to_observe(roi))]
+    pairs = observations(inputs)
+    assert len(pairs) == len(events_to_observe(volume)) + len(events_to_observe(roi))
+    mixin = slicer.util.VTKObservationMixin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for node, event in pairs:
+            mixin.addObserver(node, event, print)
+        for node, event in pairs:
+            mixin.removeObserver(node, event, print)
+
+
+def test_overlays_are_hidden_from_the_selectors_and_refused_as_inputs(scene, synthetic):
+    study = study_into_scene(synthetic, scene)
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
+    report = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
+    overlays = save_results(scene, LiveAnalysis().update(study).analysis, study, table, report)
+    refuse_overlays([study.sequences["T2"], study.regions["mass"][0].node, None])
+    hidden = overlay_node_ids(scene)  # what the panel's selectors hide
+    assert sorted(hidden) == sorted(node.GetID() for node in overlays.nodes())
+    assert not {node.GetID() for node in [*study.sequences.values(), study.levels]} & set(hidden)
+    for node in (overlays.segments, overlays.levels):
+        with pytest.raises(InputError, match=f"^{node.GetName()}: is drawn by EMHAssist"):
+            refuse_overlays([study.levels, node])
 
 
 # --- Quiz ----------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "EMHAssist"
 LIB_DIR = MODULE_DIR / "EMHAssistLib"
 PLUGINS_DIR = MODULE_DIR / "EMHAssistPlugins"
-MODULE_FILE = MODULE_DIR / "EMHAssist.py"
+SLICER_DIR = MODULE_DIR / "EMHAssistSlicer"
+MODULE_FILE = SLICER_DIR / "module.py"  # EMHAssist.py, the file Slicer loads, imports it on supported releases
 UI_FILE = MODULE_DIR / "Resources" / "UI" / "EMHAssist.ui"
 TEMPLATE_CLASSES = {
     "EMHAssist": "ScriptedLoadableModule",
@@ -54,7 +55,7 @@ def package_files() -> list[str]:
     """Every file of the module's Python packages (EMHAssistLib and EMHAssistPlugins), relative to the module."""
     return sorted(
         path.relative_to(MODULE_DIR).as_posix()
-        for folder in (LIB_DIR, PLUGINS_DIR)
+        for folder in (LIB_DIR, PLUGINS_DIR, SLICER_DIR)
         for path in folder.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
@@ -73,7 +74,7 @@ def test_every_package_python_file_is_a_cmake_script_and_every_data_file_a_resou
 def test_cmake_lists_are_sorted_as_the_house_keeps_them():
     for variable in ("MODULE_PYTHON_SCRIPTS", "MODULE_PYTHON_RESOURCES"):
         entries = cmake_list(MODULE_DIR / "CMakeLists.txt", variable)
-        packaged = [entry for entry in entries if entry.startswith(("EMHAssistLib/", "EMHAssistPlugins/"))]
+        packaged = [entry for entry in entries if entry.startswith(("EMHAssistLib/", "EMHAssistPlugins/", "EMHAssistSlicer/"))]
         assert packaged == sorted(packaged), variable
 
 
@@ -87,7 +88,7 @@ def test_every_cmake_entry_exists_and_has_its_kind():
     assert {"Resources/UI/EMHAssist.ui", "Resources/Icons/EMHAssist.png"} <= set(resources)
 
 
-@pytest.mark.parametrize("path", ["EMHAssist.py", "EMHAssistPlugins/__init__.py", "EMHAssistPlugins/SegmentStatisticsRatios.py"])
+@pytest.mark.parametrize("path", ["EMHAssist.py", "EMHAssistSlicer/module.py", "EMHAssistPlugins/__init__.py", "EMHAssistPlugins/SegmentStatisticsRatios.py"])
 def test_qt_side_python_files_parse(path):
     source = (MODULE_DIR / path).read_text(encoding="utf-8")
     compile(source, str(MODULE_DIR / path), "exec")  # syntax only: these need Slicer's Qt to import
@@ -316,7 +317,8 @@ def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
     assert "from EMHAssistLib.frontends.selftest import run_selftest" in source
     assert "run_selftest(slicer.mrmlScene)" in source
     text = MODULE_FILE.read_text(encoding="utf-8")
-    assert not re.search(r"downloadSample|downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)
+    # SampleData.downloadSample of a teaching case copies a local file (test_slicer_host.py runs it).
+    assert not re.search(r"downloadFromURL|urlretrieve|https?://(?!github\.com/(Slicer|EMHAssist))", text)
     run_test = next(node for node in test_class.body if isinstance(node, ast.FunctionDef) and node.name == "runTest")
     called = [ast.unparse(node.func) for node in ast.walk(run_test) if isinstance(node, ast.Call)]
     test_methods = {
@@ -329,7 +331,9 @@ def test_module_test_runs_every_test_and_downloads_nothing(module_tree):
 def test_sample_data_registers_every_case_with_a_local_builder_and_plugins_register_at_startup(module_tree):
     register = next(node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == "registerSampleData")
     source = ast.unparse(register)
-    assert "for name in case_names()" in source and "customDownloader=loadTeachingCaseSample" in source
+    assert "for name in case_names()" in source and "**teaching_case_sample(name, iconPath)" in source
+    reader = ast.unparse(module_class(module_tree, "EMHAssistFileReader"))
+    assert "return TEACHING_CASE_FILE_TYPE" in reader and "teaching_case_in_file(properties['fileName'])" in reader
     assert case_names(), "no teaching case to register"
     init = ast.unparse(module_class(module_tree, "EMHAssist"))
     for function in ("registerSampleData", "registerSegmentStatisticsPlugin"):
@@ -482,6 +486,46 @@ def test_a_loaded_scene_brings_its_quiz_back_into_the_panel(module_tree):
 
 
 def test_the_panels_highdicom_requirement_is_the_pinned_one():
-    """The panel installs highdicom into Slicer on request: the same release the DICOM SR is tested with."""
+    """The panel installs highdicom into Slicer on request: the release the DICOM SR is tested with,
+    and the minimum versions it states are the ones that release's Requires-Dist asks for."""
+    import importlib.metadata
+
+    from EMHAssistLib.knowledge import load
+
+    spec = load("panel")["sr_export"]
     pinned = [line.strip() for line in (MODULE_DIR.parent / "requirements.txt").read_text().splitlines() if line.startswith("highdicom")]
-    assert pinned == [re.search(r'HIGHDICOM_REQUIREMENT = "([^"]+)"', MODULE_FILE.read_text(encoding="utf-8")).group(1)]
+    assert pinned == [f"{spec['package']}=={spec['version']}"] == [f"highdicom=={importlib.metadata.version('highdicom')}"]
+    requires = {re.match(r"[\w-]+", line).group(0): line for line in importlib.metadata.requires("highdicom") if "extra ==" not in line}
+    assert {name: f"{name}>={minimum}" for name, minimum in spec["needs"].items()} == {name: requires[name] for name in spec["needs"]}
+
+
+def test_run_test_covers_what_a_slicer_user_relies_on(module_tree):
+    """runTest() (Reload and Test, or slicer.selfTests['EMHAssist']()) goes through load, Apply and live
+    update, overlays without taking the placement target, Segment Statistics with the plugin and Slicer's
+    own module after it, Sample Data by script, export, and scene save and reload (docs/slicer.md)."""
+    source = ast.unparse(module_class(module_tree, "EMHAssistTest"))
+    for call in (
+        "SampleData.downloadSample(DEFAULT_CASE)",
+        "logic.update(parameterNode, live)",
+        "selectionNode.GetActivePlaceNodeID()",
+        "find_overlays(slicer.mrmlScene, study.name)",
+        "parameters.SetParameter('EMHAssistRatiosPlugin.enabled', 'True')",
+        "slicer.util.getModuleLogic('SegmentStatistics')",
+        "write_json(",
+        "write_html(",
+        "sr_export_plan(",
+        "slicer.util.saveScene(bundle)",
+        "slicer.util.loadScene(bundle)",
+    ):
+        assert call in source, call
+
+
+def test_the_input_selectors_hide_the_overlays(module_tree):
+    """Every node combo box of the panel hides the overlay nodes (by ID, through Slicer's
+    qMRMLSortFilterProxyModel.hiddenNodeIDs) each time results are shown."""
+    widget = ast.unparse(module_class(module_tree, "EMHAssistWidget"))
+    assert "slicer.util.findChildren(self.parent, className='qMRMLNodeComboBox')" in widget
+    assert "selector.sortFilterProxyModel().hiddenNodeIDs = hidden" in widget
+    assert "hidden = overlay_node_ids(slicer.mrmlScene)" in widget
+    show_report = next(node for node in module_class(module_tree, "EMHAssistWidget").body if isinstance(node, ast.FunctionDef) and node.name == "_showReport")
+    assert "self._hideOverlaysFromSelectors()" in ast.unparse(show_report)

@@ -1,17 +1,20 @@
 """Segment Statistics plugin: EMHAssist's region ratios as columns of the Segment Statistics table.
 
-A thin adapter: the measurement is EMHAssistLib.outputs.segment_statistics, which is tested headless; this
-class only reads the segmentation and volume Segment Statistics was given.
+A thin adapter: the measurement and the description of each key are EMHAssistLib.outputs.segment_statistics,
+tested headless; this class implements what SegmentStatisticsPluginBase documents (name, title, keys,
+defaultKeys, computeStatistics, getMeasurementInfo through createMeasurementInfo) and only reads the
+segmentation and volume Segment Statistics was given. Testing/test_slicer_host.py runs it through
+Slicer's own SegmentStatisticsLogic of each supported release.
 """
 
 import logging
 
 import slicer
+from slicer.i18n import tr as _
 from SegmentStatisticsPlugins import SegmentStatisticsPluginBase
 
-from EMHAssistLib import CAVEAT
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.outputs.segment_statistics import ratio_keys, segment_ratios
+from EMHAssistLib.outputs.segment_statistics import measurement_info, ratio_keys, segment_ratios
 
 
 class EMHAssistRatiosPlugin(SegmentStatisticsPluginBase):
@@ -19,7 +22,8 @@ class EMHAssistRatiosPlugin(SegmentStatisticsPluginBase):
 
     def __init__(self):
         super().__init__()
-        self.name = "EMHAssist ratios"
+        self.name = "EMHAssist ratios"  # not translated: names the plugin's columns
+        self.title = _("EMHAssist ratios")
         self.keys = ratio_keys()
         self.defaultKeys = [key for key in self.keys if "CI95" not in key]
 
@@ -38,12 +42,14 @@ class EMHAssistRatiosPlugin(SegmentStatisticsPluginBase):
         return {key: value for key, value in ratios.items() if key in requested}
 
     def getMeasurementInfo(self, key):
-        if key not in self.keys:
+        info = measurement_info(key)
+        if info is None:
             return None
-        pair = key.split(" ")[0]
-        numerator, denominator = pair.split("/")
-        description = f"Mean signal of the {numerator} segment over that of the {denominator} segment on the scalar volume"
-        if "CI95" in key:
-            bound = "lower" if key.endswith("low") else "upper"
-            description = f"{bound.capitalize()} bound of the 95 % confidence interval of the {pair} ratio (voxels taken as independent)"
-        return self.createMeasurementInfo(name=f"EMHAssist {key}", description=f"{description}. {CAVEAT}", units="")
+        return self.createMeasurementInfo(
+            name=info.name,
+            title=_(info.title),
+            description=_(info.description),
+            units=info.units,
+            quantityDicomCode=self.createCodedEntry(info.quantity_code[1], info.quantity_code[0], info.quantity_code[2], True),
+            unitsDicomCode=self.createCodedEntry(info.units_code[1], info.units_code[0], info.units_code[2], True),
+        )

@@ -5,7 +5,11 @@ and is tested there. Results live in nodes the parameter node references (the re
 report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brings them all back.
 """
 
+import importlib.metadata
+import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import slicer
@@ -16,11 +20,13 @@ from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..inputs.study import Study
 from ..knowledge import load
+from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, evidence_lines
 from ..outputs.tables import write_results_table
 from ..spine.compression import assess as assess_levels
 from ..spine.levels import level_point_node
 from ..teaching.cases import case_names
+from ..teaching.phantom import CASES_DIR
 from ..teaching.quiz import Quiz, Reveal, verdict
 
 AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
@@ -87,10 +93,33 @@ def save_results(
     table: slicer.vtkMRMLTableNode,
     report_node: slicer.vtkMRMLTextNode,
 ) -> OverlayNodes:
-    """Table, report node and overlays for one analysis, replacing those of the last run."""
+    """Table, report node and overlays for one analysis, replacing those of the last run. The user's
+    placement target stays as it was (see keeping_place_target)."""
     write_results_table(analysis.report, table)
     write_report_node(analysis.report, report_node)
-    return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    with keeping_place_target(scene):
+        return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+
+
+SELECTION_NODE_ID = "vtkMRMLSelectionNodeSingleton"  # the application's selection node
+
+
+@contextmanager
+def keeping_place_target(scene: slicer.vtkMRMLScene) -> Iterator[None]:
+    """Slicer's Markups logic makes every markups node added outside a batch the active place node:
+    the overlays' point lists and lines would become the target of the user's next click, even
+    half-way through placing an ROI. The selection node's active place node is put back afterwards."""
+    selection = scene.GetNodeByID(SELECTION_NODE_ID)
+    if selection is None:
+        yield
+        return
+    class_name, node_id = selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()
+    try:
+        yield
+    finally:
+        if (selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()) != (class_name, node_id):
+            selection.SetReferenceActivePlaceNodeClassName(class_name)
+            selection.SetActivePlaceNodeID(node_id)
 
 
 def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLMarkupsFiducialNode:
@@ -105,12 +134,18 @@ def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.v
 
 
 def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
-    """Give an ROI placed by a single click (no size yet) its region's default size; True if it did.
-
-    An ROI drawn by click and drag keeps the size drawn."""
-    if min(roi.GetSize()) > 0:
+    """Once Slicer has placed the ROI, give every axis left without extent its region's default size;
+    True if it did. Slicer places a box ROI with two clicks at opposite corners (its two control
+    points) and sets the depth itself; until the second click the box has no size and is left alone,
+    since resizing it then would end the placement after one click. Two clicks on one spot leave a
+    box without extent, which takes the default size there."""
+    if not roi.GetControlPointPlacementComplete():
         return False
-    roi.SetSize(*load("panel")["default_roi_size_mm"][region])
+    size = list(roi.GetSize())
+    default = load("panel")["default_roi_size_mm"][region]
+    if min(size) > 0:
+        return False
+    roi.SetSize(*[extent if extent > 0 else fallback for extent, fallback in zip(size, default)])
     return True
 
 
@@ -127,6 +162,33 @@ def events_to_observe(node: slicer.vtkMRMLNode) -> tuple[int, ...]:
     points = (markups.PointModifiedEvent, markups.PointAddedEvent, markups.PointRemovedEvent, transformed)
     # An ROI's size and orientation change through the node's own modified event.
     return (vtk.vtkCommand.ModifiedEvent, *points) if node.IsA("vtkMRMLMarkupsROINode") else points
+
+
+def observations(inputs: list[tuple[slicer.vtkMRMLNode, tuple[int, ...]]]) -> list[tuple[slicer.vtkMRMLNode, int]]:
+    """Each (node, event) to observe once, however many inputs the node feeds: Slicer's
+    VTKObservationMixin warns "already has observer" for a second one (and "does not have observer"
+    when it is removed twice)."""
+    pairs: list[tuple[slicer.vtkMRMLNode, int]] = []
+    for node, events in inputs:
+        pairs += [(node, event) for event in events if not any(node is seen and event == e for seen, e in pairs)]
+    return pairs
+
+
+def refuse_overlays(nodes: list[slicer.vtkMRMLNode | None]) -> None:
+    """An overlay node picked as an input would be deleted by the next update, which redraws it."""
+    for node in nodes:
+        if node is not None and node.GetAttribute(OVERLAY_ROLE_ATTRIBUTE):
+            raise InputError(node.GetName(), "is drawn by EMHAssist and replaced at every update; pick an ROI, segmentation or point list of your own")
+
+
+def overlay_node_ids(scene: slicer.vtkMRMLScene) -> list[str]:
+    """The IDs of every overlay node in the scene, which the panel's input selectors hide (Slicer's
+    node combo boxes filter by ID through their sortFilterProxyModel's hiddenNodeIDs)."""
+    return [
+        node.GetID()
+        for node in (scene.GetNthNode(index) for index in range(scene.GetNumberOfNodes()))
+        if node.GetAttribute(OVERLAY_ROLE_ATTRIBUTE)
+    ]
 
 
 # --- Quiz --------------------------------------------------------------------------------------
@@ -186,3 +248,113 @@ def reveal_text(reveal: Reveal, title: str) -> str:
     lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
     lines += [f"- {ratio.key}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
     return "\n".join(lines)
+
+
+# --- DICOM SR export inside Slicer ----------------------------------------------------------------
+SR_AVAILABLE, SR_INSTALL, SR_UNAVAILABLE = "available", "install on request", "unavailable"
+
+
+@dataclass(frozen=True)
+class SrExportPlan:
+    """How the Export menu offers the DICOM SR on one Slicer: `message` is the install prompt or the
+    reason it is unavailable; `requirement` and `constraints` (pip's constraints-file text holding
+    Slicer's own packages at their versions) are set when the package is to be installed on request."""
+
+    action: str
+    message: str
+    requirement: str = ""
+    constraints: str = ""
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The numeric release part of a version ("2.4.4" -> (2, 4, 4), "3.0.2rc1" -> (3, 0, 2))."""
+    parts = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def sr_export_plan(installed: dict[str, str]) -> SrExportPlan:
+    """What the Export menu does about the DICOM SR, given the versions of the packages Slicer's Python
+    has (`installed_versions`): available when highdicom is there; install on request when every
+    package highdicom needs is already at a version it accepts; otherwise unavailable, saying why.
+    Installing never replaces a package Slicer ships: pip gets Slicer's versions as constraints."""
+    spec = load("panel")["sr_export"]
+    package, version = spec["package"], spec["version"]
+    if package in installed:
+        return SrExportPlan(SR_AVAILABLE, f"{package} {installed[package]} is installed")
+    too_old = [
+        f"{name} {installed[name]} (needs {minimum} or later)"
+        for name, minimum in spec["needs"].items()
+        if name in installed and version_tuple(installed[name]) < version_tuple(minimum)
+    ]
+    if too_old:
+        return SrExportPlan(
+            SR_UNAVAILABLE,
+            f"DICOM SR export needs {package} {version}, which needs a newer package than this Slicer ships: "
+            f"{', '.join(too_old)}; replacing it could break Slicer's own modules. Export JSON or HTML instead.",
+        )
+    constraints = "".join(f"{name}=={installed[name]}\n" for name in spec["needs"] if name in installed)
+    return SrExportPlan(
+        SR_INSTALL,
+        f"Saving a DICOM Structured Report needs the Python package {package} {version}, which Slicer does not ship. "
+        f"Install it now? Slicer's own packages are kept as they are ({', '.join(constraints.split()) or 'none affected'}).",
+        requirement=f"{package}=={version}",
+        constraints=constraints,
+    )
+
+
+def installed_versions(names: list[str]) -> dict[str, str]:
+    """The version of each named package this Python has; absent packages are left out."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def sr_export_packages() -> list[str]:
+    """The packages whose versions decide the SR export plan."""
+    spec = load("panel")["sr_export"]
+    return [spec["package"], *spec["needs"]]
+
+
+# --- Teaching cases in Slicer's Sample Data module --------------------------------------------------
+# Slicer's SampleData.downloadSample(name) (a script's way) loads a source's files through the IO
+# manager and ignores customDownloader, which only the module's buttons call. So a teaching case is a
+# file: the case's spec (data/cases/<name>.json, installed with the module) is "downloaded" from its
+# file:// URL into Slicer's cache and loaded with loadFileTypes naming EMHAssist's file reader
+# (EMHAssistFileReader), which builds the case. Buttons and scripts go the same way.
+TEACHING_CASE_FILE_TYPE = "EMHAssistTeachingCase"
+TEACHING_CASE_SUFFIX = ".emhcase.json"
+SAMPLE_DATA_CATEGORY = "EMHAssist teaching cases"
+
+
+def teaching_case_sample(name: str, thumbnail: str) -> dict:
+    """Keyword arguments of SampleDataLogic.registerCustomSampleDataSource for a built-in case."""
+    return {
+        "category": SAMPLE_DATA_CATEGORY,
+        "sampleName": name,
+        "uris": [(CASES_DIR / f"{name}.json").as_uri()],
+        "fileNames": [f"{name}{TEACHING_CASE_SUFFIX}"],
+        "nodeNames": [name],
+        "thumbnailFileName": thumbnail,
+        "loadFileTypes": [TEACHING_CASE_FILE_TYPE],
+    }
+
+
+def teaching_case_in_file(path: str) -> str:
+    """The built-in case a teaching-case file (a copy of its spec) stands for."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            name = json.load(stream).get("id")
+    except (OSError, ValueError, AttributeError) as error:
+        raise InputError(path, f"is not an EMHAssist teaching case ({error})") from None
+    if name not in case_names():
+        raise InputError(path, f"names no built-in case (id {name!r}); expected one of {', '.join(case_names())}")
+    return name

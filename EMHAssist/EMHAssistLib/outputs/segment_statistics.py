@@ -7,11 +7,17 @@ volume's own voxels, by the same code as the module. The Qt plugin in EMHAssistP
 hands its parameter node's segmentation and volume over.
 """
 
+from dataclasses import dataclass
+
+import numpy as np
 import slicer
 
+from .. import CAVEAT
+from ..inputs.nodes import grid_of_volume, set_segment_mask
 from ..inputs.study import segment_sources
 from ..knowledge import load
 from ..measurement.ratios import region_ratios
+from ..measurement.geometry import Box, voxel_indices
 from ..measurement.regions import SequenceImage, measure_region
 
 # Segment Statistics shows one measured volume, whichever sequence it is: its ratios are keyed
@@ -49,3 +55,58 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
         if pair.startswith(f"{region}/"):
             values |= {pair: ratio.value, f"{pair} CI95 low": ratio.ci95[0], f"{pair} CI95 high": ratio.ci95[1]}
     return values
+
+
+@dataclass(frozen=True)
+class MeasurementInfo:
+    """What Segment Statistics shows about one key: its column name (machine-readable), title,
+    description and units, and the DICOM codes (scheme, value, meaning) of its quantity and units,
+    the same codes the DICOM SR export writes for a ratio."""
+
+    name: str
+    title: str
+    description: str
+    units: str
+    quantity_code: tuple[str, str, str]
+    units_code: tuple[str, str, str]
+
+
+def measurement_info(key: str) -> MeasurementInfo | None:
+    """The description of a key of `ratio_keys`; None for any other key."""
+    if key not in ratio_keys():
+        return None
+    pair = key.split(" ")[0]
+    numerator, denominator = pair.split("/")
+    description = f"Mean signal of the {numerator} segment over that of the {denominator} segment on the scalar volume"
+    title = f"{pair} ratio"
+    if "CI95" in key:
+        bound = "lower" if key.endswith("low") else "upper"
+        description = f"{bound.capitalize()} bound of the 95 % confidence interval of the {pair} ratio (voxels taken as independent)"
+        title = f"{pair} ratio, 95 % CI {bound} bound"
+    codes = load("structured_report")
+    scheme, value, meaning = codes["concepts"]["ratio"]
+    unit_scheme, unit_value, unit_meaning = codes["units"]["ratio"]
+    return MeasurementInfo(
+        name=f"EMHAssist {key}",
+        title=title,
+        description=f"{description}. {CAVEAT}",
+        units="",  # a ratio of two signals has no unit
+        quantity_code=(scheme, value, meaning),
+        units_code=(unit_scheme, unit_value, unit_meaning),
+    )
+
+
+def region_segmentation(
+    scene: slicer.vtkMRMLScene, volume: slicer.vtkMRMLScalarVolumeNode, boxes: dict[str, Box], name: str = "regions"
+) -> slicer.vtkMRMLSegmentationNode:
+    """A segmentation with one segment per region (named like it) holding the volume's voxels in its box,
+    and a display node: Segment Statistics measures only the visible segments by default, which it reads
+    from the display node."""
+    grid = grid_of_volume(volume)
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", name)
+    segmentation.CreateDefaultDisplayNodes()
+    for region, box in boxes.items():
+        mask = np.zeros(grid.shape, bool)
+        mask.ravel()[voxel_indices(grid, box)] = True
+        set_segment_mask(segmentation, segmentation.GetSegmentation().AddEmptySegment(region, region), mask, grid)
+    return segmentation
