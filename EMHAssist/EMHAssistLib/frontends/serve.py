@@ -36,9 +36,8 @@ from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
 from ..outputs.overlays import draw_overlays, evidence_lines
-from ..spine.compression import summary_line
 from ..teaching.cases import case_info, case_names
-from ..teaching.quiz import LEARNER_ATTRIBUTE, Quiz, Reveal, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, Reveal, levels_line, verdict
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -235,7 +234,7 @@ class CaseViewer:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
         report = analysis.report
         state = self._server.state
-        state.levels_line = summary_line(report.get("levels")) or "no level finding"
+        state.levels_line = levels_line(analysis)
         state.ranking = [
             {
                 "rank": rank,
@@ -342,7 +341,7 @@ class CaseViewer:
             with html.Ul():
                 html.Li("{{ point }}", v_for="point in teaching_points", key="point")
             html.B("Your ROIs against the reference ROIs (green boxes in the views)")
-            _state_table(html, "roi_rows", "region", {"region": "region", "dice": "Dice", "iou": "IoU", "distance": "centre distance"})
+            _state_table(html, "roi_rows", "site", {"site": "your ROI → reference site", "score": "overlap", "distance": "distance", "verdict": ""})
             html.B("Ratios: yours against the reference")
             _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
         with html.Div(v_if="results", id="results", classes="my-2"):
@@ -377,10 +376,15 @@ def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
 
 def _roi_rows(result: Reveal) -> list[dict]:
     rows = [
-        {"region": c.region, "dice": f"{c.dice:.2f}", "iou": f"{c.iou:.2f}", "distance": f"{c.centre_distance_mm:.1f} mm"}
-        for c in result.regions
+        {
+            "site": f"{c.roi} → {c.site}",
+            "score": f"{100 * c.score:.0f} % in cord" if c.measure == IN_CORD else f"Dice {c.score:.2f}",
+            "distance": f"{c.centre_distance_mm:.1f} mm",
+            "verdict": "on target" if c.on_target else "off target",
+        }
+        for c in result.sites
     ]
-    rows += [{"region": region, "dice": "not outlined", "iou": "", "distance": ""} for region in result.missed_regions]
+    rows += [{"site": site, "score": "not outlined", "distance": "", "verdict": ""} for site in result.missed_sites]
     return rows
 
 
