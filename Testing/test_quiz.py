@@ -10,7 +10,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.measurement.geometry import Box
-from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info
+from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info, case_names
 from EMHAssistLib.teaching.quiz import (
     REFERENCE_ATTRIBUTE,
     STATE_ATTRIBUTE,
@@ -311,3 +311,22 @@ def test_the_state_node_holds_a_digest_of_the_case_and_refuses_what_it_cannot_re
             state.SetParameter(parameter, case_digest("a_case_no_longer_shipped"))
     with pytest.raises(InputError, match="EMHAssist quiz: names a teaching case this version of EMHAssist does not have"):
         Quiz.in_scene(scene)
+
+
+# Words that read the images for the learner, or name a diagnosis or the anaemia that gives EMH away.
+_GIVEAWAYS = (
+    "signal", "bright", "dark", "intens", "striat", "trabecul", "halo", "enhances", "enhancing", "enhancement",
+    "mass", "collection", "lesion", "epidural", "paraspinal", "extradural", "compress",
+    "thalass", "sickle", "myelodysplas", "haematopoie", "hematopoie", "sideroblast",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_a_story_gives_the_presentation_not_the_answer(name):
+    story = case_info(name).story.lower()
+    words = set(re.findall(r"[a-z0-9]+", story))
+    for choice in Quiz.choices():
+        assert choice.id not in words and choice.name.lower() not in story, (name, choice.name)
+    for word in _GIVEAWAYS:
+        assert word not in story, (name, word)
+    assert "images of the spine are shown" in story  # what the learner is given instead
