@@ -15,6 +15,7 @@ from EMHAssistLib.teaching.quiz import (
     REFERENCE_ATTRIBUTE,
     STATE_ATTRIBUTE,
     Quiz,
+    QuizSession,
     case_digest,
     compare_boxes,
     compare_site,
@@ -330,3 +331,30 @@ def test_a_story_gives_the_presentation_not_the_answer(name):
     for word in _GIVEAWAYS:
         assert word not in story, (name, word)
     assert "images of the spine are shown" in story  # what the learner is given instead
+
+
+def test_a_session_resets_moves_to_the_next_case_and_keeps_the_score(scene, reference_boxes):
+    session = QuizSession(scene, CASE)
+    _copy_reference(session.quiz, scene, {"cord": reference_boxes["cord"], "mass": reference_boxes["mass"]})
+    first = session.reveal("emh")
+    session.reveal("emh")  # shown again: counted once
+    assert first.correct and len(session.history) == 1
+    assert session.history[0].describe() == f"{case_info(CASE).title}: Extramedullary hematopoiesis (right), 2 of 2 ROIs on target"
+
+    restarted = session.reset()
+    assert restarted.info.name == CASE and not restarted.revealed and restarted.picked is None
+    assert not restarted.learner_rois and _nodes(scene, "vtkMRMLMarkupsROINode") == []
+    muscle = reference_boxes["muscle"][0]
+    restarted.add_roi("mass", tuple(muscle.center), tuple(2 * muscle.half_size))  # on muscle, not the mass
+    session.reveal("lymphoma")
+    assert session.score() == "1 of 2 diagnoses right, 2 of 3 ROIs on target"
+
+    following = session.next_case()
+    names = case_names()
+    assert following.info.name == names[(names.index(CASE) + 1) % len(names)]
+    assert not following.revealed and len(_state_nodes_of(scene)) == 1
+    assert len(session.history) == 2
+
+
+def _state_nodes_of(scene) -> list:
+    return [node for node in _nodes(scene, "vtkMRMLScriptedModuleNode") if node.GetAttribute(STATE_ATTRIBUTE)]

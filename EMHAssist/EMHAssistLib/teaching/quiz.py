@@ -414,3 +414,62 @@ def _inside_any(boxes: list[Box], points: np.ndarray) -> np.ndarray:
     for box in boxes:
         inside |= box.contains(points)
     return inside
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One revealed quiz in a session's score history."""
+
+    case_title: str
+    picked: str  # the diagnosis's name
+    correct: bool
+    on_target: int  # learner ROIs on target
+    rois: int  # learner ROIs scored
+
+    def describe(self) -> str:
+        mark = "right" if self.correct else "wrong"
+        return f"{self.case_title}: {self.picked} ({mark}), {self.on_target} of {self.rois} ROIs on target"
+
+
+class QuizSession:
+    """Quizzes one after another in one scene: the current case started again, the next case,
+    and the score history of the session. Each start clears the scene, so nothing of the case
+    before (its reference ROIs, its overlays) remains to give the next one away."""
+
+    def __init__(self, scene: slicer.vtkMRMLScene, first: str) -> None:
+        self._scene = scene
+        self.history: list[Attempt] = []
+        self.quiz = Quiz(first, scene)
+
+    def reveal(self, picked: str) -> Reveal:
+        """The current quiz's reveal, counted once in the history however often it is shown."""
+        counted = self.quiz.revealed
+        result = self.quiz.reveal(picked)
+        if not counted:
+            names = {choice.id: choice.name for choice in Quiz.choices()}
+            on_target = sum(site.on_target for site in result.sites)
+            self.history.append(Attempt(self.quiz.info.title, names[picked], result.correct, on_target, len(result.sites)))
+        return result
+
+    def reset(self) -> Quiz:
+        """The current case again, from the start: no ROI, no pick, answer hidden."""
+        return self._open(self.quiz.info.name)
+
+    def next_case(self) -> Quiz:
+        """The next built-in case (after the last, the first again)."""
+        names = case_names()
+        return self._open(names[(names.index(self.quiz.info.name) + 1) % len(names)])
+
+    def score(self) -> str:
+        """The session's score in one line."""
+        if not self.history:
+            return "no case revealed yet"
+        right = sum(attempt.correct for attempt in self.history)
+        on_target = sum(attempt.on_target for attempt in self.history)
+        rois = sum(attempt.rois for attempt in self.history)
+        return f"{right} of {len(self.history)} diagnoses right, {on_target} of {rois} ROIs on target"
+
+    def _open(self, name: str) -> Quiz:
+        self._scene.Clear(False)
+        self.quiz = Quiz(name, self._scene)
+        return self.quiz
