@@ -126,6 +126,31 @@ def test_quiz_in_the_browser(browser):
             return _mass_pixels(crops[0]) > 200 and crops
 
         _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
+        assert browser.evaluate("document.getElementById('your-levels').innerText").startswith("Your analysis: mass T5–T8")
+        assert browser.evaluate("document.getElementById('history').innerText").endswith("2 of 2 ROIs on target")
+        story = browser.evaluate("window.trame.state.get('case_story')")
+
+        # The teacher moves the class on: the next case opens with its answer hidden, the score kept.
+        browser.evaluate("document.getElementById('next-case').click()")
+        browser.wait_for(
+            "!window.trame.state.get('revealed') && window.trame.state.get('rois').length === 0"
+            f" && window.trame.state.get('case_story') !== {json.dumps(story)}",
+            60,
+            "the next case, unrevealed",
+        )
+        assert browser.evaluate("document.getElementById('case-title').innerText") == "Quiz case"
+        assert browser.evaluate("document.getElementById('score').innerText").startswith("This session: 1 of 1 diagnoses right")
+
+        def next_case_shows_without_overlays():
+            crops = _view_crops(browser)
+            return len(crops) == 2 and all(crop.std() > 25 for crop in crops) and _mass_pixels(crops[0]) < 20 and crops
+
+        _wait(next_case_shows_without_overlays, 30, "the next case's anatomy without the last case's overlays")
+        browser.evaluate("document.getElementById('add-roi').click()")
+        browser.wait_for("window.trame.state.get('rois').length === 1", 20, "an ROI in the next case")
+        browser.evaluate("document.getElementById('restart-case').click()")
+        browser.wait_for("window.trame.state.get('rois').length === 0", 20, "the case started again without the ROI")
+        assert browser.evaluate("window.trame.state.get('case_story')") != story
 
 
 def _wait(check, timeout_s: float, what: str):

@@ -37,7 +37,7 @@ from ..knowledge import load
 from ..measurement.geometry import Box
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..teaching.cases import case_info, case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, Reveal, levels_line, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -72,7 +72,7 @@ class CaseViewer:
         self._layout.register_layout_dict({LAYOUT: Layout(LayoutDirection.Horizontal, views)})
         self._layout.set_layout(LAYOUT)
         self.study: Study | None = None
-        self.quiz: Quiz | None = None
+        self.session: QuizSession | None = None
         self._init_state()
         self._build_ui()
         server.controller.on_client_connected.add(self._load_once)
@@ -89,21 +89,49 @@ class CaseViewer:
             except InputError as error:
                 self._server.state.error = str(error)
 
+    @property
+    def quiz(self) -> Quiz | None:
+        return self.session.quiz if self.session is not None else None
+
     def _load(self) -> None:
         state = self._server.state
         if self._kind == "case":
-            self.quiz = Quiz(self._source, self.scene)
-            self.study = self.quiz.study
-            # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
-            state.case_title, state.case_story = "Quiz case", case_info(self._source).story
-            state.mode = "quiz"
-        else:
-            from ..inputs.casefolder import load_case_folder
+            self.session = QuizSession(self.scene, self._source)
+            self._start_quiz()
+            return
+        from ..inputs.casefolder import load_case_folder
 
-            self.study = load_case_folder(Path(self._source), self.scene)
-            state.case_title, state.case_story = self.study.name, ""
-            state.mode = "results"
-            self._show_analysis(run_analysis(self.study), self.study)
+        self.study = load_case_folder(Path(self._source), self.scene)
+        state.case_title, state.case_story = self.study.name, ""
+        state.mode = "results"
+        self._show_analysis(run_analysis(self.study), self.study)
+        self._show_study()
+
+    def _start_quiz(self) -> None:
+        """The session's current quiz in a clean page: its story, no ROI, no pick, nothing revealed."""
+        state = self._server.state
+        self.study = self.quiz.study
+        state.update(_QUIZ_START)
+        # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
+        state.case_title, state.case_story = "Quiz case", self.quiz.info.story
+        state.mode = "quiz"
+        self._publish_score()
+        self._show_study()
+
+    def _publish_score(self) -> None:
+        state = self._server.state
+        state.score_line, state.history = self.session.score(), [attempt.describe() for attempt in self.session.history]
+
+    def restart_case(self) -> None:
+        self.session.reset()
+        self._start_quiz()
+
+    def next_case(self) -> None:
+        self.session.next_case()
+        self._start_quiz()
+
+    def _show_study(self) -> None:
+        state = self._server.state
         state.sequences = list(self.study.sequences)
         state.sequence = "T2" if "T2" in self.study.sequences else state.sequences[0]
         self._show_sequence(state.sequence)
@@ -212,7 +240,7 @@ class CaseViewer:
     def reveal(self) -> None:
         state = self._server.state
         try:
-            result = self.quiz.reveal(state.quiz_pick or "")
+            result = self.session.reveal(state.quiz_pick or "")
         except InputError as error:
             self._fail(error)
             return
@@ -227,6 +255,7 @@ class CaseViewer:
         mass = self.quiz.reference_rois.get("mass")
         if mass:
             self._centre_views(box_of_roi(mass[0]).center)
+        self._publish_score()
         state.revealed = True
 
     # --- results ------------------------------------------------------------------------------
@@ -261,7 +290,6 @@ class CaseViewer:
         state.update(
             {
                 "loaded": False,
-                "error": "",
                 "mode": "",
                 "case_title": "",
                 "case_story": "",
@@ -270,21 +298,9 @@ class CaseViewer:
                 "regions": region_names(),
                 "quiz_region": "mass",
                 "choices": [{"title": c.name, "value": c.id} for c in Quiz.choices()],
-                "quiz_pick": None,
-                "rois": [],
-                "roi_selected": None,
-                "roi_edit": None,
-                "revealed": False,
-                "verdict": "",
-                "teaching_points": [],
-                "outcome": "",
-                "roi_rows": [],
-                "ratio_rows": [],
-                "results": False,
-                "levels_line": "",
-                "ranking": [],
-                "ratios": [],
-                "warnings": [],
+                "score_line": "",
+                "history": [],
+                **_QUIZ_START,
             }
         )
 
@@ -334,8 +350,16 @@ class CaseViewer:
             with v.VRadioGroup(v_model=("quiz_pick",), label="Your diagnosis", density="compact", disabled=("revealed",), classes="mt-2"):
                 v.VRadio(v_for="choice in choices", key="choice.value", label=("choice.title",), value=("choice.value",), id=("'pick-' + choice.value",))
             v.VBtn("Reveal", id="reveal", click=self.reveal, color="primary", disabled=("!quiz_pick || revealed || !loaded",))
+            with html.Div(style="display: flex; gap: 8px;", classes="mt-2"):
+                v.VBtn("Start this case again", id="restart-case", click=self.restart_case, variant="tonal", disabled=("!loaded",))
+                v.VBtn("Next case", id="next-case", click=self.next_case, variant="tonal", disabled=("!loaded",))
+            with html.Div(id="score", classes="mt-2", style="font-size: 12px;"):
+                html.B("This session: {{ score_line }}")
+                with html.Ol(id="history"):
+                    html.Li("{{ line }}", v_for="line in history", key="line")
         with html.Div(v_if="revealed", id="verdict-block", classes="my-2"):
             html.H4("{{ verdict }}", id="verdict")
+            html.P("Your analysis: {{ levels_line }}", id="your-levels", style="font-weight: 600;")
             html.P("{{ outcome }}", style="font-size: 13px;")
             html.B("Teaching points")
             with html.Ul():
@@ -361,6 +385,27 @@ class CaseViewer:
                 with html.Ul(style="font-size: 12px;"):
                     html.Li("{{ w }}", v_for="w in warnings", key="w")
             html.P("{{ caveat }}", style="font-size: 12px; font-style: italic;")
+
+
+# The page's quiz and results state at a quiz's start: what a reset or the next case clears.
+_QUIZ_START = {
+    "error": "",
+    "quiz_pick": None,
+    "rois": [],
+    "roi_selected": None,
+    "roi_edit": None,
+    "revealed": False,
+    "verdict": "",
+    "teaching_points": [],
+    "outcome": "",
+    "roi_rows": [],
+    "ratio_rows": [],
+    "results": False,
+    "levels_line": "",
+    "ranking": [],
+    "ratios": [],
+    "warnings": [],
+}
 
 
 def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
