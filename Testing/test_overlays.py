@@ -98,7 +98,9 @@ def test_segments_carry_names_colours_and_the_masks_voxels(scene):
         assert segment.GetName() == STYLE["segments"]["regions"][region]["name"]
         np.testing.assert_allclose(segment.GetColor(), STYLE["segments"]["regions"][region]["color"])
         assert labelmap_of_segment(overlays.segments, region).mask.sum() == mask.mask.sum()
-    assert overlays.segments.GetDisplayNode().GetOpacity2DFill() == pytest.approx(STYLE["segments"]["fill_opacity_2d"])
+    display = overlays.segments.GetDisplayNode()
+    assert display.GetVisibility2DOutline() and not display.GetVisibility2DFill()  # outlines: the signal shows through
+    assert display.GetSliceIntersectionThickness() == STYLE["segments"]["outline_thickness_px"]
 
 
 def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc(scene):

@@ -322,12 +322,22 @@ def _segments_node(
     style = load("overlays")["segments"]
     segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", style["node"].format(case=case))
     segmentation.CreateDefaultDisplayNodes()
-    segmentation.GetDisplayNode().SetOpacity2DFill(style["fill_opacity_2d"])
+    display = segmentation.GetDisplayNode()
+    display.SetVisibility2DOutline(True)
+    display.SetSliceIntersectionThickness(style["outline_thickness_px"])
+    set_segment_fill(segmentation, style["fill_opacity_2d"])
     for region, mask in present.items():
         look = style["regions"][region]
         segment_id = segmentation.GetSegmentation().AddEmptySegment(region, look["name"], look["color"])
         set_segment_mask(segmentation, segment_id, mask.mask, mask.grid)
     return segmentation
+
+
+def set_segment_fill(segmentation: slicer.vtkMRMLSegmentationNode, opacity: float) -> None:
+    """The cord and mass fills' opacity in slice views (0: outlines only, the default, so the signal shows)."""
+    display = segmentation.GetDisplayNode()
+    display.SetOpacity2DFill(opacity)
+    display.SetVisibility2DFill(opacity > 0)
 
 
 def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: dict) -> slicer.vtkMRMLMarkupsFiducialNode | None:
