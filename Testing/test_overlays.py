@@ -103,6 +103,21 @@ def test_segments_carry_names_colours_and_the_masks_voxels(scene):
     assert display.GetSliceIntersectionThickness() == STYLE["segments"]["outline_thickness_px"]
 
 
+def test_each_level_is_labelled_once_the_input_points_hidden_under_the_overlay(scene):
+    study = small_study(scene, roles=("T1", "T2"))
+    study.levels = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    for vertebra in REPORT["levels"]["vertebrae"]:
+        study.levels.AddControlPoint(*vertebra["centre"], vertebra["name"])
+    _, overlays = draw(scene, study=study)
+    shown = [
+        node
+        for node in (scene.GetNthNodeByClass(i, "vtkMRMLMarkupsFiducialNode") for i in range(scene.GetNumberOfNodesByClass("vtkMRMLMarkupsFiducialNode")))
+        if node.GetDisplayNode() is not None and node.GetDisplayNode().GetVisibility()
+        and any(node.GetNthControlPointLabel(i).startswith("T6") for i in range(node.GetNumberOfControlPoints()))
+    ]
+    assert shown == [overlays.levels]
+
+
 def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc(scene):
     _, overlays = draw(scene)
     assert labels(overlays.levels) == ["T5 MSCC 22 %", "T6 MSCC 41 %", "T7", "T8"]

@@ -83,6 +83,11 @@ def draw_overlays(
         mass_extent=_mass_extent_nodes(scene, study.name, levels.get("mass"), mass, levels.get("vertebrae") or []),
         differential=_differential_node(scene, study.name, report.get("differential"), mass.leading_part(levels) if mass is not None else None),
     )
+    if overlays.levels is not None and study.levels is not None:
+        # The overlay labels every level again (with its MSCC): the input points' own labels, in
+        # another colour a few pixels away, would print each level twice.
+        study.levels.CreateDefaultDisplayNodes()
+        study.levels.GetDisplayNode().SetVisibility(False)
     hierarchy = subject_hierarchy(scene)
     for role, nodes in overlays.by_role().items():
         for node in nodes:
