@@ -115,6 +115,7 @@ def test_quiz_in_the_browser(browser):
         assert browser.evaluate("document.getElementById('verdict').innerText").startswith("Right")
         assert "posterior epidural masses" in browser.evaluate("document.getElementById('case-title').innerText")
         assert "T5" in browser.evaluate("document.getElementById('levels-line').innerText")
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
 
         def mass_overlay_shows():
             crops = _view_crops(browser)
@@ -172,6 +173,12 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         assert ranking.splitlines()[0].startswith("Extramedullary hematopoiesis:")
         assert browser.evaluate("document.getElementById('quiz')") is None
         assert browser.evaluate("document.querySelectorAll('#ratios tr').length") >= 5
+        headers = browser.evaluate("Array.from(document.querySelectorAll('#ratios th')).map(e => e.innerText)")
+        assert headers == ["ratio", "value", "95 % CI"]
+        assert browser.evaluate("document.querySelector('#ranking .summary').innerText").strip()  # each diagnosis's summary
+        why = "document.querySelector('#ranking .why')"
+        assert not browser.evaluate(f"{why}.open") and browser.evaluate(f"{why}.querySelectorAll('li').length") > 0  # collapsed
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
 
         def mass_overlay_shows():
             crops = _view_crops(browser)

@@ -35,6 +35,7 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
+from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..teaching.cases import case_info, case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
@@ -104,8 +105,10 @@ class CaseViewer:
         self.study = load_case_folder(Path(self._source), self.scene)
         state.case_title, state.case_story = self.study.name, ""
         state.mode = "results"
-        self._show_analysis(run_analysis(self.study), self.study)
+        analysis = run_analysis(self.study)
+        self._show_analysis(analysis, self.study)
         self._show_study()
+        self._centre_on_finding(analysis, self.study)
 
     def _start_quiz(self) -> None:
         """The session's current quiz in a clean page: its story, no ROI, no pick, nothing revealed."""
@@ -161,6 +164,16 @@ class CaseViewer:
             view.fit_view_to_content()
             view.get_view_node().JumpSliceByCentering(*point)
             view.schedule_render()
+
+    def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
+        """The sagittal view on the mass's bulk, the axial view on the most compressed level (else
+        through the mass's bulk), as the report's key images are; the page names the axial level."""
+        focus = focus_point(study, analysis)
+        through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+        for orientation, view in self._slice_views().items():
+            view.get_view_node().JumpSliceByCentering(*through[orientation])
+            view.schedule_render()
+        self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 
     def _level_centre(self) -> np.ndarray:
         """The middle level point, on the spine's midline: where a reader starts."""
@@ -252,9 +265,7 @@ class CaseViewer:
         state.roi_rows = _roi_rows(result)
         state.ratio_rows = _ratio_comparison_rows(result)
         self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
-        mass = self.quiz.reference_rois.get("mass")
-        if mass:
-            self._centre_views(box_of_roi(mass[0]).center)
+        self._centre_on_finding(self.quiz.reference_analysis, self.quiz.learner_study())
         self._publish_score()
         state.revealed = True
 
@@ -269,6 +280,7 @@ class CaseViewer:
                 "rank": rank,
                 "name": diagnosis["name"],
                 "percent": f"{100 * diagnosis['probability']:.0f} %",
+                "summary": diagnosis.get("summary") or "",
                 "evidence": evidence_lines(diagnosis),
             }
             for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
@@ -371,15 +383,18 @@ class CaseViewer:
         with html.Div(v_if="results", id="results", classes="my-2"):
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
+            html.P("Axial view at {{ axial_at }}", v_if="axial_at", id="axial-at", style="font-size: 12px;")
             html.H4("Differential (ranked)")
             with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
                 html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
-                with html.Ul(style="font-size: 12px;"):
-                    html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+                html.Div("{{ item.summary }}", classes="summary", style="font-size: 12px;")
+                with html.Details(classes="why", style="font-size: 12px;"):
+                    html.Summary("why")
+                    with html.Ul():
+                        html.Li("{{ line }}", v_for="line in item.evidence", key="line")
             html.H4("Signal-intensity ratios (95 % CI)")
-            with html.Table(id="ratios", style="width: 100%; font-size: 12px;"), html.Tr(v_for="row in ratios", key="row.key"):
-                for field in ("key", "value", "ci"):
-                    html.Td(f"{{{{ row.{field} }}}}")
+            with html.Div(id="ratios"):
+                _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
@@ -402,10 +417,22 @@ _QUIZ_START = {
     "ratio_rows": [],
     "results": False,
     "levels_line": "",
+    "axial_at": "",
     "ranking": [],
     "ratios": [],
     "warnings": [],
 }
+
+
+def _level_name_at(report: dict, point: np.ndarray) -> str:
+    """The level whose body centre lies nearest head-foot to the point, marked when it is the most compressed."""
+    levels = report.get("levels") or {}
+    vertebrae = levels.get("vertebrae") or []
+    if not vertebrae:
+        return ""
+    nearest = min(vertebrae, key=lambda vertebra: abs(vertebra["centre"][2] - point[2]))["name"]
+    worst = (levels.get("compression") or {}).get("at")
+    return f"{nearest} (most compressed)" if nearest == worst else nearest
 
 
 def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
