@@ -186,6 +186,25 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
 
         _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
 
+        # The axial view is on T6's body centre (the slider shows where), and the teacher scrolls,
+        # zooms and sets window/level from the panel: each changes what the views show.
+        t6 = build_study(CASE).level_centres["T6"]
+        step = browser.evaluate("window.trame.state.get('slice_range_Axial')[2]")
+        assert abs(browser.evaluate("window.trame.state.get('slice_Axial')") - t6[2]) <= step
+        for action, index in (
+            ("window.trame.state.set('slice_Axial', window.trame.state.get('slice_Axial') - 30)", 1),
+            ("document.getElementById('zoom-in-sagittal').click()", 0),
+            ("window.trame.state.set('window', window.trame.state.get('window') / 4)", 0),
+        ):
+            before = _view_crops(browser)[index]
+            browser.evaluate(action)
+
+            def view_changed(before=before, index=index):
+                after = _view_crops(browser)[index]
+                return after.shape == before.shape and float(np.abs(after.astype(int) - before).mean()) > 2
+
+            _wait(view_changed, 20, f"the view change after {action}")
+
 
 def test_serve_refuses_an_unknown_case(capsys):
     from EMHAssistLib.frontends.cli import main

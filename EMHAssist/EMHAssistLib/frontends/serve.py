@@ -79,6 +79,8 @@ class CaseViewer:
         server.controller.on_client_connected.add(self._load_once)
         server.state.change("sequence")(self._show_sequence)
         server.state.change("roi_edit")(self._edit_roi)
+        server.state.change("slice_Sagittal", "slice_Axial")(self._scroll)
+        server.state.change("window", "level")(self._window_level)
 
     # --- loading ------------------------------------------------------------------------------
     def _load_once(self, **_) -> None:
@@ -158,12 +160,52 @@ class CaseViewer:
         for view in self._slice_views().values():
             view.set_background_volume_id(volume.GetID())
             view.schedule_render()
+        display = volume.GetDisplayNode()
+        low, high = volume.GetImageData().GetScalarRange()
+        state = self._server.state
+        state.window_range = [0.0, round(float(high - low), 1) or 1.0]
+        state.level_range = [round(float(low), 1), round(float(high), 1)]
+        state.window, state.level = round(display.GetWindow(), 1), round(display.GetLevel(), 1)
+
+    def _window_level(self, window, level, **_) -> None:
+        """The panel's window and level sliders, on the sequence shown (Slicer's own window/level)."""
+        if self.study is None or window is None or level is None:
+            return
+        display = self.study.sequences[self._server.state.sequence].GetDisplayNode()
+        if abs(display.GetWindow() - float(window)) < 0.05 and abs(display.GetLevel() - float(level)) < 0.05:
+            return
+        display.SetAutoWindowLevel(False)
+        display.SetWindowLevel(max(float(window), 1e-3), float(level))
+        for view in self._slice_views().values():
+            view.schedule_render()
+
+    def _scroll(self, **values) -> None:
+        """The panel's slice sliders: each view through the slice its slider names (mm along its normal)."""
+        for orientation, view in self._slice_views().items():
+            value = values.get(f"slice_{orientation}")
+            if value is not None and abs(view.get_slice_value() - float(value)) >= view.get_slice_step() / 2:
+                view.set_slice_value(float(value))
+                view.schedule_render()
+
+    def zoom(self, orientation: str, factor: float) -> None:
+        view = self._slice_views()[orientation]
+        view.zoom(factor)
+        view.schedule_render()
+
+    def _publish_slices(self) -> None:
+        """The slice sliders' ranges and positions, after the views were moved from here."""
+        state = self._server.state
+        for orientation, view in self._slice_views().items():
+            low, high = view.get_slice_range()
+            state[f"slice_range_{orientation}"] = [round(low, 1), round(high, 1), round(view.get_slice_step(), 2)]
+            state[f"slice_{orientation}"] = round(view.get_slice_value(), 1)
 
     def _centre_views(self, point: np.ndarray) -> None:
         for view in self._slice_views().values():
             view.fit_view_to_content()
             view.get_view_node().JumpSliceByCentering(*point)
             view.schedule_render()
+        self._publish_slices()
 
     def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
         """The sagittal view on the mass's bulk, the axial view on the most compressed level (else
@@ -173,6 +215,7 @@ class CaseViewer:
         for orientation, view in self._slice_views().items():
             view.get_view_node().JumpSliceByCentering(*through[orientation])
             view.schedule_render()
+        self._publish_slices()
         self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 
     def _level_centre(self) -> np.ndarray:
@@ -311,6 +354,14 @@ class CaseViewer:
                 "quiz_region": "mass",
                 "choices": [{"title": c.name, "value": c.id} for c in Quiz.choices()],
                 "score_line": "",
+                "window": None,
+                "level": None,
+                "window_range": [0, 1],
+                "level_range": [0, 1],
+                "slice_Sagittal": None,
+                "slice_Axial": None,
+                "slice_range_Sagittal": [0, 1, 1],
+                "slice_range_Axial": [0, 1, 1],
                 "history": [],
                 **_QUIZ_START,
             }
@@ -337,6 +388,23 @@ class CaseViewer:
         html.H3("{{ case_title }}", id="case-title")
         html.P("{{ case_story }}", v_if="case_story", style="font-size: 13px;")
         v.VSelect(label="Sequence", v_model=("sequence",), items=("sequences",), density="compact", hide_details=True, classes="my-2", v_if="loaded")
+        with html.Div(v_if="loaded", id="view-controls", style="font-size: 12px;"):
+            for orientation in ("Sagittal", "Axial"):
+                with html.Div(style="display: flex; gap: 4px; align-items: center;"):
+                    v.VSlider(
+                        label=f"{orientation} slice",
+                        v_model=(f"slice_{orientation}",),
+                        min=(f"slice_range_{orientation}[0]",),
+                        max=(f"slice_range_{orientation}[1]",),
+                        step=(f"slice_range_{orientation}[2]",),
+                        density="compact",
+                        hide_details=True,
+                        id=f"slice-{orientation.lower()}",
+                    )
+                    v.VBtn("+", size="x-small", variant="tonal", id=f"zoom-in-{orientation.lower()}", click=(self.zoom, f"['{orientation}', 0.2]"))
+                    v.VBtn("−", size="x-small", variant="tonal", id=f"zoom-out-{orientation.lower()}", click=(self.zoom, f"['{orientation}', -0.2]"))
+            v.VSlider(label="Window", v_model=("window",), min=("window_range[0]",), max=("window_range[1]",), density="compact", hide_details=True, id="window")
+            v.VSlider(label="Level", v_model=("level",), min=("level_range[0]",), max=("level_range[1]",), density="compact", hide_details=True, id="level")
         with html.Div(v_if="mode == 'quiz'", id="quiz", classes="my-2"):
             html.H4("Quiz: outline the regions, then pick a diagnosis")
             html.P(
