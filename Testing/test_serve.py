@@ -179,6 +179,15 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         why = "document.querySelector('#ranking .why')"
         assert not browser.evaluate(f"{why}.open") and browser.evaluate(f"{why}.querySelectorAll('li').length") > 0  # collapsed
         assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
+        assert browser.evaluate("document.getElementById('clinical').innerText") == (
+            "Clinical context: 79 years, male, myelodysplastic syndrome, chronic anemia, fever, elevated inflammatory markers, progressive weakness"
+        )
+        assert browser.evaluate("document.querySelector('#ranking .prior').innerText").startswith("prior ")
+        enhancement = browser.evaluate("document.getElementById('enhancement').innerText")
+        assert "mass" in enhancement and "+41 %" not in enhancement and "+41%" in enhancement  # as the HTML report prints it
+        assert browser.evaluate("document.querySelectorAll('#means tr').length") == 1 + 5 * 3  # header, 5 regions on 3 sequences
+        references = browser.evaluate("document.getElementById('references').innerText")
+        assert "seed000: Seed 000: case report of thoracic cord compression" in references
 
         def mass_overlay_shows():
             crops = _view_crops(browser)

@@ -37,6 +37,7 @@ from ..knowledge import load
 from ..measurement.geometry import Box
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines
+from ..outputs.report import ratio_text
 from ..teaching.cases import case_info, case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
 
@@ -324,6 +325,8 @@ class CaseViewer:
                 "name": diagnosis["name"],
                 "percent": f"{100 * diagnosis['probability']:.0f} %",
                 "summary": diagnosis.get("summary") or "",
+                "prior": f"prior {100 * diagnosis['prior']:.0f} %"
+                + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
                 "evidence": evidence_lines(diagnosis),
             }
             for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
@@ -332,6 +335,14 @@ class CaseViewer:
             {"key": key, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
             for key, ratio in report.get("ratios", {}).items()
         ]
+        state.means = [
+            {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
+            for region, by_role in (report.get("regions") or {}).items()
+            for role, stats in by_role.items()
+        ]
+        state.enhancement = [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
+        state.clinical = _clinical_line(report.get("clinical") or {})
+        state.references = _cited_references(report)
         state.warnings = list(report.get("warnings") or [])
         state.results = True
         for view in self._slice_views().values():
@@ -456,13 +467,24 @@ class CaseViewer:
             with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
                 html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
                 html.Div("{{ item.summary }}", classes="summary", style="font-size: 12px;")
+                html.Div("{{ item.prior }}", classes="prior", style="font-size: 11px; color: #666;")
                 with html.Details(classes="why", style="font-size: 12px;"):
                     html.Summary("why")
                     with html.Ul():
                         html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+            html.P("Clinical context: {{ clinical }}", id="clinical", style="font-size: 12px;")
             html.H4("Signal-intensity ratios (95 % CI)")
             with html.Div(id="ratios"):
                 _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
+            html.H4("Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
+            with html.Div(id="enhancement", v_if="enhancement.length"):
+                _state_table(html, "enhancement", "region", {"region": "region", "value": "enhancement"})
+            html.H4("Region means")
+            with html.Div(id="means"):
+                _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
+            html.H4("References", v_if="references.length")
+            with html.Ul(id="references", style="font-size: 12px;"):
+                html.Li("{{ ref.key }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
@@ -489,7 +511,25 @@ _QUIZ_START = {
     "ranking": [],
     "ratios": [],
     "warnings": [],
+    "means": [],
+    "enhancement": [],
+    "clinical": "",
+    "references": [],
 }
+
+
+def _clinical_line(clinical: dict) -> str:
+    """The clinical context the priors were taken from, in one line."""
+    parts = [f"{clinical['age']} years" if clinical.get("age") is not None else "", clinical.get("sex") or ""]
+    parts += [term.replace("_", " ") for term in (*(clinical.get("conditions") or []), *(clinical.get("findings") or []))]
+    return ", ".join(part for part in parts if part) or "none given"
+
+
+def _cited_references(report: dict) -> list[dict]:
+    """Every reference the ranking's evidence cites, with its full citation, in order of first citation."""
+    known = load("differential/references")["references"]
+    cited = dict.fromkeys(ref for diagnosis in report.get("differential") or [] for item in diagnosis.get("evidence") or [] for ref in item.get("refs") or [])
+    return [{"key": key, "citation": known[key]["citation"] if key in known else "(not in references.json)"} for key in cited]
 
 
 def _level_name_at(report: dict, point: np.ndarray) -> str:
