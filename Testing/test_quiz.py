@@ -165,6 +165,17 @@ def test_added_roi_is_an_axis_aligned_box_of_the_given_size(quiz):
     assert not quiz.learner_rois
 
 
+def test_quiz_boxes_are_unfilled_and_unnamed_in_the_views(quiz, scene, reference_boxes):
+    """Filled, the boxes hid the mass's signal; named, their labels printed over the level labels."""
+    quiz.add_roi("mass", tuple(reference_boxes["mass"][0].center), tuple(2 * reference_boxes["mass"][0].half_size))
+    quiz.add_roi("cord", tuple(reference_boxes["cord"][0].center), tuple(2 * reference_boxes["cord"][0].half_size))
+    quiz.reveal("emh")
+    boxes = [roi for rois in (*quiz.learner_rois.values(), *quiz.reference_rois.values()) for roi in rois]
+    assert len(boxes) == 2 + sum(map(len, reference_boxes.values()))
+    for roi in boxes:
+        assert not roi.GetDisplayNode().GetFillVisibility() and not roi.GetDisplayNode().GetPropertiesLabelVisibility(), roi.GetName()
+
+
 def test_compare_boxes_analytic():
     a = Box(np.zeros(3), np.eye(3), np.array([5.0, 5.0, 5.0]))
     b = Box(np.array([5.0, 0, 0]), np.eye(3), np.array([5.0, 5.0, 5.0]))

@@ -275,8 +275,12 @@ class Quiz:
         roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
         roi.CreateDefaultDisplayNodes()
-        roi.GetDisplayNode().SetColor(load("quiz")[color])
-        roi.GetDisplayNode().SetSelectedColor(load("quiz")[color])
+        style = load("quiz")
+        display = roi.GetDisplayNode()
+        display.SetColor(style[color])
+        display.SetSelectedColor(style[color])
+        display.SetFillVisibility(style["roi_look"]["fill"])
+        display.SetPropertiesLabelVisibility(style["roi_look"]["name_labels"])
         roi.SetAttribute(attribute, name)
         return roi
 
