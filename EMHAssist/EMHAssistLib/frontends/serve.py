@@ -4,7 +4,9 @@ A case folder opens with its analysis shown: overlays in the views, the levels l
 the differential with its explanations and the caveat. A built-in case opens as a quiz: the
 learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
-quiz's verdict. The scene is loaded when the first browser connects: slice views set up before
+quiz's verdict; "Start this case again" and "Next case" go on without a restart, and the page keeps
+the session's score (one session per server: every tab shares it). The panel scrolls, zooms and
+windows the views. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
 
 Only the page the server itself serves may talk to it: every HTTP and WebSocket request must name
@@ -38,7 +40,7 @@ from ..measurement.geometry import Box
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
-from ..teaching.cases import case_info, case_names
+from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
 
 LAYOUT = "EMHAssist"
