@@ -98,7 +98,24 @@ def test_segments_carry_names_colours_and_the_masks_voxels(scene):
         assert segment.GetName() == STYLE["segments"]["regions"][region]["name"]
         np.testing.assert_allclose(segment.GetColor(), STYLE["segments"]["regions"][region]["color"])
         assert labelmap_of_segment(overlays.segments, region).mask.sum() == mask.mask.sum()
-    assert overlays.segments.GetDisplayNode().GetOpacity2DFill() == pytest.approx(STYLE["segments"]["fill_opacity_2d"])
+    display = overlays.segments.GetDisplayNode()
+    assert display.GetVisibility2DOutline() and not display.GetVisibility2DFill()  # outlines: the signal shows through
+    assert display.GetSliceIntersectionThickness() == STYLE["segments"]["outline_thickness_px"]
+
+
+def test_each_level_is_labelled_once_the_input_points_hidden_under_the_overlay(scene):
+    study = small_study(scene, roles=("T1", "T2"))
+    study.levels = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+    for vertebra in REPORT["levels"]["vertebrae"]:
+        study.levels.AddControlPoint(*vertebra["centre"], vertebra["name"])
+    _, overlays = draw(scene, study=study)
+    shown = [
+        node
+        for node in (scene.GetNthNodeByClass(i, "vtkMRMLMarkupsFiducialNode") for i in range(scene.GetNumberOfNodesByClass("vtkMRMLMarkupsFiducialNode")))
+        if node.GetDisplayNode() is not None and node.GetDisplayNode().GetVisibility()
+        and any(node.GetNthControlPointLabel(i).startswith("T6") for i in range(node.GetNumberOfControlPoints()))
+    ]
+    assert shown == [overlays.levels]
 
 
 def test_levels_are_labelled_and_the_compressed_ones_highlighted_with_their_mscc(scene):

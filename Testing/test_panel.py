@@ -449,11 +449,15 @@ def test_reveal_text_for_boxes_on_the_reference(scene):
     reveal = quiz.reveal(diagnosis_id("Extramedullary hematopoiesis"))
     text = reveal_text(reveal, quiz.info.title)
     lines = text.splitlines()
-    assert lines[0] == "Right: Extramedullary hematopoiesis." and lines[1] == f"The case: {quiz.info.title}"
+    assert lines[0] == "Right: Extramedullary hematopoiesis." and lines[2] == f"The case: {quiz.info.title}"
+    assert lines[1].startswith("Your levels: mass T5–T8, cord compressed")
     for point in quiz.info.teaching_points:
         assert f"- {point}" in lines
     for region in build_study(name).rois:
-        assert f"- {region}: Dice 1.00, IoU 1.00, centres 0.0 mm apart" in lines
+        if region == "cord":
+            assert "- your cord on cord: 100 % inside the cord" in text
+        else:
+            assert f"- your {region} on {region}: Dice 1.00, IoU 1.00, 0.0 mm away (on target)" in lines
     assert "Every ratio agrees with the reference's (95 % intervals overlap)." in lines
 
 
@@ -464,8 +468,8 @@ def test_reveal_text_names_a_missed_region_a_wrong_pick_and_a_shifted_box(scene)
     text = reveal_text(quiz.reveal("lymphoma"), quiz.info.title)
     assert text.startswith("Not this time: you picked Spinal epidural lymphoma; the answer is Extramedullary hematopoiesis.")
     assert "- disc: not outlined" in text.splitlines()
-    [mass_line] = [line for line in text.splitlines() if line.startswith("- mass: Dice")]
-    assert "centres 3.0 mm apart" in mass_line and "Dice 1.00" not in mass_line
+    [mass_line] = [line for line in text.splitlines() if line.startswith("- your mass on mass: Dice")]
+    assert "3.0 mm away (on target)" in mass_line and "Dice 1.00" not in mass_line
 
 
 def test_sex_and_primary_combos_show_labels_for_the_values_they_hold():

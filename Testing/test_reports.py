@@ -146,7 +146,7 @@ def test_every_image_is_an_embedded_png_that_shows_the_case_and_its_overlays(htm
         pixels = decode_png(base64.b64decode(source.removeprefix("data:image/png;base64,")), tmp_path)[..., :3].astype(float)
         assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200
         assert pixels.std() > 20, "a blank image"
-        # The mass segment is filled semi-transparently over the image: its hue shows where it lies.
+        # The mass segment is outlined over the image: its hue shows where it lies.
         reddish = (pixels[..., 0] > pixels[..., 2] + 60) & (np.abs(pixels - mass_colour).sum(axis=-1) < 400)
         assert reddish.sum() > 50, "no mass overlay"
 

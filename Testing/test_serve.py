@@ -17,14 +17,9 @@ CASE = "mds_t5_t8"
 
 
 def _mass_pixels(image: np.ndarray) -> int:
-    """Pixels of the mass segment: its orange at the overlay's fill opacity over any grey."""
+    """Pixels of the mass segment's outline: the orange of overlays.json (outlines by default, no fill)."""
     color = np.asarray(load("overlays")["segments"]["regions"]["mass"]["color"]) * 255
-    opacity = load("overlays")["segments"]["fill_opacity_2d"]
-    signed = image.astype(int)
-    # Over a grey g the fill gives opacity*color + (1-opacity)*g: channel differences do not depend on g.
-    red_blue, green_blue = signed[..., 0] - signed[..., 2], signed[..., 1] - signed[..., 2]
-    expected_rb, expected_gb = opacity * (color[0] - color[2]), opacity * (color[1] - color[2])
-    return int(np.count_nonzero((np.abs(red_blue - expected_rb) < 25) & (np.abs(green_blue - expected_gb) < 20)))
+    return int(np.count_nonzero(np.all(np.abs(image.astype(float) - color) < 40, axis=-1)))
 
 
 def _view_crops(browser: Browser) -> list[np.ndarray]:
@@ -120,12 +115,38 @@ def test_quiz_in_the_browser(browser):
         assert browser.evaluate("document.getElementById('verdict').innerText").startswith("Right")
         assert "posterior epidural masses" in browser.evaluate("document.getElementById('case-title').innerText")
         assert "T5" in browser.evaluate("document.getElementById('levels-line').innerText")
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
 
         def mass_overlay_shows():
             crops = _view_crops(browser)
-            return _mass_pixels(crops[0]) > 200 and crops
+            return _mass_pixels(crops[0]) > 40 and crops
 
         _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
+        assert browser.evaluate("document.getElementById('your-levels').innerText").startswith("Your analysis: mass T5–T8")
+        assert browser.evaluate("document.getElementById('history').innerText").endswith("2 of 2 ROIs on target")
+        story = browser.evaluate("window.trame.state.get('case_story')")
+
+        # The teacher moves the class on: the next case opens with its answer hidden, the score kept.
+        browser.evaluate("document.getElementById('next-case').click()")
+        browser.wait_for(
+            "!window.trame.state.get('revealed') && window.trame.state.get('rois').length === 0"
+            f" && window.trame.state.get('case_story') !== {json.dumps(story)}",
+            60,
+            "the next case, unrevealed",
+        )
+        assert browser.evaluate("document.getElementById('case-title').innerText") == "Quiz case"
+        assert browser.evaluate("document.getElementById('score').innerText").startswith("This session: 1 of 1 diagnoses right")
+
+        def next_case_shows_without_overlays():
+            crops = _view_crops(browser)
+            return len(crops) == 2 and all(crop.std() > 25 for crop in crops) and _mass_pixels(crops[0]) < 20 and crops
+
+        _wait(next_case_shows_without_overlays, 30, "the next case's anatomy without the last case's overlays")
+        browser.evaluate("document.getElementById('add-roi').click()")
+        browser.wait_for("window.trame.state.get('rois').length === 1", 20, "an ROI in the next case")
+        browser.evaluate("document.getElementById('restart-case').click()")
+        browser.wait_for("window.trame.state.get('rois').length === 0", 20, "the case started again without the ROI")
+        assert browser.evaluate("window.trame.state.get('case_story')") != story
 
 
 def _wait(check, timeout_s: float, what: str):
@@ -152,12 +173,46 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         assert ranking.splitlines()[0].startswith("Extramedullary hematopoiesis:")
         assert browser.evaluate("document.getElementById('quiz')") is None
         assert browser.evaluate("document.querySelectorAll('#ratios tr').length") >= 5
+        headers = browser.evaluate("Array.from(document.querySelectorAll('#ratios th')).map(e => e.innerText)")
+        assert headers == ["ratio", "value", "95 % CI"]
+        assert browser.evaluate("document.querySelector('#ranking .summary').innerText").strip()  # each diagnosis's summary
+        why = "document.querySelector('#ranking .why')"
+        assert not browser.evaluate(f"{why}.open") and browser.evaluate(f"{why}.querySelectorAll('li').length") > 0  # collapsed
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
+        assert browser.evaluate("document.getElementById('clinical').innerText") == (
+            "Clinical context: 79 years, male, myelodysplastic syndrome, chronic anemia, fever, elevated inflammatory markers, progressive weakness"
+        )
+        assert browser.evaluate("document.querySelector('#ranking .prior').innerText").startswith("prior ")
+        enhancement = browser.evaluate("document.getElementById('enhancement').innerText")
+        assert "mass" in enhancement and "+41 %" not in enhancement and "+41%" in enhancement  # as the HTML report prints it
+        assert browser.evaluate("document.querySelectorAll('#means tr').length") == 1 + 5 * 3  # header, 5 regions on 3 sequences
+        references = browser.evaluate("document.getElementById('references').innerText")
+        assert "seed000: Seed 000: case report of thoracic cord compression" in references
 
         def mass_overlay_shows():
             crops = _view_crops(browser)
-            return len(crops) == 2 and _mass_pixels(crops[0]) > 200 and crops
+            return len(crops) == 2 and _mass_pixels(crops[0]) > 40 and crops
 
         _wait(mass_overlay_shows, 30, "the orange mass overlay in the sagittal view")
+
+        # The axial view is on T6's body centre (the slider shows where), and the teacher scrolls,
+        # zooms and sets window/level from the panel: each changes what the views show.
+        t6 = build_study(CASE).level_centres["T6"]
+        step = browser.evaluate("window.trame.state.get('slice_range_Axial')[2]")
+        assert abs(browser.evaluate("window.trame.state.get('slice_Axial')") - t6[2]) <= step
+        for action, index in (
+            ("window.trame.state.set('slice_Axial', window.trame.state.get('slice_Axial') - 30)", 1),
+            ("document.getElementById('zoom-in-sagittal').click()", 0),
+            ("window.trame.state.set('window', window.trame.state.get('window') / 4)", 0),
+        ):
+            before = _view_crops(browser)[index]
+            browser.evaluate(action)
+
+            def view_changed(before=before, index=index):
+                after = _view_crops(browser)[index]
+                return after.shape == before.shape and float(np.abs(after.astype(int) - before).mean()) > 2
+
+            _wait(view_changed, 20, f"the view change after {action}")
 
 
 def test_serve_refuses_an_unknown_case(capsys):

@@ -541,15 +541,12 @@ def diagnosis_name(diagnosis: str) -> str:
 def reveal_text(reveal: Reveal, title: str) -> str:
     """The reveal as the panel shows it beside the results: the verdict and the case's title, the
     teaching points, how close the learner's boxes came to the reference ones, and the ratios that differ."""
-    lines = [verdict(reveal), f"The case: {title}", "", "Teaching points:", *(f"- {point}" for point in reveal.teaching_points)]
+    lines = [verdict(reveal), f"Your levels: {reveal.levels_line}", f"The case: {title}", "", "Teaching points:", *(f"- {point}" for point in reveal.teaching_points)]
     if reveal.outcome:
         lines += ["", f"Outcome: {reveal.outcome}"]
     lines += ["", "Your boxes against the reference (green):"]
-    lines += [
-        f"- {c.region}: Dice {c.dice:.2f}, IoU {c.iou:.2f}, centres {c.centre_distance_mm:.1f} mm apart"
-        for c in reveal.regions
-    ]
-    lines += [f"- {region}: not outlined" for region in reveal.missed_regions]
+    lines += [f"- {c.describe()}" for c in reveal.sites]
+    lines += [f"- {site}: not outlined" for site in reveal.missed_sites]
     differing = [ratio for ratio in reveal.ratios if ratio.differ]
     agreement = "Ratios whose 95 % intervals do not overlap the reference's:"
     lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]

@@ -4,7 +4,9 @@ A case folder opens with its analysis shown: overlays in the views, the levels l
 the differential with its explanations and the caveat. A built-in case opens as a quiz: the
 learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
-quiz's verdict. The scene is loaded when the first browser connects: slice views set up before
+quiz's verdict; "Start this case again" and "Next case" go on without a restart, and the page keeps
+the session's score (one session per server: every tab shares it). The panel scrolls, zooms and
+windows the views. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
 
 Only the page the server itself serves may talk to it: every HTTP and WebSocket request must name
@@ -35,10 +37,11 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
+from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines
-from ..spine.compression import summary_line
-from ..teaching.cases import case_info, case_names
-from ..teaching.quiz import LEARNER_ATTRIBUTE, Quiz, Reveal, verdict
+from ..outputs.report import ratio_text
+from ..teaching.cases import case_names
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -73,12 +76,14 @@ class CaseViewer:
         self._layout.register_layout_dict({LAYOUT: Layout(LayoutDirection.Horizontal, views)})
         self._layout.set_layout(LAYOUT)
         self.study: Study | None = None
-        self.quiz: Quiz | None = None
+        self.session: QuizSession | None = None
         self._init_state()
         self._build_ui()
         server.controller.on_client_connected.add(self._load_once)
         server.state.change("sequence")(self._show_sequence)
         server.state.change("roi_edit")(self._edit_roi)
+        server.state.change("slice_Sagittal", "slice_Axial")(self._scroll)
+        server.state.change("window", "level")(self._window_level)
 
     # --- loading ------------------------------------------------------------------------------
     def _load_once(self, **_) -> None:
@@ -90,21 +95,51 @@ class CaseViewer:
             except InputError as error:
                 self._server.state.error = str(error)
 
+    @property
+    def quiz(self) -> Quiz | None:
+        return self.session.quiz if self.session is not None else None
+
     def _load(self) -> None:
         state = self._server.state
         if self._kind == "case":
-            self.quiz = Quiz(self._source, self.scene)
-            self.study = self.quiz.study
-            # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
-            state.case_title, state.case_story = "Quiz case", case_info(self._source).story
-            state.mode = "quiz"
-        else:
-            from ..inputs.casefolder import load_case_folder
+            self.session = QuizSession(self.scene, self._source)
+            self._start_quiz()
+            return
+        from ..inputs.casefolder import load_case_folder
 
-            self.study = load_case_folder(Path(self._source), self.scene)
-            state.case_title, state.case_story = self.study.name, ""
-            state.mode = "results"
-            self._show_analysis(run_analysis(self.study), self.study)
+        self.study = load_case_folder(Path(self._source), self.scene)
+        state.case_title, state.case_story = self.study.name, ""
+        state.mode = "results"
+        analysis = run_analysis(self.study)
+        self._show_analysis(analysis, self.study)
+        self._show_study()
+        self._centre_on_finding(analysis, self.study)
+
+    def _start_quiz(self) -> None:
+        """The session's current quiz in a clean page: its story, no ROI, no pick, nothing revealed."""
+        state = self._server.state
+        self.study = self.quiz.study
+        state.update(_QUIZ_START)
+        # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
+        state.case_title, state.case_story = "Quiz case", self.quiz.info.story
+        state.mode = "quiz"
+        self._publish_score()
+        self._show_study()
+
+    def _publish_score(self) -> None:
+        state = self._server.state
+        state.score_line, state.history = self.session.score(), [attempt.describe() for attempt in self.session.history]
+
+    def restart_case(self) -> None:
+        self.session.reset()
+        self._start_quiz()
+
+    def next_case(self) -> None:
+        self.session.next_case()
+        self._start_quiz()
+
+    def _show_study(self) -> None:
+        state = self._server.state
         state.sequences = list(self.study.sequences)
         state.sequence = "T2" if "T2" in self.study.sequences else state.sequences[0]
         self._show_sequence(state.sequence)
@@ -128,12 +163,63 @@ class CaseViewer:
         for view in self._slice_views().values():
             view.set_background_volume_id(volume.GetID())
             view.schedule_render()
+        display = volume.GetDisplayNode()
+        low, high = volume.GetImageData().GetScalarRange()
+        state = self._server.state
+        state.window_range = [0.0, round(float(high - low), 1) or 1.0]
+        state.level_range = [round(float(low), 1), round(float(high), 1)]
+        state.window, state.level = round(display.GetWindow(), 1), round(display.GetLevel(), 1)
+
+    def _window_level(self, window, level, **_) -> None:
+        """The panel's window and level sliders, on the sequence shown (Slicer's own window/level)."""
+        if self.study is None or window is None or level is None:
+            return
+        display = self.study.sequences[self._server.state.sequence].GetDisplayNode()
+        if abs(display.GetWindow() - float(window)) < 0.05 and abs(display.GetLevel() - float(level)) < 0.05:
+            return
+        display.SetAutoWindowLevel(False)
+        display.SetWindowLevel(max(float(window), 1e-3), float(level))
+        for view in self._slice_views().values():
+            view.schedule_render()
+
+    def _scroll(self, **values) -> None:
+        """The panel's slice sliders: each view through the slice its slider names (mm along its normal)."""
+        for orientation, view in self._slice_views().items():
+            value = values.get(f"slice_{orientation}")
+            if value is not None and abs(view.get_slice_value() - float(value)) >= view.get_slice_step() / 2:
+                view.set_slice_value(float(value))
+                view.schedule_render()
+
+    def zoom(self, orientation: str, factor: float) -> None:
+        view = self._slice_views()[orientation]
+        view.zoom(factor)
+        view.schedule_render()
+
+    def _publish_slices(self) -> None:
+        """The slice sliders' ranges and positions, after the views were moved from here."""
+        state = self._server.state
+        for orientation, view in self._slice_views().items():
+            low, high = view.get_slice_range()
+            state[f"slice_range_{orientation}"] = [round(low, 1), round(high, 1), round(view.get_slice_step(), 2)]
+            state[f"slice_{orientation}"] = round(view.get_slice_value(), 1)
 
     def _centre_views(self, point: np.ndarray) -> None:
         for view in self._slice_views().values():
             view.fit_view_to_content()
             view.get_view_node().JumpSliceByCentering(*point)
             view.schedule_render()
+        self._publish_slices()
+
+    def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
+        """The sagittal view on the mass's bulk, the axial view on the most compressed level (else
+        through the mass's bulk), as the report's key images are; the page names the axial level."""
+        focus = focus_point(study, analysis)
+        through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+        for orientation, view in self._slice_views().items():
+            view.get_view_node().JumpSliceByCentering(*through[orientation])
+            view.schedule_render()
+        self._publish_slices()
+        self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 
     def _level_centre(self) -> np.ndarray:
         """The middle level point, on the spine's midline: where a reader starts."""
@@ -213,7 +299,7 @@ class CaseViewer:
     def reveal(self) -> None:
         state = self._server.state
         try:
-            result = self.quiz.reveal(state.quiz_pick or "")
+            result = self.session.reveal(state.quiz_pick or "")
         except InputError as error:
             self._fail(error)
             return
@@ -225,9 +311,8 @@ class CaseViewer:
         state.roi_rows = _roi_rows(result)
         state.ratio_rows = _ratio_comparison_rows(result)
         self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
-        mass = self.quiz.reference_rois.get("mass")
-        if mass:
-            self._centre_views(box_of_roi(mass[0]).center)
+        self._centre_on_finding(self.quiz.reference_analysis, self.quiz.learner_study())
+        self._publish_score()
         state.revealed = True
 
     # --- results ------------------------------------------------------------------------------
@@ -235,12 +320,15 @@ class CaseViewer:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
         report = analysis.report
         state = self._server.state
-        state.levels_line = summary_line(report.get("levels")) or "no level finding"
+        state.levels_line = levels_line(analysis)
         state.ranking = [
             {
                 "rank": rank,
                 "name": diagnosis["name"],
                 "percent": f"{100 * diagnosis['probability']:.0f} %",
+                "summary": diagnosis.get("summary") or "",
+                "prior": f"prior {100 * diagnosis['prior']:.0f} %"
+                + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
                 "evidence": evidence_lines(diagnosis),
             }
             for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
@@ -249,6 +337,14 @@ class CaseViewer:
             {"key": key, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
             for key, ratio in report.get("ratios", {}).items()
         ]
+        state.means = [
+            {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
+            for region, by_role in (report.get("regions") or {}).items()
+            for role, stats in by_role.items()
+        ]
+        state.enhancement = [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
+        state.clinical = _clinical_line(report.get("clinical") or {})
+        state.references = _cited_references(report)
         state.warnings = list(report.get("warnings") or [])
         state.results = True
         for view in self._slice_views().values():
@@ -262,7 +358,6 @@ class CaseViewer:
         state.update(
             {
                 "loaded": False,
-                "error": "",
                 "mode": "",
                 "case_title": "",
                 "case_story": "",
@@ -271,21 +366,17 @@ class CaseViewer:
                 "regions": region_names(),
                 "quiz_region": "mass",
                 "choices": [{"title": c.name, "value": c.id} for c in Quiz.choices()],
-                "quiz_pick": None,
-                "rois": [],
-                "roi_selected": None,
-                "roi_edit": None,
-                "revealed": False,
-                "verdict": "",
-                "teaching_points": [],
-                "outcome": "",
-                "roi_rows": [],
-                "ratio_rows": [],
-                "results": False,
-                "levels_line": "",
-                "ranking": [],
-                "ratios": [],
-                "warnings": [],
+                "score_line": "",
+                "window": None,
+                "level": None,
+                "window_range": [0, 1],
+                "level_range": [0, 1],
+                "slice_Sagittal": None,
+                "slice_Axial": None,
+                "slice_range_Sagittal": [0, 1, 1],
+                "slice_range_Axial": [0, 1, 1],
+                "history": [],
+                **_QUIZ_START,
             }
         )
 
@@ -310,6 +401,23 @@ class CaseViewer:
         html.H3("{{ case_title }}", id="case-title")
         html.P("{{ case_story }}", v_if="case_story", style="font-size: 13px;")
         v.VSelect(label="Sequence", v_model=("sequence",), items=("sequences",), density="compact", hide_details=True, classes="my-2", v_if="loaded")
+        with html.Div(v_if="loaded", id="view-controls", style="font-size: 12px;"):
+            for orientation in ("Sagittal", "Axial"):
+                with html.Div(style="display: flex; gap: 4px; align-items: center;"):
+                    v.VSlider(
+                        label=f"{orientation} slice",
+                        v_model=(f"slice_{orientation}",),
+                        min=(f"slice_range_{orientation}[0]",),
+                        max=(f"slice_range_{orientation}[1]",),
+                        step=(f"slice_range_{orientation}[2]",),
+                        density="compact",
+                        hide_details=True,
+                        id=f"slice-{orientation.lower()}",
+                    )
+                    v.VBtn("+", size="x-small", variant="tonal", id=f"zoom-in-{orientation.lower()}", click=(self.zoom, f"['{orientation}', 0.2]"))
+                    v.VBtn("−", size="x-small", variant="tonal", id=f"zoom-out-{orientation.lower()}", click=(self.zoom, f"['{orientation}', -0.2]"))
+            v.VSlider(label="Window", v_model=("window",), min=("window_range[0]",), max=("window_range[1]",), density="compact", hide_details=True, id="window")
+            v.VSlider(label="Level", v_model=("level",), min=("level_range[0]",), max=("level_range[1]",), density="compact", hide_details=True, id="level")
         with html.Div(v_if="mode == 'quiz'", id="quiz", classes="my-2"):
             html.H4("Quiz: outline the regions, then pick a diagnosis")
             html.P(
@@ -335,33 +443,106 @@ class CaseViewer:
             with v.VRadioGroup(v_model=("quiz_pick",), label="Your diagnosis", density="compact", disabled=("revealed",), classes="mt-2"):
                 v.VRadio(v_for="choice in choices", key="choice.value", label=("choice.title",), value=("choice.value",), id=("'pick-' + choice.value",))
             v.VBtn("Reveal", id="reveal", click=self.reveal, color="primary", disabled=("!quiz_pick || revealed || !loaded",))
+            with html.Div(style="display: flex; gap: 8px;", classes="mt-2"):
+                v.VBtn("Start this case again", id="restart-case", click=self.restart_case, variant="tonal", disabled=("!loaded",))
+                v.VBtn("Next case", id="next-case", click=self.next_case, variant="tonal", disabled=("!loaded",))
+            with html.Div(id="score", classes="mt-2", style="font-size: 12px;"):
+                html.B("This session: {{ score_line }}")
+                with html.Ol(id="history"):
+                    html.Li("{{ line }}", v_for="line in history", key="line")
         with html.Div(v_if="revealed", id="verdict-block", classes="my-2"):
             html.H4("{{ verdict }}", id="verdict")
+            html.P("Your analysis: {{ levels_line }}", id="your-levels", style="font-weight: 600;")
             html.P("{{ outcome }}", style="font-size: 13px;")
             html.B("Teaching points")
             with html.Ul():
                 html.Li("{{ point }}", v_for="point in teaching_points", key="point")
             html.B("Your ROIs against the reference ROIs (green boxes in the views)")
-            _state_table(html, "roi_rows", "region", {"region": "region", "dice": "Dice", "iou": "IoU", "distance": "centre distance"})
+            _state_table(html, "roi_rows", "site", {"site": "your ROI → reference site", "score": "overlap", "distance": "distance", "verdict": ""})
             html.B("Ratios: yours against the reference")
             _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
         with html.Div(v_if="results", id="results", classes="my-2"):
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
+            html.P("Axial view at {{ axial_at }}", v_if="axial_at", id="axial-at", style="font-size: 12px;")
             html.H4("Differential (ranked)")
             with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
                 html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
-                with html.Ul(style="font-size: 12px;"):
-                    html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+                html.Div("{{ item.summary }}", classes="summary", style="font-size: 12px;")
+                html.Div("{{ item.prior }}", classes="prior", style="font-size: 11px; color: #666;")
+                with html.Details(classes="why", style="font-size: 12px;"):
+                    html.Summary("why")
+                    with html.Ul():
+                        html.Li("{{ line }}", v_for="line in item.evidence", key="line")
+            html.P("Clinical context: {{ clinical }}", id="clinical", style="font-size: 12px;")
             html.H4("Signal-intensity ratios (95 % CI)")
-            with html.Table(id="ratios", style="width: 100%; font-size: 12px;"), html.Tr(v_for="row in ratios", key="row.key"):
-                for field in ("key", "value", "ci"):
-                    html.Td(f"{{{{ row.{field} }}}}")
+            with html.Div(id="ratios"):
+                _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
+            html.H4("Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
+            with html.Div(id="enhancement", v_if="enhancement.length"):
+                _state_table(html, "enhancement", "region", {"region": "region", "value": "enhancement"})
+            html.H4("Region means")
+            with html.Div(id="means"):
+                _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
+            html.H4("References", v_if="references.length")
+            with html.Ul(id="references", style="font-size: 12px;"):
+                html.Li("{{ ref.key }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
                     html.Li("{{ w }}", v_for="w in warnings", key="w")
             html.P("{{ caveat }}", style="font-size: 12px; font-style: italic;")
+
+
+# The page's quiz and results state at a quiz's start: what a reset or the next case clears.
+_QUIZ_START = {
+    "error": "",
+    "quiz_pick": None,
+    "rois": [],
+    "roi_selected": None,
+    "roi_edit": None,
+    "revealed": False,
+    "verdict": "",
+    "teaching_points": [],
+    "outcome": "",
+    "roi_rows": [],
+    "ratio_rows": [],
+    "results": False,
+    "levels_line": "",
+    "axial_at": "",
+    "ranking": [],
+    "ratios": [],
+    "warnings": [],
+    "means": [],
+    "enhancement": [],
+    "clinical": "",
+    "references": [],
+}
+
+
+def _clinical_line(clinical: dict) -> str:
+    """The clinical context the priors were taken from, in one line."""
+    parts = [f"{clinical['age']} years" if clinical.get("age") is not None else "", clinical.get("sex") or ""]
+    parts += [term.replace("_", " ") for term in (*(clinical.get("conditions") or []), *(clinical.get("findings") or []))]
+    return ", ".join(part for part in parts if part) or "none given"
+
+
+def _cited_references(report: dict) -> list[dict]:
+    """Every reference the ranking's evidence cites, with its full citation, in order of first citation."""
+    known = load("differential/references")["references"]
+    cited = dict.fromkeys(ref for diagnosis in report.get("differential") or [] for item in diagnosis.get("evidence") or [] for ref in item.get("refs") or [])
+    return [{"key": key, "citation": known[key]["citation"] if key in known else "(not in references.json)"} for key in cited]
+
+
+def _level_name_at(report: dict, point: np.ndarray) -> str:
+    """The level whose body centre lies nearest head-foot to the point, marked when it is the most compressed."""
+    levels = report.get("levels") or {}
+    vertebrae = levels.get("vertebrae") or []
+    if not vertebrae:
+        return ""
+    nearest = min(vertebrae, key=lambda vertebra: abs(vertebra["centre"][2] - point[2]))["name"]
+    worst = (levels.get("compression") or {}).get("at")
+    return f"{nearest} (most compressed)" if nearest == worst else nearest
 
 
 def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
@@ -377,10 +558,15 @@ def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
 
 def _roi_rows(result: Reveal) -> list[dict]:
     rows = [
-        {"region": c.region, "dice": f"{c.dice:.2f}", "iou": f"{c.iou:.2f}", "distance": f"{c.centre_distance_mm:.1f} mm"}
-        for c in result.regions
+        {
+            "site": f"{c.roi} → {c.site}",
+            "score": f"{100 * c.score:.0f} % in cord" if c.measure == IN_CORD else f"Dice {c.score:.2f}",
+            "distance": f"{c.centre_distance_mm:.1f} mm",
+            "verdict": "on target" if c.on_target else "off target",
+        }
+        for c in result.sites
     ]
-    rows += [{"region": region, "dice": "not outlined", "iou": "", "distance": ""} for region in result.missed_regions]
+    rows += [{"site": site, "score": "not outlined", "distance": "", "verdict": ""} for site in result.missed_sites]
     return rows
 
 

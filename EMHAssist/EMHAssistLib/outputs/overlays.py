@@ -83,6 +83,11 @@ def draw_overlays(
         mass_extent=_mass_extent_nodes(scene, study.name, levels.get("mass"), mass, levels.get("vertebrae") or []),
         differential=_differential_node(scene, study.name, report.get("differential"), mass.leading_part(levels) if mass is not None else None),
     )
+    if overlays.levels is not None and study.levels is not None:
+        # The overlay labels every level again (with its MSCC): the input points' own labels, in
+        # another colour a few pixels away, would print each level twice.
+        study.levels.CreateDefaultDisplayNodes()
+        study.levels.GetDisplayNode().SetVisibility(False)
     hierarchy = subject_hierarchy(scene)
     for role, nodes in overlays.by_role().items():
         for node in nodes:
@@ -322,12 +327,22 @@ def _segments_node(
     style = load("overlays")["segments"]
     segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", style["node"].format(case=case))
     segmentation.CreateDefaultDisplayNodes()
-    segmentation.GetDisplayNode().SetOpacity2DFill(style["fill_opacity_2d"])
+    display = segmentation.GetDisplayNode()
+    display.SetVisibility2DOutline(True)
+    display.SetSliceIntersectionThickness(style["outline_thickness_px"])
+    set_segment_fill(segmentation, style["fill_opacity_2d"])
     for region, mask in present.items():
         look = style["regions"][region]
         segment_id = segmentation.GetSegmentation().AddEmptySegment(region, look["name"], look["color"])
         set_segment_mask(segmentation, segment_id, mask.mask, mask.grid)
     return segmentation
+
+
+def set_segment_fill(segmentation: slicer.vtkMRMLSegmentationNode, opacity: float) -> None:
+    """The cord and mass fills' opacity in slice views (0: outlines only, the default, so the signal shows)."""
+    display = segmentation.GetDisplayNode()
+    display.SetOpacity2DFill(opacity)
+    display.SetVisibility2DFill(opacity > 0)
 
 
 def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: dict) -> slicer.vtkMRMLMarkupsFiducialNode | None:

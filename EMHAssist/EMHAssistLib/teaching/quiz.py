@@ -26,7 +26,8 @@ from ..errors import InputError
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
-from ..measurement.geometry import Box
+from ..measurement.geometry import Box, Labelmap
+from ..spine.compression import summary_line
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
@@ -38,6 +39,7 @@ _CASE_DIGEST, _PICKED, _REVEALED = "caseDigest", "picked", "revealed"
 _LEVELS_ROLE = "levels"
 # Overlap is counted on a regular grid of world points; this many at most keeps it well under a second.
 _MAX_SAMPLES = 2_000_000
+DICE, IN_CORD = "Dice", "in cord"
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,27 @@ class RatioComparison:
 
 
 @dataclass(frozen=True)
-class RegionComparison:
-    """How close the learner's boxes for one region came to the reference boxes (unions of each)."""
+class SiteComparison:
+    """One learner ROI against the reference site of its region whose centre lies nearest to it.
+
+    A box site is scored by Dice (and IoU) against the reference box; the cord, whose reference
+    box is only a thin sample of it, by the share of the ROI that lies inside the cord the
+    reference analysis segmented ("in cord"), its distance measured to the cord's centreline."""
 
     region: str
-    dice: float
-    iou: float
+    roi: str  # the learner ROI's name
+    site: str  # the reference site: the region's name, "mass 2 of 2" when it has several
+    measure: str  # "Dice" or "in cord"
+    score: float
+    iou: float | None  # box sites only
     centre_distance_mm: float
+    on_target: bool  # the score reaches quiz.json's threshold for its measure
+
+    def describe(self) -> str:
+        """One line for the reveal, as the browser and the Slicer panel show it."""
+        verdict_word = "on target" if self.on_target else "off target"
+        score = f"{100 * self.score:.0f} % inside the cord" if self.measure == IN_CORD else f"Dice {self.score:.2f}, IoU {self.iou:.2f}"
+        return f"{self.roi} on {self.site}: {score}, {self.centre_distance_mm:.1f} mm away ({verdict_word})"
 
 
 @dataclass(frozen=True)
@@ -75,9 +91,10 @@ class Reveal:
     reference_report: dict  # the same analysis on the reference ROIs
     teaching_points: tuple[str, ...]
     outcome: str
-    regions: tuple[RegionComparison, ...]  # regions both the learner and the reference outlined
-    missed_regions: tuple[str, ...]  # outlined in the reference, not by the learner
+    sites: tuple[SiteComparison, ...]  # each learner ROI against its region's nearest reference site
+    missed_sites: tuple[str, ...]  # reference sites no learner ROI was nearest to
     ratios: tuple[RatioComparison, ...]  # ratios measured on both sides
+    levels_line: str  # the learner's levels finding, or why their analysis has none
 
     @property
     def ranking(self) -> list[dict]:
@@ -203,8 +220,13 @@ class Quiz:
             for roi in rois:
                 roi.SetLocked(True)
         self._state.SetParameter(_REVEALED, "true")
-        learner_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in learner_rois.items()}
         reference_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in reference_rois.items()}
+        sites = [
+            compare_site(region, roi.GetName(), box_of_roi(roi), reference_boxes[region], self.reference_analysis)
+            for region, rois in learner_rois.items()
+            if region in reference_boxes
+            for roi in rois
+        ]
         return Reveal(
             picked=picked,
             expected=self.info.expected,
@@ -213,13 +235,12 @@ class Quiz:
             reference_report=self.reference_analysis.report,
             teaching_points=self.info.teaching_points,
             outcome=self.info.outcome,
-            regions=tuple(
-                compare_boxes(region, learner_boxes[region], reference_boxes[region])
-                for region in region_names()
-                if region in learner_boxes and region in reference_boxes
+            sites=tuple(sites),
+            missed_sites=tuple(
+                name for region, boxes in reference_boxes.items() for name in site_names(region, len(boxes)) if name not in {c.site for c in sites}
             ),
-            missed_regions=tuple(r for r in region_names() if r in reference_boxes and r not in learner_boxes),
             ratios=compare_ratios(self.learner_analysis.report, self.reference_analysis.report),
+            levels_line=levels_line(self.learner_analysis),
         )
 
     def learner_study(self) -> Study:
@@ -254,8 +275,12 @@ class Quiz:
         roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
         roi.CreateDefaultDisplayNodes()
-        roi.GetDisplayNode().SetColor(load("quiz")[color])
-        roi.GetDisplayNode().SetSelectedColor(load("quiz")[color])
+        style = load("quiz")
+        display = roi.GetDisplayNode()
+        display.SetColor(style[color])
+        display.SetSelectedColor(style[color])
+        display.SetFillVisibility(style["roi_look"]["fill"])
+        display.SetPropertiesLabelVisibility(style["roi_look"]["name_labels"])
         roi.SetAttribute(attribute, name)
         return roi
 
@@ -315,7 +340,36 @@ def verdict(result: Reveal) -> str:
     return f"Not this time: you picked {names[result.picked]}; the answer is {names[result.expected]}."
 
 
-def compare_boxes(region: str, learner: list[Box], reference: list[Box]) -> RegionComparison:
+def levels_line(analysis: Analysis) -> str:
+    """The levels finding in one line, or why there is none (the first thing a learner whose
+    analysis found no levels needs to know: usually no cord ROI, or one off the cord)."""
+    found = summary_line(analysis.report.get("levels"))
+    if found:
+        return found
+    return "no level finding: " + ("; ".join(analysis.levels.warnings) or "the analysis found no cord to measure along")
+
+
+def site_names(region: str, count: int) -> list[str]:
+    return [region] if count == 1 else [f"{region} {index} of {count}" for index in range(1, count + 1)]
+
+
+def compare_site(region: str, roi: str, learner: Box, reference: list[Box], reference_analysis: Analysis | None) -> SiteComparison:
+    """The learner's box against the reference site of `region` whose centre is nearest its centre;
+    the cord against the reference analysis's cord segmentation when it has one."""
+    thresholds = load("quiz")["on_target"]
+    cord = reference_analysis.levels.cord if reference_analysis is not None else None
+    if region == "cord" and cord is not None:
+        share = float(np.mean(Labelmap(cord.grid, cord.mask).contains(_points_in(learner))))
+        distance = float(np.min(np.linalg.norm(cord.profile.centreline.points - learner.center, axis=1)))
+        return SiteComparison(region, roi, "cord", IN_CORD, share, None, distance, share >= thresholds[IN_CORD])
+    distances = [float(np.linalg.norm(box.center - learner.center)) for box in reference]
+    nearest = int(np.argmin(distances))
+    dice, iou, distance = compare_boxes([learner], [reference[nearest]])
+    site = site_names(region, len(reference))[nearest]
+    return SiteComparison(region, roi, site, DICE, dice, iou, distance, dice >= thresholds[DICE])
+
+
+def compare_boxes(learner: list[Box], reference: list[Box]) -> tuple[float, float, float]:
     """Dice and IoU of the two unions of boxes in world space, and the distance of their centroids.
 
     Counted on one regular grid of points over both unions, fine enough for millimetre boxes.
@@ -331,7 +385,15 @@ def compare_boxes(region: str, learner: list[Box], reference: list[Box]) -> Regi
     either = np.count_nonzero(inside_learner | inside_reference)
     total = np.count_nonzero(inside_learner) + np.count_nonzero(inside_reference)
     distance = np.linalg.norm(_centroid(learner, points, inside_learner) - _centroid(reference, points, inside_reference))
-    return RegionComparison(region, float(2 * both / total) if total else 0.0, float(both / either) if either else 0.0, float(distance))
+    return float(2 * both / total) if total else 0.0, float(both / either) if either else 0.0, float(distance)
+
+
+def _points_in(box: Box) -> np.ndarray:
+    """A regular grid of world points filling the box, as fine as compare_boxes's."""
+    step = max(0.25, float(np.cbrt(box.volume_mm3 / _MAX_SAMPLES)))
+    axes = [np.arange(-h + step / 2, h, step) if h > step / 2 else np.zeros(1) for h in box.half_size]
+    local = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return local @ box.axes.T + box.center
 
 
 def compare_ratios(learner: dict, reference: dict) -> tuple[RatioComparison, ...]:
@@ -356,3 +418,62 @@ def _inside_any(boxes: list[Box], points: np.ndarray) -> np.ndarray:
     for box in boxes:
         inside |= box.contains(points)
     return inside
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One revealed quiz in a session's score history."""
+
+    case_title: str
+    picked: str  # the diagnosis's name
+    correct: bool
+    on_target: int  # learner ROIs on target
+    rois: int  # learner ROIs scored
+
+    def describe(self) -> str:
+        mark = "right" if self.correct else "wrong"
+        return f"{self.case_title}: {self.picked} ({mark}), {self.on_target} of {self.rois} ROIs on target"
+
+
+class QuizSession:
+    """Quizzes one after another in one scene: the current case started again, the next case,
+    and the score history of the session. Each start clears the scene, so nothing of the case
+    before (its reference ROIs, its overlays) remains to give the next one away."""
+
+    def __init__(self, scene: slicer.vtkMRMLScene, first: str) -> None:
+        self._scene = scene
+        self.history: list[Attempt] = []
+        self.quiz = Quiz(first, scene)
+
+    def reveal(self, picked: str) -> Reveal:
+        """The current quiz's reveal, counted once in the history however often it is shown."""
+        counted = self.quiz.revealed
+        result = self.quiz.reveal(picked)
+        if not counted:
+            names = {choice.id: choice.name for choice in Quiz.choices()}
+            on_target = sum(site.on_target for site in result.sites)
+            self.history.append(Attempt(self.quiz.info.title, names[picked], result.correct, on_target, len(result.sites)))
+        return result
+
+    def reset(self) -> Quiz:
+        """The current case again, from the start: no ROI, no pick, answer hidden."""
+        return self._open(self.quiz.info.name)
+
+    def next_case(self) -> Quiz:
+        """The next built-in case (after the last, the first again)."""
+        names = case_names()
+        return self._open(names[(names.index(self.quiz.info.name) + 1) % len(names)])
+
+    def score(self) -> str:
+        """The session's score in one line."""
+        if not self.history:
+            return "no case revealed yet"
+        right = sum(attempt.correct for attempt in self.history)
+        on_target = sum(attempt.on_target for attempt in self.history)
+        rois = sum(attempt.rois for attempt in self.history)
+        return f"{right} of {len(self.history)} diagnoses right, {on_target} of {rois} ROIs on target"
+
+    def _open(self, name: str) -> Quiz:
+        self._scene.Clear(False)
+        self.quiz = Quiz(name, self._scene)
+        return self.quiz
