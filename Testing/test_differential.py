@@ -885,6 +885,22 @@ def test_a_destroyed_body_and_a_body_lesion_count_as_one_body():
     assert counted["vertebral_body_lesion"] == pytest.approx(2) and counted["vertebral_destruction"] == pytest.approx(2)
 
 
+def test_a_paraspinal_part_favours_what_leaves_the_canal_over_what_stays_in_it():
+    ranking = rank(report_from_ratios(morphology={"paraspinal_component": True}))
+    weights = {e["id"]: i["lr"] for e in ranking for i in e["evidence"] if i["feature"] == "paraspinal_component"}
+    # Neuroradiology 1995 (lymphoma into paravertebral masses, 5 of 8), seed 001 (paravertebral EMH), seed 004, Chang 2006.
+    assert weights["lymphoma"] == weights["emh"] == weights["tb_spondylitis"] == weights["metastasis"] == pytest.approx(2)
+    assert weights["disc_fragment"] == weights["synovial_cyst"] == pytest.approx(0.25)
+    assert weights["hematoma"] == weights["angiolipoma"] == pytest.approx(0.5)
+
+
+def test_a_foramen_and_a_paraspinal_part_count_as_one_route_out_of_the_canal():
+    both = rank(report_from_ratios(morphology={"foraminal_extension": True, "paraspinal_component": True}))
+    lymphoma = next(e for e in both if e["id"] == "lymphoma")
+    counted = {i["feature"]: i["lr"] for i in lymphoma["evidence"]}
+    assert counted["foraminal_extension"] == pytest.approx(2**0.5) and counted["paraspinal_component"] == pytest.approx(2**0.5)
+
+
 @pytest.mark.parametrize(
     ("morphology", "message"),
     [

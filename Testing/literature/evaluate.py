@@ -41,6 +41,7 @@ class CaseResult:
     clinical_only: dict[str, float]  # the same report with its imaging sections removed
     imaging_only: dict[str, float]  # the same report with an empty clinical context
     hallmark_stated: bool
+    imaging_stated: bool  # the description states an imaging finding the engine reads
 
     @property
     def true_probability(self) -> float:
@@ -76,7 +77,8 @@ def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[
 def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> CaseResult:
     both, ranked = assess_probabilities(encode(case, mapping, ALL_SECTIONS).report, assess)
     clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
-    imaging_only, _ = assess_probabilities(encode(case, mapping, (IMAGING,)).report, assess)
+    imaging_report = encode(case, mapping, (IMAGING,)).report
+    imaging_only, _ = assess_probabilities(imaging_report, assess)
     return CaseResult(
         case_id=case["id"],
         diagnosis=case["diagnosis"],
@@ -86,7 +88,15 @@ def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> 
         clinical_only=clinical_only,
         imaging_only=imaging_only,
         hallmark_stated=hallmark_stated(case, mapping),
+        imaging_stated=states_imaging(imaging_report),
     )
+
+
+def states_imaging(report: dict) -> bool:
+    """Whether an encoded report holds anything the engine reads from the images: a ratio, an
+    enhancement, a region, a morphology fact or the mass levels. A description that names only
+    'an epidural mass' holds none, and imaging alone can then return nothing but the base priors."""
+    return any(report.get(section) for section in ("ratios", "enhancement", "regions", "morphology", "levels"))
 
 
 def evaluate(cases: Iterable[dict], assess: Callable[[dict], dict], mapping: dict | None = None) -> list[CaseResult]:
@@ -136,6 +146,9 @@ def summarize(results: list[CaseResult]) -> dict:
         "hallmark_stated": sum(r.hallmark_stated for r in results),
         "top1_clinical_only": sum(top_k_credit(r.clinical_only, r.diagnosis, 1) for r in results),
         "top1_imaging_only": sum(top_k_credit(r.imaging_only, r.diagnosis, 1) for r in results),
+        "imaging_stated": sum(r.imaging_stated for r in results),
+        "top1_imaging_only_where_stated": sum(top_k_credit(r.imaging_only, r.diagnosis, 1) for r in results if r.imaging_stated),
+        "top1_clinical_only_where_stated": sum(top_k_credit(r.clinical_only, r.diagnosis, 1) for r in results if r.imaging_stated),
         "unknown_to_engine": sorted({r.diagnosis for r in results if r.diagnosis not in r.probabilities}),
     }
 
@@ -174,6 +187,11 @@ FIGURES: tuple[tuple[str, Callable[[dict], str], str], ...] = (
     ("top-3", _count("top3"), "≥ 95 %"),
     ("top-1, clinical context alone", _count("top1_clinical_only"), ""),
     ("top-1, imaging alone", _count("top1_imaging_only"), "more than context alone"),
+    (
+        "top-1 where the description states an imaging finding the engine reads: imaging alone, context alone",
+        lambda s: f"{_number(s['top1_imaging_only_where_stated'])}, {_number(s['top1_clinical_only_where_stated'])} of {s['imaging_stated']}",
+        "",
+    ),
     ("Brier score", lambda s: f"{s['brier']:.3f}", ""),
     ("log loss", lambda s: f"{s['log_loss']:.3f}", ""),
     ("mean probability of a wrong first answer", lambda s: f"{100 * s['wrong_first_mean_probability']:.0f} %", "≤ 60 %"),
