@@ -24,11 +24,11 @@ from test_robustness import (  # noqa: F401 (templates is a fixture)
     Entry,
     Refused,
     analyse,
+    assert_entry_answered,
     edit_level_points,
     edit_roi,
     move_roi_to,
     replace_header_field,
-    snapshot,
     templates,
 )
 
@@ -221,23 +221,7 @@ LEVEL_DAMAGE: dict[str, Entry] = {
 
 @pytest.mark.parametrize("name", [*DAMAGED, *LEVEL_DAMAGE])
 def test_damaged_input(name, templates, tmp_path, capsys):  # noqa: F811 (the fixture)
-    entry = {**DAMAGED, **LEVEL_DAMAGE}[name]
-    case = Path(shutil.copytree(templates[entry.case], tmp_path / "case"))
-    entry.damage(case)
-    before = snapshot(case)
-    code, err, report = analyse(case, tmp_path / "report.json", capsys)
-    assert snapshot(case) == before, "the analysis changed the user's files"
-    if isinstance(entry.outcome, Refused):
-        assert code == 2, err
-        assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-        subject, _, problem = err.removeprefix("error: ").partition(": ")
-        assert subject.endswith(entry.outcome.subject) and entry.outcome.problem in problem, err
-        return
-    assert code == 0, err
-    if entry.outcome.warning is not None:
-        assert any(entry.outcome.warning in warning for warning in report["warnings"]), report["warnings"]
-    if entry.outcome.check is not None:
-        entry.outcome.check(report)
+    assert_entry_answered({**DAMAGED, **LEVEL_DAMAGE}[name], templates, tmp_path, capsys)
 
 
 # --- Properties -----------------------------------------------------------------------------------------
