@@ -1,4 +1,4 @@
-import importlib
+import importlib.util
 import json
 import os
 import typing
@@ -643,7 +643,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         path = self._exportPath(_("Save the report as a web page"), ".html", _("Web page (*.html)"))
         if path:
             with slicer.util.tryWithErrorDisplay(_("Failed to save the report."), waitCursor=True):
-                write_html(self.logic.savedReport(self._parameterNode), self.logic.sliceViewImages(), path)
+                if self.logic.ensureJinja2():
+                    write_html(self.logic.savedReport(self._parameterNode), self.logic.sliceViewImages(), path)
 
     def onExportSrButton(self) -> None:
         path = self._exportPath(_("Save the report as a DICOM Structured Report"), ".sr.dcm", _("DICOM (*.dcm)"))
@@ -768,6 +769,17 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         except InputError:
             return True
         return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
+
+    def ensureJinja2(self) -> bool:
+        """The web page is written from a Jinja2 template; Slicer does not ship Jinja2 (a pure-Python
+        package that pins nothing of Slicer's), so it is installed on request."""
+        if importlib.util.find_spec("jinja2") is not None:
+            return True
+        if not slicer.util.confirmOkCancelDisplay(_("Saving the report as a web page needs the Python package Jinja2, which Slicer does not include. Install it now?")):
+            return False
+        slicer.util.pip_install("Jinja2==3.1.6")
+        importlib.invalidate_caches()
+        return importlib.util.find_spec("jinja2") is not None
 
     def ensureHighdicom(self) -> bool:
         """highdicom writes the DICOM SR. Slicer does not ship it: where Slicer's own packages allow it
@@ -1032,8 +1044,11 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         write_json(logic.savedReport(parameterNode), exported)
         self.assertEqual(json.loads(exported.read_text(encoding="utf-8"))["ratios"].keys(), report["ratios"].keys())
         page = exported.with_suffix(".html")
-        write_html(logic.savedReport(parameterNode), logic.sliceViewImages(), page)
-        self.assertIn("Research and teaching use only", page.read_text(encoding="utf-8"))
+        if importlib.util.find_spec("jinja2") is None:
+            self.delayDisplay("Web page export skipped: Jinja2 is not installed (Save report as a web page offers to install it)")
+        else:
+            write_html(logic.savedReport(parameterNode), logic.sliceViewImages(), page)
+            self.assertIn("Research and teaching use only", page.read_text(encoding="utf-8"))
         plan = sr_export_plan(installed_versions(sr_export_packages()))
         slicer.util.selectModule("EMHAssist")
         widget = slicer.util.getModuleWidget("EMHAssist")

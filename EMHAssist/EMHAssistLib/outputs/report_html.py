@@ -19,13 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-from markupsafe import Markup
 
 from ..differential import knowledge, percent_text
 from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
 from .report import ratio_text
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Only the page's own data: images and its one style sheet (allowed by its hash); no script, font,
@@ -109,6 +111,8 @@ def write_html(report: dict, images: Sequence[KeyImage], path: Path) -> None:
 
 
 def html_page(report: dict, images: Sequence[KeyImage]) -> str:
+    from markupsafe import Markup  # with Jinja2, which Slicer does not ship: imported when a page is written
+
     title = f"EMHAssist report — case {report['case']}"
     ranking = report.get("differential") or []
     style = STYLE + _page_margins(title, report["caveat"]) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
@@ -131,7 +135,9 @@ def html_page(report: dict, images: Sequence[KeyImage]) -> str:
 
 
 @functools.cache
-def _template() -> jinja2.Template:
+def _template() -> "jinja2.Template":
+    import jinja2
+
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
