@@ -176,3 +176,26 @@ def test_a_lost_cord_is_not_sought_beyond_away_from_a_mass():
     assert ends == (True, False)
     lost = np.concatenate(coverage.unfollowed)
     assert lost[:, 2].max() <= 12.0 and lost[:, 2].min() < -70  # from where it was lost to the field's end
+
+
+
+def test_the_cord_is_found_from_the_next_seed_slice_when_the_middle_one_fails():
+    """A voxel of CSF signal (noise) at the seed's centre on its middle slice: the cord is found
+    from the slice beside it. Before, the middle slice was the only one tried and the whole cord
+    was lost ('no cord-like T2 tissue'), as on generated seed 29 of the sweep (a box over the
+    thecal sac, its cord window 585-725 while the cord's inner voxels read 494-650: no levels at
+    all). Fails before: InputError."""
+    image, _ = tube_phantom()
+    seed = Box(np.zeros(3), np.eye(3), np.array([1.0, 1.0, 2.0]))
+    layout = cord._SliceLayout.of(image.grid)
+    points = layout.positions(image.grid, np.unique(cord.voxel_indices(image.grid, seed)))
+    slices = np.unique(points[:, 0])
+    middle = slices[len(slices) // 2]
+    centre = np.round(points[points[:, 0] == middle, 1:].mean(axis=0)).astype(int)
+    stacked = layout.stack(image.voxels.copy())
+    stacked[middle, centre[0] - 1:centre[0] + 2, centre[1] - 1:centre[1] + 2] = 1000.0
+    spiked = SequenceImage("T2", image.grid, layout.unstack(stacked))
+    coverage, ends = cord.segment_cord(spiked, seed)
+    profile = cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values)
+    assert ends == (False, False)
+    assert len(profile.centreline.slices) >= 150

@@ -190,20 +190,33 @@ def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = No
     cord ended inside the field of view (inferior, superior).
     """
     layout, volume, seed_points, window = _seeded(image, seed)
-    seed_slices = np.unique(seed_points[:, 0])
     blocked = None if wall is None else layout.stack(np.where(wall, np.float32(1), np.float32(-1)) if wall.dtype == bool else wall)
     pixel_mm = image.grid.spacing[list(layout.in_plane)]  # (row, column) spacing
     tracker = _Tracker(volume, blocked, window, pixel_mm, image.grid.spacing[layout.axis], _near_masses(image, layout, masses))
-    start = int(seed_slices[len(seed_slices) // 2])
-    seed_centre = seed_points[seed_points[:, 0] == start, 1:].mean(axis=0)
-    first = tracker.seed_slice(start, seed_centre)
-    if first is None:
+    found = _first_section(tracker, seed_points)
+    if found is None:
         raise InputError("cord", f"no cord-like {image.role} tissue around the cord region")
+    start, first = found
     sections = {start: first}
     ends_inferior = tracker.follow(sections, start, -1)
     ends_superior = tracker.follow(sections, start, +1)
     unfollowed = tuple(image.grid.to_world(layout.to_ijk(image.grid, *stretch.T)) for stretch in tracker.unfollowed)
     return replace(_coverage_block(sections, layout, image.grid, volume.shape), unfollowed=unfollowed), (ends_inferior, ends_superior)
+
+
+def _first_section(tracker: "_Tracker", seed_points: np.ndarray) -> "tuple[int, _Section] | None":
+    """The slice and the cord's section there: on the seed's slice nearest its middle where a section
+    is found around the centre of the seed's cord-like voxels on that slice. The middle slice alone
+    lost the whole cord to one noisy centre voxel outside the cord window (generated seed 29 of the
+    sweep: a box over the thecal sac, whose partial-volume voxels lift the window above half the
+    cord's own voxels)."""
+    seed_slices = np.unique(seed_points[:, 0])
+    middle = seed_slices[len(seed_slices) // 2]
+    for index in sorted(seed_slices, key=lambda index: (abs(index - middle), index)):
+        section = tracker.seed_slice(int(index), seed_points[seed_points[:, 0] == index, 1:].mean(axis=0))
+        if section is not None:
+            return int(index), section
+    return None
 
 
 def _near_masses(image: SequenceImage, layout: "_SliceLayout", masses: list[Shape]) -> np.ndarray:
