@@ -470,3 +470,14 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
     assert values.max() < 700, "a CSF voxel was taken"
     assert np.sum(values == 400.0) >= 0.9 * np.sum(image.voxels == 400.0)  # the mass's own voxels, all but a few
     assert np.sum(values == 150.0) == 0  # nor the tissue round the canal (before: 188,203 voxels in all)
+
+
+def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_was_followed():
+    """A cord not followed at the mass's levels cannot show that the mass spares it (the quiz's
+    learner line read "mass T5–T8, no cord compression, compression not assessed T1–T11")."""
+    from EMHAssistLib.spine.compression import summary_line
+
+    beside = {"mass": {"from": "T5", "to": "T8", "spans": []}, "compression": None, "not_assessed": {"levels": {"from": "T1", "to": "T11"}}}
+    assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"
+    apart = {**beside, "not_assessed": {"levels": {"from": "T1", "to": "T3"}}}
+    assert summary_line(apart) == "mass T5–T8, no cord compression, compression not assessed T1–T3"

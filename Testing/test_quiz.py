@@ -138,16 +138,16 @@ def test_a_cord_box_is_judged_by_the_cord_not_by_the_thin_reference_box(quiz, re
     assert reveal.levels_line.startswith("mass T5–T8, cord compressed")
 
 
-def test_a_cord_box_off_the_cord_is_off_target_and_says_why_no_levels_were_found(quiz, reference_boxes):
+def test_a_cord_box_off_the_cord_is_off_target_and_its_levels_line_says_what_was_not_assessed(quiz, reference_boxes):
+    """The engine now finds the cord from a box 4 mm off it (issue 13: sloppy cord boxes), yet cannot
+    follow it through every level; the learner's line says so rather than reading as a clean result."""
     cord = reference_boxes["cord"][0]
     quiz.add_roi("cord", tuple(cord.center + np.array([0.0, 4.0, 0.0])), tuple(2 * cord.half_size))  # 4 mm anterior: CSF and beyond
     quiz.add_roi("mass", tuple(reference_boxes["mass"][0].center), tuple(2 * reference_boxes["mass"][0].half_size))
     reveal = quiz.reveal("emh")
     [judged] = [c for c in reveal.sites if c.region == "cord"]
     assert judged.score < 0.2 and not judged.on_target
-    assert reveal.levels_line == (
-        "no level finding: cord: no cord-like T2 tissue around the cord region; vertebral levels and cord compression are not assessed"
-    )
+    assert reveal.levels_line.startswith("mass T5–T8") and "compression not assessed" in reveal.levels_line
 
 
 def test_without_a_cord_box_the_reveal_says_that_is_why_there_are_no_levels(quiz, reference_boxes):

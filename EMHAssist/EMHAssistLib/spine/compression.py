@@ -615,11 +615,18 @@ def summary_line(levels: dict | None) -> str | None:
         at = f" at {compression['at']}"
         said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
         parts.append(f"cord compressed {level_span(compression)}" + "".join(said))
-    elif not missing or missing["levels"]:
+    elif not missing or (missing["levels"] and not _spans_meet(levels["mass"], missing["levels"])):
+        # Where the cord beside the mass was not followed, "no cord compression" would claim what was not seen.
         parts.append("no cord compression")
     if missing:
         parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
+
+
+def _spans_meet(mass: dict | None, span: dict) -> bool:
+    if mass is None:
+        return False
+    return code_of(mass["from"]) <= code_of(span["to"]) and code_of(span["from"]) <= code_of(mass["to"])
 
 
 def not_assessed_phrase(missing: dict) -> str:
