@@ -12,6 +12,8 @@ import json
 import re
 import subprocess
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from slicer_host import HOST, MODULE_DIR, HOST_FILES, HostDefinitions, host_modules, host_packages, host_python, is_static, python_for, releases, signature_of
@@ -49,28 +51,35 @@ def ratios_segmentation(scene, roles=("T2",)):
     return volume, segmentation
 
 
+@contextmanager
+def our_plugin_registered(host) -> Iterator[type]:
+    """The host's SegmentStatisticsLogic class with our plugin registered as the module registers it;
+    the class-wide registry is put back afterwards, so no other test sees our plugin."""
+    from EMHAssistPlugins.SegmentStatisticsRatios import EMHAssistRatiosPlugin
+
+    logic_class = host.SegmentStatistics.SegmentStatisticsLogic
+    registered = list(logic_class.registeredPlugins)
+    try:
+        logic_class.registerPlugin(EMHAssistRatiosPlugin())
+        yield logic_class
+    finally:
+        logic_class.registeredPlugins[:] = registered
+
+
 @pytest.mark.parametrize("tag", RELEASES)
 def test_slicers_segment_statistics_logic_computes_our_ratios_and_its_own_statistics(scene, tag):
     """Registered as the module registers it, the plugin is called by Slicer's own logic: its options
     widget is built (getMeasurementInfo for every key), its ratios come back for the mass segment with
     DICOM codes, and Slicer's own plugins still compute their statistics on every segment."""
     volume, segmentation = ratios_segmentation(scene)
-    with host_python(tag) as host:
-        from EMHAssistPlugins.SegmentStatisticsRatios import EMHAssistRatiosPlugin
-
-        logic_class = host.SegmentStatistics.SegmentStatisticsLogic
-        registered = list(logic_class.registeredPlugins)
-        try:
-            logic_class.registerPlugin(EMHAssistRatiosPlugin())
-            logic = logic_class()
-            parameters = logic.getParameterNode()
-            parameters.SetParameter("Segmentation", segmentation.GetID())
-            parameters.SetParameter("ScalarVolume", volume.GetID())
-            assert parameters.GetParameter("visibleSegmentsOnly") == "True"  # Slicer's default
-            logic.computeStatistics()
-            statistics = logic.getStatistics()
-        finally:
-            logic_class.registeredPlugins[:] = registered
+    with host_python(tag) as host, our_plugin_registered(host) as logic_class:
+        logic = logic_class()
+        parameters = logic.getParameterNode()
+        parameters.SetParameter("Segmentation", segmentation.GetID())
+        parameters.SetParameter("ScalarVolume", volume.GetID())
+        assert parameters.GetParameter("visibleSegmentsOnly") == "True"  # Slicer's default
+        logic.computeStatistics()
+        statistics = logic.getStatistics()
         mass = segmentation.GetSegmentation().GetSegmentIdBySegmentName("mass")
         assert set(statistics["SegmentIDs"]) == {segmentation.GetSegmentation().GetNthSegmentID(i) for i in range(4)}
         expected = VALUES["T2"]["mass"] / VALUES["T2"]["cord"]
@@ -92,24 +101,16 @@ def test_slicers_own_plugins_compute_after_ours_is_registered(scene, tag):
     """A Segment Statistics logic created after our plugin is registered (any module's, any
     extension's) still computes Slicer's own statistics; ours adds nothing to unnamed segments."""
     volume, segmentation = ratios_segmentation(scene)
-    with host_python(tag) as host:
-        from EMHAssistPlugins.SegmentStatisticsRatios import EMHAssistRatiosPlugin
-
-        logic_class = host.SegmentStatistics.SegmentStatisticsLogic
-        registered = list(logic_class.registeredPlugins)
-        try:
-            logic_class.registerPlugin(EMHAssistRatiosPlugin())
-            other = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "liver")
-            other.CreateDefaultDisplayNodes()
-            other.GetSegmentation().CopySegmentFromSegmentation(segmentation.GetSegmentation(), "mass")
-            other.GetSegmentation().GetSegment("mass").SetName("liver")
-            logic = logic_class()
-            logic.getParameterNode().SetParameter("Segmentation", other.GetID())
-            logic.getParameterNode().SetParameter("ScalarVolume", volume.GetID())
-            logic.computeStatistics()
-            statistics = logic.getStatistics()
-        finally:
-            logic_class.registeredPlugins[:] = registered
+    with host_python(tag) as host, our_plugin_registered(host) as logic_class:
+        other = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "liver")
+        other.CreateDefaultDisplayNodes()
+        other.GetSegmentation().CopySegmentFromSegmentation(segmentation.GetSegmentation(), "mass")
+        other.GetSegmentation().GetSegment("mass").SetName("liver")
+        logic = logic_class()
+        logic.getParameterNode().SetParameter("Segmentation", other.GetID())
+        logic.getParameterNode().SetParameter("ScalarVolume", volume.GetID())
+        logic.computeStatistics()
+        statistics = logic.getStatistics()
         assert statistics["mass", "ScalarVolumeSegmentStatisticsPlugin.mean"] == pytest.approx(VALUES["T2"]["mass"])
         assert not [key for key in statistics if isinstance(key, tuple) and key[1].startswith("EMHAssistRatiosPlugin.")]
 
