@@ -435,8 +435,7 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
             section["mass"] = level_extent([vertebra.code for vertebra in spanned])
     if compression is not None:
         at = int(codes[compression.worst])
-        involved = {v.code for v in level_map.involved(points[compression.slices], fraction)} if level_map is not None else set()
-        compressed = sorted(involved | ({at} if at else set()))  # the narrowest slice's level always counts
+        compressed = compressed_codes(compression, codes, level_map, points)
         section["compression"] = {
             "from": name_of(compressed[0]) if compressed else None,
             "to": name_of(compressed[-1]) if compressed else None,
@@ -448,6 +447,14 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
             "shown_by": list(compression.shown_by),
         }
     return section
+
+
+def compressed_codes(compression: Compression, codes: np.ndarray, level_map: LevelMap | None, points: np.ndarray) -> list[int]:
+    """The levels the compressed segment involves (the quarter-height rule), the narrowest slice's
+    level always among them; `codes` and `points` per profile slice."""
+    at = int(codes[compression.worst])
+    involved = {v.code for v in level_map.involved(points[compression.slices], settings()["level_fraction"])} if level_map is not None else set()
+    return sorted(involved | ({at} if at else set()))
 
 
 def level_extent(codes: list[int]) -> dict:

@@ -1,0 +1,226 @@
+"""Epidural spinal cord compression per level on the Bilsky scale, and canal compromise.
+
+Bilsky et al. (J Neurosurg Spine 2010;13:324-328) grade an epidural mass against the cord on axial
+T2 at the most compressed level: 0 no epidural mass, 1a in the canal without deforming the thecal
+sac, 1b deforming the sac clear of the cord, 1c abutting the cord without compressing it, 2 the
+cord compressed with CSF still visible around it, 3 compressed with no CSF visible. Here each level
+is graded from the quantities that decide those words, measured on the sections of the cord's
+profile inside the level (`thecal_sac.trace_sections`) and read at the level's worst section:
+
+- the mass in the canal and how far it reaches inside the thecal sac's outline at the reference
+  levels (the sac there, undeformed, in the windows MSCC uses above and below);
+- the mass's distance from the cord's edge;
+- the cord's narrowing in AP or RL against the same reference windows (MSCC's and the RL ratio's);
+- the share of the cord's circumference with CSF just outside it.
+
+Beside them, the canal compromise: MCC, the narrowing of the sac's AP diameter against the
+reference windows (Fehlings' maximum canal compromise, read on the dural sac, the room an epidural
+mass leaves), and the same ratio on the sac's area. A reading aid: thresholds and wording are in
+data/bilsky.json with their reasons.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..knowledge import load
+from ..measurement.regions import SequenceImage
+from .compression import Compression, compressed_codes, conus_zone, metric_ratio, reference_windows
+from .cord import Cord
+from .levels import LevelMap
+from .masses import MassSegment
+from .thecal_sac import Sections, trace_sections
+from .vertebrae import name_of
+
+GRADES = ("0", "1a", "1b", "1c", "2", "3")
+
+
+def settings() -> dict:
+    return load("bilsky")["grading"]
+
+
+@dataclass(frozen=True)
+class BilskyLevel:
+    """One level's grade and the measured quantities it was decided on (at the level's worst section)."""
+
+    level: str
+    code: int
+    grade: str
+    mass_in_canal: bool
+    thecal_sac_deformed: bool
+    cord_contact: bool  # the mass against the cord with no CSF between
+    cord_compressed: bool  # the report's compressed segment involves the level
+    sac_indent_mm: float | None  # how far the mass reaches inside the sac's reference outline (negative: short of it)
+    mass_gap_mm: float | None  # the mass's least distance from the cord's edge
+    cord_narrowing_percent: float | None  # the larger of the AP and RL narrowing against the reference windows
+    csf_fraction: float  # share of the cord's circumference with CSF just outside it
+    mcc_percent: float | None  # maximum canal compromise, on the sac's AP diameter
+    sac_area_ratio_percent: float | None  # the sac's area narrowing against the reference windows
+    explanation: str
+
+    @property
+    def severity(self) -> int:
+        return GRADES.index(self.grade)
+
+
+def grade_levels(image: SequenceImage, cord: Cord, mass: MassSegment | None, level_map: LevelMap, compression: Compression | None) -> list[BilskyLevel]:
+    """Every level the cord is measured through, superior first (`image` T2-like: CSF bright)."""
+    sections = trace_sections(image, cord, mass)
+    codes = level_map.codes_at(cord.profile.centreline.points)
+    usable = sections.measured & ~conus_zone(cord)
+    measures = _SectionMeasures.of(sections, cord, codes, usable, compression)
+    compressed = set(compressed_codes(compression, codes, level_map, cord.profile.centreline.points)) if compression is not None else set()
+    in_segment = np.zeros(len(codes), dtype=bool)
+    if compression is not None:
+        in_segment[compression.slices] = True
+    graded = []
+    for code in sorted({int(c) for c in codes[usable] if c}, reverse=True):
+        inside = np.flatnonzero((codes == code) & usable)
+        graded.append(_grade_level(code, inside, measures, code in compressed, in_segment))
+    return graded
+
+
+def most_severe(levels: list[BilskyLevel]) -> BilskyLevel | None:
+    """The level of the highest grade (the most compressed cord among equals); None when no level has a mass in the canal."""
+    candidates = [level for level in levels if level.grade != "0"]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda level: (level.severity, level.cord_narrowing_percent or 0.0))
+
+
+@dataclass(frozen=True)
+class _SectionMeasures:
+    """Per section of the profile, each smoothed along the cord (nan where not measured)."""
+
+    indent_mm: np.ndarray
+    gap_mm: np.ndarray
+    contact_gap_mm: np.ndarray  # as gap_mm, on the rays with no CSF between cord and mass
+    narrowing: np.ndarray
+    csf_fraction: np.ndarray
+    canal_ratio: np.ndarray
+    area_ratio: np.ndarray
+
+    @classmethod
+    def of(cls, sections: Sections, cord: Cord, codes: np.ndarray, usable: np.ndarray, compression: Compression | None) -> "_SectionMeasures":
+        profile = cord.profile
+        arc = profile.arc_mm
+        compressed = np.zeros(len(arc), dtype=bool)
+        if compression is not None:
+            compressed[compression.slices] = True
+        near_mass = np.isfinite(sections.mass_mm).any(axis=1)
+        # The sac's healthy outline: the sections with no mass within the rays' reach, outside the compression.
+        healthy_sac = usable & ~near_mass & ~compressed
+        healthy_cord = usable & ~compressed
+        area = sections.sac_area_mm2()
+        sac_ap = sections.sac_ap_mm()
+        n = len(arc)
+        indent, narrowing, canal_ratio, area_ratio = (np.full(n, np.nan) for _ in range(4))
+        for code in {int(c) for c in codes[usable] if c}:
+            inside = np.flatnonzero((codes == code) & usable)
+            # As MSCC per level: the compression's windows for a level it reaches, else the level's own.
+            around = compression.slices if compression is not None and compressed[inside].any() else inside
+            above, below = reference_windows(arc, around, healthy_cord)
+            for at in inside:
+                narrowing[at] = max(_ratio(profile.ap_mm, at, above, below), _ratio(profile.rl_mm, at, above, below))
+            sac_above, sac_below = reference_windows(arc, inside, healthy_sac)
+            if sac_above.size == 0:
+                sac_above = sac_below = np.flatnonzero(healthy_sac)
+            if sac_above.size == 0:
+                continue  # no section of the sac clear of the mass: no outline to compare with
+            outline = np.nanmedian(np.concatenate([sections.sac_mm[sac_above], sections.sac_mm[sac_below]]), axis=0)
+            # How far the mass reaches inside the sac's outline, or pushes the sac's edge in where it lies against it.
+            reached = outline[None, :] - sections.mass_mm[inside]
+            against = sections.mass_mm[inside] - sections.sac_mm[inside] <= settings()["mass_against_sac_mm"]
+            pushed = np.where(against, outline[None, :] - sections.sac_mm[inside], -np.inf)
+            indent[inside] = np.max(np.maximum(reached, pushed), axis=1)
+            for at in inside:
+                canal_ratio[at] = _ratio(sac_ap, at, sac_above, sac_below)
+                area_ratio[at] = _ratio(area, at, sac_above, sac_below)
+        # The mass abuts the cord on a ray with no CSF between them.
+        gap = np.min(sections.mass_mm - sections.cord_mm, axis=1)
+        contact_gap = np.min(np.where(sections.csf_before_mass, np.inf, sections.mass_mm - sections.cord_mm), axis=1)
+        resolved = np.where(sections.resolved.any(axis=1)[:, None], sections.resolved, True)
+        csf = np.sum(sections.csf_beside_cord & resolved, axis=1) / np.sum(resolved, axis=1)
+        width = settings()["smoothing_mm"]
+        return cls(*(_running_median(values, arc, usable, width) for values in (indent, gap, contact_gap, narrowing, csf, canal_ratio, area_ratio)))
+
+
+def _ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float:
+    if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
+        return float("nan")
+    return metric_ratio(float(values[at]), float(np.nanmean(values[above])), float(np.nanmean(values[below])))
+
+
+def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, width_mm: float) -> np.ndarray:
+    """Each usable section's median over the usable sections within width/2 along the arc (infinities kept)."""
+    out = np.full(len(values), np.nan)
+    for at in np.flatnonzero(usable):
+        near = usable & (np.abs(arc - arc[at]) <= width_mm / 2) & ~np.isnan(values)
+        if near.any():
+            out[at] = float(np.median(values[near]))
+    return out
+
+
+def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray) -> BilskyLevel:
+    """A level's grade; `compressed`: the report names the cord compressed at this level (its
+    compressed segment involves it), read at the segment's most narrowed section inside the level."""
+    config = settings()
+    indent = measures.indent_mm[inside]
+    in_canal = bool(np.any(indent >= -config["epidural_margin_mm"]))
+    candidates = inside[in_segment[inside]] if compressed and in_segment[inside].any() else inside
+    narrowing = np.where(np.isfinite(measures.narrowing[candidates]), measures.narrowing[candidates], -np.inf)
+    worst = int(candidates[np.argmax(narrowing)])
+    values = {
+        "indent": _finite_max(indent),
+        "gap": _finite_min(measures.gap_mm[inside]),
+        "contact_gap": _finite_min(measures.contact_gap_mm[inside]),
+        "narrowing": _finite(measures.narrowing[worst]),
+        "csf": float(measures.csf_fraction[worst]) if np.isfinite(measures.csf_fraction[worst]) else 1.0,
+        "canal": _finite_max(measures.canal_ratio[inside]),
+        "area": _finite_max(measures.area_ratio[inside]),
+    }
+    deformed = values["indent"] is not None and values["indent"] >= config["sac_indent_mm"]
+    contact = values["contact_gap"] is not None and values["contact_gap"] <= config["contact_mm"]
+    grade = _grade(in_canal, compressed, contact, deformed, values["csf"])
+    name = name_of(code)
+    explanation = load("bilsky")["explanations"][grade].format(
+        level=name,
+        sac_indent_mm=values["indent"] if values["indent"] is not None else 0.0,
+        mass_gap_mm=values["gap"] if values["gap"] is not None else float("inf"),
+        cord_narrowing_percent=round(values["narrowing"] or 0.0),  # a whole percent, never "-0"
+        csf_percent=100 * values["csf"],
+    )
+    return BilskyLevel(
+        name, code, grade, in_canal, deformed, contact, compressed,
+        _round(values["indent"]), _round(values["gap"]), _round(values["narrowing"]), round(values["csf"], 3),
+        _round(values["canal"]), _round(values["area"]), explanation,
+    )
+
+
+def _grade(in_canal: bool, compressed: bool, contact: bool, sac_deformed: bool, csf_fraction: float) -> str:
+    """Bilsky's decision, from the most to the least severe finding."""
+    if not in_canal:
+        return "0"
+    if compressed:
+        return "2" if csf_fraction >= settings()["csf_visible_fraction"] else "3"
+    if contact:
+        return "1c"
+    return "1b" if sac_deformed else "1a"
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _finite_max(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else None
+
+
+def _finite_min(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite.min()) if finite.size else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

@@ -1,0 +1,128 @@
+"""The thecal sac (the CSF space inside the dura) around the cord, section by section, from a T2-like image.
+
+On T2 the CSF is the brightest tissue in the canal: brighter than the cord it surrounds, the
+epidural fat outside the dura, and the dark dura, ligaments and bone. On each cord section (the
+plane perpendicular to the centreline at one of the profile's slices) rays leave the cord's centre
+every few degrees; along each the sac runs from the cord's edge outward while the signal stays
+CSF-like, and ends where it falls (dura, fat, bone) or where the grown mass begins. What each ray
+finds is kept: the cord's edge, the sac's edge, where the mass begins, whether CSF lies just outside
+the cord. The Bilsky grade (`bilsky.py`) and the canal compromise are read from these sections.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..knowledge import load
+from ..measurement.geometry import Labelmap
+from ..measurement.regions import SequenceImage
+from .cord import Cord, sample_linear
+from .masses import MassSegment
+
+
+def settings() -> dict:
+    return load("bilsky")["thecal_sac"]
+
+
+@dataclass(frozen=True)
+class Sections:
+    """Rays across every cord section, one row per profile slice, one column per ray direction
+    (angle 0 right, 90 degrees anterior, in the section's own right/anterior frame). Radii in mm
+    from the centreline point; `mass_mm` is inf on a ray that meets no mass within reach."""
+
+    angles: np.ndarray  # (R,) radians
+    cord_mm: np.ndarray  # (N, R) the cord's edge: its measured AP and RL as an ellipse
+    sac_mm: np.ndarray  # (N, R) the sac's outer edge; the cord's edge where no CSF lies beyond it
+    mass_mm: np.ndarray  # (N, R) the first mass sample along the ray
+    csf_beside_cord: np.ndarray  # (N, R) bool: CSF-like signal just outside the cord's edge
+    csf_before_mass: np.ndarray  # (N, R) bool: CSF-like signal between the cord's edge and the mass
+    resolved: np.ndarray  # (R,) or (N, R) bool: the image resolves the CSF along the ray (voxels thin enough across it)
+    measured: np.ndarray  # (N,) bool: the section has a cord diameter to start from
+    cord_signal: float
+    csf_signal: float
+
+    def sac_area_mm2(self) -> np.ndarray:
+        """Area inside the sac's outline on each section (the polygon of the ray ends; the cord included)."""
+        step = 2 * np.pi / len(self.angles)
+        return 0.5 * np.sum(self.sac_mm**2, axis=1) * step
+
+    def sac_ap_mm(self) -> np.ndarray:
+        """The sac's anterior-posterior diameter through the cord's centre on each section."""
+        anterior = int(np.argmin(np.abs(self.angles - np.pi / 2)))
+        posterior = int(np.argmin(np.abs(self.angles - 3 * np.pi / 2)))
+        return self.sac_mm[:, anterior] + self.sac_mm[:, posterior]
+
+
+def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None) -> Sections:
+    """The rays of every section of the cord's profile on `image` (T2-like: CSF bright)."""
+    config = settings()
+    profile = cord.profile
+    centreline = profile.centreline
+    angles = np.radians(np.arange(0.0, 360.0, config["ray_step_deg"]))
+    radii = np.arange(0.0, config["reach_mm"] + 1e-9, config["sample_mm"])
+    count = len(centreline.points)
+    measured = np.isfinite(profile.ap_mm) & np.isfinite(profile.rl_mm)
+    half_ap = np.where(measured, profile.ap_mm / 2, 0.0)
+    half_rl = np.where(measured, profile.rl_mm / 2, 0.0)
+    # The cord's edge on each ray: its measured diameters as an ellipse about the centreline point.
+    cos, sin = np.cos(angles), np.sin(angles)
+    cord_mm = 1.0 / np.sqrt((cos[None, :] / np.maximum(half_rl[:, None], 1e-6)) ** 2 + (sin[None, :] / np.maximum(half_ap[:, None], 1e-6)) ** 2)
+    frames = centreline.frames
+    right = np.array([frame[0] for frame in frames])
+    anterior = np.array([frame[1] for frame in frames])
+    directions = cos[None, :, None] * right[:, None, :] + sin[None, :, None] * anterior[:, None, :]  # (N, R, 3)
+    points = centreline.points[:, None, None, :] + radii[None, None, :, None] * directions[:, :, None, :]  # (N, R, S, 3)
+    flat = points.reshape(-1, 3)
+    signal = sample_linear(image, flat).reshape(count, len(angles), len(radii))
+    in_mass = Labelmap(mass.grid, mass.mask).contains(flat).reshape(signal.shape) if mass is not None else np.zeros(signal.shape, bool)
+    outside_cord = radii[None, None, :] >= cord_mm[:, :, None]
+    cord_signal, csf_signal = _signals(signal, radii, cord_mm, outside_cord & ~in_mass, measured)
+    extent = _voxel_extent(image, directions)
+    # Along a ray a voxel spans more than the CSF layer is deep, the CSF is averaged with what lies
+    # beside it: the share of the contrast asked for falls with the voxel's length.
+    share = config["csf_fraction_of_contrast"] * np.minimum(1.0, config["resolved_voxel_mm"] / extent)
+    csf_like = (signal >= cord_signal + share[:, :, None] * (csf_signal - cord_signal)) & ~in_mass
+    beside = outside_cord & (radii[None, None, :] <= (cord_mm + config["beside_cord_mm"] + 0.5 * extent)[:, :, None])
+    csf_beside_cord = np.any(csf_like & beside, axis=2) & measured[:, None]
+    mass_mm = np.where(np.any(in_mass & outside_cord, axis=2), radii[np.argmax(in_mass & outside_cord, axis=2)], np.inf)
+    csf_before_mass = np.any(csf_like & outside_cord & (radii[None, None, :] < mass_mm[:, :, None]), axis=2)
+    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, config["sac_start_within_mm"])
+    return Sections(angles, np.where(measured[:, None], cord_mm, np.nan), np.where(measured[:, None], sac_mm, np.nan), mass_mm, csf_beside_cord, csf_before_mass,
+                    extent <= config["resolved_voxel_mm"], measured, cord_signal, csf_signal)
+
+
+def _voxel_extent(image: SequenceImage, directions: np.ndarray) -> np.ndarray:
+    """How long a voxel is along each ray (mm): its extent along the direction, the sum of each
+    grid axis's spacing times the direction's share of it. A 4 mm sagittal slice spans 4 mm along a
+    right-left ray, across which a 2 mm layer of CSF is averaged with cord and fat."""
+    axes = image.grid.ijk_to_world[:3, :3]  # columns: one voxel step along i, j, k in world mm
+    return np.abs(directions @ axes).sum(axis=-1)
+
+
+def _signals(signal: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, around: np.ndarray, measured: np.ndarray) -> tuple[float, float]:
+    """The cord's own signal (median over the inner half of every measured section) and the CSF's
+    (a high percentile of what lies within a few millimetres outside the cord: the brightest
+    tissue there on T2)."""
+    config = settings()
+    inner = (radii[None, None, :] <= 0.5 * cord_mm[:, :, None]) & measured[:, None, None]
+    near = around & (radii[None, None, :] <= cord_mm[:, :, None] + config["csf_search_mm"]) & measured[:, None, None]
+    cord_values = signal[inner & np.isfinite(signal)]
+    csf_values = signal[near & np.isfinite(signal)]
+    if cord_values.size == 0 or csf_values.size == 0:
+        return float("nan"), float("nan")
+    return float(np.median(cord_values)), float(np.percentile(csf_values, config["csf_percentile"]))
+
+
+def _sac_edges(csf_like: np.ndarray, in_mass: np.ndarray, outside_cord: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, start_within: float) -> np.ndarray:
+    """Along each ray, the end of the first run of CSF-like samples that starts within
+    `start_within` mm of the cord's edge; the cord's edge itself where none does (the sac lies on
+    the cord there). A run ends at the first sample that is not CSF-like (dura, fat, bone, mass)."""
+    started = csf_like & outside_cord & (radii[None, None, :] <= cord_mm[:, :, None] + start_within)
+    has_run = started.any(axis=2)
+    first = np.argmax(started, axis=2)
+    index = np.arange(len(radii))[None, None, :]
+    stop = ~csf_like | in_mass
+    after = stop & (index > first[:, :, None])
+    last = np.where(after.any(axis=2), np.argmax(after, axis=2), len(radii)) - 1
+    step = radii[1] - radii[0]
+    return np.where(has_run, radii[np.clip(last, 0, len(radii) - 1)] + step / 2, cord_mm)

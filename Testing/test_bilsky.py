@@ -1,0 +1,129 @@
+"""Bilsky grade per level and canal compromise (issue 17, points 1 and 2).
+
+Fast checks on an axial T2 canal built here, one per grade: a straight cord in its thecal sac
+(CSF bright, the dura dark), epidural fat in a bony canal, and a mass placed as each grade's words
+describe it. The grade on randomized generated spines is measured by `bench/bilsky_sweep.py` and
+pinned by the slow test at the end.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from EMHAssistLib.measurement.geometry import Grid
+from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.spine.bilsky import GRADES, BilskyLevel, grade_levels, most_severe
+from EMHAssistLib.spine.compression import find_compression, mass_contact
+from EMHAssistLib.spine.cord import Cord, measure_profile
+from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
+from EMHAssistLib.spine.masses import MassSegment
+from EMHAssistLib.spine.vertebrae import code_of
+
+SIGNAL = {"bone": 40.0, "fat": 620.0, "dura": 80.0, "csf": 1000.0, "cord": 400.0, "mass": 220.0}
+CANAL = (8.5, 7.5)  # semi-axes right-left, anterior-posterior (mm), centred at the origin
+SAC = (6.5, 5.5, 0.5)  # semi-axes and the centre's anterior offset
+CORD = (4.2, 3.0, 1.0)
+DURA_MM = 0.6
+LEVEL_EDGES = [60.0, 36.0, 12.0, -12.0, -36.0, -60.0]  # head-foot planes between T5 ... T9
+LEVEL_NAMES = ["T5", "T6", "T7", "T8", "T9"]
+CORE = (-6.0, 6.0)  # head-foot extent of the mass's full effect, inside T7
+ONSET_MM = 6.0
+
+
+def _weight(z: np.ndarray) -> np.ndarray:
+    """1 over the mass's core, falling to 0 over the onset beyond each end."""
+    beyond = np.maximum(CORE[0] - z, z - CORE[1])
+    return np.clip(1.0 - beyond / ONSET_MM, 0.0, 1.0)
+
+
+def _inside(x, y, cx, cy, a, b):
+    return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1.0
+
+
+def _tissues(x: np.ndarray, y: np.ndarray, z: np.ndarray, case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(signal, cord, mass) at points in the canal's frame (x right, y anterior, z superior).
+
+    The mass comes from behind (`posterior_*`) with its front at a height-dependent distance, or
+    all round the cord (`circumferential`); the dura follows its front, as a sac pushed in does."""
+    w = _weight(z)
+    cord_b = CORD[1] * (1 - 0.45 * w) if case in ("compressed", "circumferential") else np.full_like(z, CORD[1])
+    cord_cy = CORD[2] - (CORD[1] - cord_b) if case == "compressed" else np.full_like(z, CORD[2])  # pressed from behind
+    cord = _inside(x, y, 0.0, cord_cy, CORD[0], cord_b)
+    canal = _inside(x, y, 0.0, 0.0, *CANAL)
+    sac = _inside(x, y, 0.0, SAC[2], SAC[0], SAC[1])
+    csf = _inside(x, y, 0.0, SAC[2], SAC[0] - DURA_MM, SAC[1] - DURA_MM)
+    back_of_cord = cord_cy - cord_b
+    fronts = {  # the mass's front (y), where it reaches full effect
+        "none": None,
+        "epidural": SAC[2] - SAC[1] - 0.8,  # in the fat behind the sac, clear of it
+        "sac": back_of_cord - 1.8,  # into the sac, CSF left between it and the cord
+        "abutting": back_of_cord - DURA_MM,  # against the cord through the dura
+        "compressed": back_of_cord - DURA_MM,
+    }
+    if case == "circumferential":
+        mass = canal & ~_inside(x, y, 0.0, cord_cy, CORD[0] + DURA_MM, cord_b + DURA_MM) & (w > 0)
+        dura = canal & ~mass & ~cord & (w > 0)
+    elif fronts[case] is None:
+        mass = np.zeros_like(cord)
+        dura = sac & ~csf
+    else:
+        back_wall = -CANAL[1]
+        front = back_wall + w * (fronts[case] - back_wall)
+        mass = canal & (y <= front) & (w > 0)
+        dura = (sac & ~csf & ~mass) | (canal & (y > front) & (y <= front + DURA_MM) & sac & (w > 0))
+    signal = np.full(x.shape, SIGNAL["bone"])
+    signal[canal] = SIGNAL["fat"]
+    signal[csf & ~mass] = SIGNAL["csf"]
+    signal[dura] = SIGNAL["dura"]
+    signal[mass] = SIGNAL["mass"]
+    signal[cord] = SIGNAL["cord"]
+    return signal, cord, mass
+
+
+def _case(case: str, noise_sd: float = 15.0, seed: int = 0):
+    """The image, cord, mass and level map of one case on an axial grid of 0.5 x 0.5 x 1 mm."""
+    spacing = np.array([0.5, 0.5, 1.0])
+    shape_ijk = np.array([48, 48, 141])
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.diag(spacing)
+    matrix[:3, 3] = -spacing * (shape_ijk - 1) / 2
+    grid = Grid((int(shape_ijk[2]), int(shape_ijk[1]), int(shape_ijk[0])), matrix)
+    k, j, i = np.meshgrid(*(np.arange(n) for n in grid.shape), indexing="ij")
+    signal = np.zeros(grid.shape)
+    offsets = (np.arange(3) - 1) / 3 * spacing[0]  # 3 x 3 points per voxel in the plane: partial volume
+    for dx in offsets:
+        for dy in offsets:
+            ijk = np.stack([i, j, k], axis=-1).reshape(-1, 3).astype(float)
+            world = grid.to_world(ijk) + np.array([dx, dy, 0.0])
+            part, _, _ = _tissues(world[:, 0], world[:, 1], world[:, 2], case)
+            signal += part.reshape(grid.shape) / 9
+    world = grid.to_world(np.stack([i, j, k], axis=-1).reshape(-1, 3).astype(float))
+    _, cord, mass = _tissues(world[:, 0], world[:, 1], world[:, 2], case)
+    rng = np.random.default_rng(seed)
+    image = SequenceImage("T2", grid, (signal + rng.normal(0.0, noise_sd, signal.shape)).astype(np.float32))
+    cord_mask = cord.reshape(grid.shape)
+    cord_found = Cord(grid, cord_mask, measure_profile(cord_mask, grid), "T2", True, (False, False))
+    mass_found = MassSegment(grid, mass.reshape(grid.shape), True) if mass.any() else None
+    level_map = LevelMap(
+        [Vertebra(name, code_of(name), np.array([0.0, 12.0, 0.5 * (top + bottom)]), "user") for name, top, bottom in zip(LEVEL_NAMES, LEVEL_EDGES, LEVEL_EDGES[1:])],
+        [Boundary(np.array([0.0, 0.0, edge]), np.array([0.0, 0.0, 1.0])) for edge in LEVEL_EDGES],
+    )
+    return image, cord_found, mass_found, level_map
+
+
+def _graded(case: str, **options) -> dict[str, BilskyLevel]:
+    image, cord, mass, level_map = _case(case, **options)
+    codes = level_map.codes_at(cord.profile.centreline.points)
+    compression = find_compression(cord, codes, mass_contact(cord, mass) if mass is not None else None)
+    return {level.level: level for level in grade_levels(image, cord, mass, level_map, compression)}
+
+
+@pytest.mark.parametrize(("case", "grade"), [
+    ("none", "0"), ("epidural", "1a"), ("sac", "1b"), ("abutting", "1c"), ("compressed", "2"), ("circumferential", "3"),
+])
+def test_each_grade_from_what_its_words_describe(case, grade):
+    graded = _graded(case)
+    assert graded["T7"].grade == grade, graded["T7"]
+    assert graded["T5"].grade == "0" and graded["T9"].grade == "0"  # beyond the mass
