@@ -6,7 +6,7 @@ describe it. The grade on randomized generated spines is measured by `bench/bils
 pinned by the slow test at the end.
 """
 
-import json
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +14,14 @@ import pytest
 
 from EMHAssistLib.measurement.geometry import Grid
 from EMHAssistLib.measurement.regions import SequenceImage
-from EMHAssistLib.spine.bilsky import GRADES, BilskyLevel, grade_levels, most_severe
-from EMHAssistLib.spine.compression import find_compression, mass_contact
+from EMHAssistLib.spine.bilsky import BilskyLevel, grade_levels, graded_sequence, most_severe
+from EMHAssistLib.spine.compression import find_compression, mass_contact, summary_line
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment
 from EMHAssistLib.spine.vertebrae import code_of
 
+ROOT = Path(__file__).resolve().parents[1]
 SIGNAL = {"bone": 40.0, "fat": 620.0, "dura": 80.0, "csf": 1000.0, "cord": 400.0, "mass": 220.0}
 CANAL = (8.5, 7.5)  # semi-axes right-left, anterior-posterior (mm), centred at the origin
 SAC = (6.5, 5.5, 0.5)  # semi-axes and the centre's anterior offset
@@ -127,3 +128,65 @@ def test_each_grade_from_what_its_words_describe(case, grade):
     graded = _graded(case)
     assert graded["T7"].grade == grade, graded["T7"]
     assert graded["T5"].grade == "0" and graded["T9"].grade == "0"  # beyond the mass
+
+
+def test_canal_compromise_follows_the_sac_pushed_in():
+    """MCC on the sac's AP: the mass's front 1.8 mm behind the cord, its dura beyond, leaves the CSF
+    space from the sac's anterior wall to the dura; healthy, the sac's AP reads within a few points."""
+    graded = _graded("sac")
+    anterior = SAC[2] + SAC[1] - DURA_MM
+    healthy_ap = anterior - (SAC[2] - SAC[1] + DURA_MM)
+    pushed_ap = anterior - (CORD[2] - CORD[1] - 1.8 + DURA_MM)
+    expected = 100 * (1 - pushed_ap / healthy_ap)
+    assert graded["T7"].mcc_percent == pytest.approx(expected, abs=4.0)
+    assert graded["T7"].sac_area_ratio_percent > 3.0
+    untouched = _graded("none")["T7"]
+    assert abs(untouched.mcc_percent) < 3.0 and abs(untouched.sac_area_ratio_percent) < 3.0
+
+
+def test_the_most_severe_level_leads_and_its_line_says_why():
+    graded = list(_graded("compressed").values())
+    worst = most_severe(graded)
+    assert (worst.level, worst.grade) == ("T7", "2")
+    assert worst.explanation.startswith("cord compressed at T7 (narrowed ") and "CSF still visible around" in worst.explanation
+    assert most_severe([level for level in graded if level.level != "T7"]) is None  # nothing in the canal elsewhere
+
+
+def test_the_summary_line_names_the_most_severe_grade():
+    levels = {"mass": {"from": "T5", "to": "T8"}, "compression": {"from": "T5", "to": "T7", "at": "T6", "max_mscc_percent": 41.0},
+              "bilsky": {"sequence": "T2", "levels": [], "most_severe": {"level": "T6", "grade": "2"}}}
+    assert summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6, Bilsky 2 at T6"
+    levels["bilsky"]["most_severe"] = None
+    assert summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
+
+
+def test_no_grade_without_a_csf_bright_sequence():
+    image, _, _, _ = _case("none")
+    assert graded_sequence([SequenceImage("T1", image.grid, image.voxels)]) is None
+    assert graded_sequence([SequenceImage("T1", image.grid, image.voxels), image]).role == "T2"
+
+
+# ---------------------------------------------------------------------------------------------
+# Randomized generated spines: the measured agreement, pinned
+
+
+# bench/bilsky_sweep.py --seed 1 --cases 40, 22:44 UTC 2026-12-05 (bench/results/bilsky-sweep-2026-12-05-2244-seed1-n40.json):
+# 103 levels graded by both (31 of the 40 seeds have an epidural mass), exact 22 (21 %), within one grade 70 (68 %),
+# worst 5 grades off; where the report's mass and compressed levels agree with the truth's, 48 levels, exact 15 (31 %),
+# within one 32 (67 %). Far from the target: see docs/levels-and-compression.md (Bilsky grade) for what fails.
+MEASURED = "measured 21 % exact, 68 % within one grade, worst 5 grades off over 103 levels of seeds 1-40 (target 90 % exact, never more than one off)"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bilsky_sweep", ROOT / "bench" / "bilsky_sweep.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=MEASURED)
+def test_generated_spines_are_graded_as_their_truth(tmp_path):
+    """Issue 17's target over seeds 1-40 with a mass: at least 90 % of levels exact, none off by more than one grade."""
+    figures = _bench().sweep(list(range(1, 41)), tmp_path)["agreement"]["all"]
+    assert figures["exact"] >= 0.9 * figures["levels"] and figures["max_off"] <= 1, figures

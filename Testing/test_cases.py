@@ -14,6 +14,7 @@ from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 
@@ -165,3 +166,24 @@ def test_demo_of_an_unknown_case_names_the_known_ones(tmp_path, capsys) -> None:
     assert err.count("\n") == 1 and err.startswith("error: no_such_case: no such case")
     assert all(name in err for name in CASES)
     assert not (tmp_path / "cases").exists()
+
+
+# The most severe Bilsky grade of each built-in case, as its axial T2 through the level shows it
+# (an axial T2 plane through each graded level's narrowest cord section, looked at with the grown
+# mass outlined; issue 17): a mass pressing the cord from behind, in front or the side with CSF
+# still bright on the far side reads 2; the lymphoma wrapped round the cord at T9, no CSF ring left
+# there, reads 3.
+MOST_SEVERE_BILSKY = {
+    "abscess_t9_t11": "2", "breast_metastasis_t7": "2", "hematoma_t6_t9": "2", "lymphoma_t8_t10": "3",
+    "mds_t5_t8": "2", "sickle_cell_d4_d6": "2", "thal_intermedia_d3_d8": "2", "thal_major_teaching": "2",
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_most_severe_bilsky_grade_is_the_one_the_images_show(analysed, name: str) -> None:
+    levels = analysed[name]["levels"]
+    worst = levels["bilsky"]["most_severe"]
+    assert worst["grade"] == MOST_SEVERE_BILSKY[name]
+    compressed = levels["compression"]
+    assert code_of(compressed["from"]) <= code_of(worst["level"]) <= code_of(compressed["to"])
+    assert summary_line(levels).endswith(f"Bilsky {worst['grade']} at {worst['level']}")

@@ -347,7 +347,7 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     # 3.1 mm wide, and the band's mean AP took in its curved sides; the band now keeps within 0.8 of
     # the cord's RL diameter (3.5 %).
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
-    assert compression.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
+    assert compression.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %, Bilsky 2 at T5"
 
 
 def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path, monkeypatch, scene):

@@ -10,6 +10,8 @@ the cord's outline: a cord pressed against the far side of the sac keeps CSF on 
 third to a half of its outline in the generator), which a reader sees as CSF around the cord.
 """
 
+from .anatomy import level_code, level_names
+
 GRADES = ("0", "1a", "1b", "1c", "2", "3")
 NO_CSF_BELOW = 0.25
 
@@ -30,3 +32,46 @@ def bilsky_grade(facts: dict) -> str:
 def bilsky_truth(truth: dict) -> dict[str, str]:
     """Every graded level of a case's truth (`case_truth(...)["levels"]`), by name."""
     return {name: bilsky_grade(facts) for name, facts in truth["levels"].items()}
+
+
+def compared_levels(report: dict, truth: dict) -> list[dict]:
+    """The levels both the report and the truth grade, each as {level, truth, reported, upstream_agrees}:
+    a level both call 0 is left out (healthy levels far from the mass would swamp the figure).
+    `upstream_agrees`: the report's mass and compressed levels name this level exactly when the
+    truth's do, so a wrong grade there is the grading's own, not the mass's growth or the
+    compression's detection upstream of it."""
+    section = (report.get("levels") or {}).get("bilsky")
+    if not section:
+        return []
+    expected = bilsky_truth(truth)
+    reported_mass = _named(report["levels"].get("mass"))
+    reported_compression = _named(report["levels"].get("compression"))
+    true_mass = set((truth.get("mass") or {}).get("levels", []))
+    true_compression = set((truth.get("compression") or {}).get("levels", []))
+    rows = []
+    for level in section["levels"]:
+        name, grade = level["level"], level["grade"]
+        if name not in expected or (expected[name] == "0" and grade == "0"):
+            continue
+        agrees = (name in reported_mass) == (name in true_mass) and (name in reported_compression) == (name in true_compression)
+        rows.append({"level": name, "truth": expected[name], "reported": grade, "upstream_agrees": agrees})
+    return rows
+
+
+def _named(extent: dict | None) -> set[str]:
+    """The level names an extent ({from, to} or with spans) covers."""
+    if not extent or not extent.get("from"):
+        return set()
+    names = level_names()
+    spans = extent.get("spans") or [extent]
+    return {name for span in spans for name in names if level_code(span["from"]) <= level_code(name) <= level_code(span["to"])}
+
+
+def agreement(rows: list[dict]) -> dict:
+    """Exact and within-one-grade agreement, overall and by truth grade."""
+    def summary(subset: list[dict]) -> dict:
+        off = [abs(GRADES.index(row["reported"]) - GRADES.index(row["truth"])) for row in subset]
+        return {"levels": len(subset), "exact": sum(d == 0 for d in off), "within_one": sum(d <= 1 for d in off), "max_off": max(off, default=0)}
+
+    return {"all": summary(rows), "by_truth_grade": {grade: summary([row for row in rows if row["truth"] == grade]) for grade in GRADES},
+            "upstream_agrees": summary([row for row in rows if row["upstream_agrees"]])}

@@ -19,7 +19,7 @@ mass leaves), and the same ratio on the sac's area. A reading aid: thresholds an
 data/bilsky.json with their reasons.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -62,6 +62,15 @@ class BilskyLevel:
     def severity(self) -> int:
         return GRADES.index(self.grade)
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def graded_sequence(images: list[SequenceImage]) -> SequenceImage | None:
+    """The sequence the grade is read on: the first of data/bilsky.json's `sequences` (CSF bright) there is."""
+    by_role = {image.role: image for image in images}
+    return next((by_role[role] for role in load("bilsky")["sequences"] if role in by_role), None)
+
 
 def grade_levels(image: SequenceImage, cord: Cord, mass: MassSegment | None, level_map: LevelMap, compression: Compression | None) -> list[BilskyLevel]:
     """Every level the cord is measured through, superior first (`image` T2-like: CSF bright)."""
@@ -93,6 +102,7 @@ class _SectionMeasures:
     """Per section of the profile, each smoothed along the cord (nan where not measured)."""
 
     indent_mm: np.ndarray
+    beyond_sac_mm: np.ndarray
     gap_mm: np.ndarray
     contact_gap_mm: np.ndarray  # as gap_mm, on the rays with no CSF between cord and mass
     narrowing: np.ndarray
@@ -107,14 +117,17 @@ class _SectionMeasures:
         compressed = np.zeros(len(arc), dtype=bool)
         if compression is not None:
             compressed[compression.slices] = True
-        near_mass = np.isfinite(sections.mass_mm).any(axis=1)
-        # The sac's healthy outline: the sections with no mass within the rays' reach, outside the compression.
-        healthy_sac = usable & ~near_mass & ~compressed
+        # The sac's healthy outline: the sections where the mass stays clear of the sac on every ray
+        # (most have no mass within the rays' reach), outside the compression.
+        clear = np.all(sections.mass_mm - sections.sac_mm > settings()["mass_against_sac_mm"], axis=1)
+        healthy_sac = usable & clear & ~compressed
         healthy_cord = usable & ~compressed
         area = sections.sac_area_mm2()
         sac_ap = sections.sac_ap_mm()
         n = len(arc)
         indent, narrowing, canal_ratio, area_ratio = (np.full(n, np.nan) for _ in range(4))
+        # How near the mass comes to the sac as traced on the section (negative: inside its edge).
+        beyond_sac = np.min(sections.mass_mm - sections.sac_mm, axis=1)
         for code in {int(c) for c in codes[usable] if c}:
             inside = np.flatnonzero((codes == code) & usable)
             # As MSCC per level: the compression's windows for a level it reaches, else the level's own.
@@ -142,7 +155,7 @@ class _SectionMeasures:
         resolved = np.where(sections.resolved.any(axis=1)[:, None], sections.resolved, True)
         csf = np.sum(sections.csf_beside_cord & resolved, axis=1) / np.sum(resolved, axis=1)
         width = settings()["smoothing_mm"]
-        return cls(*(_running_median(values, arc, usable, width) for values in (indent, gap, contact_gap, narrowing, csf, canal_ratio, area_ratio)))
+        return cls(*(_running_median(values, arc, usable, width) for values in (indent, beyond_sac, gap, contact_gap, narrowing, csf, canal_ratio, area_ratio)))
 
 
 def _ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float:
@@ -166,7 +179,8 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
     compressed segment involves it), read at the segment's most narrowed section inside the level."""
     config = settings()
     indent = measures.indent_mm[inside]
-    in_canal = bool(np.any(indent >= -config["epidural_margin_mm"]))
+    margin = config["epidural_margin_mm"]
+    in_canal = bool(np.any(indent >= -margin) or np.any(measures.beyond_sac_mm[inside] <= margin))
     candidates = inside[in_segment[inside]] if compressed and in_segment[inside].any() else inside
     narrowing = np.where(np.isfinite(measures.narrowing[candidates]), measures.narrowing[candidates], -np.inf)
     worst = int(candidates[np.argmax(narrowing)])

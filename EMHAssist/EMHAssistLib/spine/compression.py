@@ -298,9 +298,27 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression)
+    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
+
+
+def _bilsky(images: list[SequenceImage], cord: Cord, mass: MassSegment | None, level_map: LevelMap | None, compression: Compression | None) -> dict | None:
+    """The levels section's `bilsky`: each level's grade and what it was read from, and the most
+    severe; None without levels or a T2-like sequence."""
+    from .bilsky import graded_sequence, grade_levels, most_severe  # bilsky reads this module's windows and segments
+
+    image = graded_sequence(images)
+    if level_map is None or image is None:
+        return None
+    graded = grade_levels(image, cord, mass, level_map, compression)
+    worst = most_severe(graded)
+    return {
+        "sequence": image.role,
+        "levels": [level.to_dict() for level in graded],
+        "most_severe": {"level": worst.level, "grade": worst.grade} if worst is not None else None,
+    }
 
 
 def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
@@ -609,7 +627,7 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 
 def summary_line(levels: dict | None) -> str | None:
-    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6";
+    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6, Bilsky 2 at T6";
     a compression shown by another measure names it first: "cord compressed T5, RL ratio 37 % at T5, MSCC 3 %"."""
     if levels is None:
         return None
@@ -625,6 +643,9 @@ def summary_line(levels: dict | None) -> str | None:
     elif not missing or (missing["levels"] and not _spans_meet(levels["mass"], missing["levels"])):
         # Where the cord beside the mass was not followed, "no cord compression" would claim what was not seen.
         parts.append("no cord compression")
+    worst = (levels.get("bilsky") or {}).get("most_severe")
+    if worst is not None:
+        parts.append(f"Bilsky {worst['grade']} at {worst['level']}")
     if missing:
         parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
