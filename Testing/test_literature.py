@@ -129,6 +129,24 @@ def test_every_term_a_case_uses_is_in_the_table_and_its_quote_says_it(cases, map
     assert unmatched == []
 
 
+EPIDURAL_MASS_TERMS = {"epidural", "posterior_epidural", "anterior_epidural", "lateral_epidural", "circumferential_epidural"}
+
+
+def test_an_epidural_mass_called_a_fluid_collection_is_read_as_fluid_on_t2(cases):
+    """The rule of docs/literature-cases.md: words that call the epidural mass itself a fluid
+    collection state its T2 signal, so the quote is read as `t2_fluid` too (issue 14, third pass: two
+    cases, one in each half, had dropped it)."""
+    dropped = [
+        case["id"]
+        for case in cases
+        for entry in case["findings"]
+        if entry["term"] in EPIDURAL_MASS_TERMS
+        and re.search(r"fluid collection", entry["quote"], re.IGNORECASE)
+        and "t2_fluid" not in {other["term"] for other in case["findings"]}
+    ]
+    assert dropped == []
+
+
 def test_every_table_term_and_every_case_is_in_the_docs(mapping):
     docs = DOCS.read_text(encoding="utf-8")
     for section in ("imaging", "clinical"):
