@@ -295,6 +295,22 @@ def test_the_tool_reports_a_malformed_case_file_in_one_line(tmp_path):
     assert run.returncode == 2 and run.stderr.startswith(f"error: {not_json}: cannot read the case set") and run.stderr.count("\n") == 1
 
 
+def test_the_tool_can_show_the_tuning_half_alone(tmp_path):
+    """`--half tuning` prints the tuning half's figures and cases only, so that whoever tunes the
+    knowledge need not see the validation half."""
+    two = tmp_path / "cases.json"
+    tuning = {**case_with([("posterior_epidural", "posterior")]), "id": "tuned", "diagnosis": "emh", "half": "tuning"}
+    validation = {**tuning, "id": "held_out", "half": "validation"}
+    two.write_text(json.dumps({"cases": [tuning, validation]}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(two), "--half", "tuning"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "tuning: 1 cases" in run.stdout and "tuned (tuning)" in run.stdout
+    assert "validation:" not in run.stdout and "(validation)" not in run.stdout and "held_out" not in run.stdout
+
+
 # --- the evaluator's measures -----------------------------------------------------------------------
 
 
