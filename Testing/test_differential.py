@@ -1150,6 +1150,10 @@ def _raises_to_below_base(files):
     files["priors"]["modifiers"][0]["raises_to"] = {"emh": 0.001}
 
 
+def _strong_lr_of_one(files):
+    files["features"]["explanation"]["strong_lr"] = 1
+
+
 def _set_aside_unknown_term(files):
     files["features"]["set_aside"][0]["clinical_any"] = ["transfused"]
 
@@ -1177,6 +1181,7 @@ def _set_aside_unknown_term(files):
             "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region",
         ),
         (_missing_version, "separators", "file: needs an integer 'version'"),
+        (_strong_lr_of_one, "features", "explanation: 'strong_lr' must be a number above 1"),
         (
             _rim_measured_from_unknown_sequence,
             "features",
