@@ -4,6 +4,7 @@ the full citation formatted by outputs/citations.py, and the report's JSON keeps
 """
 
 import json
+import re
 
 import pytest
 
@@ -101,3 +102,10 @@ def test_the_browser_viewer_lists_each_cited_key_with_its_full_citation():
 def test_the_references_page_lists_every_key():
     page = (DATA_DIR.parents[2] / "docs" / "references.md").read_text(encoding="utf-8")
     assert [key for key in knowledge().references if f"| `{key}` |" not in page] == []
+
+
+def test_every_seed_a_data_file_names_in_its_sources_is_a_reference():
+    """Sources outside the differential (tissue signals, teaching cases) name seeds in free text ("seed 004");
+    each must be a key of references.json, so that docs/references.md tells the reader where to find it."""
+    named = {f"seed{number}" for path in DATA_DIR.rglob("*.json") for number in re.findall(r"\bseed (\d{3})\b", path.read_text(encoding="utf-8"), re.IGNORECASE)}
+    assert named and named <= set(knowledge().references), named - set(knowledge().references)

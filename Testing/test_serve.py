@@ -189,6 +189,7 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         references = browser.evaluate("document.getElementById('references').innerText")
         assert "seed000: case report of thoracic cord compression" in references
         assert "seed004: Shah LM, Salzman KL. Imaging of spinal metastatic disease. Int J Surg Oncol 2011" in references
+        assert "seed0" not in browser.evaluate("document.getElementById('ranking').textContent")  # evidence cites as a reader does
 
         def mass_overlay_shows():
             crops = _view_crops(browser)

@@ -22,7 +22,7 @@ from ..inputs.clinical import clinical_terms, validate_clinical
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..live import RegionStatus
-from ..outputs.citations import full_citation
+from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.tables import write_results_table
@@ -83,22 +83,6 @@ class DiagnosisRow:
     percent: int
     prior_percent: int
     why: list[WhyBullet]
-
-
-YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
-TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
-
-
-def citation_label(key: str) -> str:
-    """A reference as a reader cites it: "Carroll 1997" when references.json gives an author and year,
-    else the head of its title, or of what the source is when its article is not identified (a seed)."""
-    reference = load("differential/references")["references"].get(key)
-    if reference is None:
-        return key
-    if YEAR.search(reference.get("short", "")):
-        return reference["short"]
-    title = reference.get("title") or reference.get("described_as") or ""
-    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
 
 
 def why_bullets(diagnosis: dict) -> list[WhyBullet]:

@@ -3,12 +3,30 @@ surface that shows references (the HTML report, the browser viewer, the panel's 
 report's JSON keeps the key.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ..knowledge import load
 
 # The fields a full citation names; doi and pmid are left out of "not verified" because many sources
 # have neither.
 LOOKED_UP = ("authors", "journal", "year", "volume", "pages")
+YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
+
+
+def citation_label(key: str) -> str:
+    """A reference as a reader cites it beside a finding: "Carroll 1997" when its short name gives an
+    author and year, else the head of its title, or of what the source is when its article is not
+    identified (a seed); the key itself only when references.json does not know it."""
+    reference = load("differential/references")["references"].get(key)
+    if reference is None:
+        return key
+    if YEAR.search(reference.get("short", "")):
+        return reference["short"]
+    title = reference.get("title") or reference.get("described_as") or ""
+    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
 
 
 def full_citation(reference: Mapping[str, Any]) -> str:
