@@ -472,7 +472,7 @@ def compressed_codes(compression: Compression, codes: np.ndarray, level_map: Lev
     """The levels the compressed segment involves (the quarter-height rule), the narrowest slice's
     level always among them; `codes` and `points` per profile slice."""
     at = int(codes[compression.worst])
-    involved = {v.code for v in level_map.involved(points[compression.slices], settings()["level_fraction"])} if level_map is not None else set()
+    involved = {v.code for v in level_map.involved(points[compression.slices], settings().level_fraction)} if level_map is not None else set()
     return sorted(involved | ({at} if at else set()))
 
 
