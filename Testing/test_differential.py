@@ -667,6 +667,8 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"fat_signal_suppressed": True}, "fat_signal_suppressed", "disc_fragment", 0.25),
         # Seed 004: epidural metastases are usually bright on T2.
         ({"T2 mass/cord": 0.7}, "mass_mildly_hypointense_T2", "metastasis", 0.5),
+        # NeuroWeb (UCSD): a synovial cyst's capsule is a hypointense perimeter on T2.
+        ({"t2_dark_rim": True}, "t2_dark_rim", "synovial_cyst", 4),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
