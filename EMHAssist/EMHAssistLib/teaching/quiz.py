@@ -23,10 +23,10 @@ import slicer
 
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..geometry import Box, Labelmap
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
-from ..measurement.geometry import Box, Labelmap
 from ..spine.compression import summary_line
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
