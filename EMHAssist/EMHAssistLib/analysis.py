@@ -17,6 +17,7 @@ from .knowledge import load
 from .measurement.geometry import Labelmap
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
+from .report_model import Ratio, RatioKey
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
 
@@ -102,11 +103,11 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
     return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
-def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
+def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
     ratios = dict(region_ratios(stats))
     for post, pre in load("measurement")["sequence_pairs"]:
         for region, ratio in sequence_ratios(stats, post, pre).items():
-            ratios[f"{post}/{pre} {region}"] = ratio
+            ratios[RatioKey.of_sequences(region, post, pre)] = ratio
     return ratios
 
 
