@@ -20,6 +20,7 @@ from ..measurement.ratios import region_ratios
 from ..measurement.geometry import Box, voxel_indices
 from ..measurement.regions import SequenceImage, measure_region
 from ..report_model import RatioKey
+from ..settings import measurement_settings
 
 # Segment Statistics shows one measured volume, whichever sequence it is: its ratios are keyed
 # without a role.
@@ -34,7 +35,7 @@ def ratio_keys() -> list[str]:
 def _offered() -> dict[str, tuple[RatioKey, str | None]]:
     """Each measurement's key, with the ratio it shows and which bound of its interval (None: the value)."""
     offered = {}
-    for numerator, denominator in load("measurement")["ratio_pairs"]:
+    for numerator, denominator in measurement_settings().ratio_pairs:
         ratio = RatioKey.of_regions(VOLUME_ROLE, numerator, denominator)
         offered |= {name: (ratio, bound) for name, bound in zip(_measurement_names(ratio), (None, "lower", "upper"))}
     return offered
@@ -51,7 +52,7 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
     `ratio_keys`; empty when the segment is not named like a region or has no partner segment."""
     segment = segmentation.GetSegmentation().GetSegment(segment_id)
     region = segment.GetName().strip().lower() if segment is not None else None
-    partners = [den for num, den in load("measurement")["ratio_pairs"] if num == region]
+    partners = [den for num, den in measurement_settings().ratio_pairs if num == region]
     if not partners:
         return {}
     sources = segment_sources(segmentation)
