@@ -13,7 +13,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 from EMHAssistLib.report_model import RatioKey

@@ -13,7 +13,7 @@ from EMHAssistLib.inputs.nodes import labelmap_of_segment
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.measurement.geometry import Labelmap
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
     compressed_levels,

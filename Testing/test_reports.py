@@ -35,7 +35,7 @@ from EMHAssistLib.outputs.structured_report import (
     structured_report,
     write_structured_report,
 )
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from pydicom.sr.codedict import codes

@@ -26,8 +26,8 @@ from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
+from ..outputs.wording import summary_line
 from ..spine.compression import assess as assess_levels
-from ..spine.compression import summary_line
 from ..spine.levels import level_point_node
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names

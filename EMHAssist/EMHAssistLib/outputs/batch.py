@@ -24,7 +24,8 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
-from ..spine.compression import level_span, summary_line
+from ..spine.compression import level_span
+from .wording import summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "

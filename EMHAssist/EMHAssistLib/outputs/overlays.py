@@ -21,8 +21,9 @@ from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
 from ..measurement.geometry import Labelmap
-from ..spine.compression import leading_span, level_span, span_of_points, summary_line
+from ..spine.compression import leading_span, level_span, span_of_points
 from ..spine.vertebrae import code_of
+from .wording import summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"

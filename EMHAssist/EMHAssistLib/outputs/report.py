@@ -7,7 +7,7 @@ from pathlib import Path
 from ..differential import summary_lines
 from ..errors import InputError
 from ..report_model import RatioKey
-from ..spine.compression import summary_line
+from .wording import summary_line
 
 
 def write_json(report: dict, path: Path) -> None:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 
 from ..differential import knowledge, percent_text
-from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
+from ..spine.compression import level_span
 from .report import ratio_text
+from .wording import not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
     import jinja2

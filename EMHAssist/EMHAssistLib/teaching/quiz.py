@@ -28,7 +28,7 @@ from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
 from ..measurement.geometry import Box, Labelmap
 from ..report_model import RatioKey
-from ..spine.compression import summary_line
+from ..outputs.wording import summary_line
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
