@@ -1,4 +1,5 @@
-"""The whole analysis of one study, from MRML nodes to the plain report dict.
+"""The whole analysis of one study, from MRML nodes to the report dict (its shape: report_model.py;
+its ratios keyed by `RatioKey`, turned into JSON text only by outputs.report.to_json).
 
 Each step reads the nodes or the report built so far and adds its own section; nothing here
 changes a node, so ROIs, segments and earlier results stay as the user left them.
