@@ -245,12 +245,34 @@ def _version(data: Any, name: str) -> int:
     return data["version"]
 
 
+# A reference's citation fields: each must be present; null only where no page read showed it, and
+# then its 'note' says so (references.json "about"). The check of each non-null value's type.
+CITATION_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "authors": lambda v: isinstance(v, list) and bool(v) and all(_text(a) for a in v),
+    "title": _text,
+    "journal": _text,
+    "year": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1800 <= v <= 2100,
+    "volume": _text,
+    "pages": _text,
+    "doi": lambda v: isinstance(v, str) and bool(re.fullmatch(r"10\.\d{4,9}/\S+", v)),
+    "pmid": lambda v: isinstance(v, str) and v.isdigit(),
+}
+
+
 def _references(data: dict) -> dict[str, dict]:
     references = data.get("references")
     _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
     for ref_id, reference in references.items():
-        valid = isinstance(reference, dict) and _text(reference.get("short")) and _text(reference.get("citation"))
-        _Entry("references", f"reference '{ref_id}'").require(valid, "needs a 'short' name and a 'citation'")
+        entry = _Entry("references", f"reference '{ref_id}'")
+        entry.require(isinstance(reference, dict) and _text(reference.get("short")), "needs a 'short' name")
+        sources = reference.get("verified_from")
+        entry.require(isinstance(sources, list) and bool(sources) and all(_text(s) for s in sources), "needs 'verified_from': the pages read")
+        for field, valid in CITATION_FIELDS.items():
+            entry.require(field in reference, f"needs '{field}' (null when no page showed it)")
+            entry.require(reference[field] is None or valid(reference[field]), f"'{field}' is not valid: {reference[field]!r}")
+        missing = [field for field in CITATION_FIELDS if reference[field] is None]
+        entry.require(not missing or _text(reference.get("note")), f"{', '.join(missing)} unknown: a 'note' must say why")
+        entry.require(reference["title"] is not None or _text(reference.get("described_as")), "needs a 'title' or what the source is ('described_as')")
     return dict(references)
 
 
