@@ -8,6 +8,7 @@ grade (expert). A malformed entry is refused with an `InputError` naming the fil
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
