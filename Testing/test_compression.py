@@ -16,6 +16,7 @@ from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
+from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -44,10 +45,10 @@ def test_shipped_normative_table_matches_a_fresh_derivation(shared_data):
 
 def test_summary_line_reads_like_a_dictation():
     levels = {"mass": {"from": "T5", "to": "T8"}, "compression": {"from": "T5", "to": "T7", "max_mscc_percent": 41.2, "at": "T6"}}
-    assert compression.summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
-    assert compression.summary_line({"mass": None, "compression": None}) == "no cord compression"
+    assert wording.summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
+    assert wording.summary_line({"mass": None, "compression": None}) == "no cord compression"
     sideways = {"mass": None, "compression": {"from": "T5", "to": "T5", "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "at": "T5", "shown_by": ["RL ratio"]}}
-    assert compression.summary_line(sideways) == "cord compressed T5, RL ratio 38 % at T5, MSCC 3 %"
+    assert wording.summary_line(sideways) == "cord compressed T5, RL ratio 38 % at T5, MSCC 3 %"
 
 
 def _assess(scene, *, oblique_degrees=None, keep_only=None):
@@ -231,7 +232,7 @@ def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
     _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
     levels = outcome.levels
     assert levels["compression"] is None and levels["mass"] is None
-    assert compression.summary_line(levels) == "no cord compression"
+    assert wording.summary_line(levels) == "no cord compression"
     # Every level's narrowest slice within normal variation; the conus's taper (in L1) is not judged.
     profile = {row["level"]: row["mscc_percent"] for row in levels["cord_profile"]}
     assert profile.pop("L1") is None and all(mscc < 10.0 for mscc in profile.values()), profile
@@ -244,7 +245,7 @@ def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
     assert levels["compression"] is None
-    assert compression.summary_line(levels) == "mass T6–T7, no cord compression"
+    assert wording.summary_line(levels) == "mass T6–T7, no cord compression"
 
 
 # Seed 001, case 1 (thalassaemia intermedia), the built-in case: lobulated extradural masses from
@@ -348,7 +349,7 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     # 3.1 mm wide, and the band's mean AP took in its curved sides; the band now keeps within 0.8 of
     # the cord's RL diameter (3.5 %).
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
-    assert compression.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
+    assert wording.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
 
 
 def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path, monkeypatch, scene):
@@ -390,7 +391,7 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     traced, level_map, codes = _squeezed_levels(masses=())
     section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
     assert section["not_assessed"]["levels"] == {"from": "T6", "to": "T10", "spans": [{"from": "T6", "to": "T10"}]}
-    assert compression.summary_line(section) == "no cord compression, compression not assessed T6–T10"
+    assert wording.summary_line(section) == "no cord compression, compression not assessed T6–T10"
     rows = {row["level"]: row for row in section["cord_profile"]}
     assert [name for name, row in rows.items() if not row["assessed"]] == ["T6", "T7", "T8", "T9", "T10"]
     assert rows["T8"]["slices"] == 0 and rows["T8"]["mscc_percent"] is None
@@ -416,7 +417,7 @@ def test_no_compression_is_reported_where_no_level_is_known():
     assert compression.find_compression(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, None, None)
     assert section["compression"] is None and section["not_assessed"] == {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    assert compression.summary_line(section) == "compression not assessed (no vertebral levels)"
+    assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"
     assert narrowed is not None
 
 
@@ -438,7 +439,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     }
     for name, variant in variants.items():
         shown = {**report, "levels": variant}
-        line = compression.summary_line(variant)
+        line = wording.summary_line(variant)
         assert f"Levels: {line}" in summary_text(shown), name
         page = html_page(shown, [])
         assert line.replace("–", "&ndash;") in page or line in page, name
@@ -476,7 +477,7 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
 def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_was_followed():
     """A cord not followed at the mass's levels cannot show that the mass spares it (the quiz's
     learner line read "mass T5–T8, no cord compression, compression not assessed T1–T11")."""
-    from EMHAssistLib.spine.compression import summary_line
+    from EMHAssistLib.outputs.wording import summary_line
 
     beside = {"mass": {"from": "T5", "to": "T8", "spans": []}, "compression": None, "not_assessed": {"levels": {"from": "T1", "to": "T11"}}}
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"

@@ -192,6 +192,7 @@ LOOSE_CORD_ROIS = {
 def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
     from EMHAssistLib.inputs.nodes import set_roi_box
     from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
+    from EMHAssistLib.outputs import wording
     from EMHAssistLib.spine import compression
 
     volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
@@ -207,7 +208,7 @@ def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared
     names = {v["name"] for v in outcome.levels["vertebrae"]}
     assert {"T12", "L1", "L2", "L3"} <= names
     assert outcome.levels["compression"] is None
-    assert compression.summary_line(outcome.levels) == "no cord compression"
+    assert wording.summary_line(outcome.levels) == "no cord compression"
 
 
 def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:

@@ -13,7 +13,6 @@ from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.inputs.nodes import labelmap_of_segment
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
     compressed_levels,
@@ -27,6 +26,7 @@ from EMHAssistLib.outputs.overlays import (
     set_overlays_visible,
     subject_hierarchy,
 )
+from EMHAssistLib.outputs.wording import summary_line
 
 STYLE = load("overlays")
 

@@ -1,4 +1,5 @@
-"""The whole analysis of one study, from MRML nodes to the plain report dict.
+"""The whole analysis of one study, from MRML nodes to the report dict (its shape: report_model.py;
+its ratios keyed by `RatioKey`, turned into JSON text only by outputs.report.to_json).
 
 Each step reads the nodes or the report built so far and adds its own section; nothing here
 changes a node, so ROIs, segments and earlier results stay as the user left them.
@@ -18,6 +19,7 @@ from .inputs.plain import SequenceImage
 from .inputs.study import Study, outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, measure_region
+from .report_model import Ratio, RatioKey
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -104,11 +106,11 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
     return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
-def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
+def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
     ratios = dict(region_ratios(stats))
     for post, pre in measurement_settings().sequence_pairs:
         for region, ratio in sequence_ratios(stats, post, pre).items():
-            ratios[f"{post}/{pre} {region}"] = ratio
+            ratios[RatioKey.of_sequences(region, post, pre)] = ratio
     return ratios
 
 

@@ -23,10 +23,11 @@ from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
-from ..spine.compression import leading_span, level_span, span_of_points, summary_line
+from ..spine.compression import leading_span, level_span, span_of_points
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from .citations import citation_label
+from .wording import summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"
