@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from EMHAssistLib.measurement.geometry import Grid
-from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.geometry import Grid
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.spine.bilsky import BilskyLevel, grade_levels, graded_sequence, most_severe
-from EMHAssistLib.spine.compression import find_compression, mass_contact, summary_line
+from EMHAssistLib.outputs.wording import summary_line
+from EMHAssistLib.spine.compression import find_compression, mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..knowledge import load
-from ..measurement.regions import SequenceImage
+from ..inputs.plain import SequenceImage
 from .compression import Compression, compressed_codes, conus_zone, metric_ratio, reference_windows
 from .cord import Cord
 from .levels import LevelMap

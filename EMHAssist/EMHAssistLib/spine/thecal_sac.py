@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..knowledge import load
-from ..measurement.geometry import Labelmap
-from ..measurement.regions import SequenceImage
+from ..geometry import Labelmap
+from ..inputs.plain import SequenceImage
 from .cord import Cord, sample_linear
 from .masses import MassSegment
 
