@@ -448,10 +448,19 @@ def _in_plane_radius(spacing: np.ndarray) -> list[int]:
 
 
 def _thick(like: np.ndarray, radius: list[int]) -> np.ndarray:
-    """Like voxels at least `neck_fraction` of whose neighbourhood (a box of `radius` voxels) is like:
-    a layer one voxel thick has a third of it, a voxel inside a lobule nearly all, even with noise."""
+    """Like voxels at least `neck_fraction` of whose in-plane neighbourhood (a box of `radius` voxels)
+    is like, and with a like neighbour across the plane (along the axis `radius` leaves out): a
+    layer one voxel thick in the plane has a third of its neighbourhood, a voxel inside a lobule
+    nearly all of it even with noise; and a layer thin across a thick slice (the bone and soft
+    tissue beside the canal averaged in a 4 mm sagittal slice) is like in that slice alone."""
     share = sitk.GetArrayFromImage(sitk.BoxMean(sitk.GetImageFromArray(like.astype(np.float32)), radius))
-    return like & (share >= settings()["neck_fraction"] - 1e-6)
+    across = 2 - radius.index(0)  # the numpy axis of the one left out
+    before, after = [slice(None)] * 3, [slice(None)] * 3
+    before[across], after[across] = slice(None, -1), slice(1, None)
+    beside = np.zeros_like(like)
+    beside[tuple(before)] |= like[tuple(after)]
+    beside[tuple(after)] |= like[tuple(before)]
+    return like & beside & (share >= settings()["neck_fraction"] - 1e-6)
 
 
 def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray, fill: bool = True) -> np.ndarray:
