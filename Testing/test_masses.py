@@ -31,7 +31,7 @@ def test_a_layer_a_voxel_thick_does_not_carry_the_mass_away():
     """A lobule 11 x 20 mm on 5 slices, and from its top a layer of its own signal one voxel thick
     running 60 mm up (the partial volume along a border): the mass keeps the lobule, its rim, and
     `taper_mm` of the layer beyond, where a thin end of the mass would lie, and no more. Before:
-    all 60 mm of the layer."""
+    36 mm of it, up to the edge of the growth's search box."""
     values = np.full((9, 120, 40), TISSUE)
     values[2:7, 20:40, 15:26] = MASS
     values[2:7, 40:100, 20] = MASS
@@ -48,7 +48,7 @@ def test_a_layer_a_voxel_thick_does_not_carry_the_mass_away():
 def test_a_thick_mass_joined_to_like_tissue_by_a_neck_a_voxel_wide_keeps_to_itself():
     """Two lobules of the same signal joined through one voxel-wide neck 20 mm long: the seeded one
     is the mass; the other (a muscle of the mass's signal beside a posterior EMH) is not. Before:
-    both."""
+    both, up to the edge of the growth's search box."""
     values = np.full((9, 140, 40), TISSUE)
     values[2:7, 20:40, 15:26] = MASS
     values[2:7, 60:120, 10:30] = MASS  # the like tissue beyond
