@@ -42,7 +42,7 @@ def test_a_layer_a_voxel_thick_does_not_carry_the_mass_away():
     assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
     assert len(ijk) >= 5 * 20 * 11  # the whole lobule
     reach = ijk[:, 1].max() - 39  # mm of the layer taken, above the lobule's top row (j = 39)
-    assert reach == mass_settings()["taper_mm"] + 1  # the lobule's rim (a voxel), then the taper
+    assert reach == mass_settings().taper_mm + 1  # the lobule's rim (a voxel), then the taper
 
 
 def test_a_thick_mass_joined_to_like_tissue_by_a_neck_a_voxel_wide_keeps_to_itself():
@@ -93,5 +93,5 @@ def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     mass = analysis.levels.mass
     s, _, _ = case.spine.curve.local(mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float)))
     top, bottom = min(run[0] for run in case.truth["mass"]["s_mm"]), max(run[1] for run in case.truth["mass"]["s_mm"])
-    reach = mass_settings()["taper_mm"]
+    reach = mass_settings().taper_mm
     assert top - reach <= s.min() and s.max() <= bottom + reach, (s.min(), s.max(), top, bottom)

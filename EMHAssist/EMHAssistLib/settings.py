@@ -153,6 +153,8 @@ class MassSettings:
     window_fraction: float = _fraction()
     search_margin_mm: tuple[float, float, float] = _positive()
     max_distance_from_cord_mm: float = _positive()
+    neck_fraction: float = _fraction()
+    taper_mm: float = _positive()
     rim_mm: float = _positive()
     marrow_sample_mm: float = _positive()
 

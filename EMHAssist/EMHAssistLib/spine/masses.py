@@ -434,7 +434,7 @@ def _with_tapers(grown: np.ndarray, like: np.ndarray, spacing: np.ndarray) -> np
     spacing = np.asarray(spacing, dtype=float)
     step = float(spacing.min())
     grown = grown.copy()
-    for n in range(1, int(np.ceil(settings()["taper_mm"] / step)) + 1):
+    for n in range(1, int(np.ceil(settings().taper_mm / step)) + 1):
         radius = [int(np.floor(n * step / size + 1e-9) > np.floor((n - 1) * step / size + 1e-9)) for size in spacing]
         grown |= sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(grown.view(np.uint8)), radius, sitk.sitkCross)).view(bool) & like
     return grown
@@ -460,7 +460,7 @@ def _thick(like: np.ndarray, radius: list[int]) -> np.ndarray:
     beside = np.zeros_like(like)
     beside[tuple(before)] |= like[tuple(after)]
     beside[tuple(after)] |= like[tuple(before)]
-    return like & beside & (share >= settings()["neck_fraction"] - 1e-6)
+    return like & beside & (share >= settings().neck_fraction - 1e-6)
 
 
 def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray, fill: bool = True) -> np.ndarray:
