@@ -33,10 +33,10 @@ import vtk
 from .. import CAVEAT
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
-from ..measurement.geometry import Box
 from ..outputs.citations import cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -335,7 +335,7 @@ class CaseViewer:
             for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
         ]
         state.ratios = [
-            {"key": key, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
+            {"key": key.text, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
             for key, ratio in report.get("ratios", {}).items()
         ]
         state.means = [
@@ -574,7 +574,7 @@ def _roi_rows(result: Reveal) -> list[dict]:
 def _ratio_comparison_rows(result: Reveal) -> list[dict]:
     return [
         {
-            "key": ratio.key,
+            "key": ratio.key.text,
             "learner": f"{ratio.learner:.2f}",
             "reference": f"{ratio.reference:.2f}",
             "differ": "differs (95 % CIs apart)" if ratio.differ else "agrees",
