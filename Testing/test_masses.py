@@ -8,10 +8,10 @@ leading a posterior EMH into the paraspinal muscles) and were reported 1-9 level
 import numpy as np
 import pytest
 from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.measurement.geometry import Box, Grid
-from EMHAssistLib.measurement.regions import SequenceImage
 from EMHAssistLib.spine.masses import _grow
 from EMHAssistLib.spine.masses import settings as mass_settings
 from spinegen.case import generate, write_case
