@@ -3,8 +3,9 @@
 Growth runs on the grid of the sequence that measures the cord, inside a box around the seed
 and within reach of the cord centreline (the canal and the paraspinal space); every available
 sequence must agree that a voxel looks like the seed (the cord is left out by the sequence that tells
-it apart, or by its tracked outline when none does), and every lobule connected to a seed is kept,
-so lobules that touch join into one segment.
+it apart, or by its tracked outline when none does), and every lobule connected to a seed through
+tissue thicker than a layer is kept, with its rim and thin ends, so lobules that touch join into one
+segment while a partial-volume layer of like signal leads nowhere.
 """
 
 from collections.abc import Sequence
