@@ -12,8 +12,9 @@ import pytest
 import SimpleITK as sitk
 
 from EMHAssistLib.analysis import analyze, read_sequences
+from EMHAssistLib.geometry import voxel_indices
+from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import voxel_indices
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression
@@ -57,7 +58,7 @@ def _assess(scene, *, oblique_degrees=None, keep_only=None):
         for n in reversed(range(points.GetNumberOfControlPoints())):
             if points.GetNthControlPointLabel(n) != keep_only:
                 points.RemoveNthControlPoint(n)
-    return study, compression.assess(study, read_sequences(study))
+    return study, compression.assess(spine_inputs(study), read_sequences(study))
 
 
 def _expected():
@@ -94,7 +95,7 @@ def test_report_has_levels_and_morphology_and_the_summary_line(scene):
 def test_missing_cord_region_is_a_warning(scene):
     study = study_into_scene(build_study("mds_t5_t8"), scene)
     del study.regions["cord"]
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is None and "no cord region" in outcome.warnings[0]
 
 
@@ -215,7 +216,7 @@ def _assess_spec(scene, tmp_path, monkeypatch, name: str, changes: dict, *, drop
     study = study_into_scene(synthetic, scene)
     if drop_mass_region:
         del study.regions["mass"]
-    return synthetic, compression.assess(study, read_sequences(study))
+    return synthetic, compression.assess(spine_inputs(study), read_sequences(study))
 
 
 # A healthy spine: the spec format needs one mass, so this one is made of epidural fat and lies
@@ -264,7 +265,7 @@ def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(
     synthetic = build_study(THALASSAEMIA_CASE)
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
     # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
@@ -292,7 +293,7 @@ def test_a_mass_bright_on_t1_does_not_grow_into_the_posterior_elements(scene):
     synthetic = build_study("hematoma_t6_t9")
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
     grown = outcome.mass.mask_on(t2.grid)
     truth = synthetic.labels == MASS_LABEL
@@ -310,7 +311,7 @@ def test_a_mass_grows_through_its_seeded_component_and_not_into_an_unseeded_one(
     synthetic = build_study(SICKLE_CELL_CASE)
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
     grown = outcome.mass.mask_on(t2.grid)
     components = sitk.GetArrayFromImage(sitk.ConnectedComponent(sitk.GetImageFromArray((synthetic.labels == MASS_LABEL).astype(np.uint8)), True))
@@ -337,7 +338,7 @@ SMALL_MSCC_PERCENT = 10.0
 def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     synthetic = build_study(SICKLE_CELL_CASE)
     study = study_into_scene(synthetic, scene)
-    levels = compression.assess(study, read_sequences(study)).levels
+    levels = compression.assess(spine_inputs(study), read_sequences(study)).levels
     found = levels["compression"]
     assert found is not None and (found["from"], found["to"]) == tuple(synthetic.compression_levels) == ("T5", "T5")
     assert found["shown_by"] == ["RL ratio"] and found["at"] == "T5"
@@ -358,7 +359,7 @@ def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path
     spec = json.loads((phantom.CASES_DIR / f"{SICKLE_CELL_CASE}.json").read_text())
     write_spec(tmp_path, monkeypatch, "sickle_cell_newborn", {"clinical": {**spec["clinical"], "age": 0}}, SICKLE_CELL_CASE)
     study = study_into_scene(build_study("sickle_cell_newborn"), scene)
-    found = compression.assess(study, read_sequences(study)).levels["compression"]
+    found = compression.assess(spine_inputs(study), read_sequences(study)).levels["compression"]
     assert found is not None and (found["from"], found["to"], found["at"]) == ("T5", "T5", "T5")
     assert found["shown_by"] == ["RL ratio"]
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
@@ -460,7 +461,7 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
     mean and SD took in the CSF and the mass grew into the canal, with the box's CSF voxels in it."""
     from test_cord import squeezed_cord
 
-    from EMHAssistLib.measurement.geometry import Box
+    from EMHAssistLib.geometry import Box
     from EMHAssistLib.spine.masses import _grow
 
     image = squeezed_cord(0.5, 1.0, effaced="behind")  # mass (400) fills the canal behind the cord over |z| <= 11 mm

@@ -8,7 +8,7 @@ from small_case import VALUES, grid_for, roi_box, small_study
 
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import voxel_indices
+from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.measurement.ratios import ratio_of_means
 from EMHAssistLib.measurement.regions import RegionStats, statistics
 from EMHAssistLib.report_model import RatioKey

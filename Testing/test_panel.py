@@ -11,9 +11,9 @@ import pytest
 import slicer
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
 from EMHAssistLib.live import LiveAnalysis
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.outputs.overlays import find_overlays
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (

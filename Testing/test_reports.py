@@ -22,10 +22,10 @@ from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.geometry import Grid, Labelmap
 from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import Grid, Labelmap
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
 from EMHAssistLib.outputs.report import from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page

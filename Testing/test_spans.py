@@ -10,6 +10,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from EMHAssistLib.analysis import read_sequences
+from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.outputs import batch
 from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression, levels
@@ -142,7 +143,7 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     synthetic = build_study("two_masses")
     synthetic.rois["mass"].append(box_in_second_mass(synthetic))
     study = study_into_scene(synthetic, scene)
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     mass = outcome.levels["mass"]
     assert mass == {"from": "T3", "to": "T10", "spans": [{"from": "T3", "to": "T4"}, {"from": "T9", "to": "T10"}]}
     assert outcome.morphology["mass_levels_spanned"] == 4

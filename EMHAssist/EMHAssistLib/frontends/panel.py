@@ -19,17 +19,16 @@ import vtk
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
 from ..inputs.clinical import clinical_terms, validate_clinical
-from ..inputs.study import Study, region_names
+from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
 from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
-from ..outputs.overlays import OverlayNodes, draw_overlays
+from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..spine.compression import assess as assess_levels
-from ..spine.levels import level_point_node
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
 from ..teaching.phantom import CASES_DIR
@@ -420,7 +419,7 @@ def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.v
     editable point list labelled with level names; each point's description says how it was found."""
     if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
         raise InputError("levels", "place at least one point on a vertebral body and label it (T5, L1, ...)")
-    outcome = assess_levels(study, read_sequences(study))
+    outcome = assess_levels(spine_inputs(study), read_sequences(study))
     if outcome.level_map is None:
         raise InputError("levels", "; ".join(outcome.warnings) or "no level could be found")
     return level_point_node(outcome.level_map, scene, name)

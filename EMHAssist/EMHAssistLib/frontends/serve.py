@@ -33,10 +33,10 @@ import vtk
 from .. import CAVEAT
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
-from ..measurement.geometry import Box
 from ..outputs.citations import cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.overlays import draw_overlays, evidence_lines

@@ -13,12 +13,12 @@ import numpy as np
 import slicer
 
 from .. import CAVEAT
-from ..inputs.nodes import grid_of_volume, set_segment_mask
-from ..inputs.study import segment_sources
+from ..geometry import Box, voxel_indices
+from ..inputs.nodes import grid_of_volume, sequence_image, set_segment_mask
+from ..inputs.study import outlines, segment_sources
 from ..knowledge import load
 from ..measurement.ratios import region_ratios
-from ..measurement.geometry import Box, voxel_indices
-from ..measurement.regions import SequenceImage, measure_region
+from ..measurement.regions import measure_region
 from ..report_model import RatioKey
 from ..settings import measurement_settings
 
@@ -56,9 +56,9 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
     if not partners:
         return {}
     sources = segment_sources(segmentation)
-    images = [SequenceImage.from_node(VOLUME_ROLE, volume)]
+    images = [sequence_image(VOLUME_ROLE, volume)]
     stats = {
-        name: measure_region(name, sources[name], images).stats
+        name: measure_region(name, outlines(sources[name]), images).stats
         for name in [region, *partners]
         if name in sources
     }
