@@ -16,6 +16,8 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
+from .label_layout import lay_out_labels
+
 Orientation = Literal["Axial", "Sagittal", "Coronal"]
 
 
@@ -46,6 +48,7 @@ class SliceRenderer:
         """The slice view as an RGB image, uint8 array (height, width, 3), first row at the top."""
         view = self._view(shot.orientation)
         _frame(view, background, shot)
+        lay_out_labels(self._scene, view.get_view_node())  # as the browser and Slicer do when a view moves
         view.render()
         return _grab(view.render_window())
 
