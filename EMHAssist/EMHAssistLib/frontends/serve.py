@@ -38,6 +38,7 @@ from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
 from ..outputs.key_images import axial_level, focus_point
+from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..teaching.cases import case_names
@@ -188,12 +189,19 @@ class CaseViewer:
             value = values.get(f"slice_{orientation}")
             if value is not None and abs(view.get_slice_value() - float(value)) >= view.get_slice_step() / 2:
                 view.set_slice_value(float(value))
+                lay_out_labels(self.scene, view.get_view_node())
                 view.schedule_render()
 
     def zoom(self, orientation: str, factor: float) -> None:
         view = self._slice_views()[orientation]
         view.zoom(factor)
-        view.schedule_render()
+        self._lay_out_labels()
+
+    def _lay_out_labels(self) -> None:
+        """The overlay labels placed again for each view as it now stands (label_layout), then drawn."""
+        for view in self._slice_views().values():
+            lay_out_labels(self.scene, view.get_view_node())
+            view.schedule_render()
 
     def _publish_slices(self) -> None:
         """The slice sliders' ranges and positions, after the views were moved from here."""
@@ -207,7 +215,7 @@ class CaseViewer:
         for view in self._slice_views().values():
             view.fit_view_to_content()
             view.get_view_node().JumpSliceByCentering(*point)
-            view.schedule_render()
+        self._lay_out_labels()
         self._publish_slices()
 
     def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
@@ -217,7 +225,7 @@ class CaseViewer:
         through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
         for orientation, view in self._slice_views().items():
             view.get_view_node().JumpSliceByCentering(*through[orientation])
-            view.schedule_render()
+        self._lay_out_labels()
         self._publish_slices()
         self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 

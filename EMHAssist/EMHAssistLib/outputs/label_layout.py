@@ -139,9 +139,10 @@ class _View:
         return (self.xy_to_ras @ np.array([x, y, 0.0, 1.0]))[:3]
 
     def shows(self, ras) -> bool:
-        """A markups point is drawn in a slice view when it lies within half a slice of the plane
-        (the third XY coordinate counts slices)."""
-        return abs(self.to_xy(ras)[2]) <= 0.5
+        """A point inside the view, within half a slice of its plane (where markups draw it; the third
+        XY coordinate counts slices): a point out of view is not labelled."""
+        x, y, z = self.to_xy(ras)
+        return abs(z) <= 0.5 and 0 <= x <= self.width and 0 <= y <= self.height
 
 
 def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode) -> list[slicer.vtkMRMLNode]:

@@ -52,6 +52,16 @@ class SliceRenderer:
         view.render()
         return _grab(view.render_window())
 
+    def render_again(self, orientation: Orientation) -> np.ndarray:
+        """The view of that orientation drawn again as last framed, its labels where they were placed
+        (a scene change since, such as a node hidden, shows)."""
+        view = self._views[orientation]
+        view.render()
+        return _grab(view.render_window())
+
+    def slice_node(self, orientation: Orientation) -> slicer.vtkMRMLSliceNode:
+        return self._views[orientation].get_view_node()
+
     def pixel_of(self, orientation: Orientation, point_ras: tuple[float, float, float]) -> tuple[float, float]:
         """(row, column) where a world point falls in the latest render of that orientation, row 0 at the top."""
         slice_node = self._views[orientation].get_view_node()
