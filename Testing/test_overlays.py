@@ -226,7 +226,7 @@ def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_w
     for rank, diagnosis in enumerate(REPORT["differential"], start=1):
         assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
     supporting = "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue."
-    assert f"{supporting} [seed000]" in text
+    assert f"{supporting} [case report of thoracic cord compression]" in text  # as a reader cites it, not the key
     assert "   against: Fever (present): raises the odds of an abscess." in text
     assert "To separate the top two: Add the ADC sequence: low ADC separates them." in text
     assert "- mass: only 24 T1 voxels; its ratios are unstable" in text

@@ -184,8 +184,9 @@ def test_the_pages_values_are_the_json_reports(html_case):
         assert item["text"] in differential
     cited = {ref for entry in report["differential"] for item in entry["evidence"] for ref in item["refs"]}
     references = load("differential/references")["references"]
-    for ref in cited:
-        assert references[ref]["citation"] in page.section_text["references"]
+    for ref in cited:  # the full citation (issue 17 point 5): its title, journal, year, DOI and PMID, not just the key
+        shown = [references[ref].get(field) for field in ("title", "described_as", "journal", "year", "doi", "pmid") if references[ref].get(field)]
+        assert shown and all(str(value) in page.section_text["references"] for value in shown), ref
 
 
 def two_site_analysis(compressed_at: str | None) -> SimpleNamespace:

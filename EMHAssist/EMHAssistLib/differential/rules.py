@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from ..errors import InputError
 from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
+from ..settings import measurement_settings
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
 PRESENT, ABSENT, UNDECIDED = "present", "absent", "undecided"
@@ -149,6 +150,7 @@ class Knowledge:
     groups: dict[str, str]
     set_asides: tuple[SetAside, ...]
     images_separate_lr: float
+    strong_lr: float
     terms: ClinicalTerms
 
     @classmethod
@@ -245,12 +247,34 @@ def _version(data: Any, name: str) -> int:
     return data["version"]
 
 
+# A reference's citation fields: each must be present; null only where no page read showed it, and
+# then its 'note' says so (references.json "about"). The check of each non-null value's type.
+CITATION_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "authors": lambda v: isinstance(v, list) and bool(v) and all(_text(a) for a in v),
+    "title": _text,
+    "journal": _text,
+    "year": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1800 <= v <= 2100,
+    "volume": _text,
+    "pages": _text,
+    "doi": lambda v: isinstance(v, str) and bool(re.fullmatch(r"10\.\d{4,9}/\S+", v)),
+    "pmid": lambda v: isinstance(v, str) and v.isdigit(),
+}
+
+
 def _references(data: dict) -> dict[str, dict]:
     references = data.get("references")
     _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
     for ref_id, reference in references.items():
-        valid = isinstance(reference, dict) and _text(reference.get("short")) and _text(reference.get("citation"))
-        _Entry("references", f"reference '{ref_id}'").require(valid, "needs a 'short' name and a 'citation'")
+        entry = _Entry("references", f"reference '{ref_id}'")
+        entry.require(isinstance(reference, dict) and _text(reference.get("short")), "needs a 'short' name")
+        sources = reference.get("verified_from")
+        entry.require(isinstance(sources, list) and bool(sources) and all(_text(s) for s in sources), "needs 'verified_from': the pages read")
+        for field, valid in CITATION_FIELDS.items():
+            entry.require(field in reference, f"needs '{field}' (null when no page showed it)")
+            entry.require(reference[field] is None or valid(reference[field]), f"'{field}' is not valid: {reference[field]!r}")
+        missing = [field for field in CITATION_FIELDS if reference[field] is None]
+        entry.require(not missing or _text(reference.get("note")), f"{', '.join(missing)} unknown: a 'note' must say why")
+        entry.require(reference["title"] is not None or _text(reference.get("described_as")), "needs a 'title' or what the source is ('described_as')")
     return dict(references)
 
 
@@ -298,8 +322,11 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
     _Entry("features", "explanation").require(
         is_number(separate) and separate >= 1, "'images_separate_lr' must be a number of at least 1"
     )
+    strong = (data.get("explanation") or {}).get("strong_lr")
+    _Entry("features", "explanation").require(is_number(strong) and strong > 1, "'strong_lr' must be a number above 1")
     return {
         "images_separate_lr": separate,
+        "strong_lr": strong,
         "grades": {grade: spec["lr"] for grade, spec in grades.items()},
         "max_lr": max_lr,
         "floor": floor,
@@ -555,10 +582,10 @@ def _describe_test(test: dict, settings: dict) -> str:
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     if kind == "spine_segment":
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
-    roles = load("measurement")["enhancement"]
+    roles = measurement_settings().enhancement
     subject = {
         "ratio": lambda: test["ratio"],
-        "enhancement": lambda: f"enhancement ({roles['post']}/{roles['pre']} - 1) of the {test['enhancement']}",
+        "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
         "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
         "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",

@@ -22,6 +22,7 @@ from ..inputs.clinical import clinical_terms, validate_clinical
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..live import RegionStatus
+from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays
 from ..outputs.tables import write_results_table
@@ -84,22 +85,6 @@ class DiagnosisRow:
     why: list[WhyBullet]
 
 
-YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
-TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
-
-
-def citation_label(key: str) -> str:
-    """A reference as a reader cites it: "Carroll 1997" when references.json gives an author and year,
-    else the reference's title (its citation without the "Seed 000:" lead, up to the first bracket)."""
-    reference = load("differential/references")["references"].get(key)
-    if reference is None:
-        return key
-    if YEAR.search(reference.get("short", "")):
-        return reference["short"]
-    title = reference.get("citation", "").partition(": ")[2] or reference.get("citation", "")
-    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
-
-
 def why_bullets(diagnosis: dict) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
@@ -109,7 +94,7 @@ def why_bullets(diagnosis: dict) -> list[WhyBullet]:
         refs = item.get("refs") or []
         labels = list(dict.fromkeys(citation_label(key) for key in refs))
         cited = labels[0] + (f" +{len(labels) - 1}" if len(labels) > 1 else "") if labels else ""
-        sources = [references[key]["citation"] for key in refs if key in references]
+        sources = [full_citation(references[key]) for key in refs if key in references]
         tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
         bullets.append(WhyBullet(bool(item.get("supports")), item["finding"], cited, tooltip))
     for factor in diagnosis.get("prior_factors") or []:

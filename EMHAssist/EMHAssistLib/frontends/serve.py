@@ -37,6 +37,7 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
+from ..outputs.citations import cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -538,8 +539,8 @@ def _clinical_line(clinical: dict) -> str:
 def _cited_references(report: dict) -> list[dict]:
     """Every reference the ranking's evidence cites, with its full citation, in order of first citation."""
     known = load("differential/references")["references"]
-    cited = dict.fromkeys(ref for diagnosis in report.get("differential") or [] for item in diagnosis.get("evidence") or [] for ref in item.get("refs") or [])
-    return [{"key": key, "citation": known[key]["citation"] if key in known else "(not in references.json)"} for key in cited]
+    cited = cited_keys(report.get("differential") or [])
+    return [{"key": key, "citation": full_citation(known[key]) if key in known else "(not in references.json)"} for key in cited]
 
 
 def _level_name_at(report: dict, point: np.ndarray) -> str:

@@ -23,6 +23,7 @@ from ..knowledge import load
 from ..measurement.geometry import Labelmap
 from ..spine.compression import leading_span, level_span, span_of_points, summary_line
 from ..spine.vertebrae import code_of
+from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -501,13 +502,15 @@ def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: dict) -> sl
 
 
 def evidence_lines(diagnosis: dict) -> list[str]:
-    """A diagnosis's evidence, one finding a line: for or against, the measured text, its references."""
+    """A diagnosis's evidence, one finding a line: for or against, the measured text, its references as a
+    reader cites them (the full citations are listed apart; the report's JSON keeps the keys)."""
     style = load("overlays")["explanation"]
     lines = []
     for item in diagnosis.get("evidence") or []:
         direction = style["supports"] if item.get("supports") else style["opposes"]
         refs = item.get("refs") or []
-        lines.append(f"{direction}: {item['text']}" + (f" [{'; '.join(refs)}]" if refs else ""))
+        labels = dict.fromkeys(citation_label(ref) for ref in refs)
+        lines.append(f"{direction}: {item['text']}" + (f" [{'; '.join(labels)}]" if labels else ""))
     return lines
 
 

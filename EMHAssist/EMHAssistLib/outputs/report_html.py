@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..differential import knowledge, percent_text
 from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
+from .citations import citation_label, cited_keys, full_citation
 from .report import ratio_text
 
 if TYPE_CHECKING:
@@ -247,14 +248,12 @@ def _diagnosis(place: int, entry: dict) -> dict:
 
 
 def _cited(refs: Iterable[str]) -> str:
-    references = knowledge().references
-    return ", ".join(references[ref]["short"] for ref in refs)
+    return ", ".join(dict.fromkeys(citation_label(ref) for ref in refs))
 
 
 def _references(ranking: list[dict]) -> list[tuple[str, str]]:
-    cited = dict.fromkeys(ref for entry in ranking for item in entry["evidence"] for ref in item["refs"])
     references = knowledge().references
-    return [(references[ref]["short"], references[ref]["citation"]) for ref in cited]
+    return [(citation_label(ref), full_citation(references[ref])) for ref in cited_keys(ranking)]
 
 
 def _regions(report: dict) -> list[tuple]:
