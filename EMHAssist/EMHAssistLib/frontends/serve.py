@@ -38,6 +38,7 @@ from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..measurement.geometry import Box
 from ..outputs.citations import cited_keys, full_citation
+from ..outputs import numbers
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -330,28 +331,12 @@ class CaseViewer:
         report = analysis.report
         state = self._server.state
         state.levels_line = levels_line(analysis)
-        state.ranking = [
-            {
-                "rank": rank,
-                "name": diagnosis["name"],
-                "percent": f"{100 * diagnosis['probability']:.0f} %",
-                "summary": diagnosis.get("summary") or "",
-                "prior": f"prior {100 * diagnosis['prior']:.0f} %"
-                + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
-                "evidence": evidence_lines(diagnosis),
-            }
-            for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
-        ]
-        state.ratios = [
-            {"key": key, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
-            for key, ratio in report.get("ratios", {}).items()
-        ]
+        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report), enhancement_rows(report)
         state.means = [
             {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
             for region, by_role in (report.get("regions") or {}).items()
             for role, stats in by_role.items()
         ]
-        state.enhancement = [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
         state.clinical = _clinical_line(report.get("clinical") or {})
         state.references = _cited_references(report)
         state.warnings = list(report.get("warnings") or [])
@@ -529,6 +514,33 @@ _QUIZ_START = {
 }
 
 
+def ranking_rows(report: dict) -> list[dict]:
+    """The differential as the page lists it: each diagnosis with its probability, summary, prior and why."""
+    return [
+        {
+            "rank": rank,
+            "name": diagnosis["name"],
+            "percent": numbers.probability(diagnosis["probability"]),
+            "summary": diagnosis.get("summary") or "",
+            "prior": f"prior {numbers.probability(diagnosis['prior'])}"
+            + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
+            "evidence": evidence_lines(diagnosis),
+        }
+        for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
+    ]
+
+
+def ratio_rows(report: dict) -> list[dict]:
+    return [
+        {"key": key, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
+        for key, ratio in report.get("ratios", {}).items()
+    ]
+
+
+def enhancement_rows(report: dict) -> list[dict]:
+    return [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
+
+
 def _clinical_line(clinical: dict) -> str:
     """The clinical context the priors were taken from, in one line."""
     parts = [f"{clinical['age']} years" if clinical.get("age") is not None else "", clinical.get("sex") or ""]
@@ -569,8 +581,8 @@ def _roi_rows(result: Reveal) -> list[dict]:
     rows = [
         {
             "site": f"{c.roi} → {c.site}",
-            "score": f"{100 * c.score:.0f} % in cord" if c.measure == IN_CORD else f"Dice {c.score:.2f}",
-            "distance": f"{c.centre_distance_mm:.1f} mm",
+            "score": f"{numbers.percent(100 * c.score)} in cord" if c.measure == IN_CORD else f"Dice {numbers.ratio(c.score)}",
+            "distance": numbers.millimetres(c.centre_distance_mm),
             "verdict": "on target" if c.on_target else "off target",
         }
         for c in result.sites
@@ -583,8 +595,8 @@ def _ratio_comparison_rows(result: Reveal) -> list[dict]:
     return [
         {
             "key": ratio.key,
-            "learner": f"{ratio.learner:.2f}",
-            "reference": f"{ratio.reference:.2f}",
+            "learner": numbers.ratio(ratio.learner),
+            "reference": numbers.ratio(ratio.reference),
             "differ": "differs (95 % CIs apart)" if ratio.differ else "agrees",
         }
         for ratio in result.ratios

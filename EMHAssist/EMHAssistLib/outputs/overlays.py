@@ -23,6 +23,7 @@ from ..knowledge import load
 from ..measurement.geometry import Labelmap
 from ..spine.compression import leading_span, level_span, span_of_points, summary_line
 from ..spine.vertebrae import code_of
+from . import numbers
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 
@@ -187,7 +188,7 @@ def differential_label(differential: list[dict]) -> str:
     """The top diagnoses with probabilities, the key finding for the first, and the caveat, one per line."""
     style = load("overlays")["differential"]
     lines = [
-        style["diagnosis"].format(name=_short_name(diagnosis), percent=100 * diagnosis["probability"])
+        style["diagnosis"].format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis["probability"]))
         for diagnosis in differential[: style["top"]]
     ]
     finding = key_finding(differential[0])
@@ -407,7 +408,7 @@ def _level_label(style: dict, name: str, compressed: dict[str, float | None]) ->
     mscc = compressed.get(name)
     if mscc is None:
         return style["label"].format(level=name)
-    return style["compressed_label"].format(level=name, mscc=mscc)
+    return style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
 
 
 def compressed_levels(levels: dict) -> dict[str, float | None]:
@@ -517,7 +518,6 @@ def evidence_lines(diagnosis: dict) -> list[str]:
 def _differential_block(style: dict, differential: list[dict]) -> str:
     lines = [style["differential_heading"]]
     for rank, diagnosis in enumerate(differential, start=1):
-        percent = 100 * diagnosis["probability"]
-        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=percent))
+        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=numbers.probability(diagnosis["probability"])))
         lines += [f"   {line}" for line in evidence_lines(diagnosis)]
     return "\n".join(lines)
