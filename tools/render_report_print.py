@@ -1,7 +1,7 @@
-"""The HTML report printed to PDF, for the README: the built-in case's report printed by headless
-Chromium (as `emhassist analyze CASE --html FILE` writes it, with a browser's default print
-settings), its first pages side by side as one PNG. Rasterising the PDF needs Debian's
-poppler-utils (pdftoppm).
+"""The HTML report as docs/reports.md shows it: the built-in case's report (as `emhassist analyze CASE
+--html FILE` writes it) in headless Chromium, its first screen as a browser shows it (report-html.png)
+and printed with a browser's default print settings, its first pages side by side as one PNG
+(report-print.png). Rasterising the PDF needs Debian's poppler-utils (pdftoppm).
 
     .venv/bin/python tools/render_report_print.py [--case mds_t5_t8] [--pages 3] [--out docs/images] [--pdf FILE]
 """
@@ -23,6 +23,7 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 DPI = 80
+SCREEN_PX = (1200, 1400)  # width, height: the headline, levels and first key images
 GUTTER_PX = 16
 
 
@@ -41,7 +42,10 @@ def main() -> None:
         save_case_folder(study_into_scene(build_study(args.case), new_headless_scene()), case)
         if emhassist(["analyze", str(case), "--html", str(work / "report.html")]) != 0:
             sys.exit(f"error: {case}: the analysis failed")
-        with Browser() as browser:
+        with Browser(*SCREEN_PX) as browser:
+            browser.navigate((work / "report.html").as_uri())
+            browser.wait_for("document.readyState === 'complete' && [...document.images].every(i => i.complete)", 30, "the report's images")
+            screen = Image.fromarray(browser.screenshot())
             pdf = browser.print_to_pdf((work / "report.html").as_uri())
         (work / "report.pdf").write_bytes(pdf)
         if args.pdf:
@@ -51,6 +55,8 @@ def main() -> None:
         subprocess.run(command, check=True)
         pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
     args.out.mkdir(parents=True, exist_ok=True)
+    screen.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-html.png", optimize=True)
+    print(args.out / "report-html.png")
     _side_by_side(pages).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-print.png", optimize=True)
     print(f"{args.out / 'report-print.png'}: {len(pages)} pages")
 

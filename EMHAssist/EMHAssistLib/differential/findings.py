@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..outputs.numbers import signed_percent
+from ..outputs.numbers import signed_percent, signed_percent_range
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
@@ -151,7 +151,7 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
 
 
 def _percent_with_interval(value: float, low: float, high: float) -> str:
-    return f"{signed_percent(value)}, 95 % CI {signed_percent(low)} to {signed_percent(high)}"
+    return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
 def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:

@@ -16,13 +16,17 @@ def percent(value: float) -> str:
 
 def signed_percent(fraction: float) -> str:
     """A change given as a fraction (an enhancement of 0.41 -> "+41 %"; -0.004 -> "0 %")."""
-    whole = _whole(100 * fraction)
-    return f"{whole:+d} %" if whole else "0 %"
+    return f"{_signed_whole(fraction)} %"
+
+
+def signed_percent_range(low: float, high: float) -> str:
+    """The bounds of a change's interval, the unit once: "+39 to +43 %", "0 to +2 %"."""
+    return f"{_signed_whole(low)} to {_signed_whole(high)} %"
 
 
 def signed_percent_interval(fraction: float, low: float, high: float) -> str:
-    """A change with its 95 % interval: "+41 % (+30 % to +52 %)"."""
-    return f"{signed_percent(fraction)} ({signed_percent(low)} to {signed_percent(high)})"
+    """A change with its 95 % interval: "+41 % (+39 to +43 %)"."""
+    return f"{signed_percent(fraction)} ({signed_percent_range(low, high)})"
 
 
 def probability(value: float) -> str:
@@ -48,6 +52,11 @@ def millimetres(value: float) -> str:
 def spacing(values) -> str:
     """A voxel spacing: each size to at most two decimals, "0.94×0.94×3 mm" (a scanner's 0.9375 is 0.94)."""
     return "×".join(f"{round(float(v), 2):g}" for v in values) + " mm"
+
+
+def _signed_whole(fraction: float) -> str:
+    whole = _whole(100 * fraction)
+    return f"{whole:+d}" if whole else "0"
 
 
 def _whole(value: float) -> int:
