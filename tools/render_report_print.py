@@ -34,8 +34,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument("--pdf", type=Path, help="also keep the whole PDF here")
     args = parser.parse_args()
-    if shutil.which("pdftoppm") is None:
-        sys.exit("error: pdftoppm: not found; apt-get install poppler-utils")
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         case = work / args.case
@@ -45,7 +44,9 @@ def main() -> None:
         with Browser(*SCREEN_PX) as browser:
             browser.navigate((work / "report.html").as_uri())
             browser.wait_for("document.readyState === 'complete' && [...document.images].every(i => i.complete)", 30, "the report's images")
-            screen = Image.fromarray(browser.screenshot())
+            _save(Image.fromarray(browser.screenshot()), args.out / "report-html.png")
+            if shutil.which("pdftoppm") is None:
+                sys.exit("error: pdftoppm: not found, report-print.png not redrawn; apt-get install poppler-utils")
             pdf = browser.print_to_pdf((work / "report.html").as_uri())
         (work / "report.pdf").write_bytes(pdf)
         if args.pdf:
@@ -54,11 +55,13 @@ def main() -> None:
         command = ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", str(args.pages), str(work / "report.pdf"), str(work / "page")]
         subprocess.run(command, check=True)
         pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
-    args.out.mkdir(parents=True, exist_ok=True)
-    screen.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-html.png", optimize=True)
-    print(args.out / "report-html.png")
-    _side_by_side(pages).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-print.png", optimize=True)
-    print(f"{args.out / 'report-print.png'}: {len(pages)} pages")
+    _save(_side_by_side(pages), args.out / "report-print.png")
+    print(f"{len(pages)} pages")
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(path)
 
 
 def _side_by_side(pages: list[Image.Image]) -> Image.Image:
