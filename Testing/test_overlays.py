@@ -9,11 +9,10 @@ from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
 from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
+from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.inputs.nodes import labelmap_of_segment
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import Labelmap
-from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
     compressed_levels,
@@ -27,6 +26,7 @@ from EMHAssistLib.outputs.overlays import (
     set_overlays_visible,
     subject_hierarchy,
 )
+from EMHAssistLib.outputs.wording import summary_line
 
 STYLE = load("overlays")
 

@@ -11,9 +11,9 @@ import pytest
 import slicer
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
 from EMHAssistLib.live import LiveAnalysis
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.outputs.overlays import find_overlays
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
@@ -58,6 +58,7 @@ from EMHAssistLib.frontends.panel import (
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import region_names, study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
+from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.teaching.quiz import Quiz
 
 MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssistSlicer" / "module.py"
@@ -194,7 +195,7 @@ def test_the_anchor_takes_the_level_picked_in_the_panel(scene):
 
 def test_report_node_round_trip_and_refusals(scene):
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
-    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {"T2 mass/cord": {"value": 0.3, "ci95": [0.29, 0.31]}}}
+    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {RatioKey.parse("T2 mass/cord"): {"value": 0.3, "ci95": [0.29, 0.31]}}}
     write_report_node(report, node)
     assert read_report_node(node) == report
     other = scene.AddNewNodeByClass("vtkMRMLTextNode", "notes")

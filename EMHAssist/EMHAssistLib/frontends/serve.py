@@ -33,12 +33,12 @@ import vtk
 from .. import CAVEAT
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
-from ..measurement.geometry import Box
-from ..outputs.citations import cited_keys, full_citation
 from ..outputs import numbers
+from ..outputs.citations import cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -532,7 +532,7 @@ def ranking_rows(report: dict) -> list[dict]:
 
 def ratio_rows(report: dict) -> list[dict]:
     return [
-        {"key": key, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
+        {"key": key.text, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
         for key, ratio in report.get("ratios", {}).items()
     ]
 
@@ -594,7 +594,7 @@ def _roi_rows(result: Reveal) -> list[dict]:
 def _ratio_comparison_rows(result: Reveal) -> list[dict]:
     return [
         {
-            "key": ratio.key,
+            "key": ratio.key.text,
             "learner": numbers.ratio(ratio.learner),
             "reference": numbers.ratio(ratio.reference),
             "differ": "differs (95 % CIs apart)" if ratio.differ else "agrees",

@@ -17,11 +17,12 @@ import slicer
 from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
-from ..spine.compression import leading_span, level_span, span_of_points, stated_measures
+from ..spine.compression import leading_span, level_span, span_of_points
 from . import numbers
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
 from .report_html import KeyImage
+from .wording import stated_measures
 
 # The sequence the cord and mass are traced on when it is there (see compression.assess).
 PREFERRED_BACKGROUNDS = ("T2", "STIR", "T2FS", "T1", "T1C")

@@ -11,21 +11,25 @@ and the saved scene.
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import numpy as np
 import slicer
 import vtk
 
 from .. import CAVEAT
+from ..errors import InputError
+from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
-from ..measurement.geometry import Labelmap
-from ..spine.compression import leading_span, level_span, span_of_points, summary_line
+from ..spine.compression import leading_span, level_span, span_of_points
+from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from . import numbers
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
+from .wording import summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"
@@ -402,6 +406,27 @@ def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: dict) -> slicer.
     _style_markups(points, style["color"], style["text_scale"], style["glyph_scale"])
     points.GetDisplayNode().SetSelectedColor(style["compressed_color"])
     return points
+
+
+def level_point_node(level_map: LevelMap, scene: slicer.vtkMRMLScene, name: str = "levels") -> slicer.vtkMRMLMarkupsFiducialNode:
+    """A point list with one labelled point per vertebra, the source in each point's description: the
+    levels found, as points the user can check, move and save as the case's `levels.mrk.json`."""
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
+    for vertebra in level_map.vertebrae:
+        index = node.AddControlPointWorld(*vertebra.centre, vertebra.name)
+        node.SetNthControlPointDescription(index, vertebra.source)
+    return node
+
+
+def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> None:
+    """Save a point list as a Slicer markups JSON file (`levels.mrk.json`), as Save Data does."""
+    scene = node.GetScene()
+    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
+    storage.SetFileName(str(path))
+    ok = storage.WriteData(node)
+    scene.RemoveNode(storage)
+    if not ok:
+        raise InputError(str(path), f"could not write {node.GetName()}")
 
 
 def _level_label(style: dict, name: str, compressed: dict[str, float | None]) -> str:

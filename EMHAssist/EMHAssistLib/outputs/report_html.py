@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 
 
 from ..differential import knowledge, percent_text
-from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
+from ..spine.compression import level_span
 from .citations import citation_label, cited_keys, full_citation
 from . import numbers
 from .report import ratio_text
+from .wording import not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
     import jinja2
@@ -217,10 +218,9 @@ def _ratios(report: dict) -> dict | None:
     """A grid of ratio (rows) by sequence (columns), each cell the value and its interval."""
     if not report["ratios"] and not report["enhancement"]:
         return None
-    split = {key: key.split(" ", 1) for key in report["ratios"]}
-    sequences = list(dict.fromkeys(sequence for sequence, _ in split.values()))
-    names = list(dict.fromkeys(name for _, name in split.values()))
-    by_cell = {(name, sequence): ratio_text(report["ratios"][key]) for key, (sequence, name) in split.items()}
+    sequences = list(dict.fromkeys(key.sequence_label for key in report["ratios"]))
+    names = list(dict.fromkeys(key.region_label for key in report["ratios"]))
+    by_cell = {(key.region_label, key.sequence_label): ratio_text(ratio) for key, ratio in report["ratios"].items()}
     rows = [(name, *(by_cell.get((name, sequence), "—") for sequence in sequences)) for name in names]
     enhancement = [(region, ratio_text(value, percent=True)) for region, value in report["enhancement"].items()]
     return {"sequences": sequences, "rows": rows, "enhancement": enhancement}
