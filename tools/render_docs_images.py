@@ -3,8 +3,8 @@
     PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/render_docs_images.py [--only NAME ...]
 
 NAME is a tool's name below (readme, gallery, walkthrough, browser, report, panel). Each runs in its
-own process (the offscreen views of one Slicer application per process). The run stops at the first
-tool that fails, naming it. Not here: the reliability diagrams (reliability*.png,
+own process (the offscreen views of one Slicer application per process). A tool that fails is named at the
+end; the others still run. Not here: the reliability diagrams (reliability*.png,
 differential_reliability.png), which are measurements of the differential drawn by
 tools/evaluate_differential.py --figure with the tuning choices stated where they are shown.
 Research and teaching use only.
@@ -34,13 +34,15 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=list(TOOLS), default=list(TOOLS))
     names = parser.parse_args().only
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "EMHAssist"), os.environ.get("PYTHONPATH")]))}
+    failed = []
     for name in names:
         command, pictures = TOOLS[name]
         print(f"{name}: {pictures}", flush=True)
         if subprocess.run([sys.executable, *command], cwd=ROOT, env=environment).returncode != 0:
-            print(f"error: tools/{Path(command[0]).name}: failed; the pictures after it were not redrawn", file=sys.stderr)
-            return 1
-    return 0
+            failed.append(Path(command[0]).name)
+    for tool in failed:
+        print(f"error: tools/{tool}: failed; its pictures may not all be redrawn", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
