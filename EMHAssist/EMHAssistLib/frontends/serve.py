@@ -38,7 +38,7 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..outputs import numbers
-from ..outputs.citations import cited_keys, full_citation
+from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -480,7 +480,7 @@ class CaseViewer:
                 _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
             html.H4("References", v_if="references.length")
             with html.Ul(id="references", style="font-size: 12px;"):
-                html.Li("{{ ref.key }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
+                html.Li("{{ ref.label }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
@@ -549,10 +549,14 @@ def _clinical_line(clinical: dict) -> str:
 
 
 def _cited_references(report: dict) -> list[dict]:
-    """Every reference the ranking's evidence cites, with its full citation, in order of first citation."""
+    """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
+    label its evidence lines cite it by and its full citation."""
     known = load("differential/references")["references"]
     cited = cited_keys(report.get("differential") or [])
-    return [{"key": key, "citation": full_citation(known[key]) if key in known else "(not in references.json)"} for key in cited]
+    return [
+        {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
+        for key in cited
+    ]
 
 
 def _level_name_at(report: dict, point: np.ndarray) -> str:
