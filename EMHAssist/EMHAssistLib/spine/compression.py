@@ -8,7 +8,7 @@ and below it along the centreline.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..inputs.study import Study
 from ..knowledge import load
-from ..measurement.geometry import Labelmap, Shape, voxel_indices
+from ..measurement.geometry import Box, Labelmap, Shape, voxel_indices
 from ..measurement.regions import SequenceImage
 from .cord import (
     Cord,
@@ -25,6 +25,7 @@ from .cord import (
     cord_from_segment,
     looks_like_cord,
     measure_profile,
+    seed_behind_bodies,
     segment_cord,
     slice_points,
 )
@@ -254,6 +255,7 @@ class MassFreeSteps:
     1.04 s update at 512 x 512 x 200); the outcome is the one `assess` gives afresh."""
 
     cord: Cord | None = None
+    found: "FoundCordRegion | None" = None  # the cord region found behind the level points, when none was drawn
     _along: dict[str, tuple[Cord, object]] = field(default_factory=dict)
 
     def along(self, what: str, cord: Cord, build: Callable[[], T]) -> T:
@@ -268,14 +270,54 @@ def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None
     """The "levels" and "morphology" report sections; missing inputs give warnings, not errors.
     `kept`: the mass-free steps of an earlier call on the same sequences, cord region and level points."""
     image = choose_sequence(images)
-    if not study.regions.get("cord") or image is None:
-        missing = "cord region" if not study.regions.get("cord") else "T2-like sequence (T2, STIR or T1)"
-        return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
+    if image is None:
+        return LevelsOutcome(None, None, ["no T2-like sequence (T2, STIR or T1): vertebral levels and cord compression are not assessed"])
+    kept = kept or MassFreeSteps()
+    notes: list[str] = []
     try:
-        return _assess(study, images, image, kept or MassFreeSteps())
+        if not study.regions.get("cord"):
+            found = _cord_behind_level_points(study, image, kept)
+            if found is None:
+                return LevelsOutcome(None, None, ["no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"])
+            study = replace(study, regions={**study.regions, "cord": [found]})
+            notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
+        outcome = _assess(study, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
+    outcome.warnings[:0] = notes
+    return outcome
+
+
+@dataclass(frozen=True)
+class FoundCordRegion:
+    """A cord region the engine placed itself (no cord region was drawn): a region source whose
+    shape is a small box inside the cord, found behind the labelled bodies."""
+
+    box: Box
+    label: str
+    segment_id: None = None
+
+    def shape(self) -> Box:
+        return self.box
+
+
+def _cord_behind_level_points(study: Study, image: SequenceImage, kept: MassFreeSteps) -> FoundCordRegion | None:
+    """The cord region found behind the labelled bodies, the first the tracker can follow (its cord
+    kept for `_assess`, traced again only when the live panel's cord key changes); None without
+    level points or when no candidate is followed."""
+    anchors = _level_points(study)
+    if kept.cord is not None and kept.found is not None:
+        return kept.found
+    for box in seed_behind_bodies(image, [anchor.centre for anchor in anchors]):
+        try:
+            cord = _traced(image, box)
+        except InputError:
+            continue
+        kept.cord = cord
+        kept.found = FoundCordRegion(box, ", ".join(anchor.name for anchor in anchors))
+        return kept.found
+    return None
 
 
 def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
@@ -312,7 +354,12 @@ def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, ma
             mask |= cord_from_segment(image, source.shape(), image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape(), wall, masses)
+    return _traced(image, sources[0].shape(), wall, masses)
+
+
+def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
+    """The cord tracked from a seed region (`segment_cord`), with its profile."""
+    coverage, ends = segment_cord(image, seed, wall, masses)
     mask = coverage.values >= 0.5
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 
