@@ -667,6 +667,8 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"fat_signal_suppressed": True}, "fat_signal_suppressed", "disc_fragment", 0.25),
         # Seed 004: epidural metastases are usually bright on T2.
         ({"T2 mass/cord": 0.7}, "mass_mildly_hypointense_T2", "metastasis", 0.5),
+        # NeuroWeb (UCSD): a synovial cyst's capsule is a hypointense perimeter on T2.
+        ({"t2_dark_rim": True}, "t2_dark_rim", "synovial_cyst", 4),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
@@ -1148,6 +1150,10 @@ def _raises_to_below_base(files):
     files["priors"]["modifiers"][0]["raises_to"] = {"emh": 0.001}
 
 
+def _strong_lr_of_one(files):
+    files["features"]["explanation"]["strong_lr"] = 1
+
+
 def _set_aside_unknown_term(files):
     files["features"]["set_aside"][0]["clinical_any"] = ["transfused"]
 
@@ -1175,6 +1181,7 @@ def _set_aside_unknown_term(files):
             "feature 'marrow_brighter_than_muscle_T1': ratio 'T1 marrow/fat' names an unknown region",
         ),
         (_missing_version, "separators", "file: needs an integer 'version'"),
+        (_strong_lr_of_one, "features", "explanation: 'strong_lr' must be a number above 1"),
         (
             _rim_measured_from_unknown_sequence,
             "features",

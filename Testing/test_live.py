@@ -138,8 +138,8 @@ def test_a_region_error_is_one_line_and_the_other_regions_keep_their_status(case
     node.SetSize(0.0, 5.0, 5.0)
     result = live.update(case)
     assert result.analysis is None
-    assert result.error == "disc: ROI has no volume (size [0.0, 5.0, 5.0] mm)"
-    assert result.statuses["disc"].warnings == [result.error]
+    assert (result.error.subject, result.error.problem) == ("disc", "ROI has no volume (size [0.0, 5.0, 5.0] mm)")
+    assert result.statuses["disc"].warnings == [str(result.error)]
     assert result.statuses["cord"].voxels["T2"] == 124
     with pytest.raises(Exception, match="ROI has no volume"):
         run_analysis(case)
@@ -177,11 +177,11 @@ def test_an_update_while_the_scene_closes_does_nothing_and_after_it_reports_the_
     during = []
     scene.AddObserver(slicer.vtkMRMLScene.StartCloseEvent, lambda caller, event: during.append(live.update(case)))
     scene.Clear(0)
-    assert [result.error for result in during] == ["the scene is closing; results are not updated"]
+    assert [(result.error, result.notes) for result in during] == [(None, ["the scene is closing; results are not updated"])]
     assert during[0].analysis is None and during[0].statuses == {}
     after = live.update(case)
     assert after.analysis is None
-    assert after.error.endswith("no sequence volume (T1, T2, STIR, T1C, ...) was given")
+    assert (after.error.subject, after.error.problem) == (case.name, "no sequence volume (T1, T2, STIR, T1C, ...) was given")
     assert len(after.notes) == len(case.sequences) + sum(map(len, case.regions.values())) + 1
     live.reset()
-    assert live.update(case).error == after.error
+    assert str(live.update(case).error) == str(after.error)

@@ -35,7 +35,7 @@ def walled_mass(seed: int = 0) -> tuple[MassSegment, SequenceImage, SequenceImag
     mass = MassSegment(grid, mask, given=True)
     noise = np.random.default_rng(seed)
     pre = PRE_SIGNAL + noise.normal(0, NOISE_SD, mask.shape)
-    shell = np.abs(mass.distance_map_mm()) <= mass_settings()["rim_mm"]
+    shell = np.abs(mass.distance_map_mm()) <= mass_settings().rim_mm
     post = pre + WALL_GAIN * shell + noise.normal(0, NOISE_SD, mask.shape)
     return mass, SequenceImage("T1", grid, pre), SequenceImage("T1C", grid, post)
 

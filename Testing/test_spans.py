@@ -77,7 +77,7 @@ def test_mass_points_mid_thoracic_and_sacral_are_two_spans():
     level_map = whole_spine_map()
     # A few points reaching a quarter-level short into T10 (under the level fraction) do not join the spans.
     points = np.concatenate([heights("T5", "T9"), heights("S1", "S3"), heights("T10", "T10")[:5]])
-    involved = level_map.involved(points, compression.settings()["level_fraction"])
+    involved = level_map.involved(points, compression.settings().level_fraction)
     assert [v.name for v in involved] == ["T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"]
     extent = compression.level_extent([v.code for v in involved])
     assert extent["spans"] == [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]
@@ -85,7 +85,7 @@ def test_mass_points_mid_thoracic_and_sacral_are_two_spans():
 
 
 def test_a_mass_across_the_lumbosacral_junction_is_one_span():
-    involved = whole_spine_map().involved(heights("L4", "S2"), compression.settings()["level_fraction"])
+    involved = whole_spine_map().involved(heights("L4", "S2"), compression.settings().level_fraction)
     assert compression.level_extent([v.code for v in involved])["spans"] == [{"from": "L4", "to": "S2"}]
 
 

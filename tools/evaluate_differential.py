@@ -5,7 +5,7 @@ log loss, the mean probability of a wrong first answer, the cases whose true dia
 although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
 then every case. Draws the reliability diagram. Research and teaching use only.
 
-    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--figure PNG] [--markdown] [--proof KINDS]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown] [--proof KINDS]
 """
 
 import argparse
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 
-from literature.cases import CASES_FILE, load_cases  # noqa: E402
+from literature.cases import CASES_FILE, HALVES, load_cases  # noqa: E402
 from literature.evaluate import draw_reliability, evaluate, markdown_table, report_lines  # noqa: E402
 
 from EMHAssistLib.differential import assess  # noqa: E402
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
     parser.add_argument("--title", default="Reliability of the differential on published cases")
     parser.add_argument("--markdown", action="store_true", help="print only the per-half table (docs/literature-cases.md)")
+    parser.add_argument("--half", choices=HALVES, help="only this half's cases (tune on 'tuning'; 'validation' is for reporting)")
     parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
     args = parser.parse_args(argv)
     try:
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.proof:
             kinds = set(args.proof.split(","))
             cases = [case for case in cases if case["proof_kind"] in kinds]
+        if args.half:
+            cases = [case for case in cases if case["half"] == args.half]
         results = evaluate(cases, assess)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

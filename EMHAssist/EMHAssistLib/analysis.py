@@ -13,10 +13,10 @@ from .inputs.casefolder import source_of
 from .inputs.clinical import validate_clinical
 from .inputs.noise import caught_messages
 from .inputs.study import Study, region_names, sequence_roles
-from .knowledge import load
 from .measurement.geometry import Labelmap
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
+from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
 
@@ -104,7 +104,7 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
 
 def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
     ratios = dict(region_ratios(stats))
-    for post, pre in load("measurement")["sequence_pairs"]:
+    for post, pre in measurement_settings().sequence_pairs:
         for region, ratio in sequence_ratios(stats, post, pre).items():
             ratios[f"{post}/{pre} {region}"] = ratio
     return ratios
@@ -113,7 +113,7 @@ def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
 def _missing_input_warnings(study: Study) -> list[str]:
     warnings = [
         f"no {role} sequence: the features that need it are not measured"
-        for role in load("measurement")["expected_sequences"]
+        for role in measurement_settings().expected_sequences
         if role not in study.sequences
     ]
     warnings += [f"no {region} region: its ratios are not measured" for region in region_names() if not study.regions.get(region)]

@@ -31,6 +31,8 @@ LEVEL_REGIONS = ("cord", "mass")
 # Points per box axis, and at most this many segment voxels, sampled to estimate coverage.
 _COVERAGE_STEPS = 8
 _COVERAGE_POINTS = 4096
+# Not an error: an update while the scene closes has nothing to measure and says so.
+SCENE_CLOSING_NOTE = "the scene is closing; results are not updated"
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,10 @@ class RegionStatus:
 
 @dataclass
 class LiveResult:
-    """One update: the analysis when inputs allow one, else the one-line error; always the statuses."""
+    """One update: the analysis when inputs allow one, else the error (subject and problem); always the statuses."""
 
     analysis: Analysis | None
-    error: str | None
+    error: InputError | None
     statuses: dict[str, RegionStatus]
     notes: list[str] = field(default_factory=list)  # inputs left out because their node is gone
     recomputed: list[str] = field(default_factory=list)  # regions measured afresh, and "levels"
@@ -71,13 +73,13 @@ class LiveAnalysis:
 
     def update(self, study: Study) -> LiveResult:
         if _scene_closing(study):
-            return LiveResult(None, "the scene is closing; results are not updated", {})
+            return LiveResult(None, None, {}, [SCENE_CLOSING_NOTE])
         study, notes = without_removed_nodes(study)
         result = LiveResult(None, None, {}, notes)
         try:
             self._analyse(study, result)
         except InputError as error:
-            result.error = str(error)
+            result.error = error
         if result.error is not None:
             result.analysis = None
         return result
@@ -96,7 +98,7 @@ class LiveAnalysis:
                 )
             except InputError as error:
                 result.statuses[region] = RegionStatus({}, {}, [str(error)])
-                result.error = result.error or str(error)
+                result.error = result.error or error
         self._forget_regions_not_in(study)
         if result.error is not None:
             return

@@ -534,7 +534,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showStatuses(self, result: LiveResult) -> None:
         show_region_statuses(self.ui, result.statuses)
-        messages = ([result.error] if result.error else []) + result.notes
+        messages = ([str(result.error)] if result.error else []) + result.notes
         self.ui.statusLabel.text = "\n".join(messages) if messages else _("Results are up to date.")
 
     def _showSavedReport(self) -> None:
@@ -732,11 +732,11 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
     def update(self, parameterNode: EMHAssistParameterNode, live: LiveAnalysis) -> LiveResult:
         """Recompute what changed since `live` last ran and keep the results in the scene."""
         if self.quiz is not None and not self.quiz.revealed:
-            return LiveResult(None, _("Quiz: the results show at the reveal."), {})
+            return LiveResult(None, InputError(_("Quiz"), _("the results show at the reveal.")), {})
         try:
             study = self.study(parameterNode)
         except InputError as error:
-            return LiveResult(None, str(error), {})
+            return LiveResult(None, error, {})
         result = live.update(study)
         if result.analysis is not None and self._resultsChanged(parameterNode, result.analysis.report):
             self._saveResults(parameterNode, result.analysis, study)
@@ -756,8 +756,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         """
         result = self.update(parameterNode, LiveAnalysis())
         if result.analysis is None:
-            subject, separator, problem = result.error.partition(": ")
-            raise InputError(subject, problem) if separator else InputError(parameterNode.caseName, result.error)
+            raise result.error or InputError(parameterNode.caseName, "; ".join(result.notes))
         return result.analysis.report
 
     def _resultsChanged(self, parameterNode: EMHAssistParameterNode, report: dict) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..knowledge import load
+from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
     ABSENT,
@@ -142,8 +142,8 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
     region = test["enhancement"]
     entry = (report.get("enhancement") or {}).get(region)
     if entry is None:
-        roles = load("measurement")["enhancement"]
-        inputs = [(region, roles["post"]), (region, roles["pre"])]
+        roles = measurement_settings().enhancement
+        inputs = [(region, roles.post), (region, roles.pre)]
         return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
     value, low, high = _interval(entry, f"enhancement.{region}")
     return Reading(value, low, high, f"enhancement {_percent_with_interval(value, low, high)}")
@@ -174,7 +174,7 @@ def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
 def _half_width(stats: dict) -> float:
     sd, n = stats.get("sd"), stats.get("n")
     if is_number(sd) and is_number(n) and n > 0:
-        return load("measurement")["ci_z"] * sd / math.sqrt(n)
+        return measurement_settings().ci_z * sd / math.sqrt(n)
     return 0.0
 
 

@@ -30,7 +30,8 @@ from .rules import (
     knowledge,
 )
 
-_STRONG = math.log(4) - 1e-9
+# A weight of exactly the strong likelihood ratio (an expert '++' grade) still reads as strong after log and share.
+_LOG_TOLERANCE = 1e-9
 _TIE_DIGITS = 9
 
 
@@ -146,7 +147,7 @@ def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight
     counted = weight.log_lr * share
     refs = tuple(dict.fromkeys(feature.refs + weight.refs))
     stated = f"{finding} ({obs.verdict.shown})"
-    verdict = f"{_verb(counted)} {diagnosis.short} ({_strength(kb, feature, weight, share)})"
+    verdict = f"{_verb(counted, kb.strong_lr)} {diagnosis.short} ({_strength(kb, feature, weight, share)})"
     return {
         "feature": feature.id,
         "state": obs.verdict.state,
@@ -163,12 +164,13 @@ def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight
     }
 
 
-def _verb(log_lr: float) -> str:
-    if log_lr >= _STRONG:
+def _verb(log_lr: float, strong_lr: float) -> str:
+    strong = math.log(strong_lr) - _LOG_TOLERANCE
+    if log_lr >= strong:
         return "Strongly favours"
     if log_lr > 0:
         return "Favours"
-    return "Strongly argues against" if log_lr <= -_STRONG else "Argues against"
+    return "Strongly argues against" if log_lr <= -strong else "Argues against"
 
 
 def _strength(kb: Knowledge, feature: Feature, weight: Weight, share: float) -> str:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from ..errors import InputError
 from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
+from ..settings import measurement_settings
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
 PRESENT, ABSENT, UNDECIDED = "present", "absent", "undecided"
@@ -149,6 +150,7 @@ class Knowledge:
     groups: dict[str, str]
     set_asides: tuple[SetAside, ...]
     images_separate_lr: float
+    strong_lr: float
     terms: ClinicalTerms
 
     @classmethod
@@ -298,8 +300,11 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
     _Entry("features", "explanation").require(
         is_number(separate) and separate >= 1, "'images_separate_lr' must be a number of at least 1"
     )
+    strong = (data.get("explanation") or {}).get("strong_lr")
+    _Entry("features", "explanation").require(is_number(strong) and strong > 1, "'strong_lr' must be a number above 1")
     return {
         "images_separate_lr": separate,
+        "strong_lr": strong,
         "grades": {grade: spec["lr"] for grade, spec in grades.items()},
         "max_lr": max_lr,
         "floor": floor,
@@ -555,10 +560,10 @@ def _describe_test(test: dict, settings: dict) -> str:
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     if kind == "spine_segment":
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
-    roles = load("measurement")["enhancement"]
+    roles = measurement_settings().enhancement
     subject = {
         "ratio": lambda: test["ratio"],
-        "enhancement": lambda: f"enhancement ({roles['post']}/{roles['pre']} - 1) of the {test['enhancement']}",
+        "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
         "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
         "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",

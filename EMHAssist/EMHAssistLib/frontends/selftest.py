@@ -12,8 +12,8 @@ import slicer
 
 from ..analysis import analyze
 from ..inputs.study import Study
-from ..knowledge import load
 from ..outputs.tables import read_results_table, write_results_table
+from ..settings import measurement_settings
 from ..teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from ..teaching.phantom import SyntheticStudy
 
@@ -70,11 +70,11 @@ def check_ratios_near_reference(report: dict, reference: dict, tolerance: float)
         raise AssertionError("no ratio was computed")
     pairs = {key: (ratio["value"], reference["ratios"][key]["value"]) for key, ratio in report["ratios"].items()}
     # Enhancement is post/pre - 1 and can be near zero, so compare the post/pre ratio itself.
-    roles = load("measurement")["enhancement"]
+    roles = measurement_settings().enhancement
     for region, value in report["enhancement"].items():
         if region not in reference["enhancement"]:
             raise AssertionError(f"enhancement of {region} missing on the noise-free images")
-        pairs[f"{roles['post']}/{roles['pre']} {region}"] = (value["value"] + 1, reference["enhancement"][region]["value"] + 1)
+        pairs[f"{roles.post}/{roles.pre} {region}"] = (value["value"] + 1, reference["enhancement"][region]["value"] + 1)
     failures = [
         f"{key}: {value:.4f} vs {expected:.4f} noise-free"
         for key, (value, expected) in pairs.items()

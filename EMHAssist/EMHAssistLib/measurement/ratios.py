@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..knowledge import load
+from ..settings import measurement_settings
 from .regions import RegionStats
 
 
@@ -35,7 +35,7 @@ def difference_over_mean(first: RegionStats, second: RegionStats, reference: Reg
 def _delta_ratio(numerator: float, numerator_variance: float, denominator: RegionStats) -> Ratio:
     value = numerator / denominator.mean
     variance = (numerator_variance + value**2 * _variance_of_mean(denominator)) / denominator.mean**2
-    half_width = load("measurement")["ci_z"] * math.sqrt(variance)
+    half_width = measurement_settings().ci_z * math.sqrt(variance)
     return Ratio(value, (value - half_width, value + half_width))
 
 
@@ -47,7 +47,7 @@ def region_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[str, Ratio]:
     ratios: dict[str, Ratio] = {}
     roles = sorted({role for by_role in stats.values() for role in by_role})
     for role in roles:
-        for numerator, denominator in load("measurement")["ratio_pairs"]:
+        for numerator, denominator in measurement_settings().ratio_pairs:
             if role in stats.get(numerator, {}) and role in stats.get(denominator, {}):
                 reference = stats[denominator][role]
                 _check_reference(f"{denominator} on {role}", reference)
@@ -67,10 +67,10 @@ def sequence_ratios(stats: dict[str, dict[str, RegionStats]], post: str, pre: st
 
 def enhancement(stats: dict[str, dict[str, RegionStats]]) -> dict[str, Ratio]:
     """Per region, post-contrast over pre-contrast mean minus one (0.4 = 40 % brighter)."""
-    roles = load("measurement")["enhancement"]
+    roles = measurement_settings().enhancement
     return {
         region: Ratio(ratio.value - 1, (ratio.ci95[0] - 1, ratio.ci95[1] - 1))
-        for region, ratio in sequence_ratios(stats, roles["post"], roles["pre"]).items()
+        for region, ratio in sequence_ratios(stats, roles.post, roles.pre).items()
     }
 
 

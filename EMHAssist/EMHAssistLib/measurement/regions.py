@@ -9,7 +9,7 @@ import slicer
 from ..errors import InputError
 from ..inputs.nodes import grid_of_volume, scalar_array
 from ..inputs.study import RegionSource
-from ..knowledge import load
+from ..settings import measurement_settings
 from .geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
 
 
@@ -142,7 +142,7 @@ def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage
             warnings.append(f"{name}: all {finite.size} {image.role} voxels are non-finite (NaN or infinite); not measured on {image.role}")
             return None
         warnings.append(f"{name}: {finite.size - values.size} non-finite {image.role} voxels left out")
-    if values.size < load("measurement")["min_voxels_for_stable_ratio"]:
+    if values.size < measurement_settings().min_voxels_for_stable_ratio:
         warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
     return statistics(values, image.grid.voxel_volume)
 

@@ -19,6 +19,7 @@ from ..knowledge import load
 from ..measurement.ratios import region_ratios
 from ..measurement.geometry import Box, voxel_indices
 from ..measurement.regions import SequenceImage, measure_region
+from ..settings import measurement_settings
 
 # Segment Statistics shows one measured volume, whichever sequence it is: its ratios are keyed
 # without a role.
@@ -28,7 +29,7 @@ VOLUME_ROLE = "volume"
 def ratio_keys() -> list[str]:
     """Every measurement the plugin offers: each configured pair, its value and its 95 % interval."""
     keys = []
-    for numerator, denominator in load("measurement")["ratio_pairs"]:
+    for numerator, denominator in measurement_settings().ratio_pairs:
         pair = f"{numerator}/{denominator}"
         keys += [pair, f"{pair} CI95 low", f"{pair} CI95 high"]
     return keys
@@ -39,7 +40,7 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
     `ratio_keys`; empty when the segment is not named like a region or has no partner segment."""
     segment = segmentation.GetSegmentation().GetSegment(segment_id)
     region = segment.GetName().strip().lower() if segment is not None else None
-    partners = [den for num, den in load("measurement")["ratio_pairs"] if num == region]
+    partners = [den for num, den in measurement_settings().ratio_pairs if num == region]
     if not partners:
         return {}
     sources = segment_sources(segmentation)

@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
 from ..knowledge import load
+from ..settings import measurement_settings
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
 
@@ -135,7 +136,8 @@ def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.Measur
         if _numerator(key) == region
     ]
     if region in report["enhancement"]:
-        post, pre = (load("measurement")["enhancement"][side] for side in ("post", "pre"))
+        roles = measurement_settings().enhancement
+        post, pre = roles.post, roles.pre
         measurements.append(_measurement(f"enhancement {region}", report["enhancement"][region], (post, pre), evidence))
     sites = [hd.sr.FindingSite(concept(coding["finding_site"]))] if "finding_site" in coding else []
     levels = report.get("levels") or {}

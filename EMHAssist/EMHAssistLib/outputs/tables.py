@@ -13,7 +13,7 @@ import slicer
 import vtk
 
 from ..errors import InputError
-from ..knowledge import load
+from ..settings import measurement_settings
 
 SIGNIFICANT_DIGITS = 6
 STATISTICS, RATIO, ENHANCEMENT = "statistics", "ratio", "enhancement"
@@ -83,7 +83,7 @@ def significant(value: float) -> float:
 
 
 def _statistics_rows(report: dict) -> list[dict]:
-    z = load("measurement")["ci_z"]
+    z = measurement_settings().ci_z
     rows = []
     for region, by_role in report["regions"].items():
         for role, stats in by_role.items():
@@ -105,8 +105,8 @@ def _ratio_rows(report: dict) -> list[dict]:
 
 
 def _enhancement_rows(report: dict) -> list[dict]:
-    roles = load("measurement")["enhancement"]
-    sequence = f"{roles['post']}/{roles['pre']}"
+    roles = measurement_settings().enhancement
+    sequence = f"{roles.post}/{roles.pre}"
     return [_interval_row(ENHANCEMENT, sequence, region, value) for region, value in report["enhancement"].items()]
 
 

@@ -18,6 +18,7 @@ from ..inputs.study import Study
 from ..knowledge import load
 from ..measurement.geometry import Box, Labelmap, Shape, voxel_indices
 from ..measurement.regions import SequenceImage
+from ..settings import CompressionSettings, spine_settings
 from .cord import (
     Cord,
     CordProfile,
@@ -38,8 +39,8 @@ from .vertebrae import code_of, name_of
 T = TypeVar("T")
 
 
-def settings() -> dict:
-    return load("levels")["compression"]
+def settings() -> CompressionSettings:
+    return spine_settings().compression
 
 
 def normative() -> dict[int, dict]:
@@ -96,7 +97,7 @@ def conus_zone(cord: Cord) -> np.ndarray:
     arc = cord.profile.arc_mm
     zone = np.zeros(len(arc), dtype=bool)
     if cord.ends_inside[0]:
-        zone |= arc <= arc[0] + settings()["conus_exclusion_mm"]
+        zone |= arc <= arc[0] + settings().conus_exclusion_mm
     return zone
 
 
@@ -108,11 +109,11 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
     usable = measurable & contact if contact is not None else measurable
-    limit = 1 - settings()["narrowing_threshold"]
+    limit = 1 - settings().narrowing_threshold
     cores = {}
-    for measure in settings()["measures"]:
-        key = measure["key"]
-        if measure.get("needs_mass") and contact is None:
+    for measure in settings().measures:
+        key = measure.key
+        if measure.needs_mass and contact is None:
             continue
         core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
         if core.any():
@@ -142,7 +143,7 @@ def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
 
 
 def _measure_name(key: str) -> str:
-    return next(measure["name"] for measure in settings()["measures"] if measure["key"] == key)
+    return next(measure.name for measure in settings().measures if measure.key == key)
 
 
 def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -151,8 +152,8 @@ def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: lis
     the reference windows beyond the segment (one noisy slice does not end a compression, as it
     does not split one in `_runs`)."""
     compressed = core.copy()
-    limit = 1 - settings()["growth_threshold"]
-    gap = settings()["merge_gap_mm"]
+    limit = 1 - settings().growth_threshold
+    gap = settings().merge_gap_mm
     healthy = np.isfinite(profile.ap_mm)
     arc = profile.arc_mm
     while True:
@@ -187,12 +188,12 @@ def _runs(flags: np.ndarray, arc: np.ndarray) -> np.ndarray:
         return kept
     groups = [[indices[0]]]
     for index in indices[1:]:
-        if arc[index] - arc[groups[-1][-1]] <= config["merge_gap_mm"]:
+        if arc[index] - arc[groups[-1][-1]] <= config.merge_gap_mm:
             groups[-1].append(index)
         else:
             groups.append([index])
     for group in groups:
-        if arc[group[-1]] - arc[group[0]] >= config["min_run_mm"]:
+        if arc[group[-1]] - arc[group[0]] >= config.min_run_mm:
             kept[group[0]:group[-1] + 1] = True
     return kept
 
@@ -204,7 +205,7 @@ def reference_windows(arc: np.ndarray, slices: np.ndarray, allowed: np.ndarray) 
     both, as SCT does.
     """
     config = settings()
-    distance, extent = config["reference_distance_mm"], config["reference_extent_mm"]
+    distance, extent = config.reference_distance_mm, config.reference_extent_mm
     top, bottom = arc[slices].max(), arc[slices].min()
     above = np.flatnonzero(allowed & (arc >= top + distance) & (arc < top + distance + extent))
     below = np.flatnonzero(allowed & (arc <= bottom - distance) & (arc > bottom - distance - extent))
@@ -393,7 +394,7 @@ def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
     (`segment_cord`, `bridge_mass_reach_mm`); elsewhere that tracing follows the first one slice for
     slice. So a cord ending at its conus far from the mass is not traced again on every move of the
     mass ROI in the live panel."""
-    reach = cord_settings()["bridge_mass_reach_mm"] + _BRIDGE_CHECK_MARGIN_MM
+    reach = cord_settings().bridge_mass_reach_mm + _BRIDGE_CHECK_MARGIN_MM
     heights = np.concatenate([shape.corners_world()[:, 2] for shape in masses])
     along = cord.profile.centreline.points[:, 2]
     ends = (along.min(), along.max())  # inferior, superior: the order of `ends_inside`
@@ -453,7 +454,7 @@ def _level_points(study: Study) -> list[Vertebra]:
 def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
     """Per profile slice: does the mass come within the contact distance of the cord?"""
     distance = mass.distance_map_mm()
-    reach = settings()["mass_contact_mm"]
+    reach = settings().mass_contact_mm
     contact = np.zeros(len(cord.profile.ap_mm), dtype=bool)
     for n, points in enumerate(slice_points(cord.mask, cord.grid, cord.profile.centreline.slices)):
         ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
@@ -465,7 +466,7 @@ def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
 
 
 def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None) -> dict:
-    fraction = settings()["level_fraction"]
+    fraction = settings().level_fraction
     points = cord.profile.centreline.points
     section: dict = {
         "vertebrae": level_map.to_dicts() if level_map is not None else [],
@@ -548,7 +549,7 @@ def unassessed_codes(cord: Cord, level_map: LevelMap | None) -> list[int]:
     leaving out those from `conus_highest_level` down: a cord ending there is the conus."""
     if level_map is None or not cord.unfollowed:
         return []
-    lowest = code_of(settings()["conus_highest_level"])
+    lowest = code_of(settings().conus_highest_level)
     codes = {int(code) for stretch in cord.unfollowed for code in level_map.codes_at(stretch)}
     return sorted(code for code in codes if 0 < code < lowest)
 
@@ -623,7 +624,7 @@ def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, image
     if facts["mass_position"] == "paraspinal_bilateral":
         facts["paraspinal_bilateral"] = True
     if level_map is not None:
-        facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings()["level_fraction"]))
+        facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings().level_fraction))
     by_role = {image.role: image for image in images}
     if "T1" in by_role and "T1C" in by_role:
         rim = rim_enhancement(mass, by_role["T1"], by_role["T1C"])
@@ -684,9 +685,9 @@ def not_assessed_phrase(missing: dict) -> str:
 def stated_measures(compression: dict) -> list[tuple[str, float]]:
     """The measures a compression is stated by, as (name, percent) at its worst slice: the one that
     showed it first, then MSCC, which is always said (a compression without `shown_by` was found by it)."""
-    measures = settings()["measures"]
-    fields = {measure["name"]: measure["field"] for measure in measures}
-    mscc = measures[0]["name"]
+    measures = settings().measures
+    fields = {measure.name: measure.field for measure in measures}
+    mscc = measures[0].name
     lead = (compression.get("shown_by") or [mscc])[0]
     named = [lead] + ([mscc] if lead != mscc else [])
     return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]

@@ -14,17 +14,17 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError
-from ..knowledge import load
 from ..measurement.geometry import Box, Grid, Shape, voxel_indices
 from ..measurement.regions import SequenceImage
+from ..settings import CordSettings, FoundSeedSettings, spine_settings
 
 WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
 WORLD_SUPERIOR = np.array([0.0, 0.0, 1.0])
 _CSF_BRIGHT_ROLES = {"T2", "T2FS", "STIR"}
 
 
-def settings() -> dict:
-    return load("levels")["cord"]
+def settings() -> CordSettings:
+    return spine_settings().cord
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _row_lengths(vectors: np.ndarray) -> np.ndarray:
 def choose_sequence(images: list[SequenceImage]) -> SequenceImage | None:
     """The sequence where cord and CSF separate best, by the preference order in levels.json."""
     by_role = {image.role: image for image in images}
-    for role in settings()["sequence_preference"]:
+    for role in settings().sequence_preference:
         if role in by_role:
             return by_role[role]
     return None
@@ -222,7 +222,7 @@ def _first_section(tracker: "_Tracker", seed_points: np.ndarray) -> "tuple[int, 
 def _near_masses(image: SequenceImage, layout: "_SliceLayout", masses: list[Shape]) -> np.ndarray:
     """Per slice of the stack: within `bridge_mass_reach_mm` head-foot of a mass region's voxels."""
     near = np.zeros(layout.slice_count(image.grid), dtype=bool)
-    reach = int(np.ceil(settings()["bridge_mass_reach_mm"] / image.grid.spacing[layout.axis]))
+    reach = int(np.ceil(settings().bridge_mass_reach_mm / image.grid.spacing[layout.axis]))
     for mass in masses:
         slices = layout.positions(image.grid, np.unique(voxel_indices(image.grid, mass)))[:, 0]
         if slices.size:
@@ -277,9 +277,9 @@ def _without_csf(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.nd
     if not csf_side.any() or not cord_side.any():
         return finite
     neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
-    csf = float(np.nanpercentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
+    csf = float(np.nanpercentile(neighbourhood, settings().csf_percentile if csf_bright else 100 - settings().csf_percentile))
     cord_mean, csf_mean = float(seed_values[cord_side].mean()), float(seed_values[csf_side].mean())
-    separated = abs(csf_mean - cord_mean) > settings()["seed_csf_separation"] * abs(csf - cord_mean)
+    separated = abs(csf_mean - cord_mean) > settings().seed_csf_separation * abs(csf - cord_mean)
     return cord_side if separated and abs(csf_mean - csf) < abs(csf_mean - cord_mean) else finite
 
 
@@ -327,11 +327,11 @@ def _cord_window(seed_values: np.ndarray, volume: np.ndarray, seed_points: np.nd
     spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
     neighbourhood = volume[_seed_block(seed_points, volume.shape)].astype(np.float32)
     csf_bright = role in _CSF_BRIGHT_ROLES
-    csf = float(np.percentile(neighbourhood, settings()["csf_percentile"] if csf_bright else 100 - settings()["csf_percentile"]))
-    towards_csf = settings()["csf_side_fraction"] * abs(csf - median)
+    csf = float(np.percentile(neighbourhood, settings().csf_percentile if csf_bright else 100 - settings().csf_percentile))
+    towards_csf = settings().csf_side_fraction * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
     # A loosely drawn region's spread also holds dark tissue beside the cord: at most `far_reach_max` of the way to the CSF's distance.
-    reach = max(min(settings()["window_sd"] * spread, settings()["far_reach_max"] * abs(csf - median)), abs(csf - median) / 4)
+    reach = max(min(settings().window_sd * spread, settings().far_reach_max * abs(csf - median)), abs(csf - median) / 4)
     if csf_bright:
         return _Window(median - reach, median + towards_csf, median, True)
     return _Window(median - towards_csf, median + reach, median, False)
@@ -355,18 +355,18 @@ class _Tracker:
         self.pixel_mm = pixel_mm
         self.slice_mm = slice_mm
         config = settings()
-        self.search_mm = config["search_radius_mm"]
-        self.min_area_fraction = config["min_area_fraction"]
-        self.stop_after = max(1, int(round(config["stop_after_mm"] / slice_mm)))
-        self.history = max(3, int(round(20.0 / slice_mm)))
-        self.max_shift_per_mm = config["max_shift_per_mm"]
-        self.bridge_slices = max(1, int(round(config["bridge_mm"] / slice_mm)))
-        self.bridge_area_fraction = config["bridge_area_fraction"]
-        self.gap_area_fraction = config["gap_area_fraction"]
-        self.gap_shift_per_mm = config["gap_shift_per_mm"]
-        self.bridge_confirm_mm = config["bridge_confirm_mm"]
-        self.edge_min_contrast = config["edge_min_contrast"]
-        self.edge_max_area = config["edge_max_area_fraction"]
+        self.search_mm = config.search_radius_mm
+        self.min_area_fraction = config.min_area_fraction
+        self.stop_after = max(1, int(round(config.stop_after_mm / slice_mm)))
+        self.history = max(3, int(round(config.reference_area_mm / slice_mm)))
+        self.max_shift_per_mm = config.max_shift_per_mm
+        self.bridge_slices = max(1, int(round(config.bridge_mm / slice_mm)))
+        self.bridge_area_fraction = config.bridge_area_fraction
+        self.gap_area_fraction = config.gap_area_fraction
+        self.gap_shift_per_mm = config.gap_shift_per_mm
+        self.bridge_confirm_mm = config.bridge_confirm_mm
+        self.edge_min_contrast = config.edge_min_contrast
+        self.edge_max_area = config.edge_max_area_fraction
         self.areas: list[float] = []
         self.bridged = bridged if bridged is not None else np.zeros(len(volume), dtype=bool)  # slices where a lost cord is sought beyond
         self.unfollowed: list[np.ndarray] = []  # (slice, row, column) stack positions of each stretch lost
@@ -418,8 +418,7 @@ class _Tracker:
         while 0 <= index < len(self.volume) and index != stop:
             reference = float(np.median(areas[-self.history:]))
             predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
-            cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
-            section = self._continued(index, predicted, cap_mm, reference, centres[-1], in_gap, misses + 1)
+            section = self._continued(index, predicted, _ray_cap_mm(reference), reference, centres[-1], in_gap, misses + 1)
             if section is None:
                 misses += 1
                 if misses >= self.stop_after:
@@ -464,18 +463,18 @@ class _Tracker:
         aside by a mass leaves the predicted centre in the mass. Single samples, not neighbourhood
         means: a cord squeezed to two pixels has no pixel whose neighbourhood is mostly cord."""
         config = settings()
-        reach = config["relocate_radius_mm"]
+        reach = config.relocate_radius_mm
         step = np.arange(-reach, reach + 1e-9, 1.0)
         offsets = np.array([(a, b) for a in step for b in step if np.hypot(a, b) <= reach and (a or b)])
         points = predicted + offsets / self.pixel_mm
         values = _bilinear(self.volume[index], points[:, 0], points[:, 1])
         nearest = np.argsort(np.abs(np.nan_to_num(values, nan=np.inf) - self.window.centre), kind="stable")
-        return [points[n] for n in nearest[: config["relocate_tries"]] if np.isfinite(values[n])]
+        return [points[n] for n in nearest[: config.relocate_tries] if np.isfinite(values[n])]
 
     def _bridge(self, last: int, step: int, centre: np.ndarray, reference: float) -> "tuple[int, _Section] | None":
         """The first slice within the bridge beyond `last` where a cord-window section of about the
         cord's size lies near where the cord was lost: the cord goes on beyond a narrowing."""
-        cap_mm = 1.6 * np.sqrt(reference / np.pi) + 1.0
+        cap_mm = _ray_cap_mm(reference)
         for count in range(self.stop_after + 1, self.bridge_slices + 1):
             index = last + step * count
             if not 0 <= index < len(self.volume):
@@ -556,7 +555,7 @@ class _Tracker:
         if not open_rays.any():
             return first_exit
         slope = np.abs(np.diff(np.nan_to_num(values, nan=self.window.centre), axis=1)) / _RAY_STEP_MM
-        contrast = self.edge_min_contrast * abs(self.window.high - self.window.centre if self.window.csf_bright else self.window.centre - self.window.low) / settings()["csf_side_fraction"]
+        contrast = self.edge_min_contrast * abs(self.window.high - self.window.centre if self.window.csf_bright else self.window.centre - self.window.low) / settings().csf_side_fraction
         steep = slope >= contrast
         first = np.argmax(steep, axis=1)  # the nearest edge: a farther, stronger one is the mass's own far side
         # the steepest point of that first edge, before its slope falls under the threshold again
@@ -570,14 +569,14 @@ class _Tracker:
         ray just beyond the exit. The window's far bound is a tissue test set wide for noise: a
         ray stopped there only deep in the partial-volume ramp, so a cord against a mass read
         larger than the same cord against CSF."""
-        window, fraction = self.window, settings()["far_side_fraction"]
+        window, fraction = self.window, settings().far_side_fraction
         sign = 1.0 if window.csf_bright else -1.0  # flips T1-like images so the far side lies below
         rays = np.arange(len(values))
         exit_at = np.minimum(first_exit, values.shape[1] - 1)
         far = (first_exit < values.shape[1]) & (sign * values[rays, exit_at] < sign * (window.low if window.csf_bright else window.high))
         if not far.any():
             return first_exit
-        span = int(round(settings()["far_side_reach_mm"] / _RAY_STEP_MM))
+        span = int(round(settings().far_side_reach_mm / _RAY_STEP_MM))
         beyond = np.minimum(exit_at[:, None] + np.arange(span + 1)[None, :], values.shape[1] - 1)
         plateau = sign * np.nanmin(sign * values[rays[:, None], beyond], axis=1)
         bound = window.low if window.csf_bright else window.high
@@ -639,6 +638,13 @@ _RAY_MEDIAN = 5
 _MAX_OPEN_RAYS = 0.25
 
 
+def _ray_cap_mm(reference_area_mm2: float) -> float:
+    """How far a ray is cast from the predicted centre on a slice traced from the last: a few cord
+    radii (`ray_cap_radii`, of the circle of the cord's recent area) plus `ray_cap_margin_mm`."""
+    config = settings()
+    return config.ray_cap_radii * np.sqrt(reference_area_mm2 / np.pi) + config.ray_cap_margin_mm
+
+
 def _centroid(mask: np.ndarray, origin: tuple[int, int] | np.ndarray = (0, 0)) -> np.ndarray:
     """Mean (row, column) of a slice mask's pixels, plus `origin`, looked for only within their bounding
     rows and columns: scanning whole slices for every tracked slice was the tracker's largest cost."""
@@ -686,7 +692,7 @@ def centreline_of(mask: np.ndarray, grid: Grid) -> Centreline:
     row_centre = (stack.sum(axis=2)[slices] @ rows) / counts[slices]  # no copy of the mask's slices
     column_centre = (stack.sum(axis=1)[slices] @ columns) / counts[slices]
     points = grid.to_world(layout.to_ijk(grid, slices, row_centre, column_centre))
-    sigma_slices = settings()["centreline_smoothing_mm"] / grid.spacing[layout.axis]
+    sigma_slices = settings().centreline_smoothing_mm / grid.spacing[layout.axis]
     smooth = np.stack([_gaussian_smooth(points[:, axis], slices, sigma_slices) for axis in range(3)], axis=1)
     tangents = np.gradient(smooth, slices.astype(float), axis=0)
     tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
@@ -720,9 +726,9 @@ def measure_profile(mask: np.ndarray, grid: Grid, weights: np.ndarray | None = N
     directions = grid.ijk_to_world[:3, :3] / grid.spacing
     row_dir, column_dir = directions[:, layout.in_plane[0]], directions[:, layout.in_plane[1]]
     pixel_mm = np.array([grid.spacing[layout.in_plane[0]], grid.spacing[layout.in_plane[1]]])
-    step = settings()["upsample_mm"]
-    band = settings()["ap_band_mm"]
-    band_fraction = settings()["ap_band_max_fraction_of_rl"]
+    step = settings().upsample_mm
+    band = settings().ap_band_mm
+    band_fraction = settings().ap_band_max_fraction_of_rl
     results = np.full((len(centreline.slices), 3), np.nan)
     for n, index in enumerate(centreline.slices):
         right, anterior = centreline.frame(n)
@@ -854,17 +860,17 @@ def seed_behind_bodies(image: SequenceImage, body_centres: list[np.ndarray]) -> 
     many rays within a few centimetres show one at nearly the same depth (all of them: the cord), then
     by nearness to a labelled body (far from it a curved or scoliotic column leaves the rays), then by
     contrast."""
-    config = settings()["found_seed"]
+    config = settings().found_seed
     if not body_centres:
         return []
     csf_bright = image.role in _CSF_BRIGHT_ROLES
     centres = np.array(sorted(body_centres, key=lambda centre: -centre[2]))
-    depth = np.arange(0.0, config["reach_mm"] + 1e-9, config["ray_step_mm"])
-    band = config["band_mm"]
+    depth = np.arange(0.0, config.reach_mm + 1e-9, config.ray_step_mm)
+    band = config.band_mm
     spread = np.array([(across, up) for across in (-band, 0.0, band) for up in (-band, 0.0, band)])
     backwards = -WORLD_ANTERIOR
     rays: list[list[tuple[float, float, np.ndarray]]] = []  # per height, its dips: (depth, contrast, point)
-    heights = _ray_heights(centres, config["beyond_mm"], config["height_step_mm"])
+    heights = _ray_heights(centres, config.beyond_mm, config.height_step_mm)
     for height in heights:
         start = _between_bodies(centres, height)
         points = start + depth[:, None, None] * backwards + spread[None, :, :1] * np.array([1.0, 0.0, 0.0]) + spread[None, :, 1:] * WORLD_SUPERIOR
@@ -875,15 +881,15 @@ def seed_behind_bodies(image: SequenceImage, body_centres: list[np.ndarray]) -> 
             continue
         profile = np.where(finite.any(axis=1), np.where(finite, samples, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1), np.nan)
         rays.append([(at, contrast, start + at * backwards) for contrast, at in _cord_dips(profile if csf_bright else -profile, depth, config)])
-    reach = int(config["tube_mm"] // config["height_step_mm"])
-    support = _tube_support([[at for at, _, _ in dips] for dips in rays], config["tube_step_mm"], reach)
+    reach = int(config.tube_mm // config.height_step_mm)
+    support = _tube_support([[at for at, _, _ in dips] for dips in rays], config.tube_step_mm, reach)
     candidates = [
         (support[n][m], float(np.min(np.abs(centres[:, 2] - heights[n]))), contrast, point)
         for n, dips in enumerate(rays) for m, (_, contrast, point) in enumerate(dips)
     ]
     candidates.sort(key=lambda candidate: (-candidate[0], candidate[1], -candidate[2]))
-    half = np.array(config["half_size_mm"])
-    return [Box(point, np.eye(3), half) for *_, point in candidates[: config["tries"]]]
+    half = np.array(config.half_size_mm)
+    return [Box(point, np.eye(3), half) for *_, point in candidates[: config.tries]]
 
 
 def _tube_support(depths: list[list[float]], step_mm: float, reach: int) -> list[list[int]]:
@@ -916,15 +922,15 @@ def _between_bodies(centres: np.ndarray, height: float) -> np.ndarray:
     return np.array([np.interp(height, heights, centres[::-1, axis]) for axis in (0, 1)] + [height])
 
 
-def _cord_dips(profile: np.ndarray, depth: np.ndarray, config: dict) -> list[tuple[float, float]]:
+def _cord_dips(profile: np.ndarray, depth: np.ndarray, config: FoundSeedSettings) -> list[tuple[float, float]]:
     """(contrast, depth of its middle) of every cord-sized dip flanked by CSF-bright samples on both
     sides of a ray profile (CSF bright)."""
-    step = config["ray_step_mm"]
-    flank = int(round(config["flank_mm"] / step))
-    start = max(int(round(config["min_depth_mm"] / step)), 1)
-    low_width, high_width = config["width_mm"]
+    step = config.ray_step_mm
+    flank = int(round(config.flank_mm / step))
+    start = max(int(round(config.min_depth_mm / step)), 1)
+    low_width, high_width = config.width_mm
     brightest, darkest = float(np.nanmax(profile[start:])), float(np.nanmin(profile[start:]))
-    csf_like = darkest + config["csf_flank_fraction"] * (brightest - darkest)
+    csf_like = darkest + config.csf_flank_fraction * (brightest - darkest)
     found: dict[float, float] = {}  # middle of a dip's stretch: its deepest contrast
     for n in range(start, len(profile) - 1):
         value = profile[n]

@@ -13,8 +13,8 @@ import numpy as np
 import slicer
 
 from ..errors import InputError
-from ..knowledge import load
 from ..measurement.regions import SequenceImage
+from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
 
@@ -148,8 +148,8 @@ def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> N
 # Building the map
 
 
-def settings() -> dict:
-    return load("levels")["detection"]
+def settings() -> DetectionSettings:
+    return spine_settings().detection
 
 
 def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide: Centreline | None) -> LevelMap:
@@ -225,7 +225,8 @@ class SpineLine:
         centres = np.array([a.centre for a in anchors])
         direction = centres[0] - centres[-1] if len(anchors) > 1 else WORLD_SUPERIOR
         direction = direction / np.linalg.norm(direction)
-        arc = np.arange(-400.0, 401.0, 1.0)
+        reach = settings().straight_line_reach_mm
+        arc = np.arange(-reach, reach + 1.0, 1.0)
         return cls(arc, centres.mean(axis=0) + arc[:, None] * direction)
 
     @classmethod
@@ -262,8 +263,8 @@ class DiscProfile:
     @classmethod
     def sample(cls, image: SequenceImage, line: SpineLine) -> "DiscProfile":
         config = settings()
-        half_rl, half_ap = config["profile_half_width_mm"]
-        step = config["profile_step_mm"]
+        half_rl, half_ap = config.profile_half_width_mm
+        step = config.profile_step_mm
         arc = np.arange(line.arc[0], line.arc[-1] + step / 2, step)
         centres = np.stack([np.interp(arc, line.arc, line.points[:, axis]) for axis in range(3)], axis=1)
         tangents = np.gradient(centres, axis=0)
@@ -273,7 +274,7 @@ class DiscProfile:
         patches = np.array([[centre + r * right + a * anterior for r, a in offsets] for centre, (right, anterior) in zip(centres, frames)])
         samples = sample_nearest(image, patches.reshape(-1, 3)).reshape(len(arc), len(offsets))
         values = np.where(np.isnan(samples).any(axis=1), np.nan, np.nan_to_num(samples).mean(axis=1))
-        return cls(arc, _smooth_nan(values, config["profile_smoothing_mm"] / step))
+        return cls(arc, _smooth_nan(values, config.profile_smoothing_mm / step))
 
     def window(self, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
         inside = (self.arc >= lo) & (self.arc <= hi) & ~np.isnan(self.values)
@@ -289,7 +290,7 @@ def _beyond(anchors: list[Vertebra], guide: Centreline, end: int) -> list[Verteb
     first; one within `anchor_beyond_guide_mm` of the end is taken as beside it."""
     outward = -guide.tangents[0] if end == 0 else guide.tangents[-1]
     reach = {id(anchor): float((anchor.centre - guide.points[end]) @ outward) for anchor in anchors}
-    beyond = [anchor for anchor in anchors if reach[id(anchor)] > settings()["anchor_beyond_guide_mm"]]
+    beyond = [anchor for anchor in anchors if reach[id(anchor)] > settings().anchor_beyond_guide_mm]
     return sorted(beyond, key=lambda anchor: reach[id(anchor)])
 
 
@@ -345,10 +346,10 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
 def _repeat_length(profile: DiscProfile, centre: float) -> float | None:
     """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation."""
     config = settings()
-    half = config["period_window_mm"]
+    half = config.period_window_mm
     arc, values = profile.window(centre - half, centre + half)
-    lo_lag, hi_lag = config["period_range_mm"]
-    step = config["profile_step_mm"]
+    lo_lag, hi_lag = config.period_range_mm
+    step = config.profile_step_mm
     if len(values) < 2 * hi_lag / step:
         arc, values = profile.window(centre - 2 * half, centre + 2 * half)
         if len(values) < 1.5 * hi_lag / step:
@@ -362,7 +363,7 @@ def _repeat_length(profile: DiscProfile, centre: float) -> float | None:
     if not peaks:
         return None
     strongest = max(correlation[n] for n in peaks)
-    first = next(n for n in peaks if correlation[n] >= 0.8 * strongest)
+    first = next(n for n in peaks if correlation[n] >= settings().period_peak_fraction * strongest)
     return float(lags[first] * step)
 
 
@@ -394,19 +395,19 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
     found: list[Vertebra] = []
     code = start.code
-    low_change, high_change = config["period_change_limit"]
+    low_change, high_change = config.period_change_limit
     beyond = "above" if direction < 0 else "below"
     while disc is not None and is_valid_code(code + direction):
-        if min(code, code + direction) >= code_of(config["fused_from"]):
+        if min(code, code + direction) >= code_of(config.fused_from):
             return _in_code_order(found, direction), (
                 f"level detection stopped {beyond} {name_of(code)}: the sacral segments are fused, their discs vestigial; "
                 f"label a point on each sacral body {beyond} it to name it"
             )
         too_far = (
             f"level detection stopped {beyond} {name_of(code)}: farther on the spine line is extrapolated more "
-            f"than {config['max_extrapolation_mm']:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
+            f"than {config.max_extrapolation_mm:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
         )
-        if line.extrapolated_mm(disc + sign * period / 2) > config["max_extrapolation_mm"]:
+        if line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
             goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
             return _in_code_order(found, direction), too_far if goes_on else None
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
@@ -414,7 +415,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             if _cut_by_field(profile, disc, sign, period):
                 found.append(Vertebra(name_of(code + direction), code + direction, line.at(disc + sign * period / 2), "detected"))
             break
-        if line.extrapolated_mm((disc + next_disc) / 2) > config["max_extrapolation_mm"]:
+        if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
             return _in_code_order(found, direction), too_far
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
@@ -426,8 +427,8 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
 def _cut_by_field(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
     """Whether the body beyond `disc` lies in the field of view while the search for the disc beyond
     it runs out of it: the field ends in or just past the last body, which is there to name."""
-    search_end = disc + sign * (1 + settings()["disc_window_fraction"][1]) * period
-    body_end = disc + sign * settings()["edge_body_fraction"] * period
+    search_end = disc + sign * (1 + settings().disc_window_fraction[1]) * period
+    body_end = disc + sign * settings().edge_body_fraction * period
     return profile.covers(*sorted((disc, body_end))) and not profile.covers(*sorted((disc, search_end)))
 
 
@@ -443,7 +444,7 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     for body in bodies:
         centre = body.centre
         if body.source != "user":
-            for _ in range(settings()["recentre"]["passes"]):
+            for _ in range(settings().recentre.passes):
                 centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
         moved.append(Vertebra(body.name, body.code, centre, body.source))
     return moved
@@ -451,8 +452,8 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
 
 def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[float, float] | None:
     """The body marrow's signal and the half-width of "like it", read in a cube at each centre."""
-    config = settings()["recentre"]
-    half = config["marrow_sample_mm"] / 2
+    config = settings().recentre
+    half = config.marrow_sample_mm / 2
     steps = np.arange(-half, half + 1e-9, 1.0)
     cube = np.array([(x, y, z) for x in steps for y in steps for z in steps])
     values = sample_nearest(image, np.concatenate([centre + cube for centre in centres]))
@@ -461,7 +462,7 @@ def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[flo
         return None
     level = float(np.median(values))
     spread = 1.4826 * float(np.median(np.abs(values - level)))
-    return level, max(config["window_fraction"] * abs(level), config["window_sd"] * spread)
+    return level, max(config.window_fraction * abs(level), config.window_sd * spread)
 
 
 def _local_signal(centre: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> tuple[float, float]:
@@ -469,7 +470,7 @@ def _local_signal(centre: np.ndarray, image: SequenceImage, signal: tuple[float,
     `local_agreement` (marrow differs from body to body: on t2_lumbar L2 reads 30 % darker than
     L1), else theirs (the point lies off the body)."""
     local = _marrow_signal([centre], image)
-    agreement = settings()["recentre"]["local_agreement"]
+    agreement = settings().recentre.local_agreement
     if local is not None and abs(local[0] - signal[0]) <= agreement * abs(signal[0]):
         return local
     return signal
@@ -479,9 +480,9 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side, in the plane across `axis` (each sample averaged over a small band across the run and
     along the axis, so one bright or dark voxel neither ends nor joins a run)."""
-    config = settings()["recentre"]
+    config = settings().recentre
     right, anterior = perpendicular_frames(axis[None, :])[0]
-    reach, band = config["search_mm"], config["band_mm"]
+    reach, band = config.search_mm, config.band_mm
     along = np.arange(-reach, reach + 1e-9, 1.0)
     spread = np.array([(across, height) for across in (-band, 0.0, band) for height in (-band, 0.0, band)])
     for direction, other in ((anterior, right), (right, anterior)):
@@ -491,8 +492,8 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
         level, half_width = _local_signal(centre, image, signal)
         marrow = np.abs(values - level) <= half_width
-        run = _run_nearest(marrow, int(reach), int(config["max_gap_mm"]))
-        if run is None or along[run[1]] - along[run[0]] < config["min_run_mm"]:
+        run = _run_nearest(marrow, int(reach), int(config.max_gap_mm))
+        if run is None or along[run[1]] - along[run[0]] < config.min_run_mm:
             continue
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
@@ -521,8 +522,10 @@ def _in_code_order(found: list[Vertebra], direction: int) -> list[Vertebra]:
 
 
 def _body_signal(profile: DiscProfile, anchor_arc: float, period: float) -> tuple[float, float]:
-    _, body = profile.window(anchor_arc - 0.2 * period, anchor_arc + 0.2 * period)
-    _, around = profile.window(anchor_arc - 1.5 * period, anchor_arc + 1.5 * period)
+    config = settings()
+    half_body, half_around = config.body_sample_fraction * period, config.body_spread_fraction * period
+    _, body = profile.window(anchor_arc - half_body, anchor_arc + half_body)
+    _, around = profile.window(anchor_arc - half_around, anchor_arc + half_around)
     if body.size == 0 or around.size == 0:
         return 0.0, 0.0
     level = float(np.median(body))
@@ -537,16 +540,16 @@ def _find_disc(profile: DiscProfile, origin: float, sign: int, expected: float, 
     inside a body lose to a real disc a little further away.
     """
     config = settings()
-    lo_fraction, hi_fraction = config["disc_window_fraction"]
+    lo_fraction, hi_fraction = config.disc_window_fraction
     lo, hi = sorted((origin + sign * (expected - lo_fraction * period), origin + sign * (expected + hi_fraction * period)))
     arc, values = profile.window(lo, hi)
-    if len(arc) < max(3, 0.6 * (hi - lo) / config["profile_step_mm"]):
+    if len(arc) < max(3, 0.6 * (hi - lo) / config.profile_step_mm):
         return None  # the window runs out of the field of view
-    contrast = _smooth_nan(np.abs(values - body_level) / spread, config["contrast_smoothing_mm"] / config["profile_step_mm"])
+    contrast = _smooth_nan(np.abs(values - body_level) / spread, config.contrast_smoothing_mm / config.profile_step_mm)
     distance = np.abs(arc - origin)
-    weight = np.exp(-0.5 * ((distance - expected) / (config["disc_spacing_sd"] * period)) ** 2)
+    weight = np.exp(-0.5 * ((distance - expected) / (config.disc_spacing_sd * period)) ** 2)
     best = int(np.argmax(contrast * weight))
-    if contrast[best] < config["min_disc_contrast"] or best in (0, len(arc) - 1):
+    if contrast[best] < config.min_disc_contrast or best in (0, len(arc) - 1):
         return None
     return float(arc[best])
 
@@ -575,14 +578,15 @@ def _disc_between(upper: Vertebra, lower: Vertebra, upper_arc: float, lower_arc:
     if profile is None:
         return Boundary(midpoint, normal)
     span = upper_arc - lower_arc
-    lo, hi = lower_arc + 0.3 * span, upper_arc - 0.3 * span
+    margin = settings().disc_between_margin * span
+    lo, hi = lower_arc + margin, upper_arc - margin
     body_level, spread = _body_signal(profile, lower_arc, span)
     if spread <= 0 or not profile.covers(lo, hi):
         return Boundary(midpoint, normal)
     arc, values = profile.window(lo, hi)
     contrast = np.abs(values - body_level) / spread
     best = int(np.argmax(contrast))
-    if contrast[best] < settings()["min_disc_contrast"] or best in (0, len(arc) - 1):
+    if contrast[best] < settings().min_disc_contrast or best in (0, len(arc) - 1):
         # No disc stands out between the bodies: a departure largest at the window's edge is the
         # signal ramping from one body to the other, and the boundary falls midway.
         return Boundary(midpoint, normal)
@@ -591,7 +595,7 @@ def _disc_between(upper: Vertebra, lower: Vertebra, upper_arc: float, lower_arc:
 
 
 def _single_body_boundaries(body: Vertebra, line: SpineLine) -> list[Boundary]:
-    heights = load("levels")["typical_height_mm"]
+    heights = spine_settings().typical_height_mm
     height = heights[body.name[0]]
     normal = line.direction_at(line.arc_of(body.centre))
     return [Boundary(body.centre + normal * height / 2, normal), Boundary(body.centre - normal * height / 2, normal)]

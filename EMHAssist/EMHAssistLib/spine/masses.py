@@ -17,10 +17,10 @@ import slicer
 from ..errors import InputError
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import RegionSource
-from ..knowledge import load
 from ..measurement.geometry import Box, Grid, Labelmap, Shape, voxel_indices
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import SequenceImage, statistics
+from ..settings import MassSettings, spine_settings
 from .cord import Centreline, sample_linear, sample_nearest
 from .levels import Vertebra
 
@@ -33,8 +33,8 @@ _RIM_MIN_VOXELS = 10  # in each of rim and core: below this the two means, and t
 _RIM_LIMIT_TOLERANCE_MM = 1e-6
 
 
-def settings() -> dict:
-    return load("levels")["mass"]
+def settings() -> MassSettings:
+    return spine_settings().mass
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def body_marrow(bodies: list[Vertebra]) -> list[Box]:
     """A cube of `marrow_sample_mm` at each labelled body's centre: the marrow the mass is told
     apart from, read where the user said a vertebral body is (a marrow ROI may be moved in the live
     panel without redoing the levels, and the levels step reads the level points already)."""
-    half = np.full(3, settings()["marrow_sample_mm"] / 2)
+    half = np.full(3, settings().marrow_sample_mm / 2)
     return [Box(np.asarray(body.centre, dtype=float), np.eye(3), half) for body in bodies]
 
 
@@ -228,7 +228,7 @@ def cord_wall(mass: MassSegment, sources: list[RegionSource], images: list[Seque
 
 
 def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    margin = np.array(settings()["search_margin_mm"])
+    margin = np.array(settings().search_margin_mm)
     corners = np.concatenate([box.corners_world() for box in boxes])
     lo_world, hi_world = corners.min(axis=0) - margin, corners.max(axis=0) + margin
     box_corners = np.array([[x, y, z] for x in (lo_world[0], hi_world[0]) for y in (lo_world[1], hi_world[1]) for z in (lo_world[2], hi_world[2])])
@@ -300,7 +300,7 @@ def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None
     seed = image.voxels.ravel()[indices].astype(np.float64)
     mean = float(np.median(seed))
     sd = 1.4826 * float(np.median(np.abs(seed - mean)))
-    return _SeedWindow(mean, max(settings()["window_sd"] * sd, settings()["window_fraction"] * abs(mean), 1e-6))
+    return _SeedWindow(mean, max(settings().window_sd * sd, settings().window_fraction * abs(mean), 1e-6))
 
 
 def _possible(values: np.ndarray, window: _SeedWindow | None) -> np.ndarray:
@@ -366,10 +366,10 @@ def reach_of(grid: Grid, centreline: Centreline, spine_past_cord: np.ndarray | N
     signal, say), or of the spine past the cord's ends when given. Found on the whole grid, not on one
     growth crop, as it does not depend on where the mass is: the live panel keeps it while the mass
     ROI moves (on the 512 x 512 x 200 benchmark study it took 0.15-0.4 s of each mass move)."""
-    within_mm = settings()["max_distance_from_cord_mm"]
+    within_mm = settings().max_distance_from_cord_mm
     dense = np.linspace(0, len(centreline.points) - 1, 4 * len(centreline.points))
     points = np.stack([np.interp(dense, np.arange(len(centreline.points)), centreline.points[:, axis]) for axis in range(3)], axis=1)
-    reach = np.arange(0.5, max(settings()["search_margin_mm"]) + 0.5, 0.5)[:, None]
+    reach = np.arange(0.5, max(settings().search_margin_mm) + 0.5, 0.5)[:, None]
     points = np.concatenate([centreline.points[0] - reach * centreline.tangents[0], points, centreline.points[-1] + reach * centreline.tangents[-1]])
     if spine_past_cord is not None:
         points = np.concatenate([points, spine_past_cord])
@@ -468,10 +468,10 @@ def position(mass: MassSegment, centreline: Centreline) -> str:
     rights, anteriors = (np.array([frame[axis] for frame in centreline.frames]) for axis in (0, 1))
     right = np.einsum("ij,ij->i", rights[nearest], offsets)
     anterior = np.einsum("ij,ij->i", anteriors[nearest], offsets)
-    settings = load("levels")["morphology"]
-    in_canal = np.hypot(right, anterior) <= settings["canal_radius_mm"]
-    one_side = settings["one_side_fraction"]
-    if in_canal.mean() >= settings["epidural_fraction"]:
+    morphology = spine_settings().morphology
+    in_canal = np.hypot(right, anterior) <= morphology.canal_radius_mm
+    one_side = morphology.one_side_fraction
+    if in_canal.mean() >= morphology.epidural_fraction:
         behind = np.mean(anterior[in_canal] < 0)
         if behind >= one_side:
             return "posterior_epidural"
@@ -507,7 +507,7 @@ def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) 
     trip) moved the value by 7 %. None when rim or core holds fewer than
     _RIM_MIN_VOXELS voxels or the mass's pre-contrast mean is not positive.
     """
-    rim_mm = settings()["rim_mm"]
+    rim_mm = settings().rim_mm
     distance = mass.distance_map_mm()
     # Every voxel whose interpolated distance is within rim_mm has all eight neighbours of its
     # centre, so its nearest one too, within rim_mm plus a voxel diagonal.

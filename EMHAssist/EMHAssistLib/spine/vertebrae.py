@@ -6,17 +6,17 @@ MRML-free, so the differential can read a report's levels with the same rule the
 import re
 
 from ..errors import InputError
-from ..knowledge import load
+from ..settings import CodingRegion, spine_settings
 
 _NAME = re.compile(r"^\s*([CTLS])\s*(\d{1,2})\s*$", re.IGNORECASE)
 
 
-def _coding() -> list[dict]:
-    return load("levels")["coding"]["regions"]
+def _coding() -> tuple[CodingRegion, ...]:
+    return spine_settings().coding.regions
 
 
 def vertebra_names() -> list[str]:
-    return [f"{region['prefix']}{n}" for region in _coding() for n in range(1, region["count"] + 1)]
+    return [f"{region.prefix}{n}" for region in _coding() for n in range(1, region.count + 1)]
 
 
 def code_of(name: object, subject: str = "level") -> int:
@@ -25,17 +25,17 @@ def code_of(name: object, subject: str = "level") -> int:
     if match:
         prefix, number = match.group(1).upper(), int(match.group(2))
         for region in _coding():
-            if region["prefix"] == prefix and 1 <= number <= region["count"]:
-                return region["offset"] + number
+            if region.prefix == prefix and 1 <= number <= region.count:
+                return region.offset + number
     raise InputError(subject, f"'{name}' is not a vertebra name; use C1-C7, T1-T12, L1-L5 or S1-S5")
 
 
 def name_of(code: int) -> str:
     for region in _coding():
-        if region["offset"] < code <= region["offset"] + region["count"]:
-            return f"{region['prefix']}{code - region['offset']}"
+        if region.offset < code <= region.offset + region.count:
+            return f"{region.prefix}{code - region.offset}"
     raise ValueError(f"{code} is not a vertebral level code (1-29)")
 
 
 def is_valid_code(code: int) -> bool:
-    return 1 <= code <= sum(region["count"] for region in _coding())
+    return 1 <= code <= sum(region.count for region in _coding())

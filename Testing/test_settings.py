@@ -1,0 +1,135 @@
+"""The spine and measurement settings: typed and validated on load, every failure naming its file and key."""
+
+import copy
+import math
+
+import pytest
+
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.knowledge import load
+from EMHAssistLib.settings import MeasurementSettings, SpineSettings, measurement_settings, parse, spine_settings
+
+
+def _refused(kind: type, name: str, data: dict) -> InputError:
+    with pytest.raises(InputError) as caught:
+        parse(kind, data, name)
+    assert caught.value.subject == f"EMHAssistLib/data/{name}.json"
+    return caught.value
+
+
+def _levels() -> dict:
+    return copy.deepcopy(load("levels"))
+
+
+def test_the_shipped_settings_load_typed_and_keep_their_values():
+    spine, measurement = spine_settings(), measurement_settings()
+    assert spine.cord.csf_percentile == load("levels")["cord"]["csf_percentile"]
+    assert spine.detection.recentre.passes == load("levels")["detection"]["recentre"]["passes"]
+    assert [m.key for m in spine.compression.measures] == ["ap_mm", "rl_mm"]
+    assert spine.compression.measures[1].needs_mass and not spine.compression.measures[0].needs_mass
+    assert spine.typical_height_mm["T"] == load("levels")["typical_height_mm"]["T"]
+    assert measurement.enhancement.post == load("measurement")["enhancement"]["post"]
+    assert measurement.ratio_pairs[0] == tuple(load("measurement")["ratio_pairs"][0])
+
+
+def test_settings_cannot_be_changed_after_load():
+    with pytest.raises(AttributeError):
+        spine_settings().cord.csf_percentile = 50.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        spine_settings().typical_height_mm["T"] = 1.0  # type: ignore[index]
+
+
+def test_a_missing_key_is_named():
+    data = _levels()
+    del data["cord"]["csf_side_fraction"]
+    assert _refused(SpineSettings, "levels", data).problem == "cord.csf_side_fraction: missing"
+
+
+def test_a_missing_nested_key_is_named_with_its_path():
+    data = _levels()
+    del data["detection"]["recentre"]["passes"]
+    assert _refused(SpineSettings, "levels", data).problem == "detection.recentre.passes: missing"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "problem"),
+    [
+        ("cord", "csf_percentile", "97", "must be a number, not '97'"),
+        ("cord", "csf_percentile", True, "must be a number, not True"),
+        ("cord", "relocate_tries", 10.5, "must be a whole number, not 10.5"),
+        ("cord", "sequence_preference", "T2", "must be a non-empty list"),
+        ("compression", "conus_highest_level", 12, "must be a non-empty text, not 12"),
+        ("mass", "search_margin_mm", [60.0, 40.0], "must be a list of 3 values, not 2"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_named(section: str, key: str, value: object, problem: str):
+    data = _levels()
+    data[section][key] = value
+    assert _refused(SpineSettings, "levels", data).problem == f"{section}.{key}: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "problem"),
+    [
+        ("cord", "csf_percentile", 120.0, "must be from 0 to 100, not 120.0"),
+        ("cord", "upsample_mm", 0.0, "must be above 0, not 0.0"),
+        ("compression", "narrowing_threshold", -0.2, "must be from 0 to 1, not -0.2"),
+        ("morphology", "one_side_fraction", 0.4, "must be from 0.5 to 1, not 0.4"),
+        ("cord", "bridge_mm", math.inf, "must be a number, not inf"),
+    ],
+)
+def test_a_value_out_of_range_is_named(section: str, key: str, value: float, problem: str):
+    data = _levels()
+    data[section][key] = value
+    assert _refused(SpineSettings, "levels", data).problem == f"{section}.{key}: {problem}"
+
+
+def test_each_number_of_a_list_is_checked_with_its_index():
+    data = _levels()
+    data["mass"]["search_margin_mm"][2] = -150.0
+    assert _refused(SpineSettings, "levels", data).problem == "mass.search_margin_mm[2]: must be above 0, not -150.0"
+
+
+def test_a_list_of_records_names_the_entry():
+    data = _levels()
+    data["compression"]["measures"][1]["needs_mass"] = "yes"
+    problem = _refused(SpineSettings, "levels", data).problem
+    assert problem == "compression.measures[1].needs_mass: must be true or false, not 'yes'"
+
+
+def test_a_misspelt_key_is_refused_rather_than_ignored():
+    data = _levels()
+    data["cord"]["csf_percentil"] = 95.0
+    assert _refused(SpineSettings, "levels", data).problem.startswith("cord.csf_percentil: is not a setting of cord (known: ")
+
+
+def test_reasons_are_prose_beside_their_setting_and_not_read():
+    data = _levels()
+    data["cord"]["upsample_reason"] = 3  # a reason of any shape: people read it, code does not
+    assert parse(SpineSettings, data, "levels").cord.upsample_mm == spine_settings().cord.upsample_mm
+
+
+def test_a_section_of_the_wrong_shape_is_named():
+    data = _levels()
+    data["mass"] = [1, 2]
+    assert _refused(SpineSettings, "levels", data).problem.startswith("mass: must be an object with window_sd, ")
+
+
+def test_the_measurement_settings_are_checked_the_same_way():
+    data = copy.deepcopy(load("measurement"))
+    data["ratio_pairs"][1] = ["mass"]
+    assert _refused(MeasurementSettings, "measurement", data).problem == "ratio_pairs[1]: must be a list of 2 values, not 1"
+    data = copy.deepcopy(load("measurement"))
+    data["min_voxels_for_stable_ratio"] = 1
+    assert _refused(MeasurementSettings, "measurement", data).problem == "min_voxels_for_stable_ratio: must be at least 2, not 1"
+    data = copy.deepcopy(load("measurement"))
+    del data["enhancement"]["pre"]
+    assert _refused(MeasurementSettings, "measurement", data).problem == "enhancement.pre: missing"
+
+
+def test_an_error_prints_as_one_line_naming_file_and_key():
+    data = _levels()
+    data["cord"]["csf_percentile"] = -1
+    assert str(_refused(SpineSettings, "levels", data)) == (
+        "EMHAssistLib/data/levels.json: cord.csf_percentile: must be from 0 to 100, not -1"
+    )
