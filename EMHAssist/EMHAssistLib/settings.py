@@ -87,7 +87,6 @@ class DetectionSettings:
     disc_between_margin: float = _limit(0.0, 0.5)
     recentre: RecentreSettings
     min_disc_contrast: float = _limit(0.0)
-    edge_body_fraction: float = _fraction()
 
 
 @dataclass(frozen=True)

@@ -412,8 +412,6 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             return _in_code_order(found, direction), too_far if goes_on else None
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
-            if _cut_by_field(profile, disc, sign, period):
-                found.append(Vertebra(name_of(code + direction), code + direction, line.at(disc + sign * period / 2), "detected"))
             break
         if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
             return _in_code_order(found, direction), too_far
@@ -422,14 +420,6 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
     return _in_code_order(found, direction), None
-
-
-def _cut_by_field(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
-    """Whether the body beyond `disc` lies in the field of view while the search for the disc beyond
-    it runs out of it: the field ends in or just past the last body, which is there to name."""
-    search_end = disc + sign * (1 + settings().disc_window_fraction[1]) * period
-    body_end = disc + sign * settings().edge_body_fraction * period
-    return profile.covers(*sorted((disc, body_end))) and not profile.covers(*sorted((disc, search_end)))
 
 
 def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
