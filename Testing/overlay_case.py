@@ -8,7 +8,7 @@ import numpy as np
 from small_case import TISSUE_BLOCKS, grid_for
 
 from EMHAssistLib import CAVEAT
-from EMHAssistLib.measurement.geometry import Box, Labelmap, voxel_indices
+from EMHAssistLib.geometry import Box, Labelmap, voxel_indices
 
 VERTEBRAE = [
     {"name": "T5", "code": 12, "centre": [0.0, 16.0, 30.0]},

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import slicer
 
+from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import save_case_folder
 from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
-from EMHAssistLib.measurement.geometry import Box, Grid
 
 BACKGROUND = 50.0
 VALUES = {

@@ -13,9 +13,10 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
+from EMHAssistLib.report_model import RatioKey
 
 CASES = case_names()
 # Every published case in ../shared/seeds and every mimic of the knowledge file's vignettes.
@@ -135,7 +136,7 @@ def test_rim_enhancement_is_measured_on_the_abscess_only(analysed) -> None:
 
 
 def test_marrow_against_muscle_separates_thalassaemia_from_metastasis(analysed) -> None:
-    ratio = {name: analysed[name]["ratios"]["T1 marrow/muscle"]["ci95"] for name in ("thal_major_teaching", "breast_metastasis_t7")}
+    ratio = {name: analysed[name]["ratios"][RatioKey.parse("T1 marrow/muscle")]["ci95"] for name in ("thal_major_teaching", "breast_metastasis_t7")}
     assert ratio["thal_major_teaching"][0] > 1.1 and ratio["breast_metastasis_t7"][1] < 1.0
 
 

@@ -12,9 +12,11 @@ import pytest
 import SimpleITK as sitk
 
 from EMHAssistLib.analysis import analyze, read_sequences
+from EMHAssistLib.geometry import voxel_indices
+from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import voxel_indices
 from EMHAssistLib.outputs.report import summary_text
+from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -43,10 +45,10 @@ def test_shipped_normative_table_matches_a_fresh_derivation(shared_data):
 
 def test_summary_line_reads_like_a_dictation():
     levels = {"mass": {"from": "T5", "to": "T8"}, "compression": {"from": "T5", "to": "T7", "max_mscc_percent": 41.2, "at": "T6"}}
-    assert compression.summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
-    assert compression.summary_line({"mass": None, "compression": None}) == "no cord compression"
+    assert wording.summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
+    assert wording.summary_line({"mass": None, "compression": None}) == "no cord compression"
     sideways = {"mass": None, "compression": {"from": "T5", "to": "T5", "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "at": "T5", "shown_by": ["RL ratio"]}}
-    assert compression.summary_line(sideways) == "cord compressed T5, RL ratio 38 % at T5, MSCC 3 %"
+    assert wording.summary_line(sideways) == "cord compressed T5, RL ratio 38 % at T5, MSCC 3 %"
 
 
 def _assess(scene, *, oblique_degrees=None, keep_only=None):
@@ -56,7 +58,7 @@ def _assess(scene, *, oblique_degrees=None, keep_only=None):
         for n in reversed(range(points.GetNumberOfControlPoints())):
             if points.GetNthControlPointLabel(n) != keep_only:
                 points.RemoveNthControlPoint(n)
-    return study, compression.assess(study, read_sequences(study))
+    return study, compression.assess(spine_inputs(study), read_sequences(study))
 
 
 def _expected():
@@ -97,7 +99,7 @@ def test_without_a_cord_region_the_cord_is_found_behind_the_level_points(scene):
     mass_levels, compression_levels = _expected()
     study = study_into_scene(build_study("mds_t5_t8"), scene)
     del study.regions["cord"]
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
     assert "no cord region: the cord was found behind the level points" in outcome.warnings[0]
     assert (outcome.levels["mass"]["from"], outcome.levels["mass"]["to"]) == tuple(mass_levels)
@@ -108,7 +110,7 @@ def test_missing_cord_region_and_level_points_is_a_warning(scene):
     study = study_into_scene(build_study("mds_t5_t8"), scene)
     del study.regions["cord"]
     study.levels = None
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is None and "no cord region" in outcome.warnings[0]
 
 
@@ -229,7 +231,7 @@ def _assess_spec(scene, tmp_path, monkeypatch, name: str, changes: dict, *, drop
     study = study_into_scene(synthetic, scene)
     if drop_mass_region:
         del study.regions["mass"]
-    return synthetic, compression.assess(study, read_sequences(study))
+    return synthetic, compression.assess(spine_inputs(study), read_sequences(study))
 
 
 # A healthy spine: the spec format needs one mass, so this one is made of epidural fat and lies
@@ -245,7 +247,7 @@ def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
     _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
     levels = outcome.levels
     assert levels["compression"] is None and levels["mass"] is None
-    assert compression.summary_line(levels) == "no cord compression"
+    assert wording.summary_line(levels) == "no cord compression"
     # Every level's narrowest slice within normal variation; the conus's taper (in L1) is not judged.
     profile = {row["level"]: row["mscc_percent"] for row in levels["cord_profile"]}
     assert profile.pop("L1") is None and all(mscc < 10.0 for mscc in profile.values()), profile
@@ -258,7 +260,7 @@ def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
     assert levels["compression"] is None
-    assert compression.summary_line(levels) == "mass T6–T7, no cord compression"
+    assert wording.summary_line(levels) == "mass T6–T7, no cord compression"
 
 
 # Seed 001, case 1 (thalassaemia intermedia), the built-in case: lobulated extradural masses from
@@ -278,7 +280,7 @@ def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(
     synthetic = build_study(THALASSAEMIA_CASE)
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
     # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
@@ -306,7 +308,7 @@ def test_a_mass_bright_on_t1_does_not_grow_into_the_posterior_elements(scene):
     synthetic = build_study("hematoma_t6_t9")
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
     grown = outcome.mass.mask_on(t2.grid)
     truth = synthetic.labels == MASS_LABEL
@@ -324,7 +326,7 @@ def test_a_mass_grows_through_its_seeded_component_and_not_into_an_unseeded_one(
     synthetic = build_study(SICKLE_CELL_CASE)
     study = study_into_scene(synthetic, scene)
     images = read_sequences(study)
-    outcome = compression.assess(study, images)
+    outcome = compression.assess(spine_inputs(study), images)
     t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
     grown = outcome.mass.mask_on(t2.grid)
     components = sitk.GetArrayFromImage(sitk.ConnectedComponent(sitk.GetImageFromArray((synthetic.labels == MASS_LABEL).astype(np.uint8)), True))
@@ -351,7 +353,7 @@ SMALL_MSCC_PERCENT = 10.0
 def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     synthetic = build_study(SICKLE_CELL_CASE)
     study = study_into_scene(synthetic, scene)
-    levels = compression.assess(study, read_sequences(study)).levels
+    levels = compression.assess(spine_inputs(study), read_sequences(study)).levels
     found = levels["compression"]
     assert found is not None and (found["from"], found["to"]) == tuple(synthetic.compression_levels) == ("T5", "T5")
     assert found["shown_by"] == ["RL ratio"] and found["at"] == "T5"
@@ -362,7 +364,7 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     # 3.1 mm wide, and the band's mean AP took in its curved sides; the band now keeps within 0.8 of
     # the cord's RL diameter (3.5 %).
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
-    assert compression.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
+    assert wording.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %"
 
 
 def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path, monkeypatch, scene):
@@ -372,7 +374,7 @@ def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path
     spec = json.loads((phantom.CASES_DIR / f"{SICKLE_CELL_CASE}.json").read_text())
     write_spec(tmp_path, monkeypatch, "sickle_cell_newborn", {"clinical": {**spec["clinical"], "age": 0}}, SICKLE_CELL_CASE)
     study = study_into_scene(build_study("sickle_cell_newborn"), scene)
-    found = compression.assess(study, read_sequences(study)).levels["compression"]
+    found = compression.assess(spine_inputs(study), read_sequences(study)).levels["compression"]
     assert found is not None and (found["from"], found["to"], found["at"]) == ("T5", "T5", "T5")
     assert found["shown_by"] == ["RL ratio"]
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
@@ -404,7 +406,7 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     traced, level_map, codes = _squeezed_levels(masses=())
     section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
     assert section["not_assessed"]["levels"] == {"from": "T6", "to": "T10", "spans": [{"from": "T6", "to": "T10"}]}
-    assert compression.summary_line(section) == "no cord compression, compression not assessed T6–T10"
+    assert wording.summary_line(section) == "no cord compression, compression not assessed T6–T10"
     rows = {row["level"]: row for row in section["cord_profile"]}
     assert [name for name, row in rows.items() if not row["assessed"]] == ["T6", "T7", "T8", "T9", "T10"]
     assert rows["T8"]["slices"] == 0 and rows["T8"]["mscc_percent"] is None
@@ -430,7 +432,7 @@ def test_no_compression_is_reported_where_no_level_is_known():
     assert compression.find_compression(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, None, None)
     assert section["compression"] is None and section["not_assessed"] == {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    assert compression.summary_line(section) == "compression not assessed (no vertebral levels)"
+    assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"
     assert narrowed is not None
 
 
@@ -452,7 +454,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     }
     for name, variant in variants.items():
         shown = {**report, "levels": variant}
-        line = compression.summary_line(variant)
+        line = wording.summary_line(variant)
         assert f"Levels: {line}" in summary_text(shown), name
         page = html_page(shown, [])
         assert line.replace("–", "&ndash;") in page or line in page, name
@@ -474,7 +476,7 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
     mean and SD took in the CSF and the mass grew into the canal, with the box's CSF voxels in it."""
     from test_cord import squeezed_cord
 
-    from EMHAssistLib.measurement.geometry import Box
+    from EMHAssistLib.geometry import Box
     from EMHAssistLib.spine.masses import _grow
 
     image = squeezed_cord(0.5, 1.0, effaced="behind")  # mass (400) fills the canal behind the cord over |z| <= 11 mm
@@ -490,7 +492,7 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
 def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_was_followed():
     """A cord not followed at the mass's levels cannot show that the mass spares it (the quiz's
     learner line read "mass T5–T8, no cord compression, compression not assessed T1–T11")."""
-    from EMHAssistLib.spine.compression import summary_line
+    from EMHAssistLib.outputs.wording import summary_line
 
     beside = {"mass": {"from": "T5", "to": "T8", "spans": []}, "compression": None, "not_assessed": {"levels": {"from": "T1", "to": "T11"}}}
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"

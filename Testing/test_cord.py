@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import read_volume
-from EMHAssistLib.measurement.geometry import Box, Grid
-from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.inputs.nodes import sequence_image
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine.compression import metric_ratio, reference_windows
 
@@ -15,7 +16,7 @@ SCT_SLICE_10 = {"area": 78.58643257836141, "ap": 7.842507960401277, "rl": 12.537
 
 def test_sct_t2_slice_10_within_3_percent(shared_data, scene):
     path = shared_data / "sct_testing_data" / "t2" / "t2_seg-manual.nii.gz"
-    seg = SequenceImage.from_node("seg", read_volume(path, "seg", scene))
+    seg = sequence_image("seg", read_volume(path, "seg", scene))
     profile = cord.measure_profile(seg.voxels > 0, seg.grid)
     n = list(profile.centreline.slices).index(10)
     measured = {"area": profile.area_mm2[n], "ap": profile.ap_mm[n], "rl": profile.rl_mm[n]}

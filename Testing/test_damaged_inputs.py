@@ -34,10 +34,10 @@ from test_robustness import (  # noqa: F401 (templates is a fixture)
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.geometry import Box, Grid, box_voxels
 from EMHAssistLib.inputs.nodes import box_of_roi, vtk_matrix
 from EMHAssistLib.inputs.noise import caught_messages
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import Box, Grid, box_voxels
 
 
 def as_nifti(case: Path, role: str, compressed: bool) -> Path:

@@ -20,6 +20,8 @@ from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.knowledge import DATA_DIR, load
+from EMHAssistLib.outputs.report import from_json
+from EMHAssistLib.report_model import RatioKey
 
 REQUIRED_DIAGNOSES = {
     "emh",
@@ -106,7 +108,7 @@ def report_from_ratios(
     }
     if levels:
         report["levels"] = {"mass": {"from": levels[0], "to": levels[1]}, "compression": None}
-    return report
+    return from_json(report, "test report")
 
 
 def _place_ratio(means: dict[str, dict[str, float]], key: str, value: float) -> None:
@@ -151,7 +153,7 @@ def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n:
         for region, by_seq in regions.items()
         if roles["post"] in by_seq and roles["pre"] in by_seq
     }
-    return {"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections}
+    return from_json({"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections}, "test report")
 
 
 def _ratio(numerator: dict, denominator: dict) -> dict:
@@ -789,7 +791,7 @@ def test_marrow_against_muscle_and_disc_share_one_weight():
 def test_the_probability_floor_caps_certainty():
     report = copy.deepcopy(VIGNETTES[4].report)
     report["morphology"].update({"halo_sign": True})
-    report["ratios"]["OP/IP marrow"] = {"value": 1.0, "ci95": [0.98, 1.02]}
+    report["ratios"][RatioKey.parse("OP/IP marrow")] = {"value": 1.0, "ci95": [0.98, 1.02]}
     ranking = rank(report)
     floor, count = knowledge().floor, len(knowledge().diagnoses)
     assert ranking[0]["probability"] <= 1 - (count - 1) * floor + 1e-12
@@ -829,7 +831,7 @@ def test_without_measurements_the_ranking_is_the_clinical_prior():
 
 def test_without_t2_the_next_best_input_for_the_seed_mds_case_is_t2():
     report = copy.deepcopy(VIGNETTES[0].report)
-    report["ratios"].pop("T2 mass/cord")
+    report["ratios"].pop(RatioKey.parse("T2 mass/cord"))
     for by_seq in report["regions"].values():
         by_seq.pop("T2", None)
     ranking = rank(report)

@@ -6,8 +6,8 @@ import slicer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from EMHAssistLib.geometry import Box, Grid, Labelmap, lies_within, voxel_indices
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, labelmap_of_segment, set_roi_box, set_segment_mask, set_volume_geometry
-from EMHAssistLib.measurement.geometry import Box, Grid, Labelmap, lies_within, voxel_indices
 
 
 def rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
@@ -127,7 +127,7 @@ def test_mask_equals_brute_force_inside_test(degrees, box_degrees, size, center)
 
 @pytest.mark.parametrize("points_per_slab", [7, 1 << 20])
 def test_slabs_do_not_change_the_mask(monkeypatch, points_per_slab):
-    import EMHAssistLib.measurement.geometry as geometry
+    import EMHAssistLib.geometry as geometry
 
     grid = oblique_grid()
     box = rotated_box(size=(20.0, 20.0, 30.0))

@@ -26,7 +26,9 @@ from test_reports import built_in_case
 
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.report_html import KeyImage, html_page
+from EMHAssistLib.report_model import RatioKey
 
 MARKER = "PWNED"  # in every hostile string: it must never reach the style sheet or a script
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5b5d5a70000000049454e44ae426082")
@@ -68,7 +70,7 @@ def hostile_report(report: dict, port: int) -> dict:
         entry["level"] = next(pick)
     levels["compression"]["at"] = next(pick)
     changed["regions"] = {next(pick): by_role for by_role in report["regions"].values()}
-    changed["ratios"] = {f"T2 {next(pick)}": ratio for ratio in report["ratios"].values()}
+    changed["ratios"] = {RatioKey.of_regions("T2", next(pick), next(pick)): ratio for ratio in report["ratios"].values()}
     changed["enhancement"] = {next(pick): value for value in report["enhancement"].values()}
     return changed
 
@@ -126,7 +128,7 @@ def real_report(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("hostile")
     case = built_in_case(folder / "case")
     assert main(["analyze", str(case), "--json", str(folder / "report.json")]) == 0
-    return json.loads((folder / "report.json").read_text())
+    return from_json(json.loads((folder / "report.json").read_text()), "report.json")
 
 
 def assert_contained(text: str) -> None:

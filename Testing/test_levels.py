@@ -8,9 +8,11 @@ import pytest
 import SimpleITK as sitk
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
-from EMHAssistLib.measurement.geometry import Box, Grid
-from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.inputs.nodes import point_list, sequence_image
+from EMHAssistLib.inputs.plain import SequenceImage
+from EMHAssistLib.outputs import overlays
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
 from EMHAssistLib.spine import vertebrae
@@ -50,19 +52,19 @@ def _points(scene, labelled: dict[str, tuple[float, float, float]], name: str = 
 
 def test_user_points_read_sorted_and_duplicates_refused(scene):
     node = _points(scene, {"T8": (0, 20, -3), "T5": (0, 19, 68)})
-    found = levels.user_vertebrae(node)
+    found = levels.user_vertebrae(point_list(node))
     assert [v.name for v in found] == ["T5", "T8"] and [v.code for v in found] == [12, 15]
     np.testing.assert_allclose(found[0].centre, [0, 19, 68])
     node.AddControlPointWorld(0, 0, 0, "T5")
     with pytest.raises(InputError, match="T5 is labelled twice"):
-        levels.user_vertebrae(node)
+        levels.user_vertebrae(point_list(node))
     node.SetNthControlPointLabel(2, "T13")
     with pytest.raises(InputError, match="levels point 3"):
-        levels.user_vertebrae(node)
+        levels.user_vertebrae(point_list(node))
 
 
 def test_levels_fill_between_points_and_map_positions(scene):
-    anchors = levels.user_vertebrae(_points(scene, {"T5": (0, 0, 60), "T8": (0, 0, 0)}))
+    anchors = levels.user_vertebrae(point_list(_points(scene, {"T5": (0, 0, 60), "T8": (0, 0, 0)})))
     level_map = levels.build_level_map(anchors, None, None)
     assert [(v.name, v.source) for v in level_map.vertebrae] == [("T5", "user"), ("T6", "interpolated"), ("T7", "interpolated"), ("T8", "user")]
     # Boundaries run through the disc centres, halfway between bodies 20 mm apart; a point on a disc plane is in the level below.
@@ -73,15 +75,15 @@ def test_levels_fill_between_points_and_map_positions(scene):
 
 
 def test_detected_levels_written_back_as_a_point_list_file(scene, tmp_path):
-    anchors = levels.user_vertebrae(_points(scene, {"T5": (0, 0, 60), "T7": (0, 0, 20)}))
+    anchors = levels.user_vertebrae(point_list(_points(scene, {"T5": (0, 0, 60), "T7": (0, 0, 20)})))
     level_map = levels.build_level_map(anchors, None, None)
-    node = levels.level_point_node(level_map, scene, "levels (detected)")
+    node = overlays.level_point_node(level_map, scene, "levels (detected)")
     path = tmp_path / "levels.mrk.json"
-    levels.write_level_points(node, path)
+    overlays.write_level_points(node, path)
     again = read_point_list(path, scene)
     assert [again.GetNthControlPointLabel(n) for n in range(again.GetNumberOfControlPoints())] == ["T5", "T6", "T7"]
     assert again.GetNthControlPointDescription(1) == "interpolated"
-    reread = levels.user_vertebrae(again)
+    reread = levels.user_vertebrae(point_list(again))
     np.testing.assert_allclose([v.centre for v in reread], [v.centre for v in level_map.vertebrae], atol=1e-3)
 
 
@@ -99,9 +101,9 @@ def _labelled_points(path: Path) -> dict[int, np.ndarray]:
 def _sct_levels_per_slice(shared_data: Path, scene, name_offset: int) -> tuple[list, list]:
     """Our level of each cord slice of SCT's t2 and the manual labelled cord's, slice by slice."""
     folder = shared_data / "sct_testing_data" / "t2"
-    seg = SequenceImage.from_node("seg", read_volume(folder / "t2_seg-manual.nii.gz", "seg", scene))
-    labelled = SequenceImage.from_node("lab", read_volume(folder / "t2_seg-manual_labeled.nii.gz", "lab", scene))
-    image = SequenceImage.from_node("T2", read_volume(folder / "t2.nii.gz", "T2", scene))
+    seg = sequence_image("seg", read_volume(folder / "t2_seg-manual.nii.gz", "seg", scene))
+    labelled = sequence_image("lab", read_volume(folder / "t2_seg-manual_labeled.nii.gz", "lab", scene))
+    image = sequence_image("T2", read_volume(folder / "t2.nii.gz", "T2", scene))
     centres = _labelled_points(folder / "t2_labeled_center_manual.nii.gz")
     anchors = [levels.Vertebra(vertebrae.name_of(v + name_offset), v + name_offset, p, "user") for v, p in centres.items()]
     profile = cord.measure_profile(seg.voxels > 0, seg.grid)
@@ -141,7 +143,7 @@ def lumbar(shared_data):
 
     scene = new_headless_scene()
     volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
-    image = SequenceImage.from_node("T2", volume)
+    image = sequence_image("T2", volume)
     seed = Box(image.grid.to_world(np.array([LUMBAR_CORD_SEED], float))[0], np.eye(3), np.array([1.5, 1.5, 5.0]))
     coverage, ends = cord.segment_cord(image, seed)
     mask = coverage.values >= 0.5
@@ -189,23 +191,24 @@ LOOSE_CORD_ROIS = {
 @pytest.mark.parametrize("drawn", sorted(LOOSE_CORD_ROIS))
 def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
     from EMHAssistLib.inputs.nodes import set_roi_box
-    from EMHAssistLib.inputs.study import RegionSource, Study
+    from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
+    from EMHAssistLib.outputs import wording
     from EMHAssistLib.spine import compression
 
     volume = read_volume(shared_data / "sct_tutorial_data" / "t2_lumbar" / "t2_lumbar.nii.gz", "T2", scene)
-    image = SequenceImage.from_node("T2", volume)
+    image = sequence_image("T2", volume)
     centre, half = LOOSE_CORD_ROIS[drawn]
     roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "cord")
     set_roi_box(roi, Box(image.grid.to_world(np.array([centre], float))[0], np.eye(3), np.array(half)))
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
     points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
-    outcome = compression.assess(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points, {}), [image])
+    outcome = compression.assess(spine_inputs(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points, {})), [image])
     assert outcome.levels is not None, outcome.warnings
     assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
     names = {v["name"] for v in outcome.levels["vertebrae"]}
     assert {"T12", "L1", "L2", "L3"} <= names
     assert outcome.levels["compression"] is None
-    assert compression.summary_line(outcome.levels) == "no cord compression"
+    assert wording.summary_line(outcome.levels) == "no cord compression"
 
 
 def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:

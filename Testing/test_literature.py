@@ -31,6 +31,7 @@ from literature.evaluate import (
 
 from EMHAssistLib.differential import assess, observe
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.report_model import RatioKey
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "literature-cases.md"
@@ -181,13 +182,13 @@ def case_with(findings=(), clinical=(), patient=None, levels=None) -> dict:
 
 def test_t2_hypointense_to_cord_reads_as_a_ratio_with_an_interval(mapping):
     report = encode(case_with([("t2_hypo", "hypointense on T2")]), mapping).report
-    assert report["ratios"] == {"T2 mass/cord": {"value": 0.65, "ci95": [0.5, 0.8]}}
+    assert report["ratios"] == {RatioKey.parse("T2 mass/cord"): {"value": 0.65, "ci95": [0.5, 0.8]}}
 
 
 def test_isointense_on_t1_and_marked_t2_darkness(mapping):
     report = encode(case_with([("t1_iso", "isointense"), ("t2_markedly_hypo", "markedly hypointense")]), mapping).report
-    assert report["ratios"]["T1 mass/cord"] == {"value": 1.0, "ci95": [0.9, 1.1]}
-    assert report["ratios"]["T2 mass/cord"] == {"value": 0.45, "ci95": [0.35, 0.55]}
+    assert report["ratios"][RatioKey.parse("T1 mass/cord")] == {"value": 1.0, "ci95": [0.9, 1.1]}
+    assert report["ratios"][RatioKey.parse("T2 mass/cord")] == {"value": 0.45, "ci95": [0.35, 0.55]}
 
 
 def test_enhancement_grades(mapping):
@@ -207,7 +208,7 @@ def test_rim_enhancement_sets_the_rim_measure_and_leaves_the_mass_mean_unmeasure
 
 def test_two_statements_of_one_quantity_give_the_interval_covering_both(mapping):
     report = encode(case_with([("t1_iso", "isointense"), ("t1_hypo", "hypointense")]), mapping).report
-    assert report["ratios"]["T1 mass/cord"] == {"value": pytest.approx(0.85), "ci95": [0.6, 1.1]}
+    assert report["ratios"][RatioKey.parse("T1 mass/cord")] == {"value": pytest.approx(0.85), "ci95": [0.6, 1.1]}
 
 
 def test_contradicting_flags_are_left_unmeasured_and_listed(mapping):

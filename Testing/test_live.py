@@ -10,9 +10,9 @@ import slicer
 from small_case import small_study
 
 from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box
 from EMHAssistLib.live import LiveAnalysis, coverage, without_removed_nodes
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 

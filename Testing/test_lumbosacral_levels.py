@@ -8,9 +8,9 @@ field; the cord, the guide, ends at z = 200 mm, as a conus ends inside a whole-s
 import numpy as np
 import pytest
 
+from EMHAssistLib.geometry import Grid
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.study import RegionSource
-from EMHAssistLib.measurement.geometry import Grid
-from EMHAssistLib.measurement.regions import SequenceImage
 from EMHAssistLib.spine import levels, masses
 from EMHAssistLib.spine.cord import Centreline
 from EMHAssistLib.spine.vertebrae import code_of
@@ -112,9 +112,9 @@ def test_a_sacral_mass_grows_along_the_labelled_bodies_past_the_cords_straight_c
     anchors = [body("L1"), body("S1")]
     past_cord = levels.spine_past_cord(anchors, cord_guide())
     assert np.min(np.linalg.norm(past_cord - body("S1").centre, axis=1)) < 1.0  # every millimetre down to S1
-    grown = masses.segment_mass([RegionSource(roi)], [image], image, None, cord_guide(), None, past_cord)
+    grown = masses.segment_mass([RegionSource(roi).outline()], [image], image, None, cord_guide(), None, past_cord)
     assert grown.mask.sum() == in_mass.sum()
-    straight_only = masses.segment_mass([RegionSource(roi)], [image], image, None, cord_guide())
+    straight_only = masses.segment_mass([RegionSource(roi).outline()], [image], image, None, cord_guide())
     assert straight_only.mask.sum() < 0.8 * in_mass.sum()
 
 

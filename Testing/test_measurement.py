@@ -8,9 +8,10 @@ from small_case import VALUES, grid_for, roi_box, small_study
 
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.measurement.geometry import voxel_indices
+from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.measurement.ratios import ratio_of_means
 from EMHAssistLib.measurement.regions import RegionStats, statistics
+from EMHAssistLib.report_model import RatioKey
 
 
 def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
@@ -18,7 +19,7 @@ def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
     for role in ("T1", "T2", "T1C"):
         for numerator, denominator in (("mass", "cord"), ("mass", "muscle"), ("marrow", "muscle"), ("marrow", "disc")):
             expected = VALUES[role][numerator] / VALUES[role][denominator]
-            ratio = report["ratios"][f"{role} {numerator}/{denominator}"]
+            ratio = report["ratios"][RatioKey.of_regions(role, numerator, denominator)]
             assert ratio["value"] == pytest.approx(expected, rel=1e-6)
             assert ratio["ci95"] == pytest.approx([expected, expected], rel=1e-6)
     assert report["enhancement"]["mass"]["value"] == pytest.approx(588 / 420 - 1)
@@ -53,7 +54,7 @@ def test_statistics_match_numpy_on_noisy_regions(scene):
 
 def test_noisy_ratio_interval_covers_the_true_ratio(scene):
     report = analyze(small_study(scene, noise_sd=20.0))
-    lo, hi = report["ratios"]["T2 mass/cord"]["ci95"]
+    lo, hi = report["ratios"][RatioKey.parse("T2 mass/cord")]["ci95"]
     assert lo < 150 / 500 < hi
     assert hi - lo > 0.005
 
@@ -64,7 +65,7 @@ def test_missing_sequences_and_regions_are_warned_not_invented(scene):
     report = analyze(study)
     assert set(report["sequences"]) == {"T2"}
     assert report["enhancement"] == {}
-    assert not any(key.endswith("/disc") for key in report["ratios"])
+    assert not any(key.denominator == "disc" for key in report["ratios"])
     warnings = " | ".join(report["warnings"])
     assert "no T1 sequence" in warnings and "no T1C sequence" in warnings and "no disc region" in warnings
 

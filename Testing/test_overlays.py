@@ -9,11 +9,10 @@ from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
 from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
+from EMHAssistLib.geometry import Labelmap
 from EMHAssistLib.inputs.nodes import labelmap_of_segment
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import Labelmap
-from EMHAssistLib.spine.compression import summary_line
 from EMHAssistLib.outputs.overlays import (
     CASE_ATTRIBUTE,
     compressed_levels,
@@ -27,6 +26,7 @@ from EMHAssistLib.outputs.overlays import (
     set_overlays_visible,
     subject_hierarchy,
 )
+from EMHAssistLib.outputs.wording import summary_line
 
 STYLE = load("overlays")
 
@@ -226,7 +226,7 @@ def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_w
     for rank, diagnosis in enumerate(REPORT["differential"], start=1):
         assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
     supporting = "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue."
-    assert f"{supporting} [seed000]" in text
+    assert f"{supporting} [case report of thoracic cord compression]" in text  # as a reader cites it, not the key
     assert "   against: Fever (present): raises the odds of an abscess." in text
     assert "To separate the top two: Add the ADC sequence: low ADC separates them." in text
     assert "- mass: only 24 T1 voxels; its ratios are unstable" in text

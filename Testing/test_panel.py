@@ -11,9 +11,9 @@ import pytest
 import slicer
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
 from EMHAssistLib.live import LiveAnalysis
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.outputs.overlays import find_overlays
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
@@ -58,6 +58,7 @@ from EMHAssistLib.frontends.panel import (
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import region_names, study_from_nodes
 from EMHAssistLib.outputs.tables import read_results_table
+from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.teaching.quiz import Quiz
 
 MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssistSlicer" / "module.py"
@@ -95,7 +96,12 @@ def test_differential_rows_carry_bars_and_why_bullets(complete_report):
     first = rows[0].why[0]
     assert first.supports and first.finding.startswith("Mass markedly hypointense to cord on T2 (ratio 0.30")
     assert first.citation == "case report of thoracic cord compression +1"
-    assert "Source: Seed 001: imaging of extramedullary hematopoiesis" in first.tooltip
+    assert "Source: imaging of extramedullary hematopoiesis in haemoglobinopathies" in first.tooltip  # a seed: what and where
+    carroll = next(bullet for row in rows for bullet in row.why if bullet.citation.startswith("Carroll 1997"))
+    assert (  # a published source: its full citation (issue 17 point 5)
+        "Source: Carroll KW, Feller JF, Tirman PFJ. Useful internal standards for distinguishing infiltrative marrow"
+        " pathology from hematopoietic marrow at MRI. J Magn Reson Imaging 1997;7(2):394-398. doi:10.1002/jmri.1880070224."
+    ) in carroll.tooltip
     assert first.tooltip.startswith("Threshold: T2 mass/cord < 0.6")
     assert rows[0].why[-1] == WhyBullet(True, "myelodysplastic syndrome (clinical context: prior ×15)", "", rows[0].why[-1].tooltip)
     assert any(not bullet.supports for row in rows for bullet in row.why)
@@ -106,7 +112,7 @@ def test_citations_are_author_and_year_or_the_references_title():
     assert citation_label("carroll1997") == "Carroll 1997"
     assert citation_label("seed000") == "case report of thoracic cord compression"
     assert citation_label("seed003") == "teaching case of β-thalassemia major"
-    assert citation_label("seed004") == "review of the imaging of spinal metastatic disease"
+    assert citation_label("seed004") == "Shah 2011"  # the seed text is this published article
 
 
 INTERNAL_KEY = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|\bseed ?\d{3}\b|\[|\]|\b[a-z]+\d{4}\b")
@@ -189,7 +195,7 @@ def test_the_anchor_takes_the_level_picked_in_the_panel(scene):
 
 def test_report_node_round_trip_and_refusals(scene):
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
-    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {"T2 mass/cord": {"value": 0.3, "ci95": [0.29, 0.31]}}}
+    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {RatioKey.parse("T2 mass/cord"): {"value": 0.3, "ci95": [0.29, 0.31]}}}
     write_report_node(report, node)
     assert read_report_node(node) == report
     other = scene.AddNewNodeByClass("vtkMRMLTextNode", "notes")

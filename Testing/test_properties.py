@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from EMHAssistLib.measurement.geometry import Box, Grid, Labelmap, voxel_indices
+from EMHAssistLib.geometry import Box, Grid, Labelmap, voxel_indices
 from EMHAssistLib.measurement.ratios import enhancement, ratio_of_means
 from EMHAssistLib.measurement.regions import statistics
 

@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info, case_names
 from EMHAssistLib.teaching.quiz import (
     REFERENCE_ATTRIBUTE,
@@ -77,7 +77,7 @@ def test_reveal_on_the_reference_boxes(quiz, scene, reference_boxes):
             assert comparison.score == pytest.approx(1.0) and comparison.iou == pytest.approx(1.0)
             assert comparison.centre_distance_mm < 0.1
     assert reveal.ratios and not any(ratio.differ for ratio in reveal.ratios)
-    assert "T2 mass/cord" in {ratio.key for ratio in reveal.ratios}
+    assert "T2 mass/cord" in {ratio.key.text for ratio in reveal.ratios}
     references = [node for node in _nodes(scene, "vtkMRMLMarkupsROINode") if node.GetAttribute(REFERENCE_ATTRIBUTE)]
     assert len(references) == sum(map(len, reference_boxes.values()))
     assert all(node.GetLocked() for node in references)
@@ -108,7 +108,7 @@ def test_mass_box_on_muscle_changes_the_ratios(quiz, scene, reference_boxes):
     by_region = {c.region: c for c in reveal.sites}
     assert by_region["mass"].score == 0.0 and by_region["mass"].centre_distance_mm > 20
     assert not by_region["mass"].on_target
-    differing = {ratio.key for ratio in reveal.ratios if ratio.differ}
+    differing = {ratio.key.text for ratio in reveal.ratios if ratio.differ}
     assert "T2 mass/cord" in differing
 
 

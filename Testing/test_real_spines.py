@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from EMHAssistLib.analysis import read_sequences
+from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import read_volume
-from EMHAssistLib.inputs.nodes import set_roi_box, set_segment_mask
-from EMHAssistLib.inputs.study import RegionSource, Study
-from EMHAssistLib.measurement.geometry import Box, Grid
-from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_segment_mask
+from EMHAssistLib.inputs.plain import SequenceImage
+from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
 from EMHAssistLib.spine import compression
 
 READINGS = json.loads((Path(__file__).parent / "data" / "real_spine_body_centres.json").read_text())["studies"]
@@ -58,7 +58,7 @@ def reported_centres(scene, volume, cord: RegionSource, anchor: str, anchor_cent
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
     points.AddControlPointWorld(*anchor_centre, anchor)
     study = Study("real", {"T2": volume}, {"cord": [cord]}, points)
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
     return {vertebra["name"]: np.array(vertebra["centre"]) for vertebra in outcome.levels["vertebrae"]}
 
@@ -80,7 +80,7 @@ def misplaced(truth: dict[str, np.ndarray], reported: dict[str, np.ndarray], anc
 def read_by_eye(scene, shared_data: Path, study: str) -> tuple[object, SequenceImage, dict[str, np.ndarray]]:
     reading = READINGS[study]
     volume = read_volume(shared_data / reading["file"], "T2", scene)
-    image = SequenceImage.from_node("T2", volume)
+    image = sequence_image("T2", volume)
     centres = {name: image.grid.to_world(np.array([ijk], dtype=float))[0] for name, ijk in reading["bodies"].items()}
     return volume, image, centres
 
@@ -104,7 +104,7 @@ def sct_t2(shared_data):
 
     scene = new_headless_scene()
     volume, image, centres = read_by_eye(scene, shared_data, "sct_t2")
-    cord = SequenceImage.from_node("cord", read_volume(shared_data / "sct_testing_data" / "t2" / "t2_seg-manual.nii.gz", "cord", scene))
+    cord = sequence_image("cord", read_volume(shared_data / "sct_testing_data" / "t2" / "t2_seg-manual.nii.gz", "cord", scene))
     return scene, volume, centres, cord_centre_of(cord.voxels > 0, cord)
 
 
@@ -178,9 +178,9 @@ def tptbox(shared_data):
     scene = new_headless_scene()
     folder = shared_data / "tptbox_sample_mri"
     volume = read_volume(folder / "sub-mri_label-6_T2w.nii.gz", "T2", scene)
-    image = SequenceImage.from_node("T2", volume)
-    vertebrae = SequenceImage.from_node("vert", read_volume(folder / "sub-mri_seg-vert_label-6_msk.nii.gz", "vert", scene)).voxels
-    parts = SequenceImage.from_node("subreg", read_volume(folder / "sub-mri_seg-subreg_label-6_msk.nii.gz", "subreg", scene)).voxels
+    image = sequence_image("T2", volume)
+    vertebrae = sequence_image("vert", read_volume(folder / "sub-mri_seg-vert_label-6_msk.nii.gz", "vert", scene)).voxels
+    parts = sequence_image("subreg", read_volume(folder / "sub-mri_seg-subreg_label-6_msk.nii.gz", "subreg", scene)).voxels
     bodies = {label: (vertebrae == label) & (parts == TPTBOX_BODY) for label in TPTBOX_VERTEBRAE}
     centroids = {label: image.grid.to_world(np.argwhere(mask)[:, ::-1].astype(float)).mean(axis=0) for label, mask in bodies.items()}
     return scene, volume, image, bodies, centroids, cord_segment(scene, parts == TPTBOX_CORD, image.grid)

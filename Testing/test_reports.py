@@ -22,12 +22,12 @@ from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.geometry import Grid, Labelmap
 from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.measurement.geometry import Grid, Labelmap
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
-from EMHAssistLib.outputs.report import ratio_text
+from EMHAssistLib.outputs.report import from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import (
     dicom_evidence,
@@ -35,7 +35,7 @@ from EMHAssistLib.outputs.structured_report import (
     structured_report,
     write_structured_report,
 )
-from EMHAssistLib.spine.compression import summary_line
+from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from pydicom.sr.codedict import codes
@@ -184,8 +184,9 @@ def test_the_pages_values_are_the_json_reports(html_case):
         assert item["text"] in differential
     cited = {ref for entry in report["differential"] for item in entry["evidence"] for ref in item["refs"]}
     references = load("differential/references")["references"]
-    for ref in cited:
-        assert references[ref]["citation"] in page.section_text["references"]
+    for ref in cited:  # the full citation (issue 17 point 5): its title, journal, year, DOI and PMID, not just the key
+        shown = [references[ref].get(field) for field in ("title", "described_as", "journal", "year", "doi", "pmid") if references[ref].get(field)]
+        assert shown and all(str(value) in page.section_text["references"] for value in shown), ref
 
 
 def two_site_analysis(compressed_at: str | None) -> SimpleNamespace:
@@ -226,7 +227,7 @@ def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case
     """A compression found by the RL ratio leads with it in the levels table, MSCC after it."""
     report, _ = html_case
     sideways = {"from": "T5", "to": "T5", "at": "T5", "shown_by": ["RL ratio"], "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "area_ratio_percent": 34.8}
-    page = Page(html_page({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, []))
+    page = Page(html_page(from_json({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, "report.json"), []))
     rows = [row[0] for row in page.tables["levels"][0]]
     assert rows.index("RL ratio at T5") < rows.index("MSCC at T5") < rows.index("Area ratio at T5")
 
@@ -350,7 +351,7 @@ def sr_case(tmp_path_factory) -> tuple[dict, hd.sr.Comprehensive3DSR, Path, dict
     case = built_in_case(folder / DEFAULT_CASE)
     series = dicom_case(case)
     analyse(case, "--json", str(folder / "report.json"), "--sr", str(folder / "report.sr.dcm"))
-    report = json.loads((folder / "report.json").read_text())
+    report = from_json(json.loads((folder / "report.json").read_text()), "report.json")
     return report, hd.sr.srread(folder / "report.sr.dcm"), case, series
 
 
@@ -375,7 +376,7 @@ def test_every_ratio_round_trips_with_its_interval_in_no_units(sr_case):
     for region, group in groups.items():
         for measurement in group.get_measurements():
             found[(region, measurement.name.value)] = measurement
-    expected = {(key.split(" ")[1].split("/")[0], key): ratio for key, ratio in report["ratios"].items()}
+    expected = {(key.owner, key.text): ratio for key, ratio in report["ratios"].items()}
     expected |= {(region, f"enhancement {region}"): ratio for region, ratio in report["enhancement"].items()}
     for (region, key), ratio in expected.items():
         measurement = found[(region, key)]

@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.differential import knowledge
+from EMHAssistLib.geometry import Grid
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.measurement.geometry import Grid
 from EMHAssistLib.measurement.ratios import difference_over_mean, ratio_of_means
-from EMHAssistLib.measurement.regions import RegionStats, SequenceImage
+from EMHAssistLib.measurement.regions import RegionStats
 from EMHAssistLib.spine.masses import MassSegment, rim_enhancement
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.teaching.cases import build_study, study_into_scene

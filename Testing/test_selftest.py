@@ -12,7 +12,9 @@ from EMHAssistLib.frontends.selftest import (
     check_table_holds_report,
     run_selftest,
 )
+from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.tables import write_results_table
+from EMHAssistLib.report_model import RatioKey
 
 
 def test_selftest_passes_on_the_built_in_case(scene):
@@ -30,7 +32,7 @@ def ratio(value: float) -> dict:
 
 
 def report_with(ratios: dict, enhancement: dict | None = None) -> dict:
-    return {"ratios": ratios, "enhancement": enhancement or {}}
+    return from_json({"ratios": ratios, "enhancement": enhancement or {}}, "test report")
 
 
 def test_ratios_just_inside_the_tolerance_pass():
@@ -89,7 +91,7 @@ def test_a_table_that_does_not_hold_the_report_fails(scene):
         "schema": "emhassist.report/1",
         "case": "check",
         "regions": {"cord": {"T1": stats}, "mass": {"T1": stats | {"mean": 1.0}}},
-        "ratios": {"T1 mass/cord": ratio(0.5)},
+        "ratios": {RatioKey.parse("T1 mass/cord"): ratio(0.5)},
         "enhancement": {},
     }
     table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
@@ -98,4 +100,4 @@ def test_a_table_that_does_not_hold_the_report_fails(scene):
     with pytest.raises(AssertionError, match="results: 3 rows, expected 4"):
         check_table_holds_report(table, report | {"enhancement": {"mass": ratio(0.4)}})
     with pytest.raises(AssertionError, match="T1 mass/cord is 0.5, the report says 0.6"):
-        check_table_holds_report(table, report | {"ratios": {"T1 mass/cord": ratio(0.6)}})
+        check_table_holds_report(table, report | {"ratios": {RatioKey.parse("T1 mass/cord"): ratio(0.6)}})

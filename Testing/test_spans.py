@@ -10,7 +10,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from EMHAssistLib.analysis import read_sequences
+from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.outputs import batch
+from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression, levels
 from EMHAssistLib.spine.vertebrae import code_of, vertebra_names
 from EMHAssistLib.teaching import phantom
@@ -44,7 +46,7 @@ def test_level_span_words_each_span():
 
 def test_summary_line_names_each_span_of_the_mass():
     levels_section = {"mass": compression.level_extent(codes("T6", "T7", "T8", "S1", "S2")), "compression": {"from": "T6", "to": "T8", "max_mscc_percent": 30.4, "at": "T7"}}
-    assert compression.summary_line(levels_section) == "mass T6–T8 and S1–S2, cord compressed T6–T8, MSCC 30 % at T7"
+    assert wording.summary_line(levels_section) == "mass T6–T8 and S1–S2, cord compressed T6–T8, MSCC 30 % at T7"
 
 
 # --- Level maps down to the sacrum -----------------------------------------------------------------
@@ -141,11 +143,11 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     synthetic = build_study("two_masses")
     synthetic.rois["mass"].append(box_in_second_mass(synthetic))
     study = study_into_scene(synthetic, scene)
-    outcome = compression.assess(study, read_sequences(study))
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
     mass = outcome.levels["mass"]
     assert mass == {"from": "T3", "to": "T10", "spans": [{"from": "T3", "to": "T4"}, {"from": "T9", "to": "T10"}]}
     assert outcome.morphology["mass_levels_spanned"] == 4
-    assert compression.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression"
+    assert wording.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression"
 
 
 # --- The batch CSV ---------------------------------------------------------------------------------

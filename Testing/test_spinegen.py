@@ -168,7 +168,7 @@ def test_a_written_case_loads_through_the_case_folder_loader(tmp_path, scene, po
 
 def test_the_generator_shares_no_code_with_the_teaching_phantom():
     """The generator imports from EMHAssistLib only the case-folder writer's pieces (inputs/,
-    measurement.geometry.Box), never teaching/, and its knowledge is its own file."""
+    geometry.Box), never teaching/, and its knowledge is its own file."""
     import ast
     from pathlib import Path
 

@@ -8,9 +8,10 @@ import slicer
 import vtk
 
 from EMHAssistLib.errors import InputError
+from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
 
-REPORT = {
+REPORT = from_json({
     "schema": "emhassist.report/1",
     "case": "table case",
     "regions": {
@@ -29,7 +30,7 @@ REPORT = {
         "OP/IP mass": {"value": 0.61, "ci95": [0.55, 0.67]},
     },
     "enhancement": {"mass": {"value": 0.4, "ci95": [0.35, 0.45]}},
-}
+}, "test report")
 COLUMN_NAMES = [column.name for column in TEXT_COLUMNS + NUMBER_COLUMNS]
 
 
@@ -160,3 +161,11 @@ def test_a_scene_saved_as_mrb_reads_back_with_the_same_table(scene, loading_scen
     assert read_results_table(loaded) == read_results_table(table)
     assert loaded.GetLocked()
     assert loaded.GetAttribute("EMHAssist.case") == "table case"
+
+
+def test_a_ratio_row_whose_cells_name_no_ratio_is_refused_naming_the_table(scene):
+    table = new_table(scene)
+    write_results_table(REPORT, table)
+    table.GetTable().GetColumnByName("region").SetValue(4, "mass cord")
+    with pytest.raises(InputError, match=r"^EMHAssist results: ratio .T1 mass cord. is neither"):
+        read_results_table(table)

@@ -20,9 +20,9 @@ import SimpleITK as sitk
 import slicer
 import vtk
 
+from EMHAssistLib.geometry import Box, Grid, voxel_indices
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume
 from EMHAssistLib.inputs.study import Study
-from EMHAssistLib.measurement.geometry import Box, Grid, voxel_indices
 
 
 @dataclass(frozen=True)

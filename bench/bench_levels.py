@@ -3,8 +3,9 @@
 A synthetic sagittal T2 (0.5 x 0.5 mm in-plane, 4 mm slices): cord in CSF, vertebral bodies
 and discs alternating every 25 mm in front of it; one anchor point, one cord seed. Prints the
 median (min-max) of several runs of each step and the total against issue 3's 1 s target, then
-the whole levels, cord and compression step as the analysis runs it (`compression.assess` on MRML
-nodes: the volume, a cord ROI, the level point) against issue 13's 1 s target.
+the whole levels, cord and compression step as the analysis runs it (the cord ROI and the level
+point read from their MRML nodes by `spine_inputs`, then `compression.assess`) against issue 13's
+1 s target.
 
     .venv/bin/python bench/bench_levels.py
 """
@@ -14,11 +15,11 @@ import slicer
 
 from common import Timing, load_average, machine, milliseconds, timed_runs
 
-from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+from EMHAssistLib.geometry import Box, Grid
+from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_volume_geometry
+from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.inputs.study import RegionSource, Study
-from EMHAssistLib.measurement.geometry import Box, Grid
-from EMHAssistLib.measurement.regions import SequenceImage
+from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
 from EMHAssistLib.spine import compression
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
@@ -89,8 +90,8 @@ def main() -> None:
         f" ({'met' if total <= TARGET_S else 'MISSED'}); {load_average()}"
     )
     study = study_of(image, seed, anchor)
-    images = [SequenceImage.from_node("T2", study.sequences["T2"])]
-    whole = timed(lambda: compression.assess(study, images))
+    images = [sequence_image("T2", study.sequences["T2"])]
+    whole = timed(lambda: compression.assess(spine_inputs(study), images))
     if whole.result.levels is None:
         raise SystemExit(f"the levels step failed: {whole.result.warnings}")
     print(

@@ -32,11 +32,11 @@ from common import (
 )
 from synthetic_study import build_study
 
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.live import LEVEL_REGIONS, LiveAnalysis, LiveResult
-from EMHAssistLib.measurement.geometry import Box
 
 DRAGGED_REGION = "marrow"  # not read by the levels step: the update re-measures this region alone
 LEVELS_REGION = "mass"  # read by the levels step: its update also redoes levels, cord and compression

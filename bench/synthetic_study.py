@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import slicer
 
+from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
-from EMHAssistLib.measurement.geometry import Box
 
 FIELD_OF_VIEW_MM = 320.0
 SLICES = 200

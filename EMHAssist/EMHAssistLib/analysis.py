@@ -1,4 +1,5 @@
-"""The whole analysis of one study, from MRML nodes to the plain report dict.
+"""The whole analysis of one study, from MRML nodes to the report dict (its shape: report_model.py;
+its ratios keyed by `RatioKey`, turned into JSON text only by outputs.report.to_json).
 
 Each step reads the nodes or the report built so far and adds its own section; nothing here
 changes a node, so ROIs, segments and earlier results stay as the user left them.
@@ -9,13 +10,16 @@ from dataclasses import dataclass
 from . import CAVEAT
 from .differential import assess as assess_differential
 from .errors import InputError
+from .geometry import Labelmap
 from .inputs.casefolder import source_of
 from .inputs.clinical import validate_clinical
+from .inputs.nodes import sequence_image
 from .inputs.noise import caught_messages
-from .inputs.study import Study, region_names, sequence_roles
-from .measurement.geometry import Labelmap
+from .inputs.plain import SequenceImage
+from .inputs.study import Study, outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
-from .measurement.regions import RegionMeasurement, RegionStats, SequenceImage, measure_region
+from .measurement.regions import RegionMeasurement, RegionStats, measure_region
+from .report_model import Ratio, RatioKey
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -52,10 +56,10 @@ def run_analysis(study: Study) -> Analysis:
         clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
         images = read_sequences(study)
         measurements = {
-            region: measure_region(region, study.regions[region], images)
+            region: measure_region(region, outlines(study.regions[region]), images)
             for region in _in_vocabulary_order(study.regions, region_names())
         }
-        analysis = assemble(study, clinical, images, measurements, assess_levels(study, images))
+        analysis = assemble(study, clinical, images, measurements, assess_levels(spine_inputs(study), images))
     analysis.report["warnings"].extend(f"analysis: a library reported: {message}" for message in messages)
     return analysis
 
@@ -94,7 +98,7 @@ def assemble(
 def read_sequences(study: Study) -> list[SequenceImage]:
     if not study.sequences:
         raise InputError(study.name, "no sequence volume (T1, T2, STIR, T1C, ...) was given")
-    return [SequenceImage.from_node(role, study.sequences[role]) for role in _in_vocabulary_order(study.sequences, sequence_roles())]
+    return [sequence_image(role, study.sequences[role]) for role in _in_vocabulary_order(study.sequences, sequence_roles())]
 
 
 def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
@@ -102,11 +106,11 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
     return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
-def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict:
+def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
     ratios = dict(region_ratios(stats))
     for post, pre in measurement_settings().sequence_pairs:
         for region, ratio in sequence_ratios(stats, post, pre).items():
-            ratios[f"{post}/{pre} {region}"] = ratio
+            ratios[RatioKey.of_sequences(region, post, pre)] = ratio
     return ratios
 
 

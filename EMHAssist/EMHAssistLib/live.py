@@ -18,11 +18,12 @@ import slicer
 
 from .analysis import Analysis, assemble, read_sequences
 from .errors import InputError
+from .geometry import Box, Grid, Labelmap, Shape
 from .inputs.clinical import validate_clinical
 from .inputs.nodes import box_of_roi, node_to_world
-from .inputs.study import RegionSource, Study, region_names
-from .measurement.geometry import Box, Grid, Labelmap, Shape
-from .measurement.regions import RegionMeasurement, SequenceImage, measure_region
+from .inputs.plain import Outline, SequenceImage
+from .inputs.study import RegionSource, Study, outlines, region_names, spine_inputs
+from .measurement.regions import RegionMeasurement, measure_region
 from .spine.compression import LevelsOutcome, MassFreeSteps
 from .spine.compression import assess as assess_levels
 
@@ -108,7 +109,7 @@ class LiveAnalysis:
             mass_free_key = (images_key, region_keys.get("cord"), points_key)
             if self._mass_free is None or self._mass_free[0] != mass_free_key:
                 self._mass_free = (mass_free_key, MassFreeSteps())
-            self._levels = (levels_key, assess_levels(study, images, self._mass_free[1]))
+            self._levels = (levels_key, assess_levels(spine_inputs(study), images, self._mass_free[1]))
             result.recomputed.append("levels")
         result.analysis = assemble(study, clinical, images, measurements, self._levels[1])
 
@@ -119,8 +120,9 @@ class LiveAnalysis:
         if kept is not None and kept[0] == key:
             return kept[1], kept[2]
         self._measured.pop(region, None)
-        measurement = measure_region(region, sources, images)
-        status = _status(measurement, sources, images)
+        region_outlines = outlines(sources)
+        measurement = measure_region(region, region_outlines, images)
+        status = _status(measurement, region_outlines, images)
         self._measured[region] = (key, measurement, status)
         result.recomputed.append(region)
         return measurement, status
@@ -168,8 +170,8 @@ def _sample_points(shape: Shape) -> np.ndarray:
     return shape.corners_world()
 
 
-def _status(measurement: RegionMeasurement, sources: list[RegionSource], images: list[SequenceImage]) -> RegionStatus:
-    shapes = [source.shape() for source in sources]
+def _status(measurement: RegionMeasurement, region_outlines: list[Outline], images: list[SequenceImage]) -> RegionStatus:
+    shapes = [outline.shape for outline in region_outlines]
     return RegionStatus(
         voxels={role: stats.n for role, stats in measurement.stats.items()},
         coverage={image.role: coverage(shapes, image.grid) for image in images},

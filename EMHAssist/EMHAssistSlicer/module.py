@@ -73,7 +73,7 @@ from EMHAssistLib.frontends.panel import (
 from EMHAssistSlicer.view import add_clinical_checkboxes, relabel_clinical_choices, show_region_statuses, show_report, show_state
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
-from EMHAssistLib.outputs.report import summary_text, write_json
+from EMHAssistLib.outputs.report import summary_text, to_json, write_json
 from EMHAssistLib.outputs.report_html import KeyImage, write_html
 from EMHAssistLib.teaching.quiz import Quiz, Reveal
 
@@ -764,10 +764,10 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         if parameterNode.resultsTable is None or parameterNode.report is None:
             return True
         try:
-            saved = read_report_node(parameterNode.report)
+            saved = to_json(read_report_node(parameterNode.report))
         except InputError:
             return True
-        return saved != json.loads(json.dumps(report)) or find_overlays(slicer.mrmlScene, report["case"]) is None
+        return saved != json.loads(json.dumps(to_json(report))) or find_overlays(slicer.mrmlScene, report["case"]) is None
 
     def ensureJinja2(self) -> bool:
         """The web page is written from a Jinja2 template; Slicer does not ship Jinja2 (a pure-Python
@@ -1041,7 +1041,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         report = logic.process(parameterNode)
         exported = Path(slicer.app.temporaryPath) / "EMHAssistTest.json"
         write_json(logic.savedReport(parameterNode), exported)
-        self.assertEqual(json.loads(exported.read_text(encoding="utf-8"))["ratios"].keys(), report["ratios"].keys())
+        self.assertEqual(json.loads(exported.read_text(encoding="utf-8"))["ratios"].keys(), to_json(report)["ratios"].keys())
         page = exported.with_suffix(".html")
         if importlib.util.find_spec("jinja2") is None:
             self.delayDisplay("Web page export skipped: Jinja2 is not installed (Save report as a web page offers to install it)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.report_model import RatioKey
 
 MAPPING_FILE = Path(__file__).with_name("mapping.json")
 IMAGING, CLINICAL = "imaging", "clinical"
@@ -51,14 +52,14 @@ def _rule(table: dict, entry: dict, case: dict, section: str) -> dict:
 
 def _encode_imaging(case: dict, table: dict, encoded: Encoded) -> None:
     report = encoded.report
-    intervals: dict[tuple[str, str], list[list[float]]] = {}
+    intervals: dict[tuple[str, str | RatioKey], list[list[float]]] = {}
     flags: dict[str, list] = {}
     positions, alone_positions = [], []
     for entry in case["findings"]:
         rule = _rule(table, entry, case, "imaging")
         sets_something = False
         for key, triple in rule.get("ratios", {}).items():
-            intervals.setdefault(("ratios", key), []).append(triple)
+            intervals.setdefault(("ratios", RatioKey.parse(key)), []).append(triple)
             sets_something = True
         if "enhancement" in rule:
             intervals.setdefault(("enhancement", "mass"), []).append(rule["enhancement"])

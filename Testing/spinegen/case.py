@@ -63,7 +63,7 @@ def write_case(case: Case, folder: Path) -> Path:
     from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.inputs.study import RegionSource, Study
-    from EMHAssistLib.measurement.geometry import Box
+    from EMHAssistLib.geometry import Box
 
     folder = Path(folder)
     scene = new_headless_scene()

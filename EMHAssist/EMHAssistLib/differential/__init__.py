@@ -3,8 +3,10 @@
 Research and teaching only: the ranking weighs measured signs and a clinical context the way a
 textbook would; it never diagnoses (see `EMHAssistLib.CAVEAT`, carried by every output).
 
-Input: the plain report dict of `analysis.analyze` (data flows one way; nothing here reads MRML):
-`clinical`, `regions`, `ratios` ("T1 marrow/muscle", "OP/IP marrow", each {value, ci95}),
+Input: the report dict of `analysis.analyze` (data flows one way; nothing here reads MRML; every
+field it can hold is in report_model.py): `clinical`, `regions`, `ratios` (keyed by `RatioKey`, the
+key of "T1 marrow/muscle" or "OP/IP marrow", each {value, ci95}; a stored report's text keys are
+parsed by outputs.report.from_json),
 `enhancement` (per region, {value, ci95}), optional `levels` ({"mass": {"from", "to"}}) and optional
 `morphology` (reader's or morphology step's findings, a measured one such as `rim_enhancement` as
 {value, ci95}; its keys and types are declared in data/differential/features.json). Any section may be missing: a feature whose inputs were not

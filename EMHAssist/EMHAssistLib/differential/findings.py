@@ -7,11 +7,12 @@ measured is left out with what it lacks, never counted as negative evidence.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..outputs.numbers import signed_percent, signed_percent_range
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
@@ -25,7 +26,6 @@ from .rules import (
     Knowledge,
     is_number,
     knowledge,
-    ratio_inputs,
 )
 
 
@@ -126,15 +126,15 @@ def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Verdict | t
 
 def _quantity_name(test: dict) -> str:
     kind = next(key for key in QUANTITIES if key in test)
-    return test[kind] if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
+    return str(test[kind]) if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
 
 
 def _read_ratio(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     key = test["ratio"]
     entry = (report.get("ratios") or {}).get(key)
     if entry is None:
-        return _missing_measurements(report, ratio_inputs(key)) or (MissingInput("report", f"ratios.{key}"),)
-    value, low, high = _interval(entry, f"ratios.{key}")
+        return _missing_measurements(report, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
+    value, low, high = _interval(entry, f"ratios.{key.text}")
     return Reading(value, low, high, f"ratio {value:.2f}, 95 % CI {low:.2f}-{high:.2f}")
 
 
@@ -150,7 +150,7 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
 
 
 def _percent_with_interval(value: float, low: float, high: float) -> str:
-    return f"{value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
+    return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
 def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
@@ -254,7 +254,7 @@ def _interval(entry: Any, where: str) -> tuple[float, float, float]:
     return value, bounds[0], bounds[1]
 
 
-def _missing_measurements(report: dict, inputs: list[tuple[str, str]]) -> tuple[MissingInput, ...]:
+def _missing_measurements(report: dict, inputs: Sequence[tuple[str, str]]) -> tuple[MissingInput, ...]:
     regions = report.get("regions") or {}
     measured_sequences = {sequence for by_sequence in regions.values() for sequence in by_sequence}
     missing = [MissingInput("sequence", s) for s in dict.fromkeys(s for _, s in inputs) if s not in measured_sequences]

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from ..errors import InputError
 from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
+from ..report_model import RatioKey
 from ..settings import measurement_settings
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
@@ -42,8 +43,6 @@ OPERAND_KEYS = {
     "in": "values",
 }
 PRIOR_CONDITIONS = ("condition", "finding", "primary", "age_at_least", "age_below")
-_REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
-_SEQUENCE_RATIO = re.compile(r"^(\w+)/(\w+) (\w+)$")
 _SYMBOLS = {">": ">", "<": "<", ">=": "≥"}
 
 
@@ -247,12 +246,34 @@ def _version(data: Any, name: str) -> int:
     return data["version"]
 
 
+# A reference's citation fields: each must be present; null only where no page read showed it, and
+# then its 'note' says so (references.json "about"). The check of each non-null value's type.
+CITATION_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "authors": lambda v: isinstance(v, list) and bool(v) and all(_text(a) for a in v),
+    "title": _text,
+    "journal": _text,
+    "year": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1800 <= v <= 2100,
+    "volume": _text,
+    "pages": _text,
+    "doi": lambda v: isinstance(v, str) and bool(re.fullmatch(r"10\.\d{4,9}/\S+", v)),
+    "pmid": lambda v: isinstance(v, str) and v.isdigit(),
+}
+
+
 def _references(data: dict) -> dict[str, dict]:
     references = data.get("references")
     _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
     for ref_id, reference in references.items():
-        valid = isinstance(reference, dict) and _text(reference.get("short")) and _text(reference.get("citation"))
-        _Entry("references", f"reference '{ref_id}'").require(valid, "needs a 'short' name and a 'citation'")
+        entry = _Entry("references", f"reference '{ref_id}'")
+        entry.require(isinstance(reference, dict) and _text(reference.get("short")), "needs a 'short' name")
+        sources = reference.get("verified_from")
+        entry.require(isinstance(sources, list) and bool(sources) and all(_text(s) for s in sources), "needs 'verified_from': the pages read")
+        for field, valid in CITATION_FIELDS.items():
+            entry.require(field in reference, f"needs '{field}' (null when no page showed it)")
+            entry.require(reference[field] is None or valid(reference[field]), f"'{field}' is not valid: {reference[field]!r}")
+        missing = [field for field in CITATION_FIELDS if reference[field] is None]
+        entry.require(not missing or _text(reference.get("note")), f"{', '.join(missing)} unknown: a 'note' must say why")
+        entry.require(reference["title"] is not None or _text(reference.get("described_as")), "needs a 'title' or what the source is ('described_as')")
     return dict(references)
 
 
@@ -397,7 +418,7 @@ def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: di
     return Feature(
         id=raw["id"],
         name=raw["name"],
-        test=raw["test"],
+        test=_typed_test(raw["test"]),
         rule=f"{_describe_test(raw['test'], settings)} ({THRESHOLD_STATUSES[threshold['status']]})",
         threshold_status=threshold["status"],
         threshold_basis=threshold["basis"],
@@ -489,8 +510,8 @@ def _check_operand(entry: _Entry, test: dict) -> None:
 def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
     vocabulary = load("vocabulary")
     try:
-        inputs = ratio_inputs(test["ratio"])
-    except ValueError:
+        inputs = RatioKey.parse(test["ratio"]).inputs()
+    except (TypeError, ValueError):
         entry.fail(f"ratio '{test['ratio']}' is neither '<SEQ> <region>/<region>' nor '<SEQ>/<SEQ> <region>'")
     known = all(region in vocabulary["regions"] and seq in vocabulary["sequences"] for region, seq in inputs)
     entry.require(known, f"ratio '{test['ratio']}' names an unknown region or sequence")
@@ -562,7 +583,7 @@ def _describe_test(test: dict, settings: dict) -> str:
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
     roles = measurement_settings().enhancement
     subject = {
-        "ratio": lambda: test["ratio"],
+        "ratio": lambda: RatioKey.parse(test["ratio"]).text,
         "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
         "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
@@ -669,14 +690,8 @@ def _check_references_exist(kb: Knowledge) -> None:
             raise InputError(_subject("references"), f"reference '{ref}' cited by {places[0]} is not defined")
 
 
-def ratio_inputs(key: str) -> list[tuple[str, str]]:
-    """The (region, sequence) measurements a ratio key needs."""
-    match = _REGION_RATIO.match(key)
-    if match:
-        sequence, numerator, denominator = match.groups()
-        return [(numerator, sequence), (denominator, sequence)]
-    match = _SEQUENCE_RATIO.match(key)
-    if match:
-        post, pre, region = match.groups()
-        return [(region, post), (region, pre)]
-    raise ValueError(key)
+def _typed_test(test: dict) -> dict:
+    """A checked test with its ratio's text parsed, once, into the key the report's ratios carry."""
+    if "all" in test:
+        return {"all": [_typed_test(part) for part in test["all"]]}
+    return test | {"ratio": RatioKey.parse(test["ratio"])} if "ratio" in test else dict(test)

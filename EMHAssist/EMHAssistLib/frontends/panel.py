@@ -19,15 +19,16 @@ import vtk
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
 from ..inputs.clinical import clinical_terms, validate_clinical
-from ..inputs.study import Study, region_names
+from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
+from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
-from ..outputs.overlays import OverlayNodes, draw_overlays
+from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
+from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
+from ..outputs.wording import summary_line
 from ..spine.compression import assess as assess_levels
-from ..spine.compression import summary_line
-from ..spine.levels import level_point_node
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
 from ..teaching.phantom import CASES_DIR
@@ -84,22 +85,6 @@ class DiagnosisRow:
     why: list[WhyBullet]
 
 
-YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
-TITLE_END = re.compile(r" \(|[;,.:]| by | with | in a ")  # a title's head: what the source is, not its details
-
-
-def citation_label(key: str) -> str:
-    """A reference as a reader cites it: "Carroll 1997" when references.json gives an author and year,
-    else the reference's title (its citation without the "Seed 000:" lead, up to the first bracket)."""
-    reference = load("differential/references")["references"].get(key)
-    if reference is None:
-        return key
-    if YEAR.search(reference.get("short", "")):
-        return reference["short"]
-    title = reference.get("citation", "").partition(": ")[2] or reference.get("citation", "")
-    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
-
-
 def why_bullets(diagnosis: dict) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
@@ -109,7 +94,7 @@ def why_bullets(diagnosis: dict) -> list[WhyBullet]:
         refs = item.get("refs") or []
         labels = list(dict.fromkeys(citation_label(key) for key in refs))
         cited = labels[0] + (f" +{len(labels) - 1}" if len(labels) > 1 else "") if labels else ""
-        sources = [references[key]["citation"] for key in refs if key in references]
+        sources = [full_citation(references[key]) for key in refs if key in references]
         tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
         bullets.append(WhyBullet(bool(item.get("supports")), item["finding"], cited, tooltip))
     for factor in diagnosis.get("prior_factors") or []:
@@ -377,7 +362,7 @@ def is_vertebra_name(label: str) -> bool:
 
 def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
     """The whole report as JSON in a text node, which saves with the scene."""
-    node.SetText(json.dumps(report, indent=2, ensure_ascii=False))
+    node.SetText(json.dumps(to_json(report), indent=2, ensure_ascii=False))
     node.SetAttribute(REPORT_ATTRIBUTE, report["schema"])
 
 
@@ -390,7 +375,7 @@ def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
         raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
-    return report
+    return from_json(report, node.GetName())
 
 
 def save_results(
@@ -434,7 +419,7 @@ def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.v
     editable point list labelled with level names; each point's description says how it was found."""
     if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
         raise InputError("levels", "place at least one point on a vertebral body and label it (T5, L1, ...)")
-    outcome = assess_levels(study, read_sequences(study))
+    outcome = assess_levels(spine_inputs(study), read_sequences(study))
     if outcome.level_map is None:
         raise InputError("levels", "; ".join(outcome.warnings) or "no level could be found")
     return level_point_node(outcome.level_map, scene, name)
@@ -550,7 +535,7 @@ def reveal_text(reveal: Reveal, title: str) -> str:
     differing = [ratio for ratio in reveal.ratios if ratio.differ]
     agreement = "Ratios whose 95 % intervals do not overlap the reference's:"
     lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
-    lines += [f"- {ratio.key}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
+    lines += [f"- {ratio.key.text}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ import SimpleITK as sitk
 import slicer
 
 from ..errors import InputError
+from ..geometry import Grid
 from ..knowledge import load
 from .clinical import validate_clinical
 from .confine import case_file, case_folder, case_root
@@ -24,9 +25,8 @@ from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
-from .noise import caught_messages
-from ..measurement.geometry import Grid
 from .nodes import grid_of_volume, set_volume_geometry
+from .noise import caught_messages
 from .roles import role_of_name
 from .study import RegionSource, Study, region_names, segment_sources
 

@@ -10,8 +10,9 @@ import vtk
 from vtk.util import numpy_support
 
 from ..errors import InputError
+from ..geometry import Box, Grid, Labelmap
 from ..knowledge import load
-from ..measurement.geometry import Box, Grid, Labelmap
+from .plain import LabelledPoint, PointList, SequenceImage
 
 
 def node_to_world(node: slicer.vtkMRMLTransformableNode) -> np.ndarray:
@@ -24,6 +25,21 @@ def node_to_world(node: slicer.vtkMRMLTransformableNode) -> np.ndarray:
     matrix = vtk.vtkMatrix4x4()
     transform.GetMatrixTransformToWorld(matrix)
     return slicer.util.arrayFromVTKMatrix(matrix)
+
+
+def sequence_image(role: str, volume: slicer.vtkMRMLScalarVolumeNode) -> SequenceImage:
+    """A sequence's voxels (the volume's own array, not copied) and their grid, read once per analysis."""
+    return SequenceImage(role, grid_of_volume(volume), scalar_array(volume))
+
+
+def point_list(points: slicer.vtkMRMLMarkupsFiducialNode) -> PointList:
+    """A markups point list's labels and world positions, in the list's order."""
+    found = []
+    for n in range(points.GetNumberOfControlPoints()):
+        position = np.zeros(3)
+        points.GetNthControlPointPositionWorld(n, position)
+        found.append(LabelledPoint(points.GetNthControlPointLabel(n), position))
+    return PointList(points.GetName(), tuple(found))
 
 
 def grid_of_volume(volume: slicer.vtkMRMLVolumeNode) -> Grid:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 import slicer
 
 from ..errors import InputError
+from ..geometry import Shape
 from ..knowledge import load
-from ..measurement.geometry import Shape
-from .nodes import box_of_roi, labelmap_of_segment
+from .nodes import box_of_roi, labelmap_of_segment, point_list
+from .plain import Outline, SpineInputs
 
 
 def sequence_roles() -> list[str]:
@@ -43,6 +44,14 @@ class RegionSource:
             raise InputError(self.label, "segment no longer exists")
         return labelmap_of_segment(self.node, self.segment_id)
 
+    def outline(self) -> Outline:
+        """The outline as plain geometry, read from the node now."""
+        return Outline(self.label, self.shape(), self.segment_id is not None)
+
+
+def outlines(sources: list[RegionSource]) -> list[Outline]:
+    return [source.outline() for source in sources]
+
 
 @dataclass
 class Study:
@@ -54,6 +63,12 @@ class Study:
     # What the loader read but doubts (a file's missing orientation, level points left out), for
     # the report's warnings.
     warnings: list[str] = field(default_factory=list)
+
+
+def spine_inputs(study: Study) -> SpineInputs:
+    """What the spine stage reads of the study, read from its nodes now."""
+    level_points = point_list(study.levels) if study.levels is not None else None
+    return SpineInputs(tuple(outlines(study.regions.get("cord", []))), tuple(outlines(study.regions.get("mass", []))), level_points)
 
 
 def study_from_nodes(

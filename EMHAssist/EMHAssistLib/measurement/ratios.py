@@ -6,20 +6,11 @@ the true uncertainty: it says when a ratio is too noisy to read, not that it is 
 """
 
 import math
-from dataclasses import dataclass
 
 from ..errors import InputError
+from ..report_model import Ratio, RatioKey
 from ..settings import measurement_settings
 from .regions import RegionStats
-
-
-@dataclass(frozen=True)
-class Ratio:
-    value: float
-    ci95: tuple[float, float]
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "ci95": list(self.ci95)}
 
 
 def ratio_of_means(numerator: RegionStats, denominator: RegionStats) -> Ratio:
@@ -39,19 +30,19 @@ def _delta_ratio(numerator: float, numerator_variance: float, denominator: Regio
     return Ratio(value, (value - half_width, value + half_width))
 
 
-def region_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[str, Ratio]:
+def region_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
     """Every configured pair on every sequence where both regions were measured.
 
     `stats` is keyed region -> sequence role -> statistics.
     """
-    ratios: dict[str, Ratio] = {}
+    ratios: dict[RatioKey, Ratio] = {}
     roles = sorted({role for by_role in stats.values() for role in by_role})
     for role in roles:
         for numerator, denominator in measurement_settings().ratio_pairs:
             if role in stats.get(numerator, {}) and role in stats.get(denominator, {}):
                 reference = stats[denominator][role]
                 _check_reference(f"{denominator} on {role}", reference)
-                ratios[f"{role} {numerator}/{denominator}"] = ratio_of_means(stats[numerator][role], reference)
+                ratios[RatioKey.of_regions(role, numerator, denominator)] = ratio_of_means(stats[numerator][role], reference)
     return ratios
 
 

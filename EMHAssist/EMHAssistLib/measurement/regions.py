@@ -4,13 +4,11 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import slicer
 
 from ..errors import InputError
-from ..inputs.nodes import grid_of_volume, scalar_array
-from ..inputs.study import RegionSource
+from ..geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
+from ..inputs.plain import Outline, SequenceImage
 from ..settings import measurement_settings
-from .geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
 
 
 @dataclass(frozen=True)
@@ -25,19 +23,6 @@ class RegionStats:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class SequenceImage:
-    """A sequence's voxels and their place in the world, read once per analysis."""
-
-    role: str
-    grid: Grid
-    voxels: np.ndarray  # numpy order [k, j, i], the volume's own array (not copied)
-
-    @classmethod
-    def from_node(cls, role: str, volume: slicer.vtkMRMLScalarVolumeNode) -> "SequenceImage":
-        return cls(role, grid_of_volume(volume), scalar_array(volume))
 
 
 @dataclass
@@ -109,11 +94,11 @@ def _sum_of_squared_deviations(values: np.ndarray, mean: float) -> float:
     return squares
 
 
-def measure_region(name: str, sources: list[RegionSource], images: list[SequenceImage]) -> RegionMeasurement:
-    """Statistics of the union of a region's sources on every sequence; warnings for what is doubtful."""
-    if not sources:
+def measure_region(name: str, outlines: list[Outline], images: list[SequenceImage]) -> RegionMeasurement:
+    """Statistics of the union of a region's outlines on every sequence; warnings for what is doubtful."""
+    if not outlines:
         raise InputError(name, "region has no ROI or segment")
-    shapes = [(source.label, source.shape()) for source in sources]
+    shapes = [(outline.label, outline.shape) for outline in outlines]
     stats: dict[str, RegionStats] = {}
     warnings: list[str] = []
     for image in images:

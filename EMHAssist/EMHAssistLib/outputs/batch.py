@@ -24,7 +24,8 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
-from ..spine.compression import level_span, summary_line
+from ..spine.compression import level_span
+from .wording import summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
@@ -212,7 +213,7 @@ def report_row(report: dict) -> dict:
     row = {"case": report["case"], "error": "", "sequences": " ".join(report["sequences"])}
     row |= _levels_cells(report.get("levels"))
     for key, ratio in report["ratios"].items():
-        row |= _ratio_cells(key, ratio)
+        row |= _ratio_cells(key.text, ratio)
     for region, value in report["enhancement"].items():
         row |= _ratio_cells(f"enhancement {region}", value)
     for place, entry in enumerate((report.get("differential") or [])[:TOP_DIAGNOSES], start=1):

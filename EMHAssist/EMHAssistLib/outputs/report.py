@@ -5,12 +5,34 @@ import json
 from pathlib import Path
 
 from ..differential import summary_lines
-from ..spine.compression import summary_line
+from ..errors import InputError
+from ..report_model import RatioKey
+from . import numbers
+from .wording import summary_line
 
 
 def write_json(report: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
+
+
+def to_json(report: dict) -> dict:
+    """The report as JSON values: each ratio keyed by its key's text ("T2 mass/cord")."""
+    return report | {"ratios": {key.text: ratio for key, ratio in report["ratios"].items()}} if "ratios" in report else report
+
+
+def from_json(data: dict, subject: str) -> dict:
+    """A report read from JSON (a file, a scene's report node), its ratio keys parsed once here;
+    a malformed key is an InputError naming `subject` and the key."""
+    ratios = data.get("ratios")
+    if ratios is None:
+        return data
+    if not isinstance(ratios, dict):
+        raise InputError(subject, "its 'ratios' is not an object")
+    try:
+        return data | {"ratios": {RatioKey.parse(text): ratio for text, ratio in ratios.items()}}
+    except ValueError as error:
+        raise InputError(subject, str(error)) from None
 
 
 def summary_text(report: dict) -> str:
@@ -32,8 +54,7 @@ def _sequence_lines(report: dict) -> list[str]:
     lines = ["Sequences:"]
     for role, info in report["sequences"].items():
         size = "×".join(str(n) for n in info["size"])
-        spacing = "×".join(f"{s:g}" for s in info["spacing"])
-        lines.append(f"  {role:<6} {size} voxels of {spacing} mm  ({info['file']})")
+        lines.append(f"  {role:<6} {size} voxels of {numbers.spacing(info['spacing'])}  ({info['file']})")
     return lines
 
 
@@ -47,13 +68,14 @@ def _region_lines(report: dict) -> list[str]:
 
 def _ratio_lines(report: dict) -> list[str]:
     lines = ["Signal-intensity ratios (95 % CI):"]
-    lines += [f"  {key:<22} {ratio_text(ratio)}" for key, ratio in report["ratios"].items()]
+    lines += [f"  {key.text:<22} {ratio_text(ratio)}" for key, ratio in report["ratios"].items()]
     lines += [f"  enhancement {region:<10} {ratio_text(value, percent=True)}" for region, value in report["enhancement"].items()]
     return lines
 
 
 def ratio_text(ratio: dict, percent: bool = False) -> str:
-    lo, hi = ratio["ci95"]
+    """A ratio with its 95 % interval, or (`percent`) a change such as an enhancement (outputs/numbers)."""
+    low, high = ratio["ci95"]
     if percent:
-        return f"{ratio['value']:+.0%}  ({lo:+.0%} to {hi:+.0%})"
-    return f"{ratio['value']:.2f}  ({lo:.2f}–{hi:.2f})"
+        return numbers.signed_percent_interval(ratio["value"], low, high)
+    return numbers.ratio_interval(ratio["value"], low, high)

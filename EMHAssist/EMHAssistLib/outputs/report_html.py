@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING
 
 
 from ..differential import knowledge, percent_text
-from ..spine.compression import level_span, not_assessed_phrase, stated_measures, summary_line
+from ..spine.compression import level_span
+from .citations import citation_label, cited_keys, full_citation
+from . import numbers
 from .report import ratio_text
+from .wording import not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
     import jinja2
@@ -190,11 +193,11 @@ def _levels(levels: dict | None) -> dict | None:
     if levels.get("not_assessed"):
         rows.append(("Not assessed", not_assessed_phrase(levels["not_assessed"])))
     if compression:
-        rows += [(f"{name} at {compression['at']}", f"{percent:.0f} %") for name, percent in stated_measures(compression)]
+        rows += [(f"{name} at {compression['at']}", numbers.percent(percent)) for name, percent in stated_measures(compression)]
         if compression.get("area_ratio_percent") is not None:
-            rows.append((f"Area ratio at {compression['at']}", f"{compression['area_ratio_percent']:.0f} %"))
+            rows.append((f"Area ratio at {compression['at']}", numbers.percent(compression["area_ratio_percent"])))
         if compression.get("normalised_mscc_percent") is not None:
-            rows.append(("MSCC against healthy cords of that level", f"{compression['normalised_mscc_percent']:.0f} %"))
+            rows.append(("MSCC against healthy cords of that level", numbers.percent(compression["normalised_mscc_percent"])))
     rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
     profile = [
         (
@@ -215,10 +218,9 @@ def _ratios(report: dict) -> dict | None:
     """A grid of ratio (rows) by sequence (columns), each cell the value and its interval."""
     if not report["ratios"] and not report["enhancement"]:
         return None
-    split = {key: key.split(" ", 1) for key in report["ratios"]}
-    sequences = list(dict.fromkeys(sequence for sequence, _ in split.values()))
-    names = list(dict.fromkeys(name for _, name in split.values()))
-    by_cell = {(name, sequence): ratio_text(report["ratios"][key]) for key, (sequence, name) in split.items()}
+    sequences = list(dict.fromkeys(key.sequence_label for key in report["ratios"]))
+    names = list(dict.fromkeys(key.region_label for key in report["ratios"]))
+    by_cell = {(key.region_label, key.sequence_label): ratio_text(ratio) for key, ratio in report["ratios"].items()}
     rows = [(name, *(by_cell.get((name, sequence), "—") for sequence in sequences)) for name in names]
     enhancement = [(region, ratio_text(value, percent=True)) for region, value in report["enhancement"].items()]
     return {"sequences": sequences, "rows": rows, "enhancement": enhancement}
@@ -247,14 +249,12 @@ def _diagnosis(place: int, entry: dict) -> dict:
 
 
 def _cited(refs: Iterable[str]) -> str:
-    references = knowledge().references
-    return ", ".join(references[ref]["short"] for ref in refs)
+    return ", ".join(dict.fromkeys(citation_label(ref) for ref in refs))
 
 
 def _references(ranking: list[dict]) -> list[tuple[str, str]]:
-    cited = dict.fromkeys(ref for entry in ranking for item in entry["evidence"] for ref in item["refs"])
     references = knowledge().references
-    return [(references[ref]["short"], references[ref]["citation"]) for ref in cited]
+    return [(citation_label(ref), full_citation(references[ref])) for ref in cited_keys(ranking)]
 
 
 def _regions(report: dict) -> list[tuple]:

@@ -13,12 +13,13 @@ import numpy as np
 import slicer
 
 from .. import CAVEAT
-from ..inputs.nodes import grid_of_volume, set_segment_mask
-from ..inputs.study import segment_sources
+from ..geometry import Box, voxel_indices
+from ..inputs.nodes import grid_of_volume, sequence_image, set_segment_mask
+from ..inputs.study import outlines, segment_sources
 from ..knowledge import load
 from ..measurement.ratios import region_ratios
-from ..measurement.geometry import Box, voxel_indices
-from ..measurement.regions import SequenceImage, measure_region
+from ..measurement.regions import measure_region
+from ..report_model import RatioKey
 from ..settings import measurement_settings
 
 # Segment Statistics shows one measured volume, whichever sequence it is: its ratios are keyed
@@ -28,11 +29,22 @@ VOLUME_ROLE = "volume"
 
 def ratio_keys() -> list[str]:
     """Every measurement the plugin offers: each configured pair, its value and its 95 % interval."""
-    keys = []
+    return list(_offered())
+
+
+def _offered() -> dict[str, tuple[RatioKey, str | None]]:
+    """Each measurement's key, with the ratio it shows and which bound of its interval (None: the value)."""
+    offered = {}
     for numerator, denominator in measurement_settings().ratio_pairs:
-        pair = f"{numerator}/{denominator}"
-        keys += [pair, f"{pair} CI95 low", f"{pair} CI95 high"]
-    return keys
+        ratio = RatioKey.of_regions(VOLUME_ROLE, numerator, denominator)
+        offered |= {name: (ratio, bound) for name, bound in zip(_measurement_names(ratio), (None, "lower", "upper"))}
+    return offered
+
+
+def _measurement_names(ratio: RatioKey) -> tuple[str, str, str]:
+    """The keys of a ratio's value and of its interval's bounds: "mass/cord", "mass/cord CI95 low", ..."""
+    pair = ratio.region_label
+    return pair, f"{pair} CI95 low", f"{pair} CI95 high"
 
 
 def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str, volume: slicer.vtkMRMLScalarVolumeNode) -> dict[str, float]:
@@ -44,17 +56,16 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
     if not partners:
         return {}
     sources = segment_sources(segmentation)
-    images = [SequenceImage.from_node(VOLUME_ROLE, volume)]
+    images = [sequence_image(VOLUME_ROLE, volume)]
     stats = {
-        name: measure_region(name, sources[name], images).stats
+        name: measure_region(name, outlines(sources[name]), images).stats
         for name in [region, *partners]
         if name in sources
     }
     values: dict[str, float] = {}
     for key, ratio in region_ratios(stats).items():
-        pair = key.removeprefix(f"{VOLUME_ROLE} ")
-        if pair.startswith(f"{region}/"):
-            values |= {pair: ratio.value, f"{pair} CI95 low": ratio.ci95[0], f"{pair} CI95 high": ratio.ci95[1]}
+        if key.numerator == region:
+            values |= dict(zip(_measurement_names(key), (ratio.value, *ratio.ci95)))
     return values
 
 
@@ -74,14 +85,14 @@ class MeasurementInfo:
 
 def measurement_info(key: str) -> MeasurementInfo | None:
     """The description of a key of `ratio_keys`; None for any other key."""
-    if key not in ratio_keys():
+    offered = _offered().get(key)
+    if offered is None:
         return None
-    pair = key.split(" ")[0]
-    numerator, denominator = pair.split("/")
-    description = f"Mean signal of the {numerator} segment over that of the {denominator} segment on the scalar volume"
+    ratio, bound = offered
+    pair = ratio.region_label
+    description = f"Mean signal of the {ratio.numerator} segment over that of the {ratio.denominator} segment on the scalar volume"
     title = f"{pair} ratio"
-    if "CI95" in key:
-        bound = "lower" if key.endswith("low") else "upper"
+    if bound is not None:
         description = f"{bound.capitalize()} bound of the 95 % confidence interval of the {pair} ratio (voxels taken as independent)"
         title = f"{pair} ratio, 95 % CI {bound} bound"
     codes = load("structured_report")

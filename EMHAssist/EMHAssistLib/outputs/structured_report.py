@@ -131,9 +131,9 @@ def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.Measur
     settings = load("structured_report")
     coding = settings["regions"][region]
     measurements = [
-        _measurement(key, ratio, _roles_of(key), evidence)
+        _measurement(key.text, ratio, key.roles, evidence)
         for key, ratio in report["ratios"].items()
-        if _numerator(key) == region
+        if key.owner == region
     ]
     if region in report["enhancement"]:
         roles = measurement_settings().enhancement
@@ -204,17 +204,6 @@ def _measurement(key: str, ratio: dict, roles: tuple[str, ...], evidence: Eviden
         properties=hd.sr.MeasurementProperties(upper_measurement_uncertainty=high - value, lower_measurement_uncertainty=value - low),
         referenced_images=sources or None,
     )
-
-
-def _numerator(key: str) -> str:
-    """The region a ratio belongs to: "T2 mass/cord" -> mass; "OP/IP marrow" -> marrow."""
-    _, regions = key.split(" ", 1)
-    return regions.split("/")[0] if "/" in regions else regions
-
-
-def _roles_of(key: str) -> tuple[str, ...]:
-    """The sequences a ratio was measured on: "T2 mass/cord" -> (T2,); "OP/IP marrow" -> (OP, IP)."""
-    return tuple(key.split(" ", 1)[0].split("/"))
 
 
 def _span(levels: dict, extent: dict) -> list[str]:

@@ -13,6 +13,7 @@ import slicer
 import vtk
 
 from ..errors import InputError
+from ..report_model import RatioKey
 from ..settings import measurement_settings
 
 SIGNIFICANT_DIGITS = 6
@@ -72,7 +73,7 @@ def read_results_table(table: slicer.vtkMRMLTableNode) -> dict:
             stats["n"] = int(stats["n"])
             result["regions"].setdefault(row["region"], {})[row["sequence"]] = stats
         elif row["kind"] == RATIO:
-            result["ratios"][f"{row['sequence']} {row['region']}"] = _interval(row)
+            result["ratios"][_ratio_key(table, row)] = _interval(row)
         elif row["kind"] == ENHANCEMENT:
             result["enhancement"][row["region"]] = _interval(row)
     return result
@@ -98,10 +99,16 @@ def _statistics_rows(report: dict) -> list[dict]:
 def _ratio_rows(report: dict) -> list[dict]:
     rows = []
     for key, ratio in report["ratios"].items():
-        # Report keys read "<sequence> <regions>": "T2 mass/cord", or "OP/IP marrow" for a sequence pair.
-        sequence, region = key.split(" ", 1)
-        rows.append(_interval_row(RATIO, sequence, region, ratio))
+        rows.append(_interval_row(RATIO, key.sequence_label, key.region_label, ratio))
     return rows
+
+
+def _ratio_key(table: slicer.vtkMRMLTableNode, row: dict) -> RatioKey:
+    """A ratio row's key, from its two text cells (a table saved with a scene is read back as text)."""
+    try:
+        return RatioKey.parse(f"{row['sequence']} {row['region']}")
+    except ValueError as error:
+        raise InputError(table.GetName(), str(error)) from None
 
 
 def _enhancement_rows(report: dict) -> list[dict]:

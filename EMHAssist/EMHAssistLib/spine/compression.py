@@ -14,10 +14,9 @@ from typing import TypeVar
 import numpy as np
 
 from ..errors import InputError
-from ..inputs.study import Study
+from ..geometry import Labelmap, Shape, voxel_indices
+from ..inputs.plain import Outline, SequenceImage, SpineInputs
 from ..knowledge import load
-from ..measurement.geometry import Box, Labelmap, Shape, voxel_indices
-from ..measurement.regions import SequenceImage
 from ..settings import CompressionSettings, spine_settings
 from .cord import (
     Cord,
@@ -234,7 +233,7 @@ def _normalised(profile: CordProfile, codes: np.ndarray, at: int, above: np.ndar
 
 
 # ---------------------------------------------------------------------------------------------
-# The whole step, from the study to the report sections
+# The whole step, from the spine inputs to the report sections
 
 
 @dataclass
@@ -256,7 +255,7 @@ class MassFreeSteps:
     1.04 s update at 512 x 512 x 200); the outcome is the one `assess` gives afresh."""
 
     cord: Cord | None = None
-    found: "FoundCordRegion | None" = None  # the cord region found behind the level points, when none was drawn
+    found: Outline | None = None  # the cord region (a box in the cord) found behind the level points, when none was drawn
     _along: dict[str, tuple[Cord, object]] = field(default_factory=dict)
 
     def along(self, what: str, cord: Cord, build: Callable[[], T]) -> T:
@@ -267,7 +266,7 @@ class MassFreeSteps:
         return found[1]
 
 
-def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None = None) -> LevelsOutcome:
+def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps | None = None) -> LevelsOutcome:
     """The "levels" and "morphology" report sections; missing inputs give warnings, not errors.
     `kept`: the mass-free steps of an earlier call on the same sequences, cord region and level points."""
     image = choose_sequence(images)
@@ -276,13 +275,13 @@ def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None
     kept = kept or MassFreeSteps()
     notes: list[str] = []
     try:
-        if not study.regions.get("cord"):
-            found = _cord_behind_level_points(study, image, kept)
+        if not inputs.cord:
+            found = _cord_behind_level_points(inputs, image, kept)
             if found is None:
                 return LevelsOutcome(None, None, ["no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"])
-            study = replace(study, regions={**study.regions, "cord": [found]})
+            inputs = replace(inputs, cord=(found,))
             notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
-        outcome = _assess(study, images, image, kept)
+        outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
@@ -290,24 +289,11 @@ def assess(study: Study, images: list[SequenceImage], kept: MassFreeSteps | None
     return outcome
 
 
-@dataclass(frozen=True)
-class FoundCordRegion:
-    """A cord region the engine placed itself (no cord region was drawn): a region source whose
-    shape is a small box inside the cord, found behind the labelled bodies."""
-
-    box: Box
-    label: str
-    segment_id: None = None
-
-    def shape(self) -> Box:
-        return self.box
-
-
-def _cord_behind_level_points(study: Study, image: SequenceImage, kept: MassFreeSteps) -> FoundCordRegion | None:
+def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
     """The cord region found behind the labelled bodies, the first the tracker can follow (its cord
     kept for `_assess`, traced again only when the live panel's cord key changes); None without
     level points or when no candidate is followed."""
-    anchors = _level_points(study)
+    anchors = _level_points(inputs)
     if kept.cord is not None and kept.found is not None:
         return kept.found
     for box in seed_behind_bodies(image, [anchor.centre for anchor in anchors]):
@@ -316,22 +302,22 @@ def _cord_behind_level_points(study: Study, image: SequenceImage, kept: MassFree
         except InputError:
             continue
         kept.cord = cord
-        kept.found = FoundCordRegion(box, ", ".join(anchor.name for anchor in anchors))
+        kept.found = Outline(", ".join(anchor.name for anchor in anchors), box, False)
         return kept.found
     return None
 
 
-def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
+def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
     warnings: list[str] = []
     if kept.cord is None:
-        kept.cord = _cord(study, image)
+        kept.cord = _cord(inputs, image)
     cord = kept.cord
-    mass = _mass(study, images, image, cord, kept)
+    mass = _mass(inputs, images, image, cord, kept)
     if mass is not None and not cord.given:
-        cord = _cord_beside_mass(study, images, image, cord, mass)
+        cord = _cord_beside_mass(inputs, images, image, cord, mass)
     if mass is not None and not mass.given:
         mass = mass.without(cord.mask, cord.grid)  # border voxels the cord's outline took: segments do not overlap
-    level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(study, image, cord))
+    level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(inputs, image, cord))
     warnings.extend(map_warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
@@ -346,16 +332,16 @@ def _assess(study: Study, images: list[SequenceImage], image: SequenceImage, kep
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _cord(study: Study, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
-    sources = study.regions["cord"]
-    segments = [source for source in sources if source.segment_id is not None]
+def _cord(inputs: SpineInputs, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
+    sources = inputs.cord
+    segments = [source for source in sources if source.segment]
     if segments:
         mask = np.zeros(image.grid.shape, dtype=bool)
         for source in segments:
-            mask |= cord_from_segment(image, source.shape(), image.role)
+            mask |= cord_from_segment(image, source.shape, image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    return _traced(image, sources[0].shape(), wall, masses)
+    return _traced(image, sources[0].shape, wall, masses)
 
 
 def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
@@ -365,19 +351,19 @@ def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, m
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 
 
-def _cord_beside_mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
+def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
     """The cord traced again knowing the mass, or as first traced. A mass of the cord's own signal on
     this sequence (told apart on another) leaves the first tracing no edge, and it runs into the mass
     or stops: traced with the mass as a wall. A cord the first tracing lost (it knows no mass, and
     the live panel keeps it while the mass moves) is sought beyond the mass, without the wall too:
     a wall from a mass grown along the cord also blocks the cord beyond the narrowing. Of these,
     the tracing that leaves the fewest slices unfollowed (the walled one on a tie)."""
-    masses = [source.shape() for source in study.regions["mass"]]
+    masses = [source.shape for source in inputs.mass]
     tracings = []
-    if _mass_hides_cord_edge(study, image):
-        tracings.append(_cord(study, image, cord_wall(mass, study.regions["mass"], images, image, [source.shape() for source in study.regions["cord"]]), masses))
+    if _mass_hides_cord_edge(inputs, image):
+        tracings.append(_cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), masses))
     if _lost_near_mass(cord, masses):
-        tracings.append(_cord(study, image, None, masses))
+        tracings.append(_cord(inputs, image, None, masses))
     return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
 
 
@@ -401,54 +387,54 @@ def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
     return any(inside and heights.min() - reach <= end <= heights.max() + reach for inside, end in zip(cord.ends_inside, ends))
 
 
-def _mass(study: Study, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:
+def _mass(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, cord: Cord, kept: MassFreeSteps) -> MassSegment | None:
     """The mass grown by its signal alone, which keeps it out of a cord that differs from it on any
     sequence even where the tracked cord ran into the mass; if it takes the cord region itself, the
     cord looks like the mass on every sequence and the tracked cord bounds it instead."""
-    sources = study.regions.get("mass")
+    sources = inputs.mass
     if not sources:
         return None
-    cord_region = [source.shape() for source in study.regions["cord"]]
-    bodies = _level_points(study)
+    cord_region = [source.shape for source in inputs.cord]
+    bodies = _level_points(inputs)
     marrow = body_marrow(bodies)
     past_cord = spine_past_cord(bodies, cord.profile.centreline)
     reach = kept.along("reach", cord, lambda: reach_of(image.grid, cord.profile.centreline, past_cord))
     mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow, reach)
-    if mass.given or not _takes_cord_region(mass, study, image):
+    if mass.given or not _takes_cord_region(mass, inputs, image):
         return mass
     cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
     return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow, reach)
 
 
-def _mass_hides_cord_edge(study: Study, image: SequenceImage) -> bool:
+def _mass_hides_cord_edge(inputs: SpineInputs, image: SequenceImage) -> bool:
     """Whether the mass region's mean signal on the cord's sequence lies in the tracer's cord window."""
-    values = np.concatenate([image.voxels.ravel()[voxel_indices(image.grid, source.shape())] for source in study.regions["mass"]])
-    return values.size > 0 and looks_like_cord(image, study.regions["cord"][0].shape(), float(np.mean(values)))
+    values = np.concatenate([image.voxels.ravel()[voxel_indices(image.grid, source.shape)] for source in inputs.mass])
+    return values.size > 0 and looks_like_cord(image, inputs.cord[0].shape, float(np.mean(values)))
 
 
-def _takes_cord_region(mass: MassSegment, study: Study, image: SequenceImage) -> bool:
+def _takes_cord_region(mass: MassSegment, inputs: SpineInputs, image: SequenceImage) -> bool:
     """Whether a voxel of the cord region is one of the mass's (each mass voxel on its nearest voxel
     of `image`), compared as voxel indices rather than as two whole-volume masks."""
     ijk = np.rint(image.grid.to_ijk(mass.points_world())).astype(np.int64)
     ijk = ijk[np.all((ijk >= 0) & (ijk < image.grid.size_ijk), axis=1)]
     taken = np.ravel_multi_index((ijk[:, 2], ijk[:, 1], ijk[:, 0]), image.grid.shape)
-    seed = np.concatenate([voxel_indices(image.grid, source.shape()) for source in study.regions["cord"]])
+    seed = np.concatenate([voxel_indices(image.grid, source.shape) for source in inputs.cord])
     return bool(np.isin(seed, taken).any())
 
 
-def _level_map(study: Study, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[str]]:
+def _level_map(inputs: SpineInputs, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[str]]:
     """The level map along the cord and its warnings (the map's own are in it), none without level points."""
-    anchors = _level_points(study)
+    anchors = _level_points(inputs)
     if not anchors:
         return None, ["no level points: place at least one labelled point on a vertebral body to name levels"]
     return build_level_map(anchors, image, cord.profile.centreline), []
 
 
-def _level_points(study: Study) -> list[Vertebra]:
-    """The labelled bodies of the study's level point list; none without one."""
-    if study.levels is None or study.levels.GetNumberOfControlPoints() == 0:
+def _level_points(inputs: SpineInputs) -> list[Vertebra]:
+    """The labelled bodies of the level point list; none without one."""
+    if inputs.level_points is None or not inputs.level_points.points:
         return []
-    return user_vertebrae(study.levels)
+    return user_vertebrae(inputs.level_points)
 
 
 def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
@@ -643,54 +629,6 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     if value is None or not np.isfinite(value):
         return None
     return round(float(value), digits)
-
-
-# ---------------------------------------------------------------------------------------------
-# The sentence
-
-
-def summary_line(levels: dict | None) -> str | None:
-    """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6";
-    a compression shown by another measure names it first: "cord compressed T5, RL ratio 37 % at T5, MSCC 3 %"."""
-    if levels is None:
-        return None
-    parts = []
-    if levels["mass"] is not None:
-        parts.append(f"mass {level_span(levels['mass'])}")
-    compression = levels["compression"]
-    missing = levels.get("not_assessed")
-    if compression is not None:
-        at = f" at {compression['at']}"
-        said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
-        parts.append(f"cord compressed {level_span(compression)}" + "".join(said))
-    elif not missing or (missing["levels"] and not _spans_meet(levels["mass"], missing["levels"])):
-        # Where the cord beside the mass was not followed, "no cord compression" would claim what was not seen.
-        parts.append("no cord compression")
-    if missing:
-        parts.append(not_assessed_phrase(missing))
-    return ", ".join(parts)
-
-
-def _spans_meet(mass: dict | None, span: dict) -> bool:
-    if mass is None:
-        return False
-    return code_of(mass["from"]) <= code_of(span["to"]) and code_of(span["from"]) <= code_of(mass["to"])
-
-
-def not_assessed_phrase(missing: dict) -> str:
-    """The levels section's `not_assessed` in words, as the summary line ends and the HTML table says it."""
-    return f"compression not assessed {level_span(missing['levels'])}" if missing["levels"] else "compression not assessed (no vertebral levels)"
-
-
-def stated_measures(compression: dict) -> list[tuple[str, float]]:
-    """The measures a compression is stated by, as (name, percent) at its worst slice: the one that
-    showed it first, then MSCC, which is always said (a compression without `shown_by` was found by it)."""
-    measures = settings().measures
-    fields = {measure.name: measure.field for measure in measures}
-    mscc = measures[0].name
-    lead = (compression.get("shown_by") or [mscc])[0]
-    named = [lead] + ([mscc] if lead != mscc else [])
-    return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
 
 
 def level_span(extent: dict, separator: str | None = None) -> str:

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError
-from ..measurement.geometry import Box, Grid, Shape, voxel_indices
-from ..measurement.regions import SequenceImage
+from ..geometry import Box, Grid, Shape, voxel_indices
+from ..inputs.plain import SequenceImage
 from ..settings import CordSettings, FoundSeedSettings, spine_settings
 
 WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])

@@ -7,13 +7,11 @@ centreline, and named by counting from the nearest user point.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import slicer
 
 from ..errors import InputError
-from ..measurement.regions import SequenceImage
+from ..inputs.plain import PointList, SequenceImage
 from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
@@ -106,42 +104,19 @@ class LevelMap:
 
 
 # ---------------------------------------------------------------------------------------------
-# Points in and out
+# Points in
 
 
-def user_vertebrae(points: slicer.vtkMRMLMarkupsFiducialNode) -> list[Vertebra]:
+def user_vertebrae(points: PointList) -> list[Vertebra]:
     """Vertebrae from a labelled point list; labels must be vertebra names, each used once."""
-    subject = points.GetName() or "levels"
+    subject = points.name or "levels"
     found: dict[int, Vertebra] = {}
-    for n in range(points.GetNumberOfControlPoints()):
-        label = points.GetNthControlPointLabel(n)
-        code = code_of(label, f"{subject} point {n + 1}")
+    for n, point in enumerate(points.points):
+        code = code_of(point.label, f"{subject} point {n + 1}")
         if code in found:
             raise InputError(f"{subject} point {n + 1}", f"{name_of(code)} is labelled twice")
-        position = np.zeros(3)
-        points.GetNthControlPointPositionWorld(n, position)
-        found[code] = Vertebra(name_of(code), code, position.copy(), "user")
+        found[code] = Vertebra(name_of(code), code, point.position, "user")
     return sorted(found.values(), key=lambda v: v.code)
-
-
-def level_point_node(level_map: LevelMap, scene: slicer.vtkMRMLScene, name: str = "levels") -> slicer.vtkMRMLMarkupsFiducialNode:
-    """A point list with one labelled point per vertebra, the source in each point's description."""
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
-    for vertebra in level_map.vertebrae:
-        index = node.AddControlPointWorld(*vertebra.centre, vertebra.name)
-        node.SetNthControlPointDescription(index, vertebra.source)
-    return node
-
-
-def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> None:
-    """Save a point list as a Slicer markups JSON file (`levels.mrk.json`), as Save Data does."""
-    scene = node.GetScene()
-    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
-    storage.SetFileName(str(path))
-    ok = storage.WriteData(node)
-    scene.RemoveNode(storage)
-    if not ok:
-        raise InputError(str(path), f"could not write {node.GetName()}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,19 +7,18 @@ it apart, or by its tracked outline when none does), and every lobule connected 
 so lobules that touch join into one segment.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import SimpleITK as sitk
-import slicer
 
 from ..errors import InputError
-from ..inputs.nodes import set_segment_mask
-from ..inputs.study import RegionSource
-from ..measurement.geometry import Box, Grid, Labelmap, Shape, voxel_indices
+from ..geometry import Box, Grid, Labelmap, Shape, voxel_indices
+from ..inputs.plain import Outline, SequenceImage
 from ..measurement.ratios import Ratio, difference_over_mean
-from ..measurement.regions import SequenceImage, statistics
+from ..measurement.regions import statistics
 from ..settings import MassSettings, spine_settings
 from .cord import Centreline, sample_linear, sample_nearest
 from .levels import Vertebra
@@ -88,7 +87,7 @@ class MassSegment:
 
 
 def segment_mass(
-    sources: list[RegionSource],
+    sources: Sequence[Outline],
     images: list[SequenceImage],
     reference: SequenceImage,
     cord_mask: np.ndarray | None = None,
@@ -114,15 +113,15 @@ def segment_mass(
     `reach`: `reach_of(reference.grid, centreline, spine_past_cord)` found before (it does not depend
     on the mass); found here when not given.
     """
-    segments = [source for source in sources if source.segment_id is not None]
+    segments = [source for source in sources if source.segment]
     if segments:
         mask = np.zeros(reference.grid.shape, dtype=bool)
         for source in segments:
-            mask.ravel()[voxel_indices(reference.grid, source.shape())] = True
+            mask.ravel()[voxel_indices(reference.grid, source.shape)] = True
         if not mask.any():
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
-    boxes = [source.shape() for source in sources]
+    boxes = [source.shape for source in sources]
     rivals = [region for region in (cord_region, marrow) if region]
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
@@ -194,7 +193,7 @@ def body_marrow(bodies: list[Vertebra]) -> list[Box]:
     return [Box(np.asarray(body.centre, dtype=float), np.eye(3), half) for body in bodies]
 
 
-def cord_wall(mass: MassSegment, sources: list[RegionSource], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
+def cord_wall(mass: MassSegment, sources: Sequence[Outline], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
     """Where the cord may not go, on `reference`'s grid, for tracing the cord past the mass.
 
     Within two voxels of the mass: how much nearer a voxel's signal lies to the mass's than to the
@@ -209,7 +208,7 @@ def cord_wall(mass: MassSegment, sources: list[RegionSource], images: list[Seque
     outline = mass.mask_on(reference.grid)
     if mass.given or not cord_region:
         return outline
-    boxes = [source.shape() for source in sources]
+    boxes = [source.shape for source in sources]
     near = sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(outline.astype(np.uint8)), [2, 2, 2])).astype(bool)
     at = np.nonzero(near)
     points = reference.grid.to_world(np.stack(at[::-1], axis=1).astype(float))
@@ -534,12 +533,3 @@ def _subsample(points: np.ndarray, limit: int) -> np.ndarray:
     if len(points) <= limit:
         return points
     return points[np.linspace(0, len(points) - 1, limit).astype(int)]
-
-
-def write_segment(mass: MassSegment, segmentation: slicer.vtkMRMLSegmentationNode, name: str = "mass") -> str:
-    """Put the mass into a segmentation node as a segment the user can check and edit; its id."""
-    segment_id = segmentation.GetSegmentation().GetSegmentIdBySegmentName(name) or segmentation.GetSegmentation().AddEmptySegment(name, name)
-    if not segment_id:
-        raise InputError(segmentation.GetName(), f"could not add a {name} segment")
-    set_segment_mask(segmentation, segment_id, mass.mask, mass.grid)
-    return segment_id

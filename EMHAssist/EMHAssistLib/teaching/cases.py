@@ -3,9 +3,9 @@
 import numpy as np
 import slicer
 
+from ..geometry import Box
 from ..inputs.nodes import set_roi_box, set_volume_geometry
 from ..inputs.study import RegionSource, Study
-from ..measurement.geometry import Box
 from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names, case_rois
 
 DEFAULT_CASE = "mds_t5_t8"

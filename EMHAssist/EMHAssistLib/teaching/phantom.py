@@ -37,7 +37,7 @@ from .phantom_parts.acquisition import (
     STUDY_CENTRE_Y,
     SUB_SLICE_OFFSETS,
     THICK_SLICE_RATIO,
-    Grid,
+    PhantomGrid,
     bias_field,
     field_protocols,
     protocol_grid,
@@ -50,7 +50,7 @@ from .phantom_parts.acquisition import (
 from .phantom_parts.anatomy import (
     LABEL_NAMES,
     Anatomy,
-    Cord,
+    PhantomCord,
     build_anatomy,
     canal_mass_thickness,
     mass_layers,
@@ -82,7 +82,7 @@ __all__ = [
     "THORACIC_STATION",
     "BoxSpec",
     "CaseInfo",
-    "SequenceImage",
+    "PhantomSequenceImage",
     "SyntheticStudy",
     "body_scale",
     "build_study",
@@ -105,7 +105,7 @@ class BoxSpec:
 
 
 @dataclass(frozen=True)
-class SequenceImage:
+class PhantomSequenceImage:
     role: str
     image: np.ndarray  # float32 [k, j, i], bias field and Rician noise
     clean: np.ndarray  # float32, same grid, bias field without noise
@@ -118,7 +118,7 @@ class SyntheticStudy:
     title: str
     story: str
     expected: str
-    sequences: dict[str, SequenceImage]
+    sequences: dict[str, PhantomSequenceImage]
     labels: np.ndarray  # uint8 tissue labels on the T2 grid
     label_names: dict[int, str]
     label_grid: np.ndarray  # 4x4 ijk_to_ras of `labels`
@@ -209,7 +209,7 @@ def _box(centre_line: CentreLine, centre: tuple[float, float, float], half: tupl
 
 
 def _mass_roi(
-    spine: Spine, cord: Cord, mass: MassSpec, case: str
+    spine: Spine, cord: PhantomCord, mass: MassSpec, case: str
 ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """Centre and half-size (x, u, t) of a box in the thickest lobule, fitted inside its core."""
     lobules = mass_lobules(spine, cord, mass)
@@ -322,7 +322,7 @@ def _levels_between(levels: tuple[str, str]) -> list[str]:
     return LEVEL_NAMES[first : last + 1]
 
 
-def _level_centres(spine: Spine, grid: Grid, levels: tuple[str, str]) -> dict[str, tuple[float, float, float]]:
+def _level_centres(spine: Spine, grid: PhantomGrid, levels: tuple[str, str]) -> dict[str, tuple[float, float, float]]:
     """World body centres of the field's vertebrae whose centre lies inside `grid`, superior first."""
     centres = {}
     world_to_ijk = np.linalg.inv(grid.ijk_to_ras)
@@ -358,7 +358,7 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
     phases = np.random.default_rng(seeds[0]).uniform(0, 2 * np.pi, len(BIAS_TERMS))
     noise_rngs = {role: np.random.default_rng(child) for role, child in zip(spec.sequences, seeds[1:])}
 
-    sequences: dict[str, SequenceImage] = {}
+    sequences: dict[str, PhantomSequenceImage] = {}
     labels, label_grid = None, None
     protocols = field_protocols(spec.field_levels, anatomy.spine, rotation) if spec.field_levels else PROTOCOLS
     for protocol, roles in roles_by_protocol(spec.sequences, protocols).items():
@@ -372,7 +372,7 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
             clean = values[role] * bias
             sigma = NOISE_FRACTION * max(roles_of_tissue[role] for roles_of_tissue in signal.values())
             image = rician(clean, sigma, noise_rngs[role])
-            sequences[role] = SequenceImage(role, image, clean, grid.ijk_to_ras.copy())
+            sequences[role] = PhantomSequenceImage(role, image, clean, grid.ijk_to_ras.copy())
 
     scale = body_scale(spec.clinical.get("age"))
     return SyntheticStudy(
@@ -450,8 +450,8 @@ def _scaled_matrix(ijk_to_ras: np.ndarray, scale: float) -> np.ndarray:
     return scaled
 
 
-def _scaled_sequence(sequence: SequenceImage, scale: float) -> SequenceImage:
-    return SequenceImage(sequence.role, sequence.image, sequence.clean, _scaled_matrix(sequence.ijk_to_ras, scale))
+def _scaled_sequence(sequence: PhantomSequenceImage, scale: float) -> PhantomSequenceImage:
+    return PhantomSequenceImage(sequence.role, sequence.image, sequence.clean, _scaled_matrix(sequence.ijk_to_ras, scale))
 
 
 def _scaled_point(point: tuple[float, float, float], scale: float) -> tuple[float, float, float]:

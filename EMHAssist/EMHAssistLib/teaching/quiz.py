@@ -23,11 +23,12 @@ import slicer
 
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..geometry import Box, Labelmap
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
-from ..measurement.geometry import Box, Labelmap
-from ..spine.compression import summary_line
+from ..outputs.wording import summary_line
+from ..report_model import RatioKey
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
@@ -52,7 +53,7 @@ class Choice:
 class RatioComparison:
     """One ratio measured on the learner's ROIs and on the reference ones."""
 
-    key: str
+    key: RatioKey
     learner: float
     reference: float
     differ: bool  # the two 95 % confidence intervals do not overlap

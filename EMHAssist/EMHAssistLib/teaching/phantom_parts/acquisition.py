@@ -92,15 +92,15 @@ BIAS_TERMS = ((0.07, 2, 1200.0), (0.02, 1, 500.0), (0.01, 0, 300.0))  # amplitud
 
 
 @dataclass(frozen=True)
-class Grid:
+class PhantomGrid:
     shape: tuple[int, int, int]  # numpy order
     ijk_to_ras: np.ndarray
 
-    def shifted(self, slice_fraction: float) -> "Grid":
+    def shifted(self, slice_fraction: float) -> "PhantomGrid":
         """The same grid moved by a fraction of a voxel along k: a sample inside each thick slice."""
         matrix = self.ijk_to_ras.copy()
         matrix[:3, 3] += matrix[:3, 2] * slice_fraction
-        return Grid(self.shape, matrix)
+        return PhantomGrid(self.shape, matrix)
 
     def world(self) -> list[np.ndarray]:
         """R, A, S of the voxel centres as arrays that vary only along the axes they depend on."""
@@ -151,7 +151,7 @@ def field_protocols(levels: tuple[str, str], spine: Spine, rotation: np.ndarray)
     return protocols
 
 
-def protocol_grid(protocol: _Protocol, centre: np.ndarray, shape_scale: float, rotation: np.ndarray) -> Grid:
+def protocol_grid(protocol: _Protocol, centre: np.ndarray, shape_scale: float, rotation: np.ndarray) -> PhantomGrid:
     fov = np.array(protocol.spacing) * np.array(protocol.matrix)
     matrix_size = np.array([max(1, round(n * shape_scale)) for n in protocol.matrix[:2]] + [protocol.matrix[2]])
     spacing = fov / matrix_size
@@ -161,7 +161,7 @@ def protocol_grid(protocol: _Protocol, centre: np.ndarray, shape_scale: float, r
     ijk_to_ras = np.eye(4)
     ijk_to_ras[:3, :3] = linear
     ijk_to_ras[:3, 3] = fov_centre - linear @ ((matrix_size - 1) / 2)
-    return Grid((int(matrix_size[2]), int(matrix_size[1]), int(matrix_size[0])), ijk_to_ras)
+    return PhantomGrid((int(matrix_size[2]), int(matrix_size[1]), int(matrix_size[0])), ijk_to_ras)
 
 
 def rotation_about(axis: tuple[float, float, float], degrees: float) -> np.ndarray:
@@ -172,7 +172,7 @@ def rotation_about(axis: tuple[float, float, float], degrees: float) -> np.ndarr
     return np.eye(3) + math.sin(angle) * cross + (1 - math.cos(angle)) * cross @ cross
 
 
-def _local_coords(grid: Grid, centre_line: CentreLine) -> Coords:
+def _local_coords(grid: PhantomGrid, centre_line: CentreLine) -> Coords:
     x, y, z = grid.world()
     y, z = np.broadcast_arrays(y, z)
     u, t = centre_line.to_local(y, z)
@@ -208,7 +208,7 @@ def _paint(
 
 
 def _render(
-    anatomy: Anatomy, grid: Grid, roles: Sequence[str], signal: dict[str, dict[str, float]], with_labels: bool
+    anatomy: Anatomy, grid: PhantomGrid, roles: Sequence[str], signal: dict[str, dict[str, float]], with_labels: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """Noise-free, bias-free images of `roles` on one grid, plus its label map if asked."""
     coords = _local_coords(grid, anatomy.spine.centre_line)
@@ -234,7 +234,7 @@ def _render(
 
 
 def render_thick(
-    anatomy: Anatomy, grid: Grid, roles: Sequence[str], signal: dict[str, dict[str, float]], with_labels: bool
+    anatomy: Anatomy, grid: PhantomGrid, roles: Sequence[str], signal: dict[str, dict[str, float]], with_labels: bool
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
     """Average sub-slices of thick slices, so that a 3 mm slice blends what it spans."""
     values, labels = _render(anatomy, grid, roles, signal, with_labels)
@@ -250,7 +250,7 @@ def render_thick(
     return values, labels
 
 
-def bias_field(grid: Grid, phases: np.ndarray, centre: np.ndarray, stretch: float) -> np.ndarray:
+def bias_field(grid: PhantomGrid, phases: np.ndarray, centre: np.ndarray, stretch: float) -> np.ndarray:
     """A smooth multiplicative field; `stretch` widens its head-foot wavelength over a composed
     field, whose stations are each normalised, so that it varies no more than over one station."""
     world = grid.world()

@@ -37,8 +37,8 @@ from .spine_layout import (
     SACRUM_TOP,
     THECAL_SAC_TAPER,
     CanalSection,
+    PhantomVertebra,
     Spine,
-    Vertebra,
 )
 
 # The label map's tissues.
@@ -119,7 +119,7 @@ def _body_axial_sd(c: Coords, depth: float, width: float, bulge: float = 0.0) ->
 # --- The cord and its compression --------------------------------------------------------------
 
 
-class Cord:
+class PhantomCord:
     """The cord's elliptical section along t, flattened and pushed away where a mass compresses it."""
 
     def __init__(self, spine: "Spine", compression: CompressionSpec | None) -> None:
@@ -283,7 +283,7 @@ def _canal_wall_layers(section: CanalSection) -> list[_Layer]:
     return [_Layer("epidural_fat", "epidural_fat", foramina, band), _Layer("ligament", "ligament", ligaments, band)]
 
 
-def rib_points(vertebra: Vertebra, side: int) -> tuple[tuple[float, float, float], ...]:
+def rib_points(vertebra: PhantomVertebra, side: int) -> tuple[tuple[float, float, float], ...]:
     """Head, tubercle and lateral point (x, u, t) of one rib's posterior part."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
     head = (side * (shape.width / 2 - 2.0), CANAL_ANTERIOR_WALL + 0.25 * shape.depth, vertebra.top)
@@ -292,7 +292,7 @@ def rib_points(vertebra: Vertebra, side: int) -> tuple[tuple[float, float, float
     return head, tubercle, lateral
 
 
-def _expanded_rib_layer(vertebra: Vertebra, expansion: RibExpansionSpec, section: CanalSection) -> _Layer:
+def _expanded_rib_layer(vertebra: PhantomVertebra, expansion: RibExpansionSpec, section: CanalSection) -> _Layer:
     """The posterior ends of a vertebra's ribs widened by marrow expansion (seed 001), cortex thinned."""
 
     def sd(c: Coords) -> np.ndarray:
@@ -310,7 +310,7 @@ def _expanded_rib_layer(vertebra: Vertebra, expansion: RibExpansionSpec, section
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=(expansion.tissue, "posterior_element", POSTERIOR_CORTEX / 2))
 
 
-def _posterior_element_layer(vertebra: Vertebra, section: CanalSection) -> _Layer:
+def _posterior_element_layer(vertebra: PhantomVertebra, section: CanalSection) -> _Layer:
     """Pedicles, laminae, spinous and transverse processes and rib necks of one vertebra."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
     length, drop, radius = shape.spinous
@@ -339,7 +339,7 @@ def _posterior_element_layer(vertebra: Vertebra, section: CanalSection) -> _Laye
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("posterior_element", "posterior_element", POSTERIOR_CORTEX))
 
 
-def _sacral_element_layer(vertebra: Vertebra, fused_above: bool, section: CanalSection) -> _Layer:
+def _sacral_element_layer(vertebra: PhantomVertebra, fused_above: bool, section: CanalSection) -> _Layer:
     """A sacral segment's share of the fused dorsal plate around the sacral canal, its lateral
     masses (alae) and a tubercle of the median crest."""
     shape, tc, h = vertebra.shape, vertebra.centre_t, vertebra.shape.height
@@ -403,7 +403,7 @@ def _cauda_equina_layer(section: CanalSection) -> _Layer:
     return _Layer("nerve_root", "nerve_root", sd, Bounds((-dura_x, dura_x), (-dura_u, dura_u + 1), (end_t - 2, start_t + 2)))
 
 
-def _cord_layers(cord: Cord) -> list[_Layer]:
+def _cord_layers(cord: PhantomCord) -> list[_Layer]:
     canal = _canal_bounds(cord.canal_section, ALONG_SPINE, 0.0)
     layers = [_Layer("cord", "cord", cord.sd, canal)]
     if cord.compression and cord.compression.cord_edema:
@@ -411,7 +411,7 @@ def _cord_layers(cord: Cord) -> list[_Layer]:
     return layers
 
 
-def _disc_layers(upper: Vertebra, lower: Vertebra) -> list[_Layer]:
+def _disc_layers(upper: PhantomVertebra, lower: PhantomVertebra) -> list[_Layer]:
     height = upper.shape.disc_below
     centre_t = upper.bottom - height / 2
     depth, width = (upper.shape.depth + lower.shape.depth) / 2, (upper.shape.width + lower.shape.width) / 2
@@ -430,7 +430,7 @@ def _disc_layers(upper: Vertebra, lower: Vertebra) -> list[_Layer]:
     ]
 
 
-def _striation(spec: "StriationSpec", vertebra: Vertebra) -> Callable[[Coords], np.ndarray]:
+def _striation(spec: "StriationSpec", vertebra: PhantomVertebra) -> Callable[[Coords], np.ndarray]:
     """Thick vertical trabeculae and no horizontal ones: columns of darker and brighter marrow,
     `period_mm` apart front to back and twice that side to side (so that they survive a 3 mm
     sagittal slice), constant along the spine, averaging to the marrow's own signal."""
@@ -443,7 +443,7 @@ def _striation(spec: "StriationSpec", vertebra: Vertebra) -> Callable[[Coords], 
     return texture
 
 
-def _body_layer(vertebra: Vertebra, striation: "StriationSpec | None" = None) -> _Layer:
+def _body_layer(vertebra: PhantomVertebra, striation: "StriationSpec | None" = None) -> _Layer:
     shape = vertebra.shape
 
     def sd(c: Coords) -> np.ndarray:
@@ -456,7 +456,7 @@ def _body_layer(vertebra: Vertebra, striation: "StriationSpec | None" = None) ->
     return _Layer("cortical_bone", "cortical_bone", sd, bounds, core=("vertebral_body", "vertebral_body", BODY_CORTEX), texture=texture)
 
 
-def _body_sd(vertebra: Vertebra, c: Coords) -> np.ndarray:
+def _body_sd(vertebra: PhantomVertebra, c: Coords) -> np.ndarray:
     return _body_layer(vertebra).sd(c)
 
 
@@ -495,7 +495,7 @@ def wall_distance(section: CanalSection, direction: tuple[float, float]) -> floa
     return section.canal_semi_ap if direction[1] < 0 else section.canal_semi_rl
 
 
-def _lobule_layout(spine: Spine, cord: Cord, mass: MassSpec) -> list[tuple[float, float]]:
+def _lobule_layout(spine: Spine, cord: PhantomCord, mass: MassSpec) -> list[tuple[float, float]]:
     """(centre t, half-length) of each lobule, evenly along the mass's levels.
 
     When the cord is compressed within the mass, the grid is stretched so that one lobule sits on
@@ -516,7 +516,7 @@ def _lobule_layout(spine: Spine, cord: Cord, mass: MassSpec) -> list[tuple[float
     return [(float(c), LOBULE_OVERLAP * float(upper - lower) / 2) for c, upper, lower in zip(centres, boundaries, boundaries[1:])]
 
 
-def _canal_lobules(spine: Spine, cord: Cord, mass: MassSpec) -> list[_Lobule]:
+def _canal_lobules(spine: Spine, cord: PhantomCord, mass: MassSpec) -> list[_Lobule]:
     """Epidural lobules: from the canal wall inwards, deep enough to reach the cord where it is compressed."""
     direction = mass.position.direction or SIDES["posterior"]
     wall = wall_distance(spine.section, direction)
@@ -542,7 +542,7 @@ def _canal_lobules(spine: Spine, cord: Cord, mass: MassSpec) -> list[_Lobule]:
     return lobules
 
 
-def _paraspinal_lobules(spine: Spine, cord: Cord, mass: MassSpec) -> list[_Lobule]:
+def _paraspinal_lobules(spine: Spine, cord: PhantomCord, mass: MassSpec) -> list[_Lobule]:
     """Lobules against the side of the bodies, or in front of them (a millimetre into the bone)."""
     side, forward = mass.position.direction
     lobules = []
@@ -581,13 +581,13 @@ def _lobules_t(lobules: list[_Lobule]) -> tuple[float, float]:
     return min(l.centre[2] - l.semis[2] for l in lobules), max(l.centre[2] + l.semis[2] for l in lobules)
 
 
-def mass_lobules(spine: Spine, cord: Cord, mass: MassSpec) -> list[_Lobule]:
+def mass_lobules(spine: Spine, cord: PhantomCord, mass: MassSpec) -> list[_Lobule]:
     if mass.position.kind == "paraspinal":
         return _paraspinal_lobules(spine, cord, mass)
     return _canal_lobules(spine, cord, mass)
 
 
-def mass_layers(spine: Spine, cord: Cord, mass: MassSpec) -> list[_Layer]:
+def mass_layers(spine: Spine, cord: PhantomCord, mass: MassSpec) -> list[_Layer]:
     lobules = mass_lobules(spine, cord, mass)
     t_low, t_high = _lobules_t(lobules)
     if mass.position.kind == "paraspinal":
@@ -623,14 +623,14 @@ def _expanded_rib_layers(spine: Spine, expansion: RibExpansionSpec | None) -> li
 @dataclass(frozen=True)
 class Anatomy:
     spine: Spine
-    cord: Cord
+    cord: PhantomCord
     layers: list[_Layer]
 
 
 def build_anatomy(spec: CaseSpec, section: CanalSection) -> Anatomy:
     """The case's anatomy, its canal and cord of `section`'s size."""
     spine = Spine(section)
-    cord = Cord(spine, spec.compression)
+    cord = PhantomCord(spine, spec.compression)
     canal_masses = [mass for mass in spec.masses if mass.position.kind != "paraspinal"]
     paraspinal_masses = [mass for mass in spec.masses if mass.position.kind == "paraspinal"]
     pairs = zip(spine.vertebrae, spine.vertebrae[1:])
@@ -653,7 +653,7 @@ def build_anatomy(spec: CaseSpec, section: CanalSection) -> Anatomy:
     return Anatomy(spine, cord, layers)
 
 
-def canal_mass_thickness(cord: Cord, lobules: list[_Lobule], direction: tuple[float, float], t: np.ndarray) -> np.ndarray:
+def canal_mass_thickness(cord: PhantomCord, lobules: list[_Lobule], direction: tuple[float, float], t: np.ndarray) -> np.ndarray:
     """Thickness of an epidural mass from the canal wall at heights t."""
     wall, radial_axis = wall_distance(cord.canal_section, direction), 0 if direction[0] else 1
     inner = np.full_like(t, np.inf)

@@ -120,7 +120,7 @@ def _vertebra_table() -> list[_VertebraShape]:
 
 
 @dataclass(frozen=True)
-class Vertebra:
+class PhantomVertebra:
     shape: _VertebraShape
     top: float  # t of the superior endplate
     disc_above: float
@@ -146,17 +146,17 @@ class Vertebra:
         return {"top": self.top, "centre": self.centre_t, "bottom": self.bottom}[where]
 
 
-def _layout() -> list[Vertebra]:
+def _layout() -> list[PhantomVertebra]:
     """Vertebrae stacked from C7 down, centred so that T1's top and L1's bottom are equidistant from t = 0."""
-    stacked: list[Vertebra] = []
+    stacked: list[PhantomVertebra] = []
     top, disc_above = 0.0, 0.0
     for shape in _vertebra_table():
-        stacked.append(Vertebra(shape, top, disc_above))
+        stacked.append(PhantomVertebra(shape, top, disc_above))
         top -= shape.height + shape.disc_below
         disc_above = shape.disc_below
     by_name = {vertebra.name: vertebra for vertebra in stacked}
     shift = -(by_name["T1"].top + by_name["L1"].bottom) / 2
-    return [Vertebra(v.shape, v.top + shift, v.disc_above) for v in stacked]
+    return [PhantomVertebra(v.shape, v.top + shift, v.disc_above) for v in stacked]
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ class Spine:
         """t of the superior endplate of the first level and the inferior endplate of the last."""
         return self.by_name[levels[0]].top, self.by_name[levels[1]].bottom
 
-    def nearest(self, t: float) -> Vertebra:
+    def nearest(self, t: float) -> PhantomVertebra:
         return min(self.vertebrae, key=lambda vertebra: abs(vertebra.centre_t - t))
 
     def depth_at(self, t: np.ndarray) -> np.ndarray:
@@ -330,5 +330,5 @@ class Spine:
         depths = [vertebra.shape.depth for vertebra in reversed(self.vertebrae)]
         return np.interp(t, centres, depths).astype(np.float32)
 
-    def below(self, vertebra: Vertebra) -> Vertebra:
+    def below(self, vertebra: PhantomVertebra) -> PhantomVertebra:
         return self.vertebrae[self.vertebrae.index(vertebra) + 1]

@@ -1,0 +1,384 @@
+"""The report's typed parts, shared by every stage: what a report can hold, read in one file.
+
+Foundation layer: nothing here imports a stage (inputs, measurement, spine, ...); the stages build
+these values and the outputs turn them into JSON (outputs/report.py `to_json` / `from_json`).
+
+A signal-intensity ratio is named by a `RatioKey`, in one of two forms:
+
+    regions on one sequence   "T2 mass/cord"   sequence T2, mass over cord
+    one region on two sequences "T1C/T1 mass"  region mass, T1C over T1 (a sequence pair)
+
+Its text is the ratio's key in the JSON report and the name knowledge files give it; it is parsed
+once, where such text is read (a stored report, a knowledge file), never by the code that uses it.
+
+`Report` and its sections below are the report as it is written (`emhassist.report/1`): every
+field a report can hold, with its type. The published JSON Schema (data/schema/, made by
+tools/update_report_schema.py) is generated from them and every built-in case's report is
+checked against it. A field marked `optional` may be absent; a type with `None` may be null.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+_REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
+_SEQUENCE_RATIO = re.compile(r"^(\w+)/(\w+) (\w+)$")
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of two means (or an enhancement) with its 95 % confidence interval."""
+
+    value: float
+    ci95: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "ci95": list(self.ci95)}
+
+
+@dataclass(frozen=True)
+class RatioKey:
+    """Which means a ratio divides: `numerator` over `denominator`, both regions measured on
+    `sequence`, or (`region` given instead) both sequences measured on `region`."""
+
+    numerator: str
+    denominator: str
+    sequence: str | None = None
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sequence is None) == (self.region is None):
+            raise ValueError("a ratio key names either its sequence or its region")
+
+    @classmethod
+    def of_regions(cls, sequence: str, numerator: str, denominator: str) -> "RatioKey":
+        return cls(numerator, denominator, sequence=sequence)
+
+    @classmethod
+    def of_sequences(cls, region: str, post: str, pre: str) -> "RatioKey":
+        return cls(post, pre, region=region)
+
+    @classmethod
+    def parse(cls, text: str) -> "RatioKey":
+        """The key of a ratio's text; ValueError when the text is neither form."""
+        match = _REGION_RATIO.match(text)
+        if match:
+            return cls.of_regions(*match.groups())
+        match = _SEQUENCE_RATIO.match(text)
+        if match:
+            post, pre, region = match.groups()
+            return cls.of_sequences(region, post, pre)
+        raise ValueError(f"ratio {text!r} is neither '<SEQ> <region>/<region>' nor '<SEQ>/<SEQ> <region>'")
+
+    @property
+    def across_sequences(self) -> bool:
+        return self.region is not None
+
+    @property
+    def sequence_label(self) -> str:
+        """The sequence part of the text: "T2", or "T1C/T1" for a sequence pair."""
+        return f"{self.numerator}/{self.denominator}" if self.across_sequences else self.sequence
+
+    @property
+    def region_label(self) -> str:
+        """The region part of the text: "mass/cord", or "mass" for a sequence pair."""
+        return self.region if self.across_sequences else f"{self.numerator}/{self.denominator}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.sequence_label} {self.region_label}"
+
+    @property
+    def owner(self) -> str:
+        """The region the ratio describes: the numerator region, or the pair's one region."""
+        return self.region if self.across_sequences else self.numerator
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The sequences the ratio was measured on."""
+        return (self.numerator, self.denominator) if self.across_sequences else (self.sequence,)
+
+    def inputs(self) -> tuple[tuple[str, str], ...]:
+        """The (region, sequence) measurements the ratio needs."""
+        if self.across_sequences:
+            return ((self.region, self.numerator), (self.region, self.denominator))
+        return ((self.numerator, self.sequence), (self.denominator, self.sequence))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def optional(**metadata) -> dict:
+    """A field a report may leave out (not only null)."""
+    return field(default=None, metadata={"optional": True, **metadata})
+
+
+def named(json_name: str) -> dict:
+    """A field whose JSON name is a Python keyword ("from")."""
+    return field(metadata={"json": json_name})
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    file: str  # the file or DICOM series folder it was read from
+    size: tuple[int, int, int]  # voxels along i, j, k
+    spacing: tuple[float, float, float]  # mm, rounded to 4 decimals
+
+
+@dataclass(frozen=True)
+class RegionStatistics:
+    """A region's signal on one sequence's own voxels."""
+
+    mean: float
+    median: float
+    sd: float
+    p5: float
+    p95: float
+    n: int  # voxels measured
+    volume_mm3: float
+
+
+@dataclass(frozen=True)
+class LevelVertebra:
+    name: str  # "T7", "S1"
+    code: int  # the Spinal Cord Toolbox level code
+    centre: tuple[float, float, float]  # body centre, RAS mm
+    source: str  # how it was found: a user's point, or placed from an anchor
+
+
+@dataclass(frozen=True)
+class Span:
+    from_: str = named("from")
+    to: str
+
+
+@dataclass(frozen=True)
+class Extent:
+    """Involved levels, superior first; `spans` are the runs of contiguous levels."""
+
+    from_: str = named("from")
+    to: str
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class NotAssessed:
+    """Where the cord beside the mass was not followed, so compression was not assessed there."""
+
+    levels: Extent | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class CordCompression:
+    from_: str | None = named("from")
+    to: str | None
+    max_mscc_percent: float | None  # maximum spinal cord compression at `at`
+    at: str | None  # the level of the narrowest slice
+    area_ratio_percent: float | None
+    rl_ratio_percent: float | None
+    normalised_mscc_percent: float | None
+    shown_by: tuple[str, ...]  # the measures that show it, strongest first
+
+
+@dataclass(frozen=True)
+class CordProfileEntry:
+    level: str
+    code: int
+    slices: int
+    area_mm2: float
+    ap_mm: float
+    rl_mm: float
+    min_ap_mm: float | None
+    mscc_percent: float | None
+    normalised_ratio: float | None
+    assessed: bool
+
+
+@dataclass(frozen=True)
+class CordTrace:
+    sequence: str  # the sequence the cord was traced on
+    segmentation: str  # "given" or "grown from the cord region"
+    slices: int
+
+
+@dataclass(frozen=True)
+class Levels:
+    vertebrae: tuple[LevelVertebra, ...]
+    coordinate_system: Literal["RAS"]
+    not_assessed: NotAssessed | None
+    mass: Extent | None
+    compression: CordCompression | None
+    cord_profile: tuple[CordProfileEntry, ...]
+    cord: CordTrace
+
+
+@dataclass(frozen=True)
+class Clinical:
+    """The clinical context, its terms checked against data/differential/clinical_terms.json."""
+
+    age: int | None = optional()
+    sex: str | None = optional()
+    conditions: tuple[str, ...] | None = optional()
+    findings: tuple[str, ...] | None = optional()
+    primary: str | None = optional()
+
+
+# A feature's measured value: a number, a flag or a category, or one per quantity of a combined test.
+FeatureValue = float | bool | str | dict[str, float | bool | str]
+
+
+@dataclass(frozen=True)
+class PriorFactor:
+    term: str
+    label: str
+    factor: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observed feature's weight for one diagnosis (see differential/__init__.py)."""
+
+    feature: str
+    state: Literal["present", "absent"]
+    value: FeatureValue
+    supports: bool  # weight > 0
+    weight: float  # natural-log likelihood ratio counted, after caps and group share
+    lr: float
+    kind: Literal["sourced", "expert"]
+    basis: str
+    finding: str
+    text: str
+    rule: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankedDiagnosis:
+    id: str
+    name: str
+    summary: str
+    probability: float
+    prior: float
+    prior_factors: tuple[PriorFactor, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeInfo:
+    versions: dict[str, int]
+    max_likelihood_ratio: float
+    probability_floor: float
+    grades: dict[str, float]
+    groups: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NeutralTerm:
+    term: str
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotMeasured:
+    feature: str
+    name: str
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Observed:
+    feature: str
+    name: str
+    state: Literal["present", "absent", "undecided"]
+    value: FeatureValue
+    finding: str
+    rule: str
+    threshold: str
+
+
+@dataclass(frozen=True)
+class Undecided(Observed):
+    text: str
+
+
+@dataclass(frozen=True)
+class SetAsideFeature:
+    feature: str
+    name: str
+    rule: str
+    reason: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PriorsDecide:
+    between: tuple[str, str]
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagingStep:
+    input: str
+    action: str
+    features: tuple[str, ...]
+    odds_factor: float
+    text: str
+
+
+@dataclass(frozen=True)
+class TestStep:
+    id: str
+    name: str
+    odds_factor: float
+    text: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FallbackStep:
+    name: str
+    why: str
+    refs: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class NextBest:
+    between: tuple[str, str]
+    imaging: ImagingStep | None
+    test: TestStep | None
+    fallback: FallbackStep | None  # only when neither an imaging input nor a test separates them
+    text: str
+
+
+# Morphology: the mass's measured or read findings, keys declared in data/differential/features.json.
+MorphologyValue = bool | float | str | Ratio
+
+
+@dataclass(frozen=True)
+class Report:
+    """One analysed case (`emhassist.report/1`)."""
+
+    schema: Literal["emhassist.report/1"]
+    case: str
+    caveat: str
+    sequences: dict[str, SequenceInfo]  # by sequence role
+    regions: dict[str, dict[str, RegionStatistics]]  # region -> sequence role -> statistics
+    ratios: dict[RatioKey, Ratio]
+    enhancement: dict[str, Ratio]  # by region: post/pre - 1
+    levels: Levels | None  # None when the cord could not be assessed (see warnings)
+    morphology: dict[str, MorphologyValue] | None
+    clinical: Clinical
+    warnings: tuple[str, ...]
+    differential: tuple[RankedDiagnosis, ...]  # most probable first
+    knowledge: KnowledgeInfo
+    neutral_clinical_terms: tuple[NeutralTerm, ...]
+    not_measured: tuple[NotMeasured, ...]
+    observed: tuple[Observed, ...]
+    undecided: tuple[Undecided, ...]
+    set_aside: tuple[SetAsideFeature, ...]
+    priors_decide: PriorsDecide | None
+    next_best: NextBest

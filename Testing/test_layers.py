@@ -1,0 +1,219 @@
+"""The package's layers, read from every module's imports (ast): results flow one way.
+
+foundation -> inputs -> measurement -> spine -> differential -> analysis/live -> outputs -> teaching
+-> frontends. A module may import from its own layer and the layers before it, never from a later
+one. Three more rules keep MRML where it belongs:
+
+- Writing MRML (creating, adding, removing or changing nodes) happens only in inputs/ (files read
+  into nodes), outputs/ (results drawn into the scene), teaching/ (a teaching case built as a scene)
+  and frontends/. "Writing" is decided from the source: a call of one of the MRML methods that
+  create, add, remove or change nodes (`MRML_WRITING_METHODS`, any `SetAndObserve...`), or a call of
+  a package function that makes one (found to a fixed point across modules).
+- The engine stages that compute (measurement/, spine/, differential/) take plain data: they import
+  neither slicer, vtk nor MRML, nor a package module that does (one that reads or writes nodes).
+- Every module belongs to a layer, so a new one has to be placed before it is imported from.
+- The teaching phantom defines no class name the engine defines (its own are PhantomGrid, ...).
+"""
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "EMHAssistLib"
+ROOT = Path(__file__).resolve().parents[1] / "EMHAssist" / PACKAGE
+
+# In flow order; a module's layer is the longest prefix that names it.
+LAYERS = (
+    ("foundation", ("", "errors", "knowledge", "settings", "geometry", "report_model")),
+    ("inputs", ("inputs",)),
+    ("measurement", ("measurement",)),
+    ("spine", ("spine",)),
+    ("differential", ("differential",)),
+    ("analysis", ("analysis", "live")),
+    ("outputs", ("outputs",)),
+    ("teaching", ("teaching",)),
+    ("frontends", ("frontends",)),
+)
+MAY_WRITE_MRML = ("inputs", "outputs", "teaching", "frontends")
+PLAIN_DATA = ("measurement", "spine", "differential")
+MRML_LIBRARIES = ("slicer", "vtk", "mrml", "qt", "ctk")
+# Methods of MRML nodes, scenes and slicer.util that create, add, remove or change nodes; generic
+# setters that SimpleITK and VTK images share (SetSpacing, SetOrigin) are left out, so computing on
+# images is not taken for writing.
+MRML_WRITING_METHODS = frozenset({
+    "AddNewNodeByClass", "AddNode", "CreateNodeByClass", "RemoveNode", "CopyContent",
+    "CreateDefaultDisplayNodes", "CreateDefaultStorageNode", "AddSegment", "AddEmptySegment", "RemoveSegment",
+    "AddControlPoint", "AddControlPointWorld", "RemoveAllControlPoints", "SetNthControlPointPosition",
+    "SetNthControlPointPositionWorld", "SetNthControlPointLabel", "SetNthControlPointDescription",
+    "SetAttribute", "SetIJKToRASMatrix", "SetRadiusXYZ", "WriteData",
+    "updateVolumeFromArray", "updateSegmentBinaryLabelmapFromArray", "updateTableFromArray",
+    "addVolumeFromArray", "SetBinaryLabelmapToSegment",
+})
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # dotted, relative to the package ("" for the package itself)
+    tree: ast.Module
+    is_package: bool = False  # an __init__.py
+
+    @property
+    def layer(self) -> int:
+        matches = [
+            (len(prefix), index)
+            for index, (_, prefixes) in enumerate(LAYERS)
+            for prefix in prefixes
+            if self.name == prefix or (prefix and self.name.startswith(prefix + "."))
+        ]
+        return max(matches)[1] if matches else -1
+
+    @property
+    def package(self) -> str:
+        return self.name if self.is_package else self.name.rpartition(".")[0]
+
+
+def _modules() -> dict[str, Module]:
+    found = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_package else parts)
+        found[name] = Module(name, ast.parse(path.read_text(encoding="utf-8")), is_package)
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(module: Module) -> list[tuple[str, str | None]]:
+    """(imported module, imported name or None) for every import in the module: package modules
+    relative to the package ("" for it), other libraries by their absolute name prefixed with ':'."""
+    found = []
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            found += [_absolute(alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(module, node)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}" if base else alias.name
+                found.append((submodule, None) if submodule in MODULES else (base, alias.name))
+    return found
+
+
+def _absolute(name: str) -> tuple[str, None]:
+    if name == PACKAGE or name.startswith(PACKAGE + "."):
+        return name[len(PACKAGE) + 1:], None
+    return ":" + name, None
+
+
+def _resolve(module: Module, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return _absolute(node.module or "")[0]
+    parts = module.package.split(".") if module.package else []
+    parts = parts[: len(parts) - (node.level - 1)]
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
+def _imports_mrml(module: Module) -> bool:
+    return any(target.startswith(":") and target[1:].split(".")[0] in MRML_LIBRARIES for target, _ in _imports(module))
+
+
+def _writing_calls(node: ast.AST, writers: set[str]) -> list[str]:
+    """The MRML-writing methods, and the package's writing functions (by imported name), `node` calls."""
+    calls = []
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id if isinstance(call.func, ast.Name) else None
+        if name is not None and (name in MRML_WRITING_METHODS or name.startswith("SetAndObserve") or name in writers):
+            calls.append(name)
+    return calls
+
+
+def _writers() -> dict[str, set[str]]:
+    """Per module, its top-level functions and classes that write MRML, followed through the
+    package's imports to a fixed point."""
+    writers: dict[str, set[str]] = {name: set() for name in MODULES}
+    changed = True
+    while changed:
+        changed = False
+        for name, module in MODULES.items():
+            imported = {alias for target, alias in _imports(module) if alias and alias in writers.get(target, set())}
+            local = writers[name] | imported
+            for node in module.tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in writers[name] and _writing_calls(node, local):
+                    writers[name].add(node.name)
+                    changed = True
+    return writers
+
+
+WRITERS = _writers()
+
+
+def test_every_module_belongs_to_a_layer():
+    unplaced = [name for name, module in MODULES.items() if module.layer < 0]
+    assert not unplaced, f"modules in no layer of test_layers.LAYERS: {unplaced}"
+
+
+def later_stage_imports() -> list[str]:
+    found = []
+    for name, module in MODULES.items():
+        for target, _ in _imports(module):
+            if target in MODULES and MODULES[target].layer > module.layer:
+                found.append(f"{PACKAGE}.{name} ({LAYERS[module.layer][0]}) imports {PACKAGE}.{target} ({LAYERS[MODULES[target].layer][0]})")
+    return sorted(set(found))
+
+
+def mrml_writing_outside_inputs_and_outputs() -> list[str]:
+    found = []
+    for name, module in MODULES.items():
+        if LAYERS[module.layer][0] in MAY_WRITE_MRML:
+            continue
+        imported = {alias for target, alias in _imports(module) if alias and alias in WRITERS.get(target, set())}
+        calls = _writing_calls(module.tree, imported)
+        if calls:
+            found.append(f"{PACKAGE}.{name} writes MRML: {', '.join(sorted(set(calls)))}")
+    return found
+
+
+def mrml_in_plain_stages() -> list[str]:
+    found = []
+    for name, module in MODULES.items():
+        if LAYERS[module.layer][0] not in PLAIN_DATA:
+            continue
+        libraries = sorted({target[1:] for target, _ in _imports(module) if target.startswith(":") and target[1:].split(".")[0] in MRML_LIBRARIES})
+        node_modules = sorted({target for target, _ in _imports(module) if target in MODULES and _imports_mrml(MODULES[target])})
+        if libraries or node_modules:
+            found.append(f"{PACKAGE}.{name} reads MRML: imports {', '.join(libraries + [f'{PACKAGE}.{m}' for m in node_modules])}")
+    return found
+
+
+@pytest.mark.parametrize("rule", [later_stage_imports, mrml_writing_outside_inputs_and_outputs, mrml_in_plain_stages])
+def test_the_layers_hold(rule):
+    violations = rule()
+    assert not violations, "\n".join(violations)
+
+
+def test_the_checks_see_what_they_look_for():
+    """The rules are only as good as their reading of the source: each finds a planted violation."""
+    planted = Module("spine.planted", ast.parse(
+        "import slicer\nfrom ..outputs.overlays import draw_overlays\n"
+        "def f(scene):\n    scene.AddNewNodeByClass('vtkMRMLTextNode')\n    draw_overlays(scene)\n"
+    ))
+    assert planted.layer == [layer for layer, _ in LAYERS].index("spine")
+    assert ("outputs.overlays", "draw_overlays") in _imports(planted)
+    assert _imports_mrml(planted)
+    assert "draw_overlays" in WRITERS["outputs.overlays"]
+    assert set(_writing_calls(planted.tree, {"draw_overlays"})) == {"AddNewNodeByClass", "draw_overlays"}
+
+
+def test_the_phantom_defines_no_type_name_the_engine_defines():
+    """A reader who meets `Grid` or `Cord` knows which one it is: the teaching phantom keeps its own
+    types (it shares no code with the engine it tests) under names of its own (PhantomGrid, ...)."""
+    defined: dict[str, set[str]] = {"phantom": set(), "engine": set()}
+    for name, module in MODULES.items():
+        side = "phantom" if name.startswith("teaching.phantom") else "engine"
+        defined[side] |= {node.name for node in module.tree.body if isinstance(node, ast.ClassDef)}
+    assert defined["phantom"] & defined["engine"] == set()
