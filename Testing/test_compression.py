@@ -92,9 +92,24 @@ def test_report_has_levels_and_morphology_and_the_summary_line(scene):
     assert "Levels: mass T5–T8, cord compressed" in summary_text(report)
 
 
-def test_missing_cord_region_is_a_warning(scene):
+def test_without_a_cord_region_the_cord_is_found_behind_the_level_points(scene):
+    """Issue 13 point 3: no cord region drawn, the cord is found from the level points and the
+    canal, and the mass and compression levels are those found with the cord region (before: no
+    levels at all, "no cord region: ... not assessed")."""
+    mass_levels, compression_levels = _expected()
     study = study_into_scene(build_study("mds_t5_t8"), scene)
     del study.regions["cord"]
+    outcome = compression.assess(spine_inputs(study), read_sequences(study))
+    assert outcome.levels is not None, outcome.warnings
+    assert "no cord region: the cord was found behind the level points" in outcome.warnings[0]
+    assert (outcome.levels["mass"]["from"], outcome.levels["mass"]["to"]) == tuple(mass_levels)
+    assert (outcome.levels["compression"]["from"], outcome.levels["compression"]["to"]) == tuple(compression_levels)
+
+
+def test_missing_cord_region_and_level_points_is_a_warning(scene):
+    study = study_into_scene(build_study("mds_t5_t8"), scene)
+    del study.regions["cord"]
+    study.levels = None
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is None and "no cord region" in outcome.warnings[0]
 

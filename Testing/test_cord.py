@@ -200,3 +200,36 @@ def test_the_cord_is_found_from_the_next_seed_slice_when_the_middle_one_fails():
     profile = cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values)
     assert ends == (False, False)
     assert len(profile.centreline.slices) >= 150
+
+
+# --- The cord found behind the level points (no cord region) ----------------------------------
+
+FOUND_SEED_CASES = {
+    # T12 labelled: rays through the discs show a dip between the bright nucleus and the CSF (the
+    # annulus) deeper than the cord's.
+    "T12 anchor, rays through discs": (17, {}),
+    # A scoliotic column leaves rays cast level with the single labelled body beside the canal far from it.
+    "scoliotic 20 degrees, one thoracic anchor": (9, {"curvature": "scoliotic", "scoliosis_deg": 20.0, "healthy": True, "window_centre": "T6", "anchors": 1, "orientation": "sagittal", "thickness_mm": 2.0}),
+    "kyphotic, axial stack": (24, {"curvature": "physiological", "thoracic_kyphosis_deg": 45.0, "healthy": True, "window_centre": "T8", "anchors": 2, "orientation": "axial", "thickness_mm": 3.0}),
+}
+
+
+@pytest.mark.parametrize("name", list(FOUND_SEED_CASES))
+def test_the_first_seed_found_behind_the_labelled_bodies_lies_in_the_cord(name):
+    """Issue 13 point 3: with no cord region the tracker starts from a box found behind the level
+    points; the first box lies inside the generated spine's painted cord (semi-axes and centre of
+    the cord's cross-section at its arc length, from the generator's own profiles)."""
+    from spinegen.case import generate
+
+    seed, fixed = FOUND_SEED_CASES[name]
+    case = generate(seed, cord_roi="none", **fixed)
+    image = SequenceImage("T2", Grid(tuple(case.grid.shape), case.grid.ijk_to_ras), case.images["T2"])
+    centroids = {v["name"]: np.array(v["centroid"]) for v in case.truth["vertebrae"]}
+    boxes = cord.seed_behind_bodies(image, [centroids[name] for name in case.anchors])
+    assert boxes, "no seed found"
+    spine = case.spine
+    s, u, v = (float(value[0]) for value in spine.curve.local(boxes[0].center[None]))
+    profile = {key: float(np.interp(s, spine.s, spine.profiles[key])) for key in ("cord_a", "cord_b", "cord_cu", "cord_cv")}
+    assert profile["cord_a"] > 0, f"the seed lies past the conus (s {s:.0f} mm)"
+    inside = ((u - profile["cord_cu"]) / profile["cord_a"]) ** 2 + ((v - profile["cord_cv"]) / profile["cord_b"]) ** 2
+    assert inside <= 1.0, f"seed at u {u:.1f}, v {v:.1f} mm; cord centred at {profile['cord_cu']:.1f}, {profile['cord_cv']:.1f} with semi-axes {profile['cord_a']:.1f}, {profile['cord_b']:.1f}"

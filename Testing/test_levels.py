@@ -248,3 +248,4 @@ def test_detected_bodies_lie_on_the_bodies_of_a_column_that_bends_away_from_the_
     assert set(found) >= {"T5", "T6", "T8", "T9"}
     for name in found:
         assert np.linalg.norm(found[name] - centres[name]) <= 5.0, (name, found[name], centres[name])
+

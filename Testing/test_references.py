@@ -93,8 +93,8 @@ def test_the_browser_viewer_lists_each_cited_key_with_its_full_citation():
 
     report = {"differential": [{"evidence": [{"refs": ["seed004", "carroll1997"]}]}, {"evidence": [{"refs": ["seed004"]}]}]}
     assert _cited_references(report) == [
-        {"key": "seed004", "citation": full_citation(knowledge().references["seed004"])},
-        {"key": "carroll1997", "citation": full_citation(knowledge().references["carroll1997"])},
+        {"key": "seed004", "label": "Shah 2011", "citation": full_citation(knowledge().references["seed004"])},
+        {"key": "carroll1997", "label": "Carroll 1997", "citation": full_citation(knowledge().references["carroll1997"])},
     ]
     assert _cited_references(report)[0]["citation"].startswith("Shah LM, Salzman KL. Imaging of spinal metastatic disease.")
 

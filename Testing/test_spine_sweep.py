@@ -82,7 +82,6 @@ ENGINE_FAILS = {
     "scoliotic 20 degrees, lateral, cord ROI offset": "7 of 8 bodies not reported; no mass levels (truth T5-T6); no compression",
     "kyphotic, lateral, gradual, axial stack": "6 of 7 bodies not reported; mass T10 (truth T9-T10); no compression",
     "straight, posterior, abrupt, oblique 10 degrees, cord ROI twice the cord": "8 of 9 bodies not reported; no mass levels (truth T4-T5); no compression",
-    "healthy, physiological, no cord ROI": "no body reported (T7-T11) without a cord region",
 }
 
 

@@ -1,7 +1,7 @@
-"""The HTML report printed to PDF, for the README: the built-in case's report printed by headless
-Chromium (as `emhassist analyze CASE --html FILE` writes it, with a browser's default print
-settings), its first pages side by side as one PNG. Rasterising the PDF needs Debian's
-poppler-utils (pdftoppm).
+"""The HTML report as docs/reports.md shows it: the built-in case's report (as `emhassist analyze CASE
+--html FILE` writes it) in headless Chromium, its first screen as a browser shows it (report-html.png)
+and printed with a browser's default print settings, its first pages side by side as one PNG
+(report-print.png). Rasterising the PDF needs Debian's poppler-utils (pdftoppm).
 
     .venv/bin/python tools/render_report_print.py [--case mds_t5_t8] [--pages 3] [--out docs/images] [--pdf FILE]
 """
@@ -23,6 +23,7 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
 DPI = 80
+SCREEN_PX = (1200, 1400)  # width, height: the headline, levels and first key images
 GUTTER_PX = 16
 
 
@@ -33,15 +34,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument("--pdf", type=Path, help="also keep the whole PDF here")
     args = parser.parse_args()
-    if shutil.which("pdftoppm") is None:
-        sys.exit("error: pdftoppm: not found; apt-get install poppler-utils")
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         case = work / args.case
         save_case_folder(study_into_scene(build_study(args.case), new_headless_scene()), case)
         if emhassist(["analyze", str(case), "--html", str(work / "report.html")]) != 0:
             sys.exit(f"error: {case}: the analysis failed")
-        with Browser() as browser:
+        with Browser(*SCREEN_PX) as browser:
+            browser.navigate((work / "report.html").as_uri())
+            browser.wait_for("document.readyState === 'complete' && [...document.images].every(i => i.complete)", 30, "the report's images")
+            _save(Image.fromarray(browser.screenshot()), args.out / "report-html.png")
+            if shutil.which("pdftoppm") is None:
+                sys.exit("error: pdftoppm: not found, report-print.png not redrawn; apt-get install poppler-utils")
             pdf = browser.print_to_pdf((work / "report.html").as_uri())
         (work / "report.pdf").write_bytes(pdf)
         if args.pdf:
@@ -50,9 +55,13 @@ def main() -> None:
         command = ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", str(args.pages), str(work / "report.pdf"), str(work / "page")]
         subprocess.run(command, check=True)
         pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
-    args.out.mkdir(parents=True, exist_ok=True)
-    _side_by_side(pages).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(args.out / "report-print.png", optimize=True)
-    print(f"{args.out / 'report-print.png'}: {len(pages)} pages")
+    _save(_side_by_side(pages), args.out / "report-print.png")
+    print(f"{len(pages)} pages")
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(path)
 
 
 def _side_by_side(pages: list[Image.Image]) -> Image.Image:

@@ -139,7 +139,7 @@ class RegionStatistics:
 
 
 @dataclass(frozen=True)
-class Vertebra:
+class LevelVertebra:
     name: str  # "T7", "S1"
     code: int  # the Spinal Cord Toolbox level code
     centre: tuple[float, float, float]  # body centre, RAS mm
@@ -170,7 +170,7 @@ class NotAssessed:
 
 
 @dataclass(frozen=True)
-class Compression:
+class CordCompression:
     from_: str | None = named("from")
     to: str | None
     max_mscc_percent: float | None  # maximum spinal cord compression at `at`
@@ -242,11 +242,11 @@ class BilskyGrading:
 
 @dataclass(frozen=True)
 class Levels:
-    vertebrae: tuple[Vertebra, ...]
+    vertebrae: tuple[LevelVertebra, ...]
     coordinate_system: Literal["RAS"]
     not_assessed: NotAssessed | None
     mass: Extent | None
-    compression: Compression | None
+    compression: CordCompression | None
     cord_profile: tuple[CordProfileEntry, ...]
     cord: CordTrace
     bilsky: BilskyGrading | None = optional()  # null without vertebral levels or a T2-like sequence
@@ -294,7 +294,7 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class RankedDiagnosis:
     id: str
     name: str
     summary: str
@@ -344,7 +344,7 @@ class Undecided(Observed):
 
 
 @dataclass(frozen=True)
-class SetAside:
+class SetAsideFeature:
     feature: str
     name: str
     rule: str
@@ -412,12 +412,12 @@ class Report:
     morphology: dict[str, MorphologyValue] | None
     clinical: Clinical
     warnings: tuple[str, ...]
-    differential: tuple[Diagnosis, ...]  # most probable first
+    differential: tuple[RankedDiagnosis, ...]  # most probable first
     knowledge: KnowledgeInfo
     neutral_clinical_terms: tuple[NeutralTerm, ...]
     not_measured: tuple[NotMeasured, ...]
     observed: tuple[Observed, ...]
     undecided: tuple[Undecided, ...]
-    set_aside: tuple[SetAside, ...]
+    set_aside: tuple[SetAsideFeature, ...]
     priors_decide: PriorsDecide | None
     next_best: NextBest

@@ -90,6 +90,25 @@ class DetectionSettings:
 
 
 @dataclass(frozen=True)
+class FoundSeedSettings:
+    """Finding the cord behind the labelled bodies when no cord region was drawn (`seed_behind_bodies`)."""
+
+    reach_mm: float = _positive()
+    ray_step_mm: float = _positive()
+    band_mm: float = _limit(0.0)
+    min_depth_mm: float = _limit(0.0)
+    flank_mm: float = _positive()
+    width_mm: tuple[float, float] = _positive()
+    csf_flank_fraction: float = _fraction()
+    beyond_mm: float = _limit(0.0)
+    height_step_mm: float = _positive()
+    tube_mm: float = _limit(0.0)
+    tube_step_mm: float = _positive()
+    tries: int = _positive()
+    half_size_mm: tuple[float, float, float] = _positive()
+
+
+@dataclass(frozen=True)
 class CordSettings:
     sequence_preference: tuple[str, ...]
     upsample_mm: float = _positive()
@@ -120,6 +139,7 @@ class CordSettings:
     far_reach_max: float = _positive()
     far_side_fraction: float = _fraction()
     far_side_reach_mm: float = _positive()
+    found_seed: FoundSeedSettings
 
 
 @dataclass(frozen=True)
@@ -153,6 +173,8 @@ class MassSettings:
     window_fraction: float = _fraction()
     search_margin_mm: tuple[float, float, float] = _positive()
     max_distance_from_cord_mm: float = _positive()
+    neck_fraction: float = _fraction()
+    taper_mm: float = _positive()
     rim_mm: float = _positive()
     marrow_sample_mm: float = _positive()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..outputs.numbers import signed_percent, signed_percent_range
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
@@ -149,7 +150,7 @@ def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
 
 
 def _percent_with_interval(value: float, low: float, high: float) -> str:
-    return f"{value * 100:+.0f} %, 95 % CI {low * 100:+.0f} to {high * 100:+.0f} %"
+    return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
 def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:

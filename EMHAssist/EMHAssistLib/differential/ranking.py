@@ -15,6 +15,7 @@ from collections import Counter
 
 from .. import CAVEAT
 from ..inputs.clinical import validate_clinical
+from ..outputs import numbers
 from .findings import MissingInput, Observation, Unmeasured, observe
 from .rules import (
     PRESENT,
@@ -376,4 +377,4 @@ def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
 
 def percent_text(probability: float) -> str:
     """A probability as the differential's text prints it: "80 %", "<1 %"."""
-    return "<1 %" if probability < 0.005 else f"{probability:.0%}".replace("%", " %")
+    return numbers.probability(probability)

@@ -37,8 +37,10 @@ from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
-from ..outputs.citations import cited_keys, full_citation
+from ..outputs import numbers
+from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
+from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..teaching.cases import case_names
@@ -189,12 +191,19 @@ class CaseViewer:
             value = values.get(f"slice_{orientation}")
             if value is not None and abs(view.get_slice_value() - float(value)) >= view.get_slice_step() / 2:
                 view.set_slice_value(float(value))
+                lay_out_labels(self.scene, view.get_view_node())
                 view.schedule_render()
 
     def zoom(self, orientation: str, factor: float) -> None:
         view = self._slice_views()[orientation]
         view.zoom(factor)
-        view.schedule_render()
+        self._lay_out_labels()
+
+    def _lay_out_labels(self) -> None:
+        """The overlay labels placed again for each view as it now stands (label_layout), then drawn."""
+        for view in self._slice_views().values():
+            lay_out_labels(self.scene, view.get_view_node())
+            view.schedule_render()
 
     def _publish_slices(self) -> None:
         """The slice sliders' ranges and positions, after the views were moved from here."""
@@ -208,7 +217,7 @@ class CaseViewer:
         for view in self._slice_views().values():
             view.fit_view_to_content()
             view.get_view_node().JumpSliceByCentering(*point)
-            view.schedule_render()
+        self._lay_out_labels()
         self._publish_slices()
 
     def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
@@ -218,7 +227,7 @@ class CaseViewer:
         through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
         for orientation, view in self._slice_views().items():
             view.get_view_node().JumpSliceByCentering(*through[orientation])
-            view.schedule_render()
+        self._lay_out_labels()
         self._publish_slices()
         self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 
@@ -322,28 +331,12 @@ class CaseViewer:
         report = analysis.report
         state = self._server.state
         state.levels_line = levels_line(analysis)
-        state.ranking = [
-            {
-                "rank": rank,
-                "name": diagnosis["name"],
-                "percent": f"{100 * diagnosis['probability']:.0f} %",
-                "summary": diagnosis.get("summary") or "",
-                "prior": f"prior {100 * diagnosis['prior']:.0f} %"
-                + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
-                "evidence": evidence_lines(diagnosis),
-            }
-            for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
-        ]
-        state.ratios = [
-            {"key": key.text, "value": f"{ratio['value']:.2f}", "ci": f"{ratio['ci95'][0]:.2f}–{ratio['ci95'][1]:.2f}"}
-            for key, ratio in report.get("ratios", {}).items()
-        ]
+        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report), enhancement_rows(report)
         state.means = [
             {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
             for region, by_role in (report.get("regions") or {}).items()
             for role, stats in by_role.items()
         ]
-        state.enhancement = [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
         state.clinical = _clinical_line(report.get("clinical") or {})
         state.references = _cited_references(report)
         state.warnings = list(report.get("warnings") or [])
@@ -487,7 +480,7 @@ class CaseViewer:
                 _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
             html.H4("References", v_if="references.length")
             with html.Ul(id="references", style="font-size: 12px;"):
-                html.Li("{{ ref.key }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
+                html.Li("{{ ref.label }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
@@ -521,6 +514,33 @@ _QUIZ_START = {
 }
 
 
+def ranking_rows(report: dict) -> list[dict]:
+    """The differential as the page lists it: each diagnosis with its probability, summary, prior and why."""
+    return [
+        {
+            "rank": rank,
+            "name": diagnosis["name"],
+            "percent": numbers.probability(diagnosis["probability"]),
+            "summary": diagnosis.get("summary") or "",
+            "prior": f"prior {numbers.probability(diagnosis['prior'])}"
+            + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
+            "evidence": evidence_lines(diagnosis),
+        }
+        for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
+    ]
+
+
+def ratio_rows(report: dict) -> list[dict]:
+    return [
+        {"key": key.text, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
+        for key, ratio in report.get("ratios", {}).items()
+    ]
+
+
+def enhancement_rows(report: dict) -> list[dict]:
+    return [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
+
+
 def _clinical_line(clinical: dict) -> str:
     """The clinical context the priors were taken from, in one line."""
     parts = [f"{clinical['age']} years" if clinical.get("age") is not None else "", clinical.get("sex") or ""]
@@ -529,10 +549,14 @@ def _clinical_line(clinical: dict) -> str:
 
 
 def _cited_references(report: dict) -> list[dict]:
-    """Every reference the ranking's evidence cites, with its full citation, in order of first citation."""
+    """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
+    label its evidence lines cite it by and its full citation."""
     known = load("differential/references")["references"]
     cited = cited_keys(report.get("differential") or [])
-    return [{"key": key, "citation": full_citation(known[key]) if key in known else "(not in references.json)"} for key in cited]
+    return [
+        {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
+        for key in cited
+    ]
 
 
 def _level_name_at(report: dict, point: np.ndarray) -> str:
@@ -561,8 +585,8 @@ def _roi_rows(result: Reveal) -> list[dict]:
     rows = [
         {
             "site": f"{c.roi} → {c.site}",
-            "score": f"{100 * c.score:.0f} % in cord" if c.measure == IN_CORD else f"Dice {c.score:.2f}",
-            "distance": f"{c.centre_distance_mm:.1f} mm",
+            "score": f"{numbers.percent(100 * c.score)} in cord" if c.measure == IN_CORD else f"Dice {numbers.ratio(c.score)}",
+            "distance": numbers.millimetres(c.centre_distance_mm),
             "verdict": "on target" if c.on_target else "off target",
         }
         for c in result.sites
@@ -575,8 +599,8 @@ def _ratio_comparison_rows(result: Reveal) -> list[dict]:
     return [
         {
             "key": ratio.key.text,
-            "learner": f"{ratio.learner:.2f}",
-            "reference": f"{ratio.reference:.2f}",
+            "learner": numbers.ratio(ratio.learner),
+            "reference": numbers.ratio(ratio.reference),
             "differ": "differs (95 % CIs apart)" if ratio.differ else "agrees",
         }
         for ratio in result.ratios

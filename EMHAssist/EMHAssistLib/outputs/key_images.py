@@ -18,6 +18,7 @@ from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
 from ..spine.compression import leading_span, level_span, span_of_points
+from . import numbers
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
 from .report_html import KeyImage
@@ -127,7 +128,7 @@ def _caption(report: dict, orientation: Orientation, span: dict | None = None, l
     `leading` when it is the leading span's (mass_sites' first), where the differential is labelled."""
     compression = (report.get("levels") or {}).get("compression")
     if orientation == "Axial" and compression:
-        stated = ", ".join(f"{name} {percent:.0f} %" for name, percent in stated_measures(compression))
+        stated = ", ".join(f"{name} {numbers.percent(percent)}" for name, percent in stated_measures(compression))
         return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
     if orientation == "Axial":
         return "Axial slice through the mass."

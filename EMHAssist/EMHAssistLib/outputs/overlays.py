@@ -26,7 +26,9 @@ from ..knowledge import load
 from ..spine.compression import leading_span, level_span, span_of_points
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
+from . import numbers
 from .citations import citation_label
+from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 from .wording import summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -46,6 +48,9 @@ class OverlayNodes:
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
     mass_extent: tuple[slicer.vtkMRMLMarkupsLineNode, ...] = ()  # one bracket per span of the mass, superior first
     differential: slicer.vtkMRMLMarkupsFiducialNode | None = None
+    # The texts of levels, brackets and differential as laid out for each slice view, with their leader
+    # lines (label_layout): the labelled nodes above draw their points without text.
+    labels: tuple[slicer.vtkMRMLMarkupsNode, ...] = ()
 
     def by_role(self) -> dict[str, tuple[slicer.vtkMRMLNode, ...]]:
         """The nodes that exist, keyed by the field name they are stored under: one node a role, but a
@@ -93,13 +98,35 @@ def draw_overlays(
         # another colour a few pixels away, would print each level twice.
         study.levels.CreateDefaultDisplayNodes()
         study.levels.GetDisplayNode().SetVisibility(False)
-    hierarchy = subject_hierarchy(scene)
     for role, nodes in overlays.by_role().items():
         for node in nodes:
-            node.SetAttribute(ROLE_ATTRIBUTE, role)
-            node.SetAttribute(CASE_ATTRIBUTE, study.name)
-            _file_under(hierarchy, folder, node)
-    return overlays
+            file_in_folder(scene, folder, node, study.name, role)
+    labels = [label for slice_node in _slice_nodes(scene) for label in lay_out_labels(scene, slice_node)]
+    return replace(overlays, labels=tuple(labels))
+
+
+def file_in_folder(scene: slicer.vtkMRMLScene, folder: int, node: slicer.vtkMRMLNode, case: str, role: str) -> None:
+    """Mark a node as the case's overlay of that role and file it in the case's folder."""
+    node.SetAttribute(ROLE_ATTRIBUTE, role)
+    node.SetAttribute(CASE_ATTRIBUTE, case)
+    _file_under(subject_hierarchy(scene), folder, node)
+
+
+def all_overlays(scene: slicer.vtkMRMLScene) -> list[tuple[str, OverlayNodes]]:
+    """Every case's overlays in the scene, with the case's name."""
+    hierarchy = subject_hierarchy(scene)
+    cases = [
+        hierarchy.GetItemAttribute(item, CASE_ATTRIBUTE)
+        for item in _children(hierarchy, hierarchy.GetSceneItemID(), recursive=True)
+        if hierarchy.GetItemAttribute(item, CASE_ATTRIBUTE) and hierarchy.GetItemLevel(item) == "Folder"
+    ]
+    found = [(case, find_overlays(scene, case)) for case in cases]
+    return [(case, overlays) for case, overlays in found if overlays is not None]
+
+
+def _slice_nodes(scene: slicer.vtkMRMLScene) -> list[slicer.vtkMRMLSliceNode]:
+    """The scene's slice views (Slicer's Red, Yellow and Green; the browser's two), where labels are laid out."""
+    return [scene.GetNthNodeByClass(index, "vtkMRMLSliceNode") for index in range(scene.GetNumberOfNodesByClass("vtkMRMLSliceNode"))]
 
 
 def find_overlays(scene: slicer.vtkMRMLScene, case: str) -> OverlayNodes | None:
@@ -113,7 +140,8 @@ def find_overlays(scene: slicer.vtkMRMLScene, case: str) -> OverlayNodes | None:
     if "explanation" not in by_role:
         return None
     brackets = sorted(by_role.pop("mass_extent", []), key=lambda line: -line.GetNthControlPointPositionWorld(0)[2])
-    return OverlayNodes(folder=folder, mass_extent=tuple(brackets), **{role: nodes[0] for role, nodes in by_role.items()})
+    labels = tuple(by_role.pop("labels", []))
+    return OverlayNodes(folder=folder, mass_extent=tuple(brackets), labels=labels, **{role: nodes[0] for role, nodes in by_role.items()})
 
 
 def set_overlays_visible(scene: slicer.vtkMRMLScene, folder: int, visible: bool) -> None:
@@ -164,7 +192,7 @@ def differential_label(differential: list[dict]) -> str:
     """The top diagnoses with probabilities, the key finding for the first, and the caveat, one per line."""
     style = load("overlays")["differential"]
     lines = [
-        style["diagnosis"].format(name=_short_name(diagnosis), percent=100 * diagnosis["probability"])
+        style["diagnosis"].format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis["probability"]))
         for diagnosis in differential[: style["top"]]
     ]
     finding = key_finding(differential[0])
@@ -241,17 +269,25 @@ def _overlay_nodes(scene: slicer.vtkMRMLScene, folder: int) -> Iterator[slicer.v
 def _remove_overlay_nodes(scene: slicer.vtkMRMLScene, folder: int) -> None:
     hierarchy = subject_hierarchy(scene)
     for node in list(_overlay_nodes(scene, folder)):
-        # Removing a node takes neither its display and storage nodes nor (without Slicer's
-        # subject-hierarchy plugins) its item with it; left behind, they would pile up.
-        helpers = []
-        if node.IsA("vtkMRMLDisplayableNode"):
-            helpers += [node.GetNthDisplayNode(index) for index in range(node.GetNumberOfDisplayNodes())]
-        if node.IsA("vtkMRMLStorableNode"):
-            helpers += [node.GetNthStorageNode(index) for index in range(node.GetNumberOfStorageNodes())]
-        hierarchy.RemoveItem(hierarchy.GetItemByDataNode(node), False, False)
-        for leftover in [node, *helpers]:
-            if leftover is not None and scene.IsNodePresent(leftover):
-                scene.RemoveNode(leftover)
+        remove_node(scene, node)
+
+
+def remove_node(scene: slicer.vtkMRMLScene, node: slicer.vtkMRMLNode) -> None:
+    """Remove a node with its display and storage nodes and its subject-hierarchy item."""
+    # Removing a node takes neither its display and storage nodes nor (without Slicer's
+    # subject-hierarchy plugins) its item with it; left behind, they would pile up.
+    hierarchy = subject_hierarchy(scene)
+    helpers = []
+    if node.IsA("vtkMRMLDisplayableNode"):
+        helpers += [node.GetNthDisplayNode(index) for index in range(node.GetNumberOfDisplayNodes())]
+    if node.IsA("vtkMRMLStorableNode"):
+        helpers += [node.GetNthStorageNode(index) for index in range(node.GetNumberOfStorageNodes())]
+    item = hierarchy.GetItemByDataNode(node)
+    if item:
+        hierarchy.RemoveItem(item, False, False)
+    for leftover in [node, *helpers]:
+        if leftover is not None and scene.IsNodePresent(leftover):
+            scene.RemoveNode(leftover)
 
 
 def _file_under(hierarchy: slicer.vtkMRMLSubjectHierarchyNode, folder: int, node: slicer.vtkMRMLNode) -> None:
@@ -304,6 +340,10 @@ class _MassOutline:
         top = np.array([self.midplane_right, behind, self.points[:, 2].max()])
         bottom = np.array([self.midplane_right, behind, self.points[:, 2].min()])
         return top, bottom
+
+    def back(self) -> np.ndarray:
+        """The back (posterior edge) of the mass at its median height, in the mid-sagittal plane."""
+        return np.array([self.midplane_right, self.points[:, 1].min(), float(np.median(self.points[:, 2]))])
 
     def label_anchor(self, clear_mm: float, reach_mm: float) -> np.ndarray:
         """`clear_mm` behind (posterior to) the mass at its median height, in the mid-sagittal plane,
@@ -393,7 +433,7 @@ def _level_label(style: dict, name: str, compressed: dict[str, float | None]) ->
     mscc = compressed.get(name)
     if mscc is None:
         return style["label"].format(level=name)
-    return style["compressed_label"].format(level=name, mscc=mscc)
+    return style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
 
 
 def compressed_levels(levels: dict) -> dict[str, float | None]:
@@ -435,7 +475,6 @@ def _mass_bracket(scene: slicer.vtkMRMLScene, case: str, span: str, mass: _MassO
         line.GetNthMeasurement(index).SetEnabled(False)
     line.SetLocked(True)
     _style_markups(line, style["color"], style["text_scale"])
-    line.GetDisplayNode().SetPointLabelsVisibility(True)
     return line
 
 
@@ -447,8 +486,11 @@ def _differential_node(
     style = load("overlays")["differential"]
     label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
     label.AddControlPoint(*mass.label_anchor(style["clear_of_mass_mm"], style["reach_from_mass_mm"]), differential_label(differential))
+    label.SetAttribute(POINTS_AT_ATTRIBUTE, " ".join(f"{v:.3f}" for v in mass.back()))
     label.SetLocked(True)
     _style_markups(label, style["color"], style["text_scale"])
+    # Only its text is drawn (label_layout), with a leader to the mass's back when it must move.
+    label.GetDisplayNode().SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])
     # Centred on its point, the text reaches half as far back as one drawn to the point's right,
     # so it stays inside a view centred on the mass (as the report's and the browser's are).
     label.GetDisplayNode().GetTextProperty().SetJustificationToCentered()
@@ -471,6 +513,8 @@ def _style_markups(
     if glyph_scale is not None:
         display.SetGlyphScale(glyph_scale)
     display.SetPropertiesLabelVisibility(False)
+    # The texts are drawn per view, where label_layout places them clear of each other.
+    display.SetPointLabelsVisibility(False)
     background = load("overlays")["labels"]
     display.GetTextProperty().SetBackgroundColor(background["background_color"])
     display.GetTextProperty().SetBackgroundOpacity(background["background_opacity"])
@@ -499,7 +543,6 @@ def evidence_lines(diagnosis: dict) -> list[str]:
 def _differential_block(style: dict, differential: list[dict]) -> str:
     lines = [style["differential_heading"]]
     for rank, diagnosis in enumerate(differential, start=1):
-        percent = 100 * diagnosis["probability"]
-        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=percent))
+        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=numbers.probability(diagnosis["probability"])))
         lines += [f"   {line}" for line in evidence_lines(diagnosis)]
     return "\n".join(lines)

@@ -16,6 +16,8 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
+from .label_layout import lay_out_labels
+
 Orientation = Literal["Axial", "Sagittal", "Coronal"]
 
 
@@ -46,8 +48,19 @@ class SliceRenderer:
         """The slice view as an RGB image, uint8 array (height, width, 3), first row at the top."""
         view = self._view(shot.orientation)
         _frame(view, background, shot)
+        lay_out_labels(self._scene, view.get_view_node())  # as the browser and Slicer do when a view moves
         view.render()
         return _grab(view.render_window())
+
+    def render_again(self, orientation: Orientation) -> np.ndarray:
+        """The view of that orientation drawn again as last framed, its labels where they were placed
+        (a scene change since, such as a node hidden, shows)."""
+        view = self._views[orientation]
+        view.render()
+        return _grab(view.render_window())
+
+    def slice_node(self, orientation: Orientation) -> slicer.vtkMRMLSliceNode:
+        return self._views[orientation].get_view_node()
 
     def pixel_of(self, orientation: Orientation, point_ras: tuple[float, float, float]) -> tuple[float, float]:
         """(row, column) where a world point falls in the latest render of that orientation, row 0 at the top."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..differential import summary_lines
 from ..errors import InputError
 from ..report_model import RatioKey
+from . import numbers
 from .wording import summary_line
 
 
@@ -53,8 +54,7 @@ def _sequence_lines(report: dict) -> list[str]:
     lines = ["Sequences:"]
     for role, info in report["sequences"].items():
         size = "×".join(str(n) for n in info["size"])
-        spacing = "×".join(f"{s:g}" for s in info["spacing"])
-        lines.append(f"  {role:<6} {size} voxels of {spacing} mm  ({info['file']})")
+        lines.append(f"  {role:<6} {size} voxels of {numbers.spacing(info['spacing'])}  ({info['file']})")
     return lines
 
 
@@ -74,7 +74,8 @@ def _ratio_lines(report: dict) -> list[str]:
 
 
 def ratio_text(ratio: dict, percent: bool = False) -> str:
-    lo, hi = ratio["ci95"]
+    """A ratio with its 95 % interval, or (`percent`) a change such as an enhancement (outputs/numbers)."""
+    low, high = ratio["ci95"]
     if percent:
-        return f"{ratio['value']:+.0%}  ({lo:+.0%} to {hi:+.0%})"
-    return f"{ratio['value']:.2f}  ({lo:.2f}–{hi:.2f})"
+        return numbers.signed_percent_interval(ratio["value"], low, high)
+    return numbers.ratio_interval(ratio["value"], low, high)

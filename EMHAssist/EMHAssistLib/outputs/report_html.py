@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..differential import knowledge, percent_text
 from ..spine.compression import level_span
 from .citations import citation_label, cited_keys, full_citation
+from . import numbers
 from .report import ratio_text
 from .wording import not_assessed_phrase, stated_measures, summary_line
 
@@ -192,11 +193,11 @@ def _levels(levels: dict | None) -> dict | None:
     if levels.get("not_assessed"):
         rows.append(("Not assessed", not_assessed_phrase(levels["not_assessed"])))
     if compression:
-        rows += [(f"{name} at {compression['at']}", f"{percent:.0f} %") for name, percent in stated_measures(compression)]
+        rows += [(f"{name} at {compression['at']}", numbers.percent(percent)) for name, percent in stated_measures(compression)]
         if compression.get("area_ratio_percent") is not None:
-            rows.append((f"Area ratio at {compression['at']}", f"{compression['area_ratio_percent']:.0f} %"))
+            rows.append((f"Area ratio at {compression['at']}", numbers.percent(compression["area_ratio_percent"])))
         if compression.get("normalised_mscc_percent") is not None:
-            rows.append(("MSCC against healthy cords of that level", f"{compression['normalised_mscc_percent']:.0f} %"))
+            rows.append(("MSCC against healthy cords of that level", numbers.percent(compression["normalised_mscc_percent"])))
     rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
     profile = [
         (

@@ -8,14 +8,14 @@ and below it along the centreline.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
 
 from ..errors import InputError
 from ..geometry import Labelmap, Shape, voxel_indices
-from ..inputs.plain import SequenceImage, SpineInputs
+from ..inputs.plain import Outline, SequenceImage, SpineInputs
 from ..knowledge import load
 from ..settings import CompressionSettings, spine_settings
 from .cord import (
@@ -25,6 +25,7 @@ from .cord import (
     cord_from_segment,
     looks_like_cord,
     measure_profile,
+    seed_behind_bodies,
     segment_cord,
     slice_points,
 )
@@ -254,6 +255,7 @@ class MassFreeSteps:
     1.04 s update at 512 x 512 x 200); the outcome is the one `assess` gives afresh."""
 
     cord: Cord | None = None
+    found: Outline | None = None  # the cord region (a box in the cord) found behind the level points, when none was drawn
     _along: dict[str, tuple[Cord, object]] = field(default_factory=dict)
 
     def along(self, what: str, cord: Cord, build: Callable[[], T]) -> T:
@@ -268,14 +270,41 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
     """The "levels" and "morphology" report sections; missing inputs give warnings, not errors.
     `kept`: the mass-free steps of an earlier call on the same sequences, cord region and level points."""
     image = choose_sequence(images)
-    if not inputs.cord or image is None:
-        missing = "cord region" if not inputs.cord else "T2-like sequence (T2, STIR or T1)"
-        return LevelsOutcome(None, None, [f"no {missing}: vertebral levels and cord compression are not assessed"])
+    if image is None:
+        return LevelsOutcome(None, None, ["no T2-like sequence (T2, STIR or T1): vertebral levels and cord compression are not assessed"])
+    kept = kept or MassFreeSteps()
+    notes: list[str] = []
     try:
-        return _assess(inputs, images, image, kept or MassFreeSteps())
+        if not inputs.cord:
+            found = _cord_behind_level_points(inputs, image, kept)
+            if found is None:
+                return LevelsOutcome(None, None, ["no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"])
+            inputs = replace(inputs, cord=(found,))
+            notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
+        outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
+    outcome.warnings[:0] = notes
+    return outcome
+
+
+def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
+    """The cord region found behind the labelled bodies, the first the tracker can follow (its cord
+    kept for `_assess`, traced again only when the live panel's cord key changes); None without
+    level points or when no candidate is followed."""
+    anchors = _level_points(inputs)
+    if kept.cord is not None and kept.found is not None:
+        return kept.found
+    for box in seed_behind_bodies(image, [anchor.centre for anchor in anchors]):
+        try:
+            cord = _traced(image, box)
+        except InputError:
+            continue
+        kept.cord = cord
+        kept.found = Outline(", ".join(anchor.name for anchor in anchors), box, False)
+        return kept.found
+    return None
 
 
 def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
@@ -330,7 +359,12 @@ def _cord(inputs: SpineInputs, image: SequenceImage, wall: np.ndarray | None = N
             mask |= cord_from_segment(image, source.shape, image.role)
         profile = measure_profile(mask, image.grid)
         return Cord(image.grid, mask, profile, image.role, True, (False, False))
-    coverage, ends = segment_cord(image, sources[0].shape, wall, masses)
+    return _traced(image, sources[0].shape, wall, masses)
+
+
+def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
+    """The cord tracked from a seed region (`segment_cord`), with its profile."""
+    coverage, ends = segment_cord(image, seed, wall, masses)
     mask = coverage.values >= 0.5
     return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 

@@ -14,9 +14,9 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import InputError
-from ..geometry import Grid, Shape, voxel_indices
+from ..geometry import Box, Grid, Shape, voxel_indices
 from ..inputs.plain import SequenceImage
-from ..settings import CordSettings, spine_settings
+from ..settings import CordSettings, FoundSeedSettings, spine_settings
 
 WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
 WORLD_SUPERIOR = np.array([0.0, 0.0, 1.0])
@@ -840,3 +840,116 @@ def sample_nearest(image: SequenceImage, points_world: np.ndarray, outside: floa
     i, j, k = ijk[inside].T
     values[inside] = image.voxels[k, j, i]
     return values
+
+
+# ---------------------------------------------------------------------------------------------
+# A cord region found from the level points
+
+
+def seed_behind_bodies(image: SequenceImage, body_centres: list[np.ndarray]) -> list[Box]:
+    """Small boxes inside the cord, found behind the labelled bodies when no cord region was drawn,
+    best first (the tracker starts from the first it can follow).
+
+    Rays run straight back from the line through the bodies' centres, at heights through and beyond
+    the labelled bodies (the cord ends at the conus, above lumbar bodies), each sample averaged over
+    a small band across the ray. On a ray the cord is a stretch of cord signal a few millimetres long
+    with CSF on both sides (T2: darker than the CSF; T1: brighter): a dip below two flanks each as
+    bright as CSF, whose stretch is cord-sized, which passes over thin dark lines (dura, ligaments,
+    cortex) and the marrow in front of a body's posterior cortex. A disc's annulus between its
+    bright nucleus and the CSF looks alike on one ray, but the cord is a tube: dips are ranked by how
+    many rays within a few centimetres show one at nearly the same depth (all of them: the cord), then
+    by nearness to a labelled body (far from it a curved or scoliotic column leaves the rays), then by
+    contrast."""
+    config = settings().found_seed
+    if not body_centres:
+        return []
+    csf_bright = image.role in _CSF_BRIGHT_ROLES
+    centres = np.array(sorted(body_centres, key=lambda centre: -centre[2]))
+    depth = np.arange(0.0, config.reach_mm + 1e-9, config.ray_step_mm)
+    band = config.band_mm
+    spread = np.array([(across, up) for across in (-band, 0.0, band) for up in (-band, 0.0, band)])
+    backwards = -WORLD_ANTERIOR
+    rays: list[list[tuple[float, float, np.ndarray]]] = []  # per height, its dips: (depth, contrast, point)
+    heights = _ray_heights(centres, config.beyond_mm, config.height_step_mm)
+    for height in heights:
+        start = _between_bodies(centres, height)
+        points = start + depth[:, None, None] * backwards + spread[None, :, :1] * np.array([1.0, 0.0, 0.0]) + spread[None, :, 1:] * WORLD_SUPERIOR
+        samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(depth), len(spread))
+        finite = np.isfinite(samples)
+        if finite.any(axis=1).mean() < 0.5:
+            rays.append([])  # the ray runs mostly outside the field of view
+            continue
+        profile = np.where(finite.any(axis=1), np.where(finite, samples, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1), np.nan)
+        rays.append([(at, contrast, start + at * backwards) for contrast, at in _cord_dips(profile if csf_bright else -profile, depth, config)])
+    reach = int(config.tube_mm // config.height_step_mm)
+    support = _tube_support([[at for at, _, _ in dips] for dips in rays], config.tube_step_mm, reach)
+    candidates = [
+        (support[n][m], float(np.min(np.abs(centres[:, 2] - heights[n]))), contrast, point)
+        for n, dips in enumerate(rays) for m, (_, contrast, point) in enumerate(dips)
+    ]
+    candidates.sort(key=lambda candidate: (-candidate[0], candidate[1], -candidate[2]))
+    half = np.array(config.half_size_mm)
+    return [Box(point, np.eye(3), half) for *_, point in candidates[: config.tries]]
+
+
+def _tube_support(depths: list[list[float]], step_mm: float, reach: int) -> list[list[int]]:
+    """For each dip (by ray, then dip), how many consecutive rays up to `reach` either way carry on a
+    chain of dips each within `step_mm` of depth of the one before, plus its own: a tube runs on
+    over many rays, a disc's annulus over one or two."""
+    def chain(order: list[int]) -> dict[tuple[int, int], int]:
+        length: dict[tuple[int, int], int] = {}
+        for previous, n in zip([None, *order], order):
+            before = list(enumerate(depths[previous])) if previous is not None else []
+            for m, at in enumerate(depths[n]):
+                linked = [length[(previous, k)] for k, other in before if abs(other - at) <= step_mm]
+                length[(n, m)] = 1 + min(max(linked, default=0), reach)
+        return length
+
+    upward, downward = chain(list(range(len(depths)))), chain(list(range(len(depths)))[::-1])
+    return [[upward[(n, m)] + downward[(n, m)] - 1 for m in range(len(depths[n]))] for n in range(len(depths))]
+
+
+def _ray_heights(centres: np.ndarray, beyond_mm: float, step_mm: float) -> np.ndarray:
+    """World heights from `beyond_mm` above the highest labelled body to as far below the lowest."""
+    top, bottom = centres[0, 2] + beyond_mm, centres[-1, 2] - beyond_mm
+    return np.arange(bottom, top + 1e-9, step_mm)
+
+
+def _between_bodies(centres: np.ndarray, height: float) -> np.ndarray:
+    """The point at `height` on the polyline through the body centres (ordered superior first),
+    level with the outermost ones beyond them."""
+    heights = centres[::-1, 2]
+    return np.array([np.interp(height, heights, centres[::-1, axis]) for axis in (0, 1)] + [height])
+
+
+def _cord_dips(profile: np.ndarray, depth: np.ndarray, config: FoundSeedSettings) -> list[tuple[float, float]]:
+    """(contrast, depth of its middle) of every cord-sized dip flanked by CSF-bright samples on both
+    sides of a ray profile (CSF bright)."""
+    step = config.ray_step_mm
+    flank = int(round(config.flank_mm / step))
+    start = max(int(round(config.min_depth_mm / step)), 1)
+    low_width, high_width = config.width_mm
+    brightest, darkest = float(np.nanmax(profile[start:])), float(np.nanmin(profile[start:]))
+    csf_like = darkest + config.csf_flank_fraction * (brightest - darkest)
+    found: dict[float, float] = {}  # middle of a dip's stretch: its deepest contrast
+    for n in range(start, len(profile) - 1):
+        value = profile[n]
+        if not np.isfinite(value) or value > np.nanmin(profile[n - 1:n + 2]):
+            continue
+        before, after = profile[max(n - flank, 0):n], profile[n + 1:n + flank + 1]
+        if not (np.isfinite(before).any() and np.isfinite(after).any()):
+            continue
+        rim = min(np.nanmax(before), np.nanmax(after))
+        contrast = rim - value
+        if contrast <= 0 or rim < csf_like:
+            continue
+        below = profile < value + contrast / 2
+        first, last = n, n
+        while first > 0 and below[first - 1]:
+            first -= 1
+        while last < len(profile) - 1 and below[last + 1]:
+            last += 1
+        middle = float((depth[first] + depth[last]) / 2)
+        if low_width <= depth[last] - depth[first] + step <= high_width:
+            found[middle] = max(found.get(middle, 0.0), float(contrast))
+    return [(contrast, middle) for middle, contrast in found.items()]

@@ -3,8 +3,9 @@
 Growth runs on the grid of the sequence that measures the cord, inside a box around the seed
 and within reach of the cord centreline (the canal and the paraspinal space); every available
 sequence must agree that a voxel looks like the seed (the cord is left out by the sequence that tells
-it apart, or by its tracked outline when none does), and every lobule connected to a seed is kept,
-so lobules that touch join into one segment.
+it apart, or by its tracked outline when none does), and every lobule connected to a seed through
+tissue thicker than a layer is kept, with its rim and thin ends, so lobules that touch join into one
+segment while a partial-volume layer of like signal leads nowhere.
 """
 
 from collections.abc import Sequence
@@ -157,7 +158,7 @@ def _grow(
     like = _like_the_seed(boxes, images, reference, region_grid, in_reference, rivals)
     like &= allowed[region]
     grown = np.zeros(crop_grid.shape, dtype=bool)
-    grown[region] = _grown_from_seeds(like, seeds[region])
+    grown[region] = _grown_from_seeds(like, seeds[region], region_grid.spacing)
     # The segment keeps the block of the crop within the distance map's reach of it, not the whole
     # crop, so each later pass over it (its voxels, distance map, the cord's border taken out) is a
     # pass over the block.
@@ -404,22 +405,78 @@ def _signed_distance_mm(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     return sitk.GetArrayFromImage(distance)
 
 
-def _grown_from_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """What is like the seed and connected to it. Seed voxels unlike the mass (a box poking into CSF
-    or fat) are neither taken nor grown from, unless none is like it."""
+def _grown_from_seeds(like: np.ndarray, seeds: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """What is like the seed and connected to it through tissue thicker than a layer, with the rim
+    around that restored. Seed voxels unlike the mass (a box poking into CSF or fat) are neither
+    taken nor grown from, unless none is like it.
+
+    Grown through every like voxel, masses leaked along partial-volume layers a voxel or two thick,
+    and into neighbours of like signal that such a layer joins to them: where CSF meets the cord
+    the average reads as an abscess on T1 and T2 and runs the whole canal; a posterior EMH reached
+    the paraspinal muscles (in its window on T1 and T2) along the soft-tissue borders behind the
+    laminae (on generated spines, masses 1-9 levels beyond their truth). So the mass grows only
+    through like voxels with most of their in-plane neighbours like (`_thick`), then takes back the
+    like voxels beside what it grew. A mass too thin for that keeps the like voxels beside its seed."""
     start = seeds & like if (seeds & like).any() else seeds
-    return _connected_to_seeds(like, start) | start
+    radius = _in_plane_radius(spacing)
+    thick = _thick(like, radius)
+    core = _connected_to_seeds(thick, start & thick, fill=False) if (start & thick).any() else start
+    beside = sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(core.view(np.uint8)), radius, sitk.sitkBox)).view(bool)
+    grown = _connected_to_seeds(beside & like, start, fill=False) | start
+    return _connected_to_seeds(_with_tapers(grown, like, spacing), start)
 
 
-def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The voxels of `like` or `seeds` face-connected to a seed voxel, holes filled: a flood fill
-    from the seeds, which visits only what it grows into (labelling every component of the crop
-    took most of the growth's time)."""
+def _with_tapers(grown: np.ndarray, like: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """`grown` and the like voxels within `taper_mm` of it through like voxels (face steps, each axis
+    stepped as often as its spacing fits in the distance walked): a mass thins out towards its ends,
+    and the thin end, too thin for `_thick`, is kept as far as a taper reaches; a layer leading away
+    is cut there."""
+    spacing = np.asarray(spacing, dtype=float)
+    step = float(spacing.min())
+    grown = grown.copy()
+    block = _block_around(grown, spacing, settings().taper_mm)  # walked within it alone (the whole region took 9 times the growth's time)
+    if block is None:
+        return grown
+    part, near = grown[block], like[block]
+    for n in range(1, int(np.ceil(settings().taper_mm / step)) + 1):
+        radius = [int(np.floor(n * step / size + 1e-9) > np.floor((n - 1) * step / size + 1e-9)) for size in spacing]
+        part |= sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(part.view(np.uint8)), radius, sitk.sitkCross)).view(bool) & near
+    grown[block] = part
+    return grown
+
+
+def _in_plane_radius(spacing: np.ndarray) -> list[int]:
+    """One voxel along the grid's two finest axes, none along the coarsest (i, j, k): a neighbourhood
+    in the slice plane, as a slice of 3-4 mm holds a whole partial-volume layer across it."""
+    finest = np.argsort(np.asarray(spacing), kind="stable")[:2]
+    return [int(axis in finest) for axis in range(3)]
+
+
+def _thick(like: np.ndarray, radius: list[int]) -> np.ndarray:
+    """Like voxels at least `neck_fraction` of whose in-plane neighbourhood (a box of `radius` voxels)
+    is like, and with a like neighbour across the plane (along the axis `radius` leaves out): a
+    layer one voxel thick in the plane has a third of its neighbourhood, a voxel inside a lobule
+    nearly all of it even with noise; and a layer thin across a thick slice (the bone and soft
+    tissue beside the canal averaged in a 4 mm sagittal slice) is like in that slice alone."""
+    share = sitk.GetArrayFromImage(sitk.BoxMean(sitk.GetImageFromArray(like.astype(np.float32)), radius))
+    across = 2 - radius.index(0)  # the numpy axis of the one left out
+    before, after = [slice(None)] * 3, [slice(None)] * 3
+    before[across], after[across] = slice(None, -1), slice(1, None)
+    beside = np.zeros_like(like)
+    beside[tuple(before)] |= like[tuple(after)]
+    beside[tuple(after)] |= like[tuple(before)]
+    return like & beside & (share >= settings().neck_fraction - 1e-6)
+
+
+def _connected_to_seeds(like: np.ndarray, seeds: np.ndarray, fill: bool = True) -> np.ndarray:
+    """The voxels of `like` or `seeds` face-connected to a seed voxel, holes filled unless `fill` is
+    False: a flood fill from the seeds, which visits only what it grows into (labelling every
+    component of the crop took most of the growth's time)."""
     candidate = sitk.GetImageFromArray((like | seeds).view(np.uint8))
     at = np.argwhere(seeds)[:, ::-1].tolist()  # (i, j, k) of each seed voxel
     grown = sitk.GetArrayFromImage(sitk.ConnectedThreshold(candidate, seedList=at, lower=1, upper=1)).astype(bool)
     block = _block_around(grown, np.ones(3), 0.0)  # holes lie within its bounding block: filled there alone
-    if block is not None:
+    if fill and block is not None:
         grown[block] = sitk.GetArrayFromImage(sitk.BinaryFillhole(sitk.GetImageFromArray(grown[block].astype(np.uint8)))).astype(bool)
     return grown
 

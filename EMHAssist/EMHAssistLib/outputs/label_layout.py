@@ -1,0 +1,329 @@
+"""Where each overlay label goes in one slice view, so that no two labels overlap or leave the view.
+
+Slicer's markups write a point's text at a fixed size in pixels (whatever the zoom) beside the
+point, so whether labels collide depends on the view: its size, zoom and slice. This step places
+the labels of one view: each label where Slicer would draw it when there is room, else moved the
+least distance that clears the labels placed before it, the ROI handles, the level points and the
+view's edges, with a leader line back to what it names. The texts are then drawn by one markups
+node per labelled node and view, shown in that view only (its display node's view list), and the
+labelled nodes draw their points without text. The browser, the report's key images and the
+Slicer module call it for their own views (`lay_out_labels`), again whenever a view moves.
+
+The placement itself (`place_boxes`) is plain geometry on pixel boxes; the markups side measures
+the texts with VTK's own text renderer at the font size the markups draw them with.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import slicer
+import vtk
+from vtk.util import numpy_support
+
+from ..knowledge import load
+
+LABELS_FOR_ATTRIBUTE = "EMHAssist.labelsFor"  # on a label node: the ID of the node whose texts it draws
+VIEW_ATTRIBUTE = "EMHAssist.labelsView"  # on a label node or leader: the slice node it is laid out for
+POINTS_AT_ATTRIBUTE = "EMHAssist.pointsAt"  # on a labelled node: the world point its leader lines end at ("R A S")
+LABELLED_ROLES = ("levels", "mass_extent", "differential")  # overlay roles whose points carry text; first placed first
+
+
+@dataclass(frozen=True)
+class PixelBox:
+    """A rectangle in a view's pixels, x to the right and y up (VTK's display coordinates)."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    def overlaps(self, other: "PixelBox") -> bool:
+        return self.left < other.right and other.left < self.right and self.bottom < other.top and other.bottom < self.top
+
+    def inside(self, width: float, height: float) -> bool:
+        return self.left >= 0 and self.bottom >= 0 and self.right <= width and self.top <= height
+
+    def shifted(self, dx: float, dy: float) -> "PixelBox":
+        return PixelBox(self.left + dx, self.bottom + dy, self.right + dx, self.top + dy)
+
+    def grown(self, margin: float) -> "PixelBox":
+        return PixelBox(self.left - margin, self.bottom - margin, self.right + margin, self.top + margin)
+
+    def nearest_point(self, x: float, y: float) -> tuple[float, float]:
+        return float(np.clip(x, self.left, self.right)), float(np.clip(y, self.bottom, self.top))
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.left, self.bottom, self.right, self.top], dtype=float)
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """Something a label must not cover; `owner` is the label it belongs to (its own point), if any."""
+
+    box: PixelBox
+    owner: int | None = None
+
+
+def place_boxes(
+    natural: list[PixelBox], obstacles: list[Obstacle], width: float, height: float, covered: np.ndarray | None = None
+) -> list[PixelBox | None]:
+    """Each label's box, in order: its natural box when that is clear, else the nearest shift of it that
+    is inside the view and clear of the boxes placed before, of every obstacle but its own (both grown
+    by the layout's gap) and of the `covered` pixels (rows y up, columns x); None for a label no shift
+    within the search reach can place."""
+    style = load("overlays")["layout"]
+    offsets = _candidate_offsets(style["step_px"], style["reach_px"])
+    gap = style["gap_px"]
+    placed: list[PixelBox | None] = []
+    for index, box in enumerate(natural):
+        blocking = [obstacle.box for obstacle in obstacles if obstacle.owner != index]
+        blocking += [other for other in placed if other is not None]
+        candidates = box.as_array()[None, :] + np.concatenate([offsets, offsets], axis=1)
+        ok = (candidates[:, 0] >= gap) & (candidates[:, 1] >= gap) & (candidates[:, 2] <= width - gap) & (candidates[:, 3] <= height - gap)
+        for other in blocking:
+            o = other.grown(gap).as_array()
+            ok &= ~((candidates[:, 0] < o[2]) & (o[0] < candidates[:, 2]) & (candidates[:, 1] < o[3]) & (o[1] < candidates[:, 3]))
+        if covered is not None and covered.any():
+            ok &= ~_covers_any(covered, candidates)
+        first = np.flatnonzero(ok)
+        placed.append(PixelBox(*candidates[first[0]]) if first.size else None)
+    return placed
+
+
+def _covers_any(covered: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """For boxes (N, 4: left, bottom, right, top in pixels), whether each holds a covered pixel (a
+    summed-area table: four look-ups a box)."""
+    table = np.zeros((covered.shape[0] + 1, covered.shape[1] + 1), dtype=np.int64)
+    table[1:, 1:] = covered.cumsum(axis=0).cumsum(axis=1)
+    height, width = covered.shape
+    left, right = (np.clip(np.floor(boxes[:, 0]), 0, width).astype(int), np.clip(np.ceil(boxes[:, 2]), 0, width).astype(int))
+    bottom, top = (np.clip(np.floor(boxes[:, 1]), 0, height).astype(int), np.clip(np.ceil(boxes[:, 3]), 0, height).astype(int))
+    return (table[top, right] - table[bottom, right] - table[top, left] + table[bottom, left]) > 0
+
+
+def _candidate_offsets(step: float, reach: float) -> np.ndarray:
+    """Shifts on a grid of `step` pixels within `reach`, nearest first; at equal distance sideways
+    before up and down, as a label beside its point reads best."""
+    steps = np.arange(-reach, reach + step / 2, step)
+    dx, dy = (grid.ravel() for grid in np.meshgrid(steps, steps))
+    order = np.lexsort((np.abs(dy), np.hypot(dx, dy)))
+    return np.stack([dx[order], dy[order]], axis=1)
+
+
+# --- The markups side ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Label:
+    source: slicer.vtkMRMLMarkupsNode
+    point: int  # control point index in the source
+    text: str
+    anchor_px: np.ndarray  # (x, y) of the labelled point in the view
+    box: PixelBox  # where Slicer draws the text, at its natural place beside the point
+    points_at_px: np.ndarray  # where a leader line from the moved text ends
+
+
+class _View:
+    """A slice view's geometry: world to pixels and back, and which points it shows."""
+
+    def __init__(self, slice_node: slicer.vtkMRMLSliceNode) -> None:
+        self.node = slice_node
+        self.xy_to_ras = slicer.util.arrayFromVTKMatrix(slice_node.GetXYToRAS())
+        self.ras_to_xy = np.linalg.inv(self.xy_to_ras)
+        self.width, self.height, _ = slice_node.GetDimensions()
+
+    def to_xy(self, ras) -> np.ndarray:
+        return (self.ras_to_xy @ np.append(np.asarray(ras, dtype=float), 1.0))[:3]
+
+    def to_ras(self, x: float, y: float) -> np.ndarray:
+        return (self.xy_to_ras @ np.array([x, y, 0.0, 1.0]))[:3]
+
+    def shows(self, ras) -> bool:
+        """A point inside the view, within half a slice of its plane (where markups draw it; the third
+        XY coordinate counts slices): a point out of view is not labelled."""
+        x, y, z = self.to_xy(ras)
+        return abs(z) <= 0.5 and 0 <= x <= self.width and 0 <= y <= self.height
+
+
+def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode) -> list[slicer.vtkMRMLNode]:
+    """Place, for one slice view, the texts of every case's overlays (`overlays.find_overlays`), replacing
+    the labels an earlier call placed for that view; the label and leader nodes made, filed in each
+    case's overlay folder. A view not yet sized (0 pixels) gets none."""
+    from .overlays import all_overlays, file_in_folder, overlays_visible
+
+    _remove_labels(scene, slice_node)
+    view = _View(slice_node)
+    if view.width <= 0 or view.height <= 0:
+        return []
+    made = []
+    for case, overlays in all_overlays(scene):
+        if not overlays_visible(scene, overlays.folder):
+            continue
+        labels = _labels_in_view(overlays, view)
+        obstacles = _obstacles(scene, view, labels)
+        boxes = place_boxes([label.box for label in labels], obstacles, view.width, view.height, _mass_pixels(overlays, view))
+        # A label nothing can place is drawn where Slicer would have drawn it: covered, never lost.
+        boxes = [box if box is not None else label.box for box, label in zip(boxes, labels)]
+        nodes = _label_nodes(scene, view, labels, boxes)
+        for node in nodes:
+            file_in_folder(scene, overlays.folder, node, case, "labels")
+        made += nodes
+    return made
+
+
+def _labels_in_view(overlays, view: _View) -> list[_Label]:
+    labels = []
+    by_role = overlays.by_role()
+    for role in LABELLED_ROLES:
+        for source in by_role.get(role, ()):
+            display = source.GetDisplayNode()
+            if display is None or not display.GetVisibility():
+                continue
+            for point in range(source.GetNumberOfControlPoints()):
+                text = source.GetNthControlPointLabel(point)
+                anchor = source.GetNthControlPointPositionWorld(point)
+                if text and view.shows(anchor):
+                    anchor_px = view.to_xy(anchor)[:2]
+                    target = source.GetAttribute(POINTS_AT_ATTRIBUTE)
+                    points_at = view.to_xy([float(v) for v in target.split()])[:2] if target else anchor_px
+                    labels.append(_Label(source, point, text, anchor_px, _text_box(display, text, anchor_px), points_at))
+    return labels
+
+
+def _text_box(display: slicer.vtkMRMLMarkupsDisplayNode, text: str, anchor_px: np.ndarray) -> PixelBox:
+    """Where Slicer's markups draw a point's text: its font is 5 points per unit of text scale at 72 dpi
+    (measured: a label is the same size in pixels in a 200, 400 and 1000 pixel view), the text's
+    reference point on the point, lines stacked upwards."""
+    style = load("overlays")["layout"]
+    properties = vtk.vtkTextProperty()
+    properties.ShallowCopy(display.GetTextProperty())
+    properties.SetFontSize(int(style["font_points_per_text_scale"] * display.GetTextScale()))
+    bounds = [0, 0, 0, 0]
+    vtk.vtkTextRenderer().GetBoundingBox(properties, text, bounds, 72)
+    x, y = anchor_px
+    return PixelBox(x + bounds[0], y + bounds[2], x + bounds[1] + 1, y + bounds[3] + 1).grown(style["text_margin_px"])
+
+
+def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) -> list[Obstacle]:
+    """The labelled points themselves (a label may start on its own point only) and the handles of
+    every ROI shown: its corners, the middles of its faces and its centre, wherever the handles are
+    drawn."""
+    style = load("overlays")["layout"]
+    obstacles = [
+        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style["point_clear_px"]), owner=index)
+        for index, label in enumerate(labels)
+        if label.source.GetClassName() != "vtkMRMLMarkupsLineNode"  # a bracket's end is a line, not a glyph
+    ]
+    for index in range(scene.GetNumberOfNodesByClass("vtkMRMLMarkupsROINode")):
+        roi = scene.GetNthNodeByClass(index, "vtkMRMLMarkupsROINode")
+        display = roi.GetDisplayNode()
+        if display is None or not display.GetVisibility() or not display.IsDisplayableInView(view.node.GetID()):
+            continue
+        for handle in _roi_handles(roi):
+            x, y, _ = view.to_xy(handle)
+            obstacles.append(Obstacle(PixelBox(x, y, x, y).grown(style["handle_clear_px"])))
+    return obstacles
+
+
+def _mass_pixels(overlays, view: _View) -> np.ndarray | None:
+    """The view's pixels (rows y up, columns x) where the mass's outline encloses it on the slice shown:
+    a label over it would hide the signal the reader judges (its T2 darkness, whether it enhances)."""
+    segment = overlays.segments.GetSegmentation().GetSegment("mass") if overlays.segments is not None else None
+    if segment is None:
+        return None
+    image = segment.GetRepresentation(slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName())
+    dims, extent = image.GetDimensions(), image.GetExtent()
+    voxels = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims[::-1])
+    ijk = np.argwhere(voxels == segment.GetLabelValue())[:, ::-1] + np.array(extent[::2])
+    to_world = vtk.vtkMatrix4x4()
+    image.GetImageToWorldMatrix(to_world)
+    to_xy = view.ras_to_xy @ slicer.util.arrayFromVTKMatrix(to_world)
+    xyz = (to_xy @ np.concatenate([ijk, np.ones((len(ijk), 1))], axis=1).T).T[:, :3]
+    # A voxel is on the slice when the plane passes through it: within half its size (in slices) of it.
+    voxel_px = np.linalg.norm(to_xy[:3, :3], axis=0)
+    on_slice = np.abs(xyz[:, 2]) <= max(0.5, float(np.max(np.abs(to_xy[2, :3]))) / 2)
+    covered = np.zeros((view.height, view.width), dtype=bool)
+    reach = int(np.ceil(float(np.max(voxel_px[:2] if voxel_px.size else [1.0])) / 2))
+    columns, rows = np.round(xyz[on_slice, 0]).astype(int), np.round(xyz[on_slice, 1]).astype(int)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            y, x = rows + dy, columns + dx
+            inside = (y >= 0) & (y < view.height) & (x >= 0) & (x < view.width)
+            covered[y[inside], x[inside]] = True
+    return covered
+
+
+def _roi_handles(roi: slicer.vtkMRMLMarkupsROINode) -> list[np.ndarray]:
+    to_world = slicer.util.arrayFromVTKMatrix(roi.GetObjectToWorldMatrix())
+    centre, half = np.array(roi.GetCenter()), np.array(roi.GetSize()) / 2
+    offsets = [np.array(signs, dtype=float) for signs in np.ndindex(3, 3, 3)]
+    return [(to_world @ np.append(centre + (offset - 1) * half, 1.0))[:3] for offset in offsets]
+
+
+def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], boxes: list[PixelBox]) -> list[slicer.vtkMRMLNode]:
+    """One text node per labelled node (its colours and size), and a leader for each moved label."""
+    style = load("overlays")["layout"]
+    made: dict[str, slicer.vtkMRMLMarkupsFiducialNode] = {}
+    leaders = []
+    for label, box in zip(labels, boxes):
+        node = made.get(label.source.GetID())
+        if node is None:
+            node = made[label.source.GetID()] = _text_node(scene, view, label.source)
+        dx, dy = box.left - label.box.left, box.bottom - label.box.bottom
+        index = node.AddControlPoint(*view.to_ras(label.anchor_px[0] + dx, label.anchor_px[1] + dy), label.text)
+        node.SetNthControlPointSelected(index, label.source.GetNthControlPointSelected(label.point))
+        end = np.array(box.nearest_point(*label.points_at_px))
+        if np.hypot(dx, dy) > style["leader_from_px"] and np.hypot(*(end - label.points_at_px)) > style["leader_from_px"]:
+            leaders.append(_leader(scene, view, label, box))
+    return [*made.values(), *leaders]
+
+
+def _text_node(scene: slicer.vtkMRMLScene, view: _View, source: slicer.vtkMRMLMarkupsNode) -> slicer.vtkMRMLMarkupsFiducialNode:
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", f"{source.GetName()} ({view.node.GetName()} labels)")
+    node.SetAttribute(LABELS_FOR_ATTRIBUTE, source.GetID())
+    node.SetAttribute(VIEW_ATTRIBUTE, view.node.GetID())
+    node.SetLocked(True)
+    node.CreateDefaultDisplayNodes()
+    display, own = node.GetDisplayNode(), source.GetDisplayNode()
+    display.SetColor(own.GetColor())
+    display.SetSelectedColor(own.GetSelectedColor())
+    display.SetTextScale(own.GetTextScale())
+    display.GetTextProperty().ShallowCopy(own.GetTextProperty())
+    display.SetPropertiesLabelVisibility(False)
+    display.SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])  # the text only: the point is the source's
+    display.SetViewNodeIDs([view.node.GetID()])
+    return node
+
+
+def _leader(scene: slicer.vtkMRMLScene, view: _View, label: _Label, box: PixelBox) -> slicer.vtkMRMLMarkupsLineNode:
+    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", f"{label.source.GetName()} ({view.node.GetName()} leader)")
+    line.SetAttribute(LABELS_FOR_ATTRIBUTE, label.source.GetID())
+    line.SetAttribute(VIEW_ATTRIBUTE, view.node.GetID())
+    line.AddControlPoint(*view.to_ras(*label.points_at_px), "")
+    line.AddControlPoint(*view.to_ras(*box.nearest_point(*label.points_at_px)), "")
+    for index in range(2):
+        line.SetNthControlPointLabel(index, "")  # an empty label given when adding is replaced by a generated one
+    for index in range(line.GetNumberOfMeasurements()):
+        line.GetNthMeasurement(index).SetEnabled(False)
+    line.SetLocked(True)
+    line.CreateDefaultDisplayNodes()
+    display = line.GetDisplayNode()
+    display.SetColor(label.source.GetDisplayNode().GetColor())
+    display.SetSelectedColor(label.source.GetDisplayNode().GetColor())
+    display.SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])
+    display.SetPointLabelsVisibility(False)
+    display.SetPropertiesLabelVisibility(False)
+    display.SetViewNodeIDs([view.node.GetID()])
+    return line
+
+
+def _remove_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode) -> None:
+    from .overlays import remove_node
+
+    stale = [
+        scene.GetNthNode(index)
+        for index in range(scene.GetNumberOfNodes())
+        if scene.GetNthNode(index).GetAttribute(VIEW_ATTRIBUTE) == slice_node.GetID()
+    ]
+    for node in stale:
+        remove_node(scene, node)

@@ -1,0 +1,133 @@
+"""Every label readable: rendered, no two overlay labels overlap and none leaves the view.
+
+Each built-in case is analysed and drawn, then rendered as the report's key images frame it and as
+the browser's views show it in a 1024 pixel wide window (two views side by side in 3/5 of it,
+fitted to the volume, then centred on the finding). Each label's box is measured from the pixels it
+changes: the view is drawn once without any text, then with one label's text at a time.
+"""
+
+import numpy as np
+import pytest
+import slicer
+
+from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.outputs.key_images import axial_level, focus_point, shot
+from EMHAssistLib.outputs.label_layout import Obstacle, PixelBox, place_boxes
+from EMHAssistLib.outputs.overlays import draw_overlays
+from EMHAssistLib.outputs.render import SliceRenderer, SliceShot
+from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
+
+BROWSER_1024 = (307, 704)  # one of the two views in 3/5 of a 1024 x 768 window, under its 64 px bar
+
+
+def text_points(scene, slice_node) -> list[tuple[object, int]]:
+    """Every (markups node, control point) whose text the view draws."""
+    found = []
+    for node in scene.GetNodesByClass("vtkMRMLMarkupsNode"):
+        display = node.GetDisplayNode()
+        if display is None or not display.GetVisibility() or not display.GetPointLabelsVisibility():
+            continue
+        if not display.IsDisplayableInView(slice_node.GetID()):
+            continue
+        found += [(node, index) for index in range(node.GetNumberOfControlPoints()) if node.GetNthControlPointLabel(index)]
+    return found
+
+
+def rendered_label_boxes(renderer: SliceRenderer, orientation: str, scene) -> dict[str, tuple[int, int, int, int]]:
+    """Each drawn label's box (top row, left column, bottom row, right column) from the pixels it changes."""
+    points = text_points(scene, renderer.slice_node(orientation))
+    nodes = {node.GetID(): node for node, _ in points}
+    shown = {(node.GetID(), index): node.GetNthControlPointVisibility(index) for node, index in points}
+    for node, index in points:
+        node.SetNthControlPointVisibility(index, False)
+    try:
+        plain = renderer.render_again(orientation)
+        boxes = {}
+        for node, index in points:
+            if not shown[(node.GetID(), index)]:
+                continue
+            node.SetNthControlPointVisibility(index, True)
+            changed = np.any(renderer.render_again(orientation) != plain, axis=2)
+            node.SetNthControlPointVisibility(index, False)
+            rows, columns = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+            name = f"{node.GetName()}: {node.GetNthControlPointLabel(index).splitlines()[0]}"
+            assert rows.size, f"{name} draws nothing"
+            boxes[name] = (rows.min(), columns.min(), rows.max(), columns.max())
+    finally:
+        for (node_id, index), visible in shown.items():
+            nodes[node_id].SetNthControlPointVisibility(index, visible)
+    return boxes
+
+
+def assert_readable(boxes: dict[str, tuple[int, int, int, int]], size: tuple[int, int], where: str) -> None:
+    width, height = size
+    for name, (top, left, bottom, right) in boxes.items():
+        assert top > 0 and left > 0 and bottom < height - 1 and right < width - 1, f"{where}: {name!r} {(top, left, bottom, right)} leaves the {width}x{height} view"
+    names = sorted(boxes)
+    for n, first in enumerate(names):
+        for second in names[n + 1 :]:
+            a, b = boxes[first], boxes[second]
+            apart = a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
+            assert apart, f"{where}: {first!r} {a} overlaps {second!r} {b}"
+
+
+@pytest.fixture(scope="module")
+def app():
+    from trame_slicer.core import SlicerApp
+
+    application = SlicerApp()
+    slicer.mrmlScene = application.scene
+    yield application
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", case_names())
+def test_no_label_overlaps_another_or_leaves_the_view(app, case):
+    scene = app.scene
+    scene.Clear(False)
+    study = study_into_scene(build_study(case), scene)
+    for sources in study.regions.values():
+        for source in sources:
+            source.node.CreateDefaultDisplayNodes()
+            source.node.GetDisplayNode().SetVisibility(False)  # hidden in the report's pictures and after the browser's analysis
+    analysis = run_analysis(study)
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    background = study.sequences["T2"]
+    focus = focus_point(study, analysis)
+    through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+    views = [(f"report {o}", shot(o, through[o])) for o in ("Sagittal", "Axial")]
+    views += [(f"browser {o}", SliceShot(o, tuple(through[o]), BROWSER_1024)) for o in ("Sagittal", "Axial")]
+    drawn = 0
+    with SliceRenderer(scene) as renderer:
+        for where, view in views:
+            renderer.render(background, view)
+            boxes = rendered_label_boxes(renderer, view.orientation, scene)
+            assert_readable(boxes, view.size_px, f"{case} {where}")
+            drawn += len(boxes)
+    assert drawn >= 4, f"{case}: only {drawn} labels drawn"
+
+
+def test_a_label_whose_place_is_taken_moves_the_least_distance_and_stays_in_view():
+    taken = PixelBox(10, 10, 60, 30)
+    wanted = PixelBox(10, 10, 60, 30)
+    placed = place_boxes([taken, wanted], [], 200, 100)
+    assert placed[0] == taken
+    moved = placed[1]
+    assert not moved.overlaps(taken.grown(1)) and moved.inside(200, 100)
+    assert abs(moved.left - wanted.left) + abs(moved.bottom - wanted.bottom) <= 30  # the next row up, not across the view
+
+
+def test_a_label_keeps_clear_of_an_obstacle_but_may_start_on_its_own_point():
+    natural = PixelBox(10, 10, 60, 30)
+    own_point = Obstacle(PixelBox(8, 8, 14, 14), owner=0)
+    assert place_boxes([natural], [own_point], 200, 100) == [natural]
+    handle = Obstacle(PixelBox(40, 8, 54, 22))
+    (placed,) = place_boxes([natural], [own_point, handle], 200, 100)
+    assert placed != natural and not placed.overlaps(handle.box.grown(1))
+
+
+def test_covered_pixels_push_a_label_off_them():
+    covered = np.zeros((100, 200), dtype=bool)
+    covered[20:25, 30:35] = True  # rows y up, columns x
+    (placed,) = place_boxes([PixelBox(10, 10, 60, 30)], [], 200, 100, covered)
+    assert placed.top <= 20 or placed.bottom >= 25 or placed.right <= 30 or placed.left >= 35

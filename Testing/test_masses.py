@@ -1,0 +1,97 @@
+"""The mass grown from its ROI stays the mass (issue 13: mass levels exact).
+
+Grown through every voxel like the seed, masses on generated spines leaked along layers a voxel
+thick (CSF against the cord averaging to an abscess, the soft-tissue borders behind the laminae
+leading a posterior EMH into the paraspinal muscles) and were reported 1-9 levels too long.
+"""
+
+import numpy as np
+import pytest
+from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.geometry import Box, Grid
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.inputs.plain import SequenceImage
+from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.spine.masses import _grow
+from EMHAssistLib.spine.masses import settings as mass_settings
+from spinegen.case import generate, write_case
+from spinegen.judge import judge_case
+
+MASS, TISSUE = 400.0, 150.0
+
+
+def _sagittal(values: np.ndarray) -> SequenceImage:
+    """`values` (k, j, i) on sagittal slices: i anterior-posterior and j head-foot 1 mm, k 3 mm right-left."""
+    spacing = np.array([1.0, 1.0, 3.0])
+    matrix = np.diag([*spacing, 1.0])
+    return SequenceImage("T2", Grid(values.shape, matrix), values.astype(np.float32))
+
+
+def test_a_layer_a_voxel_thick_does_not_carry_the_mass_away():
+    """A lobule 11 x 20 mm on 5 slices, and from its top a layer of its own signal one voxel thick
+    running 60 mm up (the partial volume along a border): the mass keeps the lobule, its rim, and
+    `taper_mm` of the layer beyond, where a thin end of the mass would lie, and no more. Before:
+    36 mm of it, up to the edge of the growth's search box."""
+    values = np.full((9, 120, 40), TISSUE)
+    values[2:7, 20:40, 15:26] = MASS
+    values[2:7, 40:100, 20] = MASS
+    image = _sagittal(values)
+    seed = Box(np.array([20.0, 30.0, 12.0]), np.eye(3), np.array([3.0, 5.0, 2.0]))
+    grown = _grow([seed], [image], image, None, None, [])
+    ijk = np.rint(image.grid.to_ijk(grown.points_world())).astype(int)
+    assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
+    assert len(ijk) >= 5 * 20 * 11  # the whole lobule
+    reach = ijk[:, 1].max() - 39  # mm of the layer taken, above the lobule's top row (j = 39)
+    assert reach == mass_settings().taper_mm + 1  # the lobule's rim (a voxel), then the taper
+
+
+def test_a_thick_mass_joined_to_like_tissue_by_a_neck_a_voxel_wide_keeps_to_itself():
+    """Two lobules of the same signal joined through one voxel-wide neck 20 mm long: the seeded one
+    is the mass; the other (a muscle of the mass's signal beside a posterior EMH) is not. Before:
+    both, up to the edge of the growth's search box."""
+    values = np.full((9, 140, 40), TISSUE)
+    values[2:7, 20:40, 15:26] = MASS
+    values[2:7, 60:120, 10:30] = MASS  # the like tissue beyond
+    values[4, 40:60, 20] = MASS  # the neck
+    image = _sagittal(values)
+    seed = Box(np.array([20.0, 30.0, 12.0]), np.eye(3), np.array([3.0, 5.0, 2.0]))
+    ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
+    assert ijk[:, 1].max() < 60
+
+
+# Seed 7 of the 30-case sweep (bench/spine_sweep.py --cases 30 --seed 1), its design pinned: a
+# posterior epidural EMH at T2-T4 on 4 mm sagittal slices, grown into the paraspinal muscles (EMH's
+# T1 and T2 window holds muscle) along the soft-tissue borders behind the laminae: reported C3-T7.
+POSTERIOR_EMH = {
+    "curvature": "physiological", "cervical_lordosis_deg": 36.9, "thoracic_kyphosis_deg": 47.1, "lumbar_lordosis_deg": 36.8,
+    "scoliosis_deg": 9.5, "tilt_deg": 3.7, "window_centre": "T1", "fov_si_mm": 298.5, "body_scale": 1.06, "cord_scale": 0.99,
+    "orientation": "sagittal", "oblique_deg": 3.8, "oblique_axis": [-0.8008, -0.0252, 0.5984], "thickness_mm": 3.99,
+    "inplane_mm": 1.055, "snr": 29.4, "bias": 0.0, "gibbs": 0.13, "healthy": False, "mass_kind": "emh", "side": "posterior",
+    "mass_level": "T3", "core_mm": 23.0, "severity": 0.33, "onset_mm": 15.6, "effacement": "one", "displacement": 0.51,
+    "spares_cord": False, "cord_roi": "tight", "cord_roi_offset": [0.161, -1.073, -0.887], "mass_roi_poke_mm": 0.0, "anchors": 2,
+}
+# Seed 18: a right epidural abscess at T9 on 0.9 mm sagittal slices, grown up and down the canal
+# along the CSF's border with the cord (their average reads as the abscess on T1 and T2): T6-L1.
+LATERAL_ABSCESS = {
+    "curvature": "physiological", "cervical_lordosis_deg": 31.5, "thoracic_kyphosis_deg": 29.8, "lumbar_lordosis_deg": 32.5,
+    "scoliosis_deg": 19.5, "tilt_deg": 0.64, "window_centre": "T10", "fov_si_mm": 269.2, "body_scale": 1.0, "cord_scale": 0.92,
+    "orientation": "sagittal", "oblique_deg": 0.0, "thickness_mm": 0.88, "inplane_mm": 1.017, "snr": 30.8, "bias": 0.0,
+    "gibbs": 0.0, "healthy": False, "mass_kind": "abscess", "side": "right", "mass_level": "T9", "core_mm": 5.26, "severity": 0.64,
+    "onset_mm": 1.48, "effacement": "one", "displacement": 0.55, "spares_cord": False, "cord_roi": "offset",
+    "cord_roi_offset": [-1.678, 0.614, -2.087], "mass_roi_poke_mm": 1.88, "anchors": 2,
+}
+
+
+@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS)], ids=["posterior EMH", "lateral abscess"])
+def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
+    case = generate(seed, **design)
+    folder = write_case(case, tmp_path / f"seed{seed}")
+    analysis = run_analysis(load_case_folder(folder, new_headless_scene()))
+    outcome = judge_case(analysis.report, case.truth, case.spine)
+    assert outcome["mass_exact"], outcome["mass_levels"]
+    # And the segment itself: along the spine, within the painted mass's extent and a taper's reach.
+    mass = analysis.levels.mass
+    s, _, _ = case.spine.curve.local(mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float)))
+    top, bottom = min(run[0] for run in case.truth["mass"]["s_mm"]), max(run[1] for run in case.truth["mass"]["s_mm"])
+    reach = mass_settings().taper_mm
+    assert top - reach <= s.min() and s.max() <= bottom + reach, (s.min(), s.max(), top, bottom)
