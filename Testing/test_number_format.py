@@ -1,5 +1,5 @@
 """One number, one spelling: a value prints the same in the text summary, the HTML report, the
-browser viewer and the Slicer overlays (outputs/numbers)."""
+browser viewer and the Slicer overlays (number_format.py)."""
 
 import json
 import re
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from EMHAssistLib import number_format as numbers
 from EMHAssistLib.differential import percent_text
 from EMHAssistLib.frontends.serve import enhancement_rows, ranking_rows, ratio_rows
-from EMHAssistLib.outputs import numbers
 from EMHAssistLib.outputs.overlays import differential_label, explanation_text
 from EMHAssistLib.outputs.report import from_json, summary_text
 from EMHAssistLib.outputs.report_html import html_page

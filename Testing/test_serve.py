@@ -184,7 +184,7 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         )
         assert browser.evaluate("document.querySelector('#ranking .prior').innerText").startswith("prior ")
         enhancement = browser.evaluate("document.getElementById('enhancement').innerText")
-        assert "mass" in enhancement and "+41 % (+" in enhancement and "+41%" not in enhancement  # as the HTML report prints it (outputs/numbers)
+        assert "mass" in enhancement and "+41 % (+" in enhancement and "+41%" not in enhancement  # as the HTML report prints it (number_format.py)
         assert browser.evaluate("document.querySelectorAll('#means tr').length") == 1 + 5 * 3  # header, 5 regions on 3 sequences
         references = browser.evaluate("document.getElementById('references').innerText")
         assert "case report of thoracic cord compression: case report of thoracic cord compression by posterior" in references

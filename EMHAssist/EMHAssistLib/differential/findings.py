@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..outputs.numbers import signed_percent, signed_percent_range
+from ..number_format import signed_percent, signed_percent_range
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (

@@ -14,8 +14,8 @@ import math
 from collections import Counter
 
 from .. import CAVEAT
+from .. import number_format as numbers
 from ..inputs.clinical import validate_clinical
-from ..outputs import numbers
 from .findings import MissingInput, Observation, Unmeasured, observe
 from .rules import (
     PRESENT,

@@ -31,13 +31,13 @@ import slicer
 import vtk
 
 from .. import CAVEAT
+from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
-from ..outputs import numbers
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import slicer
 
+from .. import number_format as numbers
 from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
 from ..spine.compression import leading_span, level_span, span_of_points
-from . import numbers
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
 from .report_html import KeyImage

@@ -18,6 +18,7 @@ import slicer
 import vtk
 
 from .. import CAVEAT
+from .. import number_format as numbers
 from ..errors import InputError
 from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
@@ -26,7 +27,6 @@ from ..knowledge import load
 from ..spine.compression import leading_span, level_span, span_of_points
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
-from . import numbers
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 from .wording import summary_line

@@ -4,10 +4,10 @@ number formats the other report forms (HTML, CSV) share with the text."""
 import json
 from pathlib import Path
 
+from .. import number_format as numbers
 from ..differential import summary_lines
 from ..errors import InputError
 from ..report_model import RatioKey
-from . import numbers
 from .wording import summary_line
 
 
@@ -74,7 +74,7 @@ def _ratio_lines(report: dict) -> list[str]:
 
 
 def ratio_text(ratio: dict, percent: bool = False) -> str:
-    """A ratio with its 95 % interval, or (`percent`) a change such as an enhancement (outputs/numbers)."""
+    """A ratio with its 95 % interval, or (`percent`) a change such as an enhancement (number_format.py)."""
     low, high = ratio["ci95"]
     if percent:
         return numbers.signed_percent_interval(ratio["value"], low, high)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
+from .. import number_format as numbers
 from ..differential import knowledge, percent_text
 from ..spine.compression import level_span
 from .citations import citation_label, cited_keys, full_citation
-from . import numbers
 from .report import ratio_text
 from .wording import not_assessed_phrase, stated_measures, summary_line
 
