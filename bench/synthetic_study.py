@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import slicer
 
-from EMHAssistLib.geometry import Box
+try:
+    from EMHAssistLib.geometry import Box
+except ImportError:  # a baseline engine from before the layer order (issue 16) keeps it in measurement/
+    from EMHAssistLib.measurement.geometry import Box
 from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
 
