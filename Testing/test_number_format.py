@@ -9,6 +9,7 @@ import pytest
 
 from EMHAssistLib import number_format as numbers
 from EMHAssistLib.differential import percent_text
+from EMHAssistLib.frontends.panel import differential_rows
 from EMHAssistLib.frontends.serve import enhancement_rows, ranking_rows, ratio_rows
 from EMHAssistLib.outputs.overlays import differential_label, explanation_text
 from EMHAssistLib.outputs.report import from_json, summary_text
@@ -49,3 +50,13 @@ def test_the_same_value_prints_the_same_on_every_surface():
     for surface in (text, shown, explanation_text("mds", report)):
         assert not re.search(r"[-−]0 %", surface), "a negative zero"
         assert not re.search(r"\d%", surface), "a percentage without its space"
+
+
+def test_the_slicer_panel_prints_a_probability_as_every_other_surface_does():
+    report = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    rows = differential_rows(report)
+    for row, diagnosis in zip(rows, report["differential"]):
+        assert row.shown == numbers.probability(diagnosis["probability"]) == percent_text(diagnosis["probability"])
+        assert row.prior_shown == numbers.probability(diagnosis["prior"])
+    last = {**report["differential"][-1], "probability": 0.003}
+    assert differential_rows(report | {"differential": [last]})[0].shown == "<1 %"  # the bar read "0 %" before

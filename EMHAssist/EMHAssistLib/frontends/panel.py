@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import slicer
 import vtk
 
+from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
 from ..inputs.clinical import clinical_terms, validate_clinical
@@ -80,8 +81,10 @@ class DiagnosisRow:
     """One line of the panel's differential: a probability bar and its "Why" bullets."""
 
     name: str
-    percent: int
+    percent: int  # the bar's length
     prior_percent: int
+    shown: str  # the bar's text, as every other surface prints a probability ("<1 %", "87 %")
+    prior_shown: str
     why: list[WhyBullet]
 
 
@@ -109,6 +112,8 @@ def differential_rows(report: dict) -> list[DiagnosisRow]:
             name=diagnosis["name"],
             percent=round(100 * diagnosis["probability"]),
             prior_percent=round(100 * diagnosis["prior"]),
+            shown=numbers.probability(diagnosis["probability"]),
+            prior_shown=numbers.probability(diagnosis["prior"]),
             why=why_bullets(diagnosis),
         )
         for diagnosis in report.get("differential") or []
