@@ -261,6 +261,8 @@ class Clinical:
     conditions: tuple[str, ...] | None = optional()
     findings: tuple[str, ...] | None = optional()
     primary: str | None = optional()
+    patient: str | None = optional()  # an identifier: `emhassist compare` matches two exams by it
+    exam_date: str | None = optional()  # YYYY-MM-DD
 
 
 # A feature's measured value: a number, a flag or a category, or one per quantity of a combined test.

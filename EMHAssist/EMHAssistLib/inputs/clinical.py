@@ -3,14 +3,16 @@
 A context is a plain dict, as clinical.json and the Slicer panel give it:
 
     {"age": 79, "sex": "male", "conditions": ["myelodysplastic_syndrome"], "findings": ["fever"],
-     "primary": "breast"}
+     "primary": "breast", "patient": "EMH-0042", "exam_date": "2026-06-02"}
 
 Every part is optional. `primary` names the site of a known primary cancer and is accepted only
 with the condition `known_primary_cancer`. Anything outside the vocabulary is refused with an
 `InputError` whose one line names the field and lists the known terms, so a typo can never
-silently drop a term from the priors.
+silently drop a term from the priors. `patient` (an identifier, not a term) and `exam_date`
+(YYYY-MM-DD) feed no prior: they let `emhassist compare` match two exams of one patient.
 """
 
+import datetime
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +21,8 @@ from ..errors import InputError
 from ..knowledge import load
 
 TERMS_FILE = "EMHAssistLib/data/differential/clinical_terms.json"
-_FIELDS = ("age", "sex", "conditions", "findings", "primary")
+_FIELDS = ("age", "sex", "conditions", "findings", "primary", "patient", "exam_date")
+_PATIENT_MAX_CHARS = 64  # DICOM's Patient ID (LO) holds at most 64 characters
 _TERM_SECTIONS = ("sex", "conditions", "findings", "primaries")
 
 
@@ -86,7 +89,26 @@ def validate_clinical(clinical: Any, subject: str = "clinical.json", terms: Clin
         if "known_primary_cancer" not in checked.get("conditions", []):
             raise InputError(subject, "'primary' is given but 'known_primary_cancer' is not among the conditions")
         checked["primary"] = _checked_term(clinical["primary"], "primary", terms.primaries, subject)
+    if clinical.get("patient") is not None:
+        checked["patient"] = _checked_patient(clinical["patient"], subject)
+    if clinical.get("exam_date") is not None:
+        checked["exam_date"] = _checked_date(clinical["exam_date"], subject)
     return checked
+
+
+def _checked_patient(patient: Any, subject: str) -> str:
+    if not isinstance(patient, str) or not patient.strip() or len(patient) > _PATIENT_MAX_CHARS or not patient.isprintable():
+        raise InputError(subject, f"'patient' must be a printable identifier of 1 to {_PATIENT_MAX_CHARS} characters")
+    return patient.strip()
+
+
+def _checked_date(date: Any, subject: str) -> str:
+    if isinstance(date, str) and len(date) == 10:
+        try:
+            return datetime.date.fromisoformat(date).isoformat()
+        except ValueError:
+            pass
+    raise InputError(subject, f"'exam_date' must be a date written YYYY-MM-DD, not {date!r}")
 
 
 def _term_section(raw: dict, name: str, subject: str) -> dict[str, str]:

@@ -77,6 +77,7 @@ from .phantom_parts.spine_layout import (
 __all__ = [
     "BODY_SIZE_FILE",
     "CASES_DIR",
+    "FOLLOW_UP_DIR",
     "LABEL_NAMES",
     "SIGNAL_FILE",
     "THORACIC_STATION",
@@ -92,6 +93,8 @@ __all__ = [
 ]
 
 CASES_DIR = DATA_DIR / "cases"
+# Later exams of a teaching case's patient (teaching/followup.py): built like any case, never listed as one.
+FOLLOW_UP_DIR = CASES_DIR / "followup"
 BODY_SIZE_FILE = DATA_DIR / "body_size.json"
 
 
@@ -177,8 +180,8 @@ def case_info(name: str) -> CaseInfo:
 
 
 def _case_path(name: str) -> Path:
-    path = CASES_DIR / f"{name}.json"
-    if not path.is_file():
+    path = next((folder / f"{name}.json" for folder in (CASES_DIR, FOLLOW_UP_DIR) if (folder / f"{name}.json").is_file()), None)
+    if path is None:
         raise InputError(name, f"no such case; known cases: {', '.join(case_names())}")
     return path
 
@@ -348,7 +351,7 @@ def build_study(name: str, seed: int = 0, *, oblique_degrees: float | None = Non
     if shape_scale <= 0:
         raise InputError("shape_scale", "must be positive")
     spec = _read_case(name)
-    signal = signal_table(spec.signal, str(CASES_DIR / f"{name}.json"))
+    signal = signal_table(spec.signal, str(_case_path(name)))
     anatomy = _case_anatomy(spec)
     degrees = spec.oblique_degrees if oblique_degrees is None else oblique_degrees
     rotation = rotation_about(OBLIQUE_AXES[spec.oblique_axis], degrees)

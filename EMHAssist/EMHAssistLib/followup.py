@@ -1,0 +1,284 @@
+"""Two analysed exams of one patient compared: what changed between them (`emhassist compare`).
+
+The exams' vertebral levels are matched by name (each exam's own points, on its own grid: nothing is
+resampled or registered); per level, whether the mass reaches it, whether the cord is compressed,
+its MSCC and Bilsky grade then and now; the grown mass's volume with partial-volume bounds
+(data/followup.json says how they are derived) and its change; every ratio both exams measured,
+then and now, with its interval; and one summary line in data/followup.json's words.
+
+Only `Exam.facts` reads the report: the rest works on the typed values it returns.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import CAVEAT
+from . import number_format as numbers
+from .analysis import Analysis
+from .errors import InputError
+from .knowledge import load
+from .report_model import Ratio, RatioKey
+from .spine.vertebrae import code_of
+
+SCHEMA = "emhassist.comparison/1"
+
+
+@functools.cache
+def followup_settings() -> dict:
+    return load("followup")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measured quantity with its 95 % interval (here: partial-volume bounds, data/followup.json)."""
+
+    value: float
+    ci95: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class LevelFacts:
+    """One vertebral level of one exam, as the comparison reads it."""
+
+    name: str
+    mass: bool  # the mass reaches the level
+    compressed: bool  # the level lies in the compressed segment
+    mscc_percent: float | None
+    bilsky: str | None
+
+
+@dataclass(frozen=True)
+class ExamFacts:
+    """What the comparison reads from one exam's report and its grown mass."""
+
+    case: str
+    patient: str
+    date: str | None
+    levels: tuple[LevelFacts, ...]  # superior first
+    mass_volume_ml: Estimate | None
+    ratios: dict[RatioKey, Ratio]
+    most_severe_bilsky: str | None  # "2 at T6", the report's own most severe level
+
+    def level(self, name: str) -> LevelFacts | None:
+        return next((level for level in self.levels if level.name == name), None)
+
+    def names(self, attribute: str) -> list[str]:
+        """The levels where `attribute` ("mass", "compressed") holds, superior first."""
+        return [level.name for level in self.levels if getattr(level, attribute)]
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    level: str
+    mass_then: bool
+    mass_now: bool
+    compressed_then: bool
+    compressed_now: bool
+    mscc_then: float | None
+    mscc_now: float | None
+    bilsky_then: str | None
+    bilsky_now: str | None
+
+
+@dataclass(frozen=True)
+class RatioChange:
+    key: RatioKey
+    then: Ratio
+    now: Ratio
+
+
+@dataclass(frozen=True)
+class ExamSummary:
+    case: str
+    date: str | None
+    mass_levels: tuple[str, ...]
+    compressed_levels: tuple[str, ...]
+    mass_volume_ml: Estimate | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two exams of `patient` (`emhassist.comparison/1`); `volume_change` is later / earlier - 1."""
+
+    schema: Literal["emhassist.comparison/1"]
+    patient: str
+    caveat: str
+    earlier: ExamSummary
+    later: ExamSummary
+    matched_levels: tuple[str, ...]  # named in both exams, superior first
+    only_earlier: tuple[str, ...]
+    only_later: tuple[str, ...]
+    volume_change: Estimate | None
+    levels: tuple[LevelChange, ...]  # the matched levels where either exam has mass or compression
+    ratios: tuple[RatioChange, ...]
+    summary: str
+
+
+def compare(earlier: Analysis, later: Analysis) -> Comparison:
+    """The change from `earlier` to `later`; InputError for two patients or no shared level."""
+    then, now = exam_facts(earlier, "EARLIER"), exam_facts(later, "LATER")
+    if then.patient != now.patient:
+        raise InputError(now.case, f"is an exam of patient {now.patient!r}, the earlier exam {then.case} of {then.patient!r}; compare takes two exams of one patient")
+    then_names, now_names = [level.name for level in then.levels], [level.name for level in now.levels]
+    matched = tuple(name for name in then_names if name in now_names)
+    if not matched:
+        raise InputError(now.case, f"shares no vertebral level with {then.case} ({_listed(then_names)} against {_listed(now_names)}); label the levels in both exams")
+    changes = tuple(_level_change(name, then.level(name), now.level(name)) for name in matched)
+    volume = volume_change(then.mass_volume_ml, now.mass_volume_ml)
+    comparison_levels = tuple(change for change in changes if change.mass_then or change.mass_now or change.compressed_then or change.compressed_now)
+    ratios = tuple(RatioChange(key, then.ratios[key], now.ratios[key]) for key in then.ratios if key in now.ratios)
+    return Comparison(
+        schema=SCHEMA,
+        patient=then.patient,
+        caveat=CAVEAT,
+        earlier=_summary(then),
+        later=_summary(now),
+        matched_levels=matched,
+        only_earlier=tuple(name for name in then_names if name not in now_names),
+        only_later=tuple(name for name in now_names if name not in then_names),
+        volume_change=volume,
+        levels=comparison_levels,
+        ratios=ratios,
+        summary=summary_line(then, now, volume, ratios),
+    )
+
+
+def exam_facts(analysis: Analysis, which: str) -> ExamFacts:
+    """The levels, mass volume and ratios of one analysed exam; InputError naming the case when it
+    names no patient or has no vertebral levels."""
+    report = analysis.report
+    case = report["case"]
+    clinical = report.get("clinical") or {}
+    patient = clinical.get("patient")
+    if not patient:
+        raise InputError(case, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
+    levels = report.get("levels")
+    if not levels or not levels.get("vertebrae"):
+        raise InputError(case, f"({which}) has no vertebral levels (levels.mrk.json), so its levels cannot be matched")
+    mass_levels = set(_extent_levels(levels["mass"], levels["vertebrae"]))
+    compressed = set(_extent_levels(levels["compression"], levels["vertebrae"]))
+    mscc = {row["level"]: row.get("mscc_percent") for row in levels.get("cord_profile") or []}
+    bilsky = {row["level"]: row["grade"] for row in (levels.get("bilsky") or {}).get("levels") or []}
+    facts = tuple(
+        LevelFacts(name, name in mass_levels, name in compressed, mscc.get(name), bilsky.get(name))
+        for name in (vertebra["name"] for vertebra in levels["vertebrae"])
+    )
+    ratios = {key: Ratio(ratio["value"], tuple(ratio["ci95"])) for key, ratio in report["ratios"].items()}
+    mass = analysis.levels.mass
+    volume = mass_volume_ml(mass.mask, mass.grid.voxel_volume) if mass is not None and mass.mask.any() else None
+    worst = (levels.get("bilsky") or {}).get("most_severe")
+    bilsky_text = f"{worst['grade']} at {worst['level']}" if worst else None
+    return ExamFacts(case, str(patient), clinical.get("exam_date"), facts, volume, ratios, bilsky_text)
+
+
+def mass_volume_ml(mask: np.ndarray, voxel_mm3: float) -> Estimate:
+    """The mask's volume in mL, bounded by a share of its inner and outer boundary layers (data/followup.json)."""
+    share = followup_settings()["volume"]["boundary_share"]
+    neighbours = _face_neighbours(mask)
+    inner = int(np.count_nonzero(mask & ~np.all(neighbours, axis=0)))
+    outer = int(np.count_nonzero(~mask & np.any(neighbours, axis=0)))
+    voxels = int(np.count_nonzero(mask))
+    to_ml = voxel_mm3 / 1000.0
+    return Estimate(voxels * to_ml, ((voxels - share * inner) * to_ml, (voxels + share * outer) * to_ml))
+
+
+def _face_neighbours(mask: np.ndarray) -> np.ndarray:
+    """The mask's value at each voxel's six face neighbours (False beyond the array), stacked."""
+    padded = np.pad(mask, 1)
+    core = tuple(slice(1, -1) for _ in range(3))
+    shifted = []
+    for axis in range(3):
+        for step in (-1, 1):
+            window = list(core)
+            window[axis] = slice(1 + step, padded.shape[axis] - 1 + step)
+            shifted.append(padded[tuple(window)])
+    return np.stack(shifted)
+
+
+def volume_change(then: Estimate | None, now: Estimate | None) -> Estimate | None:
+    """later / earlier - 1, its interval from the extreme ratios of the two exams' bounds."""
+    if then is None or now is None:
+        return None
+    return Estimate(now.value / then.value - 1, (now.ci95[0] / then.ci95[1] - 1, now.ci95[1] / then.ci95[0] - 1))
+
+
+def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratios: tuple[RatioChange, ...]) -> str:
+    """"mass smaller by 54 % (…) than 2026-06-02, mass now T6–T7 (was T5–T8), no longer compressing T5; still T6–T7, …"."""
+    words = followup_settings()["wording"]
+    parts = [_volume_phrase(volume, words)]
+    if then.date and volume is not None:
+        parts[0] += " " + words["than"].format(date=then.date)
+    mass_then, mass_now = then.names("mass"), now.names("mass")
+    if mass_then != mass_now:
+        parts.append(words["span_changed"].format(now=_runs_text(mass_now) or "none", then=_runs_text(mass_then) or "none"))
+    parts.append(_compression_phrase(then.names("compressed"), now.names("compressed"), words))
+    worst_then, worst_now = then.most_severe_bilsky, now.most_severe_bilsky
+    if worst_then or worst_now:
+        parts.append(words["bilsky"].format(then=worst_then or "–", now=worst_now or "–"))
+    stated = followup_settings()["summary_ratio"]
+    for change in ratios:
+        if change.key.text == stated:
+            parts.append(words["ratio"].format(key=stated, then=numbers.ratio(change.then.value), now=numbers.ratio(change.now.value)))
+    return ", ".join(parts)
+
+
+def _volume_phrase(volume: Estimate | None, words: dict) -> str:
+    if volume is None:
+        return words["no_mass"]
+    low, high = volume.ci95
+    interval = f"95 % CI {numbers.signed_percent_range(low, high)}"
+    if low <= 0 <= high:
+        return words["unchanged"].format(change=numbers.signed_percent(volume.value), interval=interval)
+    kind = "smaller" if volume.value < 0 else "larger"
+    return words[kind].format(percent=numbers.percent(abs(100 * volume.value)).removesuffix(" %"), interval=interval)
+
+
+def _compression_phrase(then: list[str], now: list[str], words: dict) -> str:
+    if not then and not now:
+        return words["no_compression"]
+    phrases = []
+    gone, kept, new = [n for n in then if n not in now], [n for n in then if n in now], [n for n in now if n not in then]
+    if gone:
+        phrases.append(words["no_longer_compressing"].format(levels=_runs_text(gone)))
+    if kept:
+        phrases.append(words["still_compressing"].format(levels=_runs_text(kept)))
+    if new:
+        phrases.append(words["newly_compressing"].format(levels=_runs_text(new)))
+    return "; ".join(phrases)
+
+
+def _level_change(name: str, then: LevelFacts, now: LevelFacts) -> LevelChange:
+    return LevelChange(name, then.mass, now.mass, then.compressed, now.compressed, then.mscc_percent, now.mscc_percent, then.bilsky, now.bilsky)
+
+
+def _summary(exam: ExamFacts) -> ExamSummary:
+    return ExamSummary(exam.case, exam.date, tuple(exam.names("mass")), tuple(exam.names("compressed")), exam.mass_volume_ml)
+
+
+def _extent_levels(extent: dict | None, vertebrae: list[dict]) -> list[str]:
+    """The named vertebrae inside each span of an extent (or of a from–to range without spans)."""
+    if extent is None or extent.get("from") is None:
+        return []
+    names = []
+    for span in extent.get("spans") or [extent]:
+        low, high = code_of(span["from"]), code_of(span["to"])
+        names += [vertebra["name"] for vertebra in vertebrae if low <= vertebra["code"] <= high]
+    return names
+
+
+def _runs_text(names: list[str]) -> str:
+    """Level names as contiguous runs: ["T5", "T6", "T7", "T9"] -> "T5–T7, T9"."""
+    runs: list[list[str]] = []
+    for name in sorted(names, key=code_of):
+        if runs and code_of(name) == code_of(runs[-1][-1]) + 1:
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def _listed(names: list[str]) -> str:
+    return _runs_text(names) or "none"
