@@ -85,7 +85,8 @@ class LevelChange:
 
 @dataclass(frozen=True)
 class RatioChange:
-    key: RatioKey
+    """A ratio both exams measured, with its 95 % interval in each."""
+
     then: Ratio
     now: Ratio
 
@@ -113,7 +114,7 @@ class Comparison:
     only_later: tuple[str, ...]
     volume_change: Estimate | None
     levels: tuple[LevelChange, ...]  # the matched levels where either exam has mass or compression
-    ratios: tuple[RatioChange, ...]
+    ratios: dict[RatioKey, RatioChange]  # in the earlier report's order
     summary: str
 
 
@@ -129,7 +130,7 @@ def compare(earlier: Analysis, later: Analysis) -> Comparison:
     changes = tuple(_level_change(name, then.level(name), now.level(name)) for name in matched)
     volume = volume_change(then.mass_volume_ml, now.mass_volume_ml)
     comparison_levels = tuple(change for change in changes if change.mass_then or change.mass_now or change.compressed_then or change.compressed_now)
-    ratios = tuple(RatioChange(key, then.ratios[key], now.ratios[key]) for key in then.ratios if key in now.ratios)
+    ratios = {key: RatioChange(then.ratios[key], now.ratios[key]) for key in then.ratios if key in now.ratios}
     return Comparison(
         schema=SCHEMA,
         patient=then.patient,
@@ -205,7 +206,7 @@ def volume_change(then: Estimate | None, now: Estimate | None) -> Estimate | Non
     return Estimate(now.value / then.value - 1, (now.ci95[0] / then.ci95[1] - 1, now.ci95[1] / then.ci95[0] - 1))
 
 
-def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratios: tuple[RatioChange, ...]) -> str:
+def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratios: dict[RatioKey, RatioChange]) -> str:
     """"mass smaller by 54 % (…) than 2026-06-02, mass now T6–T7 (was T5–T8), no longer compressing T5; still T6–T7, …"."""
     words = followup_settings()["wording"]
     parts = [_volume_phrase(volume, words)]
@@ -218,10 +219,10 @@ def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratio
     worst_then, worst_now = then.most_severe_bilsky, now.most_severe_bilsky
     if worst_then or worst_now:
         parts.append(words["bilsky"].format(then=worst_then or "–", now=worst_now or "–"))
-    stated = followup_settings()["summary_ratio"]
-    for change in ratios:
-        if change.key.text == stated:
-            parts.append(words["ratio"].format(key=stated, then=numbers.ratio(change.then.value), now=numbers.ratio(change.now.value)))
+    stated = RatioKey.parse(followup_settings()["summary_ratio"])
+    if stated in ratios:
+        change = ratios[stated]
+        parts.append(words["ratio"].format(key=stated.text, then=numbers.ratio(change.then.value), now=numbers.ratio(change.now.value)))
     return ", ".join(parts)
 
 

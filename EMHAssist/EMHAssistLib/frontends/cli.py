@@ -123,6 +123,25 @@ def writing(path: Path) -> Iterator[None]:
         raise InputError(str(path), f"could not be written: {error.strerror or error}") from None
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from ..analysis import run_analysis
+    from ..followup import compare
+    from ..inputs.casefolder import load_case_folder
+    from ..inputs.scene import new_headless_scene
+    from ..outputs.comparison import summary_text, write_json
+
+    folders = [Path(args.earlier), Path(args.later)]
+    check_outputs({"json": args.json}, folders)  # before either exam is read: a wrong path loses no work
+    earlier, later = (run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders)
+    comparison = compare(earlier, later)
+    if args.json:
+        with writing(Path(args.json)):
+            write_json(comparison, Path(args.json))
+    else:
+        print(summary_text(comparison), end="")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..inputs.casefolder import load_case_folder, save_case_folder
@@ -188,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
         "--dask-scheduler", metavar="ADDRESS", help="with --csv: run the cases on this Dask distributed cluster (tcp://host:8786) instead of local workers"
     )
     analyze.set_defaults(run=_analyze)
+    compare = commands.add_parser("compare", help="compare two exams of one patient: what changed from EARLIER to LATER")
+    compare.add_argument("earlier", metavar="EARLIER", help="the earlier exam's case folder (its clinical.json names the patient)")
+    compare.add_argument("later", metavar="LATER", help="the later exam's case folder, of the same patient")
+    compare.add_argument("--json", metavar="FILE", help="write the comparison (emhassist.comparison/1) instead of printing it")
+    compare.set_defaults(run=_compare)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")
     demo.add_argument("--out", default="out", help="output folder (default out)")

@@ -16,7 +16,8 @@ from pathlib import Path
 from .. import CAVEAT
 from ..report_model import RatioKey, Report
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "data" / "schema" / "emhassist.report-1.schema.json"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "data" / "schema"
+SCHEMA_FILE = SCHEMA_DIR / "emhassist.report-1.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # The two text forms of a ratio key (RatioKey.parse): "T2 mass/cord" and "T1C/T1 mass".
 RATIO_KEY_PATTERN = r"^(\w+ \w+/\w+|\w+/\w+ \w+)$"
@@ -24,20 +25,25 @@ _SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean", type
 
 
 def report_schema() -> dict:
+    return model_schema(Report, SCHEMA_FILE.name, "EMHAssist report (emhassist.report/1)")
+
+
+def model_schema(root_model: type, schema_id: str, title: str) -> dict:
+    """The JSON Schema of a document whose root is the dataclass `root_model` (a report, a comparison)."""
     definitions: dict[str, dict] = {}
-    root = _object_schema(Report, definitions)
+    root = _object_schema(root_model, definitions)
     return {
         "$schema": DRAFT,
-        "$id": SCHEMA_FILE.name,
-        "title": "EMHAssist report (emhassist.report/1)",
-        "description": f"{Report.__doc__.strip()} {CAVEAT}",
+        "$id": schema_id,
+        "title": title,
+        "description": f"{root_model.__doc__.strip()} {CAVEAT}",
         **root,
         "$defs": dict(sorted(definitions.items())),
     }
 
 
-def schema_text() -> str:
-    return json.dumps(report_schema(), indent=2, ensure_ascii=False) + "\n"
+def schema_text(schema: dict | None = None) -> str:
+    return json.dumps(schema or report_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 def _object_schema(cls: type, definitions: dict[str, dict]) -> dict:

@@ -1,0 +1,95 @@
+"""A comparison of two exams (followup.py) as JSON (`emhassist.comparison/1`, its schema generated
+from the dataclasses like the report's) and as text."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from .. import number_format as numbers
+from ..followup import Comparison, Estimate
+from ..report_model import RatioKey
+from .report import ratio_text
+from .report_schema import SCHEMA_DIR, model_schema
+
+COMPARISON_SCHEMA_FILE = SCHEMA_DIR / "emhassist.comparison-1.schema.json"
+
+
+def comparison_schema() -> dict:
+    return model_schema(Comparison, COMPARISON_SCHEMA_FILE.name, "EMHAssist comparison of two exams (emhassist.comparison/1)")
+
+
+def to_json(comparison: Comparison) -> dict:
+    return _plain(comparison)
+
+
+def write_json(comparison: Comparison, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _plain(value: object) -> object:
+    """JSON values of the model: dataclasses as objects (by their fields' JSON names), tuples as lists, ratio keys as their text."""
+    if dataclasses.is_dataclass(value):
+        return {field.metadata.get("json", field.name): _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {(key.text if isinstance(key, RatioKey) else key): _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def summary_text(comparison: Comparison) -> str:
+    then, now = comparison.earlier, comparison.later
+    lines = [
+        f"EMHAssist — patient {comparison.patient}: {_exam(then)} against {_exam(now)}",
+        comparison.caveat,
+        "",
+        f"Summary: {comparison.summary}",
+        "",
+        f"Levels matched by name: {', '.join(comparison.matched_levels)}",
+    ]
+    if comparison.only_earlier or comparison.only_later:
+        lines.append(f"  only earlier: {', '.join(comparison.only_earlier) or 'none'}; only later: {', '.join(comparison.only_later) or 'none'}")
+    lines += [
+        f"Mass volume (grown mass, 95 % partial-volume bounds): then {_volume(then.mass_volume_ml)}, now {_volume(now.mass_volume_ml)}",
+        f"  change {_change(comparison.volume_change)}",
+        f"Mass levels: then {_names(then.mass_levels)}, now {_names(now.mass_levels)}",
+        f"Compressed levels: then {_names(then.compressed_levels)}, now {_names(now.compressed_levels)}",
+        "",
+        "Level   mass then/now   compressed then/now   MSCC then/now   Bilsky then/now",
+    ]
+    for level in comparison.levels:
+        lines.append(
+            f"  {level.level:<5} {_yes(level.mass_then):>4} / {_yes(level.mass_now):<4}     {_yes(level.compressed_then):>4} / {_yes(level.compressed_now):<4}"
+            f"        {_mscc(level.mscc_then):>5} / {_mscc(level.mscc_now):<5}   {level.bilsky_then or '–':>3} / {level.bilsky_now or '–'}"
+        )
+    lines += ["", "Signal-intensity ratios, then → now (95 % CI):"]
+    lines += [f"  {key.text:<22} {ratio_text(dataclasses.asdict(change.then))} → {ratio_text(dataclasses.asdict(change.now))}" for key, change in comparison.ratios.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _exam(exam) -> str:
+    return f"{exam.case} ({exam.date})" if exam.date else exam.case
+
+
+def _volume(volume: Estimate | None) -> str:
+    if volume is None:
+        return "no mass"
+    low, high = volume.ci95
+    return f"{volume.value:.1f} mL ({low:.1f}–{high:.1f})"
+
+
+def _change(change: Estimate | None) -> str:
+    return numbers.signed_percent_interval(change.value, *change.ci95) if change else "not measured"
+
+
+def _names(levels: tuple[str, ...]) -> str:
+    return ", ".join(levels) or "none"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _mscc(value: float | None) -> str:
+    return "–" if value is None else numbers.percent(value)
