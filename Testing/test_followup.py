@@ -1,0 +1,161 @@
+"""`emhassist compare`: two exams of one patient, the teaching follow-up mds_t5_t8_treated (the
+myelodysplasia case and a treated exam six months later on a tilted grid), and bad pairs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.inputs.clinical import validate_clinical
+from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.followup import mass_volume_ml, volume_change, Estimate
+from EMHAssistLib.outputs.comparison import COMPARISON_SCHEMA_FILE, comparison_schema
+from EMHAssistLib.outputs.report_schema import schema_text
+from EMHAssistLib.teaching.cases import study_into_scene
+from EMHAssistLib.teaching.followup import build_pair
+
+FOLLOW_UP = "mds_t5_t8_treated"
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> dict:
+    """The two exams as case folders, with the phantom's true mass volume (mL) of each."""
+    root = tmp_path_factory.mktemp("followup")
+    exams = build_pair(FOLLOW_UP)
+    folders, truth, grids = [], [], []
+    for exam, name in zip(exams, ("earlier", "later")):
+        save_case_folder(study_into_scene(exam, new_headless_scene()), root / name)
+        folders.append(root / name)
+        mass = next(label for label, tissue in exam.label_names.items() if tissue == "mass")
+        truth.append(np.count_nonzero(exam.labels == mass) * abs(np.linalg.det(exam.label_grid[:3, :3])) / 1000)
+        grids.append(exam.sequences["T2"].ijk_to_ras)
+    return {"folders": folders, "truth_ml": truth, "grids": grids, "root": root}
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def comparison(pair) -> dict:
+    out = pair["root"] / "comparison.json"
+    assert main(["compare", *map(str, pair["folders"]), "--json", str(out)]) == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_the_follow_up_is_acquired_on_another_grid(pair):
+    earlier, later = pair["grids"]
+    assert not np.allclose(earlier, later), "the later exam must not share the earlier exam's voxel grid"
+
+
+def test_levels_are_matched_by_name_and_the_treated_mass_is_smaller(comparison, pair):
+    assert comparison["schema"] == "emhassist.comparison/1"
+    assert comparison["patient"] == "EMH-mds_t5_t8"
+    assert comparison["matched_levels"] == ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1"]
+    assert comparison["earlier"]["mass_levels"] == ["T5", "T6", "T7", "T8"]
+    assert comparison["later"]["mass_levels"] == ["T6", "T7"]  # the spec: T6-T7 after treatment
+    assert comparison["earlier"]["compressed_levels"] == ["T5", "T6", "T7"]
+    assert comparison["later"]["compressed_levels"] == ["T6", "T7"]
+    # Measured on seed 0 (docs/reports.md's comparison section): 5.40 mL -> 2.67 mL, -50 % (-70 to -19 %).
+    change = comparison["volume_change"]
+    assert change["value"] == pytest.approx(-0.505, abs=0.01)
+    assert change["ci95"][0] < change["value"] < change["ci95"][1] < 0
+    # The phantom's own label maps (both mass sites) shrink by 47 %: the interval holds the truth.
+    truth_then, truth_now = pair["truth_ml"]
+    assert change["ci95"][0] <= truth_now / truth_then - 1 <= change["ci95"][1]
+
+
+def test_the_volume_interval_holds_the_grown_mass_and_is_half_its_boundary_layers():
+    cube = np.zeros((5, 5, 5), bool)
+    cube[1:4, 1:4, 1:4] = True  # 27 voxels: 26 on its surface, 54 face neighbours outside
+    volume = mass_volume_ml(cube, voxel_mm3=1000.0)
+    assert volume.value == pytest.approx(27.0)
+    assert volume.ci95 == pytest.approx((27 - 13, 27 + 27))
+    change = volume_change(Estimate(10.0, (8.0, 12.0)), Estimate(5.0, (4.0, 6.0)))
+    assert change.value == pytest.approx(-0.5)
+    assert change.ci95 == pytest.approx((4 / 12 - 1, 6 / 8 - 1))
+
+
+def test_levels_then_and_now_and_the_t2_ratio_falls(comparison):
+    by_level = {level["level"]: level for level in comparison["levels"]}
+    assert list(by_level) == ["T5", "T6", "T7", "T8"]
+    assert (by_level["T5"]["compressed_then"], by_level["T5"]["compressed_now"]) == (True, False)
+    assert (by_level["T6"]["bilsky_then"], by_level["T6"]["bilsky_now"]) == ("2", "2")
+    assert by_level["T6"]["mscc_now"] < by_level["T6"]["mscc_then"]
+    t2 = comparison["ratios"]["T2 mass/cord"]
+    # The spec's T2 mass/cord falls from 0.3 to 0.2 (transfusional iron); the intervals do not overlap.
+    assert t2["now"]["ci95"][1] < t2["then"]["ci95"][0]
+    assert t2["then"]["value"] == pytest.approx(0.30, abs=0.02) and t2["now"]["value"] == pytest.approx(0.21, abs=0.02)
+
+
+def test_the_summary_line_says_what_changed(comparison):
+    assert comparison["summary"] == (
+        "mass smaller by 50 % (95 % CI -70 to -19 %) than 2026-06-02, mass now T6–T7 (was T5–T8), "
+        "no longer compressing T5; still T6–T7, Bilsky 2 at T6 → 2 at T6, T2 mass/cord 0.30 → 0.22"
+    )
+
+
+def test_the_json_matches_its_published_schema(comparison):
+    assert COMPARISON_SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(comparison_schema()), "tools/update_report_schema.py rewrites it"
+    jsonschema.validate(comparison, comparison_schema())
+
+
+def test_the_text_states_the_summary_and_the_caveat(pair, capsys, comparison):
+    code, out, _ = run(["compare", *map(str, pair["folders"])], capsys)
+    assert code == 0
+    assert f"Summary: {comparison['summary']}" in out
+    assert "Research and teaching use only" in out
+    assert "T2 mass/cord           0.30 (0.29–0.31) → 0.22 (0.21–0.23)" in out
+
+
+def _copy(pair, tmp_path, name: str) -> Path:
+    copy = tmp_path / name
+    shutil.copytree(pair["folders"][1], copy)
+    return copy
+
+
+def _set_clinical(folder: Path, **changes) -> None:
+    clinical = json.loads((folder / "clinical.json").read_text(encoding="utf-8"))
+    clinical.update(changes)
+    clinical = {key: value for key, value in clinical.items() if value is not None}
+    (folder / "clinical.json").write_text(json.dumps(clinical), encoding="utf-8")
+
+
+def test_two_patients_are_refused_in_one_line(pair, tmp_path, capsys):
+    other = _copy(pair, tmp_path, "other")
+    _set_clinical(other, patient="EMH-someone-else")
+    code, out, err = run(["compare", str(pair["folders"][0]), str(other)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: other: is an exam of patient 'EMH-someone-else'") and err.count("\n") == 1
+
+
+def test_an_exam_without_a_patient_or_levels_is_refused(pair, tmp_path, capsys):
+    anonymous = _copy(pair, tmp_path, "anonymous")
+    _set_clinical(anonymous, patient=None)
+    code, _, err = run(["compare", str(pair["folders"][0]), str(anonymous)], capsys)
+    assert code == 2 and "names no patient" in err
+    unlabelled = _copy(pair, tmp_path, "unlabelled")
+    (unlabelled / "levels.mrk.json").unlink()
+    code, _, err = run(["compare", str(pair["folders"][0]), str(unlabelled)], capsys)
+    assert code == 2 and err.startswith("error: unlabelled:") and err.count("\n") == 1
+
+
+def test_a_missing_folder_is_one_line(pair, tmp_path, capsys):
+    code, _, err = run(["compare", str(pair["folders"][0]), str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and err.startswith("error:") and err.count("\n") == 1
+
+
+def test_patient_and_exam_date_are_checked():
+    assert validate_clinical({"patient": " EMH-1 ", "exam_date": "2026-06-02"}) == {"patient": "EMH-1", "exam_date": "2026-06-02"}
+    with pytest.raises(InputError, match="exam_date"):
+        validate_clinical({"exam_date": "2026-13-02"})
+    with pytest.raises(InputError, match="patient"):
+        validate_clinical({"patient": ""})
