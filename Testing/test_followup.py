@@ -5,18 +5,20 @@ import json
 import shutil
 from pathlib import Path
 
+import highdicom as hd
 import jsonschema
 import numpy as np
 import pytest
 
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.followup import Estimate, mass_volume_ml, volume_change
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.casefolder import save_case_folder
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.errors import InputError
-from EMHAssistLib.followup import mass_volume_ml, volume_change, Estimate
 from EMHAssistLib.outputs.comparison import COMPARISON_SCHEMA_FILE, comparison_schema
 from EMHAssistLib.outputs.report_schema import schema_text
+from EMHAssistLib.outputs.structured_report import tracking_uid
 from EMHAssistLib.teaching.cases import study_into_scene
 from EMHAssistLib.teaching.followup import build_pair
 
@@ -159,3 +161,23 @@ def test_patient_and_exam_date_are_checked():
         validate_clinical({"exam_date": "2026-13-02"})
     with pytest.raises(InputError, match="patient"):
         validate_clinical({"patient": ""})
+
+
+def test_two_exams_srs_share_each_findings_tracking_uid(pair, tmp_path):
+    """Written separately at the two exams, the SRs link each finding by the same TID 1500 tracking UID."""
+    from test_reports import dicom_case
+
+    groups = []
+    for folder in pair["folders"]:
+        case = tmp_path / folder.name
+        shutil.copytree(folder, case)
+        dicom_case(case)
+        assert main(["analyze", str(case), "--sr", str(tmp_path / f"{folder.name}.sr.dcm")]) == 0
+        sr = hd.sr.srread(tmp_path / f"{folder.name}.sr.dcm")
+        content = hd.sr.MeasurementReport.from_sequence([sr])
+        groups.append({group.tracking_identifier: group.tracking_uid for group in content.get_image_measurement_groups()})
+    earlier, later = groups
+    assert set(earlier) == {"cord", "mass", "marrow", "muscle", "disc", "differential"}
+    assert earlier == later
+    assert earlier["mass"] == tracking_uid("EMH-mds_t5_t8", "mass") != tracking_uid("EMH-someone-else", "mass")
+    assert len(set(earlier.values())) == len(earlier)

@@ -31,7 +31,7 @@ LAYERS = (
     ("measurement", ("measurement",)),
     ("spine", ("spine",)),
     ("differential", ("differential",)),
-    ("analysis", ("analysis", "live")),
+    ("analysis", ("analysis", "live", "followup")),
     ("outputs", ("outputs",)),
     ("teaching", ("teaching",)),
     ("frontends", ("frontends",)),

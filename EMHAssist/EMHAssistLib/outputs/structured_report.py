@@ -9,6 +9,10 @@ group ranks the differential, each candidate a coded finding with its probabilit
 comment in the report's qualitative evaluations, where a viewer shows it, and the document's
 content is qualified as research. Codes live in data/structured_report.json, which says which are
 EMHAssist's own because DICOM has none; the document identifies that private scheme.
+
+Each group's TID 1500 tracking UID is derived from the patient and the finding (`tracking_uid`), so
+two SRs of one patient, written at two exams, carry the same UID for the same finding and a PACS can
+link them (`emhassist compare`); without a patient identifier each SR gets fresh UIDs.
 """
 
 import json
@@ -18,6 +22,7 @@ import highdicom as hd
 import pydicom
 from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from pydicom.sr.codedict import codes
+from pydicom.uid import generate_uid
 
 from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
@@ -65,9 +70,10 @@ def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3D
     settings = load("structured_report")
     device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=settings["device"]["name"])
     context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))
-    groups = [_region_group(region, report, evidence) for region in report["regions"]]
+    patient = patient_of(report, evidence)
+    groups = [_region_group(region, report, evidence, patient) for region in report["regions"]]
     if report.get("differential"):
-        groups.append(_differential_group(report["differential"]))
+        groups.append(_differential_group(report["differential"], patient))
     content = hd.sr.MeasurementReport(
         observation_context=context,
         procedure_reported=codes.SCT.ImagingProcedure,
@@ -92,6 +98,21 @@ def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3D
             )
         ],
     )
+
+
+def patient_of(report: dict, evidence: Evidence) -> str | None:
+    """The patient the findings belong to: clinical.json's `patient`, else the series' Patient ID."""
+    given = (report.get("clinical") or {}).get("patient")
+    if given:
+        return given
+    return next((str(dataset.PatientID) for datasets in evidence.values() for dataset in datasets if dataset.get("PatientID")), None)
+
+
+def tracking_uid(patient: str | None, finding: str) -> hd.UID:
+    """The same UID for the same patient and finding, whichever exam's SR holds it; a fresh one without a patient."""
+    if not patient:
+        return hd.UID()
+    return hd.UID(generate_uid(entropy_srcs=["EMHAssist tracking identifier", patient, finding]))
 
 
 def _caveat_evaluation(caveat: str) -> hd.sr.ContainerContentItem:
@@ -127,7 +148,7 @@ def vertebra_concept(name: str) -> hd.sr.CodedConcept:
     return hd.sr.CodedConcept(value=name, scheme_designator=private, meaning=f"{name} vertebra")
 
 
-def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+def _region_group(region: str, report: dict, evidence: Evidence, patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     settings = load("structured_report")
     coding = settings["regions"][region]
     measurements = [
@@ -160,7 +181,7 @@ def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.Measur
                 )
             )
     return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=region),
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, region), identifier=region),
         finding_type=concept(coding["finding_type"]),
         finding_sites=sites or None,
         measurements=measurements or None,
@@ -168,7 +189,7 @@ def _region_group(region: str, report: dict, evidence: Evidence) -> hd.sr.Measur
     )
 
 
-def _differential_group(ranking: list[dict]) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+def _differential_group(ranking: list[dict], patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     settings = load("structured_report")
     private = settings["private_scheme"]["designator"]
     codes_of = settings["diagnoses"]
@@ -182,7 +203,7 @@ def _differential_group(ranking: list[dict]) -> hd.sr.MeasurementsAndQualitative
         for entry in ranking
     ]
     return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="differential"),
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, "differential"), identifier="differential"),
         finding_type=concept(settings["concepts"]["differential_group"]),
         measurements=probabilities,
         qualitative_evaluations=evaluations,
