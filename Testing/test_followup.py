@@ -1,8 +1,11 @@
 """`emhassist compare`: two exams of one patient, the teaching follow-up mds_t5_t8_treated (the
 myelodysplasia case and a treated exam six months later on a tilted grid), and bad pairs."""
 
+import base64
 import json
+import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import highdicom as hd
@@ -181,3 +184,20 @@ def test_two_exams_srs_share_each_findings_tracking_uid(pair, tmp_path):
     assert earlier == later
     assert earlier["mass"] == tracking_uid("EMH-mds_t5_t8", "mass") != tracking_uid("EMH-someone-else", "mass")
     assert len(set(earlier.values())) == len(earlier)
+
+
+def test_the_html_page_shows_both_exams_side_by_side_at_one_level(pair, comparison):
+    page_path = pair["root"] / "comparison.html"
+    assert main(["compare", *map(str, pair["folders"]), "--html", str(page_path)]) == 0
+    page = page_path.read_text(encoding="utf-8")
+    assert "<script" not in page and "default-src 'none'" in unescape(page)
+    assert comparison["summary"] in unescape(page)
+    pairs = re.findall(r'<div class="pair">(.*?)</div>', page, re.S)
+    assert len(pairs) == 2  # a sagittal and an axial row
+    for row, orientation in zip(pairs, ("sagittal", "axial")):
+        titles = re.findall(r'alt="([^"]+)"', row)
+        assert titles == [f"Earlier exam (2026-06-02): T2 {orientation} at T5", f"Later exam (2026-12-01): T2 {orientation} at T5"]
+        images = [base64.b64decode(src) for src in re.findall(r'src="data:image/png;base64,([^"]+)"', row)]
+        assert len(images) == 2 and all(image.startswith(b"\x89PNG") for image in images)
+        assert images[0] != images[1]
+    assert "Research and teaching use only" in page

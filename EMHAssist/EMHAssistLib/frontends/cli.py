@@ -131,13 +131,25 @@ def _compare(args: argparse.Namespace) -> int:
     from ..outputs.comparison import summary_text, write_json
 
     folders = [Path(args.earlier), Path(args.later)]
-    check_outputs({"json": args.json}, folders)  # before either exam is read: a wrong path loses no work
-    earlier, later = (run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders)
-    comparison = compare(earlier, later)
+    check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
+    analyses = [run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders]
+    comparison = compare(*analyses)
     if args.json:
         with writing(Path(args.json)):
             write_json(comparison, Path(args.json))
-    else:
+    if args.html:
+        from ..outputs.comparison import shown_level, write_html
+        from ..outputs.key_images import views_at_level
+
+        level = shown_level(comparison)
+        # Slice views render only the newest application's scene: each exam is read again into its own, in turn.
+        columns = tuple(
+            views_at_level(load_case_folder(folder, new_headless_scene()), analysis, level, exam) if level else []
+            for folder, analysis, exam in zip(folders, analyses, (f"Earlier exam ({comparison.earlier.date or comparison.earlier.case})", f"Later exam ({comparison.later.date or comparison.later.case})"))
+        )
+        with writing(Path(args.html)):
+            write_html(comparison, columns, Path(args.html))
+    if not (args.json or args.html):
         print(summary_text(comparison), end="")
     return 0
 
@@ -211,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("earlier", metavar="EARLIER", help="the earlier exam's case folder (its clinical.json names the patient)")
     compare.add_argument("later", metavar="LATER", help="the later exam's case folder, of the same patient")
     compare.add_argument("--json", metavar="FILE", help="write the comparison (emhassist.comparison/1) instead of printing it")
+    compare.add_argument("--html", metavar="FILE", help="write one self-contained page with both exams' key images side by side")
     compare.set_defaults(run=_compare)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")

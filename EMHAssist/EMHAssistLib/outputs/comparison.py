@@ -1,14 +1,17 @@
 """A comparison of two exams (followup.py) as JSON (`emhassist.comparison/1`, its schema generated
-from the dataclasses like the report's) and as text."""
+from the dataclasses like the report's), as text, and as one self-contained HTML page with the two
+exams' key images side by side (the report page's style, policy and escaping)."""
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import number_format as numbers
 from ..followup import Comparison, Estimate
 from ..report_model import RatioKey
 from .report import ratio_text
+from .report_html import STYLE, KeyImage, content_policy, figure, page_margins, template
 from .report_schema import SCHEMA_DIR, model_schema
 
 COMPARISON_SCHEMA_FILE = SCHEMA_DIR / "emhassist.comparison-1.schema.json"
@@ -93,3 +96,57 @@ def _yes(flag: bool) -> str:
 
 def _mscc(value: float | None) -> str:
     return "–" if value is None else numbers.percent(value)
+
+
+def write_html(comparison: Comparison, columns: tuple[Sequence[KeyImage], Sequence[KeyImage]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html_page(comparison, columns), encoding="utf-8", errors="replace")
+
+
+def html_page(comparison: Comparison, columns: tuple[Sequence[KeyImage], Sequence[KeyImage]]) -> str:
+    """One self-contained page: the summary, the earlier and the later exam's key images side by side
+    (row by row: the same view at the same level), the levels and the ratios then and now."""
+    from markupsafe import Markup  # with Jinja2, imported when a page is written, as report_html does
+
+    title = f"EMHAssist comparison — patient {comparison.patient}"
+    style = STYLE + page_margins(title, comparison.caveat) + COMPARISON_STYLE
+    then, now = comparison.earlier, comparison.later
+    return template("comparison.html.j2").render(
+        policy=content_policy(style),
+        style=Markup(style),  # constants and hex escapes only, as the report's page
+        title=title,
+        schema=comparison.schema,
+        caveat=comparison.caveat,
+        summary=comparison.summary,
+        exams=(_exam(then), _exam(now)),
+        rows=[(figure(earlier), figure(later)) for earlier, later in zip(*columns)],
+        overview=[
+            ("Mass volume (95 % partial-volume bounds)", _volume(then.mass_volume_ml), _volume(now.mass_volume_ml)),
+            ("Mass volume change", "", _change(comparison.volume_change)),
+            ("Mass levels", _names(then.mass_levels), _names(now.mass_levels)),
+            ("Compressed levels", _names(then.compressed_levels), _names(now.compressed_levels)),
+        ],
+        levels=[
+            (level.level, f"{_yes(level.mass_then)} / {_yes(level.mass_now)}", f"{_yes(level.compressed_then)} / {_yes(level.compressed_now)}",
+             f"{_mscc(level.mscc_then)} / {_mscc(level.mscc_now)}", f"{level.bilsky_then or '–'} / {level.bilsky_now or '–'}")
+            for level in comparison.levels
+        ],
+        ratios=[(key.text, ratio_text(dataclasses.asdict(change.then)), ratio_text(dataclasses.asdict(change.now))) for key, change in comparison.ratios.items()],
+    )
+
+
+# Two columns of figures, the earlier exam on the left.
+COMPARISON_STYLE = """
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: .8rem; margin-bottom: .8rem; break-inside: avoid; }
+.pair figure img { height: 20rem; }
+"""
+
+
+def shown_level(comparison: Comparison) -> str | None:
+    """The level both exams' key images show: the first level compressed in either exam, else the
+    first level the mass reaches in either, else none (no images)."""
+    for attribute in ("compressed_then", "compressed_now", "mass_then", "mass_now"):
+        level = next((change.level for change in comparison.levels if getattr(change, attribute)), None)
+        if level is not None:
+            return level
+    return None

@@ -16,6 +16,7 @@ import slicer
 
 from .. import number_format as numbers
 from ..analysis import Analysis
+from ..errors import InputError
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
 from ..spine.compression import leading_span, level_span, span_of_points
@@ -45,9 +46,39 @@ def key_images(study: Study, analysis: Analysis) -> list[KeyImage]:
             node.GetDisplayNode().SetVisibility(True)
 
 
+def views_at_level(study: Study, analysis: Analysis, level: str, exam: str) -> list[KeyImage]:
+    """A sagittal and an axial view of the main sequence at `level`'s body centre as this exam's own
+    levels place it: two exams shown side by side at the same vertebra, whatever their grids."""
+    vertebra = next((v for v in (analysis.report.get("levels") or {}).get("vertebrae") or [] if v["name"] == level), None)
+    if vertebra is None:
+        raise InputError(analysis.report["case"], f"has no level {level} to show")
+    scene = next(iter(study.sequences.values())).GetScene()
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    hidden = _hide_inputs(study)
+    try:
+        main = _main_sequence(study)
+        through = np.array(focus_point(study, analysis), dtype=float)
+        through[2] = vertebra["centre"][2]
+        images = []
+        with SliceRenderer(scene) as renderer, tempfile.TemporaryDirectory() as folder:
+            for index, orientation in enumerate(("Sagittal", "Axial")):
+                path = Path(folder) / f"{index}.png"
+                write_png(renderer.render(study.sequences[main], shot(orientation, through)), path)
+                caption = f"Case {analysis.report['case']}; {level} placed by this exam's own level points."
+                images.append(KeyImage(f"{exam}: {main} {orientation.lower()} at {level}", caption, path.read_bytes()))
+        return images
+    finally:
+        for node in hidden:
+            node.GetDisplayNode().SetVisibility(True)
+
+
+def _main_sequence(study: Study) -> str:
+    return next((role for role in PREFERRED_BACKGROUNDS if role in study.sequences), next(iter(study.sequences)))
+
+
 def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     scene = next(iter(study.sequences.values())).GetScene()
-    main = next((role for role in PREFERRED_BACKGROUNDS if role in study.sequences), next(iter(study.sequences)))
+    main = _main_sequence(study)
     sites = mass_sites(analysis)
     focus = sites[0][1] if sites else focus_point(study, analysis)
     first_span = sites[0][0] if len(sites) > 1 else None

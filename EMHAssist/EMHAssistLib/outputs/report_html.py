@@ -118,16 +118,16 @@ def html_page(report: dict, images: Sequence[KeyImage]) -> str:
 
     title = f"EMHAssist report — case {report['case']}"
     ranking = report.get("differential") or []
-    style = STYLE + _page_margins(title, report["caveat"]) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
+    style = STYLE + page_margins(title, report["caveat"]) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
     return _template().render(
-        policy=CONTENT_SECURITY_POLICY.format(style_hash=base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")),
+        policy=content_policy(style),
         style=Markup(style),  # built here from constants, numbers and hex escapes only
         title=title,
         sequences=", ".join(report["sequences"]) or "none",
         schema=report["schema"],
         caveat=report["caveat"],
         headline=_headline(report),
-        images=[_figure(image) for image in images],
+        images=[figure(image) for image in images],
         levels=_levels(report.get("levels")),
         ratios=_ratios(report),
         differential=_differential(report),
@@ -137,18 +137,28 @@ def html_page(report: dict, images: Sequence[KeyImage]) -> str:
     )
 
 
-@functools.cache
+def content_policy(style: str) -> str:
+    """The page's Content-Security-Policy, allowing its one style sheet by hash."""
+    return CONTENT_SECURITY_POLICY.format(style_hash=base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii"))
+
+
 def _template() -> "jinja2.Template":
+    return template("report.html.j2")
+
+
+@functools.cache
+def template(name: str) -> "jinja2.Template":
+    """A page template of templates/, autoescaped (the report's, the comparison's)."""
     import jinja2
 
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
     environment.filters["groupby_first"] = lambda rows: [list(group) for _, group in groupby(rows, key=lambda row: row[0])]
-    return environment.get_template("report.html.j2")
+    return environment.get_template(name)
 
 
-def _page_margins(title: str, caveat: str) -> str:
+def page_margins(title: str, caveat: str) -> str:
     """The title and the caveat in every printed page's margins (the page number is in STYLE)."""
     return f"@page {{ @top-left {{ content: {_css_string(title)}; }} @bottom-left {{ content: {_css_string(caveat)}; }} }}\n"
 
@@ -178,7 +188,7 @@ def _headline(report: dict) -> list[tuple[str, str]]:
     return parts
 
 
-def _figure(image: KeyImage) -> dict:
+def figure(image: KeyImage) -> dict:
     return {"src": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"), "title": image.title, "caption": image.caption}
 
 
