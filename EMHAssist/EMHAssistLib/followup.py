@@ -6,7 +6,8 @@ its MSCC and Bilsky grade then and now; the grown mass's volume with partial-vol
 (data/followup.json says how they are derived) and its change; every ratio both exams measured,
 then and now, with its interval; and one summary line in data/followup.json's words.
 
-Only `Exam.facts` reads the report: the rest works on the typed values it returns.
+It reads each exam's typed `Report` (report_model.py) and its grown mass; only `exam_facts` reads
+the report, the rest works on the values it returns.
 """
 
 import functools
@@ -17,10 +18,10 @@ import numpy as np
 
 from . import CAVEAT
 from . import number_format as numbers
-from .analysis import Analysis
 from .errors import InputError
+from .geometry import Labelmap
 from .knowledge import load
-from .report_model import Ratio, RatioKey
+from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
 from .spine.vertebrae import code_of
 
 SCHEMA = "emhassist.comparison/1"
@@ -37,6 +38,14 @@ class Estimate:
 
     value: float
     ci95: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Exam:
+    """One analysed exam: its report and the grown mass it measured (None when none was grown)."""
+
+    report: Report
+    mass: Labelmap | None
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,7 @@ class Comparison:
     summary: str
 
 
-def compare(earlier: Analysis, later: Analysis) -> Comparison:
+def compare(earlier: Exam, later: Exam) -> Comparison:
     """The change from `earlier` to `later`; InputError for two patients or no shared level."""
     then, now = exam_facts(earlier, "EARLIER"), exam_facts(later, "LATER")
     if then.patient != now.patient:
@@ -147,32 +156,30 @@ def compare(earlier: Analysis, later: Analysis) -> Comparison:
     )
 
 
-def exam_facts(analysis: Analysis, which: str) -> ExamFacts:
+def exam_facts(exam: Exam, which: str) -> ExamFacts:
     """The levels, mass volume and ratios of one analysed exam; InputError naming the case when it
     names no patient or has no vertebral levels."""
-    report = analysis.report
-    case = report["case"]
-    clinical = report.get("clinical") or {}
-    patient = clinical.get("patient")
-    if not patient:
-        raise InputError(case, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
-    levels = report.get("levels")
-    if not levels or not levels.get("vertebrae"):
-        raise InputError(case, f"({which}) has no vertebral levels (levels.mrk.json), so its levels cannot be matched")
-    mass_levels = set(_extent_levels(levels["mass"], levels["vertebrae"]))
-    compressed = set(_extent_levels(levels["compression"], levels["vertebrae"]))
-    mscc = {row["level"]: row.get("mscc_percent") for row in levels.get("cord_profile") or []}
-    bilsky = {row["level"]: row["grade"] for row in (levels.get("bilsky") or {}).get("levels") or []}
+    report = exam.report
+    if not report.clinical.patient:
+        raise InputError(report.case, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
+    levels = report.levels
+    if levels is None or not levels.vertebrae:
+        raise InputError(report.case, f"({which}) has no vertebral levels (levels.mrk.json), so its levels cannot be matched")
+    mass_levels = set(_extent_levels(levels.mass, levels.vertebrae))
+    compressed = set(_extent_levels(levels.compression, levels.vertebrae))
+    mscc = {row.level: row.mscc_percent for row in levels.cord_profile}
+    grading = levels.bilsky
+    bilsky = {row.level: row.grade for row in grading.levels} if grading else {}
     facts = tuple(
-        LevelFacts(name, name in mass_levels, name in compressed, mscc.get(name), bilsky.get(name))
-        for name in (vertebra["name"] for vertebra in levels["vertebrae"])
+        LevelFacts(vertebra.name, vertebra.name in mass_levels, vertebra.name in compressed, mscc.get(vertebra.name), bilsky.get(vertebra.name))
+        for vertebra in levels.vertebrae
     )
-    ratios = {key: Ratio(ratio["value"], tuple(ratio["ci95"])) for key, ratio in report["ratios"].items()}
-    mass = analysis.levels.mass
+    worst = grading.most_severe if grading else None
+    mass = exam.mass
     volume = mass_volume_ml(mass.mask, mass.grid.voxel_volume) if mass is not None and mass.mask.any() else None
-    worst = (levels.get("bilsky") or {}).get("most_severe")
-    bilsky_text = f"{worst['grade']} at {worst['level']}" if worst else None
-    return ExamFacts(case, str(patient), clinical.get("exam_date"), facts, volume, ratios, bilsky_text)
+    return ExamFacts(
+        report.case, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
+    )
 
 
 def mass_volume_ml(mask: np.ndarray, voxel_mm3: float) -> Estimate:
@@ -259,14 +266,14 @@ def _summary(exam: ExamFacts) -> ExamSummary:
     return ExamSummary(exam.case, exam.date, tuple(exam.names("mass")), tuple(exam.names("compressed")), exam.mass_volume_ml)
 
 
-def _extent_levels(extent: dict | None, vertebrae: list[dict]) -> list[str]:
-    """The named vertebrae inside each span of an extent (or of a from–to range without spans)."""
-    if extent is None or extent.get("from") is None:
+def _extent_levels(extent: Extent | CordCompression | None, vertebrae: tuple[LevelVertebra, ...]) -> list[str]:
+    """The named vertebrae inside each span of an extent (or of a compression's from–to range)."""
+    if extent is None or extent.from_ is None:
         return []
     names = []
-    for span in extent.get("spans") or [extent]:
-        low, high = code_of(span["from"]), code_of(span["to"])
-        names += [vertebra["name"] for vertebra in vertebrae if low <= vertebra["code"] <= high]
+    for span in getattr(extent, "spans", None) or [extent]:
+        low, high = code_of(span.from_), code_of(span.to)
+        names += [vertebra.name for vertebra in vertebrae if low <= vertebra.code <= high]
     return names
 
 

@@ -128,12 +128,12 @@ def _compare(args: argparse.Namespace) -> int:
     from ..followup import compare
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
-    from ..outputs.comparison import summary_text, write_json
+    from ..outputs.comparison import exam_of, summary_text, write_json
 
     folders = [Path(args.earlier), Path(args.later)]
     check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
     analyses = [run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders]
-    comparison = compare(*analyses)
+    comparison = compare(*(exam_of(analysis) for analysis in analyses))
     if args.json:
         with writing(Path(args.json)):
             write_json(comparison, Path(args.json))

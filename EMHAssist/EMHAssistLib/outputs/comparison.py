@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import number_format as numbers
-from ..followup import Comparison, Estimate
-from ..report_model import RatioKey
-from .report import ratio_text
+from ..analysis import Analysis
+from ..followup import Comparison, Estimate, Exam
+from .report import from_json, model_json, ratio_text
 from .report_html import STYLE, KeyImage, content_policy, figure, page_margins, template
 from .report_schema import SCHEMA_DIR, model_schema
 
@@ -22,7 +22,7 @@ def comparison_schema() -> dict:
 
 
 def to_json(comparison: Comparison) -> dict:
-    return _plain(comparison)
+    return model_json(comparison)
 
 
 def write_json(comparison: Comparison, path: Path) -> None:
@@ -30,15 +30,11 @@ def write_json(comparison: Comparison, path: Path) -> None:
     path.write_text(json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _plain(value: object) -> object:
-    """JSON values of the model: dataclasses as objects (by their fields' JSON names), tuples as lists, ratio keys as their text."""
-    if dataclasses.is_dataclass(value):
-        return {field.metadata.get("json", field.name): _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {(key.text if isinstance(key, RatioKey) else key): _plain(item) for key, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
-    return value
+def exam_of(analysis: Analysis) -> Exam:
+    """An analysed exam as the comparison takes it: its report typed (read back through the model,
+    so a field the model cannot hold is an InputError) and its grown mass."""
+    # Transitional (issue 16): the analysis still returns a dict; when it returns a Report, this is `analysis.report`.
+    return Exam(from_json(model_json(analysis.report), analysis.report["case"]), analysis.mass_mask)
 
 
 def summary_text(comparison: Comparison) -> str:

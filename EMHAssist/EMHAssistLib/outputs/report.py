@@ -26,6 +26,12 @@ def to_json(report: Report) -> dict:
     return _json_value(report)
 
 
+def model_json(value: object) -> object:
+    """Any value of a model of frozen dataclasses (a report, a comparison, the analysis's report dict)
+    as JSON values, as `to_json` writes a report."""
+    return _json_value(value)
+
+
 def from_json(data: dict, subject: str) -> Report:
     """The report a JSON object holds (a file, a scene's report node), checked field by field against
     the model; anything it cannot hold is an InputError naming `subject` and the field's path."""
