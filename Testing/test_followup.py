@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.followup import Estimate, mass_volume_ml, volume_change
+from EMHAssistLib.followup import Estimate, volume_change
+from EMHAssistLib.geometry import Grid
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.casefolder import save_case_folder
 from EMHAssistLib.inputs.clinical import validate_clinical
@@ -22,6 +23,7 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.comparison import COMPARISON_SCHEMA_FILE, comparison_schema
 from EMHAssistLib.outputs.report_schema import schema_text
 from EMHAssistLib.outputs.structured_report import tracking_uid
+from EMHAssistLib.spine.masses import MassSegment
 from EMHAssistLib.teaching.cases import study_into_scene
 from EMHAssistLib.teaching.followup import build_pair
 
@@ -81,9 +83,9 @@ def test_levels_are_matched_by_name_and_the_treated_mass_is_smaller(comparison, 
 def test_the_volume_interval_holds_the_grown_mass_and_is_half_its_boundary_layers():
     cube = np.zeros((5, 5, 5), bool)
     cube[1:4, 1:4, 1:4] = True  # 27 voxels: 26 on its surface, 54 face neighbours outside
-    volume = mass_volume_ml(cube, voxel_mm3=1000.0)
+    volume = MassSegment(Grid((5, 5, 5), np.diag([10.0, 10.0, 10.0, 1.0])), cube, given=False).volume_ml()  # 1 mL voxels
     assert volume.value == pytest.approx(27.0)
-    assert volume.ci95 == pytest.approx((27 - 13, 27 + 27))
+    assert tuple(volume.ci95) == pytest.approx((27 - 13, 27 + 27))
     change = volume_change(Estimate(10.0, (8.0, 12.0)), Estimate(5.0, (4.0, 6.0)))
     assert change.value == pytest.approx(-0.5)
     assert change.ci95 == pytest.approx((4 / 12 - 1, 6 / 8 - 1))
@@ -201,3 +203,13 @@ def test_the_html_page_shows_both_exams_side_by_side_at_one_level(pair, comparis
         assert len(images) == 2 and all(image.startswith(b"\x89PNG") for image in images)
         assert images[0] != images[1]
     assert "Research and teaching use only" in page
+
+
+def test_a_stored_report_compares_like_its_case_folder(pair, comparison, capsys):
+    stored = pair["root"] / "earlier-report.json"
+    assert main(["analyze", str(pair["folders"][0]), "--json", str(stored)]) == 0
+    out = pair["root"] / "from-stored.json"
+    assert main(["compare", str(stored), str(pair["folders"][1]), "--json", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == comparison
+    code, _, err = run(["compare", str(stored), str(pair["folders"][1]), "--html", str(pair["root"] / "x.html")], capsys)
+    assert code == 2 and "give two case folders" in err

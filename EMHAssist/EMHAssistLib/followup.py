@@ -6,20 +6,17 @@ its MSCC and Bilsky grade then and now; the grown mass's volume with partial-vol
 (data/followup.json says how they are derived) and its change; every ratio both exams measured,
 then and now, with its interval; and one summary line in data/followup.json's words.
 
-It reads each exam's typed `Report` (report_model.py) and its grown mass; only `exam_facts` reads
-the report, the rest works on the values it returns.
+It reads each exam's typed `Report` (report_model.py), so an exam is a case folder analysed now or a
+report written earlier; only `exam_facts` reads the report, the rest works on the values it returns.
 """
 
 import functools
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
 from . import CAVEAT
 from . import number_format as numbers
 from .errors import InputError
-from .geometry import Labelmap
 from .knowledge import load
 from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
 from .spine.vertebrae import code_of
@@ -34,18 +31,11 @@ def followup_settings() -> dict:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A measured quantity with its 95 % interval (here: partial-volume bounds, data/followup.json)."""
+    """A measured quantity with its 95 % interval: a volume in mL (the report's morphology
+    `mass_volume_ml`, partial-volume bounds, data/followup.json) or its change."""
 
     value: float
     ci95: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class Exam:
-    """One analysed exam: its report and the grown mass it measured (None when none was grown)."""
-
-    report: Report
-    mass: Labelmap | None
 
 
 @dataclass(frozen=True)
@@ -127,7 +117,7 @@ class Comparison:
     summary: str
 
 
-def compare(earlier: Exam, later: Exam) -> Comparison:
+def compare(earlier: Report, later: Report) -> Comparison:
     """The change from `earlier` to `later`; InputError for two patients or no shared level."""
     then, now = exam_facts(earlier, "EARLIER"), exam_facts(later, "LATER")
     if then.patient != now.patient:
@@ -156,10 +146,9 @@ def compare(earlier: Exam, later: Exam) -> Comparison:
     )
 
 
-def exam_facts(exam: Exam, which: str) -> ExamFacts:
+def exam_facts(report: Report, which: str) -> ExamFacts:
     """The levels, mass volume and ratios of one analysed exam; InputError naming the case when it
     names no patient or has no vertebral levels."""
-    report = exam.report
     if not report.clinical.patient:
         raise InputError(report.case, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
     levels = report.levels
@@ -175,35 +164,11 @@ def exam_facts(exam: Exam, which: str) -> ExamFacts:
         for vertebra in levels.vertebrae
     )
     worst = grading.most_severe if grading else None
-    mass = exam.mass
-    volume = mass_volume_ml(mass.mask, mass.grid.voxel_volume) if mass is not None and mass.mask.any() else None
+    grown = (report.morphology or {}).get("mass_volume_ml")
+    volume = Estimate(grown.value, grown.ci95) if isinstance(grown, Ratio) else None
     return ExamFacts(
         report.case, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
     )
-
-
-def mass_volume_ml(mask: np.ndarray, voxel_mm3: float) -> Estimate:
-    """The mask's volume in mL, bounded by a share of its inner and outer boundary layers (data/followup.json)."""
-    share = followup_settings()["volume"]["boundary_share"]
-    neighbours = _face_neighbours(mask)
-    inner = int(np.count_nonzero(mask & ~np.all(neighbours, axis=0)))
-    outer = int(np.count_nonzero(~mask & np.any(neighbours, axis=0)))
-    voxels = int(np.count_nonzero(mask))
-    to_ml = voxel_mm3 / 1000.0
-    return Estimate(voxels * to_ml, ((voxels - share * inner) * to_ml, (voxels + share * outer) * to_ml))
-
-
-def _face_neighbours(mask: np.ndarray) -> np.ndarray:
-    """The mask's value at each voxel's six face neighbours (False beyond the array), stacked."""
-    padded = np.pad(mask, 1)
-    core = tuple(slice(1, -1) for _ in range(3))
-    shifted = []
-    for axis in range(3):
-        for step in (-1, 1):
-            window = list(core)
-            window[axis] = slice(1 + step, padded.shape[axis] - 1 + step)
-            shifted.append(padded[tuple(window)])
-    return np.stack(shifted)
 
 
 def volume_change(then: Estimate | None, now: Estimate | None) -> Estimate | None:

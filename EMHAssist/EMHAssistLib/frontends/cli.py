@@ -128,12 +128,16 @@ def _compare(args: argparse.Namespace) -> int:
     from ..followup import compare
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
-    from ..outputs.comparison import exam_of, summary_text, write_json
+    from ..outputs.comparison import summary_text, typed_report, write_json
 
-    folders = [Path(args.earlier), Path(args.later)]
+    exams = [Path(args.earlier), Path(args.later)]
+    folders = [exam for exam in exams if not _is_report_file(exam)]
+    if args.html and len(folders) < 2:
+        raise InputError(args.html, "--html shows both exams' images: give two case folders, not a stored report")
     check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
-    analyses = [run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders]
-    comparison = compare(*(exam_of(analysis) for analysis in analyses))
+    analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
+    reports = [typed_report(analyses[exam]) if exam in analyses else _stored_report(exam) for exam in exams]
+    comparison = compare(*reports)
     if args.json:
         with writing(Path(args.json)):
             write_json(comparison, Path(args.json))
@@ -142,16 +146,29 @@ def _compare(args: argparse.Namespace) -> int:
         from ..outputs.key_images import views_at_level
 
         level = shown_level(comparison)
+        labels = (f"Earlier exam ({comparison.earlier.date or comparison.earlier.case})", f"Later exam ({comparison.later.date or comparison.later.case})")
         # Slice views render only the newest application's scene: each exam is read again into its own, in turn.
         columns = tuple(
-            views_at_level(load_case_folder(folder, new_headless_scene()), analysis, level, exam) if level else []
-            for folder, analysis, exam in zip(folders, analyses, (f"Earlier exam ({comparison.earlier.date or comparison.earlier.case})", f"Later exam ({comparison.later.date or comparison.later.case})"))
+            views_at_level(load_case_folder(folder, new_headless_scene()), analyses[folder], level, label) if level else []
+            for folder, label in zip(folders, labels)
         )
         with writing(Path(args.html)):
             write_html(comparison, columns, Path(args.html))
     if not (args.json or args.html):
         print(summary_text(comparison), end="")
     return 0
+
+
+def _is_report_file(exam: Path) -> bool:
+    return exam.suffix.lower() == ".json" and not exam.is_dir()
+
+
+def _stored_report(path: Path):
+    """A report `emhassist analyze --json` wrote earlier, read strictly (inputs/jsonfile.py) and typed."""
+    from ..inputs.jsonfile import read_json_file
+    from ..outputs.report import from_json
+
+    return from_json(read_json_file(path), str(path))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -220,8 +237,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(run=_analyze)
     compare = commands.add_parser("compare", help="compare two exams of one patient: what changed from EARLIER to LATER")
-    compare.add_argument("earlier", metavar="EARLIER", help="the earlier exam's case folder (its clinical.json names the patient)")
-    compare.add_argument("later", metavar="LATER", help="the later exam's case folder, of the same patient")
+    compare.add_argument("earlier", metavar="EARLIER", help="the earlier exam: a case folder (its clinical.json names the patient) or a report JSON that analyze --json wrote")
+    compare.add_argument("later", metavar="LATER", help="the later exam of the same patient: a case folder or a report JSON")
     compare.add_argument("--json", metavar="FILE", help="write the comparison (emhassist.comparison/1) instead of printing it")
     compare.add_argument("--html", metavar="FILE", help="write one self-contained page with both exams' key images side by side")
     compare.set_defaults(run=_compare)

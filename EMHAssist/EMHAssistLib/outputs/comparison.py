@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .. import number_format as numbers
 from ..analysis import Analysis
-from ..followup import Comparison, Estimate, Exam
+from ..followup import Comparison, Estimate
+from ..report_model import Report
 from .report import from_json, model_json, ratio_text
 from .report_html import STYLE, KeyImage, content_policy, figure, page_margins, template
 from .report_schema import SCHEMA_DIR, model_schema
@@ -30,11 +31,10 @@ def write_json(comparison: Comparison, path: Path) -> None:
     path.write_text(json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def exam_of(analysis: Analysis) -> Exam:
-    """An analysed exam as the comparison takes it: its report typed (read back through the model,
-    so a field the model cannot hold is an InputError) and its grown mass."""
-    # Transitional (issue 16): the analysis still returns a dict; when it returns a Report, this is `analysis.report`.
-    return Exam(from_json(model_json(analysis.report), analysis.report["case"]), analysis.mass_mask)
+def typed_report(analysis: Analysis) -> Report:
+    """The analysis's report as the typed model (read back through it, so a field the model cannot
+    hold is an InputError). Transitional (issue 16): when the analysis returns a Report, this goes."""
+    return from_json(model_json(analysis.report), analysis.report["case"])
 
 
 def summary_text(comparison: Comparison) -> str:

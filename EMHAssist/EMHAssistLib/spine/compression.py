@@ -631,7 +631,11 @@ _PROFILE_MEASURES = ("area_mm2", "ap_mm", "rl_mm", "min_ap_mm", "mscc_percent", 
 
 
 def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
-    facts: dict = {"mass_position": position(mass, cord.profile.centreline), "mass_volume_mm3": _round(mass.volume_mm3, 0)}
+    facts: dict = {
+        "mass_position": position(mass, cord.profile.centreline),
+        "mass_volume_mm3": _round(mass.volume_mm3, 0),
+        "mass_volume_ml": mass.volume_ml().to_dict(),
+    }
     if facts["mass_position"] == "paraspinal_bilateral":
         facts["paraspinal_bilateral"] = True
     if level_map is not None:

@@ -18,6 +18,7 @@ import SimpleITK as sitk
 from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage
+from ..knowledge import load
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import statistics
 from ..settings import MassSettings, spine_settings
@@ -70,6 +71,17 @@ class MassSegment:
     def volume_mm3(self) -> float:
         return float(self.mask.sum()) * self.grid.voxel_volume
 
+    def volume_ml(self) -> Ratio:
+        """The volume in mL with partial-volume bounds (data/followup.json's `volume`: the mask less a
+        share of its inner boundary layer, and plus that share of its outer one, 6-connected)."""
+        share = load("followup")["volume"]["boundary_share"]
+        neighbours = _face_neighbours(self.mask)
+        inner = int(np.count_nonzero(self.mask & ~np.all(neighbours, axis=0)))
+        outer = int(np.count_nonzero(~self.mask & np.any(neighbours, axis=0)))
+        voxels = int(np.count_nonzero(self.mask))
+        to_ml = self.grid.voxel_volume / 1000.0
+        return Ratio(voxels * to_ml, ((voxels - share * inner) * to_ml, (voxels + share * outer) * to_ml))
+
     def distance_map_mm(self) -> np.ndarray:
         """Distance (mm) from each voxel of the grid to the mass, negative inside: exact within
         DISTANCE_EXACT_WITHIN_MM of the mass, farther voxels may read +inf. Read-only."""
@@ -85,6 +97,19 @@ class MassSegment:
             array[block] = _signed_distance_mm(self.mask[block], self.grid.spacing)
         array.setflags(write=False)
         return array
+
+
+def _face_neighbours(mask: np.ndarray) -> np.ndarray:
+    """The mask's value at each voxel's six face neighbours (False beyond the array), stacked."""
+    padded = np.pad(mask, 1)
+    core = tuple(slice(1, -1) for _ in range(3))
+    shifted = []
+    for axis in range(3):
+        for step in (-1, 1):
+            window = list(core)
+            window[axis] = slice(1 + step, padded.shape[axis] - 1 + step)
+            shifted.append(padded[tuple(window)])
+    return np.stack(shifted)
 
 
 def segment_mass(
