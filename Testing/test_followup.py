@@ -213,3 +213,25 @@ def test_a_stored_report_compares_like_its_case_folder(pair, comparison, capsys)
     assert json.loads(out.read_text(encoding="utf-8")) == comparison
     code, _, err = run(["compare", str(stored), str(pair["folders"][1]), "--html", str(pair["root"] / "x.html")], capsys)
     assert code == 2 and "give two case folders" in err
+
+
+def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, comparison, scene):
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.frontends.panel import clinical_context, compare_with_earlier, write_report_node
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+
+    earlier = pair["root"] / "panel-earlier.json"
+    assert main(["analyze", str(pair["folders"][0]), "--json", str(earlier)]) == 0
+    context = clinical_context(79, "male", [], [], patient="EMH-mds_t5_t8", exam_date="2026-12-01")
+    assert (context["patient"], context["exam_date"]) == ("EMH-mds_t5_t8", "2026-12-01")
+    report = run_analysis(load_case_folder(pair["folders"][1], scene)).report
+    node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
+    write_report_node(report, node)
+    assert compare_with_earlier(str(earlier), node).summary == comparison["summary"]
+    with pytest.raises(InputError, match="nowhere.json"):
+        compare_with_earlier(str(pair["root"] / "nowhere.json"), node)
+
+
+def test_a_missing_report_file_is_one_line(pair, tmp_path, capsys):
+    code, _, err = run(["compare", str(tmp_path / "old.json"), str(pair["folders"][1])], capsys)
+    assert code == 2 and err.startswith(f"error: {tmp_path / 'old.json'}: is not a report file") and err.count("\n") == 1

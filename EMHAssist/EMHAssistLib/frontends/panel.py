@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import slicer
 import vtk
@@ -19,14 +20,17 @@ import vtk
 from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
+from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_terms, validate_clinical
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
 from ..outputs.citations import citation_label, full_citation
+from ..outputs.comparison import stored_report
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import dict_from_json, to_json
+from ..outputs.report import from_json as report_from_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..spine.compression import assess as assess_levels
@@ -39,15 +43,17 @@ AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
 REPORT_ATTRIBUTE = "EMHAssist.schema"
 
 
-def clinical_context(age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "") -> dict:
-    """The checked clinical context from the panel's fields; empty fields are simply not stated."""
+def clinical_context(
+    age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "", patient: str = "", exam_date: str = ""
+) -> dict:
+    """The checked clinical context from the panel's fields; empty fields are simply not stated.
+    `patient` and `exam_date` let "Compare with an earlier exam" match this exam to an earlier one."""
     raw: dict = {"conditions": list(conditions), "findings": list(findings)}
     if age != AGE_NOT_STATED:
         raw["age"] = age
-    if sex:
-        raw["sex"] = sex
-    if primary:
-        raw["primary"] = primary
+    for key, value in (("sex", sex), ("primary", primary), ("patient", patient), ("exam_date", exam_date)):
+        if value:
+            raw[key] = value
     return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
 
 
@@ -381,6 +387,15 @@ def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
     return dict_from_json(report, node.GetName())
+
+
+def compare_with_earlier(earlier_report: str, report_node: slicer.vtkMRMLTextNode) -> Comparison:
+    """"Compare with an earlier exam": the report now in the panel against an earlier exam's report
+    JSON (the panel's "Save report as JSON" or `emhassist analyze --json`) of the same patient, named
+    by both exams' clinical context; the earlier report is read strictly and checked against the model."""
+    earlier = stored_report(Path(earlier_report))
+    now = report_from_json(to_json(read_report_node(report_node)), report_node.GetName())
+    return compare(earlier, now)
 
 
 def save_results(

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .. import number_format as numbers
 from ..analysis import Analysis
+from ..errors import InputError
 from ..followup import Comparison, Estimate
+from ..inputs.jsonfile import read_json_file
 from ..report_model import Report
 from .report import from_json, model_json, ratio_text
 from .report_html import STYLE, KeyImage, content_policy, figure, page_margins, template
@@ -35,6 +37,14 @@ def typed_report(analysis: Analysis) -> Report:
     """The analysis's report as the typed model (read back through it, so a field the model cannot
     hold is an InputError). Transitional (issue 16): when the analysis returns a Report, this goes."""
     return from_json(model_json(analysis.report), analysis.report["case"])
+
+
+def stored_report(path: Path) -> Report:
+    """A report `analyze --json` (or the panel) wrote earlier, read strictly (inputs/jsonfile.py) and
+    checked against the model; one InputError line for a missing file or a field the model cannot hold."""
+    if not path.is_file():
+        raise InputError(str(path), "is not a report file: give a case folder or a report JSON that `emhassist analyze --json` wrote")
+    return from_json(read_json_file(path), str(path))
 
 
 def summary_text(comparison: Comparison) -> str:
