@@ -2,7 +2,7 @@
 
     PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/render_docs_images.py [--only NAME ...]
 
-NAME is a tool's name below (readme, gallery, walkthrough, browser, report, panel). Each runs in its
+NAME is a tool's name below (readme, gallery, walkthrough, browser, report, panel, compare). Each runs in its
 own process (the offscreen views of one Slicer application per process). A tool that fails is named at the
 end; the others still run. Not here: the reliability diagrams (reliability*.png,
 differential_reliability.png), which are measurements of the differential drawn by
@@ -26,6 +26,7 @@ TOOLS = {
     "browser": (["tools/render_browser_screenshots.py", "--out", str(IMAGES)], "serve-quiz.png, serve-reveal.png"),
     "report": (["tools/render_report_print.py", "--out", str(IMAGES)], "report-html.png, report-print.png"),
     "panel": (["tools/render_panel.py", "--out", str(IMAGES)], "panel-*.png"),
+    "compare": (["tools/render_comparison.py", "--out", str(IMAGES)], "compare-html.png"),
 }
 
 
