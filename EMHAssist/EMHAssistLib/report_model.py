@@ -363,6 +363,7 @@ class ImagingStep:
     input: str
     action: str
     features: tuple[str, ...]
+    morphology: str | None  # the report's morphology key to assess, when the missing input is a reader's finding
     odds_factor: float
     text: str
 
