@@ -29,6 +29,11 @@ def signed_percent_interval(fraction: float, low: float, high: float) -> str:
     return f"{signed_percent(fraction)} ({signed_percent_range(low, high)})"
 
 
+def percent_interval(value: float, low: float, high: float) -> str:
+    """A percentage with its 95 % interval, the unit once: "41 % (39–44 %)"."""
+    return f"{_whole(value)} % ({_whole(low)}–{_whole(high)} %)"
+
+
 def probability(value: float) -> str:
     """A probability (0-1): "80 %", "<1 %"."""
     whole = _whole(100 * value)
