@@ -51,9 +51,9 @@ def test_every_surface_says_the_normalised_mscc_or_why_not():
     levels = {"vertebrae": [], "coordinate_system": "RAS", "not_assessed": None, "mass": {"from": "T5", "to": "T8"},
               "compression": compression, "cord_profile": [], "cord": {"sequence": "T2", "segmentation": "given", "slices": 10}}
     report = {"case": "x", "caveat": "Research and teaching use only.", "sequences": {}, "regions": {}, "ratios": {}, "enhancement": {}, "warnings": [], "levels": levels}
-    assert normalised_mscc_phrase(compression) == "39 % (37–40 %)"
-    assert "MSCC against healthy cords at T6 (95 % CI): 39 % (37–40 %)" in summary_text(report)
-    assert ("MSCC against healthy cords at T6 (95 % CI)", "39 % (37–40 %)") in _levels(levels)["summary"]
+    assert normalised_mscc_phrase(compression) == "39 % (37 to 40 %)"
+    assert "MSCC against healthy cords at T6 (95 % CI): 39 % (37 to 40 %)" in summary_text(report)
+    assert ("MSCC against healthy cords at T6 (95 % CI)", "39 % (37 to 40 %)") in _levels(levels)["summary"]
     compression |= {"at": "L2", "normalised_mscc_percent": None, "normalised_mscc_interval_percent": None,
                     "normalised_mscc_unavailable": "no healthy reference at L2 (the healthy table covers C1–L1)"}
     assert "MSCC against healthy cords at L2 (95 % CI): no healthy reference at L2 (the healthy table covers C1–L1)" in summary_text(report)

@@ -30,8 +30,9 @@ def signed_percent_interval(fraction: float, low: float, high: float) -> str:
 
 
 def percent_interval(value: float, low: float, high: float) -> str:
-    """A percentage with its 95 % interval, the unit once: "41 % (39–44 %)"."""
-    return f"{_whole(value)} % ({_whole(low)}–{_whole(high)} %)"
+    """A percentage with its 95 % interval, the unit once: "41 % (39 to 44 %)", "1 % (-3 to 5 %)"
+    ("to", not a dash, which a negative bound would run into)."""
+    return f"{_whole(value)} % ({_whole(low)} to {_whole(high)} %)"
 
 
 def probability(value: float) -> str:

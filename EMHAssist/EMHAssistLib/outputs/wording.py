@@ -60,7 +60,7 @@ def stated_measures(compression: dict) -> list[tuple[str, float]]:
 
 def normalised_mscc_phrase(compression: dict) -> str:
     """The compression's MSCC against healthy cords of the same levels with its interval,
-    "41 % (39–44 %)", or why there is none: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
+    "41 % (39 to 44 %)", or why there is none: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
     if compression.get("normalised_mscc_percent") is None:
         return compression.get("normalised_mscc_unavailable") or "not measured"
     low, high = compression["normalised_mscc_interval_percent"]
