@@ -121,11 +121,6 @@ def differential_rows(report: Report) -> list[DiagnosisRow]:
     ]
 
 
-# The engine names a morphology step's key in morphology.json for command-line users ("Assess the halo
-# sign (morphology 'halo_sign')"); a reader of the panel assesses the sign, and never sees that file.
-MORPHOLOGY_FILE_KEY = re.compile(r" \(morphology '[a-z0-9_]+'\)")
-
-
 def next_step_text(report: Report) -> str:
     """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
     step = report.next_best
@@ -133,8 +128,7 @@ def next_step_text(report: Report) -> str:
         return ""
     names = {diagnosis.id: diagnosis.name for diagnosis in report.differential}
     between = " vs ".join(names.get(key, key) for key in step.between)
-    text = MORPHOLOGY_FILE_KEY.sub("", step.text)
-    return f"Next best step ({between}): {text}" if between else f"Next best step: {text}"
+    return f"Next best step ({between}): {step.text}" if between else f"Next best step: {step.text}"
 
 
 def levels_text(report: Report) -> str:

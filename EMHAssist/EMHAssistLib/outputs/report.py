@@ -9,7 +9,7 @@ from ..differential import summary_lines
 from ..errors import InputError
 from ..report_codec import Malformed, model_value, plain_value
 from ..report_model import RatioKey, Report
-from .wording import summary_line
+from .wording import normalised_mscc_phrase, summary_line
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -63,6 +63,9 @@ def summary_text(report: Report) -> str:
     levels_line = summary_line(report.get("levels"))
     if levels_line:
         lines += ["", f"Levels: {levels_line}"]
+    compression = (report.get("levels") or {}).get("compression")
+    if compression:
+        lines.append(f"MSCC against healthy cords at {compression['at']} (95 % CI): {normalised_mscc_phrase(compression)}")
     if report.get("differential"):
         lines += [""] + summary_lines(report["differential"])[1:]
         if (report.get("next_best") or {}).get("text"):
