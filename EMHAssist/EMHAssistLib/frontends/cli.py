@@ -128,7 +128,7 @@ def _compare(args: argparse.Namespace) -> int:
     from ..followup import compare
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
-    from ..outputs.comparison import stored_report, summary_text, typed_report, write_json
+    from ..outputs.comparison import stored_report, summary_text, write_json
 
     exams = [Path(args.earlier), Path(args.later)]
     folders = [exam for exam in exams if not _is_report_file(exam)]
@@ -136,7 +136,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise InputError(args.html, "--html shows both exams' images: give two case folders, not a stored report")
     check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
-    reports = [typed_report(analyses[exam]) if exam in analyses else stored_report(exam) for exam in exams]
+    reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
     comparison = compare(*reports)
     if args.json:
         with writing(Path(args.json)):

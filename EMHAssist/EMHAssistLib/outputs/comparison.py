@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import number_format as numbers
-from ..analysis import Analysis
 from ..errors import InputError
 from ..followup import Comparison, Estimate
 from ..inputs.jsonfile import read_json_file
+from ..report_codec import plain_value
 from ..report_model import Report
-from .report import from_json, model_json, ratio_text
+from .report import from_json, ratio_text
 from .report_html import STYLE, KeyImage, content_policy, figure, page_margins, template
 from .report_schema import SCHEMA_DIR, model_schema
 
@@ -25,18 +25,12 @@ def comparison_schema() -> dict:
 
 
 def to_json(comparison: Comparison) -> dict:
-    return model_json(comparison)
+    return plain_value(comparison)
 
 
 def write_json(comparison: Comparison, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def typed_report(analysis: Analysis) -> Report:
-    """The analysis's report as the typed model (read back through it, so a field the model cannot
-    hold is an InputError). Transitional (issue 16): when the analysis returns a Report, this goes."""
-    return from_json(model_json(analysis.report), analysis.report["case"])
 
 
 def stored_report(path: Path) -> Report:
