@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.followup import Estimate, volume_change
+from EMHAssistLib.followup import Estimate, ExamFacts, summary_line, volume_change
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.inputs.casefolder import save_case_folder
@@ -106,8 +106,20 @@ def test_levels_then_and_now_and_the_t2_ratio_falls(comparison):
 def test_the_summary_line_says_what_changed(comparison):
     assert comparison["summary"] == (
         "mass smaller by 50 % (95 % CI -70 to -19 %) than 2026-06-02, mass now T6–T7 (was T5–T8), "
-        "no longer compressing T5; still T6–T7, Bilsky 2 at T6 → 2 at T6, T2 mass/cord 0.30 → 0.22"
+        "no longer compressing T5; still T6–T7, Bilsky 2 at T6 unchanged, T2 mass/cord 0.30 → 0.22"
     )
+
+
+@pytest.mark.parametrize("then, now, stated", [
+    ("2 at T6", "2 at T6", "Bilsky 2 at T6 unchanged"),
+    ("3 at T6", "1c at T7", "Bilsky 3 at T6 → 1c at T7"),
+    ("2 at T6", None, "Bilsky 2 at T6 → –"),
+])
+def test_the_summary_states_the_most_severe_bilsky_grade_once_when_it_holds(then, now, stated):
+    def exam(grade: str | None) -> ExamFacts:
+        return ExamFacts("case", "patient", None, (), None, {}, grade)
+
+    assert stated in summary_line(exam(then), exam(now), None, {}).split(", ")
 
 
 def test_the_json_matches_its_published_schema(comparison):

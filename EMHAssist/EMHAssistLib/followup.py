@@ -189,7 +189,9 @@ def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratio
         parts.append(words["span_changed"].format(now=_runs_text(mass_now) or "none", then=_runs_text(mass_then) or "none"))
     parts.append(_compression_phrase(then.names("compressed"), now.names("compressed"), words))
     worst_then, worst_now = then.most_severe_bilsky, now.most_severe_bilsky
-    if worst_then or worst_now:
+    if worst_then and worst_then == worst_now:
+        parts.append(words["bilsky_unchanged"].format(now=worst_now))
+    elif worst_then or worst_now:
         parts.append(words["bilsky"].format(then=worst_then or "–", now=worst_now or "–"))
     stated = RatioKey.parse(followup_settings()["summary_ratio"])
     if stated in ratios:
