@@ -5,7 +5,8 @@ the differential with its explanations and the caveat. A built-in case opens as 
 learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
 quiz's verdict; "Start this case again" and "Next case" go on without a restart, and the page keeps
-the session's score (one session per server: every tab shares it). The panel scrolls, zooms and
+the session's score. Each browser session has a process, scene and quiz of its own (sessions.py):
+two tabs never share a quiz. The panel scrolls, zooms and
 windows the views. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
 
@@ -14,7 +15,7 @@ this server's own host and port (127.0.0.1, localhost or the --host given, and t
 its Host header and, when it has one, its Origin, so a page of another site in the user's browser,
 even one whose name was rebound to 127.0.0.1, is refused; and the WebSocket session needs a secret
 drawn afresh at each launch (never wslink's public default), given to the page in the URL printed at
-start. Before the server starts, the case folder is loaded once in a child process with a time
+start; each session's process has a secret of its own, which the launcher hands to that session's page. Before the server starts, the case folder is loaded once in a child process with a time
 limit: a case whose files never finish reading (a FIFO, a stalled network share) is refused there,
 so it never blocks the server's event loop; SIGTERM and SIGINT keep their default action (end the
 process at once), which no blocked call can hold up.
@@ -611,27 +612,38 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def serve(source: str, port: int, host: str, load_time_limit_s: float) -> None:
-    """Serve the case until interrupted; the case is checked before the server starts."""
+    """Serve the case until interrupted, a process per browser session (sessions.py); the case is
+    checked before the server starts."""
+    from .sessions import run_launcher
+
     kind, _ = resolve_source(source)
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, signal.SIG_DFL)  # ends the process even while a call is blocked
     _check_port_free(host, port)
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
+    secret = secrets.token_urlsafe(32)
+    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
+    try:
+        run_launcher(source, host, port, secret, own_origin_only(host))
+    except OSError as error:  # the port taken between the check and the start
+        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+
+
+def run_session(source: str, port: int, secret: str) -> None:
+    """One browser session's app: the case in its own scene and views, on a loopback port only the
+    launcher talks to, with the session's own secret; it ends with the launcher (sessions.py's
+    entry point arranges that before this module is imported)."""
+    vtk.vtkObject.GlobalWarningDisplayOff()
     from trame.app import get_server
 
     server = get_server("emhassist", client_type="vue3")
-    secret = secrets.token_urlsafe(32)
-    # trame reads wslink's options from its own parser: a fresh secret, and no signal handlers of
+    # trame reads wslink's options from its own parser: the session's secret, and no signal handlers of
     # aiohttp's (they run in the event loop, which a blocked call would hold up).
     server.cli.set_defaults(authKey=secret, nosignalhandlers=True)
-    server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only(host)))
+    server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only("127.0.0.1")))
     CaseViewer(server, source)
-    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
-    try:
-        server.start(port=port, host=host, open_browser=False, timeout=0, show_connection_info=False)
-    except OSError as error:  # the port taken between the check and the start
-        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+    server.start(port=port, host="127.0.0.1", open_browser=False, timeout=0, show_connection_info=False)
 
 
 def own_origin_only(host: str):
@@ -676,7 +688,9 @@ def _check_loads_in_time(folder: str, limit_s: float) -> None:
 
 
 def _load_folder(folder: str) -> None:
-    _die_with_parent()
+    from .sessions import die_with_parent
+
+    die_with_parent()
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
 
@@ -684,14 +698,4 @@ def _load_folder(folder: str) -> None:
     try:
         load_case_folder(Path(folder), new_headless_scene())
     except Exception:  # noqa: BLE001 - the server shows the load's errors in the page, as before
-        pass
-
-
-def _die_with_parent() -> None:
-    """The child stuck on a FIFO must not outlive a parent ended by a signal (Linux prctl PR_SET_PDEATHSIG)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
         pass
