@@ -21,6 +21,7 @@ so it never blocks the server's event loop; SIGTERM and SIGINT keep their defaul
 process at once), which no blocked call can hold up.
 """
 
+import asyncio
 import multiprocessing
 import secrets
 import signal
@@ -39,16 +40,21 @@ from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
+from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..teaching.cases import case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
+# After a released ROI's ratios are pushed, the levels and differential start this much later, so the event
+# loop sends the ratios first (started at once, the update ran before the send: the page saw the ratios
+# 9.2 s after the release, with the levels, instead of 1.0 s, at load average 15-19).
+RESULTS_AFTER_RATIOS_S = 0.05
 
 
 def resolve_source(source: str) -> tuple[str, str]:
@@ -118,6 +124,12 @@ class CaseViewer:
         self._show_analysis(analysis, self.study)
         self._show_study()
         self._centre_on_finding(analysis, self.study)
+        self._live = LiveAnalysis()
+        for sources in self.study.regions.values():
+            for source in sources:
+                if source.segment_id is None:  # an ROI: drawn as the quiz's reference boxes, dragged by its handles
+                    style_roi(source.node, "reference_color")
+                    source.node.AddObserver(slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self._region_released)
 
     def _start_quiz(self) -> None:
         """The session's current quiz in a clean page: its story, no ROI, no pick, nothing revealed."""
@@ -327,12 +339,36 @@ class CaseViewer:
         state.revealed = True
 
     # --- results ------------------------------------------------------------------------------
+    def _region_released(self, _roi, _event) -> None:
+        """A case's ROI let go after a drag in a view: its new ratios at once (only the moved region is
+        measured again), then, once the page has them, the levels and the differential."""
+        try:
+            ratios = self._live.ratios(self.study)
+        except InputError as error:
+            self._fail(error)
+            return
+        with self._server.state as state:  # sent now, before the slower update below holds the loop
+            state.ratios = ratio_rows({key: ratio.to_dict() for key, ratio in ratios.items()})
+            state.updating = True
+        # The push above is sent by the event loop once this handler returns; the update waits for it.
+        asyncio.get_running_loop().call_later(RESULTS_AFTER_RATIOS_S, self._update_results)
+
+    def _update_results(self) -> None:
+        result = self._live.update(self.study)
+        with self._server.state as state:
+            if result.error is not None:
+                state.error = str(result.error)
+            else:
+                state.error = ""
+                self._show_analysis(result.analysis, self.study)
+            state.updating = False
+
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
         report = analysis.report
         state = self._server.state
         state.levels_line = levels_line(analysis)
-        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report), enhancement_rows(report)
+        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report.get("ratios") or {}), enhancement_rows(report)
         state.means = [
             {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
             for region, by_role in (report.get("regions") or {}).items()
@@ -471,6 +507,7 @@ class CaseViewer:
                         html.Li("{{ line }}", v_for="line in item.evidence", key="line")
             html.P("Clinical context: {{ clinical }}", id="clinical", style="font-size: 12px;")
             html.H4("Signal-intensity ratios (95 % CI)")
+            html.P("Levels and differential updating…", v_if="updating", id="updating", style="font-size: 12px; font-style: italic;")
             with html.Div(id="ratios"):
                 _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
             html.H4("Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
@@ -503,6 +540,7 @@ _QUIZ_START = {
     "roi_rows": [],
     "ratio_rows": [],
     "results": False,
+    "updating": False,
     "levels_line": "",
     "axial_at": "",
     "ranking": [],
@@ -531,10 +569,11 @@ def ranking_rows(report: dict) -> list[dict]:
     ]
 
 
-def ratio_rows(report: dict) -> list[dict]:
+def ratio_rows(ratios: dict) -> list[dict]:
+    """The ratios table's rows, from the report's ratios (RatioKey -> its value and ci95)."""
     return [
         {"key": key.text, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
-        for key, ratio in report.get("ratios", {}).items()
+        for key, ratio in ratios.items()
     ]
 
 
