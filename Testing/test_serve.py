@@ -9,7 +9,7 @@ import json
 import time
 
 import numpy as np
-from browser import Browser, served
+from browser import Browser, drag_vertically, mass_handle, served
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.teaching.cases import box_of_spec, build_study
 
@@ -261,3 +261,32 @@ def test_two_tabs_have_a_quiz_each(browser):
 
         browser.navigate(f"{url.split('/?')[0]}{first_session}")  # a reload: the page dropped the secret from its address
         browser.wait_for(f"location.pathname === {json.dumps(first_session)} && {loaded} && window.trame.state.get('revealed')", 60, "the first tab's quiz again")
+
+
+def test_a_case_rois_drag_shows_its_new_ratios_then_the_levels(browser, tmp_path, scene):
+    """A case folder's mass ROI dragged up off the mass and let go: the ratios table changes (the moved
+    box measured again), then the levels line follows once the update after it is done."""
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.teaching.cases import study_into_scene
+
+    folder = tmp_path / CASE
+    save_case_folder(study_into_scene(build_study(CASE), scene), folder)
+    with served(str(folder)) as url:
+        browser.navigate(url)
+        browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 120, "the case's results")
+        ratios, levels = (browser.evaluate(f"document.getElementById('{name}').innerText") for name in ("ratios", "levels-line"))
+        x, y = _wait(lambda: _handle_or_none(browser), 30, "the mass ROI's green outline in the sagittal view")
+        drag_vertically(browser, x, y, -150)
+        browser.wait_for(f"document.getElementById('ratios').innerText !== {json.dumps(ratios)}", 60, "new ratios")
+        browser.wait_for(
+            f"!window.trame.state.get('updating') && document.getElementById('levels-line').innerText !== {json.dumps(levels)}",
+            180,
+            "the levels line of the moved mass",
+        )
+
+
+def _handle_or_none(browser: Browser):
+    try:
+        return mass_handle(browser)
+    except RuntimeError:
+        return None

@@ -24,13 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from common import BENCH_DIR, load_average, machine
 
-from EMHAssistLib.knowledge import load
 
 sys.path.insert(0, str(BENCH_DIR.parent / "Testing"))
-from browser import Browser, served  # noqa: E402
+from browser import Browser, drag_vertically, mass_handle, served  # noqa: E402
 
 TARGET_MS = 100.0
 DRAG_PX = 150
@@ -53,52 +51,6 @@ def write_case(name: str, folder: Path) -> None:
     save_case_folder(study_into_scene(build_study(name), new_headless_scene()), folder)
 
 
-def sagittal_rect(browser: Browser) -> tuple[int, int, int, int]:
-    return tuple(
-        round(v)
-        for v in browser.evaluate("(() => {const r = document.querySelector('#views img').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];})()")
-    )
-
-
-def mass_handle(browser: Browser) -> tuple[float, float]:
-    """The page position of the mass ROI's centre handle. The viewer draws a case's ROIs as green
-    outlines (quiz.json's reference colour); in the sagittal view through the mass, the mass's box is
-    the most posterior (rightmost) of them, apart from the marrow's and the disc's in the body."""
-    left, top, right, bottom = sagittal_rect(browser)
-    crop = browser.screenshot()[top:bottom, left:right].astype(int)
-    green = np.all(np.abs(crop - np.asarray(load("quiz")["reference_color"]) * 255) < 60, axis=-1)
-    boxes = []  # (rows, columns) of each group of green pixels apart from the others
-    for rows in _runs(np.nonzero(green.any(axis=1))[0]):
-        for columns in _runs(np.nonzero(green[rows.min() : rows.max() + 1].any(axis=0))[0]):
-            box_rows = rows.min() + np.nonzero(green[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1].any(axis=1))[0]
-            boxes.append((box_rows, columns))
-    if not boxes:
-        raise SystemExit("no green ROI outline in the sagittal view")
-    rows, columns = max(boxes, key=lambda box: box[1].mean())
-    return left + (columns.min() + columns.max()) / 2, top + (rows.min() + rows.max()) / 2
-
-
-def _runs(indices: np.ndarray, gap: int = 8) -> list[np.ndarray]:
-    """Sorted pixel indices split where more than `gap` pixels lie between neighbours."""
-    return np.split(indices, np.nonzero(np.diff(indices) > gap)[0] + 1) if len(indices) else []
-
-
-def drag(browser: Browser, x: float, y: float, dy: float) -> None:
-    """Press on (x, y), move `dy` pixels down (up when negative) in 6-pixel steps 0.15 s
-    apart (the view's interaction drops faster moves), let go."""
-
-    def mouse(kind: str, offset: float, buttons: int) -> None:
-        browser.command("Input.dispatchMouseEvent", type=kind, x=float(x), y=float(y + offset), button="left", buttons=buttons, clickCount=1)
-
-    mouse("mouseMoved", 0, 0)
-    mouse("mousePressed", 0, 1)
-    steps = max(1, round(abs(dy) / 6))
-    for step in range(1, steps + 1):
-        mouse("mouseMoved", dy * step / steps, 1)
-        time.sleep(0.15)
-    mouse("mouseReleased", dy, 0)
-
-
 def run(case: str, drags: int) -> tuple[list[float], list[str]]:
     latencies, log = [], []
     with tempfile.TemporaryDirectory() as temporary:
@@ -112,7 +64,7 @@ def run(case: str, drags: int) -> tuple[list[float], list[str]]:
             for index in range(drags):
                 x, y = mass_handle(browser)
                 before = browser.evaluate("document.getElementById('ratios').innerText")
-                drag(browser, x, y, -DRAG_PX if index % 2 == 0 else DRAG_PX)  # up off the mass's top, and back
+                drag_vertically(browser, x, y, -DRAG_PX if index % 2 == 0 else DRAG_PX)  # up off the mass's top, and back
                 changed = browser.wait_for("window.__ratiosChanged !== null && window.__ratiosChanged - window.__released", 60, "the ratios changed")
                 browser.wait_for("!window.trame.state.get('updating')", 120, "the levels and differential updated")
                 after = browser.evaluate("document.getElementById('ratios').innerText")
