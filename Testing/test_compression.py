@@ -15,9 +15,9 @@ from EMHAssistLib.analysis import analyze, read_sequences
 from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.outputs.report import summary_text
+from EMHAssistLib.outputs.report import from_json, legacy_dict, summary_text, to_json
 from EMHAssistLib.outputs import wording
-from EMHAssistLib.spine import compression
+from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
 
@@ -30,8 +30,8 @@ def test_mscc_matches_sct_ground_truth():
 
 def test_normalised_ratio_divides_each_place_by_healthy_cords():
     # A cord 10 % thinner than healthy everywhere has no normalised compression.
-    assert compression.normalised_metric_ratio((5.4, 6.3, 5.04), (6.0, 7.0, 5.6)) == pytest.approx(0.0, abs=1e-9)
-    assert compression.normalised_metric_ratio((6.0, 6.0, 3.0), (6.0, 6.0, 6.0)) == pytest.approx(50.0)
+    assert normative.normalised_metric_ratio((5.4, 6.3, 5.04), (6.0, 7.0, 5.6)) == pytest.approx(0.0, abs=1e-9)
+    assert normative.normalised_metric_ratio((6.0, 6.0, 3.0), (6.0, 6.0, 6.0)) == pytest.approx(50.0)
 
 
 def test_shipped_normative_table_matches_a_fresh_derivation(shared_data):
@@ -86,7 +86,7 @@ def test_single_anchor_names_every_body_of_the_case(scene):
 
 def test_report_has_levels_and_morphology_and_the_summary_line(scene):
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = analyze(study)
+    report = legacy_dict(analyze(study))
     assert report["morphology"]["mass_position"] == "posterior_epidural"
     assert report["morphology"]["mass_levels_spanned"] == 4
     assert "Levels: mass T5–T8, cord compressed" in summary_text(report)
@@ -444,7 +444,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     from EMHAssistLib.outputs.report_html import html_page
 
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = run_analysis(study).report
+    report = legacy_dict(run_analysis(study).report)
     levels = report["levels"]
     assert levels["coordinate_system"] == "RAS"
     variants = {
@@ -455,8 +455,8 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     for name, variant in variants.items():
         shown = {**report, "levels": variant}
         line = wording.summary_line(variant)
-        assert f"Levels: {line}" in summary_text(shown), name
-        page = html_page(shown, [])
+        assert f"Levels: {line}" in summary_text(from_json(to_json(shown), name)), name
+        page = html_page(from_json(to_json(shown), name), [])
         assert line.replace("–", "&ndash;") in page or line in page, name
         assert "None" not in page.split('id="levels"')[1].split("</section>")[0], name
         assert line in explanation_text("case", shown), name

@@ -18,7 +18,7 @@ checked against it. A field marked `optional` may be absent; a type with `None` 
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
 from typing import Literal
 
 _REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
@@ -108,14 +108,28 @@ class RatioKey:
         return self.text
 
 
-def optional(**metadata) -> dict:
-    """A field a report may leave out (not only null)."""
-    return field(default=None, metadata={"optional": True, **metadata})
+def optional(written_as_null: bool = False, **metadata) -> dict:
+    """A field a report may leave out (not only null). None is written by leaving it out, or, with
+    `written_as_null`, as null (a section reports written before it existed leave out)."""
+    return field(default=None, metadata={"optional": True, "written_as_null": written_as_null, **metadata})
 
 
 def named(json_name: str) -> dict:
     """A field whose JSON name is a Python keyword ("from")."""
     return field(metadata={"json": json_name})
+
+
+def json_name(model_field: Field) -> str:
+    return model_field.metadata.get("json", model_field.name)
+
+
+def may_be_absent(model_field: Field) -> bool:
+    return bool(model_field.metadata.get("optional"))
+
+
+def left_out(model_field: Field, value: object) -> bool:
+    """Whether a report writes nothing for this field holding `value`."""
+    return value is None and may_be_absent(model_field) and not model_field.metadata.get("written_as_null")
 
 
 @dataclass(frozen=True)
@@ -177,18 +191,23 @@ class CordCompression:
     at: str | None  # the level of the narrowest slice
     area_ratio_percent: float | None
     rl_ratio_percent: float | None
-    normalised_mscc_percent: float | None
+    normalised_mscc_percent: float | None  # against healthy adult cords of the same levels (spine/normative.py)
+    normalised_mscc_interval_percent: tuple[float, float] | None  # (low, high): the healthy means' 95 % confidence interval
+    normalised_mscc_unavailable: str | None  # why there is no normalised MSCC ("no healthy reference at L2 ..."); null when there is one
     shown_by: tuple[str, ...]  # the measures that show it, strongest first
 
 
 @dataclass(frozen=True)
 class CordProfileEntry:
+    """One level's cord size; the measures are null at a level the cord was not followed through
+    (`slices` 0, not `assessed`), and `rl_mm` where no slice gave a right-left width."""
+
     level: str
     code: int
     slices: int
-    area_mm2: float
-    ap_mm: float
-    rl_mm: float
+    area_mm2: float | None
+    ap_mm: float | None
+    rl_mm: float | None
     min_ap_mm: float | None
     mscc_percent: float | None
     normalised_ratio: float | None
@@ -249,7 +268,8 @@ class Levels:
     compression: CordCompression | None
     cord_profile: tuple[CordProfileEntry, ...]
     cord: CordTrace
-    bilsky: BilskyGrading | None = optional()  # null without vertebral levels or a T2-like sequence
+    # null without vertebral levels or a T2-like sequence; absent in reports written before the Bilsky stage
+    bilsky: BilskyGrading | None = optional(written_as_null=True)
 
 
 @dataclass(frozen=True)
@@ -363,6 +383,7 @@ class ImagingStep:
     input: str
     action: str
     features: tuple[str, ...]
+    morphology: str | None  # the report's morphology key to assess, when the missing input is a reader's finding
     odds_factor: float
     text: str
 

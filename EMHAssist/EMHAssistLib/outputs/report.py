@@ -7,23 +7,43 @@ from pathlib import Path
 from .. import number_format as numbers
 from ..differential import summary_lines
 from ..errors import InputError
-from ..report_model import RatioKey
-from .wording import summary_line
+from ..report_codec import Malformed, model_value, plain_value
+from ..report_model import RatioKey, Report
+from .wording import normalised_mscc_phrase, summary_line
 
 
-def write_json(report: dict, path: Path) -> None:
+def write_json(report: Report, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
 
 
-def to_json(report: dict) -> dict:
-    """The report as JSON values: each ratio keyed by its key's text ("T2 mass/cord")."""
-    return report | {"ratios": {key.text: ratio for key, ratio in report["ratios"].items()}} if "ratios" in report else report
+def to_json(report: Report) -> dict:
+    """The report as JSON values: each section an object of its fields by their JSON names, each
+    ratio keyed by its key's text ("T2 mass/cord"), an optional field left out when it holds nothing."""
+    return plain_value(report)
 
 
-def from_json(data: dict, subject: str) -> dict:
-    """A report read from JSON (a file, a scene's report node), its ratio keys parsed once here;
-    a malformed key is an InputError naming `subject` and the key."""
+def from_json(data: dict, subject: str) -> Report:
+    """The report a JSON object holds (a file, a scene's report node), checked field by field against
+    the model; anything it cannot hold is an InputError naming `subject` and the field's path."""
+    try:
+        return model_value(data, Report)
+    except Malformed as error:
+        raise InputError(subject, f"{error.path or 'the report'}: {error.problem}") from None
+
+
+def legacy_dict(report: Report | dict) -> dict:
+    """Transitional (issue 16): the report as the dict it was before the model, ratio keys parsed,
+    for the readers not yet moved to reading attributes. A dict (the hand-written partial reports
+    of the tests of those readers) is taken as it is."""
+    if isinstance(report, dict):
+        return report
+    return to_json(report) | {"ratios": {key: plain_value(ratio) for key, ratio in report.ratios.items()}}
+
+
+def dict_from_json(data: dict, subject: str) -> dict:
+    """Transitional (issue 16): the report as a dict with its ratio keys parsed, for the readers not
+    yet moved to `Report`."""
     ratios = data.get("ratios")
     if ratios is None:
         return data
@@ -35,12 +55,17 @@ def from_json(data: dict, subject: str) -> dict:
         raise InputError(subject, str(error)) from None
 
 
-def summary_text(report: dict) -> str:
+def summary_text(report: Report) -> str:
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     lines = [f"EMHAssist — case {report['case']}", report["caveat"], ""]
     lines += _sequence_lines(report) + [""] + _region_lines(report) + [""] + _ratio_lines(report)
     levels_line = summary_line(report.get("levels"))
     if levels_line:
         lines += ["", f"Levels: {levels_line}"]
+    compression = (report.get("levels") or {}).get("compression")
+    if compression:
+        lines.append(f"MSCC against healthy cords at {compression['at']} (95 % CI): {normalised_mscc_phrase(compression)}")
     if report.get("differential"):
         lines += [""] + summary_lines(report["differential"])[1:]
         if (report.get("next_best") or {}).get("text"):
