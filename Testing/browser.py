@@ -200,3 +200,51 @@ class Browser:
                 if "error" in message:
                     raise RuntimeError(f"DevTools {method} failed: {message['error']}")
                 return message.get("result", {})
+
+
+def sagittal_rect(browser: "Browser") -> tuple[int, int, int, int]:
+    return tuple(
+        round(v)
+        for v in browser.evaluate("(() => {const r = document.querySelector('#views img').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];})()")
+    )
+
+
+def mass_handle(browser: "Browser") -> tuple[float, float]:
+    """The page position of the mass ROI's centre handle. The viewer draws a case's ROIs as green
+    outlines (quiz.json's reference colour); in the sagittal view through the mass, the mass's box is
+    the most posterior (rightmost) of them, apart from the marrow's and the disc's in the body."""
+    left, top, right, bottom = sagittal_rect(browser)
+    crop = browser.screenshot()[top:bottom, left:right].astype(int)
+    from EMHAssistLib.knowledge import load
+
+    green = np.all(np.abs(crop - np.asarray(load("quiz")["reference_color"]) * 255) < 60, axis=-1)
+    boxes = []  # (rows, columns) of each group of green pixels apart from the others
+    for rows in _runs(np.nonzero(green.any(axis=1))[0]):
+        for columns in _runs(np.nonzero(green[rows.min() : rows.max() + 1].any(axis=0))[0]):
+            box_rows = rows.min() + np.nonzero(green[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1].any(axis=1))[0]
+            boxes.append((box_rows, columns))
+    if not boxes:
+        raise RuntimeError("no green ROI outline in the sagittal view")
+    rows, columns = max(boxes, key=lambda box: box[1].mean())
+    return left + (columns.min() + columns.max()) / 2, top + (rows.min() + rows.max()) / 2
+
+
+def _runs(indices: np.ndarray, gap: int = 8) -> list[np.ndarray]:
+    """Sorted pixel indices split where more than `gap` pixels lie between neighbours."""
+    return np.split(indices, np.nonzero(np.diff(indices) > gap)[0] + 1) if len(indices) else []
+
+
+def drag_vertically(browser: "Browser", x: float, y: float, dy: float) -> None:
+    """Press on (x, y), move `dy` pixels down (up when negative) in 6-pixel steps 0.15 s
+    apart (the view's interaction drops faster moves), let go."""
+
+    def mouse(kind: str, offset: float, buttons: int) -> None:
+        browser.command("Input.dispatchMouseEvent", type=kind, x=float(x), y=float(y + offset), button="left", buttons=buttons, clickCount=1)
+
+    mouse("mouseMoved", 0, 0)
+    mouse("mousePressed", 0, 1)
+    steps = max(1, round(abs(dy) / 6))
+    for step in range(1, steps + 1):
+        mouse("mouseMoved", dy * step / steps, 1)
+        time.sleep(0.15)
+    mouse("mouseReleased", dy, 0)

@@ -76,6 +76,27 @@ def test_a_moved_mass_keeps_the_traced_cord_and_level_map_and_equals_a_fresh_ana
     assert moved.analysis.report == run_analysis(case).report
 
 
+def test_the_ratios_alone_after_a_mass_move_are_the_full_analysiss_and_leave_only_the_levels_to_update(case):
+    """What the browser shows the moment an ROI is let go: the moved mass measured again, the ratios
+    those of a fresh full analysis; a new LiveAnalysis gives every ratio too."""
+    live = LiveAnalysis()
+    first = live.update(case).analysis.report.ratios
+    move(roi(case, "mass"), [0.0, 0.0, 1.5])
+    ratios = live.ratios(case)
+    fresh = run_analysis(case).report.ratios
+    assert ratios == fresh and ratios != first
+    assert LiveAnalysis().ratios(case).keys() == fresh.keys()
+
+
+def test_after_the_ratios_alone_the_update_redoes_only_the_levels(case):
+    """ratios() did no levels step, and the update after it measures no region again."""
+    live = LiveAnalysis()
+    live.update(case)
+    move(roi(case, "mass"), [0.0, 0.0, 1.5])
+    live.ratios(case)
+    assert live.update(case).recomputed == ["levels"]
+
+
 def test_a_moved_cord_roi_or_new_level_points_trace_the_cord_again(case):
     live = LiveAnalysis()
     first = live.update(case).analysis.levels

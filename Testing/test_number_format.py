@@ -47,7 +47,7 @@ def test_the_same_value_prints_the_same_on_every_surface():
     assert differential_label(report["differential"]).splitlines()[0].endswith(f" {probability}")
     assert f"1. {first['name']}: {probability}" in explanation_text("mds", report)
     key, ratio = next(iter(report["ratios"].items()))
-    assert ratio_rows(report)[0]["value"] == numbers.ratio(ratio["value"]) and numbers.ratio_interval(ratio["value"], *ratio["ci95"]) in text
+    assert ratio_rows(report["ratios"])[0]["value"] == numbers.ratio(ratio["value"]) and numbers.ratio_interval(ratio["value"], *ratio["ci95"]) in text
     shown = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>|style=\"[^\"]*\"", " ", page, flags=re.S))  # the page's text, not its CSS
     for surface in (text, shown, explanation_text("mds", report)):
         assert not re.search(r"[-−]0 %", surface), "a negative zero"

@@ -9,7 +9,7 @@ import json
 import time
 
 import numpy as np
-from browser import Browser, served
+from browser import Browser, drag_vertically, mass_handle, served
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.teaching.cases import box_of_spec, build_study
 
@@ -225,3 +225,68 @@ def test_serve_refuses_an_unknown_case(capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: no_such_case: is neither a case folder nor a built-in case") and "mds_t5_t8" in error
     assert error.count("\n") == 1
+
+
+def test_two_tabs_have_a_quiz_each(browser):
+    """Each opening of the printed address is a session with its own process and quiz: one tab places
+    its ROIs and reveals, the other is still unrevealed with no ROI and no score; a reload of the first
+    goes back to its own revealed quiz."""
+    reference = build_study(CASE).rois
+    loaded = "window.trame && window.trame.state && window.trame.state.get('loaded')"
+    with served(CASE) as url, Browser() as other:
+        browser.navigate(url)
+        other.navigate(url)
+        browser.wait_for(loaded, 120, "the first tab's case loaded")
+        other.wait_for(loaded, 120, "the second tab's case loaded")
+        first_session = browser.evaluate("location.pathname")
+        assert first_session.startswith("/s/") and first_session != other.evaluate("location.pathname")
+
+        _place(browser, "mass", reference["mass"][0], 1)
+        browser.evaluate("document.getElementById('pick-emh').click()")
+        browser.wait_for("window.trame.state.get('quiz_pick') === 'emh'", 10, "the pick registered")
+        browser.evaluate("document.getElementById('reveal').click()")
+        browser.wait_for("document.getElementById('verdict') && window.trame.state.get('revealed')", 120, "the first tab's reveal")
+        assert browser.evaluate("document.querySelectorAll('#history li').length") == 1
+
+        assert other.evaluate("window.trame.state.get('revealed')") is False
+        assert other.evaluate("window.trame.state.get('rois')") == []
+        assert other.evaluate("document.getElementById('verdict')") is None and other.evaluate("document.getElementById('ranking')") is None
+        assert other.evaluate("document.getElementById('case-title').innerText") == "Quiz case"
+        assert other.evaluate("document.getElementById('score').innerText").strip() == "This session: no case revealed yet"
+
+        # The second tab goes on with its own quiz; the first keeps its ROI and reveal.
+        other.evaluate("document.getElementById('add-roi').click()")
+        other.wait_for("window.trame.state.get('rois').length === 1", 30, "the second tab's ROI")
+        assert browser.evaluate("window.trame.state.get('rois').length") == 1 and browser.evaluate("window.trame.state.get('revealed')")
+
+        browser.navigate(f"{url.split('/?')[0]}{first_session}")  # a reload: the page dropped the secret from its address
+        browser.wait_for(f"location.pathname === {json.dumps(first_session)} && {loaded} && window.trame.state.get('revealed')", 60, "the first tab's quiz again")
+
+
+def test_a_case_rois_drag_shows_its_new_ratios_then_the_levels(browser, tmp_path, scene):
+    """A case folder's mass ROI dragged up off the mass and let go: the ratios table changes (the moved
+    box measured again), then the levels line follows once the update after it is done."""
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.teaching.cases import study_into_scene
+
+    folder = tmp_path / CASE
+    save_case_folder(study_into_scene(build_study(CASE), scene), folder)
+    with served(str(folder)) as url:
+        browser.navigate(url)
+        browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 120, "the case's results")
+        ratios, levels = (browser.evaluate(f"document.getElementById('{name}').innerText") for name in ("ratios", "levels-line"))
+        x, y = _wait(lambda: _handle_or_none(browser), 30, "the mass ROI's green outline in the sagittal view")
+        drag_vertically(browser, x, y, -150)
+        browser.wait_for(f"document.getElementById('ratios').innerText !== {json.dumps(ratios)}", 60, "new ratios")
+        browser.wait_for(
+            f"!window.trame.state.get('updating') && document.getElementById('levels-line').innerText !== {json.dumps(levels)}",
+            180,
+            "the levels line of the moved mass",
+        )
+
+
+def _handle_or_none(browser: Browser):
+    try:
+        return mass_handle(browser)
+    except RuntimeError:
+        return None

@@ -1,13 +1,14 @@
-"""`emhassist serve` talks only to its own page: a hostile Origin or Host is refused, the WebSocket
-session needs the launch's own secret (never wslink's public default), a busy port is one error
-line, and a case whose files never finish reading (a FIFO) neither freezes the server nor holds up
-SIGTERM.
+"""`emhassist serve` talks only to its own page: a hostile Origin or Host is refused, a session is
+opened only with the launch's own secret and its WebSocket needs the session's own secret (never
+wslink's public default), a busy port is one error line, and a case whose files never finish reading
+(a FIFO) neither freezes the server nor holds up SIGTERM.
 
 The server runs in a subprocess (browser.served); the tests speak wslink's protocol to it as its
 page does (msgpack messages in wslink's chunks over aiohttp's WebSocket client).
 """
 
 import asyncio
+import http.client
 import itertools
 import os
 import re
@@ -69,9 +70,28 @@ def address(url: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2) or DEFAULT_WSLINK_SECRET
 
 
-async def _session(port: int, headers: dict, secret: str, calls: list[tuple[str, list]]) -> list[dict]:
+def new_session(port: int, launch_secret: str) -> tuple[int, str, str]:
+    """Open the printed address as a page does: the launcher answers with the new session's path and
+    its own secret (a redirect to /s/<session>/?secret=...)."""
+    status, location = redirect(port, f"/?secret={launch_secret}")
+    assert status == 302, f"the launcher answered {status}"
+    match = re.fullmatch(r"(/s/[\w-]+/)\?secret=(\S+)", location)
+    return port, match.group(1), match.group(2)
+
+
+def redirect(port: int, path: str, host: str | None = None) -> tuple[int, str]:
+    """The status of a GET and where it redirects to (not followed)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
+    connection.request("GET", path, headers={"Host": host or f"127.0.0.1:{port}"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, response.getheader("Location") or ""
+
+
+async def _session(port: int, headers: dict, secret: str, calls: list[tuple[str, list]], path: str) -> list[dict]:
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"ws://127.0.0.1:{port}/ws", headers=headers, max_msg_size=0) as ws:
+        async with session.ws_connect(f"ws://127.0.0.1:{port}{path}ws", headers=headers, max_msg_size=0) as ws:
             client = WslinkClient(ws)
             replies = [await client.hello(secret)]
             if "result" in replies[0]:
@@ -80,8 +100,8 @@ async def _session(port: int, headers: dict, secret: str, calls: list[tuple[str,
             return replies
 
 
-def session(port: int, headers: dict, secret: str, calls: list[tuple[str, list]] = ()) -> list[dict]:
-    return asyncio.run(_session(port, headers, secret, list(calls)))
+def session(port: int, headers: dict, secret: str, calls: list[tuple[str, list]] = (), path: str = "/") -> list[dict]:
+    return asyncio.run(_session(port, headers, secret, list(calls), path))
 
 
 def own(port: int) -> dict:
@@ -89,23 +109,40 @@ def own(port: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server():
+def launched():
     with served(CASE) as url:
         yield address(url)
 
 
-def test_the_printed_address_carries_a_fresh_secret_that_opens_the_session(server):
-    port, secret = server
-    assert secret != DEFAULT_WSLINK_SECRET and len(secret) >= 32
-    hello, state = session(port, own(port), secret, [("trame.state.get", [])])
+@pytest.fixture(scope="module")
+def server(launched):
+    """A session opened on the launcher: its port, path and the session's own secret."""
+    return new_session(*launched)
+
+
+def test_the_printed_address_carries_a_fresh_secret_that_opens_a_session(launched, server):
+    port, launch_secret = launched
+    _, path, secret = server
+    assert launch_secret != DEFAULT_WSLINK_SECRET and len(launch_secret) >= 32
+    assert secret != DEFAULT_WSLINK_SECRET and secret != launch_secret and len(secret) >= 32
+    hello, state = session(port, own(port), secret, [("trame.state.get", [])], path)
     assert "result" in hello and "result" in state
     assert "caveat" in state["result"]["state"]
 
 
-def test_wslinks_public_default_secret_is_refused(server):
-    port, _ = server
-    (hello,) = session(port, own(port), DEFAULT_WSLINK_SECRET, [("trame.state.get", [])])
-    assert "result" not in hello and "Authentication failed" in str(hello.get("error"))
+def test_no_session_opens_without_the_launch_secret(launched):
+    port, launch_secret = launched
+    for query in ("", "?secret=", f"?secret={DEFAULT_WSLINK_SECRET}", f"?secret={launch_secret[:-1]}"):
+        assert redirect(port, f"/{query}")[0] == 403
+    assert redirect(port, "/s/no-such-session/")[0] == 404
+
+
+def test_wslinks_public_default_secret_and_the_launch_secret_are_refused_by_a_session(launched, server):
+    port, launch_secret = launched
+    _, path, _ = server
+    for secret in (DEFAULT_WSLINK_SECRET, launch_secret):
+        (hello,) = session(port, own(port), secret, [("trame.state.get", [])], path)
+        assert "result" not in hello and "Authentication failed" in str(hello.get("error"))
 
 
 @pytest.mark.parametrize(
@@ -120,15 +157,15 @@ def test_wslinks_public_default_secret_is_refused(server):
     ],
 )
 def test_a_websocket_from_another_origin_or_host_is_refused_even_with_the_secret(server, headers):
-    port, secret = server
+    port, path, secret = server
     headers = {**own(port), **{name: value.format(port=port) for name, value in headers.items()}}
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        session(port, headers, secret, [("trame.state.get", [])])
+        session(port, headers, secret, [("trame.state.get", [])], path)
     assert refused.value.status == 403
 
 
-def http_status(port: int, host: str) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/index.html", headers={"Host": host})
+def http_status(port: int, host: str, path: str) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}index.html", headers={"Host": host})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -137,11 +174,13 @@ def http_status(port: int, host: str) -> int:
 
 
 def test_http_answers_only_its_own_host(server):
-    port, _ = server
-    assert http_status(port, f"127.0.0.1:{port}") == 200
-    assert http_status(port, f"localhost:{port}") == 200
-    assert http_status(port, "evil.example.com") == 403
-    assert http_status(port, f"evil.example.com:{port}") == 403
+    port, path, _ = server
+    assert http_status(port, f"127.0.0.1:{port}", path) == 200
+    assert http_status(port, f"localhost:{port}", path) == 200
+    assert http_status(port, "evil.example.com", path) == 403
+    assert http_status(port, f"evil.example.com:{port}", path) == 403
+    launch = redirect(port, "/?secret=x", host="evil.example.com")
+    assert launch[0] == 403 and not launch[1]  # refused before the secret is even looked at
 
 
 def free_port() -> int:
@@ -187,11 +226,11 @@ def test_a_case_whose_file_never_finishes_reading_is_refused_and_never_freezes_t
                 ]
                 return
             log.seek(0)
-            _, secret = address(re.search(r" at (http://\S+)", log.read()).group(1))
-            # A page connects: the server loads the case now. It must still answer.
-            asyncio.run(_connect_in_background(port, secret))
+            _, path, secret = new_session(*address(re.search(r" at (http://\S+)", log.read()).group(1)))
+            # A page connects: the session's process loads the case now. It must still answer.
+            asyncio.run(_connect_in_background(port, secret, path))
             started = time.monotonic()
-            assert http_status(port, f"127.0.0.1:{port}") == 200
+            assert http_status(port, f"127.0.0.1:{port}", path) == 200
             assert time.monotonic() - started < 10
         finally:
             stop(server)
@@ -208,9 +247,9 @@ def stop(server: subprocess.Popen) -> None:
         raise
 
 
-async def _connect_in_background(port: int, secret: str) -> None:
+async def _connect_in_background(port: int, secret: str, path: str) -> None:
     async with aiohttp.ClientSession() as session_:
-        async with session_.ws_connect(f"ws://127.0.0.1:{port}/ws", headers=own(port)) as ws:
+        async with session_.ws_connect(f"ws://127.0.0.1:{port}{path}ws", headers=own(port)) as ws:
             client = WslinkClient(ws)
             await client.hello(secret)
             packed = msgpack.packb({"wslink": "1.0", "id": f"rpc:{client.client_id}:9", "method": "trame.lifecycle.update", "args": ["client_connected"], "kwargs": {}})
@@ -244,8 +283,8 @@ def test_sigterm_ends_serve_at_once_while_a_load_hangs_and_leaves_no_process(fif
                 listening = False  # still loading the case before the server starts
             if listening:
                 log.seek(0)
-                _, secret = address(re.search(r" at (http://\S+)", log.read()).group(1))
-                asyncio.run(_connect_in_background(port, secret))
+                _, path, secret = new_session(*address(re.search(r" at (http://\S+)", log.read()).group(1)))
+                asyncio.run(_connect_in_background(port, secret, path))
             children = psutil.Process(server.pid).children(recursive=True)
             started = time.monotonic()
             server.send_signal(signal.SIGTERM)

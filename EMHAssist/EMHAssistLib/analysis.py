@@ -87,7 +87,7 @@ def assemble(
         "caveat": CAVEAT,
         "sequences": {image.role: _describe(study, image) for image in images},
         "regions": {region: {role: s.to_dict() for role, s in by_role.items()} for region, by_role in stats.items()},
-        "ratios": {key: ratio.to_dict() for key, ratio in _all_ratios(stats).items()},
+        "ratios": {key: ratio.to_dict() for key, ratio in all_ratios(stats).items()},
         "enhancement": {region: ratio.to_dict() for region, ratio in enhancement(stats).items()},
         "levels": levels.levels,
         "morphology": levels.morphology,
@@ -109,7 +109,8 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
     return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
-def _all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
+def all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
+    """Every ratio the regions' statistics give: between regions, and each region's post/pre pairs."""
     ratios = dict(region_ratios(stats))
     for post, pre in measurement_settings().sequence_pairs:
         for region, ratio in sequence_ratios(stats, post, pre).items():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import slicer
 
-from .analysis import Analysis, assemble, read_sequences
+from .analysis import Analysis, all_ratios, assemble, read_sequences
 from .errors import InputError
 from .geometry import Box, Grid, Labelmap, Shape
 from .inputs.clinical import validate_clinical
@@ -24,6 +24,7 @@ from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, outlines, region_names, spine_inputs
 from .measurement.regions import RegionMeasurement, measure_region
+from .report_model import Ratio, RatioKey
 from .spine.compression import LevelsOutcome, MassFreeSteps
 from .spine.compression import assess as assess_levels
 
@@ -85,9 +86,37 @@ class LiveAnalysis:
             result.analysis = None
         return result
 
+    def ratios(self, study: Study) -> dict[RatioKey, Ratio]:
+        """The ratios alone, from the regions as they stand now (a moved region measured again, the
+        others kept): what a surface shows the moment an ROI is let go, before `update` redoes the
+        levels and the differential (which then measure nothing again)."""
+        study, _ = without_removed_nodes(study)
+        result = LiveResult(None, None, {})
+        _, measurements, _ = self._measure_regions(study, read_sequences(study), result)
+        if result.error is not None:
+            raise result.error
+        return all_ratios({region: measurement.stats for region, measurement in measurements.items()})
+
     def _analyse(self, study: Study, result: LiveResult) -> None:
         clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
         images = read_sequences(study)
+        images_key, measurements, region_keys = self._measure_regions(study, images, result)
+        if result.error is not None:
+            return
+        points_key = _points_fingerprint(study.levels)
+        levels_key = (images_key, tuple(region_keys.get(region) for region in LEVEL_REGIONS), points_key)
+        if self._levels is None or self._levels[0] != levels_key:
+            mass_free_key = (images_key, region_keys.get("cord"), points_key)
+            if self._mass_free is None or self._mass_free[0] != mass_free_key:
+                self._mass_free = (mass_free_key, MassFreeSteps())
+            self._levels = (levels_key, assess_levels(spine_inputs(study), images, self._mass_free[1]))
+            result.recomputed.append("levels")
+        result.analysis = assemble(study, clinical, images, measurements, self._levels[1])
+
+    def _measure_regions(
+        self, study: Study, images: list[SequenceImage], result: LiveResult
+    ) -> tuple[Hashable, dict[str, RegionMeasurement], dict[str, Hashable]]:
+        """Each region's measurement, kept or done afresh, with the fingerprints they were kept by."""
         images_key = tuple(_image_fingerprint(study.sequences[image.role], image) for image in images)
         measurements: dict[str, RegionMeasurement] = {}
         region_keys: dict[str, Hashable] = {}
@@ -101,17 +130,7 @@ class LiveAnalysis:
                 result.statuses[region] = RegionStatus({}, {}, [str(error)])
                 result.error = result.error or error
         self._forget_regions_not_in(study)
-        if result.error is not None:
-            return
-        points_key = _points_fingerprint(study.levels)
-        levels_key = (images_key, tuple(region_keys.get(region) for region in LEVEL_REGIONS), points_key)
-        if self._levels is None or self._levels[0] != levels_key:
-            mass_free_key = (images_key, region_keys.get("cord"), points_key)
-            if self._mass_free is None or self._mass_free[0] != mass_free_key:
-                self._mass_free = (mass_free_key, MassFreeSteps())
-            self._levels = (levels_key, assess_levels(spine_inputs(study), images, self._mass_free[1]))
-            result.recomputed.append("levels")
-        result.analysis = assemble(study, clinical, images, measurements, self._levels[1])
+        return images_key, measurements, region_keys
 
     def _measure(
         self, region: str, sources: list[RegionSource], images: list[SequenceImage], key: Hashable, result: LiveResult

@@ -5,7 +5,8 @@ the differential with its explanations and the caveat. A built-in case opens as 
 learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
 quiz's verdict; "Start this case again" and "Next case" go on without a restart, and the page keeps
-the session's score (one session per server: every tab shares it). The panel scrolls, zooms and
+the session's score. Each browser session has a process, scene and quiz of its own (sessions.py):
+two tabs never share a quiz. The panel scrolls, zooms and
 windows the views. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
 
@@ -14,12 +15,13 @@ this server's own host and port (127.0.0.1, localhost or the --host given, and t
 its Host header and, when it has one, its Origin, so a page of another site in the user's browser,
 even one whose name was rebound to 127.0.0.1, is refused; and the WebSocket session needs a secret
 drawn afresh at each launch (never wslink's public default), given to the page in the URL printed at
-start. Before the server starts, the case folder is loaded once in a child process with a time
+start; each session's process has a secret of its own, which the launcher hands to that session's page. Before the server starts, the case folder is loaded once in a child process with a time
 limit: a case whose files never finish reading (a FIFO, a stalled network share) is refused there,
 so it never blocks the server's event loop; SIGTERM and SIGINT keep their default action (end the
 process at once), which no blocked call can hold up.
 """
 
+import asyncio
 import multiprocessing
 import secrets
 import signal
@@ -38,16 +40,21 @@ from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
+from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import legacy_dict, ratio_text
 from ..teaching.cases import case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
+# After a released ROI's ratios are pushed, the levels and differential start this much later, so the event
+# loop sends the ratios first (started at once, the update ran before the send: the page saw the ratios
+# 9.2 s after the release, with the levels, instead of 1.0 s, at load average 15-19).
+RESULTS_AFTER_RATIOS_S = 0.05
 
 
 def resolve_source(source: str) -> tuple[str, str]:
@@ -117,6 +124,12 @@ class CaseViewer:
         self._show_analysis(analysis, self.study)
         self._show_study()
         self._centre_on_finding(analysis, self.study)
+        self._live = LiveAnalysis()
+        for sources in self.study.regions.values():
+            for source in sources:
+                if source.segment_id is None:  # an ROI: drawn as the quiz's reference boxes, dragged by its handles
+                    style_roi(source.node, "reference_color")
+                    source.node.AddObserver(slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self._region_released)
 
     def _start_quiz(self) -> None:
         """The session's current quiz in a clean page: its story, no ROI, no pick, nothing revealed."""
@@ -326,13 +339,37 @@ class CaseViewer:
         state.revealed = True
 
     # --- results ------------------------------------------------------------------------------
+    def _region_released(self, _roi, _event) -> None:
+        """A case's ROI let go after a drag in a view: its new ratios at once (only the moved region is
+        measured again), then, once the page has them, the levels and the differential."""
+        try:
+            ratios = self._live.ratios(self.study)
+        except InputError as error:
+            self._fail(error)
+            return
+        with self._server.state as state:  # sent now, before the slower update below holds the loop
+            state.ratios = ratio_rows({key: ratio.to_dict() for key, ratio in ratios.items()})
+            state.updating = True
+        # The push above is sent by the event loop once this handler returns; the update waits for it.
+        asyncio.get_running_loop().call_later(RESULTS_AFTER_RATIOS_S, self._update_results)
+
+    def _update_results(self) -> None:
+        result = self._live.update(self.study)
+        with self._server.state as state:
+            if result.error is not None:
+                state.error = str(result.error)
+            else:
+                state.error = ""
+                self._show_analysis(result.analysis, self.study)
+            state.updating = False
+
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
         # transitional (issue 16): read as the dict it was until this module reads attributes
         report = legacy_dict(analysis.report)
         state = self._server.state
         state.levels_line = levels_line(analysis)
-        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report), enhancement_rows(report)
+        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report.get("ratios") or {}), enhancement_rows(report)
         state.means = [
             {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
             for region, by_role in (report.get("regions") or {}).items()
@@ -471,6 +508,7 @@ class CaseViewer:
                         html.Li("{{ line }}", v_for="line in item.evidence", key="line")
             html.P("Clinical context: {{ clinical }}", id="clinical", style="font-size: 12px;")
             html.H4("Signal-intensity ratios (95 % CI)")
+            html.P("Levels and differential updating…", v_if="updating", id="updating", style="font-size: 12px; font-style: italic;")
             with html.Div(id="ratios"):
                 _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
             html.H4("Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
@@ -503,6 +541,7 @@ _QUIZ_START = {
     "roi_rows": [],
     "ratio_rows": [],
     "results": False,
+    "updating": False,
     "levels_line": "",
     "axial_at": "",
     "ranking": [],
@@ -531,10 +570,11 @@ def ranking_rows(report: dict) -> list[dict]:
     ]
 
 
-def ratio_rows(report: dict) -> list[dict]:
+def ratio_rows(ratios: dict) -> list[dict]:
+    """The ratios table's rows, from the report's ratios (RatioKey -> its value and ci95)."""
     return [
         {"key": key.text, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
-        for key, ratio in report.get("ratios", {}).items()
+        for key, ratio in ratios.items()
     ]
 
 
@@ -612,27 +652,38 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def serve(source: str, port: int, host: str, load_time_limit_s: float) -> None:
-    """Serve the case until interrupted; the case is checked before the server starts."""
+    """Serve the case until interrupted, a process per browser session (sessions.py); the case is
+    checked before the server starts."""
+    from .sessions import run_launcher
+
     kind, _ = resolve_source(source)
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, signal.SIG_DFL)  # ends the process even while a call is blocked
     _check_port_free(host, port)
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
+    secret = secrets.token_urlsafe(32)
+    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
+    try:
+        run_launcher(source, host, port, secret, own_origin_only(host))
+    except OSError as error:  # the port taken between the check and the start
+        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+
+
+def run_session(source: str, port: int, secret: str) -> None:
+    """One browser session's app: the case in its own scene and views, on a loopback port only the
+    launcher talks to, with the session's own secret; it ends with the launcher (sessions.py's
+    entry point arranges that before this module is imported)."""
+    vtk.vtkObject.GlobalWarningDisplayOff()
     from trame.app import get_server
 
     server = get_server("emhassist", client_type="vue3")
-    secret = secrets.token_urlsafe(32)
-    # trame reads wslink's options from its own parser: a fresh secret, and no signal handlers of
+    # trame reads wslink's options from its own parser: the session's secret, and no signal handlers of
     # aiohttp's (they run in the event loop, which a blocked call would hold up).
     server.cli.set_defaults(authKey=secret, nosignalhandlers=True)
-    server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only(host)))
+    server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only("127.0.0.1")))
     CaseViewer(server, source)
-    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
-    try:
-        server.start(port=port, host=host, open_browser=False, timeout=0, show_connection_info=False)
-    except OSError as error:  # the port taken between the check and the start
-        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+    server.start(port=port, host="127.0.0.1", open_browser=False, timeout=0, show_connection_info=False)
 
 
 def own_origin_only(host: str):
@@ -677,7 +728,9 @@ def _check_loads_in_time(folder: str, limit_s: float) -> None:
 
 
 def _load_folder(folder: str) -> None:
-    _die_with_parent()
+    from .sessions import die_with_parent
+
+    die_with_parent()
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
 
@@ -685,14 +738,4 @@ def _load_folder(folder: str) -> None:
     try:
         load_case_folder(Path(folder), new_headless_scene())
     except Exception:  # noqa: BLE001 - the server shows the load's errors in the page, as before
-        pass
-
-
-def _die_with_parent() -> None:
-    """The child stuck on a FIFO must not outlive a parent ended by a signal (Linux prctl PR_SET_PDEATHSIG)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
         pass

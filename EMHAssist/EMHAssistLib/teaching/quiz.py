@@ -276,15 +276,21 @@ class Quiz:
     def _new_roi(self, name: str, box: Box, attribute: str, color: str) -> slicer.vtkMRMLMarkupsROINode:
         roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
-        roi.CreateDefaultDisplayNodes()
-        style = load("quiz")
-        display = roi.GetDisplayNode()
-        display.SetColor(style[color])
-        display.SetSelectedColor(style[color])
-        display.SetFillVisibility(style["roi_look"]["fill"])
-        display.SetPropertiesLabelVisibility(style["roi_look"]["name_labels"])
+        style_roi(roi, color)
         roi.SetAttribute(attribute, name)
         return roi
+
+
+def style_roi(roi: slicer.vtkMRMLMarkupsROINode, color: str) -> None:
+    """The quiz's look for a box (quiz.json): `color` ("learner_color" or "reference_color"), an
+    outline with its handles, unnamed in the views."""
+    roi.CreateDefaultDisplayNodes()
+    style = load("quiz")
+    display = roi.GetDisplayNode()
+    display.SetColor(style[color])
+    display.SetSelectedColor(style[color])
+    display.SetFillVisibility(style["roi_look"]["fill"])
+    display.SetPropertiesLabelVisibility(style["roi_look"]["name_labels"])
 
 
 def case_digest(name: str) -> str:

@@ -1,0 +1,102 @@
+"""In the browser: from letting go of a dragged ROI to its new ratios on the page (issue 18, point 6).
+
+`emhassist serve` runs on a case folder written from a built-in case (mds_t5_t8, 3 sequences); Debian's
+headless Chromium (Testing/browser.py) opens it, and the mass ROI's centre handle is dragged 150 px up
+(partly off the mass's top: within the mass the phantom's signal is even, and so are the ratios) and back
+in the sagittal view with real mouse events (DevTools Input.dispatchMouseEvent), the way a teacher
+drags it (found on the screenshot: the viewer draws a case's ROIs as green outlines). The timed interval is measured in the page's own clock (performance.now()): from the
+`pointerup` that ends the drag to the moment the ratios table's text changes in the page (a
+MutationObserver on #ratios). That covers the round trip to the server, the mass measured again, the
+ratios sent back and Vue's update of the table; the paint after it (one frame) is not counted. The mass
+is the slowest ROI to move (it also redoes the levels), and those follow the ratios: each drag waits
+for them to finish before the next one.
+
+    .venv/bin/python bench/browser_roi_drag.py [--drags 12] [--case mds_t5_t8] [--out bench/results/NAME.txt]
+
+Target: median at most 100 ms (issue 18). Figures depend on the machine's load, printed with them.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import BENCH_DIR, load_average, machine
+
+
+sys.path.insert(0, str(BENCH_DIR.parent / "Testing"))
+from browser import Browser, drag_vertically, mass_handle, served  # noqa: E402
+
+TARGET_MS = 100.0
+DRAG_PX = 150
+# Recorded in the page: when the drag ended, and when the ratios table last changed.
+WATCH = """(() => {
+  window.__released = null; window.__ratiosChanged = null;
+  addEventListener('pointerup', () => { window.__released = performance.now(); window.__ratiosChanged = null; }, true);
+  new MutationObserver(() => { if (window.__released !== null && window.__ratiosChanged === null) window.__ratiosChanged = performance.now(); })
+    .observe(document.getElementById('ratios'), {subtree: true, childList: true, characterData: true});
+  return true;
+})()"""
+
+
+def write_case(name: str, folder: Path) -> None:
+    """The built-in case as a case folder."""
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.teaching.cases import build_study, study_into_scene
+
+    save_case_folder(study_into_scene(build_study(name), new_headless_scene()), folder)
+
+
+def run(case: str, drags: int) -> tuple[list[float], list[str]]:
+    latencies, log = [], []
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / case
+        write_case(case, folder)
+        with served(str(folder)) as url, Browser() as browser:
+            browser.navigate(url)
+            browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 240, "the case's results")
+            browser.evaluate(WATCH)
+            time.sleep(3)  # the views' first images
+            for index in range(drags):
+                x, y = mass_handle(browser)
+                before = browser.evaluate("document.getElementById('ratios').innerText")
+                drag_vertically(browser, x, y, -DRAG_PX if index % 2 == 0 else DRAG_PX)  # up off the mass's top, and back
+                changed = browser.wait_for("window.__ratiosChanged !== null && window.__ratiosChanged - window.__released", 60, "the ratios changed")
+                browser.wait_for("!window.trame.state.get('updating')", 120, "the levels and differential updated")
+                after = browser.evaluate("document.getElementById('ratios').innerText")
+                if after == before:
+                    raise SystemExit(f"drag {index + 1}: the ratios table did not change")
+                latencies.append(float(changed))
+                log.append(f"drag {index + 1}: {changed:.1f} ms; {load_average()}")
+                print(log[-1], flush=True)
+    return latencies, log
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drags", type=int, default=12)
+    parser.add_argument("--case", default="mds_t5_t8")
+    parser.add_argument("--out", type=Path, help="also write the output to this file")
+    args = parser.parse_args()
+    started = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine()}"
+    latencies, log = run(args.case, args.drags)
+    median = statistics.median(latencies)
+    lines = [
+        f"browser ROI drag -> ratios shown ({args.case}, mass ROI, {args.drags} drags of {DRAG_PX} px)",
+        f"started {started}",
+        *log,
+        f"median {median:.1f} ms (min {min(latencies):.1f}, max {max(latencies):.1f}); target <= {TARGET_MS:.0f} ms: "
+        + ("met" if median <= TARGET_MS else "not met"),
+        f"ended {time.strftime('%H:%M UTC', time.gmtime())}; {load_average()}",
+    ]
+    print("\n".join(lines[-2:]))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
