@@ -24,9 +24,9 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
-from ..report_model import Report
+from ..report_codec import plain_value
+from ..report_model import Ratio, Report
 from ..spine.compression import level_span
-from .report import legacy_dict
 from .wording import summary_line
 
 TOP_DIAGNOSES = 3
@@ -212,18 +212,17 @@ def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
 
 
 def report_row(report: Report) -> dict:
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
-    row = {"case": report["case"], "error": "", "sequences": " ".join(report["sequences"])}
-    row |= _levels_cells(report.get("levels"))
-    for key, ratio in report["ratios"].items():
+    row = {"case": report.case, "error": "", "sequences": " ".join(report.sequences)}
+    # transitional (issue 16): the levels wording reads the section in the plain form the spine gives it
+    row |= _levels_cells(plain_value(report.levels))
+    for key, ratio in report.ratios.items():
         row |= _ratio_cells(key.text, ratio)
-    for region, value in report["enhancement"].items():
+    for region, value in report.enhancement.items():
         row |= _ratio_cells(f"enhancement {region}", value)
-    for place, entry in enumerate((report.get("differential") or [])[:TOP_DIAGNOSES], start=1):
-        row[f"diagnosis_{place}"] = entry["name"]
-        row[f"probability_{place}"] = entry["probability"]
-    row["warnings"] = WARNING_SEPARATOR.join(report["warnings"])
+    for place, entry in enumerate(report.differential[:TOP_DIAGNOSES], start=1):
+        row[f"diagnosis_{place}"] = entry.name
+        row[f"probability_{place}"] = entry.probability
+    row["warnings"] = WARNING_SEPARATOR.join(report.warnings)
     return row
 
 
@@ -272,9 +271,9 @@ def _levels_cells(levels: dict | None) -> dict:
     return cells
 
 
-def _ratio_cells(name: str, ratio: dict) -> dict:
-    low, high = ratio["ci95"]
-    return {name: ratio["value"], f"{name} ci95 low": low, f"{name} ci95 high": high}
+def _ratio_cells(name: str, ratio: Ratio) -> dict:
+    low, high = ratio.ci95
+    return {name: ratio.value, f"{name} ci95 low": low, f"{name} ci95 high": high}
 
 
 def _blank_if_none(value: float | None) -> float | str:

@@ -13,9 +13,8 @@ import slicer
 import vtk
 
 from ..errors import InputError
-from ..report_model import RatioKey, Report
+from ..report_model import Ratio, RatioKey, Report
 from ..settings import measurement_settings
-from .report import legacy_dict
 
 SIGNIFICANT_DIGITS = 6
 STATISTICS, RATIO, ENHANCEMENT = "statistics", "ratio", "enhancement"
@@ -50,8 +49,6 @@ NUMBER_COLUMNS = (
 
 def write_results_table(report: Report, table: slicer.vtkMRMLTableNode) -> None:
     """Replace the table's content with the report's statistics, ratios and enhancement."""
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
     rows = _statistics_rows(report) + _ratio_rows(report) + _enhancement_rows(report)
     modifying = table.StartModify()
     table.RemoveAllColumns()
@@ -62,8 +59,8 @@ def write_results_table(report: Report, table: slicer.vtkMRMLTableNode) -> None:
         _add_column(table, column, vtk.vtkDoubleArray(), values)
     table.SetUseColumnTitleAsColumnHeader(True)
     table.SetLocked(True)  # results are recomputed, never edited by hand
-    table.SetAttribute("EMHAssist.schema", report["schema"])
-    table.SetAttribute("EMHAssist.case", report["case"])
+    table.SetAttribute("EMHAssist.schema", report.schema)
+    table.SetAttribute("EMHAssist.case", report.case)
     table.EndModify(modifying)
 
 
@@ -86,22 +83,22 @@ def significant(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-def _statistics_rows(report: dict) -> list[dict]:
+def _statistics_rows(report: Report) -> list[dict]:
     z = measurement_settings().ci_z
     rows = []
-    for region, by_role in report["regions"].items():
+    for region, by_role in report.regions.items():
         for role, stats in by_role.items():
-            half_width = z * stats["sd"] / math.sqrt(stats["n"])
+            half_width = z * stats.sd / math.sqrt(stats.n)
             rows.append({
-                "kind": STATISTICS, "sequence": role, "region": region, "value": stats["mean"],
-                "ci95_low": stats["mean"] - half_width, "ci95_high": stats["mean"] + half_width,
-            } | {name: stats[name] for name in STATISTIC_NAMES})
+                "kind": STATISTICS, "sequence": role, "region": region, "value": stats.mean,
+                "ci95_low": stats.mean - half_width, "ci95_high": stats.mean + half_width,
+            } | {name: getattr(stats, name) for name in STATISTIC_NAMES})
     return rows
 
 
-def _ratio_rows(report: dict) -> list[dict]:
+def _ratio_rows(report: Report) -> list[dict]:
     rows = []
-    for key, ratio in report["ratios"].items():
+    for key, ratio in report.ratios.items():
         rows.append(_interval_row(RATIO, key.sequence_label, key.region_label, ratio))
     return rows
 
@@ -114,15 +111,15 @@ def _ratio_key(table: slicer.vtkMRMLTableNode, row: dict) -> RatioKey:
         raise InputError(table.GetName(), str(error)) from None
 
 
-def _enhancement_rows(report: dict) -> list[dict]:
+def _enhancement_rows(report: Report) -> list[dict]:
     roles = measurement_settings().enhancement
     sequence = f"{roles.post}/{roles.pre}"
-    return [_interval_row(ENHANCEMENT, sequence, region, value) for region, value in report["enhancement"].items()]
+    return [_interval_row(ENHANCEMENT, sequence, region, value) for region, value in report.enhancement.items()]
 
 
-def _interval_row(kind: str, sequence: str, region: str, ratio: dict) -> dict:
-    low, high = ratio["ci95"]
-    return {"kind": kind, "sequence": sequence, "region": region, "value": ratio["value"], "ci95_low": low, "ci95_high": high}
+def _interval_row(kind: str, sequence: str, region: str, ratio: Ratio) -> dict:
+    low, high = ratio.ci95
+    return {"kind": kind, "sequence": sequence, "region": region, "value": ratio.value, "ci95_low": low, "ci95_high": high}
 
 
 def _interval(row: dict) -> dict:
