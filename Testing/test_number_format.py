@@ -12,7 +12,7 @@ from EMHAssistLib.differential import percent_text
 from EMHAssistLib.frontends.panel import differential_rows
 from EMHAssistLib.frontends.serve import enhancement_rows, ranking_rows, ratio_rows
 from EMHAssistLib.outputs.overlays import differential_label, explanation_text
-from EMHAssistLib.outputs.report import from_json, summary_text
+from EMHAssistLib.outputs.report import dict_from_json, summary_text
 from EMHAssistLib.outputs.report_html import html_page
 
 GOLDEN_REPORT = Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json"
@@ -32,7 +32,7 @@ def test_probabilities_percentages_ratios_and_spacings():
 
 
 def test_the_same_value_prints_the_same_on_every_surface():
-    report = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    report = dict_from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
     text, page = summary_text(report), html_page(report, [])
     enhancement = numbers.signed_percent_interval(*[report["enhancement"]["mass"]["value"], *report["enhancement"]["mass"]["ci95"]])
     assert enhancement in text and enhancement in page
@@ -53,7 +53,7 @@ def test_the_same_value_prints_the_same_on_every_surface():
 
 
 def test_the_slicer_panel_prints_a_probability_as_every_other_surface_does():
-    report = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    report = dict_from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
     rows = differential_rows(report)
     for row, diagnosis in zip(rows, report["differential"]):
         assert row.shown == numbers.probability(diagnosis["probability"]) == percent_text(diagnosis["probability"])

@@ -1,12 +1,17 @@
-"""The report model's ratio key (issue 16 point 1): built by measurement, parsed once where text is
-read (a stored report, a results table, a knowledge file), written back as the same text."""
+"""The report model (issue 16 point 1): the ratio key, built by measurement, parsed once where text
+is read (a stored report, a results table, a knowledge file), written back as the same text; and
+the report read from JSON as its dataclasses and written back as the same bytes."""
+
+import json
+from dataclasses import replace
 
 import pytest
+from golden_outputs import GOLDENS
 
 from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.outputs.report import from_json, to_json
-from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.report_model import Clinical, Levels, Ratio, RatioKey, Report
 
 
 @pytest.mark.parametrize(
@@ -43,18 +48,57 @@ def test_a_key_names_its_sequence_or_its_region_not_both():
         RatioKey("mass", "cord")
 
 
-def test_a_stored_reports_ratio_keys_are_parsed_once_and_written_back_as_they_were():
-    stored = {"schema": "emhassist.report/1", "ratios": {"T2 mass/cord": {"value": 0.3, "ci95": [0.29, 0.31]}, "OP/IP marrow": {"value": 0.6, "ci95": [0.5, 0.7]}}}
-    report = from_json(stored, "report.json")
-    assert list(report["ratios"]) == [RatioKey.of_regions("T2", "mass", "cord"), RatioKey.of_sequences("marrow", "OP", "IP")]
-    assert to_json(report) == stored
+@pytest.mark.parametrize("case", sorted(path.name for path in GOLDENS.iterdir()))
+def test_every_built_in_cases_stored_report_reads_as_the_model_and_writes_back_byte_for_byte(case):
+    path = GOLDENS / case / "report.json"
+    text = path.read_text(encoding="utf-8")
+    report = from_json(json.loads(text), str(path))
+    assert isinstance(report, Report) and isinstance(report.levels, Levels)
+    assert isinstance(report.morphology["rim_enhancement"], Ratio)
+    assert all(isinstance(key, RatioKey) for key in report.ratios)
+    assert json.dumps(to_json(report), indent=2) + "\n" == text
 
 
-def test_a_stored_report_with_a_malformed_ratio_key_is_one_error_naming_the_file_and_key():
-    with pytest.raises(InputError, match=r"^old.json: ratio 'T2 mass-cord' is neither"):
-        from_json({"ratios": {"T2 mass-cord": {"value": 1.0, "ci95": [1.0, 1.0]}}}, "old.json")
-    with pytest.raises(InputError, match=r"^old.json: its 'ratios' is not an object"):
-        from_json({"ratios": ["T2 mass/cord"]}, "old.json")
+def test_an_optional_field_is_left_out_when_empty_and_a_section_added_later_is_written_as_null():
+    report = from_json(stored("mds_t5_t8"), "report.json")
+    unknown_age = replace(report, clinical=Clinical(sex="male"), levels=replace(report.levels, bilsky=None))
+    written = to_json(unknown_age)
+    assert written["clinical"] == {"sex": "male"}
+    assert "bilsky" in written["levels"] and written["levels"]["bilsky"] is None
+    before_bilsky = stored("mds_t5_t8")
+    del before_bilsky["levels"]["bilsky"]
+    assert from_json(before_bilsky, "old.json").levels.bilsky is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r.update(bilsky="1b"), "the report: unknown field 'bilsky'"),
+        (lambda r: r.pop("warnings"), "the report: field 'warnings' is missing"),
+        (lambda r: r["levels"]["compression"].update(max_mscc_percent="40 %"), 'levels.compression.max_mscc_percent: expected a number or null, got "40 %"'),
+        (lambda r: r["ratios"].update({"T2 mass-cord": {"value": 1.0, "ci95": [1.0, 1.0]}}), "ratios: ratio 'T2 mass-cord' is neither"),
+        (lambda r: r["ratios"]["T2 mass/cord"].update(ci95=[0.9]), r"ratios\['T2 mass/cord'\].ci95: expected a list of 2, got a list of 1"),
+        (lambda r: r["differential"][0]["evidence"][0].update(state="likely"), "differential\\[0\\].evidence\\[0\\].state: expected one of 'present', 'absent'"),
+        (lambda r: r["morphology"].update(rim_enhancement={"value": "x", "ci95": [1, 2]}), r"morphology\['rim_enhancement'\].value: expected a number"),
+        (lambda r: r["clinical"].update(age=True), "clinical.age: expected an integer or null, got true"),
+        (lambda r: r.update(schema="emhassist.report/2"), "schema: expected one of 'emhassist.report/1'"),
+    ],
+)
+def test_a_stored_report_the_model_cannot_hold_is_one_error_naming_the_file_and_the_field(edit, message):
+    report = stored("mds_t5_t8")
+    edit(report)
+    with pytest.raises(InputError, match=f"^old.json: {message}"):
+        from_json(report, "old.json")
+
+
+@pytest.mark.parametrize("data", [[], None, "report"])
+def test_json_that_is_not_an_object_is_not_a_report(data):
+    with pytest.raises(InputError, match=r"^old.json: the report: expected an object \(Report\)"):
+        from_json(data, "old.json")
+
+
+def stored(case: str) -> dict:
+    return json.loads((GOLDENS / case / "report.json").read_text(encoding="utf-8"))
 
 
 def test_the_knowledge_files_ratio_tests_are_keys_parsed_on_load():

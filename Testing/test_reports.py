@@ -27,7 +27,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
-from EMHAssistLib.outputs.report import from_json, ratio_text
+from EMHAssistLib.outputs.report import dict_from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import (
     dicom_evidence,
@@ -227,7 +227,7 @@ def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case
     """A compression found by the RL ratio leads with it in the levels table, MSCC after it."""
     report, _ = html_case
     sideways = {"from": "T5", "to": "T5", "at": "T5", "shown_by": ["RL ratio"], "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "area_ratio_percent": 34.8}
-    page = Page(html_page(from_json({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, "report.json"), []))
+    page = Page(html_page(dict_from_json({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, "report.json"), []))
     rows = [row[0] for row in page.tables["levels"][0]]
     assert rows.index("RL ratio at T5") < rows.index("MSCC at T5") < rows.index("Area ratio at T5")
 
@@ -351,7 +351,7 @@ def sr_case(tmp_path_factory) -> tuple[dict, hd.sr.Comprehensive3DSR, Path, dict
     case = built_in_case(folder / DEFAULT_CASE)
     series = dicom_case(case)
     analyse(case, "--json", str(folder / "report.json"), "--sr", str(folder / "report.sr.dcm"))
-    report = from_json(json.loads((folder / "report.json").read_text()), "report.json")
+    report = dict_from_json(json.loads((folder / "report.json").read_text()), "report.json")
     return report, hd.sr.srread(folder / "report.sr.dcm"), case, series
 
 

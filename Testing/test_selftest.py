@@ -12,7 +12,7 @@ from EMHAssistLib.frontends.selftest import (
     check_table_holds_report,
     run_selftest,
 )
-from EMHAssistLib.outputs.report import from_json
+from EMHAssistLib.outputs.report import dict_from_json
 from EMHAssistLib.outputs.tables import write_results_table
 from EMHAssistLib.report_model import RatioKey
 
@@ -32,7 +32,7 @@ def ratio(value: float) -> dict:
 
 
 def report_with(ratios: dict, enhancement: dict | None = None) -> dict:
-    return from_json({"ratios": ratios, "enhancement": enhancement or {}}, "test report")
+    return dict_from_json({"ratios": ratios, "enhancement": enhancement or {}}, "test report")
 
 
 def test_ratios_just_inside_the_tolerance_pass():

@@ -8,10 +8,10 @@ import slicer
 import vtk
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.outputs.report import from_json
+from EMHAssistLib.outputs.report import dict_from_json
 from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
 
-REPORT = from_json({
+REPORT = dict_from_json({
     "schema": "emhassist.report/1",
     "case": "table case",
     "regions": {

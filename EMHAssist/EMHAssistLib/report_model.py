@@ -18,7 +18,7 @@ checked against it. A field marked `optional` may be absent; a type with `None` 
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
 from typing import Literal
 
 _REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
@@ -108,14 +108,28 @@ class RatioKey:
         return self.text
 
 
-def optional(**metadata) -> dict:
-    """A field a report may leave out (not only null)."""
-    return field(default=None, metadata={"optional": True, **metadata})
+def optional(written_as_null: bool = False, **metadata) -> dict:
+    """A field a report may leave out (not only null). None is written by leaving it out, or, with
+    `written_as_null`, as null (a section reports written before it existed leave out)."""
+    return field(default=None, metadata={"optional": True, "written_as_null": written_as_null, **metadata})
 
 
 def named(json_name: str) -> dict:
     """A field whose JSON name is a Python keyword ("from")."""
     return field(metadata={"json": json_name})
+
+
+def json_name(model_field: Field) -> str:
+    return model_field.metadata.get("json", model_field.name)
+
+
+def may_be_absent(model_field: Field) -> bool:
+    return bool(model_field.metadata.get("optional"))
+
+
+def left_out(model_field: Field, value: object) -> bool:
+    """Whether a report writes nothing for this field holding `value`."""
+    return value is None and may_be_absent(model_field) and not model_field.metadata.get("written_as_null")
 
 
 @dataclass(frozen=True)
@@ -249,7 +263,8 @@ class Levels:
     compression: CordCompression | None
     cord_profile: tuple[CordProfileEntry, ...]
     cord: CordTrace
-    bilsky: BilskyGrading | None = optional()  # null without vertebral levels or a T2-like sequence
+    # null without vertebral levels or a T2-like sequence; absent in reports written before the Bilsky stage
+    bilsky: BilskyGrading | None = optional(written_as_null=True)
 
 
 @dataclass(frozen=True)

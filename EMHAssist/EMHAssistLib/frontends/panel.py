@@ -26,7 +26,7 @@ from ..live import RegionStatus
 from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
-from ..outputs.report import from_json, to_json
+from ..outputs.report import dict_from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..spine.compression import assess as assess_levels
@@ -380,7 +380,7 @@ def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
         raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
-    return from_json(report, node.GetName())
+    return dict_from_json(report, node.GetName())
 
 
 def save_results(

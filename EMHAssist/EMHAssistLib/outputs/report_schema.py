@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 
 from .. import CAVEAT
-from ..report_model import RatioKey, Report
+from ..report_model import RatioKey, Report, json_name, may_be_absent
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "data" / "schema" / "emhassist.report-1.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -44,9 +44,9 @@ def _object_schema(cls: type, definitions: dict[str, dict]) -> dict:
     hints = typing.get_type_hints(cls)
     properties, required = {}, []
     for model_field in dataclasses.fields(cls):
-        name = model_field.metadata.get("json", model_field.name)
+        name = json_name(model_field)
         properties[name] = _type_schema(hints[model_field.name], definitions)
-        if not model_field.metadata.get("optional"):
+        if not may_be_absent(model_field):
             required.append(name)
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
