@@ -17,7 +17,7 @@ from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
-from EMHAssistLib.spine import compression
+from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
 
@@ -30,8 +30,8 @@ def test_mscc_matches_sct_ground_truth():
 
 def test_normalised_ratio_divides_each_place_by_healthy_cords():
     # A cord 10 % thinner than healthy everywhere has no normalised compression.
-    assert compression.normalised_metric_ratio((5.4, 6.3, 5.04), (6.0, 7.0, 5.6)) == pytest.approx(0.0, abs=1e-9)
-    assert compression.normalised_metric_ratio((6.0, 6.0, 3.0), (6.0, 6.0, 6.0)) == pytest.approx(50.0)
+    assert normative.normalised_metric_ratio((5.4, 6.3, 5.04), (6.0, 7.0, 5.6)) == pytest.approx(0.0, abs=1e-9)
+    assert normative.normalised_metric_ratio((6.0, 6.0, 3.0), (6.0, 6.0, 6.0)) == pytest.approx(50.0)
 
 
 def test_shipped_normative_table_matches_a_fresh_derivation(shared_data):

@@ -132,7 +132,7 @@ def test_next_best_step_names_the_top_two(complete_report):
     assert next_step_text(complete_report).startswith(
         "Next best step (Extramedullary hematopoiesis vs Myeloid sarcoma (leukaemic infiltrate)): Assess the fat signal"
     )
-    assert "morphology '" in complete_report["next_best"]["text"]  # the engine's wording, which names the file key
+    assert complete_report["next_best"]["imaging"]["morphology"] == "fat_signal_suppressed"  # the key, as a field
     assert not INTERNAL_KEY.search(next_step_text(complete_report))
     assert next_step_text({"differential": []}) == ""
 

@@ -57,6 +57,10 @@ def _table(result: dict) -> str:
         n = row["levels"]
         if n:
             lines.append(f"{label}: {n} levels, exact {row['exact']} ({100 * row['exact'] / n:.0f} %), within one grade {row['within_one']} ({100 * row['within_one'] / n:.0f} %), worst {row['max_off']} grades off")
+    grades = list(figures["confusion"])
+    lines.append("confusion (rows truth, columns reported): " + " ".join(f"{grade:>3}" for grade in grades))
+    for truth, row in figures["confusion"].items():
+        lines.append(f"  truth {truth:>2}: " + " ".join(f"{row[grade]:>3}" for grade in grades))
     return "\n".join(lines)
 
 

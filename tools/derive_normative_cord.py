@@ -20,6 +20,13 @@ from pathlib import Path
 METRICS = {"area_mm2": "MEAN(area)", "ap_mm": "MEAN(diameter_AP)", "rl_mm": "MEAN(diameter_RL)"}
 DATASET = Path("spinal_cord") / "whole-spine"
 LEVEL_OFFSETS = {"C": 0, "T": 7, "L": 19, "S": 24}
+# How the normalised MSCC's interval is read from the table (spine/normative.py).
+INTERVAL = {
+    "z": 1.96,
+    "reason": "The normalised MSCC's interval is that of the healthy means it divides by: each level's mean AP moved by 1.96 standard errors "
+              "(SD / sqrt(subjects), a 95 % confidence interval of the mean), the narrowest slice's level one way and the reference windows' the other, "
+              "which bounds the ratio. It is the uncertainty of the healthy reference, not the spread between healthy individuals.",
+}
 
 
 def level_code(name: str) -> int:
@@ -80,6 +87,7 @@ def derive(root: Path) -> dict:
         "source": "PAM50-normalized-metrics, spinal_cord/whole-spine (58 healthy adults, T2w, 1 mm; MIT licence; Valosek, Bedard et al., Imaging Neuroscience 2024)",
         "method": "per subject, mean of the slices of each vertebral level (PAM50 space); then mean and sample SD across subjects; levels listed as compressed in participants.tsv left out for that subject",
         "subjects": len(files),
+        "interval": INTERVAL,
         "levels": levels,
     }
 

@@ -29,6 +29,12 @@ def signed_percent_interval(fraction: float, low: float, high: float) -> str:
     return f"{signed_percent(fraction)} ({signed_percent_range(low, high)})"
 
 
+def percent_interval(value: float, low: float, high: float) -> str:
+    """A percentage with its 95 % interval, the unit once: "41 % (39 to 44 %)", "1 % (-3 to 5 %)"
+    ("to", not a dash, which a negative bound would run into)."""
+    return f"{_whole(value)} % ({_whole(low)} to {_whole(high)} %)"
+
+
 def probability(value: float) -> str:
     """A probability (0-1): "80 %", "<1 %"."""
     whole = _whole(100 * value)

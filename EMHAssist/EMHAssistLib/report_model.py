@@ -191,7 +191,9 @@ class CordCompression:
     at: str | None  # the level of the narrowest slice
     area_ratio_percent: float | None
     rl_ratio_percent: float | None
-    normalised_mscc_percent: float | None
+    normalised_mscc_percent: float | None  # against healthy adult cords of the same levels (spine/normative.py)
+    normalised_mscc_interval_percent: tuple[float, float] | None  # (low, high): the healthy means' 95 % confidence interval
+    normalised_mscc_unavailable: str | None  # why there is no normalised MSCC ("no healthy reference at L2 ..."); null when there is one
     shown_by: tuple[str, ...]  # the measures that show it, strongest first
 
 
@@ -378,6 +380,7 @@ class ImagingStep:
     input: str
     action: str
     features: tuple[str, ...]
+    morphology: str | None  # the report's morphology key to assess, when the missing input is a reader's finding
     odds_factor: float
     text: str
 

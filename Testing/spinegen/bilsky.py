@@ -35,7 +35,8 @@ def bilsky_truth(truth: dict) -> dict[str, str]:
 
 
 def compared_levels(report: dict, truth: dict) -> list[dict]:
-    """The levels both the report and the truth grade, each as {level, truth, reported, upstream_agrees}:
+    """The levels both the report and the truth grade, each as {level, truth, reported, upstream_agrees,
+    truth_facts, measured} (the truth's per-level facts and the report's quantities, to see which is wrong):
     a level both call 0 is left out (healthy levels far from the mass would swamp the figure).
     `upstream_agrees`: the report's mass and compressed levels name this level exactly when the
     truth's do, so a wrong grade there is the grading's own, not the mass's growth or the
@@ -54,7 +55,9 @@ def compared_levels(report: dict, truth: dict) -> list[dict]:
         if name not in expected or (expected[name] == "0" and grade == "0"):
             continue
         agrees = (name in reported_mass) == (name in true_mass) and (name in reported_compression) == (name in true_compression)
-        rows.append({"level": name, "truth": expected[name], "reported": grade, "upstream_agrees": agrees})
+        measured = {key: value for key, value in level.items() if key not in ("level", "code", "grade", "explanation")}
+        rows.append({"level": name, "truth": expected[name], "reported": grade, "upstream_agrees": agrees,
+                     "truth_facts": truth["levels"][name], "measured": measured})
     return rows
 
 
@@ -74,4 +77,9 @@ def agreement(rows: list[dict]) -> dict:
         return {"levels": len(subset), "exact": sum(d == 0 for d in off), "within_one": sum(d <= 1 for d in off), "max_off": max(off, default=0)}
 
     return {"all": summary(rows), "by_truth_grade": {grade: summary([row for row in rows if row["truth"] == grade]) for grade in GRADES},
-            "upstream_agrees": summary([row for row in rows if row["upstream_agrees"]])}
+            "upstream_agrees": summary([row for row in rows if row["upstream_agrees"]]), "confusion": confusion(rows)}
+
+
+def confusion(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """How many levels of each truth grade were reported as each grade: {truth: {reported: count}}."""
+    return {truth: {reported: sum(row["truth"] == truth and row["reported"] == reported for row in rows) for reported in GRADES} for truth in GRADES}

@@ -61,7 +61,7 @@ class MissingInput:
         return {
             "sequence": f"Add the {self.name} sequence",
             "region": f"Outline the {self.name} region on {self.sequence}",
-            "morphology": f"Assess the {self.label} (morphology '{self.name}')",
+            "morphology": f"Assess the {self.label}",
             "levels": f"Mark the levels of the {self.name}",
             "report": f"Add '{self.name}' to the report",
         }[self.kind]

@@ -31,7 +31,8 @@ from .rules import (
     knowledge,
 )
 
-# A weight of exactly the strong likelihood ratio (an expert '++' grade) still reads as strong after log and share.
+# A weight of exactly the strong likelihood ratio (an expert '++' grade) still reads as strong after log and share,
+# and images that shift the leaders' odds by exactly images_separate_lr (a '+' grade) separate them, after the sums.
 _LOG_TOLERANCE = 1e-9
 _TIE_DIGITS = 9
 
@@ -242,17 +243,24 @@ def _feature_name(kb: Knowledge, feature_id: str) -> str:
 
 
 def priors_decide_text(ranking: list[dict]) -> str | None:
-    """One line when the clinical prior, not the images, puts the leader ahead of the runner-up."""
+    """One line when the clinical prior, not the images, puts the leader ahead of the runner-up: either
+    the images do not separate them, or they favour the runner-up and the history outweighs them."""
     kb = knowledge()
     first, second = ranking[0], ranking[1]
     images = sum(item["weight"] for item in first["evidence"]) - sum(item["weight"] for item in second["evidence"])
-    if images >= math.log(kb.images_separate_lr) or first["prior"] <= second["prior"]:
+    separating = math.log(kb.images_separate_lr) - _LOG_TOLERANCE
+    if images >= separating or first["prior"] <= second["prior"]:
         return None
     leader, runner_up = kb.diagnoses[first["id"]].short, kb.diagnoses[second["id"]].short
+    priors = f"prior {percent_text(first['prior'])} against {percent_text(second['prior'])}"
+    if images <= -separating:  # the images do separate them, the other way: saying they do not would be false
+        return (
+            f"The images favour {runner_up} over {leader} (the measured findings shift the odds by "
+            f"×{math.exp(-images):.2g} towards {runner_up}); the clinical history outweighs them ({priors})."
+        )
     return (
         f"The images do not separate {leader} from {runner_up} (the measured findings shift their odds by "
-        f"×{math.exp(images):.2g}); the clinical history decides (prior {percent_text(first['prior'])} against "
-        f"{percent_text(second['prior'])})."
+        f"×{math.exp(images):.2g}); the clinical history decides ({priors})."
     )
 
 
@@ -334,6 +342,9 @@ def _best_missing_input(
         "input": missing.text,
         "action": missing.action,
         "features": [f.id for f in features],
+        # The reader's finding to assess, by its key in the report's `morphology` (features.json), for
+        # a program filling it in; the text names the finding in words.
+        "morphology": missing.name if missing.kind == "morphology" else None,
         "odds_factor": factor,
         "text": text,
     }

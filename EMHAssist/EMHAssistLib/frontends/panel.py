@@ -120,11 +120,6 @@ def differential_rows(report: dict) -> list[DiagnosisRow]:
     ]
 
 
-# The engine names a morphology step's key in morphology.json for command-line users ("Assess the halo
-# sign (morphology 'halo_sign')"); a reader of the panel assesses the sign, and never sees that file.
-MORPHOLOGY_FILE_KEY = re.compile(r" \(morphology '[a-z0-9_]+'\)")
-
-
 def next_step_text(report: dict) -> str:
     """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
     step = report.get("next_best") or {}
@@ -132,8 +127,7 @@ def next_step_text(report: dict) -> str:
         return ""
     names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
     between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
-    text = MORPHOLOGY_FILE_KEY.sub("", step["text"])
-    return f"Next best step ({between}): {text}" if between else f"Next best step: {text}"
+    return f"Next best step ({between}): {step['text']}" if between else f"Next best step: {step['text']}"
 
 
 def levels_text(report: dict) -> str:

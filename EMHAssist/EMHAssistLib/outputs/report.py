@@ -12,7 +12,7 @@ from .. import number_format as numbers
 from ..differential import summary_lines
 from ..errors import InputError
 from ..report_model import RatioKey, Report, json_name, left_out, may_be_absent
-from .wording import summary_line
+from .wording import normalised_mscc_phrase, summary_line
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -182,6 +182,9 @@ def summary_text(report: dict) -> str:
     levels_line = summary_line(report.get("levels"))
     if levels_line:
         lines += ["", f"Levels: {levels_line}"]
+    compression = (report.get("levels") or {}).get("compression")
+    if compression:
+        lines.append(f"MSCC against healthy cords at {compression['at']} (95 % CI): {normalised_mscc_phrase(compression)}")
     if report.get("differential"):
         lines += [""] + summary_lines(report["differential"])[1:]
         if (report.get("next_best") or {}).get("text"):

@@ -27,7 +27,7 @@ from ..differential import knowledge, percent_text
 from ..spine.compression import level_span
 from .citations import citation_label, cited_keys, full_citation
 from .report import ratio_text
-from .wording import not_assessed_phrase, stated_measures, summary_line
+from .wording import normalised_mscc_phrase, not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
     import jinja2
@@ -196,8 +196,7 @@ def _levels(levels: dict | None) -> dict | None:
         rows += [(f"{name} at {compression['at']}", numbers.percent(percent)) for name, percent in stated_measures(compression)]
         if compression.get("area_ratio_percent") is not None:
             rows.append((f"Area ratio at {compression['at']}", numbers.percent(compression["area_ratio_percent"])))
-        if compression.get("normalised_mscc_percent") is not None:
-            rows.append(("MSCC against healthy cords of that level", numbers.percent(compression["normalised_mscc_percent"])))
+        rows.append((f"MSCC against healthy cords at {compression['at']} (95 % CI)", normalised_mscc_phrase(compression)))
     rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
     profile = [
         (

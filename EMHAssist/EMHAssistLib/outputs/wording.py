@@ -5,6 +5,7 @@ The spine step writes the levels section; how it reads aloud lives here, with th
 show it.
 """
 
+from .. import number_format as numbers
 from ..settings import spine_settings
 from ..spine.compression import level_span
 from ..spine.vertebrae import code_of
@@ -55,3 +56,12 @@ def stated_measures(compression: dict) -> list[tuple[str, float]]:
     lead = (compression.get("shown_by") or [mscc])[0]
     named = [lead] + ([mscc] if lead != mscc else [])
     return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
+
+
+def normalised_mscc_phrase(compression: dict) -> str:
+    """The compression's MSCC against healthy cords of the same levels with its interval,
+    "41 % (39 to 44 %)", or why there is none: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
+    if compression.get("normalised_mscc_percent") is None:
+        return compression.get("normalised_mscc_unavailable") or "not measured"
+    low, high = compression["normalised_mscc_interval_percent"]
+    return numbers.percent_interval(compression["normalised_mscc_percent"], low, high)

@@ -16,7 +16,6 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
-from ..knowledge import load
 from ..settings import CompressionSettings, spine_settings
 from .cord import (
     Cord,
@@ -32,6 +31,7 @@ from .cord import (
 from .cord import settings as cord_settings
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
+from .normative import NormalisedMscc, metric_ratio, normalised_mscc, normative
 from .thecal_sac import cast_rays
 from .vertebrae import code_of, name_of
 
@@ -41,21 +41,6 @@ T = TypeVar("T")
 
 def settings() -> CompressionSettings:
     return spine_settings().compression
-
-
-def normative() -> dict[int, dict]:
-    return {int(code): entry for code, entry in load("normative_cord")["levels"].items()}
-
-
-def metric_ratio(at: float, above: float, below: float) -> float:
-    """Miyanji's MSCC (or the same ratio on area): (1 - m_i / ((m_a + m_b) / 2)) * 100."""
-    return (1.0 - at / ((above + below) / 2.0)) * 100.0
-
-
-def normalised_metric_ratio(patient: tuple[float, float, float], healthy: tuple[float, float, float]) -> float:
-    """SCT's normalised ratio: each of (above, below, at) divided by healthy cords at the same place."""
-    above, below, at = (p / h for p, h in zip(patient, healthy))
-    return metric_ratio(at, above, below)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +54,7 @@ class Compression:
     mscc_percent: float
     area_ratio_percent: float
     rl_ratio_percent: float
-    normalised_mscc_percent: float | None
+    normalised: NormalisedMscc
     shown_by: tuple[str, ...]  # names of the measures narrowed in the core, the one `worst` is read on first
 
 
@@ -132,7 +117,7 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
         _window_ratio(profile.ap_mm, worst, above, below),
         _window_ratio(profile.area_mm2, worst, above, below),
         _window_ratio(profile.rl_mm, worst, above, below),
-        _normalised(profile, codes, worst, above, below),
+        normalised_mscc(profile.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
 
@@ -220,17 +205,6 @@ def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndar
     if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
         return float("nan")
     return metric_ratio(float(values[at]), float(np.nanmean(values[above])), float(np.nanmean(values[below])))
-
-
-def _normalised(profile: CordProfile, codes: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> float | None:
-    table = normative()
-    involved = [int(codes[at])] + [int(c) for c in codes[above]] + [int(c) for c in codes[below]]
-    if above.size == 0 or any(code not in table for code in involved):
-        return None
-    healthy = np.array([table[c]["ap_mm"]["mean"] if c in table else np.nan for c in codes])
-    patient = (float(np.mean(profile.ap_mm[above])), float(np.mean(profile.ap_mm[below])), float(profile.ap_mm[at]))
-    reference = (float(np.mean(healthy[above])), float(np.mean(healthy[below])), float(healthy[at]))
-    return normalised_metric_ratio(patient, reference)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +481,9 @@ def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, ma
             "at": name_of(at) if at else None,
             "area_ratio_percent": _round(compression.area_ratio_percent),
             "rl_ratio_percent": _round(compression.rl_ratio_percent),
-            "normalised_mscc_percent": _round(compression.normalised_mscc_percent),
+            "normalised_mscc_percent": _round(compression.normalised.percent),
+            "normalised_mscc_interval_percent": [_round(bound) for bound in compression.normalised.interval_percent] if compression.normalised.interval_percent else None,
+            "normalised_mscc_unavailable": compression.normalised.unavailable,
             "shown_by": list(compression.shown_by),
         }
     return section
