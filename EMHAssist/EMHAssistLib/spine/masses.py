@@ -212,7 +212,7 @@ def _reachable_block(
         possible = allowed(part) & _possible(reference.voxels[_within(crop, part)], window)
         possible |= _marked(seed_kji, part)
         seeds = (seed_kji - start)[:, ::-1].tolist()  # (i, j, k) of each seed voxel in the part
-        found = sitk.GetArrayViewFromImage(sitk.ConnectedThreshold(sitk.GetImageFromArray(possible.view(np.uint8)), seedList=seeds, lower=1, upper=1)).view(bool)
+        found = sitk.GetArrayFromImage(sitk.ConnectedThreshold(sitk.GetImageFromArray(possible.view(np.uint8)), seedList=seeds, lower=1, upper=1)).view(bool)  # a copy: the image is not kept
         touches_low = np.array([found.take(0, axis=axis).any() for axis in range(3)]) & (start > 0)
         touches_high = np.array([found.take(-1, axis=axis).any() for axis in range(3)]) & (stop < size)
         if not touches_low.any() and not touches_high.any():
