@@ -18,6 +18,7 @@ import base64
 import csv
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -27,16 +28,24 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.batch import report_row, write_rows
 from EMHAssistLib.outputs.key_images import key_images
-from EMHAssistLib.outputs.report import summary_text, write_json
+from EMHAssistLib.outputs.report import from_json, summary_text, write_json
 from EMHAssistLib.outputs.report_html import html_page
 from EMHAssistLib.outputs.tables import write_results_table
+from EMHAssistLib.report_model import Report
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 OUTPUT_NAMES = ("report.json", "summary.txt", "batch.csv", "table.csv", "report.html")
 _DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
 
-__all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "outputs_of"]
+__all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "golden_report", "outputs_of"]
+
+
+def golden_report(golden: str = "mds_t5_t8", **sections) -> Report:
+    """A built-in case's stored report (its golden JSON), with `sections` (JSON values) put in
+    place of its own: a complete Report for a test about a few of its sections."""
+    data = json.loads((GOLDENS / golden / "report.json").read_text(encoding="utf-8"))
+    return from_json(data | sections, f"{golden} report with {', '.join(sections) or 'nothing'} replaced")
 
 
 def outputs_of(case: str, folder: Path) -> dict[str, bytes]:

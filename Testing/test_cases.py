@@ -18,6 +18,7 @@ from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.outputs.report import legacy_dict
 
 CASES = case_names()
 # Every published case in ../shared/seeds and every mimic of the knowledge file's vignettes.
@@ -41,7 +42,7 @@ def spec(name: str) -> dict:
 @pytest.fixture(scope="module")
 def analysed() -> dict[str, dict]:
     """Report of each built-in case, built and analysed as `emhassist demo --case` does (in memory)."""
-    return {name: analyze(study_into_scene(build_study(name), new_headless_scene())) for name in CASES}
+    return {name: legacy_dict(analyze(study_into_scene(build_study(name), new_headless_scene()))) for name in CASES}
 
 
 # --- The specs -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from EMHAssistLib.analysis import analyze, read_sequences
 from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.outputs.report import summary_text
+from EMHAssistLib.outputs.report import from_json, legacy_dict, summary_text, to_json
 from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.teaching import phantom
@@ -86,7 +86,7 @@ def test_single_anchor_names_every_body_of_the_case(scene):
 
 def test_report_has_levels_and_morphology_and_the_summary_line(scene):
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = analyze(study)
+    report = legacy_dict(analyze(study))
     assert report["morphology"]["mass_position"] == "posterior_epidural"
     assert report["morphology"]["mass_levels_spanned"] == 4
     assert "Levels: mass T5–T8, cord compressed" in summary_text(report)
@@ -444,7 +444,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     from EMHAssistLib.outputs.report_html import html_page
 
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = run_analysis(study).report
+    report = legacy_dict(run_analysis(study).report)
     levels = report["levels"]
     assert levels["coordinate_system"] == "RAS"
     variants = {
@@ -455,8 +455,8 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     for name, variant in variants.items():
         shown = {**report, "levels": variant}
         line = wording.summary_line(variant)
-        assert f"Levels: {line}" in summary_text(shown), name
-        page = html_page(shown, [])
+        assert f"Levels: {line}" in summary_text(from_json(to_json(shown), name)), name
+        page = html_page(from_json(to_json(shown), name), [])
         assert line.replace("–", "&ndash;") in page or line in page, name
         assert "None" not in page.split('id="levels"')[1].split("</section>")[0], name
         assert line in explanation_text("case", shown), name

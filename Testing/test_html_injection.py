@@ -26,9 +26,10 @@ from test_reports import built_in_case
 
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.frontends.cli import main
-from EMHAssistLib.outputs.report import dict_from_json
+from EMHAssistLib.outputs.report import dict_from_json, from_json
 from EMHAssistLib.outputs.report_html import KeyImage, html_page
-from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.report_codec import model_value
+from EMHAssistLib.report_model import RatioKey, Report
 
 MARKER = "PWNED"  # in every hostile string: it must never reach the style sheet or a script
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5b5d5a70000000049454e44ae426082")
@@ -47,7 +48,7 @@ def hostile_strings(port: int) -> list[str]:
     ]
 
 
-def hostile_report(report: dict, port: int) -> dict:
+def hostile_report(report: dict, port: int) -> Report:
     """The report with hostile text in every field the page shows that a case or the knowledge can hold."""
     hostile = hostile_strings(port)
     pick = iter(hostile * 100)
@@ -61,8 +62,8 @@ def hostile_report(report: dict, port: int) -> dict:
             item["text"] = next(pick)
         for factor in entry["prior_factors"]:
             factor["label"], factor["reason"] = next(pick), next(pick)
-    changed["next_best"] = {"text": next(pick)}
-    changed["not_measured"] = [{"name": text} for text in hostile]
+    changed["next_best"]["text"] = next(pick)
+    changed["not_measured"] = [{"feature": "hostile", "name": text, "missing": []} for text in hostile]
     levels = changed["levels"]
     for vertebra in levels["vertebrae"]:
         vertebra["name"] = next(pick)
@@ -72,7 +73,7 @@ def hostile_report(report: dict, port: int) -> dict:
     changed["regions"] = {next(pick): by_role for by_role in report["regions"].values()}
     changed["ratios"] = {RatioKey.of_regions("T2", next(pick), next(pick)): ratio for ratio in report["ratios"].values()}
     changed["enhancement"] = {next(pick): value for value in report["enhancement"].values()}
-    return changed
+    return model_value(changed, Report)  # read as the model directly: a hostile ratio key has no text form to parse
 
 
 class Parsed(HTMLParser):
@@ -217,7 +218,7 @@ def test_a_case_folder_named_to_break_out_of_the_css_is_harmless_end_to_end(tmp_
 def test_the_policy_blocks_a_load_the_page_might_still_make(tmp_path, listener, browser, real_report):
     """Defence in depth: the same page with a stray network image added by hand loads nothing either."""
     port, requests = listener
-    text = html_page(real_report, [])
+    text = html_page(from_json(real_report, "report.json"), [])
     stray = text.replace("</body>", f'<img src="http://127.0.0.1:{port}/stray"><div style="background: url(http://127.0.0.1:{port}/attr)">x</div></body>')
     path = tmp_path / "stray.html"
     path.write_text(stray, encoding="utf-8")
@@ -231,5 +232,5 @@ def test_a_case_name_that_is_not_utf8_is_written_replaced_not_a_crash(real_repor
     from EMHAssistLib.outputs.report_html import write_html
 
     name = os.fsdecode(b"case\xff")
-    write_html({**real_report, "case": name}, [], tmp_path / "report.html")
+    write_html(from_json({**real_report, "case": name}, "report.json"), [], tmp_path / "report.html")
     assert "EMHAssist report — case case?" in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -50,8 +50,8 @@ def test_a_moved_roi_is_remeasured_alone_and_the_report_equals_a_fresh_analysis(
     moved = live.update(case)
     assert moved.recomputed == ["marrow"]
     assert moved.analysis.report == run_analysis(case).report
-    assert moved.analysis.report["regions"]["marrow"] != first.analysis.report["regions"]["marrow"]
-    assert moved.analysis.report["regions"]["cord"] == first.analysis.report["regions"]["cord"]
+    assert moved.analysis.report.regions["marrow"] != first.analysis.report.regions["marrow"]
+    assert moved.analysis.report.regions["cord"] == first.analysis.report.regions["cord"]
 
 
 def test_resizing_the_mass_redoes_the_levels_too(case):
@@ -147,7 +147,7 @@ def test_statuses_give_voxels_and_coverage_per_sequence(case):
     result = LiveAnalysis().update(case)
     report = result.analysis.report
     for region, status in result.statuses.items():
-        assert status.voxels == {role: stats["n"] for role, stats in report["regions"][region].items()}
+        assert status.voxels == {role: stats.n for role, stats in report.regions[region].items()}
         assert status.coverage == {role: 1.0 for role in case.sequences}
     assert result.statuses["cord"].line().startswith("T1 51 vx, 100% covered; T2 124 vx")
 
@@ -181,7 +181,7 @@ def test_a_removed_roi_is_left_out_with_a_note_not_a_crash(case, scene):
     result = live.update(case)
     assert result.notes == ["disc: was removed from the scene; the disc region is left out"]
     assert result.error is None and "disc" not in result.statuses
-    assert "no disc region: its ratios are not measured" in result.analysis.report["warnings"]
+    assert "no disc region: its ratios are not measured" in result.analysis.report.warnings
     remaining, _ = without_removed_nodes(case)
     assert result.analysis.report == run_analysis(remaining).report
 
@@ -196,7 +196,7 @@ def test_removed_level_points_and_volume_are_left_out(case, scene):
         "T1C: was removed from the scene; the T1C sequence is left out",
         "levels: was removed from the scene; the level points is left out",
     ]
-    assert "T1C" not in result.analysis.report["sequences"]
+    assert "T1C" not in result.analysis.report.sequences
     assert result.recomputed == ["cord", "mass", "marrow", "muscle", "disc", "levels"]
 
 

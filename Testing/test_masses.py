@@ -14,6 +14,7 @@ from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.spine.masses import _grow
 from EMHAssistLib.spine.masses import settings as mass_settings
+from EMHAssistLib.outputs.report import to_json
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
 
@@ -87,7 +88,7 @@ def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     case = generate(seed, **design)
     folder = write_case(case, tmp_path / f"seed{seed}")
     analysis = run_analysis(load_case_folder(folder, new_headless_scene()))
-    outcome = judge_case(analysis.report, case.truth, case.spine)
+    outcome = judge_case(to_json(analysis.report), case.truth, case.spine)  # the judge reads the report's JSON
     assert outcome["mass_exact"], outcome["mass_levels"]
     # And the segment itself: along the spine, within the painted mass's extent and a taper's reach.
     mass = analysis.levels.mass

@@ -12,10 +12,11 @@ from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.measurement.ratios import ratio_of_means
 from EMHAssistLib.measurement.regions import RegionStats, statistics
 from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.outputs.report import legacy_dict
 
 
 def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
-    report = analyze(small_study(scene))
+    report = legacy_dict(analyze(small_study(scene)))
     for role in ("T1", "T2", "T1C"):
         for numerator, denominator in (("mass", "cord"), ("mass", "muscle"), ("marrow", "muscle"), ("marrow", "disc")):
             expected = VALUES[role][numerator] / VALUES[role][denominator]
@@ -27,7 +28,7 @@ def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
 
 
 def test_region_counts_follow_each_grid(scene):
-    report = analyze(small_study(scene))
+    report = legacy_dict(analyze(small_study(scene)))
     for role in ("T1", "T2"):
         grid = grid_for(role)
         expected = voxel_indices(grid, roi_box("cord")).size
@@ -39,7 +40,7 @@ def test_region_counts_follow_each_grid(scene):
 
 def test_statistics_match_numpy_on_noisy_regions(scene):
     study = small_study(scene, noise_sd=20.0)
-    report = analyze(study)
+    report = legacy_dict(analyze(study))
     volume = study.sequences["T2"]
     import slicer
 
@@ -53,7 +54,7 @@ def test_statistics_match_numpy_on_noisy_regions(scene):
 
 
 def test_noisy_ratio_interval_covers_the_true_ratio(scene):
-    report = analyze(small_study(scene, noise_sd=20.0))
+    report = legacy_dict(analyze(small_study(scene, noise_sd=20.0)))
     lo, hi = report["ratios"][RatioKey.parse("T2 mass/cord")]["ci95"]
     assert lo < 150 / 500 < hi
     assert hi - lo > 0.005
@@ -62,7 +63,7 @@ def test_noisy_ratio_interval_covers_the_true_ratio(scene):
 def test_missing_sequences_and_regions_are_warned_not_invented(scene):
     study = small_study(scene, roles=("T2",))
     del study.regions["disc"]
-    report = analyze(study)
+    report = legacy_dict(analyze(study))
     assert set(report["sequences"]) == {"T2"}
     assert report["enhancement"] == {}
     assert not any(key.denominator == "disc" for key in report["ratios"])

@@ -3,6 +3,7 @@ browser viewer and the Slicer overlays (number_format.py)."""
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from EMHAssistLib.differential import percent_text
 from EMHAssistLib.frontends.panel import differential_rows
 from EMHAssistLib.frontends.serve import enhancement_rows, ranking_rows, ratio_rows
 from EMHAssistLib.outputs.overlays import differential_label, explanation_text
-from EMHAssistLib.outputs.report import dict_from_json, summary_text
+from EMHAssistLib.outputs.report import from_json, legacy_dict, summary_text
 from EMHAssistLib.outputs.report_html import html_page
 
 GOLDEN_REPORT = Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json"
@@ -32,8 +33,9 @@ def test_probabilities_percentages_ratios_and_spacings():
 
 
 def test_the_same_value_prints_the_same_on_every_surface():
-    report = dict_from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
-    text, page = summary_text(report), html_page(report, [])
+    typed = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    report = legacy_dict(typed)  # for the surfaces that do not read attributes yet (issue 16)
+    text, page = summary_text(typed), html_page(typed, [])
     enhancement = numbers.signed_percent_interval(*[report["enhancement"]["mass"]["value"], *report["enhancement"]["mass"]["ci95"]])
     assert enhancement in text and enhancement in page
     assert {"region": "mass", "value": enhancement} in enhancement_rows(report)
@@ -53,10 +55,10 @@ def test_the_same_value_prints_the_same_on_every_surface():
 
 
 def test_the_slicer_panel_prints_a_probability_as_every_other_surface_does():
-    report = dict_from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    report = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
     rows = differential_rows(report)
-    for row, diagnosis in zip(rows, report["differential"]):
-        assert row.shown == numbers.probability(diagnosis["probability"]) == percent_text(diagnosis["probability"])
-        assert row.prior_shown == numbers.probability(diagnosis["prior"])
-    last = {**report["differential"][-1], "probability": 0.003}
-    assert differential_rows(report | {"differential": [last]})[0].shown == "<1 %"  # the bar read "0 %" before
+    for row, diagnosis in zip(rows, report.differential):
+        assert row.shown == numbers.probability(diagnosis.probability) == percent_text(diagnosis.probability)
+        assert row.prior_shown == numbers.probability(diagnosis.prior)
+    last = replace(report.differential[-1], probability=0.003)
+    assert differential_rows(replace(report, differential=(last,)))[0].shown == "<1 %"  # the bar read "0 %" before

@@ -427,6 +427,7 @@ def built_in_case():
     from trame_slicer.core import SlicerApp
 
     from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.outputs.report import legacy_dict
     from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
     app = SlicerApp()
@@ -435,7 +436,7 @@ def built_in_case():
     report = analysis.report
     masks = {"mass_mask": analysis.mass_mask, "cord_mask": analysis.cord_mask}
     overlays = draw_overlays(app.scene, report, study, **masks)
-    yield report, masks, overlays
+    yield legacy_dict(report), masks, overlays  # transitional (issue 16): these tests read the dict
     del app
 
 

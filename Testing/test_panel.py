@@ -3,12 +3,15 @@ node, "Find levels" from one anchor, and every input and result the parameter no
 surviving a `.mrb` round trip."""
 
 import ast
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import slicer
+from golden_outputs import GOLDENS
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
@@ -57,8 +60,8 @@ from EMHAssistLib.frontends.panel import (
 )
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import region_names, study_from_nodes
+from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.tables import read_results_table
-from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.teaching.quiz import Quiz
 
 MODULE_FILE = Path(__file__).resolve().parents[1] / "EMHAssist" / "EMHAssistSlicer" / "module.py"
@@ -90,7 +93,7 @@ def complete_report(synthetic):
 
 def test_differential_rows_carry_bars_and_why_bullets(complete_report):
     rows = differential_rows(complete_report)
-    assert [row.name for row in rows] == [entry["name"] for entry in complete_report["differential"]]
+    assert [row.name for row in rows] == [entry.name for entry in complete_report.differential]
     assert rows[0].name == "Extramedullary hematopoiesis" and rows[0].percent == 87 and rows[0].prior_percent == 10
     assert abs(sum(row.percent for row in rows) - 100) <= len(rows)  # rounded shares of one whole
     first = rows[0].why[0]
@@ -105,7 +108,7 @@ def test_differential_rows_carry_bars_and_why_bullets(complete_report):
     assert first.tooltip.startswith("Threshold: T2 mass/cord < 0.6")
     assert rows[0].why[-1] == WhyBullet(True, "myelodysplastic syndrome (clinical context: prior ×15)", "", rows[0].why[-1].tooltip)
     assert any(not bullet.supports for row in rows for bullet in row.why)
-    assert differential_rows({"differential": None}) == []
+    assert differential_rows(replace(complete_report, differential=())) == []
 
 
 def test_citations_are_author_and_year_or_the_references_title():
@@ -132,9 +135,9 @@ def test_next_best_step_names_the_top_two(complete_report):
     assert next_step_text(complete_report).startswith(
         "Next best step (Extramedullary hematopoiesis vs Myeloid sarcoma (leukaemic infiltrate)): Assess the fat signal"
     )
-    assert complete_report["next_best"]["imaging"]["morphology"] == "fat_signal_suppressed"  # the key, as a field
+    assert complete_report.next_best.imaging.morphology == "fat_signal_suppressed"  # the key, as a field
     assert not INTERNAL_KEY.search(next_step_text(complete_report))
-    assert next_step_text({"differential": []}) == ""
+    assert next_step_text(replace(complete_report, next_best=replace(complete_report.next_best, text=""))) == ""
 
 
 def test_steps_say_what_is_done_and_what_to_do_next():
@@ -195,7 +198,7 @@ def test_the_anchor_takes_the_level_picked_in_the_panel(scene):
 
 def test_report_node_round_trip_and_refusals(scene):
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "report")
-    report = {"schema": "emhassist.report/1", "case": "c", "ratios": {RatioKey.parse("T2 mass/cord"): {"value": 0.3, "ci95": [0.29, 0.31]}}}
+    report = from_json(json.loads((GOLDENS / "mds_t5_t8" / "report.json").read_text(encoding="utf-8")), "report.json")
     write_report_node(report, node)
     assert read_report_node(node) == report
     other = scene.AddNewNodeByClass("vtkMRMLTextNode", "notes")
@@ -286,7 +289,7 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
         np.testing.assert_allclose(after.half_size, before.half_size, atol=1e-4)
     assert read_report_node(nodes["report"]) == analysis.report
     table_content = read_results_table(nodes["resultsTable"])
-    assert table_content["ratios"].keys() == analysis.report["ratios"].keys()
+    assert table_content["ratios"].keys() == analysis.report.ratios.keys()
     assert find_overlays(loaded, study.name) is not None
 
     # The restored inputs analyse to the same results (file names aside: the bundle's own).
@@ -299,7 +302,7 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
     )
     report = LiveAnalysis().update(again).analysis.report
     for section in ("regions", "ratios", "enhancement", "levels", "differential", "warnings"):
-        assert report[section] == analysis.report[section], section
+        assert getattr(report, section) == getattr(analysis.report, section), section
     del app
 
 

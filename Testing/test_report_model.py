@@ -70,6 +70,18 @@ def test_an_optional_field_is_left_out_when_empty_and_a_section_added_later_is_w
     assert from_json(before_bilsky, "old.json").levels.bilsky is None
 
 
+def test_a_level_the_cord_was_not_followed_through_has_no_measures_and_still_reads():
+    # The spine writes such a level with every measure null (compression.cord_profile); the model
+    # held them as numbers, so a live update with a cord box off the cord failed to assemble.
+    unfollowed = {"level": "T1", "code": 8, "slices": 0, "assessed": False} | dict.fromkeys(
+        ("area_mm2", "ap_mm", "rl_mm", "min_ap_mm", "mscc_percent", "normalised_ratio")
+    )
+    report = stored("mds_t5_t8")
+    report["levels"]["cord_profile"][0] = unfollowed
+    entry = from_json(report, "report.json").levels.cord_profile[0]
+    assert (entry.slices, entry.assessed, entry.area_mm2, entry.ap_mm, entry.rl_mm) == (0, False, None, None, None)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -10,6 +10,7 @@ import shutil
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from dataclasses import replace
 from types import SimpleNamespace
 
 import highdicom as hd
@@ -27,7 +28,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
-from EMHAssistLib.outputs.report import dict_from_json, ratio_text
+from EMHAssistLib.outputs.report import dict_from_json, from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import (
     dicom_evidence,
@@ -36,9 +37,11 @@ from EMHAssistLib.outputs.structured_report import (
     write_structured_report,
 )
 from EMHAssistLib.outputs.wording import summary_line
+from EMHAssistLib.report_model import Extent, Report, Span
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from pydicom.sr.codedict import codes
+from golden_outputs import GOLDENS, golden_report
 from pypdf import PdfReader
 from small_case import write_small_case
 from test_cli import corrupt, write_dicom_series
@@ -197,8 +200,15 @@ def two_site_analysis(compressed_at: str | None) -> SimpleNamespace:
     vertebrae = [{"name": f"T{n}", "code": code_of(f"T{n}"), "centre": [6.0, 0.0, 10.0 * (n - 4) - 5]} for n in range(4, 10)]
     compression = {"from": compressed_at, "to": compressed_at, "at": compressed_at} if compressed_at else None
     mass = {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T6"}, {"from": "T8", "to": "T8"}]}
-    report = {"levels": {"vertebrae": vertebrae, "mass": mass, "compression": compression}}
-    return SimpleNamespace(report=report, mass_mask=Labelmap(Grid(mask.shape, np.eye(4)), mask))
+    return SimpleNamespace(report=_with_levels(vertebrae, mass, compression), mass_mask=Labelmap(Grid(mask.shape, np.eye(4)), mask))
+
+
+def _with_levels(vertebrae: list[dict], mass: dict, compressed: dict | None) -> Report:
+    """The built-in case's stored report with these bodies, mass extent and compressed levels."""
+    levels = json.loads((GOLDENS / DEFAULT_CASE / "report.json").read_text(encoding="utf-8"))["levels"]
+    compression = levels["compression"] | compressed if compressed else None
+    bodies = [vertebra | {"source": "user"} for vertebra in vertebrae]
+    return golden_report(levels=levels | {"vertebrae": bodies, "mass": mass, "compression": compression})
 
 
 def test_a_mass_in_two_spans_is_viewed_at_each_the_compressed_one_first():
@@ -214,8 +224,9 @@ def test_the_html_report_of_a_two_span_mass_shows_each_span_sagittally(tmp_path)
     """The built-in case's mass stated as T5–T6 and T8: a sagittal view of each on T2, the compressed span's first."""
     study = study_into_scene(build_study(DEFAULT_CASE), new_headless_scene())
     analysis = run_analysis(study)
-    analysis.report["levels"]["mass"] = {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T6"}, {"from": "T8", "to": "T8"}]}
-    assert analysis.report["levels"]["compression"]["at"] == "T6"
+    two_spans = Extent("T5", "T8", (Span("T5", "T6"), Span("T8", "T8")))
+    analysis = replace(analysis, report=replace(analysis.report, levels=replace(analysis.report.levels, mass=two_spans)))
+    assert analysis.report.levels.compression.at == "T6"
     images = key_images(study, analysis)
     assert [image.title for image in images] == ["T2 sagittal", "T2 axial", "T2 sagittal", "T1 sagittal", "T1C sagittal"]
     assert images[0].caption.startswith("Sagittal slice through the mass at T5–T6:")
@@ -227,7 +238,7 @@ def test_a_cord_narrowed_from_the_side_is_stated_by_its_rl_ratio_first(html_case
     """A compression found by the RL ratio leads with it in the levels table, MSCC after it."""
     report, _ = html_case
     sideways = {"from": "T5", "to": "T5", "at": "T5", "shown_by": ["RL ratio"], "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "area_ratio_percent": 34.8}
-    page = Page(html_page(dict_from_json({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, "report.json"), []))
+    page = Page(html_page(from_json({**report, "levels": {**report["levels"], "compression": {**report["levels"]["compression"], **sideways}}}, "report.json"), []))
     rows = [row[0] for row in page.tables["levels"][0]]
     assert rows.index("RL ratio at T5") < rows.index("MSCC at T5") < rows.index("Area ratio at T5")
 
@@ -522,7 +533,7 @@ def test_a_dicom_sequences_file_is_its_folder_as_the_case_was_named(sr_case, mon
     assert {role: report["sequences"][role]["file"] for role in series} == {role: str(case / role) for role in series}
     monkeypatch.chdir(case.parent)
     relative = Path(case.name)
-    files = {role: info["file"] for role, info in analyze(load_case_folder(relative, new_headless_scene()))["sequences"].items()}
+    files = {role: info.file for role, info in analyze(load_case_folder(relative, new_headless_scene())).sequences.items()}
     assert files == {role: str(relative / role) for role in series}
 
 
@@ -608,10 +619,10 @@ def test_batch_with_levels_fills_the_level_columns_and_exits_0(tmp_path, capsys)
     (row,) = read_rows(out)
     assert (row["mass_from"], row["mass_to"], row["compression_from"], row["compression_to"]) == ("T5", "T8", "T5", "T7")
     assert row["levels"].startswith("mass T5–T8, cord compressed T5–T7")
-    compression = analyze(load_case_folder(folder / DEFAULT_CASE, new_headless_scene()))["levels"]["compression"]
+    compression = analyze(load_case_folder(folder / DEFAULT_CASE, new_headless_scene())).levels.compression
     for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent"):
-        assert float(row[field]) == pytest.approx(compression[field]), field
-    assert (row["max_mscc_at"], row["compression_shown_by"]) == (compression["at"], "MSCC")
+        assert float(row[field]) == pytest.approx(getattr(compression, field)), field
+    assert (row["max_mscc_at"], row["compression_shown_by"]) == (compression.at, "MSCC")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from EMHAssistLib.measurement.regions import RegionStats
 from EMHAssistLib.spine.masses import MassSegment, rim_enhancement
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
+from EMHAssistLib.outputs.report import legacy_dict
 
 PRE_SIGNAL, NOISE_SD, WALL_GAIN = 300.0, 15.0, 150.0
 
@@ -111,7 +112,7 @@ def test_difference_over_mean_is_the_ratio_interval_of_a_difference():
 @pytest.fixture(scope="module")
 def rims() -> dict[str, dict]:
     names = ("abscess_t9_t11", "hematoma_t6_t9", "mds_t5_t8")
-    return {name: analyze(study_into_scene(build_study(name), new_headless_scene()))["morphology"]["rim_enhancement"] for name in names}
+    return {name: legacy_dict(analyze(study_into_scene(build_study(name), new_headless_scene())))["morphology"]["rim_enhancement"] for name in names}
 
 
 def rim_threshold() -> float:

@@ -1,7 +1,10 @@
 """The self-test body that EMHAssistTest.runTest() runs inside Slicer, run here on a headless scene,
 and its checks shown to fail when they should."""
 
+from dataclasses import replace
+
 import pytest
+from golden_outputs import golden_report
 
 from EMHAssistLib.frontends.selftest import (
     NOISE_FREE_SUFFIX,
@@ -12,9 +15,8 @@ from EMHAssistLib.frontends.selftest import (
     check_table_holds_report,
     run_selftest,
 )
-from EMHAssistLib.outputs.report import dict_from_json
 from EMHAssistLib.outputs.tables import write_results_table
-from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.report_model import Ratio, RatioKey, Report
 
 
 def test_selftest_passes_on_the_built_in_case(scene):
@@ -31,8 +33,8 @@ def ratio(value: float) -> dict:
     return {"value": value, "ci95": [value * 0.9, value * 1.1]}
 
 
-def report_with(ratios: dict, enhancement: dict | None = None) -> dict:
-    return dict_from_json({"ratios": ratios, "enhancement": enhancement or {}}, "test report")
+def report_with(ratios: dict, enhancement: dict | None = None) -> Report:
+    return golden_report(ratios=ratios, enhancement=enhancement or {})
 
 
 def test_ratios_just_inside_the_tolerance_pass():
@@ -78,8 +80,8 @@ def test_different_or_missing_ratios_fail():
 
 
 def test_a_region_missing_on_a_sequence_fails_and_is_named():
-    stats = {"mean": 1.0, "n": 10}
-    report = {"regions": {"cord": {"T1": stats, "T2": stats}, "mass": {"T1": stats}}}
+    stats = {"mean": 1.0, "median": 1.0, "sd": 0.1, "p5": 0.9, "p95": 1.1, "n": 10, "volume_mm3": 10.0}
+    report = golden_report(regions={"cord": {"T1": stats, "T2": stats}, "mass": {"T1": stats}})
     check_every_region_on_every_sequence(report, ["cord"], ["T1", "T2"])
     with pytest.raises(AssertionError, match="regions not measured: mass on T2, disc on T1, disc on T2"):
         check_every_region_on_every_sequence(report, ["cord", "mass", "disc"], ["T1", "T2"])
@@ -87,17 +89,13 @@ def test_a_region_missing_on_a_sequence_fails_and_is_named():
 
 def test_a_table_that_does_not_hold_the_report_fails(scene):
     stats = {"mean": 2.0, "median": 2.0, "sd": 0.5, "p5": 1.5, "p95": 2.5, "n": 40, "volume_mm3": 40.0}
-    report = {
-        "schema": "emhassist.report/1",
-        "case": "check",
-        "regions": {"cord": {"T1": stats}, "mass": {"T1": stats | {"mean": 1.0}}},
-        "ratios": {RatioKey.parse("T1 mass/cord"): ratio(0.5)},
-        "enhancement": {},
-    }
+    report = golden_report(
+        case="check", regions={"cord": {"T1": stats}, "mass": {"T1": stats | {"mean": 1.0}}}, ratios={"T1 mass/cord": ratio(0.5)}, enhancement={}
+    )
     table = scene.AddNewNodeByClass("vtkMRMLTableNode", "results")
     write_results_table(report, table)
     check_table_holds_report(table, report)
     with pytest.raises(AssertionError, match="results: 3 rows, expected 4"):
-        check_table_holds_report(table, report | {"enhancement": {"mass": ratio(0.4)}})
+        check_table_holds_report(table, replace(report, enhancement={"mass": Ratio(0.4, (0.36, 0.44))}))
     with pytest.raises(AssertionError, match="T1 mass/cord is 0.5, the report says 0.6"):
-        check_table_holds_report(table, report | {"ratios": {RatioKey.parse("T1 mass/cord"): ratio(0.6)}})
+        check_table_holds_report(table, replace(report, ratios={RatioKey.parse("T1 mass/cord"): Ratio(0.6, (0.54, 0.66))}))

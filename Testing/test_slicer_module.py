@@ -402,8 +402,8 @@ def test_segments_named_like_regions_join_the_rois(scene):
     assert [source.label for source in study.regions["mass"]] == ["outlines/ Mass "]
     assert study.levels is levels and study.clinical == {"age": 60}
     report = analyze(study)
-    assert report["regions"]["mass"]["T1"]["n"] == 27
-    assert report["regions"]["cord"]["T1"]["n"] == 27 + 27  # the segment's voxels and the box's, apart
+    assert report.regions["mass"]["T1"].n == 27
+    assert report.regions["cord"]["T1"].n == 27 + 27  # the segment's voxels and the box's, apart
 
 
 def test_a_segmentation_without_region_segments_is_refused(scene):

@@ -8,6 +8,7 @@ cases is `make sweep` (docs/spine-sweep.md)."""
 import pytest
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.outputs.report import to_json
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
 
@@ -51,7 +52,7 @@ def judged(tmp_path_factory):
         if name not in cache:
             case = generate(SEEDS[name], **CASES[name])
             folder = write_case(case, tmp_path_factory.mktemp("spinegen") / f"seed{SEEDS[name]}")
-            report = analyze(load_case_folder(folder, new_headless_scene()))
+            report = to_json(analyze(load_case_folder(folder, new_headless_scene())))  # the judge reads the report's JSON
             cache[name] = {"truth": case.truth, "report": report, "outcome": judge_case(report, case.truth, case.spine)}
         return cache[name]
 

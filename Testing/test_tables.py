@@ -1,18 +1,19 @@
 """The results table node: its content for a report, re-runs in place, and a .mrb round trip."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import slicer
 import vtk
+from golden_outputs import golden_report
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.outputs.report import dict_from_json
+from EMHAssistLib.outputs.report import legacy_dict
 from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
 
-REPORT = dict_from_json({
-    "schema": "emhassist.report/1",
+SECTIONS = {
     "case": "table case",
     "regions": {
         "cord": {
@@ -30,7 +31,8 @@ REPORT = dict_from_json({
         "OP/IP mass": {"value": 0.61, "ci95": [0.55, 0.67]},
     },
     "enhancement": {"mass": {"value": 0.4, "ci95": [0.35, 0.45]}},
-}, "test report")
+}
+REPORT = golden_report(**SECTIONS)
 COLUMN_NAMES = [column.name for column in TEXT_COLUMNS + NUMBER_COLUMNS]
 
 
@@ -103,11 +105,11 @@ def test_reading_the_table_back_gives_the_report_to_six_significant_digits(scene
     write_results_table(REPORT, table)
     back = read_results_table(table)
     assert back.keys() == {"regions", "ratios", "enhancement"}
-    for region, by_role in REPORT["regions"].items():
+    for region, by_role in SECTIONS["regions"].items():
         assert back["regions"][region] == {role: rounded(stats) for role, stats in by_role.items()}
         assert all(isinstance(stats["n"], int) for stats in back["regions"][region].values())
     for section in ("ratios", "enhancement"):
-        assert back[section] == {key: rounded(ratio) for key, ratio in REPORT[section].items()}
+        assert back[section] == {key: rounded(ratio) for key, ratio in legacy_dict(REPORT)[section].items()}
 
 
 def test_rewriting_the_same_node_replaces_its_rows(scene):
@@ -118,7 +120,7 @@ def test_rewriting_the_same_node_replaces_its_rows(scene):
     assert table.GetNumberOfColumns() == len(COLUMN_NAMES)
     assert table.GetNumberOfRows() == 8
     assert read_results_table(table) == first
-    smaller = REPORT | {"ratios": {}, "enhancement": {}}
+    smaller = replace(REPORT, ratios={}, enhancement={})
     write_results_table(smaller, table)
     assert table.GetNumberOfRows() == 4
     assert read_results_table(table)["ratios"] == {}
@@ -126,7 +128,7 @@ def test_rewriting_the_same_node_replaces_its_rows(scene):
 
 def test_an_empty_report_gives_the_columns_and_no_rows(scene):
     table = new_table(scene)
-    write_results_table(REPORT | {"regions": {}, "ratios": {}, "enhancement": {}}, table)
+    write_results_table(replace(REPORT, regions={}, ratios={}, enhancement={}), table)
     assert table.GetNumberOfRows() == 0
     assert [table.GetColumnName(i) for i in range(table.GetNumberOfColumns())] == COLUMN_NAMES
 

@@ -31,6 +31,7 @@ import slicer
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.outputs.report import to_json
 
 
 def status_kib(field: str) -> int:
@@ -99,8 +100,8 @@ def main(argv: list[str]) -> None:
                 "rss_rise_in_analysis_bytes": (rss_peak_kib - rss_before_analysis_kib) * 1024,
                 "rss_peak_over_baseline_bytes": (rss_peak_kib - rss_before_kib) * 1024,
                 "hwm_reset": hwm_reset,
-                "warnings": report["warnings"],
-                "sections": sorted(key for key, value in report.items() if value),
+                "warnings": list(report.warnings),
+                "sections": sorted(key for key, value in to_json(report).items() if value),
                 "slowest": top_functions(profile, 8),
             }
         )

@@ -28,6 +28,7 @@ def graded_case(seed: int, folder: Path) -> dict:
     from EMHAssistLib.analysis import analyze
     from EMHAssistLib.inputs.casefolder import load_case_folder
     from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.report import to_json
     from spinegen.bilsky import compared_levels
     from spinegen.case import TRUTH_FILE, generate, write_case
 
@@ -38,7 +39,7 @@ def graded_case(seed: int, folder: Path) -> dict:
     report = analyze(load_case_folder(case_folder, new_headless_scene()))
     mass = truth["mass"]
     return {"seed": seed, "side": truth["design"]["side"], "orientation": truth["design"]["orientation"],
-            "epidural": bool(mass) and not mass["position"].startswith("paraspinal"), "levels": compared_levels(report, truth)}
+            "epidural": bool(mass) and not mass["position"].startswith("paraspinal"), "levels": compared_levels(to_json(report), truth)}
 
 
 def sweep(seeds: list[int], folder: Path) -> dict:

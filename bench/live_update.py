@@ -37,6 +37,7 @@ from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.live import LEVEL_REGIONS, LiveAnalysis, LiveResult
+from EMHAssistLib.report_model import RegionStatistics
 
 DRAGGED_REGION = "marrow"  # not read by the levels step: the update re-measures this region alone
 LEVELS_REGION = "mass"  # read by the levels step: its update also redoes levels, cord and compression
@@ -83,10 +84,10 @@ def turn_every_roi(study: Study, axis: np.ndarray, degrees: float) -> None:
         set_roi_box(sources[0].node, Box(box.center, turn @ box.axes, box.half_size))
 
 
-def largest_mean_difference(report_regions: dict, theirs: dict) -> float:
+def largest_mean_difference(report_regions: dict[str, dict[str, RegionStatistics]], theirs: dict) -> float:
     """Largest relative difference of a region mean between the report and a baseline (boundary voxels differ)."""
     return max(
-        abs(theirs[region][role].mean - stats["mean"]) / abs(stats["mean"])
+        abs(theirs[region][role].mean - stats.mean) / abs(stats.mean)
         for region, by_role in report_regions.items()
         for role, stats in by_role.items()
     )
@@ -106,8 +107,8 @@ def measure_size(in_plane: int, repeats: int, baseline_repeats: int, levels_repe
     sitk_histograms = timed_runs(lambda: label_stats.update(DRAGGED_REGION), baseline_repeats, prepare=drag, warm_up=False)
     label_stats = LabelStatisticsBaseline(study, use_histograms=False)
     sitk_plain = timed_runs(lambda: label_stats.update(DRAGGED_REGION), baseline_repeats, prepare=drag, warm_up=False)
-    regions = live.update(study).analysis.report["regions"]
-    voxels = sum(stats["n"] for by_role in regions.values() for stats in by_role.values())
+    regions = live.update(study).analysis.report.regions
+    voxels = sum(stats.n for by_role in regions.values() for stats in by_role.values())
     agreement = {
         "Segment Statistics": largest_mean_difference(regions, segment_stats.result),
         "SimpleITK": largest_mean_difference(regions, sitk_plain.result),

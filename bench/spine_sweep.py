@@ -39,6 +39,7 @@ def run_case(job: tuple[int, bool]) -> dict:
     from EMHAssistLib.analysis import analyze
     from EMHAssistLib.inputs.casefolder import load_case_folder
     from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.report import to_json
     from spinegen.case import generate, write_case
     from spinegen.design import sample_design
     from spinegen.judge import judge_case
@@ -60,11 +61,11 @@ def run_case(job: tuple[int, bool]) -> dict:
             return result
     analysed = time.perf_counter()
     try:
-        result["outcome"] = judge_case(report, case.truth, case.spine)
+        result["outcome"] = judge_case(to_json(report), case.truth, case.spine)  # the judge reads the report's JSON
     except Exception as problem:  # a report the judge cannot read is counted as an error too
         result.update(error=f"judging the report: {type(problem).__name__}: {problem}", seconds={"generate": made - started})
         return result
-    result["warnings"] = report.get("warnings", [])
+    result["warnings"] = list(report.warnings)
     result["seconds"] = {"generate": round(made - started, 2), "analyse": round(analysed - made, 2)}
     return result
 

@@ -210,7 +210,7 @@ def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
     ui.saveReportButton.setMenu(QtWidgets.QMenu(ui.saveReportButton))  # the module fills it; its arrow shows here
     view.show_state(ui, panel_state(inputs.sequences, inputs.sources, None, inputs.level_points, fields, inputs.anchor_level, analysis is not None))
     report = analysis.report if analysis else None
-    view.show_report(QtWidgets, ui, report, levels_text(report) if report else "", warnings_text(report["warnings"]) if report else "")
+    view.show_report(QtWidgets, ui, report, levels_text(report) if report else "", warnings_text(report.warnings) if report else "")
 
 
 def open_first_why(ui: types.SimpleNamespace) -> None:

@@ -1,11 +1,13 @@
-"""The whole analysis of one study, from MRML nodes to the report dict (its shape: report_model.py;
-its ratios keyed by `RatioKey`, turned into JSON text only by outputs.report.to_json).
+"""The whole analysis of one study, from MRML nodes to the typed report (report_model.Report,
+turned into JSON only by outputs.report.to_json).
 
-Each step reads the nodes or the report built so far and adds its own section; nothing here
+Each step reads the nodes or the sections built so far and adds its own; the stages (measurement,
+spine, differential) give their sections as plain data, read as the model once, where the report
+is assembled (report_codec.model_value: every field checked against its type). Nothing here
 changes a node, so ROIs, segments and earlier results stay as the user left them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import CAVEAT
 from .differential import assess as assess_differential
@@ -19,7 +21,8 @@ from .inputs.plain import SequenceImage
 from .inputs.study import Study, outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, measure_region
-from .report_model import Ratio, RatioKey
+from .report_codec import model_value
+from .report_model import Ratio, RatioKey, Report
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -31,7 +34,7 @@ SCHEMA = "emhassist.report/1"
 class Analysis:
     """The report, and the cord and mass segmentations it was measured from (for overlays)."""
 
-    report: dict
+    report: Report
     levels: LevelsOutcome
 
     @property
@@ -45,7 +48,7 @@ class Analysis:
         return Labelmap(cord.grid, cord.mask) if cord is not None else None
 
 
-def analyze(study: Study) -> dict:
+def analyze(study: Study) -> Report:
     return run_analysis(study).report
 
 
@@ -60,8 +63,8 @@ def run_analysis(study: Study) -> Analysis:
             for region in _in_vocabulary_order(study.regions, region_names())
         }
         analysis = assemble(study, clinical, images, measurements, assess_levels(spine_inputs(study), images))
-    analysis.report["warnings"].extend(f"analysis: a library reported: {message}" for message in messages)
-    return analysis
+    library = tuple(f"analysis: a library reported: {message}" for message in messages)
+    return replace(analysis, report=replace(analysis.report, warnings=analysis.report.warnings + library))
 
 
 def assemble(
@@ -91,8 +94,8 @@ def assemble(
         "clinical": clinical,
         "warnings": warnings,
     }
-    report.update(assess_differential(report))
-    return Analysis(report, levels)
+    report.update(assess_differential(report))  # the differential reads the sections before it
+    return Analysis(model_value(report, Report), levels)
 
 
 def read_sequences(study: Study) -> list[SequenceImage]:

@@ -199,12 +199,15 @@ class CordCompression:
 
 @dataclass(frozen=True)
 class CordProfileEntry:
+    """One level's cord size; the measures are null at a level the cord was not followed through
+    (`slices` 0, not `assessed`), and `rl_mm` where no slice gave a right-left width."""
+
     level: str
     code: int
     slices: int
-    area_mm2: float
-    ap_mm: float
-    rl_mm: float
+    area_mm2: float | None
+    ap_mm: float | None
+    rl_mm: float | None
     min_ap_mm: float | None
     mscc_percent: float | None
     normalised_ratio: float | None

@@ -75,6 +75,7 @@ from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.outputs.report import summary_text, to_json, write_json
 from EMHAssistLib.outputs.report_html import KeyImage, write_html
+from EMHAssistLib.report_model import Report
 from EMHAssistLib.teaching.quiz import Quiz, Reveal
 
 MODULE_FOLDER = Path(__file__).resolve().parents[1]  # where EMHAssist.py and Resources/ are installed
@@ -546,16 +547,16 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         except InputError as error:
             self.ui.statusLabel.text = str(error)
 
-    def _showReport(self, report: dict | None) -> None:
+    def _showReport(self, report: Report | None) -> None:
         """Show a report's levels, warnings and differential; None clears them."""
         self._showState()
         if report is None:
             show_report(qt, self.ui, None, "", "")
             self.ui.overlaysVisibleCheckBox.enabled = False
             return
-        show_report(qt, self.ui, report, levels_text(report), warnings_text(report["warnings"]))
+        show_report(qt, self.ui, report, levels_text(report), warnings_text(report.warnings))
         self._hideOverlaysFromSelectors()
-        overlays = find_overlays(slicer.mrmlScene, report["case"])
+        overlays = find_overlays(slicer.mrmlScene, report.case)
         self.ui.overlaysVisibleCheckBox.enabled = overlays is not None
         if overlays is not None:
             wasBlocked = self.ui.overlaysVisibleCheckBox.blockSignals(True)
@@ -571,7 +572,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onOverlaysVisibleToggled(self, visible: bool) -> None:
         report = self.logic.savedReport(self._parameterNode)
-        overlays = find_overlays(slicer.mrmlScene, report["case"]) if report else None
+        overlays = find_overlays(slicer.mrmlScene, report.case) if report else None
         if overlays is not None:
             set_overlays_visible(slicer.mrmlScene, overlays.folder, visible)
 
@@ -624,7 +625,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if report is None:
             slicer.util.errorDisplay(_("There are no results to export yet."))
             return None
-        path = qt.QFileDialog.getSaveFileName(self.parent, title, f"{report['case']}{suffix}", fileFilter)
+        path = qt.QFileDialog.getSaveFileName(self.parent, title, f"{report.case}{suffix}", fileFilter)
         return Path(path) if path else None
 
     def onExportJsonButton(self) -> None:
@@ -749,7 +750,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             parameterNode.report = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTextNode", REPORT_NODE_NAME)
         save_results(slicer.mrmlScene, analysis, study, parameterNode.resultsTable, parameterNode.report)
 
-    def process(self, parameterNode: EMHAssistParameterNode) -> dict:
+    def process(self, parameterNode: EMHAssistParameterNode) -> Report:
         """Analyse the selected nodes from scratch, keep the results in the scene and return the report.
 
         Raises InputError, naming the node, when an input cannot be measured.
@@ -759,7 +760,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             raise result.error or InputError(parameterNode.caseName, "; ".join(result.notes))
         return result.analysis.report
 
-    def _resultsChanged(self, parameterNode: EMHAssistParameterNode, report: dict) -> bool:
+    def _resultsChanged(self, parameterNode: EMHAssistParameterNode, report: Report) -> bool:
         """Whether the scene lacks these results: unchanged ones are not written (and redrawn) again."""
         if parameterNode.resultsTable is None or parameterNode.report is None:
             return True
@@ -767,7 +768,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
             saved = to_json(read_report_node(parameterNode.report))
         except InputError:
             return True
-        return saved != json.loads(json.dumps(to_json(report))) or find_overlays(slicer.mrmlScene, report["case"]) is None
+        return saved != json.loads(json.dumps(to_json(report))) or find_overlays(slicer.mrmlScene, report.case) is None
 
     def ensureJinja2(self) -> bool:
         """The web page is written from a Jinja2 template; Slicer does not ship Jinja2 (a pure-Python
@@ -835,7 +836,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
                 images.append(KeyImage(f"{orientation} ({name})", caption, path.read_bytes()))
         return images
 
-    def savedReport(self, parameterNode: EMHAssistParameterNode) -> dict | None:
+    def savedReport(self, parameterNode: EMHAssistParameterNode) -> Report | None:
         return read_report_node(parameterNode.report) if parameterNode.report is not None else None
 
     def selectedInputs(self, parameterNode: EMHAssistParameterNode) -> list:
@@ -1010,7 +1011,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Then a moved marrow ROI re-measured alone (live update)")
         self.assertIsNone(first.error)
         tableRatios = read_results_table(parameterNode.resultsTable)["ratios"]
-        self.assertEqual(tableRatios.keys(), first.analysis.report["ratios"].keys())
+        self.assertEqual(tableRatios.keys(), first.analysis.report.ratios.keys())
         self.assertEqual(logic.savedReport(parameterNode), first.analysis.report)
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
         marrow = parameterNode.marrowSource
@@ -1063,7 +1064,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertEqual(restored.t2Volume.GetName(), "T2")
         self.assertEqual(restored.marrowSource.GetName(), marrow.GetName())
         self.assertEqual(restored.conditions, study.clinical.get("conditions", []))
-        self.assertEqual(EMHAssistLogic().savedReport(restored)["ratios"], report["ratios"])
+        self.assertEqual(EMHAssistLogic().savedReport(restored).ratios, report.ratios)
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
         self.delayDisplay("Test passed")
 
@@ -1199,9 +1200,9 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertIn("- mass: Dice 1.00, IoU 1.00", widget.ui.quizResultLabel.text)
         self.assertFalse(widget.ui.revealButton.enabled)
         report = widget.logic.savedReport(parameterNode)
-        self.assertEqual(report["differential"][0]["id"], "emh")
-        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), report["ratios"].keys())
-        self.assertIsNotNone(find_overlays(slicer.mrmlScene, report["case"]))
+        self.assertEqual(report.differential[0].id, "emh")
+        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), report.ratios.keys())
+        self.assertIsNotNone(find_overlays(slicer.mrmlScene, report.case))
         self.assertEqual(widget.ui.differentialGroupBox.layout().count(), 3)
         references = slicer.util.getNodesByClass("vtkMRMLMarkupsROINode")
         self.assertEqual(

@@ -22,6 +22,7 @@ from EMHAssistLib.frontends.panel import (
 )
 from EMHAssistLib.inputs.study import region_names
 from EMHAssistLib.live import RegionStatus
+from EMHAssistLib.report_model import Report
 
 BAR_WIDTH = 72  # pixels: the probability bar beside the name, which may wrap
 SUMMARY_DIAGNOSES = 3  # the top three with bars above the fold; the others under Details
@@ -56,7 +57,7 @@ def show_region_statuses(ui, statuses: dict[str, RegionStatus]) -> None:
         label.setVisible(status is not None)
 
 
-def show_report(qt, ui, report: dict | None, levels_line: str, warnings: str) -> None:
+def show_report(qt, ui, report: Report | None, levels_line: str, warnings: str) -> None:
     """The summary: levels line, the top three diagnoses with bars and a "Why" each, the next best step,
     warnings; the other diagnoses under Details. None clears them."""
     rows = differential_rows(report) if report else []

@@ -26,9 +26,10 @@ from ..live import RegionStatus
 from ..outputs.citations import citation_label, full_citation
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
-from ..outputs.report import dict_from_json, to_json
+from ..outputs.report import from_json, legacy_dict, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
+from ..report_model import RankedDiagnosis, Report
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -88,50 +89,51 @@ class DiagnosisRow:
     why: list[WhyBullet]
 
 
-def why_bullets(diagnosis: dict) -> list[WhyBullet]:
+def why_bullets(diagnosis: RankedDiagnosis) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
     references = load("differential/references")["references"]
     bullets = []
-    for item in diagnosis.get("evidence") or []:
-        refs = item.get("refs") or []
+    for item in diagnosis.evidence:
+        refs = item.refs
         labels = list(dict.fromkeys(citation_label(key) for key in refs))
         cited = labels[0] + (f" +{len(labels) - 1}" if len(labels) > 1 else "") if labels else ""
         sources = [full_citation(references[key]) for key in refs if key in references]
-        tooltip = "\n".join([f"Threshold: {item['rule']}", *(f"Source: {source}" for source in sources)])
-        bullets.append(WhyBullet(bool(item.get("supports")), item["finding"], cited, tooltip))
-    for factor in diagnosis.get("prior_factors") or []:
-        text = f"{factor['label']} (clinical context: prior ×{factor['factor']:g})"
-        bullets.append(WhyBullet(factor["factor"] > 1, text, "", factor["reason"]))
+        tooltip = "\n".join([f"Threshold: {item.rule}", *(f"Source: {source}" for source in sources)])
+        bullets.append(WhyBullet(item.supports, item.finding, cited, tooltip))
+    for factor in diagnosis.prior_factors:
+        text = f"{factor.label} (clinical context: prior ×{factor.factor:g})"
+        bullets.append(WhyBullet(factor.factor > 1, text, "", factor.reason))
     return bullets
 
 
-def differential_rows(report: dict) -> list[DiagnosisRow]:
+def differential_rows(report: Report) -> list[DiagnosisRow]:
     return [
         DiagnosisRow(
-            name=diagnosis["name"],
-            percent=round(100 * diagnosis["probability"]),
-            prior_percent=round(100 * diagnosis["prior"]),
-            shown=numbers.probability(diagnosis["probability"]),
-            prior_shown=numbers.probability(diagnosis["prior"]),
+            name=diagnosis.name,
+            percent=round(100 * diagnosis.probability),
+            prior_percent=round(100 * diagnosis.prior),
+            shown=numbers.probability(diagnosis.probability),
+            prior_shown=numbers.probability(diagnosis.prior),
             why=why_bullets(diagnosis),
         )
-        for diagnosis in report.get("differential") or []
+        for diagnosis in report.differential
     ]
 
 
-def next_step_text(report: dict) -> str:
+def next_step_text(report: Report) -> str:
     """The next best step between the top two diagnoses, named by their names, or "" when there is none."""
-    step = report.get("next_best") or {}
-    if not step.get("text"):
+    step = report.next_best
+    if not step.text:
         return ""
-    names = {diagnosis["id"]: diagnosis["name"] for diagnosis in report.get("differential") or []}
-    between = " vs ".join(names.get(key, key) for key in step.get("between") or [])
-    return f"Next best step ({between}): {step['text']}" if between else f"Next best step: {step['text']}"
+    names = {diagnosis.id: diagnosis.name for diagnosis in report.differential}
+    between = " vs ".join(names.get(key, key) for key in step.between)
+    return f"Next best step ({between}): {step.text}" if between else f"Next best step: {step.text}"
 
 
-def levels_text(report: dict) -> str:
-    return f"Levels: {summary_line(report.get('levels'))}" if report.get("levels") else "Levels not assessed (step 3)."
+def levels_text(report: Report) -> str:
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    return f"Levels: {summary_line(legacy_dict(report)['levels'])}" if report.levels else "Levels not assessed (step 3)."
 
 
 def warnings_text(warnings: list[str]) -> str:
@@ -359,13 +361,13 @@ def is_vertebra_name(label: str) -> bool:
     return True
 
 
-def write_report_node(report: dict, node: slicer.vtkMRMLTextNode) -> None:
+def write_report_node(report: Report, node: slicer.vtkMRMLTextNode) -> None:
     """The whole report as JSON in a text node, which saves with the scene."""
     node.SetText(json.dumps(to_json(report), indent=2, ensure_ascii=False))
-    node.SetAttribute(REPORT_ATTRIBUTE, report["schema"])
+    node.SetAttribute(REPORT_ATTRIBUTE, report.schema)
 
 
-def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
+def read_report_node(node: slicer.vtkMRMLTextNode) -> Report:
     if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
     try:
@@ -374,7 +376,7 @@ def read_report_node(node: slicer.vtkMRMLTextNode) -> dict:
         raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
-    return dict_from_json(report, node.GetName())
+    return from_json(report, node.GetName())
 
 
 def save_results(

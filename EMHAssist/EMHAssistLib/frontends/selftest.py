@@ -13,6 +13,7 @@ import slicer
 from ..analysis import analyze
 from ..inputs.study import Study
 from ..outputs.tables import read_results_table, write_results_table
+from ..report_model import Report
 from ..settings import measurement_settings
 from ..teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from ..teaching.phantom import SyntheticStudy
@@ -51,30 +52,30 @@ def noise_free_study(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> S
     return study
 
 
-def check_every_region_on_every_sequence(report: dict, regions: list[str], roles: list[str]) -> None:
+def check_every_region_on_every_sequence(report: Report, regions: list[str], roles: list[str]) -> None:
     missing = [
         f"{region} on {role}"
         for region in regions
         for role in roles
-        if report["regions"].get(region, {}).get(role, {}).get("n", 0) == 0
+        if role not in report.regions.get(region, {}) or report.regions[region][role].n == 0
     ]
     if missing:
         raise AssertionError(f"regions not measured: {', '.join(missing)}")
 
 
-def check_ratios_near_reference(report: dict, reference: dict, tolerance: float) -> None:
+def check_ratios_near_reference(report: Report, reference: Report, tolerance: float) -> None:
     """Every ratio, and every enhancement as post/pre, within `tolerance` of the noise-free value."""
-    if report["ratios"].keys() != reference["ratios"].keys():
-        raise AssertionError(f"ratios differ: {_texts(report['ratios'])} on the noisy images, {_texts(reference['ratios'])} noise-free")
-    if not report["ratios"]:
+    if report.ratios.keys() != reference.ratios.keys():
+        raise AssertionError(f"ratios differ: {_texts(report.ratios)} on the noisy images, {_texts(reference.ratios)} noise-free")
+    if not report.ratios:
         raise AssertionError("no ratio was computed")
-    pairs = {key: (ratio["value"], reference["ratios"][key]["value"]) for key, ratio in report["ratios"].items()}
+    pairs = {key: (ratio.value, reference.ratios[key].value) for key, ratio in report.ratios.items()}
     # Enhancement is post/pre - 1 and can be near zero, so compare the post/pre ratio itself.
     roles = measurement_settings().enhancement
-    for region, value in report["enhancement"].items():
-        if region not in reference["enhancement"]:
+    for region, value in report.enhancement.items():
+        if region not in reference.enhancement:
             raise AssertionError(f"enhancement of {region} missing on the noise-free images")
-        pairs[f"{roles.post}/{roles.pre} {region}"] = (value["value"] + 1, reference["enhancement"][region]["value"] + 1)
+        pairs[f"{roles.post}/{roles.pre} {region}"] = (value.value + 1, reference.enhancement[region].value + 1)
     failures = [
         f"{key}: {value:.4f} vs {expected:.4f} noise-free"
         for key, (value, expected) in pairs.items()
@@ -84,17 +85,17 @@ def check_ratios_near_reference(report: dict, reference: dict, tolerance: float)
         raise AssertionError(f"ratios more than {tolerance:.0%} off their noise-free values: {'; '.join(failures)}")
 
 
-def check_table_holds_report(table: slicer.vtkMRMLTableNode, report: dict) -> None:
-    expected_rows = sum(len(by_role) for by_role in report["regions"].values())
-    expected_rows += len(report["ratios"]) + len(report["enhancement"])
+def check_table_holds_report(table: slicer.vtkMRMLTableNode, report: Report) -> None:
+    expected_rows = sum(len(by_role) for by_role in report.regions.values())
+    expected_rows += len(report.ratios) + len(report.enhancement)
     if table.GetNumberOfRows() != expected_rows:
         raise AssertionError(f"{table.GetName()}: {table.GetNumberOfRows()} rows, expected {expected_rows}")
     content = read_results_table(table)
-    if content["ratios"].keys() != report["ratios"].keys():
-        raise AssertionError(f"{table.GetName()}: ratios {_texts(content['ratios'])}, expected {_texts(report['ratios'])}")
-    for key, ratio in report["ratios"].items():
-        if not math.isclose(content["ratios"][key]["value"], ratio["value"], rel_tol=1e-5):
-            raise AssertionError(f"{table.GetName()}: {key} is {content['ratios'][key]['value']}, the report says {ratio['value']}")
+    if content["ratios"].keys() != report.ratios.keys():
+        raise AssertionError(f"{table.GetName()}: ratios {_texts(content['ratios'])}, expected {_texts(report.ratios)}")
+    for key, ratio in report.ratios.items():
+        if not math.isclose(content["ratios"][key]["value"], ratio.value, rel_tol=1e-5):
+            raise AssertionError(f"{table.GetName()}: {key} is {content['ratios'][key]['value']}, the report says {ratio.value}")
 
 
 def _texts(ratios: dict) -> list[str]:

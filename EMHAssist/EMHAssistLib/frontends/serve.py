@@ -42,7 +42,7 @@ from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
-from ..outputs.report import ratio_text
+from ..outputs.report import legacy_dict, ratio_text
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, verdict
 
@@ -229,7 +229,7 @@ class CaseViewer:
             view.get_view_node().JumpSliceByCentering(*through[orientation])
         self._lay_out_labels()
         self._publish_slices()
-        self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
+        self._server.state.axial_at = _level_name_at(legacy_dict(analysis.report), through["Axial"])  # transitional (issue 16)
 
     def _level_centre(self) -> np.ndarray:
         """The middle level point, on the spine's midline: where a reader starts."""
@@ -328,7 +328,8 @@ class CaseViewer:
     # --- results ------------------------------------------------------------------------------
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
-        report = analysis.report
+        # transitional (issue 16): read as the dict it was until this module reads attributes
+        report = legacy_dict(analysis.report)
         state = self._server.state
         state.levels_line = levels_line(analysis)
         state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report), enhancement_rows(report)

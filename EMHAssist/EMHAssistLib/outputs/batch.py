@@ -24,7 +24,9 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
+from ..report_model import Report
 from ..spine.compression import level_span
+from .report import legacy_dict
 from .wording import summary_line
 
 TOP_DIAGNOSES = 3
@@ -209,7 +211,9 @@ def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
     return report_row(report) | {"case": case.name}
 
 
-def report_row(report: dict) -> dict:
+def report_row(report: Report) -> dict:
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     row = {"case": report["case"], "error": "", "sequences": " ".join(report["sequences"])}
     row |= _levels_cells(report.get("levels"))
     for key, ratio in report["ratios"].items():

@@ -18,9 +18,11 @@ from .. import number_format as numbers
 from ..analysis import Analysis
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
+from ..report_model import Report
 from ..spine.compression import leading_span, level_span, span_of_points
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
+from .report import legacy_dict
 from .report_html import KeyImage
 from .wording import stated_measures
 
@@ -51,11 +53,13 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     sites = mass_sites(analysis)
     focus = sites[0][1] if sites else focus_point(study, analysis)
     first_span = sites[0][0] if len(sites) > 1 else None
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(analysis.report)
     plan = [
-        (main, "Sagittal", focus, _caption(analysis.report, "Sagittal", first_span, leading=True)),
-        (main, "Axial", axial_level(analysis.report, focus), _caption(analysis.report, "Axial")),
+        (main, "Sagittal", focus, _caption(report, "Sagittal", first_span, leading=True)),
+        (main, "Axial", axial_level(analysis.report, focus), _caption(report, "Axial")),
     ]
-    plan += [(main, "Sagittal", through, _caption(analysis.report, "Sagittal", span)) for span, through in sites[1:]]
+    plan += [(main, "Sagittal", through, _caption(report, "Sagittal", span)) for span, through in sites[1:]]
     plan += [(role, "Sagittal", focus, f"The same sagittal slice on {role}.") for role in study.sequences if role != main]
     images = []
     with SliceRenderer(scene) as renderer, tempfile.TemporaryDirectory() as folder:
@@ -74,7 +78,7 @@ def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
     mass = analysis.mass_mask
     if mass is not None and mass.mask.any():
         sites = mass_sites(analysis)
-        return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), analysis.report)
+        return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), legacy_dict(analysis.report))
     for region in ("mass", "cord"):
         if study.regions.get(region):
             return study.regions[region][0].shape().corners_world().mean(axis=0)
@@ -87,7 +91,9 @@ def mass_sites(analysis: Analysis) -> list[tuple[dict, np.ndarray]]:
     overlays are (`compression.span_of_points`); the leading span comes first (the one the
     differential label sits at, `compression.leading_span`), then the others superior first.
     Empty without levels or a grown mass."""
-    levels = analysis.report.get("levels") or {}
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(analysis.report)
+    levels = report.get("levels") or {}
     mass, vertebrae = analysis.mass_mask, levels.get("vertebrae") or []
     if mass is None or not mass.mask.any() or not levels.get("mass") or not vertebrae:
         return []
@@ -96,7 +102,7 @@ def mass_sites(analysis: Analysis) -> list[tuple[dict, np.ndarray]]:
     owner = span_of_points(points, levels["mass"], vertebrae)
     lead = leading_span(levels["mass"], levels.get("compression"), owner)
     order = [lead] + [n for n in range(len(spans)) if n != lead and np.any(owner == n)]
-    return [(spans[n], _on_midline(np.median(points[owner == n], axis=0), analysis.report)) for n in order]
+    return [(spans[n], _on_midline(np.median(points[owner == n], axis=0), report)) for n in order]
 
 
 def _voxels_world(mass) -> np.ndarray:
@@ -112,8 +118,10 @@ def _on_midline(point: np.ndarray, report: dict) -> np.ndarray:
     return point
 
 
-def axial_level(report: dict, focus: np.ndarray) -> np.ndarray:
+def axial_level(report: Report, focus: np.ndarray) -> np.ndarray:
     """The axial plane through the body centre of the most compressed level, else through the focus."""
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     levels = report.get("levels") or {}
     worst = (levels.get("compression") or {}).get("at")
     through = np.array(focus, dtype=float)

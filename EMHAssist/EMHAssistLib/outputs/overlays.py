@@ -24,11 +24,13 @@ from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
+from ..report_model import Report
 from ..spine.compression import leading_span, level_span, span_of_points
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
+from .report import legacy_dict
 from .wording import summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -69,7 +71,7 @@ class OverlayNodes:
 
 def draw_overlays(
     scene: slicer.vtkMRMLScene,
-    report: dict,
+    report: Report,
     study: Study,
     *,
     mass_mask: Labelmap | None = None,
@@ -83,6 +85,8 @@ def draw_overlays(
     """
     folder = overlay_folder(scene, study.name)
     _remove_overlay_nodes(scene, folder)
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     levels = report.get("levels") or {}
     mass = _MassOutline.of(study, mass_mask, levels.get("vertebrae") or [])
     overlays = OverlayNodes(

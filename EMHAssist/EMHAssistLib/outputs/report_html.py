@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 
 from .. import number_format as numbers
 from ..differential import knowledge, percent_text
+from ..report_model import Report
 from ..spine.compression import level_span
 from .citations import citation_label, cited_keys, full_citation
-from .report import ratio_text
+from .report import legacy_dict, ratio_text
 from .wording import normalised_mscc_phrase, not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
@@ -108,12 +109,14 @@ class KeyImage:
     png: bytes
 
 
-def write_html(report: dict, images: Sequence[KeyImage], path: Path) -> None:
+def write_html(report: Report, images: Sequence[KeyImage], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html_page(report, images), encoding="utf-8", errors="replace")  # a folder name that is not UTF-8
 
 
-def html_page(report: dict, images: Sequence[KeyImage]) -> str:
+def html_page(report: Report, images: Sequence[KeyImage]) -> str:
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     from markupsafe import Markup  # with Jinja2, which Slicer does not ship: imported when a page is written
 
     title = f"EMHAssist report — case {report['case']}"

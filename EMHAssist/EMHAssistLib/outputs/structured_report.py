@@ -23,7 +23,9 @@ from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
 from ..knowledge import load
+from ..report_model import Report
 from ..settings import measurement_settings
+from .report import legacy_dict
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
 
@@ -56,12 +58,14 @@ def evidence_from_files(files_by_role: dict[str, list[str]]) -> Evidence:
     return evidence
 
 
-def write_structured_report(report: dict, evidence: Evidence, path: Path) -> None:
+def write_structured_report(report: Report, evidence: Evidence, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     structured_report(report, evidence).save_as(path)
 
 
-def structured_report(report: dict, evidence: Evidence) -> hd.sr.Comprehensive3DSR:
+def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive3DSR:
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     settings = load("structured_report")
     device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=settings["device"]["name"])
     context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))

@@ -13,8 +13,9 @@ import slicer
 import vtk
 
 from ..errors import InputError
-from ..report_model import RatioKey
+from ..report_model import RatioKey, Report
 from ..settings import measurement_settings
+from .report import legacy_dict
 
 SIGNIFICANT_DIGITS = 6
 STATISTICS, RATIO, ENHANCEMENT = "statistics", "ratio", "enhancement"
@@ -47,8 +48,10 @@ NUMBER_COLUMNS = (
 )
 
 
-def write_results_table(report: dict, table: slicer.vtkMRMLTableNode) -> None:
+def write_results_table(report: Report, table: slicer.vtkMRMLTableNode) -> None:
     """Replace the table's content with the report's statistics, ratios and enhancement."""
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    report = legacy_dict(report)
     rows = _statistics_rows(report) + _ratio_rows(report) + _enhancement_rows(report)
     modifying = table.StartModify()
     table.RemoveAllColumns()

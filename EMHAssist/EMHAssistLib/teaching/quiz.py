@@ -28,7 +28,8 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
 from ..outputs.wording import summary_line
-from ..report_model import RatioKey
+from ..outputs.report import legacy_dict
+from ..report_model import RankedDiagnosis, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
@@ -88,8 +89,8 @@ class Reveal:
     picked: str
     expected: str
     correct: bool
-    report: dict  # the analysis on the learner's ROIs
-    reference_report: dict  # the same analysis on the reference ROIs
+    report: Report  # the analysis on the learner's ROIs
+    reference_report: Report  # the same analysis on the reference ROIs
     teaching_points: tuple[str, ...]
     outcome: str
     sites: tuple[SiteComparison, ...]  # each learner ROI against its region's nearest reference site
@@ -98,8 +99,8 @@ class Reveal:
     levels_line: str  # the learner's levels finding, or why their analysis has none
 
     @property
-    def ranking(self) -> list[dict]:
-        return self.report.get("differential") or []
+    def ranking(self) -> tuple[RankedDiagnosis, ...]:
+        return self.report.differential
 
 
 class Quiz:
@@ -344,7 +345,8 @@ def verdict(result: Reveal) -> str:
 def levels_line(analysis: Analysis) -> str:
     """The levels finding in one line, or why there is none (the first thing a learner whose
     analysis found no levels needs to know: usually no cord ROI, or one off the cord)."""
-    found = summary_line(analysis.report.get("levels"))
+    # transitional (issue 16): read as the dict it was until this module reads attributes
+    found = summary_line(legacy_dict(analysis.report).get("levels"))
     if found:
         return found
     return "no level finding: " + ("; ".join(analysis.levels.warnings) or "the analysis found no cord to measure along")
@@ -397,15 +399,15 @@ def _points_in(box: Box) -> np.ndarray:
     return local @ box.axes.T + box.center
 
 
-def compare_ratios(learner: dict, reference: dict) -> tuple[RatioComparison, ...]:
+def compare_ratios(learner: Report, reference: Report) -> tuple[RatioComparison, ...]:
     """Every ratio both reports measured; they differ when their 95 % intervals do not overlap."""
     compared = []
-    for key, mine in (learner.get("ratios") or {}).items():
-        theirs = (reference.get("ratios") or {}).get(key)
+    for key, mine in learner.ratios.items():
+        theirs = reference.ratios.get(key)
         if theirs is None:
             continue
-        (low, high), (ref_low, ref_high) = mine["ci95"], theirs["ci95"]
-        compared.append(RatioComparison(key, mine["value"], theirs["value"], high < ref_low or ref_high < low))
+        (low, high), (ref_low, ref_high) = mine.ci95, theirs.ci95
+        compared.append(RatioComparison(key, mine.value, theirs.value, high < ref_low or ref_high < low))
     return tuple(compared)
 
 

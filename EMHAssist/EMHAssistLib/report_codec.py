@@ -1,0 +1,150 @@
+"""The report model's values to and from plain data: the one walk over the dataclasses' fields and
+type hints (report_model.py) that turns a report into JSON values and reads JSON values back.
+
+`plain_value` writes each dataclass as an object of its fields by their JSON names (an optional
+field left out when it holds nothing), tuples as lists, ratio keys as their text. `model_value`
+reads plain data as a model type, checking every value on the way, and raises `Malformed` with the
+field's path for anything the type cannot hold. Foundation layer: the analysis reads its stages'
+plain sections with it, the outputs read stored reports (outputs/report.py `from_json`).
+"""
+
+import dataclasses
+import functools
+import json
+import types
+import typing
+
+from .report_model import RatioKey, json_name, left_out, may_be_absent
+
+
+class Malformed(ValueError):
+    """A value the model cannot hold, at `path` (dotted fields, [index], ['key'])."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
+
+
+def plain_value(value: object) -> object:
+    """A model value as JSON values."""
+    if dataclasses.is_dataclass(value):
+        return {
+            json_name(model_field): plain_value(getattr(value, model_field.name))
+            for model_field in dataclasses.fields(value)
+            if not left_out(model_field, getattr(value, model_field.name))
+        }
+    if isinstance(value, dict):
+        return {key.text if isinstance(key, RatioKey) else key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain_value(item) for item in value]
+    return value
+
+
+def model_value(value: object, hint: object, path: str = "") -> object:
+    """`value` (JSON values, or a stage's plain section) read as the model's type `hint`; Malformed
+    when it is not one. A value already of a model dataclass is taken as it is."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _union_value(value, args, path)
+    if hint in _PLAIN or origin is typing.Literal:
+        if not _is_plain(value, hint):
+            raise Malformed(path, f"expected {_described(hint)}, got {_shown(value)}")
+        return value
+    if origin is tuple:
+        return _tuple_value(value, args, path)
+    if origin is dict:
+        return _dict_value(value, args, path)
+    if dataclasses.is_dataclass(hint):
+        return _dataclass_value(value, hint, path)
+    raise TypeError(f"the report model uses a type JSON cannot be read as: {hint!r}")
+
+
+def _union_value(value: object, arms: tuple, path: str) -> object:
+    problems = []
+    for arm in arms:
+        try:
+            return model_value(value, arm, path)
+        except Malformed as error:
+            problems.append(error)
+    # A value of the right kind fails deeper inside: that error says more than "none of these".
+    deeper = [error for error in problems if error.path != path]
+    if len(deeper) == 1:
+        raise deeper[0]
+    raise Malformed(path, f"expected {' or '.join(_described(arm) for arm in arms)}, got {_shown(value)}")
+
+
+def _tuple_value(value: object, args: tuple, path: str) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise Malformed(path, f"expected a list, got {_shown(value)}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(model_value(item, args[0], f"{path}[{index}]") for index, item in enumerate(value))
+    if len(value) != len(args):
+        raise Malformed(path, f"expected a list of {len(args)}, got a list of {len(value)}")
+    return tuple(model_value(item, arg, f"{path}[{index}]") for index, (item, arg) in enumerate(zip(value, args)))
+
+
+def _dict_value(value: object, args: tuple, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise Malformed(path, f"expected an object, got {_shown(value)}")
+    key_type, item_type = args
+    return {_key(text, key_type, path): model_value(item, item_type, f"{path}[{str(text)!r}]") for text, item in value.items()}
+
+
+def _key(text: str, key_type: type, path: str) -> object:
+    if key_type is not RatioKey or isinstance(text, RatioKey):
+        return text
+    try:
+        return RatioKey.parse(text)
+    except ValueError as error:
+        raise Malformed(path, str(error)) from None
+
+
+def _dataclass_value(value: object, cls: type, path: str) -> object:
+    if isinstance(value, cls):
+        return value  # built as the model already
+    if not isinstance(value, dict):
+        raise Malformed(path, f"expected an object ({cls.__name__}), got {_shown(value)}")
+    model_fields = {json_name(model_field): model_field for model_field in dataclasses.fields(cls)}
+    unknown = [name for name in value if name not in model_fields]
+    if unknown:
+        raise Malformed(path, f"unknown field {unknown[0]!r}")
+    hints, read = _hints(cls), {}
+    for name, model_field in model_fields.items():
+        if name in value:
+            read[model_field.name] = model_value(value[name], hints[model_field.name], f"{path}.{name}".lstrip("."))
+        elif not may_be_absent(model_field):
+            raise Malformed(path, f"field {name!r} is missing")
+    return cls(**read)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
+# JSON's plain values: a bool is not a number here, though Python's bool is an int; an integer is
+# a number (JSON does not tell 4 from 4.0, and the report keeps what was written).
+_PLAIN = {str: "text", int: "an integer", float: "a number", bool: "true or false", type(None): "null"}
+
+
+def _is_plain(value: object, hint: object) -> bool:
+    if typing.get_origin(hint) is typing.Literal:
+        return any(type(value) is type(choice) and value == choice for choice in typing.get_args(hint))
+    if isinstance(value, bool) or hint is type(None):
+        return type(value) is hint
+    return isinstance(value, (int, float) if hint is float else hint)
+
+
+def _described(hint: object) -> str:
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(repr(choice) for choice in typing.get_args(hint))
+    if hint in _PLAIN:
+        return _PLAIN[hint]
+    if typing.get_origin(hint) is tuple:
+        return "a list"
+    return "an object"
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 40 else text[:39] + "…"
