@@ -70,6 +70,13 @@ def test_an_optional_field_is_left_out_when_empty_and_a_section_added_later_is_w
     assert from_json(before_bilsky, "old.json").levels.bilsky is None
 
 
+def test_a_report_written_before_the_next_steps_morphology_key_still_reads():
+    before = stored("mds_t5_t8")
+    assert to_json(from_json(before, "report.json"))["next_best"]["imaging"]["morphology"] == "fat_signal_suppressed"
+    del before["next_best"]["imaging"]["morphology"]
+    assert from_json(before, "old.json").next_best.imaging.morphology is None
+
+
 def test_a_level_the_cord_was_not_followed_through_has_no_measures_and_still_reads():
     # The spine writes such a level with every measure null (compression.cord_profile); the model
     # held them as numbers, so a live update with a cord box off the cord failed to assemble.

@@ -440,7 +440,7 @@ def test_a_region_selector_may_hold_a_segmentation_its_named_or_only_segment_out
     study = study_from_nodes("case", {"T1": t1}, {"mass": both, "cord": both, "disc": single})
     labels = {region: [source.label for source in sources] for region, sources in study.regions.items()}
     assert labels == {"mass": ["outlines/Mass"], "cord": ["outlines/cord"], "disc": ["outlines/Segment_1"]}
-    assert analyze(study)["regions"]["disc"]["T1"]["n"] == 8
+    assert analyze(study).regions["disc"]["T1"].n == 8
 
 
 def test_a_segmentation_with_several_unnamed_segments_is_refused_for_a_region(scene):

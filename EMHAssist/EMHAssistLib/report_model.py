@@ -383,9 +383,11 @@ class ImagingStep:
     input: str
     action: str
     features: tuple[str, ...]
-    morphology: str | None  # the report's morphology key to assess, when the missing input is a reader's finding
     odds_factor: float
-    text: str
+    text: str  # names a reader's finding in words, never by its key
+    # The report's morphology key to assess when the missing input is a reader's finding, else null;
+    # absent in reports written before issue 14's fourth pass.
+    morphology: str | None = optional(written_as_null=True)
 
 
 @dataclass(frozen=True)

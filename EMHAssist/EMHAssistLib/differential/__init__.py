@@ -47,7 +47,7 @@ explain():
                    leaders (their evidence favours the leader by less than features.json images_separate_lr)
                    and the clinical prior puts the leader first: one line saying so, then the next best step
      "next_best": {"between": [id, id],
-                   "imaging": {"input", "action", "features", "morphology", "odds_factor", "text"} | None,
+                   "imaging": {"input", "action", "features", "odds_factor", "text", "morphology"} | None,
                               morphology: the report's morphology key to assess, or None when the input is
                               a sequence, region or levels (the text names the finding in words)
                    "test": {"id", "name", "odds_factor", "text", "refs"} | None,

@@ -342,11 +342,11 @@ def _best_missing_input(
         "input": missing.text,
         "action": missing.action,
         "features": [f.id for f in features],
+        "odds_factor": factor,
+        "text": text,
         # The reader's finding to assess, by its key in the report's `morphology` (features.json), for
         # a program filling it in; the text names the finding in words.
         "morphology": missing.name if missing.kind == "morphology" else None,
-        "odds_factor": factor,
-        "text": text,
     }
 
 
