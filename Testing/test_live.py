@@ -2,7 +2,7 @@
 full analysis, only what a move changes is recomputed, removed nodes give warnings, and an update
 while the scene closes or after it closed does no harm."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -95,6 +95,35 @@ def test_after_the_ratios_alone_the_update_redoes_only_the_levels(case):
     move(roi(case, "mass"), [0.0, 0.0, 1.5])
     live.ratios(case)
     assert live.update(case).recomputed == ["levels"]
+
+
+def test_a_moved_mass_reuses_the_rays_and_cord_voxels_and_each_report_section_equals_a_fresh_analysis(case, monkeypatch):
+    """The Bilsky stage's rays and the cord's voxels (read for cord contact) are found once per cord;
+    after mass moves that change the grades, every section of the live report equals a full analysis."""
+    from EMHAssistLib.spine import compression
+
+    cast = {"rays": 0, "cord voxels": 0}
+    for name, what in (("cast_rays", "rays"), ("cord_voxels", "cord voxels")):
+        found = getattr(compression, name)
+        monkeypatch.setattr(compression, name, lambda cord, *rest, found=found, what=what: cast.__setitem__(what, cast[what] + 1) or found(cord, *rest))
+    live = LiveAnalysis()
+    first = live.update(case).analysis.report
+    assert cast == {"rays": 1, "cord voxels": 1}
+    grades = []
+    for offset in ([0.0, 0.0, 10.0], [0.0, 0.0, -10.0], [0.0, 1.0, 4.0]):
+        move(roi(case, "mass"), offset)
+        moved = live.update(case)
+        live_report = moved.analysis.report
+        grades.append(live_report.levels.bilsky)
+        assert moved.recomputed == ["mass", "levels"]
+        fresh = run_analysis(case).report
+        for section in fields(fresh):
+            if section.name == "levels":
+                for key in fields(fresh.levels):
+                    assert getattr(live_report.levels, key.name) == getattr(fresh.levels, key.name), key.name
+            assert getattr(live_report, section.name) == getattr(fresh, section.name), section.name
+    assert cast == {"rays": 1 + 3, "cord voxels": 1 + 3}  # the live panel's first cast, then one per fresh analysis
+    assert any(graded != first.levels.bilsky for graded in grades)  # the moves changed the grades: a kept grade would be stale
 
 
 def test_a_moved_cord_roi_or_new_level_points_trace_the_cord_again(case):

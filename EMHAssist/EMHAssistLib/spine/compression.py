@@ -32,6 +32,7 @@ from .cord import settings as cord_settings
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
 from .normative import NormalisedMscc, metric_ratio, normalised_mscc, normative
+from .thecal_sac import cast_rays
 from .vertebrae import code_of, name_of
 
 
@@ -296,26 +297,30 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if level_map is not None:
         warnings.extend(level_map.warnings)
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
-    contact = mass_contact(cord, mass) if mass is not None else None
+    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression)
-    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression)
+    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
-def _bilsky(images: list[SequenceImage], cord: Cord, mass: MassSegment | None, level_map: LevelMap | None, compression: Compression | None) -> dict | None:
+def _bilsky(
+    images: list[SequenceImage], cord: Cord, mass: MassSegment | None, level_map: LevelMap | None, compression: Compression | None, kept: MassFreeSteps
+) -> dict | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
-    severe; None without levels or a T2-like sequence."""
+    severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
+    read the mass: cast once per cord (`kept`)."""
     from .bilsky import graded_sequence, grade_levels, most_severe  # bilsky reads this module's windows and segments
 
     image = graded_sequence(images)
     if level_map is None or image is None:
         return None
-    graded = grade_levels(image, cord, mass, level_map, compression)
+    rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
+    graded = grade_levels(image, cord, mass, level_map, compression, rays)
     worst = most_severe(graded)
     return {
         "sequence": image.role,
@@ -429,18 +434,25 @@ def _level_points(inputs: SpineInputs) -> list[Vertebra]:
     return user_vertebrae(inputs.level_points)
 
 
-def mass_contact(cord: Cord, mass: MassSegment) -> np.ndarray:
-    """Per profile slice: does the mass come within the contact distance of the cord?"""
+def mass_contact(cord: Cord, mass: MassSegment, voxels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per profile slice: does the mass come within the contact distance of the cord?
+    `voxels`: `cord_voxels(cord)` found before (they do not depend on the mass)."""
+    points, slice_of = voxels if voxels is not None else cord_voxels(cord)
     distance = mass.distance_map_mm()
     reach = settings().mass_contact_mm
-    contact = np.zeros(len(cord.profile.ap_mm), dtype=bool)
-    for n, points in enumerate(slice_points(cord.mask, cord.grid, cord.profile.centreline.slices)):
-        ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
-        inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
-        if inside.any():
-            i, j, k = ijk[inside].T
-            contact[n] = float(distance[k, j, i].min()) <= reach
-    return contact
+    ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
+    inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
+    i, j, k = ijk[inside].T
+    nearest = np.full(len(cord.profile.ap_mm), np.inf)  # each slice's least distance of a cord voxel from the mass
+    np.minimum.at(nearest, slice_of[inside], distance[k, j, i])
+    return nearest <= reach
+
+
+def cord_voxels(cord: Cord) -> tuple[np.ndarray, np.ndarray]:
+    """World centres of the cord's voxels on its profile's slices, and the profile slice of each:
+    found once per cord (the live panel keeps them while the mass ROI moves)."""
+    found = slice_points(cord.mask, cord.grid, cord.profile.centreline.slices)
+    return np.concatenate(found).reshape(-1, 3), np.repeat(np.arange(len(found)), [len(points) for points in found])
 
 
 def levels_section(cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None) -> dict:

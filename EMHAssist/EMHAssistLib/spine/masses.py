@@ -8,7 +8,7 @@ tissue thicker than a layer is kept, with its rim and thin ends, so lobules that
 segment while a partial-volume layer of like signal leads nowhere.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -165,50 +165,107 @@ def _grow(
     lo, hi = _search_bounds(boxes, reference.grid)
     crop_grid = reference.grid.block(lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
-    allowed = reach.cut(crop) if reach is not None else np.ones(crop_grid.shape, dtype=bool)
-    if cord_mask is not None:
-        allowed &= cord_mask[crop] == 0
-    seeds = np.zeros(crop_grid.shape, dtype=bool)
-    for box in boxes:
-        seeds.ravel()[voxel_indices(crop_grid, box)] = True
+
+    def allowed(part: tuple[slice, ...]) -> np.ndarray:
+        """Where the mass may grow in a block of the crop (numpy-order slices in the crop)."""
+        in_reference = _within(crop, part)
+        where = reach.cut(in_reference) if reach is not None else np.ones(_shape_of(part), dtype=bool)
+        if cord_mask is not None:
+            where &= cord_mask[in_reference] == 0
+        return where
+
+    seeds = np.unique(np.concatenate([voxel_indices(crop_grid, box) for box in boxes]))
+    seed_kji = np.stack(np.unravel_index(seeds, crop_grid.shape), axis=1)
     # The mass can only grow where the reference alone already lets it, connected to the seed: that
     # part's block holds it (and its holes), and the comparison on every sequence, the growth and the
     # hole filling run on that block alone, not on the whole crop (11 million voxels on the
-    # 512 x 512 x 200 benchmark study, 6,000 in the mass).
-    region = _reachable_block(boxes, images, reference, crop, allowed, seeds)
+    # 512 x 512 x 200 benchmark study, 6,000 in the mass); nor is anything else made for the whole crop.
+    region = _reachable_block(boxes, images, reference, crop, allowed, seed_kji, crop_grid.shape)
     region_lo = np.array([region[axis].start for axis in (2, 1, 0)])
     region_hi = np.array([region[axis].stop - 1 for axis in (2, 1, 0)])
     region_grid = crop_grid.block(region_lo, region_hi)
-    in_reference = tuple(slice(crop[axis].start + region[axis].start, crop[axis].start + region[axis].stop) for axis in range(3))
-    like = _like_the_seed(boxes, images, reference, region_grid, in_reference, rivals)
-    like &= allowed[region]
-    grown = np.zeros(crop_grid.shape, dtype=bool)
-    grown[region] = _grown_from_seeds(like, seeds[region], region_grid.spacing)
+    like = _like_the_seed(boxes, images, reference, region_grid, _within(crop, region), rivals)
+    like &= allowed(region)
+    grown = _grown_from_seeds(like, _marked(seed_kji, region), region_grid.spacing)
     # The segment keeps the block of the crop within the distance map's reach of it, not the whole
     # crop, so each later pass over it (its voxels, distance map, the cord's border taken out) is a
     # pass over the block.
-    block = _block_around(grown, crop_grid.spacing, DISTANCE_EXACT_WITHIN_MM)
+    block = _block_around(grown, crop_grid.spacing, DISTANCE_EXACT_WITHIN_MM, _starts(region), crop_grid.shape)
     if block is None:
-        return MassSegment(crop_grid, grown, given=False)
+        return MassSegment(crop_grid, np.zeros(crop_grid.shape, dtype=bool), given=False)
+    both = tuple(slice(max(r.start, b.start), min(r.stop, b.stop)) for r, b in zip(region, block))  # holds every grown voxel
+    mask = np.zeros(_shape_of(block), dtype=bool)
+    mask[tuple(slice(o.start - b.start, o.stop - b.start) for o, b in zip(both, block))] = grown[tuple(slice(o.start - r.start, o.stop - r.start) for o, r in zip(both, region))]
     lo = np.array([block[axis].start for axis in (2, 1, 0)])
     hi = np.array([block[axis].stop - 1 for axis in (2, 1, 0)])
-    return MassSegment(crop_grid.block(lo, hi), grown[block], given=False)
+    return MassSegment(crop_grid.block(lo, hi), mask, given=False)
+
+
+# Voxels added on each side of the seeds' block for the first search of `_reachable_block`; a side
+# the reachable part touches is pushed out twice as far, until the part lies inside or the side
+# meets the crop's edge.
+_FIRST_SEARCH_MARGIN_VOXELS = 8
 
 
 def _reachable_block(
-    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop: tuple[slice, ...], allowed: np.ndarray, seeds: np.ndarray
+    boxes: list[Box],
+    images: list[SequenceImage],
+    reference: SequenceImage,
+    crop: tuple[slice, ...],
+    allowed: Callable[[tuple[slice, ...]], np.ndarray],
+    seed_kji: np.ndarray,
+    shape: tuple[int, int, int],
 ) -> tuple[slice, ...]:
-    """The bounding block (in the crop) of the voxels connected to a seed through voxels the
-    reference sequence's own window and `allowed` let the mass take: what is like the seed on every
-    sequence is a part of those, so the grown mass lies in this block. The whole crop when the
-    reference is not among the sequences compared."""
-    whole = tuple(slice(0, size) for size in seeds.shape)
-    if not seeds.any() or not any(image is reference for image in images):
+    """The bounding block (in the crop, of `shape`) of the voxels connected to a seed (`seed_kji`)
+    through voxels the reference sequence's own window and `allowed` let the mass take: what is
+    like the seed on every sequence is a part of those, so the grown mass lies in this block. The
+    whole crop when the reference is not among the sequences compared.
+
+    Sought in a block around the seeds, grown where the part connected to them reaches the block's
+    side: a part that touches no side inside the crop is the one the whole crop gives (a path out
+    of the block would cross its side), found without a pass over the crop."""
+    whole = tuple(slice(0, size) for size in shape)
+    if not len(seed_kji) or not any(image is reference for image in images):
         return whole
-    possible = allowed & _possible(reference.voxels[crop], _seed_window(reference, boxes))
-    possible |= seeds
-    reachable = sitk.ConnectedThreshold(sitk.GetImageFromArray(possible.view(np.uint8)), seedList=np.argwhere(seeds)[:, ::-1].tolist(), lower=1, upper=1)
-    return _block_around(sitk.GetArrayViewFromImage(reachable).view(bool), np.ones(3), 0.0) or whole
+    window = _seed_window(reference, boxes)
+    low, high = seed_kji.min(axis=0), seed_kji.max(axis=0)
+    size = np.array(shape)
+    margin_low = margin_high = np.full(3, _FIRST_SEARCH_MARGIN_VOXELS)
+    while True:
+        start, stop = np.maximum(low - margin_low, 0), np.minimum(high + margin_high + 1, size)
+        part = tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
+        possible = allowed(part) & _possible(reference.voxels[_within(crop, part)], window)
+        possible |= _marked(seed_kji, part)
+        seeds = (seed_kji - start)[:, ::-1].tolist()  # (i, j, k) of each seed voxel in the part
+        found = sitk.GetArrayFromImage(sitk.ConnectedThreshold(sitk.GetImageFromArray(possible.view(np.uint8)), seedList=seeds, lower=1, upper=1)).view(bool)  # a copy: the image is not kept
+        touches_low = np.array([found.take(0, axis=axis).any() for axis in range(3)]) & (start > 0)
+        touches_high = np.array([found.take(-1, axis=axis).any() for axis in range(3)]) & (stop < size)
+        if not touches_low.any() and not touches_high.any():
+            return _block_around(found, np.ones(3), 0.0, start, shape)
+        margin_low = np.where(touches_low, 2 * margin_low, margin_low)
+        margin_high = np.where(touches_high, 2 * margin_high, margin_high)
+
+
+def _within(outer: tuple[slice, ...], part: tuple[slice, ...]) -> tuple[slice, ...]:
+    """A block given in `outer`'s own indices, as slices of the array `outer` was cut from."""
+    return tuple(slice(o.start + p.start, o.start + p.stop) for o, p in zip(outer, part))
+
+
+def _shape_of(part: tuple[slice, ...]) -> tuple[int, ...]:
+    return tuple(p.stop - p.start for p in part)
+
+
+def _starts(part: tuple[slice, ...]) -> np.ndarray:
+    return np.array([p.start for p in part])
+
+
+def _marked(kji: np.ndarray, part: tuple[slice, ...]) -> np.ndarray:
+    """A mask of the block `part` with the voxels `kji` (indices in the array the block is cut from) that lie in it."""
+    mask = np.zeros(_shape_of(part), dtype=bool)
+    local = kji - _starts(part)
+    local = local[np.all((local >= 0) & (local < np.array(mask.shape)), axis=1)]
+    mask[tuple(local.T)] = True
+    return mask
 
 
 def body_marrow(bodies: list[Vertebra]) -> list[Box]:
@@ -412,14 +469,20 @@ def reach_of(grid: Grid, centreline: Centreline, spine_past_cord: np.ndarray | N
     return Reach(block, _signed_distance_mm(marks, grid.spacing) <= within_mm)
 
 
-def _block_around(mask: np.ndarray, spacing: np.ndarray, reach_mm: float) -> tuple[slice, ...] | None:
+def _block_around(
+    mask: np.ndarray, spacing: np.ndarray, reach_mm: float, offset: np.ndarray | None = None, shape: tuple[int, ...] | None = None
+) -> tuple[slice, ...] | None:
     """The mask's bounding block grown by `reach_mm` and a voxel (clipped to the array): every voxel
-    within `reach_mm` of the mask lies in it, and a distance map of the block is exact there. None for an empty mask."""
-    bounds = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis))) for axis in range(3)]
+    within `reach_mm` of the mask lies in it, and a distance map of the block is exact there. None for an empty mask.
+    With `offset` and `shape`: `mask` is the block from `offset` (numpy order) of an array of `shape`,
+    empty outside it, and the block is that array's."""
+    offset = np.zeros(3, dtype=int) if offset is None else offset
+    shape = mask.shape if shape is None else shape
+    bounds = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis))) + offset[axis] for axis in range(3)]
     if bounds[0].size == 0:
         return None
     margins = np.ceil(reach_mm / np.asarray(spacing)[::-1]).astype(int) + 1  # numpy order (k, j, i)
-    return tuple(slice(max(found[0] - margin, 0), min(found[-1] + margin, size - 1) + 1) for found, margin, size in zip(bounds, margins, mask.shape))
+    return tuple(slice(int(max(found[0] - margin, 0)), int(min(found[-1] + margin, size - 1) + 1)) for found, margin, size in zip(bounds, margins, shape))
 
 
 def _signed_distance_mm(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:

@@ -53,8 +53,44 @@ class Sections:
         return self.sac_mm[:, anterior] + self.sac_mm[:, posterior]
 
 
-def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None) -> Sections:
-    """The rays of every section of the cord's profile on `image` (T2-like: CSF bright)."""
+@dataclass(frozen=True)
+class Rays:
+    """What the rays of every section read that no mass changes: where they run and the image's
+    signal along them. Cast once per cord and image (`cast_rays`); the live panel keeps them while
+    only the mass ROI moves, as sampling them is most of the grade's time (36 rays of 57 samples
+    on each of a few hundred sections, trilinear)."""
+
+    angles: np.ndarray  # (R,) radians
+    radii: np.ndarray  # (S,) mm from the centreline point
+    cord_mm: np.ndarray  # (N, R) the cord's edge: its measured AP and RL as an ellipse
+    points: np.ndarray  # (N * R * S, 3) world
+    signal: np.ndarray  # (N, R, S) the image, trilinear
+    extent: np.ndarray  # (N, R) a voxel's length along each ray
+    measured: np.ndarray  # (N,) bool: the section has a cord diameter to start from
+    low: np.ndarray  # (N, 3) least world coordinates of each section's samples
+    high: np.ndarray  # (N, 3) greatest
+
+    def in_mass(self, mass: MassSegment | None) -> np.ndarray:
+        """(N, R, S) bool: the samples inside the mass. Only the samples within the mass's bounds
+        (on the sections whose samples reach them) are looked up: a sample outside them is outside it."""
+        inside = np.zeros(self.signal.shape, dtype=bool)
+        if mass is None:
+            return inside
+        corners = Labelmap(mass.grid, mass.mask).corners_world()
+        if corners.size == 0:
+            return inside
+        margin = float(np.linalg.norm(mass.grid.spacing))  # a voxel's diagonal, for rounding to the nearest voxel
+        low, high = corners.min(axis=0) - margin, corners.max(axis=0) + margin
+        near = np.flatnonzero(np.all((self.high >= low) & (self.low <= high), axis=1))
+        per_section = self.signal.shape[1] * self.signal.shape[2]
+        at = (near[:, None] * per_section + np.arange(per_section)[None, :]).ravel()
+        at = at[np.all((self.points[at] >= low) & (self.points[at] <= high), axis=1)]
+        inside.reshape(-1)[at] = Labelmap(mass.grid, mass.mask).contains(self.points[at])
+        return inside
+
+
+def cast_rays(image: SequenceImage, cord: Cord) -> Rays:
+    """The rays of every section of the cord's profile on `image`, and the signal along them."""
     config = settings()
     profile = cord.profile
     centreline = profile.centreline
@@ -74,10 +110,19 @@ def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None) -
     points = centreline.points[:, None, None, :] + radii[None, None, :, None] * directions[:, :, None, :]  # (N, R, S, 3)
     flat = points.reshape(-1, 3)
     signal = sample_linear(image, flat).reshape(count, len(angles), len(radii))
-    in_mass = Labelmap(mass.grid, mass.mask).contains(flat).reshape(signal.shape) if mass is not None else np.zeros(signal.shape, bool)
+    return Rays(angles, radii, cord_mm, flat, signal, _voxel_extent(image, directions), measured,
+                points.reshape(count, -1, 3).min(axis=1), points.reshape(count, -1, 3).max(axis=1))
+
+
+def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, rays: Rays | None = None) -> Sections:
+    """The rays of every section of the cord's profile on `image` (T2-like: CSF bright); `rays`:
+    `cast_rays(image, cord)` cast before (they do not depend on the mass), cast here when not given."""
+    config = settings()
+    rays = rays if rays is not None else cast_rays(image, cord)
+    angles, radii, cord_mm, signal, extent, measured = rays.angles, rays.radii, rays.cord_mm, rays.signal, rays.extent, rays.measured
+    in_mass = rays.in_mass(mass)
     outside_cord = radii[None, None, :] >= cord_mm[:, :, None]
     cord_signal, csf_signal = _signals(signal, radii, cord_mm, outside_cord & ~in_mass, measured)
-    extent = _voxel_extent(image, directions)
     # Along a ray a voxel spans more than the CSF layer is deep, the CSF is averaged with what lies
     # beside it: the share of the contrast asked for falls with the voxel's length.
     share = config["csf_fraction_of_contrast"] * np.minimum(1.0, config["resolved_voxel_mm"] / extent)
