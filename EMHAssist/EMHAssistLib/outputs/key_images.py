@@ -152,13 +152,11 @@ def _on_midline(point: np.ndarray, report: dict) -> np.ndarray:
 
 def axial_level(report: Report, focus: np.ndarray) -> np.ndarray:
     """The axial plane through the body centre of the most compressed level, else through the focus."""
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
-    levels = report.get("levels") or {}
-    worst = (levels.get("compression") or {}).get("at")
+    levels = report.levels
+    worst = levels.compression.at if levels and levels.compression else None
     through = np.array(focus, dtype=float)
-    for vertebra in levels.get("vertebrae") or []:
-        if vertebra["name"] == worst:
+    for vertebra in levels.vertebrae if levels else ():
+        if vertebra.name == worst:
             through[2] = vertebra.centre[2]
     return through
 
