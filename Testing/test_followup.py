@@ -247,3 +247,32 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
 def test_a_missing_report_file_is_one_line(pair, tmp_path, capsys):
     code, _, err = run(["compare", str(tmp_path / "old.json"), str(pair["folders"][1])], capsys)
     assert code == 2 and err.startswith(f"error: {tmp_path / 'old.json'}: is not a report file") and err.count("\n") == 1
+
+
+def _stored_exam(folder: Path, name: str, exam_date: str) -> Path:
+    """A built-in case's golden report stored as one exam of patient P1 on `exam_date`."""
+    report = json.loads((Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json").read_text(encoding="utf-8"))
+    report["clinical"] |= {"patient": "P1", "exam_date": exam_date}
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    return path
+
+
+def test_exams_given_in_the_wrong_order_are_refused_in_one_line(tmp_path, capsys):
+    earlier, later = _stored_exam(tmp_path, "first", "2026-12-01"), _stored_exam(tmp_path, "second", "2026-06-01")
+    assert main(["compare", str(earlier), str(later)]) != 0
+    error = capsys.readouterr().err.strip()
+    assert error == "error: mds_t5_t8: (EARLIER) is dated 2026-12-01, after mds_t5_t8 (LATER, 2026-06-01); give the earlier exam first"
+
+
+def test_a_stored_reports_exam_date_is_checked_like_clinical_json(tmp_path, capsys):
+    earlier, later = _stored_exam(tmp_path, "first", "not a date"), _stored_exam(tmp_path, "second", "2026-06-01")
+    assert main(["compare", str(earlier), str(later)]) != 0
+    assert capsys.readouterr().err.strip() == "error: mds_t5_t8: 'exam_date' must be a date written YYYY-MM-DD, not 'not a date'"
+
+
+def test_an_unchanged_volume_is_dated_since_the_earlier_exam(tmp_path, capsys):
+    earlier, later = _stored_exam(tmp_path, "first", "2026-06-01"), _stored_exam(tmp_path, "second", "2026-12-01")
+    assert main(["compare", str(earlier), str(later), "--json", str(tmp_path / "c.json")]) == 0
+    summary = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["summary"]
+    assert summary.startswith("mass volume unchanged within its interval (0 %, 95 % CI -40 to +67 %) since 2026-06-01, ")

@@ -17,6 +17,7 @@ from typing import Literal
 from . import CAVEAT
 from . import number_format as numbers
 from .errors import InputError
+from .inputs.clinical import checked_date
 from .knowledge import load
 from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
 from .spine.vertebrae import code_of
@@ -122,6 +123,8 @@ def compare(earlier: Report, later: Report) -> Comparison:
     then, now = exam_facts(earlier, "EARLIER"), exam_facts(later, "LATER")
     if then.patient != now.patient:
         raise InputError(now.case, f"is an exam of patient {now.patient!r}, the earlier exam {then.case} of {then.patient!r}; compare takes two exams of one patient")
+    if then.date and now.date and then.date > now.date:
+        raise InputError(then.case, f"(EARLIER) is dated {then.date}, after {now.case} (LATER, {now.date}); give the earlier exam first")
     then_names, now_names = [level.name for level in then.levels], [level.name for level in now.levels]
     matched = tuple(name for name in then_names if name in now_names)
     if not matched:
@@ -166,8 +169,10 @@ def exam_facts(report: Report, which: str) -> ExamFacts:
     worst = grading.most_severe if grading else None
     grown = (report.morphology or {}).get("mass_volume_ml")
     volume = Estimate(grown.value, grown.ci95) if isinstance(grown, Ratio) else None
+    # A stored report's date is read back unchecked; the same rule as clinical.json's applies.
+    date = checked_date(report.clinical.exam_date, report.case) if report.clinical.exam_date is not None else None
     return ExamFacts(
-        report.case, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
+        report.case, report.clinical.patient, date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
     )
 
 
@@ -181,9 +186,7 @@ def volume_change(then: Estimate | None, now: Estimate | None) -> Estimate | Non
 def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratios: dict[RatioKey, RatioChange]) -> str:
     """"mass smaller by 54 % (…) than 2026-06-02, mass now T6–T7 (was T5–T8), no longer compressing T5; still T6–T7, …"."""
     words = followup_settings()["wording"]
-    parts = [_volume_phrase(volume, words)]
-    if then.date and volume is not None:
-        parts[0] += " " + words["than"].format(date=then.date)
+    parts = [_volume_phrase(volume, words, then.date)]
     mass_then, mass_now = then.names("mass"), now.names("mass")
     if mass_then != mass_now:
         parts.append(words["span_changed"].format(now=_runs_text(mass_now) or "none", then=_runs_text(mass_then) or "none"))
@@ -200,15 +203,18 @@ def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratio
     return ", ".join(parts)
 
 
-def _volume_phrase(volume: Estimate | None, words: dict) -> str:
+def _volume_phrase(volume: Estimate | None, words: dict, earlier_date: str | None) -> str:
+    """The volume's change, dated against the earlier exam: "smaller … than <date>", "unchanged … since <date>"."""
     if volume is None:
         return words["no_mass"]
     low, high = volume.ci95
     interval = f"95 % CI {numbers.signed_percent_range(low, high)}"
     if low <= 0 <= high:
-        return words["unchanged"].format(change=numbers.signed_percent(volume.value), interval=interval)
-    kind = "smaller" if volume.value < 0 else "larger"
-    return words[kind].format(percent=numbers.percent(abs(100 * volume.value)).removesuffix(" %"), interval=interval)
+        phrase, dated = words["unchanged"].format(change=numbers.signed_percent(volume.value), interval=interval), "since"
+    else:
+        kind = "smaller" if volume.value < 0 else "larger"
+        phrase, dated = words[kind].format(percent=numbers.percent(abs(100 * volume.value)).removesuffix(" %"), interval=interval), "than"
+    return f"{phrase} {words[dated].format(date=earlier_date)}" if earlier_date else phrase
 
 
 def _compression_phrase(then: list[str], now: list[str], words: dict) -> str:
