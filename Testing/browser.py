@@ -75,6 +75,10 @@ def _listening(server: subprocess.Popen, log, source: str, port: int) -> Iterato
                     raise RuntimeError(f"emhassist serve {source} did not listen within 30 s") from None
                 time.sleep(0.2)
         yield _printed_url(log)
+    except BaseException:
+        log.seek(0)  # shown by pytest beside the failure: the server's (and its sessions') own account
+        print(f"--- emhassist serve {source} printed ---\n{log.read()[-6000:]}", file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(10)
@@ -117,15 +121,16 @@ class Browser:
             raise RuntimeError(f"page script failed: {result['exceptionDetails'].get('text')} in {expression!r}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout_s: float, what: str):
-        """Poll a page expression until it is truthy; its value, or an error naming `what`."""
+    def wait_for(self, expression: str, timeout_s: float, what: str, shown: str = "null"):
+        """Poll a page expression until it is truthy; its value, or an error naming `what` and giving
+        the value of the page expression `shown` (what the page shows instead)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             value = self.evaluate(expression)
             if value:
                 return value
             time.sleep(0.25)
-        raise TimeoutError(f"page never showed {what} within {timeout_s:.0f} s")
+        raise TimeoutError(f"page never showed {what} within {timeout_s:.0f} s; it shows {self.evaluate(shown)!r}")
 
     def screenshot(self) -> np.ndarray:
         """The page as an RGB uint8 array (CSS pixels at device scale 1)."""
@@ -247,4 +252,8 @@ def drag_vertically(browser: "Browser", x: float, y: float, dy: float) -> None:
     for step in range(1, steps + 1):
         mouse("mouseMoved", dy * step / steps, 1)
         time.sleep(0.15)
+    # The last move again after a pause: on a loaded machine the view can drop it, leaving the ROI short.
+    time.sleep(0.5)
+    mouse("mouseMoved", dy, 1)
+    time.sleep(0.3)
     mouse("mouseReleased", dy, 0)

@@ -282,6 +282,7 @@ def test_a_case_rois_drag_shows_its_new_ratios_then_the_levels(browser, tmp_path
             f"!window.trame.state.get('updating') && document.getElementById('levels-line').innerText !== {json.dumps(levels)}",
             180,
             "the levels line of the moved mass",
+            "JSON.stringify({levels: document.getElementById('levels-line').innerText, updating: window.trame.state.get('updating'), error: window.trame.state.get('error')})",
         )
 
 
