@@ -2,6 +2,7 @@
 myelodysplasia case and a treated exam six months later on a tilted grid), and bad pairs."""
 
 import base64
+import csv
 import json
 import re
 import shutil
@@ -208,9 +209,11 @@ def test_the_html_page_shows_both_exams_side_by_side_at_one_level(pair, comparis
     assert comparison["summary"] in unescape(page)
     pairs = re.findall(r'<div class="pair">(.*?)</div>', page, re.S)
     assert len(pairs) == 2  # a sagittal and an axial row
+    # The worst compressed level (Bilsky 2 at T6 in both exams), not the first (T5, Bilsky 1c then).
+    assert "Key images, earlier and later, at the same level: T6, the most compressed level" in page
     for row, orientation in zip(pairs, ("sagittal", "axial")):
         titles = re.findall(r'alt="([^"]+)"', row)
-        assert titles == [f"Earlier exam (2026-06-02): T2 {orientation} at T5", f"Later exam (2026-12-01): T2 {orientation} at T5"]
+        assert titles == [f"Earlier exam (2026-06-02): T2 {orientation} at T6", f"Later exam (2026-12-01): T2 {orientation} at T6"]
         images = [base64.b64decode(src) for src in re.findall(r'src="data:image/png;base64,([^"]+)"', row)]
         assert len(images) == 2 and all(image.startswith(b"\x89PNG") for image in images)
         assert images[0] != images[1]
@@ -223,13 +226,53 @@ def test_a_stored_report_compares_like_its_case_folder(pair, comparison, capsys)
     out = pair["root"] / "from-stored.json"
     assert main(["compare", str(stored), str(pair["folders"][1]), "--json", str(out)]) == 0
     assert json.loads(out.read_text(encoding="utf-8")) == comparison
-    code, _, err = run(["compare", str(stored), str(pair["folders"][1]), "--html", str(pair["root"] / "x.html")], capsys)
-    assert code == 2 and "give two case folders" in err
+
+
+def test_a_stored_reports_html_page_says_why_it_has_no_key_images(pair, comparison, capsys):
+    stored = pair["root"] / "earlier-for-html.json"
+    assert main(["analyze", str(pair["folders"][0]), "--json", str(stored)]) == 0
+    page_path = pair["root"] / "from-stored.html"
+    code, _, err = run(["compare", str(stored), str(pair["folders"][1]), "--html", str(page_path)], capsys)
+    assert (code, err) == (0, "")
+    page = unescape(page_path.read_text(encoding="utf-8"))
+    assert comparison["summary"] in page and "<img" not in page
+    no_images = re.search(r'<p id="no-images">(.*?)</p>', page).group(1)
+    assert no_images == (
+        f"No key images: {stored} is a stored report, and a stored report holds no images: give both exams as case folders to see them side by side."
+    )
+    assert "Research and teaching use only" in page
+
+
+def test_the_per_level_table_is_written_as_csv(pair, comparison):
+    out = pair["root"] / "levels.csv"
+    assert main(["compare", *map(str, pair["folders"]), "--csv", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert [row["level"] for row in rows] == [level["level"] for level in comparison["levels"]] == ["T5", "T6", "T7", "T8"]
+    by_level = {row["level"]: row for row in rows}
+    assert (by_level["T5"]["compressed_then"], by_level["T5"]["compressed_now"]) == ("true", "false")
+    assert (by_level["T6"]["bilsky_then"], by_level["T6"]["bilsky_now"]) == ("2", "2")
+    for row, level in zip(rows, comparison["levels"]):
+        for key in ("mscc_then", "mscc_now"):
+            assert row[key] == ("" if level[key] is None else str(level[key]))
+
+
+def test_the_same_exam_given_twice_is_remarked(tmp_path, capsys):
+    stored = _stored_exam(tmp_path, "exam", "2026-06-01")
+    assert main(["compare", str(stored), str(stored), "--json", str(tmp_path / "c.json")]) == 0
+    comparison = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    assert comparison["same_study"] is True
+    assert comparison["summary"].startswith("the two exams are the same study (one report given twice: nothing can have changed): mass volume unchanged")
+    other = _stored_exam(tmp_path, "other", "2026-12-01")
+    assert main(["compare", str(stored), str(other), "--json", str(tmp_path / "d.json")]) == 0
+    different = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert different["same_study"] is False and "same study" not in different["summary"]
 
 
 def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, comparison, scene):
     from EMHAssistLib.analysis import run_analysis
-    from EMHAssistLib.frontends.panel import clinical_context, compare_with_earlier, write_report_node
+    from EMHAssistLib import CAVEAT
+    from EMHAssistLib.frontends.panel import clinical_context, compare_with_earlier, comparison_text, write_report_node
+    from EMHAssistLib.outputs.comparison import level_rows
     from EMHAssistLib.inputs.casefolder import load_case_folder
 
     earlier = pair["root"] / "panel-earlier.json"
@@ -239,9 +282,19 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
     report = run_analysis(load_case_folder(pair["folders"][1], scene)).report
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
     write_report_node(report, node)
-    assert compare_with_earlier(str(earlier), node).summary == comparison["summary"]
+    compared = compare_with_earlier(str(earlier), node)
+    assert compared.summary == comparison["summary"]
     with pytest.raises(InputError, match="nowhere.json"):
         compare_with_earlier(str(pair["root"] / "nowhere.json"), node)
+    # What the panel shows under its "Compare with an earlier exam" button.
+    lines = comparison_text(compared).splitlines()
+    assert lines[0] == f"Since earlier (2026-06-02): {comparison['summary']}"
+    assert lines[1:6] == [
+        "Level: Mass then / now, Compressed then / now, MSCC then / now, Bilsky then / now",
+        *(f"{row[0]}: {', '.join(row[1:])}" for row in level_rows(compared)),
+    ]
+    assert lines[2] == "T5: yes / no, yes / no, 35 % / 3 %, 2 / 0"
+    assert lines[-1] == CAVEAT
 
 
 def test_a_missing_report_file_is_one_line(pair, tmp_path, capsys):

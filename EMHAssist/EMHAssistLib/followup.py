@@ -19,6 +19,7 @@ from . import number_format as numbers
 from .errors import InputError
 from .inputs.clinical import checked_date
 from .knowledge import load
+from .report_codec import plain_value
 from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
 from .spine.vertebrae import code_of
 
@@ -115,6 +116,7 @@ class Comparison:
     volume_change: Estimate | None
     levels: tuple[LevelChange, ...]  # the matched levels where either exam has mass or compression
     ratios: dict[RatioKey, RatioChange]  # in the earlier report's order
+    same_study: bool  # the two reports hold the same case, date and measurements: one exam given twice
     summary: str
 
 
@@ -133,6 +135,8 @@ def compare(earlier: Report, later: Report) -> Comparison:
     volume = volume_change(then.mass_volume_ml, now.mass_volume_ml)
     comparison_levels = tuple(change for change in changes if change.mass_then or change.mass_now or change.compressed_then or change.compressed_now)
     ratios = {key: RatioChange(then.ratios[key], now.ratios[key]) for key in then.ratios if key in now.ratios}
+    same_study = plain_value(earlier) == plain_value(later)
+    summary = summary_line(then, now, volume, ratios)
     return Comparison(
         schema=SCHEMA,
         patient=then.patient,
@@ -145,7 +149,8 @@ def compare(earlier: Report, later: Report) -> Comparison:
         volume_change=volume,
         levels=comparison_levels,
         ratios=ratios,
-        summary=summary_line(then, now, volume, ratios),
+        same_study=same_study,
+        summary=f"{followup_settings()['wording']['same_study']}: {summary}" if same_study else summary,
     )
 
 

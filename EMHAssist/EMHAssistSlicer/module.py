@@ -41,6 +41,8 @@ from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_choices,
     clinical_context,
+    compare_with_earlier,
+    comparison_text,
     diagnosis_id,
     diagnosis_name,
     diagnosis_names,
@@ -70,11 +72,19 @@ from EMHAssistLib.frontends.panel import (
     TEACHING_CASE_SUFFIX,
     warnings_text,
 )
-from EMHAssistSlicer.view import add_clinical_checkboxes, relabel_clinical_choices, show_region_statuses, show_report, show_state
+from EMHAssistSlicer.view import (
+    add_clinical_checkboxes,
+    relabel_clinical_choices,
+    show_comparison,
+    show_region_statuses,
+    show_report,
+    show_state,
+)
 from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.outputs.report import summary_text, to_json, write_json
 from EMHAssistLib.outputs.report_html import KeyImage, write_html
+from EMHAssistLib.followup import Comparison
 from EMHAssistLib.report_model import Report
 from EMHAssistLib.teaching.quiz import Quiz, Reveal
 
@@ -320,6 +330,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.findLevelsButton.connect("clicked(bool)", self.onFindLevelsButton)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.overlaysVisibleCheckBox.connect("toggled(bool)", self.onOverlaysVisibleToggled)
+        self.ui.compareButton.connect("clicked(bool)", self.onCompareButton)
+        show_comparison(self.ui, "")
         self._addSaveReportMenu()
         self.ui.openQuizButton.connect("clicked(bool)", lambda checked: self.onOpenQuizButton(askFirst=True))
         self.ui.revealButton.connect("clicked(bool)", self.onRevealButton)
@@ -548,8 +560,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.statusLabel.text = str(error)
 
     def _showReport(self, report: Report | None) -> None:
-        """Show a report's levels, warnings and differential; None clears them."""
+        """Show a report's levels, warnings and differential; None clears them. A comparison shown
+        was made with the report before: it is cleared too."""
         self._showState()
+        show_comparison(self.ui, "")
         if report is None:
             show_report(qt, self.ui, None, "", "")
             self.ui.overlaysVisibleCheckBox.enabled = False
@@ -654,6 +668,19 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             with slicer.util.tryWithErrorDisplay(_("Failed to save the DICOM Structured Report."), waitCursor=True):
                 if self.logic.ensureHighdicom():
                     self.logic.writeStructuredReport(self._parameterNode, path)
+
+    def onCompareButton(self) -> None:
+        """Compare the results shown with an earlier exam's report JSON of the same patient."""
+        if self.logic.savedReport(self._parameterNode) is None:
+            slicer.util.errorDisplay(_("There are no results to compare yet."))
+            return
+        path = qt.QFileDialog.getOpenFileName(
+            self.parent, _("Open the report JSON of an earlier exam"), "", _("EMHAssist report (*.json)")
+        )
+        if not path:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Failed to compare with the earlier exam."), waitCursor=True):
+            show_comparison(self.ui, comparison_text(self.logic.compareWithEarlier(self._parameterNode, Path(path))))
 
     def _addSaveReportMenu(self) -> None:
         """One "Save report" menu, narrow enough for the panel. Where this Slicer's packages rule
@@ -835,6 +862,13 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
                 caption = _("The {name} slice view as shown in Slicer when the report was saved.").format(name=name)
                 images.append(KeyImage(f"{orientation} ({name})", caption, path.read_bytes()))
         return images
+
+    def compareWithEarlier(self, parameterNode: EMHAssistParameterNode, earlierReport: Path) -> Comparison:
+        """The saved results against an earlier exam's report JSON (the same patient, named in both
+        exams' clinical context); an InputError line when the file or the pair is refused."""
+        if parameterNode.report is None:
+            raise InputError(str(earlierReport), "there are no results of this exam to compare it with yet")
+        return compare_with_earlier(str(earlierReport), parameterNode.report)
 
     def savedReport(self, parameterNode: EMHAssistParameterNode) -> Report | None:
         return read_report_node(parameterNode.report) if parameterNode.report is not None else None

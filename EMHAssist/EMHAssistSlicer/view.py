@@ -27,7 +27,7 @@ from EMHAssistLib.report_model import Report
 BAR_WIDTH = 72  # pixels: the probability bar beside the name, which may wrap
 SUMMARY_DIAGNOSES = 3  # the top three with bars above the fold; the others under Details
 STEP_LABELS = {"sequences": "sequencesCheckLabel", "regions": "regionsCheckLabel", "anchor": "anchorCheckLabel", "clinical": "clinicalCheckLabel"}
-DISABLED_BUTTONS = {"update_blocked": "applyButton", "find_levels_blocked": "findLevelsButton", "anchor_blocked": "placeAnchorButton"}
+DISABLED_BUTTONS = {"update_blocked": "applyButton", "find_levels_blocked": "findLevelsButton", "anchor_blocked": "placeAnchorButton", "compare_blocked": "compareButton"}
 
 
 def show_state(ui, state: PanelState) -> None:
@@ -45,6 +45,12 @@ def show_state(ui, state: PanelState) -> None:
             button.setToolTip(reason)
     ui.applyBlockedLabel.setText(state.update_blocked)
     ui.applyBlockedLabel.setVisible(bool(state.update_blocked))
+
+
+def show_comparison(ui, text: str) -> None:
+    """The comparison with an earlier exam under its button (panel.comparison_text); "" hides it."""
+    ui.comparisonLabel.setText(text)
+    ui.comparisonLabel.setVisible(bool(text))
 
 
 def show_region_statuses(ui, statuses: dict[str, RegionStatus]) -> None:

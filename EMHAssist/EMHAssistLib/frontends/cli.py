@@ -128,35 +128,47 @@ def _compare(args: argparse.Namespace) -> int:
     from ..followup import compare
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
-    from ..outputs.comparison import stored_report, summary_text, write_json
+    from ..outputs.comparison import stored_report, summary_text, write_csv, write_json
 
     exams = [Path(args.earlier), Path(args.later)]
     folders = [exam for exam in exams if not _is_report_file(exam)]
-    if args.html and len(folders) < 2:
-        raise InputError(args.html, "--html shows both exams' images: give two case folders, not a stored report")
-    check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
+    check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders)  # before either exam is read: a wrong path loses no work
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
     reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
     comparison = compare(*reports)
     if args.json:
         with writing(Path(args.json)):
             write_json(comparison, Path(args.json))
+    if args.csv:
+        with writing(Path(args.csv)):
+            write_csv(comparison, Path(args.csv))
     if args.html:
-        from ..outputs.comparison import shown_level, write_html
-        from ..outputs.key_images import views_at_level
-
-        level = shown_level(comparison)
-        labels = (f"Earlier exam ({comparison.earlier.date or comparison.earlier.case})", f"Later exam ({comparison.later.date or comparison.later.case})")
-        # Slice views render only the newest application's scene: each exam is read again into its own, in turn.
-        columns = tuple(
-            views_at_level(load_case_folder(folder, new_headless_scene()), analyses[folder], level, label) if level else []
-            for folder, label in zip(folders, labels)
-        )
-        with writing(Path(args.html)):
-            write_html(comparison, columns, Path(args.html))
-    if not (args.json or args.html):
+        _write_comparison_html(comparison, exams, analyses, Path(args.html))
+    if not (args.json or args.html or args.csv):
         print(summary_text(comparison), end="")
     return 0
+
+
+def _write_comparison_html(comparison, exams: list[Path], analyses: dict, path: Path) -> None:
+    """The comparison page; the key images need both exams' volumes, so a stored report (which holds
+    none) gives a page without them that says why."""
+    from ..inputs.casefolder import load_case_folder
+    from ..inputs.scene import new_headless_scene
+    from ..outputs.comparison import shown_level, write_html
+    from ..outputs.key_images import views_at_level
+
+    level = shown_level(comparison)
+    stored = [exam for exam in exams if exam not in analyses]
+    columns: tuple = ([], [])
+    no_images = ""
+    if stored:
+        no_images = f"No key images: {' and '.join(map(str, stored))} {'is a stored report' if len(stored) == 1 else 'are stored reports'}, and a stored report holds no images: give both exams as case folders to see them side by side."
+    elif level:
+        labels = (f"Earlier exam ({comparison.earlier.date or comparison.earlier.case})", f"Later exam ({comparison.later.date or comparison.later.case})")
+        # Slice views render only the newest application's scene: each exam is read again into its own, in turn.
+        columns = tuple(views_at_level(load_case_folder(folder, new_headless_scene()), analyses[folder], level, label) for folder, label in zip(exams, labels))
+    with writing(path):
+        write_html(comparison, columns, path, no_images)
 
 
 def _is_report_file(exam: Path) -> bool:
@@ -232,7 +244,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("earlier", metavar="EARLIER", help="the earlier exam: a case folder (its clinical.json names the patient) or a report JSON that analyze --json wrote")
     compare.add_argument("later", metavar="LATER", help="the later exam of the same patient: a case folder or a report JSON")
     compare.add_argument("--json", metavar="FILE", help="write the comparison (emhassist.comparison/1) instead of printing it")
-    compare.add_argument("--html", metavar="FILE", help="write one self-contained page with both exams' key images side by side")
+    compare.add_argument("--html", metavar="FILE", help="write one self-contained page with both exams' key images side by side (given two case folders)")
+    compare.add_argument("--csv", metavar="FILE", help="write the per-level table (mass, compression, MSCC, Bilsky then and now) as CSV")
     compare.set_defaults(run=_compare)
     demo = commands.add_parser("demo", help="build a built-in case, save it as a case folder and analyse it")
     demo.add_argument("--case", help="a built-in case named by `emhassist cases` (default: mds_t5_t8)")

@@ -17,6 +17,7 @@ from pathlib import Path
 import slicer
 import vtk
 
+from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
@@ -26,7 +27,7 @@ from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
 from ..outputs.citations import citation_label, full_citation
-from ..outputs.comparison import stored_report
+from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json, legacy_dict, to_json
@@ -230,6 +231,10 @@ def anchor_blocked_reason(level: str) -> str:
     return "" if is_vertebra_name(level) else "Pick the anchor's level first (C1 … S5)."
 
 
+def compare_blocked_reason(analysed: bool) -> str:
+    return "" if analysed else "Compute this exam's results first (Update now): the comparison reads its report."
+
+
 @dataclass(frozen=True)
 class PanelState:
     """Everything the panel says about where the reader is: a check per numbered step, the line
@@ -240,6 +245,7 @@ class PanelState:
     update_blocked: str
     find_levels_blocked: str
     anchor_blocked: str
+    compare_blocked: str
 
 
 def panel_state(
@@ -281,6 +287,7 @@ def panel_state(
         update_blocked=blocked,
         find_levels_blocked=find_levels_blocked_reason(labels),
         anchor_blocked=anchor_blocked_reason(anchor_level),
+        compare_blocked=compare_blocked_reason(analysed),
     )
 
 
@@ -390,6 +397,17 @@ def compare_with_earlier(earlier_report: str, report_node: slicer.vtkMRMLTextNod
     by both exams' clinical context; the earlier report is read strictly and checked against the model."""
     earlier = stored_report(Path(earlier_report))
     return compare(earlier, read_report_node(report_node))
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """What the panel shows under "Compare with an earlier exam": the summary line dated against the
+    earlier exam, the per-level table a line per level (the HTML page's columns), and the caveat."""
+    earlier = comparison.earlier
+    since = f"{earlier.case} ({earlier.date})" if earlier.date else earlier.case
+    heading, *columns = LEVEL_COLUMNS
+    lines = [f"Since {since}: {comparison.summary}", f"{heading}: {', '.join(columns)}"]
+    lines += [f"{level}: {', '.join(cells)}" for level, *cells in level_rows(comparison)]
+    return "\n".join([*lines, CAVEAT])
 
 
 def save_results(
