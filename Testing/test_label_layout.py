@@ -131,3 +131,34 @@ def test_covered_pixels_push_a_label_off_them():
     covered[20:25, 30:35] = True  # rows y up, columns x
     (placed,) = place_boxes([PixelBox(10, 10, 60, 30)], [], 200, 100, covered)
     assert placed.top <= 20 or placed.bottom >= 25 or placed.right <= 30 or placed.left >= 35
+
+
+def test_labels_keep_off_the_cord_as_well_as_the_mass(app):
+    """In the browser's sagittal view of the myelodysplasia case, where the compressed levels' labels
+    sit beside the cord: the pixels kept clear hold the cord's, and no rendered label covers one."""
+    from EMHAssistLib.outputs.label_layout import _segment_pixels, _View, kept_clear_pixels
+    from EMHAssistLib.outputs.overlays import find_overlays
+
+    scene = app.scene
+    scene.Clear(False)
+    study = study_into_scene(build_study("mds_t5_t8"), scene)
+    for sources in study.regions.values():
+        for source in sources:
+            source.node.CreateDefaultDisplayNodes()
+            source.node.GetDisplayNode().SetVisibility(False)
+    analysis = run_analysis(study)
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    view = SliceShot("Sagittal", tuple(focus_point(study, analysis)), BROWSER_1024)
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], view)
+        boxes = rendered_label_boxes(renderer, "Sagittal", scene)
+        overlays = find_overlays(scene, study.name)
+        geometry = _View(renderer.slice_node("Sagittal"))
+        cord = _segment_pixels(overlays.segments.GetSegmentation().GetSegment("cord"), geometry)
+        kept_clear = kept_clear_pixels(overlays, geometry)
+    assert cord.sum() > 500, "the cord crosses the sagittal view"
+    cord_rows_down = cord[::-1]  # the rendered boxes count rows from the top
+    assert len(boxes) >= 4
+    for name, (top, left, bottom, right) in boxes.items():
+        assert not cord_rows_down[top : bottom + 1, left : right + 1].any(), f"{name!r} covers the cord"
+    assert np.all(kept_clear[cord])

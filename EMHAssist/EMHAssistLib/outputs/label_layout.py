@@ -161,7 +161,7 @@ def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNo
             continue
         labels = _labels_in_view(overlays, view)
         obstacles = _obstacles(scene, view, labels)
-        boxes = place_boxes([label.box for label in labels], obstacles, view.width, view.height, _mass_pixels(overlays, view))
+        boxes = place_boxes([label.box for label in labels], obstacles, view.width, view.height, kept_clear_pixels(overlays, view))
         # A label nothing can place is drawn where Slicer would have drawn it: covered, never lost.
         boxes = [box if box is not None else label.box for box, label in zip(boxes, labels)]
         nodes = _label_nodes(scene, view, labels, boxes)
@@ -225,12 +225,21 @@ def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) ->
     return obstacles
 
 
-def _mass_pixels(overlays, view: _View) -> np.ndarray | None:
-    """The view's pixels (rows y up, columns x) where the mass's outline encloses it on the slice shown:
-    a label over it would hide the signal the reader judges (its T2 darkness, whether it enhances)."""
-    segment = overlays.segments.GetSegmentation().GetSegment("mass") if overlays.segments is not None else None
-    if segment is None:
+def kept_clear_pixels(overlays, view: _View) -> np.ndarray | None:
+    """The view's pixels (rows y up, columns x) that the segments named in overlays.json's layout
+    (`kept_clear_segments`: the mass and the cord) cover on the slice shown: a label over them would
+    hide what the reader judges there (the mass's T2 darkness and enhancement, the cord's
+    compression and signal). None when the overlays have none of them."""
+    if overlays.segments is None:
         return None
+    segmentation = overlays.segments.GetSegmentation()
+    segments = [segmentation.GetSegment(name) for name in load("overlays")["layout"]["kept_clear_segments"]]
+    masks = [_segment_pixels(segment, view) for segment in segments if segment is not None]
+    return np.logical_or.reduce(masks) if masks else None
+
+
+def _segment_pixels(segment, view: _View) -> np.ndarray:
+    """The view's pixels where a segment's labelmap encloses it on the slice shown."""
     image = segment.GetRepresentation(slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName())
     dims, extent = image.GetDimensions(), image.GetExtent()
     voxels = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims[::-1])
