@@ -45,24 +45,25 @@ def chromium_path() -> str | None:
 
 
 @contextmanager
-def served(source: str) -> Iterator[str]:
-    """`emhassist serve SOURCE` on a free port in a subprocess; its address once it listens."""
+def served(source: str, *options: str, listen_within_s: float = 30) -> Iterator[str]:
+    """`emhassist serve SOURCE [OPTIONS]` on a free port in a subprocess; its address once it listens
+    (within `listen_within_s`: longer when the options ask for work before the server starts)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with tempfile.TemporaryFile("w+") as log:  # a pipe nobody reads could fill and stall the server
         server = subprocess.Popen(
-            [sys.executable, "-m", "EMHAssistLib.frontends.cli", "serve", source, "--port", str(port)],
+            [sys.executable, "-m", "EMHAssistLib.frontends.cli", "serve", source, "--port", str(port), *options],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        yield from _listening(server, log, source, port)
+        yield from _listening(server, log, source, port, listen_within_s)
 
 
-def _listening(server: subprocess.Popen, log, source: str, port: int) -> Iterator[str]:
+def _listening(server: subprocess.Popen, log, source: str, port: int, listen_within_s: float = 30) -> Iterator[str]:
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + listen_within_s
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), 0.5).close()
@@ -72,7 +73,7 @@ def _listening(server: subprocess.Popen, log, source: str, port: int) -> Iterato
                     log.seek(0)
                     raise RuntimeError(f"emhassist serve {source} exited: {log.read()}") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"emhassist serve {source} did not listen within 30 s") from None
+                    raise RuntimeError(f"emhassist serve {source} did not listen within {listen_within_s:g} s") from None
                 time.sleep(0.2)
         yield _printed_url(log)
     except BaseException:

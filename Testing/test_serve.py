@@ -9,11 +9,13 @@ import json
 import time
 
 import numpy as np
+import pytest
 from browser import Browser, drag_vertically, mass_handle, served
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.teaching.cases import box_of_spec, build_study
 
 CASE = "mds_t5_t8"
+FOLLOW_UP = "mds_t5_t8_treated"
 
 
 def _mass_pixels(image: np.ndarray) -> int:
@@ -291,3 +293,62 @@ def _handle_or_none(browser: Browser):
         return mass_handle(browser)
     except RuntimeError:
         return None
+
+
+def test_a_case_is_compared_with_an_earlier_exam_given_at_launch(browser, tmp_path, scene):
+    """`serve LATER --earlier REPORT.json --earlier FOLDER`: the page offers both earlier exams; each
+    comparison shows the summary the command line's `compare` writes and its per-level table."""
+    from EMHAssistLib.frontends.cli import main
+    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.comparison import LEVEL_COLUMNS
+    from EMHAssistLib.teaching.cases import study_into_scene
+    from EMHAssistLib.teaching.followup import build_pair
+
+    folders = [tmp_path / "earlier", tmp_path / "later"]
+    for exam, folder in zip(build_pair(FOLLOW_UP), folders):
+        save_case_folder(study_into_scene(exam, new_headless_scene()), folder)
+    stored = tmp_path / "earlier.json"
+    assert main(["analyze", str(folders[0]), "--json", str(stored)]) == 0
+    assert main(["compare", str(stored), str(folders[1]), "--json", str(tmp_path / "comparison.json")]) == 0
+    expected = json.loads((tmp_path / "comparison.json").read_text(encoding="utf-8"))
+    # The earlier case folder is analysed before the server listens: a minute or more under load.
+    with served(str(folders[1]), "--earlier", str(stored), "--earlier", str(folders[0]), listen_within_s=300) as url:
+        browser.navigate(url)
+        browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 120, "the later exam's results")
+        assert browser.evaluate("window.trame.state.get('earlier_choices')") == [str(stored), str(folders[0])]
+        for earlier in (str(stored), str(folders[0])):
+            browser.evaluate(f"window.trame.state.set('earlier_pick', {json.dumps(earlier)})")
+            browser.wait_for(f"window.trame.state.get('earlier_pick') === {json.dumps(earlier)}", 10, "the earlier exam picked")
+            browser.evaluate("window.trame.state.set('comparison_summary', '')")
+            browser.wait_for("!document.getElementById('comparison')", 10, "the last comparison cleared")
+            browser.evaluate("document.getElementById('compare-button').click()")
+            summary = browser.wait_for(
+                "document.getElementById('comparison-summary') && document.getElementById('comparison-summary').innerText",
+                60,
+                f"the comparison with {earlier}",
+                "window.trame.state.get('error')",
+            )
+            assert summary == f"Since {earlier}: {expected['summary']}"
+            headers = browser.evaluate("Array.from(document.querySelectorAll('#comparison-levels th')).map(e => e.innerText)")
+            assert headers == list(LEVEL_COLUMNS)
+            rows = browser.evaluate("Array.from(document.querySelectorAll('#comparison-levels tr')).slice(1).map(r => Array.from(r.cells).map(c => c.innerText))")
+            assert [row[0] for row in rows] == [level["level"] for level in expected["levels"]] == ["T5", "T6", "T7", "T8"]
+            assert rows[1][4] == "2 / 2"  # T6, Bilsky 2 then and now
+
+
+def test_serve_refuses_an_earlier_exam_that_is_no_report_and_a_quiz_with_one(tmp_path, capsys):
+    from EMHAssistLib.errors import InputError
+    from EMHAssistLib.frontends.cli import main
+    from EMHAssistLib.frontends.serve import earlier_exams
+
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"not": "a report"}', encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        earlier_exams([str(notes)], 5, tmp_path)
+    assert str(refused.value).startswith(f"{notes}: ")
+    with pytest.raises(InputError, match="is not a report file"):
+        earlier_exams([str(tmp_path / "nowhere.json")], 5, tmp_path)
+    assert main(["serve", CASE, "--earlier", str(notes)]) == 2
+    error = capsys.readouterr().err
+    assert error == f"error: {CASE}: is a built-in case, which opens as a quiz; --earlier compares a case folder's results with an earlier exam\n"

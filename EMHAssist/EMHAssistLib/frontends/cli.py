@@ -213,7 +213,7 @@ def _cases(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    serve(args.case, args.port, args.host, args.load_time_limit)
+    serve(args.case, args.port, args.host, args.load_time_limit, args.earlier)
     return 0
 
 
@@ -258,6 +258,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument(
+        "--earlier",
+        action="append",
+        metavar="EXAM",
+        help="an earlier exam of the same patient (a report JSON or a case folder) the page offers to compare with; repeat for more",
+    )
     serve.add_argument(
         "--load-time-limit",
         type=float,

@@ -5,7 +5,9 @@ the differential with its explanations and the caveat. A built-in case opens as 
 learner adds ROIs (moved and resized with their handles in the views, or by the numbers in the
 panel), picks a diagnosis and reveals; the results then show as for a case folder, beside the
 quiz's verdict; "Start this case again" and "Next case" go on without a restart, and the page keeps
-the session's score. Each browser session has a process, scene and quiz of its own (sessions.py):
+the session's score. A case folder served with `--earlier EXAM` (a report JSON or a case folder of an
+earlier exam of the same patient, one or more, chosen at launch on the server's side) offers "Compare
+with an earlier exam": the comparison's summary and its per-level table (followup.py). Each browser session has a process, scene and quiz of its own (sessions.py):
 two tabs never share a quiz. The panel scrolls, zooms and
 windows the views. The scene is loaded when the first browser connects: slice views set up before
 then come out garbled. Headless use only; never imported inside Slicer.
@@ -26,6 +28,7 @@ import multiprocessing
 import secrets
 import signal
 import socket
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +39,15 @@ from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
+from ..followup import compare
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, region_names
 from ..knowledge import load
 from ..live import LiveAnalysis
+from ..report_model import Report
 from ..outputs.citations import citation_label, cited_keys, full_citation
+from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
@@ -69,7 +75,7 @@ def resolve_source(source: str) -> tuple[str, str]:
 class CaseViewer:
     """The trame app: views on the left, the case, quiz and results on the right."""
 
-    def __init__(self, server, source: str) -> None:
+    def __init__(self, server, source: str, earlier: dict[str, str] | None = None) -> None:
         from trame_slicer.core import LayoutManager
         from trame_slicer.rca_view import register_rca_factories
         from trame_slicer.views import Layout, LayoutDirection, ViewLayoutDefinition
@@ -87,6 +93,8 @@ class CaseViewer:
         self._layout.set_layout(LAYOUT)
         self.study: Study | None = None
         self.session: QuizSession | None = None
+        self._earlier = earlier or {}  # label -> the earlier exam's stored report JSON (earlier_exams)
+        self._report: Report | None = None  # the case's report as shown now, which a comparison reads
         self._init_state()
         self._build_ui()
         server.controller.on_client_connected.add(self._load_once)
@@ -121,6 +129,7 @@ class CaseViewer:
         state.case_title, state.case_story = self.study.name, ""
         state.mode = "results"
         analysis = run_analysis(self.study)
+        self._report = analysis.report
         self._show_analysis(analysis, self.study)
         self._show_study()
         self._centre_on_finding(analysis, self.study)
@@ -360,8 +369,27 @@ class CaseViewer:
                 state.error = str(result.error)
             else:
                 state.error = ""
+                self._report = result.analysis.report
                 self._show_analysis(result.analysis, self.study)
+                state.update(_NO_COMPARISON)  # made with the report before the drag
             state.updating = False
+
+    def compare_earlier(self) -> None:
+        """The page's "Compare": the chosen earlier exam's report against the case's report as shown."""
+        state = self._server.state
+        label = state.earlier_pick
+        try:
+            if self._report is None or label not in self._earlier:
+                raise InputError(str(label), "is not an earlier exam this server was given (--earlier), or the case has no results yet")
+            comparison = compare(stored_report(Path(self._earlier[label])), self._report)
+        except InputError as error:
+            state.update(_NO_COMPARISON)
+            self._fail(error)
+            return
+        state.error = ""
+        state.comparison_against = label
+        state.comparison_summary = comparison.summary
+        state.comparison_levels = [dict(zip(COMPARISON_FIELDS, row)) for row in level_rows(comparison)]
 
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
@@ -408,6 +436,9 @@ class CaseViewer:
                 "slice_range_Sagittal": [0, 1, 1],
                 "slice_range_Axial": [0, 1, 1],
                 "history": [],
+                "earlier_choices": list(self._earlier),
+                "earlier_pick": next(iter(self._earlier), None),
+                **_NO_COMPARISON,
                 **_QUIZ_START,
             }
         )
@@ -493,6 +524,15 @@ class CaseViewer:
             _state_table(html, "roi_rows", "site", {"site": "your ROI → reference site", "score": "overlap", "distance": "distance", "verdict": ""})
             html.B("Ratios: yours against the reference")
             _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
+        with html.Div(v_if="mode == 'results' && earlier_choices.length", id="compare", classes="my-2"):
+            html.H4("Compare with an earlier exam")
+            with html.Div(style="display: flex; gap: 8px; align-items: center;"):
+                v.VSelect(label="Earlier exam", v_model=("earlier_pick",), items=("earlier_choices",), density="compact", hide_details=True, id="earlier-pick")
+                v.VBtn("Compare", id="compare-button", click=self.compare_earlier, color="primary", variant="tonal", disabled=("!results || !earlier_pick",))
+            with html.Div(v_if="comparison_summary", id="comparison"):
+                html.P("Since {{ comparison_against }}: {{ comparison_summary }}", id="comparison-summary", style="font-weight: 600;")
+                with html.Div(id="comparison-levels"):
+                    _state_table(html, "comparison_levels", "level", dict(zip(COMPARISON_FIELDS, LEVEL_COLUMNS)))
         with html.Div(v_if="results", id="results", classes="my-2"):
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
@@ -552,6 +592,12 @@ _QUIZ_START = {
     "clinical": "",
     "references": [],
 }
+
+
+# The comparison's per-level table in the page's state: a field per column of outputs/comparison.py's table.
+COMPARISON_FIELDS = ("level", "mass", "compressed", "mscc", "bilsky")
+# The page with no comparison shown: at the start, after a failed one, and once the results change.
+_NO_COMPARISON = {"comparison_against": "", "comparison_summary": "", "comparison_levels": []}
 
 
 def ranking_rows(report: dict) -> list[dict]:
@@ -651,26 +697,53 @@ def _ratio_comparison_rows(result: Reveal) -> list[dict]:
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
-def serve(source: str, port: int, host: str, load_time_limit_s: float) -> None:
-    """Serve the case until interrupted, a process per browser session (sessions.py); the case is
-    checked before the server starts."""
+def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: list[str] | None = None) -> None:
+    """Serve the case until interrupted, a process per browser session (sessions.py); the case and
+    the earlier exams are checked before the server starts."""
     from .sessions import run_launcher
 
     kind, _ = resolve_source(source)
+    if earlier and kind != "folder":
+        raise InputError(source, "is a built-in case, which opens as a quiz; --earlier compares a case folder's results with an earlier exam")
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, signal.SIG_DFL)  # ends the process even while a call is blocked
     _check_port_free(host, port)
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
-    secret = secrets.token_urlsafe(32)
-    print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
-    try:
-        run_launcher(source, host, port, secret, own_origin_only(host))
-    except OSError as error:  # the port taken between the check and the start
-        raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
+    with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
+        offered = earlier_exams(earlier or [], load_time_limit_s, Path(reports))
+        secret = secrets.token_urlsafe(32)
+        print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
+        try:
+            run_launcher(source, host, port, secret, own_origin_only(host), offered)
+        except OSError as error:  # the port taken between the check and the start
+            raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
 
 
-def run_session(source: str, port: int, secret: str) -> None:
+def earlier_exams(given: list[str], load_time_limit_s: float, reports: Path) -> dict[str, str]:
+    """The earlier exams the page offers, each as given on the command line -> a stored report JSON:
+    a report JSON is read (and checked against the model) once now; a case folder is checked to load
+    in time, then analysed now and its report written into `reports`, so a session's comparison only
+    reads a file. A path that is neither is one error line, before the server starts."""
+    from ..inputs.casefolder import load_case_folder
+    from ..inputs.scene import new_headless_scene
+    from ..outputs.report import write_json
+
+    offered = {}
+    for index, exam in enumerate(given):
+        path = Path(exam)
+        if path.is_dir():
+            _check_loads_in_time(exam, load_time_limit_s)
+            report = run_analysis(load_case_folder(path, new_headless_scene())).report
+            path = reports / f"earlier-{index}.json"
+            write_json(report, path)
+        else:
+            stored_report(path)
+        offered[exam] = str(path)
+    return offered
+
+
+def run_session(source: str, port: int, secret: str, earlier: dict[str, str] | None = None) -> None:
     """One browser session's app: the case in its own scene and views, on a loopback port only the
     launcher talks to, with the session's own secret; it ends with the launcher (sessions.py's
     entry point arranges that before this module is imported)."""
@@ -682,7 +755,7 @@ def run_session(source: str, port: int, secret: str) -> None:
     # aiohttp's (they run in the event loop, which a blocked call would hold up).
     server.cli.set_defaults(authKey=secret, nosignalhandlers=True)
     server.controller.on_server_bind.add(lambda wslink_server: wslink_server.app.middlewares.append(own_origin_only("127.0.0.1")))
-    CaseViewer(server, source)
+    CaseViewer(server, source, earlier)
     server.start(port=port, host="127.0.0.1", open_browser=False, timeout=0, show_connection_info=False)
 
 

@@ -25,6 +25,7 @@ and at most `max` run at once (data/quiz.json, `sessions`). Every process dies w
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -37,8 +38,8 @@ from aiohttp import ClientSession, WSMsgType, web
 
 from ..knowledge import load
 
-# The environment variable that carries a session's source, port and secret to its process (never
-# its command line, which other users of the machine can read).
+# The environment variable that carries a session's source, earlier exams, port and secret to its
+# process as JSON (never its command line, which other users of the machine can read).
 SESSION_ENVIRONMENT = "EMHASSIST_SERVE_SESSION"
 # Headers of a session process's HTTP answers passed on to the browser (the body is passed decoded).
 _PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified", "ETag")
@@ -93,8 +94,17 @@ class SessionProcess:
 class Launcher:
     """The aiohttp app in front of the session processes."""
 
-    def __init__(self, source: str, launch_secret: str, settings: SessionSettings) -> None:
+    def __init__(
+        self,
+        source: str,
+        launch_secret: str,
+        settings: SessionSettings,
+        earlier: dict[str, str] | None = None,
+        command: tuple[str, ...] = (sys.executable, "-m", __name__),
+    ) -> None:
         self._source = source
+        self._command = command  # a session's process: this module's entry point, which runs serve.run_session
+        self._earlier = earlier or {}  # label -> stored report JSON: the earlier exams the page offers
         self._launch_secret = launch_secret
         self._settings = settings
         self._sessions: dict[str, SessionProcess] = {}
@@ -129,10 +139,9 @@ class Launcher:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         secret = secrets.token_urlsafe(32)
-        environment = {**os.environ, SESSION_ENVIRONMENT: f"{os.getpid()} {port} {secret} {self._source}"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", __name__], env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-        )
+        session = {"parent": os.getpid(), "port": port, "secret": secret, "source": self._source, "earlier": self._earlier}
+        environment = {**os.environ, SESSION_ENVIRONMENT: json.dumps(session)}
+        process = subprocess.Popen(list(self._command), env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         return SessionProcess(process, port, secret)
 
     def _keep_spares(self) -> None:
@@ -141,16 +150,22 @@ class Launcher:
             self._spares.append(self._spawn())
 
     async def _reap(self) -> None:
-        """End the sessions whose process has ended or no page has been connected to for idle_minutes."""
         while True:
             await asyncio.sleep(min(30.0, self._settings.idle_minutes * 60 / 4))
-            now = time.monotonic()
-            for name, session in list(self._sessions.items()):
-                idle = session.connections == 0 and now - session.idle_since > self._settings.idle_minutes * 60
-                if idle or session.process.poll() is not None:
-                    session.end()
-                    del self._sessions[name]
-            self._keep_spares()
+            self.reap(time.monotonic())
+
+    def reap(self, now: float) -> list[str]:
+        """End the sessions whose process has ended or no page has been connected to for idle_minutes
+        at `now` (time.monotonic), and start spares again; the names of the sessions ended."""
+        ended = []
+        for name, session in list(self._sessions.items()):
+            idle = session.connections == 0 and now - session.idle_since > self._settings.idle_minutes * 60
+            if idle or session.process.poll() is not None:
+                session.end()
+                del self._sessions[name]
+                ended.append(name)
+        self._keep_spares()
+        return ended
 
     def _session(self, request: web.Request) -> SessionProcess:
         session = self._sessions.get(request.match_info["session"])
@@ -164,9 +179,7 @@ class Launcher:
             raise web.HTTPForbidden(text="Open the whole address `emhassist serve` printed, with its secret.\n")
         self._sessions = {name: s for name, s in self._sessions.items() if s.process.poll() is None}
         if len(self._sessions) >= self._settings.max:
-            raise web.HTTPServiceUnavailable(
-                text=f"All {self._settings.max} sessions are in use; one ends {self._settings.idle_minutes:g} minutes after its page closes.\n"
-            )
+            raise web.HTTPServiceUnavailable(text=full_message(self._settings))
         self._keep_spares()
         session = self._spares.pop(0) if self._spares else self._spawn()
         self._keep_spares()
@@ -211,6 +224,15 @@ class Launcher:
         return page
 
 
+def full_message(settings: SessionSettings) -> str:
+    """What a new page is told when every session this server allows is taken."""
+    return (
+        f"This server is full: all {settings.max} of its sessions (data/quiz.json) are in use. A session ends "
+        f"{settings.idle_minutes:g} minutes after its last page is closed; try again then, or ask whoever started "
+        "`emhassist serve` to close a tab.\n"
+    )
+
+
 async def _pump(source, target) -> None:
     """Pass one WebSocket's messages to another until either closes."""
     async for message in source:
@@ -223,9 +245,9 @@ async def _pump(source, target) -> None:
     await target.close()
 
 
-def run_launcher(source: str, host: str, port: int, launch_secret: str, guard) -> None:
+def run_launcher(source: str, host: str, port: int, launch_secret: str, guard, earlier: dict[str, str] | None = None) -> None:
     """Serve until the process is ended (SIGTERM or SIGINT keep their default action)."""
-    app = Launcher(source, launch_secret, SessionSettings.load()).app(guard)
+    app = Launcher(source, launch_secret, SessionSettings.load(), earlier).app(guard)
     web.run_app(app, host=host, port=port, print=None, handle_signals=False)
 
 
@@ -242,12 +264,12 @@ def die_with_parent() -> None:
 
 
 if __name__ == "__main__":  # a session's process, started by Launcher._spawn
-    _parent, _port, _secret, _source = os.environ.pop(SESSION_ENVIRONMENT).split(" ", 3)
+    _session = json.loads(os.environ.pop(SESSION_ENVIRONMENT))
     # Bound to the launcher before the slow imports of serve.py (a few seconds), and gone at once
     # if the launcher ended before the binding.
     die_with_parent()
-    if os.getppid() != int(_parent):
+    if os.getppid() != int(_session["parent"]):
         sys.exit(0)
     from .serve import run_session
 
-    run_session(_source, int(_port), _secret)
+    run_session(_session["source"], int(_session["port"]), _session["secret"], _session["earlier"])
