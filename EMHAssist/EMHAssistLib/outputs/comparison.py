@@ -41,7 +41,7 @@ def stored_report(path: Path) -> Report:
     checked against the model; one InputError line for a missing file or a field the model cannot hold."""
     if not path.is_file():
         raise InputError(str(path), "is not a report file: give a case folder or a report JSON that `emhassist analyze --json` wrote")
-    return from_json(read_json_file(path), str(path))
+    return from_json(read_json_file(path, finite=True), str(path))
 
 
 def summary_text(comparison: Comparison) -> str:
@@ -70,7 +70,7 @@ def summary_text(comparison: Comparison) -> str:
             f"        {_mscc(level.mscc_then):>5} / {_mscc(level.mscc_now):<5}   {_grade(level.bilsky_then):>3} / {_grade(level.bilsky_now)}"
         )
     lines += ["", "Signal-intensity ratios, then → now (95 % CI):"]
-    lines += [f"  {key.text:<22} {ratio_text(dataclasses.asdict(change.then))} → {ratio_text(dataclasses.asdict(change.now))}" for key, change in comparison.ratios.items()]
+    lines += [f"  {key.text:<22} {ratio_text(change.then)} → {ratio_text(change.now)}" for key, change in comparison.ratios.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +179,7 @@ def html_page(comparison: Comparison, columns: tuple[Sequence[KeyImage], Sequenc
         ],
         level_columns=LEVEL_COLUMNS,
         levels=level_rows(comparison),
-        ratios=[(key.text, ratio_text(dataclasses.asdict(change.then)), ratio_text(dataclasses.asdict(change.now))) for key, change in comparison.ratios.items()],
+        ratios=[(key.text, ratio_text(change.then), ratio_text(change.now)) for key, change in comparison.ratios.items()],
     )
 
 
