@@ -133,6 +133,13 @@ def test_covered_pixels_push_a_label_off_them():
     assert placed.top <= 20 or placed.bottom >= 25 or placed.right <= 30 or placed.left >= 35
 
 
+def test_a_label_with_no_place_off_the_covered_pixels_still_keeps_off_the_other_labels():
+    covered = np.ones((100, 200), dtype=bool)  # the whole view covered: no place is clear of it
+    first, second = place_boxes([PixelBox(10, 10, 60, 30), PixelBox(10, 10, 60, 30)], [], 200, 100, covered)
+    assert first == PixelBox(10, 10, 60, 30)
+    assert second is not None and not second.overlaps(first) and second.inside(200, 100)
+
+
 def test_labels_keep_off_the_cord_as_well_as_the_mass(app):
     """In the browser's sagittal view of the myelodysplasia case, where the compressed levels' labels
     sit beside the cord: the pixels kept clear hold the cord's, and no rendered label covers one."""

@@ -69,8 +69,9 @@ def place_boxes(
 ) -> list[PixelBox | None]:
     """Each label's box, in order: its natural box when that is clear, else the nearest shift of it that
     is inside the view and clear of the boxes placed before, of every obstacle but its own (both grown
-    by the layout's gap) and of the `covered` pixels (rows y up, columns x); None for a label no shift
-    within the search reach can place."""
+    by the layout's gap) and of the `covered` pixels (rows y up, columns x); where no shift within the
+    search reach clears the covered pixels, the nearest that clears the rest (a label over the cord
+    beats one over another label); None for a label no shift can place even so."""
     style = load("overlays")["layout"]
     offsets = _candidate_offsets(style["step_px"], style["reach_px"])
     gap = style["gap_px"]
@@ -83,9 +84,10 @@ def place_boxes(
         for other in blocking:
             o = other.grown(gap).as_array()
             ok &= ~((candidates[:, 0] < o[2]) & (o[0] < candidates[:, 2]) & (candidates[:, 1] < o[3]) & (o[1] < candidates[:, 3]))
-        if covered is not None and covered.any():
-            ok &= ~_covers_any(covered, candidates)
         first = np.flatnonzero(ok)
+        if covered is not None and covered.any():
+            clear = np.flatnonzero(ok & ~_covers_any(covered, candidates))
+            first = clear if clear.size else first
         placed.append(PixelBox(*candidates[first[0]]) if first.size else None)
     return placed
 
