@@ -64,6 +64,8 @@ def test_each_state_says_what_to_do_next(filled):
         assert ui.applyBlockedLabel.text() == ui.applyButton.toolTip()
         assert not ui.placeAnchorButton.isEnabled() and not ui.findLevelsButton.isEnabled()
         assert ui.regionsCheckLabel.text() == "⚠ 0 of 5 — next, mass: the epidural or paraspinal mass"
+        assert not ui.compareButton.isEnabled()
+        assert ui.compareButton.toolTip() == "Compute this exam's results first (Update now): the comparison reads its report."
     if state == "midway":
         assert ui.resultStateLabel.text().startswith("Provisional — 2 of 5 regions")
         assert ui.applyButton.isEnabled()
@@ -71,6 +73,7 @@ def test_each_state_says_what_to_do_next(filled):
         assert not ui.resultStateLabel.isVisibleTo(panel)
         assert all(getattr(ui, name).text().startswith("✓") for name in ("sequencesCheckLabel", "regionsCheckLabel", "anchorCheckLabel", "clinicalCheckLabel"))
         assert ui.findLevelsButton.isEnabled()
+        assert ui.compareButton.isEnabled() and not ui.comparisonLabel.isVisibleTo(panel)
         assert (ui.sexComboBox.currentText(), ui.primaryComboBox.currentText()) == ("male", "none or not stated")
 
 

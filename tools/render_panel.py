@@ -211,6 +211,7 @@ def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
     view.show_state(ui, panel_state(inputs.sequences, inputs.sources, None, inputs.level_points, fields, inputs.anchor_level, analysis is not None))
     report = analysis.report if analysis else None
     view.show_report(QtWidgets, ui, report, levels_text(report) if report else "", warnings_text(report.warnings) if report else "")
+    view.show_comparison(ui, "")  # as the module's _showReport: no comparison until one is asked for
 
 
 def open_first_why(ui: types.SimpleNamespace) -> None:
