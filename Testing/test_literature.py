@@ -52,20 +52,22 @@ ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma
 # loss 1.782. Before issue 14 (ba81a09) those 46 cases read top-1 13.5, top-3 24.0,
 # clinical alone 11.5, imaging alone 6.0, Brier 0.892, log loss 3.193, wrong first answers 0.44 on average and 5
 # hallmark misses. Issue 14's fourth pass (a thoracic site counted once for the angiolipoma, decided on the tuning
-# half) moved the log loss from 1.828 to 1.829 and nothing else here.
+# half) moved the log loss from 1.828 to 1.829 and nothing else here. Issue 14's fifth pass (no age factor for
+# metastasis at 60, Wang 2019 and Hooten 2006, decided on the tuning half) moved context alone 13 -> 13.5 (13 -> 13.5
+# where imaging is stated), Brier 0.721 -> 0.712, log loss 1.829 -> 1.810, wrong first answers 0.38 -> 0.37.
 # Whoever changes the knowledge or the set updates these with the reason.
 VALIDATION = {
     "cases": 49,
     "top1": 22.25,
     "top3": 35.25,
-    "top1_clinical_only": 13.0,
+    "top1_clinical_only": 13.5,
     "top1_imaging_only": 10.0,
     "imaging_stated": 45,
     "top1_imaging_only_where_stated": 10.0,
-    "top1_clinical_only_where_stated": 13.0,
-    "brier": 0.721,
-    "log_loss": 1.829,
-    "wrong_first_mean_probability": 0.38,
+    "top1_clinical_only_where_stated": 13.5,
+    "brier": 0.712,
+    "log_loss": 1.810,
+    "wrong_first_mean_probability": 0.37,
     "hallmark_misses": 0,
 }
 
