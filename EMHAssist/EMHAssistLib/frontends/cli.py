@@ -139,6 +139,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.html and len(folders) < 2:
         raise InputError(args.html, "--html shows both exams' images: give two case folders, not a stored report")
     check_outputs({"json": args.json, "html": args.html}, folders)  # before either exam is read: a wrong path loses no work
+    _refuse_overwriting_reports(args.json, [exam for exam in exams if exam not in folders])
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
     reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
     comparison = compare(*reports)
@@ -161,6 +162,12 @@ def _compare(args: argparse.Namespace) -> int:
     if not (args.json or args.html):
         print(summary_text(comparison), end="")
     return 0
+
+
+def _refuse_overwriting_reports(output: str | None, reports: Sequence[Path]) -> None:
+    """--json onto a stored report being compared would replace it with the comparison."""
+    if output and any(_same_file(Path(output), report) for report in reports):
+        raise InputError(output, "is one of the stored reports being compared; an output never overwrites an input")
 
 
 def _is_report_file(exam: Path) -> bool:
