@@ -282,3 +282,15 @@ def test_from_json_names_the_subject_and_field_for_a_scene_node_name():
     with pytest.raises(InputError) as refused:
         from_json(copy.deepcopy(report), "EMHAssist report")
     assert str(refused.value) == "EMHAssist report: levels.vertebrae[2].name: T2 is given twice"
+
+
+# --- emhassist demo --out ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub"])
+def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path, capsys):
+    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built."""
+    (tmp_path / "a-file").write_text("kept\n")
+    code, err = run(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path / out)], capsys)
+    assert_refused(code, err, Refused(out, "--out takes a folder"))
+    assert (tmp_path / "a-file").read_text() == "kept\n"

@@ -183,6 +183,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     name = args.case or DEFAULT_CASE
     out = Path(args.out)
+    _check_output_folder(out, "--out")  # before the case is built: minutes of work lost otherwise
     exams = _demo_exams(name)
     for exam_name, study in exams.items():
         save_case_folder(study_into_scene(study, new_headless_scene()), out / "cases" / exam_name)
@@ -201,6 +202,14 @@ def _demo(args: argparse.Namespace) -> int:
         earlier = out / "cases" / next(iter(exams))
         print(f"Earlier exam of the same patient: {earlier}\nCompare them: emhassist compare {earlier} {case_folder}")
     return 0
+
+
+def _check_output_folder(folder: Path, option: str) -> None:
+    """Refuse a folder to write into that is a file, or lies under one."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        subject = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
+        raise InputError(str(folder), f"{subject}; {option} takes a folder")
 
 
 def _demo_exams(name: str) -> dict[str, "SyntheticStudy"]:
