@@ -20,6 +20,7 @@ from test_robustness import Refused, snapshot
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.jsonfile import parse_json_text
 from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.spine.vertebrae import code_of
 
@@ -294,3 +295,45 @@ def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path,
     code, err = run(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path / out)], capsys)
     assert_refused(code, err, Refused(out, "--out takes a folder"))
     assert (tmp_path / "a-file").read_text() == "kept\n"
+
+
+# --- A report read back from a scene's text node (frontends/panel.read_report_node) --------------------
+
+GOLDEN_TEXT = GOLDEN.read_text(encoding="utf-8")
+NODE_TEXTS: dict[str, tuple[str, str]] = {
+    "nested 100,000 deep": ('{"schema": "emhassist.report/1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
+    "an integer of 5000 digits": (GOLDEN_TEXT.replace('"code": 8', '"code": 1' + "0" * 5000, 1), "an integer of 5,001 digits"),
+    "MSCC -Infinity": (GOLDEN_TEXT.replace('"max_mscc_percent": 43.48', '"max_mscc_percent": -Infinity', 1), "is not a JSON number"),
+    "a key given twice": (GOLDEN_TEXT.replace('"case": "mds_t5_t8"', '"case": "mds_t5_t8", "case": "other"', 1), "given twice"),
+}
+
+
+@pytest.fixture(scope="module")
+def report_node():
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    scene = new_headless_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
+    return node
+
+
+@pytest.mark.parametrize("name", NODE_TEXTS)
+def test_a_report_text_is_parsed_under_the_json_file_rules(name):
+    text, problem = NODE_TEXTS[name]
+    with pytest.raises(InputError, match=f"^EMHAssist report: .*{problem}"):
+        parse_json_text(text, "EMHAssist report", finite=True)
+
+
+@pytest.mark.parametrize("name", NODE_TEXTS)
+@pytest.mark.xfail(
+    strict=True,
+    reason="frontends/panel.py read_report_node parses with json.loads: RecursionError / ValueError tracebacks, "
+    "-Infinity and a key given twice accepted; it should parse with inputs/jsonfile.parse_json_text(text, name, finite=True)",
+)
+def test_a_scene_report_node_edited_is_refused_in_one_line(name, report_node):
+    from EMHAssistLib.frontends.panel import REPORT_ATTRIBUTE, read_report_node
+
+    report_node.SetAttribute(REPORT_ATTRIBUTE, "emhassist.report/1")
+    report_node.SetText(NODE_TEXTS[name][0])
+    with pytest.raises(InputError, match=f"^EMHAssist report: .*{NODE_TEXTS[name][1]}"):
+        read_report_node(report_node)
