@@ -337,3 +337,34 @@ def test_a_scene_report_node_edited_is_refused_in_one_line(name, report_node):
     report_node.SetText(NODE_TEXTS[name][0])
     with pytest.raises(InputError, match=f"^EMHAssist report: .*{NODE_TEXTS[name][1]}"):
         read_report_node(report_node)
+
+
+# --- clinical.json's patient and exam_date (inputs/clinical.py) -----------------------------------------
+
+CLINICAL: dict[str, tuple[dict, str | None]] = {
+    "patient empty": ({"patient": ""}, "'patient' must be a printable identifier"),
+    "patient blank": ({"patient": "   "}, "'patient' must be a printable identifier"),
+    "patient with a NUL": ({"patient": "a\x00b"}, "'patient' must be a printable identifier"),
+    "patient with a right-to-left override": ({"patient": "\u202eRTL"}, "'patient' must be a printable identifier"),
+    "patient of 65 characters": ({"patient": "P" * 65}, "'patient' must be a printable identifier"),
+    "patient a list": ({"patient": ["x"]}, "'patient' must be a printable identifier"),
+    "patient of 64 accented letters": ({"patient": "é" * 64}, None),
+    "exam_date Feb 30": ({"exam_date": "2026-02-30"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date without zero padding": ({"exam_date": "2026-2-3"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date in full-width digits": ({"exam_date": "２０２６-０１-０１"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date with a time": ({"exam_date": "2026-01-01T00"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date a number": ({"exam_date": 20260101}, "'exam_date' must be a date written YYYY-MM-DD"),
+}
+
+
+@pytest.mark.parametrize("name", CLINICAL)
+def test_clinical_patient_and_exam_date_are_checked(name):
+    from EMHAssistLib.inputs.clinical import validate_clinical
+
+    clinical, problem = CLINICAL[name]
+    if problem is None:
+        assert validate_clinical(clinical) == clinical
+        return
+    with pytest.raises(InputError) as refused:
+        validate_clinical(clinical)
+    assert str(refused.value).startswith(f"clinical.json: {problem}") and str(refused.value).isprintable()
