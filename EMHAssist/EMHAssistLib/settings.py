@@ -79,6 +79,8 @@ class DetectionSettings:
     period_change_limit: tuple[float, float] = _positive()
     period_peak_fraction: float = _fraction()
     straight_line_reach_mm: float = _positive()
+    extension_mm: float = _limit(0.0)
+    extension_step_mm: float = _positive()
     anchor_beyond_guide_mm: float = _limit(0.0)
     max_extrapolation_mm: float = _limit(0.0)
     fused_from: str

@@ -17,8 +17,6 @@ from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_neare
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
-_EXTENSION_MM = 150.0  # how far the spine line runs straight on beyond the guide and the anchors past it
-_EXTENSION_STEP_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -208,10 +206,11 @@ class SpineLine:
     def _extended(cls, arc: np.ndarray, points: np.ndarray, tangents: np.ndarray, below: list[Vertebra], above: list[Vertebra]) -> "SpineLine":
         """The guide continued beyond each end through the anchors there (nearest first), then
         straight on: the spine goes on where the cord stops."""
-        lower, lower_legs = _continuation(points[0], -tangents[0], [anchor.centre for anchor in below])
-        upper, upper_legs = _continuation(points[-1], tangents[-1], [anchor.centre for anchor in above])
+        straight, step = settings().extension_mm, settings().extension_step_mm
+        lower, lower_legs = _continuation(points[0], -tangents[0], [anchor.centre for anchor in below], straight)
+        upper, upper_legs = _continuation(points[-1], tangents[-1], [anchor.centre for anchor in above], straight)
         return cls(
-            np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * _EXTENSION_STEP_MM, arc, arc[-1] + np.arange(1, len(upper) + 1) * _EXTENSION_STEP_MM]),
+            np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * step, arc, arc[-1] + np.arange(1, len(upper) + 1) * step]),
             np.concatenate([lower[::-1], points, upper]),
             (float(arc[0] - lower_legs), float(arc[-1] + upper_legs)),
         )
@@ -270,7 +269,7 @@ def _beyond(anchors: list[Vertebra], guide: Centreline, end: int) -> list[Verteb
 
 
 def spine_past_cord(anchors: list[Vertebra], guide: Centreline) -> np.ndarray:
-    """Points every _EXTENSION_STEP_MM from each end of the cord centreline through the labelled
+    """Points every `extension_step_mm` from each end of the cord centreline through the labelled
     bodies lying beyond it (the spine goes on below the conus, and bends); (0, 3) when none does."""
     legs = [
         _continuation(guide.points[end], guide.tangents[end], [anchor.centre for anchor in beyond], 0.0)[0]
@@ -280,13 +279,14 @@ def spine_past_cord(anchors: list[Vertebra], guide: Centreline) -> np.ndarray:
     return np.concatenate(legs) if legs else np.zeros((0, 3))
 
 
-def _continuation(start: np.ndarray, direction: np.ndarray, through: list[np.ndarray], straight_mm: float = _EXTENSION_MM) -> tuple[np.ndarray, float]:
-    """Points every _EXTENSION_STEP_MM from `start` (excluded) through `through` in order, then
+def _continuation(start: np.ndarray, direction: np.ndarray, through: list[np.ndarray], straight_mm: float) -> tuple[np.ndarray, float]:
+    """Points every `extension_step_mm` from `start` (excluded) through `through` in order, then
     straight on for `straight_mm` along the last leg (along `direction` when there is none); and
     the length of the legs through `through`."""
     nodes = np.array([start, *through])
     lengths = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(nodes, axis=0), axis=1))])
-    along = np.arange(_EXTENSION_STEP_MM, lengths[-1] + straight_mm + _EXTENSION_STEP_MM / 2, _EXTENSION_STEP_MM)
+    step = settings().extension_step_mm
+    along = np.arange(step, lengths[-1] + straight_mm + step / 2, step)
     on_legs = along <= lengths[-1]
     legs = np.stack([np.interp(along[on_legs], lengths, nodes[:, axis]) for axis in range(3)], axis=1)
     last = _unit(nodes[-1] - nodes[-2]) if len(nodes) > 1 else direction
