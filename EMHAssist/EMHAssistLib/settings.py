@@ -71,7 +71,7 @@ class DetectionSettings:
     profile_step_mm: float = _positive()
     profile_half_width_mm: tuple[float, float] = _limit(0.0)
     profile_smoothing_mm: float = _positive()
-    period_range_mm: tuple[float, float] = _positive()
+    period_range_mm: dict[str, tuple[float, float]] = _positive()  # by region letter (C, T, L, S)
     period_window_mm: float = _positive()
     contrast_smoothing_mm: float = _positive()
     disc_window_fraction: tuple[float, float] = _fraction()

@@ -318,12 +318,13 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
     return bodies
 
 
-def _repeat_length(profile: DiscProfile, centre: float) -> float | None:
-    """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation."""
+def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
+    """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
+    within the range of the region (C, T, L or S) the body at `centre` belongs to."""
     config = settings()
     half = config.period_window_mm
     arc, values = profile.window(centre - half, centre + half)
-    lo_lag, hi_lag = config.period_range_mm
+    lo_lag, hi_lag = config.period_range_mm[region]
     step = config.profile_step_mm
     if len(values) < 2 * hi_lag / step:
         arc, values = profile.window(centre - 2 * half, centre + 2 * half)
@@ -359,7 +360,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
     """
     config = settings()
-    period = _repeat_length(profile, line.arc_of(start.centre))
+    period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
     if period is None:
         return [], None
     sign = -direction  # arc grows superior, codes grow inferior
