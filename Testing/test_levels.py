@@ -258,6 +258,10 @@ GENERATED_SPINES = {
     # Anchor C3, no cord region: a repeat length of two cervical levels (37 mm, beyond the cervical
     # range) outweighed the single one; every detected body was one more level off.
     "cervical, scoliotic, found cord": 28,
+    # The marrow read at a point off the body (prevertebral soft tissue, 71 % of marrow on T2) was
+    # taken as that body's own, and recentring kept T3-T5 9 mm in front (bodies interpolated
+    # between C6 and T9).
+    "thoracic kyphosis, two anchors": 19,
 }
 
 

@@ -64,6 +64,7 @@ class RecentreSettings:
     min_run_mm: float = _limit(0.0)
     max_gap_mm: float = _limit(0.0)
     local_agreement: float = _fraction()
+    local_sd_ratio: float = _positive()
 
 
 @dataclass(frozen=True)

@@ -416,8 +416,18 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     return moved
 
 
-def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[float, float] | None:
-    """The body marrow's signal and the half-width of "like it", read in a cube at each centre."""
+@dataclass(frozen=True)
+class MarrowSignal:
+    """Body marrow's signal as read in a cube: its median, its robust SD (noise and texture) and the
+    half-width of the window of signals taken as like it."""
+
+    level: float
+    sd: float
+    half_width: float
+
+
+def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> MarrowSignal | None:
+    """The body marrow's signal read in a cube at each centre."""
     config = settings().recentre
     half = config.marrow_sample_mm / 2
     steps = np.arange(-half, half + 1e-9, 1.0)
@@ -427,22 +437,24 @@ def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[flo
     if values.size == 0:
         return None
     level = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - level)))
-    return level, max(config.window_fraction * abs(level), config.window_sd * spread)
+    sd = 1.4826 * float(np.median(np.abs(values - level)))
+    return MarrowSignal(level, sd, max(config.window_fraction * abs(level), config.window_sd * sd))
 
 
-def _local_signal(centre: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> tuple[float, float]:
+def _local_signal(centre: np.ndarray, image: SequenceImage, signal: MarrowSignal) -> MarrowSignal:
     """The marrow signal read at `centre` itself when it is like the user's bodies' within
     `local_agreement` (marrow differs from body to body: on t2_lumbar L2 reads 30 % darker than
-    L1), else theirs (the point lies off the body)."""
+    L1) and no more spread than `local_sd_ratio` times theirs (a cube inside one tissue has its
+    noise and texture; one across a body's edge the difference of two tissues), else theirs (the
+    point lies off the body)."""
+    config = settings().recentre
     local = _marrow_signal([centre], image)
-    agreement = settings().recentre.local_agreement
-    if local is not None and abs(local[0] - signal[0]) <= agreement * abs(signal[0]):
+    if local is not None and abs(local.level - signal.level) <= config.local_agreement * abs(signal.level) and local.sd <= config.local_sd_ratio * signal.sd:
         return local
     return signal
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> np.ndarray:
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side, in the plane across `axis` (each sample averaged over a small band across the run and
     along the axis, so one bright or dark voxel neither ends nor joins a run)."""
@@ -456,8 +468,8 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
         inside = np.isfinite(samples)
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
-        level, half_width = _local_signal(centre, image, signal)
-        marrow = np.abs(values - level) <= half_width
+        local = _local_signal(centre, image, signal)
+        marrow = np.abs(values - local.level) <= local.half_width
         run = _run_nearest(marrow, int(reach), int(config.max_gap_mm))
         if run is None or along[run[1]] - along[run[0]] < config.min_run_mm:
             continue
