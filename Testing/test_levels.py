@@ -239,9 +239,11 @@ def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage
     return SequenceImage("T2", grid, image), centres, cord.Centreline(np.arange(len(heights)), points, tangents)
 
 
-@pytest.mark.parametrize(("drift", "lateral"), [(4.0, 0.0), (-4.0, 0.0), (0.0, 3.0)])
+@pytest.mark.parametrize(("drift", "lateral"), [(4.0, 0.0), (-4.0, 0.0), (0.0, 3.0), (6.0, 0.0), (0.0, 6.0), (0.0, 8.0)])
 def test_detected_bodies_lie_on_the_bodies_of_a_column_that_bends_away_from_the_cord(drift, lateral):
-    """Before: the centres sat on the cord shifted by T7's offset, 4 mm per level off (12 mm at T4)."""
+    """Before: the centres sat on the cord shifted by T7's offset, 4 mm per level off (12 mm at T4).
+    Then, 6-8 mm a level: each body was sought from the line, which had left it by more than half
+    its depth or width three levels out, and T4, T10 (and T5, T9 sideways) stayed 12-24 mm off."""
     image, centres, guide = bent_column(drift, lateral)
     anchor = levels.Vertebra("T7", vertebrae.code_of("T7"), centres["T7"], "user")
     found = {v.name: v.centre for v in levels.build_level_map([anchor], image, guide).vertebrae}

@@ -402,18 +402,29 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     """Detected and interpolated bodies moved across the spine line onto the middle of the body the
     image shows there: the line is the cord shifted by the anchor's offset (or straight beyond it),
     and the column bends away from it (lordosis, kyphosis, scoliosis), so its points sit in front of,
-    behind or beside the bodies. The user's points stay where they are."""
+    behind or beside the bodies. Bodies are placed outwards from the user's points, each starting
+    from its own point on the line shifted across it as far as its inner neighbour was: the column
+    departs from the line gradually, a few millimetres a level, so the search starts near the body
+    even where the line has left it by more than a body's depth. The user's points stay where they are."""
     signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     if signal is None:
         return bodies
-    moved = []
-    for body in bodies:
-        centre = body.centre
-        if body.source != "user":
-            for _ in range(settings().recentre.passes):
-                centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
-        moved.append(Vertebra(body.name, body.code, centre, body.source))
-    return moved
+    users = [n for n, body in enumerate(bodies) if body.source == "user"]
+    if not users:
+        return bodies
+    shifts = {n: np.zeros(3) for n in users}
+    centres = {n: bodies[n].centre for n in users}
+    for n in sorted(range(len(bodies)), key=lambda n: min(abs(n - user) for user in users)):
+        if n in shifts:
+            continue
+        nearest = min(users, key=lambda user: abs(n - user))
+        inner = n + 1 if nearest > n else n - 1
+        axis = line.direction_at(line.arc_of(bodies[n].centre))
+        centre = bodies[n].centre + shifts[inner] - (shifts[inner] @ axis) * axis
+        for _ in range(settings().recentre.passes):
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
+        centres[n], shifts[n] = centre, centre - bodies[n].centre
+    return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
 
 @dataclass(frozen=True)
@@ -470,8 +481,8 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
         local = _local_signal(centre, image, signal)
         marrow = np.abs(values - local.level) <= local.half_width
-        run = _run_nearest(marrow, int(reach), int(config.max_gap_mm))
-        if run is None or along[run[1]] - along[run[0]] < config.min_run_mm:
+        run = _run_nearest(marrow, int(reach), int(config.max_gap_mm), int(config.min_run_mm) + 1)
+        if run is None:
             continue
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
@@ -481,18 +492,16 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     return centre
 
 
-def _run_nearest(flags: np.ndarray, middle: int, reach: int) -> tuple[int, int] | None:
-    """(first, last) index of the run of True in `flags` holding `middle`, or the nearest one within `reach`."""
-    order = sorted(range(len(flags)), key=lambda n: abs(n - middle))
-    start = next((n for n in order if flags[n] and abs(n - middle) <= reach), None)
-    if start is None:
+def _run_nearest(flags: np.ndarray, middle: int, reach: int, min_length: int) -> tuple[int, int] | None:
+    """(first, last) index of the run of True in `flags` at least `min_length` long that holds
+    `middle`, or else the nearest such run starting within `reach` of it; shorter runs (a noisy
+    voxel or two like the marrow, outside the body or inside it) are passed over."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    runs = [(int(first), int(last) - 1) for first, last in zip(edges[::2], edges[1::2]) if last - first >= min_length]
+    gaps = [max(first - middle, middle - last, 0) for first, last in runs]
+    if not runs or min(gaps) > reach:
         return None
-    first, last = start, start
-    while first > 0 and flags[first - 1]:
-        first -= 1
-    while last < len(flags) - 1 and flags[last + 1]:
-        last += 1
-    return first, last
+    return runs[int(np.argmin(gaps))]
 
 
 def _in_code_order(found: list[Vertebra], direction: int) -> list[Vertebra]:
