@@ -20,7 +20,6 @@ from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.knowledge import DATA_DIR, load
-from EMHAssistLib.outputs.report import dict_from_json
 from EMHAssistLib.report_model import RatioKey
 
 REQUIRED_DIAGNOSES = {
@@ -108,7 +107,7 @@ def report_from_ratios(
     }
     if levels:
         report["levels"] = {"mass": {"from": levels[0], "to": levels[1]}, "compression": None}
-    return dict_from_json(report, "test report")
+    return with_ratio_keys(report)
 
 
 def _place_ratio(means: dict[str, dict[str, float]], key: str, value: float) -> None:
@@ -153,7 +152,12 @@ def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n:
         for region, by_seq in regions.items()
         if roles["post"] in by_seq and roles["pre"] in by_seq
     }
-    return dict_from_json({"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections}, "test report")
+    return with_ratio_keys({"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections})
+
+
+def with_ratio_keys(sections: dict) -> dict:
+    """The differential's input as the analysis gives it: the measured sections with each ratio named by its key."""
+    return sections | {"ratios": {RatioKey.parse(text): ratio for text, ratio in sections["ratios"].items()}}
 
 
 def _ratio(numerator: dict, denominator: dict) -> dict:
@@ -629,7 +633,22 @@ def test_age_adds_nothing_to_a_diagnosis_a_history_already_raises():
     ranking = rank({"clinical": {"age": 70, "conditions": ["multiple_myeloma"]}})
     factors = {e["id"]: [f["term"] for f in e["prior_factors"]] for e in ranking}
     assert factors["myeloma"] == ["multiple_myeloma"]
-    assert factors["metastasis"] == ["age"]
+    assert factors["synovial_cyst"] == ["age"]
+
+
+def test_turning_60_raises_myeloma_and_the_synovial_cyst_but_not_metastasis():
+    # Issue 14's fifth pass: half the patients with spinal metastases are younger than 60 (median 59.0 years in
+    # 1196, Wang 2019), about the mean age of spontaneous epidural abscess (56, Hooten 2006), so age 60 no longer
+    # multiplies metastasis (it did x1.5); under 30 still counts against it.
+    def odds_against_abscess(age: int) -> dict[str, float]:
+        priors = {e["id"]: e["prior"] for e in rank({"clinical": {"age": age}})}
+        return {dx: priors[dx] / priors["abscess"] for dx in ("metastasis", "myeloma", "synovial_cyst")}
+
+    at_59, at_60, at_29 = odds_against_abscess(59), odds_against_abscess(60), odds_against_abscess(29)
+    assert at_60["metastasis"] == pytest.approx(at_59["metastasis"])
+    assert at_60["myeloma"] == pytest.approx(3 * at_59["myeloma"])
+    assert at_60["synovial_cyst"] == pytest.approx(2 * at_59["synovial_cyst"])
+    assert at_29["metastasis"] == pytest.approx(0.5 * at_59["metastasis"])
 
 
 def test_an_acute_deficit_is_not_a_sudden_onset_of_pain():
