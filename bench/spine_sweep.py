@@ -202,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=Path, help="a cut-short run's .jsonl: run its missing seeds with the code snapshot --code and finish it")
     parser.add_argument("--code", type=Path, help="with --resume: the cut-short run's code snapshot (spine-sweep-code-* in the temporary folder)")
     parser.add_argument("--from-results", type=Path, help="summarise a run's .json (or a cut-short run's .jsonl) instead of running")
+    parser.add_argument("--bodies", action="store_true", help="with --from-results: print the per-body failures, a case a row, instead of the figures")
     args = parser.parse_args(argv)
+    if args.from_results and args.bodies:
+        print("\n".join(body_table(read_results(args.from_results))))
+        return 0
     if args.from_results:
         return summarise_run(args.from_results, args.doc)
     workers = max(1, min(args.workers, MAX_WORKERS))
@@ -257,16 +261,37 @@ def summarise_run(path: Path, doc: Path | None) -> int:
     .json when the run finished)."""
     finished = path.with_suffix(".json")
     meta = json.loads(finished.read_text(encoding="utf-8")) if finished.exists() else {}
-    if path.suffix == ".json":
-        results = meta["cases"]
-    else:
-        results = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
+    results = read_results(path)
     head = [f"Command: `{meta.get('command', 'see ' + str(path.name))}`", f"{meta.get('run', '')}", ""]
     text = "\n".join(head + summary(results)) + "\n"
     print(text)
     if doc:
         write_doc(doc, text, path.relative_to(ROOT) if path.is_absolute() else path)
     return 0
+
+
+def read_results(path: Path) -> list[dict]:
+    """A run's per-case results, by seed, from its .json or (a run cut short) its .jsonl."""
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
+
+
+def body_table(results: list[dict]) -> list[str]:
+    """The cases with a body not within 5 mm of its centroid and inside it, a row each: the case's
+    factors and anchors, then each failed body with its distance (mm; "out": outside the body) or
+    "missing" (not reported)."""
+    rows = ["| seed | curvature | window | orientation, slice | cord ROI | anchors | bodies | failed bodies |", "|---|---|---|---|---|---|---|---|"]
+    for result in results:
+        bodies = (result.get("outcome") or {}).get("bodies")
+        if not bodies or not bodies["failures"]:
+            continue
+        design = result["design"]
+        failed = ", ".join(f"{f['level']} " + (f"{f['distance_mm']:.1f}" + ("" if f.get("inside") is not False else " out") if "distance_mm" in f else "missing")
+                           for f in bodies["failures"])
+        rows.append(f"| {result['seed']} | {factors(design)['curvature']} | {design['window_centre']} | {design['orientation']} {design['thickness_mm']:.1f} mm | "
+                    f"{design['cord_roi']} | {', '.join(result['truth']['anchors'])} | {bodies['within']}/{bodies['judged']} | {failed} |")
+    return rows
 
 
 def write_doc(path: Path, figures: str, results: Path) -> None:

@@ -64,6 +64,7 @@ class RecentreSettings:
     min_run_mm: float = _limit(0.0)
     max_gap_mm: float = _limit(0.0)
     local_agreement: float = _fraction()
+    local_sd_ratio: float = _positive()
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class DetectionSettings:
     profile_step_mm: float = _positive()
     profile_half_width_mm: tuple[float, float] = _limit(0.0)
     profile_smoothing_mm: float = _positive()
-    period_range_mm: tuple[float, float] = _positive()
+    period_range_mm: dict[str, tuple[float, float]] = _positive()  # by region letter (C, T, L, S)
     period_window_mm: float = _positive()
     contrast_smoothing_mm: float = _positive()
     disc_window_fraction: tuple[float, float] = _fraction()
@@ -79,6 +80,8 @@ class DetectionSettings:
     period_change_limit: tuple[float, float] = _positive()
     period_peak_fraction: float = _fraction()
     straight_line_reach_mm: float = _positive()
+    extension_mm: float = _limit(0.0)
+    extension_step_mm: float = _positive()
     anchor_beyond_guide_mm: float = _limit(0.0)
     max_extrapolation_mm: float = _limit(0.0)
     fused_from: str

@@ -137,6 +137,8 @@ def _compare(args: argparse.Namespace) -> int:
     exams = [Path(args.earlier), Path(args.later)]
     folders = [exam for exam in exams if not _is_report_file(exam)]
     check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders)  # before either exam is read: a wrong path loses no work
+    for output in (args.json, args.html, args.csv):
+        _refuse_overwriting_reports(output, [exam for exam in exams if exam not in folders])
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
     reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
     comparison = compare(*reports)
@@ -175,6 +177,12 @@ def _write_comparison_html(comparison, exams: list[Path], analyses: dict, path: 
         write_html(comparison, columns, path, no_images)
 
 
+def _refuse_overwriting_reports(output: str | None, reports: Sequence[Path]) -> None:
+    """--json onto a stored report being compared would replace it with the comparison."""
+    if output and any(_same_file(Path(output), report) for report in reports):
+        raise InputError(output, "is one of the stored reports being compared; an output never overwrites an input")
+
+
 def _is_report_file(exam: Path) -> bool:
     return exam.suffix.lower() == ".json" and not exam.is_dir()
 
@@ -188,6 +196,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     name = args.case or DEFAULT_CASE
     out = Path(args.out)
+    _check_output_folder(out, "--out")  # before the case is built: minutes of work lost otherwise
     exams = _demo_exams(name)
     for exam_name, study in exams.items():
         save_case_folder(study_into_scene(study, new_headless_scene()), out / "cases" / exam_name)
@@ -206,6 +215,14 @@ def _demo(args: argparse.Namespace) -> int:
         earlier = out / "cases" / next(iter(exams))
         print(f"Earlier exam of the same patient: {earlier}\nCompare them: emhassist compare {earlier} {case_folder}")
     return 0
+
+
+def _check_output_folder(folder: Path, option: str) -> None:
+    """Refuse a folder to write into that is a file, or lies under one."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        subject = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
+        raise InputError(str(folder), f"{subject}; {option} takes a folder")
 
 
 def _demo_exams(name: str) -> dict[str, "SyntheticStudy"]:

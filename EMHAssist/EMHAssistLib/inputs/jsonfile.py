@@ -28,15 +28,24 @@ def read_json_file(path: Path, *, finite: bool = False) -> Any:
         raise InputError(str(path), f"is {size:,} bytes, over the {limits['json_bytes_max']:,}-byte budget for a JSON input (data/limits.json)")
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(str(path), f"is not valid JSON ({error})") from None
+    return parse_json_text(text, str(path), finite=finite)
+
+
+def parse_json_text(text: str, subject: str, *, finite: bool = False) -> Any:
+    """`text` parsed under the same rules as a JSON file (a report held in a scene's text node)."""
+    limit = load("limits")["json_depth_max"]
+    try:
         content = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_refused_constant if finite else None)
     except _Refusal as refusal:
-        raise InputError(str(path), f"is not valid JSON for a case: {refusal}") from None
+        raise InputError(subject, f"is not valid JSON for a case: {refusal}") from None
     except RecursionError:
-        raise InputError(str(path), "is not valid JSON for a case: nested too deep") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
-        raise InputError(str(path), f"is not valid JSON ({error})") from None
-    if _depth(content) > limits["json_depth_max"]:
-        raise InputError(str(path), f"is not valid JSON for a case: nested deeper than {limits['json_depth_max']} levels")
+        raise InputError(subject, "is not valid JSON for a case: nested too deep") from None
+    except (json.JSONDecodeError, ValueError) as error:
+        raise InputError(subject, f"is not valid JSON ({error})") from None
+    if _depth(content) > limit:
+        raise InputError(subject, f"is not valid JSON for a case: nested deeper than {limit} levels")
     return content
 
 

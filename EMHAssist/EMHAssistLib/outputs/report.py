@@ -8,7 +8,8 @@ from .. import number_format as numbers
 from ..differential import summary_lines
 from ..errors import InputError
 from ..report_codec import Malformed, model_value, plain_value
-from ..report_model import Ratio, Report
+from ..report_model import Extent, Levels, Ratio, Report
+from ..spine.vertebrae import code_of
 from .wording import normalised_mscc_phrase, summary_line
 
 
@@ -27,9 +28,64 @@ def from_json(data: dict, subject: str) -> Report:
     """The report a JSON object holds (a file, a scene's report node), checked field by field against
     the model; anything it cannot hold is an InputError naming `subject` and the field's path."""
     try:
-        return model_value(data, Report)
+        report = model_value(data, Report)
+        _check_stored_values(report)
     except Malformed as error:
         raise InputError(subject, f"{error.path or 'the report'}: {error.problem}") from None
+    return report
+
+
+def _check_stored_values(report: Report) -> None:
+    """What the types cannot say and a report the analysis wrote always holds, so that an edited
+    report is refused here rather than compared or shown as if measured: every interval ordered
+    around its value, the mass volume positive, MSCC at most 100 % (1 - narrowest/expected
+    diameter), and the levels named once each, by vertebra names, wherever they are referred to."""
+    named_ratios = [(f"ratios['{key.text}']", ratio) for key, ratio in report.ratios.items()]
+    named_ratios += [(f"enhancement['{key}']", ratio) for key, ratio in (report.enhancement or {}).items()]
+    named_ratios += [(f"morphology.{key}", value) for key, value in (report.morphology or {}).items() if isinstance(value, Ratio)]
+    for path, ratio in named_ratios:
+        low, high = ratio.ci95
+        if not low <= ratio.value <= high:
+            raise Malformed(path, f"the value {ratio.value:g} lies outside its 95 % interval [{low:g}, {high:g}]")
+    volume = (report.morphology or {}).get("mass_volume_ml")
+    if isinstance(volume, Ratio) and volume.ci95[0] <= 0:
+        raise Malformed("morphology.mass_volume_ml", f"a mass volume must be positive, not {volume.ci95[0]:g} mL")
+    if report.levels is not None:
+        _check_levels(report.levels)
+
+
+def _check_levels(levels: Levels) -> None:
+    names: list[str] = []
+    for index, vertebra in enumerate(levels.vertebrae):
+        path = f"levels.vertebrae[{index}].name"
+        try:
+            code = code_of(vertebra.name)
+        except InputError as error:
+            raise Malformed(path, error.problem) from None
+        if vertebra.name in names:
+            raise Malformed(path, f"{vertebra.name} is given twice")
+        if code != vertebra.code:
+            raise Malformed(f"levels.vertebrae[{index}].code", f"{vertebra.name} has the code {code}, not {vertebra.code}")
+        names.append(vertebra.name)
+    referred = [("levels.mass", level) for extent in (levels.mass,) if extent for level in _extent_names(extent)]
+    compression = levels.compression
+    if compression is not None:
+        referred += [("levels.compression", level) for level in (compression.from_, compression.to, compression.at) if level is not None]
+        if compression.max_mscc_percent is not None and compression.max_mscc_percent > 100:
+            raise Malformed("levels.compression.max_mscc_percent", f"MSCC is at most 100 %, not {compression.max_mscc_percent:g}")
+    for index, row in enumerate(levels.cord_profile):
+        referred.append((f"levels.cord_profile[{index}]", row.level))
+        if row.mscc_percent is not None and row.mscc_percent > 100:
+            raise Malformed(f"levels.cord_profile[{index}].mscc_percent", f"MSCC is at most 100 %, not {row.mscc_percent:g}")
+    for index, row in enumerate(levels.bilsky.levels if levels.bilsky else ()):
+        referred.append((f"levels.bilsky.levels[{index}]", row.level))
+    for path, level in referred:
+        if level not in names:
+            raise Malformed(path, f"names the level {level!r}, which is not among the report's vertebrae")
+
+
+def _extent_names(extent: Extent) -> list[str]:
+    return [extent.from_, extent.to] + [name for span in extent.spans for name in (span.from_, span.to)]
 
 
 def summary_text(report: Report) -> str:

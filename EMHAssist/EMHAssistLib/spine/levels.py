@@ -17,8 +17,6 @@ from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_neare
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
-_EXTENSION_MM = 150.0  # how far the spine line runs straight on beyond the guide and the anchors past it
-_EXTENSION_STEP_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -208,10 +206,11 @@ class SpineLine:
     def _extended(cls, arc: np.ndarray, points: np.ndarray, tangents: np.ndarray, below: list[Vertebra], above: list[Vertebra]) -> "SpineLine":
         """The guide continued beyond each end through the anchors there (nearest first), then
         straight on: the spine goes on where the cord stops."""
-        lower, lower_legs = _continuation(points[0], -tangents[0], [anchor.centre for anchor in below])
-        upper, upper_legs = _continuation(points[-1], tangents[-1], [anchor.centre for anchor in above])
+        straight, step = settings().extension_mm, settings().extension_step_mm
+        lower, lower_legs = _continuation(points[0], -tangents[0], [anchor.centre for anchor in below], straight)
+        upper, upper_legs = _continuation(points[-1], tangents[-1], [anchor.centre for anchor in above], straight)
         return cls(
-            np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * _EXTENSION_STEP_MM, arc, arc[-1] + np.arange(1, len(upper) + 1) * _EXTENSION_STEP_MM]),
+            np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * step, arc, arc[-1] + np.arange(1, len(upper) + 1) * step]),
             np.concatenate([lower[::-1], points, upper]),
             (float(arc[0] - lower_legs), float(arc[-1] + upper_legs)),
         )
@@ -270,7 +269,7 @@ def _beyond(anchors: list[Vertebra], guide: Centreline, end: int) -> list[Verteb
 
 
 def spine_past_cord(anchors: list[Vertebra], guide: Centreline) -> np.ndarray:
-    """Points every _EXTENSION_STEP_MM from each end of the cord centreline through the labelled
+    """Points every `extension_step_mm` from each end of the cord centreline through the labelled
     bodies lying beyond it (the spine goes on below the conus, and bends); (0, 3) when none does."""
     legs = [
         _continuation(guide.points[end], guide.tangents[end], [anchor.centre for anchor in beyond], 0.0)[0]
@@ -280,13 +279,14 @@ def spine_past_cord(anchors: list[Vertebra], guide: Centreline) -> np.ndarray:
     return np.concatenate(legs) if legs else np.zeros((0, 3))
 
 
-def _continuation(start: np.ndarray, direction: np.ndarray, through: list[np.ndarray], straight_mm: float = _EXTENSION_MM) -> tuple[np.ndarray, float]:
-    """Points every _EXTENSION_STEP_MM from `start` (excluded) through `through` in order, then
+def _continuation(start: np.ndarray, direction: np.ndarray, through: list[np.ndarray], straight_mm: float) -> tuple[np.ndarray, float]:
+    """Points every `extension_step_mm` from `start` (excluded) through `through` in order, then
     straight on for `straight_mm` along the last leg (along `direction` when there is none); and
     the length of the legs through `through`."""
     nodes = np.array([start, *through])
     lengths = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(nodes, axis=0), axis=1))])
-    along = np.arange(_EXTENSION_STEP_MM, lengths[-1] + straight_mm + _EXTENSION_STEP_MM / 2, _EXTENSION_STEP_MM)
+    step = settings().extension_step_mm
+    along = np.arange(step, lengths[-1] + straight_mm + step / 2, step)
     on_legs = along <= lengths[-1]
     legs = np.stack([np.interp(along[on_legs], lengths, nodes[:, axis]) for axis in range(3)], axis=1)
     last = _unit(nodes[-1] - nodes[-2]) if len(nodes) > 1 else direction
@@ -318,12 +318,13 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
     return bodies
 
 
-def _repeat_length(profile: DiscProfile, centre: float) -> float | None:
-    """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation."""
+def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
+    """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
+    within the range of the region (C, T, L or S) the body at `centre` belongs to."""
     config = settings()
     half = config.period_window_mm
     arc, values = profile.window(centre - half, centre + half)
-    lo_lag, hi_lag = config.period_range_mm
+    lo_lag, hi_lag = config.period_range_mm[region]
     step = config.profile_step_mm
     if len(values) < 2 * hi_lag / step:
         arc, values = profile.window(centre - 2 * half, centre + 2 * half)
@@ -359,7 +360,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
     """
     config = settings()
-    period = _repeat_length(profile, line.arc_of(start.centre))
+    period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
     if period is None:
         return [], None
     sign = -direction  # arc grows superior, codes grow inferior
@@ -401,22 +402,43 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     """Detected and interpolated bodies moved across the spine line onto the middle of the body the
     image shows there: the line is the cord shifted by the anchor's offset (or straight beyond it),
     and the column bends away from it (lordosis, kyphosis, scoliosis), so its points sit in front of,
-    behind or beside the bodies. The user's points stay where they are."""
+    behind or beside the bodies. Bodies are placed outwards from the user's points, each starting
+    from its own point on the line shifted across it as far as its inner neighbour was: the column
+    departs from the line gradually, a few millimetres a level, so the search starts near the body
+    even where the line has left it by more than a body's depth. The user's points stay where they are."""
     signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     if signal is None:
         return bodies
-    moved = []
-    for body in bodies:
-        centre = body.centre
-        if body.source != "user":
-            for _ in range(settings().recentre.passes):
-                centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
-        moved.append(Vertebra(body.name, body.code, centre, body.source))
-    return moved
+    users = [n for n, body in enumerate(bodies) if body.source == "user"]
+    if not users:
+        return bodies
+    shifts = {n: np.zeros(3) for n in users}
+    centres = {n: bodies[n].centre for n in users}
+    for n in sorted(range(len(bodies)), key=lambda n: min(abs(n - user) for user in users)):
+        if n in shifts:
+            continue
+        nearest = min(users, key=lambda user: abs(n - user))
+        inner = n + 1 if nearest > n else n - 1
+        axis = line.direction_at(line.arc_of(bodies[n].centre))
+        centre = bodies[n].centre + shifts[inner] - (shifts[inner] @ axis) * axis
+        for _ in range(settings().recentre.passes):
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
+        centres[n], shifts[n] = centre, centre - bodies[n].centre
+    return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
 
-def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[float, float] | None:
-    """The body marrow's signal and the half-width of "like it", read in a cube at each centre."""
+@dataclass(frozen=True)
+class MarrowSignal:
+    """Body marrow's signal as read in a cube: its median, its robust SD (noise and texture) and the
+    half-width of the window of signals taken as like it."""
+
+    level: float
+    sd: float
+    half_width: float
+
+
+def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> MarrowSignal | None:
+    """The body marrow's signal read in a cube at each centre."""
     config = settings().recentre
     half = config.marrow_sample_mm / 2
     steps = np.arange(-half, half + 1e-9, 1.0)
@@ -426,22 +448,24 @@ def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> tuple[flo
     if values.size == 0:
         return None
     level = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - level)))
-    return level, max(config.window_fraction * abs(level), config.window_sd * spread)
+    sd = 1.4826 * float(np.median(np.abs(values - level)))
+    return MarrowSignal(level, sd, max(config.window_fraction * abs(level), config.window_sd * sd))
 
 
-def _local_signal(centre: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> tuple[float, float]:
+def _local_signal(centre: np.ndarray, image: SequenceImage, signal: MarrowSignal) -> MarrowSignal:
     """The marrow signal read at `centre` itself when it is like the user's bodies' within
     `local_agreement` (marrow differs from body to body: on t2_lumbar L2 reads 30 % darker than
-    L1), else theirs (the point lies off the body)."""
+    L1) and no more spread than `local_sd_ratio` times theirs (a cube inside one tissue has its
+    noise and texture; one across a body's edge the difference of two tissues), else theirs (the
+    point lies off the body)."""
+    config = settings().recentre
     local = _marrow_signal([centre], image)
-    agreement = settings().recentre.local_agreement
-    if local is not None and abs(local[0] - signal[0]) <= agreement * abs(signal[0]):
+    if local is not None and abs(local.level - signal.level) <= config.local_agreement * abs(signal.level) and local.sd <= config.local_sd_ratio * signal.sd:
         return local
     return signal
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: tuple[float, float]) -> np.ndarray:
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side, in the plane across `axis` (each sample averaged over a small band across the run and
     along the axis, so one bright or dark voxel neither ends nor joins a run)."""
@@ -455,10 +479,10 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
         inside = np.isfinite(samples)
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
-        level, half_width = _local_signal(centre, image, signal)
-        marrow = np.abs(values - level) <= half_width
-        run = _run_nearest(marrow, int(reach), int(config.max_gap_mm))
-        if run is None or along[run[1]] - along[run[0]] < config.min_run_mm:
+        local = _local_signal(centre, image, signal)
+        marrow = np.abs(values - local.level) <= local.half_width
+        run = _run_nearest(marrow, int(reach), int(config.max_gap_mm), int(config.min_run_mm) + 1)
+        if run is None:
             continue
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
@@ -468,18 +492,16 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     return centre
 
 
-def _run_nearest(flags: np.ndarray, middle: int, reach: int) -> tuple[int, int] | None:
-    """(first, last) index of the run of True in `flags` holding `middle`, or the nearest one within `reach`."""
-    order = sorted(range(len(flags)), key=lambda n: abs(n - middle))
-    start = next((n for n in order if flags[n] and abs(n - middle) <= reach), None)
-    if start is None:
+def _run_nearest(flags: np.ndarray, middle: int, reach: int, min_length: int) -> tuple[int, int] | None:
+    """(first, last) index of the run of True in `flags` at least `min_length` long that holds
+    `middle`, or else the nearest such run starting within `reach` of it; shorter runs (a noisy
+    voxel or two like the marrow, outside the body or inside it) are passed over."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    runs = [(int(first), int(last) - 1) for first, last in zip(edges[::2], edges[1::2]) if last - first >= min_length]
+    gaps = [max(first - middle, middle - last, 0) for first, last in runs]
+    if not runs or min(gaps) > reach:
         return None
-    first, last = start, start
-    while first > 0 and flags[first - 1]:
-        first -= 1
-    while last < len(flags) - 1 and flags[last + 1]:
-        last += 1
-    return first, last
+    return runs[int(np.argmin(gaps))]
 
 
 def _in_code_order(found: list[Vertebra], direction: int) -> list[Vertebra]:

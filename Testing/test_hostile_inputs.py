@@ -1,0 +1,370 @@
+"""The attacker's pass on the surfaces added since the last hostile-input review: `emhassist compare`
+over stored report JSONs, stored reports read back through `from_json`, and the files around them.
+
+The promise (docs/robustness.md): bad input is exit 2 and exactly one line `error: <file or field>:
+<what>` on stderr, never a traceback, and no input is overwritten. The two exams are the golden
+mds_t5_t8 report written twice, as one patient's earlier and later exam; each entry edits one of
+them and says how `compare` must answer. Entries that break the promise in files other engineers
+own are strict xfails naming the file and the cause.
+"""
+
+import copy
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from test_robustness import Refused, snapshot
+
+from EMHAssistLib.errors import InputError
+from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.inputs.jsonfile import parse_json_text
+from EMHAssistLib.outputs.report import from_json
+from EMHAssistLib.spine.vertebrae import code_of
+
+GOLDEN = Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json"
+COMPARED = "compared"  # exit 0: the comparison is printed
+
+
+@dataclass(frozen=True)
+class StoredEdit:
+    """An edit of one exam's stored report (returning text replaces the file's JSON) and the answer."""
+
+    edit: Callable[[dict], object]
+    outcome: Refused | str
+    exam: str = "later"
+
+
+def exam_report(case: str, date: str) -> dict:
+    report = json.loads(GOLDEN.read_text())
+    report["case"] = case
+    report["clinical"].update(patient="EMH-0042", exam_date=date)
+    return report
+
+
+def set_field(*path_and_value: object) -> Callable[[dict], None]:
+    *path, value = path_and_value
+
+    def edit(report: dict) -> None:
+        target = report
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return edit
+
+
+def edit_ratio(**fields: object) -> Callable[[dict], None]:
+    return lambda report: report["ratios"]["T2 mass/cord"].update(fields)
+
+
+def edit_volume(**fields: object) -> Callable[[dict], None]:
+    return lambda report: report["morphology"]["mass_volume_ml"].update(fields)
+
+
+def rename_vertebrae(names: list[str]) -> Callable[[dict], None]:
+    def edit(report: dict) -> None:
+        for vertebra, name in zip(report["levels"]["vertebrae"], names):
+            vertebra.update(name=name, code=code_of(name))
+
+    return edit
+
+
+def drop(key: str) -> Callable[[dict], None]:
+    return lambda report: report.pop(key) and None
+
+
+STORED: dict[str, StoredEdit] = {
+    "sequences a string": StoredEdit(set_field("sequences", "x"), Refused("l.json", "sequences: expected an object")),
+    "regions a list": StoredEdit(set_field("regions", [1, 2]), Refused("l.json", "regions: expected an object")),
+    "ratio value a string": StoredEdit(edit_ratio(value="0.3"), Refused("l.json", "value: expected a number")),
+    "ratio interval of three": StoredEdit(edit_ratio(ci95=[0.2, 0.3, 0.4]), Refused("l.json", "ci95: expected a list of 2")),
+    "ratio interval reversed": StoredEdit(edit_ratio(ci95=[0.4, 0.2]), Refused("l.json", "lies outside its 95 % interval")),
+    "ratio of 0 outside its interval": StoredEdit(edit_ratio(value=0), Refused("l.json", "lies outside its 95 % interval")),
+    "ratio negative outside its interval": StoredEdit(edit_ratio(value=-1.0), Refused("l.json", "lies outside its 95 % interval")),
+    "ratio key not a ratio": StoredEdit(
+        lambda r: r["ratios"].update(nonsense=r["ratios"]["T2 mass/cord"]), Refused("l.json", "ratio 'nonsense' is neither")
+    ),
+    "negative mass volume": StoredEdit(
+        edit_volume(value=-5.0, ci95=[-6.0, -4.0]), Refused("l.json", "a mass volume must be positive")
+    ),
+    "zero mass volume in the earlier exam (divided by)": StoredEdit(
+        edit_volume(value=0.0, ci95=[0.0, 0.0]), Refused("e.json", "a mass volume must be positive"), "earlier"
+    ),
+    "mass volume outside its interval": StoredEdit(edit_volume(value=50.0), Refused("l.json", "lies outside its 95 % interval")),
+    "morphology a list": StoredEdit(set_field("morphology", []), Refused("l.json", "morphology: expected an object or null")),
+    "MSCC 1e308": StoredEdit(
+        lambda r: r["levels"]["compression"].update(max_mscc_percent=1e308), Refused("l.json", "MSCC is at most 100 %")
+    ),
+    "cord profile MSCC 1e308": StoredEdit(
+        lambda r: r["levels"]["cord_profile"][5].update(mscc_percent=1e308), Refused("l.json", "MSCC is at most 100 %")
+    ),
+    "unknown level name": StoredEdit(
+        lambda r: r["levels"]["vertebrae"][0].update(name="Q9"), Refused("l.json", "'Q9' is not a vertebra name")
+    ),
+    "a level in vertebrae twice": StoredEdit(
+        lambda r: r["levels"]["vertebrae"].append(r["levels"]["vertebrae"][3]), Refused("l.json", "T4 is given twice")
+    ),
+    "a vertebra's code not its name's": StoredEdit(
+        lambda r: r["levels"]["vertebrae"][0].update(code=99), Refused("l.json", "T1 has the code 8, not 99")
+    ),
+    "mass extent names a level not in vertebrae": StoredEdit(
+        lambda r: r["levels"]["mass"].update({"from": "C2"}), Refused("l.json", "names the level 'C2'")
+    ),
+    "compression at an unknown level": StoredEdit(
+        lambda r: r["levels"]["compression"].update(at="Q3"), Refused("l.json", "names the level 'Q3'")
+    ),
+    "levels a string": StoredEdit(set_field("levels", "T5"), Refused("l.json", "levels: expected an object or null")),
+    "levels null": StoredEdit(set_field("levels", None), Refused("b", "has no vertebral levels")),
+    "no common level with the other exam": StoredEdit(
+        lambda r: (
+            rename_vertebrae([f"C{n}" for n in range(1, 8)] + [f"L{n}" for n in range(2, 6)] + ["S1", "S2"])(r),
+            r["levels"].update(mass=None, compression=None, cord_profile=[], bilsky=None),
+            r["morphology"].update(mass_levels_spanned=0),
+        )
+        and None,
+        Refused("b", "shares no vertebral level with a"),
+    ),
+    "patient id with control characters": StoredEdit(
+        set_field("clinical", "patient", "EMH\x1b[31m-0042\n\x07"), Refused("b", "is an exam of patient 'EMH\\x1b[31m-0042\\n\\x07'")
+    ),
+    "patient id of 10 kB": StoredEdit(set_field("clinical", "patient", "P" * 10_000), Refused("b", "is an exam of patient 'PPP")),
+    "patient id a number": StoredEdit(set_field("clinical", "patient", 42), Refused("l.json", "clinical.patient: expected text")),
+    "another patient": StoredEdit(set_field("clinical", "patient", "EMH-0043"), Refused("b", "compare takes two exams of one patient")),
+    "exam_date Feb 30": StoredEdit(set_field("clinical", "exam_date", "2026-02-30"), Refused("b", "'exam_date' must be a date")),
+    "exam_date a number": StoredEdit(set_field("clinical", "exam_date", 20260602), Refused("l.json", "clinical.exam_date: expected text")),
+    "earlier exam dated after the later": StoredEdit(
+        set_field("clinical", "exam_date", "2027-06-02"), Refused("a", "give the earlier exam first"), "earlier"
+    ),
+    "schema missing": StoredEdit(drop("schema"), Refused("l.json", "field 'schema' is missing")),
+    "a comparison given as a report": StoredEdit(
+        set_field("schema", "emhassist.comparison/1"), Refused("l.json", "schema: expected one of 'emhassist.report/1'")
+    ),
+    "case missing": StoredEdit(drop("case"), Refused("l.json", "field 'case' is missing")),
+    "an unknown field": StoredEdit(set_field("hacker", 1), Refused("l.json", "unknown field 'hacker'")),
+    "warnings an object": StoredEdit(set_field("warnings", {"a": 1}), Refused("l.json", "warnings: expected a list")),
+    "bilsky grade unknown": StoredEdit(
+        lambda r: r["levels"]["bilsky"]["levels"][0].update(grade="9z"), Refused("l.json", "grade: expected one of '0'")
+    ),
+    "a JSON array": StoredEdit(lambda r: "[1, 2]", Refused("l.json", "expected an object (Report)")),
+    "an empty file": StoredEdit(lambda r: "", Refused("l.json", "is not valid JSON")),
+    "NaN as a value": StoredEdit(
+        lambda r: json.dumps(r).replace('"value": 5.4', '"value": NaN', 1), Refused("l.json", "NaN is not a JSON number")
+    ),
+    "an integer of 5000 digits": StoredEdit(
+        lambda r: json.dumps(r).replace('"age": 79', '"age": 1' + "0" * 5000), Refused("l.json", "an integer of 5,001 digits")
+    ),
+    "same date as the earlier exam": StoredEdit(set_field("clinical", "exam_date", "2026-01-05"), COMPARED),
+    "ratio of 0 with its interval": StoredEdit(edit_ratio(value=0.0, ci95=[0.0, 0.0]), COMPARED),
+}
+
+# Broken in files other engineers own: the lead fixes them after merging.
+STORED_BROKEN_ELSEWHERE: dict[str, StoredEdit] = {
+    "mass volume 1e308 mL (a finite value whose change overflows)": StoredEdit(
+        edit_volume(value=1e308, ci95=[1e308, 1e308]), Refused("l.json", "mass volume")
+    ),
+}
+
+
+def write_exams(folder: Path, entry: StoredEdit) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    exams = {"earlier": exam_report("a", "2026-01-05"), "later": exam_report("b", "2026-06-02")}
+    edited = entry.edit(exams[entry.exam])
+    paths = {"earlier": folder / "e.json", "later": folder / "l.json"}
+    for which, report in exams.items():
+        text = edited if which == entry.exam and isinstance(edited, str) else json.dumps(report)
+        paths[which].write_text(text, encoding="utf-8")
+    return paths["earlier"], paths["later"]
+
+
+def assert_refused(code: int, err: str, outcome: Refused) -> None:
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    subject, _, problem = err.removeprefix("error: ").partition(": ")
+    assert subject.endswith(outcome.subject) and outcome.problem in problem, err
+    assert err.isprintable() or err[:-1].isprintable(), err
+
+
+def compare_answer(entry: StoredEdit, tmp_path: Path, capsys) -> None:
+    earlier, later = write_exams(tmp_path / "exams", entry)
+    before = snapshot(tmp_path / "exams")
+    code = main(["compare", str(earlier), str(later)])
+    err = capsys.readouterr().err
+    assert snapshot(tmp_path / "exams") == before
+    if entry.outcome == COMPARED:
+        assert code == 0 and err == "", err
+    else:
+        assert_refused(code, err, entry.outcome)
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_compare_answers_an_edited_stored_report(name, tmp_path, capsys):
+    compare_answer(STORED[name], tmp_path, capsys)
+
+
+@pytest.mark.parametrize("name", STORED_BROKEN_ELSEWHERE)
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="followup.py volume_change: 1e308 / 5.4 - 1 is infinite and number_format._whole rounds it (OverflowError traceback)",
+)
+def test_compare_broken_elsewhere(name, tmp_path, capsys):
+    compare_answer(STORED_BROKEN_ELSEWHERE[name], tmp_path, capsys)
+
+
+def test_every_golden_report_passes_the_stored_value_checks():
+    """The checks hold for what the analysis writes: every golden report reads back."""
+    goldens = sorted(GOLDEN.parent.parent.glob("*/report.json"))
+    assert len(goldens) == 8
+    for golden in goldens:
+        assert from_json(json.loads(golden.read_text()), str(golden)).case
+
+
+# --- The files given to compare ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def exams(tmp_path) -> tuple[Path, Path]:
+    return write_exams(tmp_path / "exams", StoredEdit(lambda report: None, COMPARED))
+
+
+def run(argv: list[str], capsys) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+FILES: dict[str, tuple[Callable[[Path], Path], Refused]] = {
+    "a directory named x.json": (lambda d: (d / "x.json").mkdir() or d / "x.json", Refused("x.json", "no sequence volume")),
+    "a FIFO": (lambda d: os.mkfifo(d / "f.json") or d / "f.json", Refused("f.json", "is not a report file")),
+    "a symlink loop": (lambda d: os.symlink("loop.json", d / "loop.json") or d / "loop.json", Refused("loop.json", "is not a report file")),
+    "a missing file": (lambda d: d / "missing.json", Refused("missing.json", "is not a report file")),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_compare_refuses_an_exam_that_is_not_a_report_file(name, exams, capsys):
+    make, outcome = FILES[name]
+    code, err = run(["compare", str(make(exams[0].parent)), str(exams[1])], capsys)
+    assert_refused(code, err, outcome)
+
+
+def test_an_unreadable_report_is_read_as_root_and_refused_otherwise(exams, capsys):
+    """chmod 000: root (these tests' user) reads it anyway and compares; anyone else gets one line."""
+    exams[0].chmod(0)
+    code, err = run(["compare", str(exams[0]), str(exams[1])], capsys)
+    if os.geteuid() == 0:
+        assert code == 0 and err == "", err
+    else:
+        assert_refused(code, err, Refused("e.json", "could not"))
+
+
+def test_compare_json_onto_a_stored_report_is_refused_and_the_report_kept(exams, capsys):
+    """It used to replace the earlier exam's report with the comparison (exit 0): work lost."""
+    before = exams[0].read_bytes()
+    code, err = run(["compare", str(exams[0]), str(exams[1]), "--json", str(exams[0])], capsys)
+    assert_refused(code, err, Refused("e.json", "is one of the stored reports being compared"))
+    assert exams[0].read_bytes() == before
+
+
+def test_compare_json_into_a_folder_or_beside_is_answered(exams, capsys):
+    code, err = run(["compare", str(exams[0]), str(exams[1]), "--json", str(exams[0].parent)], capsys)
+    assert_refused(code, err, Refused("exams", "is a folder; --json takes a file name"))
+    out = exams[0].parent / "comparison.json"
+    assert run(["compare", str(exams[0]), str(exams[1]), "--json", str(out)], capsys) == (0, "")
+    assert json.loads(out.read_text())["schema"] == "emhassist.comparison/1"
+
+
+def test_from_json_names_the_subject_and_field_for_a_scene_node_name():
+    """A report node's JSON edited in the scene is read by from_json with the node's name as subject."""
+    report = exam_report("a", "2026-01-05")
+    report["levels"]["vertebrae"][2]["name"] = "T2"
+    with pytest.raises(InputError) as refused:
+        from_json(copy.deepcopy(report), "EMHAssist report")
+    assert str(refused.value) == "EMHAssist report: levels.vertebrae[2].name: T2 is given twice"
+
+
+# --- emhassist demo --out ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub"])
+def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path, capsys):
+    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built."""
+    (tmp_path / "a-file").write_text("kept\n")
+    code, err = run(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path / out)], capsys)
+    assert_refused(code, err, Refused(out, "--out takes a folder"))
+    assert (tmp_path / "a-file").read_text() == "kept\n"
+
+
+# --- A report read back from a scene's text node (frontends/panel.read_report_node) --------------------
+
+GOLDEN_TEXT = GOLDEN.read_text(encoding="utf-8")
+NODE_TEXTS: dict[str, tuple[str, str]] = {
+    "nested 100,000 deep": ('{"schema": "emhassist.report/1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
+    "an integer of 5000 digits": (GOLDEN_TEXT.replace('"code": 8', '"code": 1' + "0" * 5000, 1), "an integer of 5,001 digits"),
+    "MSCC -Infinity": (GOLDEN_TEXT.replace('"max_mscc_percent": 43.48', '"max_mscc_percent": -Infinity', 1), "is not a JSON number"),
+    "a key given twice": (GOLDEN_TEXT.replace('"case": "mds_t5_t8"', '"case": "mds_t5_t8", "case": "other"', 1), "given twice"),
+}
+
+
+@pytest.fixture(scope="module")
+def report_node():
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    scene = new_headless_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
+    return node
+
+
+@pytest.mark.parametrize("name", NODE_TEXTS)
+def test_a_report_text_is_parsed_under_the_json_file_rules(name):
+    text, problem = NODE_TEXTS[name]
+    with pytest.raises(InputError, match=f"^EMHAssist report: .*{problem}"):
+        parse_json_text(text, "EMHAssist report", finite=True)
+
+
+@pytest.mark.parametrize("name", NODE_TEXTS)
+@pytest.mark.xfail(
+    strict=True,
+    reason="frontends/panel.py read_report_node parses with json.loads: RecursionError / ValueError tracebacks, "
+    "-Infinity and a key given twice accepted; it should parse with inputs/jsonfile.parse_json_text(text, name, finite=True)",
+)
+def test_a_scene_report_node_edited_is_refused_in_one_line(name, report_node):
+    from EMHAssistLib.frontends.panel import REPORT_ATTRIBUTE, read_report_node
+
+    report_node.SetAttribute(REPORT_ATTRIBUTE, "emhassist.report/1")
+    report_node.SetText(NODE_TEXTS[name][0])
+    with pytest.raises(InputError, match=f"^EMHAssist report: .*{NODE_TEXTS[name][1]}"):
+        read_report_node(report_node)
+
+
+# --- clinical.json's patient and exam_date (inputs/clinical.py) -----------------------------------------
+
+CLINICAL: dict[str, tuple[dict, str | None]] = {
+    "patient empty": ({"patient": ""}, "'patient' must be a printable identifier"),
+    "patient blank": ({"patient": "   "}, "'patient' must be a printable identifier"),
+    "patient with a NUL": ({"patient": "a\x00b"}, "'patient' must be a printable identifier"),
+    "patient with a right-to-left override": ({"patient": "\u202eRTL"}, "'patient' must be a printable identifier"),
+    "patient of 65 characters": ({"patient": "P" * 65}, "'patient' must be a printable identifier"),
+    "patient a list": ({"patient": ["x"]}, "'patient' must be a printable identifier"),
+    "patient of 64 accented letters": ({"patient": "é" * 64}, None),
+    "exam_date Feb 30": ({"exam_date": "2026-02-30"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date without zero padding": ({"exam_date": "2026-2-3"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date in full-width digits": ({"exam_date": "２０２６-０１-０１"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date with a time": ({"exam_date": "2026-01-01T00"}, "'exam_date' must be a date written YYYY-MM-DD"),
+    "exam_date a number": ({"exam_date": 20260101}, "'exam_date' must be a date written YYYY-MM-DD"),
+}
+
+
+@pytest.mark.parametrize("name", CLINICAL)
+def test_clinical_patient_and_exam_date_are_checked(name):
+    from EMHAssistLib.inputs.clinical import validate_clinical
+
+    clinical, problem = CLINICAL[name]
+    if problem is None:
+        assert validate_clinical(clinical) == clinical
+        return
+    with pytest.raises(InputError) as refused:
+        validate_clinical(clinical)
+    assert str(refused.value).startswith(f"clinical.json: {problem}") and str(refused.value).isprintable()
