@@ -278,8 +278,8 @@ def _csf_signal(volume: np.ndarray, seed_points: np.ndarray, pixel_mm: np.ndarra
     slices = np.unique(seed_points[:, 0])
     middle = len(slices) // 2
     chosen = slices[max(middle - config.csf_ray_slices // 2, 0):middle + config.csf_ray_slices // 2 + 1]
-    angles = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
-    distances = np.arange(0.0, config.search_radius_mm + _RAY_STEP_MM / 2, _RAY_STEP_MM)
+    angles = np.linspace(0.0, 2 * np.pi, settings().rays, endpoint=False)
+    distances = np.arange(0.0, config.search_radius_mm + settings().ray_step_mm / 2, settings().ray_step_mm)
     brightest = []
     for index in chosen:
         centre = seed_points[seed_points[:, 0] == index, 1:].mean(axis=0)
@@ -614,8 +614,9 @@ class _Tracker:
 
     def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float, edges: bool = False) -> np.ndarray | None:
         plane = self.volume[index]
-        angles = np.linspace(0.0, 2 * np.pi, _RAYS, endpoint=False)
-        distances = np.arange(0.0, limit_mm + _RAY_STEP_MM / 2, _RAY_STEP_MM)
+        config = settings()
+        angles = np.linspace(0.0, 2 * np.pi, config.rays, endpoint=False)
+        distances = np.arange(0.0, limit_mm + config.ray_step_mm / 2, config.ray_step_mm)
         rows = centre[0] + distances[None, :] * (np.cos(angles) / self.pixel_mm[0])[:, None]
         columns = centre[1] + distances[None, :] * (np.sin(angles) / self.pixel_mm[1])[:, None]
         values = _bilinear(plane, rows, columns)
@@ -629,10 +630,10 @@ class _Tracker:
         first_exit = self._edge_away_from_csf(values, first_exit)
         if edges:
             first_exit = self._strongest_edge(values, first_exit)
-        if np.mean(first_exit == len(distances)) > _MAX_OPEN_RAYS:
+        if np.mean(first_exit == len(distances)) > config.max_open_rays:
             return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
-        radii = distances[np.minimum(first_exit, len(distances) - 1)] - _RAY_STEP_MM / 2
-        return _circular_median(np.maximum(radii, 0.0), _RAY_MEDIAN)
+        radii = distances[np.minimum(first_exit, len(distances) - 1)] - config.ray_step_mm / 2
+        return _circular_median(np.maximum(radii, 0.0), config.ray_median)
 
     def _strongest_edge(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
         """Rays that never leave the cord window end at their steepest signal change, when that
@@ -641,7 +642,7 @@ class _Tracker:
         open_rays = first_exit == values.shape[1]
         if not open_rays.any():
             return first_exit
-        slope = np.abs(np.diff(np.nan_to_num(values, nan=self.window.centre), axis=1)) / _RAY_STEP_MM
+        slope = np.abs(np.diff(np.nan_to_num(values, nan=self.window.centre), axis=1)) / settings().ray_step_mm
         contrast = self.edge_min_contrast * abs(self.window.high - self.window.centre if self.window.csf_bright else self.window.centre - self.window.low) / settings().csf_side_fraction
         steep = slope >= contrast
         first = np.argmax(steep, axis=1)  # the nearest edge: a farther, stronger one is the mass's own far side
@@ -663,7 +664,7 @@ class _Tracker:
         far = (first_exit < values.shape[1]) & (sign * values[rays, exit_at] < sign * (window.low if window.csf_bright else window.high))
         if not far.any():
             return first_exit
-        span = int(round(settings().far_side_reach_mm / _RAY_STEP_MM))
+        span = int(round(settings().far_side_reach_mm / settings().ray_step_mm))
         beyond = np.minimum(exit_at[:, None] + np.arange(span + 1)[None, :], values.shape[1] - 1)
         plateau = sign * np.nanmin(sign * values[rays[:, None], beyond], axis=1)
         bound = window.low if window.csf_bright else window.high
@@ -682,8 +683,8 @@ class _Tracker:
         rows, columns = np.meshgrid(np.arange(lo[0], hi[0]), np.arange(lo[1], hi[1]), indexing="ij")
         d_rows, d_columns = (rows - centre[0]) * self.pixel_mm[0], (columns - centre[1]) * self.pixel_mm[1]
         angle = np.arctan2(d_columns, d_rows)
-        step = 2 * np.pi / _RAYS
-        boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(_RAYS + 1) * step, np.append(radii, radii[0]))
+        step = 2 * np.pi / settings().rays
+        boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(settings().rays + 1) * step, np.append(radii, radii[0]))
         width = np.abs(np.cos(angle)) * self.pixel_mm[0] + np.abs(np.sin(angle)) * self.pixel_mm[1]
         coverage = np.clip(0.5 + (boundary - np.hypot(d_rows, d_columns)) / width, 0.0, 1.0).astype(np.float32)
         if not (coverage >= 0.5).any():
@@ -718,11 +719,7 @@ class _Section:
         plane[at[0]:at[0] + rows, at[1]:at[1] + columns] = self.coverage
 
 
-_RAYS = 48
 _CROSS_SECTION_MARGIN = 2  # pixels of zero coverage kept around a slice's cord for the resampling
-_RAY_STEP_MM = 0.2
-_RAY_MEDIAN = 5
-_MAX_OPEN_RAYS = 0.25
 
 
 def _ray_cap_mm(reference_area_mm2: float) -> float:
