@@ -16,6 +16,7 @@ where they were made. tools/update_goldens.py writes them; test_goldens.py compa
 
 import base64
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,14 +32,19 @@ from EMHAssistLib.outputs.key_images import key_images
 from EMHAssistLib.outputs.report import from_json, summary_text, write_json
 from EMHAssistLib.outputs.report_html import html_page
 from EMHAssistLib.outputs.tables import write_results_table
-from EMHAssistLib.report_model import Report
+from EMHAssistLib.report_codec import model_value
+from EMHAssistLib.report_model import CordCompression, Levels, Report
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 OUTPUT_NAMES = ("report.json", "summary.txt", "batch.csv", "table.csv", "report.html")
 _DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
 
-__all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "golden_report", "outputs_of"]
+__all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "golden_report", "levels_of", "outputs_of"]
+_NO_LEVELS = {
+    "vertebrae": [], "coordinate_system": "RAS", "not_assessed": None, "mass": None, "compression": None, "cord_profile": [],
+    "cord": {"sequence": "T2", "segmentation": "given", "slices": 0}, "bilsky": None,
+}
 
 
 def golden_report(golden: str = "mds_t5_t8", **sections) -> Report:
@@ -46,6 +52,18 @@ def golden_report(golden: str = "mds_t5_t8", **sections) -> Report:
     place of its own: a complete Report for a test about a few of its sections."""
     data = json.loads((GOLDENS / golden / "report.json").read_text(encoding="utf-8"))
     return from_json(data | sections, f"{golden} report with {', '.join(sections) or 'nothing'} replaced")
+
+
+def levels_of(**fields) -> Levels:
+    """A levels section from `fields` (JSON values, a spine outcome's section or a test's few fields), the
+    fields not given empty: no levels, mass, compression or grades; a compression's measures not given
+    null, and a mass extent given without spans one span."""
+    section = _NO_LEVELS | fields
+    if section["compression"] is not None:
+        section["compression"] = {f.name if f.name != "from_" else "from": None for f in dataclasses.fields(CordCompression)} | {"shown_by": []} | section["compression"]
+    if section["mass"] is not None:
+        section["mass"] = {"spans": [{"from": section["mass"]["from"], "to": section["mass"]["to"]}]} | section["mass"]
+    return model_value(section, Levels)
 
 
 def outputs_of(case: str, folder: Path) -> dict[str, bytes]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from golden_outputs import levels_of
 
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.inputs.plain import SequenceImage
@@ -156,9 +157,9 @@ def test_the_most_severe_level_leads_and_its_line_says_why():
 def test_the_summary_line_names_the_most_severe_grade():
     levels = {"mass": {"from": "T5", "to": "T8"}, "compression": {"from": "T5", "to": "T7", "at": "T6", "max_mscc_percent": 41.0},
               "bilsky": {"sequence": "T2", "levels": [], "most_severe": {"level": "T6", "grade": "2"}}}
-    assert summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6, Bilsky 2 at T6"
+    assert summary_line(levels_of(**levels)) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6, Bilsky 2 at T6"
     levels["bilsky"]["most_severe"] = None
-    assert summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
+    assert summary_line(levels_of(**levels)) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
 
 
 def test_no_grade_without_a_csf_bright_sequence():

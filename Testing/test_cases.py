@@ -17,8 +17,7 @@ from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
-from EMHAssistLib.report_model import RatioKey
-from EMHAssistLib.outputs.report import legacy_dict
+from EMHAssistLib.report_model import RatioKey, Report
 
 CASES = case_names()
 # Every published case in ../shared/seeds and every mimic of the knowledge file's vignettes.
@@ -40,9 +39,9 @@ def spec(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def analysed() -> dict[str, dict]:
+def analysed() -> dict[str, Report]:
     """Report of each built-in case, built and analysed as `emhassist demo --case` does (in memory)."""
-    return {name: legacy_dict(analyze(study_into_scene(build_study(name), new_headless_scene()))) for name in CASES}
+    return {name: analyze(study_into_scene(build_study(name), new_headless_scene())) for name in CASES}
 
 
 # --- The specs -----------------------------------------------------------------------------------
@@ -84,8 +83,8 @@ def test_spec_reader_refuses_bad_teaching_points(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize("name", CASES)
 def test_analysis_ranks_the_expected_diagnosis_first(analysed, name: str) -> None:
-    ranking = analysed[name]["differential"]
-    assert ranking[0]["id"] == LIBRARY[name], [(entry["id"], round(entry["probability"], 3)) for entry in ranking[:3]]
+    ranking = analysed[name].differential
+    assert ranking[0].id == LIBRARY[name], [(entry.id, round(entry.probability, 3)) for entry in ranking[:3]]
 
 
 def expected_spans(name: str) -> list[tuple[str, str]]:
@@ -93,19 +92,19 @@ def expected_spans(name: str) -> list[tuple[str, str]]:
     return [tuple(span) for span in data.get("mass_spans", [data["masses"][0]["levels"]])]
 
 
-def found_spans(report: dict) -> list[tuple[str, str]]:
-    return [(span["from"], span["to"]) for span in report["levels"]["mass"]["spans"]]
+def found_spans(report: Report) -> list[tuple[str, str]]:
+    return [(span.from_, span.to) for span in report.levels.mass.spans]
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_analysis_reports_the_specs_levels(analysed, name: str) -> None:
     """Every mass span (superior first) and the compression exactly as the case specifies."""
-    levels, spans = analysed[name]["levels"], expected_spans(name)
+    levels, spans = analysed[name].levels, expected_spans(name)
     assert found_spans(analysed[name]) == spans
-    assert (levels["mass"]["from"], levels["mass"]["to"]) == (spans[0][0], spans[-1][1])
-    compression = levels["compression"]
+    assert (levels.mass.from_, levels.mass.to) == (spans[0][0], spans[-1][1])
+    compression = levels.compression
     assert compression is not None, "no compression found"
-    assert (compression["from"], compression["to"]) == tuple(spec(name)["compression"]["levels"])
+    assert (compression.from_, compression.to) == tuple(spec(name)["compression"]["levels"])
 
 
 # The report names an epidural mass's side of the cord; left or right of it is "lateral".
@@ -115,30 +114,30 @@ REPORTED_POSITION = {"left_epidural": "lateral_epidural", "right_epidural": "lat
 @pytest.mark.parametrize("name", CASES)
 def test_analysis_reports_where_the_first_mass_lies(analysed, name: str) -> None:
     drawn = spec(name)["masses"][0]["position"]
-    assert analysed[name]["morphology"]["mass_position"] == REPORTED_POSITION.get(drawn, drawn)
+    assert analysed[name].morphology["mass_position"] == REPORTED_POSITION.get(drawn, drawn)
 
 
 def test_thalassaemia_major_shows_its_sacral_masses(analysed) -> None:
     """One volume per sequence from T1 to S5, level points at every body in it, and the mass found
     at the sacrum as a span apart from the mid-thoracic one."""
     report = analysed["thal_major_teaching"]
-    assert [vertebra["name"] for vertebra in report["levels"]["vertebrae"]] == [f"T{n}" for n in range(1, 13)] + [
+    assert [vertebra.name for vertebra in report.levels.vertebrae] == [f"T{n}" for n in range(1, 13)] + [
         "L1", "L2", "L3", "L4", "L5", "S1", "S2", "S3", "S4", "S5"
     ]
-    assert report["levels"]["mass"]["spans"] == [{"from": "T6", "to": "T8"}, {"from": "S1", "to": "S3"}]
-    assert summary_line(report["levels"]).startswith("mass T6–T8 and S1–S3, cord compressed T6–T8")
+    assert found_spans(report) == [("T6", "T8"), ("S1", "S3")]
+    assert summary_line(report.levels).startswith("mass T6–T8 and S1–S3, cord compressed T6–T8")
     for role in ("T1", "T2", "T1C"):
-        assert report["sequences"][role]["size"][1] * report["sequences"][role]["spacing"][1] >= 450, role  # head-foot mm
+        assert report.sequences[role].size[1] * report.sequences[role].spacing[1] >= 450, role  # head-foot mm
 
 
 def test_rim_enhancement_is_measured_on_the_abscess_only(analysed) -> None:
     # Rim gain minus core gain over the mass's T1 mean, its 95 % interval clear of the +20 % threshold.
-    rims = {name: analysed[name]["morphology"]["rim_enhancement"]["ci95"] for name in ("abscess_t9_t11", "mds_t5_t8", "lymphoma_t8_t10")}
+    rims = {name: analysed[name].morphology["rim_enhancement"].ci95 for name in ("abscess_t9_t11", "mds_t5_t8", "lymphoma_t8_t10")}
     assert rims["abscess_t9_t11"][0] > 0.2 and rims["mds_t5_t8"][1] < 0.2 and rims["lymphoma_t8_t10"][1] < 0.2
 
 
 def test_marrow_against_muscle_separates_thalassaemia_from_metastasis(analysed) -> None:
-    ratio = {name: analysed[name]["ratios"][RatioKey.parse("T1 marrow/muscle")]["ci95"] for name in ("thal_major_teaching", "breast_metastasis_t7")}
+    ratio = {name: analysed[name].ratios[RatioKey.parse("T1 marrow/muscle")].ci95 for name in ("thal_major_teaching", "breast_metastasis_t7")}
     assert ratio["thal_major_teaching"][0] > 1.1 and ratio["breast_metastasis_t7"][1] < 1.0
 
 
@@ -148,8 +147,9 @@ def test_marrow_against_muscle_separates_thalassaemia_from_metastasis(analysed) 
 def test_cases_lists_each_name_with_its_title(capsys) -> None:
     assert main(["cases"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == CASES
-    for line, name in zip(lines, CASES):
+    listed = CASES + ["mds_t5_t8_treated"]  # the teaching follow-up after the cases
+    assert [line.split()[0] for line in lines] == listed
+    for line, name in zip(lines, listed):
         assert line.endswith(case_info(name).title)
 
 
@@ -160,6 +160,20 @@ def test_demo_builds_and_analyses_a_named_case(tmp_path, capsys) -> None:
     assert report["differential"][0]["id"] == "hematoma"
     assert (tmp_path / "cases" / "hematoma_t6_t9" / "T2.nrrd").is_file()
     assert "Research and teaching use only" in out and "mass T6–T9" in out
+
+
+@pytest.mark.slow
+def test_demo_of_a_follow_up_writes_both_exams_that_compare_then_reads(tmp_path, capsys) -> None:
+    """The README's way to try `compare`: the demo of a teaching follow-up writes its earlier exam too,
+    both naming the patient and their dates, and prints the compare command that works on them."""
+    assert main(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    command = next(line for line in printed if line.startswith("Compare them: emhassist compare "))
+    earlier, later = command.split()[-2:]
+    assert (earlier, later) == (str(tmp_path / "cases" / "mds_t5_t8"), str(tmp_path / "cases" / "mds_t5_t8_treated"))
+    assert json.loads((tmp_path / "cases" / "mds_t5_t8" / "clinical.json").read_text())["exam_date"] == "2026-06-02"
+    assert main(["compare", earlier, later]) == 0
+    assert "mass smaller by 50 %" in capsys.readouterr().out
 
 
 def test_demo_of_an_unknown_case_names_the_known_ones(tmp_path, capsys) -> None:
@@ -183,9 +197,9 @@ MOST_SEVERE_BILSKY = {
 
 @pytest.mark.parametrize("name", CASES)
 def test_the_most_severe_bilsky_grade_is_the_one_the_images_show(analysed, name: str) -> None:
-    levels = analysed[name]["levels"]
-    worst = levels["bilsky"]["most_severe"]
-    assert worst["grade"] == MOST_SEVERE_BILSKY[name]
-    compressed = levels["compression"]
-    assert code_of(compressed["from"]) <= code_of(worst["level"]) <= code_of(compressed["to"])
-    assert summary_line(levels).endswith(f"Bilsky {worst['grade']} at {worst['level']}")
+    levels = analysed[name].levels
+    worst = levels.bilsky.most_severe
+    assert worst.grade == MOST_SEVERE_BILSKY[name]
+    compressed = levels.compression
+    assert code_of(compressed.from_) <= code_of(worst.level) <= code_of(compressed.to)
+    assert summary_line(levels).endswith(f"Bilsky {worst.grade} at {worst.level}")

@@ -5,18 +5,22 @@ cases written as specs here (a healthy spine, a mass that spares the cord)."""
 import copy
 import importlib.util
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from golden_outputs import levels_of
 
 from EMHAssistLib.analysis import analyze, read_sequences
 from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.outputs.report import from_json, legacy_dict, summary_text, to_json
+from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
+from EMHAssistLib.report_codec import model_value
+from EMHAssistLib.report_model import NotAssessed
 from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -44,10 +48,10 @@ def test_shipped_normative_table_matches_a_fresh_derivation(shared_data):
 
 
 def test_summary_line_reads_like_a_dictation():
-    levels = {"mass": {"from": "T5", "to": "T8"}, "compression": {"from": "T5", "to": "T7", "max_mscc_percent": 41.2, "at": "T6"}}
+    levels = levels_of(mass={"from": "T5", "to": "T8"}, compression={"from": "T5", "to": "T7", "max_mscc_percent": 41.2, "at": "T6"})
     assert wording.summary_line(levels) == "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6"
-    assert wording.summary_line({"mass": None, "compression": None}) == "no cord compression"
-    sideways = {"mass": None, "compression": {"from": "T5", "to": "T5", "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "at": "T5", "shown_by": ["RL ratio"]}}
+    assert wording.summary_line(levels_of()) == "no cord compression"
+    sideways = levels_of(compression={"from": "T5", "to": "T5", "max_mscc_percent": 3.3, "rl_ratio_percent": 37.6, "at": "T5", "shown_by": ["RL ratio"]})
     assert wording.summary_line(sideways) == "cord compressed T5, RL ratio 38 % at T5, MSCC 3 %"
 
 
@@ -86,9 +90,9 @@ def test_single_anchor_names_every_body_of_the_case(scene):
 
 def test_report_has_levels_and_morphology_and_the_summary_line(scene):
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = legacy_dict(analyze(study))
-    assert report["morphology"]["mass_position"] == "posterior_epidural"
-    assert report["morphology"]["mass_levels_spanned"] == 4
+    report = analyze(study)
+    assert report.morphology["mass_position"] == "posterior_epidural"
+    assert report.morphology["mass_levels_spanned"] == 4
     assert "Levels: mass T5–T8, cord compressed" in summary_text(report)
 
 
@@ -247,7 +251,7 @@ def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
     _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
     levels = outcome.levels
     assert levels["compression"] is None and levels["mass"] is None
-    assert wording.summary_line(levels) == "no cord compression"
+    assert wording.summary_line(levels_of(**levels)) == "no cord compression"
     # Every level's narrowest slice within normal variation; the conus's taper (in L1) is not judged.
     profile = {row["level"]: row["mscc_percent"] for row in levels["cord_profile"]}
     assert profile.pop("L1") is None and all(mscc < 10.0 for mscc in profile.values()), profile
@@ -260,7 +264,7 @@ def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path
     levels = outcome.levels
     assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
     assert levels["compression"] is None
-    assert wording.summary_line(levels) == "mass T6–T7, no cord compression"
+    assert wording.summary_line(levels_of(**levels)) == "mass T6–T7, no cord compression"
 
 
 # Seed 001, case 1 (thalassaemia intermedia), the built-in case: lobulated extradural masses from
@@ -364,7 +368,7 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     # 3.1 mm wide, and the band's mean AP took in its curved sides; the band now keeps within 0.8 of
     # the cord's RL diameter (3.5 %).
     assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
-    assert wording.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %, Bilsky 2 at T5"
+    assert wording.summary_line(levels_of(**levels)) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %, Bilsky 2 at T5"
 
 
 def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path, monkeypatch, scene):
@@ -406,7 +410,7 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     traced, level_map, codes = _squeezed_levels(masses=())
     section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
     assert section["not_assessed"]["levels"] == {"from": "T6", "to": "T10", "spans": [{"from": "T6", "to": "T10"}]}
-    assert wording.summary_line(section) == "no cord compression, compression not assessed T6–T10"
+    assert wording.summary_line(levels_of(**section)) == "no cord compression, compression not assessed T6–T10"
     rows = {row["level"]: row for row in section["cord_profile"]}
     assert [name for name, row in rows.items() if not row["assessed"]] == ["T6", "T7", "T8", "T9", "T10"]
     assert rows["T8"]["slices"] == 0 and rows["T8"]["mscc_percent"] is None
@@ -432,7 +436,7 @@ def test_no_compression_is_reported_where_no_level_is_known():
     assert compression.find_compression(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, None, None)
     assert section["compression"] is None and section["not_assessed"] == {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"
+    assert wording.summary_line(levels_of(**section)) == "compression not assessed (no vertebral levels)"
     assert narrowed is not None
 
 
@@ -444,30 +448,31 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     from EMHAssistLib.outputs.report_html import html_page
 
     study = study_into_scene(build_study("mds_t5_t8"), scene)
-    report = legacy_dict(run_analysis(study).report)
-    levels = report["levels"]
-    assert levels["coordinate_system"] == "RAS"
+    report = run_analysis(study).report
+    levels = report.levels
+    assert levels.coordinate_system == "RAS"
+    below = model_value({"levels": compression.level_extent([15, 16]), "reason": "the cord could not be followed there"}, NotAssessed)
     variants = {
         "as analysed": levels,
-        "not assessed below": {**levels, "not_assessed": {"levels": compression.level_extent([15, 16]), "reason": "the cord could not be followed there"}},
-        "no compression": {**levels, "compression": None},
+        "not assessed below": replace(levels, not_assessed=below),
+        "no compression": replace(levels, compression=None),
     }
     for name, variant in variants.items():
-        shown = {**report, "levels": variant}
+        shown = replace(report, levels=variant)
         line = wording.summary_line(variant)
-        assert f"Levels: {line}" in summary_text(from_json(to_json(shown), name)), name
-        page = html_page(from_json(to_json(shown), name), [])
+        assert f"Levels: {line}" in summary_text(shown), name
+        page = html_page(shown, [])
         assert line.replace("–", "&ndash;") in page or line in page, name
         assert "None" not in page.split('id="levels"')[1].split("</section>")[0], name
         assert line in explanation_text("case", shown), name
-        compressed = variant["compression"]
+        compressed = variant.compression
         if compressed is None:
             assert compressed_levels(variant) == {}
         else:
-            assert all(compressed[key] for key in ("from", "to", "at"))
-            assert f"cord compressed {compression.level_span(compressed)}" in line
-            assert list(compressed_levels(variant))[0] == compressed["from"] and list(compressed_levels(variant))[-1] == compressed["to"]
-        if variant.get("not_assessed"):
+            assert compressed.from_ and compressed.to and compressed.at
+            assert f"cord compressed {wording.level_span(compressed)}" in line
+            assert list(compressed_levels(variant))[0] == compressed.from_ and list(compressed_levels(variant))[-1] == compressed.to
+        if variant.not_assessed:
             assert line.endswith("compression not assessed T8–T9") and "compression not assessed T8–T9" in page
 
 
@@ -494,7 +499,10 @@ def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_w
     learner line read "mass T5–T8, no cord compression, compression not assessed T1–T11")."""
     from EMHAssistLib.outputs.wording import summary_line
 
-    beside = {"mass": {"from": "T5", "to": "T8", "spans": []}, "compression": None, "not_assessed": {"levels": {"from": "T1", "to": "T11"}}}
+    def not_assessed(from_: str, to: str) -> dict:
+        return {"levels": {"from": from_, "to": to, "spans": [{"from": from_, "to": to}]}, "reason": "the cord could not be followed there"}
+
+    beside = levels_of(mass={"from": "T5", "to": "T8"}, not_assessed=not_assessed("T1", "T11"))
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"
-    apart = {**beside, "not_assessed": {"levels": {"from": "T1", "to": "T3"}}}
+    apart = levels_of(mass={"from": "T5", "to": "T8"}, not_assessed=not_assessed("T1", "T3"))
     assert summary_line(apart) == "mass T5–T8, no cord compression, compression not assessed T1–T3"

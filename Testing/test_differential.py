@@ -20,7 +20,6 @@ from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.knowledge import DATA_DIR, load
-from EMHAssistLib.outputs.report import dict_from_json
 from EMHAssistLib.report_model import RatioKey
 
 REQUIRED_DIAGNOSES = {
@@ -108,7 +107,7 @@ def report_from_ratios(
     }
     if levels:
         report["levels"] = {"mass": {"from": levels[0], "to": levels[1]}, "compression": None}
-    return dict_from_json(report, "test report")
+    return with_ratio_keys(report)
 
 
 def _place_ratio(means: dict[str, dict[str, float]], key: str, value: float) -> None:
@@ -153,7 +152,12 @@ def report_from_means(means: dict[str, dict[str, float]], sd_fraction: float, n:
         for region, by_seq in regions.items()
         if roles["post"] in by_seq and roles["pre"] in by_seq
     }
-    return dict_from_json({"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections}, "test report")
+    return with_ratio_keys({"regions": regions, "ratios": ratios, "enhancement": enhancement, **sections})
+
+
+def with_ratio_keys(sections: dict) -> dict:
+    """The differential's input as the analysis gives it: the measured sections with each ratio named by its key."""
+    return sections | {"ratios": {RatioKey.parse(text): ratio for text, ratio in sections["ratios"].items()}}
 
 
 def _ratio(numerator: dict, denominator: dict) -> dict:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from golden_outputs import levels_of
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
@@ -208,7 +209,7 @@ def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared
     names = {v["name"] for v in outcome.levels["vertebrae"]}
     assert {"T12", "L1", "L2", "L3"} <= names
     assert outcome.levels["compression"] is None
-    assert wording.summary_line(outcome.levels) == "no cord compression"
+    assert wording.summary_line(levels_of(**outcome.levels)) == "no cord compression"
 
 
 def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:

@@ -12,50 +12,49 @@ from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.measurement.ratios import ratio_of_means
 from EMHAssistLib.measurement.regions import RegionStats, statistics
 from EMHAssistLib.report_model import RatioKey
-from EMHAssistLib.outputs.report import legacy_dict
 
 
 def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
-    report = legacy_dict(analyze(small_study(scene)))
+    report = analyze(small_study(scene))
     for role in ("T1", "T2", "T1C"):
         for numerator, denominator in (("mass", "cord"), ("mass", "muscle"), ("marrow", "muscle"), ("marrow", "disc")):
             expected = VALUES[role][numerator] / VALUES[role][denominator]
-            ratio = report["ratios"][RatioKey.of_regions(role, numerator, denominator)]
-            assert ratio["value"] == pytest.approx(expected, rel=1e-6)
-            assert ratio["ci95"] == pytest.approx([expected, expected], rel=1e-6)
-    assert report["enhancement"]["mass"]["value"] == pytest.approx(588 / 420 - 1)
-    assert report["sequences"]["T1"]["spacing"] != report["sequences"]["T2"]["spacing"]
+            ratio = report.ratios[RatioKey.of_regions(role, numerator, denominator)]
+            assert ratio.value == pytest.approx(expected, rel=1e-6)
+            assert ratio.ci95 == pytest.approx((expected, expected), rel=1e-6)
+    assert report.enhancement["mass"].value == pytest.approx(588 / 420 - 1)
+    assert report.sequences["T1"].spacing != report.sequences["T2"].spacing
 
 
 def test_region_counts_follow_each_grid(scene):
-    report = legacy_dict(analyze(small_study(scene)))
+    report = analyze(small_study(scene))
     for role in ("T1", "T2"):
         grid = grid_for(role)
         expected = voxel_indices(grid, roi_box("cord")).size
-        stats = report["regions"]["cord"][role]
-        assert stats["n"] == expected
-        assert stats["volume_mm3"] == pytest.approx(expected * grid.voxel_volume)
-    assert report["regions"]["cord"]["T1"]["n"] != report["regions"]["cord"]["T2"]["n"]
+        stats = report.regions["cord"][role]
+        assert stats.n == expected
+        assert stats.volume_mm3 == pytest.approx(expected * grid.voxel_volume)
+    assert report.regions["cord"]["T1"].n != report.regions["cord"]["T2"].n
 
 
 def test_statistics_match_numpy_on_noisy_regions(scene):
     study = small_study(scene, noise_sd=20.0)
-    report = legacy_dict(analyze(study))
+    report = analyze(study)
     volume = study.sequences["T2"]
     import slicer
 
     values = slicer.util.arrayFromVolume(volume).ravel()[voxel_indices(grid_for("T2"), roi_box("mass"))].astype(float)
-    stats = report["regions"]["mass"]["T2"]
-    assert stats["mean"] == pytest.approx(values.mean())
-    assert stats["median"] == pytest.approx(np.median(values))
-    assert stats["sd"] == pytest.approx(values.std(ddof=1))
-    assert stats["p5"] == pytest.approx(np.percentile(values, 5))
-    assert stats["p95"] == pytest.approx(np.percentile(values, 95))
+    stats = report.regions["mass"]["T2"]
+    assert stats.mean == pytest.approx(values.mean())
+    assert stats.median == pytest.approx(np.median(values))
+    assert stats.sd == pytest.approx(values.std(ddof=1))
+    assert stats.p5 == pytest.approx(np.percentile(values, 5))
+    assert stats.p95 == pytest.approx(np.percentile(values, 95))
 
 
 def test_noisy_ratio_interval_covers_the_true_ratio(scene):
-    report = legacy_dict(analyze(small_study(scene, noise_sd=20.0)))
-    lo, hi = report["ratios"][RatioKey.parse("T2 mass/cord")]["ci95"]
+    report = analyze(small_study(scene, noise_sd=20.0))
+    lo, hi = report.ratios[RatioKey.parse("T2 mass/cord")].ci95
     assert lo < 150 / 500 < hi
     assert hi - lo > 0.005
 
@@ -63,11 +62,11 @@ def test_noisy_ratio_interval_covers_the_true_ratio(scene):
 def test_missing_sequences_and_regions_are_warned_not_invented(scene):
     study = small_study(scene, roles=("T2",))
     del study.regions["disc"]
-    report = legacy_dict(analyze(study))
-    assert set(report["sequences"]) == {"T2"}
-    assert report["enhancement"] == {}
-    assert not any(key.denominator == "disc" for key in report["ratios"])
-    warnings = " | ".join(report["warnings"])
+    report = analyze(study)
+    assert set(report.sequences) == {"T2"}
+    assert report.enhancement == {}
+    assert not any(key.denominator == "disc" for key in report.ratios)
+    warnings = " | ".join(report.warnings)
     assert "no T1 sequence" in warnings and "no T1C sequence" in warnings and "no disc region" in warnings
 
 

@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from golden_outputs import golden_report, levels_of
 
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs.report_html import _levels
 from EMHAssistLib.outputs.wording import normalised_mscc_phrase
+from EMHAssistLib.report_codec import plain_value
 from EMHAssistLib.spine.normative import normalised_mscc, normative
 from EMHAssistLib.spine.vertebrae import code_of
 
@@ -48,13 +50,14 @@ def test_every_surface_says_the_normalised_mscc_or_why_not():
     compression = {"from": "T5", "to": "T7", "at": "T6", "max_mscc_percent": 41.0, "area_ratio_percent": 30.0, "rl_ratio_percent": 5.0,
                    "normalised_mscc_percent": 38.6, "normalised_mscc_interval_percent": [36.9, 40.2], "normalised_mscc_unavailable": None,
                    "shown_by": ["MSCC"]}
-    levels = {"vertebrae": [], "coordinate_system": "RAS", "not_assessed": None, "mass": {"from": "T5", "to": "T8"},
-              "compression": compression, "cord_profile": [], "cord": {"sequence": "T2", "segmentation": "given", "slices": 10}}
-    report = {"case": "x", "caveat": "Research and teaching use only.", "sequences": {}, "regions": {}, "ratios": {}, "enhancement": {}, "warnings": [], "levels": levels}
-    assert normalised_mscc_phrase(compression) == "39 % (37 to 40 %)"
+    levels = levels_of(mass={"from": "T5", "to": "T8"}, compression=compression)
+    report = golden_report(case="x", levels=plain_value(levels))
+    assert normalised_mscc_phrase(levels.compression) == "39 % (37 to 40 %)"
     assert "MSCC against healthy cords at T6 (95 % CI): 39 % (37 to 40 %)" in summary_text(report)
     assert ("MSCC against healthy cords at T6 (95 % CI)", "39 % (37 to 40 %)") in _levels(levels)["summary"]
     compression |= {"at": "L2", "normalised_mscc_percent": None, "normalised_mscc_interval_percent": None,
                     "normalised_mscc_unavailable": "no healthy reference at L2 (the healthy table covers C1–L1)"}
+    levels = levels_of(mass={"from": "T5", "to": "T8"}, compression=compression)
+    report = golden_report(case="x", levels=plain_value(levels))
     assert "MSCC against healthy cords at L2 (95 % CI): no healthy reference at L2 (the healthy table covers C1–L1)" in summary_text(report)
     assert ("MSCC against healthy cords at L2 (95 % CI)", "no healthy reference at L2 (the healthy table covers C1–L1)") in _levels(levels)["summary"]

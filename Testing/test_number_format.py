@@ -13,7 +13,7 @@ from EMHAssistLib.differential import percent_text
 from EMHAssistLib.frontends.panel import differential_rows
 from EMHAssistLib.frontends.serve import enhancement_rows, ranking_rows, ratio_rows
 from EMHAssistLib.outputs.overlays import differential_label, explanation_text
-from EMHAssistLib.outputs.report import from_json, legacy_dict, summary_text
+from EMHAssistLib.outputs.report import from_json, summary_text
 from EMHAssistLib.outputs.report_html import html_page
 
 GOLDEN_REPORT = Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json"
@@ -33,21 +33,20 @@ def test_probabilities_percentages_ratios_and_spacings():
 
 
 def test_the_same_value_prints_the_same_on_every_surface():
-    typed = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
-    report = legacy_dict(typed)  # for the surfaces that do not read attributes yet (issue 16)
-    text, page = summary_text(typed), html_page(typed, [])
-    enhancement = numbers.signed_percent_interval(*[report["enhancement"]["mass"]["value"], *report["enhancement"]["mass"]["ci95"]])
+    report = from_json(json.loads(GOLDEN_REPORT.read_text()), str(GOLDEN_REPORT))
+    text, page = summary_text(report), html_page(report, [])
+    enhancement = numbers.signed_percent_interval(report.enhancement["mass"].value, *report.enhancement["mass"].ci95)
     assert enhancement in text and enhancement in page
     assert {"region": "mass", "value": enhancement} in enhancement_rows(report)
-    first = report["differential"][0]
-    probability = numbers.probability(first["probability"])
-    assert probability == percent_text(first["probability"])
+    first = report.differential[0]
+    probability = numbers.probability(first.probability)
+    assert probability == percent_text(first.probability)
     assert ranking_rows(report)[0]["percent"] == probability
     assert f": {probability} (prior" in text and probability in page
-    assert differential_label(report["differential"]).splitlines()[0].endswith(f" {probability}")
-    assert f"1. {first['name']}: {probability}" in explanation_text("mds", report)
-    key, ratio = next(iter(report["ratios"].items()))
-    assert ratio_rows(report["ratios"])[0]["value"] == numbers.ratio(ratio["value"]) and numbers.ratio_interval(ratio["value"], *ratio["ci95"]) in text
+    assert differential_label(report.differential).splitlines()[0].endswith(f" {probability}")
+    assert f"1. {first.name}: {probability}" in explanation_text("mds", report)
+    key, ratio = next(iter(report.ratios.items()))
+    assert ratio_rows(report.ratios)[0]["value"] == numbers.ratio(ratio.value) and numbers.ratio_interval(ratio.value, *ratio.ci95) in text
     shown = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>|style=\"[^\"]*\"", " ", page, flags=re.S))  # the page's text, not its CSS
     for surface in (text, shown, explanation_text("mds", report)):
         assert not re.search(r"[-−]0 %", surface), "a negative zero"

@@ -1,11 +1,14 @@
 """Overlays in a real MRML scene: names, colours, labels, the subject-hierarchy folder, re-runs
 that replace instead of duplicating, absent report sections drawing nothing, and a .mrb round trip."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import slicer
 import vtk
-from overlay_case import BARE_REPORT, EVIDENCE_FOR_EMH, MASKS, REPORT, VERTEBRAE
+from golden_outputs import golden_report
+from overlay_case import BARE_REPORT, MASKS, REPORT, VERTEBRAE, compression
 from small_case import TISSUE_BLOCKS, roi_box, small_study
 
 from EMHAssistLib import CAVEAT
@@ -27,6 +30,8 @@ from EMHAssistLib.outputs.overlays import (
     subject_hierarchy,
 )
 from EMHAssistLib.outputs.wording import summary_line
+from EMHAssistLib.report_codec import plain_value
+from EMHAssistLib.report_model import Report
 
 STYLE = load("overlays")
 
@@ -106,8 +111,8 @@ def test_segments_carry_names_colours_and_the_masks_voxels(scene):
 def test_each_level_is_labelled_once_the_input_points_hidden_under_the_overlay(scene):
     study = small_study(scene, roles=("T1", "T2"))
     study.levels = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
-    for vertebra in REPORT["levels"]["vertebrae"]:
-        study.levels.AddControlPoint(*vertebra["centre"], vertebra["name"])
+    for vertebra in REPORT.levels.vertebrae:
+        study.levels.AddControlPoint(*vertebra.centre, vertebra.name)
     _, overlays = draw(scene, study=study)
     shown = [
         node
@@ -145,8 +150,13 @@ def test_the_mass_extent_is_a_bracket_behind_the_mass_labelled_with_its_levels(s
 
 # Bodies 8 mm apart across the small case's mass block (z -2 to 22 mm): nearest-centre boundaries at
 # z 22.5, 14, 6 and -2.5. The mass mask less z 5-15 leaves a part in T5 and a part in T7, T6 free.
-SPAN_VERTEBRAE = [{"name": f"T{n}", "code": 7 + n, "centre": [0.0, 16.0, z]} for n, z in ((4, 27.0), (5, 18.0), (6, 10.0), (7, 2.0), (8, -7.0))]
+SPAN_VERTEBRAE = [{"name": f"T{n}", "code": 7 + n, "centre": [0.0, 16.0, z], "source": "user"} for n, z in ((4, 27.0), (5, 18.0), (6, 10.0), (7, 2.0), (8, -7.0))]
 TWO_SPANS = {"from": "T5", "to": "T7", "spans": [{"from": "T5", "to": "T5"}, {"from": "T7", "to": "T7"}]}
+
+
+def with_levels(**changed) -> Report:
+    """REPORT with some fields of its levels section replaced (JSON values)."""
+    return golden_report(**plain_value(REPORT) | {"levels": plain_value(REPORT.levels) | changed})
 
 
 def test_a_mass_in_two_spans_gets_a_bracket_behind_each_part(live_scene, tmp_path):
@@ -155,7 +165,7 @@ def test_a_mass_in_two_spans_gets_a_bracket_behind_each_part(live_scene, tmp_pat
     split = mass.mask.copy()
     gap = (points[:, 2] > 5.0) & (points[:, 2] < 15.0)
     split[tuple(np.argwhere(mass.mask)[gap].T)] = False
-    report = dict(REPORT, levels=dict(REPORT["levels"], vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS))
+    report = with_levels(vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS)
     _, overlays = draw(live_scene, report, mass_mask=Labelmap(mass.grid, split), cord_mask=MASKS["cord_mask"])
     upper, lower = overlays.mass_extent
     assert (labels(upper), labels(lower)) == (["", "mass T5"], ["", "mass T7"])
@@ -187,8 +197,8 @@ def test_the_differential_label_of_a_mass_in_two_spans_sits_at_the_compressed_pa
     gap = (points[:, 2] > 5.0) & (points[:, 2] < gap_to)
     split = mass.mask.copy()
     split[tuple(np.argwhere(mass.mask)[gap].T)] = False
-    compression = {"from": compressed_at, "to": compressed_at, "max_mscc_percent": 30.0, "at": compressed_at} if compressed_at else None
-    report = dict(REPORT, levels=dict(REPORT["levels"], vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS, compression=compression))
+    compressed = compression(compressed_at, compressed_at, compressed_at, 30.0) if compressed_at else None
+    report = with_levels(vertebrae=SPAN_VERTEBRAE, mass=TWO_SPANS, compression=compressed)
     _, overlays = draw(scene, report, mass_mask=Labelmap(mass.grid, split), cord_mask=MASKS["cord_mask"])
     part = points[~gap & ((points[:, 2] >= gap_to) if labelled == "T5" else (points[:, 2] <= 5.0))]
     anchor = np.array(overlays.differential.GetNthControlPointPositionWorld(0))
@@ -223,8 +233,8 @@ def test_the_explanation_holds_caveat_levels_every_diagnosis_with_evidence_and_w
     assert overlays.explanation.GetName() == "EMHAssist explanation: small"
     assert CAVEAT in text
     assert "Levels: mass T5–T8, cord compressed T5–T6, MSCC 41 % at T6." in text
-    for rank, diagnosis in enumerate(REPORT["differential"], start=1):
-        assert f"{rank}. {diagnosis['name']}: {diagnosis['probability'] * 100:.0f} %" in text
+    for rank, diagnosis in enumerate(REPORT.differential, start=1):
+        assert f"{rank}. {diagnosis.name}: {diagnosis.probability * 100:.0f} %" in text
     supporting = "   for: Mass markedly hypointense to cord on T2 (ratio 0.30): iron-laden haematopoietic tissue."
     assert f"{supporting} [case report of thoracic cord compression]" in text  # as a reader cites it, not the key
     assert "   against: Fever (present): raises the odds of an abscess." in text
@@ -281,7 +291,7 @@ def test_without_any_mass_geometry_there_is_no_bracket_and_no_label(scene):
 
 
 def test_no_compression_leaves_every_level_plain_and_says_so(scene):
-    report = dict(REPORT, levels=dict(REPORT["levels"], compression=None))
+    report = with_levels(compression=None)
     _, overlays = draw(scene, report)
     assert labels(overlays.levels) == ["T5", "T6", "T7", "T8"]
     assert selected(overlays.levels) == [False] * 4
@@ -289,27 +299,27 @@ def test_no_compression_leaves_every_level_plain_and_says_so(scene):
 
 
 def test_compressed_levels_take_profile_mscc_and_the_summary_maximum_at_the_worst_level():
-    assert compressed_levels(REPORT["levels"]) == {"T5": 22.4, "T6": 41.2}
-    reversed_compression = dict(REPORT["levels"]["compression"], **{"from": "T6", "to": "T5"})
-    reversed_range = dict(REPORT["levels"], compression=reversed_compression)
+    levels = REPORT.levels
+    assert compressed_levels(levels) == {"T5": 22.4, "T6": 41.2}
+    reversed_range = replace(levels, compression=replace(levels.compression, from_="T6", to="T5"))
     assert compressed_levels(reversed_range) == {"T5": 22.4, "T6": 41.2}
-    unmeasured = dict(REPORT["levels"], cord_profile=[])
+    unmeasured = replace(levels, cord_profile=())
     assert compressed_levels(unmeasured) == {"T5": None, "T6": 41.2}
-    unnamed = {"from": None, "to": None, "max_mscc_percent": 30.0, "at": None}
-    without_level_names = dict(REPORT["levels"], compression=unnamed)
+    without_level_names = replace(levels, compression=replace(levels.compression, from_=None, to=None, at=None, max_mscc_percent=30.0))
     assert compressed_levels(without_level_names) == {}
 
 
 def test_the_key_finding_is_the_strongest_supporting_evidence():
-    assert key_finding(REPORT["differential"][0]) == "Mass markedly hypointense to cord on T2 (ratio 0.30)"
-    assert key_finding({"evidence": EVIDENCE_FOR_EMH[2:]}) is None
-    assert key_finding(REPORT["differential"][1]) is None
-    label = differential_label(REPORT["differential"][1:])
+    emh = REPORT.differential[0]
+    assert key_finding(emh) == "Mass markedly hypointense to cord on T2 (ratio 0.30)"
+    assert key_finding(replace(emh, evidence=emh.evidence[2:])) is None
+    assert key_finding(REPORT.differential[1]) is None
+    label = differential_label(REPORT.differential[1:])
     assert label.startswith("metastasis 12 %\nlymphoma 6 %\nepidural abscess 4 %\n") and "key:" not in label
 
 
 def test_an_unknown_diagnosis_id_is_labelled_by_its_name():
-    label = differential_label([{"id": "sarcoidosis", "name": "Sarcoidosis", "probability": 0.5, "evidence": []}])
+    label = differential_label((replace(REPORT.differential[0], id="sarcoidosis", name="Sarcoidosis", probability=0.5, evidence=()),))
     assert label.startswith("Sarcoidosis 50 %\n")
 
 
@@ -356,7 +366,7 @@ def test_two_cases_keep_two_folders_and_a_rerun_of_one_leaves_the_other(scene):
     study, first = draw(scene)
     other = small_study(scene, roles=("T1",))
     other.name = "other"
-    second = draw_overlays(scene, dict(BARE_REPORT, case="other"), other)
+    second = draw_overlays(scene, replace(BARE_REPORT, case="other"), other)
     draw(scene, study=study)
     assert second.folder != first.folder
     assert find_overlays(scene, "other").explanation.GetID() == second.explanation.GetID()
@@ -427,7 +437,6 @@ def built_in_case():
     from trame_slicer.core import SlicerApp
 
     from EMHAssistLib.analysis import run_analysis
-    from EMHAssistLib.outputs.report import legacy_dict
     from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
     app = SlicerApp()
@@ -436,23 +445,20 @@ def built_in_case():
     report = analysis.report
     masks = {"mass_mask": analysis.mass_mask, "cord_mask": analysis.cord_mask}
     overlays = draw_overlays(app.scene, report, study, **masks)
-    yield legacy_dict(report), masks, overlays  # transitional (issue 16): these tests read the dict
+    yield report, masks, overlays
     del app
 
 
 def test_the_built_in_case_labels_its_levels_from_the_real_report(built_in_case):
     report, _, overlays = built_in_case
-    levels = report["levels"]
+    levels = report.levels
     compressed = compressed_levels(levels)
     assert set(compressed) == {"T5", "T6", "T7"}, "the case compresses T5-T7"
-    expected = [
-        f"{v['name']} MSCC {compressed[v['name']]:.0f} %" if v["name"] in compressed else v["name"]
-        for v in levels["vertebrae"]
-    ]
+    expected = [f"{v.name} MSCC {compressed[v.name]:.0f} %" if v.name in compressed else v.name for v in levels.vertebrae]
     assert labels(overlays.levels) == expected
-    assert selected(overlays.levels) == [v["name"] in compressed for v in levels["vertebrae"]]
-    at = levels["compression"]["at"]
-    assert f"{at} MSCC {levels['compression']['max_mscc_percent']:.0f} %" in labels(overlays.levels)
+    assert selected(overlays.levels) == [v.name in compressed for v in levels.vertebrae]
+    at = levels.compression.at
+    assert f"{at} MSCC {levels.compression.max_mscc_percent:.0f} %" in labels(overlays.levels)
 
 
 def test_the_built_in_case_brackets_its_mass_and_names_its_differential(built_in_case):
@@ -463,10 +469,10 @@ def test_the_built_in_case_brackets_its_mass_and_names_its_differential(built_in
     heights = mass.grid.to_world(np.argwhere(mass.mask)[:, ::-1].astype(float))[:, 2]
     top, bottom = (line.GetNthControlPointPositionWorld(i)[2] for i in range(2))
     assert (top, bottom) == pytest.approx((heights.max(), heights.min()))
-    first = report["differential"][0]
+    first = report.differential[0]
     label = overlays.differential.GetNthControlPointLabel(0)
-    assert first["id"] == "emh" and label.startswith(f"EMH {100 * first['probability']:.0f} %\n")
+    assert first.id == "emh" and label.startswith(f"EMH {100 * first.probability:.0f} %\n")
     assert f"key: {key_finding(first)}" in " ".join(label.split("\n"))
     text = overlays.explanation.GetText()
-    assert summary_line(report["levels"]) in text and report["next_best"]["text"] in text
+    assert summary_line(report.levels) in text and report.next_best.text in text
     assert labelmap_of_segment(overlays.segments, "mass").mask.sum() == mass.mask.sum()

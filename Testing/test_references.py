@@ -5,14 +5,17 @@ the full citation formatted by outputs/citations.py, and the report's JSON keeps
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
+from golden_outputs import golden_report
 
 from EMHAssistLib.differential import Knowledge, knowledge
 from EMHAssistLib.differential.rules import CITATION_FIELDS, DATA_FILES
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import DATA_DIR
 from EMHAssistLib.outputs.citations import cited_keys, full_citation
+from EMHAssistLib.report_model import RankedDiagnosis
 
 
 def raw_files() -> dict:
@@ -49,8 +52,14 @@ def test_what_no_page_showed_is_named_and_a_seed_says_what_and_where_it_is():
 
 
 def test_cited_keys_keep_the_order_of_first_citation():
-    ranking = [{"evidence": [{"refs": ["b", "a"]}, {"refs": []}]}, {"evidence": [{"refs": ["a", "c"]}]}, {"evidence": None}]
+    ranking = ranking_citing([("b", "a"), ()], [("a", "c")], [])
     assert cited_keys(ranking) == ["b", "a", "c"]
+
+
+def ranking_citing(*diagnoses: list[tuple[str, ...]]) -> tuple[RankedDiagnosis, ...]:
+    """A ranking of the stored report's leading diagnosis, once per entry, each evidence item citing the given keys."""
+    entry = golden_report().differential[0]
+    return tuple(replace(entry, evidence=tuple(replace(entry.evidence[0], refs=refs) for refs in cited)) for cited in diagnoses)
 
 
 def _drop_pmid(files):
@@ -91,7 +100,7 @@ def test_a_reference_without_its_fields_is_refused_on_load(corrupt, problem):
 def test_the_browser_viewer_lists_each_cited_key_with_its_full_citation():
     from EMHAssistLib.frontends.serve import _cited_references
 
-    report = {"differential": [{"evidence": [{"refs": ["seed004", "carroll1997"]}]}, {"evidence": [{"refs": ["seed004"]}]}]}
+    report = replace(golden_report(), differential=ranking_citing([("seed004", "carroll1997")], [("seed004",)]))
     assert _cited_references(report) == [
         {"key": "seed004", "label": "Shah 2011", "citation": full_citation(knowledge().references["seed004"])},
         {"key": "carroll1997", "label": "Carroll 1997", "citation": full_citation(knowledge().references["carroll1997"])},

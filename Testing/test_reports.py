@@ -28,7 +28,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
-from EMHAssistLib.outputs.report import dict_from_json, from_json, ratio_text
+from EMHAssistLib.outputs.report import from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import (
     dicom_evidence,
@@ -37,6 +37,7 @@ from EMHAssistLib.outputs.structured_report import (
     write_structured_report,
 )
 from EMHAssistLib.outputs.wording import summary_line
+from EMHAssistLib.report_codec import plain_value
 from EMHAssistLib.report_model import Extent, Report, Span
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
@@ -172,10 +173,11 @@ def test_the_pages_values_are_the_json_reports(html_case):
     page = Page(text)
     grid, enhancement = page.tables["ratios"]
     cells = {(row[0], column): cell for row in grid[1:] for column, cell in zip(grid[0][1:], row[1:])}
-    expected = {tuple(key.split(" ", 1)[::-1]): ratio_text(ratio) for key, ratio in report["ratios"].items()}
+    typed = from_json(report, "report.json")
+    expected = {(key.region_label, key.sequence_label): ratio_text(ratio) for key, ratio in typed.ratios.items()}
     assert {place: cell for place, cell in cells.items() if cell != "—"} == expected
-    assert {row[0]: row[1] for row in enhancement[1:]} == {region: ratio_text(value, percent=True) for region, value in report["enhancement"].items()}
-    assert summary_line(report["levels"]) in text
+    assert {row[0]: row[1] for row in enhancement[1:]} == {region: ratio_text(value, percent=True) for region, value in typed.enhancement.items()}
+    assert summary_line(typed.levels) in text
     compression = report["levels"]["compression"]
     summary_rows = {row[0]: row[1] for row in page.tables["levels"][0]}
     assert summary_rows[f"MSCC at {compression['at']}"] == f"{compression['max_mscc_percent']:.0f} %"
@@ -357,12 +359,12 @@ def dicom_case(case: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sr_case(tmp_path_factory) -> tuple[dict, hd.sr.Comprehensive3DSR, Path, dict]:
+def sr_case(tmp_path_factory) -> tuple[Report, hd.sr.Comprehensive3DSR, Path, dict]:
     folder = tmp_path_factory.mktemp("sr")
     case = built_in_case(folder / DEFAULT_CASE)
     series = dicom_case(case)
     analyse(case, "--json", str(folder / "report.json"), "--sr", str(folder / "report.sr.dcm"))
-    report = dict_from_json(json.loads((folder / "report.json").read_text()), "report.json")
+    report = from_json(json.loads((folder / "report.json").read_text()), "report.json")
     return report, hd.sr.srread(folder / "report.sr.dcm"), case, series
 
 
@@ -387,15 +389,15 @@ def test_every_ratio_round_trips_with_its_interval_in_no_units(sr_case):
     for region, group in groups.items():
         for measurement in group.get_measurements():
             found[(region, measurement.name.value)] = measurement
-    expected = {(key.owner, key.text): ratio for key, ratio in report["ratios"].items()}
-    expected |= {(region, f"enhancement {region}"): ratio for region, ratio in report["enhancement"].items()}
+    expected = {(key.owner, key.text): ratio for key, ratio in report.ratios.items()}
+    expected |= {(region, f"enhancement {region}"): ratio for region, ratio in report.enhancement.items()}
     for (region, key), ratio in expected.items():
         measurement = found[(region, key)]
-        assert measurement.value == pytest.approx(ratio["value"], rel=1e-12)
+        assert measurement.value == pytest.approx(ratio.value, rel=1e-12)
         assert (measurement.unit.scheme_designator, measurement.unit.value) == ("UCUM", "1")
         uncertainty = measurement_uncertainty(measurement)
-        assert ratio["value"] + uncertainty["upper"] == pytest.approx(ratio["ci95"][1], rel=1e-9)
-        assert ratio["value"] - uncertainty["lower"] == pytest.approx(ratio["ci95"][0], rel=1e-9)
+        assert ratio.value + uncertainty["upper"] == pytest.approx(ratio.ci95[1], rel=1e-9)
+        assert ratio.value - uncertainty["lower"] == pytest.approx(ratio.ci95[0], rel=1e-9)
 
 
 def measurement_uncertainty(measurement) -> dict[str, float]:
@@ -414,16 +416,16 @@ def test_regions_are_coded_tissues_and_the_levels_coded_vertebrae(sr_case):
     assert (groups["cord"].finding_type.scheme_designator, groups["cord"].finding_type.value) == ("SCT", "2748008")
     assert (groups["mass"].finding_type.scheme_designator, groups["mass"].finding_type.value) == ("SCT", "4147007")
     assert groups["marrow"].finding_type.value == "14016003"
-    levels = report["levels"]
+    levels = report.levels
     sites = [(site.value.scheme_designator, site.value.value) for site in groups["mass"].finding_sites]
     assert sites == [("SCT", getattr(codes.SCT, f"{name}Vertebra").value) for name in ("T5", "T6", "T7", "T8")]
-    assert levels["mass"] == {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T8"}]}
+    assert plain_value(levels.mass) == {"from": "T5", "to": "T8", "spans": [{"from": "T5", "to": "T8"}]}
     compressed = [(q.name.value, q.value.meaning) for q in groups["cord"].get_qualitative_evaluations()]
     assert compressed == [("71173004", f"{name} vertebra") for name in ("T5", "T6", "T7")]
-    assert levels["compression"]["from"] == "T5" and levels["compression"]["to"] == "T7"
+    assert levels.compression.from_ == "T5" and levels.compression.to == "T7"
     assert [q.value.value for q in groups["cord"].get_qualitative_evaluations()] == [getattr(codes.SCT, f"{name}Vertebra").value for name in ("T5", "T6", "T7")]
     mscc = next(m for m in groups["cord"].get_measurements() if m.name.value == "mscc")
-    assert mscc.value == pytest.approx(levels["compression"]["max_mscc_percent"])
+    assert mscc.value == pytest.approx(levels.compression.max_mscc_percent)
     assert mscc.unit.value == "%"
 
 
@@ -460,22 +462,23 @@ def test_the_caveat_is_a_comment_in_the_reports_qualitative_evaluations(sr_case)
     (comment,) = container.ContentSequence
     assert (comment.ValueType, comment.RelationshipType) == ("TEXT", "CONTAINS")
     assert (comment.ConceptNameCodeSequence[0].CodingSchemeDesignator, comment.ConceptNameCodeSequence[0].CodeValue) == ("DCM", "121106")
-    assert comment.TextValue == report["caveat"]
+    assert comment.TextValue == report.caveat
 
 
 def test_the_mass_finding_sites_are_the_vertebrae_of_each_of_its_spans(sr_case):
     """A mass at T5–T9 and again at S1–S3 cites those eight vertebrae, none of the lumbar ones between."""
     report, _, case, series = sr_case
     names = [f"T{n}" for n in range(1, 13)] + [f"L{n}" for n in range(1, 6)] + ["S1", "S2", "S3"]
-    vertebrae = [{"name": name, "code": code_of(name), "centre": [0.0, 0.0, -20.0 * index]} for index, name in enumerate(names)]
+    vertebrae = [{"name": name, "code": code_of(name), "centre": [0.0, 0.0, -20.0 * index], "source": "user"} for index, name in enumerate(names)]
     mass = {"from": "T5", "to": "S3", "spans": [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]}
-    levels = {**report["levels"], "vertebrae": vertebrae, "mass": mass}
+    levels = plain_value(report.levels) | {"vertebrae": vertebrae, "mass": mass}
     evidence = evidence_from_files({role: sorted(str(path) for path in (case / role).iterdir()) for role in series})
-    sr = structured_report({**report, "levels": levels}, evidence)
+    sr = structured_report(from_json(plain_value(report) | {"levels": levels}, "spans"), evidence)
     sites = [site.value for site in measurement_groups(sr)["mass"].finding_sites]
     assert [site.meaning for site in sites] == ["T5 vertebra", "T6 vertebra", "T7 vertebra", "T8 vertebra", "T9 vertebra", "S1 vertebra", "S2 vertebra", "S3 vertebra"]
     assert [site.value for site in sites[:5]] == [getattr(codes.SCT, f"T{n}Vertebra").value for n in range(5, 10)]
-    without_spans = structured_report({**report, "levels": {**levels, "mass": {"from": "T5", "to": "T7"}}}, evidence)
+    one_span = {"from": "T5", "to": "T7", "spans": [{"from": "T5", "to": "T7"}]}
+    without_spans = structured_report(from_json(plain_value(report) | {"levels": levels | {"mass": one_span}}, "one span"), evidence)
     assert [site.value.meaning for site in measurement_groups(without_spans)["mass"].finding_sites] == ["T5 vertebra", "T6 vertebra", "T7 vertebra"]
 
 
@@ -484,9 +487,9 @@ def test_the_ranked_differential_round_trips_as_coded_findings_with_probabilitie
     group = measurement_groups(sr)["differential"]
     diagnosis_codes = load("structured_report")["diagnoses"]
     ranked = [(q.value.scheme_designator, q.value.value) for q in group.get_qualitative_evaluations()]
-    assert ranked == [tuple(diagnosis_codes[entry["id"]][:2]) for entry in report["differential"]]
+    assert ranked == [tuple(diagnosis_codes[entry.id][:2]) for entry in report.differential]
     probabilities = {m.name.value: m.value for m in group.get_measurements()}
-    assert probabilities == {f"probability {entry['id']}": pytest.approx(entry["probability"]) for entry in report["differential"]}
+    assert probabilities == {f"probability {entry.id}": pytest.approx(entry.probability) for entry in report.differential}
 
 
 def test_each_ratio_cites_the_instances_of_its_own_sequence(sr_case):
@@ -530,7 +533,7 @@ def _all_codes(scheme: str):
 def test_a_dicom_sequences_file_is_its_folder_as_the_case_was_named(sr_case, monkeypatch):
     """As a file's path is reported as the case folder was given (relative or not), so is a DICOM folder's."""
     report, _, case, series = sr_case
-    assert {role: report["sequences"][role]["file"] for role in series} == {role: str(case / role) for role in series}
+    assert {role: report.sequences[role].file for role in series} == {role: str(case / role) for role in series}
     monkeypatch.chdir(case.parent)
     relative = Path(case.name)
     files = {role: info.file for role, info in analyze(load_case_folder(relative, new_headless_scene())).sequences.items()}

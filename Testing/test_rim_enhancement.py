@@ -16,7 +16,7 @@ from EMHAssistLib.measurement.regions import RegionStats
 from EMHAssistLib.spine.masses import MassSegment, rim_enhancement
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
-from EMHAssistLib.outputs.report import legacy_dict
+from EMHAssistLib.report_model import Ratio
 
 PRE_SIGNAL, NOISE_SD, WALL_GAIN = 300.0, 15.0, 150.0
 
@@ -110,9 +110,9 @@ def test_difference_over_mean_is_the_ratio_interval_of_a_difference():
 
 
 @pytest.fixture(scope="module")
-def rims() -> dict[str, dict]:
+def rims() -> dict[str, Ratio]:
     names = ("abscess_t9_t11", "hematoma_t6_t9", "mds_t5_t8")
-    return {name: legacy_dict(analyze(study_into_scene(build_study(name), new_headless_scene())))["morphology"]["rim_enhancement"] for name in names}
+    return {name: analyze(study_into_scene(build_study(name), new_headless_scene())).morphology["rim_enhancement"] for name in names}
 
 
 def rim_threshold() -> float:
@@ -120,17 +120,17 @@ def rim_threshold() -> float:
 
 
 def test_the_abscess_wall_enhances_clearly_above_the_threshold(rims):
-    assert rims["abscess_t9_t11"]["ci95"][0] > rim_threshold()
+    assert rims["abscess_t9_t11"].ci95[0] > rim_threshold()
 
 
 def test_the_haematoma_reads_almost_nothing(rims):
     # Measured -0.3 % (95 % CI -1.0 to +0.5 %); +1.2 % while the grown mass leaked into the enhancing
     # posterior elements. The shell's outer half is neighbouring tissue, so a few percent either way is
     # expected, far below the threshold. The old rim-to-core ratio read 5.06 here.
-    low, high = rims["hematoma_t6_t9"]["ci95"]
+    low, high = rims["hematoma_t6_t9"].ci95
     assert -0.05 < low and high < 0.05 and high < rim_threshold()
 
 
 def test_emh_enhances_evenly_not_at_its_rim(rims):
     # The shell's outer half is tissue that enhances less than EMH, so the measure is negative.
-    assert rims["mds_t5_t8"]["ci95"][1] < 0
+    assert rims["mds_t5_t8"].ci95[1] < 0

@@ -8,11 +8,11 @@ import json
 
 import numpy as np
 import SimpleITK as sitk
-from golden_outputs import GOLDENS, golden_report
+from golden_outputs import GOLDENS, golden_report, levels_of
 
 from EMHAssistLib.analysis import read_sequences
 from EMHAssistLib.inputs.study import spine_inputs
-from EMHAssistLib.outputs import batch
+from EMHAssistLib.outputs import batch, mass_spans
 from EMHAssistLib.outputs import wording
 from EMHAssistLib.spine import compression, levels
 from EMHAssistLib.spine.vertebrae import code_of, vertebra_names
@@ -46,7 +46,7 @@ def test_level_span_words_each_span():
 
 
 def test_summary_line_names_each_span_of_the_mass():
-    levels_section = {"mass": compression.level_extent(codes("T6", "T7", "T8", "S1", "S2")), "compression": {"from": "T6", "to": "T8", "max_mscc_percent": 30.4, "at": "T7"}}
+    levels_section = levels_of(mass=compression.level_extent(codes("T6", "T7", "T8", "S1", "S2")), compression={"from": "T6", "to": "T8", "max_mscc_percent": 30.4, "at": "T7"})
     assert wording.summary_line(levels_section) == "mass T6–T8 and S1–S2, cord compressed T6–T8, MSCC 30 % at T7"
 
 
@@ -151,7 +151,7 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     # Each 4.5 mm posterior mass indents the thecal sac without reaching the cord: Bilsky 1b, a
     # grade the summary line states even when the cord is not compressed (T3, T4, T9 and T10 all read
     # 1b; the summary names the one with the narrowest cord).
-    assert wording.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T9"
+    assert wording.summary_line(levels_of(**outcome.levels)) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T9"
 
 
 # --- The batch CSV ---------------------------------------------------------------------------------
@@ -177,5 +177,7 @@ def test_each_mass_point_belongs_to_the_span_beside_its_nearest_body():
     centre = {v["name"]: np.array(v["centre"]) for v in vertebrae}
     points = np.array([centre["T5"], centre["T9"] + [0, -30, 0], centre["T10"], centre["L5"], centre["S3"] + [0, 25, 0], centre["S5"]])
     # T10 (not involved) is nearer the first span, L5 and S5 nearer the second.
-    assert compression.span_of_points(points, extent, vertebrae).tolist() == [0, 0, 0, 1, 1, 1]
-    assert compression.span_of_points(points, {"from": "T5", "to": "S3"}, vertebrae).tolist() == [0] * 6
+    levels = levels_of(vertebrae=vertebrae, mass=extent)
+    assert mass_spans.span_of_points(points, levels.mass, levels.vertebrae).tolist() == [0, 0, 0, 1, 1, 1]
+    whole = levels_of(vertebrae=vertebrae, mass={"from": "T5", "to": "S3"})
+    assert mass_spans.span_of_points(points, whole.mass, whole.vertebrae).tolist() == [0] * 6

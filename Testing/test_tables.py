@@ -10,7 +10,6 @@ import vtk
 from golden_outputs import golden_report
 
 from EMHAssistLib.errors import InputError
-from EMHAssistLib.outputs.report import legacy_dict
 from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS, read_results_table, significant, write_results_table
 
 SECTIONS = {
@@ -109,7 +108,7 @@ def test_reading_the_table_back_gives_the_report_to_six_significant_digits(scene
         assert back["regions"][region] == {role: rounded(stats) for role, stats in by_role.items()}
         assert all(isinstance(stats["n"], int) for stats in back["regions"][region].values())
     for section in ("ratios", "enhancement"):
-        assert back[section] == {key: rounded(ratio) for key, ratio in legacy_dict(REPORT)[section].items()}
+        assert back[section] == {key: rounded(ratio.to_dict()) for key, ratio in getattr(REPORT, section).items()}
 
 
 def test_rewriting_the_same_node_replaces_its_rows(scene):

@@ -29,7 +29,7 @@ from ..outputs.citations import citation_label, full_citation
 from ..outputs.comparison import stored_report
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
-from ..outputs.report import from_json, legacy_dict, to_json
+from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, Report
@@ -137,8 +137,7 @@ def next_step_text(report: Report) -> str:
 
 
 def levels_text(report: Report) -> str:
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    return f"Levels: {summary_line(legacy_dict(report)['levels'])}" if report.levels else "Levels not assessed (step 3)."
+    return f"Levels: {summary_line(report.levels)}" if report.levels else "Levels not assessed (step 3)."
 
 
 def warnings_text(warnings: list[str]) -> str:

@@ -45,7 +45,8 @@ from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_labels
 from ..outputs.overlays import draw_overlays, evidence_lines
-from ..outputs.report import legacy_dict, ratio_text
+from ..outputs.report import ratio_text
+from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
 
@@ -242,7 +243,7 @@ class CaseViewer:
             view.get_view_node().JumpSliceByCentering(*through[orientation])
         self._lay_out_labels()
         self._publish_slices()
-        self._server.state.axial_at = _level_name_at(legacy_dict(analysis.report), through["Axial"])  # transitional (issue 16)
+        self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
 
     def _level_centre(self) -> np.ndarray:
         """The middle level point, on the spine's midline: where a reader starts."""
@@ -348,7 +349,7 @@ class CaseViewer:
             self._fail(error)
             return
         with self._server.state as state:  # sent now, before the slower update below holds the loop
-            state.ratios = ratio_rows({key: ratio.to_dict() for key, ratio in ratios.items()})
+            state.ratios = ratio_rows(ratios)
             state.updating = True
         # The push above is sent by the event loop once this handler returns; the update waits for it.
         asyncio.get_running_loop().call_later(RESULTS_AFTER_RATIOS_S, self._update_results)
@@ -365,19 +366,18 @@ class CaseViewer:
 
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
-        # transitional (issue 16): read as the dict it was until this module reads attributes
-        report = legacy_dict(analysis.report)
+        report = analysis.report
         state = self._server.state
         state.levels_line = levels_line(analysis)
-        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report.get("ratios") or {}), enhancement_rows(report)
+        state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report.ratios), enhancement_rows(report)
         state.means = [
-            {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats['mean']:.0f}", "n": stats["n"]}
-            for region, by_role in (report.get("regions") or {}).items()
+            {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats.mean:.0f}", "n": stats.n}
+            for region, by_role in report.regions.items()
             for role, stats in by_role.items()
         ]
-        state.clinical = _clinical_line(report.get("clinical") or {})
+        state.clinical = _clinical_line(report.clinical)
         state.references = _cited_references(report)
-        state.warnings = list(report.get("warnings") or [])
+        state.warnings = list(report.warnings)
         state.results = True
         for view in self._slice_views().values():
             view.schedule_render()
@@ -554,60 +554,58 @@ _QUIZ_START = {
 }
 
 
-def ranking_rows(report: dict) -> list[dict]:
+def ranking_rows(report: Report) -> list[dict]:
     """The differential as the page lists it: each diagnosis with its probability, summary, prior and why."""
     return [
         {
             "rank": rank,
-            "name": diagnosis["name"],
-            "percent": numbers.probability(diagnosis["probability"]),
-            "summary": diagnosis.get("summary") or "",
-            "prior": f"prior {numbers.probability(diagnosis['prior'])}"
-            + "".join(f"; {factor['label']} ×{factor['factor']:g}" for factor in diagnosis.get("prior_factors") or []),
+            "name": diagnosis.name,
+            "percent": numbers.probability(diagnosis.probability),
+            "summary": diagnosis.summary or "",
+            "prior": f"prior {numbers.probability(diagnosis.prior)}" + "".join(f"; {factor.label} ×{factor.factor:g}" for factor in diagnosis.prior_factors),
             "evidence": evidence_lines(diagnosis),
         }
-        for rank, diagnosis in enumerate(report.get("differential") or [], start=1)
+        for rank, diagnosis in enumerate(report.differential, start=1)
     ]
 
 
-def ratio_rows(ratios: dict) -> list[dict]:
-    """The ratios table's rows, from the report's ratios (RatioKey -> its value and ci95)."""
+def ratio_rows(ratios: dict[RatioKey, Ratio]) -> list[dict]:
+    """The ratios table's rows, from the report's ratios."""
     return [
-        {"key": key.text, "value": numbers.ratio(ratio["value"]), "ci": f"{numbers.ratio(ratio['ci95'][0])}–{numbers.ratio(ratio['ci95'][1])}"}
+        {"key": key.text, "value": numbers.ratio(ratio.value), "ci": f"{numbers.ratio(ratio.ci95[0])}–{numbers.ratio(ratio.ci95[1])}"}
         for key, ratio in ratios.items()
     ]
 
 
-def enhancement_rows(report: dict) -> list[dict]:
-    return [{"region": region, "value": ratio_text(value, percent=True)} for region, value in (report.get("enhancement") or {}).items()]
+def enhancement_rows(report: Report) -> list[dict]:
+    return [{"region": region, "value": ratio_text(value, percent=True)} for region, value in report.enhancement.items()]
 
 
-def _clinical_line(clinical: dict) -> str:
+def _clinical_line(clinical: Clinical) -> str:
     """The clinical context the priors were taken from, in one line."""
-    parts = [f"{clinical['age']} years" if clinical.get("age") is not None else "", clinical.get("sex") or ""]
-    parts += [term.replace("_", " ") for term in (*(clinical.get("conditions") or []), *(clinical.get("findings") or []))]
+    parts = [f"{clinical.age} years" if clinical.age is not None else "", clinical.sex or ""]
+    parts += [term.replace("_", " ") for term in (*(clinical.conditions or ()), *(clinical.findings or ()))]
     return ", ".join(part for part in parts if part) or "none given"
 
 
-def _cited_references(report: dict) -> list[dict]:
+def _cited_references(report: Report) -> list[dict]:
     """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
     label its evidence lines cite it by and its full citation."""
     known = load("differential/references")["references"]
-    cited = cited_keys(report.get("differential") or [])
+    cited = cited_keys(report.differential)
     return [
         {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
         for key in cited
     ]
 
 
-def _level_name_at(report: dict, point: np.ndarray) -> str:
+def _level_name_at(report: Report, point: np.ndarray) -> str:
     """The level whose body centre lies nearest head-foot to the point, marked when it is the most compressed."""
-    levels = report.get("levels") or {}
-    vertebrae = levels.get("vertebrae") or []
-    if not vertebrae:
+    levels = report.levels
+    if levels is None or not levels.vertebrae:
         return ""
-    nearest = min(vertebrae, key=lambda vertebra: abs(vertebra["centre"][2] - point[2]))["name"]
-    worst = (levels.get("compression") or {}).get("at")
+    nearest = min(levels.vertebrae, key=lambda vertebra: abs(vertebra.centre[2] - point[2])).name
+    worst = levels.compression.at if levels.compression else None
     return f"{nearest} (most compressed)" if nearest == worst else nearest
 
 

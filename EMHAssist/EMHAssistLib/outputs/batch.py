@@ -24,10 +24,8 @@ from pathlib import Path
 import slicer
 
 from ..errors import InputError
-from ..report_codec import plain_value
-from ..report_model import Ratio, Report
-from ..spine.compression import level_span
-from .wording import summary_line
+from ..report_model import Levels, Ratio, Report
+from .wording import level_span, summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
@@ -213,8 +211,7 @@ def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
 
 def report_row(report: Report) -> dict:
     row = {"case": report.case, "error": "", "sequences": " ".join(report.sequences)}
-    # transitional (issue 16): the levels wording reads the section in the plain form the spine gives it
-    row |= _levels_cells(plain_value(report.levels))
+    row |= _levels_cells(report.levels)
     for key, ratio in report.ratios.items():
         row |= _ratio_cells(key.text, ratio)
     for region, value in report.enhancement.items():
@@ -252,22 +249,22 @@ def _is_tail(column: str) -> bool:
     return column == "warnings" or column.startswith(("diagnosis_", "probability_"))
 
 
-def _levels_cells(levels: dict | None) -> dict:
+def _levels_cells(levels: Levels | None) -> dict:
     if levels is None:
         return {}
     cells = {"levels": summary_line(levels) or ""}
-    if levels["mass"]:
-        mass = levels["mass"]
-        cells |= {"mass_from": mass["from"], "mass_to": mass["to"], "mass_spans": level_span(mass, SPAN_SEPARATOR)}
-    compression = levels["compression"]
+    if levels.mass:
+        mass = levels.mass
+        cells |= {"mass_from": mass.from_, "mass_to": mass.to, "mass_spans": level_span(mass, SPAN_SEPARATOR)}
+    compression = levels.compression
     if compression:
         cells |= {
-            "compression_from": compression["from"] or "",
-            "compression_to": compression["to"] or "",
-            "compression_shown_by": WARNING_SEPARATOR.join(compression.get("shown_by") or []),
-            "max_mscc_at": compression["at"] or "",
+            "compression_from": compression.from_ or "",
+            "compression_to": compression.to or "",
+            "compression_shown_by": WARNING_SEPARATOR.join(compression.shown_by),
+            "max_mscc_at": compression.at or "",
         }
-        cells |= {field: _blank_if_none(compression.get(field)) for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent")}
+        cells |= {field: _blank_if_none(getattr(compression, field)) for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent")}
     return cells
 
 

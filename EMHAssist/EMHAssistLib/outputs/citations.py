@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..knowledge import load
+from ..report_model import RankedDiagnosis
 
 # The fields a full citation names; doi and pmid are left out of "not verified" because many sources
 # have neither.
@@ -65,6 +66,6 @@ def _published(reference: Mapping[str, Any]) -> str:
     return where
 
 
-def cited_keys(ranking: Iterable[Mapping[str, Any]]) -> list[str]:
+def cited_keys(ranking: Iterable[RankedDiagnosis]) -> list[str]:
     """Every reference key the ranking's evidence cites, in order of first citation."""
-    return list(dict.fromkeys(ref for entry in ranking for item in entry.get("evidence") or [] for ref in item.get("refs") or []))
+    return list(dict.fromkeys(ref for entry in ranking for item in entry.evidence for ref in item.refs))

@@ -2,7 +2,6 @@
 from the dataclasses like the report's), as text, and as one self-contained HTML page with the two
 exams' key images side by side (the report page's style, policy and escaping)."""
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ def stored_report(path: Path) -> Report:
     checked against the model; one InputError line for a missing file or a field the model cannot hold."""
     if not path.is_file():
         raise InputError(str(path), "is not a report file: give a case folder or a report JSON that `emhassist analyze --json` wrote")
-    return from_json(read_json_file(path), str(path))
+    return from_json(read_json_file(path, finite=True), str(path))
 
 
 def summary_text(comparison: Comparison) -> str:
@@ -67,7 +66,7 @@ def summary_text(comparison: Comparison) -> str:
             f"        {_mscc(level.mscc_then):>5} / {_mscc(level.mscc_now):<5}   {level.bilsky_then or '–':>3} / {level.bilsky_now or '–'}"
         )
     lines += ["", "Signal-intensity ratios, then → now (95 % CI):"]
-    lines += [f"  {key.text:<22} {ratio_text(dataclasses.asdict(change.then))} → {ratio_text(dataclasses.asdict(change.now))}" for key, change in comparison.ratios.items()]
+    lines += [f"  {key.text:<22} {ratio_text(change.then)} → {ratio_text(change.now)}" for key, change in comparison.ratios.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +130,7 @@ def html_page(comparison: Comparison, columns: tuple[Sequence[KeyImage], Sequenc
              f"{_mscc(level.mscc_then)} / {_mscc(level.mscc_now)}", f"{level.bilsky_then or '–'} / {level.bilsky_now or '–'}")
             for level in comparison.levels
         ],
-        ratios=[(key.text, ratio_text(dataclasses.asdict(change.then)), ratio_text(dataclasses.asdict(change.now))) for key, change in comparison.ratios.items()],
+        ratios=[(key.text, ratio_text(change.then), ratio_text(change.now)) for key, change in comparison.ratios.items()],
     )
 
 

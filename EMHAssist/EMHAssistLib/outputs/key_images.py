@@ -19,13 +19,12 @@ from ..analysis import Analysis
 from ..errors import InputError
 from ..inputs.nodes import grid_of_volume
 from ..inputs.study import Study
-from ..report_model import Report
-from ..spine.compression import leading_span, level_span, span_of_points
+from ..report_model import Extent, Report, Span
+from .mass_spans import leading_span, span_of_points
 from .overlays import draw_overlays
 from .render import Orientation, SliceRenderer, SliceShot, write_png
-from .report import legacy_dict
 from .report_html import KeyImage
-from .wording import stated_measures
+from .wording import level_span, spans_of, stated_measures
 
 # The sequence the cord and mass are traced on when it is there (see compression.assess).
 PREFERRED_BACKGROUNDS = ("T2", "STIR", "T2FS", "T1", "T1C")
@@ -85,8 +84,7 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     sites = mass_sites(analysis)
     focus = sites[0][1] if sites else focus_point(study, analysis)
     first_span = sites[0][0] if len(sites) > 1 else None
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(analysis.report)
+    report = analysis.report
     plan = [
         (main, "Sagittal", focus, _caption(report, "Sagittal", first_span, leading=True)),
         (main, "Axial", axial_level(analysis.report, focus), _caption(report, "Axial")),
@@ -110,29 +108,26 @@ def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
     mass = analysis.mass_mask
     if mass is not None and mass.mask.any():
         sites = mass_sites(analysis)
-        return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), legacy_dict(analysis.report))
+        return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), analysis.report)
     for region in ("mass", "cord"):
         if study.regions.get(region):
             return study.regions[region][0].shape().corners_world().mean(axis=0)
     return grid_of_volume(next(iter(study.sequences.values()))).corners_world().mean(axis=0)
 
 
-def mass_sites(analysis: Analysis) -> list[tuple[dict, np.ndarray]]:
+def mass_sites(analysis: Analysis) -> list[tuple[Extent | Span, np.ndarray]]:
     """Each span of the grown mass with the bulk of its voxels on the levels' mid-sagittal plane.
     A mass in several spans (EMH at the mid-thoracic spine and again at the sacrum) is split as its
-    overlays are (`compression.span_of_points`); the leading span comes first (the one the
-    differential label sits at, `compression.leading_span`), then the others superior first.
+    overlays are (`mass_spans.span_of_points`); the leading span comes first (the one the
+    differential label sits at, `mass_spans.leading_span`), then the others superior first.
     Empty without levels or a grown mass."""
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(analysis.report)
-    levels = report.get("levels") or {}
-    mass, vertebrae = analysis.mass_mask, levels.get("vertebrae") or []
-    if mass is None or not mass.mask.any() or not levels.get("mass") or not vertebrae:
+    report, levels, mass = analysis.report, analysis.report.levels, analysis.mass_mask
+    if mass is None or not mass.mask.any() or levels is None or not levels.mass or not levels.vertebrae:
         return []
     points = _voxels_world(mass)
-    spans = levels["mass"].get("spans") or [levels["mass"]]
-    owner = span_of_points(points, levels["mass"], vertebrae)
-    lead = leading_span(levels["mass"], levels.get("compression"), owner)
+    spans = spans_of(levels.mass)
+    owner = span_of_points(points, levels.mass, levels.vertebrae)
+    lead = leading_span(levels.mass, levels.compression, owner)
     order = [lead] + [n for n in range(len(spans)) if n != lead and np.any(owner == n)]
     return [(spans[n], _on_midline(np.median(points[owner == n], axis=0), report)) for n in order]
 
@@ -142,11 +137,11 @@ def _voxels_world(mass) -> np.ndarray:
     return mass.grid.to_world(np.stack([i, j, k], axis=1).astype(float))
 
 
-def _on_midline(point: np.ndarray, report: dict) -> np.ndarray:
+def _on_midline(point: np.ndarray, report: Report) -> np.ndarray:
     """The point moved right-left onto the levels' mid-sagittal plane, where there are levels."""
-    vertebrae = (report.get("levels") or {}).get("vertebrae") or []
+    vertebrae = report.levels.vertebrae if report.levels else ()
     if vertebrae:
-        point[0] = np.median([vertebra["centre"][0] for vertebra in vertebrae])
+        point[0] = np.median([vertebra.centre[0] for vertebra in vertebrae])
     return point
 
 
@@ -161,13 +156,13 @@ def axial_level(report: Report, focus: np.ndarray) -> np.ndarray:
     return through
 
 
-def _caption(report: dict, orientation: Orientation, span: dict | None = None, leading: bool = False) -> str:
+def _caption(report: Report, orientation: Orientation, span: Extent | Span | None = None, leading: bool = False) -> str:
     """A main-sequence view's caption; `span`: the part of a mass in several spans the view shows,
     `leading` when it is the leading span's (mass_sites' first), where the differential is labelled."""
-    compression = (report.get("levels") or {}).get("compression")
+    compression = report.levels.compression if report.levels else None
     if orientation == "Axial" and compression:
         stated = ", ".join(f"{name} {numbers.percent(percent)}" for name, percent in stated_measures(compression))
-        return f"Axial slice at {compression['at']}, the most compressed level ({stated})."
+        return f"Axial slice at {compression.at}, the most compressed level ({stated})."
     if orientation == "Axial":
         return "Axial slice through the mass."
     if span and not leading:  # the leading diagnosis is labelled beside the leading span's part only

@@ -24,14 +24,13 @@ from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
-from ..report_model import Report
-from ..spine.compression import leading_span, level_span, span_of_points
+from ..report_model import Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
-from .report import legacy_dict
-from .wording import summary_line
+from .mass_spans import leading_span, span_of_points
+from .wording import level_span, spans_of, summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"
@@ -85,17 +84,16 @@ def draw_overlays(
     """
     folder = overlay_folder(scene, study.name)
     _remove_overlay_nodes(scene, folder)
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
-    levels = report.get("levels") or {}
-    mass = _MassOutline.of(study, mass_mask, levels.get("vertebrae") or [])
+    levels = report.levels
+    vertebrae = levels.vertebrae if levels else ()
+    mass = _MassOutline.of(study, mass_mask, vertebrae)
     overlays = OverlayNodes(
         folder=folder,
         explanation=_explanation_node(scene, study.name, report),
         segments=_segments_node(scene, study.name, {"mass": mass_mask, "cord": cord_mask}),
         levels=_levels_node(scene, study.name, levels),
-        mass_extent=_mass_extent_nodes(scene, study.name, levels.get("mass"), mass, levels.get("vertebrae") or []),
-        differential=_differential_node(scene, study.name, report.get("differential"), mass.leading_part(levels) if mass is not None else None),
+        mass_extent=_mass_extent_nodes(scene, study.name, levels.mass if levels else None, mass, vertebrae),
+        differential=_differential_node(scene, study.name, report.differential, mass.leading_part(levels) if mass is not None else None),
     )
     if overlays.levels is not None and study.levels is not None:
         # The overlay labels every level again (with its MSCC): the input points' own labels, in
@@ -192,11 +190,11 @@ def subject_hierarchy(scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLSubjectHierar
     return slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
 
 
-def differential_label(differential: list[dict]) -> str:
+def differential_label(differential: tuple[RankedDiagnosis, ...]) -> str:
     """The top diagnoses with probabilities, the key finding for the first, and the caveat, one per line."""
     style = load("overlays")["differential"]
     lines = [
-        style["diagnosis"].format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis["probability"]))
+        style["diagnosis"].format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis.probability))
         for diagnosis in differential[: style["top"]]
     ]
     finding = key_finding(differential[0])
@@ -211,27 +209,27 @@ def _wrapped(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False)
 
 
-def key_finding(diagnosis: dict) -> str | None:
+def key_finding(diagnosis: RankedDiagnosis) -> str | None:
     """The stated finding of the strongest evidence for a diagnosis (largest log likelihood ratio)."""
-    supporting = [item for item in diagnosis.get("evidence") or [] if item.get("supports")]
+    supporting = [item for item in diagnosis.evidence if item.supports]
     if not supporting:
         return None
-    return max(supporting, key=lambda item: item["weight"])["finding"]
+    return max(supporting, key=lambda item: item.weight).finding
 
 
-def explanation_text(case: str, report: dict) -> str:
+def explanation_text(case: str, report: Report) -> str:
     """The whole reading in plain text: caveat, levels, every diagnosis with its evidence, warnings."""
     style = load("overlays")["explanation"]
-    blocks = [style["title"].format(case=case), report.get("caveat") or CAVEAT]
-    levels_line = summary_line(report.get("levels"))
+    blocks = [style["title"].format(case=case), report.caveat or CAVEAT]
+    levels_line = summary_line(report.levels)
     if levels_line:
         blocks.append(style["levels"].format(summary=levels_line))
-    if report.get("differential"):
-        blocks.append(_differential_block(style, report["differential"]))
-    if (report.get("next_best") or {}).get("text"):
-        blocks.append(style["next_best"].format(text=report["next_best"]["text"]))
-    if report.get("warnings"):
-        blocks.append("\n".join([style["warnings_heading"], *(f"- {warning}" for warning in report["warnings"])]))
+    if report.differential:
+        blocks.append(_differential_block(style, report.differential))
+    if report.next_best.text:
+        blocks.append(style["next_best"].format(text=report.next_best.text))
+    if report.warnings:
+        blocks.append("\n".join([style["warnings_heading"], *(f"- {warning}" for warning in report.warnings)]))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -311,32 +309,32 @@ class _MassOutline:
     midplane_right: float  # R of the spine's mid-sagittal plane, or of the mass when no level is known
 
     @classmethod
-    def of(cls, study: Study, mass_mask: Labelmap | None, vertebrae: list[dict]) -> "_MassOutline | None":
+    def of(cls, study: Study, mass_mask: Labelmap | None, vertebrae: tuple[LevelVertebra, ...]) -> "_MassOutline | None":
         points = _mass_points(study, mass_mask)
         if points is None:
             return None
         # A spine is read on its mid-sagittal slice, where the level points are; labels placed
         # there are seen with the levels even when the mass bulges to one side.
-        centres = [vertebra["centre"][0] for vertebra in vertebrae]
+        centres = [vertebra.centre[0] for vertebra in vertebrae]
         midplane = float(np.median(centres)) if centres else float(np.median(points[:, 0]))
         return cls(points, midplane)
 
-    def by_span(self, extent: dict, vertebrae: list[dict]) -> list[tuple[dict, "_MassOutline"]]:
-        """The mass's part in each span of its extent, superior first (`compression.span_of_points`)."""
-        spans = extent.get("spans") or [extent]
+    def by_span(self, extent: Extent, vertebrae: tuple[LevelVertebra, ...]) -> list[tuple[Extent | Span, "_MassOutline"]]:
+        """The mass's part in each span of its extent, superior first (`mass_spans.span_of_points`)."""
+        spans = spans_of(extent)
         if len(spans) == 1:
             return [(extent, self)]
         owner = span_of_points(self.points, extent, vertebrae)
         return [(span, replace(self, points=self.points[owner == n])) for n, span in enumerate(spans) if np.any(owner == n)]
 
-    def leading_part(self, levels: dict) -> "_MassOutline":
-        """The mass's part in its leading span (`compression.leading_span`: the compressing part of a
+    def leading_part(self, levels: Levels | None) -> "_MassOutline":
+        """The mass's part in its leading span (`mass_spans.leading_span`: the compressing part of a
         mid-thoracic and sacral mass, not the bulk of both), the whole mass without mass levels."""
-        extent = levels.get("mass")
+        extent = levels.mass if levels else None
         if not extent:
             return self
-        owner = span_of_points(self.points, extent, levels.get("vertebrae") or [])
-        return replace(self, points=self.points[owner == leading_span(extent, levels.get("compression"), owner)])
+        owner = span_of_points(self.points, extent, levels.vertebrae)
+        return replace(self, points=self.points[owner == leading_span(extent, levels.compression, owner)])
 
     def extent_bracket(self, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
         """Top and bottom of a head-foot line just behind (posterior to) the mass."""
@@ -394,16 +392,15 @@ def set_segment_fill(segmentation: slicer.vtkMRMLSegmentationNode, opacity: floa
     display.SetVisibility2DFill(opacity > 0)
 
 
-def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: dict) -> slicer.vtkMRMLMarkupsFiducialNode | None:
-    vertebrae = levels.get("vertebrae") or []
-    if not vertebrae:
+def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: Levels | None) -> slicer.vtkMRMLMarkupsFiducialNode | None:
+    if levels is None or not levels.vertebrae:
         return None
     style = load("overlays")["levels"]
     compressed = compressed_levels(levels)
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
-    for vertebra in vertebrae:
-        name = vertebra["name"]
-        index = points.AddControlPoint(*vertebra["centre"], _level_label(style, name, compressed))
+    for vertebra in levels.vertebrae:
+        name = vertebra.name
+        index = points.AddControlPoint(*vertebra.centre, _level_label(style, name, compressed))
         # Markups draw selected points in their own colour: selection is the per-point highlight.
         points.SetNthControlPointSelected(index, name in compressed)
     points.SetLocked(True)
@@ -440,24 +437,24 @@ def _level_label(style: dict, name: str, compressed: dict[str, float | None]) ->
     return style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
 
 
-def compressed_levels(levels: dict) -> dict[str, float | None]:
+def compressed_levels(levels: Levels) -> dict[str, float | None]:
     """The vertebrae in the compressed range, each with its MSCC (None where none was measured).
 
     The level of maximal compression takes the summary's maximum, so labels and summary agree.
     """
-    compression = levels.get("compression")
-    if not compression or not compression.get("from") or not compression.get("to"):
+    compression = levels.compression
+    if not compression or not compression.from_ or not compression.to:
         return {}
-    low, high = sorted((code_of(compression["from"]), code_of(compression["to"])))
-    mscc = {entry["level"]: entry.get("mscc_percent") for entry in levels.get("cord_profile") or []}
-    compressed = {v["name"]: mscc.get(v["name"]) for v in levels.get("vertebrae") or [] if low <= v["code"] <= high}
-    if compression.get("at") in compressed and compression.get("max_mscc_percent") is not None:
-        compressed[compression["at"]] = compression["max_mscc_percent"]
+    low, high = sorted((code_of(compression.from_), code_of(compression.to)))
+    mscc = {entry.level: entry.mscc_percent for entry in levels.cord_profile}
+    compressed = {v.name: mscc.get(v.name) for v in levels.vertebrae if low <= v.code <= high}
+    if compression.at in compressed and compression.max_mscc_percent is not None:
+        compressed[compression.at] = compression.max_mscc_percent
     return compressed
 
 
 def _mass_extent_nodes(
-    scene: slicer.vtkMRMLScene, case: str, mass_levels: dict | None, mass: _MassOutline | None, vertebrae: list[dict]
+    scene: slicer.vtkMRMLScene, case: str, mass_levels: Extent | None, mass: _MassOutline | None, vertebrae: tuple[LevelVertebra, ...]
 ) -> tuple[slicer.vtkMRMLMarkupsLineNode, ...]:
     """A bracket for each span of the mass's levels: a mass mid-thoracic and again at the sacrum is
     two masses to the reader, not one reaching across the levels between."""
@@ -483,7 +480,7 @@ def _mass_bracket(scene: slicer.vtkMRMLScene, case: str, span: str, mass: _MassO
 
 
 def _differential_node(
-    scene: slicer.vtkMRMLScene, case: str, differential: list[dict] | None, mass: _MassOutline | None
+    scene: slicer.vtkMRMLScene, case: str, differential: tuple[RankedDiagnosis, ...], mass: _MassOutline | None
 ) -> slicer.vtkMRMLMarkupsFiducialNode | None:
     if not differential or mass is None:
         return None
@@ -501,9 +498,9 @@ def _differential_node(
     return label
 
 
-def _short_name(diagnosis: dict) -> str:
+def _short_name(diagnosis: RankedDiagnosis) -> str:
     known = {entry["id"]: entry["short"] for entry in load("differential/diagnoses")["diagnoses"]}
-    return known.get(diagnosis["id"], diagnosis["name"])
+    return known.get(diagnosis.id, diagnosis.name)
 
 
 def _style_markups(
@@ -524,29 +521,28 @@ def _style_markups(
     display.GetTextProperty().SetBackgroundOpacity(background["background_opacity"])
 
 
-def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: dict) -> slicer.vtkMRMLTextNode:
+def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: Report) -> slicer.vtkMRMLTextNode:
     style = load("overlays")["explanation"]
     text = scene.AddNewNodeByClass("vtkMRMLTextNode", style["node"].format(case=case))
     text.SetText(explanation_text(case, report))
     return text
 
 
-def evidence_lines(diagnosis: dict) -> list[str]:
+def evidence_lines(diagnosis: RankedDiagnosis) -> list[str]:
     """A diagnosis's evidence, one finding a line: for or against, the measured text, its references as a
     reader cites them (the full citations are listed apart; the report's JSON keeps the keys)."""
     style = load("overlays")["explanation"]
     lines = []
-    for item in diagnosis.get("evidence") or []:
-        direction = style["supports"] if item.get("supports") else style["opposes"]
-        refs = item.get("refs") or []
-        labels = dict.fromkeys(citation_label(ref) for ref in refs)
-        lines.append(f"{direction}: {item['text']}" + (f" [{'; '.join(labels)}]" if labels else ""))
+    for item in diagnosis.evidence:
+        direction = style["supports"] if item.supports else style["opposes"]
+        labels = dict.fromkeys(citation_label(ref) for ref in item.refs)
+        lines.append(f"{direction}: {item.text}" + (f" [{'; '.join(labels)}]" if labels else ""))
     return lines
 
 
-def _differential_block(style: dict, differential: list[dict]) -> str:
+def _differential_block(style: dict, differential: tuple[RankedDiagnosis, ...]) -> str:
     lines = [style["differential_heading"]]
     for rank, diagnosis in enumerate(differential, start=1):
-        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis["name"], percent=numbers.probability(diagnosis["probability"])))
+        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis.name, percent=numbers.probability(diagnosis.probability)))
         lines += [f"   {line}" for line in evidence_lines(diagnosis)]
     return "\n".join(lines)

@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING
 
 from .. import number_format as numbers
 from ..differential import knowledge, percent_text
-from ..report_model import Report
-from ..spine.compression import level_span
+from ..report_model import Levels, RankedDiagnosis, Report
 from .citations import citation_label, cited_keys, full_citation
-from .report import legacy_dict, ratio_text
-from .wording import normalised_mscc_phrase, not_assessed_phrase, stated_measures, summary_line
+from .report import ratio_text
+from .wording import level_span, normalised_mscc_phrase, not_assessed_phrase, stated_measures, summary_line
 
 if TYPE_CHECKING:
     import jinja2
@@ -115,26 +114,24 @@ def write_html(report: Report, images: Sequence[KeyImage], path: Path) -> None:
 
 
 def html_page(report: Report, images: Sequence[KeyImage]) -> str:
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
     from markupsafe import Markup  # with Jinja2, which Slicer does not ship: imported when a page is written
 
-    title = f"EMHAssist report — case {report['case']}"
-    ranking = report.get("differential") or []
-    style = STYLE + page_margins(title, report["caveat"]) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
+    title = f"EMHAssist report — case {report.case}"
+    ranking = report.differential
+    style = STYLE + page_margins(title, report.caveat) + _bar_widths(ranking[:DIFFERENTIAL_SHOWN])
     return _template().render(
         policy=content_policy(style),
         style=Markup(style),  # built here from constants, numbers and hex escapes only
         title=title,
-        sequences=", ".join(report["sequences"]) or "none",
-        schema=report["schema"],
-        caveat=report["caveat"],
+        sequences=", ".join(report.sequences) or "none",
+        schema=report.schema,
+        caveat=report.caveat,
         headline=_headline(report),
         images=[figure(image) for image in images],
-        levels=_levels(report.get("levels")),
+        levels=_levels(report.levels),
         ratios=_ratios(report),
         differential=_differential(report),
-        warnings=report["warnings"],
+        warnings=report.warnings,
         regions=_regions(report),
         references=_references(ranking),
     )
@@ -173,21 +170,20 @@ def _css_string(text: str) -> str:
     return '"' + "".join(f"\\{ord(c):06x}" for c in text) + '"'
 
 
-def _bar_widths(shown: Sequence[dict]) -> str:
+def _bar_widths(shown: Sequence[RankedDiagnosis]) -> str:
     """Each shown diagnosis's probability bar width: numbers only, in the style sheet so that the page
     needs no style attribute (the policy allows the one style sheet and nothing else)."""
-    return "".join(f".bar-{place} {{ width: {max(0.5, 100 * entry['probability']):.1f}%; }}\n" for place, entry in enumerate(shown, start=1))
+    return "".join(f".bar-{place} {{ width: {max(0.5, 100 * entry.probability):.1f}%; }}\n" for place, entry in enumerate(shown, start=1))
 
 
-def _headline(report: dict) -> list[tuple[str, str]]:
+def _headline(report: Report) -> list[tuple[str, str]]:
     parts = []
-    levels_line = summary_line(report.get("levels"))
+    levels_line = summary_line(report.levels)
     if levels_line:
         parts.append(("Levels", levels_line))
-    ranking = report.get("differential") or []
-    if ranking:
-        top = ranking[0]
-        parts.append(("Leading candidate", f"{top['name']} ({percent_text(top['probability'])})"))
+    if report.differential:
+        top = report.differential[0]
+        parts.append(("Leading candidate", f"{top.name} ({percent_text(top.probability)})"))
     return parts
 
 
@@ -195,68 +191,68 @@ def figure(image: KeyImage) -> dict:
     return {"src": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"), "title": image.title, "caption": image.caption}
 
 
-def _levels(levels: dict | None) -> dict | None:
+def _levels(levels: Levels | None) -> dict | None:
     if levels is None:
         return None
-    compression = levels["compression"]
+    compression = levels.compression
     rows = [
-        ("Mass", level_span(levels["mass"]) if levels["mass"] else "not found"),
+        ("Mass", level_span(levels.mass) if levels.mass else "not found"),
         ("Cord compression", level_span(compression) if compression else "none found"),
     ]
-    if levels.get("not_assessed"):
-        rows.append(("Not assessed", not_assessed_phrase(levels["not_assessed"])))
+    if levels.not_assessed:
+        rows.append(("Not assessed", not_assessed_phrase(levels.not_assessed)))
     if compression:
-        rows += [(f"{name} at {compression['at']}", numbers.percent(percent)) for name, percent in stated_measures(compression)]
-        if compression.get("area_ratio_percent") is not None:
-            rows.append((f"Area ratio at {compression['at']}", numbers.percent(compression["area_ratio_percent"])))
-        rows.append((f"MSCC against healthy cords at {compression['at']} (95 % CI)", normalised_mscc_phrase(compression)))
-    rows.append(("Vertebrae identified", ", ".join(v["name"] for v in levels["vertebrae"]) or "none"))
+        rows += [(f"{name} at {compression.at}", numbers.percent(percent)) for name, percent in stated_measures(compression)]
+        if compression.area_ratio_percent is not None:
+            rows.append((f"Area ratio at {compression.at}", numbers.percent(compression.area_ratio_percent)))
+        rows.append((f"MSCC against healthy cords at {compression.at} (95 % CI)", normalised_mscc_phrase(compression)))
+    rows.append(("Vertebrae identified", ", ".join(v.name for v in levels.vertebrae) or "none"))
     profile = [
         (
-            entry["level"],
-            entry["slices"],
-            _number(entry.get("area_mm2"), 1),
-            _number(entry.get("ap_mm"), 1),
-            _number(entry.get("rl_mm"), 1),
-            _number(entry.get("mscc_percent"), 0),
-            _number(entry.get("normalised_ratio"), 2),
+            entry.level,
+            entry.slices,
+            _number(entry.area_mm2, 1),
+            _number(entry.ap_mm, 1),
+            _number(entry.rl_mm, 1),
+            _number(entry.mscc_percent, 0),
+            _number(entry.normalised_ratio, 2),
         )
-        for entry in levels.get("cord_profile") or []
+        for entry in levels.cord_profile
     ]
     return {"summary": rows, "profile": profile}
 
 
-def _ratios(report: dict) -> dict | None:
+def _ratios(report: Report) -> dict | None:
     """A grid of ratio (rows) by sequence (columns), each cell the value and its interval."""
-    if not report["ratios"] and not report["enhancement"]:
+    if not report.ratios and not report.enhancement:
         return None
-    sequences = list(dict.fromkeys(key.sequence_label for key in report["ratios"]))
-    names = list(dict.fromkeys(key.region_label for key in report["ratios"]))
-    by_cell = {(key.region_label, key.sequence_label): ratio_text(ratio) for key, ratio in report["ratios"].items()}
+    sequences = list(dict.fromkeys(key.sequence_label for key in report.ratios))
+    names = list(dict.fromkeys(key.region_label for key in report.ratios))
+    by_cell = {(key.region_label, key.sequence_label): ratio_text(ratio) for key, ratio in report.ratios.items()}
     rows = [(name, *(by_cell.get((name, sequence), "—") for sequence in sequences)) for name in names]
-    enhancement = [(region, ratio_text(value, percent=True)) for region, value in report["enhancement"].items()]
+    enhancement = [(region, ratio_text(value, percent=True)) for region, value in report.enhancement.items()]
     return {"sequences": sequences, "rows": rows, "enhancement": enhancement}
 
 
-def _differential(report: dict) -> dict:
-    ranking = report.get("differential") or []
+def _differential(report: Report) -> dict:
+    ranking = report.differential
     return {
         "shown": [_diagnosis(place, entry) for place, entry in enumerate(ranking[:DIFFERENTIAL_SHOWN], start=1)],
-        "rest": "; ".join(f"{e['name']} ({percent_text(e['probability'])})" for e in ranking[DIFFERENTIAL_SHOWN:]),
-        "next_step": (report.get("next_best") or {}).get("text") or "",
-        "not_measured": "; ".join(item["name"] for item in report.get("not_measured") or []),
+        "rest": "; ".join(f"{e.name} ({percent_text(e.probability)})" for e in ranking[DIFFERENTIAL_SHOWN:]),
+        "next_step": report.next_best.text or "",
+        "not_measured": "; ".join(item.name for item in report.not_measured),
     }
 
 
-def _diagnosis(place: int, entry: dict) -> dict:
+def _diagnosis(place: int, entry: RankedDiagnosis) -> dict:
     return {
         "place": place,
-        "name": entry["name"],
-        "probability": percent_text(entry["probability"]),
-        "prior": percent_text(entry["prior"]),
-        "summary": entry["summary"],
-        "evidence": [{"supports": item["supports"], "text": item["text"], "cited": _cited(item["refs"])} for item in entry["evidence"]],
-        "prior_factors": "; ".join(f"{f['label']} ×{f['factor']:g} ({f['reason']})" for f in entry["prior_factors"]),
+        "name": entry.name,
+        "probability": percent_text(entry.probability),
+        "prior": percent_text(entry.prior),
+        "summary": entry.summary,
+        "evidence": [{"supports": item.supports, "text": item.text, "cited": _cited(item.refs)} for item in entry.evidence],
+        "prior_factors": "; ".join(f"{f.label} ×{f.factor:g} ({f.reason})" for f in entry.prior_factors),
     }
 
 
@@ -264,15 +260,15 @@ def _cited(refs: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(citation_label(ref) for ref in refs))
 
 
-def _references(ranking: list[dict]) -> list[tuple[str, str]]:
+def _references(ranking: Sequence[RankedDiagnosis]) -> list[tuple[str, str]]:
     references = knowledge().references
     return [(citation_label(ref), full_citation(references[ref])) for ref in cited_keys(ranking)]
 
 
-def _regions(report: dict) -> list[tuple]:
+def _regions(report: Report) -> list[tuple]:
     return [
-        (region, role, _number(s["mean"], 1), _number(s["median"], 1), _number(s["sd"], 1), s["n"], _number(s["volume_mm3"], 0))
-        for region, by_role in report["regions"].items()
+        (region, role, _number(s.mean, 1), _number(s.median, 1), _number(s.sd, 1), s.n, _number(s.volume_mm3, 0))
+        for region, by_role in report.regions.items()
         for role, s in by_role.items()
     ]
 

@@ -28,9 +28,9 @@ from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
 from ..knowledge import load
-from ..report_model import Report
+from ..report_model import CordCompression, Extent, Levels, Ratio, RankedDiagnosis, Report
 from ..settings import measurement_settings
-from .report import legacy_dict
+from .wording import spans_of
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
 
@@ -69,22 +69,20 @@ def write_structured_report(report: Report, evidence: Evidence, path: Path) -> N
 
 
 def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive3DSR:
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    report = legacy_dict(report)
     settings = load("structured_report")
     device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=settings["device"]["name"])
     context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))
     patient = patient_of(report, evidence)
-    groups = [_region_group(region, report, evidence, patient) for region in report["regions"]]
-    if report.get("differential"):
-        groups.append(_differential_group(report["differential"], patient))
+    groups = [_region_group(region, report, evidence, patient) for region in report.regions]
+    if report.differential:
+        groups.append(_differential_group(report.differential, patient))
     content = hd.sr.MeasurementReport(
         observation_context=context,
         procedure_reported=codes.SCT.ImagingProcedure,
         imaging_measurements=groups,
         title=codes.DCM.ImagingMeasurementReport,
     )
-    content[0].ContentSequence.append(_caveat_evaluation(report["caveat"]))
+    content[0].ContentSequence.append(_caveat_evaluation(report.caveat))
     private = settings["private_scheme"]
     return hd.sr.Comprehensive3DSR(
         evidence=[dataset for datasets in evidence.values() for dataset in datasets],
@@ -104,9 +102,9 @@ def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive
     )
 
 
-def patient_of(report: dict, evidence: Evidence) -> str | None:
+def patient_of(report: Report, evidence: Evidence) -> str | None:
     """The patient the findings belong to: clinical.json's `patient`, else the series' Patient ID."""
-    given = (report.get("clinical") or {}).get("patient")
+    given = report.clinical.patient
     if given:
         return given
     return next((str(dataset.PatientID) for datasets in evidence.values() for dataset in datasets if dataset.get("PatientID")), None)
@@ -152,36 +150,36 @@ def vertebra_concept(name: str) -> hd.sr.CodedConcept:
     return hd.sr.CodedConcept(value=name, scheme_designator=private, meaning=f"{name} vertebra")
 
 
-def _region_group(region: str, report: dict, evidence: Evidence, patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+def _region_group(region: str, report: Report, evidence: Evidence, patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     settings = load("structured_report")
     coding = settings["regions"][region]
     measurements = [
         _measurement(key.text, ratio, key.roles, evidence)
-        for key, ratio in report["ratios"].items()
+        for key, ratio in report.ratios.items()
         if key.owner == region
     ]
-    if region in report["enhancement"]:
+    if region in report.enhancement:
         roles = measurement_settings().enhancement
         post, pre = roles.post, roles.pre
-        measurements.append(_measurement(f"enhancement {region}", report["enhancement"][region], (post, pre), evidence))
+        measurements.append(_measurement(f"enhancement {region}", report.enhancement[region], (post, pre), evidence))
     sites = [hd.sr.FindingSite(concept(coding["finding_site"]))] if "finding_site" in coding else []
-    levels = report.get("levels") or {}
+    levels = report.levels
     evaluations = []
-    if region == "mass" and levels.get("mass"):
-        sites += [hd.sr.FindingSite(vertebra_concept(name)) for name in _span(levels, levels["mass"])]
-    if region == "cord" and levels.get("compression"):
-        compression = levels["compression"]
+    if region == "mass" and levels and levels.mass:
+        sites += [hd.sr.FindingSite(vertebra_concept(name)) for name in _span(levels, levels.mass)]
+    if region == "cord" and levels and levels.compression:
+        compression = levels.compression
         evaluations = [
             hd.sr.QualitativeEvaluation(concept(settings["concepts"]["compression"]), vertebra_concept(name))
             for name in _span(levels, compression)
         ]
-        if compression["max_mscc_percent"] is not None:
+        if compression.max_mscc_percent is not None:
             measurements.append(
                 hd.sr.Measurement(
                     name=concept(settings["concepts"]["mscc"]),
-                    value=compression["max_mscc_percent"],
+                    value=compression.max_mscc_percent,
                     unit=concept(settings["units"]["percent"]),
-                    finding_sites=[hd.sr.FindingSite(vertebra_concept(compression["at"]))] if compression["at"] else None,
+                    finding_sites=[hd.sr.FindingSite(vertebra_concept(compression.at))] if compression.at else None,
                 )
             )
     return hd.sr.MeasurementsAndQualitativeEvaluations(
@@ -193,15 +191,15 @@ def _region_group(region: str, report: dict, evidence: Evidence, patient: str | 
     )
 
 
-def _differential_group(ranking: list[dict], patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+def _differential_group(ranking: tuple[RankedDiagnosis, ...], patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     settings = load("structured_report")
     private = settings["private_scheme"]["designator"]
     codes_of = settings["diagnoses"]
-    evaluations = [hd.sr.QualitativeEvaluation(concept(settings["concepts"]["differential"]), concept(codes_of[entry["id"]])) for entry in ranking]
+    evaluations = [hd.sr.QualitativeEvaluation(concept(settings["concepts"]["differential"]), concept(codes_of[entry.id])) for entry in ranking]
     probabilities = [
         hd.sr.Measurement(
-            name=hd.sr.CodedConcept(value=f"probability {entry['id']}", scheme_designator=private, meaning=f"Probability of {entry['name']}"),
-            value=entry["probability"],
+            name=hd.sr.CodedConcept(value=f"probability {entry.id}", scheme_designator=private, meaning=f"Probability of {entry.name}"),
+            value=entry.probability,
             unit=concept(settings["units"]["ratio"]),
         )
         for entry in ranking
@@ -214,9 +212,9 @@ def _differential_group(ranking: list[dict], patient: str | None) -> hd.sr.Measu
     )
 
 
-def _measurement(key: str, ratio: dict, roles: tuple[str, ...], evidence: Evidence) -> hd.sr.Measurement:
-    low, high = ratio["ci95"]
-    value = ratio["value"]
+def _measurement(key: str, ratio: Ratio, roles: tuple[str, ...], evidence: Evidence) -> hd.sr.Measurement:
+    low, high = ratio.ci95
+    value = ratio.value
     sources = [
         hd.sr.SourceImageForMeasurement(dataset.SOPClassUID, dataset.SOPInstanceUID)
         for role in roles
@@ -231,17 +229,17 @@ def _measurement(key: str, ratio: dict, roles: tuple[str, ...], evidence: Eviden
     )
 
 
-def _span(levels: dict, extent: dict) -> list[str]:
+def _span(levels: Levels, extent: Extent | CordCompression) -> list[str]:
     """The vertebrae of each span of an extent, superior first (a T5–T9 and S1–S3 mass names no
     lumbar vertebra); a span whose ends are not among the identified vertebrae names its ends."""
-    codes_by_name = {vertebra["name"]: vertebra["code"] for vertebra in levels["vertebrae"]}
+    codes_by_name = {vertebra.name: vertebra.code for vertebra in levels.vertebrae}
     names: list[str] = []
-    for span in extent.get("spans") or [extent]:
-        if span.get("from") in codes_by_name and span.get("to") in codes_by_name:
-            low, high = codes_by_name[span["from"]], codes_by_name[span["to"]]
-            names += [vertebra["name"] for vertebra in levels["vertebrae"] if low <= vertebra["code"] <= high]
+    for span in spans_of(extent):
+        if span.from_ in codes_by_name and span.to in codes_by_name:
+            low, high = codes_by_name[span.from_], codes_by_name[span.to]
+            names += [vertebra.name for vertebra in levels.vertebrae if low <= vertebra.code <= high]
         else:
-            names += [name for name in (span.get("from"), span.get("to")) if name]
+            names += [name for name in (span.from_, span.to) if name]
     return list(dict.fromkeys(names))
 
 

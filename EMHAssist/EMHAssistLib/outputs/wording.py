@@ -2,66 +2,81 @@
 summary, the batch CSV, the HTML page, the overlays, the browser viewer and the quiz.
 
 The spine step writes the levels section; how it reads aloud lives here, with the outputs that
-show it.
+show it. Every function reads the typed section (report_model.py).
 """
 
 from .. import number_format as numbers
+from ..report_model import CordCompression, Extent, Levels, NotAssessed, Span
 from ..settings import spine_settings
-from ..spine.compression import level_span
 from ..spine.vertebrae import code_of
 
 
-def summary_line(levels: dict | None) -> str | None:
+def summary_line(levels: Levels | None) -> str | None:
     """One line as a radiologist would dictate it: "mass T5–T8, cord compressed T5–T7, MSCC 41 % at T6, Bilsky 2 at T6";
     a compression shown by another measure names it first: "cord compressed T5, RL ratio 37 % at T5, MSCC 3 %"."""
     if levels is None:
         return None
     parts = []
-    if levels["mass"] is not None:
-        parts.append(f"mass {level_span(levels['mass'])}")
-    compression = levels["compression"]
-    missing = levels.get("not_assessed")
+    if levels.mass is not None:
+        parts.append(f"mass {level_span(levels.mass)}")
+    compression = levels.compression
+    missing = levels.not_assessed
     if compression is not None:
-        at = f" at {compression['at']}"
+        at = f" at {compression.at}"
         said = [f", {name} {percent:.0f} %{at if index == 0 else ''}" for index, (name, percent) in enumerate(stated_measures(compression))]
         parts.append(f"cord compressed {level_span(compression)}" + "".join(said))
-    elif not missing or (missing["levels"] and not _spans_meet(levels["mass"], missing["levels"])):
+    elif not missing or (missing.levels and not _spans_meet(levels.mass, missing.levels)):
         # Where the cord beside the mass was not followed, "no cord compression" would claim what was not seen.
         parts.append("no cord compression")
-    worst = (levels.get("bilsky") or {}).get("most_severe")
+    worst = levels.bilsky.most_severe if levels.bilsky else None
     if worst is not None:
-        parts.append(f"Bilsky {worst['grade']} at {worst['level']}")
+        parts.append(f"Bilsky {worst.grade} at {worst.level}")
     if missing:
         parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
 
 
-def _spans_meet(mass: dict | None, span: dict) -> bool:
+def level_span(extent: Extent | Span | CordCompression, separator: str | None = None) -> str:
+    """"T5–T8", "T5" for a single level, "T5–T9 and S1–S3" for an extent in separate spans (its
+    `spans`; a compression, one segment of the cord, has none). With a `separator` the spans are
+    joined by it instead ("T5–T9; S1–S3"), for a table cell a program splits."""
+    pieces = [span.from_ if span.from_ == span.to else f"{span.from_}–{span.to}" for span in spans_of(extent)]
+    if separator is not None or len(pieces) == 1:
+        return (separator or "").join(pieces)
+    return ", ".join(pieces[:-1]) + " and " + pieces[-1]
+
+
+def spans_of(extent: Extent | Span | CordCompression) -> tuple[Extent | Span | CordCompression, ...]:
+    """The extent's spans, superior first; an extent without them (a compression) is one span."""
+    return extent.spans if isinstance(extent, Extent) and extent.spans else (extent,)
+
+
+def _spans_meet(mass: Extent | None, span: Extent) -> bool:
     if mass is None:
         return False
-    return code_of(mass["from"]) <= code_of(span["to"]) and code_of(span["from"]) <= code_of(mass["to"])
+    return code_of(mass.from_) <= code_of(span.to) and code_of(span.from_) <= code_of(mass.to)
 
 
-def not_assessed_phrase(missing: dict) -> str:
+def not_assessed_phrase(missing: NotAssessed) -> str:
     """The levels section's `not_assessed` in words, as the summary line ends and the HTML table says it."""
-    return f"compression not assessed {level_span(missing['levels'])}" if missing["levels"] else "compression not assessed (no vertebral levels)"
+    return f"compression not assessed {level_span(missing.levels)}" if missing.levels else "compression not assessed (no vertebral levels)"
 
 
-def stated_measures(compression: dict) -> list[tuple[str, float]]:
+def stated_measures(compression: CordCompression) -> list[tuple[str, float]]:
     """The measures a compression is stated by, as (name, percent) at its worst slice: the one that
     showed it first, then MSCC, which is always said (a compression without `shown_by` was found by it)."""
     measures = spine_settings().compression.measures
     fields = {measure.name: measure.field for measure in measures}
     mscc = measures[0].name
-    lead = (compression.get("shown_by") or [mscc])[0]
+    lead = (compression.shown_by or (mscc,))[0]
     named = [lead] + ([mscc] if lead != mscc else [])
-    return [(name, compression[fields[name]]) for name in named if compression.get(fields[name]) is not None]
+    return [(name, getattr(compression, fields[name])) for name in named if getattr(compression, fields[name]) is not None]
 
 
-def normalised_mscc_phrase(compression: dict) -> str:
+def normalised_mscc_phrase(compression: CordCompression) -> str:
     """The compression's MSCC against healthy cords of the same levels with its interval,
     "41 % (39 to 44 %)", or why there is none: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
-    if compression.get("normalised_mscc_percent") is None:
-        return compression.get("normalised_mscc_unavailable") or "not measured"
-    low, high = compression["normalised_mscc_interval_percent"]
-    return numbers.percent_interval(compression["normalised_mscc_percent"], low, high)
+    if compression.normalised_mscc_percent is None:
+        return compression.normalised_mscc_unavailable or "not measured"
+    low, high = compression.normalised_mscc_interval_percent
+    return numbers.percent_interval(compression.normalised_mscc_percent, low, high)

@@ -504,38 +504,6 @@ def level_extent(codes: list[int]) -> dict:
     return {"from": spans[0]["from"], "to": spans[-1]["to"], "spans": spans}
 
 
-def span_of_points(points_world: np.ndarray, extent: dict, vertebrae: list[dict]) -> np.ndarray:
-    """Index into the extent's spans (one span without `spans`) of each world point: the span nearest,
-    in levels, to the level of the point's nearest body centre (`vertebrae` as the report lists them),
-    so the mass's tips in a level too little involved to be named go to the span beside them."""
-    spans = extent.get("spans") or [extent]
-    points = np.asarray(points_world, dtype=float).reshape(-1, 3)
-    if len(spans) == 1 or not vertebrae:
-        return np.zeros(len(points), dtype=int)
-    centres = np.array([vertebra["centre"] for vertebra in vertebrae], dtype=float)
-    level_codes = np.array([vertebra["code"] for vertebra in vertebrae])
-    squared = (centres**2).sum(axis=1) - 2 * points @ centres.T  # distance squared less |point|^2
-    nearest = level_codes[np.argmin(squared, axis=1)]
-    first, last = (np.array([code_of(span[end]) for span in spans]) for end in ("from", "to"))
-    away = np.maximum(first - nearest[:, None], 0) + np.maximum(nearest[:, None] - last, 0)
-    return np.argmin(away, axis=1)
-
-
-def leading_span(extent: dict, compression: dict | None, owner: np.ndarray) -> int:
-    """Index of the span of a mass's extent that its views and its differential label go to: the
-    span holding the most compressed level, else the one holding most of the mass. `owner`: the
-    span of each of the mass's points (`span_of_points`); a span holding none of them never leads."""
-    spans = extent.get("spans") or [extent]
-    worst = code_of(compression["at"]) if compression and compression.get("at") else None
-    held = np.bincount(owner, minlength=len(spans))
-
-    def rank(n: int) -> tuple[bool, bool, int]:
-        compressed = worst is not None and code_of(spans[n]["from"]) <= worst <= code_of(spans[n]["to"])
-        return bool(held[n]), compressed, int(held[n])
-
-    return max(range(len(spans)), key=rank)
-
-
 def unassessed_codes(cord: Cord, level_map: LevelMap | None) -> list[int]:
     """The levels where the cord in the field of view could not be followed (`Cord.unfollowed`),
     leaving out those from `conus_highest_level` down: a cord ending there is the conus."""

@@ -28,7 +28,6 @@ from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..knowledge import load
 from ..outputs.wording import summary_line
-from ..outputs.report import legacy_dict
 from ..report_model import RankedDiagnosis, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 
@@ -351,8 +350,7 @@ def verdict(result: Reveal) -> str:
 def levels_line(analysis: Analysis) -> str:
     """The levels finding in one line, or why there is none (the first thing a learner whose
     analysis found no levels needs to know: usually no cord ROI, or one off the cord)."""
-    # transitional (issue 16): read as the dict it was until this module reads attributes
-    found = summary_line(legacy_dict(analysis.report).get("levels"))
+    found = summary_line(analysis.report.levels)
     if found:
         return found
     return "no level finding: " + ("; ".join(analysis.levels.warnings) or "the analysis found no cord to measure along")
