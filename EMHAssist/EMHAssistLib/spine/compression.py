@@ -364,20 +364,13 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
     return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
 
 
-# Head-foot margin added to the tracker's bridge reach when deciding whether tracing the cord again
-# knowing the mass could change it: the tracker measures that reach along its slice stack from the
-# mass region's voxels, this check along the world's S axis from the region's corners and the cord's
-# measured ends, so it errs towards tracing again.
-_BRIDGE_CHECK_MARGIN_MM = 10.0
-
-
 def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
     """Whether the cord, traced without knowing the mass, ended inside the field of view within
     reach of a mass region: only there does tracing it again knowing the mass seek it beyond
     (`segment_cord`, `bridge_mass_reach_mm`); elsewhere that tracing follows the first one slice for
     slice. So a cord ending at its conus far from the mass is not traced again on every move of the
     mass ROI in the live panel."""
-    reach = cord_settings().bridge_mass_reach_mm + _BRIDGE_CHECK_MARGIN_MM
+    reach = cord_settings().bridge_mass_reach_mm + cord_settings().bridge_check_margin_mm
     heights = np.concatenate([shape.corners_world()[:, 2] for shape in masses])
     along = cord.profile.centreline.points[:, 2]
     ends = (along.min(), along.max())  # inferior, superior: the order of `ends_inside`
