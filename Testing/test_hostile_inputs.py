@@ -11,6 +11,7 @@ own are strict xfails naming the file and the cause.
 import copy
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,9 @@ STORED: dict[str, StoredEdit] = {
         edit_volume(value=0.0, ci95=[0.0, 0.0]), Refused("e.json", "a mass volume must be positive"), "earlier"
     ),
     "mass volume outside its interval": StoredEdit(edit_volume(value=50.0), Refused("l.json", "lies outside its 95 % interval")),
+    "mass volume 1e308 mL (its change overflowed: an OverflowError traceback)": StoredEdit(
+        edit_volume(value=1e308, ci95=[1e308, 1e308]), Refused("l.json", "is larger than any sequence's field of view")
+    ),
     "morphology a list": StoredEdit(set_field("morphology", []), Refused("l.json", "morphology: expected an object or null")),
     "MSCC 1e308": StoredEdit(
         lambda r: r["levels"]["compression"].update(max_mscc_percent=1e308), Refused("l.json", "MSCC is at most 100 %")
@@ -161,13 +165,6 @@ STORED: dict[str, StoredEdit] = {
 }
 
 # Broken in files other engineers own: the lead fixes them after merging.
-STORED_BROKEN_ELSEWHERE: dict[str, StoredEdit] = {
-    "mass volume 1e308 mL (a finite value whose change overflows)": StoredEdit(
-        edit_volume(value=1e308, ci95=[1e308, 1e308]), Refused("l.json", "mass volume")
-    ),
-}
-
-
 def write_exams(folder: Path, entry: StoredEdit) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     exams = {"earlier": exam_report("a", "2026-01-05"), "later": exam_report("b", "2026-06-02")}
@@ -202,16 +199,6 @@ def compare_answer(entry: StoredEdit, tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize("name", STORED)
 def test_compare_answers_an_edited_stored_report(name, tmp_path, capsys):
     compare_answer(STORED[name], tmp_path, capsys)
-
-
-@pytest.mark.parametrize("name", STORED_BROKEN_ELSEWHERE)
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="followup.py volume_change: 1e308 / 5.4 - 1 is infinite and number_format._whole rounds it (OverflowError traceback)",
-)
-def test_compare_broken_elsewhere(name, tmp_path, capsys):
-    compare_answer(STORED_BROKEN_ELSEWHERE[name], tmp_path, capsys)
 
 
 def test_every_golden_report_passes_the_stored_value_checks():
@@ -300,11 +287,21 @@ def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path,
 # --- A report read back from a scene's text node (frontends/panel.read_report_node) --------------------
 
 GOLDEN_TEXT = GOLDEN.read_text(encoding="utf-8")
+
+
+def golden_edited(pattern: str, replacement: str) -> str:
+    """The golden report's text with the first match of `pattern` replaced (a golden regenerated with
+    other numbers must not leave the edit undone and the test asserting nothing)."""
+    edited = re.sub(pattern, replacement, GOLDEN_TEXT, count=1)
+    assert edited != GOLDEN_TEXT, pattern
+    return edited
+
+
 NODE_TEXTS: dict[str, tuple[str, str]] = {
     "nested 100,000 deep": ('{"schema": "emhassist.report/1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
-    "an integer of 5000 digits": (GOLDEN_TEXT.replace('"code": 8', '"code": 1' + "0" * 5000, 1), "an integer of 5,001 digits"),
-    "MSCC -Infinity": (GOLDEN_TEXT.replace('"max_mscc_percent": 43.48', '"max_mscc_percent": -Infinity', 1), "is not a JSON number"),
-    "a key given twice": (GOLDEN_TEXT.replace('"case": "mds_t5_t8"', '"case": "mds_t5_t8", "case": "other"', 1), "given twice"),
+    "an integer of 5000 digits": (golden_edited(r'"code": 8\b', '"code": 1' + "0" * 5000), "an integer of 5,001 digits"),
+    "MSCC -Infinity": (golden_edited(r'"max_mscc_percent": [0-9.]+', '"max_mscc_percent": -Infinity'), "is not a JSON number"),
+    "a key given twice": (golden_edited(r'"case": "mds_t5_t8"', '"case": "mds_t5_t8", "case": "other"'), "given twice"),
 }
 
 
@@ -325,11 +322,6 @@ def test_a_report_text_is_parsed_under_the_json_file_rules(name):
 
 
 @pytest.mark.parametrize("name", NODE_TEXTS)
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontends/panel.py read_report_node parses with json.loads: RecursionError / ValueError tracebacks, "
-    "-Infinity and a key given twice accepted; it should parse with inputs/jsonfile.parse_json_text(text, name, finite=True)",
-)
 def test_a_scene_report_node_edited_is_refused_in_one_line(name, report_node):
     from EMHAssistLib.frontends.panel import REPORT_ATTRIBUTE, read_report_node
 

@@ -206,7 +206,7 @@ def test_report_node_round_trip_and_refusals(scene):
     with pytest.raises(InputError, match="notes: is not an EMHAssist report"):
         read_report_node(other)
     node.SetText("{broken")
-    with pytest.raises(InputError, match="report: holds no readable report"):
+    with pytest.raises(InputError, match="report: is not valid JSON"):
         read_report_node(node)
 
 

@@ -23,6 +23,7 @@ from ..analysis import SCHEMA, Analysis, read_sequences
 from ..errors import InputError
 from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_terms, validate_clinical
+from ..inputs.jsonfile import parse_json_text
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -381,10 +382,7 @@ def write_report_node(report: Report, node: slicer.vtkMRMLTextNode) -> None:
 def read_report_node(node: slicer.vtkMRMLTextNode) -> Report:
     if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
-    try:
-        report = json.loads(node.GetText() or "")
-    except json.JSONDecodeError:
-        raise InputError(node.GetName(), "holds no readable report (not JSON)") from None
+    report = parse_json_text(node.GetText() or "", node.GetName(), finite=True)  # a scene's text is an input as a file is
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
     return from_json(report, node.GetName())

@@ -2,6 +2,7 @@
 number formats the other report forms (HTML, CSV) share with the text."""
 
 import json
+import math
 from pathlib import Path
 
 from .. import number_format as numbers
@@ -38,7 +39,7 @@ def from_json(data: dict, subject: str) -> Report:
 def _check_stored_values(report: Report) -> None:
     """What the types cannot say and a report the analysis wrote always holds, so that an edited
     report is refused here rather than compared or shown as if measured: every interval ordered
-    around its value, the mass volume positive, MSCC at most 100 % (1 - narrowest/expected
+    around its value, the mass volume positive and within a field of view, MSCC at most 100 % (1 - narrowest/expected
     diameter), and the levels named once each, by vertebra names, wherever they are referred to."""
     named_ratios = [(f"ratios['{key.text}']", ratio) for key, ratio in report.ratios.items()]
     named_ratios += [(f"enhancement['{key}']", ratio) for key, ratio in (report.enhancement or {}).items()]
@@ -50,6 +51,10 @@ def _check_stored_values(report: Report) -> None:
     volume = (report.morphology or {}).get("mass_volume_ml")
     if isinstance(volume, Ratio) and volume.ci95[0] <= 0:
         raise Malformed("morphology.mass_volume_ml", f"a mass volume must be positive, not {volume.ci95[0]:g} mL")
+    # The mass is grown on one sequence's voxels: it cannot be larger than the largest field of view.
+    field_ml = max((math.prod(n * mm for n, mm in zip(info.size, info.spacing)) / 1000 for info in report.sequences.values()), default=math.inf)
+    if isinstance(volume, Ratio) and volume.ci95[1] > field_ml:
+        raise Malformed("morphology.mass_volume_ml", f"a mass volume of {volume.ci95[1]:g} mL is larger than any sequence's field of view ({field_ml:.0f} mL)")
     if report.levels is not None:
         _check_levels(report.levels)
 
