@@ -147,8 +147,9 @@ def test_marrow_against_muscle_separates_thalassaemia_from_metastasis(analysed) 
 def test_cases_lists_each_name_with_its_title(capsys) -> None:
     assert main(["cases"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == CASES
-    for line, name in zip(lines, CASES):
+    listed = CASES + ["mds_t5_t8_treated"]  # the teaching follow-up after the cases
+    assert [line.split()[0] for line in lines] == listed
+    for line, name in zip(lines, listed):
         assert line.endswith(case_info(name).title)
 
 
@@ -159,6 +160,20 @@ def test_demo_builds_and_analyses_a_named_case(tmp_path, capsys) -> None:
     assert report["differential"][0]["id"] == "hematoma"
     assert (tmp_path / "cases" / "hematoma_t6_t9" / "T2.nrrd").is_file()
     assert "Research and teaching use only" in out and "mass T6–T9" in out
+
+
+@pytest.mark.slow
+def test_demo_of_a_follow_up_writes_both_exams_that_compare_then_reads(tmp_path, capsys) -> None:
+    """The README's way to try `compare`: the demo of a teaching follow-up writes its earlier exam too,
+    both naming the patient and their dates, and prints the compare command that works on them."""
+    assert main(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    command = next(line for line in printed if line.startswith("Compare them: emhassist compare "))
+    earlier, later = command.split()[-2:]
+    assert (earlier, later) == (str(tmp_path / "cases" / "mds_t5_t8"), str(tmp_path / "cases" / "mds_t5_t8_treated"))
+    assert json.loads((tmp_path / "cases" / "mds_t5_t8" / "clinical.json").read_text())["exam_date"] == "2026-06-02"
+    assert main(["compare", earlier, later]) == 0
+    assert "mass smaller by 50 %" in capsys.readouterr().out
 
 
 def test_demo_of_an_unknown_case_names_the_known_ones(tmp_path, capsys) -> None:

@@ -233,3 +233,21 @@ def test_the_first_seed_found_behind_the_labelled_bodies_lies_in_the_cord(name):
     assert profile["cord_a"] > 0, f"the seed lies past the conus (s {s:.0f} mm)"
     inside = ((u - profile["cord_cu"]) / profile["cord_a"]) ** 2 + ((v - profile["cord_cv"]) / profile["cord_b"]) ** 2
     assert inside <= 1.0, f"seed at u {u:.1f}, v {v:.1f} mm; cord centred at {profile['cord_cu']:.1f}, {profile['cord_cv']:.1f} with semi-axes {profile['cord_a']:.1f}, {profile['cord_b']:.1f}"
+
+
+def test_sampling_between_voxel_centres_is_trilinear_and_nan_beyond_them():
+    """A linear ramp is reproduced exactly between the voxel centres of a tilted, anisotropic grid, at
+    next to the corner centres too, and nothing is read beyond the outermost centres (the Bilsky rays
+    sample about a million points through this)."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.diag([0.5, 0.7, 4.0]) @ np.array([[0.99, 0.1, 0.0], [-0.1, 0.99, 0.0], [0.0, 0.0, 1.0]])
+    matrix[:3, 3] = [-100.0, -120.0, -80.0]
+    grid = Grid((5, 7, 6), matrix)
+    k, j, i = np.indices(grid.shape)
+    image = SequenceImage("T2", grid, (i + 10.0 * j + 100.0 * k).astype(np.float32))
+    ijk = np.random.default_rng(0).uniform(0, [5, 6, 4], (2000, 3))
+    ijk[:3] = np.array([[5, 6, 4], [0, 0, 0], [5, 0, 4]]) - 1e-9 * np.array([[1, 1, 1], [-1, -1, -1], [1, -1, 1]])  # just inside the corner centres
+    sampled = cord.sample_linear(image, grid.to_world(ijk))
+    assert sampled == pytest.approx(ijk[:, 0] + 10 * ijk[:, 1] + 100 * ijk[:, 2], abs=1e-9)
+    beyond = cord.sample_linear(image, grid.to_world(np.array([[5.01, 3, 2], [2, -0.01, 2], [2, 3, 4.2]])))
+    assert np.isnan(beyond).all()

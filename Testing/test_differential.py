@@ -633,7 +633,22 @@ def test_age_adds_nothing_to_a_diagnosis_a_history_already_raises():
     ranking = rank({"clinical": {"age": 70, "conditions": ["multiple_myeloma"]}})
     factors = {e["id"]: [f["term"] for f in e["prior_factors"]] for e in ranking}
     assert factors["myeloma"] == ["multiple_myeloma"]
-    assert factors["metastasis"] == ["age"]
+    assert factors["synovial_cyst"] == ["age"]
+
+
+def test_turning_60_raises_myeloma_and_the_synovial_cyst_but_not_metastasis():
+    # Issue 14's fifth pass: half the patients with spinal metastases are younger than 60 (median 59.0 years in
+    # 1196, Wang 2019), about the mean age of spontaneous epidural abscess (56, Hooten 2006), so age 60 no longer
+    # multiplies metastasis (it did x1.5); under 30 still counts against it.
+    def odds_against_abscess(age: int) -> dict[str, float]:
+        priors = {e["id"]: e["prior"] for e in rank({"clinical": {"age": age}})}
+        return {dx: priors[dx] / priors["abscess"] for dx in ("metastasis", "myeloma", "synovial_cyst")}
+
+    at_59, at_60, at_29 = odds_against_abscess(59), odds_against_abscess(60), odds_against_abscess(29)
+    assert at_60["metastasis"] == pytest.approx(at_59["metastasis"])
+    assert at_60["myeloma"] == pytest.approx(3 * at_59["myeloma"])
+    assert at_60["synovial_cyst"] == pytest.approx(2 * at_59["synovial_cyst"])
+    assert at_29["metastasis"] == pytest.approx(0.5 * at_59["metastasis"])
 
 
 def test_an_acute_deficit_is_not_a_sudden_onset_of_pain():

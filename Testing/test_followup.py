@@ -271,6 +271,15 @@ def test_a_stored_reports_exam_date_is_checked_like_clinical_json(tmp_path, caps
     assert capsys.readouterr().err.strip() == "error: mds_t5_t8: 'exam_date' must be a date written YYYY-MM-DD, not 'not a date'"
 
 
+def test_a_stored_report_holding_nan_is_refused_naming_the_file(tmp_path, capsys):
+    """Python's parser takes NaN, which JSON does not define: compare printed it as a ratio then ("→ nan")."""
+    earlier, later = _stored_exam(tmp_path, "first", "2026-06-01"), _stored_exam(tmp_path, "second", "2026-12-01")
+    later.write_text(later.read_text(encoding="utf-8").replace('"value": 0.3', '"value": NaN', 1), encoding="utf-8")
+    assert "NaN" in later.read_text(encoding="utf-8")
+    assert main(["compare", str(earlier), str(later)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {later}: is not valid JSON for a case: NaN is not a JSON number (a value not measured is null)"
+
+
 def test_an_unchanged_volume_is_dated_since_the_earlier_exam(tmp_path, capsys):
     earlier, later = _stored_exam(tmp_path, "first", "2026-06-01"), _stored_exam(tmp_path, "second", "2026-12-01")
     assert main(["compare", str(earlier), str(later), "--json", str(tmp_path / "c.json")]) == 0

@@ -14,16 +14,22 @@ import pytest
 from literature.cases import HALVES, check_case, load_cases, load_set, stored_split_matches_seeds, stratified_split
 from literature.encode import CLINICAL, IMAGING, encode, load_mapping
 from literature.evaluate import (
+    BASE_WEIGHTS_OUTWEIGH,
+    EVIDENCE_FAVOURS_LEADER,
     LOG_LOSS_FLOOR,
+    NOTHING_SEPARATES,
     TIE,
     CaseResult,
     brier,
     FIGURES,
     evaluate,
     hallmark_stated,
+    limit,
+    limits,
     log_loss,
     markdown_table,
     reliability,
+    stated_shift,
     states_imaging,
     summarize,
     top_k_credit,
@@ -46,20 +52,22 @@ ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma
 # loss 1.782. Before issue 14 (ba81a09) those 46 cases read top-1 13.5, top-3 24.0,
 # clinical alone 11.5, imaging alone 6.0, Brier 0.892, log loss 3.193, wrong first answers 0.44 on average and 5
 # hallmark misses. Issue 14's fourth pass (a thoracic site counted once for the angiolipoma, decided on the tuning
-# half) moved the log loss from 1.828 to 1.829 and nothing else here.
+# half) moved the log loss from 1.828 to 1.829 and nothing else here. Issue 14's fifth pass (no age factor for
+# metastasis at 60, Wang 2019 and Hooten 2006, decided on the tuning half) moved context alone 13 -> 13.5 (13 -> 13.5
+# where imaging is stated), Brier 0.721 -> 0.712, log loss 1.829 -> 1.810, wrong first answers 0.38 -> 0.37.
 # Whoever changes the knowledge or the set updates these with the reason.
 VALIDATION = {
     "cases": 49,
     "top1": 22.25,
     "top3": 35.25,
-    "top1_clinical_only": 13.0,
+    "top1_clinical_only": 13.5,
     "top1_imaging_only": 10.0,
     "imaging_stated": 45,
     "top1_imaging_only_where_stated": 10.0,
-    "top1_clinical_only_where_stated": 13.0,
-    "brier": 0.721,
-    "log_loss": 1.829,
-    "wrong_first_mean_probability": 0.38,
+    "top1_clinical_only_where_stated": 13.5,
+    "brier": 0.712,
+    "log_loss": 1.810,
+    "wrong_first_mean_probability": 0.37,
     "hallmark_misses": 0,
 }
 
@@ -396,6 +404,49 @@ def test_hallmarks_need_every_term_of_one_group(mapping):
     half_group = {**case_with([("enh_rim", "rim")]), "diagnosis": "abscess"}
     assert hallmark_stated(lone_ribs, mapping)
     assert not hallmark_stated(half_group, mapping)
+
+
+def test_why_a_first_answer_is_wrong_is_read_from_what_the_case_states_against_the_base_weights(mapping):
+    # Issue 14's fifth pass: each missed top-1 is put in one class by the shift that everything the case
+    # states (clinical factors and findings, before the floor) gives the truth against the first answer.
+    silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh"}
+    dumbbell = {**case_with([("foraminal_extension", "a dumbbell through the foramen")]), "id": "dumbbell",
+                "diagnosis": "nerve_sheath_tumor"}
+    destroyed = {**case_with([("vertebral_destruction", "a destroyed body")]), "id": "destroyed", "diagnosis": "emh"}
+    won = {**destroyed, "id": "won", "diagnosis": "metastasis"}
+    results = {r.case_id: r for r in evaluate([silent, dumbbell, destroyed, won], assess, mapping)}
+    # An epidural mass and nothing else: the base weights put metastasis first and nothing stated moves it.
+    assert results["silent"].leader == "metastasis" and stated_shift(results["silent"]) == pytest.approx(1)
+    assert limit(results["silent"]) == NOTHING_SEPARATES
+    # A foramen counts x4 (++) for the nerve-sheath tumour and nothing for metastasis: 0.08 x 4 ties 0.32.
+    assert results["dumbbell"].top1 == 0.5 and stated_shift(results["dumbbell"]) == pytest.approx(4)
+    assert limit(results["dumbbell"]) == BASE_WEIGHTS_OUTWEIGH
+    # A destroyed body counts ++ for metastasis and -- for EMH: what is stated points away from the truth.
+    assert stated_shift(results["destroyed"]) < 1 and limit(results["destroyed"]) == EVIDENCE_FAVOURS_LEADER
+    assert limit(results["won"]) is None
+    found = limits(list(results.values()))
+    assert found["missed"] == {NOTHING_SEPARATES: 1, BASE_WEIGHTS_OUTWEIGH: 0.5, EVIDENCE_FAVOURS_LEADER: 1}
+    assert found["reachable"] == pytest.approx(1 + 0.5 + 0.5)  # the won case, the tie's half, and its other half
+
+
+def test_a_truth_the_engine_does_not_list_counts_as_evidence_for_the_leader():
+    unknown = result("synovial_cyst_of_the_ligament", {"emh": 0.6, "lymphoma": 0.4})
+    assert limit(unknown) == EVIDENCE_FAVOURS_LEADER
+
+
+def test_the_tool_prints_why_each_first_answer_is_wrong(tmp_path):
+    one = tmp_path / "cases.json"
+    silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}
+    one.write_text(json.dumps({"cases": [silent]}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), "--limits"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "tuning: top-1 0/1; at most 0 with the stated evidence as the engine reads it"
+    assert f"  {NOTHING_SEPARATES}: 1 missed, 1 cases" in lines
+    assert "    silent: emh -> metastasis, stated shift x1" in lines
 
 
 # --- the figures on the validation half -------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.settings import MeasurementSettings, SpineSettings, measurement_settings, parse, spine_settings
+from EMHAssistLib.settings import BilskySettings, MeasurementSettings, SpineSettings, bilsky_settings, measurement_settings, parse, spine_settings
 
 
 def _refused(kind: type, name: str, data: dict) -> InputError:
@@ -131,6 +131,21 @@ def test_the_measurement_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("measurement"))
     del data["enhancement"]["pre"]
     assert _refused(MeasurementSettings, "measurement", data).problem == "enhancement.pre: missing"
+
+
+def test_the_bilsky_settings_are_checked_the_same_way():
+    """data/bilsky.json was read as a dict by string key, a wrong value found only when a grade was read."""
+    assert bilsky_settings().grading.csf_visible_fraction == load("bilsky")["grading"]["csf_visible_fraction"]
+    assert bilsky_settings().thecal_sac.reach_mm == load("bilsky")["thecal_sac"]["reach_mm"]
+    data = copy.deepcopy(load("bilsky"))
+    data["grading"]["csf_visible_fraction"] = 25
+    assert _refused(BilskySettings, "bilsky", data).problem == "grading.csf_visible_fraction: must be from 0 to 1, not 25"
+    data = copy.deepcopy(load("bilsky"))
+    data["thecal_sac"]["reach_mm"] = "14 mm"
+    assert _refused(BilskySettings, "bilsky", data).problem == "thecal_sac.reach_mm: must be a number, not '14 mm'"
+    data = copy.deepcopy(load("bilsky"))
+    data["grading"]["contact_distance_mm"] = 1.0
+    assert _refused(BilskySettings, "bilsky", data).problem.startswith("grading.contact_distance_mm: is not a setting of grading")
 
 
 def test_an_error_prints_as_one_line_naming_file_and_key():

@@ -43,7 +43,7 @@ def plain_value(value: object) -> object:
 def model_value(value: object, hint: object, path: str = "") -> object:
     """`value` (JSON values, or a stage's plain section) read as the model's type `hint`; Malformed
     when it is not one. A value already of a model dataclass is taken as it is."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    origin, args = _shape(hint)
     if origin in (typing.Union, types.UnionType):
         return _union_value(value, args, path)
     if hint in _PLAIN or origin is typing.Literal:
@@ -77,6 +77,8 @@ def _tuple_value(value: object, args: tuple, path: str) -> tuple:
     if not isinstance(value, (list, tuple)):
         raise Malformed(path, f"expected a list, got {_shown(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
+        if args[0] in _PLAIN and all(_is_plain(item, args[0]) for item in value):
+            return tuple(value)  # a profile's hundreds of numbers, checked without a walk per number
         return tuple(model_value(item, args[0], f"{path}[{index}]") for index, item in enumerate(value))
     if len(value) != len(args):
         raise Malformed(path, f"expected a list of {len(args)}, got a list of {len(value)}")
@@ -104,22 +106,31 @@ def _dataclass_value(value: object, cls: type, path: str) -> object:
         return value  # built as the model already
     if not isinstance(value, dict):
         raise Malformed(path, f"expected an object ({cls.__name__}), got {_shown(value)}")
-    model_fields = {json_name(model_field): model_field for model_field in dataclasses.fields(cls)}
+    model_fields = _fields(cls)
     unknown = [name for name in value if name not in model_fields]
     if unknown:
         raise Malformed(path, f"unknown field {unknown[0]!r}")
-    hints, read = _hints(cls), {}
-    for name, model_field in model_fields.items():
+    read = {}
+    for name, (attribute, hint, optional) in model_fields.items():
         if name in value:
-            read[model_field.name] = model_value(value[name], hints[model_field.name], f"{path}.{name}".lstrip("."))
-        elif not may_be_absent(model_field):
+            read[attribute] = model_value(value[name], hint, f"{path}.{name}".lstrip("."))
+        elif not optional:
             raise Malformed(path, f"field {name!r} is missing")
     return cls(**read)
 
 
+# The live panel reads every section again on each ROI move: what the walk asks of a type is
+# worked out once per type (it halved the reading of a report).
 @functools.cache
-def _hints(cls: type) -> dict[str, object]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type) -> dict[str, tuple[str, object, bool]]:
+    """Each field by its JSON name: its attribute, its type hint, whether it may be absent."""
+    hints = typing.get_type_hints(cls)
+    return {json_name(field): (field.name, hints[field.name], may_be_absent(field)) for field in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _shape(hint: object) -> tuple[object, tuple]:
+    return typing.get_origin(hint), typing.get_args(hint)
 
 
 # JSON's plain values: a bool is not a number here, though Python's bool is an int; an integer is
@@ -128,8 +139,9 @@ _PLAIN = {str: "text", int: "an integer", float: "a number", bool: "true or fals
 
 
 def _is_plain(value: object, hint: object) -> bool:
-    if typing.get_origin(hint) is typing.Literal:
-        return any(type(value) is type(choice) and value == choice for choice in typing.get_args(hint))
+    origin, choices = _shape(hint)
+    if origin is typing.Literal:
+        return any(type(value) is type(choice) and value == choice for choice in choices)
     if isinstance(value, bool) or hint is type(None):
         return type(value) is hint
     return isinstance(value, (int, float) if hint is float else hint)

@@ -19,7 +19,7 @@ from .knowledge import load
 
 T = TypeVar("T")
 _NOTE_SUFFIX = "_reason"  # a setting's reason, and any other prose, is read by people, not by code
-_NOTE_KEYS = ("source",)
+_NOTE_KEYS = ("source", "_about")
 
 
 def _limit(low: float | None = None, high: float | None = None) -> Any:
@@ -225,6 +225,59 @@ class MeasurementSettings:
     min_voxels_for_stable_ratio: int = _limit(2)
     ci_z: float = _positive()
     percentiles: tuple[float, float, float] = _limit(0.0, 100.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# data/bilsky.json
+
+
+@dataclass(frozen=True)
+class ThecalSacSettings:
+    """The rays cast across each section of the cord to find the thecal sac's CSF (spine/thecal_sac.py)."""
+
+    ray_step_deg: float = _limit(0.0, 90.0)
+    reach_mm: float = _positive()
+    sample_mm: float = _positive()
+    csf_fraction_of_contrast: float = _fraction()
+    csf_search_mm: float = _positive()
+    csf_percentile: float = _limit(0.0, 100.0)
+    beside_cord_mm: float = _limit(0.0)
+    resolved_voxel_mm: float = _positive()
+    sac_start_within_mm: float = _limit(0.0)
+
+
+@dataclass(frozen=True)
+class GradingSettings:
+    """What each Bilsky grade is decided on (spine/bilsky.py)."""
+
+    epidural_margin_mm: float = _limit(0.0)
+    sac_indent_mm: float = _limit(0.0)
+    mass_against_sac_mm: float = _limit(0.0)
+    contact_mm: float = _limit(0.0)
+    csf_visible_fraction: float = _fraction()
+    smoothing_mm: float = _positive()
+
+
+@dataclass(frozen=True)
+class GradeMeaning:
+    grade: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class BilskySettings:
+    """data/bilsky.json: the graded sequences, the grades and their wording, the sac and the grading."""
+
+    sequences: tuple[str, ...]
+    grades: tuple[GradeMeaning, ...]
+    explanations: dict[str, str]
+    thecal_sac: ThecalSacSettings
+    grading: GradingSettings
+
+
+@functools.cache
+def bilsky_settings() -> BilskySettings:
+    return parse(BilskySettings, load("bilsky"), "bilsky")
 
 
 @functools.cache

@@ -7,7 +7,7 @@ among its candidates gets probability 0 and is never in the top three. Research 
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .cases import HALVES
 from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
@@ -42,6 +42,9 @@ class CaseResult:
     imaging_only: dict[str, float]  # the same report with an empty clinical context
     hallmark_stated: bool
     imaging_stated: bool  # the description states an imaging finding the engine reads
+    # By candidate: the natural-log weight of everything the case states (its clinical context's prior factors
+    # and its findings' evidence), that is the log posterior minus the log base weight, before the floor.
+    stated: dict[str, float] = field(default_factory=dict)
 
     @property
     def true_probability(self) -> float:
@@ -68,14 +71,76 @@ class CaseResult:
     def best_wrong_probability(self) -> float:
         return max(p for candidate, p in self.probabilities.items() if candidate != self.diagnosis)
 
+    @property
+    def leader(self) -> str:
+        """The most probable wrong candidate (the first answer when it is wrong)."""
+        return max((c for c in self.probabilities if c != self.diagnosis), key=self.probabilities.get)
+
+
+# Why a first answer is wrong (`limit`), from what the case states about the truth against the leader:
+NOTHING_SEPARATES = "nothing stated separates them"  # the shift is 1: the base weights alone decide
+BASE_WEIGHTS_OUTWEIGH = "stated evidence favours the truth; the base weights outweigh it"
+EVIDENCE_FAVOURS_LEADER = "stated evidence favours the first answer"
+LIMITS = (NOTHING_SEPARATES, BASE_WEIGHTS_OUTWEIGH, EVIDENCE_FAVOURS_LEADER)
+
+
+def stated_shift(result: CaseResult) -> float:
+    """What the case states moves the odds of the truth against the leader by this factor (1: nothing)."""
+    return math.exp(result.stated.get(result.diagnosis, 0.0) - result.stated.get(result.leader, 0.0))
+
+
+def limit(result: CaseResult) -> str | None:
+    """Why the truth is not alone first: None when it is. A truth the engine does not list counts as
+    stated evidence favouring the leader (no weight of the engine can reach it)."""
+    if not result.wrong_first:
+        return None
+    if result.diagnosis not in result.probabilities:
+        return EVIDENCE_FAVOURS_LEADER
+    log_shift = math.log(stated_shift(result))
+    if abs(log_shift) <= TIE:
+        return NOTHING_SEPARATES
+    return BASE_WEIGHTS_OUTWEIGH if log_shift > 0 else EVIDENCE_FAVOURS_LEADER
+
+
+def limits(results: list[CaseResult]) -> dict:
+    """The missed top-1 by why, and the top-1 the stated evidence allows at most: the cases won, plus
+    those where it favours the truth over the leader (a ranking by the stated evidence alone could
+    win them, if nothing else outranks the truth), each case counting what it misses (a tie half)."""
+    by_limit: dict[str, list[CaseResult]] = {name: [] for name in LIMITS}
+    for r in results:
+        why = limit(r)
+        if why:
+            by_limit[why].append(r)
+    won = sum(r.top1 for r in results)
+    return {
+        "cases": len(results),
+        "top1": won,
+        "missed": {name: sum(1 - r.top1 for r in group) for name, group in by_limit.items()},
+        "members": {name: [r.case_id for r in group] for name, group in by_limit.items()},
+        "hallmark_stated": {name: [r.case_id for r in group if r.hallmark_stated] for name, group in by_limit.items()},
+        "reachable": won + sum(1 - r.top1 for r in by_limit[BASE_WEIGHTS_OUTWEIGH]),
+    }
+
 
 def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[dict[str, float], list[str]]:
     ranking = assess(report)["differential"]
     return {entry["id"]: entry["probability"] for entry in ranking}, [entry["id"] for entry in ranking]
 
 
-def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> CaseResult:
-    both, ranked = assess_probabilities(encode(case, mapping, ALL_SECTIONS).report, assess)
+def stated_weights(ranking: list[dict], base: dict[str, float]) -> dict[str, float]:
+    """By candidate, the log weight of what the report states: its prior against the base prior, plus its evidence."""
+    return {e["id"]: math.log(e["prior"] / base[e["id"]]) + sum(item["weight"] for item in e["evidence"]) for e in ranking}
+
+
+def base_priors(assess: Callable[[dict], dict], mapping: dict) -> dict[str, float]:
+    """The priors of a report that states nothing: the base weights, normalised."""
+    silent = {"id": "nothing stated", "patient": {}, "findings": [], "clinical": [], "levels": None}
+    return {e["id"]: e["prior"] for e in assess(encode(silent, mapping).report)["differential"]}
+
+
+def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, base: dict[str, float] | None = None) -> CaseResult:
+    ranking = assess(encode(case, mapping, ALL_SECTIONS).report)["differential"]
+    both, ranked = {e["id"]: e["probability"] for e in ranking}, [e["id"] for e in ranking]
     clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
     imaging_report = encode(case, mapping, (IMAGING,)).report
     imaging_only, _ = assess_probabilities(imaging_report, assess)
@@ -89,6 +154,7 @@ def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict) -> 
         imaging_only=imaging_only,
         hallmark_stated=hallmark_stated(case, mapping),
         imaging_stated=states_imaging(imaging_report),
+        stated=stated_weights(ranking, base or base_priors(assess, mapping)),
     )
 
 
@@ -101,7 +167,8 @@ def states_imaging(report: dict) -> bool:
 
 def evaluate(cases: Iterable[dict], assess: Callable[[dict], dict], mapping: dict | None = None) -> list[CaseResult]:
     mapping = mapping or load_mapping()
-    return [evaluate_case(case, assess, mapping) for case in cases]
+    base = base_priors(assess, mapping)
+    return [evaluate_case(case, assess, mapping, base) for case in cases]
 
 
 def hallmark_stated(case: dict, mapping: dict) -> bool:
@@ -223,6 +290,28 @@ def markdown_table(results: list[CaseResult]) -> list[str]:
     lines += [f"| {label} | " + " | ".join(shown(summaries[n]) for n in HALVES) + f" | {goal} |" for label, shown, goal in FIGURES]
     for name in HALVES:
         lines += ["", f"Top-1 by diagnosis, {name}: {_by_diagnosis(summaries[name])}."]
+    return lines
+
+
+def limits_lines(results: list[CaseResult]) -> list[str]:
+    """Per half: the missed top-1 by why, each case with the first answer and the stated shift, and the
+    top-1 the stated evidence allows at most (docs/differential.md, issue 14's fifth pass)."""
+    lines = []
+    for name in HALVES:
+        group = [r for r in results if r.half == name]
+        if not group:
+            continue
+        found = limits(group)
+        lines.append(
+            f"{name}: top-1 {_number(found['top1'])}/{found['cases']}; at most {_number(found['reachable'])} "
+            "with the stated evidence as the engine reads it"
+        )
+        for why in LIMITS:
+            members = [r for r in group if limit(r) == why]
+            lines.append(f"  {why}: {_number(found['missed'][why])} missed, {len(members)} cases")
+            for r in members:
+                hallmark = "; hallmark stated" if r.hallmark_stated else ""
+                lines.append(f"    {r.case_id}: {r.diagnosis} -> {r.leader}, stated shift x{stated_shift(r):.3g}{hallmark}")
     return lines
 
 

@@ -5,9 +5,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
+
+if TYPE_CHECKING:  # the teaching phantom is imported only by the commands that build a case
+    from ..teaching.phantom import SyntheticStudy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,30 +172,48 @@ def _demo(args: argparse.Namespace) -> int:
     from ..inputs.casefolder import load_case_folder, save_case_folder
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import summary_text, write_json
-    from ..teaching.cases import DEFAULT_CASE, build_study, study_into_scene
+    from ..teaching.cases import DEFAULT_CASE, study_into_scene
 
     name = args.case or DEFAULT_CASE
     out = Path(args.out)
+    exams = _demo_exams(name)
+    for exam_name, study in exams.items():
+        save_case_folder(study_into_scene(study, new_headless_scene()), out / "cases" / exam_name)
     case_folder = out / "cases" / name
-    study = build_study(name)
-    save_case_folder(study_into_scene(study, new_headless_scene()), case_folder)
     if args.dicom:
         from ..outputs.dicom_series import case_folder_as_dicom
 
-        case_folder_as_dicom(case_folder, list(study.sequences), patient_id=f"EMH-{name}")
+        case_folder_as_dicom(case_folder, list(exams[name].sequences), patient_id=f"EMH-{name}")
     report = analyze(load_case_folder(case_folder, new_headless_scene()))
     write_json(report, out / f"{name}.json")
     text = summary_text(report)
     (out / f"{name}.txt").write_text(text, encoding="utf-8")
     print(text, end="")
     print(f"\nCase folder: {case_folder}\nReport: {out / f'{name}.json'}, {out / f'{name}.txt'}")
+    if len(exams) > 1:
+        earlier = out / "cases" / next(iter(exams))
+        print(f"Earlier exam of the same patient: {earlier}\nCompare them: emhassist compare {earlier} {case_folder}")
     return 0
+
+
+def _demo_exams(name: str) -> dict[str, "SyntheticStudy"]:
+    """The built-in case `name` as the studies to write, by folder name: a teaching follow-up is
+    written with its earlier exam first, both naming the patient and their dates, so that `compare`
+    can be run on them at once."""
+    from ..followup import followup_settings
+    from ..teaching.cases import build_study
+    from ..teaching.followup import build_pair, follow_up_names
+
+    if name not in follow_up_names():
+        return {name: build_study(name)}
+    return dict(zip((followup_settings()["teaching_pairs"][name]["earlier"], name), build_pair(name)))
 
 
 def _cases(args: argparse.Namespace) -> int:
     from ..teaching.cases import case_info, case_names
+    from ..teaching.followup import follow_up_names
 
-    names = case_names()
+    names = case_names() + follow_up_names()
     width = max(map(len, names))
     for name in names:
         print(f"{name:<{width}}  {case_info(name).title}")

@@ -18,15 +18,17 @@ class _Refusal(Exception):
     """Raised inside the parser's hooks, turned into an InputError naming the file."""
 
 
-def read_json_file(path: Path) -> Any:
-    """The parsed content of a JSON file that `confine.case_file` has already let through."""
+def read_json_file(path: Path, *, finite: bool = False) -> Any:
+    """The parsed content of a JSON file that `confine.case_file` has already let through. `finite`:
+    refuse NaN and Infinity, which JSON does not define and Python's parser takes (a stored report
+    holds none: a value not measured is null; Slicer's own markups files may hold them, so not there)."""
     limits = load("limits")
     size = os.stat(path).st_size
     if size > limits["json_bytes_max"]:
         raise InputError(str(path), f"is {size:,} bytes, over the {limits['json_bytes_max']:,}-byte budget for a JSON input (data/limits.json)")
     try:
         text = Path(path).read_text(encoding="utf-8")
-        content = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+        content = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_refused_constant if finite else None)
     except _Refusal as refusal:
         raise InputError(str(path), f"is not valid JSON for a case: {refusal}") from None
     except RecursionError:
@@ -52,6 +54,10 @@ def _bounded_int(digits: str) -> int:
     if len(digits.lstrip("-")) > limit:
         raise _Refusal(f"an integer of {len(digits.lstrip('-')):,} digits (at most {limit})")
     return int(digits)
+
+
+def _refused_constant(name: str) -> float:
+    raise _Refusal(f"{name} is not a JSON number (a value not measured is null)")
 
 
 def _depth(content: Any) -> int:

@@ -37,7 +37,7 @@ def stored_report(path: Path) -> Report:
     checked against the model; one InputError line for a missing file or a field the model cannot hold."""
     if not path.is_file():
         raise InputError(str(path), "is not a report file: give a case folder or a report JSON that `emhassist analyze --json` wrote")
-    return from_json(read_json_file(path), str(path))
+    return from_json(read_json_file(path, finite=True), str(path))
 
 
 def summary_text(comparison: Comparison) -> str:

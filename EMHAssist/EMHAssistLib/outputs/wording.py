@@ -6,9 +6,8 @@ show it. Every function reads the typed section (report_model.py).
 """
 
 from .. import number_format as numbers
-from ..knowledge import load
 from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
-from ..settings import spine_settings
+from ..settings import bilsky_settings, spine_settings
 from ..spine.vertebrae import code_of
 
 
@@ -99,4 +98,4 @@ def grade_phrase(grade: BilskyGrade) -> str:
 
 def bilsky_meanings() -> list[tuple[str, str]]:
     """Each Bilsky grade with what it means (data/bilsky.json, after Bilsky et al. 2010)."""
-    return [(grade["grade"], grade["meaning"]) for grade in load("bilsky")["grades"]]
+    return [(grade.grade, grade.meaning) for grade in bilsky_settings().grades]

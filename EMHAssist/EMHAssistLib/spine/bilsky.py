@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..knowledge import load
+from ..settings import bilsky_settings
 from ..inputs.plain import SequenceImage
 from .compression import Compression, compressed_codes, conus_zone, metric_ratio, reference_windows
 from .cord import Cord
@@ -33,10 +33,6 @@ from .thecal_sac import Rays, Sections, trace_sections
 from .vertebrae import name_of
 
 GRADES = ("0", "1a", "1b", "1c", "2", "3")
-
-
-def settings() -> dict:
-    return load("bilsky")["grading"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class BilskyLevel:
 def graded_sequence(images: list[SequenceImage]) -> SequenceImage | None:
     """The sequence the grade is read on: the first of data/bilsky.json's `sequences` (CSF bright) there is."""
     by_role = {image.role: image for image in images}
-    return next((by_role[role] for role in load("bilsky")["sequences"] if role in by_role), None)
+    return next((by_role[role] for role in bilsky_settings().sequences if role in by_role), None)
 
 
 def grade_levels(
@@ -122,7 +118,7 @@ class _SectionMeasures:
             compressed[compression.slices] = True
         # The sac's healthy outline: the sections where the mass stays clear of the sac on every ray
         # (most have no mass within the rays' reach), outside the compression.
-        clear = np.all(sections.mass_mm - sections.sac_mm > settings()["mass_against_sac_mm"], axis=1)
+        clear = np.all(sections.mass_mm - sections.sac_mm > bilsky_settings().grading.mass_against_sac_mm, axis=1)
         healthy_sac = usable & clear & ~compressed
         healthy_cord = usable & ~compressed
         area = sections.sac_area_mm2()
@@ -146,7 +142,7 @@ class _SectionMeasures:
             outline = np.nanmedian(np.concatenate([sections.sac_mm[sac_above], sections.sac_mm[sac_below]]), axis=0)
             # How far the mass reaches inside the sac's outline, or pushes the sac's edge in where it lies against it.
             reached = outline[None, :] - sections.mass_mm[inside]
-            against = sections.mass_mm[inside] - sections.sac_mm[inside] <= settings()["mass_against_sac_mm"]
+            against = sections.mass_mm[inside] - sections.sac_mm[inside] <= bilsky_settings().grading.mass_against_sac_mm
             pushed = np.where(against, outline[None, :] - sections.sac_mm[inside], -np.inf)
             indent[inside] = np.max(np.maximum(reached, pushed), axis=1)
             canal_ratio[inside] = _ratio(sac_ap, inside, sac_above, sac_below)
@@ -156,7 +152,7 @@ class _SectionMeasures:
         contact_gap = np.min(np.where(sections.csf_before_mass, np.inf, sections.mass_mm - sections.cord_mm), axis=1)
         resolved = np.where(sections.resolved.any(axis=1)[:, None], sections.resolved, True)
         csf = np.sum(sections.csf_beside_cord & resolved, axis=1) / np.sum(resolved, axis=1)
-        width = settings()["smoothing_mm"]
+        width = bilsky_settings().grading.smoothing_mm
         return cls(*(_running_median(values, arc, usable, width) for values in (indent, beyond_sac, gap, contact_gap, narrowing, csf, canal_ratio, area_ratio)))
 
 
@@ -191,9 +187,9 @@ def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, wid
 def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray) -> BilskyLevel:
     """A level's grade; `compressed`: the report names the cord compressed at this level (its
     compressed segment involves it), read at the segment's most narrowed section inside the level."""
-    config = settings()
+    config = bilsky_settings().grading
     indent = measures.indent_mm[inside]
-    margin = config["epidural_margin_mm"]
+    margin = config.epidural_margin_mm
     in_canal = bool(np.any(indent >= -margin) or np.any(measures.beyond_sac_mm[inside] <= margin))
     candidates = inside[in_segment[inside]] if compressed and in_segment[inside].any() else inside
     narrowing = np.where(np.isfinite(measures.narrowing[candidates]), measures.narrowing[candidates], -np.inf)
@@ -207,11 +203,11 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
         "canal": _finite_max(measures.canal_ratio[inside]),
         "area": _finite_max(measures.area_ratio[inside]),
     }
-    deformed = values["indent"] is not None and values["indent"] >= config["sac_indent_mm"]
-    contact = values["contact_gap"] is not None and values["contact_gap"] <= config["contact_mm"]
+    deformed = values["indent"] is not None and values["indent"] >= config.sac_indent_mm
+    contact = values["contact_gap"] is not None and values["contact_gap"] <= config.contact_mm
     grade = _grade(in_canal, compressed, contact, deformed, values["csf"])
     name = name_of(code)
-    explanation = load("bilsky")["explanations"][grade].format(
+    explanation = bilsky_settings().explanations[grade].format(
         level=name,
         sac_indent_mm=values["indent"] if values["indent"] is not None else 0.0,
         mass_gap_mm=values["gap"] if values["gap"] is not None else float("inf"),
@@ -230,7 +226,7 @@ def _grade(in_canal: bool, compressed: bool, contact: bool, sac_deformed: bool, 
     if not in_canal:
         return "0"
     if compressed:
-        return "2" if csf_fraction >= settings()["csf_visible_fraction"] else "3"
+        return "2" if csf_fraction >= bilsky_settings().grading.csf_visible_fraction else "3"
     if contact:
         return "1c"
     return "1b" if sac_deformed else "1a"

@@ -13,15 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..knowledge import load
+from ..settings import bilsky_settings
 from ..geometry import Labelmap
 from ..inputs.plain import SequenceImage
 from .cord import Cord, sample_linear
 from .masses import MassSegment
-
-
-def settings() -> dict:
-    return load("bilsky")["thecal_sac"]
 
 
 @dataclass(frozen=True)
@@ -91,11 +87,11 @@ class Rays:
 
 def cast_rays(image: SequenceImage, cord: Cord) -> Rays:
     """The rays of every section of the cord's profile on `image`, and the signal along them."""
-    config = settings()
+    config = bilsky_settings().thecal_sac
     profile = cord.profile
     centreline = profile.centreline
-    angles = np.radians(np.arange(0.0, 360.0, config["ray_step_deg"]))
-    radii = np.arange(0.0, config["reach_mm"] + 1e-9, config["sample_mm"])
+    angles = np.radians(np.arange(0.0, 360.0, config.ray_step_deg))
+    radii = np.arange(0.0, config.reach_mm + 1e-9, config.sample_mm)
     count = len(centreline.points)
     measured = np.isfinite(profile.ap_mm) & np.isfinite(profile.rl_mm)
     half_ap = np.where(measured, profile.ap_mm / 2, 0.0)
@@ -117,7 +113,7 @@ def cast_rays(image: SequenceImage, cord: Cord) -> Rays:
 def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, rays: Rays | None = None) -> Sections:
     """The rays of every section of the cord's profile on `image` (T2-like: CSF bright); `rays`:
     `cast_rays(image, cord)` cast before (they do not depend on the mass), cast here when not given."""
-    config = settings()
+    config = bilsky_settings().thecal_sac
     rays = rays if rays is not None else cast_rays(image, cord)
     angles, radii, cord_mm, signal, extent, measured = rays.angles, rays.radii, rays.cord_mm, rays.signal, rays.extent, rays.measured
     in_mass = rays.in_mass(mass)
@@ -125,15 +121,15 @@ def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, r
     cord_signal, csf_signal = _signals(signal, radii, cord_mm, outside_cord & ~in_mass, measured)
     # Along a ray a voxel spans more than the CSF layer is deep, the CSF is averaged with what lies
     # beside it: the share of the contrast asked for falls with the voxel's length.
-    share = config["csf_fraction_of_contrast"] * np.minimum(1.0, config["resolved_voxel_mm"] / extent)
+    share = config.csf_fraction_of_contrast * np.minimum(1.0, config.resolved_voxel_mm / extent)
     csf_like = (signal >= cord_signal + share[:, :, None] * (csf_signal - cord_signal)) & ~in_mass
-    beside = outside_cord & (radii[None, None, :] <= (cord_mm + config["beside_cord_mm"] + 0.5 * extent)[:, :, None])
+    beside = outside_cord & (radii[None, None, :] <= (cord_mm + config.beside_cord_mm + 0.5 * extent)[:, :, None])
     csf_beside_cord = np.any(csf_like & beside, axis=2) & measured[:, None]
     mass_mm = np.where(np.any(in_mass & outside_cord, axis=2), radii[np.argmax(in_mass & outside_cord, axis=2)], np.inf)
     csf_before_mass = np.any(csf_like & outside_cord & (radii[None, None, :] < mass_mm[:, :, None]), axis=2)
-    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, config["sac_start_within_mm"])
+    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, config.sac_start_within_mm)
     return Sections(angles, np.where(measured[:, None], cord_mm, np.nan), np.where(measured[:, None], sac_mm, np.nan), mass_mm, csf_beside_cord, csf_before_mass,
-                    extent <= config["resolved_voxel_mm"], measured, cord_signal, csf_signal)
+                    extent <= config.resolved_voxel_mm, measured, cord_signal, csf_signal)
 
 
 def _voxel_extent(image: SequenceImage, directions: np.ndarray) -> np.ndarray:
@@ -148,14 +144,14 @@ def _signals(signal: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, around:
     """The cord's own signal (median over the inner half of every measured section) and the CSF's
     (a high percentile of what lies within a few millimetres outside the cord: the brightest
     tissue there on T2)."""
-    config = settings()
+    config = bilsky_settings().thecal_sac
     inner = (radii[None, None, :] <= 0.5 * cord_mm[:, :, None]) & measured[:, None, None]
-    near = around & (radii[None, None, :] <= cord_mm[:, :, None] + config["csf_search_mm"]) & measured[:, None, None]
+    near = around & (radii[None, None, :] <= cord_mm[:, :, None] + config.csf_search_mm) & measured[:, None, None]
     cord_values = signal[inner & np.isfinite(signal)]
     csf_values = signal[near & np.isfinite(signal)]
     if cord_values.size == 0 or csf_values.size == 0:
         return float("nan"), float("nan")
-    return float(np.median(cord_values)), float(np.percentile(csf_values, config["csf_percentile"]))
+    return float(np.median(cord_values)), float(np.percentile(csf_values, config.csf_percentile))
 
 
 def _sac_edges(csf_like: np.ndarray, in_mass: np.ndarray, outside_cord: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, start_within: float) -> np.ndarray:
