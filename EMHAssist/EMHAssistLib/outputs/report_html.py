@@ -29,7 +29,6 @@ from .citations import citation_label, cited_keys, full_citation
 from .report import ratio_text
 from .wording import (
     bilsky_meanings,
-    grade_phrase,
     graded_levels,
     level_span,
     normalised_mscc_phrase,
@@ -239,7 +238,7 @@ def _bilsky(levels: Levels) -> dict | None:
     rows = [
         (
             entry.level,
-            grade_phrase(entry.grade),
+            entry.grade,  # the heading says Bilsky: "Bilsky 1b" in each cell made the table wider than an A4 print
             _number(entry.sac_indent_mm, 1),
             _number(entry.mass_gap_mm, 1),
             _number(entry.cord_narrowing_percent, 0),
