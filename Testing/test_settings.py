@@ -30,6 +30,8 @@ def test_the_shipped_settings_load_typed_and_keep_their_values():
     assert spine.typical_height_mm["T"] == load("levels")["typical_height_mm"]["T"]
     assert measurement.enhancement.post == load("measurement")["enhancement"]["post"]
     assert measurement.ratio_pairs[0] == tuple(load("measurement")["ratio_pairs"][0])
+    # The tuning constants moved out of masses.py and regions.py (issue 16 point 5) keep their values.
+    assert spine.mass.rim_min_voxels == 10 and measurement.percentiles == (5.0, 50.0, 95.0)
 
 
 def test_settings_cannot_be_changed_after_load():
@@ -76,6 +78,7 @@ def test_a_value_of_the_wrong_type_is_named(section: str, key: str, value: objec
         ("compression", "narrowing_threshold", -0.2, "must be from 0 to 1, not -0.2"),
         ("morphology", "one_side_fraction", 0.4, "must be from 0.5 to 1, not 0.4"),
         ("cord", "bridge_mm", math.inf, "must be a number, not inf"),
+        ("mass", "rim_min_voxels", 0, "must be above 0, not 0"),
     ],
 )
 def test_a_value_out_of_range_is_named(section: str, key: str, value: float, problem: str):
@@ -122,6 +125,9 @@ def test_the_measurement_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("measurement"))
     data["min_voxels_for_stable_ratio"] = 1
     assert _refused(MeasurementSettings, "measurement", data).problem == "min_voxels_for_stable_ratio: must be at least 2, not 1"
+    data = copy.deepcopy(load("measurement"))
+    data["percentiles"][2] = 195.0
+    assert _refused(MeasurementSettings, "measurement", data).problem == "percentiles[2]: must be from 0 to 100, not 195.0"
     data = copy.deepcopy(load("measurement"))
     del data["enhancement"]["pre"]
     assert _refused(MeasurementSettings, "measurement", data).problem == "enhancement.pre: missing"

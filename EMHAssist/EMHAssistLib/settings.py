@@ -188,6 +188,7 @@ class MassSettings:
     neck_fraction: float = _fraction()
     taper_mm: float = _positive()
     rim_mm: float = _positive()
+    rim_min_voxels: int = _positive()
     marrow_sample_mm: float = _positive()
 
 
@@ -235,6 +236,7 @@ class MeasurementSettings:
     expected_sequences: tuple[str, ...]
     min_voxels_for_stable_ratio: int = _limit(2)
     ci_z: float = _positive()
+    percentiles: tuple[float, float, float] = _limit(0.0, 100.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ class RegionMeasurement:
     warnings: list[str]
 
 
-_PERCENTILES = (5.0, 50.0, 95.0)
 # Squared deviations are summed this many values at a time, so that even a region as large as a
 # whole volume never needs a float64 copy of itself.
 _VALUES_PER_CHUNK = 1 << 20
@@ -48,7 +47,7 @@ def statistics(values: np.ndarray, voxel_volume: float) -> RegionStats:
     sequence within a few milliseconds. Other values take one partial sort.
     """
     n = int(values.size)
-    positions = [q / 100 * (n - 1) for q in _PERCENTILES]
+    positions = [q / 100 * (n - 1) for q in measurement_settings().percentiles]
     ranks = sorted({rank for position in positions for rank in (int(position), min(int(position) + 1, n - 1))})
     levels = _grey_level_counts(values)
     if levels is None:

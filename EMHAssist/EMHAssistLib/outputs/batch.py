@@ -5,6 +5,8 @@ ratios measured in at least one case, in the report's own order; a case without 
 empty. Numbers are written unrounded so the CSV holds what the JSON report holds. `mass_from` and
 `mass_to` are the mass's first and last level; `mass_spans` its spans joined by SPAN_SEPARATOR
 ("T5–T9; S1–S3" for a mass at levels apart, "T5–T8" for one span), for a program to split.
+`bilsky_grade` and `bilsky_at` are the most severe Bilsky grade and its level; `bilsky_levels`
+each level the mass reaches the canal at with its grade ("T5 1c; T6 2; T7 2"), joined the same way.
 
 Nothing finished is lost: each case runs in a worker process (a pebble process pool, or a Dask
 distributed cluster), and its row is on disk as soon as it finishes, so a crash or a kill of the
@@ -25,7 +27,7 @@ import slicer
 
 from ..errors import InputError
 from ..report_model import Levels, Ratio, Report
-from .wording import level_span, summary_line
+from .wording import graded_levels, level_span, summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
@@ -33,6 +35,7 @@ SPAN_SEPARATOR = "; "
 FIXED_COLUMNS = [
     "case", "error", "sequences", "levels", "mass_from", "mass_to", "mass_spans", "compression_from", "compression_to",
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
+    "bilsky_grade", "bilsky_at", "bilsky_levels",
 ]
 CaseRunner = Callable[[str], dict]  # a case folder's path in, its CSV row out
 
@@ -265,6 +268,11 @@ def _levels_cells(levels: Levels | None) -> dict:
             "max_mscc_at": compression.at or "",
         }
         cells |= {field: _blank_if_none(getattr(compression, field)) for field in ("max_mscc_percent", "area_ratio_percent", "rl_ratio_percent")}
+    worst = levels.bilsky.most_severe if levels.bilsky else None
+    if worst is not None:
+        cells |= {"bilsky_grade": worst.grade, "bilsky_at": worst.level}
+    if levels.bilsky is not None:
+        cells["bilsky_levels"] = SPAN_SEPARATOR.join(f"{entry.level} {entry.grade}" for entry in graded_levels(levels))
     return cells
 
 

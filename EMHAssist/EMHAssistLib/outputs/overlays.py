@@ -24,13 +24,13 @@ from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
 from ..knowledge import load
-from ..report_model import Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
+from ..report_model import BilskyGrade, Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 from .mass_spans import leading_span, span_of_points
-from .wording import level_span, spans_of, summary_line
+from .wording import grade_phrase, graded_levels, level_span, spans_of, summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
 ROLE_ATTRIBUTE = "EMHAssist.overlay"
@@ -397,10 +397,11 @@ def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: Levels | None) -
         return None
     style = load("overlays")["levels"]
     compressed = compressed_levels(levels)
+    grades = {entry.level: entry.grade for entry in graded_levels(levels) if entry.level in compressed}
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
     for vertebra in levels.vertebrae:
         name = vertebra.name
-        index = points.AddControlPoint(*vertebra.centre, _level_label(style, name, compressed))
+        index = points.AddControlPoint(*vertebra.centre, _level_label(style, name, compressed, grades))
         # Markups draw selected points in their own colour: selection is the per-point highlight.
         points.SetNthControlPointSelected(index, name in compressed)
     points.SetLocked(True)
@@ -430,11 +431,11 @@ def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> N
         raise InputError(str(path), f"could not write {node.GetName()}")
 
 
-def _level_label(style: dict, name: str, compressed: dict[str, float | None]) -> str:
+def _level_label(style: dict, name: str, compressed: dict[str, float | None], grades: dict[str, BilskyGrade]) -> str:
+    """A level's label: its name, its MSCC where it is compressed, and beside that its Bilsky grade."""
     mscc = compressed.get(name)
-    if mscc is None:
-        return style["label"].format(level=name)
-    return style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
+    label = style["label"].format(level=name) if mscc is None else style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
+    return style["graded_label"].format(label=label, grade=grade_phrase(grades[name])) if name in grades else label
 
 
 def compressed_levels(levels: Levels) -> dict[str, float | None]:

@@ -27,7 +27,15 @@ from ..differential import knowledge, percent_text
 from ..report_model import Levels, RankedDiagnosis, Report
 from .citations import citation_label, cited_keys, full_citation
 from .report import ratio_text
-from .wording import level_span, normalised_mscc_phrase, not_assessed_phrase, stated_measures, summary_line
+from .wording import (
+    bilsky_meanings,
+    graded_levels,
+    level_span,
+    normalised_mscc_phrase,
+    not_assessed_phrase,
+    stated_measures,
+    summary_line,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -219,7 +227,30 @@ def _levels(levels: Levels | None) -> dict | None:
         )
         for entry in levels.cord_profile
     ]
-    return {"summary": rows, "profile": profile}
+    return {"summary": rows, "profile": profile, "bilsky": _bilsky(levels)}
+
+
+def _bilsky(levels: Levels) -> dict | None:
+    """The Bilsky grade of each level the mass reaches the canal at, with the quantities it was
+    decided on and its explanation (wording.graded_levels), and what each grade means."""
+    if levels.bilsky is None:
+        return None
+    rows = [
+        (
+            entry.level,
+            entry.grade,  # the heading says Bilsky: "Bilsky 1b" in each cell made the table wider than an A4 print
+            _number(entry.sac_indent_mm, 1),
+            _number(entry.mass_gap_mm, 1),
+            _number(entry.cord_narrowing_percent, 0),
+            _number(100 * entry.csf_fraction, 0),
+            _number(entry.mcc_percent, 0),
+            _number(entry.sac_area_ratio_percent, 0),
+            entry.explanation,
+        )
+        for entry in graded_levels(levels)
+    ]
+    meanings = "; ".join(f"{grade} {meaning}" for grade, meaning in bilsky_meanings())
+    return {"sequence": levels.bilsky.sequence, "rows": rows, "meanings": meanings}
 
 
 def _ratios(report: Report) -> dict | None:

@@ -4,10 +4,11 @@ One measurement group per region (its tissue coded in SNOMED CT where DICOM list
 the signal-intensity ratios the region is the numerator of ("no units", UCUM "1", with the 95 %
 interval as the measurement's lower and upper uncertainty) and each citing the SOP instances of the
 sequences it was measured on. The mass group names the vertebrae it spans as finding sites; the cord
-group holds the maximum MSCC and each compressed level as a coded qualitative evaluation; a last
-group ranks the differential, each candidate a coded finding with its probability. The caveat is a
-comment in the report's qualitative evaluations, where a viewer shows it, and the document's
-content is qualified as research. Codes live in data/structured_report.json, which says which are
+group holds the maximum MSCC and each compressed level as a coded qualitative evaluation; each level
+the mass reaches the canal at has a group of its own with its Bilsky grade (a coded evaluation) and
+its canal compromise, at the vertebra as finding site; a last group ranks the differential, each
+candidate a coded finding with its probability. The caveat is a comment in the report's qualitative
+evaluations, where a viewer shows it, and the document's content is qualified as research. Codes live in data/structured_report.json, which says which are
 EMHAssist's own because DICOM has none; the document identifies that private scheme.
 
 Each group's TID 1500 tracking UID is derived from the patient and the finding (`tracking_uid`), so
@@ -28,9 +29,9 @@ from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
 from ..knowledge import load
-from ..report_model import CordCompression, Extent, Levels, Ratio, RankedDiagnosis, Report
+from ..report_model import BilskyEntry, CordCompression, Extent, Levels, RankedDiagnosis, Ratio, Report
 from ..settings import measurement_settings
-from .wording import spans_of
+from .wording import grade_phrase, graded_levels, spans_of
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
 
@@ -74,6 +75,7 @@ def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive
     context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))
     patient = patient_of(report, evidence)
     groups = [_region_group(region, report, evidence, patient) for region in report.regions]
+    groups += [_bilsky_group(entry, report.levels.bilsky.sequence, evidence, patient) for entry in graded_levels(report.levels)]
     if report.differential:
         groups.append(_differential_group(report.differential, patient))
     content = hd.sr.MeasurementReport(
@@ -191,6 +193,31 @@ def _region_group(region: str, report: Report, evidence: Evidence, patient: str 
     )
 
 
+def _bilsky_group(entry: BilskyEntry, sequence: str, evidence: Evidence, patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    """One level's Bilsky grade: a finding at the vertebra, the grade a coded evaluation (EMHAssist's
+    own codes: DICOM has none for the scale), its canal compromise a measurement citing the instances
+    of the sequence it was read on; tracked per level, so two exams' SRs link the same level's grades."""
+    settings = load("structured_report")
+    private = settings["private_scheme"]["designator"]
+    grade = hd.sr.CodedConcept(value=f"bilsky-{entry.grade}", scheme_designator=private, meaning=grade_phrase(entry.grade))
+    canal = [
+        hd.sr.Measurement(
+            name=concept(settings["concepts"]["mcc"]),
+            value=entry.mcc_percent,
+            unit=concept(settings["units"]["percent"]),
+            referenced_images=_sources((sequence,), evidence) or None,
+        )
+    ] if entry.mcc_percent is not None else []
+    finding = f"bilsky {entry.level}"
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, finding), identifier=finding),
+        finding_type=concept(settings["concepts"]["bilsky_group"]),
+        finding_sites=[hd.sr.FindingSite(vertebra_concept(entry.level))],
+        measurements=canal or None,
+        qualitative_evaluations=[hd.sr.QualitativeEvaluation(concept(settings["concepts"]["bilsky_grade"]), grade)],
+    )
+
+
 def _differential_group(ranking: tuple[RankedDiagnosis, ...], patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     settings = load("structured_report")
     private = settings["private_scheme"]["designator"]
@@ -215,18 +242,18 @@ def _differential_group(ranking: tuple[RankedDiagnosis, ...], patient: str | Non
 def _measurement(key: str, ratio: Ratio, roles: tuple[str, ...], evidence: Evidence) -> hd.sr.Measurement:
     low, high = ratio.ci95
     value = ratio.value
-    sources = [
-        hd.sr.SourceImageForMeasurement(dataset.SOPClassUID, dataset.SOPInstanceUID)
-        for role in roles
-        for dataset in evidence.get(role, [])
-    ]
     return hd.sr.Measurement(
         name=ratio_concept(key),
         value=value,
         unit=concept(load("structured_report")["units"]["ratio"]),
         properties=hd.sr.MeasurementProperties(upper_measurement_uncertainty=high - value, lower_measurement_uncertainty=value - low),
-        referenced_images=sources or None,
+        referenced_images=_sources(roles, evidence) or None,
     )
+
+
+def _sources(roles: tuple[str, ...], evidence: Evidence) -> list[hd.sr.SourceImageForMeasurement]:
+    """The instances of the sequences a measurement was made on."""
+    return [hd.sr.SourceImageForMeasurement(dataset.SOPClassUID, dataset.SOPInstanceUID) for role in roles for dataset in evidence.get(role, [])]
 
 
 def _span(levels: Levels, extent: Extent | CordCompression) -> list[str]:

@@ -6,8 +6,8 @@ show it. Every function reads the typed section (report_model.py).
 """
 
 from .. import number_format as numbers
-from ..report_model import CordCompression, Extent, Levels, NotAssessed, Span
-from ..settings import spine_settings
+from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
+from ..settings import bilsky_settings, spine_settings
 from ..spine.vertebrae import code_of
 
 
@@ -30,7 +30,7 @@ def summary_line(levels: Levels | None) -> str | None:
         parts.append("no cord compression")
     worst = levels.bilsky.most_severe if levels.bilsky else None
     if worst is not None:
-        parts.append(f"Bilsky {worst.grade} at {worst.level}")
+        parts.append(f"{grade_phrase(worst.grade)} at {worst.level}")
     if missing:
         parts.append(not_assessed_phrase(missing))
     return ", ".join(parts)
@@ -80,3 +80,22 @@ def normalised_mscc_phrase(compression: CordCompression) -> str:
         return compression.normalised_mscc_unavailable or "not measured"
     low, high = compression.normalised_mscc_interval_percent
     return numbers.percent_interval(compression.normalised_mscc_percent, low, high)
+
+
+def graded_levels(levels: Levels | None) -> tuple[BilskyEntry, ...]:
+    """The levels whose Bilsky grade every surface states, superior first: those the mass reaches the
+    canal at (1a and above). A level graded 0 has no epidural mass, so saying it would add a line per
+    vertebra and nothing the summary line does not already say."""
+    if levels is None or levels.bilsky is None:
+        return ()
+    return tuple(sorted((entry for entry in levels.bilsky.levels if entry.grade != "0"), key=lambda entry: entry.code))
+
+
+def grade_phrase(grade: BilskyGrade) -> str:
+    """ "Bilsky 2", as the summary line, the HTML page and the overlay labels say a grade."""
+    return f"Bilsky {grade}"
+
+
+def bilsky_meanings() -> list[tuple[str, str]]:
+    """Each Bilsky grade with what it means (data/bilsky.json, after Bilsky et al. 2010)."""
+    return [(grade.grade, grade.meaning) for grade in bilsky_settings().grades]

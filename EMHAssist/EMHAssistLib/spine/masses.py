@@ -28,7 +28,6 @@ from .levels import Vertebra
 _NEIGHBOURS = 2000  # centreline lookups are done in chunks of this many points
 _NEAR_TIE_MM2 = 1e-6  # squared distances from a matrix product are this close to exact (far closer at spine sizes)
 DISTANCE_EXACT_WITHIN_MM = 10.0  # the mass's distance map is read within a few mm of it (cord contact, rim)
-_RIM_MIN_VOXELS = 10  # in each of rim and core: below this the two means, and their interval, say little
 # A voxel whose distance to the mass's surface lies this close to a limit of the rim counts as within
 # it: on grids of related spacing many centres lie exactly on a limit, and rounding must not move them.
 _RIM_LIMIT_TOLERANCE_MM = 1e-6
@@ -649,7 +648,7 @@ def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) 
     look-up flips where a centre lies halfway between two of the mass's voxels, as many do on grids
     of related spacing, and with the exact comparison a 1e-14 mm shift of the grids (an .mrb round
     trip) moved the value by 7 %. None when rim or core holds fewer than
-    _RIM_MIN_VOXELS voxels or the mass's pre-contrast mean is not positive.
+    `rim_min_voxels` voxels (data/levels.json) or the mass's pre-contrast mean is not positive.
     """
     rim_mm = settings().rim_mm
     distance = mass.distance_map_mm()
@@ -665,7 +664,7 @@ def rim_enhancement(mass: MassSegment, pre: SequenceImage, post: SequenceImage) 
     edge = rim_mm + _RIM_LIMIT_TOLERANCE_MM
     core = valid & (depth > edge)
     rim = valid & (np.abs(depth) <= edge)
-    if min(rim.sum(), core.sum()) < _RIM_MIN_VOXELS:
+    if min(rim.sum(), core.sum()) < settings().rim_min_voxels:
         return None
     voxel_volume = pre.grid.voxel_volume
     mass_before = statistics(before[valid & (depth >= -_RIM_LIMIT_TOLERANCE_MM)], voxel_volume)
