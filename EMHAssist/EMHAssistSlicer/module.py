@@ -222,6 +222,8 @@ class EMHAssistParameterNode:
     levelPoints - Point list of vertebral body centres labelled with their level (one is enough to find the rest).
     age, sex, conditions, findings, primary - The clinical context, in the vocabulary of the differential.
     caseName - Names the overlay folder and the report; the saved scene's name when left empty.
+    patient, examDate - Who and when (YYYY-MM-DD), kept in the report's clinical context so that
+        "Compare with an earlier exam" matches this exam to an earlier one of the same patient.
     liveUpdate - Recompute as soon as an input changes.
     resultsTable - The table receiving the region statistics and ratios.
     report - Text node holding the last report as JSON.
@@ -252,6 +254,8 @@ class EMHAssistParameterNode:
     findings: list[str]
     primary: Annotated[str, Choice(clinical_choices("primaries"))] = ""
     caseName: str
+    patient: str
+    examDate: str
     liveUpdate: bool = True
     resultsTable: vtkMRMLTableNode
     report: vtkMRMLTextNode
@@ -747,7 +751,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         if not parameterNode.caseName:
             parameterNode.caseName = caseName(slicer.mrmlScene)
         p = parameterNode
-        clinical = clinical_context(p.age, p.sex, list(p.conditions), list(p.findings), p.primary)
+        clinical = clinical_context(p.age, p.sex, list(p.conditions), list(p.findings), p.primary, p.patient.strip(), p.examDate.strip())
         return study_from_nodes(
             parameterNode.caseName,
             {role: getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()},
