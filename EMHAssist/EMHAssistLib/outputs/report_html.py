@@ -69,8 +69,9 @@ figcaption { display: table-caption; caption-side: bottom; font-size: .8rem; col
 table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: avoid; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.grouped { break-inside: auto; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }  /* a heading may wrap: the Bilsky table's eight columns fit an A4 page then */
+table.grouped, table.long { break-inside: auto; }  /* a level per row: kept whole, a blank half page before it */
 tr, li, table.grouped > tbody { break-inside: avoid; }
 .columns { display: flex; gap: 1.5rem; flex-wrap: wrap; align-items: flex-start; }
 .columns > table { flex: 0 1 auto; min-width: 0; }
