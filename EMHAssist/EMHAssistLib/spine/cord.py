@@ -522,6 +522,8 @@ class _Tracker:
         (the built-in MDS case's compression up to 28 % brighter; followed, its area ratio read
         26 % of 32)."""
         last = signals[-1]
+        if not self.seed_signal > 0:  # nan, or an image whose cord reads 0 or below: a ratio says nothing
+            return last
         value = self._core_signal(index, section) / self.seed_signal
         if not np.isfinite(value):
             return last
