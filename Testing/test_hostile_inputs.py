@@ -39,7 +39,7 @@ class StoredEdit:
 
 
 def exam_report(case: str, date: str) -> dict:
-    report = json.loads(GOLDEN.read_text())
+    report = json.loads(GOLDEN.read_text(encoding="utf-8"))
     report["case"] = case
     report["clinical"].update(patient="EMH-0042", exam_date=date)
     return report
@@ -206,7 +206,7 @@ def test_every_golden_report_passes_the_stored_value_checks():
     goldens = sorted(GOLDEN.parent.parent.glob("*/report.json"))
     assert len(goldens) == 8
     for golden in goldens:
-        assert from_json(json.loads(golden.read_text()), str(golden)).case
+        assert from_json(json.loads(golden.read_text(encoding="utf-8")), str(golden)).case
 
 
 # --- The files given to compare ----------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_compare_json_into_a_folder_or_beside_is_answered(exams, capsys):
     assert_refused(code, err, Refused("exams", "is a folder; --json takes a file name"))
     out = exams[0].parent / "comparison.json"
     assert run(["compare", str(exams[0]), str(exams[1]), "--json", str(out)], capsys) == (0, "")
-    assert json.loads(out.read_text())["schema"] == "emhassist.comparison/1"
+    assert json.loads(out.read_text(encoding="utf-8"))["schema"] == "emhassist.comparison/1"
 
 
 def test_from_json_names_the_subject_and_field_for_a_scene_node_name():

@@ -46,18 +46,22 @@ def test_no_healthy_reference_below_the_table_is_said_not_left_null():
     assert result.unavailable == "no healthy reference at L2, L3 (the healthy table covers C1–L1)"
 
 
+# A stored report names only levels its vertebrae hold: T5-T8 and L2, placed 30 mm apart.
+BODIES = [{"name": name, "code": code_of(name), "centre": [0.0, 0.0, -30.0 * index], "source": "user"} for index, name in enumerate(("T5", "T6", "T7", "T8", "L2"))]
+
+
 def test_every_surface_says_the_normalised_mscc_or_why_not():
     compression = {"from": "T5", "to": "T7", "at": "T6", "max_mscc_percent": 41.0, "area_ratio_percent": 30.0, "rl_ratio_percent": 5.0,
                    "normalised_mscc_percent": 38.6, "normalised_mscc_interval_percent": [36.9, 40.2], "normalised_mscc_unavailable": None,
                    "shown_by": ["MSCC"]}
-    levels = levels_of(mass={"from": "T5", "to": "T8"}, compression=compression)
+    levels = levels_of(vertebrae=BODIES, mass={"from": "T5", "to": "T8"}, compression=compression)
     report = golden_report(case="x", levels=plain_value(levels))
     assert normalised_mscc_phrase(levels.compression) == "39 % (37 to 40 %)"
     assert "MSCC against healthy cords at T6 (95 % CI): 39 % (37 to 40 %)" in summary_text(report)
     assert ("MSCC against healthy cords at T6 (95 % CI)", "39 % (37 to 40 %)") in _levels(levels)["summary"]
     compression |= {"at": "L2", "normalised_mscc_percent": None, "normalised_mscc_interval_percent": None,
                     "normalised_mscc_unavailable": "no healthy reference at L2 (the healthy table covers C1–L1)"}
-    levels = levels_of(mass={"from": "T5", "to": "T8"}, compression=compression)
+    levels = levels_of(vertebrae=BODIES, mass={"from": "T5", "to": "T8"}, compression=compression)
     report = golden_report(case="x", levels=plain_value(levels))
     assert "MSCC against healthy cords at L2 (95 % CI): no healthy reference at L2 (the healthy table covers C1–L1)" in summary_text(report)
     assert ("MSCC against healthy cords at L2 (95 % CI)", "no healthy reference at L2 (the healthy table covers C1–L1)") in _levels(levels)["summary"]

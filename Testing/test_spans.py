@@ -160,7 +160,9 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
 def test_batch_row_keeps_first_and_last_level_and_gives_the_spans_in_one_column(tmp_path):
     stored = json.loads((GOLDENS / "mds_t5_t8" / "report.json").read_text(encoding="utf-8"))["levels"]
     mass = compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))
-    levels = stored | {"mass": mass, "compression": None, "not_assessed": None, "bilsky": None}
+    # The whole spine's bodies: a stored report names only levels its vertebrae hold (S1-S3 here).
+    bodies = [vertebra.to_dict() for vertebra in whole_spine_map().vertebrae]
+    levels = stored | {"vertebrae": bodies, "mass": mass, "compression": None, "not_assessed": None, "bilsky": None}
     report = golden_report(case="thal", levels=levels, ratios={}, enhancement={}, warnings=[])
     path = tmp_path / "batch.csv"
     batch.write_rows([batch.report_row(report)], path)
