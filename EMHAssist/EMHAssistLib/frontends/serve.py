@@ -405,7 +405,7 @@ class CaseViewer:
         state.clinical = _clinical_line(report.clinical)
         state.references = _cited_references(report)
         state.warnings = list(report.warnings)
-        state.results = True
+        state.analyses_shown += 1  # a page (or a test) knows an update was shown even when nothing in it changed
         for view in self._slice_views().values():
             view.schedule_render()
 
@@ -527,12 +527,12 @@ class CaseViewer:
             html.H4("Compare with an earlier exam")
             with html.Div(style="display: flex; gap: 8px; align-items: center;"):
                 v.VSelect(label="Earlier exam", v_model=("earlier_pick",), items=("earlier_choices",), density="compact", hide_details=True, id="earlier-pick")
-                v.VBtn("Compare", id="compare-button", click=self.compare_earlier, color="primary", variant="tonal", disabled=("!results || !earlier_pick",))
+                v.VBtn("Compare", id="compare-button", click=self.compare_earlier, color="primary", variant="tonal", disabled=("!analyses_shown || !earlier_pick",))
             with html.Div(v_if="comparison_summary", id="comparison"):
                 html.P("Since {{ comparison_against }}: {{ comparison_summary }}", id="comparison-summary", style="font-weight: 600;")
                 with html.Div(id="comparison-levels"):
                     _state_table(html, "comparison_levels", "level", dict(zip(COMPARISON_FIELDS, LEVEL_COLUMNS)))
-        with html.Div(v_if="results", id="results", classes="my-2"):
+        with html.Div(v_if="analyses_shown", id="results", classes="my-2"):
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
             html.P("Axial view at {{ axial_at }}", v_if="axial_at", id="axial-at", style="font-size: 12px;")
@@ -579,7 +579,7 @@ _QUIZ_START = {
     "outcome": "",
     "roi_rows": [],
     "ratio_rows": [],
-    "results": False,
+    "analyses_shown": 0,
     "updating": False,
     "levels_line": "",
     "axial_at": "",
