@@ -5,13 +5,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
-
-if TYPE_CHECKING:  # the teaching phantom is imported only by the commands that build a case
-    from ..teaching.phantom import SyntheticStudy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,10 +79,11 @@ def _analyze_batch(args: argparse.Namespace) -> int:
     return 0 if finished else 1
 
 
-def check_outputs(outputs: dict[str, str | None], case_folders: Sequence[Path]) -> None:
+def check_outputs(outputs: dict[str, str | None], case_folders: Sequence[Path], stored_reports: Sequence[Path] = ()) -> None:
     """Refuse, before anything is read, an output that cannot or must not be written: a folder, a
     device or FIFO (/dev/full), a path under a file, a path inside a case folder or onto one of its
-    inputs (paths compared resolved, so links and `..` do not get round it), one file for two outputs."""
+    inputs or onto a stored report being read (paths compared resolved, so links and `..` do not get
+    round it), one file for two outputs."""
     seen: dict[Path, str] = {}
     cases = [case.resolve() for case in case_folders]
     for option, given in outputs.items():
@@ -109,6 +106,8 @@ def check_outputs(outputs: dict[str, str | None], case_folders: Sequence[Path]) 
                 raise InputError(given, f"is inside the case folder {case}; nothing is ever written into a case folder")
             if target.exists() and any(_same_file(target, held) for held in case.rglob("*")):
                 raise InputError(given, f"is an input of the case {case}; an output never overwrites an input")
+        if target.exists() and any(_same_file(target, report) for report in stored_reports):
+            raise InputError(given, "is one of the stored reports being compared; an output never overwrites an input")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -136,9 +135,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     exams = [Path(args.earlier), Path(args.later)]
     folders = [exam for exam in exams if not _is_report_file(exam)]
-    check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders)  # before either exam is read: a wrong path loses no work
-    for output in (args.json, args.html, args.csv):
-        _refuse_overwriting_reports(output, [exam for exam in exams if exam not in folders])
+    stored = [exam for exam in exams if exam not in folders]
+    check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders, stored)  # before either exam is read: a wrong path loses no work
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
     reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
     comparison = compare(*reports)
@@ -177,12 +175,6 @@ def _write_comparison_html(comparison, exams: list[Path], analyses: dict, path: 
         write_html(comparison, columns, path, no_images)
 
 
-def _refuse_overwriting_reports(output: str | None, reports: Sequence[Path]) -> None:
-    """--json onto a stored report being compared would replace it with the comparison."""
-    if output and any(_same_file(Path(output), report) for report in reports):
-        raise InputError(output, "is one of the stored reports being compared; an output never overwrites an input")
-
-
 def _is_report_file(exam: Path) -> bool:
     return exam.suffix.lower() == ".json" and not exam.is_dir()
 
@@ -193,11 +185,12 @@ def _demo(args: argparse.Namespace) -> int:
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import summary_text, write_json
     from ..teaching.cases import DEFAULT_CASE, study_into_scene
+    from ..teaching.followup import exams_of
 
     name = args.case or DEFAULT_CASE
     out = Path(args.out)
     _check_output_folder(out, "--out")  # before the case is built: minutes of work lost otherwise
-    exams = _demo_exams(name)
+    exams = exams_of(name)
     for exam_name, study in exams.items():
         save_case_folder(study_into_scene(study, new_headless_scene()), out / "cases" / exam_name)
     case_folder = out / "cases" / name
@@ -223,19 +216,6 @@ def _check_output_folder(folder: Path, option: str) -> None:
     if not existing.is_dir():
         subject = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
         raise InputError(str(folder), f"{subject}; {option} takes a folder")
-
-
-def _demo_exams(name: str) -> dict[str, "SyntheticStudy"]:
-    """The built-in case `name` as the studies to write, by folder name: a teaching follow-up is
-    written with its earlier exam first, both naming the patient and their dates, so that `compare`
-    can be run on them at once."""
-    from ..followup import followup_settings
-    from ..teaching.cases import build_study
-    from ..teaching.followup import build_pair, follow_up_names
-
-    if name not in follow_up_names():
-        return {name: build_study(name)}
-    return dict(zip((followup_settings()["teaching_pairs"][name]["earlier"], name), build_pair(name)))
 
 
 def _cases(args: argparse.Namespace) -> int:

@@ -62,13 +62,8 @@ def summary_text(comparison: Comparison) -> str:
         f"Mass levels: then {_names(then.mass_levels)}, now {_names(now.mass_levels)}",
         f"Compressed levels: then {_names(then.compressed_levels)}, now {_names(now.compressed_levels)}",
         "",
-        "Level   mass then/now   compressed then/now   MSCC then/now   Bilsky then/now",
     ]
-    for level in comparison.levels:
-        lines.append(
-            f"  {level.level:<5} {_yes(level.mass_then):>4} / {_yes(level.mass_now):<4}     {_yes(level.compressed_then):>4} / {_yes(level.compressed_now):<4}"
-            f"        {_mscc(level.mscc_then):>5} / {_mscc(level.mscc_now):<5}   {_grade(level.bilsky_then):>3} / {_grade(level.bilsky_now)}"
-        )
+    lines += _aligned([LEVEL_COLUMNS, *level_rows(comparison)])
     lines += ["", "Signal-intensity ratios, then → now (95 % CI):"]
     lines += [f"  {key.text:<22} {ratio_text(change.then)} → {ratio_text(change.now)}" for key, change in comparison.ratios.items()]
     return "\n".join(lines) + "\n"
@@ -99,6 +94,12 @@ def _yes(flag: bool) -> str:
 
 def _mscc(value: float | None) -> str:
     return "–" if value is None else numbers.percent(value)
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as text columns, each as wide as its widest cell."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
 def _grade(grade: str | None) -> str:

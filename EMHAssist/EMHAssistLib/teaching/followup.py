@@ -24,3 +24,13 @@ def build_pair(name: str, seed: int = 0) -> tuple[SyntheticStudy, SyntheticStudy
     return tuple(
         replace(exam, clinical={**exam.clinical, "patient": pair["patient"], "exam_date": date}) for exam, date in zip(exams, pair["dates"])
     )
+
+
+def exams_of(name: str, seed: int = 0) -> dict[str, SyntheticStudy]:
+    """The exams a built-in case is written as, by folder name: a teaching follow-up as its earlier
+    exam and itself (both naming the patient and their dates, so that `compare` takes them at once),
+    any other case as itself."""
+    if name not in follow_up_names():
+        return {name: build_study(name, seed)}
+    return dict(zip((followup_settings()["teaching_pairs"][name]["earlier"], name), build_pair(name, seed)))
+
