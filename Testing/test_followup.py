@@ -323,7 +323,7 @@ def test_exams_given_in_the_wrong_order_are_refused_in_one_line(tmp_path, capsys
 def test_a_stored_reports_exam_date_is_checked_like_clinical_json(tmp_path, capsys):
     earlier, later = _stored_exam(tmp_path, "first", "not a date"), _stored_exam(tmp_path, "second", "2026-06-01")
     assert main(["compare", str(earlier), str(later)]) != 0
-    assert capsys.readouterr().err.strip() == "error: mds_t5_t8: 'exam_date' must be a date written YYYY-MM-DD, not 'not a date'"
+    assert capsys.readouterr().err.strip() == f"error: {earlier}: clinical: 'exam_date' must be a date written YYYY-MM-DD, not 'not a date'"
 
 
 def test_a_stored_report_holding_nan_is_refused_naming_the_file(tmp_path, capsys):

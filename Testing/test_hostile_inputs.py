@@ -132,12 +132,19 @@ STORED: dict[str, StoredEdit] = {
         Refused("b", "shares no vertebral level with a"),
     ),
     "patient id with control characters": StoredEdit(
-        set_field("clinical", "patient", "EMH\x1b[31m-0042\n\x07"), Refused("b", "is an exam of patient 'EMH\\x1b[31m-0042\\n\\x07'")
+        set_field("clinical", "patient", "EMH\x1b[31m-0042\n\x07"), Refused("l.json", "clinical: 'patient' must be a printable identifier")
     ),
-    "patient id of 10 kB": StoredEdit(set_field("clinical", "patient", "P" * 10_000), Refused("b", "is an exam of patient 'PPP")),
+    "patient id of 10 kB": StoredEdit(set_field("clinical", "patient", "P" * 10_000), Refused("l.json", "clinical: 'patient' must be a printable identifier of 1 to 64 characters")),
     "patient id a number": StoredEdit(set_field("clinical", "patient", 42), Refused("l.json", "clinical.patient: expected text")),
+    "case name with control characters (printed raw to the terminal)": StoredEdit(
+        set_field("case", "mds\x1b[2J\x07"), Refused("l.json", "case: must be printable text")
+    ),
+    "compression from below to above": StoredEdit(
+        lambda r: r["levels"]["compression"].update({"from": r["levels"]["compression"]["to"], "to": r["levels"]["compression"]["from"]}),
+        Refused("l.json", "levels.compression: runs from T7 to T5: a span is written head first"),
+    ),
     "another patient": StoredEdit(set_field("clinical", "patient", "EMH-0043"), Refused("b", "compare takes two exams of one patient")),
-    "exam_date Feb 30": StoredEdit(set_field("clinical", "exam_date", "2026-02-30"), Refused("b", "'exam_date' must be a date")),
+    "exam_date Feb 30": StoredEdit(set_field("clinical", "exam_date", "2026-02-30"), Refused("l.json", "clinical: 'exam_date' must be a date")),
     "exam_date a number": StoredEdit(set_field("clinical", "exam_date", 20260602), Refused("l.json", "clinical.exam_date: expected text")),
     "earlier exam dated after the later": StoredEdit(
         set_field("clinical", "exam_date", "2027-06-02"), Refused("a", "give the earlier exam first"), "earlier"

@@ -17,7 +17,6 @@ from typing import Literal
 from . import CAVEAT
 from . import number_format as numbers
 from .errors import InputError
-from .inputs.clinical import checked_date
 from .knowledge import load
 from .report_codec import plain_value
 from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
@@ -174,10 +173,8 @@ def exam_facts(report: Report, which: str) -> ExamFacts:
     worst = grading.most_severe if grading else None
     grown = (report.morphology or {}).get("mass_volume_ml")
     volume = Estimate(grown.value, grown.ci95) if isinstance(grown, Ratio) else None
-    # A stored report's date is read back unchecked; the same rule as clinical.json's applies.
-    date = checked_date(report.clinical.exam_date, report.case) if report.clinical.exam_date is not None else None
     return ExamFacts(
-        report.case, report.clinical.patient, date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
+        report.case, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
     )
 
 

@@ -92,7 +92,7 @@ def validate_clinical(clinical: Any, subject: str = "clinical.json", terms: Clin
     if clinical.get("patient") is not None:
         checked["patient"] = _checked_patient(clinical["patient"], subject)
     if clinical.get("exam_date") is not None:
-        checked["exam_date"] = checked_date(clinical["exam_date"], subject)
+        checked["exam_date"] = _checked_date(clinical["exam_date"], subject)
     return checked
 
 
@@ -102,7 +102,7 @@ def _checked_patient(patient: Any, subject: str) -> str:
     return patient.strip()
 
 
-def checked_date(date: Any, subject: str) -> str:
+def _checked_date(date: Any, subject: str) -> str:
     """`date` as YYYY-MM-DD; InputError naming `subject` when it is not one (clinical.json, a stored report)."""
     if isinstance(date, str) and len(date) == 10:
         try:

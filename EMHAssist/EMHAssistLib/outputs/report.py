@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import number_format as numbers
 from ..differential import summary_lines
 from ..errors import InputError
+from ..inputs.clinical import validate_clinical
 from ..report_codec import Malformed, model_value, plain_value
 from ..report_model import Extent, Levels, Ratio, Report
 from ..spine.vertebrae import code_of
@@ -38,9 +39,16 @@ def from_json(data: dict, subject: str) -> Report:
 
 def _check_stored_values(report: Report) -> None:
     """What the types cannot say and a report the analysis wrote always holds, so that an edited
-    report is refused here rather than compared or shown as if measured: every interval ordered
+    report is refused here rather than compared or shown as if measured: a printable case name, the
+    clinical context as clinical.json's rules read it, every interval ordered
     around its value, the mass volume positive and within a field of view, MSCC at most 100 % (1 - narrowest/expected
     diameter), and the levels named once each, by vertebra names, wherever they are referred to."""
+    if not report.case.isprintable():
+        raise Malformed("case", f"must be printable text, not {report.case!r}")
+    try:  # the rules clinical.json is read by: terms, age, the patient's identifier, the exam's date
+        validate_clinical(plain_value(report.clinical), "clinical")
+    except InputError as error:
+        raise Malformed("clinical", error.problem) from None
     named_ratios = [(f"ratios['{key.text}']", ratio) for key, ratio in report.ratios.items()]
     named_ratios += [(f"enhancement['{key}']", ratio) for key, ratio in (report.enhancement or {}).items()]
     named_ratios += [(f"morphology.{key}", value) for key, value in (report.morphology or {}).items() if isinstance(value, Ratio)]
@@ -74,6 +82,9 @@ def _check_levels(levels: Levels) -> None:
         names.append(vertebra.name)
     referred = [("levels.mass", level) for extent in (levels.mass,) if extent for level in _extent_names(extent)]
     compression = levels.compression
+    for path, first, last in _stated_spans(levels):
+        if first in names and last in names and code_of(first) > code_of(last):
+            raise Malformed(path, f"runs from {first} to {last}: a span is written head first")
     if compression is not None:
         referred += [("levels.compression", level) for level in (compression.from_, compression.to, compression.at) if level is not None]
         if compression.max_mscc_percent is not None and compression.max_mscc_percent > 100:
@@ -87,6 +98,18 @@ def _check_levels(levels: Levels) -> None:
     for path, level in referred:
         if level not in names:
             raise Malformed(path, f"names the level {level!r}, which is not among the report's vertebrae")
+
+
+def _stated_spans(levels: Levels) -> list[tuple[str, str, str]]:
+    """(path, from, to) of the mass's extent and spans and of the compression."""
+    spans = []
+    if levels.mass:
+        spans.append(("levels.mass", levels.mass.from_, levels.mass.to))
+        spans += [(f"levels.mass.spans[{index}]", span.from_, span.to) for index, span in enumerate(levels.mass.spans)]
+    compression = levels.compression
+    if compression is not None and compression.from_ is not None and compression.to is not None:
+        spans.append(("levels.compression", compression.from_, compression.to))
+    return spans
 
 
 def _extent_names(extent: Extent) -> list[str]:
