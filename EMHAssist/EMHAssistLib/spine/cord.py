@@ -278,19 +278,27 @@ def _csf_signal(volume: np.ndarray, seed_points: np.ndarray, pixel_mm: np.ndarra
     slices = np.unique(seed_points[:, 0])
     middle = len(slices) // 2
     chosen = slices[max(middle - config.csf_ray_slices // 2, 0):middle + config.csf_ray_slices // 2 + 1]
-    angles = np.linspace(0.0, 2 * np.pi, settings().rays, endpoint=False)
-    distances = np.arange(0.0, config.search_radius_mm + settings().ray_step_mm / 2, settings().ray_step_mm)
     brightest = []
     for index in chosen:
         centre = seed_points[seed_points[:, 0] == index, 1:].mean(axis=0)
-        rows = centre[0] + distances[None, :] * (np.cos(angles) / pixel_mm[0])[:, None]
-        columns = centre[1] + distances[None, :] * (np.sin(angles) / pixel_mm[1])[:, None]
+        _, rows, columns = _ray_points(centre, pixel_mm, config.search_radius_mm)
         values = sign * _bilinear(volume[int(index)].astype(np.float32), rows, columns)
         seen = np.isfinite(values).any(axis=1)
         brightest.extend(np.nanmax(values[seen], axis=1))
     if not brightest:
         return block
     return sign * max(sign * block, float(np.quantile(brightest, config.csf_ray_quantile)))
+
+
+def _ray_points(centre: np.ndarray, pixel_mm: np.ndarray, limit_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cord tracer's rays from `centre` (`rays` of them, samples `ray_step_mm` apart out to
+    `limit_mm`): the distances, and the rows and columns of the samples in pixels, one row per ray."""
+    config = settings()
+    angles = np.linspace(0.0, 2 * np.pi, config.rays, endpoint=False)
+    distances = np.arange(0.0, limit_mm + config.ray_step_mm / 2, config.ray_step_mm)
+    rows = centre[0] + distances[None, :] * (np.cos(angles) / pixel_mm[0])[:, None]
+    columns = centre[1] + distances[None, :] * (np.sin(angles) / pixel_mm[1])[:, None]
+    return distances, rows, columns
 
 
 def _without_csf(seed_values: np.ndarray, csf: float, csf_bright: bool) -> np.ndarray:
@@ -537,15 +545,16 @@ class _Tracker:
     def _core_pixels(self, index: int, section: "_Section") -> np.ndarray:
         """The section's pixels wholly inside it (`core_coverage`), clear of the partial-volume
         edge, so that following their signal does not creep towards the CSF."""
-        rows, columns = section.coverage.shape
-        block = self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
-        core = block[section.coverage >= settings().core_coverage]
+        core = self._under(index, section)[section.coverage >= settings().core_coverage]
         return core[np.isfinite(core)]
 
     def _mean_signal(self, index: int, section: "_Section") -> float:
+        return float((self._under(index, section) * section.coverage).sum() / section.coverage.sum())
+
+    def _under(self, index: int, section: "_Section") -> np.ndarray:
+        """The plane's pixels under the section's coverage block."""
         rows, columns = section.coverage.shape
-        block = self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
-        return float((block * section.coverage).sum() / section.coverage.sum())
+        return self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
 
     def _cord_like_points(self, index: int, predicted: np.ndarray) -> list[np.ndarray]:
         """Positions near `predicted` whose signal is nearest the cord's, best first: a cord pushed
@@ -615,13 +624,9 @@ class _Tracker:
         return section
 
     def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float, edges: bool = False) -> np.ndarray | None:
-        plane = self.volume[index]
         config = settings()
-        angles = np.linspace(0.0, 2 * np.pi, config.rays, endpoint=False)
-        distances = np.arange(0.0, limit_mm + config.ray_step_mm / 2, config.ray_step_mm)
-        rows = centre[0] + distances[None, :] * (np.cos(angles) / self.pixel_mm[0])[:, None]
-        columns = centre[1] + distances[None, :] * (np.sin(angles) / self.pixel_mm[1])[:, None]
-        values = _bilinear(plane, rows, columns)
+        distances, rows, columns = _ray_points(centre, self.pixel_mm, limit_mm)
+        values = _bilinear(self.volume[index], rows, columns)
         inside = (values >= self.window.low) & (values <= self.window.high)
         if self.blocked is not None:
             inside &= ~(_bilinear(self.blocked[index], rows, columns) > 0)
