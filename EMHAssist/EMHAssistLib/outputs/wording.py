@@ -8,7 +8,7 @@ show it. Every function reads the typed section (report_model.py).
 from .. import number_format as numbers
 from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
 from ..settings import bilsky_settings, spine_settings
-from ..spine.vertebrae import code_of
+from ..spine.vertebrae import code_of, spans_text
 
 
 def summary_line(levels: Levels | None) -> str | None:
@@ -40,10 +40,7 @@ def level_span(extent: Extent | Span | CordCompression, separator: str | None = 
     """"T5–T8", "T5" for a single level, "T5–T9 and S1–S3" for an extent in separate spans (its
     `spans`; a compression, one segment of the cord, has none). With a `separator` the spans are
     joined by it instead ("T5–T9; S1–S3"), for a table cell a program splits."""
-    pieces = [span.from_ if span.from_ == span.to else f"{span.from_}–{span.to}" for span in spans_of(extent)]
-    if separator is not None or len(pieces) == 1:
-        return (separator or "").join(pieces)
-    return ", ".join(pieces[:-1]) + " and " + pieces[-1]
+    return spans_text([(span.from_, span.to) for span in spans_of(extent)], separator)
 
 
 def spans_of(extent: Extent | Span | CordCompression) -> tuple[Extent | Span | CordCompression, ...]:

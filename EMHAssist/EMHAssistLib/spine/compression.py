@@ -33,7 +33,7 @@ from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_v
 from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
 from .normative import NormalisedMscc, metric_ratio, normalised_mscc, normative
 from .thecal_sac import cast_rays
-from .vertebrae import code_of, name_of
+from .vertebrae import code_of, name_of, spans_text
 
 
 T = TypeVar("T")
@@ -613,8 +613,5 @@ def level_span(extent: dict, separator: str | None = None) -> str:
     """"T5–T8", "T5" for a single level, "T5–T9 and S1–S3" for an extent in separate spans (its
     `spans`; an extent without them is one span). With a `separator` the spans are joined by it
     instead ("T5–T9; S1–S3"), for a table cell a program splits."""
-    pieces = [span["from"] if span["from"] == span["to"] else f"{span['from']}–{span['to']}" for span in extent.get("spans") or [extent]]
-    if separator is not None or len(pieces) == 1:
-        return (separator or "").join(pieces)
-    return ", ".join(pieces[:-1]) + " and " + pieces[-1]
+    return spans_text([(span["from"], span["to"]) for span in extent.get("spans") or [extent]], separator)
 

@@ -39,3 +39,14 @@ def name_of(code: int) -> str:
 
 def is_valid_code(code: int) -> bool:
     return 1 <= code <= sum(region.count for region in _coding())
+
+
+def spans_text(spans: list[tuple[str, str]], separator: str | None = None) -> str:
+    """Level spans, each (from, to) superior first, in words: "T5–T8", "T5" for a single level,
+    "T5–T9 and S1–S3" for several; with a `separator` joined by it instead ("T5–T9; S1–S3"), for a
+    table cell a program splits. The one wording of spans: the spine's warnings and every output."""
+    pieces = [first if first == last else f"{first}–{last}" for first, last in spans]
+    if separator is not None or len(pieces) == 1:
+        return (separator or "").join(pieces)
+    return ", ".join(pieces[:-1]) + " and " + pieces[-1]
+
