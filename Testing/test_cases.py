@@ -203,3 +203,9 @@ def test_the_most_severe_bilsky_grade_is_the_one_the_images_show(analysed, name:
     compressed = levels.compression
     assert code_of(compressed.from_) <= code_of(worst.level) <= code_of(compressed.to)
     assert summary_line(levels).endswith(f"Bilsky {worst.grade} at {worst.level}")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bilsky_levels_are_listed_head_first_as_every_span_is(analysed, name: str) -> None:
+    codes = [code_of(entry.level) for entry in analysed[name].levels.bilsky.levels]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)

@@ -37,13 +37,19 @@ def from_json(data: dict, subject: str) -> Report:
     return report
 
 
+def _shown(name: str) -> str:
+    """A name as the outputs show it: a folder name's bytes that are not UTF-8 (lone surrogates, as
+    os.fsdecode gives them) become the replacement character, which is printable."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _check_stored_values(report: Report) -> None:
     """What the types cannot say and a report the analysis wrote always holds, so that an edited
     report is refused here rather than compared or shown as if measured: a printable case name, the
     clinical context as clinical.json's rules read it, every interval ordered
     around its value, the mass volume positive and within a field of view, MSCC at most 100 % (1 - narrowest/expected
     diameter), and the levels named once each, by vertebra names, wherever they are referred to."""
-    if not report.case.isprintable():
+    if not _shown(report.case).isprintable():
         raise Malformed("case", f"must be printable text, not {report.case!r}")
     try:  # the rules clinical.json is read by: terms, age, the patient's identifier, the exam's date
         validate_clinical(plain_value(report.clinical), "clinical")

@@ -85,7 +85,7 @@ def graded_levels(levels: Levels | None) -> tuple[BilskyEntry, ...]:
     vertebra and nothing the summary line does not already say."""
     if levels is None or levels.bilsky is None:
         return ()
-    return tuple(sorted((entry for entry in levels.bilsky.levels if entry.grade != "0"), key=lambda entry: entry.code))
+    return tuple(entry for entry in levels.bilsky.levels if entry.grade != "0")
 
 
 def grade_phrase(grade: BilskyGrade) -> str:

@@ -82,14 +82,15 @@ def grade_levels(
     if compression is not None:
         in_segment[compression.slices] = True
     graded = []
-    for code in sorted({int(c) for c in codes[usable] if c}, reverse=True):
+    for code in sorted({int(c) for c in codes[usable] if c}):  # superior first, as the report states them
         inside = np.flatnonzero((codes == code) & usable)
         graded.append(_grade_level(code, inside, measures, code in compressed, in_segment))
     return graded
 
 
 def most_severe(levels: list[BilskyLevel]) -> BilskyLevel | None:
-    """The level of the highest grade (the most compressed cord among equals); None when no level has a mass in the canal."""
+    """The level of the highest grade (the most compressed cord among equals, then the superior one: `levels` are
+    head first); None when no level has a mass in the canal."""
     candidates = [level for level in levels if level.grade != "0"]
     if not candidates:
         return None
