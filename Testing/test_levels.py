@@ -265,6 +265,11 @@ GENERATED_SPINES = {
     # taken as that body's own, and recentring kept T3-T5 9 mm in front (bodies interpolated
     # between C6 and T9).
     "thoracic kyphosis, two anchors": 19,
+    # Axial 2.6 mm, anchors T2, T3 and T10: the bodies between T3 and T10, spaced evenly, lay up to
+    # 5.8 mm off in height (the bodies grow downwards), recentred only across the spine. Recentred
+    # along it too without a limit on the run's length, T4 went 11 mm down onto its disc with T5
+    # (the run of marrow-like signal along the axis held both bodies: the thick slices blur the disc).
+    "thoracic kyphosis, axial, bodies between anchors": 6,
 }
 
 

@@ -65,6 +65,7 @@ class RecentreSettings:
     max_gap_mm: float = _limit(0.0)
     local_agreement: float = _fraction()
     local_sd_ratio: float = _positive()
+    longest_run_repeats: float = _positive()
 
 
 @dataclass(frozen=True)

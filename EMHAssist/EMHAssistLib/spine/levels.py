@@ -421,8 +421,9 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
         inner = n + 1 if nearest > n else n - 1
         axis = line.direction_at(line.arc_of(bodies[n].centre))
         centre = bodies[n].centre + shifts[inner] - (shifts[inner] @ axis) * axis
+        longest = settings().recentre.longest_run_repeats * _spacing(bodies, n)
         for _ in range(settings().recentre.passes):
-            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal)
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, longest)
         centres[n], shifts[n] = centre, centre - bodies[n].centre
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
@@ -465,17 +466,27 @@ def _local_signal(centre: np.ndarray, image: SequenceImage, signal: MarrowSignal
     return signal
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal) -> np.ndarray:
+def _spacing(bodies: list[Vertebra], n: int) -> float:
+    """The mean distance from body `n` to its neighbours in the list: its repeat length (body and disc)."""
+    neighbours = [bodies[m].centre for m in (n - 1, n + 1) if 0 <= m < len(bodies)]
+    return float(np.mean([np.linalg.norm(bodies[n].centre - other) for other in neighbours]))
+
+
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, longest_along_mm: float) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
-    to side, in the plane across `axis` (each sample averaged over a small band across the run and
-    along the axis, so one bright or dark voxel neither ends nor joins a run)."""
+    to side in the plane across `axis`, then head to foot along it between the endplates (each
+    sample averaged over a small band across the run, so one bright or dark voxel neither ends nor
+    joins a run). The walk puts a body midway between two discs, and bodies between labelled points
+    are spaced evenly, while bodies grow from one to the next: a few millimetres off in height. A run
+    along the axis longer than `longest_along_mm` is two bodies joined across a disc the image does
+    not resolve (a thick slice across it), and has no middle to go by."""
     config = settings().recentre
     right, anterior = perpendicular_frames(axis[None, :])[0]
     reach, band = config.search_mm, config.band_mm
     along = np.arange(-reach, reach + 1e-9, 1.0)
-    spread = np.array([(across, height) for across in (-band, 0.0, band) for height in (-band, 0.0, band)])
-    for direction, other in ((anterior, right), (right, anterior)):
-        points = centre + along[:, None, None] * direction + spread[None, :, :1] * other + spread[None, :, 1:] * axis
+    spread = np.array([(first, second) for first in (-band, 0.0, band) for second in (-band, 0.0, band)])
+    for direction, across, other in ((anterior, right, axis), (right, anterior, axis), (axis, right, anterior)):
+        points = centre + along[:, None, None] * direction + spread[None, :, :1] * across + spread[None, :, 1:] * other
         samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
         inside = np.isfinite(samples)
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
@@ -487,7 +498,8 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
         ends = (run[0] - 1, run[1] + 1)
-        if all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
+        joined = direction is axis and along[run[1]] - along[run[0]] > longest_along_mm
+        if not joined and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
             centre = centre + (along[run[0]] + along[run[1]]) / 2 * direction
     return centre
 
