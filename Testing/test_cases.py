@@ -5,6 +5,7 @@ Each case is built and analysed once per module (a few seconds each) and shared 
 
 import json
 
+import numpy as np
 import pytest
 
 from EMHAssistLib.analysis import analyze
@@ -16,6 +17,7 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.spine.vertebrae import code_of
 from EMHAssistLib.teaching import phantom
+from EMHAssistLib.teaching.phantom_parts import spine_layout
 from EMHAssistLib.teaching.cases import build_study, case_info, case_names, study_into_scene
 from EMHAssistLib.report_model import RatioKey, Report
 
@@ -118,12 +120,18 @@ def test_analysis_reports_where_the_first_mass_lies(analysed, name: str) -> None
 
 
 def test_thalassaemia_major_shows_its_sacral_masses(analysed) -> None:
-    """One volume per sequence from T1 to S5, level points at every body in it, and the mass found
-    at the sacrum as a span apart from the mid-thoracic one."""
+    """One volume per sequence from T1 to S5, level points at T1-S5, and the mass found at the
+    sacrum as a span apart from the mid-thoracic one. The field also holds C7's body (its top is the
+    field's top edge, 176 mm; its centre 9 mm inside), found above T1 as the last body in the field
+    and placed on the phantom's C7."""
     report = analysed["thal_major_teaching"]
-    assert [vertebra.name for vertebra in report.levels.vertebrae] == [f"T{n}" for n in range(1, 13)] + [
+    assert [vertebra.name for vertebra in report.levels.vertebrae] == ["C7"] + [f"T{n}" for n in range(1, 13)] + [
         "L1", "L2", "L3", "L4", "L5", "S1", "S2", "S3", "S4", "S5"
     ]
+    c7 = report.levels.vertebrae[0]
+    body = spine_layout.Spine().by_name["C7"]
+    y, z = spine_layout.Spine().centre_line.to_world(np.float64(body.body_centre_u), np.float64(body.centre_t))
+    assert c7.source == "detected" and np.linalg.norm(np.asarray(c7.centre) - [0.0, y, z]) <= 5.0, c7
     assert found_spans(report) == [("T6", "T8"), ("S1", "S3")]
     assert summary_line(report.levels).startswith("mass T6–T8 and S1–S3, cord compressed T6–T8")
     for role in ("T1", "T2", "T1C"):

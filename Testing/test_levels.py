@@ -270,6 +270,10 @@ GENERATED_SPINES = {
     # along it too without a limit on the run's length, T4 went 11 mm down onto its disc with T5
     # (the run of marrow-like signal along the axis held both bodies: the thick slices blur the disc).
     "thoracic kyphosis, axial, bodies between anchors": 6,
+    # Anchor C5; C3 is the last body in the field (C2's centroid lies within half its height of the
+    # field's top): the walk places bodies between two discs, found no disc above C3 in the field,
+    # and C3 was not reported.
+    "scoliosis, the last body in the field": 14,
 }
 
 

@@ -90,6 +90,7 @@ class DetectionSettings:
     body_spread_fraction: float = _positive()
     disc_between_margin: float = _limit(0.0, 0.5)
     recentre: RecentreSettings
+    edge_body_cover: float = _positive()
     min_disc_contrast: float = _limit(0.0)
 
 

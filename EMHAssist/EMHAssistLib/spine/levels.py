@@ -17,6 +17,9 @@ from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_neare
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
+# A body the walk placed past the last disc in the field, half a repeat length beyond it, to be kept
+# only if the image shows a body there (_edge_bodies_kept); reported as "detected".
+EDGE = "edge"
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
         below, stopped_below = _walk(bodies[-1], line, profile, +1)
         bodies = above + bodies + below
         warnings += [stop for stop in (stopped_above, stopped_below) if stop]
-        bodies = _on_the_bodies(bodies, anchors, line, image)
+        bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -388,6 +391,9 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             return _in_code_order(found, direction), too_far if goes_on else None
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
+            if _field_ends_past_body(profile, disc, sign, period):
+                code += direction
+                found.append(Vertebra(name_of(code), code, line.at(disc + sign * period / 2), EDGE))
             break
         if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
             return _in_code_order(found, direction), too_far
@@ -396,6 +402,14 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
     return _in_code_order(found, direction), None
+
+
+def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
+    """Whether the field of view ends beyond `disc` after holding the whole of a body past it
+    (`edge_body_cover` repeat lengths) but before the next disc: the last body in the field has no
+    disc beyond it to be placed between."""
+    held = settings().edge_body_cover * period
+    return profile.covers(*sorted((disc, disc + sign * held))) and not profile.covers(*sorted((disc, disc + sign * 1.5 * period)))
 
 
 def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
@@ -426,6 +440,27 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
             centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, longest)
         centres[n], shifts[n] = centre, centre - bodies[n].centre
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
+
+
+def _edge_bodies_kept(placed: list[Vertebra], bodies: list[Vertebra], anchors: list[Vertebra], image: SequenceImage) -> list[Vertebra]:
+    """The bodies placed past the last disc at either end of the field (`placed`, then recentred:
+    `bodies`), kept (as "detected") where the image shows a body: marrow like the user's bodies'
+    around the recentred point (`_is_marrow`), still at least half the placed distance from the
+    inner neighbour (recentring did not pull it back onto that body); else left out (soft tissue,
+    or a disc, beyond the column's end or the field's)."""
+    signal = _marrow_signal([anchor.centre for anchor in anchors], image)
+    kept = []
+    for n, body in enumerate(bodies):
+        if body.source != EDGE:
+            kept.append(body)
+            continue
+        inner = n + 1 if n == 0 else n - 1
+        placed_apart = float(np.linalg.norm(placed[n].centre - placed[inner].centre))
+        apart = float(np.linalg.norm(body.centre - bodies[inner].centre))
+        local = _marrow_signal([body.centre], image)
+        if signal is not None and local is not None and _is_marrow(local, signal) and apart >= 0.5 * placed_apart:
+            kept.append(Vertebra(body.name, body.code, body.centre, "detected"))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -459,11 +494,15 @@ def _local_signal(centre: np.ndarray, image: SequenceImage, signal: MarrowSignal
     L1) and no more spread than `local_sd_ratio` times theirs (a cube inside one tissue has its
     noise and texture; one across a body's edge the difference of two tissues), else theirs (the
     point lies off the body)."""
-    config = settings().recentre
     local = _marrow_signal([centre], image)
-    if local is not None and abs(local.level - signal.level) <= config.local_agreement * abs(signal.level) and local.sd <= config.local_sd_ratio * signal.sd:
-        return local
-    return signal
+    return local if local is not None and _is_marrow(local, signal) else signal
+
+
+def _is_marrow(local: MarrowSignal, signal: MarrowSignal) -> bool:
+    """Whether a cube's reading is body marrow like the user's bodies' `signal`: its level within
+    `local_agreement` of theirs and its spread at most `local_sd_ratio` times theirs."""
+    config = settings().recentre
+    return abs(local.level - signal.level) <= config.local_agreement * abs(signal.level) and local.sd <= config.local_sd_ratio * signal.sd
 
 
 def _spacing(bodies: list[Vertebra], n: int) -> float:
