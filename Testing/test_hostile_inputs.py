@@ -367,3 +367,39 @@ def test_clinical_patient_and_exam_date_are_checked(name):
     with pytest.raises(InputError) as refused:
         validate_clinical(clinical)
     assert str(refused.value).startswith(f"clinical.json: {problem}") and str(refused.value).isprintable()
+
+
+# --- The command line's own arguments (frontends/cli.py) ------------------------------------------------
+
+ARGUMENTS: dict[str, tuple[list[str], Refused]] = {
+    "no command (a usage block of three lines, 'emhassist: error: ...')": ([], Refused("emhassist", "the following arguments are required: COMMAND")),
+    "an unknown command": (["frobnicate"], Refused("COMMAND", "invalid choice: 'frobnicate'")),
+    "analyze without a case": (["analyze"], Refused("emhassist analyze", "the following arguments are required: case")),
+    "a misspelt option": (["analyze", "case", "--jsn", "x"], Refused("emhassist", "unrecognized arguments: --jsn x")),
+    "--workers abc": (["analyze", "cases", "--csv", "rows.csv", "--workers", "abc"], Refused("--workers", "invalid int value: 'abc'")),
+    "--time-limit nan (never ran out: exit 0)": (
+        ["analyze", "cases", "--csv", "rows.csv", "--time-limit", "nan"], Refused("--time-limit", "must be a positive number of seconds, not 'nan'")
+    ),
+    "--time-limit -1": (["analyze", "cases", "--csv", "rows.csv", "--time-limit", "-1"], Refused("--time-limit", "must be a positive number of seconds")),
+    "serve --port 99999 (an OverflowError traceback)": (["serve", "case", "--port", "99999"], Refused("--port", "must be a port number from 1 to 65535, not '99999'")),
+    "serve --port -1 (an OverflowError traceback)": (["serve", "case", "--port", "-1"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --port 0 (the printed address would name port 0)": (["serve", "case", "--port", "0"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --port ² (a digit int() cannot read)": (["serve", "case", "--port", "²"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --load-time-limit 0 (refused as the case's: 'did not finish loading within 0 s')": (
+        ["serve", "case", "--load-time-limit", "0"], Refused("--load-time-limit", "must be a positive number of seconds")
+    ),
+    "serve --load-time-limit nan": (["serve", "case", "--load-time-limit", "nan"], Refused("--load-time-limit", "must be a positive number of seconds")),
+}
+
+
+@pytest.mark.parametrize("name", ARGUMENTS)
+def test_a_bad_argument_is_one_error_line_naming_it(name, tmp_path, capsys, monkeypatch):
+    """argparse's complaints were a usage block and `emhassist analyze: error: ...`; out-of-range
+    ports an OverflowError traceback; a NaN time limit was taken. Nothing runs: each is refused while
+    the arguments are read."""
+    monkeypatch.chdir(tmp_path)
+    argv, outcome = ARGUMENTS[name]
+    code, err = run(argv, capsys)
+    assert_refused(code, err, outcome)
+    assert "--help` lists the arguments" in err
+    assert list(tmp_path.iterdir()) == []
