@@ -403,3 +403,33 @@ def test_a_bad_argument_is_one_error_line_naming_it(name, tmp_path, capsys, monk
     assert_refused(code, err, outcome)
     assert "--help` lists the arguments" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- clinical.json's age, as the report holds it (inputs/clinical.py, report_model.Clinical) -------------
+
+AGES: dict[str, tuple[object, int | None]] = {
+    "60.5 (a Malformed traceback from the report model)": (60.5, None),
+    "-0.0 (a Malformed traceback: 'expected an integer')": (-0.0, 0),
+    "60.0": (60.0, 60),
+    "0": (0, 0),
+    "120": (120, 120),
+    "150": (150, None),
+    "'60'": ("60", None),
+    "true": (True, None),
+}
+
+
+@pytest.mark.parametrize("name", AGES)
+def test_an_age_is_whole_years_the_report_model_holds(name):
+    from EMHAssistLib.inputs.clinical import validate_clinical
+    from EMHAssistLib.report_codec import model_value
+    from EMHAssistLib.report_model import Clinical
+
+    age, years = AGES[name]
+    if years is None:
+        with pytest.raises(InputError, match=r"^clinical.json: age must be a number of years from 0 to 120 \(whole years\), not "):
+            validate_clinical({"age": age})
+        return
+    checked = validate_clinical({"age": age})
+    assert type(checked["age"]) is int and checked["age"] == years
+    assert model_value(checked, Clinical).age == years
