@@ -433,3 +433,60 @@ def test_an_age_is_whole_years_the_report_model_holds(name):
     checked = validate_clinical({"age": age})
     assert type(checked["age"]) is int and checked["age"] == years
     assert model_value(checked, Clinical).age == years
+
+
+# --- A batch over a folder of which some cases are broken (outputs/batch.py) -----------------------------
+
+BROKEN_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    # name -> damage to a copy of the small case, and the error its row must hold
+    "b_corrupt_volume": (lambda case: (case / "T2.nrrd").write_bytes(b"NRRD0004\nbroken"), "T2.nrrd: is not a readable image file"),
+    "b_fractional_age": (lambda case: (case / "clinical.json").write_text('{"age": 60.5}'), "clinical.json: age must be a number of years"),
+    "b_empty": (lambda case: [path.unlink() for path in case.iterdir()] and None, "b_empty: no sequence volume"),
+    "b_fifo_roi": (lambda case: ((case / "cord.mrk.json").unlink(), os.mkfifo(case / "cord.mrk.json")) and None, "cord.mrk.json: is a FIFO"),
+    # a folder name that is not UTF-8: its row raised UnicodeEncodeError in the CSV writer, and the batch
+    # ended in a traceback with every later case lost
+    os.fsdecode(b"b_\xff_not_utf8"): (lambda case: None, "its path is not valid UTF-8"),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_batch(tmp_path_factory) -> tuple[Path, Path, int, str, str, dict]:
+    import shutil
+
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    root = tmp_path_factory.mktemp("batch")
+    template = write_small_case(root / "template", new_headless_scene())
+    folder = root / "cases"
+    for name in ("a_good", "c_good"):
+        shutil.copytree(template, folder / name)
+    for name, (damage, _) in BROKEN_CASES.items():
+        shutil.copytree(template, folder / name)
+        damage(folder / name)
+    before = {case.name: snapshot(case) for case in folder.iterdir() if case.name != "b_fifo_roi"}
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["analyze", str(folder), "--csv", str(root / "rows.csv")])
+    return folder, root / "rows.csv", code, out.getvalue(), err.getvalue(), before
+
+
+def test_a_batch_with_broken_cases_writes_each_as_its_error_row_and_every_good_one(broken_batch):
+    import csv
+
+    folder, rows_csv, code, out, err, before = broken_batch
+    assert code == 1 and err == "", err  # a case failed: exit 1, nothing on stderr
+    with rows_csv.open(newline="", encoding="utf-8") as stream:
+        rows = {row["case"]: row for row in csv.DictReader(stream)}
+    shown = {name: name.encode("utf-8", "replace").decode("utf-8") for name in [*BROKEN_CASES, "a_good", "c_good"]}
+    assert set(rows) == set(shown.values())
+    for good in ("a_good", "c_good"):
+        assert rows[good]["error"] == "" and float(rows[good]["T2 mass/cord"]) == pytest.approx(150 / 500)
+    for name, (_, problem) in BROKEN_CASES.items():
+        assert problem in rows[shown[name]]["error"] and rows[shown[name]]["T2 mass/cord"] == "", rows[shown[name]]
+    assert len(out.splitlines()) == len(rows) and all(line.isprintable() for line in out.splitlines())
+    assert {case.name: snapshot(case) for case in folder.iterdir() if case.name in before} == before
