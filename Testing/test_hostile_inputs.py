@@ -490,3 +490,33 @@ def test_a_batch_with_broken_cases_writes_each_as_its_error_row_and_every_good_o
         assert problem in rows[shown[name]]["error"] and rows[shown[name]]["T2 mass/cord"] == "", rows[shown[name]]
     assert len(out.splitlines()) == len(rows) and all(line.isprintable() for line in out.splitlines())
     assert {case.name: snapshot(case) for case in folder.iterdir() if case.name in before} == before
+
+
+# --- serve --earlier (frontends/serve.py, wt-view's) -----------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="frontends/serve.py: serve's earlier_exams checks each --earlier report against the model only, not its patient "
+    "against the case's clinical.json: another patient's exam is offered and fails only when the page's Compare is pressed",
+)
+def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams, tmp_path, capsys, monkeypatch):
+    import socket
+
+    from EMHAssistLib.frontends import sessions
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    case = write_small_case(tmp_path / "case", new_headless_scene())
+    (case / "clinical.json").write_text(json.dumps({"patient": "EMH-0042", "exam_date": "2026-09-01"}))
+    other = exams[0].parent / "other.json"
+    other.write_text(json.dumps(exam_report("other", "2026-01-05") | {"clinical": {"patient": "EMH-0099", "exam_date": "2026-01-05"}}))
+    started = []
+    monkeypatch.setattr(sessions, "run_launcher", lambda *args: started.append(args))  # the server must not start
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, err = run(["serve", str(case), "--earlier", str(other), "--port", str(port)], capsys)
+    assert started == []
+    assert_refused(code, err, Refused("other.json", "another patient"))
