@@ -9,6 +9,7 @@ own are strict xfails naming the file and the cause.
 """
 
 import copy
+import math
 import json
 import os
 import re
@@ -520,3 +521,86 @@ def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams
     code, err = run(["serve", str(case), "--earlier", str(other), "--port", str(port)], capsys)
     assert started == []
     assert_refused(code, err, Refused("other.json", "another patient"))
+
+
+# --- NIfTI headers as other tools write them (inputs/headers.py) ----------------------------------------
+
+
+def nifti_edit(offset: int, fmt: str, change: Callable[[tuple], tuple]) -> Callable[[bytes], bytes]:
+    """A NIfTI-1 header field (little-endian, as SimpleITK writes it) changed in place."""
+    import struct
+
+    def edit(content: bytes) -> bytes:
+        edited = bytearray(content)
+        struct.pack_into(fmt, edited, offset, *change(struct.unpack_from(fmt, content, offset)))
+        return bytes(edited)
+
+    return edit
+
+
+NIFTI_HEADERS: dict[str, tuple[Callable[[bytes], bytes], str | None]] = {
+    # name -> the edit and a part of the one warning it must give (None: no warning)
+    "as SimpleITK writes it (oblique)": (lambda content: content, None),
+    "qform moved 40 mm from the sform (read by the sform without a word)": (
+        nifti_edit(268, "<f", lambda x: (x[0] + 40.0,)),
+        "T2.nii: its qform and sform place the volume's corners up to 40 mm apart; read by the sform, as Slicer reads it",
+    ),
+    "qform rotated (quaternion b 0.3) from the sform": (nifti_edit(256, "<f", lambda b: (0.3,)), "its qform and sform place the volume's corners up to"),
+    "qform moved 0.01 mm (float rounding)": (nifti_edit(268, "<f", lambda x: (x[0] + 0.01,)), None),
+    "sform code 0 (only the qform)": (nifti_edit(254, "<h", lambda code: (0,)), None),
+    "scl_slope 0, scl_inter 0 (no scaling, the standard's default)": (nifti_edit(112, "<2f", lambda s: (0.0, 0.0)), None),
+    "scl_slope 2 (a real scaling)": (nifti_edit(112, "<2f", lambda s: (2.0, 0.0)), None),
+    "scl_slope NaN, scl_inter 5 (ITK adds 5 and ignores the slope)": (
+        nifti_edit(112, "<2f", lambda s: (math.nan, 5.0)),
+        "T2.nii: its voxel scaling (scl_slope nan, scl_inter 5) is not a finite linear scaling",
+    ),
+    "scl_slope inf (ITK reads unscaled)": (nifti_edit(112, "<2f", lambda s: (math.inf, 0.0)), "(scl_slope inf, scl_inter 0) is not a finite linear scaling"),
+    "scl_slope 0, scl_inter 5 (the standard: no scaling; ITK adds 5)": (
+        nifti_edit(112, "<2f", lambda s: (0.0, 5.0)), "(scl_slope 0, scl_inter 5) is not a finite linear scaling"
+    ),
+    "scl_inter NaN (ITK scales and ignores it)": (nifti_edit(112, "<2f", lambda s: (2.0, math.nan)), "(scl_slope 2, scl_inter nan)"),
+}
+
+
+@pytest.fixture(scope="module")
+def nifti_t2(tmp_path_factory) -> bytes:
+    import SimpleITK as sitk
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    case = write_small_case(tmp_path_factory.mktemp("nifti") / "case", new_headless_scene())
+    sitk.WriteImage(sitk.ReadImage(str(case / "T2.nrrd")), str(case / "T2.nii"))
+    return (case / "T2.nii").read_bytes()
+
+
+@pytest.mark.parametrize("name", NIFTI_HEADERS)
+def test_a_doubtful_nifti_header_is_read_with_a_warning(name, nifti_t2, tmp_path):
+    from EMHAssistLib.inputs.headers import check_image_header
+
+    edit, warning = NIFTI_HEADERS[name]
+    path = tmp_path / "T2.nii"
+    path.write_bytes(edit(nifti_t2))
+    warnings = check_image_header(path, tmp_path, "unreadable").warnings
+    if warning is None:
+        assert warnings == ()
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith("T2.nii: ") and warning in warnings[0], warnings
+
+
+def test_a_qform_sform_disagreement_reaches_the_studys_warnings(nifti_t2, tmp_path):
+    """The header's warning is the study's (the report's) warning; the case folder is read, not analysed."""
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    case = write_small_case(tmp_path / "case", new_headless_scene(), roles=("T2",))
+    (case / "T2.nrrd").unlink()
+    (case / "T2.nii").write_bytes(NIFTI_HEADERS["qform moved 40 mm from the sform (read by the sform without a word)"][0](nifti_t2))
+    before = snapshot(case)
+    study = load_case_folder(case, new_headless_scene())
+    assert [warning for warning in study.warnings if "qform" in warning] == [
+        "T2.nii: its qform and sform place the volume's corners up to 40 mm apart; read by the sform, as Slicer reads it (tools that read the qform place it elsewhere)"
+    ]
+    assert snapshot(case) == before
