@@ -604,3 +604,33 @@ def test_a_qform_sform_disagreement_reaches_the_studys_warnings(nifti_t2, tmp_pa
         "T2.nii: its qform and sform place the volume's corners up to 40 mm apart; read by the sform, as Slicer reads it (tools that read the qform place it elsewhere)"
     ]
     assert snapshot(case) == before
+
+
+# --- Case folder names as users write them (inputs/confine.py) ------------------------------------------
+
+FOLDER_NAMES: dict[str, str | None] = {
+    # a case folder's name -> a part of the error its load must give (None: it loads)
+    "case\\name (was 'T1.nrrd: could not be read as a volume', the file whole)": "its path holds a backslash, which Slicer's readers take for a folder separator",
+    "<img src=x onerror=alert(1)>{{ 7*7 }}": None,
+    "case\x1b[31m\u202ename %s *?[1]#": None,
+}
+
+
+@pytest.mark.parametrize("name", FOLDER_NAMES)
+def test_a_case_folder_name_loads_or_is_refused_naming_the_reason(name, tmp_path):
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    folder_name = name.split(" (was")[0]
+    case = write_small_case(tmp_path / "written", new_headless_scene()).rename(tmp_path / folder_name)  # Slicer's writers too take `\\` for a separator
+    before = snapshot(case)
+    problem = FOLDER_NAMES[name]
+    if problem is None:
+        assert load_case_folder(case, new_headless_scene()).name == folder_name
+    else:
+        with pytest.raises(InputError) as refused:
+            load_case_folder(case, new_headless_scene())
+        assert f"{folder_name}/" in refused.value.subject and problem in refused.value.problem and str(refused.value).isprintable()
+    assert snapshot(case) == before
