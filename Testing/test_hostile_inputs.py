@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_robustness import Refused, snapshot
 
@@ -633,4 +634,82 @@ def test_a_case_folder_name_loads_or_is_refused_naming_the_reason(name, tmp_path
         with pytest.raises(InputError) as refused:
             load_case_folder(case, new_headless_scene())
         assert f"{folder_name}/" in refused.value.subject and problem in refused.value.problem and str(refused.value).isprintable()
+    assert snapshot(case) == before
+
+
+# --- Segmentations as Segment Editor leaves them (inputs/study.py, inputs/nodes.py) ---------------------
+
+
+def region_mask(region: str) -> np.ndarray:
+    from small_case import grid_for, roi_box
+
+    from EMHAssistLib.geometry import voxel_indices
+
+    grid = grid_for("T2")
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask.ravel()[voxel_indices(grid, roi_box(region.lower()))] = True
+    return mask
+
+
+SEGMENTATIONS: dict[str, tuple[Callable[[], list[tuple[str, np.ndarray | None]]], str | None, str | None]] = {
+    # name -> the segments (name, mask on the T2 grid or None: added, never painted), the error, the warning
+    "one segment per region": (lambda: [(region, region_mask(region)) for region in REGIONS], None, None),
+    "a mass segment added and never painted (was 'mass region lies wholly outside every volume')": (
+        lambda: [(region, None if region == "Mass" else region_mask(region)) for region in REGIONS], "regions/Mass: segment is empty", None
+    ),
+    "the cord painted over the whole volume (measured in both, without a word)": (
+        lambda: [(region, np.ones_like(region_mask(region)) if region == "Cord" else region_mask(region)) for region in REGIONS],
+        None,
+        "regions.seg.nrrd: the cord and mass segments share 568 voxels, which are measured in both regions",
+    ),
+    "a second segment named mass over the cord": (
+        lambda: [(region, region_mask(region)) for region in REGIONS] + [("Mass", region_mask("cord"))],
+        None,
+        "regions.seg.nrrd: the cord and mass segments share 568 voxels, which are measured in both regions",
+    ),
+}
+REGIONS = ("Cord", "Mass", "Marrow", "Muscle", "Disc")
+
+
+@pytest.fixture(scope="module")
+def roi_free_case(tmp_path_factory) -> Path:
+    from small_case import write_small_case
+
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    case = write_small_case(tmp_path_factory.mktemp("segmentation") / "case", new_headless_scene())
+    for roi_file in case.glob("*.mrk.json"):
+        roi_file.unlink()
+    return case
+
+
+@pytest.mark.parametrize("name", SEGMENTATIONS)
+def test_a_segmentation_with_an_empty_or_overlapping_segment_is_refused_or_warned(name, roi_free_case, tmp_path):
+    import shutil
+
+    from small_case import grid_for
+
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.nodes import set_segment_mask
+    from EMHAssistLib.inputs.scene import new_headless_scene
+
+    segments, error, warning = SEGMENTATIONS[name]
+    case = shutil.copytree(roi_free_case, tmp_path / "case")
+    scene = new_headless_scene()
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
+    for segment_name, mask in segments():
+        segment_id = segmentation.GetSegmentation().AddEmptySegment("", segment_name)
+        if mask is not None:
+            set_segment_mask(segmentation, segment_id, mask, grid_for("T2"))
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(case / "regions.seg.nrrd"))
+    assert storage.WriteData(segmentation)
+    before = snapshot(case)
+    if error is not None:
+        with pytest.raises(InputError) as refused:
+            load_case_folder(case, new_headless_scene())
+        assert str(refused.value) == error
+    else:
+        shared = [line for line in load_case_folder(case, new_headless_scene()).warnings if "share" in line]
+        assert shared == ([] if warning is None else [warning]) or warning in shared, shared
     assert snapshot(case) == before

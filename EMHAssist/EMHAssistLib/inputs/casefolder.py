@@ -28,7 +28,7 @@ from .markupsfile import check_markups
 from .nodes import grid_of_volume, set_volume_geometry
 from .noise import caught_messages
 from .roles import role_of_name
-from .study import RegionSource, Study, region_names, segment_sources
+from .study import RegionSource, Study, overlap_warnings, region_names, segment_sources
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
@@ -291,6 +291,7 @@ def _segment_sources(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) 
         by_region = segment_sources(segmentation)
     except InputError as error:
         raise InputError(str(path), error.problem) from None
+    case.warnings.extend(overlap_warnings(by_region, path.name))
     return [(region, source) for region, sources in by_region.items() for source in sources]
 
 
