@@ -284,13 +284,15 @@ def test_from_json_names_the_subject_and_field_for_a_scene_node_name():
 # --- emhassist demo --out ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("out", ["a-file", "a-file/sub"])
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub", "o\\ut"])
 def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path, capsys):
-    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built."""
+    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built; `o\\ut` had the
+    volumes written into o/ut (Slicer's writers split the path there) and the rest into o\\ut."""
     (tmp_path / "a-file").write_text("kept\n")
     code, err = run(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path / out)], capsys)
     assert_refused(code, err, Refused(out, "--out takes a folder"))
     assert (tmp_path / "a-file").read_text() == "kept\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
 
 
 # --- A report read back from a scene's text node (frontends/panel.read_report_node) --------------------

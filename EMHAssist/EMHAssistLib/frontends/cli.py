@@ -211,7 +211,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check_output_folder(folder: Path, option: str) -> None:
-    """Refuse a folder to write into that is a file, or lies under one."""
+    """Refuse a folder to write into that is a file, or lies under one, or whose path holds a backslash
+    (Slicer's writers take it for a folder separator: `--out 'o\\ut'` wrote the volumes into o/ut and the
+    rest into o\\ut, then failed reading them back)."""
+    if "\\" in str(folder.resolve()):
+        raise InputError(str(folder), f"its path holds a backslash, which Slicer's writers take for a folder separator; {option} takes a folder without one")
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     if not existing.is_dir():
         subject = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
