@@ -499,11 +499,6 @@ def test_a_batch_with_broken_cases_writes_each_as_its_error_row_and_every_good_o
 # --- serve --earlier (frontends/serve.py, wt-view's) -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontends/serve.py: serve's earlier_exams checks each --earlier report against the model only, not its patient "
-    "against the case's clinical.json: another patient's exam is offered and fails only when the page's Compare is pressed",
-)
 def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams, tmp_path, capsys, monkeypatch):
     import socket
 
