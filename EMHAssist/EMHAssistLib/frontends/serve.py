@@ -740,7 +740,7 @@ def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: floa
         else:
             report = stored_report(path)
         if report.clinical.patient != patient:
-            raise InputError(exam, f"is an exam of another patient ({report.clinical.patient!r}; the case is {patient!r}'s); --earlier takes an earlier exam of the same patient")
+            raise InputError(exam, f"is an exam of another patient ({report.clinical.patient!r}; the case's is {patient!r}); --earlier takes an earlier exam of the same patient")
         offered[exam] = str(path)
     return offered
 
