@@ -100,6 +100,9 @@ STORED: dict[str, StoredEdit] = {
     "mass volume 1e308 mL (its change overflowed: an OverflowError traceback)": StoredEdit(
         edit_volume(value=1e308, ci95=[1e308, 1e308]), Refused("l.json", "is larger than any sequence's field of view")
     ),
+    "mass volume a bare number (compared as 'no volume' without a word)": StoredEdit(
+        lambda r: r["morphology"].update(mass_volume_ml=12.5), Refused("l.json", "morphology.mass_volume_ml: must be a volume with its 95 % interval")
+    ),
     "morphology a list": StoredEdit(set_field("morphology", []), Refused("l.json", "morphology: expected an object or null")),
     "MSCC 1e308": StoredEdit(
         lambda r: r["levels"]["compression"].update(max_mscc_percent=1e308), Refused("l.json", "MSCC is at most 100 %")
