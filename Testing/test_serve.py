@@ -109,7 +109,7 @@ def test_quiz_in_the_browser(browser):
         _place(browser, "cord", reference["cord"][0], 2)
         # The learner's mass ROI clicked in the list: the axial view goes through its centre.
         mass_s = box_of_spec(reference["mass"][0]).center[2]
-        browser.evaluate("document.querySelectorAll('#quiz .select-roi')[0].click()")
+        browser.evaluate("Array.from(document.querySelectorAll('#quiz .select-roi')).find(e => e.textContent.includes('mass')).click()")
         browser.wait_for(
             f"Math.abs(window.trame.state.get('slice_Axial') - {mass_s}) <= window.trame.state.get('slice_range_Axial')[2]",
             20,
@@ -226,6 +226,18 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
                 return after.shape == before.shape and float(np.abs(after.astype(int) - before).mean()) > 2
 
             _wait(view_changed, 20, f"the view change after {action}")
+
+        # The bar's menu button hides the panel, the views then fill the window, and brings it back.
+        width = browser.evaluate("document.getElementById('views').getBoundingClientRect().width")
+        browser.evaluate("document.getElementById('menu').click()")
+        browser.wait_for(
+            f"getComputedStyle(document.getElementById('panel')).display === 'none'"
+            f" && document.getElementById('views').getBoundingClientRect().width > {width} + 100",
+            20,
+            "the panel hidden and the views widened",
+        )
+        browser.evaluate("document.getElementById('menu').click()")
+        browser.wait_for("getComputedStyle(document.getElementById('panel')).display !== 'none'", 20, "the panel shown again")
 
         # A level or region clicked under the levels line sends the axial view through it, named.
         assert {"T8", "mass"} <= set(browser.evaluate("window.trame.state.get('targets')"))

@@ -441,6 +441,7 @@ class CaseViewer:
         state.update(
             {
                 "loaded": False,
+                "panel_open": True,
                 "mode": "",
                 "case_title": "",
                 "case_story": "",
@@ -472,11 +473,15 @@ class CaseViewer:
         from trame_vuetify.ui.vuetify3 import SinglePageLayout
 
         with SinglePageLayout(self._server, full_height=True) as layout:
-            layout.title.set_text("EMHAssist")
+            # The bar's menu button shows and hides the panel: the views take the whole window for a class.
+            layout.toolbar.clear()
+            with layout.toolbar:
+                layout.icon = v.VAppBarNavIcon(id="menu", click="panel_open = !panel_open")
+                layout.title = v.VToolbarTitle("EMHAssist")
             with layout.content, html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
                 with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
                     self._layout.initialize_layout_grid(layout)
-                with html.Div(id="panel", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
+                with html.Div(id="panel", v_show="panel_open", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
                     self._panel_ui(html, v)
         self.ui = layout
 
