@@ -85,9 +85,20 @@ def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
         study.levels = read_point_list(folder / LEVELS_FILE, scene, case)
         if not _levels_near_volumes(study, folder / LEVELS_FILE):
             study.levels = None
-    if _present(folder / CLINICAL_FILE):
-        study.clinical = validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
+    study.clinical = _read_clinical(folder, case)
     return study
+
+
+def read_clinical(folder: Path) -> dict:
+    """A case folder's clinical context as the loader reads it ({} without a clinical.json), for a
+    caller that needs it before the case is loaded (serve checks the patient of an earlier exam)."""
+    return _read_clinical(Path(folder), CaseReading(case_root(Path(folder))))
+
+
+def _read_clinical(folder: Path, case: "CaseReading") -> dict:
+    if not _present(folder / CLINICAL_FILE):
+        return {}
+    return validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
 
 
 @dataclass
