@@ -352,10 +352,10 @@ def test_serve_refuses_an_earlier_exam_that_is_no_report_and_a_quiz_with_one(tmp
     notes = tmp_path / "notes.json"
     notes.write_text('{"not": "a report"}', encoding="utf-8")
     with pytest.raises(InputError) as refused:
-        earlier_exams([str(notes)], 5, tmp_path)
+        earlier_exams([str(notes)], None, 5, tmp_path)
     assert str(refused.value).startswith(f"{notes}: ")
     with pytest.raises(InputError, match="is not a report file"):
-        earlier_exams([str(tmp_path / "nowhere.json")], 5, tmp_path)
+        earlier_exams([str(tmp_path / "nowhere.json")], None, 5, tmp_path)
     assert main(["serve", CASE, "--earlier", str(notes)]) == 2
     error = capsys.readouterr().err
     assert error == f"error: {CASE}: is a built-in case, which opens as a quiz; --earlier compares a case folder's results with an earlier exam\n"

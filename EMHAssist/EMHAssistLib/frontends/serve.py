@@ -697,6 +697,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: list[str] | None = None) -> None:
     """Serve the case until interrupted, a process per browser session (sessions.py); the case and
     the earlier exams are checked before the server starts."""
+    from ..inputs.casefolder import read_clinical
     from .sessions import run_launcher
 
     kind, _ = resolve_source(source)
@@ -708,7 +709,8 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
     with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
-        offered = earlier_exams(earlier or [], load_time_limit_s, Path(reports))
+        patient = read_clinical(Path(source)).get("patient") if earlier else None
+        offered = earlier_exams(earlier or [], patient, load_time_limit_s, Path(reports))
         secret = secrets.token_urlsafe(32)
         print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
         try:
@@ -717,11 +719,12 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
             raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
 
 
-def earlier_exams(given: list[str], load_time_limit_s: float, reports: Path) -> dict[str, str]:
+def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: float, reports: Path) -> dict[str, str]:
     """The earlier exams the page offers, each as given on the command line -> a stored report JSON:
     a report JSON is read (and checked against the model) once now; a case folder is checked to load
     in time, then analysed now and its report written into `reports`, so a session's comparison only
-    reads a file. A path that is neither is one error line, before the server starts."""
+    reads a file. A path that is neither, or an exam of a patient other than the case's (`patient`,
+    its clinical.json's), is one error line, before the server starts."""
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import write_json
@@ -735,7 +738,9 @@ def earlier_exams(given: list[str], load_time_limit_s: float, reports: Path) -> 
             path = reports / f"earlier-{index}.json"
             write_json(report, path)
         else:
-            stored_report(path)
+            report = stored_report(path)
+        if report.clinical.patient != patient:
+            raise InputError(exam, f"is an exam of another patient ({report.clinical.patient!r}; the case's is {patient!r}); --earlier takes an earlier exam of the same patient")
         offered[exam] = str(path)
     return offered
 
