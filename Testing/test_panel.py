@@ -289,7 +289,7 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
         np.testing.assert_allclose(after.half_size, before.half_size, atol=1e-4)
     assert read_report_node(nodes["report"]) == analysis.report
     table_content = read_results_table(nodes["resultsTable"])
-    assert table_content["ratios"].keys() == analysis.report.ratios.keys()
+    assert table_content.ratios.keys() == analysis.report.ratios.keys()
     assert find_overlays(loaded, study.name) is not None
 
     # The restored inputs analyse to the same results (file names aside: the bundle's own).

@@ -1,7 +1,7 @@
 """The results table node: its content for a report, re-runs in place, and a .mrb round trip."""
 
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -103,12 +103,13 @@ def test_reading_the_table_back_gives_the_report_to_six_significant_digits(scene
     table = new_table(scene)
     write_results_table(REPORT, table)
     back = read_results_table(table)
-    assert back.keys() == {"regions", "ratios", "enhancement"}
     for region, by_role in SECTIONS["regions"].items():
-        assert back["regions"][region] == {role: rounded(stats) for role, stats in by_role.items()}
-        assert all(isinstance(stats["n"], int) for stats in back["regions"][region].values())
+        assert {role: asdict(stats) for role, stats in back.regions[region].items()} == {role: rounded(stats) for role, stats in by_role.items()}
+        assert all(isinstance(stats.n, int) for stats in back.regions[region].values())
     for section in ("ratios", "enhancement"):
-        assert back[section] == {key: rounded(ratio.to_dict()) for key, ratio in getattr(REPORT, section).items()}
+        assert {key: ratio.to_dict() for key, ratio in getattr(back, section).items()} == {
+            key: rounded(ratio.to_dict()) for key, ratio in getattr(REPORT, section).items()
+        }
 
 
 def test_rewriting_the_same_node_replaces_its_rows(scene):
@@ -122,7 +123,7 @@ def test_rewriting_the_same_node_replaces_its_rows(scene):
     smaller = replace(REPORT, ratios={}, enhancement={})
     write_results_table(smaller, table)
     assert table.GetNumberOfRows() == 4
-    assert read_results_table(table)["ratios"] == {}
+    assert read_results_table(table).ratios == {}
 
 
 def test_an_empty_report_gives_the_columns_and_no_rows(scene):

@@ -1048,7 +1048,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
 
         self.delayDisplay("Then a moved marrow ROI re-measured alone (live update)")
         self.assertIsNone(first.error)
-        tableRatios = read_results_table(parameterNode.resultsTable)["ratios"]
+        tableRatios = read_results_table(parameterNode.resultsTable).ratios
         self.assertEqual(tableRatios.keys(), first.analysis.report.ratios.keys())
         self.assertEqual(logic.savedReport(parameterNode), first.analysis.report)
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
@@ -1239,7 +1239,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         self.assertFalse(widget.ui.revealButton.enabled)
         report = widget.logic.savedReport(parameterNode)
         self.assertEqual(report.differential[0].id, "emh")
-        self.assertEqual(read_results_table(parameterNode.resultsTable)["ratios"].keys(), report.ratios.keys())
+        self.assertEqual(read_results_table(parameterNode.resultsTable).ratios.keys(), report.ratios.keys())
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, report.case))
         self.assertEqual(widget.ui.differentialGroupBox.layout().count(), 3)
         references = slicer.util.getNodesByClass("vtkMRMLMarkupsROINode")

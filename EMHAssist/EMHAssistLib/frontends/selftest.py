@@ -91,11 +91,11 @@ def check_table_holds_report(table: slicer.vtkMRMLTableNode, report: Report) -> 
     if table.GetNumberOfRows() != expected_rows:
         raise AssertionError(f"{table.GetName()}: {table.GetNumberOfRows()} rows, expected {expected_rows}")
     content = read_results_table(table)
-    if content["ratios"].keys() != report.ratios.keys():
-        raise AssertionError(f"{table.GetName()}: ratios {_texts(content['ratios'])}, expected {_texts(report.ratios)}")
+    if content.ratios.keys() != report.ratios.keys():
+        raise AssertionError(f"{table.GetName()}: ratios {_texts(content.ratios)}, expected {_texts(report.ratios)}")
     for key, ratio in report.ratios.items():
-        if not math.isclose(content["ratios"][key]["value"], ratio.value, rel_tol=1e-5):
-            raise AssertionError(f"{table.GetName()}: {key} is {content['ratios'][key]['value']}, the report says {ratio.value}")
+        if not math.isclose(content.ratios[key].value, ratio.value, rel_tol=1e-5):
+            raise AssertionError(f"{table.GetName()}: {key.text} is {content.ratios[key].value}, the report says {ratio.value}")
 
 
 def _texts(ratios: dict) -> list[str]:

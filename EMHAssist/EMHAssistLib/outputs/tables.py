@@ -13,7 +13,7 @@ import slicer
 import vtk
 
 from ..errors import InputError
-from ..report_model import Ratio, RatioKey, Report
+from ..report_model import Ratio, RatioKey, RegionStatistics, Report
 from ..settings import measurement_settings
 
 SIGNIFICANT_DIGITS = 6
@@ -64,19 +64,28 @@ def write_results_table(report: Report, table: slicer.vtkMRMLTableNode) -> None:
     table.EndModify(modifying)
 
 
-def read_results_table(table: slicer.vtkMRMLTableNode) -> dict:
-    """The table's rows back in the report's shape: `regions`, `ratios` and `enhancement`."""
-    result: dict = {"regions": {}, "ratios": {}, "enhancement": {}}
+@dataclass(frozen=True)
+class TableContent:
+    """What a results table holds, as the report's own types (to the table's six significant digits)."""
+
+    regions: dict[str, dict[str, RegionStatistics]]
+    ratios: dict[RatioKey, Ratio]
+    enhancement: dict[str, Ratio]
+
+
+def read_results_table(table: slicer.vtkMRMLTableNode) -> TableContent:
+    """The table's rows back as the report's region statistics, ratios and enhancement."""
+    content = TableContent(regions={}, ratios={}, enhancement={})
     for row in _rows(table):
         if row["kind"] == STATISTICS:
             stats = {"mean": row["value"]} | {name: row[name] for name in STATISTIC_NAMES}
             stats["n"] = int(stats["n"])
-            result["regions"].setdefault(row["region"], {})[row["sequence"]] = stats
+            content.regions.setdefault(row["region"], {})[row["sequence"]] = RegionStatistics(**stats)
         elif row["kind"] == RATIO:
-            result["ratios"][_ratio_key(table, row)] = _interval(row)
+            content.ratios[_ratio_key(table, row)] = _interval(row)
         elif row["kind"] == ENHANCEMENT:
-            result["enhancement"][row["region"]] = _interval(row)
-    return result
+            content.enhancement[row["region"]] = _interval(row)
+    return content
 
 
 def significant(value: float) -> float:
@@ -122,8 +131,8 @@ def _interval_row(kind: str, sequence: str, region: str, ratio: Ratio) -> dict:
     return {"kind": kind, "sequence": sequence, "region": region, "value": ratio.value, "ci95_low": low, "ci95_high": high}
 
 
-def _interval(row: dict) -> dict:
-    return {"value": row["value"], "ci95": [row["ci95_low"], row["ci95_high"]]}
+def _interval(row: dict) -> Ratio:
+    return Ratio(row["value"], (row["ci95_low"], row["ci95_high"]))
 
 
 def _add_column(table: slicer.vtkMRMLTableNode, column: Column, array: vtk.vtkAbstractArray, values: list) -> None:
