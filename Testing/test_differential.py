@@ -690,6 +690,12 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"T2 mass/cord": 0.7}, "mass_mildly_hypointense_T2", "metastasis", 0.5),
         # NeuroWeb (UCSD): a synovial cyst's capsule is a hypointense perimeter on T2.
         ({"t2_dark_rim": True}, "t2_dark_rim", "synovial_cyst", 4),
+        # Wen 2001: mixed signal on T2 in all 8 spontaneous epidural haematomas (issue 14's sixth pass).
+        ({"signal_heterogeneous": True}, "mass_signal_heterogeneous", "hematoma", 2),
+        # Hu 2013: every angiolipoma holds fat and vascular tissue of different signal.
+        ({"signal_heterogeneous": True}, "mass_signal_heterogeneous", "angiolipoma", 2),
+        # A mass the reader calls homogeneous is what Wen 2001's haematomas were not.
+        ({"signal_heterogeneous": False}, "mass_signal_heterogeneous", "hematoma", 0.5),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):

@@ -8,21 +8,39 @@ them and says how `compare` must answer. Entries that break the promise in files
 own are strict xfails naming the file and the cause.
 """
 
+import contextlib
 import copy
+import csv
+import io
 import json
+import math
 import os
 import re
+import shutil
+import socket
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
+from small_case import grid_for, roi_box, write_small_case
 from test_robustness import Refused, snapshot
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
+from EMHAssistLib.geometry import voxel_indices
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.inputs.clinical import validate_clinical
+from EMHAssistLib.inputs.headers import check_image_header
 from EMHAssistLib.inputs.jsonfile import parse_json_text
+from EMHAssistLib.inputs.nodes import set_segment_mask
+from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.report import from_json
+from EMHAssistLib.report_codec import model_value
+from EMHAssistLib.report_model import Clinical
 from EMHAssistLib.spine.vertebrae import code_of
 
 GOLDEN = Path(__file__).parent / "goldens" / "mds_t5_t8" / "report.json"
@@ -97,6 +115,9 @@ STORED: dict[str, StoredEdit] = {
     "mass volume outside its interval": StoredEdit(edit_volume(value=50.0), Refused("l.json", "lies outside its 95 % interval")),
     "mass volume 1e308 mL (its change overflowed: an OverflowError traceback)": StoredEdit(
         edit_volume(value=1e308, ci95=[1e308, 1e308]), Refused("l.json", "is larger than any sequence's field of view")
+    ),
+    "mass volume a bare number (compared as 'no volume' without a word)": StoredEdit(
+        lambda r: r["morphology"].update(mass_volume_ml=12.5), Refused("l.json", "morphology.mass_volume_ml: must be a volume with its 95 % interval")
     ),
     "morphology a list": StoredEdit(set_field("morphology", []), Refused("l.json", "morphology: expected an object or null")),
     "MSCC 1e308": StoredEdit(
@@ -282,13 +303,15 @@ def test_from_json_names_the_subject_and_field_for_a_scene_node_name():
 # --- emhassist demo --out ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("out", ["a-file", "a-file/sub"])
+@pytest.mark.parametrize("out", ["a-file", "a-file/sub", "o\\ut"])
 def test_demo_out_onto_or_under_a_file_is_refused_before_building(out, tmp_path, capsys):
-    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built."""
+    """It ended in a NotADirectoryError traceback (exit 1) after the exams were built; `o\\ut` had the
+    volumes written into o/ut (Slicer's writers split the path there) and the rest into o\\ut."""
     (tmp_path / "a-file").write_text("kept\n")
     code, err = run(["demo", "--case", "mds_t5_t8_treated", "--out", str(tmp_path / out)], capsys)
     assert_refused(code, err, Refused(out, "--out takes a folder"))
     assert (tmp_path / "a-file").read_text() == "kept\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]
 
 
 # --- A report read back from a scene's text node (frontends/panel.read_report_node) --------------------
@@ -367,3 +390,288 @@ def test_clinical_patient_and_exam_date_are_checked(name):
     with pytest.raises(InputError) as refused:
         validate_clinical(clinical)
     assert str(refused.value).startswith(f"clinical.json: {problem}") and str(refused.value).isprintable()
+
+
+# --- The command line's own arguments (frontends/cli.py) ------------------------------------------------
+
+ARGUMENTS: dict[str, tuple[list[str], Refused]] = {
+    "no command (a usage block of three lines, 'emhassist: error: ...')": ([], Refused("emhassist", "the following arguments are required: COMMAND")),
+    "an unknown command": (["frobnicate"], Refused("COMMAND", "invalid choice: 'frobnicate'")),
+    "analyze without a case": (["analyze"], Refused("emhassist analyze", "the following arguments are required: case")),
+    "a misspelt option": (["analyze", "case", "--jsn", "x"], Refused("emhassist", "unrecognized arguments: --jsn x")),
+    "--workers abc": (["analyze", "cases", "--csv", "rows.csv", "--workers", "abc"], Refused("--workers", "invalid int value: 'abc'")),
+    "--time-limit nan (never ran out: exit 0)": (
+        ["analyze", "cases", "--csv", "rows.csv", "--time-limit", "nan"], Refused("--time-limit", "must be a positive number of seconds, not 'nan'")
+    ),
+    "--time-limit -1": (["analyze", "cases", "--csv", "rows.csv", "--time-limit", "-1"], Refused("--time-limit", "must be a positive number of seconds")),
+    "serve --port 99999 (an OverflowError traceback)": (["serve", "case", "--port", "99999"], Refused("--port", "must be a port number from 1 to 65535, not '99999'")),
+    "serve --port -1 (an OverflowError traceback)": (["serve", "case", "--port", "-1"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --port 0 (the printed address would name port 0)": (["serve", "case", "--port", "0"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --port ² (a digit int() cannot read)": (["serve", "case", "--port", "²"], Refused("--port", "must be a port number from 1 to 65535")),
+    "serve --load-time-limit 0 (refused as the case's: 'did not finish loading within 0 s')": (
+        ["serve", "case", "--load-time-limit", "0"], Refused("--load-time-limit", "must be a positive number of seconds")
+    ),
+    "serve --load-time-limit nan": (["serve", "case", "--load-time-limit", "nan"], Refused("--load-time-limit", "must be a positive number of seconds")),
+}
+
+
+@pytest.mark.parametrize("name", ARGUMENTS)
+def test_a_bad_argument_is_one_error_line_naming_it(name, tmp_path, capsys, monkeypatch):
+    """argparse's complaints were a usage block and `emhassist analyze: error: ...`; out-of-range
+    ports an OverflowError traceback; a NaN time limit was taken. Nothing runs: each is refused while
+    the arguments are read."""
+    monkeypatch.chdir(tmp_path)
+    argv, outcome = ARGUMENTS[name]
+    code, err = run(argv, capsys)
+    assert_refused(code, err, outcome)
+    assert "--help` lists the arguments" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- clinical.json's age, as the report holds it (inputs/clinical.py, report_model.Clinical) -------------
+
+AGES: dict[str, tuple[object, int | None]] = {
+    "60.5 (a Malformed traceback from the report model)": (60.5, None),
+    "-0.0 (a Malformed traceback: 'expected an integer')": (-0.0, 0),
+    "60.0": (60.0, 60),
+    "0": (0, 0),
+    "120": (120, 120),
+    "150": (150, None),
+    "'60'": ("60", None),
+    "true": (True, None),
+}
+
+
+@pytest.mark.parametrize("name", AGES)
+def test_an_age_is_whole_years_the_report_model_holds(name):
+    age, years = AGES[name]
+    if years is None:
+        with pytest.raises(InputError, match=r"^clinical.json: age must be a number of years from 0 to 120 \(whole years\), not "):
+            validate_clinical({"age": age})
+        return
+    checked = validate_clinical({"age": age})
+    assert type(checked["age"]) is int and checked["age"] == years
+    assert model_value(checked, Clinical).age == years
+
+
+# --- A batch over a folder of which some cases are broken (outputs/batch.py) -----------------------------
+
+BROKEN_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    # name -> damage to a copy of the small case, and the error its row must hold
+    "b_corrupt_volume": (lambda case: (case / "T2.nrrd").write_bytes(b"NRRD0004\nbroken"), "T2.nrrd: is not a readable image file"),
+    "b_fractional_age": (lambda case: (case / "clinical.json").write_text('{"age": 60.5}'), "clinical.json: age must be a number of years"),
+    "b_empty": (lambda case: [path.unlink() for path in case.iterdir()] and None, "b_empty: no sequence volume"),
+    "b_fifo_roi": (lambda case: ((case / "cord.mrk.json").unlink(), os.mkfifo(case / "cord.mrk.json")) and None, "cord.mrk.json: is a FIFO"),
+    # a folder name that is not UTF-8: its row raised UnicodeEncodeError in the CSV writer, and the batch
+    # ended in a traceback with every later case lost
+    os.fsdecode(b"b_\xff_not_utf8"): (lambda case: None, "its path is not valid UTF-8"),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_batch(tmp_path_factory) -> tuple[Path, Path, int, str, str, dict]:
+    root = tmp_path_factory.mktemp("batch")
+    template = write_small_case(root / "template", new_headless_scene())
+    folder = root / "cases"
+    for name in ("a_good", "c_good"):
+        shutil.copytree(template, folder / name)
+    for name, (damage, _) in BROKEN_CASES.items():
+        shutil.copytree(template, folder / name)
+        damage(folder / name)
+    before = {case.name: snapshot(case) for case in folder.iterdir() if case.name != "b_fifo_roi"}
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["analyze", str(folder), "--csv", str(root / "rows.csv")])
+    return folder, root / "rows.csv", code, out.getvalue(), err.getvalue(), before
+
+
+def test_a_batch_with_broken_cases_writes_each_as_its_error_row_and_every_good_one(broken_batch):
+    folder, rows_csv, code, out, err, before = broken_batch
+    assert code == 1 and err == "", err  # a case failed: exit 1, nothing on stderr
+    with rows_csv.open(newline="", encoding="utf-8") as stream:
+        rows = {row["case"]: row for row in csv.DictReader(stream)}
+    shown = {name: name.encode("utf-8", "replace").decode("utf-8") for name in [*BROKEN_CASES, "a_good", "c_good"]}
+    assert set(rows) == set(shown.values())
+    for good in ("a_good", "c_good"):
+        assert rows[good]["error"] == "" and float(rows[good]["T2 mass/cord"]) == pytest.approx(150 / 500)
+    for name, (_, problem) in BROKEN_CASES.items():
+        assert problem in rows[shown[name]]["error"] and rows[shown[name]]["T2 mass/cord"] == "", rows[shown[name]]
+    assert len(out.splitlines()) == len(rows) and all(line.isprintable() for line in out.splitlines())
+    assert {case.name: snapshot(case) for case in folder.iterdir() if case.name in before} == before
+
+
+# --- serve --earlier (frontends/serve.py, wt-view's) -----------------------------------------------------
+
+
+def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams, tmp_path, capsys, monkeypatch):
+    from EMHAssistLib.frontends import sessions
+
+    case = write_small_case(tmp_path / "case", new_headless_scene())
+    (case / "clinical.json").write_text(json.dumps({"patient": "EMH-0042", "exam_date": "2026-09-01"}))
+    other = exams[0].parent / "other.json"
+    other.write_text(json.dumps(exam_report("other", "2026-01-05") | {"clinical": {"patient": "EMH-0099", "exam_date": "2026-01-05"}}))
+    started = []
+    monkeypatch.setattr(sessions, "run_launcher", lambda *args: started.append(args))  # the server must not start
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, err = run(["serve", str(case), "--earlier", str(other), "--port", str(port)], capsys)
+    assert started == []
+    assert_refused(code, err, Refused("other.json", "another patient"))
+
+
+# --- NIfTI headers as other tools write them (inputs/headers.py) ----------------------------------------
+
+
+def nifti_edit(offset: int, fmt: str, change: Callable[[tuple], tuple]) -> Callable[[bytes], bytes]:
+    """A NIfTI-1 header field (little-endian, as SimpleITK writes it) changed in place."""
+
+    def edit(content: bytes) -> bytes:
+        edited = bytearray(content)
+        struct.pack_into(fmt, edited, offset, *change(struct.unpack_from(fmt, content, offset)))
+        return bytes(edited)
+
+    return edit
+
+
+NIFTI_HEADERS: dict[str, tuple[Callable[[bytes], bytes], str | None]] = {
+    # name -> the edit and a part of the one warning it must give (None: no warning)
+    "as SimpleITK writes it (oblique)": (lambda content: content, None),
+    "qform moved 40 mm from the sform (read by the sform without a word)": (
+        nifti_edit(268, "<f", lambda x: (x[0] + 40.0,)),
+        "T2.nii: its qform and sform place the volume's corners up to 40 mm apart; read by the sform, as Slicer reads it",
+    ),
+    "qform rotated (quaternion b 0.3) from the sform": (nifti_edit(256, "<f", lambda b: (0.3,)), "its qform and sform place the volume's corners up to"),
+    "qform moved 0.01 mm (float rounding)": (nifti_edit(268, "<f", lambda x: (x[0] + 0.01,)), None),
+    "sform code 0 (only the qform)": (nifti_edit(254, "<h", lambda code: (0,)), None),
+    "scl_slope 0, scl_inter 0 (no scaling, the standard's default)": (nifti_edit(112, "<2f", lambda s: (0.0, 0.0)), None),
+    "scl_slope 2 (a real scaling)": (nifti_edit(112, "<2f", lambda s: (2.0, 0.0)), None),
+    "scl_slope NaN, scl_inter 5 (ITK adds 5 and ignores the slope)": (
+        nifti_edit(112, "<2f", lambda s: (math.nan, 5.0)),
+        "T2.nii: its voxel scaling (scl_slope nan, scl_inter 5) is not a finite linear scaling",
+    ),
+    "scl_slope inf (ITK reads unscaled)": (nifti_edit(112, "<2f", lambda s: (math.inf, 0.0)), "(scl_slope inf, scl_inter 0) is not a finite linear scaling"),
+    "scl_slope 0, scl_inter 5 (the standard: no scaling; ITK adds 5)": (
+        nifti_edit(112, "<2f", lambda s: (0.0, 5.0)), "(scl_slope 0, scl_inter 5) is not a finite linear scaling"
+    ),
+    "scl_inter NaN (ITK scales and ignores it)": (nifti_edit(112, "<2f", lambda s: (2.0, math.nan)), "(scl_slope 2, scl_inter nan)"),
+}
+
+
+@pytest.fixture(scope="module")
+def nifti_t2(tmp_path_factory) -> bytes:
+    case = write_small_case(tmp_path_factory.mktemp("nifti") / "case", new_headless_scene())
+    sitk.WriteImage(sitk.ReadImage(str(case / "T2.nrrd")), str(case / "T2.nii"))
+    return (case / "T2.nii").read_bytes()
+
+
+@pytest.mark.parametrize("name", NIFTI_HEADERS)
+def test_a_doubtful_nifti_header_is_read_with_a_warning(name, nifti_t2, tmp_path):
+    edit, warning = NIFTI_HEADERS[name]
+    path = tmp_path / "T2.nii"
+    path.write_bytes(edit(nifti_t2))
+    warnings = check_image_header(path, tmp_path, "unreadable").warnings
+    if warning is None:
+        assert warnings == ()
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith("T2.nii: ") and warning in warnings[0], warnings
+
+
+def test_a_qform_sform_disagreement_reaches_the_studys_warnings(nifti_t2, tmp_path):
+    """The header's warning is the study's (the report's) warning; the case folder is read, not analysed."""
+    case = write_small_case(tmp_path / "case", new_headless_scene(), roles=("T2",))
+    (case / "T2.nrrd").unlink()
+    (case / "T2.nii").write_bytes(NIFTI_HEADERS["qform moved 40 mm from the sform (read by the sform without a word)"][0](nifti_t2))
+    before = snapshot(case)
+    study = load_case_folder(case, new_headless_scene())
+    assert [warning for warning in study.warnings if "qform" in warning] == [
+        "T2.nii: its qform and sform place the volume's corners up to 40 mm apart; read by the sform, as Slicer reads it (tools that read the qform place it elsewhere)"
+    ]
+    assert snapshot(case) == before
+
+
+# --- Case folder names as users write them (inputs/confine.py) ------------------------------------------
+
+FOLDER_NAMES: dict[str, str | None] = {
+    # a case folder's name -> a part of the error its load must give (None: it loads)
+    "case\\name (was 'T1.nrrd: could not be read as a volume', the file whole)": "its path holds a backslash, which Slicer's readers take for a folder separator",
+    "<img src=x onerror=alert(1)>{{ 7*7 }}": None,
+    "case\x1b[31m\u202ename %s *?[1]#": None,
+}
+
+
+@pytest.mark.parametrize("name", FOLDER_NAMES)
+def test_a_case_folder_name_loads_or_is_refused_naming_the_reason(name, tmp_path):
+    folder_name = name.split(" (was")[0]
+    case = write_small_case(tmp_path / "written", new_headless_scene()).rename(tmp_path / folder_name)  # Slicer's writers too take `\\` for a separator
+    before = snapshot(case)
+    problem = FOLDER_NAMES[name]
+    if problem is None:
+        assert load_case_folder(case, new_headless_scene()).name == folder_name
+    else:
+        with pytest.raises(InputError) as refused:
+            load_case_folder(case, new_headless_scene())
+        assert f"{folder_name}/" in refused.value.subject and problem in refused.value.problem and str(refused.value).isprintable()
+    assert snapshot(case) == before
+
+
+# --- Segmentations as Segment Editor leaves them (inputs/study.py, inputs/nodes.py) ---------------------
+
+
+def region_mask(region: str) -> np.ndarray:
+    grid = grid_for("T2")
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask.ravel()[voxel_indices(grid, roi_box(region.lower()))] = True
+    return mask
+
+
+SEGMENTATIONS: dict[str, tuple[Callable[[], list[tuple[str, np.ndarray | None]]], str | None, str | None]] = {
+    # name -> the segments (name, mask on the T2 grid or None: added, never painted), the error, the warning
+    "one segment per region": (lambda: [(region, region_mask(region)) for region in REGIONS], None, None),
+    "a mass segment added and never painted (was 'mass region lies wholly outside every volume')": (
+        lambda: [(region, None if region == "Mass" else region_mask(region)) for region in REGIONS], "regions/Mass: segment is empty", None
+    ),
+    "the cord painted over the whole volume (measured in both, without a word)": (
+        lambda: [(region, np.ones_like(region_mask(region)) if region == "Cord" else region_mask(region)) for region in REGIONS],
+        None,
+        "regions.seg.nrrd: the cord and mass segments share 568 voxels, which are measured in both regions",
+    ),
+    "a second segment named mass over the cord": (
+        lambda: [(region, region_mask(region)) for region in REGIONS] + [("Mass", region_mask("cord"))],
+        None,
+        "regions.seg.nrrd: the cord and mass segments share 568 voxels, which are measured in both regions",
+    ),
+}
+REGIONS = ("Cord", "Mass", "Marrow", "Muscle", "Disc")
+
+
+@pytest.fixture(scope="module")
+def roi_free_case(tmp_path_factory) -> Path:
+    case = write_small_case(tmp_path_factory.mktemp("segmentation") / "case", new_headless_scene())
+    for roi_file in case.glob("*.mrk.json"):
+        roi_file.unlink()
+    return case
+
+
+@pytest.mark.parametrize("name", SEGMENTATIONS)
+def test_a_segmentation_with_an_empty_or_overlapping_segment_is_refused_or_warned(name, roi_free_case, tmp_path):
+    segments, error, warning = SEGMENTATIONS[name]
+    case = shutil.copytree(roi_free_case, tmp_path / "case")
+    scene = new_headless_scene()
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
+    for segment_name, mask in segments():
+        segment_id = segmentation.GetSegmentation().AddEmptySegment("", segment_name)
+        if mask is not None:
+            set_segment_mask(segmentation, segment_id, mask, grid_for("T2"))
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    storage.SetFileName(str(case / "regions.seg.nrrd"))
+    assert storage.WriteData(segmentation)
+    before = snapshot(case)
+    if error is not None:
+        with pytest.raises(InputError) as refused:
+            load_case_folder(case, new_headless_scene())
+        assert str(refused.value) == error
+    else:
+        shared = [line for line in load_case_folder(case, new_headless_scene()).warnings if "share" in line]
+        assert (warning is None and shared == []) or warning in shared, shared
+    assert snapshot(case) == before

@@ -140,6 +140,23 @@ def test_a_label_with_no_place_off_the_covered_pixels_still_keeps_off_the_other_
     assert second is not None and not second.overlaps(first) and second.inside(200, 100)
 
 
+def test_a_label_pushed_off_covered_pixels_stays_nearer_its_own_point_than_anothers():
+    """Everything above y = 90 covered (the cord, say): the nearest clear place for the label of the point
+    at y = 100 is just above the point at y = 60, nearer that point; it goes over the covered pixels
+    instead, nearer its own point, covering as few as it can there."""
+    own, other = (20, 100), (20, 60)
+    obstacles = [Obstacle(PixelBox(*point, *point).grown(6), owner=owner, points_of="levels") for owner, point in enumerate((own, other))]
+    covered = np.zeros((200, 200), dtype=bool)
+    covered[90:, :] = True
+    natural = PixelBox(20, 100, 80, 120)
+    clear_of_covered = place_boxes([natural], obstacles, 200, 200, covered[:0])  # no covered pixels: where it goes
+    assert clear_of_covered == [natural]
+    (placed,) = place_boxes([natural, PixelBox(20, 60, 40, 80)], obstacles, 200, 200, covered)[:1]
+    assert placed is not None and placed.inside(200, 200)
+    assert np.hypot(*np.subtract(placed.nearest_point(*own), own)) < np.hypot(*np.subtract(placed.nearest_point(*other), other)), placed
+    assert placed.bottom < 90, "over the covered pixels as little as a place nearer its own point allows"
+
+
 def test_labels_keep_off_the_cord_as_well_as_the_mass(app):
     """In the browser's sagittal view of the myelodysplasia case, where the compressed levels' labels
     sit beside the cord: the pixels kept clear hold the cord's, and no rendered label covers one."""

@@ -455,11 +455,11 @@ def test_the_built_in_case_labels_its_levels_from_the_real_report(built_in_case)
     compressed = compressed_levels(levels)
     assert set(compressed) == {"T5", "T6", "T7"}, "the case compresses T5-T7"
     grades = {entry.level: entry.grade for entry in levels.bilsky.levels}
-    expected = [f"{v.name} MSCC {compressed[v.name]:.0f} %, Bilsky {grades[v.name]}" if v.name in compressed else v.name for v in levels.vertebrae]
+    expected = [f"{v.name} MSCC {compressed[v.name]:.0f} %\nBilsky {grades[v.name]}" if v.name in compressed else v.name for v in levels.vertebrae]
     assert labels(overlays.levels) == expected
     assert selected(overlays.levels) == [v.name in compressed for v in levels.vertebrae]
     at = levels.compression.at
-    assert f"{at} MSCC {levels.compression.max_mscc_percent:.0f} %, Bilsky {grades[at]}" in labels(overlays.levels)
+    assert f"{at} MSCC {levels.compression.max_mscc_percent:.0f} %\nBilsky {grades[at]}" in labels(overlays.levels)
 
 
 def test_the_built_in_case_brackets_its_mass_and_names_its_differential(built_in_case):

@@ -20,6 +20,7 @@ from EMHAssistLib.teaching.quiz import (
     case_digest,
     compare_boxes,
     compare_site,
+    levels_line,
     verdict,
 )
 
@@ -158,6 +159,18 @@ def test_without_a_cord_box_the_levels_come_from_the_cord_found_behind_the_level
     reveal = quiz.reveal("emh")
     assert reveal.levels_line.startswith("mass T5–T8, cord compressed T5–T7")
     assert "cord" in reveal.missed_sites
+
+
+def test_an_analysis_with_no_level_finding_says_why_on_its_levels_line(quiz, reference_boxes):
+    """A study without level points (a case folder may have none): the learner's line says there is no level
+    finding and why, the analysis's own warning, instead of an empty line."""
+    from EMHAssistLib.analysis import run_analysis
+
+    quiz.add_roi("mass", tuple(reference_boxes["mass"][0].center), tuple(2 * reference_boxes["mass"][0].half_size))
+    analysis = run_analysis(replace(quiz.learner_study(), levels=None))
+    assert analysis.report.levels is None
+    line = levels_line(analysis)
+    assert line.startswith("no level finding: ") and "not assessed" in line, line
 
 
 def test_added_roi_is_an_axis_aligned_box_of_the_given_size(quiz):

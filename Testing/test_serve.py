@@ -107,6 +107,14 @@ def test_quiz_in_the_browser(browser):
         _drag_new_roi_down(browser)
         _place(browser, "mass", reference["mass"][0], 1)
         _place(browser, "cord", reference["cord"][0], 2)
+        # The learner's mass ROI clicked in the list: the axial view goes through its centre.
+        mass_s = box_of_spec(reference["mass"][0]).center[2]
+        browser.evaluate("Array.from(document.querySelectorAll('#quiz .select-roi')).find(e => e.textContent.includes('mass')).click()")
+        browser.wait_for(
+            f"Math.abs(window.trame.state.get('slice_Axial') - {mass_s}) <= window.trame.state.get('slice_range_Axial')[2]",
+            20,
+            "the axial view through the clicked mass ROI",
+        )
         browser.evaluate("document.getElementById('pick-emh').click()")
         browser.wait_for("window.trame.state.get('quiz_pick') === 'emh'", 10, "the pick registered")
         browser.evaluate("document.getElementById('reveal').click()")
@@ -218,6 +226,31 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
                 return after.shape == before.shape and float(np.abs(after.astype(int) - before).mean()) > 2
 
             _wait(view_changed, 20, f"the view change after {action}")
+
+        # The bar's menu button hides the panel, the views then fill the window, and brings it back.
+        width = browser.evaluate("document.getElementById('views').getBoundingClientRect().width")
+        browser.evaluate("document.getElementById('menu').click()")
+        browser.wait_for(
+            f"getComputedStyle(document.getElementById('panel')).display === 'none'"
+            f" && document.getElementById('views').getBoundingClientRect().width > {width} + 100",
+            20,
+            "the panel hidden and the views widened",
+        )
+        browser.evaluate("document.getElementById('menu').click()")
+        browser.wait_for("getComputedStyle(document.getElementById('panel')).display !== 'none'", 20, "the panel shown again")
+
+        # A level or region clicked under the levels line sends the axial view through it, named.
+        assert {"T8", "mass"} <= set(browser.evaluate("window.trame.state.get('targets')"))
+        mass_s = box_of_spec(build_study(CASE).rois["mass"][0]).center[2]
+        for target, through, named in (("T8", build_study(CASE).level_centres["T8"][2], "Axial view at T8"), ("mass", mass_s, "(mass)")):
+            browser.evaluate(f"document.getElementById('go-{target}').click()")
+            browser.wait_for(
+                f"Math.abs(window.trame.state.get('slice_Axial') - {through}) <= window.trame.state.get('slice_range_Axial')[2]"
+                f" && document.getElementById('axial-at').innerText.endsWith({json.dumps(named.split(' at ')[-1])})",
+                20,
+                f"the axial view through {target}",
+                "JSON.stringify([window.trame.state.get('slice_Axial'), document.getElementById('axial-at').innerText])",
+            )
 
 
 def test_serve_refuses_an_unknown_case(capsys):
@@ -352,10 +385,10 @@ def test_serve_refuses_an_earlier_exam_that_is_no_report_and_a_quiz_with_one(tmp
     notes = tmp_path / "notes.json"
     notes.write_text('{"not": "a report"}', encoding="utf-8")
     with pytest.raises(InputError) as refused:
-        earlier_exams([str(notes)], 5, tmp_path)
+        earlier_exams([str(notes)], None, 5, tmp_path)
     assert str(refused.value).startswith(f"{notes}: ")
     with pytest.raises(InputError, match="is not a report file"):
-        earlier_exams([str(tmp_path / "nowhere.json")], 5, tmp_path)
+        earlier_exams([str(tmp_path / "nowhere.json")], None, 5, tmp_path)
     assert main(["serve", CASE, "--earlier", str(notes)]) == 2
     error = capsys.readouterr().err
     assert error == f"error: {CASE}: is a built-in case, which opens as a quiz; --earlier compares a case folder's results with an earlier exam\n"

@@ -269,6 +269,7 @@ class GradingSettings:
     mass_against_sac_mm: float = _limit(0.0)
     contact_mm: float = _limit(0.0)
     csf_visible_fraction: float = _fraction()
+    csf_absent_needs_resolved_share: float = _fraction()
     smoothing_mm: float = _positive()
 
 

@@ -1,19 +1,21 @@
 """The `emhassist` command: analyse a case folder, build and analyse a built-in case, list cases."""
 
 import argparse
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    _quiet_vtk()
     try:
+        args = _parser().parse_args(argv)
+        _quiet_vtk()
         return args.run(args)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes
@@ -64,8 +66,6 @@ def _analyze_batch(args: argparse.Namespace) -> int:
         raise InputError("--csv", "analyses a folder of case folders; --json, --html and --sr take a single case")
     if args.workers < 1:
         raise InputError("--workers", f"must be at least 1, not {args.workers}")
-    if args.time_limit <= 0:
-        raise InputError("--time-limit", f"must be a positive number of seconds, not {args.time_limit:g}")
     check_outputs({"csv": args.csv}, case_folders(Path(args.case)))  # before any case runs
     with writing(Path(args.csv)):
         finished = analyze_cases(
@@ -211,7 +211,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check_output_folder(folder: Path, option: str) -> None:
-    """Refuse a folder to write into that is a file, or lies under one."""
+    """Refuse a folder to write into that is a file, or lies under one, or whose path holds a backslash
+    (Slicer's writers take it for a folder separator: `--out 'o\\ut'` wrote the volumes into o/ut and the
+    rest into o\\ut, then failed reading them back)."""
+    if "\\" in str(folder.resolve()):
+        raise InputError(str(folder), f"its path holds a backslash, which Slicer's writers take for a folder separator; {option} takes a folder without one")
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     if not existing.is_dir():
         subject = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
@@ -236,8 +240,37 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own complaints (a missing argument, `--port abc`, an unknown option) as the one
+    error line of every bad input, instead of a usage block and a line of another form."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("argument "):
+            option, _, problem = message.removeprefix("argument ").partition(": ")
+            raise InputError(option, f"{problem} (`{self.prog} --help` lists the arguments)")
+        raise InputError(self.prog, f"{message} (`{self.prog} --help` lists the arguments)")
+
+
+def _port(text: str) -> int:
+    """A TCP port to listen on: 1 to 65535 (0 would let the system pick one the printed address does not name)."""
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds (NaN compares false with every limit, so it never ran out)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
+    parser = _Parser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     analyze = commands.add_parser("analyze", help="analyse a case folder")
     analyze.add_argument("case", help="folder with sequences, ROI files, levels and clinical.json (with --csv: a folder of such folders)")
@@ -250,7 +283,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--workers", type=int, default=1, metavar="N", help="with --csv: cases analysed at once, each in a worker process (default 1)")
     analyze.add_argument(
         "--time-limit",
-        type=float,
+        type=_seconds,
         default=_case_time_limit_s(),
         metavar="SECONDS",
         help="with --csv: a case still running after this long becomes an error row (default %(default)g s, data/batch.json)",
@@ -275,7 +308,7 @@ def _parser() -> argparse.ArgumentParser:
     cases.set_defaults(run=_cases)
     serve = commands.add_parser("serve", help="serve a case in a local web app: Slicer's slice views, results, quiz")
     serve.add_argument("case", metavar="CASE|NAME", help="a case folder (results shown), or a built-in case (opens as a quiz)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     serve.add_argument(
         "--earlier",
@@ -285,7 +318,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--load-time-limit",
-        type=float,
+        type=_seconds,
         default=_serve_load_time_limit_s(),
         metavar="SECONDS",
         help="a case folder whose files have not loaded after this long is refused (default %(default)g s, data/batch.json)",

@@ -95,6 +95,8 @@ class CaseViewer:
         self.session: QuizSession | None = None
         self._earlier = earlier or {}  # label -> the earlier exam's stored report JSON (earlier_exams)
         self._report: Report | None = None  # the case's report as shown now, which a comparison reads
+        self._shown: Report | None = None  # the report whose results the page shows (the learner's after a reveal)
+        self._targets: dict[str, np.ndarray] = {}  # a "go to" button's id -> the world point the axial view goes through
         self._init_state()
         self._build_ui()
         server.controller.on_client_connected.add(self._load_once)
@@ -145,6 +147,7 @@ class CaseViewer:
         state = self._server.state
         self.study = self.quiz.study
         state.update(_QUIZ_START)
+        self._shown, self._targets = None, {}
         # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
         state.case_title, state.case_story = "Quiz case", self.quiz.info.story
         state.mode = "quiz"
@@ -293,6 +296,24 @@ class CaseViewer:
     def select_roi(self, node_id: str) -> None:
         self._server.state.roi_selected = node_id
         self._publish_rois()
+        roi = self.scene.GetNodeByID(node_id)
+        if roi is not None:
+            self._axial_through(box_of_roi(roi).center, roi.GetName())
+
+    def go_to(self, target: str) -> None:
+        """A "go to" button of the results: the axial view through that level's body centre or region's centre."""
+        if target in self._targets:
+            self._axial_through(self._targets[target], target)
+
+    def _axial_through(self, point: np.ndarray, named: str) -> None:
+        """The axial view through a clicked level or ROI; the page names the level it is at."""
+        view = self._slice_views()["Axial"]
+        view.get_view_node().JumpSliceByCentering(*point)
+        lay_out_labels(self.scene, view.get_view_node())
+        view.schedule_render()
+        self._publish_slices()
+        level = _level_name_at(self._shown, point) if self._shown is not None else ""
+        self._server.state.axial_at = level if level.startswith(named) else f"{level} ({named})" if level else named
 
     def _edit_roi(self, roi_edit: dict | None, **_) -> None:
         """The panel's numbers for the selected ROI (centre R, A, S and size in mm) moved it."""
@@ -394,8 +415,11 @@ class CaseViewer:
     def _show_analysis(self, analysis: Analysis, study: Study) -> None:
         draw_overlays(self.scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
         report = analysis.report
+        self._shown = report
         state = self._server.state
         state.levels_line = levels_line(analysis)
+        self._targets = _go_to_targets(report, study)
+        state.targets = list(self._targets)
         state.ranking, state.ratios, state.enhancement = ranking_rows(report), ratio_rows(report.ratios), enhancement_rows(report)
         state.means = [
             {"key": f"{region} {role}", "region": region, "role": role, "mean": f"{stats.mean:.0f}", "n": stats.n}
@@ -417,6 +441,7 @@ class CaseViewer:
         state.update(
             {
                 "loaded": False,
+                "panel_open": True,
                 "mode": "",
                 "case_title": "",
                 "case_story": "",
@@ -448,11 +473,15 @@ class CaseViewer:
         from trame_vuetify.ui.vuetify3 import SinglePageLayout
 
         with SinglePageLayout(self._server, full_height=True) as layout:
-            layout.title.set_text("EMHAssist")
+            # The bar's menu button shows and hides the panel: the views take the whole window for a class.
+            layout.toolbar.clear()
+            with layout.toolbar:
+                layout.icon = v.VAppBarNavIcon(id="menu", click="panel_open = !panel_open")
+                layout.title = v.VToolbarTitle("EMHAssist")
             with layout.content, html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
                 with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
                     self._layout.initialize_layout_grid(layout)
-                with html.Div(id="panel", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
+                with html.Div(id="panel", v_show="panel_open", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
                     self._panel_ui(html, v)
         self.ui = layout
 
@@ -490,7 +519,9 @@ class CaseViewer:
                 v.VSelect(label="Region", v_model=("quiz_region",), items=("regions",), density="compact", hide_details=True)
                 v.VBtn("Add ROI", id="add-roi", click=self.add_roi, color="primary", variant="tonal")
             with html.Div(v_for="roi in rois", key="roi.id", style="display: flex; gap: 6px; align-items: center;"):
-                v.VBtn("{{ roi.name }}", size="small", variant=("roi.id == roi_selected ? 'flat' : 'text'",), click=(self.select_roi, "[roi.id]"))
+                v.VBtn(
+                    "{{ roi.name }}", size="small", variant=("roi.id == roi_selected ? 'flat' : 'text'",), click=(self.select_roi, "[roi.id]"), classes="select-roi"
+                )
                 v.VBtn("remove", size="x-small", variant="text", color="error", click=(self.remove_roi, "[roi.id]"), v_if="!revealed")
             with html.Div(v_if="roi_edit && !revealed", style="display: grid; grid-template-columns: repeat(3, 1fr); gap: 4px;"):
                 for key, label in [("R", "centre R"), ("A", "centre A"), ("S", "centre S"), ("size_R", "size R"), ("size_A", "size A"), ("size_S", "size S")]:
@@ -536,6 +567,9 @@ class CaseViewer:
             html.H4("Levels")
             html.P("{{ levels_line }}", id="levels-line")
             html.P("Axial view at {{ axial_at }}", v_if="axial_at", id="axial-at", style="font-size: 12px;")
+            with html.Div(id="go-to", style="display: flex; flex-wrap: wrap; gap: 2px; align-items: center; font-size: 12px;"):
+                html.Span("Axial view through:")
+                v.VBtn("{{ target }}", v_for="target in targets", key="target", size="x-small", variant="text", id=("'go-' + target",), click=(self.go_to, "[target]"))
             html.H4("Differential (ranked)")
             with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
                 html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
@@ -583,6 +617,7 @@ _QUIZ_START = {
     "updating": False,
     "levels_line": "",
     "axial_at": "",
+    "targets": [],
     "ranking": [],
     "ratios": [],
     "warnings": [],
@@ -654,6 +689,17 @@ def _level_name_at(report: Report, point: np.ndarray) -> str:
     return f"{nearest} (most compressed)" if nearest == worst else nearest
 
 
+def _go_to_targets(report: Report, study: Study) -> dict[str, np.ndarray]:
+    """The places the axial view can be sent to: each level's body centre (head first) and the centre of
+    each of the study's regions' ROIs or segments (named as the report names them, "mass 2" for a second)."""
+    targets = {vertebra.name: np.asarray(vertebra.centre, dtype=float) for vertebra in (report.levels.vertebrae if report.levels else ())}
+    for region, sources in study.regions.items():
+        for number, source in enumerate(sources, start=1):
+            name = region if len(sources) == 1 else f"{region} {number}"
+            targets[name] = source.shape().corners_world().mean(axis=0)
+    return targets
+
+
 def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
     """A table with a row per entry of the state list `rows`: its fields `columns` (field -> title)."""
     with html.Table(style="width: 100%; font-size: 12px;"):
@@ -697,6 +743,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: list[str] | None = None) -> None:
     """Serve the case until interrupted, a process per browser session (sessions.py); the case and
     the earlier exams are checked before the server starts."""
+    from ..inputs.casefolder import read_clinical
     from .sessions import run_launcher
 
     kind, _ = resolve_source(source)
@@ -708,7 +755,8 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
     with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
-        offered = earlier_exams(earlier or [], load_time_limit_s, Path(reports))
+        patient = read_clinical(Path(source)).get("patient") if earlier else None
+        offered = earlier_exams(earlier or [], patient, load_time_limit_s, Path(reports))
         secret = secrets.token_urlsafe(32)
         print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
         try:
@@ -717,11 +765,12 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
             raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
 
 
-def earlier_exams(given: list[str], load_time_limit_s: float, reports: Path) -> dict[str, str]:
+def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: float, reports: Path) -> dict[str, str]:
     """The earlier exams the page offers, each as given on the command line -> a stored report JSON:
     a report JSON is read (and checked against the model) once now; a case folder is checked to load
     in time, then analysed now and its report written into `reports`, so a session's comparison only
-    reads a file. A path that is neither is one error line, before the server starts."""
+    reads a file. A path that is neither, or an exam of a patient other than the case's (`patient`,
+    its clinical.json's), is one error line, before the server starts."""
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import write_json
@@ -735,7 +784,9 @@ def earlier_exams(given: list[str], load_time_limit_s: float, reports: Path) -> 
             path = reports / f"earlier-{index}.json"
             write_json(report, path)
         else:
-            stored_report(path)
+            report = stored_report(path)
+        if report.clinical.patient != patient:
+            raise InputError(exam, f"is an exam of another patient ({report.clinical.patient!r}; the case's is {patient!r}); --earlier takes an earlier exam of the same patient")
         offered[exam] = str(path)
     return offered
 

@@ -28,7 +28,7 @@ from .markupsfile import check_markups
 from .nodes import grid_of_volume, set_volume_geometry
 from .noise import caught_messages
 from .roles import role_of_name
-from .study import RegionSource, Study, region_names, segment_sources
+from .study import RegionSource, Study, overlap_warnings, region_names, segment_sources
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
@@ -85,9 +85,20 @@ def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
         study.levels = read_point_list(folder / LEVELS_FILE, scene, case)
         if not _levels_near_volumes(study, folder / LEVELS_FILE):
             study.levels = None
-    if _present(folder / CLINICAL_FILE):
-        study.clinical = validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
+    study.clinical = _read_clinical(folder, case)
     return study
+
+
+def read_clinical(folder: Path) -> dict:
+    """A case folder's clinical context as the loader reads it ({} without a clinical.json), for a
+    caller that needs it before the case is loaded (serve checks the patient of an earlier exam)."""
+    return _read_clinical(Path(folder), CaseReading(case_root(Path(folder))))
+
+
+def _read_clinical(folder: Path, case: "CaseReading") -> dict:
+    if not _present(folder / CLINICAL_FILE):
+        return {}
+    return validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
 
 
 @dataclass
@@ -291,6 +302,7 @@ def _segment_sources(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading) 
         by_region = segment_sources(segmentation)
     except InputError as error:
         raise InputError(str(path), error.problem) from None
+    case.warnings.extend(overlap_warnings(by_region, path.name))
     return [(region, source) for region, sources in by_region.items() for source in sources]
 
 

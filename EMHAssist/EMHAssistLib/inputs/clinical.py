@@ -122,11 +122,13 @@ def _term_section(raw: dict, name: str, subject: str) -> dict[str, str]:
     return dict(section)
 
 
-def _checked_age(age: Any, subject: str, terms: ClinicalTerms) -> float:
+def _checked_age(age: Any, subject: str, terms: ClinicalTerms) -> int:
+    """Whole years, as the report holds them (`Clinical.age: int`): 60.0 and -0.0 are read as 60 and 0;
+    60.5 is refused (it reached the report model and ended in a traceback, as -0.0 did)."""
     low, high = terms.age_range
-    if not _is_number(age) or not low <= age <= high:
-        raise InputError(subject, f"age must be a number of years from {low:g} to {high:g}, not {age!r}")
-    return age
+    if not _is_number(age) or not low <= age <= high or age != int(age):
+        raise InputError(subject, f"age must be a number of years from {low:g} to {high:g} (whole years), not {age!r}")
+    return int(age)
 
 
 def _checked_term(value: Any, field: str, known: dict[str, str], subject: str) -> str:

@@ -32,6 +32,10 @@ def inside_case(path: Path, root: Path, subject: Path | None = None) -> Path:
     if not _utf8(str(resolved)):
         # Slicer's and ITK's readers take paths as UTF-8 C strings: such a path aborted the process.
         raise InputError(str(subject or path), "its path is not valid UTF-8, which the image readers cannot open; rename it")
+    if "\\" in str(resolved):
+        # Slicer's readers take a backslash for a folder separator: a case folder named `a\b` was
+        # refused as "T1.nrrd: could not be read as a volume", blaming a file that is whole.
+        raise InputError(str(subject or path), "its path holds a backslash, which Slicer's readers take for a folder separator; rename it")
     if resolved != root and root not in resolved.parents:
         raise InputError(str(subject or path), f"leads outside the case folder (to {resolved}); a case reads only its own files")
     return resolved

@@ -216,13 +216,19 @@ def _nifti_payload(path: Path, head: bytes, encoding: str, unreadable: str) -> P
             bitpix = struct.unpack_from(f"{order}h", head, 72)[0]
             pixdim = struct.unpack_from(f"{order}8f", head, 76)
             offset = struct.unpack_from(f"{order}f", head, 108)[0]
+            scaling = struct.unpack_from(f"{order}2f", head, 112)
             codes = struct.unpack_from(f"{order}2h", head, 252)
+            quatern = struct.unpack_from(f"{order}6f", head, 256)
+            srows = struct.unpack_from(f"{order}12f", head, 280)
         else:
             bitpix = struct.unpack_from(f"{order}h", head, 14)[0]
             dims = struct.unpack_from(f"{order}8q", head, 16)
             pixdim = struct.unpack_from(f"{order}8d", head, 104)
             offset = struct.unpack_from(f"{order}q", head, 168)[0]
+            scaling = struct.unpack_from(f"{order}2d", head, 176)
             codes = struct.unpack_from(f"{order}2i", head, 344)
+            quatern = struct.unpack_from(f"{order}6d", head, 352)
+            srows = struct.unpack_from(f"{order}12d", head, 400)
     except struct.error:
         raise InputError(str(path), unreadable) from None
     rank = dims[0]
@@ -232,16 +238,52 @@ def _nifti_payload(path: Path, head: bytes, encoding: str, unreadable: str) -> P
     if not all(math.isfinite(size) and size > 0 for size in spatial):
         shown = ", ".join(f"{size:g}" for size in spatial)
         raise InputError(str(path), f"voxel size (pixdim) is not a positive number ({shown}); its geometry is unknown")
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if codes == (0, 0):
         warnings = (
             f"{path.name}: NIfTI header has no qform or sform, so the volume's orientation and position are not "
             "recorded; read along its voxel axes from the origin, as Slicer shows it",
         )
+    elif min(codes) > 0:
+        apart = _qform_sform_apart(quatern, srows, pixdim, (*dims[1 : min(rank, 3) + 1], 1, 1)[:3])
+        if apart > load("limits")["nifti_qform_sform_tolerance_mm"]:
+            warnings = (
+                f"{path.name}: its qform and sform place the volume's corners up to {apart:.3g} mm apart; read by the "
+                "sform, as Slicer reads it (tools that read the qform place it elsewhere)",
+            )
+    slope, intercept = scaling
+    if not (math.isfinite(slope) and math.isfinite(intercept)) or (slope == 0 and intercept != 0):
+        warnings += (
+            f"{path.name}: its voxel scaling (scl_slope {slope:g}, scl_inter {intercept:g}) is not a finite linear scaling; "
+            "the values are read as the image reader takes them, which may not be what was meant",
+        )
     voxels = math.prod(dims[1 : rank + 1]) * bitpix // 8
     if encoding == "gzip":  # the header and its padding are inside the compressed stream
         return Payload([path], 0, encoding, int(offset) + voxels, warnings)
     return Payload([path], int(offset), encoding, voxels, warnings)
+
+
+def _qform_sform_apart(quatern: tuple[float, ...], srows: tuple[float, ...], pixdim: tuple[float, ...], shape: tuple[int, ...]) -> float:
+    """How far apart (mm) a NIfTI header's two voxel-to-world maps put the volume's corner voxels: the
+    qform (a rotation quaternion, voxel size and the qfac sign, NIfTI-1 standard) and the sform's rows."""
+    b, c, d, *offset = quatern
+    a = math.sqrt(max(0.0, 1.0 - b * b - c * c - d * d))
+    rotation = [
+        [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+        [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+        [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
+    ]
+    steps = (pixdim[1], pixdim[2], pixdim[3] * (-1.0 if pixdim[0] < 0 else 1.0))
+    apart = 0.0
+    for corner in _corners(shape):
+        qform = [sum(rotation[row][axis] * steps[axis] * corner[axis] for axis in range(3)) + offset[row] for row in range(3)]
+        sform = [sum(srows[4 * row + axis] * corner[axis] for axis in range(3)) + srows[4 * row + 3] for row in range(3)]
+        apart = max(apart, math.dist(qform, sform))
+    return apart
+
+
+def _corners(shape: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    return [(i, j, k) for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]
 
 
 def _gunzipped_head(path: Path, unreadable: str) -> bytes:

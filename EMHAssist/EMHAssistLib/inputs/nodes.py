@@ -91,12 +91,14 @@ def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
 
 def labelmap_of_segment(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str) -> Labelmap:
     image = slicer.vtkOrientedImageData()
+    empty = InputError(f"{segmentation.GetName()}/{segmentation.GetSegmentation().GetSegment(segment_id).GetName()}", "segment is empty")
     if not segmentation.GetBinaryLabelmapRepresentation(segment_id, image) or image.GetNumberOfPoints() == 0:
-        name = segmentation.GetSegmentation().GetSegment(segment_id).GetName()
-        raise InputError(f"{segmentation.GetName()}/{name}", "segment is empty")
+        raise empty
     extent = image.GetExtent()
     dims = (extent[5] - extent[4] + 1, extent[3] - extent[2] + 1, extent[1] - extent[0] + 1)
     mask = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims) != 0
+    if not mask.any():  # a segment added and never painted has its layer's extent, all zero
+        raise empty
     matrix = vtk.vtkMatrix4x4()
     image.GetImageToWorldMatrix(matrix)
     extent_origin = np.eye(4)

@@ -4,12 +4,14 @@ Both entry points fill this: the command line from a case folder, the Slicer pan
 parameter node. The analysis reads it and never changes the nodes.
 """
 
+import itertools
 from dataclasses import dataclass, field
 
+import numpy as np
 import slicer
 
 from ..errors import InputError
-from ..geometry import Shape
+from ..geometry import Labelmap, Shape
 from ..knowledge import load
 from .nodes import box_of_roi, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
@@ -123,6 +125,26 @@ def segment_sources(segmentation: slicer.vtkMRMLSegmentationNode) -> dict[str, l
     if not sources:
         raise InputError(segmentation.GetName(), f"has no segment named {', '.join(sorted(known))}")
     return sources
+
+
+def overlap_warnings(by_region: dict[str, list[RegionSource]], subject: str) -> list[str]:
+    """A warning for each two regions whose segments share voxels: each shared voxel is measured in
+    both (a cord segment painted over the mass draws the mass/cord ratio towards 1)."""
+    labelmaps = {region: [source.shape() for source in sources] for region, sources in sorted(by_region.items())}
+    warnings = []
+    for (first, first_maps), (second, second_maps) in itertools.combinations(labelmaps.items(), 2):
+        shared = sum(_shared_voxels(one, other) for one in first_maps for other in second_maps)
+        if shared:
+            warnings.append(f"{subject}: the {first} and {second} segments share {shared} voxels, which are measured in both regions")
+    return warnings
+
+
+def _shared_voxels(first: Labelmap, second: Labelmap) -> int:
+    """Voxels of `first` whose centres fall on a voxel of `second` (segments of one segmentation share its grid)."""
+    ijk = np.rint(second.grid.to_ijk(first.grid.to_world(np.argwhere(first.mask)[:, ::-1].astype(float)))).astype(int)
+    within = np.all((ijk >= 0) & (ijk < np.array(second.mask.shape[::-1])), axis=1)
+    i, j, k = ijk[within].T
+    return int(np.count_nonzero(second.mask[k, j, i]))
 
 
 def _check_known(selection: dict, known: list[str], kind: str) -> None:

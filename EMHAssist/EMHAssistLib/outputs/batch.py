@@ -37,6 +37,10 @@ FIXED_COLUMNS = [
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
     "bilsky_grade", "bilsky_at", "bilsky_levels",
 ]
+# A case folder whose name is not UTF-8 (its bytes lone surrogates, as os.fsdecode gives them) is one
+# error row whose name shows '?' for those bytes, as the HTML report writes it; strict encoding
+# raised a traceback at its row and every case after it was lost.
+UNDECODABLE_NAMES = "replace"
 CaseRunner = Callable[[str], dict]  # a case folder's path in, its CSV row out
 
 
@@ -177,7 +181,7 @@ class RowsFile:
             self._columns = columns_of(self.rows)
             write_rows(self.rows, self.path)
             return
-        with self.path.open("a", newline="", encoding="utf-8") as stream:
+        with self.path.open("a", newline="", encoding="utf-8", errors=UNDECODABLE_NAMES) as stream:
             csv.DictWriter(stream, fieldnames=self._columns, restval="").writerow(row)
             stream.flush()
             os.fsync(stream.fileno())
@@ -237,7 +241,7 @@ def write_rows(rows: list[dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with partial.open("w", newline="", encoding="utf-8") as stream:
+        with partial.open("w", newline="", encoding="utf-8", errors=UNDECODABLE_NAMES) as stream:
             writer = csv.DictWriter(stream, fieldnames=columns_of(rows), restval="")
             writer.writeheader()
             writer.writerows(rows)

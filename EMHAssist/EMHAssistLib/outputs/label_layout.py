@@ -58,23 +58,29 @@ class PixelBox:
 
 @dataclass(frozen=True)
 class Obstacle:
-    """Something a label must not cover; `owner` is the label it belongs to (its own point), if any."""
+    """Something a label must not cover; `owner` is the label it belongs to (its own point), if any, and
+    `points_of` the node whose points it is one of (a level among the levels)."""
 
     box: PixelBox
     owner: int | None = None
+    points_of: str = ""
 
 
 def place_boxes(
     natural: list[PixelBox], obstacles: list[Obstacle], width: float, height: float, covered: np.ndarray | None = None
 ) -> list[PixelBox | None]:
     """Each label's box, in order: its natural box when that is clear, else the nearest shift of it that
-    is inside the view and clear of the boxes placed before, of every obstacle but its own (both grown
-    by the layout's gap) and of the `covered` pixels (rows y up, columns x); where no shift within the
-    search reach clears the covered pixels, the nearest that clears the rest (a label over the cord
-    beats one over another label); None for a label no shift can place even so."""
+    is inside the view and clear of the boxes placed before and of every obstacle but its own (both
+    grown by the layout's gap). Among those, a label with a point of its own (an obstacle it owns)
+    keeps nearer that point than any other point of the same node (`points_of`: a level's label than
+    any other level's point), as a reader pairs a label with the nearest point of its kind; and a box keeps off the `covered` pixels (rows y up, columns x), or where no shift within
+    the search reach is clear of them, covers the fewest (a label over the cord beats one that names
+    the wrong level or hides another label). A label that cannot keep nearer its point is placed as
+    if it had none; None for a label no shift can place at all."""
     style = load("overlays")["layout"]
     offsets = _candidate_offsets(style["step_px"], style["reach_px"])
     gap = style["gap_px"]
+    points = {obstacle.owner: obstacle for obstacle in obstacles if obstacle.owner is not None}
     placed: list[PixelBox | None] = []
     for index, box in enumerate(natural):
         blocking = [obstacle.box for obstacle in obstacles if obstacle.owner != index]
@@ -84,23 +90,44 @@ def place_boxes(
         for other in blocking:
             o = other.grown(gap).as_array()
             ok &= ~((candidates[:, 0] < o[2]) & (o[0] < candidates[:, 2]) & (candidates[:, 1] < o[3]) & (o[1] < candidates[:, 3]))
+        if index in points:
+            own = points[index]
+            others = [p.box for owner, p in points.items() if owner != index and p.points_of == own.points_of]
+            paired = ok & _nearer_own_point(candidates, own.box, others)
+            ok = paired if paired.any() else ok
         first = np.flatnonzero(ok)
-        if covered is not None and covered.any():
-            clear = np.flatnonzero(ok & ~_covers_any(covered, candidates))
-            first = clear if clear.size else first
+        if first.size and covered is not None and covered.any():
+            first = first[[np.argmin(_covered_counts(covered, candidates[first]))]]
         placed.append(PixelBox(*candidates[first[0]]) if first.size else None)
     return placed
 
 
-def _covers_any(covered: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """For boxes (N, 4: left, bottom, right, top in pixels), whether each holds a covered pixel (a
+def _nearer_own_point(boxes: np.ndarray, own: PixelBox, others: list[PixelBox]) -> np.ndarray:
+    """For boxes (N, 4: left, bottom, right, top), whether each is nearer the centre of `own` than the
+    centre of every box in `others` (a point's distance to the nearest pixel of the box)."""
+
+    def distance(point: PixelBox) -> np.ndarray:
+        x, y = (point.left + point.right) / 2, (point.bottom + point.top) / 2
+        dx = np.maximum(np.maximum(boxes[:, 0] - x, x - boxes[:, 2]), 0)
+        dy = np.maximum(np.maximum(boxes[:, 1] - y, y - boxes[:, 3]), 0)
+        return np.hypot(dx, dy)
+
+    own_distance = distance(own)
+    nearer = np.ones(len(boxes), dtype=bool)
+    for other in others:
+        nearer &= own_distance < distance(other)
+    return nearer
+
+
+def _covered_counts(covered: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """For boxes (N, 4: left, bottom, right, top in pixels), how many covered pixels each holds (a
     summed-area table: four look-ups a box)."""
     table = np.zeros((covered.shape[0] + 1, covered.shape[1] + 1), dtype=np.int64)
     table[1:, 1:] = covered.cumsum(axis=0).cumsum(axis=1)
     height, width = covered.shape
     left, right = (np.clip(np.floor(boxes[:, 0]), 0, width).astype(int), np.clip(np.ceil(boxes[:, 2]), 0, width).astype(int))
     bottom, top = (np.clip(np.floor(boxes[:, 1]), 0, height).astype(int), np.clip(np.ceil(boxes[:, 3]), 0, height).astype(int))
-    return (table[top, right] - table[bottom, right] - table[top, left] + table[bottom, left]) > 0
+    return table[top, right] - table[bottom, right] - table[top, left] + table[bottom, left]
 
 
 def _candidate_offsets(step: float, reach: float) -> np.ndarray:
@@ -147,17 +174,36 @@ class _View:
         return abs(z) <= 0.5 and 0 <= x <= self.width and 0 <= y <= self.height
 
 
-def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode) -> list[slicer.vtkMRMLNode]:
+@dataclass(frozen=True)
+class PlacedLabel:
+    """One point's text as laid out in a view."""
+
+    source: slicer.vtkMRMLMarkupsNode  # the labelled node
+    point: int  # its control point
+    text: str
+    anchor_px: tuple[float, float]  # the labelled point in the view's pixels (x right, y up)
+    box: PixelBox  # where the text is drawn, its margin included
+
+
+@dataclass(frozen=True)
+class ViewLabels:
+    """What `lay_out_labels` made for one view: its label and leader nodes and where each text went."""
+
+    nodes: list[slicer.vtkMRMLNode]
+    placed: list[PlacedLabel]
+
+
+def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode) -> ViewLabels:
     """Place, for one slice view, the texts of every case's overlays (`overlays.find_overlays`), replacing
     the labels an earlier call placed for that view; the label and leader nodes made, filed in each
-    case's overlay folder. A view not yet sized (0 pixels) gets none."""
+    case's overlay folder, and each text's box. A view not yet sized (0 pixels) gets none."""
     from .overlays import all_overlays, file_in_folder, overlays_visible
 
     _remove_labels(scene, slice_node)
     view = _View(slice_node)
     if view.width <= 0 or view.height <= 0:
-        return []
-    made = []
+        return ViewLabels([], [])
+    made, placed = [], []
     for case, overlays in all_overlays(scene):
         if not overlays_visible(scene, overlays.folder):
             continue
@@ -170,7 +216,8 @@ def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNo
         for node in nodes:
             file_in_folder(scene, overlays.folder, node, case, "labels")
         made += nodes
-    return made
+        placed += [PlacedLabel(label.source, label.point, label.text, tuple(label.anchor_px), box) for label, box in zip(labels, boxes)]
+    return ViewLabels(made, placed)
 
 
 def _labels_in_view(overlays, view: _View) -> list[_Label]:
@@ -212,7 +259,7 @@ def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) ->
     drawn."""
     style = load("overlays")["layout"]
     obstacles = [
-        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style["point_clear_px"]), owner=index)
+        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style["point_clear_px"]), owner=index, points_of=label.source.GetID())
         for index, label in enumerate(labels)
         if label.source.GetClassName() != "vtkMRMLMarkupsLineNode"  # a bracket's end is a line, not a glyph
     ]
@@ -319,8 +366,11 @@ def _leader(scene: slicer.vtkMRMLScene, view: _View, label: _Label, box: PixelBo
     line.SetLocked(True)
     line.CreateDefaultDisplayNodes()
     display = line.GetDisplayNode()
-    display.SetColor(label.source.GetDisplayNode().GetColor())
-    display.SetSelectedColor(label.source.GetDisplayNode().GetColor())
+    # In its text's colour (a compressed level's is its selected colour), so line and text read as one.
+    own = label.source.GetDisplayNode()
+    color = own.GetSelectedColor() if label.source.GetNthControlPointSelected(label.point) else own.GetColor()
+    display.SetColor(color)
+    display.SetSelectedColor(color)
     display.SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])
     display.SetPointLabelsVisibility(False)
     display.SetPropertiesLabelVisibility(False)

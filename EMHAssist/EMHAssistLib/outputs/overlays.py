@@ -103,7 +103,7 @@ def draw_overlays(
     for role, nodes in overlays.by_role().items():
         for node in nodes:
             file_in_folder(scene, folder, node, study.name, role)
-    labels = [label for slice_node in _slice_nodes(scene) for label in lay_out_labels(scene, slice_node)]
+    labels = [label for slice_node in _slice_nodes(scene) for label in lay_out_labels(scene, slice_node).nodes]
     return replace(overlays, labels=tuple(labels))
 
 

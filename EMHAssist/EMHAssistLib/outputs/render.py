@@ -16,7 +16,7 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
-from .label_layout import lay_out_labels
+from .label_layout import PlacedLabel, lay_out_labels
 
 Orientation = Literal["Axial", "Sagittal", "Coronal"]
 
@@ -43,12 +43,14 @@ class SliceRenderer:
         self._scene = scene
         self._application = _application_logic(scene)
         self._views: dict[str, object] = {}
+        self._labels: dict[str, list[PlacedLabel]] = {}
 
     def render(self, background: slicer.vtkMRMLScalarVolumeNode, shot: SliceShot) -> np.ndarray:
         """The slice view as an RGB image, uint8 array (height, width, 3), first row at the top."""
         view = self._view(shot.orientation)
         _frame(view, background, shot)
-        lay_out_labels(self._scene, view.get_view_node())  # as the browser and Slicer do when a view moves
+        # As the browser and Slicer do when a view moves.
+        self._labels[shot.orientation] = lay_out_labels(self._scene, view.get_view_node()).placed
         view.render()
         return _grab(view.render_window())
 
@@ -58,6 +60,10 @@ class SliceRenderer:
         view = self._views[orientation]
         view.render()
         return _grab(view.render_window())
+
+    def labels(self, orientation: Orientation) -> list[PlacedLabel]:
+        """Where the latest render of that orientation laid out each label's text."""
+        return self._labels[orientation]
 
     def slice_node(self, orientation: Orientation) -> slicer.vtkMRMLSliceNode:
         return self._views[orientation].get_view_node()
@@ -80,6 +86,7 @@ class SliceRenderer:
             self._application.GetSliceLogics().RemoveItem(slice_logic)
             view.finalize()
         self._views.clear()
+        self._labels.clear()
 
     def __enter__(self) -> "SliceRenderer":
         return self

@@ -63,6 +63,8 @@ def _check_stored_values(report: Report) -> None:
         if not low <= ratio.value <= high:
             raise Malformed(path, f"the value {ratio.value:g} lies outside its 95 % interval [{low:g}, {high:g}]")
     volume = (report.morphology or {}).get("mass_volume_ml")
+    if volume is not None and not isinstance(volume, Ratio):  # read as "no volume" by the comparison otherwise
+        raise Malformed("morphology.mass_volume_ml", f"must be a volume with its 95 % interval ({{\"value\": …, \"ci95\": […, …]}}), not {volume!r}")
     if isinstance(volume, Ratio) and volume.ci95[0] <= 0:
         raise Malformed("morphology.mass_volume_ml", f"a mass volume must be positive, not {volume.ci95[0]:g} mL")
     # The mass is grown on one sequence's voxels: it cannot be larger than the largest field of view.
