@@ -179,6 +179,8 @@ class CompressionSettings:
     level_fraction: float = _fraction()
     conus_highest_level: str
     conus_exclusion_mm: float = _limit(0.0)
+    judged_median_mm: float = _limit(0.0)
+    merged_area_ratio: float = _limit(1.0)
 
 
 @dataclass(frozen=True)
