@@ -81,7 +81,6 @@ ENGINE_FAILS = {
     "straight, posterior, abrupt": "MSCC 65.7 % against the painted cord's 50.2 %",
     "kyphotic, posterior, gradual, CSF effaced both sides": "T9-T11 centres 11.5-26.7 mm off their bodies; mass T7-T10 (truth T7-T9); no compression reported where the truth has one",
     "scoliotic 20 degrees, lateral, cord ROI offset": "7 of 8 bodies not reported; no mass levels (truth T5-T6); no compression",
-    "kyphotic, lateral, gradual, axial stack": "6 of 7 bodies not reported; mass T10 (truth T9-T10); no compression",
     "straight, posterior, abrupt, oblique 10 degrees, cord ROI twice the cord": "8 of 9 bodies not reported; no mass levels (truth T4-T5); no compression",
 }
 
