@@ -8,6 +8,7 @@ pinned by the slow test at the end.
 
 import importlib.util
 from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -181,6 +182,15 @@ def test_the_most_severe_level_leads_and_its_line_says_why():
     assert (worst.level, worst.grade) == ("T7", "2")
     assert worst.explanation.startswith("cord compressed at T7 (narrowed ") and "CSF still visible around" in worst.explanation
     assert most_severe([level for level in graded if level.level != "T7"]) is None  # nothing in the canal elsewhere
+
+
+def test_among_equal_grades_and_narrowing_the_level_of_the_mscc_is_the_most_severe():
+    """The haematoma's T7 and T8 share their narrowest section (36.01 % each) and MSCC is read at T8:
+    the summary line names one level for both ("MSCC 36 % at T8, Bilsky 2 at T8"), not T8 then T7."""
+    tied = [replace(_graded("compressed")["T7"], level=name, code=code_of(name)) for name in ("T7", "T8")]
+    assert most_severe(tied).level == "T7"  # no MSCC level given: the superior one
+    assert most_severe(tied, mscc_at="T8").level == "T8"
+    assert most_severe(tied, mscc_at="T5").level == "T7"
 
 
 def test_the_summary_line_names_the_most_severe_grade():

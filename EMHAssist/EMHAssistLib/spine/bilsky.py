@@ -88,13 +88,14 @@ def grade_levels(
     return graded
 
 
-def most_severe(levels: list[BilskyLevel]) -> BilskyLevel | None:
-    """The level of the highest grade (the most compressed cord among equals, then the superior one: `levels` are
-    head first); None when no level has a mass in the canal."""
+def most_severe(levels: list[BilskyLevel], mscc_at: str | None = None) -> BilskyLevel | None:
+    """The level of the highest grade: among equals the most compressed cord, then the level the
+    compression's MSCC is read at (`mscc_at`: the summary line names one level for both where they
+    tie), then the superior one (`levels` are head first); None when no level has a mass in the canal."""
     candidates = [level for level in levels if level.grade != "0"]
     if not candidates:
         return None
-    return max(candidates, key=lambda level: (level.severity, level.cord_narrowing_percent or 0.0))
+    return max(candidates, key=lambda level: (level.severity, level.cord_narrowing_percent or 0.0, level.level == mscc_at))
 
 
 @dataclass(frozen=True)

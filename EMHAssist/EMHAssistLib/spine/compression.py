@@ -327,14 +327,21 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression, merged_with_mass(cord, codes, contact))
-    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept)
+    mscc_at = section["compression"]["at"] if section["compression"] else None
+    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
 def _bilsky(
-    images: list[SequenceImage], cord: Cord, mass: MassSegment | None, level_map: LevelMap | None, compression: Compression | None, kept: MassFreeSteps
+    images: list[SequenceImage],
+    cord: Cord,
+    mass: MassSegment | None,
+    level_map: LevelMap | None,
+    compression: Compression | None,
+    kept: MassFreeSteps,
+    mscc_at: str | None,
 ) -> dict | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
@@ -346,7 +353,7 @@ def _bilsky(
         return None
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
     graded = grade_levels(image, cord, mass, level_map, compression, rays)
-    worst = most_severe(graded)
+    worst = most_severe(graded, mscc_at)
     return {
         "sequence": image.role,
         "levels": [level.to_dict() for level in graded],
