@@ -63,7 +63,7 @@ def test_the_csf_is_read_on_rays_through_its_thin_ring(tmp_path):
 
 
 # Compression on the sweep's generated spines (issue 13 points 2 and 4): each slice's AP, RL and area
-# judged as the median over 3 mm of cord and the slice on either side (`compression.judged_profile`),
+# judged as the median over 3 mm of cord and the slice on either side (`cord.CordProfile.judged`),
 # and a cord traced into a mass of its own signal said to be not assessed (`compression.merged_with_mass`).
 
 

@@ -295,7 +295,7 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
         "Level: Mass then / now, Compressed then / now, MSCC then / now, Bilsky then / now",
         *(f"{row[0]}: {', '.join(row[1:])}" for row in level_rows(compared)),
     ]
-    assert lines[2] == "T5: yes / no, yes / no, 35 % / 2 %, 2 / 0"  # 37 % / 3 % with each level's narrowest single slice (before compression.judged_profile); 35 % before the cord window followed the cord
+    assert lines[2] == "T5: yes / no, yes / no, 35 % / 2 %, 2 / 0"  # 37 % / 3 % with each level's narrowest single slice (before cord.CordProfile.judged); 35 % before the cord window followed the cord
     assert lines[-1] == CAVEAT
 
 

@@ -90,8 +90,8 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
-    Every measure is read as `judged_profile` gives it: the median over a few millimetres of cord."""
-    profile = judged_profile(cord.profile)
+    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord."""
+    profile = cord.profile.judged
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
     usable = measurable & contact if contact is not None else measurable
@@ -121,30 +121,6 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
         normalised_mscc(profile.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
-
-
-def judged_profile(profile: CordProfile) -> CordProfile:
-    """The profile as compression judges it: each slice's area, AP and RL the median of the slices
-    within `judged_median_mm` along the cord. One traced section is a few noisy pixels across a
-    squeezed cord; its own AP strays from its neighbours' by up to half (generated seed 3, sagittal
-    0.7 mm rows: 1.4 mm among 3-4 mm where the painted cord is 4.0), and the narrowest single slice
-    read that stray (MSCC 77 % for 41 %), while single-slice dips a few millimetres apart on a
-    healthy cord were joined into a compression (seed 13). A real narrowing is longer than that:
-    the generated cores are 5 mm or more, the built-in cases' 10 mm or more. The slice's neighbours
-    on either side are always in its median, however far apart the traced slices lie."""
-    half = settings().judged_median_mm / 2
-    arc = profile.arc_mm
-    index = np.arange(len(arc))
-    # at least the slice on either side: traced slices lie farther apart where some were not followed
-    # (seed 19: 1.6-3.2 mm apart at its narrowing, one slice read 1.8 mm where the cord is 3.1)
-    first = np.minimum(np.searchsorted(arc, arc - half, side="left"), np.maximum(index - 1, 0))
-    last = np.maximum(np.searchsorted(arc, arc + half, side="right"), np.minimum(index + 2, len(arc)))
-
-    def median(values: np.ndarray) -> np.ndarray:
-        stretches = (values[a:b][np.isfinite(values[a:b])] for a, b in zip(first, last))
-        return np.array([np.median(stretch) if stretch.size else np.nan for stretch in stretches])  # none measurable: nan
-
-    return replace(profile, area_mm2=median(profile.area_mm2), ap_mm=median(profile.ap_mm), rl_mm=median(profile.rl_mm))
 
 
 def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
@@ -551,7 +527,7 @@ def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     merged = np.zeros(len(codes), dtype=bool)
     if contact is None:
         return merged
-    profile = judged_profile(cord.profile)
+    profile = cord.profile.judged
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
     away = measurable & ~contact
     if not away.any():
@@ -598,9 +574,9 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
     could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
 
     The narrowest slice is sought outside the conus's taper; a level wholly within it has none. It
-    and its MSCC are read as the compression reads them (`judged_profile`), the means as measured."""
+    and its MSCC are read as the compression reads them (`CordProfile.judged`), the means as measured."""
     profile = cord.profile
-    narrowed = judged_profile(profile)
+    narrowed = profile.judged
     table = normative()
     usable = np.isfinite(profile.ap_mm) & ~conus_zone(cord)
     compressed = np.zeros(len(codes), dtype=bool)
