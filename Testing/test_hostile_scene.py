@@ -108,6 +108,10 @@ def four_components(volume: slicer.vtkMRMLScalarVolumeNode) -> None:
     volume.SetAndObserveImageData(image)
 
 
+def times(factor: float) -> Callable:
+    return lambda volume: slicer.util.updateVolumeFromArray(volume, slicer.util.arrayFromVolume(volume).astype(np.float64) * factor)
+
+
 def ijk_to_ras(matrix: np.ndarray) -> Callable:
     return lambda volume: volume.SetIJKToRASMatrix(vtk_matrix(matrix))
 
@@ -192,6 +196,8 @@ NODES: dict[str, tuple[Callable, Refused | Analysed]] = {
     "a NaN in the IJK-to-RAS": (edit_volume(ijk_to_ras(NAN_ORIGIN)), Refused("T1C", "its voxels reach nan mm from the origin")),
     "a volume under a flattening transform": (under_transform(scaled(2, 0.0)), Refused("T1C", "voxel size [0.9, 0.9, 0.0] mm")),
     "a volume under a NaN transform": (under_transform(scaled(0, np.nan)), Refused("T1C", "voxel size [nan, nan, nan] mm")),
+    "voxels of 1e200 (float64)": (edit_volume(times(1e200)), Refused("T1C", "its largest voxel magnitude is 5.88e+202, outside 1e-100 to 1e+100")),
+    "voxels of 1e-300 (float64)": (edit_volume(times(1e-300)), Refused("T1C", "its largest voxel magnitude is 5.88e-298, outside 1e-100 to 1e+100")),
     "a volume under a moving transform": (under_transform(shifted(3.0)), Analysed()),
     "a volume under a non-linear transform": (
         under_transform(None),
@@ -256,3 +262,133 @@ def test_a_hostile_node_is_named_in_one_line_or_warned_and_the_scene_is_kept(nam
         if outcome.warning:
             assert any(outcome.warning in warning for warning in warnings), warnings
     assert scene_state(scene) == before
+
+
+def test_the_live_update_checks_a_volumes_voxels_once_per_content(scene, small):
+    """The scan of voxel magnitudes is kept across live updates (a 512 x 512 x 200 volume takes 59 ms,
+    over the 5 ms a live update may take) and done again when the voxels change."""
+    live = LiveAnalysis()
+    assert live.update(small).error is None
+    volume = small.sequences["T1C"]
+    volume.GetImageData().GetPointData().GetScalars().SetValue(0, 1e-300)  # not seen: the content's time did not move
+    assert live.update(small).error is None
+    times(1e200)(volume)
+    assert str(live.update(small).error).startswith("T1C: its largest voxel magnitude is 5.88e+202")
+
+
+# --- Segment Statistics (EMHAssist's plugin) run by Slicer's own logic ------------------------------
+
+
+def shared_segmentation(scene) -> tuple[slicer.vtkMRMLScalarVolumeNode, slicer.vtkMRMLSegmentationNode]:
+    volume = small_study(scene, roles=("T2",)).sequences["T2"]
+    return volume, region_segmentation(scene, volume, {region: roi_box(region) for region in ("mass", "cord", "muscle", "marrow")})
+
+
+def empty_cord(volume, segmentation) -> None:
+    grid = grid_of_volume(volume)
+    set_segment_mask(segmentation, segmentation.GetSegmentation().GetSegmentIdBySegmentName("cord"), np.zeros(grid.shape, bool), grid)
+
+
+def cord_elsewhere(volume, segmentation) -> None:
+    matrix = np.eye(4)
+    matrix[:3, 3] = [1e4, 0.0, 0.0]
+    set_segment_mask(segmentation, segmentation.GetSegmentation().GetSegmentIdBySegmentName("cord"), np.ones((3, 3, 3), bool), Grid((3, 3, 3), matrix))
+
+
+def cord_on_another_grid(volume, segmentation) -> None:
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.diag([0.3, 5.0, 2.0])
+    matrix[:3, 3] = roi_box("cord").center - [1.0, 1.0, 5.0]
+    set_segment_mask(segmentation, segmentation.GetSegmentation().GetSegmentIdBySegmentName("cord"), np.ones((5, 1, 6), bool), Grid((5, 1, 6), matrix))
+
+
+def second_empty_cord(volume, segmentation) -> None:
+    segmentation.GetSegmentation().AddEmptySegment("cord 2", "cord")
+
+
+def segmentation_under(matrix: np.ndarray) -> Callable:
+    return lambda volume, segmentation: segmentation.SetAndObserveTransformNodeID(transform(volume.GetScene(), matrix).GetID())
+
+
+def volume_edit(change: Callable) -> Callable:
+    return lambda volume, segmentation: change(volume)
+
+
+def volume_under_a_grid_transform(volume, segmentation) -> None:
+    volume.SetAndObserveTransformNodeID(volume.GetScene().AddNewNodeByClass("vtkMRMLGridTransformNode", "warp").GetID())
+
+
+# Each hostile input to Segment Statistics: how the volume or segmentation is edited, and the
+# mass/cord ratio our plugin gives (None: not computed, with a warning in Slicer's log).
+PLUGIN_INPUTS: dict[str, tuple[Callable, float | None]] = {
+    "an empty cord segment": (empty_cord, None),
+    "a second, empty cord segment": (second_empty_cord, None),
+    "the cord segment outside the volume": (cord_elsewhere, None),
+    "the cord segment on another grid": (cord_on_another_grid, 0.3),
+    "the segmentation under a moving transform": (segmentation_under(shifted(1.0)), 0.3),
+    "the segmentation under a NaN transform": (segmentation_under(scaled(2, np.nan)), None),
+    "a zero voxel spacing": (volume_edit(lambda volume: volume.SetSpacing(0.0, 1.0, 1.0)), None),
+    "the volume under a non-linear transform": (volume_under_a_grid_transform, None),
+    "voxels of 1e200": (volume_edit(times(1e200)), None),
+    "voxels of 1e-300": (volume_edit(times(1e-300)), None),
+    "all voxels NaN": (volume_edit(lambda volume: slicer.util.updateVolumeFromArray(volume, np.full(slicer.util.arrayFromVolume(volume).shape, np.nan, np.float32))), None),
+    "all voxels zero": (volume_edit(lambda volume: slicer.util.updateVolumeFromArray(volume, np.zeros(slicer.util.arrayFromVolume(volume).shape, np.float32))), None),
+    "a segmentation named with markup and control characters": (lambda volume, segmentation: segmentation.SetName(HOSTILE_NAME), 0.3),
+}
+
+
+def statistics_of(host, volume, segmentation) -> dict:
+    """Slicer's SegmentStatisticsLogic (of the release `host` imported), our plugin registered as the
+    module registers it, run on the segmentation and volume; the class-wide registry is put back."""
+    from EMHAssistPlugins.SegmentStatisticsRatios import EMHAssistRatiosPlugin
+
+    logic_class = host.SegmentStatistics.SegmentStatisticsLogic
+    registered = list(logic_class.registeredPlugins)
+    try:
+        logic_class.registerPlugin(EMHAssistRatiosPlugin())
+        logic = logic_class()
+        logic.getParameterNode().SetParameter("Segmentation", segmentation.GetID())
+        logic.getParameterNode().SetParameter("ScalarVolume", volume.GetID())
+        logic.computeStatistics()
+        return logic.getStatistics()
+    finally:
+        logic_class.registeredPlugins[:] = registered
+
+
+@pytest.mark.parametrize("tag", releases())
+@pytest.mark.parametrize("name", PLUGIN_INPUTS)
+def test_a_hostile_segment_or_volume_never_stops_slicers_own_segment_statistics(name, tag, scene):
+    volume, segmentation = shared_segmentation(scene)
+    edit, mass_cord = PLUGIN_INPUTS[name]
+    edit(volume, segmentation)
+    before = scene_state(scene)
+    with host_python(tag) as host:
+        statistics = statistics_of(host, volume, segmentation)
+    segments = segmentation.GetSegmentation()
+    ids = [segments.GetNthSegmentID(n) for n in range(segments.GetNumberOfSegments())]
+    assert statistics["SegmentIDs"] == ids
+    for segment in ids:  # Slicer's own label-map plugin gave every segment its row
+        assert (segment, "LabelmapSegmentStatisticsPlugin.voxel_count") in statistics
+    mass = segments.GetSegmentIdBySegmentName("mass")
+    ours = statistics.get((mass, "EMHAssistRatiosPlugin.mass/cord"))
+    assert ours == (pytest.approx(mass_cord, rel=1e-6) if mass_cord is not None else None)
+    assert [entry for entry in scene_state(scene) if entry[2] != "SegmentStatistics"] == before  # Slicer's logic adds its parameter node
+
+
+def test_an_error_we_did_not_foresee_costs_only_our_columns(scene, monkeypatch, caplog):
+    """Slicer's logic calls every plugin in one loop, unguarded: whatever our code raises, Slicer's own
+    plugins still give every segment its row, and Slicer's log names the segmentation and segment."""
+    volume, segmentation = shared_segmentation(scene)
+
+    def unforeseen(*arguments):
+        raise ZeroDivisionError("float division by zero")
+
+    with host_python(releases()[-1]) as host:
+        import EMHAssistPlugins.SegmentStatisticsRatios as plugin
+
+        monkeypatch.setattr(plugin, "segment_ratios", unforeseen)
+        statistics = statistics_of(host, volume, segmentation)
+    assert len(statistics["SegmentIDs"]) == 4
+    assert all((segment, "ScalarVolumeSegmentStatisticsPlugin.mean") in statistics for segment in statistics["SegmentIDs"])
+    assert not [key for key in statistics if isinstance(key, tuple) and key[1].startswith("EMHAssistRatiosPlugin.")]
+    assert "EMHAssist ratios: regions/mass: not computed (ZeroDivisionError: float division by zero)" in caplog.text

@@ -25,7 +25,7 @@ from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
-from .nodes import check_volume_geometry, grid_of_volume, set_volume_geometry
+from .nodes import check_value_range, check_volume_geometry, grid_of_volume, set_volume_geometry
 from .noise import caught_messages
 from .roles import role_of_name
 from .study import RegionSource, Study, overlap_warnings, region_names, segment_sources
@@ -194,20 +194,6 @@ def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseRea
     check_value_range(str(path), slicer.util.arrayFromVolume(volume))
     check_volume_geometry(str(path), grid_of_volume(volume))
     return volume
-
-
-def check_value_range(subject: str, voxels: np.ndarray) -> None:
-    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
-    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
-    which names them."""
-    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
-        return
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(voxels)
-        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
-    low, high = load("limits")["voxel_magnitude_range"]
-    if largest != 0.0 and not low <= largest <= high:
-        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
 
 def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsROINode:

@@ -75,6 +75,20 @@ def check_volume_geometry(subject: str, grid: Grid) -> None:
         raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; its geometry (header or parent transform) is damaged")
 
 
+def check_value_range(subject: str, voxels: np.ndarray) -> None:
+    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
+    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
+    which names them."""
+    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(voxels)
+        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
+    low, high = load("limits")["voxel_magnitude_range"]
+    if largest != 0.0 and not low <= largest <= high:
+        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
+
+
 def scalar_array(volume: slicer.vtkMRMLVolumeNode) -> np.ndarray:
     """The voxel array of a single-component 3-D scalar volume (a view, not a copy)."""
     check_scalar_volume(volume)
