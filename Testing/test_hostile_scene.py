@@ -276,6 +276,49 @@ def test_the_live_update_checks_a_volumes_voxels_once_per_content(scene, small):
     assert str(live.update(small).error).startswith("T1C: its largest voxel magnitude is 5.88e+202")
 
 
+def segmentation_study(scene) -> tuple[Study, slicer.vtkMRMLSegmentationNode]:
+    """The small case with its cord and mass outlined by segments of one segmentation, the rest by ROIs."""
+    small = small_study(scene, roles=("T1", "T2"))
+    segmentation = region_segmentation(scene, small.sequences["T2"], {region: roi_box(region) for region in ("mass", "cord")})
+    sequences, rois = selection(small)
+    return study_from_nodes(small.name, sequences, {region: node for region, node in rois.items() if region not in ("mass", "cord")}, segmentation=segmentation), segmentation
+
+
+def remove_cord_segment(scene, study, segmentation) -> None:
+    segmentation.GetSegmentation().RemoveSegment(segmentation.GetSegmentation().GetSegmentIdBySegmentName("cord"))
+
+
+# Each change between two live updates, and the second update's error (None: analysed) and notes.
+BETWEEN_UPDATES: dict[str, tuple[Callable, str | None, list[str]]] = {
+    "the segmentation removed from the scene": (
+        lambda scene, study, segmentation: scene.RemoveNode(segmentation),
+        None,
+        ["regions: was removed from the scene; the mass region is left out", "regions: was removed from the scene; the cord region is left out"],
+    ),
+    "the cord segment deleted": (remove_cord_segment, "regions/cord: segment no longer exists", []),
+    "every segment deleted": (lambda scene, study, segmentation: segmentation.GetSegmentation().RemoveAllSegments(), "regions/cord: segment no longer exists", []),
+    "a volume's image data taken away": (lambda scene, study, segmentation: study.sequences["T1"].SetAndObserveImageData(None), "T1: volume has no image data", []),
+    "the ROI's parent transform removed from the scene": (
+        lambda scene, study, segmentation: (study.regions["disc"][0].node.SetAndObserveTransformNodeID(transform(scene, shifted(1.0)).GetID()), scene.RemoveNode(scene.GetFirstNodeByName("moved"))),
+        None,
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BETWEEN_UPDATES)
+def test_a_node_changed_between_two_updates_is_named_or_left_out_with_a_note(name, scene):
+    study, segmentation = segmentation_study(scene)
+    live = LiveAnalysis()
+    assert live.update(study).error is None
+    change, error, notes = BETWEEN_UPDATES[name]
+    change(scene, study, segmentation)
+    before = [entry for entry in scene_state(scene) if entry[1] == "vtkMRMLMarkupsROINode"]
+    result = live.update(study)
+    assert (str(result.error) if result.error else None, result.notes) == (error, notes)
+    assert [entry for entry in scene_state(scene) if entry[1] == "vtkMRMLMarkupsROINode"] == before
+
+
 # --- Segment Statistics (EMHAssist's plugin) run by Slicer's own logic ------------------------------
 
 
