@@ -94,7 +94,7 @@ def test_no_label_overlaps_another_or_leaves_the_view(app, case):
     draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
     background = study.sequences["T2"]
     focus = focus_point(study, analysis)
-    through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+    through = {"Sagittal": focus, "Axial": axial_level(analysis, focus)}
     views = [(f"report {o}", shot(o, through[o])) for o in ("Sagittal", "Axial")]
     views += [(f"browser {o}", SliceShot(o, tuple(through[o]), BROWSER_1024)) for o in ("Sagittal", "Axial")]
     drawn = 0
@@ -221,7 +221,7 @@ def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
     analysis, study = session.quiz.learner_analysis, session.quiz.learner_study()
     draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
     focus = focus_point(study, session.quiz.reference_analysis)
-    through = {"Sagittal": focus, "Axial": axial_level(session.quiz.reference_analysis.report, focus)}
+    through = {"Sagittal": focus, "Axial": axial_level(session.quiz.reference_analysis, focus)}
     with SliceRenderer(scene) as renderer:
         for orientation in ("Sagittal", "Axial"):
             renderer.render(study.sequences["T2"], SliceShot(orientation, tuple(through[orientation]), BROWSER_1024))

@@ -333,3 +333,37 @@ def test_a_built_in_cases_differential_label_stays_inside_the_browsers_and_the_r
             before = renderer.render(study.sequences["T2"], view)
             label.GetDisplayNode().SetVisibility(True)
             assert_clear_of_the_edges(label_pixels(before, renderer.render(study.sequences["T2"], view)))
+
+
+def test_with_no_compression_the_axial_view_is_at_the_mass_largest_section(scene):
+    """The myelodysplasia case's grown mass cut to a wedge (each axial section keeps a share of the
+    mass's front-back depth that grows from none at its foot to all at its head) and its compression
+    taken away: the axial key image and the browser's axial view go through the wedge's largest
+    section, at its head, not through its bulk (the volume's median, 0.71 of the way up)."""
+    import dataclasses
+
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.outputs.key_images import axial_level, focus_point
+    from EMHAssistLib.teaching.cases import build_study, study_into_scene
+
+    study = study_into_scene(build_study("mds_t5_t8"), scene)
+    analysis = run_analysis(study)
+    mass = analysis.levels.mass
+    occupied = np.argwhere(mass.mask)
+    points = mass.grid.to_world(occupied[:, ::-1].astype(float))
+    up = (points[:, 2] - points[:, 2].min()) / np.ptp(points[:, 2])
+    forward = (points[:, 1] - points[:, 1].min()) / np.ptp(points[:, 1])
+    kept = forward <= up
+    wedge = np.zeros_like(mass.mask)
+    wedge[tuple(occupied[kept].T)] = True
+    report = analysis.report
+    uncompressed = dataclasses.replace(
+        analysis,
+        report=dataclasses.replace(report, levels=dataclasses.replace(report.levels, compression=None)),
+        levels=dataclasses.replace(analysis.levels, mass=dataclasses.replace(mass, mask=wedge)),
+    )
+    heights, counts = np.unique(np.round(points[kept, 2], 2), return_counts=True)
+    largest = heights[np.argmax(counts)]
+    focus = focus_point(study, uncompressed)
+    assert abs(focus[2] - largest) > 5, "the wedge's bulk and its largest section should be apart"
+    assert abs(axial_level(uncompressed, focus)[2] - largest) <= 0.6
