@@ -498,6 +498,11 @@ def test_when_the_history_ranks_the_leaders_the_line_says_how_the_images_stand_a
         shown += 1
         claim = "The images favour" if images <= -separating else "The images do not separate"
         assert deciding["text"].startswith(claim), (case["id"], deciding["text"])
+        # The prior is named for what made it (seventh pass): the history only when a clinical term
+        # moved the leader's or the runner-up's prior, else the base weights.
+        history = bool(first["prior_factors"] or second["prior_factors"])
+        assert ("clinical history" in deciding["text"]) == history, (case["id"], deciding["text"])
+        assert ("base weight" in deciding["text"]) != history, (case["id"], deciding["text"])
         assert result["next_best"]["fallback"] is None and deciding["text"].endswith(result["next_best"]["text"]), case["id"]
     assert shown >= 10  # the check ran on cases where the history decides
 
