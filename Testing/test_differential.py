@@ -696,6 +696,9 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"signal_heterogeneous": True}, "mass_signal_heterogeneous", "angiolipoma", 2),
         # A mass the reader calls homogeneous is what Wen 2001's haematomas were not.
         ({"signal_heterogeneous": False}, "mass_signal_heterogeneous", "hematoma", 0.5),
+        # Acute epidural haematomas are mostly isointense to cord on T1 (Wen 2001 7 of 8; J Comput
+        # Assist Tomogr 1999 10 of 17; Fukui 1999 5 of 8): + (seventh pass), before an expert -.
+        ({"T1 mass/cord": 1.0}, "mass_isointense_to_cord_T1", "hematoma", 2),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
