@@ -276,6 +276,49 @@ def test_the_live_update_checks_a_volumes_voxels_once_per_content(scene, small):
     assert str(live.update(small).error).startswith("T1C: its largest voxel magnitude is 5.88e+202")
 
 
+def segmentation_study(scene) -> tuple[Study, slicer.vtkMRMLSegmentationNode]:
+    """The small case with its cord and mass outlined by segments of one segmentation, the rest by ROIs."""
+    small = small_study(scene, roles=("T1", "T2"))
+    segmentation = region_segmentation(scene, small.sequences["T2"], {region: roi_box(region) for region in ("mass", "cord")})
+    sequences, rois = selection(small)
+    return study_from_nodes(small.name, sequences, {region: node for region, node in rois.items() if region not in ("mass", "cord")}, segmentation=segmentation), segmentation
+
+
+def remove_cord_segment(scene, study, segmentation) -> None:
+    segmentation.GetSegmentation().RemoveSegment(segmentation.GetSegmentation().GetSegmentIdBySegmentName("cord"))
+
+
+# Each change between two live updates, and the second update's error (None: analysed) and notes.
+BETWEEN_UPDATES: dict[str, tuple[Callable, str | None, list[str]]] = {
+    "the segmentation removed from the scene": (
+        lambda scene, study, segmentation: scene.RemoveNode(segmentation),
+        None,
+        ["regions: was removed from the scene; the mass region is left out", "regions: was removed from the scene; the cord region is left out"],
+    ),
+    "the cord segment deleted": (remove_cord_segment, "regions/cord: segment no longer exists", []),
+    "every segment deleted": (lambda scene, study, segmentation: segmentation.GetSegmentation().RemoveAllSegments(), "regions/cord: segment no longer exists", []),
+    "a volume's image data taken away": (lambda scene, study, segmentation: study.sequences["T1"].SetAndObserveImageData(None), "T1: volume has no image data", []),
+    "the ROI's parent transform removed from the scene": (
+        lambda scene, study, segmentation: (study.regions["disc"][0].node.SetAndObserveTransformNodeID(transform(scene, shifted(1.0)).GetID()), scene.RemoveNode(scene.GetFirstNodeByName("moved"))),
+        None,
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BETWEEN_UPDATES)
+def test_a_node_changed_between_two_updates_is_named_or_left_out_with_a_note(name, scene):
+    study, segmentation = segmentation_study(scene)
+    live = LiveAnalysis()
+    assert live.update(study).error is None
+    change, error, notes = BETWEEN_UPDATES[name]
+    change(scene, study, segmentation)
+    before = [entry for entry in scene_state(scene) if entry[1] == "vtkMRMLMarkupsROINode"]
+    result = live.update(study)
+    assert (str(result.error) if result.error else None, result.notes) == (error, notes)
+    assert [entry for entry in scene_state(scene) if entry[1] == "vtkMRMLMarkupsROINode"] == before
+
+
 # --- Segment Statistics (EMHAssist's plugin) run by Slicer's own logic ------------------------------
 
 
@@ -392,3 +435,101 @@ def test_an_error_we_did_not_foresee_costs_only_our_columns(scene, monkeypatch, 
     assert all((segment, "ScalarVolumeSegmentStatisticsPlugin.mean") in statistics for segment in statistics["SegmentIDs"])
     assert not [key for key in statistics if isinstance(key, tuple) and key[1].startswith("EMHAssistRatiosPlugin.")]
     assert "EMHAssist ratios: regions/mass: not computed (ZeroDivisionError: float division by zero)" in caplog.text
+
+
+# --- A scene saved as .mrb and opened again (slicer-core's storage) -------------------------------
+
+
+def old_results_table(scene, name: str, cells: dict[str, str]) -> slicer.vtkMRMLTableNode:
+    """A results table as another version (or a hand edit) left it: every column text, one row."""
+    from EMHAssistLib.outputs.tables import NUMBER_COLUMNS, TEXT_COLUMNS
+
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    for column in TEXT_COLUMNS + NUMBER_COLUMNS:
+        array = vtk.vtkStringArray()
+        array.SetName(column.name)
+        array.InsertNextValue(cells.get(column.name, "abc"))
+        table.AddColumn(array)
+    return table
+
+
+@pytest.fixture(scope="module")
+def reopened(tmp_path_factory):
+    """A scene with the panel's inputs and results, where the results are of other versions, one
+    parameter node references a node that is gone and a second EMHAssist parameter node exists;
+    saved as .mrb and read into a second application's scene."""
+    from trame_slicer.core import SlicerApp
+
+    from EMHAssistLib.frontends.panel import REPORT_ATTRIBUTE, write_report_node
+    from EMHAssistLib.outputs.tables import write_results_table
+
+    saving = SlicerApp()
+    slicer.mrmlScene = scene = saving.scene
+    study = small_study(scene)
+    report = run_analysis(study).report
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode", "EMHAssist results")
+    write_results_table(report, table)
+    for schema in ("emhassist.report/0", "emhassist.report/2"):
+        node = scene.AddNewNodeByClass("vtkMRMLTextNode", f"report {schema}")
+        write_report_node(report, node)
+        node.SetAttribute(REPORT_ATTRIBUTE, schema)
+    old_results_table(scene, "ratio table of text", {"kind": "ratio", "sequence": "T2", "region": "mass/cord"})
+    old_results_table(scene, "statistics table of text", {"kind": "statistics", "sequence": "T2", "region": "mass"})
+    for name, reference in (("EMHAssist", "vtkMRMLScalarVolumeNode99"), ("EMHAssist 2", study.sequences["T1"].GetID())):
+        parameters = scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", name)
+        parameters.SetAttribute("ModuleName", "EMHAssist")
+        parameters.SetParameter("t1Volume", "")
+        parameters.SetNodeReferenceID("t1Volume", reference)
+    rois = {region: scene_state_of_roi(sources[0].node) for region, sources in study.regions.items()}
+    bundle = tmp_path_factory.mktemp("mrb") / "hostile.mrb"
+    assert scene.WriteToMRB(str(bundle))
+    opening = SlicerApp()
+    assert opening.scene.ReadFromMRB(str(bundle))
+    yield opening.scene, report, rois
+    del saving, opening
+
+
+def scene_state_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> tuple:
+    return tuple(np.round(roi.GetCenter(), 6)), tuple(np.round(roi.GetSize(), 6))
+
+
+def test_a_reopened_report_node_of_another_version_is_refused_in_one_line(reopened):
+    from EMHAssistLib.frontends.panel import read_report_node
+
+    scene, _, _ = reopened
+    for schema in ("emhassist.report/0", "emhassist.report/2"):
+        with pytest.raises(InputError) as refused:
+            read_report_node(scene.GetFirstNodeByName(f"report {schema}"))
+        assert str(refused.value) == f"report {schema}: is not an EMHAssist report (emhassist.report/1)"
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("ratio table of text", "row 1: value is not a number ('abc'); not an EMHAssist results table of this version"),
+        ("statistics table of text", "row 1: value is not a number ('abc'); not an EMHAssist results table of this version"),
+    ],
+)
+def test_a_reopened_results_table_of_another_version_is_refused_in_one_line_and_replaced_by_the_next_results(name, problem, reopened):
+    """The ratio table was read back with 'abc' as its ratio, the statistics table raised a ValueError
+    traceback (int('abc')); the next results replace either in place."""
+    from EMHAssistLib.outputs.tables import read_results_table, write_results_table
+
+    scene, report, _ = reopened
+    table = scene.GetFirstNodeByName(name)
+    with pytest.raises(InputError) as refused:
+        read_results_table(table)
+    assert (refused.value.subject, refused.value.problem) == (name, problem)
+    write_results_table(report, table)
+    assert read_results_table(table).ratios.keys() == report.ratios.keys()
+
+
+def test_a_reopened_parameter_node_whose_node_is_gone_selects_nothing_and_the_rois_come_back(reopened):
+    scene, report, rois = reopened
+    parameters = [scene.GetNthNodeByClass(n, "vtkMRMLScriptedModuleNode") for n in range(scene.GetNumberOfNodesByClass("vtkMRMLScriptedModuleNode"))]
+    emhassist = {node.GetName(): node for node in parameters if node.GetAttribute("ModuleName") == "EMHAssist"}
+    assert sorted(emhassist) == ["EMHAssist", "EMHAssist 2"]
+    assert emhassist["EMHAssist"].GetNodeReference("t1Volume") is None  # the panel's T1 selector is empty: not a crash
+    assert emhassist["EMHAssist 2"].GetNodeReference("t1Volume").GetName() == "T1"
+    restored = {region: scene.GetFirstNodeByName(region) for region in rois}
+    assert {region: scene_state_of_roi(node) for region, node in restored.items()} == rois
