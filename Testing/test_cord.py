@@ -251,3 +251,28 @@ def test_sampling_between_voxel_centres_is_trilinear_and_nan_beyond_them():
     assert sampled == pytest.approx(ijk[:, 0] + 10 * ijk[:, 1] + 100 * ijk[:, 2], abs=1e-9)
     beyond = cord.sample_linear(image, grid.to_world(np.array([[5.01, 3, 2], [2, -0.01, 2], [2, 3, 4.2]])))
     assert np.isnan(beyond).all()
+
+
+def _elliptic_tube(ap_mm: float, rl_mm: float, pixel_mm: float, centre_px: float) -> tuple[np.ndarray, Grid]:
+    """A straight cord of an elliptic section along S as soft coverage (each voxel's share inside
+    the ellipse, from a 20 x 20 subsampling), centred `centre_px` pixels into the plane."""
+    size, sub = 40, 20
+    centres = (np.arange(size * sub) + 0.5) / sub - centre_px  # pixels from the ellipse's centre
+    inside = (centres[:, None] * pixel_mm / (ap_mm / 2)) ** 2 + (centres[None, :] * pixel_mm / (rl_mm / 2)) ** 2 <= 1  # (A, R)
+    plane = inside.reshape(size, sub, size, sub).mean(axis=(1, 3)).astype(np.float32)
+    volume = np.repeat(plane[None], 12, axis=0)  # numpy order (S, A, R)
+    return volume, Grid(volume.shape, np.diag([pixel_mm, pixel_mm, pixel_mm, 1.0]))
+
+
+@pytest.mark.parametrize("centre_px", [20.0, 20.5])
+def test_the_ap_band_is_as_wide_as_it_says_wherever_the_cord_lies_on_the_grid(centre_px):
+    """The AP is the mean AP over a 3 mm band through the centroid. Counted in whole 0.175 mm cells,
+    the band held 17 or 18 of them as the cord lay against the grid: an ellipse of AP 7.1 mm on
+    0.7 mm pixels read 6.54 mm centred on a pixel corner and 7.07 mm on a pixel centre, where its
+    mean AP over the band is 7.00 mm. Fails before each cell's share of the band was counted."""
+    ap, rl, band = 7.1, 10.5, 3.0
+    weights, grid = _elliptic_tube(ap, rl, 0.7, centre_px)
+    profile = cord.measure_profile(weights >= 0.5, grid, weights)
+    x = np.linspace(-band / 2, band / 2, 2001)
+    band_mean = ap * float(np.mean(np.sqrt(1 - (x / (rl / 2)) ** 2)))
+    assert np.nanmedian(profile.ap_mm) == pytest.approx(band_mean, rel=0.01)

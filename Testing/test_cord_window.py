@@ -80,9 +80,12 @@ def test_single_slice_dips_of_a_healthy_cord_are_no_compression(tmp_path):
 def test_the_narrowest_slice_of_a_squeezed_cord_is_not_one_noisy_section(tmp_path):
     # Seed 3: a posterior lymphoma C4-C6 on sagittal 0.7 mm rows, the painted cord 4.0 mm at the
     # narrowing (MSCC 40.8 %). The narrowest single traced section read 1.4 mm among 3-4 mm and MSCC
-    # 77 %; the median reads 54 %. The 13 points left are the tracer's edge depth (the healthy cord
-    # traced 0.85 mm thin, the squeezed one 0.9 mm: a constant depth weighs more on the smaller
-    # cord), not fixed here.
+    # 77 %; the median reads 54 %. The 13 points left are not the tracer's edge on the healthy cord:
+    # there the traced coverage's middle RL row (3.86 mm thick) holds 6.9-7.1 mm of AP where the
+    # painted cord is 7.1-7.3, and the 3 mm band through the centroid, interpolated across rows
+    # 3.86 mm apart, reads 6.2 (an exact ellipse of 7.1 x 10.5 mm on such rows reads 6.4-6.9 by its
+    # position). The squeezed cord (2.8-3.5 mm judged for 4.0) is traced against the mass's wall,
+    # which is noise there: the lymphoma is the cord's own signal on T1 and T2. Not fixed here.
     case, _, analysis = _analysed(3, tmp_path, healthy=False)
     compression = to_json(analysis.report)["levels"]["compression"]
     truth = case.truth["compression"]
@@ -104,3 +107,17 @@ def test_a_cord_traced_into_the_mass_is_said_to_be_not_assessed(tmp_path):
     assert (missing["levels"]["from"], missing["levels"]["to"]) == ("T2", "T2")
     assert {row["level"] for row in levels["cord_profile"] if row["assessed"] is False} == {"T2"}
     assert "cord compression not assessed at T2: the cord could not be told from the mass there" in report["warnings"]
+
+
+@pytest.mark.xfail(strict=True, reason="not fixed: the cord traced into a lateral haematoma keeps the area of a healthy cord (docs/spine-sweep.md, branch cord9)")
+def test_a_cord_traced_into_a_mass_at_its_side_is_not_silent(tmp_path):
+    # Seed 4: sagittal 2.0 mm, a right haematoma at C3-C4 narrowing the cord 30 % in RL (painted 8.5 mm
+    # wide there), CSF effaced on both sides. Its T2 (about 650) lies inside the cord window (242 to 663
+    # around the cord's 404), so the cord is traced again against the mass's wall; that tracing follows
+    # every slice and is kept, but reads the cord 12.6-14.7 mm wide (judged RL) at C3-C4 where it reads
+    # 9.8-12.6 mm elsewhere, sections of 64-86 mm2 against 48-72 mm2 elsewhere: under the 1.4 times the
+    # median area that says a cord was traced into its mass, so neither a compression nor a warning is
+    # reported (silent).
+    case, _, analysis = _analysed(4, tmp_path, healthy=False)
+    report = to_json(analysis.report)
+    assert not judge_case(report, case.truth, case.spine)["silent"]
