@@ -188,6 +188,13 @@ STORED: dict[str, StoredEdit] = {
     "an integer of 5000 digits": StoredEdit(
         lambda r: json.dumps(r).replace('"age": 79', '"age": 1' + "0" * 5000), Refused("l.json", "an integer of 5,001 digits")
     ),
+    "schema of a later version (/2)": StoredEdit(set_field("schema", "emhassist.report/2"), Refused("l.json", "schema: expected one of 'emhassist.report/1', got \"emhassist.report/2\"")),
+    "schema of an earlier version (/0)": StoredEdit(set_field("schema", "emhassist.report/0"), Refused("l.json", "schema: expected one of 'emhassist.report/1', got \"emhassist.report/0\"")),
+    "levels.bilsky a string": StoredEdit(set_field("levels", "bilsky", "grade 2"), Refused("l.json", "levels.bilsky: expected an object or null")),
+    "levels.bilsky a list": StoredEdit(set_field("levels", "bilsky", [{"level": 5}]), Refused("l.json", "levels.bilsky: expected an object or null")),
+    "levels.cord_profile an object": StoredEdit(set_field("levels", "cord_profile", {"a": 1}), Refused("l.json", "levels.cord_profile: expected a list")),
+    "levels.cord_profile rows of nulls": StoredEdit(set_field("levels", "cord_profile", [[None] * 3]), Refused("l.json", "levels.cord_profile[0]: expected an object (CordProfileEntry)")),
+    "levels a list": StoredEdit(set_field("levels", []), Refused("l.json", "levels: expected an object or null")),
     "same date as the earlier exam": StoredEdit(set_field("clinical", "exam_date", "2026-01-05"), COMPARED),
     "ratio of 0 with its interval": StoredEdit(edit_ratio(value=0.0, ci95=[0.0, 0.0]), COMPARED),
 }
@@ -255,7 +262,31 @@ FILES: dict[str, tuple[Callable[[Path], Path], Refused]] = {
     "a FIFO": (lambda d: os.mkfifo(d / "f.json") or d / "f.json", Refused("f.json", "is not a report file")),
     "a symlink loop": (lambda d: os.symlink("loop.json", d / "loop.json") or d / "loop.json", Refused("loop.json", "is not a report file")),
     "a missing file": (lambda d: d / "missing.json", Refused("missing.json", "is not a report file")),
+    "a DICOM SR of another tool (Basic Text SR)": (lambda d: other_tools_sr(d / "other.sr.dcm"), Refused("other.sr.dcm", "is not a case folder")),
+    "a DICOM SR cut to half its bytes": (lambda d: cut_in_half(other_tools_sr(d / "cut.sr.dcm")), Refused("cut.sr.dcm", "is not a case folder")),
 }
+
+
+def other_tools_sr(path: Path) -> Path:
+    """A Basic Text SR of the patient, as another tool writes one (not EMHAssist's TID 1500)."""
+    import pydicom
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = pydicom.dataset.FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.88.11", generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = pydicom.Dataset()
+    dataset.file_meta, dataset.preamble = meta, b"\0" * 128
+    dataset.SOPClassUID, dataset.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    dataset.Modality, dataset.PatientID, dataset.ValueType, dataset.ContentSequence = "SR", "EMH-0042", "CONTAINER", []
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def cut_in_half(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -94,7 +94,7 @@ def test_no_label_overlaps_another_or_leaves_the_view(app, case):
     draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
     background = study.sequences["T2"]
     focus = focus_point(study, analysis)
-    through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+    through = {"Sagittal": focus, "Axial": axial_level(analysis, focus)}
     views = [(f"report {o}", shot(o, through[o])) for o in ("Sagittal", "Axial")]
     views += [(f"browser {o}", SliceShot(o, tuple(through[o]), BROWSER_1024)) for o in ("Sagittal", "Axial")]
     drawn = 0
@@ -186,3 +186,49 @@ def test_labels_keep_off_the_cord_as_well_as_the_mass(app):
     for name, (top, left, bottom, right) in boxes.items():
         assert not cord_rows_down[top : bottom + 1, left : right + 1].any(), f"{name!r} covers the cord"
     assert np.all(kept_clear[cord])
+
+
+def _roi_pixels(renderer: SliceRenderer, orientation: str, scene) -> np.ndarray:
+    """The view's pixels (rows from the top) that the shown ROIs draw (outlines and handles): the view
+    drawn again, labels where they were laid out, with the ROIs and without them."""
+    rois = [node for node in scene.GetNodesByClass("vtkMRMLMarkupsROINode") if node.GetDisplayNode().GetVisibility()]
+    shown = renderer.render_again(orientation)
+    for roi in rois:
+        roi.GetDisplayNode().SetVisibility(False)
+    try:
+        return np.any(renderer.render_again(orientation) != shown, axis=2)
+    finally:
+        for roi in rois:
+            roi.GetDisplayNode().SetVisibility(True)
+
+
+def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
+    """The browser's reveal of the myelodysplasia quiz with the learner's mass and cord boxes on the
+    reference ones: the learner's (yellow) and the reference (green) boxes all shown, the views centred
+    as the browser centres them. No rendered label box holds a pixel an ROI draws (docs/images/serve-reveal.png
+    had the marrow box's handles over "T6 MSCC 42 %": the handles were placed at twice the ROI's centre)."""
+    from EMHAssistLib.teaching.cases import box_of_spec
+    from EMHAssistLib.teaching.quiz import QuizSession
+
+    scene = app.scene
+    scene.Clear(False)
+    session = QuizSession(scene, "mds_t5_t8")
+    reference = build_study("mds_t5_t8").rois
+    for region in ("mass", "cord"):
+        box = box_of_spec(reference[region][0])
+        session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
+    session.reveal("emh")
+    analysis, study = session.quiz.learner_analysis, session.quiz.learner_study()
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    focus = focus_point(study, session.quiz.reference_analysis)
+    through = {"Sagittal": focus, "Axial": axial_level(session.quiz.reference_analysis, focus)}
+    with SliceRenderer(scene) as renderer:
+        for orientation in ("Sagittal", "Axial"):
+            renderer.render(study.sequences["T2"], SliceShot(orientation, tuple(through[orientation]), BROWSER_1024))
+            boxes = rendered_label_boxes(renderer, orientation, scene)
+            drawn = _roi_pixels(renderer, orientation, scene)
+            assert drawn.sum() > 50, f"{orientation}: the ROIs draw nothing"
+            assert boxes, f"{orientation}: no label drawn"
+            for name, (top, left, bottom, right) in boxes.items():
+                covered = int(drawn[top : bottom + 1, left : right + 1].sum())
+                assert covered == 0, f"{orientation}: {name!r} {(top, left, bottom, right)} lies on {covered} pixels an ROI draws"

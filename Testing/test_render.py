@@ -4,6 +4,8 @@ Every check compares a render with the overlays against the same view rendered b
 drawn, so a pixel that changed was changed by an overlay.
 """
 
+import json
+
 import numpy as np
 import pytest
 import slicer
@@ -333,3 +335,63 @@ def test_a_built_in_cases_differential_label_stays_inside_the_browsers_and_the_r
             before = renderer.render(study.sequences["T2"], view)
             label.GetDisplayNode().SetVisibility(True)
             assert_clear_of_the_edges(label_pixels(before, renderer.render(study.sequences["T2"], view)))
+
+
+def test_with_no_compression_the_axial_view_is_at_the_mass_largest_section(scene):
+    """The myelodysplasia case's grown mass cut to a wedge (each axial section keeps a share of the
+    mass's front-back depth that grows from none at its foot to all at its head) and its compression
+    taken away: the axial key image and the browser's axial view go through the wedge's largest
+    section, at its head, not through its bulk (the volume's median, 0.71 of the way up)."""
+    import dataclasses
+
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.outputs.key_images import axial_level, focus_point
+    from EMHAssistLib.teaching.cases import build_study, study_into_scene
+
+    study = study_into_scene(build_study("mds_t5_t8"), scene)
+    analysis = run_analysis(study)
+    mass = analysis.levels.mass
+    occupied = np.argwhere(mass.mask)
+    points = mass.grid.to_world(occupied[:, ::-1].astype(float))
+    up = (points[:, 2] - points[:, 2].min()) / np.ptp(points[:, 2])
+    forward = (points[:, 1] - points[:, 1].min()) / np.ptp(points[:, 1])
+    kept = forward <= up
+    wedge = np.zeros_like(mass.mask)
+    wedge[tuple(occupied[kept].T)] = True
+    report = analysis.report
+    uncompressed = dataclasses.replace(
+        analysis,
+        report=dataclasses.replace(report, levels=dataclasses.replace(report.levels, compression=None)),
+        levels=dataclasses.replace(analysis.levels, mass=dataclasses.replace(mass, mask=wedge)),
+    )
+    heights, counts = np.unique(np.round(points[kept, 2], 2), return_counts=True)
+    largest = heights[np.argmax(counts)]
+    focus = focus_point(study, uncompressed)
+    assert abs(focus[2] - largest) > 5, "the wedge's bulk and its largest section should be apart"
+    assert abs(axial_level(uncompressed, focus)[2] - largest) <= 0.6
+
+
+def test_every_key_image_in_the_html_is_shown_at_its_own_pixel_size(browser, tmp_path):
+    """The HTML report in a 1400 px wide browser window: each key image (the main sequence's sagittal
+    and axial, then the same sagittal on T1 and T1C, at the sizes key_images renders them) is shown
+    one image pixel to one screen pixel, so its labels are as large as Slicer draws them (before, the
+    T1 and T1C views were scaled to 14.5 rem, 232 of their 520 px, their labels 45 % of their size)."""
+    from golden_outputs import GOLDENS
+
+    from EMHAssistLib.outputs.key_images import VIEWS
+    from EMHAssistLib.outputs.report import from_json
+    from EMHAssistLib.outputs.report_html import KeyImage, write_html
+
+    report = from_json(json.loads((GOLDENS / "mds_t5_t8" / "report.json").read_text()), "report.json")
+    rng = np.random.default_rng(0)
+    images = []
+    for role, orientation in (("T2", "Sagittal"), ("T2", "Axial"), ("T1", "Sagittal"), ("T1C", "Sagittal")):
+        width, height = VIEWS[orientation]["size_px"]
+        write_png(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), tmp_path / "view.png")
+        images.append(KeyImage(f"{role} {orientation.lower()}", "A view.", (tmp_path / "view.png").read_bytes()))
+    write_html(report, images, tmp_path / "report.html")
+    browser.navigate((tmp_path / "report.html").as_uri())
+    browser.wait_for("Array.from(document.images).length === 4 && Array.from(document.images).every(i => i.complete && i.naturalWidth)", 20, "the key images loaded")
+    shown = browser.evaluate("Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight])")
+    for alt, natural_width, natural_height, width, height in shown:
+        assert (width, height) == (natural_width, natural_height), f"{alt!r}: shown {width}x{height} px, drawn {natural_width}x{natural_height}"

@@ -7,7 +7,18 @@ import pytest
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
-from EMHAssistLib.settings import BilskySettings, MeasurementSettings, SpineSettings, bilsky_settings, measurement_settings, parse, spine_settings
+from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.settings import (
+    BilskySettings,
+    FollowupSettings,
+    MeasurementSettings,
+    SpineSettings,
+    bilsky_settings,
+    followup_settings,
+    measurement_settings,
+    parse,
+    spine_settings,
+)
 
 
 def _refused(kind: type, name: str, data: dict) -> InputError:
@@ -154,3 +165,24 @@ def test_an_error_prints_as_one_line_naming_file_and_key():
     assert str(_refused(SpineSettings, "levels", data)) == (
         "EMHAssistLib/data/levels.json: cord.csf_percentile: must be from 0 to 100, not -1"
     )
+
+
+def test_the_followup_settings_are_checked_the_same_way():
+    """data/followup.json was read as a dict by string key (followup.py, teaching/followup.py, spine/masses.py):
+    a misspelt phrase or a ratio the reports never write surfaced only when a comparison was worded."""
+    settings = followup_settings()
+    assert settings.summary_ratio == RatioKey.of_regions("T2", "mass", "cord")
+    assert settings.volume.boundary_share == load("followup")["volume"]["boundary_share"]
+    assert settings.teaching_pairs["mds_t5_t8_treated"].dates == ("2026-06-02", "2026-12-01")
+    data = copy.deepcopy(load("followup"))
+    data["summary_ratio"] = "T2 mass-cord"
+    assert _refused(FollowupSettings, "followup", data).problem.startswith("summary_ratio: ratio 'T2 mass-cord' is neither")
+    data = copy.deepcopy(load("followup"))
+    data["wording"]["smaler"] = data["wording"].pop("smaller")
+    assert _refused(FollowupSettings, "followup", data).problem.startswith("wording.smaler: is not a setting of wording")
+    data = copy.deepcopy(load("followup"))
+    data["teaching_pairs"]["mds_t5_t8_treated"]["dates"] = ["2026-06-02"]
+    assert _refused(FollowupSettings, "followup", data).problem == "teaching_pairs.mds_t5_t8_treated.dates: must be a list of 2 values, not 1"
+    data = copy.deepcopy(load("followup"))
+    data["volume"]["boundary_share"] = 2
+    assert _refused(FollowupSettings, "followup", data).problem == "volume.boundary_share: must be from 0 to 1, not 2"

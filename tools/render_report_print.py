@@ -1,7 +1,10 @@
-"""The HTML report as docs/reports.md shows it: the built-in case's report (as `emhassist analyze CASE
---html FILE` writes it) in headless Chromium, its first screen as a browser shows it (report-html.png)
-and printed with a browser's default print settings, its first pages side by side as one PNG
-(report-print.png). Rasterising the PDF needs Debian's poppler-utils (pdftoppm).
+"""The HTML report as docs/reports.md and the README show it: the built-in case's report (as `emhassist
+analyze CASE --html FILE` writes it) in headless Chromium, its first screen as a browser shows it
+(report-html.png), three of its parts as the README shows them (SECTIONS: report-html-levels.png, the
+levels table with the normalised MSCC; report-html-bilsky.png, the Bilsky grade and canal compromise per
+level; report-html-references.png, the first full citations), and printed with a browser's default
+print settings, its first pages side by side as one PNG (report-print.png). Rasterising the PDF needs
+Debian's poppler-utils (pdftoppm).
 
     .venv/bin/python tools/render_report_print.py [--case mds_t5_t8] [--pages 3] [--out docs/images] [--pdf FILE]
 """
@@ -25,6 +28,14 @@ from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_sc
 DPI = 80
 SCREEN_PX = (1200, 1400)  # width, height: the headline, levels and first key images
 GUTTER_PX = 16
+# picture -> a script returning the page elements it shows, from the first to the last (their boxes' union).
+SECTIONS = {
+    "report-html-levels.png": "[document.querySelector('#levels h2'), document.querySelector('#levels table')]",
+    "report-html-bilsky.png": "(() => { const h = [...document.querySelectorAll('#levels h3')].find(e => e.textContent.startsWith('Bilsky'));"
+    " const rows = h.nextElementSibling.querySelectorAll('tr'); return [h, rows[Math.min(rows.length - 1, 7)]]; })()",
+    "report-html-references.png": "[document.querySelector('#references h2'), document.querySelectorAll('#references li')[3]]",
+}
+MARGIN_PX = 8
 
 
 def main() -> None:
@@ -45,6 +56,8 @@ def main() -> None:
             browser.navigate((work / "report.html").as_uri())
             browser.wait_for("document.readyState === 'complete' && [...document.images].every(i => i.complete)", 30, "the report's images")
             _save(Image.fromarray(browser.screenshot()), args.out / "report-html.png")
+            for name, elements in SECTIONS.items():
+                _save(_section(browser, elements), args.out / name)
             if shutil.which("pdftoppm") is None:
                 sys.exit("error: pdftoppm: not found, report-print.png not redrawn; apt-get install poppler-utils")
             pdf = browser.print_to_pdf((work / "report.html").as_uri())
@@ -57,6 +70,20 @@ def main() -> None:
         pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
     _save(_side_by_side(pages), args.out / "report-print.png")
     print(f"{len(pages)} pages")
+
+
+def _section(browser: Browser, elements: str) -> Image.Image:
+    """The part of the page from the first to the last of `elements`, scrolled to the top of the window."""
+    first_top = browser.evaluate(f"(() => {{ const [a] = {elements}; a.scrollIntoView(); return a.getBoundingClientRect().top; }})()")
+    browser.wait_for(f"(() => {{ const [a] = {elements}; return Math.abs(a.getBoundingClientRect().top - {first_top}) < 1; }})()", 10, "the page scrolled")
+    left, top, right, bottom = browser.evaluate(
+        f"(() => {{ const [a, b] = {elements}; const r = a.parentElement.getBoundingClientRect(), s = a.getBoundingClientRect(), e = b.getBoundingClientRect();"
+        " return [r.left, s.top, r.right, e.bottom]; })()"
+    )
+    shot = Image.fromarray(browser.screenshot())
+    if bottom > shot.height:
+        sys.exit(f"error: {elements}: taller than the {shot.height} px window")
+    return shot.crop((max(0, int(left) - MARGIN_PX), max(0, int(top) - MARGIN_PX), min(shot.width, int(right) + MARGIN_PX), int(bottom) + MARGIN_PX))
 
 
 def _save(image: Image.Image, path: Path) -> None:

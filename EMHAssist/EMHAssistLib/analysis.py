@@ -7,6 +7,7 @@ is assembled (report_codec.model_value: every field checked against its type). N
 changes a node, so ROIs, segments and earlier results stay as the user left them.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 
 from . import CAVEAT
@@ -15,7 +16,7 @@ from .errors import InputError
 from .geometry import Labelmap
 from .inputs.casefolder import source_of
 from .inputs.clinical import validate_clinical
-from .inputs.nodes import sequence_image
+from .inputs.nodes import check_value_range, sequence_image
 from .inputs.noise import caught_messages
 from .inputs.plain import SequenceImage
 from .inputs.study import Study, outlines, region_names, sequence_roles, spine_inputs
@@ -98,10 +99,22 @@ def assemble(
     return Analysis(model_value(report, Report), levels)
 
 
-def read_sequences(study: Study) -> list[SequenceImage]:
+def read_sequences(study: Study, values_checked: set[Hashable] | None = None) -> list[SequenceImage]:
+    """Each sequence's grid and voxels, in the vocabulary's order. A scene's volume can hold values the
+    statistics cannot square (1e200, 1e-300), which a case folder's loader refuses: each volume's voxels
+    are checked too, once per content when `values_checked` keeps the (node, voxels' modification time)
+    pairs already checked (the live update keeps it across updates: a scan would cost most of one)."""
     if not study.sequences:
         raise InputError(study.name, "no sequence volume (T1, T2, STIR, T1C, ...) was given")
-    return [sequence_image(role, study.sequences[role]) for role in _in_vocabulary_order(study.sequences, sequence_roles())]
+    images = [sequence_image(role, study.sequences[role]) for role in _in_vocabulary_order(study.sequences, sequence_roles())]
+    for image in images:
+        volume = study.sequences[image.role]
+        content = (volume, volume.GetImageData().GetMTime())
+        if values_checked is None or content not in values_checked:
+            check_value_range(volume.GetName(), image.voxels)
+            if values_checked is not None:
+                values_checked.add(content)
+    return images
 
 
 def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:

@@ -10,24 +10,18 @@ It reads each exam's typed `Report` (report_model.py), so an exam is a case fold
 report written earlier; only `exam_facts` reads the report, the rest works on the values it returns.
 """
 
-import functools
 from dataclasses import dataclass
 from typing import Literal
 
 from . import CAVEAT
 from . import number_format as numbers
 from .errors import InputError
-from .knowledge import load
 from .report_codec import plain_value
 from .report_model import CordCompression, Extent, LevelVertebra, Ratio, RatioKey, Report
+from .settings import FollowupWording, followup_settings
 from .spine.vertebrae import code_of
 
 SCHEMA = "emhassist.comparison/1"
-
-
-@functools.cache
-def followup_settings() -> dict:
-    return load("followup")
 
 
 @dataclass(frozen=True)
@@ -149,7 +143,7 @@ def compare(earlier: Report, later: Report) -> Comparison:
         levels=comparison_levels,
         ratios=ratios,
         same_study=same_study,
-        summary=f"{followup_settings()['wording']['same_study']}: {summary}" if same_study else summary,
+        summary=f"{followup_settings().wording.same_study}: {summary}" if same_study else summary,
     )
 
 
@@ -187,49 +181,49 @@ def volume_change(then: Estimate | None, now: Estimate | None) -> Estimate | Non
 
 def summary_line(then: ExamFacts, now: ExamFacts, volume: Estimate | None, ratios: dict[RatioKey, RatioChange]) -> str:
     """"mass smaller by 54 % (…) than 2026-06-02, mass now T6–T7 (was T5–T8), no longer compressing T5; still T6–T7, …"."""
-    words = followup_settings()["wording"]
+    words = followup_settings().wording
     parts = [_volume_phrase(volume, words, then.date)]
     mass_then, mass_now = then.names("mass"), now.names("mass")
     if mass_then != mass_now:
-        parts.append(words["span_changed"].format(now=_runs_text(mass_now) or "none", then=_runs_text(mass_then) or "none"))
+        parts.append(words.span_changed.format(now=_runs_text(mass_now) or "none", then=_runs_text(mass_then) or "none"))
     parts.append(_compression_phrase(then.names("compressed"), now.names("compressed"), words))
     worst_then, worst_now = then.most_severe_bilsky, now.most_severe_bilsky
     if worst_then and worst_then == worst_now:
-        parts.append(words["bilsky_unchanged"].format(now=worst_now))
+        parts.append(words.bilsky_unchanged.format(now=worst_now))
     elif worst_then or worst_now:
-        parts.append(words["bilsky"].format(then=worst_then or "–", now=worst_now or "–"))
-    stated = RatioKey.parse(followup_settings()["summary_ratio"])
+        parts.append(words.bilsky.format(then=worst_then or "–", now=worst_now or "–"))
+    stated = followup_settings().summary_ratio
     if stated in ratios:
         change = ratios[stated]
-        parts.append(words["ratio"].format(key=stated.text, then=numbers.ratio(change.then.value), now=numbers.ratio(change.now.value)))
+        parts.append(words.ratio.format(key=stated.text, then=numbers.ratio(change.then.value), now=numbers.ratio(change.now.value)))
     return ", ".join(parts)
 
 
-def _volume_phrase(volume: Estimate | None, words: dict, earlier_date: str | None) -> str:
+def _volume_phrase(volume: Estimate | None, words: FollowupWording, earlier_date: str | None) -> str:
     """The volume's change, dated against the earlier exam: "smaller … than <date>", "unchanged … since <date>"."""
     if volume is None:
-        return words["no_mass"]
+        return words.no_mass
     low, high = volume.ci95
     interval = f"95 % CI {numbers.signed_percent_range(low, high)}"
     if low <= 0 <= high:
-        phrase, dated = words["unchanged"].format(change=numbers.signed_percent(volume.value), interval=interval), "since"
+        phrase, dated = words.unchanged.format(change=numbers.signed_percent(volume.value), interval=interval), words.since
     else:
-        kind = "smaller" if volume.value < 0 else "larger"
-        phrase, dated = words[kind].format(percent=numbers.percent(abs(100 * volume.value)).removesuffix(" %"), interval=interval), "than"
-    return f"{phrase} {words[dated].format(date=earlier_date)}" if earlier_date else phrase
+        changed = words.smaller if volume.value < 0 else words.larger
+        phrase, dated = changed.format(percent=numbers.percent(abs(100 * volume.value)).removesuffix(" %"), interval=interval), words.than
+    return f"{phrase} {dated.format(date=earlier_date)}" if earlier_date else phrase
 
 
-def _compression_phrase(then: list[str], now: list[str], words: dict) -> str:
+def _compression_phrase(then: list[str], now: list[str], words: FollowupWording) -> str:
     if not then and not now:
-        return words["no_compression"]
+        return words.no_compression
     phrases = []
     gone, kept, new = [n for n in then if n not in now], [n for n in then if n in now], [n for n in now if n not in then]
     if gone:
-        phrases.append(words["no_longer_compressing"].format(levels=_runs_text(gone)))
+        phrases.append(words.no_longer_compressing.format(levels=_runs_text(gone)))
     if kept:
-        phrases.append(words["still_compressing"].format(levels=_runs_text(kept)))
+        phrases.append(words.still_compressing.format(levels=_runs_text(kept)))
     if new:
-        phrases.append(words["newly_compressing"].format(levels=_runs_text(new)))
+        phrases.append(words.newly_compressing.format(levels=_runs_text(new)))
     return "; ".join(phrases)
 
 

@@ -66,12 +66,14 @@ class LiveAnalysis:
         self._measured: dict[str, tuple[Hashable, RegionMeasurement, RegionStatus]] = {}
         self._levels: tuple[Hashable, LevelsOutcome] | None = None
         self._mass_free: tuple[Hashable, MassFreeSteps] | None = None
+        self._values_checked: set[Hashable] = set()  # volumes whose voxel magnitudes were checked, by content
 
     def reset(self) -> None:
         """Forget everything kept (the scene closed or another case was loaded)."""
         self._measured.clear()
         self._levels = None
         self._mass_free = None
+        self._values_checked.clear()
 
     def update(self, study: Study) -> LiveResult:
         if _scene_closing(study):
@@ -92,14 +94,14 @@ class LiveAnalysis:
         levels and the differential (which then measure nothing again)."""
         study, _ = without_removed_nodes(study)
         result = LiveResult(None, None, {})
-        _, measurements, _ = self._measure_regions(study, read_sequences(study), result)
+        _, measurements, _ = self._measure_regions(study, read_sequences(study, self._values_checked), result)
         if result.error is not None:
             raise result.error
         return all_ratios({region: measurement.stats for region, measurement in measurements.items()})
 
     def _analyse(self, study: Study, result: LiveResult) -> None:
         clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
-        images = read_sequences(study)
+        images = read_sequences(study, self._values_checked)
         images_key, measurements, region_keys = self._measure_regions(study, images, result)
         if result.error is not None:
             return

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 from .errors import InputError
 from .knowledge import load
+from .report_model import RatioKey
 
 T = TypeVar("T")
 _NOTE_SUFFIX = "_reason"  # a setting's reason, and any other prose, is read by people, not by code
@@ -293,9 +294,66 @@ class BilskySettings:
     grading: GradingSettings
 
 
+# ---------------------------------------------------------------------------------------------
+# data/followup.json
+
+
+@dataclass(frozen=True)
+class TeachingPair:
+    """A built-in case's earlier exam, the patient both exams name and their two dates (earlier, later)."""
+
+    earlier: str
+    patient: str
+    dates: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class VolumeBounds:
+    """How the mass volume's partial-volume interval is drawn (spine/masses.py)."""
+
+    boundary_share: float = _fraction()
+
+
+@dataclass(frozen=True)
+class FollowupWording:
+    """The phrases of the follow-up's summary line; `{...}` fields are filled by followup.py."""
+
+    smaller: str
+    larger: str
+    unchanged: str
+    no_mass: str
+    span_changed: str
+    no_longer_compressing: str
+    still_compressing: str
+    newly_compressing: str
+    no_compression: str
+    bilsky: str
+    bilsky_unchanged: str
+    ratio: str
+    than: str
+    since: str
+    same_study: str
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    """data/followup.json: the teaching follow-ups, the volume interval and the summary line's words."""
+
+    version: int
+    teaching_pairs: dict[str, TeachingPair]
+    volume: VolumeBounds
+    wording: FollowupWording
+    summary_ratio: RatioKey  # written as the report writes it: "T2 mass/cord"
+
+
 @functools.cache
 def bilsky_settings() -> BilskySettings:
     return parse(BilskySettings, load("bilsky"), "bilsky")
+
+
+@functools.cache
+def followup_settings() -> FollowupSettings:
+    return parse(FollowupSettings, load("followup"), "followup")
 
 
 @functools.cache
@@ -343,6 +401,8 @@ class _Reader:
 
     def _value(self, kind: Any, raw: Any, key: str, spec: Field) -> Any:
         origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if kind is RatioKey:
+            return self._ratio_key(raw, key)
         if is_dataclass(kind):
             return self._record(kind, raw, key)
         if origin is tuple:
@@ -352,6 +412,15 @@ class _Reader:
                 self.fail(key, "must be a non-empty object")
             return types.MappingProxyType({name: self._value(args[1], value, f"{key}.{name}", spec) for name, value in raw.items()})
         return self._scalar(kind, raw, key, spec)
+
+    def _ratio_key(self, raw: Any, key: str) -> RatioKey:
+        """A ratio named as the report names it ("T2 mass/cord"), read once here, never parsed where it is used."""
+        if not isinstance(raw, str):
+            self.fail(key, f"must be a ratio's text, not {raw!r}")
+        try:
+            return RatioKey.parse(raw)
+        except ValueError as error:
+            self.fail(key, str(error))
 
     def _tuple(self, args: tuple, raw: Any, key: str, spec: Field) -> tuple:
         if not isinstance(raw, list) or not raw:

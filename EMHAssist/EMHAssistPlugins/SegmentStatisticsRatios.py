@@ -39,6 +39,11 @@ class EMHAssistRatiosPlugin(SegmentStatisticsPluginBase):
         except InputError as error:
             logging.warning(f"EMHAssist ratios: {error}")
             return {}
+        except Exception as error:  # noqa: BLE001
+            # Slicer's logic calls every plugin in one loop: an exception out of ours would stop the
+            # rows of Slicer's own plugins too. A failure we did not foresee costs only our columns.
+            logging.error(f"EMHAssist ratios: {segmentation.GetName()}/{segmentID}: not computed ({type(error).__name__}: {error})")
+            return {}
         return {key: value for key, value in ratios.items() if key in requested}
 
     def getMeasurementInfo(self, key):

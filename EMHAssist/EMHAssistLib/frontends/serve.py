@@ -247,9 +247,9 @@ class CaseViewer:
 
     def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
         """The sagittal view on the mass's bulk, the axial view on the most compressed level (else
-        through the mass's bulk), as the report's key images are; the page names the axial level."""
+        through the mass's largest section), as the report's key images are; the page names the axial level."""
         focus = focus_point(study, analysis)
-        through = {"Sagittal": focus, "Axial": axial_level(analysis.report, focus)}
+        through = {"Sagittal": focus, "Axial": axial_level(analysis, focus)}
         for orientation, view in self._slice_views().items():
             view.get_view_node().JumpSliceByCentering(*through[orientation])
         self._lay_out_labels()

@@ -25,7 +25,7 @@ from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
-from .nodes import grid_of_volume, set_volume_geometry
+from .nodes import check_value_range, check_volume_geometry, grid_of_volume, set_volume_geometry
 from .noise import caught_messages
 from .roles import role_of_name
 from .study import RegionSource, Study, overlap_warnings, region_names, segment_sources
@@ -194,37 +194,6 @@ def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseRea
     check_value_range(str(path), slicer.util.arrayFromVolume(volume))
     check_volume_geometry(str(path), grid_of_volume(volume))
     return volume
-
-
-def check_volume_geometry(subject: str, grid: Grid) -> None:
-    """A grid whose voxel axes are perpendicular, whose voxel sizes are those of an image and whose
-    corners lie within the position budget; ITK reads sheared or absurd headers without a word."""
-    limits = load("limits")
-    spacing = grid.spacing
-    low, high = limits["voxel_spacing_mm_range"]
-    if not np.all(np.isfinite(spacing)) or not np.all((spacing >= low) & (spacing <= high)):
-        raise InputError(subject, f"voxel size {np.round(spacing, 6).tolist()} mm is outside {low:g} to {high:g} mm; the header is damaged")
-    direction = grid.ijk_to_world[:3, :3] / spacing
-    departure = float(np.max(np.abs(direction.T @ direction - np.eye(3))))
-    if departure > limits["direction_tolerance"]:
-        raise InputError(subject, f"its voxel axes are not perpendicular (sheared by {departure:.3g}); where its voxels lie is unknown")
-    corners = grid.corners_world()
-    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > limits["position_mm_max"]:
-        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; the header is damaged")
-
-
-def check_value_range(subject: str, voxels: np.ndarray) -> None:
-    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
-    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
-    which names them."""
-    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
-        return
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(voxels)
-        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
-    low, high = load("limits")["voxel_magnitude_range"]
-    if largest != 0.0 and not low <= largest <= high:
-        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
 
 def read_roi(path: Path, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLMarkupsROINode:

@@ -29,7 +29,9 @@ def node_to_world(node: slicer.vtkMRMLTransformableNode) -> np.ndarray:
 
 def sequence_image(role: str, volume: slicer.vtkMRMLScalarVolumeNode) -> SequenceImage:
     """A sequence's voxels (the volume's own array, not copied) and their grid, read once per analysis."""
-    return SequenceImage(role, grid_of_volume(volume), scalar_array(volume))
+    grid = grid_of_volume(volume)
+    check_volume_geometry(volume.GetName(), grid)
+    return SequenceImage(role, grid, scalar_array(volume))
 
 
 def point_list(points: slicer.vtkMRMLMarkupsFiducialNode) -> PointList:
@@ -38,6 +40,8 @@ def point_list(points: slicer.vtkMRMLMarkupsFiducialNode) -> PointList:
     for n in range(points.GetNumberOfControlPoints()):
         position = np.zeros(3)
         points.GetNthControlPointPositionWorld(n, position)
+        if not np.all(np.isfinite(position)):
+            raise InputError(points.GetName(), f"point {n + 1} ({points.GetNthControlPointLabel(n)}) has no finite position: {position.tolist()}")
         found.append(LabelledPoint(points.GetNthControlPointLabel(n), position))
     return PointList(points.GetName(), tuple(found))
 
@@ -50,6 +54,39 @@ def grid_of_volume(volume: slicer.vtkMRMLVolumeNode) -> Grid:
     volume.GetIJKToRASMatrix(matrix)
     dims = image.GetDimensions()
     return Grid((dims[2], dims[1], dims[0]), node_to_world(volume) @ slicer.util.arrayFromVTKMatrix(matrix))
+
+
+def check_volume_geometry(subject: str, grid: Grid) -> None:
+    """A grid whose voxel axes are perpendicular, whose voxel sizes are those of an image and whose
+    corners lie within the position budget; ITK reads sheared or absurd headers without a word, and
+    a scene's volume node can hold any matrix (zero spacing, a singular or non-finite parent
+    transform), which no voxel could be placed by."""
+    limits = load("limits")
+    spacing = grid.spacing
+    low, high = limits["voxel_spacing_mm_range"]
+    if not np.all(np.isfinite(spacing)) or not np.all((spacing >= low) & (spacing <= high)):
+        raise InputError(subject, f"voxel size {np.round(spacing, 6).tolist()} mm is outside {low:g} to {high:g} mm; its geometry (header or parent transform) is damaged")
+    direction = grid.ijk_to_world[:3, :3] / spacing
+    departure = float(np.max(np.abs(direction.T @ direction - np.eye(3))))
+    if departure > limits["direction_tolerance"]:
+        raise InputError(subject, f"its voxel axes are not perpendicular (sheared by {departure:.3g}); where its voxels lie is unknown")
+    corners = grid.corners_world()
+    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > limits["position_mm_max"]:
+        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; its geometry (header or parent transform) is damaged")
+
+
+def check_value_range(subject: str, voxels: np.ndarray) -> None:
+    """Floating-point voxels whose largest magnitude the statistics can square in float64 (a volume
+    scaled by 1e-310 divided by zero); all-zero or non-finite volumes are left to the measurement,
+    which names them."""
+    if not np.issubdtype(voxels.dtype, np.floating) or voxels.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(voxels)
+        largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
+    low, high = load("limits")["voxel_magnitude_range"]
+    if largest != 0.0 and not low <= largest <= high:
+        raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
 
 def scalar_array(volume: slicer.vtkMRMLVolumeNode) -> np.ndarray:
@@ -72,7 +109,8 @@ def check_scalar_volume(volume: slicer.vtkMRMLVolumeNode) -> None:
 
 
 def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
-    object_to_world = node_to_world(roi) @ slicer.util.arrayFromVTKMatrix(roi.GetObjectToNodeMatrix())
+    with np.errstate(invalid="ignore", over="ignore"):  # a centre of 1e300 mm is refused just below, not warned about
+        object_to_world = node_to_world(roi) @ slicer.util.arrayFromVTKMatrix(roi.GetObjectToNodeMatrix())
     if not np.all(np.isfinite(object_to_world)):
         raise InputError(roi.GetName(), "ROI position or orientation is not a finite number")
     linear = object_to_world[:3, :3]

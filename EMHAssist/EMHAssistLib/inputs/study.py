@@ -95,14 +95,40 @@ def study_from_nodes(
     if segmentation is not None:
         for region, sources in segment_sources(segmentation).items():
             study.regions.setdefault(region, []).extend(sources)
+    study.warnings += shared_selection_warnings(study)
     return study
+
+
+def shared_selection_warnings(study: Study) -> list[str]:
+    """A warning for a volume picked for two sequence roles, or an ROI or segment outlining two
+    regions: usable, but every ratio between the two compares a thing with itself (1 by construction)."""
+    roles: dict[slicer.vtkMRMLNode, list[str]] = {}
+    for role, volume in study.sequences.items():
+        roles.setdefault(volume, []).append(role)
+    regions: dict[RegionSource, list[str]] = {}
+    for region, sources in study.regions.items():
+        for source in sources:
+            regions.setdefault(source, []).append(region)
+    warnings = [
+        f"{volume.GetName()}: is picked as the {' and the '.join(names)} sequence; ratios between them compare the volume with itself"
+        for volume, names in roles.items()
+        if len(names) > 1
+    ]
+    warnings += [
+        f"{source.label}: outlines the {' and the '.join(names)} regions; ratios between them compare the region with itself"
+        for source, names in regions.items()
+        if len(names) > 1
+    ]
+    return warnings
 
 
 def node_sources(region: str, node: slicer.vtkMRMLNode) -> list[RegionSource]:
     """A region outlined by one node: an ROI, or a segmentation's segments named like the region
     (else its only segment, as a segmentation made for one region often holds just that)."""
-    if not node.IsA("vtkMRMLSegmentationNode"):
+    if node.IsA("vtkMRMLMarkupsROINode"):
         return [RegionSource(node)]
+    if not node.IsA("vtkMRMLSegmentationNode"):
+        raise InputError(node.GetName(), f"is a {node.GetClassName()}, not a markups ROI or a segmentation; it cannot outline the {region} region")
     content = node.GetSegmentation()
     ids = [content.GetNthSegmentID(index) for index in range(content.GetNumberOfSegments())]
     named = [segment_id for segment_id in ids if content.GetSegment(segment_id).GetName().strip().lower() == region]

@@ -87,7 +87,7 @@ def _render(study: Study, analysis: Analysis) -> list[KeyImage]:
     report = analysis.report
     plan = [
         (main, "Sagittal", focus, _caption(report, "Sagittal", first_span, leading=True)),
-        (main, "Axial", axial_level(analysis.report, focus), _caption(report, "Axial")),
+        (main, "Axial", axial_level(analysis, focus), _caption(report, "Axial")),
     ]
     plan += [(main, "Sagittal", through, _caption(report, "Sagittal", span)) for span, through in sites[1:]]
     plan += [(role, "Sagittal", focus, f"The same sagittal slice on {role}.") for role in study.sequences if role != main]
@@ -121,7 +121,12 @@ def mass_sites(analysis: Analysis) -> list[tuple[Extent | Span, np.ndarray]]:
     overlays are (`mass_spans.span_of_points`); the leading span comes first (the one the
     differential label sits at, `mass_spans.leading_span`), then the others superior first.
     Empty without levels or a grown mass."""
-    report, levels, mass = analysis.report, analysis.report.levels, analysis.mass_mask
+    return [(span, _on_midline(np.median(points, axis=0), analysis.report)) for span, points in _site_voxels(analysis)]
+
+
+def _site_voxels(analysis: Analysis) -> list[tuple[Extent | Span, np.ndarray]]:
+    """Each span of the grown mass with the world points of its voxels, in mass_sites' order."""
+    levels, mass = analysis.report.levels, analysis.mass_mask
     if mass is None or not mass.mask.any() or levels is None or not levels.mass or not levels.vertebrae:
         return []
     points = _voxels_world(mass)
@@ -129,7 +134,7 @@ def mass_sites(analysis: Analysis) -> list[tuple[Extent | Span, np.ndarray]]:
     owner = span_of_points(points, levels.mass, levels.vertebrae)
     lead = leading_span(levels.mass, levels.compression, owner)
     order = [lead] + [n for n in range(len(spans)) if n != lead and np.any(owner == n)]
-    return [(spans[n], _on_midline(np.median(points[owner == n], axis=0), report)) for n in order]
+    return [(spans[n], points[owner == n]) for n in order]
 
 
 def _voxels_world(mass) -> np.ndarray:
@@ -145,15 +150,36 @@ def _on_midline(point: np.ndarray, report: Report) -> np.ndarray:
     return point
 
 
-def axial_level(report: Report, focus: np.ndarray) -> np.ndarray:
-    """The axial plane through the body centre of the most compressed level, else through the focus."""
-    levels = report.levels
+def axial_level(analysis: Analysis, focus: np.ndarray) -> np.ndarray:
+    """The axial plane through the body centre of the most compressed level; with none, through the
+    mass's largest axial section (of its leading site, mass_sites' first), where a reader measures
+    it; with no grown mass, through the focus."""
+    levels = analysis.report.levels
     worst = levels.compression.at if levels and levels.compression else None
     through = np.array(focus, dtype=float)
-    for vertebra in levels.vertebrae if levels else ():
-        if vertebra.name == worst:
-            through[2] = vertebra.centre[2]
+    centres = {vertebra.name: vertebra.centre for vertebra in (levels.vertebrae if levels else ())}
+    if worst in centres:
+        through[2] = centres[worst][2]
+        return through
+    largest = _largest_axial_section(analysis)
+    if largest is not None:
+        through[2] = largest
     return through
+
+
+def _largest_axial_section(analysis: Analysis) -> float | None:
+    """The head-foot (S) position of the axial plane through the most of the mass's voxels (its
+    leading site's, when the levels split it): the voxels counted in slabs one voxel thick along S."""
+    mass = analysis.mass_mask
+    if mass is None or not mass.mask.any():
+        return None
+    sites = _site_voxels(analysis)
+    points = sites[0][1] if sites else _voxels_world(mass)
+    thickness = float(np.sum(np.abs(mass.grid.ijk_to_world[2, :3])))  # one voxel's extent along S
+    slab = np.floor((points[:, 2] - points[:, 2].min()) / thickness).astype(int)
+    counts = np.bincount(slab)
+    fullest = int(np.argmax(counts))
+    return float(np.median(points[slab == fullest, 2]))
 
 
 def _caption(report: Report, orientation: Orientation, span: Extent | Span | None = None, leading: bool = False) -> str:
@@ -164,7 +190,7 @@ def _caption(report: Report, orientation: Orientation, span: Extent | Span | Non
         stated = ", ".join(f"{name} {numbers.percent(percent)}" for name, percent in stated_measures(compression))
         return f"Axial slice at {compression.at}, the most compressed level ({stated})."
     if orientation == "Axial":
-        return "Axial slice through the mass."
+        return "Axial slice through the mass's largest section."
     if span and not leading:  # the leading diagnosis is labelled beside the leading span's part only
         return f"Sagittal slice through the mass at {level_span(span)}: the mass and cord as found, the levels."
     if span:

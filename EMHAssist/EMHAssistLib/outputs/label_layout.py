@@ -312,10 +312,13 @@ def _segment_pixels(segment, view: _View) -> np.ndarray:
 
 
 def _roi_handles(roi: slicer.vtkMRMLMarkupsROINode) -> list[np.ndarray]:
+    """The world points of an ROI's corners, face and edge middles and centre. Its object-to-world
+    matrix already places the object's origin at the box's centre (adding the centre again put the
+    handles at twice it: in the browser's reveal the marrow box's handles sat on "T6 MSCC 42 %")."""
     to_world = slicer.util.arrayFromVTKMatrix(roi.GetObjectToWorldMatrix())
-    centre, half = np.array(roi.GetCenter()), np.array(roi.GetSize()) / 2
+    half = np.array(roi.GetSize()) / 2
     offsets = [np.array(signs, dtype=float) for signs in np.ndindex(3, 3, 3)]
-    return [(to_world @ np.append(centre + (offset - 1) * half, 1.0))[:3] for offset in offsets]
+    return [(to_world @ np.append((offset - 1) * half, 1.0))[:3] for offset in offsets]
 
 
 def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], boxes: list[PixelBox]) -> list[slicer.vtkMRMLNode]:

@@ -62,9 +62,11 @@ h3 { font-size: 1rem; margin: .2rem 0 .3rem; }
 .headline { font-size: 1.1rem; margin: .8rem 0; }
 .figures { display: flex; flex-wrap: wrap; gap: .8rem; align-items: flex-start; }
 figure { margin: 0; display: table; break-inside: avoid; }
-figure img { display: block; height: 14.5rem; width: auto; max-width: 100%; object-fit: contain;
+/* On screen each key image one image pixel to one screen pixel: its labels are drawn at a fixed size in
+   pixels, and scaled down (the T1 and T1C views were shown at 45 %) they could not be read. Two 440 px
+   sagittal views fit side by side in the page's 60 rem. */
+figure img { display: block; height: auto; width: auto; max-width: 100%;
              border: 1px solid var(--line); background: #000; }
-.figures figure:nth-child(-n+2) img { height: 24rem; }  /* the main sequence's sagittal and axial views */
 figcaption { display: table-caption; caption-side: bottom; font-size: .8rem; color: var(--muted); margin-top: .2rem; }
 table { border-collapse: collapse; min-width: 50%; margin: .3rem 0 .6rem; break-inside: avoid; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -101,8 +103,7 @@ h2, h3 { break-after: avoid; }
   th, td { padding: .1rem .45rem; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   h2 { margin-top: 1.1rem; }
-  figure img { height: 70mm; }
-  .figures figure:nth-child(-n+2) img { height: 85mm; }
+  figure img { height: 85mm; }  /* every view as tall as the main one: two sagittal views fit side by side */
   footer { margin-top: 1rem; break-before: avoid; }
 }
 """

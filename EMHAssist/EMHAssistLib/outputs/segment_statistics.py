@@ -14,7 +14,7 @@ import slicer
 
 from .. import CAVEAT
 from ..geometry import Box, voxel_indices
-from ..inputs.nodes import grid_of_volume, sequence_image, set_segment_mask
+from ..inputs.nodes import check_value_range, grid_of_volume, sequence_image, set_segment_mask
 from ..inputs.study import outlines, segment_sources
 from ..knowledge import load
 from ..measurement.ratios import region_ratios
@@ -57,6 +57,7 @@ def segment_ratios(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str
         return {}
     sources = segment_sources(segmentation)
     images = [sequence_image(VOLUME_ROLE, volume)]
+    check_value_range(volume.GetName(), images[0].voxels)
     stats = {
         name: measure_region(name, outlines(sources[name]), images).stats
         for name in [region, *partners]

@@ -79,6 +79,8 @@ def read_results_table(table: slicer.vtkMRMLTableNode) -> TableContent:
     for row in _rows(table):
         if row["kind"] == STATISTICS:
             stats = {"mean": row["value"]} | {name: row[name] for name in STATISTIC_NAMES}
+            if not stats["n"].is_integer():
+                raise InputError(table.GetName(), f"{row['region']} on {row['sequence']}: a voxel count of {stats['n']}; not an EMHAssist results table of this version")
             stats["n"] = int(stats["n"])
             content.regions.setdefault(row["region"], {})[row["sequence"]] = RegionStatistics(**stats)
         elif row["kind"] == RATIO:
@@ -154,4 +156,16 @@ def _rows(table: slicer.vtkMRMLTableNode) -> list[dict]:
         if array is None:
             raise InputError(table.GetName(), f"is not an EMHAssist results table (no column {column.name!r})")
         columns[column.name] = array
-    return [{name: array.GetValue(index) for name, array in columns.items()} for index in range(table.GetNumberOfRows())]
+    numbers = {column.name for column in NUMBER_COLUMNS}
+    return [
+        {name: _number(table, index, name, array.GetValue(index)) if name in numbers else array.GetValue(index) for name, array in columns.items()}
+        for index in range(table.GetNumberOfRows())
+    ]
+
+
+def _number(table: slicer.vtkMRMLTableNode, index: int, column: str, value: object) -> float:
+    """A number cell as a float: a table saved by another version or edited by hand may hold text there."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(table.GetName(), f"row {index + 1}: {column} is not a number ({str(value)[:40]!r}); not an EMHAssist results table of this version") from None

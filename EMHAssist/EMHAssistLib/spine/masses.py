@@ -18,10 +18,9 @@ import SimpleITK as sitk
 from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage
-from ..knowledge import load
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import statistics
-from ..settings import MassSettings, spine_settings
+from ..settings import MassSettings, followup_settings, spine_settings
 from .cord import Centreline, sample_linear, sample_nearest
 from .levels import Vertebra
 
@@ -73,7 +72,7 @@ class MassSegment:
     def volume_ml(self) -> Ratio:
         """The volume in mL with partial-volume bounds (data/followup.json's `volume`: the mask less a
         share of its inner boundary layer, and plus that share of its outer one, 6-connected)."""
-        share = load("followup")["volume"]["boundary_share"]
+        share = followup_settings().volume.boundary_share
         neighbours = _face_neighbours(self.mask)
         inner = int(np.count_nonzero(self.mask & ~np.all(neighbours, axis=0)))
         outer = int(np.count_nonzero(~self.mask & np.any(neighbours, axis=0)))

@@ -5,24 +5,24 @@ so `emhassist compare` can match them. The later exam's spec is in data/cases/fo
 from dataclasses import replace
 
 from ..errors import InputError
-from ..followup import followup_settings
+from ..settings import followup_settings
 from .phantom import SyntheticStudy, build_study
 
 
 def follow_up_names() -> list[str]:
-    return sorted(followup_settings()["teaching_pairs"])
+    return sorted(followup_settings().teaching_pairs)
 
 
 def build_pair(name: str, seed: int = 0) -> tuple[SyntheticStudy, SyntheticStudy]:
     """The earlier and the later exam of the teaching follow-up `name`; the later exam's noise is
     drawn from the next seed, as a second acquisition's would be."""
-    pairs = followup_settings()["teaching_pairs"]
+    pairs = followup_settings().teaching_pairs
     if name not in pairs:
         raise InputError(name, f"no such follow-up; known: {', '.join(follow_up_names())}")
     pair = pairs[name]
-    exams = (build_study(pair["earlier"], seed), build_study(name, seed + 1))
+    exams = (build_study(pair.earlier, seed), build_study(name, seed + 1))
     return tuple(
-        replace(exam, clinical={**exam.clinical, "patient": pair["patient"], "exam_date": date}) for exam, date in zip(exams, pair["dates"])
+        replace(exam, clinical={**exam.clinical, "patient": pair.patient, "exam_date": date}) for exam, date in zip(exams, pair.dates)
     )
 
 
@@ -32,5 +32,5 @@ def exams_of(name: str, seed: int = 0) -> dict[str, SyntheticStudy]:
     any other case as itself."""
     if name not in follow_up_names():
         return {name: build_study(name, seed)}
-    return dict(zip((followup_settings()["teaching_pairs"][name]["earlier"], name), build_pair(name, seed)))
+    return dict(zip((followup_settings().teaching_pairs[name].earlier, name), build_pair(name, seed)))
 
