@@ -696,6 +696,9 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         ({"signal_heterogeneous": True}, "mass_signal_heterogeneous", "angiolipoma", 2),
         # A mass the reader calls homogeneous is what Wen 2001's haematomas were not.
         ({"signal_heterogeneous": False}, "mass_signal_heterogeneous", "hematoma", 0.5),
+        # Acute epidural haematomas are mostly isointense to cord on T1 (Wen 2001 7 of 8; J Comput
+        # Assist Tomogr 1999 10 of 17; Fukui 1999 5 of 8): + (seventh pass), before an expert -.
+        ({"T1 mass/cord": 1.0}, "mass_isointense_to_cord_T1", "hematoma", 2),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):
@@ -735,6 +738,30 @@ def test_when_the_history_outweighs_images_that_favour_the_runner_up_the_line_sa
     assert "the clinical history outweighs them (prior 62 % against 4 %)" in deciding["text"]
     assert "do not separate" not in deciding["text"]
     assert deciding["text"].endswith(result["next_best"]["text"])
+
+
+@pytest.mark.parametrize(
+    "enhancement, leaders, wording",
+    [
+        # Nothing measured: metastasis leads the abscess on their base weights, 32 % against 12 %.
+        (None, ["metastasis", "abscess"], "no clinical term bears on either, so the base weights decide, metastasis being the commoner cause"),
+        # An enhancing mass: ++ for lymphoma, + for metastasis; metastasis's base weight still leads.
+        (0.6, ["metastasis", "lymphoma"], "metastasis is the commoner cause and its base weight outweighs them"),
+    ],
+)
+def test_when_no_clinical_term_bears_on_the_leaders_the_line_says_the_base_weights_decide(enhancement, leaders, wording):
+    # Issue 14 point 6, seventh pass: a patient whose only complaint is back pain (neutral). Before,
+    # the line said "the clinical history decides" (or "outweighs them") of a history that moves
+    # neither leader's prior: 17 of the 59 published cases whose line shows read so.
+    report = report_from_ratios(enhancement={"mass": enhancement} if enhancement else None, clinical={"findings": ["back_pain"]})
+    result = assess(report)
+    first, second = result["differential"][:2]
+    assert [first["id"], second["id"]] == leaders
+    assert not first["prior_factors"] and not second["prior_factors"]
+    text = result["priors_decide"]["text"]
+    assert wording in text
+    assert "clinical history" not in text
+    assert text.endswith(result["next_best"]["text"])
 
 
 def test_a_tie_between_the_prior_and_the_images_goes_to_the_images():

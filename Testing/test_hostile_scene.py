@@ -141,6 +141,17 @@ def level_point_at(position: tuple[float, float, float]) -> Callable:
     return edit
 
 
+def level_points_selected_at(position: tuple[float, float, float]) -> Callable:
+    """Level points picked in the panel's selector, so the study is built as the panel builds it."""
+
+    def edit(scene: slicer.vtkMRMLScene, study: Study) -> Study:
+        points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
+        points.AddControlPoint(*position, "T5")
+        return study_from_nodes(study.name, *selection(study), levels=points)
+
+    return edit
+
+
 def volume_without_image(scene: slicer.vtkMRMLScene, study: Study) -> None:
     study.sequences["T1C"] = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T1C not loaded")
 
@@ -223,6 +234,12 @@ NODES: dict[str, tuple[Callable, Refused | Analysed]] = {
     "a segmentation with an empty mass segment": (region_node_replaced("mass", empty_mass_segment), Refused("mass segmentation/mass", "segment is empty")),
     "a mass segment painted on another geometry": (region_node_replaced("mass", segment_of_other_geometry), Analysed()),
     "a level point with a NaN position": (level_point_at((np.nan, 0.0, 0.0)), Refused("levels", "point 1 (T5) has no finite position: [nan, 0.0, 0.0]")),
+    # Only the case-folder loader left far points out: the levels walk the span between points
+    # millimetre by millimetre (1e6 mm took 42 s and 3.6 GB from a case folder before that check).
+    "a level point 1e6 mm away, picked in the panel": (
+        level_points_selected_at((0.0, 0.0, 1e6)),
+        Analysed("levels: point T5 lies 1e+06 mm outside every volume's field of view"),
+    ),
     "one volume picked for two roles": (one_volume_for_two_roles, Analysed("T1: is picked as the T1 and the T2 sequence; ratios between them compare the volume with itself")),
     "one ROI picked for two regions": (one_roi_for_two_regions, Analysed("cord: outlines the cord and the disc regions; ratios between them compare the region with itself")),
     "one segment picked for two regions": (

@@ -7,13 +7,25 @@ the whole levels, cord and compression step as the analysis runs it (the cord RO
 point read from their MRML nodes by `spine_inputs`, then `compression.assess`) against issue 13's
 1 s target.
 
-    .venv/bin/python bench/bench_levels.py
+    .venv/bin/python bench/bench_levels.py [--baseline COMMIT [--engine COMMIT] [--rounds 2]]
+
+Every step is timed in wall time and in the CPU time of the process (on the shared machine wall
+time counts the waits for a core). With --baseline, the whole step is timed in fresh processes on
+this engine (the work tree's, or --engine's commit) and on the baseline commit's (`git archive`),
+the two alternating, and the ratio of their medians is printed: figures of one run only compare
+with each other when the machine is shared.
 """
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import slicer
 
-from common import Timing, load_average, machine, milliseconds, timed_runs
+from common import REPOSITORY, Timing, extract_engine, load_average, machine, milliseconds, print_table, run_child, timed_runs
 
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_volume_geometry
@@ -67,8 +79,8 @@ def timed(step) -> Timing:
     return timed_runs(step, RUNS, warm_up=False)
 
 
-def main() -> None:
-    print(f"Machine: {machine()}")
+def steps() -> dict[str, Timing]:
+    """The three steps apart (issue 3), then the whole step as the analysis runs it (issue 13)."""
     image = sagittal_study()
     seed = Box(np.zeros(3), np.eye(3), np.array([2.5, 1.0, 2.0]))
     anchor = levels.Vertebra("T6", 13, np.array([0.0, 25.0, 0.0]), "user")
@@ -77,28 +89,79 @@ def main() -> None:
     profiling = timed(lambda: cord.measure_profile(coverage.values >= 0.5, coverage.grid, coverage.values))
     centreline = profiling.result.centreline
     level_mapping = timed(lambda: levels.build_level_map([anchor], image, centreline))
-    total = segmentation.median + profiling.median + level_mapping.median
     print(
         f"study {image.voxels.shape[::-1]} voxels (i, j, k), {len(centreline.slices)} cord slices, "
-        f"{len(level_mapping.result.vertebrae)} vertebrae"
-    )
-    print(f"cord segmentation {segmentation.spread}")
-    print(f"profile           {profiling.spread}")
-    print(f"levels            {level_mapping.spread}")
-    print(
-        f"total of the medians {milliseconds(total)} against ≤ {milliseconds(TARGET_S)}"
-        f" ({'met' if total <= TARGET_S else 'MISSED'}); {load_average()}"
+        f"{len(level_mapping.result.vertebrae)} vertebrae", file=sys.stderr,
     )
     study = study_of(image, seed, anchor)
     images = [sequence_image("T2", study.sequences["T2"])]
     whole = timed(lambda: compression.assess(spine_inputs(study), images))
     if whole.result.levels is None:
         raise SystemExit(f"the levels step failed: {whole.result.warnings}")
+    return {"cord segmentation": segmentation, "profile": profiling, "levels": level_mapping, "whole step": whole}
+
+
+def print_steps(found: dict[str, Timing]) -> None:
+    for name in ("cord segmentation", "profile", "levels"):
+        print(f"{name:<18}{found[name].spread}; CPU {found[name].cpu_spread}")
+    total = sum(found[name].median for name in ("cord segmentation", "profile", "levels"))
+    print(
+        f"total of the medians {milliseconds(total)} against ≤ {milliseconds(TARGET_S)}"
+        f" ({'met' if total <= TARGET_S else 'MISSED'}); {load_average()}"
+    )
+    whole = found["whole step"]
     print(
         f"whole step (compression.assess: cord, levels, compression) {whole.spread} against ≤ {milliseconds(TARGET_S)}"
-        f" ({'met' if whole.median <= TARGET_S else 'MISSED'}); {load_average()}"
+        f" ({'met' if whole.median <= TARGET_S else 'MISSED'}); CPU {whole.cpu_spread}; {load_average()}"
     )
 
 
+def compare(baseline: str, engine: str | None, rounds: int) -> None:
+    """The whole step on this engine and the baseline's, in fresh processes, alternating."""
+    print(f"this engine: {engine or 'the work tree'}; baseline: {baseline}")
+    with tempfile.TemporaryDirectory() as folder:
+        engines = {"this engine": extract_engine(engine, Path(folder) / "engine") if engine else REPOSITORY / "EMHAssist"}
+        engines[f"baseline {baseline}"] = extract_engine(baseline, Path(folder) / "baseline")
+        runs: dict[str, list[dict]] = {name: [] for name in engines}
+        for round_number in range(rounds):
+            for name, path in engines.items():
+                runs[name].append(run_child(__file__, path, []))
+                print(f"round {round_number + 1}, {name}: whole step {milliseconds(Timing(runs[name][-1]['whole step']['seconds']).median)}; {load_average()}", flush=True)
+    for step in ("whole step", "cord segmentation", "profile", "levels"):
+        timings = {
+            name: Timing([s for run in found for s in run[step]["seconds"]], cpu_seconds=[s for run in found for s in run[step]["cpu_seconds"]])
+            for name, found in runs.items()
+        }
+        base = timings[f"baseline {baseline}"]
+        print_table(
+            f"{step}, 512 x 512 x 40: median (min-max, runs), {RUNS} runs a process, {rounds} processes an engine",
+            ["engine", "wall", "against the baseline", "CPU time of the process", "against the baseline (CPU)"],
+            [
+                [name, timing.spread, f"{base.median / timing.median:.2f}× faster", timing.cpu_spread, f"{base.cpu_median / timing.cpu_median:.2f}× faster"]
+                for name, timing in timings.items()
+            ],
+        )
+    ours = Timing([s for run in runs["this engine"] for s in run["whole step"]["seconds"]])
+    print(f"\nthis engine's whole step: median {milliseconds(ours.median)} against ≤ {milliseconds(TARGET_S)} ({'met' if ours.median <= TARGET_S else 'MISSED'}); {load_average()}")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", help="commit whose engine the whole step is compared with, in the same run")
+    parser.add_argument("--engine", help="with --baseline: commit whose engine is timed (default: the work tree's)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --baseline: processes per engine, the engines alternating")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        found = steps()
+        print(json.dumps({name: {"seconds": timing.seconds, "cpu_seconds": timing.cpu_seconds} for name, timing in found.items()}))
+        return
+    print(f"Machine: {machine()}")
+    if args.baseline:
+        compare(args.baseline, args.engine, args.rounds)
+    else:
+        print_steps(steps())
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

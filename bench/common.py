@@ -1,16 +1,20 @@
 """Timing, machine description and table printing shared by the benchmarks."""
 
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
 # The benchmarks import the engine and each other when run as `python bench/<script>.py`.
 BENCH_DIR = Path(__file__).resolve().parent
+REPOSITORY = BENCH_DIR.parent
 IN_PLANE_SIZES = (256, 512, 1024)
 REFERENCE_SIZE = 512  # the issue's study size; other sizes show how cost grows
 PACKAGES = ("numpy", "vtk", "slicer-core", "SimpleITK")
@@ -18,14 +22,26 @@ PACKAGES = ("numpy", "vtk", "slicer-core", "SimpleITK")
 
 @dataclass
 class Timing:
-    """Wall times of repeated runs of one step, and what its last run returned."""
+    """Wall times of repeated runs of one step, their CPU times (this process, all its threads: on
+    a shared machine a fairer figure than wall time, which counts the waits for a core), and what its
+    last run returned."""
 
     seconds: list[float]
     result: object = None
+    cpu_seconds: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
+
+    @property
+    def cpu_spread(self) -> str:
+        """Median CPU time with min and max, as `spread`."""
+        return Timing(self.cpu_seconds).spread
 
     @property
     def spread(self) -> str:
@@ -48,9 +64,10 @@ def timed_runs(
     timing = Timing([])
     for _ in range(repeats):
         prepare()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         timing.result = run()
         timing.seconds.append(time.perf_counter() - start)
+        timing.cpu_seconds.append(time.process_time() - cpu_start)
     return timing
 
 
@@ -97,3 +114,20 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+
+
+def extract_engine(commit: str, into: Path) -> Path:
+    """The EMHAssist package of `commit` (`git archive`) in the folder `into`; its path."""
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", commit, "EMHAssist"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "EMHAssist"
+
+
+def run_child(script: str, engine: Path, arguments: list[str]) -> dict:
+    """`script --child arguments` in a fresh process on `engine`'s package; the JSON its last line prints."""
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(engine), str(BENCH_DIR)]))
+    done = subprocess.run([sys.executable, script, "--child", *arguments], env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{engine}: the timed process failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.splitlines()[-1])

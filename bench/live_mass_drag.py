@@ -18,15 +18,12 @@ Without --engine, "this engine" is the work tree's EMHAssist (uncommitted change
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import BENCH_DIR, Timing, load_average, machine, milliseconds, print_table
+from common import REPOSITORY, Timing, extract_engine, load_average, machine, milliseconds, print_table, run_child
 
-REPOSITORY = BENCH_DIR.parent
 BASELINE = "64ea15f"
 IN_PLANE = 512
 TARGET_S = 0.150  # issue 13: median of a mass move, levels redone, cord kept
@@ -50,17 +47,19 @@ def timed_drags(repeats: int) -> dict:
     live.update(study)
     roi = study.regions["mass"][0].node
     start = np.array(roi.GetCenter())
-    seconds = []
+    seconds, cpu_seconds = [], []
     for move in range(1, repeats + 1):
         roi.SetCenter(*(start + [0.0, 0.0, DRAG_STEP_MM * (move % 2)]))
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         result = live.update(study)
         seconds.append(time.perf_counter() - began)
+        cpu_seconds.append(time.process_time() - cpu_began)
         if result.error is not None or result.recomputed != ["mass", "levels"]:
             raise SystemExit(f"mass moved: error {result.error!r}, recomputed {result.recomputed}")
     fresh = run_analysis(study).report
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "equals_full_analysis": result.analysis.report == fresh,
         "report": json.dumps(_as_json(result.analysis.report), sort_keys=True, default=str),
     }
@@ -74,24 +73,6 @@ def _as_json(report: dict) -> dict:
     except ImportError:
         return report
     return to_json(report)
-
-
-def run_child(engine: Path, repeats: int) -> dict:
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(engine), str(BENCH_DIR)]))
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", "--repeats", str(repeats)],
-        env=environment, capture_output=True, text=True, check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{engine}: the timed process failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def extract_engine(commit: str, into: Path) -> Path:
-    into.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPOSITORY), "archive", commit, "EMHAssist"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "EMHAssist"
 
 
 def main(argv: list[str]) -> None:
@@ -113,14 +94,20 @@ def main(argv: list[str]) -> None:
         runs: dict[str, list[dict]] = {name: [] for name in engines}
         for round_number in range(args.rounds):
             for name, engine in engines.items():
-                runs[name].append(run_child(engine, args.repeats))
+                runs[name].append(run_child(__file__, engine, ["--repeats", str(args.repeats)]))
                 print(f"round {round_number + 1}, {name}: done; {load_average()}", flush=True)
-    timings = {name: Timing([s for run in found for s in run["seconds"]]) for name, found in runs.items()}
+    timings = {
+        name: Timing([s for run in found for s in run["seconds"]], cpu_seconds=[s for run in found for s in run["cpu_seconds"]])
+        for name, found in runs.items()
+    }
     ours, baseline = timings["this engine"], timings[f"baseline {args.baseline}"]
     print_table(
         f"LiveAnalysis.update after the mass ROI moved, {IN_PLANE}x{IN_PLANE}x200, four sequences: median (min-max, runs)",
-        ["engine", "update", "against the baseline"],
-        [[name, timing.spread, f"{baseline.median / timing.median:.2f}× faster"] for name, timing in timings.items()],
+        ["engine", "update (wall)", "against the baseline", "CPU time of the process", "against the baseline (CPU)"],
+        [
+            [name, timing.spread, f"{baseline.median / timing.median:.2f}× faster", timing.cpu_spread, f"{baseline.cpu_median / timing.cpu_median:.2f}× faster"]
+            for name, timing in timings.items()
+        ],
     )
     equal = all(run["equals_full_analysis"] for run in runs["this engine"])
     same = {run["report"] for found in runs.values() for run in found}

@@ -311,9 +311,33 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+# Multiply-adds (rows x columns x inner) up to which OpenBLAS runs a matrix product on one thread
+# (its threshold is 65536 x 4; half of it, for other builds' margins). On threads, the products of
+# many points by a small matrix ran several times slower on the shared cores, in CPU time as well as
+# in wall time: a million points by a 3 x 3 matrix took 135 ms of CPU (386 ms wall at load average
+# 10) against 17 ms (52 ms) in blocks of rows under the threshold.
+_ONE_THREAD_PRODUCT = 65536 * 2
+
+
+def product_by_rows(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`left @ right` for a tall `left` (N, K) and a small `right` (K, M), in blocks of rows that
+    BLAS runs on one thread each. With a 3 x 3 `right` (a point transform) every value is the one a
+    single product gives, bit for bit (Testing/test_geometry.py); with a wide one BLAS may order a
+    row's sums otherwise, within rounding (nearest_centreline_index allows for that)."""
+    rows = max(1, _ONE_THREAD_PRODUCT // (right.shape[0] * right.shape[1]))
+    if len(left) <= rows:
+        return left @ right
+    out = np.empty((len(left), right.shape[1]), dtype=np.result_type(left, right))
+    # No block of a single row: numpy multiplies a row by a matrix another way, whose sums may round otherwise.
+    ends = [*range(rows, len(left) - 1, rows), len(left)]
+    for start, end in zip([0, *ends[:-1]], ends):
+        np.matmul(left[start:end], right, out=out[start:end])
+    return out
+
+
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    return points @ matrix[:3, :3].T + matrix[:3, 3]
+    return product_by_rows(points, matrix[:3, :3].T) + matrix[:3, 3]
 
 
 def _box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -243,8 +243,11 @@ def _feature_name(kb: Knowledge, feature_id: str) -> str:
 
 
 def priors_decide_text(ranking: list[dict]) -> str | None:
-    """One line when the clinical prior, not the images, puts the leader ahead of the runner-up: either
-    the images do not separate them, or they favour the runner-up and the history outweighs them."""
+    """One line when the prior, not the images, puts the leader ahead of the runner-up: either the images
+    do not separate them, or they favour the runner-up and the prior outweighs them. The prior is named
+    for what made it: the clinical history when a clinical term moved either leader's prior, else the
+    base weights alone (how common each cause is), since saying "the history decides" of a patient
+    whose history bears on neither would send the reader looking for a reason that is not there."""
     kb = knowledge()
     first, second = ranking[0], ranking[1]
     images = sum(item["weight"] for item in first["evidence"]) - sum(item["weight"] for item in second["evidence"])
@@ -253,14 +256,17 @@ def priors_decide_text(ranking: list[dict]) -> str | None:
         return None
     leader, runner_up = kb.diagnoses[first["id"]].short, kb.diagnoses[second["id"]].short
     priors = f"prior {percent_text(first['prior'])} against {percent_text(second['prior'])}"
+    history = bool(first["prior_factors"] or second["prior_factors"])
     if images <= -separating:  # the images do separate them, the other way: saying they do not would be false
+        outweighs = "the clinical history outweighs them" if history else f"{leader} is the commoner cause and its base weight outweighs them"
         return (
             f"The images favour {runner_up} over {leader} (the measured findings shift the odds by "
-            f"×{math.exp(-images):.2g} towards {runner_up}); the clinical history outweighs them ({priors})."
+            f"×{math.exp(-images):.2g} towards {runner_up}); {outweighs} ({priors})."
         )
+    decides = "the clinical history decides" if history else f"no clinical term bears on either, so the base weights decide, {leader} being the commoner cause"
     return (
         f"The images do not separate {leader} from {runner_up} (the measured findings shift their odds by "
-        f"×{math.exp(images):.2g}); the clinical history decides ({priors})."
+        f"×{math.exp(images):.2g}); {decides} ({priors})."
     )
 
 

@@ -28,7 +28,7 @@ from .markupsfile import check_markups
 from .nodes import check_value_range, check_volume_geometry, grid_of_volume, set_volume_geometry
 from .noise import caught_messages
 from .roles import role_of_name
-from .study import RegionSource, Study, overlap_warnings, region_names, segment_sources
+from .study import RegionSource, Study, drop_far_level_points, overlap_warnings, region_names, segment_sources
 
 SEGMENTATION_FILE = "regions.seg.nrrd"
 LEVELS_FILE = "levels.mrk.json"
@@ -83,8 +83,7 @@ def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
             study.regions.setdefault(region, []).append(source)
     if _present(folder / LEVELS_FILE):
         study.levels = read_point_list(folder / LEVELS_FILE, scene, case)
-        if not _levels_near_volumes(study, folder / LEVELS_FILE):
-            study.levels = None
+        drop_far_level_points(study, LEVELS_FILE)
     study.clinical = _read_clinical(folder, case)
     return study
 
@@ -125,35 +124,6 @@ class CaseReading:
             raise InputError(
                 str(path), f"brings the case's images to {self.image_bytes / (1 << 20):,.0f} MiB, over the {limit / (1 << 20):,.0f} MiB budget for one case (data/limits.json)"
             )
-
-
-def _levels_near_volumes(study: Study, path: Path) -> bool:
-    """Whether every level point lies near some volume's field of view. The levels are built along
-    the span between points, millimetre by millimetre, so a point moved 1e8 mm away would take
-    gigabytes; one farther out than the margin (data/limits.json) leaves the level points out,
-    with a warning, and the analysis goes on without them."""
-    grids = [grid_of_volume(volume) for volume in study.sequences.values()]
-    if study.levels is None or not grids:
-        return True
-    margin = load("limits")["level_point_margin_mm"]
-    for index in range(study.levels.GetNumberOfControlPoints()):
-        point = np.array(study.levels.GetNthControlPointPositionWorld(index))
-        distance = min(_distance_outside(grid, point) for grid in grids)
-        if distance > margin:
-            label = study.levels.GetNthControlPointLabel(index) or str(index + 1)
-            study.warnings.append(
-                f"{path.name}: point {label} lies {distance:.3g} mm outside every volume's field of view (more than "
-                f"{margin:g} mm); the level points are left out"
-            )
-            return False
-    return True
-
-
-def _distance_outside(grid: Grid, point: np.ndarray) -> float:
-    """Millimetres from a world point to the nearest point of a grid's field of view (0 inside)."""
-    ijk = grid.to_ijk(point[np.newaxis])[0]
-    nearest = grid.to_world(np.clip(ijk, -0.5, grid.size_ijk - 0.5)[np.newaxis])[0]
-    return float(np.linalg.norm(point - nearest))
 
 
 def _present(path: Path) -> bool:

@@ -11,9 +11,9 @@ import numpy as np
 import slicer
 
 from ..errors import InputError
-from ..geometry import Labelmap, Shape
+from ..geometry import Grid, Labelmap, Shape
 from ..knowledge import load
-from .nodes import box_of_roi, labelmap_of_segment, point_list
+from .nodes import box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
 
 
@@ -96,7 +96,50 @@ def study_from_nodes(
         for region, sources in segment_sources(segmentation).items():
             study.regions.setdefault(region, []).extend(sources)
     study.warnings += shared_selection_warnings(study)
+    if levels is not None:
+        drop_far_level_points(study, levels.GetName())
     return study
+
+
+def drop_far_level_points(study: Study, subject: str) -> None:
+    """Leave the level points out, with a warning naming `subject`, when one lies farther outside every
+    volume's field of view than the margin (data/limits.json): the levels are built along the span
+    between points, millimetre by millimetre, so a point moved 1e8 mm away would take gigabytes. A
+    case folder's loader and the panel's study both ask, so a point dragged or typed far off is
+    answered the same way wherever it comes from."""
+    grids = [grid for grid in map(_placeable_grid, study.sequences.values()) if grid is not None]
+    if study.levels is None or not grids:
+        return
+    margin = load("limits")["level_point_margin_mm"]
+    for index in range(study.levels.GetNumberOfControlPoints()):
+        point = np.array(study.levels.GetNthControlPointPositionWorld(index))
+        distance = min(_distance_outside(grid, point) for grid in grids)
+        if distance > margin:
+            label = study.levels.GetNthControlPointLabel(index) or str(index + 1)
+            study.warnings.append(
+                f"{subject}: point {label} lies {distance:.3g} mm outside every volume's field of view (more than "
+                f"{margin:g} mm); the level points are left out"
+            )
+            study.levels = None
+            return
+
+
+def _placeable_grid(volume: slicer.vtkMRMLScalarVolumeNode) -> Grid | None:
+    """The volume's grid, or None when no point can be placed by it: the analysis refuses such a
+    volume by name (`nodes.check_volume_geometry`), and it must not fail here first."""
+    try:
+        grid = grid_of_volume(volume)
+        check_volume_geometry(volume.GetName(), grid)
+    except InputError:
+        return None
+    return grid
+
+
+def _distance_outside(grid: Grid, point: np.ndarray) -> float:
+    """Millimetres from a world point to the nearest point of a grid's field of view (0 inside)."""
+    ijk = grid.to_ijk(point[np.newaxis])[0]
+    nearest = grid.to_world(np.clip(ijk, -0.5, grid.size_ijk - 0.5)[np.newaxis])[0]
+    return float(np.linalg.norm(point - nearest))
 
 
 def shared_selection_warnings(study: Study) -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ..errors import InputError
-from ..geometry import Box, Grid, Labelmap, Shape, voxel_indices
+from ..geometry import Box, Grid, Labelmap, Shape, product_by_rows, voxel_indices
 from ..inputs.plain import Outline, SequenceImage
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import statistics
@@ -582,7 +582,7 @@ def nearest_centreline_index(points: np.ndarray, centreline: Centreline) -> np.n
     nearest = np.empty(len(points), dtype=int)
     for start in range(0, len(points), _NEIGHBOURS):
         chunk = points[start:start + _NEIGHBOURS]
-        squared = (chunk**2).sum(axis=1)[:, None] - 2 * chunk @ line.T + (line**2).sum(axis=1)[None, :]
+        squared = (chunk**2).sum(axis=1)[:, None] - product_by_rows(2 * chunk, line.T) + (line**2).sum(axis=1)[None, :]
         candidates = squared <= squared.min(axis=1, keepdims=True) + _NEAR_TIE_MM2
         found = np.argmax(candidates, axis=1)
         tied = np.flatnonzero(candidates.sum(axis=1) > 1)
