@@ -85,6 +85,7 @@ class DetectionSettings:
     extension_mm: float = _limit(0.0)
     extension_step_mm: float = _positive()
     anchor_beyond_guide_mm: float = _limit(0.0)
+    min_guide_mm: float = _limit(0.0)
     max_extrapolation_mm: float = _limit(0.0)
     fused_from: str
     body_sample_fraction: float = _positive()

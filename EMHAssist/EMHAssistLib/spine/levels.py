@@ -178,8 +178,10 @@ class SpineLine:
     def through(cls, anchors: list[Vertebra], guide: Centreline | None) -> "SpineLine":
         """The guide (the cord centreline) shifted onto the bodies by the anchors beside it, continued
         beyond its ends through the anchors that lie there (the spine goes on below the conus, and
-        bends: lordosis, the sacrum), then straight on."""
-        if guide is None:
+        bends: lordosis, the sacrum), then straight on. A guide shorter than `min_guide_mm` (a cord
+        traced over a few slices: the conus at the field's edge, the sac behind a lumbar body) shows
+        neither the column's course nor a direction to go on in, and is not followed."""
+        if guide is None or guide.arc_mm[-1] < settings().min_guide_mm:
             return cls._straight(anchors)
         below, above = (_beyond(anchors, guide, end) for end in (0, -1))
         past = {id(anchor) for anchor in below + above}
