@@ -28,7 +28,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.key_images import key_images, mass_sites
-from EMHAssistLib.outputs.report import from_json, ratio_text
+from EMHAssistLib.outputs.report import differential_lines, from_json, ratio_text
 from EMHAssistLib.outputs.report_html import STYLE, html_page
 from EMHAssistLib.outputs.structured_report import (
     dicom_evidence,
@@ -659,3 +659,26 @@ def test_html_of_a_case_without_level_points_still_shows_its_tissue_in_every_vie
         pixels = decode_png(base64.b64decode(source.removeprefix("data:image/png;base64,")), tmp_path)[..., :3].astype(float)
         # The views pass through the mass block, much brighter than the background on every sequence.
         assert (pixels.max(axis=-1) > 100).sum() > 500, "the views miss the tissue blocks"
+
+
+def golden_report(case: str) -> Report:
+    path = Path(__file__).parent / "goldens" / case / "report.json"
+    return from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+def test_the_text_summary_shows_the_top_three_their_reasons_and_why_the_prior_decides():
+    """The text summary's differential is drawn from the typed report (it re-read the report's
+    differential as plain dicts through the differential's own wording)."""
+    lines = differential_lines(golden_report("mds_t5_t8"))
+    numbered = [line for line in lines if line[:2] in ("1.", "2.", "3.", "4.")]
+    assert [line[:2] for line in numbered] == ["1.", "2.", "3."]
+    assert numbered[0].startswith("1. Extramedullary hematopoiesis: ")
+    assert any(line.strip().startswith("for: Mass markedly hypointense to cord on T2 (ratio 0.30") for line in lines)
+    assert any("myelodysplastic syndrome ×15" in line for line in lines)
+    assert not any(line.startswith("The images") for line in lines)  # the images separate the leaders
+    thal = golden_report("thal_major_teaching")
+    deciding = thal.priors_decide
+    assert differential_lines(thal)[-1] == deciding.why and deciding.why.startswith("The images")
+    assert deciding.text == f"{deciding.why} To separate them: {thal.next_best.text}"
+    # A report written before `why` was kept apart shows its whole line.
+    assert differential_lines(replace(thal, priors_decide=replace(deciding, why=None)))[-1] == deciding.text

@@ -377,7 +377,10 @@ class SetAsideFeature:
 @dataclass(frozen=True)
 class PriorsDecide:
     between: tuple[str, str]
-    text: str
+    text: str  # `why`, then what would separate the two (the next best step's text)
+    # Why the prior and not the images puts the leader first, in one line; absent in reports written
+    # before it was kept apart from `text`.
+    why: str | None = optional()
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,6 @@ API
     rank(report) -> list[dict]            the ranking, most probable first
     explain(report, ranking) -> dict       what was left out, what stayed undecided, what to do next
     assess(report) -> dict                 {"differential": rank(...), **explain(...)} for the JSON report
-    summary_lines(ranking, n=3) -> list    the text output: caveat, top n with their main reasons, and the
-                                           line saying when the history rather than the images decides
     observe(report) -> (observations, unmeasured)   every feature evaluated or left out
     knowledge() -> Knowledge               the validated data files (cached)
 
@@ -43,9 +41,9 @@ explain():
      "undecided": [the observed entries whose state is "undecided", each with a "text"],
      "set_aside": [{"feature", "name", "rule", "reason", "refs"}],   measured but not counted (features.json
                    set_aside: marrow against muscle and disc when the marrow is iron-laden in a transfused patient)
-     "priors_decide": {"between": [id, id], "text"} | None,   when the images do not separate the two
+     "priors_decide": {"between": [id, id], "text", "why"} | None,   when the images do not separate the two
                    leaders (their evidence favours the leader by less than features.json images_separate_lr)
-                   and the clinical prior puts the leader first: one line saying so, then the next best step
+                   and the prior puts the leader first: `why` says so in one line, `text` adds the next best step
      "next_best": {"between": [id, id],
                    "imaging": {"input", "action", "features", "odds_factor", "text", "morphology"} | None,
                               morphology: the report's morphology key to assess, or None when the input is
@@ -56,7 +54,7 @@ explain():
 """
 
 from .findings import observe
-from .ranking import assess, explain, percent_text, rank, summary_lines
+from .ranking import assess, explain, percent_text, rank
 from .rules import Knowledge, knowledge
 
-__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "percent_text", "rank", "summary_lines"]
+__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "percent_text", "rank"]

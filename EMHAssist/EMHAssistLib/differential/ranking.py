@@ -274,7 +274,7 @@ def _priors_decide(kb: Knowledge, ranking: list[dict], next_best: dict) -> dict 
     text = priors_decide_text(ranking)
     if text is None:
         return None
-    return {"between": [ranking[0]["id"], ranking[1]["id"]], "text": f"{text} To separate them: {next_best['text']}"}
+    return {"between": [ranking[0]["id"], ranking[1]["id"]], "text": f"{text} To separate them: {next_best['text']}", "why": text}
 
 
 def assess(report: dict) -> dict:
@@ -368,28 +368,6 @@ def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
     pair = f"{kb.diagnoses[first].short} and {kb.diagnoses[second].short}"
     text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {pair})."
     return {"id": test.id, "name": test.name, "odds_factor": factor, "text": text, "refs": list(test.refs)}
-
-
-# --- text output -----------------------------------------------------------------------------------
-
-
-def summary_lines(ranking: list[dict], n: int = 3) -> list[str]:
-    """The caveat, then the top `n` candidates with their probability, prior and main reasons."""
-    lines = [CAVEAT, "Differential (probability; prior from the clinical context):"]
-    deciding = priors_decide_text(ranking)
-    for place, entry in enumerate(ranking[:n], start=1):
-        lines.append(f"{place}. {entry['name']}: {percent_text(entry['probability'])} (prior {percent_text(entry['prior'])})")
-        reasons_for = [item["finding"] for item in entry["evidence"] if item["supports"]][:2]
-        reasons_against = [item["finding"] for item in entry["evidence"] if not item["supports"]][:2]
-        if reasons_for:
-            lines.append(f"   for: {'; '.join(reasons_for)}")
-        if reasons_against:
-            lines.append(f"   against: {'; '.join(reasons_against)}")
-        if entry["prior_factors"]:
-            lines.append("   prior: " + ", ".join(f"{f['label']} ×{f['factor']:.3g}" for f in entry["prior_factors"]))
-    if deciding:
-        lines.append(deciding)
-    return lines
 
 
 def percent_text(probability: float) -> str:

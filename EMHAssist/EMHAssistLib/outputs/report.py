@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 from .. import number_format as numbers
-from ..differential import summary_lines
 from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..report_codec import Malformed, model_value, plain_value
@@ -134,12 +133,31 @@ def summary_text(report: Report) -> str:
     if compression:
         lines.append(f"MSCC against healthy cords at {compression.at} (95 % CI): {normalised_mscc_phrase(compression)}")
     if report.differential:
-        lines += [""] + summary_lines(plain_value(report.differential))[1:]
+        lines += [""] + differential_lines(report)
         if report.next_best.text:
             lines.append(f"Next best step: {report.next_best.text}")
     if report.warnings:
         lines += ["", "Warnings:"] + [f"  - {warning}" for warning in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+def differential_lines(report: Report, shown: int = 3) -> list[str]:
+    """The top candidates with their probability, prior and main reasons, and why the prior decides
+    when it does (the caveat heads the whole summary)."""
+    lines = ["Differential (probability; prior from the clinical context):"]
+    for place, entry in enumerate(report.differential[:shown], start=1):
+        lines.append(f"{place}. {entry.name}: {numbers.probability(entry.probability)} (prior {numbers.probability(entry.prior)})")
+        reasons_for = [item.finding for item in entry.evidence if item.supports][:2]
+        reasons_against = [item.finding for item in entry.evidence if not item.supports][:2]
+        if reasons_for:
+            lines.append(f"   for: {'; '.join(reasons_for)}")
+        if reasons_against:
+            lines.append(f"   against: {'; '.join(reasons_against)}")
+        if entry.prior_factors:
+            lines.append("   prior: " + ", ".join(f"{factor.label} ×{factor.factor:.3g}" for factor in entry.prior_factors))
+    if report.priors_decide is not None:
+        lines.append(report.priors_decide.why or report.priors_decide.text)
+    return lines
 
 
 def _sequence_lines(report: Report) -> list[str]:
