@@ -262,8 +262,8 @@ FILES: dict[str, tuple[Callable[[Path], Path], Refused]] = {
     "a FIFO": (lambda d: os.mkfifo(d / "f.json") or d / "f.json", Refused("f.json", "is not a report file")),
     "a symlink loop": (lambda d: os.symlink("loop.json", d / "loop.json") or d / "loop.json", Refused("loop.json", "is not a report file")),
     "a missing file": (lambda d: d / "missing.json", Refused("missing.json", "is not a report file")),
-    "a DICOM SR of another tool (Basic Text SR)": (lambda d: other_tools_sr(d / "other.sr.dcm"), Refused("other.sr.dcm", "is not a case folder")),
-    "a DICOM SR cut to half its bytes": (lambda d: cut_in_half(other_tools_sr(d / "cut.sr.dcm")), Refused("cut.sr.dcm", "is not a case folder")),
+    "a DICOM SR of another tool (Basic Text SR)": (lambda d: other_tools_sr(d / "other.sr.dcm"), Refused("other.sr.dcm", "is neither a case folder nor a report JSON")),
+    "a DICOM SR cut to half its bytes": (lambda d: cut_in_half(other_tools_sr(d / "cut.sr.dcm")), Refused("cut.sr.dcm", "is neither a case folder nor a report JSON")),
 }
 
 

@@ -134,6 +134,9 @@ def _compare(args: argparse.Namespace) -> int:
     from ..outputs.comparison import stored_report, summary_text, write_csv, write_json
 
     exams = [Path(args.earlier), Path(args.later)]
+    for exam in exams:
+        if exam.is_file() and not _is_report_file(exam):  # a DICOM or image file: say what an exam may be
+            raise InputError(str(exam), "is neither a case folder nor a report JSON; give a case folder, or a report that `emhassist analyze --json` wrote")
     folders = [exam for exam in exams if not _is_report_file(exam)]
     stored = [exam for exam in exams if exam not in folders]
     check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders, stored)  # before either exam is read: a wrong path loses no work
