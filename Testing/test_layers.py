@@ -217,3 +217,19 @@ def test_the_phantom_defines_no_type_name_the_engine_defines():
         side = "phantom" if name.startswith("teaching.phantom") else "engine"
         defined[side] |= {node.name for node in module.tree.body if isinstance(node, ast.ClassDef)}
     assert defined["phantom"] & defined["engine"] == set()
+
+
+def _shadowed_imports(tree: ast.Module) -> set[str]:
+    """Names a module imports and then defines again at its top level (the later definition wins silently)."""
+    imported = {alias.asname or alias.name.split(".")[0] for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+    return imported & defined
+
+
+def test_no_module_redefines_a_name_it_imports():
+    """A test module that imported `golden_report` and later defined its own of another signature broke
+    an earlier test only when the whole file ran (CI on 4cc367c): no source or test module does that."""
+    sources = [*ROOT.rglob("*.py"), *Path(__file__).parent.glob("*.py"), *ROOT.parents[1].glob("bench/*.py"), *ROOT.parents[1].glob("tools/*.py")]
+    shadowed = {f"{path.name}: {sorted(names)}" for path in sources if (names := _shadowed_imports(ast.parse(path.read_text(encoding="utf-8"))))}
+    assert not shadowed, shadowed
+    assert _shadowed_imports(ast.parse("from a import f\ndef f(): pass\n")) == {"f"}

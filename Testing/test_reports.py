@@ -661,11 +661,6 @@ def test_html_of_a_case_without_level_points_still_shows_its_tissue_in_every_vie
         assert (pixels.max(axis=-1) > 100).sum() > 500, "the views miss the tissue blocks"
 
 
-def golden_report(case: str) -> Report:
-    path = Path(__file__).parent / "goldens" / case / "report.json"
-    return from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
-
-
 def test_the_text_summary_shows_the_top_three_their_reasons_and_why_the_prior_decides():
     """The text summary's differential is drawn from the typed report (it re-read the report's
     differential as plain dicts through the differential's own wording)."""
