@@ -94,6 +94,7 @@ class DetectionSettings:
     recentre: RecentreSettings
     edge_body_cover: float = _positive()
     min_disc_contrast: float = _limit(0.0)
+    max_turn_per_level_deg: float = _limit(0.0, 90.0)
 
 
 @dataclass(frozen=True)
