@@ -417,6 +417,12 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         centre = walked.at((disc + next_disc) / 2)
+        if not walked_profile.covers(*sorted((disc, disc + sign * 1.5 * period))):
+            # The field ends within the body beyond: this one is the last in it, its far "disc" may
+            # be the field's edge or soft tissue past the column's end, and it is kept only where
+            # the image shows a body (_edge_bodies_kept).
+            found.append(Vertebra(name_of(code), code, centre, EDGE))
+            break
         if aim.signal is None:
             found.append(Vertebra(name_of(code), code, centre, "detected"))
             disc = next_disc
