@@ -471,7 +471,7 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     if signal is None:
         return bodies
-    users = [n for n, body in enumerate(bodies) if body.source == "user"]
+    users = [n for n, body in enumerate(bodies) if body.source in ("user", "detected")]  # the walk's are on already
     if not users:
         return bodies
     shifts = {n: np.zeros(3) for n in users}
