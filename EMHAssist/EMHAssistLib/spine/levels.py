@@ -375,9 +375,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     The first body is taken only within `max_extrapolation_mm` of where the spine line is anchored
     (the cord and the labelled points beyond it): farther on the straight line may have left the
     bodies, and its departures from the body signal need not be discs; once a body is found on the
-    image the line is the column's own and the walk goes on to the field's end. A body whose far disc
-    lies where the field ends within the next body is the last in the field: placed as the edge body
-    (`EDGE`), kept only where the image shows a body there (`_edge_bodies_kept`). Nor
+    image the line is the column's own and the walk goes on to the field's end. Nor
     is a disc between two fused segments (the sacrum's) counted: it is vestigial, and the walk would
     take the next dip for it.
     """
@@ -420,16 +418,11 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         centre = walked.at((disc + next_disc) / 2)
-        if not walked_profile.covers(*sorted((disc, disc + sign * 1.5 * period))):
-            # The field ends within the body beyond: this one is the last in it, its far "disc" may
-            # be the field's edge or soft tissue past the column's end, and it is kept only where
-            # the image shows a body (_edge_bodies_kept).
-            found.append(Vertebra(name_of(code), code, centre, EDGE))
-            break
         if aim.signal is None:
             found.append(Vertebra(name_of(code), code, centre, "detected"))
             disc = next_disc
             continue
+        on_line = centre
         for _ in range(config.recentre.passes):
             centre = _recentred(centre, walked.direction_at(walked.arc_of(centre)), aim.image, aim.signal, config.recentre.longest_run_repeats * period)
         found.append(Vertebra(name_of(code), code, centre, "detected"))
@@ -437,6 +430,11 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         walked = _aimed(before, centre, walked.direction_at(next_disc), sign)
         walked_profile = DiscProfile.sample(aim.image, walked)
         disc, before = walked.arc_of(disc_point), centre
+    if aim.signal is not None and found and found[-1].source == "detected":
+        # The outermost body found, where the walk found no disc beyond, may lie past the column's end
+        # (soft tissue differs from marrow as a disc does): kept, as the edge body, only where the
+        # image shows a body.
+        found[-1] = Vertebra(found[-1].name, found[-1].code, on_line, EDGE)
     return _in_code_order(found, direction), None
 
 
