@@ -20,6 +20,9 @@ _ON_PLANE_MM = 1e-6
 # A body the walk placed past the last disc in the field, half a repeat length beyond it, to be kept
 # only if the image shows a body there (_edge_bodies_kept); reported as "detected".
 EDGE = "edge"
+# A body the walk found past the stretch of the spine line drawn on the cord or through the labelled
+# points, recentred as it was found and its line re-aimed through it (_walk); reported as "detected".
+RECENTRED = "recentred"
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
         bodies = above + bodies + below
         warnings += [stop for stop in (stopped_above, stopped_below) if stop]
         bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
+        bodies = [Vertebra(b.name, b.code, b.centre, "detected") if b.source == RECENTRED else b for b in bodies]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -372,10 +376,11 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     image shows (`_recentred`) and the search goes on along a line re-aimed through it, from the body
     before it (`_aimed`): the column bends away from the cord and from a straight line (lordosis,
     kyphosis, scoliosis), and a profile read along a line that has left it drifts off the bodies.
-    The first body is taken only within `max_extrapolation_mm` of where the spine line is anchored
-    (the cord and the labelled points beyond it): farther on the straight line may have left the
-    bodies, and its departures from the body signal need not be discs; once a body is found on the
-    image the line is the column's own and the walk goes on to the field's end. Nor
+    Along the stretch of the spine line drawn on the cord or through the labelled points the walk
+    keeps to it (the bodies are recentred afterwards, `_on_the_bodies`); past it the line is straight
+    and the column bends away. A body is taken there only within `max_extrapolation_mm` until the
+    first is found; it is recentred at once and the walk re-aimed through it (`RECENTRED`), and from
+    then on the line is the column's own and the walk goes on to the field's end. Nor
     is a disc between two fused segments (the sacrum's) counted: it is vestigial, and the walk would
     take the next dip for it.
     """
@@ -418,23 +423,17 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         centre = walked.at((disc + next_disc) / 2)
-        if aim.signal is None:
+        if aim.signal is None or (walked is line and line.extrapolated_mm((disc + next_disc) / 2) <= 0):
             found.append(Vertebra(name_of(code), code, centre, "detected"))
             disc = next_disc
             continue
-        on_line = centre
         for _ in range(config.recentre.passes):
             centre = _recentred(centre, walked.direction_at(walked.arc_of(centre)), aim.image, aim.signal, config.recentre.longest_run_repeats * period)
-        found.append(Vertebra(name_of(code), code, centre, "detected"))
+        found.append(Vertebra(name_of(code), code, centre, RECENTRED))
         disc_point = walked.at(next_disc)
         walked = _aimed(before, centre, walked.direction_at(next_disc), sign)
         walked_profile = DiscProfile.sample(aim.image, walked)
         disc, before = walked.arc_of(disc_point), centre
-    if aim.signal is not None and found and found[-1].source == "detected":
-        # The outermost body found, where the walk found no disc beyond, may lie past the column's end
-        # (soft tissue differs from marrow as a disc does): kept, as the edge body, only where the
-        # image shows a body.
-        found[-1] = Vertebra(found[-1].name, found[-1].code, on_line, EDGE)
     return _in_code_order(found, direction), None
 
 
@@ -462,20 +461,20 @@ def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: 
 
 
 def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
-    """Interpolated bodies (between the user's points) and the edge bodies past the last disc moved
-    onto the middle of the body the image shows there: they lie on the spine line, the cord shifted
-    by the anchor's offset (or straight beyond it) or the walk's line, and the column bends away
+    """Bodies the walk found along the drawn stretch of the spine line, bodies interpolated between
+    the user's points and the edge bodies past the last disc moved onto the middle of the body the
+    image shows there: they lie on the spine line, the cord shifted by the anchor's offset (or
+    straight beyond it) or the walk's re-aimed line, and the column bends away
     from it (lordosis, kyphosis, scoliosis), so they sit in front of, behind or beside the bodies.
     Bodies are placed outwards from the fixed ones, each starting from its own point on the line
     shifted across it as far as its inner neighbour was: the column departs from the line gradually,
     a few millimetres a level, so the search starts near the body even where the line has left it by
-    more than a body's depth. The user's points stay where they are, and so do the walk's detected
-    bodies: the walk recentred each as it found it (recentring twice is not the same as once: seed
-    53's C7, 1.6 mm from its centroid, went 8.4 mm sideways)."""
+    more than a body's depth. The user's points stay where they are, and so do the bodies the walk
+    recentred as it found them (`RECENTRED`): recentring twice is not the same as once."""
     signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     if signal is None:
         return bodies
-    users = [n for n, body in enumerate(bodies) if body.source in ("user", "detected")]
+    users = [n for n, body in enumerate(bodies) if body.source in ("user", RECENTRED)]
     if not users:
         return bodies
     shifts = {n: np.zeros(3) for n in users}
