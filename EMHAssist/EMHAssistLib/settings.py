@@ -189,6 +189,7 @@ class CompressionSettings:
 class MassSettings:
     window_sd: float = _positive()
     window_fraction: float = _fraction()
+    seed_pure_share: float = _fraction()
     search_margin_mm: tuple[float, float, float] = _positive()
     max_distance_from_cord_mm: float = _positive()
     neck_fraction: float = _fraction()
