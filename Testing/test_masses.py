@@ -96,3 +96,21 @@ def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     top, bottom = min(run[0] for run in case.truth["mass"]["s_mm"]), max(run[1] for run in case.truth["mass"]["s_mm"])
     reach = mass_settings().taper_mm
     assert top - reach <= s.min() and s.max() <= bottom + reach, (s.min(), s.max(), top, bottom)
+
+
+def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
+    """A box drawn over a thin mass (40 % of it), the CSF column beside it (35 %) and the dark dura
+    between (25 %), as radiologists draw one (issue 13 point 3): the mass is the tissue filling most
+    of the box, and the CSF running the whole canal is not taken. Before: the whole box's median and
+    MAD made a window from the dura's signal to above the CSF's, and the mass ran the image's length."""
+    csf, dura = 550.0, 50.0
+    values = np.full((9, 120, 40), TISSUE)
+    values[2:7, 50:70, 14:18] = MASS  # the mass, 4 mm thick, 20 mm long
+    values[2:7, 50:70, 18:21] = dura
+    values[2:7, :, 21:30] = csf  # the CSF column, from end to end
+    values[2:7, 50:70, 21:24] = csf
+    image = _sagittal(values)
+    seed = Box(np.array([18.5, 60.0, 12.0]), np.eye(3), np.array([5.0, 5.0, 3.0]))  # i 14-23: 4 mass, 3 dura, 3 CSF columns
+    ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
+    assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
+    assert ijk[:, 1].min() == 50 and ijk[:, 1].max() == 69

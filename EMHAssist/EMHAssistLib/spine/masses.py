@@ -410,7 +410,7 @@ def _main_tissue(seed: np.ndarray, noise_sd: float) -> _MainTissue:
     best = int(np.argmax(counts))
     values = ordered[(ordered >= centres[best] - reach[best]) & (ordered <= centres[best] + reach[best])]
     mean = float(np.median(values))
-    return _MainTissue(values, _SeedWindow(mean, max(settings().window_sd * noise_sd, settings().window_fraction * abs(mean), 1e-6)))
+    return _MainTissue(values, _SeedWindow(mean, float(max(settings().window_sd * noise_sd, settings().window_fraction * abs(mean), 1e-6))))
 
 
 def _noise_sd(image: SequenceImage, indices: np.ndarray) -> float:
