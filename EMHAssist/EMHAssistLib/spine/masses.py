@@ -373,7 +373,10 @@ class _SeedWindow:
 def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
     """None when the seed holds no voxel of the image. The seed's signal and spread are its median and
     robust SD (1.4826 MAD): a box drawn a little beyond the mass takes in CSF or fat, whose values
-    pulled the mean and blew up the SD, and the window then took in the whole canal."""
+    pulled the mean and blew up the SD, and the window then took in the whole canal. A box over
+    several tissues, fewer than `seed_pure_share` of its voxels near the signal most of them lie near
+    (a thin mass under a box that takes in as much CSF, dura or fat), gives that main tissue's window:
+    even the median and MAD lay between the tissues there."""
     indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
     if indices.size == 0:
         return None
