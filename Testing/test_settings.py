@@ -1,4 +1,4 @@
-"""The spine and measurement settings: typed and validated on load, every failure naming its file and key."""
+"""The settings and style data files: typed and validated on load, every failure naming its file and key."""
 
 import copy
 import math
@@ -7,6 +7,7 @@ import pytest
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
 from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.settings import (
     BilskySettings,
@@ -186,3 +187,24 @@ def test_the_followup_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("followup"))
     data["volume"]["boundary_share"] = 2
     assert _refused(FollowupSettings, "followup", data).problem == "volume.boundary_share: must be from 0 to 1, not 2"
+
+
+def test_the_overlay_style_is_checked_the_same_way():
+    """data/overlays.json was read by string key in overlays.py and label_layout.py (~55 reads): a misspelt
+    key or a colour of two components surfaced only when a case was drawn into a scene."""
+    style = overlay_style()
+    assert style.differential.wrap_chars == load("overlays")["differential"]["wrap_chars"]
+    assert style.segments.regions["mass"].color == tuple(load("overlays")["segments"]["regions"]["mass"]["color"])
+    assert style.layout.kept_clear_segments == ("mass", "cord")
+    data = copy.deepcopy(load("overlays"))
+    data["differential"]["wrap_char"] = data["differential"].pop("wrap_chars")
+    assert _refused(OverlayStyle, "overlays", data).problem.startswith("differential.wrap_char: is not a setting of differential")
+    data = copy.deepcopy(load("overlays"))
+    data["segments"]["regions"]["cord"]["color"] = [0.2, 0.55]
+    assert _refused(OverlayStyle, "overlays", data).problem == "segments.regions.cord.color: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("overlays"))
+    data["labels"]["background_opacity"] = 55
+    assert _refused(OverlayStyle, "overlays", data).problem == "labels.background_opacity: must be from 0 to 1, not 55"
+    data = copy.deepcopy(load("overlays"))
+    data["layout"]["step_px"] = 0
+    assert _refused(OverlayStyle, "overlays", data).problem == "layout.step_px: must be above 0, not 0"
