@@ -8,6 +8,7 @@ import pytest
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
+from EMHAssistLib.outputs.sr_codes import SrCodes, sr_codes
 from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.settings import (
     BilskySettings,
@@ -208,3 +209,24 @@ def test_the_overlay_style_is_checked_the_same_way():
     data = copy.deepcopy(load("overlays"))
     data["layout"]["step_px"] = 0
     assert _refused(OverlayStyle, "overlays", data).problem == "layout.step_px: must be above 0, not 0"
+
+
+def test_the_structured_report_codes_are_checked_the_same_way():
+    """data/structured_report.json was read by string key (structured_report.py, segment_statistics.py): a code
+    of two parts or a misspelt concept surfaced only when an SR was written."""
+    codes = sr_codes()
+    assert codes.concepts.ratio == tuple(load("structured_report")["concepts"]["ratio"])
+    assert codes.regions["marrow"].finding_site == tuple(load("structured_report")["regions"]["marrow"]["finding_site"])
+    assert codes.regions["cord"].finding_site is None  # optional: the cord's finding type is its site
+    data = copy.deepcopy(load("structured_report"))
+    data["concepts"]["mscc"] = ["99EMHASSIST", "mscc"]
+    assert _refused(SrCodes, "structured_report", data).problem == "concepts.mscc: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("structured_report"))
+    data["device"]["nam"] = data["device"].pop("name")
+    assert _refused(SrCodes, "structured_report", data).problem.startswith("device.nam: is not a setting of device")
+    data = copy.deepcopy(load("structured_report"))
+    data["series"]["number"] = "901"
+    assert _refused(SrCodes, "structured_report", data).problem == "series.number: must be a whole number, not '901'"
+    data = copy.deepcopy(load("structured_report"))
+    data["regions"]["disc"]["finding_site"] = ["SCT", "", "Disc"]
+    assert _refused(SrCodes, "structured_report", data).problem == "regions.disc.finding_site[1]: must be a non-empty text, not ''"

@@ -20,9 +20,9 @@ from .report_model import RatioKey
 
 T = TypeVar("T")
 # A setting's reason, and any other prose, is read by people, not by code: `<key>_reason`, `_<key>`
-# (limits.json's style), and a section's own `reason`, `placement` or `source`.
+# (limits.json's style), and a section's own `about`, `reason`, `placement` or `source`.
 _NOTE_SUFFIX = "_reason"
-_NOTE_KEYS = ("source", "reason", "placement")
+_NOTE_KEYS = ("about", "source", "reason", "placement")
 
 
 def within(low: float | None = None, high: float | None = None) -> Any:
@@ -406,6 +406,9 @@ class _Reader:
         origin, args = typing.get_origin(kind), typing.get_args(kind)
         if kind is RatioKey:
             return self._ratio_key(raw, key)
+        if origin is types.UnionType and type(None) in args:  # optional: absent takes the field's default
+            (kind,) = (arg for arg in args if arg is not type(None))
+            return self._value(kind, raw, key, spec)
         if is_dataclass(kind):
             return self._record(kind, raw, key)
         if origin is tuple:
