@@ -5,8 +5,10 @@ import math
 
 import pytest
 
-from EMHAssistLib.errors import InputError
+from EMHAssistLib import errors
+from EMHAssistLib.errors import InputError, message_limits
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.limits import Limits, limits
 from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
 from EMHAssistLib.outputs.sr_codes import SrCodes, sr_codes
 from EMHAssistLib.report_model import RatioKey
@@ -230,3 +232,41 @@ def test_the_structured_report_codes_are_checked_the_same_way():
     data = copy.deepcopy(load("structured_report"))
     data["regions"]["disc"]["finding_site"] = ["SCT", "", "Disc"]
     assert _refused(SrCodes, "structured_report", data).problem == "regions.disc.finding_site[1]: must be a non-empty text, not ''"
+
+
+def test_the_limits_are_checked_the_same_way():
+    """data/limits.json was read by string key in seven input modules: a budget written as text or a
+    tolerance of the wrong shape surfaced only when a case reached that check."""
+    budget = limits()
+    assert budget.case_bytes_max == load("limits")["case_bytes_max"]
+    assert budget.slice_position_tolerance.fraction == load("limits")["slice_position_tolerance"]["fraction"]
+    assert budget.voxel_spacing_mm_range == tuple(load("limits")["voxel_spacing_mm_range"])
+    data = copy.deepcopy(load("limits"))
+    data["json_depth_max"] = "64"
+    assert _refused(Limits, "limits", data).problem == "json_depth_max: must be a whole number, not '64'"
+    data = copy.deepcopy(load("limits"))
+    data["slice_position_tolerance"]["fraction"] = 5
+    assert _refused(Limits, "limits", data).problem == "slice_position_tolerance.fraction: must be from 0 to 1, not 5"
+    data = copy.deepcopy(load("limits"))
+    data["image_byte_max"] = data.pop("image_bytes_max")
+    assert _refused(Limits, "limits", data).problem.startswith("image_byte_max: is not a setting of the file")
+    data = copy.deepcopy(load("limits"))
+    data["voxel_magnitude_range"] = [0.0, 1e100]
+    assert _refused(Limits, "limits", data).problem == "voxel_magnitude_range[0]: must be above 0, not 0.0"
+
+
+def test_the_error_lines_own_limits_are_checked_where_every_error_reads_them(monkeypatch):
+    """An InputError cuts its message to two limits, so it reads them itself: the reader of every other
+    data file reports through it, and limits.py cannot be what an error waits for."""
+    assert message_limits() == (load("limits")["message_subject_chars"], load("limits")["message_problem_chars"])
+    data = copy.deepcopy(load("limits"))
+    data["message_problem_chars"] = "400"
+    monkeypatch.setattr(errors, "load", lambda name: data)
+    message_limits.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"^EMHAssistLib/data/limits.json: message_problem_chars: must be a whole number of at least 2, not '400'$"):
+            message_limits()
+    finally:
+        monkeypatch.undo()
+        message_limits.cache_clear()
+    assert message_limits()[1] == load("limits")["message_problem_chars"]
