@@ -13,10 +13,12 @@ from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
 from EMHAssistLib.outputs.sr_codes import SrCodes, sr_codes
 from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.settings import (
+    BatchSettings,
     BilskySettings,
     FollowupSettings,
     MeasurementSettings,
     SpineSettings,
+    batch_settings,
     bilsky_settings,
     followup_settings,
     measurement_settings,
@@ -270,3 +272,18 @@ def test_the_error_lines_own_limits_are_checked_where_every_error_reads_them(mon
         monkeypatch.undo()
         message_limits.cache_clear()
     assert message_limits()[1] == load("limits")["message_problem_chars"]
+
+
+def test_the_batch_time_limits_are_checked_the_same_way():
+    """data/batch.json was read by string key (outputs/batch.py, frontends/cli.py): a limit written as text
+    failed inside float() or Dask's Client, a zero one ended every case at once."""
+    assert batch_settings().case_time_limit_s == load("batch")["case_time_limit_s"]
+    data = copy.deepcopy(load("batch"))
+    data["case_time_limit_s"] = 0
+    assert _refused(BatchSettings, "batch", data).problem == "case_time_limit_s: must be above 0, not 0"
+    data = copy.deepcopy(load("batch"))
+    data["dask_connect_timeout_s"] = "10 s"
+    assert _refused(BatchSettings, "batch", data).problem == "dask_connect_timeout_s: must be a number, not '10 s'"
+    data = copy.deepcopy(load("batch"))
+    del data["serve_load_time_limit_s"]
+    assert _refused(BatchSettings, "batch", data).problem == "serve_load_time_limit_s: missing"

@@ -349,6 +349,25 @@ class FollowupSettings:
     summary_ratio: RatioKey  # written as the report writes it: "T2 mass/cord"
 
 
+# ---------------------------------------------------------------------------------------------
+# data/batch.json: here rather than in outputs/batch.py, because the command line reads its defaults
+# before it parses its arguments and must not import Slicer (which outputs/batch.py does) to do so.
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """data/batch.json: the time limits of `analyze FOLDER --csv`, `--dask-scheduler` and `serve`."""
+
+    case_time_limit_s: float = positive()
+    dask_connect_timeout_s: float = positive()
+    serve_load_time_limit_s: float = positive()
+
+
+@functools.cache
+def batch_settings() -> BatchSettings:
+    return parse(BatchSettings, load("batch"), "batch")
+
+
 @functools.cache
 def bilsky_settings() -> BilskySettings:
     return parse(BilskySettings, load("bilsky"), "bilsky")

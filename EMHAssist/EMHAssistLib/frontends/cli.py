@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
+from ..settings import batch_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--time-limit",
         type=_seconds,
-        default=_case_time_limit_s(),
+        default=float(batch_settings().case_time_limit_s),
         metavar="SECONDS",
         help="with --csv: a case still running after this long becomes an error row (default %(default)g s, data/batch.json)",
     )
@@ -322,24 +323,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--load-time-limit",
         type=_seconds,
-        default=_serve_load_time_limit_s(),
+        default=float(batch_settings().serve_load_time_limit_s),
         metavar="SECONDS",
         help="a case folder whose files have not loaded after this long is refused (default %(default)g s, data/batch.json)",
     )
     serve.set_defaults(run=_serve)
     return parser
-
-
-def _case_time_limit_s() -> float:
-    from ..knowledge import load
-
-    return float(load("batch")["case_time_limit_s"])
-
-
-def _serve_load_time_limit_s() -> float:
-    from ..knowledge import load
-
-    return float(load("batch")["serve_load_time_limit_s"])
 
 
 def _quiet_vtk() -> None:

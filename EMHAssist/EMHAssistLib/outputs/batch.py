@@ -27,6 +27,7 @@ import slicer
 
 from ..errors import InputError
 from ..report_model import Levels, Ratio, Report
+from ..settings import batch_settings
 from .wording import graded_levels, level_span, summary_line
 
 TOP_DIAGNOSES = 3
@@ -56,10 +57,8 @@ def analyze_cases(
     """Analyse each case folder in `folder` into `csv_path`, `workers` cases at a time (or on the Dask
     cluster at `scheduler`); True when every case was analysed. `run_case` is the per-case function,
     run in a worker process: it must be importable there (a module-level function)."""
-    from ..knowledge import load
-
     cases = case_folders(folder)
-    limit = float(load("batch")["case_time_limit_s"]) if time_limit_s is None else time_limit_s
+    limit = batch_settings().case_time_limit_s if time_limit_s is None else time_limit_s
     run_case = run_case or case_row_of
     rows_file = RowsFile(csv_path)  # created now: a path that cannot be written fails before any case runs
     finished = _dask_rows(cases, scheduler, limit, run_case) if scheduler else _pool_rows(cases, workers, limit, run_case)
@@ -114,10 +113,8 @@ def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: Ca
     stays busy until the case ends)."""
     from distributed import Client, wait
 
-    from ..knowledge import load
-
     try:
-        client = Client(address, timeout=load("batch")["dask_connect_timeout_s"])
+        client = Client(address, timeout=batch_settings().dask_connect_timeout_s)
     except (OSError, TimeoutError) as error:
         raise InputError(f"--dask-scheduler {address}", f"could not be reached ({error})") from None
     with client:
