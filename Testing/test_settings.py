@@ -25,6 +25,7 @@ from EMHAssistLib.settings import (
     parse,
     spine_settings,
 )
+from EMHAssistLib.teaching.quiz_settings import QuizSettings, quiz_settings
 
 
 def _refused(kind: type, name: str, data: dict) -> InputError:
@@ -287,3 +288,24 @@ def test_the_batch_time_limits_are_checked_the_same_way():
     data = copy.deepcopy(load("batch"))
     del data["serve_load_time_limit_s"]
     assert _refused(BatchSettings, "batch", data).problem == "serve_load_time_limit_s: missing"
+
+
+def test_the_quiz_settings_are_checked_the_same_way():
+    """data/quiz.json was read by string key (teaching/quiz.py, frontends/sessions.py), a colour chosen by
+    passing its key's text: a misspelt key or a session limit written as text surfaced only in a class."""
+    settings = quiz_settings()
+    assert settings.learner_color == tuple(load("quiz")["learner_color"])
+    assert settings.on_target["in cord"] == load("quiz")["on_target"]["in cord"]
+    assert settings.sessions.max == load("quiz")["sessions"]["max"] and settings.roi_look.fill is False
+    data = copy.deepcopy(load("quiz"))
+    data["sessions"]["max"] = "8"
+    assert _refused(QuizSettings, "quiz", data).problem == "sessions.max: must be a whole number, not '8'"
+    data = copy.deepcopy(load("quiz"))
+    data["on_target"]["Dice"] = 50
+    assert _refused(QuizSettings, "quiz", data).problem == "on_target.Dice: must be from 0 to 1, not 50"
+    data = copy.deepcopy(load("quiz"))
+    data["roi_look"]["fill"] = "no"
+    assert _refused(QuizSettings, "quiz", data).problem == "roi_look.fill: must be true or false, not 'no'"
+    data = copy.deepcopy(load("quiz"))
+    data["learner_colour"] = data.pop("learner_color")
+    assert _refused(QuizSettings, "quiz", data).problem.startswith("learner_colour: is not a setting of the file")

@@ -54,6 +54,7 @@ from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
+from ..teaching.quiz_settings import quiz_settings
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -139,7 +140,7 @@ class CaseViewer:
         for sources in self.study.regions.values():
             for source in sources:
                 if source.segment_id is None:  # an ROI: drawn as the quiz's reference boxes, dragged by its handles
-                    style_roi(source.node, "reference_color")
+                    style_roi(source.node, quiz_settings().reference_color)
                     source.node.AddObserver(slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self._region_released)
 
     def _start_quiz(self) -> None:
