@@ -7,6 +7,7 @@ import pytest
 
 from EMHAssistLib import errors
 from EMHAssistLib.errors import InputError, message_limits
+from EMHAssistLib.frontends.panel import PanelSettings, panel_settings
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.limits import Limits, limits
 from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
@@ -309,3 +310,23 @@ def test_the_quiz_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("quiz"))
     data["learner_colour"] = data.pop("learner_color")
     assert _refused(QuizSettings, "quiz", data).problem.startswith("learner_colour: is not a setting of the file")
+
+
+def test_the_panel_settings_are_checked_the_same_way():
+    """data/panel.json was read by string key (frontends/panel.py, serve.py, the Slicer module): a region's
+    default box of two sizes or a misspelt SR package key surfaced only when a box was placed or an SR exported."""
+    settings = panel_settings()
+    assert settings.default_roi_size_mm["disc"] == tuple(load("panel")["default_roi_size_mm"]["disc"])
+    assert settings.sr_export.needs == load("panel")["sr_export"]["needs"] and settings.throttle_ms == load("panel")["throttle_ms"]
+    data = copy.deepcopy(load("panel"))
+    data["default_roi_size_mm"]["cord"] = [6.0, 6.0]
+    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.cord: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("panel"))
+    data["default_roi_size_mm"]["mass"][2] = 0.0
+    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.mass[2]: must be above 0, not 0.0"
+    data = copy.deepcopy(load("panel"))
+    data["sr_export"]["packge"] = data["sr_export"].pop("package")
+    assert _refused(PanelSettings, "panel", data).problem.startswith("sr_export.packge: is not a setting of sr_export")
+    data = copy.deepcopy(load("panel"))
+    data["steps"]["reference_regions"] = "cord"
+    assert _refused(PanelSettings, "panel", data).problem == "steps.reference_regions: must be a non-empty list"

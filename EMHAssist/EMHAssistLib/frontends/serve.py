@@ -55,6 +55,7 @@ from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
 from ..teaching.quiz_settings import quiz_settings
+from .panel import panel_settings
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -273,7 +274,7 @@ class CaseViewer:
     def add_roi(self) -> None:
         region = self._server.state.quiz_region
         try:
-            size = load("panel")["default_roi_size_mm"][region]
+            size = panel_settings().default_roi_size_mm[region]
             roi = self.quiz.add_roi(region, tuple(self._sagittal_centre()), tuple(size))
         except InputError as error:
             self._fail(error)
