@@ -19,12 +19,14 @@ from EMHAssistLib.settings import (
     FollowupSettings,
     MeasurementSettings,
     SpineSettings,
+    Vocabulary,
     batch_settings,
     bilsky_settings,
     followup_settings,
     measurement_settings,
     parse,
     spine_settings,
+    vocabulary,
 )
 from EMHAssistLib.teaching.quiz_settings import QuizSettings, quiz_settings
 
@@ -330,3 +332,15 @@ def test_the_panel_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("panel"))
     data["steps"]["reference_regions"] = "cord"
     assert _refused(PanelSettings, "panel", data).problem == "steps.reference_regions: must be a non-empty list"
+
+
+def test_the_vocabulary_is_checked_the_same_way():
+    """data/vocabulary.json was read by string key (inputs/study.py, inputs/casefolder.py)."""
+    assert list(vocabulary().regions) == list(load("vocabulary")["regions"])
+    assert vocabulary().volume_extensions == tuple(load("vocabulary")["volume_extensions"])
+    data = copy.deepcopy(load("vocabulary"))
+    data["regions"] = ["cord", "mass"]
+    assert _refused(Vocabulary, "vocabulary", data).problem == "regions: must be a non-empty object"
+    data = copy.deepcopy(load("vocabulary"))
+    data["volume_extensions"][0] = ""
+    assert _refused(Vocabulary, "vocabulary", data).problem == "volume_extensions[0]: must be a non-empty text, not ''"

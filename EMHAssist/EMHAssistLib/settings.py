@@ -350,6 +350,26 @@ class FollowupSettings:
 
 
 # ---------------------------------------------------------------------------------------------
+# data/vocabulary.json: here, as the foundation, because every stage names sequences and regions.
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """data/vocabulary.json: the sequence roles and regions EMHAssist knows (name -> what it is), in the
+    order the reports list them, and the file extensions a case folder's volumes may have."""
+
+    version: int
+    sequences: dict[str, str]
+    regions: dict[str, str]
+    volume_extensions: tuple[str, ...]
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    return parse(Vocabulary, load("vocabulary"), "vocabulary")
+
+
+# ---------------------------------------------------------------------------------------------
 # data/batch.json: here rather than in outputs/batch.py, because the command line reads its defaults
 # before it parses its arguments and must not import Slicer (which outputs/batch.py does) to do so.
 

@@ -18,8 +18,8 @@ import slicer
 
 from ..errors import InputError
 from ..geometry import Grid
-from ..knowledge import load
 from ..limits import limits
+from ..settings import vocabulary
 from .clinical import validate_clinical
 from .confine import case_file, case_folder, case_root
 from .dicom import read_dicom_folder
@@ -217,7 +217,7 @@ def _sequence_paths(folder: Path) -> dict[str, Path]:
 
 def _volume_stem(filename: str) -> str | None:
     lower = filename.lower()
-    for extension in sorted(load("vocabulary")["volume_extensions"], key=len, reverse=True):
+    for extension in sorted(vocabulary().volume_extensions, key=len, reverse=True):
         if lower.endswith(extension):
             return lower.removesuffix(extension)
     return None

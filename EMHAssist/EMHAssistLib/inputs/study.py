@@ -12,18 +12,18 @@ import slicer
 
 from ..errors import InputError
 from ..geometry import Grid, Labelmap, Shape
-from ..knowledge import load
 from ..limits import limits
+from ..settings import vocabulary
 from .nodes import box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
 
 
 def sequence_roles() -> list[str]:
-    return list(load("vocabulary")["sequences"])
+    return list(vocabulary().sequences)
 
 
 def region_names() -> list[str]:
-    return list(load("vocabulary")["regions"])
+    return list(vocabulary().regions)
 
 
 @dataclass(frozen=True)
