@@ -3,14 +3,18 @@
 import argparse
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
 from ..settings import batch_settings
+
+if TYPE_CHECKING:  # imported where used: the command line starts without Slicer's libraries
+    from ..analysis import Analysis
+    from ..followup import Comparison
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,7 +161,7 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_comparison_html(comparison, exams: list[Path], analyses: dict, path: Path) -> None:
+def _write_comparison_html(comparison: "Comparison", exams: list[Path], analyses: Mapping[Path, "Analysis"], path: Path) -> None:
     """The comparison page; the key images need both exams' volumes, so a stored report (which holds
     none) gives a page without them that says why."""
     from ..inputs.casefolder import load_case_folder
