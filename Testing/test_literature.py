@@ -59,7 +59,10 @@ ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma
 # Issue 14's sixth pass (mixed or homogeneous signal, Wen 2001 and Hu 2013) read top-1 23.25, imaging alone 10.5,
 # Brier 0.704, log loss 1.793. The seventh pass (a T1-isointense mass + for the haematoma, Wen 2001, J Comput
 # Assist Tomogr 1999 and Fukui 1999, where it was an unsourced -; no tuning figure moved) moved imaging alone
-# 10.5 -> 10 (also where imaging is stated), Brier 0.704 -> 0.691, log loss 1.793 -> 1.770.
+# 10.5 -> 10 (also where imaging is stated), Brier 0.704 -> 0.691, log loss 1.793 -> 1.770. The eighth pass
+# (bilateral paraspinal masses and a paraspinal abscess join the group beyond_the_canal, decided on the tuning half:
+# Brier 0.638 -> 0.633, log loss 1.523 -> 1.517, imaging alone 15.5 -> 16.5) moved Brier 0.691 -> 0.693 and log loss
+# 1.770 -> 1.774 here.
 # Whoever changes the knowledge or the set updates these with the reason.
 VALIDATION = {
     "cases": 49,
@@ -70,8 +73,8 @@ VALIDATION = {
     "imaging_stated": 45,
     "top1_imaging_only_where_stated": 10,
     "top1_clinical_only_where_stated": 13.5,
-    "brier": 0.691,
-    "log_loss": 1.770,
+    "brier": 0.693,
+    "log_loss": 1.774,
     "wrong_first_mean_probability": 0.38,
     "hallmark_misses": 0,
 }
