@@ -21,6 +21,7 @@ from literature.evaluate import (
     TIE,
     CaseResult,
     brier,
+    confidence_when_wrong,
     FIGURES,
     HALLMARK_MISS,
     evaluate,
@@ -32,6 +33,7 @@ from literature.evaluate import (
     reliability,
     stated_shift,
     states_imaging,
+    towards_leader,
     summarize,
     top_k_credit,
 )
@@ -462,6 +464,44 @@ def test_why_a_first_answer_is_wrong_is_read_from_what_the_case_states_against_t
     found = limits(list(results.values()))
     assert found["missed"] == {NOTHING_SEPARATES: 1, BASE_WEIGHTS_OUTWEIGH: 0.5, EVIDENCE_FAVOURS_LEADER: 1}
     assert found["reachable"] == pytest.approx(1 + 0.5 + 0.5)  # the won case, the tie's half, and its other half
+
+
+def test_what_pushed_a_wrong_first_answer_over_the_truth_is_split_by_base_weight_term_and_finding(mapping):
+    # Issue 14's eighth pass (point 4, a wrong first answer never above 60 % on average): which rules make the
+    # engine confident when it is wrong. A destroyed body stated for an EMH (the term sets a body lesion too, the
+    # two at half weight each): metastasis leads by its base weight (0.32 against 0.02, x16) and by the body
+    # (lesion ++ and destruction ++ for metastasis, - and -- for EMH: 2^3.5); nothing else moved them.
+    destroyed = {**case_with([("vertebral_destruction", "a destroyed body")]), "id": "destroyed", "diagnosis": "emh"}
+    mds = {**case_with([("epidural", "an epidural mass")], [("myelodysplastic_syndrome", "myelodysplastic syndrome")]), "id": "mds", "diagnosis": "emh"}
+    won = {**destroyed, "id": "won", "diagnosis": "metastasis"}
+    results = {r.case_id: r for r in evaluate([destroyed, mds, won], assess, mapping)}
+    shifts = towards_leader(results["destroyed"])
+    assert results["destroyed"].leader == "metastasis"
+    assert set(shifts) == {"base weights", "finding: vertebral_destruction", "finding: vertebral_body_lesion"}
+    assert shifts["base weights"] == pytest.approx(math.log(16))
+    assert shifts["finding: vertebral_destruction"] + shifts["finding: vertebral_body_lesion"] == pytest.approx(3.5 * math.log(2))
+    # Myelodysplasia raises EMH (and the myeloid sarcoma) to weight 0.3: a push away from the leader, negative.
+    assert towards_leader(results["mds"])["context: myelodysplastic_syndrome"] < 0
+    found = confidence_when_wrong(list(results.values()))
+    assert found["wrong"] == 2 and found["cases"] == 3
+    assert found["mean_probability"] == pytest.approx((results["destroyed"].best_wrong_probability + results["mds"].best_wrong_probability) / 2)
+    assert found["components"]["base weights"] == (pytest.approx(2 * math.log(16)), 2)
+    assert found["above"] == [r for r in ("destroyed", "mds") if results[r].best_wrong_probability > 0.6]
+
+
+def test_the_tool_prints_how_confident_the_wrong_first_answers_are(tmp_path):
+    one = tmp_path / "cases.json"
+    silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}
+    one.write_text(json.dumps({"cases": [silent]}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), "--confidence"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "tuning: 1 of 1 first answers wrong, mean probability 30.4 %; above 60 %: none"
+    assert "    base weights: +2.77; 1" in lines
+    assert "    silent: emh -> metastasis (30 %): base weights x16" in lines
 
 
 def test_a_truth_the_engine_does_not_list_counts_as_evidence_for_the_leader():
