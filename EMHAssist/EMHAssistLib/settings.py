@@ -175,9 +175,11 @@ class CompressionSettings:
     narrowing_threshold: float = _fraction()
     measures: tuple[Measure, ...]
     growth_threshold: float = _fraction()
+    touched_narrowing_threshold: float = _fraction()
     min_run_mm: float = _limit(0.0)
     merge_gap_mm: float = _limit(0.0)
     mass_contact_mm: float = _limit(0.0)
+    mass_touch_mm: float = _limit(0.0)
     level_fraction: float = _fraction()
     conus_highest_level: str
     conus_exclusion_mm: float = _limit(0.0)
