@@ -178,11 +178,9 @@ class CompressionSettings:
     narrowing_threshold: float = fraction()
     measures: tuple[Measure, ...]
     growth_threshold: float = fraction()
-    touched_narrowing_threshold: float = fraction()
     min_run_mm: float = within(0.0)
     merge_gap_mm: float = within(0.0)
     mass_contact_mm: float = within(0.0)
-    mass_touch_mm: float = within(0.0)
     level_fraction: float = fraction()
     conus_highest_level: str
     conus_exclusion_mm: float = within(0.0)

@@ -86,22 +86,20 @@ def conus_zone(cord: Cord) -> np.ndarray:
     return zone
 
 
-def find_compression(cord: Cord, codes: np.ndarray, mass_gap: np.ndarray | None) -> Compression | None:
+def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> Compression | None:
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
-    (SCT's MSCC windows), and with it the slices the mass touches and narrows a little
-    (`_narrowed_where_touched`). Its worst slice is the narrowest in the measure that reads the larger ratio.
-    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord.
-    `mass_gap`: per slice, the mass's distance from the cord (`mass_gap_mm`); None without a mass."""
+    (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
+    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord."""
     profile = cord.profile.judged
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    usable = measurable & (mass_gap <= settings().mass_contact_mm) if mass_gap is not None else measurable
+    usable = measurable & contact if contact is not None else measurable
     limit = 1 - settings().narrowing_threshold
     cores = {}
     for measure in settings().measures:
         key = measure.key
-        if measure.needs_mass and mass_gap is None:
+        if measure.needs_mass and contact is None:
             continue
         core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
         if core.any():
@@ -110,17 +108,12 @@ def find_compression(cord: Cord, codes: np.ndarray, mass_gap: np.ndarray | None)
         return None
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, usable, list(cores))
     slices = np.flatnonzero(compressed)
-    # MSCC and the other ratios are read on the segment the core grew to, against its windows; the
-    # slices the mass flattens a little beyond it add to the levels it names, not to its ratios.
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
-    flattened = np.zeros(len(codes), dtype=bool)
-    if mass_gap is not None:
-        flattened = _narrowed_where_touched(profile, codes, measurable & (mass_gap <= settings().mass_touch_mm), measurable, compressed)
     ratios = {key: _window_ratio(measured(profile, key), _narrowest(profile, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
     worst = _narrowest(profile, shown_by[0], slices)
     return Compression(
-        np.flatnonzero(compressed | flattened),
+        slices,
         worst,
         _window_ratio(profile.ap_mm, worst, above, below),
         _window_ratio(profile.area_mm2, worst, above, below),
@@ -128,39 +121,6 @@ def find_compression(cord: Cord, codes: np.ndarray, mass_gap: np.ndarray | None)
         normalised_mscc(profile.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
-
-
-def _narrowed_where_touched(profile: CordProfile, codes: np.ndarray, touched: np.ndarray, measurable: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """The runs of slices where the mass touches the cord (`touched`) and the cord is narrowed, in AP
-    or RL, by `touched_narrowing_threshold` against its level's reference windows outside
-    the compressed `segment` (SCT's windows beyond the level's ends, as the Bilsky grade reads a
-    level's narrowing): a cord the mass deforms is compressed before it is narrowed by a fifth. Only
-    the runs within the merge gap of the segment are kept: a mild narrowing extends a compression, it
-    does not make one (on generated spines, runs standing on their own where narrowed 20 % somewhere
-    named seed 27's cord compressed, which its truth narrows by less than 15 %)."""
-    config = settings()
-    arc = profile.arc_mm
-    healthy = measurable & ~segment
-    near_segment = np.zeros(len(codes), dtype=bool)
-    for index in np.flatnonzero(segment):
-        near_segment |= np.abs(arc - arc[index]) <= config.merge_gap_mm
-    found = np.zeros(len(codes), dtype=bool)
-    for measure in config.measures:
-        values = measured(profile, measure.key)
-        narrowing = np.full(len(codes), -np.inf)
-        for code in np.unique(codes[touched]):
-            level = codes == code
-            above, below = reference_windows(arc, np.flatnonzero(level & (touched | healthy)), healthy)
-            if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
-                continue
-            reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
-            at = level & touched & np.isfinite(values)
-            narrowing[at] = 1 - values[at] / reference
-        runs = _runs(narrowing >= config.touched_narrowing_threshold, arc)
-        for run in np.split(np.flatnonzero(runs), np.flatnonzero(np.diff(np.flatnonzero(runs)) > 1) + 1):
-            if run.size and near_segment[run].any():
-                found[run] = True
-    return found
 
 
 def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
@@ -338,11 +298,10 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if level_map is not None:
         warnings.extend(level_map.warnings)
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
-    gap = mass_gap_mm(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
-    contact = gap <= settings().mass_contact_mm if gap is not None else None
+    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
-    compression = find_compression(cord, codes, gap)
+    compression = find_compression(cord, codes, contact)
     section = levels_section(cord, codes, level_map, mass, compression, merged_with_mass(cord, codes, contact))
     mscc_at = section["compression"]["at"] if section["compression"] else None
     section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at)
@@ -476,17 +435,18 @@ def _level_points(inputs: SpineInputs) -> list[Vertebra]:
     return user_vertebrae(inputs.level_points)
 
 
-def mass_gap_mm(cord: Cord, mass: MassSegment, voxels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Per profile slice: the least distance of a cord voxel from the mass (inf beyond the mass's
-    exact reach). `voxels`: `cord_voxels(cord)` found before (they do not depend on the mass)."""
+def mass_contact(cord: Cord, mass: MassSegment, voxels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per profile slice: does the mass come within the contact distance of the cord?
+    `voxels`: `cord_voxels(cord)` found before (they do not depend on the mass)."""
     points, slice_of = voxels if voxels is not None else cord_voxels(cord)
     distance = mass.distance_map_mm()
+    reach = settings().mass_contact_mm
     ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
     inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
     i, j, k = ijk[inside].T
     nearest = np.full(len(cord.profile.ap_mm), np.inf)  # each slice's least distance of a cord voxel from the mass
     np.minimum.at(nearest, slice_of[inside], distance[k, j, i])
-    return nearest
+    return nearest <= reach
 
 
 def cord_voxels(cord: Cord) -> tuple[np.ndarray, np.ndarray]:
