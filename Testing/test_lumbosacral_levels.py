@@ -45,17 +45,14 @@ def names_and_heights(level_map: levels.LevelMap) -> list[tuple[str, float]]:
     return [(v.name, round(float(v.centre[2]), 1)) for v in level_map.vertebrae]
 
 
-def test_detection_past_the_conus_follows_the_column_to_the_fused_sacrum_and_says_so():
+def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_and_says_so():
     level_map = levels.build_level_map([body("L1")], column_image(), cord_guide())
     found = names_and_heights(level_map)
-    # L2-S1 lie 15-135 mm below the cord's end. Past it the straight line is trusted only up to the
-    # first body found there (max_extrapolation_mm); that body is recentred and the walk re-aimed
-    # through it, so from there it follows the column, to S1, where the fused sacrum stops it. Before
-    # the walk was re-aimed, it stopped below L5 (the line extrapolated more than 120 mm).
-    assert found[-6:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0), ("S1", 65.0)]
+    # L2-L5 lie 15-105 mm below the cord's end; S1, 135 mm below, is not taken though the image goes on.
+    assert found[-5:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0)]
     assert [name for name, _ in found[:5]] == ["T8", "T9", "T10", "T11", "T12"]  # up to the top of the field
     (warning,) = level_map.warnings
-    assert warning.startswith("level detection stopped below S1: the sacral segments are fused")
+    assert warning.startswith("level detection stopped below L5: farther on the spine line is extrapolated more than 120 mm")
 
 
 def test_labelled_lumbar_and_sacral_points_name_the_levels_between_and_detection_stops_at_the_fused_sacrum():

@@ -97,7 +97,6 @@ class DetectionSettings:
     recentre: RecentreSettings
     edge_body_cover: float = positive()
     min_disc_contrast: float = within(0.0)
-    max_turn_per_level_deg: float = within(0.0, 90.0)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,6 @@ _ON_PLANE_MM = 1e-6
 # A body the walk placed past the last disc in the field, half a repeat length beyond it, to be kept
 # only if the image shows a body there (_edge_bodies_kept); reported as "detected".
 EDGE = "edge"
-# A body the walk found past the stretch of the spine line drawn on the cord or through the labelled
-# points, recentred as it was found and its line re-aimed through it (_walk); reported as "detected".
-RECENTRED = "recentred"
 
 
 @dataclass(frozen=True)
@@ -145,13 +142,11 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     warnings: list[str] = []
     bodies = _fill_between(anchors)
     if profile is not None:
-        signal = _marrow_signal([anchor.centre for anchor in anchors], image)
-        above, stopped_above = _walk(bodies[0], line, profile, -1, _Aim(image, signal))
-        below, stopped_below = _walk(bodies[-1], line, profile, +1, _Aim(image, signal))
+        above, stopped_above = _walk(bodies[0], line, profile, -1)
+        below, stopped_below = _walk(bodies[-1], line, profile, +1)
         bodies = above + bodies + below
         warnings += [stop for stop in (stopped_above, stopped_below) if stop]
         bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
-        bodies = [Vertebra(b.name, b.code, b.centre, "detected") if b.source == RECENTRED else b for b in bodies]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -359,30 +354,15 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
-@dataclass(frozen=True)
-class _Aim:
-    """What the walk re-aims its search line with: the image, and the user's bodies' marrow signal to
-    recentre each body it finds on (None: the bodies stay on the line, which is not re-aimed)."""
-
-    image: SequenceImage
-    signal: "MarrowSignal | None"
-
-
-def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int, aim: _Aim) -> tuple[list[Vertebra], str | None]:
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> tuple[list[Vertebra], str | None]:
     """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order),
     and a warning when the walk stopped where the image goes on but the line cannot be trusted.
 
-    The first disc is sought along the spine line; then each body found is recentred on the body the
-    image shows (`_recentred`) and the search goes on along a line re-aimed through it, from the body
-    before it (`_aimed`): the column bends away from the cord and from a straight line (lordosis,
-    kyphosis, scoliosis), and a profile read along a line that has left it drifts off the bodies.
-    Along the stretch of the spine line drawn on the cord or through the labelled points the walk
-    keeps to it (the bodies are recentred afterwards, `_on_the_bodies`); past it the line is straight
-    and the column bends away. A body is taken there only within `max_extrapolation_mm` until the
-    first is found; it is recentred at once and the walk re-aimed through it (`RECENTRED`), and from
-    then on the line is the column's own and the walk goes on to the field's end. Nor
-    is a disc between two fused segments (the sacrum's) counted: it is vestigial, and the walk would
-    take the next dip for it.
+    A body is taken only within `max_extrapolation_mm` of where the line is anchored (the cord and
+    the labelled points beyond it): farther on, the straight line may have left the bodies (the spine
+    bends into the lordosis and the sacrum), its departures from the body signal need not be discs,
+    and counting them would name levels that are not there. Nor is a disc between two fused segments
+    (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
     """
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
@@ -398,7 +378,6 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     code = start.code
     low_change, high_change = config.period_change_limit
     beyond = "above" if direction < 0 else "below"
-    walked, walked_profile, before = line, profile, start.centre
     while disc is not None and is_valid_code(code + direction):
         if min(code, code + direction) >= code_of(config.fused_from):
             return _in_code_order(found, direction), (
@@ -409,47 +388,22 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             f"level detection stopped {beyond} {name_of(code)}: farther on the spine line is extrapolated more "
             f"than {config.max_extrapolation_mm:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
         )
-        if walked is line and line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
-            goes_on = walked_profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
+        if line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
+            goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
             return _in_code_order(found, direction), too_far if goes_on else None
-        next_disc = _find_disc(walked_profile, disc, sign, period, period, body_level, spread)
+        next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
-            if _field_ends_past_body(walked_profile, disc, sign, period):
+            if _field_ends_past_body(profile, disc, sign, period):
                 code += direction
-                found.append(Vertebra(name_of(code), code, walked.at(disc + sign * period / 2), EDGE))
+                found.append(Vertebra(name_of(code), code, line.at(disc + sign * period / 2), EDGE))
             break
-        if walked is line and line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
+        if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
             return _in_code_order(found, direction), too_far
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
-        centre = walked.at((disc + next_disc) / 2)
-        if aim.signal is None or (walked is line and line.extrapolated_mm((disc + next_disc) / 2) <= 0):
-            found.append(Vertebra(name_of(code), code, centre, "detected"))
-            disc = next_disc
-            continue
-        for _ in range(config.recentre.passes):
-            centre = _recentred(centre, walked.direction_at(walked.arc_of(centre)), aim.image, aim.signal, config.recentre.longest_run_repeats * period)
-        found.append(Vertebra(name_of(code), code, centre, RECENTRED))
-        disc_point = walked.at(next_disc)
-        walked = _aimed(before, centre, walked.direction_at(next_disc), sign)
-        walked_profile = DiscProfile.sample(aim.image, walked)
-        disc, before = walked.arc_of(disc_point), centre
+        found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
+        disc = next_disc
     return _in_code_order(found, direction), None
-
-
-def _aimed(before: np.ndarray, body: np.ndarray, heading: np.ndarray, sign: int) -> SpineLine:
-    """A straight search line through `body` along the course of the column from the body `before`
-    it (arc growing superior, 0 at `body`), turned from `heading`, the line it was found on, by at
-    most `max_turn_per_level_deg`: a larger turn is a recentring gone astray, not the column's curve."""
-    course = sign * _unit(body - before) if np.linalg.norm(body - before) > 0 else heading
-    limit = np.radians(settings().max_turn_per_level_deg)
-    angle = float(np.arccos(np.clip(course @ heading, -1.0, 1.0)))
-    if angle > limit:
-        sideways = course - (course @ heading) * heading
-        course = np.cos(limit) * heading + np.sin(limit) * _unit(sideways) if np.linalg.norm(sideways) > 0 else heading
-    reach = 2 * settings().period_window_mm
-    arc = np.arange(-reach, reach + 1.0, 1.0)
-    return SpineLine(arc, body + arc[:, None] * course)
 
 
 def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
@@ -461,20 +415,17 @@ def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: 
 
 
 def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
-    """Bodies the walk found along the drawn stretch of the spine line, bodies interpolated between
-    the user's points and the edge bodies past the last disc moved onto the middle of the body the
-    image shows there: they lie on the spine line, the cord shifted by the anchor's offset (or
-    straight beyond it) or the walk's re-aimed line, and the column bends away
-    from it (lordosis, kyphosis, scoliosis), so they sit in front of, behind or beside the bodies.
-    Bodies are placed outwards from the fixed ones, each starting from its own point on the line
-    shifted across it as far as its inner neighbour was: the column departs from the line gradually,
-    a few millimetres a level, so the search starts near the body even where the line has left it by
-    more than a body's depth. The user's points stay where they are, and so do the bodies the walk
-    recentred as it found them (`RECENTRED`): recentring twice is not the same as once."""
+    """Detected and interpolated bodies moved across the spine line onto the middle of the body the
+    image shows there: the line is the cord shifted by the anchor's offset (or straight beyond it),
+    and the column bends away from it (lordosis, kyphosis, scoliosis), so its points sit in front of,
+    behind or beside the bodies. Bodies are placed outwards from the user's points, each starting
+    from its own point on the line shifted across it as far as its inner neighbour was: the column
+    departs from the line gradually, a few millimetres a level, so the search starts near the body
+    even where the line has left it by more than a body's depth. The user's points stay where they are."""
     signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     if signal is None:
         return bodies
-    users = [n for n, body in enumerate(bodies) if body.source in ("user", RECENTRED)]
+    users = [n for n, body in enumerate(bodies) if body.source == "user"]
     if not users:
         return bodies
     shifts = {n: np.zeros(3) for n in users}
