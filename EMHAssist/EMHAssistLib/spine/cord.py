@@ -630,6 +630,8 @@ class _Tracker:
         from where the cord was lost or, when that point lies outside the cord (the cord pushed
         aside beyond a mass), from the points nearby whose signal is nearest the cord's: the first
         of them that is plausible."""
+        if not np.all((centre >= 0) & (centre <= np.array(self.volume[index].shape) - 1)):
+            return None  # carried on along its course, the cord has left the field here
         pixel_area = float(np.prod(self.pixel_mm))
         reach_mm = min(self.search_mm, self.max_shift_per_mm * count * self.slice_mm)
         for start in [centre, *self._cord_like_points(index, centre)]:
@@ -724,7 +726,8 @@ class _Tracker:
             return first_exit
         span = int(round(settings().far_side_reach_mm / settings().ray_step_mm))
         beyond = np.minimum(exit_at[:, None] + np.arange(span + 1)[None, :], values.shape[1] - 1)
-        plateau = sign * np.nanmin(sign * values[rays[:, None], beyond], axis=1)
+        plateau = np.full(len(values), np.nan)  # only the far exits' (a ray that left the plane has none to read)
+        plateau[far] = sign * np.nanmin(sign * values[rays[far, None], beyond[far]], axis=1)
         bound = window.low if window.csf_bright else window.high
         threshold = sign * np.maximum(sign * (window.centre + fraction * (plateau - window.centre)), sign * bound)
         crossed = sign * values < (sign * threshold)[:, None]
