@@ -121,3 +121,21 @@ def test_a_cord_traced_into_a_mass_at_its_side_is_not_silent(tmp_path):
     case, _, analysis = _analysed(4, tmp_path, healthy=False)
     report = to_json(analysis.report)
     assert not judge_case(report, case.truth, case.spine)["silent"]
+
+
+def test_a_cord_lost_above_a_mass_in_a_kyphosis_is_found_again_along_its_course(tmp_path):
+    # Seed 7: thoracic kyphosis, sagittal 4.0 mm, a posterior mass at T2-T4 narrowing the cord 33 % in
+    # AP (truth MSCC 36 % at T3), a gradual onset of 16 mm. The tracer loses the cord at the top of the
+    # mass (T2) and looked for it again beyond only where it was lost; 30-50 mm down the kyphosis
+    # carries the cord 8-10 mm forward of that point, so it was never found: the traced cord ended at
+    # T2 and T2-T7 were not assessed. Sought along the course it had before it was lost, the cord is
+    # found below the mass and traced back into it: T3, the most compressed level, is assessed.
+    case, _, analysis = _analysed(7, tmp_path, healthy=False)
+    report = to_json(analysis.report)
+    painted = case.spine.profiles
+    centres = case.spine.curve.world(case.spine.s, painted["cord_cu"], painted["cord_cv"])
+    points = analysis.levels.cord.profile.centreline.points
+    reached = max(case.spine.s[int(np.argmin(np.linalg.norm(centres - point, axis=1)))] for point in points)
+    assert reached > case.truth["compression"]["at_s_mm"] + 30  # 160 mm (T2) before: above the compression at 181 mm
+    assessed = {row["level"]: row["assessed"] for row in report["levels"]["cord_profile"]}
+    assert assessed.get("T3") is not False and "T3" in assessed
