@@ -608,33 +608,37 @@ class _Tracker:
     def _bridge(self, last: int, step: int, centre: np.ndarray, reference: float, drift: np.ndarray) -> "tuple[int, _Section] | None":
         """The first slice within the bridge beyond `last` where a cord-window section of about the
         cord's size lies near where the cord, carried on along its course (`drift` per slice), would
-        be: the cord goes on beyond a narrowing."""
+        be: the cord goes on beyond a narrowing. Traced from that point over the whole bridge first,
+        and only then from the cord-like points around it: near a mass of the cord's own signal
+        those lead into the mass (generated seed 3, a lymphoma: found in it 5 mm beyond the loss,
+        MSCC 57 % for 41 %, where the point itself finds the cord below the mass)."""
         cap_mm = _ray_cap_mm(reference)
-        for count in range(self.stop_after + 1, self.bridge_slices + 1):
-            index = last + step * count
-            if not 0 <= index < len(self.volume):
-                return None
-            section = self._bridging_section(index, centre + drift * step * count, cap_mm, reference, count)
-            if section is None:
-                continue
-            area = section.area_px * float(np.prod(self.pixel_mm))
-            # A cord goes on: followed for `bridge_confirm_mm` beyond (or to the field's end); a nerve
-            # root bundle below the conus is lost again within a few slices.
-            reached, ended = self._track({}, index, step, [section.centroid], [area] * self.history, [self._signal_scale([self.window.centre / self.seed_window.centre], index, section)], None)
-            if not ended or abs(reached - index) * self.slice_mm >= self.bridge_confirm_mm:
-                return index, section
+        for relocate in (False, True):
+            for count in range(self.stop_after + 1, self.bridge_slices + 1):
+                index = last + step * count
+                if not 0 <= index < len(self.volume):
+                    break
+                section = self._bridging_section(index, centre + drift * step * count, cap_mm, reference, count, relocate)
+                if section is None:
+                    continue
+                area = section.area_px * float(np.prod(self.pixel_mm))
+                # A cord goes on: followed for `bridge_confirm_mm` beyond (or to the field's end); a nerve
+                # root bundle below the conus is lost again within a few slices.
+                reached, ended = self._track({}, index, step, [section.centroid], [area] * self.history, [self._signal_scale([self.window.centre / self.seed_window.centre], index, section)], None)
+                if not ended or abs(reached - index) * self.slice_mm >= self.bridge_confirm_mm:
+                    return index, section
         return None
 
-    def _bridging_section(self, index: int, centre: np.ndarray, cap_mm: float, reference: float, count: int) -> "_Section | None":
+    def _bridging_section(self, index: int, centre: np.ndarray, cap_mm: float, reference: float, count: int, relocate: bool) -> "_Section | None":
         """A cord-window section of about the cord's size on a slice `count` beyond the loss, traced
-        from where the cord was lost or, when that point lies outside the cord (the cord pushed
-        aside beyond a mass), from the points nearby whose signal is nearest the cord's: the first
-        of them that is plausible."""
+        from `centre` or, with `relocate` (the cord pushed aside beyond a mass, or off the course
+        it took), from the points nearby whose signal is nearest the cord's: the first of them that
+        is plausible."""
         if not np.all((centre >= 0) & (centre <= np.array(self.volume[index].shape) - 1)):
             return None  # carried on along its course, the cord has left the field here
         pixel_area = float(np.prod(self.pixel_mm))
         reach_mm = min(self.search_mm, self.max_shift_per_mm * count * self.slice_mm)
-        for start in [centre, *self._cord_like_points(index, centre)]:
+        for start in self._cord_like_points(index, centre) if relocate else [centre]:
             section = self._component(index, start, cap_mm)
             if section is None:
                 continue
