@@ -1459,3 +1459,15 @@ def test_strengthening_a_feature_never_lowers_the_diagnosis_it_supports_most(dra
     stronger = probabilities(rank(with_quantity(report, feature.test, after, half_width)))
     for dx in supported:
         assert stronger[dx] >= weaker[dx] - 1e-12, (feature.id, dx, before, after)
+
+
+def test_bilateral_paraspinal_abscesses_count_as_one_part_of_the_mass_outside_the_canal():
+    # Issue 14's eighth pass: "bilateral para-vertebral abscesses" states paraspinal masses on both sides and a
+    # rim-enhancing paraspinal collection; they describe one part of the mass and share the group beyond_the_canal.
+    both = rank(report_from_ratios(morphology={"paraspinal_bilateral": True, "paraspinal_abscess": True}))
+    tb = next(e for e in both if e["id"] == "tb_spondylitis")
+    counted = {i["feature"]: i["lr"] for i in tb["evidence"]}
+    assert counted["paraspinal_abscess"] == pytest.approx(2) and counted["paraspinal_bilateral"] == pytest.approx(2**0.5)
+    alone = rank(report_from_ratios(morphology={"paraspinal_abscess": True}))
+    tb_alone = next(e for e in alone if e["id"] == "tb_spondylitis")
+    assert {i["feature"]: i["lr"] for i in tb_alone["evidence"]}["paraspinal_abscess"] == pytest.approx(4)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1] / "EMHAssist" / PACKAGE
 
 # In flow order; a module's layer is the longest prefix that names it.
 LAYERS = (
-    ("foundation", ("", "errors", "knowledge", "settings", "geometry", "report_model", "report_codec", "number_format")),
+    ("foundation", ("", "errors", "knowledge", "settings", "limits", "geometry", "report_model", "report_codec", "number_format")),
     ("inputs", ("inputs",)),
     ("measurement", ("measurement",)),
     ("spine", ("spine",)),

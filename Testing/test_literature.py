@@ -21,7 +21,9 @@ from literature.evaluate import (
     TIE,
     CaseResult,
     brier,
+    confidence_when_wrong,
     FIGURES,
+    HALLMARK_MISS,
     evaluate,
     hallmark_stated,
     limit,
@@ -31,6 +33,7 @@ from literature.evaluate import (
     reliability,
     stated_shift,
     states_imaging,
+    towards_leader,
     summarize,
     top_k_credit,
 )
@@ -58,7 +61,10 @@ ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma
 # Issue 14's sixth pass (mixed or homogeneous signal, Wen 2001 and Hu 2013) read top-1 23.25, imaging alone 10.5,
 # Brier 0.704, log loss 1.793. The seventh pass (a T1-isointense mass + for the haematoma, Wen 2001, J Comput
 # Assist Tomogr 1999 and Fukui 1999, where it was an unsourced -; no tuning figure moved) moved imaging alone
-# 10.5 -> 10 (also where imaging is stated), Brier 0.704 -> 0.691, log loss 1.793 -> 1.770.
+# 10.5 -> 10 (also where imaging is stated), Brier 0.704 -> 0.691, log loss 1.793 -> 1.770. The eighth pass
+# (bilateral paraspinal masses and a paraspinal abscess join the group beyond_the_canal, decided on the tuning half:
+# Brier 0.638 -> 0.633, log loss 1.523 -> 1.517, imaging alone 15.5 -> 16.5) moved Brier 0.691 -> 0.693 and log loss
+# 1.770 -> 1.774 here.
 # Whoever changes the knowledge or the set updates these with the reason.
 VALIDATION = {
     "cases": 49,
@@ -69,8 +75,8 @@ VALIDATION = {
     "imaging_stated": 45,
     "top1_imaging_only_where_stated": 10,
     "top1_clinical_only_where_stated": 13.5,
-    "brier": 0.691,
-    "log_loss": 1.770,
+    "brier": 0.693,
+    "log_loss": 1.774,
     "wrong_first_mean_probability": 0.38,
     "hallmark_misses": 0,
 }
@@ -460,6 +466,44 @@ def test_why_a_first_answer_is_wrong_is_read_from_what_the_case_states_against_t
     assert found["reachable"] == pytest.approx(1 + 0.5 + 0.5)  # the won case, the tie's half, and its other half
 
 
+def test_what_pushed_a_wrong_first_answer_over_the_truth_is_split_by_base_weight_term_and_finding(mapping):
+    # Issue 14's eighth pass (point 4, a wrong first answer never above 60 % on average): which rules make the
+    # engine confident when it is wrong. A destroyed body stated for an EMH (the term sets a body lesion too, the
+    # two at half weight each): metastasis leads by its base weight (0.32 against 0.02, x16) and by the body
+    # (lesion ++ and destruction ++ for metastasis, - and -- for EMH: 2^3.5); nothing else moved them.
+    destroyed = {**case_with([("vertebral_destruction", "a destroyed body")]), "id": "destroyed", "diagnosis": "emh"}
+    mds = {**case_with([("epidural", "an epidural mass")], [("myelodysplastic_syndrome", "myelodysplastic syndrome")]), "id": "mds", "diagnosis": "emh"}
+    won = {**destroyed, "id": "won", "diagnosis": "metastasis"}
+    results = {r.case_id: r for r in evaluate([destroyed, mds, won], assess, mapping)}
+    shifts = towards_leader(results["destroyed"])
+    assert results["destroyed"].leader == "metastasis"
+    assert set(shifts) == {"base weights", "finding: vertebral_destruction", "finding: vertebral_body_lesion"}
+    assert shifts["base weights"] == pytest.approx(math.log(16))
+    assert shifts["finding: vertebral_destruction"] + shifts["finding: vertebral_body_lesion"] == pytest.approx(3.5 * math.log(2))
+    # Myelodysplasia raises EMH (and the myeloid sarcoma) to weight 0.3: a push away from the leader, negative.
+    assert towards_leader(results["mds"])["context: myelodysplastic_syndrome"] < 0
+    found = confidence_when_wrong(list(results.values()))
+    assert found["wrong"] == 2 and found["cases"] == 3
+    assert found["mean_probability"] == pytest.approx((results["destroyed"].best_wrong_probability + results["mds"].best_wrong_probability) / 2)
+    assert found["components"]["base weights"] == (pytest.approx(2 * math.log(16)), 2)
+    assert found["above"] == [r for r in ("destroyed", "mds") if results[r].best_wrong_probability > 0.6]
+
+
+def test_the_tool_prints_how_confident_the_wrong_first_answers_are(tmp_path):
+    one = tmp_path / "cases.json"
+    silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}
+    one.write_text(json.dumps({"cases": [silent]}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), "--confidence"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "tuning: 1 of 1 first answers wrong, mean probability 30.4 %; above 60 %: none"
+    assert "    base weights: +2.77; 1" in lines
+    assert "    silent: emh -> metastasis (30 %): base weights x16" in lines
+
+
 def test_a_truth_the_engine_does_not_list_counts_as_evidence_for_the_leader():
     unknown = result("synovial_cyst_of_the_ligament", {"emh": 0.6, "lymphoma": 0.4})
     assert limit(unknown) == EVIDENCE_FAVOURS_LEADER
@@ -511,8 +555,31 @@ def test_when_the_history_ranks_the_leaders_the_line_says_how_the_images_stand_a
     assert shown >= 10  # the check ran on cases where the history decides
 
 
-def test_validation_half_figures(cases, mapping):
-    summary = summarize(evaluate([case for case in cases if case["half"] == "validation"], assess, mapping))
+@pytest.fixture(scope="module")
+def validation_results(cases, mapping) -> list[CaseResult]:
+    return evaluate([case for case in cases if case["half"] == "validation"], assess, mapping)
+
+
+def test_every_hallmark_names_its_sources(mapping):
+    references = knowledge().references
+    hallmarks = {dx: rule for dx, rule in mapping["hallmarks"].items() if dx != "about"}
+    assert set(hallmarks) <= set(knowledge().diagnoses)
+    for diagnosis, rule in hallmarks.items():
+        assert isinstance(rule.get("source"), str) and rule["source"].strip(), diagnosis
+        assert isinstance(rule.get("refs"), list), diagnosis
+        assert all(ref in references for ref in rule["refs"]), (diagnosis, rule["refs"])
+        # A hallmark with no reference in the knowledge says it is an expert rule.
+        assert rule["refs"] or "expert rule" in rule["source"], diagnosis
+
+
+def test_on_the_validation_half_a_stated_hallmark_keeps_the_truth_at_5_percent_or_more(validation_results):
+    stated = [r for r in validation_results if r.hallmark_stated]
+    assert len(stated) >= 5  # the goal is checked on cases that state a hallmark, not vacuously
+    assert [(r.case_id, round(r.true_probability, 3)) for r in stated if r.true_probability < HALLMARK_MISS] == []
+
+
+def test_validation_half_figures(validation_results):
+    summary = summarize(validation_results)
     measured = {
         "cases": summary["cases"],
         "top1": round(summary["top1"], 2),

@@ -82,8 +82,39 @@ LATERAL_ABSCESS = {
     "cord_roi_offset": [-1.678, 0.614, -2.087], "mass_roi_poke_mm": 1.88, "anchors": 2,
 }
 
+# Seeds 42 and 49 of the unseen sweep (bench/spine_sweep.py --cases 30 --seed 31), their designs pinned: an
+# anterior cervical abscess on 1.5 mm sagittal slices at SNR 14, whose box holds the abscess, the dura and the CSF
+# beside it (the whole box's median and spread spanned them: reported C1-T5 for C3-C5), and a posterior abscess
+# whose box also holds darker tissue (a third of its T2 values at or below the cord's), grown through the CSF
+# (C1-T3 for C4-C7); abscesses are nearly as bright as CSF on T2.
+ANTERIOR_ABSCESS_IN_CSF = {
+    "curvature": "scoliotic", "cervical_lordosis_deg": 23.16635319256157, "thoracic_kyphosis_deg": 50.050927196898385,
+    "lumbar_lordosis_deg": 50.92104087178092, "scoliosis_deg": 6.412660218314743, "tilt_deg": 4.756223516367559,
+    "window_centre": "C6", "fov_si_mm": 294.32771663323444, "body_scale": 0.9256227265351092,
+    "cord_scale": 0.9900771875791134, "orientation": "sagittal", "oblique_deg": 0.0,
+    "oblique_axis": [0.054, 0.9224, 0.3825], "thickness_mm": 1.5271639097112861, "inplane_mm": 0.8882093509110843,
+    "snr": 13.786883170916909, "bias": 0.0, "gibbs": 0.0, "healthy": False, "mass_kind": "abscess", "side": "anterior",
+    "mass_level": "C4", "core_mm": 36.25923924627692, "severity": 0.5448684479516333, "onset_mm": 1.791557689077852,
+    "effacement": "one", "displacement": 0.04380376578722878, "spares_cord": False, "cord_roi": "offset",
+    "cord_roi_offset": [1.665, -0.316, -0.398], "mass_roi_poke_mm": 0.5684140772528571, "anchors": 1,
+}
+POSTERIOR_ABSCESS_WITH_DURA = {
+    "curvature": "physiological", "cervical_lordosis_deg": 27.79651780509197,
+    "thoracic_kyphosis_deg": 33.718257418746546, "lumbar_lordosis_deg": 48.71097857029841,
+    "scoliosis_deg": 14.837220140856612, "tilt_deg": -4.8641413832198035, "window_centre": "C4",
+    "fov_si_mm": 319.49053826664704, "body_scale": 1.0018575654834891, "cord_scale": 0.9223328206763661,
+    "orientation": "sagittal", "oblique_deg": 0.0, "oblique_axis": [0.8655, 0.3886, 0.316],
+    "thickness_mm": 2.6187281141431757, "inplane_mm": 0.513129227417515, "snr": 15.95272888462829, "bias": 0.0,
+    "gibbs": 0.2703579404019996, "healthy": False, "mass_kind": "abscess", "side": "posterior", "mass_level": "C6",
+    "core_mm": 34.381564513775515, "severity": 0.4054767370827682, "onset_mm": 13.567359057933112, "effacement": "one",
+    "displacement": 0.8441750545616906, "spares_cord": False, "cord_roi": "tight",
+    "cord_roi_offset": [1.683, 0.287, 1.869], "mass_roi_poke_mm": 0.0, "anchors": 3,
+}
 
-@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS)], ids=["posterior EMH", "lateral abscess"])
+
+@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS), (42, ANTERIOR_ABSCESS_IN_CSF), (49, POSTERIOR_ABSCESS_WITH_DURA)],
+    ids=["posterior EMH", "lateral abscess", "anterior abscess in CSF", "posterior abscess with dura"],
+)
 def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     case = generate(seed, **design)
     folder = write_case(case, tmp_path / f"seed{seed}")
@@ -96,3 +127,21 @@ def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     top, bottom = min(run[0] for run in case.truth["mass"]["s_mm"]), max(run[1] for run in case.truth["mass"]["s_mm"])
     reach = mass_settings().taper_mm
     assert top - reach <= s.min() and s.max() <= bottom + reach, (s.min(), s.max(), top, bottom)
+
+
+def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
+    """A box drawn over a thin mass (40 % of it), the CSF column beside it (35 %) and the dark dura
+    between (25 %), as radiologists draw one (issue 13 point 3): the mass is the tissue filling most
+    of the box, and the CSF running the whole canal is not taken. Before: the whole box's median and
+    MAD made a window from the dura's signal to above the CSF's, and the mass ran the image's length."""
+    csf, dura = 550.0, 50.0
+    values = np.full((9, 120, 40), TISSUE)
+    values[2:7, 50:70, 14:18] = MASS  # the mass, 4 mm thick, 20 mm long
+    values[2:7, 50:70, 18:21] = dura
+    values[2:7, :, 21:30] = csf  # the CSF column, from end to end
+    values[2:7, 50:70, 21:24] = csf
+    image = _sagittal(values)
+    seed = Box(np.array([18.5, 60.0, 12.0]), np.eye(3), np.array([5.0, 5.0, 3.0]))  # i 14-23: 4 mass, 3 dura, 3 CSF columns
+    ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
+    assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
+    assert ijk[:, 1].min() == 50 and ijk[:, 1].max() == 69

@@ -386,7 +386,7 @@ def test_every_key_image_in_the_html_is_shown_at_its_own_pixel_size(browser, tmp
     rng = np.random.default_rng(0)
     images = []
     for role, orientation in (("T2", "Sagittal"), ("T2", "Axial"), ("T1", "Sagittal"), ("T1C", "Sagittal")):
-        width, height = VIEWS[orientation]["size_px"]
+        width, height = VIEWS[orientation].size_px
         write_png(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), tmp_path / "view.png")
         images.append(KeyImage(f"{role} {orientation.lower()}", "A view.", (tmp_path / "view.png").read_bytes()))
     write_html(report, images, tmp_path / "report.html")

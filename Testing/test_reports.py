@@ -19,8 +19,8 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 import vtk
+from EMHAssistLib import number_format as numbers
 from EMHAssistLib.analysis import analyze, run_analysis
-from EMHAssistLib.differential import percent_text
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.geometry import Grid, Labelmap
@@ -183,7 +183,7 @@ def test_the_pages_values_are_the_json_reports(html_case):
     assert summary_rows[f"MSCC at {compression['at']}"] == f"{compression['max_mscc_percent']:.0f} %"
     assert summary_rows[f"Area ratio at {compression['at']}"] == f"{compression['area_ratio_percent']:.0f} %"
     differential = page.section_text["differential"]
-    places = [differential.index(f"{place}. {entry['name']} — {percent_text(entry['probability'])}") for place, entry in enumerate(report["differential"][:3], 1)]
+    places = [differential.index(f"{place}. {entry['name']} — {numbers.probability(entry['probability'])}") for place, entry in enumerate(report["differential"][:3], 1)]
     assert places == sorted(places)
     for item in report["differential"][0]["evidence"]:
         assert item["text"] in differential

@@ -1,24 +1,34 @@
-"""The spine and measurement settings: typed and validated on load, every failure naming its file and key."""
+"""The settings and style data files: typed and validated on load, every failure naming its file and key."""
 
 import copy
 import math
 
 import pytest
 
-from EMHAssistLib.errors import InputError
+from EMHAssistLib import errors
+from EMHAssistLib.errors import InputError, message_limits
+from EMHAssistLib.frontends.panel import PanelSettings, panel_settings
 from EMHAssistLib.knowledge import load
+from EMHAssistLib.limits import Limits, limits
+from EMHAssistLib.outputs.overlay_style import OverlayStyle, overlay_style
+from EMHAssistLib.outputs.sr_codes import SrCodes, sr_codes
 from EMHAssistLib.report_model import RatioKey
 from EMHAssistLib.settings import (
+    BatchSettings,
     BilskySettings,
     FollowupSettings,
     MeasurementSettings,
     SpineSettings,
+    Vocabulary,
+    batch_settings,
     bilsky_settings,
     followup_settings,
     measurement_settings,
     parse,
     spine_settings,
+    vocabulary,
 )
+from EMHAssistLib.teaching.quiz_settings import QuizSettings, quiz_settings
 
 
 def _refused(kind: type, name: str, data: dict) -> InputError:
@@ -186,3 +196,151 @@ def test_the_followup_settings_are_checked_the_same_way():
     data = copy.deepcopy(load("followup"))
     data["volume"]["boundary_share"] = 2
     assert _refused(FollowupSettings, "followup", data).problem == "volume.boundary_share: must be from 0 to 1, not 2"
+
+
+def test_the_overlay_style_is_checked_the_same_way():
+    """data/overlays.json was read by string key in overlays.py and label_layout.py (~55 reads): a misspelt
+    key or a colour of two components surfaced only when a case was drawn into a scene."""
+    style = overlay_style()
+    assert style.differential.wrap_chars == load("overlays")["differential"]["wrap_chars"]
+    assert style.segments.regions["mass"].color == tuple(load("overlays")["segments"]["regions"]["mass"]["color"])
+    assert style.layout.kept_clear_segments == ("mass", "cord")
+    data = copy.deepcopy(load("overlays"))
+    data["differential"]["wrap_char"] = data["differential"].pop("wrap_chars")
+    assert _refused(OverlayStyle, "overlays", data).problem.startswith("differential.wrap_char: is not a setting of differential")
+    data = copy.deepcopy(load("overlays"))
+    data["segments"]["regions"]["cord"]["color"] = [0.2, 0.55]
+    assert _refused(OverlayStyle, "overlays", data).problem == "segments.regions.cord.color: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("overlays"))
+    data["labels"]["background_opacity"] = 55
+    assert _refused(OverlayStyle, "overlays", data).problem == "labels.background_opacity: must be from 0 to 1, not 55"
+    data = copy.deepcopy(load("overlays"))
+    data["layout"]["step_px"] = 0
+    assert _refused(OverlayStyle, "overlays", data).problem == "layout.step_px: must be above 0, not 0"
+
+
+def test_the_structured_report_codes_are_checked_the_same_way():
+    """data/structured_report.json was read by string key (structured_report.py, segment_statistics.py): a code
+    of two parts or a misspelt concept surfaced only when an SR was written."""
+    codes = sr_codes()
+    assert codes.concepts.ratio == tuple(load("structured_report")["concepts"]["ratio"])
+    assert codes.regions["marrow"].finding_site == tuple(load("structured_report")["regions"]["marrow"]["finding_site"])
+    assert codes.regions["cord"].finding_site is None  # optional: the cord's finding type is its site
+    data = copy.deepcopy(load("structured_report"))
+    data["concepts"]["mscc"] = ["99EMHASSIST", "mscc"]
+    assert _refused(SrCodes, "structured_report", data).problem == "concepts.mscc: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("structured_report"))
+    data["device"]["nam"] = data["device"].pop("name")
+    assert _refused(SrCodes, "structured_report", data).problem.startswith("device.nam: is not a setting of device")
+    data = copy.deepcopy(load("structured_report"))
+    data["series"]["number"] = "901"
+    assert _refused(SrCodes, "structured_report", data).problem == "series.number: must be a whole number, not '901'"
+    data = copy.deepcopy(load("structured_report"))
+    data["regions"]["disc"]["finding_site"] = ["SCT", "", "Disc"]
+    assert _refused(SrCodes, "structured_report", data).problem == "regions.disc.finding_site[1]: must be a non-empty text, not ''"
+
+
+def test_the_limits_are_checked_the_same_way():
+    """data/limits.json was read by string key in seven input modules: a budget written as text or a
+    tolerance of the wrong shape surfaced only when a case reached that check."""
+    budget = limits()
+    assert budget.case_bytes_max == load("limits")["case_bytes_max"]
+    assert budget.slice_position_tolerance.fraction == load("limits")["slice_position_tolerance"]["fraction"]
+    assert budget.voxel_spacing_mm_range == tuple(load("limits")["voxel_spacing_mm_range"])
+    data = copy.deepcopy(load("limits"))
+    data["json_depth_max"] = "64"
+    assert _refused(Limits, "limits", data).problem == "json_depth_max: must be a whole number, not '64'"
+    data = copy.deepcopy(load("limits"))
+    data["slice_position_tolerance"]["fraction"] = 5
+    assert _refused(Limits, "limits", data).problem == "slice_position_tolerance.fraction: must be from 0 to 1, not 5"
+    data = copy.deepcopy(load("limits"))
+    data["image_byte_max"] = data.pop("image_bytes_max")
+    assert _refused(Limits, "limits", data).problem.startswith("image_byte_max: is not a setting of the file")
+    data = copy.deepcopy(load("limits"))
+    data["voxel_magnitude_range"] = [0.0, 1e100]
+    assert _refused(Limits, "limits", data).problem == "voxel_magnitude_range[0]: must be above 0, not 0.0"
+
+
+def test_the_error_lines_own_limits_are_checked_where_every_error_reads_them(monkeypatch):
+    """An InputError cuts its message to two limits, so it reads them itself: the reader of every other
+    data file reports through it, and limits.py cannot be what an error waits for."""
+    assert message_limits() == (load("limits")["message_subject_chars"], load("limits")["message_problem_chars"])
+    data = copy.deepcopy(load("limits"))
+    data["message_problem_chars"] = "400"
+    monkeypatch.setattr(errors, "load", lambda name: data)
+    message_limits.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"^EMHAssistLib/data/limits.json: message_problem_chars: must be a whole number of at least 2, not '400'$"):
+            message_limits()
+    finally:
+        monkeypatch.undo()
+        message_limits.cache_clear()
+    assert message_limits()[1] == load("limits")["message_problem_chars"]
+
+
+def test_the_batch_time_limits_are_checked_the_same_way():
+    """data/batch.json was read by string key (outputs/batch.py, frontends/cli.py): a limit written as text
+    failed inside float() or Dask's Client, a zero one ended every case at once."""
+    assert batch_settings().case_time_limit_s == load("batch")["case_time_limit_s"]
+    data = copy.deepcopy(load("batch"))
+    data["case_time_limit_s"] = 0
+    assert _refused(BatchSettings, "batch", data).problem == "case_time_limit_s: must be above 0, not 0"
+    data = copy.deepcopy(load("batch"))
+    data["dask_connect_timeout_s"] = "10 s"
+    assert _refused(BatchSettings, "batch", data).problem == "dask_connect_timeout_s: must be a number, not '10 s'"
+    data = copy.deepcopy(load("batch"))
+    del data["serve_load_time_limit_s"]
+    assert _refused(BatchSettings, "batch", data).problem == "serve_load_time_limit_s: missing"
+
+
+def test_the_quiz_settings_are_checked_the_same_way():
+    """data/quiz.json was read by string key (teaching/quiz.py, frontends/sessions.py), a colour chosen by
+    passing its key's text: a misspelt key or a session limit written as text surfaced only in a class."""
+    settings = quiz_settings()
+    assert settings.learner_color == tuple(load("quiz")["learner_color"])
+    assert settings.on_target["in cord"] == load("quiz")["on_target"]["in cord"]
+    assert settings.sessions.max == load("quiz")["sessions"]["max"] and settings.roi_look.fill is False
+    data = copy.deepcopy(load("quiz"))
+    data["sessions"]["max"] = "8"
+    assert _refused(QuizSettings, "quiz", data).problem == "sessions.max: must be a whole number, not '8'"
+    data = copy.deepcopy(load("quiz"))
+    data["on_target"]["Dice"] = 50
+    assert _refused(QuizSettings, "quiz", data).problem == "on_target.Dice: must be from 0 to 1, not 50"
+    data = copy.deepcopy(load("quiz"))
+    data["roi_look"]["fill"] = "no"
+    assert _refused(QuizSettings, "quiz", data).problem == "roi_look.fill: must be true or false, not 'no'"
+    data = copy.deepcopy(load("quiz"))
+    data["learner_colour"] = data.pop("learner_color")
+    assert _refused(QuizSettings, "quiz", data).problem.startswith("learner_colour: is not a setting of the file")
+
+
+def test_the_panel_settings_are_checked_the_same_way():
+    """data/panel.json was read by string key (frontends/panel.py, serve.py, the Slicer module): a region's
+    default box of two sizes or a misspelt SR package key surfaced only when a box was placed or an SR exported."""
+    settings = panel_settings()
+    assert settings.default_roi_size_mm["disc"] == tuple(load("panel")["default_roi_size_mm"]["disc"])
+    assert settings.sr_export.needs == load("panel")["sr_export"]["needs"] and settings.throttle_ms == load("panel")["throttle_ms"]
+    data = copy.deepcopy(load("panel"))
+    data["default_roi_size_mm"]["cord"] = [6.0, 6.0]
+    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.cord: must be a list of 3 values, not 2"
+    data = copy.deepcopy(load("panel"))
+    data["default_roi_size_mm"]["mass"][2] = 0.0
+    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.mass[2]: must be above 0, not 0.0"
+    data = copy.deepcopy(load("panel"))
+    data["sr_export"]["packge"] = data["sr_export"].pop("package")
+    assert _refused(PanelSettings, "panel", data).problem.startswith("sr_export.packge: is not a setting of sr_export")
+    data = copy.deepcopy(load("panel"))
+    data["steps"]["reference_regions"] = "cord"
+    assert _refused(PanelSettings, "panel", data).problem == "steps.reference_regions: must be a non-empty list"
+
+
+def test_the_vocabulary_is_checked_the_same_way():
+    """data/vocabulary.json was read by string key (inputs/study.py, inputs/casefolder.py)."""
+    assert list(vocabulary().regions) == list(load("vocabulary")["regions"])
+    assert vocabulary().volume_extensions == tuple(load("vocabulary")["volume_extensions"])
+    data = copy.deepcopy(load("vocabulary"))
+    data["regions"] = ["cord", "mass"]
+    assert _refused(Vocabulary, "vocabulary", data).problem == "regions: must be a non-empty object"
+    data = copy.deepcopy(load("vocabulary"))
+    data["volume_extensions"][0] = ""
+    assert _refused(Vocabulary, "vocabulary", data).problem == "volume_extensions[0]: must be a non-empty text, not ''"

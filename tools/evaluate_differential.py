@@ -5,7 +5,7 @@ log loss, the mean probability of a wrong first answer, the cases whose true dia
 although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
 then every case. Draws the reliability diagram. Research and teaching use only.
 
-    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown | --limits] [--proof KINDS]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown | --limits | --confidence] [--proof KINDS]
 """
 
 import argparse
@@ -15,7 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 
 from literature.cases import CASES_FILE, HALVES, load_cases  # noqa: E402
-from literature.evaluate import draw_reliability, evaluate, limits_lines, markdown_table, report_lines  # noqa: E402
+from literature.evaluate import (  # noqa: E402
+    confidence_lines,
+    draw_reliability,
+    evaluate,
+    limits_lines,
+    markdown_table,
+    report_lines,
+)
 
 from EMHAssistLib.differential import assess  # noqa: E402
 from EMHAssistLib.errors import InputError  # noqa: E402
@@ -32,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         help="print only why each first answer is wrong: nothing stated separates the truth from it, the stated "
         "evidence favours the truth and the base weights outweigh it, or the stated evidence favours it",
     )
+    parser.add_argument(
+        "--confidence", action="store_true",
+        help="print only how confident the wrong first answers are and what pushed them over the truth: the base "
+        "weights, each clinical term, each finding (summed log-odds; per case on the tuning half)",
+    )
     parser.add_argument("--half", choices=HALVES, help="only this half's cases (tune on 'tuning'; 'validation' is for reporting)")
     parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
     args = parser.parse_args(argv)
@@ -46,7 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    shown = markdown_table(results) if args.markdown else limits_lines(results) if args.limits else report_lines(results)
+    if args.markdown:
+        shown = markdown_table(results)
+    elif args.limits:
+        shown = limits_lines(results)
+    elif args.confidence:
+        shown = confidence_lines(results)
+    else:
+        shown = report_lines(results)
     print("\n".join(shown))
     if args.figure:
         draw_reliability(results, args.figure, args.title)

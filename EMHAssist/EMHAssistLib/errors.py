@@ -1,5 +1,7 @@
 """The one error type for bad input: it names the file, node or region and what is wrong."""
 
+import functools
+
 from .knowledge import load
 
 _ELLIPSIS = "…"
@@ -15,10 +17,25 @@ class InputError(Exception):
     """
 
     def __init__(self, subject: str, problem: str) -> None:
-        limits = load("limits")
-        self.subject = _cut_middle(one_line(str(subject)), limits["message_subject_chars"])
-        self.problem = _cut_end(one_line(str(problem)), limits["message_problem_chars"])
+        subject_chars, problem_chars = message_limits()
+        self.subject = _cut_middle(one_line(str(subject)), subject_chars)
+        self.problem = _cut_end(one_line(str(problem)), problem_chars)
         super().__init__(f"{self.subject}: {self.problem}")
+
+
+@functools.cache
+def message_limits() -> tuple[int, int]:
+    """The longest subject and problem an error line shows (data/limits.json). Read here, not through
+    limits.py: validating a data file raises an `InputError`, so the error cannot wait for that."""
+    raw = load("limits")
+    return _message_limit(raw, "message_subject_chars"), _message_limit(raw, "message_problem_chars")
+
+
+def _message_limit(raw: dict, key: str) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:  # one character and the ellipsis
+        raise ValueError(f"EMHAssistLib/data/limits.json: {key}: must be a whole number of at least 2, not {value!r}")
+    return value
 
 
 def one_line(text: str) -> str:

@@ -19,22 +19,25 @@ from .knowledge import load
 from .report_model import RatioKey
 
 T = TypeVar("T")
-_NOTE_SUFFIX = "_reason"  # a setting's reason, and any other prose, is read by people, not by code
-_NOTE_KEYS = ("source", "_about")
+# A setting's reason, and any other prose, is read by people, not by code: `<key>_reason`, `_<key>`
+# (limits.json's style), and a section's own `about`, `reason`, `placement` or `source`.
+_NOTE_SUFFIX = "_reason"
+_NOTE_KEYS = ("about", "source", "reason", "placement")
 
 
-def _limit(low: float | None = None, high: float | None = None) -> Any:
+def within(low: float | None = None, high: float | None = None) -> Any:
     """A field whose numbers (or each number of its tuple or mapping) lie within [low, high]."""
     return field(metadata={"range": (low, high)})
 
 
-def _positive() -> Any:
+def positive() -> Any:
     """Lengths, counts and spreads: above zero (a zero window or step would find nothing or loop)."""
     return field(metadata={"range": (0.0, None), "exclusive": True})
 
 
-def _fraction() -> Any:
-    return _limit(0.0, 1.0)
+def fraction() -> Any:
+    """Shares, opacities and colour components: from 0 to 1."""
+    return within(0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,8 +47,8 @@ def _fraction() -> Any:
 @dataclass(frozen=True)
 class CodingRegion:
     prefix: str
-    count: int = _positive()
-    offset: int = _limit(0)
+    count: int = positive()
+    offset: int = within(0)
 
 
 @dataclass(frozen=True)
@@ -56,105 +59,105 @@ class Coding:
 
 @dataclass(frozen=True)
 class RecentreSettings:
-    passes: int = _limit(0)
-    search_mm: float = _positive()
-    band_mm: float = _limit(0.0)
-    marrow_sample_mm: float = _positive()
-    window_fraction: float = _fraction()
-    window_sd: float = _positive()
-    min_run_mm: float = _limit(0.0)
-    max_gap_mm: float = _limit(0.0)
-    local_agreement: float = _fraction()
-    local_sd_ratio: float = _positive()
-    longest_run_repeats: float = _positive()
+    passes: int = within(0)
+    search_mm: float = positive()
+    band_mm: float = within(0.0)
+    marrow_sample_mm: float = positive()
+    window_fraction: float = fraction()
+    window_sd: float = positive()
+    min_run_mm: float = within(0.0)
+    max_gap_mm: float = within(0.0)
+    local_agreement: float = fraction()
+    local_sd_ratio: float = positive()
+    longest_run_repeats: float = positive()
 
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    profile_step_mm: float = _positive()
-    profile_half_width_mm: tuple[float, float] = _limit(0.0)
-    profile_smoothing_mm: float = _positive()
-    period_range_mm: dict[str, tuple[float, float]] = _positive()  # by region letter (C, T, L, S)
-    period_window_mm: float = _positive()
-    contrast_smoothing_mm: float = _positive()
-    disc_window_fraction: tuple[float, float] = _fraction()
-    disc_spacing_sd: float = _positive()
-    period_change_limit: tuple[float, float] = _positive()
-    period_peak_fraction: float = _fraction()
-    straight_line_reach_mm: float = _positive()
-    extension_mm: float = _limit(0.0)
-    extension_step_mm: float = _positive()
-    anchor_beyond_guide_mm: float = _limit(0.0)
-    min_guide_mm: float = _limit(0.0)
-    max_extrapolation_mm: float = _limit(0.0)
+    profile_step_mm: float = positive()
+    profile_half_width_mm: tuple[float, float] = within(0.0)
+    profile_smoothing_mm: float = positive()
+    period_range_mm: dict[str, tuple[float, float]] = positive()  # by region letter (C, T, L, S)
+    period_window_mm: float = positive()
+    contrast_smoothing_mm: float = positive()
+    disc_window_fraction: tuple[float, float] = fraction()
+    disc_spacing_sd: float = positive()
+    period_change_limit: tuple[float, float] = positive()
+    period_peak_fraction: float = fraction()
+    straight_line_reach_mm: float = positive()
+    extension_mm: float = within(0.0)
+    extension_step_mm: float = positive()
+    anchor_beyond_guide_mm: float = within(0.0)
+    min_guide_mm: float = within(0.0)
+    max_extrapolation_mm: float = within(0.0)
     fused_from: str
-    body_sample_fraction: float = _positive()
-    body_spread_fraction: float = _positive()
-    disc_between_margin: float = _limit(0.0, 0.5)
+    body_sample_fraction: float = positive()
+    body_spread_fraction: float = positive()
+    disc_between_margin: float = within(0.0, 0.5)
     recentre: RecentreSettings
-    edge_body_cover: float = _positive()
-    min_disc_contrast: float = _limit(0.0)
+    edge_body_cover: float = positive()
+    min_disc_contrast: float = within(0.0)
 
 
 @dataclass(frozen=True)
 class FoundSeedSettings:
     """Finding the cord behind the labelled bodies when no cord region was drawn (`seed_behind_bodies`)."""
 
-    reach_mm: float = _positive()
-    ray_step_mm: float = _positive()
-    band_mm: float = _limit(0.0)
-    min_depth_mm: float = _limit(0.0)
-    flank_mm: float = _positive()
-    width_mm: tuple[float, float] = _positive()
-    csf_flank_fraction: float = _fraction()
-    beyond_mm: float = _limit(0.0)
-    height_step_mm: float = _positive()
-    tube_mm: float = _limit(0.0)
-    tube_step_mm: float = _positive()
-    tries: int = _positive()
-    half_size_mm: tuple[float, float, float] = _positive()
+    reach_mm: float = positive()
+    ray_step_mm: float = positive()
+    band_mm: float = within(0.0)
+    min_depth_mm: float = within(0.0)
+    flank_mm: float = positive()
+    width_mm: tuple[float, float] = positive()
+    csf_flank_fraction: float = fraction()
+    beyond_mm: float = within(0.0)
+    height_step_mm: float = positive()
+    tube_mm: float = within(0.0)
+    tube_step_mm: float = positive()
+    tries: int = positive()
+    half_size_mm: tuple[float, float, float] = positive()
 
 
 @dataclass(frozen=True)
 class CordSettings:
     sequence_preference: tuple[str, ...]
-    upsample_mm: float = _positive()
-    ap_band_mm: float = _positive()
-    ap_band_max_fraction_of_rl: float = _positive()
-    centreline_smoothing_mm: float = _positive()
-    search_radius_mm: float = _positive()
-    min_area_fraction: float = _fraction()
-    stop_after_mm: float = _positive()
-    max_shift_per_mm: float = _positive()
-    bridge_mm: float = _limit(0.0)
-    bridge_area_fraction: float = _fraction()
-    bridge_mass_reach_mm: float = _limit(0.0)
-    bridge_check_margin_mm: float = _limit(0.0)
-    gap_shift_per_mm: float = _positive()
-    bridge_confirm_mm: float = _limit(0.0)
-    gap_area_fraction: float = _fraction()
-    edge_max_area_fraction: float = _positive()
-    reference_area_mm: float = _positive()
-    rays: int = _positive()
-    ray_step_mm: float = _positive()
-    ray_median: int = _positive()
-    max_open_rays: float = _fraction()
-    ray_cap_radii: float = _positive()
-    ray_cap_margin_mm: float = _limit(0.0)
-    relocate_radius_mm: float = _limit(0.0)
-    relocate_tries: int = _limit(0)
-    edge_min_contrast: float = _limit(0.0)
-    seed_csf_separation: float = _limit(0.0)
-    csf_percentile: float = _limit(0.0, 100.0)
-    csf_ray_slices: int = _positive()
-    csf_ray_quantile: float = _fraction()
-    core_coverage: float = _fraction()
-    bias_rate_per_mm: float = _limit(0.0)
-    csf_side_fraction: float = _fraction()
-    window_sd: float = _positive()
-    far_reach_max: float = _positive()
-    far_side_fraction: float = _fraction()
-    far_side_reach_mm: float = _positive()
+    upsample_mm: float = positive()
+    ap_band_mm: float = positive()
+    ap_band_max_fraction_of_rl: float = positive()
+    centreline_smoothing_mm: float = positive()
+    search_radius_mm: float = positive()
+    min_area_fraction: float = fraction()
+    stop_after_mm: float = positive()
+    max_shift_per_mm: float = positive()
+    bridge_mm: float = within(0.0)
+    bridge_area_fraction: float = fraction()
+    bridge_mass_reach_mm: float = within(0.0)
+    bridge_check_margin_mm: float = within(0.0)
+    gap_shift_per_mm: float = positive()
+    bridge_confirm_mm: float = within(0.0)
+    gap_area_fraction: float = fraction()
+    edge_max_area_fraction: float = positive()
+    reference_area_mm: float = positive()
+    rays: int = positive()
+    ray_step_mm: float = positive()
+    ray_median: int = positive()
+    max_open_rays: float = fraction()
+    ray_cap_radii: float = positive()
+    ray_cap_margin_mm: float = within(0.0)
+    relocate_radius_mm: float = within(0.0)
+    relocate_tries: int = within(0)
+    edge_min_contrast: float = within(0.0)
+    seed_csf_separation: float = within(0.0)
+    csf_percentile: float = within(0.0, 100.0)
+    csf_ray_slices: int = positive()
+    csf_ray_quantile: float = fraction()
+    core_coverage: float = fraction()
+    bias_rate_per_mm: float = within(0.0)
+    csf_side_fraction: float = fraction()
+    window_sd: float = positive()
+    far_reach_max: float = positive()
+    far_side_fraction: float = fraction()
+    far_side_reach_mm: float = positive()
     found_seed: FoundSeedSettings
 
 
@@ -170,39 +173,40 @@ class Measure:
 
 @dataclass(frozen=True)
 class CompressionSettings:
-    reference_distance_mm: float = _limit(0.0)
-    reference_extent_mm: float = _positive()
-    narrowing_threshold: float = _fraction()
+    reference_distance_mm: float = within(0.0)
+    reference_extent_mm: float = positive()
+    narrowing_threshold: float = fraction()
     measures: tuple[Measure, ...]
-    growth_threshold: float = _fraction()
-    min_run_mm: float = _limit(0.0)
-    merge_gap_mm: float = _limit(0.0)
-    mass_contact_mm: float = _limit(0.0)
-    level_fraction: float = _fraction()
+    growth_threshold: float = fraction()
+    min_run_mm: float = within(0.0)
+    merge_gap_mm: float = within(0.0)
+    mass_contact_mm: float = within(0.0)
+    level_fraction: float = fraction()
     conus_highest_level: str
-    conus_exclusion_mm: float = _limit(0.0)
-    judged_median_mm: float = _limit(0.0)
-    merged_area_ratio: float = _limit(1.0)
+    conus_exclusion_mm: float = within(0.0)
+    judged_median_mm: float = within(0.0)
+    merged_area_ratio: float = within(1.0)
 
 
 @dataclass(frozen=True)
 class MassSettings:
-    window_sd: float = _positive()
-    window_fraction: float = _fraction()
-    search_margin_mm: tuple[float, float, float] = _positive()
-    max_distance_from_cord_mm: float = _positive()
-    neck_fraction: float = _fraction()
-    taper_mm: float = _positive()
-    rim_mm: float = _positive()
-    rim_min_voxels: int = _positive()
-    marrow_sample_mm: float = _positive()
+    window_sd: float = positive()
+    window_fraction: float = fraction()
+    seed_pure_share: float = fraction()
+    search_margin_mm: tuple[float, float, float] = positive()
+    max_distance_from_cord_mm: float = positive()
+    neck_fraction: float = fraction()
+    taper_mm: float = positive()
+    rim_mm: float = positive()
+    rim_min_voxels: int = positive()
+    marrow_sample_mm: float = positive()
 
 
 @dataclass(frozen=True)
 class MorphologySettings:
-    canal_radius_mm: float = _positive()
-    epidural_fraction: float = _fraction()
-    one_side_fraction: float = _limit(0.5, 1.0)
+    canal_radius_mm: float = positive()
+    epidural_fraction: float = fraction()
+    one_side_fraction: float = within(0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ class SpineSettings:
     version: int
     coding: Coding
     detection: DetectionSettings
-    typical_height_mm: dict[str, float] = _positive()
+    typical_height_mm: dict[str, float] = positive()
     cord: CordSettings
     compression: CompressionSettings
     mass: MassSettings
@@ -240,9 +244,9 @@ class MeasurementSettings:
     enhancement: Enhancement
     sequence_pairs: tuple[tuple[str, str], ...]
     expected_sequences: tuple[str, ...]
-    min_voxels_for_stable_ratio: int = _limit(2)
-    ci_z: float = _positive()
-    percentiles: tuple[float, float, float] = _limit(0.0, 100.0)
+    min_voxels_for_stable_ratio: int = within(2)
+    ci_z: float = positive()
+    percentiles: tuple[float, float, float] = within(0.0, 100.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,28 +257,28 @@ class MeasurementSettings:
 class ThecalSacSettings:
     """The rays cast across each section of the cord to find the thecal sac's CSF (spine/thecal_sac.py)."""
 
-    ray_step_deg: float = _limit(0.0, 90.0)
-    reach_mm: float = _positive()
-    sample_mm: float = _positive()
-    csf_fraction_of_contrast: float = _fraction()
-    csf_search_mm: float = _positive()
-    csf_percentile: float = _limit(0.0, 100.0)
-    beside_cord_mm: float = _limit(0.0)
-    resolved_voxel_mm: float = _positive()
-    sac_start_within_mm: float = _limit(0.0)
+    ray_step_deg: float = within(0.0, 90.0)
+    reach_mm: float = positive()
+    sample_mm: float = positive()
+    csf_fraction_of_contrast: float = fraction()
+    csf_search_mm: float = positive()
+    csf_percentile: float = within(0.0, 100.0)
+    beside_cord_mm: float = within(0.0)
+    resolved_voxel_mm: float = positive()
+    sac_start_within_mm: float = within(0.0)
 
 
 @dataclass(frozen=True)
 class GradingSettings:
     """What each Bilsky grade is decided on (spine/bilsky.py)."""
 
-    epidural_margin_mm: float = _limit(0.0)
-    sac_indent_mm: float = _limit(0.0)
-    mass_against_sac_mm: float = _limit(0.0)
-    contact_mm: float = _limit(0.0)
-    csf_visible_fraction: float = _fraction()
-    csf_absent_needs_resolved_share: float = _fraction()
-    smoothing_mm: float = _positive()
+    epidural_margin_mm: float = within(0.0)
+    sac_indent_mm: float = within(0.0)
+    mass_against_sac_mm: float = within(0.0)
+    contact_mm: float = within(0.0)
+    csf_visible_fraction: float = fraction()
+    csf_absent_needs_resolved_share: float = fraction()
+    smoothing_mm: float = positive()
 
 
 @dataclass(frozen=True)
@@ -311,7 +315,7 @@ class TeachingPair:
 class VolumeBounds:
     """How the mass volume's partial-volume interval is drawn (spine/masses.py)."""
 
-    boundary_share: float = _fraction()
+    boundary_share: float = fraction()
 
 
 @dataclass(frozen=True)
@@ -344,6 +348,45 @@ class FollowupSettings:
     volume: VolumeBounds
     wording: FollowupWording
     summary_ratio: RatioKey  # written as the report writes it: "T2 mass/cord"
+
+
+# ---------------------------------------------------------------------------------------------
+# data/vocabulary.json: here, as the foundation, because every stage names sequences and regions.
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """data/vocabulary.json: the sequence roles and regions EMHAssist knows (name -> what it is), in the
+    order the reports list them, and the file extensions a case folder's volumes may have."""
+
+    version: int
+    sequences: dict[str, str]
+    regions: dict[str, str]
+    volume_extensions: tuple[str, ...]
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    return parse(Vocabulary, load("vocabulary"), "vocabulary")
+
+
+# ---------------------------------------------------------------------------------------------
+# data/batch.json: here rather than in outputs/batch.py, because the command line reads its defaults
+# before it parses its arguments and must not import Slicer (which outputs/batch.py does) to do so.
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """data/batch.json: the time limits of `analyze FOLDER --csv`, `--dask-scheduler` and `serve`."""
+
+    case_time_limit_s: float = positive()
+    dask_connect_timeout_s: float = positive()
+    serve_load_time_limit_s: float = positive()
+
+
+@functools.cache
+def batch_settings() -> BatchSettings:
+    return parse(BatchSettings, load("batch"), "batch")
 
 
 @functools.cache
@@ -403,6 +446,9 @@ class _Reader:
         origin, args = typing.get_origin(kind), typing.get_args(kind)
         if kind is RatioKey:
             return self._ratio_key(raw, key)
+        if origin is types.UnionType and type(None) in args:  # optional: absent takes the field's default
+            (kind,) = (arg for arg in args if arg is not type(None))
+            return self._value(kind, raw, key, spec)
         if is_dataclass(kind):
             return self._record(kind, raw, key)
         if origin is tuple:
@@ -467,4 +513,4 @@ def _join(path: str, key: str) -> str:
 
 
 def _is_note(key: str) -> bool:
-    return key.endswith(_NOTE_SUFFIX) or key in _NOTE_KEYS
+    return key.endswith(_NOTE_SUFFIX) or key.startswith("_") or key in _NOTE_KEYS

@@ -32,7 +32,6 @@ from slicer import (
 from EMHAssistLib import CAVEAT
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms
-from EMHAssistLib.knowledge import load
 from EMHAssistLib.live import LiveAnalysis, LiveResult
 from EMHAssistLib.outputs.overlays import find_overlays, overlays_visible, set_overlays_visible
 from EMHAssistLib.spine.vertebrae import vertebra_names
@@ -53,6 +52,7 @@ from EMHAssistLib.frontends.panel import (
     name_anchor_when_placed,
     observations,
     overlay_node_ids,
+    panel_settings,
     panel_state,
     refuse_overlays,
     quiz_case_label,
@@ -310,7 +310,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         # A drag sends many modified events; results follow the last one after a pause.
         self._updateTimer = qt.QTimer()
         self._updateTimer.setSingleShot(True)
-        self._updateTimer.interval = load("panel")["throttle_ms"]
+        self._updateTimer.interval = panel_settings().throttle_ms
         self._updateTimer.connect("timeout()", self.updateResults)
 
         self._clinicalCheckBoxes = add_clinical_checkboxes(qt, self.ui, clinical_terms())

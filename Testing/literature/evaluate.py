@@ -15,6 +15,7 @@ from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
 LOG_LOSS_FLOOR = 1e-3  # a true diagnosis the engine does not know (p = 0) costs -ln(0.001) = 6.9
 TIE = 1e-9  # probabilities this close are equal: an order among them carries no information
 HALLMARK_MISS = 0.05  # "the true diagnosis never below 5 % when its hallmark is stated" (issue 14)
+WRONG_FIRST_GOAL = 0.60  # "a wrong first answer never above 60 % on average" (issue 14)
 RELIABILITY_BINS = 5
 
 
@@ -45,6 +46,9 @@ class CaseResult:
     # By candidate: the natural-log weight of everything the case states (its clinical context's prior factors
     # and its findings' evidence), that is the log posterior minus the log base weight, before the floor.
     stated: dict[str, float] = field(default_factory=dict)
+    # By candidate and by what moved it, the natural-log weight: "base weights" (the log base weight), "context: <term>"
+    # for each clinical factor, "finding: <feature>" for each counted finding. Their sum is the candidate's log score.
+    components: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def true_probability(self) -> float:
@@ -122,6 +126,54 @@ def limits(results: list[CaseResult]) -> dict:
     }
 
 
+BASE_COMPONENT = "base weights"
+
+
+def odds_components(ranking: list[dict], base: dict[str, float]) -> dict[str, dict[str, float]]:
+    """By candidate, its log score split by what moved it: the base weight, each clinical term, each finding."""
+    components: dict[str, dict[str, float]] = {}
+    for entry in ranking:
+        parts = {BASE_COMPONENT: math.log(base[entry["id"]])}
+        for factor in entry["prior_factors"]:
+            key = f"context: {factor['term']}"
+            parts[key] = parts.get(key, 0.0) + math.log(factor["factor"])
+        for item in entry["evidence"]:
+            key = f"finding: {item['feature']}"
+            parts[key] = parts.get(key, 0.0) + item["weight"]
+        components[entry["id"]] = parts
+    return components
+
+
+def towards_leader(result: CaseResult) -> dict[str, float]:
+    """What moved the odds of the leader (the most probable wrong candidate) against the truth, by component, in
+    natural-log units (positive: towards the leader); empty when the engine does not list the truth."""
+    if result.diagnosis not in result.components:
+        return {}
+    leader, truth = result.components[result.leader], result.components[result.diagnosis]
+    shifts = {key: leader.get(key, 0.0) - truth.get(key, 0.0) for key in leader.keys() | truth.keys()}
+    return {key: shift for key, shift in shifts.items() if abs(shift) > TIE}
+
+
+def confidence_when_wrong(results: list[CaseResult]) -> dict:
+    """Issue 14 point 4's 'a wrong first answer never above 60 % on average': the mean probability of the wrong
+    first answers, how many exceed 60 %, and which components pushed them over the truth, summed over those cases
+    (log-odds towards the leader, and in how many cases each pushed towards it)."""
+    wrong = [r for r in results if r.wrong_first]
+    summed: dict[str, float] = {}
+    pushed: dict[str, int] = {}
+    for r in wrong:
+        for key, shift in towards_leader(r).items():
+            summed[key] = summed.get(key, 0.0) + shift
+            pushed[key] = pushed.get(key, 0) + (shift > 0)
+    return {
+        "cases": len(results),
+        "wrong": len(wrong),
+        "mean_probability": sum(r.best_wrong_probability for r in wrong) / len(wrong) if wrong else 0.0,
+        "above": [r.case_id for r in wrong if r.best_wrong_probability > WRONG_FIRST_GOAL],
+        "components": {key: (summed[key], pushed[key]) for key in sorted(summed, key=lambda k: -summed[k])},
+    }
+
+
 def assess_probabilities(report: dict, assess: Callable[[dict], dict]) -> tuple[dict[str, float], list[str]]:
     ranking = assess(report)["differential"]
     return {entry["id"]: entry["probability"] for entry in ranking}, [entry["id"] for entry in ranking]
@@ -139,6 +191,7 @@ def base_priors(assess: Callable[[dict], dict], mapping: dict) -> dict[str, floa
 
 
 def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, base: dict[str, float] | None = None) -> CaseResult:
+    base = base or base_priors(assess, mapping)
     ranking = assess(encode(case, mapping, ALL_SECTIONS).report)["differential"]
     both, ranked = {e["id"]: e["probability"] for e in ranking}, [e["id"] for e in ranking]
     clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
@@ -154,7 +207,8 @@ def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, bas
         imaging_only=imaging_only,
         hallmark_stated=hallmark_stated(case, mapping),
         imaging_stated=states_imaging(imaging_report),
-        stated=stated_weights(ranking, base or base_priors(assess, mapping)),
+        stated=stated_weights(ranking, base),
+        components=odds_components(ranking, base),
     )
 
 
@@ -312,6 +366,33 @@ def limits_lines(results: list[CaseResult]) -> list[str]:
             for r in members:
                 hallmark = "; hallmark stated" if r.hallmark_stated else ""
                 lines.append(f"    {r.case_id}: {r.diagnosis} -> {r.leader}, stated shift x{stated_shift(r):.3g}{hallmark}")
+    return lines
+
+
+def confidence_lines(results: list[CaseResult]) -> list[str]:
+    """Per half: the mean probability of a wrong first answer, the cases above 60 %, and what pushed the wrong
+    answers over the truth (docs/differential.md, issue 14's eighth pass), each case with its largest pushes."""
+    lines = []
+    for name in HALVES:
+        group = [r for r in results if r.half == name]
+        if not group:
+            continue
+        found = confidence_when_wrong(group)
+        # The cases by name only on the tuning half, the half one may look at; the validation half by count.
+        above = (", ".join(found["above"]) or "none") if name == HALVES[0] else str(len(found["above"]))
+        lines.append(
+            f"{name}: {found['wrong']} of {found['cases']} first answers wrong, mean probability "
+            f"{100 * found['mean_probability']:.1f} %; above {100 * WRONG_FIRST_GOAL:.0f} %: {above}"
+        )
+        lines.append("  towards the wrong first answer (summed log-odds; cases where it pushed towards it):")
+        lines += [f"    {key}: {shift:+.2f}; {count}" for key, (shift, count) in found["components"].items()]
+        if name != HALVES[0]:
+            continue
+        for r in group:
+            if r.wrong_first:
+                shifts = sorted(towards_leader(r).items(), key=lambda kv: -kv[1])[:3]
+                shown = ", ".join(f"{key} x{math.exp(shift):.2g}" for key, shift in shifts)
+                lines.append(f"    {r.case_id}: {r.diagnosis} -> {r.leader} ({100 * r.best_wrong_probability:.0f} %): {shown}")
     return lines
 
 

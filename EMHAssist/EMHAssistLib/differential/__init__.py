@@ -54,7 +54,7 @@ explain():
 """
 
 from .findings import observe
-from .ranking import assess, explain, percent_text, rank
+from .ranking import assess, explain, rank
 from .rules import Knowledge, knowledge
 
-__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "percent_text", "rank"]
+__all__ = ["Knowledge", "assess", "explain", "knowledge", "observe", "rank"]

@@ -255,7 +255,7 @@ def priors_decide_text(ranking: list[dict]) -> str | None:
     if images >= separating or first["prior"] <= second["prior"]:
         return None
     leader, runner_up = kb.diagnoses[first["id"]].short, kb.diagnoses[second["id"]].short
-    priors = f"prior {percent_text(first['prior'])} against {percent_text(second['prior'])}"
+    priors = f"prior {numbers.probability(first['prior'])} against {numbers.probability(second['prior'])}"
     history = bool(first["prior_factors"] or second["prior_factors"])
     if images <= -separating:  # the images do separate them, the other way: saying they do not would be false
         outweighs = "the clinical history outweighs them" if history else f"{leader} is the commoner cause and its base weight outweighs them"
@@ -368,8 +368,3 @@ def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
     pair = f"{kb.diagnoses[first].short} and {kb.diagnoses[second].short}"
     text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {pair})."
     return {"id": test.id, "name": test.name, "odds_factor": factor, "text": text, "refs": list(test.refs)}
-
-
-def percent_text(probability: float) -> str:
-    """A probability as the differential's text prints it: "80 %", "<1 %"."""
-    return numbers.probability(probability)

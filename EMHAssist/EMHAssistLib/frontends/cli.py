@@ -3,13 +3,18 @@
 import argparse
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
+from ..settings import batch_settings
+
+if TYPE_CHECKING:  # imported where used: the command line starts without Slicer's libraries
+    from ..analysis import Analysis
+    from ..followup import Comparison
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,7 +161,7 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_comparison_html(comparison, exams: list[Path], analyses: dict, path: Path) -> None:
+def _write_comparison_html(comparison: "Comparison", exams: list[Path], analyses: Mapping[Path, "Analysis"], path: Path) -> None:
     """The comparison page; the key images need both exams' volumes, so a stored report (which holds
     none) gives a page without them that says why."""
     from ..inputs.casefolder import load_case_folder
@@ -287,7 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--time-limit",
         type=_seconds,
-        default=_case_time_limit_s(),
+        default=float(batch_settings().case_time_limit_s),
         metavar="SECONDS",
         help="with --csv: a case still running after this long becomes an error row (default %(default)g s, data/batch.json)",
     )
@@ -322,24 +327,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--load-time-limit",
         type=_seconds,
-        default=_serve_load_time_limit_s(),
+        default=float(batch_settings().serve_load_time_limit_s),
         metavar="SECONDS",
         help="a case folder whose files have not loaded after this long is refused (default %(default)g s, data/batch.json)",
     )
     serve.set_defaults(run=_serve)
     return parser
-
-
-def _case_time_limit_s() -> float:
-    from ..knowledge import load
-
-    return float(load("batch")["case_time_limit_s"])
-
-
-def _serve_load_time_limit_s() -> float:
-    from ..knowledge import load
-
-    return float(load("batch")["serve_load_time_limit_s"])
 
 
 def _quiet_vtk() -> None:

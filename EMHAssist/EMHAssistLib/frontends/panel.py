@@ -6,6 +6,7 @@ report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brin
 """
 
 import importlib.metadata
+import functools
 import itertools
 import json
 import re
@@ -35,6 +36,7 @@ from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, Report
+from ..settings import parse, positive, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -57,6 +59,41 @@ def clinical_context(
         if value:
             raw[key] = value
     return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The panel's step checks: where each region is measured, and which regions are references."""
+
+    region_hints: dict[str, str]  # by region
+    reference_regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SrExport:
+    """The highdicom release the DICOM SR export installs, and the least versions it needs of Slicer's packages."""
+
+    package: str
+    version: str
+    needs: dict[str, str]  # package -> least version
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    """data/panel.json: read by this panel, the browser viewer (serve.py) and the Slicer module. Here,
+    beside the panel it configures; a wrong key or value is refused naming the file and the key."""
+
+    version: int
+    default_roi_size_mm: dict[str, tuple[float, float, float]] = positive()  # by region: R, A, S
+    steps: Steps
+    checkbox_column_chars: int = positive()
+    throttle_ms: int = within(0)
+    sr_export: SrExport
+
+
+@functools.cache
+def panel_settings() -> PanelSettings:
+    return parse(PanelSettings, load("panel"), "panel")
 
 
 NOT_STATED = {"sex": "not stated", "primaries": "none or not stated"}
@@ -174,7 +211,7 @@ def regions_step(outlined: list[str]) -> StepCheck:
     missing = [region for region in regions if region not in outlined]
     if not missing:
         return StepCheck(True, f"all {len(regions)} regions outlined")
-    hints = load("panel")["steps"]["region_hints"]
+    hints = panel_settings().steps.region_hints
     first = "mass" if "mass" in missing else missing[0]
     return StepCheck(False, f"{len(regions) - len(missing)} of {len(regions)} — next, {first}: {hints[first]}")
 
@@ -206,7 +243,7 @@ def clinical_step(context: dict) -> StepCheck:
 
 def provisional_text(outlined: list[str]) -> str:
     """"" once the mass and a reference region are outlined; until then the differential is marked."""
-    references = load("panel")["steps"]["reference_regions"]
+    references = panel_settings().steps.reference_regions
     if "mass" in outlined and any(region in outlined for region in references):
         return ""
     return f"provisional — {len(outlined)} of {len(region_names())} regions"
@@ -315,7 +352,7 @@ def checkbox_text(label: str) -> str:
 def checkbox_cells(texts: list[str], columns: int = 2) -> list[tuple[int, int, int]]:
     """(row, column, column span) of each checkbox in a grid of `columns`, in order: a text longer
     than a column holds (panel.json) takes a row of its own, so that nothing widens Slicer's panel."""
-    fits = load("panel")["checkbox_column_chars"]
+    fits = panel_settings().checkbox_column_chars
     cells, row, column = [], 0, 0
     for text in texts:
         if len(text) > fits:
@@ -463,7 +500,7 @@ def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
     if not roi.GetControlPointPlacementComplete():
         return False
     size = list(roi.GetSize())
-    default = load("panel")["default_roi_size_mm"][region]
+    default = panel_settings().default_roi_size_mm[region]
     if min(size) > 0:
         return False
     roi.SetSize(*[extent if extent > 0 else fallback for extent, fallback in zip(size, default)])
@@ -600,13 +637,13 @@ def sr_export_plan(installed: dict[str, str]) -> SrExportPlan:
     has (`installed_versions`): available when highdicom is there; install on request when every
     package highdicom needs is already at a version it accepts; otherwise unavailable, saying why.
     Installing never replaces a package Slicer ships: pip gets Slicer's versions as constraints."""
-    spec = load("panel")["sr_export"]
-    package, version = spec["package"], spec["version"]
+    spec = panel_settings().sr_export
+    package, version = spec.package, spec.version
     if package in installed:
         return SrExportPlan(SR_AVAILABLE, f"{package} {installed[package]} is installed")
     too_old = [
         f"{name} {installed[name]} (needs {minimum} or later)"
-        for name, minimum in spec["needs"].items()
+        for name, minimum in spec.needs.items()
         if name in installed and version_tuple(installed[name]) < version_tuple(minimum)
     ]
     if too_old:
@@ -615,7 +652,7 @@ def sr_export_plan(installed: dict[str, str]) -> SrExportPlan:
             f"DICOM SR export needs {package} {version}, which needs a newer package than this Slicer ships: "
             f"{', '.join(too_old)}; replacing it could break Slicer's own modules. Export JSON or HTML instead.",
         )
-    constraints = "".join(f"{name}=={installed[name]}\n" for name in spec["needs"] if name in installed)
+    constraints = "".join(f"{name}=={installed[name]}\n" for name in spec.needs if name in installed)
     return SrExportPlan(
         SR_INSTALL,
         f"Saving a DICOM Structured Report needs the Python package {package} {version}, which Slicer does not ship. "
@@ -638,8 +675,8 @@ def installed_versions(names: list[str]) -> dict[str, str]:
 
 def sr_export_packages() -> list[str]:
     """The packages whose versions decide the SR export plan."""
-    spec = load("panel")["sr_export"]
-    return [spec["package"], *spec["needs"]]
+    spec = panel_settings().sr_export
+    return [spec.package, *spec.needs]
 
 
 # --- Teaching cases in Slicer's Sample Data module --------------------------------------------------

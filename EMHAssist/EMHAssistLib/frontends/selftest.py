@@ -7,13 +7,14 @@ offline: no sample data is downloaded.
 """
 
 import math
+from collections.abc import Mapping
 
 import slicer
 
 from ..analysis import analyze
 from ..inputs.study import Study
 from ..outputs.tables import read_results_table, write_results_table
-from ..report_model import Report
+from ..report_model import Ratio, RatioKey, Report
 from ..settings import measurement_settings
 from ..teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 from ..teaching.phantom import SyntheticStudy
@@ -98,5 +99,5 @@ def check_table_holds_report(table: slicer.vtkMRMLTableNode, report: Report) -> 
             raise AssertionError(f"{table.GetName()}: {key.text} is {content.ratios[key].value}, the report says {ratio.value}")
 
 
-def _texts(ratios: dict) -> list[str]:
+def _texts(ratios: Mapping[RatioKey, Ratio]) -> list[str]:
     return sorted(key.text for key in ratios)

@@ -54,6 +54,8 @@ from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
+from ..teaching.quiz_settings import quiz_settings
+from .panel import panel_settings
 
 LAYOUT = "EMHAssist"
 VIEW_TAGS = {"Sagittal": "Yellow", "Axial": "Red"}
@@ -139,7 +141,7 @@ class CaseViewer:
         for sources in self.study.regions.values():
             for source in sources:
                 if source.segment_id is None:  # an ROI: drawn as the quiz's reference boxes, dragged by its handles
-                    style_roi(source.node, "reference_color")
+                    style_roi(source.node, quiz_settings().reference_color)
                     source.node.AddObserver(slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self._region_released)
 
     def _start_quiz(self) -> None:
@@ -272,7 +274,7 @@ class CaseViewer:
     def add_roi(self) -> None:
         region = self._server.state.quiz_region
         try:
-            size = load("panel")["default_roi_size_mm"][region]
+            size = panel_settings().default_roi_size_mm[region]
             roi = self.quiz.add_roi(region, tuple(self._sagittal_centre()), tuple(size))
         except InputError as error:
             self._fail(error)

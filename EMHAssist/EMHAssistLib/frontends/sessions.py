@@ -36,26 +36,13 @@ from dataclasses import dataclass, field
 
 from aiohttp import ClientSession, WSMsgType, web
 
-from ..knowledge import load
+from ..teaching.quiz_settings import SessionSettings, quiz_settings
 
 # The environment variable that carries a session's source, earlier exams, port and secret to its
 # process as JSON (never its command line, which other users of the machine can read).
 SESSION_ENVIRONMENT = "EMHASSIST_SERVE_SESSION"
 # Headers of a session process's HTTP answers passed on to the browser (the body is passed decoded).
 _PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified", "ETag")
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    max: int  # sessions running at once, spares not counted
-    spares: int  # processes kept started for the next sessions
-    idle_minutes: float  # a session no page has been connected to for this long is ended
-    start_time_limit_s: float  # a process not listening by then is ended and the request refused
-
-    @classmethod
-    def load(cls) -> "SessionSettings":
-        values = load("quiz")["sessions"]
-        return cls(int(values["max"]), int(values["spares"]), float(values["idle_minutes"]), float(values["start_time_limit_s"]))
 
 
 @dataclass
@@ -247,7 +234,7 @@ async def _pump(source, target) -> None:
 
 def run_launcher(source: str, host: str, port: int, launch_secret: str, guard, earlier: dict[str, str] | None = None) -> None:
     """Serve until the process is ended (SIGTERM or SIGINT keep their default action)."""
-    app = Launcher(source, launch_secret, SessionSettings.load(), earlier).app(guard)
+    app = Launcher(source, launch_secret, quiz_settings().sessions, earlier).app(guard)
     web.run_app(app, host=host, port=port, print=None, handle_signals=False)
 
 

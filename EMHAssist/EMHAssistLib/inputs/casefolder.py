@@ -18,7 +18,8 @@ import slicer
 
 from ..errors import InputError
 from ..geometry import Grid
-from ..knowledge import load
+from ..limits import limits
+from ..settings import vocabulary
 from .clinical import validate_clinical
 from .confine import case_file, case_folder, case_root
 from .dicom import read_dicom_folder
@@ -119,7 +120,7 @@ class CaseReading:
     def account(self, path: Path, nbytes: int) -> None:
         check_budget(path, nbytes)
         self.image_bytes += nbytes
-        limit = load("limits")["case_bytes_max"]
+        limit = limits().case_bytes_max
         if self.image_bytes > limit:
             raise InputError(
                 str(path), f"brings the case's images to {self.image_bytes / (1 << 20):,.0f} MiB, over the {limit / (1 << 20):,.0f} MiB budget for one case (data/limits.json)"
@@ -216,7 +217,7 @@ def _sequence_paths(folder: Path) -> dict[str, Path]:
 
 def _volume_stem(filename: str) -> str | None:
     lower = filename.lower()
-    for extension in sorted(load("vocabulary")["volume_extensions"], key=len, reverse=True):
+    for extension in sorted(vocabulary().volume_extensions, key=len, reverse=True):
         if lower.endswith(extension):
             return lower.removesuffix(extension)
     return None

@@ -22,7 +22,7 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from ..errors import InputError
-from ..knowledge import load
+from ..limits import limits
 from .confine import case_file
 from .headers import check_budget
 from .roles import recognise_role
@@ -67,7 +67,7 @@ def _images(folder: Path, root: Path) -> tuple[list[_Image], int]:
     """The image files of the folder (or those its DICOMDIR lists), headers and pixel data read
     and checked; and how many files were not DICOM images."""
     paths = _listed_files(folder, root)
-    limit = load("limits")["dicom_files_max"]
+    limit = limits().dicom_files_max
     if len(paths) > limit:
         raise InputError(str(folder), f"holds {len(paths):,} files, over the {limit:,} budget for one DICOM series (data/limits.json)")
     images, ignored = [], 0
@@ -159,24 +159,24 @@ class _Stack:
 
 
 def _stack(subject: Path, orientations: list[Sequence[float]], positions: list[Sequence[float]], pixel_spacing: Sequence[float]) -> _Stack:
-    tolerance = load("limits")["slice_position_tolerance"]
+    tolerance = limits().slice_position_tolerance
     first = np.array(orientations[0], dtype=float)
-    if any(not np.allclose(np.array(o, dtype=float), first, atol=tolerance["orientation"]) for o in orientations):
+    if any(not np.allclose(np.array(o, dtype=float), first, atol=tolerance.orientation) for o in orientations):
         raise InputError(str(subject), "its slices do not all share one orientation; the volume's geometry is unknown")
     row, column = first[:3], first[3:]
     normal = np.cross(row, column)
-    if not math.isclose(float(np.linalg.norm(normal)), 1.0, abs_tol=tolerance["orientation"]):
+    if not math.isclose(float(np.linalg.norm(normal)), 1.0, abs_tol=tolerance.orientation):
         raise InputError(str(subject), "ImageOrientationPatient is not two perpendicular unit vectors")
     points = np.array(positions, dtype=float)
     along = points @ normal
     order = list(np.argsort(along, kind="stable"))
     gaps = np.diff(along[order])
     if len(points) > 1:
-        if gaps.min() <= tolerance["mm"]:
+        if gaps.min() <= tolerance.mm:
             raise InputError(
-                str(subject), f"{int(np.sum(gaps <= tolerance['mm'])) + 1} slices share one position; the spacing between slices is unknown"
+                str(subject), f"{int(np.sum(gaps <= tolerance.mm)) + 1} slices share one position; the spacing between slices is unknown"
             )
-        if gaps.max() - gaps.min() > tolerance["mm"] + tolerance["fraction"] * gaps.min():
+        if gaps.max() - gaps.min() > tolerance.mm + tolerance.fraction * gaps.min():
             raise InputError(
                 str(subject),
                 f"slices are missing or unevenly spaced (gaps from {gaps.min():.4g} to {gaps.max():.4g} mm); the volume's geometry is unknown",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..knowledge import load
+from ..limits import limits
 from .confine import case_file
 
 # A NRRD header longer than this is taken as damaged (real ones are a few hundred bytes; a
@@ -88,7 +88,7 @@ def check_image_header(path: Path, root: Path, unreadable: str) -> Payload | Non
 
 
 def check_budget(path: Path, nbytes: int) -> None:
-    limit = load("limits")["image_bytes_max"]
+    limit = limits().image_bytes_max
     if nbytes > limit:
         raise InputError(
             str(path), f"declares {_mib(nbytes)} of voxels, over the {_mib(limit)} budget for one image (data/limits.json)"
@@ -172,7 +172,7 @@ def _nrrd_data_files(value: str, listed: list[str], path: Path, unreadable: str)
     if "%" in words[0] and len(words) in (4, 5):
         try:
             first, last, step = (int(word) for word in words[1:4])
-            if step == 0 or (last - first) / step < 0 or abs((last - first) // step) > load("limits")["dicom_files_max"]:
+            if step == 0 or (last - first) / step < 0 or abs((last - first) // step) > limits().dicom_files_max:
                 raise ValueError
             return [words[0] % number for number in range(first, last + (1 if step > 0 else -1), step)]
         except (ValueError, TypeError):
@@ -246,7 +246,7 @@ def _nifti_payload(path: Path, head: bytes, encoding: str, unreadable: str) -> P
         )
     elif min(codes) > 0:
         apart = _qform_sform_apart(quatern, srows, pixdim, (*dims[1 : min(rank, 3) + 1], 1, 1)[:3])
-        if apart > load("limits")["nifti_qform_sform_tolerance_mm"]:
+        if apart > limits().nifti_qform_sform_tolerance_mm:
             warnings = (
                 f"{path.name}: its qform and sform place the volume's corners up to {apart:.3g} mm apart; read by the "
                 "sform, as Slicer reads it (tools that read the qform place it elsewhere)",

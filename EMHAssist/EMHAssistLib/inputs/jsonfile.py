@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..knowledge import load
+from ..limits import limits
 
 
 class _Refusal(Exception):
@@ -22,10 +22,10 @@ def read_json_file(path: Path, *, finite: bool = False) -> Any:
     """The parsed content of a JSON file that `confine.case_file` has already let through. `finite`:
     refuse NaN and Infinity, which JSON does not define and Python's parser takes (a stored report
     holds none: a value not measured is null; Slicer's own markups files may hold them, so not there)."""
-    limits = load("limits")
+    budget = limits()
     size = os.stat(path).st_size
-    if size > limits["json_bytes_max"]:
-        raise InputError(str(path), f"is {size:,} bytes, over the {limits['json_bytes_max']:,}-byte budget for a JSON input (data/limits.json)")
+    if size > budget.json_bytes_max:
+        raise InputError(str(path), f"is {size:,} bytes, over the {budget.json_bytes_max:,}-byte budget for a JSON input (data/limits.json)")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -35,7 +35,7 @@ def read_json_file(path: Path, *, finite: bool = False) -> Any:
 
 def parse_json_text(text: str, subject: str, *, finite: bool = False) -> Any:
     """`text` parsed under the same rules as a JSON file (a report held in a scene's text node)."""
-    limit = load("limits")["json_depth_max"]
+    limit = limits().json_depth_max
     try:
         content = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_refused_constant if finite else None)
     except _Refusal as refusal:
@@ -59,7 +59,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _bounded_int(digits: str) -> int:
-    limit = load("limits")["json_integer_digits_max"]
+    limit = limits().json_integer_digits_max
     if len(digits.lstrip("-")) > limit:
         raise _Refusal(f"an integer of {len(digits.lstrip('-')):,} digits (at most {limit})")
     return int(digits)

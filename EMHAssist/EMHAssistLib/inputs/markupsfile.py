@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..knowledge import load
+from ..limits import limits
 
 _COORDINATE_SYSTEMS = ("LPS", "RAS")
 
@@ -38,7 +38,7 @@ def check_markups(path: Path, content: dict, kind: str) -> None:
         raise InputError(str(path), f"coordinateUnits is {units!r}; positions must be in millimetres")
     if kind == "ROI":
         _check_roi(path, markup)  # a non-finite centre is refused with the region's name when the box is made
-    farthest = load("limits")["position_mm_max"]
+    farthest = limits().position_mm_max
     for index, point in enumerate(markup.get("controlPoints") or [], start=1):
         position = point.get("position") if isinstance(point, dict) else None
         label = (point.get("label") if isinstance(point, dict) else None) or index
@@ -67,7 +67,7 @@ def _check_roi(path: Path, markup: dict) -> None:
         raise InputError(str(path), f"orientation {_shown(orientation)} is not nine numbers")
     matrix = np.array(orientation, dtype=float).reshape(3, 3)
     error = float(np.max(np.abs(matrix.T @ matrix - np.eye(3))))
-    if error > load("limits")["orientation_tolerance"]:
+    if error > limits().orientation_tolerance:
         raise InputError(
             str(path), f"orientation is not a rotation (its axes are sheared or scaled, off by {error:.3g}); the box's shape is unknown"
         )

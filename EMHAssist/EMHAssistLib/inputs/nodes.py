@@ -11,7 +11,7 @@ from vtk.util import numpy_support
 
 from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap
-from ..knowledge import load
+from ..limits import limits
 from .plain import LabelledPoint, PointList, SequenceImage
 
 
@@ -61,18 +61,18 @@ def check_volume_geometry(subject: str, grid: Grid) -> None:
     corners lie within the position budget; ITK reads sheared or absurd headers without a word, and
     a scene's volume node can hold any matrix (zero spacing, a singular or non-finite parent
     transform), which no voxel could be placed by."""
-    limits = load("limits")
+    budget = limits()
     spacing = grid.spacing
-    low, high = limits["voxel_spacing_mm_range"]
+    low, high = budget.voxel_spacing_mm_range
     if not np.all(np.isfinite(spacing)) or not np.all((spacing >= low) & (spacing <= high)):
         raise InputError(subject, f"voxel size {np.round(spacing, 6).tolist()} mm is outside {low:g} to {high:g} mm; its geometry (header or parent transform) is damaged")
     direction = grid.ijk_to_world[:3, :3] / spacing
     departure = float(np.max(np.abs(direction.T @ direction - np.eye(3))))
-    if departure > limits["direction_tolerance"]:
+    if departure > budget.direction_tolerance:
         raise InputError(subject, f"its voxel axes are not perpendicular (sheared by {departure:.3g}); where its voxels lie is unknown")
     corners = grid.corners_world()
-    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > limits["position_mm_max"]:
-        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {limits['position_mm_max']:g} mm; its geometry (header or parent transform) is damaged")
+    if not np.all(np.isfinite(corners)) or np.max(np.abs(corners)) > budget.position_mm_max:
+        raise InputError(subject, f"its voxels reach {np.max(np.abs(corners)):.3g} mm from the origin, beyond {budget.position_mm_max:g} mm; its geometry (header or parent transform) is damaged")
 
 
 def check_value_range(subject: str, voxels: np.ndarray) -> None:
@@ -84,7 +84,7 @@ def check_value_range(subject: str, voxels: np.ndarray) -> None:
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(voxels)
         largest = float(max(abs(np.min(voxels, where=finite, initial=0.0)), abs(np.max(voxels, where=finite, initial=0.0))))
-    low, high = load("limits")["voxel_magnitude_range"]
+    low, high = limits().voxel_magnitude_range
     if largest != 0.0 and not low <= largest <= high:
         raise InputError(subject, f"its largest voxel magnitude is {largest:.3g}, outside {low:g} to {high:g}: the statistics cannot square such values; rescale the volume")
 
@@ -120,7 +120,7 @@ def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
         raise InputError(roi.GetName(), f"ROI has no volume (size {np.round(size, 3).tolist()} mm)")
     axes = linear / scale
     departure = float(np.max(np.abs(axes.T @ axes - np.eye(3))))
-    if departure > load("limits")["orientation_tolerance"]:
+    if departure > limits().orientation_tolerance:
         raise InputError(
             roi.GetName(), f"ROI's axes are not perpendicular (sheared by {departure:.3g}, by its orientation or a parent transform); its shape is unknown"
         )

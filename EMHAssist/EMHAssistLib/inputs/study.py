@@ -12,17 +12,18 @@ import slicer
 
 from ..errors import InputError
 from ..geometry import Grid, Labelmap, Shape
-from ..knowledge import load
+from ..limits import limits
+from ..settings import vocabulary
 from .nodes import box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
 
 
 def sequence_roles() -> list[str]:
-    return list(load("vocabulary")["sequences"])
+    return list(vocabulary().sequences)
 
 
 def region_names() -> list[str]:
-    return list(load("vocabulary")["regions"])
+    return list(vocabulary().regions)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def drop_far_level_points(study: Study, subject: str) -> None:
     grids = [grid for grid in map(_placeable_grid, study.sequences.values()) if grid is not None]
     if study.levels is None or not grids:
         return
-    margin = load("limits")["level_point_margin_mm"]
+    margin = limits().level_point_margin_mm
     for index in range(study.levels.GetNumberOfControlPoints()):
         point = np.array(study.levels.GetNthControlPointPositionWorld(index))
         distance = min(_distance_outside(grid, point) for grid in grids)

@@ -27,11 +27,13 @@ import slicer
 
 from ..errors import InputError
 from ..report_model import Levels, Ratio, Report
+from ..settings import batch_settings
 from .wording import graded_levels, level_span, summary_line
 
 TOP_DIAGNOSES = 3
 WARNING_SEPARATOR = " | "
 SPAN_SEPARATOR = "; "
+Row = dict[str, str | float]  # CSV column -> cell: a true mapping, its columns the ratios measured, written by csv.DictWriter
 FIXED_COLUMNS = [
     "case", "error", "sequences", "levels", "mass_from", "mass_to", "mass_spans", "compression_from", "compression_to",
     "compression_shown_by", "max_mscc_percent", "max_mscc_at", "area_ratio_percent", "rl_ratio_percent",
@@ -41,7 +43,7 @@ FIXED_COLUMNS = [
 # error row whose name shows '?' for those bytes, as the HTML report writes it; strict encoding
 # raised a traceback at its row and every case after it was lost.
 UNDECODABLE_NAMES = "replace"
-CaseRunner = Callable[[str], dict]  # a case folder's path in, its CSV row out
+CaseRunner = Callable[[str], Row]  # a case folder's path in, its CSV row out
 
 
 def analyze_cases(
@@ -56,10 +58,8 @@ def analyze_cases(
     """Analyse each case folder in `folder` into `csv_path`, `workers` cases at a time (or on the Dask
     cluster at `scheduler`); True when every case was analysed. `run_case` is the per-case function,
     run in a worker process: it must be importable there (a module-level function)."""
-    from ..knowledge import load
-
     cases = case_folders(folder)
-    limit = float(load("batch")["case_time_limit_s"]) if time_limit_s is None else time_limit_s
+    limit = batch_settings().case_time_limit_s if time_limit_s is None else time_limit_s
     run_case = run_case or case_row_of
     rows_file = RowsFile(csv_path)  # created now: a path that cannot be written fails before any case runs
     finished = _dask_rows(cases, scheduler, limit, run_case) if scheduler else _pool_rows(cases, workers, limit, run_case)
@@ -70,7 +70,7 @@ def analyze_cases(
     return not any(row["error"] for row in rows_file.rows)
 
 
-def case_row_of(case: str) -> dict:
+def case_row_of(case: str) -> Row:
     """The per-case function the workers run: the case folder's row, on this process's own scene."""
     return case_row(Path(case), _worker_scene())
 
@@ -90,7 +90,7 @@ def warm_worker() -> None:
     _worker_scene()
 
 
-def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, dict]]:
+def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, Row]]:
     """(case, row) as each case finishes in a pool of `workers` spawned processes. Spawned, not forked:
     a fork of a process holding VTK's and ITK's threads can deadlock."""
     import multiprocessing
@@ -107,24 +107,22 @@ def _pool_rows(cases: Sequence[Path], workers: int, limit_s: float, run_case: Ca
             pool.stop()  # a batch stopped early (an error writing the CSV) leaves no worker running
 
 
-def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, dict]]:
+def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: CaseRunner) -> Iterator[tuple[Path, Row]]:
     """(case, row) as each case finishes on the Dask cluster at `address`. No more cases are given to the
     cluster than it has threads, so a case's clock starts about when it starts; one still running after
     the limit becomes an error row and is cancelled (Dask cannot stop a running task: its worker thread
     stays busy until the case ends)."""
     from distributed import Client, wait
 
-    from ..knowledge import load
-
     try:
-        client = Client(address, timeout=load("batch")["dask_connect_timeout_s"])
+        client = Client(address, timeout=batch_settings().dask_connect_timeout_s)
     except (OSError, TimeoutError) as error:
         raise InputError(f"--dask-scheduler {address}", f"could not be reached ({error})") from None
     with client:
         client.run(warm_worker)  # imports and scene made before any case's clock starts, as the pool's initializer does
         waiting = list(cases)
         slots = max(1, sum(client.nthreads().values()))
-        running: dict = {}
+        running: dict[object, tuple[Path, float]] = {}  # Dask future -> its case and deadline
         while waiting or running:
             while waiting and len(running) < slots:
                 case = waiting.pop(0)
@@ -144,7 +142,7 @@ def _dask_rows(cases: Sequence[Path], address: str, limit_s: float, run_case: Ca
                     yield case, _error_row(case, f"did not finish within {limit_s:g} s (--time-limit); cancelled on the cluster")
 
 
-def _row_of_future(case: Path, exception: Callable, result: Callable, limit_s: float) -> dict:
+def _row_of_future(case: Path, exception: Callable, result: Callable, limit_s: float) -> Row:
     """The row a finished future holds, or the error row of a case whose worker timed out or died."""
     from pebble import ProcessExpired
 
@@ -160,7 +158,7 @@ def _row_of_future(case: Path, exception: Callable, result: Callable, limit_s: f
     return _error_row(case, f"analysis failed: {type(error).__name__}: {error}")
 
 
-def _error_row(case: Path, problem: str) -> dict:
+def _error_row(case: Path, problem: str) -> Row:
     return {"case": case.name, "error": str(InputError(str(case), problem))}
 
 
@@ -171,11 +169,11 @@ class RowsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.rows: list[dict] = []
+        self.rows: list[Row] = []
         self._columns = columns_of(self.rows)
         write_rows(self.rows, path)
 
-    def add(self, row: dict) -> None:
+    def add(self, row: Row) -> None:
         self.rows.append(row)
         if not row.keys() <= set(self._columns):
             self._columns = columns_of(self.rows)
@@ -202,7 +200,7 @@ def case_folders(folder: Path) -> list[Path]:
     return cases
 
 
-def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
+def case_row(case: Path, scene: slicer.vtkMRMLScene) -> Row:
     """The case's row; the scene is emptied afterwards, so a long batch does not keep every case's volumes."""
     from ..analysis import analyze
     from ..inputs.casefolder import load_case_folder
@@ -216,7 +214,7 @@ def case_row(case: Path, scene: slicer.vtkMRMLScene) -> dict:
     return report_row(report) | {"case": case.name}
 
 
-def report_row(report: Report) -> dict:
+def report_row(report: Report) -> Row:
     row = {"case": report.case, "error": "", "sequences": " ".join(report.sequences)}
     row |= _levels_cells(report.levels)
     for key, ratio in report.ratios.items():
@@ -230,13 +228,13 @@ def report_row(report: Report) -> dict:
     return row
 
 
-def columns_of(rows: list[dict]) -> list[str]:
+def columns_of(rows: Sequence[Row]) -> list[str]:
     measured = [column for row in rows for column in row if column not in FIXED_COLUMNS and not _is_tail(column)]
     diagnoses = [name for place in range(1, TOP_DIAGNOSES + 1) for name in (f"diagnosis_{place}", f"probability_{place}")]
     return FIXED_COLUMNS + list(dict.fromkeys(measured)) + diagnoses + ["warnings"]
 
 
-def write_rows(rows: list[dict], path: Path) -> None:
+def write_rows(rows: Sequence[Row], path: Path) -> None:
     """The whole CSV, written beside `path` and moved over it: the file is the old or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -256,7 +254,7 @@ def _is_tail(column: str) -> bool:
     return column == "warnings" or column.startswith(("diagnosis_", "probability_"))
 
 
-def _levels_cells(levels: Levels | None) -> dict:
+def _levels_cells(levels: Levels | None) -> Row:
     if levels is None:
         return {}
     cells = {"levels": summary_line(levels) or ""}
@@ -280,7 +278,7 @@ def _levels_cells(levels: Levels | None) -> dict:
     return cells
 
 
-def _ratio_cells(name: str, ratio: Ratio) -> dict:
+def _ratio_cells(name: str, ratio: Ratio) -> Row:
     low, high = ratio.ci95
     return {name: ratio.value, f"{name} ci95 low": low, f"{name} ci95 high": high}
 

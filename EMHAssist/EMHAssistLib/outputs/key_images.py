@@ -9,7 +9,10 @@ application's (see render.py).
 """
 
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import slicer
@@ -28,11 +31,21 @@ from .wording import level_span, spans_of, stated_measures
 
 # The sequence the cord and mass are traced on when it is there (see compression.assess).
 PREFERRED_BACKGROUNDS = ("T2", "STIR", "T2FS", "T1", "T1C")
-# Views are centred a little behind the mass, so the labels that run back from it stay in view.
-VIEWS: dict[Orientation, dict] = {
-    "Sagittal": {"size_px": (440, 520), "field_of_view_mm": 190.0, "shift_back_mm": 25.0},
-    "Axial": {"size_px": (320, 280), "field_of_view_mm": 90.0, "shift_back_mm": 8.0},
-}
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """A key image's size, the field of view it shows and how far behind the mass it is centred."""
+
+    size_px: tuple[int, int]  # width, height
+    field_of_view_mm: float
+    shift_back_mm: float  # so the labels that run back from the mass stay in view
+
+
+VIEWS: Mapping[Orientation, ViewSpec] = MappingProxyType({
+    "Sagittal": ViewSpec(size_px=(440, 520), field_of_view_mm=190.0, shift_back_mm=25.0),
+    "Axial": ViewSpec(size_px=(320, 280), field_of_view_mm=90.0, shift_back_mm=8.0),
+})
 
 
 def key_images(study: Study, analysis: Analysis) -> list[KeyImage]:
@@ -201,8 +214,8 @@ def _caption(report: Report, orientation: Orientation, span: Extent | Span | Non
 def shot(orientation: Orientation, through: np.ndarray) -> SliceShot:
     view = VIEWS[orientation]
     centre = np.array(through, dtype=float)
-    centre[1] -= view["shift_back_mm"]
-    return SliceShot(orientation, tuple(float(v) for v in centre), view["size_px"], view["field_of_view_mm"])
+    centre[1] -= view.shift_back_mm
+    return SliceShot(orientation, tuple(float(v) for v in centre), view.size_px, view.field_of_view_mm)
 
 
 def _hide_inputs(study: Study) -> list[slicer.vtkMRMLNode]:

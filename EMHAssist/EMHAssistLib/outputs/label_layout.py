@@ -20,7 +20,7 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
-from ..knowledge import load
+from .overlay_style import overlay_style
 
 LABELS_FOR_ATTRIBUTE = "EMHAssist.labelsFor"  # on a label node: the ID of the node whose texts it draws
 VIEW_ATTRIBUTE = "EMHAssist.labelsView"  # on a label node or leader: the slice node it is laid out for
@@ -77,9 +77,9 @@ def place_boxes(
     the search reach is clear of them, covers the fewest (a label over the cord beats one that names
     the wrong level or hides another label). A label that cannot keep nearer its point is placed as
     if it had none; None for a label no shift can place at all."""
-    style = load("overlays")["layout"]
-    offsets = _candidate_offsets(style["step_px"], style["reach_px"])
-    gap = style["gap_px"]
+    style = overlay_style().layout
+    offsets = _candidate_offsets(style.step_px, style.reach_px)
+    gap = style.gap_px
     points = {obstacle.owner: obstacle for obstacle in obstacles if obstacle.owner is not None}
     placed: list[PixelBox | None] = []
     for index, box in enumerate(natural):
@@ -243,23 +243,23 @@ def _text_box(display: slicer.vtkMRMLMarkupsDisplayNode, text: str, anchor_px: n
     """Where Slicer's markups draw a point's text: its font is 5 points per unit of text scale at 72 dpi
     (measured: a label is the same size in pixels in a 200, 400 and 1000 pixel view), the text's
     reference point on the point, lines stacked upwards."""
-    style = load("overlays")["layout"]
+    style = overlay_style().layout
     properties = vtk.vtkTextProperty()
     properties.ShallowCopy(display.GetTextProperty())
-    properties.SetFontSize(int(style["font_points_per_text_scale"] * display.GetTextScale()))
+    properties.SetFontSize(int(style.font_points_per_text_scale * display.GetTextScale()))
     bounds = [0, 0, 0, 0]
     vtk.vtkTextRenderer().GetBoundingBox(properties, text, bounds, 72)
     x, y = anchor_px
-    return PixelBox(x + bounds[0], y + bounds[2], x + bounds[1] + 1, y + bounds[3] + 1).grown(style["text_margin_px"])
+    return PixelBox(x + bounds[0], y + bounds[2], x + bounds[1] + 1, y + bounds[3] + 1).grown(style.text_margin_px)
 
 
 def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) -> list[Obstacle]:
     """The labelled points themselves (a label may start on its own point only) and the handles of
     every ROI shown: its corners, the middles of its faces and its centre, wherever the handles are
     drawn."""
-    style = load("overlays")["layout"]
+    style = overlay_style().layout
     obstacles = [
-        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style["point_clear_px"]), owner=index, points_of=label.source.GetID())
+        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style.point_clear_px), owner=index, points_of=label.source.GetID())
         for index, label in enumerate(labels)
         if label.source.GetClassName() != "vtkMRMLMarkupsLineNode"  # a bracket's end is a line, not a glyph
     ]
@@ -270,7 +270,7 @@ def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) ->
             continue
         for handle in _roi_handles(roi):
             x, y, _ = view.to_xy(handle)
-            obstacles.append(Obstacle(PixelBox(x, y, x, y).grown(style["handle_clear_px"])))
+            obstacles.append(Obstacle(PixelBox(x, y, x, y).grown(style.handle_clear_px)))
     return obstacles
 
 
@@ -282,7 +282,7 @@ def kept_clear_pixels(overlays, view: _View) -> np.ndarray | None:
     if overlays.segments is None:
         return None
     segmentation = overlays.segments.GetSegmentation()
-    segments = [segmentation.GetSegment(name) for name in load("overlays")["layout"]["kept_clear_segments"]]
+    segments = [segmentation.GetSegment(name) for name in overlay_style().layout.kept_clear_segments]
     masks = [_segment_pixels(segment, view) for segment in segments if segment is not None]
     return np.logical_or.reduce(masks) if masks else None
 
@@ -323,7 +323,7 @@ def _roi_handles(roi: slicer.vtkMRMLMarkupsROINode) -> list[np.ndarray]:
 
 def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], boxes: list[PixelBox]) -> list[slicer.vtkMRMLNode]:
     """One text node per labelled node (its colours and size), and a leader for each moved label."""
-    style = load("overlays")["layout"]
+    style = overlay_style().layout
     made: dict[str, slicer.vtkMRMLMarkupsFiducialNode] = {}
     leaders = []
     for label, box in zip(labels, boxes):
@@ -334,7 +334,7 @@ def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], 
         index = node.AddControlPoint(*view.to_ras(label.anchor_px[0] + dx, label.anchor_px[1] + dy), label.text)
         node.SetNthControlPointSelected(index, label.source.GetNthControlPointSelected(label.point))
         end = np.array(box.nearest_point(*label.points_at_px))
-        if np.hypot(dx, dy) > style["leader_from_px"] and np.hypot(*(end - label.points_at_px)) > style["leader_from_px"]:
+        if np.hypot(dx, dy) > style.leader_from_px and np.hypot(*(end - label.points_at_px)) > style.leader_from_px:
             leaders.append(_leader(scene, view, label, box))
     return [*made.values(), *leaders]
 
@@ -351,7 +351,7 @@ def _text_node(scene: slicer.vtkMRMLScene, view: _View, source: slicer.vtkMRMLMa
     display.SetTextScale(own.GetTextScale())
     display.GetTextProperty().ShallowCopy(own.GetTextProperty())
     display.SetPropertiesLabelVisibility(False)
-    display.SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])  # the text only: the point is the source's
+    display.SetGlyphScale(overlay_style().layout.text_glyph_scale)  # the text only: the point is the source's
     display.SetViewNodeIDs([view.node.GetID()])
     return node
 
@@ -374,7 +374,7 @@ def _leader(scene: slicer.vtkMRMLScene, view: _View, label: _Label, box: PixelBo
     color = own.GetSelectedColor() if label.source.GetNthControlPointSelected(label.point) else own.GetColor()
     display.SetColor(color)
     display.SetSelectedColor(color)
-    display.SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])
+    display.SetGlyphScale(overlay_style().layout.text_glyph_scale)
     display.SetPointLabelsVisibility(False)
     display.SetPropertiesLabelVisibility(False)
     display.SetViewNodeIDs([view.node.GetID()])

@@ -19,17 +19,18 @@ import vtk
 
 from .. import CAVEAT
 from .. import number_format as numbers
+from ..differential import knowledge
 from ..errors import InputError
 from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study
-from ..knowledge import load
 from ..report_model import BilskyGrade, Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 from .mass_spans import leading_span, span_of_points
+from .overlay_style import Colour, ExplanationStyle, LevelsStyle, overlay_style
 from .wording import grade_phrase, graded_levels, level_span, spans_of, summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -179,7 +180,7 @@ def overlay_folder(scene: slicer.vtkMRMLScene, case: str) -> int:
     folder = _existing_folder(hierarchy, case)
     if folder is not None:
         return folder
-    name = load("overlays")["folder"].format(case=case)
+    name = overlay_style().folder.format(case=case)
     folder = hierarchy.CreateFolderItem(hierarchy.GetSceneItemID(), name)
     hierarchy.SetItemAttribute(folder, CASE_ATTRIBUTE, case)
     _add_folder_display_node(scene, hierarchy, folder, name)
@@ -192,15 +193,15 @@ def subject_hierarchy(scene: slicer.vtkMRMLScene) -> slicer.vtkMRMLSubjectHierar
 
 def differential_label(differential: tuple[RankedDiagnosis, ...]) -> str:
     """The top diagnoses with probabilities, the key finding for the first, and the caveat, one per line."""
-    style = load("overlays")["differential"]
+    style = overlay_style().differential
     lines = [
-        style["diagnosis"].format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis.probability))
-        for diagnosis in differential[: style["top"]]
+        style.diagnosis.format(name=_short_name(diagnosis), percent=numbers.probability(diagnosis.probability))
+        for diagnosis in differential[: style.top]
     ]
     finding = key_finding(differential[0])
     if finding:
-        lines += _wrapped(style["key_finding"].format(finding=finding), style["wrap_chars"])
-    lines += _wrapped(style["caveat"], style["wrap_chars"])
+        lines += _wrapped(style.key_finding.format(finding=finding), style.wrap_chars)
+    lines += _wrapped(style.caveat, style.wrap_chars)
     return "\n".join(lines)
 
 
@@ -219,17 +220,17 @@ def key_finding(diagnosis: RankedDiagnosis) -> str | None:
 
 def explanation_text(case: str, report: Report) -> str:
     """The whole reading in plain text: caveat, levels, every diagnosis with its evidence, warnings."""
-    style = load("overlays")["explanation"]
-    blocks = [style["title"].format(case=case), report.caveat or CAVEAT]
+    style = overlay_style().explanation
+    blocks = [style.title.format(case=case), report.caveat or CAVEAT]
     levels_line = summary_line(report.levels)
     if levels_line:
-        blocks.append(style["levels"].format(summary=levels_line))
+        blocks.append(style.levels.format(summary=levels_line))
     if report.differential:
         blocks.append(_differential_block(style, report.differential))
     if report.next_best.text:
-        blocks.append(style["next_best"].format(text=report.next_best.text))
+        blocks.append(style.next_best.format(text=report.next_best.text))
     if report.warnings:
-        blocks.append("\n".join([style["warnings_heading"], *(f"- {warning}" for warning in report.warnings)]))
+        blocks.append("\n".join([style.warnings_heading, *(f"- {warning}" for warning in report.warnings)]))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -371,16 +372,16 @@ def _segments_node(
     present = {region: mask for region, mask in masks.items() if mask is not None and mask.mask.any()}
     if not present:
         return None
-    style = load("overlays")["segments"]
-    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", style["node"].format(case=case))
+    style = overlay_style().segments
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", style.node.format(case=case))
     segmentation.CreateDefaultDisplayNodes()
     display = segmentation.GetDisplayNode()
     display.SetVisibility2DOutline(True)
-    display.SetSliceIntersectionThickness(style["outline_thickness_px"])
-    set_segment_fill(segmentation, style["fill_opacity_2d"])
+    display.SetSliceIntersectionThickness(style.outline_thickness_px)
+    set_segment_fill(segmentation, style.fill_opacity_2d)
     for region, mask in present.items():
-        look = style["regions"][region]
-        segment_id = segmentation.GetSegmentation().AddEmptySegment(region, look["name"], look["color"])
+        look = style.regions[region]
+        segment_id = segmentation.GetSegmentation().AddEmptySegment(region, look.name, look.color)
         set_segment_mask(segmentation, segment_id, mask.mask, mask.grid)
     return segmentation
 
@@ -395,18 +396,18 @@ def set_segment_fill(segmentation: slicer.vtkMRMLSegmentationNode, opacity: floa
 def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: Levels | None) -> slicer.vtkMRMLMarkupsFiducialNode | None:
     if levels is None or not levels.vertebrae:
         return None
-    style = load("overlays")["levels"]
+    style = overlay_style().levels
     compressed = compressed_levels(levels)
     grades = {entry.level: entry.grade for entry in graded_levels(levels) if entry.level in compressed}
-    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style.node.format(case=case))
     for vertebra in levels.vertebrae:
         name = vertebra.name
         index = points.AddControlPoint(*vertebra.centre, _level_label(style, name, compressed, grades))
         # Markups draw selected points in their own colour: selection is the per-point highlight.
         points.SetNthControlPointSelected(index, name in compressed)
     points.SetLocked(True)
-    _style_markups(points, style["color"], style["text_scale"], style["glyph_scale"])
-    points.GetDisplayNode().SetSelectedColor(style["compressed_color"])
+    _style_markups(points, style.color, style.text_scale, style.glyph_scale)
+    points.GetDisplayNode().SetSelectedColor(style.compressed_color)
     return points
 
 
@@ -431,11 +432,11 @@ def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> N
         raise InputError(str(path), f"could not write {node.GetName()}")
 
 
-def _level_label(style: dict, name: str, compressed: dict[str, float | None], grades: dict[str, BilskyGrade]) -> str:
+def _level_label(style: LevelsStyle, name: str, compressed: dict[str, float | None], grades: dict[str, BilskyGrade]) -> str:
     """A level's label: its name, its MSCC where it is compressed, and beside that its Bilsky grade."""
     mscc = compressed.get(name)
-    label = style["label"].format(level=name) if mscc is None else style["compressed_label"].format(level=name, mscc=numbers.percent(mscc))
-    return style["graded_label"].format(label=label, grade=grade_phrase(grades[name])) if name in grades else label
+    label = style.label.format(level=name) if mscc is None else style.compressed_label.format(level=name, mscc=numbers.percent(mscc))
+    return style.graded_label.format(label=label, grade=grade_phrase(grades[name])) if name in grades else label
 
 
 def compressed_levels(levels: Levels) -> dict[str, float | None]:
@@ -465,18 +466,18 @@ def _mass_extent_nodes(
 
 
 def _mass_bracket(scene: slicer.vtkMRMLScene, case: str, span: str, mass: _MassOutline) -> slicer.vtkMRMLMarkupsLineNode:
-    style = load("overlays")["mass_extent"]
-    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style["node"].format(case=case, span=span))
-    top, bottom = mass.extent_bracket(style["margin_mm"])
+    style = overlay_style().mass_extent
+    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", style.node.format(case=case, span=span))
+    top, bottom = mass.extent_bracket(style.margin_mm)
     # Labelled at its foot: the differential label rises from the mass's mid-height above it.
     line.AddControlPoint(*top, "")
     line.SetNthControlPointLabel(0, "")  # an empty label given when adding is replaced by a generated one
-    line.AddControlPoint(*bottom, style["label"].format(span=span))
+    line.AddControlPoint(*bottom, style.label.format(span=span))
     # The bracket says which levels, not how long; a length readout would only crowd the view.
     for index in range(line.GetNumberOfMeasurements()):
         line.GetNthMeasurement(index).SetEnabled(False)
     line.SetLocked(True)
-    _style_markups(line, style["color"], style["text_scale"])
+    _style_markups(line, style.color, style.text_scale)
     return line
 
 
@@ -485,14 +486,14 @@ def _differential_node(
 ) -> slicer.vtkMRMLMarkupsFiducialNode | None:
     if not differential or mass is None:
         return None
-    style = load("overlays")["differential"]
-    label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style["node"].format(case=case))
-    label.AddControlPoint(*mass.label_anchor(style["clear_of_mass_mm"], style["reach_from_mass_mm"]), differential_label(differential))
+    style = overlay_style().differential
+    label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style.node.format(case=case))
+    label.AddControlPoint(*mass.label_anchor(style.clear_of_mass_mm, style.reach_from_mass_mm), differential_label(differential))
     label.SetAttribute(POINTS_AT_ATTRIBUTE, " ".join(f"{v:.3f}" for v in mass.back()))
     label.SetLocked(True)
-    _style_markups(label, style["color"], style["text_scale"])
+    _style_markups(label, style.color, style.text_scale)
     # Only its text is drawn (label_layout), with a leader to the mass's back when it must move.
-    label.GetDisplayNode().SetGlyphScale(load("overlays")["layout"]["text_glyph_scale"])
+    label.GetDisplayNode().SetGlyphScale(overlay_style().layout.text_glyph_scale)
     # Centred on its point, the text reaches half as far back as one drawn to the point's right,
     # so it stays inside a view centred on the mass (as the report's and the browser's are).
     label.GetDisplayNode().GetTextProperty().SetJustificationToCentered()
@@ -500,12 +501,12 @@ def _differential_node(
 
 
 def _short_name(diagnosis: RankedDiagnosis) -> str:
-    known = {entry["id"]: entry["short"] for entry in load("differential/diagnoses")["diagnoses"]}
-    return known.get(diagnosis.id, diagnosis.name)
+    known = knowledge().diagnoses.get(diagnosis.id)
+    return known.short if known else diagnosis.name
 
 
 def _style_markups(
-    node: slicer.vtkMRMLMarkupsNode, color: list[float], text_scale: float, glyph_scale: float | None = None
+    node: slicer.vtkMRMLMarkupsNode, color: Colour, text_scale: float, glyph_scale: float | None = None
 ) -> None:
     node.CreateDefaultDisplayNodes()
     display = node.GetDisplayNode()
@@ -517,14 +518,14 @@ def _style_markups(
     display.SetPropertiesLabelVisibility(False)
     # The texts are drawn per view, where label_layout places them clear of each other.
     display.SetPointLabelsVisibility(False)
-    background = load("overlays")["labels"]
-    display.GetTextProperty().SetBackgroundColor(background["background_color"])
-    display.GetTextProperty().SetBackgroundOpacity(background["background_opacity"])
+    background = overlay_style().labels
+    display.GetTextProperty().SetBackgroundColor(background.background_color)
+    display.GetTextProperty().SetBackgroundOpacity(background.background_opacity)
 
 
 def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: Report) -> slicer.vtkMRMLTextNode:
-    style = load("overlays")["explanation"]
-    text = scene.AddNewNodeByClass("vtkMRMLTextNode", style["node"].format(case=case))
+    style = overlay_style().explanation
+    text = scene.AddNewNodeByClass("vtkMRMLTextNode", style.node.format(case=case))
     text.SetText(explanation_text(case, report))
     return text
 
@@ -532,18 +533,18 @@ def _explanation_node(scene: slicer.vtkMRMLScene, case: str, report: Report) -> 
 def evidence_lines(diagnosis: RankedDiagnosis) -> list[str]:
     """A diagnosis's evidence, one finding a line: for or against, the measured text, its references as a
     reader cites them (the full citations are listed apart; the report's JSON keeps the keys)."""
-    style = load("overlays")["explanation"]
+    style = overlay_style().explanation
     lines = []
     for item in diagnosis.evidence:
-        direction = style["supports"] if item.supports else style["opposes"]
+        direction = style.supports if item.supports else style.opposes
         labels = dict.fromkeys(citation_label(ref) for ref in item.refs)
         lines.append(f"{direction}: {item.text}" + (f" [{'; '.join(labels)}]" if labels else ""))
     return lines
 
 
-def _differential_block(style: dict, differential: tuple[RankedDiagnosis, ...]) -> str:
-    lines = [style["differential_heading"]]
+def _differential_block(style: ExplanationStyle, differential: tuple[RankedDiagnosis, ...]) -> str:
+    lines = [style.differential_heading]
     for rank, diagnosis in enumerate(differential, start=1):
-        lines.append(style["diagnosis"].format(rank=rank, name=diagnosis.name, percent=numbers.probability(diagnosis.probability)))
+        lines.append(style.diagnosis.format(rank=rank, name=diagnosis.name, percent=numbers.probability(diagnosis.probability)))
         lines += [f"   {line}" for line in evidence_lines(diagnosis)]
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 
 from .. import number_format as numbers
-from ..differential import knowledge, percent_text
+from ..differential import knowledge
 from ..report_model import Levels, RankedDiagnosis, Report
 from .citations import citation_label, cited_keys, full_citation
 from .report import ratio_text
@@ -193,7 +193,7 @@ def _headline(report: Report) -> list[tuple[str, str]]:
         parts.append(("Levels", levels_line))
     if report.differential:
         top = report.differential[0]
-        parts.append(("Leading candidate", f"{top.name} ({percent_text(top.probability)})"))
+        parts.append(("Leading candidate", f"{top.name} ({numbers.probability(top.probability)})"))
     return parts
 
 
@@ -271,7 +271,7 @@ def _differential(report: Report) -> dict:
     ranking = report.differential
     return {
         "shown": [_diagnosis(place, entry) for place, entry in enumerate(ranking[:DIFFERENTIAL_SHOWN], start=1)],
-        "rest": "; ".join(f"{e.name} ({percent_text(e.probability)})" for e in ranking[DIFFERENTIAL_SHOWN:]),
+        "rest": "; ".join(f"{e.name} ({numbers.probability(e.probability)})" for e in ranking[DIFFERENTIAL_SHOWN:]),
         "next_step": report.next_best.text or "",
         "not_measured": "; ".join(item.name for item in report.not_measured),
     }
@@ -281,8 +281,8 @@ def _diagnosis(place: int, entry: RankedDiagnosis) -> dict:
     return {
         "place": place,
         "name": entry.name,
-        "probability": percent_text(entry.probability),
-        "prior": percent_text(entry.prior),
+        "probability": numbers.probability(entry.probability),
+        "prior": numbers.probability(entry.prior),
         "summary": entry.summary,
         "evidence": [{"supports": item.supports, "text": item.text, "cited": _cited(item.refs)} for item in entry.evidence],
         "prior_factors": "; ".join(f"{f.label} ×{f.factor:g} ({f.reason})" for f in entry.prior_factors),

@@ -16,11 +16,11 @@ from .. import CAVEAT
 from ..geometry import Box, voxel_indices
 from ..inputs.nodes import check_value_range, grid_of_volume, sequence_image, set_segment_mask
 from ..inputs.study import outlines, segment_sources
-from ..knowledge import load
 from ..measurement.ratios import region_ratios
 from ..measurement.regions import measure_region
 from ..report_model import RatioKey
 from ..settings import measurement_settings
+from .sr_codes import Code, sr_codes
 
 # Segment Statistics shows one measured volume, whichever sequence it is: its ratios are keyed
 # without a role.
@@ -80,8 +80,8 @@ class MeasurementInfo:
     title: str
     description: str
     units: str
-    quantity_code: tuple[str, str, str]
-    units_code: tuple[str, str, str]
+    quantity_code: Code
+    units_code: Code
 
 
 def measurement_info(key: str) -> MeasurementInfo | None:
@@ -96,16 +96,14 @@ def measurement_info(key: str) -> MeasurementInfo | None:
     if bound is not None:
         description = f"{bound.capitalize()} bound of the 95 % confidence interval of the {pair} ratio (voxels taken as independent)"
         title = f"{pair} ratio, 95 % CI {bound} bound"
-    codes = load("structured_report")
-    scheme, value, meaning = codes["concepts"]["ratio"]
-    unit_scheme, unit_value, unit_meaning = codes["units"]["ratio"]
+    codes = sr_codes()
     return MeasurementInfo(
         name=f"EMHAssist {key}",
         title=title,
         description=f"{description}. {CAVEAT}",
         units="",  # a ratio of two signals has no unit
-        quantity_code=(scheme, value, meaning),
-        units_code=(unit_scheme, unit_value, unit_meaning),
+        quantity_code=codes.concepts.ratio,
+        units_code=codes.units.ratio,
     )
 
 

@@ -28,9 +28,9 @@ from pydicom.uid import generate_uid
 from ..errors import InputError
 from ..inputs.casefolder import DICOM_HEADERS_ATTRIBUTE, source_of
 from ..inputs.study import Study
-from ..knowledge import load
 from ..report_model import BilskyEntry, CordCompression, Extent, Levels, RankedDiagnosis, Ratio, Report
 from ..settings import measurement_settings
+from .sr_codes import Code, sr_codes
 from .wording import grade_phrase, graded_levels, spans_of
 
 Evidence = dict[str, list[pydicom.Dataset]]  # sequence role -> headers of the instances measured
@@ -70,8 +70,8 @@ def write_structured_report(report: Report, evidence: Evidence, path: Path) -> N
 
 
 def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive3DSR:
-    settings = load("structured_report")
-    device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=settings["device"]["name"])
+    sr_data = sr_codes()
+    device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name=sr_data.device.name)
     context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.DCM.Device, device))
     patient = patient_of(report, evidence)
     groups = [_region_group(region, report, evidence, patient) for region in report.regions]
@@ -85,20 +85,20 @@ def structured_report(report: Report, evidence: Evidence) -> hd.sr.Comprehensive
         title=codes.DCM.ImagingMeasurementReport,
     )
     content[0].ContentSequence.append(_caveat_evaluation(report.caveat))
-    private = settings["private_scheme"]
+    private = sr_data.private_scheme
     return hd.sr.Comprehensive3DSR(
         evidence=[dataset for datasets in evidence.values() for dataset in datasets],
         content=content,
         series_instance_uid=hd.UID(),
-        series_number=settings["series"]["number"],
+        series_number=sr_data.series.number,
         sop_instance_uid=hd.UID(),
         instance_number=1,
-        manufacturer=settings["device"]["manufacturer"],
-        series_description=settings["series"]["description"],
+        manufacturer=sr_data.device.manufacturer,
+        series_description=sr_data.series.description,
         content_qualification=hd.ContentQualificationValues.RESEARCH,
         coding_schemes=[
             CodingSchemeIdentificationItem(
-                designator=private["designator"], name=private["name"], responsible_organization=private["responsible_organization"]
+                designator=private.designator, name=private.name, responsible_organization=private.responsible_organization
             )
         ],
     )
@@ -123,13 +123,13 @@ def _caveat_evaluation(caveat: str) -> hd.sr.ContainerContentItem:
     """The caveat as a TEXT comment in TID 1500's "Qualitative Evaluations" container."""
     container = hd.sr.ContainerContentItem(name=QUALITATIVE_EVALUATIONS, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
     comment = hd.sr.TextContentItem(
-        name=concept(load("structured_report")["concepts"]["caveat"]), value=caveat, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
+        name=concept(sr_codes().concepts.caveat), value=caveat, relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
     )
     container.ContentSequence = hd.sr.ContentSequence([comment])
     return container
 
 
-def concept(entry: list[str]) -> hd.sr.CodedConcept:
+def concept(entry: Code) -> hd.sr.CodedConcept:
     """A coded concept from its [scheme, value, meaning] entry in the data file."""
     scheme, value, meaning = entry
     return hd.sr.CodedConcept(value=value, scheme_designator=scheme, meaning=meaning)
@@ -137,9 +137,9 @@ def concept(entry: list[str]) -> hd.sr.CodedConcept:
 
 def ratio_concept(key: str) -> hd.sr.CodedConcept:
     """A ratio's own concept: the report's key ("T2 mass/cord", "enhancement mass") is its code."""
-    private = load("structured_report")["private_scheme"]["designator"]
-    kind = "enhancement" if key.startswith("enhancement ") else "ratio"
-    meaning = load("structured_report")["concepts"][kind][2]
+    private = sr_codes().private_scheme.designator
+    concepts = sr_codes().concepts
+    _, _, meaning = concepts.enhancement if key.startswith("enhancement ") else concepts.ratio
     return hd.sr.CodedConcept(value=key, scheme_designator=private, meaning=f"{meaning}: {key}")
 
 
@@ -148,13 +148,13 @@ def vertebra_concept(name: str) -> hd.sr.CodedConcept:
     code = getattr(codes.SCT, f"{name}Vertebra", None)
     if code is not None:
         return hd.sr.CodedConcept(value=code.value, scheme_designator=code.scheme_designator, meaning=code.meaning)
-    private = load("structured_report")["private_scheme"]["designator"]
+    private = sr_codes().private_scheme.designator
     return hd.sr.CodedConcept(value=name, scheme_designator=private, meaning=f"{name} vertebra")
 
 
 def _region_group(region: str, report: Report, evidence: Evidence, patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    settings = load("structured_report")
-    coding = settings["regions"][region]
+    sr_data = sr_codes()
+    coding = sr_data.regions[region]
     measurements = [
         _measurement(key.text, ratio, key.roles, evidence)
         for key, ratio in report.ratios.items()
@@ -164,7 +164,7 @@ def _region_group(region: str, report: Report, evidence: Evidence, patient: str 
         roles = measurement_settings().enhancement
         post, pre = roles.post, roles.pre
         measurements.append(_measurement(f"enhancement {region}", report.enhancement[region], (post, pre), evidence))
-    sites = [hd.sr.FindingSite(concept(coding["finding_site"]))] if "finding_site" in coding else []
+    sites = [hd.sr.FindingSite(concept(coding.finding_site))] if coding.finding_site else []
     levels = report.levels
     evaluations = []
     if region == "mass" and levels and levels.mass:
@@ -172,21 +172,21 @@ def _region_group(region: str, report: Report, evidence: Evidence, patient: str 
     if region == "cord" and levels and levels.compression:
         compression = levels.compression
         evaluations = [
-            hd.sr.QualitativeEvaluation(concept(settings["concepts"]["compression"]), vertebra_concept(name))
+            hd.sr.QualitativeEvaluation(concept(sr_data.concepts.compression), vertebra_concept(name))
             for name in _span(levels, compression)
         ]
         if compression.max_mscc_percent is not None:
             measurements.append(
                 hd.sr.Measurement(
-                    name=concept(settings["concepts"]["mscc"]),
+                    name=concept(sr_data.concepts.mscc),
                     value=compression.max_mscc_percent,
-                    unit=concept(settings["units"]["percent"]),
+                    unit=concept(sr_data.units.percent),
                     finding_sites=[hd.sr.FindingSite(vertebra_concept(compression.at))] if compression.at else None,
                 )
             )
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, region), identifier=region),
-        finding_type=concept(coding["finding_type"]),
+        finding_type=concept(coding.finding_type),
         finding_sites=sites or None,
         measurements=measurements or None,
         qualitative_evaluations=evaluations or None,
@@ -197,43 +197,43 @@ def _bilsky_group(entry: BilskyEntry, sequence: str, evidence: Evidence, patient
     """One level's Bilsky grade: a finding at the vertebra, the grade a coded evaluation (EMHAssist's
     own codes: DICOM has none for the scale), its canal compromise a measurement citing the instances
     of the sequence it was read on; tracked per level, so two exams' SRs link the same level's grades."""
-    settings = load("structured_report")
-    private = settings["private_scheme"]["designator"]
+    sr_data = sr_codes()
+    private = sr_data.private_scheme.designator
     grade = hd.sr.CodedConcept(value=f"bilsky-{entry.grade}", scheme_designator=private, meaning=grade_phrase(entry.grade))
     canal = [
         hd.sr.Measurement(
-            name=concept(settings["concepts"]["mcc"]),
+            name=concept(sr_data.concepts.mcc),
             value=entry.mcc_percent,
-            unit=concept(settings["units"]["percent"]),
+            unit=concept(sr_data.units.percent),
             referenced_images=_sources((sequence,), evidence) or None,
         )
     ] if entry.mcc_percent is not None else []
     finding = f"bilsky {entry.level}"
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, finding), identifier=finding),
-        finding_type=concept(settings["concepts"]["bilsky_group"]),
+        finding_type=concept(sr_data.concepts.bilsky_group),
         finding_sites=[hd.sr.FindingSite(vertebra_concept(entry.level))],
         measurements=canal or None,
-        qualitative_evaluations=[hd.sr.QualitativeEvaluation(concept(settings["concepts"]["bilsky_grade"]), grade)],
+        qualitative_evaluations=[hd.sr.QualitativeEvaluation(concept(sr_data.concepts.bilsky_grade), grade)],
     )
 
 
 def _differential_group(ranking: tuple[RankedDiagnosis, ...], patient: str | None) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    settings = load("structured_report")
-    private = settings["private_scheme"]["designator"]
-    codes_of = settings["diagnoses"]
-    evaluations = [hd.sr.QualitativeEvaluation(concept(settings["concepts"]["differential"]), concept(codes_of[entry.id])) for entry in ranking]
+    sr_data = sr_codes()
+    private = sr_data.private_scheme.designator
+    codes_of = sr_data.diagnoses
+    evaluations = [hd.sr.QualitativeEvaluation(concept(sr_data.concepts.differential), concept(codes_of[entry.id])) for entry in ranking]
     probabilities = [
         hd.sr.Measurement(
             name=hd.sr.CodedConcept(value=f"probability {entry.id}", scheme_designator=private, meaning=f"Probability of {entry.name}"),
             value=entry.probability,
-            unit=concept(settings["units"]["ratio"]),
+            unit=concept(sr_data.units.ratio),
         )
         for entry in ranking
     ]
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient, "differential"), identifier="differential"),
-        finding_type=concept(settings["concepts"]["differential_group"]),
+        finding_type=concept(sr_data.concepts.differential_group),
         measurements=probabilities,
         qualitative_evaluations=evaluations,
     )
@@ -245,7 +245,7 @@ def _measurement(key: str, ratio: Ratio, roles: tuple[str, ...], evidence: Evide
     return hd.sr.Measurement(
         name=ratio_concept(key),
         value=value,
-        unit=concept(load("structured_report")["units"]["ratio"]),
+        unit=concept(sr_codes().units.ratio),
         properties=hd.sr.MeasurementProperties(upper_measurement_uncertainty=high - value, lower_measurement_uncertainty=value - low),
         referenced_images=_sources(roles, evidence) or None,
     )

@@ -373,14 +373,63 @@ class _SeedWindow:
 def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
     """None when the seed holds no voxel of the image. The seed's signal and spread are its median and
     robust SD (1.4826 MAD): a box drawn a little beyond the mass takes in CSF or fat, whose values
-    pulled the mean and blew up the SD, and the window then took in the whole canal."""
+    pulled the mean and blew up the SD, and the window then took in the whole canal. A box over
+    several tissues, fewer than `seed_pure_share` of its voxels near the signal most of them lie near
+    (a thin mass under a box that takes in as much CSF, dura or fat), gives that main tissue's window:
+    even the median and MAD lay between the tissues there."""
     indices = np.unique(np.concatenate([voxel_indices(image.grid, box) for box in boxes]))
     if indices.size == 0:
         return None
     seed = image.voxels.ravel()[indices].astype(np.float64)
+    main = _main_tissue(seed, _noise_sd(image, indices))
+    if len(main.values) < settings().seed_pure_share * len(seed):
+        return main.window  # a box over several tissues: the one filling most of it, within its own reach
     mean = float(np.median(seed))
-    sd = 1.4826 * float(np.median(np.abs(seed - mean)))
+    sd = _ROBUST_SD * float(np.median(np.abs(seed - mean)))
     return _SeedWindow(mean, max(settings().window_sd * sd, settings().window_fraction * abs(mean), 1e-6))
+
+
+_ROBUST_SD = 1.4826  # the MAD of a normal sample times this is its SD
+_MODE_CANDIDATES = 2000  # the seed's values tried as the main tissue's signal, at most (evenly through them sorted)
+
+
+@dataclass(frozen=True)
+class _MainTissue:
+    values: np.ndarray  # the seed's values within `window`
+    window: _SeedWindow
+
+
+def _main_tissue(seed: np.ndarray, noise_sd: float) -> _MainTissue:
+    """The tissue that fills most of a seed: the signal that most of its values lie near, within a
+    like-the-seed window of the noise (`window_sd` noise SDs) or of the signal (`window_fraction`).
+
+    A box drawn over a thin mass takes in the CSF, fat, dura or bone beside it; the median and MAD
+    of the whole box lay between those tissues, and a window that wide took in the whole canal
+    (an abscess drawn against CSF and dura grew through the CSF 7 levels up and down the canal)."""
+    ordered = np.sort(seed)
+    centres = ordered[np.linspace(0, len(ordered) - 1, min(len(ordered), _MODE_CANDIDATES)).astype(int)]
+    reach = np.maximum(settings().window_sd * noise_sd, settings().window_fraction * np.abs(centres))
+    counts = np.searchsorted(ordered, centres + reach, side="right") - np.searchsorted(ordered, centres - reach, side="left")
+    best = int(np.argmax(counts))
+    values = ordered[(ordered >= centres[best] - reach[best]) & (ordered <= centres[best] + reach[best])]
+    mean = float(np.median(values))
+    return _MainTissue(values, _SeedWindow(mean, float(max(settings().window_sd * noise_sd, settings().window_fraction * abs(mean), 1e-6))))
+
+
+def _noise_sd(image: SequenceImage, indices: np.ndarray) -> float:
+    """The image's noise SD at the seed: the robust spread of differences between neighbouring
+    voxels of the seed along the axis where they differ least (along a tissue's layers, not across
+    them), over the square root of 2."""
+    at = np.unravel_index(indices, image.grid.shape)
+    spreads = []
+    for axis in range(3):
+        inside = at[axis] + 1 < image.grid.shape[axis]
+        here = tuple(index[inside] for index in at)
+        there = tuple(index + (n == axis) for n, index in enumerate(here))
+        differences = image.voxels[there].astype(np.float64) - image.voxels[here]
+        if differences.size:
+            spreads.append(_ROBUST_SD * float(np.median(np.abs(differences - np.median(differences)))) / np.sqrt(2))
+    return min(spreads) if spreads else 0.0
 
 
 def _possible(values: np.ndarray, window: _SeedWindow | None) -> np.ndarray:

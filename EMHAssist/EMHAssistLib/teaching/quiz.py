@@ -22,14 +22,15 @@ import numpy as np
 import slicer
 
 from ..analysis import Analysis, run_analysis
+from ..differential import knowledge
 from ..errors import InputError
 from ..geometry import Box, Labelmap
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
-from ..knowledge import load
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
+from .quiz_settings import Colour, quiz_settings
 
 LEARNER_ATTRIBUTE = "EMHAssist.quiz.learner"
 REFERENCE_ATTRIBUTE = "EMHAssist.quiz.reference"
@@ -166,7 +167,7 @@ class Quiz:
 
     @staticmethod
     def choices() -> list[Choice]:
-        return [Choice(entry["id"], entry["name"]) for entry in load("differential/diagnoses")["diagnoses"]]
+        return [Choice(diagnosis.id, diagnosis.name) for diagnosis in knowledge().diagnoses.values()]
 
     def pick(self, diagnosis: str) -> None:
         """Record the learner's diagnosis (an id of `choices()`) before the reveal."""
@@ -178,7 +179,7 @@ class Quiz:
     def add_roi(self, region: str, center: tuple[float, float, float], size: tuple[float, float, float]) -> slicer.vtkMRMLMarkupsROINode:
         """A new learner ROI for `region`, axis-aligned, which the learner then moves and resizes."""
         box = Box(np.asarray(center, float), np.eye(3), np.asarray(size, float) / 2)
-        return self.adopt_roi(region, self._new_roi(f"your {region}", box, LEARNER_ATTRIBUTE, "learner_color"))
+        return self.adopt_roi(region, self._new_roi(f"your {region}", box, LEARNER_ATTRIBUTE, quiz_settings().learner_color))
 
     def adopt_roi(self, region: str, roi: slicer.vtkMRMLMarkupsROINode) -> slicer.vtkMRMLMarkupsROINode:
         """Count an ROI node the learner placed themselves as outlining `region`."""
@@ -258,7 +259,7 @@ class Quiz:
             }
         for region, boxes in self._reference_boxes.items():
             for box in boxes:
-                roi = self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, "reference_color")
+                roi = self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, quiz_settings().reference_color)
                 roi.SetLocked(True)
                 self._state.AddNodeReferenceID(_reference_role(region), roi.GetID())
         return self.reference_rois
@@ -272,7 +273,7 @@ class Quiz:
                 rois[region] = nodes
         return rois
 
-    def _new_roi(self, name: str, box: Box, attribute: str, color: str) -> slicer.vtkMRMLMarkupsROINode:
+    def _new_roi(self, name: str, box: Box, attribute: str, color: Colour) -> slicer.vtkMRMLMarkupsROINode:
         roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
         set_roi_box(roi, box)
         style_roi(roi, color)
@@ -280,16 +281,16 @@ class Quiz:
         return roi
 
 
-def style_roi(roi: slicer.vtkMRMLMarkupsROINode, color: str) -> None:
-    """The quiz's look for a box (quiz.json): `color` ("learner_color" or "reference_color"), an
-    outline with its handles, unnamed in the views."""
+def style_roi(roi: slicer.vtkMRMLMarkupsROINode, color: Colour) -> None:
+    """The quiz's look for a box (quiz.json): `color` (the learner's or the reference's), an outline
+    with its handles, unnamed in the views."""
     roi.CreateDefaultDisplayNodes()
-    style = load("quiz")
+    look = quiz_settings().roi_look
     display = roi.GetDisplayNode()
-    display.SetColor(style[color])
-    display.SetSelectedColor(style[color])
-    display.SetFillVisibility(style["roi_look"]["fill"])
-    display.SetPropertiesLabelVisibility(style["roi_look"]["name_labels"])
+    display.SetColor(color)
+    display.SetSelectedColor(color)
+    display.SetFillVisibility(look.fill)
+    display.SetPropertiesLabelVisibility(look.name_labels)
 
 
 def case_digest(name: str) -> str:
@@ -363,7 +364,7 @@ def site_names(region: str, count: int) -> list[str]:
 def compare_site(region: str, roi: str, learner: Box, reference: list[Box], reference_analysis: Analysis | None) -> SiteComparison:
     """The learner's box against the reference site of `region` whose centre is nearest its centre;
     the cord against the reference analysis's cord segmentation when it has one."""
-    thresholds = load("quiz")["on_target"]
+    thresholds = quiz_settings().on_target
     cord = reference_analysis.levels.cord if reference_analysis is not None else None
     if region == "cord" and cord is not None:
         share = float(np.mean(Labelmap(cord.grid, cord.mask).contains(_points_in(learner))))
