@@ -9,6 +9,7 @@ import pytest
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.nodes import box_of_roi
 from spinegen.anatomy import knowledge
+from spinegen.bilsky import accepted_grades, agreement
 from spinegen.case import TRUTH_FILE, generate, write_case
 from spinegen.judge import inside_body
 from spinegen.scan import render, signal_tables
@@ -224,3 +225,21 @@ def test_a_mass_kept_clear_of_the_cord_in_a_tight_canal_still_has_room():
     case = generate(164, healthy=False)
     assert case.design.spares_cord and case.spine.profiles["mass_thickness"].max() >= 1.0
     assert any(roi.name == "mass" for roi in case.rois)
+
+
+def _facts(deformed: bool) -> dict:
+    return {"mass_present": True, "thecal_sac_deformed": True, "cord_contacted": True, "cord_deformed": deformed, "csf_fraction_min": 0.4}
+
+
+def test_a_bilsky_grade_of_a_compressed_cord_needs_the_compression_truth_to_name_the_level():
+    """The two truths agree: a cord narrowed 5 % where the compression truth names no compression reads
+    1c (it read 2, which no report whose compressed levels and grades agree could give: seeds 8, 14, 27);
+    a level every reading names compressed reads 2; a borderline one may read either."""
+    truth = {"levels": {"T5": _facts(True), "T6": _facts(True), "T7": _facts(True), "T8": _facts(False)},
+             "compression": {"required": ["T6"], "allowed": ["T6", "T7"], "borderline_presence": False}}
+    assert accepted_grades(truth) == {"T5": {"1c"}, "T6": {"2"}, "T7": {"1c", "2"}, "T8": {"1c"}}
+    assert accepted_grades(truth | {"compression": None})["T6"] == {"1c"}
+    assert accepted_grades(truth | {"compression": truth["compression"] | {"borderline_presence": True}})["T6"] == {"1c", "2"}
+    rows = [{"truth": "2", "accepted": ["1c", "2"], "reported": "1c", "upstream_agrees": True},
+            {"truth": "2", "accepted": ["2"], "reported": "1b", "upstream_agrees": True}]
+    assert agreement(rows)["all"] == {"levels": 2, "exact": 1, "within_one": 1, "max_off": 2}

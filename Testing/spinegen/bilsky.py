@@ -8,6 +8,15 @@ outline with CSF 0.5 mm outside it (`csf_fraction_min`). The grade follows the s
 most severe finding first. "No CSF visible" (grade 3) is read as CSF around less than a quarter of
 the cord's outline: a cord pressed against the far side of the sac keeps CSF on its flanks (a
 third to a half of its outline in the generator), which a reader sees as CSF around the cord.
+
+"Cord compressed" (grades 2 and 3) is the generator's compression truth (`truth.compression_truth`),
+so the grades and the compressed levels a report must name agree, as the report's own surfaces must:
+a level is compressed where the compression truth names it under some reading (`allowed`), and
+certainly so where every reading does (`required`). A cord narrowed 5 % beside a mass with no
+compression in the truth (a peak under 15 %: 0.4 mm of an 8 mm cord, under a voxel) reads 1c, as it
+did not before (2): the two truths disagreed on seeds 8, 14 and 27 (bilsky10, 2026-12-06), and no
+report could satisfy both. Where the compression itself is borderline (a level only some readings
+name, or a peak between 15 and 25 %), either grade is accepted (`accepted_grades`).
 """
 
 from .anatomy import level_code, level_names
@@ -16,22 +25,31 @@ GRADES = ("0", "1a", "1b", "1c", "2", "3")
 NO_CSF_BELOW = 0.25
 
 
-def bilsky_grade(facts: dict) -> str:
-    """The grade of one level from its `level_facts` entry."""
+def bilsky_grade(facts: dict, compressed: bool) -> str:
+    """The grade of one level from its `level_facts` entry, `compressed` when the compression truth names it."""
     if not facts["mass_present"]:
         return "0"
-    if facts["cord_deformed"]:
+    if compressed and facts["cord_deformed"]:
         return "3" if facts["csf_fraction_min"] < NO_CSF_BELOW else "2"
-    if facts["cord_contacted"]:
+    if facts["cord_contacted"] or compressed:
         return "1c"
     if facts["thecal_sac_deformed"]:
         return "1b"
     return "1a"
 
 
+def accepted_grades(truth: dict) -> dict[str, set[str]]:
+    """Every graded level of a case's truth (`case_truth(...)`), by name: the grades a report may give it."""
+    compression = truth.get("compression") or {}
+    allowed = set(compression.get("allowed", []))
+    certain = set(compression.get("required", [])) if not compression.get("borderline_presence") else set()
+    return {name: {bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)} for name, facts in truth["levels"].items()}
+
+
 def bilsky_truth(truth: dict) -> dict[str, str]:
-    """Every graded level of a case's truth (`case_truth(...)["levels"]`), by name."""
-    return {name: bilsky_grade(facts) for name, facts in truth["levels"].items()}
+    """Every graded level's grade where its compression is certain or certainly absent; a borderline
+    level is given its grade as compressed (the more severe of the two accepted)."""
+    return {name: max(grades, key=GRADES.index) for name, grades in accepted_grades(truth).items()}
 
 
 def compared_levels(report: dict, truth: dict) -> list[dict]:
@@ -44,7 +62,7 @@ def compared_levels(report: dict, truth: dict) -> list[dict]:
     section = (report.get("levels") or {}).get("bilsky")
     if not section:
         return []
-    expected = bilsky_truth(truth)
+    expected, accepted = bilsky_truth(truth), accepted_grades(truth)
     reported_mass = _named(report["levels"].get("mass"))
     reported_compression = _named(report["levels"].get("compression"))
     true_mass = set((truth.get("mass") or {}).get("levels", []))
@@ -56,7 +74,7 @@ def compared_levels(report: dict, truth: dict) -> list[dict]:
             continue
         agrees = (name in reported_mass) == (name in true_mass) and (name in reported_compression) == (name in true_compression)
         measured = {key: value for key, value in level.items() if key not in ("level", "code", "grade", "explanation")}
-        rows.append({"level": name, "truth": expected[name], "reported": grade, "upstream_agrees": agrees,
+        rows.append({"level": name, "truth": expected[name], "accepted": sorted(accepted[name], key=GRADES.index), "reported": grade, "upstream_agrees": agrees,
                      "truth_facts": truth["levels"][name], "measured": measured})
     return rows
 
@@ -73,7 +91,7 @@ def _named(extent: dict | None) -> set[str]:
 def agreement(rows: list[dict]) -> dict:
     """Exact and within-one-grade agreement, overall and by truth grade."""
     def summary(subset: list[dict]) -> dict:
-        off = [abs(GRADES.index(row["reported"]) - GRADES.index(row["truth"])) for row in subset]
+        off = [min(abs(GRADES.index(row["reported"]) - GRADES.index(grade)) for grade in row["accepted"]) for row in subset]
         return {"levels": len(subset), "exact": sum(d == 0 for d in off), "within_one": sum(d <= 1 for d in off), "max_off": max(off, default=0)}
 
     return {"all": summary(rows), "by_truth_grade": {grade: summary([row for row in rows if row["truth"] == grade]) for grade in GRADES},
