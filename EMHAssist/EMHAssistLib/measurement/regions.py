@@ -11,6 +11,15 @@ from ..inputs.plain import Outline, SequenceImage
 from ..settings import measurement_settings
 
 
+_ROBUST_SD_PER_MAD = 1.4826  # the median absolute deviation of a normal sample times this is its SD
+
+
+def robust_sd(values: np.ndarray, centre: float) -> float:
+    """The spread of `values` about `centre` as a normal SD, from their median absolute deviation: a
+    few voxels of another tissue (CSF or fat beside a drawn box) do not widen it."""
+    return _ROBUST_SD_PER_MAD * float(np.median(np.abs(values - centre)))
+
+
 @dataclass(frozen=True)
 class RegionStats:
     mean: float

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Box, Grid, Shape, voxel_indices
 from ..inputs.plain import SequenceImage
+from ..measurement.regions import robust_sd
 from ..settings import CordSettings, FoundSeedSettings, spine_settings
 
 WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
@@ -386,7 +387,7 @@ class _Window:
 def _cord_window(seed_values: np.ndarray, csf: float, csf_bright: bool) -> _Window:
     """Intensity range of cord tissue: from the seed, with the CSF side cut part of the way to the CSF (`_csf_signal`)."""
     median = float(np.median(seed_values))
-    spread = 1.4826 * float(np.median(np.abs(seed_values - median))) or 0.05 * abs(median)
+    spread = robust_sd(seed_values, median) or 0.05 * abs(median)
     towards_csf = settings().csf_side_fraction * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
     # A loosely drawn region's spread also holds dark tissue beside the cord: at most `far_reach_max` of the way to the CSF's distance.

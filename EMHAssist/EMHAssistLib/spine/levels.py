@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..inputs.plain import PointList, SequenceImage
+from ..measurement.regions import robust_sd
 from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
@@ -486,7 +487,7 @@ def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> MarrowSig
     if values.size == 0:
         return None
     level = float(np.median(values))
-    sd = 1.4826 * float(np.median(np.abs(values - level)))
+    sd = robust_sd(values, level)
     return MarrowSignal(level, sd, max(config.window_fraction * abs(level), config.window_sd * sd))
 
 

@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap, Shape, product_by_rows, voxel_indices
 from ..inputs.plain import Outline, SequenceImage
 from ..measurement.ratios import Ratio, difference_over_mean
-from ..measurement.regions import statistics
+from ..measurement.regions import robust_sd, statistics
 from ..settings import MassSettings, followup_settings, spine_settings
 from .cord import Centreline, sample_linear, sample_nearest
 from .levels import Vertebra
@@ -369,6 +369,11 @@ class _SeedWindow:
     mean: float
     half_width: float
 
+    @classmethod
+    def around(cls, mean: float, sd: float) -> "_SeedWindow":
+        """`window_sd` SDs or `window_fraction` of the signal either side of `mean`, whichever is wider."""
+        return cls(mean, float(max(settings().window_sd * sd, settings().window_fraction * abs(mean), 1e-6)))
+
 
 def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
     """None when the seed holds no voxel of the image. The seed's signal and spread are its median and
@@ -385,11 +390,9 @@ def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None
     if len(main.values) < settings().seed_pure_share * len(seed):
         return main.window  # a box over several tissues: the one filling most of it, within its own reach
     mean = float(np.median(seed))
-    sd = _ROBUST_SD * float(np.median(np.abs(seed - mean)))
-    return _SeedWindow(mean, max(settings().window_sd * sd, settings().window_fraction * abs(mean), 1e-6))
+    return _SeedWindow.around(mean, robust_sd(seed, mean))
 
 
-_ROBUST_SD = 1.4826  # the MAD of a normal sample times this is its SD
 _MODE_CANDIDATES = 2000  # the seed's values tried as the main tissue's signal, at most (evenly through them sorted)
 
 
@@ -412,8 +415,7 @@ def _main_tissue(seed: np.ndarray, noise_sd: float) -> _MainTissue:
     counts = np.searchsorted(ordered, centres + reach, side="right") - np.searchsorted(ordered, centres - reach, side="left")
     best = int(np.argmax(counts))
     values = ordered[(ordered >= centres[best] - reach[best]) & (ordered <= centres[best] + reach[best])]
-    mean = float(np.median(values))
-    return _MainTissue(values, _SeedWindow(mean, float(max(settings().window_sd * noise_sd, settings().window_fraction * abs(mean), 1e-6))))
+    return _MainTissue(values, _SeedWindow.around(float(np.median(values)), noise_sd))
 
 
 def _noise_sd(image: SequenceImage, indices: np.ndarray) -> float:
@@ -428,7 +430,7 @@ def _noise_sd(image: SequenceImage, indices: np.ndarray) -> float:
         there = tuple(index + (n == axis) for n, index in enumerate(here))
         differences = image.voxels[there].astype(np.float64) - image.voxels[here]
         if differences.size:
-            spreads.append(_ROBUST_SD * float(np.median(np.abs(differences - np.median(differences)))) / np.sqrt(2))
+            spreads.append(robust_sd(differences, float(np.median(differences))) / np.sqrt(2))
     return min(spreads) if spreads else 0.0
 
 
