@@ -489,16 +489,21 @@ def test_what_pushed_a_wrong_first_answer_over_the_truth_is_split_by_base_weight
     assert found["above"] == [r for r in ("destroyed", "mds") if results[r].best_wrong_probability > 0.6]
 
 
-def test_the_tool_prints_how_confident_the_wrong_first_answers_are(tmp_path):
+def _tool_lines_on_one_case(tmp_path, option: str) -> list[str]:
+    """tools/evaluate_differential.py's output with `option` on one tuning EMH case that states only an epidural mass."""
     one = tmp_path / "cases.json"
     silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}
     one.write_text(json.dumps({"cases": [silent]}))
     run = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), "--confidence"],
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), option],
         capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
+    return run.stdout.splitlines()
+
+
+def test_the_tool_prints_how_confident_the_wrong_first_answers_are(tmp_path):
+    lines = _tool_lines_on_one_case(tmp_path, "--confidence")
     assert lines[0] == "tuning: 1 of 1 first answers wrong, mean probability 30.4 %; above 60 %: none"
     assert "    base weights: +2.77; 1" in lines
     assert "    silent: emh -> metastasis (30 %): base weights x16" in lines
@@ -510,15 +515,7 @@ def test_a_truth_the_engine_does_not_list_counts_as_evidence_for_the_leader():
 
 
 def test_the_tool_prints_why_each_first_answer_is_wrong(tmp_path):
-    one = tmp_path / "cases.json"
-    silent = {**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}
-    one.write_text(json.dumps({"cases": [silent]}))
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), "--limits"],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
+    lines = _tool_lines_on_one_case(tmp_path, "--limits")
     assert lines[0] == "tuning: top-1 0/1; at most 0 with the stated evidence as the engine reads it"
     assert f"  {NOTHING_SEPARATES}: 1 missed, 1 cases" in lines
     assert "    silent: emh -> metastasis, stated shift x1" in lines
