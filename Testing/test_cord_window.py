@@ -138,3 +138,11 @@ def test_a_cord_lost_above_a_mass_in_a_kyphosis_is_found_again_along_its_course(
     assert reached > case.truth["compression"]["at_s_mm"] + 30  # 160 mm (T2) before: above the compression at 181 mm
     assessed = {row["level"]: row["assessed"] for row in report["levels"]["cord_profile"]}
     assert assessed.get("T3") is not False and "T3" in assessed
+
+
+def test_a_ray_that_leaves_the_image_puts_no_numpy_message_into_the_warnings(tmp_path):
+    # Seed 10: a ray from the cord left the imaged plane, so the far side's plateau was read over
+    # nothing and numpy's "All-NaN slice encountered" reached the report's warnings, a line that tells
+    # a reader nothing. Only rays that leave the cord on its far side have a plateau to read.
+    _, _, analysis = _analysed(10, tmp_path, healthy=False)
+    assert not [warning for warning in to_json(analysis.report)["warnings"] if "NaN" in warning]
