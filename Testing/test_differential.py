@@ -704,6 +704,11 @@ def test_foraminal_extension_counts_for_every_diagnosis_that_passes_through_a_fo
         # Acute epidural haematomas are mostly isointense to cord on T1 (Wen 2001 7 of 8; J Comput
         # Assist Tomogr 1999 10 of 17; Fukui 1999 5 of 8): + (seventh pass), before an expert -.
         ({"T1 mass/cord": 1.0}, "mass_isointense_to_cord_T1", "hematoma", 2),
+        # Radiology Review Manual (chloroma): myeloid sarcoma grows from the marrow to the periosteum, so a
+        # paraspinal part, on one side or both, counts + for it as for metastasis (issue 14's ninth pass;
+        # before, it weighed nothing for the myeloid sarcoma).
+        ({"paraspinal_component": True}, "paraspinal_component", "myeloid_sarcoma", 2),
+        ({"paraspinal_bilateral": True}, "paraspinal_bilateral", "myeloid_sarcoma", 2),
     ],
 )
 def test_published_findings_weigh_the_diagnoses_their_sources_name(morphology, feature, diagnosis, lr):

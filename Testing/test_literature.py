@@ -2,6 +2,7 @@
 encodes descriptions into reports, the evaluator's measures, and the figures the differential reaches
 on the validation half (docs/literature-cases.md)."""
 
+import dataclasses
 import json
 import math
 import re
@@ -30,12 +31,15 @@ from literature.evaluate import (
     limits,
     log_loss,
     markdown_table,
+    overruled,
+    overruled_lines,
     reliability,
     stated_shift,
     states_imaging,
     towards_leader,
     summarize,
     top_k_credit,
+    unnamed_overruled,
 )
 
 from EMHAssistLib.differential import assess, knowledge, observe
@@ -64,7 +68,9 @@ ENGINE_DIAGNOSES = {"emh", "metastasis", "lymphoma", "myeloma", "myeloid_sarcoma
 # 10.5 -> 10 (also where imaging is stated), Brier 0.704 -> 0.691, log loss 1.793 -> 1.770. The eighth pass
 # (bilateral paraspinal masses and a paraspinal abscess join the group beyond_the_canal, decided on the tuning half:
 # Brier 0.638 -> 0.633, log loss 1.523 -> 1.517, imaging alone 15.5 -> 16.5) moved Brier 0.691 -> 0.693 and log loss
-# 1.770 -> 1.774 here.
+# 1.770 -> 1.774 here. The ninth pass (a paraspinal part, on one side or both, + for the myeloid sarcoma, Radiology
+# Review Manual; decided on the tuning half: Brier 0.6325 -> 0.6301, log loss 1.5167 -> 1.4870, top-1 unchanged) moved
+# Brier 0.6926 -> 0.6924 and log loss 1.7741 -> 1.7751 here (no validation myeloid sarcoma states a paraspinal part).
 # Whoever changes the knowledge or the set updates these with the reason.
 VALIDATION = {
     "cases": 49,
@@ -75,8 +81,8 @@ VALIDATION = {
     "imaging_stated": 45,
     "top1_imaging_only_where_stated": 10,
     "top1_clinical_only_where_stated": 13.5,
-    "brier": 0.693,
-    "log_loss": 1.774,
+    "brier": 0.692,
+    "log_loss": 1.775,
     "wrong_first_mean_probability": 0.38,
     "hallmark_misses": 0,
 }
@@ -519,6 +525,53 @@ def test_the_tool_prints_why_each_first_answer_is_wrong(tmp_path):
     assert lines[0] == "tuning: top-1 0/1; at most 0 with the stated evidence as the engine reads it"
     assert f"  {NOTHING_SEPARATES}: 1 missed, 1 cases" in lines
     assert "    silent: emh -> metastasis, stated shift x1" in lines
+
+
+def test_a_candidate_the_images_favour_below_the_first_answer_is_found_and_whether_the_line_names_it():
+    # Issue 14 point 6 beyond the two leaders: the base weights put metastasis first; the findings favour the
+    # haematoma (x2, the threshold at which images separate) and EMH (x4), ranked below the runner-up; the
+    # abscess's x1.5 does not separate it, and a clinical factor is not an image.
+    probabilities = {"metastasis": 0.4, "abscess": 0.3, "hematoma": 0.2, "emh": 0.1}
+    components = {
+        "metastasis": {"base weights": math.log(0.32)},
+        "abscess": {"base weights": math.log(0.12), "finding: mass_fluid_bright_T2": math.log(1.5), "context: fever": math.log(3)},
+        "hematoma": {"base weights": math.log(0.08), "finding: mass_signal_heterogeneous": math.log(2)},
+        "emh": {"base weights": math.log(0.02), "finding: rib_expansion": math.log(4)},
+    }
+    found = CaseResult(
+        "c", "hematoma", "tuning", probabilities, list(probabilities), probabilities, probabilities, False, True,
+        components=components, line_between=("metastasis", "abscess"),
+    )
+    assert overruled(found, 2) == ["hematoma", "emh"]
+    assert unnamed_overruled(found, 2) == ["hematoma", "emh"]
+    assert unnamed_overruled(dataclasses.replace(found, line_between=("metastasis", "hematoma")), 2) == ["emh"]
+    assert overruled(found, 5) == []
+    lines = overruled_lines([found], 2)
+    assert lines[0].startswith("tuning: in 1 of 1 cases the images favour a candidate ranked below the first answer by x2")
+    assert "the 'priors decide' line names none of them in 1 (shows no line in 0); the truth is among the unnamed in 1" in lines[0]
+    assert lines[1] == "    c: hematoma; first metastasis; line: metastasis vs abscess; images favour hematoma x2 (rank 3), emh x4 (rank 4)"
+
+
+# The explanation's "priors decide" line compares the leader with the runner-up only (ranking.priors_decide_text), so
+# a candidate further down that the images favour over the leader by x2 or more, held back by its prior, goes unnamed
+# (issue 14 point 6; docs/differential.md, ninth pass). Measured with `tools/evaluate_differential.py --overruled` on
+# the ninth pass's knowledge, both halves (an explanation's honesty, not an accuracy figure): per half, the cases with
+# such a candidate, those where the line names none of them, those of these with no line at all, and those where the
+# truth is among the unnamed. Pinned so that a change to the line (engine code) shows here.
+OVERRULED = {"tuning": (12, 10, 3, 2), "validation": (24, 20, 1, 4)}
+
+
+def test_how_often_the_line_leaves_unnamed_a_candidate_the_images_favour_over_the_first_answer(cases, mapping):
+    separate = knowledge().images_separate_lr
+    for half, pinned in OVERRULED.items():
+        results = evaluate([case for case in cases if case["half"] == half], assess, mapping)
+        some = [r for r in results if overruled(r, separate)]
+        unnamed = [r for r in some if unnamed_overruled(r, separate)]
+        truth = [r for r in unnamed if r.diagnosis in unnamed_overruled(r, separate)]
+        assert (len(some), len(unnamed), sum(not r.line_between for r in unnamed), len(truth)) == pinned, half
+        for r in results:
+            shown = assess(encode(next(c for c in cases if c["id"] == r.case_id), mapping).report)["priors_decide"]
+            assert r.line_between == tuple(shown["between"] if shown else ()), r.case_id
 
 
 # --- the figures on the validation half -------------------------------------------------------------

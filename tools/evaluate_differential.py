@@ -5,7 +5,7 @@ log loss, the mean probability of a wrong first answer, the cases whose true dia
 although its hallmark was stated, and top-1 from clinical context alone, imaging alone and both;
 then every case. Draws the reliability diagram. Research and teaching use only.
 
-    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown | --limits | --confidence] [--proof KINDS]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown | --limits | --confidence | --overruled] [--proof KINDS]
 """
 
 import argparse
@@ -21,10 +21,11 @@ from literature.evaluate import (  # noqa: E402
     evaluate,
     limits_lines,
     markdown_table,
+    overruled_lines,
     report_lines,
 )
 
-from EMHAssistLib.differential import assess  # noqa: E402
+from EMHAssistLib.differential import assess, knowledge  # noqa: E402
 from EMHAssistLib.errors import InputError  # noqa: E402
 
 
@@ -43,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         "--confidence", action="store_true",
         help="print only how confident the wrong first answers are and what pushed them over the truth: the base "
         "weights, each clinical term, each finding (summed log-odds; per case on the tuning half)",
+    )
+    parser.add_argument(
+        "--overruled", action="store_true",
+        help="print only the cases whose first answer the images do not favour over a candidate below it (the prior "
+        "decided) and whether the explanation's 'priors decide' line names that candidate (issue 14 point 6)",
     )
     parser.add_argument("--half", choices=HALVES, help="only this half's cases (tune on 'tuning'; 'validation' is for reporting)")
     parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = limits_lines(results)
     elif args.confidence:
         shown = confidence_lines(results)
+    elif args.overruled:
+        shown = overruled_lines(results, knowledge().images_separate_lr)
     else:
         shown = report_lines(results)
     print("\n".join(shown))

@@ -49,6 +49,9 @@ class CaseResult:
     # By candidate and by what moved it, the natural-log weight: "base weights" (the log base weight), "context: <term>"
     # for each clinical factor, "finding: <feature>" for each counted finding. Their sum is the candidate's log score.
     components: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The two candidates the "priors decide" line of the explanation compares (leader, runner-up); empty when it
+    # does not show.
+    line_between: tuple[str, ...] = ()
 
     @property
     def true_probability(self) -> float:
@@ -127,6 +130,7 @@ def limits(results: list[CaseResult]) -> dict:
 
 
 BASE_COMPONENT = "base weights"
+FINDING_PREFIX = "finding: "
 
 
 def odds_components(ranking: list[dict], base: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -138,7 +142,7 @@ def odds_components(ranking: list[dict], base: dict[str, float]) -> dict[str, di
             key = f"context: {factor['term']}"
             parts[key] = parts.get(key, 0.0) + math.log(factor["factor"])
         for item in entry["evidence"]:
-            key = f"finding: {item['feature']}"
+            key = f"{FINDING_PREFIX}{item['feature']}"
             parts[key] = parts.get(key, 0.0) + item["weight"]
         components[entry["id"]] = parts
     return components
@@ -192,7 +196,8 @@ def base_priors(assess: Callable[[dict], dict], mapping: dict) -> dict[str, floa
 
 def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, base: dict[str, float] | None = None) -> CaseResult:
     base = base or base_priors(assess, mapping)
-    ranking = assess(encode(case, mapping, ALL_SECTIONS).report)["differential"]
+    assessed = assess(encode(case, mapping, ALL_SECTIONS).report)
+    ranking = assessed["differential"]
     both, ranked = {e["id"]: e["probability"] for e in ranking}, [e["id"] for e in ranking]
     clinical_only, _ = assess_probabilities(encode(case, mapping, (CLINICAL,)).report, assess)
     imaging_report = encode(case, mapping, (IMAGING,)).report
@@ -209,6 +214,7 @@ def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, bas
         imaging_stated=states_imaging(imaging_report),
         stated=stated_weights(ranking, base),
         components=odds_components(ranking, base),
+        line_between=tuple((assessed.get("priors_decide") or {}).get("between", ())),
     )
 
 
@@ -333,6 +339,54 @@ def summary_lines(name: str, summary: dict) -> list[str]:
     lines.append("  top-1 by diagnosis: " + _by_diagnosis(summary))
     if summary["unknown_to_engine"]:
         lines.append("  diagnoses the engine does not list (probability 0): " + ", ".join(summary["unknown_to_engine"]))
+    return lines
+
+
+def image_weight(result: CaseResult, candidate: str) -> float:
+    """The candidate's summed log weight from the findings alone (its 'finding: ...' components)."""
+    return sum(w for key, w in result.components.get(candidate, {}).items() if key.startswith(FINDING_PREFIX))
+
+
+def overruled(result: CaseResult, separate_lr: float) -> list[str]:
+    """Issue 14 point 6: the candidates ranked below the first answer although the findings favour them over it by
+    separate_lr or more (features.json explanation.images_separate_lr): for each, the prior, not the images, put
+    the first answer ahead. In ranked order."""
+    leader = result.ranked[0]
+    margin = math.log(separate_lr) - TIE
+    return [c for c in result.ranked[1:] if image_weight(result, c) - image_weight(result, leader) >= margin]
+
+
+def unnamed_overruled(result: CaseResult, separate_lr: float) -> list[str]:
+    """The overruled candidates the explanation's "priors decide" line does not name (it names one runner-up)."""
+    return [c for c in overruled(result, separate_lr) if c not in result.line_between]
+
+
+def overruled_lines(results: list[CaseResult], separate_lr: float) -> list[str]:
+    """Per half: in how many cases the prior put the first answer ahead of a candidate the images favour, and in how
+    many of those the explanation's line names none of them; on the tuning half each such case by name."""
+    lines = []
+    for name in HALVES:
+        group = [r for r in results if r.half == name]
+        if not group:
+            continue
+        some = [r for r in group if overruled(r, separate_lr)]
+        unnamed = [r for r in some if unnamed_overruled(r, separate_lr)]
+        truth = [r for r in unnamed if r.diagnosis in unnamed_overruled(r, separate_lr)]
+        lines.append(
+            f"{name}: in {len(some)} of {len(group)} cases the images favour a candidate ranked below the first answer "
+            f"by x{separate_lr:g} or more (the prior put the first answer ahead); the 'priors decide' line names none "
+            f"of them in {len(unnamed)} (shows no line in {sum(not r.line_between for r in unnamed)}); the truth is "
+            f"among the unnamed in {len(truth)}"
+        )
+        if name != HALVES[0]:
+            continue
+        for r in unnamed:
+            shown = ", ".join(
+                f"{c} x{math.exp(image_weight(r, c) - image_weight(r, r.ranked[0])):.2g} (rank {r.ranked.index(c) + 1})"
+                for c in unnamed_overruled(r, separate_lr)
+            )
+            line = " vs ".join(r.line_between) or "no line"
+            lines.append(f"    {r.case_id}: {r.diagnosis}; first {r.ranked[0]}; line: {line}; images favour {shown}")
     return lines
 
 
