@@ -363,7 +363,8 @@ def unnamed_overruled(result: CaseResult, separate_lr: float) -> list[str]:
 
 def overruled_lines(results: list[CaseResult], separate_lr: float) -> list[str]:
     """Per half: in how many cases the prior put the first answer ahead of a candidate the images favour, and in how
-    many of those the explanation's line names none of them; on the tuning half each such case by name."""
+    many of those the explanation's line leaves one or more of them unnamed (it names one candidate); on the tuning
+    half each such case by name."""
     lines = []
     for name in HALVES:
         group = [r for r in results if r.half == name]
@@ -372,11 +373,12 @@ def overruled_lines(results: list[CaseResult], separate_lr: float) -> list[str]:
         some = [r for r in group if overruled(r, separate_lr)]
         unnamed = [r for r in some if unnamed_overruled(r, separate_lr)]
         truth = [r for r in unnamed if r.diagnosis in unnamed_overruled(r, separate_lr)]
+        no_line = sum(not r.line_between for r in unnamed)
         lines.append(
             f"{name}: in {len(some)} of {len(group)} cases the images favour a candidate ranked below the first answer "
-            f"by x{separate_lr:g} or more (the prior put the first answer ahead); the 'priors decide' line names none "
-            f"of them in {len(unnamed)} (shows no line in {sum(not r.line_between for r in unnamed)}); the truth is "
-            f"among the unnamed in {len(truth)}"
+            f"by x{separate_lr:g} or more (the prior put the first answer ahead); the 'priors decide' line leaves "
+            f"one or more of them unnamed in {len(unnamed)} (shows no line in {no_line}); the truth is among the "
+            f"unnamed in {len(truth)}"
         )
         if name != HALVES[0]:
             continue
