@@ -274,6 +274,7 @@ class GradingSettings:
 
     epidural_margin_mm: float = within(0.0)
     sac_indent_mm: float = within(0.0)
+    sac_narrowed_percent: float = within(0.0)
     mass_against_sac_mm: float = within(0.0)
     contact_mm: float = within(0.0)
     csf_visible_fraction: float = fraction()

@@ -211,14 +211,24 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
         "canal": _finite_max(measures.canal_ratio[inside]),
         "area": _finite_max(measures.area_ratio[inside]),
     }
-    deformed = values["indent"] is not None and values["indent"] >= config.sac_indent_mm
+    # The sac's front-to-back diameter (MCC's) narrowed where the mass lies against it: the dent read
+    # on the whole diameter, where one ray's sub-millimetre indent is lost in the trace's noise.
+    against = measures.beyond_sac_mm[inside] <= config.mass_against_sac_mm
+    narrowed = _finite_max(np.where(against, measures.canal_ratio[inside], np.nan))
+    indented = values["indent"] is not None and values["indent"] >= config.sac_indent_mm
+    deformed = indented or (narrowed is not None and narrowed >= config.sac_narrowed_percent)
     contact = values["contact_gap"] is not None and values["contact_gap"] <= config.contact_mm
     csf_absence_readable = values["resolved"] >= config.csf_absent_needs_resolved_share
     grade = _grade(in_canal, compressed, contact, deformed, values["csf"], csf_absence_readable)
     name = name_of(code)
-    wording = "2 unresolved" if grade == "2" and not csf_absence_readable and values["csf"] < config.csf_visible_fraction else grade
+    wording = grade
+    if grade == "2" and not csf_absence_readable and values["csf"] < config.csf_visible_fraction:
+        wording = "2 unresolved"
+    elif grade == "1b" and not indented:
+        wording = "1b narrowed"  # deformed on the sac's diameter, no one ray indented a millimetre
     explanation = bilsky_settings().explanations[wording].format(
         level=name,
+        sac_narrowed_percent=narrowed if narrowed is not None else 0.0,
         sac_indent_mm=values["indent"] if values["indent"] is not None else 0.0,
         mass_gap_mm=values["gap"] if values["gap"] is not None else float("inf"),
         cord_narrowing_percent=round(values["narrowing"] or 0.0),  # a whole percent, never "-0"
