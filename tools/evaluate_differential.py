@@ -24,7 +24,7 @@ from literature.evaluate import (  # noqa: E402
     report_lines,
 )
 
-from EMHAssistLib.differential import assess  # noqa: E402
+from case_findings import plain_assess as assess  # noqa: E402  (an encoded case is a plain report)
 from EMHAssistLib.errors import InputError  # noqa: E402
 
 

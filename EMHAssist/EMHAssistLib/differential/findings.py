@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..number_format import signed_percent, signed_percent_range
+from ..report_model import CaseFindings, MorphologyValue, Ratio, RegionStatistics, Span
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
@@ -88,12 +89,12 @@ class Unmeasured:
     missing: tuple[MissingInput, ...]
 
 
-def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation], list[Unmeasured]]:
-    """Every feature of the knowledge, evaluated on the report or left out with what it lacks."""
+def observe(case: CaseFindings, kb: Knowledge | None = None) -> tuple[list[Observation], list[Unmeasured]]:
+    """Every feature of the knowledge, evaluated on the case's findings or left out with what it lacks."""
     kb = kb or knowledge()
     observations, unmeasured = [], []
     for feature in kb.features:
-        result = _evaluate(feature.test, report, kb)
+        result = _evaluate(feature.test, case, kb)
         if isinstance(result, Verdict):
             observations.append(Observation(feature, result))
         else:
@@ -101,19 +102,19 @@ def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation
     return observations, unmeasured
 
 
-def _evaluate(test: dict, report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+def _evaluate(test: dict, case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
     if "all" in test:
-        return _evaluate_all(test["all"], report, kb)
+        return _evaluate_all(test["all"], case, kb)
     kind = next(key for key in QUANTITIES if key in test)
-    reading = _READERS[kind](test, report, kb)
+    reading = _READERS[kind](test, case, kb)
     if not isinstance(reading, Reading):
         return reading
     decide = _DECIDERS[test["op"]]
     return Verdict(decide(reading, test[OPERAND_KEYS[test["op"]]]), reading.value, reading.shown)
 
 
-def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
-    parts = [(test, _evaluate(test, report, kb)) for test in tests]
+def _evaluate_all(tests: list[dict], case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+    parts = [(test, _evaluate(test, case, kb)) for test in tests]
     missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Verdict) for m in part))
     if missing:
         return missing
@@ -129,22 +130,22 @@ def _quantity_name(test: dict) -> str:
     return str(test[kind]) if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
 
 
-def _read_ratio(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_ratio(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     key = test["ratio"]
-    entry = (report.get("ratios") or {}).get(key)
+    entry = case.ratios.get(key)
     if entry is None:
-        return _missing_measurements(report, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
+        return _missing_measurements(case, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
     value, low, high = _interval(entry, f"ratios.{key.text}")
     return Reading(value, low, high, f"ratio {value:.2f}, 95 % CI {low:.2f}-{high:.2f}")
 
 
-def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_enhancement(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     region = test["enhancement"]
-    entry = (report.get("enhancement") or {}).get(region)
+    entry = case.enhancement.get(region)
     if entry is None:
         roles = measurement_settings().enhancement
         inputs = [(region, roles.post), (region, roles.pre)]
-        return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
+        return _missing_measurements(case, inputs) or (MissingInput("report", f"enhancement.{region}"),)
     value, low, high = _interval(entry, f"enhancement.{region}")
     return Reading(value, low, high, f"enhancement {_percent_with_interval(value, low, high)}")
 
@@ -153,13 +154,13 @@ def _percent_with_interval(value: float, low: float, high: float) -> str:
     return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
-def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_region_mean(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     region, sequence = test["region_mean"], test["sequence"]
-    stats = ((report.get("regions") or {}).get(region) or {}).get(sequence)
+    stats = case.regions.get(region, {}).get(sequence)
     if stats is None:
-        return _missing_measurements(report, [(region, sequence)])
+        return _missing_measurements(case, [(region, sequence)])
     where = f"regions.{region}.{sequence}"
-    mean = stats.get("mean") if isinstance(stats, dict) else None
+    mean = stats.mean
     if not is_number(mean):
         raise InputError("report", f"{where} needs a finite 'mean'")
     half_width = _half_width(stats)
@@ -171,8 +172,8 @@ def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tupl
     return Reading(value, low, high, f"mean {sequence} {value:.2f}{canonical}, 95 % CI {low:.2f}-{high:.2f}{read}")
 
 
-def _half_width(stats: dict) -> float:
-    sd, n = stats.get("sd"), stats.get("n")
+def _half_width(stats: RegionStatistics) -> float:
+    sd, n = stats.sd, stats.n
     if is_number(sd) and is_number(n) and n > 0:
         return measurement_settings().ci_z * sd / math.sqrt(n)
     return 0.0
@@ -184,15 +185,15 @@ def _unit_scale(unit: dict, mean: float) -> tuple[float, str]:
     return scale["factor"], scale["read_as"]
 
 
-def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_morphology(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     key = test["morphology"]
-    value = (report.get("morphology") or {}).get(key)
+    value = case.morphology.get(key)
     spec = kb.morphology[key]
     if value is None:
         # A measured morphology lacks first what it is measured from: "Add the T1C sequence" says more
         # than "assess the rim".
         measured_from = [tuple(pair) for pair in spec.get("measured_from", [])]
-        return _missing_measurements(report, measured_from) or (MissingInput("morphology", key, label=spec["label"]),)
+        return _missing_measurements(case, measured_from) or (MissingInput("morphology", key, label=spec["label"]),)
     if spec["type"] == "fraction":
         value, low, high = _interval(value, f"morphology.{key}")
         return Reading(value, low, high, f"{spec['label']} {_percent_with_interval(value, low, high)}")
@@ -204,7 +205,7 @@ def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple
     return Reading(value, value, value, f"{spec['label']} {value:g}")
 
 
-def _check_morphology_value(key: str, value: Any, spec: dict) -> None:
+def _check_morphology_value(key: str, value: MorphologyValue, spec: dict) -> None:
     valid = {
         "bool": lambda: isinstance(value, bool),
         "number": lambda: is_number(value),
@@ -219,43 +220,50 @@ def _check_morphology_value(key: str, value: Any, spec: dict) -> None:
         raise InputError("report morphology", f"'{key}' must be {expected}, not {value!r}")
 
 
-def _read_levels_spanned(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_levels_spanned(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     region = test["levels_spanned"]
-    counted = (report.get("morphology") or {}).get(f"{region}_levels_spanned")
+    counted = case.morphology.get(f"{region}_levels_spanned")
     if counted is not None:
         _check_morphology_value(f"{region}_levels_spanned", counted, {"type": "number"})
         return Reading(counted, counted, counted, f"{counted:g} levels")
-    span = ((report.get("levels") or {}).get(region)) or {}
-    if not span.get("from") or not span.get("to"):
+    span = _mass_levels(case)
+    if span is None:
         return (MissingInput("levels", region),)
-    count = abs(code_of(span["to"], "report levels") - code_of(span["from"], "report levels")) + 1
-    return Reading(count, count, count, f"{count} levels, {span['from']}-{span['to']}")
+    count = abs(code_of(span.to, "report levels") - code_of(span.from_, "report levels")) + 1
+    return Reading(count, count, count, f"{count} levels, {span.from_}-{span.to}")
 
 
-def _read_spine_segment(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+def _read_spine_segment(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
     region = test["spine_segment"]
-    span = ((report.get("levels") or {}).get(region)) or {}
-    if not span.get("from") or not span.get("to"):
+    span = _mass_levels(case)
+    if span is None:
         return (MissingInput("levels", region),)
-    codes = [code_of(span[end], "report levels") for end in ("from", "to")]
+    codes = [code_of(end, "report levels") for end in (span.from_, span.to)]
     middle = name_of(sum(codes) // 2)  # the cranial one of two middle levels
     segment = SPINE_SEGMENTS[middle[0]]
-    return Reading(segment, None, None, f"{segment} spine, {span['from']}-{span['to']}")
+    return Reading(segment, None, None, f"{segment} spine, {span.from_}-{span.to}")
 
 
-def _interval(entry: Any, where: str) -> tuple[float, float, float]:
-    value = entry.get("value") if isinstance(entry, dict) else None
+def _mass_levels(case: CaseFindings) -> Span | None:
+    """The levels the mass spans (the one region with levels, checked on load), when both ends were found."""
+    span = case.mass
+    return span if span is not None and span.from_ and span.to else None
+
+
+def _interval(entry: MorphologyValue, where: str) -> tuple[float, float, float]:
+    # A morphology's value is one of several kinds: a fraction must be the measured one, with its interval.
+    value = entry.value if isinstance(entry, Ratio) else None
     if not is_number(value):
         raise InputError("report", f"{where} needs a finite 'value'")
-    bounds = entry.get("ci95") or [value, value]
+    bounds = entry.ci95
     pair = isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(map(is_number, bounds))
     if not (pair and bounds[0] <= value <= bounds[1]):
         raise InputError("report", f"{where}: 'ci95' must be [low, high] around the value, not {bounds!r}")
     return value, bounds[0], bounds[1]
 
 
-def _missing_measurements(report: dict, inputs: Sequence[tuple[str, str]]) -> tuple[MissingInput, ...]:
-    regions = report.get("regions") or {}
+def _missing_measurements(case: CaseFindings, inputs: Sequence[tuple[str, str]]) -> tuple[MissingInput, ...]:
+    regions = case.regions
     measured_sequences = {sequence for by_sequence in regions.values() for sequence in by_sequence}
     missing = [MissingInput("sequence", s) for s in dict.fromkeys(s for _, s in inputs) if s not in measured_sequences]
     missing += [
@@ -302,7 +310,7 @@ _DECIDERS: dict[str, Callable[[Reading, Any], str]] = {
     "in": _one_of,
 }
 
-_READERS: dict[str, Callable[[dict, dict, Knowledge], Reading | tuple[MissingInput, ...]]] = {
+_READERS: dict[str, Callable[[dict, CaseFindings, Knowledge], Reading | tuple[MissingInput, ...]]] = {
     "ratio": _read_ratio,
     "enhancement": _read_enhancement,
     "region_mean": _read_region_mean,

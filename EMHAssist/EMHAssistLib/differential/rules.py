@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from ..errors import InputError
 from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
-from ..report_model import RatioKey
+from ..report_model import Clinical, RatioKey
 from ..settings import measurement_settings
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
@@ -28,6 +28,8 @@ THRESHOLD_STATUSES = {
     "reader": "reader's assessment",
 }
 QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned", "spine_segment")
+# The one region whose levels the report gives (levels.mass), read by levels_spanned and spine_segment.
+LEVELLED_REGION = "mass"
 # The spine segment of a region's middle level, by the first letter of its vertebra name.
 SPINE_SEGMENTS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
 # A morphology is a reader's flag (bool), a category, a count (number, exact) or a measured fraction
@@ -115,9 +117,8 @@ class SetAside:
     reason: str
     refs: tuple[str, ...]
 
-    def applies(self, present: set[str], clinical: dict) -> bool:
-        terms = set(clinical.get("conditions", [])) | set(clinical.get("findings", []))
-        return self.when_present in present and bool(terms & set(self.clinical_any))
+    def applies(self, present: set[str], clinical: Clinical) -> bool:
+        return self.when_present in present and bool(set(clinical.terms) & set(self.clinical_any))
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,15 @@ class SeparatingTest:
     id: str
     name: str
     log_lr: dict[str, float]
+    why: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What to do when neither a missing input nor an outside test separates the two leaders."""
+
+    name: str
     why: str
     refs: tuple[str, ...]
 
@@ -140,7 +150,7 @@ class Knowledge:
     proxy_groups: dict[str, str]
     references: dict[str, dict]
     tests: tuple[SeparatingTest, ...]
-    fallback: dict
+    fallback: Fallback
     grades: dict[str, float]
     max_lr: float
     floor: float
@@ -196,7 +206,7 @@ class Knowledge:
         places += [(f"prior modifier {m.condition} {m.operand}", m.refs) for m in self.modifiers]
         places += [(f"test '{t.id}'", t.refs) for t in self.tests]
         places += [(f"set_aside '{a.id}'", a.refs) for a in self.set_asides]
-        places += [("fallback", tuple(self.fallback["refs"]))]
+        places += [("fallback", self.fallback.refs)]
         for place, refs in places:
             for ref in refs:
                 cited.setdefault(ref, []).append(place)
@@ -546,6 +556,7 @@ def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
 
 
 def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
+    _require_levelled(entry, test["levels_spanned"])
     key = f"{test['levels_spanned']}_levels_spanned"
     declared = settings["morphology"].get(key, {}).get("type") == "number"
     entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
@@ -553,9 +564,15 @@ def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
 
 
 def _check_spine_segment_test(entry: _Entry, test: dict, settings: dict) -> None:
+    _require_levelled(entry, test["spine_segment"])
     entry.require(test["op"] == "in", "a spine segment takes 'in'")
     unknown = [v for v in test["values"] if v not in SPINE_SEGMENTS.values()]
     entry.require(not unknown, f"unknown spine segment {unknown}; known: {', '.join(SPINE_SEGMENTS.values())}")
+
+
+def _require_levelled(entry: _Entry, region: Any) -> None:
+    # The report gives vertebral levels to the mass alone (levels.mass).
+    entry.require(region == LEVELLED_REGION, f"only the {LEVELLED_REGION} has levels, not {region!r}")
 
 
 def _require_numeric_op(entry: _Entry, test: dict) -> None:
@@ -662,7 +679,7 @@ def _prior_modifier(raw: Any, index: int, base: dict[str, float], terms: Clinica
 
 def _separators(
     data: dict, diagnoses: dict[str, Diagnosis], grades: dict[str, float]
-) -> tuple[tuple[SeparatingTest, ...], dict]:
+) -> tuple[tuple[SeparatingTest, ...], Fallback]:
     tests = []
     for index, raw in enumerate(data.get("tests") or []):
         entry = _Entry("separators", f"test '{raw.get('id', index)}'" if isinstance(raw, dict) else f"test {index}")
@@ -680,8 +697,7 @@ def _separators(
     entry.require(
         isinstance(fallback, dict) and _text(fallback.get("name")) and _text(fallback.get("why")), "needs name, why"
     )
-    entry.refs(fallback.get("refs"))
-    return tuple(tests), dict(fallback)
+    return tuple(tests), Fallback(fallback["name"], fallback["why"], entry.refs(fallback.get("refs")))
 
 
 def _check_references_exist(kb: Knowledge) -> None:
