@@ -1229,6 +1229,12 @@ def _strong_lr_of_one(files):
     files["features"]["explanation"]["strong_lr"] = 1
 
 
+def _spine_segment_of_the_cord(files):
+    # The report gives vertebral levels to the mass alone, so no other region has a spine segment.
+    feature = next(f for f in files["features"]["features"] if f["id"] == "mass_thoracic")
+    feature["test"]["spine_segment"] = "cord"
+
+
 def _set_aside_unknown_term(files):
     files["features"]["set_aside"][0]["clinical_any"] = ["transfused"]
 
@@ -1242,6 +1248,7 @@ def _set_aside_unknown_term(files):
             "modifier condition thalassemia_intermedia: 'raises_to' for 'emh' must exceed",
         ),
         (_set_aside_unknown_term, "features", "set_aside 'iron_laden_marrow': 'clinical_any' must list conditions"),
+        (_spine_segment_of_the_cord, "features", "feature 'mass_thoracic': only the mass has levels, not 'cord'"),
         (_drop_absent_text, "features", "feature 'marrow_brighter_than_muscle_T1': needs text.absent"),
         (_unknown_diagnosis, "features", "feature 'mass_isointense_to_cord_T1' present: unknown diagnosis 'glioma'"),
         (_unknown_reference, "references", "reference 'nobody2020' cited by feature 'mass_markedly_hypointense_T2'"),
