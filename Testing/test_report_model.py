@@ -122,9 +122,7 @@ def stored(case: str) -> dict:
 
 
 def test_the_knowledge_files_ratio_tests_are_keys_parsed_on_load():
-    tests = [feature.test for feature in knowledge().features]
-    simple = [part for test in tests for part in test.get("all", [test])]
-    ratios = [test["ratio"] for test in simple if "ratio" in test]
+    ratios = [test.subject for feature in knowledge().features for test in feature.test.parts if test.kind == "ratio"]
     assert ratios and all(isinstance(key, RatioKey) for key in ratios)
 
 

@@ -18,13 +18,16 @@ from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
     ABSENT,
-    OPERAND_KEYS,
     PRESENT,
-    QUANTITIES,
     SPINE_SEGMENTS,
     UNDECIDED,
+    AllOf,
     Feature,
+    FeatureTest,
     Knowledge,
+    MorphologySpec,
+    QuantityTest,
+    Unit,
     is_number,
     knowledge,
 )
@@ -102,18 +105,18 @@ def observe(case: CaseFindings, kb: Knowledge | None = None) -> tuple[list[Obser
     return observations, unmeasured
 
 
-def _evaluate(test: dict, case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
-    if "all" in test:
-        return _evaluate_all(test["all"], case, kb)
-    kind = next(key for key in QUANTITIES if key in test)
-    reading = _READERS[kind](test, case, kb)
+def _evaluate(test: FeatureTest, case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+    if isinstance(test, AllOf):
+        return _evaluate_all(test.parts, case, kb)
+    reading = _READERS[test.kind](test, case, kb)
     if not isinstance(reading, Reading):
         return reading
-    decide = _DECIDERS[test["op"]]
-    return Verdict(decide(reading, test[OPERAND_KEYS[test["op"]]]), reading.value, reading.shown)
+    return Verdict(_DECIDERS[test.op](reading, test.operand), reading.value, reading.shown)
 
 
-def _evaluate_all(tests: list[dict], case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+def _evaluate_all(
+    tests: tuple[QuantityTest, ...], case: CaseFindings, kb: Knowledge
+) -> Verdict | tuple[MissingInput, ...]:
     parts = [(test, _evaluate(test, case, kb)) for test in tests]
     missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Verdict) for m in part))
     if missing:
@@ -121,17 +124,12 @@ def _evaluate_all(tests: list[dict], case: CaseFindings, kb: Knowledge) -> Verdi
     states = [part.state for _, part in parts]
     # One part clearly failing settles the combination even when another part is undecided.
     state = ABSENT if ABSENT in states else PRESENT if all(s == PRESENT for s in states) else UNDECIDED
-    value = {_quantity_name(test): part.value for test, part in parts}
+    value = {test.name: part.value for test, part in parts}
     return Verdict(state, value, "; ".join(part.shown for _, part in parts))
 
 
-def _quantity_name(test: dict) -> str:
-    kind = next(key for key in QUANTITIES if key in test)
-    return str(test[kind]) if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
-
-
-def _read_ratio(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    key = test["ratio"]
+def _read_ratio(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test.subject
     entry = case.ratios.get(key)
     if entry is None:
         return _missing_measurements(case, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
@@ -139,8 +137,8 @@ def _read_ratio(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tupl
     return Reading(value, low, high, f"ratio {value:.2f}, 95 % CI {low:.2f}-{high:.2f}")
 
 
-def _read_enhancement(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["enhancement"]
+def _read_enhancement(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
     entry = case.enhancement.get(region)
     if entry is None:
         roles = measurement_settings().enhancement
@@ -154,8 +152,8 @@ def _percent_with_interval(value: float, low: float, high: float) -> str:
     return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
-def _read_region_mean(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region, sequence = test["region_mean"], test["sequence"]
+def _read_region_mean(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region, sequence = test.subject, test.sequence
     stats = case.regions.get(region, {}).get(sequence)
     if stats is None:
         return _missing_measurements(case, [(region, sequence)])
@@ -164,10 +162,10 @@ def _read_region_mean(test: dict, case: CaseFindings, kb: Knowledge) -> Reading 
     if not is_number(mean):
         raise InputError("report", f"{where} needs a finite 'mean'")
     half_width = _half_width(stats)
-    unit = kb.units.get(test.get("unit") or "")
+    unit = kb.units.get(test.unit or "")
     factor, read_as = _unit_scale(unit, mean) if unit else (1.0, "")
     value, low, high = mean * factor, (mean - half_width) * factor, (mean + half_width) * factor
-    canonical = f" {unit['canonical']}" if unit else ""
+    canonical = f" {unit.canonical}" if unit else ""
     read = f", map read as {read_as}" if unit else ""
     return Reading(value, low, high, f"mean {sequence} {value:.2f}{canonical}, 95 % CI {low:.2f}-{high:.2f}{read}")
 
@@ -179,52 +177,50 @@ def _half_width(stats: RegionStatistics) -> float:
     return 0.0
 
 
-def _unit_scale(unit: dict, mean: float) -> tuple[float, str]:
-    # The last scale has no upper limit (checked on load), so one always matches.
-    scale = next(s for s in unit["scales"] if "below" not in s or abs(mean) < s["below"])
-    return scale["factor"], scale["read_as"]
+def _unit_scale(unit: Unit, mean: float) -> tuple[float, str]:
+    scale = unit.scale_of(mean)
+    return scale.factor, scale.read_as
 
 
-def _read_morphology(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    key = test["morphology"]
+def _read_morphology(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test.subject
     value = case.morphology.get(key)
     spec = kb.morphology[key]
     if value is None:
         # A measured morphology lacks first what it is measured from: "Add the T1C sequence" says more
         # than "assess the rim".
-        measured_from = [tuple(pair) for pair in spec.get("measured_from", [])]
-        return _missing_measurements(case, measured_from) or (MissingInput("morphology", key, label=spec["label"]),)
-    if spec["type"] == "fraction":
+        return _missing_measurements(case, spec.measured_from) or (MissingInput("morphology", key, label=spec.label),)
+    if spec.type == "fraction":
         value, low, high = _interval(value, f"morphology.{key}")
-        return Reading(value, low, high, f"{spec['label']} {_percent_with_interval(value, low, high)}")
+        return Reading(value, low, high, f"{spec.label} {_percent_with_interval(value, low, high)}")
     _check_morphology_value(key, value, spec)
-    if spec["type"] == "bool":
-        return Reading(value, None, None, f"{spec['label']}: {'yes' if value else 'no'}, reader's assessment")
-    if spec["type"] == "category":
-        return Reading(value, None, None, f"{spec['label']}: {value.replace('_', ' ')}")
-    return Reading(value, value, value, f"{spec['label']} {value:g}")
+    if spec.type == "bool":
+        return Reading(value, None, None, f"{spec.label}: {'yes' if value else 'no'}, reader's assessment")
+    if spec.type == "category":
+        return Reading(value, None, None, f"{spec.label}: {value.replace('_', ' ')}")
+    return Reading(value, value, value, f"{spec.label} {value:g}")
 
 
-def _check_morphology_value(key: str, value: MorphologyValue, spec: dict) -> None:
+def _check_morphology_value(key: str, value: MorphologyValue, spec: MorphologySpec) -> None:
     valid = {
         "bool": lambda: isinstance(value, bool),
         "number": lambda: is_number(value),
-        "category": lambda: value in spec.get("values", []),
-    }[spec["type"]]()
+        "category": lambda: value in spec.values,
+    }[spec.type]()
     if not valid:
         expected = {
             "bool": "true or false",
             "number": "a number",
-            "category": f"one of {', '.join(spec.get('values', []))}",
-        }[spec["type"]]
+            "category": f"one of {', '.join(spec.values)}",
+        }[spec.type]
         raise InputError("report morphology", f"'{key}' must be {expected}, not {value!r}")
 
 
-def _read_levels_spanned(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["levels_spanned"]
+def _read_levels_spanned(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
     counted = case.morphology.get(f"{region}_levels_spanned")
     if counted is not None:
-        _check_morphology_value(f"{region}_levels_spanned", counted, {"type": "number"})
+        _check_morphology_value(f"{region}_levels_spanned", counted, kb.morphology[f"{region}_levels_spanned"])
         return Reading(counted, counted, counted, f"{counted:g} levels")
     span = _mass_levels(case)
     if span is None:
@@ -233,8 +229,8 @@ def _read_levels_spanned(test: dict, case: CaseFindings, kb: Knowledge) -> Readi
     return Reading(count, count, count, f"{count} levels, {span.from_}-{span.to}")
 
 
-def _read_spine_segment(test: dict, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["spine_segment"]
+def _read_spine_segment(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
     span = _mass_levels(case)
     if span is None:
         return (MissingInput("levels", region),)
@@ -286,7 +282,7 @@ def _at_least(reading: Reading, threshold: float) -> str:
     return PRESENT if reading.low >= threshold else ABSENT if reading.high < threshold else UNDECIDED
 
 
-def _within(reading: Reading, bounds: list[float]) -> str:
+def _within(reading: Reading, bounds: tuple[float, float]) -> str:
     low, high = bounds
     if low <= reading.low and reading.high <= high:
         return PRESENT
@@ -297,7 +293,7 @@ def _equals(reading: Reading, value: Any) -> str:
     return PRESENT if reading.value == value else ABSENT
 
 
-def _one_of(reading: Reading, values: list[str]) -> str:
+def _one_of(reading: Reading, values: tuple[str, ...]) -> str:
     return PRESENT if reading.value in values else ABSENT
 
 
@@ -310,7 +306,7 @@ _DECIDERS: dict[str, Callable[[Reading, Any], str]] = {
     "in": _one_of,
 }
 
-_READERS: dict[str, Callable[[dict, CaseFindings, Knowledge], Reading | tuple[MissingInput, ...]]] = {
+_READERS: dict[str, Callable[[QuantityTest, CaseFindings, Knowledge], Reading | tuple[MissingInput, ...]]] = {
     "ratio": _read_ratio,
     "enhancement": _read_enhancement,
     "region_mean": _read_region_mean,

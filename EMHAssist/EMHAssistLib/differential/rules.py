@@ -73,10 +73,82 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class QuantityTest:
+    """One quantity of a case read by an operator against its operand: `kind` (one of QUANTITIES)
+    says what is read, `subject` which one (a ratio's key; else a region or a morphology key)."""
+
+    kind: str
+    subject: str | RatioKey
+    op: str  # one of OPERAND_KEYS
+    operand: float | bool | tuple[float, float] | tuple[str, ...]  # threshold, flag, range or categories
+    sequence: str | None = None  # the sequence a region mean is read on
+    unit: str | None = None  # a region mean's unit, one of features.json units
+
+    @property
+    def parts(self) -> tuple["QuantityTest", ...]:
+        return (self,)
+
+    @property
+    def name(self) -> str:
+        """The quantity's name in a combined test's values: the ratio or morphology key, else kind and region."""
+        return str(self.subject) if self.kind in ("ratio", "morphology") else f"{self.kind} {self.subject}"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Tests that must all hold: one failing settles it, else one undecided leaves it undecided."""
+
+    parts: tuple[QuantityTest, ...]
+
+
+FeatureTest = QuantityTest | AllOf
+
+
+@dataclass(frozen=True)
+class MorphologySpec:
+    """A morphology key of the report: its kind (one of MORPHOLOGY_TYPES) and label; a category's
+    values; the (region, sequence) measurements a measured one is made from."""
+
+    type: str
+    label: str
+    values: tuple[str, ...] = ()
+    measured_from: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_raw(cls, spec: dict) -> "MorphologySpec":
+        pairs = tuple((region, sequence) for region, sequence in spec.get("measured_from", []))
+        return cls(spec["type"], spec["label"], tuple(spec.get("values", [])), pairs)
+
+
+@dataclass(frozen=True)
+class UnitScale:
+    factor: float  # the stored value times this is in the canonical unit
+    read_as: str  # the unit the map was taken to be written in
+    below: float | None  # the scale applies to means below this size; None on the last, open scale
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A region mean's canonical unit and the scales a map may be written in, told apart by size."""
+
+    canonical: str
+    scales: tuple[UnitScale, ...]
+
+    @classmethod
+    def from_raw(cls, spec: dict) -> "Unit":
+        scales = tuple(UnitScale(s["factor"], s["read_as"], s.get("below")) for s in spec["scales"])
+        return cls(spec["canonical"], scales)
+
+    def scale_of(self, mean: float) -> UnitScale:
+        # The last scale has no upper limit (checked on load), so one always matches.
+        return next(s for s in self.scales if s.below is None or abs(mean) < s.below)
+
+
+@dataclass(frozen=True)
 class Feature:
     id: str
     name: str
-    test: dict
+    test: FeatureTest
     rule: str
     threshold_status: str
     threshold_basis: str
@@ -154,8 +226,8 @@ class Knowledge:
     grades: dict[str, float]
     max_lr: float
     floor: float
-    morphology: dict[str, dict]
-    units: dict[str, dict]
+    morphology: dict[str, MorphologySpec]
+    units: dict[str, Unit]
     groups: dict[str, str]
     set_asides: tuple[SetAside, ...]
     images_separate_lr: float
@@ -339,8 +411,8 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
         "grades": {grade: spec["lr"] for grade, spec in grades.items()},
         "max_lr": max_lr,
         "floor": floor,
-        "morphology": dict(morphology),
-        "units": dict(units),
+        "morphology": {key: MorphologySpec.from_raw(spec) for key, spec in morphology.items()},
+        "units": {unit: Unit.from_raw(spec) for unit, spec in units.items()},
         "groups": dict(groups),
     }
 
@@ -548,17 +620,17 @@ def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
         spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
     )
     numeric = (">", "<", ">=", "between")
-    allowed = {"bool": ("is",), "category": ("in",), "number": numeric, "fraction": numeric}[spec["type"]]
-    entry.require(test["op"] in allowed, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
-    if spec["type"] == "category":
-        unknown = [v for v in test["values"] if v not in spec["values"]]
-        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec['values'])}")
+    allowed = {"bool": ("is",), "category": ("in",), "number": numeric, "fraction": numeric}[spec.type]
+    entry.require(test["op"] in allowed, f"a {spec.type} morphology takes {' or '.join(allowed)}")
+    if spec.type == "category":
+        unknown = [v for v in test["values"] if v not in spec.values]
+        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec.values)}")
 
 
 def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
     _require_levelled(entry, test["levels_spanned"])
     key = f"{test['levels_spanned']}_levels_spanned"
-    declared = settings["morphology"].get(key, {}).get("type") == "number"
+    declared = key in settings["morphology"] and settings["morphology"][key].type == "number"
     entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
     _require_numeric_op(entry, test)
 
@@ -593,8 +665,8 @@ def _describe_test(test: dict, settings: dict) -> str:
     if "all" in test:
         return " and ".join(_describe_test(part, settings) for part in test["all"])
     kind = next(key for key in QUANTITIES if key in test)
-    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] in ("bool", "category"):
-        label = settings["morphology"][test["morphology"]]["label"]
+    if kind == "morphology" and settings["morphology"][test["morphology"]].type in ("bool", "category"):
+        label = settings["morphology"][test["morphology"]].label
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     if kind == "spine_segment":
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
@@ -603,10 +675,10 @@ def _describe_test(test: dict, settings: dict) -> str:
         "ratio": lambda: RatioKey.parse(test["ratio"]).text,
         "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
-        "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
+        "morphology": lambda: settings["morphology"][test["morphology"]].label,
         "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",
     }[kind]()
-    unit = f" {settings['units'][test['unit']]['canonical']}" if test.get("unit") else ""
+    unit = f" {settings['units'][test['unit']].canonical}" if test.get("unit") else ""
     if test["op"] == "between":
         low, high = test["range"]
         return f"{subject} within {low:g}-{high:g}{unit}"
@@ -706,8 +778,12 @@ def _check_references_exist(kb: Knowledge) -> None:
             raise InputError(_subject("references"), f"reference '{ref}' cited by {places[0]} is not defined")
 
 
-def _typed_test(test: dict) -> dict:
-    """A checked test with its ratio's text parsed, once, into the key the report's ratios carry."""
+def _typed_test(test: dict) -> FeatureTest:
+    """A checked test as its type, a ratio's text parsed once into the key the report's ratios carry."""
     if "all" in test:
-        return {"all": [_typed_test(part) for part in test["all"]]}
-    return test | {"ratio": RatioKey.parse(test["ratio"])} if "ratio" in test else dict(test)
+        return AllOf(tuple(_typed_test(part) for part in test["all"]))
+    kind = next(key for key in QUANTITIES if key in test)
+    subject = RatioKey.parse(test["ratio"]) if kind == "ratio" else test[kind]
+    operand = test[OPERAND_KEYS[test["op"]]]
+    operand = tuple(operand) if isinstance(operand, list) else operand
+    return QuantityTest(kind, subject, test["op"], operand, test.get("sequence"), test.get("unit"))
