@@ -145,6 +145,21 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class FeatureSettings:
+    """features.json's settings beside its features: the caps, the grades, the morphology keys and
+    units the tests read, the groups, and the explanation's thresholds."""
+
+    images_separate_lr: float
+    strong_lr: float
+    grades: dict[str, float]  # expert grade -> its likelihood ratio
+    max_lr: float
+    floor: float
+    morphology: dict[str, MorphologySpec]
+    units: dict[str, Unit]
+    groups: dict[str, str]  # group -> why its features share one weight
+
+
+@dataclass(frozen=True)
 class Feature:
     id: str
     name: str
@@ -245,7 +260,7 @@ class Knowledge:
         features = tuple(_features(raw["features"], diagnoses, settings))
         set_asides = _set_asides(raw["features"], features, terms)
         base, modifiers, neutral, proxies = _priors(raw["priors"], diagnoses, terms)
-        tests, fallback = _separators(raw["separators"], diagnoses, settings["grades"])
+        tests, fallback = _separators(raw["separators"], diagnoses, settings.grades)
         knowledge = cls(
             versions=versions,
             diagnoses=diagnoses,
@@ -259,7 +274,14 @@ class Knowledge:
             fallback=fallback,
             set_asides=set_asides,
             terms=terms,
-            **settings,
+            images_separate_lr=settings.images_separate_lr,
+            strong_lr=settings.strong_lr,
+            grades=settings.grades,
+            max_lr=settings.max_lr,
+            floor=settings.floor,
+            morphology=settings.morphology,
+            units=settings.units,
+            groups=settings.groups,
         )
         _check_references_exist(knowledge)
         return knowledge
@@ -377,7 +399,7 @@ def _identifier(value: Any) -> bool:
     return isinstance(value, str) and value.isidentifier()
 
 
-def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
+def _feature_settings(data: dict, n_diagnoses: int) -> FeatureSettings:
     caps = _Entry("features", "caps")
     max_lr = (data.get("caps") or {}).get("max_likelihood_ratio")
     floor = (data.get("caps") or {}).get("probability_floor")
@@ -405,16 +427,16 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
     )
     strong = (data.get("explanation") or {}).get("strong_lr")
     _Entry("features", "explanation").require(is_number(strong) and strong > 1, "'strong_lr' must be a number above 1")
-    return {
-        "images_separate_lr": separate,
-        "strong_lr": strong,
-        "grades": {grade: spec["lr"] for grade, spec in grades.items()},
-        "max_lr": max_lr,
-        "floor": floor,
-        "morphology": {key: MorphologySpec.from_raw(spec) for key, spec in morphology.items()},
-        "units": {unit: Unit.from_raw(spec) for unit, spec in units.items()},
-        "groups": dict(groups),
-    }
+    return FeatureSettings(
+        images_separate_lr=separate,
+        strong_lr=strong,
+        grades={grade: spec["lr"] for grade, spec in grades.items()},
+        max_lr=max_lr,
+        floor=floor,
+        morphology={key: MorphologySpec.from_raw(spec) for key, spec in morphology.items()},
+        units={unit: Unit.from_raw(spec) for unit, spec in units.items()},
+        groups=dict(groups),
+    )
 
 
 def _set_asides(data: dict, features: tuple[Feature, ...], terms: ClinicalTerms) -> tuple[SetAside, ...]:
@@ -468,7 +490,7 @@ def _check_unit(entry: _Entry, spec: Any) -> None:
         entry.require(_text(scale.get("read_as")), "each scale needs 'read_as'")
 
 
-def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> list[Feature]:
+def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: FeatureSettings) -> list[Feature]:
     listed = data.get("features")
     _Entry("features", "features").require(isinstance(listed, list) and bool(listed), "must be a non-empty list")
     features: list[Feature] = []
@@ -480,7 +502,7 @@ def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> li
     return features
 
 
-def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: dict) -> Feature:
+def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: FeatureSettings) -> Feature:
     entry = _Entry("features", f"feature '{raw.get('id', index)}'" if isinstance(raw, dict) else f"feature {index}")
     entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
     entry.require(_text(raw.get("name")), "needs a 'name'")
@@ -495,7 +517,7 @@ def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: di
     entry.require(_text(raw.get("source")), "needs a 'source' (a citation or \"expert rule\")")
     group = raw.get("group")
     entry.require(
-        group is None or group in settings["groups"], f"unknown group {group!r}; known: {', '.join(settings['groups'])}"
+        group is None or group in settings.groups, f"unknown group {group!r}; known: {', '.join(settings.groups)}"
     )
     return Feature(
         id=raw["id"],
@@ -523,7 +545,7 @@ def _feature_text(entry: _Entry, text: Any) -> dict[str, tuple[str, str]]:
 
 
 def _feature_weights(
-    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: dict
+    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: FeatureSettings
 ) -> dict[str, dict[str, Weight]]:
     both = isinstance(weights, dict) and all(isinstance(weights.get(o), dict) for o in STATES)
     entry.require(both, "needs 'weights' with 'present' and 'absent' objects (diagnosis -> grade or {lr})")
@@ -539,7 +561,7 @@ def _feature_weights(
     return parsed
 
 
-def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
+def _weight(entry: _Entry, spec: Any, settings: FeatureSettings) -> Weight:
     if isinstance(spec, str):
         spec = {"grade": spec}
     one_kind = isinstance(spec, dict) and (("lr" in spec) != ("grade" in spec))
@@ -549,15 +571,15 @@ def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
         entry.require(sourced, "a sourced weight needs a positive 'lr' and its 'basis'")
         stated, kind = float(spec["lr"]), "sourced"
     else:
-        grades = settings["grades"]
+        grades = settings.grades
         entry.require(spec["grade"] in grades, f"unknown grade {spec['grade']!r}; known: {', '.join(grades)}")
         stated, kind = float(grades[spec["grade"]]), "expert"
-    cap = math.log(settings["max_lr"])
+    cap = math.log(settings.max_lr)
     log_lr = max(-cap, min(cap, math.log(stated)))
     return Weight(stated, log_lr, kind, spec.get("basis", ""), entry.refs(spec.get("refs", [])))
 
 
-def _check_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     if "all" in test:
         parts = test["all"]
         combined = set(test) == {"all"} and isinstance(parts, list) and len(parts) >= 2
@@ -589,7 +611,7 @@ def _check_operand(entry: _Entry, test: dict) -> None:
     entry.require(valid, f"operator '{test['op']}' needs a valid '{operand_key}'")
 
 
-def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_ratio_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     vocabulary = load("vocabulary")
     try:
         inputs = RatioKey.parse(test["ratio"]).inputs()
@@ -600,21 +622,21 @@ def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
     _require_numeric_op(entry, test)
 
 
-def _check_enhancement_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_enhancement_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     entry.require(test["enhancement"] in load("vocabulary")["regions"], f"unknown region '{test['enhancement']}'")
     _require_numeric_op(entry, test)
 
 
-def _check_region_mean_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_region_mean_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     vocabulary = load("vocabulary")
     known = test["region_mean"] in vocabulary["regions"] and test.get("sequence") in vocabulary["sequences"]
     entry.require(known, "a region mean needs a known region and 'sequence'")
-    entry.require(test.get("unit") is None or test["unit"] in settings["units"], f"unknown unit {test.get('unit')!r}")
+    entry.require(test.get("unit") is None or test["unit"] in settings.units, f"unknown unit {test.get('unit')!r}")
     _require_numeric_op(entry, test)
 
 
-def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
-    declared = settings["morphology"]
+def _check_morphology_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
+    declared = settings.morphology
     spec = declared.get(test["morphology"])
     entry.require(
         spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
@@ -627,15 +649,15 @@ def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
         entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec.values)}")
 
 
-def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_levels_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     _require_levelled(entry, test["levels_spanned"])
     key = f"{test['levels_spanned']}_levels_spanned"
-    declared = key in settings["morphology"] and settings["morphology"][key].type == "number"
+    declared = key in settings.morphology and settings.morphology[key].type == "number"
     entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
     _require_numeric_op(entry, test)
 
 
-def _check_spine_segment_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_spine_segment_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     _require_levelled(entry, test["spine_segment"])
     entry.require(test["op"] == "in", "a spine segment takes 'in'")
     unknown = [v for v in test["values"] if v not in SPINE_SEGMENTS.values()]
@@ -651,7 +673,7 @@ def _require_numeric_op(entry: _Entry, test: dict) -> None:
     entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
 
 
-_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
+_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, FeatureSettings], None]] = {
     "ratio": _check_ratio_test,
     "enhancement": _check_enhancement_test,
     "region_mean": _check_region_mean_test,
@@ -661,12 +683,12 @@ _QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
 }
 
 
-def _describe_test(test: dict, settings: dict) -> str:
+def _describe_test(test: dict, settings: FeatureSettings) -> str:
     if "all" in test:
         return " and ".join(_describe_test(part, settings) for part in test["all"])
     kind = next(key for key in QUANTITIES if key in test)
-    if kind == "morphology" and settings["morphology"][test["morphology"]].type in ("bool", "category"):
-        label = settings["morphology"][test["morphology"]].label
+    if kind == "morphology" and settings.morphology[test["morphology"]].type in ("bool", "category"):
+        label = settings.morphology[test["morphology"]].label
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     if kind == "spine_segment":
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
@@ -675,10 +697,10 @@ def _describe_test(test: dict, settings: dict) -> str:
         "ratio": lambda: RatioKey.parse(test["ratio"]).text,
         "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
-        "morphology": lambda: settings["morphology"][test["morphology"]].label,
+        "morphology": lambda: settings.morphology[test["morphology"]].label,
         "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",
     }[kind]()
-    unit = f" {settings['units'][test['unit']].canonical}" if test.get("unit") else ""
+    unit = f" {settings.units[test['unit']].canonical}" if test.get("unit") else ""
     if test["op"] == "between":
         low, high = test["range"]
         return f"{subject} within {low:g}-{high:g}{unit}"
