@@ -4,7 +4,7 @@ the report read from JSON as its dataclasses and written back as the same bytes.
 
 import json
 import typing
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import pytest
 from golden_outputs import GOLDENS
@@ -12,7 +12,7 @@ from golden_outputs import GOLDENS
 from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.outputs.report import from_json, to_json
-from EMHAssistLib.report_model import CaseFindings, Clinical, Differential, Levels, Ratio, RatioKey, Report, Span
+from EMHAssistLib.report_model import Clinical, Differential, Levels, Ratio, RatioKey, Report
 
 
 @pytest.mark.parametrize(
@@ -130,12 +130,3 @@ def test_the_differentials_sections_are_report_fields_of_the_same_types():
     """The analysis puts the differential's answer into the report field by field, by name."""
     report, differential = typing.get_type_hints(Report), typing.get_type_hints(Differential)
     assert {name: report.get(name) for name in differential} == differential
-
-
-def test_the_findings_of_a_stored_report_are_what_it_measured():
-    report = from_json(stored("thal_major_teaching"), "report.json")
-    findings = CaseFindings.of_report(report)
-    assert findings.ratios is report.ratios and findings.regions is report.regions and findings.clinical is report.clinical
-    assert findings.mass == Span(report.levels.mass.from_, report.levels.mass.to)
-    assert findings.morphology == report.morphology
-    assert CaseFindings.of_report(replace(report, levels=None, morphology=None)).mass is None

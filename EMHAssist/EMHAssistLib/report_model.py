@@ -443,19 +443,6 @@ class CaseFindings:
     morphology: dict[str, MorphologyValue]
     clinical: Clinical
 
-    @classmethod
-    def of_report(cls, report: "Report") -> "CaseFindings":
-        """The findings a report holds (the differential's own sections are not read)."""
-        mass = report.levels.mass if report.levels is not None else None
-        return cls(
-            regions=report.regions,
-            ratios=report.ratios,
-            enhancement=report.enhancement,
-            mass=Span(mass.from_, mass.to) if mass is not None else None,
-            morphology=report.morphology or {},
-            clinical=report.clinical,
-        )
-
 
 @dataclass(frozen=True)
 class Differential:

@@ -8,9 +8,9 @@ sections of a report in the model's own types (`regions` of `RegionStatistics`, 
 `RatioKey` and `enhancement` as `Ratio`s, the levels the mass spans as a `Span`, `morphology`: a
 reader's or the morphology step's findings, keys and kinds declared in data/differential/features.json)
 and the checked clinical context (`Clinical`, built once where the case is read:
-`inputs.clinical.clinical_context`). The analysis builds it from what it measured; a stored report's
-is `CaseFindings.of_report(report)`. Any section may be empty: a feature whose inputs were not
-measured is left out and listed as such, never counted as negative evidence.
+`inputs.clinical.clinical_context`). The analysis builds it from what it measured. Any section may
+be empty: a feature whose inputs were not measured is left out and listed as such, never counted as
+negative evidence.
 
 Output: the report model's own types, which the analysis puts in the report as they are: a ranking
 of `RankedDiagnosis` (most probable first), each with its `PriorFactor`s and `Evidence`, and a
