@@ -1,8 +1,8 @@
 """The differential: vignettes with their expected leader, the knowledge files, clinical validation,
 and hypothesis properties of the ranking (probabilities, monotonicity, missing sequences).
 
-Reports are built here as the plain dicts `analysis.analyze` produces, from ratios (vignettes) or from
-region means (properties); the engine reads nothing else.
+Reports are built here as the plain sections a JSON report holds, from ratios (vignettes) or from
+region means (properties), and read as the differential's `CaseFindings` (Testing/case_findings.py).
 """
 
 import copy
@@ -14,9 +14,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from EMHAssistLib import CAVEAT
-from EMHAssistLib.differential import Knowledge, assess, explain, knowledge, rank
-from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES
+# The vignettes are plain reports; these read them as the differential's typed input and give its answer
+# back as the report's JSON values.
+from case_findings import plain_assess as assess
+from case_findings import plain_explain as explain
+from case_findings import plain_rank as rank
+from EMHAssistLib.differential import Knowledge, knowledge
+from EMHAssistLib.differential.rules import DATA_FILES, OPERAND_KEYS, QUANTITIES, QuantityTest
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.inputs.clinical import clinical_terms, validate_clinical
 from EMHAssistLib.knowledge import DATA_DIR, load
@@ -812,7 +816,7 @@ def rim_report(low: float, high: float) -> dict:
 
 
 def test_rim_enhancement_counts_only_when_its_whole_interval_lies_on_one_side_of_the_threshold():
-    threshold = next(f for f in knowledge().features if f.id == "rim_enhancement").test["threshold"]
+    threshold = next(f for f in knowledge().features if f.id == "rim_enhancement").test.operand
     clear_above, straddling, clear_below = (
         rim_report(threshold + 0.05, threshold + 0.15),
         rim_report(threshold - 0.05, threshold + 0.05),
@@ -1017,13 +1021,6 @@ def test_an_unknown_vertebra_name_is_refused():
 
 
 # --- outputs ---------------------------------------------------------------------------------------
-
-
-def test_every_output_carries_the_caveat():
-    report = VIGNETTES[0].report
-    ranking = rank(report)
-    assert explain(report, ranking)["caveat"] == CAVEAT
-    assert assess(report)["caveat"] == CAVEAT
 
 
 def test_assess_is_json_and_sorted_by_probability():
@@ -1237,6 +1234,12 @@ def _strong_lr_of_one(files):
     files["features"]["explanation"]["strong_lr"] = 1
 
 
+def _spine_segment_of_the_cord(files):
+    # The report gives vertebral levels to the mass alone, so no other region has a spine segment.
+    feature = next(f for f in files["features"]["features"] if f["id"] == "mass_thoracic")
+    feature["test"]["spine_segment"] = "cord"
+
+
 def _set_aside_unknown_term(files):
     files["features"]["set_aside"][0]["clinical_any"] = ["transfused"]
 
@@ -1250,6 +1253,7 @@ def _set_aside_unknown_term(files):
             "modifier condition thalassemia_intermedia: 'raises_to' for 'emh' must exceed",
         ),
         (_set_aside_unknown_term, "features", "set_aside 'iron_laden_marrow': 'clinical_any' must list conditions"),
+        (_spine_segment_of_the_cord, "features", "feature 'mass_thoracic': only the mass has levels, not 'cord'"),
         (_drop_absent_text, "features", "feature 'marrow_brighter_than_muscle_T1': needs text.absent"),
         (_unknown_diagnosis, "features", "feature 'mass_isointense_to_cord_T1' present: unknown diagnosis 'glioma'"),
         (_unknown_reference, "references", "reference 'nobody2020' cited by feature 'mass_markedly_hypointense_T2'"),
@@ -1293,10 +1297,10 @@ def measured_fractions(draw) -> dict:
 MORPHOLOGY_VALUES = {
     key: {
         "bool": st.booleans(),
-        "category": st.sampled_from(spec.get("values", [""])),
+        "category": st.sampled_from(spec.values or ("",)),
         "number": st.floats(0, 10),
         "fraction": measured_fractions(),
-    }[spec["type"]]
+    }[spec.type]
     for key, spec in knowledge().morphology.items()
 }
 
@@ -1379,15 +1383,14 @@ def single_quantity_features() -> list:
     """Features whose one quantity no other feature reads, so moving it changes only that feature."""
     readers: dict[tuple, int] = {}
     for feature in knowledge().features:
-        for test in simple_tests(feature.test):
-            quantity = next((key, test[key]) for key in QUANTITIES if key in test)
-            readers[quantity] = readers.get(quantity, 0) + 1
+        for test in feature.test.parts:
+            readers[test.kind, test.subject] = readers.get((test.kind, test.subject), 0) + 1
     return [
         feature
         for feature in knowledge().features
-        if "all" not in feature.test
-        and feature.test["op"] != "between"
-        and readers[next((k, feature.test[k]) for k in QUANTITIES if k in feature.test)] == 1
+        if isinstance(feature.test, QuantityTest)
+        and feature.test.op != "between"
+        and readers[feature.test.kind, feature.test.subject] == 1
     ]
 
 
@@ -1405,30 +1408,30 @@ def most_supported(feature, toward_present: bool) -> list[str]:
     return [dx for dx in knowledge().diagnoses if all(step(dx) == top for step, top in zip(steps, best))]
 
 
-def with_quantity(report: dict, test: dict, value, half_width: float) -> dict:
+def with_quantity(report: dict, test: QuantityTest, value, half_width: float) -> dict:
     changed = copy.deepcopy(report)
     interval = (
         {"value": value, "ci95": [value - half_width, value + half_width]}
         if not isinstance(value, (bool, str))
         else None
     )
-    if "ratio" in test:
-        changed.setdefault("ratios", {})[test["ratio"]] = interval
-    elif "enhancement" in test:
-        changed.setdefault("enhancement", {})[test["enhancement"]] = interval
-    elif "region_mean" in test:
+    if test.kind == "ratio":
+        changed.setdefault("ratios", {})[test.subject] = interval
+    elif test.kind == "enhancement":
+        changed.setdefault("enhancement", {})[test.subject] = interval
+    elif test.kind == "region_mean":
         sd = half_width * math.sqrt(400) / load("measurement")["ci_z"]
-        changed.setdefault("regions", {}).setdefault(test["region_mean"], {})[test["sequence"]] = stats(value, sd)
-    elif knowledge().morphology[test["morphology"]]["type"] == "fraction":
-        changed.setdefault("morphology", {})[test["morphology"]] = interval
+        changed.setdefault("regions", {}).setdefault(test.subject, {})[test.sequence] = stats(value, sd)
+    elif knowledge().morphology[test.subject].type == "fraction":
+        changed.setdefault("morphology", {})[test.subject] = interval
     else:
-        changed.setdefault("morphology", {})[test["morphology"]] = value
+        changed.setdefault("morphology", {})[test.subject] = value
     return changed
 
 
-def exact_morphology(test: dict) -> bool:
+def exact_morphology(test: QuantityTest) -> bool:
     """A reader's count or flag, without an interval (a measured fraction carries one)."""
-    return "morphology" in test and knowledge().morphology[test["morphology"]]["type"] != "fraction"
+    return test.kind == "morphology" and knowledge().morphology[test.subject].type != "fraction"
 
 
 @st.composite
@@ -1437,18 +1440,18 @@ def strengthenings(draw) -> tuple:
     feature = draw(st.sampled_from(single_quantity_features()))
     test = feature.test
     toward_present = draw(st.booleans())
-    if test["op"] == "is":
-        present, absent = test["value"], not test["value"]
-    elif test["op"] == "in":
-        spec = knowledge().morphology[test["morphology"]]
-        present = draw(st.sampled_from(test["values"]))
-        absent = draw(st.sampled_from([v for v in spec["values"] if v not in test["values"]]))
-    if test["op"] in ("is", "in"):
+    if test.op == "is":
+        present, absent = test.operand, not test.operand
+    elif test.op == "in":
+        spec = knowledge().morphology[test.subject]
+        present = draw(st.sampled_from(test.operand))
+        absent = draw(st.sampled_from([v for v in spec.values if v not in test.operand]))
+    if test.op in ("is", "in"):
         return (feature, absent, present, 0.0, True) if toward_present else (feature, present, absent, 0.0, False)
-    low, high = (100.0, 3500.0) if "region_mean" in test else (0.0, 10.0) if exact_morphology(test) else (-1.0, 5.0)
+    low, high = (100.0, 3500.0) if test.kind == "region_mean" else (0.0, 10.0) if exact_morphology(test) else (-1.0, 5.0)
     first, second = sorted(draw(st.lists(st.floats(low, high), min_size=2, max_size=2)))
     half_width = 0.0 if exact_morphology(test) else draw(st.floats(0, (high - low) / 20))
-    rises_toward_present = test["op"] in (">", ">=")
+    rises_toward_present = test.op in (">", ">=")
     before, after = (first, second) if rises_toward_present == toward_present else (second, first)
     return feature, before, after, half_width, toward_present
 

@@ -13,9 +13,14 @@ one. Three more rules keep MRML where it belongs:
   neither slicer, vtk nor MRML, nor a package module that does (one that reads or writes nodes).
 - Every module belongs to a layer, so a new one has to be placed before it is imported from.
 - The teaching phantom defines no class name the engine defines (its own are PhantomGrid, ...).
+- The differential's public functions take and give the report model's types, never a dict or Any
+  (issue 16: it read the report as a dict by string keys and gave its sections back as dicts).
 """
 
 import ast
+import importlib
+import inspect
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,3 +238,52 @@ def test_no_module_redefines_a_name_it_imports():
     shadowed = {f"{path.name}: {sorted(names)}" for path in sources if (names := _shadowed_imports(ast.parse(path.read_text(encoding="utf-8"))))}
     assert not shadowed, shadowed
     assert _shadowed_imports(ast.parse("from a import f\ndef f(): pass\n")) == {"f"}
+
+
+# The differential's modules whose public functions read a case and give the report's sections.
+DIFFERENTIAL_STAGES = ("differential.findings", "differential.ranking")
+
+
+def _holds_untyped(hint: object) -> bool:
+    """Whether a type hint is, or holds (in a tuple, list or union), a plain dict or Any; a model
+    dataclass is typed whatever its fields hold."""
+    if hint is dict or hint is typing.Any or typing.get_origin(hint) is dict:
+        return True
+    return any(_holds_untyped(arg) for arg in typing.get_args(hint))
+
+
+def untyped_crossings(function: typing.Callable) -> list[str]:
+    hints = typing.get_type_hints(function)
+    where = f"{function.__module__}.{function.__qualname__}"
+    return [f"{where} {'returns' if name == 'return' else name}: {hint}" for name, hint in hints.items() if _holds_untyped(hint)]
+
+
+def differential_public_functions() -> list[typing.Callable]:
+    package = importlib.import_module(f"{PACKAGE}.differential")
+    exported = [getattr(package, name) for name in package.__all__ if inspect.isfunction(getattr(package, name))]
+    stages = [importlib.import_module(f"{PACKAGE}.{name}") for name in DIFFERENTIAL_STAGES]
+    defined = [
+        function
+        for module in stages
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if not name.startswith("_") and function.__module__ == module.__name__
+    ]
+    return list(dict.fromkeys(exported + defined))
+
+
+def test_no_dict_crosses_the_differentials_public_functions():
+    functions = differential_public_functions()
+    assert {"rank", "explain", "assess", "observe"} <= {function.__name__ for function in functions}
+    crossings = [crossing for function in functions for crossing in untyped_crossings(function)]
+    assert not crossings, "\n".join(crossings)
+
+
+def test_the_dict_check_sees_a_dict_wherever_it_is_held():
+    def planted(report: dict, ranking: list[dict] | None, kb: typing.Any) -> tuple[int, ...]:
+        return ()
+
+    assert [crossing.split(" ", 1)[1] for crossing in untyped_crossings(planted)] == [
+        "report: <class 'dict'>",
+        "ranking: list[dict] | None",
+        "kb: typing.Any",
+    ]

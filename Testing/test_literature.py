@@ -42,7 +42,10 @@ from literature.evaluate import (
     unnamed_overruled,
 )
 
-from EMHAssistLib.differential import assess, knowledge, observe
+# An encoded case is a plain report: these read it as the differential's typed input.
+from case_findings import plain_assess as assess
+from case_findings import plain_observe as observe
+from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.report_model import RatioKey
 

@@ -3,6 +3,7 @@ is read (a stored report, a results table, a knowledge file), written back as th
 the report read from JSON as its dataclasses and written back as the same bytes."""
 
 import json
+import typing
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,7 @@ from golden_outputs import GOLDENS
 from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.outputs.report import from_json, to_json
-from EMHAssistLib.report_model import Clinical, Levels, Ratio, RatioKey, Report
+from EMHAssistLib.report_model import Clinical, Differential, Levels, Ratio, RatioKey, Report
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,11 @@ def stored(case: str) -> dict:
 
 
 def test_the_knowledge_files_ratio_tests_are_keys_parsed_on_load():
-    tests = [feature.test for feature in knowledge().features]
-    simple = [part for test in tests for part in test.get("all", [test])]
-    ratios = [test["ratio"] for test in simple if "ratio" in test]
+    ratios = [test.subject for feature in knowledge().features for test in feature.test.parts if test.kind == "ratio"]
     assert ratios and all(isinstance(key, RatioKey) for key in ratios)
+
+
+def test_the_differentials_sections_are_report_fields_of_the_same_types():
+    """The analysis puts the differential's answer into the report field by field, by name."""
+    report, differential = typing.get_type_hints(Report), typing.get_type_hints(Differential)
+    assert {name: report.get(name) for name in differential} == differential

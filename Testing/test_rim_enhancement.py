@@ -116,7 +116,7 @@ def rims() -> dict[str, Ratio]:
 
 
 def rim_threshold() -> float:
-    return next(f for f in knowledge().features if f.id == "rim_enhancement").test["threshold"]
+    return next(f for f in knowledge().features if f.id == "rim_enhancement").test.operand
 
 
 def test_the_abscess_wall_enhances_clearly_above_the_threshold(rims):

@@ -25,7 +25,8 @@ from literature.evaluate import (  # noqa: E402
     report_lines,
 )
 
-from EMHAssistLib.differential import assess, knowledge  # noqa: E402
+from case_findings import plain_assess as assess  # noqa: E402  (an encoded case is a plain report)
+from EMHAssistLib.differential import knowledge  # noqa: E402
 from EMHAssistLib.errors import InputError  # noqa: E402
 
 

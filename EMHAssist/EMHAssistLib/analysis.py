@@ -1,21 +1,23 @@
 """The whole analysis of one study, from MRML nodes to the typed report (report_model.Report,
 turned into JSON only by outputs.report.to_json).
 
-Each step reads the nodes or the sections built so far and adds its own; the stages (measurement,
-spine, differential) give their sections as plain data, read as the model once, where the report
-is assembled (report_codec.model_value: every field checked against its type). Nothing here
-changes a node, so ROIs, segments and earlier results stay as the user left them.
+Each step reads the nodes or the sections built so far and adds its own. Measurement and the
+differential hand over the model's own types (the differential reads the measured sections as
+`CaseFindings` and gives its `Differential`); the spine stage's levels and morphology are still plain
+data, read as the model once here (report_codec.model_value: every field checked against its type).
+The report is built once, from these types. Nothing here changes a node, so ROIs, segments and
+earlier results stay as the user left them.
 """
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from . import CAVEAT
 from .differential import assess as assess_differential
 from .errors import InputError
 from .geometry import Labelmap
 from .inputs.casefolder import source_of
-from .inputs.clinical import validate_clinical
+from .inputs.clinical import clinical_context
 from .inputs.nodes import check_value_range, sequence_image
 from .inputs.noise import caught_messages
 from .inputs.plain import SequenceImage
@@ -23,7 +25,19 @@ from .inputs.study import Study, outlines, region_names, sequence_roles, spine_i
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, measure_region
 from .report_codec import model_value
-from .report_model import Ratio, RatioKey, Report
+from .report_model import (
+    CaseFindings,
+    Clinical,
+    Differential,
+    Levels,
+    MorphologyValue,
+    Ratio,
+    RatioKey,
+    RegionStatistics,
+    Report,
+    SequenceInfo,
+    Span,
+)
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -57,7 +71,7 @@ def run_analysis(study: Study) -> Analysis:
     # numpy's warnings (a mean of an empty slice) and the C++ libraries' messages become report
     # warnings instead of lines on stderr beside the report.
     with caught_messages() as messages:
-        clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
+        clinical = clinical_context(study.clinical, subject=f"{study.name}: clinical context")
         images = read_sequences(study)
         measurements = {
             region: measure_region(region, outlines(study.regions[region]), images)
@@ -70,7 +84,7 @@ def run_analysis(study: Study) -> Analysis:
 
 def assemble(
     study: Study,
-    clinical: dict,
+    clinical: Clinical,
     images: list[SequenceImage],
     measurements: dict[str, RegionMeasurement],
     levels: LevelsOutcome,
@@ -82,21 +96,41 @@ def assemble(
         stats[region] = measurements[region].stats
         warnings.extend(measurements[region].warnings)
     warnings.extend(levels.warnings)
-    report = {
-        "schema": SCHEMA,
-        "case": study.name,
-        "caveat": CAVEAT,
-        "sequences": {image.role: _describe(study, image) for image in images},
-        "regions": {region: {role: s.to_dict() for role, s in by_role.items()} for region, by_role in stats.items()},
-        "ratios": {key: ratio.to_dict() for key, ratio in all_ratios(stats).items()},
-        "enhancement": {region: ratio.to_dict() for region, ratio in enhancement(stats).items()},
-        "levels": levels.levels,
-        "morphology": levels.morphology,
-        "clinical": clinical,
-        "warnings": warnings,
-    }
-    report.update(assess_differential(report))  # the differential reads the sections before it
-    return Analysis(model_value(report, Report), levels)
+    levels_section = model_value(levels.levels, Levels | None, "levels")
+    mass = levels_section.mass if levels_section is not None else None
+    findings = CaseFindings(
+        regions={region: {role: _statistics(s) for role, s in by_role.items()} for region, by_role in stats.items()},
+        ratios=all_ratios(stats),
+        enhancement=enhancement(stats),
+        mass=Span(mass.from_, mass.to) if mass is not None else None,
+        morphology=model_value(levels.morphology or {}, dict[str, MorphologyValue], "morphology"),
+        clinical=clinical,
+    )
+    report = Report(
+        schema=SCHEMA,
+        case=study.name,
+        caveat=CAVEAT,
+        sequences={image.role: _describe(study, image) for image in images},
+        regions=findings.regions,
+        ratios=findings.ratios,
+        enhancement=findings.enhancement,
+        levels=levels_section,
+        morphology=findings.morphology if levels.morphology is not None else None,
+        clinical=clinical,
+        warnings=tuple(warnings),
+        **_differential_fields(assess_differential(findings)),
+    )
+    return Analysis(report, levels)
+
+
+def _differential_fields(differential: Differential) -> dict[str, object]:
+    """The differential's sections as the report's fields of the same names (the report keeps them
+    at its top level, as emhassist.report/1 writes them)."""
+    return {part.name: getattr(differential, part.name) for part in fields(differential)}
+
+
+def _statistics(stats: RegionStats) -> RegionStatistics:
+    return RegionStatistics(stats.mean, stats.median, stats.sd, stats.p5, stats.p95, stats.n, stats.volume_mm3)
 
 
 def read_sequences(study: Study, values_checked: set[Hashable] | None = None) -> list[SequenceImage]:
@@ -141,9 +175,7 @@ def _missing_input_warnings(study: Study) -> list[str]:
     return warnings
 
 
-def _describe(study: Study, image: SequenceImage) -> dict:
-    return {
-        "file": source_of(study.sequences[image.role]),
-        "size": [int(n) for n in image.grid.size_ijk],
-        "spacing": [round(float(s), 4) for s in image.grid.spacing],
-    }
+def _describe(study: Study, image: SequenceImage) -> SequenceInfo:
+    size = tuple(int(n) for n in image.grid.size_ijk)
+    spacing = tuple(round(float(s), 4) for s in image.grid.spacing)
+    return SequenceInfo(source_of(study.sequences[image.role]), size, spacing)

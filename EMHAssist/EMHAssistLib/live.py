@@ -19,7 +19,7 @@ import slicer
 from .analysis import Analysis, all_ratios, assemble, read_sequences
 from .errors import InputError
 from .geometry import Box, Grid, Labelmap, Shape
-from .inputs.clinical import validate_clinical
+from .inputs.clinical import clinical_context
 from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, outlines, region_names, spine_inputs
@@ -100,7 +100,7 @@ class LiveAnalysis:
         return all_ratios({region: measurement.stats for region, measurement in measurements.items()})
 
     def _analyse(self, study: Study, result: LiveResult) -> None:
-        clinical = validate_clinical(study.clinical, subject=f"{study.name}: clinical context")
+        clinical = clinical_context(study.clinical, subject=f"{study.name}: clinical context")
         images = read_sequences(study, self._values_checked)
         images_key, measurements, region_keys = self._measure_regions(study, images, result)
         if result.error is not None:

@@ -284,6 +284,11 @@ class Clinical:
     patient: str | None = optional()  # an identifier: `emhassist compare` matches two exams by it
     exam_date: str | None = optional()  # YYYY-MM-DD
 
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The conditions and findings given, conditions first."""
+        return (self.conditions or ()) + (self.findings or ())
+
 
 # A feature's measured value: a number, a flag or a category, or one per quantity of a combined test.
 FeatureValue = float | bool | str | dict[str, float | bool | str]
@@ -423,6 +428,35 @@ class NextBest:
 
 # Morphology: the mass's measured or read findings, keys declared in data/differential/features.json.
 MorphologyValue = bool | float | str | Ratio
+
+
+@dataclass(frozen=True)
+class CaseFindings:
+    """What the differential reads of a case: the measured sections of its report (each its own
+    type), the levels the mass spans and the clinical context. A section may be empty: a feature
+    whose inputs were not measured is left out, never counted as negative evidence."""
+
+    regions: dict[str, dict[str, RegionStatistics]]
+    ratios: dict[RatioKey, Ratio]
+    enhancement: dict[str, Ratio]
+    mass: Span | None  # levels.mass: the involved levels, superior first
+    morphology: dict[str, MorphologyValue]
+    clinical: Clinical
+
+
+@dataclass(frozen=True)
+class Differential:
+    """The differential's sections of a report: the ranking and its explanation."""
+
+    differential: tuple[RankedDiagnosis, ...]  # most probable first
+    knowledge: KnowledgeInfo
+    neutral_clinical_terms: tuple[NeutralTerm, ...]
+    not_measured: tuple[NotMeasured, ...]
+    observed: tuple[Observed, ...]
+    undecided: tuple[Undecided, ...]
+    set_aside: tuple[SetAsideFeature, ...]
+    priors_decide: PriorsDecide | None
+    next_best: NextBest
 
 
 @dataclass(frozen=True)

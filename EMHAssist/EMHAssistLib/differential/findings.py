@@ -13,17 +13,21 @@ from typing import Any
 
 from ..errors import InputError
 from ..number_format import signed_percent, signed_percent_range
+from ..report_model import CaseFindings, MorphologyValue, Ratio, RegionStatistics, Span
 from ..settings import measurement_settings
 from ..spine.vertebrae import code_of, name_of
 from .rules import (
     ABSENT,
-    OPERAND_KEYS,
     PRESENT,
-    QUANTITIES,
     SPINE_SEGMENTS,
     UNDECIDED,
+    AllOf,
     Feature,
+    FeatureTest,
     Knowledge,
+    MorphologySpec,
+    QuantityTest,
+    Unit,
     is_number,
     knowledge,
 )
@@ -88,12 +92,12 @@ class Unmeasured:
     missing: tuple[MissingInput, ...]
 
 
-def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation], list[Unmeasured]]:
-    """Every feature of the knowledge, evaluated on the report or left out with what it lacks."""
+def observe(case: CaseFindings, kb: Knowledge | None = None) -> tuple[list[Observation], list[Unmeasured]]:
+    """Every feature of the knowledge, evaluated on the case's findings or left out with what it lacks."""
     kb = kb or knowledge()
     observations, unmeasured = [], []
     for feature in kb.features:
-        result = _evaluate(feature.test, report, kb)
+        result = _evaluate(feature.test, case, kb)
         if isinstance(result, Verdict):
             observations.append(Observation(feature, result))
         else:
@@ -101,50 +105,45 @@ def observe(report: dict, kb: Knowledge | None = None) -> tuple[list[Observation
     return observations, unmeasured
 
 
-def _evaluate(test: dict, report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
-    if "all" in test:
-        return _evaluate_all(test["all"], report, kb)
-    kind = next(key for key in QUANTITIES if key in test)
-    reading = _READERS[kind](test, report, kb)
+def _evaluate(test: FeatureTest, case: CaseFindings, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
+    if isinstance(test, AllOf):
+        return _evaluate_all(test.parts, case, kb)
+    reading = _READERS[test.kind](test, case, kb)
     if not isinstance(reading, Reading):
         return reading
-    decide = _DECIDERS[test["op"]]
-    return Verdict(decide(reading, test[OPERAND_KEYS[test["op"]]]), reading.value, reading.shown)
+    return Verdict(_DECIDERS[test.op](reading, test.operand), reading.value, reading.shown)
 
 
-def _evaluate_all(tests: list[dict], report: dict, kb: Knowledge) -> Verdict | tuple[MissingInput, ...]:
-    parts = [(test, _evaluate(test, report, kb)) for test in tests]
+def _evaluate_all(
+    tests: tuple[QuantityTest, ...], case: CaseFindings, kb: Knowledge
+) -> Verdict | tuple[MissingInput, ...]:
+    parts = [(test, _evaluate(test, case, kb)) for test in tests]
     missing = tuple(dict.fromkeys(m for _, part in parts if not isinstance(part, Verdict) for m in part))
     if missing:
         return missing
     states = [part.state for _, part in parts]
     # One part clearly failing settles the combination even when another part is undecided.
     state = ABSENT if ABSENT in states else PRESENT if all(s == PRESENT for s in states) else UNDECIDED
-    value = {_quantity_name(test): part.value for test, part in parts}
+    value = {test.name: part.value for test, part in parts}
     return Verdict(state, value, "; ".join(part.shown for _, part in parts))
 
 
-def _quantity_name(test: dict) -> str:
-    kind = next(key for key in QUANTITIES if key in test)
-    return str(test[kind]) if kind in ("ratio", "morphology") else f"{kind} {test[kind]}"
-
-
-def _read_ratio(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    key = test["ratio"]
-    entry = (report.get("ratios") or {}).get(key)
+def _read_ratio(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test.subject
+    entry = case.ratios.get(key)
     if entry is None:
-        return _missing_measurements(report, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
+        return _missing_measurements(case, key.inputs()) or (MissingInput("report", f"ratios.{key.text}"),)
     value, low, high = _interval(entry, f"ratios.{key.text}")
     return Reading(value, low, high, f"ratio {value:.2f}, 95 % CI {low:.2f}-{high:.2f}")
 
 
-def _read_enhancement(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["enhancement"]
-    entry = (report.get("enhancement") or {}).get(region)
+def _read_enhancement(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
+    entry = case.enhancement.get(region)
     if entry is None:
         roles = measurement_settings().enhancement
         inputs = [(region, roles.post), (region, roles.pre)]
-        return _missing_measurements(report, inputs) or (MissingInput("report", f"enhancement.{region}"),)
+        return _missing_measurements(case, inputs) or (MissingInput("report", f"enhancement.{region}"),)
     value, low, high = _interval(entry, f"enhancement.{region}")
     return Reading(value, low, high, f"enhancement {_percent_with_interval(value, low, high)}")
 
@@ -153,109 +152,114 @@ def _percent_with_interval(value: float, low: float, high: float) -> str:
     return f"{signed_percent(value)}, 95 % CI {signed_percent_range(low, high)}"
 
 
-def _read_region_mean(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region, sequence = test["region_mean"], test["sequence"]
-    stats = ((report.get("regions") or {}).get(region) or {}).get(sequence)
+def _read_region_mean(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region, sequence = test.subject, test.sequence
+    stats = case.regions.get(region, {}).get(sequence)
     if stats is None:
-        return _missing_measurements(report, [(region, sequence)])
+        return _missing_measurements(case, [(region, sequence)])
     where = f"regions.{region}.{sequence}"
-    mean = stats.get("mean") if isinstance(stats, dict) else None
+    mean = stats.mean
     if not is_number(mean):
         raise InputError("report", f"{where} needs a finite 'mean'")
     half_width = _half_width(stats)
-    unit = kb.units.get(test.get("unit") or "")
+    unit = kb.units.get(test.unit or "")
     factor, read_as = _unit_scale(unit, mean) if unit else (1.0, "")
     value, low, high = mean * factor, (mean - half_width) * factor, (mean + half_width) * factor
-    canonical = f" {unit['canonical']}" if unit else ""
+    canonical = f" {unit.canonical}" if unit else ""
     read = f", map read as {read_as}" if unit else ""
     return Reading(value, low, high, f"mean {sequence} {value:.2f}{canonical}, 95 % CI {low:.2f}-{high:.2f}{read}")
 
 
-def _half_width(stats: dict) -> float:
-    sd, n = stats.get("sd"), stats.get("n")
+def _half_width(stats: RegionStatistics) -> float:
+    sd, n = stats.sd, stats.n
     if is_number(sd) and is_number(n) and n > 0:
         return measurement_settings().ci_z * sd / math.sqrt(n)
     return 0.0
 
 
-def _unit_scale(unit: dict, mean: float) -> tuple[float, str]:
-    # The last scale has no upper limit (checked on load), so one always matches.
-    scale = next(s for s in unit["scales"] if "below" not in s or abs(mean) < s["below"])
-    return scale["factor"], scale["read_as"]
+def _unit_scale(unit: Unit, mean: float) -> tuple[float, str]:
+    scale = unit.scale_of(mean)
+    return scale.factor, scale.read_as
 
 
-def _read_morphology(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    key = test["morphology"]
-    value = (report.get("morphology") or {}).get(key)
+def _read_morphology(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    key = test.subject
+    value = case.morphology.get(key)
     spec = kb.morphology[key]
     if value is None:
         # A measured morphology lacks first what it is measured from: "Add the T1C sequence" says more
         # than "assess the rim".
-        measured_from = [tuple(pair) for pair in spec.get("measured_from", [])]
-        return _missing_measurements(report, measured_from) or (MissingInput("morphology", key, label=spec["label"]),)
-    if spec["type"] == "fraction":
+        return _missing_measurements(case, spec.measured_from) or (MissingInput("morphology", key, label=spec.label),)
+    if spec.type == "fraction":
         value, low, high = _interval(value, f"morphology.{key}")
-        return Reading(value, low, high, f"{spec['label']} {_percent_with_interval(value, low, high)}")
+        return Reading(value, low, high, f"{spec.label} {_percent_with_interval(value, low, high)}")
     _check_morphology_value(key, value, spec)
-    if spec["type"] == "bool":
-        return Reading(value, None, None, f"{spec['label']}: {'yes' if value else 'no'}, reader's assessment")
-    if spec["type"] == "category":
-        return Reading(value, None, None, f"{spec['label']}: {value.replace('_', ' ')}")
-    return Reading(value, value, value, f"{spec['label']} {value:g}")
+    if spec.type == "bool":
+        return Reading(value, None, None, f"{spec.label}: {'yes' if value else 'no'}, reader's assessment")
+    if spec.type == "category":
+        return Reading(value, None, None, f"{spec.label}: {value.replace('_', ' ')}")
+    return Reading(value, value, value, f"{spec.label} {value:g}")
 
 
-def _check_morphology_value(key: str, value: Any, spec: dict) -> None:
+def _check_morphology_value(key: str, value: MorphologyValue, spec: MorphologySpec) -> None:
     valid = {
         "bool": lambda: isinstance(value, bool),
         "number": lambda: is_number(value),
-        "category": lambda: value in spec.get("values", []),
-    }[spec["type"]]()
+        "category": lambda: value in spec.values,
+    }[spec.type]()
     if not valid:
         expected = {
             "bool": "true or false",
             "number": "a number",
-            "category": f"one of {', '.join(spec.get('values', []))}",
-        }[spec["type"]]
+            "category": f"one of {', '.join(spec.values)}",
+        }[spec.type]
         raise InputError("report morphology", f"'{key}' must be {expected}, not {value!r}")
 
 
-def _read_levels_spanned(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["levels_spanned"]
-    counted = (report.get("morphology") or {}).get(f"{region}_levels_spanned")
+def _read_levels_spanned(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
+    counted = case.morphology.get(f"{region}_levels_spanned")
     if counted is not None:
-        _check_morphology_value(f"{region}_levels_spanned", counted, {"type": "number"})
+        _check_morphology_value(f"{region}_levels_spanned", counted, kb.morphology[f"{region}_levels_spanned"])
         return Reading(counted, counted, counted, f"{counted:g} levels")
-    span = ((report.get("levels") or {}).get(region)) or {}
-    if not span.get("from") or not span.get("to"):
+    span = _mass_levels(case)
+    if span is None:
         return (MissingInput("levels", region),)
-    count = abs(code_of(span["to"], "report levels") - code_of(span["from"], "report levels")) + 1
-    return Reading(count, count, count, f"{count} levels, {span['from']}-{span['to']}")
+    count = abs(code_of(span.to, "report levels") - code_of(span.from_, "report levels")) + 1
+    return Reading(count, count, count, f"{count} levels, {span.from_}-{span.to}")
 
 
-def _read_spine_segment(test: dict, report: dict, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
-    region = test["spine_segment"]
-    span = ((report.get("levels") or {}).get(region)) or {}
-    if not span.get("from") or not span.get("to"):
+def _read_spine_segment(test: QuantityTest, case: CaseFindings, kb: Knowledge) -> Reading | tuple[MissingInput, ...]:
+    region = test.subject
+    span = _mass_levels(case)
+    if span is None:
         return (MissingInput("levels", region),)
-    codes = [code_of(span[end], "report levels") for end in ("from", "to")]
+    codes = [code_of(end, "report levels") for end in (span.from_, span.to)]
     middle = name_of(sum(codes) // 2)  # the cranial one of two middle levels
     segment = SPINE_SEGMENTS[middle[0]]
-    return Reading(segment, None, None, f"{segment} spine, {span['from']}-{span['to']}")
+    return Reading(segment, None, None, f"{segment} spine, {span.from_}-{span.to}")
 
 
-def _interval(entry: Any, where: str) -> tuple[float, float, float]:
-    value = entry.get("value") if isinstance(entry, dict) else None
+def _mass_levels(case: CaseFindings) -> Span | None:
+    """The levels the mass spans (the one region with levels, checked on load), when both ends were found."""
+    span = case.mass
+    return span if span is not None and span.from_ and span.to else None
+
+
+def _interval(entry: MorphologyValue, where: str) -> tuple[float, float, float]:
+    # A morphology's value is one of several kinds: a fraction must be the measured one, with its interval.
+    value = entry.value if isinstance(entry, Ratio) else None
     if not is_number(value):
         raise InputError("report", f"{where} needs a finite 'value'")
-    bounds = entry.get("ci95") or [value, value]
+    bounds = entry.ci95
     pair = isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(map(is_number, bounds))
     if not (pair and bounds[0] <= value <= bounds[1]):
         raise InputError("report", f"{where}: 'ci95' must be [low, high] around the value, not {bounds!r}")
     return value, bounds[0], bounds[1]
 
 
-def _missing_measurements(report: dict, inputs: Sequence[tuple[str, str]]) -> tuple[MissingInput, ...]:
-    regions = report.get("regions") or {}
+def _missing_measurements(case: CaseFindings, inputs: Sequence[tuple[str, str]]) -> tuple[MissingInput, ...]:
+    regions = case.regions
     measured_sequences = {sequence for by_sequence in regions.values() for sequence in by_sequence}
     missing = [MissingInput("sequence", s) for s in dict.fromkeys(s for _, s in inputs) if s not in measured_sequences]
     missing += [
@@ -278,7 +282,7 @@ def _at_least(reading: Reading, threshold: float) -> str:
     return PRESENT if reading.low >= threshold else ABSENT if reading.high < threshold else UNDECIDED
 
 
-def _within(reading: Reading, bounds: list[float]) -> str:
+def _within(reading: Reading, bounds: tuple[float, float]) -> str:
     low, high = bounds
     if low <= reading.low and reading.high <= high:
         return PRESENT
@@ -289,7 +293,7 @@ def _equals(reading: Reading, value: Any) -> str:
     return PRESENT if reading.value == value else ABSENT
 
 
-def _one_of(reading: Reading, values: list[str]) -> str:
+def _one_of(reading: Reading, values: tuple[str, ...]) -> str:
     return PRESENT if reading.value in values else ABSENT
 
 
@@ -302,7 +306,7 @@ _DECIDERS: dict[str, Callable[[Reading, Any], str]] = {
     "in": _one_of,
 }
 
-_READERS: dict[str, Callable[[dict, dict, Knowledge], Reading | tuple[MissingInput, ...]]] = {
+_READERS: dict[str, Callable[[QuantityTest, CaseFindings, Knowledge], Reading | tuple[MissingInput, ...]]] = {
     "ratio": _read_ratio,
     "enhancement": _read_enhancement,
     "region_mean": _read_region_mean,

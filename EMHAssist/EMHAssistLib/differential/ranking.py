@@ -12,10 +12,29 @@ candidates) while keeping every monotonicity of naive Bayes.
 
 import math
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import fields
 
-from .. import CAVEAT
 from .. import number_format as numbers
-from ..inputs.clinical import validate_clinical
+from ..report_model import (
+    CaseFindings,
+    Clinical,
+    Differential,
+    Evidence,
+    FallbackStep,
+    ImagingStep,
+    KnowledgeInfo,
+    NeutralTerm,
+    NextBest,
+    NotMeasured,
+    Observed,
+    PriorFactor,
+    PriorsDecide,
+    RankedDiagnosis,
+    SetAsideFeature,
+    TestStep,
+    Undecided,
+)
 from .findings import MissingInput, Observation, Unmeasured, observe
 from .rules import (
     PRESENT,
@@ -36,41 +55,47 @@ from .rules import (
 _LOG_TOLERANCE = 1e-9
 _TIE_DIGITS = 9
 
+Ranking = tuple[RankedDiagnosis, ...]
 
-def rank(report: dict) -> list[dict]:
+
+def rank(case: CaseFindings) -> Ranking:
     """The candidate diagnoses with probabilities, priors and the evidence for and against each."""
     kb = knowledge()
-    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
-    priors, prior_factors = _clinical_priors(kb, clinical)
-    observations, _ = observe(report, kb)
-    evidence = _evidence(kb, _counted(kb, observations, clinical))
-    scores = {dx: math.log(priors[dx]) + sum(item["weight"] for item in evidence[dx]) for dx in kb.diagnoses}
+    priors, prior_factors = _clinical_priors(kb, case.clinical)
+    observations, _ = observe(case, kb)
+    evidence = _evidence(kb, _counted(kb, observations, case.clinical))
+    scores = {dx: math.log(priors[dx]) + _images(evidence[dx]) for dx in kb.diagnoses}
     probabilities = _floored_softmax(scores, kb.floor)
     ranking = [
-        {
-            "id": dx,
-            "name": kb.diagnoses[dx].name,
-            "summary": kb.diagnoses[dx].summary,
-            "probability": probabilities[dx],
-            "prior": priors[dx],
-            "prior_factors": prior_factors[dx],
-            "evidence": sorted(evidence[dx], key=lambda item: -abs(item["weight"])),
-        }
+        RankedDiagnosis(
+            id=dx,
+            name=kb.diagnoses[dx].name,
+            summary=kb.diagnoses[dx].summary,
+            probability=probabilities[dx],
+            prior=priors[dx],
+            prior_factors=tuple(prior_factors[dx]),
+            evidence=tuple(sorted(evidence[dx], key=lambda item: -abs(item.weight))),
+        )
         for dx in kb.diagnoses
     ]
-    return sorted(ranking, key=_rank_order)
+    return tuple(sorted(ranking, key=_rank_order))
 
 
-def _rank_order(entry: dict) -> tuple[float, float]:
+def _images(evidence: Sequence[Evidence]) -> float:
+    """The log-odds the counted findings add to a diagnosis."""
+    return sum(item.weight for item in evidence)
+
+
+def _rank_order(entry: RankedDiagnosis) -> tuple[float, float]:
     # Equal probabilities (a prior of 0.32 against 0.08 with a x4 finding) are ordered by the images:
     # a tie between what the history expects and what was seen goes to what was seen. Rounded, because
     # the two sides of such a tie reach the same number by different floating-point sums.
-    return -round(entry["probability"], _TIE_DIGITS), -sum(item["weight"] for item in entry["evidence"])
+    return -round(entry.probability, _TIE_DIGITS), -_images(entry.evidence)
 
 
-def _clinical_priors(kb: Knowledge, clinical: dict) -> tuple[dict[str, float], dict[str, list[dict]]]:
+def _clinical_priors(kb: Knowledge, clinical: Clinical) -> tuple[dict[str, float], dict[str, list[PriorFactor]]]:
     weights = dict(kb.base_priors)
-    factors: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
+    factors: dict[str, list[PriorFactor]] = {dx: [] for dx in kb.diagnoses}
     applying = [m for m in kb.modifiers if _modifier_applies(m, clinical)]
     known = {dx for m in applying for dx in m.raised}
     for group in dict.fromkeys(m.group for m in applying):
@@ -92,29 +117,29 @@ def _clinical_priors(kb: Knowledge, clinical: dict) -> tuple[dict[str, float], d
     return {dx: weight / total for dx, weight in weights.items()}, factors
 
 
-def _modifier_applies(modifier: PriorModifier, clinical: dict) -> bool:
-    age = clinical.get("age")
+def _modifier_applies(modifier: PriorModifier, clinical: Clinical) -> bool:
+    age = clinical.age
     return {
-        "condition": lambda: modifier.operand in clinical.get("conditions", []),
-        "finding": lambda: modifier.operand in clinical.get("findings", []),
-        "primary": lambda: clinical.get("primary") == modifier.operand,
+        "condition": lambda: modifier.operand in (clinical.conditions or ()),
+        "finding": lambda: modifier.operand in (clinical.findings or ()),
+        "primary": lambda: clinical.primary == modifier.operand,
         "age_at_least": lambda: age is not None and age >= modifier.operand,
         "age_below": lambda: age is not None and age < modifier.operand,
     }[modifier.condition]()
 
 
-def _prior_factor(kb: Knowledge, modifier: PriorModifier, dx: str, clinical: dict) -> dict:
+def _prior_factor(kb: Knowledge, modifier: PriorModifier, dx: str, clinical: Clinical) -> PriorFactor:
     if modifier.condition == "age_at_least":
-        term, label = "age", f"age {clinical['age']:g} ({modifier.operand:g} or over)"
+        term, label = "age", f"age {clinical.age:g} ({modifier.operand:g} or over)"
     elif modifier.condition == "age_below":
-        term, label = "age", f"age {clinical['age']:g} (under {modifier.operand:g})"
+        term, label = "age", f"age {clinical.age:g} (under {modifier.operand:g})"
     else:
         term, label = modifier.operand, kb.terms.label(modifier.operand)
-    return {"term": term, "label": label, "factor": modifier.factors[dx], "reason": modifier.reason}
+    return PriorFactor(term, label, modifier.factors[dx], modifier.reason)
 
 
-def _set_aside(kb: Knowledge, observations: list[Observation], clinical: dict) -> dict[str, SetAside]:
-    """The measured features not counted for this report, each with the rule that sets it aside."""
+def _set_aside(kb: Knowledge, observations: list[Observation], clinical: Clinical) -> dict[str, SetAside]:
+    """The measured features not counted for this case, each with the rule that sets it aside."""
     present = {obs.feature.id for obs in observations if obs.verdict.state == PRESENT}
     measured = {obs.feature.id for obs in observations}
     return {
@@ -126,14 +151,14 @@ def _set_aside(kb: Knowledge, observations: list[Observation], clinical: dict) -
     }
 
 
-def _counted(kb: Knowledge, observations: list[Observation], clinical: dict) -> list[Observation]:
+def _counted(kb: Knowledge, observations: list[Observation], clinical: Clinical) -> list[Observation]:
     set_aside = _set_aside(kb, observations, clinical)
     return [obs for obs in observations if obs.feature.id not in set_aside]
 
 
-def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[dict]]:
+def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[Evidence]]:
     members = Counter(obs.feature.group for obs in observations if obs.feature.group)
-    evidence: dict[str, list[dict]] = {dx: [] for dx in kb.diagnoses}
+    evidence: dict[str, list[Evidence]] = {dx: [] for dx in kb.diagnoses}
     for obs in observations:
         if obs.verdict.state == UNDECIDED:
             continue
@@ -143,27 +168,26 @@ def _evidence(kb: Knowledge, observations: list[Observation]) -> dict[str, list[
     return evidence
 
 
-def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight: Weight, share: float) -> dict:
+def _evidence_item(kb: Knowledge, obs: Observation, diagnosis: Diagnosis, weight: Weight, share: float) -> Evidence:
     feature = obs.feature
     finding, meaning = feature.text[obs.verdict.state]
     counted = weight.log_lr * share
-    refs = tuple(dict.fromkeys(feature.refs + weight.refs))
     stated = f"{finding} ({obs.verdict.shown})"
     verdict = f"{_verb(counted, kb.strong_lr)} {diagnosis.short} ({_strength(kb, feature, weight, share)})"
-    return {
-        "feature": feature.id,
-        "state": obs.verdict.state,
-        "value": obs.verdict.value,
-        "supports": counted > 0,
-        "weight": counted,
-        "lr": math.exp(counted),
-        "kind": weight.kind,
-        "basis": weight.basis,
-        "finding": stated,
-        "text": f"{stated}: {meaning}. {verdict}.",
-        "rule": feature.rule,
-        "refs": list(refs),
-    }
+    return Evidence(
+        feature=feature.id,
+        state=obs.verdict.state,
+        value=obs.verdict.value,
+        supports=counted > 0,
+        weight=counted,
+        lr=math.exp(counted),
+        kind=weight.kind,
+        basis=weight.basis,
+        finding=stated,
+        text=f"{stated}: {meaning}. {verdict}.",
+        rule=feature.rule,
+        refs=tuple(dict.fromkeys(feature.refs + weight.refs)),
+    )
 
 
 def _verb(log_lr: float, strong_lr: float) -> str:
@@ -201,48 +225,39 @@ def _floored_softmax(scores: dict[str, float], floor: float) -> dict[str, float]
 # --- explanation -----------------------------------------------------------------------------------
 
 
-def explain(report: dict, ranking: list[dict]) -> dict:
-    """What the ranking could not use, what stayed undecided, and what would best separate the top two."""
+def assess(case: CaseFindings) -> Differential:
+    """The differential's sections of the report: the ranking and its explanation."""
+    return explain(case, rank(case))
+
+
+def explain(case: CaseFindings, ranking: Ranking) -> Differential:
+    """The ranking with what it could not use, what stayed undecided, and what would best separate the top two."""
     kb = knowledge()
-    clinical = validate_clinical(report.get("clinical"), terms=kb.terms)
-    observations, unmeasured = observe(report, kb)
+    observations, unmeasured = observe(case, kb)
     next_best = _next_best(kb, ranking, observations, unmeasured)
-    return {
-        "caveat": CAVEAT,
-        "knowledge": {
-            "versions": kb.versions,
-            "max_likelihood_ratio": kb.max_lr,
-            "probability_floor": kb.floor,
-            "grades": kb.grades,
-            "groups": kb.groups,
-        },
-        "neutral_clinical_terms": _neutral_terms(kb, clinical),
-        "not_measured": [
-            {"feature": u.feature.id, "name": u.feature.name, "missing": [m.text for m in u.missing]}
-            for u in unmeasured
-        ],
-        "observed": [_observed(obs) for obs in observations],
-        "undecided": [_undecided(obs) for obs in observations if obs.verdict.state == UNDECIDED],
-        "set_aside": [
-            {
-                "feature": feature,
-                "name": _feature_name(kb, feature),
-                "rule": rule.id,
-                "reason": rule.reason,
-                "refs": list(rule.refs),
-            }
-            for feature, rule in _set_aside(kb, observations, clinical).items()
-        ],
-        "priors_decide": _priors_decide(kb, ranking, next_best),
-        "next_best": next_best,
-    }
+    return Differential(
+        differential=ranking,
+        knowledge=KnowledgeInfo(kb.versions, kb.max_lr, kb.floor, kb.grades, kb.groups),
+        neutral_clinical_terms=_neutral_terms(kb, case.clinical),
+        not_measured=tuple(
+            NotMeasured(u.feature.id, u.feature.name, tuple(m.text for m in u.missing)) for u in unmeasured
+        ),
+        observed=tuple(_observed(obs) for obs in observations),
+        undecided=tuple(_undecided(obs) for obs in observations if obs.verdict.state == UNDECIDED),
+        set_aside=tuple(
+            SetAsideFeature(feature, _feature_name(kb, feature), rule.id, rule.reason, rule.refs)
+            for feature, rule in _set_aside(kb, observations, case.clinical).items()
+        ),
+        priors_decide=_priors_decide(ranking, next_best),
+        next_best=next_best,
+    )
 
 
 def _feature_name(kb: Knowledge, feature_id: str) -> str:
     return next(f.name for f in kb.features if f.id == feature_id)
 
 
-def priors_decide_text(ranking: list[dict]) -> str | None:
+def priors_decide_text(ranking: Ranking) -> str | None:
     """One line when the prior, not the images, puts the leader ahead of the runner-up: either the images
     do not separate them, or they favour the runner-up and the prior outweighs them. The prior is named
     for what made it: the clinical history when a clinical term moved either leader's prior, else the
@@ -250,13 +265,13 @@ def priors_decide_text(ranking: list[dict]) -> str | None:
     whose history bears on neither would send the reader looking for a reason that is not there."""
     kb = knowledge()
     first, second = ranking[0], ranking[1]
-    images = sum(item["weight"] for item in first["evidence"]) - sum(item["weight"] for item in second["evidence"])
+    images = _images(first.evidence) - _images(second.evidence)
     separating = math.log(kb.images_separate_lr) - _LOG_TOLERANCE
-    if images >= separating or first["prior"] <= second["prior"]:
+    if images >= separating or first.prior <= second.prior:
         return None
-    leader, runner_up = kb.diagnoses[first["id"]].short, kb.diagnoses[second["id"]].short
-    priors = f"prior {numbers.probability(first['prior'])} against {numbers.probability(second['prior'])}"
-    history = bool(first["prior_factors"] or second["prior_factors"])
+    leader, runner_up = kb.diagnoses[first.id].short, kb.diagnoses[second.id].short
+    priors = f"prior {numbers.probability(first.prior)} against {numbers.probability(second.prior)}"
+    history = bool(first.prior_factors or second.prior_factors)
     if images <= -separating:  # the images do separate them, the other way: saying they do not would be false
         outweighs = "the clinical history outweighs them" if history else f"{leader} is the commoner cause and its base weight outweighs them"
         return (
@@ -270,58 +285,58 @@ def priors_decide_text(ranking: list[dict]) -> str | None:
     )
 
 
-def _priors_decide(kb: Knowledge, ranking: list[dict], next_best: dict) -> dict | None:
+def _priors_decide(ranking: Ranking, next_best: NextBest) -> PriorsDecide | None:
     text = priors_decide_text(ranking)
     if text is None:
         return None
-    return {"between": [ranking[0]["id"], ranking[1]["id"]], "text": f"{text} To separate them: {next_best['text']}", "why": text}
+    return PriorsDecide((ranking[0].id, ranking[1].id), f"{text} To separate them: {next_best.text}", text)
 
 
-def assess(report: dict) -> dict:
-    """The differential section of the JSON report: the ranking and its explanation."""
-    ranking = rank(report)
-    return {"differential": ranking, **explain(report, ranking)}
+def _neutral_terms(kb: Knowledge, clinical: Clinical) -> tuple[NeutralTerm, ...]:
+    return tuple(
+        NeutralTerm(t, kb.terms.label(t), kb.neutral_terms[t]) for t in clinical.terms if t in kb.neutral_terms
+    )
 
 
-def _neutral_terms(kb: Knowledge, clinical: dict) -> list[dict]:
-    given = clinical.get("conditions", []) + clinical.get("findings", [])
-    return [
-        {"term": t, "label": kb.terms.label(t), "reason": kb.neutral_terms[t]} for t in given if t in kb.neutral_terms
-    ]
+def _observed(obs: Observation) -> Observed:
+    return Observed(
+        feature=obs.feature.id,
+        name=obs.feature.name,
+        state=obs.verdict.state,
+        value=obs.verdict.value,
+        finding=obs.verdict.shown,
+        rule=obs.feature.rule,
+        threshold=obs.feature.threshold_basis,
+    )
 
 
-def _observed(obs: Observation) -> dict:
-    return {
-        "feature": obs.feature.id,
-        "name": obs.feature.name,
-        "state": obs.verdict.state,
-        "value": obs.verdict.value,
-        "finding": obs.verdict.shown,
-        "rule": obs.feature.rule,
-        "threshold": obs.feature.threshold_basis,
-    }
-
-
-def _undecided(obs: Observation) -> dict:
+def _undecided(obs: Observation) -> Undecided:
     straddles = "the 95 % interval straddles the threshold, so it is not counted; a larger region narrows it"
-    return {**_observed(obs), "text": f"{obs.feature.name} ({obs.verdict.shown}): {straddles}"}
+    observed = _observed(obs)
+    shared = (getattr(observed, part.name) for part in fields(Observed))
+    return Undecided(*shared, text=f"{obs.feature.name} ({obs.verdict.shown}): {straddles}")
 
 
 def _next_best(
-    kb: Knowledge, ranking: list[dict], observations: list[Observation], unmeasured: list[Unmeasured]
-) -> dict:
+    kb: Knowledge, ranking: Ranking, observations: list[Observation], unmeasured: list[Unmeasured]
+) -> NextBest:
     """The missing input and the outside test that could best separate the two leading candidates."""
-    first, second = ranking[0]["id"], ranking[1]["id"]
+    first, second = ranking[0].id, ranking[1].id
     imaging = _best_missing_input(kb, first, second, observations, unmeasured)
     test = _best_test(kb, first, second)
-    fallback = None if imaging or test else {**kb.fallback, "text": f"{kb.fallback['name']}: {kb.fallback['why']}."}
-    best = max([choice for choice in (imaging, test) if choice], key=lambda c: c["odds_factor"], default=fallback)
-    return {"between": [first, second], "imaging": imaging, "test": test, "fallback": fallback, "text": best["text"]}
+    fallback = None if imaging or test else _fallback(kb)
+    best = max([choice for choice in (imaging, test) if choice], key=lambda c: c.odds_factor, default=fallback)
+    return NextBest((first, second), imaging, test, fallback, best.text)
+
+
+def _fallback(kb: Knowledge) -> FallbackStep:
+    fallback = kb.fallback
+    return FallbackStep(fallback.name, fallback.why, fallback.refs, f"{fallback.name}: {fallback.why}.")
 
 
 def _best_missing_input(
     kb: Knowledge, first: str, second: str, observations: list[Observation], unmeasured: list[Unmeasured]
-) -> dict | None:
+) -> ImagingStep | None:
     # Credit an input only with the features it alone would unlock, and only with the single most
     # separating of them: the features of one sequence are mostly exclusive bands of one ratio.
     measured_groups = Counter(obs.feature.group for obs in observations if obs.feature.group)
@@ -344,19 +359,19 @@ def _best_missing_input(
         f"{missing.action}: it would measure {names}; '{strongest.name}' alone can shift the odds of "
         f"{kb.diagnoses[first].short} against {kb.diagnoses[second].short} by up to ×{factor:.3g}."
     )
-    return {
-        "input": missing.text,
-        "action": missing.action,
-        "features": [f.id for f in features],
-        "odds_factor": factor,
-        "text": text,
+    return ImagingStep(
+        input=missing.text,
+        action=missing.action,
+        features=tuple(f.id for f in features),
+        odds_factor=factor,
+        text=text,
         # The reader's finding to assess, by its key in the report's `morphology` (features.json), for
         # a program filling it in; the text names the finding in words.
-        "morphology": missing.name if missing.kind == "morphology" else None,
-    }
+        morphology=missing.name if missing.kind == "morphology" else None,
+    )
 
 
-def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
+def _best_test(kb: Knowledge, first: str, second: str) -> TestStep | None:
     def separation(test: SeparatingTest) -> float:
         return abs(test.log_lr.get(first, 0.0) - test.log_lr.get(second, 0.0))
 
@@ -367,4 +382,4 @@ def _best_test(kb: Knowledge, first: str, second: str) -> dict | None:
     factor = math.exp(separation(test))
     pair = f"{kb.diagnoses[first].short} and {kb.diagnoses[second].short}"
     text = f"{test.name}: {test.why} (expert weight: up to ×{factor:.3g} between {pair})."
-    return {"id": test.id, "name": test.name, "odds_factor": factor, "text": text, "refs": list(test.refs)}
+    return TestStep(test.id, test.name, factor, text, test.refs)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from ..errors import InputError
 from ..inputs.clinical import ClinicalTerms
 from ..knowledge import load
-from ..report_model import RatioKey
+from ..report_model import Clinical, RatioKey
 from ..settings import measurement_settings
 
 DATA_FILES = ("diagnoses", "features", "clinical_terms", "priors", "references", "separators")
@@ -28,6 +28,8 @@ THRESHOLD_STATUSES = {
     "reader": "reader's assessment",
 }
 QUANTITIES = ("ratio", "enhancement", "region_mean", "morphology", "levels_spanned", "spine_segment")
+# The one region whose levels the report gives (levels.mass), read by levels_spanned and spine_segment.
+LEVELLED_REGION = "mass"
 # The spine segment of a region's middle level, by the first letter of its vertebra name.
 SPINE_SEGMENTS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
 # A morphology is a reader's flag (bool), a category, a count (number, exact) or a measured fraction
@@ -71,10 +73,97 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class QuantityTest:
+    """One quantity of a case read by an operator against its operand: `kind` (one of QUANTITIES)
+    says what is read, `subject` which one (a ratio's key; else a region or a morphology key)."""
+
+    kind: str
+    subject: str | RatioKey
+    op: str  # one of OPERAND_KEYS
+    operand: float | bool | tuple[float, float] | tuple[str, ...]  # threshold, flag, range or categories
+    sequence: str | None = None  # the sequence a region mean is read on
+    unit: str | None = None  # a region mean's unit, one of features.json units
+
+    @property
+    def parts(self) -> tuple["QuantityTest", ...]:
+        return (self,)
+
+    @property
+    def name(self) -> str:
+        """The quantity's name in a combined test's values: the ratio or morphology key, else kind and region."""
+        return str(self.subject) if self.kind in ("ratio", "morphology") else f"{self.kind} {self.subject}"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Tests that must all hold: one failing settles it, else one undecided leaves it undecided."""
+
+    parts: tuple[QuantityTest, ...]
+
+
+FeatureTest = QuantityTest | AllOf
+
+
+@dataclass(frozen=True)
+class MorphologySpec:
+    """A morphology key of the report: its kind (one of MORPHOLOGY_TYPES) and label; a category's
+    values; the (region, sequence) measurements a measured one is made from."""
+
+    type: str
+    label: str
+    values: tuple[str, ...] = ()
+    measured_from: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_raw(cls, spec: dict) -> "MorphologySpec":
+        pairs = tuple((region, sequence) for region, sequence in spec.get("measured_from", []))
+        return cls(spec["type"], spec["label"], tuple(spec.get("values", [])), pairs)
+
+
+@dataclass(frozen=True)
+class UnitScale:
+    factor: float  # the stored value times this is in the canonical unit
+    read_as: str  # the unit the map was taken to be written in
+    below: float | None  # the scale applies to means below this size; None on the last, open scale
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A region mean's canonical unit and the scales a map may be written in, told apart by size."""
+
+    canonical: str
+    scales: tuple[UnitScale, ...]
+
+    @classmethod
+    def from_raw(cls, spec: dict) -> "Unit":
+        scales = tuple(UnitScale(s["factor"], s["read_as"], s.get("below")) for s in spec["scales"])
+        return cls(spec["canonical"], scales)
+
+    def scale_of(self, mean: float) -> UnitScale:
+        # The last scale has no upper limit (checked on load), so one always matches.
+        return next(s for s in self.scales if s.below is None or abs(mean) < s.below)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """features.json's settings beside its features: the caps, the grades, the morphology keys and
+    units the tests read, the groups, and the explanation's thresholds."""
+
+    images_separate_lr: float
+    strong_lr: float
+    grades: dict[str, float]  # expert grade -> its likelihood ratio
+    max_lr: float
+    floor: float
+    morphology: dict[str, MorphologySpec]
+    units: dict[str, Unit]
+    groups: dict[str, str]  # group -> why its features share one weight
+
+
+@dataclass(frozen=True)
 class Feature:
     id: str
     name: str
-    test: dict
+    test: FeatureTest
     rule: str
     threshold_status: str
     threshold_basis: str
@@ -115,9 +204,8 @@ class SetAside:
     reason: str
     refs: tuple[str, ...]
 
-    def applies(self, present: set[str], clinical: dict) -> bool:
-        terms = set(clinical.get("conditions", [])) | set(clinical.get("findings", []))
-        return self.when_present in present and bool(terms & set(self.clinical_any))
+    def applies(self, present: set[str], clinical: Clinical) -> bool:
+        return self.when_present in present and bool(set(clinical.terms) & set(self.clinical_any))
 
 
 @dataclass(frozen=True)
@@ -125,6 +213,15 @@ class SeparatingTest:
     id: str
     name: str
     log_lr: dict[str, float]
+    why: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What to do when neither a missing input nor an outside test separates the two leaders."""
+
+    name: str
     why: str
     refs: tuple[str, ...]
 
@@ -140,12 +237,12 @@ class Knowledge:
     proxy_groups: dict[str, str]
     references: dict[str, dict]
     tests: tuple[SeparatingTest, ...]
-    fallback: dict
+    fallback: Fallback
     grades: dict[str, float]
     max_lr: float
     floor: float
-    morphology: dict[str, dict]
-    units: dict[str, dict]
+    morphology: dict[str, MorphologySpec]
+    units: dict[str, Unit]
     groups: dict[str, str]
     set_asides: tuple[SetAside, ...]
     images_separate_lr: float
@@ -163,7 +260,7 @@ class Knowledge:
         features = tuple(_features(raw["features"], diagnoses, settings))
         set_asides = _set_asides(raw["features"], features, terms)
         base, modifiers, neutral, proxies = _priors(raw["priors"], diagnoses, terms)
-        tests, fallback = _separators(raw["separators"], diagnoses, settings["grades"])
+        tests, fallback = _separators(raw["separators"], diagnoses, settings.grades)
         knowledge = cls(
             versions=versions,
             diagnoses=diagnoses,
@@ -177,7 +274,14 @@ class Knowledge:
             fallback=fallback,
             set_asides=set_asides,
             terms=terms,
-            **settings,
+            images_separate_lr=settings.images_separate_lr,
+            strong_lr=settings.strong_lr,
+            grades=settings.grades,
+            max_lr=settings.max_lr,
+            floor=settings.floor,
+            morphology=settings.morphology,
+            units=settings.units,
+            groups=settings.groups,
         )
         _check_references_exist(knowledge)
         return knowledge
@@ -196,7 +300,7 @@ class Knowledge:
         places += [(f"prior modifier {m.condition} {m.operand}", m.refs) for m in self.modifiers]
         places += [(f"test '{t.id}'", t.refs) for t in self.tests]
         places += [(f"set_aside '{a.id}'", a.refs) for a in self.set_asides]
-        places += [("fallback", tuple(self.fallback["refs"]))]
+        places += [("fallback", self.fallback.refs)]
         for place, refs in places:
             for ref in refs:
                 cited.setdefault(ref, []).append(place)
@@ -295,7 +399,7 @@ def _identifier(value: Any) -> bool:
     return isinstance(value, str) and value.isidentifier()
 
 
-def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
+def _feature_settings(data: dict, n_diagnoses: int) -> FeatureSettings:
     caps = _Entry("features", "caps")
     max_lr = (data.get("caps") or {}).get("max_likelihood_ratio")
     floor = (data.get("caps") or {}).get("probability_floor")
@@ -323,16 +427,16 @@ def _feature_settings(data: dict, n_diagnoses: int) -> dict[str, Any]:
     )
     strong = (data.get("explanation") or {}).get("strong_lr")
     _Entry("features", "explanation").require(is_number(strong) and strong > 1, "'strong_lr' must be a number above 1")
-    return {
-        "images_separate_lr": separate,
-        "strong_lr": strong,
-        "grades": {grade: spec["lr"] for grade, spec in grades.items()},
-        "max_lr": max_lr,
-        "floor": floor,
-        "morphology": dict(morphology),
-        "units": dict(units),
-        "groups": dict(groups),
-    }
+    return FeatureSettings(
+        images_separate_lr=separate,
+        strong_lr=strong,
+        grades={grade: spec["lr"] for grade, spec in grades.items()},
+        max_lr=max_lr,
+        floor=floor,
+        morphology={key: MorphologySpec.from_raw(spec) for key, spec in morphology.items()},
+        units={unit: Unit.from_raw(spec) for unit, spec in units.items()},
+        groups=dict(groups),
+    )
 
 
 def _set_asides(data: dict, features: tuple[Feature, ...], terms: ClinicalTerms) -> tuple[SetAside, ...]:
@@ -386,7 +490,7 @@ def _check_unit(entry: _Entry, spec: Any) -> None:
         entry.require(_text(scale.get("read_as")), "each scale needs 'read_as'")
 
 
-def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> list[Feature]:
+def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: FeatureSettings) -> list[Feature]:
     listed = data.get("features")
     _Entry("features", "features").require(isinstance(listed, list) and bool(listed), "must be a non-empty list")
     features: list[Feature] = []
@@ -398,7 +502,7 @@ def _features(data: dict, diagnoses: dict[str, Diagnosis], settings: dict) -> li
     return features
 
 
-def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: dict) -> Feature:
+def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: FeatureSettings) -> Feature:
     entry = _Entry("features", f"feature '{raw.get('id', index)}'" if isinstance(raw, dict) else f"feature {index}")
     entry.require(isinstance(raw, dict) and _identifier(raw.get("id")), "needs an identifier 'id'")
     entry.require(_text(raw.get("name")), "needs a 'name'")
@@ -413,7 +517,7 @@ def _feature(raw: Any, index: int, diagnoses: dict[str, Diagnosis], settings: di
     entry.require(_text(raw.get("source")), "needs a 'source' (a citation or \"expert rule\")")
     group = raw.get("group")
     entry.require(
-        group is None or group in settings["groups"], f"unknown group {group!r}; known: {', '.join(settings['groups'])}"
+        group is None or group in settings.groups, f"unknown group {group!r}; known: {', '.join(settings.groups)}"
     )
     return Feature(
         id=raw["id"],
@@ -441,7 +545,7 @@ def _feature_text(entry: _Entry, text: Any) -> dict[str, tuple[str, str]]:
 
 
 def _feature_weights(
-    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: dict
+    entry: _Entry, weights: Any, diagnoses: dict[str, Diagnosis], settings: FeatureSettings
 ) -> dict[str, dict[str, Weight]]:
     both = isinstance(weights, dict) and all(isinstance(weights.get(o), dict) for o in STATES)
     entry.require(both, "needs 'weights' with 'present' and 'absent' objects (diagnosis -> grade or {lr})")
@@ -457,7 +561,7 @@ def _feature_weights(
     return parsed
 
 
-def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
+def _weight(entry: _Entry, spec: Any, settings: FeatureSettings) -> Weight:
     if isinstance(spec, str):
         spec = {"grade": spec}
     one_kind = isinstance(spec, dict) and (("lr" in spec) != ("grade" in spec))
@@ -467,15 +571,15 @@ def _weight(entry: _Entry, spec: Any, settings: dict) -> Weight:
         entry.require(sourced, "a sourced weight needs a positive 'lr' and its 'basis'")
         stated, kind = float(spec["lr"]), "sourced"
     else:
-        grades = settings["grades"]
+        grades = settings.grades
         entry.require(spec["grade"] in grades, f"unknown grade {spec['grade']!r}; known: {', '.join(grades)}")
         stated, kind = float(grades[spec["grade"]]), "expert"
-    cap = math.log(settings["max_lr"])
+    cap = math.log(settings.max_lr)
     log_lr = max(-cap, min(cap, math.log(stated)))
     return Weight(stated, log_lr, kind, spec.get("basis", ""), entry.refs(spec.get("refs", [])))
 
 
-def _check_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     if "all" in test:
         parts = test["all"]
         combined = set(test) == {"all"} and isinstance(parts, list) and len(parts) >= 2
@@ -507,7 +611,7 @@ def _check_operand(entry: _Entry, test: dict) -> None:
     entry.require(valid, f"operator '{test['op']}' needs a valid '{operand_key}'")
 
 
-def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_ratio_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     vocabulary = load("vocabulary")
     try:
         inputs = RatioKey.parse(test["ratio"]).inputs()
@@ -518,51 +622,58 @@ def _check_ratio_test(entry: _Entry, test: dict, settings: dict) -> None:
     _require_numeric_op(entry, test)
 
 
-def _check_enhancement_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_enhancement_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     entry.require(test["enhancement"] in load("vocabulary")["regions"], f"unknown region '{test['enhancement']}'")
     _require_numeric_op(entry, test)
 
 
-def _check_region_mean_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_region_mean_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
     vocabulary = load("vocabulary")
     known = test["region_mean"] in vocabulary["regions"] and test.get("sequence") in vocabulary["sequences"]
     entry.require(known, "a region mean needs a known region and 'sequence'")
-    entry.require(test.get("unit") is None or test["unit"] in settings["units"], f"unknown unit {test.get('unit')!r}")
+    entry.require(test.get("unit") is None or test["unit"] in settings.units, f"unknown unit {test.get('unit')!r}")
     _require_numeric_op(entry, test)
 
 
-def _check_morphology_test(entry: _Entry, test: dict, settings: dict) -> None:
-    declared = settings["morphology"]
+def _check_morphology_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
+    declared = settings.morphology
     spec = declared.get(test["morphology"])
     entry.require(
         spec is not None, f"morphology '{test['morphology']}' is not declared; declared: {', '.join(declared)}"
     )
     numeric = (">", "<", ">=", "between")
-    allowed = {"bool": ("is",), "category": ("in",), "number": numeric, "fraction": numeric}[spec["type"]]
-    entry.require(test["op"] in allowed, f"a {spec['type']} morphology takes {' or '.join(allowed)}")
-    if spec["type"] == "category":
-        unknown = [v for v in test["values"] if v not in spec["values"]]
-        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec['values'])}")
+    allowed = {"bool": ("is",), "category": ("in",), "number": numeric, "fraction": numeric}[spec.type]
+    entry.require(test["op"] in allowed, f"a {spec.type} morphology takes {' or '.join(allowed)}")
+    if spec.type == "category":
+        unknown = [v for v in test["values"] if v not in spec.values]
+        entry.require(not unknown, f"unknown {test['morphology']} {unknown}; known: {', '.join(spec.values)}")
 
 
-def _check_levels_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_levels_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
+    _require_levelled(entry, test["levels_spanned"])
     key = f"{test['levels_spanned']}_levels_spanned"
-    declared = settings["morphology"].get(key, {}).get("type") == "number"
+    declared = key in settings.morphology and settings.morphology[key].type == "number"
     entry.require(declared, f"levels_spanned needs the number morphology '{key}' declared")
     _require_numeric_op(entry, test)
 
 
-def _check_spine_segment_test(entry: _Entry, test: dict, settings: dict) -> None:
+def _check_spine_segment_test(entry: _Entry, test: dict, settings: FeatureSettings) -> None:
+    _require_levelled(entry, test["spine_segment"])
     entry.require(test["op"] == "in", "a spine segment takes 'in'")
     unknown = [v for v in test["values"] if v not in SPINE_SEGMENTS.values()]
     entry.require(not unknown, f"unknown spine segment {unknown}; known: {', '.join(SPINE_SEGMENTS.values())}")
+
+
+def _require_levelled(entry: _Entry, region: Any) -> None:
+    # The report gives vertebral levels to the mass alone (levels.mass).
+    entry.require(region == LEVELLED_REGION, f"only the {LEVELLED_REGION} has levels, not {region!r}")
 
 
 def _require_numeric_op(entry: _Entry, test: dict) -> None:
     entry.require(test["op"] in (">", "<", ">=", "between"), f"a numeric quantity cannot take '{test['op']}'")
 
 
-_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
+_QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, FeatureSettings], None]] = {
     "ratio": _check_ratio_test,
     "enhancement": _check_enhancement_test,
     "region_mean": _check_region_mean_test,
@@ -572,12 +683,12 @@ _QUANTITY_CHECKS: dict[str, Callable[[_Entry, dict, dict], None]] = {
 }
 
 
-def _describe_test(test: dict, settings: dict) -> str:
+def _describe_test(test: dict, settings: FeatureSettings) -> str:
     if "all" in test:
         return " and ".join(_describe_test(part, settings) for part in test["all"])
     kind = next(key for key in QUANTITIES if key in test)
-    if kind == "morphology" and settings["morphology"][test["morphology"]]["type"] in ("bool", "category"):
-        label = settings["morphology"][test["morphology"]]["label"]
+    if kind == "morphology" and settings.morphology[test["morphology"]].type in ("bool", "category"):
+        label = settings.morphology[test["morphology"]].label
         return label if test["op"] == "is" else f"{label}: {' or '.join(v.replace('_', ' ') for v in test['values'])}"
     if kind == "spine_segment":
         return f"middle level of the {test['spine_segment']} in the {' or '.join(test['values'])} spine"
@@ -586,10 +697,10 @@ def _describe_test(test: dict, settings: dict) -> str:
         "ratio": lambda: RatioKey.parse(test["ratio"]).text,
         "enhancement": lambda: f"enhancement ({roles.post}/{roles.pre} - 1) of the {test['enhancement']}",
         "region_mean": lambda: f"{test['sequence']} mean of the {test['region_mean']}",
-        "morphology": lambda: settings["morphology"][test["morphology"]]["label"],
+        "morphology": lambda: settings.morphology[test["morphology"]].label,
         "levels_spanned": lambda: f"levels spanned by the {test['levels_spanned']}",
     }[kind]()
-    unit = f" {settings['units'][test['unit']]['canonical']}" if test.get("unit") else ""
+    unit = f" {settings.units[test['unit']].canonical}" if test.get("unit") else ""
     if test["op"] == "between":
         low, high = test["range"]
         return f"{subject} within {low:g}-{high:g}{unit}"
@@ -662,7 +773,7 @@ def _prior_modifier(raw: Any, index: int, base: dict[str, float], terms: Clinica
 
 def _separators(
     data: dict, diagnoses: dict[str, Diagnosis], grades: dict[str, float]
-) -> tuple[tuple[SeparatingTest, ...], dict]:
+) -> tuple[tuple[SeparatingTest, ...], Fallback]:
     tests = []
     for index, raw in enumerate(data.get("tests") or []):
         entry = _Entry("separators", f"test '{raw.get('id', index)}'" if isinstance(raw, dict) else f"test {index}")
@@ -680,8 +791,7 @@ def _separators(
     entry.require(
         isinstance(fallback, dict) and _text(fallback.get("name")) and _text(fallback.get("why")), "needs name, why"
     )
-    entry.refs(fallback.get("refs"))
-    return tuple(tests), dict(fallback)
+    return tuple(tests), Fallback(fallback["name"], fallback["why"], entry.refs(fallback.get("refs")))
 
 
 def _check_references_exist(kb: Knowledge) -> None:
@@ -690,8 +800,12 @@ def _check_references_exist(kb: Knowledge) -> None:
             raise InputError(_subject("references"), f"reference '{ref}' cited by {places[0]} is not defined")
 
 
-def _typed_test(test: dict) -> dict:
-    """A checked test with its ratio's text parsed, once, into the key the report's ratios carry."""
+def _typed_test(test: dict) -> FeatureTest:
+    """A checked test as its type, a ratio's text parsed once into the key the report's ratios carry."""
     if "all" in test:
-        return {"all": [_typed_test(part) for part in test["all"]]}
-    return test | {"ratio": RatioKey.parse(test["ratio"])} if "ratio" in test else dict(test)
+        return AllOf(tuple(_typed_test(part) for part in test["all"]))
+    kind = next(key for key in QUANTITIES if key in test)
+    subject = RatioKey.parse(test["ratio"]) if kind == "ratio" else test[kind]
+    operand = test[OPERAND_KEYS[test["op"]]]
+    operand = tuple(operand) if isinstance(operand, list) else operand
+    return QuantityTest(kind, subject, test["op"], operand, test.get("sequence"), test.get("unit"))

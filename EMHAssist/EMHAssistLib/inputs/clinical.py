@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..knowledge import load
+from ..report_model import Clinical
 
 TERMS_FILE = "EMHAssistLib/data/differential/clinical_terms.json"
 _FIELDS = ("age", "sex", "conditions", "findings", "primary", "patient", "exam_date")
@@ -62,6 +63,12 @@ class ClinicalTerms:
 @functools.cache
 def clinical_terms() -> ClinicalTerms:
     return ClinicalTerms.from_raw(load("differential/clinical_terms"))
+
+
+def clinical_context(clinical: Any, subject: str = "clinical.json", terms: ClinicalTerms | None = None) -> Clinical:
+    """The checked clinical context as the report's frozen `Clinical`, built once where a case is read."""
+    checked = validate_clinical(clinical, subject, terms)
+    return Clinical(**{name: tuple(value) if isinstance(value, list) else value for name, value in checked.items()})
 
 
 def validate_clinical(clinical: Any, subject: str = "clinical.json", terms: ClinicalTerms | None = None) -> dict:
