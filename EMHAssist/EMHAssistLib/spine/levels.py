@@ -326,26 +326,36 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
 
 def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
     """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
-    within the range of the region (C, T, L or S) the body at `centre` belongs to."""
+    within the range of the region (C, T, L or S) the body at `centre` belongs to: in a window of
+    `period_window_mm` either side, or twice that where the near window is too short or shows no
+    repeat (its stretch of the line is irregular: the cord displaced by a mass there shifts the line
+    off the bodies and stretches it)."""
+    half = settings().period_window_mm
+    for reach, least_lags in ((half, 2.0), (2 * half, 1.5)):
+        arc, values = profile.window(centre - reach, centre + reach)
+        found = _autocorrelation_peak(arc, values, region, least_lags)
+        if found is not None:
+            return found
+    return None
+
+
+def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, least_lags: float) -> float | None:
+    """The shortest lag within the region's range whose autocorrelation peak reaches
+    `period_peak_fraction` of the strongest; None when the window holds under `least_lags` times the
+    longest lag or no positive peak."""
     config = settings()
-    half = config.period_window_mm
-    arc, values = profile.window(centre - half, centre + half)
     lo_lag, hi_lag = config.period_range_mm[region]
     step = config.profile_step_mm
-    if len(values) < 2 * hi_lag / step:
-        arc, values = profile.window(centre - 2 * half, centre + 2 * half)
-        if len(values) < 1.5 * hi_lag / step:
-            return None
+    if len(values) < least_lags * hi_lag / step:
+        return None
     detrended = values - np.polyval(np.polyfit(arc, values, 2), arc)
     lags = np.arange(int(lo_lag / step), int(hi_lag / step) + 1)
     correlation = np.array([_correlation(detrended[:-lag], detrended[lag:]) for lag in lags])
-    if not np.any(correlation > 0):
-        return None
     peaks = [n for n in range(1, len(lags) - 1) if correlation[n] >= correlation[n - 1] and correlation[n] >= correlation[n + 1] and correlation[n] > 0]
     if not peaks:
         return None
     strongest = max(correlation[n] for n in peaks)
-    first = next(n for n in peaks if correlation[n] >= settings().period_peak_fraction * strongest)
+    first = next(n for n in peaks if correlation[n] >= config.period_peak_fraction * strongest)
     return float(lags[first] * step)
 
 
