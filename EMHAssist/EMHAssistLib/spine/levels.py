@@ -448,9 +448,10 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
         inner = n + 1 if nearest > n else n - 1
         axis = line.direction_at(line.arc_of(bodies[n].centre))
         centre = bodies[n].centre + shifts[inner] - (shifts[inner] @ axis) * axis
-        longest = settings().recentre.longest_run_repeats * _spacing(bodies, n)
+        spacing = _spacing(bodies, n)
+        placed = centre
         for _ in range(settings().recentre.passes):
-            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, longest)
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, spacing, placed)
         centres[n], shifts[n] = centre, centre - bodies[n].centre
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
@@ -524,15 +525,18 @@ def _spacing(bodies: list[Vertebra], n: int) -> float:
     return float(np.mean([np.linalg.norm(bodies[n].centre - other) for other in neighbours]))
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, longest_along_mm: float) -> np.ndarray:
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, spacing_mm: float, placed: np.ndarray) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side in the plane across `axis`, then head to foot along it between the endplates (each
     sample averaged over a small band across the run, so one bright or dark voxel neither ends nor
     joins a run). The walk puts a body midway between two discs, and bodies between labelled points
     are spaced evenly, while bodies grow from one to the next: a few millimetres off in height. A run
-    along the axis longer than `longest_along_mm` is two bodies joined across a disc the image does
-    not resolve (a thick slice across it), and has no middle to go by."""
+    along the axis longer than `longest_run_repeats` of the body's repeat length (`spacing_mm`) is two
+    bodies joined across a disc the image does not resolve (a thick slice across it), and has no
+    middle to go by; a middle farther than `max_along_repeats` of it from where the body was
+    `placed` is the neighbour's."""
     config = settings().recentre
+    longest_along_mm = config.longest_run_repeats * spacing_mm
     right, anterior = perpendicular_frames(axis[None, :])[0]
     reach, band = config.search_mm, config.band_mm
     along = np.arange(-reach, reach + 1e-9, 1.0)
@@ -550,9 +554,11 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
         ends = (run[0] - 1, run[1] + 1)
+        moved = centre + (along[run[0]] + along[run[1]]) / 2 * direction
         joined = direction is axis and along[run[1]] - along[run[0]] > longest_along_mm
-        if not joined and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
-            centre = centre + (along[run[0]] + along[run[1]]) / 2 * direction
+        neighbours = direction is axis and abs((moved - placed) @ axis) > config.max_along_repeats * spacing_mm
+        if not joined and not neighbours and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
+            centre = moved
     return centre
 
 
