@@ -8,6 +8,7 @@ xfails until the CSF was read on rays and the window scaled along the cord by th
 signal against the pooled core around the seed; docs/spine-sweep.md)."""
 
 import numpy as np
+import pytest
 from EMHAssistLib.analysis import read_sequences, run_analysis
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
@@ -108,6 +109,7 @@ def test_a_cord_traced_into_the_mass_is_said_to_be_not_assessed(tmp_path):
     assert "cord compression not assessed at T2: the cord could not be told from the mass there" in report["warnings"]
 
 
+@pytest.mark.xfail(strict=True, reason="seed 4's cord traced into its haematoma reads neither a compression nor a warning (silent); see the comment")
 def test_a_cord_traced_into_a_mass_at_its_side_is_not_silent(tmp_path):
     # Seed 4: sagittal 2.0 mm, a right haematoma at C3-C4 narrowing the cord 30 % in RL (painted 8.5 mm
     # wide there), CSF effaced on both sides. Its T2 (about 650) lies inside the cord window (242 to 663
@@ -115,8 +117,12 @@ def test_a_cord_traced_into_a_mass_at_its_side_is_not_silent(tmp_path):
     # every slice and is kept, but reads the cord 12.6-14.7 mm wide (judged RL) at C3-C4 where it reads
     # 9.8-12.6 mm elsewhere, sections of 64-86 mm2 against 48-72 mm2 elsewhere: under the 1.4 times the
     # median area that says a cord was traced into its mass, so neither a compression nor a warning is
-    # reported (silent). A strict xfail until main merged mass10's mass window (main as of 16:51 UTC): there it is
-    # no longer silent, on main alone as on this branch merged with it (measured 2026-12-06, branch compress10).
+    # reported (silent). From mass10's mass window (main as of 16:51 UTC) to 93c2502 it was not silent, but only
+    # because its levels had collapsed: the cord traced against the new mass's wall moved the spine line, no repeat
+    # length was found around the anchor C4, and C4 alone was reported (C2, C3, C5-C7 missing); its one level then
+    # carried "cord compression not assessed at C4: the cord could not be told from the mass there". With C2-C7
+    # found again (bodies11, spine/levels.py's repeat length sought in twice the window) the report reads no
+    # compression and no warning, as before mass10: silent again, a strict xfail again (the cord's, not the levels').
     case, _, analysis = _analysed(4, tmp_path, healthy=False)
     report = to_json(analysis.report)
     assert not judge_case(report, case.truth, case.spine)["silent"]

@@ -70,6 +70,7 @@ class RecentreSettings:
     local_agreement: float = fraction()
     local_sd_ratio: float = positive()
     longest_run_repeats: float = positive()
+    max_along_repeats: float = positive()
 
 
 @dataclass(frozen=True)

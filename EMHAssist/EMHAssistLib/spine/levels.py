@@ -326,26 +326,36 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
 
 def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
     """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
-    within the range of the region (C, T, L or S) the body at `centre` belongs to."""
+    within the range of the region (C, T, L or S) the body at `centre` belongs to: in a window of
+    `period_window_mm` either side, or twice that where the near window is too short or shows no
+    repeat (its stretch of the line is irregular: the cord displaced by a mass there shifts the line
+    off the bodies and stretches it)."""
+    half = settings().period_window_mm
+    for reach, least_lags in ((half, 2.0), (2 * half, 1.5)):
+        arc, values = profile.window(centre - reach, centre + reach)
+        found = _autocorrelation_peak(arc, values, region, least_lags)
+        if found is not None:
+            return found
+    return None
+
+
+def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, least_lags: float) -> float | None:
+    """The shortest lag within the region's range whose autocorrelation peak reaches
+    `period_peak_fraction` of the strongest; None when the window holds under `least_lags` times the
+    longest lag or no positive peak."""
     config = settings()
-    half = config.period_window_mm
-    arc, values = profile.window(centre - half, centre + half)
     lo_lag, hi_lag = config.period_range_mm[region]
     step = config.profile_step_mm
-    if len(values) < 2 * hi_lag / step:
-        arc, values = profile.window(centre - 2 * half, centre + 2 * half)
-        if len(values) < 1.5 * hi_lag / step:
-            return None
+    if len(values) < least_lags * hi_lag / step:
+        return None
     detrended = values - np.polyval(np.polyfit(arc, values, 2), arc)
     lags = np.arange(int(lo_lag / step), int(hi_lag / step) + 1)
     correlation = np.array([_correlation(detrended[:-lag], detrended[lag:]) for lag in lags])
-    if not np.any(correlation > 0):
-        return None
     peaks = [n for n in range(1, len(lags) - 1) if correlation[n] >= correlation[n - 1] and correlation[n] >= correlation[n + 1] and correlation[n] > 0]
     if not peaks:
         return None
     strongest = max(correlation[n] for n in peaks)
-    first = next(n for n in peaks if correlation[n] >= settings().period_peak_fraction * strongest)
+    first = next(n for n in peaks if correlation[n] >= config.period_peak_fraction * strongest)
     return float(lags[first] * step)
 
 
@@ -438,9 +448,10 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
         inner = n + 1 if nearest > n else n - 1
         axis = line.direction_at(line.arc_of(bodies[n].centre))
         centre = bodies[n].centre + shifts[inner] - (shifts[inner] @ axis) * axis
-        longest = settings().recentre.longest_run_repeats * _spacing(bodies, n)
+        spacing = _spacing(bodies, n)
+        placed = centre
         for _ in range(settings().recentre.passes):
-            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, longest)
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, spacing, placed)
         centres[n], shifts[n] = centre, centre - bodies[n].centre
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
@@ -514,15 +525,18 @@ def _spacing(bodies: list[Vertebra], n: int) -> float:
     return float(np.mean([np.linalg.norm(bodies[n].centre - other) for other in neighbours]))
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, longest_along_mm: float) -> np.ndarray:
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, spacing_mm: float, placed: np.ndarray) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side in the plane across `axis`, then head to foot along it between the endplates (each
     sample averaged over a small band across the run, so one bright or dark voxel neither ends nor
     joins a run). The walk puts a body midway between two discs, and bodies between labelled points
     are spaced evenly, while bodies grow from one to the next: a few millimetres off in height. A run
-    along the axis longer than `longest_along_mm` is two bodies joined across a disc the image does
-    not resolve (a thick slice across it), and has no middle to go by."""
+    along the axis longer than `longest_run_repeats` of the body's repeat length (`spacing_mm`) is two
+    bodies joined across a disc the image does not resolve (a thick slice across it), and has no
+    middle to go by; a middle farther than `max_along_repeats` of it from where the body was
+    `placed` is the neighbour's."""
     config = settings().recentre
+    longest_along_mm = config.longest_run_repeats * spacing_mm
     right, anterior = perpendicular_frames(axis[None, :])[0]
     reach, band = config.search_mm, config.band_mm
     along = np.arange(-reach, reach + 1e-9, 1.0)
@@ -540,9 +554,11 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         # A run cut by the field of view (a sagittal study narrower than the body) or by the search
         # reach has no middle to go by.
         ends = (run[0] - 1, run[1] + 1)
+        moved = centre + (along[run[0]] + along[run[1]]) / 2 * direction
         joined = direction is axis and along[run[1]] - along[run[0]] > longest_along_mm
-        if not joined and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
-            centre = centre + (along[run[0]] + along[run[1]]) / 2 * direction
+        neighbours = direction is axis and abs((moved - placed) @ axis) > config.max_along_repeats * spacing_mm
+        if not joined and not neighbours and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
+            centre = moved
     return centre
 
 
