@@ -53,7 +53,7 @@ from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, ratio_sites_line, style_roi, verdict
 from ..teaching.quiz_settings import quiz_settings
 from .panel import panel_settings
 
@@ -365,6 +365,7 @@ class CaseViewer:
         state.outcome = result.outcome
         state.roi_rows = _roi_rows(result)
         state.ratio_rows = _ratio_comparison_rows(result)
+        state.ratio_sites = ratio_sites_line(result)
         self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
         self._centre_on_finding(self.quiz.reference_analysis, self.quiz.learner_study())
         self._publish_score()
@@ -555,6 +556,7 @@ class CaseViewer:
             html.B("Your ROIs against the reference ROIs (green boxes in the views)")
             _state_table(html, "roi_rows", "site", {"site": "your ROI → reference site", "score": "overlap", "distance": "distance", "verdict": ""})
             html.B("Ratios: yours against the reference")
+            html.P("{{ ratio_sites }}", v_if="ratio_sites", id="ratio-sites", style="font-size: 13px;")
             _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
         with html.Div(v_if="mode == 'results' && earlier_choices.length", id="compare", classes="my-2"):
             html.H4("Compare with an earlier exam")
@@ -615,6 +617,7 @@ _QUIZ_START = {
     "outcome": "",
     "roi_rows": [],
     "ratio_rows": [],
+    "ratio_sites": "",
     "analyses_shown": 0,
     "updating": False,
     "levels_line": "",
