@@ -232,3 +232,34 @@ def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
             for name, (top, left, bottom, right) in boxes.items():
                 covered = int(drawn[top : bottom + 1, left : right + 1].sum())
                 assert covered == 0, f"{orientation}: {name!r} {(top, left, bottom, right)} lies on {covered} pixels an ROI draws"
+
+
+def test_before_the_reveal_a_learners_roi_dropped_on_a_level_keeps_its_handles_off_the_level_names(app):
+    """The browser's quiz before the reveal: no overlay labels the levels yet, so the case's own level
+    points carry their names, and a learner's mass box dropped just behind T6 (as the browser drops a new
+    box at the sagittal view's centre) put its handles over "T6" where Slicer draws it beside the point.
+    Laid out (lay_out_texts_of), no rendered level name holds a pixel the ROI draws."""
+    from EMHAssistLib.outputs.label_layout import lay_out_texts_of
+    from EMHAssistLib.teaching.cases import box_of_spec
+    from EMHAssistLib.teaching.quiz import QuizSession
+
+    scene = app.scene
+    scene.Clear(False)
+    session = QuizSession(scene, "mds_t5_t8")
+    study = session.quiz.study
+    lay_out_texts_of(study.levels)
+    names = [study.levels.GetNthControlPointLabel(index) for index in range(study.levels.GetNumberOfControlPoints())]
+    t6 = np.array(study.levels.GetNthControlPointPositionWorld(names.index("T6")))
+    cord = box_of_spec(build_study("mds_t5_t8").rois["cord"][0]).center
+    towards_cord = np.array([0.0, np.sign(cord[1] - t6[1]), 0.0])
+    session.quiz.add_roi("mass", tuple(t6 + 8.0 * towards_cord), (12.0, 12.0, 20.0))
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], SliceShot("Sagittal", tuple(t6), BROWSER_1024))
+        boxes = rendered_label_boxes(renderer, "Sagittal", scene)
+        drawn = _roi_pixels(renderer, "Sagittal", scene)
+    assert drawn.sum() > 50, "the ROI draws nothing"
+    assert any(name.endswith(": T6") for name in boxes), sorted(boxes)
+    assert_readable(boxes, BROWSER_1024, "quiz sagittal")
+    for name, (top, left, bottom, right) in boxes.items():
+        covered = int(drawn[top : bottom + 1, left : right + 1].sum())
+        assert covered == 0, f"{name!r} {(top, left, bottom, right)} lies on {covered} pixels the learner's ROI draws"

@@ -21,6 +21,7 @@ from EMHAssistLib.teaching.quiz import (
     compare_boxes,
     compare_site,
     levels_line,
+    ratio_sites_line,
     verdict,
 )
 
@@ -126,6 +127,22 @@ def test_a_mass_box_on_one_of_two_reference_sites_scores_as_that_site(scene):
     assert mass.score == pytest.approx(1.0) and mass.centre_distance_mm < 0.1
     assert "mass 2 of 2" in reveal.missed_sites
     assert mass.describe() == "drawn mass on mass 1 of 2: Dice 1.00, IoU 1.00, 0.0 mm away (on target)"
+
+
+def test_ratios_of_a_box_on_one_of_two_sites_are_compared_with_that_sites(scene):
+    """A box exactly on thal_major_teaching's thoracic mass measures what the reference measures there; the
+    reference pooled over both masses (sacral included) read T1 mass/cord 0.93 against the box's 0.99 and
+    told a perfect placement its three ratios "differ"."""
+    quiz = Quiz("thal_major_teaching", scene)
+    boxes = {region: [box_of_spec(spec) for spec in specs] for region, specs in build_study("thal_major_teaching").rois.items()}
+    _copy_reference(quiz, scene, {"cord": boxes["cord"], "mass": boxes["mass"][:1]})
+    reveal = quiz.reveal("emh")
+    assert {ratio.key.text for ratio in reveal.ratios} >= {"T1 mass/cord", "T2 mass/cord", "T1C mass/cord"}
+    for ratio in reveal.ratios:
+        assert not ratio.differ and ratio.learner == pytest.approx(ratio.reference), ratio
+    assert reveal.ratio_sites == ("mass 1 of 2",)
+    assert ratio_sites_line(reveal) == "The reference ratios are measured on mass 1 of 2, the site your ROIs were scored against."
+    assert reveal.reference_report.ratios != {}  # the reference analysis itself still pools both masses
 
 
 def test_a_cord_box_is_judged_by_the_cord_not_by_the_thin_reference_box(quiz, reference_boxes):

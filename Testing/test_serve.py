@@ -253,6 +253,26 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
             )
 
 
+def test_a_view_moves_through_a_finding_and_pans_only_when_it_is_out_of_sight(scene):
+    """The reveal sends each view through the finding: a finding already in the field of view keeps
+    the view where it is (a whole spine stays whole); one outside it is brought to the centre."""
+    import slicer
+    from EMHAssistLib.frontends.serve import show_through
+
+    view = scene.AddNewNodeByClass("vtkMRMLSliceNode")
+    view.SetOrientationToSagittal()
+    view.SetDimensions(300, 600, 1)
+    view.SetFieldOfView(250, 500, 1)  # 0.83 mm a pixel: S from -250 to 250 around the centre
+
+    def centre() -> np.ndarray:
+        return slicer.util.arrayFromVTKMatrix(view.GetXYToRAS()) @ np.array([150.0, 300.0, 0.0, 1.0])
+
+    show_through(view, np.array([12.0, 20.0, 180.0]))
+    assert centre()[:3] == pytest.approx([12.0, 0.0, 0.0], abs=1e-6)  # through R 12 mm, not panned
+    show_through(view, np.array([-3.0, 5.0, 400.0]))
+    assert centre()[:3] == pytest.approx([-3.0, 5.0, 400.0], abs=1e-6)
+
+
 def test_serve_refuses_an_unknown_case(capsys):
     from EMHAssistLib.frontends.cli import main
 

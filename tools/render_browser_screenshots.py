@@ -40,7 +40,9 @@ def main() -> None:
         _save(browser, args.out / "serve-quiz.png")
         browser.evaluate("document.getElementById('reveal').click()")
         browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 60, "the ranking")
-        browser.evaluate("document.getElementById('verdict-block').scrollIntoView()")
+        # The panel scrolled to the verdict; the window itself back at its top, or the views' top rows
+        # (the differential label, once the views are no longer panned) went under the app bar.
+        browser.evaluate("document.getElementById('verdict-block').scrollIntoView(); window.scrollTo(0, 0)")
         time.sleep(SETTLE_S)
         _save(browser, args.out / "serve-reveal.png")
 

@@ -41,7 +41,7 @@ from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
 from ..teaching.phantom import CASES_DIR
-from ..teaching.quiz import Quiz, Reveal, verdict
+from ..teaching.quiz import Quiz, Reveal, ratio_sites_line, verdict
 
 AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
 REPORT_ATTRIBUTE = "EMHAssist.schema"
@@ -601,6 +601,7 @@ def reveal_text(reveal: Reveal, title: str) -> str:
     differing = [ratio for ratio in reveal.ratios if ratio.differ]
     agreement = "Ratios whose 95 % intervals do not overlap the reference's:"
     lines += ["", agreement if differing else "Every ratio agrees with the reference's (95 % intervals overlap)."]
+    lines += [line for line in (ratio_sites_line(reveal),) if line]
     lines += [f"- {ratio.key.text}: yours {ratio.learner:.2f}, reference {ratio.reference:.2f}" for ratio in differing]
     return "\n".join(lines)
 

@@ -48,12 +48,12 @@ from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.key_images import axial_level, focus_point
-from ..outputs.label_layout import lay_out_labels
+from ..outputs.label_layout import lay_out_labels, lay_out_texts_of
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, style_roi, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, ratio_sites_line, style_roi, verdict
 from ..teaching.quiz_settings import quiz_settings
 from .panel import panel_settings
 
@@ -153,6 +153,8 @@ class CaseViewer:
         # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
         state.case_title, state.case_story = "Quiz case", self.quiz.info.story
         state.mode = "quiz"
+        if self.study.levels is not None:  # no overlay labels the levels until the reveal
+            lay_out_texts_of(self.study.levels)
         self._publish_score()
         self._show_study()
 
@@ -253,7 +255,7 @@ class CaseViewer:
         focus = focus_point(study, analysis)
         through = {"Sagittal": focus, "Axial": axial_level(analysis, focus)}
         for orientation, view in self._slice_views().items():
-            view.get_view_node().JumpSliceByCentering(*through[orientation])
+            show_through(view.get_view_node(), through[orientation])
         self._lay_out_labels()
         self._publish_slices()
         self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
@@ -279,10 +281,12 @@ class CaseViewer:
         except InputError as error:
             self._fail(error)
             return
-        # Dragged in a view, the box's numbers in the panel follow it.
+        # Dragged in a view, the box's numbers in the panel follow it; let go, the labels make way for its handles.
         roi.AddObserver(vtk.vtkCommand.ModifiedEvent, self._roi_moved)
+        roi.AddObserver(slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, lambda *_: self._lay_out_labels())
         self._server.state.roi_selected = roi.GetID()
         self._publish_rois()
+        self._lay_out_labels()
 
     def _roi_moved(self, roi, _event) -> None:
         if roi.GetID() == self._server.state.roi_selected and self.quiz is not None and not self.quiz.revealed:
@@ -294,6 +298,7 @@ class CaseViewer:
         if roi is not None:
             self.quiz.remove_roi(roi)
         self._publish_rois()
+        self._lay_out_labels()
 
     def select_roi(self, node_id: str) -> None:
         self._server.state.roi_selected = node_id
@@ -310,7 +315,7 @@ class CaseViewer:
     def _axial_through(self, point: np.ndarray, named: str) -> None:
         """The axial view through a clicked level or ROI; the page names the level it is at."""
         view = self._slice_views()["Axial"]
-        view.get_view_node().JumpSliceByCentering(*point)
+        show_through(view.get_view_node(), point)
         lay_out_labels(self.scene, view.get_view_node())
         view.schedule_render()
         self._publish_slices()
@@ -334,6 +339,7 @@ class CaseViewer:
         if np.allclose(current.center, center, atol=0.051) and np.allclose(2 * current.half_size, size, atol=0.051):
             return
         set_roi_box(roi, Box(center, current.axes, size / 2))
+        self._lay_out_labels()
 
     def _publish_rois(self) -> None:
         state = self._server.state
@@ -365,6 +371,7 @@ class CaseViewer:
         state.outcome = result.outcome
         state.roi_rows = _roi_rows(result)
         state.ratio_rows = _ratio_comparison_rows(result)
+        state.ratio_sites = ratio_sites_line(result)
         self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
         self._centre_on_finding(self.quiz.reference_analysis, self.quiz.learner_study())
         self._publish_score()
@@ -555,6 +562,7 @@ class CaseViewer:
             html.B("Your ROIs against the reference ROIs (green boxes in the views)")
             _state_table(html, "roi_rows", "site", {"site": "your ROI → reference site", "score": "overlap", "distance": "distance", "verdict": ""})
             html.B("Ratios: yours against the reference")
+            html.P("{{ ratio_sites }}", v_if="ratio_sites", id="ratio-sites", style="font-size: 13px;")
             _state_table(html, "ratio_rows", "key", {"key": "ratio", "learner": "yours", "reference": "reference", "differ": ""})
         with html.Div(v_if="mode == 'results' && earlier_choices.length", id="compare", classes="my-2"):
             html.H4("Compare with an earlier exam")
@@ -615,6 +623,7 @@ _QUIZ_START = {
     "outcome": "",
     "roi_rows": [],
     "ratio_rows": [],
+    "ratio_sites": "",
     "analyses_shown": 0,
     "updating": False,
     "levels_line": "",
@@ -634,6 +643,17 @@ _QUIZ_START = {
 COMPARISON_FIELDS = ("level", "mass", "compressed", "mscc", "bilsky")
 # The page with no comparison shown: at the start, after a failed one, and once the results change.
 _NO_COMPARISON = {"comparison_against": "", "comparison_summary": "", "comparison_levels": []}
+
+
+def show_through(slice_node: slicer.vtkMRMLSliceNode, point: np.ndarray) -> None:
+    """The view's slice through `point`, panned to centre it only when it lies outside the field of view:
+    centred on the thoracic mass at the reveal, the whole-spine sagittal view of thal_major_teaching had
+    slid its sacrum, and the sacral mass, out of the window."""
+    slice_node.JumpSliceByOffsetting(*point)
+    x, y, _ = (np.linalg.inv(slicer.util.arrayFromVTKMatrix(slice_node.GetXYToRAS())) @ np.append(point, 1.0))[:3]
+    width, height, _ = slice_node.GetDimensions()
+    if not (0 <= x <= width and 0 <= y <= height):
+        slice_node.JumpSliceByCentering(*point)
 
 
 def ranking_rows(report: Report) -> list[dict]:

@@ -26,6 +26,8 @@ LABELS_FOR_ATTRIBUTE = "EMHAssist.labelsFor"  # on a label node: the ID of the n
 VIEW_ATTRIBUTE = "EMHAssist.labelsView"  # on a label node or leader: the slice node it is laid out for
 POINTS_AT_ATTRIBUTE = "EMHAssist.pointsAt"  # on a labelled node: the world point its leader lines end at ("R A S")
 LABELLED_ROLES = ("levels", "mass_extent", "differential")  # overlay roles whose points carry text; first placed first
+# On a point list outside the overlays whose texts the layout places too (the quiz's level points before the reveal).
+LAID_OUT_ATTRIBUTE = "EMHAssist.labelsLaidOut"
 
 
 @dataclass(frozen=True)
@@ -207,35 +209,64 @@ def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNo
     for case, overlays in all_overlays(scene):
         if not overlays_visible(scene, overlays.folder):
             continue
-        labels = _labels_in_view(overlays, view)
-        obstacles = _obstacles(scene, view, labels)
-        boxes = place_boxes([label.box for label in labels], obstacles, view.width, view.height, kept_clear_pixels(overlays, view))
-        # A label nothing can place is drawn where Slicer would have drawn it: covered, never lost.
-        boxes = [box if box is not None else label.box for box, label in zip(boxes, labels)]
-        nodes = _label_nodes(scene, view, labels, boxes)
+        by_role = overlays.by_role()
+        labels = _labels_in_view([source for role in LABELLED_ROLES for source in by_role.get(role, ())], view)
+        nodes, laid_out = _place_labels(scene, view, labels, kept_clear_pixels(overlays, view))
         for node in nodes:
             file_in_folder(scene, overlays.folder, node, case, "labels")
         made += nodes
-        placed += [PlacedLabel(label.source, label.point, label.text, tuple(label.anchor_px), box) for label, box in zip(labels, boxes)]
+        placed += laid_out
+    lists = [scene.GetNthNodeByClass(index, "vtkMRMLMarkupsFiducialNode") for index in range(scene.GetNumberOfNodesByClass("vtkMRMLMarkupsFiducialNode"))]
+    for source in [points for points in lists if points.GetAttribute(LAID_OUT_ATTRIBUTE)]:
+        nodes, laid_out = _place_labels(scene, view, _labels_in_view([source], view), None)
+        made += nodes
+        placed += laid_out
     return ViewLabels(made, placed)
 
 
-def _labels_in_view(overlays, view: _View) -> list[_Label]:
+def lay_out_texts_of(points: slicer.vtkMRMLMarkupsFiducialNode) -> None:
+    """Have `lay_out_labels` place the texts of a point list that is no overlay (the quiz's level points
+    before the reveal): drawn where Slicer draws them, a learner's ROI dropped on a level put its handles
+    over that level's name. The list draws its points, at the overlay levels' glyph size (Slicer's default
+    dot is as wide as a laid-out text's first letter, which starts on its point); the layout's text nodes
+    draw its texts, at the overlay levels' size on the overlay labels' dark background."""
+    style = overlay_style()
+    points.SetAttribute(LAID_OUT_ATTRIBUTE, "1")
+    points.CreateDefaultDisplayNodes()
+    display = points.GetDisplayNode()
+    display.SetGlyphScale(style.levels.glyph_scale)
+    display.SetTextScale(style.levels.text_scale)
+    display.GetTextProperty().SetBackgroundColor(style.labels.background_color)
+    display.GetTextProperty().SetBackgroundOpacity(style.labels.background_opacity)
+    display.SetPointLabelsVisibility(False)
+
+
+def _place_labels(
+    scene: slicer.vtkMRMLScene, view: _View, labels: list["_Label"], covered: np.ndarray | None
+) -> tuple[list[slicer.vtkMRMLNode], list[PlacedLabel]]:
+    """The text and leader nodes of one group of labels placed in a view, and where each text went."""
+    boxes = place_boxes([label.box for label in labels], _obstacles(scene, view, labels), view.width, view.height, covered)
+    # A label nothing can place is drawn where Slicer would have drawn it: covered, never lost.
+    boxes = [box if box is not None else label.box for box, label in zip(boxes, labels)]
+    placed = [PlacedLabel(label.source, label.point, label.text, tuple(label.anchor_px), box) for label, box in zip(labels, boxes)]
+    return _label_nodes(scene, view, labels, boxes), placed
+
+
+def _labels_in_view(sources: list[slicer.vtkMRMLMarkupsNode], view: _View) -> list[_Label]:
+    """The texts of the shown points of `sources` that the view shows, in the order given (first placed first)."""
     labels = []
-    by_role = overlays.by_role()
-    for role in LABELLED_ROLES:
-        for source in by_role.get(role, ()):
-            display = source.GetDisplayNode()
-            if display is None or not display.GetVisibility():
-                continue
-            for point in range(source.GetNumberOfControlPoints()):
-                text = source.GetNthControlPointLabel(point)
-                anchor = source.GetNthControlPointPositionWorld(point)
-                if text and view.shows(anchor):
-                    anchor_px = view.to_xy(anchor)[:2]
-                    target = source.GetAttribute(POINTS_AT_ATTRIBUTE)
-                    points_at = view.to_xy([float(v) for v in target.split()])[:2] if target else anchor_px
-                    labels.append(_Label(source, point, text, anchor_px, _text_box(display, text, anchor_px), points_at))
+    for source in sources:
+        display = source.GetDisplayNode()
+        if display is None or not display.GetVisibility():
+            continue
+        for point in range(source.GetNumberOfControlPoints()):
+            text = source.GetNthControlPointLabel(point)
+            anchor = source.GetNthControlPointPositionWorld(point)
+            if text and view.shows(anchor):
+                anchor_px = view.to_xy(anchor)[:2]
+                target = source.GetAttribute(POINTS_AT_ATTRIBUTE)
+                points_at = view.to_xy([float(v) for v in target.split()])[:2] if target else anchor_px
+                labels.append(_Label(source, point, text, anchor_px, _text_box(display, text, anchor_px), points_at))
     return labels
 
 

@@ -27,8 +27,9 @@ from ..errors import InputError
 from ..geometry import Box, Labelmap
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
+from ..live import LiveAnalysis
 from ..outputs.wording import summary_line
-from ..report_model import RankedDiagnosis, RatioKey, Report
+from ..report_model import RankedDiagnosis, Ratio, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 from .quiz_settings import Colour, quiz_settings
 
@@ -96,6 +97,7 @@ class Reveal:
     sites: tuple[SiteComparison, ...]  # each learner ROI against its region's nearest reference site
     missed_sites: tuple[str, ...]  # reference sites no learner ROI was nearest to
     ratios: tuple[RatioComparison, ...]  # ratios measured on both sides
+    ratio_sites: tuple[str, ...]  # the reference sites the ratios were compared on, when not all of them
     levels_line: str  # the learner's levels finding, or why their analysis has none
 
     @property
@@ -229,6 +231,12 @@ class Quiz:
             if region in reference_boxes
             for roi in rois
         ]
+        compared_on = _sites_compared(reference_rois, sites)
+        reference_ratios = (
+            self.reference_analysis.report.ratios
+            if compared_on == reference_rois
+            else LiveAnalysis().ratios(self._study_with({r: [RegionSource(n) for n in rois] for r, rois in compared_on.items()}))
+        )
         return Reveal(
             picked=picked,
             expected=self.info.expected,
@@ -241,7 +249,8 @@ class Quiz:
             missed_sites=tuple(
                 name for region, boxes in reference_boxes.items() for name in site_names(region, len(boxes)) if name not in {c.site for c in sites}
             ),
-            ratios=compare_ratios(self.learner_analysis.report, self.reference_analysis.report),
+            ratios=compare_ratios(self.learner_analysis.report.ratios, reference_ratios),
+            ratio_sites=tuple(dict.fromkeys(c.site for c in sites if compared_on[c.region] != reference_rois[c.region])),
             levels_line=levels_line(self.learner_analysis),
         )
 
@@ -340,6 +349,14 @@ def _reference_role(region: str) -> str:
     return f"reference_{region}"
 
 
+def ratio_sites_line(result: Reveal) -> str:
+    """Which reference sites the ratio comparison used, when the learner outlined only some of a region's."""
+    if not result.ratio_sites:
+        return ""
+    sites = "the site" if len(result.ratio_sites) == 1 else "the sites"
+    return f"The reference ratios are measured on {', '.join(result.ratio_sites)}, {sites} your ROIs were scored against."
+
+
 def verdict(result: Reveal) -> str:
     """The one-line verdict the browser and the Slicer panel show at the reveal."""
     names = {choice.id: choice.name for choice in Quiz.choices()}
@@ -404,11 +421,25 @@ def _points_in(box: Box) -> np.ndarray:
     return local @ box.axes.T + box.center
 
 
-def compare_ratios(learner: Report, reference: Report) -> tuple[RatioComparison, ...]:
-    """Every ratio both reports measured; they differ when their 95 % intervals do not overlap."""
+def _sites_compared(
+    reference: dict[str, list[slicer.vtkMRMLMarkupsROINode]], sites: list[SiteComparison]
+) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
+    """Each region's reference ROIs at the sites the learner's ROIs were scored against (all of them for a
+    region the learner left out): a box on one of two masses is compared with what that mass measures,
+    not with both masses pooled."""
+    compared = {}
+    for region, rois in reference.items():
+        named = {site.site for site in sites if site.region == region}
+        chosen = [roi for roi, name in zip(rois, site_names(region, len(rois))) if name in named]
+        compared[region] = chosen or rois
+    return compared
+
+
+def compare_ratios(learner: dict[RatioKey, Ratio], reference: dict[RatioKey, Ratio]) -> tuple[RatioComparison, ...]:
+    """Every ratio both sides measured; they differ when their 95 % intervals do not overlap."""
     compared = []
-    for key, mine in learner.ratios.items():
-        theirs = reference.ratios.get(key)
+    for key, mine in learner.items():
+        theirs = reference.get(key)
         if theirs is None:
             continue
         (low, high), (ref_low, ref_high) = mine.ci95, theirs.ci95
