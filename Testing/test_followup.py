@@ -118,7 +118,7 @@ def test_the_summary_line_says_what_changed(comparison):
 ])
 def test_the_summary_states_the_most_severe_bilsky_grade_once_when_it_holds(then, now, stated):
     def exam(grade: str | None) -> ExamFacts:
-        return ExamFacts("case", "patient", None, (), None, {}, grade)
+        return ExamFacts("case", "case", "patient", None, (), None, {}, grade)
 
     assert stated in summary_line(exam(then), exam(now), None, {}).split(", ")
 
@@ -154,7 +154,7 @@ def test_two_patients_are_refused_in_one_line(pair, tmp_path, capsys):
     _set_clinical(other, patient="EMH-someone-else")
     code, out, err = run(["compare", str(pair["folders"][0]), str(other)], capsys)
     assert code == 2 and out == ""
-    assert err.startswith("error: other: is an exam of patient 'EMH-someone-else'") and err.count("\n") == 1
+    assert err.startswith(f"error: {other}: is an exam of patient 'EMH-someone-else', the earlier exam {pair['folders'][0]} of") and err.count("\n") == 1
 
 
 def test_an_exam_without_a_patient_or_levels_is_refused(pair, tmp_path, capsys):
@@ -165,7 +165,7 @@ def test_an_exam_without_a_patient_or_levels_is_refused(pair, tmp_path, capsys):
     unlabelled = _copy(pair, tmp_path, "unlabelled")
     (unlabelled / "levels.mrk.json").unlink()
     code, _, err = run(["compare", str(pair["folders"][0]), str(unlabelled)], capsys)
-    assert code == 2 and err.startswith("error: unlabelled:") and err.count("\n") == 1
+    assert code == 2 and err.startswith(f"error: {unlabelled}: (LATER) has no vertebral levels") and err.count("\n") == 1
 
 
 def test_a_missing_folder_is_one_line(pair, tmp_path, capsys):
@@ -288,6 +288,11 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
     assert compared.summary == comparison["summary"]
     with pytest.raises(InputError, match="nowhere.json"):
         compare_with_earlier(str(pair["root"] / "nowhere.json"), node)
+    unlabelled = json.loads(earlier.read_text(encoding="utf-8")) | {"levels": None}
+    (pair["root"] / "panel-unlabelled.json").write_text(json.dumps(unlabelled), encoding="utf-8")
+    with pytest.raises(InputError) as refused:  # named by the file, not by the case both reports hold
+        compare_with_earlier(str(pair["root"] / "panel-unlabelled.json"), node)
+    assert (refused.value.subject, refused.value.problem[:35]) == (str(pair["root"] / "panel-unlabelled.json"), "(EARLIER) has no vertebral levels (")
     # What the panel shows under its "Compare with an earlier exam" button.
     lines = comparison_text(compared).splitlines()
     assert lines[0] == f"Since earlier (2026-06-02): {comparison['summary']}"
@@ -317,7 +322,8 @@ def test_exams_given_in_the_wrong_order_are_refused_in_one_line(tmp_path, capsys
     earlier, later = _stored_exam(tmp_path, "first", "2026-12-01"), _stored_exam(tmp_path, "second", "2026-06-01")
     assert main(["compare", str(earlier), str(later)]) != 0
     error = capsys.readouterr().err.strip()
-    assert error == "error: mds_t5_t8: (EARLIER) is dated 2026-12-01, after mds_t5_t8 (LATER, 2026-06-01); give the earlier exam first"
+    # each exam named by its file: both reports hold the case mds_t5_t8, which named them before
+    assert error == f"error: {earlier}: (EARLIER) is dated 2026-12-01, after {later} (LATER, 2026-06-01); give the earlier exam first"
 
 
 def test_a_stored_reports_exam_date_is_checked_like_clinical_json(tmp_path, capsys):

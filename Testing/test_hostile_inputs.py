@@ -142,7 +142,8 @@ STORED: dict[str, StoredEdit] = {
         lambda r: r["levels"]["compression"].update(at="Q3"), Refused("l.json", "names the level 'Q3'")
     ),
     "levels a string": StoredEdit(set_field("levels", "T5"), Refused("l.json", "levels: expected an object or null")),
-    "levels null": StoredEdit(set_field("levels", None), Refused("b", "has no vertebral levels")),
+    # named by its case ('b') before, which two stored reports of one case share
+    "levels null": StoredEdit(set_field("levels", None), Refused("l.json", "(LATER) has no vertebral levels")),
     "no common level with the other exam": StoredEdit(
         lambda r: (
             rename_vertebrae([f"C{n}" for n in range(1, 8)] + [f"L{n}" for n in range(2, 6)] + ["S1", "S2"])(r),
@@ -150,7 +151,7 @@ STORED: dict[str, StoredEdit] = {
             r["morphology"].update(mass_levels_spanned=0),
         )
         and None,
-        Refused("b", "shares no vertebral level with a"),
+        Refused("l.json", "shares no vertebral level with "),
     ),
     "patient id with control characters": StoredEdit(
         set_field("clinical", "patient", "EMH\x1b[31m-0042\n\x07"), Refused("l.json", "clinical: 'patient' must be a printable identifier")
@@ -164,11 +165,11 @@ STORED: dict[str, StoredEdit] = {
         lambda r: r["levels"]["compression"].update({"from": r["levels"]["compression"]["to"], "to": r["levels"]["compression"]["from"]}),
         Refused("l.json", "levels.compression: runs from T7 to T5: a span is written head first"),
     ),
-    "another patient": StoredEdit(set_field("clinical", "patient", "EMH-0043"), Refused("b", "compare takes two exams of one patient")),
+    "another patient": StoredEdit(set_field("clinical", "patient", "EMH-0043"), Refused("l.json", "compare takes two exams of one patient")),
     "exam_date Feb 30": StoredEdit(set_field("clinical", "exam_date", "2026-02-30"), Refused("l.json", "clinical: 'exam_date' must be a date")),
     "exam_date a number": StoredEdit(set_field("clinical", "exam_date", 20260602), Refused("l.json", "clinical.exam_date: expected text")),
     "earlier exam dated after the later": StoredEdit(
-        set_field("clinical", "exam_date", "2027-06-02"), Refused("a", "give the earlier exam first"), "earlier"
+        set_field("clinical", "exam_date", "2027-06-02"), Refused("e.json", "give the earlier exam first"), "earlier"
     ),
     "schema missing": StoredEdit(drop("schema"), Refused("l.json", "field 'schema' is missing")),
     "a comparison given as a report": StoredEdit(
@@ -432,7 +433,7 @@ ARGUMENTS: dict[str, tuple[list[str], Refused]] = {
     "a misspelt option": (["analyze", "case", "--jsn", "x"], Refused("emhassist", "unrecognized arguments: --jsn x")),
     "--workers abc": (["analyze", "cases", "--csv", "rows.csv", "--workers", "abc"], Refused("--workers", "invalid int value: 'abc'")),
     "--time-limit nan (never ran out: exit 0)": (
-        ["analyze", "cases", "--csv", "rows.csv", "--time-limit", "nan"], Refused("--time-limit", "must be a positive number of seconds, not 'nan'")
+        ["analyze", "cases", "--csv", "rows.csv", "--time-limit", "nan"], Refused("--time-limit", "must be a positive number of seconds, at most 604800, not 'nan'")
     ),
     "--time-limit -1": (["analyze", "cases", "--csv", "rows.csv", "--time-limit", "-1"], Refused("--time-limit", "must be a positive number of seconds")),
     "serve --port 99999 (an OverflowError traceback)": (["serve", "case", "--port", "99999"], Refused("--port", "must be a port number from 1 to 65535, not '99999'")),
@@ -443,6 +444,10 @@ ARGUMENTS: dict[str, tuple[list[str], Refused]] = {
         ["serve", "case", "--load-time-limit", "0"], Refused("--load-time-limit", "must be a positive number of seconds")
     ),
     "serve --load-time-limit nan": (["serve", "case", "--load-time-limit", "nan"], Refused("--load-time-limit", "must be a positive number of seconds")),
+    "serve --load-time-limit 1e10 (an OverflowError traceback from multiprocessing's join)": (
+        ["serve", "case", "--load-time-limit", "1e10"], Refused("--load-time-limit", "must be a positive number of seconds, at most 604800, not '1e10'")
+    ),
+    "--time-limit 1e308": (["analyze", "cases", "--csv", "rows.csv", "--time-limit", "1e308"], Refused("--time-limit", "at most 604800, not '1e308'")),
 }
 
 
@@ -534,13 +539,29 @@ def test_a_batch_with_broken_cases_writes_each_as_its_error_row_and_every_good_o
 # --- serve --earlier (frontends/serve.py, wt-view's) -----------------------------------------------------
 
 
-def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams, tmp_path, capsys, monkeypatch):
+EARLIER_EXAMS: dict[str, tuple[dict, dict, Refused]] = {
+    # the case's clinical.json, the earlier report's changed fields, the refusal; each but the first was
+    # offered and the server started: the page's Compare gave the refusal
+    "another patient": ({"patient": "EMH-0042", "exam_date": "2026-09-01"}, {"clinical": {"patient": "EMH-0099", "exam_date": "2026-01-05"}}, Refused("other.json", "another patient")),
+    "no vertebral levels": ({"patient": "EMH-0042", "exam_date": "2026-09-01"}, {"levels": None}, Refused("other.json", "(EARLIER) has no vertebral levels")),
+    "no patient, nor the case": ({"exam_date": "2026-09-01"}, {"clinical": {"exam_date": "2026-01-05"}}, Refused("other.json", "(EARLIER) names no patient")),
+    "dated after the case": (
+        {"patient": "EMH-0042", "exam_date": "2026-09-01"},
+        {"clinical": {"patient": "EMH-0042", "exam_date": "2027-01-05"}},
+        Refused("other.json", "(EARLIER) is dated 2027-01-05, after the case (2026-09-01); --earlier takes an earlier exam of the same patient"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", EARLIER_EXAMS)
+def test_serve_refuses_an_earlier_exam_compare_would_refuse_before_it_starts(name, exams, tmp_path, capsys, monkeypatch):
     from EMHAssistLib.frontends import sessions
 
+    case_clinical, changed, refused = EARLIER_EXAMS[name]
     case = write_small_case(tmp_path / "case", new_headless_scene())
-    (case / "clinical.json").write_text(json.dumps({"patient": "EMH-0042", "exam_date": "2026-09-01"}))
+    (case / "clinical.json").write_text(json.dumps(case_clinical))
     other = exams[0].parent / "other.json"
-    other.write_text(json.dumps(exam_report("other", "2026-01-05") | {"clinical": {"patient": "EMH-0099", "exam_date": "2026-01-05"}}))
+    other.write_text(json.dumps(exam_report("other", "2026-01-05") | changed))
     started = []
     monkeypatch.setattr(sessions, "run_launcher", lambda *args: started.append(args))  # the server must not start
     with socket.socket() as probe:
@@ -548,7 +569,7 @@ def test_serve_refuses_an_earlier_exam_of_another_patient_before_it_starts(exams
         port = probe.getsockname()[1]
     code, err = run(["serve", str(case), "--earlier", str(other), "--port", str(port)], capsys)
     assert started == []
-    assert_refused(code, err, Refused("other.json", "another patient"))
+    assert_refused(code, err, refused)
 
 
 # --- NIfTI headers as other tools write them (inputs/headers.py) ----------------------------------------
@@ -684,19 +705,25 @@ def roi_free_case(tmp_path_factory) -> Path:
     return case
 
 
-@pytest.mark.parametrize("name", SEGMENTATIONS)
-def test_a_segmentation_with_an_empty_or_overlapping_segment_is_refused_or_warned(name, roi_free_case, tmp_path):
-    segments, error, warning = SEGMENTATIONS[name]
-    case = shutil.copytree(roi_free_case, tmp_path / "case")
+def case_with_segments(roi_free_case: Path, folder: Path, segments: list[tuple[str, np.ndarray | None]]) -> Path:
+    """The ROI-free small case with `regions.seg.nrrd` of these segments (a mask on the T2 grid, or None: never painted)."""
+    case = shutil.copytree(roi_free_case, folder)
     scene = new_headless_scene()
     segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "regions")
-    for segment_name, mask in segments():
+    for segment_name, mask in segments:
         segment_id = segmentation.GetSegmentation().AddEmptySegment("", segment_name)
         if mask is not None:
             set_segment_mask(segmentation, segment_id, mask, grid_for("T2"))
     storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
     storage.SetFileName(str(case / "regions.seg.nrrd"))
     assert storage.WriteData(segmentation)
+    return case
+
+
+@pytest.mark.parametrize("name", SEGMENTATIONS)
+def test_a_segmentation_with_an_empty_or_overlapping_segment_is_refused_or_warned(name, roi_free_case, tmp_path):
+    segments, error, warning = SEGMENTATIONS[name]
+    case = case_with_segments(roi_free_case, tmp_path / "case", segments())
     before = snapshot(case)
     if error is not None:
         with pytest.raises(InputError) as refused:
@@ -705,4 +732,59 @@ def test_a_segmentation_with_an_empty_or_overlapping_segment_is_refused_or_warne
     else:
         shared = [line for line in load_case_folder(case, new_headless_scene()).warnings if "share" in line]
         assert (warning is None and shared == []) or warning in shared, shared
+    assert snapshot(case) == before
+
+
+def test_a_second_cord_segment_never_painted_is_left_out_with_a_warning_and_the_ratios_kept(roi_free_case, tmp_path):
+    """Segment Editor's Add beside the painted cord: the case was refused (`regions/Cord 2: segment is
+    empty`) and lost every cord ratio; now the empty segment is left out, named in a warning, and the
+    ratios are those of the painted cord alone."""
+    painted = [(region, region_mask(region)) for region in REGIONS]
+    plain = from_json(_analysed_json(case_with_segments(roi_free_case, tmp_path / "plain", painted), tmp_path / "plain.json"), "plain")
+    case = case_with_segments(roi_free_case, tmp_path / "case", [*painted, ("Cord", None)])
+    before = snapshot(case)
+    report = from_json(_analysed_json(case, tmp_path / "report.json"), "report")
+    assert "regions/Cord: segment is empty; left out of the cord region, which its other outlines give" in report.warnings
+    assert report.ratios and report.ratios == plain.ratios
+    assert snapshot(case) == before
+
+
+def _analysed_json(case: Path, output: Path) -> dict:
+    assert main(["analyze", str(case), "--json", str(output)]) == 0
+    return json.loads(output.read_text())
+
+
+# --- The attacker's fifth pass: ROI files a case folder can hold (inputs/markupsfile.py) ------------------
+
+
+def roi_written(field: str, text: str) -> Callable[[Path], None]:
+    """The mass ROI file with `field` written as raw JSON text (1e400: past a double's range)."""
+
+    def edit(case: Path) -> None:
+        path = case / "mass.mrk.json"
+        content = json.loads(path.read_text(encoding="utf-8"))
+        content["markups"][0][field] = "__RAW__"
+        path.write_text(json.dumps(content).replace('"__RAW__"', text), encoding="utf-8")
+
+    return edit
+
+
+ROI_FILES: dict[str, tuple[Callable[[Path], None], Refused]] = {
+    # each was `mass.mrk.json: is not a markups ROI file` (Slicer's reader fails on the number, silently)
+    "size 1e400": (roi_written("size", "[1e400, 5, 5]"), Refused("mass.mrk.json", "size [inf, 5, 5] holds a number too large for a double (infinite)")),
+    "centre -1e400": (roi_written("center", "[0, -1e400, 0]"), Refused("mass.mrk.json", "center [0, -inf, 0] holds a number too large for a double")),
+    "orientation with 1e999": (roi_written("orientation", "[1e999, 0, 0, 0, 1, 0, 0, 0, 1]"), Refused("mass.mrk.json", "orientation [inf, 0, 0, 0, 1, 0, 0, 0, 1] holds")),
+    # these two were `mass: ROI has no volume (size [0.0, 0.0, 0.0] mm)`: Slicer's reader takes them for 0 mm
+    "size written as text": (roi_written("size", '["5", "5", "12"]'), Refused("mass.mrk.json", "size ['5', '5', '12'] is not three numbers")),
+    "size left out": (lambda case: roi_written("size", "0")(case) or (case / "mass.mrk.json").write_text((case / "mass.mrk.json").read_text().replace(', "size": 0', "")), Refused("mass.mrk.json", "has no size")),
+}
+
+
+@pytest.mark.parametrize("name", ROI_FILES)
+def test_an_roi_file_with_a_size_or_number_slicer_misreads_is_refused_naming_the_field(name, tmp_path, capsys):
+    edit, refused = ROI_FILES[name]
+    case = write_small_case(tmp_path / "case", new_headless_scene())
+    edit(case)
+    before = snapshot(case)
+    assert_refused(*run(["analyze", str(case)], capsys), refused)
     assert snapshot(case) == before

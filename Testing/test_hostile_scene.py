@@ -9,7 +9,7 @@ segments and volumes, and must still give Slicer's own plugins' rows.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -185,6 +185,13 @@ def empty_mass_segment(scene: slicer.vtkMRMLScene, study: Study) -> slicer.vtkMR
     return segmentation
 
 
+def mass_segment_beside_an_empty_one(scene: slicer.vtkMRMLScene, study: Study) -> slicer.vtkMRMLSegmentationNode:
+    """The mass painted, and a second segment named mass added after it and never painted."""
+    segmentation = region_segmentation(scene, study.sequences["T2"], {"mass": roi_box("mass")}, name="mass segmentation")
+    segmentation.GetSegmentation().AddEmptySegment("mass 2", "mass")
+    return segmentation
+
+
 def markups_named(name: str) -> Callable:
     """An ROI renamed, and flattened so that the error line echoes its name."""
 
@@ -232,6 +239,11 @@ NODES: dict[str, tuple[Callable, Refused | Analysed]] = {
         Refused("points", "is a vtkMRMLMarkupsFiducialNode, not a markups ROI or a segmentation; it cannot outline the mass region"),
     ),
     "a segmentation with an empty mass segment": (region_node_replaced("mass", empty_mass_segment), Refused("mass segmentation/mass", "segment is empty")),
+    # was refused as a whole (`mass segmentation/mass: segment is empty`), every mass ratio lost
+    "a second, empty mass segment beside the painted one": (
+        region_node_replaced("mass", mass_segment_beside_an_empty_one),
+        Analysed("mass segmentation/mass: segment is empty; left out of the mass region, which its other outlines give"),
+    ),
     "a mass segment painted on another geometry": (region_node_replaced("mass", segment_of_other_geometry), Analysed()),
     "a level point with a NaN position": (level_point_at((np.nan, 0.0, 0.0)), Refused("levels", "point 1 (T5) has no finite position: [nan, 0.0, 0.0]")),
     # Only the case-folder loader left far points out: the levels walk the span between points
@@ -382,7 +394,7 @@ def volume_under_a_grid_transform(volume, segmentation) -> None:
 # mass/cord ratio our plugin gives (None: not computed, with a warning in Slicer's log).
 PLUGIN_INPUTS: dict[str, tuple[Callable, float | None]] = {
     "an empty cord segment": (empty_cord, None),
-    "a second, empty cord segment": (second_empty_cord, None),
+    "a second, empty cord segment (was: no ratio)": (second_empty_cord, 0.3),
     "the cord segment outside the volume": (cord_elsewhere, None),
     "the cord segment on another grid": (cord_on_another_grid, 0.3),
     "the segmentation under a moving transform": (segmentation_under(shifted(1.0)), 0.3),
@@ -550,3 +562,98 @@ def test_a_reopened_parameter_node_whose_node_is_gone_selects_nothing_and_the_ro
     assert emhassist["EMHAssist 2"].GetNodeReference("t1Volume").GetName() == "T1"
     restored = {region: scene.GetFirstNodeByName(region) for region in rois}
     assert {region: scene_state_of_roi(node) for region, node in restored.items()} == rois
+
+
+def test_an_empty_segment_ahead_of_the_painted_one_neither_stops_the_views_nor_the_overlays(scene, small):
+    """Where the key images are centred and where the mass label sits fall back on the mass region's
+    outlines when no mass was grown; an empty segment listed first raised `segment is empty` there."""
+    from EMHAssistLib.outputs.key_images import focus_point
+    from EMHAssistLib.outputs.overlays import _mass_points
+
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "mass segmentation")
+    segmentation.GetSegmentation().AddEmptySegment("mass 0", "mass")
+    painted = region_segmentation(scene, small.sequences["T2"], {"mass": roi_box("mass")}, name="painted")
+    segmentation.GetSegmentation().CopySegmentFromSegmentation(painted.GetSegmentation(), painted.GetSegmentation().GetNthSegmentID(0))
+    study = region_node_replaced("mass", lambda scene, study: segmentation)(scene, small)
+    analysis = run_analysis(study)
+    without_grown_mass = replace(analysis, levels=replace(analysis.levels, mass=None))
+    centre = roi_box("mass").center
+    assert np.linalg.norm(focus_point(study, without_grown_mass) - centre) < 1.0
+    assert np.linalg.norm(_mass_points(study, None).mean(axis=0) - centre) < 1.0
+
+
+# --- Which parameter node the panel shows (EMHAssistLogic.getParameterNode, on Slicer's own logic) ------
+
+
+def parameter_nodes(scene: slicer.vtkMRMLScene) -> list[slicer.vtkMRMLScriptedModuleNode]:
+    return [scene.GetNthNodeByClass(n, "vtkMRMLScriptedModuleNode") for n in range(scene.GetNumberOfNodesByClass("vtkMRMLScriptedModuleNode"))]
+
+
+def shown_parameter_node(scene: slicer.vtkMRMLScene, tag: str) -> tuple[slicer.vtkMRMLScriptedModuleNode, str | None, slicer.vtkMRMLScriptedModuleNode]:
+    """The node EMHAssistLogic.getParameterNode shows (module.py: our choice, else the host's
+    `ScriptedLoadableModuleLogic.getParameterNode` of release `tag`), its note, and the node the host's
+    logic alone would show (asked last: it may add a node)."""
+    from EMHAssistLib.frontends.panel import parameter_node_choice
+
+    saved = getattr(slicer, "mrmlScene", None)
+    slicer.mrmlScene = scene
+    try:
+        with host_python(tag):
+            logic_class = type("EMHAssistLogic", (slicer.ScriptedLoadableModule.ScriptedLoadableModuleLogic,), {})
+            logic = logic_class()
+            assert logic.moduleName == "EMHAssist"  # Slicer names the module after the logic's class
+            choice = parameter_node_choice(scene, logic.moduleName)
+            shown = choice.node or logic.getParameterNode()
+            return shown, choice.note, logic.getParameterNode()
+    finally:
+        slicer.mrmlScene = saved
+
+
+def add_parameter_node(scene: slicer.vtkMRMLScene, name: str, module: str = "EMHAssist", singleton: bool = False) -> slicer.vtkMRMLScriptedModuleNode:
+    node = scene.CreateNodeByClass("vtkMRMLScriptedModuleNode")
+    node.UnRegister(None)
+    if singleton:
+        node.SetSingletonTag(module)
+    node.SetAttribute("ModuleName", module)
+    node.SetName(name)
+    return scene.AddNode(node)
+
+
+@pytest.mark.parametrize("tag", releases())
+def test_two_parameter_nodes_without_the_singleton_show_the_first_with_a_note_not_a_new_empty_one(tag, scene):
+    """Slicer's singleton rule alone added a third, empty node and the panel showed it: the selections the
+    scene's nodes hold (a script's, another tool's, a scene saved without the tag) were hidden."""
+    first = add_parameter_node(scene, "EMHAssist")
+    add_parameter_node(scene, "Other module's", module="SegmentStatistics")
+    add_parameter_node(scene, "EMHAssist 2")
+    shown, note, slicers_own = shown_parameter_node(scene, tag)
+    assert shown is first
+    assert note == "EMHAssist 2: another EMHAssist parameter node; the panel shows EMHAssist, the first in the scene; none is the module's singleton"
+    assert slicers_own.GetName() == "EMHAssist_1" and slicers_own.GetSingletonTag() == "EMHAssist"  # what the host's logic alone does
+
+
+@pytest.mark.parametrize("tag", releases())
+def test_the_singleton_parameter_node_is_shown_and_the_others_named(tag, scene):
+    add_parameter_node(scene, "EMHAssist 2")
+    own = add_parameter_node(scene, "EMHAssist", singleton=True)
+    add_parameter_node(scene, "EMHAssist 3")
+    count = len(parameter_nodes(scene))
+    shown, note, slicers_own = shown_parameter_node(scene, tag)
+    assert shown is own is slicers_own and len(parameter_nodes(scene)) == count
+    assert note == "EMHAssist 2, EMHAssist 3: other EMHAssist parameter nodes; the panel shows EMHAssist, the module's own (its singleton)"
+
+
+@pytest.mark.parametrize("tag", releases())
+def test_one_or_no_parameter_node_gives_no_note(tag, scene):
+    shown, note, _ = shown_parameter_node(scene, tag)
+    assert note is None and shown.GetSingletonTag() == "EMHAssist" and len(parameter_nodes(scene)) == 1  # made by Slicer's logic
+    assert shown_parameter_node(scene, tag)[:2] == (shown, None)
+
+
+def test_the_reopened_scenes_two_parameter_nodes_show_the_first(reopened):
+    """The saved scene of two EMHAssist parameter nodes (neither the singleton): the first is shown, named."""
+    from EMHAssistLib.frontends.panel import parameter_node_choice
+
+    scene, _, _ = reopened
+    choice = parameter_node_choice(scene, "EMHAssist")
+    assert choice.node.GetName() == "EMHAssist" and choice.note.startswith("EMHAssist 2: another EMHAssist parameter node; the panel shows EMHAssist,")

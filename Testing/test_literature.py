@@ -665,3 +665,40 @@ def test_validation_half_figures(validation_results):
 
 def test_both_halves_are_reported(cases):
     assert {case["half"] for case in cases} == set(HALVES)
+
+
+TOOL_OPTIONS = {
+    # options -> the one error line (exit 2): each was an exit 0 with an empty table or a wrong line, or a traceback
+    "a proof kind misspelt (an empty table, exit 0)": (["--proof", "histolgy"], "error: --proof: unknown proof kind 'histolgy'; known: histology, surgery, microbiology, clinical, not_stated"),
+    "a selection of no case with --markdown (a ZeroDivisionError traceback)": (
+        ["--half", "validation", "--markdown"], "error: --half/--proof: select no case of the set (half validation, proof any)"
+    ),
+    "a figure without a suffix (written as FIG.png, 'reliability diagram: FIG' printed)": (["--figure", "{tmp}/figure"], "error: {tmp}/figure: names no image format matplotlib writes; end it in one of: .avif,"),
+    "a figure named .txt (a ValueError traceback)": (["--figure", "{tmp}/figure.txt"], "error: {tmp}/figure.txt: names no image format matplotlib writes"),
+    "a figure onto a folder (written as FOLDER.png)": (["--figure", "{tmp}"], "error: {tmp}: is a folder; --figure takes a file name"),
+    "a figure onto /dev/full (written as /dev/full.png)": (["--figure", "/dev/full"], "error: /dev/full: is not a regular file (a device, FIFO or socket); --figure takes a file name"),
+}
+
+
+@pytest.mark.parametrize("name", TOOL_OPTIONS)
+def test_the_tool_refuses_an_odd_option_in_one_line_before_it_evaluates(name, tmp_path):
+    one = tmp_path / "cases.json"
+    one.write_text(json.dumps({"cases": [{**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}]}))
+    options, error = TOOL_OPTIONS[name]
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one), *(option.format(tmp=tmp_path) for option in options)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert (run.returncode, run.stdout) == (2, ""), run.stderr
+    assert run.stderr.startswith(error.format(tmp=tmp_path)) and run.stderr.count("\n") == 1, run.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cases.json"] and not Path("/dev/full.png").exists()
+
+
+def test_the_tool_writes_its_figure_into_a_folder_it_makes_and_takes_one_view_at_a_time(tmp_path):
+    one = tmp_path / "cases.json"
+    one.write_text(json.dumps({"cases": [{**case_with([("epidural", "an epidural mass")]), "id": "silent", "diagnosis": "emh", "half": "tuning"}]}))
+    tool = [sys.executable, str(ROOT / "tools" / "evaluate_differential.py"), "--cases", str(one)]
+    run = subprocess.run([*tool, "--figure", str(tmp_path / "new" / "figure.png")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and (tmp_path / "new" / "figure.png").stat().st_size > 0, run.stderr  # was a FileNotFoundError traceback
+    both = subprocess.run([*tool, "--markdown", "--limits"], capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "argument --limits: not allowed with argument --markdown" in both.stderr  # --limits was ignored

@@ -293,6 +293,70 @@ def test_the_batch_time_limits_are_checked_the_same_way():
     assert _refused(BatchSettings, "batch", data).problem == "serve_load_time_limit_s: missing"
 
 
+def test_a_time_limit_past_the_longest_is_refused_naming_it():
+    """1e10 s was taken, and overflowed Python's waits (an OverflowError traceback from `serve`'s load
+    check); any limit is now at most a week, data/batch.json's longest_time_limit_s."""
+    for key in ("case_time_limit_s", "dask_connect_timeout_s", "serve_load_time_limit_s"):
+        data = copy.deepcopy(load("batch")) | {key: 1e10}
+        assert _refused(BatchSettings, "batch", data).problem == f"{key}: must be at most longest_time_limit_s (604800 s), not 10000000000.0"
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"a": 1, "a": 2}', "the key 'a' is given twice in one object; which one holds is unknown"),
+        ('{"a": {"b": NaN}}', "NaN is not a JSON number; write a number"),
+        ('{"a": -Infinity}', "-Infinity is not a JSON number; write a number"),
+        ('{"a": 1,', "is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 9 (char 8))"),
+        (b"\xff\xfe{}", "cannot be read (UnicodeDecodeError:"),
+    ],
+)
+def test_a_data_file_that_is_not_strict_json_is_one_line_naming_it(text, problem, tmp_path, monkeypatch, capsys):
+    """A data file cut short was a JSONDecodeError traceback; a key given twice kept its last value and
+    NaN was read as a number, both without a word. The command line prints one line naming the file."""
+    from EMHAssistLib import knowledge
+    from EMHAssistLib.frontends.cli import main
+
+    (tmp_path / "batch.json").write_bytes(text.encode() if isinstance(text, str) else text)
+    monkeypatch.setattr(knowledge, "DATA_DIR", tmp_path)
+    knowledge.load.cache_clear()
+    batch_settings.cache_clear()
+    try:
+        assert main(["cases"]) == 2
+    finally:
+        monkeypatch.undo()
+        knowledge.load.cache_clear()
+        batch_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: EMHAssistLib/data/batch.json: {problem}") and err.count("\n") == 1, err
+
+
+KEYED: dict[str, tuple[type, str, tuple[str, ...], str]] = {
+    # a mapping the code reads by key: (its type, its file, the path to it, a key the code reads) -- each
+    # key left out was taken, and a KeyError traceback where the setting is read (quiz.compare_site,
+    # panel.give_default_size, panel.regions_step, structured_report's region coding)
+    "the quiz's pass marks": (QuizSettings, "quiz", ("on_target",), "Dice"),
+    "the panel's default ROI sizes": (PanelSettings, "panel", ("default_roi_size_mm",), "marrow"),
+    "the panel's region hints": (PanelSettings, "panel", ("steps", "region_hints"), "disc"),
+    "the SR's region codes": (SrCodes, "structured_report", ("regions",), "muscle"),
+}
+
+
+@pytest.mark.parametrize("name", KEYED)
+def test_a_mapping_read_by_key_must_give_every_key_and_no_other(name):
+    kind, file, path, key = KEYED[name]
+    data = copy.deepcopy(load(file))
+    mapping = data
+    for part in path:
+        mapping = mapping[part]
+    value = mapping.pop(key)
+    where = ".".join(path)
+    assert _refused(kind, file, data).problem.startswith(f"{where}: must give ") and _refused(kind, file, data).problem.endswith(f"; {key} missing")
+    mapping[key.upper() + "x"] = value  # misspelt: it was ignored
+    mapping[key] = value
+    assert _refused(kind, file, data).problem.startswith(f"{where}.{key.upper()}x: is not one of ")
+
+
 def test_the_quiz_settings_are_checked_the_same_way():
     """data/quiz.json was read by string key (teaching/quiz.py, frontends/sessions.py), a colour chosen by
     passing its key's text: a misspelt key or a session limit written as text surfaced only in a class."""

@@ -20,8 +20,8 @@ from .inputs.casefolder import source_of
 from .inputs.clinical import clinical_context
 from .inputs.nodes import check_value_range, sequence_image
 from .inputs.noise import caught_messages
-from .inputs.plain import SequenceImage
-from .inputs.study import Study, outlines, region_names, sequence_roles, spine_inputs
+from .inputs.plain import Outline, SequenceImage
+from .inputs.study import RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, measure_region
 from .report_codec import model_value
@@ -74,12 +74,20 @@ def run_analysis(study: Study) -> Analysis:
         clinical = clinical_context(study.clinical, subject=f"{study.name}: clinical context")
         images = read_sequences(study)
         measurements = {
-            region: measure_region(region, outlines(study.regions[region]), images)
+            region: measure_outlined(region, study.regions[region], images)[0]
             for region in _in_vocabulary_order(study.regions, region_names())
         }
         analysis = assemble(study, clinical, images, measurements, assess_levels(spine_inputs(study), images))
     library = tuple(f"analysis: a library reported: {message}" for message in messages)
     return replace(analysis, report=replace(analysis.report, warnings=analysis.report.warnings + library))
+
+
+def measure_outlined(region: str, sources: list[RegionSource], images: list[SequenceImage]) -> tuple[RegionMeasurement, list[Outline]]:
+    """A region measured on its outlines as they stand now, and those outlines; an empty segment left
+    out beside painted ones is the measurement's first warning."""
+    found, left_out = read_outlines(region, sources)
+    measurement = measure_region(region, found, images)
+    return replace(measurement, warnings=[*left_out, *measurement.warnings]), found
 
 
 def assemble(

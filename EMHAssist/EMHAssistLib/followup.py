@@ -49,6 +49,7 @@ class ExamFacts:
     """What the comparison reads from one exam's report and its grown mass."""
 
     case: str
+    given_as: str  # the file or folder the exam was given as, which a refusal names
     patient: str
     date: str | None
     levels: tuple[LevelFacts, ...]  # superior first
@@ -113,17 +114,20 @@ class Comparison:
     summary: str
 
 
-def compare(earlier: Report, later: Report) -> Comparison:
-    """The change from `earlier` to `later`; InputError for two patients or no shared level."""
-    then, now = exam_facts(earlier, "EARLIER"), exam_facts(later, "LATER")
+def compare(earlier: Report, later: Report, given_as: tuple[str, str] | None = None) -> Comparison:
+    """The change from `earlier` to `later`; InputError for two patients or no shared level, naming
+    each exam as `given_as` names it (the files or folders given; by default each report's case,
+    which two stored reports of one case share)."""
+    earlier_name, later_name = given_as or (earlier.case, later.case)
+    then, now = exam_facts(earlier, "EARLIER", earlier_name), exam_facts(later, "LATER", later_name)
     if then.patient != now.patient:
-        raise InputError(now.case, f"is an exam of patient {now.patient!r}, the earlier exam {then.case} of {then.patient!r}; compare takes two exams of one patient")
+        raise InputError(now.given_as, f"is an exam of patient {now.patient!r}, the earlier exam {then.given_as} of {then.patient!r}; compare takes two exams of one patient")
     if then.date and now.date and then.date > now.date:
-        raise InputError(then.case, f"(EARLIER) is dated {then.date}, after {now.case} (LATER, {now.date}); give the earlier exam first")
+        raise InputError(then.given_as, f"(EARLIER) is dated {then.date}, after {now.given_as} (LATER, {now.date}); give the earlier exam first")
     then_names, now_names = [level.name for level in then.levels], [level.name for level in now.levels]
     matched = tuple(name for name in then_names if name in now_names)
     if not matched:
-        raise InputError(now.case, f"shares no vertebral level with {then.case} ({_listed(then_names)} against {_listed(now_names)}); label the levels in both exams")
+        raise InputError(now.given_as, f"shares no vertebral level with {then.given_as} ({_listed(then_names)} against {_listed(now_names)}); label the levels in both exams")
     changes = tuple(_level_change(name, then.level(name), now.level(name)) for name in matched)
     volume = volume_change(then.mass_volume_ml, now.mass_volume_ml)
     comparison_levels = tuple(change for change in changes if change.mass_then or change.mass_now or change.compressed_then or change.compressed_now)
@@ -147,14 +151,14 @@ def compare(earlier: Report, later: Report) -> Comparison:
     )
 
 
-def exam_facts(report: Report, which: str) -> ExamFacts:
-    """The levels, mass volume and ratios of one analysed exam; InputError naming the case when it
-    names no patient or has no vertebral levels."""
+def exam_facts(report: Report, which: str, given_as: str) -> ExamFacts:
+    """The levels, mass volume and ratios of one analysed exam; InputError naming `given_as` (the
+    exam's file or folder) when it names no patient or has no vertebral levels."""
     if not report.clinical.patient:
-        raise InputError(report.case, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
+        raise InputError(given_as, f"({which}) names no patient: compare needs 'patient' in each exam's clinical.json")
     levels = report.levels
     if levels is None or not levels.vertebrae:
-        raise InputError(report.case, f"({which}) has no vertebral levels (levels.mrk.json), so its levels cannot be matched")
+        raise InputError(given_as, f"({which}) has no vertebral levels (levels.mrk.json), so its levels cannot be matched")
     mass_levels = set(_extent_levels(levels.mass, levels.vertebrae))
     compressed = set(_extent_levels(levels.compression, levels.vertebrae))
     mscc = {row.level: row.mscc_percent for row in levels.cord_profile}
@@ -168,7 +172,7 @@ def exam_facts(report: Report, which: str) -> ExamFacts:
     grown = (report.morphology or {}).get("mass_volume_ml")
     volume = Estimate(grown.value, grown.ci95) if isinstance(grown, Ratio) else None
     return ExamFacts(
-        report.case, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
+        report.case, given_as, report.clinical.patient, report.clinical.exam_date, facts, volume, dict(report.ratios), f"{worst.grade} at {worst.level}" if worst else None
     )
 
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import slicer
 
-from .analysis import Analysis, all_ratios, assemble, read_sequences
+from .analysis import Analysis, all_ratios, assemble, measure_outlined, read_sequences
 from .errors import InputError
 from .geometry import Box, Grid, Labelmap, Shape
 from .inputs.clinical import clinical_context
 from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
-from .inputs.study import RegionSource, Study, outlines, region_names, spine_inputs
-from .measurement.regions import RegionMeasurement, measure_region
+from .inputs.study import RegionSource, Study, region_names, spine_inputs
+from .measurement.regions import RegionMeasurement
 from .report_model import Ratio, RatioKey
 from .spine.compression import LevelsOutcome, MassFreeSteps
 from .spine.compression import assess as assess_levels
@@ -141,8 +141,7 @@ class LiveAnalysis:
         if kept is not None and kept[0] == key:
             return kept[1], kept[2]
         self._measured.pop(region, None)
-        region_outlines = outlines(sources)
-        measurement = measure_region(region, region_outlines, images)
+        measurement, region_outlines = measure_outlined(region, sources, images)
         status = _status(measurement, region_outlines, images)
         self._measured[region] = (key, measurement, status)
         result.recomputed.append(region)

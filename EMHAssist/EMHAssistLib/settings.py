@@ -11,6 +11,7 @@ import functools
 import math
 import types
 import typing
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from typing import Any, NoReturn, TypeVar
 
@@ -38,6 +39,13 @@ def positive() -> Any:
 def fraction() -> Any:
     """Shares, opacities and colour components: from 0 to 1."""
     return within(0.0, 1.0)
+
+
+def keyed(keys: Callable[[], Iterable[str]], values: Any = None) -> Any:
+    """A mapping whose keys are exactly `keys()` (the regions, the quiz's measures), each value checked as
+    `values` (a `within`, `positive` or `fraction` field) says: a key left out was a KeyError where the
+    setting is read, a misspelt one ignored."""
+    return field(metadata={**(values.metadata if values is not None else {}), "keys": keys})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,6 +392,12 @@ class BatchSettings:
     case_time_limit_s: float = positive()
     dask_connect_timeout_s: float = positive()
     serve_load_time_limit_s: float = positive()
+    longest_time_limit_s: float = positive()
+
+    def __post_init__(self) -> None:
+        for key in ("case_time_limit_s", "dask_connect_timeout_s", "serve_load_time_limit_s"):
+            if getattr(self, key) > self.longest_time_limit_s:
+                raise InputError("EMHAssistLib/data/batch.json", f"{key}: must be at most longest_time_limit_s ({self.longest_time_limit_s:g} s), not {getattr(self, key)!r}")
 
 
 @functools.cache
@@ -458,8 +472,18 @@ class _Reader:
         if origin is dict:
             if not isinstance(raw, dict) or not raw:
                 self.fail(key, "must be a non-empty object")
+            if "keys" in spec.metadata:
+                self._check_keys(raw, key, list(spec.metadata["keys"]()))
             return types.MappingProxyType({name: self._value(args[1], value, f"{key}.{name}", spec) for name, value in raw.items()})
         return self._scalar(kind, raw, key, spec)
+
+    def _check_keys(self, raw: dict, key: str, expected: list[str]) -> None:
+        missing = [name for name in expected if name not in raw]
+        if missing:
+            self.fail(key, f"must give {', '.join(expected)}; {', '.join(missing)} missing")
+        unknown = [name for name in raw if name not in expected]
+        if unknown:
+            self.fail(f"{key}.{unknown[0]}", f"is not one of {', '.join(expected)}")
 
     def _ratio_key(self, raw: Any, key: str) -> RatioKey:
         """A ratio named as the report names it ("T2 mass/cord"), read once here, never parsed where it is used."""

@@ -53,6 +53,7 @@ from EMHAssistLib.frontends.panel import (
     observations,
     overlay_node_ids,
     panel_settings,
+    parameter_node_choice,
     panel_state,
     refuse_overlays,
     quiz_case_label,
@@ -385,6 +386,8 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def initializeParameterNode(self) -> None:
         """Ensure parameter node exists and observed, and bring back a quiz the scene holds."""
         self.setParameterNode(self.logic.getParameterNode())
+        if self.logic.parameterNodeNote:
+            self.ui.statusLabel.text = self.logic.parameterNodeNote
         if self.logic.quiz is None:
             self._restoreQuiz()
 
@@ -551,7 +554,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _showStatuses(self, result: LiveResult) -> None:
         show_region_statuses(self.ui, result.statuses)
-        messages = ([str(result.error)] if result.error else []) + result.notes
+        messages = ([str(result.error)] if result.error else []) + result.notes + ([self.logic.parameterNodeNote] if self.logic.parameterNodeNote else [])
         self.ui.statusLabel.text = "\n".join(messages) if messages else _("Results are up to date.")
 
     def _showSavedReport(self) -> None:
@@ -735,9 +738,14 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         """Called when the logic class is instantiated. Can be used for initializing member variables."""
         ScriptedLoadableModuleLogic.__init__(self)
         self.quiz: Quiz | None = None
+        self.parameterNodeNote: str | None = None
 
     def getParameterNode(self):
-        return EMHAssistParameterNode(super().getParameterNode())
+        # Slicer's singleton, else the first EMHAssist node of the scene rather than a new, empty one
+        # (panel.parameter_node_choice); the note naming the others is shown by the widget.
+        choice = parameter_node_choice(slicer.mrmlScene, self.moduleName)
+        self.parameterNodeNote = choice.note
+        return EMHAssistParameterNode(choice.node or super().getParameterNode())
 
     def canProcess(self, parameterNode: EMHAssistParameterNode) -> bool:
         """True when at least one sequence and one region source are selected."""

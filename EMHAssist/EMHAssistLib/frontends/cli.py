@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .. import CAVEAT
 from ..errors import InputError, one_line
+from ..knowledge import DataFileError
 from ..settings import batch_settings
 
 if TYPE_CHECKING:  # imported where used: the command line starts without Slicer's libraries
@@ -22,8 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         _quiet_vtk()
         return args.run(args)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes
+    except (InputError, DataFileError) as error:
+        print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes; a data file's is ours
         return 2
 
 
@@ -147,7 +148,7 @@ def _compare(args: argparse.Namespace) -> int:
     check_outputs({"json": args.json, "html": args.html, "csv": args.csv}, folders, stored)  # before either exam is read: a wrong path loses no work
     analyses = {folder: run_analysis(load_case_folder(folder, new_headless_scene())) for folder in folders}
     reports = [analyses[exam].report if exam in analyses else stored_report(exam) for exam in exams]
-    comparison = compare(*reports)
+    comparison = compare(*reports, given_as=(str(exams[0]), str(exams[1])))
     if args.json:
         with writing(Path(args.json)):
             write_json(comparison, Path(args.json))
@@ -267,13 +268,15 @@ def _port(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
-    """A time limit: a positive, finite number of seconds (NaN compares false with every limit, so it never ran out)."""
+    """A time limit: a positive number of seconds up to data/batch.json's longest (NaN compares false with
+    every limit, so it never ran out; 1e10 s overflowed Python's waits, a traceback)."""
+    longest = batch_settings().longest_time_limit_s
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    if not (0 < seconds <= longest):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, at most {longest:g}, not {text!r}")
     return seconds
 
 

@@ -36,7 +36,7 @@ from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, Report
-from ..settings import parse, positive, within
+from ..settings import keyed, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -65,7 +65,7 @@ def clinical_context(
 class Steps:
     """The panel's step checks: where each region is measured, and which regions are references."""
 
-    region_hints: dict[str, str]  # by region
+    region_hints: dict[str, str] = keyed(lambda: vocabulary().regions)
     reference_regions: tuple[str, ...]
 
 
@@ -84,7 +84,7 @@ class PanelSettings:
     beside the panel it configures; a wrong key or value is refused naming the file and the key."""
 
     version: int
-    default_roi_size_mm: dict[str, tuple[float, float, float]] = positive()  # by region: R, A, S
+    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, positive())  # by region: R, A, S
     steps: Steps
     checkbox_column_chars: int = positive()
     throttle_ms: int = within(0)
@@ -410,6 +410,38 @@ def is_vertebra_name(label: str) -> bool:
     return True
 
 
+PARAMETER_NODE_CLASS = "vtkMRMLScriptedModuleNode"
+
+
+@dataclass(frozen=True)
+class ParameterNodeChoice:
+    """Which of the scene's parameter nodes of a module the panel shows, and a note naming the others."""
+
+    node: slicer.vtkMRMLScriptedModuleNode | None  # None: Slicer's own choice, the module's singleton (made if missing)
+    note: str | None
+
+
+def parameter_node_choice(scene: slicer.vtkMRMLScene, module_name: str) -> ParameterNodeChoice:
+    """The module's singleton parameter node when the scene holds one (Slicer's template:
+    `ScriptedLoadableModuleLogic.getParameterNode`), else the first node in scene order whose
+    ModuleName is the module's (Slicer's rule for a module without a singleton). Slicer's singleton rule
+    alone adds a new, empty node beside parameter nodes that lack the singleton tag (a script's, another
+    tool's scene) and shows that, so the panel would come up blank over the selections the scene holds.
+    Several nodes are one note naming the node shown and the others, never a silent pick."""
+    singleton = scene.GetSingletonNode(module_name, PARAMETER_NODE_CLASS)
+    found = [scene.GetNthNodeByClass(index, PARAMETER_NODE_CLASS) for index in range(scene.GetNumberOfNodesByClass(PARAMETER_NODE_CLASS))]
+    own = [node for node in found if node is singleton or node.GetAttribute("ModuleName") == module_name]
+    if not own:
+        return ParameterNodeChoice(None, None)
+    shown = singleton or own[0]
+    others = [node.GetName() for node in own if node is not shown]
+    note = None
+    if others:
+        why = "the module's own (its singleton)" if singleton else "the first in the scene; none is the module's singleton"
+        note = f"{', '.join(others)}: {'another' if len(others) == 1 else 'other'} {module_name} parameter node{'' if len(others) == 1 else 's'}; the panel shows {shown.GetName()}, {why}"
+    return ParameterNodeChoice(None if singleton else shown, note)
+
+
 def write_report_node(report: Report, node: slicer.vtkMRMLTextNode) -> None:
     """The whole report as JSON in a text node, which saves with the scene."""
     node.SetText(json.dumps(to_json(report), indent=2, ensure_ascii=False))
@@ -430,7 +462,7 @@ def compare_with_earlier(earlier_report: str, report_node: slicer.vtkMRMLTextNod
     JSON (the panel's "Save report as JSON" or `emhassist analyze --json`) of the same patient, named
     by both exams' clinical context; the earlier report is read strictly and checked against the model."""
     earlier = stored_report(Path(earlier_report))
-    return compare(earlier, read_report_node(report_node))
+    return compare(earlier, read_report_node(report_node), given_as=(earlier_report, report_node.GetName()))
 
 
 def comparison_text(comparison: Comparison) -> str:

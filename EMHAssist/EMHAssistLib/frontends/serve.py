@@ -39,10 +39,10 @@ from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
 from ..errors import InputError
-from ..followup import compare
+from ..followup import compare, exam_facts
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
-from ..inputs.study import Study, region_names
+from ..inputs.study import Study, outlines, region_names
 from ..knowledge import load
 from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
@@ -411,7 +411,7 @@ class CaseViewer:
         try:
             if self._report is None or label not in self._earlier:
                 raise InputError(str(label), "is not an earlier exam this server was given (--earlier), or the case has no results yet")
-            comparison = compare(stored_report(Path(self._earlier[label])), self._report)
+            comparison = compare(stored_report(Path(self._earlier[label])), self._report, given_as=(str(label), self._report.case))
         except InputError as error:
             state.update(_NO_COMPARISON)
             self._fail(error)
@@ -716,9 +716,10 @@ def _go_to_targets(report: Report, study: Study) -> dict[str, np.ndarray]:
     each of the study's regions' ROIs or segments (named as the report names them, "mass 2" for a second)."""
     targets = {vertebra.name: np.asarray(vertebra.centre, dtype=float) for vertebra in (report.levels.vertebrae if report.levels else ())}
     for region, sources in study.regions.items():
-        for number, source in enumerate(sources, start=1):
-            name = region if len(sources) == 1 else f"{region} {number}"
-            targets[name] = source.shape().corners_world().mean(axis=0)
+        shapes = [outline.shape for outline in outlines(sources)]  # an empty segment has no centre to go to
+        for number, shape in enumerate(shapes, start=1):
+            name = region if len(shapes) == 1 else f"{region} {number}"
+            targets[name] = shape.corners_world().mean(axis=0)
     return targets
 
 
@@ -777,8 +778,8 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
     with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
-        patient = read_clinical(Path(source)).get("patient") if earlier else None
-        offered = earlier_exams(earlier or [], patient, load_time_limit_s, Path(reports))
+        clinical = read_clinical(Path(source)) if earlier else {}
+        offered = earlier_exams(earlier or [], clinical.get("patient"), load_time_limit_s, Path(reports), clinical.get("exam_date"))
         secret = secrets.token_urlsafe(32)
         print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
         try:
@@ -787,12 +788,13 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
             raise InputError(f"{host}:{port}", f"cannot listen there: {error.strerror or error}") from None
 
 
-def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: float, reports: Path) -> dict[str, str]:
+def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: float, reports: Path, case_date: str | None = None) -> dict[str, str]:
     """The earlier exams the page offers, each as given on the command line -> a stored report JSON:
     a report JSON is read (and checked against the model) once now; a case folder is checked to load
     in time, then analysed now and its report written into `reports`, so a session's comparison only
-    reads a file. A path that is neither, or an exam of a patient other than the case's (`patient`,
-    its clinical.json's), is one error line, before the server starts."""
+    reads a file. A path that is neither, an exam of a patient other than the case's (`patient`,
+    its clinical.json's), or one `compare` would refuse (no patient, no vertebral levels, dated after
+    `case_date`) is one error line, before the server starts."""
     from ..inputs.casefolder import load_case_folder
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import write_json
@@ -809,6 +811,9 @@ def earlier_exams(given: list[str], patient: str | None, load_time_limit_s: floa
             report = stored_report(path)
         if report.clinical.patient != patient:
             raise InputError(exam, f"is an exam of another patient ({report.clinical.patient!r}; the case's is {patient!r}); --earlier takes an earlier exam of the same patient")
+        facts = exam_facts(report, "EARLIER", exam)  # what the page's Compare would refuse, refused before the server starts
+        if case_date and facts.date and facts.date > case_date:
+            raise InputError(exam, f"(EARLIER) is dated {facts.date}, after the case ({case_date}); --earlier takes an earlier exam of the same patient")
         offered[exam] = str(path)
     return offered
 

@@ -58,6 +58,17 @@ _NAMES = {"ROI": "ROI", "Fiducial": "point list"}
 def _check_roi(path: Path, markup: dict) -> None:
     if markup.get("insideOut") not in (None, False):
         raise InputError(str(path), "is an inside-out ROI (the space outside the box); only the inside of a box can be measured")
+    size = markup.get("size")
+    if not _numbers(size, 3):  # Slicer's reader takes a size left out, or written as text, for 0 mm: "no volume"
+        raise InputError(str(path), "has no size" if size is None else f"size {_shown(size)} is not three numbers")
+    points = [point.get("position") for point in markup.get("controlPoints") or [] if isinstance(point, dict)]
+    for field, values in [("center", markup.get("center")), ("size", markup.get("size")), ("orientation", markup.get("orientation"))] + [
+        ("a control point's position", position) for position in points
+    ]:
+        # Slicer's reader fails on a number past a double's range (1e400, read here as infinity) and
+        # says only that the file is not an ROI file; NaN it reads, and the box refuses it by name.
+        if isinstance(values, list) and any(isinstance(value, float) and math.isinf(value) for value in values):
+            raise InputError(str(path), f"{field} {_shown(values)} holds a number too large for a double (infinite); the box's place and size are unknown")
     orientation = markup.get("orientation")
     if orientation is None:
         return

@@ -15,6 +15,11 @@ from ..limits import limits
 from .plain import LabelledPoint, PointList, SequenceImage
 
 
+class EmptySegmentError(InputError):
+    """A segment with no voxel painted (Segment Editor's Add makes one): a region it is the only
+    outline of is refused, one that other outlines give is measured without it (`study.read_outlines`)."""
+
+
 def node_to_world(node: slicer.vtkMRMLTransformableNode) -> np.ndarray:
     """4x4 matrix from the node's own coordinates to world, through any linear parent transforms."""
     transform = node.GetParentTransformNode()
@@ -129,7 +134,7 @@ def box_of_roi(roi: slicer.vtkMRMLMarkupsROINode) -> Box:
 
 def labelmap_of_segment(segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str) -> Labelmap:
     image = slicer.vtkOrientedImageData()
-    empty = InputError(f"{segmentation.GetName()}/{segmentation.GetSegmentation().GetSegment(segment_id).GetName()}", "segment is empty")
+    empty = EmptySegmentError(f"{segmentation.GetName()}/{segmentation.GetSegmentation().GetSegment(segment_id).GetName()}", "segment is empty")
     if not segmentation.GetBinaryLabelmapRepresentation(segment_id, image) or image.GetNumberOfPoints() == 0:
         raise empty
     extent = image.GetExtent()

@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..geometry import Grid, Labelmap, Shape
 from ..limits import limits
 from ..settings import vocabulary
-from .nodes import box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
+from .nodes import EmptySegmentError, box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
 
 
@@ -53,7 +53,23 @@ class RegionSource:
 
 
 def outlines(sources: list[RegionSource]) -> list[Outline]:
-    return [source.outline() for source in sources]
+    return read_outlines("", sources)[0]
+
+
+def read_outlines(region: str, sources: list[RegionSource]) -> tuple[list[Outline], list[str]]:
+    """A region's outlines read now, leaving out each empty segment beside a painted outline, with a
+    warning naming it: a segment added and never painted (Segment Editor's Add) would otherwise cost
+    the region its ratios. A region that only empty segments outline is refused, naming the first."""
+    found: list[Outline] = []
+    empty: list[EmptySegmentError] = []
+    for source in sources:
+        try:
+            found.append(source.outline())
+        except EmptySegmentError as error:
+            empty.append(error)
+    if not found and empty:
+        raise empty[0]
+    return found, [f"{error.subject}: segment is empty; left out of the {region} region, which its other outlines give" for error in empty]
 
 
 @dataclass
@@ -200,7 +216,7 @@ def segment_sources(segmentation: slicer.vtkMRMLSegmentationNode) -> dict[str, l
 def overlap_warnings(by_region: dict[str, list[RegionSource]], subject: str) -> list[str]:
     """A warning for each two regions whose segments share voxels: each shared voxel is measured in
     both (a cord segment painted over the mass draws the mass/cord ratio towards 1)."""
-    labelmaps = {region: [source.shape() for source in sources] for region, sources in sorted(by_region.items())}
+    labelmaps = {region: [outline.shape for outline in outlines(sources)] for region, sources in sorted(by_region.items())}
     warnings = []
     for (first, first_maps), (second, second_maps) in itertools.combinations(labelmaps.items(), 2):
         shared = sum(_shared_voxels(one, other) for one in first_maps for other in second_maps)

@@ -21,7 +21,7 @@ from .. import number_format as numbers
 from ..analysis import Analysis
 from ..errors import InputError
 from ..inputs.nodes import grid_of_volume
-from ..inputs.study import Study
+from ..inputs.study import Study, outlines
 from ..report_model import Extent, Report, Span
 from .mass_spans import leading_span, span_of_points
 from .overlays import draw_overlays
@@ -124,7 +124,7 @@ def focus_point(study: Study, analysis: Analysis) -> np.ndarray:
         return sites[0][1] if sites else _on_midline(np.median(_voxels_world(mass), axis=0), analysis.report)
     for region in ("mass", "cord"):
         if study.regions.get(region):
-            return study.regions[region][0].shape().corners_world().mean(axis=0)
+            return outlines(study.regions[region])[0].shape.corners_world().mean(axis=0)
     return grid_of_volume(next(iter(study.sequences.values()))).corners_world().mean(axis=0)
 
 

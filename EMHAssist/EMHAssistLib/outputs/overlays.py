@@ -23,7 +23,7 @@ from ..differential import knowledge
 from ..errors import InputError
 from ..geometry import Labelmap
 from ..inputs.nodes import set_segment_mask
-from ..inputs.study import Study
+from ..inputs.study import Study, outlines
 from ..report_model import BilskyGrade, Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
@@ -361,7 +361,7 @@ def _mass_points(study: Study, mass_mask: Labelmap | None) -> np.ndarray | None:
     if mass_mask is not None and mass_mask.mask.any():
         k, j, i = np.nonzero(mass_mask.mask)
         return mass_mask.grid.to_world(np.stack([i, j, k], axis=1).astype(float))
-    corners = [source.shape().corners_world() for source in study.regions.get("mass", [])]
+    corners = [outline.shape.corners_world() for outline in outlines(study.regions.get("mass", []))]
     corners = [c for c in corners if c.size]
     return np.concatenate(corners) if corners else None
 

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from ..knowledge import load
-from ..settings import parse, positive
+from ..settings import keyed, parse, positive, vocabulary
 
 Code = tuple[str, str, str]  # scheme designator, code value, code meaning, as DICOM writes a coded concept
 
@@ -72,7 +72,7 @@ class SrCodes:
     private_scheme: PrivateScheme
     device: Device
     series: Series
-    regions: dict[str, RegionCoding]  # by region name
+    regions: dict[str, RegionCoding] = keyed(lambda: vocabulary().regions)  # by region name
     diagnoses: dict[str, Code]  # by diagnosis id
     concepts: Concepts
     units: Units

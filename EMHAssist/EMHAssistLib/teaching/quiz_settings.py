@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from ..knowledge import load
-from ..settings import fraction, parse, positive, within
+from ..settings import fraction, keyed, parse, positive, within
 
 Colour = tuple[float, float, float]  # red, green, blue, each from 0 to 1
 
@@ -38,9 +38,15 @@ class QuizSettings:
     version: int
     learner_color: Colour = fraction()
     reference_color: Colour = fraction()
-    on_target: dict[str, float] = fraction()  # by comparison measure (quiz.DICE, quiz.IN_CORD): its pass mark
+    on_target: dict[str, float] = keyed(lambda: _measures(), fraction())  # by comparison measure: its pass mark
     roi_look: RoiLook
     sessions: SessionSettings
+
+
+def _measures() -> tuple[str, ...]:
+    from .quiz import DICE, IN_CORD  # quiz.py reads these settings: imported when they are read
+
+    return DICE, IN_CORD
 
 
 @functools.cache
