@@ -146,3 +146,22 @@ def test_a_ray_that_leaves_the_image_puts_no_numpy_message_into_the_warnings(tmp
     # a reader nothing. Only rays that leave the cord on its far side have a plateau to read.
     _, _, analysis = _analysed(10, tmp_path, healthy=False)
     assert not [warning for warning in to_json(analysis.report)["warnings"] if "NaN" in warning]
+
+
+# The sweep's false compressions on seeds 91-200 (bench/spine_sweep.py --cases 200 --seed 1, 17:13 UTC
+# on d26abbc: seeds 97, 133, 167, 178 and 199), each read against the painted cord.
+
+
+def test_a_cord_that_runs_off_the_field_is_not_read_as_narrowed_at_the_edge(tmp_path):
+    # Seed 97: healthy, sagittal 0.83 mm, 0.69 mm pixels, a field of 72 mm front to back centred at
+    # C6. The cervical lordosis carries the canal out through the field's back edge at C1: the traced
+    # section, cut by the edge, narrowed from 8.3 mm (painted 8.33) to 2.7 mm over the last 12 mm and
+    # the report read a compression at C1, MSCC 60 %. A section cut by the edge is not the cord's: the
+    # cord is not followed there and C1 is said not assessed.
+    case, _, analysis = _analysed(97, tmp_path)
+    report = to_json(analysis.report)
+    assert report["levels"]["compression"] is None
+    assert not judge_case(report, case.truth, case.spine)["false_compression"]
+    assert report["levels"]["not_assessed"]["levels"]["from"] == "C1"
+    assert "cord compression not assessed at C1: the cord could not be followed there" in report["warnings"]
+
