@@ -15,6 +15,7 @@ from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.spine import cord as cord_module
 from EMHAssistLib.outputs.report import to_json
+from EMHAssistLib.outputs.wording import summary_line
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
 
@@ -203,3 +204,17 @@ def test_a_level_said_not_assessed_beside_a_mass_is_never_reported_compressed(tm
     merged = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
     assert "T6" in merged
     assert not _compressed_levels(levels) & merged
+
+
+def test_a_level_whose_compression_is_not_assessed_gets_no_bilsky_grade(tmp_path):
+    # Seed 134: a compression truth of T10 (peak 65 %), where the tracer could not tell the cord from
+    # the mass; the report said "compression not assessed T10" and, on the same line, "Bilsky 1c at
+    # T10": a grade that says the cord abuts the mass without being compressed, which the report had
+    # just said it could not judge there.
+    _, _, analysis = _analysed(134, tmp_path, healthy=False)
+    levels = to_json(analysis.report)["levels"]
+    unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    assert "T10" in unassessed
+    assert not {level["level"] for level in levels["bilsky"]["levels"]} & unassessed
+    line = summary_line(analysis.report.levels)
+    assert "compression not assessed T10" in line and "Bilsky 1c at T10" not in line, line

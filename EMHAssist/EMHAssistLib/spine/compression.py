@@ -302,9 +302,11 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
-    section = levels_section(cord, codes, level_map, mass, compression, merged_with_mass(cord, codes, contact))
+    merged = merged_with_mass(cord, codes, contact)
+    section = levels_section(cord, codes, level_map, mass, compression, merged)
     mscc_at = section["compression"]["at"] if section["compression"] else None
-    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at)
+    unassessed = set(unassessed_codes(cord, level_map, codes, merged))
+    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
@@ -318,17 +320,21 @@ def _bilsky(
     compression: Compression | None,
     kept: MassFreeSteps,
     mscc_at: str | None,
+    unassessed: set[int],
 ) -> dict | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
-    read the mass: cast once per cord (`kept`)."""
+    read the mass: cast once per cord (`kept`). A level whose compression is not assessed (`unassessed`:
+    the cord not followed there, or not told from the mass) is not graded: its grade would say whether
+    the cord is compressed, which the same report says it cannot judge there (generated seed 134 read
+    "Bilsky 1c at T10, compression not assessed T10")."""
     from .bilsky import graded_sequence, grade_levels, most_severe  # bilsky reads this module's windows and segments
 
     image = graded_sequence(images)
     if level_map is None or image is None:
         return None
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
-    graded = grade_levels(image, cord, mass, level_map, compression, rays)
+    graded = [level for level in grade_levels(image, cord, mass, level_map, compression, rays) if level.code not in unassessed]
     worst = most_severe(graded, mscc_at)
     return {
         "sequence": image.role,
