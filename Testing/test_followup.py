@@ -273,13 +273,13 @@ def test_the_same_exam_given_twice_is_remarked(tmp_path, capsys):
 def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, comparison, scene):
     from EMHAssistLib.analysis import run_analysis
     from EMHAssistLib import CAVEAT
-    from EMHAssistLib.frontends.panel import clinical_context, compare_with_earlier, comparison_text, write_report_node
+    from EMHAssistLib.frontends.panel import clinical_from_panel, compare_with_earlier, comparison_text, write_report_node
     from EMHAssistLib.outputs.comparison import level_rows
     from EMHAssistLib.inputs.casefolder import load_case_folder
 
     earlier = pair["root"] / "panel-earlier.json"
     assert main(["analyze", str(pair["folders"][0]), "--json", str(earlier)]) == 0
-    context = clinical_context(79, "male", [], [], patient="EMH-mds_t5_t8", exam_date="2026-12-01")
+    context = clinical_from_panel(79, "male", [], [], patient="EMH-mds_t5_t8", exam_date="2026-12-01")
     assert (context["patient"], context["exam_date"]) == ("EMH-mds_t5_t8", "2026-12-01")
     report = run_analysis(load_case_folder(pair["folders"][1], scene)).report
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")

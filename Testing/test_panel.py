@@ -28,7 +28,7 @@ from EMHAssistLib.frontends.panel import (
     citation_label,
     clinical_choice_labels,
     clinical_choices,
-    clinical_context,
+    clinical_from_panel,
     clinical_step,
     find_levels_blocked_reason,
     name_anchor_when_placed,
@@ -73,16 +73,16 @@ def synthetic():
 
 
 def test_empty_clinical_fields_state_nothing():
-    assert clinical_context(AGE_NOT_STATED, "", [], []) == {}
+    assert clinical_from_panel(AGE_NOT_STATED, "", [], []) == {}
 
 
 def test_clinical_fields_become_a_checked_context():
-    context = clinical_context(79, "male", ["myelodysplastic_syndrome"], ["fever"])
+    context = clinical_from_panel(79, "male", ["myelodysplastic_syndrome"], ["fever"])
     assert context == {"conditions": ["myelodysplastic_syndrome"], "findings": ["fever"], "age": 79, "sex": "male"}
     with pytest.raises(InputError, match="clinical context: unknown condition 'thalassaemia'"):
-        clinical_context(40, "", ["thalassaemia"], [])
+        clinical_from_panel(40, "", ["thalassaemia"], [])
     with pytest.raises(InputError, match="'primary' is given but 'known_primary_cancer' is not among the conditions"):
-        clinical_context(60, "female", [], [], primary="breast")
+        clinical_from_panel(60, "female", [], [], primary="breast")
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scen
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
     clinical_choices,
-    clinical_context,
+    clinical_from_panel,
     compare_with_earlier,
     comparison_text,
     diagnosis_id,
@@ -759,7 +759,7 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
         if not parameterNode.caseName:
             parameterNode.caseName = caseName(slicer.mrmlScene)
         p = parameterNode
-        clinical = clinical_context(p.age, p.sex, list(p.conditions), list(p.findings), p.primary, p.patient.strip(), p.examDate.strip())
+        clinical = clinical_from_panel(p.age, p.sex, list(p.conditions), list(p.findings), p.primary, p.patient.strip(), p.examDate.strip())
         return study_from_nodes(
             parameterNode.caseName,
             {role: getattr(parameterNode, sequenceParameterName(role)) for role in sequence_roles()},

@@ -47,7 +47,7 @@ AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
 REPORT_ATTRIBUTE = "EMHAssist.schema"
 
 
-def clinical_context(
+def clinical_from_panel(
     age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "", patient: str = "", exam_date: str = ""
 ) -> dict:
     """The checked clinical context from the panel's fields; empty fields are simply not stated.
@@ -295,12 +295,12 @@ def panel_state(
     analysed: bool,
 ) -> PanelState:
     """The panel's state from its inputs as the parameter node holds them; `clinical_fields` are
-    clinical_context's arguments (age, sex, conditions, findings, primary)."""
+    clinical_from_panel's arguments (age, sex, conditions, findings, primary)."""
     selected_roles = [role for role, node in sequences.items() if node is not None]
     outlined = outlined_regions(sources, segmentation)
     labels = point_labels(level_points)
     try:
-        clinical: dict | InputError = clinical_context(*clinical_fields)
+        clinical: dict | InputError = clinical_from_panel(*clinical_fields)
     except InputError as error:
         clinical = error
     blocked = update_blocked_reason(bool(selected_roles), outlined)
