@@ -594,6 +594,10 @@ def test_the_candidates_a_line_names_are_read_from_its_words():
     assert named_in_line(None) == ()
     assert named_in_line({**deciding, "why": None, "text": "The images do not separate EMH from lymphoma (×1)."}) == ("emh", "lymphoma")
     assert named_in_line({**deciding, "why": "EMHAssist weighs nothing here."}) == ()  # a word, not a part of one
+    # The reading holds only while no candidate's short name is a word of another's ("epidural abscess" and a
+    # candidate called "abscess" would both be read from the first).
+    shorts = [d.short for d in knowledge().diagnoses.values()]
+    assert [(a, b) for a in shorts for b in shorts if a != b and re.search(rf"\b{re.escape(a)}\b", b)] == []
 
 
 # --- the figures on the validation half -------------------------------------------------------------
