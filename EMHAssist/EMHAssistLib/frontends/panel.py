@@ -36,7 +36,7 @@ from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, Report
-from ..settings import keyed, parse, positive, vocabulary, within
+from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -77,17 +77,19 @@ class SrExport:
     version: str
     needs: dict[str, str]  # package -> least version
 
+QTIMER_MS_MAX = 2**31 - 1  # Qt's timer interval is a C int of milliseconds
+
 
 @dataclass(frozen=True)
 class PanelSettings:
     """data/panel.json: read by this panel, the browser viewer (serve.py) and the Slicer module. Here,
     beside the panel it configures; a wrong key or value is refused naming the file and the key."""
 
-    version: int
-    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, positive())  # by region: R, A, S
+    version: int = format_version()
+    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, length())  # by region: R, A, S
     steps: Steps
-    checkbox_column_chars: int = positive()
-    throttle_ms: int = within(0)
+    checkbox_column_chars: int = positive(SCREEN_PX_MAX)
+    throttle_ms: int = within(0, QTIMER_MS_MAX)
     sr_export: SrExport
 
 
