@@ -21,6 +21,8 @@ from EMHAssistLib.settings import (
     BilskySettings,
     FollowupSettings,
     MeasurementSettings,
+    NormativeCord,
+    SequenceNames,
     SpineSettings,
     Vocabulary,
     batch_settings,
@@ -428,6 +430,8 @@ TYPED_FILES = {
     "panel": PanelSettings,
     "structured_report": SrCodes,
     "overlays": OverlayStyle,
+    "sequence_names": SequenceNames,
+    "normative_cord": NormativeCord,
 }
 
 
@@ -487,3 +491,29 @@ def test_a_z_of_1e308_is_refused():
     data = copy.deepcopy(load("measurement"))
     data["ci_z"] = 1e308
     assert _refused(MeasurementSettings, "measurement", data).problem == "ci_z: must be above 0 and at most 10, not 1e+308"
+
+
+def test_the_sequence_names_are_checked_the_same_way():
+    """Read raw by inputs/roles.py before: a rule naming an unknown marker never matched, a misspelt role was
+    suggested for no volume, and a rule without 'markers' was a KeyError on the first name read."""
+    data = copy.deepcopy(load("sequence_names"))
+    data["roles"][0]["role"] = "T3"
+    assert _refused(SequenceNames, "sequence_names", data).problem == "roles[0].role: 'T3' is not a sequence role of vocabulary.json"
+    data = copy.deepcopy(load("sequence_names"))
+    data["roles"][1]["without"] = ["fatsat"]
+    assert _refused(SequenceNames, "sequence_names", data).problem.startswith("roles[1]: marker 'fatsat' is not one of markers (t1, t2,")
+    del data["roles"][2]["markers"]
+    assert _refused(SequenceNames, "sequence_names", data).problem == "roles[2].markers: missing"
+
+
+def test_the_healthy_cord_table_is_checked_the_same_way():
+    """Read raw by spine/normative.py before: a level without 'subjects' was a KeyError in the middle of an analysis."""
+    data = copy.deepcopy(load("normative_cord"))
+    del data["levels"]["6"]["subjects"]
+    assert _refused(NormativeCord, "normative_cord", data).problem == "levels.6.subjects: missing"
+    data = copy.deepcopy(load("normative_cord"))
+    data["levels"]["T6"] = data["levels"].pop("6")
+    assert _refused(NormativeCord, "normative_cord", data).problem.startswith("levels.T6: must be a level code")
+    data = copy.deepcopy(load("normative_cord"))
+    data["interval"]["z"] = 19.6
+    assert _refused(NormativeCord, "normative_cord", data).problem == "interval.z: must be above 0 and at most 10, not 19.6"

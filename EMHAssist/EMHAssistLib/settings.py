@@ -421,6 +421,104 @@ def vocabulary() -> Vocabulary:
 
 
 # ---------------------------------------------------------------------------------------------
+# data/sequence_names.json: here, because inputs/roles.py reads it and inputs come after the foundation.
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """A sequence role a name is read as when all of `markers` and none of `without` are among its words."""
+
+    role: str
+    markers: tuple[str, ...]
+    without: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SequenceNames:
+    """data/sequence_names.json: each marker's spellings, and the roles' rules, most specific first."""
+
+    version: int = format_version()
+    markers: dict[str, tuple[str, ...]]
+    roles: tuple[RoleRule, ...]
+
+    def __post_init__(self) -> None:
+        for index, rule in enumerate(self.roles):
+            if rule.role not in vocabulary().sequences:
+                raise InputError(SEQUENCE_NAMES_FILE, f"roles[{index}].role: {rule.role!r} is not a sequence role of vocabulary.json")
+            unknown = [marker for marker in (*rule.markers, *rule.without) if marker not in self.markers]
+            if unknown:
+                raise InputError(SEQUENCE_NAMES_FILE, f"roles[{index}]: marker {unknown[0]!r} is not one of markers ({', '.join(self.markers)})")
+
+
+SEQUENCE_NAMES_FILE = "EMHAssistLib/data/sequence_names.json"
+
+
+@functools.cache
+def sequence_names() -> SequenceNames:
+    return parse(SequenceNames, load("sequence_names"), "sequence_names")
+
+
+# ---------------------------------------------------------------------------------------------
+# data/normative_cord.json: the healthy cords spine/normative.py divides by.
+
+COHORT_MAX = 1_000_000  # subjects: ten times the largest imaging cohort (UK Biobank's 100,000)
+
+
+@dataclass(frozen=True)
+class LengthSpread:
+    mean: float = length()
+    sd: float = distance()
+
+
+@dataclass(frozen=True)
+class AreaSpread:
+    mean: float = positive(BODY_MM * BODY_MM)
+    sd: float = within(0.0, BODY_MM * BODY_MM)
+
+
+@dataclass(frozen=True)
+class NormativeLevel:
+    """One vertebral level's healthy cord: subjects measured there, and the mean and SD of each measure."""
+
+    subjects: int = within(2, COHORT_MAX)  # an SD needs two
+    area_mm2: AreaSpread
+    ap_mm: LengthSpread
+    rl_mm: LengthSpread
+
+
+@dataclass(frozen=True)
+class NormativeInterval:
+    z: float = sds()
+
+
+@dataclass(frozen=True)
+class NormativeCord:
+    """data/normative_cord.json: healthy adult cords by level code (spine/vertebrae.py's codes)."""
+
+    version: int = format_version()
+    method: str
+    subjects: int = within(2, COHORT_MAX)
+    interval: NormativeInterval
+    levels: dict[str, NormativeLevel]
+
+    def __post_init__(self) -> None:
+        for code in self.levels:
+            if not code.isdigit() or int(code) < 1:
+                raise InputError(NORMATIVE_CORD_FILE, f"levels.{code}: must be a level code (a whole number from 1), as spine/vertebrae.py numbers them")
+
+    def by_code(self) -> dict[int, NormativeLevel]:
+        return {int(code): level for code, level in self.levels.items()}
+
+
+NORMATIVE_CORD_FILE = "EMHAssistLib/data/normative_cord.json"
+
+
+@functools.cache
+def normative_cord() -> NormativeCord:
+    return parse(NormativeCord, load("normative_cord"), "normative_cord")
+
+
+# ---------------------------------------------------------------------------------------------
 # data/batch.json: here rather than in outputs/batch.py, because the command line reads its defaults
 # before it parses its arguments and must not import Slicer (which outputs/batch.py does) to do so.
 

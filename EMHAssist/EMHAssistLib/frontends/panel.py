@@ -21,10 +21,11 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
+from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_terms, validate_clinical
-from ..inputs.jsonfile import parse_json_text
+from ..inputs.jsonfile import parse_json_text, read_json_file
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -138,7 +139,7 @@ class DiagnosisRow:
 def why_bullets(diagnosis: RankedDiagnosis) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
-    references = load("differential/references")["references"]
+    references = knowledge().references
     bullets = []
     for item in diagnosis.evidence:
         refs = item.refs
@@ -741,10 +742,12 @@ def teaching_case_sample(name: str, thumbnail: str) -> dict:
 def teaching_case_in_file(path: str) -> str:
     """The built-in case a teaching-case file (a copy of its spec) stands for."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            name = json.load(stream).get("id")
-    except (OSError, ValueError, AttributeError) as error:
+        content = read_json_file(Path(path))
+    except OSError as error:
         raise InputError(path, f"is not an EMHAssist teaching case ({error})") from None
+    name = content.get("id") if isinstance(content, dict) else None
+    if not isinstance(name, str):
+        raise InputError(path, f"is not an EMHAssist teaching case: 'id' must name a built-in case, not {name!r}")
     if name not in case_names():
         raise InputError(path, f"names no built-in case (id {name!r}); expected one of {', '.join(case_names())}")
     return name
