@@ -201,7 +201,7 @@ def _verb(log_lr: float, strong_lr: float) -> str:
 
 def _strength(kb: Knowledge, feature: Feature, weight: Weight, share: float) -> str:
     if weight.kind == "sourced":
-        cited = ", ".join(kb.references[ref]["short"] for ref in weight.refs) or feature.source
+        cited = ", ".join(kb.references[ref].short for ref in weight.refs) or feature.source
         parts = [f"likelihood ratio {weight.stated_lr:.2g}, {cited}"]
         if weight.capped:
             parts.append(f"counted as {math.exp(weight.log_lr):.2g} by the per-feature cap")

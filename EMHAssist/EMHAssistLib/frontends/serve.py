@@ -38,12 +38,12 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
+from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import compare, exam_facts
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, outlines, region_names
-from ..knowledge import load
 from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
@@ -693,7 +693,7 @@ def _clinical_line(clinical: Clinical) -> str:
 def _cited_references(report: Report) -> list[dict]:
     """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
     label its evidence lines cite it by and its full citation."""
-    known = load("differential/references")["references"]
+    known = knowledge().references
     cited = cited_keys(report.differential)
     return [
         {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
