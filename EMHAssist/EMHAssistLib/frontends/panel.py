@@ -24,7 +24,7 @@ from ..analysis import SCHEMA, Analysis, read_sequences
 from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import Comparison, compare
-from ..inputs.clinical import clinical_terms, validate_clinical
+from ..inputs.clinical import clinical_context, clinical_terms
 from ..inputs.jsonfile import parse_json_text, read_json_file
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
@@ -36,7 +36,7 @@ from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
-from ..report_model import RankedDiagnosis, Report
+from ..report_model import Clinical, RankedDiagnosis, Report
 from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
@@ -50,7 +50,7 @@ REPORT_ATTRIBUTE = "EMHAssist.schema"
 
 def clinical_from_panel(
     age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "", patient: str = "", exam_date: str = ""
-) -> dict:
+) -> Clinical:
     """The checked clinical context from the panel's fields; empty fields are simply not stated.
     `patient` and `exam_date` let "Compare with an earlier exam" match this exam to an earlier one."""
     raw: dict = {"conditions": list(conditions), "findings": list(findings)}
@@ -59,7 +59,7 @@ def clinical_from_panel(
     for key, value in (("sex", sex), ("primary", primary), ("patient", patient), ("exam_date", exam_date)):
         if value:
             raw[key] = value
-    return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+    return clinical_context({key: value for key, value in raw.items() if value != []}, subject="clinical context")
 
 
 @dataclass(frozen=True)
@@ -231,14 +231,14 @@ def anchor_step(labels: list[str]) -> StepCheck:
     return StepCheck(True, f"{len(named)} levels, {named[0]} to {named[-1]}")
 
 
-def clinical_step(context: dict) -> StepCheck:
+def clinical_step(context: Clinical) -> StepCheck:
     """Optional, but the context moves the ranking most; the check says what is stated."""
-    if not context:
+    if context == Clinical():
         return StepCheck(False, "optional, yet it moves the ranking most: age, sex, conditions")
-    stated = [f"age {context['age']}"] if "age" in context else []
-    stated += [context["sex"]] if "sex" in context else []
-    for field in ("conditions", "findings"):
-        count = len(context.get(field, []))
+    stated = [f"age {context.age}"] if context.age is not None else []
+    stated += [context.sex] if context.sex is not None else []
+    for field, terms in (("conditions", context.conditions), ("findings", context.findings)):
+        count = len(terms or ())
         if count:
             stated.append(f"{count} {field[:-1] if count == 1 else field}")
     return StepCheck(True, ", ".join(stated))
@@ -303,7 +303,7 @@ def panel_state(
     outlined = outlined_regions(sources, segmentation)
     labels = point_labels(level_points)
     try:
-        clinical: dict | InputError = clinical_from_panel(*clinical_fields)
+        clinical: Clinical | InputError = clinical_from_panel(*clinical_fields)
     except InputError as error:
         clinical = error
     blocked = update_blocked_reason(bool(selected_roles), outlined)

@@ -809,8 +809,8 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
     with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
-        clinical = read_clinical(Path(source)) if earlier else {}
-        offered = earlier_exams(earlier or [], clinical.get("patient"), load_time_limit_s, Path(reports), clinical.get("exam_date"))
+        clinical = read_clinical(Path(source)) if earlier else Clinical()
+        offered = earlier_exams(earlier or [], clinical.patient, load_time_limit_s, Path(reports), clinical.exam_date)
         secret = secrets.token_urlsafe(32)
         print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
         try:
