@@ -209,6 +209,7 @@ class MassSettings:
     rim_mm: float = positive()
     rim_min_voxels: int = positive()
     marrow_sample_mm: float = positive()
+    roi_side_max_mm: float = positive()
 
 
 @dataclass(frozen=True)
