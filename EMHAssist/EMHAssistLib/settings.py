@@ -249,6 +249,7 @@ class MassSettings:
     rim_mm: float = length()
     rim_min_voxels: int = count()
     marrow_sample_mm: float = length()
+    roi_side_max_mm: float = length()
 
 
 @dataclass(frozen=True)
