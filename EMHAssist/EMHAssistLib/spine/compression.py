@@ -303,9 +303,9 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
     merged = merged_with_mass(cord, codes, contact)
-    section = levels_section(cord, codes, level_map, mass, compression, merged)
+    unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
+    section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
     mscc_at = section["compression"]["at"] if section["compression"] else None
-    unassessed = set(unassessed_codes(cord, level_map, codes, merged))
     section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
@@ -320,7 +320,7 @@ def _bilsky(
     compression: Compression | None,
     kept: MassFreeSteps,
     mscc_at: str | None,
-    unassessed: set[int],
+    unassessed: frozenset[int],
 ) -> dict | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
@@ -334,7 +334,7 @@ def _bilsky(
     if level_map is None or image is None:
         return None
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
-    graded = [level for level in grade_levels(image, cord, mass, level_map, compression, rays) if level.code not in unassessed]
+    graded = grade_levels(image, cord, mass, level_map, compression, rays, unassessed)
     worst = most_severe(graded, mscc_at)
     return {
         "sequence": image.role,
@@ -463,18 +463,27 @@ def cord_voxels(cord: Cord) -> tuple[np.ndarray, np.ndarray]:
 
 
 def levels_section(
-    cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None, merged: np.ndarray | None = None
+    cord: Cord,
+    codes: np.ndarray,
+    level_map: LevelMap | None,
+    mass: MassSegment | None,
+    compression: Compression | None,
+    merged: np.ndarray | None = None,
+    unassessed: frozenset[int] | None = None,
 ) -> dict:
-    """`merged`: per profile slice, the cord traced into the mass (`merged_with_mass`), not assessed."""
+    """`merged`: per profile slice, the cord traced into the mass (`merged_with_mass`), not assessed;
+    `unassessed`: `unassessed_codes` of them, when the caller has it."""
+    if unassessed is None:
+        unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
     fraction = settings().level_fraction
     points = cord.profile.centreline.points
     section: dict = {
         "vertebrae": level_map.to_dicts() if level_map is not None else [],
         "coordinate_system": "RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
-        "not_assessed": not_assessed(cord, level_map, codes, merged),
+        "not_assessed": not_assessed(cord, level_map, unassessed, merged),
         "mass": None,
         "compression": None,
-        "cord_profile": cord_profile(cord, codes, compression, level_map, merged),
+        "cord_profile": cord_profile(cord, codes, compression, unassessed),
         "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
     }
     if level_map is not None and mass is not None:
@@ -564,17 +573,17 @@ def unassessed_codes(cord: Cord, level_map: LevelMap | None, codes: np.ndarray |
     return sorted(code for code in found if 0 < code < lowest)
 
 
-def not_assessed(cord: Cord, level_map: LevelMap | None, codes: np.ndarray | None = None, merged: np.ndarray | None = None) -> dict | None:
-    """`{"levels": extent or None, "reason"}` where cord compression could not be judged, else None."""
+def not_assessed(cord: Cord, level_map: LevelMap | None, found: frozenset[int], merged: np.ndarray | None = None) -> dict | None:
+    """`{"levels": extent or None, "reason"}` where cord compression could not be judged (`found`:
+    `unassessed_codes`), else None."""
     if level_map is None:
         return {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    found = unassessed_codes(cord, level_map, codes, merged)
     if not found:
         return None
     reasons = (["the cord could not be followed there"] if unassessed_codes(cord, level_map) else []) + (
         ["the cord could not be told from the mass there"] if merged is not None and merged.any() else []
     )
-    return {"levels": level_extent(found), "reason": "; ".join(reasons)}
+    return {"levels": level_extent(sorted(found)), "reason": "; ".join(reasons)}
 
 
 def _not_assessed_warnings(section: dict) -> list[str]:
@@ -585,7 +594,7 @@ def _not_assessed_warnings(section: dict) -> list[str]:
     return [f"cord compression not assessed{where}: {missing['reason']}"]
 
 
-def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, level_map: LevelMap | None = None, merged: np.ndarray | None = None) -> list[dict]:
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, unassessed: frozenset[int]) -> list[dict]:
     """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
     whether the cord was followed through it (`assessed`: false where part of the cord in the field
     could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
@@ -600,7 +609,6 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
     if compression is not None:
         compressed[compression.slices] = True
     rows = []
-    unassessed = set(unassessed_codes(cord, level_map, codes, merged))
     for code in sorted({int(c) for c in codes if c} | unassessed):
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
