@@ -591,14 +591,24 @@ def at_levels_merged_with_mass(codes: np.ndarray, merged: np.ndarray) -> np.ndar
 
 def unassessed_codes(cord: Cord, level_map: LevelMap | None, codes: np.ndarray | None = None, merged: np.ndarray | None = None) -> list[int]:
     """The levels where the cord in the field of view could not be followed (`Cord.unfollowed`),
-    leaving out those from `conus_highest_level` down: a cord ending there is the conus; and the
-    levels of the profile slices (`codes`) where it was traced into the mass (`merged`)."""
+    leaving out those from `conus_highest_level` down below the cord's inferior end: a cord ending
+    there is the conus; and the levels of the profile slices (`codes`) where it was traced into the
+    mass (`merged`). A gap the tracker bridged, with cord traced below it, is no conus at any level:
+    a compression at T12-L2 bridged over was left out, and the report said nothing of it."""
     found = {int(code) for code in codes[merged]} if codes is not None and merged is not None else set()
     if level_map is None or (not cord.unfollowed and not found):
         return []
     lowest = code_of(settings().conus_highest_level)
-    found |= {int(code) for stretch in cord.unfollowed for code in level_map.codes_at(stretch)}
-    return sorted(code for code in found if 0 < code < lowest)
+    for stretch in cord.unfollowed:
+        stretch_codes = level_map.codes_at(stretch)
+        found |= {int(code) for code in stretch_codes if code < lowest or not _below_the_cord(cord, stretch)}
+    return sorted(code for code in found if code > 0)
+
+
+def _below_the_cord(cord: Cord, stretch: np.ndarray) -> bool:
+    """Whether an unfollowed stretch (world points) lies wholly below the traced cord's inferior end
+    (head-foot), where a cord ending inside the field of view ends at its conus."""
+    return bool(stretch[:, 2].max() < cord.profile.centreline.points[:, 2].min())
 
 
 def not_assessed(cord: Cord, level_map: LevelMap | None, codes: np.ndarray | None = None, merged: np.ndarray | None = None) -> dict | None:
