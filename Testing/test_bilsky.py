@@ -223,6 +223,47 @@ def test_no_grade_without_a_csf_bright_sequence():
 
 
 # ---------------------------------------------------------------------------------------------
+# The generated spines' truth: a dent under a voxel (spinegen/bilsky.py, the lead's decision of session 12)
+
+
+def _canal_mass_facts(**changed) -> dict:
+    return {"mass_present": True, "thecal_sac_deformed": True, "cord_contacted": False, "cord_deformed": False, "csf_fraction_min": 0.9, **changed}
+
+
+def test_a_sac_dented_less_than_a_voxel_may_read_1a_or_1b():
+    """Only grade 1b gains 1a, and only where the dent is shallower than the voxel is long along it;
+    the truth's own grade stays 1b."""
+    from spinegen.bilsky import accepted_grades, bilsky_truth
+
+    truth = {"compression": None, "levels": {
+        "T5": _canal_mass_facts(sac_dent_mm=0.6, dent_voxel_mm=0.7),
+        "T6": _canal_mass_facts(sac_dent_mm=0.7, dent_voxel_mm=0.7),
+        "T7": _canal_mass_facts(sac_dent_mm=0.3, dent_voxel_mm=0.7, cord_contacted=True),
+    }}
+    assert accepted_grades(truth) == {"T5": {"1a", "1b"}, "T6": {"1b"}, "T7": {"1c"}}
+    assert bilsky_truth(truth)["T5"] == "1b"
+
+
+@pytest.mark.parametrize("seed, level, along", [(3, "C7", "inplane_mm"), (5, "C3", "thickness_mm")])
+def test_the_dent_is_weighed_against_the_voxel_along_it(seed, level, along):
+    """Seed 3: a mass behind the cord on a sagittal stack, dented 0.67 mm: against the 0.70 mm pixel
+    (front to back), not the 3.9 mm slice. Seed 5: a mass at the right, dented 0.42 mm: against the
+    2.1 mm slice (right to left). Both read 1a by the engine before the decision."""
+    from spinegen.bilsky import accepted_grades
+    from spinegen.design import sample_design
+    from spinegen.scan import acquisition_grid
+    from spinegen.spine import build_spine
+    from spinegen.truth import case_truth
+
+    design = sample_design(seed, healthy=False)
+    truth = case_truth(spine := build_spine(design), acquisition_grid(spine))
+    facts = truth["levels"][level]
+    spacing = getattr(design, along)
+    assert 0 < facts["sac_dent_mm"] < spacing <= facts["dent_voxel_mm"] <= 1.1 * spacing + 0.1 * design.inplane_mm, facts
+    assert accepted_grades(truth)[level] == {"1a", "1b"}
+
+
+# ---------------------------------------------------------------------------------------------
 # The traced sac on real T2: TPTBox's sample (1.5 mm isotropic, cord and spinal canal masks)
 
 

@@ -21,10 +21,11 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
+from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_terms, validate_clinical
-from ..inputs.jsonfile import parse_json_text
+from ..inputs.jsonfile import parse_json_text, read_json_file
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -36,7 +37,7 @@ from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
 from ..report_model import RankedDiagnosis, Report
-from ..settings import keyed, parse, positive, vocabulary, within
+from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -77,17 +78,19 @@ class SrExport:
     version: str
     needs: dict[str, str]  # package -> least version
 
+QTIMER_MS_MAX = 2**31 - 1  # Qt's timer interval is a C int of milliseconds
+
 
 @dataclass(frozen=True)
 class PanelSettings:
     """data/panel.json: read by this panel, the browser viewer (serve.py) and the Slicer module. Here,
     beside the panel it configures; a wrong key or value is refused naming the file and the key."""
 
-    version: int
-    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, positive())  # by region: R, A, S
+    version: int = format_version()
+    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, length())  # by region: R, A, S
     steps: Steps
-    checkbox_column_chars: int = positive()
-    throttle_ms: int = within(0)
+    checkbox_column_chars: int = positive(SCREEN_PX_MAX)
+    throttle_ms: int = within(0, QTIMER_MS_MAX)
     sr_export: SrExport
 
 
@@ -136,7 +139,7 @@ class DiagnosisRow:
 def why_bullets(diagnosis: RankedDiagnosis) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
-    references = load("differential/references")["references"]
+    references = knowledge().references
     bullets = []
     for item in diagnosis.evidence:
         refs = item.refs
@@ -739,10 +742,12 @@ def teaching_case_sample(name: str, thumbnail: str) -> dict:
 def teaching_case_in_file(path: str) -> str:
     """The built-in case a teaching-case file (a copy of its spec) stands for."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            name = json.load(stream).get("id")
-    except (OSError, ValueError, AttributeError) as error:
+        content = read_json_file(Path(path))
+    except OSError as error:
         raise InputError(path, f"is not an EMHAssist teaching case ({error})") from None
+    name = content.get("id") if isinstance(content, dict) else None
+    if not isinstance(name, str):
+        raise InputError(path, f"is not an EMHAssist teaching case: 'id' must name a built-in case, not {name!r}")
     if name not in case_names():
         raise InputError(path, f"names no built-in case (id {name!r}); expected one of {', '.join(case_names())}")
     return name

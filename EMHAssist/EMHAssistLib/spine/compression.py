@@ -67,7 +67,7 @@ def expected_size(profile: CordProfile, key: str, codes: np.ndarray, usable: np.
     """The measure each slice should have: healthy mean of its level, scaled to this cord."""
     table = normative()
     values = measured(profile, key)
-    healthy = np.array([table[c][key]["mean"] if c in table else np.nan for c in codes])
+    healthy = np.array([getattr(table[c], key).mean if c in table else np.nan for c in codes])
     ratios = values / healthy
     known = usable & np.isfinite(ratios)
     if known.sum() >= 3:
@@ -672,7 +672,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
             "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
             "min_ap_mm": _round(narrowed.ap_mm[worst]) if worst is not None else None,
             "mscc_percent": _round(_window_ratio(narrowed.ap_mm, worst, above, below)) if worst is not None else None,
-            "normalised_ratio": _round(narrowed.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
+            "normalised_ratio": _round(narrowed.ap_mm[worst] / healthy.ap_mm.mean, 3) if healthy and worst is not None else None,
             "assessed": code not in unassessed,
         })
     return rows
