@@ -263,3 +263,47 @@ def test_before_the_reveal_a_learners_roi_dropped_on_a_level_keeps_its_handles_o
     for name, (top, left, bottom, right) in boxes.items():
         covered = int(drawn[top : bottom + 1, left : right + 1].sum())
         assert covered == 0, f"{name!r} {(top, left, bottom, right)} lies on {covered} pixels the learner's ROI draws"
+
+
+BROWSER_1400 = (408, 813)  # the sagittal view of a 1400 x 900 window (tools/render_browser_screenshots.py's)
+
+
+def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app):
+    """thal_major_teaching's reveal with the cord and the thoracic mass outlined exactly, framed as the
+    browser frames it (fitted to the volume, centred on the middle level point, moved to the mass's
+    sagittal slice without panning, as serve.show_through leaves a whole spine in view). Behind the mass
+    there are 151 px to the view's edge; the label, wrapped at 28 characters, was 160 px wide, so the
+    layout put it over the vertebral bodies of T3-T5, 37 px from the nearest mass pixel. Wrapped at 22
+    (overlays.json) it fits behind the mass, beside it, and covers none of the mass or the cord."""
+    from EMHAssistLib.outputs.label_layout import _segment_pixels, _View
+    from EMHAssistLib.outputs.overlays import find_overlays
+    from EMHAssistLib.teaching.cases import box_of_spec
+    from EMHAssistLib.teaching.quiz import QuizSession
+
+    scene = app.scene
+    scene.Clear(False)
+    session = QuizSession(scene, "thal_major_teaching")
+    reference = build_study("thal_major_teaching").rois
+    for region in ("cord", "mass"):
+        box = box_of_spec(reference[region][0])
+        session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
+    session.reveal("emh")
+    analysis, study = session.quiz.learner_analysis, session.quiz.learner_study()
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    focus = focus_point(study, session.quiz.reference_analysis)
+    levels = slicer.util.arrayFromMarkupsControlPoints(study.levels)
+    middle = levels[len(levels) // 2]
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], SliceShot("Sagittal", (focus[0], middle[1], middle[2]), BROWSER_1400))
+        [label] = [label for label in renderer.labels("Sagittal") if "differential" in label.source.GetName()]
+        segments = find_overlays(scene, study.name).segments.GetSegmentation()
+        view = _View(renderer.slice_node("Sagittal"))
+        mass, cord = (_segment_pixels(segments.GetSegment(name), view) for name in ("mass", "cord"))
+    rows, columns = np.nonzero(mass)  # rows y up, as the laid-out boxes count
+    assert rows.size > 50, "the mass crosses the sagittal view"
+    box = label.box
+    gaps = np.hypot(np.maximum(np.maximum(box.left - columns, columns - box.right), 0), np.maximum(np.maximum(box.bottom - rows, rows - box.top), 0))
+    assert gaps.min() <= 10, f"the differential {box} lies {gaps.min():.0f} px from the mass"
+    inside = (slice(max(int(box.bottom), 0), int(np.ceil(box.top))), slice(max(int(box.left), 0), int(np.ceil(box.right))))
+    assert not mass[inside].any() and not cord[inside].any(), "the differential covers the mass or the cord"
+    assert box.inside(*BROWSER_1400)

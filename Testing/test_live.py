@@ -235,3 +235,30 @@ def test_an_update_while_the_scene_closes_does_nothing_and_after_it_reports_the_
     assert len(after.notes) == len(case.sequences) + sum(map(len, case.regions.values())) + 1
     live.reset()
     assert str(live.update(case).error) == str(after.error)
+
+
+def test_a_data_file_cut_short_is_the_updates_error_not_an_exception(case, tmp_path, monkeypatch):
+    """data/bilsky.json cut short: the Slicer panel's and the browser's update raised a DataFileError
+    traceback (LiveAnalysis caught InputError alone); now the update gives its one line as the error,
+    and once the file is whole again the next update analyses the same scene."""
+    import shutil
+
+    from EMHAssistLib import knowledge
+    from EMHAssistLib.settings import bilsky_settings
+
+    data = tmp_path / "data"
+    shutil.copytree(knowledge.DATA_DIR, data)
+    whole = (data / "bilsky.json").read_bytes()
+    (data / "bilsky.json").write_bytes(whole[:300])
+    monkeypatch.setattr(knowledge, "DATA_DIR", data)
+    knowledge.load.cache_clear()
+    bilsky_settings.cache_clear()
+    try:
+        result = LiveAnalysis().update(case)
+        assert result.analysis is None and str(result.error).startswith("EMHAssistLib/data/bilsky.json: is not valid JSON (")
+        (data / "bilsky.json").write_bytes(whole)
+        assert LiveAnalysis().update(case).analysis is not None
+    finally:
+        monkeypatch.undo()
+        knowledge.load.cache_clear()
+        bilsky_settings.cache_clear()

@@ -2,7 +2,7 @@
 
 import functools
 
-from .knowledge import load
+from .knowledge import DataFileError, load
 
 _ELLIPSIS = "…"
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -21,6 +21,13 @@ class InputError(Exception):
         self.subject = _cut_middle(one_line(str(subject)), subject_chars)
         self.problem = _cut_end(one_line(str(problem)), problem_chars)
         super().__init__(f"{self.subject}: {self.problem}")
+
+
+# What a front end shows as its one error line: bad input, and a data file of the package that is not
+# JSON (kept apart from InputError: code that catches InputError to go on without a case's file would
+# go on without the package's, or name the case's file for it). `serve` and the Slicer panel caught
+# InputError alone, and showed a data file cut short as an exception.
+SHOWN_ERRORS = (InputError, DataFileError)
 
 
 @functools.cache

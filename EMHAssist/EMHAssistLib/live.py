@@ -17,7 +17,8 @@ import numpy as np
 import slicer
 
 from .analysis import Analysis, all_ratios, assemble, measure_outlined, read_sequences
-from .errors import InputError
+from .errors import SHOWN_ERRORS, InputError
+from .knowledge import DataFileError
 from .geometry import Box, Grid, Labelmap, Shape
 from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
@@ -54,7 +55,7 @@ class LiveResult:
     """One update: the analysis when inputs allow one, else the error (subject and problem); always the statuses."""
 
     analysis: Analysis | None
-    error: InputError | None
+    error: InputError | DataFileError | None
     statuses: dict[str, RegionStatus]
     notes: list[str] = field(default_factory=list)  # inputs left out because their node is gone
     recomputed: list[str] = field(default_factory=list)  # regions measured afresh, and "levels"
@@ -81,7 +82,7 @@ class LiveAnalysis:
         result = LiveResult(None, None, {}, notes)
         try:
             self._analyse(study, result)
-        except InputError as error:
+        except SHOWN_ERRORS as error:  # a data file cut short too: the panel and serve show its line, not a traceback
             result.error = error
         if result.error is not None:
             result.analysis = None

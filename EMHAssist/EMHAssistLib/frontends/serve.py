@@ -39,7 +39,7 @@ from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
 from ..differential.rules import knowledge
-from ..errors import InputError
+from ..errors import SHOWN_ERRORS, InputError
 from ..followup import compare, exam_facts
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
@@ -117,7 +117,7 @@ class CaseViewer:
         with self._server.state:  # pushed to the browser on leaving: no client event triggered this
             try:
                 self._load()
-            except InputError as error:
+            except SHOWN_ERRORS as error:
                 self._server.state.error = str(error)
 
     @property
@@ -154,6 +154,10 @@ class CaseViewer:
         self.study = self.quiz.study
         state.update(_QUIZ_START)
         self._shown, self._targets, self._named = None, {}, {}
+        try:  # from the knowledge files: one of them broken shows its line, and the page still opens
+            state.choices = [{"title": c.name, "value": c.id} for c in Quiz.choices()]
+        except SHOWN_ERRORS as error:
+            state.choices, state.error = [], str(error)
         # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
         state.case_title, state.case_story = "Quiz case", self.quiz.info.story
         state.mode = "quiz"
@@ -167,11 +171,17 @@ class CaseViewer:
         state.score_line, state.history = self.session.score(), [attempt.describe() for attempt in self.session.history]
 
     def restart_case(self) -> None:
-        self.session.reset()
-        self._start_quiz()
+        self._open_case(self.session.reset)
 
     def next_case(self) -> None:
-        self.session.next_case()
+        self._open_case(self.session.next_case)
+
+    def _open_case(self, open_it) -> None:
+        try:
+            open_it()
+        except SHOWN_ERRORS as error:
+            self._fail(error)
+            return
         self._start_quiz()
 
     def _show_study(self) -> None:
@@ -283,7 +293,7 @@ class CaseViewer:
         try:
             size = panel_settings().default_roi_size_mm[region]
             roi = self.quiz.add_roi(region, tuple(self._sagittal_centre()), tuple(size))
-        except InputError as error:
+        except SHOWN_ERRORS as error:
             self._fail(error)
             return
         # Dragged in a view, the box's numbers in the panel follow it; let go, the labels make way for its handles.
@@ -366,7 +376,7 @@ class CaseViewer:
         state = self._server.state
         try:
             result = self.session.reveal(state.quiz_pick or "")
-        except InputError as error:
+        except SHOWN_ERRORS as error:
             self._fail(error)
             return
         state.error = ""
@@ -392,7 +402,7 @@ class CaseViewer:
         measured again), then, once the page has them, the levels and the differential."""
         try:
             ratios = self._live.ratios(self.study)
-        except InputError as error:
+        except SHOWN_ERRORS as error:
             self._fail(error)
             return
         with self._server.state as state:  # sent now, before the slower update below holds the loop
@@ -422,7 +432,7 @@ class CaseViewer:
             if self._report is None or label not in self._earlier:
                 raise InputError(str(label), "is not an earlier exam this server was given (--earlier), or the case has no results yet")
             comparison = compare(stored_report(Path(self._earlier[label])), self._report, given_as=(str(label), self._report.case))
-        except InputError as error:
+        except SHOWN_ERRORS as error:
             state.update(_NO_COMPARISON)
             self._fail(error)
             return
@@ -468,7 +478,7 @@ class CaseViewer:
                 "sequence": None,
                 "regions": region_names(),
                 "quiz_region": "mass",
-                "choices": [{"title": c.name, "value": c.id} for c in Quiz.choices()],
+                "choices": [],
                 "score_line": "",
                 "window": None,
                 "level": None,
