@@ -106,6 +106,7 @@ class DetectionSettings:
     recentre: RecentreSettings
     edge_body_cover: float = positive()
     min_disc_contrast: float = within(0.0)
+    levels_named_from_anchor: int = positive()
 
 
 @dataclass(frozen=True)
