@@ -285,11 +285,6 @@ GENERATED_SPINES = {
     # mass's seed window changed (mass10, 39c9de6): the mass, the cord traced with it as a wall and
     # so the line moved by a millimetre or two. Now the repeat is sought in twice the window.
     "scoliosis, the anchor beside a mass that displaces the cord": 4,
-    # Scoliosis on sagittal 3.3 mm slices, anchor T3, the cord found behind it and followed from C2 to
-    # T5: C6, placed 1 mm from its centroid side to side, was recentred 10 mm sideways across the
-    # slices (the body spans six noisy ones), and C2-C5, each starting from its inner neighbour's
-    # shift, lay 10-12 mm off. On the traced cord's stretch a body is not moved across thick slices.
-    "scoliosis, thick sagittal slices, recentred across them": 46,
 }
 
 

@@ -79,7 +79,6 @@ class RecentreSettings:
     local_sd_ratio: float = positive()
     longest_run_repeats: float = positive()
     max_along_repeats: float = positive()
-    thick_slice_mm: float = positive()
 
 
 @dataclass(frozen=True)

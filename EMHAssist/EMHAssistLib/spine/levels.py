@@ -168,12 +168,6 @@ class SpineLine:
     arc: np.ndarray
     points: np.ndarray
     anchored: tuple[float, float] = (-np.inf, np.inf)  # arc range drawn on the guide or through anchors
-    guided: tuple[float, float] = (np.inf, -np.inf)  # arc range drawn on the guide itself (none on a straight line)
-
-    def follows_guide(self, arc: float) -> bool:
-        """Whether the line at `arc` is the traced cord shifted onto the bodies (not a leg through
-        labelled points, nor straight on beyond them)."""
-        return self.guided[0] <= arc <= self.guided[1]
 
     def extrapolated_mm(self, arc: float) -> float:
         """How far `arc` lies beyond the stretch of the line that is drawn on the guide or through anchors."""
@@ -224,7 +218,6 @@ class SpineLine:
             np.concatenate([arc[0] - np.arange(len(lower), 0, -1) * step, arc, arc[-1] + np.arange(1, len(upper) + 1) * step]),
             np.concatenate([lower[::-1], points, upper]),
             (float(arc[0] - lower_legs), float(arc[-1] + upper_legs)),
-            (float(arc[0]), float(arc[-1])),
         )
 
     def arc_of(self, point: np.ndarray) -> float:
@@ -512,8 +505,7 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
         spacing = _spacing(bodies, n)
         placed = centre
         for _ in range(settings().recentre.passes):
-            arc = line.arc_of(centre)
-            centre = _recentred(centre, line.direction_at(arc), image, signal, spacing, placed, line.follows_guide(arc))
+            centre = _recentred(centre, line.direction_at(line.arc_of(centre)), image, signal, spacing, placed)
         centres[n], shifts[n] = centre, centre - bodies[n].centre
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
@@ -587,7 +579,7 @@ def _spacing(bodies: list[Vertebra], n: int) -> float:
     return float(np.mean([np.linalg.norm(bodies[n].centre - other) for other in neighbours]))
 
 
-def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, spacing_mm: float, placed: np.ndarray, guided: bool) -> np.ndarray:
+def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signal: MarrowSignal, spacing_mm: float, placed: np.ndarray) -> np.ndarray:
     """`centre` moved to the middle of the run of marrow signal through it, front to back, then side
     to side in the plane across `axis`, then head to foot along it between the endplates (each
     sample averaged over a small band across the run, so one bright or dark voxel neither ends nor
@@ -596,9 +588,7 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     along the axis longer than `longest_run_repeats` of the body's repeat length (`spacing_mm`) is two
     bodies joined across a disc the image does not resolve (a thick slice across it), and has no
     middle to go by; a middle farther than `max_along_repeats` of it from where the body was
-    `placed` is the neighbour's. Where the line is the traced cord shifted onto the bodies (`guided`),
-    the body is not moved across thick slices (`_across_thick_slices`): the cord follows the column
-    sideways better than the few noisy slices across the body show it."""
+    `placed` is the neighbour's."""
     config = settings().recentre
     longest_along_mm = config.longest_run_repeats * spacing_mm
     right, anterior = perpendicular_frames(axis[None, :])[0]
@@ -606,8 +596,6 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     along = np.arange(-reach, reach + 1e-9, 1.0)
     spread = np.array([(first, second) for first in (-band, 0.0, band) for second in (-band, 0.0, band)])
     for direction, across, other in ((anterior, right, axis), (right, anterior, axis), (axis, right, anterior)):
-        if guided and direction is not axis and _across_thick_slices(image, direction):
-            continue
         points = centre + along[:, None, None] * direction + spread[None, :, :1] * across + spread[None, :, 1:] * other
         samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
         inside = np.isfinite(samples)
@@ -626,18 +614,6 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         if not joined and not neighbours and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
             centre = moved
     return centre
-
-
-def _across_thick_slices(image: SequenceImage, direction: np.ndarray) -> bool:
-    """Whether `direction` runs across the image's slices (nearer their normal than their plane) and
-    the slices are at least `thick_slice_mm` thick: a body spans few of them there, and noise, not
-    the body, decides where its run of marrow-like samples ends."""
-    spacing = image.grid.spacing
-    thickest = int(np.argmax(spacing))
-    if spacing[thickest] < settings().recentre.thick_slice_mm:
-        return False
-    normal = image.grid.ijk_to_world[:3, thickest] / spacing[thickest]
-    return abs(float(normal @ direction)) > np.sqrt(0.5)
 
 
 def _run_nearest(flags: np.ndarray, middle: int, reach: int, min_length: int) -> tuple[int, int] | None:
