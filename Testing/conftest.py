@@ -1,14 +1,21 @@
 """Shared fixtures: a real headless MRML scene and the data shipped beside the project."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import EMHAssistLib
 import pytest
 import slicer
 from browser import Browser, chromium_path
 from EMHAssistLib.inputs.scene import new_headless_scene
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# pyproject's `pythonpath` puts this checkout's package first for pytest's own process only: a process a
+# test starts (`emhassist serve` under the browser tests, the installed command, a tool) imported the
+# package the shared .venv's editable install points to, /work/main's when run from a worktree.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(EMHAssistLib.__file__).resolve().parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import save_case_folder
 from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
+from EMHAssistLib.report_model import Clinical
 
 BACKGROUND = 50.0
 VALUES = {
@@ -74,7 +75,7 @@ def roi_box(region: str) -> Box:
 
 def small_study(scene: slicer.vtkMRMLScene, roles=("T1", "T2", "T1C"), noise_sd: float = 0.0, seed: int = 1) -> Study:
     rng = np.random.default_rng(seed)
-    study = Study(name="small", clinical={"age": 40, "sex": "female", "conditions": [], "findings": []})
+    study = Study(name="small", clinical=Clinical(age=40, sex="female", conditions=(), findings=()))
     for role in roles:
         volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
         slicer.util.updateVolumeFromArray(volume, tissue_image(role, noise_sd, rng))

@@ -174,6 +174,15 @@ def test_installed_command_reports_bad_input_without_a_traceback(case):
     assert result.stderr.strip().splitlines() == [f"error: {case / 'T2.nrrd'}: is not a readable image file (corrupt or unknown format)"]
 
 
+def test_a_process_a_test_starts_imports_this_checkouts_package():
+    """From a worktree sharing /work/main's .venv, the browser tests' `emhassist serve` ran main's package."""
+    import EMHAssistLib
+
+    command = [sys.executable, "-c", "import EMHAssistLib; print(EMHAssistLib.__file__)"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd="/")
+    assert result.stdout.strip() == EMHAssistLib.__file__, result.stderr
+
+
 def test_bad_input_leaves_the_users_files_unchanged(case, capsys):
     roi_moved_far(case, "muscle")
     before = {path.name: path.read_bytes() for path in case.iterdir()}

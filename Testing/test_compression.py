@@ -417,6 +417,36 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     assert compression._not_assessed_warnings(section) == ["cord compression not assessed at T6–T10: the cord could not be followed there"]
 
 
+def test_a_gap_bridged_from_t12_down_is_not_taken_for_the_conus():
+    """The squeezed cord traced with its mass region is lost at the compression and found again below
+    it; with the same bodies named T10-L5 the gap falls at L1-L2. Before: levels from T12 down were
+    never said unassessed (taken for the conus, which ends a cord, never lies inside it), and the gap
+    went without a word. A cord ending inside the field below T12 still says nothing (the test below)."""
+    from test_cord import MASS_BOX
+
+    from EMHAssistLib.spine.levels import Vertebra, build_level_map
+    from EMHAssistLib.spine.vertebrae import name_of
+
+    traced, _, _ = _squeezed_levels(masses=[MASS_BOX])
+    assert traced.unfollowed and not any(traced.ends_inside)  # a gap, cord on both sides of it
+    lumbar = [Vertebra(name_of(14 + n), 14 + n, np.array([0.0, 20.0, 12.0 - 24.0 * (n - 6)]), "user") for n in range(3, 11)]
+    level_map = build_level_map(lumbar, None, None)
+    codes = level_map.codes_at(traced.profile.centreline.points)
+    section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
+    assert section["not_assessed"]["levels"] == {"from": "L1", "to": "L2", "spans": [{"from": "L1", "to": "L2"}]}
+    assert compression._not_assessed_warnings(section) == ["cord compression not assessed at L1–L2: the cord could not be followed there"]
+
+
+def test_a_cord_ending_below_t12_is_its_conus_and_not_said_unassessed():
+    traced, _, _ = _squeezed_levels(masses=())  # lost for good at the compression: ends inside the field
+    from EMHAssistLib.spine.levels import Vertebra, build_level_map
+    from EMHAssistLib.spine.vertebrae import name_of
+
+    lumbar = [Vertebra(name_of(14 + n), 14 + n, np.array([0.0, 20.0, 12.0 - 24.0 * (n - 6)]), "user") for n in range(3, 11)]
+    level_map = build_level_map(lumbar, None, None)
+    assert traced.ends_inside[0] and compression.unassessed_codes(traced, level_map) == []
+
+
 def test_a_cord_followed_through_the_mass_is_compressed_at_the_mass_levels():
     from test_cord import MASS_BOX
 

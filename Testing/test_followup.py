@@ -280,7 +280,7 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
     earlier = pair["root"] / "panel-earlier.json"
     assert main(["analyze", str(pair["folders"][0]), "--json", str(earlier)]) == 0
     context = clinical_from_panel(79, "male", [], [], patient="EMH-mds_t5_t8", exam_date="2026-12-01")
-    assert (context["patient"], context["exam_date"]) == ("EMH-mds_t5_t8", "2026-12-01")
+    assert (context.patient, context.exam_date) == ("EMH-mds_t5_t8", "2026-12-01")
     report = run_analysis(load_case_folder(pair["folders"][1], scene)).report
     node = scene.AddNewNodeByClass("vtkMRMLTextNode", "EMHAssist report")
     write_report_node(report, node)

@@ -287,3 +287,71 @@ def test_the_dict_check_sees_a_dict_wherever_it_is_held():
         "ranking: list[dict] | None",
         "kb: typing.Any",
     ]
+
+
+# What issue 16's last part typed, where a plain dict was read by string key: the case's clinical
+# context (checked once where the case is read), the knowledge's references, and the healthy cord table.
+TYPED_HOLDERS = (
+    ("inputs.study", "Study", "clinical"),
+    ("differential.rules", "Knowledge", "references"),
+    ("settings", "NormativeCord", "levels"),
+    ("settings", "SequenceNames", "roles"),
+)
+TYPED_CROSSINGS = (
+    ("inputs.study", "study_from_nodes"),
+    ("inputs.casefolder", "read_clinical"),
+    ("frontends.panel", "clinical_from_panel"),
+    ("frontends.panel", "clinical_step"),
+    ("outputs.citations", "full_citation"),
+    ("spine.normative", "normative"),
+)
+# Data files still read raw by a module, each for a reason: errors.py reads its two message limits before
+# any InputError can be made; the differential checks its features against the vocabulary's names; the
+# clinical terms are checked by their own reader (inputs.clinical.ClinicalTerms).
+RAW_READS = {("errors", "limits"), ("differential.rules", "vocabulary"), ("inputs.clinical", "differential/clinical_terms")}
+
+
+def _holds_raw_dict(hint: object) -> bool:
+    """A plain dict or Any, or a mapping of them: `dict[str, Reference]` is typed, `dict[str, dict]` is not."""
+    if hint is dict or hint is typing.Any:
+        return True
+    if typing.get_origin(hint) is dict:
+        return not typing.get_args(hint) or _holds_raw_dict(typing.get_args(hint)[1])
+    return any(_holds_raw_dict(arg) for arg in typing.get_args(hint))
+
+
+def test_no_plain_dict_comes_back_where_the_contract_typed_it():
+    held = [
+        f"{module}.{kind}.{field}: {hint}"
+        for module, kind, field in TYPED_HOLDERS
+        if _holds_raw_dict(hint := typing.get_type_hints(getattr(importlib.import_module(f"{PACKAGE}.{module}"), kind))[field])
+    ]
+    crossing = [
+        f"{module}.{name} {argument}: {hint}"
+        for module, name in TYPED_CROSSINGS
+        for argument, hint in typing.get_type_hints(getattr(importlib.import_module(f"{PACKAGE}.{module}"), name)).items()
+        if _holds_raw_dict(hint)
+    ]
+    assert not held + crossing, "\n".join(held + crossing)
+    assert _holds_raw_dict(dict[str, dict]) and _holds_raw_dict(dict | None) and not _holds_raw_dict(dict[str, Module])
+
+
+def raw_data_reads(module: Module) -> set[tuple[str, str]]:
+    """(module, data file) for each `load("<file>")` of the package's data that is not handed straight to
+    its typed reader (`parse(Kind, load(...), ...)`)."""
+    parsed = {id(argument) for node in ast.walk(module.tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "parse" for argument in node.args}
+    return {
+        (module.name, node.args[0].value)
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load" and node.args
+        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str) and id(node) not in parsed
+    }
+
+
+def test_every_data_file_is_read_through_its_typed_reader():
+    """sequence_names.json (inputs/roles.py), normative_cord.json (spine/normative.py) and references.json
+    (outputs/citations.py, frontends/panel.py and serve.py) were read as raw JSON by string key."""
+    raw = set().union(*(raw_data_reads(module) for module in MODULES.values()))
+    assert raw - RAW_READS == set()
+    planted = Module("planted", ast.parse('a = load("normative_cord")["levels"]\nb = parse(Kind, load("levels"), "levels")'))
+    assert raw_data_reads(planted) == {("planted", "normative_cord")}

@@ -203,7 +203,7 @@ def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared
     set_roi_box(roi, Box(image.grid.to_world(np.array([centre], float))[0], np.eye(3), np.array(half)))
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
     points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
-    outcome = compression.assess(spine_inputs(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points, {})), [image])
+    outcome = compression.assess(spine_inputs(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points)), [image])
     assert outcome.levels is not None, outcome.warnings
     assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
     names = {v["name"] for v in outcome.levels["vertebrae"]}

@@ -8,11 +8,12 @@ leading a posterior EMH into the paraspinal muscles) and were reported 1-9 level
 import numpy as np
 import pytest
 from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import load_case_folder
-from EMHAssistLib.inputs.plain import SequenceImage
+from EMHAssistLib.inputs.plain import Outline, SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.spine.masses import _grow
+from EMHAssistLib.spine.masses import _grow, segment_mass
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.outputs.report import to_json
 from spinegen.case import generate, write_case
@@ -145,3 +146,16 @@ def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
     ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
     assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
     assert ijk[:, 1].min() == 50 and ijk[:, 1].max() == 69
+
+
+def test_a_mass_roi_longer_than_the_limit_is_refused_by_name():
+    """A mass ROI of 1e5 mm (clipped to the images, the whole volume its seed) grew T1 to L1 in
+    288-355 s; it is refused in one line naming the ROI, before any growth."""
+    image = _sagittal(np.full((9, 120, 40), TISSUE))
+    limit = mass_settings().roi_side_max_mm
+    huge = Outline("mass-3", Box(np.array([20.0, 60.0, 12.0]), np.eye(3), np.array([5.0, 5e4, 5.0])), segment=False)
+    with pytest.raises(InputError) as refused:
+        segment_mass([huge], [image], image)
+    assert refused.value.subject == "mass-3" and f"at most {limit:g} mm" in refused.value.problem
+    just = Outline("mass", Box(np.array([20.0, 60.0, 12.0]), np.eye(3), np.array([5.0, limit / 2, 5.0])), segment=False)
+    assert segment_mass([just], [image], image).mask.any()

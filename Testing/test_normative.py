@@ -16,7 +16,7 @@ def _healthy_cord(levels: list[str], slices_per_level: int = 20) -> tuple[np.nda
     """A cord whose AP is the healthy mean of each of `levels` (superior first), and the slices' level codes."""
     table = normative()
     codes = np.repeat([code_of(name) for name in levels], slices_per_level)
-    ap = np.array([table[int(code)]["ap_mm"]["mean"] if int(code) in table else 6.0 for code in codes])
+    ap = np.array([table[int(code)].ap_mm.mean if int(code) in table else 6.0 for code in codes])
     return ap, codes
 
 
@@ -33,8 +33,8 @@ def test_thoracic_normalised_mscc_comes_with_its_interval():
     low, high = result.interval_percent
     assert low < result.percent < high
     # The width follows the table: T6's AP mean is known to about SD / sqrt(n) = a few hundredths of a mm.
-    t6 = normative()[code_of("T6")]["ap_mm"]
-    assert 0.2 < high - low < 4 * 1.96 * 100 * t6["sd"] / np.sqrt(normative()[code_of("T6")]["subjects"]) / t6["mean"]
+    t6 = normative()[code_of("T6")].ap_mm
+    assert 0.2 < high - low < 4 * 1.96 * 100 * t6.sd / np.sqrt(normative()[code_of("T6")].subjects) / t6.mean
 
 
 def test_no_healthy_reference_below_the_table_is_said_not_left_null():

@@ -18,6 +18,7 @@ from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
 from EMHAssistLib.live import LiveAnalysis
 from EMHAssistLib.outputs.overlays import find_overlays
+from EMHAssistLib.report_model import Clinical
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
@@ -73,12 +74,12 @@ def synthetic():
 
 
 def test_empty_clinical_fields_state_nothing():
-    assert clinical_from_panel(AGE_NOT_STATED, "", [], []) == {}
+    assert clinical_from_panel(AGE_NOT_STATED, "", [], []) == Clinical()
 
 
 def test_clinical_fields_become_a_checked_context():
     context = clinical_from_panel(79, "male", ["myelodysplastic_syndrome"], ["fever"])
-    assert context == {"conditions": ["myelodysplastic_syndrome"], "findings": ["fever"], "age": 79, "sex": "male"}
+    assert context == Clinical(age=79, sex="male", conditions=("myelodysplastic_syndrome",), findings=("fever",))
     with pytest.raises(InputError, match="clinical context: unknown condition 'thalassaemia'"):
         clinical_from_panel(40, "", ["thalassaemia"], [])
     with pytest.raises(InputError, match="'primary' is given but 'known_primary_cancer' is not among the conditions"):
@@ -150,8 +151,8 @@ def test_steps_say_what_is_done_and_what_to_do_next():
     assert anchor_step([""]).line() == "⚠ name a point with its level (C1 … S5)"
     assert anchor_step(["T6"]).line() == "✓ anchor T6: Find levels names the others"
     assert anchor_step(["T4", "T5", "T6"]).line() == "✓ 3 levels, T4 to T6"
-    assert clinical_step({}).done is False
-    assert clinical_step({"age": 79, "sex": "male", "conditions": ["myelodysplastic_syndrome"]}).line() == "✓ age 79, male, 1 condition"
+    assert clinical_step(Clinical()).done is False
+    assert clinical_step(Clinical(age=79, sex="male", conditions=("myelodysplastic_syndrome",))).line() == "✓ age 79, male, 1 condition"
 
 
 def test_the_differential_is_provisional_until_the_mass_and_a_reference_exist():

@@ -11,7 +11,7 @@ import pytest
 from golden_outputs import golden_report
 
 from EMHAssistLib.differential import Knowledge, knowledge
-from EMHAssistLib.differential.rules import CITATION_FIELDS, DATA_FILES
+from EMHAssistLib.differential.rules import CITATION_FIELDS, DATA_FILES, Reference
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import DATA_DIR
 from EMHAssistLib.outputs.citations import cited_keys, full_citation
@@ -26,11 +26,11 @@ def test_every_cited_key_resolves_to_a_reference_with_every_citation_field():
     references = knowledge().references
     assert set(knowledge().citations()) <= set(references)
     for key, reference in references.items():
-        assert set(CITATION_FIELDS) <= set(reference), key
-        assert reference["verified_from"], key
-        missing = [field for field in CITATION_FIELDS if reference[field] is None]
-        assert not missing or reference["note"].strip(), (key, missing)
-        assert reference["title"] or reference["described_as"], key
+        assert isinstance(reference, Reference), key
+        assert reference.verified_from, key
+        missing = [field for field in CITATION_FIELDS if getattr(reference, field) is None]
+        assert not missing or reference.note.strip(), (key, missing)
+        assert reference.title or reference.described_as, key
 
 
 def test_a_published_reference_reads_as_a_full_citation():
@@ -79,6 +79,14 @@ def _nothing_verified(files):
     files["references"]["references"]["li2022_disc_sequestration"]["verified_from"] = []
 
 
+def _unknown_field(files):
+    files["references"]["references"]["carroll1997"]["jounral"] = "J Magn Reson Imaging"
+
+
+def _issue_not_text(files):
+    files["references"]["references"]["cambron2013_synovial_cyst"]["issue"] = 8
+
+
 @pytest.mark.parametrize(
     ("corrupt", "problem"),
     [
@@ -86,6 +94,8 @@ def _nothing_verified(files):
         (_null_without_note, "reference 'cambron2013_synovial_cyst': pages unknown: a 'note' must say why"),
         (_malformed_doi, "reference 'bai2022_mescc': 'doi' is not valid"),
         (_nothing_verified, "reference 'li2022_disc_sequestration': needs 'verified_from'"),
+        (_unknown_field, "reference 'carroll1997': 'jounral' is not a field of a reference (known: "),
+        (_issue_not_text, "reference 'cambron2013_synovial_cyst': 'issue' must be a non-empty text"),
     ],
 )
 def test_a_reference_without_its_fields_is_refused_on_load(corrupt, problem):

@@ -125,7 +125,9 @@ def test_quiz_in_the_browser(browser):
         assert browser.evaluate("document.getElementById('verdict').innerText").startswith("Right")
         assert "posterior epidural masses" in browser.evaluate("document.getElementById('case-title').innerText")
         assert "T5" in browser.evaluate("document.getElementById('levels-line').innerText")
-        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed in your analysis and the reference analysis)"
+        assert browser.evaluate("document.getElementById('levels-heading').innerText") == "Your analysis: levels"
+        assert browser.evaluate("document.getElementById('reference-levels').innerText").startswith("Reference analysis: mass T5–T8")
 
         def mass_overlay_shows():
             crops = _view_crops(browser)
@@ -188,7 +190,9 @@ def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
         assert browser.evaluate("document.querySelector('#ranking .summary').innerText").strip()  # each diagnosis's summary
         why = "document.querySelector('#ranking .why')"
         assert not browser.evaluate(f"{why}.open") and browser.evaluate(f"{why}.querySelectorAll('li').length") > 0  # collapsed
-        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed)"
+        assert browser.evaluate("document.getElementById('axial-at').innerText") == "Axial view at T6 (most compressed in your analysis and the reference analysis)"
+        assert browser.evaluate("document.getElementById('levels-heading').innerText") == "Your analysis: levels"
+        assert browser.evaluate("document.getElementById('reference-levels').innerText").startswith("Reference analysis: mass T5–T8")
         assert browser.evaluate("document.getElementById('clinical').innerText") == (
             "Clinical context: 79 years, male, myelodysplastic syndrome, chronic anemia, fever, elevated inflammatory markers, progressive weakness"
         )
@@ -271,6 +275,32 @@ def test_a_view_moves_through_a_finding_and_pans_only_when_it_is_out_of_sight(sc
     assert centre()[:3] == pytest.approx([12.0, 0.0, 0.0], abs=1e-6)  # through R 12 mm, not panned
     show_through(view, np.array([-3.0, 5.0, 400.0]))
     assert centre()[:3] == pytest.approx([-3.0, 5.0, 400.0], abs=1e-6)
+
+
+def test_the_axial_line_says_whose_analysis_finds_the_level_most_compressed(scene):
+    """thal_major_teaching with the cord and the thoracic mass outlined exactly: the learner's analysis finds
+    no cord compression, the reference's T6-T8 at T7. The page had said "Axial view at T7 (most
+    compressed)", the reference's finding, right under the learner's "no cord compression"."""
+    from EMHAssistLib.frontends.serve import REFERENCE, YOURS, axial_line
+    from EMHAssistLib.outputs.key_images import axial_level, focus_point
+    from EMHAssistLib.teaching.quiz import Quiz
+
+    quiz = Quiz("thal_major_teaching", scene)
+    boxes = {region: [box_of_spec(spec) for spec in specs] for region, specs in build_study("thal_major_teaching").rois.items()}
+    for region, box in (("cord", boxes["cord"][0]), ("mass", boxes["mass"][0])):
+        quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
+    reveal = quiz.reveal("emh")
+    learner, reference = reveal.report.levels.compression, reveal.reference_report.levels.compression
+    point = axial_level(quiz.reference_analysis, focus_point(quiz.learner_study(), quiz.reference_analysis))
+    line = axial_line(point, {YOURS: reveal.report, REFERENCE: reveal.reference_report})
+    level = line.split()[0]
+    assert level == reference.at
+    if learner is None or learner.at != level:
+        assert line == f"{level} (most compressed in the reference analysis)"
+    else:
+        assert line == f"{level} (most compressed in your analysis and the reference analysis)"
+    assert axial_line(point, {"": reveal.reference_report}) == f"{level} (most compressed)"  # a case folder's one analysis
+    assert axial_line(point, {YOURS: reveal.report}) == (level if learner is None or learner.at != level else f"{level} (most compressed in your analysis)")
 
 
 def test_serve_refuses_an_unknown_case(capsys):

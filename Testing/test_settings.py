@@ -1,7 +1,10 @@
 """The settings and style data files: typed and validated on load, every failure naming its file and key."""
 
 import copy
+import dataclasses
 import math
+import typing
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,6 +21,8 @@ from EMHAssistLib.settings import (
     BilskySettings,
     FollowupSettings,
     MeasurementSettings,
+    NormativeCord,
+    SequenceNames,
     SpineSettings,
     Vocabulary,
     batch_settings,
@@ -95,11 +100,11 @@ def test_a_value_of_the_wrong_type_is_named(section: str, key: str, value: objec
     ("section", "key", "value", "problem"),
     [
         ("cord", "csf_percentile", 120.0, "must be from 0 to 100, not 120.0"),
-        ("cord", "upsample_mm", 0.0, "must be above 0, not 0.0"),
+        ("cord", "upsample_mm", 0.0, "must be above 0 and at most 2500, not 0.0"),
         ("compression", "narrowing_threshold", -0.2, "must be from 0 to 1, not -0.2"),
         ("morphology", "one_side_fraction", 0.4, "must be from 0.5 to 1, not 0.4"),
         ("cord", "bridge_mm", math.inf, "must be a number, not inf"),
-        ("mass", "rim_min_voxels", 0, "must be above 0, not 0"),
+        ("mass", "rim_min_voxels", 0, "must be above 0 and at most 1000, not 0"),
     ],
 )
 def test_a_value_out_of_range_is_named(section: str, key: str, value: float, problem: str):
@@ -111,7 +116,7 @@ def test_a_value_out_of_range_is_named(section: str, key: str, value: float, pro
 def test_each_number_of_a_list_is_checked_with_its_index():
     data = _levels()
     data["mass"]["search_margin_mm"][2] = -150.0
-    assert _refused(SpineSettings, "levels", data).problem == "mass.search_margin_mm[2]: must be above 0, not -150.0"
+    assert _refused(SpineSettings, "levels", data).problem == "mass.search_margin_mm[2]: must be above 0 and at most 2500, not -150.0"
 
 
 def test_a_list_of_records_names_the_entry():
@@ -145,7 +150,7 @@ def test_the_measurement_settings_are_checked_the_same_way():
     assert _refused(MeasurementSettings, "measurement", data).problem == "ratio_pairs[1]: must be a list of 2 values, not 1"
     data = copy.deepcopy(load("measurement"))
     data["min_voxels_for_stable_ratio"] = 1
-    assert _refused(MeasurementSettings, "measurement", data).problem == "min_voxels_for_stable_ratio: must be at least 2, not 1"
+    assert _refused(MeasurementSettings, "measurement", data).problem == "min_voxels_for_stable_ratio: must be from 2 to 1000, not 1"
     data = copy.deepcopy(load("measurement"))
     data["percentiles"][2] = 195.0
     assert _refused(MeasurementSettings, "measurement", data).problem == "percentiles[2]: must be from 0 to 100, not 195.0"
@@ -216,7 +221,7 @@ def test_the_overlay_style_is_checked_the_same_way():
     assert _refused(OverlayStyle, "overlays", data).problem == "labels.background_opacity: must be from 0 to 1, not 55"
     data = copy.deepcopy(load("overlays"))
     data["layout"]["step_px"] = 0
-    assert _refused(OverlayStyle, "overlays", data).problem == "layout.step_px: must be above 0, not 0"
+    assert _refused(OverlayStyle, "overlays", data).problem == "layout.step_px: must be above 0 and at most 10000, not 0"
 
 
 def test_the_structured_report_codes_are_checked_the_same_way():
@@ -258,7 +263,7 @@ def test_the_limits_are_checked_the_same_way():
     assert _refused(Limits, "limits", data).problem.startswith("image_byte_max: is not a setting of the file")
     data = copy.deepcopy(load("limits"))
     data["voxel_magnitude_range"] = [0.0, 1e100]
-    assert _refused(Limits, "limits", data).problem == "voxel_magnitude_range[0]: must be above 0, not 0.0"
+    assert _refused(Limits, "limits", data).problem == "voxel_magnitude_range[0]: must be above 0 and at most 1.34078e+154, not 0.0"
 
 
 def test_the_error_lines_own_limits_are_checked_where_every_error_reads_them(monkeypatch):
@@ -284,7 +289,7 @@ def test_the_batch_time_limits_are_checked_the_same_way():
     assert batch_settings().case_time_limit_s == load("batch")["case_time_limit_s"]
     data = copy.deepcopy(load("batch"))
     data["case_time_limit_s"] = 0
-    assert _refused(BatchSettings, "batch", data).problem == "case_time_limit_s: must be above 0, not 0"
+    assert _refused(BatchSettings, "batch", data).problem == "case_time_limit_s: must be above 0 and at most 9.22337e+09, not 0"
     data = copy.deepcopy(load("batch"))
     data["dask_connect_timeout_s"] = "10 s"
     assert _refused(BatchSettings, "batch", data).problem == "dask_connect_timeout_s: must be a number, not '10 s'"
@@ -297,8 +302,10 @@ def test_a_time_limit_past_the_longest_is_refused_naming_it():
     """1e10 s was taken, and overflowed Python's waits (an OverflowError traceback from `serve`'s load
     check); any limit is now at most a week, data/batch.json's longest_time_limit_s."""
     for key in ("case_time_limit_s", "dask_connect_timeout_s", "serve_load_time_limit_s"):
-        data = copy.deepcopy(load("batch")) | {key: 1e10}
-        assert _refused(BatchSettings, "batch", data).problem == f"{key}: must be at most longest_time_limit_s (604800 s), not 10000000000.0"
+        data = copy.deepcopy(load("batch")) | {key: 1e9}
+        assert _refused(BatchSettings, "batch", data).problem == f"{key}: must be at most longest_time_limit_s (604800 s), not 1000000000.0"
+        data[key] = 1e10  # past what Python's waits take: refused by its own range
+        assert _refused(BatchSettings, "batch", data).problem.startswith(f"{key}: must be above 0 and at most 9.22337e+09")
 
 
 @pytest.mark.parametrize(
@@ -389,7 +396,7 @@ def test_the_panel_settings_are_checked_the_same_way():
     assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.cord: must be a list of 3 values, not 2"
     data = copy.deepcopy(load("panel"))
     data["default_roi_size_mm"]["mass"][2] = 0.0
-    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.mass[2]: must be above 0, not 0.0"
+    assert _refused(PanelSettings, "panel", data).problem == "default_roi_size_mm.mass[2]: must be above 0 and at most 2500, not 0.0"
     data = copy.deepcopy(load("panel"))
     data["sr_export"]["packge"] = data["sr_export"].pop("package")
     assert _refused(PanelSettings, "panel", data).problem.startswith("sr_export.packge: is not a setting of sr_export")
@@ -408,3 +415,105 @@ def test_the_vocabulary_is_checked_the_same_way():
     data = copy.deepcopy(load("vocabulary"))
     data["volume_extensions"][0] = ""
     assert _refused(Vocabulary, "vocabulary", data).problem == "volume_extensions[0]: must be a non-empty text, not ''"
+
+
+# Every typed data file, by file stem: its numbers each have a range from what they mean (issue 16).
+TYPED_FILES = {
+    "levels": SpineSettings,
+    "measurement": MeasurementSettings,
+    "bilsky": BilskySettings,
+    "followup": FollowupSettings,
+    "vocabulary": Vocabulary,
+    "batch": BatchSettings,
+    "limits": Limits,
+    "quiz": QuizSettings,
+    "panel": PanelSettings,
+    "structured_report": SrCodes,
+    "overlays": OverlayStyle,
+    "sequence_names": SequenceNames,
+    "normative_cord": NormativeCord,
+}
+
+
+def _numeric(kind: object) -> bool:
+    args = [arg for arg in typing.get_args(kind) if arg not in (type(None), Ellipsis)]
+    return kind in (int, float) or any(_numeric(arg) for arg in args)
+
+
+def _numbers(kind: type, data: dict, key: str = "") -> Iterator[tuple[str, list, dataclasses.Field]]:
+    """Each numeric setting of `data` read as `kind`: its key as an error names it, its path in the JSON, its field."""
+    hints = typing.get_type_hints(kind)
+    for spec in dataclasses.fields(kind):
+        if spec.name not in data:
+            continue
+        name = f"{key}.{spec.name}" if key else spec.name
+        yield from _leaves(hints[spec.name], data[spec.name], name, [spec.name], spec)
+
+
+def _leaves(kind: object, raw: object, key: str, path: list, spec: dataclasses.Field) -> Iterator[tuple[str, list, dataclasses.Field]]:
+    args = [arg for arg in typing.get_args(kind) if arg not in (type(None), Ellipsis)]
+    if dataclasses.is_dataclass(kind):
+        for name, inner, field in _numbers(kind, raw, key):
+            yield name, path + inner, field
+    elif typing.get_origin(kind) is dict:
+        first = next(iter(raw))
+        yield from _leaves(args[1], raw[first], f"{key}.{first}", path + [first], spec)
+    elif typing.get_origin(kind) is tuple:
+        yield from _leaves(args[0], raw[0], f"{key}[0]", path + [0], spec)
+    elif _numeric(kind):
+        yield key, path, spec
+
+
+@pytest.mark.parametrize("name", TYPED_FILES)
+def test_every_number_a_settings_file_holds_has_a_stated_range(name):
+    """Before issue 16's last part 28 and more fields had no upper bound (`ci_z` 1e308 was accepted)."""
+    unbounded = [key for key, _, spec in _numbers(TYPED_FILES[name], load(name)) if None in spec.metadata.get("range", (None, None))]
+    assert unbounded == [], f"{name}.json: no stated range for {', '.join(unbounded)}"
+
+
+@pytest.mark.parametrize("name", TYPED_FILES)
+def test_a_number_past_its_range_is_refused_naming_the_file_and_key(name):
+    walked = 0
+    for key, path, spec in _numbers(TYPED_FILES[name], load(name)):
+        high = spec.metadata["range"][1]
+        past = high + 1 if isinstance(high, int) else high * 2
+        data = copy.deepcopy(load(name))
+        holder = data
+        for part in path[:-1]:
+            holder = holder[part]
+        holder[path[-1]] = past
+        assert _refused(TYPED_FILES[name], name, data).problem.startswith(f"{key}: must be "), key
+        walked += 1
+    assert walked
+
+
+def test_a_z_of_1e308_is_refused():
+    data = copy.deepcopy(load("measurement"))
+    data["ci_z"] = 1e308
+    assert _refused(MeasurementSettings, "measurement", data).problem == "ci_z: must be above 0 and at most 10, not 1e+308"
+
+
+def test_the_sequence_names_are_checked_the_same_way():
+    """Read raw by inputs/roles.py before: a rule naming an unknown marker never matched, a misspelt role was
+    suggested for no volume, and a rule without 'markers' was a KeyError on the first name read."""
+    data = copy.deepcopy(load("sequence_names"))
+    data["roles"][0]["role"] = "T3"
+    assert _refused(SequenceNames, "sequence_names", data).problem == "roles[0].role: 'T3' is not a sequence role of vocabulary.json"
+    data = copy.deepcopy(load("sequence_names"))
+    data["roles"][1]["without"] = ["fatsat"]
+    assert _refused(SequenceNames, "sequence_names", data).problem.startswith("roles[1]: marker 'fatsat' is not one of markers (t1, t2,")
+    del data["roles"][2]["markers"]
+    assert _refused(SequenceNames, "sequence_names", data).problem == "roles[2].markers: missing"
+
+
+def test_the_healthy_cord_table_is_checked_the_same_way():
+    """Read raw by spine/normative.py before: a level without 'subjects' was a KeyError in the middle of an analysis."""
+    data = copy.deepcopy(load("normative_cord"))
+    del data["levels"]["6"]["subjects"]
+    assert _refused(NormativeCord, "normative_cord", data).problem == "levels.6.subjects: missing"
+    data = copy.deepcopy(load("normative_cord"))
+    data["levels"]["T6"] = data["levels"].pop("6")
+    assert _refused(NormativeCord, "normative_cord", data).problem.startswith("levels.T6: must be a level code")
+    data = copy.deepcopy(load("normative_cord"))
+    data["interval"]["z"] = 19.6
+    assert _refused(NormativeCord, "normative_cord", data).problem == "interval.z: must be above 0 and at most 10, not 19.6"

@@ -404,3 +404,15 @@ def test_imports_from_slicers_python_exist_in_the_host(tag):
     assert missing == []
     register = host.method(host.find_class("SampleDataLogic"), "registerCustomSampleDataSource")
     signature_of(register, bound=False).bind(**teaching_case_sample(DEFAULT_CASE, "icon.png"))
+
+
+def test_a_teaching_case_file_giving_its_id_twice_is_refused_naming_it(tmp_path):
+    """Read strictly, as every JSON input is: Python's reader kept the last 'id' without a word."""
+    doubled = tmp_path / f"x{TEACHING_CASE_SUFFIX}"
+    doubled.write_text(f'{{"id": "liver", "id": "{DEFAULT_CASE}"}}', encoding="utf-8")
+    with pytest.raises(InputError, match="given twice") as caught:
+        teaching_case_in_file(str(doubled))
+    assert caught.value.subject == str(doubled)
+    doubled.write_text('{"id": 7}', encoding="utf-8")
+    with pytest.raises(InputError, match="'id' must name a built-in case, not 7"):
+        teaching_case_in_file(str(doubled))

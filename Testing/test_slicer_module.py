@@ -19,6 +19,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import grid_of_volume, set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.study import region_names, sequence_roles, study_from_nodes
+from EMHAssistLib.report_model import Clinical
 from EMHAssistLib.teaching.cases import case_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -381,7 +382,7 @@ def test_unselected_roles_are_left_out_and_selected_nodes_kept(scene):
     assert study.name == "case"
     assert study.sequences == {"T1": t1, "T2": t2}
     assert list(study.regions) == ["cord"] and study.regions["cord"][0].node is cord
-    assert study.levels is None and study.clinical == {}
+    assert study.levels is None and study.clinical == Clinical()
 
 
 def test_segments_named_like_regions_join_the_rois(scene):
@@ -396,11 +397,11 @@ def test_segments_named_like_regions_join_the_rois(scene):
     cord_box = add_roi(scene, "cord box", centre=(1, 1, 1))
     levels = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
     study = study_from_nodes("case", {"T1": t1}, {"cord": cord_box}, segmentation=segmentation, levels=levels,
-                             clinical={"age": 60})
+                             clinical=Clinical(age=60))
     assert sorted(study.regions) == ["cord", "mass"]
     assert [source.segment_id is None for source in study.regions["cord"]] == [True, False]
     assert [source.label for source in study.regions["mass"]] == ["outlines/ Mass "]
-    assert study.levels is levels and study.clinical == {"age": 60}
+    assert study.levels is levels and study.clinical == Clinical(age=60)
     report = analyze(study)
     assert report.regions["mass"]["T1"].n == 27
     assert report.regions["cord"]["T1"].n == 27 + 27  # the segment's voxels and the box's, apart

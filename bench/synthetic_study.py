@@ -71,6 +71,17 @@ CLINICAL = {
 }
 
 
+
+def study_clinical() -> object:
+    """CLINICAL as the engine under test's Study holds it: checked once into a Clinical since issue 16's
+    last part; the plain dict in a baseline engine from before."""
+    if Study.__dataclass_fields__["clinical"].type is dict:
+        return dict(CLINICAL)
+    from EMHAssistLib.inputs.clinical import clinical_context
+
+    return clinical_context(CLINICAL, subject="bench clinical context")
+
+
 @dataclass(frozen=True)
 class StudyGeometry:
     in_plane: int
@@ -137,7 +148,7 @@ def build_study(scene: slicer.vtkMRMLScene, in_plane: int = 512, seed: int = 7) 
     """The study as MRML nodes in `scene`: four sequences, five ROIs, level points, clinical context."""
     geometry = StudyGeometry(in_plane)
     rng = np.random.default_rng(seed)
-    study = Study(name=f"bench{in_plane}", clinical=dict(CLINICAL))
+    study = Study(name=f"bench{in_plane}", clinical=study_clinical())
     for role in ROLES:
         volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
         slicer.util.updateVolumeFromArray(volume, sequence_voxels(geometry, role, rng))

@@ -8,7 +8,6 @@ then every case. Draws the reliability diagram. Research and teaching use only.
     PYTHONPATH=$PWD/EMHAssist .venv/bin/python tools/evaluate_differential.py [--half tuning] [--figure PNG] [--markdown | --limits | --confidence | --overruled] [--proof KINDS]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,11 +27,12 @@ from literature.evaluate import (  # noqa: E402
 from case_findings import plain_assess as assess  # noqa: E402  (an encoded case is a plain report)
 from EMHAssistLib.differential import knowledge  # noqa: E402
 from EMHAssistLib.errors import InputError  # noqa: E402
+from EMHAssistLib.frontends.cli import _Parser as OneLineParser  # noqa: E402  (argparse's complaints as one error line)
 from EMHAssistLib.frontends.cli import check_outputs, writing  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=CASES_FILE, help="the case set (default: Testing/literature/cases.json)")
     parser.add_argument("--figure", type=Path, help="write the reliability diagram (PNG) here")
     parser.add_argument("--title", default="Reliability of the differential on published cases")
@@ -48,15 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         help="print only how confident the wrong first answers are and what pushed them over the truth: the base "
         "weights, each clinical term, each finding (summed log-odds; per case on the tuning half)",
     )
-    parser.add_argument(
+    shown.add_argument(
         "--overruled", action="store_true",
         help="print only the cases whose first answer the images do not favour over a candidate below it (the prior "
         "decided) and whether the explanation's 'priors decide' line names that candidate (issue 14 point 6)",
     )
     parser.add_argument("--half", choices=HALVES, help="only this half's cases (tune on 'tuning'; 'validation' is for reporting)")
     parser.add_argument("--proof", help="only cases proven so, comma-separated (histology,surgery,microbiology,clinical,not_stated)")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         if args.figure:
             check_figure(args.figure)
         cases = selected_cases(load_cases(args.cases), args.half, args.proof)

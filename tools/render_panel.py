@@ -147,7 +147,7 @@ class PanelInputs:
     sequences: dict
     sources: dict
     level_points: object
-    clinical: dict
+    clinical: object  # Clinical (report_model): the context the panel's fields hold
     anchor_level: str
     result: object  # LiveResult, or None before the first update
 
@@ -159,19 +159,20 @@ def panel_inputs(state: str) -> PanelInputs:
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.inputs.study import study_from_nodes
     from EMHAssistLib.live import LiveAnalysis
+    from EMHAssistLib.report_model import Clinical
     from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
     study = study_into_scene(build_study(DEFAULT_CASE), new_headless_scene())
     if state == "empty":
-        return PanelInputs(dict(study.sequences), {}, None, {}, "", None)
+        return PanelInputs(dict(study.sequences), {}, None, Clinical(), "", None)
     if state == "midway":
         sequences = {role: study.sequences[role] for role in MIDWAY_SEQUENCES}
         sources = {region: study.regions[region][0].node for region in MIDWAY_REGIONS}
         partial = study_from_nodes(study.name, sequences, sources)
-        return PanelInputs(sequences, sources, None, {}, "", LiveAnalysis().update(partial))
+        return PanelInputs(sequences, sources, None, Clinical(), "", LiveAnalysis().update(partial))
     sources = {region: entries[0].node for region, entries in study.regions.items()}
     anchor = study.levels.GetNthControlPointLabel(study.levels.GetNumberOfControlPoints() // 2)
-    return PanelInputs(dict(study.sequences), sources, study.levels, dict(study.clinical), anchor, LiveAnalysis().update(study))
+    return PanelInputs(dict(study.sequences), sources, study.levels, study.clinical, anchor, LiveAnalysis().update(study))
 
 
 def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
@@ -194,18 +195,19 @@ def fill(ui: types.SimpleNamespace, inputs: PanelInputs) -> None:
     terms = clinical_terms()
     # As the parameter node's connector fills them (the values, chosen by index), then relabelled as the module does.
     ui.sexComboBox.addItems(clinical_choices("sex"))
-    ui.sexComboBox.setCurrentIndex(clinical_choices("sex").index(inputs.clinical.get("sex", "")))
+    ui.sexComboBox.setCurrentIndex(clinical_choices("sex").index(inputs.clinical.sex or ""))
     ui.primaryComboBox.addItems(clinical_choices("primaries"))
     view.relabel_clinical_choices(ui)
     ui.ageSpinBox.setRange(AGE_NOT_STATED, int(terms.age_range[1]))
-    ui.ageSpinBox.setValue(inputs.clinical.get("age", AGE_NOT_STATED))
+    age = inputs.clinical.age if inputs.clinical.age is not None else AGE_NOT_STATED
+    ui.ageSpinBox.setValue(age)
     ui.anchorLevelComboBox.addItems(["", *vertebra_names()])
     ui.anchorLevelComboBox.setCurrentText(inputs.anchor_level)
     boxes = view.add_clinical_checkboxes(QtWidgets, ui, terms)
     for (section, term), box in boxes.items():
-        box.setChecked(term in inputs.clinical.get(section, []))
-    fields = (inputs.clinical.get("age", AGE_NOT_STATED), inputs.clinical.get("sex", ""),
-              inputs.clinical.get("conditions", []), inputs.clinical.get("findings", []), inputs.clinical.get("primary", ""))
+        box.setChecked(term in (getattr(inputs.clinical, section) or ()))
+    clinical = inputs.clinical
+    fields = (age, clinical.sex or "", list(clinical.conditions or ()), list(clinical.findings or ()), clinical.primary or "")
     analysis = inputs.result.analysis if inputs.result else None
     ui.saveReportButton.setMenu(QtWidgets.QMenu(ui.saveReportButton))  # the module fills it; its arrow shows here
     view.show_state(ui, panel_state(inputs.sequences, inputs.sources, None, inputs.level_points, fields, inputs.anchor_level, analysis is not None))

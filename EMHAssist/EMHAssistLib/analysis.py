@@ -17,7 +17,6 @@ from .differential import assess as assess_differential
 from .errors import InputError
 from .geometry import Labelmap
 from .inputs.casefolder import source_of
-from .inputs.clinical import clinical_context
 from .inputs.nodes import check_value_range, sequence_image
 from .inputs.noise import caught_messages
 from .inputs.plain import Outline, SequenceImage
@@ -71,7 +70,7 @@ def run_analysis(study: Study) -> Analysis:
     # numpy's warnings (a mean of an empty slice) and the C++ libraries' messages become report
     # warnings instead of lines on stderr beside the report.
     with caught_messages() as messages:
-        clinical = clinical_context(study.clinical, subject=f"{study.name}: clinical context")
+        clinical = study.clinical
         images = read_sequences(study)
         measurements = {
             region: measure_outlined(region, study.regions[region], images)[0]

@@ -19,7 +19,6 @@ import slicer
 from .analysis import Analysis, all_ratios, assemble, measure_outlined, read_sequences
 from .errors import InputError
 from .geometry import Box, Grid, Labelmap, Shape
-from .inputs.clinical import clinical_context
 from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, region_names, spine_inputs
@@ -100,7 +99,7 @@ class LiveAnalysis:
         return all_ratios({region: measurement.stats for region, measurement in measurements.items()})
 
     def _analyse(self, study: Study, result: LiveResult) -> None:
-        clinical = clinical_context(study.clinical, subject=f"{study.name}: clinical context")
+        clinical = study.clinical
         images = read_sequences(study, self._values_checked)
         images_key, measurements, region_keys = self._measure_regions(study, images, result)
         if result.error is not None:

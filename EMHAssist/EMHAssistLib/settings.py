@@ -9,6 +9,7 @@ the JSON (`<key>_reason`), so the code reads numbers and the data says why.
 
 import functools
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -26,19 +27,58 @@ _NOTE_SUFFIX = "_reason"
 _NOTE_KEYS = ("about", "source", "reason", "placement")
 
 
+# Every number a setting holds has a range from what it means, so a value no setting can mean (a digit too
+# many: `ci_z` 1e308) is refused by name on load instead of run. The upper bounds:
+BODY_MM = 2500.0  # a length, reach, margin or step on one patient's images: longer than any human body
+SDS_MAX = 10.0  # a number of standard deviations (a z): a normal tail beyond 10 is 1.5e-23, no voxel's
+MULTIPLE_MAX = 10.0  # a multiple of a measured size (a spread, period, radius, area, slope): tenfold is past any
+COUNT_MAX = 1000  # rays, tries, passes, slices, voxels, sessions: repeats of one step, not a volume's size
+VERTEBRAE_MAX = 33  # the human spine's vertebrae: 7 cervical, 12 thoracic, 5 lumbar, 5 sacral, 4 coccygeal
+DEGREES_MAX = 360  # rays around one section: one a degree is finer than a voxel at the cord's radius
+SCREEN_PX_MAX = 10_000  # pixels, or characters, across a screen: an 8K screen is 7680 pixels wide
+TIMEOUT_S_MAX = threading.TIMEOUT_MAX  # Python's waits end in an OverflowError above it
+
+
 def within(low: float | None = None, high: float | None = None) -> Any:
     """A field whose numbers (or each number of its tuple or mapping) lie within [low, high]."""
     return field(metadata={"range": (low, high)})
 
 
-def positive() -> Any:
-    """Lengths, counts and spreads: above zero (a zero window or step would find nothing or loop)."""
-    return field(metadata={"range": (0.0, None), "exclusive": True})
+def positive(high: float) -> Any:
+    """Lengths, counts and spreads: above zero (a zero window or step would find nothing or loop), at most `high`."""
+    return field(metadata={"range": (0.0, high), "exclusive": True})
 
 
 def fraction() -> Any:
     """Shares, opacities and colour components: from 0 to 1."""
     return within(0.0, 1.0)
+
+
+def length() -> Any:
+    """A length in millimetres that must not be zero (a step, a window, a reach)."""
+    return positive(BODY_MM)
+
+
+def distance() -> Any:
+    """A length in millimetres that may be zero (a margin, a gap, a tolerance)."""
+    return within(0.0, BODY_MM)
+
+
+def sds() -> Any:
+    return positive(SDS_MAX)
+
+
+def multiple() -> Any:
+    return positive(MULTIPLE_MAX)
+
+
+def count() -> Any:
+    return positive(COUNT_MAX)
+
+
+def format_version() -> Any:
+    """A data file's format version: 1, the only one its reader reads; another is refused, not misread."""
+    return within(1, 1)
 
 
 def keyed(keys: Callable[[], Iterable[str]], values: Any = None) -> Any:
@@ -55,8 +95,8 @@ def keyed(keys: Callable[[], Iterable[str]], values: Any = None) -> Any:
 @dataclass(frozen=True)
 class CodingRegion:
     prefix: str
-    count: int = positive()
-    offset: int = within(0)
+    count: int = positive(VERTEBRAE_MAX)
+    offset: int = within(0, VERTEBRAE_MAX)
 
 
 @dataclass(frozen=True)
@@ -67,107 +107,107 @@ class Coding:
 
 @dataclass(frozen=True)
 class RecentreSettings:
-    passes: int = within(0)
-    search_mm: float = positive()
-    band_mm: float = within(0.0)
-    marrow_sample_mm: float = positive()
+    passes: int = within(0, COUNT_MAX)
+    search_mm: float = length()
+    band_mm: float = distance()
+    marrow_sample_mm: float = length()
     window_fraction: float = fraction()
-    window_sd: float = positive()
-    min_run_mm: float = within(0.0)
-    max_gap_mm: float = within(0.0)
+    window_sd: float = sds()
+    min_run_mm: float = distance()
+    max_gap_mm: float = distance()
     local_agreement: float = fraction()
-    local_sd_ratio: float = positive()
-    longest_run_repeats: float = positive()
-    max_along_repeats: float = positive()
+    local_sd_ratio: float = multiple()
+    longest_run_repeats: float = multiple()
+    max_along_repeats: float = multiple()
 
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    profile_step_mm: float = positive()
-    profile_half_width_mm: tuple[float, float] = within(0.0)
-    profile_smoothing_mm: float = positive()
-    period_range_mm: dict[str, tuple[float, float]] = positive()  # by region letter (C, T, L, S)
-    period_window_mm: float = positive()
-    contrast_smoothing_mm: float = positive()
+    profile_step_mm: float = length()
+    profile_half_width_mm: tuple[float, float] = distance()
+    profile_smoothing_mm: float = length()
+    period_range_mm: dict[str, tuple[float, float]] = length()  # by region letter (C, T, L, S)
+    period_window_mm: float = length()
+    contrast_smoothing_mm: float = length()
     disc_window_fraction: tuple[float, float] = fraction()
-    disc_spacing_sd: float = positive()
-    period_change_limit: tuple[float, float] = positive()
+    disc_spacing_sd: float = multiple()
+    period_change_limit: tuple[float, float] = multiple()
     period_peak_fraction: float = fraction()
-    straight_line_reach_mm: float = positive()
-    extension_mm: float = within(0.0)
-    extension_step_mm: float = positive()
-    anchor_beyond_guide_mm: float = within(0.0)
-    min_guide_mm: float = within(0.0)
-    max_extrapolation_mm: float = within(0.0)
+    straight_line_reach_mm: float = length()
+    extension_mm: float = distance()
+    extension_step_mm: float = length()
+    anchor_beyond_guide_mm: float = distance()
+    min_guide_mm: float = distance()
+    max_extrapolation_mm: float = distance()
     fused_from: str
-    body_sample_fraction: float = positive()
-    body_spread_fraction: float = positive()
+    body_sample_fraction: float = multiple()
+    body_spread_fraction: float = multiple()
     disc_between_margin: float = within(0.0, 0.5)
     recentre: RecentreSettings
-    edge_body_cover: float = positive()
-    min_disc_contrast: float = within(0.0)
-    levels_named_from_anchor: int = positive()
+    edge_body_cover: float = multiple()
+    min_disc_contrast: float = within(0.0, MULTIPLE_MAX)
+    levels_named_from_anchor: int = positive(VERTEBRAE_MAX)
 
 
 @dataclass(frozen=True)
 class FoundSeedSettings:
     """Finding the cord behind the labelled bodies when no cord region was drawn (`seed_behind_bodies`)."""
 
-    reach_mm: float = positive()
-    ray_step_mm: float = positive()
-    band_mm: float = within(0.0)
-    min_depth_mm: float = within(0.0)
-    flank_mm: float = positive()
-    width_mm: tuple[float, float] = positive()
+    reach_mm: float = length()
+    ray_step_mm: float = length()
+    band_mm: float = distance()
+    min_depth_mm: float = distance()
+    flank_mm: float = length()
+    width_mm: tuple[float, float] = length()
     csf_flank_fraction: float = fraction()
-    beyond_mm: float = within(0.0)
-    height_step_mm: float = positive()
-    tube_mm: float = within(0.0)
-    tube_step_mm: float = positive()
-    tries: int = positive()
-    half_size_mm: tuple[float, float, float] = positive()
+    beyond_mm: float = distance()
+    height_step_mm: float = length()
+    tube_mm: float = distance()
+    tube_step_mm: float = length()
+    tries: int = count()
+    half_size_mm: tuple[float, float, float] = length()
 
 
 @dataclass(frozen=True)
 class CordSettings:
     sequence_preference: tuple[str, ...]
-    upsample_mm: float = positive()
-    ap_band_mm: float = positive()
-    ap_band_max_fraction_of_rl: float = positive()
-    centreline_smoothing_mm: float = positive()
-    search_radius_mm: float = positive()
+    upsample_mm: float = length()
+    ap_band_mm: float = length()
+    ap_band_max_fraction_of_rl: float = multiple()
+    centreline_smoothing_mm: float = length()
+    search_radius_mm: float = length()
     min_area_fraction: float = fraction()
-    stop_after_mm: float = positive()
-    max_shift_per_mm: float = positive()
-    bridge_mm: float = within(0.0)
+    stop_after_mm: float = length()
+    max_shift_per_mm: float = multiple()
+    bridge_mm: float = distance()
     bridge_area_fraction: float = fraction()
-    bridge_mass_reach_mm: float = within(0.0)
-    bridge_check_margin_mm: float = within(0.0)
-    gap_shift_per_mm: float = positive()
-    bridge_confirm_mm: float = within(0.0)
+    bridge_mass_reach_mm: float = distance()
+    bridge_check_margin_mm: float = distance()
+    gap_shift_per_mm: float = multiple()
+    bridge_confirm_mm: float = distance()
     gap_area_fraction: float = fraction()
-    edge_max_area_fraction: float = positive()
-    reference_area_mm: float = positive()
-    rays: int = positive()
-    ray_step_mm: float = positive()
-    ray_median: int = positive()
+    edge_max_area_fraction: float = multiple()
+    reference_area_mm: float = positive(BODY_MM * BODY_MM)
+    rays: int = positive(DEGREES_MAX)
+    ray_step_mm: float = length()
+    ray_median: int = positive(DEGREES_MAX)
     max_open_rays: float = fraction()
-    ray_cap_radii: float = positive()
-    ray_cap_margin_mm: float = within(0.0)
-    relocate_radius_mm: float = within(0.0)
-    relocate_tries: int = within(0)
-    edge_min_contrast: float = within(0.0)
-    seed_csf_separation: float = within(0.0)
+    ray_cap_radii: float = multiple()
+    ray_cap_margin_mm: float = distance()
+    relocate_radius_mm: float = distance()
+    relocate_tries: int = within(0, COUNT_MAX)
+    edge_min_contrast: float = within(0.0, MULTIPLE_MAX)
+    seed_csf_separation: float = within(0.0, MULTIPLE_MAX)
     csf_percentile: float = within(0.0, 100.0)
-    csf_ray_slices: int = positive()
+    csf_ray_slices: int = count()
     csf_ray_quantile: float = fraction()
     core_coverage: float = fraction()
-    bias_rate_per_mm: float = within(0.0)
+    bias_rate_per_mm: float = fraction()
     csf_side_fraction: float = fraction()
-    window_sd: float = positive()
-    far_reach_max: float = positive()
+    window_sd: float = sds()
+    far_reach_max: float = multiple()
     far_side_fraction: float = fraction()
-    far_side_reach_mm: float = positive()
+    far_side_reach_mm: float = length()
     found_seed: FoundSeedSettings
 
 
@@ -183,38 +223,39 @@ class Measure:
 
 @dataclass(frozen=True)
 class CompressionSettings:
-    reference_distance_mm: float = within(0.0)
-    reference_extent_mm: float = positive()
+    reference_distance_mm: float = distance()
+    reference_extent_mm: float = length()
     narrowing_threshold: float = fraction()
     measures: tuple[Measure, ...]
     growth_threshold: float = fraction()
-    min_run_mm: float = within(0.0)
-    merge_gap_mm: float = within(0.0)
-    mass_contact_mm: float = within(0.0)
+    min_run_mm: float = distance()
+    merge_gap_mm: float = distance()
+    mass_contact_mm: float = distance()
     level_fraction: float = fraction()
     conus_highest_level: str
-    conus_exclusion_mm: float = within(0.0)
-    judged_median_mm: float = within(0.0)
-    merged_area_ratio: float = within(1.0)
+    conus_exclusion_mm: float = distance()
+    judged_median_mm: float = distance()
+    merged_area_ratio: float = within(1.0, MULTIPLE_MAX)
 
 
 @dataclass(frozen=True)
 class MassSettings:
-    window_sd: float = positive()
+    window_sd: float = sds()
     window_fraction: float = fraction()
     seed_pure_share: float = fraction()
-    search_margin_mm: tuple[float, float, float] = positive()
-    max_distance_from_cord_mm: float = positive()
+    search_margin_mm: tuple[float, float, float] = length()
+    max_distance_from_cord_mm: float = length()
     neck_fraction: float = fraction()
-    taper_mm: float = positive()
-    rim_mm: float = positive()
-    rim_min_voxels: int = positive()
-    marrow_sample_mm: float = positive()
+    taper_mm: float = length()
+    rim_mm: float = length()
+    rim_min_voxels: int = count()
+    marrow_sample_mm: float = length()
+    roi_side_max_mm: float = length()
 
 
 @dataclass(frozen=True)
 class MorphologySettings:
-    canal_radius_mm: float = positive()
+    canal_radius_mm: float = length()
     epidural_fraction: float = fraction()
     one_side_fraction: float = within(0.5, 1.0)
 
@@ -223,10 +264,10 @@ class MorphologySettings:
 class SpineSettings:
     """data/levels.json: the spine stage's settings."""
 
-    version: int
+    version: int = format_version()
     coding: Coding
     detection: DetectionSettings
-    typical_height_mm: dict[str, float] = positive()
+    typical_height_mm: dict[str, float] = length()
     cord: CordSettings
     compression: CompressionSettings
     mass: MassSettings
@@ -249,13 +290,13 @@ class Enhancement:
 class MeasurementSettings:
     """data/measurement.json: which ratios are measured and how their intervals are drawn."""
 
-    version: int
+    version: int = format_version()
     ratio_pairs: tuple[tuple[str, str], ...]
     enhancement: Enhancement
     sequence_pairs: tuple[tuple[str, str], ...]
     expected_sequences: tuple[str, ...]
-    min_voxels_for_stable_ratio: int = within(2)
-    ci_z: float = positive()
+    min_voxels_for_stable_ratio: int = within(2, COUNT_MAX)
+    ci_z: float = sds()
     percentiles: tuple[float, float, float] = within(0.0, 100.0)
 
 
@@ -268,28 +309,28 @@ class ThecalSacSettings:
     """The rays cast across each section of the cord to find the thecal sac's CSF (spine/thecal_sac.py)."""
 
     ray_step_deg: float = within(0.0, 90.0)
-    reach_mm: float = positive()
-    sample_mm: float = positive()
+    reach_mm: float = length()
+    sample_mm: float = length()
     csf_fraction_of_contrast: float = fraction()
-    csf_search_mm: float = positive()
+    csf_search_mm: float = length()
     csf_percentile: float = within(0.0, 100.0)
-    beside_cord_mm: float = within(0.0)
-    resolved_voxel_mm: float = positive()
-    sac_start_within_mm: float = within(0.0)
+    beside_cord_mm: float = distance()
+    resolved_voxel_mm: float = length()
+    sac_start_within_mm: float = distance()
 
 
 @dataclass(frozen=True)
 class GradingSettings:
     """What each Bilsky grade is decided on (spine/bilsky.py)."""
 
-    epidural_margin_mm: float = within(0.0)
-    sac_indent_mm: float = within(0.0)
-    sac_narrowed_percent: float = within(0.0)
-    mass_against_sac_mm: float = within(0.0)
-    contact_mm: float = within(0.0)
+    epidural_margin_mm: float = distance()
+    sac_indent_mm: float = distance()
+    sac_narrowed_percent: float = within(0.0, 100.0)
+    mass_against_sac_mm: float = distance()
+    contact_mm: float = distance()
     csf_visible_fraction: float = fraction()
     csf_absent_needs_resolved_share: float = fraction()
-    smoothing_mm: float = positive()
+    smoothing_mm: float = length()
 
 
 @dataclass(frozen=True)
@@ -354,7 +395,7 @@ class FollowupWording:
 class FollowupSettings:
     """data/followup.json: the teaching follow-ups, the volume interval and the summary line's words."""
 
-    version: int
+    version: int = format_version()
     teaching_pairs: dict[str, TeachingPair]
     volume: VolumeBounds
     wording: FollowupWording
@@ -370,7 +411,7 @@ class Vocabulary:
     """data/vocabulary.json: the sequence roles and regions EMHAssist knows (name -> what it is), in the
     order the reports list them, and the file extensions a case folder's volumes may have."""
 
-    version: int
+    version: int = format_version()
     sequences: dict[str, str]
     regions: dict[str, str]
     volume_extensions: tuple[str, ...]
@@ -382,6 +423,104 @@ def vocabulary() -> Vocabulary:
 
 
 # ---------------------------------------------------------------------------------------------
+# data/sequence_names.json: here, because inputs/roles.py reads it and inputs come after the foundation.
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    """A sequence role a name is read as when all of `markers` and none of `without` are among its words."""
+
+    role: str
+    markers: tuple[str, ...]
+    without: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SequenceNames:
+    """data/sequence_names.json: each marker's spellings, and the roles' rules, most specific first."""
+
+    version: int = format_version()
+    markers: dict[str, tuple[str, ...]]
+    roles: tuple[RoleRule, ...]
+
+    def __post_init__(self) -> None:
+        for index, rule in enumerate(self.roles):
+            if rule.role not in vocabulary().sequences:
+                raise InputError(SEQUENCE_NAMES_FILE, f"roles[{index}].role: {rule.role!r} is not a sequence role of vocabulary.json")
+            unknown = [marker for marker in (*rule.markers, *rule.without) if marker not in self.markers]
+            if unknown:
+                raise InputError(SEQUENCE_NAMES_FILE, f"roles[{index}]: marker {unknown[0]!r} is not one of markers ({', '.join(self.markers)})")
+
+
+SEQUENCE_NAMES_FILE = "EMHAssistLib/data/sequence_names.json"
+
+
+@functools.cache
+def sequence_names() -> SequenceNames:
+    return parse(SequenceNames, load("sequence_names"), "sequence_names")
+
+
+# ---------------------------------------------------------------------------------------------
+# data/normative_cord.json: the healthy cords spine/normative.py divides by.
+
+COHORT_MAX = 1_000_000  # subjects: ten times the largest imaging cohort (UK Biobank's 100,000)
+
+
+@dataclass(frozen=True)
+class LengthSpread:
+    mean: float = length()
+    sd: float = distance()
+
+
+@dataclass(frozen=True)
+class AreaSpread:
+    mean: float = positive(BODY_MM * BODY_MM)
+    sd: float = within(0.0, BODY_MM * BODY_MM)
+
+
+@dataclass(frozen=True)
+class NormativeLevel:
+    """One vertebral level's healthy cord: subjects measured there, and the mean and SD of each measure."""
+
+    subjects: int = within(2, COHORT_MAX)  # an SD needs two
+    area_mm2: AreaSpread
+    ap_mm: LengthSpread
+    rl_mm: LengthSpread
+
+
+@dataclass(frozen=True)
+class NormativeInterval:
+    z: float = sds()
+
+
+@dataclass(frozen=True)
+class NormativeCord:
+    """data/normative_cord.json: healthy adult cords by level code (spine/vertebrae.py's codes)."""
+
+    version: int = format_version()
+    method: str
+    subjects: int = within(2, COHORT_MAX)
+    interval: NormativeInterval
+    levels: dict[str, NormativeLevel]
+
+    def __post_init__(self) -> None:
+        for code in self.levels:
+            if not code.isdigit() or int(code) < 1:
+                raise InputError(NORMATIVE_CORD_FILE, f"levels.{code}: must be a level code (a whole number from 1), as spine/vertebrae.py numbers them")
+
+    def by_code(self) -> dict[int, NormativeLevel]:
+        return {int(code): level for code, level in self.levels.items()}
+
+
+NORMATIVE_CORD_FILE = "EMHAssistLib/data/normative_cord.json"
+
+
+@functools.cache
+def normative_cord() -> NormativeCord:
+    return parse(NormativeCord, load("normative_cord"), "normative_cord")
+
+
+# ---------------------------------------------------------------------------------------------
 # data/batch.json: here rather than in outputs/batch.py, because the command line reads its defaults
 # before it parses its arguments and must not import Slicer (which outputs/batch.py does) to do so.
 
@@ -390,10 +529,10 @@ def vocabulary() -> Vocabulary:
 class BatchSettings:
     """data/batch.json: the time limits of `analyze FOLDER --csv`, `--dask-scheduler` and `serve`."""
 
-    case_time_limit_s: float = positive()
-    dask_connect_timeout_s: float = positive()
-    serve_load_time_limit_s: float = positive()
-    longest_time_limit_s: float = positive()
+    case_time_limit_s: float = positive(TIMEOUT_S_MAX)
+    dask_connect_timeout_s: float = positive(TIMEOUT_S_MAX)
+    serve_load_time_limit_s: float = positive(TIMEOUT_S_MAX)
+    longest_time_limit_s: float = positive(TIMEOUT_S_MAX)
 
     def __post_init__(self) -> None:
         for key in ("case_time_limit_s", "dask_connect_timeout_s", "serve_load_time_limit_s"):
@@ -531,7 +670,7 @@ class _Reader:
 
 def _describe(low: float | None, high: float | None, exclusive: bool) -> str:
     if low is not None and high is not None:
-        return f"from {low:g} to {high:g}"
+        return f"above {low:g} and at most {high:g}" if exclusive else f"from {low:g} to {high:g}"
     return f"above {low:g}" if exclusive else f"at least {low:g}" if high is None else f"at most {high:g}"
 
 

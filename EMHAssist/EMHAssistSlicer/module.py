@@ -928,11 +928,12 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
                 setattr(parameterNode, regionParameterName(region), sources[0].node)
             parameterNode.levelPoints = study.levels
             parameterNode.caseName = study.name
-            parameterNode.age = study.clinical.get("age", AGE_NOT_STATED)
-            parameterNode.sex = study.clinical.get("sex", "")
-            parameterNode.conditions = list(study.clinical.get("conditions", []))
-            parameterNode.findings = list(study.clinical.get("findings", []))
-            parameterNode.primary = study.clinical.get("primary", "")
+            clinical = study.clinical
+            parameterNode.age = clinical.age if clinical.age is not None else AGE_NOT_STATED
+            parameterNode.sex = clinical.sex or ""
+            parameterNode.conditions = list(clinical.conditions or ())
+            parameterNode.findings = list(clinical.findings or ())
+            parameterNode.primary = clinical.primary or ""
         return study
 
     def openQuiz(self, label: str) -> Quiz:
@@ -1109,7 +1110,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         restored = EMHAssistLogic().getParameterNode()
         self.assertEqual(restored.t2Volume.GetName(), "T2")
         self.assertEqual(restored.marrowSource.GetName(), marrow.GetName())
-        self.assertEqual(restored.conditions, study.clinical.get("conditions", []))
+        self.assertEqual(restored.conditions, list(study.clinical.conditions or ()))
         self.assertEqual(EMHAssistLogic().savedReport(restored).ratios, report.ratios)
         self.assertIsNotNone(find_overlays(slicer.mrmlScene, study.name))
         self.delayDisplay("Test passed")

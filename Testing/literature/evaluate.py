@@ -6,8 +6,11 @@ among its candidates gets probability 0 and is never in the top three. Research 
 """
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from EMHAssistLib.differential import knowledge
 
 from .cases import HALVES
 from .encode import ALL_SECTIONS, CLINICAL, IMAGING, encode, load_mapping
@@ -52,6 +55,8 @@ class CaseResult:
     # The two candidates the "priors decide" line of the explanation compares (leader, runner-up); empty when it
     # does not show.
     line_between: tuple[str, ...] = ()
+    # Every candidate the line names (its `why` read for each candidate's short name): what a reader hears.
+    line_named: tuple[str, ...] = ()
 
     @property
     def true_probability(self) -> float:
@@ -215,7 +220,17 @@ def evaluate_case(case: dict, assess: Callable[[dict], dict], mapping: dict, bas
         stated=stated_weights(ranking, base),
         components=odds_components(ranking, base),
         line_between=tuple((assessed.get("priors_decide") or {}).get("between", ())),
+        line_named=named_in_line(assessed.get("priors_decide")),
     )
+
+
+def named_in_line(deciding: dict | None) -> tuple[str, ...]:
+    """The candidates the "priors decide" line names, by their short name as a word of its `why` (or of `text`
+    in a report written before `why` was kept apart), in knowledge order; none when the line does not show."""
+    if not deciding:
+        return ()
+    line = deciding.get("why") or deciding["text"]
+    return tuple(dx for dx, d in knowledge().diagnoses.items() if re.search(rf"\b{re.escape(d.short)}\b", line))
 
 
 def states_imaging(report: dict) -> bool:
@@ -357,13 +372,13 @@ def overruled(result: CaseResult, separate_lr: float) -> list[str]:
 
 
 def unnamed_overruled(result: CaseResult, separate_lr: float) -> list[str]:
-    """The overruled candidates the explanation's "priors decide" line does not name (it names one runner-up)."""
-    return [c for c in overruled(result, separate_lr) if c not in result.line_between]
+    """The overruled candidates the explanation's "priors decide" line does not name."""
+    return [c for c in overruled(result, separate_lr) if c not in result.line_named]
 
 
 def overruled_lines(results: list[CaseResult], separate_lr: float) -> list[str]:
     """Per half: in how many cases the prior put the first answer ahead of a candidate the images favour, and in how
-    many of those the explanation's line leaves one or more of them unnamed (it names one candidate); on the tuning
+    many of those the explanation's line leaves one or more of them unnamed; on the tuning
     half each such case by name."""
     lines = []
     for name in HALVES:
@@ -387,8 +402,8 @@ def overruled_lines(results: list[CaseResult], separate_lr: float) -> list[str]:
                 f"{c} x{math.exp(image_weight(r, c) - image_weight(r, r.ranked[0])):.2g} (rank {r.ranked.index(c) + 1})"
                 for c in unnamed_overruled(r, separate_lr)
             )
-            line = " vs ".join(r.line_between) or "no line"
-            lines.append(f"    {r.case_id}: {r.diagnosis}; first {r.ranked[0]}; line: {line}; images favour {shown}")
+            line = ", ".join(r.line_named) or "no line"
+            lines.append(f"    {r.case_id}: {r.diagnosis}; first {r.ranked[0]}; line names: {line}; images favour {shown}")
     return lines
 
 

@@ -17,6 +17,16 @@ compression in the truth (a peak under 15 %: 0.4 mm of an 8 mm cord, under a vox
 did not before (2): the two truths disagreed on seeds 8, 14 and 27 (bilsky10, 2026-12-06), and no
 report could satisfy both. Where the compression itself is borderline (a level only some readings
 name, or a peak between 15 and 25 %), either grade is accepted (`accepted_grades`).
+
+A sac dented by less than a voxel (`sub_voxel_dent`) is not something the image shows: where the
+level's deepest dent (`sac_dent_mm`: the mass's front inside the healthy sac) is shallower than the
+acquisition's voxel is long along the dent in the level's axial section (`dent_voxel_mm`: the grid's
+three voxel steps projected on the dent's direction; on a sagittal stack the in-plane pixel, 0.5-1.2
+mm, for a mass in front or behind, the slice thickness, 0.8-4 mm, for one at the side; on an axial
+stack the in-plane pixel), grade 1b accepts 1a as well, as a borderline compression accepts 1c or 2.
+The edge such a dent moves lies within one voxel's partial-volume ramp (scan.py) of where it was.
+Lead's decision, session 12 (2026-12-06): 4 of the 6 truth-1b levels the engine read 1a on seeds
+1-40 had dents of 0.41-0.96 mm.
 """
 
 from .anatomy import level_code, level_names
@@ -38,12 +48,21 @@ def bilsky_grade(facts: dict, compressed: bool) -> str:
     return "1a"
 
 
+def sub_voxel_dent(facts: dict) -> bool:
+    """The level's sac is dented less deep than a voxel is long along the dent: 1a and 1b alike."""
+    return facts["sac_dent_mm"] < facts["dent_voxel_mm"]
+
+
 def accepted_grades(truth: dict) -> dict[str, set[str]]:
     """Every graded level of a case's truth (`case_truth(...)`), by name: the grades a report may give it."""
     compression = truth.get("compression") or {}
     allowed = set(compression.get("allowed", []))
     certain = set(compression.get("required", [])) if not compression.get("borderline_presence") else set()
-    return {name: {bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)} for name, facts in truth["levels"].items()}
+    accepted = {}
+    for name, facts in truth["levels"].items():
+        grades = {bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)}
+        accepted[name] = grades | ({"1a"} if "1b" in grades and sub_voxel_dent(facts) else set())
+    return accepted
 
 
 def bilsky_truth(truth: dict) -> dict[str, str]:

@@ -22,7 +22,9 @@
 - Per level (for Bilsky grading): mass present at the level; thecal sac deformed (the mass's
   surface inside the healthy sac); cord contacted (no CSF between dura and cord at some section);
   cord deformed (narrowed by 5 % or more); CSF around the cord: the share of the cord's outline
-  with CSF 0.5 mm outside it, at the level's worst section (180 directions).
+  with CSF 0.5 mm outside it, at the level's worst section (180 directions); the sac's deepest
+  dent (how far the mass's front lies inside the healthy sac) and the voxel's length along the
+  dent there (`dent_voxel_mm`), which says whether the image can show it (spinegen/bilsky.py).
 """
 
 import numpy as np
@@ -183,7 +185,17 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def section_facts(spine: Spine, index: int) -> dict:
+def dent_voxel_mm(spine: Spine, grid: Grid, index: int, direction: tuple[float, float]) -> float:
+    """How long a voxel of the acquisition is along a direction (u, v) of the cross-section at
+    `index`: the sum of the grid's three voxel steps projected on it (a 0.7 x 0.7 x 3.9 mm sagittal
+    voxel is 0.7 mm front to back and 3.9 mm right to left), the footprint across which scan.py's
+    partial volume ramps an edge lying across that direction."""
+    U, V, _ = spine.curve.frame(spine.s[index : index + 1])
+    world = direction[0] * U[0] + direction[1] * V[0]
+    return float(np.abs(world @ grid.ijk_to_ras[:3, :3]).sum())
+
+
+def section_facts(spine: Spine, grid: Grid, index: int) -> dict:
     """Bilsky's quantities at one cross-section (index into the arc's table)."""
     p = {key: float(values[index]) for key, values in spine.profiles.values.items()}
     dura = knowledge()["dura_mm"]
@@ -200,24 +212,28 @@ def section_facts(spine: Spine, index: int) -> dict:
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     probe = outline + 0.5 * normal
     in_sac = ((probe[:, 0] / (p["sac_a"] - dura)) ** 2 + ((probe[:, 1] - p["sac_cv"]) / (p["sac_b"] - dura)) ** 2) <= 1.0
-    sac_deformed = contacted = False
+    contacted = False
+    dents: list[tuple[float, tuple[float, float]]] = []  # (depth inside the healthy sac, its direction)
     free = np.ones(len(angles), bool)
     if present and mass.direction is not None:
         n = np.array(mass.direction)
         free = probe @ n < front - dura
         sac_far = (p["sac_cv"] * n[1]) + (p["sac_b"] if n[0] == 0 else p["sac_a"])
-        sac_deformed = front < sac_far
+        dents = [(sac_far - front, mass.direction)]
         cord_near = cu * n[0] + cv * n[1] + (b if n[0] == 0 else a)
         contacted = front - dura - cord_near <= 0.05
     elif present:
         reach = front - dura
         free = ((probe[:, 0] - cu) / (a + reach)) ** 2 + ((probe[:, 1] - cv) / (b + reach)) ** 2 <= 1.0
-        sac_deformed = b + front + abs(cv - p["sac_cv"]) < p["sac_b"] or a + front + abs(cu) < p["sac_a"]
+        dents = [(p["sac_b"] - (b + front + abs(cv - p["sac_cv"])), (0.0, 1.0)), (p["sac_a"] - (a + front + abs(cu)), (1.0, 0.0))]
         contacted = reach <= 0.05
+    deepest = max(dents, default=(0.0, (0.0, 1.0)), key=lambda dent: dent[0])
+    sac_deformed = deepest[0] > 0
     narrowing = max(1 - a / max(p["cord_a0"], 1e-6), 1 - b / max(p["cord_b0"], 1e-6))
     return {"mass_present": bool(present), "cord": True, "thecal_sac_deformed": bool(sac_deformed),
             "cord_contacted": bool(contacted), "cord_deformed": bool(narrowing >= 0.05),
-            "csf_fraction": float(np.mean(in_sac & free))}
+            "csf_fraction": float(np.mean(in_sac & free)),
+            "sac_dent_mm": max(float(deepest[0]), 0.0), "dent_voxel_mm": dent_voxel_mm(spine, grid, index, deepest[1])}
 
 
 def level_facts(spine: Spine, grid: Grid, bounds) -> dict:
@@ -225,16 +241,19 @@ def level_facts(spine: Spine, grid: Grid, bounds) -> dict:
     out = {}
     for level, upper, lower in bounds:
         indices = np.flatnonzero((spine.s >= upper) & (spine.s < lower) & usable)[::2]
-        sections = [section_facts(spine, int(i)) for i in indices]
+        sections = [section_facts(spine, grid, int(i)) for i in indices]
         sections = [f for f in sections if f["cord"]]
         if not sections:
             continue
+        dent = max(sections, key=lambda f: f["sac_dent_mm"])
         out[level.name] = {
             "mass_present": any(f["mass_present"] for f in sections),
             "thecal_sac_deformed": any(f["thecal_sac_deformed"] for f in sections),
             "cord_contacted": any(f["cord_contacted"] for f in sections),
             "cord_deformed": any(f["cord_deformed"] for f in sections),
             "csf_fraction_min": round(min(f["csf_fraction"] for f in sections), 3),
+            "sac_dent_mm": round(dent["sac_dent_mm"], 3),
+            "dent_voxel_mm": round(dent["dent_voxel_mm"], 3),
         }
     return out
 

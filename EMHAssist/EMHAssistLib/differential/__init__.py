@@ -33,9 +33,10 @@ API
 An evidence item's `weight` is the natural-log likelihood ratio counted for its diagnosis (after the
 caps and the group share), `lr` its exponential, `basis` the derivation of a sourced ratio; `value`
 the measured number (or flag, or category; one per quantity for a combined test). Evidence is sorted
-by the size of its weight. `priors_decide` is given when the images do not separate the two leaders
-(their evidence favours the leader by less than features.json images_separate_lr) and the prior puts
-the leader first; `set_aside` lists the features measured but not counted (features.json set_aside:
+by the size of its weight. `priors_decide` is given when the prior, not the images, puts the leader
+first: the images do not separate it from the runner-up (their evidence favours the leader by less than
+features.json images_separate_lr), or they favour one or more candidates below it by that much, and its
+line names each of them; `set_aside` lists the features measured but not counted (features.json set_aside:
 marrow against muscle and disc when the marrow is iron-laden in a transfused patient).
 """
 

@@ -227,6 +227,30 @@ class Fallback:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A source of references.json: its citation fields (None where no page showed one, which its `note`
+    says why), the pages it was verified from, and, for a seed whose article is not identified, what it is."""
+
+    short: str
+    authors: tuple[str, ...] | None
+    title: str | None
+    journal: str | None
+    year: int | None
+    volume: str | None
+    pages: str | None
+    doi: str | None
+    pmid: str | None
+    verified_from: tuple[str, ...]
+    location: str | None = None
+    note: str | None = None
+    issue: str | None = None
+    pmcid: str | None = None
+    described_as: str | None = None
+    not_applicable: tuple[str, ...] = ()  # citation fields the source has none of (a web case has no volume)
+    et_al: bool = False
+
+
+@dataclass(frozen=True)
 class Knowledge:
     versions: dict[str, int]
     diagnoses: dict[str, Diagnosis]
@@ -235,7 +259,7 @@ class Knowledge:
     modifiers: tuple[PriorModifier, ...]
     neutral_terms: dict[str, str]
     proxy_groups: dict[str, str]
-    references: dict[str, dict]
+    references: dict[str, Reference]
     tests: tuple[SeparatingTest, ...]
     fallback: Fallback
     grades: dict[str, float]
@@ -364,21 +388,44 @@ CITATION_FIELDS: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _references(data: dict) -> dict[str, dict]:
+_REFERENCE_TEXTS = ("location", "note", "issue", "pmcid", "described_as")
+
+
+def _references(data: dict) -> dict[str, Reference]:
     references = data.get("references")
     _Entry("references", "references").require(isinstance(references, dict) and bool(references), "must be an object")
-    for ref_id, reference in references.items():
-        entry = _Entry("references", f"reference '{ref_id}'")
-        entry.require(isinstance(reference, dict) and _text(reference.get("short")), "needs a 'short' name")
-        sources = reference.get("verified_from")
-        entry.require(isinstance(sources, list) and bool(sources) and all(_text(s) for s in sources), "needs 'verified_from': the pages read")
-        for field, valid in CITATION_FIELDS.items():
-            entry.require(field in reference, f"needs '{field}' (null when no page showed it)")
-            entry.require(reference[field] is None or valid(reference[field]), f"'{field}' is not valid: {reference[field]!r}")
-        missing = [field for field in CITATION_FIELDS if reference[field] is None]
-        entry.require(not missing or _text(reference.get("note")), f"{', '.join(missing)} unknown: a 'note' must say why")
-        entry.require(reference["title"] is not None or _text(reference.get("described_as")), "needs a 'title' or what the source is ('described_as')")
-    return dict(references)
+    return {ref_id: _reference(_Entry("references", f"reference '{ref_id}'"), reference) for ref_id, reference in references.items()}
+
+
+def _reference(entry: _Entry, reference: Any) -> Reference:
+    entry.require(isinstance(reference, dict) and _text(reference.get("short")), "needs a 'short' name")
+    sources = reference.get("verified_from")
+    entry.require(isinstance(sources, list) and bool(sources) and all(_text(s) for s in sources), "needs 'verified_from': the pages read")
+    for field, valid in CITATION_FIELDS.items():
+        entry.require(field in reference, f"needs '{field}' (null when no page showed it)")
+        entry.require(reference[field] is None or valid(reference[field]), f"'{field}' is not valid: {reference[field]!r}")
+    missing = [field for field in CITATION_FIELDS if reference[field] is None]
+    entry.require(not missing or _text(reference.get("note")), f"{', '.join(missing)} unknown: a 'note' must say why")
+    entry.require(reference["title"] is not None or _text(reference.get("described_as")), "needs a 'title' or what the source is ('described_as')")
+    known = {"short", "verified_from", "not_applicable", "et_al", *CITATION_FIELDS, *_REFERENCE_TEXTS}
+    unknown = sorted(set(reference) - known)
+    if unknown:
+        entry.fail(f"'{unknown[0]}' is not a field of a reference (known: {', '.join(sorted(known))})")
+    for field in _REFERENCE_TEXTS:
+        entry.require(reference.get(field) is None or _text(reference[field]), f"'{field}' must be a non-empty text")
+    not_applicable = reference.get("not_applicable", [])
+    entry.require(isinstance(not_applicable, list) and set(not_applicable) <= set(CITATION_FIELDS), "'not_applicable' must list citation fields")
+    entry.require(isinstance(reference.get("et_al", False), bool), "'et_al' must be true or false")
+    authors = reference["authors"]
+    return Reference(
+        **{field: reference[field] for field in CITATION_FIELDS if field != "authors"},
+        **{field: reference.get(field) for field in _REFERENCE_TEXTS},
+        short=reference["short"],
+        authors=tuple(authors) if authors is not None else None,
+        verified_from=tuple(sources),
+        not_applicable=tuple(not_applicable),
+        et_al=reference.get("et_al", False),
+    )
 
 
 def _diagnoses(data: dict) -> dict[str, Diagnosis]:

@@ -21,10 +21,11 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import SCHEMA, Analysis, read_sequences
+from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import Comparison, compare
-from ..inputs.clinical import clinical_terms, validate_clinical
-from ..inputs.jsonfile import parse_json_text
+from ..inputs.clinical import clinical_context, clinical_terms
+from ..inputs.jsonfile import parse_json_text, read_json_file
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -35,8 +36,8 @@ from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
 from ..outputs.wording import summary_line
-from ..report_model import RankedDiagnosis, Report
-from ..settings import keyed, parse, positive, vocabulary, within
+from ..report_model import Clinical, RankedDiagnosis, Report
+from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
 from ..teaching.cases import case_names
@@ -49,7 +50,7 @@ REPORT_ATTRIBUTE = "EMHAssist.schema"
 
 def clinical_from_panel(
     age: int, sex: str, conditions: list[str], findings: list[str], primary: str = "", patient: str = "", exam_date: str = ""
-) -> dict:
+) -> Clinical:
     """The checked clinical context from the panel's fields; empty fields are simply not stated.
     `patient` and `exam_date` let "Compare with an earlier exam" match this exam to an earlier one."""
     raw: dict = {"conditions": list(conditions), "findings": list(findings)}
@@ -58,7 +59,7 @@ def clinical_from_panel(
     for key, value in (("sex", sex), ("primary", primary), ("patient", patient), ("exam_date", exam_date)):
         if value:
             raw[key] = value
-    return validate_clinical({key: value for key, value in raw.items() if value != []}, subject="clinical context")
+    return clinical_context({key: value for key, value in raw.items() if value != []}, subject="clinical context")
 
 
 @dataclass(frozen=True)
@@ -77,17 +78,19 @@ class SrExport:
     version: str
     needs: dict[str, str]  # package -> least version
 
+QTIMER_MS_MAX = 2**31 - 1  # Qt's timer interval is a C int of milliseconds
+
 
 @dataclass(frozen=True)
 class PanelSettings:
     """data/panel.json: read by this panel, the browser viewer (serve.py) and the Slicer module. Here,
     beside the panel it configures; a wrong key or value is refused naming the file and the key."""
 
-    version: int
-    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, positive())  # by region: R, A, S
+    version: int = format_version()
+    default_roi_size_mm: dict[str, tuple[float, float, float]] = keyed(lambda: vocabulary().regions, length())  # by region: R, A, S
     steps: Steps
-    checkbox_column_chars: int = positive()
-    throttle_ms: int = within(0)
+    checkbox_column_chars: int = positive(SCREEN_PX_MAX)
+    throttle_ms: int = within(0, QTIMER_MS_MAX)
     sr_export: SrExport
 
 
@@ -136,7 +139,7 @@ class DiagnosisRow:
 def why_bullets(diagnosis: RankedDiagnosis) -> list[WhyBullet]:
     """Each measured finding for or against the diagnosis, strongest first, then the clinical terms
     that moved its prior; the threshold rule and the full citations go into the tooltip."""
-    references = load("differential/references")["references"]
+    references = knowledge().references
     bullets = []
     for item in diagnosis.evidence:
         refs = item.refs
@@ -228,14 +231,14 @@ def anchor_step(labels: list[str]) -> StepCheck:
     return StepCheck(True, f"{len(named)} levels, {named[0]} to {named[-1]}")
 
 
-def clinical_step(context: dict) -> StepCheck:
+def clinical_step(context: Clinical) -> StepCheck:
     """Optional, but the context moves the ranking most; the check says what is stated."""
-    if not context:
+    if context == Clinical():
         return StepCheck(False, "optional, yet it moves the ranking most: age, sex, conditions")
-    stated = [f"age {context['age']}"] if "age" in context else []
-    stated += [context["sex"]] if "sex" in context else []
-    for field in ("conditions", "findings"):
-        count = len(context.get(field, []))
+    stated = [f"age {context.age}"] if context.age is not None else []
+    stated += [context.sex] if context.sex is not None else []
+    for field, terms in (("conditions", context.conditions), ("findings", context.findings)):
+        count = len(terms or ())
         if count:
             stated.append(f"{count} {field[:-1] if count == 1 else field}")
     return StepCheck(True, ", ".join(stated))
@@ -300,7 +303,7 @@ def panel_state(
     outlined = outlined_regions(sources, segmentation)
     labels = point_labels(level_points)
     try:
-        clinical: dict | InputError = clinical_from_panel(*clinical_fields)
+        clinical: Clinical | InputError = clinical_from_panel(*clinical_fields)
     except InputError as error:
         clinical = error
     blocked = update_blocked_reason(bool(selected_roles), outlined)
@@ -739,10 +742,12 @@ def teaching_case_sample(name: str, thumbnail: str) -> dict:
 def teaching_case_in_file(path: str) -> str:
     """The built-in case a teaching-case file (a copy of its spec) stands for."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            name = json.load(stream).get("id")
-    except (OSError, ValueError, AttributeError) as error:
+        content = read_json_file(Path(path))
+    except OSError as error:
         raise InputError(path, f"is not an EMHAssist teaching case ({error})") from None
+    name = content.get("id") if isinstance(content, dict) else None
+    if not isinstance(name, str):
+        raise InputError(path, f"is not an EMHAssist teaching case: 'id' must name a built-in case, not {name!r}")
     if name not in case_names():
         raise InputError(path, f"names no built-in case (id {name!r}); expected one of {', '.join(case_names())}")
     return name

@@ -38,12 +38,12 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
+from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import compare, exam_facts
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, outlines, region_names
-from ..knowledge import load
 from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
@@ -98,6 +98,9 @@ class CaseViewer:
         self._earlier = earlier or {}  # label -> the earlier exam's stored report JSON (earlier_exams)
         self._report: Report | None = None  # the case's report as shown now, which a comparison reads
         self._shown: Report | None = None  # the report whose results the page shows (the learner's after a reveal)
+        # Each analysis a line of the page may speak for, by the name the line gives it: after a reveal the
+        # learner's results and the reference's, which can disagree (a cord box judged on target, yet no compression).
+        self._named: dict[str, Report] = {}
         self._targets: dict[str, np.ndarray] = {}  # a "go to" button's id -> the world point the axial view goes through
         self._init_state()
         self._build_ui()
@@ -135,6 +138,7 @@ class CaseViewer:
         analysis = run_analysis(self.study)
         self._report = analysis.report
         self._show_analysis(analysis, self.study)
+        self._named = {"": analysis.report}
         self._show_study()
         self._centre_on_finding(analysis, self.study)
         self._live = LiveAnalysis()
@@ -149,7 +153,7 @@ class CaseViewer:
         state = self._server.state
         self.study = self.quiz.study
         state.update(_QUIZ_START)
-        self._shown, self._targets = None, {}
+        self._shown, self._targets, self._named = None, {}, {}
         # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
         state.case_title, state.case_story = "Quiz case", self.quiz.info.story
         state.mode = "quiz"
@@ -251,14 +255,15 @@ class CaseViewer:
 
     def _centre_on_finding(self, analysis: Analysis, study: Study) -> None:
         """The sagittal view on the mass's bulk, the axial view on the most compressed level (else
-        through the mass's largest section), as the report's key images are; the page names the axial level."""
+        through the mass's largest section), as the report's key images are; the page names the axial
+        level and which analysis finds it most compressed."""
         focus = focus_point(study, analysis)
         through = {"Sagittal": focus, "Axial": axial_level(analysis, focus)}
         for orientation, view in self._slice_views().items():
             show_through(view.get_view_node(), through[orientation])
         self._lay_out_labels()
         self._publish_slices()
-        self._server.state.axial_at = _level_name_at(analysis.report, through["Axial"])
+        self._server.state.axial_at = axial_line(through["Axial"], self._named)
 
     def _level_centre(self) -> np.ndarray:
         """The middle level point, on the spine's midline: where a reader starts."""
@@ -319,7 +324,7 @@ class CaseViewer:
         lay_out_labels(self.scene, view.get_view_node())
         view.schedule_render()
         self._publish_slices()
-        level = _level_name_at(self._shown, point) if self._shown is not None else ""
+        level = axial_line(point, self._named)
         self._server.state.axial_at = level if level.startswith(named) else f"{level} ({named})" if level else named
 
     def _edit_roi(self, roi_edit: dict | None, **_) -> None:
@@ -373,6 +378,10 @@ class CaseViewer:
         state.ratio_rows = _ratio_comparison_rows(result)
         state.ratio_sites = ratio_sites_line(result)
         self._show_analysis(self.quiz.learner_analysis, self.quiz.learner_study())
+        self._named = {YOURS: self.quiz.learner_analysis.report, REFERENCE: self.quiz.reference_analysis.report}
+        state.results_of = "Your analysis"
+        state.reference_levels_line = levels_line(self.quiz.reference_analysis)
+        # Centred where the answer is (the reference boxes, drawn in green), which the learner's boxes may have missed.
         self._centre_on_finding(self.quiz.reference_analysis, self.quiz.learner_study())
         self._publish_score()
         state.revealed = True
@@ -400,6 +409,7 @@ class CaseViewer:
             else:
                 state.error = ""
                 self._report = result.analysis.report
+                self._named = {"": self._report}
                 self._show_analysis(result.analysis, self.study)
                 state.update(_NO_COMPARISON)  # made with the report before the drag
             state.updating = False
@@ -555,6 +565,7 @@ class CaseViewer:
         with html.Div(v_if="revealed", id="verdict-block", classes="my-2"):
             html.H4("{{ verdict }}", id="verdict")
             html.P("Your analysis: {{ levels_line }}", id="your-levels", style="font-weight: 600;")
+            html.P("Reference analysis: {{ reference_levels_line }}", id="reference-levels", style="font-size: 13px;")
             html.P("{{ outcome }}", style="font-size: 13px;")
             html.B("Teaching points")
             with html.Ul():
@@ -574,13 +585,13 @@ class CaseViewer:
                 with html.Div(id="comparison-levels"):
                     _state_table(html, "comparison_levels", "level", dict(zip(COMPARISON_FIELDS, LEVEL_COLUMNS)))
         with html.Div(v_if="analyses_shown", id="results", classes="my-2"):
-            html.H4("Levels")
+            _heading(html, "Levels", id="levels-heading")
             html.P("{{ levels_line }}", id="levels-line")
             html.P("Axial view at {{ axial_at }}", v_if="axial_at", id="axial-at", style="font-size: 12px;")
             with html.Div(id="go-to", style="display: flex; flex-wrap: wrap; gap: 2px; align-items: center; font-size: 12px;"):
                 html.Span("Axial view through:")
                 v.VBtn("{{ target }}", v_for="target in targets", key="target", size="x-small", variant="text", id=("'go-' + target",), click=(self.go_to, "[target]"))
-            html.H4("Differential (ranked)")
+            _heading(html, "Differential (ranked)")
             with html.Ol(id="ranking", style="padding-left: 20px;"), html.Li(v_for="item in ranking", key="item.name"):
                 html.Span("{{ item.name }}: {{ item.percent }}", style="font-weight: 600;")
                 html.Div("{{ item.summary }}", classes="summary", style="font-size: 12px;")
@@ -590,14 +601,14 @@ class CaseViewer:
                     with html.Ul():
                         html.Li("{{ line }}", v_for="line in item.evidence", key="line")
             html.P("Clinical context: {{ clinical }}", id="clinical", style="font-size: 12px;")
-            html.H4("Signal-intensity ratios (95 % CI)")
+            _heading(html, "Signal-intensity ratios (95 % CI)")
             html.P("Levels and differential updating…", v_if="updating", id="updating", style="font-size: 12px; font-style: italic;")
             with html.Div(id="ratios"):
                 _state_table(html, "ratios", "key", {"key": "ratio", "value": "value", "ci": "95 % CI"})
-            html.H4("Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
+            _heading(html, "Enhancement (T1C/T1 − 1, 95 % CI)", v_if="enhancement.length")
             with html.Div(id="enhancement", v_if="enhancement.length"):
                 _state_table(html, "enhancement", "region", {"region": "region", "value": "enhancement"})
-            html.H4("Region means")
+            _heading(html, "Region means")
             with html.Div(id="means"):
                 _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
             html.H4("References", v_if="references.length")
@@ -628,6 +639,8 @@ _QUIZ_START = {
     "updating": False,
     "levels_line": "",
     "axial_at": "",
+    "results_of": "",
+    "reference_levels_line": "",
     "targets": [],
     "ranking": [],
     "ratios": [],
@@ -693,7 +706,7 @@ def _clinical_line(clinical: Clinical) -> str:
 def _cited_references(report: Report) -> list[dict]:
     """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
     label its evidence lines cite it by and its full citation."""
-    known = load("differential/references")["references"]
+    known = knowledge().references
     cited = cited_keys(report.differential)
     return [
         {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
@@ -701,14 +714,25 @@ def _cited_references(report: Report) -> list[dict]:
     ]
 
 
-def _level_name_at(report: Report, point: np.ndarray) -> str:
-    """The level whose body centre lies nearest head-foot to the point, marked when it is the most compressed."""
-    levels = report.levels
-    if levels is None or not levels.vertebrae:
+# The names the quiz's page gives the two analyses it shows after a reveal.
+YOURS, REFERENCE = "your analysis", "the reference analysis"
+
+
+def axial_line(point: np.ndarray, named: dict[str, Report]) -> str:
+    """The level whose body centre lies nearest head-foot to the point, and which of the `named` analyses
+    (name -> report; one unnamed, "", for a case folder's) find it the most compressed level: after a reveal
+    the page had said "T7 (most compressed)", the reference's finding, under the learner's own "no cord
+    compression". Every analysis here shares the case's level points, so the first with levels names it."""
+    vertebrae = next((report.levels.vertebrae for report in named.values() if report.levels and report.levels.vertebrae), ())
+    if not vertebrae:
         return ""
-    nearest = min(levels.vertebrae, key=lambda vertebra: abs(vertebra.centre[2] - point[2])).name
-    worst = levels.compression.at if levels.compression else None
-    return f"{nearest} (most compressed)" if nearest == worst else nearest
+    nearest = min(vertebrae, key=lambda vertebra: abs(vertebra.centre[2] - point[2])).name
+    finding = [name for name, report in named.items() if report.levels and report.levels.compression and report.levels.compression.at == nearest]
+    if not finding:
+        return nearest
+    if finding == [""]:
+        return f"{nearest} (most compressed)"
+    return f"{nearest} (most compressed in {' and '.join(finding)})"
 
 
 def _go_to_targets(report: Report, study: Study) -> dict[str, np.ndarray]:
@@ -721,6 +745,13 @@ def _go_to_targets(report: Report, study: Study) -> dict[str, np.ndarray]:
             name = region if len(shapes) == 1 else f"{region} {number}"
             targets[name] = shape.corners_world().mean(axis=0)
     return targets
+
+
+def _heading(html, title: str, **attributes) -> None:
+    """A results heading, naming whose analysis it shows when the page has two (after a quiz's reveal:
+    "Your analysis: levels"; the reference's shows only in the comparison tables)."""
+    lower = title[0].lower() + title[1:]
+    html.H4(f"{{{{ results_of ? results_of + ': {lower}' : '{title}' }}}}", **attributes)
 
 
 def _state_table(html, rows: str, key: str, columns: dict[str, str]) -> None:
@@ -778,8 +809,8 @@ def serve(source: str, port: int, host: str, load_time_limit_s: float, earlier: 
     if kind == "folder":
         _check_loads_in_time(source, load_time_limit_s)
     with tempfile.TemporaryDirectory(prefix="emhassist-earlier-") as reports:
-        clinical = read_clinical(Path(source)) if earlier else {}
-        offered = earlier_exams(earlier or [], clinical.get("patient"), load_time_limit_s, Path(reports), clinical.get("exam_date"))
+        clinical = read_clinical(Path(source)) if earlier else Clinical()
+        offered = earlier_exams(earlier or [], clinical.patient, load_time_limit_s, Path(reports), clinical.exam_date)
         secret = secrets.token_urlsafe(32)
         print(f"EMHAssist serving {source} at http://{host}:{port}/?secret={secret}  ({CAVEAT})", flush=True)
         try:

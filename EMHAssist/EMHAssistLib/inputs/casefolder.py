@@ -19,8 +19,10 @@ import slicer
 from ..errors import InputError
 from ..geometry import Grid
 from ..limits import limits
+from ..report_codec import plain_value
+from ..report_model import Clinical
 from ..settings import vocabulary
-from .clinical import validate_clinical
+from .clinical import clinical_context
 from .confine import case_file, case_folder, case_root
 from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
@@ -89,16 +91,16 @@ def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
     return study
 
 
-def read_clinical(folder: Path) -> dict:
-    """A case folder's clinical context as the loader reads it ({} without a clinical.json), for a
+def read_clinical(folder: Path) -> Clinical:
+    """A case folder's clinical context as the loader reads it (none stated without a clinical.json), for a
     caller that needs it before the case is loaded (serve checks the patient of an earlier exam)."""
     return _read_clinical(Path(folder), CaseReading(case_root(Path(folder))))
 
 
-def _read_clinical(folder: Path, case: "CaseReading") -> dict:
+def _read_clinical(folder: Path, case: "CaseReading") -> Clinical:
     if not _present(folder / CLINICAL_FILE):
-        return {}
-    return validate_clinical(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
+        return Clinical()
+    return clinical_context(read_json(folder / CLINICAL_FILE, case), subject=str(folder / CLINICAL_FILE))
 
 
 @dataclass
@@ -150,8 +152,8 @@ def save_case_folder(study: Study, folder: Path) -> None:
                 written_segmentations.add(source.node.GetID())
     if study.levels is not None:
         _write(scene, "vtkMRMLMarkupsJsonStorageNode", study.levels, folder / LEVELS_FILE)
-    if study.clinical:
-        (folder / CLINICAL_FILE).write_text(json.dumps(study.clinical, indent=2) + "\n", encoding="utf-8")
+    if study.clinical != Clinical():
+        (folder / CLINICAL_FILE).write_text(json.dumps(plain_value(study.clinical), indent=2) + "\n", encoding="utf-8")
 
 
 def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLScalarVolumeNode:

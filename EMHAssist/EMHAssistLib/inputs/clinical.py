@@ -66,8 +66,8 @@ def clinical_terms() -> ClinicalTerms:
 
 
 def clinical_context(clinical: Any, subject: str = "clinical.json", terms: ClinicalTerms | None = None) -> Clinical:
-    """The checked clinical context as the report's frozen `Clinical`, built once per analysis (a live update
-    checks it again: `Study.clinical` is still the case's plain dict, which the panel can change between updates)."""
+    """The checked clinical context as the report's frozen `Clinical`, built once where a case is read (its
+    clinical.json, a built-in case's spec, the Slicer panel's fields) and held by `Study.clinical`."""
     checked = validate_clinical(clinical, subject, terms)
     return Clinical(**{name: tuple(value) if isinstance(value, list) else value for name, value in checked.items()})
 

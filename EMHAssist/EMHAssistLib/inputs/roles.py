@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
-from ..knowledge import load
+from ..settings import sequence_names
 from .study import sequence_roles
 
 Key = TypeVar("Key")
@@ -27,9 +27,9 @@ def recognise_role(name: str) -> str | None:
     if exact is not None:
         return exact
     found = _markers_in(name)
-    for rule in load("sequence_names")["roles"]:
-        if set(rule["markers"]) <= found and not set(rule.get("without", [])) & found:
-            return rule["role"]
+    for rule in sequence_names().roles:
+        if set(rule.markers) <= found and not set(rule.without) & found:
+            return rule.role
     return None
 
 
@@ -53,6 +53,6 @@ def _markers_in(name: str) -> set[str]:
     text = f" {' '.join(words)} "
     return {
         marker
-        for marker, spellings in load("sequence_names")["markers"].items()
+        for marker, spellings in sequence_names().markers.items()
         if any((f" {spelling} " in text) if " " in spelling else spelling in words for spelling in spellings)
     }

@@ -13,6 +13,7 @@ import slicer
 from ..errors import InputError
 from ..geometry import Grid, Labelmap, Shape
 from ..limits import limits
+from ..report_model import Clinical
 from ..settings import vocabulary
 from .nodes import EmptySegmentError, box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
 from .plain import Outline, SpineInputs
@@ -78,7 +79,7 @@ class Study:
     sequences: dict[str, slicer.vtkMRMLScalarVolumeNode] = field(default_factory=dict)
     regions: dict[str, list[RegionSource]] = field(default_factory=dict)
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None
-    clinical: dict = field(default_factory=dict)
+    clinical: Clinical = field(default_factory=Clinical)  # checked where the case is read (inputs.clinical.clinical_context)
     # What the loader read but doubts (a file's missing orientation, level points left out), for
     # the report's warnings.
     warnings: list[str] = field(default_factory=list)
@@ -96,7 +97,7 @@ def study_from_nodes(
     rois: dict[str, slicer.vtkMRMLMarkupsROINode | slicer.vtkMRMLSegmentationNode | None],
     segmentation: slicer.vtkMRMLSegmentationNode | None = None,
     levels: slicer.vtkMRMLMarkupsFiducialNode | None = None,
-    clinical: dict | None = None,
+    clinical: Clinical | None = None,
 ) -> Study:
     """A study from node selections such as the Slicer panel's; roles left unselected (None) are absent.
 
@@ -106,7 +107,7 @@ def study_from_nodes(
     """
     _check_known(sequences, sequence_roles(), "sequence role")
     _check_known(rois, region_names(), "region")
-    study = Study(name=name, levels=levels, clinical=dict(clinical or {}))
+    study = Study(name=name, levels=levels, clinical=clinical if clinical is not None else Clinical())
     study.sequences = {role: node for role, node in sequences.items() if node is not None}
     study.regions = {region: node_sources(region, node) for region, node in rois.items() if node is not None}
     if segmentation is not None:

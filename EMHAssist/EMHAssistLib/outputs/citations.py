@@ -4,10 +4,9 @@ report's JSON keeps the key.
 """
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from ..knowledge import load
+from ..differential.rules import Reference, knowledge
 from ..report_model import RankedDiagnosis
 
 # The fields a full citation names; doi and pmid are left out of "not verified" because many sources
@@ -21,48 +20,48 @@ def citation_label(key: str) -> str:
     """A reference as a reader cites it beside a finding: "Carroll 1997" when its short name gives an
     author and year, else the head of its title, or of what the source is when its article is not
     identified (a seed); the key itself only when references.json does not know it."""
-    reference = load("differential/references")["references"].get(key)
+    reference = knowledge().references.get(key)
     if reference is None:
         return key
-    if YEAR.search(reference.get("short", "")):
-        return reference["short"]
-    title = reference.get("title") or reference.get("described_as") or ""
-    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.get("short", key)
+    if YEAR.search(reference.short):
+        return reference.short
+    title = reference.title or reference.described_as or ""
+    return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.short
 
 
-def full_citation(reference: Mapping[str, Any]) -> str:
+def full_citation(reference: Reference) -> str:
     """Vancouver style: "Authors. Title. Journal Year;Volume(Issue):Pages. doi:… PMID …", from the typed
     fields; what no page showed is named as not verified, and a source whose article is not identified
     (a seed text) reads as what it is and where it lies."""
-    if not reference.get("title"):
-        return f"{reference['described_as']} (source text {reference['verified_from'][0]}; published article not identified)"
+    if not reference.title:
+        return f"{reference.described_as} (source text {reference.verified_from[0]}; published article not identified)"
     parts = []
-    if reference.get("authors"):
-        parts.append(", ".join(reference["authors"]) + (", et al." if reference.get("et_al") else "."))
-    title = reference["title"]
+    if reference.authors:
+        parts.append(", ".join(reference.authors) + (", et al." if reference.et_al else "."))
+    title = reference.title
     parts.append(title if title[-1] in ".?!" else title + ".")
     published = _published(reference)
     if published:
         parts.append(published + ".")
-    if reference.get("doi"):
-        parts.append(f"doi:{reference['doi']}.")
-    if reference.get("pmid"):
-        parts.append(f"PMID {reference['pmid']}.")
-    unverified = [f for f in LOOKED_UP if reference.get(f) is None and f not in reference.get("not_applicable", ())]
+    if reference.doi:
+        parts.append(f"doi:{reference.doi}.")
+    if reference.pmid:
+        parts.append(f"PMID {reference.pmid}.")
+    unverified = [f for f in LOOKED_UP if getattr(reference, f) is None and f not in reference.not_applicable]
     if unverified:
         parts.append(f"(Not verified: {', '.join(unverified)}.)")
     return " ".join(parts)
 
 
-def _published(reference: Mapping[str, Any]) -> str:
+def _published(reference: Reference) -> str:
     """ "J Magn Reson Imaging 1997;7(2):394-398": journal and year, then volume (issue) and pages."""
-    where = " ".join(str(reference[field]) for field in ("journal", "year") if reference.get(field) is not None)
-    issue = f"({reference['issue']})" if reference.get("issue") else ""
-    volume = (reference.get("volume") or "") + issue
+    where = " ".join(str(value) for value in (reference.journal, reference.year) if value is not None)
+    issue = f"({reference.issue})" if reference.issue else ""
+    volume = (reference.volume or "") + issue
     if volume:
         where += f";{volume}"
-    if reference.get("pages"):
-        where += f":{reference['pages']}"
+    if reference.pages:
+        where += f":{reference.pages}"
     return where
 
 

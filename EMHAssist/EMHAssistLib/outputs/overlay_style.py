@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from ..knowledge import load
-from ..settings import fraction, parse, positive, within
+from ..settings import SCREEN_PX_MAX, count, distance, format_version, fraction, multiple, parse, positive, within
 
 Colour = tuple[float, float, float]  # red, green, blue, each from 0 to 1
 
@@ -27,7 +27,7 @@ class SegmentsStyle:
 
     node: str  # "{case}" is filled
     fill_opacity_2d: float = fraction()
-    outline_thickness_px: int = positive()
+    outline_thickness_px: int = positive(SCREEN_PX_MAX)
     regions: dict[str, SegmentLook]
 
 
@@ -41,8 +41,8 @@ class LevelsStyle:
     label: str  # "{level}"
     compressed_label: str  # "{level}", "{mscc}"
     graded_label: str  # "{label}", "{grade}"
-    glyph_scale: float = positive()
-    text_scale: float = positive()
+    glyph_scale: float = multiple()
+    text_scale: float = multiple()
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ class MassExtentStyle:
     node: str  # "{span}", "{case}"
     label: str  # "{span}"
     color: Colour = fraction()
-    margin_mm: float = within(0.0)
-    text_scale: float = positive()
+    margin_mm: float = distance()
+    text_scale: float = multiple()
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ class DifferentialStyle:
 
     node: str
     color: Colour = fraction()
-    top: int = positive()
+    top: int = count()
     diagnosis: str  # "{name}", "{percent}"
     key_finding: str  # "{finding}"
     caveat: str
-    wrap_chars: int = positive()
-    clear_of_mass_mm: float = within(0.0)
-    reach_from_mass_mm: float = within(0.0)
-    text_scale: float = positive()
+    wrap_chars: int = positive(SCREEN_PX_MAX)
+    clear_of_mass_mm: float = distance()
+    reach_from_mass_mm: float = distance()
+    text_scale: float = multiple()
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,15 @@ class ExplanationStyle:
 class LayoutStyle:
     """How labels are placed per slice view (label_layout.py); the JSON's `reason` says why each is so."""
 
-    step_px: int = positive()
-    reach_px: int = positive()
-    gap_px: int = within(0)
-    text_margin_px: int = within(0)
-    point_clear_px: int = within(0)
-    handle_clear_px: int = within(0)
-    leader_from_px: int = within(0)
-    text_glyph_scale: float = positive()
-    font_points_per_text_scale: float = positive()
+    step_px: int = positive(SCREEN_PX_MAX)
+    reach_px: int = positive(SCREEN_PX_MAX)
+    gap_px: int = within(0, SCREEN_PX_MAX)
+    text_margin_px: int = within(0, SCREEN_PX_MAX)
+    point_clear_px: int = within(0, SCREEN_PX_MAX)
+    handle_clear_px: int = within(0, SCREEN_PX_MAX)
+    leader_from_px: int = within(0, SCREEN_PX_MAX)
+    text_glyph_scale: float = multiple()
+    font_points_per_text_scale: float = positive(SCREEN_PX_MAX)
     kept_clear_segments: tuple[str, ...]
 
 
@@ -113,7 +113,7 @@ class LabelBackground:
 class OverlayStyle:
     """data/overlays.json."""
 
-    version: int
+    version: int = format_version()
     folder: str  # "{case}"
     segments: SegmentsStyle
     levels: LevelsStyle

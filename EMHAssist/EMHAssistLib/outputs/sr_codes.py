@@ -11,7 +11,8 @@ import functools
 from dataclasses import dataclass
 
 from ..knowledge import load
-from ..settings import keyed, parse, positive, vocabulary
+from ..limits import DICOM_IS_MAX
+from ..settings import format_version, keyed, parse, positive, vocabulary
 
 Code = tuple[str, str, str]  # scheme designator, code value, code meaning, as DICOM writes a coded concept
 
@@ -33,7 +34,7 @@ class Device:
 
 @dataclass(frozen=True)
 class Series:
-    number: int = positive()
+    number: int = positive(DICOM_IS_MAX)
     description: str
 
 
@@ -68,7 +69,7 @@ class Units:
 class SrCodes:
     """data/structured_report.json."""
 
-    version: int
+    version: int = format_version()
     private_scheme: PrivateScheme
     device: Device
     series: Series

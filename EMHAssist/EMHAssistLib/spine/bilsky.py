@@ -69,10 +69,20 @@ def graded_sequence(images: list[SequenceImage]) -> SequenceImage | None:
 
 
 def grade_levels(
-    image: SequenceImage, cord: Cord, mass: MassSegment | None, level_map: LevelMap, compression: Compression | None, rays: Rays | None = None
+    image: SequenceImage,
+    cord: Cord,
+    mass: MassSegment | None,
+    level_map: LevelMap,
+    compression: Compression | None,
+    rays: Rays | None = None,
+    unassessed: frozenset[int] = frozenset(),
 ) -> list[BilskyLevel]:
-    """Every level the cord is measured through, superior first (`image` T2-like: CSF bright);
-    `rays`: `thecal_sac.cast_rays(image, cord)` cast before, as the live panel keeps them."""
+    """Every level the cord is measured through but those whose compression is not assessed
+    (`unassessed`), superior first (`image` T2-like: CSF bright); `rays`: `thecal_sac.cast_rays(image,
+    cord)` cast before, as the live panel keeps them. The sections of a level not graded are still
+    traced: they are other levels' reference windows (left untraced, generated seeds 1 C2 and 27 C5,
+    beside levels where the cord was traced into the mass, lost their sac outline and read 0 where the
+    truth has a mass in the canal, bilsky12 2026-12-06)."""
     sections = trace_sections(image, cord, mass, rays)
     codes = level_map.codes_at(cord.profile.centreline.points)
     usable = sections.measured & ~conus_zone(cord)
@@ -82,7 +92,7 @@ def grade_levels(
     if compression is not None:
         in_segment[compression.slices] = True
     graded = []
-    for code in sorted({int(c) for c in codes[usable] if c}):  # superior first, as the report states them
+    for code in sorted({int(c) for c in codes[usable] if c} - unassessed):  # superior first, as the report states them
         inside = np.flatnonzero((codes == code) & usable)
         graded.append(_grade_level(code, inside, measures, code in compressed, in_segment))
     return graded

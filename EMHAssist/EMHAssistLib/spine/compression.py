@@ -67,7 +67,7 @@ def expected_size(profile: CordProfile, key: str, codes: np.ndarray, usable: np.
     """The measure each slice should have: healthy mean of its level, scaled to this cord."""
     table = normative()
     values = measured(profile, key)
-    healthy = np.array([table[c][key]["mean"] if c in table else np.nan for c in codes])
+    healthy = np.array([getattr(table[c], key).mean if c in table else np.nan for c in codes])
     ratios = values / healthy
     known = usable & np.isfinite(ratios)
     if known.sum() >= 3:
@@ -297,19 +297,56 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     warnings.extend(map_warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
-    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
-    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
+    codes, contact, merged = _along_cord(cord, level_map, mass, kept)
+    if merged.any() and not cord.given:
+        cord, codes, contact, merged = _told_from_mass(inputs, images, image, level_map, mass, (cord, codes, contact, merged), kept)
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
-    merged = merged_with_mass(cord, codes, contact)
-    section = levels_section(cord, codes, level_map, mass, compression, merged)
+    unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
+    section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
     mscc_at = section["compression"]["at"] if section["compression"] else None
-    unassessed = set(unassessed_codes(cord, level_map, codes, merged))
     section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed)
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
+
+
+_AlongCord = tuple[Cord, np.ndarray, np.ndarray | None, np.ndarray]
+
+
+def _along_cord(cord: Cord, level_map: LevelMap | None, mass: MassSegment | None, kept: MassFreeSteps) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Per profile slice of `cord`: its level's code (0 outside the named levels), whether the mass
+    touches it (None without a mass) and whether it was traced into the mass (`merged_with_mass`)."""
+    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
+    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
+    return codes, contact, merged_with_mass(cord, codes, contact)
+
+
+def _told_from_mass(
+    inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, level_map: LevelMap | None, mass: MassSegment, traced: _AlongCord, kept: MassFreeSteps
+) -> _AlongCord:
+    """A cord traced into its mass (`traced`: the cord and `_along_cord`'s per-slice facts) traced
+    again against the mass's wall (`cord_wall`), kept when it is traced into the mass on fewer
+    slices and followed on as many; else `traced` as it was. `_cord_beside_mass` walls the cord off
+    only from a mass whose mean signal lies in the cord window, but where a mass just outside it
+    meets the cord, partial volume puts voxels inside it: generated seed 79 (a right lymphoma at
+    C3-C4, sagittal 1.0 mm, no cord region drawn; the region's mean T2 582, the window 323-504)
+    was traced into the mass on 30 slices and said
+    "compression not assessed at C2-C5"; against the wall on 3, and its C3-C4 compression is read.
+    The level map stays the one built along the first tracing: the bodies do not move with it."""
+    cord, _, _, merged = traced
+    if _mass_hides_cord_edge(inputs, image):
+        return traced  # traced against this very wall already (`_cord_beside_mass`)
+    walled = _cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), [source.shape for source in inputs.mass])
+    codes, contact, walled_merged = _along_cord(walled, level_map, mass, kept)
+    if walled_merged.sum() < merged.sum() and _unfollowed_slices(walled) <= _unfollowed_slices(cord):
+        return walled, codes, contact, walled_merged
+    return traced
+
+
+def _unfollowed_slices(cord: Cord) -> int:
+    return sum(len(stretch) for stretch in cord.unfollowed)
 
 
 def _bilsky(
@@ -320,7 +357,7 @@ def _bilsky(
     compression: Compression | None,
     kept: MassFreeSteps,
     mscc_at: str | None,
-    unassessed: set[int],
+    unassessed: frozenset[int],
 ) -> dict | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
@@ -334,7 +371,7 @@ def _bilsky(
     if level_map is None or image is None:
         return None
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
-    graded = [level for level in grade_levels(image, cord, mass, level_map, compression, rays) if level.code not in unassessed]
+    graded = grade_levels(image, cord, mass, level_map, compression, rays, unassessed)
     worst = most_severe(graded, mscc_at)
     return {
         "sequence": image.role,
@@ -375,7 +412,7 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
         tracings.append(_cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
-    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
+    return min(tracings, key=_unfollowed_slices, default=cord)
 
 
 def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
@@ -463,18 +500,27 @@ def cord_voxels(cord: Cord) -> tuple[np.ndarray, np.ndarray]:
 
 
 def levels_section(
-    cord: Cord, codes: np.ndarray, level_map: LevelMap | None, mass: MassSegment | None, compression: Compression | None, merged: np.ndarray | None = None
+    cord: Cord,
+    codes: np.ndarray,
+    level_map: LevelMap | None,
+    mass: MassSegment | None,
+    compression: Compression | None,
+    merged: np.ndarray | None = None,
+    unassessed: frozenset[int] | None = None,
 ) -> dict:
-    """`merged`: per profile slice, the cord traced into the mass (`merged_with_mass`), not assessed."""
+    """`merged`: per profile slice, the cord traced into the mass (`merged_with_mass`), not assessed;
+    `unassessed`: `unassessed_codes` of them, when the caller has it."""
+    if unassessed is None:
+        unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
     fraction = settings().level_fraction
     points = cord.profile.centreline.points
     section: dict = {
         "vertebrae": level_map.to_dicts() if level_map is not None else [],
         "coordinate_system": "RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
-        "not_assessed": not_assessed(cord, level_map, codes, merged),
+        "not_assessed": not_assessed(cord, level_map, unassessed, merged),
         "mass": None,
         "compression": None,
-        "cord_profile": cord_profile(cord, codes, compression, level_map, merged),
+        "cord_profile": cord_profile(cord, codes, compression, unassessed),
         "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
     }
     if level_map is not None and mass is not None:
@@ -554,27 +600,37 @@ def at_levels_merged_with_mass(codes: np.ndarray, merged: np.ndarray) -> np.ndar
 
 def unassessed_codes(cord: Cord, level_map: LevelMap | None, codes: np.ndarray | None = None, merged: np.ndarray | None = None) -> list[int]:
     """The levels where the cord in the field of view could not be followed (`Cord.unfollowed`),
-    leaving out those from `conus_highest_level` down: a cord ending there is the conus; and the
-    levels of the profile slices (`codes`) where it was traced into the mass (`merged`)."""
+    leaving out those from `conus_highest_level` down below the cord's inferior end: a cord ending
+    there is the conus; and the levels of the profile slices (`codes`) where it was traced into the
+    mass (`merged`). A gap the tracker bridged, with cord traced below it, is no conus at any level:
+    a compression at T12-L2 bridged over was left out, and the report said nothing of it."""
     found = {int(code) for code in codes[merged]} if codes is not None and merged is not None else set()
     if level_map is None or (not cord.unfollowed and not found):
         return []
     lowest = code_of(settings().conus_highest_level)
-    found |= {int(code) for stretch in cord.unfollowed for code in level_map.codes_at(stretch)}
-    return sorted(code for code in found if 0 < code < lowest)
+    for stretch in cord.unfollowed:
+        stretch_codes = level_map.codes_at(stretch)
+        found |= {int(code) for code in stretch_codes if code < lowest or not _below_the_cord(cord, stretch)}
+    return sorted(code for code in found if code > 0)
 
 
-def not_assessed(cord: Cord, level_map: LevelMap | None, codes: np.ndarray | None = None, merged: np.ndarray | None = None) -> dict | None:
-    """`{"levels": extent or None, "reason"}` where cord compression could not be judged, else None."""
+def _below_the_cord(cord: Cord, stretch: np.ndarray) -> bool:
+    """Whether an unfollowed stretch (world points) lies wholly below the traced cord's inferior end
+    (head-foot), where a cord ending inside the field of view ends at its conus."""
+    return bool(stretch[:, 2].max() < cord.profile.centreline.points[:, 2].min())
+
+
+def not_assessed(cord: Cord, level_map: LevelMap | None, found: frozenset[int], merged: np.ndarray | None = None) -> dict | None:
+    """`{"levels": extent or None, "reason"}` where cord compression could not be judged (`found`:
+    `unassessed_codes`), else None."""
     if level_map is None:
         return {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    found = unassessed_codes(cord, level_map, codes, merged)
     if not found:
         return None
     reasons = (["the cord could not be followed there"] if unassessed_codes(cord, level_map) else []) + (
         ["the cord could not be told from the mass there"] if merged is not None and merged.any() else []
     )
-    return {"levels": level_extent(found), "reason": "; ".join(reasons)}
+    return {"levels": level_extent(sorted(found)), "reason": "; ".join(reasons)}
 
 
 def _not_assessed_warnings(section: dict) -> list[str]:
@@ -585,7 +641,7 @@ def _not_assessed_warnings(section: dict) -> list[str]:
     return [f"cord compression not assessed{where}: {missing['reason']}"]
 
 
-def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, level_map: LevelMap | None = None, merged: np.ndarray | None = None) -> list[dict]:
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, unassessed: frozenset[int]) -> list[dict]:
     """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
     whether the cord was followed through it (`assessed`: false where part of the cord in the field
     could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
@@ -600,7 +656,6 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
     if compression is not None:
         compressed[compression.slices] = True
     rows = []
-    unassessed = set(unassessed_codes(cord, level_map, codes, merged))
     for code in sorted({int(c) for c in codes if c} | unassessed):
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
@@ -625,7 +680,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
             "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
             "min_ap_mm": _round(narrowed.ap_mm[worst]) if worst is not None else None,
             "mscc_percent": _round(_window_ratio(narrowed.ap_mm, worst, above, below)) if worst is not None else None,
-            "normalised_ratio": _round(narrowed.ap_mm[worst] / healthy["ap_mm"]["mean"], 3) if healthy and worst is not None else None,
+            "normalised_ratio": _round(narrowed.ap_mm[worst] / healthy.ap_mm.mean, 3) if healthy and worst is not None else None,
             "assessed": code not in unassessed,
         })
     return rows

@@ -145,11 +145,21 @@ def segment_mass(
         if not mask.any():
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
+    _check_roi_sizes(sources)
     boxes = [source.shape for source in sources]
     rivals = [region for region in (cord_region, marrow) if region]
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
     return _grow(boxes, images, reference, cord_mask, reach, rivals)
+
+
+def _check_roi_sizes(sources: Sequence[Outline]) -> None:
+    """A mass ROI longer than `roi_side_max_mm` on a side is refused by name (see its reason in data/levels.json)."""
+    limit = settings().roi_side_max_mm
+    for source in sources:
+        side = float(np.max(2 * np.asarray(source.shape.half_size)))  # mass ROIs are boxes (segments are taken as given)
+        if not side <= limit:
+            raise InputError(source.label, f"the mass ROI is {side:g} mm along its longest side; a mass ROI may be at most {limit:g} mm (data/levels.json mass.roi_side_max_mm)")
 
 
 def _grow(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..knowledge import load
+from ..settings import NormativeLevel, normative_cord
 from .vertebrae import name_of
 
 
@@ -26,8 +26,8 @@ class NormalisedMscc:
     unavailable: str | None  # why there is no value; None when there is one
 
 
-def normative() -> dict[int, dict]:
-    return {int(code): entry for code, entry in load("normative_cord")["levels"].items()}
+def normative() -> dict[int, NormativeLevel]:
+    return normative_cord().by_code()
 
 
 def metric_ratio(at: float, above: float, below: float) -> float:
@@ -58,9 +58,9 @@ def normalised_mscc(ap_mm: np.ndarray, codes: np.ndarray, at: int, above: np.nda
     if missing:
         named = ", ".join(name_of(code) if code else "outside the named levels" for code in missing)
         return NormalisedMscc(None, None, f"no healthy reference at {named} (the healthy table covers {covered_span()})")
-    z = load("normative_cord")["interval"]["z"]
-    mean = np.array([table[int(c)]["ap_mm"]["mean"] if int(c) in table else np.nan for c in codes])
-    error = np.array([table[int(c)]["ap_mm"]["sd"] / np.sqrt(table[int(c)]["subjects"]) if int(c) in table else np.nan for c in codes])
+    z = normative_cord().interval.z
+    mean = np.array([table[int(c)].ap_mm.mean if int(c) in table else np.nan for c in codes])
+    error = np.array([table[int(c)].ap_mm.sd / np.sqrt(table[int(c)].subjects) if int(c) in table else np.nan for c in codes])
     patient = (float(np.mean(ap_mm[above])), float(np.mean(ap_mm[below])), float(ap_mm[at]))
 
     def ratio(window_shift: float, at_shift: float) -> float:

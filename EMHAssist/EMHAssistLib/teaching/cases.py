@@ -4,6 +4,7 @@ import numpy as np
 import slicer
 
 from ..geometry import Box
+from ..inputs.clinical import clinical_context
 from ..inputs.nodes import set_roi_box, set_volume_geometry
 from ..inputs.study import RegionSource, Study
 from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names, case_rois
@@ -15,7 +16,7 @@ __all__ = ["DEFAULT_CASE", "CaseInfo", "box_of_spec", "build_study", "case_info"
 
 def study_into_scene(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> Study:
     """Volumes, ROI nodes and level points of a synthetic study, added to `scene`."""
-    study = Study(name=synthetic.name, clinical=dict(synthetic.clinical))
+    study = Study(name=synthetic.name, clinical=clinical_context(synthetic.clinical, subject=f"{synthetic.name}: clinical context"))
     for role, sequence in synthetic.sequences.items():
         volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
         slicer.util.updateVolumeFromArray(volume, sequence.image)

@@ -25,6 +25,7 @@ from ..analysis import Analysis, run_analysis
 from ..differential import knowledge
 from ..errors import InputError
 from ..geometry import Box, Labelmap
+from ..inputs.clinical import clinical_context
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..live import LiveAnalysis
@@ -147,7 +148,7 @@ class Quiz:
             name=self.info.name,
             sequences={role: volume for role, volume in sequences.items() if volume is not None},
             levels=self._state.GetNodeReference(_LEVELS_ROLE),
-            clinical=dict(self.info.clinical),
+            clinical=clinical_context(self.info.clinical, subject=f"{self.info.name}: clinical context"),
         )
 
     @property

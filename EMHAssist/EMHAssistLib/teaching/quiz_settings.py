@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from ..knowledge import load
-from ..settings import fraction, keyed, parse, positive, within
+from ..settings import COUNT_MAX, TIMEOUT_S_MAX, count, format_version, fraction, keyed, parse, positive, within
 
 Colour = tuple[float, float, float]  # red, green, blue, each from 0 to 1
 
@@ -25,17 +25,17 @@ class RoiLook:
 class SessionSettings:
     """The sessions of `emhassist serve`, one process each (frontends/sessions.py)."""
 
-    max: int = positive()  # sessions running at once, spares not counted
-    spares: int = within(0)  # processes kept started for the next sessions
-    idle_minutes: float = positive()  # a session no page has been connected to for this long is ended
-    start_time_limit_s: float = positive()  # a process not listening by then is ended and the request refused
+    max: int = count()  # sessions running at once, spares not counted
+    spares: int = within(0, COUNT_MAX)  # processes kept started for the next sessions
+    idle_minutes: float = positive(TIMEOUT_S_MAX / 60)  # a session no page has been connected to for this long is ended
+    start_time_limit_s: float = positive(TIMEOUT_S_MAX)  # a process not listening by then is ended and the request refused
 
 
 @dataclass(frozen=True)
 class QuizSettings:
     """data/quiz.json."""
 
-    version: int
+    version: int = format_version()
     learner_color: Colour = fraction()
     reference_color: Colour = fraction()
     on_target: dict[str, float] = keyed(lambda: _measures(), fraction())  # by comparison measure: its pass mark
