@@ -338,3 +338,30 @@ def test_a_body_recentred_along_the_spine_stays_off_its_neighbour(scene, tmp_pat
     report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed16"), scene)))
     failed = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"]}
     assert not failed & {"C4", "C5", "C6", "C7", "T1", "T2", "T5", "T6", "T7"}, failed
+
+
+def _named_not_found(warnings: list[str]) -> set[str]:
+    """The levels the report's warnings say were not found ("C7 not found", "T9\u2013T12 not found")."""
+    import re
+
+    named = set()
+    for first, last in re.findall(r"([CTLS]\d+)(?:\u2013([CTLS]\d+))? not found", " ".join(warnings)):
+        named.update(vertebrae.name_of(code) for code in range(vertebrae.code_of(first), vertebrae.code_of(last or first) + 1))
+    return named
+
+
+def test_a_level_the_field_holds_but_detection_did_not_place_is_named_in_a_warning(scene, tmp_path):
+    """Generated seed 59 (anchors T5, T6 and T9, no cord region, sagittal 1.1 mm): the walk up from T5
+    found no disc above T1, and C7, whose whole body the field holds, was left out of the report
+    without a word. Every body the judge finds not reported must be named as not found."""
+    from EMHAssistLib.analysis import analyze
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_bodies
+
+    case = generate(59, healthy=False)
+    report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed59"), scene)))
+    unreported = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"] if failure["problem"] == "not reported"}
+    assert unreported  # the case still shows what the warning is for
+    assert unreported <= _named_not_found(report["warnings"]), report["warnings"]

@@ -53,6 +53,9 @@ def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_a
     assert [name for name, _ in found[:5]] == ["T8", "T9", "T10", "T11", "T12"]  # up to the top of the field
     (warning,) = level_map.warnings
     assert warning.startswith("level detection stopped below L5: farther on the spine line is extrapolated more than 120 mm")
+    # S1, the last level the walk may name here (the sacrum below it is fused), lies whole in the field:
+    # named as not found. T7, above T8, is cut by the field's top edge: not named.
+    assert "; S1 not found, though the field of view holds it;" in warning
 
 
 def test_labelled_lumbar_and_sacral_points_name_the_levels_between_and_detection_stops_at_the_fused_sacrum():

@@ -80,7 +80,8 @@ def _problems(outcome: dict) -> list[str]:
 ENGINE_FAILS = {
     "straight, posterior, abrupt": "MSCC 65.7 % against the painted cord's 50.2 %",
     "kyphotic, posterior, gradual, CSF effaced both sides": "T9-T11 centres 11.5-26.7 mm off their bodies; mass T7-T10 (truth T7-T9); no compression reported where the truth has one",
-    "scoliotic 20 degrees, lateral, cord ROI offset": "7 of 8 bodies not reported; no mass levels (truth T5-T6); no compression",
+    # Its bodies are all within 5 mm on aaf211f (7/7 judged; remeasured 2026-12-06 22:50 UTC, branch bodies12).
+    "scoliotic 20 degrees, lateral, cord ROI offset": "compression reported T4-T6 at T5 (truth T5, T6 allowed); RL ratio 60.4 % against the painted cord's 50.2 %",
     "straight, posterior, abrupt, oblique 10 degrees, cord ROI twice the cord": "8 of 9 bodies not reported; no mass levels (truth T4-T5); no compression",
 }
 

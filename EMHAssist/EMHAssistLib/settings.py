@@ -146,6 +146,7 @@ class DetectionSettings:
     recentre: RecentreSettings
     edge_body_cover: float = multiple()
     min_disc_contrast: float = within(0.0, MULTIPLE_MAX)
+    levels_named_from_anchor: int = positive(VERTEBRAE_MAX)
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,10 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     warnings: list[str] = []
     bodies = _fill_between(anchors)
     if profile is not None:
-        above, stopped_above = _walk(bodies[0], line, profile, -1)
-        below, stopped_below = _walk(bodies[-1], line, profile, +1)
-        bodies = above + bodies + below
-        warnings += [stop for stop in (stopped_above, stopped_below) if stop]
+        above, below = _walk(bodies[0], line, profile, -1), _walk(bodies[-1], line, profile, +1)
+        bodies = above.bodies + bodies + below.bodies
         bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
+        warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
@@ -365,7 +364,20 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
-def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> tuple[list[Vertebra], str | None]:
+@dataclass(frozen=True)
+class Walk:
+    """The bodies a walk found beyond its start (in code order); the warning it stopped with, where
+    the image goes on but the line cannot be trusted or the sacrum is fused; why it stopped, to name
+    in a warning when levels the field holds were not found; the repeat length it walked by (None
+    when the image showed none)."""
+
+    bodies: list[Vertebra]
+    warning: str | None
+    why: str
+    period: float | None
+
+
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> Walk:
     """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order),
     and a warning when the walk stopped where the image goes on but the line cannot be trusted.
 
@@ -378,30 +390,27 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
     if period is None:
-        return [], None
+        return Walk([], None, f"the image along the spine shows no vertebral repeat (body and disc) near {start.name}", None)
     sign = -direction  # arc grows superior, codes grow inferior
     anchor_arc = line.arc_of(start.centre)
     body_level, spread = _body_signal(profile, anchor_arc, period)
     if spread <= 0:
-        return [], None
+        return Walk([], None, f"the image along the spine is uniform near {start.name}", period)
     disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
     found: list[Vertebra] = []
     code = start.code
     low_change, high_change = config.period_change_limit
     beyond = "above" if direction < 0 else "below"
+    no_disc = f"no disc {beyond} it stands out in the image"
     while disc is not None and is_valid_code(code + direction):
         if min(code, code + direction) >= code_of(config.fused_from):
-            return _in_code_order(found, direction), (
-                f"level detection stopped {beyond} {name_of(code)}: the sacral segments are fused, their discs vestigial; "
-                f"label a point on each sacral body {beyond} it to name it"
-            )
-        too_far = (
-            f"level detection stopped {beyond} {name_of(code)}: farther on the spine line is extrapolated more "
-            f"than {config.max_extrapolation_mm:g} mm beyond the cord and the labelled points; label a point on a body {beyond} it to name more levels"
-        )
+            fused = f"the sacral segments are fused, their discs vestigial; label a point on each sacral body {beyond} it to name it"
+            return Walk(_in_code_order(found, direction), f"level detection stopped {beyond} {name_of(code)}: {fused}", fused, period)
+        extrapolated = f"farther on the spine line is extrapolated more than {config.max_extrapolation_mm:g} mm beyond the cord and the labelled points"
+        too_far = f"level detection stopped {beyond} {name_of(code)}: {extrapolated}; label a point on a body {beyond} it to name more levels"
         if line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
             goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
-            return _in_code_order(found, direction), too_far if goes_on else None
+            return Walk(_in_code_order(found, direction), too_far if goes_on else None, extrapolated, period)
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
         if next_disc is None:
             if _field_ends_past_body(profile, disc, sign, period):
@@ -409,12 +418,57 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
                 found.append(Vertebra(name_of(code), code, line.at(disc + sign * period / 2), EDGE))
             break
         if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
-            return _in_code_order(found, direction), too_far
+            return Walk(_in_code_order(found, direction), too_far, extrapolated, period)
         period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
-    return _in_code_order(found, direction), None
+    return Walk(_in_code_order(found, direction), None, no_disc, period)
+
+
+def _stop_warning(walk: Walk, bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage, direction: int) -> str | None:
+    """The walk's own warning, or, where levels within `levels_named_from_anchor` of the outermost
+    labelled point that way were not placed though the field of view holds them, a warning naming
+    them and why the walk stopped: a level left unnamed is never silent."""
+    missing = _missing_beyond(bodies, anchors[0] if direction < 0 else anchors[-1], line, image, direction, walk.period)
+    if not missing:
+        return walk.warning
+    beyond = "above" if direction < 0 else "below"
+    last = bodies[0] if direction < 0 else bodies[-1]
+    names, them = (missing[0], "it") if len(missing) == 1 else (f"{missing[0]}\u2013{missing[-1]}", "them")
+    return (f"level detection stopped {beyond} {last.name}: {walk.why}; {names} not found, though the field of view "
+            f"holds {them}; label a point on a body {beyond} {last.name} to name more levels")
+
+
+def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, image: SequenceImage, direction: int, period: float | None) -> list[str]:
+    """Names of the levels within `levels_named_from_anchor` of `anchor`, beyond the outermost body
+    placed in `direction` (-1 superior, +1 inferior), whose whole bodies lie within the field of
+    view's extent along the spine if the column goes on as it did: spaced as the last two bodies (else
+    by the walk's repeat length, else the region's typical height), in their direction, each body
+    reaching `edge_body_cover` - 0.5 of that spacing past its centre (as the walk's edge body). The field is
+    measured along the spine only: a column that leaves a narrow sagittal slab sideways still goes
+    on, and a level named here in excess costs a line of warning, one missed the report's silence.
+    The fused sacral segments, which detection never counts, are left out."""
+    config = settings()
+    ordered = bodies if direction > 0 else bodies[::-1]
+    last = ordered[-1]
+    if len(ordered) > 1:
+        outward = last.centre - ordered[-2].centre
+        step = float(np.linalg.norm(outward))
+        outward = outward / step
+    else:
+        outward = line.direction_at(line.arc_of(last.centre)) * -direction  # arc grows superior, codes inferior
+        step = period or spine_settings().typical_height_mm[last.name[0]]
+    reach = float(np.max((image.grid.corners_world() - last.centre) @ outward))
+    missing = []
+    for count in range(1, config.levels_named_from_anchor + 1):
+        code = last.code + direction * count
+        if abs(code - anchor.code) > config.levels_named_from_anchor or not is_valid_code(code) or code > code_of(config.fused_from):
+            break
+        if (count + config.edge_body_cover - 0.5) * step > reach:
+            break
+        missing.append(name_of(code))
+    return missing
 
 
 def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
