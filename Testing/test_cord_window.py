@@ -197,14 +197,13 @@ def test_a_level_said_not_assessed_beside_a_mass_is_never_reported_compressed(tm
     # sagittal 2.3 mm, a bias field of 32 %. The cord was traced into the haematoma on two sections
     # at T6 and 2.2 mm off the painted cord on the rest of T6, and the report read a compression at
     # T6 (MSCC 44 %) while saying T6 was not assessed: the cord could not be told from the mass there.
-    # Since the cord traced into a mass is traced again against its wall (`compression._told_from_mass`),
-    # T6 is told from the haematoma and assessed (T8-T11 are not: the walled cord is not followed there).
     case, _, analysis = _analysed(178, tmp_path, healthy=False)
     report = to_json(analysis.report)
     levels = report["levels"]
     assert not judge_case(report, case.truth, case.spine)["false_compression"]
-    unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
-    assert not _compressed_levels(levels) & unassessed
+    merged = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    assert "T6" in merged
+    assert not _compressed_levels(levels) & merged
 
 
 def test_a_level_whose_compression_is_not_assessed_gets_no_bilsky_grade(tmp_path):
@@ -219,16 +218,3 @@ def test_a_level_whose_compression_is_not_assessed_gets_no_bilsky_grade(tmp_path
     assert not {level["level"] for level in levels["bilsky"]["levels"]} & unassessed
     line = summary_line(analysis.report.levels)
     assert "compression not assessed T10" in line and "Bilsky 1c at T10" not in line, line
-
-
-def test_a_cord_traced_into_a_mass_just_outside_its_window_is_traced_again_against_the_mass(tmp_path):
-    # Seed 79: a right lymphoma at C3-C4 narrowing the cord 35 % in RL, sagittal 1.0 mm, no cord region
-    # drawn (the cord found behind the level points). The lymphoma's mean T2 in its region (582) lies
-    # above the cord window (323-504 around the cord's 400), so the cord was not traced against the
-    # mass's wall, and the partial volume where the two meet took the cord into the mass on 30 slices: "compression not assessed at C2-C5", no compression. Traced again against the
-    # wall where it was traced into the mass, it is on 3 (C5), and C3-C4 reads as compressed.
-    case, _, analysis = _analysed(79, tmp_path, healthy=False)
-    report = to_json(analysis.report)
-    outcome = judge_case(report, case.truth, case.spine)
-    assert outcome["compression_exact"] and outcome["mscc_within"], report["levels"]["compression"]
-    assert not _compressed_levels(report["levels"]) & {row["level"] for row in report["levels"]["cord_profile"] if row["assessed"] is False}

@@ -297,12 +297,12 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     warnings.extend(map_warnings)
     if level_map is not None:
         warnings.extend(level_map.warnings)
-    codes, contact, merged = _along_cord(cord, level_map, mass, kept)
-    if merged.any() and not cord.given:
-        cord, codes, contact, merged = _told_from_mass(inputs, images, image, level_map, mass, (cord, codes, contact, merged), kept)
+    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
+    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
+    merged = merged_with_mass(cord, codes, contact)
     unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
     section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
     mscc_at = section["compression"]["at"] if section["compression"] else None
@@ -310,43 +310,6 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
-
-
-_AlongCord = tuple[Cord, np.ndarray, np.ndarray | None, np.ndarray]
-
-
-def _along_cord(cord: Cord, level_map: LevelMap | None, mass: MassSegment | None, kept: MassFreeSteps) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Per profile slice of `cord`: its level's code (0 outside the named levels), whether the mass
-    touches it (None without a mass) and whether it was traced into the mass (`merged_with_mass`)."""
-    codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
-    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
-    return codes, contact, merged_with_mass(cord, codes, contact)
-
-
-def _told_from_mass(
-    inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, level_map: LevelMap | None, mass: MassSegment, traced: _AlongCord, kept: MassFreeSteps
-) -> _AlongCord:
-    """A cord traced into its mass (`traced`: the cord and `_along_cord`'s per-slice facts) traced
-    again against the mass's wall (`cord_wall`), kept when it is traced into the mass on fewer
-    slices and followed on as many; else `traced` as it was. `_cord_beside_mass` walls the cord off
-    only from a mass whose mean signal lies in the cord window, but where a mass just outside it
-    meets the cord, partial volume puts voxels inside it: generated seed 79 (a right lymphoma at
-    C3-C4, sagittal 1.0 mm, no cord region drawn; the region's mean T2 582, the window 323-504)
-    was traced into the mass on 30 slices and said
-    "compression not assessed at C2-C5"; against the wall on 3, and its C3-C4 compression is read.
-    The level map stays the one built along the first tracing: the bodies do not move with it."""
-    cord, _, _, merged = traced
-    if _mass_hides_cord_edge(inputs, image):
-        return traced  # traced against this very wall already (`_cord_beside_mass`)
-    walled = _cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), [source.shape for source in inputs.mass])
-    codes, contact, walled_merged = _along_cord(walled, level_map, mass, kept)
-    if walled_merged.sum() < merged.sum() and _unfollowed_slices(walled) <= _unfollowed_slices(cord):
-        return walled, codes, contact, walled_merged
-    return traced
-
-
-def _unfollowed_slices(cord: Cord) -> int:
-    return sum(len(stretch) for stretch in cord.unfollowed)
 
 
 def _bilsky(
@@ -412,7 +375,7 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
         tracings.append(_cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
-    return min(tracings, key=_unfollowed_slices, default=cord)
+    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
 
 
 def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:
