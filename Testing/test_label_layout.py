@@ -202,24 +202,31 @@ def _roi_pixels(renderer: SliceRenderer, orientation: str, scene) -> np.ndarray:
             roi.GetDisplayNode().SetVisibility(True)
 
 
-def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
-    """The browser's reveal of the myelodysplasia quiz with the learner's mass and cord boxes on the
-    reference ones: the learner's (yellow) and the reference (green) boxes all shown, the views centred
-    as the browser centres them. No rendered label box holds a pixel an ROI draws (docs/images/serve-reveal.png
-    had the marrow box's handles over "T6 MSCC 42 %": the handles were placed at twice the ROI's centre)."""
+def _revealed_with_exact_rois(scene, case: str, regions: tuple[str, ...]):
+    """A quiz of `case` in a cleared `scene`, the learner's boxes placed exactly on the reference's first
+    box of each region, revealed, with the learner's overlays drawn: (the quiz session, the learner's study)."""
     from EMHAssistLib.teaching.cases import box_of_spec
     from EMHAssistLib.teaching.quiz import QuizSession
 
-    scene = app.scene
     scene.Clear(False)
-    session = QuizSession(scene, "mds_t5_t8")
-    reference = build_study("mds_t5_t8").rois
-    for region in ("mass", "cord"):
+    session = QuizSession(scene, case)
+    reference = build_study(case).rois
+    for region in regions:
         box = box_of_spec(reference[region][0])
         session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
     session.reveal("emh")
     analysis, study = session.quiz.learner_analysis, session.quiz.learner_study()
     draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    return session, study
+
+
+def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
+    """The browser's reveal of the myelodysplasia quiz with the learner's mass and cord boxes on the
+    reference ones: the learner's (yellow) and the reference (green) boxes all shown, the views centred
+    as the browser centres them. No rendered label box holds a pixel an ROI draws (docs/images/serve-reveal.png
+    had the marrow box's handles over "T6 MSCC 42 %": the handles were placed at twice the ROI's centre)."""
+    scene = app.scene
+    session, study = _revealed_with_exact_rois(scene, "mds_t5_t8", ("mass", "cord"))
     focus = focus_point(study, session.quiz.reference_analysis)
     through = {"Sagittal": focus, "Axial": axial_level(session.quiz.reference_analysis, focus)}
     with SliceRenderer(scene) as renderer:
@@ -277,19 +284,8 @@ def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app)
     (overlays.json) it fits behind the mass, beside it, and covers none of the mass or the cord."""
     from EMHAssistLib.outputs.label_layout import _segment_pixels, _View
     from EMHAssistLib.outputs.overlays import find_overlays
-    from EMHAssistLib.teaching.cases import box_of_spec
-    from EMHAssistLib.teaching.quiz import QuizSession
-
     scene = app.scene
-    scene.Clear(False)
-    session = QuizSession(scene, "thal_major_teaching")
-    reference = build_study("thal_major_teaching").rois
-    for region in ("cord", "mass"):
-        box = box_of_spec(reference[region][0])
-        session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
-    session.reveal("emh")
-    analysis, study = session.quiz.learner_analysis, session.quiz.learner_study()
-    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    session, study = _revealed_with_exact_rois(scene, "thal_major_teaching", ("cord", "mass"))
     focus = focus_point(study, session.quiz.reference_analysis)
     levels = slicer.util.arrayFromMarkupsControlPoints(study.levels)
     middle = levels[len(levels) // 2]
