@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from .. import CAVEAT
-from ..errors import InputError, one_line
-from ..knowledge import DataFileError
+from ..errors import SHOWN_ERRORS, InputError, one_line
 from ..settings import batch_settings
 
 if TYPE_CHECKING:  # imported where used: the command line starts without Slicer's libraries
@@ -23,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         _quiet_vtk()
         return args.run(args)
-    except (InputError, DataFileError) as error:
+    except SHOWN_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)  # one line: InputError escapes and cuts what it echoes; a data file's is ours
         return 2
 
