@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/spine_sweep.py --cases 200 --seed 1
 
-Each case is made by Testing/spinegen from seed S + n (every fourth a healthy spine), written as
+Each case is made by Testing/spinegen from seed S + n (seeds 1, 5, 9, ... healthy), written as
 a case folder, loaded by the project's case-folder loader and analysed by EMHAssistLib.analysis,
 and its report judged against the generator's truth (spinegen/judge.py). Prints the figures,
 overall and by factor, writes them to docs/spine-sweep.md (--doc) with the command and date, and
@@ -30,7 +30,7 @@ for path in (CODE / "EMHAssist", CODE / "Testing"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-HEALTHY_EVERY = 4  # seed S + n is a healthy spine when n % 4 == 0: 50 of 200
+HEALTHY_EVERY = 4  # seed k is a healthy spine when (k - 1) % 4 == 0: 50 of 200, and any one seed re-run alone (--seed k --cases 1) is the case the 200-seed run made
 MAX_WORKERS = 2  # the machine's two cores are shared
 
 
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_results:
         return summarise_run(args.from_results, args.doc)
     workers = max(1, min(args.workers, MAX_WORKERS))
-    jobs = [(args.seed + n, n % HEALTHY_EVERY == 0) for n in range(args.cases)]
+    jobs = [(seed, (seed - 1) % HEALTHY_EVERY == 0) for seed in range(args.seed, args.seed + args.cases)]
     date = datetime.datetime.now(datetime.timezone.utc)
     results = []
     if args.resume:
