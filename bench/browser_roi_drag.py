@@ -11,6 +11,14 @@ ratios sent back and Vue's update of the table; the paint after it (one frame) i
 is the slowest ROI to move (it also redoes the levels), and those follow the ratios: each drag waits
 for them to finish before the next one.
 
+The centre handle is found on the screenshot once, before the first drag; every later drag starts where
+the one before let go, since a translated box's centre handle stays under the pointer. Looking for it
+again on each screenshot (the centre of the rightmost group of green pixels) pressed beside the handle
+once the box had moved up beside the cord's ROI, whose handles then fell in the same group: that press
+caught nothing (the box stayed, no release reached the server) or a face handle (the box was resized, not
+moved), and such a drag was logged as "page never showed the ratios changed". A drag not counted now
+says what the page shows and whether the box's green outline lies under the point of release.
+
     .venv/bin/python bench/browser_roi_drag.py [--drags 12] [--case mds_t5_t8] [--baseline COMMIT [--rounds 2]] [--out bench/results/NAME.txt]
 
 Target: median at most 100 ms (issue 18). Figures depend on the machine's load, printed with them; with
@@ -28,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from common import BENCH_DIR, REPOSITORY, extract_engine, load_average, machine
 
 
@@ -44,6 +54,19 @@ WATCH = """(() => {
     .observe(document.getElementById('ratios'), {subtree: true, childList: true, characterData: true});
   return true;
 })()"""
+
+
+# What the page shows when a drag's ratios never came: whether an update ran at all, and its error if any.
+SHOWN = "JSON.stringify({analyses_shown: window.trame.state.get('analyses_shown'), updating: window.trame.state.get('updating'), error: window.trame.state.get('error')})"
+
+
+def green_near(browser: Browser, x: float, y: float, radius: int = 6) -> bool:
+    """Whether an ROI's green outline or handle (quiz.json's reference colour) lies within `radius` px of (x, y)."""
+    from EMHAssistLib.knowledge import load
+
+    left, top = round(x) - radius, round(y) - radius
+    crop = browser.screenshot()[max(top, 0) : top + 2 * radius + 1, max(left, 0) : left + 2 * radius + 1].astype(int)
+    return bool(np.all(np.abs(crop - np.asarray(load("quiz")["reference_color"]) * 255) < 60, axis=-1).any())
 
 
 def write_case(name: str, folder: Path) -> None:
@@ -67,14 +90,17 @@ def run(case: str, drags: int, engine: Path, name: str) -> tuple[list[float], li
             browser.wait_for("document.querySelectorAll('#ranking > li').length >= 3", 240, "the case's results")
             browser.evaluate(WATCH)
             time.sleep(3)  # the views' first images
+            x, y = mass_handle(browser)
             for index in range(drags):
-                x, y = mass_handle(browser)
                 before = browser.evaluate("document.getElementById('ratios').innerText")
-                drag_vertically(browser, x, y, -DRAG_PX if index % 2 == 0 else DRAG_PX)  # up off the mass's top, and back
+                dy = -DRAG_PX if index % 2 == 0 else DRAG_PX  # up off the mass's top, and back
+                drag_vertically(browser, x, y, dy)
+                y += dy  # where the centre handle now is: the next drag starts there
                 try:
-                    changed = browser.wait_for("window.__ratiosChanged !== null && window.__ratiosChanged - window.__released", 60, "the ratios changed")
-                except TimeoutError as error:  # a loaded machine can drop the drag: said, not counted, the run goes on
-                    log.append(f"{name} drag {index + 1}: not counted ({error}); {load_average()}")
+                    changed = browser.wait_for("window.__ratiosChanged !== null && window.__ratiosChanged - window.__released", 60, "the ratios changed", SHOWN)
+                except TimeoutError as error:  # said, not counted, the run goes on
+                    moved = "the box's outline is under the release point" if green_near(browser, x, y) else "no box outline under the release point"
+                    log.append(f"{name} drag {index + 1}: not counted ({error}; {moved}); {load_average()}")
                     print(log[-1], flush=True)
                     browser.wait_for("!window.trame.state.get('updating')", 120, "the levels and differential updated")
                     continue
