@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from golden_outputs import levels_of
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
@@ -205,11 +204,11 @@ def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared
     points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
     outcome = compression.assess(spine_inputs(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points)), [image])
     assert outcome.levels is not None, outcome.warnings
-    assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
-    names = {v["name"] for v in outcome.levels["vertebrae"]}
+    assert outcome.levels.cord.slices >= 60  # the cord from the top of the field to the conus
+    names = {v.name for v in outcome.levels.vertebrae}
     assert {"T12", "L1", "L2", "L3"} <= names
-    assert outcome.levels["compression"] is None
-    assert wording.summary_line(levels_of(**outcome.levels)) == "no cord compression"
+    assert outcome.levels.compression is None
+    assert wording.summary_line(outcome.levels) == "no cord compression"
 
 
 def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:

@@ -60,7 +60,7 @@ def reported_centres(scene, volume, cord: RegionSource, anchor: str, anchor_cent
     study = Study("real", {"T2": volume}, {"cord": [cord]}, points)
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
-    return {vertebra["name"]: np.array(vertebra["centre"]) for vertebra in outcome.levels["vertebrae"]}
+    return {vertebra.name: np.array(vertebra.centre) for vertebra in outcome.levels.vertebrae}
 
 
 def misplaced(truth: dict[str, np.ndarray], reported: dict[str, np.ndarray], anchor: str) -> dict[str, float | None]:

@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..inputs.plain import PointList, SequenceImage
 from ..measurement.regions import robust_sd
+from ..report_model import LevelVertebra
 from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
@@ -30,8 +31,8 @@ class Vertebra:
     centre: np.ndarray  # world RAS
     source: str  # "user", "detected" or "interpolated"
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "code": self.code, "centre": [round(float(c), 2) for c in self.centre], "source": self.source}
+    def reported(self) -> LevelVertebra:
+        return LevelVertebra(self.name, self.code, tuple(round(float(c), 2) for c in self.centre), self.source)
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,8 @@ class LevelMap:
             chosen.append(best)
         return sorted(chosen, key=lambda v: v.code)
 
-    def to_dicts(self) -> list[dict]:
-        return [vertebra.to_dict() for vertebra in self.vertebrae]
+    def reported(self) -> tuple[LevelVertebra, ...]:
+        return tuple(vertebra.reported() for vertebra in self.vertebrae)
 
 
 # ---------------------------------------------------------------------------------------------
