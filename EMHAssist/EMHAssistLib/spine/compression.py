@@ -268,15 +268,46 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
         if not inputs.cord:
             found = _cord_behind_level_points(inputs, image, kept)
             if found is None:
-                return LevelsOutcome(None, None, ["no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"])
+                return _without_cord(inputs, images, image, "no cord region, and no cord found behind the level points")
             inputs = replace(inputs, cord=(found,))
             notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
+        if kept.cord is None:
+            try:
+                kept.cord = _cord(inputs, image)
+            except InputError as error:
+                return _without_cord(inputs, images, image, str(error))
         outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
     outcome.warnings[:0] = notes
     return outcome
+
+
+def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, reason: str) -> LevelsOutcome:
+    """The levels section where no cord could be followed (`reason`): the bodies placed from the
+    level points and the image alone (`build_level_map` without a guide) and the mass's levels on
+    them, every level's compression not assessed; with no level points, no section. Without this,
+    a lumbar window below the conus or a cord the tracker could not start on lost every level
+    (generated seeds 41, 106 and 117: "vertebral levels and cord compression are not assessed")."""
+    anchors = _level_points(inputs)
+    if not anchors:
+        return LevelsOutcome(None, None, [f"{reason}: vertebral levels and cord compression are not assessed"])
+    level_map = build_level_map(anchors, image, None)
+    cord_region = [source.shape for source in inputs.cord] or None
+    mass = segment_mass(inputs.mass, images, image, cord_region=cord_region, marrow=body_marrow(anchors)) if inputs.mass else None
+    codes = [vertebra.code for vertebra in level_map.vertebrae]
+    section = Levels(
+        vertebrae=level_map.reported(),
+        coordinate_system="RAS",
+        not_assessed=NotAssessed(level_extent(codes), reason),
+        mass=mass_extent(level_map, mass),
+        compression=None,
+        cord_profile=tuple(CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False) for code in codes),
+        cord=None,
+        bilsky=None,
+    )
+    return LevelsOutcome(section, None, [*level_map.warnings, *_not_assessed_warnings(section)], None, mass, level_map)
 
 
 def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
@@ -490,18 +521,12 @@ def levels_section(
     `unassessed_codes` of them, when the caller has it."""
     if unassessed is None:
         unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
-    fraction = settings().level_fraction
     points = cord.profile.centreline.points
-    mass_extent = None
-    if level_map is not None and mass is not None:
-        spanned = level_map.involved(mass.points_world(), fraction)
-        if spanned:
-            mass_extent = level_extent([vertebra.code for vertebra in spanned])
     return Levels(
         vertebrae=level_map.reported() if level_map is not None else (),
         coordinate_system="RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
         not_assessed=not_assessed(cord, level_map, unassessed, merged),
-        mass=mass_extent,
+        mass=mass_extent(level_map, mass),
         compression=_compression_found(compression, codes, level_map, points) if compression is not None else None,
         cord_profile=cord_profile(cord, codes, compression, unassessed),
         cord=CordTrace(cord.role, "given" if cord.given else "grown from the cord region", int(len(points))),
@@ -524,6 +549,14 @@ def _compression_found(compression: Compression, codes: np.ndarray, level_map: L
         normalised_mscc_unavailable=compression.normalised.unavailable,
         shown_by=tuple(compression.shown_by),
     )
+
+
+def mass_extent(level_map: LevelMap | None, mass: MassSegment | None) -> Extent | None:
+    """The levels the mass involves (the quarter-height rule), as `level_extent`; None without levels or a mass."""
+    if level_map is None or mass is None:
+        return None
+    spanned = level_map.involved(mass.points_world(), settings().level_fraction)
+    return level_extent([vertebra.code for vertebra in spanned]) if spanned else None
 
 
 def compressed_codes(compression: Compression, codes: np.ndarray, level_map: LevelMap | None, points: np.ndarray) -> list[int]:
