@@ -7,15 +7,16 @@ leading a posterior EMH into the paraspinal muscles) and were reported 1-9 level
 
 import numpy as np
 import pytest
-from EMHAssistLib.analysis import run_analysis
+from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.plain import Outline, SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.spine.masses import _grow, segment_mass
+from EMHAssistLib.spine.masses import _grow, mass_sites, segment_mass
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.outputs.report import to_json
+from EMHAssistLib.teaching.cases import build_study, study_into_scene
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
 
@@ -146,6 +147,36 @@ def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
     ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
     assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
     assert ijk[:, 1].min() == 50 and ijk[:, 1].max() == 69
+
+
+def test_a_far_mass_site_does_not_change_how_the_thoracic_mass_meets_the_cord(scene):
+    """thal_major_teaching drawn with its thoracic mass ROI alone, and with the sacral ROI too: the
+    thoracic compression, mass levels and Bilsky grades are the same, as each site is grown (and walls
+    the cord) from its own signal. Before, the sacral ROI's darker signal was pooled into the thoracic
+    mass's window: alone, "no cord compression, Bilsky 1c at T7"; with it, "cord compressed T6-T8,
+    Bilsky 2". (Which of the two is right is compression's call: docs/levels-and-compression.md, Mass.)"""
+    synthetic = build_study("thal_major_teaching")
+    both = to_json(analyze(study_into_scene(synthetic, scene)))
+    study = study_into_scene(synthetic, new_headless_scene())
+    study.regions["mass"] = study.regions["mass"][:1]  # the thoracic ROI alone
+    thoracic = to_json(analyze(study))
+
+    def at_the_thoracic_mass(levels: dict) -> tuple:
+        grades = {level["level"]: level["grade"] for level in levels["bilsky"]["levels"] if level["level"].startswith("T")}
+        return levels["compression"], grades, levels["mass"]["spans"][0]
+
+    assert at_the_thoracic_mass(thoracic["levels"]) == at_the_thoracic_mass(both["levels"])
+    assert thoracic["levels"]["mass"]["spans"] == [{"from": "T6", "to": "T8"}]
+
+
+def test_mass_rois_are_grouped_into_sites_by_overlap():
+    """Boxes that overlap, directly or through a third, are one site; a box apart is another."""
+    def box(z: float, half: float = 5.0) -> Box:
+        return Box(np.array([0.0, 0.0, z]), np.eye(3), np.full(3, half))
+
+    first, touching, through, apart = box(0.0), box(8.0), box(16.0), box(200.0)
+    sites = mass_sites([first, apart, through, touching])
+    assert [[id(box) for box in site] for site in sites] == [[id(first), id(through), id(touching)], [id(apart)]]
 
 
 def test_a_mass_roi_longer_than_the_limit_is_refused_by_name():
