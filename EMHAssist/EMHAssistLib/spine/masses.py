@@ -357,12 +357,15 @@ def cord_wall(mass: MassSegment, sources: Sequence[Outline], images: list[Sequen
     outline = mass.mask_on(reference.grid)
     if mass.given or not cord_region:
         return outline
-    wall = np.full(reference.grid.shape, -1.0, dtype=np.float32)
+    # Unset voxels start at -inf, not at the -1 they end with: the field's values below -1 place the
+    # interpolated wall (cord.segment_cord), so a site's own values are kept, the larger where two meet.
+    wall = np.full(reference.grid.shape, -np.inf, dtype=np.float32)
     for n, boxes in enumerate(mass_sites([source.shape for source in sources])):
         near = sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(mass.site_mask_on(n, reference.grid).view(np.uint8)), [2, 2, 2])).view(bool)
         at = np.nonzero(near)
         if at[0].size:
             wall[at] = np.maximum(wall[at], _nearer_the_mass(at, boxes, images, reference, cord_region))
+    wall[np.isneginf(wall)] = -1.0
     return wall
 
 
