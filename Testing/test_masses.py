@@ -154,7 +154,8 @@ def test_a_far_mass_site_does_not_change_how_the_thoracic_mass_meets_the_cord(sc
     thoracic compression, mass levels and Bilsky grades are the same, as each site is grown (and walls
     the cord) from its own signal. Before, the sacral ROI's darker signal was pooled into the thoracic
     mass's window: alone, "no cord compression, Bilsky 1c at T7"; with it, "cord compressed T6-T8,
-    Bilsky 2". (Which of the two is right is compression's call: docs/levels-and-compression.md, Mass.)"""
+    Bilsky 2". Built compressed 30 % there, it reads so both ways now that the phantom's cord tapers
+    as a healthy cord does (data/phantom_cord.json)."""
     synthetic = build_study("thal_major_teaching")
     both = to_json(analyze(study_into_scene(synthetic, scene)))
     study = study_into_scene(synthetic, new_headless_scene())
@@ -166,6 +167,8 @@ def test_a_far_mass_site_does_not_change_how_the_thoracic_mass_meets_the_cord(sc
         return levels["compression"], grades, levels["mass"]["spans"][0]
 
     assert at_the_thoracic_mass(thoracic["levels"]) == at_the_thoracic_mass(both["levels"])
+    # Built compressed 30 % at T6-T8 (read as 21 % against the expected size while the phantom's cord had one size).
+    assert (thoracic["levels"]["compression"]["from"], thoracic["levels"]["compression"]["to"]) == ("T6", "T8")
     assert thoracic["levels"]["mass"]["spans"] == [{"from": "T6", "to": "T8"}]
 
 
