@@ -187,7 +187,9 @@ def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t
         study = phantom.build_study(name, oblique_degrees=TRUTH_OBLIQUE_DEGREES, shape_scale=TRUTH_SCALE)
     heights, diameters, areas = label_cord_section(study)
     levels = np.array([level_of_height(study, h) for h in heights])
-    far_from_compression = np.isin(levels, ["T1", "T2", "T9", "T10"])
+    # The healthy cord beside the compression: at T4 and T9 the phantom's cord has its mid-thoracic
+    # size (data/phantom_cord.json), the size the case's narrowing is built against.
+    far_from_compression = np.isin(levels, ["T4", "T9"])
     healthy, healthy_area = (float(np.median(values[far_from_compression])) for values in (diameters, areas))
     conus = heights < heights.min() + CONUS_TAPER_MM  # the phantom's cord tapers to its tip in L1
     narrowest = int(np.argmin(np.where(far_from_compression | conus, np.inf, diameters)))
@@ -197,6 +199,7 @@ def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t
         "healthy_ap": healthy,
         "area_ratio": 100 * (1 - areas[narrowest] / healthy_area),
         "healthy_area": healthy_area,
+        "ap_by_level": {level: float(np.median(diameters[levels == level])) for level in ("T1", "T4", "T9", "T11")},
     }
 
 
@@ -214,6 +217,17 @@ def test_label_truth_follows_the_phantoms_spec(label_truth):
     # over the 6 mm the truth averages, 32.4 %. A 4.25 x 3.25 mm ellipse is 43.4 mm2.
     assert label_truth["area_ratio"] == pytest.approx(33.0, abs=1.5)
     assert label_truth["healthy_area"] == pytest.approx(43.4, abs=1.0)
+
+
+def test_label_truth_cord_tapers_as_a_healthy_cord_does(label_truth):
+    """Away from its compression the phantom's cord is the size data/phantom_cord.json gives each level
+    (the narrowing is built against it): wider towards the cervical enlargement (T1 x 1.10 in AP) and
+    the lumbar one (T11 x 1.06) than at T4-T9. Before, one size from C7 to the conus, against which
+    the engine's expected size (healthy cords taper) read thal_major_teaching's 30 % narrowing as 21 %."""
+    ap = label_truth["ap_by_level"]
+    assert ap["T4"] == pytest.approx(6.5, abs=0.15) and ap["T9"] == pytest.approx(6.5, abs=0.15)
+    assert ap["T1"] / ap["T4"] == pytest.approx(1.10, abs=0.02)
+    assert ap["T11"] / ap["T9"] == pytest.approx(1.06, abs=0.02)
 
 
 @pytest.mark.parametrize(("label", "options"), [("as built", {}), ("oblique 15 degrees", {"oblique_degrees": 15.0}), ("single anchor T6", {"keep_only": "T6"})])
