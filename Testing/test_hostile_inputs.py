@@ -198,6 +198,15 @@ STORED: dict[str, StoredEdit] = {
     "levels a list": StoredEdit(set_field("levels", []), Refused("l.json", "levels: expected an object or null")),
     "same date as the earlier exam": StoredEdit(set_field("clinical", "exam_date", "2026-01-05"), COMPARED),
     "ratio of 0 with its interval": StoredEdit(edit_ratio(value=0.0, ci95=[0.0, 0.0]), COMPARED),
+    "later exam dated before the earlier one as an ISO week date (2026-W01-1 is 2025-12-29; ordered as text: compared)": StoredEdit(
+        set_field("clinical", "exam_date", "2026-W01-1"), Refused("l.json", "'exam_date' must be a date written YYYY-MM-DD")
+    ),
+    "mass volume of 1e-300 mL in the earlier exam (its change overflowed: an OverflowError traceback)": StoredEdit(
+        edit_volume(value=1e-300, ci95=[1e-310, 1e-300]), Refused("e.json", "is smaller than one voxel of the finest sequence makes"), "earlier"
+    ),
+    "mass volume of one voxel's tenth in the later exam": StoredEdit(
+        edit_volume(value=1e-4, ci95=[1e-4, 1e-4]), Refused("l.json", "is smaller than one voxel of the finest sequence makes"),
+    ),
 }
 
 # Broken in files other engineers own: the lead fixes them after merging.
@@ -408,6 +417,9 @@ CLINICAL: dict[str, tuple[dict, str | None]] = {
     "exam_date in full-width digits": ({"exam_date": "２０２６-０１-０１"}, "'exam_date' must be a date written YYYY-MM-DD"),
     "exam_date with a time": ({"exam_date": "2026-01-01T00"}, "'exam_date' must be a date written YYYY-MM-DD"),
     "exam_date a number": ({"exam_date": 20260101}, "'exam_date' must be a date written YYYY-MM-DD"),
+    # Python 3.11 reads ISO week dates: clinical.json's was turned into 2026-06-01, a stored report's kept as
+    # written and compared as text, so "2026-W01-1" (2025-12-29) was taken for a date after "2026-01-05".
+    "exam_date as an ISO week date": ({"exam_date": "2026-W23-1"}, "'exam_date' must be a date written YYYY-MM-DD"),
 }
 
 
@@ -792,3 +804,31 @@ def test_an_roi_file_with_a_size_or_number_slicer_misreads_is_refused_naming_the
     before = snapshot(case)
     assert_refused(*run(["analyze", str(case)], capsys), refused)
     assert snapshot(case) == before
+
+
+# --- ROI files of one region named per sequence (inputs/casefolder.py) ----------------------------------
+
+# A copy of the mass ROI under each name: the region the warning names, or None (read, or no region's name).
+ROI_NAMES: dict[str, str | None] = {
+    "mass_T2.mrk.json": "mass",
+    "Mass T1.mrk.json": "mass",
+    "mass2.mrk.json": "mass",
+    "cord (1).mrk.json": "cord",
+    "mass-2.mrk.json": None,
+    "massive.mrk.json": None,
+    "old.mrk.json": None,
+}
+
+
+@pytest.mark.parametrize("filename", ROI_NAMES)
+def test_an_roi_file_named_after_a_region_but_not_read_is_warned_about(filename, tmp_path):
+    """Before: `mass_T2.mrk.json` beside `mass.mrk.json` (one ROI per sequence) was left out without a word,
+    the mass measured on the first ROI alone; alone, it left the report saying only 'no mass region'."""
+    region = ROI_NAMES[filename]
+    case = write_small_case(tmp_path / "case", new_headless_scene())
+    shutil.copy(case / "mass.mrk.json", case / filename)
+    study = load_case_folder(case, new_headless_scene())
+    found = [warning for warning in study.warnings if warning.startswith(f"{filename}: not read")]
+    said = f"{filename}: not read; a {region} ROI file is named {region}.mrk.json, or {region}-2.mrk.json, {region}-3.mrk.json, ... for more than one"
+    assert found == ([said] if region else []), study.warnings
+    assert len(study.regions["mass"]) == (2 if filename == "mass-2.mrk.json" else 1)

@@ -79,7 +79,7 @@ def _read_case_folder(folder: Path, scene: slicer.vtkMRMLScene) -> Study:
     study = Study(name=folder.name, warnings=case.warnings)
     for role, path in _sequence_paths(folder).items():
         study.sequences[role] = read_volume(path, role, scene, case)
-    for region, paths in _roi_paths(folder).items():
+    for region, paths in _roi_paths(folder, case.warnings).items():
         study.regions.setdefault(region, []).extend(RegionSource(read_roi(path, scene, case)) for path in paths)
     if _present(folder / SEGMENTATION_FILE):
         for region, source in _segment_sources(folder / SEGMENTATION_FILE, scene, case):
@@ -225,13 +225,21 @@ def _volume_stem(filename: str) -> str | None:
     return None
 
 
-def _roi_paths(folder: Path) -> dict[str, list[Path]]:
-    pattern = re.compile(rf"^({'|'.join(region_names())})(-\d+)?\.mrk\.json$", re.IGNORECASE)
+def _roi_paths(folder: Path, warnings: list[str]) -> dict[str, list[Path]]:
+    """The ROI files of each region (`mass.mrk.json`, `mass-2.mrk.json`, ...). A markups file named after a
+    region in another way (`mass_T2.mrk.json`, `mass T1.mrk.json`: one ROI per sequence) is not read, with a
+    warning: left out without a word, the region was measured without it, or said to be missing."""
+    regions = "|".join(region_names())
+    pattern = re.compile(rf"^({regions})(-\d+)?\.mrk\.json$", re.IGNORECASE)
+    named_like = re.compile(rf"^({regions})(?![a-z])", re.IGNORECASE)
     found: dict[str, list[Path]] = {}
     for path in sorted(folder.glob("*.mrk.json")):
         match = pattern.match(path.name)
         if match:
             found.setdefault(match.group(1).lower(), []).append(path)
+        elif like := named_like.match(path.name):
+            region = like.group(1).lower()
+            warnings.append(f"{path.name}: not read; a {region} ROI file is named {region}.mrk.json, or {region}-2.mrk.json, {region}-3.mrk.json, ... for more than one")
     return found
 
 

@@ -111,10 +111,13 @@ def _checked_patient(patient: Any, subject: str) -> str:
 
 
 def _checked_date(date: Any, subject: str) -> str:
-    """`date` as YYYY-MM-DD; InputError naming `subject` when it is not one (clinical.json, a stored report)."""
-    if isinstance(date, str) and len(date) == 10:
+    """`date` when it is a date written YYYY-MM-DD; InputError naming `subject` when it is not one
+    (clinical.json, a stored report). Written exactly so: Python reads other ISO forms too (a week date,
+    2026-W23-1), which a stored report keeps as written and `compare` orders as text."""
+    if isinstance(date, str):
         try:
-            return datetime.date.fromisoformat(date).isoformat()
+            if datetime.date.fromisoformat(date).isoformat() == date:
+                return date
         except ValueError:
             pass
     raise InputError(subject, f"'exam_date' must be a date written YYYY-MM-DD, not {date!r}")

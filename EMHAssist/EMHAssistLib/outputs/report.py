@@ -10,6 +10,7 @@ from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..report_codec import Malformed, model_value, plain_value
 from ..report_model import Extent, Levels, Ratio, Report
+from ..settings import followup_settings
 from ..spine.vertebrae import code_of
 from .wording import normalised_mscc_phrase, summary_line
 
@@ -70,6 +71,11 @@ def _check_stored_values(report: Report) -> None:
     field_ml = max((math.prod(n * mm for n, mm in zip(info.size, info.spacing)) / 1000 for info in report.sequences.values()), default=math.inf)
     if isinstance(volume, Ratio) and volume.ci95[1] > field_ml:
         raise Malformed("morphology.mass_volume_ml", f"a mass volume of {volume.ci95[1]:g} mL is larger than any sequence's field of view ({field_ml:.0f} mL)")
+    # Nor smaller than one voxel of the finest sequence less its boundary share, the least a grown mass's low
+    # bound can be: `compare` divides by the earlier exam's bounds (1e-300 mL overflowed it, a traceback).
+    least_ml = (1 - followup_settings().volume.boundary_share) * min((math.prod(info.spacing) / 1000 for info in report.sequences.values()), default=0.0)
+    if isinstance(volume, Ratio) and volume.ci95[0] < least_ml:
+        raise Malformed("morphology.mass_volume_ml", f"a mass volume of {volume.ci95[0]:g} mL is smaller than one voxel of the finest sequence makes ({least_ml:.3g} mL)")
     if report.levels is not None:
         _check_levels(report.levels)
 
