@@ -55,13 +55,13 @@ def golden_report(golden: str = "mds_t5_t8", **sections) -> Report:
 
 
 def levels_of(**fields) -> Levels:
-    """A levels section from `fields` (JSON values, a spine outcome's section or a test's few fields), the
-    fields not given empty: no levels, mass, compression or grades; a compression's measures not given
-    null, and a mass extent given without spans one span."""
+    """A levels section from `fields` (JSON values or the model's own, a test's few fields), the fields
+    not given empty: no levels, mass, compression or grades; a compression given as JSON values with its
+    measures not given null, and a mass extent given without spans one span."""
     section = _NO_LEVELS | fields
-    if section["compression"] is not None:
+    if isinstance(section["compression"], dict):
         section["compression"] = {f.name if f.name != "from_" else "from": None for f in dataclasses.fields(CordCompression)} | {"shown_by": []} | section["compression"]
-    if section["mass"] is not None:
+    if isinstance(section["mass"], dict):
         section["mass"] = {"spans": [{"from": section["mass"]["from"], "to": section["mass"]["to"]}]} | section["mass"]
     return model_value(section, Levels)
 

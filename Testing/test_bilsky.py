@@ -248,7 +248,7 @@ def test_a_sac_dented_less_than_a_voxel_may_read_1a_or_1b():
     the truth's own grade stays 1b."""
     from spinegen.bilsky import accepted_grades, bilsky_truth
 
-    truth = {"compression": None, "levels": {
+    truth = {"compression": None, "mass": {"levels": ["T5", "T6", "T7"], "required": ["T6"]}, "levels": {
         "T5": _canal_mass_facts(sac_dent_mm=0.6, dent_voxel_mm=0.7),
         "T6": _canal_mass_facts(sac_dent_mm=0.7, dent_voxel_mm=0.7),
         "T7": _canal_mass_facts(sac_dent_mm=0.3, dent_voxel_mm=0.7, cord_contacted=True),
@@ -273,7 +273,43 @@ def test_the_dent_is_weighed_against_the_voxel_along_it(seed, level, along):
     facts = truth["levels"][level]
     spacing = getattr(design, along)
     assert 0 < facts["sac_dent_mm"] < spacing <= facts["dent_voxel_mm"] <= 1.1 * spacing + 0.1 * design.inplane_mm, facts
-    assert accepted_grades(truth)[level] == {"1a", "1b"}
+    assert accepted_grades(truth)[level] - {"0"} == {"1a", "1b"}  # seed 3 C7 accepts 0 too: its mass truth names it only leniently
+
+
+def test_a_level_the_mass_truth_names_only_leniently_or_not_at_all_may_read_0():
+    """The lead's decision of session 13: where the mass truth's nominal (1 mm) and strict (2 mm)
+    readings leave a level out, the mass there is about a voxel thick or less, and grade 0 is
+    accepted beside the facts' grade, which stays the truth's grade; a level either reading names keeps its grades."""
+    from spinegen.bilsky import accepted_grades, bilsky_truth
+
+    facts = _canal_mass_facts(sac_dent_mm=2.0, dent_voxel_mm=0.7)
+    truth = {"compression": None, "levels": {"T4": facts, "T5": facts, "T6": facts, "T7": facts},
+             "mass": {"levels": ["T5"], "required": ["T6"], "allowed": ["T4", "T5"]}}
+    assert accepted_grades(truth) == {"T4": {"0", "1b"}, "T5": {"1b"}, "T6": {"1b"}, "T7": {"0", "1b"}}
+    assert set(bilsky_truth(truth).values()) == {"1b"}
+    assert accepted_grades(truth | {"mass": None})["T5"] == {"0", "1b"}
+
+
+@pytest.mark.parametrize("seed, level, thickest_mm", [(25, "T6", 0.12), (4, "C2", 0.76)])
+def test_a_generated_mass_thinner_than_a_voxel_at_a_level_may_read_0(seed, level, thickest_mm):
+    """Two of the levels the engine read 0 where the truth had a mass (2026-12-06): the generator's
+    mass there is at most 0.12 / 0.76 mm thick, and its mass truth does not name the level under the
+    nominal reading; the grade of the next level, where it does, does not accept 0."""
+    from spinegen.bilsky import accepted_grades, bilsky_truth
+    from spinegen.design import sample_design
+    from spinegen.scan import acquisition_grid
+    from spinegen.spine import build_spine
+    from spinegen.truth import case_truth
+
+    spine = build_spine(sample_design(seed, healthy=False))
+    truth = case_truth(spine, acquisition_grid(spine))
+    upper, lower = next((top, bottom) for each, top, bottom in spine.level_bounds() if each.name == level)
+    within = (spine.s >= upper) & (spine.s < lower)
+    assert spine.profiles["mass_thickness"][within].max() == pytest.approx(thickest_mm, abs=0.01)
+    accepted = accepted_grades(truth)
+    assert "0" in accepted[level] and bilsky_truth(truth)[level] != "0"
+    named = truth["mass"]["levels"]
+    assert named and all("0" not in accepted[name] for name in named)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +379,10 @@ def test_the_traced_sac_against_a_real_canal_mask(shared_data):
 # 23:45-23:56 UTC 2026-12-06, branch bilsky12 (main aaf211f, where a level not assessed is not graded, and the truth's 1b
 # accepting 1a where the sac's dent is shallower than a voxel; bench/results/bilsky-sweep-2026-12-06-2356-seed1-n40.json):
 # 82 levels, exact 43, within one 75, worst 3; at the start (22:43-23:03, …-2303-…) 39 and 71 against the old truth.
-MEASURED = "measured 52 % exact, 91 % within one grade, worst 3 grades off over 82 levels of seeds 1-40, the truth's grades 2-3 where its compression names the level, 1a accepted for a sac dented less than a voxel (target 90 % exact, never more than one off)"
+# 02:25-02:38 UTC 2026-12-07, main 8f050b2 (bench/results/bilsky-sweep-2026-12-07-0238-seed1-n40.json): 81 levels, exact 43,
+# within one 74, worst 3; re-graded with the truth accepting 0 where the mass truth names the level only leniently or not at
+# all (bilsky13, the engine not run again): exact 51, within one 74, worst 3.
+MEASURED = "measured 63 % exact, 91 % within one grade, worst 3 grades off over 81 levels of seeds 1-40 (main 8f050b2, 2026-12-07 02:38, re-graded), the truth's grades 2-3 where its compression names the level, 1a accepted for a sac dented less than a voxel, 0 where the mass truth names the level only leniently or not at all (target 90 % exact, never more than one off)"
 
 
 def _bench():

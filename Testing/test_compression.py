@@ -19,8 +19,7 @@ from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
-from EMHAssistLib.report_codec import model_value
-from EMHAssistLib.report_model import NotAssessed
+from EMHAssistLib.report_model import Extent, NotAssessed, Span
 from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -75,15 +74,15 @@ def test_built_in_case_levels_exactly_right(scene, label, options):
     mass_levels, compression_levels = _expected()
     _, outcome = _assess(scene, **options)
     levels = outcome.levels
-    assert (levels["mass"]["from"], levels["mass"]["to"]) == tuple(mass_levels), label
-    assert levels["compression"] is not None, label
-    assert (levels["compression"]["from"], levels["compression"]["to"]) == tuple(compression_levels), label
-    assert 25.0 <= levels["compression"]["max_mscc_percent"] <= 60.0
+    assert (levels.mass.from_, levels.mass.to) == tuple(mass_levels), label
+    assert levels.compression is not None, label
+    assert (levels.compression.from_, levels.compression.to) == tuple(compression_levels), label
+    assert 25.0 <= levels.compression.max_mscc_percent <= 60.0
 
 
 def test_single_anchor_names_every_body_of_the_case(scene):
     study, outcome = _assess(scene, keep_only="T6")
-    names = [(v["name"], v["source"]) for v in outcome.levels["vertebrae"]]
+    names = [(v.name, v.source) for v in outcome.levels.vertebrae]
     assert ("T6", "user") in names
     assert [n for n, _ in names] == [f"T{n}" for n in range(1, 13)] + ["L1"]
 
@@ -106,8 +105,8 @@ def test_without_a_cord_region_the_cord_is_found_behind_the_level_points(scene):
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
     assert "no cord region: the cord was found behind the level points" in outcome.warnings[0]
-    assert (outcome.levels["mass"]["from"], outcome.levels["mass"]["to"]) == tuple(mass_levels)
-    assert (outcome.levels["compression"]["from"], outcome.levels["compression"]["to"]) == tuple(compression_levels)
+    assert (outcome.levels.mass.from_, outcome.levels.mass.to) == tuple(mass_levels)
+    assert (outcome.levels.compression.from_, outcome.levels.compression.to) == tuple(compression_levels)
 
 
 def test_missing_cord_region_and_level_points_is_a_warning(scene):
@@ -188,7 +187,9 @@ def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t
         study = phantom.build_study(name, oblique_degrees=TRUTH_OBLIQUE_DEGREES, shape_scale=TRUTH_SCALE)
     heights, diameters, areas = label_cord_section(study)
     levels = np.array([level_of_height(study, h) for h in heights])
-    far_from_compression = np.isin(levels, ["T1", "T2", "T9", "T10"])
+    # The healthy cord beside the compression: at T4 and T9 the phantom's cord has its mid-thoracic
+    # size (data/phantom_cord.json), the size the case's narrowing is built against.
+    far_from_compression = np.isin(levels, ["T4", "T9"])
     healthy, healthy_area = (float(np.median(values[far_from_compression])) for values in (diameters, areas))
     conus = heights < heights.min() + CONUS_TAPER_MM  # the phantom's cord tapers to its tip in L1
     narrowest = int(np.argmin(np.where(far_from_compression | conus, np.inf, diameters)))
@@ -198,6 +199,7 @@ def truth_from_labels(folder: Path, name: str, changes: dict, base: str = "mds_t
         "healthy_ap": healthy,
         "area_ratio": 100 * (1 - areas[narrowest] / healthy_area),
         "healthy_area": healthy_area,
+        "ap_by_level": {level: float(np.median(diameters[levels == level])) for level in ("T1", "T4", "T9", "T11")},
     }
 
 
@@ -217,13 +219,24 @@ def test_label_truth_follows_the_phantoms_spec(label_truth):
     assert label_truth["healthy_area"] == pytest.approx(43.4, abs=1.0)
 
 
+def test_label_truth_cord_tapers_as_a_healthy_cord_does(label_truth):
+    """Away from its compression the phantom's cord is the size data/phantom_cord.json gives each level
+    (the narrowing is built against it): wider towards the cervical enlargement (T1 x 1.10 in AP) and
+    the lumbar one (T11 x 1.06) than at T4-T9. Before, one size from C7 to the conus, against which
+    the engine's expected size (healthy cords taper) read thal_major_teaching's 30 % narrowing as 21 %."""
+    ap = label_truth["ap_by_level"]
+    assert ap["T4"] == pytest.approx(6.5, abs=0.15) and ap["T9"] == pytest.approx(6.5, abs=0.15)
+    assert ap["T1"] / ap["T4"] == pytest.approx(1.10, abs=0.02)
+    assert ap["T11"] / ap["T9"] == pytest.approx(1.06, abs=0.02)
+
+
 @pytest.mark.parametrize(("label", "options"), [("as built", {}), ("oblique 15 degrees", {"oblique_degrees": 15.0}), ("single anchor T6", {"keep_only": "T6"})])
 def test_built_in_case_max_mscc_and_level_match_the_label_map(scene, label_truth, label, options):
     _, outcome = _assess(scene, **options)
-    found = outcome.levels["compression"]
-    assert found["at"] == label_truth["at"], label
-    assert found["max_mscc_percent"] == pytest.approx(label_truth["mscc"], abs=MSCC_TOLERANCE_POINTS), label
-    assert found["area_ratio_percent"] == pytest.approx(label_truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS), label
+    found = outcome.levels.compression
+    assert found.at == label_truth["at"], label
+    assert found.max_mscc_percent == pytest.approx(label_truth["mscc"], abs=MSCC_TOLERANCE_POINTS), label
+    assert found.area_ratio_percent == pytest.approx(label_truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS), label
 
 
 # --- Cases written here as specs ------------------------------------------------------------------
@@ -250,21 +263,21 @@ HEALTHY_SPINE = {
 def test_healthy_spine_reports_no_compression(scene, tmp_path, monkeypatch):
     _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "healthy", HEALTHY_SPINE, drop_mass_region=True)
     levels = outcome.levels
-    assert levels["compression"] is None and levels["mass"] is None
-    assert wording.summary_line(levels_of(**levels)) == "no cord compression"
+    assert levels.compression is None and levels.mass is None
+    assert wording.summary_line(levels) == "no cord compression"
     # Every level's narrowest slice within normal variation; the conus's taper (in L1) is not judged.
-    profile = {row["level"]: row["mscc_percent"] for row in levels["cord_profile"]}
+    profile = {row.level: row.mscc_percent for row in levels.cord_profile}
     assert profile.pop("L1") is None and all(mscc < 10.0 for mscc in profile.values()), profile
-    assert [v["name"] for v in levels["vertebrae"]][:12] == [f"T{n}" for n in range(1, 13)]
+    assert [v.name for v in levels.vertebrae][:12] == [f"T{n}" for n in range(1, 13)]
 
 
 def test_mass_that_spares_the_cord_has_levels_but_no_compression(scene, tmp_path, monkeypatch):
     spared = {"masses": [{"position": "right_paraspinal", "levels": ["T6", "T7"], "lobules": 2, "depth_mm": 9.0, "width_mm": 14.0}], "compression": None}
     _, outcome = _assess_spec(scene, tmp_path, monkeypatch, "spared", spared)
     levels = outcome.levels
-    assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T6", "T7")
-    assert levels["compression"] is None
-    assert wording.summary_line(levels_of(**levels)) == "mass T6–T7, no cord compression"
+    assert (levels.mass.from_, levels.mass.to) == ("T6", "T7")
+    assert levels.compression is None
+    assert wording.summary_line(levels) == "mass T6–T7, no cord compression"
 
 
 # Seed 001, case 1 (thalassaemia intermedia), the built-in case: lobulated extradural masses from
@@ -286,18 +299,18 @@ def test_mass_of_the_cords_own_signal_grows_to_its_levels_and_not_into_the_cord(
     images = read_sequences(study)
     outcome = compression.assess(spine_inputs(study), images)
     levels = outcome.levels
-    assert (levels["mass"]["from"], levels["mass"]["to"]) == ("T3", "T8")
+    assert (levels.mass.from_, levels.mass.to) == ("T3", "T8")
     # The grown mass keeps out of the cord the phantom labelled (partial-volume voxels on its border
     # aside) and takes most of the epidural mass.
     t2 = next(image for image in images if image.role == outcome.cord.role)  # the label map's grid
     labels = synthetic.labels[outcome.mass.mask_on(t2.grid)]
     assert np.mean(labels == CORD_LABEL) < 0.02 and np.mean(labels == MASS_LABEL) > 0.9
     # The cord is traced through the compression, walled off from the mass where T1C tells them apart.
-    assert (levels["compression"]["from"], levels["compression"]["to"]) == ("T4", "T7")
+    assert (levels.compression.from_, levels.compression.to) == ("T4", "T7")
     truth = truth_from_labels(tmp_path, "thalassaemia_truth", {}, THALASSAEMIA_CASE)
     assert truth["mscc"] == pytest.approx(35.0, abs=1.5)  # the case's 35 % of the diameter
-    assert levels["compression"]["max_mscc_percent"] == pytest.approx(truth["mscc"], abs=THALASSAEMIA_MSCC_TOLERANCE_POINTS)
-    assert levels["compression"]["area_ratio_percent"] == pytest.approx(truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS)
+    assert levels.compression.max_mscc_percent == pytest.approx(truth["mscc"], abs=THALASSAEMIA_MSCC_TOLERANCE_POINTS)
+    assert levels.compression.area_ratio_percent == pytest.approx(truth["area_ratio"], abs=AREA_RATIO_TOLERANCE_POINTS)
 
 
 POSTERIOR_ELEMENT_LABEL = next(label for label, name in phantom.LABEL_NAMES.items() if name == "posterior_element")
@@ -318,7 +331,7 @@ def test_a_mass_bright_on_t1_does_not_grow_into_the_posterior_elements(scene):
     truth = synthetic.labels == MASS_LABEL
     assert 2 * np.sum(grown & truth) / (grown.sum() + truth.sum()) > 0.8
     assert np.mean(synthetic.labels[grown] == POSTERIOR_ELEMENT_LABEL) < 0.1
-    assert (outcome.levels["mass"]["from"], outcome.levels["mass"]["to"]) == ("T6", "T9")
+    assert (outcome.levels.mass.from_, outcome.levels.mass.to) == ("T6", "T9")
 
 
 def test_a_mass_grows_through_its_seeded_component_and_not_into_an_unseeded_one(scene):
@@ -358,17 +371,17 @@ def test_cord_narrowed_from_the_side_is_compressed_by_its_rl_ratio(scene):
     synthetic = build_study(SICKLE_CELL_CASE)
     study = study_into_scene(synthetic, scene)
     levels = compression.assess(spine_inputs(study), read_sequences(study)).levels
-    found = levels["compression"]
-    assert found is not None and (found["from"], found["to"]) == tuple(synthetic.compression_levels) == ("T5", "T5")
-    assert found["shown_by"] == ["RL ratio"] and found["at"] == "T5"
-    assert found["rl_ratio_percent"] == pytest.approx(40.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
-    assert found["area_ratio_percent"] == pytest.approx(34.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
+    found = levels.compression
+    assert found is not None and (found.from_, found.to) == tuple(synthetic.compression_levels) == ("T5", "T5")
+    assert found.shown_by == ("RL ratio",) and found.at == "T5"
+    assert found.rl_ratio_percent == pytest.approx(40.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
+    assert found.area_ratio_percent == pytest.approx(34.0, abs=SIDE_RATIO_TOLERANCE_POINTS)
     # The AP diameter is not narrowed (the phantom's grows by 10 %), so MSCC reads small. With SCT's
     # fixed 3 mm AP band it read 15.2 %: the two-year-old's cord (0.63 of an adult's) narrows to about
     # 3.1 mm wide, and the band's mean AP took in its curved sides; the band now keeps within 0.8 of
     # the cord's RL diameter (3.5 %).
-    assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
-    assert wording.summary_line(levels_of(**levels)) == f"mass T4–T6, cord compressed T5, RL ratio {found['rl_ratio_percent']:.0f} % at T5, MSCC {found['max_mscc_percent']:.0f} %, Bilsky 2 at T5"
+    assert abs(found.max_mscc_percent) < SMALL_MSCC_PERCENT
+    assert wording.summary_line(levels) == f"mass T4–T6, cord compressed T5, RL ratio {found.rl_ratio_percent:.0f} % at T5, MSCC {found.max_mscc_percent:.0f} %, Bilsky 2 at T5"
 
 
 def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path, monkeypatch, scene):
@@ -378,10 +391,10 @@ def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path
     spec = json.loads((phantom.CASES_DIR / f"{SICKLE_CELL_CASE}.json").read_text())
     write_spec(tmp_path, monkeypatch, "sickle_cell_newborn", {"clinical": {**spec["clinical"], "age": 0}}, SICKLE_CELL_CASE)
     study = study_into_scene(build_study("sickle_cell_newborn"), scene)
-    found = compression.assess(spine_inputs(study), read_sequences(study)).levels["compression"]
-    assert found is not None and (found["from"], found["to"], found["at"]) == ("T5", "T5", "T5")
-    assert found["shown_by"] == ["RL ratio"]
-    assert abs(found["max_mscc_percent"]) < SMALL_MSCC_PERCENT
+    found = compression.assess(spine_inputs(study), read_sequences(study)).levels.compression
+    assert found is not None and (found.from_, found.to, found.at) == ("T5", "T5", "T5")
+    assert found.shown_by == ("RL ratio",)
+    assert abs(found.max_mscc_percent) < SMALL_MSCC_PERCENT
 
 
 # --- Never silent: a compression names its levels, what was not followed is said (issue 13) -----
@@ -409,11 +422,11 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     """Before: the profile ended at T6 and the report said "no cord compression", nothing more."""
     traced, level_map, codes = _squeezed_levels(masses=())
     section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
-    assert section["not_assessed"]["levels"] == {"from": "T6", "to": "T10", "spans": [{"from": "T6", "to": "T10"}]}
-    assert wording.summary_line(levels_of(**section)) == "no cord compression, compression not assessed T6–T10"
-    rows = {row["level"]: row for row in section["cord_profile"]}
-    assert [name for name, row in rows.items() if not row["assessed"]] == ["T6", "T7", "T8", "T9", "T10"]
-    assert rows["T8"]["slices"] == 0 and rows["T8"]["mscc_percent"] is None
+    assert section.not_assessed.levels == Extent("T6", "T10", (Span("T6", "T10"),))
+    assert wording.summary_line(section) == "no cord compression, compression not assessed T6–T10"
+    rows = {row.level: row for row in section.cord_profile}
+    assert [name for name, row in rows.items() if not row.assessed] == ["T6", "T7", "T8", "T9", "T10"]
+    assert rows["T8"].slices == 0 and rows["T8"].mscc_percent is None
     assert compression._not_assessed_warnings(section) == ["cord compression not assessed at T6–T10: the cord could not be followed there"]
 
 
@@ -433,7 +446,7 @@ def test_a_gap_bridged_from_t12_down_is_not_taken_for_the_conus():
     level_map = build_level_map(lumbar, None, None)
     codes = level_map.codes_at(traced.profile.centreline.points)
     section = compression.levels_section(traced, codes, level_map, None, compression.find_compression(traced, codes, None))
-    assert section["not_assessed"]["levels"] == {"from": "L1", "to": "L2", "spans": [{"from": "L1", "to": "L2"}]}
+    assert section.not_assessed.levels == Extent("L1", "L2", (Span("L1", "L2"),))
     assert compression._not_assessed_warnings(section) == ["cord compression not assessed at L1–L2: the cord could not be followed there"]
 
 
@@ -453,9 +466,9 @@ def test_a_cord_followed_through_the_mass_is_compressed_at_the_mass_levels():
     traced, level_map, codes = _squeezed_levels(masses=[MASS_BOX])
     found = compression.find_compression(traced, codes, None)
     section = compression.levels_section(traced, codes, level_map, None, found)
-    assert section["compression"]["from"] in ("T6", "T7") and section["compression"]["to"] in ("T6", "T7")
-    assert section["not_assessed"] is None or {section["not_assessed"]["levels"][end] for end in ("from", "to")} <= {"T6", "T7"}
-    assert all(row["assessed"] for row in section["cord_profile"] if row["level"] not in ("T6", "T7"))
+    assert section.compression.from_ in ("T6", "T7") and section.compression.to in ("T6", "T7")
+    assert section.not_assessed is None or {section.not_assessed.levels.from_, section.not_assessed.levels.to} <= {"T6", "T7"}
+    assert all(row.assessed for row in section.cord_profile if row.level not in ("T6", "T7"))
 
 
 def test_no_compression_is_reported_where_no_level_is_known():
@@ -465,8 +478,8 @@ def test_no_compression_is_reported_where_no_level_is_known():
     nowhere = np.zeros_like(codes)
     assert compression.find_compression(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, None, None)
-    assert section["compression"] is None and section["not_assessed"] == {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
-    assert wording.summary_line(levels_of(**section)) == "compression not assessed (no vertebral levels)"
+    assert section.compression is None and section.not_assessed == NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
+    assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"
     assert narrowed is not None
 
 
@@ -481,7 +494,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     report = run_analysis(study).report
     levels = report.levels
     assert levels.coordinate_system == "RAS"
-    below = model_value({"levels": compression.level_extent([15, 16]), "reason": "the cord could not be followed there"}, NotAssessed)
+    below = NotAssessed(compression.level_extent([15, 16]), "the cord could not be followed there")
     variants = {
         "as analysed": levels,
         "not assessed below": replace(levels, not_assessed=below),

@@ -431,6 +431,10 @@ ARGUMENTS: dict[str, tuple[list[str], Refused]] = {
     "an unknown command": (["frobnicate"], Refused("COMMAND", "invalid choice: 'frobnicate'")),
     "analyze without a case": (["analyze"], Refused("emhassist analyze", "the following arguments are required: case")),
     "a misspelt option": (["analyze", "case", "--jsn", "x"], Refused("emhassist", "unrecognized arguments: --jsn x")),
+    "an abbreviated option (--jso was taken for --json)": (["analyze", "case", "--jso", "x"], Refused("emhassist", "unrecognized arguments: --jso x")),
+    "compare --cs (taken for --csv)": (["compare", "a", "b", "--cs", "x"], Refused("emhassist", "unrecognized arguments: --cs x")),
+    "serve --po (taken for --port)": (["serve", "case", "--po", "8081"], Refused("emhassist", "unrecognized arguments: --po 8081")),
+    "demo --dic (taken for --dicom)": (["demo", "--dic"], Refused("emhassist", "unrecognized arguments: --dic")),
     "--workers abc": (["analyze", "cases", "--csv", "rows.csv", "--workers", "abc"], Refused("--workers", "invalid int value: 'abc'")),
     "--time-limit nan (never ran out: exit 0)": (
         ["analyze", "cases", "--csv", "rows.csv", "--time-limit", "nan"], Refused("--time-limit", "must be a positive number of seconds, at most 604800, not 'nan'")

@@ -17,6 +17,7 @@ one. Three more rules keep MRML where it belongs:
   (issue 16: it read the report as a dict by string keys and gave its sections back as dicts).
 """
 
+import argparse
 import ast
 import importlib
 import inspect
@@ -290,12 +291,15 @@ def test_the_dict_check_sees_a_dict_wherever_it_is_held():
 
 
 # What issue 16's last part typed, where a plain dict was read by string key: the case's clinical
-# context (checked once where the case is read), the knowledge's references, and the healthy cord table.
+# context (checked once where the case is read), the knowledge's references, the healthy cord table, and
+# the spine stage's levels section and morphology (built as the model, no longer read as it by the analysis).
 TYPED_HOLDERS = (
     ("inputs.study", "Study", "clinical"),
     ("differential.rules", "Knowledge", "references"),
     ("settings", "NormativeCord", "levels"),
     ("settings", "SequenceNames", "roles"),
+    ("spine.compression", "LevelsOutcome", "levels"),
+    ("spine.compression", "LevelsOutcome", "morphology"),
 )
 TYPED_CROSSINGS = (
     ("inputs.study", "study_from_nodes"),
@@ -304,6 +308,14 @@ TYPED_CROSSINGS = (
     ("frontends.panel", "clinical_step"),
     ("outputs.citations", "full_citation"),
     ("spine.normative", "normative"),
+    ("spine.compression", "levels_section"),
+    ("spine.compression", "level_extent"),
+    ("spine.compression", "not_assessed"),
+    ("spine.compression", "cord_profile"),
+    ("spine.compression", "_bilsky"),
+    ("spine.compression", "_morphology"),
+    ("spine.compression", "_not_assessed_warnings"),
+    ("spine.levels", "LevelMap.reported"),
 )
 # Data files still read raw by a module, each for a reason: errors.py reads its two message limits before
 # any InputError can be made; the differential checks its features against the vocabulary's names; the
@@ -329,11 +341,18 @@ def test_no_plain_dict_comes_back_where_the_contract_typed_it():
     crossing = [
         f"{module}.{name} {argument}: {hint}"
         for module, name in TYPED_CROSSINGS
-        for argument, hint in typing.get_type_hints(getattr(importlib.import_module(f"{PACKAGE}.{module}"), name)).items()
+        for argument, hint in typing.get_type_hints(_named(importlib.import_module(f"{PACKAGE}.{module}"), name)).items()
         if _holds_raw_dict(hint)
     ]
     assert not held + crossing, "\n".join(held + crossing)
     assert _holds_raw_dict(dict[str, dict]) and _holds_raw_dict(dict | None) and not _holds_raw_dict(dict[str, Module])
+
+
+def _named(module: object, dotted: str) -> object:
+    """`Class.method` or a function of `module`."""
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
 
 
 def raw_data_reads(module: Module) -> set[tuple[str, str]]:
@@ -355,3 +374,45 @@ def test_every_data_file_is_read_through_its_typed_reader():
     assert raw - RAW_READS == set()
     planted = Module("planted", ast.parse('a = load("normative_cord")["levels"]\nb = parse(Kind, load("levels"), "levels")'))
     assert raw_data_reads(planted) == {("planted", "normative_cord")}
+
+
+# Every argparse parser of the package and the tools matches options whole: argparse's default takes an
+# abbreviation (`--jso` for `--json`), so a typo ran with an option nobody named.
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+def abbreviating_parsers(name: str, tree: ast.AST) -> list[str]:
+    """`name:line` of each `ArgumentParser(...)` built without `allow_abbrev=False`, and of each class
+    derived from it that does not pass `allow_abbrev=False` to its base."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) == "ArgumentParser" and not _no_abbreviations(node):
+            found.append(f"{name}:{node.lineno}")
+        if isinstance(node, ast.ClassDef) and any(_called(base) == "ArgumentParser" for base in node.bases):
+            calls = [call for call in ast.walk(node) if isinstance(call, ast.Call) and _called(call) == "__init__"]
+            if not any(_no_abbreviations(call) for call in calls):
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def _called(node: ast.AST) -> str | None:
+    target = node.func if isinstance(node, ast.Call) else node
+    return target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+
+
+def _no_abbreviations(call: ast.Call) -> bool:
+    return any(keyword.arg == "allow_abbrev" and isinstance(keyword.value, ast.Constant) and keyword.value.value is False for keyword in call.keywords)
+
+
+def test_every_argument_parser_matches_options_whole():
+    trees = {name: module.tree for name, module in MODULES.items()} | {f"tools/{path.name}": ast.parse(path.read_text(encoding="utf-8")) for path in TOOLS.glob("*.py")}
+    assert sum(_called(node) == "ArgumentParser" for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.Call)) >= 10
+    assert [where for name, tree in trees.items() for where in abbreviating_parsers(name, tree)] == []
+    planted = ast.parse("p = argparse.ArgumentParser(description='x')\nclass P(ArgumentParser):\n    def __init__(self):\n        super().__init__()\n")
+    assert sorted(abbreviating_parsers("planted", planted)) == ["planted:1", "planted:2"]
+    from EMHAssistLib.frontends.cli import OneLineParser, _parser
+
+    parser = _parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    assert isinstance(parser, OneLineParser) and not parser.allow_abbrev
+    assert {name for name, command in commands.choices.items() if command.allow_abbrev} == set()

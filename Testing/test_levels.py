@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from golden_outputs import levels_of
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
@@ -205,11 +204,11 @@ def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared
     points.AddControlPointWorld(*image.grid.to_world(np.array([LUMBAR_MANUAL["L1"]], float))[0], "L1")
     outcome = compression.assess(spine_inputs(Study("lumbar", {"T2": volume}, {"cord": [RegionSource(roi)]}, points)), [image])
     assert outcome.levels is not None, outcome.warnings
-    assert outcome.levels["cord"]["slices"] >= 60  # the cord from the top of the field to the conus
-    names = {v["name"] for v in outcome.levels["vertebrae"]}
+    assert outcome.levels.cord.slices >= 60  # the cord from the top of the field to the conus
+    names = {v.name for v in outcome.levels.vertebrae}
     assert {"T12", "L1", "L2", "L3"} <= names
-    assert outcome.levels["compression"] is None
-    assert wording.summary_line(levels_of(**outcome.levels)) == "no cord compression"
+    assert outcome.levels.compression is None
+    assert wording.summary_line(outcome.levels) == "no cord compression"
 
 
 def bent_column(drift_mm: float, lateral_mm: float = 0.0) -> tuple[SequenceImage, dict[str, np.ndarray], cord.Centreline]:
@@ -365,3 +364,33 @@ def test_a_level_the_field_holds_but_detection_did_not_place_is_named_in_a_warni
     unreported = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"] if failure["problem"] == "not reported"}
     assert unreported  # the case still shows what the warning is for
     assert unreported <= _named_not_found(report["warnings"]), report["warnings"]
+
+
+def test_levels_without_a_cord_come_from_the_level_points_and_the_image(scene, tmp_path):
+    """Generated seed 106 (a posterior metastasis at T7-T8 narrowing the cord, no cord region, anchor
+    T8, oblique sagittal 3.1 mm): no cord is found behind T8, and the report had no levels at all
+    ("vertebral levels and cord compression are not assessed"). The bodies and the mass's levels are
+    read from the level point and the image alone; the compression is said not assessed at every
+    level, in the section, its profile and the warnings, never reported absent."""
+    from EMHAssistLib.analysis import analyze
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.outputs.report import to_json
+    from EMHAssistLib.outputs.wording import summary_line
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_case
+
+    case = generate(106, healthy=False)
+    typed = analyze(load_case_folder(write_case(case, tmp_path / "seed106"), scene))
+    report = to_json(typed)
+    outcome = judge_case(report, case.truth, case.spine)
+    assert outcome["bodies"]["judged"] >= 5 and not outcome["bodies"]["failures"], outcome["bodies"]
+    assert outcome["mass_exact"], outcome["mass_levels"]
+    levels = report["levels"]
+    assert levels["compression"] is None and levels["cord"] is None
+    named = [vertebra["name"] for vertebra in levels["vertebrae"]]
+    assert levels["not_assessed"]["levels"]["from"] == named[0] and levels["not_assessed"]["levels"]["to"] == named[-1]
+    assert [row["level"] for row in levels["cord_profile"]] == named and not any(row["assessed"] for row in levels["cord_profile"])
+    assert any(warning.startswith(f"cord compression not assessed at {named[0]}\u2013{named[-1]}") for warning in report["warnings"]), report["warnings"]
+    assert not outcome["silent"]
+    assert summary_line(typed.levels).endswith(f"compression not assessed {named[0]}\u2013{named[-1]}")
+

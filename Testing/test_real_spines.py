@@ -53,14 +53,20 @@ def cord_segment(scene, mask: np.ndarray, grid: Grid) -> RegionSource:
     return RegionSource(segmentation, segment_id)
 
 
-def reported_centres(scene, volume, cord: RegionSource, anchor: str, anchor_centre: np.ndarray) -> dict[str, np.ndarray]:
-    """Body centres (world RAS) the levels step reports for one anchor point and the cord region."""
+def assessed(scene, volume, cord: RegionSource, anchor: str, anchor_centre: np.ndarray) -> compression.LevelsOutcome:
+    """The levels step's outcome for one anchor point and the cord region."""
     points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
     points.AddControlPointWorld(*anchor_centre, anchor)
     study = Study("real", {"T2": volume}, {"cord": [cord]}, points)
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
-    return {vertebra["name"]: np.array(vertebra["centre"]) for vertebra in outcome.levels["vertebrae"]}
+    return outcome
+
+
+def reported_centres(scene, volume, cord: RegionSource, anchor: str, anchor_centre: np.ndarray) -> dict[str, np.ndarray]:
+    """Body centres (world RAS) the levels step reports for one anchor point and the cord region."""
+    outcome = assessed(scene, volume, cord, anchor, anchor_centre)
+    return {vertebra.name: np.array(vertebra.centre) for vertebra in outcome.levels.vertebrae}
 
 
 def misplaced(truth: dict[str, np.ndarray], reported: dict[str, np.ndarray], anchor: str) -> dict[str, float | None]:
@@ -136,6 +142,16 @@ def test_sct_t2_body_centres_in_3d_from_one_anchor(sct_t2, anchor):
     scene, volume, centres, cord_centre = sct_t2
     reported = reported_centres(scene, volume, cord_roi(scene, cord_centre), anchor, centres[anchor])
     assert misplaced(centres, reported, anchor) == {}, reported
+
+
+def test_sct_t2_no_level_beyond_the_field_is_named_as_held(sct_t2):
+    """From a C5 point C3 and C4 are found and the walk stops above C3, at the field's top (35.2 mm,
+    10.5 mm above C3's centre: only C3's upper disc, not C2's body). The warning said "C2 not found,
+    though the field of view holds it": the field was measured to its farthest corner along the
+    column, 20.4 mm past the C3 found, the field being 60 mm front to back."""
+    scene, volume, centres, cord_centre = sct_t2
+    outcome = assessed(scene, volume, cord_roi(scene, cord_centre), "C5", centres["C5"])
+    assert not [warning for warning in outcome.warnings if "not found" in warning], outcome.warnings
 
 
 # ---------------------------------------------------------------------------------------------

@@ -270,16 +270,28 @@ def test_the_error_lines_own_limits_are_checked_where_every_error_reads_them(mon
     """An InputError cuts its message to two limits, so it reads them itself: the reader of every other
     data file reports through it, and limits.py cannot be what an error waits for."""
     assert message_limits() == (load("limits")["message_subject_chars"], load("limits")["message_problem_chars"])
-    data = copy.deepcopy(load("limits"))
-    data["message_problem_chars"] = "400"
-    monkeypatch.setattr(errors, "load", lambda name: data)
-    message_limits.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"^EMHAssistLib/data/limits.json: message_problem_chars: must be a whole number of at least 2, not '400'$"):
-            message_limits()
-    finally:
-        monkeypatch.undo()
+    # Each bound and just past it; before, the lengths had a lower bound only (a 10**9 one was read).
+    for key, value, accepted in (
+        ("message_problem_chars", "400", False),
+        ("message_problem_chars", True, False),
+        ("message_problem_chars", 2, True),
+        ("message_problem_chars", 1, False),
+        ("message_subject_chars", 10_000, True),
+        ("message_subject_chars", 10_001, False),
+        ("message_subject_chars", 10**9, False),
+    ):
+        data = copy.deepcopy(load("limits")) | {key: value}
+        monkeypatch.setattr(errors, "load", lambda name, data=data: data)
         message_limits.cache_clear()
+        try:
+            if accepted:
+                assert value in message_limits(), (key, value)
+            else:
+                with pytest.raises(ValueError, match=rf"^EMHAssistLib/data/limits.json: {key}: must be a whole number from 2 to 10000, not {value!r}$"):
+                    message_limits()
+        finally:
+            monkeypatch.undo()
+            message_limits.cache_clear()
     assert message_limits()[1] == load("limits")["message_problem_chars"]
 
 

@@ -14,6 +14,8 @@ from EMHAssistLib.analysis import read_sequences
 from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.outputs import batch, mass_spans
 from EMHAssistLib.outputs import wording
+from EMHAssistLib.report_codec import plain_value
+from EMHAssistLib.report_model import Extent, Span
 from EMHAssistLib.spine import compression, levels
 from EMHAssistLib.spine.vertebrae import code_of, vertebra_names
 from EMHAssistLib.teaching import phantom
@@ -26,23 +28,23 @@ def codes(*names: str) -> list[int]:
 
 def test_levels_in_two_runs_are_two_spans_superior_first():
     extent = compression.level_extent(codes("S3", "T5", "T6", "T7", "T8", "T9", "S1", "S2"))
-    assert extent == {"from": "T5", "to": "S3", "spans": [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]}
+    assert extent == Extent("T5", "S3", (Span("T5", "T9"), Span("S1", "S3")))
 
 
 def test_contiguous_levels_are_one_span_and_one_level_a_span_of_itself():
-    assert compression.level_extent(codes("T6", "T7")) == {"from": "T6", "to": "T7", "spans": [{"from": "T6", "to": "T7"}]}
-    assert compression.level_extent(codes("L5", "S1")) == {"from": "L5", "to": "S1", "spans": [{"from": "L5", "to": "S1"}]}
-    assert compression.level_extent(codes("T4", "T6")) == {"from": "T4", "to": "T6", "spans": [{"from": "T4", "to": "T4"}, {"from": "T6", "to": "T6"}]}
+    assert compression.level_extent(codes("T6", "T7")) == Extent("T6", "T7", (Span("T6", "T7"),))
+    assert compression.level_extent(codes("L5", "S1")) == Extent("L5", "S1", (Span("L5", "S1"),))
+    assert compression.level_extent(codes("T4", "T6")) == Extent("T4", "T6", (Span("T4", "T4"), Span("T6", "T6")))
 
 
 def test_level_span_words_each_span():
-    assert compression.level_span(compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))) == "T5–T9 and S1–S3"
-    assert compression.level_span(compression.level_extent(codes("T3", "T6", "T7", "S2"))) == "T3, T6–T7 and S2"
-    assert compression.level_span(compression.level_extent(codes("T5", "T6", "S1", "S2", "S3")), "; ") == "T5–T6; S1–S3"
-    assert compression.level_span(compression.level_extent(codes("T5"))) == "T5"
-    # A report written before spans (or a compression, which is one segment of the cord) has none.
-    assert compression.level_span({"from": "T5", "to": "T8"}) == "T5–T8"
-    assert compression.level_span({"from": "T5", "to": "T8"}, "; ") == "T5–T8"
+    assert wording.level_span(compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))) == "T5–T9 and S1–S3"
+    assert wording.level_span(compression.level_extent(codes("T3", "T6", "T7", "S2"))) == "T3, T6–T7 and S2"
+    assert wording.level_span(compression.level_extent(codes("T5", "T6", "S1", "S2", "S3")), "; ") == "T5–T6; S1–S3"
+    assert wording.level_span(compression.level_extent(codes("T5"))) == "T5"
+    # A compression, which is one segment of the cord, has no spans.
+    assert wording.level_span(Span("T5", "T8")) == "T5–T8"
+    assert wording.level_span(Span("T5", "T8"), "; ") == "T5–T8"
 
 
 def test_summary_line_names_each_span_of_the_mass():
@@ -83,13 +85,13 @@ def test_mass_points_mid_thoracic_and_sacral_are_two_spans():
     involved = level_map.involved(points, compression.settings().level_fraction)
     assert [v.name for v in involved] == ["T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"]
     extent = compression.level_extent([v.code for v in involved])
-    assert extent["spans"] == [{"from": "T5", "to": "T9"}, {"from": "S1", "to": "S3"}]
-    assert compression.level_span(extent) == "T5–T9 and S1–S3"
+    assert extent.spans == (Span("T5", "T9"), Span("S1", "S3"))
+    assert wording.level_span(extent) == "T5–T9 and S1–S3"
 
 
 def test_a_mass_across_the_lumbosacral_junction_is_one_span():
     involved = whole_spine_map().involved(heights("L4", "S2"), compression.settings().level_fraction)
-    assert compression.level_extent([v.code for v in involved])["spans"] == [{"from": "L4", "to": "S2"}]
+    assert compression.level_extent([v.code for v in involved]).spans == (Span("L4", "S2"),)
 
 
 # --- A phantom case with two thoracic masses apart ------------------------------------------------
@@ -145,13 +147,13 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     synthetic.rois["mass"].append(box_in_second_mass(synthetic))
     study = study_into_scene(synthetic, scene)
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
-    mass = outcome.levels["mass"]
-    assert mass == {"from": "T3", "to": "T10", "spans": [{"from": "T3", "to": "T4"}, {"from": "T9", "to": "T10"}]}
+    mass = outcome.levels.mass
+    assert mass == Extent("T3", "T10", (Span("T3", "T4"), Span("T9", "T10")))
     assert outcome.morphology["mass_levels_spanned"] == 4
     # Each 4.5 mm posterior mass indents the thecal sac without reaching the cord: Bilsky 1b, a
     # grade the summary line states even when the cord is not compressed (T3, T4, T9 and T10 all read
     # 1b; the summary names the one with the narrowest cord).
-    assert wording.summary_line(levels_of(**outcome.levels)) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T9"
+    assert wording.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T9"
 
 
 # --- The batch CSV ---------------------------------------------------------------------------------
@@ -159,9 +161,9 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
 
 def test_batch_row_keeps_first_and_last_level_and_gives_the_spans_in_one_column(tmp_path):
     stored = json.loads((GOLDENS / "mds_t5_t8" / "report.json").read_text(encoding="utf-8"))["levels"]
-    mass = compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))
+    mass = plain_value(compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3")))
     # The whole spine's bodies: a stored report names only levels its vertebrae hold (S1-S3 here).
-    bodies = [vertebra.to_dict() for vertebra in whole_spine_map().vertebrae]
+    bodies = plain_value(whole_spine_map().reported())
     levels = stored | {"vertebrae": bodies, "mass": mass, "compression": None, "not_assessed": None, "bilsky": None}
     report = golden_report(case="thal", levels=levels, ratios={}, enhancement={}, warnings=[])
     path = tmp_path / "batch.csv"
@@ -174,9 +176,9 @@ def test_batch_row_keeps_first_and_last_level_and_gives_the_spans_in_one_column(
 
 
 def test_each_mass_point_belongs_to_the_span_beside_its_nearest_body():
-    vertebrae = [v.to_dict() for v in whole_spine_map().vertebrae]
+    vertebrae = whole_spine_map().reported()
     extent = compression.level_extent(codes("T5", "T6", "T7", "T8", "T9", "S1", "S2", "S3"))
-    centre = {v["name"]: np.array(v["centre"]) for v in vertebrae}
+    centre = {v.name: np.array(v.centre) for v in vertebrae}
     points = np.array([centre["T5"], centre["T9"] + [0, -30, 0], centre["T10"], centre["L5"], centre["S3"] + [0, 25, 0], centre["S5"]])
     # T10 (not involved) is nearer the first span, L5 and S5 nearer the second.
     levels = levels_of(vertebrae=vertebrae, mass=extent)

@@ -236,7 +236,8 @@ def test_a_bilsky_grade_of_a_compressed_cord_needs_the_compression_truth_to_name
     1c (it read 2, which no report whose compressed levels and grades agree could give: seeds 8, 14, 27);
     a level every reading names compressed reads 2; a borderline one may read either."""
     truth = {"levels": {"T5": _facts(True), "T6": _facts(True), "T7": _facts(True), "T8": _facts(False)},
-             "compression": {"required": ["T6"], "allowed": ["T6", "T7"], "borderline_presence": False}}
+             "compression": {"required": ["T6"], "allowed": ["T6", "T7"], "borderline_presence": False},
+             "mass": {"levels": ["T5", "T6", "T7", "T8"], "required": ["T6"]}}
     assert accepted_grades(truth) == {"T5": {"1c"}, "T6": {"2"}, "T7": {"1c", "2"}, "T8": {"1c"}}
     assert accepted_grades(truth | {"compression": None})["T6"] == {"1c"}
     assert accepted_grades(truth | {"compression": truth["compression"] | {"borderline_presence": True}})["T6"] == {"1c", "2"}

@@ -93,7 +93,7 @@ def derive(root: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("metrics_root", type=Path, help="folder of PAM50-normalized-metrics")
     parser.add_argument("output", type=Path, help="JSON table to write")
     arguments = parser.parse_args(argv)

@@ -27,7 +27,7 @@ from literature.evaluate import (  # noqa: E402
 from case_findings import plain_assess as assess  # noqa: E402  (an encoded case is a plain report)
 from EMHAssistLib.differential import knowledge  # noqa: E402
 from EMHAssistLib.errors import InputError  # noqa: E402
-from EMHAssistLib.frontends.cli import _Parser as OneLineParser  # noqa: E402  (argparse's complaints as one error line)
+from EMHAssistLib.frontends.cli import OneLineParser  # noqa: E402  (argparse's complaints as one error line)
 from EMHAssistLib.frontends.cli import check_outputs, writing  # noqa: E402
 
 

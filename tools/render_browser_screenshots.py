@@ -24,7 +24,7 @@ SETTLE_S = 4.0  # real time for the remote views to stream their latest frames
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--case", default=DEFAULT_CASE)
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     args = parser.parse_args()

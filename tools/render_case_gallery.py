@@ -95,7 +95,7 @@ def _side_by_side(panels: list[np.ndarray]) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/cases"))
     parser.add_argument("cases", nargs="*", help="built-in cases (default: all)")
     arguments = parser.parse_args()

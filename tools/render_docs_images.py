@@ -31,7 +31,7 @@ TOOLS = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(TOOLS), default=list(TOOLS))
     names = parser.parse_args().only
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "EMHAssist"), os.environ.get("PYTHONPATH")]))}

@@ -39,7 +39,7 @@ MARGIN_PX = 8
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--case", default=DEFAULT_CASE)
     parser.add_argument("--pages", type=int, default=3, help="how many pages to show side by side")
     parser.add_argument("--out", type=Path, default=Path("docs/images"))

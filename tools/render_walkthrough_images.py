@@ -57,7 +57,7 @@ def render_inputs(out: Path) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     for path in render_inputs(parser.parse_args().out):
         print(f"{path} ({path.stat().st_size // 1024} kB)")

@@ -17,7 +17,7 @@ from golden_outputs import GOLDENS, case_names, outputs_of  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="*", help="built-in cases to rewrite (default: all)")
     cases = parser.parse_args(argv).cases or case_names()
     for case in cases:

@@ -1,10 +1,9 @@
 """The whole analysis of one study, from MRML nodes to the typed report (report_model.Report,
 turned into JSON only by outputs.report.to_json).
 
-Each step reads the nodes or the sections built so far and adds its own. Measurement and the
-differential hand over the model's own types (the differential reads the measured sections as
-`CaseFindings` and gives its `Differential`); the spine stage's levels and morphology are still plain
-data, read as the model once here (report_codec.model_value: every field checked against its type).
+Each step reads the nodes or the sections built so far and adds its own. Every stage hands over the
+model's own types: measurement its statistics and `Ratio`s, the spine stage its `Levels` and
+morphology, the differential its `Differential` (it reads the measured sections as `CaseFindings`).
 The report is built once, from these types. Nothing here changes a node, so ROIs, segments and
 earlier results stay as the user left them.
 """
@@ -23,13 +22,10 @@ from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.regions import RegionMeasurement, RegionStats, measure_region
-from .report_codec import model_value
 from .report_model import (
     CaseFindings,
     Clinical,
     Differential,
-    Levels,
-    MorphologyValue,
     Ratio,
     RatioKey,
     RegionStatistics,
@@ -103,14 +99,13 @@ def assemble(
         stats[region] = measurements[region].stats
         warnings.extend(measurements[region].warnings)
     warnings.extend(levels.warnings)
-    levels_section = model_value(levels.levels, Levels | None, "levels")
-    mass = levels_section.mass if levels_section is not None else None
+    mass = levels.levels.mass if levels.levels is not None else None
     findings = CaseFindings(
         regions={region: {role: _statistics(s) for role, s in by_role.items()} for region, by_role in stats.items()},
         ratios=all_ratios(stats),
         enhancement=enhancement(stats),
         mass=Span(mass.from_, mass.to) if mass is not None else None,
-        morphology=model_value(levels.morphology or {}, dict[str, MorphologyValue], "morphology"),
+        morphology=levels.morphology or {},
         clinical=clinical,
     )
     report = Report(
@@ -121,7 +116,7 @@ def assemble(
         regions=findings.regions,
         ratios=findings.ratios,
         enhancement=findings.enhancement,
-        levels=levels_section,
+        levels=levels.levels,
         morphology=findings.morphology if levels.morphology is not None else None,
         clinical=clinical,
         warnings=tuple(warnings),

@@ -30,6 +30,12 @@ class InputError(Exception):
 SHOWN_ERRORS = (InputError, DataFileError)
 
 
+# Bounds of the two message lengths (data/limits.json): one character and the ellipsis at least; an
+# error is one line to read, not a page, at most. limits.py checks the same keys against the same bounds.
+MESSAGE_CHARS_MIN = 2
+MESSAGE_CHARS_MAX = 10_000
+
+
 @functools.cache
 def message_limits() -> tuple[int, int]:
     """The longest subject and problem an error line shows (data/limits.json). Read here, not through
@@ -40,8 +46,8 @@ def message_limits() -> tuple[int, int]:
 
 def _message_limit(raw: dict, key: str) -> int:
     value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:  # one character and the ellipsis
-        raise ValueError(f"EMHAssistLib/data/limits.json: {key}: must be a whole number of at least 2, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not MESSAGE_CHARS_MIN <= value <= MESSAGE_CHARS_MAX:
+        raise ValueError(f"EMHAssistLib/data/limits.json: {key}: must be a whole number from {MESSAGE_CHARS_MIN} to {MESSAGE_CHARS_MAX}, not {value!r}")
     return value
 
 

@@ -14,6 +14,7 @@ import math
 import sys
 from dataclasses import dataclass
 
+from .errors import MESSAGE_CHARS_MAX, MESSAGE_CHARS_MIN
 from .knowledge import load
 from .settings import distance, format_version, fraction, parse, positive, within
 
@@ -22,7 +23,6 @@ MEMORY_BYTES_MAX = sys.maxsize  # the largest object Python can address
 PYTHON_RECURSION_LIMIT = sys.getrecursionlimit()  # json's reader fails by recursion before a deeper limit is met
 PYTHON_INT_DIGITS = sys.int_info.default_max_str_digits  # Python refuses to read a longer integer itself
 DICOM_IS_MAX = 2**31 - 1  # DICOM's Integer String (IS: Instance Number, Series Number) holds at most this
-MESSAGE_CHARS_MAX = 10_000  # an error is one line to read, not a page
 SQUARE_SAFE_MAX = math.sqrt(sys.float_info.max)  # statistics square the voxels: a larger one's square is infinite
 SCANNER_MM_MAX = 1e9  # a double keeps micrometres (15 significant digits) only below 1e9 mm
 
@@ -47,8 +47,8 @@ class Limits:
     json_depth_max: int = positive(PYTHON_RECURSION_LIMIT)
     json_integer_digits_max: int = positive(PYTHON_INT_DIGITS)
     dicom_files_max: int = positive(DICOM_IS_MAX)
-    message_subject_chars: int = within(2, MESSAGE_CHARS_MAX)  # errors.message_limits reads these two itself
-    message_problem_chars: int = within(2, MESSAGE_CHARS_MAX)
+    message_subject_chars: int = within(MESSAGE_CHARS_MIN, MESSAGE_CHARS_MAX)  # errors.message_limits reads these two itself
+    message_problem_chars: int = within(MESSAGE_CHARS_MIN, MESSAGE_CHARS_MAX)
     orientation_tolerance: float = fraction()
     level_point_margin_mm: float = distance()
     voxel_magnitude_range: tuple[float, float] = positive(SQUARE_SAFE_MAX)

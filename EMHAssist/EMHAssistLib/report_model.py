@@ -267,7 +267,7 @@ class Levels:
     mass: Extent | None
     compression: CordCompression | None
     cord_profile: tuple[CordProfileEntry, ...]
-    cord: CordTrace
+    cord: CordTrace | None  # null where no cord could be followed: levels from the level points and the image alone
     # null without vertebral levels or a T2-like sequence; absent in reports written before the Bilsky stage
     bilsky: BilskyGrading | None = optional(written_as_null=True)
 

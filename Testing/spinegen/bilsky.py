@@ -27,6 +27,17 @@ stack the in-plane pixel), grade 1b accepts 1a as well, as a borderline compress
 The edge such a dent moves lies within one voxel's partial-volume ramp (scan.py) of where it was.
 Lead's decision, session 12 (2026-12-06): 4 of the 6 truth-1b levels the engine read 1a on seeds
 1-40 had dents of 0.41-0.96 mm.
+
+A mass at a level follows the mass truth's own readings (`truth.mass_runs`, `truth._judged_levels`).
+`mass_present` counts any section with an epidural mass, down to its tapering tips, while the mass
+truth names a level only where the mass covers enough of it thickly enough: at least 1 mm thick over
+a quarter of the level (nominal), 2 mm over 35 % (strict), 0.3 mm over 15 % (lenient). A level no
+reading but the lenient one names, or none (`thin_mass`), holds a mass about a voxel thick or less
+(voxels here 0.5-1.2 mm in-plane, 0.8-4 mm across slices) or only its tip: a report whose mass levels
+agree with the truth's leaves the level out, and its grade there may be 0 as well as the facts' grade
+(which stays the truth's grade), as a sub-voxel dent accepts 1a. Lead's decision, session 13
+(2026-12-07): of the 9 levels of seeds 1-40 read 0 where the truth has a mass (2026-12-06), the
+truth's thickest mass was 0.12-1.00 mm on 6.
 """
 
 from .anatomy import level_code, level_names
@@ -53,15 +64,24 @@ def sub_voxel_dent(facts: dict) -> bool:
     return facts["sac_dent_mm"] < facts["dent_voxel_mm"]
 
 
+def thin_mass(truth: dict) -> set[str]:
+    """The levels the mass truth names only under its lenient reading (0.3 mm) or not at all (its
+    nominal `levels` and strict `required` leave them out): a mass there may read as none."""
+    mass = truth.get("mass") or {}
+    named = set(mass.get("levels", [])) | set(mass.get("required", []))
+    return set(truth["levels"]) - named
+
+
 def accepted_grades(truth: dict) -> dict[str, set[str]]:
     """Every graded level of a case's truth (`case_truth(...)`), by name: the grades a report may give it."""
     compression = truth.get("compression") or {}
     allowed = set(compression.get("allowed", []))
     certain = set(compression.get("required", [])) if not compression.get("borderline_presence") else set()
+    thin = thin_mass(truth)
     accepted = {}
     for name, facts in truth["levels"].items():
         grades = {bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)}
-        accepted[name] = grades | ({"1a"} if "1b" in grades and sub_voxel_dent(facts) else set())
+        accepted[name] = grades | ({"1a"} if "1b" in grades and sub_voxel_dent(facts) else set()) | ({"0"} if name in thin else set())
     return accepted
 
 

@@ -248,9 +248,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse's own complaints (a missing argument, `--port abc`, an unknown option) as the one
-    error line of every bad input, instead of a usage block and a line of another form."""
+    error line of every bad input, instead of a usage block and a line of another form; the tools'
+    parsers use it too (tools/evaluate_differential.py).
+
+    Options are matched whole, in every command (its subcommands' parsers are of this class): by
+    default argparse takes `--jso` for `--json`, so a typo ran with an option the user did not name,
+    and a prefix that names one option today would name another once an option is added."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs, allow_abbrev=False)
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("argument "):
@@ -280,7 +288,7 @@ def _seconds(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
+    parser = OneLineParser(prog="emhassist", description=f"EMHAssist. {CAVEAT}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     analyze = commands.add_parser("analyze", help="analyse a case folder")
     analyze.add_argument("case", help="folder with sequences, ROI files, levels and clinical.json (with --csv: a folder of such folders)")

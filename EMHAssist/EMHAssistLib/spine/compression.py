@@ -16,6 +16,20 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
+from ..report_model import (
+    BilskyEntry,
+    BilskyGrading,
+    BilskyWorst,
+    CordCompression,
+    CordProfileEntry,
+    CordTrace,
+    Extent,
+    LevelVertebra,
+    Levels,
+    MorphologyValue,
+    NotAssessed,
+    Span,
+)
 from ..settings import CompressionSettings, spine_settings
 from .cord import (
     Cord,
@@ -214,8 +228,8 @@ def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndar
 
 @dataclass
 class LevelsOutcome:
-    levels: dict | None
-    morphology: dict | None
+    levels: Levels | None
+    morphology: dict[str, MorphologyValue] | None
     warnings: list[str]
     cord: Cord | None = None
     mass: MassSegment | None = None
@@ -254,15 +268,46 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
         if not inputs.cord:
             found = _cord_behind_level_points(inputs, image, kept)
             if found is None:
-                return LevelsOutcome(None, None, ["no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"])
+                return _without_cord(inputs, images, image, "no cord region, and no cord found behind the level points")
             inputs = replace(inputs, cord=(found,))
             notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
+        if kept.cord is None:
+            try:
+                kept.cord = _cord(inputs, image)
+            except InputError as error:
+                return _without_cord(inputs, images, image, str(error))
         outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
         return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
     outcome.warnings[:0] = notes
     return outcome
+
+
+def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, reason: str) -> LevelsOutcome:
+    """The levels section where no cord could be followed (`reason`): the bodies placed from the
+    level points and the image alone (`build_level_map` without a guide) and the mass's levels on
+    them, every level's compression not assessed; with no level points, no section. Without this,
+    a lumbar window below the conus or a cord the tracker could not start on lost every level
+    (generated seeds 41, 106 and 117: "vertebral levels and cord compression are not assessed")."""
+    anchors = _level_points(inputs)
+    if not anchors:
+        return LevelsOutcome(None, None, [f"{reason}: vertebral levels and cord compression are not assessed"])
+    level_map = build_level_map(anchors, image, None)
+    cord_region = [source.shape for source in inputs.cord] or None
+    mass = segment_mass(inputs.mass, images, image, cord_region=cord_region, marrow=body_marrow(anchors)) if inputs.mass else None
+    codes = [vertebra.code for vertebra in level_map.vertebrae]
+    section = Levels(
+        vertebrae=level_map.reported(),
+        coordinate_system="RAS",
+        not_assessed=NotAssessed(level_extent(codes), reason),
+        mass=mass_extent(level_map, mass),
+        compression=None,
+        cord_profile=tuple(CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False) for code in codes),
+        cord=None,
+        bilsky=None,
+    )
+    return LevelsOutcome(section, None, [*level_map.warnings, *_not_assessed_warnings(section)], None, mass, level_map)
 
 
 def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
@@ -305,8 +350,8 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     merged = merged_with_mass(cord, codes, contact)
     unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
     section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
-    mscc_at = section["compression"]["at"] if section["compression"] else None
-    section["bilsky"] = _bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed)
+    mscc_at = section.compression.at if section.compression else None
+    section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed))
     warnings.extend(_not_assessed_warnings(section))
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
@@ -321,7 +366,7 @@ def _bilsky(
     kept: MassFreeSteps,
     mscc_at: str | None,
     unassessed: frozenset[int],
-) -> dict | None:
+) -> BilskyGrading | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
     read the mass: cast once per cord (`kept`). A level whose compression is not assessed (`unassessed`:
@@ -336,11 +381,11 @@ def _bilsky(
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
     graded = grade_levels(image, cord, mass, level_map, compression, rays, unassessed)
     worst = most_severe(graded, mscc_at)
-    return {
-        "sequence": image.role,
-        "levels": [level.to_dict() for level in graded],
-        "most_severe": {"level": worst.level, "grade": worst.grade} if worst is not None else None,
-    }
+    return BilskyGrading(
+        sequence=image.role,
+        levels=tuple(BilskyEntry(**level.to_dict()) for level in graded),
+        most_severe=BilskyWorst(worst.level, worst.grade) if worst is not None else None,
+    )
 
 
 def _cord(inputs: SpineInputs, image: SequenceImage, wall: np.ndarray | None = None, masses: list = ()) -> Cord:
@@ -470,42 +515,48 @@ def levels_section(
     compression: Compression | None,
     merged: np.ndarray | None = None,
     unassessed: frozenset[int] | None = None,
-) -> dict:
-    """`merged`: per profile slice, the cord traced into the mass (`merged_with_mass`), not assessed;
-    `unassessed`: `unassessed_codes` of them, when the caller has it."""
+) -> Levels:
+    """The levels section, its Bilsky grading left to the caller (`_assess`). `merged`: per profile
+    slice, the cord traced into the mass (`merged_with_mass`), not assessed; `unassessed`:
+    `unassessed_codes` of them, when the caller has it."""
     if unassessed is None:
         unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
-    fraction = settings().level_fraction
     points = cord.profile.centreline.points
-    section: dict = {
-        "vertebrae": level_map.to_dicts() if level_map is not None else [],
-        "coordinate_system": "RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
-        "not_assessed": not_assessed(cord, level_map, unassessed, merged),
-        "mass": None,
-        "compression": None,
-        "cord_profile": cord_profile(cord, codes, compression, unassessed),
-        "cord": {"sequence": cord.role, "segmentation": "given" if cord.given else "grown from the cord region", "slices": int(len(points))},
-    }
-    if level_map is not None and mass is not None:
-        spanned = level_map.involved(mass.points_world(), fraction)
-        if spanned:
-            section["mass"] = level_extent([vertebra.code for vertebra in spanned])
-    if compression is not None:
-        at = int(codes[compression.worst])
-        compressed = compressed_codes(compression, codes, level_map, points)
-        section["compression"] = {
-            "from": name_of(compressed[0]) if compressed else None,
-            "to": name_of(compressed[-1]) if compressed else None,
-            "max_mscc_percent": _round(compression.mscc_percent),
-            "at": name_of(at) if at else None,
-            "area_ratio_percent": _round(compression.area_ratio_percent),
-            "rl_ratio_percent": _round(compression.rl_ratio_percent),
-            "normalised_mscc_percent": _round(compression.normalised.percent),
-            "normalised_mscc_interval_percent": [_round(bound) for bound in compression.normalised.interval_percent] if compression.normalised.interval_percent else None,
-            "normalised_mscc_unavailable": compression.normalised.unavailable,
-            "shown_by": list(compression.shown_by),
-        }
-    return section
+    return Levels(
+        vertebrae=level_map.reported() if level_map is not None else (),
+        coordinate_system="RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
+        not_assessed=not_assessed(cord, level_map, unassessed, merged),
+        mass=mass_extent(level_map, mass),
+        compression=_compression_found(compression, codes, level_map, points) if compression is not None else None,
+        cord_profile=cord_profile(cord, codes, compression, unassessed),
+        cord=CordTrace(cord.role, "given" if cord.given else "grown from the cord region", int(len(points))),
+    )
+
+
+def _compression_found(compression: Compression, codes: np.ndarray, level_map: LevelMap | None, points: np.ndarray) -> CordCompression:
+    at = int(codes[compression.worst])
+    compressed = compressed_codes(compression, codes, level_map, points)
+    interval = compression.normalised.interval_percent
+    return CordCompression(
+        from_=name_of(compressed[0]) if compressed else None,
+        to=name_of(compressed[-1]) if compressed else None,
+        max_mscc_percent=_round(compression.mscc_percent),
+        at=name_of(at) if at else None,
+        area_ratio_percent=_round(compression.area_ratio_percent),
+        rl_ratio_percent=_round(compression.rl_ratio_percent),
+        normalised_mscc_percent=_round(compression.normalised.percent),
+        normalised_mscc_interval_percent=tuple(_round(bound) for bound in interval) if interval else None,
+        normalised_mscc_unavailable=compression.normalised.unavailable,
+        shown_by=tuple(compression.shown_by),
+    )
+
+
+def mass_extent(level_map: LevelMap | None, mass: MassSegment | None) -> Extent | None:
+    """The levels the mass involves (the quarter-height rule), as `level_extent`; None without levels or a mass."""
+    if level_map is None or mass is None:
+        return None
+    spanned = level_map.involved(mass.points_world(), settings().level_fraction)
+    return level_extent([vertebra.code for vertebra in spanned]) if spanned else None
 
 
 def compressed_codes(compression: Compression, codes: np.ndarray, level_map: LevelMap | None, points: np.ndarray) -> list[int]:
@@ -516,8 +567,8 @@ def compressed_codes(compression: Compression, codes: np.ndarray, level_map: Lev
     return sorted(involved | ({at} if at else set()))
 
 
-def level_extent(codes: list[int]) -> dict:
-    """The involved levels as `{"from", "to", "spans"}`, superior first: a level between two involved
+def level_extent(codes: list[int]) -> Extent:
+    """The involved levels and their spans, superior first: a level between two involved
     levels that is not itself involved (EMH at the mid-thoracic spine and again at the sacrum) ends
     one span and the next begins; a contiguous extent is one span."""
     runs: list[list[int]] = []
@@ -526,8 +577,8 @@ def level_extent(codes: list[int]) -> dict:
             runs[-1].append(code)
         else:
             runs.append([code])
-    spans = [{"from": name_of(run[0]), "to": name_of(run[-1])} for run in runs]
-    return {"from": spans[0]["from"], "to": spans[-1]["to"], "spans": spans}
+    spans = tuple(Span(name_of(run[0]), name_of(run[-1])) for run in runs)
+    return Extent(spans[0].from_, spans[-1].to, spans)
 
 
 def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> np.ndarray:
@@ -583,28 +634,28 @@ def _below_the_cord(cord: Cord, stretch: np.ndarray) -> bool:
     return bool(stretch[:, 2].max() < cord.profile.centreline.points[:, 2].min())
 
 
-def not_assessed(cord: Cord, level_map: LevelMap | None, found: frozenset[int], merged: np.ndarray | None = None) -> dict | None:
-    """`{"levels": extent or None, "reason"}` where cord compression could not be judged (`found`:
+def not_assessed(cord: Cord, level_map: LevelMap | None, found: frozenset[int], merged: np.ndarray | None = None) -> NotAssessed | None:
+    """The levels (None without a level map) and the reason where cord compression could not be judged (`found`:
     `unassessed_codes`), else None."""
     if level_map is None:
-        return {"levels": None, "reason": "no vertebral levels: place a labelled point on a vertebral body"}
+        return NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
     if not found:
         return None
     reasons = (["the cord could not be followed there"] if unassessed_codes(cord, level_map) else []) + (
         ["the cord could not be told from the mass there"] if merged is not None and merged.any() else []
     )
-    return {"levels": level_extent(sorted(found)), "reason": "; ".join(reasons)}
+    return NotAssessed(level_extent(sorted(found)), "; ".join(reasons))
 
 
-def _not_assessed_warnings(section: dict) -> list[str]:
-    missing = section.get("not_assessed")
+def _not_assessed_warnings(section: Levels) -> list[str]:
+    missing = section.not_assessed
     if not missing:
         return []
-    where = f" at {level_span(missing['levels'])}" if missing["levels"] else ""
-    return [f"cord compression not assessed{where}: {missing['reason']}"]
+    where = f" at {spans_text([(span.from_, span.to) for span in missing.levels.spans])}" if missing.levels else ""
+    return [f"cord compression not assessed{where}: {missing.reason}"]
 
 
-def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, unassessed: frozenset[int]) -> list[dict]:
+def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, unassessed: frozenset[int]) -> tuple[CordProfileEntry, ...]:
     """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
     whether the cord was followed through it (`assessed`: false where part of the cord in the field
     could not be, `unassessed_codes`; such a level without any measured slice has a row of its own).
@@ -623,7 +674,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
             if code in unassessed:
-                rows.append({"level": name_of(code), "code": code, "slices": 0, "assessed": False, **dict.fromkeys(_PROFILE_MEASURES)})
+                rows.append(CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False))
             continue
         judged = inside[usable[inside] & np.isfinite(narrowed.ap_mm[inside])]  # the conus's natural taper is no narrowing
         worst = int(judged[np.argmin(narrowed.ap_mm[judged])]) if judged.size else None
@@ -634,29 +685,26 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
         else:
             above, below = reference_windows(profile.arc_mm, judged, usable & ~compressed)
         healthy = table.get(code)
-        rows.append({
-            "level": name_of(code),
-            "code": code,
-            "slices": int(inside.size),
-            "area_mm2": _round(np.mean(profile.area_mm2[inside])),
-            "ap_mm": _round(np.mean(profile.ap_mm[inside])),
-            "rl_mm": _round(_finite_mean(profile.rl_mm[inside])),
-            "min_ap_mm": _round(narrowed.ap_mm[worst]) if worst is not None else None,
-            "mscc_percent": _round(_window_ratio(narrowed.ap_mm, worst, above, below)) if worst is not None else None,
-            "normalised_ratio": _round(narrowed.ap_mm[worst] / healthy.ap_mm.mean, 3) if healthy and worst is not None else None,
-            "assessed": code not in unassessed,
-        })
-    return rows
+        rows.append(CordProfileEntry(
+            level=name_of(code),
+            code=code,
+            slices=int(inside.size),
+            area_mm2=_round(np.mean(profile.area_mm2[inside])),
+            ap_mm=_round(np.mean(profile.ap_mm[inside])),
+            rl_mm=_round(_finite_mean(profile.rl_mm[inside])),
+            min_ap_mm=_round(narrowed.ap_mm[worst]) if worst is not None else None,
+            mscc_percent=_round(_window_ratio(narrowed.ap_mm, worst, above, below)) if worst is not None else None,
+            normalised_ratio=_round(narrowed.ap_mm[worst] / healthy.ap_mm.mean, 3) if healthy and worst is not None else None,
+            assessed=code not in unassessed,
+        ))
+    return tuple(rows)
 
 
-_PROFILE_MEASURES = ("area_mm2", "ap_mm", "rl_mm", "min_ap_mm", "mscc_percent", "normalised_ratio")
-
-
-def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict:
-    facts: dict = {
+def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict[str, MorphologyValue]:
+    facts: dict[str, MorphologyValue] = {
         "mass_position": position(mass, cord.profile.centreline),
         "mass_volume_mm3": _round(mass.volume_mm3, 0),
-        "mass_volume_ml": mass.volume_ml().to_dict(),
+        "mass_volume_ml": mass.volume_ml(),
     }
     if facts["mass_position"] == "paraspinal_bilateral":
         facts["paraspinal_bilateral"] = True
@@ -666,7 +714,7 @@ def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, image
     if "T1" in by_role and "T1C" in by_role:
         rim = rim_enhancement(mass, by_role["T1"], by_role["T1C"])
         if rim is not None:
-            facts["rim_enhancement"] = rim.to_dict()
+            facts["rim_enhancement"] = rim
     return facts
 
 
@@ -680,11 +728,4 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     if value is None or not np.isfinite(value):
         return None
     return round(float(value), digits)
-
-
-def level_span(extent: dict, separator: str | None = None) -> str:
-    """"T5–T8", "T5" for a single level, "T5–T9 and S1–S3" for an extent in separate spans (its
-    `spans`; an extent without them is one span). With a `separator` the spans are joined by it
-    instead ("T5–T9; S1–S3"), for a table cell a program splits."""
-    return spans_text([(span["from"], span["to"]) for span in extent.get("spans") or [extent]], separator)
 

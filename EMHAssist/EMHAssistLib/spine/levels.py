@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..geometry import Grid
 from ..inputs.plain import PointList, SequenceImage
 from ..measurement.regions import robust_sd
+from ..report_model import LevelVertebra
 from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
 from .vertebrae import code_of, is_valid_code, name_of
@@ -30,8 +32,8 @@ class Vertebra:
     centre: np.ndarray  # world RAS
     source: str  # "user", "detected" or "interpolated"
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "code": self.code, "centre": [round(float(c), 2) for c in self.centre], "source": self.source}
+    def reported(self) -> LevelVertebra:
+        return LevelVertebra(self.name, self.code, tuple(round(float(c), 2) for c in self.centre), self.source)
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ class LevelMap:
             chosen.append(best)
         return sorted(chosen, key=lambda v: v.code)
 
-    def to_dicts(self) -> list[dict]:
-        return [vertebra.to_dict() for vertebra in self.vertebrae]
+    def reported(self) -> tuple[LevelVertebra, ...]:
+        return tuple(vertebra.reported() for vertebra in self.vertebrae)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +461,7 @@ def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, i
     else:
         outward = line.direction_at(line.arc_of(last.centre)) * -direction  # arc grows superior, codes inferior
         step = period or spine_settings().typical_height_mm[last.name[0]]
-    reach = float(np.max((image.grid.corners_world() - last.centre) @ outward))
+    reach = _field_reach_mm(image.grid, last.centre, outward)
     missing = []
     for count in range(1, config.levels_named_from_anchor + 1):
         code = last.code + direction * count
@@ -469,6 +471,19 @@ def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, i
             break
         missing.append(name_of(code))
     return missing
+
+
+def _field_reach_mm(grid: Grid, point: np.ndarray, outward: np.ndarray) -> float:
+    """How far the field of view goes on from `point` along `outward`, on the grid axis nearest
+    `outward` (the stack's head-foot axis, oblique or not). Not the farthest corner of the field along
+    `outward`: where the column tilts even a little, a corner far in front of or behind it lies far
+    along it too. On SCT's cervical t2 from a C5 point (the field 60 mm front to back, its top 10.5 mm
+    above C3's centre) the corners lay 20.4 mm along the column (7 degrees off head-foot) past the C3
+    found, the top edge 14.3 mm, and C2 was named as held though only C3's upper disc is in view."""
+    cosines = (grid.ijk_to_world[:3, :3] / grid.spacing).T @ outward
+    axis = int(np.argmax(np.abs(cosines)))
+    edge = grid.size_ijk[axis] - 0.5 if cosines[axis] > 0 else -0.5
+    return float((edge - grid.to_ijk(point[None])[0][axis]) * grid.spacing[axis] / cosines[axis])
 
 
 def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:

@@ -10,6 +10,8 @@ from functools import reduce
 
 import numpy as np
 
+from ...knowledge import load
+from ...settings import format_version, keyed, parse, positive
 from .case_spec import (
     SIDES,
     BodyLesionSpec,
@@ -119,6 +121,35 @@ def _body_axial_sd(c: Coords, depth: float, width: float, bulge: float = 0.0) ->
 # --- The cord and its compression --------------------------------------------------------------
 
 
+# The levels the cord passes, C7 to its conus in L1.
+CORD_LEVELS = tuple(LEVEL_NAMES[: LEVEL_NAMES.index("L1") + 1])
+# A healthy cord's diameter at one level over its mid-thoracic one stays within these bounds.
+CORD_FACTOR_MAX = 2.0
+
+
+@dataclass(frozen=True)
+class PhantomCordFactors:
+    ap: float = positive(CORD_FACTOR_MAX)
+    rl: float = positive(CORD_FACTOR_MAX)
+
+
+@dataclass(frozen=True)
+class PhantomCordShape:
+    """data/phantom_cord.json: the healthy cord's diameters at each level over its mid-thoracic size."""
+
+    version: int = format_version()
+    by_level: dict[str, PhantomCordFactors] = keyed(lambda: CORD_LEVELS)
+
+
+def _level_shape(spine: "Spine") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Body-centre heights (increasing) and the healthy cord's AP and RL factors there: the cord
+    tapers along the spine as a real one does."""
+    table = parse(PhantomCordShape, load("phantom_cord"), "phantom_cord").by_level
+    levels = [spine.by_name[name] for name in reversed(CORD_LEVELS)]
+    heights = np.array([vertebra.centre_t for vertebra in levels])
+    return heights, *(np.array([getattr(table[vertebra.name], axis) for vertebra in levels]) for axis in ("ap", "rl"))
+
+
 class PhantomCord:
     """The cord's elliptical section along t, flattened and pushed away where a mass compresses it."""
 
@@ -126,6 +157,7 @@ class PhantomCord:
         self.compression = compression
         self.canal_section = spine.section
         self.conus_tip = spine.by_name["L1"].bottom
+        self.level_shape = _level_shape(spine)
         if compression is None:
             self.span = (0.0, 0.0)
             return
@@ -154,7 +186,9 @@ class PhantomCord:
         taper = np.sqrt(np.clip((t - self.conus_tip) / 20.0, 0.05, 1.0))  # conus medullaris
         size = self.canal_section
         centre_x, centre_u = np.zeros_like(t), np.full_like(t, size.cord_centre_u)
-        semi_x, semi_u = np.full_like(t, size.cord_semi_rl), np.full_like(t, size.cord_semi_ap)
+        heights, ap, rl = self.level_shape
+        semi_x = (size.cord_semi_rl * np.interp(t, heights, rl)).astype(t.dtype)
+        semi_u = (size.cord_semi_ap * np.interp(t, heights, ap)).astype(t.dtype)
         if self.compression is None:
             return centre_x, centre_u, semi_x * taper, semi_u * taper
         severity, side = self.severity(t), self.compression.side
