@@ -303,3 +303,30 @@ def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app)
     inside = (slice(max(int(box.bottom), 0), int(np.ceil(box.top))), slice(max(int(box.left), 0), int(np.ceil(box.right))))
     assert not mass[inside].any() and not cord[inside].any(), "the differential covers the mass or the cord"
     assert box.inside(*BROWSER_1400)
+
+
+def test_a_differential_whose_point_is_just_outside_the_view_is_drawn_inside_with_a_visible_leader(app):
+    """sickle_cell_d4_d6 as the browser shows a case folder in a 1400 px window (408 px sagittal view, fitted
+    to the volume, centred on the middle level point, at the mass's sagittal slice, not panned): the
+    differential's point lies 20 px past the view's right edge, so the view had no differential at all.
+    It is laid out inside now, since the mass's back it points at is in view, and its leader back to the
+    mass draws pixels (every leader drew none: a line as thick as 0.2 of a 0.01 glyph)."""
+    scene = app.scene
+    scene.Clear(False)
+    study = study_into_scene(build_study("sickle_cell_d4_d6"), scene)
+    analysis = run_analysis(study)
+    draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
+    focus = focus_point(study, analysis)
+    levels = slicer.util.arrayFromMarkupsControlPoints(study.levels)
+    middle = levels[len(levels) // 2]
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], SliceShot("Sagittal", (focus[0], middle[1], middle[2]), BROWSER_1400))
+        differential = [label for label in renderer.labels("Sagittal") if "differential" in label.source.GetName()]
+        assert differential, "no differential label in the sagittal view"
+        assert differential[0].box.inside(*BROWSER_1400), differential[0].box
+        [leader] = [n for n in scene.GetNodesByClass("vtkMRMLMarkupsLineNode") if "differential" in n.GetName() and "Sagittal" in n.GetName()]
+        shown = renderer.render_again("Sagittal")
+        leader.GetDisplayNode().SetVisibility(False)
+        drawn = int(np.any(renderer.render_again("Sagittal") != shown, axis=2).sum())
+        length_px = np.hypot(*np.subtract(*(renderer.pixel_of("Sagittal", leader.GetNthControlPointPositionWorld(i)) for i in range(2))))
+    assert length_px > 20 and drawn >= 0.9 * length_px, f"the differential's leader ({length_px:.0f} px long) draws {drawn} pixels"

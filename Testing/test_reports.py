@@ -677,3 +677,30 @@ def test_the_text_summary_shows_the_top_three_their_reasons_and_why_the_prior_de
     assert deciding.text == f"{deciding.why} To separate them: {thal.next_best.text}"
     # A report written before `why` was kept apart shows its whole line.
     assert differential_lines(replace(thal, priors_decide=replace(deciding, why=None)))[-1] == deciding.text
+
+
+@pytest.mark.parametrize("width", [1400, 600])
+def test_the_html_says_why_the_prior_puts_the_leader_first_wrapped_and_whole(browser, tmp_path, width):
+    """lymphoma_t8_t10: the images favour two candidates over lymphoma, the history outweighs them. The text
+    summary said so; the HTML page did not. Shown in the differential, at a desktop width and a narrow one,
+    the line wraps within the page's column and nothing of it is cut off."""
+    report = golden_report("lymphoma_t8_t10")
+    path = tmp_path / "report.html"
+    path.write_text(html_page(report, []), encoding="utf-8")
+    browser.command("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.navigate(path.as_uri())
+        browser.wait_for(f"location.href === {json.dumps(path.as_uri())} && document.readyState === 'complete'", 20, "the report loaded")
+        shown = browser.evaluate(
+            """(() => { const p = document.querySelector('#differential .priors-decide'); if (!p) return null;
+            const r = p.getBoundingClientRect(), column = p.parentElement.getBoundingClientRect(), line = parseFloat(getComputedStyle(p).lineHeight);
+            return {text: p.innerText, left: r.left, right: r.right, columnLeft: column.left, columnRight: column.right,
+                    height: r.height, line: line, scroll: p.scrollWidth, client: p.clientWidth, view: innerWidth}; })()"""
+        )
+    finally:
+        browser.command("Emulation.setDeviceMetricsOverride", width=1400, height=900, deviceScaleFactor=1, mobile=False)
+    assert shown is not None, "no 'what puts the leader first' line in the differential"
+    assert " ".join(shown["text"].split()).endswith(" ".join(report.priors_decide.why.split()))
+    assert shown["columnLeft"] <= shown["left"] and shown["right"] <= shown["columnRight"], shown
+    assert shown["scroll"] <= shown["client"] and shown["columnRight"] <= shown["view"], f"cut off or wider than the window: {shown}"
+    assert shown["height"] >= 1.9 * shown["line"], f"not wrapped: {shown}"

@@ -99,6 +99,7 @@ class LayoutStyle:
     handle_clear_px: int = within(0, SCREEN_PX_MAX)
     leader_from_px: int = within(0, SCREEN_PX_MAX)
     text_glyph_scale: float = multiple()
+    leader_line_thickness: float = multiple()
     font_points_per_text_scale: float = positive(SCREEN_PX_MAX)
     kept_clear_segments: tuple[str, ...]
 

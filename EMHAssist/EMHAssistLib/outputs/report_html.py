@@ -272,6 +272,8 @@ def _differential(report: Report) -> dict:
     return {
         "shown": [_diagnosis(place, entry) for place, entry in enumerate(ranking[:DIFFERENTIAL_SHOWN], start=1)],
         "rest": "; ".join(f"{e.name} ({numbers.probability(e.probability)})" for e in ranking[DIFFERENTIAL_SHOWN:]),
+        # Why the prior, not the images, puts the leader first (the next best step follows on its own line).
+        "priors_decide": (report.priors_decide.why or report.priors_decide.text) if report.priors_decide else "",
         "next_step": report.next_best.text or "",
         "not_measured": "; ".join(item.name for item in report.not_measured),
     }
