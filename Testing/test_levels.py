@@ -394,3 +394,21 @@ def test_levels_without_a_cord_come_from_the_level_points_and_the_image(scene, t
     assert not outcome["silent"]
     assert summary_line(typed.levels).endswith(f"compression not assessed {named[0]}\u2013{named[-1]}")
 
+
+
+def test_without_a_cord_the_line_runs_through_the_level_points_in_order(scene, tmp_path):
+    """Generated seed 41 (healthy, lumbar lordosis and scoliosis, anchors L3, L4 and L5, a cord region
+    drawn over the cauda equina that the tracker cannot follow): with no cord the spine line was
+    straight through the first and last points, and L2 and S1, beyond the bend, were placed 17 and
+    20 mm off (12 and 17 mm in front of their bodies). Through the points in order and on along the
+    leg to each end point, they are within 5 mm."""
+    from EMHAssistLib.analysis import analyze
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_bodies
+
+    case = generate(41, healthy=True)
+    report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed41"), scene)))
+    failed = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"]}
+    assert not failed & {"L2", "S1"}, failed
