@@ -106,7 +106,7 @@ def test_a_cord_traced_into_the_mass_is_said_to_be_not_assessed(tmp_path):
     missing = levels["not_assessed"]
     assert missing is not None and missing["reason"] == "the cord could not be told from the mass there"
     assert (missing["levels"]["from"], missing["levels"]["to"]) == ("T2", "T2")
-    assert {row["level"] for row in levels["cord_profile"] if row["assessed"] is False} == {"T2"}
+    assert _unassessed(levels) == {"T2"}
     assert "cord compression not assessed at T2: the cord could not be told from the mass there" in report["warnings"]
 
 
@@ -173,6 +173,11 @@ def test_a_cord_that_runs_off_the_field_is_not_read_as_narrowed_at_the_edge(tmp_
     assert "cord compression not assessed at C1: the cord could not be followed there" in report["warnings"]
 
 
+def _unassessed(levels: dict) -> set[str]:
+    """The levels the cord profile marks not assessed."""
+    return {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+
+
 def _compressed_levels(levels: dict) -> set[str]:
     found = levels["compression"]
     return {span for span in (found["from"], found["to"], found["at"])} if found else set()
@@ -201,7 +206,7 @@ def test_a_level_said_not_assessed_beside_a_mass_is_never_reported_compressed(tm
     report = to_json(analysis.report)
     levels = report["levels"]
     assert not judge_case(report, case.truth, case.spine)["false_compression"]
-    merged = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    merged = _unassessed(levels)
     assert "T6" in merged
     assert not _compressed_levels(levels) & merged
 
@@ -214,7 +219,7 @@ def test_a_level_whose_compression_is_not_assessed_gets_no_bilsky_grade(tmp_path
     # haematoma at T5-T6, compression truth T6) is a level still not assessed beside its mass.
     _, _, analysis = _analysed(144, tmp_path, healthy=False)
     levels = to_json(analysis.report)["levels"]
-    unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    unassessed = _unassessed(levels)
     assert "T6" in unassessed
     assert levels["bilsky"]["levels"] and not {level["level"] for level in levels["bilsky"]["levels"]} & unassessed
     line = summary_line(analysis.report.levels)
@@ -233,7 +238,7 @@ def test_a_narrowing_read_on_sections_traced_into_the_mass_is_reported(tmp_path)
     levels = report["levels"]
     judged = judge_case(report, case.truth, case.spine)
     assert judged["compression_exact"] and not judged["silent"] and not judged["false_compression"]
-    assert "T10" not in {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    assert "T10" not in _unassessed(levels)
     assert any(warning.startswith("cord compression at T10 read on sections that took in part of the mass") for warning in report["warnings"])
 
 
@@ -247,5 +252,4 @@ def test_a_level_traced_into_the_mass_where_no_narrowing_is_read_stays_not_asses
     report = to_json(analysis.report)
     levels = report["levels"]
     assert not judge_case(report, case.truth, case.spine)["silent"]
-    unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
-    assert "T6" in unassessed | _compressed_levels(levels)
+    assert "T6" in _unassessed(levels) | _compressed_levels(levels)
