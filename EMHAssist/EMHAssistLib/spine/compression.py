@@ -378,7 +378,9 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed))
     warnings.extend(_not_assessed_warnings(section))
     if compression is not None and traced_into_mass[compression.slices].any():
-        warnings.append(f"cord compression at {level_span(section['compression'])} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
+        found = section.compression
+        where = spans_text([(found.from_, found.to)]) if found.from_ else (found.at or "a level not named")
+        warnings.append(f"cord compression at {where} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
