@@ -207,14 +207,45 @@ def test_a_level_said_not_assessed_beside_a_mass_is_never_reported_compressed(tm
 
 
 def test_a_level_whose_compression_is_not_assessed_gets_no_bilsky_grade(tmp_path):
-    # Seed 134: a compression truth of T10 (peak 65 %), where the tracer could not tell the cord from
-    # the mass; the report said "compression not assessed T10" and, on the same line, "Bilsky 1c at
-    # T10": a grade that says the cord abuts the mass without being compressed, which the report had
-    # just said it could not judge there.
-    _, _, analysis = _analysed(134, tmp_path, healthy=False)
+    # Seed 134 (a compression truth of T10, peak 65 %, where the tracer could not tell the cord from
+    # the mass) said "compression not assessed T10" and, on the same line, "Bilsky 1c at T10": a grade
+    # that says the cord abuts the mass without being compressed, which the report had just said it
+    # could not judge there. Seed 134 now reads its compression (the test below); seed 144 (an anterior
+    # haematoma at T5-T6, compression truth T6) is a level still not assessed beside its mass.
+    _, _, analysis = _analysed(144, tmp_path, healthy=False)
     levels = to_json(analysis.report)["levels"]
     unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
-    assert "T10" in unassessed
-    assert not {level["level"] for level in levels["bilsky"]["levels"]} & unassessed
+    assert "T6" in unassessed
+    assert levels["bilsky"]["levels"] and not {level["level"] for level in levels["bilsky"]["levels"]} & unassessed
     line = summary_line(analysis.report.levels)
-    assert "compression not assessed T10" in line and "Bilsky 1c at T10" not in line, line
+    assert "compression not assessed T5–T6" in line and "Bilsky 1c at T6" not in line, line
+
+
+def test_a_narrowing_read_on_sections_traced_into_the_mass_is_reported(tmp_path):
+    # Seed 134: a posterior abscess narrowing the cord 65 % at T10, sagittal 1.0 mm. Seven sections at
+    # T10 took part of the abscess in (47-53 mm2 against the cord's median 34 away from the mass) and the
+    # whole level was left out: "compression not assessed at T10", no compression. Those sections still
+    # read AP 4.2-4.6 mm where the cord reads 5.4-7.1 mm at T9 and T11 (painted 2.2 mm): a section that
+    # holds the cord and some mass reads the narrowing no deeper than it is. Now the compression is read
+    # there, T10 as the truth, with a warning that its extent and MSCC are uncertain.
+    case, _, analysis = _analysed(134, tmp_path, healthy=False)
+    report = to_json(analysis.report)
+    levels = report["levels"]
+    judged = judge_case(report, case.truth, case.spine)
+    assert judged["compression_exact"] and not judged["silent"] and not judged["false_compression"]
+    assert "T10" not in {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    assert any(warning.startswith("cord compression at T10 read on sections that took in part of the mass") for warning in report["warnings"])
+
+
+def test_a_level_traced_into_the_mass_where_no_narrowing_is_read_stays_not_assessed(tmp_path):
+    # Seed 144: an anterior haematoma at T5-T6 narrowing the cord 45 % at T6, axial 2.2 mm. The cord
+    # was traced into the haematoma at T5-T6 (sections judged 57-71 mm2 against a median of 36), and those
+    # sections read AP 4.9-7.2 mm where the painted cord is 3.1: nothing narrowed is read on them. A
+    # retrace against the mass's wall (session 12, reverted) counted T5-T6 as assessed and read no
+    # compression: silent. A level traced into the mass is assessed only where a compression is read.
+    case, _, analysis = _analysed(144, tmp_path, healthy=False)
+    report = to_json(analysis.report)
+    levels = report["levels"]
+    assert not judge_case(report, case.truth, case.spine)["silent"]
+    unassessed = {row["level"] for row in levels["cord_profile"] if row["assessed"] is False}
+    assert "T6" in unassessed | _compressed_levels(levels)

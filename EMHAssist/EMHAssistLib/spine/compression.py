@@ -104,37 +104,60 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
-    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord."""
+    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord;
+    a section traced into the mass (`merged_with_mass`) is judged as `_bounded` reads it, and its
+    level's other sections not at all."""
+    merged = merged_with_mass(cord, codes, contact)
     profile = cord.profile.judged
+    bounded = _bounded(cord.profile, merged)
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    usable = measurable & contact & ~at_levels_merged_with_mass(codes, merged_with_mass(cord, codes, contact)) if contact is not None else measurable
+    usable = measurable & contact & (~at_levels_merged_with_mass(codes, merged) | merged) if contact is not None else measurable
     limit = 1 - settings().narrowing_threshold
     cores = {}
     for measure in settings().measures:
         key = measure.key
         if measure.needs_mass and contact is None:
             continue
-        core = _runs(usable & (measured(profile, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
+        core = _runs(usable & (measured(bounded, key) <= limit * expected_size(profile, key, codes, measurable)), profile.arc_mm)
         if core.any():
             cores[key] = core
     if not cores:
         return None
-    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, usable, list(cores))
+    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, usable, list(cores))
     slices = np.flatnonzero(compressed)
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
-    ratios = {key: _window_ratio(measured(profile, key), _narrowest(profile, key, slices), above, below) for key in cores}
+    read = _bounded(cord.profile, merged & compressed)  # the segment's sections as judged, the windows' as before
+    ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
-    worst = _narrowest(profile, shown_by[0], slices)
+    worst = _narrowest(read, shown_by[0], slices)
     return Compression(
         slices,
         worst,
-        _window_ratio(profile.ap_mm, worst, above, below),
-        _window_ratio(profile.area_mm2, worst, above, below),
-        _window_ratio(profile.rl_mm, worst, above, below),
-        normalised_mscc(profile.ap_mm, codes, worst, above, below),
+        _window_ratio(read.ap_mm, worst, above, below),
+        _window_ratio(read.area_mm2, worst, above, below),
+        _window_ratio(read.rl_mm, worst, above, below),
+        normalised_mscc(read.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
+
+
+def _bounded(profile: CordProfile, merged: np.ndarray) -> CordProfile:
+    """The profile as compression reads it: `judged`, and on a section traced into the mass
+    (`merged`) the larger of its own measure and the judged one. Such a section holds the cord and
+    some of the mass, so it mostly reads each diameter no smaller than the cord's: a narrowing read
+    on it stands, while a normal width there says nothing (its levels stay not assessed unless a
+    compression is read on them; `data/levels.json`, `merged_area_reason`, measured how often the
+    bound holds). Its own measure, because the judged median may hold a neighbour whose outline cut
+    into the cord."""
+    judged = profile.judged
+    if not merged.any():
+        return judged
+
+    def bound(own: np.ndarray, median: np.ndarray) -> np.ndarray:
+        return np.where(merged, np.fmax(own, median), median)
+
+    return replace(judged, area_mm2=bound(profile.area_mm2, judged.area_mm2), ap_mm=bound(profile.ap_mm, judged.ap_mm), rl_mm=bound(profile.rl_mm, judged.rl_mm))
 
 
 def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
@@ -146,11 +169,11 @@ def _measure_name(key: str) -> str:
     return next(measure.name for measure in settings().measures if measure.key == key)
 
 
-def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
+def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
     """Extend each end of the compressed segment while a slice within the merge gap beyond it is
     narrowed by at least the growth threshold, in one of the measures that made the core, against
     the reference windows beyond the segment (one noisy slice does not end a compression, as it
-    does not split one in `_runs`)."""
+    does not split one in `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`)."""
     compressed = core.copy()
     limit = 1 - settings().growth_threshold
     gap = settings().merge_gap_mm
@@ -165,7 +188,7 @@ def _grown(core: np.ndarray, profile: CordProfile, usable: np.ndarray, keys: lis
         for key in keys:
             values = measured(profile, key)
             reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
-            narrowed |= usable & (values <= limit * reference)
+            narrowed |= usable & (measured(bounded, key) <= limit * reference)
         added = False
         for edge, step in ((slices[0], -1), (slices[-1], +1)):
             beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
@@ -347,14 +370,26 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
     compression = find_compression(cord, codes, contact)
-    merged = merged_with_mass(cord, codes, contact)
+    traced_into_mass = merged_with_mass(cord, codes, contact)
+    merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
     unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
     section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
     mscc_at = section.compression.at if section.compression else None
     section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed))
     warnings.extend(_not_assessed_warnings(section))
+    if compression is not None and traced_into_mass[compression.slices].any():
+        warnings.append(f"cord compression at {level_span(section['compression'])} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
     morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
+
+
+def _read_compressed(compression: Compression | None, codes: np.ndarray, level_map: LevelMap | None, cord: Cord) -> np.ndarray:
+    """Per profile slice: at a level the compression names. A level where the cord was traced into
+    the mass and a compression is read all the same (on those sections' upper bounds, `_bounded`)
+    is assessed: the report names its compression rather than saying it could not judge it."""
+    if compression is None:
+        return np.zeros(len(codes), dtype=bool)
+    return np.isin(codes, compressed_codes(compression, codes, level_map, cord.profile.centreline.points))
 
 
 def _bilsky(
