@@ -555,15 +555,3 @@ def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_w
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"
     apart = levels_of(mass={"from": "T5", "to": "T8"}, not_assessed=not_assessed("T1", "T3"))
     assert summary_line(apart) == "mass T5–T8, no cord compression, compression not assessed T1–T3"
-
-
-def test_a_run_is_as_long_as_the_cord_its_slices_cover():
-    # Seeds 4 and 7 (bilsky13): three narrowed slices 1.1 mm apart cover 3.3 mm of cord, over the
-    # 3.0 mm minimum run, though their centres are only 2.2 mm apart; two such slices (2.2 mm) are not.
-    arc = np.arange(20) * 1.1
-    three = np.zeros(20, dtype=bool)
-    three[8:11] = True
-    two = np.zeros(20, dtype=bool)
-    two[8:10] = True
-    assert compression._runs(three, arc).tolist() == three.tolist()
-    assert not compression._runs(two, arc).any()

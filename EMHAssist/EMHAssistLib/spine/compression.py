@@ -215,11 +215,8 @@ def _runs(flags: np.ndarray, arc: np.ndarray) -> np.ndarray:
             groups[-1].append(index)
         else:
             groups.append([index])
-    # A run's length is the cord its slices cover, not the span between their centres: three
-    # slices 1.1 mm apart cover 3.3 mm of cord though their centres are 2.2 mm apart.
-    spacing = float(np.median(np.abs(np.diff(arc)))) if len(arc) > 1 else 0.0
     for group in groups:
-        if arc[group[-1]] - arc[group[0]] + spacing >= config.min_run_mm:
+        if arc[group[-1]] - arc[group[0]] >= config.min_run_mm:
             kept[group[0]:group[-1] + 1] = True
     return kept
 
