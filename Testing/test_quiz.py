@@ -18,6 +18,7 @@ from EMHAssistLib.teaching.quiz import (
     Quiz,
     QuizSession,
     case_digest,
+    check_region,
     compare_boxes,
     compare_site,
     levels_line,
@@ -196,6 +197,27 @@ def test_added_roi_is_an_axis_aligned_box_of_the_given_size(quiz):
     assert np.allclose(box.center, [1, 2, 3]) and np.allclose(2 * box.half_size, [10, 12, 20])
     quiz.remove_roi(roi)
     assert not quiz.learner_rois
+
+
+def test_only_the_learners_own_boxes_can_be_removed(quiz, scene, reference_boxes):
+    """The browser names the node to remove; a page that names a sequence, a reference box or the quiz's
+    own state gets one line naming the node, and the scene keeps it (typed13's attacker's pass: the
+    server removed whatever node the page named)."""
+    _copy_reference(quiz, scene, reference_boxes)
+    quiz.reveal("emh")
+    volume = quiz.study.sequences["T2"]
+    reference = next(iter(quiz.reference_rois.values()))[0]
+    for node in (volume, reference):
+        with pytest.raises(InputError, match="is not one of your ROIs") as refused:
+            quiz.remove_roi(node)
+        assert "\n" not in str(refused.value)
+        assert scene.IsNodePresent(node)
+
+
+def test_a_region_the_quiz_does_not_outline_is_one_line_naming_it():
+    with pytest.raises(InputError, match=r"^brain: is not a region; expected one of cord, "):
+        check_region("brain")
+    assert check_region("mass") == "mass"
 
 
 def test_quiz_boxes_are_unfilled_and_unnamed_in_the_views(quiz, scene, reference_boxes):

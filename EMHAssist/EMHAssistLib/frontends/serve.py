@@ -53,7 +53,7 @@ from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
-from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, levels_line, ratio_sites_line, style_roi, verdict
+from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, check_region, levels_line, ratio_sites_line, style_roi, verdict
 from ..teaching.quiz_settings import quiz_settings
 from .panel import panel_settings
 
@@ -291,7 +291,7 @@ class CaseViewer:
     def add_roi(self) -> None:
         region = self._server.state.quiz_region
         try:
-            size = panel_settings().default_roi_size_mm[region]
+            size = panel_settings().default_roi_size_mm[check_region(region)]
             roi = self.quiz.add_roi(region, tuple(self._sagittal_centre()), tuple(size))
         except SHOWN_ERRORS as error:
             self._fail(error)
@@ -311,7 +311,11 @@ class CaseViewer:
     def remove_roi(self, node_id: str) -> None:
         roi = self.scene.GetNodeByID(node_id)
         if roi is not None:
-            self.quiz.remove_roi(roi)
+            try:
+                self.quiz.remove_roi(roi)
+            except SHOWN_ERRORS as error:
+                self._fail(error)
+                return
         self._publish_rois()
         self._lay_out_labels()
 

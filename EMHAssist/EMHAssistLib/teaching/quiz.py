@@ -186,15 +186,18 @@ class Quiz:
 
     def adopt_roi(self, region: str, roi: slicer.vtkMRMLMarkupsROINode) -> slicer.vtkMRMLMarkupsROINode:
         """Count an ROI node the learner placed themselves as outlining `region`."""
-        if region not in region_names():
-            raise InputError(region, f"is not a region; expected one of {', '.join(region_names())}")
+        check_region(region)
         if not roi.IsA("vtkMRMLMarkupsROINode"):
             raise InputError(roi.GetName(), "is not a markups ROI")
         roi.SetAttribute(LEARNER_ATTRIBUTE, region)
         self._state.AddNodeReferenceID(_learner_role(region), roi.GetID())
         return roi
 
-    def remove_roi(self, roi: slicer.vtkMRMLMarkupsROINode) -> None:
+    def remove_roi(self, roi: slicer.vtkMRMLNode) -> None:
+        """Remove one of the learner's ROIs. Any other node (a sequence, a reference box, the quiz's own
+        state) is refused: the browser names the node to remove, and a page is not to be trusted."""
+        if roi.GetAttribute(LEARNER_ATTRIBUTE) is None:
+            raise InputError(roi.GetName() or roi.GetID(), "is not one of your ROIs: only the boxes you placed can be removed")
         for region in region_names():
             role = _learner_role(region)
             for index in reversed(range(self._state.GetNumberOfNodeReferences(role))):
@@ -340,6 +343,13 @@ def _check_diagnosis(diagnosis: str) -> None:
 
 def _sequence_role(role: str) -> str:
     return f"sequence_{role}"
+
+
+def check_region(region: str) -> str:
+    """`region` if it is one the quiz outlines, else a one-line error naming it and the regions."""
+    if region not in region_names():
+        raise InputError(str(region), f"is not a region; expected one of {', '.join(region_names())}")
+    return region
 
 
 def _learner_role(region: str) -> str:
