@@ -171,7 +171,7 @@ def test_the_csf_around_a_compressed_cord_is_read_along_the_level():
     flat = lambda value: np.full(count, value)  # noqa: E731
     measures = _SectionMeasures(indent_mm=flat(3.0), beyond_sac_mm=flat(-3.0), gap_mm=flat(0.0), contact_gap_mm=flat(0.0), narrowing=narrowing,
                                 csf_fraction=csf, canal_ratio=flat(20.0), area_ratio=flat(20.0), resolved_share=flat(1.0))
-    level = _grade_level(code_of("T7"), np.arange(count), measures, True, np.ones(count, dtype=bool))
+    level = _grade_level(code_of("T7"), np.arange(count), measures, True, np.ones(count, dtype=bool), True)
     assert (level.grade, level.cord_narrowing_percent, level.csf_fraction) == ("2", 90.0, 0.5), level
 
 
@@ -184,7 +184,7 @@ def test_a_sac_narrowed_where_the_mass_lies_against_it_is_deformed(mass_beyond_s
     flat = lambda value: np.full(count, value)  # noqa: E731
     measures = _SectionMeasures(indent_mm=flat(0.3), beyond_sac_mm=flat(mass_beyond_sac_mm), gap_mm=flat(2.0), contact_gap_mm=flat(2.0), narrowing=flat(3.0),
                                 csf_fraction=flat(1.0), canal_ratio=flat(15.0), area_ratio=flat(10.0), resolved_share=flat(1.0))
-    level = _grade_level(code_of("T7"), np.arange(count), measures, False, np.zeros(count, dtype=bool))
+    level = _grade_level(code_of("T7"), np.arange(count), measures, False, np.zeros(count, dtype=bool), True)
     assert (level.grade, level.thecal_sac_deformed) == (grade, grade == "1b"), level
     if grade == "1b":
         assert level.explanation == "mass deforms the thecal sac at T7 (its front-to-back diameter narrowed 15 % where the mass lies against it), 2.0 mm clear of the cord"

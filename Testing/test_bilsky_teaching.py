@@ -44,6 +44,8 @@ DEFORMED = 0.05  # a cord narrowed by 5 % is deformed (spinegen.truth.section_fa
 DISAGREE = {
     "abscess_t9_t11": "the grown mass stops short of the abscess's tails at T8 and T12 (DISAGREE)",
     "sickle_cell_d4_d6": "T4 and T6 graded 2: the compression at T5 grows into them (test_cases.EXTENT_ON_THE_EDGE)",
+    "thal_intermedia_d3_d8": "T2 graded 0, the construction 1b: the mass reaches into T2's body but over less of it than "
+    "the report counts as a mass level (mass T3-T8), and a level the report leaves out is graded 0 (session 13)",
 }
 
 
@@ -106,3 +108,25 @@ def test_each_level_is_graded_as_the_case_is_built(name: str) -> None:
     accepted = built_grades(name, list(graded))
     wrong = {level: (grade, sorted(accepted[level])) for level, grade in graded.items() if grade not in accepted[level]}
     assert not wrong, f"{name}: reported grade, grades the construction accepts: {wrong}"
+
+
+def _named_levels(extent: dict | None) -> set[str]:
+    """The level names a report's extent covers (its spans, or its from-to), in the phantom's level order."""
+    if not extent:
+        return set()
+    names = set()
+    for span in extent.get("spans") or [extent]:
+        first, last = LEVEL_NAMES.index(span["from"]), LEVEL_NAMES.index(span["to"])
+        names |= set(LEVEL_NAMES[min(first, last):max(first, last) + 1])
+    return names
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_a_level_is_graded_above_0_only_where_the_report_names_a_mass_or_a_compression(name: str) -> None:
+    """Every surface says the same thing: a report never says "mass T5-T8" beside "Bilsky 1b at T4". Before
+    session 13 mds_t5_t8 graded T4 and T9 1b, hematoma_t6_t9 T10, thal_intermedia_d3_d8 T2, thal_major_teaching
+    T5, each a mass tip over less of the level than the report counts as a mass level."""
+    levels = json.loads((GOLDENS / name / "report.json").read_text(encoding="utf-8"))["levels"]
+    named = _named_levels(levels["mass"]) | _named_levels(levels["compression"])
+    graded = {level["level"]: level["grade"] for level in levels["bilsky"]["levels"] if level["grade"] != "0"}
+    assert set(graded) <= named, f"{name}: graded {graded} beyond the report's mass and compressed levels {sorted(named)}"

@@ -196,8 +196,9 @@ def test_two_exams_srs_share_each_findings_tracking_uid(pair, tmp_path):
         groups.append({group.tracking_identifier: group.tracking_uid for group in content.get_image_measurement_groups()})
     earlier, later = groups
     regions = {"cord", "mass", "marrow", "muscle", "disc", "differential"}
-    # Each graded level is a finding of its own (issue 17 point 6): T4-T9 graded 1a or above then, T6-T7 now.
-    assert set(earlier) == regions | {f"bilsky T{n}" for n in range(4, 10)} and set(later) == regions | {"bilsky T6", "bilsky T7"}
+    # Each graded level is a finding of its own (issue 17 point 6): T5-T8 graded 1a or above then (T4 and T9 too
+    # before a level outside the report's mass levels was graded 0, session 13), T6-T7 now.
+    assert set(earlier) == regions | {f"bilsky T{n}" for n in range(5, 9)} and set(later) == regions | {"bilsky T6", "bilsky T7"}
     assert all(later[finding] == earlier[finding] for finding in later)
     assert earlier["mass"] == tracking_uid("EMH-mds_t5_t8", "mass") != tracking_uid("EMH-someone-else", "mass")
     assert len(set(earlier.values())) == len(earlier)
@@ -300,7 +301,7 @@ def test_the_panel_compares_its_report_with_an_earlier_exams_report(pair, compar
         "Level: Mass then / now, Compressed then / now, MSCC then / now, Bilsky then / now",
         *(f"{row[0]}: {', '.join(row[1:])}" for row in level_rows(compared)),
     ]
-    assert lines[2] == "T5: yes / no, yes / no, 35 % / 2 %, 2 / 0"  # 37 % / 3 % with each level's narrowest single slice (before cord.CordProfile.judged); 35 % before the cord window followed the cord
+    assert lines[2] == "T5: yes / no, yes / no, 35 % / 3 %, 2 / 0"  # 37 % / 3 % with each level's narrowest single slice (before cord.CordProfile.judged); 35 % before the cord window followed the cord; 2 % now before the phantom's cord tapered (5b4e41e)
     assert lines[-1] == CAVEAT
 
 

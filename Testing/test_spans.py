@@ -152,8 +152,9 @@ def test_two_thoracic_masses_apart_are_reported_as_two_spans(scene, tmp_path, mo
     assert outcome.morphology["mass_levels_spanned"] == 4
     # Each 4.5 mm posterior mass indents the thecal sac without reaching the cord: Bilsky 1b, a
     # grade the summary line states even when the cord is not compressed (T3, T4, T9 and T10 all read
-    # 1b; the summary names the one with the narrowest cord).
-    assert wording.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T9"
+    # 1b; the summary names the one with the narrowest cord: T9 while the phantom's cord had one size,
+    # T3 since it tapers as a real cord does, 5b4e41e).
+    assert wording.summary_line(outcome.levels) == "mass T3–T4 and T9–T10, no cord compression, Bilsky 1b at T3"
 
 
 # --- The batch CSV ---------------------------------------------------------------------------------

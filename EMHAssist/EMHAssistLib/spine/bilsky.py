@@ -25,7 +25,7 @@ import numpy as np
 
 from ..settings import bilsky_settings
 from ..inputs.plain import SequenceImage
-from .compression import Compression, compressed_codes, conus_zone, metric_ratio, reference_windows
+from .compression import Compression, compressed_codes, conus_zone, mass_level_codes, metric_ratio, reference_windows
 from .cord import Cord
 from .levels import LevelMap
 from .masses import MassSegment
@@ -88,13 +88,14 @@ def grade_levels(
     usable = sections.measured & ~conus_zone(cord)
     measures = _SectionMeasures.of(sections, cord, codes, usable, compression)
     compressed = set(compressed_codes(compression, codes, level_map, cord.profile.centreline.points)) if compression is not None else set()
+    named = compressed | mass_level_codes(level_map, mass)
     in_segment = np.zeros(len(codes), dtype=bool)
     if compression is not None:
         in_segment[compression.slices] = True
     graded = []
     for code in sorted({int(c) for c in codes[usable] if c} - unassessed):  # superior first, as the report states them
         inside = np.flatnonzero((codes == code) & usable)
-        graded.append(_grade_level(code, inside, measures, code in compressed, in_segment))
+        graded.append(_grade_level(code, inside, measures, code in compressed, in_segment, code in named))
     return graded
 
 
@@ -198,8 +199,9 @@ def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, wid
     return out
 
 
-def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray) -> BilskyLevel:
-    """A level's grade; `compressed`: the report names the cord compressed at this level (its
+def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray, named: bool) -> BilskyLevel:
+    """A level's grade; `named`: the report names it a mass level or a compressed one (a level it
+    leaves out is graded 0, as its mass levels say); `compressed`: the report names the cord compressed at this level (its
     compressed segment involves it), its narrowing read at the segment's most narrowed section inside the
     level and the CSF around the cord as the median over the segment's sections inside it: the most
     narrowed section is also where a cord outline traced wrong reads narrowest, and there its rays
@@ -207,7 +209,8 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
     config = bilsky_settings().grading
     indent = measures.indent_mm[inside]
     margin = config.epidural_margin_mm
-    in_canal = bool(np.any(indent >= -margin) or np.any(measures.beyond_sac_mm[inside] <= margin))
+    reaches_canal = bool(np.any(indent >= -margin) or np.any(measures.beyond_sac_mm[inside] <= margin))
+    in_canal = reaches_canal and named
     candidates = inside[in_segment[inside]] if compressed and in_segment[inside].any() else inside
     narrowing = np.where(np.isfinite(measures.narrowing[candidates]), measures.narrowing[candidates], -np.inf)
     worst = int(candidates[np.argmax(narrowing)])
@@ -232,7 +235,9 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
     grade = _grade(in_canal, compressed, contact, deformed, values["csf"], csf_absence_readable)
     name = name_of(code)
     wording = grade
-    if grade == "2" and not csf_absence_readable and values["csf"] < config.csf_visible_fraction:
+    if reaches_canal and not named:
+        wording = "0 beyond the mass levels"
+    elif grade == "2" and not csf_absence_readable and values["csf"] < config.csf_visible_fraction:
         wording = "2 unresolved"
     elif grade == "1b" and not indented:
         wording = "1b narrowed"  # deformed on the sac's diameter, no one ray indented a millimetre
@@ -245,7 +250,7 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
         csf_percent=100 * values["csf"],
     )
     return BilskyLevel(
-        name, code, grade, in_canal, deformed, contact, compressed,
+        name, code, grade, reaches_canal, deformed, contact, compressed,
         _round(values["indent"]), _round(values["gap"]), _round(values["narrowing"]), round(values["csf"], 3),
         _round(values["canal"]), _round(values["area"]), explanation,
     )

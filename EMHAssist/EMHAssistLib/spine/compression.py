@@ -590,10 +590,15 @@ def _compression_found(compression: Compression, codes: np.ndarray, level_map: L
 
 def mass_extent(level_map: LevelMap | None, mass: MassSegment | None) -> Extent | None:
     """The levels the mass involves (the quarter-height rule), as `level_extent`; None without levels or a mass."""
+    codes = mass_level_codes(level_map, mass)
+    return level_extent(sorted(codes)) if codes else None
+
+
+def mass_level_codes(level_map: LevelMap | None, mass: MassSegment | None) -> set[int]:
+    """The codes of the levels the mass involves (the quarter-height rule): the report's mass levels."""
     if level_map is None or mass is None:
-        return None
-    spanned = level_map.involved(mass.points_world(), settings().level_fraction)
-    return level_extent([vertebra.code for vertebra in spanned]) if spanned else None
+        return set()
+    return {vertebra.code for vertebra in level_map.involved(mass.points_world(), settings().level_fraction)}
 
 
 def compressed_codes(compression: Compression, codes: np.ndarray, level_map: LevelMap | None, points: np.ndarray) -> list[int]:
