@@ -12,7 +12,7 @@ import slicer
 
 from EMHAssistLib.analysis import run_analysis
 from EMHAssistLib.outputs.key_images import axial_level, focus_point, shot
-from EMHAssistLib.outputs.label_layout import Obstacle, PixelBox, place_boxes
+from EMHAssistLib.outputs.label_layout import VIEW_ATTRIBUTE, Obstacle, PixelBox, place_boxes
 from EMHAssistLib.outputs.overlays import draw_overlays
 from EMHAssistLib.outputs.render import SliceRenderer, SliceShot
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
@@ -281,7 +281,11 @@ def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app)
     sagittal slice without panning, as serve.show_through leaves a whole spine in view). Behind the mass
     there are 151 px to the view's edge; the label, wrapped at 28 characters, was 160 px wide, so the
     layout put it over the vertebral bodies of T3-T5, 37 px from the nearest mass pixel. Wrapped at 22
-    (overlays.json) it fits behind the mass, beside it, and covers none of the mass or the cord."""
+    (overlays.json) it fits behind the cord beside the mass and covers none of the mass or the cord. Since
+    the phantom's cord tapers (5b4e41e) T6-T8 are compressed and graded, and T6's two-line label takes the
+    room behind the mass's top, reaching 12 px above it: the differential sits on that label one layout gap
+    higher, 17 px above the mass (measured), still behind the cord. 20 px leaves one layout step (4 px) of
+    play; the 37 px over the bodies fails both checks."""
     from EMHAssistLib.outputs.label_layout import _segment_pixels, _View
     from EMHAssistLib.outputs.overlays import find_overlays
     scene = app.scene
@@ -299,7 +303,9 @@ def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app)
     assert rows.size > 50, "the mass crosses the sagittal view"
     box = label.box
     gaps = np.hypot(np.maximum(np.maximum(box.left - columns, columns - box.right), 0), np.maximum(np.maximum(box.bottom - rows, rows - box.top), 0))
-    assert gaps.min() <= 10, f"the differential {box} lies {gaps.min():.0f} px from the mass"
+    assert gaps.min() <= 20, f"the differential {box} lies {gaps.min():.0f} px from the mass"
+    cord_rows, cord_columns = np.nonzero(cord)
+    assert box.left > cord_columns.max(), f"the differential {box} reaches in front of the cord's back (x {cord_columns.max()}), over the bodies"
     inside = (slice(max(int(box.bottom), 0), int(np.ceil(box.top))), slice(max(int(box.left), 0), int(np.ceil(box.right))))
     assert not mass[inside].any() and not cord[inside].any(), "the differential covers the mass or the cord"
     assert box.inside(*BROWSER_1400)
@@ -324,7 +330,9 @@ def test_a_differential_whose_point_is_just_outside_the_view_is_drawn_inside_wit
         differential = [label for label in renderer.labels("Sagittal") if "differential" in label.source.GetName()]
         assert differential, "no differential label in the sagittal view"
         assert differential[0].box.inside(*BROWSER_1400), differential[0].box
-        [leader] = [n for n in scene.GetNodesByClass("vtkMRMLMarkupsLineNode") if "differential" in n.GetName() and "Sagittal" in n.GetName()]
+        # The renderer's own view's leader: the application's sagittal view, sized by an earlier test, has one too.
+        view_id = renderer.slice_node("Sagittal").GetID()
+        [leader] = [n for n in scene.GetNodesByClass("vtkMRMLMarkupsLineNode") if "differential" in n.GetName() and n.GetAttribute(VIEW_ATTRIBUTE) == view_id]
         shown = renderer.render_again("Sagittal")
         leader.GetDisplayNode().SetVisibility(False)
         drawn = int(np.any(renderer.render_again("Sagittal") != shown, axis=2).sum())

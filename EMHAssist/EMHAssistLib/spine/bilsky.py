@@ -76,19 +76,21 @@ def grade_levels(
     compression: Compression | None,
     rays: Rays | None = None,
     unassessed: frozenset[int] = frozenset(),
+    mass_levels: set[int] | None = None,
 ) -> list[BilskyLevel]:
     """Every level the cord is measured through but those whose compression is not assessed
     (`unassessed`), superior first (`image` T2-like: CSF bright); `rays`: `thecal_sac.cast_rays(image,
     cord)` cast before, as the live panel keeps them. The sections of a level not graded are still
     traced: they are other levels' reference windows (left untraced, generated seeds 1 C2 and 27 C5,
     beside levels where the cord was traced into the mass, lost their sac outline and read 0 where the
-    truth has a mass in the canal, bilsky12 2026-12-06)."""
+    truth has a mass in the canal, bilsky12 2026-12-06). `mass_levels`: the report's mass levels
+    (`mass_level_codes`), when the caller has them."""
     sections = trace_sections(image, cord, mass, rays)
     codes = level_map.codes_at(cord.profile.centreline.points)
     usable = sections.measured & ~conus_zone(cord)
     measures = _SectionMeasures.of(sections, cord, codes, usable, compression)
     compressed = set(compressed_codes(compression, codes, level_map, cord.profile.centreline.points)) if compression is not None else set()
-    named = compressed | mass_level_codes(level_map, mass)
+    named = compressed | (mass_level_codes(level_map, mass) if mass_levels is None else mass_levels)
     in_segment = np.zeros(len(codes), dtype=bool)
     if compression is not None:
         in_segment[compression.slices] = True

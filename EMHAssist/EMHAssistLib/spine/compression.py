@@ -100,14 +100,15 @@ def conus_zone(cord: Cord) -> np.ndarray:
     return zone
 
 
-def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> Compression | None:
+def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray | None = None) -> Compression | None:
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
     Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord;
     a section traced into the mass (`merged_with_mass`) is judged as `_bounded` reads it, and its
-    level's other sections not at all."""
-    merged = merged_with_mass(cord, codes, contact)
+    level's other sections not at all. `merged`: `merged_with_mass(cord, codes, contact)`, when the caller has it."""
+    if merged is None:
+        merged = merged_with_mass(cord, codes, contact)
     profile = cord.profile.judged
     bounded = _bounded(cord.profile, merged)
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
@@ -320,13 +321,14 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
     cord_region = [source.shape for source in inputs.cord] or None
     mass = segment_mass(inputs.mass, images, image, cord_region=cord_region, marrow=body_marrow(anchors)) if inputs.mass else None
     codes = [vertebra.code for vertebra in level_map.vertebrae]
+    mass_codes = mass_level_codes(level_map, mass)
     section = Levels(
         vertebrae=level_map.reported(),
         coordinate_system="RAS",
         not_assessed=NotAssessed(level_extent(codes), reason),
-        mass=mass_extent(level_map, mass),
+        mass=_extent_or_none(mass_codes),
         compression=None,
-        cord_profile=tuple(CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False) for code in codes),
+        cord_profile=tuple(_unfollowed_row(code) for code in codes),
         cord=None,
         bilsky=None,
     )
@@ -353,9 +355,7 @@ def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: M
 
 def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
     warnings: list[str] = []
-    if kept.cord is None:
-        kept.cord = _cord(inputs, image)
-    cord = kept.cord
+    cord = kept.cord  # traced by `assess`
     mass = _mass(inputs, images, image, cord, kept)
     if mass is not None and not cord.given:
         cord = _cord_beside_mass(inputs, images, image, cord, mass)
@@ -369,19 +369,20 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
     if mass is None:
         warnings.append("no mass region: compression is judged from the cord's shape alone")
-    compression = find_compression(cord, codes, contact)
     traced_into_mass = merged_with_mass(cord, codes, contact)
+    compression = find_compression(cord, codes, contact, traced_into_mass)
     merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
     unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged))
-    section = levels_section(cord, codes, level_map, mass, compression, merged, unassessed)
+    mass_codes = mass_level_codes(level_map, mass)
+    section = levels_section(cord, codes, level_map, mass_codes, compression, merged, unassessed)
     mscc_at = section.compression.at if section.compression else None
-    section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed))
+    section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed, mass_codes))
     warnings.extend(_not_assessed_warnings(section))
     if compression is not None and traced_into_mass[compression.slices].any():
         found = section.compression
         where = spans_text([(found.from_, found.to)]) if found.from_ else (found.at or "a level not named")
         warnings.append(f"cord compression at {where} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
-    morphology = _morphology(mass, cord, level_map, images) if mass is not None else None
+    morphology = _morphology(mass, cord, level_map, images, mass_codes) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
 
@@ -403,6 +404,7 @@ def _bilsky(
     kept: MassFreeSteps,
     mscc_at: str | None,
     unassessed: frozenset[int],
+    mass_codes: set[int],
 ) -> BilskyGrading | None:
     """The levels section's `bilsky`: each level's grade and what it was read from, and the most
     severe; None without levels or a T2-like sequence. The rays across the cord's sections do not
@@ -416,7 +418,7 @@ def _bilsky(
     if level_map is None or image is None:
         return None
     rays = kept.along("rays", cord, lambda: cast_rays(image, cord))
-    graded = grade_levels(image, cord, mass, level_map, compression, rays, unassessed)
+    graded = grade_levels(image, cord, mass, level_map, compression, rays, unassessed, mass_codes)
     worst = most_severe(graded, mscc_at)
     return BilskyGrading(
         sequence=image.role,
@@ -548,12 +550,13 @@ def levels_section(
     cord: Cord,
     codes: np.ndarray,
     level_map: LevelMap | None,
-    mass: MassSegment | None,
+    mass_codes: set[int],
     compression: Compression | None,
     merged: np.ndarray | None = None,
     unassessed: frozenset[int] | None = None,
 ) -> Levels:
-    """The levels section, its Bilsky grading left to the caller (`_assess`). `merged`: per profile
+    """The levels section, its Bilsky grading left to the caller (`_assess`). `mass_codes`: the mass's
+    levels (`mass_level_codes`); `merged`: per profile
     slice, the cord traced into the mass (`merged_with_mass`), not assessed; `unassessed`:
     `unassessed_codes` of them, when the caller has it."""
     if unassessed is None:
@@ -563,7 +566,7 @@ def levels_section(
         vertebrae=level_map.reported() if level_map is not None else (),
         coordinate_system="RAS",  # body centres in Slicer's world (RAS); .mrk.json files store LPS
         not_assessed=not_assessed(cord, level_map, unassessed, merged),
-        mass=mass_extent(level_map, mass),
+        mass=_extent_or_none(mass_codes),
         compression=_compression_found(compression, codes, level_map, points) if compression is not None else None,
         cord_profile=cord_profile(cord, codes, compression, unassessed),
         cord=CordTrace(cord.role, "given" if cord.given else "grown from the cord region", int(len(points))),
@@ -588,9 +591,8 @@ def _compression_found(compression: Compression, codes: np.ndarray, level_map: L
     )
 
 
-def mass_extent(level_map: LevelMap | None, mass: MassSegment | None) -> Extent | None:
-    """The levels the mass involves (the quarter-height rule), as `level_extent`; None without levels or a mass."""
-    codes = mass_level_codes(level_map, mass)
+def _extent_or_none(codes: set[int]) -> Extent | None:
+    """`level_extent` of the codes; None for none."""
     return level_extent(sorted(codes)) if codes else None
 
 
@@ -697,6 +699,11 @@ def _not_assessed_warnings(section: Levels) -> list[str]:
     return [f"cord compression not assessed{where}: {missing.reason}"]
 
 
+def _unfollowed_row(code: int) -> CordProfileEntry:
+    """A level's cord profile row where the cord was not followed through it: nothing measured, not assessed."""
+    return CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False)
+
+
 def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None, unassessed: frozenset[int]) -> tuple[CordProfileEntry, ...]:
     """Per level (superior first): mean area, AP, RL; narrowest AP, its MSCC and healthy ratio, and
     whether the cord was followed through it (`assessed`: false where part of the cord in the field
@@ -716,7 +723,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
         inside = np.flatnonzero((codes == code) & np.isfinite(profile.ap_mm))
         if inside.size == 0:
             if code in unassessed:
-                rows.append(CordProfileEntry(name_of(code), code, 0, None, None, None, None, None, None, assessed=False))
+                rows.append(_unfollowed_row(code))
             continue
         judged = inside[usable[inside] & np.isfinite(narrowed.ap_mm[inside])]  # the conus's natural taper is no narrowing
         worst = int(judged[np.argmin(narrowed.ap_mm[judged])]) if judged.size else None
@@ -742,7 +749,7 @@ def cord_profile(cord: Cord, codes: np.ndarray, compression: Compression | None,
     return tuple(rows)
 
 
-def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage]) -> dict[str, MorphologyValue]:
+def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, images: list[SequenceImage], mass_codes: set[int]) -> dict[str, MorphologyValue]:
     facts: dict[str, MorphologyValue] = {
         "mass_position": position(mass, cord.profile.centreline),
         "mass_volume_mm3": _round(mass.volume_mm3, 0),
@@ -751,7 +758,7 @@ def _morphology(mass: MassSegment, cord: Cord, level_map: LevelMap | None, image
     if facts["mass_position"] == "paraspinal_bilateral":
         facts["paraspinal_bilateral"] = True
     if level_map is not None:
-        facts["mass_levels_spanned"] = len(level_map.involved(mass.points_world(), settings().level_fraction))
+        facts["mass_levels_spanned"] = len(mass_codes)
     by_role = {image.role: image for image in images}
     if "T1" in by_role and "T1C" in by_role:
         rim = rim_enhancement(mass, by_role["T1"], by_role["T1C"])

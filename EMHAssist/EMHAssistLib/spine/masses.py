@@ -36,6 +36,8 @@ def settings() -> MassSettings:
     return spine_settings().mass
 
 
+WALL_REACH_VOXELS = 2  # the wall is drawn this far (a ball, in voxels) around each mass site: where the cord tracker meets it
+
 @dataclass(frozen=True)
 class MassSegment:
     grid: Grid
@@ -361,12 +363,25 @@ def cord_wall(mass: MassSegment, sources: Sequence[Outline], images: list[Sequen
     # interpolated wall (cord.segment_cord), so a site's own values are kept, the larger where two meet.
     wall = np.full(reference.grid.shape, -np.inf, dtype=np.float32)
     for n, boxes in enumerate(mass_sites([source.shape for source in sources])):
-        near = sitk.GetArrayFromImage(sitk.BinaryDilate(sitk.GetImageFromArray(mass.site_mask_on(n, reference.grid).view(np.uint8)), [2, 2, 2])).view(bool)
-        at = np.nonzero(near)
+        at = np.nonzero(_dilated_on_its_block(mass.site_mask_on(n, reference.grid), WALL_REACH_VOXELS))
         if at[0].size:
             wall[at] = np.maximum(wall[at], _nearer_the_mass(at, boxes, images, reference, cord_region))
     wall[np.isneginf(wall)] = -1.0
     return wall
+
+
+def _dilated_on_its_block(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask` dilated by a ball of `radius` voxels, computed on the block that holds it and the ball:
+    the same voxels as a dilation of the whole volume, without one (a sixth of a second for each mass
+    site of the thalassaemia case, on every analysis and live update that walls the cord)."""
+    near = np.zeros(mask.shape, dtype=bool)
+    occupied = np.argwhere(mask)
+    if occupied.size == 0:
+        return near
+    block = tuple(slice(int(lo), int(hi)) for lo, hi in zip(np.maximum(occupied.min(axis=0) - radius, 0), np.minimum(occupied.max(axis=0) + radius + 1, mask.shape)))
+    dilated = sitk.BinaryDilate(sitk.GetImageFromArray(mask[block].astype(np.uint8)), [radius] * 3)
+    near[block] = sitk.GetArrayFromImage(dilated).view(bool)
+    return near
 
 
 def _nearer_the_mass(at: tuple[np.ndarray, ...], boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
