@@ -531,11 +531,12 @@ def test_a_mass_box_poking_into_the_csf_grows_the_mass_alone():
     from test_cord import squeezed_cord
 
     from EMHAssistLib.geometry import Box
-    from EMHAssistLib.spine.masses import _grow
+    from EMHAssistLib.inputs.plain import Outline
+    from EMHAssistLib.spine.masses import segment_mass
 
     image = squeezed_cord(0.5, 1.0, effaced="behind")  # mass (400) fills the canal behind the cord over |z| <= 11 mm
     poking = Box(np.array([6.0, -1.0, 0.0]), np.eye(3), np.array([1.2, 3.0, 6.0]))  # y -4 to 0 mass, 0 to 2 CSF (1000)
-    points = _grow([poking], [image], image, None, None, []).points_world()
+    points = segment_mass([Outline("mass", poking, segment=False)], [image], image).points_world()
     ijk = np.rint(image.grid.to_ijk(points)).astype(int)
     values = image.voxels[ijk[:, 2], ijk[:, 1], ijk[:, 0]]
     assert values.max() < 700, "a CSF voxel was taken"

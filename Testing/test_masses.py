@@ -13,7 +13,7 @@ from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.plain import Outline, SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
-from EMHAssistLib.spine.masses import _grow, cord_wall, mass_sites, segment_mass
+from EMHAssistLib.spine.masses import cord_wall, mass_sites, segment_mass
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.outputs.report import to_json
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -40,7 +40,7 @@ def test_a_layer_a_voxel_thick_does_not_carry_the_mass_away():
     values[2:7, 40:100, 20] = MASS
     image = _sagittal(values)
     seed = Box(np.array([20.0, 30.0, 12.0]), np.eye(3), np.array([3.0, 5.0, 2.0]))
-    grown = _grow([seed], [image], image, None, None, [])
+    grown = segment_mass([Outline("mass", seed, segment=False)], [image], image)
     ijk = np.rint(image.grid.to_ijk(grown.points_world())).astype(int)
     assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
     assert len(ijk) >= 5 * 20 * 11  # the whole lobule
@@ -58,7 +58,7 @@ def test_a_thick_mass_joined_to_like_tissue_by_a_neck_a_voxel_wide_keeps_to_itse
     values[4, 40:60, 20] = MASS  # the neck
     image = _sagittal(values)
     seed = Box(np.array([20.0, 30.0, 12.0]), np.eye(3), np.array([3.0, 5.0, 2.0]))
-    ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
+    ijk = np.rint(image.grid.to_ijk(segment_mass([Outline("mass", seed, segment=False)], [image], image).points_world())).astype(int)
     assert ijk[:, 1].max() < 60
 
 
@@ -144,7 +144,7 @@ def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
     values[2:7, 50:70, 21:24] = csf
     image = _sagittal(values)
     seed = Box(np.array([18.5, 60.0, 12.0]), np.eye(3), np.array([5.0, 5.0, 3.0]))  # i 14-23: 4 mass, 3 dura, 3 CSF columns
-    ijk = np.rint(image.grid.to_ijk(_grow([seed], [image], image, None, None, []).points_world())).astype(int)
+    ijk = np.rint(image.grid.to_ijk(segment_mass([Outline("mass", seed, segment=False)], [image], image).points_world())).astype(int)
     assert np.all(values[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == MASS)
     assert ijk[:, 1].min() == 50 and ijk[:, 1].max() == 69
 
@@ -209,8 +209,9 @@ def test_the_cord_wall_beside_one_mass_turns_halfway_between_cord_and_mass():
     image = _sagittal(values + rng.normal(0.0, 10.0, values.shape))
     seed = Box(np.array([20.0, 55.0, 12.0]), np.eye(3), np.array([3.0, 8.0, 4.0]))
     cord = Box(np.array([12.5, 30.0, 12.0]), np.eye(3), np.array([1.5, 5.0, 6.0]))
-    mass = _grow([seed], [image], image, None, None, [])
-    wall = cord_wall(mass, [Outline("mass", seed, segment=False)], [image], image, [cord])
+    mass = segment_mass([Outline("mass", seed, segment=False)], [image], image)
+    assert mass.sites == ((seed,),)  # the wall beside each site is drawn from the sites the mass was grown from
+    wall = cord_wall(mass, [image], image, [cord])
     cord_side, mass_side = wall[3:6, 45:65, 15], wall[3:6, 45:65, 16]
     assert np.all(cord_side < 0) and np.all(mass_side > 0)
     crossing = float(np.mean(cord_side / (cord_side - mass_side)))  # fraction of a voxel from the cord's edge

@@ -251,6 +251,7 @@ class MassSettings:
     rim_min_voxels: int = count()
     marrow_sample_mm: float = length()
     roi_side_max_mm: float = length()
+    wall_reach_voxels: int = count()
 
 
 @dataclass(frozen=True)

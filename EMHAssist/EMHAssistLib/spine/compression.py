@@ -456,7 +456,7 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
     masses = [source.shape for source in inputs.mass]
     tracings = []
     if _mass_hides_cord_edge(inputs, image):
-        tracings.append(_cord(inputs, image, cord_wall(mass, inputs.mass, images, image, [source.shape for source in inputs.cord]), masses))
+        tracings.append(_cord(inputs, image, cord_wall(mass, images, image, [source.shape for source in inputs.cord]), masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
     return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)

@@ -36,17 +36,15 @@ def settings() -> MassSettings:
     return spine_settings().mass
 
 
-WALL_REACH_VOXELS = 2  # the wall is drawn this far (a ball, in voxels) around each mass site: where the cord tracker meets it
-
 @dataclass(frozen=True)
 class MassSegment:
     grid: Grid
     mask: np.ndarray  # bool, numpy order of `grid`
     given: bool
-    # Which site each voxel was grown from: n + 1 for the nth of `mass_sites` of the mass ROIs, 0
-    # outside the mass; the cord's wall beside a site is drawn from that site's own signal. None for
-    # a mass given as segments.
+    # Which site each voxel was grown from: n + 1 for the nth of `sites`, 0 outside the mass; the
+    # cord's wall beside a site is drawn from that site's own signal. None for a mass given as segments.
     site_of: np.ndarray | None = None
+    sites: tuple[tuple[Box, ...], ...] = ()  # the mass ROIs grouped into sites (`mass_sites`), as grown
 
     def points_world(self) -> np.ndarray:
         return self.grid.to_world(self._occupied[:, ::-1].astype(float))
@@ -66,10 +64,10 @@ class MassSegment:
         mask = self.mask.copy()
         mask[tuple(occupied[taken].T)] = False
         site_of = None if self.site_of is None else np.where(mask, self.site_of, 0).astype(self.site_of.dtype)
-        return MassSegment(self.grid, mask, self.given, site_of)
+        return MassSegment(self.grid, mask, self.given, site_of, self.sites)
 
     def site_mask_on(self, site: int, grid: Grid) -> np.ndarray:
-        """The voxels grown from the `site`th of `mass_sites` as a boolean mask on `grid` (nearest voxel)."""
+        """The voxels grown from the `site`th of `sites` as a boolean mask on `grid` (nearest voxel)."""
         sites = self.site_of if self.site_of is not None else self.mask.astype(np.uint16)  # one site
         return Labelmap(self.grid, sites == site + 1).mask_on(grid)
 
@@ -162,10 +160,12 @@ def segment_mass(
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
     sites = mass_sites([source.shape for source in sources])
-    inside = [n for n, site in enumerate(sites) if _inside(site, reference.grid)]
+    bounds = {n: _search_bounds(site, reference.grid) for n, site in enumerate(sites)}
+    inside = {n: found for n, found in bounds.items() if found is not None}
     if not inside:
         raise InputError("mass", "the mass region lies outside the images")
-    return _union({n: _grow(sites[n], images, reference, cord_mask, reach, rivals) for n in inside}, reference.grid)
+    grown = {n: _grow(sites[n], crop, images, reference, cord_mask, reach, rivals) for n, crop in inside.items()}
+    return _union(grown, reference.grid, sites)
 
 
 def _check_roi_sizes(sources: Sequence[Outline]) -> None:
@@ -198,14 +198,8 @@ def mass_sites(boxes: list[Box]) -> list[list[Box]]:
     return [[box for n, box in enumerate(boxes) if root(n) == r] for r in roots]
 
 
-def _inside(boxes: list[Box], grid: Grid) -> bool:
-    """Whether the site's search box (the boxes and the search margin) reaches into the grid."""
-    lo, hi = _search_corners_ijk(boxes, grid)
-    return bool(np.all(np.ceil(hi) >= 0) and np.all(np.floor(lo) <= grid.size_ijk - 1))
-
-
-def _union(parts: dict[int, MassSegment], reference: Grid) -> MassSegment:
-    """The masses grown from the sites (by their index in `mass_sites`) as one segment on the block of
+def _union(parts: dict[int, MassSegment], reference: Grid, sites: list[list[Box]]) -> MassSegment:
+    """The masses grown from the `sites` (by their index there) as one segment on the block of
     `reference` that holds them all, each voxel labelled with its site (a voxel two took goes to the first)."""
     offsets = {n: np.rint(reference.to_ijk(part.grid.to_world(np.zeros((1, 3)))))[0].astype(int) for n, part in parts.items()}
     lo = np.min(list(offsets.values()), axis=0)
@@ -216,18 +210,20 @@ def _union(parts: dict[int, MassSegment], reference: Grid) -> MassSegment:
         start = (offsets[n] - lo)[::-1]
         window = tuple(slice(int(a), int(a) + size) for a, size in zip(start, parts[n].mask.shape))
         site_of[window][parts[n].mask] = n + 1
-    return MassSegment(grid, site_of > 0, False, site_of)
+    return MassSegment(grid, site_of > 0, False, site_of, tuple(tuple(site) for site in sites))
 
 
 def _grow(
     boxes: list[Box],
+    bounds: tuple[np.ndarray, np.ndarray],
     images: list[SequenceImage],
     reference: SequenceImage,
     cord_mask: np.ndarray | None,
     reach: "Reach | None",
     rivals: list[list[Shape]],
 ) -> MassSegment:
-    lo, hi = _search_bounds(boxes, reference.grid)
+    """The mass grown from one site's `boxes` within its search block `bounds` (`_search_bounds`)."""
+    lo, hi = bounds
     crop_grid = reference.grid.block(lo, hi)
     crop = tuple(slice(lo[axis], hi[axis] + 1) for axis in (2, 1, 0))  # the crop in `reference`'s array
 
@@ -341,20 +337,19 @@ def body_marrow(bodies: list[Vertebra]) -> list[Box]:
     return [Box(np.asarray(body.centre, dtype=float), np.eye(3), half) for body in bodies]
 
 
-def cord_wall(mass: MassSegment, sources: Sequence[Outline], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
+def cord_wall(mass: MassSegment, images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
     """Where the cord may not go, on `reference`'s grid, for tracing the cord past the mass.
 
-    Within two voxels of the mass: how much nearer a voxel's signal lies to the mass's than to the
-    cord region's (summed squared deviations, the sequences sampled linearly), so the wall's zero
+    Within `wall_reach_voxels` of the mass (data/levels.json): how much nearer a voxel's signal lies
+    to the mass's than to the cord region's (summed squared deviations, the sequences sampled linearly), so the wall's zero
     crossing falls between voxel centres where the signal turns from cord to mass; the mass's own
     outline (a boolean wall) for a mass given as a segment or without a cord region to compare with.
     Both deviations on a sequence are in one unit (the two seeds' half-widths pooled), so on a
     sequence that tells them apart the wall lies halfway between the cord's and the mass's signal:
     in each seed's own half-width, which scales with its signal, it lay nearer the darker one (on the
     thalassaemia case's T1C 43 % of the way from cord to mass, inside the cord).
-    Beside each site of the mass (`mass_sites` of the `sources`' boxes) the mass's signal is that
-    site's own: pooled, the sacral site's signal moved the wall beside thalassaemia major's thoracic
-    mass 13 % of the way from mass to cord on T1C (the mass's T1C mean 519 with it, 553 without).
+    Beside each site of the mass (its `sites`, as grown) the mass's signal is that site's own: pooled,
+    the sacral site's signal moved the wall beside thalassaemia major's thoracic mass 13 % of the way from mass to cord on T1C (the mass's T1C mean 519 with it, 553 without).
     """
     outline = mass.mask_on(reference.grid)
     if mass.given or not cord_region:
@@ -362,8 +357,8 @@ def cord_wall(mass: MassSegment, sources: Sequence[Outline], images: list[Sequen
     # Unset voxels start at -inf, not at the -1 they end with: the field's values below -1 place the
     # interpolated wall (cord.segment_cord), so a site's own values are kept, the larger where two meet.
     wall = np.full(reference.grid.shape, -np.inf, dtype=np.float32)
-    for n, boxes in enumerate(mass_sites([source.shape for source in sources])):
-        at = np.nonzero(_dilated_on_its_block(mass.site_mask_on(n, reference.grid), WALL_REACH_VOXELS))
+    for n, boxes in enumerate(mass.sites):
+        at = np.nonzero(_dilated_on_its_block(mass.site_mask_on(n, reference.grid), settings().wall_reach_voxels))
         if at[0].size:
             wall[at] = np.maximum(wall[at], _nearer_the_mass(at, boxes, images, reference, cord_region))
     wall[np.isneginf(wall)] = -1.0
@@ -410,13 +405,13 @@ def _search_corners_ijk(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.nd
     return ijk.min(axis=0), ijk.max(axis=0)
 
 
-def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray] | None:
+    """The least and greatest voxel index of the site's search block (the boxes' extent grown by the
+    search margin) clipped to the grid; None when the block lies wholly outside it."""
     low, high = _search_corners_ijk(boxes, grid)
     lo = np.maximum(np.floor(low), 0).astype(int)
     hi = np.minimum(np.ceil(high), grid.size_ijk - 1).astype(int)
-    if np.any(hi < lo):
-        raise InputError("mass", "the mass region lies outside the images")
-    return lo, hi
+    return None if np.any(hi < lo) else (lo, hi)
 
 
 def _like_the_seed(
