@@ -216,3 +216,32 @@ def test_the_cord_wall_beside_one_mass_turns_halfway_between_cord_and_mass():
     assert np.all(cord_side < 0) and np.all(mass_side > 0)
     crossing = float(np.mean(cord_side / (cord_side - mass_side)))  # fraction of a voxel from the cord's edge
     assert 0.35 <= crossing <= 0.65, crossing
+
+
+def test_a_mass_grows_through_its_enhancing_wall_where_its_pre_contrast_signal_is_the_seeds():
+    """An abscess (built-in abscess_t9_t11): a lobule whose wall, a voxel front and back, gains 2.5 times
+    on T1C, and below it a thin tail of the collection, wall-core-wall across. Judged against the
+    seed's T1C window the wall was not the mass, and the tail's one core voxel was too thin to grow
+    through: the mass stopped `taper_mm` into the tail (the built-in abscess read T9-T10 for T9-T11).
+    Enhancing more than the seed is no evidence against the mass where the pre-contrast T1 is the
+    seed's; fat beside it, as bright before contrast as after, is still left out."""
+    lobule = (slice(2, 7), slice(20, 40), slice(14, 27))
+    tail = (slice(2, 7), slice(40, 70), slice(19, 22))  # within the search box (40 mm beyond the seed head-foot)
+    mass, wall = np.zeros((9, 120, 40), dtype=bool), np.zeros((9, 120, 40), dtype=bool)
+    for part, (front, back) in ((lobule, (14, 26)), (tail, (19, 21))):
+        mass[part] = True
+        wall[part[0], part[1], front] = wall[part[0], part[1], back] = True
+    fat = (slice(2, 7), slice(20, 70), slice(27, 31))
+    images = []
+    for role, inside, on_wall, in_fat in (("T1", 300.0, 300.0, 600.0), ("T2", MASS, MASS, MASS), ("T1C", 300.0, 750.0, 600.0)):
+        values = np.full(mass.shape, TISSUE)
+        values[mass], values[wall] = inside, on_wall
+        values[fat] = in_fat
+        images.append(SequenceImage(role, _sagittal(values).grid, values.astype(np.float32)))
+    seed = Box(np.array([20.0, 30.0, 12.0]), np.eye(3), np.array([3.0, 5.0, 2.0]))  # in the lobule's core
+    grown = segment_mass([Outline("mass", seed, segment=False)], images, images[1])
+    ijk = np.rint(images[1].grid.to_ijk(grown.points_world())).astype(int)
+    taken = (ijk[:, 2], ijk[:, 1], ijk[:, 0])
+    assert np.all(mass[taken])  # no fat, nothing around
+    assert ijk[:, 1].max() == 69  # the whole tail
+    assert np.sum(wall[taken]) >= 0.9 * wall.sum()
