@@ -230,6 +230,12 @@ NODES: dict[str, tuple[Callable, Refused | Analysed]] = {
     "an ROI with a NaN centre": (edit_roi(lambda roi: roi.SetCenter(np.nan, 0.0, 0.0)), Refused("disc", "ROI position or orientation is not a finite number")),
     "an ROI 1e300 mm away": (edit_roi(lambda roi: roi.SetCenter(1e300, 0.0, 0.0)), Refused("disc", "ROI position or orientation is not a finite number")),
     "an ROI outside every volume": (edit_roi(lambda roi: roi.SetCenter(1e4, 0.0, 0.0)), Refused("disc", "disc region lies wholly outside every volume")),
+    # was measured clipped to the images (every mass ratio over most of the volume) while the levels
+    # step refused it: the mass is refused as a whole, as its growth refuses it (data/levels.json)
+    "a mass ROI longer than the spine (501 mm)": (
+        edit_roi(lambda roi: roi.SetSize(5.0, 5.0, 501.0), "mass"),
+        Refused("mass", "the mass ROI is 501 mm along its longest side; a mass ROI may be at most 500 mm"),
+    ),
     "an ROI whose control points were removed": (edit_roi(lambda roi: roi.RemoveAllControlPoints()), Refused("disc", "ROI has no volume")),
     "an ROI under a moving transform": (under_transform(shifted(3.0), "roi"), Analysed()),
     "an ROI under a flattening transform": (under_transform(scaled(2, 0.0), "roi"), Refused("disc", "ROI has no volume (size [5.0, 5.0, 0.0] mm)")),

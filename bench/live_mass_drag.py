@@ -12,8 +12,11 @@ levels and nothing else, and this engine's last report to equal a fresh full ana
 nodes (`analysis.run_analysis`).
 
     .venv/bin/python bench/live_mass_drag.py [--repeats 15] [--rounds 2] [--baseline 64ea15f] [--engine COMMIT]
+    PYTHONPATH=$PWD/EMHAssist .venv/bin/python bench/live_mass_drag.py --profile 8
 
 Without --engine, "this engine" is the work tree's EMHAssist (uncommitted changes included).
+--profile N times nothing against a baseline: it profiles N mass moves of this engine in process CPU
+time (cProfile; two untimed moves first) and prints where a move's time goes, cumulative.
 """
 
 import argparse
@@ -65,6 +68,36 @@ def timed_drags(repeats: int) -> dict:
     }
 
 
+def profiled_drags(moves: int, shown: int = 40) -> None:
+    """cProfile of `moves` mass moves, in process CPU time (on a busy machine wall time mostly
+    measures the other processes), after the first update and two untimed moves."""
+    import cProfile
+    import pstats
+    import time
+
+    import numpy as np
+
+    from synthetic_study import build_study
+
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.live import LiveAnalysis
+
+    study = build_study(new_headless_scene(), IN_PLANE)
+    live = LiveAnalysis()
+    live.update(study)
+    roi = study.regions["mass"][0].node
+    start = np.array(roi.GetCenter())
+    profile = cProfile.Profile(time.process_time)
+    for move in range(1, moves + 3):
+        roi.SetCenter(*(start + [0.0, 0.0, DRAG_STEP_MM * (move % 2)]))
+        if move > 2:
+            profile.enable()
+        live.update(study)
+        profile.disable()
+    print(f"{moves} mass moves, {IN_PLANE}x{IN_PLANE}x200, process CPU time; {load_average()}")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(shown)
+
+
 def _as_json(report: dict) -> dict:
     """The report as its JSON file holds it; a baseline engine from before the typed ratio keys
     (RatioKey, issue 16) already keeps its report as JSON values."""
@@ -81,8 +114,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="processes per engine, the engines alternating")
     parser.add_argument("--baseline", default=BASELINE, help="commit whose engine is the baseline")
     parser.add_argument("--engine", help="commit whose engine is timed (default: the work tree's)")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N mass moves of this engine instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.profile:
+        profiled_drags(args.profile)
+        return
     if args.child:
         print(json.dumps(timed_drags(args.repeats)))
         return

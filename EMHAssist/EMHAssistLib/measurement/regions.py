@@ -1,7 +1,7 @@
 """Each region measured on each sequence's own voxels: mean, median, spread, count, volume."""
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +29,6 @@ class RegionStats:
     p95: float
     n: int
     volume_mm3: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

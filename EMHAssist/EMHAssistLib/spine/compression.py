@@ -44,7 +44,7 @@ from .cord import (
 )
 from .cord import settings as cord_settings
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
-from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, segment_mass
+from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, rival_windows, segment_mass
 from .normative import NormalisedMscc, metric_ratio, normalised_mscc, normative
 from .thecal_sac import cast_rays
 from .vertebrae import code_of, name_of, spans_text
@@ -487,11 +487,12 @@ def _mass(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage
     marrow = body_marrow(bodies)
     past_cord = spine_past_cord(bodies, cord.profile.centreline)
     reach = kept.along("reach", cord, lambda: reach_of(image.grid, cord.profile.centreline, past_cord))
-    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow, reach)
+    rivals = kept.along("rival windows", cord, lambda: rival_windows(images, cord_region, marrow))
+    mass = segment_mass(sources, images, image, None, cord.profile.centreline, cord_region, past_cord, marrow, reach, rivals)
     if mass.given or not _takes_cord_region(mass, inputs, image):
         return mass
     cord_mask = Labelmap(cord.grid, cord.mask).mask_on(image.grid)
-    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow, reach)
+    return segment_mass(sources, images, image, cord_mask, cord.profile.centreline, cord_region, past_cord, marrow, reach, rivals)
 
 
 def _mass_hides_cord_edge(inputs: SpineInputs, image: SequenceImage) -> bool:

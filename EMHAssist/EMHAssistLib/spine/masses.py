@@ -130,6 +130,7 @@ def segment_mass(
     spine_past_cord: np.ndarray | None = None,
     marrow: list[Shape] | None = None,
     reach: "Reach | None" = None,
+    rivals_seen: "list[list[_SeedWindow | None]] | None" = None,
 ) -> MassSegment:
     """The mass on `reference`'s grid: user segments as given, ROIs grown into like tissue.
 
@@ -146,6 +147,8 @@ def segment_mass(
     all 23 sagittal T1 slices.
     `reach`: `reach_of(reference.grid, centreline, spine_past_cord)` found before (it does not depend
     on the mass); found here when not given.
+    `rivals_seen`: `rival_windows(images, cord_region, marrow)` found before (nor do they depend on
+    the mass: the live panel keeps them while the mass is dragged); found here when not given.
     """
     segments = [source for source in sources if source.segment]
     if segments:
@@ -156,7 +159,6 @@ def segment_mass(
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
     _check_roi_sizes(sources)
-    rivals = [region for region in (cord_region, marrow) if region]
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
     sites = mass_sites([source.shape for source in sources])
@@ -164,6 +166,7 @@ def segment_mass(
     inside = {n: found for n, found in bounds.items() if found is not None}
     if not inside:
         raise InputError("mass", "the mass region lies outside the images")
+    rivals = rivals_seen if rivals_seen is not None else rival_windows(images, cord_region, marrow)
     grown = {n: _grow(sites[n], crop, images, reference, cord_mask, reach, rivals) for n, crop in inside.items()}
     return _union(grown, reference.grid, sites)
 
@@ -220,7 +223,7 @@ def _grow(
     reference: SequenceImage,
     cord_mask: np.ndarray | None,
     reach: "Reach | None",
-    rivals: list[list[Shape]],
+    rivals: "list[list[_SeedWindow | None]]",
 ) -> MassSegment:
     """The mass grown from one site's `boxes` within its search block `bounds` (`_search_bounds`)."""
     lo, hi = bounds
@@ -415,7 +418,7 @@ def _search_bounds(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray
 
 
 def _like_the_seed(
-    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...], rivals: list[list[Shape]]
+    boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, crop_grid: Grid, crop: tuple[slice, ...], rivals: "list[list[_SeedWindow | None]]"
 ) -> np.ndarray:
     """Voxels of the crop that lie within the seed's window on every sequence.
 
@@ -428,8 +431,6 @@ def _like_the_seed(
     own window's units.
     """
     windows = _enhancing_alike([_seed_window(image, boxes) for image in images], images)
-    rival_windows = [[_seed_window(image, rival) for image in images] for rival in rivals]
-    rival_windows = [found for found in rival_windows if any(window is not None for window in found)]  # a rival outside every image says nothing
     reference_voxels = reference.voxels[crop]
     on_reference = next((n for n, image in enumerate(images) if image is reference), None)
     if on_reference is None:
@@ -440,10 +441,10 @@ def _like_the_seed(
     at = np.unravel_index(flat, crop_grid.shape)
     points = crop_grid.to_world(np.stack(at[::-1], axis=1).astype(float))
     agree = np.ones(flat.size, dtype=bool)
-    from_mass, from_rivals = np.zeros(flat.size), np.zeros((len(rival_windows), flat.size))
+    from_mass, from_rivals = np.zeros(flat.size), np.zeros((len(rivals), flat.size))
     for n, (image, window) in enumerate(zip(images, windows)):
         values = reference_voxels[at].astype(np.float64) if n == on_reference else sample_nearest(image, points)
-        for r, rival_window in enumerate(rival_windows):
+        for r, rival_window in enumerate(rivals):
             if rival_window[n] is not None:
                 from_rivals[r] += _deviation(rival_window[n], values.copy()) ** 2
         deviation = _deviation(window, values)
@@ -486,6 +487,13 @@ def _enhancing_alike(windows: list["_SeedWindow | None"], images: list[SequenceI
     if post is None or pre is None or windows[post] is None or windows[pre] is None:
         return windows
     return [replace(window, brighter_alike=True) if n == post else window for n, window in enumerate(windows)]
+
+
+def rival_windows(images: list[SequenceImage], cord_region: list[Shape] | None, marrow: list[Shape] | None) -> list[list[_SeedWindow | None]]:
+    """The seed's window of each rival region (the cord's, the bodies' marrow) on every sequence, by
+    `images`' order; a rival outside every image says nothing and is left out."""
+    found = [[_seed_window(image, rival) for image in images] for rival in (cord_region, marrow) if rival]
+    return [windows for windows in found if any(window is not None for window in windows)]
 
 
 def _seed_window(image: SequenceImage, boxes: list[Shape]) -> _SeedWindow | None:
