@@ -348,6 +348,15 @@ def test_no_plain_dict_comes_back_where_the_contract_typed_it():
     assert _holds_raw_dict(dict[str, dict]) and _holds_raw_dict(dict | None) and not _holds_raw_dict(dict[str, Module])
 
 
+def test_the_measurement_hands_on_the_models_region_statistics():
+    """Issue 16: each stage gives the report model's own types. measurement.regions kept a RegionStats
+    of the same seven fields as the model's RegionStatistics, copied field by field by the analysis."""
+    regions = importlib.import_module(f"{PACKAGE}.measurement.regions")
+    model = importlib.import_module(f"{PACKAGE}.report_model")
+    assert typing.get_type_hints(regions.RegionMeasurement)["stats"] == dict[str, model.RegionStatistics]
+    assert typing.get_type_hints(regions.statistics)["return"] is model.RegionStatistics
+
+
 def _named(module: object, dotted: str) -> object:
     """`Class.method` or a function of `module`."""
     for part in dotted.split("."):

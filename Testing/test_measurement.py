@@ -10,8 +10,8 @@ from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import voxel_indices
 from EMHAssistLib.measurement.ratios import ratio_of_means
-from EMHAssistLib.measurement.regions import RegionStats, statistics
-from EMHAssistLib.report_model import RatioKey
+from EMHAssistLib.measurement.regions import statistics
+from EMHAssistLib.report_model import RatioKey, RegionStatistics
 
 
 def test_noise_free_ratios_are_exact_on_two_different_grids(scene):
@@ -71,7 +71,7 @@ def test_missing_sequences_and_regions_are_warned_not_invented(scene):
 
 
 def test_zero_reference_mean_is_an_input_error():
-    zero = RegionStats(mean=0.0, median=0.0, sd=0.0, p5=0.0, p95=0.0, n=40, volume_mm3=40.0)
+    zero = RegionStatistics(mean=0.0, median=0.0, sd=0.0, p5=0.0, p95=0.0, n=40, volume_mm3=40.0)
     from EMHAssistLib.measurement.ratios import region_ratios
 
     with pytest.raises(InputError, match="cord on T2: mean signal is 0.0"):

@@ -12,7 +12,7 @@ from EMHAssistLib.geometry import Grid
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.measurement.ratios import difference_over_mean, ratio_of_means
-from EMHAssistLib.measurement.regions import RegionStats
+from EMHAssistLib.report_model import RegionStatistics
 from EMHAssistLib.spine.masses import MassSegment, rim_enhancement
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
@@ -97,10 +97,10 @@ def test_a_core_too_small_to_measure_gives_no_value():
 
 
 def test_difference_over_mean_is_the_ratio_interval_of_a_difference():
-    first, reference = RegionStats(120.0, 0, 30.0, 0, 0, 400, 0), RegionStats(300.0, 0, 20.0, 0, 0, 900, 0)
-    nothing = RegionStats(0.0, 0, 0.0, 0, 0, 1, 0)
+    first, reference = RegionStatistics(120.0, 0, 30.0, 0, 0, 400, 0), RegionStatistics(300.0, 0, 20.0, 0, 0, 900, 0)
+    nothing = RegionStatistics(0.0, 0, 0.0, 0, 0, 1, 0)
     assert difference_over_mean(first, nothing, reference) == ratio_of_means(first, reference)
-    second = RegionStats(30.0, 0, 40.0, 0, 0, 100, 0)
+    second = RegionStatistics(30.0, 0, 40.0, 0, 0, 100, 0)
     wider = difference_over_mean(first, second, reference)
     assert wider.value == pytest.approx(0.3)
     assert wider.ci95[1] - wider.ci95[0] > ratio_of_means(first, reference).ci95[1] - ratio_of_means(first, reference).ci95[0]

@@ -21,7 +21,7 @@ from .inputs.noise import caught_messages
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
-from .measurement.regions import RegionMeasurement, RegionStats, measure_region
+from .measurement.regions import RegionMeasurement, measure_region
 from .report_model import (
     CaseFindings,
     Clinical,
@@ -94,14 +94,14 @@ def assemble(
 ) -> Analysis:
     """The report from its measured parts; a live update passes the parts it kept from earlier runs."""
     warnings = [*study.warnings, *_missing_input_warnings(study)]
-    stats: dict[str, dict[str, RegionStats]] = {}
+    stats: dict[str, dict[str, RegionStatistics]] = {}
     for region in _in_vocabulary_order(measurements, region_names()):
         stats[region] = measurements[region].stats
         warnings.extend(measurements[region].warnings)
     warnings.extend(levels.warnings)
     mass = levels.levels.mass if levels.levels is not None else None
     findings = CaseFindings(
-        regions={region: {role: _statistics(s) for role, s in by_role.items()} for region, by_role in stats.items()},
+        regions={region: dict(by_role) for region, by_role in stats.items()},
         ratios=all_ratios(stats),
         enhancement=enhancement(stats),
         mass=Span(mass.from_, mass.to) if mass is not None else None,
@@ -131,10 +131,6 @@ def _differential_fields(differential: Differential) -> dict[str, object]:
     return {part.name: getattr(differential, part.name) for part in fields(differential)}
 
 
-def _statistics(stats: RegionStats) -> RegionStatistics:
-    return RegionStatistics(stats.mean, stats.median, stats.sd, stats.p5, stats.p95, stats.n, stats.volume_mm3)
-
-
 def read_sequences(study: Study, values_checked: set[Hashable] | None = None) -> list[SequenceImage]:
     """Each sequence's grid and voxels, in the vocabulary's order. A scene's volume can hold values the
     statistics cannot square (1e200, 1e-300), which a case folder's loader refuses: each volume's voxels
@@ -158,7 +154,7 @@ def _in_vocabulary_order(named: dict, vocabulary: list[str]) -> list[str]:
     return sorted(named, key=lambda name: vocabulary.index(name) if name in vocabulary else len(vocabulary))
 
 
-def all_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
+def all_ratios(stats: dict[str, dict[str, RegionStatistics]]) -> dict[RatioKey, Ratio]:
     """Every ratio the regions' statistics give: between regions, and each region's post/pre pairs."""
     ratios = dict(region_ratios(stats))
     for post, pre in measurement_settings().sequence_pairs:

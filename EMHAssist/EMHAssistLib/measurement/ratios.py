@@ -8,29 +8,28 @@ the true uncertainty: it says when a ratio is too noisy to read, not that it is 
 import math
 
 from ..errors import InputError
-from ..report_model import Ratio, RatioKey
+from ..report_model import Ratio, RatioKey, RegionStatistics
 from ..settings import measurement_settings
-from .regions import RegionStats
 
 
-def ratio_of_means(numerator: RegionStats, denominator: RegionStats) -> Ratio:
+def ratio_of_means(numerator: RegionStatistics, denominator: RegionStatistics) -> Ratio:
     return _delta_ratio(numerator.mean, _variance_of_mean(numerator), denominator)
 
 
-def difference_over_mean(first: RegionStats, second: RegionStats, reference: RegionStats) -> Ratio:
+def difference_over_mean(first: RegionStatistics, second: RegionStatistics, reference: RegionStatistics) -> Ratio:
     """(mean of `first` − mean of `second`) / mean of `reference`: a contrast between two regions in
     units of a third's signal, with the same delta-method interval (the two means' variances add)."""
     return _delta_ratio(first.mean - second.mean, _variance_of_mean(first) + _variance_of_mean(second), reference)
 
 
-def _delta_ratio(numerator: float, numerator_variance: float, denominator: RegionStats) -> Ratio:
+def _delta_ratio(numerator: float, numerator_variance: float, denominator: RegionStatistics) -> Ratio:
     value = numerator / denominator.mean
     variance = (numerator_variance + value**2 * _variance_of_mean(denominator)) / denominator.mean**2
     half_width = measurement_settings().ci_z * math.sqrt(variance)
     return Ratio(value, (value - half_width, value + half_width))
 
 
-def region_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ratio]:
+def region_ratios(stats: dict[str, dict[str, RegionStatistics]]) -> dict[RatioKey, Ratio]:
     """Every configured pair on every sequence where both regions were measured.
 
     `stats` is keyed region -> sequence role -> statistics.
@@ -46,7 +45,7 @@ def region_ratios(stats: dict[str, dict[str, RegionStats]]) -> dict[RatioKey, Ra
     return ratios
 
 
-def sequence_ratios(stats: dict[str, dict[str, RegionStats]], post: str, pre: str) -> dict[str, Ratio]:
+def sequence_ratios(stats: dict[str, dict[str, RegionStatistics]], post: str, pre: str) -> dict[str, Ratio]:
     """Per region, the mean on `post` over the mean on `pre` (for example T1C over T1)."""
     result: dict[str, Ratio] = {}
     for region, by_role in stats.items():
@@ -56,7 +55,7 @@ def sequence_ratios(stats: dict[str, dict[str, RegionStats]], post: str, pre: st
     return result
 
 
-def enhancement(stats: dict[str, dict[str, RegionStats]]) -> dict[str, Ratio]:
+def enhancement(stats: dict[str, dict[str, RegionStatistics]]) -> dict[str, Ratio]:
     """Per region, post-contrast over pre-contrast mean minus one (0.4 = 40 % brighter)."""
     roles = measurement_settings().enhancement
     return {
@@ -65,11 +64,11 @@ def enhancement(stats: dict[str, dict[str, RegionStats]]) -> dict[str, Ratio]:
     }
 
 
-def _variance_of_mean(stats: RegionStats) -> float:
+def _variance_of_mean(stats: RegionStatistics) -> float:
     return stats.sd**2 / stats.n
 
 
-def _check_reference(subject: str, reference: RegionStats) -> None:
+def _check_reference(subject: str, reference: RegionStatistics) -> None:
     # A signal-intensity ratio compares magnitudes: a reference at or below zero (a subtraction
     # or phase image given as a sequence) makes any ratio meaningless, not just a zero one.
     if not (math.isfinite(reference.mean) and reference.mean > 0):

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxel_indices
 from ..inputs.plain import Outline, SequenceImage
+from ..report_model import RegionStatistics
 from ..settings import measurement_settings
 
 
@@ -20,20 +21,9 @@ def robust_sd(values: np.ndarray, centre: float) -> float:
     return _ROBUST_SD_PER_MAD * float(np.median(np.abs(values - centre)))
 
 
-@dataclass(frozen=True)
-class RegionStats:
-    mean: float
-    median: float
-    sd: float
-    p5: float
-    p95: float
-    n: int
-    volume_mm3: float
-
-
 @dataclass
 class RegionMeasurement:
-    stats: dict[str, RegionStats]  # by sequence role
+    stats: dict[str, RegionStatistics]  # by sequence role
     warnings: list[str]
 
 
@@ -45,7 +35,7 @@ _VALUES_PER_CHUNK = 1 << 20
 _COUNTED_LEVELS = 1 << 16
 
 
-def statistics(values: np.ndarray, voxel_volume: float) -> RegionStats:
+def statistics(values: np.ndarray, voxel_volume: float) -> RegionStatistics:
     """Mean, sample SD and percentiles (interpolated linearly, numpy's default) of a region's values.
 
     Integer voxels, as most MR volumes hold, are counted per grey level rather than sorted, and
@@ -69,7 +59,7 @@ def statistics(values: np.ndarray, voxel_volume: float) -> RegionStats:
     at_rank = dict(zip(ranks, ranked))
     p5, median, p95 = (_interpolated(at_rank, position, n) for position in positions)
     sd = math.sqrt(squares / (n - 1)) if n > 1 else 0.0
-    return RegionStats(mean=mean, median=median, sd=sd, p5=p5, p95=p95, n=n, volume_mm3=float(n * voxel_volume))
+    return RegionStatistics(mean=mean, median=median, sd=sd, p5=p5, p95=p95, n=n, volume_mm3=float(n * voxel_volume))
 
 
 def _grey_level_counts(values: np.ndarray) -> tuple[int, np.ndarray] | None:
@@ -104,7 +94,7 @@ def measure_region(name: str, outlines: list[Outline], images: list[SequenceImag
     if not outlines:
         raise InputError(name, "region has no ROI or segment")
     shapes = [(outline.label, outline.shape) for outline in outlines]
-    stats: dict[str, RegionStats] = {}
+    stats: dict[str, RegionStatistics] = {}
     warnings: list[str] = []
     for image in images:
         measured = _measure_on(name, shapes, image, warnings)
@@ -118,7 +108,7 @@ def measure_region(name: str, outlines: list[Outline], images: list[SequenceImag
     return RegionMeasurement(stats, warnings)
 
 
-def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStats | None:
+def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStatistics | None:
     values, outside = _region_values(image, shapes)
     for label in outside:
         warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
