@@ -421,6 +421,11 @@ class _Tracker:
         self.stop_after = max(1, int(round(config.stop_after_mm / slice_mm)))
         self.history = max(3, int(round(config.reference_area_mm / slice_mm)))
         self.max_shift_per_mm = config.max_shift_per_mm
+        self.max_shift_mm = config.max_shift_per_mm * max(slice_mm, 1.0)  # from one slice to the next
+        # A traced section's centroid is its pixels' (coverage >= 0.5), which steps by half a pixel when
+        # one edge pixel crosses half coverage: on sagittal slices of 2-4 mm, the right-left pixels of
+        # the cord's sections, that step alone is 1-2 mm. The part of it beyond the allowance is no move.
+        self.centroid_step_mm = np.maximum(pixel_mm - self.max_shift_mm, 0.0) / 2
         self.bridge_slices = max(1, int(round(config.bridge_mm / slice_mm)))
         self.bridge_area_fraction = config.bridge_area_fraction
         self.gap_area_fraction = config.gap_area_fraction
@@ -526,7 +531,7 @@ class _Tracker:
         if section is not None and self._plausible(section.area_px * float(np.prod(self.pixel_mm)), reference, section.centroid - previous, self.min_area_fraction):
             return section
         if not in_gap:
-            return None
+            return self._near_course(index, previous, cap_mm, reference)
         min_fraction = self.gap_area_fraction
         found = [self._component(index, centre, cap_mm, edges=True) for centre in [predicted, *self._cord_like_points(index, predicted)]]
         pixel_area = float(np.prod(self.pixel_mm))
@@ -538,6 +543,17 @@ class _Tracker:
         ]
         # of the sections the edges close, the one whose signal is most like the cord's (not the mass beside it)
         return min(kept, key=lambda s: abs(self._mean_signal(index, s) - self.window.centre), default=None)
+
+    def _near_course(self, index: int, previous: np.ndarray, cap_mm: float, reference: float) -> "_Section | None":
+        """A plausible section traced from the cord-like points the cord could have moved to from
+        `previous` (within the allowance and half a pixel): where the predicted centre falls on a pixel
+        of CSF or partial volume, a cord two or three pixels wide is still there beside it."""
+        pixel_area = float(np.prod(self.pixel_mm))
+        for start in self._cord_like_points(index, previous, self.max_shift_mm + float(np.max(self.pixel_mm)) / 2):
+            section = self._component(index, start, cap_mm)
+            if section is not None and self._plausible(section.area_px * pixel_area, reference, section.centroid - previous, self.min_area_fraction):
+                return section
+        return None
 
     def _window_along(self, signals: list[float]) -> _Window:
         """The seed's window scaled by the cord's signal against the seed's over the last
@@ -582,12 +598,13 @@ class _Tracker:
         rows, columns = section.coverage.shape
         return self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
 
-    def _cord_like_points(self, index: int, predicted: np.ndarray) -> list[np.ndarray]:
-        """Positions near `predicted` whose signal is nearest the cord's, best first: a cord pushed
-        aside by a mass leaves the predicted centre in the mass. Single samples, not neighbourhood
-        means: a cord squeezed to two pixels has no pixel whose neighbourhood is mostly cord."""
+    def _cord_like_points(self, index: int, predicted: np.ndarray, reach_mm: float | None = None) -> list[np.ndarray]:
+        """Positions near `predicted` (within `reach_mm`, else `relocate_radius_mm`) whose signal is
+        nearest the cord's, best first: a cord pushed aside by a mass leaves the predicted centre in
+        the mass. Single samples, not neighbourhood means: a cord squeezed to two pixels has no pixel
+        whose neighbourhood is mostly cord."""
         config = settings()
-        reach = config.relocate_radius_mm
+        reach = config.relocate_radius_mm if reach_mm is None else reach_mm
         step = np.arange(-reach, reach + 1e-9, 1.0)
         offsets = np.array([(a, b) for a in step for b in step if np.hypot(a, b) <= reach and (a or b)])
         points = predicted + offsets / self.pixel_mm
@@ -662,11 +679,12 @@ class _Tracker:
             self.unfollowed.append(np.array([[index, *centre] for index in slices], dtype=float))
 
     def _plausible(self, area: float, reference: float, shift_px: np.ndarray, min_fraction: float, max_shift_mm: float | None = None) -> bool:
-        """A cross-section continues the cord when its size and position change smoothly."""
-        shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
+        """A cross-section continues the cord when its size and position change smoothly (its
+        centroid's step on a coarse pixel, `centroid_step_mm`, is no move)."""
+        shift_mm = float(np.hypot(*np.maximum(np.abs(shift_px) * self.pixel_mm - self.centroid_step_mm, 0.0)))
         return (
             min_fraction * reference <= area <= reference / self.min_area_fraction
-            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_per_mm * max(self.slice_mm, 1.0))
+            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_mm)
         )
 
     def _component(self, index: int, centre: np.ndarray, cap_mm: float | None, edges: bool = False) -> "_Section | None":
