@@ -312,6 +312,41 @@ def test_a_generated_mass_thinner_than_a_voxel_at_a_level_may_read_0(seed, level
     assert named and all("0" not in accepted[name] for name in named)
 
 
+def test_a_contact_over_less_than_a_quarter_of_the_level_or_behind_a_csf_layer_thinner_than_a_voxel_reads_either_way():
+    """A finding involves a level where it covers a quarter of it (the mass's and the compression's
+    levels): a contact over less may read 1b as well as 1c; a CSF layer between mass and cord thinner
+    than a voxel along them is not seen, and 1c is accepted beside 1b. The truth's grade stays the facts'."""
+    from spinegen.bilsky import accepted_grades, bilsky_truth
+
+    truth = {"compression": None, "mass": {"levels": ["T4", "T5", "T6", "T7"]}, "levels": {
+        "T4": _canal_mass_facts(cord_contacted=True, contact_share=0.1, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T5": _canal_mass_facts(cord_contacted=True, contact_share=0.3, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T6": _canal_mass_facts(csf_layer_unresolved=True, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T7": _canal_mass_facts(sac_dent_mm=2.0, dent_voxel_mm=0.7),
+    }}
+    assert accepted_grades(truth) == {"T4": {"1b", "1c"}, "T5": {"1c"}, "T6": {"1b", "1c"}, "T7": {"1b"}}
+    assert bilsky_truth(truth) == {"T4": "1c", "T5": "1c", "T6": "1b", "T7": "1b"}
+
+
+@pytest.mark.parametrize("seed, level, fact, grades", [(16, "T1", "contact_share", {"1b", "1c"}), (29, "T4", "csf_layer_unresolved", {"1b", "1c"})])
+def test_a_generated_contact_the_image_cannot_show_either_way_reads_either_way(seed, level, fact, grades):
+    """Seed 16 T1 (axial, a mass at the left): the cord is touched only over the level's lowest 2 mm,
+    where the mass rises into T2 (a tenth of the level; 3.8 mm slices); the engine read 1b (2026-12-07).
+    Seed 29 T4 (sagittal, a mass at the left): 0.9 mm of CSF left between mass and cord against 1.4 mm
+    slices across it; the engine read 1c where the truth accepted only 0, 1a or 1b."""
+    from spinegen.bilsky import accepted_grades
+    from spinegen.design import sample_design
+    from spinegen.scan import acquisition_grid
+    from spinegen.spine import build_spine
+    from spinegen.truth import case_truth
+
+    spine = build_spine(sample_design(seed, healthy=False))
+    truth = case_truth(spine, acquisition_grid(spine))
+    facts = truth["levels"][level]
+    assert 0 < facts["contact_share"] < 0.25 if fact == "contact_share" else facts[fact] and not facts["cord_contacted"], facts
+    assert grades <= accepted_grades(truth)[level]
+
+
 # ---------------------------------------------------------------------------------------------
 # The traced sac on real T2: TPTBox's sample (1.5 mm isotropic, cord and spinal canal masks)
 
