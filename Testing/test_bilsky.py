@@ -312,6 +312,41 @@ def test_a_generated_mass_thinner_than_a_voxel_at_a_level_may_read_0(seed, level
     assert named and all("0" not in accepted[name] for name in named)
 
 
+def test_a_contact_over_less_than_a_quarter_of_the_level_or_behind_a_csf_layer_thinner_than_a_voxel_reads_either_way():
+    """A finding involves a level where it covers a quarter of it (the mass's and the compression's
+    levels): a contact over less may read 1b as well as 1c; a CSF layer between mass and cord thinner
+    than a voxel along them is not seen, and 1c is accepted beside 1b. The truth's grade stays the facts'."""
+    from spinegen.bilsky import accepted_grades, bilsky_truth
+
+    truth = {"compression": None, "mass": {"levels": ["T4", "T5", "T6", "T7"]}, "levels": {
+        "T4": _canal_mass_facts(cord_contacted=True, contact_share=0.1, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T5": _canal_mass_facts(cord_contacted=True, contact_share=0.3, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T6": _canal_mass_facts(csf_layer_unresolved=True, sac_dent_mm=2.0, dent_voxel_mm=0.7),
+        "T7": _canal_mass_facts(sac_dent_mm=2.0, dent_voxel_mm=0.7),
+    }}
+    assert accepted_grades(truth) == {"T4": {"1b", "1c"}, "T5": {"1c"}, "T6": {"1b", "1c"}, "T7": {"1b"}}
+    assert bilsky_truth(truth) == {"T4": "1c", "T5": "1c", "T6": "1b", "T7": "1b"}
+
+
+@pytest.mark.parametrize("seed, level, fact, grades", [(16, "T1", "contact_share", {"1b", "1c"}), (29, "T4", "csf_layer_unresolved", {"1b", "1c"})])
+def test_a_generated_contact_the_image_cannot_show_either_way_reads_either_way(seed, level, fact, grades):
+    """Seed 16 T1 (axial, a mass at the left): the cord is touched only over the level's lowest 2 mm,
+    where the mass rises into T2 (a tenth of the level; 3.8 mm slices); the engine read 1b (2026-12-07).
+    Seed 29 T4 (sagittal, a mass at the left): 0.9 mm of CSF left between mass and cord against 1.4 mm
+    slices across it; the engine read 1c where the truth accepted only 0, 1a or 1b."""
+    from spinegen.bilsky import accepted_grades
+    from spinegen.design import sample_design
+    from spinegen.scan import acquisition_grid
+    from spinegen.spine import build_spine
+    from spinegen.truth import case_truth
+
+    spine = build_spine(sample_design(seed, healthy=False))
+    truth = case_truth(spine, acquisition_grid(spine))
+    facts = truth["levels"][level]
+    assert 0 < facts["contact_share"] < 0.25 if fact == "contact_share" else facts[fact] and not facts["cord_contacted"], facts
+    assert grades <= accepted_grades(truth)[level]
+
+
 # ---------------------------------------------------------------------------------------------
 # The traced sac on real T2: TPTBox's sample (1.5 mm isotropic, cord and spinal canal masks)
 
@@ -382,7 +417,11 @@ def test_the_traced_sac_against_a_real_canal_mask(shared_data):
 # 02:25-02:38 UTC 2026-12-07, main 8f050b2 (bench/results/bilsky-sweep-2026-12-07-0238-seed1-n40.json): 81 levels, exact 43,
 # within one 74, worst 3; re-graded with the truth accepting 0 where the mass truth names the level only leniently or not at
 # all (bilsky13, the engine not run again): exact 51, within one 74, worst 3.
-MEASURED = "measured 68 % exact, 94 % within one grade, worst 4 grades off over 78 levels of seeds 1-40 (main 7bd7de6's engine, 2026-12-07 04:34; a level outside the report's mass and compressed levels graded 0), the truth's grades 2-3 where its compression names the level, 1a accepted for a sac dented less than a voxel, 0 where the mass truth names the level only leniently or not at all (target 90 % exact, never more than one off)"
+# 07:15-07:25 UTC 2026-12-07, branch bilsky14 (85c8870's engine with the running median over at least 3 sections, the truth
+# accepting 1b beside 1c for a contact over less than a quarter of the level and 1c beside 1b behind a CSF layer thinner
+# than a voxel; bench/results/bilsky-sweep-2026-12-07-0725-seed1-n40.json): 78 levels, exact 58, within one 74, worst 4; the
+# same reports against the truth before: exact 54, within one 73; at the start (06:57-07:10, 85c8870 unchanged) 53 and 73.
+MEASURED = "measured 74 % exact, 95 % within one grade, worst 4 grades off over 78 levels of seeds 1-40 (bilsky14's engine, 2026-12-07 07:25; the running median over at least 3 sections), the truth's grades 2-3 where its compression names the level, 1a accepted for a sac dented less than a voxel, 0 where the mass truth names the level only leniently or not at all, 1b beside 1c for a contact over less than a quarter of the level, 1c beside 1b behind a CSF layer thinner than a voxel (target 90 % exact, never more than one off)"
 
 
 def _bench():
@@ -390,6 +429,15 @@ def _bench():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_one_slice_of_an_axial_stack_does_not_grade_a_level(tmp_path):
+    """Generated seed 6 (axial, 2.6 mm slices, a mass behind the cord): on one slice of T8 the grown
+    mass took a CSF voxel 0.9 mm from the cord, where the generator keeps 2.9 mm of CSF and dura
+    between them; the 3 mm running median held that slice alone and T8 read 1c (2026-12-07). Over the
+    slice and its neighbours it reads the truth's 1b."""
+    graded = {row["level"]: row for row in _bench().graded_case(6, tmp_path)["levels"]}
+    assert graded["T8"]["reported"] in graded["T8"]["accepted"], graded["T8"]
 
 
 @pytest.mark.slow

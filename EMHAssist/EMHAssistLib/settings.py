@@ -334,6 +334,7 @@ class GradingSettings:
     csf_visible_fraction: float = fraction()
     csf_absent_needs_resolved_share: float = fraction()
     smoothing_mm: float = length()
+    smoothing_sections: int = count()
 
 
 @dataclass(frozen=True)

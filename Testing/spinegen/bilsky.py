@@ -38,9 +38,23 @@ agree with the truth's leaves the level out, and its grade there may be 0 as wel
 (which stays the truth's grade), as a sub-voxel dent accepts 1a. Lead's decision, session 13
 (2026-12-07): of the 9 levels of seeds 1-40 read 0 where the truth has a mass (2026-12-06), the
 truth's thickest mass was 0.12-1.00 mm on 6.
+
+The cord's contact follows the same two rules (`contact_readings`; bilsky14, 2026-12-07). A finding
+involves a level where it covers a quarter of its height, as the mass's and the compression's levels
+are read: a contact over less of the level (`contact_share`: the mass's tip reaching the cord at the
+level's edge, where a report's level planes lie a millimetre or two from the generator's) accepts the
+grade without it as well (1b beside 1c). And the CSF the generator leaves between a mass and the cord
+it spares (1 mm, `spine.RESIDUAL_CSF_MM`, or less where the mass's front recedes) is not seen where it
+is thinner than the voxel is long across it (`csf_layer_unresolved`: `dent_voxel_mm` along the mass's
+direction, the shorter of the two for a mass all round), as a sub-voxel dent is not: 1c is accepted
+beside 1b. The truth's own grade stays the facts' (`bilsky_truth`). On seeds 1-40 (the 07:10 reports
+re-graded, engine not run): generated seeds 16 T1 and 38 T1 (axial, contact over 10 % and 21 % of
+the level's bottom, read 1b) and 29 T4 and 31 C2 (sagittal, 0.9-1.0 mm of CSF against 1.15-1.4 mm
+slices, read 1c) became exact; no grade was taken away from any level.
 """
 
 from .anatomy import level_code, level_names
+from .truth import LEVEL_FRACTION
 
 GRADES = ("0", "1a", "1b", "1c", "2", "3")
 NO_CSF_BELOW = 0.25
@@ -72,23 +86,42 @@ def thin_mass(truth: dict) -> set[str]:
     return set(truth["levels"]) - named
 
 
-def accepted_grades(truth: dict) -> dict[str, set[str]]:
-    """Every graded level of a case's truth (`case_truth(...)`), by name: the grades a report may give it."""
+def contact_readings(facts: dict) -> list[dict]:
+    """The level's facts as the image may show its contact: as they are, without the contact where
+    it covers less than a quarter of the level (`contact_share`), with it where the CSF left between
+    the mass and the cord is thinner than a voxel along them (`csf_layer_unresolved`)."""
+    readings = [facts]
+    if 0 < facts.get("contact_share", 0.0) < LEVEL_FRACTION["nominal"]:
+        readings.append(facts | {"cord_contacted": False})
+    if facts.get("csf_layer_unresolved", False):
+        readings.append(facts | {"cord_contacted": True})
+    return readings
+
+
+def _compression_readings(truth: dict) -> tuple[set[str], set[str]]:
+    """The levels the compression truth names under some reading, and under every reading."""
     compression = truth.get("compression") or {}
     allowed = set(compression.get("allowed", []))
     certain = set(compression.get("required", [])) if not compression.get("borderline_presence") else set()
+    return allowed, certain
+
+
+def accepted_grades(truth: dict) -> dict[str, set[str]]:
+    """Every graded level of a case's truth (`case_truth(...)`), by name: the grades a report may give it."""
+    allowed, certain = _compression_readings(truth)
     thin = thin_mass(truth)
     accepted = {}
     for name, facts in truth["levels"].items():
-        grades = {bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)}
+        grades = {bilsky_grade(reading, name in named) for reading in contact_readings(facts) for named in (allowed, certain)}
         accepted[name] = grades | ({"1a"} if "1b" in grades and sub_voxel_dent(facts) else set()) | ({"0"} if name in thin else set())
     return accepted
 
 
 def bilsky_truth(truth: dict) -> dict[str, str]:
-    """Every graded level's grade where its compression is certain or certainly absent; a borderline
-    level is given its grade as compressed (the more severe of the two accepted)."""
-    return {name: max(grades, key=GRADES.index) for name, grades in accepted_grades(truth).items()}
+    """Every graded level's grade from its facts as they are, where its compression is certain or
+    certainly absent; a borderline level is given its grade as compressed (the more severe of the two)."""
+    allowed, certain = _compression_readings(truth)
+    return {name: max((bilsky_grade(facts, name in allowed), bilsky_grade(facts, name in certain)), key=GRADES.index) for name, facts in truth["levels"].items()}
 
 
 def compared_levels(report: dict, truth: dict) -> list[dict]:

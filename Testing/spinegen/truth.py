@@ -24,7 +24,10 @@
   cord deformed (narrowed by 5 % or more); CSF around the cord: the share of the cord's outline
   with CSF 0.5 mm outside it, at the level's worst section (180 directions); the sac's deepest
   dent (how far the mass's front lies inside the healthy sac) and the voxel's length along the
-  dent there (`dent_voxel_mm`), which says whether the image can show it (spinegen/bilsky.py).
+  dent there (`dent_voxel_mm`), which says whether the image can show it (spinegen/bilsky.py); the
+  share of the level's sections where the cord is contacted (`contact_share`), and whether at some
+  section the CSF between the mass and a cord it does not touch is thinner than a voxel along them
+  (`csf_layer_unresolved`).
 """
 
 import numpy as np
@@ -212,7 +215,7 @@ def section_facts(spine: Spine, grid: Grid, index: int) -> dict:
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     probe = outline + 0.5 * normal
     in_sac = ((probe[:, 0] / (p["sac_a"] - dura)) ** 2 + ((probe[:, 1] - p["sac_cv"]) / (p["sac_b"] - dura)) ** 2) <= 1.0
-    contacted = False
+    contacted = csf_layer_unresolved = False
     dents: list[tuple[float, tuple[float, float]]] = []  # (depth inside the healthy sac, its direction)
     free = np.ones(len(angles), bool)
     if present and mass.direction is not None:
@@ -221,17 +224,21 @@ def section_facts(spine: Spine, grid: Grid, index: int) -> dict:
         sac_far = (p["sac_cv"] * n[1]) + (p["sac_b"] if n[0] == 0 else p["sac_a"])
         dents = [(sac_far - front, mass.direction)]
         cord_near = cu * n[0] + cv * n[1] + (b if n[0] == 0 else a)
-        contacted = front - dura - cord_near <= 0.05
+        layer = front - dura - cord_near  # the CSF between the dura the mass pushes and the cord
+        contacted = layer <= 0.05
+        csf_layer_unresolved = not contacted and layer < dent_voxel_mm(spine, grid, index, mass.direction)
     elif present:
         reach = front - dura
         free = ((probe[:, 0] - cu) / (a + reach)) ** 2 + ((probe[:, 1] - cv) / (b + reach)) ** 2 <= 1.0
         dents = [(p["sac_b"] - (b + front + abs(cv - p["sac_cv"])), (0.0, 1.0)), (p["sac_a"] - (a + front + abs(cu)), (1.0, 0.0))]
         contacted = reach <= 0.05
+        # All round the cord: the ring shows wherever one direction's voxel is shorter than it is deep.
+        csf_layer_unresolved = not contacted and reach < min(dent_voxel_mm(spine, grid, index, along) for along in ((0.0, 1.0), (1.0, 0.0)))
     deepest = max(dents, default=(0.0, (0.0, 1.0)), key=lambda dent: dent[0])
     sac_deformed = deepest[0] > 0
     narrowing = max(1 - a / max(p["cord_a0"], 1e-6), 1 - b / max(p["cord_b0"], 1e-6))
     return {"mass_present": bool(present), "cord": True, "thecal_sac_deformed": bool(sac_deformed),
-            "cord_contacted": bool(contacted), "cord_deformed": bool(narrowing >= 0.05),
+            "cord_contacted": bool(contacted), "csf_layer_unresolved": bool(csf_layer_unresolved), "cord_deformed": bool(narrowing >= 0.05),
             "csf_fraction": float(np.mean(in_sac & free)),
             "sac_dent_mm": max(float(deepest[0]), 0.0), "dent_voxel_mm": dent_voxel_mm(spine, grid, index, deepest[1])}
 
@@ -250,6 +257,8 @@ def level_facts(spine: Spine, grid: Grid, bounds) -> dict:
             "mass_present": any(f["mass_present"] for f in sections),
             "thecal_sac_deformed": any(f["thecal_sac_deformed"] for f in sections),
             "cord_contacted": any(f["cord_contacted"] for f in sections),
+            "contact_share": round(float(np.mean([f["cord_contacted"] for f in sections])), 3),
+            "csf_layer_unresolved": any(f["csf_layer_unresolved"] for f in sections),
             "cord_deformed": any(f["cord_deformed"] for f in sections),
             "csf_fraction_min": round(min(f["csf_fraction"] for f in sections), 3),
             "sac_dent_mm": round(dent["sac_dent_mm"], 3),

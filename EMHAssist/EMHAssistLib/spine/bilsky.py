@@ -168,7 +168,7 @@ class _SectionMeasures:
         contact_gap = np.min(np.where(sections.csf_before_mass, np.inf, sections.mass_mm - sections.cord_mm), axis=1)
         resolved = np.where(sections.resolved.any(axis=1)[:, None], sections.resolved, True)
         csf = np.sum(sections.csf_beside_cord & resolved, axis=1) / np.sum(resolved, axis=1)
-        width = bilsky_settings().grading.smoothing_mm
+        width = _smoothing_width(arc, usable)
         smoothed = (_running_median(values, arc, usable, width) for values in (indent, beyond_sac, gap, contact_gap, narrowing, csf, canal_ratio, area_ratio))
         return cls(*smoothed, np.broadcast_to(sections.resolved, sections.cord_mm.shape).mean(axis=1))
 
@@ -178,6 +178,16 @@ def _ratio(values: np.ndarray, at: np.ndarray, above: np.ndarray, below: np.ndar
     if above.size == 0 or not np.isfinite(values[above]).any() or not np.isfinite(values[below]).any():
         return np.full(len(at), np.nan)
     return metric_ratio(values[at], float(np.nanmean(values[above])), float(np.nanmean(values[below])))
+
+
+def _smoothing_width(arc: np.ndarray, usable: np.ndarray) -> float:
+    """The running median's width along the arc: `smoothing_mm`, widened to hold `smoothing_sections`
+    sections where they lie farther apart (an axial stack's slices); 5 % over the sections' usual
+    spacing, so a neighbour a little farther than the median step is still held."""
+    config = bilsky_settings().grading
+    steps = np.diff(arc[usable])
+    spacing = float(np.median(steps)) if steps.size else 0.0
+    return max(config.smoothing_mm, 1.05 * (config.smoothing_sections - 1) * spacing)
 
 
 def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, width_mm: float) -> np.ndarray:
