@@ -105,8 +105,9 @@ def test_levels_then_and_now_and_the_t2_ratio_falls(comparison):
 
 
 def test_the_summary_line_says_what_changed(comparison):
+    # "smaller by 51 %" since session 14 (edges14's enhancing-wall rule: 50 % before, the volumes 5.4 and 2.7 mL either way)
     assert comparison["summary"] == (
-        "mass smaller by 50 % (95 % CI -70 to -19 %) than 2026-06-02, mass now T6–T7 (was T5–T8), "
+        "mass smaller by 51 % (95 % CI -70 to -19 %) than 2026-06-02, mass now T6–T7 (was T5–T8), "
         "no longer compressing T5; still T6–T7, Bilsky 2 at T6 unchanged, T2 mass/cord 0.30 → 0.22"
     )
 
