@@ -226,7 +226,6 @@ class CompressionSettings:
     reference_distance_mm: float = distance()
     reference_extent_mm: float = length()
     narrowing_threshold: float = fraction()
-    narrowing_noise_sds: float = sds()
     measures: tuple[Measure, ...]
     growth_threshold: float = fraction()
     min_run_mm: float = distance()
@@ -236,7 +235,6 @@ class CompressionSettings:
     conus_highest_level: str
     conus_exclusion_mm: float = distance()
     judged_median_mm: float = distance()
-    unlevelled_cord_mm: float = length()
     merged_area_ratio: float = within(1.0, MULTIPLE_MAX)
 
 

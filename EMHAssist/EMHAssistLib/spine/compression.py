@@ -123,15 +123,14 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     return _Reading(judged, bounded, own, measurable, usable, keys)
 
 
-def _cores(reading: _Reading, codes: np.ndarray, least: Callable[[str], float | np.ndarray], covered: bool = False) -> dict[str, np.ndarray]:
-    """Per measure, the runs (`_runs`) of usable slices narrowed by `least(key)` (a fraction, or one per
-    slice) or more against the healthy mean of their level scaled to this cord; none where no run is
-    found. `covered`: a run as long as the cord its sections cover rather than the span between their
-    centres."""
+def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool = False) -> dict[str, np.ndarray]:
+    """Per measure, the runs (`_runs`) of usable slices narrowed by `threshold` or more against the
+    healthy mean of their level scaled to this cord; none where no run is found. `covered`: a run as
+    long as the cord its sections cover rather than the span between their centres."""
     arc = reading.judged.arc_mm
     cores = {}
     for key in reading.keys:
-        bound = (1 - least(key)) * expected_size(reading.judged, key, codes, reading.measurable)
+        bound = (1 - threshold) * expected_size(reading.judged, key, codes, reading.measurable)
         own = measured(reading.own, key)
         core = _runs(reading.usable & (measured(reading.bounded, key) <= bound), arc, reading.usable & np.isfinite(own), own <= bound, covered)
         if core.any():
@@ -150,7 +149,7 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, 
         merged = merged_with_mass(cord, codes, contact)
     reading = _reading(cord, codes, contact, merged)
     profile, bounded, usable = reading.judged, reading.bounded, reading.usable
-    cores = _cores(reading, codes, lambda key: narrowing_read(cord.profile, key))
+    cores = _cores(reading, codes, settings().narrowing_threshold)
     if not cores:
         return None
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, usable, list(cores))
@@ -193,22 +192,13 @@ def narrowed_unjudged(cord: Cord, codes: np.ndarray, contact: np.ndarray | None,
     reading = _reading(cord, codes, contact, merged)
     allowed = np.isfinite(reading.judged.ap_mm) & ~conus_zone(cord)
     growth = settings().growth_threshold
-    for key, runs in _cores(reading, codes, lambda key: growth, covered=True).items():
+    for key, runs in _cores(reading, codes, growth, covered=True).items():
         for run in np.split(np.flatnonzero(runs), np.flatnonzero(np.diff(np.flatnonzero(runs)) > 1) + 1):
             above, below = reference_windows(reading.judged.arc_mm, run, allowed)
             ratio = _window_ratio(measured(reading.bounded, key), _narrowest(reading.bounded, key, run), above, below)
             if not np.isfinite(ratio) or ratio >= 100 * growth:
                 unjudged[run] = True
     return unjudged
-
-
-def narrowing_read(profile: CordProfile, key: str) -> np.ndarray:
-    """Per slice, the least narrowing (a fraction) a core must show in this measure:
-    `narrowing_threshold`, or `narrowing_noise_sds` times the measure's own noise on the cord around
-    the slice (`CordProfile.judged_noise`) when that is larger, so that a run of noisy sections is
-    not read as a compression."""
-    config = settings()
-    return np.maximum(config.narrowing_threshold, config.narrowing_noise_sds * profile.judged_noise(key))
 
 
 def _bounded(profile: CordProfile, merged: np.ndarray) -> CordProfile:
@@ -462,53 +452,12 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     mscc_at = section.compression.at if section.compression else None
     section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed, mass_codes))
     warnings.extend(_not_assessed_warnings(section))
-    warnings.extend(_noisy_measure_warnings(cord, contact))
-    warnings.extend(_beyond_levels_warnings(cord, codes))
     if compression is not None and traced_into_mass[compression.slices].any():
         found = section.compression
         where = spans_text([(found.from_, found.to)]) if found.from_ else (found.at or "a level not named")
         warnings.append(f"cord compression at {where} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
     morphology = _morphology(mass, cord, level_map, images, mass_codes) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
-
-
-def _noisy_measure_warnings(cord: Cord, contact: np.ndarray | None) -> list[str]:
-    """A narrowing too shallow for the cord's own noise to tell (`narrowing_read` above
-    `narrowing_threshold`) is not read: said, so that a shallow compression is never silently missed."""
-    config = settings()
-    warnings = []
-    for measure in config.measures:
-        if measure.needs_mass and contact is None:
-            continue
-        read = float(np.max(narrowing_read(cord.profile, measure.key), initial=0.0))
-        if read > config.narrowing_threshold:
-            what = f"narrowing the cord by less than {100 * read:.0f} % ({measure.name})" if read < 1 else f"read in {measure.name}"
-            warnings.append(
-                f"cord compression {what} not assessed on parts of the cord: the traced cord's "
-                f"{_DIAMETER[measure.key]} varies too much from one section to the next (coarse slices or noise); a cord segment or finer slices would tell"
-            )
-    return warnings
-
-
-def _beyond_levels_warnings(cord: Cord, codes: np.ndarray) -> list[str]:
-    """Cord followed beyond the outermost level found (outside every level, the conus's taper left
-    out) is not judged (`find_compression`): said, with its length, so that a compression there is
-    never silently missed (generated case 195: levels from T10 down, the cord followed 90 mm above
-    through a compression at T9, and the report said nothing)."""
-    levelled = np.flatnonzero(codes > 0)
-    if levelled.size == 0:
-        return []  # no level at all: `unassessed_codes` says so
-    arc = cord.profile.arc_mm
-    outside = (codes == 0) & ~conus_zone(cord) & np.isfinite(cord.profile.ap_mm)
-    warnings = []
-    for side, stretch, edge in (("below", outside & (arc < arc[levelled[0]]), levelled[0]), ("above", outside & (arc > arc[levelled[-1]]), levelled[-1])):
-        length = float(np.ptp(arc[stretch])) if stretch.any() else 0.0
-        if length >= settings().unlevelled_cord_mm:
-            warnings.append(f"cord compression not assessed {side} {name_of(int(codes[edge]))}: the cord was followed {length:.0f} mm beyond the levels found; label a point on a body there to name its levels")
-    return warnings
-
-
-_DIAMETER = {"ap_mm": "AP diameter", "rl_mm": "right-left diameter", "area_mm2": "area"}
 
 
 def _read_compressed(compression: Compression | None, codes: np.ndarray, level_map: LevelMap | None, cord: Cord) -> np.ndarray:

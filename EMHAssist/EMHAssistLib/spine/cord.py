@@ -89,34 +89,6 @@ class CordProfile:
 
         return replace(self, area_mm2=median(self.area_mm2), ap_mm=median(self.ap_mm), rl_mm=median(self.rl_mm))
 
-    def judged_noise(self, key: str) -> np.ndarray:
-        """Per slice, how far one `judged` value of a measure (ap_mm, rl_mm, area_mm2) strays by chance,
-        as a fraction of the cord's median: the robust SD of the steps from one traced section to the
-        next within `reference_extent_mm` around the slice (a real narrowing changes few steps, noise
-        every one), over the square root of two, shrunk as a median of the sections in
-        `judged_median_mm` shrinks it (1.25 / sqrt(n)). On a cord two or three pixels wide across
-        coarse slices a section's outline is a few noisy pixels: generated seeds 169 and 181 (sagittal
-        3.7 and 3.9 mm, SNR 13-15) step by 25 and 37 % of their AP, seed 165 (3.6 mm, SNR 16) by 5 %,
-        1 mm slices by 1-5 %. Around the slice, not along the whole cord: the sections degrade over
-        the last centimetres before the tracer loses a cord (seed 29, healthy, lost at T8: steps of
-        1-2.6 mm of AP there, a compression read at T7 against the whole cord's 6 % spread)."""
-        values = getattr(self, key)
-        noise = np.zeros(len(values))
-        finite = np.flatnonzero(np.isfinite(values))
-        if finite.size < 4:
-            return noise
-        arc = self.arc_mm
-        steps = np.diff(values[finite]) / np.sqrt(2) / float(np.median(values[finite]))
-        middles = (arc[finite[1:]] + arc[finite[:-1]]) / 2
-        config = spine_settings().compression
-        spacing = float(np.median(np.diff(arc[finite])))
-        shrink = 1.2533 / float(np.sqrt(max(config.judged_median_mm / max(spacing, 1e-6), 3.0)))
-        half = config.reference_extent_mm / 2
-        for index in range(len(values)):
-            near = steps[np.abs(middles - arc[index]) <= half]
-            noise[index] = shrink * robust_sd(near if near.size >= 4 else steps, 0.0)
-        return noise
-
 
 @dataclass(frozen=True)
 class Coverage:
@@ -449,11 +421,6 @@ class _Tracker:
         self.stop_after = max(1, int(round(config.stop_after_mm / slice_mm)))
         self.history = max(3, int(round(config.reference_area_mm / slice_mm)))
         self.max_shift_per_mm = config.max_shift_per_mm
-        self.max_shift_mm = config.max_shift_per_mm * max(slice_mm, 1.0)  # from one slice to the next
-        # A traced section's centroid is its pixels' (coverage >= 0.5), which steps by half a pixel when
-        # one edge pixel crosses half coverage: on sagittal slices of 2-4 mm, the right-left pixels of
-        # the cord's sections, that step alone is 1-2 mm. The part of it beyond the allowance is no move.
-        self.centroid_step_mm = np.maximum(pixel_mm - self.max_shift_mm, 0.0) / 2
         self.bridge_slices = max(1, int(round(config.bridge_mm / slice_mm)))
         self.bridge_area_fraction = config.bridge_area_fraction
         self.gap_area_fraction = config.gap_area_fraction
@@ -559,7 +526,7 @@ class _Tracker:
         if section is not None and self._plausible(section.area_px * float(np.prod(self.pixel_mm)), reference, section.centroid - previous, self.min_area_fraction):
             return section
         if not in_gap:
-            return self._near_course(index, previous, cap_mm, reference)
+            return None
         min_fraction = self.gap_area_fraction
         found = [self._component(index, centre, cap_mm, edges=True) for centre in [predicted, *self._cord_like_points(index, predicted)]]
         pixel_area = float(np.prod(self.pixel_mm))
@@ -571,21 +538,6 @@ class _Tracker:
         ]
         # of the sections the edges close, the one whose signal is most like the cord's (not the mass beside it)
         return min(kept, key=lambda s: abs(self._mean_signal(index, s) - self.window.centre), default=None)
-
-    def _near_course(self, index: int, previous: np.ndarray, cap_mm: float, reference: float) -> "_Section | None":
-        """A section traced from the cord-like points the cord could have moved to from `previous`
-        (within the allowance and half a pixel), kept only at half the cord's area or more, as a
-        bridged one is: where the predicted centre falls on a pixel of CSF or partial volume, a cord two
-        or three pixels wide is still there beside it, but a point beside it may equally sit in a
-        sliver of partial volume, whose section, kept down to `min_area_fraction`, read as a
-        narrowing (generated case 69, healthy, sagittal 3.8 mm: one such section of 7.4 mm2 among
-        16-18 beside two slices not followed, a compression at T7)."""
-        pixel_area = float(np.prod(self.pixel_mm))
-        for start in self._cord_like_points(index, previous, self.max_shift_mm + float(np.max(self.pixel_mm)) / 2):
-            section = self._component(index, start, cap_mm)
-            if section is not None and self._plausible(section.area_px * pixel_area, reference, section.centroid - previous, self.bridge_area_fraction):
-                return section
-        return None
 
     def _window_along(self, signals: list[float]) -> _Window:
         """The seed's window scaled by the cord's signal against the seed's over the last
@@ -630,13 +582,12 @@ class _Tracker:
         rows, columns = section.coverage.shape
         return self.volume[index][section.origin[0]:section.origin[0] + rows, section.origin[1]:section.origin[1] + columns]
 
-    def _cord_like_points(self, index: int, predicted: np.ndarray, reach_mm: float | None = None) -> list[np.ndarray]:
-        """Positions near `predicted` (within `reach_mm`, else `relocate_radius_mm`) whose signal is
-        nearest the cord's, best first: a cord pushed aside by a mass leaves the predicted centre in
-        the mass. Single samples, not neighbourhood means: a cord squeezed to two pixels has no pixel
-        whose neighbourhood is mostly cord."""
+    def _cord_like_points(self, index: int, predicted: np.ndarray) -> list[np.ndarray]:
+        """Positions near `predicted` whose signal is nearest the cord's, best first: a cord pushed
+        aside by a mass leaves the predicted centre in the mass. Single samples, not neighbourhood
+        means: a cord squeezed to two pixels has no pixel whose neighbourhood is mostly cord."""
         config = settings()
-        reach = config.relocate_radius_mm if reach_mm is None else reach_mm
+        reach = config.relocate_radius_mm
         step = np.arange(-reach, reach + 1e-9, 1.0)
         offsets = np.array([(a, b) for a in step for b in step if np.hypot(a, b) <= reach and (a or b)])
         points = predicted + offsets / self.pixel_mm
@@ -711,12 +662,11 @@ class _Tracker:
             self.unfollowed.append(np.array([[index, *centre] for index in slices], dtype=float))
 
     def _plausible(self, area: float, reference: float, shift_px: np.ndarray, min_fraction: float, max_shift_mm: float | None = None) -> bool:
-        """A cross-section continues the cord when its size and position change smoothly (its
-        centroid's step on a coarse pixel, `centroid_step_mm`, is no move)."""
-        shift_mm = float(np.hypot(*np.maximum(np.abs(shift_px) * self.pixel_mm - self.centroid_step_mm, 0.0)))
+        """A cross-section continues the cord when its size and position change smoothly."""
+        shift_mm = float(np.hypot(*(shift_px * self.pixel_mm)))
         return (
             min_fraction * reference <= area <= reference / self.min_area_fraction
-            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_mm)
+            and shift_mm <= (max_shift_mm if max_shift_mm is not None else self.max_shift_per_mm * max(self.slice_mm, 1.0))
         )
 
     def _component(self, index: int, centre: np.ndarray, cap_mm: float | None, edges: bool = False) -> "_Section | None":
