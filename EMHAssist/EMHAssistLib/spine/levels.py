@@ -395,12 +395,6 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     bends into the lordosis and the sacrum), its departures from the body signal need not be discs,
     and counting them would name levels that are not there. Nor is a disc between two fused segments
     (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
-
-    The next disc is sought one repeat length on, the repeat length read again around each body
-    placed (`_repeat_length`, in the region of that body), not the last step: a step taken short (an
-    endplate's dip taken for the disc) shortened the next expected one, and steps shortened in turn
-    ran away (generated seed 90, axial 3.7 mm: steps from 20 mm at T1 down to 10 mm, T9 57 mm off).
-    Only where the image shows no repeat there is the last step, clamped, taken instead.
     """
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
@@ -434,8 +428,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             break
         if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
             return Walk(_in_code_order(found, direction), too_far, extrapolated, period)
-        step = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
-        period = _repeat_length(profile, (disc + next_disc) / 2, name_of(code + direction)[0]) or step
+        period = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
