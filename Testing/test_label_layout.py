@@ -311,6 +311,38 @@ def test_before_the_reveal_a_learners_roi_dropped_on_a_level_keeps_its_handles_o
 BROWSER_1400 = (408, 813)  # the sagittal view of a 1400 x 900 window (tools/render_browser_screenshots.py's)
 
 
+@pytest.mark.parametrize("case", ["thal_major_teaching", "mds_t5_t8"])
+def test_before_the_reveal_each_level_name_sits_at_its_own_point(app, case):
+    """The quiz's sagittal view before the reveal as the browser frames it in a 1400 px window (fitted,
+    centred on the middle level point), the learner's mass and cord boxes on the reference ones. Where a
+    name could not sit where Slicer draws it, the layout took the smallest shift that was clear, wherever
+    that left the text: in thal_major_teaching's sacrum, where the points lie 17-20 px apart and a name is
+    22 px wide, S4's name went 16.5 px up and right of its point, as far from S3's and S5's (19.5 px), and
+    S3's and S5's 4 px off theirs. A name moved now goes where it is nearest its own point, so each sits
+    at its point (within one layout step)."""
+    from EMHAssistLib.outputs.label_layout import lay_out_texts_of
+    from EMHAssistLib.teaching.cases import box_of_spec
+    from EMHAssistLib.teaching.quiz import QuizSession
+
+    scene = app.scene
+    scene.Clear(False)
+    session = QuizSession(scene, case)
+    study = session.quiz.study
+    lay_out_texts_of(study.levels)
+    reference = build_study(case).rois
+    for region in ("mass", "cord"):
+        box = box_of_spec(reference[region][0])
+        session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
+    levels = slicer.util.arrayFromMarkupsControlPoints(study.levels)
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], SliceShot("Sagittal", tuple(levels[len(levels) // 2]), BROWSER_1400))
+        labels = renderer.labels("Sagittal")
+    assert len(labels) >= 12, [label.text for label in labels]
+    for label in labels:
+        gap = np.hypot(*np.subtract(label.box.nearest_point(*label.anchor_px), label.anchor_px))
+        assert gap <= 4, f"{case}: {label.text!r} at {label.box} lies {gap:.1f} px from its point {label.anchor_px}"
+
+
 def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app):
     """thal_major_teaching's reveal with the cord and the thoracic mass outlined exactly, framed as the
     browser frames it (fitted to the volume, centred on the middle level point, moved to the mass's
