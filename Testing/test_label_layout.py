@@ -241,6 +241,42 @@ def test_after_a_quiz_reveal_no_label_lies_on_an_roi_or_its_handles(app):
                 assert covered == 0, f"{orientation}: {name!r} {(top, left, bottom, right)} lies on {covered} pixels an ROI draws"
 
 
+def test_after_a_quiz_reveal_the_locked_boxes_draw_their_outlines_only(app):
+    """The reveal locks every box, the learner's and the reference's: none can be dragged, yet each drew
+    its handles (grey corner discs, face bars, a centre cross), and in the axial view of mds_t5_t8 the
+    marrow, cord, mass and muscle boxes' handles covered the vertebral body, the canal and the muscle
+    around the level label (the boxes drew 4185 pixels there, 2004 without their handles; in the sagittal view
+    1220 pixels lay off the outlines). Every pixel an ROI draws now lies on
+    a box's outline: within 3 px of the rectangle its corners make in the view."""
+    scene = app.scene
+    session, study = _revealed_with_exact_rois(scene, "mds_t5_t8", ("mass", "cord"))
+    focus = focus_point(study, session.quiz.reference_analysis)
+    through = {"Sagittal": focus, "Axial": axial_level(session.quiz.reference_analysis, focus)}
+    rois = list(scene.GetNodesByClass("vtkMRMLMarkupsROINode"))
+    with SliceRenderer(scene) as renderer:
+        for orientation in ("Sagittal", "Axial"):
+            renderer.render(study.sequences["T2"], SliceShot(orientation, tuple(through[orientation]), BROWSER_1400))
+            drawn = _roi_pixels(renderer, orientation, scene)
+            on_outline = np.zeros_like(drawn)
+            for roi in rois:
+                corners = [renderer.pixel_of(orientation, corner) for corner in _roi_corners(roi)]
+                top, left = np.min(corners, axis=0)
+                bottom, right = np.max(corners, axis=0)
+                band = np.zeros_like(drawn)
+                band[max(int(top) - 3, 0) : int(bottom) + 4, max(int(left) - 3, 0) : int(right) + 4] = True
+                band[int(top) + 4 : int(bottom) - 3, int(left) + 4 : int(right) - 3] = False
+                on_outline |= band
+            assert drawn.sum() > 50, f"{orientation}: the ROIs draw nothing"
+            off = int((drawn & ~on_outline).sum())
+            assert off == 0, f"{orientation}: the locked boxes draw {off} pixels off their outlines (handles)"
+
+
+def _roi_corners(roi) -> list[np.ndarray]:
+    to_world = slicer.util.arrayFromVTKMatrix(roi.GetObjectToWorldMatrix())
+    half = np.array(roi.GetSize()) / 2
+    return [(to_world @ np.append(np.array(signs) * half, 1.0))[:3] for signs in np.ndindex(2, 2, 2) for signs in [2 * np.array(signs) - 1]]
+
+
 def test_before_the_reveal_a_learners_roi_dropped_on_a_level_keeps_its_handles_off_the_level_names(app):
     """The browser's quiz before the reveal: no overlay labels the levels yet, so the case's own level
     points carry their names, and a learner's mass box dropped just behind T6 (as the browser drops a new
@@ -273,6 +309,38 @@ def test_before_the_reveal_a_learners_roi_dropped_on_a_level_keeps_its_handles_o
 
 
 BROWSER_1400 = (408, 813)  # the sagittal view of a 1400 x 900 window (tools/render_browser_screenshots.py's)
+
+
+@pytest.mark.parametrize("case", ["thal_major_teaching", "mds_t5_t8"])
+def test_before_the_reveal_each_level_name_sits_at_its_own_point(app, case):
+    """The quiz's sagittal view before the reveal as the browser frames it in a 1400 px window (fitted,
+    centred on the middle level point), the learner's mass and cord boxes on the reference ones. Where a
+    name could not sit where Slicer draws it, the layout took the smallest shift that was clear, wherever
+    that left the text: in thal_major_teaching's sacrum, where the points lie 17-20 px apart and a name is
+    22 px wide, S4's name went 16.5 px up and right of its point, as far from S3's and S5's (19.5 px), and
+    S3's and S5's 4 px off theirs. A name moved now goes where it is nearest its own point, so each sits
+    at its point (within one layout step)."""
+    from EMHAssistLib.outputs.label_layout import lay_out_texts_of
+    from EMHAssistLib.teaching.cases import box_of_spec
+    from EMHAssistLib.teaching.quiz import QuizSession
+
+    scene = app.scene
+    scene.Clear(False)
+    session = QuizSession(scene, case)
+    study = session.quiz.study
+    lay_out_texts_of(study.levels)
+    reference = build_study(case).rois
+    for region in ("mass", "cord"):
+        box = box_of_spec(reference[region][0])
+        session.quiz.add_roi(region, tuple(box.center), tuple(2 * box.half_size))
+    levels = slicer.util.arrayFromMarkupsControlPoints(study.levels)
+    with SliceRenderer(scene) as renderer:
+        renderer.render(study.sequences["T2"], SliceShot("Sagittal", tuple(levels[len(levels) // 2]), BROWSER_1400))
+        labels = renderer.labels("Sagittal")
+    assert len(labels) >= 12, [label.text for label in labels]
+    for label in labels:
+        gap = np.hypot(*np.subtract(label.box.nearest_point(*label.anchor_px), label.anchor_px))
+        assert gap <= 4, f"{case}: {label.text!r} at {label.box} lies {gap:.1f} px from its point {label.anchor_px}"
 
 
 def test_after_the_reveal_the_differential_sits_beside_the_mass_it_explains(app):

@@ -224,9 +224,9 @@ class Quiz:
         self.reference_analysis = run_analysis(
             self._study_with({r: [RegionSource(n) for n in rois] for r, rois in reference_rois.items()})
         )
-        for rois in learner_rois.values():
+        for rois in [*learner_rois.values(), *reference_rois.values()]:
             for roi in rois:
-                roi.SetLocked(True)
+                lock_roi(roi)
         self._state.SetParameter(_REVEALED, "true")
         reference_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in reference_rois.items()}
         sites = [
@@ -273,7 +273,6 @@ class Quiz:
         for region, boxes in self._reference_boxes.items():
             for box in boxes:
                 roi = self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, quiz_settings().reference_color)
-                roi.SetLocked(True)
                 self._state.AddNodeReferenceID(_reference_role(region), roi.GetID())
         return self.reference_rois
 
@@ -304,6 +303,17 @@ def style_roi(roi: slicer.vtkMRMLMarkupsROINode, color: Colour) -> None:
     display.SetSelectedColor(color)
     display.SetFillVisibility(look.fill)
     display.SetPropertiesLabelVisibility(look.name_labels)
+
+
+def lock_roi(roi: slicer.vtkMRMLMarkupsROINode) -> None:
+    """A box no one may move any more (every box once the answer is revealed): locked, and drawn
+    without the handles and centre point that would only clutter the views (quiz.json, `roi_look`)."""
+    roi.SetLocked(True)
+    roi.CreateDefaultDisplayNodes()
+    handles = quiz_settings().roi_look.locked_handles
+    roi.GetDisplayNode().SetHandlesInteractive(handles)
+    for point in range(roi.GetNumberOfControlPoints()):
+        roi.SetNthControlPointVisibility(point, handles)
 
 
 def case_digest(name: str) -> str:

@@ -19,6 +19,7 @@ Colour = tuple[float, float, float]  # red, green, blue, each from 0 to 1
 class RoiLook:
     fill: bool
     name_labels: bool
+    locked_handles: bool  # whether a box locked at the reveal still draws its handles
 
 
 @dataclass(frozen=True)
