@@ -16,7 +16,8 @@ from golden_outputs import levels_of
 
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.inputs.plain import SequenceImage
-from EMHAssistLib.spine.bilsky import BilskyLevel, _grade_level, _SectionMeasures, grade_levels, graded_sequence, most_severe
+from EMHAssistLib.report_model import BilskyEntry
+from EMHAssistLib.spine.bilsky import _grade_level, _SectionMeasures, grade_levels, graded_sequence, most_severe
 from EMHAssistLib.outputs.wording import summary_line
 from EMHAssistLib.spine.compression import find_compression, mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
@@ -118,7 +119,7 @@ def _case(case: str, noise_sd: float = 15.0, seed: int = 0, right_left_mm: float
     return image, cord_found, mass_found, level_map
 
 
-def _graded(case: str, **options) -> dict[str, BilskyLevel]:
+def _graded(case: str, **options) -> dict[str, BilskyEntry]:
     image, cord, mass, level_map = _case(case, **options)
     codes = level_map.codes_at(cord.profile.centreline.points)
     compression = find_compression(cord, codes, mass_contact(cord, mass) if mass is not None else None)

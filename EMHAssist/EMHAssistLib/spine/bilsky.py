@@ -19,10 +19,12 @@ mass leaves), and the same ratio on the sac's area. A reading aid: thresholds an
 data/bilsky.json with their reasons.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
+from ..report_model import BilskyEntry, BilskyGrade
 from ..settings import bilsky_settings
 from ..inputs.plain import SequenceImage
 from .compression import Compression, compressed_codes, conus_zone, mass_level_codes, metric_ratio, reference_windows
@@ -32,34 +34,7 @@ from .masses import MassSegment
 from .thecal_sac import Rays, Sections, trace_sections
 from .vertebrae import name_of
 
-GRADES = ("0", "1a", "1b", "1c", "2", "3")
-
-
-@dataclass(frozen=True)
-class BilskyLevel:
-    """One level's grade and the measured quantities it was decided on (at the level's worst section; the CSF along it)."""
-
-    level: str
-    code: int
-    grade: str
-    mass_in_canal: bool
-    thecal_sac_deformed: bool
-    cord_contact: bool  # the mass against the cord with no CSF between
-    cord_compressed: bool  # the report's compressed segment involves the level
-    sac_indent_mm: float | None  # how far the mass reaches inside the sac's reference outline (negative: short of it)
-    mass_gap_mm: float | None  # the mass's least distance from the cord's edge
-    cord_narrowing_percent: float | None  # the larger of the AP and RL narrowing against the reference windows
-    csf_fraction: float  # share of the cord's circumference with CSF just outside it
-    mcc_percent: float | None  # maximum canal compromise, on the sac's AP diameter
-    sac_area_ratio_percent: float | None  # the sac's area narrowing against the reference windows
-    explanation: str
-
-    @property
-    def severity(self) -> int:
-        return GRADES.index(self.grade)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+GRADES: tuple[BilskyGrade, ...] = get_args(BilskyGrade)  # mildest first
 
 
 def graded_sequence(images: list[SequenceImage]) -> SequenceImage | None:
@@ -77,7 +52,7 @@ def grade_levels(
     rays: Rays | None = None,
     unassessed: frozenset[int] = frozenset(),
     mass_levels: set[int] | None = None,
-) -> list[BilskyLevel]:
+) -> list[BilskyEntry]:
     """Every level the cord is measured through but those whose compression is not assessed
     (`unassessed`), superior first (`image` T2-like: CSF bright); `rays`: `thecal_sac.cast_rays(image,
     cord)` cast before, as the live panel keeps them. The sections of a level not graded are still
@@ -101,14 +76,14 @@ def grade_levels(
     return graded
 
 
-def most_severe(levels: list[BilskyLevel], mscc_at: str | None = None) -> BilskyLevel | None:
+def most_severe(levels: list[BilskyEntry], mscc_at: str | None = None) -> BilskyEntry | None:
     """The level of the highest grade: among equals the most compressed cord, then the level the
     compression's MSCC is read at (`mscc_at`: the summary line names one level for both where they
     tie), then the superior one (`levels` are head first); None when no level has a mass in the canal."""
     candidates = [level for level in levels if level.grade != "0"]
     if not candidates:
         return None
-    return max(candidates, key=lambda level: (level.severity, level.cord_narrowing_percent or 0.0, level.level == mscc_at))
+    return max(candidates, key=lambda level: (GRADES.index(level.grade), level.cord_narrowing_percent or 0.0, level.level == mscc_at))
 
 
 @dataclass(frozen=True)
@@ -211,7 +186,7 @@ def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, wid
     return out
 
 
-def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray, named: bool) -> BilskyLevel:
+def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, compressed: bool, in_segment: np.ndarray, named: bool) -> BilskyEntry:
     """A level's grade; `named`: the report names it a mass level or a compressed one (a level it
     leaves out is graded 0, as its mass levels say); `compressed`: the report names the cord compressed at this level (its
     compressed segment involves it), its narrowing read at the segment's most narrowed section inside the
@@ -261,7 +236,7 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
         cord_narrowing_percent=round(values["narrowing"] or 0.0),  # a whole percent, never "-0"
         csf_percent=100 * values["csf"],
     )
-    return BilskyLevel(
+    return BilskyEntry(
         name, code, grade, reaches_canal, deformed, contact, compressed,
         _round(values["indent"]), _round(values["gap"]), _round(values["narrowing"]), round(values["csf"], 3),
         _round(values["canal"]), _round(values["area"]), explanation,

@@ -17,7 +17,6 @@ from ..errors import InputError
 from ..geometry import Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
 from ..report_model import (
-    BilskyEntry,
     BilskyGrading,
     BilskyWorst,
     CordCompression,
@@ -496,7 +495,7 @@ def _bilsky(
     worst = most_severe(graded, mscc_at)
     return BilskyGrading(
         sequence=image.role,
-        levels=tuple(BilskyEntry(**level.to_dict()) for level in graded),
+        levels=tuple(graded),
         most_severe=BilskyWorst(worst.level, worst.grade) if worst is not None else None,
     )
 
