@@ -5,11 +5,14 @@ They are read from their MRML nodes here in inputs (`nodes.sequence_image`, `Reg
 read only these and never hold a node.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..geometry import Grid, Shape
+from ..settings import spine_settings
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,19 @@ class Outline:
     label: str  # the node's name, and the segment's ("regions/cord"), for messages
     shape: Shape
     segment: bool
+
+
+def check_mass_boxes(outlines: Sequence[Outline]) -> None:
+    """A mass ROI longer than `mass.roi_side_max_mm` on a side is refused by name (its reason is in
+    data/levels.json): the mass's growth would take the volume for its seed, and its ratios would be
+    measured on the box clipped to the images. A painted mass segment is taken as given."""
+    limit = spine_settings().mass.roi_side_max_mm
+    for outline in outlines:
+        if outline.segment:
+            continue
+        side = float(np.max(2 * np.asarray(outline.shape.half_size)))
+        if not side <= limit:
+            raise InputError(outline.label, f"the mass ROI is {side:g} mm along its longest side; a mass ROI may be at most {limit:g} mm (data/levels.json mass.roi_side_max_mm)")
 
 
 @dataclass(frozen=True)

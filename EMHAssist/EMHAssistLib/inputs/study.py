@@ -16,7 +16,7 @@ from ..limits import limits
 from ..report_model import Clinical
 from ..settings import spine_settings, vocabulary
 from .nodes import EmptySegmentError, box_of_roi, check_volume_geometry, grid_of_volume, labelmap_of_segment, point_list
-from .plain import Outline, SpineInputs
+from .plain import Outline, SpineInputs, check_mass_boxes
 
 
 # The region the spine stage grows into the mass (data/vocabulary.json names it).
@@ -75,20 +75,8 @@ def read_outlines(region: str, sources: list[RegionSource]) -> tuple[list[Outlin
     if not found and empty:
         raise empty[0]
     if region == MASS_REGION:
-        _check_mass_boxes(found)
+        check_mass_boxes(found)
     return found, [f"{error.subject}: segment is empty; left out of the {region} region, which its other outlines give" for error in empty]
-
-
-def _check_mass_boxes(found: list[Outline]) -> None:
-    """A mass ROI longer than `mass.roi_side_max_mm` on a side is refused by name (its reason is in
-    data/levels.json): the mass's growth refuses it, so its ratios are not measured on it either."""
-    limit = spine_settings().mass.roi_side_max_mm
-    for outline in found:
-        if outline.segment:  # a painted mass is taken as given
-            continue
-        side = float(np.max(2 * np.asarray(outline.shape.half_size)))
-        if not side <= limit:
-            raise InputError(outline.label, f"the mass ROI is {side:g} mm along its longest side; a mass ROI may be at most {limit:g} mm (data/levels.json mass.roi_side_max_mm)")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap, Shape, product_by_rows, voxel_indices
-from ..inputs.plain import Outline, SequenceImage
+from ..inputs.plain import Outline, SequenceImage, check_mass_boxes
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import robust_sd, statistics
 from ..settings import MassSettings, followup_settings, measurement_settings, spine_settings
@@ -158,7 +158,7 @@ def segment_mass(
         if not mask.any():
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
-    _check_roi_sizes(sources)
+    check_mass_boxes(sources)
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
     sites = mass_sites([source.shape for source in sources])
@@ -169,15 +169,6 @@ def segment_mass(
     rivals = rivals_seen if rivals_seen is not None else rival_windows(images, cord_region, marrow)
     grown = {n: _grow(sites[n], crop, images, reference, cord_mask, reach, rivals) for n, crop in inside.items()}
     return _union(grown, reference.grid, sites)
-
-
-def _check_roi_sizes(sources: Sequence[Outline]) -> None:
-    """A mass ROI longer than `roi_side_max_mm` on a side is refused by name (see its reason in data/levels.json)."""
-    limit = settings().roi_side_max_mm
-    for source in sources:
-        side = float(np.max(2 * np.asarray(source.shape.half_size)))  # mass ROIs are boxes (segments are taken as given)
-        if not side <= limit:
-            raise InputError(source.label, f"the mass ROI is {side:g} mm along its longest side; a mass ROI may be at most {limit:g} mm (data/levels.json mass.roi_side_max_mm)")
 
 
 def mass_sites(boxes: list[Box]) -> list[list[Box]]:
