@@ -19,8 +19,10 @@ from EMHAssistLib.inputs.study import spine_inputs
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
+from EMHAssistLib.outputs.wording import finding_text
 from EMHAssistLib.report_model import Extent, NotAssessed, Span
 from EMHAssistLib.spine import compression, normative
+from EMHAssistLib.spine.findings import SpineFinding, SpineFindingCode
 from EMHAssistLib.teaching import phantom
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
 
@@ -104,7 +106,9 @@ def test_without_a_cord_region_the_cord_is_found_behind_the_level_points(scene):
     del study.regions["cord"]
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
-    assert "no cord region: the cord was found behind the level points" in outcome.warnings[0]
+    first = outcome.warnings[0]
+    assert first.code is SpineFindingCode.CORD_FOUND_BEHIND_POINTS and first.quoted.startswith("T1, T2, ")
+    assert finding_text(first).startswith(f"no cord region: the cord was found behind the level points ({first.quoted}); draw a cord region")
     assert (outcome.levels.mass.from_, outcome.levels.mass.to) == tuple(mass_levels)
     assert (outcome.levels.compression.from_, outcome.levels.compression.to) == tuple(compression_levels)
 
@@ -114,7 +118,8 @@ def test_missing_cord_region_and_level_points_is_a_warning(scene):
     del study.regions["cord"]
     study.levels = None
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
-    assert outcome.levels is None and "no cord region" in outcome.warnings[0]
+    assert outcome.levels is None and outcome.warnings == [SpineFinding(SpineFindingCode.NO_CORD, quoted="no cord region, and no cord found behind the level points")]
+    assert finding_text(outcome.warnings[0]) == "no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"
 
 
 # --- Ground truth from the phantom's label map ---------------------------------------------------
@@ -433,7 +438,7 @@ def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     rows = {row.level: row for row in section.cord_profile}
     assert [name for name, row in rows.items() if not row.assessed] == ["T6", "T7", "T8", "T9", "T10"]
     assert rows["T8"].slices == 0 and rows["T8"].mscc_percent is None
-    assert compression._not_assessed_warnings(section) == ["cord compression not assessed at T6–T10: the cord could not be followed there"]
+    assert [finding_text(finding) for finding in compression._not_assessed_warnings(section)] == ["cord compression not assessed at T6–T10: the cord could not be followed there"]
 
 
 def test_a_gap_bridged_from_t12_down_is_not_taken_for_the_conus():
@@ -453,7 +458,7 @@ def test_a_gap_bridged_from_t12_down_is_not_taken_for_the_conus():
     codes = level_map.codes_at(traced.profile.centreline.points)
     section = compression.levels_section(traced, codes, level_map, set(), compression.find_compression(traced, codes, None))
     assert section.not_assessed.levels == Extent("L1", "L2", (Span("L1", "L2"),))
-    assert compression._not_assessed_warnings(section) == ["cord compression not assessed at L1–L2: the cord could not be followed there"]
+    assert [finding_text(finding) for finding in compression._not_assessed_warnings(section)] == ["cord compression not assessed at L1–L2: the cord could not be followed there"]
 
 
 def test_a_cord_ending_below_t12_is_its_conus_and_not_said_unassessed():

@@ -19,6 +19,7 @@ one. Three more rules keep MRML where it belongs:
 
 import argparse
 import ast
+import dataclasses
 import importlib
 import inspect
 import typing
@@ -37,6 +38,9 @@ LAYERS = (
     ("measurement", ("measurement",)),
     ("spine", ("spine",)),
     ("differential", ("differential",)),
+    # The report's words: the analysis states the stages' typed findings through it, so it comes after
+    # every stage that computes (none of which may import it) and before the analysis.
+    ("wording", ("outputs.wording",)),
     ("analysis", ("analysis", "live", "followup")),
     ("outputs", ("outputs",)),
     ("teaching", ("teaching",)),
@@ -288,6 +292,68 @@ def test_the_dict_check_sees_a_dict_wherever_it_is_held():
         "ranking: list[dict] | None",
         "kb: typing.Any",
     ]
+
+
+# Issue 16 point 3: report wording in the outputs. The stages that compute name what they found as typed
+# findings (spine/findings.py) and outputs/wording.py words them from data/wording.json; the wording layer
+# comes after every computing stage (LAYERS), so none imports it, and only it reads the wording data.
+# What the computing stages still hold as text a reader sees, each for its reason, until it is typed too:
+STILL_WORDED = {
+    # the measurement's warnings ("no <seq> voxel in the <region> region"): not yet typed
+    ("measurement.regions", "RegionMeasurement", "warnings"),
+    # spine/levels.py's body walk words why it stopped; the walk was reworked beside this change (session 15)
+    ("spine.levels", "LevelMap", "warnings"),
+    ("spine.levels", "Walk", "warning"),
+    ("spine.levels", "Walk", "why"),
+    # the report model's CordCompression.normalised_mscc_unavailable is text, filled from here
+    ("spine.normative", "NormalisedMscc", "unavailable"),
+    # the differential's knowledge files carry the words its explanations quote
+    ("differential.rules", "Feature", "text"),
+    ("differential.rules", "Fallback", "why"),
+    ("differential.rules", "PriorModifier", "reason"),
+    ("differential.rules", "SeparatingTest", "why"),
+    ("differential.rules", "SetAside", "reason"),
+}
+WORDING_FIELDS = frozenset({"warning", "warnings", "why", "reason", "explanation", "unavailable", "message", "text"})
+COMPUTING = ("measurement", "spine", "differential")
+
+
+def _holds_text(hint: object) -> bool:
+    return hint is str or any(_holds_text(arg) for arg in typing.get_args(hint))
+
+
+def worded_fields(classes: list[type]) -> set[tuple[str, str, str]]:
+    """(module, class, field) of each dataclass field named for words (a warning, a reason, an explanation)
+    that holds text rather than a typed finding."""
+    return {
+        (cls.__module__.removeprefix(PACKAGE + "."), cls.__name__, name)
+        for cls in classes
+        for name, hint in typing.get_type_hints(cls).items()
+        if name in WORDING_FIELDS and _holds_text(hint)
+    }
+
+
+def _computing_dataclasses() -> list[type]:
+    modules = [importlib.import_module(f"{PACKAGE}.{name}") for name, module in MODULES.items() if LAYERS[module.layer][0] in COMPUTING]
+    return [cls for module in modules for _, cls in inspect.getmembers(module, inspect.isclass) if cls.__module__ == module.__name__ and dataclasses.is_dataclass(cls)]
+
+
+def test_the_computing_stages_name_findings_and_the_outputs_word_them():
+    """The spine stage built its warnings as sentences (compression.assess: "no mass region: compression is
+    judged from the cord's shape alone", ...); it gives typed findings now, worded by outputs/wording.py."""
+    assert worded_fields(_computing_dataclasses()) == STILL_WORDED
+    computing = [index for index, (layer, _) in enumerate(LAYERS) if layer in COMPUTING]
+    assert MODULES["outputs.wording"].layer > max(computing)  # so `later_stage_imports` keeps them from it
+    readers = {name for name, module in MODULES.items() for node in ast.walk(module.tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load" and node.args and getattr(node.args[0], "value", None) == "wording"}
+    assert readers == {"outputs.wording"}
+
+    @dataclasses.dataclass
+    class Planted:
+        warnings: list[str]
+        reason: tuple[str, ...] | None
+        levels: list[str]
+
+    assert worded_fields([Planted]) == {(Planted.__module__, "Planted", "warnings"), (Planted.__module__, "Planted", "reason")}
 
 
 # What issue 16's last part typed, where a plain dict was read by string key: the case's clinical

@@ -25,6 +25,7 @@ from EMHAssistLib.inputs.casefolder import read_volume
 from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
+from EMHAssistLib.outputs.wording import finding_text
 from EMHAssistLib.spine import compression
 
 READINGS = json.loads((Path(__file__).parent / "data" / "real_spine_body_centres.json").read_text())["studies"]
@@ -151,7 +152,8 @@ def test_sct_t2_no_level_beyond_the_field_is_named_as_held(sct_t2):
     column, 20.4 mm past the C3 found, the field being 60 mm front to back."""
     scene, volume, centres, cord_centre = sct_t2
     outcome = assessed(scene, volume, cord_roi(scene, cord_centre), "C5", centres["C5"])
-    assert not [warning for warning in outcome.warnings if "not found" in warning], outcome.warnings
+    worded = [finding_text(finding) for finding in outcome.warnings]
+    assert not [warning for warning in worded if "not found" in warning], worded
 
 
 # ---------------------------------------------------------------------------------------------

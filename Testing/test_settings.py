@@ -529,3 +529,18 @@ def test_the_healthy_cord_table_is_checked_the_same_way():
     data = copy.deepcopy(load("normative_cord"))
     data["interval"]["z"] = 19.6
     assert _refused(NormativeCord, "normative_cord", data).problem == "interval.z: must be above 0 and at most 10, not 19.6"
+
+
+def test_the_wording_is_checked_the_same_way():
+    """data/wording.json holds the spine findings' words (issue 16 point 3): one text per finding code, so
+    a code the spine gives with no words, or words no code has, stops the load naming the key."""
+    from EMHAssistLib.outputs.wording import Wording, wording
+    from EMHAssistLib.spine.findings import SpineFindingCode
+
+    assert set(wording().spine_findings) == {code.value for code in SpineFindingCode}
+    data = copy.deepcopy(load("wording"))
+    del data["spine_findings"]["no_mass_region"]
+    assert _refused(Wording, "wording", data).problem.startswith("spine_findings")
+    data = copy.deepcopy(load("wording"))
+    data["unnamed_levels"] = data.pop("unnamed_level")
+    assert _refused(Wording, "wording", data).problem.startswith("unnamed_levels: is not a setting")

@@ -32,6 +32,7 @@ from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_volume_ge
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
+from EMHAssistLib.outputs.wording import finding_text
 from EMHAssistLib.spine import compression
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
@@ -97,7 +98,7 @@ def steps() -> dict[str, Timing]:
     images = [sequence_image("T2", study.sequences["T2"])]
     whole = timed(lambda: compression.assess(spine_inputs(study), images))
     if whole.result.levels is None:
-        raise SystemExit(f"the levels step failed: {whole.result.warnings}")
+        raise SystemExit(f"the levels step failed: {'; '.join(finding_text(finding) for finding in whole.result.warnings)}")
     return {"cord segmentation": segmentation, "profile": profiling, "levels": level_mapping, "whole step": whole}
 
 

@@ -33,6 +33,7 @@ from .report_model import (
     SequenceInfo,
     Span,
 )
+from .outputs.wording import finding_text
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -98,7 +99,7 @@ def assemble(
     for region in _in_vocabulary_order(measurements, region_names()):
         stats[region] = measurements[region].stats
         warnings.extend(measurements[region].warnings)
-    warnings.extend(levels.warnings)
+    warnings.extend(finding_text(finding) for finding in levels.warnings)
     mass = levels.levels.mass if levels.levels is not None else None
     findings = CaseFindings(
         regions={region: dict(by_role) for region, by_role in stats.items()},

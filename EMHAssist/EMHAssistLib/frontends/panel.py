@@ -35,7 +35,7 @@ from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json, to_json
 from ..outputs.tables import write_results_table
-from ..outputs.wording import summary_line
+from ..outputs.wording import finding_text, summary_line
 from ..report_model import Clinical, RankedDiagnosis, Report
 from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
@@ -522,7 +522,7 @@ def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.v
         raise InputError("levels", "place at least one point on a vertebral body and label it (T5, L1, ...)")
     outcome = assess_levels(spine_inputs(study), read_sequences(study))
     if outcome.level_map is None:
-        raise InputError("levels", "; ".join(outcome.warnings) or "no level could be found")
+        raise InputError("levels", "; ".join(finding_text(finding) for finding in outcome.warnings) or "no level could be found")
     return level_point_node(outcome.level_map, scene, name)
 
 

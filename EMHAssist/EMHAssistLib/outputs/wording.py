@@ -1,14 +1,59 @@
 """Report wording: the levels section in the words a radiologist would dictate, shared by the text
-summary, the batch CSV, the HTML page, the overlays, the browser viewer and the quiz.
+summary, the batch CSV, the HTML page, the overlays, the browser viewer and the quiz; and the spine
+stage's findings (spine/findings.py) in the words of data/wording.json, which the analysis states as
+the report's warnings.
 
-The spine step writes the levels section; how it reads aloud lives here, with the outputs that
-show it. Every function reads the typed section (report_model.py).
+The spine step writes the levels section and names what it found; how it reads aloud lives here,
+with the outputs that show it. Every function reads the typed section (report_model.py) or a typed
+finding. This module is a layer of its own, after the stages that compute and before the analysis
+that builds the report from their words (Testing/test_layers.py): no stage that measures imports it.
 """
 
+import functools
+from dataclasses import dataclass
+
 from .. import number_format as numbers
+from ..knowledge import load
 from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
-from ..settings import bilsky_settings, spine_settings
+from ..settings import bilsky_settings, format_version, keyed, parse, spine_settings
+from ..spine.findings import SpineFinding, SpineFindingCode
 from ..spine.vertebrae import code_of, spans_text
+
+
+def _codes() -> list[str]:
+    return [code.value for code in SpineFindingCode]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """data/wording.json: the text of each spine finding, filled with its levels and what it quotes."""
+
+    version: int = format_version()
+    spine_findings: dict[str, str] = keyed(_codes)
+    spine_findings_without_levels: dict[str, str]
+    unnamed_level: str
+
+
+@functools.cache
+def wording() -> Wording:
+    return parse(Wording, load("wording"), "wording")
+
+
+def finding_text(finding: SpineFinding) -> str:
+    """A spine finding as the report's warning states it."""
+    words = wording()
+    code = finding.code.value
+    if finding.levels is None and code in words.spine_findings_without_levels:
+        return words.spine_findings_without_levels[code].format(quoted=finding.quoted)
+    levels = _levels_named(finding.levels) if finding.levels is not None else None
+    return words.spine_findings[code].format(levels=levels, quoted=finding.quoted)
+
+
+def _levels_named(levels: Extent | CordCompression) -> str:
+    """The levels as every output names them; a compression at no named level as the wording data says."""
+    if isinstance(levels, CordCompression) and levels.from_ is None:
+        return levels.at or wording().unnamed_level
+    return level_span(levels)
 
 
 def summary_line(levels: Levels | None) -> str | None:

@@ -42,11 +42,12 @@ from .cord import (
     slice_points,
 )
 from .cord import settings as cord_settings
+from .findings import SpineFinding, SpineFindingCode
 from .levels import LevelMap, Vertebra, build_level_map, spine_past_cord, user_vertebrae
 from .masses import MassSegment, body_marrow, cord_wall, position, reach_of, rim_enhancement, rival_windows, segment_mass
 from .normative import NormalisedMscc, metric_ratio, normalised_mscc, normative
 from .thecal_sac import cast_rays
-from .vertebrae import code_of, name_of, spans_text
+from .vertebrae import code_of, name_of
 
 
 T = TypeVar("T")
@@ -326,7 +327,7 @@ def _window_ratio(values: np.ndarray, at: int, above: np.ndarray, below: np.ndar
 class LevelsOutcome:
     levels: Levels | None
     morphology: dict[str, MorphologyValue] | None
-    warnings: list[str]
+    warnings: list[SpineFinding]  # in the order the report states them (outputs/wording.py words them)
     cord: Cord | None = None
     mass: MassSegment | None = None
     level_map: LevelMap | None = None
@@ -357,16 +358,16 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
     `kept`: the mass-free steps of an earlier call on the same sequences, cord region and level points."""
     image = choose_sequence(images)
     if image is None:
-        return LevelsOutcome(None, None, ["no T2-like sequence (T2, STIR or T1): vertebral levels and cord compression are not assessed"])
+        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.NO_T2_SEQUENCE)])
     kept = kept or MassFreeSteps()
-    notes: list[str] = []
+    notes: list[SpineFinding] = []
     try:
         if not inputs.cord:
             found = _cord_behind_level_points(inputs, image, kept)
             if found is None:
                 return _without_cord(inputs, images, image, "no cord region, and no cord found behind the level points")
             inputs = replace(inputs, cord=(found,))
-            notes.append(f"no cord region: the cord was found behind the level points ({found.label}); draw a cord region if the levels or the cord profile are off")
+            notes.append(SpineFinding(SpineFindingCode.CORD_FOUND_BEHIND_POINTS, quoted=found.label))
         if kept.cord is None:
             try:
                 kept.cord = _cord(inputs, image)
@@ -375,7 +376,7 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
         outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
-        return LevelsOutcome(None, None, [f"{error}; vertebral levels and cord compression are not assessed"])
+        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.LEVELS_FAILED, quoted=str(error))])
     outcome.warnings[:0] = notes
     return outcome
 
@@ -388,7 +389,7 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
     (generated seeds 41, 106 and 117: "vertebral levels and cord compression are not assessed")."""
     anchors = _level_points(inputs)
     if not anchors:
-        return LevelsOutcome(None, None, [f"{reason}: vertebral levels and cord compression are not assessed"])
+        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.NO_CORD, quoted=reason)])
     level_map = build_level_map(anchors, image, None)
     cord_region = [source.shape for source in inputs.cord] or None
     mass = segment_mass(inputs.mass, images, image, cord_region=cord_region, marrow=body_marrow(anchors)) if inputs.mass else None
@@ -404,7 +405,7 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
         cord=None,
         bilsky=None,
     )
-    return LevelsOutcome(section, None, [*level_map.warnings, *_not_assessed_warnings(section)], None, mass, level_map)
+    return LevelsOutcome(section, None, [*_map_findings(level_map), *_not_assessed_warnings(section)], None, mass, level_map)
 
 
 def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
@@ -426,7 +427,7 @@ def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: M
 
 
 def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, kept: MassFreeSteps) -> LevelsOutcome:
-    warnings: list[str] = []
+    warnings: list[SpineFinding] = []
     cord = kept.cord  # traced by `assess`
     mass = _mass(inputs, images, image, cord, kept)
     if mass is not None and not cord.given:
@@ -436,11 +437,11 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     level_map, map_warnings = kept.along("level map", cord, lambda: _level_map(inputs, image, cord))
     warnings.extend(map_warnings)
     if level_map is not None:
-        warnings.extend(level_map.warnings)
+        warnings.extend(_map_findings(level_map))
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
     contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
     if mass is None:
-        warnings.append("no mass region: compression is judged from the cord's shape alone")
+        warnings.append(SpineFinding(SpineFindingCode.NO_MASS_REGION))
     traced_into_mass = merged_with_mass(cord, codes, contact)
     compression = find_compression(cord, codes, contact, traced_into_mass)
     merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
@@ -452,9 +453,7 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     section = replace(section, bilsky=_bilsky(images, cord, mass, level_map, compression, kept, mscc_at, unassessed, mass_codes))
     warnings.extend(_not_assessed_warnings(section))
     if compression is not None and traced_into_mass[compression.slices].any():
-        found = section.compression
-        where = spans_text([(found.from_, found.to)]) if found.from_ else (found.at or "a level not named")
-        warnings.append(f"cord compression at {where} read on sections that took in part of the mass (the cord could not be wholly told from it there): its extent and MSCC are uncertain")
+        warnings.append(SpineFinding(SpineFindingCode.READ_ON_MASS_SECTIONS, section.compression))
     morphology = _morphology(mass, cord, level_map, images, mass_codes) if mass is not None else None
     return LevelsOutcome(section, morphology, warnings, cord, mass, level_map)
 
@@ -584,11 +583,11 @@ def _takes_cord_region(mass: MassSegment, inputs: SpineInputs, image: SequenceIm
     return bool(np.isin(seed, taken).any())
 
 
-def _level_map(inputs: SpineInputs, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[str]]:
+def _level_map(inputs: SpineInputs, image: SequenceImage, cord: Cord) -> tuple[LevelMap | None, list[SpineFinding]]:
     """The level map along the cord and its warnings (the map's own are in it), none without level points."""
     anchors = _level_points(inputs)
     if not anchors:
-        return None, ["no level points: place at least one labelled point on a vertebral body to name levels"]
+        return None, [SpineFinding(SpineFindingCode.NO_LEVEL_POINTS)]
     return build_level_map(anchors, image, cord.profile.centreline), []
 
 
@@ -778,12 +777,14 @@ def not_assessed(
     return NotAssessed(level_extent(sorted(found)), "; ".join(reasons))
 
 
-def _not_assessed_warnings(section: Levels) -> list[str]:
+def _not_assessed_warnings(section: Levels) -> list[SpineFinding]:
     missing = section.not_assessed
-    if not missing:
-        return []
-    where = f" at {spans_text([(span.from_, span.to) for span in missing.levels.spans])}" if missing.levels else ""
-    return [f"cord compression not assessed{where}: {missing.reason}"]
+    return [SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, missing.levels, missing.reason)] if missing else []
+
+
+def _map_findings(level_map: LevelMap) -> list[SpineFinding]:
+    """The level map's own warnings, which spine/levels.py still words (its walk is being reworked)."""
+    return [SpineFinding(SpineFindingCode.LEVEL_MAP, quoted=warning) for warning in level_map.warnings]
 
 
 def _unfollowed_row(code: int) -> CordProfileEntry:

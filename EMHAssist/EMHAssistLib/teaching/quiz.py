@@ -29,7 +29,7 @@ from ..inputs.clinical import clinical_context
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..live import LiveAnalysis
-from ..outputs.wording import summary_line
+from ..outputs.wording import finding_text, summary_line
 from ..report_model import RankedDiagnosis, Ratio, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
 from .quiz_settings import Colour, quiz_settings
@@ -392,7 +392,7 @@ def levels_line(analysis: Analysis) -> str:
     found = summary_line(analysis.report.levels)
     if found:
         return found
-    return "no level finding: " + ("; ".join(analysis.levels.warnings) or "the analysis found no cord to measure along")
+    return "no level finding: " + ("; ".join(finding_text(finding) for finding in analysis.levels.warnings) or "the analysis found no cord to measure along")
 
 
 def site_names(region: str, count: int) -> list[str]:
