@@ -284,6 +284,13 @@ GENERATED_SPINES = {
     # mass's seed window changed (mass10, 39c9de6): the mass, the cord traced with it as a wall and
     # so the line moved by a millimetre or two. Now the repeat is sought in twice the window.
     "scoliosis, the anchor beside a mass that displaces the cord": 4,
+    # Axial 3.4 mm, anchor T7: the walk went on by its last step, clamped to within 0.75-1.3 of the one
+    # before; a step taken short (an endplate's dip for the disc) shortened the next, T9 lay 17 mm off
+    # and T10-L1 were not reported. The repeat length is read again around each body placed.
+    "thoracic, axial thick slices, the walk's steps shrinking": 151,
+    # Sagittal 3.4 mm, anchor T12: lumbar steps of 29-31 mm against a repeat of 35-39 mm (the same
+    # runaway, downwards), L3 18 mm and L4-L5 42 mm off, one level high.
+    "lumbar lordosis, the walk's steps shrinking": 109,
 }
 
 
