@@ -3,20 +3,24 @@ analyze CASE --html FILE` writes it) in headless Chromium, its first screen as a
 (report-html.png), three of its parts as the README shows them (SECTIONS: report-html-levels.png, the
 levels table with the normalised MSCC; report-html-bilsky.png, the Bilsky grade and canal compromise per
 level; report-html-references.png, the first full citations), and printed with a browser's default
-print settings, its first pages side by side as one PNG (report-print.png). Rasterising the PDF needs
-Debian's poppler-utils (pdftoppm).
+print settings, its first pages side by side as one PNG (report-print.png). Each printed page is drawn
+by Chromium's own PDF viewer (pdfium), one page to a PDF, at DPI, and cut from the viewer's screenshot:
+no PDF rasteriser beyond the browser the tests already use (pdftoppm, which this tool had needed, is
+not on every machine that has Chromium).
 
     .venv/bin/python tools/render_report_print.py [--case mds_t5_t8] [--pages 3] [--out docs/images] [--pdf FILE]
 """
 
 import argparse
-import shutil
-import subprocess
+import io
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
+from pypdf import PdfReader, PdfWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 from browser import Browser
@@ -36,6 +40,9 @@ SECTIONS = {
     "report-html-references.png": "[document.querySelector('#references h2'), document.querySelectorAll('#references li')[3]]",
 }
 MARGIN_PX = 8
+VIEWER_MARGIN_PX = 60  # room around a page in the PDF viewer's window, so that the whole page shows
+CSS_DPI = 96  # the PDF viewer's 100 % zoom
+PAPER_MIN = 230  # a channel value above which a pixel is the page's white paper, not the viewer's grey (40)
 
 
 def main() -> None:
@@ -58,18 +65,56 @@ def main() -> None:
             _save(Image.fromarray(browser.screenshot()), args.out / "report-html.png")
             for name, elements in SECTIONS.items():
                 _save(_section(browser, elements), args.out / name)
-            if shutil.which("pdftoppm") is None:
-                sys.exit("error: pdftoppm: not found, report-print.png not redrawn; apt-get install poppler-utils")
             pdf = browser.print_to_pdf((work / "report.html").as_uri())
-        (work / "report.pdf").write_bytes(pdf)
         if args.pdf:
             args.pdf.parent.mkdir(parents=True, exist_ok=True)
             args.pdf.write_bytes(pdf)
-        command = ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", str(args.pages), str(work / "report.pdf"), str(work / "page")]
-        subprocess.run(command, check=True)
-        pages = [Image.open(path).convert("RGB") for path in sorted(work.glob("page-*.png"))]
+        pages = pdf_pages(pdf, args.pages, DPI, work)
     _save(_side_by_side(pages), args.out / "report-print.png")
     print(f"{len(pages)} pages")
+
+
+def pdf_pages(pdf: bytes, count: int, dpi: int, work: Path) -> list[Image.Image]:
+    """The first `count` pages of a PDF as images at `dpi`, each drawn by Chromium's PDF viewer: the page
+    alone in a PDF of its own (the viewer shows every page of a document, one under the other), without the
+    viewer's toolbar, at the zoom that makes `dpi`, in a window a little larger than the page; the page is the
+    white paper in the viewer's grey, cut at the paper's own size."""
+    reader = PdfReader(io.BytesIO(pdf))
+    images = []
+    for number, page in enumerate(reader.pages[:count], start=1):
+        size = (round(float(page.mediabox.width) * dpi / 72), round(float(page.mediabox.height) * dpi / 72))
+        writer = PdfWriter()
+        writer.add_page(page)
+        path = work / f"page-{number}.pdf"
+        with path.open("wb") as file:
+            writer.write(file)
+        with Browser(size[0] + 2 * VIEWER_MARGIN_PX, size[1] + 2 * VIEWER_MARGIN_PX) as viewer:
+            viewer.navigate(f"{path.as_uri()}#toolbar=0&zoom={100 * dpi / CSS_DPI:.4f}")
+            images.append(_page_in_viewer(viewer, size, path))
+    return images
+
+
+def _page_in_viewer(viewer: Browser, size: tuple[int, int], path: Path) -> Image.Image:
+    """The page the viewer shows, once it has drawn it and its drawing has stopped changing: the
+    paper's top-left corner found along the middle row and column, then the paper's size from there
+    (the viewer's shadow lies outside it)."""
+    deadline, last = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        try:
+            shot = viewer.screenshot()
+        except RuntimeError:  # "Not attached to an active page" while the viewer replaces the page it opened in
+            time.sleep(0.5)
+            continue
+        paper = np.all(shot > PAPER_MIN, axis=2)
+        columns, rows = np.flatnonzero(paper[shot.shape[0] // 2]), np.flatnonzero(paper[:, shot.shape[1] // 2])
+        if columns.size and rows.size:
+            left, top = int(columns[0]), int(rows[0])
+            page = shot[top : top + size[1], left : left + size[0]]
+            if page.shape[:2] == size[::-1] and last is not None and np.array_equal(page, last):
+                return Image.fromarray(page)
+            last = page
+        time.sleep(0.5)
+    sys.exit(f"error: {path}: Chromium's PDF viewer did not show the page at {size[0]} x {size[1]} px within 30 s")
 
 
 def _section(browser: Browser, elements: str) -> Image.Image:

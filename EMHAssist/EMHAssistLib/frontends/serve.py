@@ -48,7 +48,7 @@ from ..live import LiveAnalysis
 from ..outputs.citations import citation_label, cited_keys, full_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.key_images import axial_level, focus_point
-from ..outputs.label_layout import lay_out_labels, lay_out_texts_of
+from ..outputs.label_layout import lay_out_again_when_resized, lay_out_labels, lay_out_texts_of
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
 from ..report_model import Clinical, Ratio, RatioKey, Report
@@ -104,6 +104,9 @@ class CaseViewer:
         self._targets: dict[str, np.ndarray] = {}  # a "go to" button's id -> the world point the axial view goes through
         self._init_state()
         self._build_ui()
+        # The views exist once the page's layout is built; the browser sizes them after it opens.
+        for view in self._slice_views().values():
+            lay_out_again_when_resized(self.scene, view.get_view_node(), view.schedule_render)
         server.controller.on_client_connected.add(self._load_once)
         server.state.change("sequence")(self._show_sequence)
         server.state.change("roi_edit")(self._edit_roi)

@@ -13,6 +13,7 @@ The placement itself (`place_boxes`) is plain geometry on pixel boxes; the marku
 the texts with VTK's own text renderer at the font size the markups draw them with.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,19 +62,22 @@ class PixelBox:
 @dataclass(frozen=True)
 class Obstacle:
     """Something a label must not cover; `owner` is the label it belongs to (its own point), if any, and
-    `points_of` the node whose points it is one of (a level among the levels)."""
+    `points_of` the node whose points it is one of (a level among the levels). A point that draws a glyph
+    (`drawn`: a level's dot) is kept clear by its own label too; one that draws none (the differential's
+    anchor) only by the others."""
 
     box: PixelBox
     owner: int | None = None
     points_of: str = ""
+    drawn: bool = False
 
 
 def place_boxes(
     natural: list[PixelBox], obstacles: list[Obstacle], width: float, height: float, covered: np.ndarray | None = None
 ) -> list[PixelBox | None]:
     """Each label's box, in order: its natural box when that is clear, else the nearest shift of it that
-    is inside the view and clear of the boxes placed before and of every obstacle but its own (both
-    grown by the layout's gap). Among those, a label with a point of its own (an obstacle it owns)
+    is inside the view and clear of the boxes placed before and of every obstacle but its own point when
+    that draws nothing (both grown by the layout's gap). Among those, a label with a point of its own (an obstacle it owns)
     keeps nearer that point than any other point of the same node (`points_of`: a level's label than
     any other level's point), as a reader pairs a label with the nearest point of its kind, and takes
     the clear place nearest that point, then the least shift (the least shift alone had left S4's name
@@ -87,7 +91,7 @@ def place_boxes(
     points = {obstacle.owner: obstacle for obstacle in obstacles if obstacle.owner is not None}
     placed: list[PixelBox | None] = []
     for index, box in enumerate(natural):
-        blocking = [obstacle.box for obstacle in obstacles if obstacle.owner != index]
+        blocking = [obstacle.box for obstacle in obstacles if obstacle.owner != index or obstacle.drawn]
         blocking += [other for other in placed if other is not None]
         candidates = box.as_array()[None, :] + np.concatenate([offsets, offsets], axis=1)
         ok = (candidates[:, 0] >= gap) & (candidates[:, 1] >= gap) & (candidates[:, 2] <= width - gap) & (candidates[:, 3] <= height - gap)
@@ -158,7 +162,8 @@ class _Label:
     point: int  # control point index in the source
     text: str
     anchor_px: np.ndarray  # (x, y) of the labelled point in the view
-    box: PixelBox  # where Slicer draws the text, at its natural place beside the point
+    box: PixelBox  # where the layout's text node draws the text with its own (invisible) point on the labelled point
+    natural: PixelBox  # where the text goes when nothing is in the way: `box`, beside the labelled point's glyph if it draws one
     points_at_px: np.ndarray  # where a leader line from the moved text ends
 
 
@@ -232,6 +237,23 @@ def lay_out_labels(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNo
     return ViewLabels(made, placed)
 
 
+def lay_out_again_when_resized(scene: slicer.vtkMRMLScene, slice_node: slicer.vtkMRMLSliceNode, then: Callable[[], None]) -> None:
+    """Have the view's labels laid out again (`lay_out_labels`, then `then`) whenever its size in pixels
+    changes. The layout works in the view's pixels, and the browser gives its views their size after the
+    page has opened: laid out at the size a view had before, thal_major_teaching's quiz opened with T5's
+    name 125 px from its point and S4's out in the soft tissue behind the sacrum."""
+    laid_out_at = [tuple(slice_node.GetDimensions()[:2])]
+
+    def resized(node: slicer.vtkMRMLSliceNode, _event: int) -> None:
+        size = tuple(node.GetDimensions()[:2])
+        if size != laid_out_at[0]:
+            laid_out_at[0] = size
+            lay_out_labels(scene, node)
+            then()
+
+    slice_node.AddObserver(vtk.vtkCommand.ModifiedEvent, resized)
+
+
 def lay_out_texts_of(points: slicer.vtkMRMLMarkupsFiducialNode) -> None:
     """Have `lay_out_labels` place the texts of a point list that is no overlay (the quiz's level points
     before the reveal): drawn where Slicer draws them, a learner's ROI dropped on a level put its handles
@@ -253,9 +275,9 @@ def _place_labels(
     scene: slicer.vtkMRMLScene, view: _View, labels: list["_Label"], covered: np.ndarray | None
 ) -> tuple[list[slicer.vtkMRMLNode], list[PlacedLabel]]:
     """The text and leader nodes of one group of labels placed in a view, and where each text went."""
-    boxes = place_boxes([label.box for label in labels], _obstacles(scene, view, labels), view.width, view.height, covered)
-    # A label nothing can place is drawn where Slicer would have drawn it: covered, never lost.
-    boxes = [box if box is not None else label.box for box, label in zip(boxes, labels)]
+    boxes = place_boxes([label.natural for label in labels], _obstacles(scene, view, labels), view.width, view.height, covered)
+    # A label nothing can place is drawn at its natural place: covered, never lost.
+    boxes = [box if box is not None else label.natural for box, label in zip(boxes, labels)]
     placed = [PlacedLabel(label.source, label.point, label.text, tuple(label.anchor_px), box) for label, box in zip(labels, boxes)]
     return _label_nodes(scene, view, labels, boxes), placed
 
@@ -278,8 +300,26 @@ def _labels_in_view(sources: list[slicer.vtkMRMLMarkupsNode], view: _View) -> li
             points_at = [float(v) for v in target.split()] if target else anchor
             if text and view.shows(points_at):
                 anchor_px = view.to_xy(anchor)[:2]
-                labels.append(_Label(source, point, text, anchor_px, _text_box(display, text, anchor_px), view.to_xy(points_at)[:2]))
+                box = _text_box(display, text, anchor_px)
+                natural = _beside_glyph(box, anchor_px) if _draws_glyph(source) else box
+                labels.append(_Label(source, point, text, anchor_px, box, natural, view.to_xy(points_at)[:2]))
     return labels
+
+
+def _draws_glyph(source: slicer.vtkMRMLMarkupsNode) -> bool:
+    """Whether the labelled node draws its points (a level's dot), not only texts placed by the layout (a
+    0.01 glyph, as the differential's) or a bracket's ends."""
+    if source.GetClassName() == "vtkMRMLMarkupsLineNode":
+        return False
+    return source.GetDisplayNode().GetGlyphScale() > overlay_style().layout.text_glyph_scale
+
+
+def _beside_glyph(box: PixelBox, anchor_px: np.ndarray) -> PixelBox:
+    """The text box moved right until it clears its own point's glyph (point_clear_px around the point) by
+    the layout's gap: drawn from its point, a level's name had covered half its own dot (in the quiz's
+    sagittal view of thal_major_teaching, 19-32 of each level dot's 39-57 pixels, all 22 levels)."""
+    style = overlay_style().layout
+    return box.shifted(anchor_px[0] + style.point_clear_px + style.gap_px - box.left, 0.0)
 
 
 def _text_box(display: slicer.vtkMRMLMarkupsDisplayNode, text: str, anchor_px: np.ndarray) -> PixelBox:
@@ -297,12 +337,17 @@ def _text_box(display: slicer.vtkMRMLMarkupsDisplayNode, text: str, anchor_px: n
 
 
 def _obstacles(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label]) -> list[Obstacle]:
-    """The labelled points themselves (a label may start on its own point only) and the handles of
-    every ROI shown: its corners, the middles of its faces and its centre, wherever the handles are
-    drawn."""
+    """The labelled points themselves (a point that draws a glyph kept clear by every label, its own
+    included; one that draws none, by the others) and the handles of every ROI shown: its corners, the
+    middles of its faces and its centre, wherever the handles are drawn."""
     style = overlay_style().layout
     obstacles = [
-        Obstacle(PixelBox(*label.anchor_px, *label.anchor_px).grown(style.point_clear_px), owner=index, points_of=label.source.GetID())
+        Obstacle(
+            PixelBox(*label.anchor_px, *label.anchor_px).grown(style.point_clear_px),
+            owner=index,
+            points_of=label.source.GetID(),
+            drawn=_draws_glyph(label.source),
+        )
         for index, label in enumerate(labels)
         if label.source.GetClassName() != "vtkMRMLMarkupsLineNode"  # a bracket's end is a line, not a glyph
     ]
@@ -377,7 +422,8 @@ def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], 
         index = node.AddControlPoint(*view.to_ras(label.anchor_px[0] + dx, label.anchor_px[1] + dy), label.text)
         node.SetNthControlPointSelected(index, label.source.GetNthControlPointSelected(label.point))
         end = np.array(box.nearest_point(*label.points_at_px))
-        if np.hypot(dx, dy) > style.leader_from_px and np.hypot(*(end - label.points_at_px)) > style.leader_from_px:
+        moved = np.hypot(box.left - label.natural.left, box.bottom - label.natural.bottom)
+        if moved > style.leader_from_px and np.hypot(*(end - label.points_at_px)) > style.leader_from_px:
             leaders.append(_leader(scene, view, label, box))
     return [*made.values(), *leaders]
 
