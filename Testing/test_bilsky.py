@@ -447,3 +447,17 @@ def test_generated_spines_are_graded_as_their_truth(tmp_path):
     """Issue 17's target over seeds 1-40 with a mass: at least 90 % of levels exact, none off by more than one grade."""
     figures = _bench().sweep(list(range(1, 41)), tmp_path)["agreement"]["all"]
     assert figures["exact"] >= 0.9 * figures["levels"] and figures["max_off"] <= 1, figures
+
+
+def test_the_smoothing_widths_slack_is_a_setting(monkeypatch):
+    """The running median's width over sparse sections was widened by an inline 1.05 (issue 16 point 5):
+    it is data/bilsky.json's grading.smoothing_spacing_slack now, and the width follows it."""
+    from EMHAssistLib.spine import bilsky
+
+    settings = bilsky.bilsky_settings()
+    arc = np.arange(0.0, 40.0, 4.0)  # an axial stack's slices, 4 mm apart: wider than smoothing_mm
+    usable = np.ones(arc.size, bool)
+    assert bilsky._smoothing_width(arc, usable) == pytest.approx(1.05 * (settings.grading.smoothing_sections - 1) * 4.0)
+    slacker = replace(settings, grading=replace(settings.grading, smoothing_spacing_slack=1.5))
+    monkeypatch.setattr(bilsky, "bilsky_settings", lambda: slacker)
+    assert bilsky._smoothing_width(arc, usable) == pytest.approx(1.5 * (settings.grading.smoothing_sections - 1) * 4.0)

@@ -4,11 +4,13 @@ foundation -> inputs -> measurement -> spine -> differential -> analysis/live ->
 -> frontends. A module may import from its own layer and the layers before it, never from a later
 one. Three more rules keep MRML where it belongs:
 
-- Writing MRML (creating, adding, removing or changing nodes) happens only in inputs/ (files read
-  into nodes), outputs/ (results drawn into the scene), teaching/ (a teaching case built as a scene)
-  and frontends/. "Writing" is decided from the source: a call of one of the MRML methods that
-  create, add, remove or change nodes (`MRML_WRITING_METHODS`, any `SetAndObserve...`), or a call of
-  a package function that makes one (found to a fixed point across modules).
+- Writing MRML (creating, adding, removing or changing nodes) happens only in inputs/ (files and
+  built cases read into nodes) and outputs/ (results drawn into the scene, outputs/scene_writing.py for
+  the rest): teaching/ and frontends/ call their functions, and change no node themselves (issue 16
+  point 3: the quiz's state node and boxes are changed in outputs/quiz_scene.py); the stages before
+  the outputs call none. "Writing" is decided from the source: a call of one of the MRML methods that create, add,
+  remove or change nodes (`MRML_WRITING_METHODS`, any `SetAndObserve...`), or a call of a package
+  function that makes one (found to a fixed point across modules).
 - The engine stages that compute (measurement/, spine/, differential/) take plain data: they import
   neither slicer, vtk nor MRML, nor a package module that does (one that reads or writes nodes).
 - Every module belongs to a layer, so a new one has to be placed before it is imported from.
@@ -46,7 +48,8 @@ LAYERS = (
     ("teaching", ("teaching",)),
     ("frontends", ("frontends",)),
 )
-MAY_WRITE_MRML = ("inputs", "outputs", "teaching", "frontends")
+MAY_WRITE_MRML = ("inputs", "outputs")
+MAY_CALL_MRML_WRITERS = (*MAY_WRITE_MRML, "teaching", "frontends")  # through the functions of inputs/ and outputs/
 PLAIN_DATA = ("measurement", "spine", "differential")
 MRML_LIBRARIES = ("slicer", "vtk", "mrml", "qt", "ctk")
 # Methods of MRML nodes, scenes and slicer.util that create, add, remove or change nodes; generic
@@ -60,6 +63,11 @@ MRML_WRITING_METHODS = frozenset({
     "SetAttribute", "SetIJKToRASMatrix", "SetRadiusXYZ", "WriteData",
     "updateVolumeFromArray", "updateSegmentBinaryLabelmapFromArray", "updateTableFromArray",
     "addVolumeFromArray", "SetBinaryLabelmapToSegment",
+    # a node's content, name, state and look (text nodes, scripted-module nodes, display nodes, the selection)
+    "SetText", "SetName", "SetParameter", "SetNodeReferenceID", "AddNodeReferenceID", "RemoveNthNodeReferenceID",
+    "SetLocked", "SetHideFromEditors", "SetSize", "SetColor", "SetSelectedColor", "SetFillVisibility",
+    "SetPropertiesLabelVisibility", "SetHandlesInteractive", "SetNthControlPointVisibility", "SetAutoWindowLevel",
+    "SetWindowLevel", "SetActivePlaceNodeID", "SetReferenceActivePlaceNodeClassName",
 })
 
 
@@ -176,10 +184,12 @@ def later_stage_imports() -> list[str]:
     return sorted(set(found))
 
 
-def mrml_writing_outside_inputs_and_outputs() -> list[str]:
+def mrml_writing_before_the_outputs() -> list[str]:
+    """Modules of the stages that compute, the analysis and the foundation that write MRML, even through
+    a package function."""
     found = []
     for name, module in MODULES.items():
-        if LAYERS[module.layer][0] in MAY_WRITE_MRML:
+        if LAYERS[module.layer][0] in MAY_CALL_MRML_WRITERS:
             continue
         imported = {alias for target, alias in _imports(module) if alias and alias in WRITERS.get(target, set())}
         calls = _writing_calls(module.tree, imported)
@@ -200,7 +210,23 @@ def mrml_in_plain_stages() -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("rule", [later_stage_imports, mrml_writing_outside_inputs_and_outputs, mrml_in_plain_stages])
+def mrml_changed_outside_inputs_and_outputs() -> list[str]:
+    """Top-level functions and classes of teaching/ and frontends/ that call an MRML-writing method
+    themselves, rather than a function of inputs/ or outputs/."""
+    found = []
+    for name, module in MODULES.items():
+        if LAYERS[module.layer][0] in MAY_WRITE_MRML:
+            continue
+        for node in module.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and (calls := _writing_calls(node, set())):
+                found.append(f"{PACKAGE}.{name}.{node.name} writes MRML itself: {', '.join(sorted(set(calls)))}")
+        statements = [node for node in module.tree.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+        if calls := [call for statement in statements for call in _writing_calls(statement, set())]:
+            found.append(f"{PACKAGE}.{name} writes MRML at its top level: {', '.join(sorted(set(calls)))}")
+    return found
+
+
+@pytest.mark.parametrize("rule", [later_stage_imports, mrml_writing_before_the_outputs, mrml_changed_outside_inputs_and_outputs, mrml_in_plain_stages])
 def test_the_layers_hold(rule):
     violations = rule()
     assert not violations, "\n".join(violations)

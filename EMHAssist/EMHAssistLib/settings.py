@@ -333,6 +333,7 @@ class GradingSettings:
     csf_absent_needs_resolved_share: float = fraction()
     smoothing_mm: float = length()
     smoothing_sections: int = count()
+    smoothing_spacing_slack: float = multiple()
 
 
 @dataclass(frozen=True)

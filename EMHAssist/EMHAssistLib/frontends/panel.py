@@ -8,10 +8,7 @@ report as JSON in a text node) and in the overlay folder, so a saved `.mrb` brin
 import importlib.metadata
 import functools
 import itertools
-import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from ..errors import InputError
 from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_context, clinical_terms
 from ..inputs.jsonfile import parse_json_text, read_json_file
+from ..inputs.nodes import label_point, set_roi_size
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -33,7 +31,8 @@ from ..outputs.citations import citation_label, full_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
-from ..outputs.report import from_json, to_json
+from ..outputs.report import from_json
+from ..outputs.scene_writing import REPORT_ATTRIBUTE, keeping_place_target, write_report_node
 from ..outputs.tables import write_results_table
 from ..outputs.wording import finding_text, summary_line
 from ..report_model import Clinical, RankedDiagnosis, Report
@@ -45,7 +44,6 @@ from ..teaching.phantom import CASES_DIR
 from ..teaching.quiz import Quiz, Reveal, ratio_sites_line, verdict
 
 AGE_NOT_STATED = -1  # the panel's age field shows "not stated" at this value
-REPORT_ATTRIBUTE = "EMHAssist.schema"
 
 
 def clinical_from_panel(
@@ -390,7 +388,7 @@ def point_labels(points: slicer.vtkMRMLMarkupsFiducialNode | None) -> list[str]:
 def name_last_point(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
     """The anchor just placed takes the level picked in the panel's combo box."""
     code_of(level)  # refuses a name that is no vertebra
-    points.SetNthControlPointLabel(points.GetNumberOfControlPoints() - 1, level)
+    label_point(points, points.GetNumberOfControlPoints() - 1, level)
 
 
 def name_anchor_when_placed(points: slicer.vtkMRMLMarkupsFiducialNode, level: str) -> None:
@@ -445,12 +443,6 @@ def parameter_node_choice(scene: slicer.vtkMRMLScene, module_name: str) -> Param
     return ParameterNodeChoice(None if singleton else shown, note)
 
 
-def write_report_node(report: Report, node: slicer.vtkMRMLTextNode) -> None:
-    """The whole report as JSON in a text node, which saves with the scene."""
-    node.SetText(json.dumps(to_json(report), indent=2, ensure_ascii=False))
-    node.SetAttribute(REPORT_ATTRIBUTE, report.schema)
-
-
 def read_report_node(node: slicer.vtkMRMLTextNode) -> Report:
     if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
         raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
@@ -494,27 +486,6 @@ def save_results(
         return draw_overlays(scene, analysis.report, study, mass_mask=analysis.mass_mask, cord_mask=analysis.cord_mask)
 
 
-SELECTION_NODE_ID = "vtkMRMLSelectionNodeSingleton"  # the application's selection node
-
-
-@contextmanager
-def keeping_place_target(scene: slicer.vtkMRMLScene) -> Iterator[None]:
-    """Slicer's Markups logic makes every markups node added outside a batch the active place node:
-    the overlays' point lists and lines would become the target of the user's next click, even
-    half-way through placing an ROI. The selection node's active place node is put back afterwards."""
-    selection = scene.GetNodeByID(SELECTION_NODE_ID)
-    if selection is None:
-        yield
-        return
-    class_name, node_id = selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()
-    try:
-        yield
-    finally:
-        if (selection.GetActivePlaceNodeClassName(), selection.GetActivePlaceNodeID()) != (class_name, node_id):
-            selection.SetReferenceActivePlaceNodeClassName(class_name)
-            selection.SetActivePlaceNodeID(node_id)
-
-
 def find_levels(study: Study, scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLMarkupsFiducialNode:
     """Every vertebra the images show, from the study's labelled points (one is enough), as an
     editable point list labelled with level names; each point's description says how it was found."""
@@ -538,7 +509,7 @@ def give_default_size(roi: slicer.vtkMRMLMarkupsROINode, region: str) -> bool:
     default = panel_settings().default_roi_size_mm[region]
     if min(size) > 0:
         return False
-    roi.SetSize(*[extent if extent > 0 else fallback for extent, fallback in zip(size, default)])
+    set_roi_size(roi, [extent if extent > 0 else fallback for extent, fallback in zip(size, default)])
     return True
 
 

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 import slicer
 
 from ..analysis import analyze
+from ..inputs.nodes import set_volume_voxels
 from ..inputs.study import Study
+from ..outputs.scene_writing import add_name_suffix, new_table
 from ..outputs.tables import read_results_table, write_results_table
 from ..report_model import Ratio, RatioKey, Report
 from ..settings import measurement_settings
@@ -30,7 +32,7 @@ def run_selftest(scene: slicer.vtkMRMLScene) -> None:
     study = study_into_scene(synthetic, scene)
     report = analyze(study)
     reference = analyze(noise_free_study(synthetic, scene))
-    table = scene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
+    table = new_table(scene, RESULTS_TABLE_NAME)
     write_results_table(report, table)
 
     check_every_region_on_every_sequence(report, list(synthetic.rois), list(synthetic.sequences))
@@ -45,10 +47,9 @@ def noise_free_study(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> S
     """
     study = study_into_scene(synthetic, scene)
     for role, volume in study.sequences.items():
-        slicer.util.updateVolumeFromArray(volume, synthetic.sequences[role].clean)
+        set_volume_voxels(volume, synthetic.sequences[role].clean)
     nodes = list(study.sequences.values()) + [source.node for sources in study.regions.values() for source in sources]
-    for node in nodes + ([study.levels] if study.levels is not None else []):
-        node.SetName(node.GetName() + NOISE_FREE_SUFFIX)
+    add_name_suffix(nodes + ([study.levels] if study.levels is not None else []), NOISE_FREE_SUFFIX)
     study.name += NOISE_FREE_SUFFIX
     return study
 

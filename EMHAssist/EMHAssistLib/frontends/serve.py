@@ -51,6 +51,7 @@ from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_again_when_resized, lay_out_labels, lay_out_texts_of
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
+from ..outputs.scene_writing import displayed, set_window_level
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, check_region, levels_line, ratio_sites_line, style_roi, verdict
@@ -207,12 +208,10 @@ class CaseViewer:
         if self.study is None or sequence not in self.study.sequences:
             return
         volume = self.study.sequences[sequence]
-        if volume.GetDisplayNode() is None:
-            volume.CreateDefaultDisplayNodes()  # as Slicer does when a volume is first shown
+        display = displayed(volume)
         for view in self._slice_views().values():
             view.set_background_volume_id(volume.GetID())
             view.schedule_render()
-        display = volume.GetDisplayNode()
         low, high = volume.GetImageData().GetScalarRange()
         state = self._server.state
         state.window_range = [0.0, round(float(high - low), 1) or 1.0]
@@ -226,8 +225,7 @@ class CaseViewer:
         display = self.study.sequences[self._server.state.sequence].GetDisplayNode()
         if abs(display.GetWindow() - float(window)) < 0.05 and abs(display.GetLevel() - float(level)) < 0.05:
             return
-        display.SetAutoWindowLevel(False)
-        display.SetWindowLevel(max(float(window), 1e-3), float(level))
+        set_window_level(display, max(float(window), 1e-3), float(level))
         for view in self._slice_views().values():
             view.schedule_render()
 

@@ -28,7 +28,7 @@ from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
-from .nodes import check_value_range, check_volume_geometry, grid_of_volume, set_volume_geometry
+from .nodes import check_value_range, check_volume_geometry, grid_of_volume, new_volume
 from .noise import caught_messages
 from .roles import role_of_name
 from .study import RegionSource, Study, drop_far_level_points, overlap_warnings, region_names, segment_sources
@@ -322,9 +322,7 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene, case
     check_value_range(str(folder), dicom.voxels)
     check_volume_geometry(str(folder), Grid(dicom.voxels.shape, dicom.ijk_to_ras))
     case.warnings.extend(dicom.warnings)
-    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
-    slicer.util.updateVolumeFromArray(volume, dicom.voxels)
-    set_volume_geometry(volume, dicom.ijk_to_ras)
+    volume = new_volume(scene, role, dicom.voxels, dicom.ijk_to_ras)
     volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(dicom.headers))
     volume.SetAttribute(SOURCE_FOLDER_ATTRIBUTE, str(folder))
     return volume

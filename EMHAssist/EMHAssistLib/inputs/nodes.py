@@ -1,8 +1,12 @@
-"""MRML nodes to plain geometry and arrays, and plain masks back to segments.
+"""MRML nodes to plain geometry and arrays, plain masks back to segments, and plain images, boxes and
+labelled points into new nodes (a case built in memory, as the teaching cases are, is read into a scene
+here, as a case folder is by casefolder.py).
 
 The only module that knows how volumes, markups ROIs and segmentations store their geometry;
 everything downstream works on `geometry.Grid`, `geometry.Box`, `geometry.Labelmap` and numpy.
 """
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import slicer
@@ -166,6 +170,41 @@ def set_segment_mask(
 
 def set_volume_geometry(volume: slicer.vtkMRMLVolumeNode, ijk_to_world: np.ndarray) -> None:
     volume.SetIJKToRASMatrix(vtk_matrix(ijk_to_world))
+
+
+def new_volume(scene: slicer.vtkMRMLScene, name: str, voxels: np.ndarray, ijk_to_world: np.ndarray) -> slicer.vtkMRMLScalarVolumeNode:
+    """A scalar volume node holding `voxels` (k, j, i), placed by `ijk_to_world`."""
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    set_volume_voxels(volume, voxels)
+    set_volume_geometry(volume, ijk_to_world)
+    return volume
+
+
+def set_volume_voxels(volume: slicer.vtkMRMLScalarVolumeNode, voxels: np.ndarray) -> None:
+    slicer.util.updateVolumeFromArray(volume, voxels)
+
+
+def new_roi(scene: slicer.vtkMRMLScene, name: str, box: Box) -> slicer.vtkMRMLMarkupsROINode:
+    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
+    set_roi_box(roi, box)
+    return roi
+
+
+def new_point_list(scene: slicer.vtkMRMLScene, name: str, points: Mapping[str, Sequence[float]]) -> slicer.vtkMRMLMarkupsFiducialNode:
+    """A point list with a point at each position, labelled by its key."""
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
+    for label, position in points.items():
+        node.AddControlPoint(*position, label)
+    return node
+
+
+def label_point(points: slicer.vtkMRMLMarkupsFiducialNode, index: int, label: str) -> None:
+    points.SetNthControlPointLabel(index, label)
+
+
+def set_roi_size(roi: slicer.vtkMRMLMarkupsROINode, size: Sequence[float]) -> None:
+    """The ROI's extent along its own axes (mm), about its centre."""
+    roi.SetSize(*size)
 
 
 def set_roi_box(roi: slicer.vtkMRMLMarkupsROINode, box: Box) -> None:

@@ -157,12 +157,12 @@ def _ratio(values: np.ndarray, at: np.ndarray, above: np.ndarray, below: np.ndar
 
 def _smoothing_width(arc: np.ndarray, usable: np.ndarray) -> float:
     """The running median's width along the arc: `smoothing_mm`, widened to hold `smoothing_sections`
-    sections where they lie farther apart (an axial stack's slices); 5 % over the sections' usual
-    spacing, so a neighbour a little farther than the median step is still held."""
+    sections where they lie farther apart (an axial stack's slices), with `smoothing_spacing_slack`
+    over the sections' usual spacing."""
     config = bilsky_settings().grading
     steps = np.diff(arc[usable])
     spacing = float(np.median(steps)) if steps.size else 0.0
-    return max(config.smoothing_mm, 1.05 * (config.smoothing_sections - 1) * spacing)
+    return max(config.smoothing_mm, config.smoothing_spacing_slack * (config.smoothing_sections - 1) * spacing)
 
 
 def _running_median(values: np.ndarray, arc: np.ndarray, usable: np.ndarray, width_mm: float) -> np.ndarray:

@@ -5,7 +5,7 @@ import slicer
 
 from ..geometry import Box
 from ..inputs.clinical import clinical_context
-from ..inputs.nodes import set_roi_box, set_volume_geometry
+from ..inputs.nodes import new_point_list, new_roi, new_volume
 from ..inputs.study import RegionSource, Study
 from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names, case_rois
 
@@ -18,31 +18,15 @@ def study_into_scene(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> S
     """Volumes, ROI nodes and level points of a synthetic study, added to `scene`."""
     study = Study(name=synthetic.name, clinical=clinical_context(synthetic.clinical, subject=f"{synthetic.name}: clinical context"))
     for role, sequence in synthetic.sequences.items():
-        volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
-        slicer.util.updateVolumeFromArray(volume, sequence.image)
-        set_volume_geometry(volume, sequence.ijk_to_ras)
-        study.sequences[role] = volume
+        study.sequences[role] = new_volume(scene, role, sequence.image, sequence.ijk_to_ras)
     for region, specs in synthetic.rois.items():
         study.regions[region] = [
-            RegionSource(_roi_node(scene, region if index == 1 else f"{region}-{index}", spec))
+            RegionSource(new_roi(scene, region if index == 1 else f"{region}-{index}", box_of_spec(spec)))
             for index, spec in enumerate(specs, start=1)
         ]
-    study.levels = _level_points(scene, synthetic.level_centres)
+    study.levels = new_point_list(scene, "levels", synthetic.level_centres)
     return study
 
 
 def box_of_spec(spec: BoxSpec) -> Box:
     return Box(np.array(spec.center, float), np.array(spec.axes, float).T, np.array(spec.size, float) / 2)
-
-
-def _roi_node(scene: slicer.vtkMRMLScene, name: str, spec: BoxSpec) -> slicer.vtkMRMLMarkupsROINode:
-    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
-    set_roi_box(roi, box_of_spec(spec))
-    return roi
-
-
-def _level_points(scene: slicer.vtkMRMLScene, centres: dict[str, tuple[float, float, float]]) -> slicer.vtkMRMLMarkupsFiducialNode:
-    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "levels")
-    for name, centre in centres.items():
-        points.AddControlPoint(*centre, name)
-    return points

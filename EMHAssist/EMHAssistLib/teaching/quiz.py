@@ -26,9 +26,10 @@ from ..differential import knowledge
 from ..errors import InputError
 from ..geometry import Box, Labelmap
 from ..inputs.clinical import clinical_context
-from ..inputs.nodes import box_of_roi, set_roi_box
+from ..inputs.nodes import box_of_roi
 from ..inputs.study import RegionSource, Study, region_names, sequence_roles
 from ..live import LiveAnalysis
+from ..outputs import quiz_scene
 from ..outputs.wording import finding_text, summary_line
 from ..report_model import RankedDiagnosis, Ratio, RatioKey, Report
 from .cases import CaseInfo, box_of_spec, build_study, case_info, case_names, case_rois, study_into_scene
@@ -177,7 +178,7 @@ class Quiz:
         _check_diagnosis(diagnosis)
         if self.revealed:
             raise InputError(diagnosis, f"the answer is already revealed; the pick stays {self.picked}")
-        self._state.SetParameter(_PICKED, diagnosis)
+        quiz_scene.set_parameter(self._state, _PICKED, diagnosis)
 
     def add_roi(self, region: str, center: tuple[float, float, float], size: tuple[float, float, float]) -> slicer.vtkMRMLMarkupsROINode:
         """A new learner ROI for `region`, axis-aligned, which the learner then moves and resizes."""
@@ -189,8 +190,8 @@ class Quiz:
         check_region(region)
         if not roi.IsA("vtkMRMLMarkupsROINode"):
             raise InputError(roi.GetName(), "is not a markups ROI")
-        roi.SetAttribute(LEARNER_ATTRIBUTE, region)
-        self._state.AddNodeReferenceID(_learner_role(region), roi.GetID())
+        quiz_scene.mark(roi, LEARNER_ATTRIBUTE, region)
+        quiz_scene.add_reference(self._state, _learner_role(region), roi)
         return roi
 
     def remove_roi(self, roi: slicer.vtkMRMLNode) -> None:
@@ -198,14 +199,8 @@ class Quiz:
         state) is refused: the browser names the node to remove, and a page is not to be trusted."""
         if roi.GetAttribute(LEARNER_ATTRIBUTE) is None:
             raise InputError(roi.GetName() or roi.GetID(), "is not one of your ROIs: only the boxes you placed can be removed")
-        for region in region_names():
-            role = _learner_role(region)
-            for index in reversed(range(self._state.GetNumberOfNodeReferences(role))):
-                if self._state.GetNthNodeReferenceID(role, index) == roi.GetID():
-                    self._state.RemoveNthNodeReferenceID(role, index)
-        scene = self._state.GetScene()
-        if scene.IsNodePresent(roi):
-            scene.RemoveNode(roi)
+        quiz_scene.drop_reference(self._state, [_learner_role(region) for region in region_names()], roi)
+        quiz_scene.remove_node(roi, self._state.GetScene())
 
     def reveal(self, picked: str) -> Reveal:
         """Analyse the learner's ROIs, place and analyse the reference ones, and compare.
@@ -218,7 +213,7 @@ class Quiz:
         learner_rois = self.learner_rois
         if not learner_rois:
             raise InputError(self.info.name, "no ROI placed yet: outline at least the mass before the reveal")
-        self._state.SetParameter(_PICKED, picked)
+        quiz_scene.set_parameter(self._state, _PICKED, picked)
         self.learner_analysis = run_analysis(self.learner_study())
         reference_rois = self.reference_rois or self._place_reference_rois()
         self.reference_analysis = run_analysis(
@@ -227,7 +222,7 @@ class Quiz:
         for rois in [*learner_rois.values(), *reference_rois.values()]:
             for roi in rois:
                 lock_roi(roi)
-        self._state.SetParameter(_REVEALED, "true")
+        quiz_scene.set_parameter(self._state, _REVEALED, "true")
         reference_boxes = {region: [box_of_roi(roi) for roi in rois] for region, rois in reference_rois.items()}
         sites = [
             compare_site(region, roi.GetName(), box_of_roi(roi), reference_boxes[region], self.reference_analysis)
@@ -273,7 +268,7 @@ class Quiz:
         for region, boxes in self._reference_boxes.items():
             for box in boxes:
                 roi = self._new_roi(f"reference {region}", box, REFERENCE_ATTRIBUTE, quiz_settings().reference_color)
-                self._state.AddNodeReferenceID(_reference_role(region), roi.GetID())
+                quiz_scene.add_reference(self._state, _reference_role(region), roi)
         return self.reference_rois
 
     def _rois(self, role_of) -> dict[str, list[slicer.vtkMRMLMarkupsROINode]]:
@@ -286,34 +281,22 @@ class Quiz:
         return rois
 
     def _new_roi(self, name: str, box: Box, attribute: str, color: Colour) -> slicer.vtkMRMLMarkupsROINode:
-        roi = self._state.GetScene().AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
-        set_roi_box(roi, box)
+        roi = quiz_scene.new_marked_roi(self._state.GetScene(), name, box, attribute)
         style_roi(roi, color)
-        roi.SetAttribute(attribute, name)
         return roi
 
 
 def style_roi(roi: slicer.vtkMRMLMarkupsROINode, color: Colour) -> None:
     """The quiz's look for a box (quiz.json): `color` (the learner's or the reference's), an outline
     with its handles, unnamed in the views."""
-    roi.CreateDefaultDisplayNodes()
     look = quiz_settings().roi_look
-    display = roi.GetDisplayNode()
-    display.SetColor(color)
-    display.SetSelectedColor(color)
-    display.SetFillVisibility(look.fill)
-    display.SetPropertiesLabelVisibility(look.name_labels)
+    quiz_scene.style_roi(roi, color, look.fill, look.name_labels)
 
 
 def lock_roi(roi: slicer.vtkMRMLMarkupsROINode) -> None:
     """A box no one may move any more (every box once the answer is revealed): locked, and drawn
     without the handles and centre point that would only clutter the views (quiz.json, `roi_look`)."""
-    roi.SetLocked(True)
-    roi.CreateDefaultDisplayNodes()
-    handles = quiz_settings().roi_look.locked_handles
-    roi.GetDisplayNode().SetHandlesInteractive(handles)
-    for point in range(roi.GetNumberOfControlPoints()):
-        roi.SetNthControlPointVisibility(point, handles)
+    quiz_scene.lock_roi(roi, quiz_settings().roi_look.locked_handles)
 
 
 def case_digest(name: str) -> str:
@@ -330,14 +313,9 @@ def _case_of_digest(state: slicer.vtkMRMLScriptedModuleNode) -> str:
 
 
 def _new_state_node(scene: slicer.vtkMRMLScene, name: str, study: Study) -> slicer.vtkMRMLScriptedModuleNode:
-    state = scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", STATE_NODE_NAME)
-    state.SetHideFromEditors(True)
-    state.SetAttribute(STATE_ATTRIBUTE, "1")
-    state.SetParameter(_CASE_DIGEST, case_digest(name))
-    for role, volume in study.sequences.items():
-        state.SetNodeReferenceID(_sequence_role(role), volume.GetID())
-    state.SetNodeReferenceID(_LEVELS_ROLE, study.levels.GetID())
-    return state
+    references = {_sequence_role(role): volume.GetID() for role, volume in study.sequences.items()}
+    references[_LEVELS_ROLE] = study.levels.GetID()
+    return quiz_scene.new_state_node(scene, STATE_NODE_NAME, STATE_ATTRIBUTE, {_CASE_DIGEST: case_digest(name)}, references)
 
 
 def _state_nodes(scene: slicer.vtkMRMLScene) -> list[slicer.vtkMRMLScriptedModuleNode]:
