@@ -47,8 +47,7 @@ DEFORMED = 0.05  # a cord narrowed by 5 % is deformed (spinegen.truth.section_fa
 DISAGREE = {
     "abscess_t9_t11": "T8 and T12 graded 0, the construction 1b: the abscess's tails cover 17 and 7 % of their height, "
     "less than the report counts as a mass level (mass T9-T11), and a level the report leaves out is graded 0 (session 14)",
-    "sickle_cell_d4_d6": "T4 and T6 graded as the construction does not grade them: read T4-T6 when the compression at T5 grew into them "
-    "(test_cases), and still failing when it reads T5 (session 15, extent15: not yet looked into)",
+    "sickle_cell_d4_d6": "T4 and T6 graded 2: the compression at T5 grows into them (test_cases.EXTENT_ON_THE_EDGE)",
     "thal_intermedia_d3_d8": "T2 graded 0, the construction 1b: the mass reaches into T2's body but over less of it than "
     "the report counts as a mass level (mass T3-T8), and a level the report leaves out is graded 0 (session 13)",
 }

@@ -107,8 +107,7 @@ class _Reading:
     bounded: CordProfile  # `_bounded`: a section traced into the mass read as its upper bound
     own: CordProfile  # each section's own measure, a section traced into the mass as `bounded` reads it
     measurable: np.ndarray
-    trusted: np.ndarray  # where a compression may grow (`_grown`): measurable, not at a level whose cord took the mass in, between the mass's first and last contact (`_touched_stretch`)
-    usable: np.ndarray  # judged at all: trusted and in contact with the mass
+    usable: np.ndarray  # judged at all: measurable, in contact with the mass, not at a level whose cord took the mass in
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
     merged: np.ndarray  # `merged_with_mass`
     beside_mass: bool  # a mass region was given (`contact` known)
@@ -120,29 +119,9 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     own = replace(bounded, **{key: np.where(merged, measured(bounded, key), measured(cord.profile, key)) for key in ("ap_mm", "rl_mm", "area_mm2")})
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(judged.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    trusted = measurable & (~at_levels_merged_with_mass(codes, merged) | merged)
-    if contact is not None:
-        trusted &= _touched_stretch(contact)
-    usable = trusted & contact if contact is not None else trusted
+    usable = measurable & contact & (~at_levels_merged_with_mass(codes, merged) | merged) if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, trusted, usable, keys, merged, contact is not None)
-
-
-def _touched_stretch(contact: np.ndarray) -> np.ndarray:
-    """Per profile slice: between the first and the last slice the mass touches. A compression
-    grows through slices there that the mass does not touch: the mass is grown by its signal and
-    its thin tapering ends are not (data/levels.json, mass taper_reason), so contact comes and goes
-    along the ends of a narrowing it causes. Generated seed 152 (a posterior haematoma narrowing the
-    cord 55 % at T2-T3): the cord read AP 2.7-4.1 mm against 4.9 mm beyond from 143 to 161 mm along
-    the truth's arc, the mass in contact at 142 mm and from 162 mm, and the compression ended at
-    162 mm (T3-T4 for T2-T3). Beyond the last contact nothing holds a compression to the mass:
-    grown through every narrowed slice, seed 31's (a right EMH at C3-C4, RL read 69 %) ran on
-    to C1 (RL 84 %)."""
-    touched = np.flatnonzero(contact)
-    stretch = np.zeros(len(contact), dtype=bool)
-    if touched.size:
-        stretch[touched[0]:touched[-1] + 1] = True
-    return stretch
+    return _Reading(judged, bounded, own, measurable, usable, keys, merged, contact is not None)
 
 
 def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool) -> dict[str, np.ndarray]:
@@ -174,11 +153,11 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, 
 
 def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compression | None:
     """`find_compression` on the profile as `_reading` gave it."""
-    profile, bounded = reading.judged, reading.bounded
+    profile, bounded, usable = reading.judged, reading.bounded, reading.usable
     cores = _cores(reading, codes, settings().narrowing_threshold, covered=False)
     if not cores:
         return None
-    compressed = _grown(np.logical_or.reduce(list(cores.values())), reading, codes, list(cores))
+    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, usable, list(cores))
     slices = np.flatnonzero(compressed)
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
     read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
@@ -253,25 +232,16 @@ def _measure_name(key: str) -> str:
     return next(measure.name for measure in settings().measures if measure.key == key)
 
 
-def _grown(core: np.ndarray, reading: _Reading, codes: np.ndarray, keys: list[str]) -> np.ndarray:
+def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
     """Extend each end of the compressed segment while a slice within the merge gap beyond it is
-    narrowed by at least the growth threshold, in one of the measures that made the core, both
-    against the reference windows beyond the segment and against the healthy mean of its level
-    scaled to this cord (`expected_size`, as the core is judged), over `reading.trusted` slices
-    (one noisy slice does not end a compression, as it does not split one in `_runs`). The windows
-    read `reading.judged`, the slices `reading.bounded` (`_bounded`). Against the windows alone,
-    a cord that changes size along its length read narrowed where it is only smaller than the mean
-    of the two windows: the built-in sickle cell child's cord, 5.0 mm wide below the compression
-    and 5.7 mm above it, read 4.6-4.8 mm through T6 (the phantom does not narrow it there),
-    under 0.9 of the windows' 5.35 mm, and the compression T5 grew into T4-T6."""
-    profile, bounded = reading.judged, reading.bounded
+    narrowed by at least the growth threshold, in one of the measures that made the core, against
+    the reference windows beyond the segment (one noisy slice does not end a compression, as it
+    does not split one in `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`)."""
     compressed = core.copy()
     limit = 1 - settings().growth_threshold
     gap = settings().merge_gap_mm
     healthy = np.isfinite(profile.ap_mm)
     arc = profile.arc_mm
-    usable = reading.trusted
-    expected = {key: expected_size(profile, key, codes, reading.measurable) for key in keys}
     while True:
         slices = np.flatnonzero(compressed)
         above, below = reference_windows(arc, slices, healthy & ~compressed)
@@ -281,7 +251,7 @@ def _grown(core: np.ndarray, reading: _Reading, codes: np.ndarray, keys: list[st
         for key in keys:
             values = measured(profile, key)
             reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
-            narrowed |= usable & (measured(bounded, key) <= limit * np.fmin(reference, expected[key]))
+            narrowed |= usable & (measured(bounded, key) <= limit * reference)
         added = False
         for edge, step in ((slices[0], -1), (slices[-1], +1)):
             beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
