@@ -110,6 +110,8 @@ class _Reading:
     measurable: np.ndarray
     usable: np.ndarray  # judged at all: measurable, in contact with the mass, not at a level whose cord took the mass in
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
+    merged: np.ndarray  # `merged_with_mass`
+    beside_mass: bool  # a mass region was given (`contact` known)
 
 
 def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray) -> _Reading:
@@ -120,10 +122,10 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     measurable = np.isfinite(judged.ap_mm) & ~conus_zone(cord) & (codes > 0)
     usable = measurable & contact & (~at_levels_merged_with_mass(codes, merged) | merged) if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, usable, keys)
+    return _Reading(judged, bounded, own, measurable, usable, keys, merged, contact is not None)
 
 
-def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool = False) -> dict[str, np.ndarray]:
+def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool) -> dict[str, np.ndarray]:
     """Per measure, the runs (`_runs`) of usable slices narrowed by `threshold` or more against the
     healthy mean of their level scaled to this cord; none where no run is found. `covered`: a run as
     long as the cord its sections cover rather than the span between their centres."""
@@ -147,15 +149,19 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, 
     level's other sections not at all. `merged`: `merged_with_mass(cord, codes, contact)`, when the caller has it."""
     if merged is None:
         merged = merged_with_mass(cord, codes, contact)
-    reading = _reading(cord, codes, contact, merged)
+    return _compression_read(cord, codes, _reading(cord, codes, contact, merged))
+
+
+def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compression | None:
+    """`find_compression` on the profile as `_reading` gave it."""
     profile, bounded, usable = reading.judged, reading.bounded, reading.usable
-    cores = _cores(reading, codes, settings().narrowing_threshold)
+    cores = _cores(reading, codes, settings().narrowing_threshold, covered=False)
     if not cores:
         return None
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, usable, list(cores))
     slices = np.flatnonzero(compressed)
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
-    read = _bounded(cord.profile, merged & compressed)  # the segment's sections as judged, the windows' as before
+    read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
     ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
     worst = _narrowest(read, shown_by[0], slices)
@@ -170,7 +176,7 @@ def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, 
     )
 
 
-def narrowed_unjudged(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray, compression: Compression | None) -> np.ndarray:
+def narrowed_unjudged(cord: Cord, codes: np.ndarray, reading: _Reading, compression: Compression | None) -> np.ndarray:
     """Per profile slice: the cord seen narrowed where the mass touches it, in a report that names no
     compression, too little or over too short a stretch to be called one: a run of sections
     narrowed by the growth threshold (10 %) against the healthy mean of their level scaled to this
@@ -187,9 +193,8 @@ def narrowed_unjudged(cord: Cord, codes: np.ndarray, contact: np.ndarray | None,
     compression or noise (generated seeds 48 C6 and 134 T11, levels no truth names, were said not
     assessed beside compressions read exactly)."""
     unjudged = np.zeros(len(codes), dtype=bool)
-    if contact is None or compression is not None:
+    if not reading.beside_mass or compression is not None:
         return unjudged
-    reading = _reading(cord, codes, contact, merged)
     allowed = np.isfinite(reading.judged.ap_mm) & ~conus_zone(cord)
     growth = settings().growth_threshold
     for key, runs in _cores(reading, codes, growth, covered=True).items():
@@ -261,10 +266,10 @@ def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable:
             return compressed
 
 
-def _runs(flags: np.ndarray, arc: np.ndarray, counted: np.ndarray | None = None, each_narrowed: np.ndarray | None = None, covered: bool = False) -> np.ndarray:
-    """Flagged slices joined across short gaps, keeping only runs long enough to be real and, given
-    `counted` and `each_narrowed` (per slice: judged at all, and narrowed on its own section), only
-    runs where more than half of the counted sections between their ends are narrowed one by one.
+def _runs(flags: np.ndarray, arc: np.ndarray, counted: np.ndarray, each_narrowed: np.ndarray, covered: bool) -> np.ndarray:
+    """Flagged slices joined across short gaps, keeping only runs long enough to be real where more
+    than half of the `counted` sections (per slice: judged at all) between their ends are narrowed
+    one by one (`each_narrowed`: narrowed on its own section).
     A judged slice is the median of it and its neighbours, and a traced AP that alternates between
     normal and narrowed from one section to the next keeps alternating in the median, one phase
     later: generated seed 133 (healthy, SNR 19) read AP 5.1-5.4 and 2.8-3.6 mm on every other section
@@ -289,7 +294,7 @@ def _runs(flags: np.ndarray, arc: np.ndarray, counted: np.ndarray | None = None,
         span = slice(group[0], group[-1] + 1)
         if arc[group[-1]] - arc[group[0]] + extra < config.min_run_mm:
             continue
-        if counted is not None and each_narrowed is not None and 2 * np.count_nonzero(each_narrowed[span] & counted[span]) <= np.count_nonzero(counted[span]):
+        if 2 * np.count_nonzero(each_narrowed[span] & counted[span]) <= np.count_nonzero(counted[span]):
             continue
         kept[span] = True
     return kept
@@ -443,9 +448,10 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if mass is None:
         warnings.append(SpineFinding(SpineFindingCode.NO_MASS_REGION))
     traced_into_mass = merged_with_mass(cord, codes, contact)
-    compression = find_compression(cord, codes, contact, traced_into_mass)
+    reading = _reading(cord, codes, contact, traced_into_mass)
+    compression = _compression_read(cord, codes, reading)
     merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
-    unjudged = narrowed_unjudged(cord, codes, contact, traced_into_mass, compression)
+    unjudged = narrowed_unjudged(cord, codes, reading, compression)
     unassessed = frozenset(unassessed_codes(cord, level_map, codes, merged | unjudged))
     mass_codes = mass_level_codes(level_map, mass)
     section = levels_section(cord, codes, level_map, mass_codes, compression, merged, unassessed, unjudged)
