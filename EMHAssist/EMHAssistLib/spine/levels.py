@@ -446,7 +446,10 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     length read again around that body, else that repeat. Agreeing is within `period_change_limit` of
     it, but going caudally not shorter than it: bodies grow caudally, so a short step there is an
     endplate's dip taken for a disc, and followed step by step such steps ran away (generated seeds
-    90, 109, 151). The repeat is read only in the near window (`period_window_mm` either side), and
+    90, 109, 151). A step agreeing so with half the repeat is kept too: the column also repeats every
+    two vertebrae, and where that peak is the only one the near window shows, the re-read is a double
+    (generated seed 202, anchor T7: 33 mm around T3 against a right step of 19; taken, the walk went
+    on at 33 mm and C6-T1 lay 20-38 mm off). The repeat is read only in the near window (`period_window_mm` either side), and
     only where the whole of it lies in the field: cut by the field's edge it came out doubled (seed
     64) or short, and a short one past the last body of Testing/test_levels.py's bent column took the
     soft tissue for a disc. Not twice the window, as `_repeat_length` falls back to for the anchor:
@@ -463,8 +466,8 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), region, 2.0)
     if repeat is None:
         return step
-    lo, hi = (repeat if direction > 0 else low_change * repeat), high_change * repeat
-    return step if lo <= step <= hi else repeat
+    agrees = any((length if direction > 0 else low_change * length) <= step <= high_change * length for length in (repeat, repeat / 2))
+    return step if agrees else repeat
 
 
 def _stop_warning(walk: Walk, bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage, direction: int) -> str | None:
