@@ -287,3 +287,19 @@ def test_a_level_traced_into_the_mass_where_no_narrowing_is_read_stays_not_asses
     levels = report["levels"]
     assert not judge_case(report, case.truth, case.spine)["silent"]
     assert "T6" in _unassessed(levels) | _compressed_levels(levels)
+
+
+def test_the_wall_beside_a_mass_reads_the_cord_signal_on_the_cord_not_on_a_loosely_drawn_region(tmp_path):
+    # Seed 167: a posterior metastasis at C7-T2 narrowing the cord 11 % (no compression in the truth),
+    # sagittal 1.6 mm, a cord region twice the cord's size. The region's main tissue on T1 is the CSF
+    # (T1 185 against the traced cord's 580 and the metastasis's 364), so the wall that keeps the cord
+    # out of the mass ran through the cord, and the cord traced against it read AP 2.1-3.9 mm at T2
+    # where it is painted 5.9-6.1: a compression at T2 (MSCC 63 %). The wall now reads the cord's
+    # signal on the cord as first traced, away from the mass (`masses.cord_wall`'s `cord_points`).
+    case, _, analysis = _analysed(167, tmp_path, healthy=False)
+    report = to_json(analysis.report)
+    levels = report["levels"]
+    assert not judge_case(report, case.truth, case.spine)["false_compression"]
+    assert levels["compression"] is None
+    t2 = next(row for row in levels["cord_profile"] if row["level"] == "T2")
+    assert t2["min_ap_mm"] > 4.5, t2  # 2.16 with the wall read on the region's CSF

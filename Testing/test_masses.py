@@ -257,6 +257,29 @@ def test_the_cord_wall_beside_one_mass_turns_halfway_between_cord_and_mass():
     assert 0.35 <= crossing <= 0.65, crossing
 
 
+def test_the_cord_wall_reads_the_cords_own_signal_where_the_cord_region_holds_mostly_csf():
+    """A cord column (150) between CSF in front (700) and a mass behind (400), the cord region drawn over
+    the CSF and a third of the cord: the region's main tissue is the CSF, and against its signal the
+    cord's own voxels lie nearer the mass's, so the wall ran through the cord (generated seed 167: a
+    false compression). Given the cord's own voxels (`cord_points`, as the first tracing found them),
+    the wall turns between the cord and the mass again."""
+    rng = np.random.default_rng(11)
+    values = np.full((9, 120, 40), 80.0)
+    values[:, 20:100, 2:10] = 700.0  # CSF, i = 2-9
+    values[:, 20:100, 10:16] = TISSUE  # the cord, i = 10-15
+    values[2:7, 40:70, 16:26] = MASS  # the mass against it from i = 16
+    image = _sagittal(values + rng.normal(0.0, 10.0, values.shape))
+    seed = Box(np.array([20.0, 55.0, 12.0]), np.eye(3), np.array([3.0, 8.0, 4.0]))
+    region = Box(np.array([7.0, 30.0, 12.0]), np.eye(3), np.array([5.0, 5.0, 6.0]))  # i = 2-12: 8 voxels of CSF, 3 of cord
+    mass = segment_mass([Outline("mass", seed, segment=False)], [image], image)
+    k, j, i = np.meshgrid(np.arange(2, 7), np.arange(20, 40), np.arange(10, 16), indexing="ij")
+    cord_points = np.stack([i.ravel(), j.ravel(), 3.0 * k.ravel()], axis=1).astype(float)  # world = (i, j, 3 k) mm
+    cut = cord_wall(mass, [image], image, [region])
+    assert np.all(cut[3:6, 45:65, 15] > 0)  # the cord's last voxel beyond the wall: the region's CSF taken as the cord
+    wall = cord_wall(mass, [image], image, [region], cord_points)
+    assert np.all(wall[3:6, 45:65, 15] < 0) and np.all(wall[3:6, 45:65, 16] > 0)
+
+
 def test_a_mass_grows_through_its_enhancing_wall_where_its_pre_contrast_signal_is_the_seeds():
     """An abscess (built-in abscess_t9_t11): a lobule whose wall, a voxel front and back, gains 2.5 times
     on T1C, and below it a thin tail of the collection, wall-core-wall across. Judged against the

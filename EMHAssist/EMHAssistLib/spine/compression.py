@@ -530,14 +530,25 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
     or stops: traced with the mass as a wall. A cord the first tracing lost (it knows no mass, and
     the live panel keeps it while the mass moves) is sought beyond the mass, without the wall too:
     a wall from a mass grown along the cord also blocks the cord beyond the narrowing. Of these,
-    the tracing that leaves the fewest slices unfollowed (the walled one on a tie)."""
+    the tracing that leaves the fewest slices unfollowed (the walled one on a tie). The wall is given
+    the first tracing's voxels away from the mass (`_cord_apart_from`): where the drawn cord region's
+    signal misses theirs, the cord's signal is read on them (`masses._cord_window`)."""
     masses = [source.shape for source in inputs.mass]
     tracings = []
     if _mass_hides_cord_edge(inputs, image):
-        tracings.append(_cord(inputs, image, cord_wall(mass, images, image, [source.shape for source in inputs.cord]), masses))
+        wall = cord_wall(mass, images, image, [source.shape for source in inputs.cord], _cord_apart_from(cord, mass))
+        tracings.append(_cord(inputs, image, wall, masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
     return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
+
+
+def _cord_apart_from(cord: Cord, mass: MassSegment) -> np.ndarray:
+    """World centres of the cord's voxels on its profile slices the mass does not touch
+    (`mass_contact`); all of them where it touches every one."""
+    points, slice_of = cord_voxels(cord)
+    apart = ~mass_contact(cord, mass, (points, slice_of))
+    return points[apart[slice_of]] if apart.any() else points
 
 
 def _lost_near_mass(cord: Cord, masses: list[Shape]) -> bool:

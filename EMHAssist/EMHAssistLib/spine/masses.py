@@ -331,7 +331,9 @@ def body_marrow(bodies: list[Vertebra]) -> list[Box]:
     return [Box(np.asarray(body.centre, dtype=float), np.eye(3), half) for body in bodies]
 
 
-def cord_wall(mass: MassSegment, images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
+def cord_wall(
+    mass: MassSegment, images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape], cord_points: np.ndarray | None = None
+) -> np.ndarray:
     """Where the cord may not go, on `reference`'s grid, for tracing the cord past the mass.
 
     Within `wall_reach_voxels` of the mass (data/levels.json): how much nearer a voxel's signal lies
@@ -344,6 +346,14 @@ def cord_wall(mass: MassSegment, images: list[SequenceImage], reference: Sequenc
     thalassaemia case's T1C 43 % of the way from cord to mass, inside the cord).
     Beside each site of the mass (its `sites`, as grown) the mass's signal is that site's own: pooled,
     the sacral site's signal moved the wall beside thalassaemia major's thoracic mass 13 % of the way from mass to cord on T1C (the mass's T1C mean 519 with it, 553 without).
+    `cord_points` (world): the cord's own voxels, as traced before the mass was known and away from
+    it; where their signal lies outside the drawn cord region's window, the cord's signal is read on
+    them (`_cord_window`): the region's main tissue was the CSF around the cord. Generated seed 167
+    (a cord region twice the cord's size beside a posterior metastasis that narrows the cord 11 %):
+    the region's T1 read 185 (the CSF; its window 38-332), the traced
+    cord's 580 and the metastasis's 364, so the cord's own voxels lay nearer the mass than the
+    "cord", the wall ran through the cord, and the cord traced against it read AP 2.1-3.9 mm at T2
+    where it is painted 5.9-6.1: a false compression (MSCC 63 %).
     """
     outline = mass.mask_on(reference.grid)
     if mass.given or not cord_region:
@@ -354,7 +364,7 @@ def cord_wall(mass: MassSegment, images: list[SequenceImage], reference: Sequenc
     for n, boxes in enumerate(mass.sites):
         at = np.nonzero(_dilated_on_its_block(mass.site_mask_on(n, reference.grid), settings().wall_reach_voxels))
         if at[0].size:
-            wall[at] = np.maximum(wall[at], _nearer_the_mass(at, boxes, images, reference, cord_region))
+            wall[at] = np.maximum(wall[at], _nearer_the_mass(at, boxes, images, reference, cord_region, cord_points))
     wall[np.isneginf(wall)] = -1.0
     return wall
 
@@ -373,13 +383,16 @@ def _dilated_on_its_block(mask: np.ndarray, radius: int) -> np.ndarray:
     return near
 
 
-def _nearer_the_mass(at: tuple[np.ndarray, ...], boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape]) -> np.ndarray:
-    """At the voxels `at` of `reference`: the summed squared deviation from the cord region's signal
-    less that from the mass site's (`boxes`), each sequence in the two seeds' pooled half-width."""
+def _nearer_the_mass(
+    at: tuple[np.ndarray, ...], boxes: list[Box], images: list[SequenceImage], reference: SequenceImage, cord_region: list[Shape], cord_points: np.ndarray | None
+) -> np.ndarray:
+    """At the voxels `at` of `reference`: the summed squared deviation from the cord's signal
+    (`_cord_window`) less that from the mass site's (`boxes`),
+    each sequence in the two seeds' pooled half-width."""
     points = reference.grid.to_world(np.stack(at[::-1], axis=1).astype(float))
     from_mass, from_cord = np.zeros(len(points)), np.zeros(len(points))
     for image in images:
-        mass_window, cord_window = _seed_window(image, boxes), _seed_window(image, cord_region)
+        mass_window, cord_window = _seed_window(image, boxes), _cord_window(image, cord_region, cord_points)
         if mass_window is None or cord_window is None:
             continue  # a sequence holding no voxel of either seed says nothing about the wall
         values = reference.voxels[at].astype(np.float64) if image is reference else sample_linear(image, points)
@@ -387,6 +400,31 @@ def _nearer_the_mass(at: tuple[np.ndarray, ...], boxes: list[Box], images: list[
         from_mass += _deviation(_SeedWindow(mass_window.mean, unit), values.copy()) ** 2
         from_cord += _deviation(_SeedWindow(cord_window.mean, unit), values) ** 2
     return (from_cord - from_mass).astype(np.float32)
+
+
+def _cord_window(image: SequenceImage, cord_region: list[Shape], cord_points: np.ndarray | None) -> "_SeedWindow | None":
+    """The cord's signal window: the cord region's (`_seed_window`), unless the cord's own voxels
+    (`cord_points`) lie outside it, when the region's main tissue is another (the CSF of a loosely
+    drawn region) and the window is read on those voxels. Where the region's window holds the cord's
+    own signal it is kept as it was: generated seed 16 (a tight region, T1 386 and T2 440 against the
+    traced cord's 396 and 453) moved its not-assessed level from T2 to T3 with the narrower window read
+    on the traced voxels."""
+    region = _seed_window(image, cord_region)
+    own = _points_window(image, cord_points) if cord_points is not None and len(cord_points) else None
+    if own is None or (region is not None and abs(own.mean - region.mean) <= region.half_width):
+        return region
+    return own
+
+
+def _points_window(image: SequenceImage, points: np.ndarray) -> "_SeedWindow | None":
+    """The signal window of tissue sampled at `points` (world), read as `_seed_window` reads a seed
+    drawn inside its tissue (median and robust SD); None where the image holds none of them."""
+    values = sample_linear(image, points)
+    values = values[np.isfinite(values)].astype(np.float64)
+    if values.size == 0:
+        return None
+    mean = float(np.median(values))
+    return _SeedWindow.around(mean, robust_sd(values, mean))
 
 
 def _search_corners_ijk(boxes: list[Box], grid: Grid) -> tuple[np.ndarray, np.ndarray]:
