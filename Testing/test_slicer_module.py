@@ -214,6 +214,24 @@ def test_every_widget_named_by_role_or_region_exists_in_the_ui(module_tree, ui_r
         assert widgets[region_widget(region, "StatusLabel")].get("class") == "QLabel"
 
 
+def test_no_two_widgets_share_a_cell_of_a_layout(ui_root):
+    """Qt Designer files are hand-edited here: two items in one row and column of a form or grid layout
+    make Qt warn "Cell (3, 1) already occupied" and draw one widget over the other (the
+    "Fill from volume names" button lay on the results table selector)."""
+    taken: dict[tuple[str, int, int], str] = {}
+    for layout in ui_root.iter("layout"):
+        if layout.get("class") not in ("QFormLayout", "QGridLayout"):
+            continue
+        for item in layout.findall("item"):
+            row, column = int(item.get("row", 0)), int(item.get("column", 0))
+            held = item.find("widget") if item.find("widget") is not None else item.find("layout")
+            name = held.get("name") if held is not None else "spacer"
+            for spanned in range(column, column + int(item.get("colspan", 1))):
+                cell = (layout.get("name"), row, spanned)
+                assert cell not in taken, f"{name} and {taken[cell]} share row {row}, column {spanned} of {cell[0]}"
+                taken[cell] = name
+
+
 def test_group_boxes_filled_from_code_have_layouts(ui_root):
     widgets = ui_widgets(ui_root)
     for name in ("conditionsGroupBox", "findingsGroupBox", "differentialGroupBox"):
