@@ -193,10 +193,16 @@ def _revision(diff_file: Path) -> str:
     return f"{head} with uncommitted changes ({diff_file.relative_to(ROOT)})"
 
 
+def _seed_list(text: str) -> list[int]:
+    """'212,224,230' as seeds; argparse turns the ValueError of a bad one into a one-line usage error."""
+    return sorted({int(part) for part in text.split(",") if part.strip()})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", type=_seed_list, help="these seeds only, comma-separated (a failure class), instead of --seed/--cases")
     parser.add_argument("--workers", type=int, default=MAX_WORKERS)
     parser.add_argument("--doc", type=Path, help="write the figures to this markdown file (docs/spine-sweep.md)")
     parser.add_argument("--resume", type=Path, help="a cut-short run's .jsonl: run its missing seeds with the code snapshot --code and finish it")
@@ -210,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_results:
         return summarise_run(args.from_results, args.doc)
     workers = max(1, min(args.workers, MAX_WORKERS))
-    jobs = [(seed, (seed - 1) % HEALTHY_EVERY == 0) for seed in range(args.seed, args.seed + args.cases)]
+    seeds = args.seeds or list(range(args.seed, args.seed + args.cases))
+    jobs = [(seed, (seed - 1) % HEALTHY_EVERY == 0) for seed in seeds]
+    run_name = f"seeds{seeds[0]}-{seeds[-1]}-n{len(seeds)}" if args.seeds else f"seed{args.seed}-n{args.cases}"
     date = datetime.datetime.now(datetime.timezone.utc)
     results = []
     if args.resume:
@@ -222,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         revision = json.loads(stem.with_suffix(".revision").read_text()) if stem.with_suffix(".revision").exists() else revision
         snapshot = args.code
     else:
-        stem = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-seed{args.seed}-n{args.cases}"
+        stem = ROOT / "bench" / "results" / f"spine-sweep-{date:%Y-%m-%d-%H%M}-{run_name}"
         revision = _revision(stem.with_suffix(".diff"))
         stem.with_suffix(".revision").write_text(json.dumps(revision), encoding="utf-8")
         snapshot = Path(tempfile.mkdtemp(prefix="spine-sweep-code-"))
@@ -238,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
             log.flush()
             problems = failures([result])
             state = "; ".join(p if isinstance(p, str) else "bodies" for p in problems[0]["problems"]) if problems else "ok"
-            print(f"[{len(results)}/{args.cases}] seed {result['seed']}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(f"[{len(results)}/{len(seeds)}] seed {result['seed']}: {state} ({time.perf_counter() - started:.0f} s)", flush=True)
     shutil.rmtree(snapshot, ignore_errors=True)
     elapsed = time.perf_counter() - started
     results.sort(key=lambda r: r["seed"])
-    command = f".venv/bin/python bench/spine_sweep.py --cases {args.cases} --seed {args.seed}"
+    selection = f"--seeds {','.join(map(str, seeds))}" if args.seeds else f"--cases {args.cases} --seed {args.seed}"
+    command = f".venv/bin/python bench/spine_sweep.py {selection}"
     per_case = sorted(sum(r["seconds"].values()) for r in results)
     head = [f"Command: `{command}`", f"Run: {date:%Y-%m-%d %H:%M} UTC, engine at {revision}, {workers} worker processes, "
             f"{elapsed / 60:.1f} min wall ({per_case[len(per_case) // 2]:.0f} s per case median, generation and analysis)", ""]
