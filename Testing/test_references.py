@@ -14,7 +14,7 @@ from EMHAssistLib.differential import Knowledge, knowledge
 from EMHAssistLib.differential.rules import CITATION_FIELDS, DATA_FILES, Reference
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import DATA_DIR
-from EMHAssistLib.outputs.citations import cited_keys, full_citation
+from EMHAssistLib.outputs.citations import cited_keys, full_citation, listed_citation
 from EMHAssistLib.report_model import RankedDiagnosis
 
 
@@ -110,12 +110,21 @@ def test_a_reference_without_its_fields_is_refused_on_load(corrupt, problem):
 def test_the_browser_viewer_lists_each_cited_key_with_its_full_citation():
     from EMHAssistLib.frontends.serve import _cited_references
 
-    report = replace(golden_report(), differential=ranking_citing([("seed004", "carroll1997")], [("seed004",)]))
+    report = replace(golden_report(), differential=ranking_citing([("seed004", "carroll1997")], [("seed004", "seed000")]))
     assert _cited_references(report) == [
-        {"key": "seed004", "label": "Shah 2011", "citation": full_citation(knowledge().references["seed004"])},
-        {"key": "carroll1997", "label": "Carroll 1997", "citation": full_citation(knowledge().references["carroll1997"])},
+        {"key": "seed004", "label": "Shah 2011", "rest": ": " + full_citation(knowledge().references["seed004"])},
+        {"key": "carroll1997", "label": "Carroll 1997", "rest": ": " + full_citation(knowledge().references["carroll1997"])},
+        {"key": "seed000", "label": "case report of thoracic cord compression", "rest": full_citation(knowledge().references["seed000"]).removeprefix("case report of thoracic cord compression")},
     ]
-    assert _cited_references(report)[0]["citation"].startswith("Shah LM, Salzman KL. Imaging of spinal metastatic disease.")
+    assert _cited_references(report)[0]["rest"].startswith(": Shah LM, Salzman KL. Imaging of spinal metastatic disease.")
+
+
+def test_a_source_whose_article_is_not_identified_is_listed_with_its_head_once():
+    label, rest = listed_citation("seed000")  # its label is the head of its own citation (issue 18's leftover: written twice)
+    assert label + rest == full_citation(knowledge().references["seed000"])
+    assert rest.startswith(" by posterior epidural extramedullary hematopoiesis (T5-T8)")
+    assert listed_citation("carroll1997") == ("Carroll 1997", ": " + full_citation(knowledge().references["carroll1997"]))
+    assert listed_citation("no_such_key") == ("no_such_key", ": (not in references.json)")
 
 
 def test_the_references_page_lists_every_key():

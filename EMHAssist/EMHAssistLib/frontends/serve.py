@@ -38,14 +38,13 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..analysis import Analysis, run_analysis
-from ..differential.rules import knowledge
 from ..errors import SHOWN_ERRORS, InputError
 from ..followup import compare, exam_facts
 from ..geometry import Box
 from ..inputs.nodes import box_of_roi, set_roi_box
 from ..inputs.study import Study, outlines, region_names
 from ..live import LiveAnalysis
-from ..outputs.citations import citation_label, cited_keys, full_citation
+from ..outputs.citations import cited_keys, listed_citation
 from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_again_when_resized, lay_out_labels, lay_out_texts_of
@@ -164,6 +163,7 @@ class CaseViewer:
             state.choices, state.error = [], str(error)
         # A case's title can name its answer ("Mimic: ..."): it shows at the reveal.
         state.case_title, state.case_story = "Quiz case", self.quiz.info.story
+        state.cases_opened += 1  # the panel is keyed on it: a new case's panel opens at its top, its story in view
         state.mode = "quiz"
         if self.study.levels is not None:  # no overlay labels the levels until the reveal
             lay_out_texts_of(self.study.levels)
@@ -476,6 +476,7 @@ class CaseViewer:
             {
                 "loaded": False,
                 "panel_open": True,
+                "cases_opened": 0,
                 "mode": "",
                 "case_title": "",
                 "case_story": "",
@@ -515,7 +516,7 @@ class CaseViewer:
             with layout.content, html.Div(style="display: flex; height: calc(100vh - 64px); width: 100%;"):
                 with html.Div(id="views", style="flex: 3; position: relative; min-width: 0;"):
                     self._layout.initialize_layout_grid(layout)
-                with html.Div(id="panel", v_show="panel_open", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
+                with html.Div(id="panel", key=("cases_opened",), v_show="panel_open", style="flex: 2; overflow-y: auto; padding: 12px; font-size: 14px;"):
                     self._panel_ui(html, v)
         self.ui = layout
 
@@ -628,7 +629,7 @@ class CaseViewer:
                 _state_table(html, "means", "key", {"region": "region", "role": "sequence", "mean": "mean signal", "n": "voxels"})
             html.H4("References", v_if="references.length")
             with html.Ul(id="references", style="font-size: 12px;"):
-                html.Li("{{ ref.label }}: {{ ref.citation }}", v_for="ref in references", key="ref.key")
+                html.Li("{{ ref.label }}{{ ref.rest }}", v_for="ref in references", key="ref.key")
             with html.Div(v_if="warnings.length"):
                 html.H4("Warnings")
                 with html.Ul(style="font-size: 12px;"):
@@ -720,13 +721,8 @@ def _clinical_line(clinical: Clinical) -> str:
 
 def _cited_references(report: Report) -> list[dict]:
     """Every reference the ranking's evidence cites, in order of first citation: its key (the JSON's), the
-    label its evidence lines cite it by and its full citation."""
-    known = knowledge().references
-    cited = cited_keys(report.differential)
-    return [
-        {"key": key, "label": citation_label(key), "citation": full_citation(known[key]) if key in known else "(not in references.json)"}
-        for key in cited
-    ]
+    label its evidence lines cite it by and the rest of its entry (`listed_citation`)."""
+    return [dict(zip(("key", "label", "rest"), (key, *listed_citation(key)))) for key in cited_keys(report.differential)]
 
 
 # The names the quiz's page gives the two analyses it shows after a reveal.

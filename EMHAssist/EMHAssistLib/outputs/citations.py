@@ -29,6 +29,16 @@ def citation_label(key: str) -> str:
     return TITLE_END.split(title, maxsplit=1)[0].strip() or reference.short
 
 
+def listed_citation(key: str) -> tuple[str, str]:
+    """A reference as a list of references shows it: its label, then what follows the label. That is ": "
+    and the full citation, or, for a source whose article is not identified (its citation opens with the
+    label), the rest of that citation, so the list does not write its head twice."""
+    label = citation_label(key)
+    reference = knowledge().references.get(key)
+    citation = full_citation(reference) if reference is not None else "(not in references.json)"
+    return (label, citation[len(label):]) if citation.startswith(label) else (label, f": {citation}")
+
+
 def full_citation(reference: Reference) -> str:
     """Vancouver style: "Authors. Title. Journal Year;Volume(Issue):Pages. doi:… PMID …", from the typed
     fields; what no page showed is named as not verified, and a source whose article is not identified

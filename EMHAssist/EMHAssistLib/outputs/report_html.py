@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING
 
 
 from .. import number_format as numbers
-from ..differential import knowledge
 from ..report_model import Levels, RankedDiagnosis, Report
-from .citations import citation_label, cited_keys, full_citation
+from .citations import citation_label, cited_keys, listed_citation
 from .report import ratio_text
 from .wording import (
     bilsky_meanings,
@@ -296,8 +295,7 @@ def _cited(refs: Iterable[str]) -> str:
 
 
 def _references(ranking: Sequence[RankedDiagnosis]) -> list[tuple[str, str]]:
-    references = knowledge().references
-    return [(citation_label(ref), full_citation(references[ref])) for ref in cited_keys(ranking)]
+    return [listed_citation(ref) for ref in cited_keys(ranking)]
 
 
 def _regions(report: Report) -> list[tuple]:
