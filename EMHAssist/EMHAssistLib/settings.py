@@ -126,6 +126,12 @@ class DetectionSettings:
     profile_step_mm: float = length()
     profile_half_width_mm: tuple[float, float] = distance()
     profile_smoothing_mm: float = length()
+    profile_samples: tuple[int, int] = count()  # right-left, front-back
+    direction_baseline_mm: float = length()
+    period_least_repeats: tuple[float, float] = multiple()  # near window, wide window
+    disc_window_min_cover: float = fraction()
+    next_disc_repeats: float = multiple()
+    edge_body_min_spacing: float = fraction()
     period_range_mm: dict[str, tuple[float, float]] = length()  # by region letter (C, T, L, S)
     period_window_mm: float = length()
     contrast_smoothing_mm: float = length()
@@ -208,6 +214,10 @@ class CordSettings:
     far_reach_max: float = multiple()
     far_side_fraction: float = fraction()
     far_side_reach_mm: float = length()
+    near_reach_min: float = fraction()
+    flat_seed_spread: float = fraction()
+    seed_split_min_voxels: int = count()
+    seed_block_margin_voxels: int = count()
     found_seed: FoundSeedSettings
 
 
@@ -252,6 +262,7 @@ class MassSettings:
     marrow_sample_mm: float = length()
     roi_side_max_mm: float = length()
     wall_reach_voxels: int = count()
+    first_search_margin_voxels: int = count()
 
 
 @dataclass(frozen=True)

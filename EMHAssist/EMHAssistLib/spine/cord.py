@@ -334,7 +334,7 @@ def _without_csf(seed_values: np.ndarray, csf: float, csf_bright: bool) -> np.nd
     the seed than the other class's mean does and the two differ by more than `seed_csf_separation`
     of the cord-CSF difference (a tight box's noise splits into two classes close together)."""
     finite = np.isfinite(seed_values)  # non-finite voxels are left out of every measure, here too
-    if finite.sum() < 8:
+    if finite.sum() < settings().seed_split_min_voxels:
         return finite
     threshold = _otsu(seed_values[finite])
     csf_side = finite & (seed_values > threshold if csf_bright else seed_values <= threshold)
@@ -387,19 +387,21 @@ class _Window:
 def _cord_window(seed_values: np.ndarray, csf: float, csf_bright: bool) -> _Window:
     """Intensity range of cord tissue: from the seed, with the CSF side cut part of the way to the CSF (`_csf_signal`)."""
     median = float(np.median(seed_values))
-    spread = robust_sd(seed_values, median) or 0.05 * abs(median)
-    towards_csf = settings().csf_side_fraction * abs(csf - median)
+    config = settings()
+    spread = robust_sd(seed_values, median) or config.flat_seed_spread * abs(median)
+    towards_csf = config.csf_side_fraction * abs(csf - median)
     # On the side away from the CSF the cord meets darker tissue (ligament, dura, a mass).
     # A loosely drawn region's spread also holds dark tissue beside the cord: at most `far_reach_max` of the way to the CSF's distance.
-    reach = max(min(settings().window_sd * spread, settings().far_reach_max * abs(csf - median)), abs(csf - median) / 4)
+    reach = max(min(config.window_sd * spread, config.far_reach_max * abs(csf - median)), config.near_reach_min * abs(csf - median))
     if csf_bright:
         return _Window(median - reach, median + towards_csf, median, True)
     return _Window(median - towards_csf, median + reach, median, False)
 
 
 def _seed_block(seed_points: np.ndarray, stack_shape: tuple[int, ...]) -> tuple[slice, ...]:
-    """The stack block of the seed's bounding box grown by a few voxels in-plane."""
-    margin = np.array([0, 12, 12])
+    """The stack block of the seed's bounding box grown by `seed_block_margin_voxels` in-plane (none across slices)."""
+    in_plane = settings().seed_block_margin_voxels
+    margin = np.array([0, in_plane, in_plane])
     lo = np.maximum(seed_points.min(axis=0) - margin, 0)
     hi = np.minimum(seed_points.max(axis=0) + margin, np.array(stack_shape) - 1)
     return tuple(slice(low, high + 1) for low, high in zip(lo, hi))
@@ -934,6 +936,8 @@ def _cross_section(
     covariance = centred.T @ centred / len(centred)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     rl_axis = int(np.argmax(np.abs(eigenvectors[0])))  # the principal axis closest to right-left
+    # Geometry, not tuning: a filled ellipse's points have variance a^2/4 along an axis of half-width a,
+    # so its full width there is 4 standard deviations.
     rl = 4.0 * np.sqrt(max(eigenvalues[rl_axis], 0.0))
     along_rl = (projected - centroid) @ eigenvectors[:, rl_axis]
     band = min(band_mm, band_fraction * rl)

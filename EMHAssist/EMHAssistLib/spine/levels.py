@@ -236,7 +236,8 @@ class SpineLine:
         return np.array([np.interp(arc, self.arc, self.points[:, axis]) for axis in range(3)])
 
     def direction_at(self, arc: float) -> np.ndarray:
-        ahead, behind = self.at(arc + 2.0), self.at(arc - 2.0)
+        baseline = settings().direction_baseline_mm
+        ahead, behind = self.at(arc + baseline), self.at(arc - baseline)
         direction = ahead - behind
         return direction / np.linalg.norm(direction)
 
@@ -257,7 +258,8 @@ class DiscProfile:
         centres = np.stack([np.interp(arc, line.arc, line.points[:, axis]) for axis in range(3)], axis=1)
         tangents = np.gradient(centres, axis=0)
         tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
-        offsets = [(r, a) for r in np.linspace(-half_rl, half_rl, 3) for a in np.linspace(-half_ap, half_ap, 5)]
+        across_rl, across_ap = config.profile_samples
+        offsets = [(r, a) for r in np.linspace(-half_rl, half_rl, across_rl) for a in np.linspace(-half_ap, half_ap, across_ap)]
         frames = perpendicular_frames(tangents)
         patches = np.array([[centre + r * right + a * anterior for r, a in offsets] for centre, (right, anterior) in zip(centres, frames)])
         samples = sample_nearest(image, patches.reshape(-1, 3)).reshape(len(arc), len(offsets))
@@ -339,7 +341,8 @@ def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | 
     repeat (its stretch of the line is irregular: the cord displaced by a mass there shifts the line
     off the bodies and stretches it)."""
     half = settings().period_window_mm
-    for reach, least_lags in ((half, 2.0), (2 * half, 1.5)):
+    near_least, wide_least = settings().period_least_repeats
+    for reach, least_lags in ((half, near_least), (2 * half, wide_least)):
         arc, values = profile.window(centre - reach, centre + reach)
         found = _autocorrelation_peak(arc, values, region, least_lags)
         if found is not None:
@@ -533,7 +536,7 @@ def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: 
     (`edge_body_cover` repeat lengths) but before the next disc: the last body in the field has no
     disc beyond it to be placed between."""
     held = settings().edge_body_cover * period
-    return profile.covers(*sorted((disc, disc + sign * held))) and not profile.covers(*sorted((disc, disc + sign * 1.5 * period)))
+    return profile.covers(*sorted((disc, disc + sign * held))) and not profile.covers(*sorted((disc, disc + sign * settings().next_disc_repeats * period)))
 
 
 def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
@@ -583,7 +586,7 @@ def _edge_bodies_kept(placed: list[Vertebra], bodies: list[Vertebra], anchors: l
         placed_apart = float(np.linalg.norm(placed[n].centre - placed[inner].centre))
         apart = float(np.linalg.norm(body.centre - bodies[inner].centre))
         local = _marrow_signal([body.centre], image)
-        if signal is not None and local is not None and _is_marrow(local, signal) and apart >= 0.5 * placed_apart:
+        if signal is not None and local is not None and _is_marrow(local, signal) and apart >= settings().edge_body_min_spacing * placed_apart:
             kept.append(Vertebra(body.name, body.code, body.centre, "detected"))
     return kept
 
@@ -711,7 +714,7 @@ def _find_disc(profile: DiscProfile, origin: float, sign: int, expected: float, 
     lo_fraction, hi_fraction = config.disc_window_fraction
     lo, hi = sorted((origin + sign * (expected - lo_fraction * period), origin + sign * (expected + hi_fraction * period)))
     arc, values = profile.window(lo, hi)
-    if len(arc) < max(3, 0.6 * (hi - lo) / config.profile_step_mm):
+    if len(arc) < max(3, config.disc_window_min_cover * (hi - lo) / config.profile_step_mm):
         return None  # the window runs out of the field of view
     contrast = _smooth_nan(np.abs(values - body_level) / spread, config.contrast_smoothing_mm / config.profile_step_mm)
     distance = np.abs(arc - origin)

@@ -256,12 +256,6 @@ def _grow(
     return MassSegment(crop_grid.block(lo, hi), mask, given=False)
 
 
-# Voxels added on each side of the seeds' block for the first search of `_reachable_block`; a side
-# the reachable part touches is pushed out twice as far, until the part lies inside or the side
-# meets the crop's edge.
-_FIRST_SEARCH_MARGIN_VOXELS = 8
-
-
 def _reachable_block(
     boxes: list[Box],
     images: list[SequenceImage],
@@ -285,7 +279,7 @@ def _reachable_block(
     window = _seed_window(reference, boxes)
     low, high = seed_kji.min(axis=0), seed_kji.max(axis=0)
     size = np.array(shape)
-    margin_low = margin_high = np.full(3, _FIRST_SEARCH_MARGIN_VOXELS)
+    margin_low = margin_high = np.full(3, settings().first_search_margin_voxels)
     while True:
         start, stop = np.maximum(low - margin_low, 0), np.minimum(high + margin_high + 1, size)
         part = tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
