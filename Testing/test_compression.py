@@ -107,8 +107,8 @@ def test_without_a_cord_region_the_cord_is_found_behind_the_level_points(scene):
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
     assert outcome.levels is not None, outcome.warnings
     first = outcome.warnings[0]
-    assert first.code is SpineFindingCode.CORD_FOUND_BEHIND_POINTS and first.quoted.startswith("T1, T2, ")
-    assert finding_text(first).startswith(f"no cord region: the cord was found behind the level points ({first.quoted}); draw a cord region")
+    assert first.code is SpineFindingCode.CORD_FOUND_BEHIND_POINTS and first.label.startswith("T1, T2, ")
+    assert finding_text(first).startswith(f"no cord region: the cord was found behind the level points ({first.label}); draw a cord region")
     assert (outcome.levels.mass.from_, outcome.levels.mass.to) == tuple(mass_levels)
     assert (outcome.levels.compression.from_, outcome.levels.compression.to) == tuple(compression_levels)
 
@@ -118,7 +118,7 @@ def test_missing_cord_region_and_level_points_is_a_warning(scene):
     del study.regions["cord"]
     study.levels = None
     outcome = compression.assess(spine_inputs(study), read_sequences(study))
-    assert outcome.levels is None and outcome.warnings == [SpineFinding(SpineFindingCode.NO_CORD, quoted="no cord region, and no cord found behind the level points")]
+    assert outcome.levels is None and outcome.warnings == [SpineFinding(SpineFindingCode.NO_CORD_FOUND)]
     assert finding_text(outcome.warnings[0]) == "no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"
 
 

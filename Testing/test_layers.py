@@ -24,6 +24,7 @@ import ast
 import dataclasses
 import importlib
 import inspect
+import json
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -321,19 +322,21 @@ def test_the_dict_check_sees_a_dict_wherever_it_is_held():
 
 
 # Issue 16 point 3: report wording in the outputs. The stages that compute name what they found as typed
-# findings (spine/findings.py) and outputs/wording.py words them from data/wording.json; the wording layer
+# findings (measurement/findings.py, spine/findings.py) and outputs/wording.py words them from
+# data/wording.json; the wording layer
 # comes after every computing stage (LAYERS), so none imports it, and only it reads the wording data.
 # What the computing stages still hold as text a reader sees, each for its reason, until it is typed too:
 STILL_WORDED = {
-    # the measurement's warnings ("no <seq> voxel in the <region> region"): not yet typed
-    ("measurement.regions", "RegionMeasurement", "warnings"),
-    # spine/levels.py's body walk words why it stopped; the walk was reworked beside this change (session 15)
-    ("spine.levels", "LevelMap", "warnings"),
-    ("spine.levels", "Walk", "warning"),
-    ("spine.levels", "Walk", "why"),
-    # the report model's CordCompression.normalised_mscc_unavailable is text, filled from here
+    # the report model's CordCompression.normalised_mscc_unavailable is text, and the spine stage builds the
+    # model's levels section (spine/compression.levels_section) before the wording layer can word it
     ("spine.normative", "NormalisedMscc", "unavailable"),
-    # the differential's knowledge files carry the words its explanations quote
+}
+# Worded by design, not for want of typing: the differential's knowledge files carry the words its
+# explanations quote (a feature's finding and meaning, why a test separates two diagnoses, why a history
+# changes a prior), each written and reviewed beside its source in data/differential/*.json, as the
+# knowledge itself is. The stage computes no sentence into them: every text they hold is one of those
+# files' strings (test_knowledge_words_are_the_knowledge_files_own).
+KNOWLEDGE_WORDED = {
     ("differential.rules", "Feature", "text"),
     ("differential.rules", "Fallback", "why"),
     ("differential.rules", "PriorModifier", "reason"),
@@ -367,7 +370,7 @@ def _computing_dataclasses() -> list[type]:
 def test_the_computing_stages_name_findings_and_the_outputs_word_them():
     """The spine stage built its warnings as sentences (compression.assess: "no mass region: compression is
     judged from the cord's shape alone", ...); it gives typed findings now, worded by outputs/wording.py."""
-    assert worded_fields(_computing_dataclasses()) == STILL_WORDED
+    assert worded_fields(_computing_dataclasses()) == STILL_WORDED | KNOWLEDGE_WORDED
     computing = [index for index, (layer, _) in enumerate(LAYERS) if layer in COMPUTING]
     assert MODULES["outputs.wording"].layer > max(computing)  # so `later_stage_imports` keeps them from it
     readers = {name for name, module in MODULES.items() for node in ast.walk(module.tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load" and node.args and getattr(node.args[0], "value", None) == "wording"}
@@ -380,6 +383,43 @@ def test_the_computing_stages_name_findings_and_the_outputs_word_them():
         levels: list[str]
 
     assert worded_fields([Planted]) == {(Planted.__module__, "Planted", "warnings"), (Planted.__module__, "Planted", "reason")}
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, (tuple, list)):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _knowledge_words() -> dict[tuple[str, str, str], list[str]]:
+    """Every text the loaded knowledge holds in a KNOWLEDGE_WORDED field, by (module, class, field)."""
+    loaded = importlib.import_module(f"{PACKAGE}.differential.rules").knowledge()
+    parts = [getattr(loaded, part.name) for part in dataclasses.fields(loaded)]
+    held_objects = [item for part in parts for item in (part.values() if isinstance(part, dict) else part if isinstance(part, tuple) else (part,))]
+    held: dict[tuple[str, str, str], list[str]] = {}
+    for module, class_name, name in KNOWLEDGE_WORDED:
+        cls = getattr(importlib.import_module(f"{PACKAGE}.{module}"), class_name)
+        held[(module, class_name, name)] = [text for item in held_objects if isinstance(item, cls) for text in _strings(getattr(item, name))]
+    return held
+
+
+def _data_file_strings() -> set[str]:
+    data = Path(importlib.import_module(PACKAGE).__file__).parent / "data" / "differential"
+    return {text for path in sorted(data.glob("*.json")) for text in _strings(json.loads(path.read_text(encoding="utf-8")))}
+
+
+def test_knowledge_words_are_the_knowledge_files_own():
+    """The differential's worded fields are knowledge by design (KNOWLEDGE_WORDED): each holds only texts
+    its data files give, none a sentence the stage composed from what it computed."""
+    written = _data_file_strings()
+    held = _knowledge_words()
+    assert all(held.values()), {key: texts for key, texts in held.items() if not texts}  # each field is read from the knowledge
+    composed = {key: [text for text in texts if text not in written] for key, texts in held.items()}
+    assert not any(composed.values()), composed
 
 
 # What issue 16's last part typed, where a plain dict was read by string key: the case's clinical

@@ -11,8 +11,10 @@ import pytest
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.study import RegionSource
+from EMHAssistLib.outputs.wording import level_finding_text
 from EMHAssistLib.spine import levels, masses
 from EMHAssistLib.spine.cord import Centreline
+from EMHAssistLib.spine.findings import LevelFindingCode, WalkStopReason
 from EMHAssistLib.spine.vertebrae import code_of
 
 PERIOD_MM, DISC_MM = 30.0, 6.0
@@ -51,7 +53,9 @@ def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_a
     # L2-L5 lie 15-105 mm below the cord's end; S1, 135 mm below, is not taken though the image goes on.
     assert found[-5:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0)]
     assert [name for name, _ in found[:5]] == ["T8", "T9", "T10", "T11", "T12"]  # up to the top of the field
-    (warning,) = level_map.warnings
+    (finding,) = level_map.warnings
+    assert (finding.code, finding.stop.reason, finding.after, finding.missing) == (LevelFindingCode.LEVELS_MISSED, WalkStopReason.EXTRAPOLATED, "L5", ("S1",))
+    warning = level_finding_text(finding)
     assert warning.startswith("level detection stopped below L5: farther on the spine line is extrapolated more than 120 mm")
     # S1, the last level the walk may name here (the sacrum below it is fused), lies whole in the field:
     # named as not found. T7, above T8, is cut by the field's top edge: not named.
@@ -63,8 +67,9 @@ def test_labelled_lumbar_and_sacral_points_name_the_levels_between_and_detection
     found = {name: (z, v.source) for (name, z), v in zip(names_and_heights(level_map), level_map.vertebrae)}
     assert [found[name] for name in ("L2", "L5", "S1")] == [(185.0, "interpolated"), (95.0, "interpolated"), (65.0, "user")]
     assert "S2" not in found  # the column has a disc below S1, a sacrum would not
-    (warning,) = level_map.warnings
-    assert warning.startswith("level detection stopped below S1: the sacral segments are fused")
+    (finding,) = level_map.warnings
+    assert (finding.code, finding.stop.reason, finding.after) == (LevelFindingCode.WALK_STOPPED, WalkStopReason.FUSED, "S1")
+    assert level_finding_text(finding).startswith("level detection stopped below S1: the sacral segments are fused")
     # A mass in front of L5 and S1 belongs to those levels, though no cord runs there.
     mass = np.array([[BODY_X, BODY_Y + 20.0, z] for z in np.arange(55.0, 105.0)])
     assert [v.name for v in level_map.involved(mass, 0.25)] == ["L5", "S1"]
@@ -75,7 +80,7 @@ def test_an_s1_anchor_alone_names_the_lumbar_levels_above_it():
     found = names_and_heights(level_map)
     assert [name for name, _ in found][-6:] == ["L1", "L2", "L3", "L4", "L5", "S1"]
     assert all(z == L1_Z - PERIOD_MM * (code_of(name) - code_of("L1")) for name, z in found)
-    assert level_map.warnings[0].startswith("level detection stopped below S1: the sacral segments are fused")
+    assert level_finding_text(level_map.warnings[0]).startswith("level detection stopped below S1: the sacral segments are fused")
 
 
 def test_the_spine_line_runs_through_labelled_bodies_beyond_the_cord_as_the_spine_bends():

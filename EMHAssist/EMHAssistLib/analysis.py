@@ -21,6 +21,7 @@ from .inputs.noise import caught_messages
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
+from .measurement.findings import RegionFinding, RegionFindingCode
 from .measurement.regions import RegionMeasurement, measure_region
 from .report_model import (
     CaseFindings,
@@ -33,7 +34,7 @@ from .report_model import (
     SequenceInfo,
     Span,
 )
-from .outputs.wording import finding_text
+from .outputs.wording import finding_text, region_finding_text
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
@@ -83,7 +84,8 @@ def measure_outlined(region: str, sources: list[RegionSource], images: list[Sequ
     out beside painted ones is the measurement's first warning."""
     found, left_out = read_outlines(region, sources)
     measurement = measure_region(region, found, images)
-    return replace(measurement, warnings=[*left_out, *measurement.warnings]), found
+    empty = [RegionFinding(RegionFindingCode.SEGMENT_LEFT_OUT, region, label=label) for label in left_out]
+    return replace(measurement, warnings=[*empty, *measurement.warnings]), found
 
 
 def assemble(
@@ -98,7 +100,7 @@ def assemble(
     stats: dict[str, dict[str, RegionStatistics]] = {}
     for region in _in_vocabulary_order(measurements, region_names()):
         stats[region] = measurements[region].stats
-        warnings.extend(measurements[region].warnings)
+        warnings.extend(region_finding_text(finding) for finding in measurements[region].warnings)
     warnings.extend(finding_text(finding) for finding in levels.warnings)
     mass = levels.levels.mass if levels.levels is not None else None
     findings = CaseFindings(

@@ -24,6 +24,7 @@ from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
 from .inputs.study import RegionSource, Study, region_names, spine_inputs
 from .measurement.regions import RegionMeasurement
+from .outputs.wording import region_finding_text
 from .report_model import Ratio, RatioKey
 from .spine.compression import LevelsOutcome, MassFreeSteps
 from .spine.compression import assess as assess_levels
@@ -195,7 +196,7 @@ def _status(measurement: RegionMeasurement, region_outlines: list[Outline], imag
     return RegionStatus(
         voxels={role: stats.n for role, stats in measurement.stats.items()},
         coverage={image.role: coverage(shapes, image.grid) for image in images},
-        warnings=list(measurement.warnings),
+        warnings=[region_finding_text(finding) for finding in measurement.warnings],
     )
 
 

@@ -62,9 +62,10 @@ def outlines(sources: list[RegionSource]) -> list[Outline]:
 
 
 def read_outlines(region: str, sources: list[RegionSource]) -> tuple[list[Outline], list[str]]:
-    """A region's outlines read now, leaving out each empty segment beside a painted outline, with a
-    warning naming it: a segment added and never painted (Segment Editor's Add) would otherwise cost
-    the region its ratios. A region that only empty segments outline is refused, naming the first."""
+    """A region's outlines read now, and the labels of the empty segments left out beside a painted
+    outline (the measurement's first warnings name them): a segment added and never painted (Segment
+    Editor's Add) would otherwise cost the region its ratios. A region that only empty segments
+    outline is refused, naming the first."""
     found: list[Outline] = []
     empty: list[EmptySegmentError] = []
     for source in sources:
@@ -76,7 +77,7 @@ def read_outlines(region: str, sources: list[RegionSource]) -> tuple[list[Outlin
         raise empty[0]
     if region == MASS_REGION:
         check_mass_boxes(found)
-    return found, [f"{error.subject}: segment is empty; left out of the {region} region, which its other outlines give" for error in empty]
+    return found, [error.subject for error in empty]
 
 
 @dataclass

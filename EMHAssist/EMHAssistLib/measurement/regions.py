@@ -10,6 +10,7 @@ from ..geometry import Box, Grid, Shape, box_voxels, lies_within, overlaps, voxe
 from ..inputs.plain import Outline, SequenceImage
 from ..report_model import RegionStatistics
 from ..settings import measurement_settings
+from .findings import RegionFinding, RegionFindingCode
 
 
 _ROBUST_SD_PER_MAD = 1.4826  # the median absolute deviation of a normal sample times this is its SD
@@ -24,7 +25,7 @@ def robust_sd(values: np.ndarray, centre: float) -> float:
 @dataclass
 class RegionMeasurement:
     stats: dict[str, RegionStatistics]  # by sequence role
-    warnings: list[str]
+    warnings: list[RegionFinding]  # what is doubtful, in the order the report states it (outputs/wording.py words it)
 
 
 # Squared deviations are summed this many values at a time, so that even a region as large as a
@@ -95,7 +96,7 @@ def measure_region(name: str, outlines: list[Outline], images: list[SequenceImag
         raise InputError(name, "region has no ROI or segment")
     shapes = [(outline.label, outline.shape) for outline in outlines]
     stats: dict[str, RegionStatistics] = {}
-    warnings: list[str] = []
+    warnings: list[RegionFinding] = []
     for image in images:
         measured = _measure_on(name, shapes, image, warnings)
         if measured is not None:
@@ -108,22 +109,22 @@ def measure_region(name: str, outlines: list[Outline], images: list[SequenceImag
     return RegionMeasurement(stats, warnings)
 
 
-def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[str]) -> RegionStatistics | None:
+def _measure_on(name: str, shapes: list[tuple[str, Shape]], image: SequenceImage, warnings: list[RegionFinding]) -> RegionStatistics | None:
     values, outside = _region_values(image, shapes)
     for label in outside:
-        warnings.append(f"{label}: {name} region extends outside the {image.role} field of view")
+        warnings.append(RegionFinding(RegionFindingCode.OUTSIDE_FIELD, name, image.role, label=label))
     if values.size == 0:
-        warnings.append(f"{name}: no {image.role} voxel centre falls inside the region; not measured on {image.role}")
+        warnings.append(RegionFinding(RegionFindingCode.NO_VOXEL_CENTRE, name, image.role))
         return None
     finite = np.isfinite(values) if values.dtype.kind == "f" else None  # integer voxels are always finite
     if finite is not None and not finite.all():
         values = values[finite]
         if values.size == 0:
-            warnings.append(f"{name}: all {finite.size} {image.role} voxels are non-finite (NaN or infinite); not measured on {image.role}")
+            warnings.append(RegionFinding(RegionFindingCode.ALL_NON_FINITE, name, image.role, voxels=int(finite.size)))
             return None
-        warnings.append(f"{name}: {finite.size - values.size} non-finite {image.role} voxels left out")
+        warnings.append(RegionFinding(RegionFindingCode.NON_FINITE_LEFT_OUT, name, image.role, voxels=int(finite.size - values.size)))
     if values.size < measurement_settings().min_voxels_for_stable_ratio:
-        warnings.append(f"{name}: only {values.size} {image.role} voxels; its ratios are unstable")
+        warnings.append(RegionFinding(RegionFindingCode.FEW_VOXELS, name, image.role, voxels=int(values.size)))
     return statistics(values, image.grid.voxel_volume)
 
 

@@ -13,10 +13,12 @@ import functools
 from dataclasses import dataclass
 
 from .. import number_format as numbers
+from ..errors import InputError
 from ..knowledge import load
+from ..measurement.findings import RegionFinding, RegionFindingCode
 from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
 from ..settings import bilsky_settings, format_version, keyed, parse, spine_settings
-from ..spine.findings import SpineFinding, SpineFindingCode
+from ..spine.findings import LevelFinding, LevelFindingCode, SpineFinding, SpineFindingCode, WalkStopReason
 from ..spine.vertebrae import code_of, spans_text
 
 
@@ -24,11 +26,38 @@ def _codes() -> list[str]:
     return [code.value for code in SpineFindingCode]
 
 
+def _region_codes() -> list[str]:
+    return [code.value for code in RegionFindingCode]
+
+
+def _level_codes() -> list[str]:
+    return [code.value for code in LevelFindingCode]
+
+
+def _walk_stops() -> list[str]:
+    return [reason.value for reason in WalkStopReason]
+
+
+@dataclass(frozen=True)
+class Directions:
+    """How a level finding says the way a walk went: beyond the body it stopped at."""
+
+    superior: str
+    inferior: str
+    one_missed: str  # the pronoun for one level not found, "it"
+    several_missed: str  # for several, "them"
+
+
 @dataclass(frozen=True)
 class Wording:
-    """data/wording.json: the text of each spine finding, filled with its levels and what it quotes."""
+    """data/wording.json: the text of each finding, filled with what it names."""
 
     version: int = format_version()
+    region_findings: dict[str, str] = keyed(_region_codes)
+    level_findings: dict[str, str] = keyed(_level_codes)
+    walk_stops: dict[str, str] = keyed(_walk_stops)
+    walk_stop_advice: dict[str, str]  # by the WalkStopReason whose warning adds a step; checked in `wording`
+    directions: Directions
     spine_findings: dict[str, str] = keyed(_codes)
     spine_findings_without_levels: dict[str, str]
     unnamed_level: str
@@ -36,17 +65,47 @@ class Wording:
 
 @functools.cache
 def wording() -> Wording:
-    return parse(Wording, load("wording"), "wording")
+    words = parse(Wording, load("wording"), "wording")
+    for reason in words.walk_stop_advice.keys() - set(_walk_stops()):
+        raise InputError("EMHAssistLib/data/wording.json", f"walk_stop_advice.{reason}: is not a walk stop (known: {', '.join(_walk_stops())})")
+    return words
+
+
+def region_finding_text(finding: RegionFinding) -> str:
+    """What measuring a region found doubtful, as the report's warning and the panel's region status state it."""
+    return wording().region_findings[finding.code.value].format(region=finding.region, role=finding.role, label=finding.label, voxels=finding.voxels)
 
 
 def finding_text(finding: SpineFinding) -> str:
     """A spine finding as the report's warning states it."""
     words = wording()
     code = finding.code.value
-    if finding.levels is None and code in words.spine_findings_without_levels:
-        return words.spine_findings_without_levels[code].format(quoted=finding.quoted)
-    levels = _levels_named(finding.levels) if finding.levels is not None else None
-    return words.spine_findings[code].format(levels=levels, quoted=finding.quoted)
+    missing = finding.not_assessed
+    levels = missing.levels if missing is not None else finding.levels
+    reason = missing.reason if missing is not None else None
+    if levels is None and code in words.spine_findings_without_levels:
+        return words.spine_findings_without_levels[code].format(reason=reason)
+    return words.spine_findings[code].format(
+        levels=_levels_named(levels) if levels is not None else None,
+        label=finding.label,
+        error=str(finding.error) if finding.error is not None else None,
+        reason=reason,
+        level=level_finding_text(finding.level) if finding.level is not None else None,
+    )
+
+
+def level_finding_text(finding: LevelFinding) -> str:
+    """What the level detection found doubtful (spine/levels.py), as the report's warning states it."""
+    words = wording()
+    stop = finding.stop
+    if stop is None:
+        return words.level_findings[finding.code.value]
+    beyond = words.directions.superior if stop.direction < 0 else words.directions.inferior
+    why = words.walk_stops[stop.reason.value].format(beyond=beyond, start=stop.start, extrapolation_mm=stop.extrapolation_mm)
+    advice = words.walk_stop_advice.get(stop.reason.value, "").format(beyond=beyond)
+    missed = spans_text([(finding.missing[0], finding.missing[-1])]) if finding.missing else None
+    them = words.directions.one_missed if len(finding.missing) == 1 else words.directions.several_missed
+    return words.level_findings[finding.code.value].format(beyond=beyond, after=finding.after, why=why, advice=advice, missing=missed, them=them)
 
 
 def _levels_named(levels: Extent | CordCompression) -> str:

@@ -51,6 +51,9 @@ from .vertebrae import code_of, name_of
 
 
 T = TypeVar("T")
+# The levels section's not-assessed reason where no cord was found behind the level points: the report
+# model's NotAssessed.reason is text, still filled here (data/wording.json's no_cord_found says it as a warning).
+_NO_CORD_FOUND = "no cord region, and no cord found behind the level points"
 
 
 def settings() -> CompressionSettings:
@@ -370,31 +373,32 @@ def assess(inputs: SpineInputs, images: list[SequenceImage], kept: MassFreeSteps
         if not inputs.cord:
             found = _cord_behind_level_points(inputs, image, kept)
             if found is None:
-                return _without_cord(inputs, images, image, "no cord region, and no cord found behind the level points")
+                return _without_cord(inputs, images, image, None)
             inputs = replace(inputs, cord=(found,))
-            notes.append(SpineFinding(SpineFindingCode.CORD_FOUND_BEHIND_POINTS, quoted=found.label))
+            notes.append(SpineFinding(SpineFindingCode.CORD_FOUND_BEHIND_POINTS, label=found.label))
         if kept.cord is None:
             try:
                 kept.cord = _cord(inputs, image)
             except InputError as error:
-                return _without_cord(inputs, images, image, str(error))
+                return _without_cord(inputs, images, image, error)
         outcome = _assess(inputs, images, image, kept)
     except InputError as error:
         # The ratios stand on their own; a cord or level problem only costs this section.
-        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.LEVELS_FAILED, quoted=str(error))])
+        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.LEVELS_FAILED, error=error)])
     outcome.warnings[:0] = notes
     return outcome
 
 
-def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, reason: str) -> LevelsOutcome:
-    """The levels section where no cord could be followed (`reason`): the bodies placed from the
+def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, error: InputError | None) -> LevelsOutcome:
+    """The levels section where no cord could be followed (`error`, the tracker's; None where none was
+    found behind the level points): the bodies placed from the
     level points and the image alone (`build_level_map` without a guide) and the mass's levels on
     them, every level's compression not assessed; with no level points, no section. Without this,
     a lumbar window below the conus or a cord the tracker could not start on lost every level
     (generated seeds 41, 106 and 117: "vertebral levels and cord compression are not assessed")."""
     anchors = _level_points(inputs)
     if not anchors:
-        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.NO_CORD, quoted=reason)])
+        return LevelsOutcome(None, None, [SpineFinding(SpineFindingCode.NO_CORD if error else SpineFindingCode.NO_CORD_FOUND, error=error)])
     level_map = build_level_map(anchors, image, None)
     cord_region = [source.shape for source in inputs.cord] or None
     mass = segment_mass(inputs.mass, images, image, cord_region=cord_region, marrow=body_marrow(anchors)) if inputs.mass else None
@@ -403,7 +407,7 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
     section = Levels(
         vertebrae=level_map.reported(),
         coordinate_system="RAS",
-        not_assessed=NotAssessed(level_extent(codes), reason),
+        not_assessed=NotAssessed(level_extent(codes), str(error) if error else _NO_CORD_FOUND),
         mass=_extent_or_none(mass_codes),
         compression=None,
         cord_profile=tuple(_unfollowed_row(code) for code in codes),
@@ -796,12 +800,11 @@ def not_assessed(
 
 def _not_assessed_warnings(section: Levels) -> list[SpineFinding]:
     missing = section.not_assessed
-    return [SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, missing.levels, missing.reason)] if missing else []
+    return [SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, not_assessed=missing)] if missing else []
 
 
 def _map_findings(level_map: LevelMap) -> list[SpineFinding]:
-    """The level map's own warnings, which spine/levels.py still words (its walk is being reworked)."""
-    return [SpineFinding(SpineFindingCode.LEVEL_MAP, quoted=warning) for warning in level_map.warnings]
+    return [SpineFinding(SpineFindingCode.LEVEL_MAP, level=finding) for finding in level_map.warnings]
 
 
 def _unfollowed_row(code: int) -> CordProfileEntry:

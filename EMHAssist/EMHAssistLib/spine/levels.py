@@ -17,6 +17,7 @@ from ..measurement.regions import robust_sd
 from ..report_model import LevelVertebra
 from ..settings import DetectionSettings, spine_settings
 from .cord import WORLD_SUPERIOR, Centreline, perpendicular_frames, sample_nearest
+from .findings import LevelFinding, LevelFindingCode, WalkStop, WalkStopReason
 from .vertebrae import code_of, is_valid_code, name_of
 
 _ON_PLANE_MM = 1e-6
@@ -54,7 +55,7 @@ class LevelMap:
 
     vertebrae: list[Vertebra]
     boundaries: list[Boundary]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[LevelFinding] = field(default_factory=list)  # outputs/wording.py words them
 
     def codes_at(self, points_world: np.ndarray) -> np.ndarray:
         """SCT code of the level each world point lies in, 0 outside every level.
@@ -142,7 +143,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     _check_order(anchors)
     line = SpineLine.through(anchors, guide)
     profile = DiscProfile.sample(image, line) if image is not None else None
-    warnings: list[str] = []
+    warnings: list[LevelFinding] = []
     bodies = _fill_between(anchors)
     if profile is not None:
         above, below = _walk(bodies[0], line, profile, -1), _walk(bodies[-1], line, profile, +1)
@@ -151,7 +152,7 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
         warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
-        warnings.append("only one vertebra could be placed; its boundaries assume a typical height for its region")
+        warnings.append(LevelFinding(LevelFindingCode.ONE_VERTEBRA))
     return LevelMap(bodies, boundaries, warnings)
 
 
@@ -384,8 +385,8 @@ class Walk:
     when the image showed none)."""
 
     bodies: list[Vertebra]
-    warning: str | None
-    why: str
+    warning: LevelFinding | None
+    why: WalkStop
     period: float | None
 
 
@@ -408,23 +409,21 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     config = settings()
     period = _repeat_length(profile, line.arc_of(start.centre), start.name[0])
     if period is None:
-        return Walk([], None, f"the image along the spine shows no vertebral repeat (body and disc) near {start.name}", None)
+        return Walk([], None, WalkStop(WalkStopReason.NO_REPEAT, direction, start.name), None)
     sign = -direction  # arc grows superior, codes grow inferior
     anchor_arc = line.arc_of(start.centre)
     body_level, spread = _body_signal(profile, anchor_arc, period)
     if spread <= 0:
-        return Walk([], None, f"the image along the spine is uniform near {start.name}", period)
+        return Walk([], None, WalkStop(WalkStopReason.UNIFORM, direction, start.name), period)
     disc = _find_disc(profile, anchor_arc, sign, period / 2, period, body_level, spread)
     found: list[Vertebra] = []
     code = start.code
-    beyond = "above" if direction < 0 else "below"
-    no_disc = f"no disc {beyond} it stands out in the image"
     while disc is not None and is_valid_code(code + direction):
         if min(code, code + direction) >= code_of(config.fused_from):
-            fused = f"the sacral segments are fused, their discs vestigial; label a point on each sacral body {beyond} it to name it"
-            return Walk(_in_code_order(found, direction), f"level detection stopped {beyond} {name_of(code)}: {fused}", fused, period)
-        extrapolated = f"farther on the spine line is extrapolated more than {config.max_extrapolation_mm:g} mm beyond the cord and the labelled points"
-        too_far = f"level detection stopped {beyond} {name_of(code)}: {extrapolated}; label a point on a body {beyond} it to name more levels"
+            fused = WalkStop(WalkStopReason.FUSED, direction, start.name)
+            return Walk(_in_code_order(found, direction), LevelFinding(LevelFindingCode.WALK_STOPPED, fused, name_of(code)), fused, period)
+        extrapolated = WalkStop(WalkStopReason.EXTRAPOLATED, direction, start.name, config.max_extrapolation_mm)
+        too_far = LevelFinding(LevelFindingCode.WALK_STOPPED, extrapolated, name_of(code))
         if line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
             goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
             return Walk(_in_code_order(found, direction), too_far if goes_on else None, extrapolated, period)
@@ -440,7 +439,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
-    return Walk(_in_code_order(found, direction), None, no_disc, period)
+    return Walk(_in_code_order(found, direction), None, WalkStop(WalkStopReason.NO_DISC, direction, start.name), period)
 
 
 def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, region: str, direction: int) -> float:
@@ -473,18 +472,15 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     return step if agrees else repeat
 
 
-def _stop_warning(walk: Walk, bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage, direction: int) -> str | None:
+def _stop_warning(walk: Walk, bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage, direction: int) -> LevelFinding | None:
     """The walk's own warning, or, where levels within `levels_named_from_anchor` of the outermost
     labelled point that way were not placed though the field of view holds them, a warning naming
     them and why the walk stopped: a level left unnamed is never silent."""
     missing = _missing_beyond(bodies, anchors[0] if direction < 0 else anchors[-1], line, image, direction, walk.period)
     if not missing:
         return walk.warning
-    beyond = "above" if direction < 0 else "below"
     last = bodies[0] if direction < 0 else bodies[-1]
-    names, them = (missing[0], "it") if len(missing) == 1 else (f"{missing[0]}\u2013{missing[-1]}", "them")
-    return (f"level detection stopped {beyond} {last.name}: {walk.why}; {names} not found, though the field of view "
-            f"holds {them}; label a point on a body {beyond} {last.name} to name more levels")
+    return LevelFinding(LevelFindingCode.LEVELS_MISSED, walk.why, last.name, tuple(missing))
 
 
 def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, image: SequenceImage, direction: int, period: float | None) -> list[str]:
