@@ -150,29 +150,6 @@ def test_a_cord_narrowed_under_the_compression_threshold_beside_the_mass_is_not_
     assert "T5" in summary_line(analysis.report.levels)
 
 
-def test_the_dura_lying_on_a_cord_whose_csf_is_effaced_is_not_read_as_cord(tmp_path):
-    # Held-out seed 203 (size16): axial 2.6 mm slices of 0.52 mm, an abscess all round the cord at T2
-    # narrowing it 29 % (painted AP 6.7 -> 4.75 mm), the CSF effaced on both sides. The dura between
-    # cord (about 400) and abscess (about 930) is darker than the cord (220-310) but inside the cord
-    # window (206-668), so the rays ran through it to the abscess: the outline read AP 6.2-6.5 mm on
-    # the narrowed sections (1.31 times the painted cord), the narrowing 9 %, and the report said
-    # nothing about T2 (silent). Cut halfway into that rim, they read 5.4-5.7 mm and T2 is said not
-    # assessed (narrowed too little to call a compression, not silent); away from the abscess the
-    # traced AP stays 0.97 of the painted cord (0.97 before).
-    case, _, analysis = _analysed(203, tmp_path, healthy=False)
-    report = to_json(analysis.report)
-    assert not judge_case(report, case.truth, case.spine)["silent"]
-    assert "T2" in _unassessed(report["levels"]) | _compressed_levels(report["levels"])
-    profile = analysis.levels.cord.profile
-    s, _, _ = case.spine.curve.local(profile.centreline.points)
-    painted = case.spine.profiles
-    ap = 2 * np.interp(s, case.spine.s, painted["cord_b"])
-    narrowed = np.interp(s, case.spine.s, painted["cord_b"]) < 0.8 * np.interp(s, case.spine.s, painted["cord_b0"])
-    assert narrowed.sum() >= 4
-    assert np.nanmedian(profile.ap_mm[narrowed] / ap[narrowed]) < 1.25  # 1.19 measured; 1.31 before
-    assert np.nanmedian(profile.ap_mm[~narrowed] / ap[~narrowed]) > 0.95  # 0.97 both
-
-
 def test_a_trace_that_alternates_between_normal_and_narrowed_sections_is_no_compression(tmp_path):
     # Seed 133: healthy, sagittal 2.4 mm, SNR 19, no mass region. The traced AP alternates from section
     # to section between 5.1-5.4 mm and 2.8-3.6 mm (painted 6.2 mm); a median of three keeps the

@@ -208,9 +208,6 @@ class CordSettings:
     far_reach_max: float = multiple()
     far_side_fraction: float = fraction()
     far_side_reach_mm: float = length()
-    dark_rim_fraction: float = fraction()
-    dark_rim_reach_mm: float = length()
-    dark_rim_noise_sds: float = sds()
     found_seed: FoundSeedSettings
 
 

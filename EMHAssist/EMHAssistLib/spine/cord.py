@@ -681,7 +681,7 @@ class _Tracker:
             radii = self._ray_radii(index, centre, limit, edges)
             if radii is None:
                 return None
-            section = self._rasterise(index, centre, *radii, limit)
+            section = self._rasterise(index, centre, radii, limit)
             if section is None:
                 return None
             if np.all(np.abs(section.centroid - centre) < 1.0):
@@ -689,11 +689,7 @@ class _Tracker:
             centre = section.centroid
         return section
 
-    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float, edges: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each ray's radius as the tracker follows the cord, and as the cord is measured: the same
-        but where a dark rim lies before the CSF (`_edge_before_a_dark_rim`). The tracker keeps the
-        radii it had: the rim's cut, moving 0.5 % of the rays on held-out generated seed 232, lost
-        its cord over T6-T10 (the tracker's gap and area rules read each section's area)."""
+    def _ray_radii(self, index: int, centre: np.ndarray, limit_mm: float, edges: bool = False) -> np.ndarray | None:
         config = settings()
         distances, rows, columns = _ray_points(centre, self.pixel_mm, limit_mm)
         values = _bilinear(self.volume[index], rows, columns)
@@ -711,13 +707,8 @@ class _Tracker:
             first_exit = self._strongest_edge(values, first_exit)
         if np.mean(first_exit == len(distances)) > config.max_open_rays:
             return None  # no boundary around most of the centre: this is not a cord surrounded by CSF
-
-        def radii(exits: np.ndarray) -> np.ndarray:
-            reached = distances[np.minimum(exits, len(distances) - 1)] - config.ray_step_mm / 2
-            return _circular_median(np.maximum(reached, 0.0), config.ray_median)
-
-        traced, measured = first_exit, self._edge_before_a_dark_rim(values, first_exit)
-        return (radii(traced),) * 2 if measured is traced else (radii(traced), radii(measured))
+        radii = distances[np.minimum(first_exit, len(distances) - 1)] - config.ray_step_mm / 2
+        return _circular_median(np.maximum(radii, 0.0), config.ray_median)
 
     def _strongest_edge(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
         """Rays that never leave the cord window end at their steepest signal change, when that
@@ -757,42 +748,7 @@ class _Tracker:
         crossed = sign * values < (sign * threshold)[:, None]
         return np.where(far, np.minimum(first_exit, np.argmax(crossed, axis=1)), first_exit)
 
-    def _edge_before_a_dark_rim(self, values: np.ndarray, first_exit: np.ndarray) -> np.ndarray:
-        """Exits into CSF (or a mass of CSF-like signal) reached through a rim darker than the cord
-        within `dark_rim_reach_mm` before the exit moved back to where the signal is halfway from
-        the cord's to the rim's darkest: the dura, where the CSF is effaced, lies on the cord and is
-        darker than it on T2, yet inside the window, whose far bound reaches 0.25-0.3 of the
-        cord-CSF difference below the cord. A rim counts when it lies `dark_rim_fraction` of the way
-        to that bound and `dark_rim_noise_sds` robust SDs of the rays' inner samples below the cord:
-        on low-SNR images noise alone dips half the way (`data/levels.json`, `dark_rim_reason`).
-        Generated seed 203 (axial, an abscess around the cord at T2): the outline took in the dura
-        all round, AP 6.2 mm for a painted 4.75, and read the 29 % narrowing as 9 %."""
-        window, config = self.window, settings()
-        sign = 1.0 if window.csf_bright else -1.0  # flips T1-like images so the CSF lies above
-        csf_bound, far_bound = (window.high, window.low) if window.csf_bright else (window.low, window.high)
-        rays = np.arange(len(values))
-        exit_at = np.minimum(first_exit, values.shape[1] - 1)
-        into_csf = (first_exit < values.shape[1]) & (sign * values[rays, exit_at] > sign * csf_bound)
-        if not into_csf.any():
-            return first_exit
-        span = int(round(config.dark_rim_reach_mm / config.ray_step_mm))
-        start = np.maximum(exit_at - span, 0)
-        at = start[:, None] + np.arange(span + 1)[None, :]
-        before = at < exit_at[:, None]
-        stretch = np.where(before, sign * values[rays[:, None], np.minimum(at, values.shape[1] - 1)], np.inf)
-        dip = sign * np.min(stretch, axis=1)
-        inside = values[np.arange(values.shape[1])[None, :] < exit_at[:, None] // 2]  # the samples on the inner half of each ray
-        inside = inside[np.isfinite(inside)]
-        noise = robust_sd(inside, float(np.median(inside))) if inside.size else 0.0
-        below = sign * window.centre - np.maximum(config.dark_rim_fraction * abs(window.centre - far_bound), config.dark_rim_noise_sds * noise)
-        deep = into_csf & before.any(axis=1) & (sign * dip < below)
-        if not deep.any():
-            return first_exit
-        threshold = window.centre + config.far_side_fraction * (dip - window.centre)
-        crossed = before & (stretch <= (sign * threshold)[:, None])
-        return np.where(deep, start + np.argmax(crossed, axis=1), first_exit)
-
-    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, measured_radii: np.ndarray, limit_mm: float) -> "_Section | None":
+    def _rasterise(self, index: int, centre: np.ndarray, radii: np.ndarray, limit_mm: float) -> "_Section | None":
         """The traced outline as pixel coverage: each pixel's share inside the outline, from its
         distance to the outline across the pixel's width in that direction (a linear ramp, which
         sums to the outline's area), so the outline's sub-pixel position is kept."""
@@ -804,17 +760,12 @@ class _Tracker:
         d_rows, d_columns = (rows - centre[0]) * self.pixel_mm[0], (columns - centre[1]) * self.pixel_mm[1]
         angle = np.arctan2(d_columns, d_rows)
         step = 2 * np.pi / settings().rays
+        boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(settings().rays + 1) * step, np.append(radii, radii[0]))
         width = np.abs(np.cos(angle)) * self.pixel_mm[0] + np.abs(np.sin(angle)) * self.pixel_mm[1]
-        distance = np.hypot(d_rows, d_columns)
-
-        def covered(ray_radii: np.ndarray) -> np.ndarray:
-            boundary = np.interp(np.mod(angle, 2 * np.pi), np.arange(settings().rays + 1) * step, np.append(ray_radii, ray_radii[0]))
-            return np.clip(0.5 + (boundary - distance) / width, 0.0, 1.0).astype(np.float32)
-
-        coverage = covered(radii)
+        coverage = np.clip(0.5 + (boundary - np.hypot(d_rows, d_columns)) / width, 0.0, 1.0).astype(np.float32)
         if not (coverage >= 0.5).any():
             return None
-        return _Section(lo, coverage, covered(measured_radii) if measured_radii is not radii else coverage)
+        return _Section(lo, coverage)
 
 
 @dataclass(frozen=True)
@@ -822,8 +773,7 @@ class _Section:
     """One slice's cord coverage in a block of the slice starting at pixel `origin` (row, column)."""
 
     origin: np.ndarray
-    coverage: np.ndarray  # float32 in [0, 1], as the tracker follows the cord
-    measured: np.ndarray  # the same, as the cord is measured (`_Tracker._ray_radii`)
+    coverage: np.ndarray  # float32 in [0, 1]
 
     @property
     def area_px(self) -> float:
@@ -842,7 +792,7 @@ class _Section:
         """Into a block of the slice that starts at pixel `plane_origin` (row, column)."""
         rows, columns = self.coverage.shape
         at = self.origin - plane_origin
-        plane[at[0]:at[0] + rows, at[1]:at[1] + columns] = self.measured
+        plane[at[0]:at[0] + rows, at[1]:at[1] + columns] = self.coverage
 
 
 _CROSS_SECTION_MARGIN = 2  # pixels of zero coverage kept around a slice's cord for the resampling
