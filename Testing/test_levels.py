@@ -332,6 +332,26 @@ def test_bodies_above_a_sacral_anchor_with_the_cord_traced_over_a_few_millimetre
     assert not failed & {"L2", "L3", "L4", "L5"}, failed
 
 
+def test_bodies_beside_the_cord_from_an_anchor_beyond_its_end(scene, tmp_path):
+    """Generated seed 51 (scoliotic, sagittal 4 mm, anchor C3 73 mm above the top of the cord traced
+    from T3 to C7): the line, the cord shifted by C3's offset from the cord's top, ran 9-11 mm behind
+    C6-T3 (the offset held the lordosis between them), and C2 and C6-T4 were not reported (2 of 9
+    within 5 mm). The shift is now read from the image in front of the cord's end (within 1.2 mm of
+    C4-T2). Its C7 lies 6.4 mm from its centroid, inside the body (its height off, another cause):
+    one failure is allowed."""
+    from EMHAssistLib.analysis import analyze
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_bodies
+
+    case = generate(51, healthy=False)
+    report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed51"), scene)))
+    bodies = judge_bodies(report, case.truth, case.spine)
+    assert bodies["judged"] == 9
+    assert bodies["within"] >= 8, bodies["failures"]
+
+
 def test_a_body_recentred_along_the_spine_stays_off_its_neighbour(scene, tmp_path):
     """Generated seed 16 (axial 3.8 mm, anchors T3, T4 and T8): the walk put C6 3.6 mm from its
     centroid; recentred along the spine it went 12 mm up, 4.2 mm from C5's centre (15.5 mm off its

@@ -192,7 +192,10 @@ SIDEWAYS = "bodies8 (the bodies' left-right middle outside the 38 mm slab)"
     pytest.param("T12", marks=not_yet("L2 5.8 mm, L3 7.8 mm from the reading", SIDEWAYS)),
     pytest.param("L1", marks=not_yet("L3 5.3 mm", SIDEWAYS)),
     "L2",  # passes since bodies are recentred head to foot too (2026-12-06)
-    pytest.param("L3", marks=not_yet("T12 8.2 mm, L1 5.6 mm from the reading", SIDEWAYS)),
+    # Passes since the cord is shifted onto the bodies by the image in front of its end where every
+    # labelled point lies beyond it (walk16, 2026-12-07): L3 lies below the conus, and its offset
+    # from the cord's end held the lordosis between them; T11-L2 were 1.6, 8.2, 5.6, 3.2 mm off, now 1.6-1.8.
+    "L3",
 ])
 def test_lumbar_body_centres_in_3d_from_one_anchor(lumbar, anchor):
     scene, volume, centres, cord_centre = lumbar

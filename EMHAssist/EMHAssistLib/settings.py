@@ -145,6 +145,8 @@ class DetectionSettings:
     anchor_beyond_guide_mm: float = distance()
     min_guide_mm: float = distance()
     max_extrapolation_mm: float = distance()
+    cord_end_stretch_mm: float = length()
+    body_depth_search_mm: float = length()
     fused_from: str
     body_sample_fraction: float = multiple()
     body_spread_fraction: float = multiple()
