@@ -561,3 +561,24 @@ def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_w
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"
     apart = levels_of(mass={"from": "T5", "to": "T8"}, not_assessed=not_assessed("T1", "T3"))
     assert summary_line(apart) == "mass T5–T8, no cord compression, compression not assessed T1–T3"
+
+
+def test_a_compression_grows_over_its_narrowed_cord_where_csf_still_parts_it_from_the_mass(tmp_path):
+    """Generated seed 152 (Testing/spinegen; the sweep's seed 152, a posterior haematoma at T2-T4
+    narrowing the cord 54 % over T2-T3, the CSF between them not effaced, sagittal 2.8 mm). The
+    grown haematoma's edge lies 3.0-4.4 mm from the traced cord along the narrowing, and the
+    compressed segment, which grew only over slices with the mass within 3 mm, stopped inside T3:
+    "T3" for the truth's T2-T3. It grows over slices with the mass within 5 mm (`growth_contact_mm`)."""
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_case
+
+    case = generate(152, healthy=False)
+    study = load_case_folder(write_case(case, tmp_path / "seed152"), new_headless_scene())
+    report = to_json(run_analysis(study).report)
+    found = report["levels"]["compression"]
+    assert (found["from"], found["to"], found["at"]) == ("T2", "T3", "T3"), found
+    assert judge_case(report, case.truth, case.spine)["compression_exact"]

@@ -243,6 +243,7 @@ class CompressionSettings:
     min_run_mm: float = distance()
     merge_gap_mm: float = distance()
     mass_contact_mm: float = distance()
+    growth_contact_mm: float = distance()
     level_fraction: float = fraction()
     conus_highest_level: str
     conus_exclusion_mm: float = distance()

@@ -112,20 +112,24 @@ class _Reading:
     own: CordProfile  # each section's own measure, a section traced into the mass as `bounded` reads it
     measurable: np.ndarray
     usable: np.ndarray  # judged at all: measurable, in contact with the mass, not at a level whose cord took the mass in
+    growable: np.ndarray  # what a compression's segment may grow over (`_grown`): as `usable`, the mass within its growth reach
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
     merged: np.ndarray  # `merged_with_mass`
     beside_mass: bool  # a mass region was given (`contact` known)
 
 
-def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray) -> _Reading:
+def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray, near: np.ndarray | None = None) -> _Reading:
+    """`near`: per slice, the mass within `growth_contact_mm` of the cord (`mass_distance`); `contact` where not given."""
     judged = cord.profile.judged
     bounded = _bounded(cord.profile, merged)
     own = replace(bounded, **{key: np.where(merged, measured(bounded, key), measured(cord.profile, key)) for key in ("ap_mm", "rl_mm", "area_mm2")})
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(judged.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    usable = measurable & contact & (~at_levels_merged_with_mass(codes, merged) | merged) if contact is not None else measurable
+    apart = ~at_levels_merged_with_mass(codes, merged) | merged
+    usable = measurable & contact & apart if contact is not None else measurable
+    growable = measurable & (contact if near is None else near) & apart if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, usable, keys, merged, contact is not None)
+    return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
 
 
 def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool) -> dict[str, np.ndarray]:
@@ -143,25 +147,29 @@ def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool
     return cores
 
 
-def find_compression(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray | None = None) -> Compression | None:
+def find_compression(
+    cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray | None = None, near: np.ndarray | None = None
+) -> Compression | None:
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
     Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord;
     a section traced into the mass (`merged_with_mass`) is judged as `_bounded` reads it, and its
-    level's other sections not at all. `merged`: `merged_with_mass(cord, codes, contact)`, when the caller has it."""
+    level's other sections not at all. `merged`: `merged_with_mass(cord, codes, contact)`, when the caller has it;
+    `near`: the mass within `growth_contact_mm` (`mass_distance`), where the segment may grow (without it, `contact`)."""
     if merged is None:
         merged = merged_with_mass(cord, codes, contact)
-    return _compression_read(cord, codes, _reading(cord, codes, contact, merged))
+    return _compression_read(cord, codes, _reading(cord, codes, contact, merged, near))
 
 
 def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compression | None:
     """`find_compression` on the profile as `_reading` gave it."""
-    profile, bounded, usable = reading.judged, reading.bounded, reading.usable
+    profile, bounded = reading.judged, reading.bounded
     cores = _cores(reading, codes, settings().narrowing_threshold, covered=False)
     if not cores:
         return None
-    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, usable, list(cores))
+    expected = {key: expected_size(profile, key, codes, reading.measurable) for key in cores}
+    compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, reading, expected)
     slices = np.flatnonzero(compressed)
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
     read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
@@ -236,11 +244,18 @@ def _measure_name(key: str) -> str:
     return next(measure.name for measure in settings().measures if measure.key == key)
 
 
-def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable: np.ndarray, keys: list[str]) -> np.ndarray:
+def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, reading: _Reading, expected: dict[str, np.ndarray]) -> np.ndarray:
     """Extend each end of the compressed segment while a slice within the merge gap beyond it is
-    narrowed by at least the growth threshold, in one of the measures that made the core, against
-    the reference windows beyond the segment (one noisy slice does not end a compression, as it
-    does not split one in `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`)."""
+    narrowed by at least the growth threshold, in one of the measures that made the core (the keys
+    of `expected`, each slice's expected size, `expected_size`), against the reference windows
+    beyond the segment (one noisy slice does not end a compression, as it does not split one in
+    `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`).
+    The segment takes slices in contact with the mass (`_Reading.usable`), and, going one way,
+    those with the mass within its growth reach (`growable`) only while the window at its other end
+    reads the cord at its expected size (`_reads_expected`): the window the way it grows may still
+    hold the rest of the narrowing (generated seed 152), the other shows that the cord is traced at
+    its size beside the narrowing. Held-out seed 240: the cord traced at AP 1-2 mm over T10-T11
+    where the painted one is 5 mm, a compression at T10 grew into T9 against that trace."""
     compressed = core.copy()
     limit = 1 - settings().growth_threshold
     gap = settings().merge_gap_mm
@@ -252,12 +267,13 @@ def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable:
         if above.size == 0:
             return compressed
         narrowed = np.zeros(len(arc), dtype=bool)
-        for key in keys:
+        for key in expected:
             values = measured(profile, key)
             reference = (np.nanmean(values[above]) + np.nanmean(values[below])) / 2
-            narrowed |= usable & (measured(bounded, key) <= limit * reference)
+            narrowed |= reading.growable & (measured(bounded, key) <= limit * reference)
         added = False
-        for edge, step in ((slices[0], -1), (slices[-1], +1)):
+        for edge, step, other in ((slices[0], -1, above), (slices[-1], +1, below)):
+            usable = reading.growable if _reads_expected(profile, expected, other) else reading.usable
             beyond = np.arange(edge + step, len(arc) if step > 0 else -1, step)
             reach = beyond[(np.abs(arc[beyond] - arc[edge]) <= gap) & usable[beyond]] if beyond.size else beyond
             hits = reach[narrowed[reach]]
@@ -267,6 +283,13 @@ def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, usable:
                 added = True
         if not added:
             return compressed
+
+
+def _reads_expected(profile: CordProfile, expected: dict[str, np.ndarray], window: np.ndarray) -> bool:
+    """Whether the cord in a reference window reads, in every measure of `expected`, within the
+    growth threshold of its expected size (`expected_size`)."""
+    limit = 1 - settings().growth_threshold
+    return all(np.nanmean(measured(profile, key)[window]) >= limit * np.nanmean(sizes[window]) for key, sizes in expected.items())
 
 
 def _runs(flags: np.ndarray, arc: np.ndarray, counted: np.ndarray, each_narrowed: np.ndarray, covered: bool) -> np.ndarray:
@@ -448,11 +471,13 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if level_map is not None:
         warnings.extend(_map_findings(level_map))
     codes = level_map.codes_at(cord.profile.centreline.points) if level_map is not None else np.zeros(len(cord.profile.ap_mm), dtype=int)
-    contact = mass_contact(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
+    nearest = mass_distance(cord, mass, kept.along("cord voxels", cord, lambda: cord_voxels(cord))) if mass is not None else None
+    contact = nearest <= settings().mass_contact_mm if nearest is not None else None
+    near = nearest <= settings().growth_contact_mm if nearest is not None else None
     if mass is None:
         warnings.append(SpineFinding(SpineFindingCode.NO_MASS_REGION))
     traced_into_mass = merged_with_mass(cord, codes, contact)
-    reading = _reading(cord, codes, contact, traced_into_mass)
+    reading = _reading(cord, codes, contact, traced_into_mass, near)
     compression = _compression_read(cord, codes, reading)
     merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
     unjudged = narrowed_unjudged(cord, codes, reading, compression)
@@ -622,15 +647,20 @@ def _level_points(inputs: SpineInputs) -> list[Vertebra]:
 def mass_contact(cord: Cord, mass: MassSegment, voxels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per profile slice: does the mass come within the contact distance of the cord?
     `voxels`: `cord_voxels(cord)` found before (they do not depend on the mass)."""
+    return mass_distance(cord, mass, voxels) <= settings().mass_contact_mm
+
+
+def mass_distance(cord: Cord, mass: MassSegment, voxels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per profile slice: the least distance (mm) of a cord voxel from the mass, inf where none is
+    within the mass's distance map. `voxels`: as `mass_contact`'s."""
     points, slice_of = voxels if voxels is not None else cord_voxels(cord)
     distance = mass.distance_map_mm()
-    reach = settings().mass_contact_mm
     ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
     inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
     i, j, k = ijk[inside].T
     nearest = np.full(len(cord.profile.ap_mm), np.inf)  # each slice's least distance of a cord voxel from the mass
     np.minimum.at(nearest, slice_of[inside], distance[k, j, i])
-    return nearest <= reach
+    return nearest
 
 
 def cord_voxels(cord: Cord) -> tuple[np.ndarray, np.ndarray]:
