@@ -25,7 +25,8 @@ from pathlib import Path
 
 import slicer
 from EMHAssistLib.analysis import run_analysis
-from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.batch import report_row, write_rows
 from EMHAssistLib.outputs.key_images import key_images

@@ -190,7 +190,7 @@ LOOSE_CORD_ROIS = {
 
 @pytest.mark.parametrize("drawn", sorted(LOOSE_CORD_ROIS))
 def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
-    from EMHAssistLib.inputs.nodes import set_roi_box
+    from EMHAssistLib.outputs.scene_writing import set_roi_box
     from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
     from EMHAssistLib.outputs import wording
     from EMHAssistLib.spine import compression
