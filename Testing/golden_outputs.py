@@ -9,6 +9,11 @@ read back, analysed) and returns each output as the bytes kept under goldens/<ca
     table.csv        the results table node (write_results_table), its columns as stored in the scene
     report.html      the HTML page with its key images, each image's data URI replaced by the
                      SHA-256 of its PNG: the page stays readable in a diff and still checks every pixel
+    report.sr.txt    the DICOM Structured Report (`analyze --sr`) of the report, citing the case's
+                     sequences written as DICOM series (`emhassist demo --dicom`'s writer, whose UIDs
+                     are derived from the case, so they stay), every element listed (`_sr_text`:
+                     what is written afresh for each SR is shown by what it is, and the 1,100 source
+                     images a case's measurements cite each are kept as their count and digest)
 
 The case folder's path, which the reports name, is written as `<out>` so the files do not depend on
 where they were made. tools/update_goldens.py writes them; test_goldens.py compares them byte for byte.
@@ -21,23 +26,27 @@ import hashlib
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import slicer
 from EMHAssistLib.analysis import run_analysis
-from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.batch import report_row, write_rows
+from EMHAssistLib.outputs.dicom_series import case_folder_as_dicom
 from EMHAssistLib.outputs.key_images import key_images
 from EMHAssistLib.outputs.report import from_json, summary_text, write_json
 from EMHAssistLib.outputs.report_html import html_page
+from EMHAssistLib.outputs.structured_report import dicom_evidence, structured_report
 from EMHAssistLib.outputs.tables import write_results_table
 from EMHAssistLib.report_codec import model_value
 from EMHAssistLib.report_model import CordCompression, Levels, Report
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
-OUTPUT_NAMES = ("report.json", "summary.txt", "batch.csv", "table.csv", "report.html")
+OUTPUT_NAMES = ("report.json", "summary.txt", "batch.csv", "table.csv", "report.html", "report.sr.txt")
 _DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
 
 __all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "golden_report", "levels_of", "outputs_of"]
@@ -82,8 +91,82 @@ def outputs_of(case: str, folder: Path) -> dict[str, bytes]:
         "batch.csv": (folder / "batch.csv").read_text(encoding="utf-8"),
         "table.csv": _table_csv(table),
         "report.html": page,
+        "report.sr.txt": _sr_text(structured_report(analysis.report, _dicom_evidence(case_folder, folder / "dicom" / case, list(study.sequences)))),
     }
     return {name: text.replace(str(folder), "<out>").encode("utf-8") for name, text in texts.items()}
+
+
+def _dicom_evidence(case_folder: Path, dicom_folder: Path, roles: list[str]):
+    """The headers an SR cites: the case's sequences written as DICOM series, as `emhassist demo --dicom` writes them, read back."""
+    shutil.copytree(case_folder, dicom_folder)
+    case_folder_as_dicom(dicom_folder, roles, patient_id=f"EMH-{case_folder.name}")
+    return dicom_evidence(load_case_folder(dicom_folder, new_headless_scene()))
+
+
+# Written afresh for every SR, so shown by what they are: the UIDs highdicom makes for the SR itself
+# (its series and instance, the device observer; under highdicom's root, numbered in order of first
+# appearance so that the places one UID is repeated still match), the time it was written, and
+# highdicom's version. Every other element is written out as it is.
+_FRESH_UID_ROOT = "1.2.826.0.1.3680043.10.511."
+_WRITTEN_AT = frozenset({"InstanceCreationDate", "InstanceCreationTime", "ContentDate", "ContentTime", "ContributionDateTime"})
+_LIBRARY_VERSION = frozenset({"ImplementationVersionName", "SoftwareVersions"})
+# An instance cited by each measurement, 1,200 a case: a list of them is kept as its count and digest.
+_CITED_INSTANCE = frozenset({"ReferencedSOPClassUID", "ReferencedSOPInstanceUID"})
+_CITED = re.compile(r"^(\s*ReferencedSOPSequence: )\d+ instances?, sha256 [0-9a-f]+$")
+
+
+def _sr_text(sr) -> str:
+    fresh: dict[str, str] = {}
+    lines: list[str] = []
+    _sr_lines(sr.file_meta, "", fresh, lines)
+    _sr_lines(sr, "", fresh, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _sr_lines(dataset, indent: str, fresh: dict[str, str], lines: list[str]) -> None:
+    for element in dataset:
+        name = element.keyword or str(element.tag)
+        if element.VR == "SQ":
+            lines += _sequence_lines(element.value, f"{indent}{name}", indent, fresh)
+        elif element.keyword in _WRITTEN_AT:
+            lines.append(f"{indent}{name}: <when written>")
+        elif element.keyword in _LIBRARY_VERSION:
+            lines.append(f"{indent}{name}: <highdicom's version>")
+        else:
+            value = str(element.value)
+            if value.startswith(_FRESH_UID_ROOT):
+                value = fresh.setdefault(value, f"<SR's own UID {len(fresh) + 1}>")
+            lines.append(f"{indent}{name}: {value}")
+
+
+def _sequence_lines(items, head: str, indent: str, fresh: dict[str, str]) -> list[str]:
+    if items and all(set(item.dir()) == _CITED_INSTANCE for item in items):
+        cited = "\n".join(f"{item.ReferencedSOPClassUID} {item.ReferencedSOPInstanceUID}" for item in items)
+        return [f"{head}: {len(items)} instances, sha256 {hashlib.sha256(cited.encode()).hexdigest()}"]
+    lines = [f"{head}: {len(items)} item(s)"]
+    for shape, cited in _alike_runs(items, indent + "    ", fresh):
+        if len(cited) == 1:
+            lines.append(f"{indent}  -")
+        else:  # a measurement's source images, one content item an instance: kept as one, with the count and digest
+            lines.append(f"{indent}  - {len(cited)} items alike but for the instance each cites, sha256 {hashlib.sha256(chr(10).join(cited).encode()).hexdigest()}")
+        lines += shape
+    return lines
+
+
+def _alike_runs(items, indent: str, fresh: dict[str, str]) -> list[tuple[list[str], list[str]]]:
+    """Consecutive items alike but for the instances they cite, as (the lines of the first, or with the
+    instance left out where there are several, and each one's cited instances)."""
+    runs: list[tuple[list[str], list[str], list[str]]] = []
+    for item in items:
+        lines: list[str] = []
+        _sr_lines(item, indent, fresh, lines)
+        cited = "".join(line for line in lines if _CITED.match(line))
+        shape = [_CITED.sub(r"\1<the instance it cites>", line) for line in lines]
+        if runs and cited and runs[-1][1] == shape:
+            runs[-1][2].append(cited)
+        else:
+            runs.append((lines, shape, [cited]))
+    return [(lines if len(cited) == 1 else shape, cited) for lines, shape, cited in runs]
 
 
 def _png_digest(match: re.Match) -> str:

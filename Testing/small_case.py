@@ -10,8 +10,8 @@ import numpy as np
 import slicer
 
 from EMHAssistLib.geometry import Box, Grid
-from EMHAssistLib.inputs.casefolder import save_case_folder
-from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+from EMHAssistLib.outputs.case_folder import save_case_folder
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
 from EMHAssistLib.report_model import Clinical
 

@@ -13,13 +13,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from golden_outputs import levels_of
+from test_compression import compression_found
 
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.report_model import BilskyEntry
 from EMHAssistLib.spine.bilsky import _grade_level, _SectionMeasures, grade_levels, graded_sequence, most_severe
 from EMHAssistLib.outputs.wording import summary_line
-from EMHAssistLib.spine.compression import find_compression, mass_contact
+from EMHAssistLib.spine.compression import mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment
@@ -122,7 +123,7 @@ def _case(case: str, noise_sd: float = 15.0, seed: int = 0, right_left_mm: float
 def _graded(case: str, **options) -> dict[str, BilskyEntry]:
     image, cord, mass, level_map = _case(case, **options)
     codes = level_map.codes_at(cord.profile.centreline.points)
-    compression = find_compression(cord, codes, mass_contact(cord, mass) if mass is not None else None)
+    compression = compression_found(cord, codes, mass_contact(cord, mass) if mass is not None else None)
     return {level.level: level for level in grade_levels(image, cord, mass, level_map, compression)}
 
 
@@ -142,7 +143,7 @@ def test_a_level_whose_compression_is_not_assessed_is_not_graded_and_still_a_ref
     quantities are those read without it."""
     image, cord, mass, level_map = _case("compressed")
     codes = level_map.codes_at(cord.profile.centreline.points)
-    compression = find_compression(cord, codes, mass_contact(cord, mass))
+    compression = compression_found(cord, codes, mass_contact(cord, mass))
     every = {level.level: level for level in grade_levels(image, cord, mass, level_map, compression)}
     graded = {level.level: level for level in grade_levels(image, cord, mass, level_map, compression, unassessed=frozenset({code_of("T8")}))}
     assert graded == {name: level for name, level in every.items() if name != "T8"} and graded["T7"].grade == "2", graded

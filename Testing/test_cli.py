@@ -13,7 +13,7 @@ from small_case import VALUES, grid_for, roi_box, write_small_case
 
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.geometry import voxel_indices
-from EMHAssistLib.inputs.nodes import set_segment_mask
+from EMHAssistLib.outputs.scene_writing import set_segment_mask
 
 
 @pytest.fixture

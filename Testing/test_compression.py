@@ -411,6 +411,13 @@ def test_a_newborn_sized_cord_narrowed_from_the_side_keeps_a_small_mscc(tmp_path
 # --- Never silent: a compression names its levels, what was not followed is said (issue 13) -----
 
 
+def compression_found(cord, codes, contact):
+    """The compression `assess` reads on a traced cord (its steps as `_assess` takes them): the cord
+    traced into the mass, the profile as judged, then the compressed segment."""
+    reading = compression._reading(cord, codes, contact, compression.merged_with_mass(cord, codes, contact))
+    return compression._compression_read(cord, codes, reading)
+
+
 def _squeezed_levels(masses):
     """The squeezed cord of test_cord (abrupt, MSCC 70 %, mass at |z| <= 10 mm) with bodies T3-T10
     every 24 mm (T6 centred on z = 12, T7 on -12); the cord traced with or without the mass region."""
@@ -432,7 +439,7 @@ def _squeezed_levels(masses):
 def test_a_cord_lost_for_good_leaves_its_levels_not_assessed_and_says_so():
     """Before: the profile ended at T6 and the report said "no cord compression", nothing more."""
     traced, level_map, codes = _squeezed_levels(masses=())
-    section = compression.levels_section(traced, codes, level_map, set(), compression.find_compression(traced, codes, None))
+    section = compression.levels_section(traced, codes, level_map, set(), compression_found(traced, codes, None))
     assert section.not_assessed.levels == Extent("T6", "T10", (Span("T6", "T10"),))
     assert wording.summary_line(section) == "no cord compression, compression not assessed T6–T10"
     rows = {row.level: row for row in section.cord_profile}
@@ -456,7 +463,7 @@ def test_a_gap_bridged_from_t12_down_is_not_taken_for_the_conus():
     lumbar = [Vertebra(name_of(14 + n), 14 + n, np.array([0.0, 20.0, 12.0 - 24.0 * (n - 6)]), "user") for n in range(3, 11)]
     level_map = build_level_map(lumbar, None, None)
     codes = level_map.codes_at(traced.profile.centreline.points)
-    section = compression.levels_section(traced, codes, level_map, set(), compression.find_compression(traced, codes, None))
+    section = compression.levels_section(traced, codes, level_map, set(), compression_found(traced, codes, None))
     assert section.not_assessed.levels == Extent("L1", "L2", (Span("L1", "L2"),))
     assert [finding_text(finding) for finding in compression._not_assessed_warnings(section)] == ["cord compression not assessed at L1–L2: the cord could not be followed there"]
 
@@ -475,7 +482,7 @@ def test_a_cord_followed_through_the_mass_is_compressed_at_the_mass_levels():
     from test_cord import MASS_BOX
 
     traced, level_map, codes = _squeezed_levels(masses=[MASS_BOX])
-    found = compression.find_compression(traced, codes, None)
+    found = compression_found(traced, codes, None)
     section = compression.levels_section(traced, codes, level_map, set(), found)
     assert section.compression.from_ in ("T6", "T7") and section.compression.to in ("T6", "T7")
     assert section.not_assessed is None or {section.not_assessed.levels.from_, section.not_assessed.levels.to} <= {"T6", "T7"}
@@ -487,7 +494,7 @@ def test_no_compression_is_reported_where_no_level_is_known():
     traced, level_map, codes = _squeezed_levels(masses=())
     narrowed = compression.Compression  # the healthy cord above the loss is judged only inside the levels
     nowhere = np.zeros_like(codes)
-    assert compression.find_compression(traced, nowhere, None) is None
+    assert compression_found(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, set(), None)
     assert section.compression is None and section.not_assessed == NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
     assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"

@@ -25,7 +25,7 @@ import SimpleITK as sitk
 from small_case import write_small_case
 from test_robustness import edit_level_points, snapshot
 
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.teaching.cases import build_study, study_into_scene

@@ -18,7 +18,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.followup import Estimate, ExamFacts, summary_line, volume_change
 from EMHAssistLib.geometry import Grid
 from EMHAssistLib.frontends.cli import main
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.comparison import COMPARISON_SCHEMA_FILE, comparison_schema

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from EMHAssistLib.geometry import Box, Grid, Labelmap, lies_within, product_by_rows, voxel_indices
-from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, labelmap_of_segment, set_roi_box, set_segment_mask, set_volume_geometry
+from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, labelmap_of_segment
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask, set_volume_geometry
 
 
 def rotation(axis: np.ndarray, degrees: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Every built-in case's JSON report, text summary, CSV tables and HTML page, byte for byte as
+"""Every built-in case's JSON report, text summary, CSV tables, HTML page and DICOM SR, byte for byte as
 stored under goldens/ (issue 16, point 6): a refactor that changes any output fails here. A result
 changed on purpose is rewritten with tools/update_goldens.py, and the commit shows its diff."""
 

@@ -36,7 +36,7 @@ from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.clinical import validate_clinical
 from EMHAssistLib.inputs.headers import check_image_header
 from EMHAssistLib.inputs.jsonfile import parse_json_text
-from EMHAssistLib.inputs.nodes import set_segment_mask
+from EMHAssistLib.outputs.scene_writing import set_segment_mask
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.report_codec import model_value

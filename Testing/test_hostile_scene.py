@@ -23,7 +23,8 @@ from test_robustness import Analysed, Refused
 from EMHAssistLib.analysis import run_analysis
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Grid
-from EMHAssistLib.inputs.nodes import grid_of_volume, set_segment_mask, vtk_matrix
+from EMHAssistLib.inputs.nodes import grid_of_volume, vtk_matrix
+from EMHAssistLib.outputs.scene_writing import set_segment_mask
 from EMHAssistLib.inputs.study import Study, study_from_nodes
 from EMHAssistLib.live import LiveAnalysis
 from EMHAssistLib.outputs.segment_statistics import region_segmentation

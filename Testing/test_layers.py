@@ -4,11 +4,12 @@ foundation -> inputs -> measurement -> spine -> differential -> analysis/live ->
 -> frontends. A module may import from its own layer and the layers before it, never from a later
 one. Three more rules keep MRML where it belongs:
 
-- Writing MRML (creating, adding, removing or changing nodes) happens only in inputs/ (files and
-  built cases read into nodes) and outputs/ (results drawn into the scene, outputs/scene_writing.py for
-  the rest): teaching/ and frontends/ call their functions, and change no node themselves (issue 16
-  point 3: the quiz's state node and boxes are changed in outputs/quiz_scene.py); the stages before
-  the outputs call none. "Writing" is decided from the source: a call of one of the MRML methods that create, add,
+- Writing MRML (creating, adding, removing or changing nodes) happens only in outputs/ (results drawn
+  into the scene, outputs/scene_writing.py for the rest: a built case's nodes, a segment's voxels, the
+  place target): teaching/, frontends/ and the Slicer shell (EMHAssistSlicer/) call its functions, and
+  change no node themselves (issue 16 point 3: the quiz's state node and boxes are changed in
+  outputs/quiz_scene.py); the stages before the outputs call none. inputs/ only reads nodes, but for
+  the case folder's reader, which reads each file into a new node (`READS_FILES_INTO_NODES`). "Writing" is decided from the source: a call of one of the MRML methods that create, add,
   remove or change nodes (`MRML_WRITING_METHODS`, any `SetAndObserve...`), or a call of a package
   function that makes one (found to a fixed point across modules).
 - The engine stages that compute (measurement/, spine/, differential/) take plain data: they import
@@ -49,8 +50,22 @@ LAYERS = (
     ("teaching", ("teaching",)),
     ("frontends", ("frontends",)),
 )
-MAY_WRITE_MRML = ("inputs", "outputs")
-MAY_CALL_MRML_WRITERS = (*MAY_WRITE_MRML, "teaching", "frontends")  # through the functions of inputs/ and outputs/
+MAY_WRITE_MRML = ("inputs", "outputs")  # inputs/ only as READS_FILES_INTO_NODES says
+MAY_CALL_MRML_WRITERS = (*MAY_WRITE_MRML, "teaching", "frontends")  # through the functions of outputs/
+# What of inputs/ makes or changes a node: the case folder's reader reads each file (or DICOM series)
+# of a case into a new node, through the node's storage node as Slicer's loaders do, marks a DICOM
+# volume with its headers and source folder, and removes the node again when its file is refused.
+# Reading a file into the scene is the one way a case comes in; nothing else in inputs/ may write.
+READS_FILES_INTO_NODES = {
+    "inputs.casefolder": {
+        "load_case_folder", "_read_case_folder", "read_volume", "read_roi", "read_point_list", "_segment_sources",
+        "_read_node", "_read_dicom_series", "_remove",
+    },
+}
+# The Slicer shell: its widget and logic call the package's functions like any frontend. Its self-test
+# class (a ScriptedLoadableModuleTest, run from Slicer's Reload and Test) builds its own scene, as Testing/ does.
+SHELL = ROOT.parent / "EMHAssistSlicer"
+SHELL_TESTS = "ScriptedLoadableModuleTest"
 PLAIN_DATA = ("measurement", "spine", "differential")
 MRML_LIBRARIES = ("slicer", "vtk", "mrml", "qt", "ctk")
 # Methods of MRML nodes, scenes and slicer.util that create, add, remove or change nodes; generic
@@ -212,22 +227,47 @@ def mrml_in_plain_stages() -> list[str]:
 
 
 def mrml_changed_outside_inputs_and_outputs() -> list[str]:
-    """Top-level functions and classes of teaching/ and frontends/ that call an MRML-writing method
-    themselves, rather than a function of inputs/ or outputs/."""
+    """Top-level functions and classes of teaching/, frontends/ and the Slicer shell that call an
+    MRML-writing method themselves, rather than a function of outputs/."""
     found = []
     for name, module in MODULES.items():
-        if LAYERS[module.layer][0] in MAY_WRITE_MRML:
-            continue
-        for node in module.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and (calls := _writing_calls(node, set())):
-                found.append(f"{PACKAGE}.{name}.{node.name} writes MRML itself: {', '.join(sorted(set(calls)))}")
-        statements = [node for node in module.tree.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-        if calls := [call for statement in statements for call in _writing_calls(statement, set())]:
-            found.append(f"{PACKAGE}.{name} writes MRML at its top level: {', '.join(sorted(set(calls)))}")
+        if LAYERS[module.layer][0] not in MAY_WRITE_MRML:
+            found += _changed_itself(f"{PACKAGE}.{name}", module.tree)
+    for path in sorted(SHELL.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree.body = [node for node in tree.body if not (isinstance(node, ast.ClassDef) and any(_base_name(base) == SHELL_TESTS for base in node.bases))]
+        found += _changed_itself(f"EMHAssistSlicer.{path.stem}", tree)
     return found
 
 
-@pytest.mark.parametrize("rule", [later_stage_imports, mrml_writing_before_the_outputs, mrml_changed_outside_inputs_and_outputs, mrml_in_plain_stages])
+def _base_name(base: ast.expr) -> str | None:
+    return base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else None
+
+
+def _changed_itself(name: str, tree: ast.Module) -> list[str]:
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and (calls := _writing_calls(node, set())):
+            found.append(f"{name}.{node.name} writes MRML itself: {', '.join(sorted(set(calls)))}")
+    statements = [node for node in tree.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    if calls := [call for statement in statements for call in _writing_calls(statement, set())]:
+        found.append(f"{name} writes MRML at its top level: {', '.join(sorted(set(calls)))}")
+    return found
+
+
+def mrml_written_in_inputs() -> list[str]:
+    """Functions and classes of inputs/ that make or change a node, themselves or through a package
+    function, other than the case folder's reading of files into nodes."""
+    found = []
+    for name, module in MODULES.items():
+        if LAYERS[module.layer][0] != "inputs":
+            continue
+        for writer in sorted(WRITERS[name] - READS_FILES_INTO_NODES.get(name, set())):
+            found.append(f"{PACKAGE}.{name}.{writer} makes or changes a node: inputs/ only read (outputs/scene_writing.py writes)")
+    return found
+
+
+@pytest.mark.parametrize("rule", [later_stage_imports, mrml_writing_before_the_outputs, mrml_changed_outside_inputs_and_outputs, mrml_written_in_inputs, mrml_in_plain_stages])
 def test_the_layers_hold(rule):
     violations = rule()
     assert not violations, "\n".join(violations)
@@ -244,6 +284,14 @@ def test_the_checks_see_what_they_look_for():
     assert _imports_mrml(planted)
     assert "draw_overlays" in WRITERS["outputs.overlays"]
     assert set(_writing_calls(planted.tree, {"draw_overlays"})) == {"AddNewNodeByClass", "draw_overlays"}
+    shell = ast.parse("class Widget:\n    def onPlace(self):\n        slicer.mrmlScene.AddNewNodeByClass('vtkMRMLMarkupsROINode')\n")
+    assert _changed_itself("EMHAssistSlicer.planted", shell) == ["EMHAssistSlicer.planted.Widget writes MRML itself: AddNewNodeByClass"]
+
+
+def test_the_case_folders_readers_are_the_writers_of_inputs_it_names():
+    """Each function READS_FILES_INTO_NODES lets write is one that does (no stale name hides a new writer)."""
+    for name, readers in READS_FILES_INTO_NODES.items():
+        assert readers <= WRITERS[name], readers - WRITERS[name]
 
 
 def test_the_phantom_defines_no_type_name_the_engine_defines():

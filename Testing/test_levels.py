@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from test_compression import compression_found
+
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import read_point_list, read_volume
@@ -16,7 +18,6 @@ from EMHAssistLib.outputs import overlays
 from EMHAssistLib.spine import cord
 from EMHAssistLib.spine import levels
 from EMHAssistLib.spine import vertebrae
-from EMHAssistLib.spine.compression import find_compression
 
 # Body centres read by eye on the mid-sagittal slices (i = 17-21) of t2_lumbar, as (i, j, k) voxels;
 # the reading and the naming argument are in docs/levels-and-compression.md.
@@ -171,7 +172,7 @@ def test_lumbar_cord_ends_at_the_conus_and_is_not_compressed(lumbar):
     level_map = levels.build_level_map([levels.Vertebra("L1", 20, manual_l1, "user")], image, tracked.profile.centreline)
     codes = level_map.codes_at(tracked.profile.centreline.points)
     assert {vertebrae.name_of(int(c)) for c in codes if c} >= {"T12", "L1"}
-    assert find_compression(tracked, codes, None) is None
+    assert compression_found(tracked, codes, None) is None
 
 
 # Cord regions drawn as radiologists draw them on t2_lumbar (centre (i, j, k) voxel, half-size mm):
@@ -190,7 +191,7 @@ LOOSE_CORD_ROIS = {
 
 @pytest.mark.parametrize("drawn", sorted(LOOSE_CORD_ROIS))
 def test_a_loosely_drawn_cord_region_still_finds_the_cord_and_every_level(shared_data, scene, drawn):
-    from EMHAssistLib.inputs.nodes import set_roi_box
+    from EMHAssistLib.outputs.scene_writing import set_roi_box
     from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
     from EMHAssistLib.outputs import wording
     from EMHAssistLib.spine import compression

@@ -11,7 +11,8 @@ from small_case import small_study
 
 from EMHAssistLib.analysis import run_analysis
 from EMHAssistLib.geometry import Box
-from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box
+from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume
+from EMHAssistLib.outputs.scene_writing import set_roi_box
 from EMHAssistLib.live import LiveAnalysis, coverage, without_removed_nodes
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 

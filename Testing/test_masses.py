@@ -12,11 +12,15 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.inputs.plain import Outline, SequenceImage
+from EMHAssistLib.inputs import study as study_module
 from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.inputs.study import RegionSource, read_outlines
 from EMHAssistLib.spine.masses import cord_wall, mass_sites, segment_mass
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.outputs.report import to_json
+from EMHAssistLib.outputs.scene_writing import new_roi
 from EMHAssistLib.teaching.cases import build_study, study_into_scene
+from small_case import small_study
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
 
@@ -184,15 +188,28 @@ def test_mass_rois_are_grouped_into_sites_by_overlap():
 
 def test_a_mass_roi_longer_than_the_limit_is_refused_by_name():
     """A mass ROI of 1e5 mm (clipped to the images, the whole volume its seed) grew T1 to L1 in
-    288-355 s; it is refused in one line naming the ROI, before any growth."""
-    image = _sagittal(np.full((9, 120, 40), TISSUE))
+    288-355 s; it is refused in one line naming the ROI where the mass region is read, before any growth."""
+    scene = new_headless_scene()
     limit = mass_settings().roi_side_max_mm
-    huge = Outline("mass-3", Box(np.array([20.0, 60.0, 12.0]), np.eye(3), np.array([5.0, 5e4, 5.0])), segment=False)
+
+    def mass_roi(name: str, length_mm: float) -> RegionSource:
+        return RegionSource(new_roi(scene, name, Box(np.array([20.0, 60.0, 12.0]), np.eye(3), np.array([5.0, length_mm / 2, 5.0]))))
+
     with pytest.raises(InputError) as refused:
-        segment_mass([huge], [image], image)
+        read_outlines("mass", [mass_roi("mass-3", 1e5)])
     assert refused.value.subject == "mass-3" and f"at most {limit:g} mm" in refused.value.problem
-    just = Outline("mass", Box(np.array([20.0, 60.0, 12.0]), np.eye(3), np.array([5.0, limit / 2, 5.0])), segment=False)
-    assert segment_mass([just], [image], image).mask.any()
+    just = read_outlines("mass", [mass_roi("mass", limit)])[0]
+    image = _sagittal(np.full((9, 120, 40), TISSUE))
+    assert segment_mass(just, [image], image).mask.any()
+
+
+def test_the_mass_boxes_are_checked_once_an_analysis(monkeypatch):
+    """Checked where the mass region is read (inputs), not again for the spine stage nor in the
+    growth: before, the measurement's reading, spine_inputs' and segment_mass each checked them."""
+    checked = []
+    monkeypatch.setattr(study_module, "check_mass_boxes", checked.append)
+    analyze(small_study(new_headless_scene(), roles=("T2",)))
+    assert len(checked) == 1
 
 
 def test_the_cord_wall_beside_one_mass_turns_halfway_between_cord_and_mass():

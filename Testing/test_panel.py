@@ -15,7 +15,8 @@ from golden_outputs import GOLDENS
 
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
-from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, set_roi_box, set_segment_mask, vtk_matrix
+from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, vtk_matrix
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask
 from EMHAssistLib.live import LiveAnalysis
 from EMHAssistLib.outputs.overlays import find_overlays
 from EMHAssistLib.report_model import Clinical

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
-from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
+from EMHAssistLib.inputs.nodes import box_of_roi
+from EMHAssistLib.outputs.scene_writing import set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.teaching.cases import box_of_spec, build_study, case_info, case_names
 from EMHAssistLib.teaching.quiz import (

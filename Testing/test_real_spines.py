@@ -22,7 +22,8 @@ import pytest
 from EMHAssistLib.analysis import read_sequences
 from EMHAssistLib.geometry import Box, Grid
 from EMHAssistLib.inputs.casefolder import read_volume
-from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_segment_mask
+from EMHAssistLib.inputs.nodes import sequence_image
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs
 from EMHAssistLib.outputs.wording import finding_text

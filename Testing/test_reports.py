@@ -24,7 +24,8 @@ from EMHAssistLib.analysis import analyze, run_analysis
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.geometry import Grid, Labelmap
-from EMHAssistLib.inputs.casefolder import load_case_folder, save_case_folder
+from EMHAssistLib.inputs.casefolder import load_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.key_images import key_images, mass_sites

@@ -27,8 +27,8 @@ from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.geometry import Box, Grid
-from EMHAssistLib.inputs.casefolder import save_case_folder
-from EMHAssistLib.inputs.nodes import set_roi_box
+from EMHAssistLib.outputs.case_folder import save_case_folder
+from EMHAssistLib.outputs.scene_writing import set_roi_box
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import RegionSource, outlines

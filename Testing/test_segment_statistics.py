@@ -6,7 +6,8 @@ import pytest
 from small_case import VALUES, roi_box, small_study
 
 from EMHAssistLib.geometry import voxel_indices
-from EMHAssistLib.inputs.nodes import grid_of_volume, set_segment_mask
+from EMHAssistLib.inputs.nodes import grid_of_volume
+from EMHAssistLib.outputs.scene_writing import set_segment_mask
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.segment_statistics import ratio_keys, segment_ratios
 

@@ -178,7 +178,7 @@ def _wait(check, timeout_s: float, what: str):
 
 
 def test_case_folder_opens_with_its_results(browser, tmp_path, scene):
-    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.outputs.case_folder import save_case_folder
     from EMHAssistLib.teaching.cases import study_into_scene
 
     folder = tmp_path / CASE
@@ -359,7 +359,7 @@ def test_a_case_rois_drag_shows_its_new_ratios_then_the_levels(browser, tmp_path
     box measured again), then the levels and the differential of the moved box are shown once the update
     after it is done. The levels line itself may read as before: the box moved within the mass can grow
     the same span (CI and the merged engine both did), so the test waits for the update being shown."""
-    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.outputs.case_folder import save_case_folder
     from EMHAssistLib.teaching.cases import study_into_scene
 
     folder = tmp_path / CASE
@@ -395,7 +395,7 @@ def test_a_case_is_compared_with_an_earlier_exam_given_at_launch(browser, tmp_pa
     """`serve LATER --earlier REPORT.json --earlier FOLDER`: the page offers both earlier exams; each
     comparison shows the summary the command line's `compare` writes and its per-level table."""
     from EMHAssistLib.frontends.cli import main
-    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.outputs.case_folder import save_case_folder
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.outputs.comparison import LEVEL_COLUMNS
     from EMHAssistLib.teaching.cases import study_into_scene

@@ -17,7 +17,8 @@ import slicer
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
-from EMHAssistLib.inputs.nodes import grid_of_volume, set_roi_box, set_segment_mask
+from EMHAssistLib.inputs.nodes import grid_of_volume
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.study import region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.report_model import Clinical
 from EMHAssistLib.teaching.cases import case_names

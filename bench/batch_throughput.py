@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import load_average, machine, print_table
 
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.outputs.batch import analyze_cases
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene

@@ -28,7 +28,8 @@ import slicer
 from common import REPOSITORY, Timing, extract_engine, load_average, machine, milliseconds, print_table, run_child, timed_runs
 
 from EMHAssistLib.geometry import Box, Grid
-from EMHAssistLib.inputs.nodes import sequence_image, set_roi_box, set_volume_geometry
+from EMHAssistLib.inputs.nodes import sequence_image
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.plain import SequenceImage
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import RegionSource, Study, spine_inputs

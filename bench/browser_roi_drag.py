@@ -71,7 +71,7 @@ def green_near(browser: Browser, x: float, y: float, radius: int = 6) -> bool:
 
 def write_case(name: str, folder: Path) -> None:
     """The built-in case as a case folder."""
-    from EMHAssistLib.inputs.casefolder import save_case_folder
+    from EMHAssistLib.outputs.case_folder import save_case_folder
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.teaching.cases import build_study, study_into_scene
 

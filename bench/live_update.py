@@ -33,7 +33,8 @@ from common import (
 from synthetic_study import build_study
 
 from EMHAssistLib.geometry import Box
-from EMHAssistLib.inputs.nodes import box_of_roi, set_roi_box
+from EMHAssistLib.inputs.nodes import box_of_roi
+from EMHAssistLib.outputs.scene_writing import set_roi_box
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.live import LEVEL_REGIONS, LiveAnalysis, LiveResult

@@ -16,7 +16,7 @@ try:
     from EMHAssistLib.geometry import Box
 except ImportError:  # a baseline engine from before the layer order (issue 16) keeps it in measurement/
     from EMHAssistLib.measurement.geometry import Box
-from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+from EMHAssistLib.outputs.scene_writing import set_roi_box, set_volume_geometry
 from EMHAssistLib.inputs.study import RegionSource, Study
 
 FIELD_OF_VIEW_MM = 320.0

@@ -15,7 +15,7 @@ from pathlib import Path
 from common import BENCH_DIR, IN_PLANE_SIZES, REFERENCE_SIZE, load_average, machine, milliseconds, print_table, repeats_at
 from synthetic_study import build_study
 
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 
 ANALYSIS_TARGET_S = 1.5

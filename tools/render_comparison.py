@@ -15,7 +15,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 from browser import Browser
 from EMHAssistLib.frontends.cli import main as emhassist
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.teaching.cases import study_into_scene
 from EMHAssistLib.teaching.followup import build_pair

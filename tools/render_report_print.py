@@ -25,7 +25,7 @@ from pypdf import PdfReader, PdfWriter
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Testing"))
 from browser import Browser
 from EMHAssistLib.frontends.cli import main as emhassist
-from EMHAssistLib.inputs.casefolder import save_case_folder
+from EMHAssistLib.outputs.case_folder import save_case_folder
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 

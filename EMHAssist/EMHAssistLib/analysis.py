@@ -19,7 +19,7 @@ from .inputs.casefolder import source_of
 from .inputs.nodes import check_value_range, sequence_image
 from .inputs.noise import caught_messages
 from .inputs.plain import Outline, SequenceImage
-from .inputs.study import RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
+from .inputs.study import MASS_REGION, RegionSource, Study, read_outlines, region_names, sequence_roles, spine_inputs
 from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.findings import RegionFinding, RegionFindingCode
 from .measurement.regions import RegionMeasurement, measure_region
@@ -70,11 +70,11 @@ def run_analysis(study: Study) -> Analysis:
     with caught_messages() as messages:
         clinical = study.clinical
         images = read_sequences(study)
-        measurements = {
-            region: measure_outlined(region, study.regions[region], images)[0]
-            for region in _in_vocabulary_order(study.regions, region_names())
-        }
-        analysis = assemble(study, clinical, images, measurements, assess_levels(spine_inputs(study), images))
+        measured = {region: measure_outlined(region, study.regions[region], images) for region in _in_vocabulary_order(study.regions, region_names())}
+        measurements = {region: measurement for region, (measurement, _) in measured.items()}
+        # The mass's outlines as the measurement read and checked them, not read again for the spine.
+        mass = measured[MASS_REGION][1] if MASS_REGION in measured else None
+        analysis = assemble(study, clinical, images, measurements, assess_levels(spine_inputs(study, mass), images))
     library = tuple(f"analysis: a library reported: {message}" for message in messages)
     return replace(analysis, report=replace(analysis.report, warnings=analysis.report.warnings + library))
 

@@ -85,6 +85,7 @@ from EMHAssistLib.inputs.roles import suggest_roles
 from EMHAssistLib.inputs.study import Study, region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.outputs.report import summary_text, to_json, write_json
 from EMHAssistLib.outputs.report_html import KeyImage, write_html
+from EMHAssistLib.outputs.scene_writing import new_node_to_place, new_table, new_text_node, set_place_target
 from EMHAssistLib.followup import Comparison
 from EMHAssistLib.report_model import Report
 from EMHAssistLib.teaching.quiz import Quiz, Reveal
@@ -491,9 +492,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         results until the reveal."""
         quiz = self.logic.quiz
         inQuiz = quiz is not None and not quiz.revealed
-        name = slicer.mrmlScene.GenerateUniqueName(f"your {region}" if inQuiz else region)
-        roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
-        roi.CreateDefaultDisplayNodes()
+        roi = new_node_to_place(slicer.mrmlScene, "vtkMRMLMarkupsROINode", f"your {region}" if inQuiz else region)
         roi.AddObserver(
             slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, lambda caller, event: give_default_size(caller, region)
         )
@@ -501,9 +500,7 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             quiz.adopt_roi(region, roi)
         else:
             setattr(self._parameterNode, regionParameterName(region), roi)
-        selectionNode = slicer.app.applicationLogic().GetSelectionNode()
-        selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsROINode")
-        selectionNode.SetActivePlaceNodeID(roi.GetID())
+        set_place_target(slicer.app.applicationLogic().GetSelectionNode(), "vtkMRMLMarkupsROINode", roi)
         slicer.app.applicationLogic().GetInteractionNode().SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
 
     def onPlaceAnchorButton(self) -> None:
@@ -515,13 +512,10 @@ class EMHAssistWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def _placeAnchor(self, level: str) -> None:
         points = self._parameterNode.levelPoints
         if points is None:
-            points = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", slicer.mrmlScene.GenerateUniqueName("level anchor"))
-            points.CreateDefaultDisplayNodes()
+            points = new_node_to_place(slicer.mrmlScene, "vtkMRMLMarkupsFiducialNode", "level anchor")
             self._parameterNode.levelPoints = points
         name_anchor_when_placed(points, level)
-        selectionNode = slicer.app.applicationLogic().GetSelectionNode()
-        selectionNode.SetReferenceActivePlaceNodeClassName("vtkMRMLMarkupsFiducialNode")
-        selectionNode.SetActivePlaceNodeID(points.GetID())
+        set_place_target(slicer.app.applicationLogic().GetSelectionNode(), "vtkMRMLMarkupsFiducialNode", points)
         interactionNode = slicer.app.applicationLogic().GetInteractionNode()
         interactionNode.SetPlaceModePersistence(0)
         interactionNode.SetCurrentInteractionMode(slicer.vtkMRMLInteractionNode.Place)
@@ -784,9 +778,9 @@ class EMHAssistLogic(ScriptedLoadableModuleLogic):
 
     def _saveResults(self, parameterNode: EMHAssistParameterNode, analysis, study: Study) -> None:
         if parameterNode.resultsTable is None:
-            parameterNode.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", RESULTS_TABLE_NAME)
+            parameterNode.resultsTable = new_table(slicer.mrmlScene, RESULTS_TABLE_NAME)
         if parameterNode.report is None:
-            parameterNode.report = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTextNode", REPORT_NODE_NAME)
+            parameterNode.report = new_text_node(slicer.mrmlScene, REPORT_NODE_NAME)
         save_results(slicer.mrmlScene, analysis, study, parameterNode.resultsTable, parameterNode.report)
 
     def process(self, parameterNode: EMHAssistParameterNode) -> Report:
@@ -1188,7 +1182,7 @@ class EMHAssistTest(ScriptedLoadableModuleTest):
         """A quiz case opens with its answer hidden; ROIs on the reference boxes and the right pick
         reveal a right verdict, Dice 1 for every region, the learner's results and the reference boxes."""
         from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec
-        from EMHAssistLib.inputs.nodes import set_roi_box
+        from EMHAssistLib.outputs.scene_writing import set_roi_box
         from EMHAssistLib.teaching.quiz import REFERENCE_ATTRIBUTE
         from EMHAssistLib.outputs.tables import read_results_table
 

@@ -59,8 +59,8 @@ def generate(seed: int, **fixed) -> Case:
 def write_case(case: Case, folder: Path) -> Path:
     """The case folder, through slicer-core's own storage nodes (the project's case-folder writer)."""
     import slicer
-    from EMHAssistLib.inputs.casefolder import save_case_folder
-    from EMHAssistLib.inputs.nodes import set_roi_box, set_volume_geometry
+    from EMHAssistLib.outputs.case_folder import save_case_folder
+    from EMHAssistLib.outputs.scene_writing import set_roi_box, set_volume_geometry
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.inputs.study import RegionSource, Study
     from EMHAssistLib.geometry import Box

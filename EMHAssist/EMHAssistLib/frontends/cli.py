@@ -189,7 +189,8 @@ def _is_report_file(exam: Path) -> bool:
 
 def _demo(args: argparse.Namespace) -> int:
     from ..analysis import analyze
-    from ..inputs.casefolder import load_case_folder, save_case_folder
+    from ..inputs.casefolder import load_case_folder
+    from ..outputs.case_folder import save_case_folder
     from ..inputs.scene import new_headless_scene
     from ..outputs.report import summary_text, write_json
     from ..teaching.cases import DEFAULT_CASE, study_into_scene

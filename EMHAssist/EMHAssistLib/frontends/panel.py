@@ -23,7 +23,6 @@ from ..errors import InputError
 from ..followup import Comparison, compare
 from ..inputs.clinical import clinical_context, clinical_terms
 from ..inputs.jsonfile import parse_json_text, read_json_file
-from ..inputs.nodes import label_point, set_roi_size
 from ..inputs.study import Study, region_names, spine_inputs
 from ..knowledge import load
 from ..live import RegionStatus
@@ -32,7 +31,7 @@ from ..outputs.comparison import LEVEL_COLUMNS, level_rows, stored_report
 from ..outputs.overlays import ROLE_ATTRIBUTE as OVERLAY_ROLE_ATTRIBUTE
 from ..outputs.overlays import OverlayNodes, draw_overlays, level_point_node
 from ..outputs.report import from_json
-from ..outputs.scene_writing import REPORT_ATTRIBUTE, keeping_place_target, write_report_node
+from ..outputs.scene_writing import REPORT_ATTRIBUTE, keeping_place_target, label_point, set_roi_size, write_report_node
 from ..outputs.tables import write_results_table
 from ..outputs.wording import finding_text, summary_line
 from ..report_model import Clinical, RankedDiagnosis, Report

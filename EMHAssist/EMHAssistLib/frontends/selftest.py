@@ -12,9 +12,8 @@ from collections.abc import Mapping
 import slicer
 
 from ..analysis import analyze
-from ..inputs.nodes import set_volume_voxels
 from ..inputs.study import Study
-from ..outputs.scene_writing import add_name_suffix, new_table
+from ..outputs.scene_writing import add_name_suffix, new_table, set_volume_voxels
 from ..outputs.tables import read_results_table, write_results_table
 from ..report_model import Ratio, RatioKey, Report
 from ..settings import measurement_settings

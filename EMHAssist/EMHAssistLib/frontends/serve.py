@@ -41,7 +41,7 @@ from ..analysis import Analysis, run_analysis
 from ..errors import SHOWN_ERRORS, InputError
 from ..followup import compare, exam_facts
 from ..geometry import Box
-from ..inputs.nodes import box_of_roi, set_roi_box
+from ..inputs.nodes import box_of_roi
 from ..inputs.study import Study, outlines, region_names
 from ..live import LiveAnalysis
 from ..outputs.citations import cited_keys, listed_citation
@@ -50,7 +50,7 @@ from ..outputs.key_images import axial_level, focus_point
 from ..outputs.label_layout import lay_out_again_when_resized, lay_out_labels, lay_out_texts_of
 from ..outputs.overlays import draw_overlays, evidence_lines
 from ..outputs.report import ratio_text
-from ..outputs.scene_writing import displayed, set_window_level
+from ..outputs.scene_writing import displayed, set_roi_box, set_window_level
 from ..report_model import Clinical, Ratio, RatioKey, Report
 from ..teaching.cases import case_names
 from ..teaching.quiz import IN_CORD, LEARNER_ATTRIBUTE, Quiz, QuizSession, Reveal, check_region, levels_line, ratio_sites_line, style_roi, verdict

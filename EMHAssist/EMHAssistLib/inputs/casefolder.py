@@ -1,4 +1,4 @@
-"""Case folders in Slicer's own formats, read into and written from MRML nodes.
+"""Case folders in Slicer's own formats, read into MRML nodes (outputs/case_folder.py writes them).
 
 A folder holds what a Slicer user writes with Save Data: volumes named by sequence role
 (`T2.nrrd`, `t1c.nii.gz`, or a `T2/` folder of one DICOM series), markups ROI files
@@ -19,7 +19,6 @@ import slicer
 from ..errors import InputError
 from ..geometry import Grid
 from ..limits import limits
-from ..report_codec import plain_value
 from ..report_model import Clinical
 from ..settings import vocabulary
 from .clinical import clinical_context
@@ -28,7 +27,7 @@ from .dicom import read_dicom_folder
 from .headers import check_budget, check_image_header
 from .jsonfile import read_json_file
 from .markupsfile import check_markups
-from .nodes import check_value_range, check_volume_geometry, grid_of_volume, new_volume
+from .nodes import check_value_range, check_volume_geometry, grid_of_volume, vtk_matrix
 from .noise import caught_messages
 from .roles import role_of_name
 from .study import RegionSource, Study, drop_far_level_points, overlap_warnings, region_names, segment_sources
@@ -132,28 +131,6 @@ class CaseReading:
 def _present(path: Path) -> bool:
     """A name in the folder, whatever it is (a FIFO or a dangling link must be refused, not missed)."""
     return path.is_symlink() or path.exists()
-
-
-def save_case_folder(study: Study, folder: Path) -> None:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    scene = next(iter(study.sequences.values())).GetScene()
-    for role, volume in study.sequences.items():
-        _write(scene, "vtkMRMLVolumeArchetypeStorageNode", volume, folder / f"{role}.nrrd")
-    written_segmentations = set()
-    for region, sources in study.regions.items():
-        rois = [source.node for source in sources if source.segment_id is None]
-        for index, roi in enumerate(rois, start=1):
-            name = region if index == 1 else f"{region}-{index}"
-            _write(scene, "vtkMRMLMarkupsROIJsonStorageNode", roi, folder / f"{name}.mrk.json")
-        for source in sources:
-            if source.segment_id is not None and source.node.GetID() not in written_segmentations:
-                _write(scene, "vtkMRMLSegmentationStorageNode", source.node, folder / SEGMENTATION_FILE)
-                written_segmentations.add(source.node.GetID())
-    if study.levels is not None:
-        _write(scene, "vtkMRMLMarkupsJsonStorageNode", study.levels, folder / LEVELS_FILE)
-    if study.clinical != Clinical():
-        (folder / CLINICAL_FILE).write_text(json.dumps(plain_value(study.clinical), indent=2) + "\n", encoding="utf-8")
 
 
 def read_volume(path: Path, role: str, scene: slicer.vtkMRMLScene, case: CaseReading | None = None) -> slicer.vtkMRMLScalarVolumeNode:
@@ -322,7 +299,11 @@ def _read_dicom_series(folder: Path, role: str, scene: slicer.vtkMRMLScene, case
     check_value_range(str(folder), dicom.voxels)
     check_volume_geometry(str(folder), Grid(dicom.voxels.shape, dicom.ijk_to_ras))
     case.warnings.extend(dicom.warnings)
-    volume = new_volume(scene, role, dicom.voxels, dicom.ijk_to_ras)
+    # Read into a new volume as _read_node reads a file through its storage node: inputs make a node
+    # only to hold what they read (Testing/test_layers.py).
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", role)
+    slicer.util.updateVolumeFromArray(volume, dicom.voxels)
+    volume.SetIJKToRASMatrix(vtk_matrix(dicom.ijk_to_ras))
     volume.SetAttribute(DICOM_HEADERS_ATTRIBUTE, json.dumps(dicom.headers))
     volume.SetAttribute(SOURCE_FOLDER_ATTRIBUTE, str(folder))
     return volume
@@ -335,17 +316,6 @@ def source_of(volume: slicer.vtkMRMLScalarVolumeNode) -> str:
     if storage is not None and storage.GetFileName():
         return storage.GetFileName()
     return volume.GetAttribute(SOURCE_FOLDER_ATTRIBUTE) or volume.GetName()
-
-
-def _write(scene: slicer.vtkMRMLScene, storage_class: str, node: slicer.vtkMRMLNode, path: Path) -> None:
-    storage = scene.AddNewNodeByClass(storage_class)
-    storage.SetFileName(str(path))
-    if storage_class == "vtkMRMLVolumeArchetypeStorageNode":
-        storage.SetUseCompression(1)
-    ok = storage.WriteData(node)
-    scene.RemoveNode(storage)
-    if not ok:
-        raise InputError(str(path), f"could not write {node.GetName()}")
 
 
 def _remove(scene: slicer.vtkMRMLScene, *nodes: slicer.vtkMRMLNode) -> None:

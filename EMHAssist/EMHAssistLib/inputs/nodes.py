@@ -1,12 +1,7 @@
-"""MRML nodes to plain geometry and arrays, plain masks back to segments, and plain images, boxes and
-labelled points into new nodes (a case built in memory, as the teaching cases are, is read into a scene
-here, as a case folder is by casefolder.py).
-
-The only module that knows how volumes, markups ROIs and segmentations store their geometry;
-everything downstream works on `geometry.Grid`, `geometry.Box`, `geometry.Labelmap` and numpy.
-"""
-
-from collections.abc import Mapping, Sequence
+"""MRML nodes read into plain geometry and arrays: the only module that knows how volumes, markups
+ROIs and segmentations store their geometry; everything downstream works on `geometry.Grid`,
+`geometry.Box`, `geometry.Labelmap` and numpy. It only reads: nodes are made and changed in
+outputs/scene_writing.py (Testing/test_layers.py)."""
 
 import numpy as np
 import slicer
@@ -152,68 +147,6 @@ def labelmap_of_segment(segmentation: slicer.vtkMRMLSegmentationNode, segment_id
     extent_origin[:3, 3] = [extent[0], extent[2], extent[4]]
     ijk_to_world = node_to_world(segmentation) @ slicer.util.arrayFromVTKMatrix(matrix) @ extent_origin
     return Labelmap(Grid(dims, ijk_to_world), mask)
-
-
-def set_segment_mask(
-    segmentation: slicer.vtkMRMLSegmentationNode, segment_id: str, mask: np.ndarray, grid: Grid
-) -> None:
-    """Replace a segment's voxels with a boolean mask defined on `grid`."""
-    image = slicer.vtkOrientedImageData()
-    image.SetDimensions(grid.shape[2], grid.shape[1], grid.shape[0])
-    image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
-    numpy_support.vtk_to_numpy(image.GetPointData().GetScalars())[:] = mask.astype(np.uint8).ravel()
-    image.SetImageToWorldMatrix(vtk_matrix(grid.ijk_to_world))
-    logic = slicer.vtkSlicerSegmentationsModuleLogic
-    if not logic.SetBinaryLabelmapToSegment(image, segmentation, segment_id, logic.MODE_REPLACE):
-        raise InputError(segmentation.GetName(), f"could not write segment {segment_id}")
-
-
-def set_volume_geometry(volume: slicer.vtkMRMLVolumeNode, ijk_to_world: np.ndarray) -> None:
-    volume.SetIJKToRASMatrix(vtk_matrix(ijk_to_world))
-
-
-def new_volume(scene: slicer.vtkMRMLScene, name: str, voxels: np.ndarray, ijk_to_world: np.ndarray) -> slicer.vtkMRMLScalarVolumeNode:
-    """A scalar volume node holding `voxels` (k, j, i), placed by `ijk_to_world`."""
-    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
-    set_volume_voxels(volume, voxels)
-    set_volume_geometry(volume, ijk_to_world)
-    return volume
-
-
-def set_volume_voxels(volume: slicer.vtkMRMLScalarVolumeNode, voxels: np.ndarray) -> None:
-    slicer.util.updateVolumeFromArray(volume, voxels)
-
-
-def new_roi(scene: slicer.vtkMRMLScene, name: str, box: Box) -> slicer.vtkMRMLMarkupsROINode:
-    roi = scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", name)
-    set_roi_box(roi, box)
-    return roi
-
-
-def new_point_list(scene: slicer.vtkMRMLScene, name: str, points: Mapping[str, Sequence[float]]) -> slicer.vtkMRMLMarkupsFiducialNode:
-    """A point list with a point at each position, labelled by its key."""
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
-    for label, position in points.items():
-        node.AddControlPoint(*position, label)
-    return node
-
-
-def label_point(points: slicer.vtkMRMLMarkupsFiducialNode, index: int, label: str) -> None:
-    points.SetNthControlPointLabel(index, label)
-
-
-def set_roi_size(roi: slicer.vtkMRMLMarkupsROINode, size: Sequence[float]) -> None:
-    """The ROI's extent along its own axes (mm), about its centre."""
-    roi.SetSize(*size)
-
-
-def set_roi_box(roi: slicer.vtkMRMLMarkupsROINode, box: Box) -> None:
-    """Place an ROI node exactly on a box (centre, orientation and size)."""
-    object_to_node = np.eye(4)
-    object_to_node[:3, :3] = box.axes
-    object_to_node[:3, 3] = box.center
-    roi.SetSize(*(2 * box.half_size))
-    roi.SetAndObserveObjectToNodeMatrix(vtk_matrix(object_to_node))
 
 
 def vtk_matrix(array: np.ndarray) -> vtk.vtkMatrix4x4:

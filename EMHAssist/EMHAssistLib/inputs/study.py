@@ -5,6 +5,7 @@ parameter node. The analysis reads it and never changes the nodes.
 """
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,10 +93,12 @@ class Study:
     warnings: list[str] = field(default_factory=list)
 
 
-def spine_inputs(study: Study) -> SpineInputs:
-    """What the spine stage reads of the study, read from its nodes now."""
+def spine_inputs(study: Study, mass: Sequence[Outline] | None = None) -> SpineInputs:
+    """What the spine stage reads of the study, read from its nodes now; `mass`: the mass region's
+    outlines where the caller has read them already (and checked them: `read_outlines`)."""
     level_points = point_list(study.levels) if study.levels is not None else None
-    mass = read_outlines(MASS_REGION, study.regions.get(MASS_REGION, []))[0]
+    if mass is None:
+        mass = read_outlines(MASS_REGION, study.regions.get(MASS_REGION, []))[0]
     return SpineInputs(tuple(outlines(study.regions.get("cord", []))), tuple(mass), level_points)
 
 

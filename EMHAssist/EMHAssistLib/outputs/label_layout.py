@@ -22,6 +22,7 @@ import vtk
 from vtk.util import numpy_support
 
 from .overlay_style import overlay_style
+from .scene_writing import ListedPoint, add_points, new_point_list
 
 LABELS_FOR_ATTRIBUTE = "EMHAssist.labelsFor"  # on a label node: the ID of the node whose texts it draws
 VIEW_ATTRIBUTE = "EMHAssist.labelsView"  # on a label node or leader: the slice node it is laid out for
@@ -439,8 +440,7 @@ def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], 
         if node is None:
             node = made[label.source.GetID()] = _text_node(scene, view, label.source)
         dx, dy = box.left - label.box.left, box.bottom - label.box.bottom
-        index = node.AddControlPoint(*view.to_ras(label.anchor_px[0] + dx, label.anchor_px[1] + dy), label.text)
-        node.SetNthControlPointSelected(index, label.source.GetNthControlPointSelected(label.point))
+        add_points(node, [ListedPoint(label.text, view.to_ras(label.anchor_px[0] + dx, label.anchor_px[1] + dy), label.source.GetNthControlPointSelected(label.point))])
         end = np.array(box.nearest_point(*label.points_at_px))
         moved = np.hypot(box.left - label.natural.left, box.bottom - label.natural.bottom)
         if moved > style.leader_from_px and np.hypot(*(end - label.points_at_px)) > style.leader_from_px:
@@ -449,7 +449,7 @@ def _label_nodes(scene: slicer.vtkMRMLScene, view: _View, labels: list[_Label], 
 
 
 def _text_node(scene: slicer.vtkMRMLScene, view: _View, source: slicer.vtkMRMLMarkupsNode) -> slicer.vtkMRMLMarkupsFiducialNode:
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", f"{source.GetName()} ({view.node.GetName()} labels)")
+    node = new_point_list(scene, f"{source.GetName()} ({view.node.GetName()} labels)")
     node.SetAttribute(LABELS_FOR_ATTRIBUTE, source.GetID())
     node.SetAttribute(VIEW_ATTRIBUTE, view.node.GetID())
     node.SetLocked(True)

@@ -20,17 +20,17 @@ import vtk
 from .. import CAVEAT
 from .. import number_format as numbers
 from ..differential import knowledge
-from ..errors import InputError
 from ..geometry import Labelmap
-from ..inputs.nodes import set_segment_mask
 from ..inputs.study import Study, outlines
 from ..report_model import BilskyGrade, Extent, Levels, LevelVertebra, RankedDiagnosis, Report, Span
 from ..spine.levels import LevelMap
 from ..spine.vertebrae import code_of
+from .case_folder import write_node_file
 from .citations import citation_label
 from .label_layout import POINTS_AT_ATTRIBUTE, lay_out_labels
 from .mass_spans import leading_span, span_of_points
 from .overlay_style import Colour, ExplanationStyle, LevelsStyle, overlay_style
+from .scene_writing import ListedPoint, new_point_list, set_segment_mask
 from .wording import grade_phrase, graded_levels, level_span, spans_of, summary_line
 
 CASE_ATTRIBUTE = "EMHAssist.case"
@@ -399,12 +399,11 @@ def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: Levels | None) -
     style = overlay_style().levels
     compressed = compressed_levels(levels)
     grades = {entry.level: entry.grade for entry in graded_levels(levels) if entry.level in compressed}
-    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style.node.format(case=case))
-    for vertebra in levels.vertebrae:
-        name = vertebra.name
-        index = points.AddControlPoint(*vertebra.centre, _level_label(style, name, compressed, grades))
-        # Markups draw selected points in their own colour: selection is the per-point highlight.
-        points.SetNthControlPointSelected(index, name in compressed)
+    # Markups draw selected points in their own colour: selection is the per-point highlight.
+    points = new_point_list(
+        scene, style.node.format(case=case),
+        [ListedPoint(_level_label(style, vertebra.name, compressed, grades), vertebra.centre, vertebra.name in compressed) for vertebra in levels.vertebrae],
+    )
     points.SetLocked(True)
     _style_markups(points, style.color, style.text_scale, style.glyph_scale)
     points.GetDisplayNode().SetSelectedColor(style.compressed_color)
@@ -414,22 +413,12 @@ def _levels_node(scene: slicer.vtkMRMLScene, case: str, levels: Levels | None) -
 def level_point_node(level_map: LevelMap, scene: slicer.vtkMRMLScene, name: str = "levels") -> slicer.vtkMRMLMarkupsFiducialNode:
     """A point list with one labelled point per vertebra, the source in each point's description: the
     levels found, as points the user can check, move and save as the case's `levels.mrk.json`."""
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
-    for vertebra in level_map.vertebrae:
-        index = node.AddControlPointWorld(*vertebra.centre, vertebra.name)
-        node.SetNthControlPointDescription(index, vertebra.source)
-    return node
+    return new_point_list(scene, name, [ListedPoint(vertebra.name, vertebra.centre, description=vertebra.source) for vertebra in level_map.vertebrae])
 
 
 def write_level_points(node: slicer.vtkMRMLMarkupsFiducialNode, path: Path) -> None:
     """Save a point list as a Slicer markups JSON file (`levels.mrk.json`), as Save Data does."""
-    scene = node.GetScene()
-    storage = scene.AddNewNodeByClass("vtkMRMLMarkupsJsonStorageNode")
-    storage.SetFileName(str(path))
-    ok = storage.WriteData(node)
-    scene.RemoveNode(storage)
-    if not ok:
-        raise InputError(str(path), f"could not write {node.GetName()}")
+    write_node_file(node, "vtkMRMLMarkupsJsonStorageNode", path)
 
 
 def _level_label(style: LevelsStyle, name: str, compressed: dict[str, float | None], grades: dict[str, BilskyGrade]) -> str:
@@ -487,8 +476,8 @@ def _differential_node(
     if not differential or mass is None:
         return None
     style = overlay_style().differential
-    label = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", style.node.format(case=case))
-    label.AddControlPoint(*mass.label_anchor(style.clear_of_mass_mm, style.reach_from_mass_mm), differential_label(differential))
+    anchor = mass.label_anchor(style.clear_of_mass_mm, style.reach_from_mass_mm)
+    label = new_point_list(scene, style.node.format(case=case), [ListedPoint(differential_label(differential), anchor)])
     label.SetAttribute(POINTS_AT_ATTRIBUTE, " ".join(f"{v:.3f}" for v in mass.back()))
     label.SetLocked(True)
     _style_markups(label, style.color, style.text_scale)

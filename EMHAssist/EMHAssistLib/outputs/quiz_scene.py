@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import slicer
 
 from ..geometry import Box
-from ..inputs.nodes import new_roi
+from .scene_writing import new_roi
 
 
 def new_state_node(scene: slicer.vtkMRMLScene, name: str, marker: str, parameters: Mapping[str, str], references: Mapping[str, str]) -> slicer.vtkMRMLScriptedModuleNode:

@@ -14,7 +14,8 @@ import slicer
 
 from .. import CAVEAT
 from ..geometry import Box, voxel_indices
-from ..inputs.nodes import check_value_range, grid_of_volume, sequence_image, set_segment_mask
+from ..inputs.nodes import check_value_range, grid_of_volume, sequence_image
+from .scene_writing import set_segment_mask
 from ..inputs.study import outlines, segment_sources
 from ..measurement.ratios import region_ratios
 from ..measurement.regions import measure_region

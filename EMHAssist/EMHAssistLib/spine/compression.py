@@ -105,7 +105,7 @@ def conus_zone(cord: Cord) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Reading:
-    """The profile as compression judges it (`find_compression` and `narrowed_unjudged` alike)."""
+    """The profile as compression judges it (`_compression_read` and `narrowed_unjudged` alike)."""
 
     judged: CordProfile  # `CordProfile.judged`
     bounded: CordProfile  # `_bounded`: a section traced into the mass read as its upper bound
@@ -147,23 +147,13 @@ def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool
     return cores
 
 
-def find_compression(
-    cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray | None = None, near: np.ndarray | None = None
-) -> Compression | None:
+def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compression | None:
     """The compressed segment: a core narrowed against healthy cords in AP or RL, grown along the
     cord while the slices stay narrowed in that measure against the segment's own reference windows
     (SCT's MSCC windows). Its worst slice is the narrowest in the measure that reads the larger ratio.
-    Every measure is read as `CordProfile.judged` gives it: the median over a few millimetres of cord;
-    a section traced into the mass (`merged_with_mass`) is judged as `_bounded` reads it, and its
-    level's other sections not at all. `merged`: `merged_with_mass(cord, codes, contact)`, when the caller has it;
-    `near`: the mass within `growth_contact_mm` (`mass_distance`), where the segment may grow (without it, `contact`)."""
-    if merged is None:
-        merged = merged_with_mass(cord, codes, contact)
-    return _compression_read(cord, codes, _reading(cord, codes, contact, merged, near))
-
-
-def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compression | None:
-    """`find_compression` on the profile as `_reading` gave it."""
+    Every measure is read as `reading` (`_reading`) gives it: as `CordProfile.judged` does, the median
+    over a few millimetres of cord; a section traced into the mass (`merged_with_mass`) as `_bounded`
+    reads it, and its level's other sections not at all."""
     profile, bounded = reading.judged, reading.bounded
     cores = _cores(reading, codes, settings().narrowing_threshold, covered=False)
     if not cores:

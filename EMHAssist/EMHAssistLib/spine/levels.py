@@ -501,26 +501,17 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     """The repeat length to seek the next disc by, after a body placed between `disc` and `next_disc`:
     the step just taken (clamped to `period_change_limit` of the last) where it agrees with the repeat
     length read again around that body, else that repeat. Agreeing is within `period_change_limit` of
-    it, but going caudally not shorter than it: bodies grow caudally, so a short step there is an
-    endplate's dip taken for a disc, and followed step by step such steps ran away (generated seeds
-    90, 109, 151). A step agreeing so with half the repeat is kept too: the column also repeats every
-    two vertebrae, and where that peak is the only one the near window shows, the re-read is a double
-    (generated seed 202, anchor T7: 33 mm around T3 against a right step of 19; taken, the walk went
-    on at 33 mm and C6-T1 lay 20-38 mm off). The repeat is read only in the near window (`period_window_mm` either side), and
-    only where the whole of it lies in the field: cut by the field's edge it came out doubled (seed
-    64) or short, and a short one past the last body of Testing/test_levels.py's bent column took the
-    soft tissue for a disc. Not twice the window, as `_repeat_length` falls back to for the anchor:
-    at L5 of generated seed 9 (anchor S1) the near window shows no repeat, the wide one, reaching
-    over the sacrum and L2, read 26 mm against a true L4-L5 step of 34-38, replaced the right step,
-    and T12-L3 were named on L2-L5. Taken always instead of the step, the repeat lagged real changes
-    of height its 90 mm window averages over (seed 106: 21 mm at T2 against 18-20, C7 lost; seed 17's
-    lumbar steps of 39-45 mm)."""
+    the repeat or of half of it (the column also repeats every two vertebrae), but going caudally not
+    shorter than it (bodies grow caudally). The repeat is read only in the near window
+    (`period_window_mm` either side, with its `period_least_repeats`) and only where the whole window
+    lies in the field. Why each of these holds, with the generated seeds that showed it:
+    data/levels.json's `period_change_reason`."""
     low_change, high_change = settings().period_change_limit
     step = float(np.clip(abs(next_disc - disc), low_change * period, high_change * period))
     middle, half = (disc + next_disc) / 2, settings().period_window_mm
     if not profile.covers(middle - half, middle + half):
         return step
-    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), region, 2.0)
+    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), region, settings().period_least_repeats[0])
     if repeat is None:
         return step
     agrees = any((length if direction > 0 else low_change * length) <= step <= high_change * length for length in (repeat, repeat / 2))

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from ..errors import InputError
 from ..geometry import Box, Grid, Labelmap, Shape, product_by_rows, voxel_indices
-from ..inputs.plain import Outline, SequenceImage, check_mass_boxes
+from ..inputs.plain import Outline, SequenceImage
 from ..measurement.ratios import Ratio, difference_over_mean
 from ..measurement.regions import robust_sd, statistics
 from ..settings import MassSettings, followup_settings, measurement_settings, spine_settings
@@ -158,7 +158,6 @@ def segment_mass(
         if not mask.any():
             raise InputError(segments[0].label, f"the mass segment holds no {reference.role} voxel")
         return MassSegment(reference.grid, mask, given=True)
-    check_mass_boxes(sources)
     if reach is None and centreline is not None:
         reach = reach_of(reference.grid, centreline, spine_past_cord)
     sites = mass_sites([source.shape for source in sources])

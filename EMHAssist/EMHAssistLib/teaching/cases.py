@@ -5,7 +5,7 @@ import slicer
 
 from ..geometry import Box
 from ..inputs.clinical import clinical_context
-from ..inputs.nodes import new_point_list, new_roi, new_volume
+from ..outputs.scene_writing import ListedPoint, new_point_list, new_roi, new_volume
 from ..inputs.study import RegionSource, Study
 from .phantom import BoxSpec, CaseInfo, SyntheticStudy, build_study, case_info, case_names, case_rois
 
@@ -24,7 +24,7 @@ def study_into_scene(synthetic: SyntheticStudy, scene: slicer.vtkMRMLScene) -> S
             RegionSource(new_roi(scene, region if index == 1 else f"{region}-{index}", box_of_spec(spec)))
             for index, spec in enumerate(specs, start=1)
         ]
-    study.levels = new_point_list(scene, "levels", synthetic.level_centres)
+    study.levels = new_point_list(scene, "levels", [ListedPoint(label, centre) for label, centre in synthetic.level_centres.items()])
     return study
 
 
