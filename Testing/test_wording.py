@@ -47,6 +47,10 @@ LEVEL_WORDS = [
         LevelFinding(LevelFindingCode.LEVELS_MISSED, _stop(WalkStopReason.NO_DISC, -1), "T2", ("C7",)),
         "level detection stopped above T2: no disc above it stands out in the image; C7 not found, though the field of view holds it; label a point on a body above T2 to name more levels",
     ),
+    (  # missed upward: named head first, as every span (held-out seed 225 read "T8–T1 not found" before session 16)
+        LevelFinding(LevelFindingCode.LEVELS_MISSED, _stop(WalkStopReason.NO_DISC, -1), "T9", ("T8", "T7", "T6")),
+        "level detection stopped above T9: no disc above it stands out in the image; T6\u2013T8 not found, though the field of view holds them; label a point on a body above T9 to name more levels",
+    ),
     (
         LevelFinding(LevelFindingCode.LEVELS_MISSED, _stop(WalkStopReason.NO_REPEAT), "T8", ("T9", "T10", "T11", "T12")),
         "level detection stopped below T8: the image along the spine shows no vertebral repeat (body and disc) near T7; T9\u2013T12 not found, though the field of view holds them; label a point on a body below T8 to name more levels",

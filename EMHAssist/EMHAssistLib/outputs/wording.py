@@ -103,7 +103,8 @@ def level_finding_text(finding: LevelFinding) -> str:
     beyond = words.directions.superior if stop.direction < 0 else words.directions.inferior
     why = words.walk_stops[stop.reason.value].format(beyond=beyond, start=stop.start, extrapolation_mm=stop.extrapolation_mm)
     advice = words.walk_stop_advice.get(stop.reason.value, "").format(beyond=beyond)
-    missed = spans_text([(finding.missing[0], finding.missing[-1])]) if finding.missing else None
+    head_first = sorted(finding.missing, key=code_of)  # `missing` runs outward from `after`: upward it ran "T8–T1"
+    missed = spans_text([(head_first[0], head_first[-1])]) if head_first else None
     them = words.directions.one_missed if len(finding.missing) == 1 else words.directions.several_missed
     return words.level_findings[finding.code.value].format(beyond=beyond, after=finding.after, why=why, advice=advice, missing=missed, them=them)
 
