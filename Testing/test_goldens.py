@@ -2,6 +2,8 @@
 stored under goldens/ (issue 16, point 6): a refactor that changes any output fails here. A result
 changed on purpose is rewritten with tools/update_goldens.py, and the commit shows its diff."""
 
+import difflib
+
 import pytest
 from golden_outputs import GOLDENS, OUTPUT_NAMES, case_names, outputs_of
 
@@ -11,7 +13,16 @@ def test_every_output_of_the_case_is_its_golden(case, tmp_path):
     outputs = outputs_of(case, tmp_path)
     assert sorted(outputs) == sorted(OUTPUT_NAMES)
     changed = [name for name in OUTPUT_NAMES if outputs[name] != (GOLDENS / case / name).read_bytes()]
-    assert not changed, f"{case}: {', '.join(changed)} differ from Testing/goldens/{case}/ (tools/update_goldens.py rewrites them)"
+    assert not changed, f"{case}: {', '.join(changed)} differ from Testing/goldens/{case}/ (tools/update_goldens.py rewrites them)\n" + "".join(
+        _first_differences(GOLDENS / case / name, outputs[name]) for name in changed
+    )
+
+
+def _first_differences(golden, produced: bytes, lines: int = 40) -> str:
+    """The head of a unified diff of an output against its golden, so a run that cannot be repeated
+    (the SR golden differed once in a full run, 2026-12-07, and never when run again) shows what moved."""
+    diff = difflib.unified_diff(golden.read_text(encoding="utf-8").splitlines(True), produced.decode("utf-8").splitlines(True), str(golden), "produced")
+    return "".join(list(diff)[:lines])
 
 
 def test_every_built_in_case_has_its_goldens():
