@@ -316,14 +316,15 @@ def _body_depth_beyond(guide: Centreline, ends: list[int], anchors: list[Vertebr
 
 def _body_depth(point: np.ndarray, tangent: np.ndarray, frame: tuple[np.ndarray, np.ndarray], image: SequenceImage, signal: "MarrowSignal") -> float | None:
     """The middle of the first run of marrow signal in front of the cord at `point`, as its distance
-    in front (mm): read straight forward for `body_depth_search_mm`, each sample averaged over a
+    in front (mm): read straight forward for `body_depth_search_mm` every `profile_step_mm` (the
+    disc profile's step; a run is `recentre.min_run_mm` long whatever the step), each sample averaged over a
     band across the ray as `_recentred` reads; the run holding the cord's centre (the cord reads
     like marrow on some T2s) is passed over, and a run cut by the search's or the field's end has
     no middle to go by."""
     config = settings()
     right, anterior = frame
-    band = config.recentre.band_mm
-    forward = np.arange(0.0, config.body_depth_search_mm + 1e-9, 1.0)
+    band, step = config.recentre.band_mm, config.profile_step_mm
+    forward = np.arange(0.0, config.body_depth_search_mm + step / 2, step)
     spread = np.array([(first, second) for first in (-band, 0.0, band) for second in (-band, 0.0, band)])
     points = point + forward[:, None, None] * anterior + spread[None, :, :1] * right + spread[None, :, 1:] * tangent
     samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(forward), len(spread))
@@ -332,7 +333,7 @@ def _body_depth(point: np.ndarray, tangent: np.ndarray, frame: tuple[np.ndarray,
     marrow = inside & (np.abs(values - signal.level) <= signal.half_width)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], marrow.astype(int), [0]])))
     for first, last in zip(edges[::2], edges[1::2] - 1):
-        if first == 0 or last - first + 1 < config.recentre.min_run_mm + 1:
+        if first == 0 or forward[last] - forward[first] < config.recentre.min_run_mm:
             continue
         if last + 1 >= len(forward) or not inside[last + 1]:
             return None
