@@ -242,10 +242,8 @@ def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, reading
     `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`).
     The segment takes slices in contact with the mass (`_Reading.usable`), and, going one way,
     those with the mass within its growth reach (`growable`) only while the window at its other end
-    reads the cord at its expected size (`_reads_expected`): the window the way it grows may still
-    hold the rest of the narrowing (generated seed 152), the other shows that the cord is traced at
-    its size beside the narrowing. Held-out seed 240: the cord traced at AP 1-2 mm over T10-T11
-    where the painted one is 5 mm, a compression at T10 grew into T9 against that trace."""
+    reads the cord at its expected size (`_reads_expected`); why both, with the seeds that showed it:
+    data/levels.json's compression.growth_contact_reason."""
     compressed = core.copy()
     limit = 1 - settings().growth_threshold
     gap = settings().merge_gap_mm
