@@ -41,6 +41,7 @@ from EMHAssistLib.outputs.report import from_json, summary_text, write_json
 from EMHAssistLib.outputs.report_html import html_page
 from EMHAssistLib.outputs.structured_report import dicom_evidence, structured_report
 from EMHAssistLib.outputs.tables import write_results_table
+from EMHAssistLib.outputs.wording import REPORT_WORDS
 from EMHAssistLib.report_codec import model_value
 from EMHAssistLib.report_model import CordCompression, Levels, Report
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
@@ -72,7 +73,7 @@ def levels_of(**fields) -> Levels:
         section["compression"] = {f.name if f.name != "from_" else "from": None for f in dataclasses.fields(CordCompression)} | {"shown_by": []} | section["compression"]
     if isinstance(section["mass"], dict):
         section["mass"] = {"spans": [{"from": section["mass"]["from"], "to": section["mass"]["to"]}]} | section["mass"]
-    return model_value(section, Levels)
+    return model_value(section, Levels, words=REPORT_WORDS)
 
 
 def outputs_of(case: str, folder: Path) -> dict[str, bytes]:

@@ -190,8 +190,10 @@ def test_bad_input_leaves_the_users_files_unchanged(case, capsys):
     assert {path.name: path.read_bytes() for path in case.iterdir()} == before
 
 
-def write_dicom_series(image: sitk.Image, folder: Path) -> None:
-    """One DICOM file per slice, with the geometry tags a scanner writes."""
+def write_independent_dicom_series(image: sitk.Image, folder: Path) -> None:
+    """One DICOM file per slice, with the geometry tags a scanner writes: written here with SimpleITK,
+    independently of the package's own writer (outputs.dicom_series.write_dicom_series), so the
+    reader is tested against files the package did not make."""
     folder.mkdir()
     image = sitk.Cast(image, sitk.sitkInt16)
     direction = image.GetDirection()
@@ -220,7 +222,7 @@ def write_dicom_series(image: sitk.Image, folder: Path) -> None:
 
 def test_a_dicom_series_folder_is_read_as_its_sequence(case, capsys):
     from_nrrd = analyse_to_json(case, capsys)
-    write_dicom_series(sitk.ReadImage(str(case / "T2.nrrd")), case / "T2")
+    write_independent_dicom_series(sitk.ReadImage(str(case / "T2.nrrd")), case / "T2")
     (case / "T2.nrrd").unlink()
     from_dicom = analyse_to_json(case, capsys)
     assert from_dicom["sequences"]["T2"]["size"] == from_nrrd["sequences"]["T2"]["size"]

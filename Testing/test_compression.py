@@ -20,7 +20,7 @@ from EMHAssistLib.knowledge import load
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs import wording
 from EMHAssistLib.outputs.wording import finding_text
-from EMHAssistLib.report_model import Extent, NotAssessed, Span
+from EMHAssistLib.report_model import Extent, NotAssessed, NotAssessedCause, NotAssessedReason, Span
 from EMHAssistLib.spine import compression, normative
 from EMHAssistLib.spine.findings import SpineFinding, SpineFindingCode
 from EMHAssistLib.teaching import phantom
@@ -496,7 +496,7 @@ def test_no_compression_is_reported_where_no_level_is_known():
     nowhere = np.zeros_like(codes)
     assert compression_found(traced, nowhere, None) is None
     section = compression.levels_section(traced, nowhere, None, set(), None)
-    assert section.compression is None and section.not_assessed == NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
+    assert section.compression is None and section.not_assessed == NotAssessed(None, NotAssessedReason((NotAssessedCause.NO_LEVELS,)))
     assert wording.summary_line(section) == "compression not assessed (no vertebral levels)"
     assert narrowed is not None
 
@@ -512,7 +512,7 @@ def test_every_report_surface_states_levels_and_compression_as_the_summary_line(
     report = run_analysis(study).report
     levels = report.levels
     assert levels.coordinate_system == "RAS"
-    below = NotAssessed(compression.level_extent([15, 16]), "the cord could not be followed there")
+    below = NotAssessed(compression.level_extent([15, 16]), NotAssessedReason((NotAssessedCause.NOT_FOLLOWED,)))
     variants = {
         "as analysed": levels,
         "not assessed below": replace(levels, not_assessed=below),

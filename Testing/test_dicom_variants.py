@@ -22,7 +22,7 @@ import vtk
 from pydicom.fileset import FileSet
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, generate_uid
 from small_case import write_small_case
-from test_cli import write_dicom_series
+from test_cli import write_independent_dicom_series
 from test_robustness import analyse
 
 from EMHAssistLib.errors import InputError
@@ -54,7 +54,7 @@ def classic_datasets(folder: Path) -> list[pydicom.Dataset]:
 def classic(tmp_path_factory) -> Path:
     """A case whose T2 is a classic single-frame DICOM series."""
     case = write_small_case(tmp_path_factory.mktemp("classic") / "case", new_headless_scene())
-    write_dicom_series(sitk.ReadImage(str(case / "T2.nrrd")), case / "T2")
+    write_independent_dicom_series(sitk.ReadImage(str(case / "T2.nrrd")), case / "T2")
     (case / "T2.nrrd").unlink()
     classic_datasets(case / "T2")
     return case

@@ -373,12 +373,8 @@ def test_the_dict_check_sees_a_dict_wherever_it_is_held():
 # findings (measurement/findings.py, spine/findings.py) and outputs/wording.py words them from
 # data/wording.json; the wording layer
 # comes after every computing stage (LAYERS), so none imports it, and only it reads the wording data.
-# What the computing stages still hold as text a reader sees, each for its reason, until it is typed too:
-STILL_WORDED = {
-    # the report model's CordCompression.normalised_mscc_unavailable is text, and the spine stage builds the
-    # model's levels section (spine/compression.levels_section) before the wording layer can word it
-    ("spine.normative", "NormalisedMscc", "unavailable"),
-}
+# The levels section the spine stage builds (report_model's Levels) holds its findings typed as well
+# (report_model.Worded), worded only when the report is written (test_the_levels_section_holds_no_words).
 # Worded by design, not for want of typing: the differential's knowledge files carry the words its
 # explanations quote (a feature's finding and meaning, why a test separates two diagnoses, why a history
 # changes a prior), each written and reviewed beside its source in data/differential/*.json, as the
@@ -418,7 +414,7 @@ def _computing_dataclasses() -> list[type]:
 def test_the_computing_stages_name_findings_and_the_outputs_word_them():
     """The spine stage built its warnings as sentences (compression.assess: "no mass region: compression is
     judged from the cord's shape alone", ...); it gives typed findings now, worded by outputs/wording.py."""
-    assert worded_fields(_computing_dataclasses()) == STILL_WORDED | KNOWLEDGE_WORDED
+    assert worded_fields(_computing_dataclasses()) == KNOWLEDGE_WORDED
     computing = [index for index, (layer, _) in enumerate(LAYERS) if layer in COMPUTING]
     assert MODULES["outputs.wording"].layer > max(computing)  # so `later_stage_imports` keeps them from it
     readers = {name for name, module in MODULES.items() for node in ast.walk(module.tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load" and node.args and getattr(node.args[0], "value", None) == "wording"}
@@ -431,6 +427,31 @@ def test_the_computing_stages_name_findings_and_the_outputs_word_them():
         levels: list[str]
 
     assert worded_fields([Planted]) == {(Planted.__module__, "Planted", "warnings"), (Planted.__module__, "Planted", "reason")}
+
+
+def _model_classes_within(cls: type, seen: set[type]) -> set[type]:
+    """`cls` and every dataclass its fields hold, however nested (tuples, unions, dicts)."""
+    if cls in seen:
+        return seen
+    seen.add(cls)
+    pending = list(typing.get_type_hints(cls).values())
+    while pending:
+        hint = pending.pop()
+        pending.extend(typing.get_args(hint))
+        if dataclasses.is_dataclass(hint) and hint not in seen:
+            _model_classes_within(hint, seen)
+    return seen
+
+
+def test_the_levels_section_holds_no_words():
+    """Issue 16 point 3's last piece: the spine stage builds the report's levels section (report_model's
+    Levels) before the wording layer runs, and three of its fields were sentences written there
+    (NotAssessed.reason, CordCompression.normalised_mscc_unavailable, BilskyEntry.explanation). Each is a
+    typed finding now (report_model.Worded), worded by outputs/wording.py when the report is written."""
+    model = importlib.import_module(f"{PACKAGE}.report_model")
+    within = _model_classes_within(model.Levels, set())
+    assert {model.NotAssessed, model.CordCompression, model.BilskyEntry, model.BilskyReading} <= within
+    assert worded_fields(sorted(within, key=lambda cls: cls.__name__)) == set()
 
 
 def _strings(value: object) -> list[str]:

@@ -13,6 +13,7 @@ from EMHAssistLib.analysis import run_analysis
 from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume
 from EMHAssistLib.outputs.scene_writing import set_roi_box
+from EMHAssistLib.inputs import study as study_module
 from EMHAssistLib.live import LiveAnalysis, coverage, without_removed_nodes
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, build_study, study_into_scene
 
@@ -75,6 +76,23 @@ def test_a_moved_mass_keeps_the_traced_cord_and_level_map_and_equals_a_fresh_ana
     assert moved.analysis.levels.cord is first.cord and moved.analysis.levels.level_map is first.level_map
     assert moved.analysis.levels.mass.mask.sum() != first.mass.mask.sum()  # the mass itself was grown again
     assert moved.analysis.report == run_analysis(case).report
+
+
+def test_a_mass_move_reads_the_mass_region_once(case, monkeypatch):
+    """The measurement's read of the mass region (checked where it is read: check_mass_boxes) is the
+    spine stage's too, as in `analyze` (test_masses' count): before, the levels step read and checked it
+    again (`spine_inputs`) on every mass move, 2 reads a move."""
+    checked = []
+    monkeypatch.setattr(study_module, "check_mass_boxes", checked.append)
+    live = LiveAnalysis()
+    live.update(case)
+    assert len(checked) == 1
+    move(roi(case, "mass"), [0.0, 0.0, 1.5])
+    moved = live.update(case)
+    assert moved.recomputed == ["mass", "levels"] and len(checked) == 2
+    move(roi(case, "mass"), [0.0, 0.0, -1.5])
+    live.ratios(case)  # what a surface shows the moment the ROI is let go: the mass measured, read once
+    assert live.update(case).recomputed == ["levels"] and len(checked) == 3
 
 
 def test_the_ratios_alone_after_a_mass_move_are_the_full_analysiss_and_leave_only_the_levels_to_update(case):

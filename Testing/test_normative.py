@@ -6,8 +6,9 @@ from golden_outputs import golden_report, levels_of
 
 from EMHAssistLib.outputs.report import summary_text
 from EMHAssistLib.outputs.report_html import _levels
-from EMHAssistLib.outputs.wording import normalised_mscc_phrase
+from EMHAssistLib.outputs.wording import normalised_mscc_gap_text, normalised_mscc_phrase
 from EMHAssistLib.report_codec import plain_value
+from EMHAssistLib.report_model import NormalisedMsccGap, NormalisedMsccGapCode
 from EMHAssistLib.spine.normative import normalised_mscc, normative
 from EMHAssistLib.spine.vertebrae import code_of
 
@@ -43,7 +44,8 @@ def test_no_healthy_reference_below_the_table_is_said_not_left_null():
     ap[at] *= 0.6
     result = normalised_mscc(ap, codes, at, np.arange(0, 10), np.arange(70, 80))
     assert result.percent is None and result.interval_percent is None
-    assert result.unavailable == "no healthy reference at L2, L3 (the healthy table covers C1–L1)"
+    assert result.unavailable == NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (code_of("L2"), code_of("L3")), (code_of("C1"), code_of("L1")))
+    assert normalised_mscc_gap_text(result.unavailable) == "no healthy reference at L2, L3 (the healthy table covers C1–L1)"
 
 
 # A stored report names only levels its vertebrae hold: T5-T8 and L2, placed 30 mm apart.

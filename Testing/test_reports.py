@@ -46,7 +46,7 @@ from pydicom.sr.codedict import codes
 from golden_outputs import GOLDENS, golden_report
 from pypdf import PdfReader
 from small_case import write_small_case
-from test_cli import corrupt, write_dicom_series
+from test_cli import corrupt, write_independent_dicom_series
 from vtk.util import numpy_support
 
 SECTIONS = ["images", "levels", "ratios", "differential", "warnings", "regions", "references"]
@@ -348,7 +348,7 @@ def dicom_case(case: Path) -> dict[str, str]:
     patient; returns each role's series instance UID."""
     series = {}
     for index, role in enumerate(("T1", "T2", "T1C"), start=1):
-        write_dicom_series(sitk.ReadImage(str(case / f"{role}.nrrd")), case / role)
+        write_independent_dicom_series(sitk.ReadImage(str(case / f"{role}.nrrd")), case / role)
         (case / f"{role}.nrrd").unlink()
         series[role] = f"1.2.826.0.1.3680043.2.1125.1.42.{index}"
         for path in (case / role).iterdir():

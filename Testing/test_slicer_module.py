@@ -18,6 +18,7 @@ from EMHAssistLib.analysis import analyze
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.geometry import Box
 from EMHAssistLib.inputs.nodes import grid_of_volume
+from EMHAssistLib.outputs import scene_writing
 from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask
 from EMHAssistLib.inputs.study import region_names, sequence_roles, study_from_nodes
 from EMHAssistLib.report_model import Clinical
@@ -555,3 +556,18 @@ def test_the_input_selectors_hide_the_overlays(module_tree):
     assert "hidden = overlay_node_ids(slicer.mrmlScene)" in widget
     show_report = next(node for node in module_class(module_tree, "EMHAssistWidget").body if isinstance(node, ast.FunctionDef) and node.name == "_showReport")
     assert "self._hideOverlaysFromSelectors()" in ast.unparse(show_report)
+
+
+def test_the_place_buttons_point_list_is_made_as_every_point_list(scene, monkeypatch):
+    """The panel's Place buttons' empty node to place (`new_node_to_place`): named uniquely, with its
+    display nodes; a point list is made by `new_point_list`, the one builder of point lists (before:
+    `new_node_to_place` built its own)."""
+    made = []
+    builder = scene_writing.new_point_list
+    monkeypatch.setattr(scene_writing, "new_point_list", lambda *args, **kwargs: made.append(args[1:]) or builder(*args, **kwargs))
+    first = scene_writing.new_node_to_place(scene, "vtkMRMLMarkupsFiducialNode", "level anchor")
+    second = scene_writing.new_node_to_place(scene, "vtkMRMLMarkupsFiducialNode", "level anchor")
+    roi = scene_writing.new_node_to_place(scene, "vtkMRMLMarkupsROINode", "mass")
+    assert made == [(first.GetName(),), (second.GetName(),)] and first.GetName() != second.GetName()
+    assert first.IsA("vtkMRMLMarkupsFiducialNode") and roi.IsA("vtkMRMLMarkupsROINode") and roi.GetName() == "mass"
+    assert all(node.GetDisplayNode() is not None and node.GetNumberOfControlPoints() == 0 for node in (first, second, roi))

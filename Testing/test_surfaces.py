@@ -24,6 +24,7 @@ from EMHAssistLib.inputs.study import Study
 from EMHAssistLib.outputs.overlays import compressed_levels, draw_overlays
 from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.structured_report import structured_report
+from EMHAssistLib.outputs.wording import bilsky_explanation_text
 from EMHAssistLib.report_model import Report
 
 
@@ -101,7 +102,7 @@ def test_every_surface_states_the_bilsky_grades_of_the_json(case):
     by_level = {entry.level: entry for entry in report.levels.bilsky.levels}
     for row in rows[1:]:
         entry = by_level[row[0]]
-        assert row[5] == f"{100 * entry.csf_fraction:.0f}" and row[-1] == entry.explanation
+        assert row[5] == f"{100 * entry.csf_fraction:.0f}" and row[-1] == bilsky_explanation_text(entry.explanation)
         assert row[6] == ("—" if entry.mcc_percent is None else f"{entry.mcc_percent:.0f}")
 
     (row,) = csv.DictReader(io.StringIO((GOLDENS / case / "batch.csv").read_text(encoding="utf-8")))

@@ -11,7 +11,7 @@ from EMHAssistLib.errors import InputError
 from EMHAssistLib.knowledge import load
 from EMHAssistLib.measurement.findings import RegionFinding, RegionFindingCode
 from EMHAssistLib.outputs import wording
-from EMHAssistLib.report_model import Extent, NotAssessed, Span
+from EMHAssistLib.report_model import Extent, NotAssessed, NotAssessedCause, NotAssessedReason, Span
 from EMHAssistLib.spine.findings import LevelFinding, LevelFindingCode, SpineFinding, SpineFindingCode, WalkStop, WalkStopReason
 
 REGION_WORDS = [
@@ -74,14 +74,14 @@ def test_a_level_finding_reads_as_the_level_detection_worded_it(finding: LevelFi
 
 def test_the_spine_findings_that_quoted_a_message_now_name_what_they_carry():
     error = InputError("cord", "the tracker lost the cord after 3 slices")
-    missing = NotAssessed(Extent("T5", "T8", (Span("T5", "T8"),)), "the cord could not be followed there")
+    missing = NotAssessed(Extent("T5", "T8", (Span("T5", "T8"),)), NotAssessedReason((NotAssessedCause.NOT_FOLLOWED,)))
     assert wording.finding_text(SpineFinding(SpineFindingCode.NO_CORD, error=error)) == "cord: the tracker lost the cord after 3 slices: vertebral levels and cord compression are not assessed"
     assert wording.finding_text(SpineFinding(SpineFindingCode.LEVELS_FAILED, error=error)) == "cord: the tracker lost the cord after 3 slices; vertebral levels and cord compression are not assessed"
     assert wording.finding_text(SpineFinding(SpineFindingCode.NO_CORD_FOUND)) == "no cord region, and no cord found behind the level points: vertebral levels and cord compression are not assessed"
     assert wording.finding_text(SpineFinding(SpineFindingCode.CORD_FOUND_BEHIND_POINTS, label="T1, T2")).startswith("no cord region: the cord was found behind the level points (T1, T2); ")
     assert wording.finding_text(SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, not_assessed=missing)) == "cord compression not assessed at T5\u2013T8: the cord could not be followed there"
-    no_levels = NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
-    assert wording.finding_text(SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, not_assessed=no_levels)) == f"cord compression not assessed: {no_levels.reason}"
+    no_levels = NotAssessed(None, NotAssessedReason((NotAssessedCause.NO_LEVELS,)))
+    assert wording.finding_text(SpineFinding(SpineFindingCode.COMPRESSION_NOT_ASSESSED, not_assessed=no_levels)) == "cord compression not assessed: no vertebral levels: place a labelled point on a vertebral body"
 
 
 def test_a_walk_advice_for_no_walk_stop_is_refused_naming_the_file_and_key(monkeypatch: pytest.MonkeyPatch):
@@ -94,3 +94,16 @@ def test_a_walk_advice_for_no_walk_stop_is_refused_naming_the_file_and_key(monke
             wording.wording()
     finally:
         wording.wording.cache_clear()
+
+
+def test_the_levels_sections_typed_reasons_read_as_the_spine_stage_wrote_them():
+    """Before session 17 spine/compression.py wrote these sentences into the levels section itself."""
+    error = InputError("cord region", "the cord is lost after 3 slices; draw the cord region on it")
+    reasons = {
+        (NotAssessedCause.NOT_FOLLOWED, NotAssessedCause.TOLD_FROM_MASS): "the cord could not be followed there; the cord could not be told from the mass there",
+        (NotAssessedCause.NO_CORD_FOUND,): "no cord region, and no cord found behind the level points",
+    }
+    assert {causes: wording.not_assessed_reason_text(NotAssessedReason(causes)) for causes in reasons} == reasons
+    traced = NotAssessedReason((NotAssessedCause.CORD_NOT_TRACED,), str(error))
+    assert wording.not_assessed_reason_text(traced) == "cord region: the cord is lost after 3 slices; draw the cord region on it"
+    assert wording.REPORT_WORDS.read(wording.REPORT_WORDS.text(traced), NotAssessedReason) == traced

@@ -22,7 +22,7 @@ from .knowledge import DataFileError
 from .geometry import Box, Grid, Labelmap, Shape
 from .inputs.nodes import box_of_roi, node_to_world
 from .inputs.plain import Outline, SequenceImage
-from .inputs.study import RegionSource, Study, region_names, spine_inputs
+from .inputs.study import MASS_REGION, RegionSource, Study, region_names, spine_inputs
 from .measurement.regions import RegionMeasurement
 from .outputs.wording import region_finding_text
 from .report_model import Ratio, RatioKey
@@ -51,6 +51,17 @@ class RegionStatus:
         return "; ".join(parts + self.warnings)
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """A region's measurement kept by the fingerprint of what it was measured on, with its status and
+    the outlines it read (the mass's, checked, are the spine stage's too: read once per move)."""
+
+    key: Hashable
+    measurement: RegionMeasurement
+    status: RegionStatus
+    outlines: tuple[Outline, ...]
+
+
 @dataclass
 class LiveResult:
     """One update: the analysis when inputs allow one, else the error (subject and problem); always the statuses."""
@@ -64,7 +75,7 @@ class LiveResult:
 
 class LiveAnalysis:
     def __init__(self) -> None:
-        self._measured: dict[str, tuple[Hashable, RegionMeasurement, RegionStatus]] = {}
+        self._measured: dict[str, _Measured] = {}
         self._levels: tuple[Hashable, LevelsOutcome] | None = None
         self._mass_free: tuple[Hashable, MassFreeSteps] | None = None
         self._values_checked: set[Hashable] = set()  # volumes whose voxel magnitudes were checked, by content
@@ -112,7 +123,9 @@ class LiveAnalysis:
             mass_free_key = (images_key, region_keys.get("cord"), points_key)
             if self._mass_free is None or self._mass_free[0] != mass_free_key:
                 self._mass_free = (mass_free_key, MassFreeSteps())
-            self._levels = (levels_key, assess_levels(spine_inputs(study), images, self._mass_free[1]))
+            mass = self._measured.get(MASS_REGION)
+            inputs = spine_inputs(study, mass.outlines if mass is not None else None)
+            self._levels = (levels_key, assess_levels(inputs, images, self._mass_free[1]))
             result.recomputed.append("levels")
         result.analysis = assemble(study, clinical, images, measurements, self._levels[1])
 
@@ -139,12 +152,12 @@ class LiveAnalysis:
         self, region: str, sources: list[RegionSource], images: list[SequenceImage], key: Hashable, result: LiveResult
     ) -> tuple[RegionMeasurement, RegionStatus]:
         kept = self._measured.get(region)
-        if kept is not None and kept[0] == key:
-            return kept[1], kept[2]
+        if kept is not None and kept.key == key:
+            return kept.measurement, kept.status
         self._measured.pop(region, None)
         measurement, region_outlines = measure_outlined(region, sources, images)
         status = _status(measurement, region_outlines, images)
-        self._measured[region] = (key, measurement, status)
+        self._measured[region] = _Measured(key, measurement, status, tuple(region_outlines))
         result.recomputed.append(region)
         return measurement, status
 

@@ -14,7 +14,16 @@ import json
 import types
 import typing
 
-from .report_model import RatioKey, json_name, left_out, may_be_absent
+from .report_model import RatioKey, Worded, json_name, left_out, may_be_absent
+
+
+class Words(typing.Protocol):
+    """How a `Worded` finding reads in the JSON (outputs/wording.py's `REPORT_WORDS`): its words, and
+    the finding its words state (ValueError for words that state none)."""
+
+    def text(self, value: Worded) -> str: ...
+
+    def read(self, text: str, cls: type[Worded]) -> Worded: ...
 
 
 class Malformed(ValueError):
@@ -25,71 +34,92 @@ class Malformed(ValueError):
         self.path, self.problem = path, problem
 
 
-def plain_value(value: object) -> object:
-    """A model value as JSON values."""
+def plain_value(value: object, words: Words | None = None) -> object:
+    """A model value as JSON values; each `Worded` finding in its `words` (the report's JSON), or,
+    without them, kept as the typed finding (`model_value` takes it back as it is): two reports'
+    values compared, a report's sections changed and read back."""
+    if isinstance(value, Worded):
+        return words.text(value) if words is not None else value
     if dataclasses.is_dataclass(value):
         return {
-            json_name(model_field): plain_value(getattr(value, model_field.name))
+            json_name(model_field): plain_value(getattr(value, model_field.name), words)
             for model_field in dataclasses.fields(value)
             if not left_out(model_field, getattr(value, model_field.name))
         }
     if isinstance(value, dict):
-        return {key.text if isinstance(key, RatioKey) else key: plain_value(item) for key, item in value.items()}
+        return {key.text if isinstance(key, RatioKey) else key: plain_value(item, words) for key, item in value.items()}
     if isinstance(value, (tuple, list)):
-        return [plain_value(item) for item in value]
+        return [plain_value(item, words) for item in value]
     return value
 
 
-def model_value(value: object, hint: object, path: str = "") -> object:
+def model_value(value: object, hint: object, path: str = "", words: Words | None = None) -> object:
     """`value` (JSON values, or a stage's plain section) read as the model's type `hint`; Malformed
-    when it is not one. A value already of a model dataclass is taken as it is."""
+    when it is not one. A value already of a model dataclass is taken as it is; a `Worded` finding
+    given as text is read by `words`."""
     origin, args = _shape(hint)
     if origin in (typing.Union, types.UnionType):
-        return _union_value(value, args, path)
+        return _union_value(value, args, path, words)
     if hint in _PLAIN or origin is typing.Literal:
         if not _is_plain(value, hint):
             raise Malformed(path, f"expected {_described(hint)}, got {_shown(value)}")
         return value
     if origin is tuple:
-        return _tuple_value(value, args, path)
+        return _tuple_value(value, args, path, words)
     if origin is dict:
-        return _dict_value(value, args, path)
+        return _dict_value(value, args, path, words)
+    if _is_worded(hint):
+        return _worded_value(value, hint, path, words)
     if dataclasses.is_dataclass(hint):
-        return _dataclass_value(value, hint, path)
+        return _dataclass_value(value, hint, path, words)
     raise TypeError(f"the report model uses a type JSON cannot be read as: {hint!r}")
 
 
-def _union_value(value: object, arms: tuple, path: str) -> object:
+def _worded_value(value: object, cls: type[Worded], path: str, words: Words | None) -> Worded:
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, str):
+        raise Malformed(path, f"expected text, got {_shown(value)}")
+    if words is None:
+        raise TypeError(f"{path}: reading {cls.__name__} from its words needs the report's words (outputs/wording.py)")
+    try:
+        return words.read(value, cls)
+    except ValueError as error:
+        raise Malformed(path, str(error)) from None
+
+
+def _union_value(value: object, arms: tuple, path: str, words: Words | None) -> object:
     problems = []
     for arm in arms:
         try:
-            return model_value(value, arm, path)
+            return model_value(value, arm, path, words)
         except Malformed as error:
             problems.append(error)
-    # A value of the right kind fails deeper inside: that error says more than "none of these".
-    deeper = [error for error in problems if error.path != path]
+    # A value of the right kind fails deeper inside, or text fails as a finding's words: that error
+    # says more than "none of these".
+    deeper = [error for error, arm in zip(problems, arms) if error.path != path or (isinstance(value, str) and _is_worded(arm))]
     if len(deeper) == 1:
         raise deeper[0]
     raise Malformed(path, f"expected {' or '.join(_described(arm) for arm in arms)}, got {_shown(value)}")
 
 
-def _tuple_value(value: object, args: tuple, path: str) -> tuple:
+def _tuple_value(value: object, args: tuple, path: str, words: Words | None) -> tuple:
     if not isinstance(value, (list, tuple)):
         raise Malformed(path, f"expected a list, got {_shown(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
         if args[0] in _PLAIN and all(_is_plain(item, args[0]) for item in value):
             return tuple(value)  # a profile's hundreds of numbers, checked without a walk per number
-        return tuple(model_value(item, args[0], f"{path}[{index}]") for index, item in enumerate(value))
+        return tuple(model_value(item, args[0], f"{path}[{index}]", words) for index, item in enumerate(value))
     if len(value) != len(args):
         raise Malformed(path, f"expected a list of {len(args)}, got a list of {len(value)}")
-    return tuple(model_value(item, arg, f"{path}[{index}]") for index, (item, arg) in enumerate(zip(value, args)))
+    return tuple(model_value(item, arg, f"{path}[{index}]", words) for index, (item, arg) in enumerate(zip(value, args)))
 
 
-def _dict_value(value: object, args: tuple, path: str) -> dict:
+def _dict_value(value: object, args: tuple, path: str, words: Words | None) -> dict:
     if not isinstance(value, dict):
         raise Malformed(path, f"expected an object, got {_shown(value)}")
     key_type, item_type = args
-    return {_key(text, key_type, path): model_value(item, item_type, f"{path}[{str(text)!r}]") for text, item in value.items()}
+    return {_key(text, key_type, path): model_value(item, item_type, f"{path}[{str(text)!r}]", words) for text, item in value.items()}
 
 
 def _key(text: str, key_type: type, path: str) -> object:
@@ -101,7 +131,7 @@ def _key(text: str, key_type: type, path: str) -> object:
         raise Malformed(path, str(error)) from None
 
 
-def _dataclass_value(value: object, cls: type, path: str) -> object:
+def _dataclass_value(value: object, cls: type, path: str, words: Words | None) -> object:
     if isinstance(value, cls):
         return value  # built as the model already
     if not isinstance(value, dict):
@@ -113,7 +143,7 @@ def _dataclass_value(value: object, cls: type, path: str) -> object:
     read = {}
     for name, (attribute, hint, optional) in model_fields.items():
         if name in value:
-            read[attribute] = model_value(value[name], hint, f"{path}.{name}".lstrip("."))
+            read[attribute] = model_value(value[name], hint, f"{path}.{name}".lstrip("."), words)
         elif not optional:
             raise Malformed(path, f"field {name!r} is missing")
     return cls(**read)
@@ -147,7 +177,13 @@ def _is_plain(value: object, hint: object) -> bool:
     return isinstance(value, (int, float) if hint is float else hint)
 
 
+def _is_worded(hint: object) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Worded)
+
+
 def _described(hint: object) -> str:
+    if _is_worded(hint):
+        return "text"
     if typing.get_origin(hint) is typing.Literal:
         return "one of " + ", ".join(repr(choice) for choice in typing.get_args(hint))
     if hint in _PLAIN:

@@ -15,10 +15,17 @@ once, where such text is read (a stored report, a knowledge file), never by the 
 field a report can hold, with its type. The published JSON Schema (data/schema/, made by
 tools/update_report_schema.py) is generated from them and every built-in case's report is
 checked against it. A field marked `optional` may be absent; a type with `None` may be null.
+
+Three findings of the levels section are typed values that the JSON states in words (`Worded`):
+why compression was not assessed, why there is no normalised MSCC, and what a Bilsky grade was
+decided on. outputs/wording.py words them from data/wording.json when a report is written and reads
+those words back when a stored report is read, so the stages never write a sentence and the JSON
+stays `emhassist.report/1`.
 """
 
 import re
 from dataclasses import Field, dataclass, field
+from enum import Enum
 from typing import Literal
 
 _REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
@@ -175,12 +182,51 @@ class Extent:
     spans: tuple[Span, ...]
 
 
+class Worded:
+    """A typed finding the JSON report states in words: outputs/wording.py words it from
+    data/wording.json when a report is written and reads the words back when a stored report is
+    read (report_codec's `words`), so the stage that finds it never writes the sentence."""
+
+
+class NotAssessedCause(Enum):
+    """Why compression was not assessed at some levels; each a key of data/wording.json's `not_assessed_causes`."""
+
+    NOT_FOLLOWED = "not_followed"  # the cord could not be followed there
+    TOLD_FROM_MASS = "told_from_mass"  # the cord was traced into the mass there
+    NARROWED_UNJUDGED = "narrowed_unjudged"  # narrowed where the mass touches it, too little or too short to call
+    NO_LEVELS = "no_levels"  # no vertebral levels to name
+    NO_CORD_FOUND = "no_cord_found"  # no cord region, and none found behind the level points
+    CORD_NOT_TRACED = "cord_not_traced"  # the tracker stopped on bad input: `error`
+
+
+@dataclass(frozen=True)
+class NotAssessedReason(Worded):
+    """Why compression was not assessed: its causes, in the order the report states them."""
+
+    causes: tuple[NotAssessedCause, ...]
+    error: str | None = None  # CORD_NOT_TRACED: the tracker's InputError, its line as the error states it
+
+
 @dataclass(frozen=True)
 class NotAssessed:
     """Where the cord beside the mass was not followed, so compression was not assessed there."""
 
     levels: Extent | None
-    reason: str
+    reason: NotAssessedReason  # JSON: its words
+
+
+class NormalisedMsccGapCode(Enum):
+    """Why there is no normalised MSCC; each a key of data/wording.json's `normalised_mscc_unavailable`."""
+
+    NO_WINDOWS = "no_windows"  # no cord measured above or below the compression
+    NO_REFERENCE = "no_reference"  # a slice it needs lies at a level the healthy table does not hold
+
+
+@dataclass(frozen=True)
+class NormalisedMsccGap(Worded):
+    code: NormalisedMsccGapCode
+    missing: tuple[int, ...] = ()  # NO_REFERENCE: the level codes without a healthy reference (0: outside every named level)
+    covered: tuple[int, int] | None = None  # NO_REFERENCE: the first and last level code the healthy table holds
 
 
 @dataclass(frozen=True)
@@ -193,7 +239,7 @@ class CordCompression:
     rl_ratio_percent: float | None
     normalised_mscc_percent: float | None  # against healthy adult cords of the same levels (spine/normative.py)
     normalised_mscc_interval_percent: tuple[float, float] | None  # (low, high): the healthy means' 95 % confidence interval
-    normalised_mscc_unavailable: str | None  # why there is no normalised MSCC ("no healthy reference at L2 ..."); null when there is one
+    normalised_mscc_unavailable: NormalisedMsccGap | None  # why there is no normalised MSCC (JSON: its words, "no healthy reference at L2 ..."); null when there is one
     shown_by: tuple[str, ...]  # the measures that show it, strongest first
 
 
@@ -224,6 +270,34 @@ class CordTrace:
 BilskyGrade = Literal["0", "1a", "1b", "1c", "2", "3"]
 
 
+class BilskyCase(Enum):
+    """Which reading of a grade a level's explanation states; each a key of data/wording.json's `bilsky_explanations`."""
+
+    GRADE_0 = "0"
+    GRADE_1A = "1a"
+    GRADE_1B = "1b"
+    GRADE_1C = "1c"
+    GRADE_2 = "2"
+    GRADE_3 = "3"
+    BEYOND_MASS_LEVELS = "0 beyond the mass levels"  # the mass's tip reaches the canal at a level the report's mass levels leave out
+    SAC_NARROWED = "1b narrowed"  # 1b on the sac's narrowed diameter, no one ray indented a millimetre
+    CSF_UNRESOLVED = "2 unresolved"  # 2 where the slices do not resolve the CSF on enough rays to read 3
+
+
+@dataclass(frozen=True)
+class BilskyReading(Worded):
+    """What a level's grade was decided on, as its explanation states it: the case and the quantities
+    it names (a reading read back from a stored report holds only those its words name)."""
+
+    case: BilskyCase
+    level: str
+    sac_narrowed_percent: float | None = None
+    sac_indent_mm: float | None = None
+    mass_gap_mm: float | None = None
+    cord_narrowing_percent: float | None = None
+    csf_percent: float | None = None
+
+
 @dataclass(frozen=True)
 class BilskyEntry:
     """One level's Bilsky (ESCC) grade and the quantities it was decided on (spine/bilsky.py)."""
@@ -241,7 +315,7 @@ class BilskyEntry:
     csf_fraction: float  # share of the cord's circumference with CSF just outside it
     mcc_percent: float | None  # maximum canal compromise, on the thecal sac's AP diameter
     sac_area_ratio_percent: float | None
-    explanation: str
+    explanation: BilskyReading  # JSON: its words
 
 
 @dataclass(frozen=True)

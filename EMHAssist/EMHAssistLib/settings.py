@@ -358,11 +358,11 @@ class GradeMeaning:
 
 @dataclass(frozen=True)
 class BilskySettings:
-    """data/bilsky.json: the graded sequences, the grades and their wording, the sac and the grading."""
+    """data/bilsky.json: the graded sequences, the grades and their meaning, the sac and the grading
+    (a level's explanation is worded by outputs/wording.py, data/wording.json's `bilsky_explanations`)."""
 
     sequences: tuple[str, ...]
     grades: tuple[GradeMeaning, ...]
-    explanations: dict[str, str]
     thecal_sac: ThecalSacSettings
     grading: GradingSettings
 

@@ -12,7 +12,7 @@ from ..report_codec import Malformed, model_value, plain_value
 from ..report_model import Extent, Levels, Ratio, Report
 from ..settings import followup_settings
 from ..spine.vertebrae import code_of
-from .wording import normalised_mscc_phrase, summary_line
+from .wording import REPORT_WORDS, normalised_mscc_phrase, summary_line
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -22,15 +22,16 @@ def write_json(report: Report, path: Path) -> None:
 
 def to_json(report: Report) -> dict:
     """The report as JSON values: each section an object of its fields by their JSON names, each
-    ratio keyed by its key's text ("T2 mass/cord"), an optional field left out when it holds nothing."""
-    return plain_value(report)
+    ratio keyed by its key's text ("T2 mass/cord"), an optional field left out when it holds nothing,
+    a typed finding of the levels section in its words (outputs/wording.py)."""
+    return plain_value(report, REPORT_WORDS)
 
 
 def from_json(data: dict, subject: str) -> Report:
     """The report a JSON object holds (a file, a scene's report node), checked field by field against
     the model; anything it cannot hold is an InputError naming `subject` and the field's path."""
     try:
-        report = model_value(data, Report)
+        report = model_value(data, Report, words=REPORT_WORDS)
         _check_stored_values(report)
     except Malformed as error:
         raise InputError(subject, f"{error.path or 'the report'}: {error.problem}") from None

@@ -27,6 +27,7 @@ from ..report_model import Levels, RankedDiagnosis, Report
 from .citations import citation_label, cited_keys, listed_citation
 from .report import ratio_text
 from .wording import (
+    bilsky_explanation_text,
     bilsky_meanings,
     graded_levels,
     level_span,
@@ -246,7 +247,7 @@ def _bilsky(levels: Levels) -> dict | None:
             _number(100 * entry.csf_fraction, 0),
             _number(entry.mcc_percent, 0),
             _number(entry.sac_area_ratio_percent, 0),
-            entry.explanation,
+            bilsky_explanation_text(entry.explanation),
         )
         for entry in graded_levels(levels)
     ]

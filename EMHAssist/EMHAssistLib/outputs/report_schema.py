@@ -3,7 +3,8 @@
 Each dataclass becomes an object of `$defs` whose properties are its fields (by their JSON names),
 required unless the field is marked optional, and nothing else allowed; `X | None` may be null;
 a tuple is an array (of fixed length when its items are listed); a dict is an object whose values
-have the dict's value type; ratio keys are held to their two text forms. The file in data/schema/
+have the dict's value type; ratio keys are held to their two text forms; a `Worded` finding is
+its words, a string. The file in data/schema/
 is written by tools/update_report_schema.py and checked against this function by the tests.
 """
 
@@ -14,7 +15,7 @@ import typing
 from pathlib import Path
 
 from .. import CAVEAT
-from ..report_model import RatioKey, Report, json_name, may_be_absent
+from ..report_model import RatioKey, Report, Worded, json_name, may_be_absent
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "data" / "schema"
 SCHEMA_FILE = SCHEMA_DIR / "emhassist.report-1.schema.json"
@@ -57,7 +58,13 @@ def _object_schema(cls: type, definitions: dict[str, dict]) -> dict:
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
+def _as_written(hint: object) -> object:
+    """The type a field is written as: a `Worded` finding as its words."""
+    return str if isinstance(hint, type) and issubclass(hint, Worded) else hint
+
+
 def _type_schema(hint: object, definitions: dict[str, dict]) -> dict:
+    hint = _as_written(hint)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in _SIMPLE:
         return {"type": _SIMPLE[hint]}
@@ -88,6 +95,7 @@ def _described(cls: type) -> dict:
 
 
 def _union_schema(args: tuple, definitions: dict[str, dict]) -> dict:
+    args = tuple(_as_written(arg) for arg in args)
     if all(arg in _SIMPLE for arg in args):
         return {"type": [_SIMPLE[arg] for arg in args]}
     return {"anyOf": [_type_schema(arg, definitions) for arg in args]}

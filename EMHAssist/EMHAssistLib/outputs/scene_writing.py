@@ -118,10 +118,13 @@ class ListedPoint:
     description: str = ""
 
 
+POINT_LIST_CLASS = "vtkMRMLMarkupsFiducialNode"
+
+
 def new_point_list(scene: slicer.vtkMRMLScene, name: str, points: Iterable[ListedPoint] = ()) -> slicer.vtkMRMLMarkupsFiducialNode:
     """A point list holding `points`: every point list EMHAssist makes is made here (a teaching case's
     level points, the overlays' levels and differential label, the laid-out labels' text lists)."""
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
+    node = scene.AddNewNodeByClass(POINT_LIST_CLASS, name)
     add_points(node, points)
     return node
 
@@ -158,8 +161,10 @@ def new_text_node(scene: slicer.vtkMRMLScene, name: str) -> slicer.vtkMRMLTextNo
 
 
 def new_node_to_place(scene: slicer.vtkMRMLScene, class_name: str, name: str) -> slicer.vtkMRMLMarkupsNode:
-    """An empty markups node, named uniquely, that the user's clicks will place (the panel's Place buttons)."""
-    node = scene.AddNewNodeByClass(class_name, scene.GenerateUniqueName(name))
+    """An empty markups node, named uniquely, that the user's clicks will place (the panel's Place
+    buttons), with the display nodes the views draw it by; a point list made as every point list is."""
+    unique = scene.GenerateUniqueName(name)
+    node = new_point_list(scene, unique) if class_name == POINT_LIST_CLASS else scene.AddNewNodeByClass(class_name, unique)
     node.CreateDefaultDisplayNodes()
     return node
 

@@ -10,16 +10,33 @@ that builds the report from their words (Testing/test_layers.py): no stage that 
 """
 
 import functools
-from dataclasses import dataclass
+import re
+import string
+from dataclasses import dataclass, fields
 
 from .. import number_format as numbers
 from ..errors import InputError
 from ..knowledge import load
 from ..measurement.findings import RegionFinding, RegionFindingCode
-from ..report_model import BilskyEntry, BilskyGrade, CordCompression, Extent, Levels, NotAssessed, Span
+from ..report_model import (
+    BilskyCase,
+    BilskyEntry,
+    BilskyGrade,
+    BilskyReading,
+    CordCompression,
+    Extent,
+    Levels,
+    NormalisedMsccGap,
+    NormalisedMsccGapCode,
+    NotAssessed,
+    NotAssessedCause,
+    NotAssessedReason,
+    Span,
+    Worded,
+)
 from ..settings import bilsky_settings, format_version, keyed, parse, spine_settings
 from ..spine.findings import LevelFinding, LevelFindingCode, SpineFinding, SpineFindingCode, WalkStopReason
-from ..spine.vertebrae import code_of, spans_text
+from ..spine.vertebrae import code_of, name_of, spans_text
 
 
 def _codes() -> list[str]:
@@ -36,6 +53,18 @@ def _level_codes() -> list[str]:
 
 def _walk_stops() -> list[str]:
     return [reason.value for reason in WalkStopReason]
+
+
+def _not_assessed_causes() -> list[str]:
+    return [cause.value for cause in NotAssessedCause]
+
+
+def _gap_codes() -> list[str]:
+    return [code.value for code in NormalisedMsccGapCode]
+
+
+def _bilsky_cases() -> list[str]:
+    return [case.value for case in BilskyCase]
 
 
 @dataclass(frozen=True)
@@ -61,6 +90,11 @@ class Wording:
     spine_findings: dict[str, str] = keyed(_codes)
     spine_findings_without_levels: dict[str, str]
     unnamed_level: str
+    not_assessed_causes: dict[str, str] = keyed(_not_assessed_causes)
+    not_assessed_separator: str
+    normalised_mscc_unavailable: dict[str, str] = keyed(_gap_codes)
+    outside_named_levels: str
+    bilsky_explanations: dict[str, str] = keyed(_bilsky_cases)
 
 
 @functools.cache
@@ -82,7 +116,7 @@ def finding_text(finding: SpineFinding) -> str:
     code = finding.code.value
     missing = finding.not_assessed
     levels = missing.levels if missing is not None else finding.levels
-    reason = missing.reason if missing is not None else None
+    reason = not_assessed_reason_text(missing.reason) if missing is not None else None
     if levels is None and code in words.spine_findings_without_levels:
         return words.spine_findings_without_levels[code].format(reason=reason)
     return words.spine_findings[code].format(
@@ -91,6 +125,7 @@ def finding_text(finding: SpineFinding) -> str:
         error=str(finding.error) if finding.error is not None else None,
         reason=reason,
         level=level_finding_text(finding.level) if finding.level is not None else None,
+        no_cord_found=words.not_assessed_causes[NotAssessedCause.NO_CORD_FOUND.value],
     )
 
 
@@ -179,7 +214,8 @@ def normalised_mscc_phrase(compression: CordCompression) -> str:
     """The compression's MSCC against healthy cords of the same levels with its interval,
     "41 % (39 to 44 %)", or why there is none: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
     if compression.normalised_mscc_percent is None:
-        return compression.normalised_mscc_unavailable or "not measured"
+        gap = compression.normalised_mscc_unavailable
+        return normalised_mscc_gap_text(gap) if gap is not None else "not measured"
     low, high = compression.normalised_mscc_interval_percent
     return numbers.percent_interval(compression.normalised_mscc_percent, low, high)
 
@@ -201,3 +237,106 @@ def grade_phrase(grade: BilskyGrade) -> str:
 def bilsky_meanings() -> list[tuple[str, str]]:
     """Each Bilsky grade with what it means (data/bilsky.json, after Bilsky et al. 2010)."""
     return [(grade.grade, grade.meaning) for grade in bilsky_settings().grades]
+
+
+# ---------------------------------------------------------------------------------------------
+# The levels section's typed findings (report_model.Worded) in words, and back from a stored report
+
+
+def not_assessed_reason_text(reason: NotAssessedReason) -> str:
+    """Why compression was not assessed, as the levels section's `not_assessed.reason` states it."""
+    words = wording()
+    return words.not_assessed_separator.join(words.not_assessed_causes[cause.value].format(error=reason.error) for cause in reason.causes)
+
+
+def normalised_mscc_gap_text(gap: NormalisedMsccGap) -> str:
+    """Why there is no normalised MSCC: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
+    words = wording()
+    missing = ", ".join(name_of(code) if code else words.outside_named_levels for code in gap.missing)
+    covered = spans_text([(name_of(gap.covered[0]), name_of(gap.covered[1]))]) if gap.covered else None
+    return words.normalised_mscc_unavailable[gap.code.value].format(missing=missing, covered=covered)
+
+
+def bilsky_explanation_text(reading: BilskyReading) -> str:
+    """What a level's grade was decided on, in the quantities it names, so a reader can check it against the image."""
+    quantities = {field.name: getattr(reading, field.name) for field in fields(reading) if field.name not in ("case", "level")}
+    return wording().bilsky_explanations[reading.case.value].format(level=reading.level, **quantities)
+
+
+def _field_names(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def _filled(template: str, text: str) -> dict[str, str] | None:
+    """The text each of `template`'s fields holds in `text`, or None where `text` is not the template filled."""
+    pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+?)" if name else "") for literal, name, _, _ in string.Formatter().parse(template))
+    match = re.fullmatch(pattern, text, re.DOTALL)
+    return match.groupdict() if match else None
+
+
+def _read_not_assessed(text: str) -> NotAssessedReason:
+    words = wording()
+    by_text = {template: NotAssessedCause(code) for code, template in words.not_assessed_causes.items() if not _field_names(template)}
+    parts = text.split(words.not_assessed_separator)
+    if all(part in by_text for part in parts):
+        return NotAssessedReason(tuple(by_text[part] for part in parts))
+    # Not the stage's own causes: the tracker's input error, whose text is its own (and may hold the separator).
+    filled = _filled(words.not_assessed_causes[NotAssessedCause.CORD_NOT_TRACED.value], text)
+    if filled is None:
+        raise ValueError(f"{text!r} is none of the reasons data/wording.json's not_assessed_causes give")
+    return NotAssessedReason((NotAssessedCause.CORD_NOT_TRACED,), filled["error"])
+
+
+def _level_codes_named(names: str) -> tuple[int, ...]:
+    outside = wording().outside_named_levels
+    return tuple(0 if name == outside else code_of(name) for name in names.split(", "))
+
+
+def _read_gap(text: str) -> NormalisedMsccGap:
+    for code, template in wording().normalised_mscc_unavailable.items():
+        filled = _filled(template, text)
+        if filled is None:
+            continue
+        if "missing" not in filled:
+            return NormalisedMsccGap(NormalisedMsccGapCode(code))
+        first, _, last = filled["covered"].partition("–")
+        try:
+            return NormalisedMsccGap(NormalisedMsccGapCode(code), _level_codes_named(filled["missing"]), (code_of(first), code_of(last or first)))
+        except InputError as error:
+            raise ValueError(error.problem) from None
+    raise ValueError(f"{text!r} is none of the texts data/wording.json's normalised_mscc_unavailable give")
+
+
+def _read_bilsky(text: str) -> BilskyReading:
+    for case, template in wording().bilsky_explanations.items():
+        filled = _filled(template, text)
+        if filled is None:
+            continue
+        try:
+            quantities = {name: float(value) for name, value in filled.items() if name != "level"}
+        except ValueError:
+            continue  # a quantity that is not a number: the words of another case
+        return BilskyReading(BilskyCase(case), filled["level"], **quantities)
+    raise ValueError(f"{text!r} is none of the explanations data/wording.json's bilsky_explanations give")
+
+
+_READERS = {NotAssessedReason: _read_not_assessed, NormalisedMsccGap: _read_gap, BilskyReading: _read_bilsky}
+_WRITERS = {NotAssessedReason: not_assessed_reason_text, NormalisedMsccGap: normalised_mscc_gap_text, BilskyReading: bilsky_explanation_text}
+
+
+class ReportWords:
+    """The report's `Worded` findings in the words of data/wording.json, and back (report_codec.Words):
+    a stored report (`emhassist.report/1`) holds only the words, which are read back to the finding
+    they state and accepted only where that finding is worded as the very same text."""
+
+    def text(self, value: Worded) -> str:
+        return _WRITERS[type(value)](value)
+
+    def read(self, text: str, cls: type[Worded]) -> Worded:
+        value = _READERS[cls](text)
+        if self.text(value) != text:
+            raise ValueError(f"{text!r} does not read back as the words data/wording.json gives it ({self.text(value)!r})")
+        return value
+
+
+REPORT_WORDS = ReportWords()

@@ -24,7 +24,7 @@ from typing import get_args
 
 import numpy as np
 
-from ..report_model import BilskyEntry, BilskyGrade
+from ..report_model import BilskyCase, BilskyEntry, BilskyGrade, BilskyReading
 from ..settings import bilsky_settings
 from ..inputs.plain import SequenceImage
 from .compression import Compression, compressed_codes, conus_zone, mass_level_codes, metric_ratio, reference_windows
@@ -221,15 +221,16 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
     csf_absence_readable = values["resolved"] >= config.csf_absent_needs_resolved_share
     grade = _grade(in_canal, compressed, contact, deformed, values["csf"], csf_absence_readable)
     name = name_of(code)
-    wording = grade
+    case = BilskyCase(grade)
     if reaches_canal and not named:
-        wording = "0 beyond the mass levels"
+        case = BilskyCase.BEYOND_MASS_LEVELS
     elif grade == "2" and not csf_absence_readable and values["csf"] < config.csf_visible_fraction:
-        wording = "2 unresolved"
+        case = BilskyCase.CSF_UNRESOLVED
     elif grade == "1b" and not indented:
-        wording = "1b narrowed"  # deformed on the sac's diameter, no one ray indented a millimetre
-    explanation = bilsky_settings().explanations[wording].format(
-        level=name,
+        case = BilskyCase.SAC_NARROWED  # deformed on the sac's diameter, no one ray indented a millimetre
+    explanation = BilskyReading(
+        case,
+        name,
         sac_narrowed_percent=narrowed if narrowed is not None else 0.0,
         sac_indent_mm=values["indent"] if values["indent"] is not None else 0.0,
         mass_gap_mm=values["gap"] if values["gap"] is not None else float("inf"),

@@ -27,6 +27,8 @@ from ..report_model import (
     Levels,
     MorphologyValue,
     NotAssessed,
+    NotAssessedCause,
+    NotAssessedReason,
     Span,
 )
 from ..settings import CompressionSettings, spine_settings
@@ -51,9 +53,6 @@ from .vertebrae import code_of, name_of
 
 
 T = TypeVar("T")
-# The levels section's not-assessed reason where no cord was found behind the level points: the report
-# model's NotAssessed.reason is text, still filled here (data/wording.json's no_cord_found says it as a warning).
-_NO_CORD_FOUND = "no cord region, and no cord found behind the level points"
 
 
 def settings() -> CompressionSettings:
@@ -242,10 +241,8 @@ def _grown(core: np.ndarray, profile: CordProfile, bounded: CordProfile, reading
     `_runs`). The windows read `profile`, the slices judged `bounded` (`_bounded`).
     The segment takes slices in contact with the mass (`_Reading.usable`), and, going one way,
     those with the mass within its growth reach (`growable`) only while the window at its other end
-    reads the cord at its expected size (`_reads_expected`): the window the way it grows may still
-    hold the rest of the narrowing (generated seed 152), the other shows that the cord is traced at
-    its size beside the narrowing. Held-out seed 240: the cord traced at AP 1-2 mm over T10-T11
-    where the painted one is 5 mm, a compression at T10 grew into T9 against that trace."""
+    reads the cord at its expected size (`_reads_expected`); why both, with the seeds that showed it:
+    data/levels.json's compression.growth_contact_reason."""
     compressed = core.copy()
     limit = 1 - settings().growth_threshold
     gap = settings().merge_gap_mm
@@ -420,7 +417,7 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
     section = Levels(
         vertebrae=level_map.reported(),
         coordinate_system="RAS",
-        not_assessed=NotAssessed(level_extent(codes), str(error) if error else _NO_CORD_FOUND),
+        not_assessed=NotAssessed(level_extent(codes), _without_cord_reason(error)),
         mass=_extent_or_none(mass_codes),
         compression=None,
         cord_profile=tuple(_unfollowed_row(code) for code in codes),
@@ -428,6 +425,12 @@ def _without_cord(inputs: SpineInputs, images: list[SequenceImage], image: Seque
         bilsky=None,
     )
     return LevelsOutcome(section, None, [*_map_findings(level_map), *_not_assessed_warnings(section)], None, mass, level_map)
+
+
+def _without_cord_reason(error: InputError | None) -> NotAssessedReason:
+    if error is None:
+        return NotAssessedReason((NotAssessedCause.NO_CORD_FOUND,))
+    return NotAssessedReason((NotAssessedCause.CORD_NOT_TRACED,), str(error))
 
 
 def _cord_behind_level_points(inputs: SpineInputs, image: SequenceImage, kept: MassFreeSteps) -> Outline | None:
@@ -807,15 +810,15 @@ def not_assessed(
     """The levels (None without a level map) and the reason where cord compression could not be judged (`found`:
     `unassessed_codes`), else None."""
     if level_map is None:
-        return NotAssessed(None, "no vertebral levels: place a labelled point on a vertebral body")
+        return NotAssessed(None, NotAssessedReason((NotAssessedCause.NO_LEVELS,)))
     if not found:
         return None
-    reasons = (
-        (["the cord could not be followed there"] if unassessed_codes(cord, level_map) else [])
-        + (["the cord could not be told from the mass there"] if merged is not None and merged.any() else [])
-        + (["the cord is narrowed where the mass touches it, too little or over too short a stretch to call a compression"] if unjudged is not None and unjudged.any() else [])
+    causes = (
+        ([NotAssessedCause.NOT_FOLLOWED] if unassessed_codes(cord, level_map) else [])
+        + ([NotAssessedCause.TOLD_FROM_MASS] if merged is not None and merged.any() else [])
+        + ([NotAssessedCause.NARROWED_UNJUDGED] if unjudged is not None and unjudged.any() else [])
     )
-    return NotAssessed(level_extent(sorted(found)), "; ".join(reasons))
+    return NotAssessed(level_extent(sorted(found)), NotAssessedReason(tuple(causes)))
 
 
 def _not_assessed_warnings(section: Levels) -> list[SpineFinding]:

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..report_model import NormalisedMsccGap, NormalisedMsccGapCode
 from ..settings import NormativeLevel, normative_cord
-from .vertebrae import name_of
 
 
 @dataclass(frozen=True)
 class NormalisedMscc:
     percent: float | None
     interval_percent: tuple[float, float] | None  # (low, high)
-    unavailable: str | None  # why there is no value; None when there is one
+    unavailable: NormalisedMsccGap | None  # why there is no value; None when there is one
 
 
 def normative() -> dict[int, NormativeLevel]:
@@ -41,23 +41,22 @@ def normalised_metric_ratio(patient: tuple[float, float, float], healthy: tuple[
     return metric_ratio(at, above, below)
 
 
-def covered_span() -> str:
-    """The levels the healthy table holds, as "C1–L1"."""
+def covered_codes() -> tuple[int, int]:
+    """The first and last level code the healthy table holds (C1, L1)."""
     codes = sorted(normative())
-    return f"{name_of(codes[0])}–{name_of(codes[-1])}"
+    return codes[0], codes[-1]
 
 
 def normalised_mscc(ap_mm: np.ndarray, codes: np.ndarray, at: int, above: np.ndarray, below: np.ndarray) -> NormalisedMscc:
     """The normalised MSCC at slice `at` against the reference windows `above` and `below` (slice
     indices), each slice's healthy AP that of its level (`codes`, 0 outside every level)."""
     if above.size == 0 or below.size == 0:
-        return NormalisedMscc(None, None, "no cord measured above or below the compression to compare with")
+        return NormalisedMscc(None, None, NormalisedMsccGap(NormalisedMsccGapCode.NO_WINDOWS))
     table = normative()
     involved = [int(codes[at])] + [int(c) for c in codes[above]] + [int(c) for c in codes[below]]
     missing = sorted({code for code in involved if code not in table})
     if missing:
-        named = ", ".join(name_of(code) if code else "outside the named levels" for code in missing)
-        return NormalisedMscc(None, None, f"no healthy reference at {named} (the healthy table covers {covered_span()})")
+        return NormalisedMscc(None, None, NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, tuple(missing), covered_codes()))
     z = normative_cord().interval.z
     mean = np.array([table[int(c)].ap_mm.mean if int(c) in table else np.nan for c in codes])
     error = np.array([table[int(c)].ap_mm.sd / np.sqrt(table[int(c)].subjects) if int(c) in table else np.nan for c in codes])
