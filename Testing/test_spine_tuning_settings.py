@@ -118,3 +118,18 @@ def test_the_mass_grows_the_same_whatever_its_first_search_margin(monkeypatch):
     shipped = masses.segment_mass(seed, [image], image).points_world()
     _changed(monkeypatch, masses, "mass", first_search_margin_voxels=1)
     np.testing.assert_array_equal(masses.segment_mass(seed, [image], image).points_world(), shipped)
+
+
+def test_the_body_depth_ray_steps_by_the_profile_step(monkeypatch):
+    """`_body_depth` read its ray every 1.0 mm inline (review of walk16); it steps by the disc profile's
+    step, and a run's least length stays in millimetres."""
+    monkeypatch.setattr(levels, "sample_nearest", lambda image, points: np.where((points[:, 1] >= 10.3) & (points[:, 1] <= 19.0), 500.0, 100.0))
+    signal = levels.MarrowSignal(500.0, 10.0, 50.0)  # marrow 10.3-19.0 mm in front of the cord
+    frame = (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+
+    def depth() -> float | None:
+        return levels._body_depth(np.zeros(3), np.array([0.0, 0.0, 1.0]), frame, None, signal)
+
+    assert depth() == pytest.approx(15.0)  # samples at 11-19 mm
+    _changed(monkeypatch, levels, "detection", profile_step_mm=0.5)
+    assert depth() == pytest.approx(14.75)  # samples at 10.5-19.0 mm
