@@ -5,6 +5,9 @@ thick (CSF against the cord averaging to an abscess, the soft-tissue borders beh
 leading a posterior EMH into the paraspinal muscles) and were reported 1-9 levels too long.
 """
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from EMHAssistLib.analysis import analyze, run_analysis
@@ -285,3 +288,26 @@ def test_a_mass_grows_through_its_enhancing_wall_where_its_pre_contrast_signal_i
     assert np.all(mass[taken])  # no fat, nothing around
     assert ijk[:, 1].max() == 69  # the whole tail
     assert np.sum(wall[taken]) >= 0.9 * wall.sum()
+
+
+def test_the_mass_growth_bench_reads_the_tissue_the_generator_painted():
+    """bench/mass_growth.py tells a grown voxel's tissue by spinegen's own layers, each over the last:
+    generated seed 246's posterior haematoma lies over the epidural fat it displaces (painted as fat
+    first, then the mass over it), so the mass's middle reads the haematoma, the posterior epidural
+    space 40 mm away the fat, and the cord's centre the cord (not the CSF and dura painted under it)."""
+    from spinegen.design import sample_design
+    from spinegen.scan import acquisition_grid
+    from spinegen.spine import build_spine
+
+    spec = importlib.util.spec_from_file_location("mass_growth", Path(__file__).resolve().parents[1] / "bench" / "mass_growth.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    spine = build_spine(sample_design(246, healthy=False))
+    profiles, s = spine.profiles, spine.s
+    at = int(np.argmax(profiles["mass_thickness"]))
+    away = int(np.argmin(np.abs(s - (s[at] + 40.0))))
+    mass_v = -(profiles["canal_b"][at] - profiles["mass_thickness"][at] / 2)
+    fat_v = (profiles["sac_cv"][away] - profiles["sac_b"][away] - profiles["canal_b"][away]) / 2  # between the sac's back and the canal's
+    points = spine.curve.world(np.array([s[at], s[away], s[away]]), np.array([0.0, 0.0, profiles["cord_cu"][away]]),
+                               np.array([mass_v, fat_v, profiles["cord_cv"][away]]))
+    assert bench.painted_tissue(spine, acquisition_grid(spine), points) == ["mass:haematoma", "epidural_fat", "cord"]
