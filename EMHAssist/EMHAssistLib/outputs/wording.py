@@ -12,7 +12,9 @@ that builds the report from their words (Testing/test_layers.py): no stage that 
 import functools
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from enum import Enum
 
 from .. import number_format as numbers
 from ..errors import InputError
@@ -39,32 +41,9 @@ from ..spine.findings import LevelFinding, LevelFindingCode, SpineFinding, Spine
 from ..spine.vertebrae import code_of, name_of, spans_text
 
 
-def _codes() -> list[str]:
-    return [code.value for code in SpineFindingCode]
-
-
-def _region_codes() -> list[str]:
-    return [code.value for code in RegionFindingCode]
-
-
-def _level_codes() -> list[str]:
-    return [code.value for code in LevelFindingCode]
-
-
-def _walk_stops() -> list[str]:
-    return [reason.value for reason in WalkStopReason]
-
-
-def _not_assessed_causes() -> list[str]:
-    return [cause.value for cause in NotAssessedCause]
-
-
-def _gap_codes() -> list[str]:
-    return [code.value for code in NormalisedMsccGapCode]
-
-
-def _bilsky_cases() -> list[str]:
-    return [case.value for case in BilskyCase]
+def _values(codes: type[Enum]) -> Callable[[], list[str]]:
+    """The keys a data file gives one text each: the values of one kind of finding's codes."""
+    return lambda: [code.value for code in codes]
 
 
 @dataclass(frozen=True)
@@ -82,26 +61,26 @@ class Wording:
     """data/wording.json: the text of each finding, filled with what it names."""
 
     version: int = format_version()
-    region_findings: dict[str, str] = keyed(_region_codes)
-    level_findings: dict[str, str] = keyed(_level_codes)
-    walk_stops: dict[str, str] = keyed(_walk_stops)
+    region_findings: dict[str, str] = keyed(_values(RegionFindingCode))
+    level_findings: dict[str, str] = keyed(_values(LevelFindingCode))
+    walk_stops: dict[str, str] = keyed(_values(WalkStopReason))
     walk_stop_advice: dict[str, str]  # by the WalkStopReason whose warning adds a step; checked in `wording`
     directions: Directions
-    spine_findings: dict[str, str] = keyed(_codes)
+    spine_findings: dict[str, str] = keyed(_values(SpineFindingCode))
     spine_findings_without_levels: dict[str, str]
     unnamed_level: str
-    not_assessed_causes: dict[str, str] = keyed(_not_assessed_causes)
+    not_assessed_causes: dict[str, str] = keyed(_values(NotAssessedCause))
     not_assessed_separator: str
-    normalised_mscc_unavailable: dict[str, str] = keyed(_gap_codes)
+    normalised_mscc_unavailable: dict[str, str] = keyed(_values(NormalisedMsccGapCode))
     outside_named_levels: str
-    bilsky_explanations: dict[str, str] = keyed(_bilsky_cases)
+    bilsky_explanations: dict[str, str] = keyed(_values(BilskyCase))
 
 
 @functools.cache
 def wording() -> Wording:
     words = parse(Wording, load("wording"), "wording")
-    for reason in words.walk_stop_advice.keys() - set(_walk_stops()):
-        raise InputError("EMHAssistLib/data/wording.json", f"walk_stop_advice.{reason}: is not a walk stop (known: {', '.join(_walk_stops())})")
+    for reason in words.walk_stop_advice.keys() - set(_values(WalkStopReason)()):
+        raise InputError("EMHAssistLib/data/wording.json", f"walk_stop_advice.{reason}: is not a walk stop (known: {', '.join(_values(WalkStopReason)())})")
     return words
 
 
