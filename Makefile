@@ -22,8 +22,10 @@ $(CHROMIUM):
 	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "error: could not install Debian's chromium (apt-get install chromium, as root), which the browser viewer's tests need" >&2; exit 1; }
 
+# Two workers (the machines and CI have 2 cores), each taking whole test files (--dist loadfile) so that a
+# module's expensive fixtures (built cases, a browser, a server) are made once, on one worker.
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Benchmarks (figures in docs/performance.md): live update against Segment Statistics' and SimpleITK's
 # ways, the whole analysis with its memory, at three sizes, then levels, cord segmentation and profile
