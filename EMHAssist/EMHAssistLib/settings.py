@@ -153,6 +153,7 @@ class DetectionSettings:
     disc_between_margin: float = within(0.0, 0.5)
     recentre: RecentreSettings
     edge_body_cover: float = multiple()
+    named_body_cover: float = multiple()
     min_disc_contrast: float = within(0.0, MULTIPLE_MAX)
     levels_named_from_anchor: int = positive(VERTEBRAE_MAX)
 

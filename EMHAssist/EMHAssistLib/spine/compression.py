@@ -131,16 +131,24 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
 
 
-def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool) -> dict[str, np.ndarray]:
+def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool, split_at_size: bool = False) -> dict[str, np.ndarray]:
     """Per measure, the runs (`_runs`) of usable slices narrowed by `threshold` or more against the
     healthy mean of their level scaled to this cord; none where no run is found. `covered`: a run as
-    long as the cord its sections cover rather than the span between their centres."""
+    long as the cord its sections cover rather than the span between their centres. `split_at_size`:
+    a section whose own reading is narrowed by less than the growth threshold is not in a run, though
+    its judged median is: a squeezed cord is squeezed on every section, while noise that stops the
+    tracer's rays short dips single sections, and the median of a dip and its neighbours reads the
+    dip (data/levels.json, compression.min_run_reason: healthy generated seed 205)."""
     arc = reading.judged.arc_mm
     cores = {}
     for key in reading.keys:
-        bound = (1 - threshold) * expected_size(reading.judged, key, codes, reading.measurable)
+        expected = expected_size(reading.judged, key, codes, reading.measurable)
+        bound = (1 - threshold) * expected
         own = measured(reading.own, key)
-        core = _runs(reading.usable & (measured(reading.bounded, key) <= bound), arc, reading.usable & np.isfinite(own), own <= bound, covered)
+        flags = reading.usable & (measured(reading.bounded, key) <= bound)
+        if split_at_size:
+            flags &= ~(own > (1 - settings().growth_threshold) * expected)
+        core = _runs(flags, arc, reading.usable & np.isfinite(own), own <= bound, covered)
         if core.any():
             cores[key] = core
     return cores
@@ -154,7 +162,7 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     over a few millimetres of cord; a section traced into the mass (`merged_with_mass`) as `_bounded`
     reads it, and its level's other sections not at all."""
     profile, bounded = reading.judged, reading.bounded
-    cores = _cores(reading, codes, settings().narrowing_threshold, covered=False)
+    cores = _cores(reading, codes, settings().narrowing_threshold, covered=False, split_at_size=True)
     if not cores:
         return None
     expected = {key: expected_size(profile, key, codes, reading.measurable) for key in cores}

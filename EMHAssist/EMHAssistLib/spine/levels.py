@@ -547,7 +547,7 @@ def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, i
     placed in `direction` (-1 superior, +1 inferior), whose whole bodies lie within the field of
     view's extent along the spine if the column goes on as it did: spaced as the last two bodies (else
     by the walk's repeat length, else the region's typical height), in their direction, each body
-    reaching `edge_body_cover` - 0.5 of that spacing past its centre (as the walk's edge body). The field is
+    reaching `named_body_cover` - 0.5 of that spacing past its centre (its whole body). The field is
     measured along the spine only: a column that leaves a narrow sagittal slab sideways still goes
     on, and a level named here in excess costs a line of warning, one missed the report's silence.
     The fused sacral segments, which detection never counts, are left out."""
@@ -567,7 +567,7 @@ def _missing_beyond(bodies: list[Vertebra], anchor: Vertebra, line: SpineLine, i
         code = last.code + direction * count
         if abs(code - anchor.code) > config.levels_named_from_anchor or not is_valid_code(code) or code > code_of(config.fused_from):
             break
-        if (count + config.edge_body_cover - 0.5) * step > reach:
+        if (count + config.named_body_cover - 0.5) * step > reach:
             break
         missing.append(name_of(code))
     return missing
@@ -587,9 +587,10 @@ def _field_reach_mm(grid: Grid, point: np.ndarray, outward: np.ndarray) -> float
 
 
 def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
-    """Whether the field of view ends beyond `disc` after holding the whole of a body past it
-    (`edge_body_cover` repeat lengths) but before the next disc: the last body in the field has no
-    disc beyond it to be placed between."""
+    """Whether the disc profile ends beyond `disc` after holding the middle of a body past it
+    (`edge_body_cover` repeat lengths; the profile ends before the field does, data/levels.json's
+    edge_body_reason) but before the next disc: the last body in the field has no disc beyond it to
+    be placed between."""
     held = settings().edge_body_cover * period
     return profile.covers(*sorted((disc, disc + sign * held))) and not profile.covers(*sorted((disc, disc + sign * settings().next_disc_repeats * period)))
 
