@@ -20,7 +20,7 @@ def test_every_output_of_the_case_is_its_golden(case, tmp_path):
 
 def _first_differences(golden, produced: bytes, lines: int = 40) -> str:
     """The head of a unified diff of an output against its golden, so a run that cannot be repeated
-    (the SR golden differed once in a full run, 2026-12-07, and never when run again) shows what moved."""
+    shows what moved (on 2026-12-07 it showed an SR's file meta length, which follows its random UID's)."""
     diff = difflib.unified_diff(golden.read_text(encoding="utf-8").splitlines(True), produced.decode("utf-8").splitlines(True), str(golden), "produced")
     return "".join(list(diff)[:lines])
 
