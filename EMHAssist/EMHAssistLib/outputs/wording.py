@@ -246,11 +246,31 @@ def _field_names(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
+# Each field matched as narrowly as it is written, so that refusing a stored report's crafted words takes
+# time in proportion to their length: a number format ("{gap_mm:.1f}") holds a number, and a field beside
+# others (a level's name, a list of them) no bracket; the one field of a template (a tracker's error) any
+# text. With every field matched as any text, an explanation repeating the literals between its fields
+# (" (1 mm inside its reference outline), " 800 times, 30 kB) took 39 s to refuse, as the cube of its length.
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|inf|nan)"
+
+
 def _filled(template: str, text: str) -> dict[str, str] | None:
     """The text each of `template`'s fields holds in `text`, or None where `text` is not the template filled."""
-    pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+?)" if name else "") for literal, name, _, _ in string.Formatter().parse(template))
+    parts = list(string.Formatter().parse(template))
+    alone = sum(1 for _, name, _, _ in parts if name) == 1
+    pattern = "".join(re.escape(literal) + (_field_pattern(name, spec, alone) if name else "") for literal, name, spec, _ in parts)
     match = re.fullmatch(pattern, text, re.DOTALL)
     return match.groupdict() if match else None
+
+
+def _field_pattern(name: str, spec: str | None, alone: bool) -> str:
+    if spec and spec[-1] in "dfeg%":
+        return f"(?P<{name}>{_NUMBER})"
+    return f"(?P<{name}>{'.+?' if alone else '[^()]+?'})"
+
+
+# Each refusal says what is wrong before the text it read: an error line is cut to its length budget
+# (data/limits.json), and a long stored text would push the reason out.
 
 
 def _read_not_assessed(text: str) -> NotAssessedReason:
@@ -262,7 +282,7 @@ def _read_not_assessed(text: str) -> NotAssessedReason:
     # Not the stage's own causes: the tracker's input error, whose text is its own (and may hold the separator).
     filled = _filled(words.not_assessed_causes[NotAssessedCause.CORD_NOT_TRACED.value], text)
     if filled is None:
-        raise ValueError(f"{text!r} is none of the reasons data/wording.json's not_assessed_causes give")
+        raise ValueError(f"the text is none of the reasons data/wording.json's not_assessed_causes give: {text!r}")
     return NotAssessedReason((NotAssessedCause.CORD_NOT_TRACED,), filled["error"])
 
 
@@ -283,7 +303,7 @@ def _read_gap(text: str) -> NormalisedMsccGap:
             return NormalisedMsccGap(NormalisedMsccGapCode(code), _level_codes_named(filled["missing"]), (code_of(first), code_of(last or first)))
         except InputError as error:
             raise ValueError(error.problem) from None
-    raise ValueError(f"{text!r} is none of the texts data/wording.json's normalised_mscc_unavailable give")
+    raise ValueError(f"the text is none of the texts data/wording.json's normalised_mscc_unavailable give: {text!r}")
 
 
 def _read_bilsky(text: str) -> BilskyReading:
@@ -296,7 +316,7 @@ def _read_bilsky(text: str) -> BilskyReading:
         except ValueError:
             continue  # a quantity that is not a number: the words of another case
         return BilskyReading(BilskyCase(case), filled["level"], **quantities)
-    raise ValueError(f"{text!r} is none of the explanations data/wording.json's bilsky_explanations give")
+    raise ValueError(f"the text is none of the explanations data/wording.json's bilsky_explanations give: {text!r}")
 
 
 _READERS = {NotAssessedReason: _read_not_assessed, NormalisedMsccGap: _read_gap, BilskyReading: _read_bilsky}
@@ -314,7 +334,7 @@ class ReportWords:
     def read(self, text: str, cls: type[Worded]) -> Worded:
         value = _READERS[cls](text)
         if self.text(value) != text:
-            raise ValueError(f"{text!r} does not read back as the words data/wording.json gives it ({self.text(value)!r})")
+            raise ValueError(f"the text does not read back as the words data/wording.json gives it ({self.text(value)!r}): {text!r}")
         return value
 
 
