@@ -429,12 +429,8 @@ def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, leas
 
 def _regions_of_first_step(start: Vertebra, direction: int) -> str:
     """The regions (letters) whose repeat-length ranges the walk's first step may lie in: the start's
-    and the next body's, which differ at a region's end. The step from T12 down to L1 is a lumbar
-    one as much as a thoracic one: on held-out generated seed 257 (body scale 1.09, anchor T12) the
-    column repeated every 34 mm around T12 and 36-43 mm below it, the thoracic range (up to 38 mm)
-    held no peak (the near window, cut by the field's top, too short for it; in twice the window the
-    correlation still rising at 38 mm, its peak at 40) and L1-S1 were not found; with the lumbar
-    range (up to 45 mm) the walk goes on by 40 mm and L1 and L2 are."""
+    and the next body's, which differ at a region's end (the step from T12 to L1 is a lumbar one as
+    much as a thoracic one; the seed that showed it: data/levels.json's period_reason)."""
     following = start.code + direction
     return start.name[0] + (name_of(following)[0] if is_valid_code(following) else "")
 
