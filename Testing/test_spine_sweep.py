@@ -5,12 +5,20 @@ compression's levels exact and its MSCC (or RL ratio) within 10 points; no compr
 healthy spine; never silent about a compression it could not assess. The full sweep of 200
 cases is `make sweep` (docs/spine-sweep.md)."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from EMHAssistLib.analysis import analyze
 from EMHAssistLib.inputs.casefolder import load_case_folder
 from EMHAssistLib.outputs.report import to_json
 from spinegen.case import generate, write_case
 from spinegen.judge import judge_case
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Mass types are set (EMH dark on T2, metastasis brighter than cord): a mass of the cord's own
 # signal on T1 and T2 (lymphoma), whose only edge is a dura thinner than a voxel, is left to the sweep.
@@ -95,3 +103,16 @@ def test_a_generated_spine_is_read_as_its_truth(judged, name):
     assert result["outcome"]["bodies"]["judged"] >= 3
     problems = _problems(result["outcome"])
     assert not problems, "; ".join(problems)
+
+
+def test_the_sweep_lists_the_seeds_whose_outcomes_moved_against_a_baseline(tmp_path):
+    """`bench/spine_sweep.py --from-results NEW --against BASELINE`: how an engine change is judged
+    seed by seed (docs/spine-sweep.md), so a seed lost is seen beside the seeds gained."""
+    def run(*cases):
+        return [{"seed": seed, "outcome": {"bodies": {"within": within}, "mass_exact": mass, "false_compression": False}} for seed, within, mass in cases]
+    baseline, new = tmp_path / "baseline.jsonl", tmp_path / "new.jsonl"
+    baseline.write_text("\n".join(json.dumps(case) for case in run((1, 8, True), (2, 5, False), (3, 7, None))))
+    new.write_text("\n".join(json.dumps(case) for case in run((1, 8, True), (2, 6, True), (3, 7, None), (4, 2, None))))
+    sweep = subprocess.run([sys.executable, str(ROOT / "bench" / "spine_sweep.py"), "--from-results", str(new), "--against", str(baseline)],
+                           capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "EMHAssist")})
+    assert sweep.stdout.splitlines() == ["seed 2: bodies: 5 -> 6, mass_exact: False -> True", "seed 4: not in the baseline"]

@@ -209,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", type=Path, help="with --resume: the cut-short run's code snapshot (spine-sweep-code-* in the temporary folder)")
     parser.add_argument("--from-results", type=Path, help="summarise a run's .json (or a cut-short run's .jsonl) instead of running")
     parser.add_argument("--bodies", action="store_true", help="with --from-results: print the per-body failures, a case a row, instead of the figures")
+    parser.add_argument("--against", type=Path, help="with --from-results: print the seeds whose judged outcomes differ from this baseline run's (.json or .jsonl)")
     args = parser.parse_args(argv)
+    if args.from_results and args.against:
+        print("\n".join(changes_against(read_results(args.from_results), read_results(args.against))))
+        return 0
     if args.from_results and args.bodies:
         print("\n".join(body_table(read_results(args.from_results))))
         return 0
@@ -284,6 +288,31 @@ def read_results(path: Path) -> list[dict]:
     if path.suffix == ".json":
         return json.loads(path.read_text(encoding="utf-8"))["cases"]
     return sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), key=lambda r: r["seed"])
+
+
+JUDGED_OUTCOMES = ("mass_exact", "compression_exact", "compression_off_by_one", "mscc_within", "false_compression", "silent")
+
+
+def judged(result: dict) -> dict:
+    """A case's judged outcomes: bodies within 5 mm, then each yes/no outcome (None where not judged)."""
+    outcome = result.get("outcome") or {}
+    bodies = outcome.get("bodies") or {}
+    return {"bodies": bodies.get("within"), **{key: outcome.get(key) for key in JUDGED_OUTCOMES}} | ({"error": True} if "error" in result else {})
+
+
+def changes_against(results: list[dict], baseline: list[dict]) -> list[str]:
+    """A row for each seed whose judged outcomes differ from the baseline run's, "key: before -> now"."""
+    before = {result["seed"]: judged(result) for result in baseline}
+    rows = []
+    for result in results:
+        now, then = judged(result), before.get(result["seed"])
+        if then is None:
+            rows.append(f"seed {result['seed']}: not in the baseline")
+            continue
+        moved = [f"{key}: {then.get(key)} -> {now.get(key)}" for key in now.keys() | then.keys() if then.get(key) != now.get(key)]
+        if moved:
+            rows.append(f"seed {result['seed']}: " + ", ".join(sorted(moved)))
+    return rows or ["every seed's judged outcomes as in the baseline"]
 
 
 def body_table(results: list[dict]) -> list[str]:
