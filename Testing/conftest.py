@@ -9,7 +9,7 @@ import EMHAssistLib
 import pytest
 import slicer
 from browser import Browser, chromium_path
-from EMHAssistLib.inputs.scene import new_headless_scene
+from EMHAssistLib.inputs.scene import close_headless_scene, new_headless_scene
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -37,8 +37,7 @@ def release_scenes() -> None:
     from trame_slicer.core import SlicerApp
 
     for application in [held for held in gc.get_objects() if isinstance(held, SlicerApp)]:
-        application.scene.Clear(True)  # the volumes: the application's C++ logics still hold the scene
-        vars(application.scene).pop("emhassist_application", None)
+        close_headless_scene(application.scene)
     gc.collect()
 
 

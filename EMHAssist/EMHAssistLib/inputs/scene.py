@@ -18,3 +18,14 @@ def new_headless_scene() -> slicer.vtkMRMLScene:
     scene.emhassist_application = application
     slicer.mrmlScene = scene  # slicer.util helpers look the scene up here
     return scene
+
+
+def close_headless_scene(scene: slicer.vtkMRMLScene) -> None:
+    """Frees a scene `new_headless_scene` made, and lets its application go.
+
+    The scene holds its application in a Python attribute while the application's logics hold the
+    scene in C++: a cycle Python's collector cannot see. Clearing the scene frees its nodes (the
+    volumes); dropping the attribute lets the application be collected.
+    """
+    scene.Clear(True)
+    vars(scene).pop("emhassist_application", None)
