@@ -131,14 +131,17 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
 
 
-def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool, split_at_size: bool = False) -> dict[str, np.ndarray]:
+def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_core: bool) -> dict[str, np.ndarray]:
     """Per measure, the runs (`_runs`) of usable slices narrowed by `threshold` or more against the
-    healthy mean of their level scaled to this cord; none where no run is found. `covered`: a run as
-    long as the cord its sections cover rather than the span between their centres. `split_at_size`:
-    a section whose own reading is narrowed by less than the growth threshold is not in a run, though
-    its judged median is: a squeezed cord is squeezed on every section, while noise that stops the
-    tracer's rays short dips single sections, and the median of a dip and its neighbours reads the
-    dip (data/levels.json, compression.min_run_reason: healthy generated seed 205)."""
+    healthy mean of their level scaled to this cord; none where no run is found.
+    `compression_core`: the core of a compression to report (`_compression_read`), else a run seen
+    narrowed in a report that names none (`narrowed_unjudged`). A compression's core is as long as
+    the span between its sections' centres, and a section whose own reading is narrowed by less
+    than the growth threshold against its expected size is not in it, though its judged median is:
+    a squeezed cord is squeezed on every section, while noise that stops the tracer's rays short
+    dips single sections, and the median of a dip and its neighbours reads the dip
+    (data/levels.json, compression.min_run_reason: healthy generated seed 205). A run seen narrowed
+    is as long as the cord its sections cover (`_runs`, `covered`)."""
     arc = reading.judged.arc_mm
     cores = {}
     for key in reading.keys:
@@ -146,9 +149,9 @@ def _cores(reading: _Reading, codes: np.ndarray, threshold: float, covered: bool
         bound = (1 - threshold) * expected
         own = measured(reading.own, key)
         flags = reading.usable & (measured(reading.bounded, key) <= bound)
-        if split_at_size:
+        if compression_core:
             flags &= ~(own > (1 - settings().growth_threshold) * expected)
-        core = _runs(flags, arc, reading.usable & np.isfinite(own), own <= bound, covered)
+        core = _runs(flags, arc, reading.usable & np.isfinite(own), own <= bound, covered=not compression_core)
         if core.any():
             cores[key] = core
     return cores
@@ -162,7 +165,7 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     over a few millimetres of cord; a section traced into the mass (`merged_with_mass`) as `_bounded`
     reads it, and its level's other sections not at all."""
     profile, bounded = reading.judged, reading.bounded
-    cores = _cores(reading, codes, settings().narrowing_threshold, covered=False, split_at_size=True)
+    cores = _cores(reading, codes, settings().narrowing_threshold, compression_core=True)
     if not cores:
         return None
     expected = {key: expected_size(profile, key, codes, reading.measurable) for key in cores}
@@ -205,7 +208,7 @@ def narrowed_unjudged(cord: Cord, codes: np.ndarray, reading: _Reading, compress
         return unjudged
     allowed = np.isfinite(reading.judged.ap_mm) & ~conus_zone(cord)
     growth = settings().growth_threshold
-    for key, runs in _cores(reading, codes, growth, covered=True).items():
+    for key, runs in _cores(reading, codes, growth, compression_core=False).items():
         for run in np.split(np.flatnonzero(runs), np.flatnonzero(np.diff(np.flatnonzero(runs)) > 1) + 1):
             above, below = reference_windows(reading.judged.arc_mm, run, allowed)
             ratio = _window_ratio(measured(reading.bounded, key), _narrowest(reading.bounded, key, run), above, below)
