@@ -392,9 +392,9 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
     return bodies
 
 
-def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
+def _repeat_length(profile: DiscProfile, centre: float, regions: frozenset[str]) -> float | None:
     """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
-    within the range of the regions (`region`: letters C, T, L or S) the bodies at `centre` belong to: in a window of
+    within the ranges of the regions (`regions`: their letters, C, T, L or S) the bodies at `centre` belong to: in a window of
     `period_window_mm` either side, or twice that where the near window is too short or shows no
     repeat (its stretch of the line is irregular: the cord displaced by a mass there shifts the line
     off the bodies and stretches it)."""
@@ -402,18 +402,18 @@ def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | 
     near_least, wide_least = settings().period_least_repeats
     for reach, least_lags in ((half, near_least), (2 * half, wide_least)):
         arc, values = profile.window(centre - reach, centre + reach)
-        found = _autocorrelation_peak(arc, values, region, least_lags)
+        found = _autocorrelation_peak(arc, values, regions, least_lags)
         if found is not None:
             return found
     return None
 
 
-def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, least_lags: float) -> float | None:
-    """The shortest lag within the regions' ranges (`region`: their letters) whose autocorrelation peak reaches
+def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, regions: frozenset[str], least_lags: float) -> float | None:
+    """The shortest lag within the regions' ranges (`regions`: their letters) whose autocorrelation peak reaches
     `period_peak_fraction` of the strongest; None when the window holds under `least_lags` times the
     longest lag or no positive peak."""
     config = settings()
-    lo_lag, hi_lag = min(config.period_range_mm[letter][0] for letter in region), max(config.period_range_mm[letter][1] for letter in region)
+    lo_lag, hi_lag = min(config.period_range_mm[letter][0] for letter in regions), max(config.period_range_mm[letter][1] for letter in regions)
     step = config.profile_step_mm
     if len(values) < least_lags * hi_lag / step:
         return None
@@ -428,12 +428,12 @@ def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, leas
     return float(lags[first] * step)
 
 
-def _regions_of_first_step(start: Vertebra, direction: int) -> str:
+def _regions_of_first_step(start: Vertebra, direction: int) -> frozenset[str]:
     """The regions (letters) whose repeat-length ranges the walk's first step may lie in: the start's
     and the next body's, which differ at a region's end (the step from T12 to L1 is a lumbar one as
     much as a thoracic one; the seed that showed it: data/levels.json's period_reason)."""
     following = start.code + direction
-    return start.name[0] + (name_of(following)[0] if is_valid_code(following) else "")
+    return frozenset({start.name[0], name_of(following)[0]} if is_valid_code(following) else {start.name[0]})
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -502,7 +502,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             break
         if _off_the_column(line, (disc + next_disc) / 2, in_body):
             return Walk(_in_code_order(found, direction), too_far, extrapolated, period)
-        period = _walked_period(profile, disc, next_disc, period, name_of(code + direction)[0], direction)
+        period = _walked_period(profile, disc, next_disc, period, frozenset({name_of(code + direction)[0]}), direction)
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
@@ -517,7 +517,7 @@ def _off_the_column(line: SpineLine, arc: float, in_body: "_BodyMarrow | None") 
     return in_body is None or not in_body.holds(line.at(arc))
 
 
-def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, region: str, direction: int) -> float:
+def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, regions: frozenset[str], direction: int) -> float:
     """The repeat length to seek the next disc by, after a body placed between `disc` and `next_disc`:
     the step just taken (clamped to `period_change_limit` of the last) where it agrees with the repeat
     length read again around that body, else that repeat. Agreeing is within `period_change_limit` of
@@ -531,7 +531,7 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     middle, half = (disc + next_disc) / 2, settings().period_window_mm
     if not profile.covers(middle - half, middle + half):
         return step
-    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), region, settings().period_least_repeats[0])
+    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), regions, settings().period_least_repeats[0])
     if repeat is None:
         return step
     agrees = any((length if direction > 0 else low_change * length) <= step <= high_change * length for length in (repeat, repeat / 2))
