@@ -301,6 +301,10 @@ GENERATED_SPINES = {
     # reported and no warning named it: the disc profile held 15 mm (0.68 of the 22 mm repeat)
     # past the C6-C7 disc, under the 0.8 an edge body needed (`edge_body_cover`).
     "straight, the last body at the field's top": 242,
+    # Sagittal 2.2 mm, anchor T12 (held-out, healthy): L5, 145 mm below the cord's end with the line
+    # 2.6 mm from its centre, was not reported: past 120 mm of extrapolation the walk stopped. It goes
+    # on there while the line's point for the body reads as marrow, and the line runs on past the field.
+    "straight, the lumbar column past the 120 mm of extrapolation": 209,
 }
 
 
@@ -390,17 +394,18 @@ def test_a_level_the_field_holds_but_detection_did_not_place_is_named_in_a_warni
     """Generated seed 59 (anchors T5, T6 and T9, no cord region, sagittal 1.1 mm): the walk up from T5
     found no disc above T1, and C7, whose whole body the field holds, was left out of the report
     without a word. Every body the judge finds not reported must be named as not found. Seed 59's C7
-    is placed since the edge body needs 0.6 of a repeat in the field, not 0.8 (session 17); seed 53
-    (healthy, anchors T12 and L1, no cord region, sagittal 3.7 mm) still leaves T8 out: above T9 the
-    line is extrapolated more than 120 mm."""
+    is placed since the edge body needs 0.6 of a repeat in the field, not 0.8 (session 17); seed 53's
+    T8, above the 120 mm of extrapolation, since the walk goes on there where the line lies in marrow
+    (session 18); seed 176 (anchor T7, no cord region, sagittal 3.9 mm, scoliosis) still leaves C6 and
+    C7 out: above T1 the line is extrapolated more than 120 mm and has left the column."""
     from EMHAssistLib.analysis import analyze
     from EMHAssistLib.inputs.casefolder import load_case_folder
     from EMHAssistLib.outputs.report import to_json
     from spinegen.case import generate, write_case
     from spinegen.judge import judge_bodies
 
-    case = generate(53, healthy=True)
-    report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed53"), scene)))
+    case = generate(176, healthy=False)
+    report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed176"), scene)))
     unreported = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"] if failure["problem"] == "not reported"}
     assert unreported  # the case still shows what the warning is for
     assert unreported <= _named_not_found(report["warnings"]), report["warnings"]

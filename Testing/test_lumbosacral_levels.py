@@ -23,10 +23,13 @@ CORD_Y, CONUS_Z = 25.0, 200.0
 L1_Z = 215.0  # body centres at L1_Z - 30 n
 
 
-def column_image() -> SequenceImage:
-    k, j, i = np.mgrid[0:400, 0:80, 0:40].astype(np.float32)
+def column_image(forward_below: tuple[float, float] = (0.0, 0.0)) -> SequenceImage:
+    """The column; `forward_below` (z, mm): the bodies below that height moved that far in front, as a
+    column that leaves the straight line past the conus."""
+    k, j, i = np.mgrid[0:400, 0:100, 0:40].astype(np.float32)
     image = np.full(k.shape, 200.0, dtype=np.float32)
-    in_column = (np.abs(i - BODY_X) <= 10) & (np.abs(j - BODY_Y) <= 12)
+    below, forward = forward_below
+    in_column = (np.abs(i - BODY_X) <= 10) & (np.abs(j - BODY_Y - np.where(k < below, forward, 0.0)) <= 12)
     phase = np.abs(((k - L1_Z) % PERIOD_MM) - PERIOD_MM / 2)  # 0 at a disc centre, 15 at a body centre
     image[in_column] = np.where(phase[in_column] < DISC_MM / 2, 100.0, 400.0)
     return SequenceImage("T2", Grid(image.shape, np.eye(4)), image)
@@ -47,8 +50,21 @@ def names_and_heights(level_map: levels.LevelMap) -> list[tuple[str, float]]:
     return [(v.name, round(float(v.centre[2]), 1)) for v in level_map.vertebrae]
 
 
-def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_and_says_so():
+def test_detection_past_the_conus_goes_on_while_the_line_runs_in_the_bodies():
+    """Beyond max_extrapolation_mm a body is taken where the straight line's point for it lies in
+    marrow like the labelled body's: S1, 135 mm below the cord's end on this straight column, is
+    placed, and the walk stops at the fused sacrum (generated seeds 209, 53 and 88 lost L5, T8 and C3
+    at the limit with the line within 3 mm of them)."""
     level_map = levels.build_level_map([body("L1")], column_image(), cord_guide())
+    found = names_and_heights(level_map)
+    assert found[-6:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0), ("S1", 65.0)]
+    (finding,) = level_map.warnings
+    assert (finding.code, finding.stop.reason, finding.after) == (LevelFindingCode.WALK_STOPPED, WalkStopReason.FUSED, "S1")
+
+
+def test_detection_past_the_conus_stops_where_the_line_is_a_long_extrapolation_off_the_column_and_says_so():
+    # The sacrum 30 mm in front of the straight line: its point for S1 lies in soft tissue.
+    level_map = levels.build_level_map([body("L1")], column_image(forward_below=(80.0, 30.0)), cord_guide())
     found = names_and_heights(level_map)
     # L2-L5 lie 15-105 mm below the cord's end; S1, 135 mm below, is not taken though the image goes on.
     assert found[-5:] == [("L1", 215.0), ("L2", 185.0), ("L3", 155.0), ("L4", 125.0), ("L5", 95.0)]
@@ -105,14 +121,14 @@ def test_without_anchors_past_the_cord_the_line_continues_straight_from_its_end(
     line = levels.SpineLine.through([body("T12"), body("L1")], cord_guide())
     below = line.points[line.arc < line.arc_of(np.array([BODY_X, BODY_Y, CONUS_Z]))]
     np.testing.assert_allclose(below[:, :2], np.tile([BODY_X, BODY_Y], (len(below), 1)), atol=1e-9)
-    assert line.extrapolated_mm(line.arc[0]) == 150.0
+    assert line.extrapolated_mm(line.arc[0]) == 400.0
 
 
 def test_a_sacral_mass_grows_along_the_labelled_bodies_past_the_cords_straight_continuation(scene):
     # A mass in front of S1-S2 (z 40-90 mm, 14-28 mm in front of the bodies' centre line), beyond
     # the 45 mm the growth keeps to around the cord centreline continued straight from the conus.
     column = column_image()
-    k, j, i = np.mgrid[0:400, 0:80, 0:40]
+    k, j, i = np.indices(column.voxels.shape)
     in_mass = (np.abs(i - BODY_X) <= 8) & (j >= 64) & (j <= 78) & (k >= 40) & (k <= 90)
     voxels = np.where(in_mass, np.float32(600.0), column.voxels)
     image = SequenceImage("T2", column.grid, voxels)
@@ -132,7 +148,7 @@ def test_a_mass_is_placed_around_the_cord_by_its_part_alongside_the_cord():
     # Behind the cord at z 260-320 mm (posterior epidural), and a larger presacral part far below the
     # cord's end at z 40-100 mm, in front of the bodies: only the first lies around a cord.
     grid = column_image().grid
-    k, j, i = np.mgrid[0:400, 0:80, 0:40]
+    k, j, i = np.indices(grid.shape)
     behind = (np.abs(i - BODY_X) <= 3) & (j >= CORD_Y - 9) & (j <= CORD_Y - 5) & (k >= 260) & (k <= 320)
     presacral = (np.abs(i - BODY_X) <= 10) & (j >= 64) & (j <= 78) & (k >= 40) & (k <= 100)
     assert presacral.sum() > 3 * behind.sum()

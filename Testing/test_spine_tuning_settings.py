@@ -72,11 +72,11 @@ def test_the_disc_profile_averages_its_samples_across(monkeypatch):
 
 def test_the_repeat_length_asks_each_window_for_its_least_repeats(monkeypatch):
     asked = []
-    monkeypatch.setattr(levels, "_autocorrelation_peak", lambda arc, values, region, least: asked.append(least))
+    monkeypatch.setattr(levels, "_autocorrelation_peak", lambda arc, values, regions, least: asked.append(least))
     profile = levels.DiscProfile(np.arange(0.0, 200.0), np.ones(200))
-    levels._repeat_length(profile, 100.0, "T")
+    levels._repeat_length(profile, 100.0, frozenset({"T"}))
     _changed(monkeypatch, levels, "detection", period_least_repeats=(3.0, 2.5))
-    levels._repeat_length(profile, 100.0, "T")
+    levels._repeat_length(profile, 100.0, frozenset({"T"}))
     assert asked == [2.0, 1.5, 3.0, 2.5]
 
 

@@ -146,7 +146,8 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     warnings: list[LevelFinding] = []
     bodies = _fill_between(anchors)
     if profile is not None:
-        above, below = _walk(bodies[0], line, profile, -1), _walk(bodies[-1], line, profile, +1)
+        in_body = _BodyMarrow.of(anchors, image)
+        above, below = _walk(bodies[0], line, profile, -1, in_body), _walk(bodies[-1], line, profile, +1, in_body)
         bodies = above.bodies + bodies + below.bodies
         bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
         warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
@@ -391,9 +392,9 @@ def _fill_between(anchors: list[Vertebra]) -> list[Vertebra]:
     return bodies
 
 
-def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | None:
+def _repeat_length(profile: DiscProfile, centre: float, regions: frozenset[str]) -> float | None:
     """The vertebral repeat length (body + disc, mm) near `centre`, from the profile's autocorrelation,
-    within the range of the regions (`region`: letters C, T, L or S) the bodies at `centre` belong to: in a window of
+    within the ranges of the regions (`regions`: their letters, C, T, L or S) the bodies at `centre` belong to: in a window of
     `period_window_mm` either side, or twice that where the near window is too short or shows no
     repeat (its stretch of the line is irregular: the cord displaced by a mass there shifts the line
     off the bodies and stretches it)."""
@@ -401,18 +402,18 @@ def _repeat_length(profile: DiscProfile, centre: float, region: str) -> float | 
     near_least, wide_least = settings().period_least_repeats
     for reach, least_lags in ((half, near_least), (2 * half, wide_least)):
         arc, values = profile.window(centre - reach, centre + reach)
-        found = _autocorrelation_peak(arc, values, region, least_lags)
+        found = _autocorrelation_peak(arc, values, regions, least_lags)
         if found is not None:
             return found
     return None
 
 
-def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, least_lags: float) -> float | None:
-    """The shortest lag within the regions' ranges (`region`: their letters) whose autocorrelation peak reaches
+def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, regions: frozenset[str], least_lags: float) -> float | None:
+    """The shortest lag within the regions' ranges (`regions`: their letters) whose autocorrelation peak reaches
     `period_peak_fraction` of the strongest; None when the window holds under `least_lags` times the
     longest lag or no positive peak."""
     config = settings()
-    lo_lag, hi_lag = min(config.period_range_mm[letter][0] for letter in region), max(config.period_range_mm[letter][1] for letter in region)
+    lo_lag, hi_lag = min(config.period_range_mm[letter][0] for letter in regions), max(config.period_range_mm[letter][1] for letter in regions)
     step = config.profile_step_mm
     if len(values) < least_lags * hi_lag / step:
         return None
@@ -427,12 +428,12 @@ def _autocorrelation_peak(arc: np.ndarray, values: np.ndarray, region: str, leas
     return float(lags[first] * step)
 
 
-def _regions_of_first_step(start: Vertebra, direction: int) -> str:
+def _regions_of_first_step(start: Vertebra, direction: int) -> frozenset[str]:
     """The regions (letters) whose repeat-length ranges the walk's first step may lie in: the start's
     and the next body's, which differ at a region's end (the step from T12 to L1 is a lumbar one as
     much as a thoracic one; the seed that showed it: data/levels.json's period_reason)."""
     following = start.code + direction
-    return start.name[0] + (name_of(following)[0] if is_valid_code(following) else "")
+    return frozenset({start.name[0], name_of(following)[0]} if is_valid_code(following) else {start.name[0]})
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -454,14 +455,16 @@ class Walk:
     period: float | None
 
 
-def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int) -> Walk:
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int, in_body: "_BodyMarrow | None") -> Walk:
     """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order),
     and a warning when the walk stopped where the image goes on but the line cannot be trusted.
 
-    A body is taken only within `max_extrapolation_mm` of where the line is anchored (the cord and
-    the labelled points beyond it): farther on, the straight line may have left the bodies (the spine
-    bends into the lordosis and the sacrum), its departures from the body signal need not be discs,
-    and counting them would name levels that are not there. Nor is a disc between two fused segments
+    A body farther than `max_extrapolation_mm` from where the line is anchored (the cord and the
+    labelled points beyond it) is taken only where the line's point for it lies in marrow like the
+    labelled bodies' (`in_body`): there the straight line may have left the bodies (the spine bends
+    into the lordosis and the sacrum), its departures from the body signal need not be discs, and
+    counting them would name levels that are not there; the walk stops at the first such body off the
+    column (data/levels.json's max_extrapolation_reason). Nor is a disc between two fused segments
     (the sacrum's) counted: it is vestigial, and the walk would take the next dip for it.
 
     The next disc is sought one repeat length on, checked against the repeat length read again around
@@ -488,7 +491,7 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
             return Walk(_in_code_order(found, direction), LevelFinding(LevelFindingCode.WALK_STOPPED, fused, name_of(code)), fused, period)
         extrapolated = WalkStop(WalkStopReason.EXTRAPOLATED, direction, start.name, config.max_extrapolation_mm)
         too_far = LevelFinding(LevelFindingCode.WALK_STOPPED, extrapolated, name_of(code))
-        if line.extrapolated_mm(disc + sign * period / 2) > config.max_extrapolation_mm:
+        if _off_the_column(line, disc + sign * period / 2, in_body):
             goes_on = profile.covers(*sorted((disc, disc + sign * period)))  # else the field ends here anyway
             return Walk(_in_code_order(found, direction), too_far if goes_on else None, extrapolated, period)
         next_disc = _find_disc(profile, disc, sign, period, period, body_level, spread)
@@ -497,16 +500,24 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
                 code += direction
                 found.append(Vertebra(name_of(code), code, line.at(disc + sign * period / 2), EDGE))
             break
-        if line.extrapolated_mm((disc + next_disc) / 2) > config.max_extrapolation_mm:
+        if _off_the_column(line, (disc + next_disc) / 2, in_body):
             return Walk(_in_code_order(found, direction), too_far, extrapolated, period)
-        period = _walked_period(profile, disc, next_disc, period, name_of(code + direction)[0], direction)
+        period = _walked_period(profile, disc, next_disc, period, frozenset({name_of(code + direction)[0]}), direction)
         code += direction
         found.append(Vertebra(name_of(code), code, line.at((disc + next_disc) / 2), "detected"))
         disc = next_disc
     return Walk(_in_code_order(found, direction), None, WalkStop(WalkStopReason.NO_DISC, direction, start.name), period)
 
 
-def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, region: str, direction: int) -> float:
+def _off_the_column(line: SpineLine, arc: float, in_body: "_BodyMarrow | None") -> bool:
+    """Whether a body at `arc` lies past `max_extrapolation_mm` of the line's anchored stretch with
+    the line's point there outside marrow like the labelled bodies' (or no marrow to compare with)."""
+    if line.extrapolated_mm(arc) <= settings().max_extrapolation_mm:
+        return False
+    return in_body is None or not in_body.holds(line.at(arc))
+
+
+def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, regions: frozenset[str], direction: int) -> float:
     """The repeat length to seek the next disc by, after a body placed between `disc` and `next_disc`:
     the step just taken (clamped to `period_change_limit` of the last) where it agrees with the repeat
     length read again around that body, else that repeat. Agreeing is within `period_change_limit` of
@@ -520,7 +531,7 @@ def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: 
     middle, half = (disc + next_disc) / 2, settings().period_window_mm
     if not profile.covers(middle - half, middle + half):
         return step
-    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), region, settings().period_least_repeats[0])
+    repeat = _autocorrelation_peak(*profile.window(middle - half, middle + half), regions, settings().period_least_repeats[0])
     if repeat is None:
         return step
     agrees = any((length if direction > 0 else low_change * length) <= step <= high_change * length for length in (repeat, repeat / 2))
@@ -651,6 +662,24 @@ class MarrowSignal:
     level: float
     sd: float
     half_width: float
+
+
+@dataclass(frozen=True)
+class _BodyMarrow:
+    """The labelled bodies' marrow signal in the image, to tell whether a point lies in a body."""
+
+    image: SequenceImage
+    signal: MarrowSignal
+
+    @classmethod
+    def of(cls, anchors: list[Vertebra], image: SequenceImage) -> "_BodyMarrow | None":
+        signal = _marrow_signal([anchor.centre for anchor in anchors], image)
+        return cls(image, signal) if signal is not None else None
+
+    def holds(self, point: np.ndarray) -> bool:
+        """Whether the cube around `point` reads as marrow like the labelled bodies' (`_is_marrow`)."""
+        local = _marrow_signal([point], self.image)
+        return local is not None and _is_marrow(local, self.signal)
 
 
 def _marrow_signal(centres: list[np.ndarray], image: SequenceImage) -> MarrowSignal | None:
