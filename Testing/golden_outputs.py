@@ -41,16 +41,15 @@ from EMHAssistLib.outputs.report import from_json, summary_text, write_json
 from EMHAssistLib.outputs.report_html import html_page
 from EMHAssistLib.outputs.structured_report import dicom_evidence, structured_report
 from EMHAssistLib.outputs.tables import write_results_table
-from EMHAssistLib.outputs.wording import REPORT_WORDS
 from EMHAssistLib.report_codec import model_value
-from EMHAssistLib.report_model import CordCompression, Levels, Report
+from EMHAssistLib.report_model import CordCompression, Levels, Report, coded_name
 from EMHAssistLib.teaching.cases import build_study, case_names, study_into_scene
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 OUTPUT_NAMES = ("report.json", "summary.txt", "batch.csv", "table.csv", "report.html", "report.sr.txt")
 _DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
 
-__all__ = ["GOLDENS", "OUTPUT_NAMES", "case_names", "golden_report", "levels_of", "outputs_of"]
+__all__ = ["GOLDENS", "OUTPUT_NAMES", "analysed_outputs", "case_names", "golden_report", "levels_of", "outputs_of"]
 _NO_LEVELS = {
     "vertebrae": [], "coordinate_system": "RAS", "not_assessed": None, "mass": None, "compression": None, "cord_profile": [],
     "cord": {"sequence": "T2", "segmentation": "given", "slices": 0}, "bilsky": None,
@@ -67,16 +66,23 @@ def golden_report(golden: str = "mds_t5_t8", **sections) -> Report:
 def levels_of(**fields) -> Levels:
     """A levels section from `fields` (JSON values or the model's own, a test's few fields), the fields
     not given empty: no levels, mass, compression or grades; a compression given as JSON values with its
-    measures not given null, and a mass extent given without spans one span."""
+    measures not given null (and no reason for a missing normalised MSCC), and a mass extent given
+    without spans one span."""
     section = _NO_LEVELS | fields
     if isinstance(section["compression"], dict):
-        section["compression"] = {f.name if f.name != "from_" else "from": None for f in dataclasses.fields(CordCompression)} | {"shown_by": []} | section["compression"]
+        measures = {f.name if f.name != "from_" else "from": None for f in dataclasses.fields(CordCompression)} | {coded_name("normalised_mscc_unavailable"): None}
+        section["compression"] = measures | {"shown_by": []} | section["compression"]
     if isinstance(section["mass"], dict):
         section["mass"] = {"spans": [{"from": section["mass"]["from"], "to": section["mass"]["to"]}]} | section["mass"]
-    return model_value(section, Levels, words=REPORT_WORDS)
+    return model_value(section, Levels)
 
 
 def outputs_of(case: str, folder: Path) -> dict[str, bytes]:
+    return analysed_outputs(case, folder)[1]
+
+
+def analysed_outputs(case: str, folder: Path) -> tuple[Report, dict[str, bytes]]:
+    """The case's report as analysed, and its outputs as the goldens hold them (written under `folder`)."""
     case_folder = folder / "cases" / case
     save_case_folder(study_into_scene(build_study(case), new_headless_scene()), case_folder)
     study = load_case_folder(case_folder, new_headless_scene())
@@ -94,7 +100,7 @@ def outputs_of(case: str, folder: Path) -> dict[str, bytes]:
         "report.html": page,
         "report.sr.txt": _sr_text(structured_report(analysis.report, _dicom_evidence(case_folder, folder / "dicom" / case, list(study.sequences)))),
     }
-    return {name: text.replace(str(folder), "<out>").encode("utf-8") for name, text in texts.items()}
+    return analysis.report, {name: text.replace(str(folder), "<out>").encode("utf-8") for name, text in texts.items()}
 
 
 def _dicom_evidence(case_folder: Path, dicom_folder: Path, roles: list[str]):

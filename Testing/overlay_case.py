@@ -38,7 +38,7 @@ def compression(from_: str | None, to: str | None, at: str | None, mscc: float) 
     return {
         "from": from_, "to": to, "max_mscc_percent": mscc, "at": at, "area_ratio_percent": None, "rl_ratio_percent": None,
         "normalised_mscc_percent": None, "normalised_mscc_interval_percent": None,
-        "normalised_mscc_unavailable": None, "shown_by": ["MSCC"],
+        "normalised_mscc_unavailable": None, "normalised_mscc_unavailable_code": None, "shown_by": ["MSCC"],
     }
 
 

@@ -158,7 +158,7 @@ def test_no_csf_is_not_read_where_the_slices_do_not_resolve_it():
     sagittal = _graded("circumferential", right_left_mm=3.0)["T7"]
     assert sagittal.grade == "2" and sagittal.csf_fraction < 0.25, sagittal
     assert sagittal.explanation.case is BilskyCase.CSF_UNRESOLVED
-    assert "not resolved" in bilsky_explanation_text(sagittal.explanation) and "grade 3 not read" in bilsky_explanation_text(sagittal.explanation)
+    assert "not resolved" in bilsky_explanation_text(sagittal) and "grade 3 not read" in bilsky_explanation_text(sagittal)
     assert _graded("circumferential")["T7"].grade == "3"
     assert _graded("compressed", right_left_mm=3.0)["T7"].grade == "2"
 
@@ -190,7 +190,7 @@ def test_a_sac_narrowed_where_the_mass_lies_against_it_is_deformed(mass_beyond_s
     level = _grade_level(code_of("T7"), np.arange(count), measures, False, np.zeros(count, dtype=bool), True)
     assert (level.grade, level.thecal_sac_deformed) == (grade, grade == "1b"), level
     if grade == "1b":
-        assert bilsky_explanation_text(level.explanation) == "mass deforms the thecal sac at T7 (its front-to-back diameter narrowed 15 % where the mass lies against it), 2.0 mm clear of the cord"
+        assert bilsky_explanation_text(level) == "mass deforms the thecal sac at T7 (its front-to-back diameter narrowed 15 % where the mass lies against it), 2.0 mm clear of the cord"
 
 
 def test_canal_compromise_follows_the_sac_pushed_in():
@@ -211,7 +211,7 @@ def test_the_most_severe_level_leads_and_its_line_says_why():
     graded = list(_graded("compressed").values())
     worst = most_severe(graded)
     assert (worst.level, worst.grade) == ("T7", "2")
-    explanation = bilsky_explanation_text(worst.explanation)
+    explanation = bilsky_explanation_text(worst)
     assert explanation.startswith("cord compressed at T7 (narrowed ") and "CSF still visible around" in explanation
     assert most_severe([level for level in graded if level.level != "T7"]) is None  # nothing in the canal elsewhere
 

@@ -36,7 +36,7 @@ def analyse_to_json(folder: Path, capsys) -> dict:
 
 def test_analyze_writes_the_report_schema(case, capsys):
     report = analyse_to_json(case, capsys)
-    assert report["schema"] == "emhassist.report/1"
+    assert report["schema"] == "emhassist.report/2"
     assert report["case"] == "case"
     assert set(report["sequences"]) == {"T1", "T2", "T1C"}
     assert report["sequences"]["T2"]["file"].endswith("T2.nrrd")

@@ -562,7 +562,7 @@ def test_the_summary_claims_no_compression_only_where_the_cord_beside_the_mass_w
     from EMHAssistLib.outputs.wording import summary_line
 
     def not_assessed(from_: str, to: str) -> dict:
-        return {"levels": {"from": from_, "to": to, "spans": [{"from": from_, "to": to}]}, "reason": "the cord could not be followed there"}
+        return {"levels": {"from": from_, "to": to, "spans": [{"from": from_, "to": to}]}, "reason": NotAssessedReason((NotAssessedCause.NOT_FOLLOWED,))}
 
     beside = levels_of(mass={"from": "T5", "to": "T8"}, not_assessed=not_assessed("T1", "T11"))
     assert summary_line(beside) == "mass T5–T8, compression not assessed T1–T11"

@@ -173,7 +173,7 @@ STORED: dict[str, StoredEdit] = {
     ),
     "schema missing": StoredEdit(drop("schema"), Refused("l.json", "field 'schema' is missing")),
     "a comparison given as a report": StoredEdit(
-        set_field("schema", "emhassist.comparison/1"), Refused("l.json", "schema: expected one of 'emhassist.report/1'")
+        set_field("schema", "emhassist.comparison/1"), Refused("l.json", "schema: expected one of 'emhassist.report/2'")
     ),
     "case missing": StoredEdit(drop("case"), Refused("l.json", "field 'case' is missing")),
     "an unknown field": StoredEdit(set_field("hacker", 1), Refused("l.json", "unknown field 'hacker'")),
@@ -189,8 +189,8 @@ STORED: dict[str, StoredEdit] = {
     "an integer of 5000 digits": StoredEdit(
         lambda r: json.dumps(r).replace('"age": 79', '"age": 1' + "0" * 5000), Refused("l.json", "an integer of 5,001 digits")
     ),
-    "schema of a later version (/2)": StoredEdit(set_field("schema", "emhassist.report/2"), Refused("l.json", "schema: expected one of 'emhassist.report/1', got \"emhassist.report/2\"")),
-    "schema of an earlier version (/0)": StoredEdit(set_field("schema", "emhassist.report/0"), Refused("l.json", "schema: expected one of 'emhassist.report/1', got \"emhassist.report/0\"")),
+    "schema of a later version (/3)": StoredEdit(set_field("schema", "emhassist.report/3"), Refused("l.json", "schema: expected one of 'emhassist.report/2', got \"emhassist.report/3\"")),
+    "schema of an earlier version (/0)": StoredEdit(set_field("schema", "emhassist.report/0"), Refused("l.json", "schema: expected one of 'emhassist.report/2', got \"emhassist.report/0\"")),
     "levels.bilsky a string": StoredEdit(set_field("levels", "bilsky", "grade 2"), Refused("l.json", "levels.bilsky: expected an object or null")),
     "levels.bilsky a list": StoredEdit(set_field("levels", "bilsky", [{"level": 5}]), Refused("l.json", "levels.bilsky: expected an object or null")),
     "levels.cord_profile an object": StoredEdit(set_field("levels", "cord_profile", {"a": 1}), Refused("l.json", "levels.cord_profile: expected a list")),
@@ -369,7 +369,7 @@ def golden_edited(pattern: str, replacement: str) -> str:
 
 
 NODE_TEXTS: dict[str, tuple[str, str]] = {
-    "nested 100,000 deep": ('{"schema": "emhassist.report/1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
+    "nested 100,000 deep": ('{"schema": "emhassist.report/2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
     "an integer of 5000 digits": (golden_edited(r'"code": 8\b', '"code": 1' + "0" * 5000), "an integer of 5,001 digits"),
     "MSCC -Infinity": (golden_edited(r'"max_mscc_percent": [0-9.]+', '"max_mscc_percent": -Infinity'), "is not a JSON number"),
     "a key given twice": (golden_edited(r'"case": "mds_t5_t8"', '"case": "mds_t5_t8", "case": "other"'), "given twice"),
@@ -396,7 +396,7 @@ def test_a_report_text_is_parsed_under_the_json_file_rules(name):
 def test_a_scene_report_node_edited_is_refused_in_one_line(name, report_node):
     from EMHAssistLib.frontends.panel import REPORT_ATTRIBUTE, read_report_node
 
-    report_node.SetAttribute(REPORT_ATTRIBUTE, "emhassist.report/1")
+    report_node.SetAttribute(REPORT_ATTRIBUTE, "emhassist.report/2")
     report_node.SetText(NODE_TEXTS[name][0])
     with pytest.raises(InputError, match=f"^EMHAssist report: .*{NODE_TEXTS[name][1]}"):
         read_report_node(report_node)

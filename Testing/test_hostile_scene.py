@@ -505,7 +505,7 @@ def reopened(tmp_path_factory):
     report = run_analysis(study).report
     table = scene.AddNewNodeByClass("vtkMRMLTableNode", "EMHAssist results")
     write_results_table(report, table)
-    for schema in ("emhassist.report/0", "emhassist.report/2"):
+    for schema in ("emhassist.report/0", "emhassist.report/3"):
         node = scene.AddNewNodeByClass("vtkMRMLTextNode", f"report {schema}")
         write_report_node(report, node)
         node.SetAttribute(REPORT_ATTRIBUTE, schema)
@@ -533,10 +533,10 @@ def test_a_reopened_report_node_of_another_version_is_refused_in_one_line(reopen
     from EMHAssistLib.frontends.panel import read_report_node
 
     scene, _, _ = reopened
-    for schema in ("emhassist.report/0", "emhassist.report/2"):
+    for schema in ("emhassist.report/0", "emhassist.report/3"):
         with pytest.raises(InputError) as refused:
             read_report_node(scene.GetFirstNodeByName(f"report {schema}"))
-        assert str(refused.value) == f"report {schema}: is not an EMHAssist report (emhassist.report/1)"
+        assert str(refused.value) == f"report {schema}: is not an EMHAssist report (emhassist.report/2 or emhassist.report/1)"
 
 
 @pytest.mark.parametrize(

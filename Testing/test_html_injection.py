@@ -29,7 +29,6 @@ from EMHAssistLib.frontends.cli import main
 from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.report_html import KeyImage, html_page
 from EMHAssistLib.report_codec import model_value
-from EMHAssistLib.outputs.wording import REPORT_WORDS
 from EMHAssistLib.report_model import RatioKey, Report
 
 MARKER = "PWNED"  # in every hostile string: it must never reach the style sheet or a script
@@ -74,7 +73,7 @@ def hostile_report(report: dict, port: int) -> Report:
     changed["regions"] = {next(pick): by_role for by_role in report["regions"].values()}
     changed["ratios"] = {RatioKey.of_regions("T2", next(pick), next(pick)): ratio for ratio in report["ratios"].values()}
     changed["enhancement"] = {next(pick): value for value in report["enhancement"].values()}
-    return model_value(changed, Report, words=REPORT_WORDS)  # read as the model directly: a hostile ratio key has no text form to parse
+    return model_value(changed, Report)  # read as the model directly: a hostile ratio key has no text form to parse
 
 
 class Parsed(HTMLParser):

@@ -44,7 +44,7 @@ def test_no_healthy_reference_below_the_table_is_said_not_left_null():
     ap[at] *= 0.6
     result = normalised_mscc(ap, codes, at, np.arange(0, 10), np.arange(70, 80))
     assert result.percent is None and result.interval_percent is None
-    assert result.unavailable == NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (code_of("L2"), code_of("L3")), (code_of("C1"), code_of("L1")))
+    assert result.unavailable == NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (code_of("L2"), code_of("L3")))
     assert normalised_mscc_gap_text(result.unavailable) == "no healthy reference at L2, L3 (the healthy table covers C1–L1)"
 
 
@@ -62,7 +62,7 @@ def test_every_surface_says_the_normalised_mscc_or_why_not():
     assert "MSCC against healthy cords at T6 (95 % CI): 39 % (37 to 40 %)" in summary_text(report)
     assert ("MSCC against healthy cords at T6 (95 % CI)", "39 % (37 to 40 %)") in _levels(levels)["summary"]
     compression |= {"at": "L2", "normalised_mscc_percent": None, "normalised_mscc_interval_percent": None,
-                    "normalised_mscc_unavailable": "no healthy reference at L2 (the healthy table covers C1–L1)"}
+                    "normalised_mscc_unavailable": NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (code_of("L2"),))}
     levels = levels_of(vertebrae=BODIES, mass={"from": "T5", "to": "T8"}, compression=compression)
     report = golden_report(case="x", levels=plain_value(levels))
     assert "MSCC against healthy cords at L2 (95 % CI): no healthy reference at L2 (the healthy table covers C1–L1)" in summary_text(report)

@@ -19,7 +19,8 @@ from EMHAssistLib.inputs.nodes import box_of_roi, grid_of_volume, vtk_matrix
 from EMHAssistLib.outputs.scene_writing import set_roi_box, set_segment_mask
 from EMHAssistLib.live import LiveAnalysis
 from EMHAssistLib.outputs.overlays import find_overlays
-from EMHAssistLib.report_model import Clinical
+from EMHAssistLib.outputs.scene_writing import REPORT_ATTRIBUTE
+from EMHAssistLib.report_model import FIRST_SCHEMA, Clinical
 from EMHAssistLib.teaching.cases import DEFAULT_CASE, box_of_spec, build_study, case_names, study_into_scene
 from EMHAssistLib.frontends.panel import (
     AGE_NOT_STATED,
@@ -62,7 +63,7 @@ from EMHAssistLib.frontends.panel import (
 )
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import region_names, study_from_nodes
-from EMHAssistLib.outputs.report import from_json, to_json
+from EMHAssistLib.outputs.report import from_json
 from EMHAssistLib.outputs.tables import read_results_table
 from EMHAssistLib.teaching.quiz import Quiz
 
@@ -203,6 +204,12 @@ def test_report_node_round_trip_and_refusals(scene):
     report = from_json(json.loads((GOLDENS / "mds_t5_t8" / "report.json").read_text(encoding="utf-8")), "report.json")
     write_report_node(report, node)
     assert read_report_node(node) == report
+    # a scene saved before the present schema holds a report of the first (Testing/test_report_model.py)
+    first = json.loads((Path(__file__).resolve().parent / "data" / "stored_report_schema_1_mds_t5_t8.json").read_text(encoding="utf-8"))
+    saved_before = scene.AddNewNodeByClass("vtkMRMLTextNode", "report of /1")
+    saved_before.SetAttribute(REPORT_ATTRIBUTE, FIRST_SCHEMA)
+    saved_before.SetText(json.dumps(first))
+    assert read_report_node(saved_before) == from_json(first, "old.json")
     other = scene.AddNewNodeByClass("vtkMRMLTextNode", "notes")
     other.SetText("{}")
     with pytest.raises(InputError, match="notes: is not an EMHAssist report"):
@@ -289,8 +296,7 @@ def test_inputs_and_results_referenced_by_the_parameter_node_come_back_from_an_m
         before, after = box_of_roi(sources[0].node), box_of_roi(nodes[f"{region}Source"])
         np.testing.assert_allclose(after.center, before.center, atol=1e-4)
         np.testing.assert_allclose(after.half_size, before.half_size, atol=1e-4)
-    # compared as the JSON the node holds: a Bilsky reading read back from its words keeps only the numbers they show
-    assert to_json(read_report_node(nodes["report"])) == to_json(analysis.report)
+    assert read_report_node(nodes["report"]) == analysis.report
     table_content = read_results_table(nodes["resultsTable"])
     assert table_content.ratios.keys() == analysis.report.ratios.keys()
     assert find_overlays(loaded, study.name) is not None

@@ -1,19 +1,26 @@
 """The report model (issue 16 point 1): the ratio key, built by measurement, parsed once where text
 is read (a stored report, a results table, a knowledge file), written back as the same text; and
-the report read from JSON as its dataclasses and written back as the same bytes."""
+the report read from JSON as its dataclasses and written back as the same bytes; a report of the
+first schema (`emhassist.report/1`) still read."""
 
 import json
 import typing
 from dataclasses import replace
+from pathlib import Path
 
+import jsonschema
 import pytest
 from golden_outputs import GOLDENS
 
 from EMHAssistLib.differential import knowledge
 from EMHAssistLib.errors import InputError
 from EMHAssistLib.outputs.report import from_json, to_json
+from EMHAssistLib.outputs.report_schema import SCHEMA_DIR
 from EMHAssistLib.report_model import (
+    FIRST_SCHEMA,
+    SCHEMA,
     BilskyCase,
+    BilskyReading,
     Clinical,
     Differential,
     Levels,
@@ -113,7 +120,7 @@ def test_a_level_the_cord_was_not_followed_through_has_no_measures_and_still_rea
         (lambda r: r["differential"][0]["evidence"][0].update(state="likely"), "differential\\[0\\].evidence\\[0\\].state: expected one of 'present', 'absent'"),
         (lambda r: r["morphology"].update(rim_enhancement={"value": "x", "ci95": [1, 2]}), r"morphology\['rim_enhancement'\].value: expected a number"),
         (lambda r: r["clinical"].update(age=True), "clinical.age: expected an integer or null, got true"),
-        (lambda r: r.update(schema="emhassist.report/2"), "schema: expected one of 'emhassist.report/1'"),
+        (lambda r: r.update(schema="emhassist.report/3"), "schema: expected one of 'emhassist.report/2'"),
     ],
 )
 def test_a_stored_report_the_model_cannot_hold_is_one_error_naming_the_file_and_the_field(edit, message):
@@ -144,6 +151,61 @@ def test_the_differentials_sections_are_report_fields_of_the_same_types():
     assert {name: report.get(name) for name in differential} == differential
 
 
+# --- The worded findings: codes beside their words (/2), and reports of the first schema (/1) -----------
+
+# mds_t5_t8's report as main wrote it at 8e0ffb3, the last of `emhassist.report/1`: each worded finding in
+# words alone, a Bilsky reading holding the numbers its words show.
+FIRST_SCHEMA_REPORT = Path(__file__).resolve().parent / "data" / "stored_report_schema_1_mds_t5_t8.json"
+FIRST_SCHEMA_FILE = SCHEMA_DIR / "emhassist.report-1.schema.json"  # as published for /1, unchanged
+
+
+def first_schema_report() -> dict:
+    return json.loads(FIRST_SCHEMA_REPORT.read_text(encoding="utf-8"))
+
+
+def as_first_schema(data: dict) -> dict:
+    """A /2 report as /1 wrote it: the words without their codes, and no sac narrowing (which /1 did not store)."""
+    levels = data["levels"]
+    for entry in levels["bilsky"]["levels"]:
+        del entry["explanation_code"], entry["sac_narrowed_percent"]
+    del levels["compression"]["normalised_mscc_unavailable_code"]
+    if levels["not_assessed"] is not None:
+        del levels["not_assessed"]["reason_code"]
+    return data | {"schema": FIRST_SCHEMA}
+
+
+def without_sac_narrowing(report: Report) -> Report:
+    bilsky = report.levels.bilsky
+    levels = tuple(replace(entry, sac_narrowed_percent=None) for entry in bilsky.levels)
+    return replace(report, levels=replace(report.levels, bilsky=replace(bilsky, levels=levels)))
+
+
+def test_a_report_of_the_first_schema_reads_and_is_written_with_the_same_words_and_their_codes_beside():
+    first = first_schema_report()
+    jsonschema.validate(first, json.loads(FIRST_SCHEMA_FILE.read_text(encoding="utf-8")))  # a real /1 report
+    written = to_json(from_json(first, "old.json"))
+    assert written["schema"] == SCHEMA
+    entries, stored_entries = written["levels"]["bilsky"]["levels"], first["levels"]["bilsky"]["levels"]
+    assert [entry["explanation"] for entry in entries] == [entry["explanation"] for entry in stored_entries]
+    assert [BilskyCase(entry["explanation_code"]["case"]).grade for entry in entries] == [entry["grade"] for entry in stored_entries]
+    assert {entry["explanation_code"]["case"] for entry in entries} == {"0", "0 beyond the mass levels", "1b", "2"}
+    assert all(entry["sac_narrowed_percent"] is None for entry in entries)  # no "1b narrowed" level: /1 stored it nowhere else
+    assert as_first_schema(written) == first  # nothing else changed
+
+
+@pytest.mark.parametrize("case", sorted(path.name for path in GOLDENS.iterdir()))
+def test_each_built_in_cases_report_written_as_the_first_schema_reads_as_the_same_report(case):
+    assert from_json(as_first_schema(stored(case)), "old.json") == without_sac_narrowing(from_json(stored(case), "report.json"))
+
+
+@pytest.mark.parametrize("case", sorted(path.name for path in GOLDENS.iterdir()))
+def test_a_report_is_read_from_its_findings_codes_never_their_words(case):
+    data = stored(case)
+    for entry in data["levels"]["bilsky"]["levels"]:
+        entry["explanation"] = "edited by hand"
+    assert from_json(data, "stored.json") == from_json(stored(case), "stored.json")
+
+
 # The levels section's worded findings as spine/compression.py and spine/normative.py wrote them into
 # stored `emhassist.report/1` reports before they were typed (main at 7668065), each with the typed value
 # it reads back as. None of the built-in cases' goldens holds a not-assessed reason or a missing
@@ -160,41 +222,40 @@ STORED_REASONS = [
 ]
 STORED_GAPS = [
     ("no cord measured above or below the compression to compare with", NormalisedMsccGap(NormalisedMsccGapCode.NO_WINDOWS)),
-    ("no healthy reference at L2, L3 (the healthy table covers C1–L1)", NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (21, 22), (1, 20))),
-    ("no healthy reference at outside the named levels, L2 (the healthy table covers C1–L1)", NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (0, 21), (1, 20))),
+    ("no healthy reference at L2, L3 (the healthy table covers C1–L1)", NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (21, 22))),
+    ("no healthy reference at outside the named levels, L2 (the healthy table covers C1–L1)", NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, (0, 21))),
 ]
 
 
-def _with_levels(**changed) -> dict:
-    data = stored("mds_t5_t8")
-    data["levels"] |= changed
-    return data
-
-
 @pytest.mark.parametrize(("text", "reason"), STORED_REASONS)
-def test_a_stored_not_assessed_reason_reads_as_its_causes_and_writes_back_the_same_words(text, reason):
-    data = _with_levels(not_assessed={"levels": {"from": "T9", "to": "T9", "spans": [{"from": "T9", "to": "T9"}]}, "reason": text})
+def test_a_stored_not_assessed_reason_reads_as_its_causes_and_is_written_in_the_same_words_with_its_codes(text, reason):
+    data = first_schema_report()
+    data["levels"]["not_assessed"] = {"levels": {"from": "T9", "to": "T9", "spans": [{"from": "T9", "to": "T9"}]}, "reason": text}
     report = from_json(data, "stored.json")
     assert report.levels.not_assessed.reason == reason
-    assert to_json(report) == data
+    written = to_json(report)
+    assert written["levels"]["not_assessed"] == data["levels"]["not_assessed"] | {"reason_code": {"causes": [cause.value for cause in reason.causes]} | ({"error": reason.error} if reason.error else {})}
+    assert from_json(written, "report.json") == report
 
 
 @pytest.mark.parametrize(("text", "gap"), STORED_GAPS)
-def test_a_stored_reason_for_no_normalised_mscc_reads_as_its_code_and_levels_and_writes_back_the_same_words(text, gap):
-    data = stored("mds_t5_t8")
+def test_a_stored_reason_for_no_normalised_mscc_reads_as_its_code_and_levels_and_is_written_in_the_same_words_with_them(text, gap):
+    data = first_schema_report()
     data["levels"]["compression"] |= {"normalised_mscc_percent": None, "normalised_mscc_interval_percent": None, "normalised_mscc_unavailable": text}
     report = from_json(data, "stored.json")
     assert report.levels.compression.normalised_mscc_unavailable == gap
-    assert to_json(report) == data
+    written = to_json(report)["levels"]["compression"]
+    assert (written["normalised_mscc_unavailable"], written["normalised_mscc_unavailable_code"]) == (text, {"code": gap.code.value, "missing": list(gap.missing)})
+    assert from_json(to_json(report), "report.json") == report
 
 
-@pytest.mark.parametrize("case", sorted(path.name for path in GOLDENS.iterdir()))
-def test_every_stored_bilsky_explanation_reads_as_a_case_of_its_own_grade_at_its_own_level(case):
-    entries = from_json(stored(case), "stored.json").levels.bilsky.levels
-    assert [(entry.explanation.case.value.split(" ")[0], entry.explanation.level) for entry in entries] == [(entry.grade, entry.level) for entry in entries]
-    one_b = [entry.explanation for entry in entries if entry.explanation.case is BilskyCase.GRADE_1B]
-    # a stored reading holds the quantities its words name, and only those
-    assert all(reading.sac_indent_mm is not None and reading.mass_gap_mm is not None and reading.csf_percent is None for reading in one_b)
+def test_a_stored_sac_narrowing_is_read_from_the_words_of_the_first_schema():
+    data = first_schema_report()
+    entry = data["levels"]["bilsky"]["levels"][6]
+    assert (entry["level"], entry["grade"]) == ("T7", "2")
+    entry |= {"grade": "1b", "explanation": "mass deforms the thecal sac at T7 (its front-to-back diameter narrowed 15 % where the mass lies against it), 2.0 mm clear of the cord"}
+    read = from_json(data, "stored.json").levels.bilsky.levels[6]
+    assert (read.explanation, read.sac_narrowed_percent) == (BilskyReading(BilskyCase.SAC_NARROWED), 15.0)
 
 
 @pytest.mark.parametrize(
@@ -202,8 +263,10 @@ def test_every_stored_bilsky_explanation_reads_as_a_case_of_its_own_grade_at_its
     [
         ("compression.normalised_mscc_unavailable", "no healthy reference at X9 (the healthy table covers C1–L1)", "'X9' is not a vertebra name"),
         ("compression.normalised_mscc_unavailable", "not measured", "is none of the texts data/wording.json's normalised_mscc_unavailable give"),
+        ("compression.normalised_mscc_unavailable", "no healthy reference at L2 (the healthy table covers C1–T12)", "does not read back as the words data/wording.json gives it"),
         ("bilsky.levels[0].explanation", "no mass in the canal", "is none of the explanations data/wording.json's bilsky_explanations give"),
         ("bilsky.levels[0].explanation", "mass abuts the cord at T5 (1.20 mm from it) without compressing it (cord narrowed 3 %)", "does not read back as the words data/wording.json gives it"),
+        ("bilsky.levels[0].explanation", "no mass in the canal at T5", "names the level T5, its entry T1"),
         # crafted to repeat the literals between the fields: before each field was matched as narrowly as
         # it is written, refusing the first took 39 s at 800 repeats, growing as the cube (hours at 3,200)
         ("bilsky.levels[0].explanation", "mass deforms the thecal sac at " + " (1 mm inside its reference outline), " * 3200 + "X", "is none of the explanations"),
@@ -211,7 +274,7 @@ def test_every_stored_bilsky_explanation_reads_as_a_case_of_its_own_grade_at_its
     ],
 )
 def test_a_stored_finding_in_words_none_of_its_texts_give_is_refused_naming_its_field(field, text, problem):
-    data = stored("mds_t5_t8")
+    data = first_schema_report()
     section, _, rest = field.partition(".")
     if section == "compression":
         data["levels"]["compression"][rest] = text
@@ -220,3 +283,32 @@ def test_a_stored_finding_in_words_none_of_its_texts_give_is_refused_naming_its_
     with pytest.raises(InputError, match=f"^stored.json: levels.{field.replace('[', '.').replace(']', '')}".replace(".", r"[.\[\]]+")) as raised:
         from_json(data, "stored.json")
     assert problem in str(raised.value)
+
+
+def _with_levels(**changed) -> dict:
+    data = stored("mds_t5_t8")
+    data["levels"] |= changed
+    return data
+
+
+def _first_bilsky_level(edit) -> dict:
+    data = stored("mds_t5_t8")
+    edit(data["levels"]["bilsky"]["levels"][0])
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_first_bilsky_level(lambda e: e["explanation_code"].update(case="4")), "levels.bilsky.levels[0].explanation_code.case: expected one of '0', '1a', '1b', '1c', '2', '3', '0 beyond the mass levels', '1b narrowed', '2 unresolved', got \"4\""),
+        (_first_bilsky_level(lambda e: e["explanation_code"].update(case="3")), "levels.bilsky.levels[0].explanation_code.case: '3' is a reading of grade 3, not of the level's grade 0"),
+        (_first_bilsky_level(lambda e: e.pop("explanation_code")), "levels.bilsky.levels[0]: field 'explanation_code' is missing"),
+        (_first_bilsky_level(lambda e: e.update(explanation=3)), "levels.bilsky.levels[0].explanation: expected text, got 3"),
+        (_with_levels(not_assessed={"levels": None, "reason": "…", "reason_code": {"causes": ["lost"]}}), "levels.not_assessed.reason_code.causes[0]: expected one of 'not_followed', "),
+        (_with_levels(compression=stored("mds_t5_t8")["levels"]["compression"] | {"normalised_mscc_unavailable_code": {"code": "none", "missing": []}}), "levels.compression.normalised_mscc_unavailable_code.code: expected one of 'no_windows', 'no_reference', got \"none\""),
+    ],
+)
+def test_a_stored_finding_with_a_code_the_model_does_not_know_is_one_line_naming_the_field(data, message):
+    with pytest.raises(InputError) as raised:
+        from_json(data, "stored.json")
+    assert str(raised.value).startswith(f"stored.json: {message}") and "\n" not in str(raised.value), str(raised.value)

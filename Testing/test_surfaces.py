@@ -102,7 +102,7 @@ def test_every_surface_states_the_bilsky_grades_of_the_json(case):
     by_level = {entry.level: entry for entry in report.levels.bilsky.levels}
     for row in rows[1:]:
         entry = by_level[row[0]]
-        assert row[5] == f"{100 * entry.csf_fraction:.0f}" and row[-1] == bilsky_explanation_text(entry.explanation)
+        assert row[5] == f"{100 * entry.csf_fraction:.0f}" and row[-1] == bilsky_explanation_text(entry)
         assert row[6] == ("—" if entry.mcc_percent is None else f"{entry.mcc_percent:.0f}")
 
     (row,) = csv.DictReader(io.StringIO((GOLDENS / case / "batch.csv").read_text(encoding="utf-8")))

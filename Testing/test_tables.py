@@ -76,7 +76,7 @@ def test_one_row_per_region_on_each_sequence_per_ratio_and_per_enhancement(scene
     assert table.GetUseColumnTitleAsColumnHeader()
     assert table.GetLocked()
     assert table.GetAttribute("EMHAssist.case") == "table case"
-    assert table.GetAttribute("EMHAssist.schema") == "emhassist.report/1"
+    assert table.GetAttribute("EMHAssist.schema") == "emhassist.report/2"
 
 
 def test_statistics_rows_carry_the_mean_with_its_interval_and_the_spread(scene):

@@ -24,6 +24,7 @@ from .measurement.ratios import enhancement, region_ratios, sequence_ratios
 from .measurement.findings import RegionFinding, RegionFindingCode
 from .measurement.regions import RegionMeasurement, measure_region
 from .report_model import (
+    SCHEMA,
     CaseFindings,
     Clinical,
     Differential,
@@ -38,8 +39,6 @@ from .outputs.wording import finding_text, region_finding_text
 from .settings import measurement_settings
 from .spine.compression import LevelsOutcome
 from .spine.compression import assess as assess_levels
-
-SCHEMA = "emhassist.report/1"
 
 
 @dataclass(frozen=True)

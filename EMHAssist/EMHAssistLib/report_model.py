@@ -11,22 +11,26 @@ A signal-intensity ratio is named by a `RatioKey`, in one of two forms:
 Its text is the ratio's key in the JSON report and the name knowledge files give it; it is parsed
 once, where such text is read (a stored report, a knowledge file), never by the code that uses it.
 
-`Report` and its sections below are the report as it is written (`emhassist.report/1`): every
+`Report` and its sections below are the report as it is written (`emhassist.report/2`): every
 field a report can hold, with its type. The published JSON Schema (data/schema/, made by
 tools/update_report_schema.py) is generated from them and every built-in case's report is
 checked against it. A field marked `optional` may be absent; a type with `None` may be null.
 
-Three findings of the levels section are typed values that the JSON states in words (`Worded`):
-why compression was not assessed, why there is no normalised MSCC, and what a Bilsky grade was
-decided on. outputs/wording.py words them from data/wording.json when a report is written and reads
-those words back when a stored report is read, so the stages never write a sentence and the JSON
-stays `emhassist.report/1`.
+Three findings of the levels section are typed values (`Worded`): why compression was not assessed,
+why there is no normalised MSCC, and what a Bilsky grade was decided on. The JSON holds each twice:
+in words, which outputs/wording.py writes from data/wording.json for people (and for readers of
+`emhassist.report/1`, which held only the words), and as its codes and numbers beside them
+(`coded_name`), which is what a stored report is read from. A `/1` report is still read, its
+findings read back from their words (outputs/report.py `from_json`).
 """
 
 import re
 from dataclasses import Field, dataclass, field
 from enum import Enum
 from typing import Literal
+
+SCHEMA = "emhassist.report/2"
+FIRST_SCHEMA = "emhassist.report/1"  # the words alone stood for the worded findings; still read
 
 _REGION_RATIO = re.compile(r"^(\w+) (\w+)/(\w+)$")
 _SEQUENCE_RATIO = re.compile(r"^(\w+)/(\w+) (\w+)$")
@@ -184,8 +188,13 @@ class Extent:
 
 class Worded:
     """A typed finding the JSON report states in words: outputs/wording.py words it from
-    data/wording.json when a report is written and reads the words back when a stored report is
-    read (report_codec's `words`), so the stage that finds it never writes the sentence."""
+    data/wording.json when a report is written (report_codec's `words`), so the stage that finds it
+    never writes the sentence. The JSON holds the finding itself beside its words (`coded_name`)."""
+
+
+def coded_name(words_name: str) -> str:
+    """The JSON name of a worded finding's codes and numbers, beside its words: "explanation_code"."""
+    return f"{words_name}_code"
 
 
 class NotAssessedCause(Enum):
@@ -204,7 +213,7 @@ class NotAssessedReason(Worded):
     """Why compression was not assessed: its causes, in the order the report states them."""
 
     causes: tuple[NotAssessedCause, ...]
-    error: str | None = None  # CORD_NOT_TRACED: the tracker's InputError, its line as the error states it
+    error: str | None = optional()  # CORD_NOT_TRACED: the tracker's InputError, its line as the error states it
 
 
 @dataclass(frozen=True)
@@ -212,7 +221,7 @@ class NotAssessed:
     """Where the cord beside the mass was not followed, so compression was not assessed there."""
 
     levels: Extent | None
-    reason: NotAssessedReason  # JSON: its words
+    reason: NotAssessedReason  # JSON: its words, and the reason itself as `reason_code`
 
 
 class NormalisedMsccGapCode(Enum):
@@ -224,9 +233,11 @@ class NormalisedMsccGapCode(Enum):
 
 @dataclass(frozen=True)
 class NormalisedMsccGap(Worded):
+    """Why there is no normalised MSCC; its words also name the levels the healthy table covers
+    (spine/normative.py), which are the table's, not the case's."""
+
     code: NormalisedMsccGapCode
     missing: tuple[int, ...] = ()  # NO_REFERENCE: the level codes without a healthy reference (0: outside every named level)
-    covered: tuple[int, int] | None = None  # NO_REFERENCE: the first and last level code the healthy table holds
 
 
 @dataclass(frozen=True)
@@ -239,7 +250,7 @@ class CordCompression:
     rl_ratio_percent: float | None
     normalised_mscc_percent: float | None  # against healthy adult cords of the same levels (spine/normative.py)
     normalised_mscc_interval_percent: tuple[float, float] | None  # (low, high): the healthy means' 95 % confidence interval
-    normalised_mscc_unavailable: NormalisedMsccGap | None  # why there is no normalised MSCC (JSON: its words, "no healthy reference at L2 ..."); null when there is one
+    normalised_mscc_unavailable: NormalisedMsccGap | None  # why there is no normalised MSCC (JSON: its words, "no healthy reference at L2 ...", and its code); null when there is one
     shown_by: tuple[str, ...]  # the measures that show it, strongest first
 
 
@@ -283,19 +294,18 @@ class BilskyCase(Enum):
     SAC_NARROWED = "1b narrowed"  # 1b on the sac's narrowed diameter, no one ray indented a millimetre
     CSF_UNRESOLVED = "2 unresolved"  # 2 where the slices do not resolve the CSF on enough rays to read 3
 
+    @property
+    def grade(self) -> str:
+        """The grade this reading is of: "1b" for SAC_NARROWED."""
+        return self.value.split(" ")[0]
+
 
 @dataclass(frozen=True)
 class BilskyReading(Worded):
-    """What a level's grade was decided on, as its explanation states it: the case and the quantities
-    it names (a reading read back from a stored report holds only those its words name)."""
+    """Which reading of its grade a level's explanation states; the quantities it names are the
+    level's own (`BilskyEntry`), worded with it."""
 
     case: BilskyCase
-    level: str
-    sac_narrowed_percent: float | None = None
-    sac_indent_mm: float | None = None
-    mass_gap_mm: float | None = None
-    cord_narrowing_percent: float | None = None
-    csf_percent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -314,8 +324,9 @@ class BilskyEntry:
     cord_narrowing_percent: float | None
     csf_fraction: float  # share of the cord's circumference with CSF just outside it
     mcc_percent: float | None  # maximum canal compromise, on the thecal sac's AP diameter
+    sac_narrowed_percent: float | None  # the sac's AP diameter narrowed where the mass lies against it (deformed at data/bilsky.json's `sac_narrowed_percent`)
     sac_area_ratio_percent: float | None
-    explanation: BilskyReading  # JSON: its words
+    explanation: BilskyReading  # JSON: its words, and the reading itself as `explanation_code`
 
 
 @dataclass(frozen=True)
@@ -535,9 +546,9 @@ class Differential:
 
 @dataclass(frozen=True)
 class Report:
-    """One analysed case (`emhassist.report/1`)."""
+    """One analysed case (`emhassist.report/2`)."""
 
-    schema: Literal["emhassist.report/1"]
+    schema: Literal["emhassist.report/2"]
     case: str
     caveat: str
     sequences: dict[str, SequenceInfo]  # by sequence role

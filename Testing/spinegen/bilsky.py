@@ -145,7 +145,7 @@ def compared_levels(report: dict, truth: dict) -> list[dict]:
         if name not in expected or (expected[name] == "0" and grade == "0"):
             continue
         agrees = (name in reported_mass) == (name in true_mass) and (name in reported_compression) == (name in true_compression)
-        measured = {key: value for key, value in level.items() if key not in ("level", "code", "grade", "explanation")}
+        measured = {key: value for key, value in level.items() if key not in ("level", "code", "grade", "explanation", "explanation_code")}
         rows.append({"level": name, "truth": expected[name], "accepted": sorted(accepted[name], key=GRADES.index), "reported": grade, "upstream_agrees": agrees,
                      "truth_facts": truth["levels"][name], "measured": measured})
     return rows

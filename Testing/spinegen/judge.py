@@ -1,4 +1,4 @@
-"""A report (emhassist.report/1) judged against a generated case's truth.
+"""A report (emhassist.report/2) judged against a generated case's truth.
 
 The outcomes issue 13 asks for, per case (None where the case has nothing to judge):
 - bodies: every body in the field within 8 levels of an anchor (the fused sacrum below S1

@@ -17,7 +17,7 @@ import vtk
 
 from .. import CAVEAT
 from .. import number_format as numbers
-from ..analysis import SCHEMA, Analysis, read_sequences
+from ..analysis import Analysis, read_sequences
 from ..differential.rules import knowledge
 from ..errors import InputError
 from ..followup import Comparison, compare
@@ -34,7 +34,7 @@ from ..outputs.report import from_json
 from ..outputs.scene_writing import REPORT_ATTRIBUTE, keeping_place_target, label_point, set_roi_size, write_report_node
 from ..outputs.tables import write_results_table
 from ..outputs.wording import finding_text, summary_line
-from ..report_model import Clinical, RankedDiagnosis, Report
+from ..report_model import FIRST_SCHEMA, SCHEMA, Clinical, RankedDiagnosis, Report
 from ..settings import SCREEN_PX_MAX, format_version, keyed, length, parse, positive, vocabulary, within
 from ..spine.compression import assess as assess_levels
 from ..spine.vertebrae import code_of
@@ -443,11 +443,14 @@ def parameter_node_choice(scene: slicer.vtkMRMLScene, module_name: str) -> Param
 
 
 def read_report_node(node: slicer.vtkMRMLTextNode) -> Report:
-    if node.GetAttribute(REPORT_ATTRIBUTE) != SCHEMA:
-        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    """The report a scene's report node holds, of the present schema or (a scene saved before it) the first."""
+    schemas = (SCHEMA, FIRST_SCHEMA)
+    refused = InputError(node.GetName(), f"is not an EMHAssist report ({' or '.join(schemas)})")
+    if node.GetAttribute(REPORT_ATTRIBUTE) not in schemas:
+        raise refused
     report = parse_json_text(node.GetText() or "", node.GetName(), finite=True)  # a scene's text is an input as a file is
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        raise InputError(node.GetName(), f"is not an EMHAssist report ({SCHEMA})")
+    if not isinstance(report, dict) or report.get("schema") != node.GetAttribute(REPORT_ATTRIBUTE):
+        raise refused
     return from_json(report, node.GetName())
 
 

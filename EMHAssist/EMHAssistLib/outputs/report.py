@@ -9,7 +9,7 @@ from .. import number_format as numbers
 from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..report_codec import Malformed, model_value, plain_value
-from ..report_model import Extent, Levels, Ratio, Report
+from ..report_model import FIRST_SCHEMA, SCHEMA, Extent, Levels, Ratio, Report
 from ..settings import followup_settings
 from ..spine.vertebrae import code_of
 from .wording import REPORT_WORDS, normalised_mscc_phrase, summary_line
@@ -23,15 +23,22 @@ def write_json(report: Report, path: Path) -> None:
 def to_json(report: Report) -> dict:
     """The report as JSON values: each section an object of its fields by their JSON names, each
     ratio keyed by its key's text ("T2 mass/cord"), an optional field left out when it holds nothing,
-    a typed finding of the levels section in its words (outputs/wording.py)."""
+    a typed finding of the levels section in its words (outputs/wording.py) and, beside them, as its
+    codes and numbers."""
     return plain_value(report, REPORT_WORDS)
 
 
 def from_json(data: dict, subject: str) -> Report:
     """The report a JSON object holds (a file, a scene's report node), checked field by field against
-    the model; anything it cannot hold is an InputError naming `subject` and the field's path."""
+    the model; anything it cannot hold is an InputError naming `subject` and the field's path. A
+    report of the first schema (`emhassist.report/1`, its worded findings in words alone) is read as
+    the present schema's, its findings read back from their words."""
+    first_schema = isinstance(data, dict) and data.get("schema") == FIRST_SCHEMA
     try:
-        report = model_value(data, Report, words=REPORT_WORDS)
+        if first_schema:
+            report = model_value(data | {"schema": SCHEMA}, Report, words=REPORT_WORDS)
+        else:
+            report = model_value(data, Report)
         _check_stored_values(report)
     except Malformed as error:
         raise InputError(subject, f"{error.path or 'the report'}: {error.problem}") from None
@@ -49,7 +56,8 @@ def _check_stored_values(report: Report) -> None:
     report is refused here rather than compared or shown as if measured: a printable case name, the
     clinical context as clinical.json's rules read it, every interval ordered
     around its value, the mass volume positive and within a field of view, MSCC at most 100 % (1 - narrowest/expected
-    diameter), and the levels named once each, by vertebra names, wherever they are referred to."""
+    diameter), the levels named once each, by vertebra names, wherever they are referred to, and each
+Bilsky level's reading one of its own grade."""
     if not _shown(report.case).isprintable():
         raise Malformed("case", f"must be printable text, not {report.case!r}")
     try:  # the rules clinical.json is read by: terms, age, the patient's identifier, the exam's date
@@ -109,6 +117,9 @@ def _check_levels(levels: Levels) -> None:
             raise Malformed(f"levels.cord_profile[{index}].mscc_percent", f"MSCC is at most 100 %, not {row.mscc_percent:g}")
     for index, row in enumerate(levels.bilsky.levels if levels.bilsky else ()):
         referred.append((f"levels.bilsky.levels[{index}]", row.level))
+        if row.explanation.case.grade != row.grade:
+            case = row.explanation.case.value
+            raise Malformed(f"levels.bilsky.levels[{index}].explanation_code.case", f"{case!r} is a reading of grade {row.explanation.case.grade}, not of the level's grade {row.grade}")
     for path, level in referred:
         if level not in names:
             raise Malformed(path, f"names the level {level!r}, which is not among the report's vertebrae")

@@ -247,7 +247,7 @@ def _bilsky(levels: Levels) -> dict | None:
             _number(100 * entry.csf_fraction, 0),
             _number(entry.mcc_percent, 0),
             _number(entry.sac_area_ratio_percent, 0),
-            bilsky_explanation_text(entry.explanation),
+            bilsky_explanation_text(entry),
         )
         for entry in graded_levels(levels)
     ]

@@ -10,16 +10,18 @@ that builds the report from their words (Testing/test_layers.py): no stage that 
 """
 
 import functools
+import math
 import re
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import Enum
 
 from .. import number_format as numbers
 from ..errors import InputError
 from ..knowledge import load
 from ..measurement.findings import RegionFinding, RegionFindingCode
+from ..report_codec import Malformed, worded_fields
 from ..report_model import (
     BilskyCase,
     BilskyEntry,
@@ -35,9 +37,11 @@ from ..report_model import (
     NotAssessedReason,
     Span,
     Worded,
+    coded_name,
 )
 from ..settings import bilsky_settings, format_version, keyed, parse, spine_settings
 from ..spine.findings import LevelFinding, LevelFindingCode, SpineFinding, SpineFindingCode, WalkStopReason
+from ..spine.normative import covered_codes
 from ..spine.vertebrae import code_of, name_of, spans_text
 
 
@@ -229,17 +233,33 @@ def not_assessed_reason_text(reason: NotAssessedReason) -> str:
 
 
 def normalised_mscc_gap_text(gap: NormalisedMsccGap) -> str:
-    """Why there is no normalised MSCC: "no healthy reference at L2 (the healthy table covers C1–L1)"."""
+    """Why there is no normalised MSCC: "no healthy reference at L2 (the healthy table covers C1–L1)",
+    the levels the healthy table covers read from the table (spine/normative.py)."""
     words = wording()
     missing = ", ".join(name_of(code) if code else words.outside_named_levels for code in gap.missing)
-    covered = spans_text([(name_of(gap.covered[0]), name_of(gap.covered[1]))]) if gap.covered else None
-    return words.normalised_mscc_unavailable[gap.code.value].format(missing=missing, covered=covered)
+    first, last = covered_codes()
+    return words.normalised_mscc_unavailable[gap.code.value].format(missing=missing, covered=spans_text([(name_of(first), name_of(last))]))
 
 
-def bilsky_explanation_text(reading: BilskyReading) -> str:
-    """What a level's grade was decided on, in the quantities it names, so a reader can check it against the image."""
-    quantities = {field.name: getattr(reading, field.name) for field in fields(reading) if field.name not in ("case", "level")}
-    return wording().bilsky_explanations[reading.case.value].format(level=reading.level, **quantities)
+def bilsky_explanation_text(entry: BilskyEntry) -> str:
+    """What a level's grade was decided on, in the level's quantities its reading names, so a reader can check it against the image."""
+    return _explanation(entry.explanation.case, entry.level, _stated_quantities(entry))
+
+
+def _stated_quantities(entry: BilskyEntry) -> dict[str, float]:
+    """The quantities data/wording.json's `bilsky_explanations` name, from the level's own; one not
+    measured at the level is stated as no indent or narrowing, and a gap to the cord as infinite."""
+    return {
+        "sac_narrowed_percent": entry.sac_narrowed_percent if entry.sac_narrowed_percent is not None else 0.0,
+        "sac_indent_mm": entry.sac_indent_mm if entry.sac_indent_mm is not None else 0.0,
+        "mass_gap_mm": entry.mass_gap_mm if entry.mass_gap_mm is not None else math.inf,
+        "cord_narrowing_percent": round(entry.cord_narrowing_percent or 0.0),  # a whole percent, never "-0"
+        "csf_percent": 100 * entry.csf_fraction,
+    }
+
+
+def _explanation(case: BilskyCase, level: str, quantities: dict[str, float]) -> str:
+    return wording().bilsky_explanations[case.value].format(level=level, **quantities)
 
 
 def _field_names(template: str) -> list[str]:
@@ -298,15 +318,15 @@ def _read_gap(text: str) -> NormalisedMsccGap:
             continue
         if "missing" not in filled:
             return NormalisedMsccGap(NormalisedMsccGapCode(code))
-        first, _, last = filled["covered"].partition("–")
         try:
-            return NormalisedMsccGap(NormalisedMsccGapCode(code), _level_codes_named(filled["missing"]), (code_of(first), code_of(last or first)))
+            return NormalisedMsccGap(NormalisedMsccGapCode(code), _level_codes_named(filled["missing"]))
         except InputError as error:
             raise ValueError(error.problem) from None
     raise ValueError(f"the text is none of the texts data/wording.json's normalised_mscc_unavailable give: {text!r}")
 
 
-def _read_bilsky(text: str) -> BilskyReading:
+def _read_bilsky(text: str) -> tuple[BilskyCase, str, dict[str, float]]:
+    """The case a level's explanation states, the level it names and the quantities it shows."""
     for case, template in wording().bilsky_explanations.items():
         filled = _filled(template, text)
         if filled is None:
@@ -315,27 +335,73 @@ def _read_bilsky(text: str) -> BilskyReading:
             quantities = {name: float(value) for name, value in filled.items() if name != "level"}
         except ValueError:
             continue  # a quantity that is not a number: the words of another case
-        return BilskyReading(BilskyCase(case), filled["level"], **quantities)
+        return BilskyCase(case), filled["level"], quantities
     raise ValueError(f"the text is none of the explanations data/wording.json's bilsky_explanations give: {text!r}")
 
 
-_READERS = {NotAssessedReason: _read_not_assessed, NormalisedMsccGap: _read_gap, BilskyReading: _read_bilsky}
-_WRITERS = {NotAssessedReason: not_assessed_reason_text, NormalisedMsccGap: normalised_mscc_gap_text, BilskyReading: bilsky_explanation_text}
+def _read_back(worded: str, text: str) -> None:
+    """Words are read as a finding only where that finding is worded as the very same text (`worded`)."""
+    if worded != text:
+        raise ValueError(f"the text does not read back as the words data/wording.json gives it ({worded!r}): {text!r}")
+
+
+def _reason_coded(text: str, section: dict) -> dict:
+    reason = _read_not_assessed(text)
+    _read_back(not_assessed_reason_text(reason), text)
+    return {coded_name("reason"): reason}
+
+
+def _gap_coded(text: str, section: dict) -> dict:
+    gap = _read_gap(text)
+    _read_back(normalised_mscc_gap_text(gap), text)
+    return {coded_name("normalised_mscc_unavailable"): gap}
+
+
+def _explanation_coded(text: str, section: dict) -> dict:
+    """A level's reading, and the sac's narrowing, which the first schema kept only in the words of a
+    "1b narrowed" explanation (at the precision they show; null at a level whose words do not say it)."""
+    case, level, quantities = _read_bilsky(text)
+    _read_back(_explanation(case, level, quantities), text)
+    if level != section.get("level", level):
+        raise ValueError(f"the explanation names the level {level}, its entry {section['level']}: {text!r}")
+    narrowed = {"sac_narrowed_percent": quantities.get("sac_narrowed_percent")} if "sac_narrowed_percent" not in section else {}
+    return {coded_name("explanation"): BilskyReading(case)} | narrowed
+
+
+# The readers of the first schema's words, by the section and the field that holds them.
+_CODED = {
+    (NotAssessed, "reason"): _reason_coded,
+    (CordCompression, "normalised_mscc_unavailable"): _gap_coded,
+    (BilskyEntry, "explanation"): _explanation_coded,
+}
+_WRITERS = {
+    NotAssessedReason: lambda reason, _: not_assessed_reason_text(reason),
+    NormalisedMsccGap: lambda gap, _: normalised_mscc_gap_text(gap),
+    BilskyReading: lambda _, entry: bilsky_explanation_text(entry),
+}
 
 
 class ReportWords:
-    """The report's `Worded` findings in the words of data/wording.json, and back (report_codec.Words):
-    a stored report (`emhassist.report/1`) holds only the words, which are read back to the finding
-    they state and accepted only where that finding is worded as the very same text."""
+    """The report's `Worded` findings in the words of data/wording.json (report_codec.Words); and a
+    section of a report of the first schema (`emhassist.report/1`), which held only the words, read as
+    the present schema writes it: each finding its words state put beside them, accepted only where that
+    finding is worded as the very same text (a Bilsky reading: with the quantities its words show)."""
 
-    def text(self, value: Worded) -> str:
-        return _WRITERS[type(value)](value)
+    def text(self, value: Worded, holder: object) -> str:
+        return _WRITERS[type(value)](value, holder)
 
-    def read(self, text: str, cls: type[Worded]) -> Worded:
-        value = _READERS[cls](text)
-        if self.text(value) != text:
-            raise ValueError(f"the text does not read back as the words data/wording.json gives it ({self.text(value)!r}): {text!r}")
-        return value
+    def coded(self, section: dict, cls: type, path: str) -> dict:
+        for name in sorted(worded_fields(cls)):
+            text = section.get(name)
+            if text is None and name in section:
+                section = section | {coded_name(name): None}  # no finding
+            if not isinstance(text, str):
+                continue  # not words: the model's reading says what is wrong
+            try:
+                section = section | _CODED[cls, name](text, section)
+            except ValueError as error:
+                raise Malformed(f"{path}.{name}".lstrip("."), str(error)) from None
+        return section
 
 
 REPORT_WORDS = ReportWords()

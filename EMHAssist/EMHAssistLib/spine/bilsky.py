@@ -228,19 +228,10 @@ def _grade_level(code: int, inside: np.ndarray, measures: _SectionMeasures, comp
         case = BilskyCase.CSF_UNRESOLVED
     elif grade == "1b" and not indented:
         case = BilskyCase.SAC_NARROWED  # deformed on the sac's diameter, no one ray indented a millimetre
-    explanation = BilskyReading(
-        case,
-        name,
-        sac_narrowed_percent=narrowed if narrowed is not None else 0.0,
-        sac_indent_mm=values["indent"] if values["indent"] is not None else 0.0,
-        mass_gap_mm=values["gap"] if values["gap"] is not None else float("inf"),
-        cord_narrowing_percent=round(values["narrowing"] or 0.0),  # a whole percent, never "-0"
-        csf_percent=100 * values["csf"],
-    )
     return BilskyEntry(
         name, code, grade, reaches_canal, deformed, contact, compressed,
         _round(values["indent"]), _round(values["gap"]), _round(values["narrowing"]), round(values["csf"], 3),
-        _round(values["canal"]), _round(values["area"]), explanation,
+        _round(values["canal"]), _round(narrowed), _round(values["area"]), BilskyReading(case),
     )
 
 

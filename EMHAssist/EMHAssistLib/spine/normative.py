@@ -42,7 +42,7 @@ def normalised_metric_ratio(patient: tuple[float, float, float], healthy: tuple[
 
 
 def covered_codes() -> tuple[int, int]:
-    """The first and last level code the healthy table holds (C1, L1)."""
+    """The first and last level code the healthy table holds (C1, L1), as a missing reference's words name them."""
     codes = sorted(normative())
     return codes[0], codes[-1]
 
@@ -56,7 +56,7 @@ def normalised_mscc(ap_mm: np.ndarray, codes: np.ndarray, at: int, above: np.nda
     involved = [int(codes[at])] + [int(c) for c in codes[above]] + [int(c) for c in codes[below]]
     missing = sorted({code for code in involved if code not in table})
     if missing:
-        return NormalisedMscc(None, None, NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, tuple(missing), covered_codes()))
+        return NormalisedMscc(None, None, NormalisedMsccGap(NormalisedMsccGapCode.NO_REFERENCE, tuple(missing)))
     z = normative_cord().interval.z
     mean = np.array([table[int(c)].ap_mm.mean if int(c) in table else np.nan for c in codes])
     error = np.array([table[int(c)].ap_mm.sd / np.sqrt(table[int(c)].subjects) if int(c) in table else np.nan for c in codes])
