@@ -24,6 +24,7 @@ from EMHAssistLib.spine.compression import mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment
+from EMHAssistLib.spine.thecal_sac import trace_sections
 from EMHAssistLib.spine.vertebrae import code_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ LEVEL_EDGES = [60.0, 36.0, 12.0, -12.0, -36.0, -60.0]  # head-foot planes betwee
 LEVEL_NAMES = ["T5", "T6", "T7", "T8", "T9"]
 CORE = (-6.0, 6.0)  # head-foot extent of the mass's full effect, inside T7
 ONSET_MM = 6.0
+THIN_TRACE = 1 / 3  # a section's AP and RL traced at this share of the cord's
 
 
 def _weight(z: np.ndarray) -> np.ndarray:
@@ -364,7 +366,6 @@ def _sac_against_canal(shared_data) -> tuple[list[float], list[float]]:
     from EMHAssistLib.inputs.nodes import sequence_image
     from EMHAssistLib.inputs.scene import new_headless_scene
     from EMHAssistLib.spine.compression import conus_zone
-    from EMHAssistLib.spine.thecal_sac import trace_sections
 
     folder = shared_data / "tptbox_sample_mri"
     scene = new_headless_scene()
@@ -464,3 +465,18 @@ def test_the_smoothing_widths_slack_is_a_setting(monkeypatch):
     slacker = replace(settings, grading=replace(settings.grading, smoothing_spacing_slack=1.5))
     monkeypatch.setattr(bilsky, "bilsky_settings", lambda: slacker)
     assert bilsky._smoothing_width(arc, usable) == pytest.approx(1.5 * (settings.grading.smoothing_sections - 1) * 4.0)
+
+
+def test_csf_beside_a_cord_traced_too_thin_is_sought_beyond_the_cords_usual_edge():
+    """A healthy cord in its sac (1.4-2.4 mm of CSF all round) whose T7 sections are traced at a third
+    of its AP and RL, as generated spines' compressed sections were (seed 48 C7: AP 0.8-4.0 mm where the
+    cord's median is 6.5 mm). The window that looks for CSF beside the cord, 1.25 mm and half a voxel past
+    the traced edge, ended inside the real cord on every ray: no CSF seen on T7 (before). It now reaches
+    past the cord's usual outline (its median AP and RL) where a section is traced narrower: CSF all round
+    on T7, as on the sections traced right."""
+    image, cord, _, level_map = _case("none")
+    t7 = level_map.codes_at(cord.profile.centreline.points) == code_of("T7")
+    thin = np.where(t7, THIN_TRACE, 1.0)
+    traced_thin = replace(cord, profile=replace(cord.profile, ap_mm=cord.profile.ap_mm * thin, rl_mm=cord.profile.rl_mm * thin))
+    sections = trace_sections(image, traced_thin, None)
+    assert sections.csf_beside_cord[t7].all() and sections.csf_beside_cord[~t7 & sections.measured].mean() > 0.95

@@ -59,6 +59,7 @@ class Rays:
     angles: np.ndarray  # (R,) radians
     radii: np.ndarray  # (S,) mm from the centreline point
     cord_mm: np.ndarray  # (N, R) the cord's edge: its measured AP and RL as an ellipse
+    usual_cord_mm: np.ndarray  # (R,) the cord's usual edge: its median AP and RL over the measured sections as an ellipse
     points: np.ndarray  # (N * R * S, 3) world
     signal: np.ndarray  # (N, R, S) the image, trilinear
     extent: np.ndarray  # (N, R) a voxel's length along each ray
@@ -97,8 +98,9 @@ def cast_rays(image: SequenceImage, cord: Cord) -> Rays:
     half_ap = np.where(measured, profile.ap_mm / 2, 0.0)
     half_rl = np.where(measured, profile.rl_mm / 2, 0.0)
     # The cord's edge on each ray: its measured diameters as an ellipse about the centreline point.
+    cord_mm = _ellipse_radii(half_ap[:, None], half_rl[:, None], angles[None, :])
+    usual = (np.median(profile.ap_mm[measured]) / 2, np.median(profile.rl_mm[measured]) / 2) if measured.any() else (0.0, 0.0)
     cos, sin = np.cos(angles), np.sin(angles)
-    cord_mm = 1.0 / np.sqrt((cos[None, :] / np.maximum(half_rl[:, None], 1e-6)) ** 2 + (sin[None, :] / np.maximum(half_ap[:, None], 1e-6)) ** 2)
     frames = centreline.frames
     right = np.array([frame[0] for frame in frames])
     anterior = np.array([frame[1] for frame in frames])
@@ -106,7 +108,7 @@ def cast_rays(image: SequenceImage, cord: Cord) -> Rays:
     points = centreline.points[:, None, None, :] + radii[None, None, :, None] * directions[:, :, None, :]  # (N, R, S, 3)
     flat = points.reshape(-1, 3)
     signal = sample_linear(image, flat).reshape(count, len(angles), len(radii))
-    return Rays(angles, radii, cord_mm, flat, signal, _voxel_extent(image, directions), measured,
+    return Rays(angles, radii, cord_mm, _ellipse_radii(*usual, angles), flat, signal, _voxel_extent(image, directions), measured,
                 points.reshape(count, -1, 3).min(axis=1), points.reshape(count, -1, 3).max(axis=1))
 
 
@@ -123,13 +125,20 @@ def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, r
     # beside it: the share of the contrast asked for falls with the voxel's length.
     share = config.csf_fraction_of_contrast * np.minimum(1.0, config.resolved_voxel_mm / extent)
     csf_like = (signal >= cord_signal + share[:, :, None] * (csf_signal - cord_signal)) & ~in_mass
-    beside = outside_cord & (radii[None, None, :] <= (cord_mm + config.beside_cord_mm + 0.5 * extent)[:, :, None])
+    # CSF is sought beyond the measured edge, or the cord's usual one where the section measures it
+    # narrower: a compressed cord traced too thin leaves its real edge, and the CSF beside it, farther out.
+    beside = outside_cord & (radii[None, None, :] <= (np.maximum(cord_mm, rays.usual_cord_mm[None, :]) + config.beside_cord_mm + 0.5 * extent)[:, :, None])
     csf_beside_cord = np.any(csf_like & beside, axis=2) & measured[:, None]
     mass_mm = np.where(np.any(in_mass & outside_cord, axis=2), radii[np.argmax(in_mass & outside_cord, axis=2)], np.inf)
     csf_before_mass = np.any(csf_like & outside_cord & (radii[None, None, :] < mass_mm[:, :, None]), axis=2)
     sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, config.sac_start_within_mm)
     return Sections(angles, np.where(measured[:, None], cord_mm, np.nan), np.where(measured[:, None], sac_mm, np.nan), mass_mm, csf_beside_cord, csf_before_mass,
                     extent <= config.resolved_voxel_mm, measured, cord_signal, csf_signal)
+
+
+def _ellipse_radii(half_ap: np.ndarray, half_rl: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """The distance from an ellipse's centre to its edge along each ray (angle 0 right, 90 degrees anterior)."""
+    return 1.0 / np.sqrt((np.cos(angles) / np.maximum(half_rl, 1e-6)) ** 2 + (np.sin(angles) / np.maximum(half_ap, 1e-6)) ** 2)
 
 
 def _voxel_extent(image: SequenceImage, directions: np.ndarray) -> np.ndarray:
