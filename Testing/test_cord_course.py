@@ -1,7 +1,8 @@
 """The cord followed along its course where the slice-to-slice tracker loses it on coarse pixels
 (issue 13 point 2, follow19). Each generated case is the 200-seed sweep's own (bench/spine_sweep.py
---seed 1: seed K, healthy when (K - 1) % 4 == 0), its cord traced from the drawn cord region without
-the mass, as the analysis first traces it, and read against spinegen's painted cord."""
+--seed 1: seed K, healthy when (K - 1) % 4 == 0), its cord traced from the drawn cord region knowing
+the mass regions (as the analysis traces it again where the first tracing lost it near one), and read
+against spinegen's painted cord."""
 
 import numpy as np
 from EMHAssistLib.analysis import read_sequences
@@ -19,7 +20,8 @@ def _followed_on_the_painted_cord_mm(seed: int, folder, within_mm: float) -> flo
     case = generate(seed, healthy=(seed - 1) % 4 == 0)
     study = load_case_folder(write_case(case, folder / f"seed{seed}"), new_headless_scene())
     image = cord_module.choose_sequence(read_sequences(study))
-    cord = _traced(image, spine_inputs(study).cord[0].shape)
+    inputs = spine_inputs(study)
+    cord = _traced(image, inputs.cord[0].shape, None, [source.shape for source in inputs.mass])
     painted = case.spine.profiles
     centres = case.spine.curve.world(case.spine.s, painted["cord_cu"], painted["cord_cv"])
     traced = cord.profile.centreline.points

@@ -484,13 +484,9 @@ class _Tracker:
             if not ended:
                 return False
             if not self.bridged[last] and self._coarse() and self.bridged.any():
-                reached, ended = self._along_course(sections, last, step, centres, areas, signals)
+                last, ended = self._along_course(sections, last, step, centres, areas, signals)
                 if not ended:
                     return False
-                if reached != last and not self._lost_on_course:
-                    start = reached  # the course ran up to the slices beside a mass: tracked on from there as before
-                    continue
-                last = reached
             found = self._bridge(last, step, centres[-1], float(np.median(areas[-2 * self.bridge_slices:])), self._drift(sections, last, step)) if self.bridged[last] else None
             if found is None:
                 self._lose(range(last + step, len(self.volume) if step > 0 else -1, step), centres[-1])
