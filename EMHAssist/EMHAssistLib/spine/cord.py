@@ -440,7 +440,6 @@ class _Tracker:
         self.course_stop = max(self.stop_after, int(round(config.course_stop_mm / slice_mm)))
         self.course_move_cost = config.course_move_cost_per_mm
         self.course_csf_gap_mm = config.course_csf_gap_mm
-        self._lost_on_course = False
 
     def seed_slice(self, index: int, centre: np.ndarray) -> "_Section | None":
         section = self._component(index, centre, cap_mm=None)
@@ -561,14 +560,15 @@ class _Tracker:
 
     def _along_course(self, sections: dict[int, "_Section"], last: int, step: int, centres: list, areas: list, signals: list) -> tuple[int, bool]:
         """The cord followed on from `last` along its course (`_course`) where the slice-to-slice
-        tracker lost it away from a mass: each slice's section traced from the course's point and
-        kept when of the cord's size and on the course (`_on_course`). Runs of at least
-        `stop_after` slices missed between kept sections are kept in `unfollowed`; missed for
-        `course_stop_mm` running, the cord is lost (`_lost_on_course`). Returns the last slice
-        followed and whether the cord was lost (or the course reached a mass's slices: False with
-        `_lost_on_course` False is the stack's end, True the mass or a loss)."""
+        tracker lost it away from a mass, up to the slices beside one: each slice's section traced
+        from the course's point and kept when of the cord's size and on the course (`_on_course`).
+        Runs of at least `stop_after` slices missed between kept sections are kept in `unfollowed`.
+        Returns the last slice followed and whether the cord ended before the stack's end: missed
+        for `course_stop_mm` running, or the course stopped at a mass's slices, which are left to
+        what follows a loss there (`follow`). Handed back to the slice-to-slice tracker there, the
+        cord was traced into the mass's gap from a bridge and off the cord (generated seed 198:
+        9-25 mm off over 60 mm, no body found), and exact compressions were lost (19, 46)."""
         course = self._course(last, step, centres[-1])
-        self._lost_on_course = False
         reached, gap = last, []
         for index, point in course:
             reference = float(np.median(areas[-self.history:]))
@@ -577,7 +577,6 @@ class _Tracker:
             if section is None or not self._on_course(section, point, reference):
                 gap.append([index, *point])
                 if len(gap) >= self.course_stop:
-                    self._lost_on_course = True
                     return reached, True
                 continue
             if len(gap) >= self.stop_after:
@@ -588,8 +587,8 @@ class _Tracker:
             areas.append(section.area_px * float(np.prod(self.pixel_mm)))
             signals.append(self._signal_scale(signals, index, section))
             reached = index
-        at_end = not course or course[-1][0] + step in (-1, len(self.volume))
-        if gap and (at_end or len(gap) >= self.stop_after):
+        at_end = (course[-1][0] if course else last) + step in (-1, len(self.volume))
+        if gap and at_end:
             self.unfollowed.append(np.array(gap, dtype=float))
         return reached, not at_end
 
