@@ -146,15 +146,13 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     profile = DiscProfile.sample(image, line) if image is not None else None
     warnings: list[LevelFinding] = []
     bodies = _fill_between(anchors)
-    placed = {body.name: body.centre for body in bodies}
     if profile is not None:
         in_body = _BodyMarrow(tuple(anchors), image)
         above, below = _walk(bodies[0], line, profile, -1, in_body), _walk(bodies[-1], line, profile, +1, in_body)
         bodies = above.bodies + bodies + below.bodies
-        placed = {body.name: body.centre for body in bodies}
         bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, in_body, line), in_body)
         warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
-    boundaries = _boundaries(bodies, [line.arc_of(placed[body.name]) for body in bodies], line, profile)
+    boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
         warnings.append(LevelFinding(LevelFindingCode.ONE_VERTEBRA))
     return LevelMap(bodies, boundaries, warnings)
@@ -590,9 +588,10 @@ def _field_reach_mm(grid: Grid, point: np.ndarray, outward: np.ndarray) -> float
     along it too. On SCT's cervical t2 from a C5 point (the field 60 mm front to back, its top 10.5 mm
     above C3's centre) the corners lay 20.4 mm along the column (7 degrees off head-foot) past the C3
     found, the top edge 14.3 mm, and C2 was named as held though only C3's upper disc is in view."""
-    axis, cosine = _nearest_grid_axis(grid, outward)
-    edge = grid.size_ijk[axis] - 0.5 if cosine > 0 else -0.5
-    return float((edge - grid.to_ijk(point[None])[0][axis]) * grid.spacing[axis] / cosine)
+    cosines = (grid.ijk_to_world[:3, :3] / grid.spacing).T @ outward
+    axis = int(np.argmax(np.abs(cosines)))
+    edge = grid.size_ijk[axis] - 0.5 if cosines[axis] > 0 else -0.5
+    return float((edge - grid.to_ijk(point[None])[0][axis]) * grid.spacing[axis] / cosines[axis])
 
 
 def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: float) -> bool:
@@ -733,28 +732,20 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
     along the axis longer than `longest_run_repeats` of the body's repeat length (`spacing_mm`) is two
     bodies joined across a disc the image does not resolve (a thick slice across it), and has no
     middle to go by; a middle farther than `max_along_repeats` of it from where the body was
-    `placed` is the neighbour's. Across slices `thick_slice_mm` thick or more (a sagittal stack's
-    side to side) each sample is averaged over a wider patch (`thick_band_mm`) and the run is kept
-    to the marrow's side of the profile (`_on_the_marrow_side`): data/levels.json's side_contrast_reason."""
+    `placed` is the neighbour's."""
     config = settings().recentre
     longest_along_mm = config.longest_run_repeats * spacing_mm
     right, anterior = perpendicular_frames(axis[None, :])[0]
     reach, band = config.search_mm, config.band_mm
     along = np.arange(-reach, reach + 1e-9, 1.0)
     spread = np.array([(first, second) for first in (-band, 0.0, band) for second in (-band, 0.0, band)])
-    thick_across = _slice_thickness_mm(image.grid, right) >= config.thick_slice_mm
-    wide = np.arange(-config.thick_band_mm, config.thick_band_mm + 1e-9, 1.0)
-    thick_patch = np.array([(first, second) for first in wide for second in wide])
     for direction, across, other in ((anterior, right, axis), (right, anterior, axis), (axis, right, anterior)):
-        patch = thick_patch if direction is right and thick_across else spread
-        points = centre + along[:, None, None] * direction + patch[None, :, :1] * across + patch[None, :, 1:] * other
-        samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(patch))
+        points = centre + along[:, None, None] * direction + spread[None, :, :1] * across + spread[None, :, 1:] * other
+        samples = sample_nearest(image, points.reshape(-1, 3)).reshape(len(along), len(spread))
         inside = np.isfinite(samples)
         values = np.where(inside.any(axis=1), np.where(inside, samples, 0.0).sum(axis=1) / np.maximum(inside.sum(axis=1), 1), np.nan)
         local = _local_signal(centre, image, signal)
         marrow = np.abs(values - local.level) <= local.half_width
-        if direction is right and thick_across:
-            marrow &= _on_the_marrow_side(values, local.level)
         run = _run_nearest(marrow, int(reach), int(config.max_gap_mm), int(config.min_run_mm) + 1)
         if run is None:
             continue
@@ -767,40 +758,6 @@ def _recentred(centre: np.ndarray, axis: np.ndarray, image: SequenceImage, signa
         if not joined and not neighbours and all(0 <= end < len(values) and np.isfinite(values[end]) for end in ends):
             centre = moved
     return centre
-
-
-def _slice_thickness_mm(grid: Grid, direction: np.ndarray) -> float:
-    """The spacing of the grid axis nearest `direction`: the slice thickness, across a stack's slices."""
-    return float(grid.spacing[_nearest_grid_axis(grid, direction)[0]])
-
-
-def _nearest_grid_axis(grid: Grid, direction: np.ndarray) -> tuple[int, float]:
-    """The grid axis (0 i, 1 j, 2 k) nearest the unit `direction`, and the cosine between them."""
-    cosines = (grid.ijk_to_world[:3, :3] / grid.spacing).T @ direction
-    axis = int(np.argmax(np.abs(cosines)))
-    return axis, float(cosines[axis])
-
-
-def _on_the_marrow_side(values: np.ndarray, level: float) -> np.ndarray:
-    """Where the side-to-side profile lies on the marrow's side of the cut that best splits its values
-    into two groups (the largest between-group variance, Otsu's), when the groups' means differ by at
-    least `side_contrast` of the marrow `level` (else everywhere): the tissue beside a body can read
-    within the marrow window, and across thick sagittal slices the run of marrow-like samples then
-    runs on beside the body (data/levels.json's side_contrast_reason)."""
-    finite = np.sort(values[np.isfinite(values)])
-    n = finite.size
-    if n < 2:
-        return np.ones(values.shape, bool)
-    below = np.arange(1, n)
-    low_mean = np.cumsum(finite)[:-1] / below
-    high_mean = (finite.sum() - np.cumsum(finite)[:-1]) / (n - below)
-    best = int(np.argmax(below * (n - below) * (high_mean - low_mean) ** 2))
-    if high_mean[best] - low_mean[best] < settings().recentre.side_contrast * abs(level):
-        return np.ones(values.shape, bool)
-    cut = (finite[best] + finite[best + 1]) / 2
-    marrow_high = abs(high_mean[best] - level) < abs(low_mean[best] - level)
-    with np.errstate(invalid="ignore"):  # nan (outside the field) is on neither side
-        return values > cut if marrow_high else values <= cut
 
 
 def _run_nearest(flags: np.ndarray, middle: int, reach: int, min_length: int) -> tuple[int, int] | None:
@@ -852,10 +809,11 @@ def _find_disc(profile: DiscProfile, origin: float, sign: int, expected: float, 
     return float(arc[best])
 
 
-def _boundaries(bodies: list[Vertebra], arcs: list[float], line: SpineLine, profile: DiscProfile | None) -> list[Boundary]:
+def _boundaries(bodies: list[Vertebra], line: SpineLine, profile: DiscProfile | None) -> list[Boundary]:
     """Disc planes: between bodies through the disc found in the profile, else the midpoint."""
     if len(bodies) == 1:
         return _single_body_boundaries(bodies[0], line)
+    arcs = [line.arc_of(body.centre) for body in bodies]
     discs = []
     for (upper, lower), (upper_arc, lower_arc) in zip(zip(bodies, bodies[1:]), zip(arcs, arcs[1:])):
         discs.append(_disc_between(upper, lower, upper_arc, lower_arc, profile, line))
