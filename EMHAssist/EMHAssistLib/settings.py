@@ -250,6 +250,8 @@ class CompressionSettings:
     conus_exclusion_mm: float = distance()
     judged_median_mm: float = distance()
     merged_area_ratio: float = within(1.0, MULTIPLE_MAX)
+    fitted_beyond_edge_mm: float = distance()
+    fitted_rise_sds: float = sds()
 
 
 @dataclass(frozen=True)
