@@ -607,3 +607,16 @@ def test_a_healthy_cord_dipped_by_noise_on_single_sections_reads_no_compression(
     report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed205"), scene)))
     assert "C4" in {vertebra["name"] for vertebra in report["levels"]["vertebrae"]}  # the level the dip had no name at before
     assert report["levels"]["compression"] is None, report["levels"]["compression"]
+
+
+def test_a_cord_edge_in_a_section_model_lies_halfway_to_the_first_tissue_beside_the_cord():
+    """`compression._edge_on_side`: from the cord outwards, the first sample departing from the
+    cord's signal by the significant amount begins the tissue beside it; the edge is where the
+    signal first goes halfway to that tissue's extreme. Generated seed 16's far side: a thin CSF
+    layer partial-volumed a little above the cord, then the dura far below it: the edge is at the
+    CSF, not at the dura's halfway."""
+    csf_then_dura = np.array([0.0, 1.0, -1.0, 8.0, 12.0, 12.0, -30.0, -40.0])
+    assert compression._edge_on_side(csf_then_dura, 10.0) == 3  # 8 is past half of the CSF's 12
+    into_mass = np.array([0.0, -2.0, 1.0, 20.0, 40.0, 41.0, 40.0])
+    assert compression._edge_on_side(into_mass, 10.0) == 4  # 20 is not yet halfway to 41, 40 is
+    assert compression._edge_on_side(np.array([0.0, 3.0, -4.0, 5.0]), 10.0) is None  # nothing departs

@@ -252,6 +252,7 @@ class CompressionSettings:
     merged_area_ratio: float = within(1.0, MULTIPLE_MAX)
     fitted_beyond_edge_mm: float = distance()
     fitted_rise_sds: float = sds()
+    fitted_positions: tuple[str, ...]
 
 
 @dataclass(frozen=True)

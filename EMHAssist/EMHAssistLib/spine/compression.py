@@ -794,8 +794,8 @@ def fitted_sections(cord: Cord, image: SequenceImage, mass: MassSegment, codes: 
     (`_fitted_section`), nan elsewhere; None where no section was traced into the mass. The cord's
     signal, its noise and its expected size come from the followed cord above and below (the
     sections not traced into the mass within `reference_extent_mm` along it)."""
-    if not merged.any():
-        return None
+    if not merged.any() or position(mass, cord.profile.centreline) not in settings().fitted_positions:
+        return None  # a mass all round the cord, or beside the canal, has no one side to read the cord's edge against
     profile = cord.profile
     followed = np.isfinite(profile.judged.ap_mm) & ~conus_zone(cord) & (codes > 0) & ~merged
     if not followed.any():
