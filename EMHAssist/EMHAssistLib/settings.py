@@ -253,6 +253,8 @@ class CompressionSettings:
     fitted_beyond_edge_mm: float = distance()
     fitted_rise_sds: float = sds()
     fitted_positions: tuple[str, ...]
+    fitted_mass_direction_share: float = fraction()
+    fitted_min_narrowing: float = fraction()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..errors import InputError
-from ..geometry import Labelmap, Shape, voxel_indices
+from ..geometry import Grid, Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
 from ..report_model import (
     BilskyGrading,
@@ -831,8 +831,9 @@ def _fitted_section(
     the cord's own signal, each end where the signal has gone halfway to the farthest it reaches
     from the cord's on that side (the mass on one, CSF or dura on the other), a side that never
     departs by `fitted_rise_sds` noise SDs of the band's mean ending at the traced edge. The
-    cord is no longer than its expected size along that axis, and across it no wider than traced
-    nor than expected (a compression narrows the cord towards the mass, the shape prior).
+    model is kept only where it reads the cord narrowed along that axis by `fitted_min_narrowing`
+    against its expected size, and across it no wider than traced nor than expected (a
+    compression narrows the cord towards the mass, the shape prior).
     Why: a section traced into the mass has taken in, beside the cord, signal the tracer's window
     cannot tell from it, on the mass's side or on the far side's thin CSF
     (docs/spine-sweep.md, branch merged19)."""
@@ -850,7 +851,7 @@ def _fitted_section(
     w = np.arange(-band / 2, band / 2 + step / 2, step)
     grid = centre + t[:, None, None] * along + w[None, :, None] * across
     flat = grid.reshape(-1, 3)
-    traced = _traced_on(cord, flat).reshape(len(t), len(w)).mean(axis=1) >= 0.5
+    traced = _mask_at(cord.grid, cord.mask, flat).reshape(len(t), len(w)).mean(axis=1) >= 0.5
     signal = np.nanmean(sample_linear(image, flat).reshape(len(t), len(w)), axis=1)
     middle = len(t) // 2
     if not traced[middle]:
@@ -868,14 +869,16 @@ def _fitted_section(
     departure = smooth - float(np.median(smooth[max(start - core // 2, 0):start + core // 2 + 1]))
     spread = noise / np.sqrt(max(1.0, band / pixel) * width)
     beyond = int(round(config.fitted_beyond_edge_mm / step))
-    ends = [_edge_on_side(departure[start:max(lo - beyond, 0) - 1 if lo > beyond else None:-1], config.fitted_rise_sds * spread),
-            _edge_on_side(departure[start:min(hi + beyond, len(t) - 1) + 1], config.fitted_rise_sds * spread)]
-    ends = [start + direction * end if end is not None else None for end, direction in zip(ends, (-1, +1))]
-    if ends[0] is None and ends[1] is None:
+    significant = config.fitted_rise_sds * spread
+    far_edge = _edge_on_side(departure[max(lo - beyond, 0):start + 1][::-1], significant)
+    near_edge = _edge_on_side(departure[start:min(hi + beyond, len(t) - 1) + 1], significant)
+    if far_edge is None and near_edge is None:
         return None  # no edge read on either side: the model says nothing the trace did not
-    far = ends[0] if ends[0] is not None else lo
-    near = ends[1] if ends[1] is not None else hi
-    length = min((near - far) * step, expected[axis])
+    far = start - far_edge if far_edge is not None else lo
+    near = start + near_edge if near_edge is not None else hi
+    length = (near - far) * step
+    if length > (1 - config.fitted_min_narrowing) * expected[axis]:
+        return None  # a model narrowed less than that is not told from noise beside a mass (false compressions on seeds 76 112 182)
     traced_across = (cord.profile.ap_mm[n], cord.profile.rl_mm[n])[1 - axis]
     other = float(np.fmin(traced_across, expected[1 - axis]))
     return (length, other) if axis == 0 else (other, length)
@@ -899,39 +902,31 @@ def _edge_on_side(departure: np.ndarray, significant: float) -> int | None:
 
 def _mass_side(mass: MassSegment, centre: np.ndarray, right: np.ndarray, anterior: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
     """The axis of the section (anterior or right) pointing at the mass beside the cord, the other
-    axis, and 0 for AP or 1 for RL; None where the mass lies all round (its voxels in the section's
-    plane, within `reference_extent_mm`, have a mean direction under half their mean distance)."""
+    axis, and 0 for AP or 1 for RL; None where the mass lies all round (the mean offset of its
+    voxels in the section's plane, within half `reference_extent_mm`, is under
+    `fitted_mass_direction_share` of their mean distance)."""
     reach = settings().reference_extent_mm / 2
     offsets = np.arange(-reach, reach + 0.25, 0.5)
     u, v = np.meshgrid(offsets, offsets, indexing="ij")
     plane = centre + u[..., None] * right + v[..., None] * anterior
-    inside = _mass_on(mass, plane.reshape(-1, 3))
+    inside = _mask_at(mass.grid, mass.mask, plane.reshape(-1, 3))
     if not inside.any():
         return None
     spots = np.stack([u.ravel()[inside], v.ravel()[inside]], axis=1)
     mean = spots.mean(axis=0)
-    if np.linalg.norm(mean) < 0.5 * float(np.linalg.norm(spots, axis=1).mean()):
+    if np.linalg.norm(mean) < settings().fitted_mass_direction_share * float(np.linalg.norm(spots, axis=1).mean()):
         return None
     if abs(mean[1]) >= abs(mean[0]):
         return np.sign(mean[1]) * anterior, right, 0
     return np.sign(mean[0]) * right, anterior, 1
 
 
-def _traced_on(cord: Cord, points: np.ndarray) -> np.ndarray:
-    """The traced cord mask at world points (nearest voxel; false outside its grid)."""
-    ijk = np.rint(cord.grid.to_ijk(points)).astype(int)
-    inside = np.all((ijk >= 0) & (ijk < cord.grid.size_ijk), axis=1)
-    found = np.zeros(len(points))
-    found[inside] = cord.mask[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
-    return found
-
-
-def _mass_on(mass: MassSegment, points: np.ndarray) -> np.ndarray:
-    """The mass mask at world points (nearest voxel; false outside its grid)."""
-    ijk = np.rint(mass.grid.to_ijk(points)).astype(int)
-    inside = np.all((ijk >= 0) & (ijk < mass.grid.size_ijk), axis=1)
+def _mask_at(grid: Grid, mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A mask on `grid` at world points (nearest voxel; false outside the grid)."""
+    ijk = np.rint(grid.to_ijk(points)).astype(int)
+    inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
     found = np.zeros(len(points), dtype=bool)
-    found[inside] = mass.mask[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
+    found[inside] = mask[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
     return found
 
 
