@@ -181,6 +181,8 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     read = _bounded(cord.profile, reading.merged & compressed, reading.fitted)  # the segment's sections as judged, the windows' as before
     ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
+    if _on_fitted_sections(reading, slices) and not ratios[shown_by[0]] >= 100 * settings().fitted_min_narrowing:
+        return None  # read on the section model, a slight narrowing is not told from the model's edge noise
     worst = _narrowest(read, shown_by[0], slices)
     return Compression(
         slices,
@@ -191,6 +193,11 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
         normalised_mscc(read.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
+
+
+def _on_fitted_sections(reading: _Reading, slices: np.ndarray) -> bool:
+    """Whether a compressed segment holds a section read on its section model (`fitted_sections`)."""
+    return reading.fitted is not None and bool(np.isfinite(reading.fitted.ap_mm[slices][reading.merged[slices]]).any())
 
 
 def narrowed_unjudged(cord: Cord, codes: np.ndarray, reading: _Reading, compression: Compression | None) -> np.ndarray:
@@ -831,9 +838,8 @@ def _fitted_section(
     the cord's own signal, each end where the signal has gone halfway to the farthest it reaches
     from the cord's on that side (the mass on one, CSF or dura on the other), a side that never
     departs by `fitted_rise_sds` noise SDs of the band's mean ending at the traced edge. The
-    model is kept only where it reads the cord narrowed along that axis by `fitted_min_narrowing`
-    against its expected size, and across it no wider than traced nor than expected (a
-    compression narrows the cord towards the mass, the shape prior).
+    cord is no longer than its expected size along that axis, and across it no wider than traced
+    nor than expected (a compression narrows the cord towards the mass, the shape prior).
     Why: a section traced into the mass has taken in, beside the cord, signal the tracer's window
     cannot tell from it, on the mass's side or on the far side's thin CSF
     (docs/spine-sweep.md, branch merged19)."""
@@ -876,9 +882,7 @@ def _fitted_section(
         return None  # no edge read on either side: the model says nothing the trace did not
     far = start - far_edge if far_edge is not None else lo
     near = start + near_edge if near_edge is not None else hi
-    length = (near - far) * step
-    if length > (1 - config.fitted_min_narrowing) * expected[axis]:
-        return None  # a model narrowed less than that is not told from noise beside a mass (false compressions on seeds 76 112 182)
+    length = min((near - far) * step, expected[axis])
     traced_across = (cord.profile.ap_mm[n], cord.profile.rl_mm[n])[1 - axis]
     other = float(np.fmin(traced_across, expected[1 - axis]))
     return (length, other) if axis == 0 else (other, length)
