@@ -620,3 +620,29 @@ def test_a_cord_edge_in_a_section_model_lies_halfway_to_the_first_tissue_beside_
     into_mass = np.array([0.0, -2.0, 1.0, 20.0, 40.0, 41.0, 40.0])
     assert compression._edge_on_side(into_mass, 10.0) == 4  # 20 is not yet halfway to 41, 40 is
     assert compression._edge_on_side(np.array([0.0, 3.0, -4.0, 5.0]), 10.0) is None  # nothing departs
+
+
+def test_a_cord_traced_into_the_mass_is_read_on_its_section_model(tmp_path):
+    """Generated seed 122 (Testing/spinegen; axial 2.8 mm slices, an anterior abscess narrowing
+    the cord to 2.7 mm AP at T3, MSCC 59.8 %). The traced sections at T3 took in the thin posterior
+    CSF, partial-volumed to 60-72 against the cord's 51 and within the tracer's window, and read AP
+    6.3-7.5 mm, larger than the cord's 1.4 times its area: main said "compression not assessed at
+    T3: the cord could not be told from the mass there" and named none. On the section model
+    (`compression.fitted_sections`: along the axis at the mass, the cord's run between the
+    halfway crossings to the CSF behind and the abscess in front) they read AP 3.0, 4.8 and 3.2 mm:
+    T3, MSCC 52.82 % (measured on branch merged19, 2026-12-08)."""
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_case
+
+    case = generate(122, healthy=False)
+    study = load_case_folder(write_case(case, tmp_path / "seed122"), new_headless_scene())
+    report = to_json(run_analysis(study).report)
+    found = report["levels"]["compression"]
+    assert found is not None, report["warnings"]
+    assert (found["from"], found["to"], found["at"]) == ("T3", "T3", "T3"), found
+    assert found["max_mscc_percent"] == pytest.approx(52.82, abs=0.01)
+    assert judge_case(report, case.truth, case.spine)["mscc_within"]
