@@ -503,12 +503,13 @@ def test_the_sac_of_a_cord_traced_too_thin_starts_from_the_cords_usual_edge():
 
 def test_one_section_clear_of_the_mass_is_no_outline_for_the_sac():
     """A mass grown along the whole field against the sac (0.1 mm beyond its 4 mm radius on every ray)
-    leaves one section clear of it, 100 mm away, where the sac's radius is 5.5 mm (another region of the
-    spine). Before, that one section was every level's reference outline: the sac read deformed inside
-    it (its edge pushed 1.5 mm in) and the sac's diameter 27 % narrowed, the level 1b, as generated seed 22 T5-T6 read (the grown
-    mass against the sac from T7 to T4, the only clear section in C7 with a 10.5 mm sac, truth 1a and 0)
-    once the sac's trace started from the cord's usual edge. A single section is one noisy slice: an
-    outline now needs `reference_min_sections` sections, without one the sac is not read as deformed (1a)."""
+    leaves one section clear of it, 100 mm away, where the sac's radius is 5.5 mm (another region of
+    the spine). Before, that one section was every level's reference outline: the sac's edge read
+    pushed 1.5 mm in and its diameter 27 % narrowed, the level 1b. So read generated seed 22 T5-T6
+    (truth 1a and 0) once the sac's trace started from the cord's usual edge: the grown mass lies
+    against the sac from T7 to T4 and the only clear section is in C7, its sac 10.5 mm against 8 mm.
+    A single section is one noisy slice: an outline now needs `reference_min_sections` (3) sections;
+    without one the sac is not read as deformed (1a)."""
     count, angles = 61, np.radians(np.arange(0.0, 360.0, 10.0))
     arc = np.concatenate([np.arange(60.0), [160.0]])
     sac = np.full((count, len(angles)), 4.0)
