@@ -554,7 +554,7 @@ def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, m
     """The cord tracked from a seed region (`segment_cord`), with its profile."""
     coverage, ends = segment_cord(image, seed, wall, masses)
     mask = coverage.values >= 0.5
-    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed, coverage.coursed)
 
 
 def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
@@ -757,7 +757,8 @@ def level_extent(codes: list[int]) -> Extent:
 
 def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> np.ndarray:
     """Per profile slice: the cord traced into the mass, its section where the mass touches it larger
-    than `merged_area_ratio` times the cord's median area where the mass does not. A cord pressed by
+    than `merged_area_ratio` times the cord's median area where the mass does not (on the slices the
+    slice-to-slice tracker kept, `Cord.tracked`). A cord pressed by
     a mass is no larger than that; a section that is has taken in a mass of the cord's own signal,
     and its diameters say nothing about a narrowing (generated seed 16, axial 3.8 mm: a left
     haematoma narrowing the cord 29 % in RL, traced at 72-117 mm2 against the cord's median 54,
@@ -769,7 +770,7 @@ def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
         return merged
     profile = cord.profile.judged
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    away = measurable & ~contact
+    away = measurable & ~contact & cord.tracked
     if not away.any():
         return merged  # the mass touches the cord wherever it was measured: nothing to compare with
     return measurable & contact & (profile.area_mm2 > settings().merged_area_ratio * float(np.median(profile.area_mm2[away])))
