@@ -63,3 +63,33 @@ def test_the_course_keeps_to_a_cord_one_coarse_pixel_wide_through_noise():
     assert [index for index, _ in course] == list(range(1, slices))
     assert np.all(points[:, 0] == cord_row)
     assert np.max(np.abs(points[:, 1] - cord_column[1:])) <= 1
+
+
+def test_the_cord_taken_into_the_mass_is_judged_against_the_trackers_sections_only():
+    # Seed 46 on follow19's variant C (02:17 UTC, 2026-12-08): the median area where the mass does not
+    # touch the cord fell from 55.7 mm2 over 177 slices to 33.4 mm2 over 388, the course's sections
+    # traced small on coarse pixels, and 50 of the 80 sections the mass touches (median 50.0 mm2)
+    # read as the cord taken into the mass (over 1.4 times the median). Here as a profile of 1 mm
+    # slices: 20 slices the tracker kept at 55.7 mm2, 30 traced along the course at 33.4, and 10
+    # the mass touches at 50.0.
+    from EMHAssistLib.spine.compression import merged_with_mass
+
+    tracked, coursed, touched = 20, 30, 10
+    count = tracked + coursed + touched
+    slices = np.arange(count)
+    points = np.stack([np.zeros(count), np.zeros(count), slices.astype(float)], axis=1)
+    tangents = np.tile([0.0, 0.0, 1.0], (count, 1))
+    area = np.concatenate([np.full(tracked, 55.7), np.full(coursed, 33.4), np.full(touched, 50.0)])
+    diameter = np.sqrt(area / np.pi) * 2
+    profile = cord_module.CordProfile(cord_module.Centreline(slices, points, tangents), area, diameter, diameter)
+    on_course = np.zeros(count, dtype=bool)
+    on_course[tracked:tracked + coursed] = True
+    codes = np.full(count, 9)
+    contact = np.zeros(count, dtype=bool)
+    contact[tracked + coursed:] = True
+
+    def cord(coursed_slices):
+        return cord_module.Cord(None, np.zeros((1, 1, 1), dtype=bool), profile, "T2", False, (False, False), (), coursed_slices)
+
+    assert np.count_nonzero(merged_with_mass(cord(None), codes, contact)) == touched  # every section read as the course's
+    assert not merged_with_mass(cord(on_course), codes, contact).any()

@@ -110,6 +110,7 @@ class _Reading:
     bounded: CordProfile  # `_bounded`: a section traced into the mass read as its upper bound
     own: CordProfile  # each section's own measure, a section traced into the mass as `bounded` reads it
     measurable: np.ndarray
+    sized: np.ndarray  # measurable on a section the slice-to-slice tracker kept (`Cord.tracked`): what the cord's usual size is read on
     usable: np.ndarray  # judged at all: measurable, in contact with the mass, not at a level whose cord took the mass in
     growable: np.ndarray  # what a compression's segment may grow over (`_grown`): as `usable`, the mass within its growth reach
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
@@ -128,7 +129,7 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     usable = measurable & contact & apart if contact is not None else measurable
     growable = measurable & (contact if near is None else near) & apart if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
+    return _Reading(judged, bounded, own, measurable, measurable & cord.tracked, usable, growable, keys, merged, contact is not None)
 
 
 def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_core: bool) -> dict[str, np.ndarray]:
@@ -145,7 +146,7 @@ def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_c
     arc = reading.judged.arc_mm
     cores = {}
     for key in reading.keys:
-        expected = expected_size(reading.judged, key, codes, reading.measurable)
+        expected = expected_size(reading.judged, key, codes, reading.sized)
         bound = (1 - threshold) * expected
         own = measured(reading.own, key)
         flags = reading.usable & (measured(reading.bounded, key) <= bound)
@@ -168,10 +169,10 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     cores = _cores(reading, codes, settings().narrowing_threshold, compression_core=True)
     if not cores:
         return None
-    expected = {key: expected_size(profile, key, codes, reading.measurable) for key in cores}
+    expected = {key: expected_size(profile, key, codes, reading.sized) for key in cores}
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, reading, expected)
     slices = np.flatnonzero(compressed)
-    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
+    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord) & cord.tracked)
     read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
     ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
