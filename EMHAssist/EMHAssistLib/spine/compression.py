@@ -574,7 +574,7 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
         tracings.append(_cord(inputs, image, wall, masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
-    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
+    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed) + np.count_nonzero(~traced.tracked), default=cord)
 
 
 def _cord_apart_from(cord: Cord, mass: MassSegment) -> np.ndarray:
