@@ -110,7 +110,6 @@ class _Reading:
     bounded: CordProfile  # `_bounded`: a section traced into the mass read as its upper bound
     own: CordProfile  # each section's own measure, a section traced into the mass as `bounded` reads it
     measurable: np.ndarray
-    sized: np.ndarray  # measurable on a section the slice-to-slice tracker kept (`Cord.tracked`): what the cord's usual size is read on
     usable: np.ndarray  # judged at all: measurable, in contact with the mass, not at a level whose cord took the mass in
     growable: np.ndarray  # what a compression's segment may grow over (`_grown`): as `usable`, the mass within its growth reach
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
@@ -129,7 +128,7 @@ def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: 
     usable = measurable & contact & apart if contact is not None else measurable
     growable = measurable & (contact if near is None else near) & apart if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, measurable & cord.tracked, usable, growable, keys, merged, contact is not None)
+    return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
 
 
 def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_core: bool) -> dict[str, np.ndarray]:
@@ -146,7 +145,7 @@ def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_c
     arc = reading.judged.arc_mm
     cores = {}
     for key in reading.keys:
-        expected = expected_size(reading.judged, key, codes, reading.sized)
+        expected = expected_size(reading.judged, key, codes, reading.measurable)
         bound = (1 - threshold) * expected
         own = measured(reading.own, key)
         flags = reading.usable & (measured(reading.bounded, key) <= bound)
@@ -169,10 +168,10 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     cores = _cores(reading, codes, settings().narrowing_threshold, compression_core=True)
     if not cores:
         return None
-    expected = {key: expected_size(profile, key, codes, reading.sized) for key in cores}
+    expected = {key: expected_size(profile, key, codes, reading.measurable) for key in cores}
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, reading, expected)
     slices = np.flatnonzero(compressed)
-    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord) & cord.tracked)
+    above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
     read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
     ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
@@ -555,7 +554,7 @@ def _traced(image: SequenceImage, seed: Shape, wall: np.ndarray | None = None, m
     """The cord tracked from a seed region (`segment_cord`), with its profile."""
     coverage, ends = segment_cord(image, seed, wall, masses)
     mask = coverage.values >= 0.5
-    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed, coverage.coursed)
+    return Cord(coverage.grid, mask, measure_profile(mask, coverage.grid, coverage.values), image.role, False, ends, coverage.unfollowed)
 
 
 def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: SequenceImage, cord: Cord, mass: MassSegment) -> Cord:
@@ -574,7 +573,7 @@ def _cord_beside_mass(inputs: SpineInputs, images: list[SequenceImage], image: S
         tracings.append(_cord(inputs, image, wall, masses))
     if _lost_near_mass(cord, masses):
         tracings.append(_cord(inputs, image, None, masses))
-    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed) + np.count_nonzero(~traced.tracked), default=cord)
+    return min(tracings, key=lambda traced: sum(len(stretch) for stretch in traced.unfollowed), default=cord)
 
 
 def _cord_apart_from(cord: Cord, mass: MassSegment) -> np.ndarray:
@@ -758,8 +757,7 @@ def level_extent(codes: list[int]) -> Extent:
 
 def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) -> np.ndarray:
     """Per profile slice: the cord traced into the mass, its section where the mass touches it larger
-    than `merged_area_ratio` times the cord's median area where the mass does not (on the slices the
-    slice-to-slice tracker kept, `Cord.tracked`). A cord pressed by
+    than `merged_area_ratio` times the cord's median area where the mass does not. A cord pressed by
     a mass is no larger than that; a section that is has taken in a mass of the cord's own signal,
     and its diameters say nothing about a narrowing (generated seed 16, axial 3.8 mm: a left
     haematoma narrowing the cord 29 % in RL, traced at 72-117 mm2 against the cord's median 54,
@@ -771,7 +769,7 @@ def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
         return merged
     profile = cord.profile.judged
     measurable = np.isfinite(profile.ap_mm) & ~conus_zone(cord) & (codes > 0)
-    away = measurable & ~contact & cord.tracked
+    away = measurable & ~contact
     if not away.any():
         return merged  # the mass touches the cord wherever it was measured: nothing to compare with
     return measurable & contact & (profile.area_mm2 > settings().merged_area_ratio * float(np.median(profile.area_mm2[away])))

@@ -99,7 +99,6 @@ class Coverage:
     grid: Grid
     values: np.ndarray
     unfollowed: tuple[np.ndarray, ...] = ()  # world points (N, 3) where the cord could not be followed
-    coursed: np.ndarray | None = None  # bool per slice of the block's stack: traced along the cord's course (`_Tracker._along_course`)
 
 
 @dataclass(frozen=True)
@@ -111,18 +110,6 @@ class Cord:
     given: bool  # True when the user supplied the segmentation
     ends_inside: tuple[bool, bool]  # (inferior, superior): the cord ended before the field of view did
     unfollowed: tuple[np.ndarray, ...] = ()  # world points (N, 3) of each stretch the tracker lost the cord over
-    coursed: np.ndarray | None = None  # bool per slice of the grid's stack: traced along the cord's course (`Coverage.coursed`)
-
-    @cached_property
-    def tracked(self) -> np.ndarray:
-        """Per profile slice: its section kept by the slice-to-slice tracker, not traced along the
-        cord's course (`_Tracker._along_course`). The course's sections follow the cord but are
-        traced on coarse pixels, small against it (generated seed 116, sagittal 3.8 mm: 12-31 mm2
-        for a painted 38-46), so the cord's usual size is read on these slices only: on seed 46 the
-        course's sections lowered the median area away from the mass from 55.7 mm2 to 33.4, and 50 of
-        the 80 sections the mass touches read as the cord taken into the mass (follow19)."""
-        slices = self.profile.centreline.slices
-        return np.ones(len(slices), dtype=bool) if self.coursed is None else ~self.coursed[slices]
 
 
 def perpendicular_frames(tangents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -240,7 +227,7 @@ def segment_cord(image: SequenceImage, seed: Shape, wall: np.ndarray | None = No
     ends_inferior = tracker.follow(sections, start, -1)
     ends_superior = tracker.follow(sections, start, +1)
     unfollowed = tuple(image.grid.to_world(layout.to_ijk(image.grid, *stretch.T)) for stretch in tracker.unfollowed)
-    return replace(_coverage_block(sections, layout, image.grid, volume.shape, tracker.coursed), unfollowed=unfollowed), (ends_inferior, ends_superior)
+    return replace(_coverage_block(sections, layout, image.grid, volume.shape), unfollowed=unfollowed), (ends_inferior, ends_superior)
 
 
 def _first_section(tracker: "_Tracker", seed_points: np.ndarray) -> "tuple[int, _Section] | None":
@@ -269,11 +256,10 @@ def _near_masses(image: SequenceImage, layout: "_SliceLayout", masses: list[Shap
     return near
 
 
-def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid: Grid, stack_shape: tuple[int, ...], coursed: set[int]) -> Coverage:
+def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid: Grid, stack_shape: tuple[int, ...]) -> Coverage:
     """The traced sections pasted into the block of the stack they span, grown in-plane by the
     margin `_cross_section` crops with (clipped to the image, as there), so that each slice is
-    measured exactly as on the whole image; `coursed`, the slices traced along the course, marked
-    per slice of the block."""
+    measured exactly as on the whole image."""
     margin = _CROSS_SECTION_MARGIN
     indices = sorted(sections)
     origins = np.array([sections[index].origin for index in indices])
@@ -283,9 +269,7 @@ def _coverage_block(sections: dict[int, "_Section"], layout: _SliceLayout, grid:
     block = np.zeros(hi - lo + 1, dtype=np.float32)
     for index, section in sections.items():
         section.paste(block[index - lo[0]], lo[1:])
-    marked = np.zeros(len(block), dtype=bool)
-    marked[[index - lo[0] for index in coursed]] = True
-    return Coverage(layout.block_grid(grid, lo, hi), np.ascontiguousarray(layout.unstack(block)), coursed=marked)
+    return Coverage(layout.block_grid(grid, lo, hi), np.ascontiguousarray(layout.unstack(block)))
 
 
 def _seeded(image: SequenceImage, seed: Shape) -> tuple["_SliceLayout", np.ndarray, np.ndarray, "_Window"]:
@@ -452,11 +436,6 @@ class _Tracker:
         self.bias_rate = config.bias_rate_per_mm * slice_mm
         self.bridged = bridged if bridged is not None else np.zeros(len(volume), dtype=bool)  # slices where a lost cord is sought beyond
         self.unfollowed: list[np.ndarray] = []  # (slice, row, column) stack positions of each stretch lost
-        self.coursed: set[int] = set()  # slices whose section was traced along the course (`_along_course`)
-        self.course_pixel_mm = config.course_pixel_mm
-        self.course_stop = max(self.stop_after, int(round(config.course_stop_mm / slice_mm)))
-        self.course_move_cost = config.course_move_cost_per_mm
-        self.course_csf_gap_mm = config.course_csf_gap_mm
 
     def seed_slice(self, index: int, centre: np.ndarray) -> "_Section | None":
         section = self._component(index, centre, cap_mm=None)
@@ -499,10 +478,6 @@ class _Tracker:
             last, ended = self._track(sections, start, step, centres, areas, signals, None)
             if not ended:
                 return False
-            if not self.bridged[last] and self._coarse() and self.bridged.any():
-                last, ended = self._along_course(sections, last, step, centres, areas, signals)
-                if not ended:
-                    return False
             found = self._bridge(last, step, centres[-1], float(np.median(areas[-2 * self.bridge_slices:])), self._drift(sections, last, step)) if self.bridged[last] else None
             if found is None:
                 self._lose(range(last + step, len(self.volume) if step > 0 else -1, step), centres[-1])
@@ -565,122 +540,6 @@ class _Tracker:
         ]
         # of the sections the edges close, the one whose signal is most like the cord's (not the mass beside it)
         return min(kept, key=lambda s: abs(self._mean_signal(index, s) - self.window.centre), default=None)
-
-    def _coarse(self) -> bool:
-        """Whether one of the traced plane's axes is coarser than `course_pixel_mm`: a sagittal
-        stack's head-foot sections have the slices, 2-4 mm, as their right-left pixels, and a cord
-        two or three of them wide moves its traced centre by half a pixel on noise. (`follow` seeks
-        the course only on tracings that know a mass: the mass-free one, which the mass is grown
-        along, stays the slice-to-slice tracker's; grown along a cord followed farther, the mass
-        changed its levels on generated seeds 46, 100 and 198.)"""
-        return bool(np.any(self.pixel_mm > self.course_pixel_mm))
-
-    def _along_course(self, sections: dict[int, "_Section"], last: int, step: int, centres: list, areas: list, signals: list) -> tuple[int, bool]:
-        """The cord followed on from `last` along its course (`_course`) where the slice-to-slice
-        tracker lost it away from a mass, up to the slices beside one: each slice's section traced
-        from the course's point and kept when of the cord's size and on the course (`_on_course`).
-        Runs of at least `stop_after` slices missed between kept sections are kept in `unfollowed`.
-        Returns the last slice followed and whether the cord ended before the stack's end: missed
-        for `course_stop_mm` running, or the course stopped at a mass's slices, which are left to
-        what follows a loss there (`follow`). Handed back to the slice-to-slice tracker there, the
-        cord was traced into the mass's gap from a bridge and off the cord (generated seed 198:
-        9-25 mm off over 60 mm, no body found), and exact compressions were lost (19, 46)."""
-        course = self._course(last, step, centres[-1])
-        reached, gap = last, []
-        for index, point in course:
-            reference = float(np.median(areas[-self.history:]))
-            self.window = self._window_along(signals)
-            section = self._component(index, point, _ray_cap_mm(reference))
-            if section is None or not self._on_course(section, point, reference):
-                gap.append([index, *point])
-                if len(gap) >= self.course_stop:
-                    return reached, True
-                continue
-            if len(gap) >= self.stop_after:
-                self.unfollowed.append(np.array(gap, dtype=float))
-            gap = []
-            sections[index] = section
-            self.coursed.add(index)
-            centres.append(section.centroid)
-            areas.append(section.area_px * float(np.prod(self.pixel_mm)))
-            signals.append(self._signal_scale(signals, index, section))
-            reached = index
-        at_end = (course[-1][0] if course else last) + step in (-1, len(self.volume))
-        if gap and at_end:
-            self.unfollowed.append(np.array(gap, dtype=float))
-        return reached, not at_end
-
-    def _on_course(self, section: "_Section", point: np.ndarray, reference: float) -> bool:
-        """A section continues the cord on its course when of the cord's size and centred within
-        the cord's radius (of the `reference` area) of the course's point, each axis's offset less
-        half its pixel (the course runs through pixel centres). The course is where the cord lies,
-        not its centre to the millimetre: its least unlikeness lay 1-2.4 mm AP from the traced
-        centre of sections of 0.7-1.4 times the cord's area (generated seed 116), and the
-        tracker's 1 mm shift allowance rejected them."""
-        area = section.area_px * float(np.prod(self.pixel_mm))
-        offset_mm = np.maximum(np.abs(section.centroid - point) * self.pixel_mm - self.pixel_mm / 2, 0.0)
-        return self._plausible(area, reference, np.zeros(2), self.min_area_fraction) and float(np.hypot(*offset_mm)) <= np.sqrt(reference / np.pi)
-
-    def _course(self, last: int, step: int, start: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """The cord's course beyond `last` up to the slices beside a mass (`bridged`) or the
-        stack's end: the path of least cord-unlikeness (`_unlikeness`) from `start` through the
-        planes, moving at most a pixel along each axis per slice at a cost of
-        `course_move_cost_per_mm` per millimetre moved (dynamic programming over every pixel of
-        every plane). Found for the whole stretch at once, the course is not carried off by one
-        slice's noise as the slice-to-slice tracker's centre is on coarse pixels."""
-        indices = []
-        for index in range(last + step, len(self.volume) if step > 0 else -1, step):
-            if self.bridged[index]:
-                break
-            indices.append(index)
-        if not indices:
-            return []
-        shape = np.array(self.volume.shape[1:])
-        here = np.clip(np.round(start).astype(int), 0, shape - 1)
-        total = np.full(tuple(shape), np.inf)
-        total[tuple(here)] = 0.0
-        moves = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
-        move_cost = [self.course_move_cost * float(np.hypot(dr * self.pixel_mm[0], dc * self.pixel_mm[1])) for dr, dc in moves]
-        choices = []
-        for index in indices:
-            candidates = np.stack([_shifted(total, dr, dc) + cost for (dr, dc), cost in zip(moves, move_cost)])
-            choice = np.argmin(candidates, axis=0)
-            total = np.take_along_axis(candidates, choice[None], axis=0)[0] + self._unlikeness(index)
-            choices.append(choice)
-        point = np.array(np.unravel_index(int(np.argmin(total)), total.shape))
-        path = []
-        for index, choice in zip(reversed(indices), reversed(choices)):
-            path.append((index, point.astype(float)))
-            dr, dc = moves[int(choice[tuple(point)])]
-            point = point - np.array([dr, dc])
-        return path[::-1]
-
-    def _unlikeness(self, index: int) -> np.ndarray:
-        """Per pixel of a plane, from 0 to 1, how unlike the cord's centre it reads: half how far
-        its neighbourhood's signal lies from the window's centre, half how little CSF lies a cord's
-        radius beyond it. The signal: each pixel's distance from the window's centre as a share of
-        the window's reach on its side (1 beyond the window), averaged over a box of the cord's
-        radius either side along each axis finer than that radius, so that the least lies at the
-        cord's centre, not anywhere inside it. The CSF: the share of the pixels a radius and
-        `course_csf_gap_mm` away along those axes, both ways, that lie beyond the window on the
-        CSF's side. Signal alone led the course out of the thecal sac into tissue of the cord's
-        signal where the cord lay across two coarse pixels, each half CSF (generated seed 116)."""
-        window = self.window
-        values = np.asarray(self.volume[index], dtype=np.float32)
-        above = (values - window.centre) / max(window.high - window.centre, 1e-6)
-        below = (window.centre - values) / max(window.centre - window.low, 1e-6)
-        away = np.clip(np.where(values >= window.centre, above, below), 0.0, 1.0)
-        away[~np.isfinite(values)] = 1.0
-        csf = (values > window.high) if window.csf_bright else (values < window.low)
-        radius_mm = float(np.sqrt(np.median(self.areas) / np.pi)) if self.areas else 0.0
-        around = []
-        for axis, pixel in enumerate(self.pixel_mm):
-            away = _box_mean(away, int(radius_mm // pixel), axis)
-            if pixel <= radius_mm:
-                reach = int(round((radius_mm + self.course_csf_gap_mm) / pixel))
-                around += [np.roll(csf, reach, axis=axis), np.roll(csf, -reach, axis=axis)]
-        beside = np.mean(around, axis=0) if around else np.zeros_like(away)
-        return (away + 1.0 - beside) / 2
 
     def _window_along(self, signals: list[float]) -> _Window:
         """The seed's window scaled by the cord's signal against the seed's over the last
@@ -954,25 +813,6 @@ def _centroid(mask: np.ndarray, origin: tuple[int, int] | np.ndarray = (0, 0)) -
     rows, columns = (np.flatnonzero(mask.any(axis=1 - axis)) for axis in (0, 1))
     block = mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
     return (np.argwhere(block) + (rows[0] + origin[0], columns[0] + origin[1])).mean(axis=0)
-
-
-def _shifted(values: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """`values` moved by (rows, columns) pixels, inf where nothing moved in."""
-    moved = np.full_like(values, np.inf)
-    height, width = values.shape
-    moved[max(rows, 0):height + min(rows, 0), max(columns, 0):width + min(columns, 0)] = values[max(-rows, 0):height + min(-rows, 0), max(-columns, 0):width + min(-columns, 0)]
-    return moved
-
-
-def _box_mean(values: np.ndarray, half: int, axis: int) -> np.ndarray:
-    """Mean over `half` pixels either side along `axis` (fewer at the edges)."""
-    if half < 1:
-        return values
-    padded = np.moveaxis(values, axis, 0)
-    sums = np.concatenate([np.zeros((1, *padded.shape[1:])), np.cumsum(padded, axis=0)])
-    n = len(padded)
-    lo, hi = np.clip(np.arange(n) - half, 0, n), np.clip(np.arange(n) + half + 1, 0, n)
-    return np.moveaxis((sums[hi] - sums[lo]) / (hi - lo).reshape(-1, *[1] * (padded.ndim - 1)), 0, axis)
 
 
 def _bilinear(plane: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
