@@ -18,6 +18,7 @@ from ..geometry import Box, Grid, Shape, voxel_indices
 from ..inputs.plain import SequenceImage
 from ..measurement.regions import robust_sd
 from ..settings import CordSettings, FoundSeedSettings, spine_settings
+from .medians import median_of, row_medians
 
 WORLD_ANTERIOR = np.array([0.0, 1.0, 0.0])
 WORLD_SUPERIOR = np.array([0.0, 0.0, 1.0])
@@ -85,7 +86,7 @@ class CordProfile:
 
         def median(values: np.ndarray) -> np.ndarray:
             stretches = (values[a:b][np.isfinite(values[a:b])] for a, b in zip(first, last))
-            return np.array([np.median(stretch) if stretch.size else np.nan for stretch in stretches])  # none measurable: nan
+            return np.array([median_of(stretch) if stretch.size else np.nan for stretch in stretches])  # none measurable: nan
 
         return replace(self, area_mm2=median(self.area_mm2), ap_mm=median(self.ap_mm), rl_mm=median(self.rl_mm))
 
@@ -460,7 +461,7 @@ class _Tracker:
             if found is not None and self._plausible(found.area_px * float(np.prod(self.pixel_mm)), area, found.centroid - section.centroid, self.min_area_fraction):
                 pixels.append(self._core_pixels(neighbour, found))
         pooled = np.concatenate(pixels)
-        return float(np.median(pooled)) if pooled.size else float("nan")
+        return float(median_of(pooled)) if pooled.size else float("nan")
 
     def follow(self, sections: dict[int, "_Section"], start: int, step: int) -> bool:
         """Track from `start` in direction `step`, adding each slice's section to `sections`;
@@ -478,7 +479,7 @@ class _Tracker:
             last, ended = self._track(sections, start, step, centres, areas, signals, None)
             if not ended:
                 return False
-            found = self._bridge(last, step, centres[-1], float(np.median(areas[-2 * self.bridge_slices:])), self._drift(sections, last, step)) if self.bridged[last] else None
+            found = self._bridge(last, step, centres[-1], float(median_of(areas[-2 * self.bridge_slices:])), self._drift(sections, last, step)) if self.bridged[last] else None
             if found is None:
                 self._lose(range(last + step, len(self.volume) if step > 0 else -1, step), centres[-1])
                 return True
@@ -502,7 +503,7 @@ class _Tracker:
         last = start
         index = start + step
         while 0 <= index < len(self.volume) and index != stop:
-            reference = float(np.median(areas[-self.history:]))
+            reference = float(median_of(areas[-self.history:]))
             self.window = self._window_along(signals)
             predicted = centres[-1] if len(centres) < 2 else centres[-1] + (centres[-1] - centres[-min(len(centres), 4)]) / (min(len(centres), 4) - 1)
             section = self._continued(index, predicted, _ray_cap_mm(reference), reference, centres[-1], in_gap, misses + 1)
@@ -547,7 +548,7 @@ class _Tracker:
         alike, by up to a third per 100 mm, and a window fixed at the seed traced the cord ever
         thinner away from it (generated seed 25, sagittal 2.5 mm: AP 6.5 mm of 7.1 at the seed,
         3.3 of 5.5 200 mm below, read as a compression from C2 to T8 on a healthy spine)."""
-        scale = float(np.median(signals[-self.history:]))
+        scale = float(median_of(signals[-self.history:]))
         base = self.seed_window
         return _Window(base.low * scale, base.high * scale, base.centre * scale, base.csf_bright)
 
@@ -568,7 +569,7 @@ class _Tracker:
     def _core_signal(self, index: int, section: "_Section") -> float:
         """Median of the section's core pixels (`_core_pixels`); nan when it has none."""
         core = self._core_pixels(index, section)
-        return float(np.median(core)) if core.size else float("nan")
+        return float(median_of(core)) if core.size else float("nan")
 
     def _core_pixels(self, index: int, section: "_Section") -> np.ndarray:
         """The section's pixels wholly inside it (`core_coverage`), clear of the partial-volume
@@ -844,7 +845,7 @@ def _circular_median(values: np.ndarray, width: int) -> np.ndarray:
     half = width // 2
     padded = np.concatenate([values[-half:], values, values[:half]])
     windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    return np.median(windows, axis=1)
+    return row_medians(windows)
 
 
 # ---------------------------------------------------------------------------------------------
