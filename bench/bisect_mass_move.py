@@ -1,10 +1,12 @@
 """Time a mass move on several commits of main in one run, the commits alternating, to find where it slowed.
 
 Each commit is checked out detached (`git worktree add --detach`) under --trees and timed by its own
-`bench/live_mass_drag.py --child` on its own engine and its own synthetic study, in a fresh process, so a
-commit is timed as its own benchmark timed it, on one thread (`ONE_THREAD`): the process CPU time of
-each update is then the work it does, which the other engineers' load moves far less than wall time. The commits take turns (round-robin, --rounds times), so
-a change in the machine's load falls on all of them alike; compare medians within one run only.
+`bench/live_mass_drag.py` (`timed_drags`) on its own engine and its own synthetic study, in a fresh
+process, so a commit is timed as its own benchmark timed it; by default on one thread (`ONE_THREAD`),
+where the process CPU time of each update is the work it does, which the other engineers' load moves far
+less than wall time (--default-threads: as the panel runs). The commits take turns (round-robin, --rounds
+times), so a change in the machine's load falls on all of them alike; compare medians within one run only.
+The checkouts are kept for later runs: `git worktree remove` each when done.
 
     .venv/bin/python bench/bisect_mass_move.py --repeats 8 --rounds 2 b54fef3 8c364e9 652778d
 """
@@ -24,7 +26,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "ITK_GLOBAL_D
 
 
 def checkout(commit: str, trees: Path) -> Path:
-    """A detached work tree of `commit` under `trees` (made once; kept for later runs)."""
+    """A detached work tree of `commit` under `trees` (made once, kept for later runs)."""
     tree = trees / commit
     if not tree.exists():
         subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "add", "-q", "--detach", str(tree), commit], check=True)
