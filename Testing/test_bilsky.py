@@ -9,6 +9,7 @@ pinned by the slow test at the end.
 import importlib.util
 from pathlib import Path
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from EMHAssistLib.spine.compression import mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment
-from EMHAssistLib.spine.thecal_sac import cast_rays, trace_sections
+from EMHAssistLib.spine.thecal_sac import Sections, cast_rays, trace_sections
 from EMHAssistLib.spine.vertebrae import code_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -496,3 +497,48 @@ def test_csf_beside_a_cord_traced_too_thin_is_sought_beyond_the_cords_usual_edge
     traced_thin = replace(cord, profile=replace(cord.profile, ap_mm=cord.profile.ap_mm * thin, rl_mm=cord.profile.rl_mm * thin))
     sections = trace_sections(image, traced_thin, None)
     assert sections.csf_beside_cord[t7].all() and sections.csf_beside_cord[~t7 & sections.measured].mean() > 0.95
+
+
+def test_the_sac_of_a_cord_traced_too_thin_starts_from_the_cords_usual_edge():
+    """The same healthy canal with T7 traced at a third of the cord's AP and RL. The sac's run of CSF
+    had to start within 2 mm of the traced edge: the CSF begins 3 mm past it (1.4 mm of CSF in front of a
+    6 mm cord), so no run started, the sac was put on the traced cord (AP 1.99 mm where it is 9.25-9.75
+    mm) and the healthy T7 read MCC 78.8 % (its neighbours -40 %: their reference window held T7),
+    as generated seed 69 T2 read 80 % and 1b beside a paraspinal mass (truth 0; sections traced 1.7-2.1 mm AP, the cord's median 3.7 mm). The run now may start
+    within 2 mm of the cord's usual edge where a section is traced thinner: the sac as traced right on
+    every ray, MCC 1.3 % (measured 2026-12-08)."""
+    image, cord, _, level_map = _case("none")
+    t7 = level_map.codes_at(cord.profile.centreline.points) == code_of("T7")
+    thin = np.where(t7, THIN_TRACE, 1.0)
+    traced_thin = replace(cord, profile=replace(cord.profile, ap_mm=cord.profile.ap_mm * thin, rl_mm=cord.profile.rl_mm * thin))
+    right, traced = trace_sections(image, cord, None), trace_sections(image, traced_thin, None)
+    assert np.array_equal(traced.sac_mm[t7], right.sac_mm[t7])
+    graded = {level.level: level for level in grade_levels(image, traced_thin, None, level_map, None)}
+    assert graded["T7"].mcc_percent == pytest.approx(1.27, abs=0.01) and abs(graded["T6"].mcc_percent) < 2.0
+
+
+def test_one_section_clear_of_the_mass_is_no_outline_for_the_sac():
+    """A mass grown along the whole field against the sac (0.1 mm beyond its 4 mm radius on every ray)
+    leaves one section clear of it, 100 mm away, where the sac's radius is 5.5 mm (another region of
+    the spine). Before, that one section was every level's reference outline: the sac's edge read
+    pushed 1.5 mm in and its diameter 27 % narrowed, the level 1b. So read generated seed 22 T5-T6
+    (truth 1a and 0) once the sac's trace started from the cord's usual edge: the grown mass lies
+    against the sac from T7 to T4 and the only clear section is in C7, its sac 10.5 mm against 8 mm.
+    A single section is one noisy slice: an outline now needs `reference_min_sections` (3) sections;
+    without one the sac is not read as deformed (1a)."""
+    count, angles = 61, np.radians(np.arange(0.0, 360.0, 10.0))
+    arc = np.concatenate([np.arange(60.0), [160.0]])
+    sac = np.full((count, len(angles)), 4.0)
+    sac[-1] = 5.5
+    mass = sac + 0.1
+    mass[-1] = np.inf
+    flat = np.full((count, len(angles)), 1.0)
+    sections = Sections(angles, flat * 2.0, sac, mass, flat > 0, flat > 0, flat > 0,
+                        np.ones(count, dtype=bool), 400.0, 1000.0)
+    profile = SimpleNamespace(arc_mm=arc, ap_mm=np.full(count, 6.0), rl_mm=np.full(count, 8.0))
+    codes = np.where(arc < 20.0, code_of("T8"), np.where(arc < 40.0, code_of("T7"), code_of("T6")))
+    codes[-1] = code_of("C7")
+    measures = _SectionMeasures.of(sections, SimpleNamespace(profile=profile), codes, np.ones(count, dtype=bool), None)
+    inside = np.flatnonzero(codes == code_of("T7"))
+    level = _grade_level(code_of("T7"), inside, measures, False, np.zeros(count, dtype=bool), True)
+    assert (level.grade, level.sac_indent_mm, level.mcc_percent) == ("1a", None, None), level

@@ -173,13 +173,21 @@ STORED: dict[str, StoredEdit] = {
     ),
     "schema missing": StoredEdit(drop("schema"), Refused("l.json", "field 'schema' is missing")),
     "a comparison given as a report": StoredEdit(
-        set_field("schema", "emhassist.comparison/1"), Refused("l.json", "schema: expected one of 'emhassist.report/2'")
+        set_field("schema", "emhassist.comparison/1"), Refused("l.json", "schema: expected 'emhassist.report/2' or the first schema 'emhassist.report/1', got \"emhassist.comparison/1\"")
     ),
     "case missing": StoredEdit(drop("case"), Refused("l.json", "field 'case' is missing")),
     "an unknown field": StoredEdit(set_field("hacker", 1), Refused("l.json", "unknown field 'hacker'")),
     "warnings an object": StoredEdit(set_field("warnings", {"a": 1}), Refused("l.json", "warnings: expected a list")),
     "bilsky grade unknown": StoredEdit(
         lambda r: r["levels"]["bilsky"]["levels"][0].update(grade="9z"), Refused("l.json", "grade: expected one of '0'")
+    ),
+    "bilsky canal compromise over 100 %": StoredEdit(
+        lambda r: r["levels"]["bilsky"]["levels"][0].update(mcc_percent=250.0),
+        Refused("l.json", "levels.bilsky.levels[0].mcc_percent: a narrowing is at most 100 %, not 250"),
+    ),
+    "bilsky CSF share of 3": StoredEdit(
+        lambda r: r["levels"]["bilsky"]["levels"][1].update(csf_fraction=3.0),
+        Refused("l.json", "levels.bilsky.levels[1].csf_fraction: a share of the cord's circumference lies between 0 and 1, not 3"),
     ),
     "a JSON array": StoredEdit(lambda r: "[1, 2]", Refused("l.json", "expected an object (Report)")),
     "an empty file": StoredEdit(lambda r: "", Refused("l.json", "is not valid JSON")),
@@ -189,8 +197,8 @@ STORED: dict[str, StoredEdit] = {
     "an integer of 5000 digits": StoredEdit(
         lambda r: json.dumps(r).replace('"age": 79', '"age": 1' + "0" * 5000), Refused("l.json", "an integer of 5,001 digits")
     ),
-    "schema of a later version (/3)": StoredEdit(set_field("schema", "emhassist.report/3"), Refused("l.json", "schema: expected one of 'emhassist.report/2', got \"emhassist.report/3\"")),
-    "schema of an earlier version (/0)": StoredEdit(set_field("schema", "emhassist.report/0"), Refused("l.json", "schema: expected one of 'emhassist.report/2', got \"emhassist.report/0\"")),
+    "schema of a later version (/3)": StoredEdit(set_field("schema", "emhassist.report/3"), Refused("l.json", "schema: expected 'emhassist.report/2' or the first schema 'emhassist.report/1', got \"emhassist.report/3\"")),
+    "schema of an earlier version (/0)": StoredEdit(set_field("schema", "emhassist.report/0"), Refused("l.json", "schema: expected 'emhassist.report/2' or the first schema 'emhassist.report/1', got \"emhassist.report/0\"")),
     "levels.bilsky a string": StoredEdit(set_field("levels", "bilsky", "grade 2"), Refused("l.json", "levels.bilsky: expected an object or null")),
     "levels.bilsky a list": StoredEdit(set_field("levels", "bilsky", [{"level": 5}]), Refused("l.json", "levels.bilsky: expected an object or null")),
     "levels.cord_profile an object": StoredEdit(set_field("levels", "cord_profile", {"a": 1}), Refused("l.json", "levels.cord_profile: expected a list")),

@@ -476,3 +476,23 @@ def test_the_walk_from_t12_down_seeks_a_lumbar_repeat(scene, tmp_path):
     report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed257"), scene)))
     failed = {failure["level"] for failure in judge_bodies(report, case.truth, case.spine)["failures"]}
     assert not failed & {"L1", "L2"}, failed
+
+
+def test_the_labelled_bodies_marrow_is_read_once_for_a_level_map(monkeypatch):
+    """The labelled bodies' marrow signal (a cube read at every anchor) was read three times for each
+    level map: for the walk past `max_extrapolation_mm` (built on every map, though most walks never
+    go that far), for placing the bodies on the image and for keeping the edge bodies (issue 13 point
+    7: the map is rebuilt on every mass-ROI move). It is read once, when first needed; the map is the same."""
+    image, centres, guide = bent_column(4.0)
+    anchors = [levels.Vertebra(name, vertebrae.code_of(name), centres[name], "user") for name in ("T6", "T7")]
+    reads = []
+    marrow_signal = levels._marrow_signal
+
+    def counted(points: list[np.ndarray], image: SequenceImage) -> levels.MarrowSignal | None:
+        reads.append(any(point is anchor.centre for point in points for anchor in anchors))
+        return marrow_signal(points, image)
+
+    monkeypatch.setattr(levels, "_marrow_signal", counted)
+    found = levels.build_level_map(anchors, image, guide).vertebrae
+    assert sum(reads) == 1
+    assert [v.name for v in found] == ["T4", "T5", "T6", "T7", "T8", "T9", "T10"]

@@ -120,7 +120,7 @@ def test_a_level_the_cord_was_not_followed_through_has_no_measures_and_still_rea
         (lambda r: r["differential"][0]["evidence"][0].update(state="likely"), "differential\\[0\\].evidence\\[0\\].state: expected one of 'present', 'absent'"),
         (lambda r: r["morphology"].update(rim_enhancement={"value": "x", "ci95": [1, 2]}), r"morphology\['rim_enhancement'\].value: expected a number"),
         (lambda r: r["clinical"].update(age=True), "clinical.age: expected an integer or null, got true"),
-        (lambda r: r.update(schema="emhassist.report/3"), "schema: expected one of 'emhassist.report/2'"),
+        (lambda r: r.update(schema="emhassist.report/3"), "schema: expected 'emhassist.report/2' or the first schema 'emhassist.report/1', got \"emhassist.report/3\""),
     ],
 )
 def test_a_stored_report_the_model_cannot_hold_is_one_error_naming_the_file_and_the_field(edit, message):

@@ -104,9 +104,9 @@ def test_an_edge_body_pulled_back_onto_its_neighbour_is_dropped_by_its_setting(m
     monkeypatch.setattr(levels, "_is_marrow", lambda local, signal: True)
     placed = [levels.Vertebra("T1", 8, np.array([0.0, 0.0, 30.0]), levels.EDGE), levels.Vertebra("T2", 9, np.zeros(3), "detected")]
     recentred = [replace(placed[0], centre=np.array([0.0, 0.0, 12.0])), placed[1]]  # 0.4 of the placed distance
-    assert [body.name for body in levels._edge_bodies_kept(placed, recentred, [placed[1]], None)] == ["T2"]
+    assert [body.name for body in levels._edge_bodies_kept(placed, recentred, levels._BodyMarrow((placed[1],), None))] == ["T2"]
     _changed(monkeypatch, levels, "detection", edge_body_min_spacing=0.3)
-    assert [body.name for body in levels._edge_bodies_kept(placed, recentred, [placed[1]], None)] == ["T1", "T2"]
+    assert [body.name for body in levels._edge_bodies_kept(placed, recentred, levels._BodyMarrow((placed[1],), None))] == ["T1", "T2"]
 
 
 def test_the_mass_grows_the_same_whatever_its_first_search_margin(monkeypatch):

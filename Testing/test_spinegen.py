@@ -244,3 +244,16 @@ def test_a_bilsky_grade_of_a_compressed_cord_needs_the_compression_truth_to_name
     rows = [{"truth": "2", "accepted": ["1c", "2"], "reported": "1c", "upstream_agrees": True},
             {"truth": "2", "accepted": ["2"], "reported": "1b", "upstream_agrees": True}]
     assert agreement(rows)["all"] == {"levels": 2, "exact": 1, "within_one": 1, "max_off": 2}
+
+
+@pytest.mark.parametrize("side", ["right", "posterior", "paraspinal_left"])
+def test_a_mass_at_the_first_levels_is_painted_no_higher_than_the_first_modelled_level(side):
+    # Seed 60's haematoma, drawn long at C3, ran to 19 mm above C2 where the generator models no level
+    # and a real spine has C1: the engine's C1 there was painted mass the truth could not name.
+    from spinegen.design import sample_design
+    from spinegen.spine import build_spine, first_level_top
+
+    design = sample_design(60, healthy=False, side=side, mass_level="C3", core_mm=40.0, onset_mm=20.0)
+    spine = build_spine(design)
+    assert spine.mass.top == pytest.approx(first_level_top(spine.levels), abs=1e-9)
+    assert spine.mass.bottom > spine.level_of("C3").body_bottom

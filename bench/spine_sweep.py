@@ -159,23 +159,21 @@ def summary(results: list[dict]) -> list[str]:
     return lines
 
 
+# The judged outcomes a case fails on, each with the value that fails it and how a failure reads.
+FAILING = {"mass_exact": (False, "mass exact failed"), "compression_exact": (False, "compression exact failed"),
+           "mscc_within": (False, "mscc within failed"), "false_compression": (True, "false compression"), "silent": (True, "silent")}
+
+
 def failures(results: list[dict]) -> list[dict]:
     out = []
     for result in results:
         outcome = result.get("outcome")
-        problems = []
         if "error" in result:
-            problems.append(result["error"])
+            problems = [result["error"]]
         else:
-            if outcome["bodies"]["failures"]:
-                problems.append({"bodies": outcome["bodies"]["failures"]})
-            for key in ("mass_exact", "compression_exact", "mscc_within"):
-                if outcome.get(key) is False:
-                    problems.append(key.replace("_", " ") + " failed")
-            if outcome.get("false_compression"):
-                problems.append("false compression")
-            if outcome.get("silent"):
-                problems.append("silent")
+            problems = [{"bodies": outcome["bodies"]["failures"]}] if outcome["bodies"]["failures"] else []
+            outcomes = judged(result)
+            problems += [words for key, (failed, words) in FAILING.items() if outcomes[key] is failed]
         if problems:
             out.append({"seed": result["seed"], "factors": factors(result["design"]), "problems": problems,
                         "truth": result["truth"], "outcome": outcome, "warnings": result.get("warnings")})

@@ -343,6 +343,7 @@ class GradingSettings:
     sac_indent_mm: float = distance()
     sac_narrowed_percent: float = within(0.0, 100.0)
     mass_against_sac_mm: float = distance()
+    reference_min_sections: int = count()
     contact_mm: float = distance()
     csf_visible_fraction: float = fraction()
     csf_absent_needs_resolved_share: float = fraction()

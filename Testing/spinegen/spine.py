@@ -77,7 +77,7 @@ class Spine:
         the disc below (the first level from its body's top less half its disc)."""
         bounds = []
         for n, level in enumerate(self.levels):
-            upper = 0.5 * (self.levels[n - 1].body_bottom + level.body_top) if n else level.body_top - 0.5 * (level.disc_bottom - level.body_bottom)
+            upper = 0.5 * (self.levels[n - 1].body_bottom + level.body_top) if n else first_level_top(self.levels)
             lower = 0.5 * (level.body_bottom + level.disc_bottom)
             bounds.append((level, upper, lower))
         return bounds
@@ -180,11 +180,27 @@ def _healthy_profiles(design: Design, levels: list[Level], s: np.ndarray, tip: f
     return profiles
 
 
+def first_level_top(levels: list[Level]) -> float:
+    """Where the first modelled level begins along the curve: its body's top less half its disc."""
+    first = levels[0]
+    return first.body_top - 0.5 * (first.disc_bottom - first.body_bottom)
+
+
+def _below_the_first_level(middle: float, design: Design, levels: list[Level], ends: np.ndarray) -> float:
+    """The mass's middle moved down as far as its upper end would run above the first modelled
+    level (C2, from half a disc above its body): above it the truth has no level to name, where a
+    real spine has C1 (seeds 27 34 60 110 164 180 248 270 painted mass up to 19 mm above C2)."""
+    upper = first_level_top(levels)
+    reach = design.core_mm / 2 + (ends.mean() if design.side.startswith("paraspinal") else design.onset_mm + ends[0])
+    return max(middle, upper + reach)
+
+
 def _place_mass(design: Design, levels: list[Level], profiles: Profiles, s: np.ndarray, rng: np.random.Generator) -> Mass:
     level = next(level for level in levels if level.name == design.mass_level)
     middle = level.centre_s + rng.uniform(-0.3, 0.3) * (level.body_bottom - level.body_top)
-    core_top, core_bottom = middle - design.core_mm / 2, middle + design.core_mm / 2
     ends = rng.uniform(3.0, 15.0, size=2)
+    middle = _below_the_first_level(middle, design, levels, ends)
+    core_top, core_bottom = middle - design.core_mm / 2, middle + design.core_mm / 2
     if design.side.startswith("paraspinal"):
         sign = -1.0 if design.side.endswith("left") else 1.0
         semi_u, semi_v = rng.uniform(7, 13), rng.uniform(9, 15)

@@ -9,7 +9,7 @@ from .. import number_format as numbers
 from ..errors import InputError
 from ..inputs.clinical import validate_clinical
 from ..report_codec import Malformed, model_value, plain_value
-from ..report_model import FIRST_SCHEMA, SCHEMA, Extent, Levels, Ratio, Report
+from ..report_model import FIRST_SCHEMA, SCHEMA, BilskyEntry, Extent, Levels, Ratio, Report
 from ..settings import followup_settings
 from ..spine.vertebrae import code_of
 from .wording import REPORT_WORDS, normalised_mscc_phrase, summary_line
@@ -35,6 +35,8 @@ def from_json(data: dict, subject: str) -> Report:
     the present schema's, its findings read back from their words."""
     first_schema = isinstance(data, dict) and data.get("schema") == FIRST_SCHEMA
     try:
+        if isinstance(data, dict) and "schema" in data and data["schema"] not in (SCHEMA, FIRST_SCHEMA):
+            raise Malformed("schema", f"expected {SCHEMA!r} or the first schema {FIRST_SCHEMA!r}, got {json.dumps(data['schema'])}")
         if first_schema:
             report = model_value(data | {"schema": SCHEMA}, Report, words=REPORT_WORDS)
         else:
@@ -57,7 +59,7 @@ def _check_stored_values(report: Report) -> None:
     clinical context as clinical.json's rules read it, every interval ordered
     around its value, the mass volume positive and within a field of view, MSCC at most 100 % (1 - narrowest/expected
     diameter), the levels named once each, by vertebra names, wherever they are referred to, and each
-Bilsky level's reading one of its own grade."""
+    Bilsky level's reading one of its own grade, its narrowings at most 100 % and its CSF a share."""
     if not _shown(report.case).isprintable():
         raise Malformed("case", f"must be printable text, not {report.case!r}")
     try:  # the rules clinical.json is read by: terms, age, the patient's identifier, the exam's date
@@ -117,12 +119,25 @@ def _check_levels(levels: Levels) -> None:
             raise Malformed(f"levels.cord_profile[{index}].mscc_percent", f"MSCC is at most 100 %, not {row.mscc_percent:g}")
     for index, row in enumerate(levels.bilsky.levels if levels.bilsky else ()):
         referred.append((f"levels.bilsky.levels[{index}]", row.level))
+        _check_bilsky_measures(f"levels.bilsky.levels[{index}]", row)
         if row.explanation.case.grade != row.grade:
             case = row.explanation.case.value
             raise Malformed(f"levels.bilsky.levels[{index}].explanation_code.case", f"{case!r} is a reading of grade {row.explanation.case.grade}, not of the level's grade {row.grade}")
     for path, level in referred:
         if level not in names:
             raise Malformed(path, f"names the level {level!r}, which is not among the report's vertebrae")
+
+
+def _check_bilsky_measures(path: str, row: BilskyEntry) -> None:
+    """A level's percentages are MSCC's formula (1 - narrowest/reference), so at most 100 (below 0
+    where the level is wider than its reference); its CSF a share of the cord's circumference."""
+    percentages = {"cord_narrowing_percent": row.cord_narrowing_percent, "mcc_percent": row.mcc_percent,
+                   "sac_narrowed_percent": row.sac_narrowed_percent, "sac_area_ratio_percent": row.sac_area_ratio_percent}
+    for name, value in percentages.items():
+        if value is not None and value > 100:
+            raise Malformed(f"{path}.{name}", f"a narrowing is at most 100 %, not {value:g}")
+    if not 0 <= row.csf_fraction <= 1:
+        raise Malformed(f"{path}.csf_fraction", f"a share of the cord's circumference lies between 0 and 1, not {row.csf_fraction:g}")
 
 
 def _stated_spans(levels: Levels) -> list[tuple[str, str, str]]:

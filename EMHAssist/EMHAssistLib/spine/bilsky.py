@@ -129,8 +129,8 @@ class _SectionMeasures:
             sac_above, sac_below = reference_windows(arc, inside, healthy_sac)
             if sac_above.size == 0:
                 sac_above = sac_below = np.flatnonzero(healthy_sac)
-            if sac_above.size == 0:
-                continue  # no section of the sac clear of the mass: no outline to compare with
+            if sac_above.size < bilsky_settings().grading.reference_min_sections:
+                continue  # too few sections of the sac clear of the mass: no outline to compare with
             outline = column_nanmedians(np.concatenate([sections.sac_mm[sac_above], sections.sac_mm[sac_below]]))
             # How far the mass reaches inside the sac's outline, or pushes the sac's edge in where it lies against it.
             reached = outline[None, :] - sections.mass_mm[inside]

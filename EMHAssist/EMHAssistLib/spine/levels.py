@@ -7,6 +7,7 @@ centreline, and named by counting from the nearest user point.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -146,10 +147,10 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
     warnings: list[LevelFinding] = []
     bodies = _fill_between(anchors)
     if profile is not None:
-        in_body = _BodyMarrow.of(anchors, image)
+        in_body = _BodyMarrow(tuple(anchors), image)
         above, below = _walk(bodies[0], line, profile, -1, in_body), _walk(bodies[-1], line, profile, +1, in_body)
         bodies = above.bodies + bodies + below.bodies
-        bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, anchors, line, image), anchors, image)
+        bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, in_body, line), in_body)
         warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
     boundaries = _boundaries(bodies, line, profile)
     if len(bodies) == 1:
@@ -455,7 +456,7 @@ class Walk:
     period: float | None
 
 
-def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int, in_body: "_BodyMarrow | None") -> Walk:
+def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int, in_body: "_BodyMarrow") -> Walk:
     """Bodies beyond `start`, one disc at a time (direction -1: superior, +1: inferior, in code order),
     and a warning when the walk stopped where the image goes on but the line cannot be trusted.
 
@@ -509,12 +510,12 @@ def _walk(start: Vertebra, line: SpineLine, profile: DiscProfile, direction: int
     return Walk(_in_code_order(found, direction), None, WalkStop(WalkStopReason.NO_DISC, direction, start.name), period)
 
 
-def _off_the_column(line: SpineLine, arc: float, in_body: "_BodyMarrow | None") -> bool:
+def _off_the_column(line: SpineLine, arc: float, in_body: "_BodyMarrow") -> bool:
     """Whether a body at `arc` lies past `max_extrapolation_mm` of the line's anchored stretch with
     the line's point there outside marrow like the labelled bodies' (or no marrow to compare with)."""
     if line.extrapolated_mm(arc) <= settings().max_extrapolation_mm:
         return False
-    return in_body is None or not in_body.holds(line.at(arc))
+    return not in_body.holds(line.at(arc))
 
 
 def _walked_period(profile: DiscProfile, disc: float, next_disc: float, period: float, regions: frozenset[str], direction: int) -> float:
@@ -602,7 +603,7 @@ def _field_ends_past_body(profile: DiscProfile, disc: float, sign: int, period: 
     return profile.covers(*sorted((disc, disc + sign * held))) and not profile.covers(*sorted((disc, disc + sign * settings().next_disc_repeats * period)))
 
 
-def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineLine, image: SequenceImage) -> list[Vertebra]:
+def _on_the_bodies(bodies: list[Vertebra], in_body: "_BodyMarrow", line: SpineLine) -> list[Vertebra]:
     """Detected and interpolated bodies moved across the spine line onto the middle of the body the
     image shows there: the line is the cord shifted by the anchor's offset (or straight beyond it),
     and the column bends away from it (lordosis, kyphosis, scoliosis), so its points sit in front of,
@@ -610,7 +611,7 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     from its own point on the line shifted across it as far as its inner neighbour was: the column
     departs from the line gradually, a few millimetres a level, so the search starts near the body
     even where the line has left it by more than a body's depth. The user's points stay where they are."""
-    signal = _marrow_signal([anchor.centre for anchor in anchors], image)
+    signal, image = in_body.signal, in_body.image
     if signal is None:
         return bodies
     users = [n for n, body in enumerate(bodies) if body.source == "user"]
@@ -633,13 +634,12 @@ def _on_the_bodies(bodies: list[Vertebra], anchors: list[Vertebra], line: SpineL
     return [Vertebra(body.name, body.code, centres[n], body.source) for n, body in enumerate(bodies)]
 
 
-def _edge_bodies_kept(placed: list[Vertebra], bodies: list[Vertebra], anchors: list[Vertebra], image: SequenceImage) -> list[Vertebra]:
+def _edge_bodies_kept(placed: list[Vertebra], bodies: list[Vertebra], in_body: "_BodyMarrow") -> list[Vertebra]:
     """The bodies placed past the last disc at either end of the field (`placed`, then recentred:
     `bodies`), kept (as "detected") where the image shows a body: marrow like the user's bodies'
     around the recentred point (`_is_marrow`), still at least half the placed distance from the
     inner neighbour (recentring did not pull it back onto that body); else left out (soft tissue,
     or a disc, beyond the column's end or the field's)."""
-    signal = _marrow_signal([anchor.centre for anchor in anchors], image)
     kept = []
     for n, body in enumerate(bodies):
         if body.source != EDGE:
@@ -648,8 +648,7 @@ def _edge_bodies_kept(placed: list[Vertebra], bodies: list[Vertebra], anchors: l
         inner = n + 1 if n == 0 else n - 1
         placed_apart = float(np.linalg.norm(placed[n].centre - placed[inner].centre))
         apart = float(np.linalg.norm(body.centre - bodies[inner].centre))
-        local = _marrow_signal([body.centre], image)
-        if signal is not None and local is not None and _is_marrow(local, signal) and apart >= settings().edge_body_min_spacing * placed_apart:
+        if in_body.holds(body.centre) and apart >= settings().edge_body_min_spacing * placed_apart:
             kept.append(Vertebra(body.name, body.code, body.centre, "detected"))
     return kept
 
@@ -666,18 +665,22 @@ class MarrowSignal:
 
 @dataclass(frozen=True)
 class _BodyMarrow:
-    """The labelled bodies' marrow signal in the image, to tell whether a point lies in a body."""
+    """The labelled bodies' marrow signal in the image, to tell whether a point lies in a body: read
+    once, when first asked for (the walk asks only past `max_extrapolation_mm` of the anchored line;
+    placing the bodies on the image and keeping the edge bodies ask for it after), not once for each."""
 
+    anchors: tuple[Vertebra, ...]
     image: SequenceImage
-    signal: MarrowSignal
 
-    @classmethod
-    def of(cls, anchors: list[Vertebra], image: SequenceImage) -> "_BodyMarrow | None":
-        signal = _marrow_signal([anchor.centre for anchor in anchors], image)
-        return cls(image, signal) if signal is not None else None
+    @cached_property
+    def signal(self) -> MarrowSignal | None:
+        return _marrow_signal([anchor.centre for anchor in self.anchors], self.image)
 
     def holds(self, point: np.ndarray) -> bool:
-        """Whether the cube around `point` reads as marrow like the labelled bodies' (`_is_marrow`)."""
+        """Whether the cube around `point` reads as marrow like the labelled bodies' (`_is_marrow`);
+        never where the labelled bodies give no marrow to compare with."""
+        if self.signal is None:
+            return False
         local = _marrow_signal([point], self.image)
         return local is not None and _is_marrow(local, self.signal)
 

@@ -96,11 +96,17 @@ class Rays:
         return config.csf_fraction_of_contrast * np.minimum(1.0, config.resolved_voxel_mm / self.extent)
 
     @cached_property
+    def real_edge_mm(self) -> np.ndarray:
+        """(N, R) the cord's real edge: the measured one, or the cord's usual one where the section
+        measures it narrower (a cord traced too thin leaves its real edge, and the CSF beside it and
+        the sac's start, farther out)."""
+        return np.maximum(self.cord_mm, self.usual_cord_mm[None, :])
+
+    @cached_property
     def beside_cord(self) -> np.ndarray:
-        """(N, R, S) bool: where CSF beside the cord is sought: beyond the measured edge, or the cord's
-        usual one where the section measures it narrower (a compressed cord traced too thin leaves its
-        real edge, and the CSF beside it, farther out)."""
-        edge = np.maximum(self.cord_mm, self.usual_cord_mm[None, :]) + bilsky_settings().thecal_sac.beside_cord_mm + 0.5 * self.extent
+        """(N, R, S) bool: where CSF beside the cord is sought: beyond the measured edge, up to
+        `beside_cord_mm` and half a voxel beyond the real one (`real_edge_mm`)."""
+        edge = self.real_edge_mm + bilsky_settings().thecal_sac.beside_cord_mm + 0.5 * self.extent
         return self.outside_cord & (self.radii[None, None, :] <= edge[:, :, None])
 
     def in_mass(self, mass: MassSegment | None) -> np.ndarray:
@@ -162,7 +168,7 @@ def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, r
     csf_beside_cord = np.any(csf_like & rays.beside_cord, axis=2) & measured[:, None]
     mass_mm = np.where(np.any(in_mass & outside_cord, axis=2), radii[np.argmax(in_mass & outside_cord, axis=2)], np.inf)
     csf_before_mass = np.any(csf_like & outside_cord & (radii[None, None, :] < mass_mm[:, :, None]), axis=2)
-    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, config.sac_start_within_mm)
+    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, rays.real_edge_mm, config.sac_start_within_mm)
     return Sections(angles, np.where(measured[:, None], cord_mm, np.nan), np.where(measured[:, None], sac_mm, np.nan), mass_mm, csf_beside_cord, csf_before_mass,
                     extent <= config.resolved_voxel_mm, measured, cord_signal, csf_signal)
 
@@ -190,11 +196,14 @@ def _signals(rays: Rays, in_mass: np.ndarray) -> tuple[float, float]:
     return rays.cord_signal, float(np.percentile(csf_values, bilsky_settings().thecal_sac.csf_percentile))
 
 
-def _sac_edges(csf_like: np.ndarray, in_mass: np.ndarray, outside_cord: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, start_within: float) -> np.ndarray:
-    """Along each ray, the end of the first run of CSF-like samples that starts within
-    `start_within` mm of the cord's edge; the cord's edge itself where none does (the sac lies on
-    the cord there). A run ends at the first sample that is not CSF-like (dura, fat, bone, mass)."""
-    started = csf_like & outside_cord & (radii[None, None, :] <= cord_mm[:, :, None] + start_within)
+def _sac_edges(csf_like: np.ndarray, in_mass: np.ndarray, outside_cord: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, real_edge_mm: np.ndarray,
+               start_within: float) -> np.ndarray:
+    """Along each ray, the end of the first run of CSF-like samples outside the measured edge
+    (`cord_mm`) that starts within `start_within` mm of the cord's real one (`real_edge_mm`: the
+    measured edge, or the usual one where the section is traced thinner); the measured edge itself
+    where none does (the sac lies on the cord there). A run ends at the first sample that is not
+    CSF-like (dura, fat, bone, mass)."""
+    started = csf_like & outside_cord & (radii[None, None, :] <= real_edge_mm[:, :, None] + start_within)
     has_run = started.any(axis=2)
     first = np.argmax(started, axis=2)
     index = np.arange(len(radii))[None, None, :]
