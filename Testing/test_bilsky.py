@@ -25,7 +25,7 @@ from EMHAssistLib.spine.compression import mass_contact
 from EMHAssistLib.spine.cord import Cord, measure_profile
 from EMHAssistLib.spine.levels import Boundary, LevelMap, Vertebra
 from EMHAssistLib.spine.masses import MassSegment
-from EMHAssistLib.spine.thecal_sac import Sections, trace_sections
+from EMHAssistLib.spine.thecal_sac import Sections, cast_rays, trace_sections
 from EMHAssistLib.spine.vertebrae import code_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +128,22 @@ def _graded(case: str, **options) -> dict[str, BilskyEntry]:
     codes = level_map.codes_at(cord.profile.centreline.points)
     compression = compression_found(cord, codes, mass_contact(cord, mass) if mass is not None else None)
     return {level.level: level for level in grade_levels(image, cord, mass, level_map, compression)}
+
+
+def test_rays_keep_what_no_mass_changes_and_trace_as_rays_cast_afresh():
+    """The masks and cord signal a section trace reads that no mass changes are found once per rays
+    (the live panel keeps the rays while the mass ROI moves) and a trace on kept rays equals one on
+    rays cast afresh, field for field, with and without the mass."""
+    image, cord, mass, _ = _case("compressed")
+    rays = cast_rays(image, cord)
+    first = trace_sections(image, cord, mass, rays)
+    kept = {name: vars(rays)[name] for name in ("outside_cord", "near_cord", "beside_cord", "csf_share", "cord_signal")}
+    without_mass = trace_sections(image, cord, None, rays)
+    again = trace_sections(image, cord, mass, rays)
+    assert all(vars(rays)[name] is found for name, found in kept.items())
+    for traced, fresh in ((first, trace_sections(image, cord, mass)), (again, first), (without_mass, trace_sections(image, cord, None))):
+        for name, value in vars(fresh).items():
+            assert np.array_equal(vars(traced)[name], value, equal_nan=True), name
 
 
 @pytest.mark.parametrize(("case", "grade"), [

@@ -8,6 +8,7 @@ point read from their MRML nodes by `spine_inputs`, then `compression.assess`) a
 1 s target.
 
     .venv/bin/python bench/bench_levels.py [--baseline COMMIT [--engine COMMIT] [--rounds 2]]
+    PYTHONPATH=$PWD/EMHAssist:$PWD/bench .venv/bin/python bench/bench_levels.py --profile 3
 
 Every step is timed in wall time and in the CPU time of the process (on the shared machine wall
 time counts the waits for a core). With --baseline, the whole step is timed in fresh processes on
@@ -103,6 +104,27 @@ def steps() -> dict[str, Timing]:
     return {"cord segmentation": segmentation, "profile": profiling, "levels": level_mapping, "whole step": whole}
 
 
+def profiled_steps(runs: int, shown: int = 45) -> None:
+    """cProfile of `runs` whole steps (`compression.assess` as the analysis runs it) in process CPU
+    time, after one untimed step: where the step's time goes, cumulative."""
+    import cProfile
+    import pstats
+    import time
+
+    image = sagittal_study()
+    seed = Box(np.zeros(3), np.eye(3), np.array([2.5, 1.0, 2.0]))
+    study = study_of(image, seed, levels.Vertebra("T6", 13, np.array([0.0, 25.0, 0.0]), "user"))
+    images = [sequence_image("T2", study.sequences["T2"])]
+    compression.assess(spine_inputs(study), images)
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for _ in range(runs):
+        compression.assess(spine_inputs(study), images)
+    profile.disable()
+    print(f"{runs} whole steps, 512 x 512 x 40, process CPU time; {load_average()}")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(shown)
+
+
 def print_steps(found: dict[str, Timing]) -> None:
     for name in ("cord segmentation", "profile", "levels"):
         print(f"{name:<18}{found[name].spread}; CPU {found[name].cpu_spread}")
@@ -152,8 +174,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--baseline", help="commit whose engine the whole step is compared with, in the same run")
     parser.add_argument("--engine", help="with --baseline: commit whose engine is timed (default: the work tree's)")
     parser.add_argument("--rounds", type=int, default=2, help="with --baseline: processes per engine, the engines alternating")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N whole steps of this engine instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.profile:
+        profiled_steps(args.profile)
+        return
     if args.child:
         found = steps()
         print(json.dumps({name: {"seconds": timing.seconds, "cpu_seconds": timing.cpu_seconds} for name, timing in found.items()}))

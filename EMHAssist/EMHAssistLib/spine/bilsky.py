@@ -31,6 +31,7 @@ from .compression import Compression, compressed_codes, conus_zone, mass_level_c
 from .cord import Cord
 from .levels import LevelMap
 from .masses import MassSegment
+from .medians import column_nanmedians
 from .thecal_sac import Rays, Sections, trace_sections
 from .vertebrae import name_of
 
@@ -130,7 +131,7 @@ class _SectionMeasures:
                 sac_above = sac_below = np.flatnonzero(healthy_sac)
             if sac_above.size < bilsky_settings().grading.reference_min_sections:
                 continue  # too few sections of the sac clear of the mass: no outline to compare with
-            outline = np.nanmedian(np.concatenate([sections.sac_mm[sac_above], sections.sac_mm[sac_below]]), axis=0)
+            outline = column_nanmedians(np.concatenate([sections.sac_mm[sac_above], sections.sac_mm[sac_below]]))
             # How far the mass reaches inside the sac's outline, or pushes the sac's edge in where it lies against it.
             reached = outline[None, :] - sections.mass_mm[inside]
             against = sections.mass_mm[inside] - sections.sac_mm[inside] <= bilsky_settings().grading.mass_against_sac_mm

@@ -10,6 +10,7 @@ the cord. The Bilsky grade (`bilsky.py`) and the canal compromise are read from 
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,6 +68,47 @@ class Rays:
     low: np.ndarray  # (N, 3) least world coordinates of each section's samples
     high: np.ndarray  # (N, 3) greatest
 
+    @cached_property
+    def outside_cord(self) -> np.ndarray:
+        """(N, R, S) bool: the samples at or beyond the cord's edge."""
+        return self.radii[None, None, :] >= self.cord_mm[:, :, None]
+
+    @cached_property
+    def cord_signal(self) -> float:
+        """The cord's own signal: the median over the inner half of every measured section (nan without one)."""
+        inner = (self.radii[None, None, :] <= 0.5 * self.cord_mm[:, :, None]) & self.measured[:, None, None]
+        values = self.signal[inner & np.isfinite(self.signal)]
+        return float(np.median(values)) if values.size else float("nan")
+
+    @cached_property
+    def near_cord(self) -> np.ndarray:
+        """(N, R, S) bool: the samples within `csf_search_mm` outside a measured section's cord, with a
+        signal: where the CSF's signal is read, but for those in the mass."""
+        reach = self.cord_mm[:, :, None] + bilsky_settings().thecal_sac.csf_search_mm
+        return self.outside_cord & (self.radii[None, None, :] <= reach) & self.measured[:, None, None] & np.isfinite(self.signal)
+
+    @cached_property
+    def csf_share(self) -> np.ndarray:
+        """(N, R) the share of the cord-CSF contrast a sample must reach to be CSF-like: along a ray a
+        voxel spans more than the CSF layer is deep, the CSF is averaged with what lies beside it, so
+        the share asked for falls with the voxel's length."""
+        config = bilsky_settings().thecal_sac
+        return config.csf_fraction_of_contrast * np.minimum(1.0, config.resolved_voxel_mm / self.extent)
+
+    @cached_property
+    def real_edge_mm(self) -> np.ndarray:
+        """(N, R) the cord's real edge: the measured one, or the cord's usual one where the section
+        measures it narrower (a cord traced too thin leaves its real edge, and the CSF beside it and
+        the sac's start, farther out)."""
+        return np.maximum(self.cord_mm, self.usual_cord_mm[None, :])
+
+    @cached_property
+    def beside_cord(self) -> np.ndarray:
+        """(N, R, S) bool: where CSF beside the cord is sought: beyond the measured edge, up to
+        `beside_cord_mm` and half a voxel beyond the real one (`real_edge_mm`)."""
+        edge = self.real_edge_mm + bilsky_settings().thecal_sac.beside_cord_mm + 0.5 * self.extent
+        return self.outside_cord & (self.radii[None, None, :] <= edge[:, :, None])
+
     def in_mass(self, mass: MassSegment | None) -> np.ndarray:
         """(N, R, S) bool: the samples inside the mass. Only the samples within the mass's bounds
         (on the sections whose samples reach them) are looked up: a sample outside them is outside it."""
@@ -81,8 +123,9 @@ class Rays:
         near = np.flatnonzero(np.all((self.high >= low) & (self.low <= high), axis=1))
         per_section = self.signal.shape[1] * self.signal.shape[2]
         at = (near[:, None] * per_section + np.arange(per_section)[None, :]).ravel()
-        at = at[np.all((self.points[at] >= low) & (self.points[at] <= high), axis=1)]
-        inside.reshape(-1)[at] = Labelmap(mass.grid, mass.mask).contains(self.points[at])
+        points = self.points[at]  # gathered once
+        within = np.all((points >= low) & (points <= high), axis=1)
+        inside.reshape(-1)[at[within]] = Labelmap(mass.grid, mass.mask).contains(points[within])
         return inside
 
 
@@ -119,20 +162,13 @@ def trace_sections(image: SequenceImage, cord: Cord, mass: MassSegment | None, r
     rays = rays if rays is not None else cast_rays(image, cord)
     angles, radii, cord_mm, signal, extent, measured = rays.angles, rays.radii, rays.cord_mm, rays.signal, rays.extent, rays.measured
     in_mass = rays.in_mass(mass)
-    outside_cord = radii[None, None, :] >= cord_mm[:, :, None]
-    cord_signal, csf_signal = _signals(signal, radii, cord_mm, outside_cord & ~in_mass, measured)
-    # Along a ray a voxel spans more than the CSF layer is deep, the CSF is averaged with what lies
-    # beside it: the share of the contrast asked for falls with the voxel's length.
-    share = config.csf_fraction_of_contrast * np.minimum(1.0, config.resolved_voxel_mm / extent)
-    csf_like = (signal >= cord_signal + share[:, :, None] * (csf_signal - cord_signal)) & ~in_mass
-    # CSF is sought beyond the measured edge, or the cord's usual one where the section measures it
-    # narrower: a cord traced too thin leaves its real edge, and the CSF beside it and the sac's start, farther out.
-    real_edge_mm = np.maximum(cord_mm, rays.usual_cord_mm[None, :])
-    beside = outside_cord & (radii[None, None, :] <= (real_edge_mm + config.beside_cord_mm + 0.5 * extent)[:, :, None])
-    csf_beside_cord = np.any(csf_like & beside, axis=2) & measured[:, None]
+    outside_cord = rays.outside_cord  # this and the other masks of `rays` read no mass: kept while the mass moves
+    cord_signal, csf_signal = _signals(rays, in_mass)
+    csf_like = (signal >= cord_signal + rays.csf_share[:, :, None] * (csf_signal - cord_signal)) & ~in_mass
+    csf_beside_cord = np.any(csf_like & rays.beside_cord, axis=2) & measured[:, None]
     mass_mm = np.where(np.any(in_mass & outside_cord, axis=2), radii[np.argmax(in_mass & outside_cord, axis=2)], np.inf)
     csf_before_mass = np.any(csf_like & outside_cord & (radii[None, None, :] < mass_mm[:, :, None]), axis=2)
-    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, real_edge_mm, config.sac_start_within_mm)
+    sac_mm = _sac_edges(csf_like, in_mass, outside_cord, radii, cord_mm, rays.real_edge_mm, config.sac_start_within_mm)
     return Sections(angles, np.where(measured[:, None], cord_mm, np.nan), np.where(measured[:, None], sac_mm, np.nan), mass_mm, csf_beside_cord, csf_before_mass,
                     extent <= config.resolved_voxel_mm, measured, cord_signal, csf_signal)
 
@@ -150,18 +186,14 @@ def _voxel_extent(image: SequenceImage, directions: np.ndarray) -> np.ndarray:
     return np.abs(directions @ axes).sum(axis=-1)
 
 
-def _signals(signal: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, around: np.ndarray, measured: np.ndarray) -> tuple[float, float]:
-    """The cord's own signal (median over the inner half of every measured section) and the CSF's
-    (a high percentile of what lies within a few millimetres outside the cord: the brightest
-    tissue there on T2)."""
-    config = bilsky_settings().thecal_sac
-    inner = (radii[None, None, :] <= 0.5 * cord_mm[:, :, None]) & measured[:, None, None]
-    near = around & (radii[None, None, :] <= cord_mm[:, :, None] + config.csf_search_mm) & measured[:, None, None]
-    cord_values = signal[inner & np.isfinite(signal)]
-    csf_values = signal[near & np.isfinite(signal)]
-    if cord_values.size == 0 or csf_values.size == 0:
+def _signals(rays: Rays, in_mass: np.ndarray) -> tuple[float, float]:
+    """The cord's own signal (`Rays.cord_signal`) and the CSF's (a high percentile of what lies within
+    a few millimetres outside the cord, the mass's samples left out: the brightest tissue there on T2);
+    both nan when either has no sample."""
+    csf_values = rays.signal[rays.near_cord & ~in_mass]
+    if np.isnan(rays.cord_signal) or csf_values.size == 0:
         return float("nan"), float("nan")
-    return float(np.median(cord_values)), float(np.percentile(csf_values, config.csf_percentile))
+    return rays.cord_signal, float(np.percentile(csf_values, bilsky_settings().thecal_sac.csf_percentile))
 
 
 def _sac_edges(csf_like: np.ndarray, in_mass: np.ndarray, outside_cord: np.ndarray, radii: np.ndarray, cord_mm: np.ndarray, real_edge_mm: np.ndarray,
