@@ -607,3 +607,66 @@ def test_a_healthy_cord_dipped_by_noise_on_single_sections_reads_no_compression(
     report = to_json(analyze(load_case_folder(write_case(case, tmp_path / "seed205"), scene)))
     assert "C4" in {vertebra["name"] for vertebra in report["levels"]["vertebrae"]}  # the level the dip had no name at before
     assert report["levels"]["compression"] is None, report["levels"]["compression"]
+
+
+def test_a_cord_edge_in_a_section_model_lies_halfway_to_the_first_tissue_beside_the_cord():
+    """`compression._edge_on_side`: from the cord outwards, the first sample departing from the
+    cord's signal by the significant amount begins the tissue beside it; the edge is where the
+    signal first goes halfway to that tissue's extreme. Generated seed 16's far side: a thin CSF
+    layer partial-volumed a little above the cord, then the dura far below it: the edge is at the
+    CSF, not at the dura's halfway."""
+    csf_then_dura = np.array([0.0, 1.0, -1.0, 8.0, 12.0, 12.0, -30.0, -40.0])
+    assert compression._edge_on_side(csf_then_dura, 10.0) == 3  # 8 is past half of the CSF's 12
+    into_mass = np.array([0.0, -2.0, 1.0, 20.0, 40.0, 41.0, 40.0])
+    assert compression._edge_on_side(into_mass, 10.0) == 4  # 20 is not yet halfway to 41, 40 is
+    assert compression._edge_on_side(np.array([0.0, 3.0, -4.0, 5.0]), 10.0) is None  # nothing departs
+
+
+def test_a_cord_traced_into_the_mass_is_read_on_its_section_model(tmp_path):
+    """Generated seed 122 (Testing/spinegen; axial 2.8 mm slices, an anterior abscess narrowing
+    the cord to 2.7 mm AP at T3, MSCC 59.8 %). The traced sections at T3 took in the thin posterior
+    CSF, partial-volumed to 60-72 against the cord's 51 and within the tracer's window, and read AP
+    6.3-7.5 mm, larger than the cord's 1.4 times its area: main said "compression not assessed at
+    T3: the cord could not be told from the mass there" and named none. On the section model
+    (`compression.fitted_sections`: along the axis at the mass, the cord's run between the
+    halfway crossings to the CSF behind and the abscess in front) they read AP 3.0, 4.8 and 3.2 mm,
+    judged on their median (3.9, 3.2, 4.0 mm): T3, MSCC 49.67 % (branch merged19b, 2026-12-08; 52.82 %
+    read on the sections one by one, branch merged19). The truth's 59.78 % is 10.1 away."""
+    from EMHAssistLib.analysis import run_analysis
+    from EMHAssistLib.inputs.casefolder import load_case_folder
+    from EMHAssistLib.inputs.scene import new_headless_scene
+    from EMHAssistLib.outputs.report import to_json
+    from spinegen.case import generate, write_case
+    from spinegen.judge import judge_case
+
+    case = generate(122, healthy=False)
+    study = load_case_folder(write_case(case, tmp_path / "seed122"), new_headless_scene())
+    report = to_json(run_analysis(study).report)
+    found = report["levels"]["compression"]
+    assert found is not None, report["warnings"]
+    assert (found["from"], found["to"], found["at"]) == ("T3", "T3", "T3"), found
+    assert found["max_mscc_percent"] == pytest.approx(49.67, abs=0.01)
+    assert judge_case(report, case.truth, case.spine)["compression_exact"]
+
+
+def test_a_single_section_dip_of_the_section_model_is_judged_on_its_neighbours():
+    """`compression._bounded`: a section traced into the mass and read on its section model is
+    judged, as every section is, on the median over `judged_median_mm` of the modelled sections
+    beside it, its own reading kept for the core's one-by-one count. Generated seed 27 on the
+    generator before 2026-12-08 (sagittal 3.2 mm, sections 0.7 mm apart, a cord narrowed 8 %): the
+    model read 7.7 mm on most sections and single ones at 3.2-5.8 mm, and read as they were they
+    made a false compression C2-C4 at MSCC 59 % (branch merged19)."""
+    from EMHAssistLib.spine.cord import Centreline, CordProfile
+
+    count = 7
+    points = np.stack([np.zeros(count), np.zeros(count), 0.7 * np.arange(count)], axis=1)
+    centreline = Centreline(np.arange(count), points, np.tile([0.0, 0.0, 1.0], (count, 1)))
+    traced = np.full(count, 10.0)  # traced into the mass: larger than the cord
+    profile = CordProfile(centreline, np.full(count, 110.0), traced, np.full(count, 16.0))
+    merged = np.array([False, True, True, True, True, True, False])
+    model_ap = np.array([np.nan, 7.7, 7.7, 3.2, 7.7, 7.7, np.nan])
+    fitted = CordProfile(centreline, np.pi / 4 * model_ap * 12.0, model_ap, np.where(merged, 12.0, np.nan))
+    bounded = compression._bounded(profile, merged, fitted)
+    assert bounded.ap_mm[3] == pytest.approx(7.7)  # the dip's median: 7.7, 7.7, 3.2, 7.7, 7.7
+    assert bounded.ap_mm[0] == pytest.approx(10.0)  # not traced into the mass: the judged trace
+    assert compression._section_own(bounded, fitted, "ap_mm")[3] == pytest.approx(3.2)

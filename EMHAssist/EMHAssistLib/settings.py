@@ -250,6 +250,11 @@ class CompressionSettings:
     conus_exclusion_mm: float = distance()
     judged_median_mm: float = distance()
     merged_area_ratio: float = within(1.0, MULTIPLE_MAX)
+    fitted_beyond_edge_mm: float = distance()
+    fitted_rise_sds: float = sds()
+    fitted_positions: tuple[str, ...]
+    fitted_mass_direction_share: float = fraction()
+    fitted_min_narrowing: float = fraction()
 
 
 @dataclass(frozen=True)

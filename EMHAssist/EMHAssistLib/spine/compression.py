@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..errors import InputError
-from ..geometry import Labelmap, Shape, voxel_indices
+from ..geometry import Grid, Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
 from ..report_model import (
     BilskyGrading,
@@ -40,6 +40,8 @@ from .cord import (
     looks_like_cord,
     measure_profile,
     seed_behind_bodies,
+    sample_linear,
+    sample_nearest,
     segment_cord,
     slice_points,
 )
@@ -115,20 +117,24 @@ class _Reading:
     keys: tuple[str, ...]  # the measures judged (RL only beside a mass)
     merged: np.ndarray  # `merged_with_mass`
     beside_mass: bool  # a mass region was given (`contact` known)
+    fitted: CordProfile | None = None  # `fitted_sections`: a section traced into the mass read on its section model
 
 
-def _reading(cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray, near: np.ndarray | None = None) -> _Reading:
-    """`near`: per slice, the mass within `growth_contact_mm` of the cord (`mass_distance`); `contact` where not given."""
+def _reading(
+    cord: Cord, codes: np.ndarray, contact: np.ndarray | None, merged: np.ndarray, near: np.ndarray | None = None, fitted: CordProfile | None = None
+) -> _Reading:
+    """`near`: per slice, the mass within `growth_contact_mm` of the cord (`mass_distance`); `contact` where not given.
+    `fitted`: `fitted_sections`, read on the sections traced into the mass where it fitted one."""
     judged = cord.profile.judged
-    bounded = _bounded(cord.profile, merged)
-    own = replace(bounded, **{key: np.where(merged, measured(bounded, key), measured(cord.profile, key)) for key in ("ap_mm", "rl_mm", "area_mm2")})
+    bounded = _bounded(cord.profile, merged, fitted)
+    own = replace(bounded, **{key: np.where(merged, _section_own(bounded, fitted, key), measured(cord.profile, key)) for key in ("ap_mm", "rl_mm", "area_mm2")})
     # A slice outside every level is not judged: a compression is reported with its levels or not at all.
     measurable = np.isfinite(judged.ap_mm) & ~conus_zone(cord) & (codes > 0)
     apart = ~at_levels_merged_with_mass(codes, merged) | merged
     usable = measurable & contact & apart if contact is not None else measurable
     growable = measurable & (contact if near is None else near) & apart if contact is not None else measurable
     keys = tuple(measure.key for measure in settings().measures if contact is not None or not measure.needs_mass)
-    return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None)
+    return _Reading(judged, bounded, own, measurable, usable, growable, keys, merged, contact is not None, fitted)
 
 
 def _cores(reading: _Reading, codes: np.ndarray, threshold: float, compression_core: bool) -> dict[str, np.ndarray]:
@@ -172,9 +178,14 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
     compressed = _grown(np.logical_or.reduce(list(cores.values())), profile, bounded, reading, expected)
     slices = np.flatnonzero(compressed)
     above, below = reference_windows(profile.arc_mm, slices, np.isfinite(profile.ap_mm) & ~compressed & ~conus_zone(cord))
-    read = _bounded(cord.profile, reading.merged & compressed)  # the segment's sections as judged, the windows' as before
+    # the segment's sections as judged; the windows' as before, but a modelled section on its model, not
+    # on its upper bound (generated seed 27, old generator: windows read on traced 8.5-10.9 mm AP made a false MSCC 31 %)
+    modelled = reading.fitted is not None and np.isfinite(reading.fitted.ap_mm)
+    read = _bounded(cord.profile, reading.merged & (compressed | modelled), reading.fitted)
     ratios = {key: _window_ratio(measured(read, key), _narrowest(read, key, slices), above, below) for key in cores}
     shown_by = sorted(cores, key=lambda key: -ratios[key] if np.isfinite(ratios[key]) else np.inf)
+    if _on_fitted_sections(reading, slices) and not ratios[shown_by[0]] >= 100 * settings().fitted_min_narrowing:
+        return None  # read on the section model, a slight narrowing is not told from the model's edge noise
     worst = _narrowest(read, shown_by[0], slices)
     return Compression(
         slices,
@@ -185,6 +196,21 @@ def _compression_read(cord: Cord, codes: np.ndarray, reading: _Reading) -> Compr
         normalised_mscc(read.ap_mm, codes, worst, above, below),
         tuple(_measure_name(key) for key in shown_by),
     )
+
+
+def _section_own(bounded: CordProfile, fitted: CordProfile | None, key: str) -> np.ndarray:
+    """A section traced into the mass as read on its own: its section model's measure where one
+    was fitted (`fitted_sections`; `_bounded` judges it on the model's median), else as bounded."""
+    read = measured(bounded, key)
+    if fitted is None:
+        return read
+    model = measured(fitted, key)
+    return np.where(np.isfinite(model), model, read)
+
+
+def _on_fitted_sections(reading: _Reading, slices: np.ndarray) -> bool:
+    """Whether a compressed segment holds a section read on its section model (`fitted_sections`)."""
+    return reading.fitted is not None and bool(np.isfinite(reading.fitted.ap_mm[slices][reading.merged[slices]]).any())
 
 
 def narrowed_unjudged(cord: Cord, codes: np.ndarray, reading: _Reading, compression: Compression | None) -> np.ndarray:
@@ -217,9 +243,10 @@ def narrowed_unjudged(cord: Cord, codes: np.ndarray, reading: _Reading, compress
     return unjudged
 
 
-def _bounded(profile: CordProfile, merged: np.ndarray) -> CordProfile:
+def _bounded(profile: CordProfile, merged: np.ndarray, fitted: CordProfile | None = None) -> CordProfile:
     """The profile as compression reads it: `judged`, and on a section traced into the mass
-    (`merged`) the larger of its own measure and the judged one. Such a section holds the cord and
+    (`merged`) its section model's measure where one was fitted (`fitted_sections`), else the larger
+    of its own measure and the judged one. Such a section holds the cord and
     some of the mass, so it mostly reads each diameter no smaller than the cord's: a narrowing read
     on it stands, while a normal width there says nothing (its levels stay not assessed unless a
     compression is read on them; `data/levels.json`, `merged_area_reason`, measured how often the
@@ -229,10 +256,18 @@ def _bounded(profile: CordProfile, merged: np.ndarray) -> CordProfile:
     if not merged.any():
         return judged
 
-    def bound(own: np.ndarray, median: np.ndarray) -> np.ndarray:
-        return np.where(merged, np.fmax(own, median), median)
+    def bound(key: str) -> np.ndarray:
+        median = measured(judged, key)
+        read = np.where(merged, np.fmax(measured(profile, key), median), median)
+        if fitted is None:
+            return read
+        # judged as every section is, on the median over `judged_median_mm` of the modelled sections:
+        # the model's edge noise dips single sections (generated seed 27, old generator: 3.2-5.8 mm
+        # among 7.7, which joined into a false compression)
+        model = measured(fitted.judged, key)
+        return np.where(merged & np.isfinite(measured(fitted, key)), model, read)
 
-    return replace(judged, area_mm2=bound(profile.area_mm2, judged.area_mm2), ap_mm=bound(profile.ap_mm, judged.ap_mm), rl_mm=bound(profile.rl_mm, judged.rl_mm))
+    return replace(judged, area_mm2=bound("area_mm2"), ap_mm=bound("ap_mm"), rl_mm=bound("rl_mm"))
 
 
 def _narrowest(profile: CordProfile, key: str, slices: np.ndarray) -> int:
@@ -481,7 +516,8 @@ def _assess(inputs: SpineInputs, images: list[SequenceImage], image: SequenceIma
     if mass is None:
         warnings.append(SpineFinding(SpineFindingCode.NO_MASS_REGION))
     traced_into_mass = merged_with_mass(cord, codes, contact)
-    reading = _reading(cord, codes, contact, traced_into_mass, near)
+    fitted = fitted_sections(cord, image, mass, codes, traced_into_mass) if mass is not None else None
+    reading = _reading(cord, codes, contact, traced_into_mass, near, fitted)
     compression = _compression_read(cord, codes, reading)
     merged = traced_into_mass & ~_read_compressed(compression, codes, level_map, cord)
     unjudged = narrowed_unjudged(cord, codes, reading, compression)
@@ -773,6 +809,145 @@ def merged_with_mass(cord: Cord, codes: np.ndarray, contact: np.ndarray | None) 
     if not away.any():
         return merged  # the mass touches the cord wherever it was measured: nothing to compare with
     return measurable & contact & (profile.area_mm2 > settings().merged_area_ratio * float(np.median(profile.area_mm2[away])))
+
+
+def fitted_sections(cord: Cord, image: SequenceImage, mass: MassSegment, codes: np.ndarray, merged: np.ndarray) -> CordProfile | None:
+    """The cord's section model on each section traced into the mass (`merged_with_mass`): the
+    profile with, on such a section where the model fits, the cord's AP, RL and area read from it
+    (`_fitted_section`), nan elsewhere; None where no section was traced into the mass. The cord's
+    signal, its noise and its expected size come from the followed cord above and below (the
+    sections not traced into the mass within `reference_extent_mm` along it)."""
+    if not merged.any() or position(mass, cord.profile.centreline) not in settings().fitted_positions:
+        return None  # a mass all round the cord, or beside the canal, has no one side to read the cord's edge against
+    profile = cord.profile
+    followed = np.isfinite(profile.judged.ap_mm) & ~conus_zone(cord) & (codes > 0) & ~merged
+    if not followed.any():
+        return None
+    expected = {key: expected_size(profile.judged, key, codes, followed) for key in ("ap_mm", "rl_mm")}
+    points, slice_of = cord_voxels(cord)
+    signal = sample_nearest(image, points)
+    arc = profile.arc_mm
+    fitted = {key: np.full(len(codes), np.nan) for key in ("area_mm2", "ap_mm", "rl_mm")}
+    for n in np.flatnonzero(merged):
+        nearby = followed & (np.abs(arc - arc[n]) <= settings().reference_extent_mm)
+        values = signal[nearby[slice_of]]
+        values = values[np.isfinite(values)]
+        if values.size < 10:
+            continue
+        cord_signal = float(np.median(values))
+        noise = 1.4826 * float(np.median(np.abs(values - cord_signal)))
+        section = _fitted_section(cord, image, mass, n, cord_signal, noise, (expected["ap_mm"][n], expected["rl_mm"][n]))
+        if section is not None:
+            for key, value in zip(("ap_mm", "rl_mm"), section):
+                fitted[key][n] = value
+            fitted["area_mm2"][n] = np.pi / 4 * section[0] * section[1]
+    return replace(profile, **fitted)
+
+
+def _fitted_section(
+    cord: Cord, image: SequenceImage, mass: MassSegment, n: int, cord_signal: float, noise: float, expected: tuple[float, float]
+) -> tuple[float, float] | None:
+    """(AP, RL) of the cord on profile section `n`, traced into the mass, from a section model;
+    None where the model does not fit. Along the axis (AP or RL) that points at the mass, the
+    signal averaged over a band across the section (`ap_band_mm`) is read through the traced
+    outline and `fitted_beyond_edge_mm` beyond it: the cord is the run around the sample nearest
+    the cord's own signal, each end where the signal has gone halfway to the farthest it reaches
+    from the cord's on that side (the mass on one, CSF or dura on the other), a side that never
+    departs by `fitted_rise_sds` noise SDs of the band's mean ending at the traced edge. The
+    cord is no longer than its expected size along that axis, and across it no wider than traced
+    nor than expected (a compression narrows the cord towards the mass, the shape prior).
+    Why: a section traced into the mass has taken in, beside the cord, signal the tracer's window
+    cannot tell from it, on the mass's side or on the far side's thin CSF
+    (docs/spine-sweep.md, branch merged19)."""
+    config = settings()
+    centre = cord.profile.centreline.points[n]
+    right, anterior = cord.profile.centreline.frame(n)
+    toward = _mass_side(mass, centre, right, anterior)
+    if toward is None:
+        return None
+    along, across, axis = toward
+    band = cord_settings().ap_band_mm
+    step = cord_settings().upsample_mm
+    reach = max(expected) + config.fitted_beyond_edge_mm
+    t = np.arange(-reach, reach + step / 2, step)
+    w = np.arange(-band / 2, band / 2 + step / 2, step)
+    grid = centre + t[:, None, None] * along + w[None, :, None] * across
+    flat = grid.reshape(-1, 3)
+    traced = _mask_at(cord.grid, cord.mask, flat).reshape(len(t), len(w)).mean(axis=1) >= 0.5
+    signal = np.nanmean(sample_linear(image, flat).reshape(len(t), len(w)), axis=1)
+    middle = len(t) // 2
+    if not traced[middle]:
+        return None
+    lo = middle - int(np.argmin(traced[middle::-1])) + 1 if not traced[: middle + 1].all() else 0
+    hi = middle + int(np.argmin(traced[middle:])) - 1 if not traced[middle:].all() else len(t) - 1
+    pixel = float(np.sort(image.grid.spacing)[:2].mean())  # the in-plane pixel, or a sagittal stack's rows
+    width = max(1, int(round(pixel / step)))
+    smooth = np.convolve(np.nan_to_num(signal, nan=cord_signal), np.ones(width) / width, mode="same")
+    departure = smooth - cord_signal
+    core = max(1, int(round(expected[axis] / 2 / step)))  # the cord's core: half its expected length
+    closeness = np.convolve(np.abs(departure), np.ones(core) / core, mode="same")
+    start = lo + int(np.argmin(closeness[lo:hi + 1]))
+    # the departures from the cord's own signal on this section: its core's (a bias field, partial volume)
+    departure = smooth - float(np.median(smooth[max(start - core // 2, 0):start + core // 2 + 1]))
+    spread = noise / np.sqrt(max(1.0, band / pixel) * width)
+    beyond = int(round(config.fitted_beyond_edge_mm / step))
+    significant = config.fitted_rise_sds * spread
+    far_edge = _edge_on_side(departure[max(lo - beyond, 0):start + 1][::-1], significant)
+    near_edge = _edge_on_side(departure[start:min(hi + beyond, len(t) - 1) + 1], significant)
+    if far_edge is None and near_edge is None:
+        return None  # no edge read on either side: the model says nothing the trace did not
+    far = start - far_edge if far_edge is not None else lo
+    near = start + near_edge if near_edge is not None else hi
+    length = min((near - far) * step, expected[axis])
+    traced_across = (cord.profile.ap_mm[n], cord.profile.rl_mm[n])[1 - axis]
+    other = float(np.fmin(traced_across, expected[1 - axis]))
+    return (length, other) if axis == 0 else (other, length)
+
+
+def _edge_on_side(departure: np.ndarray, significant: float) -> int | None:
+    """The cord's edge along one side of a section's signal (`departure`: the signal less the
+    cord's, from the cord outwards): the first sample that departs by `significant` begins the
+    tissue beside the cord (CSF, dura or the mass: brighter or darker); the edge is where the
+    signal first goes halfway to that tissue's extreme, read over the run of samples departing the
+    same way. None where nothing departs that far."""
+    departs = np.abs(departure) >= significant
+    if not departs.any():
+        return None
+    first = int(np.argmax(departs))
+    sign = np.sign(departure[first])
+    run = sign * departure[first:]
+    extreme = float(run[: int(np.argmax(run <= 0)) if (run <= 0).any() else len(run)].max())
+    return int(np.argmax(sign * departure >= extreme / 2))
+
+
+def _mass_side(mass: MassSegment, centre: np.ndarray, right: np.ndarray, anterior: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The axis of the section (anterior or right) pointing at the mass beside the cord, the other
+    axis, and 0 for AP or 1 for RL; None where the mass lies all round (the mean offset of its
+    voxels in the section's plane, within half `reference_extent_mm`, is under
+    `fitted_mass_direction_share` of their mean distance)."""
+    reach = settings().reference_extent_mm / 2
+    offsets = np.arange(-reach, reach + 0.25, 0.5)
+    u, v = np.meshgrid(offsets, offsets, indexing="ij")
+    plane = centre + u[..., None] * right + v[..., None] * anterior
+    inside = _mask_at(mass.grid, mass.mask, plane.reshape(-1, 3))
+    if not inside.any():
+        return None
+    spots = np.stack([u.ravel()[inside], v.ravel()[inside]], axis=1)
+    mean = spots.mean(axis=0)
+    if np.linalg.norm(mean) < settings().fitted_mass_direction_share * float(np.linalg.norm(spots, axis=1).mean()):
+        return None
+    if abs(mean[1]) >= abs(mean[0]):
+        return np.sign(mean[1]) * anterior, right, 0
+    return np.sign(mean[0]) * right, anterior, 1
+
+
+def _mask_at(grid: Grid, mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A mask on `grid` at world points (nearest voxel; false outside the grid)."""
+    ijk = np.rint(grid.to_ijk(points)).astype(int)
+    inside = np.all((ijk >= 0) & (ijk < grid.size_ijk), axis=1)
+    found = np.zeros(len(points), dtype=bool)
+    found[inside] = mask[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
+    return found
 
 
 def _either(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
