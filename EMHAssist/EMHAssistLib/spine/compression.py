@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Grid, Labelmap, Shape, voxel_indices
 from ..inputs.plain import Outline, SequenceImage, SpineInputs
+from ..measurement.regions import robust_sd
 from ..report_model import (
     BilskyGrading,
     BilskyWorst,
@@ -835,7 +836,7 @@ def fitted_sections(cord: Cord, image: SequenceImage, mass: MassSegment, codes: 
         if values.size < 10:
             continue
         cord_signal = float(np.median(values))
-        noise = 1.4826 * float(np.median(np.abs(values - cord_signal)))
+        noise = robust_sd(values, cord_signal)
         section = _fitted_section(cord, image, mass, n, cord_signal, noise, (expected["ap_mm"][n], expected["rl_mm"][n]))
         if section is not None:
             for key, value in zip(("ap_mm", "rl_mm"), section):
