@@ -305,6 +305,12 @@ GENERATED_SPINES = {
     # 2.6 mm from its centre, was not reported: past 120 mm of extrapolation the walk stopped. It goes
     # on there while the line's point for the body reads as marrow, and the line runs on past the field.
     "straight, the lumbar column past the 120 mm of extrapolation": 209,
+    # Sagittal 3.9 mm, anchor T7, scoliosis 18 degrees: side to side the tissue beside the bodies
+    # (235-291) read within the marrow window (344 +- 133); the run of marrow-like samples ran on to
+    # the field's edge and C6, T3-T5 stayed where the straight line put them, 5.7-6.6 mm to the side.
+    # Across thick slices the reported centres keep the run to the marrow's side of the profile's
+    # two-group cut (the disc planes stay on the centres recentred without it).
+    "scoliosis, thick sagittal slices, the tissue beside the bodies like marrow": 181,
 }
 
 

@@ -119,6 +119,9 @@ class RecentreSettings:
     local_sd_ratio: float = multiple()
     longest_run_repeats: float = multiple()
     max_along_repeats: float = multiple()
+    thick_slice_mm: float = length()
+    thick_band_mm: float = distance()
+    side_contrast: float = fraction()
 
 
 @dataclass(frozen=True)
