@@ -150,8 +150,11 @@ def build_level_map(anchors: list[Vertebra], image: SequenceImage | None, guide:
         in_body = _BodyMarrow(tuple(anchors), image)
         above, below = _walk(bodies[0], line, profile, -1, in_body), _walk(bodies[-1], line, profile, +1, in_body)
         bodies = above.bodies + bodies + below.bodies
-        beside_thick_slices = _on_the_bodies(bodies, in_body, line, thick_slices=True)
-        bodies = _edge_bodies_kept(bodies, _on_the_bodies(bodies, in_body, line, thick_slices=False), in_body)
+        recentred = _on_the_bodies(bodies, in_body, line, thick_slices=False)
+        # The thick-slice rule cannot fire on a grid with no spacing that thick: one recentring serves both.
+        thick = float(np.max(image.grid.spacing)) >= settings().recentre.thick_slice_mm
+        beside_thick_slices = _on_the_bodies(bodies, in_body, line, thick_slices=True) if thick else recentred
+        bodies = _edge_bodies_kept(bodies, recentred, in_body)
         warnings += [warning for walk, direction in ((above, -1), (below, +1)) if (warning := _stop_warning(walk, bodies, anchors, line, image, direction))]
     boundaries = _boundaries(bodies, line, profile)
     if profile is not None:
