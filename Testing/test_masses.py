@@ -171,7 +171,9 @@ def test_a_lateral_mass_is_not_cut_as_the_posterior_fat_layer(tmp_path):
     report = to_json(analysis.report)
     outcome = judge_case(report, case.truth, case.spine)
     assert outcome["mass_levels"]["reported"] == ["T8", "T9"], outcome["mass_levels"]
-, (18, LATERAL_ABSCESS), (42, ANTERIOR_ABSCESS_IN_CSF), (49, POSTERIOR_ABSCESS_WITH_DURA),
+
+
+@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS), (42, ANTERIOR_ABSCESS_IN_CSF), (49, POSTERIOR_ABSCESS_WITH_DURA),
                                               (246, POSTERIOR_HAEMATOMA_BESIDE_FAT), (240, LATERAL_METASTASIS_WITH_A_LONG_END)],
     ids=["posterior EMH", "lateral abscess", "anterior abscess in CSF", "posterior abscess with dura", "posterior haematoma beside fat of its signal",
          "lateral metastasis with a long end"],
