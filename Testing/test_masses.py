@@ -18,7 +18,7 @@ from EMHAssistLib.inputs.plain import Outline, SequenceImage
 from EMHAssistLib.inputs import study as study_module
 from EMHAssistLib.inputs.scene import new_headless_scene
 from EMHAssistLib.inputs.study import RegionSource, read_outlines
-from EMHAssistLib.spine.masses import cord_wall, mass_sites, segment_mass
+from EMHAssistLib.spine.masses import _far_part_begins_thick, cord_wall, mass_sites, segment_mass
 from EMHAssistLib.spine.masses import settings as mass_settings
 from EMHAssistLib.outputs.report import to_json
 from EMHAssistLib.outputs.scene_writing import new_roi
@@ -120,9 +120,63 @@ POSTERIOR_ABSCESS_WITH_DURA = {
     "cord_roi_offset": [1.683, 0.287, 1.869], "mass_roi_poke_mm": 0.0, "anchors": 3,
 }
 
+# Held-out seed 246: a posterior haematoma at T10 beside epidural fat of its own signal (T1 and T2 within a
+# noise SD of it): grown along the fat it read T9-T11 for T10 (s 285.9-347.2 mm for the painted 295.0-323.2).
+POSTERIOR_HAEMATOMA_BESIDE_FAT = {
+    "curvature": "straight", "cervical_lordosis_deg": 19.556775578827356, "thoracic_kyphosis_deg": 47.40088318736444,
+    "lumbar_lordosis_deg": 51.59087948569146, "scoliosis_deg": 16.53034615765995, "tilt_deg": -2.8675702226189994,
+    "window_centre": "T12", "fov_si_mm": 316.2677553081236, "body_scale": 0.9259411711930686, "cord_scale": 0.9344315326302143,
+    "orientation": "sagittal", "oblique_deg": 13.367624151213246, "oblique_axis": [-0.3521, 0.9193, -0.1757],
+    "thickness_mm": 1.958636986791145, "inplane_mm": 0.5248530561818433, "snr": 13.099298789235037, "bias": 0.07905281073267842,
+    "gibbs": 0.28456573209480995, "healthy": False, "mass_kind": "haematoma", "side": "posterior", "mass_level": "T10",
+    "core_mm": 5.636829093522812, "severity": 0.6342746794705393, "onset_mm": 2.5510361812707054, "effacement": "both",
+    "displacement": 0.002395773620236241, "spares_cord": True, "cord_roi": "tight", "cord_roi_offset": [0.035, -2.078, 1.476],
+    "mass_roi_poke_mm": 0.0, "anchors": 1,
+}
 
-@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS), (42, ANTERIOR_ABSCESS_IN_CSF), (49, POSTERIOR_ABSCESS_WITH_DURA)],
-    ids=["posterior EMH", "lateral abscess", "anterior abscess in CSF", "posterior abscess with dura"],
+# Held-out seed 240: a left metastasis at T9-T11 whose 13 mm gradual end runs more than 20 mm past its ROI, 3 mm from
+# the cord and 45 % of it behind the cord's centre: a thinning end beside the cord, not the posterior fat. Cut as a
+# layer (its far part not required to lie behind the cord) it read T10-T11.
+LATERAL_METASTASIS_WITH_A_LONG_END = {
+    "curvature": "physiological", "cervical_lordosis_deg": 10.441837660413588, "thoracic_kyphosis_deg": 28.37685092572101,
+    "lumbar_lordosis_deg": 42.54649202686173, "scoliosis_deg": 12.804040190635185, "tilt_deg": -4.348043176658258,
+    "window_centre": "T8", "fov_si_mm": 286.2745356367474, "body_scale": 1.070716132456401, "cord_scale": 0.9741705841316876,
+    "orientation": "sagittal", "oblique_deg": 13.81797135018412, "oblique_axis": [-0.4294, 0.8969, 0.1054],
+    "thickness_mm": 2.586769777059678, "inplane_mm": 0.9560831148581275, "snr": 16.362705515398154, "bias": 0.0,
+    "gibbs": 0.0, "healthy": False, "mass_kind": "metastasis", "side": "left", "mass_level": "T10",
+    "core_mm": 8.196711204978882, "severity": 0.2936931728083891, "onset_mm": 12.962377254512699, "effacement": "both",
+    "displacement": 0.08859569030216796, "spares_cord": False, "cord_roi": "offset", "cord_roi_offset": [0.029, 0.433, -1.194],
+    "mass_roi_poke_mm": 0.0, "anchors": 1,
+}
+
+# Tuning seed 102: a right-sided haematoma at T8-T9 (lateral_epidural) whose grown far part lay behind the cord
+# and began thin: cut as the posterior fat layer (3,780 voxels to 2,201) it read T9 alone.
+LATERAL_HAEMATOMA_WITH_A_FAR_PART_BEHIND = {
+    "curvature": "straight", "cervical_lordosis_deg": 27.57830544520682, "thoracic_kyphosis_deg": 48.83428720139962,
+    "lumbar_lordosis_deg": 38.91780710280889, "scoliosis_deg": 15.27349282319453, "tilt_deg": -0.36115839694017016,
+    "window_centre": "T7", "fov_si_mm": 267.78479144357095, "body_scale": 1.0986383983217787, "cord_scale": 0.9485043120129814,
+    "orientation": "axial", "oblique_deg": 11.688217488713631, "oblique_axis": [-0.4941, -0.3021, 0.8152],
+    "thickness_mm": 2.284539202224235, "inplane_mm": 0.6136167004931324, "snr": 28.5219911764084, "bias": 0.0,
+    "gibbs": 0.0, "healthy": False, "mass_kind": "haematoma", "side": "right", "mass_level": "T9",
+    "core_mm": 31.008946020282156, "severity": 0.40107163569136167, "onset_mm": 1.4612811401456758, "effacement": "none",
+    "displacement": 0.5244697831413181, "spares_cord": False, "cord_roi": "offset", "cord_roi_offset": [0.897, 0.71, 0.118],
+    "mass_roi_poke_mm": 2.4405160633591327, "anchors": 1,
+}
+
+
+def test_a_lateral_mass_is_not_cut_as_the_posterior_fat_layer(tmp_path):
+    """The layer cut is only for a mass lying behind the cord or all round it, where the fat is."""
+    case = generate(102, **LATERAL_HAEMATOMA_WITH_A_FAR_PART_BEHIND)
+    analysis = run_analysis(load_case_folder(write_case(case, tmp_path / "seed102"), new_headless_scene()))
+    report = to_json(analysis.report)
+    outcome = judge_case(report, case.truth, case.spine)
+    assert outcome["mass_levels"]["reported"] == ["T8", "T9"], outcome["mass_levels"]
+
+
+@pytest.mark.parametrize(("seed", "design"), [(7, POSTERIOR_EMH), (18, LATERAL_ABSCESS), (42, ANTERIOR_ABSCESS_IN_CSF), (49, POSTERIOR_ABSCESS_WITH_DURA),
+                                              (246, POSTERIOR_HAEMATOMA_BESIDE_FAT), (240, LATERAL_METASTASIS_WITH_A_LONG_END)],
+    ids=["posterior EMH", "lateral abscess", "anterior abscess in CSF", "posterior abscess with dura", "posterior haematoma beside fat of its signal",
+         "lateral metastasis with a long end"],
 )
 def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     case = generate(seed, **design)
@@ -136,6 +190,35 @@ def test_a_generated_mass_is_grown_over_its_own_levels(tmp_path, seed, design):
     top, bottom = min(run[0] for run in case.truth["mass"]["s_mm"]), max(run[1] for run in case.truth["mass"]["s_mm"])
     reach = mass_settings().taper_mm
     assert top - reach <= s.min() and s.max() <= bottom + reach, (s.min(), s.max(), top, bottom)
+
+
+def _far_millimetres(start_mm: float, thickness_mm: list[float], nearest_mm: float, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grown voxels along the cord (arc, distance from the cord): per millimetre from `start_mm` (on
+    by `step`, +1 or -1), one voxel nearest the cord and one `thickness_mm` of it farther out."""
+    arc = np.repeat(start_mm + step * (np.arange(len(thickness_mm)) + 0.5), 2)
+    radial = np.ravel([(nearest_mm, nearest_mm + thickness) for thickness in thickness_mm])
+    return arc, radial
+
+
+def test_a_far_part_as_thick_as_a_mass_where_it_begins_is_the_mass_not_a_layer():
+    """Per millimetre, the far part's thickness across the canal as measured on the grown masses
+    (2026-12-08): the built-in abscess's lower end 4.77, 3.80, 3.79, 3.60, 3.66 mm over its first 5 mm
+    (median 3.79) then thinning to nothing; the fat grown from held-out seed 246's haematoma 2.08-2.38.
+    Past 20 mm of the ROI (top 50, bottom 120 here) the end is the mass's own, the fat a layer; a side
+    without a far part says nothing, and one thick side is enough (the built-in haematoma's lower far
+    part is its 5 mm tip, 0.28 mm, its upper 4.50)."""
+    abscess_end = _far_millimetres(120.0, [4.77, 3.80, 3.79, 3.60, 3.66, 3.65, 3.01, 2.31, 1.97, 0.21], 4.1, +1)
+    fat = _far_millimetres(50.0, [2.21, 1.96, 2.35, 2.38, 2.08, 2.06, 2.15, 2.10], 6.3, -1)
+    haematoma_tip = _far_millimetres(120.0, [4.1, 4.1, 0.3, 0.3, 0.0], 5.0, +1)
+    haematoma_end = _far_millimetres(50.0, [4.5, 4.4, 4.6, 4.5, 4.3, 3.0, 1.0], 4.7, -1)
+    assert _far_part_begins_thick(*abscess_end, 50.0, 120.0)
+    assert not _far_part_begins_thick(*fat, 50.0, 120.0)
+    assert not _far_part_begins_thick(*haematoma_tip, 50.0, 120.0)
+    assert _far_part_begins_thick(*(np.concatenate(pair) for pair in zip(haematoma_tip, haematoma_end)), 50.0, 120.0)
+    # the threshold is the data file's: a layer just under it is a layer, one at it the mass
+    limit = mass_settings().layer_max_thickness_mm
+    assert not _far_part_begins_thick(*_far_millimetres(50.0, [limit - 0.01] * 5, 4.0, -1), 50.0, 120.0)
+    assert _far_part_begins_thick(*_far_millimetres(50.0, [limit] * 5, 4.0, -1), 50.0, 120.0)
 
 
 def test_a_box_over_the_mass_and_the_csf_beside_it_grows_the_mass_alone():
