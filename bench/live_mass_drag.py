@@ -68,9 +68,11 @@ def timed_drags(repeats: int) -> dict:
     }
 
 
-def profiled_drags(moves: int, shown: int = 40) -> None:
+def profiled_drags(moves: int, shown: int = 40, wall: bool = False, dump: str | None = None) -> None:
     """cProfile of `moves` mass moves, in process CPU time (on a busy machine wall time mostly
-    measures the other processes), after the first update and two untimed moves."""
+    measures the other processes), after the first update and two untimed moves. `wall`: in wall
+    time instead, which shows a thread waiting for another (OpenBLAS's, spinning after a BLAS call);
+    `dump`: the stats written there for pstats (two runs compared function by function) rather than printed."""
     import cProfile
     import pstats
     import time
@@ -87,14 +89,17 @@ def profiled_drags(moves: int, shown: int = 40) -> None:
     live.update(study)
     roi = study.regions["mass"][0].node
     start = np.array(roi.GetCenter())
-    profile = cProfile.Profile(time.process_time)
+    profile = cProfile.Profile(time.perf_counter if wall else time.process_time)
     for move in range(1, moves + 3):
         roi.SetCenter(*(start + [0.0, 0.0, DRAG_STEP_MM * (move % 2)]))
         if move > 2:
             profile.enable()
         live.update(study)
         profile.disable()
-    print(f"{moves} mass moves, {IN_PLANE}x{IN_PLANE}x200, process CPU time; {load_average()}")
+    if dump:
+        profile.dump_stats(dump)
+        return
+    print(f"{moves} mass moves, {IN_PLANE}x{IN_PLANE}x200, {'wall' if wall else 'process CPU'} time; {load_average()}")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(shown)
 
 
@@ -115,10 +120,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--baseline", default=BASELINE, help="commit whose engine is the baseline")
     parser.add_argument("--engine", help="commit whose engine is timed (default: the work tree's)")
     parser.add_argument("--profile", type=int, metavar="N", help="profile N mass moves of this engine instead")
+    parser.add_argument("--wall", action="store_true", help="with --profile: wall time instead of process CPU time")
+    parser.add_argument("--dump", metavar="OUT.prof", help="with --profile: write the stats for pstats instead of printing them")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.profile:
-        profiled_drags(args.profile)
+        profiled_drags(args.profile, wall=args.wall, dump=args.dump)
         return
     if args.child:
         print(json.dumps(timed_drags(args.repeats)))
